@@ -1,0 +1,27 @@
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e ".[test]"
+	touch $(STAMP)
+
+$(VENV)/.bench: $(STAMP)
+	$(VENV)/bin/pip install -q -e ".[test,bench]"
+	touch $(VENV)/.bench
+
+demo: $(STAMP)
+	$(PY) examples/wordnet_search.py
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(VENV)/.bench
+	$(PY) benchmarks/extreme_classification.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

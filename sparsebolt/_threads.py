@@ -1,0 +1,20 @@
+"""Thread count for the kernels and for BLAS."""
+import numba
+from threadpoolctl import threadpool_limits
+
+from ._validation import check_int
+
+_blas_limit = None
+
+
+def set_num_threads(n):
+    """Run kernels and BLAS on ``n`` threads (at most the cores numba started with,
+    ``NUMBA_NUM_THREADS``). One thread makes a seeded run reproducible bit for bit."""
+    global _blas_limit
+    check_int("set_num_threads", "n", n, 1, numba.config.NUMBA_NUM_THREADS)
+    numba.set_num_threads(n)
+    _blas_limit = threadpool_limits(limits=n, user_api="blas")
+
+
+def get_num_threads():
+    return numba.get_num_threads()

@@ -1,0 +1,167 @@
+"""Streaming reader for the Extreme Classification Repository's multi-label SVM format."""
+import os
+
+import numpy as np
+
+from .._validation import check_int
+from ..kernels import svm as svm_kernels
+from .batch import Batch, Labels, _take_rows, csr_value
+from .errors import DataFormatError
+
+_MESSAGES = {
+    svm_kernels.BAD_LABEL: "expected comma-separated non-negative integer labels at the start of the line",
+    svm_kernels.BAD_FEATURE: "expected a feature as 'id:value' with a non-negative integer id",
+    svm_kernels.MISSING_COLON: "expected ':' between a feature id and its value",
+    svm_kernels.BAD_VALUE: "expected a number after 'id:'",
+}
+
+
+def _read_header(path):
+    """(n_rows, n_features, n_labels) if the first line is the ``n_rows n_features n_labels``
+    header, else None."""
+    with open(path, "rb") as f:
+        first = f.readline().split()
+    if len(first) == 3 and all(tok.isdigit() for tok in first):
+        return tuple(int(tok) for tok in first)
+    return None
+
+
+def _chunks(path, chunk_bytes, skip_first_line):
+    """Yield (first line number, bytes of whole lines) through the file."""
+    line_no = 1
+    with open(path, "rb") as f:
+        if skip_first_line:
+            f.readline()
+            line_no = 2
+        rest = b""
+        while True:
+            block = f.read(chunk_bytes)
+            if not block:
+                if rest:
+                    yield line_no, rest
+                return
+            block = rest + block
+            cut = block.rfind(b"\n")
+            if cut < 0:
+                rest = block
+                continue
+            yield line_no, block[:cut + 1]
+            line_no += block.count(b"\n", 0, cut + 1)
+            rest = block[cut + 1:]
+
+
+def _parse(path, first_line, data):
+    buf = np.frombuffer(data, dtype=np.uint8)
+    n_tokens = int(np.count_nonzero(buf == ord(":")))
+    n_labels = int(np.count_nonzero(buf == ord(","))) + int(np.count_nonzero(buf == ord("\n"))) + 1
+    status, bad, n_rows, row_line, foff, fids, fvals, loff, lids = svm_kernels.parse_svm(buf, n_labels, n_tokens)
+    if status != svm_kernels.OK:
+        text = bytes(data).split(b"\n")[bad][:80].decode("utf-8", "replace")
+        raise DataFormatError(path, first_line + bad, f"{_MESSAGES[status]}. The line starts: {text!r}")
+    return row_line + first_line, foff, fids, fvals, loff, lids
+
+
+class SvmDataset:
+    """A multi-label SVM file served in batches, read in chunks each epoch so that a file
+    larger than memory still trains. With a header the sizes come from it; without one a
+    first pass reads them (and checks the whole file)."""
+
+    def __init__(self, path, batch_size=256, n_features=None, n_labels=None, shuffle=False, seed=0,
+                 chunk_bytes=16 << 20):
+        self.path = os.fspath(path)
+        if not os.path.isfile(self.path):
+            raise FileNotFoundError(f"No SVM data file at {self.path!r}.")
+        self.batch_size = check_int("load_svm", "batch_size", batch_size, 1)
+        self.chunk_bytes = check_int("load_svm", "chunk_bytes", chunk_bytes, 1024)
+        self.shuffle = shuffle
+        self._rng = np.random.default_rng(seed)
+        header = _read_header(self.path)
+        self._has_header = header is not None
+        if header is not None:
+            rows, feats, labs = header
+        else:
+            rows, feats, labs = self._scan()
+        self.n_samples = rows
+        self.n_features = check_int("load_svm", "n_features", n_features if n_features is not None else feats, 1)
+        self.n_labels = check_int("load_svm", "n_labels", n_labels if n_labels is not None else labs, 1)
+        if self.n_samples == 0:
+            raise DataFormatError(self.path, None, "the file holds no samples")
+
+    def _scan(self):
+        rows, max_f, max_l = 0, -1, -1
+        for first, data in _chunks(self.path, self.chunk_bytes, False):
+            _, foff, fids, _, loff, lids = _parse(self.path, first, data)
+            rows += foff.shape[0] - 1
+            if fids.size:
+                max_f = max(max_f, int(fids.max()))
+            if lids.size:
+                max_l = max(max_l, int(lids.max()))
+        return rows, max_f + 1, max_l + 1
+
+    def __len__(self):
+        return -(-self.n_samples // self.batch_size)
+
+    def _rows(self):
+        """Yield parsed chunks, checking ids against the data set's sizes."""
+        for first, data in _chunks(self.path, self.chunk_bytes, self._has_header):
+            row_line, foff, fids, fvals, loff, lids = _parse(self.path, first, data)
+            for ids, limit, what, off in ((fids, self.n_features, "feature", foff),
+                                          (lids, self.n_labels, "label", loff)):
+                if ids.size and ids.max() >= limit:
+                    k = int(np.argmax(ids >= limit))
+                    row = int(np.searchsorted(off, k, side="right")) - 1
+                    raise DataFormatError(self.path, int(row_line[row]),
+                                          f"{what} id {int(ids[k])} is out of range: the data set has {limit} {what}s")
+            yield foff, fids, fvals, loff, lids
+
+    def __iter__(self):
+        carry = None
+        for chunk in self._rows():
+            if self.shuffle:
+                chunk = _take(chunk, self._rng.permutation(chunk[0].shape[0] - 1))
+            if carry is not None:
+                chunk = _concat(carry, chunk)
+            n = chunk[0].shape[0] - 1
+            full = n - n % self.batch_size
+            for lo in range(0, full, self.batch_size):
+                yield self._batch(_slice(chunk, lo, lo + self.batch_size))
+            carry = _slice(chunk, full, n) if full < n else None
+        if carry is not None:
+            yield self._batch(carry)
+
+    def _batch(self, chunk):
+        foff, fids, fvals, loff, lids = chunk
+        return Batch((csr_value(self.n_features, foff, fids, fvals),), Labels(loff, lids))
+
+
+# a chunk is (feature offsets, ids, values, label offsets, label ids)
+
+def _slice(chunk, lo, hi):
+    foff, fids, fvals, loff, lids = chunk
+    f0, f1, l0, l1 = foff[lo], foff[hi], loff[lo], loff[hi]
+    return foff[lo:hi + 1] - f0, fids[f0:f1], fvals[f0:f1], loff[lo:hi + 1] - l0, lids[l0:l1]
+
+
+def _take(chunk, rows):
+    foff, fids, fvals, loff, lids = chunk
+    new_foff, (ids, vals) = _take_rows(foff, [fids, fvals], rows)
+    new_loff, (labs,) = _take_rows(loff, [lids], rows)
+    return new_foff, ids, vals, new_loff, labs
+
+
+def _concat(a, b):
+    return (np.concatenate([a[0][:-1], b[0] + a[0][-1]]), np.concatenate([a[1], b[1]]),
+            np.concatenate([a[2], b[2]]), np.concatenate([a[3][:-1], b[3] + a[3][-1]]),
+            np.concatenate([a[4], b[4]]))
+
+
+def load_svm(path, batch_size=256, n_features=None, n_labels=None, shuffle=False, seed=0):
+    """Open a multi-label SVM file (``l1,l2 f:v f:v ...``, optional header line
+    ``n_rows n_features n_labels``; ids 0-based) as a data set of batches.
+
+    n_features, n_labels : widths to use instead of the header's or the scanned ones
+    (e.g. so a test file matches its training file)
+    shuffle : shuffle samples within each chunk read (about 16 MB of text) every epoch
+    """
+    return SvmDataset(path, batch_size=batch_size, n_features=n_features, n_labels=n_labels,
+                      shuffle=shuffle, seed=seed)

@@ -1,0 +1,178 @@
+"""LSH hash families: each fills ``keys : int32[n, L]``, one bucket id per table.
+
+Hash functions are plain arrays drawn in ``lsh/``. A family with K hashes per table packs
+them into one key of ``range_pow`` bits. Sparse inputs use an inverse map from input
+coordinate to the (hash, slot) pairs that read it (``inv_offsets : int64[d_in + 1]``,
+``inv_hash : int32[n_pos]``, ``inv_slot : int32[n_pos]``), so a sample costs its nonzeros
+times the coordinate's fan-out instead of a pass over all ``d_in`` coordinates.
+"""
+import numpy as np
+from numba import njit, prange
+
+from .random import mix
+
+_NEG_INF = np.float32(-np.inf)
+_ZERO = np.float32(0.0)
+_MAX_DENSIFY_TRIES = 64
+
+
+def _dwta_dense(x, bins, n_tables, k_per_table, log2_binsize, keys):
+    """Densified winner-take-all hash of dense rows.
+
+    x : float32[n, d_in]          bins : int32[n_tables * K, binsize] coordinates per hash
+    keys : int32[n, n_tables]     written; each hash contributes the argmax slot in its bin
+    """
+    binsize = bins.shape[1]
+    for s in prange(x.shape[0]):
+        for t in range(n_tables):
+            key = 0
+            for k in range(k_per_table):
+                h = t * k_per_table + k
+                best = _NEG_INF
+                arg = 0
+                for i in range(binsize):
+                    v = x[s, bins[h, i]]
+                    if v > best:
+                        best = v
+                        arg = i
+                key = (key << log2_binsize) | arg
+            keys[s, t] = key
+
+
+def _dwta_sparse(offsets, ids, vals, inv_offsets, inv_hash, inv_slot, n_tables, k_per_table,
+                 log2_binsize, seed, keys):
+    """DWTA of CSR rows; a hash whose bin holds no nonzero borrows another hash's winner
+    (densification), chosen by a seeded probe sequence so it is the same for every sample.
+
+    offsets : int64[n + 1]   ids : int32[nnz]   vals : float32[nnz]   keys : int32[n, n_tables]
+    """
+    n_hashes = n_tables * k_per_table
+    for s in prange(offsets.shape[0] - 1):
+        best = np.full(n_hashes, _NEG_INF, dtype=np.float32)
+        arg = np.full(n_hashes, -1, dtype=np.int32)
+        for k in range(offsets[s], offsets[s + 1]):
+            c = ids[k]
+            v = vals[k]
+            for p in range(inv_offsets[c], inv_offsets[c + 1]):
+                h = inv_hash[p]
+                if v > best[h]:
+                    best[h] = v
+                    arg[h] = inv_slot[p]
+        for t in range(n_tables):
+            key = 0
+            for k in range(k_per_table):
+                h = t * k_per_table + k
+                a = arg[h]
+                attempt = 0
+                while a < 0 and attempt < _MAX_DENSIFY_TRIES:
+                    attempt += 1
+                    a = arg[mix(seed, h, attempt) % n_hashes]
+                if a < 0:
+                    a = 0
+                key = (key << log2_binsize) | a
+            keys[s, t] = key
+
+
+def _pack_sign_bits(acc, n_tables, k_per_table, keys):
+    """Pack the signs of projections into keys, K bits per table.
+
+    acc : float32[n, n_tables * K]   keys : int32[n, n_tables]   written
+    """
+    for s in prange(acc.shape[0]):
+        for t in range(n_tables):
+            key = 0
+            for k in range(k_per_table):
+                key = (key << 1) | (1 if acc[s, t * k_per_table + k] > _ZERO else 0)
+            keys[s, t] = key
+
+
+def _srp_sparse(offsets, ids, vals, proj, n_tables, k_per_table, keys):
+    """Signed random projections of CSR rows; ``proj : float32[d_in, n_tables * K]``."""
+    n_hashes = proj.shape[1]
+    for s in prange(offsets.shape[0] - 1):
+        acc = np.zeros(n_hashes, dtype=np.float32)
+        for k in range(offsets[s], offsets[s + 1]):
+            c = ids[k]
+            v = vals[k]
+            for h in range(n_hashes):
+                acc[h] += v * proj[c, h]
+        for t in range(n_tables):
+            key = 0
+            for k in range(k_per_table):
+                key = (key << 1) | (1 if acc[t * k_per_table + k] > _ZERO else 0)
+            keys[s, t] = key
+
+
+def _fast_srp_dense(x, coords, signs, n_tables, k_per_table, keys):
+    """Sparse random projections of dense rows: hash h sums ``signs[h] * x[coords[h]]``.
+
+    x : float32[n, d_in]   coords : int32[n_hashes, n_sel]   signs : float32[n_hashes, n_sel]
+    """
+    n_sel = coords.shape[1]
+    for s in prange(x.shape[0]):
+        for t in range(n_tables):
+            key = 0
+            for k in range(k_per_table):
+                h = t * k_per_table + k
+                acc = _ZERO
+                for i in range(n_sel):
+                    acc += signs[h, i] * x[s, coords[h, i]]
+                key = (key << 1) | (1 if acc > _ZERO else 0)
+            keys[s, t] = key
+
+
+def _fast_srp_sparse(offsets, ids, vals, inv_offsets, inv_hash, inv_slot, signs, n_tables,
+                     k_per_table, keys):
+    """Sparse random projections of CSR rows through the coordinate inverse map."""
+    n_hashes = n_tables * k_per_table
+    for s in prange(offsets.shape[0] - 1):
+        acc = np.zeros(n_hashes, dtype=np.float32)
+        for k in range(offsets[s], offsets[s + 1]):
+            c = ids[k]
+            v = vals[k]
+            for p in range(inv_offsets[c], inv_offsets[c + 1]):
+                h = inv_hash[p]
+                acc[h] += v * signs[h, inv_slot[p]]
+        for t in range(n_tables):
+            key = 0
+            for k in range(k_per_table):
+                key = (key << 1) | (1 if acc[t * k_per_table + k] > _ZERO else 0)
+            keys[s, t] = key
+
+
+@njit(cache=True)
+def inverse_map(coords, d_in):
+    """Group the (hash, slot) positions of ``coords : int32[n_hashes, w]`` by coordinate.
+
+    returns inv_offsets : int64[d_in + 1], inv_hash : int32[n_pos], inv_slot : int32[n_pos]
+    """
+    n_hashes, w = coords.shape
+    counts = np.zeros(d_in + 1, dtype=np.int64)
+    for h in range(n_hashes):
+        for i in range(w):
+            counts[coords[h, i] + 1] += 1
+    inv_offsets = np.cumsum(counts)
+    fill = inv_offsets[:-1].copy()
+    inv_hash = np.empty(n_hashes * w, dtype=np.int32)
+    inv_slot = np.empty(n_hashes * w, dtype=np.int32)
+    for h in range(n_hashes):
+        for i in range(w):
+            c = coords[h, i]
+            inv_hash[fill[c]] = h
+            inv_slot[fill[c]] = i
+            fill[c] += 1
+    return inv_offsets, inv_hash, inv_slot
+
+
+dwta_dense = njit(parallel=True, cache=True)(_dwta_dense)
+dwta_dense_serial = njit(cache=True)(_dwta_dense)
+dwta_sparse = njit(parallel=True, cache=True)(_dwta_sparse)
+dwta_sparse_serial = njit(cache=True)(_dwta_sparse)
+pack_sign_bits = njit(parallel=True, cache=True)(_pack_sign_bits)
+pack_sign_bits_serial = njit(cache=True)(_pack_sign_bits)
+srp_sparse = njit(parallel=True, cache=True)(_srp_sparse)
+srp_sparse_serial = njit(cache=True)(_srp_sparse)
+fast_srp_dense = njit(parallel=True, cache=True)(_fast_srp_dense)
+fast_srp_dense_serial = njit(cache=True)(_fast_srp_dense)
+fast_srp_sparse = njit(parallel=True, cache=True)(_fast_srp_sparse)
+fast_srp_sparse_serial = njit(cache=True)(_fast_srp_sparse)

@@ -1,0 +1,75 @@
+"""Optimizer updates restricted to the rows that received a gradient this batch.
+
+Each kernel also zeroes the gradient rows it consumed, so the dense gradient buffer is
+clean for the next batch without a pass over all of it.
+"""
+import numpy as np
+from numba import njit, prange
+
+_ZERO = np.float32(0.0)
+_ONE = np.float32(1.0)
+
+
+@njit(parallel=True, cache=True)
+def adam_rows(param, grad, m, v, rows, lr, beta1, beta2, eps, step):
+    """Adam on ``rows`` only ("lazy" Adam): untouched rows keep their weights and moments.
+
+    param, grad, m, v : float32[n_rows, width]
+    rows : int32[n]               rows to update
+    lr, beta1, beta2, eps : float
+    step : int                    global step count (1-based) for bias correction
+    """
+    b1 = np.float32(beta1)
+    b2 = np.float32(beta2)
+    one_minus_b1 = _ONE - b1
+    one_minus_b2 = _ONE - b2
+    # bias corrections use the global step, as PyTorch's SparseAdam does
+    step_size = np.float32(lr / (1.0 - beta1 ** step))
+    inv_sqrt_bc2 = np.float32(1.0 / np.sqrt(1.0 - beta2 ** step))
+    e = np.float32(eps)
+    width = param.shape[1]
+    for n in prange(rows.shape[0]):
+        r = rows[n]
+        for c in range(width):
+            g = grad[r, c]
+            mr = b1 * m[r, c] + one_minus_b1 * g
+            vr = b2 * v[r, c] + one_minus_b2 * g * g
+            m[r, c] = mr
+            v[r, c] = vr
+            param[r, c] -= step_size * mr / (np.sqrt(vr) * inv_sqrt_bc2 + e)
+            grad[r, c] = _ZERO
+
+
+@njit(parallel=True, cache=True)
+def sgd_rows(param, grad, rows, lr):
+    """Plain SGD on ``rows`` only.
+
+    param, grad : float32[n_rows, width]    rows : int32[n]    lr : float
+    """
+    step = np.float32(lr)
+    width = param.shape[1]
+    for n in prange(rows.shape[0]):
+        r = rows[n]
+        for c in range(width):
+            param[r, c] -= step * grad[r, c]
+            grad[r, c] = _ZERO
+
+
+@njit(cache=True)
+def take_touched(touched):
+    """Return the ids of set flags and clear them.
+
+    touched : uint8[n]  ->  int32[n_set]
+    """
+    count = 0
+    for i in range(touched.shape[0]):
+        if touched[i]:
+            count += 1
+    rows = np.empty(count, dtype=np.int32)
+    count = 0
+    for i in range(touched.shape[0]):
+        if touched[i]:
+            rows[count] = i
+            count += 1
+            touched[i] = 0
+    return rows

@@ -1,0 +1,101 @@
+"""Hash settings for a sparse layer derived from its width and sparsity (see docs/autotune.md).
+
+The active set of a sample should come from its buckets, not from random padding, at a
+hashing cost that stays small next to the layer's own work, with tables that fit in memory.
+"""
+import math
+from dataclasses import dataclass, asdict
+
+from .._validation import check_choice, check_float, check_int
+
+FAMILIES = ("dwta", "srp", "fast_srp", "random")
+_BITS_PER_HASH = {"dwta": 3, "srp": 1, "fast_srp": 1, "random": 0}
+
+# tables we aim for; fewer make the union depend on a handful of hash collisions, more
+# cost hashing time and table memory without adding neurons the cut would keep
+_TARGET_TABLES = 24
+# union of the L buckets against the active size: slack for overlapping and skewed buckets
+_COVERAGE = 1.5
+_MAX_TABLES = 256
+_MAX_RESERVOIR = 1024
+
+
+@dataclass
+class LSHConfig:
+    """Hash settings of one sparse layer. ``rebuild_every`` and ``rehash_every`` count
+    training batches; None means derived from the data set size when training starts."""
+
+    family: str = "dwta"
+    k: int = 4
+    n_tables: int = 24
+    reservoir: int = 128
+    rebuild_every: int | None = None
+    rehash_every: int | None = None
+
+    def __post_init__(self):
+        check_choice("LSHConfig", "family", self.family, FAMILIES)
+        if self.family != "random":
+            check_int("LSHConfig", "k", self.k, 1, 30 // _BITS_PER_HASH[self.family])
+            check_int("LSHConfig", "n_tables", self.n_tables, 1, 4096)
+            check_int("LSHConfig", "reservoir", self.reservoir, 1)
+        for name in ("rebuild_every", "rehash_every"):
+            if getattr(self, name) is not None:
+                check_int("LSHConfig", name, getattr(self, name), 1)
+
+    @property
+    def range_pow(self):
+        """Bits of a bucket key: 2**range_pow buckets a table."""
+        return self.k * _BITS_PER_HASH[self.family]
+
+    def table_bytes(self):
+        if self.family == "random":
+            return 0
+        return 4 * self.n_tables * (1 << self.range_pow) * (self.reservoir + 1)
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def active_size(dim, sparsity):
+    """Neurons computed per sample at ``sparsity``: at least 1, at most ``dim``."""
+    return min(dim, max(1, int(round(sparsity * dim))))
+
+
+def autotune(dim, input_dim, sparsity, family="dwta"):
+    """Choose K, L and R for a layer of ``dim`` neurons over ``input_dim`` inputs.
+
+    K sets the expected bucket load ``dim / 2**range_pow``; it is picked so the load is
+    closest (in ratio) to ``active / _TARGET_TABLES``. L then covers the active size
+    ``_COVERAGE`` times over, and R holds twice the expected load so a typical bucket
+    keeps all its ids while a crowded one is reservoir-sampled.
+    """
+    check_int("autotune", "dim", dim, 1)
+    check_int("autotune", "input_dim", input_dim, 1)
+    check_float("autotune", "sparsity", sparsity, 0.0, 1.0, low_open=True)
+    check_choice("autotune", "family", family, FAMILIES)
+    if family == "random":
+        return LSHConfig(family="random", k=0, n_tables=0, reservoir=0)
+    n_active = active_size(dim, sparsity)
+    bits = _BITS_PER_HASH[family]
+    target_load = max(n_active / _TARGET_TABLES, 1.0)
+    max_k = max(1, min(30 // bits, int(math.log2(dim)) // bits))
+    k = min(range(1, max_k + 1),
+            key=lambda kk: abs(math.log(dim / 2 ** (bits * kk)) - math.log(target_load)))
+    load = max(dim / 2 ** (bits * k), 1.0)
+    reservoir = int(min(_MAX_RESERVOIR, max(8, math.ceil(2 * load))))
+    n_tables = int(min(_MAX_TABLES, max(4, math.ceil(_COVERAGE * n_active / min(load, reservoir)))))
+    return LSHConfig(family=family, k=k, n_tables=n_tables, reservoir=reservoir)
+
+
+def schedule(batches_per_epoch, batch_size):
+    """(rebuild_every, rehash_every) in batches.
+
+    With a known epoch length: tables about 100 times an epoch on large data (20 times on
+    data under 100K samples), new hash functions 4 times an epoch. Streaming data of
+    unknown length: tables every 6,400 samples, hash functions every 128,000.
+    """
+    if not batches_per_epoch:
+        return max(1, 6400 // batch_size), max(1, 128_000 // batch_size)
+    n = batches_per_epoch
+    per_epoch = 100 if n * batch_size >= 100_000 else 20
+    return max(1, n // per_epoch), max(1, n // 4)

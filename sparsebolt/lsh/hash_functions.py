@@ -1,0 +1,145 @@
+"""Hash families over a layer's input space. Each draws its random parameters from a seed,
+hashes dense rows and CSR rows to ``int32[n, n_tables]`` bucket keys, and can redraw."""
+import numpy as np
+
+from .._validation import check_choice, check_int
+from ..kernels import hashing
+
+_SRP_CHUNK = 32768
+
+
+def _spread_coords(rng, d_in, n_hashes, width):
+    """Coordinates for n_hashes groups of ``width``, drawn from concatenated permutations so
+    that every input coordinate is used about equally often."""
+    n_pos = n_hashes * width
+    n_perm = -(-n_pos // d_in)
+    flat = np.concatenate([rng.permutation(d_in) for _ in range(n_perm)])[:n_pos]
+    return flat.reshape(n_hashes, width).astype(np.int32)
+
+
+class HashFunction:
+    """Base class: ``n_tables`` keys per input, each of ``k`` hashes packed into ``range_pow`` bits."""
+
+    name = ""
+    bits_per_hash = 1
+
+    def __init__(self, input_dim, n_tables, k, seed=0):
+        owner = type(self).__name__
+        self.input_dim = check_int(owner, "input_dim", input_dim, 1)
+        self.n_tables = check_int(owner, "n_tables", n_tables, 1)
+        self.k = check_int(owner, "k", k, 1, 30 // self.bits_per_hash)
+        self.seed = seed
+        self.regenerate(seed)
+
+    @property
+    def range_pow(self):
+        return self.k * self.bits_per_hash
+
+    @property
+    def n_hashes(self):
+        return self.n_tables * self.k
+
+    def regenerate(self, seed):
+        """Draw new random hash parameters from ``seed``."""
+        self.seed = int(seed)
+        self._draw(np.random.default_rng(self.seed))
+
+    def hash_dense(self, x, serial=False):
+        """x : float32[n, input_dim] -> int32[n, n_tables]"""
+        keys = np.empty((x.shape[0], self.n_tables), dtype=np.int32)
+        self._dense(np.ascontiguousarray(x, dtype=np.float32), keys, serial)
+        return keys
+
+    def hash_sparse(self, offsets, ids, vals, serial=False):
+        """CSR rows (int64[n + 1], int32[nnz], float32[nnz]) -> int32[n, n_tables]"""
+        keys = np.empty((offsets.shape[0] - 1, self.n_tables), dtype=np.int32)
+        self._sparse(offsets, ids, vals, keys, serial)
+        return keys
+
+    def arrays(self):
+        """The random parameters, by name (for saving)."""
+        raise NotImplementedError
+
+
+class DWTA(HashFunction):
+    """Densified winner-take-all hashing: each hash is the argmax position among ``binsize``
+    input coordinates, so it depends on the rank order of the vector, not its scale."""
+
+    name = "dwta"
+
+    def __init__(self, input_dim, n_tables, k, seed=0, binsize=8):
+        self.binsize = check_choice("DWTA", "binsize", binsize, (2, 4, 8, 16, 32))
+        self.bits_per_hash = int(np.log2(binsize))
+        super().__init__(input_dim, n_tables, k, seed)
+
+    def _draw(self, rng):
+        self.bins = _spread_coords(rng, self.input_dim, self.n_hashes, self.binsize)
+        self.inv = hashing.inverse_map(self.bins, self.input_dim)
+
+    def _dense(self, x, keys, serial):
+        fn = hashing.dwta_dense_serial if serial else hashing.dwta_dense
+        fn(x, self.bins, self.n_tables, self.k, self.bits_per_hash, keys)
+
+    def _sparse(self, offsets, ids, vals, keys, serial):
+        fn = hashing.dwta_sparse_serial if serial else hashing.dwta_sparse
+        fn(offsets, ids, vals, *self.inv, self.n_tables, self.k, self.bits_per_hash, self.seed, keys)
+
+    def arrays(self):
+        return {"bins": self.bins}
+
+
+class SRP(HashFunction):
+    """Signed random projections (SimHash) with Gaussian directions."""
+
+    name = "srp"
+
+    def _draw(self, rng):
+        self.proj = rng.standard_normal((self.input_dim, self.n_hashes)).astype(np.float32)
+
+    def _dense(self, x, keys, serial):
+        # the projection is a GEMM: BLAS, in chunks so a large weight matrix stays cheap in memory
+        fn = hashing.pack_sign_bits_serial if serial else hashing.pack_sign_bits
+        for lo in range(0, x.shape[0], _SRP_CHUNK):
+            fn(x[lo:lo + _SRP_CHUNK] @ self.proj, self.n_tables, self.k, keys[lo:lo + _SRP_CHUNK])
+
+    def _sparse(self, offsets, ids, vals, keys, serial):
+        fn = hashing.srp_sparse_serial if serial else hashing.srp_sparse
+        fn(offsets, ids, vals, self.proj, self.n_tables, self.k, keys)
+
+    def arrays(self):
+        return {"proj": self.proj}
+
+
+class FastSRP(HashFunction):
+    """Sparse random projections: each hash sums ±1 times a random ``1/ratio`` of the inputs."""
+
+    name = "fast_srp"
+
+    def __init__(self, input_dim, n_tables, k, seed=0, ratio=3):
+        self.ratio = check_int("FastSRP", "ratio", ratio, 1)
+        super().__init__(input_dim, n_tables, k, seed)
+
+    def _draw(self, rng):
+        n_sel = max(1, self.input_dim // self.ratio)
+        self.coords = _spread_coords(rng, self.input_dim, self.n_hashes, n_sel)
+        self.signs = rng.choice(np.array([-1.0, 1.0], dtype=np.float32), size=self.coords.shape)
+        self.inv = hashing.inverse_map(self.coords, self.input_dim)
+
+    def _dense(self, x, keys, serial):
+        fn = hashing.fast_srp_dense_serial if serial else hashing.fast_srp_dense
+        fn(x, self.coords, self.signs, self.n_tables, self.k, keys)
+
+    def _sparse(self, offsets, ids, vals, keys, serial):
+        fn = hashing.fast_srp_sparse_serial if serial else hashing.fast_srp_sparse
+        fn(offsets, ids, vals, *self.inv, self.signs, self.n_tables, self.k, keys)
+
+    def arrays(self):
+        return {"coords": self.coords, "signs": self.signs}
+
+
+HASH_FAMILIES = {"dwta": DWTA, "srp": SRP, "fast_srp": FastSRP}
+
+
+def make_hash_function(family, input_dim, n_tables, k, seed=0):
+    cls = HASH_FAMILIES[check_choice("LSHConfig", "family", family, tuple(HASH_FAMILIES))]
+    return cls(input_dim, n_tables, k, seed)

@@ -1,0 +1,74 @@
+"""The neuron index of one sparse layer: hash function, tables and rebuild schedule."""
+import numpy as np
+
+from .autotune import LSHConfig, schedule
+from .hash_functions import make_hash_function
+from .tables import HashTables
+
+
+class NeuronIndex:
+    """Finds, for each input, the neurons whose weight rows hash to the same buckets.
+
+    dim : number of neurons; input_dim : width of the weight rows; config : LSHConfig.
+    """
+
+    def __init__(self, dim, input_dim, config, seed=0):
+        self.dim = dim
+        self.input_dim = input_dim
+        self.config = config
+        self.seed = int(seed)
+        self.batches = 0
+        self.rebuilds = 0
+        self.rebuild_every = config.rebuild_every
+        self.rehash_every = config.rehash_every
+        rng = np.random.default_rng(self.seed)
+        self.perm = rng.permutation(dim).astype(np.int32)
+        if config.family == "random":
+            self.hash_fn = None
+            self.tables = HashTables(0, 0, 1)
+        else:
+            self.hash_fn = make_hash_function(config.family, input_dim, config.n_tables, config.k,
+                                              seed=self.seed)
+            self.tables = HashTables(config.n_tables, config.range_pow, config.reservoir)
+
+    def set_schedule(self, batches_per_epoch, batch_size):
+        """Fill in the rebuild intervals the config leaves open."""
+        rebuild, rehash = schedule(batches_per_epoch, batch_size)
+        self.rebuild_every = self.config.rebuild_every or rebuild
+        self.rehash_every = self.config.rehash_every or rehash
+
+    def rebuild(self, weights):
+        """Rehash every neuron's weight row (float32[dim, input_dim]) into fresh tables."""
+        if self.hash_fn is None:
+            return
+        keys = self.hash_fn.hash_dense(weights)
+        self.rebuilds += 1
+        self.tables.build(keys, self.seed + self.rebuilds)
+
+    def after_batch(self, weights):
+        """Advance the schedule by one training batch; rebuild or redraw when due."""
+        self.batches += 1
+        if self.hash_fn is None:
+            return
+        if self.rehash_every and self.batches % self.rehash_every == 0:
+            self.hash_fn.regenerate(self.seed + 7919 * self.batches)
+            self.rebuild(weights)
+        elif self.rebuild_every and self.batches % self.rebuild_every == 0:
+            self.rebuild(weights)
+
+    def query_keys(self, value, serial=False):
+        """Bucket keys of a batch of layer inputs (a ``Value``): int32[B, n_tables]."""
+        if self.hash_fn is None:
+            return np.zeros((value.batch_size, 0), dtype=np.int32)
+        if value.is_dense:
+            return self.hash_fn.hash_dense(value.vals, serial)
+        return self.hash_fn.hash_sparse(value.offsets, value.ids, value.vals, serial)
+
+    def active(self, value, width, lab_offsets=None, lab_ids=None, salt=0, serial=False):
+        """Active neuron ids, int32[B, width], labels (if given) first."""
+        keys = self.query_keys(value, serial)
+        if lab_offsets is None:
+            lab_offsets = np.zeros(value.batch_size + 1, dtype=np.int64)
+            lab_ids = np.zeros(0, dtype=np.int32)
+        return self.tables.query(keys, lab_offsets, lab_ids, width, self.perm,
+                                 self.seed * 1_000_003 + salt, serial)

@@ -1,0 +1,66 @@
+"""Embedding: the first layer over a large sparse feature space."""
+import numpy as np
+
+from ..._validation import check_int
+from ...kernels import activations as act_kernels
+from ...kernels import embedding as emb
+from ..parameter import Parameter
+from ..value import Value
+from .base import Layer, activation_code
+
+
+class Embedding(Layer):
+    """``activation(sum_k v_k E[id_k] + b)`` over a sample's sparse ids ``id_k`` with values
+    ``v_k`` (an embedding bag, i.e. a fully connected layer over a sparse input). Only the
+    rows of ids present in a batch get gradients and optimizer updates."""
+
+    def __init__(self, dim, activation="linear", name=None):
+        super().__init__(name)
+        self.dim = check_int("Embedding", "dim", dim, 1)
+        self.activation = activation
+        self._code = activation_code("Embedding", activation)
+
+    def output_dim(self, input_dims):
+        return self.dim
+
+    def build(self, rng):
+        n_features = self.input_dims[0]
+        bound = 1.0 / np.sqrt(self.dim)
+        self.E = Parameter(f"{self.name}/E", rng.uniform(-bound, bound, (n_features, self.dim)).astype(np.float32),
+                           np.zeros(n_features, dtype=np.uint8))
+        self.b = Parameter(f"{self.name}/b", np.zeros(self.dim, dtype=np.float32))
+
+    def parameters(self):
+        return [self.E, self.b]
+
+    def forward(self, inputs, ctx):
+        x = inputs[0]
+        if x.is_dense:
+            out = x.vals @ self.E.value
+            out += self.b.value
+        else:
+            out = np.empty((x.batch_size, self.dim), dtype=np.float32)
+            (emb.embedding_forward_serial if ctx.serial else emb.embedding_forward)(
+                self.E.value, self.b.value, x.offsets, x.ids, x.vals, out)
+        value = Value.dense(out)
+        act_kernels.activate(value.flat(), value.row_offsets(), self._code)
+        return value
+
+    def backward(self, inputs, output, grad, need_input_grads, ctx, preactivation=False):
+        x = inputs[0]
+        if not preactivation:
+            act_kernels.activation_backward(output.flat(), grad, output.row_offsets(), self._code)
+        gz = grad.reshape(x.batch_size, self.dim)
+        np.sum(gz, axis=0, out=self.b.grad)
+        need_dx = need_input_grads[0]
+        if x.is_dense:
+            np.matmul(x.vals.T, gz, out=self.E.grad)
+            self.E.touched[:] = 1
+            return [(gz @ self.E.value.T).reshape(-1) if need_dx else None]
+        dvals = np.zeros(x.vals.shape[0] if need_dx else 0, dtype=np.float32)
+        emb.embedding_backward(self.E.value, x.offsets, x.ids, x.vals, gz, self.E.grad, self.E.touched,
+                               dvals, need_dx)
+        return [dvals if need_dx else None]
+
+    def get_config(self):
+        return {"name": self.name, "dim": self.dim, "activation": self.activation}

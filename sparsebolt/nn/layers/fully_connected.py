@@ -1,0 +1,140 @@
+"""FullyConnected: a dense layer whose neurons may be computed sparsely through LSH."""
+import numpy as np
+
+from ..._validation import check_float, check_int, check_type
+from ...kernels import activations as act_kernels
+from ...kernels import fully_connected as fc
+from ...lsh.autotune import FAMILIES, LSHConfig, active_size, autotune
+from ...lsh.index import NeuronIndex
+from ..parameter import Parameter
+from ..value import Value
+from .base import Layer, activation_code
+
+
+def _all_ids(batch_size, dim):
+    return (np.arange(batch_size + 1, dtype=np.int64) * dim,
+            np.tile(np.arange(dim, dtype=np.int32), batch_size))
+
+
+class FullyConnected(Layer):
+    """``activation(W x + b)`` over ``dim`` neurons.
+
+    With ``sparsity < 1`` each sample computes only ``sparsity * dim`` neurons in training
+    (and in sparse inference): its labels first when this is the output layer, then the
+    neurons its input retrieves from the LSH tables, padded with random ones.
+    ``sampling`` is None (autotuned DWTA), a family name ('dwta', 'srp', 'fast_srp',
+    'random') to autotune, or an ``LSHConfig`` / dict of explicit settings.
+    """
+
+    def __init__(self, dim, sparsity=1.0, activation="linear", sampling=None, name=None):
+        super().__init__(name)
+        self.dim = check_int("FullyConnected", "dim", dim, 1)
+        self.sparsity = check_float("FullyConnected", "sparsity", sparsity, 0.0, 1.0, low_open=True)
+        self.activation = activation
+        self._code = activation_code("FullyConnected", activation)
+        if isinstance(sampling, dict):
+            sampling = LSHConfig(**sampling)
+        if isinstance(sampling, str) and sampling not in FAMILIES:
+            listed = ", ".join(repr(f) for f in FAMILIES)
+            raise ValueError(f"The 'sampling' parameter of FullyConnected must be None, an LSHConfig, "
+                             f"a dict or one of {listed}. Got {sampling!r} instead.")
+        if sampling is not None and not isinstance(sampling, str):
+            check_type("FullyConnected", "sampling", sampling, LSHConfig,
+                       "None, an LSHConfig, a dict or a hash family name")
+        self.sampling = sampling
+        self.is_output = False
+        self.index = None
+
+    @property
+    def is_sparse(self):
+        return self.sparsity < 1.0
+
+    @property
+    def n_active(self):
+        return active_size(self.dim, self.sparsity)
+
+    def output_dim(self, input_dims):
+        return self.dim
+
+    def lsh_config(self):
+        if isinstance(self.sampling, LSHConfig):
+            return self.sampling
+        family = self.sampling or "dwta"
+        return autotune(self.dim, self.input_dims[0], self.sparsity, family)
+
+    def build(self, rng):
+        d_in = self.input_dims[0]
+        bound = 1.0 / np.sqrt(d_in)
+        touched = np.zeros(self.dim, dtype=np.uint8)
+        self.W = Parameter(f"{self.name}/W", rng.uniform(-bound, bound, (self.dim, d_in)).astype(np.float32), touched)
+        self.b = Parameter(f"{self.name}/b", rng.uniform(-bound, bound, self.dim).astype(np.float32), touched)
+        if self.is_sparse:
+            self.index = NeuronIndex(self.dim, d_in, self.lsh_config(), seed=int(rng.integers(2**31)))
+            self.index.rebuild(self.W.value)
+
+    def parameters(self):
+        return [self.W, self.b]
+
+    def forward(self, inputs, ctx):
+        x = inputs[0]
+        n = x.batch_size
+        W, b = self.W.value, self.b.value
+        if self.is_sparse and (ctx.training or ctx.sparse_inference):
+            width = self.n_active
+            lab_offsets = lab_ids = None
+            if self.is_output and ctx.training and ctx.labels is not None:
+                lab_offsets, lab_ids = ctx.labels.offsets, ctx.labels.ids
+                width = min(self.dim, max(width, ctx.labels.max_per_row()))
+            ids = self.index.active(x, width, lab_offsets, lab_ids, ctx.salt, ctx.serial)
+            out = Value.fixed_width(self.dim, ids, np.empty(ids.shape, dtype=np.float32))
+        elif x.is_dense:
+            z = x.vals @ W.T
+            z += b
+            out = Value.dense(z)
+        else:
+            out = Value(self.dim, np.empty((n, self.dim), dtype=np.float32))
+        if not (out.is_dense and x.is_dense):
+            offsets, ids = (out.offsets, out.ids) if not out.is_dense else _all_ids(n, self.dim)
+            z = out.flat()
+            if x.is_dense:
+                (fc.forward_dense_input_serial if ctx.serial else fc.forward_dense_input)(
+                    W, b, x.vals, offsets, ids, z)
+            else:
+                (fc.forward_sparse_input_serial if ctx.serial else fc.forward_sparse_input)(
+                    W, b, x.offsets, x.ids, x.vals, offsets, ids, z)
+        act_kernels.activate(out.flat(), out.row_offsets(), self._code)
+        return out
+
+    def backward(self, inputs, output, grad, need_input_grads, ctx, preactivation=False):
+        x = inputs[0]
+        if not preactivation:
+            act_kernels.activation_backward(output.flat(), grad, output.row_offsets(), self._code)
+        W, dW, db, touched = self.W.value, self.W.grad, self.b.grad, self.W.touched
+        need_dx = need_input_grads[0]
+        if output.is_dense and x.is_dense:
+            gz = grad.reshape(x.batch_size, self.dim)
+            np.matmul(gz.T, x.vals, out=dW)
+            np.sum(gz, axis=0, out=db)
+            touched[:] = 1
+            return [(gz @ W).reshape(-1) if need_dx else None]
+        if output.is_dense:
+            offsets, ids = _all_ids(x.batch_size, self.dim)
+        else:
+            offsets, ids = output.offsets, output.ids
+        if x.is_dense:
+            dx = np.zeros_like(x.vals) if need_dx else np.zeros((1, 1), dtype=np.float32)
+            fc.backward_dense_input(W, x.vals, offsets, ids, grad, dW, db, touched, dx, need_dx)
+            return [dx.reshape(-1) if need_dx else None]
+        dx = np.zeros(x.vals.shape[0] if need_dx else 0, dtype=np.float32)
+        fc.backward_sparse_input(W, x.offsets, x.ids, x.vals, offsets, ids, grad, dW, db, touched, dx, need_dx)
+        return [dx if need_dx else None]
+
+    def after_batch(self):
+        """Advance the LSH rebuild schedule after an optimizer step."""
+        if self.index is not None:
+            self.index.after_batch(self.W.value)
+
+    def get_config(self):
+        sampling = self.sampling.to_dict() if isinstance(self.sampling, LSHConfig) else self.sampling
+        return {"name": self.name, "dim": self.dim, "sparsity": self.sparsity,
+                "activation": self.activation, "sampling": sampling}

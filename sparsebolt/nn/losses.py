@@ -1,0 +1,42 @@
+"""Losses: each pairs with an output activation and returns dL/d(pre-activation) directly."""
+import numpy as np
+
+from ..kernels import losses as loss_kernels
+
+
+class Loss:
+    activation = ""
+    name = ""
+
+    def __call__(self, output, labels):
+        """output : Value of activations; labels : Labels. -> (mean loss, dz : float32[nnz])"""
+        dz = np.empty(output.vals.size, dtype=np.float32)
+        out_ids = output.ids if output.ids is not None else np.zeros(0, dtype=np.int32)
+        loss = self._kernel(output.flat(), output.row_offsets(), out_ids, output.is_dense,
+                            labels.offsets, labels.ids, labels.vals, dz)
+        return float(loss), dz
+
+    def get_config(self):
+        return {"name": self.name}
+
+
+class CategoricalCrossEntropy(Loss):
+    """Softmax cross-entropy; a sample's labels share its target mass (1/k each for k
+    labels, or in proportion to label values). Over a sparse output the softmax runs over
+    the sample's active neurons, which in training always include its labels."""
+
+    activation = "softmax"
+    name = "categorical_cross_entropy"
+    _kernel = staticmethod(loss_kernels.softmax_cross_entropy)
+
+
+class BinaryCrossEntropy(Loss):
+    """Sigmoid binary cross-entropy per output neuron, summed over a sample's outputs;
+    a label's value is its target (1 by default), all other outputs have target 0."""
+
+    activation = "sigmoid"
+    name = "binary_cross_entropy"
+    _kernel = staticmethod(loss_kernels.sigmoid_binary_cross_entropy)
+
+
+LOSSES = {cls.name: cls for cls in (CategoricalCrossEntropy, BinaryCrossEntropy)}

@@ -1,0 +1,186 @@
+"""Model: a graph of layers from Inputs to one output, with a loss and an optimizer."""
+import numpy as np
+
+from .._validation import check_choice
+from .layers.base import Context, Node
+from .layers.fully_connected import FullyConnected
+from .layers.input import InputLayer
+from .losses import LOSSES, Loss
+from .optimizers import OPTIMIZERS
+from .value import Value
+
+
+def _topological(output):
+    order, seen = [], set()
+
+    def visit(node):
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        for x in node.inputs:
+            visit(x)
+        order.append(node)
+
+    visit(output)
+    return order
+
+
+class Model:
+    """A trained or trainable network.
+
+    inputs : an Input node or a list of them (the order batches give their inputs in)
+    outputs : the output node, a FullyConnected layer's
+    loss : a Loss or its name ('categorical_cross_entropy' needs a softmax output,
+        'binary_cross_entropy' a sigmoid one)
+    optimizer : 'adam', 'sgd' or an optimizer instance
+    seed : seeds weights, hash functions and sampling
+    """
+
+    def __init__(self, inputs, outputs, loss="categorical_cross_entropy", optimizer="adam", seed=0):
+        self.inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if isinstance(outputs, (list, tuple)):
+            if len(outputs) != 1:
+                raise ValueError(f"The 'outputs' parameter of Model must be one output node. Got {len(outputs)}.")
+            outputs = outputs[0]
+        for name, nodes in (("inputs", self.inputs), ("outputs", [outputs])):
+            for n in nodes:
+                if not isinstance(n, Node):
+                    raise TypeError(f"The '{name}' parameter of Model must hold graph nodes (from sb.Input "
+                                    f"or a layer call). Got {type(n).__name__} instead.")
+        for n in self.inputs:
+            if not isinstance(n.layer, InputLayer):
+                raise ValueError(f"The 'inputs' parameter of Model must hold sb.Input nodes. Got the output of '{n.layer.name}'.")
+        self.output = outputs
+        if not isinstance(outputs.layer, FullyConnected):
+            raise ValueError(f"The 'outputs' parameter of Model must be the output of a FullyConnected layer. "
+                             f"Got the output of {type(outputs.layer).__name__} '{outputs.layer.name}'.")
+        self.loss = LOSSES[check_choice("Model", "loss", loss, tuple(LOSSES))]() if isinstance(loss, str) else loss
+        if not isinstance(self.loss, Loss):
+            raise TypeError(f"The 'loss' parameter of Model must be a loss name or instance. Got {loss!r} instead.")
+        out_layer = outputs.layer
+        if out_layer.activation != self.loss.activation:
+            raise ValueError(f"{type(self.loss).__name__} needs the output layer '{out_layer.name}' to use "
+                             f"activation='{self.loss.activation}'. Got '{out_layer.activation}' instead.")
+        self.optimizer = (OPTIMIZERS[check_choice("Model", "optimizer", optimizer, tuple(OPTIMIZERS))]()
+                          if isinstance(optimizer, str) else optimizer)
+        self.seed = int(seed)
+        self.nodes = _topological(outputs)
+        for n in self.nodes:
+            if isinstance(n.layer, InputLayer) and n not in self.inputs:
+                raise ValueError(f"The output depends on Input '{n.layer.name}', which is not in the model's inputs.")
+        names = [n.layer.name for n in self.nodes]
+        dup = {x for x in names if names.count(x) > 1}
+        if dup:
+            raise ValueError(f"Layer names must be unique in a model. Repeated: {sorted(dup)}.")
+        self.layers = [n.layer for n in self.nodes if not isinstance(n.layer, InputLayer)]
+        out_layer.is_output = True
+        rng = np.random.default_rng(self.seed)
+        for layer in self.layers:
+            layer.build(rng)
+        self.steps = 0
+
+    # graph execution -------------------------------------------------------------------
+
+    def parameters(self):
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def sparse_layers(self):
+        return [layer for layer in self.layers if getattr(layer, "index", None) is not None]
+
+    def check_batch(self, batch):
+        """Reject a batch whose inputs or labels do not fit the model, naming what is wrong."""
+        if len(batch.inputs) != len(self.inputs):
+            raise ValueError(f"The model has {len(self.inputs)} input(s) but the batch gives {len(batch.inputs)}.")
+        for node, value in zip(self.inputs, batch.inputs):
+            name, dim = node.layer.name, node.dim
+            if not isinstance(value, Value):
+                raise TypeError(f"Input '{name}' must be given a Value. Got {type(value).__name__}.")
+            if value.is_dense:
+                if value.vals.ndim != 2 or value.vals.shape[1] != dim:
+                    raise ValueError(f"Input '{name}' expects dense rows of width {dim}. Got shape {value.vals.shape}.")
+            elif value.ids.size and (value.ids.min() < 0 or value.ids.max() >= dim):
+                bad = value.ids[(value.ids < 0) | (value.ids >= dim)][0]
+                raise ValueError(f"Input '{name}' expects feature ids in [0, {dim}). Got id {bad}.")
+        labels = batch.labels
+        if labels is not None:
+            dim = self.output.dim
+            if labels.batch_size != batch.batch_size:
+                raise ValueError(f"The batch has {batch.batch_size} samples but {labels.batch_size} label rows.")
+            if labels.ids.size and (labels.ids.min() < 0 or labels.ids.max() >= dim):
+                bad = labels.ids[(labels.ids < 0) | (labels.ids >= dim)][0]
+                raise ValueError(f"Labels must be ids in [0, {dim}) for output '{self.output.layer.name}'. Got {bad}.")
+
+    def forward(self, batch, ctx):
+        """Run the graph; returns {node: Value}."""
+        values = {}
+        for node, value in zip(self.inputs, batch.inputs):
+            values[node] = value
+        for node in self.nodes:
+            if node not in values:
+                values[node] = node.layer.forward([values[x] for x in node.inputs], ctx)
+        return values
+
+    def backward(self, values, dz, ctx):
+        """Back-propagate dL/dz of the output pre-activations into every parameter's grad."""
+        grads = {self.output: dz}
+        for node in reversed(self.nodes):
+            if isinstance(node.layer, InputLayer):
+                continue
+            need = [not isinstance(x.layer, InputLayer) for x in node.inputs]
+            in_grads = node.layer.backward([values[x] for x in node.inputs], values[node], grads.pop(node),
+                                           need, ctx, preactivation=node is self.output)
+            for x, g in zip(node.inputs, in_grads):
+                if g is not None:
+                    grads[x] = grads[x] + g if x in grads else g
+
+    def train_step(self, batch, learning_rate):
+        """One forward, backward and optimizer step on ``batch``; returns the batch loss."""
+        self.steps += 1
+        ctx = Context(training=True, labels=batch.labels, salt=self.steps)
+        values = self.forward(batch, ctx)
+        loss, dz = self.loss(values[self.output], batch.labels)
+        self.backward(values, dz, ctx)
+        self.optimizer.step(self.parameters(), learning_rate)
+        for layer in self.sparse_layers():
+            layer.after_batch()
+        return loss
+
+    def output_values(self, batch, sparse_inference=False, serial=False):
+        """The output layer's activations for ``batch`` (dense unless ``sparse_inference``)."""
+        ctx = Context(training=False, sparse_inference=sparse_inference, serial=serial)
+        return self.forward(batch, ctx)[self.output]
+
+    # user-facing ----------------------------------------------------------------------
+
+    def train(self, data, epochs=1, learning_rate=1e-3, validation=None, metrics=(), callbacks=(),
+              verbose=True):
+        """Train on ``data`` (an iterable of Batches, e.g. from ``sb.data.load_svm``).
+        Returns a History with the loss and validation metrics of each epoch."""
+        from ..train.trainer import fit
+        return fit(self, data, epochs=epochs, learning_rate=learning_rate, validation=validation,
+                   metrics=metrics, callbacks=callbacks, verbose=verbose)
+
+    def evaluate(self, data, metrics=("precision@1",), sparse_inference=False, verbose=False):
+        """Metrics over a Batch or an iterable of Batches: {name: value}."""
+        from ..train.inference import evaluate
+        return evaluate(self, data, metrics, sparse_inference=sparse_inference, verbose=verbose)
+
+    def predict(self, data, top_k=1, sparse_inference=False):
+        """Top-k output ids and scores for a Batch, a Value (single-input models) or an
+        iterable of Batches: (int32[N, top_k], float32[N, top_k]); -1 pads short rows."""
+        from ..train.inference import predict
+        return predict(self, data, top_k, sparse_inference=sparse_inference)
+
+    def summary(self):
+        """One line per layer: name, kind, width, parameters and sparsity."""
+        lines = []
+        for node in self.nodes:
+            layer = node.layer
+            n_params = sum(p.value.size for p in layer.parameters())
+            extra = ""
+            if isinstance(layer, FullyConnected) and layer.is_sparse:
+                c = layer.index.config
+                extra = (f" sparsity={layer.sparsity} lsh={c.family} K={c.k} L={c.n_tables} "
+                         f"R={c.reservoir} range_pow={c.range_pow}")
+            lines.append(f"{layer.name:<24} {type(layer).__name__:<15} dim={node.dim:<9} params={n_params}{extra}")
+        return "\n".join(lines)

@@ -1,0 +1,71 @@
+"""Optimizers that update only the rows of each parameter that received a gradient."""
+import numpy as np
+
+from .._validation import check_float
+from ..kernels import optim
+
+
+def _rows_to_update(params):
+    """Rows per parameter; flags shared between parameters are read (and cleared) once."""
+    taken = {}
+    out = []
+    for p in params:
+        if p.touched is None:
+            rows = np.arange(p.rows, dtype=np.int32)
+        else:
+            key = id(p.touched)
+            if key not in taken:
+                taken[key] = optim.take_touched(p.touched)
+            rows = taken[key]
+        out.append(rows)
+    return out
+
+
+def _as_2d(a):
+    return a.reshape(a.shape[0], -1)
+
+
+class Adam:
+    """Adam with lazy (row-sparse) updates; bias correction uses the global step."""
+
+    name = "adam"
+
+    def __init__(self, beta1=0.9, beta2=0.999, eps=1e-7):
+        self.beta1 = check_float("Adam", "beta1", beta1, 0.0, 1.0)
+        self.beta2 = check_float("Adam", "beta2", beta2, 0.0, 1.0)
+        self.eps = check_float("Adam", "eps", eps, 0.0, low_open=True)
+        self.step_count = 0
+        self.state = {}
+
+    def step(self, params, learning_rate):
+        self.step_count += 1
+        for p, rows in zip(params, _rows_to_update(params)):
+            if p.name not in self.state:
+                self.state[p.name] = (np.zeros_like(p.value), np.zeros_like(p.value))
+            m, v = self.state[p.name]
+            optim.adam_rows(_as_2d(p.value), _as_2d(p.grad), _as_2d(m), _as_2d(v), rows,
+                            learning_rate, self.beta1, self.beta2, self.eps, self.step_count)
+
+    def get_config(self):
+        return {"name": self.name, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
+
+
+class SGD:
+    """Plain stochastic gradient descent on the touched rows."""
+
+    name = "sgd"
+
+    def __init__(self):
+        self.step_count = 0
+        self.state = {}
+
+    def step(self, params, learning_rate):
+        self.step_count += 1
+        for p, rows in zip(params, _rows_to_update(params)):
+            optim.sgd_rows(_as_2d(p.value), _as_2d(p.grad), rows, learning_rate)
+
+    def get_config(self):
+        return {"name": self.name}
+
+
+OPTIMIZERS = {"adam": Adam, "sgd": SGD}

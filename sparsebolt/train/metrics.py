@@ -1,0 +1,88 @@
+"""Metrics over predictions: precision@k, recall@k, categorical_accuracy and auc."""
+import re
+
+import numpy as np
+
+METRICS = ("precision@k", "recall@k", "categorical_accuracy", "auc")
+
+
+class _TopKMetric:
+    def __init__(self, name, k):
+        self.name, self.k = name, k
+        self.total, self.count = 0.0, 0
+
+    def update(self, top_ids, hits, labels, output):
+        n_labels = np.diff(labels.offsets)
+        self.total += float(self._score(hits[:, :self.k], n_labels).sum())
+        self.count += top_ids.shape[0]
+
+    def result(self):
+        return self.total / max(self.count, 1)
+
+
+class Precision(_TopKMetric):
+    def _score(self, hits, n_labels):
+        return hits.sum(axis=1) / self.k
+
+
+class Recall(_TopKMetric):
+    def _score(self, hits, n_labels):
+        return np.where(n_labels > 0, hits.sum(axis=1) / np.maximum(n_labels, 1), 0.0)
+
+
+class Accuracy(_TopKMetric):
+    """Whether the top prediction is a label of the sample."""
+
+    def _score(self, hits, n_labels):
+        return hits[:, 0].astype(np.float64)
+
+
+class AUC:
+    """Area under the ROC curve of a binary output: the single sigmoid neuron, or neuron 1
+    of two softmax neurons; a sample is positive when neuron 1 (or 0 for one neuron) is
+    among its labels."""
+
+    k = 1
+
+    def __init__(self):
+        self.name = "auc"
+        self.scores, self.truth = [], []
+
+    def update(self, top_ids, hits, labels, output):
+        if output.dim > 2 or not output.is_dense:
+            raise ValueError(f"The 'auc' metric needs a binary output (1 sigmoid or 2 softmax neurons). "
+                             f"Got an output of {output.dim} neurons.")
+        positive = output.dim - 1
+        self.scores.append(output.vals[:, positive].astype(np.float64))
+        self.truth.append(np.array([positive in labels.row(s) for s in range(labels.batch_size)]))
+
+    def result(self):
+        scores, truth = np.concatenate(self.scores), np.concatenate(self.truth)
+        n_pos, n_neg = truth.sum(), (~truth).sum()
+        if n_pos == 0 or n_neg == 0:
+            return float("nan")
+        order = np.argsort(scores, kind="mergesort")
+        ranks = np.empty(len(scores))
+        sorted_scores = scores[order]
+        # average ranks over ties
+        uniq, start, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
+        avg = start + (counts + 1) / 2.0
+        ranks[order] = np.repeat(avg, counts)
+        return float((ranks[truth].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+_PATTERN = re.compile(r"^(precision|recall)@([1-9][0-9]*)$")
+
+
+def make_metric(name):
+    """A fresh metric accumulator from its name."""
+    if isinstance(name, str):
+        m = _PATTERN.match(name)
+        if m:
+            return (Precision if m.group(1) == "precision" else Recall)(name, int(m.group(2)))
+        if name == "categorical_accuracy":
+            return Accuracy(name, 1)
+        if name == "auc":
+            return AUC()
+    listed = ", ".join(repr(x) for x in METRICS)
+    raise ValueError(f"Unknown metric {name!r}. Valid metrics: {listed} (k a positive integer, e.g. 'precision@5').")
