@@ -25,27 +25,39 @@ def _embedding_forward(E, b, offsets, ids, vals, out):
 
 
 @njit(parallel=True, cache=True)
-def embedding_backward(E, offsets, ids, vals, dout, dE, touched, dvals, compute_dx):
-    """Accumulate dE rows (and d vals) from dout, the gradient w.r.t. the pre-activation sum.
+def embedding_weight_grad(vals, entry_row, order, group_offsets, group_ids, dout, dE, touched):
+    """dE[f] += sum of vals[k] * dout[s] over the nonzeros k = (s, f) of feature f; one
+    thread per row (groups from ``grouping.group_by_id`` over the input ids).
 
-    E : float32[n_features, dim]  offsets : int64[B + 1]  ids : int32[nnz]  vals : float32[nnz]
-    dout : float32[B, dim]        dE : float32[n_features, dim]    touched : uint8[n_features]
-    dvals : float32[nnz]          written when ``compute_dx``
+    vals : float32[nnz]   dout : float32[B, dim]   dE : float32[n_features, dim]
+    touched : uint8[n_features]   rows set to 1
     """
-    n_samples = offsets.shape[0] - 1
-    dim = E.shape[1]
-    for s in prange(n_samples):
-        for k in range(offsets[s], offsets[s + 1]):
-            row = ids[k]
+    dim = dE.shape[1]
+    for g in prange(group_ids.shape[0]):
+        f = group_ids[g]
+        touched[f] = 1
+        for p in range(group_offsets[g], group_offsets[g + 1]):
+            k = order[p]
             v = vals[k]
-            touched[row] = 1
-            if compute_dx:
-                acc = _ZERO
-                for c in range(dim):
-                    acc += dout[s, c] * E[row, c]
-                dvals[k] = acc
+            s = entry_row[k]
             for c in range(dim):
-                dE[row, c] += v * dout[s, c]
+                dE[f, c] += v * dout[s, c]
+
+
+@njit(parallel=True, cache=True, fastmath={"reassoc", "contract", "nsz"})
+def embedding_input_grad(E, offsets, ids, dout, dvals):
+    """dvals[k] = dout[s] . E[ids[k]], the gradient w.r.t. each input value.
+
+    dvals : float32[nnz]   written
+    """
+    dim = E.shape[1]
+    for s in prange(offsets.shape[0] - 1):
+        for k in range(offsets[s], offsets[s + 1]):
+            acc = _ZERO
+            row = ids[k]
+            for c in range(dim):
+                acc += dout[s, c] * E[row, c]
+            dvals[k] = acc
 
 
 embedding_forward = njit(parallel=True, cache=True)(_embedding_forward)

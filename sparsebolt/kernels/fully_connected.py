@@ -5,9 +5,9 @@ output reads whole contiguous rows. Each sample's outputs are the ids of one CSR
 (``out_offsets``, ``out_ids``): the LSH active set, or every neuron for a dense pass over a
 sparse input. Dense-input, dense-output passes go through BLAS in ``nn/`` instead.
 
-Gradients are summed into dense buffers from all threads without locks (HOGWILD, as in
-SLIDE and BOLT): with more than one thread, concurrent updates of one row may interleave.
-``touched`` records which rows got a gradient so the optimizer visits only those.
+Weight gradients are summed per neuron (``grouping.group_by_id``), one thread per row: no
+locks and, unlike the HOGWILD sums of SLIDE and BOLT, no lost updates and the same bits for
+any thread count. ``touched`` records which rows were active so the optimizer visits only those.
 """
 import numpy as np
 from numba import njit, prange
@@ -34,30 +34,45 @@ def _forward_dense_input(W, b, x, out_offsets, out_ids, z):
             z[i] = acc
 
 
-def _backward_dense_input(W, x, out_offsets, out_ids, dz, dW, db, touched, dx, compute_dx):
-    """Accumulate dW, db (and dx) from dz, the gradient w.r.t. the selected pre-activations.
+def _weight_grad_dense_input(x, entry_row, order, group_offsets, group_ids, dz, dW, db, touched):
+    """dW[j] += sum of dz[i] * x[s] over the entries i = (s, j) of neuron j; one thread per row.
 
-    W : float32[dim, d_in]        x : float32[B, d_in]
-    out_offsets : int64[B + 1]    out_ids : int32[nnz_out]      dz : float32[nnz_out]
-    dW : float32[dim, d_in]       db : float32[dim]             touched : uint8[dim]
-    dx : float32[B, d_in]         added to when ``compute_dx``
+    x : float32[B, d_in]          entry_row, order, group_offsets, group_ids : from
+    ``grouping.group_by_id`` over the output ids     dz : float32[nnz_out]
+    dW : float32[dim, d_in]       db : float32[dim]   touched : uint8[dim]   rows set to 1
     """
-    n_samples, d_in = x.shape
-    for s in prange(n_samples):
+    d_in = x.shape[1]
+    for g in prange(group_ids.shape[0]):
+        j = group_ids[g]
+        touched[j] = 1
+        gsum = _ZERO
+        for p in range(group_offsets[g], group_offsets[g + 1]):
+            i = order[p]
+            grad = dz[i]
+            if grad == _ZERO:
+                continue
+            s = entry_row[i]
+            gsum += grad
+            for c in range(d_in):
+                dW[j, c] += grad * x[s, c]
+        db[j] += gsum
+
+
+def _input_grad_dense_input(W, out_offsets, out_ids, dz, dx):
+    """dx[s] += sum of dz[i] * W[j] over the outputs i = (s, j) of sample s.
+
+    W : float32[dim, d_in]   out_offsets : int64[B + 1]   out_ids : int32[nnz_out]
+    dz : float32[nnz_out]    dx : float32[B, d_in]        added to
+    """
+    d_in = W.shape[1]
+    for s in prange(out_offsets.shape[0] - 1):
         for i in range(out_offsets[s], out_offsets[s + 1]):
-            g = dz[i]
-            if g == _ZERO:
+            grad = dz[i]
+            if grad == _ZERO:
                 continue
             j = out_ids[i]
-            touched[j] = 1
-            db[j] += g
-            if compute_dx:
-                for c in range(d_in):
-                    dx[s, c] += g * W[j, c]
-                    dW[j, c] += g * x[s, c]
-            else:
-                for c in range(d_in):
-                    dW[j, c] += g * x[s, c]
+            for c in range(d_in):
+                dx[s, c] += grad * W[j, c]
 
 
 def _forward_sparse_input(W, b, in_offsets, in_ids, in_vals, out_offsets, out_ids, z):
@@ -78,32 +93,46 @@ def _forward_sparse_input(W, b, in_offsets, in_ids, in_vals, out_offsets, out_id
             z[i] = acc
 
 
-def _backward_sparse_input(W, in_offsets, in_ids, in_vals, out_offsets, out_ids, dz,
-                           dW, db, touched, d_in_vals, compute_dx):
-    """Sparse-input counterpart of ``backward_dense_input``.
+def _weight_grad_sparse_input(in_offsets, in_ids, in_vals, entry_row, order, group_offsets, group_ids,
+                             dz, dW, db, touched):
+    """Sparse-input counterpart of ``weight_grad_dense_input``:
+    dW[j, in_ids[k]] += dz[i] * in_vals[k] over the input nonzeros k of each entry's sample."""
+    for g in prange(group_ids.shape[0]):
+        j = group_ids[g]
+        touched[j] = 1
+        gsum = _ZERO
+        for p in range(group_offsets[g], group_offsets[g + 1]):
+            i = order[p]
+            grad = dz[i]
+            if grad == _ZERO:
+                continue
+            s = entry_row[i]
+            gsum += grad
+            for k in range(in_offsets[s], in_offsets[s + 1]):
+                dW[j, in_ids[k]] += grad * in_vals[k]
+        db[j] += gsum
 
-    d_in_vals : float32[nnz_in]   gradient w.r.t. in_vals, added to when ``compute_dx``
+
+def _input_grad_sparse_input(W, in_offsets, in_ids, out_offsets, out_ids, dz, d_in_vals):
+    """d_in_vals[k] += sum of dz[i] * W[j, in_ids[k]] over the outputs i = (s, j) of sample s.
+
+    d_in_vals : float32[nnz_in]   added to
     """
-    n_samples = in_offsets.shape[0] - 1
-    for s in prange(n_samples):
-        lo, hi = in_offsets[s], in_offsets[s + 1]
+    for s in prange(out_offsets.shape[0] - 1):
         for i in range(out_offsets[s], out_offsets[s + 1]):
-            g = dz[i]
-            if g == _ZERO:
+            grad = dz[i]
+            if grad == _ZERO:
                 continue
             j = out_ids[i]
-            touched[j] = 1
-            db[j] += g
-            for k in range(lo, hi):
-                c = in_ids[k]
-                if compute_dx:
-                    d_in_vals[k] += g * W[j, c]
-                dW[j, c] += g * in_vals[k]
+            for k in range(in_offsets[s], in_offsets[s + 1]):
+                d_in_vals[k] += grad * W[j, in_ids[k]]
 
 
 forward_dense_input = njit(parallel=True, cache=True, fastmath=_FAST)(_forward_dense_input)
 forward_dense_input_serial = njit(cache=True, fastmath=_FAST)(_forward_dense_input)
-backward_dense_input = njit(parallel=True, cache=True, fastmath=_FAST)(_backward_dense_input)
+weight_grad_dense_input = njit(parallel=True, cache=True, fastmath=_FAST)(_weight_grad_dense_input)
+input_grad_dense_input = njit(parallel=True, cache=True, fastmath=_FAST)(_input_grad_dense_input)
 forward_sparse_input = njit(parallel=True, cache=True, fastmath=_FAST)(_forward_sparse_input)
 forward_sparse_input_serial = njit(cache=True, fastmath=_FAST)(_forward_sparse_input)
-backward_sparse_input = njit(parallel=True, cache=True, fastmath=_FAST)(_backward_sparse_input)
+weight_grad_sparse_input = njit(parallel=True, cache=True, fastmath=_FAST)(_weight_grad_sparse_input)
+input_grad_sparse_input = njit(parallel=True, cache=True, fastmath=_FAST)(_input_grad_sparse_input)

@@ -4,6 +4,7 @@ import numpy as np
 from ..._validation import check_int
 from ...kernels import activations as act_kernels
 from ...kernels import embedding as emb
+from ...kernels.grouping import group_by_id
 from ..parameter import Parameter
 from ..value import Value
 from .base import Layer, activation_code
@@ -57,10 +58,14 @@ class Embedding(Layer):
             np.matmul(x.vals.T, gz, out=self.E.grad)
             self.E.touched[:] = 1
             return [(gz @ self.E.value.T).reshape(-1) if need_dx else None]
-        dvals = np.zeros(x.vals.shape[0] if need_dx else 0, dtype=np.float32)
-        emb.embedding_backward(self.E.value, x.offsets, x.ids, x.vals, gz, self.E.grad, self.E.touched,
-                               dvals, need_dx)
-        return [dvals if need_dx else None]
+        order, group_offsets, group_ids, entry_row = group_by_id(x.offsets, x.ids, self.E.rows)
+        emb.embedding_weight_grad(x.vals, entry_row, order, group_offsets, group_ids, gz, self.E.grad,
+                                  self.E.touched)
+        if not need_dx:
+            return [None]
+        dvals = np.empty(x.vals.shape[0], dtype=np.float32)
+        emb.embedding_input_grad(self.E.value, x.offsets, x.ids, gz, dvals)
+        return [dvals]
 
     def get_config(self):
         return {"name": self.name, "dim": self.dim, "activation": self.activation}

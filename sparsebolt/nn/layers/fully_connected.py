@@ -4,6 +4,7 @@ import numpy as np
 from ..._validation import check_float, check_int, check_type
 from ...kernels import activations as act_kernels
 from ...kernels import fully_connected as fc
+from ...kernels.grouping import group_by_id
 from ...lsh.autotune import FAMILIES, LSHConfig, active_size, autotune
 from ...lsh.index import NeuronIndex
 from ..parameter import Parameter
@@ -121,13 +122,21 @@ class FullyConnected(Layer):
             offsets, ids = _all_ids(x.batch_size, self.dim)
         else:
             offsets, ids = output.offsets, output.ids
+        order, group_offsets, group_ids, entry_row = group_by_id(offsets, ids, self.dim)
         if x.is_dense:
-            dx = np.zeros_like(x.vals) if need_dx else np.zeros((1, 1), dtype=np.float32)
-            fc.backward_dense_input(W, x.vals, offsets, ids, grad, dW, db, touched, dx, need_dx)
-            return [dx.reshape(-1) if need_dx else None]
-        dx = np.zeros(x.vals.shape[0] if need_dx else 0, dtype=np.float32)
-        fc.backward_sparse_input(W, x.offsets, x.ids, x.vals, offsets, ids, grad, dW, db, touched, dx, need_dx)
-        return [dx if need_dx else None]
+            fc.weight_grad_dense_input(x.vals, entry_row, order, group_offsets, group_ids, grad, dW, db, touched)
+            if not need_dx:
+                return [None]
+            dx = np.zeros_like(x.vals)
+            fc.input_grad_dense_input(W, offsets, ids, grad, dx)
+            return [dx.reshape(-1)]
+        fc.weight_grad_sparse_input(x.offsets, x.ids, x.vals, entry_row, order, group_offsets, group_ids,
+                                    grad, dW, db, touched)
+        if not need_dx:
+            return [None]
+        dx = np.zeros(x.vals.shape[0], dtype=np.float32)
+        fc.input_grad_sparse_input(W, x.offsets, x.ids, offsets, ids, grad, dx)
+        return [dx]
 
     def after_batch(self):
         """Advance the LSH rebuild schedule after an optimizer step."""
