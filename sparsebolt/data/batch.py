@@ -105,3 +105,8 @@ class SparseDataset:
         order = self._rng.permutation(self.n_samples) if self.shuffle else np.arange(self.n_samples)
         for lo in range(0, self.n_samples, self.batch_size):
             yield self.batch(order[lo:lo + self.batch_size])
+
+    def ordered(self):
+        """Batches in file order, whatever ``shuffle`` says (for predictions)."""
+        for lo in range(0, self.n_samples, self.batch_size):
+            yield self.batch(np.arange(lo, min(lo + self.batch_size, self.n_samples)))

@@ -115,9 +115,16 @@ class SvmDataset:
             yield foff, fids, fvals, loff, lids
 
     def __iter__(self):
+        return self._batches(self.shuffle)
+
+    def ordered(self):
+        """Batches in file order, whatever ``shuffle`` says (for predictions)."""
+        return self._batches(False)
+
+    def _batches(self, shuffle):
         carry = None
         for chunk in self._rows():
-            if self.shuffle:
+            if shuffle:
                 chunk = _take(chunk, self._rng.permutation(chunk[0].shape[0] - 1))
             if carry is not None:
                 chunk = _concat(carry, chunk)

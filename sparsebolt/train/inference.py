@@ -64,9 +64,12 @@ def top_k(output, k, serial=False):
 
 
 def predict(model, data, k, sparse_inference=False):
+    """Top-k per sample, in the data's own order even when it shuffles for training."""
     if not isinstance(k, int) or k < 1:
         raise ValueError(f"The 'top_k' parameter of predict must be an int >= 1. Got {k!r} instead.")
     all_ids, all_scores = [], []
+    if hasattr(data, "ordered"):
+        data = data.ordered()
     for part, output in _outputs(model, data, sparse_inference):
         ids, scores = top_k(output, k, serial=part.batch_size == 1)
         all_ids.append(ids)

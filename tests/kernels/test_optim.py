@@ -1,0 +1,45 @@
+"""Lazy Adam and SGD over touched rows against dense NumPy updates."""
+import numpy as np
+
+from sparsebolt.kernels import optim
+
+
+def _dense_adam(p, g, m, v, lr, b1, b2, eps, t):
+    m = b1 * m + (1 - b1) * g
+    v = b2 * v + (1 - b2) * g * g
+    mhat, vhat = m / (1 - b1 ** t), v / (1 - b2 ** t)
+    return p - lr * mhat / (np.sqrt(vhat) + eps), m, v
+
+
+def test_lazy_adam_on_active_rows_equals_dense_adam_on_those_rows():
+    rng = np.random.default_rng(0)
+    n, w = 50, 8
+    p = rng.normal(0, 1, (n, w)).astype(np.float32)
+    m = np.zeros_like(p)
+    v = np.zeros_like(p)
+    ref_p, ref_m, ref_v = p.astype(np.float64), m.astype(np.float64), v.astype(np.float64)
+    for t in range(1, 6):
+        rows = np.sort(rng.choice(n, 12, replace=False)).astype(np.int32)
+        grad = np.zeros_like(p)
+        grad[rows] = rng.normal(0, 1, (12, w))
+        before = p.copy()
+        new_p, new_m, new_v = _dense_adam(ref_p[rows], grad[rows].astype(np.float64), ref_m[rows],
+                                          ref_v[rows], 1e-2, 0.9, 0.999, 1e-7, t)
+        ref_p[rows], ref_m[rows], ref_v[rows] = new_p, new_m, new_v
+        optim.adam_rows(p, grad, m, v, rows, 1e-2, 0.9, 0.999, 1e-7, t)
+        np.testing.assert_allclose(p[rows], ref_p[rows], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(m, ref_m, rtol=1e-5, atol=1e-7)
+        untouched = np.setdiff1d(np.arange(n), rows)
+        assert np.array_equal(p[untouched], before[untouched]), "an inactive row changed"
+        assert not grad.any(), "consumed gradient rows must be zeroed"
+
+
+def test_sgd_rows_and_take_touched():
+    p = np.ones((4, 3), dtype=np.float32)
+    g = np.full((4, 3), 2.0, dtype=np.float32)
+    touched = np.array([0, 1, 0, 1], dtype=np.uint8)
+    rows = optim.take_touched(touched)
+    assert rows.tolist() == [1, 3] and not touched.any()
+    optim.sgd_rows(p, g, rows, 0.5)
+    assert p[:, 0].tolist() == [1.0, 0.0, 1.0, 0.0]
+    assert g[[1, 3]].sum() == 0 and g[[0, 2]].sum() == 12

@@ -1,0 +1,69 @@
+"""LSH retrieval against exact inner-product top-k on a planted data set."""
+import numpy as np
+import pytest
+
+from sparsebolt.lsh import DWTA, SRP, FastSRP, NeuronIndex, autotune
+from sparsebolt.nn.value import Value
+
+DIM, D_IN, N_QUERIES = 20_000, 64, 400
+
+
+@pytest.fixture(scope="module")
+def planted():
+    """Unit weight rows, and queries that are noisy copies of random rows: each query's
+    exact top-1 inner product is (almost always) its planted row."""
+    rng = np.random.default_rng(0)
+    W = rng.normal(0, 1, (DIM, D_IN)).astype(np.float32)
+    W /= np.linalg.norm(W, axis=1, keepdims=True)
+    targets = rng.integers(0, DIM, N_QUERIES)
+    Q = (W[targets] + 0.5 * rng.normal(0, 1, (N_QUERIES, D_IN)) / np.sqrt(D_IN)).astype(np.float32)
+    exact_top1 = np.argmax(Q @ W.T, axis=1)
+    return W, Q, exact_top1
+
+
+def _recall_at_1(family, sparsity, planted):
+    W, Q, top1 = planted
+    index = NeuronIndex(DIM, D_IN, autotune(DIM, D_IN, sparsity, family), seed=1)
+    index.rebuild(W)
+    active = index.active(Value.dense(Q), int(sparsity * DIM))
+    return np.mean([top1[i] in active[i] for i in range(N_QUERIES)])
+
+
+@pytest.mark.parametrize("family, bound", [("dwta", 0.9), ("srp", 0.85), ("fast_srp", 0.85)])
+def test_hash_families_retrieve_the_exact_top1(family, bound, planted):
+    # at sparsity 0.01 random sampling finds the top-1 neuron 1% of the time
+    assert _recall_at_1(family, 0.01, planted) >= bound
+
+
+def test_random_sampling_is_the_chance_baseline(planted):
+    assert _recall_at_1("random", 0.01, planted) < 0.05
+
+
+@pytest.mark.parametrize("cls", [DWTA, SRP, FastSRP])
+def test_sparse_and_dense_hashing_agree_on_a_fully_populated_vector(cls):
+    rng = np.random.default_rng(0)
+    h = cls(40, n_tables=6, k=2, seed=3)
+    x = rng.normal(0, 1, (5, 40)).astype(np.float32)
+    offsets = np.arange(6, dtype=np.int64) * 40
+    ids = np.tile(np.arange(40, dtype=np.int32), 5)
+    np.testing.assert_array_equal(h.hash_dense(x), h.hash_sparse(offsets, ids, x.reshape(-1)))
+    keys = h.hash_dense(x)
+    assert keys.min() >= 0 and keys.max() < (1 << h.range_pow)
+
+
+def test_dwta_of_a_sparse_vector_densifies_empty_bins():
+    h = DWTA(10_000, n_tables=8, k=3, seed=0)
+    offsets = np.array([0, 3], dtype=np.int64)
+    keys = h.hash_sparse(offsets, np.array([5, 77, 4000], dtype=np.int32), np.ones(3, dtype=np.float32))
+    again = h.hash_sparse(offsets, np.array([5, 77, 4000], dtype=np.int32), np.ones(3, dtype=np.float32))
+    np.testing.assert_array_equal(keys, again)
+    assert keys.min() >= 0 and keys.max() < (1 << h.range_pow)
+
+
+def test_regenerate_draws_new_functions_deterministically():
+    a, b = DWTA(50, 4, 2, seed=1), DWTA(50, 4, 2, seed=1)
+    np.testing.assert_array_equal(a.bins, b.bins)
+    a.regenerate(2)
+    assert not np.array_equal(a.bins, b.bins)
+    b.regenerate(2)
+    np.testing.assert_array_equal(a.bins, b.bins)

@@ -1,0 +1,57 @@
+"""Reservoir tables and the active-set query."""
+import numpy as np
+
+from sparsebolt.lsh import HashTables
+from sparsebolt.lsh.autotune import LSHConfig, autotune, schedule
+
+
+def test_tables_hold_every_neuron_until_the_reservoir_fills():
+    rng = np.random.default_rng(0)
+    dim, n_tables, reservoir = 3000, 3, 16
+    keys = rng.integers(0, 256, (dim, n_tables)).astype(np.int32)
+    t = HashTables(n_tables, 8, reservoir)
+    t.build(keys, seed=0)
+    for table in range(n_tables):
+        expected = np.bincount(keys[:, table], minlength=256)
+        np.testing.assert_array_equal(t.counts[table], expected)
+        for b in range(256):
+            held = t.buckets[table, b, :min(expected[b], reservoir)]
+            members = np.flatnonzero(keys[:, table] == b)
+            if expected[b] <= reservoir:
+                assert sorted(held.tolist()) == members.tolist()
+            else:
+                assert set(held.tolist()) <= set(members.tolist()) and len(set(held.tolist())) == reservoir
+
+
+def test_query_puts_labels_first_then_buckets_then_padding_without_repeats():
+    dim = 500
+    keys = np.zeros((dim, 2), dtype=np.int32)
+    keys[:10, 0] = 1                      # neurons 0..9 share bucket 1 of table 0
+    t = HashTables(2, 3, 32)
+    t.build(keys, seed=0)
+    query = np.array([[1, 5]], dtype=np.int32)  # table 1 bucket 5 is empty
+    perm = np.random.default_rng(0).permutation(dim).astype(np.int32)
+    out = t.query(query, np.array([0, 2], dtype=np.int64), np.array([42, 3], dtype=np.int32), 20, perm, salt=1)
+    row = out[0].tolist()
+    assert row[:2] == [42, 3]
+    assert set(row[2:11]) == set(range(10)) - {3}
+    assert len(set(row)) == 20 and all(0 <= i < dim for i in row)
+    again = t.query(query, np.array([0, 2], dtype=np.int64), np.array([42, 3], dtype=np.int32), 20, perm, salt=1)
+    np.testing.assert_array_equal(out, again)
+
+
+def test_autotune_fits_the_active_size_and_explicit_settings_are_kept():
+    for dim, s in [(670_091, 0.005), (100_000, 0.005), (117_659, 0.01), (2_000, 0.1)]:
+        c = autotune(dim, 128, s)
+        load = dim / 2 ** c.range_pow
+        # the tables can supply the active set from buckets, not from random padding
+        assert c.n_tables * min(load, c.reservoir) >= s * dim
+        assert c.table_bytes() < 1 << 30
+    explicit = LSHConfig(family="srp", k=6, n_tables=10, reservoir=32)
+    assert explicit.range_pow == 6
+
+
+def test_schedule_from_data_size():
+    assert schedule(1000, 256) == (10, 250)
+    assert schedule(100, 64) == (5, 25)
+    assert schedule(None, 256) == (25, 500)

@@ -1,0 +1,153 @@
+"""Model graph behaviour: training learns, labels stay active, runs reproduce, graphs compose."""
+import numpy as np
+import pytest
+
+import sparsebolt as sb
+from sparsebolt.nn.layers.base import Context
+
+from ..synthetic import clustered, small_model
+
+
+def test_sparse_model_learns_a_clustered_problem():
+    data = clustered()
+    model = small_model()
+    history = model.train(data, epochs=4, learning_rate=1e-2, validation=data, metrics=["precision@1"],
+                          verbose=False)
+    assert history["loss"][-1] < history["loss"][0] / 3
+    assert history["val_precision@1"][-1] > 0.9
+    sparse = model.evaluate(data, ["precision@1"], sparse_inference=True)["precision@1"]
+    assert sparse > 0.85
+
+
+def test_training_active_set_always_holds_the_labels():
+    data = clustered(n=600, n_classes=500, batch_size=64)
+    model = small_model(sparsity=0.01)  # 5 active neurons a sample
+    out_layer = model.output.layer
+    labels_rows = [[1, 2, 3, 4, 5, 6, 7], [0], [499, 498]] * 10   # more labels than the width
+    batch = data.batch(np.arange(30))
+    batch.labels = sb.data.Labels.from_lists(labels_rows)
+    values = model.forward(batch, Context(training=True, labels=batch.labels))
+    out = values[model.output]
+    width = out.vals.size // 30
+    assert width == 7
+    for s, labels in enumerate(labels_rows):
+        active = out.ids[s * width:(s + 1) * width]
+        assert set(labels) <= set(active.tolist())
+    for batch in data:
+        out = model.forward(batch, Context(training=True, labels=batch.labels))[model.output]
+        width = out.vals.size // batch.batch_size
+        for s in range(batch.batch_size):
+            assert batch.labels.row(s)[0] in out.ids[s * width:(s + 1) * width]
+    assert out_layer.n_active == 5
+
+
+def _train_weights(seed):
+    data = clustered(n=800, seed=3)
+    model = small_model(seed=seed)
+    model.train(data, epochs=2, learning_rate=1e-2, verbose=False)
+    return [p.value.copy() for p in model.parameters()]
+
+
+def test_single_threaded_seeded_training_is_reproducible_bit_for_bit(one_thread):
+    a, b = _train_weights(7), _train_weights(7)
+    for x, y in zip(a, b):
+        assert np.array_equal(x, y)
+    c = _train_weights(8)
+    assert not all(np.array_equal(x, y) for x, y in zip(a, c))
+
+
+def test_two_threads_give_the_same_weights_as_one():
+    # gradients are summed per neuron in sample order, so the thread count does not matter
+    before = sb.get_num_threads()
+    try:
+        sb.set_num_threads(1)
+        one = _train_weights(5)
+        sb.set_num_threads(min(2, sb._threads.numba.config.NUMBA_NUM_THREADS))
+        two = _train_weights(5)
+    finally:
+        sb.set_num_threads(before)
+    for x, y in zip(one, two):
+        np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
+
+
+def test_predict_returns_top_k_sorted_and_matches_evaluate():
+    data = clustered(n=500)
+    model = small_model()
+    model.train(data, epochs=3, learning_rate=1e-2, verbose=False)
+    ids, scores = model.predict(data, top_k=5)
+    assert ids.shape == (500, 5) and scores.shape == (500, 5)
+    assert np.all(np.diff(scores, axis=1) <= 0)
+    truth = data.labels.ids
+    p1 = np.mean(ids[:, 0] == truth)
+    assert model.evaluate(data, ["precision@1"])["precision@1"] == pytest.approx(p1)
+    single = model.predict(data.batch([3]), top_k=5)
+    np.testing.assert_array_equal(single[0][0], ids[3])
+
+
+def test_dense_and_multi_input_graph_with_concatenate_and_layer_norm():
+    rng = np.random.default_rng(0)
+    n = 400
+    a_in, b_in = sb.Input(dim=50), sb.Input(dim=4)
+    x = sb.Concatenate()(sb.Embedding(16, activation="relu")(a_in), b_in)
+    x = sb.LayerNorm()(sb.FullyConnected(16, activation="tanh")(x))
+    out = sb.FullyConnected(3, activation="softmax")(x)
+    model = sb.Model(inputs=[a_in, b_in], outputs=out, seed=1)
+    label = rng.integers(0, 3, n)
+    dense = rng.normal(0, 1, (n, 4)).astype(np.float32)
+    dense[np.arange(n), label] += 2.0
+    ids = rng.integers(0, 50, (n, 5)).astype(np.int32)
+    offsets = np.arange(n + 1, dtype=np.int64) * 5
+
+    def batches():
+        for lo in range(0, n, 50):
+            rows = slice(lo, lo + 50)
+            sparse = sb.data.csr_value(50, offsets[lo:lo + 51] - offsets[lo], ids[rows].reshape(-1))
+            yield sb.data.Batch([sparse, sb.Value.dense(dense[rows])],
+                                sb.data.Labels(np.arange(51), label[rows]))
+
+    for _ in range(15):
+        model.train(list(batches()), epochs=1, learning_rate=1e-2, verbose=False)
+    assert model.evaluate(list(batches()), ["categorical_accuracy"])["categorical_accuracy"] > 0.85
+
+
+def test_binary_cross_entropy_with_sigmoid_output_and_auc():
+    rng = np.random.default_rng(0)
+    n = 600
+    x = rng.normal(0, 1, (n, 6)).astype(np.float32)
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(np.int32)
+    inp = sb.Input(dim=6)
+    out = sb.FullyConnected(1, activation="sigmoid")(sb.FullyConnected(8, activation="relu")(inp))
+    model = sb.Model(inp, out, loss="binary_cross_entropy", optimizer=sb.SGD())
+    rows = [[0] if v else [] for v in y]
+    batches = [sb.data.Batch([sb.Value.dense(x[lo:lo + 100])], sb.data.Labels.from_lists(rows[lo:lo + 100]))
+               for lo in range(0, n, 100)]
+    model.train(batches, epochs=60, learning_rate=0.5, verbose=False)
+    assert model.evaluate(batches, ["auc"])["auc"] > 0.95
+
+
+def test_callbacks_see_every_batch_and_epoch():
+    seen = {"batches": 0, "epochs": []}
+
+    class Count(sb.Callback):
+        def on_batch_end(self, step, logs, model):
+            seen["batches"] += 1
+            assert np.isfinite(logs["loss"])
+
+        def on_epoch_end(self, epoch, logs, model):
+            seen["epochs"].append(epoch)
+
+    data = clustered(n=300, batch_size=100)
+    small_model().train(data, epochs=2, learning_rate=1e-2, callbacks=[Count()], verbose=False)
+    assert seen == {"batches": 6, "epochs": [0, 1]}
+
+
+def test_tables_are_rebuilt_on_schedule():
+    data = clustered(n=1000, batch_size=100)
+    model = small_model(sampling=sb.LSHConfig(family="dwta", k=3, n_tables=8, reservoir=16,
+                                              rebuild_every=3, rehash_every=7))
+    index = model.output.layer.index
+    bins = index.hash_fn.bins.copy()
+    model.train(data, epochs=2, learning_rate=1e-2, verbose=False)
+    # 20 batches: rebuilds at 3,6,9,12,15,18 and rehashes (with a rebuild) at 7,14; +1 at build
+    assert index.rebuilds == 1 + 6 + 2
+    assert not np.array_equal(bins, index.hash_fn.bins)
