@@ -82,10 +82,10 @@ class SvmDataset:
         else:
             rows, feats, labs = self._scan()
         self.n_samples = rows
-        self.n_features = check_int("load_svm", "n_features", n_features if n_features is not None else feats, 1)
-        self.n_labels = check_int("load_svm", "n_labels", n_labels if n_labels is not None else labs, 1)
         if self.n_samples == 0:
             raise DataFormatError(self.path, None, "the file holds no samples")
+        self.n_features = check_int("load_svm", "n_features", n_features if n_features is not None else feats, 1)
+        self.n_labels = check_int("load_svm", "n_labels", n_labels if n_labels is not None else labs, 1)
 
     def _scan(self):
         rows, max_f, max_l = 0, -1, -1

@@ -25,6 +25,19 @@ def _topological(output):
     return order
 
 
+def _check_csr(what, offsets, ids, vals):
+    """CSR arrays of the kernels' dtypes whose offsets frame ids and vals exactly."""
+    for arr, dtype, name in ((offsets, np.int64, "offsets"), (ids, np.int32, "ids"), (vals, np.float32, "vals")):
+        if not isinstance(arr, np.ndarray) or arr.dtype != dtype or arr.ndim != 1:
+            got = f"{arr.dtype}[{arr.ndim}-D]" if isinstance(arr, np.ndarray) else type(arr).__name__
+            raise ValueError(f"{what} must have 1-D {np.dtype(dtype).name} {name}. Got {got}; "
+                             f"build batches with sb.data.csr_value or sb.data.Labels.")
+    if (offsets.size == 0 or offsets[0] != 0 or offsets[-1] != ids.size or ids.size != vals.size
+            or np.any(np.diff(offsets) < 0)):
+        raise ValueError(f"{what} has inconsistent CSR arrays: offsets must start at 0, never decrease "
+                         f"and end at len(ids) == len(vals) ({ids.size}, {vals.size}).")
+
+
 class Model:
     """A trained or trainable network.
 
@@ -98,12 +111,17 @@ class Model:
             if value.is_dense:
                 if value.vals.ndim != 2 or value.vals.shape[1] != dim:
                     raise ValueError(f"Input '{name}' expects dense rows of width {dim}. Got shape {value.vals.shape}.")
-            elif value.ids.size and (value.ids.min() < 0 or value.ids.max() >= dim):
-                bad = value.ids[(value.ids < 0) | (value.ids >= dim)][0]
-                raise ValueError(f"Input '{name}' expects feature ids in [0, {dim}). Got id {bad}.")
+                if value.vals.dtype != np.float32:
+                    raise ValueError(f"Input '{name}' expects float32 values. Got {value.vals.dtype}.")
+            else:
+                _check_csr(f"Input '{name}'", value.offsets, value.ids, value.vals)
+                if value.ids.size and (value.ids.min() < 0 or value.ids.max() >= dim):
+                    bad = value.ids[(value.ids < 0) | (value.ids >= dim)][0]
+                    raise ValueError(f"Input '{name}' expects feature ids in [0, {dim}). Got id {bad}.")
         labels = batch.labels
         if labels is not None:
             dim = self.output.dim
+            _check_csr("Labels", labels.offsets, labels.ids, labels.vals)
             if labels.batch_size != batch.batch_size:
                 raise ValueError(f"The batch has {batch.batch_size} samples but {labels.batch_size} label rows.")
             if labels.ids.size and (labels.ids.min() < 0 or labels.ids.max() >= dim):

@@ -17,6 +17,10 @@ class Value:
 
     @classmethod
     def dense(cls, vals):
+        """From a 2-D array of rows (converted to contiguous float32)."""
+        vals = np.ascontiguousarray(vals, dtype=np.float32)
+        if vals.ndim != 2:
+            raise ValueError(f"Dense values must be a 2-D array [batch, dim]. Got shape {vals.shape}.")
         return cls(vals.shape[1], vals)
 
     @classmethod
