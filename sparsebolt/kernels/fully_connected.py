@@ -34,28 +34,38 @@ def _forward_dense_input(W, b, x, out_offsets, out_ids, z):
             z[i] = acc
 
 
-def _weight_grad_dense_input(x, entry_row, order, group_offsets, group_ids, dz, dW, db, touched):
+def _weight_grad_dense_input(x, entry_row, order, group_offsets, group_ids, dz, dW):
     """dW[j] += sum of dz[i] * x[s] over the entries i = (s, j) of neuron j; one thread per row.
 
     x : float32[B, d_in]          entry_row, order, group_offsets, group_ids : from
     ``grouping.group_by_id`` over the output ids     dz : float32[nnz_out]
-    dW : float32[dim, d_in]       db : float32[dim]   touched : uint8[dim]   rows set to 1
+    dW : float32[dim, d_in]       added to
     """
     d_in = x.shape[1]
     for g in prange(group_ids.shape[0]):
         j = group_ids[g]
-        touched[j] = 1
-        gsum = _ZERO
         for p in range(group_offsets[g], group_offsets[g + 1]):
             i = order[p]
             grad = dz[i]
             if grad == _ZERO:
                 continue
             s = entry_row[i]
-            gsum += grad
             for c in range(d_in):
                 dW[j, c] += grad * x[s, c]
-        db[j] += gsum
+
+
+def _bias_grad(order, group_offsets, group_ids, dz, db, touched):
+    """db[j] += sum of dz over neuron j's entries; flags the active rows in ``touched``.
+
+    db : float32[dim]   touched : uint8[dim]
+    """
+    for g in prange(group_ids.shape[0]):
+        j = group_ids[g]
+        touched[j] = 1
+        acc = _ZERO
+        for p in range(group_offsets[g], group_offsets[g + 1]):
+            acc += dz[order[p]]
+        db[j] += acc
 
 
 def _input_grad_dense_input(W, out_offsets, out_ids, dz, dx):
@@ -94,23 +104,19 @@ def _forward_sparse_input(W, b, in_offsets, in_ids, in_vals, out_offsets, out_id
 
 
 def _weight_grad_sparse_input(in_offsets, in_ids, in_vals, entry_row, order, group_offsets, group_ids,
-                             dz, dW, db, touched):
+                             dz, dW):
     """Sparse-input counterpart of ``weight_grad_dense_input``:
     dW[j, in_ids[k]] += dz[i] * in_vals[k] over the input nonzeros k of each entry's sample."""
     for g in prange(group_ids.shape[0]):
         j = group_ids[g]
-        touched[j] = 1
-        gsum = _ZERO
         for p in range(group_offsets[g], group_offsets[g + 1]):
             i = order[p]
             grad = dz[i]
             if grad == _ZERO:
                 continue
             s = entry_row[i]
-            gsum += grad
             for k in range(in_offsets[s], in_offsets[s + 1]):
                 dW[j, in_ids[k]] += grad * in_vals[k]
-        db[j] += gsum
 
 
 def _input_grad_sparse_input(W, in_offsets, in_ids, out_offsets, out_ids, dz, d_in_vals):
@@ -131,6 +137,7 @@ def _input_grad_sparse_input(W, in_offsets, in_ids, out_offsets, out_ids, dz, d_
 forward_dense_input = njit(parallel=True, cache=True, fastmath=_FAST)(_forward_dense_input)
 forward_dense_input_serial = njit(cache=True, fastmath=_FAST)(_forward_dense_input)
 weight_grad_dense_input = njit(parallel=True, cache=True, fastmath=_FAST)(_weight_grad_dense_input)
+bias_grad = njit(parallel=True, cache=True, fastmath=_FAST)(_bias_grad)
 input_grad_dense_input = njit(parallel=True, cache=True, fastmath=_FAST)(_input_grad_dense_input)
 forward_sparse_input = njit(parallel=True, cache=True, fastmath=_FAST)(_forward_sparse_input)
 forward_sparse_input_serial = njit(cache=True, fastmath=_FAST)(_forward_sparse_input)

@@ -3,6 +3,7 @@
 Each kernel also zeroes the gradient rows it consumed, so the dense gradient buffer is
 clean for the next batch without a pass over all of it.
 """
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -73,3 +74,63 @@ def take_touched(touched):
             count += 1
             touched[i] = 0
     return rows
+
+
+@njit(cache=True, fastmath={"reassoc", "contract", "nsz"})
+def _grouped_row_grad(x, entry_row, order, lo, hi, dz, out):
+    """out = sum over entries i = order[lo:hi] of dz[i] * x[entry_row[i]] (one neuron's row)."""
+    for c in range(out.shape[0]):
+        out[c] = _ZERO
+    for p in range(lo, hi):
+        i = order[p]
+        grad = dz[i]
+        if grad == _ZERO:
+            continue
+        s = entry_row[i]
+        for c in range(out.shape[0]):
+            out[c] += grad * x[s, c]
+
+
+@njit(parallel=True, cache=True)
+def adam_grouped(param, m, v, x, entry_row, order, group_offsets, group_ids, dz, scratch,
+                 lr, beta1, beta2, eps, step):
+    """Lazy Adam on the rows of a fully connected layer whose gradient has not been summed
+    yet: each row's gradient is built from its group of (sample, dz) entries in a per-thread
+    scratch row and applied at once, so no dense gradient buffer is written or read.
+
+    param, m, v : float32[dim, d_in]      x : float32[B, d_in] the layer's input
+    entry_row, order, group_offsets, group_ids : ``grouping.group_by_id`` of the output ids
+    dz : float32[nnz_out]                 scratch : float32[n_threads, d_in]
+    """
+    b1 = np.float32(beta1)
+    b2 = np.float32(beta2)
+    one_minus_b1 = _ONE - b1
+    one_minus_b2 = _ONE - b2
+    step_size = np.float32(lr / (1.0 - beta1 ** step))
+    inv_sqrt_bc2 = np.float32(1.0 / np.sqrt(1.0 - beta2 ** step))
+    e = np.float32(eps)
+    width = param.shape[1]
+    for g in prange(group_ids.shape[0]):
+        row = scratch[numba.get_thread_id()]
+        _grouped_row_grad(x, entry_row, order, group_offsets[g], group_offsets[g + 1], dz, row)
+        r = group_ids[g]
+        for c in range(width):
+            gr = row[c]
+            mr = b1 * m[r, c] + one_minus_b1 * gr
+            vr = b2 * v[r, c] + one_minus_b2 * gr * gr
+            m[r, c] = mr
+            v[r, c] = vr
+            param[r, c] -= step_size * mr / (np.sqrt(vr) * inv_sqrt_bc2 + e)
+
+
+@njit(parallel=True, cache=True)
+def sgd_grouped(param, x, entry_row, order, group_offsets, group_ids, dz, scratch, lr):
+    """SGD counterpart of ``adam_grouped``."""
+    step = np.float32(lr)
+    width = param.shape[1]
+    for g in prange(group_ids.shape[0]):
+        row = scratch[numba.get_thread_id()]
+        _grouped_row_grad(x, entry_row, order, group_offsets[g], group_offsets[g + 1], dz, row)
+        r = group_ids[g]
+        for c in range(width):
+            param[r, c] -= step * row[c]

@@ -1,4 +1,5 @@
 """Optimizers that update only the rows of each parameter that received a gradient."""
+import numba
 import numpy as np
 
 from .._validation import check_float
@@ -6,11 +7,14 @@ from ..kernels import optim
 
 
 def _rows_to_update(params):
-    """Rows per parameter; flags shared between parameters are read (and cleared) once."""
+    """Rows per parameter; flags shared between parameters are read (and cleared) once.
+    A parameter with a pending grouped gradient gets None: its rows are its groups."""
     taken = {}
     out = []
     for p in params:
-        if p.touched is None:
+        if p.pending is not None:
+            rows = None
+        elif p.touched is None:
             rows = np.arange(p.rows, dtype=np.int32)
         else:
             key = id(p.touched)
@@ -19,6 +23,11 @@ def _rows_to_update(params):
             rows = taken[key]
         out.append(rows)
     return out
+
+
+def _scratch(value):
+    """One gradient row per kernel thread."""
+    return np.empty((numba.config.NUMBA_NUM_THREADS, value.shape[1]), dtype=np.float32)
 
 
 def _as_2d(a):
@@ -43,6 +52,13 @@ class Adam:
             if p.name not in self.state:
                 self.state[p.name] = (np.zeros_like(p.value), np.zeros_like(p.value))
             m, v = self.state[p.name]
+            if rows is None:
+                g = p.pending
+                optim.adam_grouped(p.value, m, v, g.x, g.entry_row, g.order, g.group_offsets, g.group_ids,
+                                   g.dz, _scratch(p.value), learning_rate, self.beta1, self.beta2, self.eps,
+                                   self.step_count)
+                p.pending = None
+                continue
             optim.adam_rows(_as_2d(p.value), _as_2d(p.grad), _as_2d(m), _as_2d(v), rows,
                             learning_rate, self.beta1, self.beta2, self.eps, self.step_count)
 
@@ -62,6 +78,12 @@ class SGD:
     def step(self, params, learning_rate):
         self.step_count += 1
         for p, rows in zip(params, _rows_to_update(params)):
+            if rows is None:
+                g = p.pending
+                optim.sgd_grouped(p.value, g.x, g.entry_row, g.order, g.group_offsets, g.group_ids, g.dz,
+                                  _scratch(p.value), learning_rate)
+                p.pending = None
+                continue
             optim.sgd_rows(_as_2d(p.value), _as_2d(p.grad), rows, learning_rate)
 
     def get_config(self):

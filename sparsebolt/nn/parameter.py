@@ -1,18 +1,46 @@
 """A trainable array with its gradient and the rows that received one."""
 import numpy as np
 
+from ..kernels import fully_connected as fc
+
+
+class GroupedGrad:
+    """The gradient of a weight matrix left unsummed: per row j, the entries (sample s, dz)
+    whose ``dz * x[s]`` add up to row j's gradient (groups from ``grouping.group_by_id``).
+    The optimizer sums and applies each row in one pass; ``accumulate_into`` sums it into a
+    dense buffer instead, for inspection."""
+
+    __slots__ = ("x", "entry_row", "order", "group_offsets", "group_ids", "dz")
+
+    def __init__(self, x, entry_row, order, group_offsets, group_ids, dz):
+        self.x, self.entry_row, self.order = x, entry_row, order
+        self.group_offsets, self.group_ids, self.dz = group_offsets, group_ids, dz
+
+    def accumulate_into(self, grad):
+        fc.weight_grad_dense_input(self.x, self.entry_row, self.order, self.group_offsets, self.group_ids,
+                                   self.dz, grad)
+
 
 class Parameter:
     """``value`` and its dense ``grad`` buffer. ``touched : uint8[rows]`` flags the rows a
     sparse backward pass wrote (it may be shared, e.g. by a layer's weights and biases);
-    when ``touched`` is None every row gets a gradient each batch."""
+    when ``touched`` is None every row gets a gradient each batch. ``pending`` holds a
+    GroupedGrad that has not been summed into ``grad``."""
 
     def __init__(self, name, value, touched=None):
         self.name = name
         self.value = value
         self.grad = np.zeros_like(value)
         self.touched = touched
+        self.pending = None
 
     @property
     def rows(self):
         return self.value.shape[0]
+
+    def gradient(self):
+        """The dense gradient of the last backward pass (sums a pending one first)."""
+        if self.pending is not None:
+            self.pending.accumulate_into(self.grad)
+            self.pending = None
+        return self.grad

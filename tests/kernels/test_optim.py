@@ -43,3 +43,34 @@ def test_sgd_rows_and_take_touched():
     optim.sgd_rows(p, g, rows, 0.5)
     assert p[:, 0].tolist() == [1.0, 0.0, 1.0, 0.0]
     assert g[[1, 3]].sum() == 0 and g[[0, 2]].sum() == 12
+
+
+def test_fused_grouped_adam_equals_adam_on_the_summed_gradient():
+    from sparsebolt.kernels import fully_connected as fc
+    from sparsebolt.kernels.grouping import group_by_id
+
+    rng = np.random.default_rng(1)
+    dim, d_in, batch, width = 40, 6, 8, 5
+    x = rng.normal(0, 1, (batch, d_in)).astype(np.float32)
+    ids = np.concatenate([rng.choice(dim, width, replace=False) for _ in range(batch)]).astype(np.int32)
+    offsets = np.arange(batch + 1, dtype=np.int64) * width
+    dz = rng.normal(0, 1, ids.size).astype(np.float32)
+    order, goff, gids, rows_of = group_by_id(offsets, ids, dim)
+    assert sorted(gids.tolist()) == sorted(set(ids.tolist()))
+    p0 = rng.normal(0, 1, (dim, d_in)).astype(np.float32)
+    m0 = rng.normal(0, 0.1, (dim, d_in)).astype(np.float32)
+    v0 = rng.uniform(0, 0.1, (dim, d_in)).astype(np.float32)
+    grad = np.zeros_like(p0)
+    fc.weight_grad_dense_input(x, rows_of, order, goff, gids, dz, grad)
+    expected_grad = np.zeros((dim, d_in))
+    for i, j in enumerate(ids):
+        expected_grad[j] += dz[i] * x[i // width]
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-5, atol=1e-6)
+    p1, m1, v1 = p0.copy(), m0.copy(), v0.copy()
+    optim.adam_rows(p1, grad, m1, v1, gids, 1e-2, 0.9, 0.999, 1e-7, 3)
+    p2, m2, v2 = p0.copy(), m0.copy(), v0.copy()
+    scratch = np.empty((4, d_in), dtype=np.float32)
+    optim.adam_grouped(p2, m2, v2, x, rows_of, order, goff, gids, dz, scratch, 1e-2, 0.9, 0.999, 1e-7, 3)
+    np.testing.assert_allclose(p2, p1, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(m2, m1, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(v2, v1, rtol=1e-6, atol=1e-7)

@@ -134,7 +134,7 @@ def _check_gradients(layer, inputs, ref, ctx, active=None):
 
     for p in layer.parameters():
         key = p.name.split("/")[-1]
-        np.testing.assert_allclose(p.grad, _fd_grad(f, params[key]), rtol=1e-3, atol=1e-4,
+        np.testing.assert_allclose(p.gradient(), _fd_grad(f, params[key]), rtol=1e-3, atol=1e-4,
                                    err_msg=f"gradient of {p.name}")
     for x, x64, g in zip(inputs, xs, in_grads):
         fd = _fd_grad(f, x64)
@@ -184,5 +184,5 @@ def test_sparse_path_with_every_neuron_active_equals_dense_layer(activation):
     s_dx = sparse.backward([x], s_out, np.take_along_axis(R, ids, axis=1).reshape(-1).copy(), [True], ctx)[0]
     d_dx = dense.backward([x], d_out, R.reshape(-1).copy(), [True], ctx)[0]
     np.testing.assert_allclose(s_dx, d_dx, rtol=RTOL, atol=1e-6)
-    np.testing.assert_allclose(sparse.W.grad, dense.W.grad, rtol=RTOL, atol=1e-6)
+    np.testing.assert_allclose(sparse.W.gradient(), dense.W.gradient(), rtol=RTOL, atol=1e-6)
     np.testing.assert_allclose(sparse.b.grad, dense.b.grad, rtol=RTOL, atol=1e-6)

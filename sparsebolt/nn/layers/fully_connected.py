@@ -7,7 +7,7 @@ from ...kernels import fully_connected as fc
 from ...kernels.grouping import group_by_id
 from ...lsh.autotune import FAMILIES, LSHConfig, active_size, autotune
 from ...lsh.index import NeuronIndex
-from ..parameter import Parameter
+from ..parameter import GroupedGrad, Parameter
 from ..value import Value
 from .base import Layer, activation_code
 
@@ -123,15 +123,17 @@ class FullyConnected(Layer):
         else:
             offsets, ids = output.offsets, output.ids
         order, group_offsets, group_ids, entry_row = group_by_id(offsets, ids, self.dim)
+        fc.bias_grad(order, group_offsets, group_ids, grad, db, touched)
         if x.is_dense:
-            fc.weight_grad_dense_input(x.vals, entry_row, order, group_offsets, group_ids, grad, dW, db, touched)
+            # summed by the optimizer row by row, with no pass over a dense gradient buffer
+            self.W.pending = GroupedGrad(x.vals, entry_row, order, group_offsets, group_ids, grad)
             if not need_dx:
                 return [None]
             dx = np.zeros_like(x.vals)
             fc.input_grad_dense_input(W, offsets, ids, grad, dx)
             return [dx.reshape(-1)]
         fc.weight_grad_sparse_input(x.offsets, x.ids, x.vals, entry_row, order, group_offsets, group_ids,
-                                    grad, dW, db, touched)
+                                    grad, dW)
         if not need_dx:
             return [None]
         dx = np.zeros(x.vals.shape[0], dtype=np.float32)

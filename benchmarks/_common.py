@@ -1,0 +1,217 @@
+"""Helpers shared by the benchmarks: threads, timing, memory accounting, tables and JSON.
+
+Memory is read from ``/proc/self/status`` (Linux). ``MemoryPhase`` measures what one phase
+of a benchmark adds to the process: it resets the kernel's peak-RSS mark (``VmHWM``, by
+writing 5 to ``/proc/self/clear_refs``) at the start of the phase and reports the peak
+during the phase minus the RSS at its start. Where the reset is not allowed it falls back to
+sampling ``VmRSS`` from a background thread every few milliseconds (which can miss a short
+spike). Before a phase starts, garbage is collected and glibc is asked to return free heap
+pages to the system, so memory freed by an earlier phase is not counted twice or hidden.
+"""
+import ctypes
+import gc
+import json
+import os
+import platform
+import resource
+import sys
+import threading
+import time
+from contextlib import contextmanager
+
+MB = 1024 * 1024
+
+
+# threads ------------------------------------------------------------------------------
+
+def set_threads(n):
+    """Run sparsebolt (numba kernels and BLAS) and PyTorch (intra-op pool) on ``n`` threads.
+    Imports torch only if it is installed; returns a dict of what was set."""
+    import sparsebolt as sb
+    sb.set_num_threads(n)
+    out = {"sparsebolt": sb.get_num_threads()}
+    try:
+        import torch
+    except ImportError:
+        return out
+    torch.set_num_threads(n)
+    out["torch"] = torch.get_num_threads()
+    return out
+
+
+# memory -------------------------------------------------------------------------------
+
+def _status_kb(field):
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def rss_bytes():
+    """Current resident set size of this process, in bytes (None if unknown)."""
+    kb = _status_kb("VmRSS")
+    return None if kb is None else kb * 1024
+
+
+def peak_rss_bytes():
+    """Peak resident set size since start (or since the last ``reset_peak_rss``), in bytes."""
+    kb = _status_kb("VmHWM")
+    if kb is None:  # not Linux: ru_maxrss is KiB on Linux, bytes on macOS
+        r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return r if sys.platform == "darwin" else r * 1024
+    return kb * 1024
+
+
+def reset_peak_rss():
+    """Reset the kernel's peak-RSS mark to the current RSS; False where not supported."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return False
+    return _status_kb("VmHWM") is not None
+
+
+def release_memory():
+    """Collect garbage and return glibc's free heap pages to the system."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+class _RssSampler(threading.Thread):
+    def __init__(self, interval=0.005):
+        super().__init__(daemon=True)
+        self.interval = interval
+        self.peak = rss_bytes() or 0
+        self._stop_event = threading.Event()
+
+    def run(self):
+        while not self._stop_event.is_set():
+            self.peak = max(self.peak, rss_bytes() or 0)
+            time.sleep(self.interval)
+
+    def stop(self):
+        self._stop_event.set()
+        self.join()
+        self.peak = max(self.peak, rss_bytes() or 0)
+
+
+class MemoryPhase:
+    """``with MemoryPhase() as m: ...`` then ``m.base``, ``m.peak``, ``m.growth`` (bytes):
+    RSS at the start, peak RSS during the phase, and their difference."""
+
+    def __init__(self):
+        self.base = self.peak = self.growth = None
+        self.method = None
+        self._sampler = None
+
+    def __enter__(self):
+        release_memory()
+        if reset_peak_rss():
+            self.method = "VmHWM reset"
+        else:
+            self.method = "VmRSS sampled"
+            self._sampler = _RssSampler()
+            self._sampler.start()
+        self.base = rss_bytes() or 0
+        return self
+
+    def __exit__(self, *exc):
+        if self._sampler is not None:
+            self._sampler.stop()
+            self.peak = self._sampler.peak
+        else:
+            self.peak = peak_rss_bytes()
+        self.growth = self.peak - self.base
+        return False
+
+
+# timing -------------------------------------------------------------------------------
+
+class Stopwatch:
+    """Accumulates time over ``with sw.running():`` blocks, so pauses (evaluation) are
+    excluded from ``sw.elapsed``."""
+
+    def __init__(self):
+        self.elapsed = 0.0
+
+    @contextmanager
+    def running(self):
+        start = time.perf_counter()
+        try:
+            yield self
+        finally:
+            self.elapsed += time.perf_counter() - start
+
+
+# reporting ----------------------------------------------------------------------------
+
+def machine_info():
+    info = {"python": platform.python_version(), "platform": platform.platform(),
+            "cpu_count": os.cpu_count()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    for key in ("OPENBLAS_CORETYPE", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        if key in os.environ:
+            info[key] = os.environ[key]
+    return info
+
+
+def versions():
+    out = {}
+    for name in ("sparsebolt", "numpy", "numba", "torch"):
+        try:
+            out[name] = __import__(name).__version__
+        except ImportError:
+            pass
+    return out
+
+
+def format_table(headers, rows, aligns=None):
+    """Plain-text table; ``aligns`` is a string of 'l'/'r' per column (default: first
+    column left, the rest right)."""
+    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    aligns = aligns or "l" + "r" * (len(headers) - 1)
+
+    def line(r):
+        return "  ".join(c.ljust(w) if a == "l" else c.rjust(w) for c, w, a in zip(r, widths, aligns))
+
+    sep = "  ".join("-" * w for w in widths)
+    return "\n".join([line(cells[0]), sep] + [line(r) for r in cells[1:]])
+
+
+def write_json(path, obj):
+    def default(o):
+        try:
+            import numpy as np
+            if isinstance(o, np.generic):
+                return o.item()
+            if isinstance(o, np.ndarray):
+                return o.tolist()
+        except ImportError:
+            pass
+        raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=2, default=default)
+        f.write("\n")
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
