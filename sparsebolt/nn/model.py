@@ -128,12 +128,14 @@ class Model:
                 bad = labels.ids[(labels.ids < 0) | (labels.ids >= dim)][0]
                 raise ValueError(f"Labels must be ids in [0, {dim}) for output '{self.output.layer.name}'. Got {bad}.")
 
-    def forward(self, batch, ctx):
-        """Run the graph; returns {node: Value}."""
+    def forward(self, batch, ctx, skip_output=False):
+        """Run the graph (all but the output layer when ``skip_output``); returns {node: Value}."""
         values = {}
         for node, value in zip(self.inputs, batch.inputs):
             values[node] = value
         for node in self.nodes:
+            if skip_output and node is self.output:
+                break
             if node not in values:
                 values[node] = node.layer.forward([values[x] for x in node.inputs], ctx)
         return values

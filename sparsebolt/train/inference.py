@@ -4,11 +4,12 @@ from tqdm.auto import tqdm
 
 from ..data.batch import Batch
 from ..kernels.topk import label_hits, topk_rows, topk_rows_serial
+from ..nn.layers.base import Context
 from ..nn.value import Value
 from .metrics import make_metric
 
-# a dense pass over a wide output holds rows x width floats; cap it near 64 MB
-_MAX_DENSE_FLOATS = 16 * 1024 * 1024
+# wider dense outputs are scored block by block, never materialised whole
+_WIDE = 4096
 
 
 def _as_batches(data):
@@ -19,38 +20,24 @@ def _as_batches(data):
     return data
 
 
-def _slices(batch, max_rows):
-    """Split a batch into row slices of at most ``max_rows`` samples."""
-    n = batch.batch_size
-    if n <= max_rows:
-        yield batch
-        return
-    from ..data.batch import Labels, _take_rows
-    for lo in range(0, n, max_rows):
-        rows = np.arange(lo, min(n, lo + max_rows))
-        inputs = []
-        for v in batch.inputs:
-            if v.is_dense:
-                inputs.append(Value.dense(v.vals[rows]))
-            else:
-                off, (ids, vals) = _take_rows(v.offsets, [v.ids, v.vals], rows)
-                inputs.append(Value(v.dim, vals, ids, off))
-        labels = None
-        if batch.labels is not None:
-            lab = batch.labels
-            off, (ids, vals) = _take_rows(lab.offsets, [lab.ids, lab.vals], rows)
-            labels = Labels(off, ids, vals)
-        yield Batch(inputs, labels)
-
-
-def _outputs(model, data, sparse_inference):
-    """Yield (batch slice, output Value) with dense passes cut to bounded slices."""
-    max_rows = max(1, _MAX_DENSE_FLOATS // model.output.dim)
+def _predictions(model, data, k, sparse_inference):
+    """Yield (batch, top ids int32[B, k], scores float32[B, k], output Value or None)."""
+    layer = model.output.layer
     for batch in _as_batches(data):
         model.check_batch(batch)
-        for part in ([batch] if sparse_inference else _slices(batch, max_rows)):
-            yield part, model.output_values(part, sparse_inference=sparse_inference,
-                                            serial=part.batch_size == 1)
+        serial = batch.batch_size == 1
+        if sparse_inference or layer.dim <= _WIDE:
+            output = model.output_values(batch, sparse_inference=sparse_inference, serial=serial)
+            ids, scores = top_k(output, k, serial=serial)
+            yield batch, ids, scores, output
+            continue
+        values = model.forward(batch, Context(serial=serial), skip_output=True)
+        ids, scores = layer.dense_top_k(values[model.output.inputs[0]], k)
+        if ids.shape[1] < k:
+            pad = k - ids.shape[1]
+            ids = np.pad(ids, ((0, 0), (0, pad)), constant_values=-1)
+            scores = np.pad(scores, ((0, 0), (0, pad)), constant_values=-np.inf)
+        yield batch, ids, scores, None
 
 
 def top_k(output, k, serial=False):
@@ -70,8 +57,7 @@ def predict(model, data, k, sparse_inference=False):
     all_ids, all_scores = [], []
     if hasattr(data, "ordered"):
         data = data.ordered()
-    for part, output in _outputs(model, data, sparse_inference):
-        ids, scores = top_k(output, k, serial=part.batch_size == 1)
+    for _, ids, scores, _ in _predictions(model, data, k, sparse_inference):
         all_ids.append(ids)
         all_scores.append(scores)
     if not all_ids:
@@ -89,10 +75,9 @@ def evaluate(model, data, metrics, sparse_inference=False, verbose=False):
     n_seen = 0
     total = getattr(data, "n_samples", None)
     with tqdm(total=total, unit="samples", disable=not verbose, desc="evaluate", leave=False) as bar:
-        for part, output in _outputs(model, data, sparse_inference):
+        for part, ids, _, output in _predictions(model, data, k, sparse_inference):
             if part.labels is None:
                 raise ValueError("evaluate needs batches with labels.")
-            ids, _ = top_k(output, k)
             lab = part.labels
             hits = np.empty(ids.shape, dtype=bool)
             label_hits(ids, lab.offsets, lab.ids, hits)

@@ -12,6 +12,10 @@ from ..value import Value
 from .base import Layer, activation_code
 
 
+# neurons scored per block by ``dense_top_k``: 8192 columns of a 2048-sample batch are 64 MB
+TOP_K_BLOCK = 8192
+
+
 def _all_ids(batch_size, dim):
     return (np.arange(batch_size + 1, dtype=np.int64) * dim,
             np.tile(np.arange(dim, dtype=np.int32), batch_size))
@@ -139,6 +143,44 @@ class FullyConnected(Layer):
         dx = np.zeros(x.vals.shape[0], dtype=np.float32)
         fc.input_grad_sparse_input(W, x.offsets, x.ids, offsets, ids, grad, dx)
         return [dx]
+
+    def dense_top_k(self, x, k):
+        """Top-k neurons of the dense output without materialising it: int32[B, k] ids and
+        float32[B, k] activations, best first. The neurons are scored in blocks of ``block``
+        (BLAS), keeping a running top-k and, for softmax, a running log-sum-exp."""
+        block = TOP_K_BLOCK
+        if x.is_dense:
+            h = x.vals
+        else:
+            h = x.to_dense()
+        n = h.shape[0]
+        k = min(k, self.dim)
+        W, b = self.W.value, self.b.value
+        best_z = np.full((n, 0), -np.inf, dtype=np.float32)
+        best_ids = np.zeros((n, 0), dtype=np.int64)
+        run_max = np.full((n, 1), -np.inf, dtype=np.float32)
+        run_sum = np.zeros((n, 1), dtype=np.float64)
+        for lo in range(0, self.dim, block):
+            z = h @ W[lo:lo + block].T
+            z += b[lo:lo + block]
+            if self.activation == "softmax":
+                new_max = np.maximum(run_max, z.max(axis=1, keepdims=True))
+                run_sum = run_sum * np.exp(run_max - new_max) + np.exp(z - new_max).sum(axis=1, keepdims=True)
+                run_max = new_max
+            kk = min(k, z.shape[1])
+            part = np.argpartition(-z, kk - 1, axis=1)[:, :kk] if kk < z.shape[1] else np.tile(np.arange(z.shape[1]), (n, 1))
+            cand_z = np.concatenate([best_z, np.take_along_axis(z, part, axis=1)], axis=1)
+            cand_ids = np.concatenate([best_ids, part + lo], axis=1)
+            keep = np.argsort(-cand_z, axis=1, kind="stable")[:, :k]
+            best_z = np.take_along_axis(cand_z, keep, axis=1)
+            best_ids = np.take_along_axis(cand_ids, keep, axis=1)
+        if self.activation == "softmax":
+            scores = np.exp(best_z - run_max) / run_sum
+        else:
+            scores = best_z.copy()
+            act_kernels.activate(scores.reshape(-1), np.arange(n + 1, dtype=np.int64) * k,
+                                 self._code if self._code != act_kernels.SOFTMAX else act_kernels.LINEAR)
+        return best_ids.astype(np.int32), scores.astype(np.float32)
 
     def after_batch(self):
         """Advance the LSH rebuild schedule after an optimizer step."""

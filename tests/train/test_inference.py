@@ -1,0 +1,35 @@
+"""Prediction paths agree: blocked top-k over a wide output, the full output, one sample."""
+import numpy as np
+
+from sparsebolt.nn.layers import fully_connected
+from sparsebolt.train import inference
+
+from ..synthetic import clustered, small_model
+
+
+def test_blocked_top_k_equals_the_materialised_output(monkeypatch):
+    data = clustered(n=600, n_classes=3000, batch_size=200)
+    model = small_model(n_classes=3000, sparsity=0.05)
+    model.train(data, epochs=2, learning_rate=1e-2, verbose=False)
+    monkeypatch.setattr(inference, "_WIDE", 10**9)
+    full_ids, full_scores = model.predict(data, top_k=7)
+    monkeypatch.setattr(inference, "_WIDE", 100)
+    monkeypatch.setattr(fully_connected, "TOP_K_BLOCK", 512)
+    ids, scores = model.predict(data, top_k=7)
+    np.testing.assert_array_equal(ids, full_ids)
+    np.testing.assert_allclose(scores, full_scores, rtol=1e-5, atol=1e-7)
+    assert np.all(np.diff(scores, axis=1) <= 0)
+    one_ids, one_scores = model.predict(data.batch([5]), top_k=7)
+    np.testing.assert_array_equal(one_ids[0], full_ids[5])
+
+
+def test_top_k_beyond_the_output_width_is_padded(monkeypatch):
+    data = clustered(n=50, n_classes=4, batch_size=50)
+    model = small_model(n_classes=4, sparsity=1.0)
+    ids, scores = model.predict(data, top_k=6)
+    assert (ids[:, 4:] == -1).all() and np.isneginf(scores[:, 4:]).all()
+    assert np.allclose(scores[:, :4].sum(axis=1), 1.0, atol=1e-5)
+    monkeypatch.setattr(inference, "_WIDE", 2)
+    wide_ids, wide_scores = model.predict(data, top_k=6)
+    np.testing.assert_array_equal(wide_ids, ids)
+    np.testing.assert_allclose(wide_scores[:, :4], scores[:, :4], rtol=1e-5)
