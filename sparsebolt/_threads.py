@@ -1,5 +1,6 @@
 """Thread count for the kernels and for BLAS."""
 import numba
+import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ._validation import check_int
@@ -18,3 +19,8 @@ def set_num_threads(n):
 
 def get_num_threads():
     return numba.get_num_threads()
+
+
+def scratch_rows(width):
+    """Uninitialised float32 working rows, one per kernel thread (indexed by thread id)."""
+    return np.empty((numba.config.NUMBA_NUM_THREADS, width), dtype=np.float32)

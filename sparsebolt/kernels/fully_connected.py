@@ -9,10 +9,12 @@ Weight gradients are summed per neuron (``grouping.group_by_id``), one thread pe
 locks and, unlike the HOGWILD sums of SLIDE and BOLT, no lost updates and the same bits for
 any thread count. ``touched`` records which rows were active so the optimizer visits only those.
 """
+import numba
 import numpy as np
 from numba import njit, prange
 
 _ZERO = np.float32(0.0)
+_ONE = np.float32(1.0)
 # reassociation lets LLVM vectorise the dot-product reductions; results stay deterministic
 _FAST = {"reassoc", "contract", "nsz"}
 
@@ -32,6 +34,63 @@ def _forward_dense_input(W, b, x, out_offsets, out_ids, z):
             for c in range(d_in):
                 acc += W[j, c] * x[s, c]
             z[i] = acc
+
+
+def _forward_softmax_ce_dense_input(W, b, x, out_offsets, out_ids, lab_offsets, lab_ids, lab_vals,
+                                    scratch, acts, dx):
+    """Softmax forward of the active neurons fused with the input gradient of the softmax
+    cross-entropy loss, reading each active weight row once.
+
+    dL/dx[s] = (sum_j p_j W[j] - sum_l y_l W[l]) / B. The first sum is kept as an online
+    softmax (running max, rescaled sums) while the row is in cache; the labels' rows are
+    read again (a handful a sample). Labels must be among the active neurons, as they are
+    in training.
+
+    W : float32[dim, d_in]   b : float32[dim]   x : float32[B, d_in]
+    out_offsets : int64[B + 1]   out_ids : int32[nnz_out]
+    lab_offsets : int64[B + 1]   lab_ids : int32[nnz_lab]   lab_vals : float32[nnz_lab]
+    scratch : float32[n_threads, d_in]
+    acts : float32[nnz_out]   written: softmax probabilities over each row
+    dx : float32[B, d_in]     written
+    """
+    n_samples, d_in = x.shape
+    inv_b = np.float32(1.0 / n_samples)
+    for s in prange(n_samples):
+        acc = scratch[numba.get_thread_id()]
+        for c in range(d_in):
+            acc[c] = _ZERO
+        run_max = np.float32(-np.inf)
+        run_sum = _ZERO
+        for i in range(out_offsets[s], out_offsets[s + 1]):
+            j = out_ids[i]
+            z = b[j]
+            for c in range(d_in):
+                z += W[j, c] * x[s, c]
+            acts[i] = z
+            if z > run_max:
+                scale = np.exp(run_max - z)
+                for c in range(d_in):
+                    acc[c] *= scale
+                run_sum *= scale
+                run_max = z
+            e = np.exp(z - run_max)
+            run_sum += e
+            for c in range(d_in):
+                acc[c] += e * W[j, c]
+        inv_sum = _ONE / run_sum
+        for i in range(out_offsets[s], out_offsets[s + 1]):
+            acts[i] = np.exp(acts[i] - run_max) * inv_sum
+        total = _ZERO
+        for k in range(lab_offsets[s], lab_offsets[s + 1]):
+            total += lab_vals[k]
+        for c in range(d_in):
+            dx[s, c] = acc[c] * inv_sum * inv_b
+        if total > _ZERO:
+            for k in range(lab_offsets[s], lab_offsets[s + 1]):
+                y = lab_vals[k] / total * inv_b
+                j = lab_ids[k]
+                for c in range(d_in):
+                    dx[s, c] -= y * W[j, c]
 
 
 def _weight_grad_dense_input(x, entry_row, order, group_offsets, group_ids, dz, dW):
@@ -136,6 +195,7 @@ def _input_grad_sparse_input(W, in_offsets, in_ids, out_offsets, out_ids, dz, d_
 
 forward_dense_input = njit(parallel=True, cache=True, fastmath=_FAST)(_forward_dense_input)
 forward_dense_input_serial = njit(cache=True, fastmath=_FAST)(_forward_dense_input)
+forward_softmax_ce_dense_input = njit(parallel=True, cache=True, fastmath=_FAST)(_forward_softmax_ce_dense_input)
 weight_grad_dense_input = njit(parallel=True, cache=True, fastmath=_FAST)(_weight_grad_dense_input)
 bias_grad = njit(parallel=True, cache=True, fastmath=_FAST)(_bias_grad)
 input_grad_dense_input = njit(parallel=True, cache=True, fastmath=_FAST)(_input_grad_dense_input)

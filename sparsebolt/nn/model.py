@@ -5,7 +5,7 @@ from .._validation import check_choice
 from .layers.base import Context, Node
 from .layers.fully_connected import FullyConnected
 from .layers.input import InputLayer
-from .losses import LOSSES, Loss
+from .losses import LOSSES, CategoricalCrossEntropy, Loss
 from .optimizers import OPTIMIZERS
 from .value import Value
 
@@ -156,7 +156,8 @@ class Model:
     def train_step(self, batch, learning_rate):
         """One forward, backward and optimizer step on ``batch``; returns the batch loss."""
         self.steps += 1
-        ctx = Context(training=True, labels=batch.labels, salt=self.steps)
+        ctx = Context(training=True, labels=batch.labels, salt=self.steps,
+                      softmax_ce=isinstance(self.loss, CategoricalCrossEntropy))
         values = self.forward(batch, ctx)
         loss, dz = self.loss(values[self.output], batch.labels)
         self.backward(values, dz, ctx)

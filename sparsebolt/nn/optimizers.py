@@ -1,7 +1,7 @@
 """Optimizers that update only the rows of each parameter that received a gradient."""
-import numba
 import numpy as np
 
+from .._threads import scratch_rows
 from .._validation import check_float
 from ..kernels import optim
 
@@ -23,11 +23,6 @@ def _rows_to_update(params):
             rows = taken[key]
         out.append(rows)
     return out
-
-
-def _scratch(value):
-    """One gradient row per kernel thread."""
-    return np.empty((numba.config.NUMBA_NUM_THREADS, value.shape[1]), dtype=np.float32)
 
 
 def _as_2d(a):
@@ -55,7 +50,7 @@ class Adam:
             if rows is None:
                 g = p.pending
                 optim.adam_grouped(p.value, m, v, g.x, g.entry_row, g.order, g.group_offsets, g.group_ids,
-                                   g.dz, _scratch(p.value), learning_rate, self.beta1, self.beta2, self.eps,
+                                   g.dz, scratch_rows(p.value.shape[1]), learning_rate, self.beta1, self.beta2, self.eps,
                                    self.step_count)
                 p.pending = None
                 continue
@@ -81,7 +76,7 @@ class SGD:
             if rows is None:
                 g = p.pending
                 optim.sgd_grouped(p.value, g.x, g.entry_row, g.order, g.group_offsets, g.group_ids, g.dz,
-                                  _scratch(p.value), learning_rate)
+                                  scratch_rows(p.value.shape[1]), learning_rate)
                 p.pending = None
                 continue
             optim.sgd_rows(_as_2d(p.value), _as_2d(p.grad), rows, learning_rate)

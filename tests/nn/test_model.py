@@ -151,3 +151,25 @@ def test_tables_are_rebuilt_on_schedule():
     # 20 batches: rebuilds at 3,6,9,12,15,18 and rehashes (with a rebuild) at 7,14; +1 at build
     assert index.rebuilds == 1 + 6 + 2
     assert not np.array_equal(bins, index.hash_fn.bins)
+
+
+def test_fused_softmax_input_gradient_equals_the_unfused_one():
+    data = clustered(n=64, batch_size=64)
+    model = small_model(sparsity=0.05)
+    batch = next(iter(data))
+    layer, hidden = model.output.layer, model.output.inputs[0]
+
+    def output_input_grad(fused):
+        ctx = Context(training=True, labels=batch.labels, salt=1, softmax_ce=fused)
+        values = model.forward(batch, ctx)
+        loss, dz = model.loss(values[model.output], batch.labels)
+        dx = layer.backward([values[hidden]], values[model.output], dz, [True], ctx, preactivation=True)[0]
+        layer.W.pending = None
+        layer.b.grad[...] = 0
+        return values[model.output].vals.copy(), dx.copy(), loss
+
+    acts_fused, dx_fused, loss_fused = output_input_grad(True)
+    acts, dx, loss = output_input_grad(False)
+    np.testing.assert_allclose(acts_fused, acts, rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(dx_fused, dx, rtol=1e-4, atol=1e-7)
+    assert loss_fused == pytest.approx(loss, rel=1e-6)

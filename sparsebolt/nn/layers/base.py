@@ -18,13 +18,17 @@ def activation_code(owner, name):
 class Context:
     """What a forward pass is for. ``labels`` (a Labels batch) reach the output layer only
     in training, where they are forced into its active set; ``serial`` runs the kernels
-    single-threaded (single-sample inference)."""
+    single-threaded (single-sample inference). With ``softmax_ce`` the loss is softmax
+    cross-entropy, and a sparse output layer may compute its input gradient during the
+    forward pass, leaving it in ``output_input_grad`` for its backward."""
 
     training: bool = False
     sparse_inference: bool = False
     labels: object = None
     salt: int = 0
     serial: bool = False
+    softmax_ce: bool = False
+    output_input_grad: object = None
 
 
 class Node:

@@ -1,6 +1,7 @@
 """FullyConnected: a dense layer whose neurons may be computed sparsely through LSH."""
 import numpy as np
 
+from ..._threads import scratch_rows
 from ..._validation import check_float, check_int, check_type
 from ...kernels import activations as act_kernels
 from ...kernels import fully_connected as fc
@@ -84,9 +85,9 @@ class FullyConnected(Layer):
         x = inputs[0]
         n = x.batch_size
         W, b = self.W.value, self.b.value
+        lab_offsets = lab_ids = None
         if self.is_sparse and (ctx.training or ctx.sparse_inference):
             width = self.n_active
-            lab_offsets = lab_ids = None
             if self.is_output and ctx.training and ctx.labels is not None:
                 lab_offsets, lab_ids = ctx.labels.offsets, ctx.labels.ids
                 width = min(self.dim, max(width, ctx.labels.max_per_row()))
@@ -98,6 +99,13 @@ class FullyConnected(Layer):
             out = Value.dense(z)
         else:
             out = Value(self.dim, np.empty((n, self.dim), dtype=np.float32))
+        if (ctx.softmax_ce and lab_offsets is not None and x.is_dense and not out.is_dense
+                and self.activation == "softmax"):
+            dx = np.empty_like(x.vals)
+            fc.forward_softmax_ce_dense_input(W, b, x.vals, out.offsets, out.ids, lab_offsets, lab_ids,
+                                              ctx.labels.vals, scratch_rows(x.vals.shape[1]), out.flat(), dx)
+            ctx.output_input_grad = dx
+            return out
         if not (out.is_dense and x.is_dense):
             offsets, ids = (out.offsets, out.ids) if not out.is_dense else _all_ids(n, self.dim)
             z = out.flat()
@@ -133,6 +141,8 @@ class FullyConnected(Layer):
             self.W.pending = GroupedGrad(x.vals, entry_row, order, group_offsets, group_ids, grad)
             if not need_dx:
                 return [None]
+            if preactivation and ctx.output_input_grad is not None:
+                return [ctx.output_input_grad.reshape(-1)]
             dx = np.zeros_like(x.vals)
             fc.input_grad_dense_input(W, offsets, ids, grad, dx)
             return [dx.reshape(-1)]
