@@ -11,6 +11,28 @@ _ZERO = np.float32(0.0)
 _ONE = np.float32(1.0)
 
 
+@njit(cache=True, inline="always")
+def _adam_row(param, m, v, r, grad, b1, b2, step_size, inv_sqrt_bc2, eps):
+    """Adam on row r of param, m, v (float32[*, width]) with ``grad : float32[width]``."""
+    one_minus_b1 = _ONE - b1
+    one_minus_b2 = _ONE - b2
+    for c in range(param.shape[1]):
+        g = grad[c]
+        mr = b1 * m[r, c] + one_minus_b1 * g
+        vr = b2 * v[r, c] + one_minus_b2 * g * g
+        m[r, c] = mr
+        v[r, c] = vr
+        param[r, c] -= step_size * mr / (np.sqrt(vr) * inv_sqrt_bc2 + eps)
+
+
+@njit(cache=True)
+def _adam_constants(lr, beta1, beta2, eps, step):
+    """float32 (beta1, beta2, step size, 1/sqrt(bias correction 2), eps); the bias
+    corrections use the global step, as PyTorch's SparseAdam does."""
+    return (np.float32(beta1), np.float32(beta2), np.float32(lr / (1.0 - beta1 ** step)),
+            np.float32(1.0 / np.sqrt(1.0 - beta2 ** step)), np.float32(eps))
+
+
 @njit(parallel=True, cache=True)
 def adam_rows(param, grad, m, v, rows, lr, beta1, beta2, eps, step):
     """Adam on ``rows`` only ("lazy" Adam): untouched rows keep their weights and moments.
@@ -20,25 +42,11 @@ def adam_rows(param, grad, m, v, rows, lr, beta1, beta2, eps, step):
     lr, beta1, beta2, eps : float
     step : int                    global step count (1-based) for bias correction
     """
-    b1 = np.float32(beta1)
-    b2 = np.float32(beta2)
-    one_minus_b1 = _ONE - b1
-    one_minus_b2 = _ONE - b2
-    # bias corrections use the global step, as PyTorch's SparseAdam does
-    step_size = np.float32(lr / (1.0 - beta1 ** step))
-    inv_sqrt_bc2 = np.float32(1.0 / np.sqrt(1.0 - beta2 ** step))
-    e = np.float32(eps)
-    width = param.shape[1]
+    b1, b2, step_size, inv_sqrt_bc2, e = _adam_constants(lr, beta1, beta2, eps, step)
     for n in prange(rows.shape[0]):
         r = rows[n]
-        for c in range(width):
-            g = grad[r, c]
-            mr = b1 * m[r, c] + one_minus_b1 * g
-            vr = b2 * v[r, c] + one_minus_b2 * g * g
-            m[r, c] = mr
-            v[r, c] = vr
-            param[r, c] -= step_size * mr / (np.sqrt(vr) * inv_sqrt_bc2 + e)
-            grad[r, c] = _ZERO
+        _adam_row(param, m, v, r, grad[r], b1, b2, step_size, inv_sqrt_bc2, e)
+        grad[r, :] = _ZERO
 
 
 @njit(parallel=True, cache=True)
@@ -76,7 +84,7 @@ def take_touched(touched):
     return rows
 
 
-@njit(cache=True, fastmath={"reassoc", "contract", "nsz"})
+@njit(cache=True, inline="always")
 def _grouped_row_grad(x, entry_row, order, lo, hi, dz, out):
     """out = sum over entries i = order[lo:hi] of dz[i] * x[entry_row[i]] (one neuron's row)."""
     for c in range(out.shape[0]):
@@ -102,25 +110,11 @@ def adam_grouped(param, m, v, x, entry_row, order, group_offsets, group_ids, dz,
     entry_row, order, group_offsets, group_ids : ``grouping.group_by_id`` of the output ids
     dz : float32[nnz_out]                 scratch : float32[n_threads, d_in]
     """
-    b1 = np.float32(beta1)
-    b2 = np.float32(beta2)
-    one_minus_b1 = _ONE - b1
-    one_minus_b2 = _ONE - b2
-    step_size = np.float32(lr / (1.0 - beta1 ** step))
-    inv_sqrt_bc2 = np.float32(1.0 / np.sqrt(1.0 - beta2 ** step))
-    e = np.float32(eps)
-    width = param.shape[1]
+    b1, b2, step_size, inv_sqrt_bc2, e = _adam_constants(lr, beta1, beta2, eps, step)
     for g in prange(group_ids.shape[0]):
         row = scratch[numba.get_thread_id()]
         _grouped_row_grad(x, entry_row, order, group_offsets[g], group_offsets[g + 1], dz, row)
-        r = group_ids[g]
-        for c in range(width):
-            gr = row[c]
-            mr = b1 * m[r, c] + one_minus_b1 * gr
-            vr = b2 * v[r, c] + one_minus_b2 * gr * gr
-            m[r, c] = mr
-            v[r, c] = vr
-            param[r, c] -= step_size * mr / (np.sqrt(vr) * inv_sqrt_bc2 + e)
+        _adam_row(param, m, v, group_ids[g], row, b1, b2, step_size, inv_sqrt_bc2, e)
 
 
 @njit(parallel=True, cache=True)
