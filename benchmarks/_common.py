@@ -124,6 +124,11 @@ class MemoryPhase:
         self.base = rss_bytes() or 0
         return self
 
+    def snapshot(self):
+        """Peak growth so far in the phase (bytes)."""
+        peak = self._sampler.peak if self._sampler is not None else peak_rss_bytes()
+        return max(peak, rss_bytes() or 0) - self.base
+
     def __exit__(self, *exc):
         if self._sampler is not None:
             self._sampler.stop()
@@ -137,19 +142,26 @@ class MemoryPhase:
 # timing -------------------------------------------------------------------------------
 
 class Stopwatch:
-    """Accumulates time over ``with sw.running():`` blocks, so pauses (evaluation) are
-    excluded from ``sw.elapsed``."""
+    """Accumulates wall time (``elapsed``) and this process's CPU time (``cpu``) over
+    ``with sw.running():`` blocks, so pauses (evaluation) are excluded. ``cpu / elapsed``
+    near the thread count means the threads had the cores to themselves."""
 
     def __init__(self):
         self.elapsed = 0.0
+        self.cpu = 0.0
 
     @contextmanager
     def running(self):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         try:
             yield self
         finally:
             self.elapsed += time.perf_counter() - start
+            self.cpu += time.process_time() - cpu
+
+    @property
+    def utilisation(self):
+        return self.cpu / self.elapsed if self.elapsed > 0 else float("nan")
 
 
 # reporting ----------------------------------------------------------------------------
@@ -169,6 +181,21 @@ def machine_info():
         if key in os.environ:
             info[key] = os.environ[key]
     return info
+
+
+def git_revision(path):
+    """'<short hash>' or '<short hash>+dirty' of the repository holding ``path``; None outside git."""
+    import subprocess
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=path, capture_output=True,
+                             text=True, timeout=10).stdout.strip()
+        if not rev:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=path,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return rev + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
 
 
 def versions():
