@@ -1,7 +1,7 @@
 """The neuron index of one sparse layer: hash function, tables and rebuild schedule."""
 import numpy as np
 
-from .autotune import LSHConfig, schedule
+from .autotune import rebuild_cost, schedule
 from .hash_functions import make_hash_function
 from .tables import HashTables
 
@@ -9,13 +9,15 @@ from .tables import HashTables
 class NeuronIndex:
     """Finds, for each input, the neurons whose weight rows hash to the same buckets.
 
-    dim : number of neurons; input_dim : width of the weight rows; config : LSHConfig.
+    dim : number of neurons; input_dim : width of the weight rows; config : LSHConfig;
+    n_active : neurons a sample computes (weighs the rebuild schedule).
     """
 
-    def __init__(self, dim, input_dim, config, seed=0):
+    def __init__(self, dim, input_dim, config, n_active, seed=0):
         self.dim = dim
         self.input_dim = input_dim
         self.config = config
+        self.n_active = n_active
         self.seed = int(seed)
         self.batches = 0
         self.rebuilds = 0
@@ -32,8 +34,10 @@ class NeuronIndex:
             self.tables = HashTables(config.n_tables, config.range_pow, config.reservoir)
 
     def set_schedule(self, batches_per_epoch, batch_size):
-        """Fill in the rebuild intervals the config leaves open."""
-        rebuild, rehash = schedule(batches_per_epoch, batch_size)
+        """Fill in the rebuild intervals the config leaves open (``batches_per_epoch`` may
+        be None for streaming data)."""
+        cost = rebuild_cost(self.dim, self.input_dim, self.config, self.n_active, batch_size)
+        rebuild, rehash = schedule(batches_per_epoch, batch_size, cost)
         self.rebuild_every = self.config.rebuild_every or rebuild
         self.rehash_every = self.config.rehash_every or rehash
 
@@ -45,11 +49,14 @@ class NeuronIndex:
         self.rebuilds += 1
         self.tables.build(keys, self.seed + self.rebuilds)
 
-    def after_batch(self, weights):
-        """Advance the schedule by one training batch; rebuild or redraw when due."""
+    def after_batch(self, weights, batch_size):
+        """Advance the schedule by one training batch; rebuild or redraw when due. Training
+        outside ``Model.train`` gets the streaming schedule for its batch size."""
         self.batches += 1
         if self.hash_fn is None:
             return
+        if self.rebuild_every is None:
+            self.set_schedule(None, batch_size)
         if self.rehash_every and self.batches % self.rehash_every == 0:
             self.hash_fn.regenerate(self.seed + 7919 * self.batches)
             self.rebuild(weights)

@@ -163,7 +163,7 @@ class Model:
         self.backward(values, dz, ctx)
         self.optimizer.step(self.parameters(), learning_rate)
         for layer in self.sparse_layers():
-            layer.after_batch()
+            layer.after_batch(batch.batch_size)
         return loss
 
     def output_values(self, batch, sparse_inference=False, serial=False):

@@ -1,7 +1,6 @@
 """Optimizers that update only the rows of each parameter that received a gradient."""
 import numpy as np
 
-from .._threads import scratch_rows
 from .._validation import check_float
 from ..kernels import optim
 
@@ -50,8 +49,7 @@ class Adam:
             if rows is None:
                 g = p.pending
                 optim.adam_grouped(p.value, m, v, g.x, g.entry_row, g.order, g.group_offsets, g.group_ids,
-                                   g.dz, scratch_rows(p.value.shape[1]), learning_rate, self.beta1, self.beta2, self.eps,
-                                   self.step_count)
+                                   g.dz, learning_rate, self.beta1, self.beta2, self.eps, self.step_count)
                 p.pending = None
                 continue
             optim.adam_rows(_as_2d(p.value), _as_2d(p.grad), _as_2d(m), _as_2d(v), rows,
@@ -76,7 +74,7 @@ class SGD:
             if rows is None:
                 g = p.pending
                 optim.sgd_grouped(p.value, g.x, g.entry_row, g.order, g.group_offsets, g.group_ids, g.dz,
-                                  scratch_rows(p.value.shape[1]), learning_rate)
+                                  learning_rate)
                 p.pending = None
                 continue
             optim.sgd_rows(_as_2d(p.value), _as_2d(p.grad), rows, learning_rate)

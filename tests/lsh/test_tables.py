@@ -2,7 +2,7 @@
 import numpy as np
 
 from sparsebolt.lsh import HashTables
-from sparsebolt.lsh.autotune import LSHConfig, autotune, schedule
+from sparsebolt.lsh.autotune import LSHConfig, autotune, rebuild_cost, schedule
 
 
 def test_tables_hold_every_neuron_until_the_reservoir_fills():
@@ -55,3 +55,14 @@ def test_schedule_from_data_size():
     assert schedule(1000, 256) == (10, 250)
     assert schedule(100, 64) == (5, 25)
     assert schedule(None, 256) == (25, 500)
+    # a rebuild costing 3 batches is spread over at least 30
+    assert schedule(1000, 256, rebuild_cost=3.0) == (30, 250)
+    assert schedule(10, 256, rebuild_cost=3.0) == (30, 30)
+
+
+def test_rebuild_cost_grows_with_width_and_shrinks_with_batch():
+    c = autotune(670_091, 128, 0.005)
+    wide = rebuild_cost(670_091, 128, c, 3350, 256)
+    assert 1 < wide < 6  # a rebuild took 0.5-0.6 s against a 0.18-0.25 s step at this shape
+    assert rebuild_cost(670_091, 128, c, 3350, 1024) < wide
+    assert rebuild_cost(670_091, 128, LSHConfig(family="random", k=0, n_tables=0, reservoir=0), 3350, 256) == 0

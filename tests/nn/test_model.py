@@ -153,6 +153,16 @@ def test_tables_are_rebuilt_on_schedule():
     assert not np.array_equal(bins, index.hash_fn.bins)
 
 
+def test_train_step_alone_follows_the_streaming_schedule():
+    data = clustered(n=7000, batch_size=100)
+    model = small_model()
+    index = model.output.layer.index
+    for batch in data:
+        model.train_step(batch, 1e-2)
+    # tables every 6,400 samples when nothing says how long an epoch is
+    assert index.rebuild_every == 64 and index.rebuilds == 2
+
+
 def test_fused_softmax_input_gradient_equals_the_unfused_one():
     data = clustered(n=64, batch_size=64)
     model = small_model(sparsity=0.05)
