@@ -56,6 +56,20 @@ class LSHConfig:
         return asdict(self)
 
 
+# (width below which, sparsity) for an output layer given no sparsity, as BOLT's UDT does:
+# dense while a dense layer is cheap, then about 2K active neurons, down to 0.5%
+_DEFAULT_SPARSITY = ((450, 1.0), (900, 0.2), (1800, 0.1), (4000, 0.05), (10_000, 0.02), (20_000, 0.01))
+
+
+def default_sparsity(n_outputs):
+    """Sparsity of an output layer of ``n_outputs`` neurons when the user gives none."""
+    check_int("default_sparsity", "n_outputs", n_outputs, 1)
+    for width, sparsity in _DEFAULT_SPARSITY:
+        if n_outputs < width:
+            return sparsity
+    return 0.005
+
+
 def active_size(dim, sparsity):
     """Neurons computed per sample at ``sparsity``: at least 1, at most ``dim``."""
     return min(dim, max(1, int(round(sparsity * dim))))

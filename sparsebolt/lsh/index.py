@@ -21,6 +21,9 @@ class NeuronIndex:
         self.seed = int(seed)
         self.batches = 0
         self.rebuilds = 0
+        self.frozen = False
+        self.label_augmentation = False
+        self.labels_inserted = 0
         self.rebuild_every = config.rebuild_every
         self.rehash_every = config.rehash_every
         rng = np.random.default_rng(self.seed)
@@ -53,7 +56,7 @@ class NeuronIndex:
         """Advance the schedule by one training batch; rebuild or redraw when due. Training
         outside ``Model.train`` gets the streaming schedule for its batch size."""
         self.batches += 1
-        if self.hash_fn is None:
+        if self.hash_fn is None or self.frozen:
             return
         if self.rebuild_every is None:
             self.set_schedule(None, batch_size)
@@ -62,6 +65,16 @@ class NeuronIndex:
             self.rebuild(weights)
         elif self.rebuild_every and self.batches % self.rebuild_every == 0:
             self.rebuild(weights)
+
+    def freeze(self, label_augmentation=True):
+        """Stop rebuilding; with ``label_augmentation`` the training labels a sample's
+        buckets miss are pinned into them from now on (see ``HashTables.insert_labels``)."""
+        self.frozen = True
+        self.label_augmentation = bool(label_augmentation)
+
+    def unfreeze(self):
+        self.frozen = False
+        self.label_augmentation = False
 
     def query_keys(self, value, serial=False):
         """Bucket keys of a batch of layer inputs (a ``Value``): int32[B, n_tables]."""
@@ -74,6 +87,8 @@ class NeuronIndex:
     def active(self, value, width, lab_offsets=None, lab_ids=None, salt=0, serial=False):
         """Active neuron ids, int32[B, width], labels (if given) first."""
         keys = self.query_keys(value, serial)
+        if self.label_augmentation and lab_offsets is not None and self.hash_fn is not None:
+            self.labels_inserted += self.tables.insert_labels(keys, lab_offsets, lab_ids)
         if lab_offsets is None:
             lab_offsets = np.zeros(value.batch_size + 1, dtype=np.int64)
             lab_ids = np.zeros(0, dtype=np.int32)

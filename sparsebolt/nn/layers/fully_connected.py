@@ -6,7 +6,7 @@ from ...kernels import activations as act_kernels
 from ...kernels import fully_connected as fc
 from ...kernels.grouping import group_by_id
 from ...kernels.topk import topk_merge_block
-from ...lsh.autotune import FAMILIES, LSHConfig, active_size, autotune
+from ...lsh.autotune import FAMILIES, LSHConfig, active_size, autotune, default_sparsity
 from ...lsh.index import NeuronIndex
 from ..parameter import GroupedGrad, Parameter
 from ..value import Value
@@ -27,15 +27,19 @@ class FullyConnected(Layer):
 
     With ``sparsity < 1`` each sample computes only ``sparsity * dim`` neurons in training
     (and in sparse inference): its labels first when this is the output layer, then the
-    neurons its input retrieves from the LSH tables, padded with random ones.
+    neurons its input retrieves from the LSH tables, padded with random ones. ``sparsity``
+    None is 1.0 for a hidden layer and, for the output layer, follows its width
+    (``lsh.autotune.default_sparsity``: dense below 450 neurons, 0.005 from 20K).
     ``sampling`` is None (autotuned DWTA), a family name ('dwta', 'srp', 'fast_srp',
     'random') to autotune, or an ``LSHConfig`` / dict of explicit settings.
     """
 
-    def __init__(self, dim, sparsity=1.0, activation="linear", sampling=None, name=None):
+    def __init__(self, dim, sparsity=None, activation="linear", sampling=None, name=None):
         super().__init__(name)
         self.dim = check_int("FullyConnected", "dim", dim, 1)
-        self.sparsity = check_float("FullyConnected", "sparsity", sparsity, 0.0, 1.0, low_open=True)
+        if sparsity is not None:
+            sparsity = check_float("FullyConnected", "sparsity", sparsity, 0.0, 1.0, low_open=True)
+        self.sparsity = sparsity
         self.activation = activation
         self._code = activation_code("FullyConnected", activation)
         if isinstance(sampling, dict):
@@ -69,14 +73,30 @@ class FullyConnected(Layer):
         return autotune(self.dim, self.input_dims[0], self.sparsity, family)
 
     def build(self, rng):
+        if self.sparsity is None:
+            self.sparsity = default_sparsity(self.dim) if self.is_output else 1.0
         d_in = self.input_dims[0]
         bound = 1.0 / np.sqrt(d_in)
         touched = np.zeros(self.dim, dtype=np.uint8)
         self.W = Parameter(f"{self.name}/W", rng.uniform(-bound, bound, (self.dim, d_in)).astype(np.float32), touched)
         self.b = Parameter(f"{self.name}/b", rng.uniform(-bound, bound, self.dim).astype(np.float32), touched)
+        self._index_seed = int(rng.integers(2**31))
+        self._make_index()
+
+    def _make_index(self):
+        self.index = None
         if self.is_sparse:
-            self.index = NeuronIndex(self.dim, d_in, self.lsh_config(), self.n_active, seed=int(rng.integers(2**31)))
+            self.index = NeuronIndex(self.dim, self.input_dims[0], self.lsh_config(), self.n_active,
+                                     seed=self._index_seed)
             self.index.rebuild(self.W.value)
+
+    def set_sparsity(self, sparsity):
+        """Compute ``sparsity * dim`` neurons from now on, in training and in sparse
+        inference: autotuned hash settings are derived again for the new level and the
+        tables rebuilt from the current weights (pinned labels are not kept); explicit
+        ``LSHConfig`` settings stay as given. The weights and optimizer state are untouched."""
+        self.sparsity = check_float("set_sparsity", "sparsity", sparsity, 0.0, 1.0, low_open=True)
+        self._make_index()
 
     def parameters(self):
         return [self.W, self.b]
