@@ -135,7 +135,8 @@ class FullyConnected(Layer):
             else:
                 (fc.forward_sparse_input_serial if ctx.serial else fc.forward_sparse_input)(
                     W, b, x.offsets, x.ids, x.vals, offsets, ids, z)
-        act_kernels.activate(out.flat(), out.row_offsets(), self._code)
+        activate = act_kernels.activate_serial if ctx.serial else act_kernels.activate
+        activate(out.flat(), out.row_offsets(), self._code)
         return out
 
     def backward(self, inputs, output, grad, need_input_grads, ctx, preactivation=False):
