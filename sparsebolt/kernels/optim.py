@@ -102,6 +102,18 @@ def _grouped_row_grad(x, entry_row, order, lo, hi, dz, out):
             out[c] += grad * x[s, c]
 
 
+@njit(parallel=True, cache=True)
+def grouped_grads(x, entry_row, order, group_offsets, dz, out):
+    """The summed gradient rows of a fully connected layer's active neurons, compactly:
+    out[g] = sum of dz[i] * x[s] over group g's entries (one row per touched neuron).
+
+    x : float32[B, d_in]   entry_row, order, group_offsets : ``grouping.group_by_id``
+    dz : float32[nnz_out]  out : float32[G, d_in] written
+    """
+    for g in prange(out.shape[0]):
+        _grouped_row_grad(x, entry_row, order, group_offsets[g], group_offsets[g + 1], dz, out[g])
+
+
 @njit(cache=True, inline="always")
 def _prefetch_group(group_ids, g, hi, param, m, v):
     """Ask for the rows of the group ``DISTANCE`` ahead (m, v may be param when unused)."""

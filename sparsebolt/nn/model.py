@@ -6,7 +6,7 @@ from .layers.base import Context, Node
 from .layers.fully_connected import FullyConnected
 from .layers.input import InputLayer
 from .losses import LOSSES, CategoricalCrossEntropy, Loss
-from .optimizers import OPTIMIZERS
+from .optimizers import OPTIMIZERS, put_gradients, take_gradients
 from .value import Value
 
 
@@ -165,6 +165,29 @@ class Model:
         for layer in self.sparse_layers():
             layer.after_batch(batch.batch_size)
         return loss
+
+    def compute_gradients(self, batch):
+        """Forward and backward on ``batch`` without updating: (loss, {parameter name:
+        (rows int32[n], values float32[n, ...])}) holding only the rows the batch touched.
+        With ``apply_gradients`` this is ``train_step`` split in two, for data-parallel
+        training where replicas combine their gradients in between."""
+        self.check_batch(batch)
+        ctx = Context(training=True, labels=batch.labels, salt=self.steps + 1,
+                      softmax_ce=isinstance(self.loss, CategoricalCrossEntropy))
+        values = self.forward(batch, ctx)
+        loss, dz = self.loss(values[self.output], batch.labels)
+        self.backward(values, dz, ctx)
+        return loss, take_gradients(self.parameters())
+
+    def apply_gradients(self, grads, learning_rate, batch_size):
+        """One optimizer step with gradients from ``compute_gradients`` (possibly combined
+        across replicas), then the LSH schedule's step for a batch of ``batch_size``."""
+        self.steps += 1
+        params = self.parameters()
+        put_gradients(params, grads)
+        self.optimizer.step(params, learning_rate)
+        for layer in self.sparse_layers():
+            layer.after_batch(batch_size)
 
     def output_values(self, batch, sparse_inference=False, serial=False):
         """The output layer's activations for ``batch`` (dense unless ``sparse_inference``)."""

@@ -24,6 +24,35 @@ def _rows_to_update(params):
     return out
 
 
+def take_gradients(params):
+    """The gradients of the last backward pass as {name: (rows int32[n], values
+    float32[n, ...])}, touching rows only; the parameters' buffers are left clean."""
+    out = {}
+    for p, rows in zip(params, _rows_to_update(params)):
+        if rows is None:
+            g = p.pending
+            values = np.empty((g.group_ids.size, p.value.shape[1]), dtype=np.float32)
+            optim.grouped_grads(g.x, g.entry_row, g.order, g.group_offsets, g.dz, values)
+            out[p.name] = (g.group_ids.copy(), values)
+            p.pending = None
+            continue
+        out[p.name] = (rows, p.grad[rows].copy())
+        p.grad[rows] = 0
+    return out
+
+
+def put_gradients(params, grads):
+    """Load {name: (rows, values)} into the parameters' gradient buffers and flag the rows,
+    so that an optimizer step applies exactly them."""
+    for p in params:
+        if p.name not in grads:
+            continue
+        rows, values = grads[p.name]
+        p.grad[rows] = values
+        if p.touched is not None:
+            p.touched[rows] = 1
+
+
 def _as_2d(a):
     return a.reshape(a.shape[0], -1)
 

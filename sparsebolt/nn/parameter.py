@@ -30,9 +30,17 @@ class Parameter:
     def __init__(self, name, value, touched=None):
         self.name = name
         self.value = value
-        self.grad = np.zeros_like(value)
+        self._grad = None
         self.touched = touched
         self.pending = None
+
+    @property
+    def grad(self):
+        # made on first use: a sparse output layer over a dense input never needs its
+        # dense buffer (the optimizer sums its rows directly), and at 670K x 128 it is 343 MB
+        if self._grad is None:
+            self._grad = np.zeros_like(self.value)
+        return self._grad
 
     @property
     def rows(self):

@@ -245,3 +245,29 @@ def test_set_sparsity_rejects_bad_values_and_unknown_layers():
         model.set_sparsity("nope", 0.1)
     with pytest.raises(ValueError, match="must be a FullyConnected layer"):
         model.set_sparsity(model.output.inputs[0].layer, 0.1)
+
+
+@pytest.mark.parametrize("hidden_layer", ["embedding", "fully_connected"])
+def test_compute_then_apply_gradients_equals_a_train_step(hidden_layer):
+    def build():
+        inp = sb.Input(dim=2000)
+        if hidden_layer == "embedding":
+            h = sb.Embedding(dim=32, activation="relu")(inp)
+        else:
+            h = sb.FullyConnected(dim=32, activation="relu")(inp)   # over the sparse input
+        h = sb.LayerNorm()(h)
+        out = sb.FullyConnected(dim=500, sparsity=0.1, activation="softmax")(h)
+        return sb.Model(inputs=inp, outputs=out, seed=3)
+
+    data = clustered(n=100, batch_size=10, shuffle=False)
+    fused, split = build(), build()
+    for batch in data:
+        loss_a = fused.train_step(batch, 1e-2)
+        loss_b, grads = split.compute_gradients(batch)
+        # only touched rows travel: the 500 x 32 output matrix sends its active rows
+        rows, values = grads[split.output.layer.W.name]
+        assert rows.size < 500 and values.shape == (rows.size, 32)
+        split.apply_gradients(grads, 1e-2, batch.batch_size)
+        assert loss_a == loss_b
+    for pa, pb in zip(fused.parameters(), split.parameters()):
+        np.testing.assert_array_equal(pa.value, pb.value)

@@ -143,11 +143,11 @@ class FullyConnected(Layer):
         x = inputs[0]
         if not preactivation:
             act_kernels.activation_backward(output.flat(), grad, output.row_offsets(), self._code)
-        W, dW, db, touched = self.W.value, self.W.grad, self.b.grad, self.W.touched
+        W, db, touched = self.W.value, self.b.grad, self.W.touched
         need_dx = need_input_grads[0]
         if output.is_dense and x.is_dense:
             gz = grad.reshape(x.batch_size, self.dim)
-            np.matmul(gz.T, x.vals, out=dW)
+            np.matmul(gz.T, x.vals, out=self.W.grad)
             np.sum(gz, axis=0, out=db)
             touched[:] = 1
             return [(gz @ W).reshape(-1) if need_dx else None]
@@ -168,7 +168,7 @@ class FullyConnected(Layer):
             fc.input_grad_dense_input(W, offsets, ids, grad, dx)
             return [dx.reshape(-1)]
         fc.weight_grad_sparse_input(x.offsets, x.ids, x.vals, entry_row, order, group_offsets, group_ids,
-                                    grad, dW)
+                                    grad, self.W.grad)
         if not need_dx:
             return [None]
         dx = np.zeros(x.vals.shape[0], dtype=np.float32)
