@@ -1,5 +1,5 @@
 """sparsebolt: large sparse neural networks trained and served on CPUs through LSH."""
-from . import data
+from . import data, distributed
 from ._threads import get_num_threads, set_num_threads
 from .lsh import LSHConfig, autotune
 from .nn import (SGD, Adam, BinaryCrossEntropy, CategoricalCrossEntropy, Concatenate, Embedding,
@@ -8,6 +8,6 @@ from .train import Callback, History
 
 __version__ = "0.1.0"
 
-__all__ = ["data", "get_num_threads", "set_num_threads", "LSHConfig", "autotune", "SGD", "Adam",
+__all__ = ["data", "distributed", "get_num_threads", "set_num_threads", "LSHConfig", "autotune", "SGD", "Adam",
            "BinaryCrossEntropy", "CategoricalCrossEntropy", "Concatenate", "Embedding",
            "FullyConnected", "Input", "LayerNorm", "Model", "Value", "Callback", "History"]

@@ -1,0 +1,48 @@
+"""Row-sparse gradients as exchanged between replicas: {parameter name: (rows int32[n],
+values float32[n, ...])}, holding only the rows a batch touched (``Model.compute_gradients``).
+
+Combining is deterministic: the same list of gradients in the same order gives the same
+bits on every replica, which is what keeps the replicas identical."""
+import numpy as np
+
+
+def combine(grads_list, divisor=1):
+    """Sum a list of sparse gradients row by row and divide by ``divisor``.
+
+    Rows of each parameter are concatenated in list order (worker order), duplicate rows
+    are summed in that order, and the result's rows are sorted. A single gradient with
+    ``divisor == 1`` is returned as it is, so one worker trains bit for bit as
+    ``Model.train_step`` does."""
+    if len(grads_list) == 1 and divisor == 1:
+        return grads_list[0]
+    names = []
+    for grads in grads_list:
+        names.extend(n for n in grads if n not in names)
+    scale = np.float32(divisor)
+    out = {}
+    for name in names:
+        parts = [g[name] for g in grads_list if name in g]
+        rows = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
+        vals = np.concatenate([p[1] for p in parts]) if len(parts) > 1 else parts[0][1]
+        order = np.argsort(rows, kind="stable")
+        rows = rows[order]
+        vals = vals[order]
+        if rows.size:
+            starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+            if starts.size < rows.size:
+                vals = np.add.reduceat(vals, starts, axis=0)
+                rows = rows[starts]
+        if divisor != 1:
+            vals = vals / scale
+        out[name] = (np.ascontiguousarray(rows, dtype=np.int32), np.ascontiguousarray(vals, dtype=np.float32))
+    return out
+
+
+def nbytes(grads):
+    """Bytes of the row ids and values of a sparse gradient (what one replica sends)."""
+    return int(sum(rows.nbytes + vals.nbytes for rows, vals in grads.values()))
+
+
+def dense_nbytes(model):
+    """Bytes of a dense gradient of every parameter of ``model`` (what a dense exchange sends)."""
+    return int(sum(p.value.nbytes for p in model.parameters()))

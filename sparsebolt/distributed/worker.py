@@ -1,0 +1,105 @@
+"""The Ray actor holding one replica and its shard of the data (imports Ray: load it only
+through ``sb.distributed.train``)."""
+import hashlib
+import os
+import socket
+
+import numpy as np
+import ray
+
+from .. import set_num_threads
+from ..nn.model import Model
+from . import _checkpoint
+from .data import epoch_batches, load_shard
+from .gradients import combine, nbytes
+
+
+def build_replica(replica):
+    """A Model from what the driver sent: a Model (already unpickled) or a zero-argument
+    callable returning one."""
+    model = replica() if callable(replica) and not isinstance(replica, Model) else replica
+    if not isinstance(model, Model):
+        raise TypeError(f"The model factory must return a sb.Model. Got {type(model).__name__}.")
+    return model
+
+
+class Worker:
+    """One replica: computes gradients on its shard's batches and applies the combined ones."""
+
+    def __init__(self, rank, num_workers, replica, data_spec, threads, seed, shuffle):
+        set_num_threads(min(threads, int(os.environ.get("NUMBA_NUM_THREADS", threads))))
+        self.rank, self.num_workers = rank, num_workers
+        self.model = build_replica(replica)
+        if len(self.model.inputs) != 1:
+            raise ValueError("sb.distributed.train supports models with one input.")
+        self.data = load_shard(data_spec, rank, num_workers, self.model.inputs[0].dim, self.model.output.dim)
+        self.seed, self.shuffle = seed, shuffle
+        self._plan = None
+
+    def info(self):
+        return {"rank": self.rank, "pid": os.getpid(), "host": socket.gethostname(),
+                "n_samples": self.data.n_samples, "threads": int(__import__("numba").get_num_threads())}
+
+    def ping(self):
+        return True
+
+    def setup(self, n_batches, batch_size, sync_every):
+        """Fix the epoch plan and the LSH schedule: one optimizer step per exchange, of
+        ``num_workers * sync_every * batch_size`` samples."""
+        self.n_batches, self.batch_size = n_batches, batch_size
+        steps = -(-n_batches // sync_every)
+        for layer in self.model.sparse_layers():
+            layer.index.set_schedule(steps, self.num_workers * sync_every * batch_size)
+
+    def _rows(self, epoch):
+        if self._plan is None or self._plan[0] != epoch:
+            rows = epoch_batches(self.data.n_samples, self.n_batches, self.batch_size, epoch, self.rank,
+                                 self.seed, self.shuffle)
+            self._plan = (epoch, rows)
+        return self._plan[1]
+
+    @ray.method(num_returns=2)
+    def compute(self, epoch, first, count):
+        """Gradients of local batches ``first .. first + count - 1`` of ``epoch`` at the
+        current weights, summed: ({loss, batches, bytes}, sparse gradient)."""
+        rows = self._rows(epoch)
+        total, loss_sum = None, 0.0
+        for j in range(first, first + count):
+            loss, grads = self.model.compute_gradients(self.data.batch(rows[j]))
+            loss_sum += float(loss)
+            total = grads if total is None else combine([total, grads])
+        return {"loss": loss_sum, "batches": count, "bytes": nbytes(total)}, total
+
+    def apply(self, learning_rate, divisor, *grads):
+        """Combine every worker's gradient (in worker order) and take one optimizer step."""
+        self.model.apply_gradients(combine(list(grads), divisor), learning_rate, self.batch_size)
+        return True
+
+    def apply_combined(self, learning_rate, grads):
+        """One optimizer step with a gradient the driver already combined."""
+        self.model.apply_gradients(grads, learning_rate, self.batch_size)
+        return True
+
+    def state(self, extra=None):
+        return _checkpoint.model_state(self.model, extra)
+
+    def load_state(self, state):
+        self._plan = None
+        return _checkpoint.load_model_state(self.model, state)
+
+    def evaluate(self, validation, metrics):
+        from ..data.svm import load_svm
+        if isinstance(validation, (str, os.PathLike)):
+            validation = load_svm(validation, batch_size=2048, n_features=self.model.inputs[0].dim,
+                                  n_labels=self.model.output.dim)
+        return self.model.evaluate(validation, metrics=list(metrics))
+
+    def digest(self):
+        """SHA-256 over every parameter's bytes and the hash tables (replica identity)."""
+        h = hashlib.sha256()
+        for p in self.model.parameters():
+            h.update(np.ascontiguousarray(p.value).tobytes())
+        for layer in self.model.sparse_layers():
+            h.update(layer.index.tables.buckets.tobytes())
+            h.update(layer.index.tables.counts.tobytes())
+        return h.hexdigest()
