@@ -19,30 +19,36 @@ FORMAT = "sparsebolt-distributed-checkpoint/1"
 
 
 def _index_meta(index):
-    return {"batches": index.batches, "rebuilds": index.rebuilds, "frozen": index.frozen,
+    return {"seed": index.seed, "batches": index.batches, "rebuilds": index.rebuilds, "frozen": index.frozen,
             "label_augmentation": index.label_augmentation, "labels_inserted": index.labels_inserted,
             "rebuild_every": index.rebuild_every, "rehash_every": index.rehash_every,
             "hash_seed": None if index.hash_fn is None else index.hash_fn.seed}
 
 
 def model_state(model, extra=None):
-    """{name: array} of the replica's state; ``extra`` (JSON-able) rides in the manifest."""
+    """{name: array} of the replica's state; ``extra`` (JSON-able) rides in the manifest.
+    Parameters and layers are keyed by position (``model.parameters()``, sparse layers in
+    graph order), not by name, since auto-generated layer names differ between processes."""
     opt = model.optimizer
     arrays = {}
-    for p in model.parameters():
-        arrays[f"param/{p.name}"] = p.value
-        for i, a in enumerate(opt.state.get(p.name, ())):
-            arrays[f"opt{i}/{p.name}"] = a
-    indexes = {}
-    for layer in model.sparse_layers():
+    params = model.parameters()
+    for i, p in enumerate(params):
+        arrays[f"param/{i}"] = p.value
+        for j, a in enumerate(opt.state.get(p.name, ())):
+            arrays[f"opt{j}/{i}"] = a
+    indexes = []
+    for k, layer in enumerate(model.sparse_layers()):
         idx = layer.index
-        indexes[layer.name] = _index_meta(idx)
+        indexes.append(_index_meta(idx))
         t = idx.tables
-        arrays[f"index/{layer.name}/buckets"] = t.buckets
-        arrays[f"index/{layer.name}/counts"] = t.counts
-        arrays[f"index/{layer.name}/pinned"] = t.pinned
+        arrays[f"index/{k}/buckets"] = t.buckets
+        arrays[f"index/{k}/counts"] = t.counts
+        arrays[f"index/{k}/pinned"] = t.pinned
+        arrays[f"index/{k}/perm"] = idx.perm
     manifest = {"format": FORMAT, "steps": model.steps, "optimizer": opt.get_config(),
-                "optimizer_steps": opt.step_count, "optimizer_params": sorted(opt.state),
+                "optimizer_steps": opt.step_count, "parameters": [p.name for p in params],
+                "optimizer_params": [i for i, p in enumerate(params) if p.name in opt.state],
+                "sparse_layers": [layer.name for layer in model.sparse_layers()],
                 "indexes": indexes, "extra": extra}
     arrays["manifest"] = np.frombuffer(json.dumps(manifest).encode(), dtype=np.uint8)
     return arrays
@@ -61,33 +67,36 @@ def load_model_state(model, state):
     if meta["optimizer"]["name"] != opt.name:
         raise ValueError(f"The checkpoint was trained with optimizer {meta['optimizer']['name']!r}; "
                          f"the model uses {opt.name!r}.")
-    params = {p.name: p for p in model.parameters()}
-    missing = [n for n in params if f"param/{n}" not in state]
-    if missing:
-        raise ValueError(f"The checkpoint does not fit the model: no values for {missing}.")
-    for name, p in params.items():
-        src = state[f"param/{name}"]
+    params = model.parameters()
+    sparse = model.sparse_layers()
+    if len(meta["parameters"]) != len(params) or len(meta["sparse_layers"]) != len(sparse):
+        raise ValueError(f"The checkpoint does not fit the model: it holds {len(meta['parameters'])} parameters "
+                         f"and {len(meta['sparse_layers'])} sparse layers, the model has {len(params)} and "
+                         f"{len(sparse)}.")
+    for i, p in enumerate(params):
+        src = state[f"param/{i}"]
         if src.shape != p.value.shape:
-            raise ValueError(f"The checkpoint's {name} has shape {src.shape}; the model's is {p.value.shape}.")
-        p.value[...] = src
+            raise ValueError(f"The checkpoint's {meta['parameters'][i]} has shape {src.shape}; the model's "
+                             f"{p.name} is {p.value.shape}.")
+    for i, p in enumerate(params):
+        p.value[...] = state[f"param/{i}"]
         p.pending = None
         if p.touched is not None:
             p.touched[:] = 0
     opt.state = {}
-    for name in meta["optimizer_params"]:
+    for i in meta["optimizer_params"]:
         parts = []
-        i = 0
-        while f"opt{i}/{name}" in state:
-            parts.append(np.array(state[f"opt{i}/{name}"]))
-            i += 1
-        opt.state[name] = tuple(parts)
+        j = 0
+        while f"opt{j}/{i}" in state:
+            parts.append(np.array(state[f"opt{j}/{i}"]))
+            j += 1
+        opt.state[params[i].name] = tuple(parts)
     opt.step_count = meta["optimizer_steps"]
     model.steps = meta["steps"]
-    for layer in model.sparse_layers():
-        info = meta["indexes"].get(layer.name)
-        if info is None:
-            raise ValueError(f"The checkpoint has no hash tables for layer {layer.name!r}.")
+    for k, (layer, info) in enumerate(zip(sparse, meta["indexes"])):
         idx = layer.index
+        layer._index_seed = idx.seed = info["seed"]
+        idx.perm[...] = state[f"index/{k}/perm"]
         for key in ("batches", "rebuilds", "frozen", "label_augmentation", "labels_inserted",
                     "rebuild_every", "rehash_every"):
             setattr(idx, key, info[key])
@@ -95,7 +104,7 @@ def load_model_state(model, state):
             idx.hash_fn.regenerate(info["hash_seed"])
         t = idx.tables
         for key in ("buckets", "counts", "pinned"):
-            src = state[f"index/{layer.name}/{key}"]
+            src = state[f"index/{k}/{key}"]
             if src.shape != getattr(t, key).shape:
                 raise ValueError(f"The checkpoint's tables of {layer.name!r} have shape {src.shape}; "
                                  f"the model's have {getattr(t, key).shape} (different sparsity or LSH settings).")

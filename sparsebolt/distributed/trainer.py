@@ -56,12 +56,13 @@ def _driver_model(model_or_factory):
 class _Job:
     """One run: the workers, the epoch position and the checkpoint file."""
 
-    def __init__(self, ray, replica, spec, num_workers, threads, seed, shuffle, batch_size, sync_every,
+    def __init__(self, ray, replica, layer_names, spec, num_workers, threads, seed, shuffle, batch_size, sync_every,
                  exchange):
         self.ray = ray
         from .worker import Worker
         self.actor_cls = ray.remote(Worker)
         self.replica = ray.put(replica)
+        self.layer_names = layer_names
         self.spec = spec
         self.num_workers, self.threads, self.seed, self.shuffle = num_workers, threads, seed, shuffle
         self.batch_size, self.sync_every, self.exchange = batch_size, sync_every, exchange
@@ -73,7 +74,7 @@ class _Job:
 
     def _start(self, rank):
         return self.actor_cls.options(num_cpus=self.threads, max_restarts=0).remote(
-            rank, self.num_workers, self.replica, self.spec, self.threads, self.seed, self.shuffle)
+            rank, self.num_workers, self.replica, self.layer_names, self.spec, self.threads, self.seed, self.shuffle)
 
     def pids(self):
         return [i["pid"] for i in self.infos]
@@ -93,9 +94,21 @@ class _Job:
         else:
             combined = self.ray.put(combine(self.ray.get(grad_refs), divisor))
             done = [w.apply_combined.remote(learning_rate, combined) for w in self.workers]
-        stats = self.ray.get(stat_refs)
-        self.ray.get(done)
+        try:
+            stats = self.ray.get(stat_refs)
+            self.ray.get(done)
+        except self.ray.exceptions.RayError:
+            self._drain(stat_refs + grad_refs + done)
+            raise
         return (sum(s["loss"] for s in stats), sum(s["batches"] for s in stats), [s["bytes"] for s in stats])
+
+    def _drain(self, refs):
+        """Wait out a failed step's other calls so none is left running or unreported."""
+        for ref in refs:
+            try:
+                self.ray.get(ref, timeout=120)
+            except Exception:  # their errors are the step's error
+                pass
 
     def state(self, extra=None):
         return self.ray.get(self.workers[0].state.remote(extra))
@@ -206,7 +219,7 @@ def train(model_or_config, train_files, num_workers=2, epochs=1, learning_rate=1
     ckpt_path = os.path.join(checkpoint_dir, CHECKPOINT_FILE)
     job = None
     try:
-        job = _Job(ray, replica, spec, num_workers, threads_per_worker, seed, shuffle, batch_size, sync_every,
+        job = _Job(ray, replica, [layer.name for layer in model.layers], spec, num_workers, threads_per_worker, seed, shuffle, batch_size, sync_every,
                    exchange)
         return _run(job, model, epochs, learning_rate, validation, metrics, ckpt_path,
                     checkpoint_every or max(1, job.exchanges // 4), max_restarts, resume, callbacks, verbose)

@@ -8,28 +8,20 @@ import numpy as np
 import ray
 
 from .. import set_num_threads
-from ..nn.model import Model
 from . import _checkpoint
 from .data import epoch_batches, load_shard
 from .gradients import combine, nbytes
-
-
-def build_replica(replica):
-    """A Model from what the driver sent: a Model (already unpickled) or a zero-argument
-    callable returning one."""
-    model = replica() if callable(replica) and not isinstance(replica, Model) else replica
-    if not isinstance(model, Model):
-        raise TypeError(f"The model factory must return a sb.Model. Got {type(model).__name__}.")
-    return model
+from .replica import adopt_names, build_replica
 
 
 class Worker:
     """One replica: computes gradients on its shard's batches and applies the combined ones."""
 
-    def __init__(self, rank, num_workers, replica, data_spec, threads, seed, shuffle):
+    def __init__(self, rank, num_workers, replica, layer_names, data_spec, threads, seed, shuffle):
         set_num_threads(min(threads, int(os.environ.get("NUMBA_NUM_THREADS", threads))))
         self.rank, self.num_workers = rank, num_workers
         self.model = build_replica(replica)
+        adopt_names(self.model, layer_names)
         if len(self.model.inputs) != 1:
             raise ValueError("sb.distributed.train supports models with one input.")
         self.data = load_shard(data_spec, rank, num_workers, self.model.inputs[0].dim, self.model.output.dim)
@@ -46,10 +38,13 @@ class Worker:
     def setup(self, n_batches, batch_size, sync_every):
         """Fix the epoch plan and the LSH schedule: one optimizer step per exchange, of
         ``num_workers * sync_every * batch_size`` samples."""
-        self.n_batches, self.batch_size = n_batches, batch_size
-        steps = -(-n_batches // sync_every)
+        self.n_batches, self.batch_size, self.sync_every = n_batches, batch_size, sync_every
+        self._schedule()
+
+    def _schedule(self):
+        steps = -(-self.n_batches // self.sync_every)
         for layer in self.model.sparse_layers():
-            layer.index.set_schedule(steps, self.num_workers * sync_every * batch_size)
+            layer.index.set_schedule(steps, self.num_workers * self.sync_every * self.batch_size)
 
     def _rows(self, epoch):
         if self._plan is None or self._plan[0] != epoch:
@@ -85,7 +80,9 @@ class Worker:
 
     def load_state(self, state):
         self._plan = None
-        return _checkpoint.load_model_state(self.model, state)
+        extra = _checkpoint.load_model_state(self.model, state)
+        self._schedule()  # the job's schedule, not the one the state was saved with
+        return extra
 
     def evaluate(self, validation, metrics):
         from ..data.svm import load_svm
