@@ -97,26 +97,6 @@ def _forward_softmax_ce_dense_input(W, b, x, out_offsets, out_ids, lab_offsets, 
                     dx[s, c] -= y * W[j, c]
 
 
-def _weight_grad_dense_input(x, entry_row, order, group_offsets, group_ids, dz, dW):
-    """dW[j] += sum of dz[i] * x[s] over the entries i = (s, j) of neuron j; one thread per row.
-
-    x : float32[B, d_in]          entry_row, order, group_offsets, group_ids : from
-    ``grouping.group_by_id`` over the output ids     dz : float32[nnz_out]
-    dW : float32[dim, d_in]       added to
-    """
-    d_in = x.shape[1]
-    for g in prange(group_ids.shape[0]):
-        j = group_ids[g]
-        for p in range(group_offsets[g], group_offsets[g + 1]):
-            i = order[p]
-            grad = dz[i]
-            if grad == _ZERO:
-                continue
-            s = entry_row[i]
-            for c in range(d_in):
-                dW[j, c] += grad * x[s, c]
-
-
 def _bias_grad(order, group_offsets, group_ids, dz, db, touched):
     """db[j] += sum of dz over neuron j's entries; flags the active rows in ``touched``.
 
@@ -171,7 +151,7 @@ def _forward_sparse_input(W, b, in_offsets, in_ids, in_vals, out_offsets, out_id
 
 def _weight_grad_sparse_input(in_offsets, in_ids, in_vals, entry_row, order, group_offsets, group_ids,
                              dz, dW):
-    """Sparse-input counterpart of ``weight_grad_dense_input``:
+    """Weight gradient over a sparse input (over a dense one, see ``optim.grouped_grads``):
     dW[j, in_ids[k]] += dz[i] * in_vals[k] over the input nonzeros k of each entry's sample."""
     for g in prange(group_ids.shape[0]):
         j = group_ids[g]
@@ -203,7 +183,6 @@ def _input_grad_sparse_input(W, in_offsets, in_ids, out_offsets, out_ids, dz, d_
 forward_dense_input = njit(parallel=True, cache=True, fastmath=_FAST)(_forward_dense_input)
 forward_dense_input_serial = njit(cache=True, fastmath=_FAST)(_forward_dense_input)
 forward_softmax_ce_dense_input = njit(parallel=True, cache=True, fastmath=_FAST)(_forward_softmax_ce_dense_input)
-weight_grad_dense_input = njit(parallel=True, cache=True, fastmath=_FAST)(_weight_grad_dense_input)
 bias_grad = njit(parallel=True, cache=True, fastmath=_FAST)(_bias_grad)
 input_grad_dense_input = njit(parallel=True, cache=True, fastmath=_FAST)(_input_grad_dense_input)
 forward_sparse_input = njit(parallel=True, cache=True, fastmath=_FAST)(_forward_sparse_input)

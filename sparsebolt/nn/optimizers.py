@@ -30,10 +30,7 @@ def take_gradients(params):
     out = {}
     for p, rows in zip(params, _rows_to_update(params)):
         if rows is None:
-            g = p.pending
-            values = np.empty((g.group_ids.size, p.value.shape[1]), dtype=np.float32)
-            optim.grouped_grads(g.x, g.entry_row, g.order, g.group_offsets, g.dz, values)
-            out[p.name] = (g.group_ids.copy(), values)
+            out[p.name] = p.pending.rows()
             p.pending = None
             continue
         out[p.name] = (rows, p.grad[rows].copy())

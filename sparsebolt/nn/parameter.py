@@ -1,7 +1,7 @@
 """A trainable array with its gradient and the rows that received one."""
 import numpy as np
 
-from ..kernels import fully_connected as fc
+from ..kernels import optim
 
 
 class GroupedGrad:
@@ -16,9 +16,15 @@ class GroupedGrad:
         self.x, self.entry_row, self.order = x, entry_row, order
         self.group_offsets, self.group_ids, self.dz = group_offsets, group_ids, dz
 
+    def rows(self):
+        """(row ids int32[G], summed gradient rows float32[G, d_in])"""
+        values = np.empty((self.group_ids.size, self.x.shape[1]), dtype=np.float32)
+        optim.grouped_grads(self.x, self.entry_row, self.order, self.group_offsets, self.dz, values)
+        return self.group_ids, values
+
     def accumulate_into(self, grad):
-        fc.weight_grad_dense_input(self.x, self.entry_row, self.order, self.group_offsets, self.group_ids,
-                                   self.dz, grad)
+        ids, values = self.rows()
+        grad[ids] += values
 
 
 class Parameter:
