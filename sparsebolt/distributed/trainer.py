@@ -57,7 +57,7 @@ class _Job:
     """One run: the workers, the epoch position and the checkpoint file."""
 
     def __init__(self, ray, replica, layer_names, spec, num_workers, threads, seed, shuffle, batch_size, sync_every,
-                 exchange):
+                 exchange, augment_from_epoch):
         self.ray = ray
         from .worker import Worker
         self.actor_cls = ray.remote(Worker)
@@ -66,11 +66,12 @@ class _Job:
         self.spec = spec
         self.num_workers, self.threads, self.seed, self.shuffle = num_workers, threads, seed, shuffle
         self.batch_size, self.sync_every, self.exchange = batch_size, sync_every, exchange
+        self.augment_from_epoch = augment_from_epoch
         self.workers = [self._start(r) for r in range(num_workers)]
         self.infos = ray.get([w.info.remote() for w in self.workers])
         self.n_batches = batches_per_epoch([i["n_samples"] for i in self.infos], batch_size)
         self.exchanges = -(-self.n_batches // sync_every)
-        ray.get([w.setup.remote(self.n_batches, batch_size, sync_every) for w in self.workers])
+        ray.get([w.setup.remote(self.n_batches, batch_size, sync_every, augment_from_epoch) for w in self.workers])
 
     def _start(self, rank):
         return self.actor_cls.options(num_cpus=self.threads, max_restarts=0).remote(
@@ -92,7 +93,8 @@ class _Job:
         if self.exchange == "allgather":
             done = [w.apply.remote(learning_rate, divisor, *grad_refs) for w in self.workers]
         else:
-            combined = self.ray.put(combine(self.ray.get(grad_refs), divisor))
+            payloads = self.ray.get(grad_refs)
+            combined = self.ray.put((combine([p[0] for p in payloads], divisor), [p[1] for p in payloads]))
             done = [w.apply_combined.remote(learning_rate, combined) for w in self.workers]
         try:
             stats = self.ray.get(stat_refs)
@@ -134,7 +136,8 @@ class _Job:
                 pass
             self.workers[rank] = self._start(rank)
             self.infos[rank] = ray.get(self.workers[rank].info.remote())
-            ray.get(self.workers[rank].setup.remote(self.n_batches, self.batch_size, self.sync_every))
+            ray.get(self.workers[rank].setup.remote(self.n_batches, self.batch_size, self.sync_every,
+                                                    self.augment_from_epoch))
         return dead
 
     def digests(self):
@@ -154,7 +157,8 @@ class _Job:
 def train(model_or_config, train_files, num_workers=2, epochs=1, learning_rate=1e-3, batch_size=256,
           validation=None, metrics=("precision@1",), checkpoint_dir=None, checkpoint_every=None,
           address=None, sync_every=1, shuffle=True, seed=0, threads_per_worker=None, num_cpus=None,
-          exchange="allgather", max_restarts=3, resume=False, callbacks=(), verbose=True):
+          exchange="allgather", max_restarts=3, resume=False, label_augmentation=True, augment_from_epoch=1,
+          callbacks=(), verbose=True):
     """Train data-parallel on a Ray cluster: ``num_workers`` replicas, each on its shard.
 
     model_or_config : a sb.Model (sent to the workers as is) or a zero-argument callable
@@ -180,8 +184,11 @@ def train(model_or_config, train_files, num_workers=2, epochs=1, learning_rate=1
     max_restarts : worker deaths to survive; each restores every replica from the last
         checkpoint and goes on from there.
 
-    Label-neuron augmentation is not used: each replica would pin its own shard's labels
-    and the tables would drift apart (see docs/distributed.md).
+    label_augmentation, augment_from_epoch : as in ``Model.train``: from that epoch the
+        tables freeze and the output layer pins training labels its buckets miss. Each
+        worker sends its batch's pins (bucket keys and labels) with its gradient and every
+        replica inserts all of them in worker order after the step, so the tables stay
+        identical (see docs/distributed.md).
 
     Returns a ``TrainResult`` (model, history, stats).
     """
@@ -190,6 +197,7 @@ def train(model_or_config, train_files, num_workers=2, epochs=1, learning_rate=1
     check_int("sb.distributed.train", "batch_size", batch_size, 1)
     check_int("sb.distributed.train", "sync_every", sync_every, 1)
     check_int("sb.distributed.train", "max_restarts", max_restarts, 0)
+    check_int("sb.distributed.train", "augment_from_epoch", augment_from_epoch, 0)
     check_float("sb.distributed.train", "learning_rate", learning_rate, 0.0, low_open=True)
     check_choice("sb.distributed.train", "exchange", exchange, EXCHANGES)
     if checkpoint_every is not None:
@@ -220,7 +228,7 @@ def train(model_or_config, train_files, num_workers=2, epochs=1, learning_rate=1
     job = None
     try:
         job = _Job(ray, replica, [layer.name for layer in model.layers], spec, num_workers, threads_per_worker, seed, shuffle, batch_size, sync_every,
-                   exchange)
+                   exchange, augment_from_epoch if label_augmentation else None)
         return _run(job, model, epochs, learning_rate, validation, metrics, ckpt_path,
                     checkpoint_every or max(1, job.exchanges // 4), max_restarts, resume, callbacks, verbose)
     finally:
@@ -236,7 +244,8 @@ def _run(job, model, epochs, learning_rate, validation, metrics, ckpt_path, chec
          resume, callbacks, verbose):
     ray = job.ray
     config = {"num_workers": job.num_workers, "batch_size": job.batch_size, "sync_every": job.sync_every,
-              "seed": job.seed, "shuffle": job.shuffle, "n_batches": job.n_batches}
+              "seed": job.seed, "shuffle": job.shuffle, "n_batches": job.n_batches,
+              "augment_from_epoch": job.augment_from_epoch}
     fresh = {"epoch": 0, "exchange": 0, "loss_sum": 0.0, "batches": 0, "seconds": 0.0, "history": [],
              "config": config}
     if resume and os.path.exists(ckpt_path):

@@ -35,10 +35,15 @@ class Worker:
     def ping(self):
         return True
 
-    def setup(self, n_batches, batch_size, sync_every):
+    def setup(self, n_batches, batch_size, sync_every, augment_from_epoch=None):
         """Fix the epoch plan and the LSH schedule: one optimizer step per exchange, of
-        ``num_workers * sync_every * batch_size`` samples."""
+        ``num_workers * sync_every * batch_size`` samples. With ``augment_from_epoch``
+        the tables freeze at that epoch and the output layer pins the labels its buckets
+        miss: every replica's pins, gathered and inserted in worker order."""
         self.n_batches, self.batch_size, self.sync_every = n_batches, batch_size, sync_every
+        self.augment_from_epoch = augment_from_epoch
+        for layer in self.model.sparse_layers():
+            layer.index.defer_labels = True
         self._schedule()
 
     def _schedule(self):
@@ -58,21 +63,36 @@ class Worker:
         """Gradients of local batches ``first .. first + count - 1`` of ``epoch`` at the
         current weights, summed: ({loss, batches, bytes}, sparse gradient)."""
         rows = self._rows(epoch)
+        layers = self.model.sparse_layers()
+        if (self.augment_from_epoch is not None and epoch >= self.augment_from_epoch
+                and any(not layer.index.frozen for layer in layers)):
+            self.model.freeze_tables(label_augmentation=True)
         total, loss_sum = None, 0.0
         for j in range(first, first + count):
             loss, grads = self.model.compute_gradients(self.data.batch(rows[j]))
             loss_sum += float(loss)
             total = grads if total is None else combine([total, grads])
-        return {"loss": loss_sum, "batches": count, "bytes": nbytes(total)}, total
+        pins = []
+        for layer in layers:
+            pins.append(layer.index.deferred)
+            layer.index.deferred = []
+        sent = nbytes(total) + sum(a.nbytes for batch_pins in pins for pin in batch_pins for a in pin)
+        return {"loss": loss_sum, "batches": count, "bytes": sent}, (total, pins)
 
-    def apply(self, learning_rate, divisor, *grads):
-        """Combine every worker's gradient (in worker order) and take one optimizer step."""
-        self.model.apply_gradients(combine(list(grads), divisor), learning_rate, self.batch_size)
+    def apply(self, learning_rate, divisor, *payloads):
+        """Combine every worker's gradient (in worker order), take one optimizer step and
+        pin every worker's missed labels (in worker order)."""
+        grads = combine([p[0] for p in payloads], divisor)
+        self.apply_combined(learning_rate, (grads, [p[1] for p in payloads]))
         return True
 
-    def apply_combined(self, learning_rate, grads):
-        """One optimizer step with a gradient the driver already combined."""
+    def apply_combined(self, learning_rate, payload):
+        """One optimizer step with a gradient the driver already combined, then the pins."""
+        grads, pins = payload
         self.model.apply_gradients(grads, learning_rate, self.batch_size)
+        for worker_pins in pins:
+            for layer, layer_pins in zip(self.model.sparse_layers(), worker_pins):
+                layer.index.insert_deferred(layer_pins)
         return True
 
     def state(self, extra=None):
@@ -81,6 +101,8 @@ class Worker:
     def load_state(self, state):
         self._plan = None
         extra = _checkpoint.load_model_state(self.model, state)
+        for layer in self.model.sparse_layers():
+            layer.index.deferred = []
         self._schedule()  # the job's schedule, not the one the state was saved with
         return extra
 
@@ -99,4 +121,5 @@ class Worker:
         for layer in self.model.sparse_layers():
             h.update(layer.index.tables.buckets.tobytes())
             h.update(layer.index.tables.counts.tobytes())
+            h.update(layer.index.tables.pinned.tobytes())
         return h.hexdigest()

@@ -143,7 +143,8 @@ def test_without_ray_the_error_says_what_to_install(monkeypatch):
 
 def _local_two_replicas(epochs, lr):
     """What 2 workers must compute, done in this process: two replicas, each batch's
-    gradients combined in worker order and applied to both."""
+    gradients combined in worker order and applied to both, then both replicas' missed
+    labels pinned in worker order (label augmentation from the second epoch)."""
     before = sb.get_num_threads()
     sb.set_num_threads(1)
     try:
@@ -154,12 +155,22 @@ def _local_two_replicas(epochs, lr):
         for m in reps:
             for layer in m.sparse_layers():
                 layer.index.set_schedule(n_batches, 2 * BATCH)
+                layer.index.defer_labels = True
         for epoch in range(epochs):
+            if epoch == 1:
+                for m in reps:
+                    m.freeze_tables(label_augmentation=True)
             plans = [epoch_batches(s.n_samples, n_batches, BATCH, epoch, r, 0, True) for r, s in enumerate(shards)]
             for j in range(n_batches):
                 grads = [reps[r].compute_gradients(shards[r].batch(plans[r][j]))[1] for r in range(2)]
+                pins = []
+                for m in reps:
+                    pins.append(m.output.layer.index.deferred)
+                    m.output.layer.index.deferred = []
                 for m in reps:
                     m.apply_gradients(combine(grads, 2), lr, BATCH)
+                    for p in pins:
+                        m.output.layer.index.insert_deferred(p)
     finally:
         sb.set_num_threads(before)
     return reps
@@ -168,12 +179,16 @@ def _local_two_replicas(epochs, lr):
 def test_two_workers_keep_identical_replicas_equal_to_the_reference(ray_cluster):
     res = sb.distributed.train(small_model, _shards, num_workers=2, epochs=2, learning_rate=1e-2,
                                batch_size=BATCH, verbose=False)
-    assert res.stats["replicas_identical"]
+    assert res.stats["replicas_identical"]  # weights and hash tables, pinned labels included
     assert res.stats["steps"] == 2 * (N_SAMPLES // 2 // BATCH)
     assert 0 < res.stats["sparse_bytes_per_worker_step"] < res.stats["dense_bytes_per_worker_step"]
+    index = res.model.output.layer.index
+    assert index.frozen and index.labels_inserted > 0
     reference = _local_two_replicas(epochs=2, lr=1e-2)
     _assert_same(_weights(reps := reference[0]), _weights(reference[1]))
     _assert_same(_weights(res.model), _weights(reps))
+    np.testing.assert_array_equal(index.tables.buckets, reps.output.layer.index.tables.buckets)
+    assert index.labels_inserted == reps.output.layer.index.labels_inserted
 
 
 def test_one_worker_trains_as_model_train_does(ray_cluster, one_thread):
@@ -184,7 +199,7 @@ def test_one_worker_trains_as_model_train_does(ray_cluster, one_thread):
         return _data()
 
     res = sb.distributed.train(small_model, whole, num_workers=1, epochs=1, learning_rate=1e-2,
-                               batch_size=BATCH, shuffle=False, verbose=False)
+                               batch_size=BATCH, shuffle=False, label_augmentation=False, verbose=False)
     _assert_same(_weights(res.model), _weights(local))
 
 
