@@ -67,11 +67,12 @@ class Worker:
         if (self.augment_from_epoch is not None and epoch >= self.augment_from_epoch
                 and any(not layer.index.frozen for layer in layers)):
             self.model.freeze_tables(label_augmentation=True)
-        total, loss_sum = None, 0.0
+        parts, loss_sum = [], 0.0
         for j in range(first, first + count):
             loss, grads = self.model.compute_gradients(self.data.batch(rows[j]))
             loss_sum += float(loss)
-            total = grads if total is None else combine([total, grads])
+            parts.append(grads)
+        total = combine(parts)
         pins = []
         for layer in layers:
             pins.append(layer.index.deferred)
