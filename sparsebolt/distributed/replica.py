@@ -1,11 +1,14 @@
 """Building a replica on a worker so that it matches the driver's model."""
+import pickle
+
 from ..nn.model import Model
 
 
 def build_replica(replica):
-    """A Model from what the driver sent: a Model (already unpickled) or a zero-argument
-    callable returning one."""
-    model = replica() if callable(replica) and not isinstance(replica, Model) else replica
+    """A Model from what the driver sent: a pickled Model (bytes, so that its arrays are the
+    worker's own and writable, not read-only views of Ray's object store) or a
+    zero-argument callable returning one."""
+    model = pickle.loads(replica) if isinstance(replica, bytes) else replica()
     if not isinstance(model, Model):
         raise TypeError(f"The model factory must return a sb.Model. Got {type(model).__name__}.")
     return model

@@ -42,7 +42,8 @@ class TrainResult:
 
 def _driver_model(model_or_factory):
     if isinstance(model_or_factory, Model):
-        return model_or_factory, model_or_factory
+        from ray import cloudpickle
+        return model_or_factory, cloudpickle.dumps(model_or_factory)
     if callable(model_or_factory):
         model = model_or_factory()
         if not isinstance(model, Model):

@@ -204,10 +204,29 @@ def test_one_worker_trains_as_model_train_does(ray_cluster, one_thread):
 
 
 def test_sync_every_accumulates_batches_before_exchanging(ray_cluster):
-    res = sb.distributed.train(small_model, _shards, num_workers=2, epochs=1, learning_rate=1e-2,
-                               batch_size=BATCH, sync_every=3, exchange="driver", verbose=False)
+    kw = dict(num_workers=2, epochs=1, learning_rate=1e-2, batch_size=BATCH, sync_every=3, verbose=False)
+    res = sb.distributed.train(small_model, _shards, exchange="driver", **kw)
     assert res.stats["steps"] == -(-(N_SAMPLES // 2 // BATCH) // 3)
     assert res.stats["replicas_identical"]
+    # the driver combines with the same function in the same order as each worker would
+    other = sb.distributed.train(small_model, _shards, exchange="allgather", **kw)
+    _assert_same(_weights(res.model), _weights(other.model))
+
+
+def test_svm_files_train_and_validate_by_path(ray_cluster, tmp_path):
+    data = _data()
+    f, lab = data.features, data.labels
+    lines = []
+    for i in range(data.n_samples):
+        feats = " ".join(f"{j}:{v:.6g}" for j, v in zip(f.ids[f.offsets[i]:f.offsets[i + 1]].tolist(),
+                                                       f.vals[f.offsets[i]:f.offsets[i + 1]].tolist()))
+        lines.append(f"{lab.row(i)[0]} {feats}")
+    path = tmp_path / "train.svm"
+    path.write_text("\n".join(lines) + "\n")
+    res = sb.distributed.train(small_model(), [path], num_workers=2, epochs=2, learning_rate=1e-2,
+                               batch_size=BATCH, validation=str(path), metrics=["precision@1"], verbose=False)
+    assert res.stats["replicas_identical"]
+    assert res.history["val_precision@1"][-1] > 0.3
 
 
 class _KillWorker(sb.Callback):
