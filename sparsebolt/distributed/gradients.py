@@ -5,12 +5,15 @@ Combining is deterministic: the same list of gradients in the same order gives t
 bits on every replica, which is what keeps the replicas identical."""
 import numpy as np
 
+from ..kernels.rows import sum_groups
+
 
 def combine(grads_list, divisor=1):
     """Sum a list of sparse gradients row by row and divide by ``divisor``.
 
     Rows of each parameter are concatenated in list order (worker order), duplicate rows
-    are summed in that order, and the result's rows are sorted. A single gradient with
+    are summed in that order (one thread per row, ``kernels.rows.sum_groups``), and the
+    result's rows are sorted. A single gradient with
     ``divisor == 1`` is returned as it is, so one worker trains bit for bit as
     ``Model.train_step`` does."""
     if len(grads_list) == 1 and divisor == 1:
@@ -25,16 +28,14 @@ def combine(grads_list, divisor=1):
         rows = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
         vals = np.concatenate([p[1] for p in parts]) if len(parts) > 1 else parts[0][1]
         order = np.argsort(rows, kind="stable")
-        rows = rows[order]
-        vals = vals[order]
-        if rows.size:
-            starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-            if starts.size < rows.size:
-                vals = np.add.reduceat(vals, starts, axis=0)
-                rows = rows[starts]
-        if divisor != 1:
-            vals = vals / scale
-        out[name] = (np.ascontiguousarray(rows, dtype=np.int32), np.ascontiguousarray(vals, dtype=np.float32))
+        sorted_rows = rows[order]
+        starts = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]]) if rows.size else np.zeros(0, np.int64)
+        group_offsets = np.append(starts, rows.size).astype(np.int64)
+        flat = np.ascontiguousarray(vals, dtype=np.float32).reshape(rows.size, -1)
+        summed = np.empty((starts.size, flat.shape[1]), dtype=np.float32)
+        sum_groups(flat, order.astype(np.int64, copy=False), group_offsets, scale, summed)
+        out[name] = (np.ascontiguousarray(sorted_rows[starts], dtype=np.int32),
+                     summed.reshape((starts.size,) + vals.shape[1:]))
     return out
 
 
