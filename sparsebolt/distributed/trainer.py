@@ -87,6 +87,9 @@ class _Job:
         Returns (summed loss, batches, bytes sent by each worker)."""
         first = x * self.sync_every
         count = min(self.sync_every, self.n_batches - first)
+        if self.num_workers == 1:
+            s = self.ray.get(self.workers[0].step_alone.remote(epoch, first, count, learning_rate))
+            return s["loss"], s["batches"], [s["bytes"]]
         outs = [w.compute.remote(epoch, first, count) for w in self.workers]
         stat_refs = [o[0] for o in outs]
         grad_refs = [o[1] for o in outs]

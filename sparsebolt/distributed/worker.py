@@ -58,27 +58,48 @@ class Worker:
             self._plan = (epoch, rows)
         return self._plan[1]
 
+    def _augment(self, epoch):
+        if (self.augment_from_epoch is not None and epoch >= self.augment_from_epoch
+                and any(not layer.index.frozen for layer in self.model.sparse_layers())):
+            self.model.freeze_tables(label_augmentation=True)
+
+    def _take_pins(self):
+        pins = []
+        for layer in self.model.sparse_layers():
+            pins.append(layer.index.deferred)
+            layer.index.deferred = []
+        return pins
+
     @ray.method(num_returns=2)
     def compute(self, epoch, first, count):
         """Gradients of local batches ``first .. first + count - 1`` of ``epoch`` at the
-        current weights, summed: ({loss, batches, bytes}, sparse gradient)."""
+        current weights, summed: ({loss, batches, bytes}, (sparse gradient, label pins))."""
         rows = self._rows(epoch)
-        layers = self.model.sparse_layers()
-        if (self.augment_from_epoch is not None and epoch >= self.augment_from_epoch
-                and any(not layer.index.frozen for layer in layers)):
-            self.model.freeze_tables(label_augmentation=True)
+        self._augment(epoch)
         parts, loss_sum = [], 0.0
         for j in range(first, first + count):
             loss, grads = self.model.compute_gradients(self.data.batch(rows[j]))
             loss_sum += float(loss)
             parts.append(grads)
         total = combine(parts)
-        pins = []
-        for layer in layers:
-            pins.append(layer.index.deferred)
-            layer.index.deferred = []
+        pins = self._take_pins()
         sent = nbytes(total) + sum(a.nbytes for batch_pins in pins for pin in batch_pins for a in pin)
         return {"loss": loss_sum, "batches": count, "bytes": sent}, (total, pins)
+
+    def step_alone(self, epoch, first, count, learning_rate):
+        """A job of one worker: nothing to exchange, so one batch is ``Model.train_step``
+        (the same bits as compute + apply, without moving the gradient)."""
+        if count > 1:
+            stats, payload = self.compute(epoch, first, count)
+            self.apply(learning_rate, count, payload)
+            return stats
+        self._augment(epoch)
+        batch = self.data.batch(self._rows(epoch)[first])
+        self.model.check_batch(batch)
+        loss = self.model.train_step(batch, learning_rate)
+        for layer, layer_pins in zip(self.model.sparse_layers(), self._take_pins()):
+            layer.index.insert_deferred(layer_pins)
+        return {"loss": float(loss), "batches": 1, "bytes": 0}
 
     def apply(self, learning_rate, divisor, *payloads):
         """Combine every worker's gradient (in worker order), take one optimizer step and
