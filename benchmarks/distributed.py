@@ -25,7 +25,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 import sparsebolt as sb  # noqa: E402
-from sparsebolt.distributed.gradients import combine, dense_nbytes, nbytes  # noqa: E402
+from sparsebolt.distributed.gradients import combine, dense_nbytes, join, nbytes, split  # noqa: E402
 
 DATA = os.path.join(ROOT, "datasets", "wordnet_search")
 FEATURES = 1 << 18
@@ -124,7 +124,7 @@ def union_growth(rows, row_bytes, counts):
     return out
 
 
-def time_exchanges(ray, grads, dense_bytes, reps=5):
+def time_exchanges(ray, grads, n_rows, dense_bytes, reps=5):
     """Seconds per exchange of two real gradients between 2 actors, by mechanism."""
 
     @ray.remote(num_cpus=1)
@@ -139,6 +139,15 @@ def time_exchanges(ray, grads, dense_bytes, reps=5):
             t = time.perf_counter()
             combine(list(others), len(others))
             return time.perf_counter() - t
+
+        def put_split(self):
+            return tuple(split(self.grads, n_rows, 2))
+
+        def reduce(self, *pieces):
+            return combine(list(pieces), len(pieces))
+
+        def join(self, *summed):
+            return join(list(summed))
 
         def init_collective(self):
             import ray.util.collective as col
@@ -203,6 +212,14 @@ def time_exchanges(ray, grads, dense_bytes, reps=5):
         ray.get([p.gather.remote(*refs) for p in peers])
         times.append(time.perf_counter() - t)
     out["object_store_allgather"] = float(np.median(times))
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        pieces = [p.put_split.options(num_returns=2).remote() for p in peers]
+        summed = [p.reduce.remote(*[pieces[i][j] for i in range(2)]) for j, p in enumerate(peers)]
+        ray.get([p.join.remote(*summed) for p in peers])
+        times.append(time.perf_counter() - t)
+    out["object_store_reduce_scatter"] = float(np.median(times))
     times = []
     for _ in range(reps):
         t = time.perf_counter()
@@ -271,7 +288,7 @@ def main(argv=None):
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
         try:
             runs = {}
-            for n, exchange in ((1, "allgather"), (2, "allgather"), (2, "driver")):
+            for n, exchange in ((1, "allgather"), (2, "allgather"), (2, "reduce_scatter"), (2, "driver")):
                 res = sb.distributed.train(factory, path, num_workers=n, epochs=1, learning_rate=args.lr,
                                            batch_size=args.batch_size, exchange=exchange, verbose=False)
                 s = res.stats
@@ -280,14 +297,15 @@ def main(argv=None):
                       f"{s['threads_per_worker']} thread(s) each, sparse {s['sparse_bytes_per_worker_step'] / 1e6:.1f} MB "
                       f"vs dense {s['dense_bytes_per_worker_step'] / 1e6:.1f} MB per worker per batch")
             results["runs"] = runs
-            results["exchange_seconds"] = time_exchanges(ray, full[:2], dense)
+            n_rows = {p.name: p.rows for p in model.parameters()}
+            results["exchange_seconds"] = time_exchanges(ray, full[:2], n_rows, dense)
             print("exchange of two real gradients between 2 actors (s): "
                   + ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
                               for k, v in results["exchange_seconds"].items()))
         finally:
             ray.shutdown()
 
-    sparse = runs["2_allgather"]["sparse_bytes_per_worker_step"]
+    sparse = runs["2_reduce_scatter"]["sparse_bytes_per_worker_step"]
     step = results["local"]["step_seconds"]
     est = estimate(step, args.batch_size, sparse, dense, union, args.bandwidth_gbit * GBIT)
     results["estimate"] = est

@@ -31,11 +31,35 @@ def combine(grads_list, divisor=1):
         sorted_rows = rows[order]
         starts = np.flatnonzero(np.r_[True, sorted_rows[1:] != sorted_rows[:-1]]) if rows.size else np.zeros(0, np.int64)
         group_offsets = np.append(starts, rows.size).astype(np.int64)
-        flat = np.ascontiguousarray(vals, dtype=np.float32).reshape(rows.size, -1)
+        flat = np.ascontiguousarray(vals, dtype=np.float32).reshape(rows.size, int(np.prod(vals.shape[1:])))
         summed = np.empty((starts.size, flat.shape[1]), dtype=np.float32)
         sum_groups(flat, order.astype(np.int64, copy=False), group_offsets, scale, summed)
         out[name] = (np.ascontiguousarray(sorted_rows[starts], dtype=np.int32),
                      summed.reshape((starts.size,) + vals.shape[1:]))
+    return out
+
+
+def split(grads, n_rows, n_pieces):
+    """Cut a sparse gradient into ``n_pieces`` by row range: piece j holds the rows of
+    each parameter in [j * R / n, (j + 1) * R / n), R = ``n_rows[name]``."""
+    pieces = [{} for _ in range(n_pieces)]
+    for name, (rows, vals) in grads.items():
+        bounds = np.arange(n_pieces + 1, dtype=np.int64) * n_rows[name] // n_pieces
+        which = np.searchsorted(bounds, rows, side="right") - 1
+        order = np.argsort(which, kind="stable")
+        cuts = np.searchsorted(which[order], np.arange(n_pieces + 1))
+        for j in range(n_pieces):
+            take = order[cuts[j]:cuts[j + 1]]
+            pieces[j][name] = (rows[take], vals[take])
+    return pieces
+
+
+def join(pieces):
+    """The inverse of ``split`` for pieces that hold disjoint rows."""
+    out = {}
+    for name in pieces[0]:
+        parts = [p[name] for p in pieces]
+        out[name] = (np.concatenate([r for r, _ in parts]), np.concatenate([v for _, v in parts]))
     return out
 
 

@@ -16,7 +16,7 @@ from . import _checkpoint
 from .data import as_spec, batches_per_epoch
 from .gradients import combine, dense_nbytes
 
-EXCHANGES = ("allgather", "driver")
+EXCHANGES = ("allgather", "reduce_scatter", "driver")
 CHECKPOINT_FILE = "checkpoint.npz"
 
 
@@ -90,10 +90,12 @@ class _Job:
         if self.num_workers == 1:
             s = self.ray.get(self.workers[0].step_alone.remote(epoch, first, count, learning_rate))
             return s["loss"], s["batches"], [s["bytes"]]
+        divisor = self.num_workers * count
+        if self.exchange == "reduce_scatter":
+            return self._reduce_scatter(epoch, first, count, divisor, learning_rate)
         outs = [w.compute.remote(epoch, first, count) for w in self.workers]
         stat_refs = [o[0] for o in outs]
         grad_refs = [o[1] for o in outs]
-        divisor = self.num_workers * count
         if self.exchange == "allgather":
             done = [w.apply.remote(learning_rate, divisor, *grad_refs) for w in self.workers]
         else:
@@ -105,6 +107,25 @@ class _Job:
             self.ray.get(done)
         except self.ray.exceptions.RayError:
             self._drain(stat_refs + grad_refs + done)
+            raise
+        return (sum(s["loss"] for s in stats), sum(s["batches"] for s in stats), [s["bytes"] for s in stats])
+
+    def _reduce_scatter(self, epoch, first, count, divisor, learning_rate):
+        """Worker j sums everyone's rows of row range j, then every worker takes all the
+        summed ranges: each worker combines 1/N of the rows, and at scale the bytes per
+        worker stay near twice the union of the touched rows instead of N times one
+        worker's gradient."""
+        n = self.num_workers
+        outs = [w.compute_split.options(num_returns=n + 2).remote(epoch, first, count) for w in self.workers]
+        stat_refs = [o[0] for o in outs]
+        pins = [o[1] for o in outs]
+        summed = [w.reduce.remote(divisor, *[outs[i][2 + j] for i in range(n)]) for j, w in enumerate(self.workers)]
+        done = [w.apply_pieces.remote(learning_rate, *pins, *summed) for w in self.workers]
+        try:
+            stats = self.ray.get(stat_refs)
+            self.ray.get(done)
+        except self.ray.exceptions.RayError:
+            self._drain(stat_refs + summed + done)
             raise
         return (sum(s["loss"] for s in stats), sum(s["batches"] for s in stats), [s["bytes"] for s in stats])
 
@@ -183,8 +204,9 @@ def train(model_or_config, train_files, num_workers=2, epochs=1, learning_rate=1
     threads_per_worker : kernel threads (and Ray CPUs) per worker; default the cluster's
         CPUs divided by ``num_workers``.
     exchange : "allgather" (each worker fetches the others' sparse gradients from Ray's
-        object store and combines them itself) or "driver" (the driver combines and
-        broadcasts); see docs/distributed.md.
+        object store and combines them itself), "reduce_scatter" (worker j sums everyone's
+        rows of row range j, then all fetch the summed ranges) or "driver" (the driver
+        combines and broadcasts); see docs/distributed.md.
     max_restarts : worker deaths to survive; each restores every replica from the last
         checkpoint and goes on from there.
 

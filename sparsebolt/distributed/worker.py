@@ -10,7 +10,7 @@ import ray
 from .. import set_num_threads
 from . import _checkpoint
 from .data import epoch_batches, load_shard
-from .gradients import combine, nbytes
+from .gradients import combine, join, nbytes, split
 from .replica import adopt_names, build_replica
 
 
@@ -85,6 +85,25 @@ class Worker:
         pins = self._take_pins()
         sent = nbytes(total) + sum(a.nbytes for batch_pins in pins for pin in batch_pins for a in pin)
         return {"loss": loss_sum, "batches": count, "bytes": sent}, (total, pins)
+
+    def compute_split(self, epoch, first, count):
+        """``compute``, with the gradient cut into one piece per worker by row range:
+        (stats, label pins, piece 0, ..., piece N-1); call with num_returns = N + 2."""
+        stats, (total, pins) = self.compute(epoch, first, count)
+        n_rows = {p.name: p.rows for p in self.model.parameters()}
+        return (stats, pins, *split(total, n_rows, self.num_workers))
+
+    def reduce(self, divisor, *pieces):
+        """Sum every worker's piece of this worker's row range (in worker order)."""
+        return combine(list(pieces), divisor)
+
+    def apply_pieces(self, learning_rate, *args):
+        """One optimizer step with the summed pieces of every row range, then every
+        worker's label pins (args: N pins, then N summed pieces)."""
+        n = self.num_workers
+        pins, pieces = args[:n], args[n:]
+        self.apply_combined(learning_rate, (join(list(pieces)), list(pins)))
+        return True
 
     def step_alone(self, epoch, first, count, learning_rate):
         """A job of one worker: nothing to exchange, so one batch is ``Model.train_step``

@@ -12,7 +12,7 @@ import pytest
 import sparsebolt as sb
 from sparsebolt.distributed import _checkpoint
 from sparsebolt.distributed.data import SvmFiles, epoch_batches
-from sparsebolt.distributed.gradients import combine
+from sparsebolt.distributed.gradients import combine, join, split
 from sparsebolt.distributed.replica import adopt_names
 
 from ..conftest import shared_data
@@ -67,6 +67,17 @@ def test_combine_sums_duplicate_rows_in_order_and_averages():
     np.testing.assert_array_equal(vals, [[6.5, 12.0], [0.5, 1.0], [2.5, 3.0]])
     assert out["b"][0].tolist() == [0] and out["b"][1].tolist() == [1.0]
     assert combine([a], 1) is a
+
+
+def test_split_by_row_range_and_join_round_trip():
+    g = {"W": (np.array([9, 0, 5, 3], np.int32), np.arange(8, dtype=np.float32).reshape(4, 2)),
+         "b": (np.array([1], np.int32), np.array([4.0], np.float32))}
+    pieces = split(g, {"W": 10, "b": 10}, 3)  # ranges [0, 3), [3, 6), [6, 10)
+    assert [p["W"][0].tolist() for p in pieces] == [[0], [5, 3], [9]]
+    assert [p["b"][0].tolist() for p in pieces] == [[1], [], []]
+    back = join(pieces)  # ranges in order, each range's rows as they came
+    assert back["W"][0].tolist() == [0, 5, 3, 9]
+    np.testing.assert_array_equal(back["W"][1], [[2, 3], [4, 5], [6, 7], [0, 1]])
 
 
 def test_combined_gradient_matches_the_dense_sum():
@@ -208,9 +219,11 @@ def test_sync_every_accumulates_batches_before_exchanging(ray_cluster):
     res = sb.distributed.train(small_model, _shards, exchange="driver", **kw)
     assert res.stats["steps"] == -(-(N_SAMPLES // 2 // BATCH) // 3)
     assert res.stats["replicas_identical"]
-    # the driver combines with the same function in the same order as each worker would
-    other = sb.distributed.train(small_model, _shards, exchange="allgather", **kw)
-    _assert_same(_weights(res.model), _weights(other.model))
+    # every exchange sums each row in worker order: the same bits whoever sums it
+    for exchange in ("allgather", "reduce_scatter"):
+        other = sb.distributed.train(small_model, _shards, exchange=exchange, **kw)
+        assert other.stats["replicas_identical"]
+        _assert_same(_weights(res.model), _weights(other.model))
 
 
 def test_svm_files_train_and_validate_by_path(ray_cluster, tmp_path):
