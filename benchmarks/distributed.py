@@ -90,13 +90,12 @@ def local_run(factory, path, args):
     start = time.perf_counter()
     model.train(data, epochs=1, learning_rate=args.lr, verbose=False, label_augmentation=False)
     seconds = time.perf_counter() - start
-    return {"samples_per_second": data.n_samples / seconds, "seconds": seconds,
-            "step_seconds": seconds / len(data)}
+    return model, {"samples_per_second": data.n_samples / seconds, "seconds": seconds,
+                   "step_seconds": seconds / len(data)}
 
 
-def sample_gradients(factory, path, args, n):
-    """Gradients of the first ``n`` batches at the initial weights (row ids only beyond 4)."""
-    model = factory()
+def sample_gradients(model, path, args, n):
+    """Gradients of ``n`` batches at the weights of ``model`` (row ids only beyond 4)."""
     data = sb.data.load_svm(path, batch_size=args.batch_size, shuffle=True, seed=1)
     full, rows = [], []
     for i, batch in enumerate(data):
@@ -245,8 +244,10 @@ def estimate(step_seconds, batch, sparse_bytes, dense_bytes, union, bandwidth):
 
     dense ring all-reduce:        2 (N-1)/N * D / BW
     sparse all-gather (this code): (N-1) * S / BW, each node takes in every other's rows
-    sparse reduce-scatter + all-gather by row ranges: 2 (N-1)/N * U(N) / BW, U(N) the bytes of
-        the union of N batches' touched rows (measured for N up to --union-batches)
+    sparse reduce-scatter + all-gather by row ranges: (N-1)/N * (S + U(N)) / BW, U(N) the bytes
+        of the union of N batches' touched rows (measured for N up to --union-batches): a node
+        sends its rows of other ranges and takes in the others' rows of its range, then takes
+        in the N-1 summed ranges
     """
     ks = sorted(union)
     out = {}
@@ -255,7 +256,7 @@ def estimate(step_seconds, batch, sparse_bytes, dense_bytes, union, bandwidth):
         u = union[n] if n in union else union[ks[-1]]
         comm = {"dense_ring_allreduce": 2 * (n - 1) / n * dense_bytes / bandwidth,
                 "sparse_allgather": (n - 1) * sparse_bytes / bandwidth,
-                "sparse_reduce_scatter": 2 * (n - 1) / n * u / bandwidth}
+                "sparse_reduce_scatter": (n - 1) / n * (sparse_bytes + u) / bandwidth}
         out[n] = {k: {"comm_seconds": c, "samples_per_second": n * batch / (step_seconds + c)}
                   for k, c in comm.items()}
         out[n]["union_bytes"] = u
@@ -271,10 +272,11 @@ def main(argv=None):
         path, n_classes = prepare(args.rows, tmp)
         print(f"{args.rows:,} queries written as SVM in {time.perf_counter() - t:.0f} s")
         factory = Factory(n_classes)
-        results["local"] = local_run(factory, path, args)
+        trained, results["local"] = local_run(factory, path, args)
         print(f"local, 2 threads: {results['local']['samples_per_second']:,.0f} samples/s")
 
-        model, full, rows, row_bytes = sample_gradients(factory, path, args, args.union_batches)
+        # rows touched after one epoch, as in training (at the initial weights more are)
+        model, full, rows, row_bytes = sample_gradients(trained, path, args, args.union_batches)
         dense = dense_nbytes(model)
         counts = [k for k in (1, 2, 4, 8, 16, 32, 64, 128, 200) if k <= args.union_batches]
         union = union_growth(rows, row_bytes, counts)
