@@ -16,7 +16,7 @@ from . import _checkpoint
 from .data import as_spec, batches_per_epoch
 from .gradients import combine, dense_nbytes
 
-EXCHANGES = ("allgather", "reduce_scatter", "driver")
+EXCHANGES = ("auto", "allgather", "reduce_scatter", "driver")
 CHECKPOINT_FILE = "checkpoint.npz"
 
 
@@ -65,7 +65,8 @@ class _Job:
         self.replica = ray.put(replica)
         self.layer_names = layer_names
         self.spec = spec
-        self.num_workers, self.threads, self.seed, self.shuffle = num_workers, threads, seed, shuffle
+        self.num_workers, self.seed, self.shuffle = num_workers, seed, shuffle
+        self.threads, self.cpus = threads
         self.batch_size, self.sync_every, self.exchange = batch_size, sync_every, exchange
         self.augment_from_epoch = augment_from_epoch
         self.workers = [self._start(r) for r in range(num_workers)]
@@ -75,7 +76,7 @@ class _Job:
         ray.get([w.setup.remote(self.n_batches, batch_size, sync_every, augment_from_epoch) for w in self.workers])
 
     def _start(self, rank):
-        return self.actor_cls.options(num_cpus=self.threads, max_restarts=0).remote(
+        return self.actor_cls.options(num_cpus=self.cpus, max_restarts=0).remote(
             rank, self.num_workers, self.replica, self.layer_names, self.spec, self.threads, self.seed, self.shuffle)
 
     def pids(self):
@@ -182,7 +183,7 @@ class _Job:
 def train(model_or_config, train_files, num_workers=2, epochs=1, learning_rate=1e-3, batch_size=256,
           validation=None, metrics=("precision@1",), checkpoint_dir=None, checkpoint_every=None,
           address=None, sync_every=1, shuffle=True, seed=0, threads_per_worker=None, num_cpus=None,
-          exchange="allgather", max_restarts=3, resume=False, label_augmentation=True, augment_from_epoch=1,
+          exchange="auto", max_restarts=3, resume=False, label_augmentation=True, augment_from_epoch=1,
           callbacks=(), verbose=True):
     """Train data-parallel on a Ray cluster: ``num_workers`` replicas, each on its shard.
 
@@ -202,11 +203,13 @@ def train(model_or_config, train_files, num_workers=2, epochs=1, learning_rate=1
     address : an existing Ray cluster ("auto" or "host:port"); None starts a local one
         with ``num_cpus`` (default all cores) unless Ray is already initialised.
     threads_per_worker : kernel threads (and Ray CPUs) per worker; default the cluster's
-        CPUs divided by ``num_workers``.
+        CPUs divided by ``num_workers`` (a fraction of a CPU and one thread each when
+        there are more workers than CPUs).
     exchange : "allgather" (each worker fetches the others' sparse gradients from Ray's
         object store and combines them itself), "reduce_scatter" (worker j sums everyone's
         rows of row range j, then all fetch the summed ranges) or "driver" (the driver
-        combines and broadcasts); see docs/distributed.md.
+        combines and broadcasts). "auto": all-gather for 2 workers, reduce-scatter from 3,
+        where each worker would otherwise take in N-1 whole gradients; see docs/distributed.md.
     max_restarts : worker deaths to survive; each restores every replica from the last
         checkpoint and goes on from there.
 
@@ -226,6 +229,8 @@ def train(model_or_config, train_files, num_workers=2, epochs=1, learning_rate=1
     check_int("sb.distributed.train", "augment_from_epoch", augment_from_epoch, 0)
     check_float("sb.distributed.train", "learning_rate", learning_rate, 0.0, low_open=True)
     check_choice("sb.distributed.train", "exchange", exchange, EXCHANGES)
+    if exchange == "auto":
+        exchange = "allgather" if num_workers <= 2 else "reduce_scatter"
     if checkpoint_every is not None:
         check_int("sb.distributed.train", "checkpoint_every", checkpoint_every, 1)
     metrics = [metrics] if isinstance(metrics, str) else list(metrics)
@@ -247,13 +252,18 @@ def train(model_or_config, train_files, num_workers=2, epochs=1, learning_rate=1
             ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, log_to_driver=verbose)
         started = True
     if threads_per_worker is None:
-        threads_per_worker = max(1, int(ray.cluster_resources().get("CPU", 1)) // num_workers)
+        # more workers than CPUs share them: fractional Ray CPUs, one thread each
+        share = float(ray.cluster_resources().get("CPU", 1)) / num_workers
+        threads = (max(1, int(share)), min(float(max(1, int(share))), share))
+    else:
+        check_int("sb.distributed.train", "threads_per_worker", threads_per_worker, 1)
+        threads = (threads_per_worker, threads_per_worker)
     own_dir = checkpoint_dir is None
     checkpoint_dir = tempfile.mkdtemp(prefix="sparsebolt-ckpt-") if own_dir else os.fspath(checkpoint_dir)
     ckpt_path = os.path.join(checkpoint_dir, CHECKPOINT_FILE)
     job = None
     try:
-        job = _Job(ray, replica, [layer.name for layer in model.layers], spec, num_workers, threads_per_worker, seed, shuffle, batch_size, sync_every,
+        job = _Job(ray, replica, [layer.name for layer in model.layers], spec, num_workers, threads, seed, shuffle, batch_size, sync_every,
                    exchange, augment_from_epoch if label_augmentation else None)
         return _run(job, model, epochs, learning_rate, validation, metrics, ckpt_path,
                     checkpoint_every or max(1, job.exchanges // 4), max_restarts, resume, callbacks, verbose)

@@ -226,6 +226,14 @@ def test_sync_every_accumulates_batches_before_exchanging(ray_cluster):
         _assert_same(_weights(res.model), _weights(other.model))
 
 
+def test_three_workers_share_two_cores_with_reduce_scatter(ray_cluster):
+    res = sb.distributed.train(small_model, _shards, num_workers=3, epochs=1, learning_rate=1e-2,
+                               batch_size=BATCH, verbose=False)
+    assert res.stats["exchange"] == "reduce_scatter" and res.stats["workers"] == 3
+    assert res.stats["replicas_identical"]
+    assert res.stats["steps"] == (N_SAMPLES // 3) // BATCH
+
+
 def test_svm_files_train_and_validate_by_path(ray_cluster, tmp_path):
     data = _data()
     f, lab = data.features, data.labels
