@@ -47,9 +47,10 @@ class Model:
         'binary_cross_entropy' a sigmoid one)
     optimizer : 'adam', 'sgd' or an optimizer instance
     seed : seeds weights, hash functions and sampling
+    build : False leaves the layers unbuilt, for ``sparsebolt.io`` to give them saved state
     """
 
-    def __init__(self, inputs, outputs, loss="categorical_cross_entropy", optimizer="adam", seed=0):
+    def __init__(self, inputs, outputs, loss="categorical_cross_entropy", optimizer="adam", seed=0, build=True):
         self.inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         if isinstance(outputs, (list, tuple)):
             if len(outputs) != 1:
@@ -87,9 +88,10 @@ class Model:
             raise ValueError(f"Layer names must be unique in a model. Repeated: {sorted(dup)}.")
         self.layers = [n.layer for n in self.nodes if not isinstance(n.layer, InputLayer)]
         out_layer.is_output = True
-        rng = np.random.default_rng(self.seed)
-        for layer in self.layers:
-            layer.build(rng)
+        if build:
+            rng = np.random.default_rng(self.seed)
+            for layer in self.layers:
+                layer.build(rng)
         self.steps = 0
 
     # graph execution -------------------------------------------------------------------
@@ -263,3 +265,28 @@ class Model:
                          f"R={c.reservoir} range_pow={c.range_pow}")
             lines.append(f"{layer.name:<24} {type(layer).__name__:<15} dim={node.dim:<9} params={n_params}{extra}")
         return "\n".join(lines)
+
+    # saving --------------------------------------------------------------------------
+
+    def get_config(self):
+        """The graph as plain data: inputs, layers in order with their class, config and
+        input names, the output, loss, optimizer and seed (``sparsebolt.io`` rebuilds it)."""
+        return {"inputs": [node.layer.get_config() for node in self.inputs],
+                "layers": [{"class": type(node.layer).__name__, "config": node.layer.get_config(),
+                            "inputs": [x.layer.name for x in node.inputs]}
+                           for node in self.nodes if not isinstance(node.layer, InputLayer)],
+                "output": self.output.layer.name, "loss": self.loss.get_config(),
+                "optimizer": self.optimizer.get_config(), "seed": self.seed}
+
+    def save(self, path, optimizer_state=True):
+        """Write the model to ``path`` atomically (format: docs/file-format.md). Without
+        ``optimizer_state`` the file is a third the size but training restarts Adam's moments."""
+        from ..io import save_model
+        save_model(self, path, optimizer_state=optimizer_state)
+
+    @classmethod
+    def load(cls, path, mmap=False, verify=None, optimizer_state=True):
+        """A model from ``path``. ``mmap`` maps the arrays copy-on-write instead of reading
+        them; ``verify`` checks every array's CRC-32 (default: when not ``mmap``)."""
+        from ..io import load_model
+        return load_model(path, mmap=mmap, verify=verify, optimizer_state=optimizer_state)
