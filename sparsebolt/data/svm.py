@@ -5,7 +5,7 @@ import numpy as np
 
 from .._validation import check_int
 from ..kernels import svm as svm_kernels
-from .batch import Batch, Labels, _take_rows, csr_value
+from .batch import Batch, Labels, Reshuffled, _take_rows, csr_value
 from .errors import DataFormatError
 
 _MESSAGES = {
@@ -61,7 +61,7 @@ def _parse(path, first_line, data):
     return row_line + first_line, foff, fids, fvals, loff, lids
 
 
-class SvmDataset:
+class SvmDataset(Reshuffled):
     """A multi-label SVM file served in batches, read in chunks each epoch so that a file
     larger than memory still trains. With a header the sizes come from it; without one a
     first pass reads them (and checks the whole file)."""

@@ -147,16 +147,40 @@ def _apply(path, model, meta, arrays):
         raise ModelFileError(path, None, f"holds a model state that does not fit its config ({e})") from None
 
 
+def _layer_names(config):
+    return [spec["name"] for spec in config["inputs"]] + [spec["config"]["name"] for spec in config["layers"]]
+
+
+def _anonymous(config):
+    """The config with every layer name replaced by its position (names auto-numbered in
+    one process are not those of another)."""
+    position = {name: i for i, name in enumerate(_layer_names(config))}
+    out = json.loads(json.dumps(config))
+    for spec in out["inputs"]:
+        spec["name"] = position[spec["name"]]
+    for spec in out["layers"]:
+        spec["config"]["name"] = position[spec["config"]["name"]]
+        spec["inputs"] = [position[x] for x in spec["inputs"]]
+    out["output"] = position[out["output"]]
+    return out
+
+
 def restore_into(model, path, verify=True):
-    """Load the state saved in ``path`` into ``model``, which must have the same graph;
-    returns the file's manifest."""
+    """Load the state saved in ``path`` into ``model``, which must have the same graph up
+    to layer names (its layers take the saved names); returns the file's manifest."""
     with open_model_file(path) as archive:
-        saved = archive.manifest.get("model")
-        mine = json.loads(json.dumps(model.get_config()))
-        if saved != mine:
-            diff = sorted(k for k in set(mine) | set(saved or {}) if (saved or {}).get(k) != mine.get(k))
-            raise ValueError(f"{os.fspath(path)} was written by a different model (differs in: {', '.join(diff)}); "
+        saved, mine = archive.manifest.get("model"), model.get_config()
+        try:
+            same = _anonymous(saved) == _anonymous(mine)
+        except (KeyError, TypeError) as e:
+            raise ModelFileError(archive.path, "manifest.json", f"has a damaged model config ({e!r})") from None
+        if not same:
+            a, b = _anonymous(saved), _anonymous(mine)
+            diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+            raise ValueError(f"{archive.path} was written by a different model (its {', '.join(diff)} differ); "
                              f"build the same model to resume from it.")
         meta, arrays = read_state(archive, verify=verify)
+        for layer, name in zip([node.layer for node in model.inputs] + model.layers, _layer_names(saved)):
+            layer.name = name
         _apply(archive.path, model, meta, arrays)
         return archive.manifest

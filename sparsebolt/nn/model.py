@@ -209,18 +209,25 @@ class Model:
     # user-facing ----------------------------------------------------------------------
 
     def train(self, data, epochs=1, learning_rate=1e-3, validation=None, metrics=(), callbacks=(),
-              verbose=True, label_augmentation=True, augment_from_epoch=1):
+              verbose=True, label_augmentation=True, augment_from_epoch=1, checkpoint_dir=None,
+              checkpoint_every=None, keep=3, resume=False):
         """Train on ``data`` (an iterable of Batches, e.g. from ``sb.data.load_svm``).
 
         With ``label_augmentation`` the hash tables freeze at the start of epoch
         ``augment_from_epoch`` (0-based: the default 1 is the second epoch) and from then on
         a training label that a sample's buckets miss is pinned into them, so sparse
         inference finds it; without it the tables keep being rebuilt on their schedule.
+
+        With ``checkpoint_dir`` a checkpoint (a model file with the training position) is
+        written there every ``checkpoint_every`` batches and at the end, keeping the newest
+        ``keep``; ``resume=True`` continues from the newest one there (or starts afresh if
+        there is none). ``epochs`` counts from the start of the run, not of the resume.
         Returns a History with the loss and validation metrics of each epoch."""
         from ..train.trainer import fit
         return fit(self, data, epochs=epochs, learning_rate=learning_rate, validation=validation,
                    metrics=metrics, callbacks=callbacks, verbose=verbose,
-                   label_augmentation=label_augmentation, augment_from_epoch=augment_from_epoch)
+                   label_augmentation=label_augmentation, augment_from_epoch=augment_from_epoch,
+                   checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, keep=keep, resume=resume)
 
     def layer(self, name):
         """The layer called ``name``; the error lists the model's layer names."""
