@@ -173,3 +173,18 @@ def test_serving_a_missing_or_damaged_file_fails_with_exit_code_1(tmp_path):
     run = subprocess.run([str(SCRIPT), "serve", str(tmp_path / "none.sbm"), "--port", "0"], capture_output=True,
                          text=True, timeout=120)
     assert run.returncode == 1 and "No model file at" in run.stderr
+
+
+def test_a_single_sample_round_trip_takes_milliseconds_not_a_delayed_ack(served):
+    # without TCP_NODELAY on accepted connections every response waited ~40 ms for the
+    # client's delayed ACK (Nagle); the median of a few keep-alive requests shows it
+    _, data, urls = served
+    body = {**sample(data, 0), "top_k": 3}
+    with httpx.Client(base_url=urls["sparse"]) as client:
+        client.post("/predict", json=body)
+        times = []
+        for _ in range(15):
+            t = time.perf_counter()
+            assert client.post("/predict", json=body).status_code == 200
+            times.append(time.perf_counter() - t)
+    assert sorted(times)[len(times) // 2] < 0.025, times
