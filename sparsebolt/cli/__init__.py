@@ -1,8 +1,9 @@
 """The ``sparsebolt`` command line: train, evaluate, predict, info and serve.
 
 Exit codes: 0 success; 1 failure (a missing or damaged model, data or config file, bad
-data, a server that cannot start); 2 usage error (unknown option, bad option value,
-missing argument); 130 interrupted (Ctrl-C); 141 output pipe closed early.
+data, a server that cannot start; also, quietly, an output pipe closed early, as in
+``| head``); 2 usage error (unknown option, bad option value, missing argument);
+130 interrupted (Ctrl-C).
 """
 import contextlib
 import json
@@ -24,6 +25,8 @@ def _failures():
     """Errors about files and data end the command with their message and exit code 1."""
     try:
         yield
+    except BrokenPipeError:
+        raise
     except (ValueError, OSError, ImportError) as e:
         raise click.ClickException(str(e)) from None
 
@@ -209,10 +212,6 @@ def main(argv=None):
     except click.exceptions.Abort:
         click.echo("interrupted", err=True)
         return 130
-    except BrokenPipeError:
-        # the reader of our output went away (e.g. `| head`); say nothing more
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
 
 
 if __name__ == "__main__":
