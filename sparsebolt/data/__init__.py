@@ -1,8 +1,8 @@
 """Data in: batches and label sets, the SVM loader, a hashed text featurizer."""
 from .batch import Batch, Labels, SparseDataset, csr_value
 from .errors import DataFormatError
-from .svm import SvmDataset, load_svm
+from .svm import SvmDataset, load_svm, write_svm
 from .text import HashedTextFeaturizer, load_text_csv
 
 __all__ = ["Batch", "Labels", "SparseDataset", "csr_value", "DataFormatError", "SvmDataset",
-           "load_svm", "HashedTextFeaturizer", "load_text_csv"]
+           "load_svm", "write_svm", "HashedTextFeaturizer", "load_text_csv"]

@@ -68,7 +68,19 @@ def _take_rows(offsets, arrays, rows):
     return new_offsets, [a[idx] for a in arrays]
 
 
-class SparseDataset:
+class Reshuffled:
+    """Mixin of data sets that shuffle with a generator ``self._rng`` each epoch."""
+
+    def get_state(self):
+        """The shuffling generator's state, JSON-able: after ``set_state`` with it, an
+        epoch's batches come out as they did when it was taken (checkpoints use this)."""
+        return {"rng": self._rng.bit_generator.state}
+
+    def set_state(self, state):
+        self._rng.bit_generator.state = state["rng"]
+
+
+class SparseDataset(Reshuffled):
     """An in-memory data set of one sparse input and label sets, served in batches.
 
     offsets, ids, vals : the features as CSR (int64[N + 1], int32[nnz], float32[nnz])

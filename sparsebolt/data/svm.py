@@ -5,7 +5,7 @@ import numpy as np
 
 from .._validation import check_int
 from ..kernels import svm as svm_kernels
-from .batch import Batch, Labels, _take_rows, csr_value
+from .batch import Batch, Labels, Reshuffled, _take_rows, csr_value
 from .errors import DataFormatError
 
 _MESSAGES = {
@@ -61,7 +61,7 @@ def _parse(path, first_line, data):
     return row_line + first_line, foff, fids, fvals, loff, lids
 
 
-class SvmDataset:
+class SvmDataset(Reshuffled):
     """A multi-label SVM file served in batches, read in chunks each epoch so that a file
     larger than memory still trains. With a header the sizes come from it; without one a
     first pass reads them (and checks the whole file)."""
@@ -172,3 +172,17 @@ def load_svm(path, batch_size=256, n_features=None, n_labels=None, shuffle=False
     """
     return SvmDataset(path, batch_size=batch_size, n_features=n_features, n_labels=n_labels,
                       shuffle=shuffle, seed=seed)
+
+
+def write_svm(path, dataset, n_labels=None):
+    """Write a SparseDataset as a multi-label SVM file with a header line (the reverse of
+    ``load_svm``). ``n_labels`` for the header defaults to the largest label id + 1."""
+    f, labels = dataset.features, dataset.labels
+    if n_labels is None:
+        n_labels = int(labels.ids.max()) + 1 if labels.ids.size else 1
+    with open(path, "w") as out:
+        out.write(f"{dataset.n_samples} {dataset.dim} {n_labels}\n")
+        for s in range(dataset.n_samples):
+            lo, hi = f.offsets[s], f.offsets[s + 1]
+            feats = " ".join(f"{i}:{v:.7g}" for i, v in zip(f.ids[lo:hi].tolist(), f.vals[lo:hi].tolist()))
+            out.write(f"{','.join(map(str, labels.row(s).tolist()))} {feats}\n")

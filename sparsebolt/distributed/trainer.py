@@ -17,7 +17,6 @@ from .data import as_spec, batches_per_epoch
 from .gradients import combine, dense_nbytes
 
 EXCHANGES = ("auto", "allgather", "reduce_scatter", "driver")
-CHECKPOINT_FILE = "checkpoint.npz"
 
 
 def import_ray():
@@ -138,8 +137,8 @@ class _Job:
             except Exception:  # their errors are the step's error
                 pass
 
-    def state(self, extra=None):
-        return self.ray.get(self.workers[0].state.remote(extra))
+    def state(self):
+        return self.ray.get(self.workers[0].state.remote())
 
     def load(self, state):
         ref = self.ray.put(state)
@@ -197,7 +196,7 @@ def train(model_or_config, train_files, num_workers=2, epochs=1, learning_rate=1
         gradient is the mean over the ``num_workers * sync_every`` batches.
     validation : a path (SVM) or data set evaluated on worker 0 after each epoch with
         ``metrics``; None skips it.
-    checkpoint_dir : where ``checkpoint.npz`` is written (a temporary folder if None);
+    checkpoint_dir : where ``checkpoint.sbm`` (a model file, ``sb.Model.load`` reads it) is written (a temporary folder if None);
         ``checkpoint_every`` exchanges (default a quarter epoch) and at each epoch's end.
         With ``resume`` a job continues from the checkpoint found there.
     address : an existing Ray cluster ("auto" or "host:port"); None starts a local one
@@ -260,13 +259,18 @@ def train(model_or_config, train_files, num_workers=2, epochs=1, learning_rate=1
         threads = (threads_per_worker, threads_per_worker)
     own_dir = checkpoint_dir is None
     checkpoint_dir = tempfile.mkdtemp(prefix="sparsebolt-ckpt-") if own_dir else os.fspath(checkpoint_dir)
-    ckpt_path = os.path.join(checkpoint_dir, CHECKPOINT_FILE)
+    os.makedirs(checkpoint_dir, exist_ok=True)
+    ckpt_path = os.path.join(checkpoint_dir, _checkpoint.FILE)
     job = None
     try:
+        pos = None
+        if resume and os.path.exists(ckpt_path):
+            # before the workers start: the driver's layers take the saved names, and they theirs
+            pos = _checkpoint.restore_checkpoint(model, ckpt_path)
         job = _Job(ray, replica, [layer.name for layer in model.layers], spec, num_workers, threads, seed, shuffle, batch_size, sync_every,
                    exchange, augment_from_epoch if label_augmentation else None)
         return _run(job, model, epochs, learning_rate, validation, metrics, ckpt_path,
-                    checkpoint_every or max(1, job.exchanges // 4), max_restarts, resume, callbacks, verbose)
+                    checkpoint_every or max(1, job.exchanges // 4), max_restarts, pos, callbacks, verbose)
     finally:
         if job is not None:
             job.close()
@@ -277,25 +281,21 @@ def train(model_or_config, train_files, num_workers=2, epochs=1, learning_rate=1
 
 
 def _run(job, model, epochs, learning_rate, validation, metrics, ckpt_path, checkpoint_every, max_restarts,
-         resume, callbacks, verbose):
+         pos, callbacks, verbose):
     ray = job.ray
     config = {"num_workers": job.num_workers, "batch_size": job.batch_size, "sync_every": job.sync_every,
               "seed": job.seed, "shuffle": job.shuffle, "n_batches": job.n_batches,
               "augment_from_epoch": job.augment_from_epoch}
     fresh = {"epoch": 0, "exchange": 0, "loss_sum": 0.0, "batches": 0, "seconds": 0.0, "history": [],
              "config": config}
-    if resume and os.path.exists(ckpt_path):
-        state = _checkpoint.read_state(ckpt_path)
-        pos = _checkpoint.manifest_of(state)["extra"]
-        if pos is None or pos.get("config") != config:
+    if pos is not None:
+        if pos.get("config") != config:
             raise ValueError(f"The checkpoint at {ckpt_path} was written by a job with other settings "
-                             f"({None if pos is None else pos.get('config')}); this one has {config}.")
+                             f"({pos.get('config')}); this one has {config}.")
     else:
         pos = fresh
-        state = _checkpoint.model_state(model, pos)
-        _checkpoint.write_state(state, ckpt_path)
-    job.load(state)
-    del state
+        _checkpoint.save_checkpoint(model, ckpt_path, pos)
+    job.load(_checkpoint.replica_state(model))
     if validation is not None and not isinstance(validation, (str, os.PathLike)):
         validation = ray.put(validation)
     history = History()
@@ -331,7 +331,7 @@ def _run(job, model, epochs, learning_rate, validation, metrics, ckpt_path, chec
                 for cb in callbacks:
                     cb.on_batch_end(steps_run, logs, model)
                 if pos["exchange"] % checkpoint_every == 0 and pos["exchange"] < job.exchanges:
-                    _save(job, pos, ckpt_path)
+                    _save(job, model, pos, ckpt_path)
             bar.close()
             logs = {"epoch": epoch + 1, "loss": pos["loss_sum"] / pos["batches"],
                     "samples": pos["batches"] * job.batch_size, "seconds": pos["seconds"]}
@@ -342,7 +342,7 @@ def _run(job, model, epochs, learning_rate, validation, metrics, ckpt_path, chec
                 tqdm.write(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in logs.items()))
             pos["history"].append(logs)
             pos.update(epoch=epoch + 1, exchange=0, loss_sum=0.0, batches=0, seconds=0.0)
-            _save(job, pos, ckpt_path)
+            _save(job, model, pos, ckpt_path)
             for cb in callbacks:
                 cb.on_epoch_end(epoch, logs, model)
         except ray.exceptions.RayError as err:
@@ -355,17 +355,14 @@ def _run(job, model, epochs, learning_rate, validation, metrics, ckpt_path, chec
             if restarts > max_restarts:
                 raise RuntimeError(f"sb.distributed.train: workers died {restarts} times, more than "
                                    f"max_restarts={max_restarts}.") from err
-            state = _checkpoint.read_state(ckpt_path)
             before = pos["epoch"] * job.exchanges + pos["exchange"]
-            pos = _checkpoint.manifest_of(state)["extra"]
+            pos = _checkpoint.restore_checkpoint(model, ckpt_path)
             lost_steps += before - (pos["epoch"] * job.exchanges + pos["exchange"])
             if verbose:
                 tqdm.write(f"worker(s) {dead} died ({type(err).__name__}); restarted, all replicas restored "
                            f"from the checkpoint at epoch {pos['epoch'] + 1} step {pos['exchange']}")
-            job.load(state)
-            del state
-    final = job.state()
-    _checkpoint.load_model_state(model, final)
+            job.load(_checkpoint.replica_state(model))
+    _checkpoint.load_replica_state(model, job.state())
     digests = job.digests()
     if len(set(digests)) != 1:
         warnings.warn(f"sb.distributed.train: the replicas differ at the end ({digests}); the model is worker 0's.")
@@ -383,5 +380,7 @@ def _run(job, model, epochs, learning_rate, validation, metrics, ckpt_path, chec
     return TrainResult(model, history, stats)
 
 
-def _save(job, pos, ckpt_path):
-    _checkpoint.write_state(job.state(pos), ckpt_path)
+def _save(job, model, pos, ckpt_path):
+    """Worker 0's state (all replicas are the same) into the driver's model, then to disk."""
+    _checkpoint.load_replica_state(model, job.state())
+    _checkpoint.save_checkpoint(model, ckpt_path, pos)

@@ -136,16 +136,17 @@ class Worker:
                 layer.index.insert_deferred(layer_pins)
         return True
 
-    def state(self, extra=None):
-        return _checkpoint.model_state(self.model, extra)
+    def state(self):
+        return _checkpoint.replica_state(self.model)
 
     def load_state(self, state):
         self._plan = None
-        extra = _checkpoint.load_model_state(self.model, state)
-        for layer in self.model.sparse_layers():
+        _checkpoint.load_replica_state(self.model, state)
+        for layer in self.model.sparse_layers():  # a new index: set it up again
+            layer.index.defer_labels = True
             layer.index.deferred = []
         self._schedule()  # the job's schedule, not the one the state was saved with
-        return extra
+        return True
 
     def evaluate(self, validation, metrics):
         from ..data.svm import load_svm

@@ -2,6 +2,8 @@
 import numpy as np
 from numba import njit, prange
 
+from ._twin import serial_twin
+
 LINEAR, RELU, TANH, SIGMOID, SOFTMAX = 0, 1, 2, 3, 4
 
 _ONE = np.float32(1.0)
@@ -46,7 +48,7 @@ def _activate(z, offsets, code):
 
 
 activate = njit(parallel=True, cache=True)(_activate)
-activate_serial = njit(cache=True)(_activate)
+activate_serial = serial_twin(_activate)
 
 
 @njit(parallel=True, cache=True)

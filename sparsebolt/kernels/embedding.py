@@ -2,6 +2,8 @@
 import numpy as np
 from numba import njit, prange
 
+from ._twin import serial_twin
+
 _ZERO = np.float32(0.0)
 
 
@@ -61,4 +63,4 @@ def embedding_input_grad(E, offsets, ids, dout, dvals):
 
 
 embedding_forward = njit(parallel=True, cache=True)(_embedding_forward)
-embedding_forward_serial = njit(cache=True)(_embedding_forward)
+embedding_forward_serial = serial_twin(_embedding_forward)

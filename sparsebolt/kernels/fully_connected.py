@@ -12,6 +12,7 @@ any thread count. ``touched`` records which rows were active so the optimizer vi
 import numpy as np
 from numba import njit, prange
 
+from ._twin import serial_twin
 from .prefetch import DISTANCE, prefetch_row
 
 _ZERO = np.float32(0.0)
@@ -181,11 +182,11 @@ def _input_grad_sparse_input(W, in_offsets, in_ids, out_offsets, out_ids, dz, d_
 
 
 forward_dense_input = njit(parallel=True, cache=True, fastmath=_FAST)(_forward_dense_input)
-forward_dense_input_serial = njit(cache=True, fastmath=_FAST)(_forward_dense_input)
+forward_dense_input_serial = serial_twin(_forward_dense_input, fastmath=_FAST)
 forward_softmax_ce_dense_input = njit(parallel=True, cache=True, fastmath=_FAST)(_forward_softmax_ce_dense_input)
 bias_grad = njit(parallel=True, cache=True, fastmath=_FAST)(_bias_grad)
 input_grad_dense_input = njit(parallel=True, cache=True, fastmath=_FAST)(_input_grad_dense_input)
 forward_sparse_input = njit(parallel=True, cache=True, fastmath=_FAST)(_forward_sparse_input)
-forward_sparse_input_serial = njit(cache=True, fastmath=_FAST)(_forward_sparse_input)
+forward_sparse_input_serial = serial_twin(_forward_sparse_input, fastmath=_FAST)
 weight_grad_sparse_input = njit(parallel=True, cache=True, fastmath=_FAST)(_weight_grad_sparse_input)
 input_grad_sparse_input = njit(parallel=True, cache=True, fastmath=_FAST)(_input_grad_sparse_input)

@@ -9,6 +9,7 @@ times the coordinate's fan-out instead of a pass over all ``d_in`` coordinates.
 import numpy as np
 from numba import njit, prange
 
+from ._twin import serial_twin
 from .random import mix
 
 _NEG_INF = np.float32(-np.inf)
@@ -165,14 +166,14 @@ def inverse_map(coords, d_in):
 
 
 dwta_dense = njit(parallel=True, cache=True)(_dwta_dense)
-dwta_dense_serial = njit(cache=True)(_dwta_dense)
+dwta_dense_serial = serial_twin(_dwta_dense)
 dwta_sparse = njit(parallel=True, cache=True)(_dwta_sparse)
-dwta_sparse_serial = njit(cache=True)(_dwta_sparse)
+dwta_sparse_serial = serial_twin(_dwta_sparse)
 pack_sign_bits = njit(parallel=True, cache=True)(_pack_sign_bits)
-pack_sign_bits_serial = njit(cache=True)(_pack_sign_bits)
+pack_sign_bits_serial = serial_twin(_pack_sign_bits)
 srp_sparse = njit(parallel=True, cache=True)(_srp_sparse)
-srp_sparse_serial = njit(cache=True)(_srp_sparse)
+srp_sparse_serial = serial_twin(_srp_sparse)
 fast_srp_dense = njit(parallel=True, cache=True)(_fast_srp_dense)
-fast_srp_dense_serial = njit(cache=True)(_fast_srp_dense)
+fast_srp_dense_serial = serial_twin(_fast_srp_dense)
 fast_srp_sparse = njit(parallel=True, cache=True)(_fast_srp_sparse)
-fast_srp_sparse_serial = njit(cache=True)(_fast_srp_sparse)
+fast_srp_sparse_serial = serial_twin(_fast_srp_sparse)

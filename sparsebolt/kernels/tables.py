@@ -7,6 +7,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from ._twin import serial_twin
 from .random import mix
 
 
@@ -142,4 +143,4 @@ def _query_active(keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt
 
 
 query_active = njit(parallel=True, cache=True)(_query_active)
-query_active_serial = njit(cache=True)(_query_active)
+query_active_serial = serial_twin(_query_active)

@@ -2,6 +2,8 @@
 import numpy as np
 from numba import njit, prange
 
+from ._twin import serial_twin
+
 _NEG_INF = np.float32(-np.inf)
 
 
@@ -36,7 +38,7 @@ def _topk_rows(vals, offsets, ids, dense, k, out_ids, out_scores):
 
 
 topk_rows = njit(parallel=True, cache=True)(_topk_rows)
-topk_rows_serial = njit(cache=True)(_topk_rows)
+topk_rows_serial = serial_twin(_topk_rows)
 
 
 @njit(fastmath=True, cache=True)

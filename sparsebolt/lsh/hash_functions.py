@@ -2,6 +2,7 @@
 hashes dense rows and CSR rows to ``int32[n, n_tables]`` bucket keys, and can redraw."""
 import numpy as np
 
+from .._state import take
 from .._validation import check_choice, check_int
 from ..kernels import hashing
 
@@ -22,6 +23,7 @@ class HashFunction:
 
     name = ""
     bits_per_hash = 1
+    _settings = ()   # constructor settings beyond input_dim, n_tables, k (kept in the saved state)
 
     def __init__(self, input_dim, n_tables, k, seed=0):
         owner = type(self).__name__
@@ -60,12 +62,32 @@ class HashFunction:
         """The random parameters, by name (for saving)."""
         raise NotImplementedError
 
+    def get_state(self):
+        """(settings and seed, the random parameters) for ``sparsebolt.io``."""
+        meta = {"family": self.name, "seed": self.seed}
+        for name in ("input_dim", "n_tables", "k", *self._settings):
+            meta[name] = getattr(self, name)
+        return meta, dict(self.arrays())
+
+    def set_state(self, meta, arrays):
+        """Take saved random parameters (from ``get_state`` of a hash function with the same
+        settings) instead of the drawn ones."""
+        owner = type(self).__name__
+        for name in ("family", "input_dim", "n_tables", "k", *self._settings):
+            mine = self.name if name == "family" else getattr(self, name)
+            if meta.get(name) != mine:
+                raise ValueError(f"The saved state of {owner} has {name}={meta.get(name)!r}, "
+                                 f"but the hash function has {name}={mine!r}.")
+        self.seed = int(meta["seed"])
+        self._load(owner, arrays)
+
 
 class DWTA(HashFunction):
     """Densified winner-take-all hashing: each hash is the argmax position among ``binsize``
     input coordinates, so it depends on the rank order of the vector, not its scale."""
 
     name = "dwta"
+    _settings = ("binsize",)
 
     def __init__(self, input_dim, n_tables, k, seed=0, binsize=8):
         self.binsize = check_choice("DWTA", "binsize", binsize, (2, 4, 8, 16, 32))
@@ -86,6 +108,10 @@ class DWTA(HashFunction):
 
     def arrays(self):
         return {"bins": self.bins}
+
+    def _load(self, owner, arrays):
+        self.bins = take(owner, arrays, "bins", (self.n_hashes, self.binsize), np.int32, 0, self.input_dim)
+        self.inv = hashing.inverse_map(self.bins, self.input_dim)
 
 
 class SRP(HashFunction):
@@ -109,11 +135,15 @@ class SRP(HashFunction):
     def arrays(self):
         return {"proj": self.proj}
 
+    def _load(self, owner, arrays):
+        self.proj = take(owner, arrays, "proj", (self.input_dim, self.n_hashes), np.float32)
+
 
 class FastSRP(HashFunction):
     """Sparse random projections: each hash sums ±1 times a random ``1/ratio`` of the inputs."""
 
     name = "fast_srp"
+    _settings = ("ratio",)
 
     def __init__(self, input_dim, n_tables, k, seed=0, ratio=3):
         self.ratio = check_int("FastSRP", "ratio", ratio, 1)
@@ -135,6 +165,12 @@ class FastSRP(HashFunction):
 
     def arrays(self):
         return {"coords": self.coords, "signs": self.signs}
+
+    def _load(self, owner, arrays):
+        shape = (self.n_hashes, max(1, self.input_dim // self.ratio))
+        self.coords = take(owner, arrays, "coords", shape, np.int32, 0, self.input_dim)
+        self.signs = take(owner, arrays, "signs", shape, np.float32)
+        self.inv = hashing.inverse_map(self.coords, self.input_dim)
 
 
 HASH_FAMILIES = {"dwta": DWTA, "srp": SRP, "fast_srp": FastSRP}

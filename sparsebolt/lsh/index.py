@@ -1,7 +1,8 @@
 """The neuron index of one sparse layer: hash function, tables and rebuild schedule."""
 import numpy as np
 
-from .autotune import rebuild_cost, schedule
+from .._state import meta_int, prefixed, take, unprefixed
+from .autotune import LSHConfig, rebuild_cost, schedule
 from .hash_functions import make_hash_function
 from .tables import HashTables
 
@@ -107,3 +108,41 @@ class NeuronIndex:
             lab_ids = np.zeros(0, dtype=np.int32)
         return self.tables.query(keys, lab_offsets, lab_ids, width, self.perm,
                                  self.seed * 1_000_003 + salt, serial)
+
+    # saved state (sparsebolt.io) ------------------------------------------------------------
+
+    # counters and flags kept in a saved model besides the constructor's arguments
+    _SAVED = ("batches", "rebuilds", "rebuild_every", "rehash_every", "frozen", "label_augmentation",
+              "labels_inserted")
+
+    def get_state(self):
+        """(settings, counters and flags; the padding permutation, the tables and the hash
+        function's parameters). The tables are kept, not rebuilt on load: they were built
+        from the weights of the last rebuild and may hold pinned labels."""
+        meta = {"dim": self.dim, "input_dim": self.input_dim, "config": self.config.to_dict(),
+                "n_active": self.n_active, "seed": self.seed}
+        meta.update({name: getattr(self, name) for name in self._SAVED})
+        arrays = {"perm": self.perm, **prefixed("tables", self.tables.get_state()[1])}
+        if self.hash_fn is not None:
+            meta["hash"], hash_arrays = self.hash_fn.get_state()
+            arrays.update(prefixed("hash", hash_arrays))
+        return meta, arrays
+
+    @classmethod
+    def from_state(cls, meta, arrays):
+        index = cls(meta_int("NeuronIndex", meta, "dim", 1), meta_int("NeuronIndex", meta, "input_dim", 1),
+                    LSHConfig(**meta["config"]), meta_int("NeuronIndex", meta, "n_active", 1),
+                    seed=meta_int("NeuronIndex", meta, "seed"))
+        index.set_state(meta, arrays)
+        return index
+
+    def set_state(self, meta, arrays):
+        for name in ("batches", "rebuilds", "labels_inserted"):
+            setattr(self, name, meta_int("NeuronIndex", meta, name))
+        for name in ("rebuild_every", "rehash_every"):
+            setattr(self, name, meta_int("NeuronIndex", meta, name, low=1, optional=True))
+        self.frozen, self.label_augmentation = bool(meta["frozen"]), bool(meta["label_augmentation"])
+        self.perm = take("NeuronIndex", arrays, "perm", (self.dim,), np.int32, 0, self.dim)
+        self.tables.set_state({}, unprefixed("tables", arrays), self.dim)
+        if self.hash_fn is not None:
+            self.hash_fn.set_state(meta["hash"], unprefixed("hash", arrays))

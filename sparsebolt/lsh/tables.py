@@ -2,6 +2,7 @@
 import numba
 import numpy as np
 
+from .._state import take
 from ..kernels import tables
 
 
@@ -41,3 +42,13 @@ class HashTables:
         fn(keys, self.buckets, self.counts, lab_offsets, lab_ids, width, perm, salt, self._marks, out)
         return out.reshape(n, width)
 
+    def get_state(self):
+        return {}, {"buckets": self.buckets, "counts": self.counts, "pinned": self.pinned}
+
+    def set_state(self, meta, arrays, dim):
+        """Take saved tables of the same shape; ``dim`` bounds the neuron ids they hold."""
+        n_buckets = 1 << self.range_pow
+        shape = (self.n_tables, n_buckets)
+        self.buckets = take("HashTables", arrays, "buckets", (*shape, self.reservoir), np.int32, 0, dim)
+        self.counts = take("HashTables", arrays, "counts", shape, np.int32, 0)
+        self.pinned = take("HashTables", arrays, "pinned", shape, np.int32, 0, self.reservoir + 1)

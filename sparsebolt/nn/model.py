@@ -47,9 +47,10 @@ class Model:
         'binary_cross_entropy' a sigmoid one)
     optimizer : 'adam', 'sgd' or an optimizer instance
     seed : seeds weights, hash functions and sampling
+    build : False leaves the layers unbuilt, for ``sparsebolt.io`` to give them saved state
     """
 
-    def __init__(self, inputs, outputs, loss="categorical_cross_entropy", optimizer="adam", seed=0):
+    def __init__(self, inputs, outputs, loss="categorical_cross_entropy", optimizer="adam", seed=0, build=True):
         self.inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         if isinstance(outputs, (list, tuple)):
             if len(outputs) != 1:
@@ -87,9 +88,10 @@ class Model:
             raise ValueError(f"Layer names must be unique in a model. Repeated: {sorted(dup)}.")
         self.layers = [n.layer for n in self.nodes if not isinstance(n.layer, InputLayer)]
         out_layer.is_output = True
-        rng = np.random.default_rng(self.seed)
-        for layer in self.layers:
-            layer.build(rng)
+        if build:
+            rng = np.random.default_rng(self.seed)
+            for layer in self.layers:
+                layer.build(rng)
         self.steps = 0
 
     # graph execution -------------------------------------------------------------------
@@ -207,18 +209,25 @@ class Model:
     # user-facing ----------------------------------------------------------------------
 
     def train(self, data, epochs=1, learning_rate=1e-3, validation=None, metrics=(), callbacks=(),
-              verbose=True, label_augmentation=True, augment_from_epoch=1):
+              verbose=True, label_augmentation=True, augment_from_epoch=1, checkpoint_dir=None,
+              checkpoint_every=None, keep=3, resume=False):
         """Train on ``data`` (an iterable of Batches, e.g. from ``sb.data.load_svm``).
 
         With ``label_augmentation`` the hash tables freeze at the start of epoch
         ``augment_from_epoch`` (0-based: the default 1 is the second epoch) and from then on
         a training label that a sample's buckets miss is pinned into them, so sparse
         inference finds it; without it the tables keep being rebuilt on their schedule.
+
+        With ``checkpoint_dir`` a checkpoint (a model file with the training position) is
+        written there every ``checkpoint_every`` batches and at the end, keeping the newest
+        ``keep``; ``resume=True`` continues from the newest one there (or starts afresh if
+        there is none). ``epochs`` counts from the start of the run, not of the resume.
         Returns a History with the loss and validation metrics of each epoch."""
         from ..train.trainer import fit
         return fit(self, data, epochs=epochs, learning_rate=learning_rate, validation=validation,
                    metrics=metrics, callbacks=callbacks, verbose=verbose,
-                   label_augmentation=label_augmentation, augment_from_epoch=augment_from_epoch)
+                   label_augmentation=label_augmentation, augment_from_epoch=augment_from_epoch,
+                   checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, keep=keep, resume=resume)
 
     def layer(self, name):
         """The layer called ``name``; the error lists the model's layer names."""
@@ -263,3 +272,28 @@ class Model:
                          f"R={c.reservoir} range_pow={c.range_pow}")
             lines.append(f"{layer.name:<24} {type(layer).__name__:<15} dim={node.dim:<9} params={n_params}{extra}")
         return "\n".join(lines)
+
+    # saving --------------------------------------------------------------------------
+
+    def get_config(self):
+        """The graph as plain data: inputs, layers in order with their class, config and
+        input names, the output, loss, optimizer and seed (``sparsebolt.io`` rebuilds it)."""
+        return {"inputs": [node.layer.get_config() for node in self.inputs],
+                "layers": [{"class": type(node.layer).__name__, "config": node.layer.get_config(),
+                            "inputs": [x.layer.name for x in node.inputs]}
+                           for node in self.nodes if not isinstance(node.layer, InputLayer)],
+                "output": self.output.layer.name, "loss": self.loss.get_config(),
+                "optimizer": self.optimizer.get_config(), "seed": self.seed}
+
+    def save(self, path, optimizer_state=True):
+        """Write the model to ``path`` atomically (format: docs/file-format.md). Without
+        ``optimizer_state`` the file is a third the size but training restarts Adam's moments."""
+        from ..io import save_model
+        save_model(self, path, optimizer_state=optimizer_state)
+
+    @classmethod
+    def load(cls, path, mmap=False, verify=None, optimizer_state=True):
+        """A model from ``path``. ``mmap`` maps the arrays copy-on-write instead of reading
+        them; ``verify`` checks every array's CRC-32 (default: when not ``mmap``)."""
+        from ..io import load_model
+        return load_model(path, mmap=mmap, verify=verify, optimizer_state=optimizer_state)

@@ -1,6 +1,7 @@
 """Optimizers that update only the rows of each parameter that received a gradient."""
 import numpy as np
 
+from .._state import meta_int, take
 from .._validation import check_float
 from ..kernels import optim
 
@@ -84,6 +85,26 @@ class Adam:
     def get_config(self):
         return {"name": self.name, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
 
+    def get_state(self):
+        """({'step_count'}, the moments m and v of every parameter stepped so far)."""
+        arrays = {}
+        for name, (m, v) in self.state.items():
+            arrays[f"m/{name}"], arrays[f"v/{name}"] = m, v
+        return {"step_count": self.step_count}, arrays
+
+    def set_state(self, meta, arrays, params):
+        """Take a saved step count and moments (checked against ``params``, the model's)."""
+        self.step_count = meta_int("Adam", meta, "step_count")
+        state = {}
+        for p in params:
+            if f"m/{p.name}" in arrays or f"v/{p.name}" in arrays:
+                state[p.name] = (take("Adam", arrays, f"m/{p.name}", p.value.shape, np.float32),
+                                 take("Adam", arrays, f"v/{p.name}", p.value.shape, np.float32))
+        unknown = {k.split("/", 1)[1] for k in arrays} - set(state)
+        if unknown:
+            raise ValueError(f"The saved state of Adam has moments of parameters the model lacks: {sorted(unknown)}.")
+        self.state = state
+
 
 class SGD:
     """Plain stochastic gradient descent on the touched rows."""
@@ -107,6 +128,12 @@ class SGD:
 
     def get_config(self):
         return {"name": self.name}
+
+    def get_state(self):
+        return {"step_count": self.step_count}, {}
+
+    def set_state(self, meta, arrays, params):
+        self.step_count = meta_int("SGD", meta, "step_count")
 
 
 OPTIMIZERS = {"adam": Adam, "sgd": SGD}

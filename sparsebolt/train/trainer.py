@@ -10,7 +10,8 @@ from .metrics import make_metric
 
 
 def fit(model, data, epochs, learning_rate, validation=None, metrics=(), callbacks=(), verbose=True,
-        label_augmentation=True, augment_from_epoch=1):
+        label_augmentation=True, augment_from_epoch=1, checkpoint_dir=None, checkpoint_every=None, keep=3,
+        resume=False):
     check_int("train", "epochs", epochs, 1)
     check_int("train", "augment_from_epoch", augment_from_epoch, 0)
     check_float("train", "learning_rate", learning_rate, 0.0, low_open=True)
@@ -22,6 +23,10 @@ def fit(model, data, epochs, learning_rate, validation=None, metrics=(), callbac
     for cb in callbacks:
         if not isinstance(cb, Callback):
             raise TypeError(f"The 'callbacks' parameter of train must hold sb.train.Callback instances. Got {cb!r}.")
+    checkpoints = None
+    if checkpoint_dir is not None or resume:
+        from ..io.checkpoint import Checkpoints
+        checkpoints = Checkpoints(checkpoint_dir, checkpoint_every, keep, resume, verbose)
     history = History()
     callbacks = [history, *callbacks]
     try:
@@ -32,18 +37,22 @@ def fit(model, data, epochs, learning_rate, validation=None, metrics=(), callbac
     for layer in model.sparse_layers():
         layer.index.set_schedule(batches_per_epoch, batch_size)
     total = getattr(data, "n_samples", None)
+    first_epoch = checkpoints.resume(model, history) if resume else 0
     for cb in callbacks:
         cb.on_train_begin(model)
-    for epoch in range(epochs):
+    for epoch in range(first_epoch, epochs):
         if label_augmentation and epoch == augment_from_epoch:
             model.freeze_tables(label_augmentation=True)
         for cb in callbacks:
             cb.on_epoch_begin(epoch, model)
         start = time.perf_counter()
         loss_sum, n_batches, n_samples = 0.0, 0, 0
-        with tqdm(total=total, unit="samples", unit_scale=True, disable=not verbose,
+        batches = data
+        if checkpoints is not None:
+            batches, (loss_sum, n_batches, n_samples) = checkpoints.epoch(epoch, data)
+        with tqdm(total=total, initial=n_samples, unit="samples", unit_scale=True, disable=not verbose,
                   desc=f"epoch {epoch + 1}/{epochs}") as bar:
-            for batch in data:
+            for batch in batches:
                 model.check_batch(batch)
                 if batch.labels is None:
                     raise ValueError("train needs batches with labels.")
@@ -56,6 +65,8 @@ def fit(model, data, epochs, learning_rate, validation=None, metrics=(), callbac
                 logs = {"loss": loss}
                 for cb in callbacks:
                     cb.on_batch_end(model.steps, logs, model)
+                if checkpoints is not None:
+                    checkpoints.after_batch(model, epoch, history, loss_sum, n_batches, n_samples)
         if n_batches == 0:
             raise ValueError("train was given a data set with no batches.")
         logs = {"epoch": epoch + 1, "loss": loss_sum / n_batches, "samples": n_samples,
@@ -68,6 +79,8 @@ def fit(model, data, epochs, learning_rate, validation=None, metrics=(), callbac
             tqdm.write(shown)
         for cb in callbacks:
             cb.on_epoch_end(epoch, logs, model)
+        if checkpoints is not None:
+            checkpoints.after_epoch(model, epoch, epochs, history, data)
     for cb in callbacks:
         cb.on_train_end(model)
     return history

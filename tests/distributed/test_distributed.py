@@ -100,20 +100,27 @@ def test_checkpoint_round_trip_resumes_bit_for_bit(tmp_path, one_thread):
     a = small_model()
     for b in batches[:10]:
         a.train_step(b, 1e-2)
-    _checkpoint.save_state(a, tmp_path / "ckpt.npz", extra={"epoch": 3})
-    b_model = small_model(seed=5)  # other initial weights and hash seeds: all are overwritten
-    assert _checkpoint.load_state(b_model, tmp_path / "ckpt.npz") == {"epoch": 3}
+    path = tmp_path / _checkpoint.FILE
+    _checkpoint.save_checkpoint(a, path, {"epoch": 3})
+    assert sb.Model.load(path).steps == 10  # an ordinary model file
+    b_model = small_model()  # other layer names (counted per process): they take the saved ones
+    assert _checkpoint.restore_checkpoint(b_model, path) == {"epoch": 3}
+    c_model = small_model(seed=7)  # other weights and hash seeds: all are replaced
+    adopt_names(c_model, [layer.name for layer in a.layers])  # as a worker does
+    _checkpoint.load_replica_state(c_model, _checkpoint.replica_state(a))  # as between processes
     for b in batches[10:20]:
         a.train_step(b, 1e-2)
         b_model.train_step(b, 1e-2)
+        c_model.train_step(b, 1e-2)
     _assert_same(_weights(a), _weights(b_model))
-    assert not [f for f in os.listdir(tmp_path) if f != "ckpt.npz"]  # no temporary file left
+    _assert_same(_weights(a), _weights(c_model))
+    assert os.listdir(tmp_path) == [_checkpoint.FILE]  # no temporary file left
 
 
 def test_checkpoint_refuses_a_model_of_another_shape(tmp_path):
-    _checkpoint.save_state(small_model(), tmp_path / "c.npz")
-    with pytest.raises(ValueError, match="shape"):
-        _checkpoint.load_state(small_model(hidden=16), tmp_path / "c.npz")
+    _checkpoint.save_checkpoint(small_model(), tmp_path / "c.sbm", {})
+    with pytest.raises(ValueError, match="different model"):
+        _checkpoint.restore_checkpoint(small_model(hidden=16), tmp_path / "c.sbm")
 
 
 @pytest.mark.parametrize("header", [True, False])
@@ -271,7 +278,7 @@ def test_a_worker_killed_mid_epoch_is_restarted_from_the_checkpoint(ray_cluster,
     assert res.stats["restarts"] == 1
     assert 0 < res.stats["steps_lost"] <= 4
     assert res.stats["replicas_identical"]
-    assert (tmp_path / "checkpoint.npz").exists()
+    assert sb.Model.load(tmp_path / "checkpoint.sbm").steps == res.model.steps
     # the replayed steps see the same batches: the model is the uninterrupted run's
     _assert_same(_weights(res.model), _weights(clean.model))
     assert res.history["epoch"] == [1, 2]

@@ -99,6 +99,15 @@ class Layer:
     def get_config(self):
         return {"name": self.name}
 
+    def get_state(self):
+        """(JSON-able meta, {name: array}) of what ``build`` made, for ``sparsebolt.io``;
+        by default the parameters under their short names ('W', 'b', ...)."""
+        return {}, {p.name.rsplit("/", 1)[-1]: p.value for p in self.parameters()}
+
+    def set_state(self, meta, arrays):
+        """Take the state from ``get_state`` instead of being built (a layer with
+        parameters creates them here)."""
+
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"

@@ -1,6 +1,7 @@
 """Embedding: the first layer over a large sparse feature space."""
 import numpy as np
 
+from ..._state import take
 from ..._validation import check_int
 from ...kernels import activations as act_kernels
 from ...kernels import embedding as emb
@@ -70,3 +71,9 @@ class Embedding(Layer):
 
     def get_config(self):
         return {"name": self.name, "dim": self.dim, "activation": self.activation}
+
+    def set_state(self, meta, arrays):
+        n_features = self.input_dims[0]
+        self.E = Parameter(f"{self.name}/E", take("Embedding", arrays, "E", (n_features, self.dim), np.float32),
+                           np.zeros(n_features, dtype=np.uint8))
+        self.b = Parameter(f"{self.name}/b", take("Embedding", arrays, "b", (self.dim,), np.float32))

@@ -1,6 +1,7 @@
 """FullyConnected: a dense layer whose neurons may be computed sparsely through LSH."""
 import numpy as np
 
+from ..._state import meta_int, prefixed, take, unprefixed
 from ..._validation import check_float, check_int, check_type
 from ...kernels import activations as act_kernels
 from ...kernels import fully_connected as fc
@@ -211,3 +212,26 @@ class FullyConnected(Layer):
         sampling = self.sampling.to_dict() if isinstance(self.sampling, LSHConfig) else self.sampling
         return {"name": self.name, "dim": self.dim, "sparsity": self.sparsity,
                 "activation": self.activation, "sampling": sampling}
+
+    def get_state(self):
+        meta, arrays = super().get_state()
+        meta["index_seed"] = self._index_seed
+        if self.index is not None:
+            meta["index"], index_arrays = self.index.get_state()
+            arrays.update(prefixed("index", index_arrays))
+        return meta, arrays
+
+    def set_state(self, meta, arrays):
+        """Parameters and the LSH index from ``get_state`` (``sparsity`` comes from the config)."""
+        touched = np.zeros(self.dim, dtype=np.uint8)
+        shape = (self.dim, self.input_dims[0])
+        self.W = Parameter(f"{self.name}/W", take("FullyConnected", arrays, "W", shape, np.float32), touched)
+        self.b = Parameter(f"{self.name}/b", take("FullyConnected", arrays, "b", (self.dim,), np.float32), touched)
+        self._index_seed = meta_int("FullyConnected", meta, "index_seed")
+        self.index = None
+        if self.is_sparse:
+            if not isinstance(meta.get("index"), dict):
+                raise ValueError(f"The saved state of sparse FullyConnected '{self.name}' lacks its LSH index.")
+            self.index = NeuronIndex.from_state(meta["index"], unprefixed("index", arrays))
+            if (self.index.dim, self.index.input_dim) != shape or self.index.n_active != self.n_active:
+                raise ValueError(f"The saved LSH index of FullyConnected '{self.name}' does not fit the layer.")

@@ -1,6 +1,7 @@
 """LayerNorm over each sample's vector."""
 import numpy as np
 
+from ..._state import take
 from ..._validation import check_float
 from ..parameter import Parameter
 from ..value import Value
@@ -49,3 +50,8 @@ class LayerNorm(Layer):
 
     def get_config(self):
         return {"name": self.name, "eps": self.eps}
+
+    def set_state(self, meta, arrays):
+        d = self.input_dims[0]
+        self.gamma = Parameter(f"{self.name}/gamma", take("LayerNorm", arrays, "gamma", (d,), np.float32))
+        self.beta = Parameter(f"{self.name}/beta", take("LayerNorm", arrays, "beta", (d,), np.float32))

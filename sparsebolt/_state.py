@@ -1,0 +1,45 @@
+"""Helpers for the ``get_state`` / ``set_state`` methods that classes with saved state
+implement: ``get_state() -> (meta, arrays)`` gives JSON-able settings and counters and a
+flat ``{name: ndarray}``; ``set_state(meta, arrays)`` takes them back (``sparsebolt.io``
+writes and reads them). Arrays from a file are checked here before any kernel sees them,
+since an index out of range would make a kernel read or write outside its arrays."""
+import numpy as np
+
+
+def prefixed(prefix, arrays):
+    """``arrays`` with keys under ``prefix/``."""
+    return {f"{prefix}/{k}": v for k, v in arrays.items()}
+
+
+def unprefixed(prefix, arrays):
+    """The entries of ``arrays`` under ``prefix/``, with the prefix taken off."""
+    p = prefix + "/"
+    return {k[len(p):]: v for k, v in arrays.items() if k.startswith(p)}
+
+
+def take(owner, arrays, key, shape, dtype, low=None, high=None):
+    """``arrays[key]`` if it has ``shape`` and ``dtype`` (and, when bounds are given,
+    every value in ``[low, high)``); a ValueError naming ``owner`` and the key otherwise."""
+    if key not in arrays:
+        raise ValueError(f"The saved state of {owner} lacks the array {key!r}.")
+    arr = arrays[key]
+    shape = tuple(int(n) for n in shape)
+    if not isinstance(arr, np.ndarray) or arr.dtype != np.dtype(dtype) or arr.shape != shape:
+        got = f"{arr.dtype}{list(arr.shape)}" if isinstance(arr, np.ndarray) else type(arr).__name__
+        raise ValueError(f"The array {key!r} of {owner} must be {np.dtype(dtype)}{list(shape)}. Got {got} instead.")
+    if arr.size and (low is not None or high is not None):
+        lo, hi = arr.min(), arr.max()
+        if (low is not None and lo < low) or (high is not None and hi >= high):
+            raise ValueError(f"The array {key!r} of {owner} must hold values in [{low}, {high}). "
+                             f"Got values from {lo} to {hi} instead.")
+    return arr
+
+
+def meta_int(owner, meta, key, low=0, optional=False):
+    """``meta[key]`` as an int >= ``low`` (None allowed when ``optional``)."""
+    value = meta.get(key)
+    if value is None and optional:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ValueError(f"The saved setting {key!r} of {owner} must be an int >= {low}. Got {value!r} instead.")
+    return value

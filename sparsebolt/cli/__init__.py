@@ -1,0 +1,218 @@
+"""The ``sparsebolt`` command line: train, evaluate, predict, info and serve.
+
+Exit codes: 0 success; 1 failure (a missing or damaged model, data or config file, bad
+data, a server that cannot start; also, quietly, an output pipe closed early, as in
+``| head``); 2 usage error (unknown option, bad option value, missing argument);
+130 interrupted (Ctrl-C).
+"""
+import contextlib
+import json
+import os
+import sys
+
+import click
+import numba
+
+from .. import __version__
+from .._threads import set_num_threads
+
+EPILOG = ("Exit codes: 0 success, 1 failure (missing or damaged file, bad data), 2 usage error, "
+          "130 interrupted. Formats and examples: README.md, docs/file-format.md.")
+
+
+@contextlib.contextmanager
+def _failures():
+    """Errors about files and data end the command with their message and exit code 1."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except (ValueError, OSError, ImportError) as e:
+        raise click.ClickException(str(e)) from None
+
+
+def _threads(n):
+    if n:
+        set_num_threads(n)
+
+
+_threads_option = click.option("--threads", type=click.IntRange(1, numba.config.NUMBA_NUM_THREADS),
+                               help="Kernel threads (default: all cores).")
+_sparse_option = click.option("--sparse-inference", is_flag=True,
+                              help="Compute only the output neurons the LSH tables retrieve (faster, may be less accurate).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}, epilog=EPILOG)
+@click.version_option(__version__, prog_name="sparsebolt")
+def cli():
+    """Train, inspect and serve LSH-sparse neural networks on CPUs."""
+
+
+@cli.command(epilog=EPILOG)
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.argument("train_data", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Where to save the trained model.")
+@click.option("--validation", type=click.Path(dir_okay=False), help="SVM file for the [train] metrics after each epoch.")
+@click.option("--epochs", type=click.IntRange(1), help="Override [train] epochs.")
+@click.option("--learning-rate", type=click.FloatRange(0, min_open=True), help="Override [train] learning_rate.")
+@click.option("--checkpoint-dir", type=click.Path(file_okay=False), help="Override [checkpoint] dir.")
+@click.option("--checkpoint-every", type=click.IntRange(1), help="Override [checkpoint] every (batches).")
+@click.option("--keep", type=click.IntRange(1), help="Override [checkpoint] keep.")
+@click.option("--resume", is_flag=True, help="Continue from the newest checkpoint in the checkpoint directory.")
+@click.option("--no-optimizer-state", is_flag=True, help="Save without Adam's moments (a third the size).")
+@_threads_option
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars or epoch logs.")
+def train(config, train_data, output, validation, epochs, learning_rate, checkpoint_dir, checkpoint_every, keep,
+          resume, no_optimizer_state, threads, quiet):
+    """Train a model described by CONFIG (TOML or JSON) on TRAIN_DATA (multi-label SVM)
+    and save it to OUTPUT. See `sparsebolt.cli._config` or the README for the config keys."""
+    from .. import data
+    from ._config import build_model, data_settings, load_config, train_settings
+    _threads(threads)
+    with _failures():
+        cfg = load_config(config)
+        dataset = data.load_svm(train_data, **data_settings(config, cfg))
+        model = build_model(config, cfg, dataset.n_features, dataset.n_labels)
+        kwargs = train_settings(config, cfg)
+        for name, value in (("epochs", epochs), ("learning_rate", learning_rate), ("checkpoint_dir", checkpoint_dir),
+                            ("checkpoint_every", checkpoint_every), ("keep", keep)):
+            if value is not None:
+                kwargs[name] = value
+        val = None
+        if validation:
+            val = data.load_svm(validation, batch_size=2048, n_features=dataset.n_features, n_labels=dataset.n_labels)
+        elif kwargs["metrics"]:
+            click.echo("note: [train] metrics need --validation; training without them", err=True)
+            kwargs["metrics"] = []
+        if not quiet:
+            click.echo(model.summary(), err=True)
+        model.train(dataset, validation=val, verbose=not quiet, resume=resume, **kwargs)
+        model.save(output, optimizer_state=not no_optimizer_state)
+    if not quiet:
+        click.echo(f"saved {output} ({os.path.getsize(output) / 1e6:,.1f} MB)", err=True)
+
+
+def _load(model_path, mmap=True):
+    from ..nn.model import Model
+    with _failures():
+        return Model.load(model_path, mmap=mmap, optimizer_state=False)
+
+
+def _single_input_dim(model, command):
+    if len(model.inputs) != 1:
+        raise click.ClickException(f"{command} reads samples of one sparse input; the model has {len(model.inputs)} inputs.")
+    return model.inputs[0].dim
+
+
+@cli.command(epilog=EPILOG)
+@click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
+@click.argument("data_path", metavar="DATA", type=click.Path(dir_okay=False))
+@click.option("-m", "--metric", "metrics", multiple=True, default=("precision@1", "recall@5"), show_default=True,
+              help="precision@k, recall@k, categorical_accuracy or auc; repeat for several.")
+@_sparse_option
+@click.option("--batch-size", type=click.IntRange(1), default=2048, show_default=True)
+@_threads_option
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def evaluate(model_path, data_path, metrics, sparse_inference, batch_size, threads, quiet):
+    """Score MODEL on DATA (multi-label SVM); prints one JSON object of metrics."""
+    from .. import data
+    _threads(threads)
+    model = _load(model_path)
+    dim = _single_input_dim(model, "evaluate")
+    with _failures():
+        dataset = data.load_svm(data_path, batch_size=batch_size, n_features=dim, n_labels=model.output.dim)
+        result = model.evaluate(dataset, metrics=list(metrics), sparse_inference=sparse_inference, verbose=not quiet)
+    click.echo(json.dumps(result))
+
+
+@cli.command(epilog=EPILOG)
+@click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
+@click.argument("input_file", metavar="[INPUT]", type=click.File("rb"), default="-")
+@click.option("-k", "--top-k", type=click.IntRange(1), default=5, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["auto", "svm", "jsonl"]), default="auto", show_default=True,
+              help="Input format; auto reads JSON lines when the first line starts with '{'.")
+@_sparse_option
+@click.option("-o", "--output", type=click.File("w"), default="-", help="Where to write the JSON lines (default: stdout).")
+@click.option("--batch-size", type=click.IntRange(1), default=1024, show_default=True)
+@_threads_option
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def predict(model_path, input_file, top_k, fmt, sparse_inference, output, batch_size, threads, quiet):
+    """Top-k labels of each sample in INPUT (a file, or - for stdin: SVM lines or JSON lines
+    {"ids": [...], "values": [...]}), written as JSON lines {"ids": [...], "scores": [...]}."""
+    from tqdm.auto import tqdm
+    from ._input import prediction_lines, read_batches
+    _threads(threads)
+    model = _load(model_path)
+    dim = _single_input_dim(model, "predict")
+    name = "stdin" if input_file.name == "<stdin>" else input_file.name
+    with _failures(), tqdm(unit="samples", disable=quiet or not sys.stderr.isatty(), file=sys.stderr) as bar:
+        for n, value in read_batches(input_file, name, dim, batch_size, fmt):
+            ids, scores = model.predict(value, top_k=top_k, sparse_inference=sparse_inference)
+            output.writelines(prediction_lines(ids, scores))
+            output.flush()
+            bar.update(n)
+
+
+@cli.command(epilog=EPILOG)
+@click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the description as JSON.")
+@click.option("--verify", is_flag=True, help="Also check every array's checksum (reads the whole file).")
+def info(model_path, as_json, verify):
+    """Layers, parameters, sparsity, hash settings and file version of MODEL (reads only
+    its manifest unless --verify)."""
+    from ..io import verify as verify_file
+    from ..io._describe import describe_file, format_description
+    with _failures():
+        d = describe_file(model_path)
+        if verify:
+            verify_file(model_path)
+            d["verified"] = True
+    click.echo(json.dumps(d, indent=1) if as_json else format_description(d)
+               + ("\nchecksums: all arrays verified" if verify else ""))
+
+
+@cli.command(epilog=EPILOG)
+@click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="0 picks a free port.")
+@_sparse_option
+@click.option("--top-k", type=click.IntRange(1), default=5, show_default=True, help="Default top_k of a request.")
+@click.option("--max-top-k", type=click.IntRange(1), default=100, show_default=True)
+@click.option("--max-batch", type=click.IntRange(1), default=1024, show_default=True, help="Most samples a request.")
+@click.option("--max-body-bytes", type=click.IntRange(1), default=4 << 20, show_default=True,
+              help="Larger request bodies get 413.")
+@click.option("--no-mmap", is_flag=True, help="Read the model into memory instead of mapping it.")
+@click.option("--verify", is_flag=True, help="Check every array's checksum before serving.")
+@_threads_option
+@click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="warning",
+              show_default=True, help="uvicorn's log level (info logs each request).")
+def serve(model_path, host, port, sparse_inference, top_k, max_top_k, max_batch, max_body_bytes, no_mmap, verify,
+          threads, log_level):
+    """Serve MODEL over HTTP: POST /predict, GET /health, GET /model. Needs
+    `pip install 'sparsebolt[serve]'`. Prints the address once listening."""
+    _threads(threads)
+    with _failures():
+        from ..serve import run
+        from ..nn.model import Model
+        model = Model.load(model_path, mmap=not no_mmap, verify=verify or None, optimizer_state=False)
+        run(model, host=host, port=port, model_path=model_path, sparse_inference=sparse_inference,
+            default_top_k=top_k, max_top_k=max_top_k, max_batch=max_batch, max_body_bytes=max_body_bytes,
+            log_level=log_level)
+
+
+def main(argv=None):
+    """Console entry point; returns the exit code."""
+    try:
+        return cli.main(args=argv, prog_name="sparsebolt", standalone_mode=False) or 0
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

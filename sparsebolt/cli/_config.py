@@ -1,0 +1,147 @@
+"""The training config file of ``sparsebolt train``: TOML or JSON, checked key by key.
+
+A config names a stack of layers over one sparse input (the training file's features),
+the data settings, the training settings and optionally checkpoints::
+
+    [model]                      # all optional but layers
+    seed = 0
+    loss = "categorical_cross_entropy"
+    optimizer = "adam"           # or a table: {name = "adam", beta1 = 0.9}
+    [[model.layers]]
+    type = "Embedding"
+    dim = 128
+    activation = "relu"
+    [[model.layers]]             # the last is the output; dim defaults to the label count
+    type = "FullyConnected"
+    sparsity = 0.02
+    activation = "softmax"
+
+    [data]
+    batch_size = 256
+    shuffle = true
+    seed = 0
+
+    [train]
+    epochs = 3
+    learning_rate = 0.001
+    metrics = ["precision@1"]    # on the validation file after each epoch
+
+    [checkpoint]
+    dir = "checkpoints"
+    every = 500
+    keep = 3
+"""
+import json
+import os
+import tomllib
+
+from .. import nn
+from .._validation import _fail, check_float, check_int, check_type
+from ..nn.optimizers import OPTIMIZERS
+
+SECTIONS = {
+    "model": {"seed", "loss", "optimizer", "layers"},
+    "data": {"batch_size", "shuffle", "seed", "n_features", "n_labels"},
+    "train": {"epochs", "learning_rate", "metrics", "label_augmentation", "augment_from_epoch"},
+    "checkpoint": {"dir", "every", "keep"},
+}
+LAYERS = {"Embedding": nn.Embedding, "FullyConnected": nn.FullyConnected, "LayerNorm": nn.LayerNorm}
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; names the file."""
+
+
+def load_config(path):
+    """The config file as a dict with its sections checked for unknown keys."""
+    path = os.fspath(path)
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        if path.endswith(".json"):
+            config = json.loads(raw)
+        elif path.endswith(".toml"):
+            config = tomllib.loads(raw.decode("utf-8"))
+        else:
+            raise ConfigError(f"{path}: a config file must end in .toml or .json.")
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: not valid {'JSON' if path.endswith('.json') else 'TOML'}: {e}") from None
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: the config must be a table of sections.")
+    for section, value in config.items():
+        if section not in SECTIONS:
+            raise ConfigError(f"{path}: unknown section [{section}]; the sections are {', '.join(SECTIONS)}.")
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: [{section}] must be a table.")
+        unknown = sorted(set(value) - SECTIONS[section])
+        if unknown:
+            raise ConfigError(f"{path}: unknown key {unknown[0]!r} in [{section}]; its keys are "
+                              f"{', '.join(sorted(SECTIONS[section]))}.")
+    if not config.get("model", {}).get("layers"):
+        raise ConfigError(f"{path}: [model] needs 'layers', a list of at least one layer table.")
+    return config
+
+
+def _owner(path, section):
+    return f"{os.path.basename(path)} [{section}]"
+
+
+def data_settings(path, config):
+    """Keyword arguments of ``sb.data.load_svm`` for the training file."""
+    data, owner = config.get("data", {}), _owner(path, "data")
+    out = {"batch_size": check_int(owner, "batch_size", data.get("batch_size", 256), 1),
+           "shuffle": check_type(owner, "shuffle", data.get("shuffle", True), bool, "true or false"),
+           "seed": check_int(owner, "seed", data.get("seed", 0), 0)}
+    for name in ("n_features", "n_labels"):
+        if name in data:
+            out[name] = check_int(owner, name, data[name], 1)
+    return out
+
+
+def build_model(path, config, n_features, n_labels):
+    """The Model the config describes, over ``n_features`` inputs and ``n_labels`` outputs."""
+    spec, owner = config["model"], _owner(path, "model")
+    layers = check_type(owner, "layers", spec["layers"], list, "a list of layer tables")
+    inp = x = nn.Input(dim=n_features, name="input")
+    for i, layer in enumerate(layers):
+        where = f"{os.path.basename(path)} [[model.layers]] #{i + 1}"
+        if not isinstance(layer, dict) or layer.get("type") not in LAYERS:
+            got = layer.get("type") if isinstance(layer, dict) else layer
+            _fail(where, "type", f"one of {', '.join(repr(t) for t in LAYERS)}", got)
+        kwargs = {k: v for k, v in layer.items() if k != "type"}
+        if i == len(layers) - 1 and layer["type"] == "FullyConnected":
+            kwargs.setdefault("dim", n_labels)
+        try:
+            x = LAYERS[layer["type"]](**kwargs)(x)
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"{where}: {e}") from None
+    optimizer = spec.get("optimizer", "adam")
+    try:
+        if isinstance(optimizer, dict):
+            kwargs = dict(optimizer)
+            optimizer = OPTIMIZERS[kwargs.pop("name")](**kwargs)
+        return nn.Model(inputs=inp, outputs=x,
+                        loss=spec.get("loss", "categorical_cross_entropy"), optimizer=optimizer,
+                        seed=check_int(owner, "seed", spec.get("seed", 0), 0))
+    except (KeyError, TypeError, ValueError) as e:
+        raise ConfigError(f"{path}: [model]: {e}") from None
+
+
+def train_settings(path, config):
+    """Keyword arguments of ``Model.train`` from [train] and [checkpoint]."""
+    train, owner = config.get("train", {}), _owner(path, "train")
+    metrics = train.get("metrics", [])
+    out = {"epochs": check_int(owner, "epochs", train.get("epochs", 1), 1),
+           "learning_rate": check_float(owner, "learning_rate", train.get("learning_rate", 1e-3), 0.0, low_open=True),
+           "metrics": check_type(owner, "metrics", metrics, list, "a list of metric names"),
+           "label_augmentation": check_type(owner, "label_augmentation", train.get("label_augmentation", True),
+                                            bool, "true or false"),
+           "augment_from_epoch": check_int(owner, "augment_from_epoch", train.get("augment_from_epoch", 1), 0)}
+    ckpt, owner = config.get("checkpoint", {}), _owner(path, "checkpoint")
+    if "dir" in ckpt:
+        out["checkpoint_dir"] = check_type(owner, "dir", ckpt["dir"], str, "a directory path")
+    if "every" in ckpt:
+        out["checkpoint_every"] = check_int(owner, "every", ckpt["every"], 1)
+    if "keep" in ckpt:
+        out["keep"] = check_int(owner, "keep", ckpt["keep"], 1)
+    return out

@@ -1,0 +1,101 @@
+"""Samples to predict, read in batches from SVM or JSON lines text (a file or stdin).
+
+SVM lines are ``labels f:v f:v ...`` as in training files; the labels are ignored and may
+be left out by starting the line with a blank. JSON lines are ``{"ids": [...], "values":
+[...]}`` (``values`` optional: 1.0 each). ``auto`` picks JSON lines when the first
+non-blank line starts with ``{``.
+"""
+import json
+import math
+
+import numpy as np
+
+from ..data import DataFormatError, csr_value
+from ..data.svm import _parse
+
+FORMATS = ("auto", "svm", "jsonl")
+
+
+def _is_header(line):
+    tokens = line.split()
+    return len(tokens) == 3 and all(t.isdigit() for t in tokens)
+
+
+def read_batches(stream, name, n_features, batch_size, fmt="auto"):
+    """Yield (number of samples, Value of their features) for every ``batch_size``
+    non-blank lines of ``stream`` (binary lines); errors name ``name`` and the line."""
+    block, first_line, count, line_no = [], 1, 0, 0
+    for raw in stream:
+        line_no += 1
+        if fmt == "auto" and raw.strip():
+            fmt = "jsonl" if raw.lstrip().startswith(b"{") else "svm"
+        if line_no == 1 and fmt == "svm" and _is_header(raw):
+            first_line = 2
+            continue
+        block.append(raw if raw.endswith(b"\n") else raw + b"\n")
+        count += bool(raw.strip())
+        if count == batch_size:
+            yield count, _parse_block(block, name, first_line, n_features, fmt)
+            block, first_line, count = [], line_no + 1, 0
+    if count:
+        yield count, _parse_block(block, name, first_line, n_features, fmt)
+
+
+def _parse_block(lines, name, first_line, n_features, fmt):
+    if fmt == "jsonl":
+        return _parse_jsonl(lines, name, first_line, n_features)
+    row_line, offsets, ids, vals, _, _ = _parse(name, first_line, b"".join(lines))
+    if ids.size and ids.max() >= n_features:
+        k = int(np.argmax(ids >= n_features))
+        row = int(np.searchsorted(offsets, k, side="right")) - 1
+        raise DataFormatError(name, int(row_line[row]), f"feature id {int(ids[k])} is out of range: "
+                              f"the model has {n_features} input features")
+    return csr_value(n_features, offsets, ids, vals)
+
+
+def _parse_jsonl(lines, name, first_line, n_features):
+    all_ids, all_vals, lengths = [], [], []
+    for i, raw in enumerate(lines):
+        if not raw.strip():
+            continue
+        line = first_line + i
+        try:
+            sample = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise DataFormatError(name, line, f"not valid JSON ({e})") from None
+        ids, vals = check_sample(sample, n_features, lambda msg: DataFormatError(name, line, msg))
+        all_ids.extend(ids)
+        all_vals.extend(vals)
+        lengths.append(len(ids))
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return csr_value(n_features, offsets, np.asarray(all_ids, dtype=np.int32), np.asarray(all_vals, dtype=np.float32))
+
+
+def check_sample(sample, n_features, error):
+    """(ids, values) of one JSON sample ``{"ids": [...], "values": [...]}``; ``error(msg)``
+    makes the exception to raise."""
+    if not isinstance(sample, dict) or "ids" not in sample:
+        raise error('expected an object {"ids": [...], "values": [...]}')
+    unknown = sorted(set(sample) - {"ids", "values"})
+    if unknown:
+        raise error(f"unknown field {unknown[0]!r}; a sample has 'ids' and optionally 'values'")
+    ids, vals = sample["ids"], sample.get("values")
+    if not isinstance(ids, list) or not all(isinstance(x, int) and not isinstance(x, bool) for x in ids):
+        raise error("'ids' must be a list of integer feature ids")
+    bad = [x for x in ids if x < 0 or x >= n_features]
+    if bad:
+        raise error(f"feature id {bad[0]} in 'ids' is out of range: the model has {n_features} input features")
+    if vals is None:
+        return ids, [1.0] * len(ids)
+    if (not isinstance(vals, list) or len(vals) != len(ids)
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in vals)):
+        raise error("'values' must be a list of finite numbers, one for each of 'ids'")
+    return ids, vals
+
+
+def prediction_lines(ids, scores):
+    """One JSON line per sample: ``{"ids": [...], "scores": [...]}`` (padding dropped)."""
+    for row_ids, row_scores in zip(ids.tolist(), scores.tolist()):
+        n = sum(1 for i in row_ids if i >= 0)
+        yield json.dumps({"ids": row_ids[:n], "scores": row_scores[:n]}) + "\n"

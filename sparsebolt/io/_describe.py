@@ -1,0 +1,84 @@
+"""What a model file or a model holds, from its config, state and array shapes only (no
+weights read): for ``sparsebolt info`` and the server's ``GET /model``."""
+import os
+
+import numpy as np
+
+from ._model import model_state, open_model_file
+
+
+def _layer_entry(spec, state, shapes):
+    config = spec["config"]
+    name = config["name"]
+    prefix = f"layers/{name}/"
+    params = [k for k in shapes if k.startswith(prefix) and "/" not in k[len(prefix):]]
+    entry = {"name": name, "class": spec["class"], "inputs": spec["inputs"],
+             "dim": config.get("dim"), "activation": config.get("activation"),
+             "parameters": int(sum(np.prod(shapes[k]) for k in params))}
+    index = state.get("index") if isinstance(state, dict) else None
+    if spec["class"] == "FullyConnected":
+        entry["sparsity"] = config.get("sparsity")
+    if index:
+        c = index["config"]
+        entry["lsh"] = {"family": c["family"], "K": c["k"], "L": c["n_tables"], "R": c["reservoir"],
+                        "active": index["n_active"], "rebuild_every": index["rebuild_every"],
+                        "rehash_every": index["rehash_every"], "rebuilds": index["rebuilds"],
+                        "frozen": index["frozen"], "labels_pinned": index["labels_inserted"]}
+    return entry
+
+
+def describe(config, state, shapes):
+    """A JSON-able summary: inputs, layers (width, parameters, sparsity, hash settings),
+    output, loss, optimizer and training steps. ``shapes`` maps array keys to shapes."""
+    layers = [_layer_entry(spec, state["layers"].get(spec["config"]["name"]), shapes) for spec in config["layers"]]
+    return {"inputs": config["inputs"], "output": config["output"], "layers": layers,
+            "parameters": sum(layer["parameters"] for layer in layers), "loss": config["loss"]["name"],
+            "optimizer": config["optimizer"], "steps": state["steps"],
+            "optimizer_state": state.get("optimizer") is not None}
+
+
+def describe_file(path):
+    """``describe`` of a model file plus its format version, writer, date and size."""
+    with open_model_file(path) as archive:
+        m = archive.manifest
+        shapes = {k: tuple(v["shape"]) for k, v in m["arrays"].items()}
+        out = {"path": os.fspath(path), "format_version": m["format_version"],
+               "sparsebolt_version": m.get("sparsebolt_version"), "created": m.get("created"),
+               "bytes": archive.size, **describe(m["model"], m["state"], shapes)}
+        training = m.get("training")
+        if training:
+            out["checkpoint"] = {"epoch": training["epoch"], "batch": training["batch"]}
+        return out
+
+
+def describe_model(model):
+    meta, arrays = model_state(model, optimizer_state=True)
+    return describe(model.get_config(), meta, {k: a.shape for k, a in arrays.items()})
+
+
+def format_description(d):
+    """The human-readable form of ``describe_file``'s result (``sparsebolt info``)."""
+    lines = [f"{d['path']}: sparsebolt model, format version {d['format_version']}, written by sparsebolt "
+             f"{d['sparsebolt_version']} at {d['created']}, {d['bytes'] / 1e6:,.1f} MB"]
+    for spec in d["inputs"]:
+        lines.append(f"input  {spec['name']}: {spec['dim']:,} features")
+    lines.append("layers:")
+    for layer in d["layers"]:
+        extra = f" activation={layer['activation']}" if layer["activation"] else ""
+        if layer.get("sparsity") is not None:
+            extra += f" sparsity={layer['sparsity']:g}"
+        lines.append(f"  {layer['name']:<20} {layer['class']:<15} dim={layer['dim'] or '':<9} "
+                     f"params={layer['parameters']:,}{extra}")
+        lsh = layer.get("lsh")
+        if lsh:
+            lines.append(f"  {'':<20} LSH {lsh['family']} K={lsh['K']} L={lsh['L']} R={lsh['R']}, "
+                         f"{lsh['active']:,} active neurons a sample; rebuild every {lsh['rebuild_every']} and "
+                         f"rehash every {lsh['rehash_every']} batches ({lsh['rebuilds']} builds so far)"
+                         + (f"; tables frozen, {lsh['labels_pinned']:,} labels pinned" if lsh["frozen"] else ""))
+    opt = ", ".join(f"{k}={v}" for k, v in d["optimizer"].items() if k != "name")
+    lines.append(f"output {d['output']}; loss {d['loss']}; optimizer {d['optimizer']['name']}"
+                 + (f" ({opt})" if opt else "") + f"; state {'saved' if d['optimizer_state'] else 'not saved'}")
+    lines.append(f"parameters {d['parameters']:,}; trained {d['steps']:,} steps")
+    if "checkpoint" in d:
+        lines.append(f"checkpoint: epoch {d['checkpoint']['epoch'] + 1}, {d['checkpoint']['batch']} batches into it")
+    return "\n".join(lines)

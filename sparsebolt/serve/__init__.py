@@ -1,0 +1,23 @@
+"""An HTTP prediction server for a trained model (FastAPI on uvicorn; ``pip install
+'sparsebolt[serve]'``).
+
+    POST /predict   {"ids": [...], "values": [...], "top_k": 5}          one sample
+                    {"samples": [{"ids": [...], "values": [...]}, ...]}  a batch
+                    -> {"ids": [...], "scores": [...]} or {"predictions": [...]}
+    GET  /health    {"status": "ok"}
+    GET  /model     what the model is: layers, sizes, hash settings, limits
+
+A malformed request gets 422 with the failing field's location; a body over
+``max_body_bytes`` gets 413 (also when sent chunked, without a Content-Length).
+
+All requests share one model, loaded read-only in spirit (memory-mapped copy-on-write, so
+nothing can reach the file). Prediction changes no model state except scratch: sparse
+inference marks neurons in per-thread flag rows owned by the hash tables and clears them
+before its kernel returns. The kernels hold the GIL, so two requests never run them at
+once, but ``Predictor`` also takes a lock around the model so that this stays true if a
+kernel ever releases the GIL; a batch request uses every kernel thread anyway, so little
+is lost by serialising.
+"""
+from .app import create_app, run
+
+__all__ = ["create_app", "run"]

@@ -1,0 +1,156 @@
+"""The FastAPI application of ``sparsebolt serve`` (see the package docstring)."""
+import json
+import socket
+import threading
+from typing import Annotated
+
+import numpy as np
+
+from ..data import csr_value
+
+_INSTALL = "The server needs FastAPI and uvicorn: pip install 'sparsebolt[serve]'"
+
+
+def _require():
+    try:
+        import fastapi  # noqa: F401
+        import pydantic  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as e:
+        raise ImportError(f"{_INSTALL} ({e}).") from None
+
+
+class Predictor:
+    """One model shared by every request; ``predict`` holds a lock while the model runs."""
+
+    def __init__(self, model, sparse_inference=False):
+        if len(model.inputs) != 1:
+            raise ValueError(f"The server takes models of one sparse input. This one has {len(model.inputs)}.")
+        self.model = model
+        self.sparse_inference = sparse_inference
+        self.n_features = model.inputs[0].dim
+        self._lock = threading.Lock()
+
+    def predict(self, samples, top_k):
+        """samples : list of (ids, values or None) -> list of {"ids": [...], "scores": [...]}"""
+        lengths = [len(ids) for ids, _ in samples]
+        offsets = np.zeros(len(samples) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        ids = np.fromiter((i for row, _ in samples for i in row), dtype=np.int32, count=int(offsets[-1]))
+        vals = np.fromiter((v for row, values in samples for v in (values if values is not None else [1.0] * len(row))),
+                           dtype=np.float32, count=int(offsets[-1]))
+        value = csr_value(self.n_features, offsets, ids, vals)
+        with self._lock:
+            top_ids, scores = self.model.predict(value, top_k=top_k, sparse_inference=self.sparse_inference)
+        out = []
+        for row_ids, row_scores in zip(top_ids.tolist(), scores.tolist()):
+            n = sum(1 for i in row_ids if i >= 0)
+            out.append({"ids": row_ids[:n], "scores": row_scores[:n]})
+        return out
+
+
+def create_app(model, model_path=None, sparse_inference=False, default_top_k=5, max_top_k=100, max_batch=1024,
+               max_body_bytes=4 << 20):
+    """The FastAPI app serving ``model`` (a loaded ``sb.Model`` of one sparse input)."""
+    _require()
+    from fastapi import FastAPI, Response
+    from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
+
+    from ..io._describe import describe_model
+
+    predictor = Predictor(model, sparse_inference)
+    n_features = predictor.n_features
+    FeatureIds = list[StrictInt]
+    Values = list[Annotated[float, Field(allow_inf_nan=False)]]
+
+    class SampleFields(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        ids: FeatureIds | None = None
+        values: Values | None = None
+
+        @field_validator("ids")
+        @classmethod
+        def _ids_in_range(cls, ids):
+            for i, x in enumerate(ids or ()):
+                if x < 0 or x >= n_features:
+                    raise ValueError(f"feature id {x} at position {i} is out of range: the model has "
+                                     f"{n_features} input features")
+            return ids
+
+        @field_validator("values")
+        @classmethod
+        def _one_value_an_id(cls, values, info):
+            ids = info.data.get("ids")
+            if values is not None and ids is not None and len(values) != len(ids):
+                raise ValueError(f"must have one value for each of the {len(ids)} ids, not {len(values)}")
+            return values
+
+    class Sample(SampleFields):
+        ids: FeatureIds
+
+    class PredictRequest(SampleFields):
+        """One sample (``ids``, ``values``) or a batch (``samples``), and ``top_k``."""
+        samples: list[Sample] | None = Field(None, min_length=1, max_length=max_batch)
+        top_k: int = Field(default_top_k, ge=1, le=max_top_k)
+
+        @model_validator(mode="after")
+        def _one_or_a_batch(self):
+            if (self.samples is None) == (self.ids is None):
+                raise ValueError("give either 'ids' (one sample) or 'samples' (a batch), not both or neither")
+            if self.samples is not None and self.values is not None:
+                raise ValueError("'values' belongs to a sample; in a batch put it in each of 'samples'")
+            return self
+
+    app = FastAPI(title="sparsebolt", version=_version(), max_body_size=max_body_bytes,
+                  description="Top-k predictions of a sparsebolt model.")
+    limits = {"max_batch": max_batch, "max_top_k": max_top_k, "max_body_bytes": max_body_bytes,
+              "default_top_k": default_top_k}
+    about = json.dumps({"path": None if model_path is None else str(model_path), "sparse_inference": sparse_inference,
+                        "limits": limits, **describe_model(model)})
+
+    def _json(obj):
+        return Response(content=json.dumps(obj, allow_nan=False), media_type="application/json")
+
+    @app.get("/health")
+    def health():
+        return {"status": "ok"}
+
+    @app.get("/model")
+    def model_info():
+        return Response(content=about, media_type="application/json")
+
+    @app.post("/predict")
+    def predict(request: PredictRequest):
+        if request.samples is None:
+            return _json(predictor.predict([(request.ids, request.values)], request.top_k)[0])
+        rows = [(s.ids, s.values) for s in request.samples]
+        return _json({"predictions": predictor.predict(rows, request.top_k)})
+
+    return app
+
+
+def _version():
+    from .. import __version__
+    return __version__
+
+
+def run(model, host="127.0.0.1", port=8000, log_level="warning", **app_kw):
+    """Serve ``model`` until interrupted; port 0 picks a free one. Prints the address once
+    the socket listens (``sparsebolt: serving on http://HOST:PORT``)."""
+    _require()
+    import uvicorn
+    app = create_app(model, **app_kw)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted sockets only when the listening
+    # socket says TCP; without it Nagle and delayed ACKs add ~40 ms to every response
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    print(f"sparsebolt: serving on http://{shown}:{bound}", flush=True)
+    config = uvicorn.Config(app, log_level=log_level, access_log=log_level in ("info", "debug"),
+                            timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock])

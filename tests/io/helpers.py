@@ -1,0 +1,61 @@
+"""Models and file surgery shared by the io tests."""
+import json
+import zipfile
+
+import numpy as np
+
+from sparsebolt.io import Archive
+
+from ..synthetic import clustered, small_model
+
+
+def trained(epochs=2, **model_kw):
+    """A small sparse model trained past the epoch where its tables freeze and take labels,
+    and its data set (whose shuffling state is where training left it)."""
+    data = clustered(n=800)
+    model = small_model(name="out", **model_kw)
+    model.train(data, epochs=epochs, learning_rate=1e-2, verbose=False)
+    return model, data
+
+
+def same_weights(a, b):
+    return all(np.array_equal(p.value, q.value) for p, q in zip(a.parameters(), b.parameters()))
+
+
+def data_offset(path, key):
+    """Where the data of array ``key`` starts in the file."""
+    with Archive(path) as archive:
+        return archive._locate(key)[-1]
+
+
+def flip_byte(path, offset):
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        byte = f.read(1)
+        f.seek(offset)
+        f.write(bytes([byte[0] ^ 0x40]))
+
+
+def rewrite(src, dst, manifest_fn=None, array_fn=None):
+    """Copy a model file, changing its manifest and/or one array's bytes; the zip's own
+    CRCs are recomputed, so only the manifest's checksums can notice."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED) as zout:
+        manifest = json.loads(zin.read("manifest.json"))
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "manifest.json":
+                data = json.dumps(manifest_fn(manifest) if manifest_fn else manifest).encode()
+            elif array_fn is not None:
+                data = array_fn(info.filename, data, manifest)
+            zout.writestr(info.filename, data)
+
+
+def crafted(src, dst, key, change):
+    """A well-formed copy of a model file (checksums recomputed) whose array ``key`` went
+    through ``change``: what a malicious or buggy writer could produce."""
+    from sparsebolt.io._archive import write_archive
+    with Archive(src) as archive:
+        arrays = {k: archive.array(k) for k in archive.keys()}
+        manifest = {k: v for k, v in archive.manifest.items() if k != "arrays"}
+    arrays[key] = change(arrays[key].copy())
+    write_archive(dst, manifest, arrays)

@@ -1,0 +1,129 @@
+"""Checkpoints: a resumed seeded run ends with the weights of an uninterrupted one, also
+after a real SIGKILL in the middle of writing a checkpoint."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import sparsebolt as sb
+from sparsebolt.io import Archive
+from sparsebolt.io.checkpoint import list_checkpoints
+
+from ..synthetic import clustered, small_model
+from .crash_train import EPOCHS, EVERY, run
+from .helpers import data_offset, flip_byte, same_weights
+
+ROOT = Path(__file__).resolve().parents[2]
+STEPS = EPOCHS * 7   # 800 samples in batches of 128
+
+
+class Stop(Exception):
+    pass
+
+
+class StopAt(sb.Callback):
+    def __init__(self, step):
+        self.step = step
+
+    def on_batch_end(self, step, logs, model):
+        if step == self.step:
+            raise Stop
+
+
+class FirstStep(sb.Callback):
+    def on_train_begin(self, model):
+        self.steps = model.steps
+
+
+@pytest.fixture(scope="module")
+def uninterrupted():
+    before = sb.get_num_threads()
+    sb.set_num_threads(1)
+    try:
+        return run()
+    finally:
+        sb.set_num_threads(before)
+
+
+def names(directory):
+    return [os.path.basename(p) for p in list_checkpoints(directory)]
+
+
+def test_resuming_an_interrupted_run_gives_the_weights_of_an_uninterrupted_one(tmp_path, uninterrupted, one_thread):
+    reference, ref_history = uninterrupted
+    with pytest.raises(Stop):
+        run(checkpoint_dir=tmp_path, checkpoint_every=EVERY, keep=2, callbacks=[StopAt(14)])
+    assert names(tmp_path) == ["ckpt-0000000012.sbm", "ckpt-0000000008.sbm"]
+    first = FirstStep()
+    model, history = run(checkpoint_dir=tmp_path, checkpoint_every=EVERY, keep=2, resume=True, callbacks=[first])
+    assert first.steps == 12   # epoch 2, 5 of its 7 batches trained, tables frozen with labels pinned
+    assert model.steps == STEPS and same_weights(model, reference)
+    assert history["loss"] == ref_history["loss"]
+    assert names(tmp_path) == [f"ckpt-{STEPS:010d}.sbm", "ckpt-0000000020.sbm"]
+    # a finished run resumes to nothing more
+    again, history = run(checkpoint_dir=tmp_path, resume=True)
+    assert same_weights(again, reference) and history["loss"] == ref_history["loss"]
+
+
+@pytest.mark.parametrize("where", ["rename", "write"])
+def test_a_run_killed_mid_checkpoint_resumes_from_the_last_good_one(tmp_path, uninterrupted, one_thread, where):
+    reference, _ = uninterrupted
+    marker = tmp_path / "stopped"
+    directory = tmp_path / "ckpt"
+    child = subprocess.Popen([sys.executable, "-m", "tests.io.crash_train", str(directory), str(marker), where, "3"],
+                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert child.poll() is None, child.stdout.read().decode()
+            assert time.monotonic() < deadline, "the training process never reached its third checkpoint"
+            time.sleep(0.05)
+        child.send_signal(signal.SIGKILL)
+        assert child.wait(30) == -signal.SIGKILL
+    finally:
+        if child.poll() is None:
+            child.kill()
+    leftovers = [n for n in os.listdir(directory) if n.endswith(".tmp")]
+    assert len(leftovers) == 1 and leftovers[0].startswith(".ckpt-0000000012.sbm.")
+    assert names(directory) == ["ckpt-0000000008.sbm", "ckpt-0000000004.sbm"]
+    first = FirstStep()
+    model, _ = run(checkpoint_dir=directory, checkpoint_every=EVERY, resume=True, callbacks=[first])
+    assert first.steps == 8
+    assert same_weights(model, reference)
+    assert not [n for n in os.listdir(directory) if n.endswith(".tmp")]
+
+
+def test_a_damaged_newest_checkpoint_is_skipped_with_a_warning(tmp_path, uninterrupted, one_thread):
+    reference, _ = uninterrupted
+    with pytest.raises(Stop):
+        run(checkpoint_dir=tmp_path, checkpoint_every=EVERY, callbacks=[StopAt(13)])
+    newest = list_checkpoints(tmp_path)[0]
+    with Archive(newest) as archive:
+        weights = next(k for k in archive.keys() if k.startswith("layers/fullyconnected") and k.endswith("/W"))
+    flip_byte(newest, data_offset(newest, weights) + 8)
+    first = FirstStep()
+    with pytest.warns(RuntimeWarning, match=r"Skipping a damaged checkpoint: .*ckpt-0000000012\.sbm: member .* is corrupted"):
+        model, _ = run(checkpoint_dir=tmp_path, checkpoint_every=EVERY, resume=True, callbacks=[first])
+    assert first.steps == 8 and same_weights(model, reference)
+
+
+def test_checkpoint_parameters_are_checked(tmp_path):
+    model, data = small_model(), clustered(n=300)
+    with pytest.raises(ValueError, match="The 'checkpoint_every' parameter of train must be an int >= 1. Got 0 instead."):
+        model.train(data, checkpoint_dir=tmp_path, checkpoint_every=0, verbose=False)
+    with pytest.raises(ValueError, match="The 'keep' parameter of train must be an int >= 1. Got 0 instead."):
+        model.train(data, checkpoint_dir=tmp_path, keep=0, verbose=False)
+    with pytest.raises(ValueError, match="The 'resume' parameter of train needs a 'checkpoint_dir'"):
+        model.train(data, resume=True, verbose=False)
+    model.train(data, epochs=2, checkpoint_dir=tmp_path, verbose=False)   # one at the end of each epoch
+    assert names(tmp_path) == ["ckpt-0000000006.sbm", "ckpt-0000000003.sbm"]
+    with pytest.raises(ValueError, match=r"The 'checkpoint_dir' parameter of train must be a directory without "
+                                         r"checkpoints unless resume=True\. Got .* which holds ckpt-0000000006\.sbm"):
+        small_model().train(data, checkpoint_dir=tmp_path, verbose=False)
+    other = small_model(hidden=16)
+    with pytest.raises(ValueError, match=r"ckpt-0000000006\.sbm was written by a different model \(its layers differ\)"):
+        other.train(data, checkpoint_dir=tmp_path, resume=True, verbose=False)

@@ -1,0 +1,227 @@
+"""Model files: round trips, memory maps, and clear errors for damaged or foreign files."""
+import json
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+import sparsebolt as sb
+from sparsebolt.io import Archive, ModelFileError, _archive
+
+from ..synthetic import clustered
+from .helpers import crafted, data_offset, flip_byte, rewrite, same_weights, trained
+
+W = "layers/out/W"
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """(model, its data, the path it was saved to)."""
+    model, data = trained()
+    path = tmp_path_factory.mktemp("model") / "model.sbm"
+    model.save(path)
+    return model, data, path
+
+
+@pytest.mark.parametrize("mmap", [False, True])
+def test_round_trip_predicts_identically_and_continues_training_identically(tmp_path, mmap, one_thread):
+    model, data = trained()
+    index = model.output.layer.index
+    assert index.frozen and index.labels_inserted > 0   # the tables hold pinned labels
+    model.save(tmp_path / "m.sbm")
+    loaded = sb.Model.load(tmp_path / "m.sbm", mmap=mmap)
+    assert loaded.get_config() == json.loads(json.dumps(model.get_config()))
+    assert loaded.steps == model.steps and same_weights(loaded, model)
+    for sparse in (False, True):
+        ids, scores = model.predict(data, top_k=5, sparse_inference=sparse)
+        ids2, scores2 = loaded.predict(data, top_k=5, sparse_inference=sparse)
+        np.testing.assert_array_equal(ids2, ids)
+        np.testing.assert_array_equal(scores2, scores)
+    state = data.get_state()
+    model.train(data, epochs=1, learning_rate=1e-2, verbose=False)
+    data.set_state(state)
+    loaded.train(data, epochs=1, learning_rate=1e-2, verbose=False)
+    assert same_weights(loaded, model)
+    assert loaded.optimizer.step_count == model.optimizer.step_count
+
+
+@pytest.mark.parametrize("sampling", ["srp", "fast_srp", "random"])
+def test_every_hash_family_round_trips(tmp_path, sampling):
+    model, data = trained(epochs=1, sampling=sampling, n_classes=500)
+    model.save(tmp_path / "m.sbm")
+    loaded = sb.Model.load(tmp_path / "m.sbm")
+    for a, b in zip(model.predict(data, top_k=3, sparse_inference=True),
+                    loaded.predict(data, top_k=3, sparse_inference=True)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_multi_input_graph_with_sgd_and_layer_norm_round_trips(tmp_path):
+    a_in, b_in = sb.Input(dim=50, name="words"), sb.Input(dim=4, name="dense")
+    x = sb.Concatenate(name="cat")(sb.Embedding(16, activation="relu", name="emb")(a_in), b_in)
+    x = sb.LayerNorm(name="norm")(sb.FullyConnected(16, activation="tanh", name="hidden")(x))
+    out = sb.FullyConnected(3, activation="sigmoid", name="out")(x)
+    model = sb.Model([a_in, b_in], out, loss="binary_cross_entropy", optimizer=sb.SGD(), seed=3)
+    rng = np.random.default_rng(0)
+    sparse = sb.data.csr_value(50, np.arange(11) * 2, rng.integers(0, 50, 20))
+    batch = sb.data.Batch([sparse, sb.Value.dense(rng.normal(size=(10, 4)))], sb.data.Labels.from_lists([[0]] * 10))
+    model.train([batch], epochs=3, learning_rate=0.1, verbose=False)
+    model.save(tmp_path / "m.sbm")
+    loaded = sb.Model.load(tmp_path / "m.sbm")
+    assert [type(x.layer).__name__ for x in loaded.nodes] == [type(x.layer).__name__ for x in model.nodes]
+    assert isinstance(loaded.optimizer, sb.SGD) and loaded.optimizer.step_count == 3
+    np.testing.assert_array_equal(loaded.predict(batch, top_k=3)[1], model.predict(batch, top_k=3)[1])
+
+
+def test_the_file_is_plain_npy_members_and_json_with_aligned_data(saved):
+    model, _, path = saved
+    with zipfile.ZipFile(path) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+        assert manifest["format"] == "sparsebolt-model" and manifest["format_version"] == sb.io.FORMAT_VERSION
+        for key, entry in manifest["arrays"].items():
+            info = zf.getinfo(entry["member"])
+            assert info.compress_type == zipfile.ZIP_STORED
+            arr = np.load(zf.open(entry["member"]), allow_pickle=False)
+            assert arr.dtype.str == entry["dtype"] and list(arr.shape) == entry["shape"]
+            assert data_offset(path, key) % 64 == 0
+    np.testing.assert_array_equal(np.load(zipfile.ZipFile(path).open(manifest["arrays"][W]["member"])),
+                                  model.output.layer.W.value)
+
+
+def test_without_optimizer_state_the_file_is_smaller_and_predicts_the_same(saved, tmp_path):
+    model, data, path = saved
+    model.save(tmp_path / "small.sbm", optimizer_state=False)
+    assert os.path.getsize(tmp_path / "small.sbm") < 0.5 * os.path.getsize(path)
+    loaded = sb.Model.load(tmp_path / "small.sbm")
+    np.testing.assert_array_equal(loaded.predict(data, top_k=3)[0], model.predict(data, top_k=3)[0])
+    assert loaded.optimizer.state == {}
+    skipped = sb.Model.load(path, optimizer_state=False)
+    assert skipped.optimizer.state == {} and same_weights(skipped, model)
+
+
+@pytest.mark.parametrize("keep_fraction", [0.5, 0.999])
+def test_a_truncated_file_is_refused_naming_it(saved, tmp_path, keep_fraction):
+    _, _, path = saved
+    raw = path.read_bytes()
+    cut = tmp_path / "cut.sbm"
+    cut.write_bytes(raw[:int(len(raw) * keep_fraction)])
+    with pytest.raises(ModelFileError, match=r"cut\.sbm is not a complete sparsebolt model file.*truncated"):
+        sb.Model.load(cut)
+
+
+def test_a_flipped_byte_in_the_weights_is_detected(saved, tmp_path):
+    _, _, path = saved
+    bad = tmp_path / "bad.sbm"
+    bad.write_bytes(path.read_bytes())
+    flip_byte(bad, data_offset(bad, W) + 1000)
+    member = json.loads(zipfile.ZipFile(bad).read("manifest.json"))["arrays"][W]["member"]
+    expected = rf"bad\.sbm: member '{member}' \(array '{W}'\) is corrupted: its CRC-32 is 0x[0-9a-f]{{8}}, the manifest says"
+    with pytest.raises(ModelFileError, match=expected):
+        sb.Model.load(bad)
+    # memory-mapped loads skip the content checksums unless asked (docs/file-format.md)
+    sb.Model.load(bad, mmap=True)
+    with pytest.raises(ModelFileError, match=expected):
+        sb.Model.load(bad, mmap=True, verify=True)
+    with pytest.raises(ModelFileError, match=expected):
+        sb.io.verify(bad)
+    sb.io.verify(path)
+
+
+def test_a_flipped_byte_in_the_manifest_is_detected(saved, tmp_path):
+    _, _, path = saved
+    bad = tmp_path / "bad.sbm"
+    bad.write_bytes(path.read_bytes())
+    info = zipfile.ZipFile(bad).getinfo("manifest.json")
+    flip_byte(bad, info.header_offset + 30 + len("manifest.json") + 40)
+    with pytest.raises(ModelFileError, match=r"bad\.sbm: member 'manifest.json' is corrupted \(Bad CRC-32"):
+        sb.Model.load(bad)
+
+
+@pytest.mark.parametrize("version, message", [
+    (2, r"has format version 2 \(written by sparsebolt 9\.0\); this sparsebolt reads versions up to 1: upgrade"),
+    ("1.0", r"has the unknown format version '1\.0'; this sparsebolt reads versions 1 to 1"),
+    (0, r"has the unknown format version 0"),
+])
+def test_an_unknown_or_newer_format_version_is_refused_naming_it(saved, tmp_path, version, message):
+    _, _, path = saved
+    other = tmp_path / "other.sbm"
+    rewrite(path, other, manifest_fn=lambda m: dict(m, format_version=version, sparsebolt_version="9.0"))
+    with pytest.raises(ModelFileError, match=r"other\.sbm " + message):
+        sb.Model.load(other)
+
+
+def test_files_that_are_not_model_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match="No model file at .*missing.sbm"):
+        sb.Model.load(tmp_path / "missing.sbm")
+    (tmp_path / "empty.sbm").write_bytes(b"")
+    with pytest.raises(ModelFileError, match="empty.sbm is not a complete sparsebolt model file"):
+        sb.Model.load(tmp_path / "empty.sbm")
+    with zipfile.ZipFile(tmp_path / "other.zip", "w") as zf:
+        zf.writestr("hello.txt", "hi")
+    with pytest.raises(ModelFileError, match="other.zip has no manifest.json: it is a zip file but not a sparsebolt"):
+        sb.Model.load(tmp_path / "other.zip")
+
+
+def test_arrays_that_would_index_out_of_bounds_are_refused(saved, tmp_path):
+    _, _, path = saved
+    for key, change in (("layers/out/index/perm", lambda a: a + 1),
+                        ("layers/out/index/tables/buckets", lambda a: a - 1),
+                        ("layers/out/index/hash/bins", lambda a: a * 1000)):
+        crafted(path, tmp_path / "crafted.sbm", key, change)
+        short = key.rsplit("/", 1)[1]
+        with pytest.raises(ModelFileError, match=rf"crafted\.sbm holds a model state that does not fit its config "
+                                                 rf"\(The array '{short}' of \w+ must hold values in \[0, \d+\)"):
+            sb.Model.load(tmp_path / "crafted.sbm", mmap=True)
+    crafted(path, tmp_path / "crafted.sbm", W, lambda a: a[:-1])
+    with pytest.raises(ModelFileError, match=r"The array 'W' of FullyConnected must be float32\[500, 32\]\. Got float32\[499, 32\]"):
+        sb.Model.load(tmp_path / "crafted.sbm")
+
+
+def test_a_failed_save_leaves_the_old_file_and_no_temporary_file(saved, tmp_path, monkeypatch):
+    model, _, path = saved
+    target = tmp_path / "m.sbm"
+    target.write_bytes(path.read_bytes())
+    before = target.read_bytes()
+
+    def crash(tmp, final):
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(_archive, "_commit", crash)
+    model.steps += 1
+    try:
+        with pytest.raises(OSError, match="disk gone"):
+            model.save(target)
+    finally:
+        model.steps -= 1
+    assert target.read_bytes() == before
+    assert os.listdir(tmp_path) == ["m.sbm"]
+
+
+def test_a_memory_mapped_model_trains_without_touching_its_file_and_can_be_saved_over_it(saved, tmp_path):
+    _, _, path = saved
+    target = tmp_path / "m.sbm"
+    target.write_bytes(path.read_bytes())
+    before = target.read_bytes()
+    model = sb.Model.load(target, mmap=True)
+    model.train(clustered(n=300), epochs=1, learning_rate=1e-2, verbose=False)
+    assert target.read_bytes() == before
+    model.save(target)
+    assert same_weights(sb.Model.load(target), model)
+
+
+def test_custom_classes_cannot_be_saved(tmp_path):
+    class MyLoss(sb.CategoricalCrossEntropy):
+        pass
+
+    inp = sb.Input(dim=10)
+    model = sb.Model(inp, sb.FullyConnected(4, activation="softmax")(inp), loss=MyLoss())
+    with pytest.raises(TypeError, match="Cannot save a model whose loss is a MyLoss"):
+        model.save(tmp_path / "m.sbm")
+    assert not (tmp_path / "m.sbm").exists()
+
+
+def test_archive_reads_arrays_by_key(saved):
+    model, _, path = saved
+    with Archive(path) as archive:
+        np.testing.assert_array_equal(archive.array(W, mmap=True), model.output.layer.W.value)
+        assert "optimizer/m/out/W" in archive.keys()
