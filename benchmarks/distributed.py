@@ -204,28 +204,30 @@ def time_exchanges(ray, grads, n_rows, dense_bytes, reps=5):
     refs = [p.put.remote() for p in peers]
     ray.get(refs)
     ray.get([p.gather.remote(*refs) for p in peers])  # warm up
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
+    def median_seconds(round_trip):
+        times = []
+        for _ in range(reps):
+            t = time.perf_counter()
+            round_trip()
+            times.append(time.perf_counter() - t)
+        return float(np.median(times))
+
+    def allgather():
         refs = [p.put.remote() for p in peers]
         ray.get([p.gather.remote(*refs) for p in peers])
-        times.append(time.perf_counter() - t)
-    out["object_store_allgather"] = float(np.median(times))
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
+
+    def reduce_scatter():
         pieces = [p.put_split.options(num_returns=2).remote() for p in peers]
         summed = [p.reduce.remote(*[pieces[i][j] for i in range(2)]) for j, p in enumerate(peers)]
         ray.get([p.join.remote(*summed) for p in peers])
-        times.append(time.perf_counter() - t)
-    out["object_store_reduce_scatter"] = float(np.median(times))
-    times = []
-    for _ in range(reps):
-        t = time.perf_counter()
+
+    def driver():
         combined = ray.put(combine(ray.get([p.put.remote() for p in peers]), 2))
         ray.get([p.gather.remote(combined) for p in peers])
-        times.append(time.perf_counter() - t)
-    out["driver_combine_broadcast"] = float(np.median(times))
+
+    out["object_store_allgather"] = median_seconds(allgather)
+    out["object_store_reduce_scatter"] = median_seconds(reduce_scatter)
+    out["driver_combine_broadcast"] = median_seconds(driver)
     try:
         import torch  # noqa: F401
         ray.get([p.init_collective.remote() for p in peers])

@@ -102,13 +102,7 @@ class _Job:
             payloads = self.ray.get(grad_refs)
             combined = self.ray.put((combine([p[0] for p in payloads], divisor), [p[1] for p in payloads]))
             done = [w.apply_combined.remote(learning_rate, combined) for w in self.workers]
-        try:
-            stats = self.ray.get(stat_refs)
-            self.ray.get(done)
-        except self.ray.exceptions.RayError:
-            self._drain(stat_refs + grad_refs + done)
-            raise
-        return (sum(s["loss"] for s in stats), sum(s["batches"] for s in stats), [s["bytes"] for s in stats])
+        return self._finish(stat_refs, done, grad_refs)
 
     def _reduce_scatter(self, epoch, first, count, divisor, learning_rate):
         """Worker j sums everyone's rows of row range j, then every worker takes all the
@@ -121,11 +115,15 @@ class _Job:
         pins = [o[1] for o in outs]
         summed = [w.reduce.remote(divisor, *[outs[i][2 + j] for i in range(n)]) for j, w in enumerate(self.workers)]
         done = [w.apply_pieces.remote(learning_rate, *pins, *summed) for w in self.workers]
+        return self._finish(stat_refs, done, summed)
+
+    def _finish(self, stat_refs, done, middle):
+        """Wait for a step; (summed loss, batches, bytes sent by each worker)."""
         try:
             stats = self.ray.get(stat_refs)
             self.ray.get(done)
         except self.ray.exceptions.RayError:
-            self._drain(stat_refs + summed + done)
+            self._drain(stat_refs + middle + done)
             raise
         return (sum(s["loss"] for s in stats), sum(s["batches"] for s in stats), [s["bytes"] for s in stats])
 
