@@ -220,8 +220,9 @@ class Featurizer:
     temporal_tracking : {user column: [item columns]}: each row also gets the items of the
         same user recorded strictly before the row's time (the one date column is the clock)
     history_length : how many of the latest such items a row sees
-    cross_column_pairgrams : also hash every pair of the tokens of categorical, numerical
-        and date columns (lets a one-hidden-layer model use interactions of columns)
+    cross_column_pairgrams : also hash every pair of the tokens of categorical and numerical
+        columns (lets a one-hidden-layer model use interactions of columns). Date tokens stay
+        out of the pairs: a date crossed with an id is nearly unique per row, pure memory
     """
 
     def __init__(self, data_types, target, input_dim, temporal_tracking=None, history_length=20,
@@ -354,9 +355,10 @@ class Featurizer:
         out.add(rows, np.full(rows.shape[0], self._salt("missing", column)), 1.0)
 
     def own_features(self, chunk, mode):
-        """(text entries, tabular entries) of the row's own columns; tabular holds the
-        categorical, numerical and date tokens (one entry each, value 1)."""
-        text, tab = _Entries(), _Entries()
+        """(text entries, tabular entries, date entries, {date column: (seconds, missing)})
+        of the rows' own columns; tabular holds the categorical and numerical tokens (one
+        entry each, value 1)."""
+        text, tab, dates = _Entries(), _Entries(), _Entries()
         for c in self.text_columns:
             self._text(c, chunk.columns[c], text)
         for c in self.categorical_columns:
@@ -367,8 +369,8 @@ class Featurizer:
         for c in self.date_columns:
             secs, missing = parse_times(c, self.data_types[c], chunk.columns[c], chunk)
             times[c] = (secs, missing)
-            self._date(c, secs, missing, tab)
-        return text, tab, times
+            self._date(c, secs, missing, dates)
+        return text, tab, dates, times
 
     # graph ----------------------------------------------------------------------------------
 
@@ -391,9 +393,10 @@ class Featurizer:
         if self.node_column is None:
             raise ValueError("index_nodes needs a node_id column in data_types.")
         self.fit_numerical(chunk)
-        text, tab, _ = self.own_features(chunk, "index")
-        text.extend(tab)
-        off, hashes, vals = text.grouped(len(chunk))
+        own = _Entries()
+        for part in self.own_features(chunk, "index")[:3]:
+            own.extend(part)
+        off, hashes, vals = own.grouped(len(chunk))
         node_ids, lists = self._neighbor_lists(chunk)
         for i, node in enumerate(node_ids):
             if node is None or node == UNKNOWN:
@@ -482,19 +485,19 @@ class Featurizer:
         its Labels (None in 'predict' mode) and the count of unknown labels."""
         n = len(chunk)
         self.fit_numerical(chunk)
-        text, tab, times = self.own_features(chunk, mode)
+        text, tab, dates, times = self.own_features(chunk, mode)
         out = _Entries()
         out.extend(text)
+        out.extend(dates)
         if self.node_column is not None and mode == "train":
             own = _Entries()
-            own.extend(text)
+            own.extend(out)
             own.extend(tab)
             off, hashes, vals = own.grouped(n)
             for i, node in enumerate(_strings(chunk.columns[self.node_column])):
                 if node != UNKNOWN and node not in self.nodes.features:
                     self.nodes.features[node] = (hashes[off[i]:off[i + 1]].copy(), vals[off[i]:off[i + 1]].copy())
-        n_tab = (len(self.categorical_columns) + len(self.numerical_columns) + len(self.date_columns) * len(_DATE_PARTS))
-        if self.cross_column_pairgrams and n_tab > 1:
+        if self.cross_column_pairgrams and len(self.categorical_columns) + len(self.numerical_columns) > 1:
             off, hashes, _ = tab.grouped(n)
             poff, ph = fk.ngram_hashes(off, hashes, fk.PAIRGRAMS, self._salt("pairgrams"))
             out.add_csr(poff, ph, 1.0)

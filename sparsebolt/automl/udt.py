@@ -75,7 +75,7 @@ class UniversalDeepTransformer:
         (``default_output_sparsity``)
     output_activation : 'softmax' (categorical cross-entropy; labels of a multi-label row
         share its target) or 'sigmoid' (binary cross-entropy per class)
-    cross_column_pairgrams : also hash each pair of categorical, numerical and date tokens
+    cross_column_pairgrams : also hash each pair of categorical and numerical tokens
     delimiter : the CSV field separator
     seed : seeds hashing salts, weights and LSH
     """
@@ -276,11 +276,15 @@ class UniversalDeepTransformer:
         for chunk in self._chunks(rows, with_target=False):
             offsets, ids, vals, _, _ = self.featurizer.transform(chunk, "predict")
             x = csr_value(self.input_dim, offsets, ids, vals)
-            top, scores = self.model.predict(Batch((x,)), top_k=min(top_k, self.n_classes),
+            labels = self.featurizer.labels
+            # neurons beyond the labels seen in training (n_classes larger than needed) have no name
+            unnamed = labels.size - len(labels.labels) if labels.label_type == "str" else 0
+            top, scores = self.model.predict(Batch((x,)), top_k=min(top_k + unnamed, self.n_classes),
                                              sparse_inference=sparse_inference)
-            name = self.featurizer.labels.name
+            named = labels.size - unnamed
             for r_ids, r_scores in zip(top, scores):
-                results.append([(name(int(i)), float(s)) for i, s in zip(r_ids, r_scores) if i >= 0])
+                results.append([(labels.name(int(i)), float(s)) for i, s in zip(r_ids, r_scores)
+                                if 0 <= i < named][:top_k])
         return results
 
     def predict(self, row, top_k=1, sparse_inference=False):
