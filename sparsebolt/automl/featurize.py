@@ -158,6 +158,20 @@ class NodeIndex:
         return len(self.features)
 
 
+def quantile_edges(x, bins):
+    """Inner bin edges from a sample of values: the quantiles of the values, together with
+    the quantiles of their distinct values, so that a value that fills most of the sample
+    (like the zeros of a capital gain) does not swallow the bins of the rest; such a value,
+    a quantile twice over, gets a bin of its own."""
+    if x.size == 0:
+        return np.zeros(0)
+    q = np.linspace(0, 1, bins + 1)[1:-1]
+    by_count = np.quantile(x, q)
+    values, repeats = np.unique(by_count, return_counts=True)
+    heavy = np.nextafter(values[repeats > 1], np.inf)
+    return np.unique(np.concatenate([by_count, heavy, np.quantile(np.unique(x), q)]))
+
+
 def parse_times(column, ctype, values, chunk):
     """Seconds since 1970 (int64[n]) and the missing mask (bool[n]) of a date column."""
     n = len(values)
@@ -226,7 +240,7 @@ class Featurizer:
     """
 
     def __init__(self, data_types, target, input_dim, temporal_tracking=None, history_length=20,
-                 cross_column_pairgrams=True, seed=0):
+                 cross_column_pairgrams=False, seed=0):
         self.data_types = dict(data_types)
         self.target = target
         self.input_dim = input_dim
@@ -283,7 +297,7 @@ class Featurizer:
             else:
                 x = self._numbers(c, chunk)
                 x = x[~np.isnan(x)]
-                edges = np.unique(np.quantile(x, np.linspace(0, 1, t.bins + 1)[1:-1])) if x.size else np.zeros(0)
+                edges = quantile_edges(x, t.bins)
             self.edges[c] = edges.astype(np.float64)
 
     # columns --------------------------------------------------------------------------------

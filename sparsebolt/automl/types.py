@@ -106,7 +106,9 @@ class Numerical(ColumnType):
     """A number, featurized as the token of its bin.
 
     range : (low, high) for ``bins`` equal bins (values outside fall in the end bins), or
-        None for ``bins`` quantile bins of the first training chunk's values
+        None for bins at the ``bins``-quantiles of the first training chunk's values and at
+        those of its distinct values (up to 2 * bins - 1 bins; a value that fills most rows,
+        like zero, does not swallow the others)
     bins : number of bins
     """
 

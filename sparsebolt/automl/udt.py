@@ -81,7 +81,7 @@ class UniversalDeepTransformer:
     """
 
     def __init__(self, data_types, target, temporal_tracking=None, history_length=20, input_dim=100_000,
-                 embedding_dim=512, sparsity=None, output_activation="softmax", cross_column_pairgrams=True,
+                 embedding_dim=512, sparsity=None, output_activation="softmax", cross_column_pairgrams=False,
                  delimiter=",", seed=0):
         check_type(_OWNER, "data_types", data_types, dict, "a non-empty dict of column name -> sb.types")
         if not data_types or not all(isinstance(c, str) and c for c in data_types):

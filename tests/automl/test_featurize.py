@@ -101,6 +101,12 @@ def test_numerical_quantile_bins_from_the_first_chunk():
     assert len(feat.edges["x"]) == 3
 
 
+def test_a_value_filling_most_rows_does_not_swallow_the_bins():
+    feat = make({"x": sb.types.numerical(bins=4)})
+    ids = [i[0] for i, _ in featurize(feat, [{"x": v, "y": "a"} for v in [0] * 90 + list(range(10, 20))])]
+    assert len(set(ids[90:])) >= 3 and ids[0] not in ids[90:]
+
+
 def test_a_bad_number_names_its_line(tmp_path):
     path = tmp_path / "d.csv"
     path.write_text("x,y\n1,a\n2,a\nabc,a\n")
@@ -127,7 +133,7 @@ def test_date_formats_agree(fmt, value):
 
 
 def test_date_features_and_bad_date(tmp_path):
-    feat = make({"d": sb.types.date()}, cross_column_pairgrams=False)
+    feat = make({"d": sb.types.date()})
     a, b, missing = ids_of(feat, [{"d": "2024-03-05", "y": "a"}, {"d": "2024-03-12", "y": "a"}, {"y": "a"}])
     assert len(a) == 5 and len(a & b) == 3  # a week apart: same weekday, month and year
     assert len(missing) == 1 and not missing & a
@@ -139,8 +145,8 @@ def test_date_features_and_bad_date(tmp_path):
 
 def test_cross_column_pairgrams():
     types = {"a": sb.types.categorical(), "b": sb.types.categorical(), "c": sb.types.categorical()}
-    plain = make(types, cross_column_pairgrams=False)
-    pairs = make(types)
+    plain = make(types)
+    pairs = make(types, cross_column_pairgrams=True)
     row = [{"a": "1", "b": "2", "c": "3", "y": "a"}]
     assert len(ids_of(plain, row)[0]) == 3
     assert len(ids_of(pairs, row)[0]) == 6
