@@ -308,6 +308,17 @@ class UniversalDeepTransformer:
                 "cross_column_pairgrams": self.cross_column_pairgrams, "delimiter": self.delimiter,
                 "seed": self.seed, "featurizer": self.featurizer.get_config()}
 
+    @classmethod
+    def from_config(cls, config):
+        """A model with the featurizer of ``get_config()`` (vocabularies, bins, label map)
+        and fresh weights; interaction histories and indexed nodes are not in the config."""
+        kw = {k: v for k, v in config.items() if k != "featurizer"}
+        model = cls(**kw)
+        model.featurizer.set_config(config["featurizer"])
+        if model.model is None and model.n_classes:
+            model._build()
+        return model
+
     def __repr__(self):
         return f"UniversalDeepTransformer(target={self.target!r}, n_classes={self.n_classes}, " \
                f"columns={list(self.data_types)})"

@@ -178,3 +178,21 @@ def test_tabular_binary_with_sigmoid_needs_column_interactions():
     assert res["categorical_accuracy"] > 0.9 and res["auc"] > 0.95
     (label, score), = model.predict({"x": 80.0, "color": "red", "day": "2024-01-05"})
     assert label == "0" and 0.0 < score < 1.0
+
+
+def test_config_is_json_and_rebuilds_the_same_featurizer():
+    import json
+    types = {"t": sb.types.text(tokenizer=["words", "char-3"], encoding="bigrams"), "c": sb.types.categorical(),
+             "x": sb.types.numerical(), "d": sb.types.date(), "y": sb.types.categorical()}
+    rows = [{"t": f"row {i}", "c": "abc"[i % 3], "x": i * 1.5, "d": f"2024-02-{i % 28 + 1:02d}", "y": f"l{i % 4}"}
+            for i in range(40)]
+    model = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    model.train(rows, verbose=False)
+    config = json.loads(json.dumps(model.get_config()))
+    again = sb.UniversalDeepTransformer.from_config(config)
+    assert again.n_classes == 4 and again.get_config() == model.get_config()
+    from sparsebolt.automl._csv import read_chunks
+    probe = rows[:5] + [{"t": "new words", "c": "zzz", "x": 1e6, "d": "1999-01-01"}]
+    for a, b in zip(*(f.transform(next(read_chunks(probe, f.columns(False), 100)), "predict")[:3]
+                      for f in (model.featurizer, again.featurizer))):
+        assert np.array_equal(a, b)
