@@ -355,6 +355,16 @@ def _torch():
     return torch
 
 
+def _autograd_step(opts, loss):
+    """Backward from ``loss`` and one step of every optimizer; returns the loss value."""
+    for o in opts:
+        o.zero_grad(set_to_none=True)
+    loss.backward()
+    for o in opts:
+        o.step()
+    return loss.item()
+
+
 def _softmax_(z):
     """Row softmax of a 2-D float tensor in place (one fused pass through ATen's out= kernel;
     three passes of plain in-place ops where that is unavailable)."""
@@ -423,12 +433,7 @@ class TorchDense:
             h = self.hidden(b)
             z = self.lin(h)
             loss = (torch.logsumexp(z, 1).sum() - (z[b.lab_rows, b.lab_ids] * b.lab_w).sum()) / b.size
-            for o in self.opts:
-                o.zero_grad(set_to_none=True)
-            loss.backward()
-            for o in self.opts:
-                o.step()
-            return loss.item()
+            return _autograd_step(self.opts, loss)
         # the output layer by hand on preallocated buffers: logits -> softmax in place -> p - y
         self.emb.weight.grad = None
         self.hb.grad = None
@@ -544,12 +549,7 @@ class TorchSampled:
             z_pos = torch.full((b.size, b.max_labels), float("-inf")).index_put((b.lab_rows, b.lab_slot), z_lab)
             z = torch.cat([z_pos, z_neg], 1)
             loss = (torch.logsumexp(z, 1).sum() - (z_lab * b.lab_w).sum()) / b.size
-        for o in self.opts:
-            o.zero_grad(set_to_none=True)
-        loss.backward()
-        for o in self.opts:
-            o.step()
-        return loss.item()
+        return _autograd_step(self.opts, loss)
 
     def weights(self):
         return (self.emb.weight.detach(), self.hb.detach(), self.out_w.weight.detach(),

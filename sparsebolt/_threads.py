@@ -19,8 +19,3 @@ def set_num_threads(n):
 
 def get_num_threads():
     return numba.get_num_threads()
-
-
-def scratch_rows(width):
-    """Uninitialised float32 working rows, one per kernel thread (indexed by thread id)."""
-    return np.empty((numba.config.NUMBA_NUM_THREADS, width), dtype=np.float32)

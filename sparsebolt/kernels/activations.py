@@ -8,8 +8,7 @@ _ONE = np.float32(1.0)
 _ZERO = np.float32(0.0)
 
 
-@njit(parallel=True, cache=True)
-def activate(z, offsets, code):
+def _activate(z, offsets, code):
     """Apply activation ``code`` in place to the rows of a CSR value array.
 
     z : float32[nnz]            pre-activations, overwritten with activations
@@ -44,6 +43,10 @@ def activate(z, offsets, code):
             inv = _ONE / s
             for i in range(lo, hi):
                 z[i] *= inv
+
+
+activate = njit(parallel=True, cache=True)(_activate)
+activate_serial = njit(cache=True)(_activate)
 
 
 @njit(parallel=True, cache=True)

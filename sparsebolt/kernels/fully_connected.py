@@ -9,9 +9,10 @@ Weight gradients are summed per neuron (``grouping.group_by_id``), one thread pe
 locks and, unlike the HOGWILD sums of SLIDE and BOLT, no lost updates and the same bits for
 any thread count. ``touched`` records which rows were active so the optimizer visits only those.
 """
-import numba
 import numpy as np
 from numba import njit, prange
+
+from .prefetch import DISTANCE, prefetch_row
 
 _ZERO = np.float32(0.0)
 _ONE = np.float32(1.0)
@@ -28,7 +29,10 @@ def _forward_dense_input(W, b, x, out_offsets, out_ids, z):
     """
     n_samples, d_in = x.shape
     for s in prange(n_samples):
-        for i in range(out_offsets[s], out_offsets[s + 1]):
+        hi = out_offsets[s + 1]
+        for i in range(out_offsets[s], hi):
+            if i + DISTANCE < hi:
+                prefetch_row(W, out_ids[i + DISTANCE])
             j = out_ids[i]
             acc = b[j]
             for c in range(d_in):
@@ -37,31 +41,31 @@ def _forward_dense_input(W, b, x, out_offsets, out_ids, z):
 
 
 def _forward_softmax_ce_dense_input(W, b, x, out_offsets, out_ids, lab_offsets, lab_ids, lab_vals,
-                                    scratch, acts, dx):
+                                    acts, dx):
     """Softmax forward of the active neurons fused with the input gradient of the softmax
     cross-entropy loss, reading each active weight row once.
 
     dL/dx[s] = (sum_j p_j W[j] - sum_l y_l W[l]) / B. The first sum is kept as an online
     softmax (running max, rescaled sums) while the row is in cache; the labels' rows are
     read again (a handful a sample). Labels must be among the active neurons, as they are
-    in training.
+    in training. The running sum is a fresh local array so LLVM can keep it apart from W.
 
     W : float32[dim, d_in]   b : float32[dim]   x : float32[B, d_in]
     out_offsets : int64[B + 1]   out_ids : int32[nnz_out]
     lab_offsets : int64[B + 1]   lab_ids : int32[nnz_lab]   lab_vals : float32[nnz_lab]
-    scratch : float32[n_threads, d_in]
     acts : float32[nnz_out]   written: softmax probabilities over each row
     dx : float32[B, d_in]     written
     """
     n_samples, d_in = x.shape
     inv_b = np.float32(1.0 / n_samples)
     for s in prange(n_samples):
-        acc = scratch[numba.get_thread_id()]
-        for c in range(d_in):
-            acc[c] = _ZERO
+        acc = np.zeros(d_in, dtype=np.float32)
         run_max = np.float32(-np.inf)
         run_sum = _ZERO
-        for i in range(out_offsets[s], out_offsets[s + 1]):
+        lo, hi = out_offsets[s], out_offsets[s + 1]
+        for i in range(lo, hi):
+            if i + DISTANCE < hi:
+                prefetch_row(W, out_ids[i + DISTANCE])
             j = out_ids[i]
             z = b[j]
             for c in range(d_in):
@@ -78,7 +82,7 @@ def _forward_softmax_ce_dense_input(W, b, x, out_offsets, out_ids, lab_offsets, 
             for c in range(d_in):
                 acc[c] += e * W[j, c]
         inv_sum = _ONE / run_sum
-        for i in range(out_offsets[s], out_offsets[s + 1]):
+        for i in range(lo, hi):
             acts[i] = np.exp(acts[i] - run_max) * inv_sum
         total = _ZERO
         for k in range(lab_offsets[s], lab_offsets[s + 1]):
@@ -91,26 +95,6 @@ def _forward_softmax_ce_dense_input(W, b, x, out_offsets, out_ids, lab_offsets, 
                 j = lab_ids[k]
                 for c in range(d_in):
                     dx[s, c] -= y * W[j, c]
-
-
-def _weight_grad_dense_input(x, entry_row, order, group_offsets, group_ids, dz, dW):
-    """dW[j] += sum of dz[i] * x[s] over the entries i = (s, j) of neuron j; one thread per row.
-
-    x : float32[B, d_in]          entry_row, order, group_offsets, group_ids : from
-    ``grouping.group_by_id`` over the output ids     dz : float32[nnz_out]
-    dW : float32[dim, d_in]       added to
-    """
-    d_in = x.shape[1]
-    for g in prange(group_ids.shape[0]):
-        j = group_ids[g]
-        for p in range(group_offsets[g], group_offsets[g + 1]):
-            i = order[p]
-            grad = dz[i]
-            if grad == _ZERO:
-                continue
-            s = entry_row[i]
-            for c in range(d_in):
-                dW[j, c] += grad * x[s, c]
 
 
 def _bias_grad(order, group_offsets, group_ids, dz, db, touched):
@@ -135,7 +119,10 @@ def _input_grad_dense_input(W, out_offsets, out_ids, dz, dx):
     """
     d_in = W.shape[1]
     for s in prange(out_offsets.shape[0] - 1):
-        for i in range(out_offsets[s], out_offsets[s + 1]):
+        hi = out_offsets[s + 1]
+        for i in range(out_offsets[s], hi):
+            if i + DISTANCE < hi:
+                prefetch_row(W, out_ids[i + DISTANCE])
             grad = dz[i]
             if grad == _ZERO:
                 continue
@@ -164,7 +151,7 @@ def _forward_sparse_input(W, b, in_offsets, in_ids, in_vals, out_offsets, out_id
 
 def _weight_grad_sparse_input(in_offsets, in_ids, in_vals, entry_row, order, group_offsets, group_ids,
                              dz, dW):
-    """Sparse-input counterpart of ``weight_grad_dense_input``:
+    """Weight gradient over a sparse input (over a dense one, see ``optim.grouped_grads``):
     dW[j, in_ids[k]] += dz[i] * in_vals[k] over the input nonzeros k of each entry's sample."""
     for g in prange(group_ids.shape[0]):
         j = group_ids[g]
@@ -196,7 +183,6 @@ def _input_grad_sparse_input(W, in_offsets, in_ids, out_offsets, out_ids, dz, d_
 forward_dense_input = njit(parallel=True, cache=True, fastmath=_FAST)(_forward_dense_input)
 forward_dense_input_serial = njit(cache=True, fastmath=_FAST)(_forward_dense_input)
 forward_softmax_ce_dense_input = njit(parallel=True, cache=True, fastmath=_FAST)(_forward_softmax_ce_dense_input)
-weight_grad_dense_input = njit(parallel=True, cache=True, fastmath=_FAST)(_weight_grad_dense_input)
 bias_grad = njit(parallel=True, cache=True, fastmath=_FAST)(_bias_grad)
 input_grad_dense_input = njit(parallel=True, cache=True, fastmath=_FAST)(_input_grad_dense_input)
 forward_sparse_input = njit(parallel=True, cache=True, fastmath=_FAST)(_forward_sparse_input)

@@ -3,12 +3,15 @@
 Each kernel also zeroes the gradient rows it consumed, so the dense gradient buffer is
 clean for the next batch without a pass over all of it.
 """
-import numba
 import numpy as np
 from numba import njit, prange
 
+from .prefetch import DISTANCE, prefetch_row
+
 _ZERO = np.float32(0.0)
 _ONE = np.float32(1.0)
+# groups (weight rows) a thread takes at a time in the grouped updates
+_GROUP_CHUNK = 1024
 
 
 @njit(cache=True, inline="always")
@@ -100,31 +103,63 @@ def _grouped_row_grad(x, entry_row, order, lo, hi, dz, out):
 
 
 @njit(parallel=True, cache=True)
-def adam_grouped(param, m, v, x, entry_row, order, group_offsets, group_ids, dz, scratch,
-                 lr, beta1, beta2, eps, step):
-    """Lazy Adam on the rows of a fully connected layer whose gradient has not been summed
-    yet: each row's gradient is built from its group of (sample, dz) entries in a per-thread
-    scratch row and applied at once, so no dense gradient buffer is written or read.
+def grouped_grads(x, entry_row, order, group_offsets, dz, out):
+    """The summed gradient rows of a fully connected layer's active neurons, compactly:
+    out[g] = sum of dz[i] * x[s] over group g's entries (one row per touched neuron).
 
-    param, m, v : float32[dim, d_in]      x : float32[B, d_in] the layer's input
-    entry_row, order, group_offsets, group_ids : ``grouping.group_by_id`` of the output ids
-    dz : float32[nnz_out]                 scratch : float32[n_threads, d_in]
+    x : float32[B, d_in]   entry_row, order, group_offsets : ``grouping.group_by_id``
+    dz : float32[nnz_out]  out : float32[G, d_in] written
     """
-    b1, b2, step_size, inv_sqrt_bc2, e = _adam_constants(lr, beta1, beta2, eps, step)
-    for g in prange(group_ids.shape[0]):
-        row = scratch[numba.get_thread_id()]
-        _grouped_row_grad(x, entry_row, order, group_offsets[g], group_offsets[g + 1], dz, row)
-        _adam_row(param, m, v, group_ids[g], row, b1, b2, step_size, inv_sqrt_bc2, e)
+    for g in prange(out.shape[0]):
+        _grouped_row_grad(x, entry_row, order, group_offsets[g], group_offsets[g + 1], dz, out[g])
+
+
+@njit(cache=True, inline="always")
+def _prefetch_group(group_ids, g, hi, param, m, v):
+    """Ask for the rows of the group ``DISTANCE`` ahead (m, v may be param when unused)."""
+    if g + DISTANCE < hi:
+        r = group_ids[g + DISTANCE]
+        prefetch_row(param, r)
+        prefetch_row(m, r)
+        prefetch_row(v, r)
 
 
 @njit(parallel=True, cache=True)
-def sgd_grouped(param, x, entry_row, order, group_offsets, group_ids, dz, scratch, lr):
+def adam_grouped(param, m, v, x, entry_row, order, group_offsets, group_ids, dz,
+                 lr, beta1, beta2, eps, step):
+    """Lazy Adam on the rows of a fully connected layer whose gradient has not been summed
+    yet: each row's gradient is built from its group of (sample, dz) entries in a local
+    row and applied at once, so no dense gradient buffer is written or read. Threads take
+    runs of ``_GROUP_CHUNK`` groups, so each owns a local row that LLVM knows is apart from
+    param, m and v, and prefetches the rows a few groups ahead.
+
+    param, m, v : float32[dim, d_in]      x : float32[B, d_in] the layer's input
+    entry_row, order, group_offsets, group_ids : ``grouping.group_by_id`` of the output ids
+    dz : float32[nnz_out]
+    """
+    b1, b2, step_size, inv_sqrt_bc2, e = _adam_constants(lr, beta1, beta2, eps, step)
+    n_groups = group_ids.shape[0]
+    for t in prange((n_groups + _GROUP_CHUNK - 1) // _GROUP_CHUNK):
+        row = np.empty(param.shape[1], dtype=np.float32)
+        hi = min(n_groups, (t + 1) * _GROUP_CHUNK)
+        for g in range(t * _GROUP_CHUNK, hi):
+            _prefetch_group(group_ids, g, hi, param, m, v)
+            _grouped_row_grad(x, entry_row, order, group_offsets[g], group_offsets[g + 1], dz, row)
+            _adam_row(param, m, v, group_ids[g], row, b1, b2, step_size, inv_sqrt_bc2, e)
+
+
+@njit(parallel=True, cache=True)
+def sgd_grouped(param, x, entry_row, order, group_offsets, group_ids, dz, lr):
     """SGD counterpart of ``adam_grouped``."""
     step = np.float32(lr)
     width = param.shape[1]
-    for g in prange(group_ids.shape[0]):
-        row = scratch[numba.get_thread_id()]
-        _grouped_row_grad(x, entry_row, order, group_offsets[g], group_offsets[g + 1], dz, row)
-        r = group_ids[g]
-        for c in range(width):
-            param[r, c] -= step * row[c]
+    n_groups = group_ids.shape[0]
+    for t in prange((n_groups + _GROUP_CHUNK - 1) // _GROUP_CHUNK):
+        row = np.empty(width, dtype=np.float32)
+        hi = min(n_groups, (t + 1) * _GROUP_CHUNK)
+        for g in range(t * _GROUP_CHUNK, hi):
+            _prefetch_group(group_ids, g, hi, param, param, param)
+            _grouped_row_grad(x, entry_row, order, group_offsets[g], group_offsets[g + 1], dz, row)
+            r = group_ids[g]
+            for c in range(width):
+                param[r, c] -= step * row[c]

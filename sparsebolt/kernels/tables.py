@@ -11,19 +11,20 @@ from .random import mix
 
 
 @njit(parallel=True, cache=True)
-def build_tables(keys, buckets, counts, seed):
+def build_tables(keys, buckets, counts, pinned, seed):
     """Insert every neuron into its bucket of every table, with reservoir sampling when a
     bucket overflows. Tables are independent, so each is built by one thread in id order:
     the result does not depend on the thread count.
 
     keys : int32[dim, L]          the bucket of neuron i in table t
-    buckets : int32[L, n_buckets, R]    counts : int32[L, n_buckets]   both overwritten
+    buckets : int32[L, n_buckets, R]    counts, pinned : int32[L, n_buckets]   all overwritten
     seed : int
     """
     dim, n_tables = keys.shape
     reservoir = buckets.shape[2]
     for t in prange(n_tables):
         counts[t, :] = 0
+        pinned[t, :] = 0
         for i in range(dim):
             b = keys[i, t]
             c = counts[t, b]
@@ -34,6 +35,55 @@ def build_tables(keys, buckets, counts, seed):
                 if r < reservoir:
                     buckets[t, b, r] = i
             counts[t, b] = c + 1
+
+
+@njit(cache=True)
+def insert_missed_labels(keys, buckets, counts, pinned, lab_offsets, lab_ids):
+    """Label-neuron augmentation on frozen tables: a label that none of a sample's L buckets
+    holds is pinned into all of them. A bucket's pinned ids fill its first slots and are
+    never replaced; the id a pin displaces moves to the first free slot, or is dropped from
+    a full bucket. A bucket whose R slots are all pinned takes no more. Serial, so samples
+    of a batch that share a bucket cannot race.
+
+    keys : int32[B, L]            each sample's bucket in each table
+    buckets, counts               as in ``build_tables``; updated
+    pinned : int32[L, n_buckets]  pinned slots of each bucket; updated
+    lab_offsets : int64[B + 1]    lab_ids : int32[nnz_lab]
+    returns the number of (sample, label) pairs inserted
+    """
+    n_samples, n_tables = keys.shape
+    reservoir = buckets.shape[2]
+    inserted = 0
+    for s in range(n_samples):
+        for k in range(lab_offsets[s], lab_offsets[s + 1]):
+            j = lab_ids[k]
+            found = False
+            for t in range(n_tables):
+                b = keys[s, t]
+                for r in range(min(counts[t, b], reservoir)):
+                    if buckets[t, b, r] == j:
+                        found = True
+                        break
+                if found:
+                    break
+            if found:
+                continue
+            for t in range(n_tables):
+                b = keys[s, t]
+                p = pinned[t, b]
+                if p == reservoir:
+                    continue
+                used = min(counts[t, b], reservoir)
+                if p < used:
+                    if used < reservoir:
+                        buckets[t, b, used] = buckets[t, b, p]
+                        counts[t, b] += 1
+                else:
+                    counts[t, b] += 1
+                buckets[t, b, p] = j
+                pinned[t, b] = p + 1
+            inserted += 1
+    return inserted
 
 
 def _query_active(keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt, mark, out_ids):

@@ -56,6 +56,20 @@ class LSHConfig:
         return asdict(self)
 
 
+# (width below which, sparsity) for an output layer given no sparsity, as BOLT's UDT does:
+# dense while a dense layer is cheap, then about 2K active neurons, down to 0.5%
+_DEFAULT_SPARSITY = ((450, 1.0), (900, 0.2), (1800, 0.1), (4000, 0.05), (10_000, 0.02), (20_000, 0.01))
+
+
+def default_sparsity(n_outputs):
+    """Sparsity of an output layer of ``n_outputs`` neurons when the user gives none."""
+    check_int("default_sparsity", "n_outputs", n_outputs, 1)
+    for width, sparsity in _DEFAULT_SPARSITY:
+        if n_outputs < width:
+            return sparsity
+    return 0.005
+
+
 def active_size(dim, sparsity):
     """Neurons computed per sample at ``sparsity``: at least 1, at most ``dim``."""
     return min(dim, max(1, int(round(sparsity * dim))))
@@ -87,15 +101,40 @@ def autotune(dim, input_dim, sparsity, family="dwta"):
     return LSHConfig(family=family, k=k, n_tables=n_tables, reservoir=reservoir)
 
 
-def schedule(batches_per_epoch, batch_size):
+# rebuilds may take at most this share of training time
+_REBUILD_SHARE = 0.1
+
+
+def rebuild_cost(dim, input_dim, config, n_active, batch_size):
+    """A table rebuild's cost in training batches, from operation counts: hashing every
+    weight row and inserting it into L tables, against a batch's forward, backward and
+    optimizer work on its active neurons."""
+    if config.family == "random":
+        return 0.0
+    n_hashes = config.n_tables * config.k
+    # weights per operation calibrated on the 670K layer: a DWTA hash scans 8 random
+    # coordinates, and an insert into tables far larger than cache is a miss
+    hashing = 16 * n_hashes if config.family == "dwta" else input_dim * n_hashes / 8
+    per_row = hashing + 16 * config.n_tables
+    touched = min(dim, batch_size * n_active)
+    batch = batch_size * n_active * input_dim * 3 + touched * input_dim * 4
+    return dim * per_row / batch
+
+
+def schedule(batches_per_epoch, batch_size, rebuild_cost=0.0):
     """(rebuild_every, rehash_every) in batches.
 
     With a known epoch length: tables about 100 times an epoch on large data (20 times on
     data under 100K samples), new hash functions 4 times an epoch. Streaming data of
-    unknown length: tables every 6,400 samples, hash functions every 128,000.
+    unknown length: tables every 6,400 samples, hash functions every 128,000. Either way
+    tables are rebuilt no more often than keeps rebuilds (``rebuild_cost`` batches each)
+    under a tenth of training time.
     """
     if not batches_per_epoch:
-        return max(1, 6400 // batch_size), max(1, 128_000 // batch_size)
-    n = batches_per_epoch
-    per_epoch = 100 if n * batch_size >= 100_000 else 20
-    return max(1, n // per_epoch), max(1, n // 4)
+        rebuild, rehash = max(1, 6400 // batch_size), max(1, 128_000 // batch_size)
+    else:
+        n = batches_per_epoch
+        per_epoch = 100 if n * batch_size >= 100_000 else 20
+        rebuild, rehash = max(1, n // per_epoch), max(1, n // 4)
+    rebuild = max(rebuild, math.ceil(rebuild_cost / _REBUILD_SHARE))
+    return rebuild, max(rehash, rebuild)

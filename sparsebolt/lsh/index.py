@@ -1,7 +1,7 @@
 """The neuron index of one sparse layer: hash function, tables and rebuild schedule."""
 import numpy as np
 
-from .autotune import LSHConfig, schedule
+from .autotune import rebuild_cost, schedule
 from .hash_functions import make_hash_function
 from .tables import HashTables
 
@@ -9,16 +9,21 @@ from .tables import HashTables
 class NeuronIndex:
     """Finds, for each input, the neurons whose weight rows hash to the same buckets.
 
-    dim : number of neurons; input_dim : width of the weight rows; config : LSHConfig.
+    dim : number of neurons; input_dim : width of the weight rows; config : LSHConfig;
+    n_active : neurons a sample computes (weighs the rebuild schedule).
     """
 
-    def __init__(self, dim, input_dim, config, seed=0):
+    def __init__(self, dim, input_dim, config, n_active, seed=0):
         self.dim = dim
         self.input_dim = input_dim
         self.config = config
+        self.n_active = n_active
         self.seed = int(seed)
         self.batches = 0
         self.rebuilds = 0
+        self.frozen = False
+        self.label_augmentation = False
+        self.labels_inserted = 0
         self.rebuild_every = config.rebuild_every
         self.rehash_every = config.rehash_every
         rng = np.random.default_rng(self.seed)
@@ -32,8 +37,10 @@ class NeuronIndex:
             self.tables = HashTables(config.n_tables, config.range_pow, config.reservoir)
 
     def set_schedule(self, batches_per_epoch, batch_size):
-        """Fill in the rebuild intervals the config leaves open."""
-        rebuild, rehash = schedule(batches_per_epoch, batch_size)
+        """Fill in the rebuild intervals the config leaves open (``batches_per_epoch`` may
+        be None for streaming data)."""
+        cost = rebuild_cost(self.dim, self.input_dim, self.config, self.n_active, batch_size)
+        rebuild, rehash = schedule(batches_per_epoch, batch_size, cost)
         self.rebuild_every = self.config.rebuild_every or rebuild
         self.rehash_every = self.config.rehash_every or rehash
 
@@ -45,16 +52,29 @@ class NeuronIndex:
         self.rebuilds += 1
         self.tables.build(keys, self.seed + self.rebuilds)
 
-    def after_batch(self, weights):
-        """Advance the schedule by one training batch; rebuild or redraw when due."""
+    def after_batch(self, weights, batch_size):
+        """Advance the schedule by one training batch; rebuild or redraw when due. Training
+        outside ``Model.train`` gets the streaming schedule for its batch size."""
         self.batches += 1
-        if self.hash_fn is None:
+        if self.hash_fn is None or self.frozen:
             return
+        if self.rebuild_every is None:
+            self.set_schedule(None, batch_size)
         if self.rehash_every and self.batches % self.rehash_every == 0:
             self.hash_fn.regenerate(self.seed + 7919 * self.batches)
             self.rebuild(weights)
         elif self.rebuild_every and self.batches % self.rebuild_every == 0:
             self.rebuild(weights)
+
+    def freeze(self, label_augmentation=True):
+        """Stop rebuilding; with ``label_augmentation`` the training labels a sample's
+        buckets miss are pinned into them from now on (see ``HashTables.insert_labels``)."""
+        self.frozen = True
+        self.label_augmentation = bool(label_augmentation)
+
+    def unfreeze(self):
+        self.frozen = False
+        self.label_augmentation = False
 
     def query_keys(self, value, serial=False):
         """Bucket keys of a batch of layer inputs (a ``Value``): int32[B, n_tables]."""
@@ -67,6 +87,8 @@ class NeuronIndex:
     def active(self, value, width, lab_offsets=None, lab_ids=None, salt=0, serial=False):
         """Active neuron ids, int32[B, width], labels (if given) first."""
         keys = self.query_keys(value, serial)
+        if self.label_augmentation and lab_offsets is not None and self.hash_fn is not None:
+            self.labels_inserted += self.tables.insert_labels(keys, lab_offsets, lab_ids)
         if lab_offsets is None:
             lab_offsets = np.zeros(value.batch_size + 1, dtype=np.int64)
             lab_ids = np.zeros(0, dtype=np.int32)

@@ -14,15 +14,21 @@ class HashTables:
         self.reservoir = reservoir
         self.buckets = np.zeros((n_tables, 1 << range_pow, reservoir), dtype=np.int32)
         self.counts = np.zeros((n_tables, 1 << range_pow), dtype=np.int32)
+        self.pinned = np.zeros((n_tables, 1 << range_pow), dtype=np.int32)
         self._marks = None
 
     @property
     def nbytes(self):
-        return self.buckets.nbytes + self.counts.nbytes
+        return self.buckets.nbytes + self.counts.nbytes + self.pinned.nbytes
 
     def build(self, keys, seed):
         """Refill from scratch: keys : int32[dim, n_tables], the bucket of each neuron."""
-        tables.build_tables(keys, self.buckets, self.counts, seed)
+        tables.build_tables(keys, self.buckets, self.counts, self.pinned, seed)
+
+    def insert_labels(self, keys, lab_offsets, lab_ids):
+        """Pin each label that a sample's buckets (keys : int32[B, n_tables]) miss into all
+        of them; returns how many (sample, label) pairs were inserted."""
+        return tables.insert_missed_labels(keys, self.buckets, self.counts, self.pinned, lab_offsets, lab_ids)
 
     def query(self, keys, lab_offsets, lab_ids, width, perm, salt, serial=False):
         """The active ids of each sample, int32[B, width]; see ``kernels.tables.query_active``."""

@@ -6,7 +6,7 @@ from .layers.base import Context, Node
 from .layers.fully_connected import FullyConnected
 from .layers.input import InputLayer
 from .losses import LOSSES, CategoricalCrossEntropy, Loss
-from .optimizers import OPTIMIZERS
+from .optimizers import OPTIMIZERS, put_gradients, take_gradients
 from .value import Value
 
 
@@ -163,23 +163,81 @@ class Model:
         self.backward(values, dz, ctx)
         self.optimizer.step(self.parameters(), learning_rate)
         for layer in self.sparse_layers():
-            layer.after_batch()
+            layer.after_batch(batch.batch_size)
         return loss
+
+    def compute_gradients(self, batch):
+        """Forward and backward on ``batch`` without updating: (loss, {parameter name:
+        (rows int32[n], values float32[n, ...])}) holding only the rows the batch touched.
+        With ``apply_gradients`` this is ``train_step`` split in two, for data-parallel
+        training where replicas combine their gradients in between."""
+        self.check_batch(batch)
+        ctx = Context(training=True, labels=batch.labels, salt=self.steps + 1,
+                      softmax_ce=isinstance(self.loss, CategoricalCrossEntropy))
+        values = self.forward(batch, ctx)
+        loss, dz = self.loss(values[self.output], batch.labels)
+        self.backward(values, dz, ctx)
+        return loss, take_gradients(self.parameters())
+
+    def apply_gradients(self, grads, learning_rate, batch_size):
+        """One optimizer step with gradients from ``compute_gradients`` (possibly combined
+        across replicas), then the LSH schedule's step for a batch of ``batch_size``."""
+        self.steps += 1
+        params = self.parameters()
+        put_gradients(params, grads)
+        self.optimizer.step(params, learning_rate)
+        for layer in self.sparse_layers():
+            layer.after_batch(batch_size)
 
     def output_values(self, batch, sparse_inference=False, serial=False):
         """The output layer's activations for ``batch`` (dense unless ``sparse_inference``)."""
         ctx = Context(training=False, sparse_inference=sparse_inference, serial=serial)
         return self.forward(batch, ctx)[self.output]
 
+    def freeze_tables(self, label_augmentation=True):
+        """Stop rebuilding every sparse layer's hash tables; with ``label_augmentation`` the
+        output layer's tables take in the training labels its buckets miss."""
+        for layer in self.sparse_layers():
+            layer.index.freeze(label_augmentation and layer.is_output)
+
+    def unfreeze_tables(self):
+        for layer in self.sparse_layers():
+            layer.index.unfreeze()
+
     # user-facing ----------------------------------------------------------------------
 
     def train(self, data, epochs=1, learning_rate=1e-3, validation=None, metrics=(), callbacks=(),
-              verbose=True):
+              verbose=True, label_augmentation=True, augment_from_epoch=1):
         """Train on ``data`` (an iterable of Batches, e.g. from ``sb.data.load_svm``).
+
+        With ``label_augmentation`` the hash tables freeze at the start of epoch
+        ``augment_from_epoch`` (0-based: the default 1 is the second epoch) and from then on
+        a training label that a sample's buckets miss is pinned into them, so sparse
+        inference finds it; without it the tables keep being rebuilt on their schedule.
         Returns a History with the loss and validation metrics of each epoch."""
         from ..train.trainer import fit
         return fit(self, data, epochs=epochs, learning_rate=learning_rate, validation=validation,
-                   metrics=metrics, callbacks=callbacks, verbose=verbose)
+                   metrics=metrics, callbacks=callbacks, verbose=verbose,
+                   label_augmentation=label_augmentation, augment_from_epoch=augment_from_epoch)
+
+    def layer(self, name):
+        """The layer called ``name``; the error lists the model's layer names."""
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        names = ", ".join(repr(x.name) for x in self.layers)
+        raise ValueError(f"The model has no layer {name!r}. Its layers: {names}.")
+
+    def set_sparsity(self, layer, sparsity):
+        """Change a trained FullyConnected layer's sparsity (a layer or its name) without
+        retraining: hash settings are derived again and the tables rebuilt. Applies to
+        further training and to sparse inference; 1.0 makes the layer dense."""
+        if isinstance(layer, str):
+            layer = self.layer(layer)
+        if not isinstance(layer, FullyConnected) or layer not in self.layers:
+            raise ValueError(f"The 'layer' parameter of set_sparsity must be a FullyConnected layer of "
+                             f"this model or its name. Got {layer!r} instead.")
+        layer.set_sparsity(sparsity)
 
     def evaluate(self, data, metrics=("precision@1",), sparse_inference=False, verbose=False):
         """Metrics over a Batch or an iterable of Batches: {name: value}."""

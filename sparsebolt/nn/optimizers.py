@@ -1,7 +1,6 @@
 """Optimizers that update only the rows of each parameter that received a gradient."""
 import numpy as np
 
-from .._threads import scratch_rows
 from .._validation import check_float
 from ..kernels import optim
 
@@ -23,6 +22,32 @@ def _rows_to_update(params):
             rows = taken[key]
         out.append(rows)
     return out
+
+
+def take_gradients(params):
+    """The gradients of the last backward pass as {name: (rows int32[n], values
+    float32[n, ...])}, touching rows only; the parameters' buffers are left clean."""
+    out = {}
+    for p, rows in zip(params, _rows_to_update(params)):
+        if rows is None:
+            out[p.name] = p.pending.rows()
+            p.pending = None
+            continue
+        out[p.name] = (rows, p.grad[rows].copy())
+        p.grad[rows] = 0
+    return out
+
+
+def put_gradients(params, grads):
+    """Load {name: (rows, values)} into the parameters' gradient buffers and flag the rows,
+    so that an optimizer step applies exactly them."""
+    for p in params:
+        if p.name not in grads:
+            continue
+        rows, values = grads[p.name]
+        p.grad[rows] = values
+        if p.touched is not None:
+            p.touched[rows] = 1
 
 
 def _as_2d(a):
@@ -50,8 +75,7 @@ class Adam:
             if rows is None:
                 g = p.pending
                 optim.adam_grouped(p.value, m, v, g.x, g.entry_row, g.order, g.group_offsets, g.group_ids,
-                                   g.dz, scratch_rows(p.value.shape[1]), learning_rate, self.beta1, self.beta2, self.eps,
-                                   self.step_count)
+                                   g.dz, learning_rate, self.beta1, self.beta2, self.eps, self.step_count)
                 p.pending = None
                 continue
             optim.adam_rows(_as_2d(p.value), _as_2d(p.grad), _as_2d(m), _as_2d(v), rows,
@@ -76,7 +100,7 @@ class SGD:
             if rows is None:
                 g = p.pending
                 optim.sgd_grouped(p.value, g.x, g.entry_row, g.order, g.group_offsets, g.group_ids, g.dz,
-                                  scratch_rows(p.value.shape[1]), learning_rate)
+                                  learning_rate)
                 p.pending = None
                 continue
             optim.sgd_rows(_as_2d(p.value), _as_2d(p.grad), rows, learning_rate)

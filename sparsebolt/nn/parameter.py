@@ -1,7 +1,7 @@
 """A trainable array with its gradient and the rows that received one."""
 import numpy as np
 
-from ..kernels import fully_connected as fc
+from ..kernels import optim
 
 
 class GroupedGrad:
@@ -16,9 +16,15 @@ class GroupedGrad:
         self.x, self.entry_row, self.order = x, entry_row, order
         self.group_offsets, self.group_ids, self.dz = group_offsets, group_ids, dz
 
+    def rows(self):
+        """(row ids int32[G], summed gradient rows float32[G, d_in])"""
+        values = np.empty((self.group_ids.size, self.x.shape[1]), dtype=np.float32)
+        optim.grouped_grads(self.x, self.entry_row, self.order, self.group_offsets, self.dz, values)
+        return self.group_ids, values
+
     def accumulate_into(self, grad):
-        fc.weight_grad_dense_input(self.x, self.entry_row, self.order, self.group_offsets, self.group_ids,
-                                   self.dz, grad)
+        ids, values = self.rows()
+        grad[ids] += values
 
 
 class Parameter:
@@ -30,9 +36,17 @@ class Parameter:
     def __init__(self, name, value, touched=None):
         self.name = name
         self.value = value
-        self.grad = np.zeros_like(value)
+        self._grad = None
         self.touched = touched
         self.pending = None
+
+    @property
+    def grad(self):
+        # made on first use: a sparse output layer over a dense input never needs its
+        # dense buffer (the optimizer sums its rows directly), and at 670K x 128 it is 343 MB
+        if self._grad is None:
+            self._grad = np.zeros_like(self.value)
+        return self._grad
 
     @property
     def rows(self):

@@ -9,8 +9,10 @@ from .inference import evaluate
 from .metrics import make_metric
 
 
-def fit(model, data, epochs, learning_rate, validation=None, metrics=(), callbacks=(), verbose=True):
+def fit(model, data, epochs, learning_rate, validation=None, metrics=(), callbacks=(), verbose=True,
+        label_augmentation=True, augment_from_epoch=1):
     check_int("train", "epochs", epochs, 1)
+    check_int("train", "augment_from_epoch", augment_from_epoch, 0)
     check_float("train", "learning_rate", learning_rate, 0.0, low_open=True)
     metrics = [metrics] if isinstance(metrics, str) else list(metrics)
     for name in metrics:
@@ -33,6 +35,8 @@ def fit(model, data, epochs, learning_rate, validation=None, metrics=(), callbac
     for cb in callbacks:
         cb.on_train_begin(model)
     for epoch in range(epochs):
+        if label_augmentation and epoch == augment_from_epoch:
+            model.freeze_tables(label_augmentation=True)
         for cb in callbacks:
             cb.on_epoch_begin(epoch, model)
         start = time.perf_counter()

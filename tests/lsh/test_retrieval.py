@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from sparsebolt.lsh import DWTA, SRP, FastSRP, NeuronIndex, autotune
+from sparsebolt.lsh.autotune import active_size
 from sparsebolt.nn.value import Value
 
 DIM, D_IN, N_QUERIES = 20_000, 64, 400
@@ -23,7 +24,7 @@ def planted():
 
 def _recall_at_1(family, sparsity, planted):
     W, Q, top1 = planted
-    index = NeuronIndex(DIM, D_IN, autotune(DIM, D_IN, sparsity, family), seed=1)
+    index = NeuronIndex(DIM, D_IN, autotune(DIM, D_IN, sparsity, family), active_size(DIM, sparsity), seed=1)
     index.rebuild(W)
     active = index.active(Value.dense(Q), int(sparsity * DIM))
     return np.mean([top1[i] in active[i] for i in range(N_QUERIES)])

@@ -2,7 +2,7 @@
 import numpy as np
 
 from sparsebolt.lsh import HashTables
-from sparsebolt.lsh.autotune import LSHConfig, autotune, schedule
+from sparsebolt.lsh.autotune import LSHConfig, autotune, rebuild_cost, schedule
 
 
 def test_tables_hold_every_neuron_until_the_reservoir_fills():
@@ -21,6 +21,41 @@ def test_tables_hold_every_neuron_until_the_reservoir_fills():
                 assert sorted(held.tolist()) == members.tolist()
             else:
                 assert set(held.tolist()) <= set(members.tolist()) and len(set(held.tolist())) == reservoir
+
+
+def _held(t, table, bucket):
+    return t.buckets[table, bucket, :min(t.counts[table, bucket], t.reservoir)].tolist()
+
+
+def test_a_frozen_table_never_loses_a_label_inserted_into_it():
+    rng = np.random.default_rng(0)
+    dim, n_tables, reservoir = 400, 2, 4
+    keys = rng.integers(0, 8, (dim, n_tables)).astype(np.int32)   # every bucket overflows
+    t = HashTables(n_tables, 3, reservoir)
+    t.build(keys, seed=0)
+    query = np.array([[2, 5]], dtype=np.int32)
+    held_before = set(_held(t, 0, 2)) | set(_held(t, 1, 5))
+    missed = [j for j in range(dim) if j not in held_before][:6]
+    inserted = []
+    for j in missed:   # one label a batch, as training would bring them
+        n = t.insert_labels(query, np.array([0, 1], dtype=np.int64), np.array([j], dtype=np.int32))
+        assert n == 1
+        inserted.append(j)
+        for table, bucket in ((0, 2), (1, 5)):
+            # every label pinned so far is still there, until all R slots are pins
+            assert set(inserted[:reservoir]) <= set(_held(t, table, bucket))
+    assert t.pinned[0, 2] == t.pinned[1, 5] == reservoir
+    # a retrieved label is not inserted again, and other buckets are untouched
+    assert t.insert_labels(query, np.array([0, 1], dtype=np.int64), np.array([missed[0]], dtype=np.int32)) == 0
+    assert t.pinned.sum() == 2 * reservoir
+
+
+def test_a_pin_moves_the_id_it_displaces_to_a_free_slot():
+    keys = np.zeros((3, 1), dtype=np.int32)       # neurons 0, 1, 2 in bucket 0
+    t = HashTables(1, 2, 8)
+    t.build(keys, seed=0)
+    t.insert_labels(np.array([[0]], dtype=np.int32), np.array([0, 1], dtype=np.int64), np.array([7], dtype=np.int32))
+    assert _held(t, 0, 0) == [7, 1, 2, 0] and t.pinned[0, 0] == 1
 
 
 def test_query_puts_labels_first_then_buckets_then_padding_without_repeats():
@@ -55,3 +90,14 @@ def test_schedule_from_data_size():
     assert schedule(1000, 256) == (10, 250)
     assert schedule(100, 64) == (5, 25)
     assert schedule(None, 256) == (25, 500)
+    # a rebuild costing 3 batches is spread over at least 30
+    assert schedule(1000, 256, rebuild_cost=3.0) == (30, 250)
+    assert schedule(10, 256, rebuild_cost=3.0) == (30, 30)
+
+
+def test_rebuild_cost_grows_with_width_and_shrinks_with_batch():
+    c = autotune(670_091, 128, 0.005)
+    wide = rebuild_cost(670_091, 128, c, 3350, 256)
+    assert 1 < wide < 6  # a rebuild took 0.5-0.6 s against a 0.18-0.25 s step at this shape
+    assert rebuild_cost(670_091, 128, c, 3350, 1024) < wide
+    assert rebuild_cost(670_091, 128, LSHConfig(family="random", k=0, n_tables=0, reservoir=0), 3350, 256) == 0

@@ -147,10 +147,35 @@ def test_tables_are_rebuilt_on_schedule():
                                               rebuild_every=3, rehash_every=7))
     index = model.output.layer.index
     bins = index.hash_fn.bins.copy()
-    model.train(data, epochs=2, learning_rate=1e-2, verbose=False)
+    model.train(data, epochs=2, learning_rate=1e-2, verbose=False, label_augmentation=False)
     # 20 batches: rebuilds at 3,6,9,12,15,18 and rehashes (with a rebuild) at 7,14; +1 at build
     assert index.rebuilds == 1 + 6 + 2
     assert not np.array_equal(bins, index.hash_fn.bins)
+
+
+def test_label_augmentation_freezes_the_tables_from_the_second_epoch():
+    data = clustered(n=1000, batch_size=100)
+    model = small_model(sampling=sb.LSHConfig(family="dwta", k=3, n_tables=8, reservoir=16,
+                                              rebuild_every=3, rehash_every=7))
+    index = model.output.layer.index
+    model.train(data, epochs=2, learning_rate=1e-2, verbose=False)
+    # the first epoch's 10 batches only: rebuilds at 3, 6, 9 and a rehash at 7
+    assert index.rebuilds == 1 + 3 + 1
+    assert index.frozen and index.labels_inserted > 0
+    t, b = np.nonzero(index.tables.pinned)
+    pinned_ids = {int(index.tables.buckets[t[i], b[i], r]) for i in range(t.size)
+                  for r in range(index.tables.pinned[t[i], b[i]])}
+    assert pinned_ids and pinned_ids <= set(data.labels.ids.tolist())
+
+
+def test_train_step_alone_follows_the_streaming_schedule():
+    data = clustered(n=7000, batch_size=100)
+    model = small_model()
+    index = model.output.layer.index
+    for batch in data:
+        model.train_step(batch, 1e-2)
+    # tables every 6,400 samples when nothing says how long an epoch is
+    assert index.rebuild_every == 64 and index.rebuilds == 2
 
 
 def test_fused_softmax_input_gradient_equals_the_unfused_one():
@@ -173,3 +198,76 @@ def test_fused_softmax_input_gradient_equals_the_unfused_one():
     np.testing.assert_allclose(acts_fused, acts, rtol=1e-5, atol=1e-8)
     np.testing.assert_allclose(dx_fused, dx, rtol=1e-4, atol=1e-7)
     assert loss_fused == pytest.approx(loss, rel=1e-6)
+
+
+def test_output_sparsity_defaults_from_the_width_and_hidden_layers_stay_dense():
+    def build(n_classes):
+        inp = sb.Input(dim=50)
+        h = sb.FullyConnected(dim=16, activation="relu")(inp)
+        out = sb.FullyConnected(dim=n_classes, activation="softmax")(h)
+        sb.Model(inputs=inp, outputs=out)
+        return h.layer, out.layer
+
+    hidden, out = build(100)
+    assert hidden.sparsity == 1.0 and out.sparsity == 1.0 and out.index is None
+    hidden, out = build(30_000)
+    assert hidden.sparsity == 1.0 and out.sparsity == 0.005 and out.n_active == 150
+    assert build(5_000)[1].sparsity == 0.02
+
+
+def test_set_sparsity_changes_a_trained_model_without_touching_its_weights():
+    data = clustered(n=1000, batch_size=100)
+    model = small_model(sparsity=0.1)
+    model.train(data, epochs=2, learning_rate=1e-2, verbose=False)
+    layer = model.output.layer
+    weights = layer.W.value.copy()
+    dense_ids, dense_scores = model.predict(data, top_k=3)
+    model.set_sparsity(layer.name, 0.02)
+    assert layer.n_active == 10 and layer.index.config == sb.autotune(500, 32, 0.02)
+    ids, _ = model.predict(data, top_k=3, sparse_inference=True)
+    assert ids.shape == (1000, 3) and (ids >= 0).all()
+    np.testing.assert_array_equal(layer.W.value, weights)
+    model.set_sparsity(layer, 1.0)
+    assert layer.index is None
+    ids, scores = model.predict(data, top_k=3, sparse_inference=True)
+    np.testing.assert_array_equal(ids, dense_ids)
+    np.testing.assert_allclose(scores, dense_scores, rtol=1e-5)
+    model.set_sparsity(layer, 0.05)
+    model.train(data, epochs=1, learning_rate=1e-2, verbose=False)   # training goes on sparsely
+    assert layer.index.rebuilds > 1
+
+
+def test_set_sparsity_rejects_bad_values_and_unknown_layers():
+    model = small_model()
+    with pytest.raises(ValueError, match=r"The 'sparsity' parameter of set_sparsity must be a number in \(0.0, 1.0\]. Got 1.5 instead."):
+        model.set_sparsity(model.output.layer, 1.5)
+    with pytest.raises(ValueError, match=r"The model has no layer 'nope'. Its layers: 'embedding_\d+', 'fullyconnected_\d+'"):
+        model.set_sparsity("nope", 0.1)
+    with pytest.raises(ValueError, match="must be a FullyConnected layer"):
+        model.set_sparsity(model.output.inputs[0].layer, 0.1)
+
+
+@pytest.mark.parametrize("hidden_layer", ["embedding", "fully_connected"])
+def test_compute_then_apply_gradients_equals_a_train_step(hidden_layer):
+    def build():
+        inp = sb.Input(dim=2000)
+        if hidden_layer == "embedding":
+            h = sb.Embedding(dim=32, activation="relu")(inp)
+        else:
+            h = sb.FullyConnected(dim=32, activation="relu")(inp)   # over the sparse input
+        h = sb.LayerNorm()(h)
+        out = sb.FullyConnected(dim=500, sparsity=0.1, activation="softmax")(h)
+        return sb.Model(inputs=inp, outputs=out, seed=3)
+
+    data = clustered(n=100, batch_size=10, shuffle=False)
+    fused, split = build(), build()
+    for batch in data:
+        loss_a = fused.train_step(batch, 1e-2)
+        loss_b, grads = split.compute_gradients(batch)
+        # only touched rows travel: the 500 x 32 output matrix sends its active rows
+        rows, values = grads[split.output.layer.W.name]
+        assert rows.size < 500 and values.shape == (rows.size, 32)
+        split.apply_gradients(grads, 1e-2, batch.batch_size)
+        assert loss_a == loss_b
+    for pa, pb in zip(fused.parameters(), split.parameters()):
+        np.testing.assert_array_equal(pa.value, pb.value)

@@ -44,7 +44,8 @@ class Embedding(Layer):
             (emb.embedding_forward_serial if ctx.serial else emb.embedding_forward)(
                 self.E.value, self.b.value, x.offsets, x.ids, x.vals, out)
         value = Value.dense(out)
-        act_kernels.activate(value.flat(), value.row_offsets(), self._code)
+        activate = act_kernels.activate_serial if ctx.serial else act_kernels.activate
+        activate(value.flat(), value.row_offsets(), self._code)
         return value
 
     def backward(self, inputs, output, grad, need_input_grads, ctx, preactivation=False):

@@ -1,12 +1,12 @@
 """FullyConnected: a dense layer whose neurons may be computed sparsely through LSH."""
 import numpy as np
 
-from ..._threads import scratch_rows
 from ..._validation import check_float, check_int, check_type
 from ...kernels import activations as act_kernels
 from ...kernels import fully_connected as fc
 from ...kernels.grouping import group_by_id
-from ...lsh.autotune import FAMILIES, LSHConfig, active_size, autotune
+from ...kernels.topk import topk_merge_block
+from ...lsh.autotune import FAMILIES, LSHConfig, active_size, autotune, default_sparsity
 from ...lsh.index import NeuronIndex
 from ..parameter import GroupedGrad, Parameter
 from ..value import Value
@@ -27,15 +27,19 @@ class FullyConnected(Layer):
 
     With ``sparsity < 1`` each sample computes only ``sparsity * dim`` neurons in training
     (and in sparse inference): its labels first when this is the output layer, then the
-    neurons its input retrieves from the LSH tables, padded with random ones.
+    neurons its input retrieves from the LSH tables, padded with random ones. ``sparsity``
+    None is 1.0 for a hidden layer and, for the output layer, follows its width
+    (``lsh.autotune.default_sparsity``: dense below 450 neurons, 0.005 from 20K).
     ``sampling`` is None (autotuned DWTA), a family name ('dwta', 'srp', 'fast_srp',
     'random') to autotune, or an ``LSHConfig`` / dict of explicit settings.
     """
 
-    def __init__(self, dim, sparsity=1.0, activation="linear", sampling=None, name=None):
+    def __init__(self, dim, sparsity=None, activation="linear", sampling=None, name=None):
         super().__init__(name)
         self.dim = check_int("FullyConnected", "dim", dim, 1)
-        self.sparsity = check_float("FullyConnected", "sparsity", sparsity, 0.0, 1.0, low_open=True)
+        if sparsity is not None:
+            sparsity = check_float("FullyConnected", "sparsity", sparsity, 0.0, 1.0, low_open=True)
+        self.sparsity = sparsity
         self.activation = activation
         self._code = activation_code("FullyConnected", activation)
         if isinstance(sampling, dict):
@@ -69,14 +73,30 @@ class FullyConnected(Layer):
         return autotune(self.dim, self.input_dims[0], self.sparsity, family)
 
     def build(self, rng):
+        if self.sparsity is None:
+            self.sparsity = default_sparsity(self.dim) if self.is_output else 1.0
         d_in = self.input_dims[0]
         bound = 1.0 / np.sqrt(d_in)
         touched = np.zeros(self.dim, dtype=np.uint8)
         self.W = Parameter(f"{self.name}/W", rng.uniform(-bound, bound, (self.dim, d_in)).astype(np.float32), touched)
         self.b = Parameter(f"{self.name}/b", rng.uniform(-bound, bound, self.dim).astype(np.float32), touched)
+        self._index_seed = int(rng.integers(2**31))
+        self._make_index()
+
+    def _make_index(self):
+        self.index = None
         if self.is_sparse:
-            self.index = NeuronIndex(self.dim, d_in, self.lsh_config(), seed=int(rng.integers(2**31)))
+            self.index = NeuronIndex(self.dim, self.input_dims[0], self.lsh_config(), self.n_active,
+                                     seed=self._index_seed)
             self.index.rebuild(self.W.value)
+
+    def set_sparsity(self, sparsity):
+        """Compute ``sparsity * dim`` neurons from now on, in training and in sparse
+        inference: autotuned hash settings are derived again for the new level and the
+        tables rebuilt from the current weights (pinned labels are not kept); explicit
+        ``LSHConfig`` settings stay as given. The weights and optimizer state are untouched."""
+        self.sparsity = check_float("set_sparsity", "sparsity", sparsity, 0.0, 1.0, low_open=True)
+        self._make_index()
 
     def parameters(self):
         return [self.W, self.b]
@@ -103,7 +123,7 @@ class FullyConnected(Layer):
                 and self.activation == "softmax"):
             dx = np.empty_like(x.vals)
             fc.forward_softmax_ce_dense_input(W, b, x.vals, out.offsets, out.ids, lab_offsets, lab_ids,
-                                              ctx.labels.vals, scratch_rows(x.vals.shape[1]), out.flat(), dx)
+                                              ctx.labels.vals, out.flat(), dx)
             ctx.output_input_grad = dx
             return out
         if not (out.is_dense and x.is_dense):
@@ -115,18 +135,19 @@ class FullyConnected(Layer):
             else:
                 (fc.forward_sparse_input_serial if ctx.serial else fc.forward_sparse_input)(
                     W, b, x.offsets, x.ids, x.vals, offsets, ids, z)
-        act_kernels.activate(out.flat(), out.row_offsets(), self._code)
+        activate = act_kernels.activate_serial if ctx.serial else act_kernels.activate
+        activate(out.flat(), out.row_offsets(), self._code)
         return out
 
     def backward(self, inputs, output, grad, need_input_grads, ctx, preactivation=False):
         x = inputs[0]
         if not preactivation:
             act_kernels.activation_backward(output.flat(), grad, output.row_offsets(), self._code)
-        W, dW, db, touched = self.W.value, self.W.grad, self.b.grad, self.W.touched
+        W, db, touched = self.W.value, self.b.grad, self.W.touched
         need_dx = need_input_grads[0]
         if output.is_dense and x.is_dense:
             gz = grad.reshape(x.batch_size, self.dim)
-            np.matmul(gz.T, x.vals, out=dW)
+            np.matmul(gz.T, x.vals, out=self.W.grad)
             np.sum(gz, axis=0, out=db)
             touched[:] = 1
             return [(gz @ W).reshape(-1) if need_dx else None]
@@ -147,7 +168,7 @@ class FullyConnected(Layer):
             fc.input_grad_dense_input(W, offsets, ids, grad, dx)
             return [dx.reshape(-1)]
         fc.weight_grad_sparse_input(x.offsets, x.ids, x.vals, entry_row, order, group_offsets, group_ids,
-                                    grad, dW)
+                                    grad, self.W.grad)
         if not need_dx:
             return [None]
         dx = np.zeros(x.vals.shape[0], dtype=np.float32)
@@ -156,46 +177,35 @@ class FullyConnected(Layer):
 
     def dense_top_k(self, x, k):
         """Top-k neurons of the dense output without materialising it: int32[B, k] ids and
-        float32[B, k] activations, best first. The neurons are scored in blocks of ``block``
-        (BLAS), keeping a running top-k and, for softmax, a running log-sum-exp."""
-        block = TOP_K_BLOCK
-        if x.is_dense:
-            h = x.vals
-        else:
-            h = x.to_dense()
+        float32[B, k] activations, best first. Blocks of ``TOP_K_BLOCK`` neurons are scored
+        by BLAS and folded into a running top-k (and, for softmax, log-sum-exp)."""
+        h = x.vals if x.is_dense else x.to_dense()
         n = h.shape[0]
         k = min(k, self.dim)
         W, b = self.W.value, self.b.value
-        best_z = np.full((n, 0), -np.inf, dtype=np.float32)
-        best_ids = np.zeros((n, 0), dtype=np.int64)
-        run_max = np.full((n, 1), -np.inf, dtype=np.float32)
-        run_sum = np.zeros((n, 1), dtype=np.float64)
-        for lo in range(0, self.dim, block):
-            z = h @ W[lo:lo + block].T
-            z += b[lo:lo + block]
-            if self.activation == "softmax":
-                new_max = np.maximum(run_max, z.max(axis=1, keepdims=True))
-                run_sum = run_sum * np.exp(run_max - new_max) + np.exp(z - new_max).sum(axis=1, keepdims=True)
-                run_max = new_max
-            kk = min(k, z.shape[1])
-            part = np.argpartition(-z, kk - 1, axis=1)[:, :kk] if kk < z.shape[1] else np.tile(np.arange(z.shape[1]), (n, 1))
-            cand_z = np.concatenate([best_z, np.take_along_axis(z, part, axis=1)], axis=1)
-            cand_ids = np.concatenate([best_ids, part + lo], axis=1)
-            keep = np.argsort(-cand_z, axis=1, kind="stable")[:, :k]
-            best_z = np.take_along_axis(cand_z, keep, axis=1)
-            best_ids = np.take_along_axis(cand_ids, keep, axis=1)
-        if self.activation == "softmax":
-            scores = np.exp(best_z - run_max) / run_sum
+        best_ids = np.full((n, k), -1, dtype=np.int32)
+        best_z = np.full((n, k), -np.inf, dtype=np.float32)
+        run_max = np.full(n, -np.inf, dtype=np.float32)
+        run_sum = np.zeros(n, dtype=np.float64)
+        softmax = self.activation == "softmax"
+        z = np.empty((n, min(TOP_K_BLOCK, self.dim)), dtype=np.float32)
+        for lo in range(0, self.dim, TOP_K_BLOCK):
+            hi = min(lo + TOP_K_BLOCK, self.dim)
+            block = z[:, :hi - lo]
+            np.matmul(h, W[lo:hi].T, out=block)
+            block += b[lo:hi]
+            topk_merge_block(block, lo, best_ids, best_z, run_max, run_sum, softmax)
+        if softmax:
+            scores = (np.exp(best_z - run_max[:, None]) / run_sum[:, None]).astype(np.float32)
         else:
-            scores = best_z.copy()
-            act_kernels.activate(scores.reshape(-1), np.arange(n + 1, dtype=np.int64) * k,
-                                 self._code if self._code != act_kernels.SOFTMAX else act_kernels.LINEAR)
-        return best_ids.astype(np.int32), scores.astype(np.float32)
+            scores = best_z
+            act_kernels.activate(scores.reshape(-1), np.arange(n + 1, dtype=np.int64) * k, self._code)
+        return best_ids, scores
 
-    def after_batch(self):
+    def after_batch(self, batch_size):
         """Advance the LSH rebuild schedule after an optimizer step."""
         if self.index is not None:
-            self.index.after_batch(self.W.value)
+            self.index.after_batch(self.W.value, batch_size)
 
     def get_config(self):
         sampling = self.sampling.to_dict() if isinstance(self.sampling, LSHConfig) else self.sampling
