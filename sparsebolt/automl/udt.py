@@ -9,6 +9,7 @@ import numpy as np
 
 from .._validation import _fail, check_choice, check_float, check_int, check_type
 from ..data.batch import Batch, Labels, SparseDataset, csr_value
+from ..lsh.autotune import default_sparsity
 from ..nn import Embedding, FullyConnected, Input, Model
 from . import types as T
 from ._csv import describe, read_chunks
@@ -17,17 +18,6 @@ from .featurize import Featurizer, warn_unknown_labels
 # rows read and featurized at a time
 CHUNK_ROWS = 65_536
 _OWNER = "UniversalDeepTransformer"
-# BOLT's UDT table: output sparsity by class count
-_SPARSITY_TABLE = ((450, 1.0), (900, 0.2), (1800, 0.1), (4000, 0.05), (10_000, 0.02), (20_000, 0.01))
-
-
-def default_output_sparsity(n_classes):
-    """Output sparsity for ``n_classes`` neurons: below 450 dense (1.0); below 900, 0.2;
-    below 1,800, 0.1; below 4,000, 0.05; below 10,000, 0.02; below 20,000, 0.01; else 0.005."""
-    for limit, sparsity in _SPARSITY_TABLE:
-        if n_classes < limit:
-            return sparsity
-    return 0.005
 
 
 def _concat_csr(parts):
@@ -71,8 +61,9 @@ class UniversalDeepTransformer:
     history_length : how many of a user's latest items a row sees
     input_dim : width of the hashed feature space
     embedding_dim : width of the hidden (embedding) layer
-    sparsity : output sparsity; None chooses it from the class count
-        (``default_output_sparsity``)
+    sparsity : output sparsity; None chooses it from the class count as BOLT's UDT does
+        (``sb.lsh.autotune.default_sparsity``: dense below 450 classes, then 0.2, 0.1, 0.05,
+        0.02, 0.01 below 900, 1,800, 4,000, 10,000, 20,000 classes, else 0.005)
     output_activation : 'softmax' (categorical cross-entropy; labels of a multi-label row
         share its target) or 'sigmoid' (binary cross-entropy per class)
     cross_column_pairgrams : also hash each pair of categorical and numerical tokens
@@ -142,7 +133,7 @@ class UniversalDeepTransformer:
 
     @property
     def output_sparsity(self):
-        return self.sparsity if self.sparsity is not None else default_output_sparsity(self.n_classes)
+        return self.sparsity if self.sparsity is not None else default_sparsity(self.n_classes)
 
     def _build(self):
         n_out = self.n_classes

@@ -196,3 +196,13 @@ def test_config_is_json_and_rebuilds_the_same_featurizer():
     for a, b in zip(*(f.transform(next(read_chunks(probe, f.columns(False), 100)), "predict")[:3]
                       for f in (model.featurizer, again.featurizer))):
         assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("n_classes, sparsity", [(2, 1.0), (449, 1.0), (450, 0.2), (1799, 0.1), (3999, 0.05),
+                                                 (9999, 0.02), (19_999, 0.01), (20_000, 0.005)])
+def test_output_sparsity_follows_the_class_count_unless_given(n_classes, sparsity):
+    types = {"t": sb.types.text(), "y": sb.types.categorical(n_classes=n_classes)}
+    model = sb.UniversalDeepTransformer(types, target="y", embedding_dim=4, input_dim=64)
+    assert model.model.output.layer.sparsity == sparsity and model.model.output.dim == n_classes
+    given = sb.UniversalDeepTransformer(types, target="y", embedding_dim=8, input_dim=64, sparsity=0.5)
+    assert given.model.output.layer.sparsity == 0.5 and given.model.output.inputs[0].dim == 8
