@@ -286,10 +286,10 @@ def wordnet_graph(data, workdir):
 # wordnet search --------------------------------------------------------------------------
 
 SEARCH_UDT = {"epochs": 3, "learning_rate": 2e-3, "embedding_dim": 256, "input_dim": 1 << 18,
-              "tokenizer": ["words", "char-3"], "encoding": "bigrams"}
+              "tokenizer": ["words", "char-3"], "encoding": "bigrams", "label_augmentation": False}
 
 
-def wordnet_search(data):
+def wordnet_search(data, baseline=True):
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.preprocessing import normalize
 
@@ -301,13 +301,16 @@ def wordnet_search(data):
         {"query": sb.types.text(tokenizer=cfg["tokenizer"], encoding=cfg["encoding"]),
          "label": sb.types.categorical(n_classes=117_659)},
         target="label", embedding_dim=cfg["embedding_dim"], input_dim=cfg["input_dim"])
-    secs = udt_fit(model, train_path, epochs=cfg["epochs"], learning_rate=cfg["learning_rate"])
+    secs = udt_fit(model, train_path, epochs=cfg["epochs"], learning_rate=cfg["learning_rate"],
+                   label_augmentation=cfg["label_augmentation"])
     res = model.evaluate(test_path, metrics=["precision@1", "recall@5"])
     out = [result("wordnet_search", "synset", "sparsebolt UDT (dense inference)", secs, cfg,
                   p_at_1=res["precision@1"], recall_at_5=res["recall@5"])]
     res = model.evaluate(test_path, metrics=["precision@1", "recall@5"], sparse_inference=True)
     out.append(result("wordnet_search", "synset", "sparsebolt UDT (sparse inference)", secs, cfg,
                       p_at_1=res["precision@1"], recall_at_5=res["recall@5"]))
+    if not baseline:
+        return out
 
     train, test = read_csv(train_path), read_csv(test_path)
     with Timer() as t:
