@@ -25,6 +25,10 @@ class NeuronIndex:
         self.frozen = False
         self.label_augmentation = False
         self.labels_inserted = 0
+        # data-parallel replicas pin the labels of every replica's batch in one order:
+        # with ``defer_labels`` a batch's pins are kept in ``deferred`` for ``insert_deferred``
+        self.defer_labels = False
+        self.deferred = []
         self.rebuild_every = config.rebuild_every
         self.rehash_every = config.rehash_every
         rng = np.random.default_rng(self.seed)
@@ -77,6 +81,12 @@ class NeuronIndex:
         self.frozen = False
         self.label_augmentation = False
 
+    def insert_deferred(self, pins):
+        """Pin labels kept by ``defer_labels``: a list of (keys int32[B, n_tables], label
+        offsets int64[B + 1], label ids int32[nnz]), inserted in list order."""
+        for keys, lab_offsets, lab_ids in pins:
+            self.labels_inserted += self.tables.insert_labels(keys, lab_offsets, lab_ids)
+
     def query_keys(self, value, serial=False):
         """Bucket keys of a batch of layer inputs (a ``Value``): int32[B, n_tables]."""
         if self.hash_fn is None:
@@ -89,7 +99,10 @@ class NeuronIndex:
         """Active neuron ids, int32[B, width], labels (if given) first."""
         keys = self.query_keys(value, serial)
         if self.label_augmentation and lab_offsets is not None and self.hash_fn is not None:
-            self.labels_inserted += self.tables.insert_labels(keys, lab_offsets, lab_ids)
+            if self.defer_labels:
+                self.deferred.append((keys, lab_offsets, lab_ids))
+            else:
+                self.labels_inserted += self.tables.insert_labels(keys, lab_offsets, lab_ids)
         if lab_offsets is None:
             lab_offsets = np.zeros(value.batch_size + 1, dtype=np.int64)
             lab_ids = np.zeros(0, dtype=np.int32)

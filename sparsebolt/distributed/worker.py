@@ -1,0 +1,167 @@
+"""The Ray actor holding one replica and its shard of the data (imports Ray: load it only
+through ``sb.distributed.train``)."""
+import hashlib
+import os
+import socket
+
+import numpy as np
+import ray
+
+from .. import set_num_threads
+from . import _checkpoint
+from .data import epoch_batches, load_shard
+from .gradients import combine, join, nbytes, split
+from .replica import adopt_names, build_replica
+
+
+class Worker:
+    """One replica: computes gradients on its shard's batches and applies the combined ones."""
+
+    def __init__(self, rank, num_workers, replica, layer_names, data_spec, threads, seed, shuffle):
+        set_num_threads(min(threads, int(os.environ.get("NUMBA_NUM_THREADS", threads))))
+        self.rank, self.num_workers = rank, num_workers
+        self.model = build_replica(replica)
+        adopt_names(self.model, layer_names)
+        if len(self.model.inputs) != 1:
+            raise ValueError("sb.distributed.train supports models with one input.")
+        self.data = load_shard(data_spec, rank, num_workers, self.model.inputs[0].dim, self.model.output.dim)
+        self.seed, self.shuffle = seed, shuffle
+        self._plan = None
+
+    def info(self):
+        return {"rank": self.rank, "pid": os.getpid(), "host": socket.gethostname(),
+                "n_samples": self.data.n_samples, "threads": int(__import__("numba").get_num_threads())}
+
+    def ping(self):
+        return True
+
+    def setup(self, n_batches, batch_size, sync_every, augment_from_epoch=None):
+        """Fix the epoch plan and the LSH schedule: one optimizer step per exchange, of
+        ``num_workers * sync_every * batch_size`` samples. With ``augment_from_epoch``
+        the tables freeze at that epoch and the output layer pins the labels its buckets
+        miss: every replica's pins, gathered and inserted in worker order."""
+        self.n_batches, self.batch_size, self.sync_every = n_batches, batch_size, sync_every
+        self.augment_from_epoch = augment_from_epoch
+        for layer in self.model.sparse_layers():
+            layer.index.defer_labels = True
+        self._schedule()
+
+    def _schedule(self):
+        steps = -(-self.n_batches // self.sync_every)
+        for layer in self.model.sparse_layers():
+            layer.index.set_schedule(steps, self.num_workers * self.sync_every * self.batch_size)
+
+    def _rows(self, epoch):
+        if self._plan is None or self._plan[0] != epoch:
+            rows = epoch_batches(self.data.n_samples, self.n_batches, self.batch_size, epoch, self.rank,
+                                 self.seed, self.shuffle)
+            self._plan = (epoch, rows)
+        return self._plan[1]
+
+    def _augment(self, epoch):
+        if (self.augment_from_epoch is not None and epoch >= self.augment_from_epoch
+                and any(not layer.index.frozen for layer in self.model.sparse_layers())):
+            self.model.freeze_tables(label_augmentation=True)
+
+    def _take_pins(self):
+        pins = []
+        for layer in self.model.sparse_layers():
+            pins.append(layer.index.deferred)
+            layer.index.deferred = []
+        return pins
+
+    @ray.method(num_returns=2)
+    def compute(self, epoch, first, count):
+        """Gradients of local batches ``first .. first + count - 1`` of ``epoch`` at the
+        current weights, summed: ({loss, batches, bytes}, (sparse gradient, label pins))."""
+        rows = self._rows(epoch)
+        self._augment(epoch)
+        parts, loss_sum = [], 0.0
+        for j in range(first, first + count):
+            loss, grads = self.model.compute_gradients(self.data.batch(rows[j]))
+            loss_sum += float(loss)
+            parts.append(grads)
+        total = combine(parts)
+        pins = self._take_pins()
+        sent = nbytes(total) + sum(a.nbytes for batch_pins in pins for pin in batch_pins for a in pin)
+        return {"loss": loss_sum, "batches": count, "bytes": sent}, (total, pins)
+
+    def compute_split(self, epoch, first, count):
+        """``compute``, with the gradient cut into one piece per worker by row range:
+        (stats, label pins, piece 0, ..., piece N-1); call with num_returns = N + 2."""
+        stats, (total, pins) = self.compute(epoch, first, count)
+        n_rows = {p.name: p.rows for p in self.model.parameters()}
+        return (stats, pins, *split(total, n_rows, self.num_workers))
+
+    def reduce(self, divisor, *pieces):
+        """Sum every worker's piece of this worker's row range (in worker order)."""
+        return combine(list(pieces), divisor)
+
+    def apply_pieces(self, learning_rate, *args):
+        """One optimizer step with the summed pieces of every row range, then every
+        worker's label pins (args: N pins, then N summed pieces)."""
+        n = self.num_workers
+        pins, pieces = args[:n], args[n:]
+        self.apply_combined(learning_rate, (join(list(pieces)), list(pins)))
+        return True
+
+    def step_alone(self, epoch, first, count, learning_rate):
+        """A job of one worker: nothing to exchange, so one batch is ``Model.train_step``
+        (the same bits as compute + apply, without moving the gradient)."""
+        if count > 1:
+            stats, payload = self.compute(epoch, first, count)
+            self.apply(learning_rate, count, payload)
+            return stats
+        self._augment(epoch)
+        batch = self.data.batch(self._rows(epoch)[first])
+        self.model.check_batch(batch)
+        loss = self.model.train_step(batch, learning_rate)
+        for layer, layer_pins in zip(self.model.sparse_layers(), self._take_pins()):
+            layer.index.insert_deferred(layer_pins)
+        return {"loss": float(loss), "batches": 1, "bytes": 0}
+
+    def apply(self, learning_rate, divisor, *payloads):
+        """Combine every worker's gradient (in worker order), take one optimizer step and
+        pin every worker's missed labels (in worker order)."""
+        grads = combine([p[0] for p in payloads], divisor)
+        self.apply_combined(learning_rate, (grads, [p[1] for p in payloads]))
+        return True
+
+    def apply_combined(self, learning_rate, payload):
+        """One optimizer step with a gradient the driver already combined, then the pins."""
+        grads, pins = payload
+        self.model.apply_gradients(grads, learning_rate, self.batch_size)
+        for worker_pins in pins:
+            for layer, layer_pins in zip(self.model.sparse_layers(), worker_pins):
+                layer.index.insert_deferred(layer_pins)
+        return True
+
+    def state(self):
+        return _checkpoint.replica_state(self.model)
+
+    def load_state(self, state):
+        self._plan = None
+        _checkpoint.load_replica_state(self.model, state)
+        for layer in self.model.sparse_layers():  # a new index: set it up again
+            layer.index.defer_labels = True
+            layer.index.deferred = []
+        self._schedule()  # the job's schedule, not the one the state was saved with
+        return True
+
+    def evaluate(self, validation, metrics):
+        from ..data.svm import load_svm
+        if isinstance(validation, (str, os.PathLike)):
+            validation = load_svm(validation, batch_size=2048, n_features=self.model.inputs[0].dim,
+                                  n_labels=self.model.output.dim)
+        return self.model.evaluate(validation, metrics=list(metrics))
+
+    def digest(self):
+        """SHA-256 over every parameter's bytes and the hash tables (replica identity)."""
+        h = hashlib.sha256()
+        for p in self.model.parameters():
+            h.update(np.ascontiguousarray(p.value).tobytes())
+        for layer in self.model.sparse_layers():
+            h.update(layer.index.tables.buckets.tobytes())
+            h.update(layer.index.tables.counts.tobytes())
+            h.update(layer.index.tables.pinned.tobytes())
+        return h.hexdigest()
