@@ -11,6 +11,7 @@ import pytest
 
 import sparsebolt as sb
 from sparsebolt.io import Archive
+from sparsebolt.io._describe import describe_file
 from sparsebolt.io.checkpoint import list_checkpoints
 
 from ..synthetic import clustered, small_model
@@ -58,6 +59,8 @@ def test_resuming_an_interrupted_run_gives_the_weights_of_an_uninterrupted_one(t
     with pytest.raises(Stop):
         run(checkpoint_dir=tmp_path, checkpoint_every=EVERY, keep=2, callbacks=[StopAt(14)])
     assert names(tmp_path) == ["ckpt-0000000012.sbm", "ckpt-0000000008.sbm"]
+    described = describe_file(list_checkpoints(tmp_path)[0])
+    assert described["checkpoint"] == {"epoch": 1, "batch": 5} and described["steps"] == 12
     first = FirstStep()
     model, history = run(checkpoint_dir=tmp_path, checkpoint_every=EVERY, keep=2, resume=True, callbacks=[first])
     assert first.steps == 12   # epoch 2, 5 of its 7 batches trained, tables frozen with labels pinned

@@ -1,0 +1,166 @@
+"""Rows in: CSV files (streamed in chunks), pandas DataFrames and lists of row dicts, all
+read as column chunks of Python values (``None`` where a value is missing).
+
+CSV: a header row names the columns; fields may be quoted (RFC 4180: ``"a, b"``, a quote
+doubled inside quotes, newlines inside quotes); blank lines are skipped; ``.gz`` files are
+read through gzip. A row with the wrong number of fields or broken quoting is an error that
+names the file and the line the row starts on. Columns the schema does not use are ignored.
+"""
+import csv
+import math
+import os
+import sys
+
+from ..data.errors import DataFormatError
+from ..data.text import _open_text
+
+
+class RowError(DataFormatError):
+    """A bad row of a DataFrame or of a list of row dicts (names the row)."""
+
+    def __init__(self, source, row, message):
+        ValueError.__init__(self, f"{source}, row {row}: {message}")
+        self.path, self.line = source, None
+
+
+class Chunk:
+    """Consecutive rows of a source: ``columns`` maps each needed column name to a list of
+    values (str, numbers, or None for missing) and ``lines`` gives where each row starts."""
+
+    __slots__ = ("source", "columns", "lines", "is_file")
+
+    def __init__(self, source, columns, lines, is_file):
+        self.source, self.columns, self.lines, self.is_file = source, columns, lines, is_file
+
+    def __len__(self):
+        return len(self.lines)
+
+    def error(self, i, message):
+        """The error for row ``i`` of this chunk."""
+        if self.is_file:
+            return DataFormatError(self.source, self.lines[i], message)
+        return RowError(self.source, self.lines[i], message)
+
+
+def _is_missing(v):
+    return v is None or v == "" or (isinstance(v, float) and math.isnan(v))
+
+
+def _is_dataframe(obj):
+    pd = sys.modules.get("pandas")  # never imported here: a DataFrame exists only if pandas is loaded
+    return pd is not None and isinstance(obj, pd.DataFrame)
+
+
+def describe(source):
+    """A short name of a source for messages."""
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    if _is_dataframe(source):
+        return "DataFrame"
+    return "rows"
+
+
+def read_chunks(source, columns, chunk_rows, delimiter=",", optional=()):
+    """Yield Chunks of at most ``chunk_rows`` rows holding ``columns`` (a list of names).
+
+    source : a CSV path, a pandas DataFrame, or a list of dicts (column name -> value)
+    optional : names among ``columns`` that a source may lack (read as all missing)
+    """
+    if isinstance(source, (str, os.PathLike)):
+        yield from _csv_chunks(os.fspath(source), columns, chunk_rows, delimiter, optional)
+    elif _is_dataframe(source):
+        yield from _frame_chunks(source, columns, chunk_rows, optional)
+    elif isinstance(source, (list, tuple)):
+        yield from _dict_chunks(source, columns, chunk_rows)
+    else:
+        raise TypeError(f"Data must be a CSV file path, a pandas DataFrame or a list of row dicts. "
+                        f"Got {type(source).__name__}.")
+
+
+def _check_header(name, header, columns, optional, line):
+    absent = [c for c in columns if c not in header and c not in optional]
+    if absent:
+        raise DataFormatError(name, line, f"no column(s) {absent}; the header has {header}")
+
+
+def _csv_chunks(path, columns, chunk_rows, delimiter, optional):
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"No CSV file at {path!r}.")
+    with _open_text(path) as f:
+        reader = csv.reader(f, delimiter=delimiter, strict=True)
+        try:
+            header = next(reader, None)
+        except csv.Error as e:
+            raise DataFormatError(path, 1, f"cannot read the header row: {e}") from None
+        if header is None:
+            raise DataFormatError(path, None, "the file is empty; expected a header row")
+        _check_header(path, header, columns, optional, 1)
+        where = [(c, header.index(c)) for c in columns if c in header]
+        absent = [c for c in columns if c not in header]
+        width = len(header)
+        n_rows = 0
+        while True:
+            cols = {c: [] for c in columns}
+            lines = []
+            while len(lines) < chunk_rows:
+                start = reader.line_num + 1
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as e:
+                    raise DataFormatError(path, start, f"cannot parse the row: {e}") from None
+                if not row:
+                    continue
+                if len(row) != width:
+                    raise DataFormatError(path, start, f"expected {width} fields as in the header, found "
+                                          f"{len(row)}. The row starts: {delimiter.join(row)[:80]!r}")
+                for c, i in where:
+                    v = row[i]
+                    cols[c].append(v if v != "" else None)
+                lines.append(start)
+            if not lines:
+                break
+            for c in absent:
+                cols[c] = [None] * len(lines)
+            n_rows += len(lines)
+            yield Chunk(path, cols, lines, True)
+        if n_rows == 0:
+            raise DataFormatError(path, None, "the file has a header but no rows")
+
+
+def _frame_chunks(frame, columns, chunk_rows, optional):
+    _check_header("DataFrame", list(frame.columns), columns, optional, None)
+    n = len(frame)
+    if n == 0:
+        raise ValueError("The DataFrame has no rows.")
+    for lo in range(0, n, chunk_rows):
+        hi = min(n, lo + chunk_rows)
+        cols = {}
+        for c in columns:
+            if c in frame.columns:
+                cols[c] = [None if _is_missing(v) else v for v in frame[c].iloc[lo:hi].tolist()]
+            else:
+                cols[c] = [None] * (hi - lo)
+        yield Chunk("DataFrame", cols, list(range(lo, hi)), False)
+
+
+def _dict_chunks(rows, columns, chunk_rows):
+    if not rows:
+        raise ValueError("The list of rows is empty.")
+    for lo in range(0, len(rows), chunk_rows):
+        part = rows[lo:lo + chunk_rows]
+        for i, r in enumerate(part):
+            if not isinstance(r, dict):
+                raise RowError("rows", lo + i, f"expected a dict of column name -> value, got {type(r).__name__}")
+        cols = {c: [] for c in columns}
+        for r in part:
+            for c in columns:
+                v = r.get(c)
+                cols[c].append(None if _is_missing(v) else v)
+        yield Chunk("rows", cols, list(range(lo, lo + len(part))), False)
+
+
+def unknown_keys(row, columns):
+    """Keys of a row dict that name no column."""
+    return [k for k in row if k not in columns]

@@ -1,0 +1,548 @@
+"""Featurization: the typed columns of a chunk of rows become CSR rows of one hashed sparse
+input space, and the target column becomes label sets.
+
+Every feature is a token hashed with a salt of its column (and role), so equal strings in
+different columns never share an id by construction, only by collision in ``input_dim``.
+
+Modes: 'train' grows the input vocabularies and the label map and records interactions;
+'eval' maps unseen values to the unknown bucket, counts unknown labels as misses and records
+interactions; 'predict' reads no labels and records nothing.
+"""
+import calendar
+import datetime
+import warnings
+
+import numpy as np
+
+from ..data.batch import Labels
+from ..kernels import featurize as fk
+from . import types as T
+from .temporal import InteractionHistory
+
+# the value of a missing or unseen category, and of a missing text (cannot come from a CSV)
+UNKNOWN = "\x00"
+# items of a user's history that also count as "recent" (a second, sharper token set)
+RECENT = 5
+_TOKENIZER_MODES = {"words": fk.WORDS, "words_punct": fk.WORDS_PUNCT}
+_ENCODINGS = {"unigrams": fk.UNIGRAMS, "bigrams": fk.BIGRAMS, "pairgrams": fk.PAIRGRAMS}
+_DATE_PARTS = ("weekday", "month", "week_of_year", "week_of_month", "year")
+
+
+def encode(strings):
+    """UTF-32 code points of strings laid end to end: (uint32[n_chars], int64[N + 1])."""
+    offsets = np.zeros(len(strings) + 1, dtype=np.int64)
+    np.cumsum([len(s) for s in strings], out=offsets[1:])
+    text = np.frombuffer("".join(strings).encode("utf-32-le"), dtype=np.uint32)
+    return text, offsets
+
+
+def string_hashes(strings):
+    """The hash of each whole string: int64[N] >= 0."""
+    text, offsets = encode(strings)
+    return fk.token_hashes(text, offsets, fk.WHOLE, 0)[1]
+
+
+def _salted(strings, salt):
+    return fk.ngram_hashes(np.arange(len(strings) + 1, dtype=np.int64), string_hashes(strings),
+                           fk.UNIGRAMS, salt)[1]
+
+
+class _Entries:
+    """(row, hash, value) entries of a chunk, gathered part by part."""
+
+    def __init__(self):
+        self.rows, self.hashes, self.vals = [], [], []
+
+    def add(self, rows, hashes, vals):
+        self.rows.append(np.asarray(rows, dtype=np.int64))
+        self.hashes.append(np.asarray(hashes, dtype=np.int64))
+        self.vals.append(np.broadcast_to(np.asarray(vals, dtype=np.float32), (len(self.rows[-1]),)))
+
+    def add_csr(self, offsets, hashes, vals):
+        self.add(np.repeat(np.arange(offsets.shape[0] - 1), np.diff(offsets)), hashes, vals)
+
+    def extend(self, other):
+        self.rows += other.rows
+        self.hashes += other.hashes
+        self.vals += other.vals
+
+    def grouped(self, n_rows):
+        """(offsets int64[n + 1], hashes int64[nnz], vals float32[nnz]) grouped by row."""
+        if not self.rows:
+            return np.zeros(n_rows + 1, dtype=np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
+        return fk.group_by_row(n_rows, np.concatenate(self.rows), np.concatenate(self.hashes),
+                               np.concatenate(self.vals).astype(np.float32))
+
+
+def _strings(values):
+    return [UNKNOWN if v is None else str(v) for v in values]
+
+
+class LabelMap:
+    """Target values <-> output ids. String labels get ids in order of first appearance in
+    training (at most ``n_classes`` of them); integer labels are the ids."""
+
+    def __init__(self, column, ctype):
+        self.column = column
+        self.n_classes = ctype.n_classes
+        self.label_type = ctype.label_type
+        self.delimiter = ctype.delimiter
+        self.labels = []
+        self.index = {}
+
+    @property
+    def size(self):
+        """Output width: n_classes, or the labels seen so far when n_classes was not given."""
+        return self.n_classes if self.n_classes is not None else len(self.labels)
+
+    def _add(self, label, chunk, i):
+        if self.n_classes is not None and len(self.labels) >= self.n_classes:
+            raise chunk.error(i, f"target column {self.column!r} has more than n_classes={self.n_classes} "
+                                 f"distinct labels (the next is {label!r})")
+        self.index[label] = len(self.labels)
+        self.labels.append(label)
+        return self.index[label]
+
+    def to_ids(self, values, chunk, grow):
+        """Labels of the rows and how many label values were not in the map (eval only)."""
+        lists, unknown = [], 0
+        for i, v in enumerate(values):
+            if v is None:
+                raise chunk.error(i, f"the target column {self.column!r} is empty; every training and "
+                                     f"evaluation row needs a label")
+            parts = str(v).split(self.delimiter) if self.delimiter else [str(v)]
+            ids = []
+            for p in parts:
+                if not p:
+                    continue
+                if self.label_type == "int":
+                    try:
+                        k = int(p)
+                    except ValueError:
+                        k = -1
+                    if not 0 <= k < self.n_classes:
+                        raise chunk.error(i, f"target column {self.column!r}: expected an integer label in "
+                                             f"[0, {self.n_classes}), got {p!r}")
+                    ids.append(k)
+                    continue
+                k = self.index.get(p)
+                if k is None:
+                    if not grow:
+                        unknown += 1
+                        continue
+                    k = self._add(p, chunk, i)
+                ids.append(k)
+            lists.append(ids)
+        return Labels.from_lists(lists), unknown
+
+    def name(self, i):
+        return i if self.label_type == "int" else self.labels[i]
+
+    def get_config(self):
+        return {"labels": list(self.labels)} if self.label_type == "str" else {}
+
+    def set_config(self, cfg):
+        self.labels = list(cfg.get("labels", []))
+        self.index = {lab: i for i, lab in enumerate(self.labels)}
+
+
+class NodeIndex:
+    """For each graph node: its own features (salted hashes and values, before any graph
+    features) and its neighbors, from ``index_nodes`` and every row featurized."""
+
+    def __init__(self):
+        self.features = {}
+        self.neighbors = {}
+
+    def __len__(self):
+        return len(self.features)
+
+
+def quantile_edges(x, bins):
+    """Inner bin edges from a sample of values: the quantiles of the values, together with
+    the quantiles of their distinct values, so that a value that fills most of the sample
+    (like the zeros of a capital gain) does not swallow the bins of the rest; such a value,
+    a quantile twice over, gets a bin of its own."""
+    if x.size == 0:
+        return np.zeros(0)
+    q = np.linspace(0, 1, bins + 1)[1:-1]
+    by_count = np.quantile(x, q)
+    values, repeats = np.unique(by_count, return_counts=True)
+    heavy = np.nextafter(values[repeats > 1], np.inf)
+    return np.unique(np.concatenate([by_count, heavy, np.quantile(np.unique(x), q)]))
+
+
+def parse_times(column, ctype, values, chunk):
+    """Seconds since 1970 (int64[n]) and the missing mask (bool[n]) of a date column."""
+    n = len(values)
+    secs = np.zeros(n, dtype=np.int64)
+    missing = np.array([v is None for v in values], dtype=bool)
+    fmt = ctype.format
+    present = [i for i in range(n) if not missing[i]]
+
+    def bad(i, e=None):
+        return chunk.error(i, f"column {column!r}: cannot read {values[i]!r} as a date in format {fmt!r}")
+
+    if fmt == "iso":
+        strs = [str(values[i]) for i in present]
+        try:
+            secs[present] = np.array(strs, dtype="datetime64[s]").astype(np.int64)
+        except ValueError:
+            for i in present:
+                try:
+                    np.datetime64(str(values[i]), "s")
+                except ValueError:
+                    raise bad(i) from None
+    elif fmt == "unix":
+        for i in present:
+            try:
+                secs[i] = int(float(values[i]))
+            except (ValueError, OverflowError):
+                raise bad(i) from None
+    else:
+        for i in present:
+            try:
+                dt = datetime.datetime.strptime(str(values[i]), fmt)
+            except ValueError:
+                raise bad(i) from None
+            secs[i] = calendar.timegm(dt.timetuple())
+    return secs, missing
+
+
+def date_parts(secs):
+    """int64[n, 5]: weekday (Monday 0), month (1-12), week of year (0-52), week of month
+    (0-4) and year of each time in seconds since 1970."""
+    d = secs.astype("datetime64[s]").astype("datetime64[D]")
+    y = d.astype("datetime64[Y]")
+    m = d.astype("datetime64[M]")
+    days = d.astype(np.int64)
+    out = np.empty((secs.shape[0], 5), dtype=np.int64)
+    out[:, 0] = (days + 3) % 7
+    out[:, 1] = (m - y.astype("datetime64[M]")).astype(np.int64) + 1
+    out[:, 2] = (d - y.astype("datetime64[D]")).astype(np.int64) // 7
+    out[:, 3] = (d - m.astype("datetime64[D]")).astype(np.int64) // 7
+    out[:, 4] = y.astype(np.int64) + 1970
+    return out
+
+
+class Featurizer:
+    """Typed columns -> hashed sparse features and labels.
+
+    data_types : {column: ColumnType}, including the target
+    target : the target column (a categorical one)
+    input_dim : width of the hashed feature space
+    temporal_tracking : {user column: [item columns]}: each row also gets the items of the
+        same user recorded strictly before the row's time (the one date column is the clock)
+    history_length : how many of the latest such items a row sees
+    cross_column_pairgrams : also hash every pair of the tokens of categorical and numerical
+        columns (lets a one-hidden-layer model use interactions of columns). Date tokens stay
+        out of the pairs: a date crossed with an id is nearly unique per row, pure memory
+    """
+
+    def __init__(self, data_types, target, input_dim, temporal_tracking=None, history_length=20,
+                 cross_column_pairgrams=False, seed=0):
+        self.data_types = dict(data_types)
+        self.target = target
+        self.input_dim = input_dim
+        self.temporal_tracking = {u: list(items) for u, items in (temporal_tracking or {}).items()}
+        self.history_length = history_length
+        self.cross_column_pairgrams = cross_column_pairgrams
+        self.seed = seed
+        kinds = {c: t.kind for c, t in self.data_types.items()}
+        inputs = [c for c in self.data_types if c != target]
+        self.text_columns = [c for c in inputs if kinds[c] == "text"]
+        self.categorical_columns = [c for c in inputs if kinds[c] == "categorical"]
+        self.numerical_columns = [c for c in inputs if kinds[c] == "numerical"]
+        self.date_columns = [c for c in inputs if kinds[c] == "date"]
+        nodes = [c for c in inputs if kinds[c] == "node_id"]
+        self.node_column = nodes[0] if nodes else None
+        self.neighbor_columns = [c for c in inputs if kinds[c] == "neighbors"]
+        self.time_column = self.date_columns[0] if self.temporal_tracking else None
+        self.labels = LabelMap(target, self.data_types[target])
+        self.vocabularies = {}
+        for c in self.categorical_columns:
+            given = self.data_types[c].vocabulary
+            self.vocabularies[c] = set(given) if given is not None else set()
+        self.edges = {c: None for c in self.numerical_columns}
+        self.histories = {(u, it): InteractionHistory() for u, items in self.temporal_tracking.items()
+                          for it in items}
+        self.nodes = NodeIndex()
+        self._salt_cache = {}
+
+    # the columns a source must have ---------------------------------------------------------
+
+    def columns(self, with_target):
+        return [c for c in self.data_types if c != self.target or with_target]
+
+    def optional_columns(self):
+        """Columns a file may lack (graph columns: the index may know a node's neighbors)."""
+        return list(self.neighbor_columns)
+
+    def _salt(self, *names):
+        key = "\x1f".join(names)
+        if key not in self._salt_cache:
+            self._salt_cache[key] = int(string_hashes([f"{self.seed}\x1f{key}"])[0])
+        return self._salt_cache[key]
+
+    # fitting --------------------------------------------------------------------------------
+
+    def fit_numerical(self, chunk):
+        """Bin edges of numerical columns without a range, from this chunk's values."""
+        for c in self.numerical_columns:
+            if self.edges[c] is not None:
+                continue
+            t = self.data_types[c]
+            if t.range is not None:
+                edges = np.linspace(t.range[0], t.range[1], t.bins + 1)[1:-1]
+            else:
+                x = self._numbers(c, chunk)
+                x = x[~np.isnan(x)]
+                edges = quantile_edges(x, t.bins)
+            self.edges[c] = edges.astype(np.float64)
+
+    # columns --------------------------------------------------------------------------------
+
+    def _numbers(self, column, chunk):
+        values = chunk.columns[column]
+        x = np.full(len(values), np.nan)
+        for i, v in enumerate(values):
+            if v is None:
+                continue
+            try:
+                x[i] = float(v)
+            except (TypeError, ValueError):
+                raise chunk.error(i, f"column {column!r}: expected a number, got {v!r}") from None
+        return x
+
+    def _text(self, column, values, out):
+        t = self.data_types[column]
+        strings = ["" if v is None else (str(v).lower() if t.lowercase else str(v)) for v in values]
+        text, offsets = encode(strings)
+        parts = _Entries()
+        for j, tok in enumerate(t.tokenizers):
+            if tok.startswith("char-"):
+                mode, k = fk.CHARS, int(tok[5:])
+            else:
+                mode, k = _TOKENIZER_MODES[tok], 0
+            toff, th = fk.token_hashes(text, offsets, mode, k)
+            goff, gh = fk.ngram_hashes(toff, th, _ENCODINGS[t.encoding], self._salt("text", column, tok))
+            parts.add_csr(goff, gh, 1.0)
+        n = len(values)
+        off, hashes, vals = parts.grouped(n)
+        counts = np.diff(off)
+        vals = np.repeat(1.0 / np.sqrt(np.maximum(counts, 1)), counts).astype(np.float32)
+        out.add_csr(off, hashes, vals)
+        missing = np.array([v is None for v in values], dtype=bool)
+        if missing.any():
+            rows = np.flatnonzero(missing)
+            out.add(rows, np.full(rows.shape[0], self._salt("missing", column)), 1.0)
+
+    def _categorical(self, column, values, mode, out):
+        t = self.data_types[column]
+        vocab = self.vocabularies[column]
+        grow = mode == "train" and t.vocabulary is None
+        check = mode != "index" and (mode != "train" or t.vocabulary is not None)
+        rows, strings = [], []
+        for i, v in enumerate(values):
+            parts = [UNKNOWN] if v is None else [p for p in (str(v).split(t.delimiter) if t.delimiter else [str(v)]) if p]
+            for p in parts or [UNKNOWN]:
+                if grow:
+                    vocab.add(p)
+                elif check and p not in vocab:
+                    p = UNKNOWN
+                rows.append(i)
+                strings.append(p)
+        out.add(rows, _salted(strings, self._salt("categorical", column)), 1.0)
+
+    def _numerical(self, column, chunk, out):
+        x = self._numbers(column, chunk)
+        b = np.searchsorted(self.edges[column], x, side="right").astype(np.int64)
+        b[np.isnan(x)] = -1
+        out.add(np.arange(len(x)), fk.int_hashes(b, self._salt("numerical", column)), 1.0)
+
+    def _date(self, column, secs, missing, out):
+        parts = date_parts(secs)
+        keep = np.flatnonzero(~missing)
+        for j, name in enumerate(_DATE_PARTS):
+            out.add(keep, fk.int_hashes(parts[keep, j], self._salt("date", column, name)), 1.0)
+        rows = np.flatnonzero(missing)
+        out.add(rows, np.full(rows.shape[0], self._salt("missing", column)), 1.0)
+
+    def own_features(self, chunk, mode):
+        """(text entries, tabular entries, date entries, {date column: (seconds, missing)})
+        of the rows' own columns; tabular holds the categorical and numerical tokens (one
+        entry each, value 1)."""
+        text, tab, dates = _Entries(), _Entries(), _Entries()
+        for c in self.text_columns:
+            self._text(c, chunk.columns[c], text)
+        for c in self.categorical_columns:
+            self._categorical(c, chunk.columns[c], mode, tab)
+        for c in self.numerical_columns:
+            self._numerical(c, chunk, tab)
+        times = {}
+        for c in self.date_columns:
+            secs, missing = parse_times(c, self.data_types[c], chunk.columns[c], chunk)
+            times[c] = (secs, missing)
+            self._date(c, secs, missing, dates)
+        return text, tab, dates, times
+
+    # graph ----------------------------------------------------------------------------------
+
+    def _neighbor_lists(self, chunk):
+        n = len(chunk)
+        node_ids = _strings(chunk.columns[self.node_column]) if self.node_column else [None] * n
+        lists = [None] * n
+        for c in self.neighbor_columns:
+            d = self.data_types[c].delimiter
+            for i, v in enumerate(chunk.columns[c]):
+                if v is not None:
+                    lists[i] = (lists[i] or []) + [p for p in str(v).split(d) if p]
+        for i in range(n):
+            if lists[i] is None:
+                lists[i] = self.nodes.neighbors.get(node_ids[i], []) if node_ids[i] is not None else []
+        return node_ids, lists
+
+    def index_nodes(self, chunk):
+        """Remember each row's node: its own features and its neighbors."""
+        if self.node_column is None:
+            raise ValueError("index_nodes needs a node_id column in data_types.")
+        self.fit_numerical(chunk)
+        own = _Entries()
+        for part in self.own_features(chunk, "index")[:3]:
+            own.extend(part)
+        off, hashes, vals = own.grouped(len(chunk))
+        node_ids, lists = self._neighbor_lists(chunk)
+        for i, node in enumerate(node_ids):
+            if node is None or node == UNKNOWN:
+                continue
+            self.nodes.features[node] = (hashes[off[i]:off[i + 1]].copy(), vals[off[i]:off[i + 1]].copy())
+            if any(chunk.columns[c][i] is not None for c in self.neighbor_columns):
+                self.nodes.neighbors[node] = lists[i]
+
+    def _graph(self, chunk, out):
+        node_ids, lists = self._neighbor_lists(chunk)
+        node_salt, feat_salt = self._salt("graph", "node"), self._salt("graph", "neighbor_features")
+        rows, ids, vals = [], [], []
+        f_rows, f_hashes, f_vals = [], [], []
+        for i, (node, nbrs) in enumerate(zip(node_ids, lists)):
+            if node is not None and self.node_column is not None:
+                rows.append(i)
+                ids.append(node)
+                vals.append(1.0)
+            if nbrs:
+                w = 1.0 / np.sqrt(len(nbrs))
+                rows += [i] * len(nbrs)
+                ids += nbrs
+                vals += [w] * len(nbrs)
+                found = [self.nodes.features[x] for x in nbrs if x in self.nodes.features]
+                for h, v in found:
+                    f_rows.append(np.full(h.shape[0], i, dtype=np.int64))
+                    f_hashes.append(h)
+                    f_vals.append(v / len(found))
+        if rows:
+            out.add(rows, _salted(ids, node_salt), vals)
+        if f_rows:
+            out.add(np.concatenate(f_rows), fk.resalt(np.concatenate(f_hashes), feat_salt), np.concatenate(f_vals))
+
+    # temporal -------------------------------------------------------------------------------
+
+    def _item_values(self, column, v):
+        if v is None:
+            return []
+        t = self.data_types[column]
+        d = t.delimiter if t.kind == "categorical" else None
+        return [p for p in str(v).split(d) if p] if d else [str(v)]
+
+    def _temporal(self, chunk, times, record, out):
+        secs, missing = times[self.time_column]
+        n = len(chunk)
+        if record and missing.any():
+            i = int(np.flatnonzero(missing)[0])
+            raise chunk.error(i, f"temporal tracking needs a time in column {self.time_column!r}; it is empty")
+        for user_col, items in self.temporal_tracking.items():
+            users = chunk.columns[user_col]
+            for item_col in items:
+                history = self.histories[(user_col, item_col)]
+                item_values = chunk.columns.get(item_col)
+                h_rows, h_items, r_rows, r_items = [], [], [], []
+                for i in range(n):
+                    if users[i] is None:
+                        continue
+                    user = str(users[i])
+                    t = None if missing[i] else int(secs[i])
+                    past = history.before(user, t, self.history_length)
+                    h_rows += [i] * len(past)
+                    h_items += past
+                    recent = past[-RECENT:]
+                    r_rows += [i] * len(recent)
+                    r_items += recent
+                    if record and item_values is not None:
+                        for item in self._item_values(item_col, item_values[i]):
+                            history.record(user, t, item)
+                for rows_, items_, role in ((h_rows, h_items, "history"), (r_rows, r_items, "recent")):
+                    if not rows_ or out is None:
+                        continue
+                    rows_ = np.asarray(rows_, dtype=np.int64)
+                    counts = np.bincount(rows_, minlength=n)
+                    out.add(rows_, _salted(items_, self._salt(role, user_col, item_col)),
+                            1.0 / np.sqrt(counts[rows_]))
+
+    def record_interactions(self, chunk):
+        """Record the chunk's interactions for temporal tracking (nothing else)."""
+        c = self.time_column
+        self._temporal(chunk, {c: parse_times(c, self.data_types[c], chunk.columns[c], chunk)}, True, None)
+
+    # all together ---------------------------------------------------------------------------
+
+    def transform(self, chunk, mode):
+        """CSR features of a chunk (offsets int64[n + 1], ids int32[nnz], vals float32[nnz]),
+        its Labels (None in 'predict' mode) and the count of unknown labels."""
+        n = len(chunk)
+        self.fit_numerical(chunk)
+        text, tab, dates, times = self.own_features(chunk, mode)
+        out = _Entries()
+        out.extend(text)
+        out.extend(dates)
+        if self.node_column is not None and mode == "train":
+            own = _Entries()
+            own.extend(out)
+            own.extend(tab)
+            off, hashes, vals = own.grouped(n)
+            for i, node in enumerate(_strings(chunk.columns[self.node_column])):
+                if node != UNKNOWN and node not in self.nodes.features:
+                    self.nodes.features[node] = (hashes[off[i]:off[i + 1]].copy(), vals[off[i]:off[i + 1]].copy())
+        if self.cross_column_pairgrams and len(self.categorical_columns) + len(self.numerical_columns) > 1:
+            off, hashes, _ = tab.grouped(n)
+            poff, ph = fk.ngram_hashes(off, hashes, fk.PAIRGRAMS, self._salt("pairgrams"))
+            out.add_csr(poff, ph, 1.0)
+        else:
+            out.extend(tab)
+        if self.node_column is not None or self.neighbor_columns:
+            self._graph(chunk, out)
+        if self.temporal_tracking:
+            self._temporal(chunk, times, mode in ("train", "eval"), out)
+        offsets, hashes, vals = out.grouped(n)
+        ids = (hashes % self.input_dim).astype(np.int32)
+        labels, unknown = None, 0
+        if mode != "predict":
+            labels, unknown = self.labels.to_ids(chunk.columns[self.target], chunk, grow=mode == "train")
+        return offsets, ids, vals, labels, unknown
+
+    # config ---------------------------------------------------------------------------------
+
+    def get_config(self):
+        """The fitted state that is not arrays: vocabularies, bin edges, the label map."""
+        return {"labels": self.labels.get_config(),
+                "vocabularies": {c: sorted(v) for c, v in self.vocabularies.items()},
+                "edges": {c: (None if e is None else [float(x) for x in e]) for c, e in self.edges.items()}}
+
+    def set_config(self, cfg):
+        self.labels.set_config(cfg["labels"])
+        self.vocabularies = {c: set(v) for c, v in cfg["vocabularies"].items()}
+        self.edges = {c: (None if e is None else np.asarray(e, dtype=np.float64)) for c, e in cfg["edges"].items()}
+
+
+def warn_unknown_labels(source, column, count):
+    if count:
+        warnings.warn(f"{source}: {count} label value(s) of target column {column!r} were never seen in "
+                      f"training; they count as misses.", stacklevel=3)

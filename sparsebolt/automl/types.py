@@ -1,0 +1,217 @@
+"""Column types of the UniversalDeepTransformer: what a column holds and how it is featurized.
+
+Each type is a small value object with ``get_config()`` (JSON-serialisable) and is made with
+the lower-case factory of the same name: ``sb.types.text()``, ``categorical()``,
+``numerical()``, ``date()``, ``node_id()``, ``neighbors()``.
+
+Missing values: an empty CSV field, ``None`` or NaN in a DataFrame or a row dict, or a column
+absent from a row dict. A missing input value contributes one token of its own per column
+(so the model can learn from missingness); a missing text contributes that token only.
+"""
+import re
+
+from .._validation import _fail, check_choice, check_int, check_type
+
+TOKENIZERS = ("words", "words_punct", "char-k")
+ENCODINGS = ("unigrams", "bigrams", "pairgrams")
+_CHAR = re.compile(r"^char-([1-9][0-9]?)$")
+
+
+class ColumnType:
+    """Base class of the column types."""
+
+    kind = ""
+
+    def get_config(self):
+        return {"type": self.kind}
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.get_config() == self.get_config()
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "type")
+        return f"sb.types.{self.kind}({args})"
+
+
+class Text(ColumnType):
+    """Free text, split by one or more tokenizers into tokens that are hashed as unigrams,
+    unigrams and adjacent bigrams, or pairgrams (every unordered pair of tokens: O(n^2)).
+
+    tokenizer : 'words' (runs of letters and digits), 'words_punct' (the same, and each
+        punctuation character as a token), 'char-k' with k in 1..99 (every window of k
+        characters, spaces included), or a list of these (their features add up; the
+        encoding applies to each tokenizer's tokens)
+    encoding : 'unigrams', 'bigrams' or 'pairgrams'
+    lowercase : lower-case the text first
+
+    A row's tokens of one text column weigh 1/sqrt(n) each, so its vector has unit norm up
+    to hash collisions.
+    """
+
+    kind = "text"
+
+    def __init__(self, tokenizer="words", encoding="unigrams", lowercase=True):
+        tokenizers = [tokenizer] if isinstance(tokenizer, str) else tokenizer
+        if not isinstance(tokenizers, (list, tuple)) or not tokenizers:
+            _fail("sb.types.text", "tokenizer", "a tokenizer name or a non-empty list of them", tokenizer)
+        for t in tokenizers:
+            if not (isinstance(t, str) and (t in ("words", "words_punct") or _CHAR.match(t))):
+                listed = ", ".join(repr(x) for x in TOKENIZERS)
+                _fail("sb.types.text", "tokenizer", f"one of {listed} (k in 1..99, e.g. 'char-3') "
+                      "or a list of these", t)
+        self.tokenizers = [str(t) for t in tokenizers]
+        self.encoding = check_choice("sb.types.text", "encoding", encoding, ENCODINGS)
+        self.lowercase = bool(check_type("sb.types.text", "lowercase", lowercase, bool, "a bool"))
+
+    def get_config(self):
+        tok = self.tokenizers[0] if len(self.tokenizers) == 1 else list(self.tokenizers)
+        return {"type": self.kind, "tokenizer": tok, "encoding": self.encoding, "lowercase": self.lowercase}
+
+
+class Categorical(ColumnType):
+    """A category, or several with a ``delimiter``.
+
+    As an input: each value is a token. The values seen in training form the column's
+    vocabulary (or give it as ``vocabulary``); at evaluation and prediction a value outside
+    it maps to the column's unknown bucket, the token missing values also use.
+    As the target: ``n_classes`` is the number of output neurons. String labels
+    (``label_type='str'``) get ids in order of first appearance in training; integer labels
+    (``label_type='int'``) are the ids themselves, in [0, n_classes). With a ``delimiter`` a
+    row may have several labels (multi-label).
+    """
+
+    kind = "categorical"
+
+    def __init__(self, n_classes=None, delimiter=None, vocabulary=None, label_type="str"):
+        self.n_classes = None if n_classes is None else check_int("sb.types.categorical", "n_classes", n_classes, 1)
+        if delimiter is not None and not (isinstance(delimiter, str) and len(delimiter) == 1):
+            _fail("sb.types.categorical", "delimiter", "None or a single character", delimiter)
+        self.delimiter = delimiter
+        if vocabulary is not None:
+            if isinstance(vocabulary, str) or not all(isinstance(v, str) for v in vocabulary):
+                _fail("sb.types.categorical", "vocabulary", "None or a list of strings", vocabulary)
+            vocabulary = list(vocabulary)
+        self.vocabulary = vocabulary
+        self.label_type = check_choice("sb.types.categorical", "label_type", label_type, ("str", "int"))
+        if self.label_type == "int" and self.n_classes is None:
+            raise ValueError("sb.types.categorical(label_type='int') needs n_classes: the integer labels "
+                             "are output ids in [0, n_classes).")
+
+    def get_config(self):
+        return {"type": self.kind, "n_classes": self.n_classes, "delimiter": self.delimiter,
+                "vocabulary": self.vocabulary, "label_type": self.label_type}
+
+
+class Numerical(ColumnType):
+    """A number, featurized as the token of its bin.
+
+    range : (low, high) for ``bins`` equal bins (values outside fall in the end bins), or
+        None for bins at the ``bins``-quantiles of the first training chunk's values and at
+        those of its distinct values (up to 2 * bins - 1 bins; a value that fills most rows,
+        like zero, does not swallow the others)
+    bins : number of bins
+    """
+
+    kind = "numerical"
+
+    def __init__(self, range=None, bins=10):  # noqa: A002 (BOLT's name for it)
+        if range is not None:
+            ok = isinstance(range, (list, tuple)) and len(range) == 2 and all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) for x in range) and range[0] < range[1]
+            if not ok:
+                _fail("sb.types.numerical", "range", "None or (low, high) with low < high", range)
+            range = [float(range[0]), float(range[1])]
+        self.range = range
+        self.bins = check_int("sb.types.numerical", "bins", bins, 1, 1 << 20)
+
+    def get_config(self):
+        return {"type": self.kind, "range": self.range, "bins": self.bins}
+
+
+class Date(ColumnType):
+    """A date or time, featurized as tokens of its day of week, month, week of year, week of
+    month and year. Also the clock of temporal tracking.
+
+    format : a ``datetime.strptime`` format, 'iso' (``YYYY-MM-DD`` with an optional time,
+        parsed by NumPy; the default) or 'unix' (seconds since 1970-01-01 UTC)
+    """
+
+    kind = "date"
+
+    def __init__(self, format="iso"):  # noqa: A002
+        check_type("sb.types.date", "format", format, str, "'iso', 'unix' or a strptime format")
+        self.format = format
+
+    def get_config(self):
+        return {"type": self.kind, "format": self.format}
+
+
+class NodeId(ColumnType):
+    """The id of a graph node. A node's own id is a token in the same space as the ids in
+    ``neighbors`` columns, and keys the node's features for its neighbors (see
+    ``UniversalDeepTransformer.index_nodes``)."""
+
+    kind = "node_id"
+
+
+class Neighbors(ColumnType):
+    """The ids of a node's neighbors, separated by ``delimiter``. Featurized as the
+    neighbors' id tokens and the neighbors' own (indexed) features, averaged."""
+
+    kind = "neighbors"
+
+    def __init__(self, delimiter=" "):
+        if not (isinstance(delimiter, str) and len(delimiter) == 1):
+            _fail("sb.types.neighbors", "delimiter", "a single character", delimiter)
+        self.delimiter = delimiter
+
+    def get_config(self):
+        return {"type": self.kind, "delimiter": self.delimiter}
+
+
+def text(tokenizer="words", encoding="unigrams", lowercase=True):
+    return Text(tokenizer, encoding, lowercase)
+
+
+def categorical(n_classes=None, delimiter=None, vocabulary=None, label_type="str"):
+    return Categorical(n_classes, delimiter, vocabulary, label_type)
+
+
+def numerical(range=None, bins=10):  # noqa: A002
+    return Numerical(range, bins)
+
+
+def date(format="iso"):  # noqa: A002
+    return Date(format)
+
+
+def node_id():
+    return NodeId()
+
+
+def neighbors(delimiter=" "):
+    return Neighbors(delimiter)
+
+
+for _f, _cls in ((text, Text), (categorical, Categorical), (numerical, Numerical), (date, Date),
+                 (node_id, NodeId), (neighbors, Neighbors)):
+    _f.__doc__ = _cls.__doc__
+
+TYPES = {cls.kind: cls for cls in (Text, Categorical, Numerical, Date, NodeId, Neighbors)}
+
+
+def resolve(owner, column, value):
+    """A ColumnType from a ColumnType, a type name ('text', ...) or a config dict."""
+    if isinstance(value, ColumnType):
+        return value
+    listed = ", ".join(repr(k) for k in TYPES)
+    if isinstance(value, str):
+        if value not in TYPES:
+            raise ValueError(f"The type of column {column!r} given to {owner} must be a sb.types object or one of "
+                             f"{listed}. Got {value!r} instead.")
+        return TYPES[value]()
+    if isinstance(value, dict) and value.get("type") in TYPES:
+        kw = {k: v for k, v in value.items() if k != "type"}
+        return TYPES[value["type"]](**kw)
+    raise ValueError(f"The type of column {column!r} given to {owner} must be a sb.types object or one of "
+                     f"{listed}. Got {value!r} instead.")

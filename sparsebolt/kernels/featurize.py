@@ -1,0 +1,203 @@
+"""Hashing of typed column values into one sparse feature space (the AutoML featurizer).
+
+Text arrives as UTF-32 code points of a chunk of strings laid end to end
+(``text : uint32[n_chars]``, ``offsets : int64[N + 1]``). Every token becomes a 63-bit
+non-negative hash (``int64``); a column's hashes are salted with the column's seed, may be
+combined into n-grams or pairgrams, and only at the end are gathered per row
+(``group_by_row``) and reduced to feature ids ``hash % dim``.
+"""
+import numpy as np
+from numba import njit
+
+from .random import mix
+
+# tokenizer modes
+WORDS, WORDS_PUNCT, CHARS, WHOLE = 0, 1, 2, 3
+# encodings of a token sequence
+UNIGRAMS, BIGRAMS, PAIRGRAMS = 0, 1, 2
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+# the third argument of ``mix``: one domain per way a hash is made, so that they never agree
+_TOKEN, _SALT, _BIGRAM, _PAIR, _INT = 1, 2, 3, 4, 5
+
+
+@njit(cache=True)
+def _is_space(c):
+    return c == 32 or 9 <= c <= 13 or c == 0x85 or c == 0xA0 or c == 0x1680 or 0x2000 <= c <= 0x200A \
+        or c == 0x2028 or c == 0x2029 or c == 0x202F or c == 0x205F or c == 0x3000
+
+
+@njit(cache=True)
+def _is_word(c):
+    """Letters, digits and '_' in ASCII; above ASCII every code point from U+00C0 on except
+    the punctuation and symbol blocks (U+00D7, U+00F7, U+2000-U+2BFF, U+3000-U+303F,
+    U+FE30-U+FE4F, U+FF00-U+FF0F)."""
+    if c < 128:
+        return (48 <= c <= 57) or (65 <= c <= 90) or (97 <= c <= 122) or c == 95
+    if c < 0xC0 or c == 0xD7 or c == 0xF7:
+        return False
+    if 0x2000 <= c <= 0x2BFF or 0x3000 <= c <= 0x303F or 0xFE30 <= c <= 0xFE4F or 0xFF00 <= c <= 0xFF0F:
+        return False
+    return True
+
+
+@njit(cache=True)
+def _fnv(text, lo, hi):
+    """Hash of the code points text[lo:hi] (FNV-1a, then mixed): int64 >= 0."""
+    h = _FNV_OFFSET
+    for i in range(lo, hi):
+        h = (h ^ np.uint64(text[i])) * _FNV_PRIME
+    return mix(h, 0, _TOKEN)
+
+
+@njit(cache=True)
+def _row_tokens(text, lo, hi, mode, k, out, pos):
+    """Write the token hashes of text[lo:hi] into out[pos:], or only count them when
+    ``out`` is empty. Returns the number of tokens."""
+    n = 0
+    write = out.shape[0] > 0
+    if mode == WHOLE:
+        if write:
+            out[pos] = _fnv(text, lo, hi)
+        return 1
+    if mode == CHARS:
+        if hi <= lo:
+            return 0
+        if hi - lo <= k:
+            if write:
+                out[pos] = _fnv(text, lo, hi)
+            return 1
+        for i in range(lo, hi - k + 1):
+            if write:
+                out[pos + n] = _fnv(text, i, i + k)
+            n += 1
+        return n
+    i = lo
+    while i < hi:
+        c = text[i]
+        if _is_word(c):
+            j = i + 1
+            while j < hi and _is_word(text[j]):
+                j += 1
+            if write:
+                out[pos + n] = _fnv(text, i, j)
+            n += 1
+            i = j
+        else:
+            if mode == WORDS_PUNCT and not _is_space(c):
+                if write:
+                    out[pos + n] = _fnv(text, i, i + 1)
+                n += 1
+            i += 1
+    return n
+
+
+@njit(cache=True)
+def token_hashes(text, offsets, mode, k):
+    """Token hashes of each string.
+
+    text : uint32[n_chars] code points   offsets : int64[N + 1]
+    mode : WORDS (runs of word characters), WORDS_PUNCT (the same, and each punctuation
+    character as a token), CHARS (every window of ``k`` code points; a shorter non-empty
+    string is one token), WHOLE (the whole string, even empty, as one token)
+    Returns (tok_offsets : int64[N + 1], hashes : int64[n_tokens]).
+    """
+    n = offsets.shape[0] - 1
+    tok_offsets = np.zeros(n + 1, dtype=np.int64)
+    empty = np.zeros(0, dtype=np.int64)
+    for r in range(n):
+        tok_offsets[r + 1] = tok_offsets[r] + _row_tokens(text, offsets[r], offsets[r + 1], mode, k, empty, 0)
+    hashes = np.empty(tok_offsets[n], dtype=np.int64)
+    for r in range(n):
+        _row_tokens(text, offsets[r], offsets[r + 1], mode, k, hashes, tok_offsets[r])
+    return tok_offsets, hashes
+
+
+@njit(cache=True)
+def _n_grams(m, encoding):
+    if encoding == BIGRAMS:
+        return m + max(m - 1, 0)
+    if encoding == PAIRGRAMS:
+        return m * (m + 1) // 2
+    return m
+
+
+@njit(cache=True)
+def ngram_hashes(offsets, hashes, encoding, salt):
+    """Salted unigrams, unigrams and adjacent bigrams, or pairgrams (every unordered pair
+    i <= j of a row's tokens, i == j being the unigram) of each row's token hashes.
+
+    offsets : int64[N + 1]   hashes : int64[n_tokens]   salt : int (the column's seed)
+    Returns (out_offsets : int64[N + 1], out : int64[n_out]).
+    """
+    n = offsets.shape[0] - 1
+    out_offsets = np.zeros(n + 1, dtype=np.int64)
+    for r in range(n):
+        out_offsets[r + 1] = out_offsets[r] + _n_grams(offsets[r + 1] - offsets[r], encoding)
+    out = np.empty(out_offsets[n], dtype=np.int64)
+    for r in range(n):
+        lo, hi = offsets[r], offsets[r + 1]
+        p = out_offsets[r]
+        for i in range(lo, hi):
+            out[p] = mix(hashes[i], salt, _SALT)
+            p += 1
+        if encoding == BIGRAMS:
+            for i in range(lo, hi - 1):
+                out[p] = mix(mix(hashes[i], hashes[i + 1], _BIGRAM), salt, _SALT)
+                p += 1
+        elif encoding == PAIRGRAMS:
+            for i in range(lo, hi):
+                for j in range(i + 1, hi):
+                    a, b = hashes[i], hashes[j]
+                    if a > b:
+                        a, b = b, a
+                    out[p] = mix(mix(a, b, _PAIR), salt, _SALT)
+                    p += 1
+    return out_offsets, out
+
+
+@njit(cache=True)
+def int_hashes(values, salt):
+    """Salted hashes of integers (bins, date parts): int64[n] >= 0.
+
+    values : int64[n]
+    """
+    out = np.empty(values.shape[0], dtype=np.int64)
+    for i in range(values.shape[0]):
+        out[i] = mix(mix(values[i], 0, _INT), salt, _SALT)
+    return out
+
+
+@njit(cache=True)
+def resalt(hashes, salt):
+    """Hashes moved to another salt (a neighbor's features seen from a node): int64[n]."""
+    out = np.empty(hashes.shape[0], dtype=np.int64)
+    for i in range(hashes.shape[0]):
+        out[i] = mix(hashes[i], salt, _SALT)
+    return out
+
+
+@njit(cache=True)
+def group_by_row(n_rows, rows, hashes, vals):
+    """Gather (row, hash, value) entries into CSR rows, keeping the entries' order within a
+    row (a repeated hash stays repeated: the layers sum over a row's entries).
+
+    rows : int64[nnz] in [0, n_rows)   hashes : int64[nnz]   vals : float32[nnz]
+    Returns (offsets : int64[n_rows + 1], hashes : int64[nnz], vals : float32[nnz]).
+    """
+    nnz = rows.shape[0]
+    offsets = np.zeros(n_rows + 1, dtype=np.int64)
+    for i in range(nnz):
+        offsets[rows[i] + 1] += 1
+    for r in range(n_rows):
+        offsets[r + 1] += offsets[r]
+    fill = offsets[:-1].copy()
+    out_hashes = np.empty(nnz, dtype=np.int64)
+    out_vals = np.empty(nnz, dtype=np.float32)
+    for i in range(nnz):
+        p = fill[rows[i]]
+        out_hashes[p] = hashes[i]
+        out_vals[p] = vals[i]
+        fill[rows[i]] += 1
+    return offsets, out_hashes, out_vals

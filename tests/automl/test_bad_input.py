@@ -1,0 +1,107 @@
+"""Bad parameters and bad data get errors that name the parameter, the column or the line."""
+import pytest
+
+import sparsebolt as sb
+from sparsebolt.data import DataFormatError
+
+TEXT = {"t": sb.types.text(), "y": sb.types.categorical(n_classes=3)}
+
+
+def _udt(data_types=None, target="y", **kw):
+    return sb.UniversalDeepTransformer(TEXT if data_types is None else data_types, target=target,
+                                       embedding_dim=8, input_dim=1024, **kw)
+
+
+def test_unknown_type_names_list_the_valid_ones():
+    with pytest.raises(ValueError, match=r"The type of column 't' given to UniversalDeepTransformer must be a "
+                                         r"sb.types object or one of 'text', 'categorical', 'numerical', 'date', "
+                                         r"'node_id', 'neighbors'\. Got 'txt' instead\."):
+        _udt({"t": "txt", "y": sb.types.categorical(n_classes=2)})
+    model = _udt({"t": "text", "y": sb.types.categorical(n_classes=2)})  # names work
+    assert model.data_types["t"] == sb.types.text()
+
+
+def test_type_parameters():
+    with pytest.raises(ValueError, match=r"The 'tokenizer' parameter of sb.types.text must be one of 'words', "
+                                         r"'words_punct', 'char-k'"):
+        sb.types.text(tokenizer="sentencepiece")
+    with pytest.raises(ValueError, match=r"'encoding' parameter of sb.types.text must be one of 'unigrams', "
+                                         r"'bigrams', 'pairgrams'\. Got 'trigrams' instead\."):
+        sb.types.text(encoding="trigrams")
+    with pytest.raises(ValueError, match=r"'range' parameter of sb.types.numerical must be None or \(low, high\)"):
+        sb.types.numerical(range=(5, 1))
+    with pytest.raises(ValueError, match="needs n_classes"):
+        sb.types.categorical(label_type="int")
+    with pytest.raises(ValueError, match=r"'delimiter' parameter of sb.types.categorical must be None or a single"):
+        sb.types.categorical(delimiter="||")
+
+
+def test_constructor_parameters():
+    with pytest.raises(ValueError) as err:
+        _udt(sparsity=0.0)
+    assert str(err.value) == ("The 'sparsity' parameter of UniversalDeepTransformer must be a number in "
+                              "(0.0, 1.0]. Got 0.0 instead.")
+    with pytest.raises(ValueError, match=r"The 'target' parameter of UniversalDeepTransformer must be one of the "
+                                         r"columns of data_types \['t', 'y'\]\. Got 'label' instead\."):
+        _udt(target="label")
+    with pytest.raises(ValueError, match="must name a categorical column"):
+        _udt(target="t")
+    with pytest.raises(ValueError, match=r"'output_activation' .* one of 'softmax', 'sigmoid'"):
+        _udt(output_activation="relu")
+    with pytest.raises(ValueError, match=r"'embedding_dim' parameter of UniversalDeepTransformer must be an int >= 1"):
+        sb.UniversalDeepTransformer(TEXT, target="y", embedding_dim=0)
+
+
+def test_temporal_tracking_needs_categorical_columns_and_one_date():
+    types = {"u": sb.types.categorical(), "i": sb.types.categorical(n_classes=5)}
+    with pytest.raises(ValueError, match="exactly one date column"):
+        _udt(types, target="i", temporal_tracking={"u": ["i"]})
+    with pytest.raises(ValueError, match=r"'temporal_tracking' parameter .* 'x' is not one"):
+        _udt({**types, "d": sb.types.date()}, target="i", temporal_tracking={"u": ["x"]})
+
+
+def test_use_before_training_and_unknown_row_columns(tmp_path):
+    model = _udt()
+    with pytest.raises(RuntimeError, match="needs a trained"):
+        _udt({"t": sb.types.text(), "y": sb.types.categorical()}).predict({"t": "x"})
+    path = tmp_path / "d.csv"
+    path.write_text("t,y\nred,a\nblue,b\n")
+    model.train(str(path), verbose=False)
+    with pytest.raises(ValueError, match=r"row 0 has column\(s\) \['text'\] that are not in data_types \['t', 'y'\]"):
+        model.predict({"text": "red"})
+    with pytest.raises(TypeError, match="use predict_batch"):
+        model.predict([{"t": "red"}])
+    with pytest.raises(ValueError, match=r"'top_k' parameter of predict_batch must be an int >= 1"):
+        model.predict({"t": "red"}, top_k=0)
+    assert [lab for lab, _ in model.predict({"t": "red", "y": "ignored"}, top_k=5)] in (["a", "b"], ["b", "a"])
+
+
+@pytest.mark.parametrize("body, message", [
+    ("t,y\nx,a\ny,\n", r"line 3: the target column 'y' is empty"),
+    ("t,y\nx,a\ny,b\nz,c\nw,d\n", r"line 5: target column 'y' has more than n_classes=3 distinct labels \(the next is 'd'\)"),
+    ("t,y\nx,a\ny\n", r"line 3: expected 2 fields as in the header, found 1"),
+])
+def test_bad_training_rows_name_their_line(tmp_path, body, message):
+    path = tmp_path / "bad.csv"
+    path.write_text(body)
+    with pytest.raises(DataFormatError, match=r"bad\.csv, " + message):
+        _udt().train(str(path), verbose=False)
+
+
+def test_integer_labels_must_be_in_range(tmp_path):
+    path = tmp_path / "ints.csv"
+    path.write_text("t,y\nx,0\ny,2\nz,3\n")
+    model = _udt({"t": sb.types.text(), "y": sb.types.categorical(n_classes=3, label_type="int")})
+    with pytest.raises(DataFormatError, match=r"line 4: target column 'y': expected an integer label in \[0, 3\), got '3'"):
+        model.train(str(path), verbose=False)
+
+
+def test_unknown_evaluation_labels_count_as_misses_with_a_warning(tmp_path):
+    train, test = tmp_path / "train.csv", tmp_path / "test.csv"
+    train.write_text("t,y\nred,a\nblue,b\n" * 20)
+    test.write_text("t,y\nred,a\nblue,zzz\n")
+    model = _udt()
+    model.train(str(train), epochs=3, learning_rate=1e-2, verbose=False)
+    with pytest.warns(UserWarning, match=r"1 label value\(s\) of target column 'y' were never seen in training"):
+        res = model.evaluate(str(test), metrics=["categorical_accuracy"])
+    assert res["categorical_accuracy"] == pytest.approx(0.5)

@@ -1,0 +1,100 @@
+"""CSV reading: quoting, embedded newlines, missing values, malformed rows with their line,
+streaming in chunks; DataFrames and row dicts."""
+import gzip
+
+import pytest
+
+from sparsebolt.automl._csv import RowError, read_chunks
+from sparsebolt.data import DataFormatError
+
+
+def _write(tmp_path, text, name="d.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def _read(source, columns=("a", "b"), chunk_rows=100, **kw):
+    chunks = list(read_chunks(source, list(columns), chunk_rows, **kw))
+    rows = [tuple(c.columns[k][i] for k in columns) for c in chunks for i in range(len(c))]
+    lines = [line for c in chunks for line in c.lines]
+    return rows, lines, chunks
+
+
+def test_quotes_commas_and_embedded_newlines(tmp_path):
+    path = _write(tmp_path, 'a,b\n"x, y","say ""hi"""\n"two\nlines",z\nplain,"é"\n')
+    rows, lines, _ = _read(path)
+    assert rows == [("x, y", 'say "hi"'), ("two\nlines", "z"), ("plain", "é")]
+    assert lines == [2, 3, 5]
+
+
+def test_missing_values_are_none_and_unused_columns_ignored(tmp_path):
+    path = _write(tmp_path, "a,extra,b\n,1,\nx,2,\n\n,3,y\n")
+    rows, lines, _ = _read(path)
+    assert rows == [(None, None), ("x", None), (None, "y")]
+    assert lines == [2, 3, 5]  # the blank line 4 is skipped
+
+
+def test_wrong_field_count_names_the_line_after_an_embedded_newline(tmp_path):
+    path = _write(tmp_path, 'a,b\n"multi\nline",1\nok,2\nbad\n')
+    with pytest.raises(DataFormatError) as err:
+        _read(path)
+    assert str(err.value).startswith(f"{path}, line 5: expected 2 fields as in the header, found 1")
+    assert err.value.line == 5
+
+
+def test_broken_quoting_names_the_line(tmp_path):
+    path = _write(tmp_path, 'a,b\nok,1\n"open,2\n')
+    with pytest.raises(DataFormatError, match=r"d\.csv, line 3: cannot parse the row"):
+        _read(path)
+    path = _write(tmp_path, 'a,b\nok,1\nx"y"z,2\nq,"a"b\n', "e.csv")
+    with pytest.raises(DataFormatError, match=r"e\.csv, line 4: cannot parse the row"):
+        _read(path)
+
+
+def test_header_problems(tmp_path):
+    with pytest.raises(DataFormatError, match=r"line 1: no column\(s\) \['b'\]; the header has \['a', 'c'\]"):
+        _read(_write(tmp_path, "a,c\n1,2\n"))
+    with pytest.raises(DataFormatError, match="the file is empty"):
+        _read(_write(tmp_path, "", "empty.csv"))
+    with pytest.raises(DataFormatError, match="has a header but no rows"):
+        _read(_write(tmp_path, "a,b\n", "header.csv"))
+    with pytest.raises(FileNotFoundError, match="No CSV file"):
+        _read(str(tmp_path / "absent.csv"))
+    rows, _, _ = _read(_write(tmp_path, "a\n1\n", "opt.csv"), optional=("b",))
+    assert rows == [("1", None)]
+
+
+def test_streams_in_chunks_with_line_numbers(tmp_path):
+    path = _write(tmp_path, "a,b\n" + "".join(f"{i},{i}\n" for i in range(5)))
+    rows, lines, chunks = _read(path, chunk_rows=2)
+    assert [len(c) for c in chunks] == [2, 2, 1]
+    assert lines == [2, 3, 4, 5, 6] and rows[4] == ("4", "4")
+
+
+def test_gzip_and_other_delimiters(tmp_path):
+    path = tmp_path / "d.csv.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        f.write("a\tb\nx y\t1\n")
+    rows, _, _ = _read(str(path), delimiter="\t")
+    assert rows == [("x y", "1")]
+
+
+def test_dataframe_chunks_and_missing_values():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"a": ["x", None, "z"], "b": [1.0, float("nan"), 3.0], "c": [0, 0, 0]})
+    rows, lines, chunks = _read(frame, chunk_rows=2)
+    assert rows == [("x", 1.0), (None, None), ("z", 3.0)] and lines == [0, 1, 2]
+    assert chunks[0].error(1, "boom").args[0] == "DataFrame, row 1: boom"
+    with pytest.raises(DataFormatError, match=r"no column\(s\) \['q'\]"):
+        _read(frame, columns=("a", "q"))
+
+
+def test_row_dicts():
+    rows, _, chunks = _read([{"a": "x"}, {"b": 2, "a": ""}])
+    assert rows == [("x", None), (None, 2)]
+    assert isinstance(chunks[0].error(0, "m"), RowError)
+    with pytest.raises(RowError, match="rows, row 1: expected a dict"):
+        _read([{"a": 1}, ["a", 1]])
+    with pytest.raises(TypeError, match="CSV file path, a pandas DataFrame or a list of row dicts"):
+        _read(42)

@@ -1,0 +1,204 @@
+"""Each column type's features: tokens, encodings, missing and unseen values, bins, dates,
+graph neighbors."""
+import numpy as np
+import pytest
+
+import sparsebolt as sb
+from sparsebolt.automl.featurize import date_parts, parse_times
+from sparsebolt.data import DataFormatError
+
+from .helpers import featurize, ids_of, make, norm, token_id
+
+
+def _text(rows, **kw):
+    feat = make({"t": sb.types.text(**kw)})
+    return featurize(feat, [{"t": r, "y": "a"} for r in rows])
+
+
+def test_words_are_lowercased_runs_of_letters_and_digits():
+    (ids, vals), = _text(["Dog, dog! DOG"])
+    assert len(ids) == 3 and len(set(ids)) == 1
+    (a, _), (b, _) = _text(["Dog", "dog"], lowercase=False)
+    assert a != b
+    (ids, _), = _text(["café au-lait 42"])
+    assert len(ids) == 4
+
+
+def test_words_punct_adds_each_punctuation_mark():
+    (ids, _), (words, _) = _text(["Dog, dog!", "dog dog"], tokenizer="words_punct")
+    assert len(ids) == 4 and len(set(ids)) == 3 and set(words) < set(ids)
+
+
+def test_char_k_grams_cover_every_window():
+    (ids, _), = _text(["abcd"], tokenizer="char-3")
+    assert len(ids) == 2
+    (short, _), = _text(["ab"], tokenizer="char-3")
+    assert len(short) == 1
+    (both, _), = _text(["abcd"], tokenizer=["words", "char-3"])
+    assert len(both) == 3
+
+
+@pytest.mark.parametrize("encoding, expected", [("unigrams", 3), ("bigrams", 5), ("pairgrams", 6)])
+def test_encodings_count_their_grams(encoding, expected):
+    (ids, vals), = _text(["red green blue"], encoding=encoding)
+    assert len(set(ids)) == expected
+    assert norm(vals) == pytest.approx(1.0, rel=1e-5)
+
+
+def test_bigrams_depend_on_order_pairgrams_do_not():
+    (ab, _), (ba, _) = _text(["red green", "green red"], encoding="bigrams")
+    assert set(ab) != set(ba)
+    (ab, _), (ba, _) = _text(["red green", "green red"], encoding="pairgrams")
+    assert set(ab) == set(ba)
+
+
+def test_equal_strings_in_two_columns_get_different_ids():
+    feat = make({"a": sb.types.text(), "b": sb.types.text(), "c": sb.types.categorical()})
+    (ids, _), = featurize(feat, [{"a": "dog", "b": "dog", "c": "dog", "y": "x"}])
+    assert len(set(ids)) == 3
+
+
+def test_missing_text_is_one_shared_token():
+    feat = make({"t": sb.types.text()})
+    rows = featurize(feat, [{"t": None, "y": "a"}, {"y": "a"}, {"t": "dog", "y": "a"}])
+    assert rows[0] == rows[1] and len(rows[0][0]) == 1
+    assert rows[0][0][0] not in rows[2][0]
+
+
+def test_categorical_unseen_values_map_to_the_missing_bucket_at_prediction():
+    feat = make({"c": sb.types.categorical()})
+    train = ids_of(feat, [{"c": "red", "y": "a"}, {"c": "blue", "y": "a"}, {"c": None, "y": "a"}])
+    assert len(set.union(*train)) == 3
+    red, unseen, missing = ids_of(feat, [{"c": "red"}, {"c": "purple"}, {}], mode="predict")
+    assert red == train[0]
+    assert unseen == missing == train[2]
+
+
+def test_categorical_known_vocabulary_and_multiple_values():
+    feat = make({"c": sb.types.categorical(vocabulary=["red", "blue"], delimiter="|")})
+    both, odd, none = featurize(feat, [{"c": "red|blue", "y": "a"}, {"c": "red|green", "y": "a"},
+                                       {"c": "green", "y": "a"}])
+    assert len(set(both[0])) == 2
+    assert set(odd[0]) - set(both[0]) == set(none[0])  # 'green' is outside the vocabulary
+    assert odd[0][0] == both[0][0]
+
+
+def test_numerical_range_bins_clip_and_missing():
+    feat = make({"x": sb.types.numerical(range=(0, 10), bins=5)})
+    rows = [{"x": v, "y": "a"} for v in ("0", "1.9", "2", "9.9", "-50", "1e9", None)]
+    ids = [i[0] for i, _ in featurize(feat, rows)]
+    assert ids[0] == ids[1] != ids[2]
+    assert ids[4] == ids[0] and ids[5] == ids[3]
+    assert ids[6] not in ids[:6]
+    assert feat.edges["x"].tolist() == [2.0, 4.0, 6.0, 8.0]
+
+
+def test_numerical_quantile_bins_from_the_first_chunk():
+    feat = make({"x": sb.types.numerical(bins=4)})
+    featurize(feat, [{"x": v, "y": "a"} for v in range(100)])
+    assert feat.edges["x"].tolist() == pytest.approx([24.75, 49.5, 74.25])
+    featurize(feat, [{"x": 1000, "y": "a"}])  # fitted once
+    assert len(feat.edges["x"]) == 3
+
+
+def test_a_value_filling_most_rows_does_not_swallow_the_bins():
+    feat = make({"x": sb.types.numerical(bins=4)})
+    ids = [i[0] for i, _ in featurize(feat, [{"x": v, "y": "a"} for v in [0] * 90 + list(range(10, 20))])]
+    assert len(set(ids[90:])) >= 3 and ids[0] not in ids[90:]
+
+
+def test_a_bad_number_names_its_line(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("x,y\n1,a\n2,a\nabc,a\n")
+    feat = make({"x": sb.types.numerical()})
+    with pytest.raises(DataFormatError, match=r"d\.csv, line 4: column 'x': expected a number, got 'abc'"):
+        featurize(feat, str(path))
+
+
+def test_date_parts():
+    secs, missing = parse_times("d", sb.types.date(), ["2024-01-01", "1970-01-01", "2023-12-31T23:00:00", None],
+                                None)
+    parts = date_parts(secs)
+    assert parts[0].tolist() == [0, 1, 0, 0, 2024]     # a Monday
+    assert parts[1].tolist() == [3, 1, 0, 0, 1970]     # a Thursday
+    assert parts[2].tolist() == [6, 12, 52, 4, 2023]   # a Sunday, day 365
+    assert missing.tolist() == [False, False, False, True]
+
+
+@pytest.mark.parametrize("fmt, value", [("iso", "2024-03-05"), ("unix", "1709596800"), ("%d/%m/%Y", "05/03/2024")])
+def test_date_formats_agree(fmt, value):
+    iso = make({"d": sb.types.date()})
+    other = make({"d": sb.types.date(format=fmt)})
+    assert featurize(iso, [{"d": "2024-03-05", "y": "a"}]) == featurize(other, [{"d": value, "y": "a"}])
+
+
+def test_date_features_and_bad_date(tmp_path):
+    feat = make({"d": sb.types.date()})
+    a, b, missing = ids_of(feat, [{"d": "2024-03-05", "y": "a"}, {"d": "2024-03-12", "y": "a"}, {"y": "a"}])
+    assert len(a) == 5 and len(a & b) == 3  # a week apart: same weekday, month and year
+    assert len(missing) == 1 and not missing & a
+    path = tmp_path / "d.csv"
+    path.write_text('d,y\n2024-03-05,a\n"2024-13-45",a\n')
+    with pytest.raises(DataFormatError, match=r"line 3: column 'd': cannot read '2024-13-45' as a date"):
+        featurize(feat, str(path))
+
+
+def test_cross_column_pairgrams():
+    types = {"a": sb.types.categorical(), "b": sb.types.categorical(), "c": sb.types.categorical()}
+    plain = make(types)
+    pairs = make(types, cross_column_pairgrams=True)
+    row = [{"a": "1", "b": "2", "c": "3", "y": "a"}]
+    assert len(ids_of(plain, row)[0]) == 3
+    assert len(ids_of(pairs, row)[0]) == 6
+
+
+def _graph():
+    return make({"node": sb.types.node_id(), "t": sb.types.text(), "nbrs": sb.types.neighbors()})
+
+
+def test_neighbors_bring_their_ids_and_their_indexed_features():
+    feat = _graph()
+    feat_index = [{"node": "x", "t": "zebra"}, {"node": "z", "t": "apple", "nbrs": "x"}]
+    from sparsebolt.automl._csv import read_chunks
+    for chunk in read_chunks(feat_index, feat.columns(False), 100):
+        feat.index_nodes(chunk)
+    (ids, vals), = featurize(feat, [{"node": "q", "t": "pear", "nbrs": "x", "y": "a"}])
+    x_token = token_id(feat, "x", "graph", "node")
+    assert x_token in ids
+    (alone, _), = featurize(feat, [{"node": "q", "t": "pear", "y": "a"}])
+    extra = set(ids) - set(alone)
+    assert extra == {x_token} | {i for i in extra if i != x_token} and len(extra) == 2  # x's id and 'zebra'
+    # the neighbor's text arrives under a salt of its own: not the same id as 'zebra' in the row's text
+    (zebra, _), = featurize(feat, [{"node": "w", "t": "zebra", "y": "a"}])
+    assert not (extra - {x_token}) & set(zebra)
+    # a node's own id is the same token other rows see for it as a neighbor
+    (own, _), = featurize(feat, [{"node": "x", "t": "zebra", "y": "a"}])
+    assert x_token in own
+
+
+def test_a_row_without_neighbors_uses_the_indexed_ones():
+    feat = _graph()
+    from sparsebolt.automl._csv import read_chunks
+    for chunk in read_chunks([{"node": "z", "t": "apple", "nbrs": "x y"}], feat.columns(False), 100):
+        feat.index_nodes(chunk)
+    (given, _), = featurize(feat, [{"node": "z", "t": "apple", "nbrs": "x y", "y": "a"}])
+    (looked_up, _), = featurize(feat, [{"node": "z", "t": "apple", "y": "a"}])
+    assert set(given) == set(looked_up)
+    assert token_id(feat, "y", "graph", "node") in given
+
+
+def test_labels_string_int_and_multi_label():
+    feat = make({"t": sb.types.text()}, target="y")
+    from sparsebolt.automl._csv import read_chunks
+    chunk = next(read_chunks([{"t": "a", "y": "cat"}, {"t": "b", "y": "dog"}, {"t": "c", "y": "cat"}],
+                             ["t", "y"], 10))
+    _, _, _, labels, _ = feat.transform(chunk, "train")
+    assert labels.ids.tolist() == [0, 1, 0] and feat.labels.labels == ["cat", "dog"]
+    multi = make({"t": sb.types.text()}, target="y")
+    multi.labels.delimiter = ";"
+    chunk = next(read_chunks([{"t": "a", "y": "cat;dog"}, {"t": "b", "y": "dog"}], ["t", "y"], 10))
+    _, _, _, labels, _ = multi.transform(chunk, "train")
+    assert np.diff(labels.offsets).tolist() == [2, 1] and labels.ids.tolist() == [0, 1, 1]
+    chunk = next(read_chunks([{"t": "a", "y": "cat;bird"}], ["t", "y"], 10))
+    _, _, _, labels, unknown = multi.transform(chunk, "eval")
+    assert labels.ids.tolist() == [0] and unknown == 1

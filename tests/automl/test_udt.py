@@ -1,0 +1,208 @@
+"""End to end on small generated data: text classification, extreme multi-label
+classification, recommendation with temporal history, graph node classification, tabular."""
+import csv
+
+import numpy as np
+import pytest
+
+import sparsebolt as sb
+
+SMALL = {"embedding_dim": 64, "input_dim": 1 << 16}
+FILLER = [f"word{i}" for i in range(40)]
+GOOD = ["great", "love", "perfect", "comfortable", "beautiful", "flattering"]
+BAD = ["poor", "hate", "awful", "itchy", "cheap", "returned"]
+
+
+def _write_csv(path, header, rows):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return str(path)
+
+
+def _reviews(rng, n):
+    rows = []
+    for _ in range(n):
+        good = rng.random() < 0.5
+        words = list(rng.choice(FILLER, 4)) + list(rng.choice(GOOD if good else BAD, 2))
+        rng.shuffle(words)
+        rows.append([", ".join(words[:3]) + ". " + " ".join(words[3:]) + "!", "yes" if good else "no"])
+    return rows
+
+
+def test_text_classification_from_csv_and_dataframe(tmp_path):
+    rng = np.random.default_rng(0)
+    train = _write_csv(tmp_path / "train.csv", ["review", "recommended"], _reviews(rng, 600))
+    test_rows = _reviews(rng, 200)
+    test = _write_csv(tmp_path / "test.csv", ["review", "recommended"], test_rows)
+    model = sb.UniversalDeepTransformer(
+        {"review": sb.types.text(encoding="bigrams"), "recommended": sb.types.categorical(n_classes=2)},
+        target="recommended", seed=1, **SMALL)
+    assert model.output_sparsity == 1.0
+    history = model.train(train, epochs=3, learning_rate=5e-3, validation=test, metrics=["categorical_accuracy"],
+                          verbose=False)
+    assert history["val_categorical_accuracy"][-1] > 0.9
+    res = model.evaluate(test, metrics=["categorical_accuracy", "auc"])
+    assert res["categorical_accuracy"] > 0.9 and res["auc"] > 0.95
+    top = model.predict({"review": "great, love it"}, top_k=2)
+    assert [lab for lab, _ in top] == ["yes", "no"]
+    assert sum(s for _, s in top) == pytest.approx(1.0, abs=1e-4)
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(test_rows[:20], columns=["review", "recommended"])
+    assert model.predict_batch(frame, top_k=1) == model.predict_batch(
+        [{"review": r[0]} for r in test_rows[:20]], top_k=1)
+    assert model.evaluate(frame)["categorical_accuracy"] > 0.85
+
+
+def test_extreme_multi_label_classification(tmp_path):
+    rng = np.random.default_rng(1)
+    n_classes = 600
+    sig = [(f"alpha{c}", f"beta{c}") for c in range(n_classes)]
+
+    def rows(n):
+        out = []
+        for _ in range(n):
+            a, b = rng.choice(n_classes, 2, replace=False)
+            words = [sig[a][rng.integers(2)], sig[b][rng.integers(2)], *rng.choice(FILLER, 2)]
+            out.append([" ".join(words), f"c{a};c{b}"])
+        return out
+
+    train = _write_csv(tmp_path / "train.csv", ["query", "labels"], rows(8000))
+    test = _write_csv(tmp_path / "test.csv", ["query", "labels"], rows(500))
+    model = sb.UniversalDeepTransformer(
+        {"query": sb.types.text(), "labels": sb.types.categorical(n_classes=n_classes, delimiter=";")},
+        target="labels", **SMALL)
+    assert model.output_sparsity == 0.2 and model.model.output.layer.is_sparse
+    model.train(train, epochs=5, learning_rate=1e-2, verbose=False)
+    res = model.evaluate(test, metrics=["precision@1", "recall@2"])
+    # chance is 1/600; each query names its two labels through one of their two words
+    assert res["precision@1"] > 0.9 and res["recall@2"] > 0.9
+    labels = [lab for lab, _ in model.predict({"query": "alpha7 beta99"}, top_k=2)]
+    assert set(labels) == {"c7", "c99"}
+
+
+def _sessions(rng, n_users, n_items, length):
+    """Each user walks the item cycle from a random start: the next item is the last + 1."""
+    rows = []
+    for u in range(n_users):
+        start = int(rng.integers(n_items))
+        t = 1_000_000 + int(rng.integers(1000))
+        for k in range(length):
+            t += int(rng.integers(1, 100))
+            rows.append([f"user{u}", f"item{(start + k) % n_items}", t])
+    return rows
+
+
+def test_recommendation_with_temporal_history(tmp_path):
+    rng = np.random.default_rng(2)
+    rows = _sessions(rng, 150, 30, 12)
+    train_rows = [r for i, r in enumerate(rows) if i % 12 < 10]
+    test_rows = [r for i, r in enumerate(rows) if i % 12 >= 10]
+    train = _write_csv(tmp_path / "train.csv", ["user", "item", "time"], train_rows)
+    test = _write_csv(tmp_path / "test.csv", ["user", "item", "time"], test_rows)
+
+    def model(temporal):
+        return sb.UniversalDeepTransformer(
+            {"user": sb.types.categorical(), "item": sb.types.categorical(n_classes=30),
+             "time": sb.types.date(format="unix")},
+            target="item", temporal_tracking={"user": ["item"]} if temporal else None, **SMALL)
+
+    with_history = model(True)
+    with_history.train(train, epochs=8, learning_rate=1e-2, verbose=False)
+    # evaluation records as it streams: a user's second test row sees the first
+    got = with_history.evaluate(test, metrics=["precision@1"])["precision@1"]
+    without = model(False)
+    without.train(train, epochs=8, learning_rate=1e-2, verbose=False)
+    base = without.evaluate(test, metrics=["precision@1"])["precision@1"]
+    assert got > 0.7 and got > base + 0.4
+    # a user's next item after the whole recorded history (train and test rows)
+    last = {r[0]: r[1] for r in rows}
+    hits = [with_history.predict({"user": u})[0][0] == f"item{(int(it[4:]) + 1) % 30}" for u, it in last.items()]
+    assert np.mean(hits) > 0.7
+
+
+def _graph(rng, n_nodes, n_groups, degree):
+    group = rng.integers(n_groups, size=n_nodes)
+    members = [np.flatnonzero(group == g) for g in range(n_groups)]
+    nbrs = [set() for _ in range(n_nodes)]
+    for v in range(n_nodes):
+        for w in rng.choice(members[group[v]], degree):
+            if w != v:
+                nbrs[v].add(int(w))
+                nbrs[int(w)].add(v)
+    rows = [[f"n{v}", " ".join(rng.choice(FILLER, 5)), " ".join(f"n{w}" for w in sorted(nbrs[v])),
+             f"g{group[v]}"] for v in range(n_nodes)]
+    return rows
+
+
+def test_graph_node_classification_uses_neighbors(tmp_path):
+    rng = np.random.default_rng(3)
+    rows = _graph(rng, 600, 4, 3)
+    header = ["node", "text", "neighbors", "group"]
+    train = _write_csv(tmp_path / "train.csv", header, rows[:420])
+    test = _write_csv(tmp_path / "test.csv", header, rows[420:])
+    types = {"text": sb.types.text(), "group": sb.types.categorical(n_classes=4)}
+    text_only = sb.UniversalDeepTransformer(types, target="group", **SMALL)
+    text_only.train(train, epochs=5, learning_rate=5e-3, verbose=False)
+    base = text_only.evaluate(test)["categorical_accuracy"]
+    graph = sb.UniversalDeepTransformer({**types, "node": sb.types.node_id(), "neighbors": sb.types.neighbors()},
+                                        target="group", **SMALL)
+    graph.index_nodes(test)  # transductive: the test nodes' text and edges, not their labels
+    graph.train(train, epochs=5, learning_rate=5e-3, verbose=False)
+    got = graph.evaluate(test)["categorical_accuracy"]
+    # the text is noise (chance 0.25); the neighbors carry the group
+    assert base < 0.45 and got > 0.85
+    v = rows[500]
+    assert graph.predict({"node": v[0], "text": v[1], "neighbors": v[2]})[0][0] == v[3]
+    assert graph.predict({"node": v[0], "text": v[1]})[0][0] == v[3]  # neighbors from the index
+
+
+def test_tabular_binary_with_sigmoid_needs_column_interactions():
+    rng = np.random.default_rng(4)
+
+    def rows(n):
+        out = []
+        for _ in range(n):
+            x, color = float(rng.uniform(0, 100)), str(rng.choice(["red", "green", "blue"]))
+            label = "1" if (x > 50) != (color == "red") else "0"
+            out.append({"x": x, "color": color, "day": f"2024-01-{rng.integers(1, 29):02d}", "label": label})
+        return out
+
+    types = {"x": sb.types.numerical(range=(0, 100), bins=20), "color": sb.types.categorical(),
+             "day": sb.types.date(), "label": sb.types.categorical(n_classes=2)}
+    model = sb.UniversalDeepTransformer(types, target="label", output_activation="sigmoid", **SMALL)
+    assert model.model.loss.name == "binary_cross_entropy"
+    model.train(rows(3000), epochs=4, learning_rate=5e-3, verbose=False)
+    res = model.evaluate(rows(500), metrics=["categorical_accuracy", "auc"])
+    assert res["categorical_accuracy"] > 0.9 and res["auc"] > 0.95
+    (label, score), = model.predict({"x": 80.0, "color": "red", "day": "2024-01-05"})
+    assert label == "0" and 0.0 < score < 1.0
+
+
+def test_config_is_json_and_rebuilds_the_same_featurizer():
+    import json
+    types = {"t": sb.types.text(tokenizer=["words", "char-3"], encoding="bigrams"), "c": sb.types.categorical(),
+             "x": sb.types.numerical(), "d": sb.types.date(), "y": sb.types.categorical()}
+    rows = [{"t": f"row {i}", "c": "abc"[i % 3], "x": i * 1.5, "d": f"2024-02-{i % 28 + 1:02d}", "y": f"l{i % 4}"}
+            for i in range(40)]
+    model = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    model.train(rows, verbose=False)
+    config = json.loads(json.dumps(model.get_config()))
+    again = sb.UniversalDeepTransformer.from_config(config)
+    assert again.n_classes == 4 and again.get_config() == model.get_config()
+    from sparsebolt.automl._csv import read_chunks
+    probe = rows[:5] + [{"t": "new words", "c": "zzz", "x": 1e6, "d": "1999-01-01"}]
+    for a, b in zip(*(f.transform(next(read_chunks(probe, f.columns(False), 100)), "predict")[:3]
+                      for f in (model.featurizer, again.featurizer))):
+        assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("n_classes, sparsity", [(2, 1.0), (449, 1.0), (450, 0.2), (1799, 0.1), (3999, 0.05),
+                                                 (9999, 0.02), (19_999, 0.01), (20_000, 0.005)])
+def test_output_sparsity_follows_the_class_count_unless_given(n_classes, sparsity):
+    types = {"t": sb.types.text(), "y": sb.types.categorical(n_classes=n_classes)}
+    model = sb.UniversalDeepTransformer(types, target="y", embedding_dim=4, input_dim=64)
+    assert model.model.output.layer.sparsity == sparsity and model.model.output.dim == n_classes
+    given = sb.UniversalDeepTransformer(types, target="y", embedding_dim=8, input_dim=64, sparsity=0.5)
+    assert given.model.output.layer.sparsity == 0.5 and given.model.output.inputs[0].dim == 8
