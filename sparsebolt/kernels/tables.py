@@ -144,3 +144,77 @@ def _query_active(keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt
 
 query_active = njit(parallel=True, cache=True)(_query_active)
 query_active_serial = serial_twin(_query_active)
+
+
+def _query_ranked(keys, buckets, counts, width, perm, salt, mark, found, out_ids):
+    """Inference active set: the neurons that the most of a sample's L buckets hold (ties
+    in table order), padded from ``perm`` when the buckets hold fewer than ``width``. A
+    neuron similar to the input collides with it in more tables, so ranking by that count
+    keeps the best neurons where ``query_active`` keeps whichever tables come first.
+
+    keys : int32[B, L]            buckets, counts : as in ``build_tables``
+    width : int                   perm : int32[dim]   salt : int   as in ``query_active``
+    mark : uint8[n_threads, dim]  all zero on entry and on exit; per-thread hit counts
+    found : int32[n_threads, L * R]   scratch
+    out_ids : int32[B * width]    written, in no particular order
+    """
+    n_samples, n_tables = keys.shape
+    reservoir = buckets.shape[2]
+    dim = perm.shape[0]
+    for s in prange(n_samples):
+        tid = numba.get_thread_id()
+        hits, cand = mark[tid], found[tid]
+        n_found = 0
+        for t in range(n_tables):
+            b = keys[s, t]
+            for r in range(min(counts[t, b], reservoir)):
+                j = buckets[t, b, r]
+                c = hits[j]
+                if c == 0:
+                    cand[n_found] = j
+                    n_found += 1
+                if c < 255:
+                    hits[j] = c + 1
+        base = s * width
+        if n_found > width:
+            hist = np.zeros(256, dtype=np.int32)
+            for i in range(n_found):
+                hist[hits[cand[i]]] += 1
+            # the cut count: every neuron above it is kept, and ties at it in table order
+            above, cut = 0, 255
+            while above + hist[cut] < width:
+                above += hist[cut]
+                cut -= 1
+            room = width - above
+            n = 0
+            for i in range(n_found):
+                j = cand[i]
+                h = hits[j]
+                hits[j] = 0
+                if h > cut or (h == cut and room > 0):
+                    if h == cut:
+                        room -= 1
+                    out_ids[base + n] = j
+                    n += 1
+            continue
+        for i in range(n_found):
+            out_ids[base + i] = cand[i]
+        n = n_found
+        if n < width:
+            first = keys[s, 0] if n_tables > 0 else 0
+            p = mix(salt, s, first) % dim
+            while n < width:
+                j = perm[p]
+                if hits[j] == 0:
+                    hits[j] = 1
+                    out_ids[base + n] = j
+                    n += 1
+                p += 1
+                if p == dim:
+                    p = 0
+        for i in range(base, base + width):
+            hits[out_ids[i]] = 0
+
+
+query_ranked = njit(parallel=True, cache=True)(_query_ranked)
+query_ranked_serial = serial_twin(_query_ranked)

@@ -65,6 +65,27 @@ def _sum_exp(row, m, scratch):
     return acc
 
 
+@njit(inline="always")
+def _merge_row(row, first_id, ids, zs, run_max, run_sum, s, softmax, scratch):
+    """Fold one row of a block into sample ``s``'s running top-k (ids, zs: its k slots) and
+    log-sum-exp (run_max[s], run_sum[s]); see ``topk_merge_block``."""
+    k = ids.shape[0]
+    if softmax:
+        m = run_max[s]
+        block_max = row.max()
+        if block_max > m:
+            run_sum[s] *= np.exp(np.float64(m) - np.float64(block_max))
+            m = block_max
+            run_max[s] = m
+        run_sum[s] += _sum_exp(row, m, scratch)
+    thr = zs[k - 1] if ids[k - 1] >= 0 else _NEG_INF
+    for j in range(row.shape[0]):
+        if row[j] > thr:
+            _insert(ids, zs, row[j], first_id + j)
+            if ids[k - 1] >= 0:
+                thr = zs[k - 1]
+
+
 @njit(parallel=True, cache=True)
 def topk_merge_block(z, first_id, best_ids, best_z, run_max, run_sum, softmax):
     """Fold one block of dense pre-activations into each row's running top-k and, for
@@ -75,23 +96,71 @@ def topk_merge_block(z, first_id, best_ids, best_z, run_max, run_sum, softmax):
     run_max : float32[B]     run_sum : float64[B]     sum of exp(z - run_max) so far; updated
     softmax : bool
     """
-    n, k = z.shape[1], best_ids.shape[1]
     for s in prange(z.shape[0]):
-        row = z[s]
-        if softmax:
-            m = run_max[s]
-            block_max = row.max()
-            if block_max > m:
-                run_sum[s] *= np.exp(np.float64(m) - np.float64(block_max))
-                m = block_max
-                run_max[s] = m
-            run_sum[s] += _sum_exp(row, m, np.empty(n, dtype=np.int32))
-        thr = best_z[s, k - 1] if best_ids[s, k - 1] >= 0 else _NEG_INF
-        for j in range(n):
-            if row[j] > thr:
-                _insert(best_ids[s], best_z[s], row[j], first_id + j)
-                if best_ids[s, k - 1] >= 0:
-                    thr = best_z[s, k - 1]
+        _merge_row(z[s], first_id, best_ids[s], best_z[s], run_max, run_sum, s, softmax,
+                   np.empty(z.shape[1], dtype=np.int32))
+
+
+_SMALL_BLOCK = 512
+
+
+@njit(parallel=True, fastmath=True, cache=True)
+def dense_topk_small(W, b, h, softmax, best_ids, best_z, run_max, run_sum):
+    """Top-k and log-sum-exp of ``h @ W.T + b`` for a few samples, in one pass over W with
+    no BLAS call: the neurons are split into C chunks scored in parallel, each keeping its
+    own top-k, merged afterwards by ``merge_chunks``. For one sample, BLAS plus a threaded
+    merge per block costs more in start-up than the pass over W.
+
+    W : float32[dim, d]   b : float32[dim]   h : float32[B, d]   softmax : bool
+    best_ids : int32[C, B, k]   best_z : float32[C, B, k]   -1 / -inf on entry; written
+    run_max : float32[C, B]     -inf on entry    run_sum : float64[C, B]   0 on entry
+    """
+    n_chunks = best_ids.shape[0]
+    dim, d = W.shape
+    n = h.shape[0]
+    for c in prange(n_chunks):
+        lo, hi = c * dim // n_chunks, (c + 1) * dim // n_chunks
+        z = np.empty((n, _SMALL_BLOCK), dtype=np.float32)
+        scratch = np.empty(_SMALL_BLOCK, dtype=np.int32)
+        for start in range(lo, hi, _SMALL_BLOCK):
+            m = min(_SMALL_BLOCK, hi - start)
+            for jj in range(m):
+                w = W[start + jj]
+                for s in range(n):
+                    acc = np.float32(0.0)
+                    for i in range(d):
+                        acc += w[i] * h[s, i]
+                    z[s, jj] = acc + b[start + jj]
+            for s in range(n):
+                _merge_row(z[s, :m], start, best_ids[c, s], best_z[c, s], run_max[c], run_sum[c], s, softmax,
+                           scratch)
+
+
+@njit(cache=True)
+def merge_chunks(best_ids, best_z, run_max, run_sum, out_ids, out_z, out_max, out_sum):
+    """Merge ``dense_topk_small``'s per-chunk results.
+
+    best_ids : int32[C, B, k]   best_z : float32[C, B, k]   run_max : float32[C, B]
+    run_sum : float64[C, B]     out_ids : int32[B, k]   out_z : float32[B, k]
+    out_max : float32[B]        out_sum : float64[B]    all written
+    """
+    n_chunks, n, k = best_ids.shape
+    for s in range(n):
+        m = _NEG_INF
+        for c in range(n_chunks):
+            m = max(m, run_max[c, s])
+        total = 0.0
+        for j in range(k):
+            out_ids[s, j] = -1
+            out_z[s, j] = _NEG_INF
+        for c in range(n_chunks):
+            if run_sum[c, s] > 0.0:
+                total += run_sum[c, s] * np.exp(np.float64(run_max[c, s]) - np.float64(m))
+            for j in range(k):
+                if best_ids[c, s, j] >= 0:
+                    _insert(out_ids[s], out_z[s], best_z[c, s, j], best_ids[c, s, j])
+        out_max[s] = m
+        out_sum[s] = total
 
 
 @njit(parallel=True, cache=True)

@@ -95,9 +95,12 @@ class NeuronIndex:
             return self.hash_fn.hash_dense(value.vals, serial)
         return self.hash_fn.hash_sparse(value.offsets, value.ids, value.vals, serial)
 
-    def active(self, value, width, lab_offsets=None, lab_ids=None, salt=0, serial=False):
-        """Active neuron ids, int32[B, width], labels (if given) first."""
+    def active(self, value, width, lab_offsets=None, lab_ids=None, salt=0, serial=False, ranked=False):
+        """Active neuron ids, int32[B, width], labels (if given) first. ``ranked`` (inference,
+        no labels) keeps the neurons found in the most buckets instead of the first found."""
         keys = self.query_keys(value, serial)
+        if ranked:
+            return self.tables.query_ranked(keys, width, self.perm, self.seed * 1_000_003 + salt, serial)
         if self.label_augmentation and lab_offsets is not None and self.hash_fn is not None:
             if self.defer_labels:
                 self.deferred.append((keys, lab_offsets, lab_ids))

@@ -17,6 +17,7 @@ class HashTables:
         self.counts = np.zeros((n_tables, 1 << range_pow), dtype=np.int32)
         self.pinned = np.zeros((n_tables, 1 << range_pow), dtype=np.int32)
         self._marks = None
+        self._found = None
 
     @property
     def nbytes(self):
@@ -31,15 +32,31 @@ class HashTables:
         of them; returns how many (sample, label) pairs were inserted."""
         return tables.insert_missed_labels(keys, self.buckets, self.counts, self.pinned, lab_offsets, lab_ids)
 
+    def _scratch(self, dim):
+        if self._marks is None or self._marks.shape[1] != dim:
+            # per-thread flags; the queries leave them zeroed, so they are reused as is
+            self._marks = np.zeros((numba.config.NUMBA_NUM_THREADS, dim), dtype=np.uint8)
+        return self._marks
+
     def query(self, keys, lab_offsets, lab_ids, width, perm, salt, serial=False):
         """The active ids of each sample, int32[B, width]; see ``kernels.tables.query_active``."""
         n = keys.shape[0]
         out = np.empty(n * width, dtype=np.int32)
-        if self._marks is None or self._marks.shape[1] != perm.shape[0]:
-            # per-thread dedup flags; the query leaves them zeroed, so they are reused as is
-            self._marks = np.zeros((numba.config.NUMBA_NUM_THREADS, perm.shape[0]), dtype=np.uint8)
         fn = tables.query_active_serial if serial else tables.query_active
-        fn(keys, self.buckets, self.counts, lab_offsets, lab_ids, width, perm, salt, self._marks, out)
+        fn(keys, self.buckets, self.counts, lab_offsets, lab_ids, width, perm, salt, self._scratch(perm.shape[0]),
+           out)
+        return out.reshape(n, width)
+
+    def query_ranked(self, keys, width, perm, salt, serial=False):
+        """The ``width`` ids most of each sample's buckets hold, int32[B, width]; see
+        ``kernels.tables.query_ranked``."""
+        n = keys.shape[0]
+        out = np.empty(n * width, dtype=np.int32)
+        size = max(1, self.n_tables * self.reservoir)
+        if self._found is None or self._found.shape[1] != size:
+            self._found = np.empty((numba.config.NUMBA_NUM_THREADS, size), dtype=np.int32)
+        fn = tables.query_ranked_serial if serial else tables.query_ranked
+        fn(keys, self.buckets, self.counts, width, perm, salt, self._scratch(perm.shape[0]), self._found, out)
         return out.reshape(n, width)
 
     def get_state(self):

@@ -12,7 +12,7 @@ A malformed request gets 422 with the failing field's location; a body over
 
 All requests share one model, loaded read-only in spirit (memory-mapped copy-on-write, so
 nothing can reach the file). Prediction changes no model state except scratch: sparse
-inference marks neurons in per-thread flag rows owned by the hash tables and clears them
+inference counts neurons in per-thread scratch rows owned by the hash tables and clears them
 before its kernel returns. The kernels hold the GIL, so two requests never run them at
 once, but ``Predictor`` also takes a lock around the model so that this stays true if a
 kernel ever releases the GIL; a batch request uses every kernel thread anyway, so little

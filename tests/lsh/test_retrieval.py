@@ -22,11 +22,11 @@ def planted():
     return W, Q, exact_top1
 
 
-def _recall_at_1(family, sparsity, planted):
+def _recall_at_1(family, sparsity, planted, ranked=False):
     W, Q, top1 = planted
     index = NeuronIndex(DIM, D_IN, autotune(DIM, D_IN, sparsity, family), active_size(DIM, sparsity), seed=1)
     index.rebuild(W)
-    active = index.active(Value.dense(Q), int(sparsity * DIM))
+    active = index.active(Value.dense(Q), int(sparsity * DIM), ranked=ranked)
     return np.mean([top1[i] in active[i] for i in range(N_QUERIES)])
 
 
@@ -34,6 +34,12 @@ def _recall_at_1(family, sparsity, planted):
 def test_hash_families_retrieve_the_exact_top1(family, bound, planted):
     # at sparsity 0.01 random sampling finds the top-1 neuron 1% of the time
     assert _recall_at_1(family, 0.01, planted) >= bound
+
+
+@pytest.mark.parametrize("family, bound", [("dwta", 0.92), ("srp", 0.93), ("fast_srp", 0.93)])
+def test_ranking_by_bucket_hits_retrieves_at_least_as_much_of_the_top1(family, bound, planted):
+    ranked = _recall_at_1(family, 0.005, planted, ranked=True)
+    assert ranked >= bound and ranked >= _recall_at_1(family, 0.005, planted)
 
 
 def test_random_sampling_is_the_chance_baseline(planted):

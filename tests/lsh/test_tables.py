@@ -101,3 +101,24 @@ def test_rebuild_cost_grows_with_width_and_shrinks_with_batch():
     assert 1 < wide < 6  # a rebuild took 0.5-0.6 s against a 0.18-0.25 s step at this shape
     assert rebuild_cost(670_091, 128, c, 3350, 1024) < wide
     assert rebuild_cost(670_091, 128, LSHConfig(family="random", k=0, n_tables=0, reservoir=0), 3350, 256) == 0
+
+
+def test_ranked_query_keeps_the_neurons_most_buckets_hold():
+    dim = 300
+    keys = np.zeros((dim, 4), dtype=np.int32)
+    # neuron 7 shares the query's bucket in all 4 tables, 8 in 3, 9 in 2; 100..139 in table 0 only
+    keys[7, :] = 1
+    keys[8, :3] = 1
+    keys[9, :2] = 1
+    keys[100:140, 0] = 1
+    t = HashTables(4, 3, 64)
+    t.build(keys, seed=0)
+    perm = np.random.default_rng(0).permutation(dim).astype(np.int32)
+    query = np.ones((2, 4), dtype=np.int32)
+    out = t.query_ranked(query, 5, perm, salt=0)
+    for row in out:
+        assert {7, 8, 9} <= set(row.tolist()) and len(set(row.tolist())) == 5
+    # fewer candidates than the width: all of them, then padding without repeats
+    out = t.query_ranked(np.array([[1, 0, 0, 0]], dtype=np.int32), 200, perm, salt=3)[0].tolist()
+    assert {7, 8, 9, *range(100, 140)} <= set(out) and len(set(out)) == 200
+    assert not t._marks.any()

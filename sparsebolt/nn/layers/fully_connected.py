@@ -6,7 +6,7 @@ from ..._validation import check_float, check_int, check_type
 from ...kernels import activations as act_kernels
 from ...kernels import fully_connected as fc
 from ...kernels.grouping import group_by_id
-from ...kernels.topk import topk_merge_block
+from ...kernels.topk import dense_topk_small, merge_chunks, topk_merge_block
 from ...lsh.autotune import FAMILIES, LSHConfig, active_size, autotune, default_sparsity
 from ...lsh.index import NeuronIndex
 from ..parameter import GroupedGrad, Parameter
@@ -16,6 +16,9 @@ from .base import Layer, activation_code
 
 # neurons scored per block by ``dense_top_k``: 8192 columns of a 2048-sample batch are 64 MB
 TOP_K_BLOCK = 8192
+# up to this many samples ``dense_top_k`` scores in one fused pass over W, in this many chunks
+_FEW_SAMPLES = 8
+_FEW_CHUNKS = 32
 
 
 def _all_ids(batch_size, dim):
@@ -112,7 +115,7 @@ class FullyConnected(Layer):
             if self.is_output and ctx.training and ctx.labels is not None:
                 lab_offsets, lab_ids = ctx.labels.offsets, ctx.labels.ids
                 width = min(self.dim, max(width, ctx.labels.max_per_row()))
-            ids = self.index.active(x, width, lab_offsets, lab_ids, ctx.salt, ctx.serial)
+            ids = self.index.active(x, width, lab_offsets, lab_ids, ctx.salt, ctx.serial, ranked=not ctx.training)
             out = Value.fixed_width(self.dim, ids, np.empty(ids.shape, dtype=np.float32))
         elif x.is_dense:
             z = x.vals @ W.T
@@ -184,18 +187,29 @@ class FullyConnected(Layer):
         n = h.shape[0]
         k = min(k, self.dim)
         W, b = self.W.value, self.b.value
-        best_ids = np.full((n, k), -1, dtype=np.int32)
-        best_z = np.full((n, k), -np.inf, dtype=np.float32)
-        run_max = np.full(n, -np.inf, dtype=np.float32)
-        run_sum = np.zeros(n, dtype=np.float64)
         softmax = self.activation == "softmax"
-        z = np.empty((n, min(TOP_K_BLOCK, self.dim)), dtype=np.float32)
-        for lo in range(0, self.dim, TOP_K_BLOCK):
-            hi = min(lo + TOP_K_BLOCK, self.dim)
-            block = z[:, :hi - lo]
-            np.matmul(h, W[lo:hi].T, out=block)
-            block += b[lo:hi]
-            topk_merge_block(block, lo, best_ids, best_z, run_max, run_sum, softmax)
+        if n <= _FEW_SAMPLES:
+            chunks = min(_FEW_CHUNKS, self.dim)
+            c_ids = np.full((chunks, n, k), -1, dtype=np.int32)
+            c_z = np.full((chunks, n, k), -np.inf, dtype=np.float32)
+            c_max = np.full((chunks, n), -np.inf, dtype=np.float32)
+            c_sum = np.zeros((chunks, n), dtype=np.float64)
+            dense_topk_small(W, b, np.ascontiguousarray(h, dtype=np.float32), softmax, c_ids, c_z, c_max, c_sum)
+            best_ids, best_z = np.empty((n, k), dtype=np.int32), np.empty((n, k), dtype=np.float32)
+            run_max, run_sum = np.empty(n, dtype=np.float32), np.empty(n, dtype=np.float64)
+            merge_chunks(c_ids, c_z, c_max, c_sum, best_ids, best_z, run_max, run_sum)
+        else:
+            best_ids = np.full((n, k), -1, dtype=np.int32)
+            best_z = np.full((n, k), -np.inf, dtype=np.float32)
+            run_max = np.full(n, -np.inf, dtype=np.float32)
+            run_sum = np.zeros(n, dtype=np.float64)
+            z = np.empty((n, min(TOP_K_BLOCK, self.dim)), dtype=np.float32)
+            for lo in range(0, self.dim, TOP_K_BLOCK):
+                hi = min(lo + TOP_K_BLOCK, self.dim)
+                block = z[:, :hi - lo]
+                np.matmul(h, W[lo:hi].T, out=block)
+                block += b[lo:hi]
+                topk_merge_block(block, lo, best_ids, best_z, run_max, run_sum, softmax)
         if softmax:
             scores = (np.exp(best_z - run_max[:, None]) / run_sum[:, None]).astype(np.float32)
         else:
