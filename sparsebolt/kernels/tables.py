@@ -146,17 +146,15 @@ query_active = njit(parallel=True, cache=True)(_query_active)
 query_active_serial = serial_twin(_query_active)
 
 
-def _query_ranked(keys, buckets, counts, width, perm, salt, mark, found, out_ids):
-    """Inference active set: the neurons that the most of a sample's L buckets hold (ties
-    in table order), padded from ``perm`` when the buckets hold fewer than ``width``. A
-    neuron similar to the input collides with it in more tables, so ranking by that count
-    keeps the best neurons where ``query_active`` keeps whichever tables come first.
+def _query_ranked(keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt, mark, found, out_ids):
+    """Like ``query_active``, but after the labels it keeps the neurons that the most of the
+    sample's L buckets hold (ties in table order), not the first found. A neuron similar to
+    the input collides with it in more tables, so ranking by that count keeps the best ones.
 
-    keys : int32[B, L]            buckets, counts : as in ``build_tables``
-    width : int                   perm : int32[dim]   salt : int   as in ``query_active``
+    keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt : as in ``query_active``
     mark : uint8[n_threads, dim]  all zero on entry and on exit; per-thread hit counts
     found : int32[n_threads, L * R]   scratch
-    out_ids : int32[B * width]    written, in no particular order
+    out_ids : int32[B * width]    written: labels first, the rest in no particular order
     """
     n_samples, n_tables = keys.shape
     reservoir = buckets.shape[2]
@@ -164,6 +162,15 @@ def _query_ranked(keys, buckets, counts, width, perm, salt, mark, found, out_ids
     for s in prange(n_samples):
         tid = numba.get_thread_id()
         hits, cand = mark[tid], found[tid]
+        base = s * width
+        n = 0
+        for k in range(lab_offsets[s], lab_offsets[s + 1]):
+            j = lab_ids[k]
+            if hits[j] == 0 and n < width:
+                hits[j] = 255  # taken: never a candidate, never counted
+                out_ids[base + n] = j
+                n += 1
+        n_labels = n
         n_found = 0
         for t in range(n_tables):
             b = keys[s, t]
@@ -175,18 +182,16 @@ def _query_ranked(keys, buckets, counts, width, perm, salt, mark, found, out_ids
                     n_found += 1
                 if c < 255:
                     hits[j] = c + 1
-        base = s * width
-        if n_found > width:
+        if n_found > width - n_labels:
             hist = np.zeros(256, dtype=np.int32)
             for i in range(n_found):
                 hist[hits[cand[i]]] += 1
             # the cut count: every neuron above it is kept, and ties at it in table order
-            above, cut = 0, 255
-            while above + hist[cut] < width:
+            above, cut = 0, 254
+            while above + hist[cut] < width - n_labels:
                 above += hist[cut]
                 cut -= 1
-            room = width - above
-            n = 0
+            room = width - n_labels - above
             for i in range(n_found):
                 j = cand[i]
                 h = hits[j]
@@ -196,10 +201,12 @@ def _query_ranked(keys, buckets, counts, width, perm, salt, mark, found, out_ids
                         room -= 1
                     out_ids[base + n] = j
                     n += 1
+            for i in range(base, base + n_labels):
+                hits[out_ids[i]] = 0
             continue
         for i in range(n_found):
-            out_ids[base + i] = cand[i]
-        n = n_found
+            out_ids[base + n + i] = cand[i]
+        n += n_found
         if n < width:
             first = keys[s, 0] if n_tables > 0 else 0
             p = mix(salt, s, first) % dim

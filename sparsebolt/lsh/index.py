@@ -96,11 +96,9 @@ class NeuronIndex:
         return self.hash_fn.hash_sparse(value.offsets, value.ids, value.vals, serial)
 
     def active(self, value, width, lab_offsets=None, lab_ids=None, salt=0, serial=False, ranked=False):
-        """Active neuron ids, int32[B, width], labels (if given) first. ``ranked`` (inference,
-        no labels) keeps the neurons found in the most buckets instead of the first found."""
+        """Active neuron ids, int32[B, width], labels (if given) first. ``ranked`` keeps
+        the neurons found in the most buckets instead of the first found."""
         keys = self.query_keys(value, serial)
-        if ranked:
-            return self.tables.query_ranked(keys, width, self.perm, self.seed * 1_000_003 + salt, serial)
         if self.label_augmentation and lab_offsets is not None and self.hash_fn is not None:
             if self.defer_labels:
                 self.deferred.append((keys, lab_offsets, lab_ids))
@@ -109,8 +107,8 @@ class NeuronIndex:
         if lab_offsets is None:
             lab_offsets = np.zeros(value.batch_size + 1, dtype=np.int64)
             lab_ids = np.zeros(0, dtype=np.int32)
-        return self.tables.query(keys, lab_offsets, lab_ids, width, self.perm,
-                                 self.seed * 1_000_003 + salt, serial)
+        query = self.tables.query_ranked if ranked else self.tables.query
+        return query(keys, lab_offsets, lab_ids, width, self.perm, self.seed * 1_000_003 + salt, serial)
 
     # saved state (sparsebolt.io) ------------------------------------------------------------
 

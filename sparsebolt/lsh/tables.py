@@ -47,16 +47,17 @@ class HashTables:
            out)
         return out.reshape(n, width)
 
-    def query_ranked(self, keys, width, perm, salt, serial=False):
-        """The ``width`` ids most of each sample's buckets hold, int32[B, width]; see
-        ``kernels.tables.query_ranked``."""
+    def query_ranked(self, keys, lab_offsets, lab_ids, width, perm, salt, serial=False):
+        """As ``query``, but the neurons most of each sample's buckets hold after the labels;
+        see ``kernels.tables.query_ranked``."""
         n = keys.shape[0]
         out = np.empty(n * width, dtype=np.int32)
         size = max(1, self.n_tables * self.reservoir)
         if self._found is None or self._found.shape[1] != size:
             self._found = np.empty((numba.config.NUMBA_NUM_THREADS, size), dtype=np.int32)
         fn = tables.query_ranked_serial if serial else tables.query_ranked
-        fn(keys, self.buckets, self.counts, width, perm, salt, self._scratch(perm.shape[0]), self._found, out)
+        fn(keys, self.buckets, self.counts, lab_offsets, lab_ids, width, perm, salt, self._scratch(perm.shape[0]),
+           self._found, out)
         return out.reshape(n, width)
 
     def get_state(self):

@@ -115,10 +115,15 @@ def test_ranked_query_keeps_the_neurons_most_buckets_hold():
     t.build(keys, seed=0)
     perm = np.random.default_rng(0).permutation(dim).astype(np.int32)
     query = np.ones((2, 4), dtype=np.int32)
-    out = t.query_ranked(query, 5, perm, salt=0)
+    none = (np.zeros(3, dtype=np.int64), np.zeros(0, dtype=np.int32))
+    out = t.query_ranked(query, *none, 5, perm, salt=0)
     for row in out:
         assert {7, 8, 9} <= set(row.tolist()) and len(set(row.tolist())) == 5
     # fewer candidates than the width: all of them, then padding without repeats
-    out = t.query_ranked(np.array([[1, 0, 0, 0]], dtype=np.int32), 200, perm, salt=3)[0].tolist()
+    one = np.array([[1, 0, 0, 0]], dtype=np.int32)
+    out = t.query_ranked(one, none[0][:2], none[1], 200, perm, salt=3)[0].tolist()
     assert {7, 8, 9, *range(100, 140)} <= set(out) and len(set(out)) == 200
+    # labels first, then the best-ranked neurons
+    out = t.query_ranked(query[:1], np.array([0, 2], dtype=np.int64), np.array([250, 7], dtype=np.int32), 4, perm, 0)
+    assert out[0, :2].tolist() == [250, 7] and set(out[0, 2:].tolist()) == {8, 9}
     assert not t._marks.any()
