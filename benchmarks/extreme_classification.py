@@ -803,9 +803,11 @@ def check_targets(n_labels, m):
         need = 10.0 if n_labels >= 670_091 else 5.0
         speed = sbm["samples_per_s"] / dense["samples_per_s"]
         out.append({"target": f"throughput >= {need:g}x dense", "value": f"{speed:.2f}x", "met": speed >= need})
-        gap = 100 * (sbm["at_samples"]["dense"]["precision@1"] - dense["at_samples"]["dense"]["precision@1"])
-        out.append({"target": "P@1 within 2 points of dense or above (same samples)", "value": f"{gap:+.2f} points",
-                    "met": gap >= -2.0})
+        # both of sparsebolt's inference modes: dense scores every output, sparse is what it serves
+        for mode in ("dense", "sparse"):
+            gap = 100 * (sbm["at_samples"][mode]["precision@1"] - dense["at_samples"]["dense"]["precision@1"])
+            out.append({"target": f"P@1 ({mode} inference) within 2 points of dense or above (same samples)",
+                        "value": f"{gap:+.2f} points", "met": gap >= -2.0})
     for key, name in (("sampled", "sampled softmax, shared negatives"), ("sampled-union", "sampled softmax, "
                                                                            "batch labels as negatives")):
         if sbm and key in m:
