@@ -1,4 +1,7 @@
 """Reservoir tables and the active-set query."""
+import os
+import re
+
 import numpy as np
 
 from sparsebolt.lsh import HashTables
@@ -127,3 +130,13 @@ def test_ranked_query_keeps_the_neurons_most_buckets_hold():
     out = t.query_ranked(query[:1], np.array([0, 2], dtype=np.int64), np.array([250, 7], dtype=np.int32), 4, perm, 0)
     assert out[0, :2].tolist() == [250, 7] and set(out[0, 2:].tolist()) == {8, 9}
     assert not t._marks.any()
+
+
+def test_the_table_in_docs_autotune_md_is_what_autotune_chooses():
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "autotune.md")
+    rows = [line.strip("|\n").split("|") for line in open(path) if re.match(r"\| [\d,]+ \| 0\.", line)]
+    assert len(rows) >= 6
+    for row in rows:
+        dim, sparsity, active, k, range_pow, _, reservoir, n_tables = (c.strip().replace(",", "") for c in row[:8])
+        c = autotune(int(dim), 128, float(sparsity))
+        assert (c.k, c.range_pow, c.reservoir, c.n_tables) == (int(k), int(range_pow), int(reservoir), int(n_tables))
