@@ -112,8 +112,8 @@ def load_synthetic(args):
     n_test = args.synthetic_test
     test_batches = [sb_batch(test, np.arange(lo, min(lo + EVAL_BATCH, n_test))) for lo in range(0, n_test, EVAL_BATCH)]
     return {"name": "synthetic-100k", "dim": 100_000, "input_dim": N_FEATURES, "sparsity": 0.005,
-            "learning_rate": 1e-3, "epochs": args.synthetic_epochs, "train": data, "test": test_batches, "n_train": args.synthetic_train,
-            "n_test": n_test, "prepare_seconds": time.perf_counter() - t,
+            "learning_rate": 1e-3, "epochs": args.synthetic_epochs, "train": data, "test": test_batches,
+            "n_train": args.synthetic_train, "n_test": n_test, "prepare_seconds": time.perf_counter() - t,
             "about": f"SyntheticXC(n_labels=100,000, seed={args.seed}): {args.synthetic_train:,} train / "
                      f"{n_test:,} test samples, {np.diff(train['offsets']).mean():.1f} nonzeros and "
                      f"{np.diff(train['lab_offsets']).mean():.2f} labels a row"}
@@ -157,8 +157,8 @@ def load_wordnet(args, files):
     test = _rows(full_test, test_rows, EVAL_BATCH)
     data = EpochBatches(train.batch, train.n_samples, args.batch_size, args.seed, args.wordnet_epochs)
     return {"name": "wordnet_search", "dim": n_classes, "input_dim": WORDNET_FEATURES, "sparsity": 0.01,
-            "learning_rate": 2e-3, "epochs": args.wordnet_epochs, "train": data, "test": list(test.ordered()), "n_train": train.n_samples,
-            "n_test": test.n_samples, "prepare_seconds": time.perf_counter() - t,
+            "learning_rate": 2e-3, "epochs": args.wordnet_epochs, "train": data, "test": list(test.ordered()),
+            "n_train": train.n_samples, "n_test": test.n_samples, "prepare_seconds": time.perf_counter() - t,
             "about": f"{os.path.dirname(files[0])}: {int(chosen.sum()):,} of {n_classes:,} classes drawn at "
                      f"random, their {train.n_samples:,} of {full_train.n_samples:,} training rows and "
                      f"{test.n_samples:,} of their test queries (of {full_test.n_samples:,})"}
@@ -304,7 +304,8 @@ def report(r):
     lines.append("")
     lines.append(f"  target: autotuned P@1 (sparse inference) within {TARGET_POINTS:g} point of the grid's best, "
                  f"at <= {TARGET_TIME:g}x its training time")
-    for c, label in ((t, "sparse inference (headline)"), (r["dense_inference_check"], "dense inference (for reference)")):
+    for c, label in ((t, "sparse inference (headline)"),
+                     (r["dense_inference_check"], "dense inference (for reference)")):
         lines.append(f"  {label}: best grid {c['best']} P@1 {_pct(c['best_p1'])} in {c['best_seconds']:.1f} s; "
                      f"autotuned {_pct(c['autotuned_p1'])} in {c['autotuned_seconds']:.1f} s: "
                      f"{c['points']:+.2f} points, {c['time_ratio']:.2f}x time -> "
