@@ -37,8 +37,8 @@ Target (the issue): the autotuned setting's P@1 is within 1 point of the grid's 
 more than 1.2x the training time of that best setting. The check is printed per data set as
 PASS or MISS.
 
-A full default run takes about 13 minutes on an idle 2-core machine (about 3 for
-synthetic-100k, 9 for wordnet_search). Run it alone, from the repository root:
+A full default run takes about 11 minutes on an idle 2-core machine (about 3 for
+synthetic-100k, 7.5 for wordnet_search; measured 649 s). Run it alone, from the repository root:
 
     flock /tmp/sparsebolt-bench.lock .venv/bin/python benchmarks/autotune_grid.py --json results/autotune_grid.json
 
