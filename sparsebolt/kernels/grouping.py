@@ -5,44 +5,54 @@ one thread per row, needs no locks, loses no updates and adds in sample order, s
 result is the same for any thread count.
 """
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 
-@njit(cache=True)
-def group_by_id(offsets, ids, n_ids):
-    """Stable counting sort of CSR entries by id.
 
-    offsets : int64[B + 1]    ids : int32[nnz]    n_ids : int (ids are below it)
+@njit(parallel=True, cache=True)
+def group_by_id(offsets, ids, n_ids, n_runs):
+    """Stable counting sort of CSR entries by id. The rows are split into ``n_runs`` runs
+    (one a thread); each counts and later places its own entries, and the result does not
+    depend on ``n_runs``.
+
+    offsets : int64[B + 1]    ids : int32[nnz]    n_ids : int (ids are below it)    n_runs : int
     returns order : int64[nnz]          entry indices, grouped by id, sample order within a group
             group_offsets : int64[G + 1] group g is order[group_offsets[g]:group_offsets[g + 1]]
             group_ids : int32[G]         the id of each group
             entry_row : int32[nnz]       the sample (row) of each entry
     """
     nnz = ids.shape[0]
-    counts = np.zeros(n_ids + 1, dtype=np.int64)
-    for i in range(nnz):
-        counts[ids[i] + 1] += 1
-    n_groups = 0
-    for j in range(n_ids):
-        if counts[j + 1] > 0:
-            n_groups += 1
-        counts[j + 1] += counts[j]
-    order = np.empty(nnz, dtype=np.int64)
-    fill = counts[:-1].copy()
+    n_rows = offsets.shape[0] - 1
+    n_runs = max(1, min(n_runs, n_rows))
+    counts = np.zeros((n_runs, n_ids), dtype=np.int64)
     entry_row = np.empty(nnz, dtype=np.int32)
-    for r in range(offsets.shape[0] - 1):
-        for i in range(offsets[r], offsets[r + 1]):
-            entry_row[i] = r
-            j = ids[i]
-            order[fill[j]] = i
-            fill[j] += 1
-    group_offsets = np.empty(n_groups + 1, dtype=np.int64)
-    group_ids = np.empty(n_groups, dtype=np.int32)
-    g = 0
+    for c in prange(n_runs):
+        for r in range(c * n_rows // n_runs, (c + 1) * n_rows // n_runs):
+            for i in range(offsets[r], offsets[r + 1]):
+                entry_row[i] = r
+                counts[c, ids[i]] += 1
+    # counts become each run's first slot for each id: ids in order, runs in order within an id
+    group_ids = np.empty(min(n_ids, nnz), dtype=np.int32)
+    group_offsets = np.empty(group_ids.shape[0] + 1, dtype=np.int64)
     group_offsets[0] = 0
+    g = 0
+    placed = 0
     for j in range(n_ids):
-        if counts[j + 1] > counts[j]:
+        start = placed
+        for c in range(n_runs):
+            n = counts[c, j]
+            counts[c, j] = placed
+            placed += n
+        if placed > start:
             group_ids[g] = j
-            group_offsets[g + 1] = counts[j + 1]
             g += 1
-    return order, group_offsets, group_ids, entry_row
+            group_offsets[g] = placed
+    order = np.empty(nnz, dtype=np.int64)
+    for c in prange(n_runs):
+        for r in range(c * n_rows // n_runs, (c + 1) * n_rows // n_runs):
+            for i in range(offsets[r], offsets[r + 1]):
+                j = ids[i]
+                order[counts[c, j]] = i
+                counts[c, j] += 1
+    return order, group_offsets[:g + 1].copy(), group_ids[:g].copy(), entry_row
+

@@ -54,7 +54,7 @@ def test_fused_grouped_adam_equals_adam_on_the_summed_gradient():
     ids = np.concatenate([rng.choice(dim, width, replace=False) for _ in range(batch)]).astype(np.int32)
     offsets = np.arange(batch + 1, dtype=np.int64) * width
     dz = rng.normal(0, 1, ids.size).astype(np.float32)
-    order, goff, gids, rows_of = group_by_id(offsets, ids, dim)
+    order, goff, gids, rows_of = group_by_id(offsets, ids, dim, 2)
     assert sorted(gids.tolist()) == sorted(set(ids.tolist()))
     p0 = rng.normal(0, 1, (dim, d_in)).astype(np.float32)
     m0 = rng.normal(0, 0.1, (dim, d_in)).astype(np.float32)

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..._state import take
+from ..._threads import get_num_threads
 from ..._validation import check_int
 from ...kernels import activations as act_kernels
 from ...kernels import embedding as emb
@@ -60,7 +61,7 @@ class Embedding(Layer):
             np.matmul(x.vals.T, gz, out=self.E.grad)
             self.E.touched[:] = 1
             return [(gz @ self.E.value.T).reshape(-1) if need_dx else None]
-        order, group_offsets, group_ids, entry_row = group_by_id(x.offsets, x.ids, self.E.rows)
+        order, group_offsets, group_ids, entry_row = group_by_id(x.offsets, x.ids, self.E.rows, get_num_threads())
         emb.embedding_weight_grad(x.vals, entry_row, order, group_offsets, group_ids, gz, self.E.grad,
                                   self.E.touched)
         if not need_dx:

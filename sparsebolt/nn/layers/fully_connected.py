@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..._state import meta_int, prefixed, take, unprefixed
+from ..._threads import get_num_threads
 from ..._validation import check_float, check_int, check_type
 from ...kernels import activations as act_kernels
 from ...kernels import fully_connected as fc
@@ -159,7 +160,7 @@ class FullyConnected(Layer):
             offsets, ids = _all_ids(x.batch_size, self.dim)
         else:
             offsets, ids = output.offsets, output.ids
-        order, group_offsets, group_ids, entry_row = group_by_id(offsets, ids, self.dim)
+        order, group_offsets, group_ids, entry_row = group_by_id(offsets, ids, self.dim, get_num_threads())
         fc.bias_grad(order, group_offsets, group_ids, grad, db, touched)
         if x.is_dense:
             # summed by the optimizer row by row, with no pass over a dense gradient buffer

@@ -1,0 +1,19 @@
+"""Grouping CSR entries by id: a stable counting sort whatever the number of runs."""
+import numpy as np
+
+from sparsebolt.kernels.grouping import group_by_id
+
+
+def test_group_by_id_is_a_stable_sort_that_does_not_depend_on_the_runs():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(0, 40, 37)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    ids = rng.integers(0, 60, offsets[-1]).astype(np.int32)
+    order, group_offsets, group_ids, entry_row = group_by_id(offsets, ids, 100, 1)
+    np.testing.assert_array_equal(order, np.argsort(ids, kind="stable"))
+    np.testing.assert_array_equal(group_ids, np.unique(ids))
+    np.testing.assert_array_equal(np.diff(group_offsets), np.bincount(ids)[np.unique(ids)])
+    np.testing.assert_array_equal(entry_row, np.repeat(np.arange(37), lengths))
+    for n_runs in (2, 3, 64):
+        for a, b in zip(group_by_id(offsets, ids, 100, n_runs), (order, group_offsets, group_ids, entry_row)):
+            np.testing.assert_array_equal(a, b)
