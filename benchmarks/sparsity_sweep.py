@@ -22,7 +22,7 @@ P@1, P@5, latency and batch throughput are measured at each.
 
 Writes a table to stdout, ``sparsity_sweep.json`` and ``sparsity_sweep.png`` (P@1 against
 training samples/s, and P@1 against single-sample latency for the trained-at and knob series)
-to ``--out-dir`` (default results/). A full default run takes about 10 minutes on 2 idle cores,
+to ``--out-dir`` (default results/). A full default run takes about 7 minutes on 2 idle cores,
 most of it training the dense (1.0) and 0.1 models. Run alone on the machine:
 
     flock /tmp/sparsebolt-bench.lock .venv/bin/python benchmarks/sparsity_sweep.py
