@@ -1,8 +1,9 @@
 """Sparse inference: its accuracy against the same model's dense inference, its latency and
 throughput against dense inference and PyTorch dense, and the label-augmentation ablation.
 
-Two data sets, each trained for 2 epochs with batch 256 on 2 threads (2, not the 1 epoch of the
-other benchmarks, because label augmentation starts at the second epoch):
+Two data sets, each trained for 2 epochs (``--epochs``) with batch 256 on 2 threads (2, not the 1
+epoch of ``extreme_classification.py``, because label augmentation starts at the second epoch;
+``wordnet_search.py`` trains 4, and wordnet P@1 is still low after 2):
 
   wordnet_search   bundled WordNet queries (``wordnet_search.py``: hashed text features,
                    2^18 -> 128 ReLU -> 117,659 softmax at sparsity 0.01, Adam lr 2e-3), the full
@@ -31,8 +32,8 @@ Targets (from the issue), each printed PASS or MISS: sparse-inference P@1 at mos
 below the same model's dense inference (both data sets, the augmented model); at 670K outputs
 sparse batch throughput at least 10x PyTorch dense and sparse p99 latency at most 1 ms.
 
-A full default run takes about 15 minutes on 2 idle cores (wordnet training most of it). Run
-alone on the machine:
+A full default run takes about 9 minutes on 2 idle cores (training, 4 x 1.5 minutes, most of
+it). Run alone on the machine:
 
     flock /tmp/sparsebolt-bench.lock .venv/bin/python benchmarks/sparse_inference.py --json results/sparse_inference.json
 
@@ -57,7 +58,6 @@ import wordnet_search  # noqa: E402
 import sparsebolt as sb  # noqa: E402  (wordnet_search put the repository first on sys.path)
 
 DATASETS = ("wordnet_search", "synthetic-670k")
-EPOCHS = 2
 BATCH = 256
 
 
@@ -73,7 +73,7 @@ def wordnet_setup(args):
                                                    args.wordnet_test_rows)
     cfg = SimpleNamespace(hidden=128, sparsity=0.01, seed=args.seed)
     f, lab = test.features, test.labels
-    return {"name": "wordnet_search", "outputs": len(vocab), "sparsity": cfg.sparsity, "learning_rate": 2e-3,
+    return {"name": "wordnet_search", "epochs": args.epochs, "outputs": len(vocab), "sparsity": cfg.sparsity, "learning_rate": 2e-3,
             "train_samples": train.n_samples, "test_samples": test.n_samples,
             "load_seconds": time.perf_counter() - t,
             "make_model": lambda: wordnet_search.build_sparsebolt(feature_dim, len(vocab), cfg),
@@ -94,14 +94,14 @@ def synthetic_setup(args):
     t = time.perf_counter()
     gen = SyntheticXC(n_labels=args.synthetic_outputs, seed=args.seed)
     train, test = gen.splits(args.synthetic_train, args.synthetic_test)
-    data = EpochBatches(train, BATCH, args.seed, EPOCHS)
+    data = EpochBatches(train, BATCH, args.seed, args.epochs)
 
     def train_data():
         data.rewind()
         return data
 
     return {"name": "synthetic-670k" if args.synthetic_outputs == 670_091 else f"synthetic-{args.synthetic_outputs}",
-            "outputs": args.synthetic_outputs, "sparsity": 0.005, "learning_rate": 1e-3,
+            "epochs": args.epochs, "outputs": args.synthetic_outputs, "sparsity": 0.005, "learning_rate": 1e-3,
             "train_samples": args.synthetic_train, "test_samples": args.synthetic_test,
             "load_seconds": time.perf_counter() - t,
             "make_model": lambda: build_sparsebolt(args.synthetic_outputs, args.seed)[0],
@@ -162,13 +162,13 @@ def latency(model, values, sparse, n):
 def train(ds, augmentation):
     model = ds["make_model"]()
     data = ds["train_data"]()
-    history = model.train(data, epochs=EPOCHS, learning_rate=ds["learning_rate"], verbose=False,
+    history = model.train(data, epochs=ds["epochs"], learning_rate=ds["learning_rate"], verbose=False,
                           label_augmentation=augmentation)
     seconds = float(sum(history["seconds"]))
     fc = next(layer for layer in model.layers if isinstance(layer, sb.FullyConnected))
     c = fc.index.config
     res = {"train_seconds": seconds, "epoch_seconds": [float(s) for s in history["seconds"]],
-           "train_samples_per_s": EPOCHS * data.n_samples / seconds, "loss": [float(x) for x in history["loss"]],
+           "train_samples_per_s": ds["epochs"] * data.n_samples / seconds, "loss": [float(x) for x in history["loss"]],
            "active_per_sample": fc.n_active, "lsh": f"{c.family} K={c.k} L={c.n_tables} R={c.reservoir}",
            "labels_pinned": fc.index.labels_inserted}
     log(f"  augmentation {'on' if augmentation else 'off'}: trained in {seconds:.1f} s "
@@ -177,9 +177,9 @@ def train(ds, augmentation):
 
 
 def run_dataset(ds, args):
-    log(f"== {ds['name']}: {ds['outputs']:,} outputs, {ds['train_samples']:,} training x {EPOCHS} epochs, "
+    log(f"== {ds['name']}: {ds['outputs']:,} outputs, {ds['train_samples']:,} training x {ds['epochs']} epochs, "
         f"{ds['test_samples']:,} test samples (loaded in {ds['load_seconds']:.1f} s)")
-    out = {k: ds[k] for k in ("name", "outputs", "sparsity", "learning_rate", "train_samples", "test_samples",
+    out = {k: ds[k] for k in ("name", "epochs", "outputs", "sparsity", "learning_rate", "train_samples", "test_samples",
                               "load_seconds")}
     batches, values = ds["test_batches"], ds["values"]
     for augmentation in (True, False):
@@ -208,8 +208,11 @@ def run_dataset(ds, args):
 def targets(r):
     on = r["augmentation_on"]
     gap = 100 * (on["dense"]["precision@1"] - on["sparse"]["precision@1"])
+    # one-sided: sparse inference may beat dense (it can, when pinned labels filter the
+    # candidates), which the line says rather than hides
+    above = f" (sparse above dense by {-gap:.2f}, more than 1 point)" if gap < -1.0 else ""
     out = [{"target": "sparse P@1 at most 1 point below dense (augmented model)",
-            "value": f"dense - sparse = {gap:+.2f} points", "met": gap <= 1.0}]
+            "value": f"dense - sparse = {gap:+.2f} points{above}", "met": gap <= 1.0}]
     speed = on["sparse"]["samples_per_s"] / on["torch"]["samples_per_s"]
     p99 = on["latency"]["sparse"]["p99_ms"]
     if r["outputs"] >= 670_091:
@@ -255,7 +258,8 @@ def report(results):
     lines.append(format_table(["data set", "inference", "P@1", "batch/s", "vs torch", "p50 ms", "p99 ms",
                                "latency n"], rows, "llrrrrrr"))
     lines += ["",
-              f"{EPOCHS} epochs (label augmentation acts from the second), batch {BATCH}. dense-sparse: P@1 points",
+              f"{results[0]['epochs']} epochs (label augmentation acts from the second), batch {BATCH}. dense-sparse: "
+              "P@1 points",
               "lost by sparse inference. pinned: labels label augmentation pinned into the tables. batch/s: test",
               "samples per second over the test set in batches of 2,048 (sparsebolt model.evaluate; PyTorch",
               "top 5 over blocks of 32,768 outputs). p50/p99: single-sample top-5 latency, one test sample at",
@@ -279,6 +283,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
+    p.add_argument("--epochs", type=int, default=2, help="training epochs (label augmentation acts from the second)")
     p.add_argument("--wordnet-train-rows", type=int, default=None, help="first N training rows (default all)")
     p.add_argument("--wordnet-test-rows", type=int, default=None, help="first N test rows (default all)")
     p.add_argument("--synthetic-outputs", type=int, default=670_091)
@@ -303,7 +308,7 @@ def parse_args(argv=None):
     for name, default in (quick if args.quick else full).items():
         if getattr(args, name) is None:
             setattr(args, name, default)
-    for name in ("wordnet_train_rows", "wordnet_test_rows", "synthetic_outputs", "synthetic_train", "synthetic_test",
+    for name in ("epochs", "wordnet_train_rows", "wordnet_test_rows", "synthetic_outputs", "synthetic_train", "synthetic_test",
                  "latency_samples", "dense_latency_samples", "eval_batch", "threads"):
         v = getattr(args, name)
         if v is not None and v < 1:
