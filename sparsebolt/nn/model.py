@@ -237,16 +237,18 @@ class Model:
         names = ", ".join(repr(x.name) for x in self.layers)
         raise ValueError(f"The model has no layer {name!r}. Its layers: {names}.")
 
-    def set_sparsity(self, layer, sparsity):
+    def set_sparsity(self, layer, sparsity, keep_tables=None):
         """Change a trained FullyConnected layer's sparsity (a layer or its name) without
-        retraining: hash settings are derived again and the tables rebuilt. Applies to
-        further training and to sparse inference; 1.0 makes the layer dense."""
+        retraining. Applies to further training and to sparse inference; 1.0 makes the
+        layer dense. Hash settings are derived again and the tables rebuilt, unless
+        ``keep_tables`` (None: when the tables hold labels pinned in training, which a
+        rebuild would lose; see ``FullyConnected.set_sparsity``)."""
         if isinstance(layer, str):
             layer = self.layer(layer)
         if not isinstance(layer, FullyConnected) or layer not in self.layers:
             raise ValueError(f"The 'layer' parameter of set_sparsity must be a FullyConnected layer of "
                              f"this model or its name. Got {layer!r} instead.")
-        layer.set_sparsity(sparsity)
+        layer.set_sparsity(sparsity, keep_tables)
 
     def evaluate(self, data, metrics=("precision@1",), sparse_inference=False, verbose=False):
         """Metrics over a Batch or an iterable of Batches: {name: value}."""

@@ -222,8 +222,16 @@ def test_set_sparsity_changes_a_trained_model_without_touching_its_weights():
     layer = model.output.layer
     weights = layer.W.value.copy()
     dense_ids, dense_scores = model.predict(data, top_k=3)
-    model.set_sparsity(layer.name, 0.02)
+    assert layer.index.labels_inserted > 0
+    pinned = layer.index.tables.buckets.copy()
+    model.set_sparsity(layer.name, 0.04)          # tables with pinned labels are kept by default
+    assert layer.n_active == 20 and layer.index.n_active == 20
+    np.testing.assert_array_equal(layer.index.tables.buckets, pinned)
+    ids, _ = model.predict(data, top_k=3, sparse_inference=True)
+    assert ids.shape == (1000, 3) and (ids >= 0).all()
+    model.set_sparsity(layer.name, 0.02, keep_tables=False)
     assert layer.n_active == 10 and layer.index.config == sb.autotune(500, 32, 0.02)
+    assert layer.index.labels_inserted == 0
     ids, _ = model.predict(data, top_k=3, sparse_inference=True)
     assert ids.shape == (1000, 3) and (ids >= 0).all()
     np.testing.assert_array_equal(layer.W.value, weights)
@@ -243,6 +251,8 @@ def test_set_sparsity_rejects_bad_values_and_unknown_layers():
         model.set_sparsity(model.output.layer, 1.5)
     with pytest.raises(ValueError, match=r"The model has no layer 'nope'. Its layers: 'embedding_\d+', 'fullyconnected_\d+'"):
         model.set_sparsity("nope", 0.1)
+    with pytest.raises(ValueError, match="The 'keep_tables' parameter of set_sparsity must be a bool or None"):
+        model.set_sparsity(model.output.layer, 0.1, keep_tables="yes")
     with pytest.raises(ValueError, match="must be a FullyConnected layer"):
         model.set_sparsity(model.output.inputs[0].layer, 0.1)
 

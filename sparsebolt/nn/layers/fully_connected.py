@@ -95,13 +95,22 @@ class FullyConnected(Layer):
                                      seed=self._index_seed)
             self.index.rebuild(self.W.value)
 
-    def set_sparsity(self, sparsity):
+    def set_sparsity(self, sparsity, keep_tables=None):
         """Compute ``sparsity * dim`` neurons from now on, in training and in sparse
-        inference: autotuned hash settings are derived again for the new level and the
-        tables rebuilt from the current weights (pinned labels are not kept); explicit
-        ``LSHConfig`` settings stay as given. The weights and optimizer state are untouched."""
-        self.sparsity = check_float("set_sparsity", "sparsity", sparsity, 0.0, 1.0, low_open=True)
-        self._make_index()
+        inference. The weights and optimizer state are untouched. With ``keep_tables`` the
+        hash tables stay as they are and only the active size changes; without it the
+        autotuned hash settings are derived again for the new level and the tables rebuilt
+        from the current weights (explicit ``LSHConfig`` settings stay as given). None keeps
+        the tables when they hold labels pinned in training, which a rebuild would lose."""
+        sparsity = check_float("set_sparsity", "sparsity", sparsity, 0.0, 1.0, low_open=True)
+        if keep_tables is None:
+            keep_tables = self.index is not None and self.index.labels_inserted > 0
+        keep_tables = check_type("set_sparsity", "keep_tables", keep_tables, bool, "a bool or None")
+        self.sparsity = sparsity
+        if keep_tables and self.index is not None and self.is_sparse:
+            self.index.n_active = self.n_active
+        else:
+            self._make_index()
 
     def parameters(self):
         return [self.W, self.b]
