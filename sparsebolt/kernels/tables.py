@@ -87,6 +87,25 @@ def insert_missed_labels(keys, buckets, counts, pinned, lab_offsets, lab_ids):
     return inserted
 
 
+@njit(inline="always")
+def _pad_and_clear(flags, out_ids, base, n, width, perm, start):
+    """Fill a sample's active set out_ids[base + n : base + width] with unflagged neurons
+    from ``perm``, starting at ``start % dim``; then zero the flags of the whole set."""
+    dim = perm.shape[0]
+    p = start % dim
+    while n < width:
+        j = perm[p]
+        if flags[j] == 0:
+            flags[j] = 1
+            out_ids[base + n] = j
+            n += 1
+        p += 1
+        if p == dim:
+            p = 0
+    for i in range(base, base + width):
+        flags[out_ids[i]] = 0
+
+
 def _query_active(keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt, mark, out_ids):
     """Fill each sample's active set: its labels first, then the union of its L buckets in
     table order, then neurons from ``perm`` starting at a seeded offset, cut to ``width``.
@@ -102,7 +121,6 @@ def _query_active(keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt
     """
     n_samples, n_tables = keys.shape
     reservoir = buckets.shape[2]
-    dim = perm.shape[0]
     for s in prange(n_samples):
         seen = mark[numba.get_thread_id()]
         base = s * width
@@ -126,20 +144,7 @@ def _query_active(keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt
                     n += 1
                     if n == width:
                         break
-        if n < width:
-            first = keys[s, 0] if n_tables > 0 else 0
-            p = mix(salt, s, first) % dim
-            while n < width:
-                j = perm[p]
-                if seen[j] == 0:
-                    seen[j] = 1
-                    out_ids[base + n] = j
-                    n += 1
-                p += 1
-                if p == dim:
-                    p = 0
-        for i in range(base, base + width):
-            seen[out_ids[i]] = 0
+        _pad_and_clear(seen, out_ids, base, n, width, perm, mix(salt, s, keys[s, 0] if n_tables > 0 else 0))
 
 
 query_active = njit(parallel=True, cache=True)(_query_active)
@@ -158,7 +163,6 @@ def _query_ranked(keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt
     """
     n_samples, n_tables = keys.shape
     reservoir = buckets.shape[2]
-    dim = perm.shape[0]
     for s in prange(n_samples):
         tid = numba.get_thread_id()
         hits, cand = mark[tid], found[tid]
@@ -207,20 +211,7 @@ def _query_ranked(keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt
         for i in range(n_found):
             out_ids[base + n + i] = cand[i]
         n += n_found
-        if n < width:
-            first = keys[s, 0] if n_tables > 0 else 0
-            p = mix(salt, s, first) % dim
-            while n < width:
-                j = perm[p]
-                if hits[j] == 0:
-                    hits[j] = 1
-                    out_ids[base + n] = j
-                    n += 1
-                p += 1
-                if p == dim:
-                    p = 0
-        for i in range(base, base + width):
-            hits[out_ids[i]] = 0
+        _pad_and_clear(hits, out_ids, base, n, width, perm, mix(salt, s, keys[s, 0] if n_tables > 0 else 0))
 
 
 query_ranked = njit(parallel=True, cache=True)(_query_ranked)
