@@ -1,14 +1,24 @@
 """Building a replica on a worker so that it matches the driver's model."""
-import pickle
-
+from ..io._model import check_savable, model_from_config
 from ..nn.model import Model
+from ._checkpoint import load_replica_state, replica_state
+
+
+def replica_message(model):
+    """What the driver sends to build a replica of ``model``: its config and its state,
+    plain dicts and arrays as in a model file, so a worker never unpickles a model."""
+    check_savable(model)
+    return {"config": model.get_config(), "state": replica_state(model)}
 
 
 def build_replica(replica):
-    """A Model from what the driver sent: a pickled Model (bytes, so that its arrays are the
-    worker's own and writable, not read-only views of Ray's object store) or a
-    zero-argument callable returning one."""
-    model = pickle.loads(replica) if isinstance(replica, bytes) else replica()
+    """A Model from what the driver sent: a ``replica_message`` or a zero-argument
+    callable returning a Model."""
+    if isinstance(replica, dict):
+        model = model_from_config(replica["config"], build=False)
+        load_replica_state(model, replica["state"])
+        return model
+    model = replica()
     if not isinstance(model, Model):
         raise TypeError(f"The model factory must return a sb.Model. Got {type(model).__name__}.")
     return model

@@ -15,6 +15,7 @@ from ..train.metrics import make_metric
 from . import _checkpoint
 from .data import as_spec, batches_per_epoch
 from .gradients import combine, dense_nbytes
+from .replica import replica_message
 
 EXCHANGES = ("auto", "allgather", "reduce_scatter", "driver")
 
@@ -41,8 +42,7 @@ class TrainResult:
 
 def _driver_model(model_or_factory):
     if isinstance(model_or_factory, Model):
-        from ray import cloudpickle
-        return model_or_factory, cloudpickle.dumps(model_or_factory)
+        return model_or_factory, replica_message(model_or_factory)
     if callable(model_or_factory):
         model = model_or_factory()
         if not isinstance(model, Model):

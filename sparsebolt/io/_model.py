@@ -17,7 +17,7 @@ FORMAT_VERSION = 1
 LAYER_CLASSES = {cls.__name__: cls for cls in (Embedding, FullyConnected, Concatenate, LayerNorm)}
 
 
-def _check_savable(model):
+def check_savable(model):
     """Only the library's own layer, loss and optimizer classes can be rebuilt from a file."""
     for layer in model.layers:
         if LAYER_CLASSES.get(type(layer).__name__) is not type(layer):
@@ -46,7 +46,7 @@ def model_state(model, optimizer_state=True):
 def save_model(model, path, optimizer_state=True, extra=None):
     """Write ``model`` to ``path`` atomically; ``extra`` adds top-level manifest entries
     (checkpoints add their training position)."""
-    _check_savable(model)
+    check_savable(model)
     from .. import __version__
     meta, arrays = model_state(model, optimizer_state)
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "sparsebolt_version": __version__,
