@@ -104,7 +104,7 @@ class FullyConnected(Layer):
         the tables when they hold labels pinned in training, which a rebuild would lose."""
         sparsity = check_float("set_sparsity", "sparsity", sparsity, 0.0, 1.0, low_open=True)
         if keep_tables is None:
-            keep_tables = self.index is not None and self.index.labels_inserted > 0
+            keep_tables = self.index is not None and bool(self.index.tables.pinned.any())
         keep_tables = check_type("set_sparsity", "keep_tables", keep_tables, bool, "a bool or None")
         self.sparsity = sparsity
         if keep_tables and self.index is not None and self.is_sparse:
