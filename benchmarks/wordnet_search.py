@@ -234,10 +234,8 @@ def run_torch(torch, weights, train, test, args, variant):
 def run_sparsebolt(model, train, test, args):
     epoch_seconds, epoch_loss = [], []
     for epoch in range(args.epochs):
-        # one epoch a call, so label augmentation (train's default from the second epoch) is
-        # asked for explicitly from the second call on
-        history = model.train(train, epochs=1, learning_rate=args.lr, verbose=False,
-                              label_augmentation=epoch >= 1, augment_from_epoch=0)
+        # one epoch a call; the model counts epochs, so augmentation starts in the second
+        history = model.train(train, epochs=1, learning_rate=args.lr, verbose=False)
         epoch_seconds.append(history["seconds"][0])
         epoch_loss.append(history["loss"][0])
         print(f"  sparsebolt epoch {epoch + 1}/{args.epochs}: {epoch_seconds[-1]:.1f} s, "

@@ -29,11 +29,11 @@ def _layer_entry(spec, state, shapes):
 
 def describe(config, state, shapes):
     """A JSON-able summary: inputs, layers (width, parameters, sparsity, hash settings),
-    output, loss, optimizer and training steps. ``shapes`` maps array keys to shapes."""
+    output, loss, optimizer and training steps and epochs. ``shapes`` maps array keys to shapes."""
     layers = [_layer_entry(spec, state["layers"].get(spec["config"]["name"]), shapes) for spec in config["layers"]]
     return {"inputs": config["inputs"], "output": config["output"], "layers": layers,
             "parameters": sum(layer["parameters"] for layer in layers), "loss": config["loss"]["name"],
-            "optimizer": config["optimizer"], "steps": state["steps"],
+            "optimizer": config["optimizer"], "steps": state["steps"], "epochs": state.get("epochs", 0),
             "optimizer_state": state.get("optimizer") is not None}
 
 
@@ -78,7 +78,7 @@ def format_description(d):
     opt = ", ".join(f"{k}={v}" for k, v in d["optimizer"].items() if k != "name")
     lines.append(f"output {d['output']}; loss {d['loss']}; optimizer {d['optimizer']['name']}"
                  + (f" ({opt})" if opt else "") + f"; state {'saved' if d['optimizer_state'] else 'not saved'}")
-    lines.append(f"parameters {d['parameters']:,}; trained {d['steps']:,} steps")
+    lines.append(f"parameters {d['parameters']:,}; trained {d['steps']:,} steps, {d['epochs']:,} epochs")
     if "checkpoint" in d:
         lines.append(f"checkpoint: epoch {d['checkpoint']['epoch'] + 1}, {d['checkpoint']['batch']} batches into it")
     return "\n".join(lines)

@@ -32,7 +32,7 @@ def check_savable(model):
 def model_state(model, optimizer_state=True):
     """(state meta, {key: array}) of a model: layers under ``layers/<name>/``, the
     optimizer under ``optimizer/``."""
-    meta = {"steps": model.steps, "layers": {}, "optimizer": None}
+    meta = {"steps": model.steps, "epochs": model.epochs, "layers": {}, "optimizer": None}
     arrays = {}
     for layer in model.layers:
         meta["layers"][layer.name], layer_arrays = layer.get_state()
@@ -101,17 +101,19 @@ def model_from_config(config, build=True):
 
 
 def apply_state(model, meta, arrays):
-    """Give every layer, the optimizer (when saved) and the step counter their saved state."""
+    """Give every layer, the optimizer (when saved) and the step and epoch counters their saved state."""
     for layer in model.layers:
         if layer.name not in meta["layers"]:
             raise ValueError(f"no saved state for layer '{layer.name}'")
         layer.set_state(meta["layers"][layer.name], unprefixed(f"layers/{layer.name}", arrays))
     if meta.get("optimizer") is not None:
         model.optimizer.set_state(meta["optimizer"], unprefixed("optimizer", arrays), model.parameters())
-    steps = meta["steps"]
-    if not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"the step counter must be an int >= 0, not {steps!r}")
-    model.steps = steps
+    # files written before the epoch counter existed lack it
+    counters = {"steps": meta["steps"], "epochs": meta.get("epochs", 0)}
+    for name, value in counters.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ValueError(f"the {name} counter must be an int >= 0, not {value!r}")
+    model.steps, model.epochs = counters["steps"], counters["epochs"]
 
 
 def read_state(archive, mmap=False, verify=None, optimizer_state=True):

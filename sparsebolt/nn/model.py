@@ -93,6 +93,8 @@ class Model:
             for layer in self.layers:
                 layer.build(rng)
         self.steps = 0
+        # training epochs completed over the model's life, across ``train`` calls
+        self.epochs = 0
 
     # graph execution -------------------------------------------------------------------
 
@@ -213,10 +215,11 @@ class Model:
               checkpoint_every=None, keep=3, resume=False):
         """Train on ``data`` (an iterable of Batches, e.g. from ``sb.data.load_svm``).
 
-        With ``label_augmentation`` the hash tables freeze at the start of epoch
-        ``augment_from_epoch`` (0-based: the default 1 is the second epoch) and from then on
-        a training label that a sample's buckets miss is pinned into them, so sparse
-        inference finds it; without it the tables keep being rebuilt on their schedule.
+        With ``label_augmentation`` the hash tables freeze once the model has completed
+        ``augment_from_epoch`` epochs (the default 1: from its second epoch), counted over
+        the model's life (``model.epochs``), so one epoch per call gets there too; from then
+        on a training label that a sample's buckets miss is pinned into them, so sparse
+        inference finds it. Without it the tables keep being rebuilt on their schedule.
 
         With ``checkpoint_dir`` a checkpoint (a model file with the training position) is
         written there every ``checkpoint_every`` batches and at the end, keeping the newest

@@ -41,7 +41,7 @@ def fit(model, data, epochs, learning_rate, validation=None, metrics=(), callbac
     for cb in callbacks:
         cb.on_train_begin(model)
     for epoch in range(first_epoch, epochs):
-        if label_augmentation and epoch == augment_from_epoch:
+        if label_augmentation and model.epochs >= augment_from_epoch:
             model.freeze_tables(label_augmentation=True)
         for cb in callbacks:
             cb.on_epoch_begin(epoch, model)
@@ -69,6 +69,7 @@ def fit(model, data, epochs, learning_rate, validation=None, metrics=(), callbac
                     checkpoints.after_batch(model, epoch, history, loss_sum, n_batches, n_samples)
         if n_batches == 0:
             raise ValueError("train was given a data set with no batches.")
+        model.epochs += 1
         logs = {"epoch": epoch + 1, "loss": loss_sum / n_batches, "samples": n_samples,
                 "seconds": time.perf_counter() - start}
         if validation is not None and metrics:

@@ -168,6 +168,24 @@ def test_label_augmentation_freezes_the_tables_from_the_second_epoch():
     assert pinned_ids and pinned_ids <= set(data.labels.ids.tolist())
 
 
+def test_label_augmentation_counts_epochs_across_train_calls(tmp_path):
+    """One epoch per call must reach the second epoch too: the count lives on the model
+    and survives save and load."""
+    data = clustered(n=1000, batch_size=100)
+    config = sb.LSHConfig(family="dwta", k=3, n_tables=8, reservoir=16, rebuild_every=3, rehash_every=7)
+    model = small_model(sampling=config)
+    index = model.output.layer.index
+    model.train(data, epochs=1, learning_rate=1e-2, verbose=False)
+    assert model.epochs == 1 and not index.frozen and index.labels_inserted == 0
+    model.save(tmp_path / "one.sbm")
+    model.train(data, epochs=1, learning_rate=1e-2, verbose=False)
+    assert model.epochs == 2 and index.frozen and index.labels_inserted > 0
+    loaded = sb.Model.load(tmp_path / "one.sbm")
+    assert loaded.epochs == 1
+    loaded.train(data, epochs=1, learning_rate=1e-2, verbose=False)
+    assert loaded.output.layer.index.frozen and loaded.output.layer.index.labels_inserted > 0
+
+
 def test_train_step_alone_follows_the_streaming_schedule():
     data = clustered(n=7000, batch_size=100)
     model = small_model()
@@ -241,8 +259,10 @@ def test_set_sparsity_changes_a_trained_model_without_touching_its_weights():
     np.testing.assert_array_equal(ids, dense_ids)
     np.testing.assert_allclose(scores, dense_scores, rtol=1e-5)
     model.set_sparsity(layer, 0.05)
-    model.train(data, epochs=1, learning_rate=1e-2, verbose=False)   # training goes on sparsely
-    assert layer.index.rebuilds > 1
+    model.train(data, epochs=1, learning_rate=1e-2, verbose=False, label_augmentation=False)
+    assert layer.index.rebuilds > 1                # training goes on sparsely
+    model.train(data, epochs=1, learning_rate=1e-2, verbose=False)
+    assert layer.index.frozen and layer.index.labels_inserted > 0   # a third epoch augments at once
 
 
 def test_set_sparsity_rejects_bad_values_and_unknown_layers():
