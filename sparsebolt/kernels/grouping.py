@@ -7,6 +7,8 @@ result is the same for any thread count.
 import numpy as np
 from numba import njit, prange
 
+# id blocks of the parallel scan that turns counts into slots
+_ID_BLOCKS = 64
 
 
 @njit(parallel=True, cache=True)
@@ -31,22 +33,44 @@ def group_by_id(offsets, ids, n_ids, n_runs):
             for i in range(offsets[r], offsets[r + 1]):
                 entry_row[i] = r
                 counts[c, ids[i]] += 1
-    # counts become each run's first slot for each id: ids in order, runs in order within an id
-    group_ids = np.empty(min(n_ids, nnz), dtype=np.int32)
-    group_offsets = np.empty(group_ids.shape[0] + 1, dtype=np.int64)
+    # counts become each run's first slot for each id: ids in order, runs in order within an
+    # id. A scan over all ids is long (670K at Amazon-670K scale), so it runs in id blocks:
+    # each block's entries and groups are counted, the block starts summed, then each block
+    # places its own ids
+    block_entries = np.zeros(_ID_BLOCKS + 1, dtype=np.int64)
+    block_groups = np.zeros(_ID_BLOCKS + 1, dtype=np.int64)
+    for k in prange(_ID_BLOCKS):
+        entries = 0
+        groups = 0
+        for j in range(k * n_ids // _ID_BLOCKS, (k + 1) * n_ids // _ID_BLOCKS):
+            n = 0
+            for c in range(n_runs):
+                n += counts[c, j]
+            entries += n
+            if n > 0:
+                groups += 1
+        block_entries[k + 1] = entries
+        block_groups[k + 1] = groups
+    for k in range(_ID_BLOCKS):
+        block_entries[k + 1] += block_entries[k]
+        block_groups[k + 1] += block_groups[k]
+    n_groups = block_groups[_ID_BLOCKS]
+    group_ids = np.empty(n_groups, dtype=np.int32)
+    group_offsets = np.empty(n_groups + 1, dtype=np.int64)
     group_offsets[0] = 0
-    g = 0
-    placed = 0
-    for j in range(n_ids):
-        start = placed
-        for c in range(n_runs):
-            n = counts[c, j]
-            counts[c, j] = placed
-            placed += n
-        if placed > start:
-            group_ids[g] = j
-            g += 1
-            group_offsets[g] = placed
+    for k in prange(_ID_BLOCKS):
+        placed = block_entries[k]
+        g = block_groups[k]
+        for j in range(k * n_ids // _ID_BLOCKS, (k + 1) * n_ids // _ID_BLOCKS):
+            start = placed
+            for c in range(n_runs):
+                n = counts[c, j]
+                counts[c, j] = placed
+                placed += n
+            if placed > start:
+                group_ids[g] = j
+                g += 1
+                group_offsets[g] = placed
     order = np.empty(nnz, dtype=np.int64)
     for c in prange(n_runs):
         for r in range(c * n_rows // n_runs, (c + 1) * n_rows // n_runs):
@@ -54,5 +78,5 @@ def group_by_id(offsets, ids, n_ids, n_runs):
                 j = ids[i]
                 order[counts[c, j]] = i
                 counts[c, j] += 1
-    return order, group_offsets[:g + 1].copy(), group_ids[:g].copy(), entry_row
+    return order, group_offsets, group_ids, entry_row
 
