@@ -7,7 +7,8 @@ from ._checkpoint import load_replica_state, replica_state
 def replica_message(model):
     """What the driver sends to build a replica of ``model``: its config and its state,
     plain dicts and arrays as in a model file, so a worker never unpickles a model."""
-    check_savable(model)
+    check_savable(model, verb="send", holder="worker replicas are rebuilt with",
+                  hint=" Pass a function that builds the model instead.")
     return {"config": model.get_config(), "state": replica_state(model)}
 
 

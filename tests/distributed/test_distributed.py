@@ -13,7 +13,7 @@ import sparsebolt as sb
 from sparsebolt.distributed import _checkpoint
 from sparsebolt.distributed.data import SvmFiles, epoch_batches
 from sparsebolt.distributed.gradients import combine, join, split
-from sparsebolt.distributed.replica import adopt_names
+from sparsebolt.distributed.replica import adopt_names, replica_message
 
 from ..conftest import shared_data
 from ..synthetic import clustered, small_model
@@ -148,6 +148,17 @@ def test_epoch_plan_is_the_same_after_a_restart_and_differs_by_epoch():
     assert a.shape == (3, 16)
     np.testing.assert_array_equal(a, epoch_batches(100, 3, 16, epoch=2, rank=1, seed=0, shuffle=True))
     assert not np.array_equal(a, epoch_batches(100, 3, 16, epoch=3, rank=1, seed=0, shuffle=True))
+
+
+def test_a_model_with_custom_classes_is_refused_with_what_to_do_instead():
+    class MyLayer(sb.FullyConnected):
+        pass
+
+    inp = sb.Input(dim=10)
+    model = sb.Model(inp, MyLayer(4, activation="softmax", name="mine")(inp))
+    with pytest.raises(TypeError, match=r"Cannot send layer 'mine' of class MyLayer: worker replicas are rebuilt "
+                                        r"with the built-in layers only .*Pass a function that builds the model"):
+        replica_message(model)
 
 
 def test_without_ray_the_error_says_what_to_install(monkeypatch):
