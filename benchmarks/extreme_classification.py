@@ -708,7 +708,8 @@ def run_size(n_labels, args):
     bs = args.batch_size
     epochs = args.epochs
     log(f"== {n_labels:,} outputs: {n_train:,} training samples x {epochs} epochs, {n_test:,} test samples")
-    out = {"outputs": n_labels, "train_samples": n_train, "epochs": epochs, "test_samples": n_test}
+    out = {"outputs": n_labels, "train_samples": n_train, "epochs": epochs, "test_samples": n_test,
+           "batch_size": bs}
 
     t = time.perf_counter()
     gen = SyntheticXC(N_FEATURES, n_labels, seed=args.seed)
@@ -915,6 +916,15 @@ def report(results, header, later="fresh"):
         "  by the batch, all its labels plus uniform negatives up to the active-set size (when the labels alone",
         "  are more, as at 100K outputs, the set is just the labels). Neither applies a logQ correction.",
     ]
+    for r in results:
+        sbm, dense = r["methods"].get("sparsebolt"), r["methods"].get("dense")
+        probe = dense.get("probe_seconds_per_step") if dense else None
+        if sbm and probe:
+            sb_step = sbm["train_seconds"] / (sbm["train_samples"] / r["batch_size"])
+            lines.append("")
+            lines.append(f"{r['outputs']:,} outputs, PyTorch dense variants probed (median of a few steps), and "
+                         f"sparsebolt's mean step ({sb_step * 1e3:.0f} ms) against each: " + ", ".join(
+                             f"{v} {t * 1e3:.0f} ms ({t / sb_step:.2f}x)" for v, t in probe.items()))
     for r in results:
         d = r["data"]
         lines.append("")

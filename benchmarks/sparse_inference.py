@@ -1,8 +1,8 @@
 """Sparse inference: its accuracy against the same model's dense inference, its latency and
 throughput against dense inference and PyTorch dense, and the label-augmentation ablation.
 
-Two data sets, each trained for 2 epochs (``--epochs``) with batch 256 on 2 threads (2, not the 1
-epoch of ``extreme_classification.py``, because label augmentation starts at the second epoch;
+Two data sets, each trained for 2 epochs (``--epochs``) with batch 256 on 2 threads (2, as
+``extreme_classification.py`` does, because label augmentation starts at the second epoch;
 ``wordnet_search.py`` trains 4, and wordnet P@1 is still low after 2):
 
   wordnet_search   bundled WordNet queries (``wordnet_search.py``: hashed text features,
