@@ -210,8 +210,9 @@ def train(model_or_config, train_files, num_workers=2, epochs=1, learning_rate=1
     max_restarts : worker deaths to survive; each restores every replica from the last
         checkpoint and goes on from there.
 
-    label_augmentation, augment_from_epoch : as in ``Model.train``: from that epoch the
-        tables freeze and the output layer pins training labels its buckets miss. Each
+    label_augmentation, augment_from_epoch : as in ``Model.train``: once the model has
+        completed that many epochs (``model.epochs``, this job's included) the tables freeze
+        and the output layer pins training labels its buckets miss. Each
         worker sends its batch's pins (bucket keys and labels) with its gradient and every
         replica inserts all of them in worker order after the step, so the tables stay
         identical (see docs/distributed.md).
@@ -265,10 +266,15 @@ def train(model_or_config, train_files, num_workers=2, epochs=1, learning_rate=1
         if resume and os.path.exists(ckpt_path):
             # before the workers start: the driver's layers take the saved names, and they theirs
             pos = _checkpoint.restore_checkpoint(model, ckpt_path)
-        job = _Job(ray, replica, [layer.name for layer in model.layers], spec, num_workers, threads, seed, shuffle, batch_size, sync_every,
-                   exchange, augment_from_epoch if label_augmentation else None)
+        # epochs the model had before this job (a checkpoint's count includes the job's own):
+        # augmentation starts, as in Model.train, once the model's life count reaches it
+        base_epochs = max(0, model.epochs - (pos["epoch"] if pos is not None else 0))
+        augment = max(0, augment_from_epoch - base_epochs) if label_augmentation else None
+        job = _Job(ray, replica, [layer.name for layer in model.layers], spec, num_workers, threads, seed, shuffle,
+                   batch_size, sync_every, exchange, augment)
         return _run(job, model, epochs, learning_rate, validation, metrics, ckpt_path,
-                    checkpoint_every or max(1, job.exchanges // 4), max_restarts, pos, callbacks, verbose)
+                    checkpoint_every or max(1, job.exchanges // 4), max_restarts, pos, base_epochs, callbacks,
+                    verbose)
     finally:
         if job is not None:
             job.close()
@@ -279,7 +285,7 @@ def train(model_or_config, train_files, num_workers=2, epochs=1, learning_rate=1
 
 
 def _run(job, model, epochs, learning_rate, validation, metrics, ckpt_path, checkpoint_every, max_restarts,
-         pos, callbacks, verbose):
+         pos, base_epochs, callbacks, verbose):
     ray = job.ray
     config = {"num_workers": job.num_workers, "batch_size": job.batch_size, "sync_every": job.sync_every,
               "seed": job.seed, "shuffle": job.shuffle, "n_batches": job.n_batches,
@@ -329,7 +335,7 @@ def _run(job, model, epochs, learning_rate, validation, metrics, ckpt_path, chec
                 for cb in callbacks:
                     cb.on_batch_end(steps_run, logs, model)
                 if pos["exchange"] % checkpoint_every == 0 and pos["exchange"] < job.exchanges:
-                    _save(job, model, pos, ckpt_path)
+                    _save(job, model, pos, ckpt_path, base_epochs)
             bar.close()
             logs = {"epoch": epoch + 1, "loss": pos["loss_sum"] / pos["batches"],
                     "samples": pos["batches"] * job.batch_size, "seconds": pos["seconds"]}
@@ -340,7 +346,7 @@ def _run(job, model, epochs, learning_rate, validation, metrics, ckpt_path, chec
                 tqdm.write(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in logs.items()))
             pos["history"].append(logs)
             pos.update(epoch=epoch + 1, exchange=0, loss_sum=0.0, batches=0, seconds=0.0)
-            _save(job, model, pos, ckpt_path)
+            _save(job, model, pos, ckpt_path, base_epochs)
             for cb in callbacks:
                 cb.on_epoch_end(epoch, logs, model)
         except ray.exceptions.RayError as err:
@@ -360,7 +366,7 @@ def _run(job, model, epochs, learning_rate, validation, metrics, ckpt_path, chec
                 tqdm.write(f"worker(s) {dead} died ({type(err).__name__}); restarted, all replicas restored "
                            f"from the checkpoint at epoch {pos['epoch'] + 1} step {pos['exchange']}")
             job.load(_checkpoint.replica_state(model))
-    _checkpoint.load_replica_state(model, job.state())
+    _driver_state(job, model, pos, base_epochs)
     digests = job.digests()
     if len(set(digests)) != 1:
         warnings.warn(f"sb.distributed.train: the replicas differ at the end ({digests}); the model is worker 0's.")
@@ -378,7 +384,14 @@ def _run(job, model, epochs, learning_rate, validation, metrics, ckpt_path, chec
     return TrainResult(model, history, stats)
 
 
-def _save(job, model, pos, ckpt_path):
-    """Worker 0's state (all replicas are the same) into the driver's model, then to disk."""
+def _driver_state(job, model, pos, base_epochs):
+    """Worker 0's state (all replicas are the same) into the driver's model, which counts
+    the epochs the job has completed."""
     _checkpoint.load_replica_state(model, job.state())
+    model.epochs = base_epochs + pos["epoch"]
+
+
+def _save(job, model, pos, ckpt_path, base_epochs):
+    """The job's state into the driver's model, then to disk."""
+    _driver_state(job, model, pos, base_epochs)
     _checkpoint.save_checkpoint(model, ckpt_path, pos)

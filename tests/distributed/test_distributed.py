@@ -213,6 +213,7 @@ def test_two_workers_keep_identical_replicas_equal_to_the_reference(ray_cluster)
     assert 0 < res.stats["sparse_bytes_per_worker_step"] < res.stats["dense_bytes_per_worker_step"]
     index = res.model.output.layer.index
     assert index.frozen and index.labels_inserted > 0
+    assert res.model.epochs == 2
     reference = _local_two_replicas(epochs=2, lr=1e-2)
     _assert_same(_weights(reps := reference[0]), _weights(reference[1]))
     _assert_same(_weights(res.model), _weights(reps))
