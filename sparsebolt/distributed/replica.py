@@ -4,11 +4,16 @@ from ..nn.model import Model
 from ._checkpoint import load_replica_state, replica_state
 
 
+def check_distributable(model):
+    """Replicas and checkpoints are built from model files, which hold the library's own
+    layer, loss and optimizer classes only."""
+    check_savable(model, verb="train", holder="distributed replicas and checkpoints are model files, which hold")
+
+
 def replica_message(model):
     """What the driver sends to build a replica of ``model``: its config and its state,
     plain dicts and arrays as in a model file, so a worker never unpickles a model."""
-    check_savable(model, verb="send", holder="worker replicas are rebuilt with",
-                  hint=" Pass a function that builds the model instead.")
+    check_distributable(model)
     return {"config": model.get_config(), "state": replica_state(model)}
 
 

@@ -15,7 +15,7 @@ from ..train.metrics import make_metric
 from . import _checkpoint
 from .data import as_spec, batches_per_epoch
 from .gradients import combine, dense_nbytes
-from .replica import replica_message
+from .replica import check_distributable, replica_message
 
 EXCHANGES = ("auto", "allgather", "reduce_scatter", "driver")
 
@@ -48,6 +48,8 @@ def _driver_model(model_or_factory):
         if not isinstance(model, Model):
             raise TypeError(f"The model factory given to sb.distributed.train must return a sb.Model. "
                             f"Got {type(model).__name__}.")
+        # the job's checkpoints are model files: refused here, before any worker starts
+        check_distributable(model)
         return model, model_or_factory
     raise TypeError("The 'model_or_config' parameter of sb.distributed.train must be a sb.Model or a "
                     f"zero-argument callable that builds one. Got {type(model_or_factory).__name__}.")
@@ -238,8 +240,8 @@ def train(model_or_config, train_files, num_workers=2, epochs=1, learning_rate=1
         if not isinstance(cb, Callback):
             raise TypeError(f"The 'callbacks' parameter of sb.distributed.train must hold sb.train.Callback "
                             f"instances. Got {cb!r}.")
-    ray = import_ray()
     model, replica = _driver_model(model_or_config)
+    ray = import_ray()
     spec = as_spec(train_files)
 
     started = False

@@ -33,7 +33,7 @@ def describe(config, state, shapes):
     layers = [_layer_entry(spec, state["layers"].get(spec["config"]["name"]), shapes) for spec in config["layers"]]
     return {"inputs": config["inputs"], "output": config["output"], "layers": layers,
             "parameters": sum(layer["parameters"] for layer in layers), "loss": config["loss"]["name"],
-            "optimizer": config["optimizer"], "steps": state["steps"], "epochs": state.get("epochs", 0),
+            "optimizer": config["optimizer"], "steps": state["steps"], "epochs": state.get("epochs"),
             "optimizer_state": state.get("optimizer") is not None}
 
 
@@ -78,7 +78,8 @@ def format_description(d):
     opt = ", ".join(f"{k}={v}" for k, v in d["optimizer"].items() if k != "name")
     lines.append(f"output {d['output']}; loss {d['loss']}; optimizer {d['optimizer']['name']}"
                  + (f" ({opt})" if opt else "") + f"; state {'saved' if d['optimizer_state'] else 'not saved'}")
-    lines.append(f"parameters {d['parameters']:,}; trained {d['steps']:,} steps, {d['epochs']:,} epochs")
+    lines.append(f"parameters {d['parameters']:,}; trained {d['steps']:,} steps"
+                 + (f", {d['epochs']:,} epochs" if d["epochs"] is not None else ""))
     if "checkpoint" in d:
         lines.append(f"checkpoint: epoch {d['checkpoint']['epoch'] + 1}, {d['checkpoint']['batch']} batches into it")
     return "\n".join(lines)

@@ -93,6 +93,8 @@ class Checkpoints:
             if not isinstance(training, dict):
                 raise ModelFileError(path, "manifest.json", "is a model file, not a checkpoint (no training position)")
             history.epochs = list(training["history"])
+            # a checkpoint from before the model counted epochs loads 0; the run's own are known
+            model.epochs = max(model.epochs, training["epoch"])
             self._resume_at = training
             self.resumed_from = self.last_written = path
             self._say(f"resuming from {path}: epoch {training['epoch'] + 1}, "

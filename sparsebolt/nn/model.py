@@ -219,7 +219,10 @@ class Model:
         ``augment_from_epoch`` epochs (the default 1: from its second epoch), counted over
         the model's life (``model.epochs``), so one epoch per call gets there too; from then
         on a training label that a sample's buckets miss is pinned into them, so sparse
-        inference finds it. Without it the tables keep being rebuilt on their schedule.
+        inference finds it. Without it the tables keep being rebuilt on their schedule. A
+        further ``train`` call on a model past that count (fine-tuning, or training after
+        ``set_sparsity(..., keep_tables=False)``) freezes its tables at once: pass
+        ``label_augmentation=False`` to keep rebuilding them.
 
         With ``checkpoint_dir`` a checkpoint (a model file with the training position) is
         written there every ``checkpoint_every`` batches and at the end, keeping the newest

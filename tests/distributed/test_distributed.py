@@ -150,15 +150,18 @@ def test_epoch_plan_is_the_same_after_a_restart_and_differs_by_epoch():
     assert not np.array_equal(a, epoch_batches(100, 3, 16, epoch=3, rank=1, seed=0, shuffle=True))
 
 
-def test_a_model_with_custom_classes_is_refused_with_what_to_do_instead():
+def test_a_model_with_custom_classes_is_refused_before_any_worker_starts():
     class MyLayer(sb.FullyConnected):
         pass
 
     inp = sb.Input(dim=10)
     model = sb.Model(inp, MyLayer(4, activation="softmax", name="mine")(inp))
-    with pytest.raises(TypeError, match=r"Cannot send layer 'mine' of class MyLayer: worker replicas are rebuilt "
-                                        r"with the built-in layers only .*Pass a function that builds the model"):
+    message = (r"Cannot train layer 'mine' of class MyLayer: distributed replicas and checkpoints are model "
+               r"files, which hold the built-in layers only")
+    with pytest.raises(TypeError, match=message):
         replica_message(model)
+    with pytest.raises(TypeError, match=message):   # a builder too, before Ray is asked for anything
+        sb.distributed.train(lambda: model, "no-such-file.svm")
 
 
 def test_without_ray_the_error_says_what_to_install(monkeypatch):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import sparsebolt as sb
-from sparsebolt.io import Archive
+from sparsebolt.io import Archive, _model
 from sparsebolt.io._describe import describe_file
 from sparsebolt.io.checkpoint import list_checkpoints
 
@@ -70,6 +70,27 @@ def test_resuming_an_interrupted_run_gives_the_weights_of_an_uninterrupted_one(t
     # a finished run resumes to nothing more
     again, history = run(checkpoint_dir=tmp_path, resume=True)
     assert same_weights(again, reference) and history["loss"] == ref_history["loss"]
+
+
+def test_a_checkpoint_without_an_epoch_count_resumes_as_the_uninterrupted_run(tmp_path, uninterrupted, one_thread,
+                                                                             monkeypatch):
+    """Files written before models counted epochs: the run's own finished epochs stand in,
+    so label augmentation still starts in the second epoch."""
+    reference, _ = uninterrupted
+    write_state = _model.model_state
+
+    def without_epochs(model, optimizer_state=True):
+        meta, arrays = write_state(model, optimizer_state)
+        del meta["epochs"]
+        return meta, arrays
+
+    monkeypatch.setattr(_model, "model_state", without_epochs)
+    with pytest.raises(Stop):
+        run(checkpoint_dir=tmp_path, callbacks=[StopAt(9)])   # checkpoints at each epoch's end only
+    monkeypatch.undo()
+    assert describe_file(list_checkpoints(tmp_path)[0])["epochs"] is None
+    model, _ = run(checkpoint_dir=tmp_path, resume=True)
+    assert model.epochs == EPOCHS and same_weights(model, reference)
 
 
 @pytest.mark.parametrize("where", ["rename", "write"])
