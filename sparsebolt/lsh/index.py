@@ -81,11 +81,21 @@ class NeuronIndex:
         self.frozen = False
         self.label_augmentation = False
 
+    def _pin(self, keys, lab_offsets, lab_ids):
+        inserted = self.tables.insert_labels(keys, lab_offsets, lab_ids)
+        self.labels_inserted += inserted
+        return inserted
+
+    def pin_labels(self, value, lab_offsets, lab_ids):
+        """Pin each label (CSR rows ``lab_offsets``, ``lab_ids``) that the buckets of its
+        sample (a row of the layer input ``value``) miss; returns how many were pinned."""
+        return self._pin(self.query_keys(value), lab_offsets, lab_ids)
+
     def insert_deferred(self, pins):
         """Pin labels kept by ``defer_labels``: a list of (keys int32[B, n_tables], label
         offsets int64[B + 1], label ids int32[nnz]), inserted in list order."""
         for keys, lab_offsets, lab_ids in pins:
-            self.labels_inserted += self.tables.insert_labels(keys, lab_offsets, lab_ids)
+            self._pin(keys, lab_offsets, lab_ids)
 
     def query_keys(self, value, serial=False):
         """Bucket keys of a batch of layer inputs (a ``Value``): int32[B, n_tables]."""
@@ -103,7 +113,7 @@ class NeuronIndex:
             if self.defer_labels:
                 self.deferred.append((keys, lab_offsets, lab_ids))
             else:
-                self.labels_inserted += self.tables.insert_labels(keys, lab_offsets, lab_ids)
+                self._pin(keys, lab_offsets, lab_ids)
         if lab_offsets is None:
             lab_offsets = np.zeros(value.batch_size + 1, dtype=np.int64)
             lab_ids = np.zeros(0, dtype=np.int32)

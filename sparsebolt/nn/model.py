@@ -235,6 +235,14 @@ class Model:
                    label_augmentation=label_augmentation, augment_from_epoch=augment_from_epoch,
                    checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, keep=keep, resume=resume)
 
+    def pin_labels(self, data, verbose=True):
+        """Freeze the output layer's hash tables and pin every training label of ``data``
+        that its sample's buckets miss: label augmentation in one pass, without training,
+        for a model trained for fewer epochs than ``augment_from_epoch`` (e.g. one), whose
+        sparse inference would otherwise not find many labels. Returns how many were pinned."""
+        from ..train.augment import pin_labels
+        return pin_labels(self, data, verbose=verbose)
+
     def layer(self, name):
         """The layer called ``name``; the error lists the model's layer names."""
         for layer in self.layers:

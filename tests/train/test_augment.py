@@ -1,0 +1,60 @@
+"""Pinning training labels after training: what label augmentation does from the second
+epoch, in one pass."""
+import numpy as np
+import pytest
+
+import sparsebolt as sb
+from sparsebolt.nn.layers.base import Context
+
+from ..synthetic import clustered, small_model
+
+CONFIG = sb.LSHConfig(family="dwta", k=3, n_tables=8, reservoir=64)
+
+
+def _bucket_union_recall(model, data):
+    """Fraction of (sample, label) pairs whose label one of the sample's buckets holds."""
+    index = model.output.layer.index
+    tables = index.tables
+    found = total = 0
+    for batch in data:
+        h = model.forward(batch, Context(), skip_output=True)[model.output.inputs[0]]
+        keys = index.query_keys(h)
+        for s in range(batch.batch_size):
+            held = set()
+            for t in range(keys.shape[1]):
+                b = keys[s, t]
+                held.update(tables.buckets[t, b, :min(tables.counts[t, b], tables.buckets.shape[2])].tolist())
+            labels = batch.labels.ids[batch.labels.offsets[s]:batch.labels.offsets[s + 1]]
+            found += sum(int(j) in held for j in labels)
+            total += labels.size
+    return found / total
+
+
+def test_pinning_after_one_epoch_makes_every_training_label_findable():
+    data = clustered(n=2000, batch_size=100)
+    model = small_model(sparsity=0.05, sampling=CONFIG)
+    model.train(data, epochs=1, learning_rate=1e-2, verbose=False)
+    index = model.output.layer.index
+    assert not index.frozen and index.labels_inserted == 0
+    before = model.evaluate(data, metrics=["precision@1"], sparse_inference=True)["precision@1"]
+    assert _bucket_union_recall(model, data) < 0.9
+
+    pinned = model.pin_labels(data, verbose=False)
+    assert pinned > 0 and index.labels_inserted == pinned
+    assert index.frozen and index.label_augmentation
+    assert _bucket_union_recall(model, data) == 1.0
+    after = model.evaluate(data, metrics=["precision@1"], sparse_inference=True)["precision@1"]
+    assert after > before + 0.05
+    assert model.pin_labels(data, verbose=False) == 0      # nothing left to pin
+
+
+def test_pin_labels_needs_tables_and_labels():
+    dense = small_model(sparsity=1.0)
+    with pytest.raises(ValueError, match="pin_labels needs a sparse output layer with hash tables; "
+                                         "'fullyconnected_\\d+' has none"):
+        dense.pin_labels(clustered(n=200), verbose=False)
+    model = small_model(sparsity=0.05, sampling=CONFIG)
+    batch = clustered(n=200).batch(np.arange(10))
+    unlabeled = sb.data.Batch(batch.inputs)
+    with pytest.raises(ValueError, match="pin_labels needs batches with labels"):
+        model.pin_labels([unlabeled], verbose=False)
