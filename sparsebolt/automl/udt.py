@@ -246,6 +246,18 @@ class UniversalDeepTransformer:
         stream = _ChunkStream(self, data, "eval", batch_size, CHUNK_ROWS, False, self.seed)
         return self.model.evaluate(stream, metrics=metrics, sparse_inference=sparse_inference)
 
+    def pin_labels(self, data, batch_size=2048, verbose=True):
+        """Freeze the sparse output's hash tables and pin each label of ``data`` (labeled
+        rows, as for ``train``) that its row's buckets miss, so sparse inference finds it:
+        label augmentation in one pass, without training (``Model.pin_labels``). Returns how
+        many (row, label) pairs were pinned."""
+        self._require_model("pin_labels")
+        check_int("pin_labels", "batch_size", batch_size, 1)
+        if self.featurizer.node_column is not None:
+            self.index_nodes(data)
+        stream = _ChunkStream(self, data, "eval", batch_size, CHUNK_ROWS, False, self.seed)
+        return self.model.pin_labels(stream, verbose=verbose)
+
     def _rows_source(self, rows, what):
         if isinstance(rows, dict):
             raise TypeError(f"{what} takes a list of row dicts or a DataFrame; use predict for one row dict.")

@@ -50,7 +50,7 @@ def insert_missed_labels(keys, buckets, counts, pinned, lab_offsets, lab_ids):
     buckets, counts               as in ``build_tables``; updated
     pinned : int32[L, n_buckets]  pinned slots of each bucket; updated
     lab_offsets : int64[B + 1]    lab_ids : int32[nnz_lab]
-    returns the number of (sample, label) pairs inserted
+    returns the number of (sample, label) pairs pinned into at least one bucket
     """
     n_samples, n_tables = keys.shape
     reservoir = buckets.shape[2]
@@ -69,11 +69,13 @@ def insert_missed_labels(keys, buckets, counts, pinned, lab_offsets, lab_ids):
                     break
             if found:
                 continue
+            took = False
             for t in range(n_tables):
                 b = keys[s, t]
                 p = pinned[t, b]
                 if p == reservoir:
                     continue
+                took = True
                 used = min(counts[t, b], reservoir)
                 if p < used:
                     if used < reservoir:
@@ -83,7 +85,8 @@ def insert_missed_labels(keys, buckets, counts, pinned, lab_offsets, lab_ids):
                     counts[t, b] += 1
                 buckets[t, b, p] = j
                 pinned[t, b] = p + 1
-            inserted += 1
+            if took:
+                inserted += 1
     return inserted
 
 
