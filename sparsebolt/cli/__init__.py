@@ -86,7 +86,10 @@ def train(config, train_data, output, validation, epochs, learning_rate, checkpo
             kwargs["metrics"] = []
         if not quiet:
             click.echo(model.summary(), err=True)
+        pin = kwargs.pop("pin_labels")
         model.train(dataset, validation=val, verbose=not quiet, resume=resume, **kwargs)
+        if pin:
+            model.pin_labels(dataset, verbose=not quiet)
         model.save(output, optimizer_state=not no_optimizer_state)
     if not quiet:
         click.echo(f"saved {output} ({os.path.getsize(output) / 1e6:,.1f} MB)", err=True)

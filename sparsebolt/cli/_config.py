@@ -42,7 +42,7 @@ from ..nn.optimizers import OPTIMIZERS
 SECTIONS = {
     "model": {"seed", "loss", "optimizer", "layers"},
     "data": {"batch_size", "shuffle", "seed", "n_features", "n_labels"},
-    "train": {"epochs", "learning_rate", "metrics", "label_augmentation", "augment_from_epoch"},
+    "train": {"epochs", "learning_rate", "metrics", "label_augmentation", "augment_from_epoch", "pin_labels"},
     "checkpoint": {"dir", "every", "keep"},
 }
 LAYERS = {"Embedding": nn.Embedding, "FullyConnected": nn.FullyConnected, "LayerNorm": nn.LayerNorm}
@@ -128,7 +128,8 @@ def build_model(path, config, n_features, n_labels):
 
 
 def train_settings(path, config):
-    """Keyword arguments of ``Model.train`` from [train] and [checkpoint]."""
+    """Keyword arguments of ``Model.train`` from [train] and [checkpoint], and
+    ``pin_labels`` (whether to call ``Model.pin_labels`` on the training data afterwards)."""
     train, owner = config.get("train", {}), _owner(path, "train")
     metrics = train.get("metrics", [])
     out = {"epochs": check_int(owner, "epochs", train.get("epochs", 1), 1),
@@ -136,7 +137,8 @@ def train_settings(path, config):
            "metrics": check_type(owner, "metrics", metrics, list, "a list of metric names"),
            "label_augmentation": check_type(owner, "label_augmentation", train.get("label_augmentation", True),
                                             bool, "true or false"),
-           "augment_from_epoch": check_int(owner, "augment_from_epoch", train.get("augment_from_epoch", 1), 0)}
+           "augment_from_epoch": check_int(owner, "augment_from_epoch", train.get("augment_from_epoch", 1), 0),
+           "pin_labels": check_type(owner, "pin_labels", train.get("pin_labels", False), bool, "true or false")}
     ckpt, owner = config.get("checkpoint", {}), _owner(path, "checkpoint")
     if "dir" in ckpt:
         out["checkpoint_dir"] = check_type(owner, "dir", ckpt["dir"], str, "a directory path")

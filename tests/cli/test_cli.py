@@ -74,6 +74,15 @@ def test_train_saves_a_model_and_checkpoints(trained):
     assert sb.Model.load(trained / "again.sbm").steps == 24
 
 
+def test_train_can_pin_the_labels_after_one_epoch(trained):
+    config = CONFIG.replace("epochs = 2", "epochs = 1\npin_labels = true")
+    (trained / "pin.toml").write_text(config)
+    run = sparsebolt("train", "pin.toml", "train.svm", "-o", "pinned.sbm", "--quiet", cwd=trained)
+    assert run.returncode == 0, run.stderr
+    index = sb.Model.load(trained / "pinned.sbm").output.layer.index
+    assert index.frozen and index.labels_inserted > 0
+
+
 def test_info_describes_layers_sparsity_hashing_and_version(trained):
     run = sparsebolt("info", trained / "model.sbm")
     assert run.returncode == 0, run.stderr
