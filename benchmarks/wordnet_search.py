@@ -64,6 +64,9 @@ def parse_args(argv=None):
     p.add_argument("--test-rows", type=int, default=None,
                    help="evaluate on only the first N test rows (smoke tests); default all")
     p.add_argument("--skip-torch", action="store_true", help="only run sparsebolt")
+    p.add_argument("--inference-sparsity", type=float, nargs="*", default=[0.02, 0.05],
+                   help="after training, also evaluate sparse inference with the output set to these "
+                        "sparsities (model.set_sparsity, tables kept: the knob)")
     p.add_argument("--json", metavar="PATH", help="also write the results to this JSON file")
     return p.parse_args(argv)
 
@@ -246,6 +249,14 @@ def run_sparsebolt(model, train, test, args):
         start = time.perf_counter()
         res = model.evaluate(test, metrics=list(METRICS), sparse_inference=sparse)
         out[f"{mode}_inference"] = {**res, "eval_seconds": time.perf_counter() - start}
+    out["knob"] = {}
+    layer = model.output.layer
+    for level in args.inference_sparsity:
+        model.set_sparsity(layer, level, keep_tables=True)
+        start = time.perf_counter()
+        res = model.evaluate(test, metrics=list(METRICS), sparse_inference=True)
+        out["knob"][str(level)] = {**res, "eval_seconds": time.perf_counter() - start}
+    model.set_sparsity(layer, args.sparsity, keep_tables=True)
     return out
 
 
@@ -313,6 +324,7 @@ def report(results, args):
     print("-" * len(head))
     rows = [("sparsebolt, dense inference", sbr["dense_inference"], sbr),
             ("sparsebolt, sparse inference", sbr["sparse_inference"], sbr)]
+    rows += [(f"  sparse inference at {level}", res, sbr) for level, res in sbr.get("knob", {}).items()]
     if tr is not None:
         rows.append((f"pytorch dense (Adam {tr['adam_variant']})", tr, tr))
     for name, m, t in rows:
