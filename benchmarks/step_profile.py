@@ -96,6 +96,8 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.quick:
         args.outputs, args.warm_steps, args.steps = 100_000, 4, 4
+    if args.steps < 2 or args.warm_steps < 0:
+        p.error("--steps must be at least 2 (half are timed plainly, half profiled) and --warm-steps at least 0")
     set_threads(args.threads)
     bs = args.batch_size
     n = bs * (args.warm_steps + args.steps)
@@ -121,7 +123,7 @@ def main(argv=None):
     kernels = kernel_times(profile, len(timed) - len(timed) // 2)
     touched = touched_rows(model, emb, fc, timed[:4])
 
-    bw = bandwidth(128 * 1024 * 1024)
+    bw = bandwidth((16 if args.quick else 128) * 1024 * 1024)
     d_in = fc.W.value.shape[1]
     adam_floor_ms = np.mean(touched) * d_in * ADAM_BYTES_PER_WEIGHT / bw * 1e3
 

@@ -219,10 +219,11 @@ class Model:
         ``augment_from_epoch`` epochs (the default 1: from its second epoch), counted over
         the model's life (``model.epochs``), so one epoch per call gets there too; from then
         on a training label that a sample's buckets miss is pinned into them, so sparse
-        inference finds it. Without it the tables keep being rebuilt on their schedule. A
-        further ``train`` call on a model past that count (fine-tuning, or training after
-        ``set_sparsity(..., keep_tables=False)``) freezes its tables at once: pass
-        ``label_augmentation=False`` to keep rebuilding them.
+        inference finds it. Without it the tables are rebuilt on their schedule (tables
+        frozen earlier, by augmentation or ``pin_labels``, are unfrozen, and the next rebuild
+        drops their pins). A further ``train`` call on a model past that count (fine-tuning,
+        or training after ``set_sparsity(..., keep_tables=False)``) freezes its tables at
+        once: pass ``label_augmentation=False`` to keep rebuilding them.
 
         With ``checkpoint_dir`` a checkpoint (a model file with the training position) is
         written there every ``checkpoint_every`` batches and at the end, keeping the newest
@@ -236,8 +237,8 @@ class Model:
                    checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, keep=keep, resume=resume)
 
     def pin_labels(self, data, verbose=True):
-        """Freeze the output layer's hash tables and pin every training label of ``data``
-        that its sample's buckets miss: label augmentation in one pass, without training,
+        """Freeze the hash tables and pin every training label of ``data`` that its
+        sample's buckets in the output layer miss: label augmentation in one pass, without training,
         for a model trained for fewer epochs than ``augment_from_epoch`` (e.g. one), whose
         sparse inference would otherwise not find many labels. Returns how many were pinned."""
         from ..train.augment import pin_labels

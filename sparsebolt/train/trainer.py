@@ -36,6 +36,8 @@ def fit(model, data, epochs, learning_rate, validation=None, metrics=(), callbac
     batch_size = getattr(data, "batch_size", 256)
     for layer in model.sparse_layers():
         layer.index.set_schedule(batches_per_epoch, batch_size)
+    if not label_augmentation:
+        model.unfreeze_tables()
     total = getattr(data, "n_samples", None)
     first_epoch = checkpoints.resume(model, history) if resume else 0
     for cb in callbacks:

@@ -81,6 +81,10 @@ def test_train_can_pin_the_labels_after_one_epoch(trained):
     assert run.returncode == 0, run.stderr
     index = sb.Model.load(trained / "pinned.sbm").output.layer.index
     assert index.frozen and index.labels_inserted > 0
+    (trained / "dense.toml").write_text(config.replace("sparsity = 0.1", "sparsity = 1.0"))
+    run = sparsebolt("train", "dense.toml", "train.svm", "-o", "dense.sbm", "--quiet", cwd=trained)
+    assert run.returncode == 1 and "dense.toml: [train] pin_labels needs an output layer with sparsity < 1" in run.stderr
+    assert "epoch" not in run.stdout   # refused before training
 
 
 def test_info_describes_layers_sparsity_hashing_and_version(trained):

@@ -11,13 +11,13 @@ from ..synthetic import clustered, small_model
 CONFIG = sb.LSHConfig(family="dwta", k=3, n_tables=8, reservoir=64)
 
 
-def _bucket_union_recall(model, data):
+def _bucket_union_recall(model, data, ctx=None):
     """Fraction of (sample, label) pairs whose label one of the sample's buckets holds."""
     index = model.output.layer.index
     tables = index.tables
     found = total = 0
     for batch in data:
-        h = model.forward(batch, Context(), skip_output=True)[model.output.inputs[0]]
+        h = model.forward(batch, ctx or Context(), skip_output=True)[model.output.inputs[0]]
         keys = index.query_keys(h)
         for s in range(batch.batch_size):
             held = set()
@@ -46,6 +46,23 @@ def test_pinning_after_one_epoch_makes_every_training_label_findable():
     after = model.evaluate(data, metrics=["precision@1"], sparse_inference=True)["precision@1"]
     assert after > before + 0.05
     assert model.pin_labels(data, verbose=False) == 0      # nothing left to pin
+    # training on without augmentation unfreezes the tables: the next rebuild drops the pins
+    model.train(data, epochs=1, learning_rate=1e-2, verbose=False, label_augmentation=False)
+    assert not index.frozen and not index.label_augmentation and index.labels_inserted == pinned
+
+
+def test_pinning_with_a_sparse_hidden_layer_uses_the_inference_path():
+    """Sparse inference feeds the output layer the hidden layer's active neurons only; pins
+    must go to the buckets of that input, not of the dense hidden output."""
+    inp = sb.Input(dim=2000)
+    h = sb.Embedding(dim=32, activation="relu")(inp)
+    h = sb.FullyConnected(dim=256, sparsity=0.5, activation="relu", sampling=CONFIG)(h)
+    out = sb.FullyConnected(dim=500, sparsity=0.05, activation="softmax", sampling=CONFIG)(h)
+    model = sb.Model(inputs=inp, outputs=out)
+    data = clustered(n=1000, batch_size=100, shuffle=False)
+    model.train(data, epochs=1, learning_rate=1e-2, verbose=False)
+    model.pin_labels(data, verbose=False)
+    assert _bucket_union_recall(model, data, Context(sparse_inference=True)) > 0.99
 
 
 def test_pin_labels_needs_tables_and_labels():
@@ -58,3 +75,7 @@ def test_pin_labels_needs_tables_and_labels():
     unlabeled = sb.data.Batch(batch.inputs)
     with pytest.raises(ValueError, match="pin_labels needs batches with labels"):
         model.pin_labels([unlabeled], verbose=False)
+    with pytest.raises(ValueError, match="pin_labels was given a data set with no batches"):
+        model.pin_labels([], verbose=False)
+    assert not model.output.layer.index.frozen
+    assert model.pin_labels(batch, verbose=False) > 0     # a single Batch is a data set of one
