@@ -249,8 +249,9 @@ class UniversalDeepTransformer:
     def pin_labels(self, data, batch_size=2048, verbose=True):
         """Freeze the sparse output's hash tables and pin each label of ``data`` (labeled
         rows, as for ``train``) that its row's buckets miss, so sparse inference finds it:
-        label augmentation in one pass, without training (``Model.pin_labels``). Returns how
-        many (row, label) pairs were pinned."""
+        label augmentation in one pass, without training (``Model.pin_labels``). A later
+        ``train`` without ``label_augmentation`` unfreezes the tables, and their next rebuild
+        drops the pins. Returns how many (row, label) pairs were pinned."""
         self._require_model("pin_labels")
         check_int("pin_labels", "batch_size", batch_size, 1)
         if self.featurizer.node_column is not None:
