@@ -67,6 +67,7 @@ def train(config, train_data, output, validation, epochs, learning_rate, checkpo
     """Train a model described by CONFIG (TOML or JSON) on TRAIN_DATA (multi-label SVM)
     and save it to OUTPUT. See `sparsebolt.cli._config` or the README for the config keys."""
     from .. import data
+    from ..train.augment import can_pin
     from ._config import ConfigError, build_model, data_settings, load_config, train_settings
     _threads(threads)
     with _failures():
@@ -87,8 +88,7 @@ def train(config, train_data, output, validation, epochs, learning_rate, checkpo
         if not quiet:
             click.echo(model.summary(), err=True)
         pin = kwargs.pop("pin_labels")
-        index = getattr(model.output.layer, "index", None)
-        if pin and (index is None or index.hash_fn is None):
+        if pin and not can_pin(model):
             # refused before training, so no trained model is lost to it
             raise ConfigError(f"{config}: [train] pin_labels needs an output layer with sparsity < 1 and hash "
                               f"tables (not sampling 'random'); '{model.output.layer.name}' has none.")

@@ -17,18 +17,18 @@ FORMAT_VERSION = 1
 LAYER_CLASSES = {cls.__name__: cls for cls in (Embedding, FullyConnected, Concatenate, LayerNorm)}
 
 
-def check_savable(model, verb="save", holder="model files hold", hint=""):
+def check_savable(model, verb="save", holder="model files hold"):
     """Only the library's own layer, loss and optimizer classes can be rebuilt from a file
     (or from the same config and arrays elsewhere: ``verb`` and ``holder`` word the error
-    for that use, ``hint`` ends it)."""
+    for that use)."""
     for layer in model.layers:
         if LAYER_CLASSES.get(type(layer).__name__) is not type(layer):
             raise TypeError(f"Cannot {verb} layer '{layer.name}' of class {type(layer).__name__}: {holder} "
-                            f"the built-in layers only ({', '.join(LAYER_CLASSES)}).{hint}")
+                            f"the built-in layers only ({', '.join(LAYER_CLASSES)}).")
     for what, obj, registry in (("loss", model.loss, LOSSES), ("optimizer", model.optimizer, OPTIMIZERS)):
         if registry.get(obj.get_config().get("name")) is not type(obj):
             raise TypeError(f"Cannot {verb} a model whose {what} is a {type(obj).__name__}: {holder} the "
-                            f"built-in ones only ({', '.join(registry)}).{hint}")
+                            f"built-in ones only ({', '.join(registry)}).")
 
 
 def model_state(model, optimizer_state=True):

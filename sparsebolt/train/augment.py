@@ -5,6 +5,12 @@ from ..data.batch import Batch
 from ..nn.layers.base import Context
 
 
+def can_pin(model):
+    """Whether the model's output layer has hash tables to pin labels into."""
+    index = getattr(model.output.layer, "index", None)
+    return index is not None and index.hash_fn is not None
+
+
 def pin_labels(model, data, verbose=True):
     """Freeze the model's hash tables and pin each training label that its sample's buckets
     in the output layer miss, as label augmentation does from the second epoch of ``train``,
@@ -13,7 +19,7 @@ def pin_labels(model, data, verbose=True):
     batch, so with them the pins match inference only as far as the batches do.
     Returns the number of (sample, label) pairs pinned."""
     layer = model.output.layer
-    if getattr(layer, "index", None) is None or layer.index.hash_fn is None:
+    if not can_pin(model):
         raise ValueError(f"pin_labels needs a sparse output layer with hash tables; '{layer.name}' has none "
                          f"(its sparsity is 1.0 or its sampling is 'random').")
     if isinstance(data, Batch):
