@@ -11,12 +11,26 @@ from .._validation import _fail, check_choice, check_float, check_int, check_typ
 from ..data.batch import Batch, Labels, SparseDataset, csr_value
 from ..lsh.autotune import default_sparsity
 from ..nn import Embedding, FullyConnected, Input, Model
+from ..train.callbacks import EarlyStopping
+from ..train.metrics import make_metric
+from ..train.schedules import WarmupDecay, WarmupPlateau
 from . import types as T
 from ._csv import describe, read_chunks
 from .featurize import Featurizer, warn_unknown_labels
 
 # rows read and featurized at a time
 CHUNK_ROWS = 65_536
+# automatic training (``train`` without ``epochs`` / ``learning_rate``)
+AUTO_LEARNING_RATE = 2e-3
+AUTO_MAX_WARMUP = 500
+AUTO_PATIENCE = 3
+AUTO_SAMPLE_BUDGET = 3_000_000
+AUTO_MIN_EPOCHS, AUTO_MAX_EPOCHS = 3, 30
+# below this many rows nothing is held out: a fixed number of epochs instead
+MIN_AUTO_ROWS, AUTO_SMALL_EPOCHS = 50, 10
+VALIDATION_FRACTION, VALIDATION_MAX_ROWS = 0.1, 10_000
+# multiply-adds of dense evaluation per epoch that the held-out slice may cost
+VALIDATION_BUDGET = 2e11
 _OWNER = "UniversalDeepTransformer"
 
 
@@ -29,23 +43,41 @@ def _concat_csr(parts):
 
 class _ChunkStream:
     """Batches of a source featurized chunk by chunk as they are read (a file larger than
-    memory trains; each epoch reads the file again). Shuffles within a chunk."""
+    memory trains; each epoch reads the file again). Shuffles within a chunk. Rows of the
+    first chunk can be held out for validation (``hold_out``)."""
 
     def __init__(self, udt, source, mode, batch_size, chunk_rows, shuffle, seed):
         self.udt, self.source, self.mode = udt, source, mode
         self.batch_size, self.chunk_rows, self.shuffle = batch_size, chunk_rows, shuffle
         self._rng = np.random.default_rng(seed)
+        self._kept = None
         self.n_samples = None
 
-    def __iter__(self):
+    def _datasets(self):
         unknown = 0
         for chunk in self.udt._chunks(self.source, with_target=True, chunk_rows=self.chunk_rows):
             offsets, ids, vals, labels, n_unknown = self.udt.featurizer.transform(chunk, self.mode)
             unknown += n_unknown
-            data = SparseDataset(offsets, ids, vals, labels, self.udt.input_dim, batch_size=self.batch_size,
-                                 shuffle=self.shuffle, seed=int(self._rng.integers(2**31)))
-            yield from data
+            yield SparseDataset(offsets, ids, vals, labels, self.udt.input_dim, batch_size=self.batch_size,
+                                shuffle=self.shuffle, seed=int(self._rng.integers(2**31)))
         warn_unknown_labels(describe(self.source), self.udt.target, unknown)
+
+    def hold_out(self, n_rows):
+        """Take ``n_rows`` random rows of the first chunk out of training, for good; returns
+        them as a SparseDataset for validation (None when the chunk is too small to spare any)."""
+        first = next(iter(self._datasets()))
+        if first.n_samples < MIN_AUTO_ROWS:
+            return None
+        n_rows = min(n_rows, first.n_samples // 2)
+        rows = np.random.default_rng(self.udt.seed).permutation(first.n_samples)
+        self._kept = np.sort(rows[n_rows:])
+        return first.subset(np.sort(rows[:n_rows]), batch_size=2048, shuffle=False)
+
+    def __iter__(self):
+        for i, data in enumerate(self._datasets()):
+            if i == 0 and self._kept is not None:
+                data = data.subset(self._kept, seed=int(self._rng.integers(2**31)))
+            yield from data
 
 
 class UniversalDeepTransformer:
@@ -197,40 +229,114 @@ class UniversalDeepTransformer:
 
     # training and inference -------------------------------------------------------------------
 
-    def train(self, data, epochs=1, learning_rate=1e-3, batch_size=256, validation=None, metrics=(),
-              max_in_memory_rows=None, shuffle=True, callbacks=(), verbose=True, label_augmentation=False):
+    def train(self, data, epochs=None, learning_rate=None, batch_size=256, validation=None, metrics=(),
+              max_in_memory_rows=None, shuffle=True, callbacks=(), verbose=True, label_augmentation=False,
+              max_epochs=None, validation_metric=None):
         """Train on a CSV path, a pandas DataFrame or a list of row dicts.
 
+        With no ``epochs`` the model decides how long to train: it holds out a validation
+        slice of ``data`` (or uses ``validation`` when given), evaluates ``validation_metric``
+        after each epoch, stops once it has not improved for 3 epochs (at most
+        ``max_epochs``, by default enough epochs for about 3M samples, within [3, 30]) and
+        keeps the weights of the best epoch. With no ``learning_rate`` the rate warms up
+        linearly to 2e-3 over the first quarter epoch (at most 500 batches), then halves
+        whenever the validation metric fails to improve (with ``epochs`` given and no
+        validation: cosine decay to a tenth over the epochs). Numbers given are used as they
+        are (a constant rate; a ``sb.train.Schedule`` may be given instead).
+
         validation, metrics : evaluated after each epoch (metric names as for ``evaluate``)
+        validation_metric : what automatic stopping follows; None: 'auc' for a binary
+            target, 'recall@10' with temporal tracking, else 'precision@1'
         max_in_memory_rows : None featurizes the whole data once and keeps it in memory for
             all epochs; a number streams the data in chunks of that many rows, every epoch
+            (the held-out slice then comes from the first chunk)
         label_augmentation : as in ``Model.train``: a sparse output's tables freeze from the
             second epoch and pin missed labels, for sparse inference. Off by default: the UDT
             predicts with dense inference, which it made worse (MovieLens recall@10 0.161 ->
             0.111; dense P@1 on a 20K-class WordNet slice 0.081 -> 0.032)
-        Returns the History of the epochs.
+        Returns the History of the epochs (with automatic stopping, ``history.best_epoch`` is
+        the epoch whose weights were kept).
         """
         check_int("train", "batch_size", batch_size, 1)
+        if epochs is not None:
+            check_int("train", "epochs", epochs, 1)
+        if max_epochs is not None:
+            check_int("train", "max_epochs", max_epochs, 1)
         if max_in_memory_rows is not None:
             check_int("train", "max_in_memory_rows", max_in_memory_rows, 1)
+        if validation_metric is not None:
+            make_metric(validation_metric)
+        metrics = [metrics] if isinstance(metrics, str) else list(metrics)
         if self.featurizer.node_column is not None:
             self.index_nodes(data)
         if self.model is None:
             for chunk in self._chunks(data, with_target=True, columns=[self.target]):
                 self.featurizer.labels.to_ids(chunk.columns[self.target], chunk, grow=True)
             self._build()
+        auto = epochs is None
+        holdout = auto and validation is None
+        val = None
         if max_in_memory_rows is None:
             train_data = self._dataset(data, "train", batch_size, shuffle=shuffle)
+            n_rows = train_data.n_samples
+            if holdout and n_rows >= MIN_AUTO_ROWS:
+                rows = np.random.default_rng(self.seed).permutation(n_rows)
+                n_val = self._validation_rows(n_rows)
+                val = train_data.subset(np.sort(rows[:n_val]), batch_size=2048, shuffle=False)
+                train_data = train_data.subset(np.sort(rows[n_val:]), seed=self.seed)
         else:
             train_data = _ChunkStream(self, data, "train", batch_size, max_in_memory_rows, shuffle, self.seed)
-        val = None
-        if validation is not None:
+            n_rows = None
+            if holdout:
+                val = train_data.hold_out(self._validation_rows(max_in_memory_rows))
+        if validation is not None:  # after the training data, whose labels name the classes
             if self.featurizer.node_column is not None:
                 self.index_nodes(validation)
             val = self._dataset(validation, "eval", 2048)
-        return self.model.train(train_data, epochs=epochs, learning_rate=learning_rate, validation=val,
-                                metrics=metrics, callbacks=callbacks, verbose=verbose,
-                                label_augmentation=label_augmentation)
+        callbacks = list(callbacks)
+        if val is not None and (auto or learning_rate is None):
+            monitor = validation_metric or self._default_validation_metric(val)
+            if monitor not in metrics:
+                metrics.append(monitor)
+            monitor = f"val_{monitor}"
+        if n_rows is None:  # streamed: count the rows once, for the epoch budget and the schedule
+            n_rows = sum(len(c) for c in self._chunks(data, with_target=True, columns=[self.target]))
+            n_rows -= 0 if val is None else val.n_samples
+        steps = -(-n_rows // batch_size)
+        if auto:
+            if val is None:  # too few rows to hold any out
+                epochs = max_epochs or AUTO_SMALL_EPOCHS
+            else:
+                epochs = max_epochs or int(np.clip(np.ceil(AUTO_SAMPLE_BUDGET / max(n_rows, 1)),
+                                                   AUTO_MIN_EPOCHS, AUTO_MAX_EPOCHS))
+                callbacks.append(EarlyStopping(monitor, patience=AUTO_PATIENCE))
+        if learning_rate is None:
+            warmup = min(-(-steps // 4), AUTO_MAX_WARMUP)
+            if val is not None:
+                learning_rate = WarmupPlateau(AUTO_LEARNING_RATE, warmup, monitor, factor=0.5, patience=1)
+            else:
+                learning_rate = WarmupDecay(AUTO_LEARNING_RATE, warmup, epochs * steps)
+        history = self.model.train(train_data, epochs=epochs, learning_rate=learning_rate, validation=val,
+                                   metrics=metrics, callbacks=callbacks, verbose=verbose,
+                                   label_augmentation=label_augmentation)
+        stops = [cb for cb in callbacks if isinstance(cb, EarlyStopping)]
+        if auto and stops:
+            history.best_epoch = stops[-1].best_epoch
+        return history
+
+    def _validation_rows(self, n_rows):
+        """How many rows to hold out: a tenth, at most 10,000, and fewer for wide outputs,
+        where a dense evaluation of each row costs n_classes x embedding_dim."""
+        per_row = self.n_classes * self.embedding_dim
+        cap = max(1_000, int(VALIDATION_BUDGET / per_row))
+        return max(1, min(int(n_rows * VALIDATION_FRACTION), VALIDATION_MAX_ROWS, cap))
+
+    def _default_validation_metric(self, val):
+        if self.n_classes == 2 and self.output_activation == "softmax":
+            labels = val.labels.ids if isinstance(val, SparseDataset) else None
+            if labels is None or np.unique(labels).size == 2:
+                return "auc"
+        return "recall@10" if self.temporal_tracking else "precision@1"
 
     def _require_model(self, what):
         if self.model is None:

@@ -105,18 +105,31 @@ class SparseDataset(Reshuffled):
     def __len__(self):
         return -(-self.n_samples // self.batch_size)
 
-    def batch(self, rows):
-        """The Batch of the given sample indices."""
+    def _gather(self, rows):
+        """(features offsets, ids, vals; Labels) of the sample indices ``rows``."""
         rows = np.asarray(rows, dtype=np.int64)
         f = self.features
         off, (ids, vals) = _take_rows(f.offsets, [f.ids, f.vals], rows)
         loff, (lids, lvals) = _take_rows(self.labels.offsets, [self.labels.ids, self.labels.vals], rows)
-        return Batch((csr_value(self.dim, off, ids, vals),), Labels(loff, lids, lvals))
+        return off, ids, vals, Labels(loff, lids, lvals)
+
+    def batch(self, rows):
+        """The Batch of the given sample indices."""
+        off, ids, vals, labels = self._gather(rows)
+        return Batch((csr_value(self.dim, off, ids, vals),), labels)
 
     def __iter__(self):
         order = self._rng.permutation(self.n_samples) if self.shuffle else np.arange(self.n_samples)
         for lo in range(0, self.n_samples, self.batch_size):
             yield self.batch(order[lo:lo + self.batch_size])
+
+    def subset(self, rows, batch_size=None, shuffle=None, seed=0):
+        """A SparseDataset of the samples ``rows`` (int[n]), in that order (e.g. to hold out
+        a validation slice); batch size and shuffling default to this one's."""
+        off, ids, vals, labels = self._gather(rows)
+        return SparseDataset(off, ids, vals, labels, self.dim,
+                             batch_size=self.batch_size if batch_size is None else batch_size,
+                             shuffle=self.shuffle if shuffle is None else shuffle, seed=seed)
 
     def ordered(self):
         """Batches in file order, whatever ``shuffle`` says (for predictions)."""

@@ -215,6 +215,11 @@ class Model:
               checkpoint_every=None, keep=3, resume=False):
         """Train on ``data`` (an iterable of Batches, e.g. from ``sb.data.load_svm``).
 
+        ``learning_rate`` is a number or a ``sb.train.Schedule`` (e.g. ``WarmupDecay``, or
+        ``WarmupPlateau`` that follows a validation metric); ``callbacks`` may include
+        ``sb.train.EarlyStopping``, which ends training when a validation metric stops
+        improving and restores the best epoch's weights and hash tables.
+
         With ``label_augmentation`` the hash tables freeze once the model has completed
         ``augment_from_epoch`` epochs (the default 1: from its second epoch), counted over
         the model's life (``model.epochs``), so one epoch per call gets there too; from then

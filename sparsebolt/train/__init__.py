@@ -1,5 +1,8 @@
-"""Training and inference loops, callbacks and metrics (kept apart from the model graph)."""
-from .callbacks import Callback, History
+"""Training and inference loops, callbacks, learning-rate schedules and metrics (kept apart
+from the model graph)."""
+from .callbacks import Callback, EarlyStopping, History
 from .metrics import METRICS, make_metric
+from .schedules import Constant, Schedule, WarmupDecay, WarmupPlateau
 
-__all__ = ["Callback", "History", "METRICS", "make_metric"]
+__all__ = ["Callback", "EarlyStopping", "History", "METRICS", "make_metric", "Constant", "Schedule", "WarmupDecay",
+           "WarmupPlateau"]

@@ -211,3 +211,45 @@ def test_output_sparsity_follows_the_class_count_unless_given(n_classes, sparsit
     assert model.model.output.layer.sparsity == sparsity and model.model.output.dim == n_classes
     given = sb.UniversalDeepTransformer(types, target="y", embedding_dim=8, input_dim=64, sparsity=0.5)
     assert given.model.output.layer.sparsity == 0.5 and given.model.output.inputs[0].dim == 8
+
+
+def test_train_with_no_arguments_holds_out_stops_and_keeps_the_best(tmp_path):
+    rng = np.random.default_rng(5)
+    rows = _reviews(rng, 1000)
+    for r in rows[::3]:  # a third of the labels are noise, so validation accuracy peaks early
+        r[1] = "yes" if rng.random() < 0.5 else "no"
+    train = _write_csv(tmp_path / "train.csv", ["review", "recommended"], rows)
+    test = _write_csv(tmp_path / "test.csv", ["review", "recommended"], _reviews(rng, 300))
+    model = sb.UniversalDeepTransformer({"review": sb.types.text(), "recommended": sb.types.categorical()},
+                                        target="recommended", seed=2, **SMALL)
+    history = model.train(train, verbose=False)
+    n_val = 100  # a tenth of the rows
+    assert history["samples"][0] == 1000 - n_val
+    curve = history["val_auc"]
+    assert 2 <= len(curve) < 30, "stopped by the validation metric, before the epoch budget"
+    assert history.best_epoch == int(np.argmax(curve)) + 1 and history.best_epoch <= len(curve) - 3
+    rates = history["learning_rate"]
+    assert rates[0] == pytest.approx(2e-3) and rates[-1] < rates[0]
+    assert model.evaluate(test, metrics=["categorical_accuracy"])["categorical_accuracy"] > 0.9
+
+
+def test_train_uses_the_epochs_and_rate_it_is_given(tmp_path):
+    rng = np.random.default_rng(6)
+    train = _write_csv(tmp_path / "train.csv", ["review", "recommended"], _reviews(rng, 300))
+    model = sb.UniversalDeepTransformer({"review": sb.types.text(), "recommended": sb.types.categorical()},
+                                        target="recommended", **SMALL)
+    history = model.train(train, epochs=4, learning_rate=3e-3, verbose=False)
+    assert history["learning_rate"] == [3e-3] * 4 and history["samples"] == [300] * 4
+    assert history.best_epoch is None
+    history = model.train(train, epochs=2, verbose=False)  # a schedule over the given epochs
+    assert len(history.epochs) == 2 and history["learning_rate"][1] < history["learning_rate"][0]
+
+
+def test_streamed_training_holds_out_rows_of_the_first_chunk(tmp_path):
+    rng = np.random.default_rng(7)
+    train = _write_csv(tmp_path / "train.csv", ["review", "recommended"], _reviews(rng, 900))
+    model = sb.UniversalDeepTransformer({"review": sb.types.text(), "recommended": sb.types.categorical()},
+                                        target="recommended", **SMALL)
+    history = model.train(train, max_in_memory_rows=400, max_epochs=3, verbose=False)
+    assert history["samples"] == [900 - 40] * len(history.epochs)
+    assert "val_auc" in history.epochs[0]

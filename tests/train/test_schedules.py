@@ -1,0 +1,91 @@
+"""Learning-rate schedules and early stopping in the training loop."""
+import numpy as np
+import pytest
+
+import sparsebolt as sb
+from sparsebolt.train import Constant, EarlyStopping, WarmupDecay, WarmupPlateau
+
+from ..synthetic import clustered, small_model
+
+
+def test_warmup_decay_rises_then_falls_to_its_floor():
+    s = WarmupDecay(1e-2, warmup_steps=10, total_steps=110, final_fraction=0.1)
+    rates = [s(t) for t in range(130)]
+    assert rates[0] == pytest.approx(1e-3) and rates[9] == pytest.approx(1e-2)
+    assert all(a <= b for a, b in zip(rates[:10], rates[1:10]))
+    assert all(a >= b for a, b in zip(rates[10:], rates[11:]))
+    assert rates[110] == pytest.approx(1e-3) and rates[-1] == pytest.approx(1e-3)
+
+
+def test_warmup_plateau_halves_when_the_metric_stalls():
+    s = WarmupPlateau(1e-2, warmup_steps=0, monitor="val_precision@1", factor=0.5, patience=1)
+    for value, expected in ((0.5, 1e-2), (0.6, 1e-2), (0.6, 5e-3), (0.59, 2.5e-3), (0.7, 2.5e-3)):
+        s.on_epoch_end(0, {"val_precision@1": value})
+        assert s(100) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="val_recall@5.*val_precision@1"):
+        WarmupPlateau(1e-2, 0, "val_recall@5").on_epoch_end(0, {"loss": 1.0, "val_precision@1": 0.5})
+
+
+def test_train_feeds_the_schedule_every_step():
+    seen = []
+
+    class Recording(Constant):
+        def __call__(self, step):
+            seen.append(step)
+            return super().__call__(step)
+
+    data = clustered(n=640, batch_size=128)
+    history = small_model().train(data, epochs=2, learning_rate=Recording(1e-3), verbose=False)
+    assert seen == list(range(10))
+    assert history["learning_rate"] == [1e-3, 1e-3] and history["batches"] == [5, 5]
+
+
+def _noisy_task(seed):
+    """Few samples whose labels are half noise: the model overfits after a few epochs."""
+    data = clustered(n=600, n_classes=50, n_features=400, seed=seed, batch_size=32)
+    rng = np.random.default_rng(seed)
+    noisy = rng.random(data.n_samples) < 0.5
+    data.labels.ids[noisy] = rng.integers(0, 50, int(noisy.sum()))
+    return data
+
+
+def test_early_stopping_stops_early_and_keeps_the_best_weights():
+    train, val = _noisy_task(0), clustered(n=600, n_classes=50, n_features=400, seed=0, batch_size=256)
+    val.labels.ids[:] = clustered(n=600, n_classes=50, n_features=400, seed=0).labels.ids
+    model = small_model(n_features=400, n_classes=50, sparsity=1.0, hidden=64)
+    stop = EarlyStopping("val_precision@1", patience=2)
+    history = model.train(train, epochs=60, learning_rate=1e-2, validation=val, metrics=["precision@1"],
+                          callbacks=[stop], verbose=False)
+    curve = history["val_precision@1"]
+    assert len(curve) < 60, "the noisy task should stop long before 60 epochs"
+    assert stop.best_epoch == int(np.argmax(curve)) + 1 < len(curve)
+    assert model.evaluate(val, metrics=["precision@1"])["precision@1"] == max(curve)
+
+
+def test_restoring_the_best_epoch_restores_its_hash_tables():
+    data = clustered(n=640, batch_size=128)
+    model = small_model(sparsity=0.1)
+    stop = EarlyStopping("val_precision@1", patience=1)
+    stop.on_train_begin(model)
+    stop.on_epoch_end(0, {"val_precision@1": 0.5}, model)
+    index = model.output.layer.index
+    buckets, w = index.tables.buckets.copy(), model.output.layer.W.value.copy()
+    model.train(data, epochs=3, learning_rate=1e-2, verbose=False)
+    assert not np.array_equal(w, model.output.layer.W.value)
+    stop.on_train_end(model)
+    np.testing.assert_array_equal(model.output.layer.W.value, w)
+    np.testing.assert_array_equal(index.tables.buckets, buckets)
+
+
+def test_early_stopping_names_a_missing_metric():
+    data = clustered(n=256, batch_size=128)
+    with pytest.raises(ValueError, match="val_recall@5"):
+        small_model().train(data, epochs=2, callbacks=[EarlyStopping("val_recall@5")], verbose=False)
+    with pytest.raises(ValueError, match="'patience' parameter of EarlyStopping"):
+        EarlyStopping("val_precision@1", patience=0)
+
+
+def test_a_number_or_a_schedule_but_nothing_else():
+    with pytest.raises(ValueError, match="'learning_rate' parameter of train"):
+        small_model().train(clustered(n=128), learning_rate="fast", verbose=False)
+    assert isinstance(sb.train.WarmupDecay(1e-3, 1, 10), sb.train.Schedule)
