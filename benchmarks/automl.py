@@ -10,6 +10,9 @@ table of test quality and fit time.
                       item-item co-occurrence (cosine), each over the user's unrated items
     wordnet_graph     gloss text + node id + neighbors -> lexname (accuracy, macro-F1):
                       TF-IDF + LinearSVC / LogisticRegression on the gloss text
+    wordnet_2k        query -> one of the 2,000 synsets with the most training queries (a
+                      text task with over 1,000 classes; accuracy, macro-F1): TF-IDF +
+                      LinearSVC / LogisticRegression
     wordnet_search    query -> one of 117,659 synsets (P@1, R@10): TF-IDF nearest class
                       (a class = its training queries joined), word 1-2-grams and char_wb
                       3-5-grams
@@ -42,7 +45,7 @@ from benchmarks._baselines import linear_scores, nearest_class, tfidf_linear, to
 from benchmarks._common import format_table, git_revision, machine_info, write_json  # noqa: E402
 
 THREADS = 2
-TASKS = ("clothing", "adult", "movielens", "wordnet_graph", "wordnet_search")
+TASKS = ("clothing", "adult", "movielens", "wordnet_graph", "wordnet_2k", "wordnet_search")
 
 
 def parse_args(argv=None):
@@ -273,6 +276,36 @@ def wordnet_graph(data, workdir):
     return out
 
 
+# wordnet search, 2,000 classes ------------------------------------------------------------
+
+def wordnet_2k(data, workdir, n_classes=2000):
+    root = os.path.join(data, "wordnet_search")
+    train, test = read_csv(os.path.join(root, "train.csv")), read_csv(os.path.join(root, "test.csv"))
+    counts = collections.Counter(r["label"] for r in train)
+    tested = {r["label"] for r in test}
+    keep = set(sorted((lab for lab in counts if lab in tested), key=lambda lab: (-counts[lab], lab))[:n_classes])
+    train = [r for r in train if r["label"] in keep]
+    test = [r for r in test if r["label"] in keep]
+    paths = {}
+    for name, rows in (("train", train), ("test", test)):
+        paths[name] = os.path.join(workdir, f"wordnet_2k_{name}.csv")
+        with open(paths[name], "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["query", "label"])
+            w.writerows([r["query"], r["label"]] for r in rows)
+    print(f"wordnet_search, {len(keep):,} classes: {len(train):,} training and {len(test):,} test queries")
+    model = sb.UniversalDeepTransformer({"query": sb.types.text(), "label": sb.types.categorical()}, target="label")
+    secs, cfg = udt_fit(model, paths["train"])
+    res = model.evaluate(paths["test"], metrics=["categorical_accuracy"])
+    pred = [p[0][0] for p in model.predict_batch([{"query": r["query"]} for r in test])]
+    truth = [r["label"] for r in test]
+    out = [result("wordnet_2k", "synset", "sparsebolt UDT (defaults)", secs, cfg,
+                  accuracy=res["categorical_accuracy"], macro_f1=macro_f1(truth, pred))]
+    out += linear_rows("wordnet_2k", "synset", [r["query"] for r in train], [r["label"] for r in train],
+                       [r["query"] for r in test], truth)
+    return out
+
+
 # wordnet search --------------------------------------------------------------------------
 
 def wordnet_search(data):
@@ -340,6 +373,8 @@ def main(argv=None):
                 rows += movielens(args.data)
             elif task == "wordnet_graph":
                 rows += wordnet_graph(args.data, workdir)
+            elif task == "wordnet_2k":
+                rows += wordnet_2k(args.data, workdir)
             elif task == "wordnet_search":
                 rows += wordnet_search(args.data)
             print(f"  ({task}: {time.perf_counter() - t0:.0f} s in all)\n", flush=True)
