@@ -12,9 +12,10 @@ import re
 
 from .._validation import _fail, check_choice, check_int, check_type
 
-TOKENIZERS = ("words", "words_punct", "char-k")
+TOKENIZERS = ("words", "words_punct", "char-k", "char_wb-k")
 ENCODINGS = ("unigrams", "bigrams", "pairgrams")
-_CHAR = re.compile(r"^char-([1-9][0-9]?)$")
+WEIGHTINGS = ("sqrt", "tfidf")
+_CHAR = re.compile(r"^char(_wb)?-([1-9][0-9]?)$")
 
 
 class ColumnType:
@@ -39,18 +40,22 @@ class Text(ColumnType):
 
     tokenizer : 'words' (runs of letters and digits), 'words_punct' (the same, and each
         punctuation character as a token), 'char-k' with k in 1..99 (every window of k
-        characters, spaces included), or a list of these (their features add up; the
-        encoding applies to each tokenizer's tokens)
+        characters, spaces included), 'char_wb-k' (every window of k characters of each
+        word with a space on either side: prefixes, suffixes and stems that survive typos
+        and inflection), or a list of these (their features add up; the encoding applies
+        to each tokenizer's tokens, except that 'char_wb-k' windows stay unigrams)
     encoding : 'unigrams', 'bigrams' or 'pairgrams'
     lowercase : lower-case the text first
+    weighting : 'sqrt': a row's n tokens of the column weigh 1/sqrt(n) each; 'tfidf': each
+        distinct feature weighs (1 + log count) * idf, with the inverse document
+        frequencies fitted on the first training chunk, and the row is scaled to unit norm
 
-    A row's tokens of one text column weigh 1/sqrt(n) each, so its vector has unit norm up
-    to hash collisions.
+    Either way a row's vector of one text column has unit norm (up to hash collisions).
     """
 
     kind = "text"
 
-    def __init__(self, tokenizer="words", encoding="unigrams", lowercase=True):
+    def __init__(self, tokenizer="words", encoding="unigrams", lowercase=True, weighting="sqrt"):
         tokenizers = [tokenizer] if isinstance(tokenizer, str) else tokenizer
         if not isinstance(tokenizers, (list, tuple)) or not tokenizers:
             _fail("sb.types.text", "tokenizer", "a tokenizer name or a non-empty list of them", tokenizer)
@@ -62,10 +67,12 @@ class Text(ColumnType):
         self.tokenizers = [str(t) for t in tokenizers]
         self.encoding = check_choice("sb.types.text", "encoding", encoding, ENCODINGS)
         self.lowercase = bool(check_type("sb.types.text", "lowercase", lowercase, bool, "a bool"))
+        self.weighting = check_choice("sb.types.text", "weighting", weighting, WEIGHTINGS)
 
     def get_config(self):
         tok = self.tokenizers[0] if len(self.tokenizers) == 1 else list(self.tokenizers)
-        return {"type": self.kind, "tokenizer": tok, "encoding": self.encoding, "lowercase": self.lowercase}
+        return {"type": self.kind, "tokenizer": tok, "encoding": self.encoding, "lowercase": self.lowercase,
+                "weighting": self.weighting}
 
 
 class Categorical(ColumnType):
@@ -169,8 +176,8 @@ class Neighbors(ColumnType):
         return {"type": self.kind, "delimiter": self.delimiter}
 
 
-def text(tokenizer="words", encoding="unigrams", lowercase=True):
-    return Text(tokenizer, encoding, lowercase)
+def text(tokenizer="words", encoding="unigrams", lowercase=True, weighting="sqrt"):
+    return Text(tokenizer, encoding, lowercase, weighting)
 
 
 def categorical(n_classes=None, delimiter=None, vocabulary=None, label_type="str"):
