@@ -116,12 +116,13 @@ class Numerical(ColumnType):
         None for bins at the ``bins``-quantiles of the first training chunk's values and at
         those of its distinct values (up to 2 * bins - 1 bins; a value that fills most rows,
         like zero, does not swallow the others)
-    bins : number of bins
+    bins : number of bins (40 by default: finer bins lifted the adult AUC from 0.918 at 10
+        bins to 0.924; docs/automl.md)
     """
 
     kind = "numerical"
 
-    def __init__(self, range=None, bins=10):  # noqa: A002 (BOLT's name for it)
+    def __init__(self, range=None, bins=40):  # noqa: A002 (BOLT's name for it)
         if range is not None:
             ok = isinstance(range, (list, tuple)) and len(range) == 2 and all(
                 isinstance(x, (int, float)) and not isinstance(x, bool) for x in range) and range[0] < range[1]
@@ -184,7 +185,7 @@ def categorical(n_classes=None, delimiter=None, vocabulary=None, label_type="str
     return Categorical(n_classes, delimiter, vocabulary, label_type)
 
 
-def numerical(range=None, bins=10):  # noqa: A002
+def numerical(range=None, bins=40):  # noqa: A002
     return Numerical(range, bins)
 
 
