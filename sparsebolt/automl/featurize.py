@@ -158,6 +158,17 @@ class NodeIndex:
         return len(self.features)
 
 
+def document_frequencies(offsets, hashes, dim):
+    """(rows, ids int64[m] sorted, counts int64[m]): in how many of the CSR rows each
+    feature id ``hash % dim`` occurs."""
+    rows = np.repeat(np.arange(offsets.shape[0] - 1, dtype=np.int64), np.diff(offsets))
+    # sorting beats np.unique's hashing here by an order of magnitude
+    pairs = np.sort(rows * dim + hashes % dim)
+    ids = np.sort(pairs[np.diff(pairs, prepend=-1) != 0] % dim)
+    starts = np.flatnonzero(np.diff(ids, prepend=-1))
+    return offsets.shape[0] - 1, ids[starts], np.diff(starts, append=ids.shape[0]).astype(np.int64)
+
+
 def quantile_edges(x, bins):
     """Inner bin edges from a sample of values: the quantiles of the values, together with
     the quantiles of their distinct values, so that a value that fills most of the sample
@@ -267,6 +278,8 @@ class Featurizer:
         self.histories = {(u, it): InteractionHistory() for u, items in self.temporal_tracking.items()
                           for it in items}
         self.nodes = NodeIndex()
+        # {'tfidf' text column: (rows, the ids that occur int64[m] sorted, in how many rows int64[m])}
+        self.document_frequencies = {}
         self._salt_cache = {}
 
     # the columns a source must have ---------------------------------------------------------
@@ -314,28 +327,42 @@ class Featurizer:
                 raise chunk.error(i, f"column {column!r}: expected a number, got {v!r}") from None
         return x
 
-    def _text(self, column, values, out):
+    def _text(self, column, values, mode, out):
         t = self.data_types[column]
         strings = ["" if v is None else (str(v).lower() if t.lowercase else str(v)) for v in values]
         text, offsets = encode(strings)
         parts = _Entries()
-        for j, tok in enumerate(t.tokenizers):
-            if tok.startswith("char-"):
-                mode, k = fk.CHARS, int(tok[5:])
+        for tok in t.tokenizers:
+            if tok.startswith("char"):
+                name, k = tok.split("-")
+                mode_k = (fk.CHARS if name == "char" else fk.CHARS_WB), int(k)
             else:
-                mode, k = _TOKENIZER_MODES[tok], 0
-            toff, th = fk.token_hashes(text, offsets, mode, k)
-            goff, gh = fk.ngram_hashes(toff, th, _ENCODINGS[t.encoding], self._salt("text", column, tok))
+                mode_k = _TOKENIZER_MODES[tok], 0
+            toff, th = fk.token_hashes(text, offsets, *mode_k)
+            encoding = fk.UNIGRAMS if mode_k[0] == fk.CHARS_WB else _ENCODINGS[t.encoding]
+            goff, gh = fk.ngram_hashes(toff, th, encoding, self._salt("text", column, tok))
             parts.add_csr(goff, gh, 1.0)
         n = len(values)
         off, hashes, vals = parts.grouped(n)
-        counts = np.diff(off)
-        vals = np.repeat(1.0 / np.sqrt(np.maximum(counts, 1)), counts).astype(np.float32)
+        # indexed node features never depend on what training fits: index before or after it alike
+        if t.weighting == "tfidf" and mode != "index":
+            if mode == "train" and column not in self.document_frequencies:
+                self.document_frequencies[column] = document_frequencies(off, hashes, self.input_dim)
+            off, hashes, vals = fk.tfidf_rows(off, hashes, self.input_dim, *self._idf(column))
+        else:
+            counts = np.diff(off)
+            vals = np.repeat(1.0 / np.sqrt(np.maximum(counts, 1)), counts).astype(np.float32)
         out.add_csr(off, hashes, vals)
         missing = np.array([v is None for v in values], dtype=bool)
         if missing.any():
             rows = np.flatnonzero(missing)
             out.add(rows, np.full(rows.shape[0], self._salt("missing", column)), 1.0)
+
+    def _idf(self, column):
+        """(ids int64[m], their smoothed idf float32[m], the idf of other ids); all ones
+        before fitting."""
+        n, ids, counts = self.document_frequencies.get(column, (0, np.zeros(0, np.int64), np.zeros(0, np.int64)))
+        return ids, (np.log((1.0 + n) / (1.0 + counts)) + 1.0).astype(np.float32), float(np.log(1.0 + n) + 1.0)
 
     def _categorical(self, column, values, mode, out):
         t = self.data_types[column]
@@ -374,7 +401,7 @@ class Featurizer:
         entry each, value 1)."""
         text, tab, dates = _Entries(), _Entries(), _Entries()
         for c in self.text_columns:
-            self._text(c, chunk.columns[c], text)
+            self._text(c, chunk.columns[c], mode, text)
         for c in self.categorical_columns:
             self._categorical(c, chunk.columns[c], mode, tab)
         for c in self.numerical_columns:
@@ -531,15 +558,24 @@ class Featurizer:
     # config ---------------------------------------------------------------------------------
 
     def get_config(self):
-        """The fitted state that is not arrays: vocabularies, bin edges, the label map."""
+        """The fitted state, JSON-serialisable: vocabularies, bin edges, the label map and the
+        document frequencies of 'tfidf' text columns (the ids that occur, and their counts)."""
+        frequencies = {}
+        for c, (n, ids, counts) in self.document_frequencies.items():
+            frequencies[c] = {"rows": int(n), "ids": ids.tolist(), "counts": counts.tolist()}
         return {"labels": self.labels.get_config(),
                 "vocabularies": {c: sorted(v) for c, v in self.vocabularies.items()},
-                "edges": {c: (None if e is None else [float(x) for x in e]) for c, e in self.edges.items()}}
+                "edges": {c: (None if e is None else [float(x) for x in e]) for c, e in self.edges.items()},
+                "document_frequencies": frequencies}
 
     def set_config(self, cfg):
         self.labels.set_config(cfg["labels"])
         self.vocabularies = {c: set(v) for c, v in cfg["vocabularies"].items()}
         self.edges = {c: (None if e is None else np.asarray(e, dtype=np.float64)) for c, e in cfg["edges"].items()}
+        self.document_frequencies = {}
+        for c, f in cfg.get("document_frequencies", {}).items():
+            self.document_frequencies[c] = (int(f["rows"]), np.asarray(f["ids"], dtype=np.int64),
+                                            np.asarray(f["counts"], dtype=np.int64))
 
 
 def warn_unknown_labels(source, column, count):

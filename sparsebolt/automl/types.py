@@ -12,9 +12,10 @@ import re
 
 from .._validation import _fail, check_choice, check_int, check_type
 
-TOKENIZERS = ("words", "words_punct", "char-k")
+TOKENIZERS = ("words", "words_punct", "char-k", "char_wb-k")
 ENCODINGS = ("unigrams", "bigrams", "pairgrams")
-_CHAR = re.compile(r"^char-([1-9][0-9]?)$")
+WEIGHTINGS = ("sqrt", "tfidf")
+_CHAR = re.compile(r"^char(_wb)?-([1-9][0-9]?)$")
 
 
 class ColumnType:
@@ -39,18 +40,22 @@ class Text(ColumnType):
 
     tokenizer : 'words' (runs of letters and digits), 'words_punct' (the same, and each
         punctuation character as a token), 'char-k' with k in 1..99 (every window of k
-        characters, spaces included), or a list of these (their features add up; the
-        encoding applies to each tokenizer's tokens)
+        characters, spaces included), 'char_wb-k' (every window of k characters of each
+        word with a space on either side: prefixes, suffixes and stems that survive typos
+        and inflection), or a list of these (their features add up; the encoding applies
+        to each tokenizer's tokens, except that 'char_wb-k' windows stay unigrams)
     encoding : 'unigrams', 'bigrams' or 'pairgrams'
     lowercase : lower-case the text first
+    weighting : 'sqrt': a row's n tokens of the column weigh 1/sqrt(n) each; 'tfidf': each
+        distinct feature weighs (1 + log count) * idf, with the inverse document
+        frequencies fitted on the first training chunk, and the row is scaled to unit norm
 
-    A row's tokens of one text column weigh 1/sqrt(n) each, so its vector has unit norm up
-    to hash collisions.
+    Either way a row's vector of one text column has unit norm (up to hash collisions).
     """
 
     kind = "text"
 
-    def __init__(self, tokenizer="words", encoding="unigrams", lowercase=True):
+    def __init__(self, tokenizer="words", encoding="unigrams", lowercase=True, weighting="sqrt"):
         tokenizers = [tokenizer] if isinstance(tokenizer, str) else tokenizer
         if not isinstance(tokenizers, (list, tuple)) or not tokenizers:
             _fail("sb.types.text", "tokenizer", "a tokenizer name or a non-empty list of them", tokenizer)
@@ -62,10 +67,12 @@ class Text(ColumnType):
         self.tokenizers = [str(t) for t in tokenizers]
         self.encoding = check_choice("sb.types.text", "encoding", encoding, ENCODINGS)
         self.lowercase = bool(check_type("sb.types.text", "lowercase", lowercase, bool, "a bool"))
+        self.weighting = check_choice("sb.types.text", "weighting", weighting, WEIGHTINGS)
 
     def get_config(self):
         tok = self.tokenizers[0] if len(self.tokenizers) == 1 else list(self.tokenizers)
-        return {"type": self.kind, "tokenizer": tok, "encoding": self.encoding, "lowercase": self.lowercase}
+        return {"type": self.kind, "tokenizer": tok, "encoding": self.encoding, "lowercase": self.lowercase,
+                "weighting": self.weighting}
 
 
 class Categorical(ColumnType):
@@ -109,12 +116,13 @@ class Numerical(ColumnType):
         None for bins at the ``bins``-quantiles of the first training chunk's values and at
         those of its distinct values (up to 2 * bins - 1 bins; a value that fills most rows,
         like zero, does not swallow the others)
-    bins : number of bins
+    bins : number of bins (40 by default: finer bins lifted the adult AUC from 0.918 at 10
+        bins to 0.924; docs/automl.md)
     """
 
     kind = "numerical"
 
-    def __init__(self, range=None, bins=10):  # noqa: A002 (BOLT's name for it)
+    def __init__(self, range=None, bins=40):  # noqa: A002 (BOLT's name for it)
         if range is not None:
             ok = isinstance(range, (list, tuple)) and len(range) == 2 and all(
                 isinstance(x, (int, float)) and not isinstance(x, bool) for x in range) and range[0] < range[1]
@@ -169,15 +177,15 @@ class Neighbors(ColumnType):
         return {"type": self.kind, "delimiter": self.delimiter}
 
 
-def text(tokenizer="words", encoding="unigrams", lowercase=True):
-    return Text(tokenizer, encoding, lowercase)
+def text(tokenizer="words", encoding="unigrams", lowercase=True, weighting="sqrt"):
+    return Text(tokenizer, encoding, lowercase, weighting)
 
 
 def categorical(n_classes=None, delimiter=None, vocabulary=None, label_type="str"):
     return Categorical(n_classes, delimiter, vocabulary, label_type)
 
 
-def numerical(range=None, bins=10):  # noqa: A002
+def numerical(range=None, bins=40):  # noqa: A002
     return Numerical(range, bins)
 
 

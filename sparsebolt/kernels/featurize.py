@@ -12,7 +12,7 @@ from numba import njit
 from .random import mix
 
 # tokenizer modes
-WORDS, WORDS_PUNCT, CHARS, WHOLE = 0, 1, 2, 3
+WORDS, WORDS_PUNCT, CHARS, WHOLE, CHARS_WB = 0, 1, 2, 3, 4
 # encodings of a token sequence
 UNIGRAMS, BIGRAMS, PAIRGRAMS = 0, 1, 2
 
@@ -52,6 +52,18 @@ def _fnv(text, lo, hi):
 
 
 @njit(cache=True)
+def _fnv_padded(text, lo, hi, a, b):
+    """Hash of positions [a, b) of the word text[lo:hi] with a space on either side (the
+    padded word has hi - lo + 2 code points): int64 >= 0."""
+    h = _FNV_OFFSET
+    last = hi - lo + 1
+    for p in range(a, b):
+        c = np.uint64(32) if p == 0 or p == last else np.uint64(text[lo + p - 1])
+        h = (h ^ c) * _FNV_PRIME
+    return mix(h, 0, _TOKEN)
+
+
+@njit(cache=True)
 def _row_tokens(text, lo, hi, mode, k, out, pos):
     """Write the token hashes of text[lo:hi] into out[pos:], or only count them when
     ``out`` is empty. Returns the number of tokens."""
@@ -80,9 +92,21 @@ def _row_tokens(text, lo, hi, mode, k, out, pos):
             j = i + 1
             while j < hi and _is_word(text[j]):
                 j += 1
-            if write:
-                out[pos + n] = _fnv(text, i, j)
-            n += 1
+            if mode == CHARS_WB:
+                padded = j - i + 2
+                if padded <= k:
+                    if write:
+                        out[pos + n] = _fnv_padded(text, i, j, 0, padded)
+                    n += 1
+                else:
+                    for a in range(padded - k + 1):
+                        if write:
+                            out[pos + n] = _fnv_padded(text, i, j, a, a + k)
+                        n += 1
+            else:
+                if write:
+                    out[pos + n] = _fnv(text, i, j)
+                n += 1
             i = j
         else:
             if mode == WORDS_PUNCT and not _is_space(c):
@@ -100,7 +124,9 @@ def token_hashes(text, offsets, mode, k):
     text : uint32[n_chars] code points   offsets : int64[N + 1]
     mode : WORDS (runs of word characters), WORDS_PUNCT (the same, and each punctuation
     character as a token), CHARS (every window of ``k`` code points; a shorter non-empty
-    string is one token), WHOLE (the whole string, even empty, as one token)
+    string is one token), WHOLE (the whole string, even empty, as one token), CHARS_WB
+    (every window of ``k`` code points of each word with a space on either side; a shorter
+    padded word is one token)
     Returns (tok_offsets : int64[N + 1], hashes : int64[n_tokens]).
     """
     n = offsets.shape[0] - 1
@@ -201,3 +227,43 @@ def group_by_row(n_rows, rows, hashes, vals):
         out_vals[p] = vals[i]
         fill[rows[i]] += 1
     return offsets, out_hashes, out_vals
+
+
+@njit(cache=True)
+def tfidf_rows(offsets, hashes, dim, idf_ids, idf, unseen_idf):
+    """Each row's distinct hashes weighted (1 + log count) * the idf of their id
+    ``hash % dim``, the row scaled to unit L2 norm (sublinear TF-IDF).
+
+    offsets : int64[N + 1]   hashes : int64[nnz]
+    idf_ids : int64[m] sorted ids with a fitted idf   idf : float32[m] their idf
+    unseen_idf : float, the idf of any other id
+    Returns (out_offsets : int64[N + 1], out_hashes : int64[n_out], vals : float32[n_out]).
+    """
+    n = offsets.shape[0] - 1
+    out_offsets = np.zeros(n + 1, dtype=np.int64)
+    out_hashes = np.empty(hashes.shape[0], dtype=np.int64)
+    vals = np.empty(hashes.shape[0], dtype=np.float32)
+    p = 0
+    for r in range(n):
+        row = np.sort(hashes[offsets[r]:offsets[r + 1]])
+        start = p
+        total = 0.0
+        i = 0
+        while i < row.shape[0]:
+            j = i + 1
+            while j < row.shape[0] and row[j] == row[i]:
+                j += 1
+            k = np.searchsorted(idf_ids, row[i] % dim)
+            w = 1.0 + np.log(j - i)
+            w *= idf[k] if k < idf_ids.shape[0] and idf_ids[k] == row[i] % dim else unseen_idf
+            out_hashes[p] = row[i]
+            vals[p] = w
+            total += w * w
+            p += 1
+            i = j
+        if total > 0.0:
+            scale = 1.0 / np.sqrt(total)
+            for q in range(start, p):
+                vals[q] *= scale
+        out_offsets[r + 1] = p
+    return out_offsets, out_hashes[:p].copy(), vals[:p].copy()

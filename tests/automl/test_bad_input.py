@@ -28,6 +28,9 @@ def test_type_parameters():
     with pytest.raises(ValueError, match=r"'encoding' parameter of sb.types.text must be one of 'unigrams', "
                                          r"'bigrams', 'pairgrams'\. Got 'trigrams' instead\."):
         sb.types.text(encoding="trigrams")
+    with pytest.raises(ValueError, match=r"'weighting' parameter of sb.types.text must be one of 'sqrt', "
+                                         r"'tfidf'\. Got 'bm25' instead\."):
+        sb.types.text(weighting="bm25")
     with pytest.raises(ValueError, match=r"'range' parameter of sb.types.numerical must be None or \(low, high\)"):
         sb.types.numerical(range=(5, 1))
     with pytest.raises(ValueError, match="needs n_classes"):

@@ -1,5 +1,7 @@
 """Each column type's features: tokens, encodings, missing and unseen values, bins, dates,
 graph neighbors."""
+import json
+
 import numpy as np
 import pytest
 
@@ -36,6 +38,73 @@ def test_char_k_grams_cover_every_window():
     assert len(short) == 1
     (both, _), = _text(["abcd"], tokenizer=["words", "char-3"])
     assert len(both) == 3
+
+
+def test_char_wb_k_grams_stay_within_padded_words():
+    (ab, _), (cd, _), (both, _), (abcd, _) = _text(["ab", "cd", "ab, cd", "abcd"], tokenizer="char_wb-3")
+    # ' ab ' has the windows ' ab' and 'ab '; no window spans the two words
+    assert len(ab) == 2 and set(both) == set(ab) | set(cd)
+    assert len(abcd) == 4
+    (short, _), = _text(["a"], tokenizer="char_wb-5")
+    assert len(short) == 1
+    (bigrams, _), = _text(["ab, cd"], tokenizer="char_wb-3", encoding="bigrams")
+    assert set(bigrams) == set(both)
+
+
+def _tfidf(train, rows=()):
+    feat = make({"t": sb.types.text(weighting="tfidf")})
+    fitted = featurize(feat, [{"t": r, "y": "a"} for r in train])
+    return feat, fitted, featurize(feat, [{"t": r} for r in rows], "predict") if rows else []
+
+
+def _weights(feat, row):
+    """{word: value} of a featurized row."""
+    words = ("common", "rare", "other", "unseen")
+    word_ids = {featurize(feat, [{"t": w}], "predict")[0][0][0]: w for w in words}
+    return {word_ids[i]: v for i, v in zip(*row) if i in word_ids}
+
+
+def test_tfidf_weighs_rare_words_up_and_rows_to_unit_norm():
+    feat, (first, *_), (row,) = _tfidf(["common rare", "common other", "common other"], ["common rare rare"])
+    w = _weights(feat, first)
+    assert w["rare"] > w["common"] and norm(first[1]) == pytest.approx(1.0, rel=1e-5)
+    # a repeated word is one feature of weight (1 + log 2) * idf
+    assert len(row[0]) == 2 and norm(row[1]) == pytest.approx(1.0, rel=1e-5)
+    assert _weights(feat, row)["rare"] / _weights(feat, row)["common"] == pytest.approx(
+        (1 + np.log(2)) * w["rare"] / w["common"], rel=1e-5)
+
+
+def test_tfidf_document_frequencies_come_from_the_first_training_rows_only():
+    feat, (first, *_), _ = _tfidf(["common rare", "common other", "common other"])
+    fitted = feat.get_config()["document_frequencies"]
+    assert fitted["t"]["rows"] == 3 and sorted(fitted["t"]["counts"]) == [1, 2, 3]
+    # evaluation rows and later training chunks do not change them
+    featurize(feat, [{"t": "rare rare", "y": "a"}] * 5, mode="eval")
+    featurize(feat, [{"t": "rare", "y": "a"}] * 5, mode="train")
+    assert feat.get_config()["document_frequencies"] == fitted
+    assert featurize(feat, [{"t": "common rare", "y": "a"}])[0] == first
+    # a word never seen in training weighs like the rarest
+    (row,) = featurize(feat, [{"t": "rare unseen"}], "predict")
+    assert _weights(feat, row)["unseen"] > _weights(feat, row)["rare"]
+
+
+def test_tfidf_document_frequencies_survive_the_config():
+    feat, _, (row,) = _tfidf(["common rare", "common other"], ["common other rare"])
+    config = json.loads(json.dumps(feat.get_config()))
+    again = make({"t": sb.types.text(weighting="tfidf")})
+    again.set_config(config)
+    assert featurize(again, [{"t": "common other rare"}], "predict") == [row]
+    fresh = make({"t": sb.types.text(weighting="tfidf")})
+    assert featurize(fresh, [{"t": "common other rare"}], "predict") != [row]
+
+
+def test_indexed_node_text_keeps_sqrt_weights_under_tfidf():
+    from sparsebolt.automl._csv import read_chunks
+    feat = make({"node": sb.types.node_id(), "t": sb.types.text(weighting="tfidf"), "nbrs": sb.types.neighbors()})
+    for chunk in read_chunks([{"node": "x", "t": "red green blue red"}], feat.columns(False), 100):
+        feat.index_nodes(chunk)
+    assert feat.nodes.features["x"][1] == pytest.approx([0.5] * 4)
+    assert not feat.document_frequencies
 
 
 @pytest.mark.parametrize("encoding, expected", [("unigrams", 3), ("bigrams", 5), ("pairgrams", 6)])
