@@ -16,7 +16,7 @@ from ..train.metrics import make_metric
 from ..train.schedules import WarmupDecay, WarmupPlateau
 from . import types as T
 from ._csv import describe, read_chunks
-from .featurize import Featurizer, warn_unknown_labels
+from .featurize import Featurizer, parse_times, warn_unknown_labels
 
 # rows read and featurized at a time
 CHUNK_ROWS = 65_536
@@ -235,7 +235,8 @@ class UniversalDeepTransformer:
         """Train on a CSV path, a pandas DataFrame or a list of row dicts.
 
         With no ``epochs`` the model decides how long to train: it holds out a validation
-        slice of ``data`` (or uses ``validation`` when given), evaluates ``validation_metric``
+        slice of ``data`` (random rows, or the latest rows with temporal tracking; or uses
+        ``validation`` when given), evaluates ``validation_metric``
         after each epoch, stops once it has not improved for 3 epochs (at most
         ``max_epochs``, by default enough epochs for about 3M samples, within [3, 30]) and
         keeps the weights of the best epoch. With no ``learning_rate`` the rate warms up
@@ -280,7 +281,7 @@ class UniversalDeepTransformer:
             train_data = self._dataset(data, "train", batch_size, shuffle=shuffle)
             n_rows = train_data.n_samples
             if holdout and n_rows >= MIN_AUTO_ROWS:
-                rows = np.random.default_rng(self.seed).permutation(n_rows)
+                rows = self._holdout_order(data, n_rows)
                 n_val = self._validation_rows(n_rows)
                 val = train_data.subset(np.sort(rows[:n_val]), batch_size=2048, shuffle=False)
                 train_data = train_data.subset(np.sort(rows[n_val:]), seed=self.seed)
@@ -323,6 +324,17 @@ class UniversalDeepTransformer:
         if auto and stops:
             history.best_epoch = stops[-1].best_epoch
         return history
+
+    def _holdout_order(self, data, n_rows):
+        """Row indices, those to hold out first: the latest rows when rows have a time
+        (temporal tracking predicts what comes next, so validation should too), else a
+        seeded shuffle."""
+        if self.featurizer.time_column is None:
+            return np.random.default_rng(self.seed).permutation(n_rows)
+        c = self.featurizer.time_column
+        secs = np.concatenate([parse_times(c, self.data_types[c], chunk.columns[c], chunk)[0]
+                               for chunk in self._chunks(data, with_target=False, columns=[c])])
+        return np.argsort(-secs, kind="stable")
 
     def _validation_rows(self, n_rows):
         """How many rows to hold out: a tenth, at most 10,000, and fewer for wide outputs,

@@ -253,3 +253,19 @@ def test_streamed_training_holds_out_rows_of_the_first_chunk(tmp_path):
     history = model.train(train, max_in_memory_rows=400, max_epochs=3, verbose=False)
     assert history["samples"] == [900 - 40] * len(history.epochs)
     assert "val_auc" in history.epochs[0]
+
+
+def test_with_temporal_tracking_the_held_out_rows_are_the_latest(tmp_path):
+    rng = np.random.default_rng(3)
+    rows = _sessions(rng, 40, 30, 12)
+    order = rng.permutation(len(rows))  # file order is not time order
+    path = _write_csv(tmp_path / "train.csv", ["user", "item", "time"], [rows[i] for i in order])
+    model = sb.UniversalDeepTransformer(
+        {"user": sb.types.categorical(), "item": sb.types.categorical(n_classes=30),
+         "time": sb.types.date(format="unix")},
+        target="item", temporal_tracking={"user": ["item"]}, **SMALL)
+    first = model._holdout_order(path, len(rows))[:48]
+    times = np.array([int(rows[i][2]) for i in order])
+    assert set(times[first]) == set(np.sort(times)[-48:])
+    history = model.train(path, max_epochs=2, verbose=False)
+    assert "val_recall@10" in history.epochs[0] and history["samples"][0] == len(rows) - 48
