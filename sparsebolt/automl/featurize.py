@@ -330,6 +330,9 @@ class Featurizer:
     def _text(self, column, values, mode, out):
         t = self.data_types[column]
         strings = ["" if v is None else (str(v).lower() if t.lowercase else str(v)) for v in values]
+        if t.tokenizers is None:  # 'auto': decided by the first rows seen, which are training rows or nodes
+            present = [len(x.split()) for x in strings if x]
+            t.choose(sum(present) / max(len(present), 1))
         text, offsets = encode(strings)
         parts = _Entries()
         for tok in t.tokenizers:

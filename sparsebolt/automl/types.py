@@ -12,9 +12,11 @@ import re
 
 from .._validation import _fail, check_choice, check_int, check_type
 
-TOKENIZERS = ("words", "words_punct", "char-k", "char_wb-k")
+TOKENIZERS = ("auto", "words", "words_punct", "char-k", "char_wb-k")
 ENCODINGS = ("unigrams", "bigrams", "pairgrams")
-WEIGHTINGS = ("sqrt", "tfidf")
+WEIGHTINGS = ("auto", "sqrt", "tfidf")
+# 'auto' text: texts of at most this many words a row on average get character n-grams too
+SHORT_TEXT_WORDS = 8
 _CHAR = re.compile(r"^char(_wb)?-([1-9][0-9]?)$")
 
 
@@ -38,7 +40,8 @@ class Text(ColumnType):
     """Free text, split by one or more tokenizers into tokens that are hashed as unigrams,
     unigrams and adjacent bigrams, or pairgrams (every unordered pair of tokens: O(n^2)).
 
-    tokenizer : 'words' (runs of letters and digits), 'words_punct' (the same, and each
+    tokenizer : 'auto' (the default: decided on the first training chunk, see below),
+        'words' (runs of letters and digits), 'words_punct' (the same, and each
         punctuation character as a token), 'char-k' with k in 1..99 (every window of k
         characters, spaces included), 'char_wb-k' (every window of k characters of each
         word with a space on either side: prefixes, suffixes and stems that survive typos
@@ -48,14 +51,32 @@ class Text(ColumnType):
     lowercase : lower-case the text first
     weighting : 'sqrt': a row's n tokens of the column weigh 1/sqrt(n) each; 'tfidf': each
         distinct feature weighs (1 + log count) * idf, with the inverse document
-        frequencies fitted on the first training chunk, and the row is scaled to unit norm
+        frequencies fitted on the first training chunk, and the row is scaled to unit norm;
+        'auto' (the default): 'tfidf' where 'auto' tokenizing chose character n-grams,
+        else 'sqrt'
 
     Either way a row's vector of one text column has unit norm (up to hash collisions).
+    With ``tokenizer='auto'``, short texts (at most ``SHORT_TEXT_WORDS`` words a row on
+    average: queries, names, titles) get words and 'char_wb-3', '-4', '-5' windows, which
+    match unseen phrasings of the same words; longer texts get words alone, where character
+    windows multiply the features about 9 times for a point of accuracy or none
+    (docs/automl.md). The choice is kept in the column's config.
     """
 
     kind = "text"
 
-    def __init__(self, tokenizer="words", encoding="unigrams", lowercase=True, weighting="sqrt"):
+    def __init__(self, tokenizer="auto", encoding="unigrams", lowercase=True, weighting="auto"):
+        self.encoding = check_choice("sb.types.text", "encoding", encoding, ENCODINGS)
+        self.lowercase = bool(check_type("sb.types.text", "lowercase", lowercase, bool, "a bool"))
+        self.weighting = check_choice("sb.types.text", "weighting", weighting, WEIGHTINGS)
+        self.tokenizers = None
+        if tokenizer == "auto":
+            return
+        self.set_tokenizers(tokenizer)
+
+    def set_tokenizers(self, tokenizer):
+        """Take a tokenizer name or list (an 'auto' choice); 'auto' weighting becomes 'sqrt'
+        unless it was decided first."""
         tokenizers = [tokenizer] if isinstance(tokenizer, str) else tokenizer
         if not isinstance(tokenizers, (list, tuple)) or not tokenizers:
             _fail("sb.types.text", "tokenizer", "a tokenizer name or a non-empty list of them", tokenizer)
@@ -65,12 +86,23 @@ class Text(ColumnType):
                 _fail("sb.types.text", "tokenizer", f"one of {listed} (k in 1..99, e.g. 'char-3') "
                       "or a list of these", t)
         self.tokenizers = [str(t) for t in tokenizers]
-        self.encoding = check_choice("sb.types.text", "encoding", encoding, ENCODINGS)
-        self.lowercase = bool(check_type("sb.types.text", "lowercase", lowercase, bool, "a bool"))
-        self.weighting = check_choice("sb.types.text", "weighting", weighting, WEIGHTINGS)
+        if self.weighting == "auto":
+            self.weighting = "sqrt"
+
+    def choose(self, words_per_row):
+        """Decide 'auto' tokenizing from the mean word count of the training rows."""
+        if words_per_row <= SHORT_TEXT_WORDS:
+            if self.weighting == "auto":
+                self.weighting = "tfidf"
+            self.set_tokenizers(["words", "char_wb-3", "char_wb-4", "char_wb-5"])
+        else:
+            self.set_tokenizers("words")
 
     def get_config(self):
-        tok = self.tokenizers[0] if len(self.tokenizers) == 1 else list(self.tokenizers)
+        if self.tokenizers is None:
+            tok = "auto"
+        else:
+            tok = self.tokenizers[0] if len(self.tokenizers) == 1 else list(self.tokenizers)
         return {"type": self.kind, "tokenizer": tok, "encoding": self.encoding, "lowercase": self.lowercase,
                 "weighting": self.weighting}
 
@@ -177,7 +209,7 @@ class Neighbors(ColumnType):
         return {"type": self.kind, "delimiter": self.delimiter}
 
 
-def text(tokenizer="words", encoding="unigrams", lowercase=True, weighting="sqrt"):
+def text(tokenizer="auto", encoding="unigrams", lowercase=True, weighting="auto"):
     return Text(tokenizer, encoding, lowercase, weighting)
 
 

@@ -22,13 +22,13 @@ def test_unknown_type_names_list_the_valid_ones():
 
 
 def test_type_parameters():
-    with pytest.raises(ValueError, match=r"The 'tokenizer' parameter of sb.types.text must be one of 'words', "
+    with pytest.raises(ValueError, match=r"The 'tokenizer' parameter of sb.types.text must be one of 'auto', 'words', "
                                          r"'words_punct', 'char-k'"):
         sb.types.text(tokenizer="sentencepiece")
     with pytest.raises(ValueError, match=r"'encoding' parameter of sb.types.text must be one of 'unigrams', "
                                          r"'bigrams', 'pairgrams'\. Got 'trigrams' instead\."):
         sb.types.text(encoding="trigrams")
-    with pytest.raises(ValueError, match=r"'weighting' parameter of sb.types.text must be one of 'sqrt', "
+    with pytest.raises(ValueError, match=r"'weighting' parameter of sb.types.text must be one of 'auto', 'sqrt', "
                                          r"'tfidf'\. Got 'bm25' instead\."):
         sb.types.text(weighting="bm25")
     with pytest.raises(ValueError, match=r"'range' parameter of sb.types.numerical must be None or \(low, high\)"):

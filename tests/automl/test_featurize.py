@@ -13,6 +13,7 @@ from .helpers import featurize, ids_of, make, norm, token_id
 
 
 def _text(rows, **kw):
+    kw.setdefault("tokenizer", "words")
     feat = make({"t": sb.types.text(**kw)})
     return featurize(feat, [{"t": r, "y": "a"} for r in rows])
 
@@ -52,7 +53,7 @@ def test_char_wb_k_grams_stay_within_padded_words():
 
 
 def _tfidf(train, rows=()):
-    feat = make({"t": sb.types.text(weighting="tfidf")})
+    feat = make({"t": sb.types.text("words", weighting="tfidf")})
     fitted = featurize(feat, [{"t": r, "y": "a"} for r in train])
     return feat, fitted, featurize(feat, [{"t": r} for r in rows], "predict") if rows else []
 
@@ -91,16 +92,16 @@ def test_tfidf_document_frequencies_come_from_the_first_training_rows_only():
 def test_tfidf_document_frequencies_survive_the_config():
     feat, _, (row,) = _tfidf(["common rare", "common other"], ["common other rare"])
     config = json.loads(json.dumps(feat.get_config()))
-    again = make({"t": sb.types.text(weighting="tfidf")})
+    again = make({"t": sb.types.text("words", weighting="tfidf")})
     again.set_config(config)
     assert featurize(again, [{"t": "common other rare"}], "predict") == [row]
-    fresh = make({"t": sb.types.text(weighting="tfidf")})
+    fresh = make({"t": sb.types.text("words", weighting="tfidf")})
     assert featurize(fresh, [{"t": "common other rare"}], "predict") != [row]
 
 
 def test_indexed_node_text_keeps_sqrt_weights_under_tfidf():
     from sparsebolt.automl._csv import read_chunks
-    feat = make({"node": sb.types.node_id(), "t": sb.types.text(weighting="tfidf"), "nbrs": sb.types.neighbors()})
+    feat = make({"node": sb.types.node_id(), "t": sb.types.text("words", weighting="tfidf"), "nbrs": sb.types.neighbors()})
     for chunk in read_chunks([{"node": "x", "t": "red green blue red"}], feat.columns(False), 100):
         feat.index_nodes(chunk)
     assert feat.nodes.features["x"][1] == pytest.approx([0.5] * 4)
@@ -122,13 +123,13 @@ def test_bigrams_depend_on_order_pairgrams_do_not():
 
 
 def test_equal_strings_in_two_columns_get_different_ids():
-    feat = make({"a": sb.types.text(), "b": sb.types.text(), "c": sb.types.categorical()})
+    feat = make({"a": sb.types.text("words"), "b": sb.types.text("words"), "c": sb.types.categorical()})
     (ids, _), = featurize(feat, [{"a": "dog", "b": "dog", "c": "dog", "y": "x"}])
     assert len(set(ids)) == 3
 
 
 def test_missing_text_is_one_shared_token():
-    feat = make({"t": sb.types.text()})
+    feat = make({"t": sb.types.text("words")})
     rows = featurize(feat, [{"t": None, "y": "a"}, {"y": "a"}, {"t": "dog", "y": "a"}])
     assert rows[0] == rows[1] and len(rows[0][0]) == 1
     assert rows[0][0][0] not in rows[2][0]
@@ -222,7 +223,7 @@ def test_cross_column_pairgrams():
 
 
 def _graph():
-    return make({"node": sb.types.node_id(), "t": sb.types.text(), "nbrs": sb.types.neighbors()})
+    return make({"node": sb.types.node_id(), "t": sb.types.text("words"), "nbrs": sb.types.neighbors()})
 
 
 def test_neighbors_bring_their_ids_and_their_indexed_features():
@@ -257,13 +258,13 @@ def test_a_row_without_neighbors_uses_the_indexed_ones():
 
 
 def test_labels_string_int_and_multi_label():
-    feat = make({"t": sb.types.text()}, target="y")
+    feat = make({"t": sb.types.text("words")}, target="y")
     from sparsebolt.automl._csv import read_chunks
     chunk = next(read_chunks([{"t": "a", "y": "cat"}, {"t": "b", "y": "dog"}, {"t": "c", "y": "cat"}],
                              ["t", "y"], 10))
     _, _, _, labels, _ = feat.transform(chunk, "train")
     assert labels.ids.tolist() == [0, 1, 0] and feat.labels.labels == ["cat", "dog"]
-    multi = make({"t": sb.types.text()}, target="y")
+    multi = make({"t": sb.types.text("words")}, target="y")
     multi.labels.delimiter = ";"
     chunk = next(read_chunks([{"t": "a", "y": "cat;dog"}, {"t": "b", "y": "dog"}], ["t", "y"], 10))
     _, _, _, labels, _ = multi.transform(chunk, "train")
@@ -271,3 +272,15 @@ def test_labels_string_int_and_multi_label():
     chunk = next(read_chunks([{"t": "a", "y": "cat;bird"}], ["t", "y"], 10))
     _, _, _, labels, unknown = multi.transform(chunk, "eval")
     assert labels.ids.tolist() == [0] and unknown == 1
+
+
+def test_auto_text_gets_character_ngrams_only_when_short():
+    short, long = sb.types.text(), sb.types.text()
+    featurize(make({"t": short}), [{"t": "domestic dog", "y": "a"}, {"t": "a large body of salt water", "y": "b"}])
+    featurize(make({"t": long}), [{"t": " ".join(["word"] * 30), "y": "a"}])
+    assert short.tokenizers == ["words", "char_wb-3", "char_wb-4", "char_wb-5"] and short.weighting == "tfidf"
+    assert long.tokenizers == ["words"] and long.weighting == "sqrt"
+    assert sb.types.text().get_config()["tokenizer"] == "auto"
+    again = sb.automl.types.resolve("m", "t", short.get_config())
+    assert again.tokenizers == short.tokenizers and again.weighting == "tfidf"
+    assert sb.types.text("words").weighting == "sqrt"
