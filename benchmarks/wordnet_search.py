@@ -63,7 +63,9 @@ def parse_args(argv=None):
                    help="train on only the first N training rows (smoke tests); default all")
     p.add_argument("--test-rows", type=int, default=None,
                    help="evaluate on only the first N test rows (smoke tests); default all")
-    p.add_argument("--skip-torch", action="store_true", help="only run sparsebolt")
+    p.add_argument("--skip-torch", action="store_true", help="do not run the PyTorch model")
+    p.add_argument("--skip-baselines", action="store_true",
+                   help="do not run the TF-IDF nearest-class baselines (they need scikit-learn)")
     p.add_argument("--inference-sparsity", type=float, nargs="*", default=[0.02, 0.05],
                    help="after training, also evaluate sparse inference with the output set to these "
                         "sparsities (model.set_sparsity, tables kept: the knob)")
@@ -111,6 +113,51 @@ def initial_weights(model):
     emb = next(layer for layer in model.layers if isinstance(layer, sb.Embedding))
     fc = next(layer for layer in model.layers if isinstance(layer, sb.FullyConnected))
     return {"E": emb.E.value.copy(), "Eb": emb.b.value.copy(), "W": fc.W.value.copy(), "Wb": fc.b.value.copy()}
+
+
+# --- TF-IDF nearest-class baselines ---------------------------------------------------------
+
+TFIDF_BASELINES = {
+    "tf-idf words, nearest class": {"ngram_range": (1, 1)},
+    "tf-idf char_wb 3-5, nearest class": {"analyzer": "char_wb", "ngram_range": (3, 5)},
+}
+
+
+def read_texts(train_rows=None, test_rows=None):
+    """(train texts, train labels, test texts, test labels) as strings, from the same files."""
+    tr_x, tr_y = sb.data.text.read_text_csv(os.path.join(DATA, "train.csv.gz"), "query", "label")
+    te_x, te_y = sb.data.text.read_text_csv(os.path.join(DATA, "test.csv.gz"), "query", "label")
+    return tr_x[:train_rows], tr_y[:train_rows], te_x[:test_rows], te_y[:test_rows]
+
+
+def tfidf_nearest_class(texts, labels, test_texts, test_labels, chunk=512, **vectorizer):
+    """A class is the TF-IDF vector of its training queries joined into one document; a test
+    query's ranking is its cosine similarity to each class. Returns the metrics and the
+    seconds to fit (vectorize the classes) and to evaluate."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    start = time.perf_counter()
+    vocab = {}
+    ids = np.fromiter((vocab.setdefault(y, len(vocab)) for y in labels), dtype=np.int64, count=len(labels))
+    order = np.argsort(ids, kind="stable")
+    bounds = np.searchsorted(ids[order], np.arange(len(vocab) + 1))
+    docs = [" ".join(texts[i] for i in order[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    vec = TfidfVectorizer(dtype=np.float32, **vectorizer)
+    classes_t = vec.fit_transform(docs).T.tocsr()
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    gold = np.array([vocab.get(y, -1) for y in test_labels])
+    queries = vec.transform(test_texts)
+    hits = {1: 0, 5: 0, 10: 0}
+    for lo in range(0, len(test_texts), chunk):
+        scores = (queries[lo:lo + chunk] @ classes_t).toarray()
+        top = np.argpartition(-scores, 10, axis=1)[:, :10]
+        top = np.take_along_axis(top, np.argsort(-np.take_along_axis(scores, top, 1), axis=1, kind="stable"), 1)
+        match = top == gold[lo:lo + chunk, None]
+        for k in hits:
+            hits[k] += int(match[:, :k].sum())
+    n = len(test_texts)
+    return {"precision@1": hits[1] / n, "recall@5": hits[5] / n, "recall@10": hits[10] / n,
+            "fit_seconds": fit_seconds, "eval_seconds": time.perf_counter() - start}
 
 
 # --- PyTorch --------------------------------------------------------------------------------
@@ -291,6 +338,16 @@ def main(argv=None):
     results["sparsebolt"] = sbr
     del model
 
+    if not args.skip_baselines:
+        print("\n[tf-idf] nearest-class baselines")
+        texts = read_texts(args.train_rows, args.test_rows)
+        results["baselines"] = {}
+        for name, vectorizer in TFIDF_BASELINES.items():
+            res = tfidf_nearest_class(*texts, **vectorizer)
+            results["baselines"][name] = res
+            print(f"  {name}: P@1 {res['precision@1']:.4f}, R@10 {res['recall@10']:.4f} "
+                  f"(fit {res['fit_seconds']:.1f} s, evaluation {res['eval_seconds']:.1f} s)", flush=True)
+
     if torch is not None:
         results["torch_version"] = torch.__version__
         print("\n[pytorch] timing Adam implementations on the first batches")
@@ -330,6 +387,9 @@ def report(results, args):
     for name, m, t in rows:
         print(f"{name:<34} {m['precision@1']:7.4f} {m['recall@5']:7.4f} {m['recall@10']:7.4f} "
               f"{t['train_seconds']:9.1f} {t['samples_per_second']:10.0f}")
+    for name, m in results.get("baselines", {}).items():
+        print(f"{name:<34} {m['precision@1']:7.4f} {m['recall@5']:7.4f} {m['recall@10']:7.4f} "
+              f"{m['fit_seconds']:9.1f} {'(fit)':>10}")
     print("-" * len(head))
     ev = f"evaluation seconds: sparsebolt dense {sbr['dense_inference']['eval_seconds']:.1f}, " \
          f"sparse {sbr['sparse_inference']['eval_seconds']:.1f}"
