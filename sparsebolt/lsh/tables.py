@@ -48,11 +48,12 @@ class HashTables:
         return out.reshape(n, width)
 
     def query_ranked(self, keys, lab_offsets, lab_ids, width, perm, salt, serial=False):
-        """As ``query``, but the neurons most of each sample's buckets hold after the labels;
-        see ``kernels.tables.query_ranked``."""
+        """As ``query``, but the neurons most of each sample's buckets hold after the labels,
+        with ``keys : int32[B, n_tables, P]`` probing P buckets a table; see
+        ``kernels.tables.query_ranked``."""
         n = keys.shape[0]
         out = np.empty(n * width, dtype=np.int32)
-        size = max(1, self.n_tables * self.reservoir)
+        size = max(1, self.n_tables * keys.shape[2] * self.reservoir)
         if self._found is None or self._found.shape[1] != size:
             self._found = np.empty((numba.config.NUMBA_NUM_THREADS, size), dtype=np.int32)
         fn = tables.query_ranked_serial if serial else tables.query_ranked
