@@ -109,14 +109,16 @@ def _pad_and_clear(flags, out_ids, base, n, width, perm, start):
         flags[out_ids[i]] = 0
 
 
-def _query_active(keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt, mark, out_ids):
-    """Fill each sample's active set: its labels first, then the union of its L buckets in
-    table order, then neurons from ``perm`` starting at a seeded offset, cut to ``width``.
+def _query_active(keys, buckets, counts, lab_offsets, lab_ids, width, n_negatives, perm, salt, mark, out_ids):
+    """Fill each sample's active set: its labels first, then up to ``n_negatives`` labels of
+    the batch's next samples (in-batch negatives), then the union of its L buckets in table
+    order, then neurons from ``perm`` starting at a seeded offset, cut to ``width``.
 
     keys : int32[B, L]            the sample's bucket in each table (L may be 0: random sampling)
     buckets, counts               as in ``build_tables``
     lab_offsets : int64[B + 1]    lab_ids : int32[nnz_lab]   labels forced in (may be empty rows)
     width : int                   active neurons per sample (<= dim, >= labels per sample)
+    n_negatives : int             other samples' labels to take, from sample s + 1 on (cyclic)
     perm : int32[dim]             a fixed permutation of the neurons, for padding
     salt : int                    varies the padding offset between calls
     mark : uint8[n_threads, dim]  all zero on entry and on exit; per-thread dedup flags
@@ -134,6 +136,17 @@ def _query_active(keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt
                 seen[j] = 1
                 out_ids[base + n] = j
                 n += 1
+        stop = min(width, n + n_negatives)
+        o = s + 1
+        while n < stop and o < s + n_samples:
+            q = o % n_samples
+            for k in range(lab_offsets[q], lab_offsets[q + 1]):
+                j = lab_ids[k]
+                if seen[j] == 0 and n < stop:
+                    seen[j] = 1
+                    out_ids[base + n] = j
+                    n += 1
+            o += 1
         for t in range(n_tables):
             if n == width:
                 break

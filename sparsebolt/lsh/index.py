@@ -10,6 +10,10 @@ from .tables import HashTables
 # the hashes whose winner leads by the least): inputs unlike any training sample miss their
 # best neurons' bucket by one hash often, and each probe costs about one more table lookup
 PROBES = 2
+# share of a training active set given to labels of the batch's other samples: labels
+# popular elsewhere get pushed down where LSH never retrieves them, so they do not outscore
+# a sample's own labels when every neuron is scored (dense inference)
+NEGATIVE_SHARE = 0.3
 
 
 class NeuronIndex:
@@ -119,7 +123,8 @@ class NeuronIndex:
         return fn.probe_sparse(value.offsets, value.ids, value.vals, probes, serial)
 
     def active(self, value, width, lab_offsets=None, lab_ids=None, salt=0, serial=False, ranked=False):
-        """Active neuron ids, int32[B, width], labels (if given) first. ``ranked`` (sparse
+        """Active neuron ids, int32[B, width], labels (if given) first, then (training) a
+        ``NEGATIVE_SHARE`` of the width from other samples' labels. ``ranked`` (sparse
         inference) probes ``PROBES`` neighbouring buckets of each table too and keeps the
         neurons found in the most buckets instead of the first found."""
         keys = self.query_keys(value, serial, probes=PROBES if ranked else None)
@@ -132,8 +137,11 @@ class NeuronIndex:
         if lab_offsets is None:
             lab_offsets = np.zeros(value.batch_size + 1, dtype=np.int64)
             lab_ids = np.zeros(0, dtype=np.int32)
-        query = self.tables.query_ranked if ranked else self.tables.query
-        return query(keys, lab_offsets, lab_ids, width, self.perm, self.seed * 1_000_003 + salt, serial)
+        salt = self.seed * 1_000_003 + salt
+        if ranked:
+            return self.tables.query_ranked(keys, lab_offsets, lab_ids, width, self.perm, salt, serial)
+        n_negatives = int(NEGATIVE_SHARE * width) if lab_ids.shape[0] else 0
+        return self.tables.query(keys, lab_offsets, lab_ids, width, self.perm, salt, serial, n_negatives)
 
     # saved state (sparsebolt.io) ------------------------------------------------------------
 

@@ -38,13 +38,14 @@ class HashTables:
             self._marks = np.zeros((numba.config.NUMBA_NUM_THREADS, dim), dtype=np.uint8)
         return self._marks
 
-    def query(self, keys, lab_offsets, lab_ids, width, perm, salt, serial=False):
-        """The active ids of each sample, int32[B, width]; see ``kernels.tables.query_active``."""
+    def query(self, keys, lab_offsets, lab_ids, width, perm, salt, serial=False, n_negatives=0):
+        """The active ids of each sample, int32[B, width], with up to ``n_negatives`` labels of
+        other samples of the batch; see ``kernels.tables.query_active``."""
         n = keys.shape[0]
         out = np.empty(n * width, dtype=np.int32)
         fn = tables.query_active_serial if serial else tables.query_active
-        fn(keys, self.buckets, self.counts, lab_offsets, lab_ids, width, perm, salt, self._scratch(perm.shape[0]),
-           out)
+        fn(keys, self.buckets, self.counts, lab_offsets, lab_ids, width, n_negatives, perm, salt,
+           self._scratch(perm.shape[0]), out)
         return out.reshape(n, width)
 
     def query_ranked(self, keys, lab_offsets, lab_ids, width, perm, salt, serial=False):

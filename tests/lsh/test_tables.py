@@ -160,3 +160,23 @@ def test_the_table_in_docs_autotune_md_is_what_autotune_chooses():
         c = autotune(int(dim), 128, float(sparsity))
         assert (c.k, c.range_pow, c.reservoir, c.n_tables) == (int(k), int(range_pow), int(reservoir), int(n_tables))
 
+
+def test_training_sets_take_in_batch_negatives_after_the_labels():
+    dim = 100
+    t = HashTables(2, 2, 8)
+    t.build(np.zeros((dim, 2), dtype=np.int32), seed=0)   # every neuron in bucket 0
+    perm = np.arange(dim, dtype=np.int32)
+    keys = np.zeros((3, 2), dtype=np.int32)
+    lab_offsets = np.array([0, 2, 3, 5], dtype=np.int64)
+    lab_ids = np.array([50, 51, 60, 70, 50], dtype=np.int32)
+    out = t.query(keys, lab_offsets, lab_ids, 6, perm, salt=0, n_negatives=3)
+    # its labels, then the next samples' labels (wrapping around), never its own twice
+    assert out[0, :4].tolist() == [50, 51, 60, 70]
+    assert out[1, :4].tolist() == [60, 70, 50, 51]
+    assert out[2, :4].tolist() == [70, 50, 51, 60]
+    one = t.query(keys, lab_offsets, lab_ids, 6, perm, salt=0, n_negatives=1)
+    assert one[0, :3].tolist() == [50, 51, 60] and one[1, :2].tolist() == [60, 70]
+    # the rest comes from the buckets, without repeats
+    for row in (*out, *one):
+        assert len(set(row.tolist())) == 6
+    assert not t._marks.any()
