@@ -1,7 +1,7 @@
 """Sparse inference: its accuracy against the same model's dense inference, its latency and
 throughput against dense inference and PyTorch dense, and the label-augmentation ablation.
 
-Two data sets, each trained for 2 epochs (``--epochs``) with batch 256 on 2 threads (2, as
+Three data sets, trained for 2 epochs (``--epochs``) with batch 256 on 2 threads (2, as
 ``extreme_classification.py`` does, because label augmentation starts at the second epoch;
 ``wordnet_search.py`` trains 4, and wordnet P@1 is still low after 2):
 
@@ -11,6 +11,10 @@ Two data sets, each trained for 2 epochs (``--epochs``) with batch 256 on 2 thre
   synthetic-670k   ``extreme_classification.py``'s Amazon-670K-shaped ``SyntheticXC``
                    (135,909 -> 128 ReLU -> 670,091 softmax at sparsity 0.005, Adam lr 1e-3),
                    65,536 training and 10,000 test samples
+  planted-2k       ``tests/synthetic.py``'s planted classes (20,000 -> 64 ReLU -> 2,000 softmax at
+                   sparsity 0.05, lr 1e-2, 3 epochs): test samples are fresh noisy draws of
+                   their class, never copies of training rows, so sparse inference must find
+                   labels for inputs whose buckets hold no pins
 
 On each, two models start from the same seed and see the same batches: one trained with label
 augmentation (the default: from epoch 2 the hash tables freeze and a training label a sample's
@@ -57,7 +61,7 @@ import wordnet_search  # noqa: E402
 
 import sparsebolt as sb  # noqa: E402  (wordnet_search put the repository first on sys.path)
 
-DATASETS = ("wordnet_search", "synthetic-670k")
+DATASETS = ("wordnet_search", "synthetic-670k", "planted-2k")
 BATCH = 256
 
 
@@ -78,6 +82,26 @@ def wordnet_setup(args):
             "load_seconds": time.perf_counter() - t,
             "make_model": lambda: wordnet_search.build_sparsebolt(feature_dim, len(vocab), cfg),
             # a fresh, identically seeded data set per model: the same batches in the same order
+            "train_data": lambda: wordnet_search.same_batches(train, args.seed),
+            "test_batches": test_batches_of(test, args.eval_batch),
+            "values": [test.batch([i]).inputs[0] for i in range(min(test.n_samples, args.latency_samples))],
+            "test_csr": {"offsets": f.offsets, "ids": f.ids, "vals": f.vals, "lab_offsets": lab.offsets,
+                         "lab_ids": lab.ids}}
+
+
+def planted_setup(args):
+    """``tests/synthetic.py``'s planted task: 2,000 classes, test samples fresh noisy draws
+    of their class (never copies of training rows); 20,000 training samples, 3 epochs."""
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from tests.synthetic import planted, small_model
+    t = time.perf_counter()
+    train, test = planted(n_train=20_000, n_test=2_000, batch_size=BATCH, seed=args.seed)
+    f, lab = test.features, test.labels
+    return {"name": "planted-2k", "epochs": 3, "outputs": 2_000, "sparsity": 0.05, "learning_rate": 1e-2,
+            "train_samples": train.n_samples, "test_samples": test.n_samples,
+            "load_seconds": time.perf_counter() - t,
+            "make_model": lambda: small_model(n_features=20_000, n_classes=2_000, sparsity=0.05, hidden=64,
+                                              seed=args.seed),
             "train_data": lambda: wordnet_search.same_batches(train, args.seed),
             "test_batches": test_batches_of(test, args.eval_batch),
             "values": [test.batch([i]).inputs[0] for i in range(min(test.n_samples, args.latency_samples))],
@@ -324,7 +348,7 @@ def main(argv=None):
     warm_up_torch(args.seed)
     results = []
     for name in args.datasets:
-        ds = wordnet_setup(args) if name == "wordnet_search" else synthetic_setup(args)
+        ds = {"wordnet_search": wordnet_setup, "planted-2k": planted_setup}.get(name, synthetic_setup)(args)
         results.append(run_dataset(ds, args))
         del ds
         release_memory()

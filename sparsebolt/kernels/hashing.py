@@ -74,6 +74,105 @@ def _dwta_sparse(offsets, ids, vals, inv_offsets, inv_hash, inv_slot, n_tables, 
             keys[s, t] = key
 
 
+@njit(inline="always")
+def _probe_keys(key, runner, gap, k_per_table, log2_binsize, keys, s, t):
+    """keys[s, t, 0] = key, then the key with one hash's winner replaced by its runner-up,
+    for the P - 1 hashes whose winner leads by the least (``gap``; overwritten)."""
+    mask = (1 << log2_binsize) - 1
+    keys[s, t, 0] = key
+    for p in range(1, keys.shape[2]):
+        k = 0
+        for i in range(1, k_per_table):
+            if gap[i] < gap[k]:
+                k = i
+        gap[k] = np.inf
+        shift = (k_per_table - 1 - k) * log2_binsize
+        keys[s, t, p] = (key & ~(mask << shift)) | (runner[k] << shift)
+
+
+def _dwta_dense_probes(x, bins, n_tables, k_per_table, log2_binsize, keys):
+    """DWTA keys of dense rows with their nearest neighbouring buckets, for multi-probe queries.
+
+    x, bins : as in ``dwta_dense``
+    keys : int32[n, n_tables, P]  written: [s, t, 0] is ``dwta_dense``'s key; [s, t, p > 0]
+                                  the key with one hash's winner replaced by the runner-up of
+                                  its bin (the bucket a small change of x falls into), for the
+                                  P - 1 <= K hashes whose winner leads by the least
+    """
+    binsize = bins.shape[1]
+    for s in prange(x.shape[0]):
+        runner = np.empty(k_per_table, dtype=np.int32)
+        gap = np.empty(k_per_table, dtype=np.float32)
+        for t in range(n_tables):
+            key = 0
+            for k in range(k_per_table):
+                h = t * k_per_table + k
+                best = _NEG_INF
+                arg = 0
+                for i in range(binsize):
+                    v = x[s, bins[h, i]]
+                    if v > best:
+                        best = v
+                        arg = i
+                second = _NEG_INF
+                arg2 = 0
+                for i in range(binsize):
+                    v = x[s, bins[h, i]]
+                    if i != arg and v > second:
+                        second = v
+                        arg2 = i
+                runner[k] = arg2
+                gap[k] = best - second
+                key = (key << log2_binsize) | arg
+            _probe_keys(key, runner, gap, k_per_table, log2_binsize, keys, s, t)
+
+
+def _dwta_sparse_probes(offsets, ids, vals, inv_offsets, inv_hash, inv_slot, n_tables, k_per_table,
+                        log2_binsize, seed, keys):
+    """``dwta_sparse`` with the neighbouring buckets of ``dwta_dense_probes``. A hash's
+    runner-up is the second largest nonzero of its bin (of the hash it borrows from, when
+    densified); a hash with one nonzero has none, and its probe repeats the key.
+
+    offsets, ids, vals, inv_* , seed : as in ``dwta_sparse``
+    keys : int32[n, n_tables, P]  written, as in ``dwta_dense_probes``
+    """
+    n_hashes = n_tables * k_per_table
+    for s in prange(offsets.shape[0] - 1):
+        best = np.full(n_hashes, _NEG_INF, dtype=np.float32)
+        second = np.full(n_hashes, _NEG_INF, dtype=np.float32)
+        arg = np.full(n_hashes, -1, dtype=np.int32)
+        arg2 = np.full(n_hashes, -1, dtype=np.int32)
+        runner = np.empty(k_per_table, dtype=np.int32)
+        gap = np.empty(k_per_table, dtype=np.float32)
+        for k in range(offsets[s], offsets[s + 1]):
+            c = ids[k]
+            v = vals[k]
+            for p in range(inv_offsets[c], inv_offsets[c + 1]):
+                h = inv_hash[p]
+                if v > best[h]:
+                    second[h] = best[h]
+                    arg2[h] = arg[h]
+                    best[h] = v
+                    arg[h] = inv_slot[p]
+                elif v > second[h]:
+                    second[h] = v
+                    arg2[h] = inv_slot[p]
+        for t in range(n_tables):
+            key = 0
+            for k in range(k_per_table):
+                h = t * k_per_table + k
+                g = h
+                attempt = 0
+                while arg[g] < 0 and attempt < _MAX_DENSIFY_TRIES:
+                    attempt += 1
+                    g = mix(seed, h, attempt) % n_hashes
+                a = arg[g] if arg[g] >= 0 else 0
+                runner[k] = arg2[g] if arg2[g] >= 0 else a
+                gap[k] = best[g] - second[g] if arg2[g] >= 0 else np.inf
+                key = (key << log2_binsize) | a
+            _probe_keys(key, runner, gap, k_per_table, log2_binsize, keys, s, t)
+
+
 def _pack_sign_bits(acc, n_tables, k_per_table, keys):
     """Pack the signs of projections into keys, K bits per table.
 
@@ -169,6 +268,10 @@ dwta_dense = njit(parallel=True, cache=True)(_dwta_dense)
 dwta_dense_serial = serial_twin(_dwta_dense)
 dwta_sparse = njit(parallel=True, cache=True)(_dwta_sparse)
 dwta_sparse_serial = serial_twin(_dwta_sparse)
+dwta_dense_probes = njit(parallel=True, cache=True)(_dwta_dense_probes)
+dwta_dense_probes_serial = serial_twin(_dwta_dense_probes)
+dwta_sparse_probes = njit(parallel=True, cache=True)(_dwta_sparse_probes)
+dwta_sparse_probes_serial = serial_twin(_dwta_sparse_probes)
 pack_sign_bits = njit(parallel=True, cache=True)(_pack_sign_bits)
 pack_sign_bits_serial = serial_twin(_pack_sign_bits)
 srp_sparse = njit(parallel=True, cache=True)(_srp_sparse)

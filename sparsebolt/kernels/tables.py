@@ -109,14 +109,16 @@ def _pad_and_clear(flags, out_ids, base, n, width, perm, start):
         flags[out_ids[i]] = 0
 
 
-def _query_active(keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt, mark, out_ids):
-    """Fill each sample's active set: its labels first, then the union of its L buckets in
-    table order, then neurons from ``perm`` starting at a seeded offset, cut to ``width``.
+def _query_active(keys, buckets, counts, lab_offsets, lab_ids, width, n_negatives, perm, salt, mark, out_ids):
+    """Fill each sample's active set: its labels first, then up to ``n_negatives`` labels of
+    the batch's next samples (in-batch negatives), then the union of its L buckets in table
+    order, then neurons from ``perm`` starting at a seeded offset, cut to ``width``.
 
     keys : int32[B, L]            the sample's bucket in each table (L may be 0: random sampling)
     buckets, counts               as in ``build_tables``
     lab_offsets : int64[B + 1]    lab_ids : int32[nnz_lab]   labels forced in (may be empty rows)
     width : int                   active neurons per sample (<= dim, >= labels per sample)
+    n_negatives : int             other samples' labels to take, from sample s + 1 on (cyclic)
     perm : int32[dim]             a fixed permutation of the neurons, for padding
     salt : int                    varies the padding offset between calls
     mark : uint8[n_threads, dim]  all zero on entry and on exit; per-thread dedup flags
@@ -134,6 +136,17 @@ def _query_active(keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt
                 seen[j] = 1
                 out_ids[base + n] = j
                 n += 1
+        stop = min(width, n + n_negatives)
+        o = s + 1
+        while n < stop and o < s + n_samples:
+            q = o % n_samples
+            for k in range(lab_offsets[q], lab_offsets[q + 1]):
+                j = lab_ids[k]
+                if seen[j] == 0 and n < stop:
+                    seen[j] = 1
+                    out_ids[base + n] = j
+                    n += 1
+            o += 1
         for t in range(n_tables):
             if n == width:
                 break
@@ -156,15 +169,20 @@ query_active_serial = serial_twin(_query_active)
 
 def _query_ranked(keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt, mark, found, out_ids):
     """Like ``query_active``, but after the labels it keeps the neurons that the most of the
-    sample's L buckets hold (ties in table order), not the first found. A neuron similar to
-    the input collides with it in more tables, so ranking by that count keeps the best ones.
+    sample's buckets hold (ties in table order), not the first found. Each table is probed at
+    the sample's bucket and at its neighbouring ones (multi-probe LSH): an input unlike any
+    seen in training often misses its best neurons' bucket by one hash, and a neuron similar
+    to the input collides with it in more of these buckets, so ranking by that count keeps
+    the best ones.
 
-    keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt : as in ``query_active``
+    keys : int32[B, L, P]         the sample's bucket in each table ([s, t, 0]) and P - 1
+                                  neighbouring buckets; one equal to [s, t, 0] is skipped
+    buckets, counts, lab_offsets, lab_ids, width, perm, salt : as in ``query_active``
     mark : uint8[n_threads, dim]  all zero on entry and on exit; per-thread hit counts
-    found : int32[n_threads, L * R]   scratch
+    found : int32[n_threads, L * P * R]   scratch
     out_ids : int32[B * width]    written: labels first, the rest in no particular order
     """
-    n_samples, n_tables = keys.shape
+    n_samples, n_tables, n_probes = keys.shape
     reservoir = buckets.shape[2]
     for s in prange(n_samples):
         tid = numba.get_thread_id()
@@ -180,15 +198,17 @@ def _query_ranked(keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt
         n_labels = n
         n_found = 0
         for t in range(n_tables):
-            b = keys[s, t]
-            for r in range(min(counts[t, b], reservoir)):
-                j = buckets[t, b, r]
-                c = hits[j]
-                if c == 0:
+            for p in range(n_probes):
+                b = keys[s, t, p]
+                if p > 0 and b == keys[s, t, 0]:
+                    continue
+                for r in range(min(counts[t, b], reservoir)):
+                    # branch-free: whether a neuron is new is a coin flip the CPU mispredicts
+                    j = buckets[t, b, r]
+                    c = hits[j]
                     cand[n_found] = j
-                    n_found += 1
-                if c < 255:
-                    hits[j] = c + 1
+                    n_found += c == 0
+                    hits[j] = c + (c < 254)  # saturates below the taken mark
         if n_found > width - n_labels:
             hist = np.zeros(256, dtype=np.int32)
             for i in range(n_found):
@@ -214,7 +234,7 @@ def _query_ranked(keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt
         for i in range(n_found):
             out_ids[base + n + i] = cand[i]
         n += n_found
-        _pad_and_clear(hits, out_ids, base, n, width, perm, mix(salt, s, keys[s, 0] if n_tables > 0 else 0))
+        _pad_and_clear(hits, out_ids, base, n, width, perm, mix(salt, s, keys[s, 0, 0] if n_tables > 0 else 0))
 
 
 query_ranked = njit(parallel=True, cache=True)(_query_ranked)

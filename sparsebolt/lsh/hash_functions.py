@@ -58,6 +58,20 @@ class HashFunction:
         self._sparse(offsets, ids, vals, keys, serial)
         return keys
 
+    def probe_dense(self, x, n_probes, serial=False):
+        """Each row's key and ``n_probes`` (<= K) nearest neighbouring keys, one hash changed
+        in each: x : float32[n, input_dim] -> int32[n, n_tables, 1 + n_probes], [..., 0] as
+        ``hash_dense``. For one-bit hashes a neighbour flips one bit, the first hashes' first."""
+        return self._flips(self.hash_dense(x, serial), n_probes)
+
+    def probe_sparse(self, offsets, ids, vals, n_probes, serial=False):
+        """``probe_dense`` of CSR rows."""
+        return self._flips(self.hash_sparse(offsets, ids, vals, serial), n_probes)
+
+    def _flips(self, keys, n_probes):
+        flips = np.concatenate([[0], 1 << np.arange(self.k - 1, self.k - 1 - n_probes, -1)]).astype(np.int32)
+        return keys[:, :, None] ^ flips
+
     def arrays(self):
         """The random parameters, by name (for saving)."""
         raise NotImplementedError
@@ -105,6 +119,20 @@ class DWTA(HashFunction):
     def _sparse(self, offsets, ids, vals, keys, serial):
         fn = hashing.dwta_sparse_serial if serial else hashing.dwta_sparse
         fn(offsets, ids, vals, *self.inv, self.n_tables, self.k, self.bits_per_hash, self.seed, keys)
+
+    def probe_dense(self, x, n_probes, serial=False):
+        """Keys with their neighbours: the winner of one of the ``n_probes`` hashes of a table
+        that win by the least replaced by its bin's runner-up."""
+        keys = np.empty((x.shape[0], self.n_tables, 1 + n_probes), dtype=np.int32)
+        fn = hashing.dwta_dense_probes_serial if serial else hashing.dwta_dense_probes
+        fn(np.ascontiguousarray(x, dtype=np.float32), self.bins, self.n_tables, self.k, self.bits_per_hash, keys)
+        return keys
+
+    def probe_sparse(self, offsets, ids, vals, n_probes, serial=False):
+        keys = np.empty((offsets.shape[0] - 1, self.n_tables, 1 + n_probes), dtype=np.int32)
+        fn = hashing.dwta_sparse_probes_serial if serial else hashing.dwta_sparse_probes
+        fn(offsets, ids, vals, *self.inv, self.n_tables, self.k, self.bits_per_hash, self.seed, keys)
+        return keys
 
     def arrays(self):
         return {"bins": self.bins}

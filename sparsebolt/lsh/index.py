@@ -6,6 +6,15 @@ from .autotune import LSHConfig, rebuild_cost, schedule
 from .hash_functions import make_hash_function
 from .tables import HashTables
 
+# neighbouring buckets sparse inference probes in each table besides the input's own (those of
+# the hashes whose winner leads by the least): inputs unlike any training sample miss their
+# best neurons' bucket by one hash often, and each probe costs about one more table lookup
+PROBES = 2
+# share of a training active set given to labels of the batch's other samples: labels
+# popular elsewhere get pushed down where LSH never retrieves them, so they do not outscore
+# a sample's own labels when every neuron is scored (dense inference)
+NEGATIVE_SHARE = 0.3
+
 
 class NeuronIndex:
     """Finds, for each input, the neurons whose weight rows hash to the same buckets.
@@ -97,28 +106,42 @@ class NeuronIndex:
         for keys, lab_offsets, lab_ids in pins:
             self._pin(keys, lab_offsets, lab_ids)
 
-    def query_keys(self, value, serial=False):
-        """Bucket keys of a batch of layer inputs (a ``Value``): int32[B, n_tables]."""
-        if self.hash_fn is None:
-            return np.zeros((value.batch_size, 0), dtype=np.int32)
+    def query_keys(self, value, serial=False, probes=None):
+        """Bucket keys of a batch of layer inputs (a ``Value``): int32[B, n_tables], or with
+        ``probes`` (an int <= K) int32[B, n_tables, 1 + probes], each key followed by that
+        many neighbouring keys (``HashFunction.probe_dense``)."""
+        fn = self.hash_fn
+        if fn is None:
+            return np.zeros((value.batch_size, 0) if probes is None else (value.batch_size, 0, 1), dtype=np.int32)
+        if probes is None:
+            if value.is_dense:
+                return fn.hash_dense(value.vals, serial)
+            return fn.hash_sparse(value.offsets, value.ids, value.vals, serial)
+        probes = min(probes, fn.k)
         if value.is_dense:
-            return self.hash_fn.hash_dense(value.vals, serial)
-        return self.hash_fn.hash_sparse(value.offsets, value.ids, value.vals, serial)
+            return fn.probe_dense(value.vals, probes, serial)
+        return fn.probe_sparse(value.offsets, value.ids, value.vals, probes, serial)
 
     def active(self, value, width, lab_offsets=None, lab_ids=None, salt=0, serial=False, ranked=False):
-        """Active neuron ids, int32[B, width], labels (if given) first. ``ranked`` keeps
-        the neurons found in the most buckets instead of the first found."""
-        keys = self.query_keys(value, serial)
+        """Active neuron ids, int32[B, width], labels (if given) first, then (training) a
+        ``NEGATIVE_SHARE`` of the width from other samples' labels. ``ranked`` (sparse
+        inference) probes ``PROBES`` neighbouring buckets of each table too and keeps the
+        neurons found in the most buckets instead of the first found."""
+        keys = self.query_keys(value, serial, probes=PROBES if ranked else None)
         if self.label_augmentation and lab_offsets is not None and self.hash_fn is not None:
+            own = np.ascontiguousarray(keys[:, :, 0]) if ranked else keys
             if self.defer_labels:
-                self.deferred.append((keys, lab_offsets, lab_ids))
+                self.deferred.append((own, lab_offsets, lab_ids))
             else:
-                self._pin(keys, lab_offsets, lab_ids)
+                self._pin(own, lab_offsets, lab_ids)
         if lab_offsets is None:
             lab_offsets = np.zeros(value.batch_size + 1, dtype=np.int64)
             lab_ids = np.zeros(0, dtype=np.int32)
-        query = self.tables.query_ranked if ranked else self.tables.query
-        return query(keys, lab_offsets, lab_ids, width, self.perm, self.seed * 1_000_003 + salt, serial)
+        salt = self.seed * 1_000_003 + salt
+        if ranked:
+            return self.tables.query_ranked(keys, lab_offsets, lab_ids, width, self.perm, salt, serial)
+        n_negatives = int(NEGATIVE_SHARE * width) if lab_ids.shape[0] else 0
+        return self.tables.query(keys, lab_offsets, lab_ids, width, self.perm, salt, serial, n_negatives)
 
     # saved state (sparsebolt.io) ------------------------------------------------------------
 

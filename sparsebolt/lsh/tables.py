@@ -38,21 +38,23 @@ class HashTables:
             self._marks = np.zeros((numba.config.NUMBA_NUM_THREADS, dim), dtype=np.uint8)
         return self._marks
 
-    def query(self, keys, lab_offsets, lab_ids, width, perm, salt, serial=False):
-        """The active ids of each sample, int32[B, width]; see ``kernels.tables.query_active``."""
+    def query(self, keys, lab_offsets, lab_ids, width, perm, salt, serial=False, n_negatives=0):
+        """The active ids of each sample, int32[B, width], with up to ``n_negatives`` labels of
+        other samples of the batch; see ``kernels.tables.query_active``."""
         n = keys.shape[0]
         out = np.empty(n * width, dtype=np.int32)
         fn = tables.query_active_serial if serial else tables.query_active
-        fn(keys, self.buckets, self.counts, lab_offsets, lab_ids, width, perm, salt, self._scratch(perm.shape[0]),
-           out)
+        fn(keys, self.buckets, self.counts, lab_offsets, lab_ids, width, n_negatives, perm, salt,
+           self._scratch(perm.shape[0]), out)
         return out.reshape(n, width)
 
     def query_ranked(self, keys, lab_offsets, lab_ids, width, perm, salt, serial=False):
-        """As ``query``, but the neurons most of each sample's buckets hold after the labels;
-        see ``kernels.tables.query_ranked``."""
+        """As ``query``, but the neurons most of each sample's buckets hold after the labels,
+        with ``keys : int32[B, n_tables, P]`` probing P buckets a table; see
+        ``kernels.tables.query_ranked``."""
         n = keys.shape[0]
         out = np.empty(n * width, dtype=np.int32)
-        size = max(1, self.n_tables * self.reservoir)
+        size = max(1, self.n_tables * keys.shape[2] * self.reservoir)
         if self._found is None or self._found.shape[1] != size:
             self._found = np.empty((numba.config.NUMBA_NUM_THREADS, size), dtype=np.int32)
         fn = tables.query_ranked_serial if serial else tables.query_ranked

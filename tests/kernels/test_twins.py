@@ -36,7 +36,7 @@ buckets = np.zeros((2, 4, 3), np.int32)
 counts = np.ones((2, 4), np.int32)
 marks = np.zeros((2, 10), np.uint8)
 out = np.empty(4, np.int32)
-tables.query_active_serial(keys, buckets, counts, np.zeros(2, np.int64), np.zeros(0, np.int32), 4,
+tables.query_active_serial(keys, buckets, counts, np.zeros(2, np.int64), np.zeros(0, np.int32), 4, 0,
                            np.arange(10, dtype=np.int32), 1, marks, out)
 print(sorted(out.tolist()))
 """

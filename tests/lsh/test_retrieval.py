@@ -74,3 +74,21 @@ def test_regenerate_draws_new_functions_deterministically():
     assert not np.array_equal(a.bins, b.bins)
     b.regenerate(2)
     np.testing.assert_array_equal(a.bins, b.bins)
+
+
+@pytest.mark.parametrize("cls", [DWTA, SRP, FastSRP])
+def test_probe_keys_are_the_key_and_its_one_hash_neighbours(cls):
+    rng = np.random.default_rng(0)
+    h = cls(40, n_tables=6, k=3, seed=3)
+    x = rng.normal(0, 1, (5, 40)).astype(np.float32)
+    probes = h.probe_dense(x, 3)
+    assert probes.shape == (5, 6, 4) and h.probe_dense(x, 1).shape == (5, 6, 2)
+    np.testing.assert_array_equal(probes[:, :, 0], h.hash_dense(x))
+    offsets = np.arange(6, dtype=np.int64) * 40
+    ids = np.tile(np.arange(40, dtype=np.int32), 5)
+    np.testing.assert_array_equal(probes, h.probe_sparse(offsets, ids, x.reshape(-1), 3))
+    bits = h.bits_per_hash
+    changed = probes[:, :, 1:] ^ probes[:, :, :1]
+    # each neighbour differs from the key in the bits of one hash; with K probes, each hash once
+    which = np.stack([(changed >> ((2 - k) * bits)) & ((1 << bits) - 1) != 0 for k in range(3)], axis=-1)
+    assert (which.sum(axis=-1) == 1).all() and (which.sum(axis=-2) == 1).all()

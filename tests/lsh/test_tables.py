@@ -117,18 +117,37 @@ def test_ranked_query_keeps_the_neurons_most_buckets_hold():
     t = HashTables(4, 3, 64)
     t.build(keys, seed=0)
     perm = np.random.default_rng(0).permutation(dim).astype(np.int32)
-    query = np.ones((2, 4), dtype=np.int32)
+    query = np.ones((2, 4, 1), dtype=np.int32)
     none = (np.zeros(3, dtype=np.int64), np.zeros(0, dtype=np.int32))
     out = t.query_ranked(query, *none, 5, perm, salt=0)
     for row in out:
         assert {7, 8, 9} <= set(row.tolist()) and len(set(row.tolist())) == 5
     # fewer candidates than the width: all of them, then padding without repeats
-    one = np.array([[1, 0, 0, 0]], dtype=np.int32)
+    one = np.array([[1, 0, 0, 0]], dtype=np.int32)[:, :, None]
     out = t.query_ranked(one, none[0][:2], none[1], 200, perm, salt=3)[0].tolist()
     assert {7, 8, 9, *range(100, 140)} <= set(out) and len(set(out)) == 200
     # labels first, then the best-ranked neurons
     out = t.query_ranked(query[:1], np.array([0, 2], dtype=np.int64), np.array([250, 7], dtype=np.int32), 4, perm, 0)
     assert out[0, :2].tolist() == [250, 7] and set(out[0, 2:].tolist()) == {8, 9}
+    assert not t._marks.any()
+
+
+def test_ranked_query_counts_neighbouring_buckets_once_each():
+    dim = 300
+    keys = np.zeros((dim, 2), dtype=np.int32)
+    keys[10] = (1, 0)    # the query's own bucket of table 0
+    keys[12] = (1, 1)    # its own bucket of both tables
+    keys[20] = (2, 2)    # a neighbouring bucket of both tables
+    t = HashTables(2, 2, 64)
+    t.build(keys, seed=0)
+    perm = np.random.default_rng(0).permutation(dim).astype(np.int32)
+    none = (np.zeros(2, dtype=np.int64), np.zeros(0, dtype=np.int32))
+    own = np.array([[[1], [1]]], dtype=np.int32)
+    assert sorted(t.query_ranked(own, *none, 2, perm, salt=0)[0].tolist()) == [10, 12]
+    # 20 is found twice through the probes and outranks 10; a probe equal to the own
+    # bucket is skipped, or 10 would count twice and come first in table order
+    probed = np.array([[[1, 2, 1], [1, 2, 1]]], dtype=np.int32)
+    assert sorted(t.query_ranked(probed, *none, 2, perm, salt=0)[0].tolist()) == [12, 20]
     assert not t._marks.any()
 
 
@@ -140,3 +159,24 @@ def test_the_table_in_docs_autotune_md_is_what_autotune_chooses():
         dim, sparsity, active, k, range_pow, _, reservoir, n_tables = (c.strip().replace(",", "") for c in row[:8])
         c = autotune(int(dim), 128, float(sparsity))
         assert (c.k, c.range_pow, c.reservoir, c.n_tables) == (int(k), int(range_pow), int(reservoir), int(n_tables))
+
+
+def test_training_sets_take_in_batch_negatives_after_the_labels():
+    dim = 100
+    t = HashTables(2, 2, 8)
+    t.build(np.zeros((dim, 2), dtype=np.int32), seed=0)   # every neuron in bucket 0
+    perm = np.arange(dim, dtype=np.int32)
+    keys = np.zeros((3, 2), dtype=np.int32)
+    lab_offsets = np.array([0, 2, 3, 5], dtype=np.int64)
+    lab_ids = np.array([50, 51, 60, 70, 50], dtype=np.int32)
+    out = t.query(keys, lab_offsets, lab_ids, 6, perm, salt=0, n_negatives=3)
+    # its labels, then the next samples' labels (wrapping around), never its own twice
+    assert out[0, :4].tolist() == [50, 51, 60, 70]
+    assert out[1, :4].tolist() == [60, 70, 50, 51]
+    assert out[2, :4].tolist() == [70, 50, 51, 60]
+    one = t.query(keys, lab_offsets, lab_ids, 6, perm, salt=0, n_negatives=1)
+    assert one[0, :3].tolist() == [50, 51, 60] and one[1, :2].tolist() == [60, 70]
+    # the rest comes from the buckets, without repeats
+    for row in (*out, *one):
+        assert len(set(row.tolist())) == 6
+    assert not t._marks.any()
