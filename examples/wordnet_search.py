@@ -5,7 +5,7 @@ into 2^18 features weighted by inverse document frequency, trains a linear embed
 them followed by a 117,659-way softmax output layer that is trained sparsely (each sample
 computes about 0.5% of the output neurons, chosen by LSH), then reports precision@1 and
 recall@5/@10 on the held-out test queries with dense and with sparse (LSH) inference.
-Takes roughly 5-10 minutes on 2 cores (about 3 of them training).
+Takes about 4-5 minutes on 2 idle cores (3.5 of them training; 261 s in all measured).
 
     .venv/bin/python examples/wordnet_search.py [--epochs 4] [--threads 2]
 
