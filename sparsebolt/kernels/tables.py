@@ -91,6 +91,19 @@ def insert_missed_labels(keys, buckets, counts, pinned, lab_offsets, lab_ids):
 
 
 @njit(inline="always")
+def _take_labels(lab_offsets, lab_ids, q, flags, flag, out_ids, base, n, stop):
+    """Append sample q's unflagged labels to a sample's active set out_ids[base + n:],
+    setting their flags to ``flag``, while n < stop; returns the new n."""
+    for k in range(lab_offsets[q], lab_offsets[q + 1]):
+        j = lab_ids[k]
+        if flags[j] == 0 and n < stop:
+            flags[j] = flag
+            out_ids[base + n] = j
+            n += 1
+    return n
+
+
+@njit(inline="always")
 def _pad_and_clear(flags, out_ids, base, n, width, perm, start):
     """Fill a sample's active set out_ids[base + n : base + width] with unflagged neurons
     from ``perm``, starting at ``start % dim``; then zero the flags of the whole set."""
@@ -129,23 +142,11 @@ def _query_active(keys, buckets, counts, lab_offsets, lab_ids, width, n_negative
     for s in prange(n_samples):
         seen = mark[numba.get_thread_id()]
         base = s * width
-        n = 0
-        for k in range(lab_offsets[s], lab_offsets[s + 1]):
-            j = lab_ids[k]
-            if seen[j] == 0 and n < width:
-                seen[j] = 1
-                out_ids[base + n] = j
-                n += 1
+        n = _take_labels(lab_offsets, lab_ids, s, seen, 1, out_ids, base, 0, width)
         stop = min(width, n + n_negatives)
         o = s + 1
         while n < stop and o < s + n_samples:
-            q = o % n_samples
-            for k in range(lab_offsets[q], lab_offsets[q + 1]):
-                j = lab_ids[k]
-                if seen[j] == 0 and n < stop:
-                    seen[j] = 1
-                    out_ids[base + n] = j
-                    n += 1
+            n = _take_labels(lab_offsets, lab_ids, o % n_samples, seen, 1, out_ids, base, n, stop)
             o += 1
         for t in range(n_tables):
             if n == width:
@@ -188,13 +189,8 @@ def _query_ranked(keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt
         tid = numba.get_thread_id()
         hits, cand = mark[tid], found[tid]
         base = s * width
-        n = 0
-        for k in range(lab_offsets[s], lab_offsets[s + 1]):
-            j = lab_ids[k]
-            if hits[j] == 0 and n < width:
-                hits[j] = 255  # taken: never a candidate, never counted
-                out_ids[base + n] = j
-                n += 1
+        # 255 marks a taken label: never a candidate, never counted
+        n = _take_labels(lab_offsets, lab_ids, s, hits, 255, out_ids, base, 0, width)
         n_labels = n
         n_found = 0
         for t in range(n_tables):
