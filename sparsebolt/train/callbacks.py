@@ -2,6 +2,8 @@
 import copy
 import math
 
+import numpy as np
+
 from .._validation import check_float, check_int
 from .schedules import monitored
 
@@ -47,10 +49,19 @@ class History(Callback):
         return f"History({self.epochs})"
 
 
-def snapshot(model):
+def snapshot(model, into=None):
     """A copy of what prediction depends on: every parameter's values and every sparse
-    layer's LSH index (its tables may hold pinned labels). Optimizer state is not kept."""
-    params = {p.name: p.value.copy() for p in model.parameters()}
+    layer's LSH index (its tables may hold pinned labels). Optimizer state is not kept.
+    ``into``, an earlier snapshot of the same model, has its parameter buffers reused:
+    copying into pages already mapped costs a fraction of allocating new ones."""
+    old = into[0] if into is not None else {}
+    params = {}
+    for p in model.parameters():
+        buf = old.get(p.name)
+        if buf is None or buf.shape != p.value.shape:
+            buf = np.empty_like(p.value)
+        np.copyto(buf, p.value)
+        params[p.name] = buf
     indexes = {}
     for layer in model.sparse_layers():
         meta, arrays = layer.index.get_state()
@@ -91,7 +102,7 @@ class EarlyStopping(Callback):
         if value > self.best + self.min_delta:
             self.best, self.best_epoch, self.wait = value, epoch + 1, 0
             if self.restore_best_weights:
-                self._saved = snapshot(model)
+                self._saved = snapshot(model, self._saved)
             return
         self.wait += 1
         if self.wait >= self.patience:
