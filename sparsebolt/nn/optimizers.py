@@ -71,7 +71,8 @@ class Adam:
         self.step_count += 1
         for p, rows in zip(params, _rows_to_update(params)):
             if p.name not in self.state:
-                self.state[p.name] = (np.zeros_like(p.value), np.zeros_like(p.value))
+                # np.zeros maps lazily zeroed pages, which rows never updated do not touch
+                self.state[p.name] = (np.zeros(p.value.shape, p.value.dtype), np.zeros(p.value.shape, p.value.dtype))
             m, v = self.state[p.name]
             if rows is None:
                 g = p.pending

@@ -45,7 +45,7 @@ class Parameter:
         # made on first use: a sparse output layer over a dense input never needs its
         # dense buffer (the optimizer sums its rows directly), and at 670K x 128 it is 343 MB
         if self._grad is None:
-            self._grad = np.zeros_like(self.value)
+            self._grad = np.zeros(self.value.shape, dtype=self.value.dtype)
         return self._grad
 
     @property
