@@ -7,8 +7,11 @@ count unless given.
 """
 import numpy as np
 
+from .._state import prefixed, unprefixed
 from .._validation import _fail, check_choice, check_float, check_int, check_type
 from ..data.batch import Batch, Labels, SparseDataset, csr_value
+from ..io import ModelFileError
+from ..io._model import load_model_file, save_model
 from ..lsh.autotune import default_sparsity
 from ..nn import Embedding, FullyConnected, Input, Model
 from ..train.callbacks import EarlyStopping
@@ -16,6 +19,7 @@ from ..train.metrics import make_metric
 from ..train.schedules import WarmupDecay, WarmupPlateau
 from . import types as T
 from ._csv import describe, read_chunks
+from ._persist import featurizer_state, set_featurizer_state
 from .featurize import Featurizer, parse_times, warn_unknown_labels
 
 # rows read and featurized at a time
@@ -32,6 +36,8 @@ VALIDATION_FRACTION, VALIDATION_MAX_ROWS = 0.1, 10_000
 # multiply-adds of dense evaluation per epoch that the held-out slice may cost
 VALIDATION_BUDGET = 2e11
 _OWNER = "UniversalDeepTransformer"
+# the model file's manifest entry that holds the columns and the featurizer
+AUTOML_KEY = "automl"
 
 
 def _concat_csr(parts):
@@ -438,13 +444,49 @@ class UniversalDeepTransformer:
     @classmethod
     def from_config(cls, config):
         """A model with the featurizer of ``get_config()`` (vocabularies, bins, label map)
-        and fresh weights; interaction histories and indexed nodes are not in the config."""
+        and fresh weights; interaction histories and indexed nodes are not in the config
+        (``save`` and ``load`` keep everything)."""
         kw = {k: v for k, v in config.items() if k != "featurizer"}
         model = cls(**kw)
         model.featurizer.set_config(config["featurizer"])
         if model.model is None and model.n_classes:
             model._build()
         return model
+
+    # model files ------------------------------------------------------------------------------
+
+    def save(self, path, optimizer_state=True):
+        """Write the model to ``path`` in the model file format (atomically, checksummed,
+        no pickle: docs/file-format.md): the network's weights, optimizer state (unless
+        ``optimizer_state=False``), hash tables and pinned labels, and the featurizer's
+        column types, vocabularies, bins, label names, document frequencies, interaction
+        histories and graph node index. ``UniversalDeepTransformer.load`` reads it back;
+        ``sb.Model.load`` reads the network alone (feature ids in, class ids out)."""
+        self._require_model("save")
+        meta, arrays = featurizer_state(self.featurizer)
+        save_model(self.model, path, optimizer_state, extra={AUTOML_KEY: {"config": self.get_config(), "state": meta}},
+                   extra_arrays=prefixed("automl", arrays))
+
+    @classmethod
+    def load(cls, path, mmap=False, verify=None, optimizer_state=True):
+        """A model saved by ``save``: it predicts what the saved one did and can keep
+        training (with ``optimizer_state``). ``mmap`` and ``verify`` as for ``sb.Model.load``."""
+        model, manifest, arrays = load_model_file(path, mmap, verify, optimizer_state)
+        saved = manifest.get(AUTOML_KEY)
+        if saved is None:
+            raise ModelFileError(path, None, "holds a network without columns (saved by sb.Model.save, not by "
+                                 f"{_OWNER}.save); load it with sb.Model.load")
+        try:
+            udt = cls.from_config(saved["config"])
+            set_featurizer_state(udt.featurizer, saved["state"], unprefixed("automl", arrays))
+            shapes = (model.inputs[0].layer.dim, model.output.layer.dim)
+            if shapes != (udt.input_dim, udt.n_classes):
+                raise ValueError(f"its network maps {shapes[0]} features to {shapes[1]} classes, its columns "
+                                 f"{udt.input_dim} features to {udt.n_classes} classes")
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelFileError(path, "manifest.json", f"holds a {_OWNER} that cannot be rebuilt ({e})") from None
+        udt.model = model
+        return udt
 
     def __repr__(self):
         return f"UniversalDeepTransformer(target={self.target!r}, n_classes={self.n_classes}, " \

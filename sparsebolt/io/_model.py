@@ -45,12 +45,17 @@ def model_state(model, optimizer_state=True):
     return meta, arrays
 
 
-def save_model(model, path, optimizer_state=True, extra=None):
+def save_model(model, path, optimizer_state=True, extra=None, extra_arrays=None):
     """Write ``model`` to ``path`` atomically; ``extra`` adds top-level manifest entries
-    (checkpoints add their training position)."""
+    (checkpoints add their training position), ``extra_arrays`` arrays beside the model's
+    (the AutoML model's featurizer state), under keys outside ``layers/`` and ``optimizer/``."""
     check_savable(model)
     from .. import __version__
     meta, arrays = model_state(model, optimizer_state)
+    for key in extra_arrays or {}:
+        if key in arrays or key.startswith(("layers/", "optimizer/")):
+            raise ValueError(f"extra array key {key!r} collides with the model's own arrays")
+    arrays.update(extra_arrays or {})
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "sparsebolt_version": __version__,
                 "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                 "model": model.get_config(), "state": meta, **(extra or {})}
@@ -134,6 +139,11 @@ def read_state(archive, mmap=False, verify=None, optimizer_state=True):
 
 def load_model(path, mmap=False, verify=None, optimizer_state=True):
     """A Model from a model file (see ``Model.load``)."""
+    return load_model_file(path, mmap, verify, optimizer_state)[0]
+
+
+def load_model_file(path, mmap=False, verify=None, optimizer_state=True):
+    """(Model, manifest, {key: array} of the arrays outside the model's state) from a model file."""
     with open_model_file(path) as archive:
         try:
             model = model_from_config(archive.manifest["model"], build=False)
@@ -141,7 +151,8 @@ def load_model(path, mmap=False, verify=None, optimizer_state=True):
             raise ModelFileError(archive.path, "manifest.json", f"has a model config that cannot be built ({e})") from None
         meta, arrays = read_state(archive, mmap, verify, optimizer_state)
         _apply(archive.path, model, meta, arrays)
-    return model
+        others = {k: a for k, a in arrays.items() if not k.startswith(("layers/", "optimizer/"))}
+        return model, archive.manifest, others
 
 
 def _apply(path, model, meta, arrays):

@@ -1,0 +1,114 @@
+"""UniversalDeepTransformer.save / load: everything a prediction depends on comes back,
+and training goes on from where it was."""
+import numpy as np
+import pytest
+
+import sparsebolt as sb
+from sparsebolt.automl._persist import pack_strings, unpack_strings
+
+from .test_udt import SMALL, _graph, _reviews, _sessions, _write_csv
+
+
+def _same_predictions(a, b, rows, **kw):
+    for got, want in zip(b.predict_batch(rows, top_k=3, **kw), a.predict_batch(rows, top_k=3, **kw)):
+        assert got[0] == want[0]
+        np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_strings_round_trip_through_bytes_and_offsets():
+    strings = ["", "a", "naïve café", "東京", "x" * 300]
+    data, offsets = pack_strings(strings)
+    assert data.dtype == np.uint8 and offsets.dtype == np.int64
+    arrays = {"s/bytes": data, "s/offsets": offsets}
+    assert unpack_strings(arrays, "s", len(strings)) == strings
+    with pytest.raises(ValueError, match="must run from 0"):
+        unpack_strings({"s/bytes": data, "s/offsets": offsets[::-1].copy()}, "s", len(strings))
+    with pytest.raises(ValueError, match="UTF-8"):
+        unpack_strings({"s/bytes": np.array([0xff], np.uint8), "s/offsets": np.array([0, 1])}, "s", 1)
+
+
+def test_a_loaded_text_model_predicts_the_same_and_keeps_training(tmp_path):
+    rng = np.random.default_rng(0)
+    header = ["review", "stars", "size", "recommended"]
+    rows = [[text, str(rng.integers(1, 6)), float(rng.normal()), label] for text, label in _reviews(rng, 400)]
+    train = _write_csv(tmp_path / "train.csv", header, rows[:300])
+    types = {"review": sb.types.text(), "stars": sb.types.categorical(), "size": sb.types.numerical(),
+             "recommended": sb.types.categorical()}
+    model = sb.UniversalDeepTransformer(types, target="recommended", **SMALL)
+    model.train(train, epochs=2, learning_rate=5e-3, verbose=False)
+    path = tmp_path / "udt.sbm"
+    model.save(path)
+    loaded = sb.UniversalDeepTransformer.load(path)
+    assert loaded.get_config() == model.get_config()
+    test = [dict(zip(header[:3], r[:3])) for r in rows[300:]]
+    _same_predictions(model, loaded, test)
+    # the optimizer's moments came back too: one more epoch gives the same weights
+    for m in (model, loaded):
+        m.train(train, epochs=1, learning_rate=5e-3, verbose=False)
+    for p, q in zip(model.model.parameters(), loaded.model.parameters()):
+        np.testing.assert_array_equal(p.value, q.value)
+    _same_predictions(model, loaded, test)
+
+
+def test_a_loaded_recommender_keeps_the_interaction_histories(tmp_path):
+    rng = np.random.default_rng(2)
+    rows = _sessions(rng, 60, 20, 8)
+    train = _write_csv(tmp_path / "train.csv", ["user", "item", "time"], rows)
+    model = sb.UniversalDeepTransformer(
+        {"user": sb.types.categorical(), "item": sb.types.categorical(), "time": sb.types.date(format="unix")},
+        target="item", temporal_tracking={"user": ["item"]}, **SMALL)
+    model.train(train, epochs=3, learning_rate=1e-2, verbose=False)
+    model.save(tmp_path / "rec.sbm")
+    loaded = sb.UniversalDeepTransformer.load(tmp_path / "rec.sbm", mmap=True)
+    users = [{"user": f"user{u}"} for u in range(60)]
+    _same_predictions(model, loaded, users)
+    fresh = sb.UniversalDeepTransformer.from_config(model.get_config())
+    fresh.model = loaded.model  # the same network without the histories predicts otherwise
+    assert [r[0] for r in fresh.predict_batch(users)] != [r[0] for r in model.predict_batch(users)]
+
+
+def test_a_loaded_graph_model_keeps_the_node_index(tmp_path):
+    rng = np.random.default_rng(3)
+    rows = _graph(rng, 300, 4, 3)
+    header = ["node", "text", "neighbors", "group"]
+    train = _write_csv(tmp_path / "train.csv", header, rows)
+    model = sb.UniversalDeepTransformer(
+        {"node": sb.types.node_id(), "text": sb.types.text(), "neighbors": sb.types.neighbors(),
+         "group": sb.types.categorical()}, target="group", **SMALL)
+    model.train(train, epochs=3, learning_rate=5e-3, verbose=False)
+    model.save(tmp_path / "graph.sbm")
+    loaded = sb.UniversalDeepTransformer.load(tmp_path / "graph.sbm")
+    assert loaded.featurizer.nodes.neighbors == model.featurizer.nodes.neighbors
+    # the node alone: its text and neighbors come from the index
+    _same_predictions(model, loaded, [{"node": r[0]} for r in rows])
+
+
+def test_sparse_inference_with_pinned_labels_survives(tmp_path):
+    rng = np.random.default_rng(1)
+    n_classes = 600
+    rows = [[" ".join(f"t{c}w{k}" for k in rng.integers(0, 4, 3)), f"c{c}"] for c in rng.integers(0, n_classes, 3000)]
+    train = _write_csv(tmp_path / "train.csv", ["text", "label"], rows)
+    model = sb.UniversalDeepTransformer({"text": sb.types.text(tokenizer="words"), "label": sb.types.categorical()},
+                                        target="label", sparsity=0.1, **SMALL)
+    model.train(train, epochs=2, learning_rate=1e-2, verbose=False)
+    model.pin_labels(train, verbose=False)
+    model.save(tmp_path / "xc.sbm", optimizer_state=False)
+    loaded = sb.UniversalDeepTransformer.load(tmp_path / "xc.sbm")
+    assert loaded.model.output.layer.index.tables.pinned.any()
+    _same_predictions(model, loaded, [{"text": r[0]} for r in rows[:200]], sparse_inference=True)
+
+
+def test_the_two_kinds_of_model_file_load_where_they_fit(tmp_path):
+    rng = np.random.default_rng(0)
+    train = _write_csv(tmp_path / "train.csv", ["review", "label"], _reviews(rng, 100))
+    udt = sb.UniversalDeepTransformer({"review": sb.types.text(), "label": sb.types.categorical()},
+                                      target="label", **SMALL)
+    with pytest.raises(RuntimeError, match="call train first"):
+        udt.save(tmp_path / "untrained.sbm")
+    udt.train(train, epochs=1, verbose=False)
+    udt.save(tmp_path / "udt.sbm")
+    net = sb.Model.load(tmp_path / "udt.sbm")  # the network alone: feature ids in
+    assert net.output.layer.dim == udt.n_classes
+    net.save(tmp_path / "net.sbm")
+    with pytest.raises(sb.io.ModelFileError, match="sb.Model.load"):
+        sb.UniversalDeepTransformer.load(tmp_path / "net.sbm")
