@@ -45,10 +45,40 @@ def describe_file(path):
         out = {"path": os.fspath(path), "format_version": m["format_version"],
                "sparsebolt_version": m.get("sparsebolt_version"), "created": m.get("created"),
                "bytes": archive.size, **describe(m["model"], m["state"], shapes)}
+        if isinstance(m.get("automl"), dict):
+            out["automl"] = describe_automl(m["automl"])
         training = m.get("training")
         if training:
             out["checkpoint"] = {"epoch": training["epoch"], "batch": training["batch"]}
         return out
+
+
+def _short(t):
+    """A column type's config as 'text(tokenizer=auto, ...)', its non-default-looking settings only."""
+    if not isinstance(t, dict):
+        return repr(t)
+    args = ", ".join(f"{k}={v}" for k, v in t.items() if k != "type" and v not in (None, False))
+    return f"{t.get('type', '?')}({args})"
+
+
+def describe_automl(saved):
+    """The columns, target and classes of a UniversalDeepTransformer's manifest entry (a
+    malformed entry gives what can be read, never an exception)."""
+    config = saved.get("config") if isinstance(saved.get("config"), dict) else {}
+    types = config.get("data_types") if isinstance(config.get("data_types"), dict) else {}
+    featurizer = config.get("featurizer") if isinstance(config.get("featurizer"), dict) else {}
+    labels = featurizer.get("labels") if isinstance(featurizer.get("labels"), dict) else {}
+    names = labels.get("labels") if isinstance(labels.get("labels"), list) else []
+    state = saved.get("state") if isinstance(saved.get("state"), dict) else {}
+    histories = state.get("histories") if isinstance(state.get("histories"), list) else []
+    nodes = state.get("nodes") if isinstance(state.get("nodes"), dict) else {}
+    target = config.get("target")
+    return {"columns": {str(c): _short(t) for c, t in types.items() if c != target}, "target": target,
+            "target_type": _short(types.get(target)), "classes": len(names), "class_names": names[:10],
+            "temporal_tracking": config.get("temporal_tracking") or {},
+            "interactions": sum(h.get("items", 0) for h in histories if isinstance(h, dict)
+                                and isinstance(h.get("items"), int)),
+            "indexed_nodes": nodes.get("with_features", 0)}
 
 
 def describe_model(model):
@@ -80,6 +110,17 @@ def format_description(d):
                  + (f" ({opt})" if opt else "") + f"; state {'saved' if d['optimizer_state'] else 'not saved'}")
     lines.append(f"parameters {d['parameters']:,}; trained {d['steps']:,} steps"
                  + (f", {d['epochs']:,} epochs" if d["epochs"] is not None else ""))
+    a = d.get("automl")
+    if a:
+        lines.append(f"UniversalDeepTransformer: target {a['target']!r} {a['target_type']}, {a['classes']:,} classes"
+                     + (f" ({', '.join(map(str, a['class_names']))}{', ...' if a['classes'] > 10 else ''})"
+                        if a["class_names"] else ""))
+        for column, kind in a["columns"].items():
+            lines.append(f"  column {column!r}: {kind}")
+        if a["temporal_tracking"]:
+            lines.append(f"  temporal tracking {a['temporal_tracking']}: {a['interactions']:,} interactions recorded")
+        if a["indexed_nodes"]:
+            lines.append(f"  graph: {a['indexed_nodes']:,} nodes indexed")
     if "checkpoint" in d:
         lines.append(f"checkpoint: epoch {d['checkpoint']['epoch'] + 1}, {d['checkpoint']['batch']} batches into it")
     return "\n".join(lines)
