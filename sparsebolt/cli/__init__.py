@@ -106,6 +106,17 @@ def _load(model_path, mmap=True):
         return Model.load(model_path, mmap=mmap, optimizer_state=False)
 
 
+def _load_any(model_path, mmap, verify):
+    """A UniversalDeepTransformer from a file its ``save`` wrote, else an ``sb.Model``."""
+    from ..automl.udt import AUTOML_KEY, UniversalDeepTransformer
+    from ..io import open_model_file
+    from ..nn.model import Model
+    with open_model_file(model_path) as archive:
+        is_udt = AUTOML_KEY in archive.manifest
+    cls = UniversalDeepTransformer if is_udt else Model
+    return cls.load(model_path, mmap=mmap, verify=verify, optimizer_state=False)
+
+
 def _single_input_dim(model, command):
     if len(model.inputs) != 1:
         raise click.ClickException(f"{command} reads samples of one sparse input; the model has {len(model.inputs)} inputs.")
@@ -201,8 +212,7 @@ def serve(model_path, host, port, sparse_inference, top_k, max_top_k, max_batch,
     _threads(threads)
     with _failures():
         from ..serve import run
-        from ..nn.model import Model
-        model = Model.load(model_path, mmap=not no_mmap, verify=verify or None, optimizer_state=False)
+        model = _load_any(model_path, mmap=not no_mmap, verify=verify or None)
         run(model, host=host, port=port, model_path=model_path, sparse_inference=sparse_inference,
             default_top_k=top_k, max_top_k=max_top_k, max_batch=max_batch, max_body_bytes=max_body_bytes,
             log_level=log_level)

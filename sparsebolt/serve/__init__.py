@@ -1,13 +1,21 @@
 """An HTTP prediction server for a trained model (FastAPI on uvicorn; ``pip install
 'sparsebolt[serve]'``).
 
-    POST /predict   {"ids": [...], "values": [...], "top_k": 5}          one sample
+    POST /predict   {"ids": [...], "values": [...], "top_k": 5}          one sample (an sb.Model)
                     {"samples": [{"ids": [...], "values": [...]}, ...]}  a batch
                     -> {"ids": [...], "scores": [...]} or {"predictions": [...]}
+    POST /predict   {"row": {"title": "...", "price": 12.5}, "top_k": 5}   one row (a
+                    {"rows": [{...}, ...]}                               UniversalDeepTransformer)
+                    -> {"labels": [...], "scores": [...]} or {"predictions": [...]}
+    POST /update    {"rows": [{"user": ..., "item": ..., "time": ...}]}  record interactions
+                    (a UniversalDeepTransformer with temporal tracking)
     GET  /health    {"status": "ok"}
     GET  /model     what the model is: layers, sizes, hash settings, limits
 
-A malformed request gets 422 with the failing field's location; a body over
+A row names columns of the model: an unknown column, the target, a value of the wrong
+type, or a missing column gets 422 naming it (null is a missing value; columns the model
+can look up itself, tracked items, neighbors and the clock of temporal tracking, may be
+left out). A malformed request gets 422 with the failing field's location; a body over
 ``max_body_bytes`` gets 413 (also when sent chunked, without a Content-Length).
 
 All requests share one model, loaded read-only in spirit (memory-mapped copy-on-write, so

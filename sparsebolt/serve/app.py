@@ -1,5 +1,6 @@
 """The FastAPI application of ``sparsebolt serve`` (see the package docstring)."""
 import json
+import math
 import socket
 import threading
 from typing import Annotated
@@ -49,15 +50,73 @@ class Predictor:
         return out
 
 
+# what a JSON value of each column type may be (None, a missing value, always may)
+_ROW_TYPES = {"text": ((str,), "a string"), "categorical": ((str, int), "a string or an integer"),
+              "numerical": ((int, float), "a number"), "date": ((str, int), "a string or an integer"),
+              "node_id": ((str, int), "a string or an integer"), "neighbors": ((str,), "a string")}
+
+
+class RowPredictor:
+    """A UniversalDeepTransformer shared by every request: rows of named columns in, labels
+    with scores out; ``update`` records interactions. One lock around the model, as ``Predictor``."""
+
+    def __init__(self, udt, sparse_inference=False):
+        self.udt = udt
+        self.sparse_inference = sparse_inference
+        f = udt.featurizer
+        self.types = {c: t.kind for c, t in udt.data_types.items() if c != udt.target}
+        # columns the model can do without: it looks them up (neighbors in the node index,
+        # tracked items in the histories) or takes "now" (the clock of temporal tracking)
+        lookup = set(f.neighbor_columns) | {c for items in udt.temporal_tracking.values() for c in items}
+        if f.time_column is not None:
+            lookup.add(f.time_column)
+        self.required = [c for c in self.types if c not in lookup]
+        self._lock = threading.Lock()
+
+    def check_row(self, row, update=False):
+        """A ValueError naming the first unknown, missing or mistyped column of ``row`` (a
+        row to predict, or with ``update`` an interaction: the user, item and time columns)."""
+        types = dict(self.types, **{self.udt.target: self.udt.data_types[self.udt.target].kind}) if update else self.types
+        for c, v in row.items():
+            if c == self.udt.target and not update:
+                raise ValueError(f"column {c!r} is the target, which the model predicts")
+            if c not in types:
+                raise ValueError(f"unknown column {c!r}: the model's columns are {list(self.types)}")
+            kinds, expected = _ROW_TYPES[types[c]]
+            if v is not None and (isinstance(v, bool) or not isinstance(v, kinds)):
+                raise ValueError(f"column {c!r} is {types[c]}: expected {expected} (or null), "
+                                 f"got {type(v).__name__}")
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ValueError(f"column {c!r}: numbers must be finite")
+        tracked = [self.udt.featurizer.time_column] + [c for u, items in self.udt.temporal_tracking.items()
+                                                       for c in (u, *items)]
+        missing = [c for c in (tracked if update else self.required) if c not in row]
+        if missing:
+            raise ValueError(f"missing column(s) {missing}; give null for a missing value")
+        return row
+
+    def predict(self, rows, top_k):
+        with self._lock:
+            out = self.udt.predict_batch(rows, top_k=top_k, sparse_inference=self.sparse_inference)
+        return [{"labels": [label for label, _ in r], "scores": [score for _, score in r]} for r in out]
+
+    def update(self, rows):
+        with self._lock:
+            self.udt.update_history(rows)
+
+
 def create_app(model, model_path=None, sparse_inference=False, default_top_k=5, max_top_k=100, max_batch=1024,
                max_body_bytes=4 << 20):
-    """The FastAPI app serving ``model`` (a loaded ``sb.Model`` of one sparse input)."""
+    """The FastAPI app serving ``model``: a loaded ``sb.Model`` of one sparse input (feature
+    ids in) or a ``UniversalDeepTransformer`` (rows of named columns in)."""
     _require()
     from fastapi import FastAPI, Response
     from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
     from ..io._describe import describe_model
 
+    if hasattr(model, "predict_batch"):
+        return _row_app(model, model_path, sparse_inference, default_top_k, max_top_k, max_batch, max_body_bytes)
     predictor = Predictor(model, sparse_inference)
     n_features = predictor.n_features
     FeatureIds = list[StrictInt]
@@ -125,6 +184,105 @@ def create_app(model, model_path=None, sparse_inference=False, default_top_k=5, 
             return _json(predictor.predict([(request.ids, request.values)], request.top_k)[0])
         rows = [(s.ids, s.values) for s in request.samples]
         return _json({"predictions": predictor.predict(rows, request.top_k)})
+
+    return app
+
+
+def _row_app(udt, model_path, sparse_inference, default_top_k, max_top_k, max_batch, max_body_bytes):
+    """``create_app`` for a UniversalDeepTransformer."""
+    from fastapi import FastAPI, Response
+    from fastapi.responses import JSONResponse
+    from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+    from ..automl._persist import featurizer_state
+    from ..io._describe import describe_automl, describe_model
+
+    predictor = RowPredictor(udt, sparse_inference)
+    Row = dict[str, str | int | float | None]
+
+    def _rows_valid(rows, update=False):
+        for i, row in enumerate(rows or ()):
+            try:
+                predictor.check_row(row, update)
+            except ValueError as e:
+                raise ValueError(f"row {i}: {e}") from None
+        return rows
+
+    class PredictRows(BaseModel):
+        """One row (``row``) or a batch (``rows``) of column name -> value, and ``top_k``."""
+        model_config = ConfigDict(extra="forbid")
+        row: Row | None = None
+        rows: list[Row] | None = Field(None, min_length=1, max_length=max_batch)
+        top_k: int = Field(default_top_k, ge=1, le=max_top_k)
+
+        @field_validator("row")
+        @classmethod
+        def _row_valid(cls, row):
+            return row if row is None else predictor.check_row(row)
+
+        @field_validator("rows")
+        @classmethod
+        def _rows_valid(cls, rows):
+            return _rows_valid(rows)
+
+        @model_validator(mode="after")
+        def _one_or_a_batch(self):
+            if (self.row is None) == (self.rows is None):
+                raise ValueError("give either 'row' (one row) or 'rows' (a batch), not both or neither")
+            return self
+
+    class UpdateRows(BaseModel):
+        """Interactions to record: rows with the user, item and time columns."""
+        model_config = ConfigDict(extra="forbid")
+        rows: list[Row] = Field(min_length=1, max_length=max_batch)
+
+        @field_validator("rows")
+        @classmethod
+        def _rows_valid(cls, rows):
+            return _rows_valid(rows, update=True)
+
+    app = FastAPI(title="sparsebolt", version=_version(), max_body_size=max_body_bytes,
+                  description="Top-k labels of a sparsebolt UniversalDeepTransformer for rows of named columns.")
+    limits = {"max_batch": max_batch, "max_top_k": max_top_k, "max_body_bytes": max_body_bytes,
+              "default_top_k": default_top_k}
+    saved = {"config": udt.get_config(), "state": featurizer_state(udt.featurizer)[0]}
+    about = json.dumps({"path": None if model_path is None else str(model_path), "sparse_inference": sparse_inference,
+                        "limits": limits, "required_columns": predictor.required, **describe_model(udt.model),
+                        "automl": describe_automl(saved)})
+
+    def _json(obj):
+        return Response(content=json.dumps(obj, allow_nan=False), media_type="application/json")
+
+    @app.get("/health")
+    def health():
+        return {"status": "ok"}
+
+    @app.get("/model")
+    def model_info():
+        return Response(content=about, media_type="application/json")
+
+    def _unprocessable(field, e):
+        # a value the featurizer cannot read (a date it cannot parse): the client's fault
+        return JSONResponse(status_code=422, content={"detail": [{"type": "value_error", "loc": ["body", field],
+                                                                  "msg": str(e)}]})
+
+    @app.post("/predict")
+    def predict(request: PredictRows):
+        try:
+            if request.rows is None:
+                return _json(predictor.predict([request.row], request.top_k)[0])
+            return _json({"predictions": predictor.predict(request.rows, request.top_k)})
+        except ValueError as e:
+            return _unprocessable("row" if request.rows is None else "rows", e)
+
+    if udt.temporal_tracking:
+        @app.post("/update")
+        def update(request: UpdateRows):
+            try:
+                predictor.update(request.rows)
+            except ValueError as e:
+                return _unprocessable("rows", e)
+            return {"recorded": len(request.rows)}
 
     return app
 

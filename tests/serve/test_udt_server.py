@@ -1,0 +1,90 @@
+"""``sparsebolt serve`` of a UniversalDeepTransformer file: rows of named columns in, labels
+by name out, equal to the in-process predictions; bad rows get 422 naming the column; a
+recommender's /update records interactions that the next prediction sees."""
+import httpx
+import numpy as np
+import pytest
+
+import sparsebolt as sb
+
+from ..automl.test_udt import SMALL, _reviews, _sessions
+from .test_server import start_server
+
+
+def _stop(proc):
+    proc.terminate()
+    proc.wait(30)
+
+
+@pytest.fixture(scope="module")
+def served_udt(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    rows = [{"review": text, "price": float(rng.uniform(5, 50)), "size": str(rng.choice(["S", "M", "L"])),
+             "recommended": label} for text, label in _reviews(rng, 300)]
+    udt = sb.UniversalDeepTransformer({"review": sb.types.text(), "price": sb.types.numerical(bins=8),
+                                       "size": sb.types.categorical(), "recommended": sb.types.categorical()},
+                                      target="recommended", **SMALL)
+    udt.train(rows, epochs=2, learning_rate=5e-3, verbose=False)
+    path = tmp_path_factory.mktemp("udt") / "udt.sbm"
+    udt.save(path)
+    proc, url = start_server(path)
+    try:
+        yield udt, [{k: v for k, v in r.items() if k != "recommended"} for r in rows], url
+    finally:
+        _stop(proc)
+
+
+def test_rows_get_labels_by_name_equal_to_the_in_process_ones(served_udt):
+    udt, rows, url = served_udt
+    with httpx.Client(base_url=url) as client:
+        one = client.post("/predict", json={"row": rows[0], "top_k": 2})
+        assert one.status_code == 200, one.text
+        want = udt.predict(rows[0], top_k=2)
+        assert one.json()["labels"] == [label for label, _ in want]
+        np.testing.assert_allclose(one.json()["scores"], [s for _, s in want], rtol=1e-6)
+        batch = client.post("/predict", json={"rows": rows[:5]})
+        assert batch.status_code == 200
+        assert [p["labels"][0] for p in batch.json()["predictions"]] == [r[0][0] for r in udt.predict_batch(rows[:5])]
+        # null is a missing value
+        assert client.post("/predict", json={"row": {**rows[0], "price": None}}).status_code == 200
+        about = client.get("/model").json()
+        assert about["automl"]["target"] == "recommended" and about["required_columns"] == ["review", "price", "size"]
+        assert client.post("/update", json={"rows": rows[:1]}).status_code == 404  # no temporal tracking
+
+
+@pytest.mark.parametrize("row, message", [
+    ({"review": "nice", "price": 10.0, "size": "S", "colour": "red"}, "unknown column 'colour'"),
+    ({"review": "nice", "price": 10.0}, "missing column(s) ['size']"),
+    ({"review": "nice", "price": "ten", "size": "S"}, "column 'price' is numerical: expected a number"),
+    ({"review": 5, "price": 1.0, "size": "S"}, "column 'review' is text: expected a string"),
+    ({"review": "nice", "price": 1.0, "size": "S", "recommended": "yes"}, "column 'recommended' is the target"),
+])
+def test_a_bad_row_gets_422_naming_the_column(served_udt, row, message):
+    _, _, url = served_udt
+    for body, loc in (({"row": row}, ["body", "row"]), ({"rows": [row]}, ["body", "rows"])):
+        r = httpx.post(f"{url}/predict", json=body)
+        assert r.status_code == 422
+        assert any(e["loc"] == loc and message in e["msg"] for e in r.json()["detail"]), r.json()
+
+
+def test_a_recommender_takes_new_interactions_through_update(tmp_path):
+    rng = np.random.default_rng(2)
+    rows = _sessions(rng, 80, 20, 10)
+    udt = sb.UniversalDeepTransformer(
+        {"user": sb.types.categorical(), "item": sb.types.categorical(), "time": sb.types.date(format="unix")},
+        target="item", temporal_tracking={"user": ["item"]}, **SMALL)
+    udt.train([dict(zip(["user", "item", "time"], r)) for r in rows], epochs=6, learning_rate=1e-2, verbose=False)
+    udt.save(tmp_path / "rec.sbm")
+    proc, url = start_server(tmp_path / "rec.sbm")
+    try:
+        with httpx.Client(base_url=url) as client:
+            # a new user: after their interactions with items 3 and 4, the cycle says item 5
+            r = client.post("/update", json={"rows": [{"user": "new", "item": "item3", "time": 2_000_000},
+                                                      {"user": "new", "item": "item4", "time": 2_000_100}]})
+            assert r.status_code == 200 and r.json() == {"recorded": 2}
+            got = client.post("/predict", json={"row": {"user": "new"}, "top_k": 1}).json()
+            assert got["labels"] == ["item5"]
+            bad = client.post("/update", json={"rows": [{"user": "new", "item": "item3", "time": "yesterday"}]})
+            assert bad.status_code == 422 and "time" in bad.json()["detail"][0]["msg"], bad.json()
+    finally:
+        _stop(proc)
