@@ -65,13 +65,22 @@ def cli():
 def train(config, train_data, output, validation, epochs, learning_rate, checkpoint_dir, checkpoint_every, keep,
           resume, no_optimizer_state, threads, quiet):
     """Train a model described by CONFIG (TOML or JSON) on TRAIN_DATA (multi-label SVM)
-    and save it to OUTPUT. See `sparsebolt.cli._config` or the README for the config keys."""
+    and save it to OUTPUT. A CONFIG with a [columns] table describes a UniversalDeepTransformer:
+    TRAIN_DATA (and --validation) is then a CSV file with a header. See
+    `sparsebolt.cli._config` or the README for the config keys."""
     from .. import data
     from ..train.augment import can_pin
-    from ._config import ConfigError, build_model, data_settings, load_config, train_settings
+    from ._config import ConfigError, build_model, data_settings, is_automl, load_config, train_settings
     _threads(threads)
     with _failures():
         cfg = load_config(config)
+        if is_automl(cfg):
+            if checkpoint_dir or checkpoint_every or keep or resume:
+                raise ConfigError("checkpoint options are for layer configs; a [columns] config trains a "
+                                  "UniversalDeepTransformer, which keeps its best epoch instead")
+            _train_automl(config, cfg, train_data, output, validation, epochs, learning_rate, no_optimizer_state,
+                          quiet)
+            return
         dataset = data.load_svm(train_data, **data_settings(config, cfg))
         model = build_model(config, cfg, dataset.n_features, dataset.n_labels)
         kwargs = train_settings(config, cfg)
@@ -100,10 +109,23 @@ def train(config, train_data, output, validation, epochs, learning_rate, checkpo
         click.echo(f"saved {output} ({os.path.getsize(output) / 1e6:,.1f} MB)", err=True)
 
 
-def _load(model_path, mmap=True):
-    from ..nn.model import Model
-    with _failures():
-        return Model.load(model_path, mmap=mmap, optimizer_state=False)
+def _train_automl(config, cfg, train_data, output, validation, epochs, learning_rate, no_optimizer_state, quiet):
+    from ._config import automl_train_settings, build_automl
+    udt = build_automl(config, cfg)
+    kwargs = automl_train_settings(config, cfg)
+    for name, value in (("epochs", epochs), ("learning_rate", learning_rate)):
+        if value is not None:
+            kwargs[name] = value
+    pin = kwargs.pop("pin_labels")
+    if kwargs.get("metrics") and not validation:
+        click.echo("note: [train] metrics need --validation; training without them", err=True)
+        kwargs["metrics"] = []
+    udt.train(train_data, validation=validation, verbose=not quiet, **kwargs)
+    if pin:
+        udt.pin_labels(train_data, verbose=not quiet)
+    udt.save(output, optimizer_state=not no_optimizer_state)
+    if not quiet:
+        click.echo(f"saved {output} ({os.path.getsize(output) / 1e6:,.1f} MB)", err=True)
 
 
 def _load_any(model_path, mmap, verify):
@@ -133,10 +155,18 @@ def _single_input_dim(model, command):
 @_threads_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def evaluate(model_path, data_path, metrics, sparse_inference, batch_size, threads, quiet):
-    """Score MODEL on DATA (multi-label SVM); prints one JSON object of metrics."""
+    """Score MODEL on DATA (multi-label SVM; a CSV file with a header for a
+    UniversalDeepTransformer); prints one JSON object of metrics."""
     from .. import data
     _threads(threads)
-    model = _load(model_path)
+    with _failures():
+        model = _load_any(model_path, mmap=True, verify=None)
+    if hasattr(model, "predict_batch"):
+        with _failures():
+            result = model.evaluate(data_path, metrics=list(metrics), sparse_inference=sparse_inference,
+                                    batch_size=batch_size)
+        click.echo(json.dumps(result))
+        return
     dim = _single_input_dim(model, "evaluate")
     with _failures():
         dataset = data.load_svm(data_path, batch_size=batch_size, n_features=dim, n_labels=model.output.dim)
@@ -148,8 +178,9 @@ def evaluate(model_path, data_path, metrics, sparse_inference, batch_size, threa
 @click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
 @click.argument("input_file", metavar="[INPUT]", type=click.File("rb"), default="-")
 @click.option("-k", "--top-k", type=click.IntRange(1), default=5, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["auto", "svm", "jsonl"]), default="auto", show_default=True,
-              help="Input format; auto reads JSON lines when the first line starts with '{'.")
+@click.option("--format", "fmt", type=click.Choice(["auto", "svm", "jsonl", "csv"]), default="auto", show_default=True,
+              help="Input format; auto reads JSON lines when the first line starts with '{' (else SVM, or CSV "
+                   "for a UniversalDeepTransformer).")
 @_sparse_option
 @click.option("-o", "--output", type=click.File("w"), default="-", help="Where to write the JSON lines (default: stdout).")
 @click.option("--batch-size", type=click.IntRange(1), default=1024, show_default=True)
@@ -157,13 +188,30 @@ def evaluate(model_path, data_path, metrics, sparse_inference, batch_size, threa
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def predict(model_path, input_file, top_k, fmt, sparse_inference, output, batch_size, threads, quiet):
     """Top-k labels of each sample in INPUT (a file, or - for stdin: SVM lines or JSON lines
-    {"ids": [...], "values": [...]}), written as JSON lines {"ids": [...], "scores": [...]}."""
+    {"ids": [...], "values": [...]}), written as JSON lines {"ids": [...], "scores": [...]}.
+    For a UniversalDeepTransformer, INPUT is a CSV file with a header or JSON lines of rows
+    {"column": value, ...}, and the output JSON lines {"labels": [...], "scores": [...]}."""
     from tqdm.auto import tqdm
-    from ._input import prediction_lines, read_batches
+    from ._input import prediction_lines, read_batches, read_row_batches
     _threads(threads)
-    model = _load(model_path)
-    dim = _single_input_dim(model, "predict")
+    with _failures():
+        model = _load_any(model_path, mmap=True, verify=None)
     name = "stdin" if input_file.name == "<stdin>" else input_file.name
+    if hasattr(model, "predict_batch"):
+        with _failures(), tqdm(unit="rows", disable=quiet or not sys.stderr.isatty(), file=sys.stderr) as bar:
+            for line, rows in read_row_batches(input_file, name, batch_size, fmt):
+                try:
+                    out = model.predict_batch(rows, top_k=top_k, sparse_inference=sparse_inference)
+                except ValueError as e:
+                    raise ValueError(f"{name}, the {len(rows)} rows from line {line}: {e}") from None
+                output.writelines(json.dumps({"labels": [label for label, _ in r], "scores": [s for _, s in r]})
+                                  + "\n" for r in out)
+                output.flush()
+                bar.update(len(rows))
+        return
+    if fmt == "csv":
+        raise click.UsageError("--format csv is for UniversalDeepTransformer files; this model reads feature ids.")
+    dim = _single_input_dim(model, "predict")
     with _failures(), tqdm(unit="samples", disable=quiet or not sys.stderr.isatty(), file=sys.stderr) as bar:
         for n, value in read_batches(input_file, name, dim, batch_size, fmt):
             ids, scores = model.predict(value, top_k=top_k, sparse_inference=sparse_inference)

@@ -30,6 +30,22 @@ the data settings, the training settings and optionally checkpoints::
     dir = "checkpoints"
     every = 500
     keep = 3
+
+A config with a ``[columns]`` table describes a UniversalDeepTransformer over a CSV file
+instead: the columns' types (a type name, or a table of the type and its options as in
+``sb.types``), the ``target`` column, its other settings in ``[options]`` and the training
+settings in ``[train]`` (all optional: without ``epochs`` it decides how long to train)::
+
+    target = "label"
+    [columns]
+    title = "text"
+    price = {type = "numerical", bins = 20}
+    label = "categorical"
+    [options]                    # keyword arguments of sb.UniversalDeepTransformer
+    embedding_dim = 512
+    [train]                      # keyword arguments of its train()
+    max_epochs = 20
+    metrics = ["precision@1"]    # on --validation after each epoch
 """
 import json
 import os
@@ -46,6 +62,15 @@ SECTIONS = {
     "checkpoint": {"dir", "every", "keep"},
 }
 LAYERS = {"Embedding": nn.Embedding, "FullyConnected": nn.FullyConnected, "LayerNorm": nn.LayerNorm}
+
+
+AUTOML_SECTIONS = {
+    "target": None, "columns": None,
+    "options": {"temporal_tracking", "history_length", "input_dim", "embedding_dim", "sparsity",
+                "output_activation", "cross_column_pairgrams", "delimiter", "seed"},
+    "train": {"epochs", "learning_rate", "batch_size", "max_epochs", "validation_metric", "metrics",
+              "max_in_memory_rows", "label_augmentation", "pin_labels"},
+}
 
 
 class ConfigError(ValueError):
@@ -68,6 +93,8 @@ def load_config(path):
         raise ConfigError(f"{path}: not valid {'JSON' if path.endswith('.json') else 'TOML'}: {e}") from None
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: the config must be a table of sections.")
+    if is_automl(config):
+        return _check_automl(path, config)
     for section, value in config.items():
         if section not in SECTIONS:
             raise ConfigError(f"{path}: unknown section [{section}]; the sections are {', '.join(SECTIONS)}.")
@@ -80,6 +107,61 @@ def load_config(path):
     if not config.get("model", {}).get("layers"):
         raise ConfigError(f"{path}: [model] needs 'layers', a list of at least one layer table.")
     return config
+
+
+def is_automl(config):
+    """Whether a loaded config describes a UniversalDeepTransformer (it has [columns])."""
+    return "columns" in config
+
+
+def _check_automl(path, config):
+    for section, value in config.items():
+        if section not in AUTOML_SECTIONS:
+            raise ConfigError(f"{path}: unknown key or section {section!r}; a config with [columns] has "
+                              f"{', '.join(AUTOML_SECTIONS)}.")
+        keys = AUTOML_SECTIONS[section]
+        if keys is None:
+            continue
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}: [{section}] must be a table.")
+        unknown = sorted(set(value) - keys)
+        if unknown:
+            raise ConfigError(f"{path}: unknown key {unknown[0]!r} in [{section}]; its keys are {', '.join(sorted(keys))}.")
+    if not isinstance(config["columns"], dict) or not config["columns"]:
+        raise ConfigError(f"{path}: [columns] must be a table of column name -> type.")
+    if not isinstance(config.get("target"), str):
+        raise ConfigError(f"{path}: 'target' (before the first section) must name the column to predict. "
+                          f"Got {config.get('target')!r} instead.")
+    return config
+
+
+def build_automl(path, config):
+    """The UniversalDeepTransformer of a config with [columns]."""
+    from ..automl.udt import UniversalDeepTransformer
+    try:
+        return UniversalDeepTransformer(config["columns"], config["target"], **config.get("options", {}))
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"{path}: {e}") from None
+
+
+def automl_train_settings(path, config):
+    """Keyword arguments of ``UniversalDeepTransformer.train`` from [train], and
+    ``pin_labels`` (whether to pin the training labels afterwards)."""
+    train, owner = dict(config.get("train", {})), _owner(path, "train")
+    out = {"pin_labels": check_type(owner, "pin_labels", train.pop("pin_labels", False), bool, "true or false")}
+    for name in ("epochs", "batch_size", "max_epochs", "max_in_memory_rows"):
+        if name in train:
+            out[name] = check_int(owner, name, train[name], 1)
+    if "learning_rate" in train:
+        out["learning_rate"] = check_float(owner, "learning_rate", train["learning_rate"], 0.0, low_open=True)
+    if "metrics" in train:
+        out["metrics"] = check_type(owner, "metrics", train["metrics"], list, "a list of metric names")
+    if "validation_metric" in train:
+        out["validation_metric"] = check_type(owner, "validation_metric", train["validation_metric"], str, "a metric name")
+    if "label_augmentation" in train:
+        out["label_augmentation"] = check_type(owner, "label_augmentation", train["label_augmentation"], bool,
+                                               "true or false")
+    return out
 
 
 def _owner(path, section):

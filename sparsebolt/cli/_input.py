@@ -5,6 +5,9 @@ be left out by starting the line with a blank. JSON lines are ``{"ids": [...], "
 [...]}`` (``values`` optional: 1.0 each). ``auto`` picks JSON lines when the first
 non-blank line starts with ``{``.
 """
+import csv
+import io
+import itertools
 import json
 import math
 
@@ -13,7 +16,7 @@ import numpy as np
 from ..data import DataFormatError, csr_value
 from ..data.svm import _parse
 
-FORMATS = ("auto", "svm", "jsonl")
+FORMATS = ("auto", "svm", "jsonl", "csv")
 
 
 def _is_header(line):
@@ -99,3 +102,61 @@ def prediction_lines(ids, scores):
     for row_ids, row_scores in zip(ids.tolist(), scores.tolist()):
         n = sum(1 for i in row_ids if i >= 0)
         yield json.dumps({"ids": row_ids[:n], "scores": row_scores[:n]}) + "\n"
+
+
+
+def read_row_batches(stream, name, batch_size, fmt="auto"):
+    """Yield (line of the first row, [row dicts]) for every ``batch_size`` rows of
+    ``stream`` (binary): JSON lines of objects, or CSV with a header (``auto``: JSON lines
+    when the first non-blank line starts with ``{``). Empty CSV fields are missing values."""
+    lines = enumerate(io.TextIOWrapper(stream, encoding="utf-8", newline=""), start=1)
+    if fmt == "auto":
+        seen = []
+        for n, raw in lines:
+            seen.append((n, raw))
+            if raw.strip():
+                break
+        fmt = "jsonl" if seen and seen[-1][1].lstrip().startswith("{") else "csv"
+        lines = itertools.chain(seen, lines)
+    if fmt not in ("jsonl", "csv"):
+        raise ValueError(f"{name}: a UniversalDeepTransformer reads CSV or JSON lines, not {fmt}")
+    block, first = [], None
+    for line, row in (_json_rows if fmt == "jsonl" else _csv_rows)(lines, name):
+        first = line if not block else first
+        block.append(row)
+        if len(block) == batch_size:
+            yield first, block
+            block = []
+    if block:
+        yield first, block
+
+
+def _json_rows(lines, name):
+    for line, raw in lines:
+        if not raw.strip():
+            continue
+        try:
+            row = json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise DataFormatError(name, line, f"not JSON: {e}") from None
+        if not isinstance(row, dict):
+            raise DataFormatError(name, line, f"expected a JSON object of column -> value, got {raw.strip()[:60]!r}")
+        yield line, row
+
+
+def _csv_rows(lines, name):
+    reader = csv.reader(raw for _, raw in lines)
+    header = None
+    try:
+        for fields in reader:
+            if not fields:
+                continue
+            if header is None:
+                header = fields
+                continue
+            if len(fields) != len(header):
+                raise DataFormatError(name, reader.line_num, f"expected {len(header)} fields as in the header, "
+                                      f"found {len(fields)}")
+            yield reader.line_num, {c: (v if v != "" else None) for c, v in zip(header, fields)}
+    except csv.Error as e:
+        raise DataFormatError(name, reader.line_num, f"cannot parse the row: {e}") from None
