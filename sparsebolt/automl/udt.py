@@ -5,6 +5,8 @@ The model is BOLT's default: hashed features -> Embedding(embedding_dim, relu) -
 FullyConnected(n_classes, softmax or sigmoid), the output's sparsity chosen from the class
 count unless given.
 """
+import re
+
 import numpy as np
 
 from .._state import prefixed, unprefixed
@@ -13,6 +15,7 @@ from ..data.batch import Batch, Labels, SparseDataset, csr_value
 from ..io import ModelFileError
 from ..io._model import load_model_file, save_model
 from ..lsh.autotune import default_sparsity
+from ..nn.layers.base import Context
 from ..nn import Embedding, FullyConnected, Input, Model
 from ..train.callbacks import EarlyStopping
 from ..train.metrics import make_metric
@@ -36,6 +39,8 @@ VALIDATION_FRACTION, VALIDATION_MAX_ROWS = 0.1, 10_000
 # multiply-adds of dense evaluation per epoch that the held-out slice may cost
 VALIDATION_BUDGET = 2e11
 _OWNER = "UniversalDeepTransformer"
+# a word of a text column, as explain leaves it out
+_WORD = re.compile(r"\w+")
 # the model file's manifest entry that holds the columns and the featurizer
 AUTOML_KEY = "automl"
 
@@ -427,6 +432,76 @@ class UniversalDeepTransformer:
             raise TypeError(f"predict takes one row as a dict of column name -> value; use predict_batch for "
                             f"several rows. Got {type(row).__name__}.")
         return self.predict_batch([row], top_k=top_k, sparse_inference=sparse_inference)[0]
+
+    def embed(self, rows):
+        """The hidden representation of each row (list of dicts or a DataFrame): the
+        embedding layer's output, float32[n_rows, embedding_dim], for similarity search or
+        as features of another model."""
+        self._require_model("embed")
+        rows = self._rows_source(rows, "embed")
+        if isinstance(rows, (list, tuple)) and not rows:
+            return np.zeros((0, self.embedding_dim), dtype=np.float32)
+        parts = []
+        for chunk in self._chunks(rows, with_target=False):
+            offsets, ids, vals, _, _ = self.featurizer.transform(chunk, "predict")
+            values = self.model.forward(Batch((csr_value(self.input_dim, offsets, ids, vals),)), Context(),
+                                        skip_output=True)
+            parts.append(values[self.model.output.inputs[0]].vals.reshape(len(chunk), -1).copy())
+        return np.concatenate(parts)
+
+    def explain(self, row, target=None):
+        """Which columns and words of ``row`` (a dict) drove its prediction, by leaving
+        each out: [(column, token, contribution), ...], the largest magnitude first. The
+        contribution is how much the log-odds of the target class (the top class unless
+        ``target`` names one) drop when the token is left out, log(p / (1 - p)) of its
+        softmax or sigmoid output, which unlike p does not saturate near certainty:
+        positive tokens raised the class's probability, negative ones lowered it. A text column gives one
+        entry per distinct word (the word's unigram, bigrams and character n-grams go with
+        it); any other column one entry, its value as the token."""
+        self._require_model("explain")
+        if not isinstance(row, dict):
+            raise TypeError(f"explain takes one row as a dict of column name -> value. Got {type(row).__name__}.")
+        self._rows_source([row], "explain")
+        k = self._class_id(target) if target is not None else None
+        pieces, variants = [], [row]
+        for c, v in row.items():
+            if v is None or c == self.target:
+                continue
+            if c in self.featurizer.text_columns:
+                words = _WORD.findall(str(v))
+                for w in dict.fromkeys(words):
+                    pieces.append((c, w))
+                    variants.append({**row, c: " ".join(x for x in words if x != w) or None})
+            else:
+                pieces.append((c, str(v)))
+                variants.append({**row, c: None})
+        chunk = next(self._chunks(variants, with_target=False))
+        offsets, ids, vals, _, _ = self.featurizer.transform(chunk, "predict")
+        values = self.model.forward(Batch((csr_value(self.input_dim, offsets, ids, vals),)), Context(),
+                                    skip_output=True)
+        layer = self.model.output.layer
+        h = values[self.model.output.inputs[0]].to_dense().astype(np.float64)
+        z = h @ layer.W.value.T.astype(np.float64) + layer.b.value
+        if k is None:
+            k = int(np.argmax(z[0]))
+        if self.output_activation == "softmax":  # log-odds of class k: z_k - log sum of the others' exp
+            others = np.delete(z, k, axis=1)
+            top = others.max(axis=1)
+            log_odds = z[:, k] - top - np.log(np.exp(others - top[:, None]).sum(axis=1))
+        else:
+            log_odds = z[:, k]
+        out = [(c, token, float(log_odds[0] - log_odds[1 + j])) for j, (c, token) in enumerate(pieces)]
+        return sorted(out, key=lambda t: -abs(t[2]))
+
+    def _class_id(self, label):
+        labels = self.featurizer.labels
+        if labels.label_type == "int":
+            if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label < self.n_classes:
+                _fail("explain", "target", f"a class id in [0, {self.n_classes})", label)
+            return label
+        if label not in labels.index:
+            _fail("explain", "target", f"a class seen in training ({len(labels.labels)} of them)", label)
+        return labels.index[label]
 
     # config -----------------------------------------------------------------------------------
 
