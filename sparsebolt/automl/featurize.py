@@ -137,14 +137,31 @@ class LabelMap:
         return Labels.from_lists(lists), unknown
 
     def name(self, i):
+        """The label of output ``i`` (None for a forgotten one)."""
         return i if self.label_type == "int" else self.labels[i]
+
+    def add(self, label):
+        """The id of a new label, in the slot of a forgotten one if there is one."""
+        free = [i for i, lab in enumerate(self.labels) if lab is None]
+        if free:
+            self.labels[free[0]] = label
+        else:
+            self.labels.append(label)
+        self.index[label] = free[0] if free else len(self.labels) - 1
+        return self.index[label]
+
+    def forget(self, label):
+        """Free the id of ``label`` (its slot stays, named None, for the next label added)."""
+        i = self.index.pop(label)
+        self.labels[i] = None
+        return i
 
     def get_config(self):
         return {"labels": list(self.labels)} if self.label_type == "str" else {}
 
     def set_config(self, cfg):
         self.labels = list(cfg.get("labels", []))
-        self.index = {lab: i for i, lab in enumerate(self.labels)}
+        self.index = {lab: i for i, lab in enumerate(self.labels) if lab is not None}
 
 
 class NodeIndex:

@@ -9,7 +9,7 @@ import re
 
 import numpy as np
 
-from .._state import prefixed, unprefixed
+from .._state import prefixed, take, unprefixed
 from .._validation import _fail, check_choice, check_float, check_int, check_type
 from ..data.batch import Batch, Labels, SparseDataset, csr_value
 from ..io import ModelFileError
@@ -41,6 +41,8 @@ VALIDATION_BUDGET = 2e11
 _OWNER = "UniversalDeepTransformer"
 # a word of a text column, as explain leaves it out
 _WORD = re.compile(r"\w+")
+# a forgotten class's bias: its softmax output is 0, its score never in a top k of named classes
+_FORGOTTEN_BIAS = np.float32(-1e30)
 # the model file's manifest entry that holds the columns and the featurizer
 AUTOML_KEY = "automl"
 
@@ -144,6 +146,8 @@ class UniversalDeepTransformer:
         self.featurizer = Featurizer(self.data_types, target, self.input_dim, self.temporal_tracking,
                                      self.history_length, self.cross_column_pairgrams, self.seed)
         self.model = None
+        # the mean hidden representation of the training rows (set by train)
+        self.center = None
         if self.featurizer.labels.n_classes is not None:
             self._build()
 
@@ -334,7 +338,21 @@ class UniversalDeepTransformer:
         stops = [cb for cb in callbacks if isinstance(cb, EarlyStopping)]
         if auto and stops:
             history.best_epoch = stops[-1].best_epoch
+        self.center = self._mean_embedding(train_data)
         return history
+
+    def _mean_embedding(self, data, max_rows=4096):
+        """The mean hidden representation of (the first ``max_rows`` rows of) ``data``:
+        what every row shares, which ``introduce_label`` takes off a new class's direction."""
+        total, n = np.zeros(self.embedding_dim), 0
+        for batch in data:
+            values = self.model.forward(Batch(batch.inputs), Context(), skip_output=True)
+            h = values[self.model.output.inputs[0]].to_dense()
+            total += h.sum(axis=0)
+            n += h.shape[0]
+            if n >= max_rows:
+                break
+        return (total / max(n, 1)).astype(np.float32)
 
     def _holdout_order(self, data, n_rows):
         """Row indices, those to hold out first: the latest rows when rows have a time
@@ -417,12 +435,13 @@ class UniversalDeepTransformer:
             labels = self.featurizer.labels
             # neurons beyond the labels seen in training (n_classes larger than needed) have no name
             unnamed = labels.size - len(labels.labels) if labels.label_type == "str" else 0
-            top, scores = self.model.predict(Batch((x,)), top_k=min(top_k + unnamed, self.n_classes),
+            forgotten = labels.labels.count(None) if labels.label_type == "str" else 0
+            top, scores = self.model.predict(Batch((x,)), top_k=min(top_k + unnamed + forgotten, self.n_classes),
                                              sparse_inference=sparse_inference)
             named = labels.size - unnamed
             for r_ids, r_scores in zip(top, scores):
                 results.append([(labels.name(int(i)), float(s)) for i, s in zip(r_ids, r_scores)
-                                if 0 <= i < named][:top_k])
+                                if 0 <= i < named and labels.name(int(i)) is not None][:top_k])
         return results
 
     def predict(self, row, top_k=1, sparse_inference=False):
@@ -493,6 +512,68 @@ class UniversalDeepTransformer:
         out = [(c, token, float(log_odds[0] - log_odds[1 + j])) for j, (c, token) in enumerate(pieces)]
         return sorted(out, key=lambda t: -abs(t[2]))
 
+    def introduce_label(self, rows, label):
+        """Teach the trained model a new class, or more examples of a known one, from
+        ``rows`` (dicts or a DataFrame of input columns) without training: the class's
+        output neuron is moved (a new one added) just far enough towards the rows' mean
+        embedding that the rows' mean scores it one logit above the best class they get
+        now. Prediction, sparse inference included (the rows' buckets are pinned to it),
+        reflects it at once; later training refines it. A sparse output's tables are
+        rebuilt when a neuron is added, which drops earlier pins (``pin_labels`` again).
+        Returns the class's output id."""
+        self._require_model("introduce_label")
+        labels = self.featurizer.labels
+        if labels.label_type != "str":
+            raise ValueError("introduce_label needs string labels (sb.types.categorical(label_type='str')).")
+        if labels.n_classes is not None and label not in labels.index and None not in labels.labels \
+                and len(labels.labels) >= labels.n_classes:
+            _fail("introduce_label", "label", f"one of the {labels.n_classes} classes (n_classes is fixed)", label)
+        h = self.embed(rows).astype(np.float64)
+        if h.shape[0] == 0:
+            raise ValueError("introduce_label needs at least one row.")
+        layer = self.model.output.layer
+        W, b = layer.W.value.astype(np.float64), layer.b.value.astype(np.float64)
+        named = np.array([lab is not None for lab in labels.labels] + [False] * (layer.dim - len(labels.labels)))
+        z = h @ W.T + b
+        target = z[:, named].max(axis=1).mean() + 1.0 if named.any() else 1.0
+        k = labels.index.get(label)
+        if k is None:
+            k = labels.add(str(label))
+            if k < layer.dim:  # a forgotten class's neuron: start from nothing
+                layer.W.value[k], layer.b.value[k] = 0.0, 0.0
+            else:
+                self.model.add_output_neurons(np.zeros((1, layer.W.value.shape[1])), np.zeros(1))
+                layer = self.model.output.layer
+        mean = h.mean(axis=0)
+        # the direction that sets these rows apart from the training rows' mean
+        d = mean - self.center if self.center is not None else mean
+        if float(d @ mean) <= 1e-6 * float(mean @ mean):
+            d = mean
+        w = layer.W.value[k].astype(np.float64)
+        gap = target - (w @ mean + float(layer.b.value[k]))
+        if gap > 0:
+            layer.W.value[k] = w + gap * d / float(d @ mean)
+        if layer.index is not None:
+            self.pin_labels(self._with_label(rows, label), verbose=False)
+        return k
+
+    def forget(self, label):
+        """Remove a class: it is never predicted again (its neuron scores nothing and its
+        id is free for the next ``introduce_label``)."""
+        self._require_model("forget")
+        labels = self.featurizer.labels
+        if labels.label_type != "str" or label not in labels.index:
+            _fail("forget", "label", "a class of the model", label)
+        k = labels.forget(label)
+        layer = self.model.output.layer
+        layer.W.value[k] = 0.0
+        layer.b.value[k] = _FORGOTTEN_BIAS
+
+    def _with_label(self, rows, label):
+        if hasattr(rows, "assign"):  # a DataFrame
+            return rows.assign(**{self.target: label})
+        return [{**r, self.target: label} for r in rows]
+
     def _class_id(self, label):
         labels = self.featurizer.labels
         if labels.label_type == "int":
@@ -539,6 +620,8 @@ class UniversalDeepTransformer:
         ``sb.Model.load`` reads the network alone (feature ids in, class ids out)."""
         self._require_model("save")
         meta, arrays = featurizer_state(self.featurizer)
+        if self.center is not None:
+            arrays["center"] = self.center
         save_model(self.model, path, optimizer_state, extra={AUTOML_KEY: {"config": self.get_config(), "state": meta}},
                    extra_arrays=prefixed("automl", arrays))
 
@@ -553,7 +636,10 @@ class UniversalDeepTransformer:
                                  f"{_OWNER}.save); load it with sb.Model.load")
         try:
             udt = cls.from_config(saved["config"])
-            set_featurizer_state(udt.featurizer, saved["state"], unprefixed("automl", arrays))
+            ours = unprefixed("automl", arrays)
+            set_featurizer_state(udt.featurizer, saved["state"], ours)
+            if "center" in ours:
+                udt.center = np.array(take(_OWNER, ours, "center", (udt.embedding_dim,), np.float32))
             shapes = (model.inputs[0].layer.dim, model.output.layer.dim)
             if shapes != (udt.input_dim, udt.n_classes):
                 raise ValueError(f"its network maps {shapes[0]} features to {shapes[1]} classes, its columns "

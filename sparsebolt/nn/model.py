@@ -101,6 +101,12 @@ class Model:
     def parameters(self):
         return [p for layer in self.layers for p in layer.parameters()]
 
+    def add_output_neurons(self, weights, biases):
+        """Grow the output layer by ``len(biases)`` neurons (``FullyConnected.add_neurons``)."""
+        self.output.layer.add_neurons(weights, biases)
+        self.output.dim = self.output.layer.dim
+        self.optimizer.resize(self.output.layer.parameters())
+
     def sparse_layers(self):
         return [layer for layer in self.layers if getattr(layer, "index", None) is not None]
 

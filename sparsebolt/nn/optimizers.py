@@ -83,6 +83,14 @@ class Adam:
             optim.adam_rows(_as_2d(p.value), _as_2d(p.grad), _as_2d(m), _as_2d(v), rows,
                             learning_rate, self.beta1, self.beta2, self.eps, self.step_count)
 
+    def resize(self, params):
+        """Give parameters that gained rows (new output neurons) zero moments for them."""
+        for p in params:
+            if p.name in self.state and self.state[p.name][0].shape != p.value.shape:
+                m, v = self.state[p.name]
+                pad = ((0, p.value.shape[0] - m.shape[0]),) + ((0, 0),) * (m.ndim - 1)
+                self.state[p.name] = (np.pad(m, pad), np.pad(v, pad))
+
     def get_config(self):
         return {"name": self.name, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
 
@@ -126,6 +134,9 @@ class SGD:
                 p.pending = None
                 continue
             optim.sgd_rows(_as_2d(p.value), _as_2d(p.grad), rows, learning_rate)
+
+    def resize(self, params):
+        """SGD keeps no per-row state."""
 
     def get_config(self):
         return {"name": self.name}

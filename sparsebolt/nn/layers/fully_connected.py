@@ -95,6 +95,22 @@ class FullyConnected(Layer):
                                      seed=self._index_seed)
             self.index.rebuild(self.W.value)
 
+    def add_neurons(self, weights, biases):
+        """Append neurons with ``weights : float32[n, d_in]`` and ``biases : float32[n]``
+        (a class introduced after training). Their gradients and optimizer moments start at
+        zero; the hash tables are rebuilt from all the weights, so labels pinned in them are
+        dropped (pin again)."""
+        weights = np.asarray(weights, dtype=np.float32).reshape(-1, self.input_dims[0])
+        biases = np.asarray(biases, dtype=np.float32).reshape(-1)
+        if weights.shape[0] != biases.shape[0]:
+            raise ValueError(f"add_neurons takes one bias a weight row. Got {weights.shape[0]} rows and "
+                             f"{biases.shape[0]} biases.")
+        touched = np.zeros(self.dim + biases.shape[0], dtype=np.uint8)
+        self.W = Parameter(self.W.name, np.concatenate([self.W.value, weights]), touched)
+        self.b = Parameter(self.b.name, np.concatenate([self.b.value, biases]), touched)
+        self.dim = int(touched.shape[0])
+        self._make_index()
+
     def set_sparsity(self, sparsity, keep_tables=None):
         """Compute ``sparsity * dim`` neurons from now on, in training and in sparse
         inference. The weights and optimizer state are untouched. With ``keep_tables`` the

@@ -1,0 +1,80 @@
+"""introduce_label and forget on a trained UniversalDeepTransformer: prediction (dense and
+sparse inference) reflects them at once, the rest of the model keeps its answers, and the
+model still saves, loads and trains."""
+import numpy as np
+import pytest
+
+import sparsebolt as sb
+
+from .test_udt import BAD, GOOD, SMALL, _reviews
+
+NEUTRAL = ["okay", "fine", "average", "alright"]
+
+
+def _rows(rng, words, n):
+    return [{"review": " ".join([*rng.choice([f"word{i}" for i in range(40)], 3), *rng.choice(words, 2)])}
+            for _ in range(n)]
+
+
+@pytest.fixture
+def model():
+    rng = np.random.default_rng(0)
+    rows = [{"review": text, "recommended": label} for text, label in _reviews(rng, 800)]
+    udt = sb.UniversalDeepTransformer({"review": sb.types.text(tokenizer="words"),
+                                       "recommended": sb.types.categorical()}, target="recommended", **SMALL)
+    udt.train(rows, epochs=8, learning_rate=1e-2, verbose=False)
+    return udt
+
+
+def _labels(udt, rows, **kw):
+    return [r[0][0] for r in udt.predict_batch(rows, **kw)]
+
+
+def test_a_new_class_is_predicted_at_once_and_the_old_ones_keep_their_answers(model, tmp_path):
+    rng = np.random.default_rng(1)
+    good, bad, neutral = _rows(rng, GOOD, 50), _rows(rng, BAD, 50), _rows(rng, NEUTRAL, 60)
+    before = _labels(model, good + bad)
+    assert before == ["yes"] * 50 + ["no"] * 50
+    assert model.introduce_label(neutral[:10], "neutral") == 2 and model.n_classes == 3
+    assert np.mean([label == "neutral" for label in _labels(model, neutral[10:])]) > 0.9
+    assert _labels(model, good + bad) == before
+    # forget: never predicted again, even in a top 3 of 3
+    no_id = model.featurizer.labels.index["no"]
+    model.forget("no")
+    top = model.predict_batch(bad, top_k=3)
+    assert all("no" not in [label for label, _ in r] for r in top) and all(len(r) == 2 for r in top)
+    # introduced again: the freed neuron, no growth
+    assert model.introduce_label(bad[:10], "no") == no_id and model.n_classes == 3
+    assert np.mean([label == "no" for label in _labels(model, bad[10:])]) > 0.9
+    # it saves, loads and keeps training (the new neuron's optimizer moments start at zero)
+    model.save(tmp_path / "m.sbm")
+    loaded = sb.UniversalDeepTransformer.load(tmp_path / "m.sbm")
+    np.testing.assert_array_equal(loaded.center, model.center)
+    assert _labels(loaded, neutral) == _labels(model, neutral)
+    loaded.train([{**r, "recommended": "neutral"} for r in neutral] + [{**r, "recommended": "yes"} for r in good],
+                 epochs=1, learning_rate=1e-3, verbose=False)
+    assert np.mean([label == "neutral" for label in _labels(loaded, neutral)]) > 0.9
+
+
+def test_bad_labels_are_refused(model):
+    with pytest.raises(ValueError, match="The 'label' parameter of forget"):
+        model.forget("maybe")
+    fixed = sb.UniversalDeepTransformer({"review": sb.types.text(), "y": sb.types.categorical(n_classes=2)},
+                                        target="y", **SMALL)
+    fixed.train([{"review": "a b", "y": "p"}, {"review": "c d", "y": "q"}] * 30, epochs=1, verbose=False)
+    with pytest.raises(ValueError, match="n_classes is fixed"):
+        fixed.introduce_label([{"review": "e f"}], "r")
+
+
+def test_sparse_inference_finds_an_introduced_class():
+    rng = np.random.default_rng(1)
+    n_classes = 600
+    rows = [{"text": " ".join(f"t{c}w{k}" for k in rng.integers(0, 4, 3)), "label": f"c{c}"}
+            for c in rng.integers(0, n_classes, 4000)]
+    udt = sb.UniversalDeepTransformer({"text": sb.types.text(tokenizer="words"), "label": sb.types.categorical()},
+                                      target="label", sparsity=0.1, **SMALL)
+    udt.train(rows, epochs=3, learning_rate=1e-2, verbose=False)
+    new = [{"text": " ".join(f"fresh{k}" for k in rng.integers(0, 4, 3))} for _ in range(40)]
+    udt.introduce_label(new[:20], "fresh")
+    for sparse in (False, True):
+        assert np.mean([label == "fresh" for label in _labels(udt, new[20:], sparse_inference=sparse)]) > 0.9
