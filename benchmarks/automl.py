@@ -45,7 +45,7 @@ from benchmarks._baselines import linear_scores, nearest_class, tfidf_linear, to
 from benchmarks._common import format_table, git_revision, machine_info, write_json  # noqa: E402
 
 THREADS = 2
-TASKS = ("clothing", "adult", "movielens", "wordnet_graph", "wordnet_2k", "wordnet_search")
+TASKS = ("clothing", "adult", "adult_age", "movielens", "wordnet_graph", "wordnet_2k", "wordnet_search")
 
 
 def parse_args(argv=None):
@@ -172,6 +172,37 @@ def adult(data):
     truth = (test["income"] == ">50K").to_numpy()
     out.append(result("adult", "income", "HistGradientBoostingClassifier (defaults)", t.seconds, {},
                       accuracy=float(np.mean((proba > 0.5) == truth)), auc=float(roc_auc_score(truth, proba))))
+    return out
+
+
+def adult_age(data):
+    """Regression: a person's age from the other 13 columns (the UDT's numerical target)."""
+    import pandas as pd
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    root = os.path.join(data, "adult")
+    train_path, test_path = os.path.join(root, "train.csv"), os.path.join(root, "test.csv")
+    print("adult: typed columns -> age (regression)")
+    inputs = [c for c in ADULT_NUMERIC if c != "age"]
+    types = {c: sb.types.categorical() for c in ADULT_CATEGORICAL + ["income"]}
+    types.update({c: sb.types.numerical() for c in inputs})
+    types["age"] = sb.types.numerical()
+    model = sb.UniversalDeepTransformer(types, target="age")
+    secs, cfg = udt_fit(model, train_path)
+    res = model.evaluate(test_path, metrics=["mae", "rmse"])
+    out = [result("adult", "age", "sparsebolt UDT (defaults)", secs, cfg, mae=res["mae"], rmse=res["rmse"])]
+
+    train, test = pd.read_csv(train_path), pd.read_csv(test_path)
+    cats = ADULT_CATEGORICAL + ["income"]
+    for frame in (train, test):
+        for c in cats:
+            frame[c] = pd.Categorical(frame[c], categories=sorted(train[c].unique()))
+    with Timer() as t:
+        hgb = HistGradientBoostingRegressor(categorical_features="from_dtype", random_state=0)
+        hgb.fit(train[inputs + cats], train["age"])
+    err = hgb.predict(test[inputs + cats]) - test["age"].to_numpy()
+    out.append(result("adult", "age", "HistGradientBoostingRegressor (defaults)", t.seconds, {},
+                      mae=float(np.abs(err).mean()), rmse=float(np.sqrt((err ** 2).mean()))))
     return out
 
 
@@ -332,7 +363,7 @@ def wordnet_search(data):
 
 # report ------------------------------------------------------------------------------------
 
-_COLUMNS = (("accuracy", "acc"), ("auc", "AUC"), ("macro_f1", "macro-F1"), ("p_at_1", "P@1"),
+_COLUMNS = (("accuracy", "acc"), ("auc", "AUC"), ("macro_f1", "macro-F1"), ("mae", "MAE"), ("rmse", "RMSE"), ("p_at_1", "P@1"),
             ("recall_at_10", "R@10"))
 
 
@@ -369,6 +400,8 @@ def main(argv=None):
                 rows += clothing(args.data)
             elif task == "adult":
                 rows += adult(args.data)
+            elif task == "adult_age":
+                rows += adult_age(args.data)
             elif task == "movielens":
                 rows += movielens(args.data)
             elif task == "wordnet_graph":

@@ -164,6 +164,77 @@ class LabelMap:
         self.index = {lab: i for i, lab in enumerate(self.labels) if lab is not None}
 
 
+class TargetBins:
+    """A numerical target as classes: bins at the quantiles of the first training chunk's
+    values (``ctype.bins`` of them, or given by ``ctype.range``); a row's label is its
+    value's bin, and a prediction is the mean of the bins' training means weighted by the
+    model's probabilities (regression by classification, as BOLT's UDT does it)."""
+
+    label_type = "bins"
+    n_classes = None
+    delimiter = None
+
+    def __init__(self, column, ctype):
+        self.column = column
+        self.ctype = ctype
+        self.edges = None
+        self.centers = None
+        self.labels, self.index = [], {}
+
+    @property
+    def size(self):
+        return 0 if self.centers is None else len(self.centers)
+
+    def values(self, values, chunk):
+        """The target values of a chunk as float64 (an error naming the row for a missing or
+        non-numeric one)."""
+        x = np.empty(len(values))
+        for i, v in enumerate(values):
+            try:
+                x[i] = float(v)
+            except (TypeError, ValueError):
+                x[i] = np.nan
+            if not np.isfinite(x[i]):
+                raise chunk.error(i, f"the target column {self.column!r} needs a finite number in every "
+                                     f"training and evaluation row, got {v!r}")
+        return x
+
+    def fit(self, x):
+        t = self.ctype
+        edges = (np.linspace(t.range[0], t.range[1], t.bins + 1)[1:-1] if t.range is not None
+                 else quantile_edges(x, t.bins))
+        bins = np.searchsorted(edges, x, side="right")
+        sums = np.bincount(bins, weights=x, minlength=len(edges) + 1)
+        counts = np.bincount(bins, minlength=len(edges) + 1)
+        # an empty bin's center: the middle of its edges (the end bins: the edge itself)
+        lo = np.concatenate([[edges[0] if len(edges) else x.mean()], edges])
+        hi = np.concatenate([edges, [edges[-1] if len(edges) else x.mean()]])
+        self.edges = edges.astype(np.float64)
+        self.centers = np.where(counts > 0, sums / np.maximum(counts, 1), (lo + hi) / 2).astype(np.float64)
+
+    def to_ids(self, values, chunk, grow):
+        x = self.values(values, chunk)
+        if self.centers is None:
+            if not grow:
+                raise ValueError("the target's bins are fitted on training data first")
+            self.fit(x)
+        bins = np.searchsorted(self.edges, x, side="right")
+        return Labels(np.arange(len(x) + 1, dtype=np.int64), bins.astype(np.int32)), 0
+
+    def name(self, i):
+        return float(self.centers[i])
+
+    def get_config(self):
+        return {} if self.centers is None else {"edges": self.edges.tolist(), "centers": self.centers.tolist()}
+
+    def set_config(self, cfg):
+        if "centers" in cfg:
+            self.edges = np.asarray(cfg["edges"], dtype=np.float64)
+            self.centers = np.asarray(cfg["centers"], dtype=np.float64)
+            if self.centers.shape != (self.edges.shape[0] + 1,) or not np.isfinite(self.centers).all():
+                raise ValueError("the target's bin centers must be finite, one more than its edges")
+
+
 class NodeIndex:
     """For each graph node: its own features (salted hashes and values, before any graph
     features) and its neighbors, from ``index_nodes`` and every row featurized."""
@@ -284,7 +355,8 @@ class Featurizer:
         self.node_column = nodes[0] if nodes else None
         self.neighbor_columns = [c for c in inputs if kinds[c] == "neighbors"]
         self.time_column = self.date_columns[0] if self.temporal_tracking else None
-        self.labels = LabelMap(target, self.data_types[target])
+        ttype = self.data_types[target]
+        self.labels = TargetBins(target, ttype) if ttype.kind == "numerical" else LabelMap(target, ttype)
         self.vocabularies = {}
         for c in self.categorical_columns:
             given = self.data_types[c].vocabulary

@@ -18,7 +18,7 @@ from ..lsh.autotune import default_sparsity
 from ..nn.layers.base import Context
 from ..nn import Embedding, FullyConnected, Input, Model
 from ..train.callbacks import EarlyStopping
-from ..train.metrics import make_metric
+from ..train.metrics import NegativeBinnedMAE, make_metric
 from ..train.schedules import WarmupDecay, WarmupPlateau
 from . import types as T
 from ._csv import describe, read_chunks
@@ -125,9 +125,9 @@ class UniversalDeepTransformer:
         self.data_types = {c: T.resolve(_OWNER, c, t) for c, t in data_types.items()}
         if target not in self.data_types:
             _fail(_OWNER, "target", f"one of the columns of data_types {list(self.data_types)}", target)
-        if not isinstance(self.data_types[target], T.Categorical):
-            raise ValueError(f"The 'target' parameter of {_OWNER} must name a categorical column. Column {target!r} "
-                             f"is {self.data_types[target]!r}.")
+        if not isinstance(self.data_types[target], (T.Categorical, T.Numerical)):
+            raise ValueError(f"The 'target' parameter of {_OWNER} must name a categorical or numerical column. "
+                             f"Column {target!r} is {self.data_types[target]!r}.")
         self.target = target
         kinds = [t.kind for c, t in self.data_types.items() if c != target]
         if kinds.count("node_id") > 1:
@@ -314,7 +314,7 @@ class UniversalDeepTransformer:
             monitor = validation_metric or self._default_validation_metric(val)
             if monitor not in metrics:
                 metrics.append(monitor)
-            monitor = f"val_{monitor}"
+            monitor = f"val_{getattr(monitor, 'name', monitor)}"
         if n_rows is None:  # streamed: count the rows once, for the epoch budget and the schedule
             n_rows = sum(len(c) for c in self._chunks(data, with_target=True, columns=[self.target]))
             n_rows -= 0 if val is None else val.n_samples
@@ -373,11 +373,18 @@ class UniversalDeepTransformer:
         return max(1, min(int(n_rows * VALIDATION_FRACTION), VALIDATION_MAX_ROWS, cap))
 
     def _default_validation_metric(self, val):
+        if self.regression:
+            return NegativeBinnedMAE(self.featurizer.labels.centers)
         if self.n_classes == 2 and self.output_activation == "softmax":
             labels = val.labels.ids if isinstance(val, SparseDataset) else None
             if labels is None or np.unique(labels).size == 2:
                 return "auc"
         return "recall@10" if self.temporal_tracking else "precision@1"
+
+    @property
+    def regression(self):
+        """Whether the target is numerical (predicted through its bins, see ``TargetBins``)."""
+        return self.featurizer.labels.label_type == "bins"
 
     def _require_model(self, what):
         if self.model is None:
@@ -385,13 +392,35 @@ class UniversalDeepTransformer:
 
     def evaluate(self, data, metrics=("categorical_accuracy",), sparse_inference=False, batch_size=2048):
         """Metrics over labeled data (CSV path, DataFrame or row dicts): {name: value}.
-        Metric names: 'precision@k', 'recall@k', 'categorical_accuracy', 'auc' (binary)."""
+        Metric names: 'precision@k', 'recall@k', 'categorical_accuracy', 'auc' (binary); for a
+        numerical target 'mae' and 'rmse' (the default is then both)."""
         self._require_model("evaluate")
+        if self.regression:
+            return self._evaluate_regression(data, metrics, sparse_inference)
         check_int("evaluate", "batch_size", batch_size, 1)
         if self.featurizer.node_column is not None:
             self.index_nodes(data)
         stream = _ChunkStream(self, data, "eval", batch_size, CHUNK_ROWS, False, self.seed)
         return self.model.evaluate(stream, metrics=metrics, sparse_inference=sparse_inference)
+
+    def _evaluate_regression(self, data, metrics, sparse_inference):
+        metrics = ["mae", "rmse"] if tuple(metrics) == ("categorical_accuracy",) else list(metrics)
+        for m in metrics:
+            if m not in ("mae", "rmse"):
+                _fail("evaluate", "metrics", "'mae' or 'rmse' for a numerical target", m)
+        errors = []
+        for chunk in self._chunks(data, with_target=True):
+            truth = self.featurizer.labels.values(chunk.columns[self.target], chunk)
+            offsets, ids, vals, _, _ = self.featurizer.transform(chunk, "eval")
+            errors.append(self._expected_values(csr_value(self.input_dim, offsets, ids, vals), sparse_inference) - truth)
+        e = np.concatenate(errors)
+        return {m: float(np.abs(e).mean() if m == "mae" else np.sqrt((e ** 2).mean())) for m in metrics}
+
+    def _expected_values(self, x, sparse_inference=False):
+        """float64[n]: each row's bin probabilities times the bins' training means."""
+        output = self.model.output_values(Batch((x,)), sparse_inference=sparse_inference).to_dense()
+        p = output.astype(np.float64)
+        return (p @ self.featurizer.labels.centers) / np.maximum(p.sum(axis=1), 1e-12)
 
     def pin_labels(self, data, batch_size=2048, verbose=True):
         """Freeze the sparse output's hash tables and pin each label of ``data`` (labeled
@@ -422,7 +451,8 @@ class UniversalDeepTransformer:
 
     def predict_batch(self, rows, top_k=1, sparse_inference=False):
         """For each row (a list of dicts, or a DataFrame) its ``top_k`` labels with scores,
-        best first: [[(label, score), ...], ...]."""
+        best first: [[(label, score), ...], ...]; for a numerical target the predicted value,
+        [[(value, None)], ...]."""
         self._require_model("predict_batch")
         top_k = check_int("predict_batch", "top_k", top_k, 1)
         rows = self._rows_source(rows, "predict_batch")
@@ -432,6 +462,9 @@ class UniversalDeepTransformer:
         for chunk in self._chunks(rows, with_target=False):
             offsets, ids, vals, _, _ = self.featurizer.transform(chunk, "predict")
             x = csr_value(self.input_dim, offsets, ids, vals)
+            if self.regression:
+                results += [[(float(v), None)] for v in self._expected_values(x, sparse_inference)]
+                continue
             labels = self.featurizer.labels
             # neurons beyond the labels seen in training (n_classes larger than needed) have no name
             unnamed = labels.size - len(labels.labels) if labels.label_type == "str" else 0
@@ -472,7 +505,8 @@ class UniversalDeepTransformer:
         """Which columns and words of ``row`` (a dict) drove its prediction, by leaving
         each out: [(column, token, contribution), ...], the largest magnitude first. The
         contribution is how much the log-odds of the target class (the top class unless
-        ``target`` names one) drop when the token is left out, log(p / (1 - p)) of its
+        ``target`` names one; for a numerical target, the predicted value) drop when the
+        token is left out, log(p / (1 - p)) of its
         softmax or sigmoid output, which unlike p does not saturate near certainty:
         positive tokens raised the class's probability, negative ones lowered it. A text column gives one
         entry per distinct word (the word's unigram, bigrams and character n-grams go with
@@ -481,6 +515,8 @@ class UniversalDeepTransformer:
         if not isinstance(row, dict):
             raise TypeError(f"explain takes one row as a dict of column name -> value. Got {type(row).__name__}.")
         self._rows_source([row], "explain")
+        if self.regression and target is not None:
+            _fail("explain", "target", "None for a numerical target (the predicted value is explained)", target)
         k = self._class_id(target) if target is not None else None
         pieces, variants = [], [row]
         for c, v in row.items():
@@ -501,6 +537,11 @@ class UniversalDeepTransformer:
         layer = self.model.output.layer
         h = values[self.model.output.inputs[0]].to_dense().astype(np.float64)
         z = h @ layer.W.value.T.astype(np.float64) + layer.b.value
+        if self.regression:
+            p = np.exp(z - z.max(axis=1, keepdims=True))
+            value = (p @ self.featurizer.labels.centers) / p.sum(axis=1)
+            out = [(c, token, float(value[0] - value[1 + j])) for j, (c, token) in enumerate(pieces)]
+            return sorted(out, key=lambda t: -abs(t[2]))
         if k is None:
             k = int(np.argmax(z[0]))
         if self.output_activation == "softmax":  # log-odds of class k: z_k - log sum of the others' exp

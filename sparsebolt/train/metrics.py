@@ -71,11 +71,39 @@ class AUC:
         return float((ranks[truth].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
+class NegativeBinnedMAE:
+    """Minus the mean absolute error of a target predicted through bins: the prediction is
+    the probabilities of the bins (the output) times ``centers``, the truth the center of
+    the labeled bin. Negative so that higher is better, as early stopping expects."""
+
+    k = 1
+    name = "neg_mae"
+
+    def __init__(self, centers):
+        self.centers = np.asarray(centers, dtype=np.float64)
+        self.total, self.count = 0.0, 0
+
+    def fresh(self):
+        return NegativeBinnedMAE(self.centers)
+
+    def update(self, top_ids, hits, labels, output):
+        p = output.to_dense().astype(np.float64)
+        predicted = (p @ self.centers) / np.maximum(p.sum(axis=1), 1e-12)
+        truth = self.centers[labels.ids[labels.offsets[:-1]]]
+        self.total += float(np.abs(predicted - truth).sum())
+        self.count += len(truth)
+
+    def result(self):
+        return -self.total / max(self.count, 1)
+
+
 _PATTERN = re.compile(r"^(precision|recall)@([1-9][0-9]*)$")
 
 
 def make_metric(name):
-    """A fresh metric accumulator from its name."""
+    """A fresh metric accumulator from its name (or from an accumulator with ``fresh()``)."""
+    if hasattr(name, "fresh"):
+        return name.fresh()
     if isinstance(name, str):
         m = _PATTERN.match(name)
         if m:

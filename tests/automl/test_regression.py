@@ -1,0 +1,54 @@
+"""A numerical target: regression through bins, end to end (train with and without
+arguments, evaluate MAE and RMSE, predict values, explain, save and load)."""
+import numpy as np
+import pytest
+
+import sparsebolt as sb
+
+from .test_udt import SMALL
+
+
+def _rows(rng, n):
+    rows = []
+    for _ in range(n):
+        size = rng.choice(["S", "M", "L"])
+        x = float(rng.uniform(0, 10))
+        y = 3.0 * x + {"S": 0.0, "M": 20.0, "L": 40.0}[size] + rng.normal(0, 1.0)
+        rows.append({"x": x, "size": size, "noise": str(rng.integers(100)), "y": y})
+    return rows
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    rng = np.random.default_rng(0)
+    train, test = _rows(rng, 3000), _rows(rng, 500)
+    udt = sb.UniversalDeepTransformer({"x": sb.types.numerical(), "size": sb.types.categorical(),
+                                       "noise": sb.types.categorical(), "y": sb.types.numerical(bins=60)},
+                                      target="y", **SMALL)
+    udt.train(train, max_epochs=12, verbose=False)  # no epochs or rate: held-out MAE stops it
+    return udt, train, test
+
+
+def test_a_numerical_target_is_predicted_well_below_the_spread(fitted, tmp_path):
+    udt, train, test = fitted
+    assert udt.regression and udt.n_classes > 30
+    got = udt.evaluate(test)
+    spread = float(np.std([r["y"] for r in test]))          # about 17; a constant guess has this RMSE
+    assert set(got) == {"mae", "rmse"} and got["rmse"] < 0.15 * spread and got["mae"] <= got["rmse"]
+    row = {"x": 5.0, "size": "M", "noise": "7"}
+    value, score = udt.predict(row)[0]
+    assert abs(value - 35.0) < 3.0 and score is None
+    # the size moves the value most, then x; the noise column barely
+    explained = {c: v for c, _, v in udt.explain(row)}
+    assert abs(explained["size"]) > abs(explained["noise"]) and abs(explained["x"]) > abs(explained["noise"])
+    with pytest.raises(ValueError, match="'mae' or 'rmse'"):
+        udt.evaluate(test, metrics=["precision@1"])
+    udt.save(tmp_path / "reg.sbm")
+    loaded = sb.UniversalDeepTransformer.load(tmp_path / "reg.sbm")
+    assert loaded.predict_batch(test[:20]) == udt.predict_batch(test[:20])
+
+
+def test_a_missing_or_non_numeric_target_names_the_row(fitted):
+    udt, _, test = fitted
+    with pytest.raises(ValueError, match="row 2.*needs a finite number.*'high'"):
+        udt.evaluate([test[0], test[1], {**test[2], "y": "high"}])
