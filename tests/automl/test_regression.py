@@ -25,7 +25,7 @@ def fitted():
     udt = sb.UniversalDeepTransformer({"x": sb.types.numerical(), "size": sb.types.categorical(),
                                        "noise": sb.types.categorical(), "y": sb.types.numerical(bins=60)},
                                       target="y", **SMALL)
-    udt.train(train, max_epochs=12, verbose=False)  # no epochs or rate: held-out MAE stops it
+    udt.train(train, batch_size=64, max_epochs=15, verbose=False)  # no epochs or rate: held-out MAE stops it
     return udt, train, test
 
 

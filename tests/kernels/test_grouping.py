@@ -17,3 +17,16 @@ def test_group_by_id_is_a_stable_sort_that_does_not_depend_on_the_runs():
     for n_runs in (2, 3, 64):
         for a, b in zip(group_by_id(offsets, ids, 100, n_runs), (order, group_offsets, group_ids, entry_row)):
             np.testing.assert_array_equal(a, b)
+
+
+def test_few_entries_among_many_ids_take_the_sort_and_give_the_same_groups():
+    rng = np.random.default_rng(1)
+    lengths = rng.integers(0, 6, 50)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    ids = rng.integers(0, 100_000, offsets[-1]).astype(np.int32)
+    ids[::7] = ids[0]  # repeated ids keep their sample order
+    sparse = group_by_id(offsets, ids, 100_000, 2)                  # 8 * nnz < n_ids: sorted
+    counted = group_by_id(offsets, ids, int(ids.max()) + 1, 2)      # the counting pass
+    for a, b in zip(sparse, counted):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(sparse[0], np.argsort(ids, kind="stable"))
