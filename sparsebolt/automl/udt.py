@@ -148,6 +148,8 @@ class UniversalDeepTransformer:
         self.model = None
         # the mean hidden representation of the training rows (set by train)
         self.center = None
+        # a binary target's probability calibration (a, c), fitted on held-out rows by train
+        self.calibration = (1.0, 0.0)
         if self.featurizer.labels.n_classes is not None:
             self._build()
 
@@ -339,7 +341,62 @@ class UniversalDeepTransformer:
         if auto and stops:
             history.best_epoch = stops[-1].best_epoch
         self.center = self._mean_embedding(train_data)
+        if val is not None and self._binary:
+            self.calibration = self._fit_calibration(val)
         return history
+
+    @property
+    def _binary(self):
+        return not self.regression and self.n_classes == 2 and self.output_activation == "softmax"
+
+    def _logits(self, x):
+        """float64[n, n_classes] output pre-activations of the rows of ``x``."""
+        values = self.model.forward(Batch((x,)), Context(), skip_output=True)
+        h = values[self.model.output.inputs[0]].to_dense().astype(np.float64)
+        layer = self.model.output.layer
+        return h @ layer.W.value.T.astype(np.float64) + layer.b.value
+
+    def _fit_calibration(self, val):
+        """(a, c) minimising the held-out rows' log loss of p = sigmoid(a (z1 - z0) + c)
+        (Platt scaling): early stopping keeps the epoch that ranks best, whose
+        probabilities are often over- or under-confident, or shifted. Newton steps on the
+        two parameters, with a small ridge so that separable rows keep them finite."""
+        margins, truth = [], []
+        for batch in val:
+            z = self._logits(batch.inputs[0])
+            margins.append(z[:, 1] - z[:, 0])
+            truth.append(np.array([1 in batch.labels.row(i) for i in range(batch.batch_size)]))
+        m, y = np.concatenate(margins), np.concatenate(truth).astype(np.float64)
+        if y.all() or not y.any():
+            return 1.0, 0.0
+        X = np.stack([m, np.ones_like(m)], axis=1)
+        theta, ridge = np.array([1.0, 0.0]), 1e-3 * len(m)
+        for _ in range(50):
+            p = 1.0 / (1.0 + np.exp(-(X @ theta)))
+            grad = X.T @ (p - y) + ridge * (theta - [1.0, 0.0])
+            hess = (X * (p * (1 - p))[:, None]).T @ X + ridge * np.eye(2)
+            step = np.linalg.solve(hess, grad)
+            theta -= step
+            if np.abs(step).max() < 1e-9:
+                break
+        return float(theta[0]), float(theta[1])
+
+    def predict_proba(self, rows):
+        """For a binary target, the probability of each row's second class (the one with
+        output id 1, ``featurizer.labels.name(1)``), calibrated on the held-out rows when
+        ``train`` chose its own epochs (``self.calibration``, Platt's a and c): float64[n_rows]."""
+        self._require_model("predict_proba")
+        if not self._binary:
+            raise ValueError(f"predict_proba is for a binary target (2 classes, softmax); this one has "
+                             f"{self.n_classes} classes{' (numerical)' if self.regression else ''}.")
+        rows = self._rows_source(rows, "predict_proba")
+        out = []
+        for chunk in self._chunks(rows, with_target=False):
+            offsets, ids, vals, _, _ = self.featurizer.transform(chunk, "predict")
+            z = self._logits(csr_value(self.input_dim, offsets, ids, vals))
+            a, c = self.calibration
+            out.append(1.0 / (1.0 + np.exp(-(a * (z[:, 1] - z[:, 0]) + c))))
+        return np.concatenate(out) if out else np.zeros(0)
 
     def _mean_embedding(self, data, max_rows=4096):
         """The mean hidden representation of (the first ``max_rows`` rows of) ``data``:
@@ -532,11 +589,7 @@ class UniversalDeepTransformer:
                 variants.append({**row, c: None})
         chunk = next(self._chunks(variants, with_target=False))
         offsets, ids, vals, _, _ = self.featurizer.transform(chunk, "predict")
-        values = self.model.forward(Batch((csr_value(self.input_dim, offsets, ids, vals),)), Context(),
-                                    skip_output=True)
-        layer = self.model.output.layer
-        h = values[self.model.output.inputs[0]].to_dense().astype(np.float64)
-        z = h @ layer.W.value.T.astype(np.float64) + layer.b.value
+        z = self._logits(csr_value(self.input_dim, offsets, ids, vals))
         if self.regression:
             p = np.exp(z - z.max(axis=1, keepdims=True))
             value = (p @ self.featurizer.labels.centers) / p.sum(axis=1)
@@ -663,6 +716,7 @@ class UniversalDeepTransformer:
         meta, arrays = featurizer_state(self.featurizer)
         if self.center is not None:
             arrays["center"] = self.center
+        arrays["calibration"] = np.array(self.calibration, dtype=np.float64)
         save_model(self.model, path, optimizer_state, extra={AUTOML_KEY: {"config": self.get_config(), "state": meta}},
                    extra_arrays=prefixed("automl", arrays))
 
@@ -681,6 +735,11 @@ class UniversalDeepTransformer:
             set_featurizer_state(udt.featurizer, saved["state"], ours)
             if "center" in ours:
                 udt.center = np.array(take(_OWNER, ours, "center", (udt.embedding_dim,), np.float32))
+            if "calibration" in ours:
+                a, c = take(_OWNER, ours, "calibration", (2,), np.float64).tolist()
+                if not (np.isfinite(a) and np.isfinite(c)):
+                    raise ValueError(f"its probability calibration must be finite, not {(a, c)}")
+                udt.calibration = (a, c)
             shapes = (model.inputs[0].layer.dim, model.output.layer.dim)
             if shapes != (udt.input_dim, udt.n_classes):
                 raise ValueError(f"its network maps {shapes[0]} features to {shapes[1]} classes, its columns "

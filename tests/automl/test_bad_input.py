@@ -47,7 +47,7 @@ def test_constructor_parameters():
     with pytest.raises(ValueError, match=r"The 'target' parameter of UniversalDeepTransformer must be one of the "
                                          r"columns of data_types \['t', 'y'\]\. Got 'label' instead\."):
         _udt(target="label")
-    with pytest.raises(ValueError, match="must name a categorical column"):
+    with pytest.raises(ValueError, match="must name a categorical or numerical column"):
         _udt(target="t")
     with pytest.raises(ValueError, match=r"'output_activation' .* one of 'softmax', 'sigmoid'"):
         _udt(output_activation="relu")

@@ -43,6 +43,8 @@ def test_a_numerical_target_is_predicted_well_below_the_spread(fitted, tmp_path)
     assert abs(explained["size"]) > abs(explained["noise"]) and abs(explained["x"]) > abs(explained["noise"])
     with pytest.raises(ValueError, match="'mae' or 'rmse'"):
         udt.evaluate(test, metrics=["precision@1"])
+    with pytest.raises(ValueError, match="predict_proba is for a binary target"):
+        udt.predict_proba(test[:2])
     udt.save(tmp_path / "reg.sbm")
     loaded = sb.UniversalDeepTransformer.load(tmp_path / "reg.sbm")
     assert loaded.predict_batch(test[:20]) == udt.predict_batch(test[:20])
@@ -52,3 +54,36 @@ def test_a_missing_or_non_numeric_target_names_the_row(fitted):
     udt, _, test = fitted
     with pytest.raises(ValueError, match="row 2.*needs a finite number.*'high'"):
         udt.evaluate([test[0], test[1], {**test[2], "y": "high"}])
+
+
+def test_a_binary_target_gets_a_probability_calibrated_on_the_held_out_rows(tmp_path):
+    # the label is a coin flip with probability 0.8 or 0.2 by the row's first word; early
+    # stopping on AUC stops while the raw probabilities are still timid (about 0.55 / 0.47)
+    rng = np.random.default_rng(5)
+
+    def rows(n):
+        out = []
+        for _ in range(n):
+            hot = rng.random() < 0.5
+            out.append({"text": f"{'hot' if hot else 'cold'} w{rng.integers(50)}",
+                        "y": "yes" if rng.random() < (0.8 if hot else 0.2) else "no"})
+        return out
+
+    udt = sb.UniversalDeepTransformer({"text": sb.types.text(tokenizer="words"), "y": sb.types.categorical()},
+                                      target="y", **SMALL)
+    udt.train(rows(4000), max_epochs=6, verbose=False)
+    test = rows(2000)
+    y = np.array([r["y"] == udt.featurizer.labels.name(1) for r in test])
+    hot = np.array([r["text"].startswith("hot") == (udt.featurizer.labels.name(1) == "yes") for r in test])
+
+    def log_loss(p):
+        return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+    calibrated = udt.predict_proba(test)
+    fitted, udt.calibration = udt.calibration, (1.0, 0.0)
+    raw = udt.predict_proba(test)
+    udt.calibration = fitted
+    assert log_loss(calibrated) < log_loss(raw) - 0.05
+    assert calibrated[hot].mean() > 0.65 and calibrated[~hot].mean() < 0.35
+    udt.save(tmp_path / "b.sbm")
+    np.testing.assert_array_equal(sb.UniversalDeepTransformer.load(tmp_path / "b.sbm").predict_proba(test), calibrated)
