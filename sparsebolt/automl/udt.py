@@ -398,6 +398,53 @@ class UniversalDeepTransformer:
             out.append(1.0 / (1.0 + np.exp(-(a * (z[:, 1] - z[:, 0]) + c))))
         return np.concatenate(out) if out else np.zeros(0)
 
+    def cold_start(self, catalogue, strong_columns, weak_columns=(), phrase_delimiter=None, spans=10,
+                   span_words=(1, 4), seed=None, **train_kw):
+        """Train a retrieval model from a table of items and their texts alone, with no
+        queries: each item (a row of ``catalogue``: a CSV path, DataFrame or row dicts with
+        the target column and the text columns named below) stands in for its queries with
+        every phrase of its ``strong_columns`` (names, titles; split on
+        ``phrase_delimiter`` when given) and ``spans`` random runs of ``span_words`` words of
+        its ``weak_columns`` (descriptions). The model must have one text input column,
+        which receives these texts. Later ``train`` calls on real queries fine-tune it.
+        Other keyword arguments go to ``train`` (by default it decides how long to train).
+        Returns the History of ``train``. The defaults by measurement on 300 WordNet synsets
+        (docs/automl.md): 3 spans of 2-6 words reached P@1 0.21 on held-out lemmas, 10 of
+        1-4 words 0.64."""
+        text = [c for c in self.featurizer.text_columns]
+        if len(text) != 1:
+            raise ValueError(f"cold_start needs a {_OWNER} with one text input column, which takes the "
+                             f"catalogue's texts. This one has {len(text)}: {text}.")
+        strong = [strong_columns] if isinstance(strong_columns, str) else list(strong_columns)
+        weak = [weak_columns] if isinstance(weak_columns, str) else list(weak_columns)
+        if not strong and not weak:
+            raise ValueError("cold_start needs at least one strong or weak column.")
+        lo, hi = span_words
+        check_int("cold_start", "spans", spans, 0)
+        if not (isinstance(lo, int) and isinstance(hi, int) and 1 <= lo <= hi):
+            _fail("cold_start", "span_words", "(low, high) word counts with 1 <= low <= high", span_words)
+        rng = np.random.default_rng(self.seed if seed is None else seed)
+        rows = []
+        columns = list(dict.fromkeys([self.target, *strong, *weak]))
+        for chunk in read_chunks(catalogue, columns, CHUNK_ROWS, self.delimiter):
+            labels = chunk.columns[self.target]
+            for i, label in enumerate(labels):
+                if label is None:
+                    raise chunk.error(i, f"the catalogue's target column {self.target!r} is empty")
+                for c in strong:
+                    v = chunk.columns[c][i]
+                    parts = [] if v is None else str(v).split(phrase_delimiter) if phrase_delimiter else [str(v)]
+                    rows += [{text[0]: p.strip(), self.target: label} for p in parts if p.strip()]
+                words = [w for c in weak if chunk.columns[c][i] is not None for w in str(chunk.columns[c][i]).split()]
+                for _ in range(spans if words else 0):
+                    n = int(rng.integers(lo, hi + 1))
+                    start = int(rng.integers(0, max(1, len(words) - n + 1)))
+                    rows.append({text[0]: " ".join(words[start:start + n]), self.target: label})
+        if not rows:
+            raise ValueError("cold_start found no text in the catalogue's strong and weak columns.")
+        order = rng.permutation(len(rows))
+        return self.train([rows[i] for i in order], **train_kw)
+
     def _mean_embedding(self, data, max_rows=4096):
         """The mean hidden representation of (the first ``max_rows`` rows of) ``data``:
         what every row shares, which ``introduce_label`` takes off a new class's direction."""
