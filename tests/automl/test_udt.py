@@ -85,6 +85,12 @@ def test_extreme_multi_label_classification(tmp_path):
     index = model.model.output.layer.index
     assert model.pin_labels(train, verbose=False) > 0 and index.frozen and index.tables.pinned.any()
     assert model.evaluate(test, metrics=["recall@2"], sparse_inference=True)["recall@2"] > 0.8
+    # a multi-label model round-trips through its file, sparse inference and pins included
+    model.save(tmp_path / "ml.sbm")
+    loaded = sb.UniversalDeepTransformer.load(tmp_path / "ml.sbm")
+    for sparse in (False, True):
+        assert loaded.evaluate(test, metrics=["precision@1", "recall@2"], sparse_inference=sparse) == \
+            model.evaluate(test, metrics=["precision@1", "recall@2"], sparse_inference=sparse)
 
 
 def _sessions(rng, n_users, n_items, length):
