@@ -176,7 +176,16 @@ class NeuronIndex:
         for name in ("rebuild_every", "rehash_every"):
             setattr(self, name, meta_int("NeuronIndex", meta, name, low=1, optional=True))
         self.frozen, self.label_augmentation = bool(meta["frozen"]), bool(meta["label_augmentation"])
-        self.perm = take("NeuronIndex", arrays, "perm", (self.dim,), np.int32, 0, self.dim)
+        perm = take("NeuronIndex", arrays, "perm", (self.dim,), np.int32, 0, self.dim)
+        # the padding of an active set walks ``perm`` until it finds enough neurons not yet
+        # taken: with a repeated id it could walk forever
+        if np.bincount(perm, minlength=self.dim).max(initial=0) > 1:
+            raise ValueError(f"The array 'perm' of NeuronIndex must be a permutation of 0..{self.dim - 1}. "
+                             f"Got repeated ids instead.")
+        if self.n_active > self.dim:
+            raise ValueError(f"The saved setting 'n_active' of NeuronIndex must be at most dim={self.dim}. "
+                             f"Got {self.n_active} instead.")
+        self.perm = perm
         self.tables.set_state({}, unprefixed("tables", arrays), self.dim)
         if self.hash_fn is not None:
             self.hash_fn.set_state(meta["hash"], unprefixed("hash", arrays))

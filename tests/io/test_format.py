@@ -177,6 +177,21 @@ def test_arrays_that_would_index_out_of_bounds_are_refused(saved, tmp_path):
         sb.Model.load(tmp_path / "crafted.sbm")
 
 
+def test_an_index_whose_padding_could_loop_forever_is_refused(saved, tmp_path):
+    # in range but all zeros: active sets padded from it would never fill (issue 15, finding 1)
+    _, _, path = saved
+    crafted(path, tmp_path / "crafted.sbm", "layers/out/index/perm", np.zeros_like)
+    with pytest.raises(ModelFileError, match=r"The array 'perm' of NeuronIndex must be a permutation of 0\.\.499"):
+        sb.Model.load(tmp_path / "crafted.sbm")
+    with Archive(path) as archive:
+        manifest = archive.manifest
+    layer = manifest["state"]["layers"]["out"]
+    layer["index"]["n_active"] = 501
+    rewrite(path, tmp_path / "wide.sbm", manifest_fn=lambda m: {**m, "state": manifest["state"]})
+    with pytest.raises(ModelFileError, match="'n_active' of NeuronIndex must be at most dim=500. Got 501"):
+        sb.Model.load(tmp_path / "wide.sbm")
+
+
 def test_a_failed_save_leaves_the_old_file_and_no_temporary_file(saved, tmp_path, monkeypatch):
     model, _, path = saved
     target = tmp_path / "m.sbm"
