@@ -73,6 +73,15 @@ def test_batches_that_do_not_fit_the_model():
     bad_ids.inputs[0].ids[0] = 2000
     with pytest.raises(ValueError, match=r"Input 'inputlayer_\d+' expects feature ids in \[0, 2000\)\. Got id 2000"):
         model.train([bad_ids], epochs=1, verbose=False)
+    for bad in (np.nan, np.inf, -np.inf):  # NaN scores would rank arbitrary ids (issue 15, finding 7)
+        nan_vals = data.batch(np.arange(4))
+        nan_vals.inputs[0].vals[nan_vals.inputs[0].offsets[2] + 1] = bad
+        with pytest.raises(ValueError, match=rf"Input 'inputlayer_\d+' expects finite values\. Sample 2 has {bad}"):
+            model.predict(nan_vals.inputs[0])
+    dense = np.zeros((3, 2000), dtype=np.float32)
+    dense[1, 5] = np.nan
+    with pytest.raises(ValueError, match="expects finite values. Sample 1 has nan"):
+        model.predict(sb.Value.dense(dense))
     bad_labels = data.batch(np.arange(4))
     bad_labels.labels.ids[1] = 777
     with pytest.raises(ValueError, match=r"Labels must be ids in \[0, 500\) .* Got 777"):

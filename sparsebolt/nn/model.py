@@ -128,6 +128,13 @@ class Model:
                 if value.ids.size and (value.ids.min() < 0 or value.ids.max() >= dim):
                     bad = value.ids[(value.ids < 0) | (value.ids >= dim)][0]
                     raise ValueError(f"Input '{name}' expects feature ids in [0, {dim}). Got id {bad}.")
+            finite = np.isfinite(value.vals)
+            if not finite.all():
+                # a NaN or inf input gives NaN scores, whose top k is arbitrary
+                k = int(np.argmin(finite.reshape(-1)))
+                row = k // dim if value.is_dense else int(np.searchsorted(value.offsets, k, side="right")) - 1
+                raise ValueError(f"Input '{name}' expects finite values. Sample {row} has "
+                                 f"{value.vals.reshape(-1)[k]}.")
         labels = batch.labels
         if labels is not None:
             dim = self.output.dim
