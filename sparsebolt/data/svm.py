@@ -58,6 +58,15 @@ def _parse(path, first_line, data):
     if status != svm_kernels.OK:
         text = bytes(data).split(b"\n")[bad][:80].decode("utf-8", "replace")
         raise DataFormatError(path, first_line + bad, f"{_MESSAGES[status]}. The line starts: {text!r}")
+    finite = np.isfinite(fvals)
+    if not finite.all():
+        # a literal too large for float32 (7:1e39) parses as inf and would train to NaN
+        k = int(np.argmin(finite))
+        row = int(np.searchsorted(foff, k, side="right")) - 1
+        line = int(row_line[row])
+        text = bytes(data).split(b"\n")[line][:80].decode("utf-8", "replace")
+        raise DataFormatError(path, first_line + line, f"feature {int(fids[k])} has a value beyond float32's range "
+                              f"(about 3.4e38). The line starts: {text!r}")
     return row_line + first_line, foff, fids, fvals, loff, lids
 
 

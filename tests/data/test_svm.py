@@ -63,6 +63,7 @@ def test_streams_in_chunks_and_batches_cross_chunk_boundaries(tmp_path):
     ("1 0:1\n1 7\n", 2, "expected ':'"),
     ("1 0:1\n1 -3:1\n", 2, "non-negative integer id"),
     ("1,,2 0:1\n", 1, "integer labels"),
+    ("1 0:1\n\n2 3:1 7:1e39\n", 3, "feature 7 has a value beyond float32's range"),  # issue 15, finding 6
 ])
 def test_malformed_line_names_file_and_line(tmp_path, text, line, words):
     path = _write(tmp_path, text)
