@@ -12,6 +12,7 @@ fsynced and renamed over the target, so a crash leaves either the old file or th
 import io
 import json
 import os
+import stat
 import struct
 import tempfile
 import zipfile
@@ -69,12 +70,50 @@ def temp_prefix(path):
     return f".{os.path.basename(path)}."
 
 
+def _remove_orphans(directory, path):
+    """Delete temporary files of ``path`` left by writers that were killed: their names
+    carry the writer's process id, and that process is gone."""
+    prefix = temp_prefix(path)
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        pid = name[len(prefix):].split(".", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            try:
+                os.unlink(os.path.join(directory, name))
+            except OSError:
+                pass
+        except OSError:
+            pass  # alive, owned by someone else
+
+
+def _file_mode(path):
+    """The mode a new file gets (0o666 less the umask), or that of the file it replaces."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
 def write_archive(path, manifest, arrays):
     """Write ``arrays`` ({key: ndarray}) and ``manifest`` (a JSON-able dict, given an
     ``arrays`` entry here) to ``path`` atomically. Returns the manifest as written."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=temp_prefix(path), suffix=".tmp")
+    _remove_orphans(directory, path)
+    # mkstemp makes the file 0600; the result should read like any file written here
+    mode = _file_mode(path)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f"{temp_prefix(path)}{os.getpid()}.", suffix=".tmp")
     entries = {}
     try:
         with os.fdopen(fd, "wb") as f:
@@ -85,6 +124,7 @@ def write_archive(path, manifest, arrays):
                 info = zipfile.ZipInfo(MANIFEST, _FIXED_TIME)
                 zf.writestr(info, json.dumps(manifest, indent=1, allow_nan=False).encode())
             f.flush()
+            os.chmod(tmp, mode)
             os.fsync(f.fileno())
         _commit(tmp, path)
     except BaseException:

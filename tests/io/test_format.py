@@ -1,6 +1,7 @@
 """Model files: round trips, memory maps, and clear errors for damaged or foreign files."""
 import json
 import os
+import stat
 import zipfile
 
 import numpy as np
@@ -210,6 +211,33 @@ def test_a_failed_save_leaves_the_old_file_and_no_temporary_file(saved, tmp_path
         model.steps -= 1
     assert target.read_bytes() == before
     assert os.listdir(tmp_path) == ["m.sbm"]
+
+
+def test_a_save_cleans_up_after_killed_writers_and_keeps_the_file_mode(saved, tmp_path):
+    # issue 15, finding 8: a killed save leaves its temporary file; a later save of the same
+    # file removes those of writers that are gone (not a live writer's); the file keeps the
+    # mode of the one it replaces, or the umask's, not mkstemp's 0600
+    import subprocess
+    import sys
+    model, _, _ = saved
+    target = tmp_path / "m.sbm"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    orphan = tmp_path / f".m.sbm.{dead}.abc123.tmp"
+    live = tmp_path / f".m.sbm.{os.getppid()}.def456.tmp"
+    other = tmp_path / f".other.sbm.{dead}.x.tmp"
+    for f in (orphan, live, other):
+        f.write_bytes(b"partial")
+    old_mask = os.umask(0o022)
+    try:
+        model.save(target)
+        assert stat.S_IMODE(os.stat(target).st_mode) == 0o644
+        os.chmod(target, 0o640)
+        model.save(target)
+        assert stat.S_IMODE(os.stat(target).st_mode) == 0o640
+    finally:
+        os.umask(old_mask)
+    assert not orphan.exists() and live.exists() and other.exists()
 
 
 def test_a_memory_mapped_model_trains_without_touching_its_file_and_can_be_saved_over_it(saved, tmp_path):
