@@ -9,6 +9,7 @@ import numpy as np
 
 from ..data import csr_value
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 _INSTALL = "The server needs FastAPI and uvicorn: pip install 'sparsebolt[serve]'"
 
 
@@ -142,7 +143,7 @@ def create_app(model, model_path=None, sparse_inference=False, default_top_k=5, 
             ids = info.data.get("ids")
             if values is not None and ids is not None and len(values) != len(ids):
                 raise ValueError(f"must have one value for each of the {len(ids)} ids, not {len(values)}")
-            return values
+            return _float32_values(values)
 
     class Sample(SampleFields):
         ids: FeatureIds
@@ -162,6 +163,7 @@ def create_app(model, model_path=None, sparse_inference=False, default_top_k=5, 
 
     app = FastAPI(title="sparsebolt", version=_version(), max_body_size=max_body_bytes,
                   description="Top-k predictions of a sparsebolt model.")
+    _add_error_handler(app)
     limits = {"max_batch": max_batch, "max_top_k": max_top_k, "max_body_bytes": max_body_bytes,
               "default_top_k": default_top_k}
     about = json.dumps({"path": None if model_path is None else str(model_path), "sparse_inference": sparse_inference,
@@ -243,6 +245,7 @@ def _row_app(udt, model_path, sparse_inference, default_top_k, max_top_k, max_ba
 
     app = FastAPI(title="sparsebolt", version=_version(), max_body_size=max_body_bytes,
                   description="Top-k labels of a sparsebolt UniversalDeepTransformer for rows of named columns.")
+    _add_error_handler(app)
     limits = {"max_batch": max_batch, "max_top_k": max_top_k, "max_body_bytes": max_body_bytes,
               "default_top_k": default_top_k}
     saved = {"config": udt.get_config(), "state": featurizer_state(udt.featurizer)[0]}
@@ -285,6 +288,34 @@ def _row_app(udt, model_path, sparse_inference, default_top_k, max_top_k, max_ba
             return {"recorded": len(request.rows)}
 
     return app
+
+
+def _float32_values(values):
+    """Reject numbers that float32, the model's type, cannot hold (4e38 would become inf)."""
+    for i, v in enumerate(values or ()):
+        if abs(v) > _FLOAT32_MAX:
+            raise ValueError(f"value {v!r} at position {i} is beyond float32's range (about 3.4e38)")
+    return values
+
+
+def _add_error_handler(app):
+    """422 for every invalid request, also when the rejected value is NaN or infinite:
+    FastAPI's own handler echoes the value and fails to encode it as JSON (a 500)."""
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+
+    def _plain(value):
+        try:
+            json.dumps(value, allow_nan=False)
+            return value
+        except (TypeError, ValueError):
+            return repr(value)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request, exc):
+        detail = [{"type": e.get("type"), "loc": list(e.get("loc", ())), "msg": e.get("msg"),
+                   "input": _plain(e.get("input"))} for e in exc.errors()]
+        return JSONResponse(status_code=422, content={"detail": detail})
 
 
 def _version():

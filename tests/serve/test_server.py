@@ -132,6 +132,22 @@ def test_a_body_that_is_not_json_gets_422(served):
     assert r.status_code == 422 and r.json()["detail"][0]["type"] == "json_invalid"
 
 
+@pytest.mark.parametrize("body, message", [
+    (b'{"ids": [1, 2], "values": [NaN, 1.0]}', "finite number"),
+    (b'{"ids": [1, 2], "values": [Infinity, 1.0]}', "finite number"),
+    (b'{"ids": [1], "values": [1e999]}', "finite number"),
+    (b'{"ids": [1], "values": [4e38]}', "beyond float32's range"),
+])
+def test_non_finite_or_float32_overflowing_values_get_422_and_the_connection_lives(served, body, message):
+    # issue 15, finding 2: these were 500s (the 422 handler could not encode the value) and
+    # the next request on the same connection got a reset
+    _, data, urls = served
+    with httpx.Client(base_url=urls["dense"]) as client:
+        r = client.post("/predict", content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 422 and message in r.json()["detail"][0]["msg"], r.text
+        assert client.post("/predict", json=sample(data, 0)).status_code == 200
+
+
 def test_oversized_bodies_get_413_with_or_without_a_content_length(served):
     _, _, urls = served
     big = json.dumps({"ids": list(range(2000)) * 3}).encode()

@@ -67,6 +67,13 @@ def test_a_bad_row_gets_422_naming_the_column(served_udt, row, message):
         assert any(e["loc"] == loc and message in e["msg"] for e in r.json()["detail"]), r.json()
 
 
+def test_a_non_finite_number_gets_422_not_500(served_udt):
+    _, _, url = served_udt
+    r = httpx.post(f"{url}/predict", content=b'{"row": {"review": "nice", "price": NaN, "size": "S"}}',
+                   headers={"content-type": "application/json"})
+    assert r.status_code == 422 and "column 'price': numbers must be finite" in r.json()["detail"][0]["msg"], r.text
+
+
 def test_a_recommender_takes_new_interactions_through_update(tmp_path):
     rng = np.random.default_rng(2)
     rows = _sessions(rng, 80, 20, 10)
