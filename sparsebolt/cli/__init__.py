@@ -228,14 +228,14 @@ def info(model_path, as_json, verify):
     """Layers, parameters, sparsity, hash settings and file version of MODEL (reads only
     its manifest unless --verify)."""
     from ..io import verify as verify_file
-    from ..io._describe import describe_file, format_description
+    from ..io._describe import describe_file
     with _failures():
         d = describe_file(model_path)
+        text = d.pop("text")
         if verify:
             verify_file(model_path)
             d["verified"] = True
-    click.echo(json.dumps(d, indent=1) if as_json else format_description(d)
-               + ("\nchecksums: all arrays verified" if verify else ""))
+    click.echo(json.dumps(d, indent=1) if as_json else text + ("\nchecksums: all arrays verified" if verify else ""))
 
 
 @cli.command(epilog=EPILOG)

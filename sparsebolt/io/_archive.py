@@ -170,7 +170,7 @@ class Archive:
         try:
             try:
                 self._zip = zipfile.ZipFile(self._f)
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as e:
                 raise ModelFileError(self.path, None, "is not a complete sparsebolt model file: its zip directory "
                                      f"is missing or damaged (truncated, or not a model file) ({e})") from None
             self.manifest = self._read_manifest()
@@ -190,16 +190,24 @@ class Archive:
 
     def _read_manifest(self):
         try:
-            raw = self._zip.read(MANIFEST)
+            info = self._zip.getinfo(MANIFEST)
         except KeyError:
             raise ModelFileError(self.path, None, f"has no {MANIFEST}: it is a zip file but not a sparsebolt "
                                  "model file") from None
-        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as e:
+        # stored, as every member: a compressed one could inflate to any size (a 3 MB file
+        # holding a 300 MB manifest)
+        if info.compress_type != zipfile.ZIP_STORED:
+            raise ModelFileError(self.path, MANIFEST, "is compressed; a model file stores its members uncompressed")
+        try:
+            raw = self._zip.read(info)
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError) as e:
             raise ModelFileError(self.path, MANIFEST, f"is corrupted ({e})") from None
         try:
             manifest = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise ModelFileError(self.path, MANIFEST, f"is not valid JSON ({e})") from None
+        except RecursionError:
+            raise ModelFileError(self.path, MANIFEST, "is nested too deeply to be a model manifest") from None
         if not isinstance(manifest, dict) or not isinstance(manifest.get("arrays"), dict):
             raise ModelFileError(self.path, MANIFEST, "lacks the 'arrays' table of a sparsebolt model file")
         return manifest

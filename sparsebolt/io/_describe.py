@@ -5,6 +5,7 @@ import os
 import numpy as np
 
 from ._model import model_state, open_model_file
+from .errors import ModelFileError
 
 
 def _layer_entry(spec, state, shapes):
@@ -38,19 +39,31 @@ def describe(config, state, shapes):
 
 
 def describe_file(path):
-    """``describe`` of a model file plus its format version, writer, date and size."""
+    """``describe`` of a model file plus its format version, writer, date and size, and its
+    human-readable text under "text" (a ModelFileError when the manifest's description is
+    malformed, never another exception)."""
     with open_model_file(path) as archive:
-        m = archive.manifest
-        shapes = {k: tuple(v["shape"]) for k, v in m["arrays"].items()}
-        out = {"path": os.fspath(path), "format_version": m["format_version"],
-               "sparsebolt_version": m.get("sparsebolt_version"), "created": m.get("created"),
-               "bytes": archive.size, **describe(m["model"], m["state"], shapes)}
-        if isinstance(m.get("automl"), dict):
-            out["automl"] = describe_automl(m["automl"])
-        training = m.get("training")
-        if training:
-            out["checkpoint"] = {"epoch": training["epoch"], "batch": training["batch"]}
-        return out
+        try:
+            d = _describe_manifest(archive)
+            d["text"] = format_description(d)
+            return d
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as e:
+            raise ModelFileError(archive.path, "manifest.json", f"does not describe a model that can be shown "
+                                 f"({type(e).__name__}: {str(e)[:200]})") from None
+
+
+def _describe_manifest(archive):
+    m = archive.manifest
+    shapes = {k: tuple(v["shape"]) for k, v in m["arrays"].items()}
+    out = {"path": archive.path, "format_version": m["format_version"],
+           "sparsebolt_version": m.get("sparsebolt_version"), "created": m.get("created"),
+           "bytes": archive.size, **describe(m["model"], m["state"], shapes)}
+    if isinstance(m.get("automl"), dict):
+        out["automl"] = describe_automl(m["automl"])
+    training = m.get("training")
+    if training:
+        out["checkpoint"] = {"epoch": training["epoch"], "batch": training["batch"]}
+    return out
 
 
 def _short(t):

@@ -193,6 +193,41 @@ def test_an_index_whose_padding_could_loop_forever_is_refused(saved, tmp_path):
         sb.Model.load(tmp_path / "wide.sbm")
 
 
+@pytest.mark.parametrize("change", [
+    lambda m: {**m, "state": [1]},
+    lambda m: {**m, "model": "x"},
+    lambda m: {**m, "arrays": {k: {**v, "shape": "1000x32"} for k, v in m["arrays"].items()}},
+    lambda m: {**m, "model": {**m["model"], "layers": [{**m["model"]["layers"][-1], "config": {
+        **m["model"]["layers"][-1]["config"], "sparsity": "nan"}}]}},
+])
+def test_info_on_a_malformed_manifest_is_a_model_file_error_not_a_traceback(saved, tmp_path, change, capsys):
+    # issue 15, finding 5
+    from sparsebolt.cli import main
+    from sparsebolt.io._describe import describe_file
+    _, _, path = saved
+    rewrite(path, tmp_path / "odd.sbm", manifest_fn=change)
+    with pytest.raises(ModelFileError, match="odd.sbm: member 'manifest.json' does not describe a model"):
+        describe_file(tmp_path / "odd.sbm")
+    assert main(["info", str(tmp_path / "odd.sbm")]) == 1
+    assert "does not describe a model" in capsys.readouterr().err
+
+
+def test_a_compressed_or_deeply_nested_manifest_is_refused(saved, tmp_path):
+    # issue 15, findings 3 and 4: a deflated manifest could inflate to any size; a deep one
+    # raised RecursionError
+    _, _, path = saved
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(tmp_path / "deflated.sbm", "w") as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, zin.read(info.filename),
+                          zipfile.ZIP_DEFLATED if info.filename == "manifest.json" else zipfile.ZIP_STORED)
+    with pytest.raises(ModelFileError, match="'manifest.json' is compressed"):
+        sb.Model.load(tmp_path / "deflated.sbm")
+    with zipfile.ZipFile(tmp_path / "deep.sbm", "w") as zf:
+        zf.writestr("manifest.json", "[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ModelFileError, match="nested too deeply"):
+        sb.Model.load(tmp_path / "deep.sbm")
+
+
 def test_a_failed_save_leaves_the_old_file_and_no_temporary_file(saved, tmp_path, monkeypatch):
     model, _, path = saved
     target = tmp_path / "m.sbm"
