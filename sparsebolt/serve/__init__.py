@@ -10,7 +10,9 @@
     POST /update    {"rows": [{"user": ..., "item": ..., "time": ...}]}  record interactions
                     (a UniversalDeepTransformer with temporal tracking)
     GET  /health    {"status": "ok"}
-    GET  /model     what the model is: layers, sizes, hash settings, limits
+    GET  /model     what the model is: layers, sizes, hash settings, limits (the file's
+                    name, not its path)
+    GET  /docs, /redoc, /openapi.json   FastAPI's interactive documentation of the above
 
 A row names columns of the model: an unknown column, the target, a value of the wrong
 type, or a missing column gets 422 naming it (null is a missing value; columns the model

@@ -1,6 +1,7 @@
 """The FastAPI application of ``sparsebolt serve`` (see the package docstring)."""
 import json
 import math
+import os
 import socket
 import threading
 from typing import Annotated
@@ -166,7 +167,7 @@ def create_app(model, model_path=None, sparse_inference=False, default_top_k=5, 
     _add_error_handler(app)
     limits = {"max_batch": max_batch, "max_top_k": max_top_k, "max_body_bytes": max_body_bytes,
               "default_top_k": default_top_k}
-    about = json.dumps({"path": None if model_path is None else str(model_path), "sparse_inference": sparse_inference,
+    about = json.dumps({"path": None if model_path is None else os.path.basename(model_path), "sparse_inference": sparse_inference,
                         "limits": limits, **describe_model(model)})
 
     def _json(obj):
@@ -249,7 +250,7 @@ def _row_app(udt, model_path, sparse_inference, default_top_k, max_top_k, max_ba
     limits = {"max_batch": max_batch, "max_top_k": max_top_k, "max_body_bytes": max_body_bytes,
               "default_top_k": default_top_k}
     saved = {"config": udt.get_config(), "state": featurizer_state(udt.featurizer)[0]}
-    about = json.dumps({"path": None if model_path is None else str(model_path), "sparse_inference": sparse_inference,
+    about = json.dumps({"path": None if model_path is None else os.path.basename(model_path), "sparse_inference": sparse_inference,
                         "limits": limits, "required_columns": predictor.required, **describe_model(udt.model),
                         "automl": describe_automl(saved)})
 
