@@ -92,6 +92,8 @@ def _csv_chunks(path, columns, chunk_rows, delimiter, optional):
             header = next(reader, None)
         except csv.Error as e:
             raise DataFormatError(path, 1, f"cannot read the header row: {e}") from None
+        except UnicodeDecodeError as e:
+            raise _not_utf8(path, e) from None
         if header is None:
             raise DataFormatError(path, None, "the file is empty; expected a header row")
         _check_header(path, header, columns, optional, 1)
@@ -110,6 +112,8 @@ def _csv_chunks(path, columns, chunk_rows, delimiter, optional):
                     break
                 except csv.Error as e:
                     raise DataFormatError(path, start, f"cannot parse the row: {e}") from None
+                except UnicodeDecodeError as e:
+                    raise _not_utf8(path, e) from None
                 if not row:
                     continue
                 if len(row) != width:
@@ -127,6 +131,21 @@ def _csv_chunks(path, columns, chunk_rows, delimiter, optional):
             yield Chunk(path, cols, lines, True)
         if n_rows == 0:
             raise DataFormatError(path, None, "the file has a header but no rows")
+
+
+def _not_utf8(path, error):
+    """The DataFormatError of a file that is not UTF-8, naming the first line that is not
+    (the decoder reads ahead in blocks, so the reader's line number is not it)."""
+    import gzip
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                return DataFormatError(path, number, f"is not UTF-8 text ({e.reason} at byte {e.start} of the line: "
+                                       f"{raw[max(0, e.start - 20):e.start + 10]!r}); save the file as UTF-8")
+    return DataFormatError(path, None, f"is not UTF-8 text ({error})")
 
 
 def _frame_chunks(frame, columns, chunk_rows, optional):

@@ -283,13 +283,18 @@ def parse_times(column, ctype, values, chunk):
     if fmt == "iso":
         strs = [str(values[i]) for i in present]
         try:
-            secs[present] = np.array(strs, dtype="datetime64[s]").astype(np.int64)
+            parsed = np.array(strs, dtype="datetime64[s]")
         except ValueError:
             for i in present:
                 try:
                     np.datetime64(str(values[i]), "s")
                 except ValueError:
                     raise bad(i) from None
+        # NumPy reads 'NaT' (and '') as not-a-time, which is no date
+        nat = np.isnat(parsed)
+        if nat.any():
+            raise bad(present[int(np.argmax(nat))])
+        secs[present] = parsed.astype(np.int64)
     elif fmt == "unix":
         for i in present:
             try:
@@ -412,6 +417,8 @@ class Featurizer:
                 x[i] = float(v)
             except (TypeError, ValueError):
                 raise chunk.error(i, f"column {column!r}: expected a number, got {v!r}") from None
+            if not np.isfinite(x[i]):  # inf would make the bin edges inf and nan
+                raise chunk.error(i, f"column {column!r}: expected a finite number, got {v!r}")
         return x
 
     def _text(self, column, values, mode, out):

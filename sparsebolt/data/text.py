@@ -133,8 +133,9 @@ class HashedTextFeaturizer:
 
 
 def _open_text(path):
-    return gzip.open(path, "rt", encoding="utf-8", newline="") if str(path).endswith(".gz") \
-        else open(path, encoding="utf-8", newline="")
+    # utf-8-sig: a byte order mark (as spreadsheet programs write) is not part of the first column's name
+    return gzip.open(path, "rt", encoding="utf-8-sig", newline="") if str(path).endswith(".gz") \
+        else open(path, encoding="utf-8-sig", newline="")
 
 
 def read_text_csv(path, text_column, label_column):

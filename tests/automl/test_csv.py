@@ -4,6 +4,7 @@ import gzip
 
 import pytest
 
+import sparsebolt as sb
 from sparsebolt.automl._csv import RowError, read_chunks
 from sparsebolt.data import DataFormatError
 
@@ -98,3 +99,26 @@ def test_row_dicts():
         _read([{"a": 1}, ["a", 1]])
     with pytest.raises(TypeError, match="CSV file path, a pandas DataFrame or a list of row dicts"):
         _read(42)
+
+
+def test_encoding_problems_name_the_file_and_line(tmp_path):
+    # issue 15, finding 10: a byte order mark stays out of the first column's name; bytes
+    # that are not UTF-8 give a DataFormatError, not a bare UnicodeDecodeError
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbftext,label\nhello,a\n")
+    assert _read(str(bom), ["text", "label"])[0] == [("hello", "a")]
+    latin = tmp_path / "latin1.csv"
+    latin.write_bytes(b"text,label\ncaf\xe9,a\n")
+    with pytest.raises(DataFormatError, match=r"latin1.csv.*line 2.*not UTF-8 text"):
+        _read(str(latin), ["text", "label"])
+
+
+def test_non_finite_numbers_and_nat_dates_name_the_row():
+    udt = sb.UniversalDeepTransformer({"x": sb.types.numerical(), "d": sb.types.date(), "y": sb.types.categorical()},
+                                      target="y", embedding_dim=8, input_dim=1024)
+    good = {"x": 1.0, "d": "2020-01-01", "y": "a"}
+    for bad, message in (({"x": "inf"}, "column 'x': expected a finite number, got 'inf'"),
+                         ({"x": "1e400"}, "expected a finite number, got '1e400'"),
+                         ({"d": "NaT"}, "column 'd': cannot read 'NaT' as a date")):
+        with pytest.raises(ValueError, match=f"row 1.*{message}"):
+            udt.train([good, {**good, **bad}] * 30, epochs=1, verbose=False)
