@@ -1,4 +1,6 @@
 """Model: a graph of layers from Inputs to one output, with a loss and an optimizer."""
+import collections
+
 import numpy as np
 
 from .._validation import check_choice
@@ -11,17 +13,19 @@ from .value import Value
 
 
 def _topological(output):
-    order, seen = [], set()
-
-    def visit(node):
-        if id(node) in seen:
-            return
-        seen.add(id(node))
-        for x in node.inputs:
-            visit(x)
-        order.append(node)
-
-    visit(output)
+    """The nodes ``output`` depends on, inputs before the layers that read them (a
+    depth-first post-order, iterative: a model file may chain thousands of layers)."""
+    order, seen = [], {id(output)}
+    stack = [(output, iter(output.inputs))]
+    while stack:
+        node, pending = stack[-1]
+        child = next((x for x in pending if id(x) not in seen), None)
+        if child is None:
+            stack.pop()
+            order.append(node)
+            continue
+        seen.add(id(child))
+        stack.append((child, iter(child.inputs)))
     return order
 
 
@@ -83,7 +87,7 @@ class Model:
             if isinstance(n.layer, InputLayer) and n not in self.inputs:
                 raise ValueError(f"The output depends on Input '{n.layer.name}', which is not in the model's inputs.")
         names = [n.layer.name for n in self.nodes]
-        dup = {x for x in names if names.count(x) > 1}
+        dup = {x for x, n in collections.Counter(names).items() if n > 1}
         if dup:
             raise ValueError(f"Layer names must be unique in a model. Repeated: {sorted(dup)}.")
         self.layers = [n.layer for n in self.nodes if not isinstance(n.layer, InputLayer)]

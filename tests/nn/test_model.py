@@ -301,3 +301,15 @@ def test_compute_then_apply_gradients_equals_a_train_step(hidden_layer):
         assert loss_a == loss_b
     for pa, pb in zip(fused.parameters(), split.parameters()):
         np.testing.assert_array_equal(pa.value, pb.value)
+
+
+def test_a_graph_thousands_of_layers_deep_needs_no_recursion():
+    # issue 15, finding 3: the graph walk was recursive, and a model file chaining 3,000
+    # layers raised RecursionError on load
+    x = inp = sb.Input(dim=50)
+    x = sb.Embedding(dim=4)(x)
+    for _ in range(3000):
+        x = sb.LayerNorm()(x)
+    model = sb.Model(inp, sb.FullyConnected(3, activation="softmax")(x), build=False)
+    assert len(model.nodes) == 3003 and model.nodes[0] is inp and model.nodes[-1] is model.output
+    assert all(n.inputs[0] is prev for prev, n in zip(model.nodes[1:], model.nodes[2:]))
