@@ -8,7 +8,12 @@ import numpy as np
 from numba import njit, prange
 
 from ._twin import serial_twin
+from .prefetch import prefetch_row
 from .random import mix
+
+# tables ahead whose probed buckets ``query_ranked`` prefetches: a bucket is a random row of
+# tables far larger than cache, and scanning one waits on its load
+_BUCKETS_AHEAD = 2
 
 
 @njit(parallel=True, cache=True)
@@ -184,7 +189,8 @@ def _query_ranked(keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt
     out_ids : int32[B * width]    written: labels first, the rest in no particular order
     """
     n_samples, n_tables, n_probes = keys.shape
-    reservoir = buckets.shape[2]
+    n_buckets, reservoir = buckets.shape[1], buckets.shape[2]
+    rows = buckets.reshape(n_tables * n_buckets, reservoir)
     for s in prange(n_samples):
         tid = numba.get_thread_id()
         hits, cand = mark[tid], found[tid]
@@ -194,6 +200,9 @@ def _query_ranked(keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt
         n_labels = n
         n_found = 0
         for t in range(n_tables):
+            if t + _BUCKETS_AHEAD < n_tables:
+                for p in range(n_probes):
+                    prefetch_row(rows, (t + _BUCKETS_AHEAD) * n_buckets + keys[s, t + _BUCKETS_AHEAD, p])
             for p in range(n_probes):
                 b = keys[s, t, p]
                 if p > 0 and b == keys[s, t, 0]:
