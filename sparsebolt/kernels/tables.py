@@ -44,9 +44,10 @@ def build_tables(keys, buckets, counts, pinned, seed):
 
 
 @njit(cache=True)
-def insert_missed_labels(keys, buckets, counts, pinned, lab_offsets, lab_ids):
+def insert_missed_labels(keys, buckets, counts, pinned, lab_offsets, lab_ids, every=False):
     """Label-neuron augmentation on frozen tables: a label that none of a sample's L buckets
-    holds is pinned into all of them. A bucket's pinned ids fill its first slots and are
+    holds is pinned into all of them; with ``every``, a label is pinned into each of the
+    sample's buckets that misses it. A bucket's pinned ids fill its first slots and are
     never replaced; the id a pin displaces moves to the first free slot, or is dropped from
     a full bucket. A bucket whose R slots are all pinned takes no more. Serial, so samples
     of a batch that share a bucket cannot race.
@@ -55,6 +56,7 @@ def insert_missed_labels(keys, buckets, counts, pinned, lab_offsets, lab_ids):
     buckets, counts               as in ``build_tables``; updated
     pinned : int32[L, n_buckets]  pinned slots of each bucket; updated
     lab_offsets : int64[B + 1]    lab_ids : int32[nnz_lab]
+    every : bool
     returns the number of (sample, label) pairs pinned into at least one bucket
     """
     n_samples, n_tables = keys.shape
@@ -64,21 +66,18 @@ def insert_missed_labels(keys, buckets, counts, pinned, lab_offsets, lab_ids):
         for k in range(lab_offsets[s], lab_offsets[s + 1]):
             j = lab_ids[k]
             found = False
-            for t in range(n_tables):
-                b = keys[s, t]
-                for r in range(min(counts[t, b], reservoir)):
-                    if buckets[t, b, r] == j:
+            if not every:
+                for t in range(n_tables):
+                    if _holds(buckets, counts, t, keys[s, t], j):
                         found = True
                         break
-                if found:
-                    break
             if found:
                 continue
             took = False
             for t in range(n_tables):
                 b = keys[s, t]
                 p = pinned[t, b]
-                if p == reservoir:
+                if p == reservoir or (every and _holds(buckets, counts, t, b, j)):
                     continue
                 took = True
                 used = min(counts[t, b], reservoir)
@@ -93,6 +92,15 @@ def insert_missed_labels(keys, buckets, counts, pinned, lab_offsets, lab_ids):
             if took:
                 inserted += 1
     return inserted
+
+
+@njit(inline="always")
+def _holds(buckets, counts, t, b, j):
+    """Whether bucket b of table t holds neuron j."""
+    for r in range(min(counts[t, b], buckets.shape[2])):
+        if buckets[t, b, r] == j:
+            return True
+    return False
 
 
 @njit(inline="always")
