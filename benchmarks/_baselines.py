@@ -56,8 +56,9 @@ def nearest_class(train_texts, train_labels, test_texts, analyzer="word", ngram_
     return classes, top, seconds
 
 
-def topk_hits(classes, top, gold):
-    """(P@1, R@10) of ranked class indices against gold class names."""
+def topk_hits(classes, top, gold, ks=(1, 10)):
+    """Recall@k for each k of ``ks`` (recall@1 is P@1: one gold class a query) of ranked
+    class indices against gold class names, as a tuple."""
     index = {c: i for i, c in enumerate(classes)}
     g = np.array([index.get(x, -1) for x in gold])[:, None]
-    return float(np.mean(top[:, :1] == g)), float(np.mean(np.any(top[:, :10] == g, axis=1)))
+    return tuple(float(np.mean(np.any(top[:, :k] == g, axis=1))) for k in ks)

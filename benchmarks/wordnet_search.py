@@ -15,9 +15,10 @@ cross-entropy with Adam(eps=1e-7), as dense as it comes. Before the timed PyTorc
 batches of each Adam implementation (for-loop default, foreach, fused) are timed and the
 fastest is used for the full run.
 
-The baselines (scikit-learn) turn each class's training queries, joined into one document,
-into a TF-IDF vector (of words; of char_wb 3-5-grams) and rank the classes by cosine
-similarity to the query's vector; their "train s" is the fit of the vectorizer.
+The baselines (scikit-learn, ``benchmarks/_baselines.nearest_class``) turn each class's
+training queries, joined into one document, into a sublinear-TF TF-IDF vector (of word 1-2-grams;
+of char_wb 3-5-grams) and rank the classes by cosine similarity to the query's vector; their
+"train s" is the fit of the vectorizer.
 
 Reported: precision@1 and recall@5 (and recall@10) on the test split, training seconds and
 training samples/s of each, and their ratio. Timed training excludes data loading and
@@ -45,6 +46,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 import sparsebolt as sb  # noqa: E402
+from benchmarks._baselines import nearest_class, topk_hits  # noqa: E402
 
 THREADS = 2
 METRICS = ("precision@1", "recall@5", "recall@10")
@@ -123,9 +125,10 @@ def initial_weights(model):
 
 # --- TF-IDF nearest-class baselines ---------------------------------------------------------
 
+# (analyzer, n-gram range) of benchmarks/_baselines.nearest_class
 TFIDF_BASELINES = {
-    "tf-idf words, nearest class": {"ngram_range": (1, 1)},
-    "tf-idf char_wb 3-5, nearest class": {"analyzer": "char_wb", "ngram_range": (3, 5)},
+    "tf-idf words 1-2, nearest class": ("word", (1, 2)),
+    "tf-idf char_wb 3-5, nearest class": ("char_wb", (3, 5)),
 }
 
 
@@ -136,34 +139,15 @@ def read_texts(train_rows=None, test_rows=None):
     return tr_x[:train_rows], tr_y[:train_rows], te_x[:test_rows], te_y[:test_rows]
 
 
-def tfidf_nearest_class(texts, labels, test_texts, test_labels, chunk=512, **vectorizer):
-    """A class is the TF-IDF vector of its training queries joined into one document; a test
-    query's ranking is its cosine similarity to each class. Returns the metrics and the
-    seconds to fit (vectorize the classes) and to evaluate."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
+def tfidf_nearest_class(texts, labels, test_texts, test_labels, analyzer, ngram_range):
+    """``_baselines.nearest_class``'s metrics on the test queries, with the seconds to fit
+    (vectorize the classes) and to rank the test queries."""
     start = time.perf_counter()
-    vocab = {}
-    ids = np.fromiter((vocab.setdefault(y, len(vocab)) for y in labels), dtype=np.int64, count=len(labels))
-    order = np.argsort(ids, kind="stable")
-    bounds = np.searchsorted(ids[order], np.arange(len(vocab) + 1))
-    docs = [" ".join(texts[i] for i in order[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
-    vec = TfidfVectorizer(dtype=np.float32, **vectorizer)
-    classes_t = vec.fit_transform(docs).T.tocsr()
-    fit_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    gold = np.array([vocab.get(y, -1) for y in test_labels])
-    queries = vec.transform(test_texts)
-    hits = {1: 0, 5: 0, 10: 0}
-    for lo in range(0, len(test_texts), chunk):
-        scores = (queries[lo:lo + chunk] @ classes_t).toarray()
-        top = np.argpartition(-scores, 10, axis=1)[:, :10]
-        top = np.take_along_axis(top, np.argsort(-np.take_along_axis(scores, top, 1), axis=1, kind="stable"), 1)
-        match = top == gold[lo:lo + chunk, None]
-        for k in hits:
-            hits[k] += int(match[:, :k].sum())
-    n = len(test_texts)
-    return {"precision@1": hits[1] / n, "recall@5": hits[5] / n, "recall@10": hits[10] / n,
-            "fit_seconds": fit_seconds, "eval_seconds": time.perf_counter() - start}
+    classes, top, fit_seconds = nearest_class(texts, labels, test_texts, analyzer, ngram_range)
+    eval_seconds = time.perf_counter() - start - fit_seconds
+    p1, r5, r10 = topk_hits(classes, top, test_labels, ks=(1, 5, 10))
+    return {"precision@1": p1, "recall@5": r5, "recall@10": r10,
+            "fit_seconds": fit_seconds, "eval_seconds": eval_seconds}
 
 
 # --- PyTorch --------------------------------------------------------------------------------
@@ -348,8 +332,8 @@ def main(argv=None):
         print("\n[tf-idf] nearest-class baselines")
         texts = read_texts(args.train_rows, args.test_rows)
         results["baselines"] = {}
-        for name, vectorizer in TFIDF_BASELINES.items():
-            res = tfidf_nearest_class(*texts, **vectorizer)
+        for name, (analyzer, ngram_range) in TFIDF_BASELINES.items():
+            res = tfidf_nearest_class(*texts, analyzer, ngram_range)
             results["baselines"][name] = res
             print(f"  {name}: P@1 {res['precision@1']:.4f}, R@10 {res['recall@10']:.4f} "
                   f"(fit {res['fit_seconds']:.1f} s, evaluation {res['eval_seconds']:.1f} s)", flush=True)

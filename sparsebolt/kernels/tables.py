@@ -8,7 +8,12 @@ import numpy as np
 from numba import njit, prange
 
 from ._twin import serial_twin
+from .prefetch import prefetch_row
 from .random import mix
+
+# tables ahead whose probed buckets ``query_ranked`` prefetches: a bucket is a random row of
+# tables far larger than cache, and scanning one waits on its load
+_BUCKETS_AHEAD = 2
 
 
 @njit(parallel=True, cache=True)
@@ -39,9 +44,10 @@ def build_tables(keys, buckets, counts, pinned, seed):
 
 
 @njit(cache=True)
-def insert_missed_labels(keys, buckets, counts, pinned, lab_offsets, lab_ids):
+def insert_missed_labels(keys, buckets, counts, pinned, lab_offsets, lab_ids, every=False):
     """Label-neuron augmentation on frozen tables: a label that none of a sample's L buckets
-    holds is pinned into all of them. A bucket's pinned ids fill its first slots and are
+    holds is pinned into all of them; with ``every``, a label is pinned into each of the
+    sample's buckets that misses it. A bucket's pinned ids fill its first slots and are
     never replaced; the id a pin displaces moves to the first free slot, or is dropped from
     a full bucket. A bucket whose R slots are all pinned takes no more. Serial, so samples
     of a batch that share a bucket cannot race.
@@ -50,6 +56,7 @@ def insert_missed_labels(keys, buckets, counts, pinned, lab_offsets, lab_ids):
     buckets, counts               as in ``build_tables``; updated
     pinned : int32[L, n_buckets]  pinned slots of each bucket; updated
     lab_offsets : int64[B + 1]    lab_ids : int32[nnz_lab]
+    every : bool
     returns the number of (sample, label) pairs pinned into at least one bucket
     """
     n_samples, n_tables = keys.shape
@@ -59,21 +66,18 @@ def insert_missed_labels(keys, buckets, counts, pinned, lab_offsets, lab_ids):
         for k in range(lab_offsets[s], lab_offsets[s + 1]):
             j = lab_ids[k]
             found = False
-            for t in range(n_tables):
-                b = keys[s, t]
-                for r in range(min(counts[t, b], reservoir)):
-                    if buckets[t, b, r] == j:
+            if not every:
+                for t in range(n_tables):
+                    if _holds(buckets, counts, t, keys[s, t], j):
                         found = True
                         break
-                if found:
-                    break
             if found:
                 continue
             took = False
             for t in range(n_tables):
                 b = keys[s, t]
                 p = pinned[t, b]
-                if p == reservoir:
+                if p == reservoir or (every and _holds(buckets, counts, t, b, j)):
                     continue
                 took = True
                 used = min(counts[t, b], reservoir)
@@ -88,6 +92,15 @@ def insert_missed_labels(keys, buckets, counts, pinned, lab_offsets, lab_ids):
             if took:
                 inserted += 1
     return inserted
+
+
+@njit(inline="always")
+def _holds(buckets, counts, t, b, j):
+    """Whether bucket b of table t holds neuron j."""
+    for r in range(min(counts[t, b], buckets.shape[2])):
+        if buckets[t, b, r] == j:
+            return True
+    return False
 
 
 @njit(inline="always")
@@ -184,7 +197,8 @@ def _query_ranked(keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt
     out_ids : int32[B * width]    written: labels first, the rest in no particular order
     """
     n_samples, n_tables, n_probes = keys.shape
-    reservoir = buckets.shape[2]
+    n_buckets, reservoir = buckets.shape[1], buckets.shape[2]
+    rows = buckets.reshape(n_tables * n_buckets, reservoir)
     for s in prange(n_samples):
         tid = numba.get_thread_id()
         hits, cand = mark[tid], found[tid]
@@ -194,6 +208,9 @@ def _query_ranked(keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt
         n_labels = n
         n_found = 0
         for t in range(n_tables):
+            if t + _BUCKETS_AHEAD < n_tables:
+                for p in range(n_probes):
+                    prefetch_row(rows, (t + _BUCKETS_AHEAD) * n_buckets + keys[s, t + _BUCKETS_AHEAD, p])
             for p in range(n_probes):
                 b = keys[s, t, p]
                 if p > 0 and b == keys[s, t, 0]:

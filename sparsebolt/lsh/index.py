@@ -90,15 +90,16 @@ class NeuronIndex:
         self.frozen = False
         self.label_augmentation = False
 
-    def _pin(self, keys, lab_offsets, lab_ids):
-        inserted = self.tables.insert_labels(keys, lab_offsets, lab_ids)
+    def _pin(self, keys, lab_offsets, lab_ids, every=False):
+        inserted = self.tables.insert_labels(keys, lab_offsets, lab_ids, every)
         self.labels_inserted += inserted
         return inserted
 
-    def pin_labels(self, value, lab_offsets, lab_ids):
+    def pin_labels(self, value, lab_offsets, lab_ids, every=False):
         """Pin each label (CSR rows ``lab_offsets``, ``lab_ids``) that the buckets of its
-        sample (a row of the layer input ``value``) miss; returns how many were pinned."""
-        return self._pin(self.query_keys(value), lab_offsets, lab_ids)
+        sample (a row of the layer input ``value``) miss, or with ``every`` that any of them
+        misses (into those); returns how many were pinned."""
+        return self._pin(self.query_keys(value), lab_offsets, lab_ids, every)
 
     def insert_deferred(self, pins):
         """Pin labels kept by ``defer_labels``: a list of (keys int32[B, n_tables], label

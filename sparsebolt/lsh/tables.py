@@ -27,10 +27,12 @@ class HashTables:
         """Refill from scratch: keys : int32[dim, n_tables], the bucket of each neuron."""
         tables.build_tables(keys, self.buckets, self.counts, self.pinned, seed)
 
-    def insert_labels(self, keys, lab_offsets, lab_ids):
+    def insert_labels(self, keys, lab_offsets, lab_ids, every=False):
         """Pin each label that a sample's buckets (keys : int32[B, n_tables]) miss into all
-        of them; returns how many (sample, label) pairs were inserted."""
-        return tables.insert_missed_labels(keys, self.buckets, self.counts, self.pinned, lab_offsets, lab_ids)
+        of them, or with ``every`` into each of them that misses it; returns how many
+        (sample, label) pairs were inserted."""
+        return tables.insert_missed_labels(keys, self.buckets, self.counts, self.pinned, lab_offsets, lab_ids,
+                                           every)
 
     def _scratch(self, dim):
         if self._marks is None or self._marks.shape[1] != dim:

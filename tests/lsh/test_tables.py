@@ -61,6 +61,19 @@ def test_a_pin_moves_the_id_it_displaces_to_a_free_slot():
     assert _held(t, 0, 0) == [7, 1, 2, 0] and t.pinned[0, 0] == 1
 
 
+def test_pinning_into_every_bucket_fills_the_ones_that_miss_the_label():
+    keys = np.array([[0, 0], [0, 1]], dtype=np.int32)   # neuron 0 in buckets 0 and 0, 1 in 0 and 1
+    t = HashTables(2, 2, 4)
+    t.build(keys, seed=0)
+    offsets, label = np.array([0, 1], dtype=np.int64), np.array([1], dtype=np.int32)
+    query = np.array([[0, 0]], dtype=np.int32)          # bucket 0 of table 0 holds label 1 already
+    assert t.insert_labels(query, offsets, label) == 0
+    assert t.insert_labels(query, offsets, label, every=True) == 1
+    assert _held(t, 0, 0) == [0, 1] and t.pinned[0, 0] == 0     # held, not pinned again
+    assert _held(t, 1, 0) == [1, 0] and t.pinned[1, 0] == 1
+    assert t.insert_labels(query, offsets, label, every=True) == 0
+
+
 def test_query_puts_labels_first_then_buckets_then_padding_without_repeats():
     dim = 500
     keys = np.zeros((dim, 2), dtype=np.int32)

@@ -80,3 +80,50 @@ def test_pin_labels_needs_tables_and_labels():
         model.pin_labels([], verbose=False)
     assert not model.output.layer.index.frozen
     assert model.pin_labels(batch, verbose=False) > 0     # a single Batch is a data set of one
+
+
+def test_pin_labels_can_rebuild_the_tables_with_more_of_them(tmp_path):
+    data = clustered(n=2000, batch_size=100)
+    model = small_model(sparsity=0.05, sampling=CONFIG)
+    model.train(data, epochs=2, learning_rate=1e-2, verbose=False)
+    with pytest.raises(ValueError, match="The 'n_tables' parameter of pin_labels must be an int in "
+                                         "\\[1, 4096\\]. Got 0 instead."):
+        model.pin_labels(data, n_tables=0, verbose=False)
+    layer = model.output.layer
+    pinned = model.pin_labels(data, n_tables=24, verbose=False)
+    index = layer.index
+    assert index.config == sb.LSHConfig(family="dwta", k=3, n_tables=24, reservoir=64)
+    assert index.tables.buckets.shape[0] == 24 and layer.sampling.n_tables == 24
+    # the old tables' pins are gone: every label is pinned again where its buckets miss it
+    assert pinned == index.labels_inserted > 0 and index.frozen
+    assert _bucket_union_recall(model, data) == 1.0
+    model.save(tmp_path / "m.sbm")
+    loaded = sb.Model.load(tmp_path / "m.sbm")
+    assert np.array_equal(loaded.output.layer.index.tables.buckets, index.tables.buckets)
+
+
+def test_pin_labels_into_every_bucket():
+    data = clustered(n=2000, batch_size=100)
+    model = small_model(sparsity=0.05, sampling=CONFIG)
+    model.train(data, epochs=1, learning_rate=1e-2, verbose=False)
+    with pytest.raises(ValueError, match="The 'every_bucket' parameter of pin_labels must be a bool. Got 1 instead."):
+        model.pin_labels(data, every_bucket=1, verbose=False)
+    model.pin_labels(data, every_bucket=True, verbose=False)
+    index = model.output.layer.index
+    tables = index.tables
+    missed = 0
+    for batch in data:
+        keys = index.query_keys(model.forward(batch, Context(), skip_output=True)[model.output.inputs[0]])
+        for s in range(batch.batch_size):
+            for j in batch.labels.row(s):
+                for t in range(keys.shape[1]):
+                    b = keys[s, t]
+                    held = tables.buckets[t, b, :min(tables.counts[t, b], tables.reservoir)]
+                    missed += j not in held and tables.pinned[t, b] < tables.reservoir
+    assert missed == 0
+
+
+def test_rebuild_tables_needs_tables():
+    dense = small_model(sparsity=1.0)
+    with pytest.raises(ValueError, match="rebuild_tables needs a sparse layer with hash tables"):
+        dense.output.layer.rebuild_tables(8)

@@ -1,4 +1,6 @@
 """FullyConnected: a dense layer whose neurons may be computed sparsely through LSH."""
+from dataclasses import replace
+
 import numpy as np
 
 from ..._state import meta_int, prefixed, take, unprefixed
@@ -127,6 +129,19 @@ class FullyConnected(Layer):
             self.index.n_active = self.n_active
         else:
             self._make_index()
+
+    def rebuild_tables(self, n_tables=None):
+        """Rebuild the hash tables from the current weights with ``n_tables`` tables (None:
+        as many as now), K and the reservoir as they are; labels pinned so far are dropped.
+        The count is kept in ``sampling``, so further training and a saved model use it."""
+        if self.index is None or self.index.hash_fn is None:
+            raise ValueError(f"rebuild_tables needs a sparse layer with hash tables; '{self.name}' has none "
+                             f"(its sparsity is 1.0 or its sampling is 'random').")
+        config = self.index.config
+        if n_tables is not None:
+            n_tables = check_int("rebuild_tables", "n_tables", n_tables, 1, 4096)
+            self.sampling = replace(config, n_tables=n_tables)
+        self._make_index()
 
     def parameters(self):
         return [self.W, self.b]
