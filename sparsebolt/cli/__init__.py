@@ -70,7 +70,8 @@ def train(config, train_data, output, validation, epochs, learning_rate, checkpo
     `sparsebolt.cli._config` or the README for the config keys."""
     from .. import data
     from ..train.augment import can_pin
-    from ._config import ConfigError, build_model, data_settings, is_automl, load_config, train_settings
+    from ._config import (ConfigError, build_model, check_input_width, data_settings, is_automl, load_config,
+                          train_settings)
     _threads(threads)
     with _failures():
         cfg = load_config(config)
@@ -82,6 +83,7 @@ def train(config, train_data, output, validation, epochs, learning_rate, checkpo
                           quiet)
             return
         dataset = data.load_svm(train_data, **data_settings(config, cfg))
+        check_input_width(cfg, dataset)
         model = build_model(config, cfg, dataset.n_features, dataset.n_labels)
         kwargs = train_settings(config, cfg)
         for name, value in (("epochs", epochs), ("learning_rate", learning_rate), ("checkpoint_dir", checkpoint_dir),

@@ -180,6 +180,31 @@ def data_settings(path, config):
     return out
 
 
+def _memory_bytes():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_input_width(config, dataset):
+    """Refuse, before allocating it, a first layer whose weights and Adam moments would not
+    fit in memory, naming the line whose feature id made the input that wide (one stray id
+    like ``2147483646:1`` in a file without a header does)."""
+    layers = config["model"]["layers"]
+    first = layers[0] if layers and isinstance(layers[0], dict) else {}
+    width = first.get("dim") if isinstance(first.get("dim"), int) else dataset.n_labels
+    need = 3 * 4 * dataset.n_features * max(int(width), 1)
+    have = _memory_bytes()
+    if have is not None and need > have:
+        where = f" (the largest feature id, {dataset.n_features - 1:,}, is on line {dataset.widest_line})" \
+            if dataset.widest_line is not None else ""
+        raise ConfigError(f"{dataset.path}: the input is {dataset.n_features:,} features wide{where}; a first layer "
+                          f"of width {width} would need {need / 2**30:,.0f} GiB for its weights and Adam's moments, "
+                          f"more than this machine's {have / 2**30:,.0f} GiB. Check that line, or give [data] "
+                          f"n_features.")
+
+
 def build_model(path, config, n_features, n_labels):
     """The Model the config describes, over ``n_features`` inputs and ``n_labels`` outputs."""
     spec, owner = config["model"], _owner(path, "model")

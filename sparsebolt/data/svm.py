@@ -86,6 +86,8 @@ class SvmDataset(Reshuffled):
         self._rng = np.random.default_rng(seed)
         header = _read_header(self.path)
         self._has_header = header is not None
+        # the line of the largest feature id, which sizes the input when no header does
+        self.widest_line = None
         if header is not None:
             rows, feats, labs = header
         else:
@@ -99,10 +101,12 @@ class SvmDataset(Reshuffled):
     def _scan(self):
         rows, max_f, max_l = 0, -1, -1
         for first, data in _chunks(self.path, self.chunk_bytes, False):
-            _, foff, fids, _, loff, lids = _parse(self.path, first, data)
+            row_line, foff, fids, _, loff, lids = _parse(self.path, first, data)
             rows += foff.shape[0] - 1
-            if fids.size:
-                max_f = max(max_f, int(fids.max()))
+            if fids.size and int(fids.max()) > max_f:
+                max_f = int(fids.max())
+                k = int(np.argmax(fids))
+                self.widest_line = int(row_line[int(np.searchsorted(foff, k, side="right")) - 1])
             if lids.size:
                 max_l = max(max_l, int(lids.max()))
         return rows, max_f + 1, max_l + 1
@@ -111,9 +115,15 @@ class SvmDataset(Reshuffled):
         return -(-self.n_samples // self.batch_size)
 
     def _rows(self):
-        """Yield parsed chunks, checking ids against the data set's sizes."""
+        """Yield parsed chunks, checking ids against the data set's sizes (and, with a
+        header, the number of rows against its count)."""
+        seen = 0
         for first, data in _chunks(self.path, self.chunk_bytes, self._has_header):
             row_line, foff, fids, fvals, loff, lids = _parse(self.path, first, data)
+            seen += foff.shape[0] - 1
+            if self._has_header and seen > self.n_samples:
+                raise DataFormatError(self.path, 1, f"the header counts {self.n_samples} samples, but the file "
+                                      f"has more (line {int(row_line[-1])} is sample {seen})")
             for ids, limit, what, off in ((fids, self.n_features, "feature", foff),
                                           (lids, self.n_labels, "label", loff)):
                 if ids.size and ids.max() >= limit:
@@ -122,6 +132,8 @@ class SvmDataset(Reshuffled):
                     raise DataFormatError(self.path, int(row_line[row]),
                                           f"{what} id {int(ids[k])} is out of range: the data set has {limit} {what}s")
             yield foff, fids, fvals, loff, lids
+        if self._has_header and seen != self.n_samples:
+            raise DataFormatError(self.path, 1, f"the header counts {self.n_samples} samples, but the file has {seen}")
 
     def __iter__(self):
         return self._batches(self.shuffle)

@@ -108,3 +108,23 @@ def test_trains_from_an_svm_file(tmp_path):
     model = sb.Model(inp, out)
     model.train(data, epochs=5, learning_rate=1e-2, verbose=False)
     assert model.evaluate(data, ["precision@1"])["precision@1"] > 0.95
+
+
+def test_a_header_that_miscounts_the_rows_is_refused(tmp_path):
+    # issue 15, finding 9
+    for text, got in (("3 10 2\n1 0:1\n0 1:1\n", "has 2"), ("1 10 2\n1 0:1\n0 1:1\n", "has more")):
+        data = load_svm(_write(tmp_path, text))
+        with pytest.raises(DataFormatError, match=f"line 1: the header counts .* samples, but the file {got}"):
+            list(data)
+
+
+def test_a_stray_id_that_would_size_the_input_past_memory_names_its_line(tmp_path, capsys):
+    # issue 15, finding 9: one 2147483646:1 made a 2^31-wide input and a 256 GiB allocation
+    from sparsebolt.cli import main
+    path = _write(tmp_path, "1 0:1 3:1\n0 2:1\n1 2147483646:1\n0 1:1\n")
+    config = tmp_path / "c.toml"
+    config.write_text('[[model.layers]]\ntype = "Embedding"\ndim = 32\n[[model.layers]]\ntype = "FullyConnected"\n'
+                      'activation = "softmax"\n')
+    assert main(["train", str(config), str(path), "-o", str(tmp_path / "m.sbm"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "2,147,483,647 features wide (the largest feature id, 2,147,483,646, is on line 3)" in err, err
