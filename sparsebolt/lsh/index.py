@@ -165,6 +165,15 @@ class NeuronIndex:
 
     @classmethod
     def from_state(cls, meta, arrays):
+        # the tables' shape from the file's config must be the saved array's before the
+        # constructor allocates it (a crafted reservoir of 10**9 would be a MemoryError)
+        config = LSHConfig(**meta["config"])
+        if config.family != "random":
+            want = (config.n_tables, 1 << config.range_pow, config.reservoir)
+            got = getattr(arrays.get("tables/buckets"), "shape", None)
+            if got != want:
+                raise ValueError(f"The array 'tables/buckets' of NeuronIndex must have the shape {list(want)} its "
+                                 f"settings give. Got {got} instead.")
         index = cls(meta_int("NeuronIndex", meta, "dim", 1), meta_int("NeuronIndex", meta, "input_dim", 1),
                     LSHConfig(**meta["config"]), meta_int("NeuronIndex", meta, "n_active", 1),
                     seed=meta_int("NeuronIndex", meta, "seed"))

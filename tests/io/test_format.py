@@ -212,6 +212,30 @@ def test_info_on_a_malformed_manifest_is_a_model_file_error_not_a_traceback(save
     assert "does not describe a model" in capsys.readouterr().err
 
 
+def test_sizes_a_file_names_are_checked_against_its_arrays_before_anything_is_allocated(saved, tmp_path):
+    # issue 15, finding 3: these raised MemoryError (or took 14-34 s and 1.8 GB)
+    _, _, path = saved
+
+    def layer_dim(m):
+        m["model"]["layers"][-1]["config"]["dim"] = 10**12
+        return m
+
+    def index_dim(m):
+        m["state"]["layers"]["out"]["index"]["dim"] = 2**40
+        return m
+
+    def reservoir(m):
+        m["state"]["layers"]["out"]["index"]["config"]["reservoir"] = 10**9
+        return m
+
+    for change, message in ((layer_dim, r"The array 'W' of FullyConnected must be float32\[1000000000000, 32\]"),
+                            (index_dim, "must index 500 neurons of width 32. Got 1099511627776 of 32"),
+                            (reservoir, r"'tables/buckets' of NeuronIndex must have the shape \[\d+, \d+, 1000000000\]")):
+        rewrite(path, tmp_path / "big.sbm", manifest_fn=change)
+        with pytest.raises(ModelFileError, match=message):
+            sb.Model.load(tmp_path / "big.sbm")
+
+
 def test_a_compressed_or_deeply_nested_manifest_is_refused(saved, tmp_path):
     # issue 15, findings 3 and 4: a deflated manifest could inflate to any size; a deep one
     # raised RecursionError

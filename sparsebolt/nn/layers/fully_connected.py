@@ -278,15 +278,23 @@ class FullyConnected(Layer):
 
     def set_state(self, meta, arrays):
         """Parameters and the LSH index from ``get_state`` (``sparsity`` comes from the config)."""
-        touched = np.zeros(self.dim, dtype=np.uint8)
         shape = (self.dim, self.input_dims[0])
-        self.W = Parameter(f"{self.name}/W", take("FullyConnected", arrays, "W", shape, np.float32), touched)
-        self.b = Parameter(f"{self.name}/b", take("FullyConnected", arrays, "b", (self.dim,), np.float32), touched)
+        # the arrays first: their shapes bound every size the file names before anything is
+        # allocated from a size (a crafted dim of 10**12 would be a MemoryError)
+        W = take("FullyConnected", arrays, "W", shape, np.float32)
+        b = take("FullyConnected", arrays, "b", (self.dim,), np.float32)
+        touched = np.zeros(self.dim, dtype=np.uint8)
+        self.W = Parameter(f"{self.name}/W", W, touched)
+        self.b = Parameter(f"{self.name}/b", b, touched)
         self._index_seed = meta_int("FullyConnected", meta, "index_seed")
         self.index = None
         if self.is_sparse:
-            if not isinstance(meta.get("index"), dict):
+            saved = meta.get("index")
+            if not isinstance(saved, dict):
                 raise ValueError(f"The saved state of sparse FullyConnected '{self.name}' lacks its LSH index.")
-            self.index = NeuronIndex.from_state(meta["index"], unprefixed("index", arrays))
+            if (saved.get("dim"), saved.get("input_dim")) != shape:
+                raise ValueError(f"The saved LSH index of FullyConnected '{self.name}' must index {shape[0]} neurons "
+                                 f"of width {shape[1]}. Got {saved.get('dim')!r} of {saved.get('input_dim')!r}.")
+            self.index = NeuronIndex.from_state(saved, unprefixed("index", arrays))
             if (self.index.dim, self.index.input_dim) != shape or self.index.n_active != self.n_active:
                 raise ValueError(f"The saved LSH index of FullyConnected '{self.name}' does not fit the layer.")
