@@ -172,6 +172,74 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
+MALFORMED = [b'{"ids": [1,', b'{"ids": [1, 2], "values": [NaN, 1.0]}', b'{"ids": [1], "values": [1e999]}',
+             b'{"ids": [-1]}', b'{"ids": [99999999]}', b'{"ids": "x"}', b'[]', b'{"samples": []}',
+             b'{"ids": [1], "top_k": 0}', b'\xff\xfe', b'{"ids": [1], "values": [4e38]}']
+
+
+def peak_rss_mb(pid):
+    """The process's peak resident set (VmHWM), MB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def hostile_load_test(host, port, bodies, seconds, max_requests, normal=4, malformed=2, slow=8):
+    """``load_test`` with ``normal`` well-formed clients while ``malformed`` clients post bad
+    bodies in a loop and ``slow`` clients hold connections open sending a byte a second.
+    Returns the well-formed clients' (requests/s, p50, p99, n, errors) and the malformed
+    responses by status."""
+    import socket
+    stop = threading.Event()
+    statuses = {}
+    lock = threading.Lock()
+
+    def bad_client(k):
+        conn = http.client.HTTPConnection(host, port, timeout=60)
+        i = k
+        while not stop.is_set():
+            try:
+                conn.request("POST", "/predict", body=MALFORMED[i % len(MALFORMED)],
+                             headers={"content-type": "application/json"})
+                r = conn.getresponse()
+                r.read()
+                status = r.status
+            except (OSError, http.client.HTTPException) as e:
+                status = type(e).__name__
+                conn.close()
+                conn = http.client.HTTPConnection(host, port, timeout=60)
+            with lock:
+                statuses[status] = statuses.get(status, 0) + 1
+            i += 1
+        conn.close()
+
+    def slow_client():
+        sock = socket.create_connection((host, port), timeout=60)
+        try:
+            sock.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n"
+                         b"content-length: 100000\r\n\r\n{")
+            while not stop.wait(1.0):
+                sock.sendall(b" ")
+        except OSError:
+            pass
+        finally:
+            sock.close()
+
+    others = [threading.Thread(target=bad_client, args=(k,)) for k in range(malformed)]
+    others += [threading.Thread(target=slow_client) for _ in range(slow)]
+    for th in others:
+        th.start()
+    try:
+        result = load_test(host, port, bodies, normal, seconds, max_requests)
+    finally:
+        stop.set()
+        for th in others:
+            th.join()
+    return result, statuses
+
+
 def main(argv=None):
     args = parse_args(argv)
     threads = set_threads(args.threads)
@@ -238,6 +306,13 @@ def main(argv=None):
                                     "requests": count, "errors": errors})
                 log(f"http {mode} x{concurrency}: {rps:,.0f}/s, p50 {p50:.3f} ms, p99 {p99:.3f} ms ({count} requests, "
                     f"{errors} errors)")
+            if sparse:
+                (rps, p50, p99, count, errors), statuses = hostile_load_test(host, port, bodies, args.seconds, n)
+                row["hostile"] = {"requests_s": rps, "p50_ms": p50, "p99_ms": p99, "requests": count,
+                                  "errors": errors, "malformed_statuses": {str(k): v for k, v in statuses.items()}}
+                log(f"http {mode} x4 + 2 malformed + 8 slow clients: {rps:,.0f}/s, p50 {p50:.3f} ms, p99 "
+                    f"{p99:.3f} ms ({count} requests, {errors} errors); malformed answered {statuses}")
+            row["server_peak_rss_mb"] = peak_rss_mb(proc.pid)
         finally:
             proc.terminate()
             proc.wait(30)
@@ -268,8 +343,14 @@ def report(r):
         for h in x["http"]:
             rows.append((x["inference"], f"HTTP, {h['concurrency']} connection(s)", f"{h['requests_s']:,.0f}",
                          f"{h['p50_ms']:.3f}", f"{h['p99_ms']:.3f}"))
+        h = x.get("hostile")
+        if h:
+            rows.append((x["inference"], f"HTTP, 4 connections + 2 malformed + 8 slow ({h['errors']} failed of "
+                         f"{h['requests']}; malformed got {h['malformed_statuses']})", f"{h['requests_s']:,.0f}",
+                         f"{h['p50_ms']:.3f}", f"{h['p99_ms']:.3f}"))
     print()
     print(format_table(["inference", "path", "requests/s", "p50 ms", "p99 ms"], rows, "llrrr"))
+    print("server peak RSS: " + ", ".join(f"{x['inference']} {x['server_peak_rss_mb']:,.0f} MB" for x in r["latency"]))
 
 
 if __name__ == "__main__":
