@@ -258,21 +258,21 @@ class Model:
                    label_augmentation=label_augmentation, augment_from_epoch=augment_from_epoch,
                    checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, keep=keep, resume=resume)
 
-    def pin_labels(self, data, n_tables=None, every_bucket=False, verbose=True):
+    def pin_labels(self, data, n_tables=None, k=None, every_bucket=False, verbose=True):
         """Freeze the hash tables and pin every training label of ``data`` that its
         sample's buckets in the output layer miss: label augmentation in one pass, without training,
         for a model trained for fewer epochs than ``augment_from_epoch`` (e.g. one), whose
         sparse inference would otherwise not find many labels. Returns how many were pinned.
 
-        With ``n_tables`` the output layer's tables are first rebuilt from the trained
-        weights with that many tables, for sparse inference: it keeps the neurons found in
-        the most of a sample's buckets, and with the few tables training needs most are
-        found in one, so more tables rank them better. With ``every_bucket`` a label is
+        With ``n_tables`` (and ``k``, hashes a table) the output layer's tables are first
+        rebuilt from the trained weights with that many tables, for sparse inference: it
+        keeps the neurons found in the most of a sample's buckets, and with the few tables
+        training needs most are found in one, so more tables rank them better. With ``every_bucket`` a label is
         pinned into each of its sample's buckets that misses it, not only when all do: a
         query then finds the labels of the training samples it shares the most buckets
         with (examples/wordnet_search.py)."""
         from ..train.augment import pin_labels
-        return pin_labels(self, data, n_tables=n_tables, every_bucket=every_bucket, verbose=verbose)
+        return pin_labels(self, data, n_tables=n_tables, k=k, every_bucket=every_bucket, verbose=verbose)
 
     def layer(self, name):
         """The layer called ``name``; the error lists the model's layer names."""

@@ -12,14 +12,14 @@ def can_pin(model):
     return index is not None and index.hash_fn is not None
 
 
-def pin_labels(model, data, n_tables=None, every_bucket=False, verbose=True):
+def pin_labels(model, data, n_tables=None, k=None, every_bucket=False, verbose=True):
     """Freeze the model's hash tables and pin each training label that its sample's buckets
     in the output layer miss, as label augmentation does from the second epoch of ``train``,
     but in one forward pass to the output layer's input, without training. Hidden sparse
     layers run as in sparse inference; their padding depends on a sample's place in its
     batch, so with them the pins match inference only as far as the batches do. With
-    ``n_tables`` the output layer's tables are first rebuilt from the current weights with
-    that many tables (``FullyConnected.rebuild_tables``). With ``every_bucket`` a label is
+    ``n_tables`` or ``k`` the output layer's tables are first rebuilt from the current weights
+    with that many tables or hashes a table (``FullyConnected.rebuild_tables``). With ``every_bucket`` a label is
     pinned into each of its sample's buckets that misses it, not only when all do.
     Returns the number of (sample, label) pairs pinned."""
     layer = model.output.layer
@@ -28,6 +28,8 @@ def pin_labels(model, data, n_tables=None, every_bucket=False, verbose=True):
                          f"(its sparsity is 1.0 or its sampling is 'random').")
     if n_tables is not None:
         n_tables = check_int("pin_labels", "n_tables", n_tables, 1, 4096)
+    if k is not None:
+        k = check_int("pin_labels", "k", k, 1)
     every_bucket = check_type("pin_labels", "every_bucket", every_bucket, bool, "a bool")
     if isinstance(data, Batch):
         data = [data]
@@ -39,8 +41,8 @@ def pin_labels(model, data, n_tables=None, every_bucket=False, verbose=True):
             if batch.labels is None:
                 raise ValueError("pin_labels needs batches with labels.")
             if n_batches == 0:
-                if n_tables is not None:
-                    layer.rebuild_tables(n_tables)
+                if n_tables is not None or k is not None:
+                    layer.rebuild_tables(n_tables, k)
                 model.freeze_tables(label_augmentation=True)
             values = model.forward(batch, Context(sparse_inference=True), skip_output=True)
             pinned += layer.index.pin_labels(values[model.output.inputs[0]], batch.labels.offsets,

@@ -90,10 +90,10 @@ def test_pin_labels_can_rebuild_the_tables_with_more_of_them(tmp_path):
                                          "\\[1, 4096\\]. Got 0 instead."):
         model.pin_labels(data, n_tables=0, verbose=False)
     layer = model.output.layer
-    pinned = model.pin_labels(data, n_tables=24, verbose=False)
+    pinned = model.pin_labels(data, n_tables=24, k=4, verbose=False)
     index = layer.index
-    assert index.config == sb.LSHConfig(family="dwta", k=3, n_tables=24, reservoir=64)
-    assert index.tables.buckets.shape[0] == 24 and layer.sampling.n_tables == 24
+    assert index.config == sb.LSHConfig(family="dwta", k=4, n_tables=24, reservoir=64)
+    assert index.tables.buckets.shape[:2] == (24, 4096) and layer.sampling.n_tables == 24
     # the old tables' pins are gone: every label is pinned again where its buckets miss it
     assert pinned == index.labels_inserted > 0 and index.frozen
     assert _bucket_union_recall(model, data) == 1.0

@@ -130,17 +130,19 @@ class FullyConnected(Layer):
         else:
             self._make_index()
 
-    def rebuild_tables(self, n_tables=None):
-        """Rebuild the hash tables from the current weights with ``n_tables`` tables (None:
-        as many as now), K and the reservoir as they are; labels pinned so far are dropped.
-        The count is kept in ``sampling``, so further training and a saved model use it."""
+    def rebuild_tables(self, n_tables=None, k=None):
+        """Rebuild the hash tables from the current weights with ``n_tables`` tables of ``k``
+        hashes each (None: as now), the reservoir as it is; labels pinned so far are dropped.
+        The settings are kept in ``sampling``, so further training and a saved model use them."""
         if self.index is None or self.index.hash_fn is None:
             raise ValueError(f"rebuild_tables needs a sparse layer with hash tables; '{self.name}' has none "
                              f"(its sparsity is 1.0 or its sampling is 'random').")
         config = self.index.config
         if n_tables is not None:
-            n_tables = check_int("rebuild_tables", "n_tables", n_tables, 1, 4096)
-            self.sampling = replace(config, n_tables=n_tables)
+            config = replace(config, n_tables=check_int("rebuild_tables", "n_tables", n_tables, 1, 4096))
+        if k is not None:
+            config = replace(config, k=check_int("rebuild_tables", "k", k, 1))
+        self.sampling = config
         self._make_index()
 
     def parameters(self):
