@@ -526,18 +526,20 @@ class UniversalDeepTransformer:
         p = output.astype(np.float64)
         return (p @ self.featurizer.labels.centers) / np.maximum(p.sum(axis=1), 1e-12)
 
-    def pin_labels(self, data, batch_size=2048, verbose=True):
+    def pin_labels(self, data, batch_size=2048, n_tables=None, k=None, every_bucket=False, verbose=True):
         """Freeze the sparse output's hash tables and pin each label of ``data`` (labeled
         rows, as for ``train``) that its row's buckets miss, so sparse inference finds it:
-        label augmentation in one pass, without training (``Model.pin_labels``). A later
-        ``train`` without ``label_augmentation`` unfreezes the tables, and their next rebuild
-        drops the pins. Returns how many (row, label) pairs were pinned."""
+        label augmentation in one pass, without training (``Model.pin_labels``; ``n_tables``,
+        ``k`` and ``every_bucket`` as there: rebuilt wider tables for sparse inference, as
+        ``make demo`` does). A later ``train`` without ``label_augmentation`` unfreezes the
+        tables, and their next rebuild drops the pins. Returns how many (row, label) pairs
+        were pinned."""
         self._require_model("pin_labels")
         check_int("pin_labels", "batch_size", batch_size, 1)
         if self.featurizer.node_column is not None:
             self.index_nodes(data)
         stream = _ChunkStream(self, data, "eval", batch_size, CHUNK_ROWS, False, self.seed)
-        return self.model.pin_labels(stream, verbose=verbose)
+        return self.model.pin_labels(stream, n_tables=n_tables, k=k, every_bucket=every_bucket, verbose=verbose)
 
     def _rows_source(self, rows, what):
         if isinstance(rows, dict):

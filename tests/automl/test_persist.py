@@ -91,7 +91,8 @@ def test_sparse_inference_with_pinned_labels_survives(tmp_path):
     model = sb.UniversalDeepTransformer({"text": sb.types.text(tokenizer="words"), "label": sb.types.categorical()},
                                         target="label", sparsity=0.1, **SMALL)
     model.train(train, epochs=2, learning_rate=1e-2, verbose=False)
-    model.pin_labels(train, verbose=False)
+    model.pin_labels(train, n_tables=24, every_bucket=True, verbose=False)  # tables rebuilt, as make demo does
+    assert model.model.output.layer.index.config.n_tables == 24
     model.save(tmp_path / "xc.sbm", optimizer_state=False)
     loaded = sb.UniversalDeepTransformer.load(tmp_path / "xc.sbm")
     assert loaded.model.output.layer.index.tables.pinned.any()
