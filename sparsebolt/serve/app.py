@@ -112,7 +112,6 @@ def create_app(model, model_path=None, sparse_inference=False, default_top_k=5, 
     """The FastAPI app serving ``model``: a loaded ``sb.Model`` of one sparse input (feature
     ids in) or a ``UniversalDeepTransformer`` (rows of named columns in)."""
     _require()
-    from fastapi import FastAPI, Response
     from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
     from ..io._describe import describe_model
@@ -162,24 +161,11 @@ def create_app(model, model_path=None, sparse_inference=False, default_top_k=5, 
                 raise ValueError("'values' belongs to a sample; in a batch put it in each of 'samples'")
             return self
 
-    app = FastAPI(title="sparsebolt", version=_version(), max_body_size=max_body_bytes,
-                  description="Top-k predictions of a sparsebolt model.")
-    _add_error_handler(app)
     limits = {"max_batch": max_batch, "max_top_k": max_top_k, "max_body_bytes": max_body_bytes,
               "default_top_k": default_top_k}
-    about = json.dumps({"path": None if model_path is None else os.path.basename(model_path), "sparse_inference": sparse_inference,
-                        "limits": limits, **describe_model(model)})
-
-    def _json(obj):
-        return Response(content=json.dumps(obj, allow_nan=False), media_type="application/json")
-
-    @app.get("/health")
-    def health():
-        return {"status": "ok"}
-
-    @app.get("/model")
-    def model_info():
-        return Response(content=about, media_type="application/json")
+    about = {"path": None if model_path is None else os.path.basename(model_path), "sparse_inference": sparse_inference,
+             "limits": limits, **describe_model(model)}
+    app = _app("Top-k predictions of a sparsebolt model.", max_body_bytes, about)
 
     @app.post("/predict")
     def predict(request: PredictRequest):
@@ -193,7 +179,6 @@ def create_app(model, model_path=None, sparse_inference=False, default_top_k=5, 
 
 def _row_app(udt, model_path, sparse_inference, default_top_k, max_top_k, max_batch, max_body_bytes):
     """``create_app`` for a UniversalDeepTransformer."""
-    from fastapi import FastAPI, Response
     from fastapi.responses import JSONResponse
     from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -244,26 +229,13 @@ def _row_app(udt, model_path, sparse_inference, default_top_k, max_top_k, max_ba
         def _rows_valid(cls, rows):
             return _rows_valid(rows, update=True)
 
-    app = FastAPI(title="sparsebolt", version=_version(), max_body_size=max_body_bytes,
-                  description="Top-k labels of a sparsebolt UniversalDeepTransformer for rows of named columns.")
-    _add_error_handler(app)
     limits = {"max_batch": max_batch, "max_top_k": max_top_k, "max_body_bytes": max_body_bytes,
               "default_top_k": default_top_k}
     saved = {"config": udt.get_config(), "state": featurizer_state(udt.featurizer)[0]}
-    about = json.dumps({"path": None if model_path is None else os.path.basename(model_path), "sparse_inference": sparse_inference,
-                        "limits": limits, "required_columns": predictor.required, **describe_model(udt.model),
-                        "automl": describe_automl(saved)})
-
-    def _json(obj):
-        return Response(content=json.dumps(obj, allow_nan=False), media_type="application/json")
-
-    @app.get("/health")
-    def health():
-        return {"status": "ok"}
-
-    @app.get("/model")
-    def model_info():
-        return Response(content=about, media_type="application/json")
+    about = {"path": None if model_path is None else os.path.basename(model_path), "sparse_inference": sparse_inference,
+             "limits": limits, "required_columns": predictor.required, **describe_model(udt.model),
+             "automl": describe_automl(saved)}
+    app = _app("Top-k labels of a sparsebolt UniversalDeepTransformer for rows of named columns.", max_body_bytes, about)
 
     def _unprocessable(field, e):
         # a value the featurizer cannot read (a date it cannot parse): the client's fault
@@ -287,6 +259,29 @@ def _row_app(udt, model_path, sparse_inference, default_top_k, max_top_k, max_ba
             except ValueError as e:
                 return _unprocessable("rows", e)
             return {"recorded": len(request.rows)}
+
+    return app
+
+
+def _json(obj):
+    from fastapi import Response
+    return Response(content=json.dumps(obj, allow_nan=False), media_type="application/json")
+
+
+def _app(description, max_body_bytes, about):
+    """A FastAPI app with the 422 handler, GET /health and GET /model (``about``)."""
+    from fastapi import FastAPI, Response
+    app = FastAPI(title="sparsebolt", version=_version(), max_body_size=max_body_bytes, description=description)
+    _add_error_handler(app)
+    about = json.dumps(about)
+
+    @app.get("/health")
+    def health():
+        return {"status": "ok"}
+
+    @app.get("/model")
+    def model_info():
+        return Response(content=about, media_type="application/json")
 
     return app
 
