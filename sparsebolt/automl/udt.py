@@ -349,10 +349,14 @@ class UniversalDeepTransformer:
     def _binary(self):
         return not self.regression and self.n_classes == 2 and self.output_activation == "softmax"
 
+    def _hidden(self, x):
+        """float32[n, embedding_dim]: what the output layer sees for the rows of ``x``."""
+        values = self.model.forward(Batch((x,)), Context(), skip_output=True)
+        return values[self.model.output.inputs[0]].to_dense()
+
     def _logits(self, x):
         """float64[n, n_classes] output pre-activations of the rows of ``x``."""
-        values = self.model.forward(Batch((x,)), Context(), skip_output=True)
-        h = values[self.model.output.inputs[0]].to_dense().astype(np.float64)
+        h = self._hidden(x).astype(np.float64)
         layer = self.model.output.layer
         return h @ layer.W.value.T.astype(np.float64) + layer.b.value
 
@@ -450,8 +454,7 @@ class UniversalDeepTransformer:
         what every row shares, which ``introduce_label`` takes off a new class's direction."""
         total, n = np.zeros(self.embedding_dim), 0
         for batch in data:
-            values = self.model.forward(Batch(batch.inputs), Context(), skip_output=True)
-            h = values[self.model.output.inputs[0]].to_dense()
+            h = self._hidden(batch.inputs[0])
             total += h.sum(axis=0)
             n += h.shape[0]
             if n >= max_rows:
@@ -602,9 +605,7 @@ class UniversalDeepTransformer:
         parts = []
         for chunk in self._chunks(rows, with_target=False):
             offsets, ids, vals, _, _ = self.featurizer.transform(chunk, "predict")
-            values = self.model.forward(Batch((csr_value(self.input_dim, offsets, ids, vals),)), Context(),
-                                        skip_output=True)
-            parts.append(values[self.model.output.inputs[0]].vals.reshape(len(chunk), -1).copy())
+            parts.append(self._hidden(csr_value(self.input_dim, offsets, ids, vals)).copy())
         return np.concatenate(parts)
 
     def explain(self, row, target=None):
