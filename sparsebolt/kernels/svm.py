@@ -66,7 +66,7 @@ def _parse_float(buf, pos, end):
 
 @njit(cache=True)
 def parse_svm(buf, max_labels, max_features):
-    """Parse whole lines of ``buf : uint8[n]``; empty lines are skipped.
+    """Parse whole lines of ``buf : uint8[n]``; empty and blank-only lines are skipped.
 
     max_labels, max_features : upper bounds on label and feature tokens (for allocation)
     returns (status, bad_line, n_rows, row_line int64[n_rows] (line index of each row),
@@ -96,7 +96,8 @@ def parse_svm(buf, max_labels, max_features):
         while end < n and buf[end] != _NL:
             end += 1
         stop = end
-        if stop > pos and buf[stop - 1] == _CR:
+        # trailing blanks and CR never carry data, so a blank-only line is an empty line
+        while stop > pos and (buf[stop - 1] == _CR or buf[stop - 1] == _SPACE or buf[stop - 1] == _TAB):
             stop -= 1
         if stop > pos:
             p = pos

@@ -79,6 +79,15 @@ def test_malformed_line_after_a_header_counts_the_header(tmp_path):
         list(data)
 
 
+def test_blank_only_lines_are_empty_lines_not_samples(tmp_path):
+    path = _write(tmp_path, "2 5:1 \n \t\n\t\n0,3 1:-1.5\t\r\n   \n")
+    data = load_svm(path)
+    assert data.n_samples == 2
+    feats, labels = _all_rows(data)
+    assert labels == [[2], [0, 3]]
+    assert feats == [[(5, 1.0)], [(1, -1.5)]]
+
+
 def test_ids_beyond_the_header_sizes_are_reported(tmp_path):
     path = _write(tmp_path, "2 10 3\n1 0:1\n1 12:1\n")
     with pytest.raises(DataFormatError, match=r"line 3: feature id 12 is out of range"):
