@@ -99,9 +99,9 @@ def in_process_latency(model, values, sparse, n):
     return percentile(lat, 50) * 1e3, percentile(lat, 99) * 1e3, n / wall
 
 
-def start_server(path, threads, sparse):
+def start_server(path, threads, sparse, request_timeout):
     cmd = [sys.executable, "-m", "sparsebolt.cli", "serve", path, "--host", "127.0.0.1", "--port", "0",
-           "--threads", str(threads)] + (["--sparse-inference"] if sparse else [])
+           "--threads", str(threads), "--request-timeout", str(request_timeout)] + (["--sparse-inference"] if sparse else [])
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     line = proc.stdout.readline()
@@ -167,6 +167,8 @@ def parse_args(argv=None):
     p.add_argument("--requests", type=int, default=3000, help="most single-sample requests a sparse run")
     p.add_argument("--dense-requests", type=int, default=300, help="most requests a dense run")
     p.add_argument("--seconds", type=float, default=20.0, help="longest a load-test run lasts")
+    p.add_argument("--request-timeout", type=float, default=5.0,
+                   help="the server's --request-timeout (slow clients are dropped after it)")
     p.add_argument("--dir", default=None, help="where to write the model files (default: a temp dir)")
     p.add_argument("--json", default=None, help="write the results here")
     return p.parse_args(argv)
@@ -188,9 +190,9 @@ def peak_rss_mb(pid):
 
 def hostile_load_test(host, port, bodies, seconds, max_requests, normal=4, malformed=2, slow=8):
     """``load_test`` with ``normal`` well-formed clients while ``malformed`` clients post bad
-    bodies in a loop and ``slow`` clients hold connections open sending a byte a second.
-    Returns the well-formed clients' (requests/s, p50, p99, n, errors) and the malformed
-    responses by status."""
+    bodies in a loop and ``slow`` clients send a request a byte a second, reconnecting when
+    the server drops them. Returns the well-formed clients' (requests/s, p50, p99, n, errors),
+    the malformed responses by status and how many slow connections the server closed."""
     import socket
     stop = threading.Event()
     statuses = {}
@@ -216,16 +218,19 @@ def hostile_load_test(host, port, bodies, seconds, max_requests, normal=4, malfo
         conn.close()
 
     def slow_client():
-        sock = socket.create_connection((host, port), timeout=60)
-        try:
-            sock.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n"
-                         b"content-length: 100000\r\n\r\n{")
-            while not stop.wait(1.0):
-                sock.sendall(b" ")
-        except OSError:
-            pass
-        finally:
-            sock.close()
+        while not stop.is_set():
+            sock = socket.create_connection((host, port), timeout=60)
+            try:
+                sock.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n"
+                             b"content-length: 100000\r\n\r\n{")
+                while not stop.wait(1.0):
+                    sock.sendall(b" ")
+            except OSError:
+                with lock:
+                    statuses["slow connection closed by the server"] = \
+                        statuses.get("slow connection closed by the server", 0) + 1
+            finally:
+                sock.close()
 
     others = [threading.Thread(target=bad_client, args=(k,)) for k in range(malformed)]
     others += [threading.Thread(target=slow_client) for _ in range(slow)]
@@ -291,7 +296,7 @@ def main(argv=None):
         p50, p99, rps = in_process_latency(served, values, sparse, n)
         row = {"inference": mode, "in_process": {"p50_ms": p50, "p99_ms": p99, "requests_s": rps}, "http": []}
         log(f"in-process {mode}: p50 {p50:.3f} ms, p99 {p99:.3f} ms, {rps:,.0f}/s")
-        proc, host, port, ready = start_server(serving, args.threads, sparse)
+        proc, host, port, ready = start_server(serving, args.threads, sparse, args.request_timeout)
         row["server_ready_s"] = ready
         try:
             conn = http.client.HTTPConnection(host, port)
@@ -311,7 +316,7 @@ def main(argv=None):
                 row["hostile"] = {"requests_s": rps, "p50_ms": p50, "p99_ms": p99, "requests": count,
                                   "errors": errors, "malformed_statuses": {str(k): v for k, v in statuses.items()}}
                 log(f"http {mode} x4 + 2 malformed + 8 slow clients: {rps:,.0f}/s, p50 {p50:.3f} ms, p99 "
-                    f"{p99:.3f} ms ({count} requests, {errors} errors); malformed answered {statuses}")
+                    f"{p99:.3f} ms ({count} requests, {errors} errors); malformed and slow clients got {statuses}")
             row["server_peak_rss_mb"] = peak_rss_mb(proc.pid)
         finally:
             proc.terminate()
@@ -346,7 +351,7 @@ def report(r):
         h = x.get("hostile")
         if h:
             rows.append((x["inference"], f"HTTP, 4 connections + 2 malformed + 8 slow ({h['errors']} failed of "
-                         f"{h['requests']}; malformed got {h['malformed_statuses']})", f"{h['requests_s']:,.0f}",
+                         f"{h['requests']}; malformed and slow clients got {h['malformed_statuses']})", f"{h['requests_s']:,.0f}",
                          f"{h['p50_ms']:.3f}", f"{h['p99_ms']:.3f}"))
     print()
     print(format_table(["inference", "path", "requests/s", "p50 ms", "p99 ms"], rows, "llrrr"))

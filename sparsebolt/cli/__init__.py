@@ -252,11 +252,13 @@ def info(model_path, as_json, verify):
               help="Larger request bodies get 413.")
 @click.option("--no-mmap", is_flag=True, help="Read the model into memory instead of mapping it.")
 @click.option("--verify", is_flag=True, help="Check every array's checksum before serving.")
+@click.option("--request-timeout", type=click.FloatRange(0, min_open=True), default=30.0, show_default=True,
+              help="Seconds from a request's first byte to its last; slower senders are disconnected.")
 @_threads_option
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="warning",
               show_default=True, help="uvicorn's log level (info logs each request).")
 def serve(model_path, host, port, sparse_inference, top_k, max_top_k, max_batch, max_body_bytes, no_mmap, verify,
-          threads, log_level):
+          request_timeout, threads, log_level):
     """Serve MODEL over HTTP: POST /predict, GET /health, GET /model. Needs
     `pip install 'sparsebolt[serve]'`. Prints the address once listening."""
     _threads(threads)
@@ -265,7 +267,7 @@ def serve(model_path, host, port, sparse_inference, top_k, max_top_k, max_batch,
         model = _load_any(model_path, mmap=not no_mmap, verify=verify or None)
         run(model, host=host, port=port, model_path=model_path, sparse_inference=sparse_inference,
             default_top_k=top_k, max_top_k=max_top_k, max_batch=max_batch, max_body_bytes=max_body_bytes,
-            log_level=log_level)
+            log_level=log_level, request_timeout=request_timeout)
 
 
 def main(argv=None):

@@ -18,7 +18,9 @@ A row names columns of the model: an unknown column, the target, a value of the 
 type, or a missing column gets 422 naming it (null is a missing value; columns the model
 can look up itself, tracked items, neighbors and the clock of temporal tracking, may be
 left out). A malformed request gets 422 with the failing field's location; a body over
-``max_body_bytes`` gets 413 (also when sent chunked, without a Content-Length).
+``max_body_bytes`` gets 413 (also when sent chunked, without a Content-Length). A client that
+has not sent its whole request ``request_timeout`` seconds (default 30) after its first byte
+is disconnected, so slow senders cannot hold connections open.
 
 All requests share one model, loaded read-only in spirit (memory-mapped copy-on-write, so
 nothing can reach the file). Prediction changes no model state except scratch: sparse

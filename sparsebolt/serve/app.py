@@ -8,6 +8,7 @@ from typing import Annotated
 
 import numpy as np
 
+from .._validation import check_float
 from ..data import csr_value
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -319,10 +320,54 @@ def _version():
     return __version__
 
 
-def run(model, host="127.0.0.1", port=8000, log_level="warning", **app_kw):
+def _deadline_protocol(request_timeout):
+    """uvicorn's HTTP protocol class with a deadline on receiving each request.
+
+    uvicorn has no such timeout: its keep-alive timer restarts on every byte, so a client
+    trickling a request one byte at a time holds a connection (and its memory) forever, and
+    ASGI middleware runs only once the headers are in. The deadline starts at a request's
+    first byte; if its headers and body are not all in ``request_timeout`` seconds later, the
+    connection is closed. It never limits the time spent answering.
+    """
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    class DeadlineProtocol(AutoHTTPProtocol):
+        _deadline = None
+
+        def data_received(self, data):
+            if self._deadline is None:
+                self._deadline = self.loop.call_later(request_timeout, self._expire, self.cycle)
+            super().data_received(data)
+
+        def _expire(self, previous_cycle):
+            self._deadline = None
+            cycle = self.cycle
+            if cycle is None or cycle is previous_cycle or cycle.more_body:
+                self.transport.close()
+
+        def on_response_complete(self):
+            self._disarm()
+            super().on_response_complete()
+
+        def connection_lost(self, exc):
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _disarm(self):
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+    return DeadlineProtocol
+
+
+def run(model, host="127.0.0.1", port=8000, log_level="warning", request_timeout=30.0, **app_kw):
     """Serve ``model`` until interrupted; port 0 picks a free one. Prints the address once
-    the socket listens (``sparsebolt: serving on http://HOST:PORT``)."""
+    the socket listens (``sparsebolt: serving on http://HOST:PORT``). A connection whose
+    request (headers and body) is not all received ``request_timeout`` seconds after its
+    first byte is closed."""
     _require()
+    request_timeout = check_float("run", "request_timeout", request_timeout, low=0, low_open=True)
     import uvicorn
     app = create_app(model, **app_kw)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -335,7 +380,7 @@ def run(model, host="127.0.0.1", port=8000, log_level="warning", **app_kw):
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     print(f"sparsebolt: serving on http://{shown}:{bound}", flush=True)
-    config = uvicorn.Config(app, log_level=log_level, access_log=log_level in ("info", "debug"),
-                            timeout_graceful_shutdown=5)
+    config = uvicorn.Config(app, http=_deadline_protocol(request_timeout), log_level=log_level,
+                            access_log=log_level in ("info", "debug"), timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)
     server.run(sockets=[sock])

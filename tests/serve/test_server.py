@@ -2,6 +2,7 @@
 single and batch predictions equal the in-process ones, malformed bodies get 422 naming the
 field, oversized ones 413, and concurrent requests share the model safely."""
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -190,6 +191,43 @@ def test_serving_a_missing_or_damaged_file_fails_with_exit_code_1(tmp_path):
     run = subprocess.run([str(SCRIPT), "serve", str(tmp_path / "none.sbm"), "--port", "0"], capture_output=True,
                          text=True, timeout=120)
     assert run.returncode == 1 and "No model file at" in run.stderr
+
+
+def _closed_by_the_server(sock):
+    try:
+        return sock.recv(1024) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_a_client_too_slow_to_send_its_request_is_disconnected(served, tmp_path):
+    model, data, _ = served
+    path = tmp_path / "model.sbm"
+    model.save(path)
+    proc, url = start_server(path, "--request-timeout", "1")
+    try:
+        host, port = url.removeprefix("http://").split(":")
+        body = json.dumps(sample(data, 0)).encode()
+        head = (b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n" % len(body))
+        for unfinished in (head[:30], head + body[:5]):
+            with socket.create_connection((host, int(port)), timeout=60) as sock:
+                sock.sendall(unfinished)
+                assert _closed_by_the_server(sock)
+        # a trickle of bytes does not keep the connection: uvicorn's own timer restarts on each
+        with socket.create_connection((host, int(port)), timeout=60) as sock:
+            sock.sendall(b"POST /predict HTTP/1.1\r\nX-Pad: ")
+            with pytest.raises((BrokenPipeError, ConnectionResetError)):
+                for _ in range(600):
+                    sock.sendall(b"a")
+                    time.sleep(0.1)
+        with socket.create_connection((host, int(port)), timeout=60) as sock:
+            sock.sendall(head + body)
+            assert sock.recv(1024).startswith(b"HTTP/1.1 200")
+        assert httpx.post(f"{url}/predict", json=sample(data, 0), timeout=60).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(30)
 
 
 def test_a_single_sample_round_trip_takes_milliseconds_not_a_delayed_ack(served):
