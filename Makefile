@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test test-avx2 bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -19,6 +19,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# the suite as on an AVX2 CPU without AVX-512: results must not depend on the instruction set
+test-avx2: $(STAMP)
+	NUMBA_CPU_NAME=haswell OPENBLAS_CORETYPE=Haswell $(PY) -m pytest -q
 
 bench: $(VENV)/.bench
 	$(PY) benchmarks/extreme_classification.py
