@@ -13,7 +13,7 @@ from ..nn.model import Model
 from ..train.callbacks import Callback, History
 from ..train.metrics import make_metric
 from . import _checkpoint
-from .data import as_spec, batches_per_epoch
+from .data import as_spec, batch_samples, steps_per_epoch, worker_batch_sizes
 from .gradients import combine, dense_nbytes
 from .replica import check_distributable, replica_message
 
@@ -69,12 +69,18 @@ class _Job:
         self.num_workers, self.seed, self.shuffle = num_workers, seed, shuffle
         self.threads, self.cpus = threads
         self.batch_size, self.sync_every, self.exchange = batch_size, sync_every, exchange
+        self.batch_sizes = worker_batch_sizes(batch_size, num_workers)
         self.augment_from_epoch = augment_from_epoch
         self.workers = [self._start(r) for r in range(num_workers)]
         self.infos = ray.get([w.info.remote() for w in self.workers])
-        self.n_batches = batches_per_epoch([i["n_samples"] for i in self.infos], batch_size)
+        self.shard_sizes = [i["n_samples"] for i in self.infos]
+        self.n_batches = steps_per_epoch(self.shard_sizes, self.batch_sizes)
         self.exchanges = -(-self.n_batches // sync_every)
-        ray.get([w.setup.remote(self.n_batches, batch_size, sync_every, augment_from_epoch) for w in self.workers])
+        ray.get([self._setup(r) for r in range(num_workers)])
+
+    def _setup(self, rank):
+        return self.workers[rank].setup.remote(self.n_batches, self.batch_sizes[rank], self.batch_size,
+                                               self.sync_every, self.augment_from_epoch)
 
     def _start(self, rank):
         return self.actor_cls.options(num_cpus=self.cpus, max_restarts=0).remote(
@@ -86,13 +92,15 @@ class _Job:
     def step(self, epoch, x, learning_rate):
         """Exchange ``x`` of ``epoch``: every worker computes its next ``sync_every``
         batches, the gradients are combined, every worker applies the result.
-        Returns (summed loss, batches, bytes sent by each worker)."""
+        Returns (loss summed over samples, samples, bytes sent by each worker)."""
         first = x * self.sync_every
         count = min(self.sync_every, self.n_batches - first)
+        # the mean over the step's samples, each worker's batches weighted by their samples
+        samples = sum(batch_samples(n, b, first, count) for n, b in zip(self.shard_sizes, self.batch_sizes))
+        divisor = samples * self.num_workers / self.batch_size
         if self.num_workers == 1:
-            s = self.ray.get(self.workers[0].step_alone.remote(epoch, first, count, learning_rate))
-            return s["loss"], s["batches"], [s["bytes"]]
-        divisor = self.num_workers * count
+            s = self.ray.get(self.workers[0].step_alone.remote(epoch, first, count, learning_rate, divisor))
+            return s["loss"], s["samples"], [s["bytes"]]
         if self.exchange == "reduce_scatter":
             return self._reduce_scatter(epoch, first, count, divisor, learning_rate)
         outs = [w.compute.remote(epoch, first, count) for w in self.workers]
@@ -120,14 +128,14 @@ class _Job:
         return self._finish(stat_refs, done, summed)
 
     def _finish(self, stat_refs, done, middle):
-        """Wait for a step; (summed loss, batches, bytes sent by each worker)."""
+        """Wait for a step; (loss summed over samples, samples, bytes sent by each worker)."""
         try:
             stats = self.ray.get(stat_refs)
             self.ray.get(done)
         except self.ray.exceptions.RayError:
             self._drain(stat_refs + middle + done)
             raise
-        return (sum(s["loss"] for s in stats), sum(s["batches"] for s in stats), [s["bytes"] for s in stats])
+        return (sum(s["loss"] for s in stats), sum(s["samples"] for s in stats), [s["bytes"] for s in stats])
 
     def _drain(self, refs):
         """Wait out a failed step's other calls so none is left running or unreported."""
@@ -161,8 +169,7 @@ class _Job:
                 pass
             self.workers[rank] = self._start(rank)
             self.infos[rank] = ray.get(self.workers[rank].info.remote())
-            ray.get(self.workers[rank].setup.remote(self.n_batches, self.batch_size, self.sync_every,
-                                                    self.augment_from_epoch))
+            ray.get(self._setup(rank))
         return dead
 
     def digests(self):
@@ -189,11 +196,15 @@ def train(model_or_config, train_files, num_workers=2, epochs=1, learning_rate=1
     model_or_config : a sb.Model (sent to the workers as is) or a zero-argument callable
         that builds the model (called on the driver and on each worker). The workers start
         from the driver's weights, so the replicas begin identical either way.
-    train_files : SVM file path(s) (split by byte ranges), a ``TextCsvFiles`` spec, or a
+    train_files : SVM file path(s) (split by samples), a ``TextCsvFiles`` spec, or a
         callable ``(rank, num_workers) -> sb.data.SparseDataset``.
-    batch_size : samples per worker per batch (a step trains ``num_workers * batch_size``).
-    sync_every : batches each worker accumulates (summed) before an exchange; the combined
-        gradient is the mean over the ``num_workers * sync_every`` batches.
+    batch_size : the global batch: samples per step over all the workers, split across them
+        (``batch_size // num_workers`` each, the first ``batch_size % num_workers`` one
+        more), so N workers take the steps one process takes with this ``batch_size`` and
+        reach its model on the same epochs and ``learning_rate``. Every sample is trained
+        once an epoch: a worker whose shard is used up sits the epoch's last steps out.
+    sync_every : batches each worker accumulates before an exchange; the combined gradient
+        is the mean over the samples of the ``num_workers * sync_every`` batches.
     validation : a path (SVM) or data set evaluated on worker 0 after each epoch with
         ``metrics``; None skips it.
     checkpoint_dir : where ``checkpoint.sbm`` (a model file, ``sb.Model.load`` reads it) is written (a temporary folder if None);
@@ -228,6 +239,7 @@ def train(model_or_config, train_files, num_workers=2, epochs=1, learning_rate=1
     check_int("sb.distributed.train", "max_restarts", max_restarts, 0)
     check_int("sb.distributed.train", "augment_from_epoch", augment_from_epoch, 0)
     check_float("sb.distributed.train", "learning_rate", learning_rate, 0.0, low_open=True)
+    worker_batch_sizes(batch_size, num_workers)
     check_choice("sb.distributed.train", "exchange", exchange, EXCHANGES)
     if exchange == "auto":
         exchange = "allgather" if num_workers <= 2 else "reduce_scatter"
@@ -289,10 +301,10 @@ def train(model_or_config, train_files, num_workers=2, epochs=1, learning_rate=1
 def _run(job, model, epochs, learning_rate, validation, metrics, ckpt_path, checkpoint_every, max_restarts,
          pos, base_epochs, callbacks, verbose):
     ray = job.ray
-    config = {"num_workers": job.num_workers, "batch_size": job.batch_size, "sync_every": job.sync_every,
-              "seed": job.seed, "shuffle": job.shuffle, "n_batches": job.n_batches,
+    config = {"num_workers": job.num_workers, "global_batch_size": job.batch_size, "sync_every": job.sync_every,
+              "seed": job.seed, "shuffle": job.shuffle, "steps": job.n_batches,
               "augment_from_epoch": job.augment_from_epoch}
-    fresh = {"epoch": 0, "exchange": 0, "loss_sum": 0.0, "batches": 0, "seconds": 0.0, "history": [],
+    fresh = {"epoch": 0, "exchange": 0, "loss_sum": 0.0, "samples": 0, "seconds": 0.0, "history": [],
              "config": config}
     if pos is not None:
         if pos.get("config") != config:
@@ -322,32 +334,32 @@ def _run(job, model, epochs, learning_rate, validation, metrics, ckpt_path, chec
                        desc=f"epoch {epoch + 1}/{epochs}")
             while pos["exchange"] < job.exchanges:
                 t0 = time.perf_counter()
-                loss, batches, bytes_sent = job.step(epoch, pos["exchange"], learning_rate)
+                loss, step_samples, bytes_sent = job.step(epoch, pos["exchange"], learning_rate)
                 dt = time.perf_counter() - t0
                 pos["seconds"] += dt
                 train_seconds += dt
-                samples += batches * job.batch_size
+                samples += step_samples
                 pos["exchange"] += 1
                 pos["loss_sum"] += loss
-                pos["batches"] += batches
+                pos["samples"] += step_samples
                 sent.append(sum(bytes_sent) / len(bytes_sent))
                 steps_run += 1
                 bar.update(1)
-                logs = {"loss": loss / batches, "worker_pids": job.pids()}
+                logs = {"loss": loss / step_samples, "worker_pids": job.pids()}
                 for cb in callbacks:
                     cb.on_batch_end(steps_run, logs, model)
                 if pos["exchange"] % checkpoint_every == 0 and pos["exchange"] < job.exchanges:
                     _save(job, model, pos, ckpt_path, base_epochs)
             bar.close()
-            logs = {"epoch": epoch + 1, "loss": pos["loss_sum"] / pos["batches"],
-                    "samples": pos["batches"] * job.batch_size, "seconds": pos["seconds"]}
+            logs = {"epoch": epoch + 1, "loss": pos["loss_sum"] / pos["samples"], "samples": pos["samples"],
+                    "seconds": pos["seconds"]}
             if validation is not None and metrics:
                 for name, value in job.evaluate(validation, metrics).items():
                     logs[f"val_{name}"] = value
             if verbose:
                 tqdm.write(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in logs.items()))
             pos["history"].append(logs)
-            pos.update(epoch=epoch + 1, exchange=0, loss_sum=0.0, batches=0, seconds=0.0)
+            pos.update(epoch=epoch + 1, exchange=0, loss_sum=0.0, samples=0, seconds=0.0)
             _save(job, model, pos, ckpt_path, base_epochs)
             for cb in callbacks:
                 cb.on_epoch_end(epoch, logs, model)

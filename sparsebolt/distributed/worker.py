@@ -10,7 +10,7 @@ import ray
 from .. import set_num_threads
 from . import _checkpoint
 from .data import epoch_batches, load_shard
-from .gradients import combine, join, nbytes, split
+from .gradients import combine, join, nbytes, scale, split
 from .replica import adopt_names, build_replica
 
 
@@ -35,26 +35,29 @@ class Worker:
     def ping(self):
         return True
 
-    def setup(self, n_batches, batch_size, sync_every, augment_from_epoch=None):
-        """Fix the epoch plan and the LSH schedule: one optimizer step per exchange, of
-        ``num_workers * sync_every * batch_size`` samples. With ``augment_from_epoch``
-        the tables freeze at that epoch and the output layer pins the labels its buckets
-        miss: every replica's pins, gathered and inserted in worker order."""
-        self.n_batches, self.batch_size, self.sync_every = n_batches, batch_size, sync_every
+    def setup(self, steps, batch_size, global_batch, sync_every, augment_from_epoch=None):
+        """Fix the epoch plan (``steps`` a epoch, this worker's ``batch_size`` of the
+        ``global_batch``) and the LSH schedule: one optimizer step per exchange, of up to
+        ``sync_every * global_batch`` samples. With ``augment_from_epoch`` the tables
+        freeze at that epoch and the output layer pins the labels its buckets miss: every
+        replica's pins, gathered and inserted in worker order."""
+        self.steps, self.batch_size, self.global_batch = steps, batch_size, global_batch
+        self.sync_every = sync_every
+        # a batch's gradient is its mean: weighted by its samples over the workers' mean batch
+        self.mean_batch = global_batch / self.num_workers
         self.augment_from_epoch = augment_from_epoch
         for layer in self.model.sparse_layers():
             layer.index.defer_labels = True
         self._schedule()
 
     def _schedule(self):
-        steps = -(-self.n_batches // self.sync_every)
+        exchanges = -(-self.steps // self.sync_every)
         for layer in self.model.sparse_layers():
-            layer.index.set_schedule(steps, self.num_workers * self.sync_every * self.batch_size)
+            layer.index.set_schedule(exchanges, self.sync_every * self.global_batch)
 
     def _rows(self, epoch):
         if self._plan is None or self._plan[0] != epoch:
-            rows = epoch_batches(self.data.n_samples, self.n_batches, self.batch_size, epoch, self.rank,
-                                 self.seed, self.shuffle)
+            rows = epoch_batches(self.data.n_samples, self.batch_size, epoch, self.rank, self.seed, self.shuffle)
             self._plan = (epoch, rows)
         return self._plan[1]
 
@@ -72,19 +75,22 @@ class Worker:
 
     @ray.method(num_returns=2)
     def compute(self, epoch, first, count):
-        """Gradients of local batches ``first .. first + count - 1`` of ``epoch`` at the
-        current weights, summed: ({loss, batches, bytes}, (sparse gradient, label pins))."""
+        """Gradients of local batches ``first .. first + count - 1`` of ``epoch`` (those
+        the shard holds) at the current weights, each weighted by its samples over the
+        mean batch and summed: ({loss, batches, samples, bytes}, (sparse gradient, label pins))."""
         rows = self._rows(epoch)
         self._augment(epoch)
-        parts, loss_sum = [], 0.0
-        for j in range(first, first + count):
+        parts, loss_sum, samples = [], 0.0, 0
+        for j in range(first, min(first + count, len(rows))):
+            n = len(rows[j])
             loss, grads = self.model.compute_gradients(self.data.batch(rows[j]))
-            loss_sum += float(loss)
-            parts.append(grads)
-        total = combine(parts)
+            loss_sum += float(loss) * n
+            samples += n
+            parts.append(scale(grads, n / self.mean_batch))
+        total = combine(parts) if parts else {}
         pins = self._take_pins()
         sent = nbytes(total) + sum(a.nbytes for batch_pins in pins for pin in batch_pins for a in pin)
-        return {"loss": loss_sum, "batches": count, "bytes": sent}, (total, pins)
+        return {"loss": loss_sum, "batches": len(parts), "samples": samples, "bytes": sent}, (total, pins)
 
     def compute_split(self, epoch, first, count):
         """``compute``, with the gradient cut into one piece per worker by row range:
@@ -105,12 +111,12 @@ class Worker:
         self.apply_combined(learning_rate, (join(list(pieces)), list(pins)))
         return True
 
-    def step_alone(self, epoch, first, count, learning_rate):
+    def step_alone(self, epoch, first, count, learning_rate, divisor):
         """A job of one worker: nothing to exchange, so one batch is ``Model.train_step``
         (the same bits as compute + apply, without moving the gradient)."""
         if count > 1:
             stats, payload = self.compute(epoch, first, count)
-            self.apply(learning_rate, count, payload)
+            self.apply(learning_rate, divisor, payload)
             return stats
         self._augment(epoch)
         batch = self.data.batch(self._rows(epoch)[first])
@@ -118,7 +124,8 @@ class Worker:
         loss = self.model.train_step(batch, learning_rate)
         for layer, layer_pins in zip(self.model.sparse_layers(), self._take_pins()):
             layer.index.insert_deferred(layer_pins)
-        return {"loss": float(loss), "batches": 1, "bytes": 0}
+        n = batch.batch_size
+        return {"loss": float(loss) * n, "batches": 1, "samples": n, "bytes": 0}
 
     def apply(self, learning_rate, divisor, *payloads):
         """Combine every worker's gradient (in worker order), take one optimizer step and
@@ -130,7 +137,7 @@ class Worker:
     def apply_combined(self, learning_rate, payload):
         """One optimizer step with a gradient the driver already combined, then the pins."""
         grads, pins = payload
-        self.model.apply_gradients(grads, learning_rate, self.batch_size)
+        self.model.apply_gradients(grads, learning_rate, self.global_batch)
         for worker_pins in pins:
             for layer, layer_pins in zip(self.model.sparse_layers(), worker_pins):
                 layer.index.insert_deferred(layer_pins)
