@@ -12,11 +12,11 @@ import numpy as np
 from .._state import prefixed, take, unprefixed
 from .._validation import _fail, check_choice, check_float, check_int, check_type
 from ..data.batch import Batch, Labels, SparseDataset, csr_value
-from ..io import ModelFileError
-from ..io._model import load_model_file, save_model
+from ..io import ModelFileError, save_model_file
 from ..lsh.autotune import default_sparsity
 from ..nn.layers.base import Context
 from ..nn import Embedding, FullyConnected, Input, Model
+from ..nn.model import load_model_file
 from ..train.callbacks import EarlyStopping
 from ..train.metrics import NegativeBinnedMAE, make_metric
 from ..train.schedules import WarmupDecay, WarmupPlateau
@@ -767,7 +767,7 @@ class UniversalDeepTransformer:
         if self.center is not None:
             arrays["center"] = self.center
         arrays["calibration"] = np.array(self.calibration, dtype=np.float64)
-        save_model(self.model, path, optimizer_state, extra={AUTOML_KEY: {"config": self.get_config(), "state": meta}},
+        save_model_file(self.model, path, optimizer_state, extra={AUTOML_KEY: {"config": self.get_config(), "state": meta}},
                    extra_arrays=prefixed("automl", arrays))
 
     @classmethod

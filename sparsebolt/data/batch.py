@@ -2,7 +2,7 @@
 import numpy as np
 
 from .._validation import check_int
-from ..nn.value import Value
+from .value import Value
 
 
 class Labels:

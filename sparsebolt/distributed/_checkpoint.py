@@ -1,5 +1,5 @@
 """A replica's state as it travels between the driver and the workers, and the job's
-checkpoint file, both through ``sparsebolt.io``.
+checkpoint file, a model file.
 
 The checkpoint is an ordinary model file (``Model.save`` format: weights, optimizer state,
 LSH tables, hash functions and schedule counters, written atomically) whose manifest also
@@ -7,14 +7,14 @@ holds the job's position under ``distributed``; ``sb.Model.load`` opens it as a 
 """
 import numpy as np
 
-from ..io._model import apply_state, model_state, restore_into, save_model
+from ..io import restore_model_file, save_model_file
 
 FILE = "checkpoint.sbm"
 
 
 def replica_state(model):
     """(meta, {key: array}) of everything a replica needs to go on training bit for bit."""
-    return model_state(model)
+    return model.get_state()
 
 
 def load_replica_state(model, state):
@@ -22,15 +22,15 @@ def load_replica_state(model, state):
     arrays are copied: those from Ray's object store are read-only, and the model keeps
     the arrays it is given."""
     meta, arrays = state
-    apply_state(model, meta, {k: np.array(v) for k, v in arrays.items()})
+    model.set_state(meta, {k: np.array(v) for k, v in arrays.items()})
 
 
 def save_checkpoint(model, path, position):
     """Write ``model`` with the job's ``position`` (JSON-able) to ``path`` atomically."""
-    save_model(model, path, extra={"distributed": position})
+    save_model_file(model, path, extra={"distributed": position})
 
 
 def restore_checkpoint(model, path):
     """Load the checkpoint at ``path`` into ``model`` (its layers take the saved names);
     returns the job's position."""
-    return restore_into(model, path).get("distributed")
+    return restore_model_file(model, path).get("distributed")

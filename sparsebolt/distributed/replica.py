@@ -1,5 +1,4 @@
 """Building a replica on a worker so that it matches the driver's model."""
-from ..io._model import check_savable, model_from_config
 from ..nn.model import Model
 from ._checkpoint import load_replica_state, replica_state
 
@@ -7,7 +6,7 @@ from ._checkpoint import load_replica_state, replica_state
 def check_distributable(model):
     """Replicas and checkpoints are built from model files, which hold the library's own
     layer, loss and optimizer classes only."""
-    check_savable(model, verb="train", holder="distributed replicas and checkpoints are model files, which hold")
+    model.check_savable(verb="train", holder="distributed replicas and checkpoints are model files, which hold")
 
 
 def replica_message(model):
@@ -21,7 +20,7 @@ def build_replica(replica):
     """A Model from what the driver sent: a ``replica_message`` or a zero-argument
     callable returning a Model."""
     if isinstance(replica, dict):
-        model = model_from_config(replica["config"], build=False)
+        model = Model.from_config(replica["config"], build=False)
         load_replica_state(model, replica["state"])
         return model
     model = replica()

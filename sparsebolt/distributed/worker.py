@@ -7,7 +7,7 @@ import socket
 import numpy as np
 import ray
 
-from .. import set_num_threads
+from .._threads import set_num_threads
 from . import _checkpoint
 from .data import epoch_batches, load_shard
 from .gradients import combine, join, nbytes, scale, split

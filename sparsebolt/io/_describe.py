@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from ._model import model_state, open_model_file
+from ._model import open_model_file
 from .errors import ModelFileError
 
 
@@ -95,7 +95,7 @@ def describe_automl(saved):
 
 
 def describe_model(model):
-    meta, arrays = model_state(model, optimizer_state=True)
+    meta, arrays = model.get_state(optimizer_state=True)
     return describe(model.get_config(), meta, {k: a.shape for k, a in arrays.items()})
 
 

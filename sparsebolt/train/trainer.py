@@ -5,6 +5,7 @@ from tqdm.auto import tqdm
 
 from .._validation import check_int
 from .callbacks import Callback, History
+from .checkpoints import Checkpoints
 from .inference import evaluate
 from .metrics import make_metric
 from .schedules import as_schedule
@@ -26,7 +27,6 @@ def fit(model, data, epochs, learning_rate, validation=None, metrics=(), callbac
             raise TypeError(f"The 'callbacks' parameter of train must hold sb.train.Callback instances. Got {cb!r}.")
     checkpoints = None
     if checkpoint_dir is not None or resume:
-        from ..io.checkpoint import Checkpoints
         checkpoints = Checkpoints(checkpoint_dir, checkpoint_every, keep, resume, verbose)
     history = History()
     callbacks = [history, *callbacks]

@@ -6,6 +6,7 @@ import numpy as np
 from ..._state import meta_int, prefixed, take, unprefixed
 from ..._threads import get_num_threads
 from ..._validation import check_float, check_int, check_type
+from ...data.value import Value
 from ...kernels import activations as act_kernels
 from ...kernels import fully_connected as fc
 from ...kernels.grouping import group_by_id
@@ -13,7 +14,6 @@ from ...kernels.topk import dense_topk_small, merge_chunks, topk_merge_block
 from ...lsh.autotune import FAMILIES, LSHConfig, active_size, autotune, default_sparsity
 from ...lsh.index import NeuronIndex
 from ..parameter import GroupedGrad, Parameter
-from ..value import Value
 from .base import Layer, activation_code
 
 

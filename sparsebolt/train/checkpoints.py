@@ -15,8 +15,7 @@ import warnings
 from tqdm.auto import tqdm
 
 from .._validation import check_int
-from ._model import restore_into, save_model
-from .errors import ModelFileError
+from ..io import ModelFileError, restore_model_file, save_model_file
 
 _NAME = re.compile(r"^ckpt-(\d+)\.sbm$")
 
@@ -85,7 +84,7 @@ class Checkpoints:
         warning (writes are atomic, so that takes a disk fault, not a crash)."""
         for path in list_checkpoints(self.directory):
             try:
-                manifest = restore_into(model, path)
+                manifest = restore_model_file(model, path)
             except ModelFileError as e:
                 warnings.warn(f"Skipping a damaged checkpoint: {e}", RuntimeWarning, stacklevel=3)
                 continue
@@ -132,7 +131,7 @@ class Checkpoints:
 
     def write(self, model, history, position):
         path = os.path.join(self.directory, checkpoint_name(model.steps))
-        save_model(model, path, extra={"training": dict(position, history=history.epochs)})
+        save_model_file(model, path, extra={"training": dict(position, history=history.epochs)})
         self.last_written = path
         for old in list_checkpoints(self.directory)[self.keep:]:
             os.unlink(old)
