@@ -1,6 +1,8 @@
-"""Building a replica on a worker so that it matches the driver's model."""
+"""Building a replica on a worker so that it matches the driver's model, and moving a
+replica's state (``Model.get_state``) between processes."""
+import numpy as np
+
 from ..nn.model import Model
-from ._checkpoint import load_replica_state, replica_state
 
 
 def check_distributable(model):
@@ -13,7 +15,15 @@ def replica_message(model):
     """What the driver sends to build a replica of ``model``: its config and its state,
     plain dicts and arrays as in a model file, so a worker never unpickles a model."""
     check_distributable(model)
-    return {"config": model.get_config(), "state": replica_state(model)}
+    return {"config": model.get_config(), "state": model.get_state()}
+
+
+def load_replica_state(model, state):
+    """Give ``model`` (the same graph, the same layer names) a ``Model.get_state``. The
+    arrays are copied: those from Ray's object store are read-only, and the model keeps
+    the arrays it is given."""
+    meta, arrays = state
+    model.set_state(meta, {k: np.array(v) for k, v in arrays.items()})
 
 
 def build_replica(replica):

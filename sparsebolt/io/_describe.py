@@ -63,6 +63,8 @@ def _describe_manifest(archive):
     training = m.get("training")
     if training:
         out["checkpoint"] = {"epoch": training["epoch"], "batch": training["batch"]}
+        if isinstance(training.get("distributed"), dict):
+            out["checkpoint"]["distributed"] = training["distributed"].get("config")
     return out
 
 
@@ -135,5 +137,8 @@ def format_description(d):
         if a["indexed_nodes"]:
             lines.append(f"  graph: {a['indexed_nodes']:,} nodes indexed")
     if "checkpoint" in d:
-        lines.append(f"checkpoint: epoch {d['checkpoint']['epoch'] + 1}, {d['checkpoint']['batch']} batches into it")
+        job = d["checkpoint"].get("distributed")
+        lines.append(f"checkpoint: epoch {d['checkpoint']['epoch'] + 1}, {d['checkpoint']['batch']} batches into it"
+                     + (f"; a Ray job of {job.get('num_workers')} workers, global batch "
+                        f"{job.get('global_batch_size')}" if isinstance(job, dict) else ""))
     return "\n".join(lines)

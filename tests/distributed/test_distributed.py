@@ -10,11 +10,13 @@ import numpy as np
 import pytest
 
 import sparsebolt as sb
-from sparsebolt.distributed import _checkpoint
 from sparsebolt.distributed.data import (SvmFiles, batch_samples, epoch_batches, steps_per_epoch,
                                          worker_batch_sizes)
 from sparsebolt.distributed.gradients import combine, join, split
-from sparsebolt.distributed.replica import adopt_names, replica_message
+from sparsebolt.distributed.replica import adopt_names, load_replica_state, replica_message
+from sparsebolt.io import restore_model_file, save_model_file
+from sparsebolt.io._describe import describe_file
+from sparsebolt.train.checkpoints import list_checkpoints
 
 from ..conftest import shared_data
 from ..synthetic import clustered, planted, small_model
@@ -101,27 +103,27 @@ def test_checkpoint_round_trip_resumes_bit_for_bit(tmp_path, one_thread):
     a = small_model()
     for b in batches[:10]:
         a.train_step(b, 1e-2)
-    path = tmp_path / _checkpoint.FILE
-    _checkpoint.save_checkpoint(a, path, {"epoch": 3})
+    path = tmp_path / "ckpt.sbm"
+    save_model_file(a, path, extra={"training": {"epoch": 3}})
     assert sb.Model.load(path).steps == 10  # an ordinary model file
     b_model = small_model()  # other layer names (counted per process): they take the saved ones
-    assert _checkpoint.restore_checkpoint(b_model, path) == {"epoch": 3}
+    assert restore_model_file(b_model, path)["training"] == {"epoch": 3}
     c_model = small_model(seed=7)  # other weights and hash seeds: all are replaced
     adopt_names(c_model, [layer.name for layer in a.layers])  # as a worker does
-    _checkpoint.load_replica_state(c_model, _checkpoint.replica_state(a))  # as between processes
+    load_replica_state(c_model, a.get_state())  # as between processes
     for b in batches[10:20]:
         a.train_step(b, 1e-2)
         b_model.train_step(b, 1e-2)
         c_model.train_step(b, 1e-2)
     _assert_same(_weights(a), _weights(b_model))
     _assert_same(_weights(a), _weights(c_model))
-    assert os.listdir(tmp_path) == [_checkpoint.FILE]  # no temporary file left
+    assert os.listdir(tmp_path) == ["ckpt.sbm"]  # no temporary file left
 
 
 def test_checkpoint_refuses_a_model_of_another_shape(tmp_path):
-    _checkpoint.save_checkpoint(small_model(), tmp_path / "c.sbm", {})
+    save_model_file(small_model(), tmp_path / "c.sbm")
     with pytest.raises(ValueError, match="different model"):
-        _checkpoint.restore_checkpoint(small_model(hidden=16), tmp_path / "c.sbm")
+        restore_model_file(small_model(hidden=16), tmp_path / "c.sbm")
 
 
 @pytest.mark.parametrize("header", [True, False])
@@ -299,7 +301,7 @@ def test_a_worker_killed_mid_epoch_is_restarted_from_the_checkpoint(ray_cluster,
     assert res.stats["restarts"] == 1
     assert 0 < res.stats["steps_lost"] <= 4
     assert res.stats["replicas_identical"]
-    assert sb.Model.load(tmp_path / "checkpoint.sbm").steps == res.model.steps
+    assert sb.Model.load(list_checkpoints(tmp_path)[0]).steps == res.model.steps
     # the replayed steps see the same batches: the model is the uninterrupted run's
     _assert_same(_weights(res.model), _weights(clean.model))
     assert res.history["epoch"] == [1, 2]
@@ -316,6 +318,23 @@ def test_resume_continues_a_stopped_job_from_its_checkpoint(ray_cluster, tmp_pat
     straight = sb.distributed.train(small_model, _shards, epochs=2, **{**kw, "checkpoint_dir": tmp_path / "b"})
     _assert_same(_weights(both.model), _weights(straight.model))
     assert first.history["epoch"] == [1]
+    # the checkpoints of Model.train with the job's section: sparsebolt info shows it
+    described = describe_file(list_checkpoints(tmp_path)[0])
+    assert described["checkpoint"]["epoch"] == 2 and described["checkpoint"]["distributed"]["num_workers"] == 2
+    assert "a Ray job of 2 workers" in described["text"]
+    with pytest.raises(ValueError, match="without checkpoints unless resume=True"):
+        sb.distributed.train(small_model, _shards, epochs=3, **kw)
+
+
+def test_model_train_resumes_a_ray_jobs_checkpoint(ray_cluster, tmp_path, one_thread):
+    """One checkpoint format: a job's epoch-end checkpoint resumes in Model.train."""
+    sb.distributed.train(small_model, _shards, num_workers=2, epochs=1, learning_rate=1e-2, batch_size=2 * BATCH,
+                         checkpoint_dir=tmp_path, verbose=False)
+    model = small_model()
+    history = model.train(_data(), epochs=2, learning_rate=1e-2, checkpoint_dir=tmp_path, resume=True,
+                          verbose=False)
+    assert history["epoch"] == [1, 2] and model.epochs == 2
+    assert model.steps == N_SAMPLES // (2 * BATCH) + N_SAMPLES // BATCH
 
 
 # --- real data -------------------------------------------------------------------------
