@@ -13,7 +13,7 @@ from .._state import prefixed, take, unprefixed
 from .._validation import _fail, check_choice, check_float, check_int, check_type
 from ..data.batch import Batch, Labels, SparseDataset, csr_value
 from ..io import ModelFileError, save_model_file
-from ..lsh.autotune import default_sparsity
+from ..lsh.config import default_sparsity
 from ..nn.layers.base import Context
 from ..nn import Embedding, FullyConnected, Input, Model
 from ..nn.model import load_model_file
@@ -107,7 +107,7 @@ class UniversalDeepTransformer:
     input_dim : width of the hashed feature space
     embedding_dim : width of the hidden (embedding) layer
     sparsity : output sparsity; None chooses it from the class count as BOLT's UDT does
-        (``sb.lsh.autotune.default_sparsity``: dense below 450 classes, then 0.2, 0.1, 0.05,
+        (``sb.lsh.default_sparsity``: dense below 450 classes, then 0.2, 0.1, 0.05,
         0.02, 0.01 below 900, 1,800, 4,000, 10,000, 20,000 classes, else 0.005)
     output_activation : 'softmax' (categorical cross-entropy; labels of a multi-label row
         share its target) or 'sigmoid' (binary cross-entropy per class)

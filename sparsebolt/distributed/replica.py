@@ -37,18 +37,3 @@ def build_replica(replica):
     if not isinstance(model, Model):
         raise TypeError(f"The model factory must return a sb.Model. Got {type(model).__name__}.")
     return model
-
-
-def adopt_names(model, layer_names):
-    """Give the replica's layers (and so its parameters) the driver's names: gradients and
-    optimizer state are keyed by parameter name, and auto-generated names count layers
-    made in each process."""
-    if [layer.name for layer in model.layers] == list(layer_names):
-        return
-    if len(model.layers) != len(layer_names):
-        raise ValueError(f"The worker's model has {len(model.layers)} layers, the driver's {len(layer_names)}.")
-    for layer, name in zip(model.layers, layer_names):
-        layer.name = name
-        for p in layer.parameters():
-            p.name = f"{name}/{p.name.split('/', 1)[1]}"
-    model.optimizer.state = {}

@@ -314,7 +314,7 @@ class _RaySteps(Steps):
         # after a resume: the driver's layers have the saved names, and the workers take them
         self.model = model
         num_workers, threads, seed, shuffle, batch_size, sync_every, exchange = self.settings
-        job = self.job = _Job(self.ray, self.replica, [layer.name for layer in model.layers], self.spec, num_workers,
+        job = self.job = _Job(self.ray, self.replica, model.layer_names(), self.spec, num_workers,
                               threads, seed, shuffle, batch_size, sync_every, exchange)
         self.config = {"num_workers": num_workers, "global_batch_size": batch_size, "sync_every": sync_every,
                        "seed": seed, "shuffle": shuffle, "steps": job.n_batches}

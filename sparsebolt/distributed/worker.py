@@ -10,7 +10,7 @@ import ray
 from .._threads import set_num_threads
 from .data import epoch_batches, load_shard
 from .gradients import combine, join, nbytes, scale, split
-from .replica import adopt_names, build_replica, load_replica_state
+from .replica import build_replica, load_replica_state
 
 
 class Worker:
@@ -20,7 +20,7 @@ class Worker:
         set_num_threads(min(threads, int(os.environ.get("NUMBA_NUM_THREADS", threads))))
         self.rank, self.num_workers = rank, num_workers
         self.model = build_replica(replica)
-        adopt_names(self.model, layer_names)
+        self.model.rename_layers(layer_names)
         if len(self.model.inputs) != 1:
             raise ValueError("sb.distributed.train supports models with one input.")
         self.data = load_shard(data_spec, rank, num_workers, self.model.inputs[0].dim, self.model.output.dim)
@@ -119,7 +119,6 @@ class Worker:
             return stats
         self._augment(augment)
         batch = self.data.batch(self._rows(epoch)[first])
-        self.model.check_batch(batch)
         loss = self.model.train_step(batch, learning_rate)
         for layer, layer_pins in zip(self.model.sparse_layers(), self._take_pins()):
             layer.index.insert_deferred(layer_pins)

@@ -124,7 +124,6 @@ def restore_model_file(model, path, verify=True):
             raise ValueError(f"{archive.path} was written by a different model (its {', '.join(diff)} differ); "
                              f"build the same model to resume from it.")
         meta, arrays = read_state(archive, verify=verify)
-        for layer, name in zip([node.layer for node in model.inputs] + model.layers, _layer_names(saved)):
-            layer.name = name
+        model.rename_layers(_layer_names(saved))
         set_model_state(archive.path, model, meta, arrays)
         return archive.manifest

@@ -10,7 +10,7 @@ from ..data.value import Value
 from ..io import ModelFileError, open_model_file, read_state, save_model_file, set_model_state, split_arrays
 from .layers import Concatenate, Embedding, FullyConnected, InputLayer, LayerNorm
 from .layers.base import Context, Node
-from .losses import LOSSES, CategoricalCrossEntropy, Loss
+from .losses import LOSSES, Loss
 from .optimizers import OPTIMIZERS, put_gradients, take_gradients
 
 # the classes a model file can name
@@ -91,6 +91,7 @@ class Model:
         for n in self.nodes:
             if isinstance(n.layer, InputLayer) and n not in self.inputs:
                 raise ValueError(f"The output depends on Input '{n.layer.name}', which is not in the model's inputs.")
+        self._number_layers()
         names = [n.layer.name for n in self.nodes]
         dup = {x for x, n in collections.Counter(names).items() if n > 1}
         if dup:
@@ -104,6 +105,42 @@ class Model:
         self.steps = 0
         # training epochs completed over the model's life, across ``train`` calls
         self.epochs = 0
+
+    def _number_layers(self):
+        """Name the unnamed layers by kind and place in the graph (``embedding_1``,
+        ``fullyconnected_2``, ...), skipping names given explicitly."""
+        taken = {n.layer.name for n in self.nodes if not n.layer.auto_named}
+        counts = {}
+        for node in self.nodes:
+            layer = node.layer
+            if not layer.auto_named:
+                continue
+            kind = type(layer).__name__.lower()
+            k = counts.get(kind, 0) + 1
+            while f"{kind}_{k}" in taken:
+                k += 1
+            counts[kind] = k
+            layer.name, layer.auto_named = f"{kind}_{k}", False
+            taken.add(layer.name)
+
+    def layer_names(self):
+        """The names of the inputs' layers, then of ``layers``."""
+        return [node.layer.name for node in self.inputs] + [layer.name for layer in self.layers]
+
+    def rename_layers(self, names):
+        """Give the layers (as ``layer_names`` orders them; and so their parameters) the
+        names ``names``: a model built in another process or saved earlier may name its
+        layers otherwise, and gradients and optimizer state are keyed by parameter name."""
+        if self.layer_names() == list(names):
+            return
+        layers = [node.layer for node in self.inputs] + self.layers
+        if len(layers) != len(names):
+            raise ValueError(f"The model has {len(layers)} layers; {len(names)} names were given.")
+        for layer, name in zip(layers, names):
+            layer.name = name
+            for p in layer.parameters():
+                p.name = f"{name}/{p.name.split('/', 1)[1]}"
+        self.optimizer.state = {}
 
     # graph execution -------------------------------------------------------------------
 
@@ -179,14 +216,22 @@ class Model:
                 if g is not None:
                     grads[x] = grads[x] + g if x in grads else g
 
-    def train_step(self, batch, learning_rate):
-        """One forward, backward and optimizer step on ``batch``; returns the batch loss."""
-        self.steps += 1
-        ctx = Context(training=True, labels=batch.labels, salt=self.steps,
-                      softmax_ce=isinstance(self.loss, CategoricalCrossEntropy))
+    def _gradients(self, batch):
+        """Check ``batch`` (it must have labels), run forward and backward for the next
+        step, leaving the gradients in the parameters; returns the batch loss."""
+        self.check_batch(batch)
+        if batch.labels is None:
+            raise ValueError("train_step needs batches with labels.")
+        ctx = Context(training=True, labels=batch.labels, salt=self.steps + 1, softmax_ce=self.loss.softmax_ce)
         values = self.forward(batch, ctx)
         loss, dz = self.loss(values[self.output], batch.labels)
         self.backward(values, dz, ctx)
+        return loss
+
+    def train_step(self, batch, learning_rate):
+        """One forward, backward and optimizer step on ``batch``; returns the batch loss."""
+        loss = self._gradients(batch)
+        self.steps += 1
         self.optimizer.step(self.parameters(), learning_rate)
         for layer in self.sparse_layers():
             layer.after_batch(batch.batch_size)
@@ -197,12 +242,7 @@ class Model:
         (rows int32[n], values float32[n, ...])}) holding only the rows the batch touched.
         With ``apply_gradients`` this is ``train_step`` split in two, for data-parallel
         training where replicas combine their gradients in between."""
-        self.check_batch(batch)
-        ctx = Context(training=True, labels=batch.labels, salt=self.steps + 1,
-                      softmax_ce=isinstance(self.loss, CategoricalCrossEntropy))
-        values = self.forward(batch, ctx)
-        loss, dz = self.loss(values[self.output], batch.labels)
-        self.backward(values, dz, ctx)
+        loss = self._gradients(batch)
         return loss, take_gradients(self.parameters())
 
     def apply_gradients(self, grads, learning_rate, batch_size):

@@ -96,7 +96,7 @@ class LocalSteps(Steps):
             return iter(self.data)
         self._epoch_state = resumed.get("data_state")
         if self._epoch_state is not None:
-            self.data.set_state(self._epoch_state)
+            self.data.set_state(self._epoch_state, {})
         batches = iter(self.data)
         for i in range(resumed["batch"]):
             if next(batches, None) is None:
@@ -105,9 +105,6 @@ class LocalSteps(Steps):
         return batches
 
     def step(self, epoch, batch, learning_rate):
-        self.model.check_batch(batch)
-        if batch.labels is None:
-            raise ValueError("train needs batches with labels.")
         return self.model.train_step(batch, learning_rate), 1, batch.batch_size
 
     def position(self, end_of_epoch):
@@ -116,7 +113,8 @@ class LocalSteps(Steps):
 
 
 def _data_state(data):
-    return data.get_state() if hasattr(data, "get_state") else None
+    """The data set's shuffling state (the JSON meta of its ``get_state``), or None."""
+    return data.get_state()[0] if hasattr(data, "get_state") else None
 
 
 def check_run(owner, metrics, callbacks):

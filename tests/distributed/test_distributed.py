@@ -13,7 +13,7 @@ import sparsebolt as sb
 from sparsebolt.distributed.data import (SvmFiles, batch_samples, epoch_batches, steps_per_epoch,
                                          worker_batch_sizes)
 from sparsebolt.distributed.gradients import combine, join, split
-from sparsebolt.distributed.replica import adopt_names, load_replica_state, replica_message
+from sparsebolt.distributed.replica import load_replica_state, replica_message
 from sparsebolt.io import restore_model_file, save_model_file
 from sparsebolt.io._describe import describe_file
 from sparsebolt.train.checkpoints import list_checkpoints
@@ -109,7 +109,7 @@ def test_checkpoint_round_trip_resumes_bit_for_bit(tmp_path, one_thread):
     b_model = small_model()  # other layer names (counted per process): they take the saved ones
     assert restore_model_file(b_model, path)["training"] == {"epoch": 3}
     c_model = small_model(seed=7)  # other weights and hash seeds: all are replaced
-    adopt_names(c_model, [layer.name for layer in a.layers])  # as a worker does
+    c_model.rename_layers(a.layer_names())  # as a worker does
     load_replica_state(c_model, a.get_state())  # as between processes
     for b in batches[10:20]:
         a.train_step(b, 1e-2)
@@ -186,7 +186,7 @@ def _local_two_replicas(epochs, lr):
     sb.set_num_threads(1)
     try:
         reps = [small_model(), small_model()]
-        adopt_names(reps[1], [layer.name for layer in reps[0].layers])  # gradients are keyed by name
+        reps[1].rename_layers(reps[0].layer_names())  # gradients are keyed by name
         shards = [_shards(r, 2) for r in range(2)]
         n_batches = shards[0].n_samples // BATCH
         assert all(s.n_samples == n_batches * BATCH for s in shards)
