@@ -5,7 +5,6 @@ up."""
 import ast
 import pathlib
 
-import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent / "sparsebolt"
 
@@ -92,3 +91,22 @@ def test_the_check_sees_an_upward_import(tmp_path, monkeypatch):
     monkeypatch.setitem(globals(), "ROOT", fake)
     assert _violations() == ["io/bad.py:1: io (layer 1) imports nn (layer 2)",
                              "io/bad.py:4: io (layer 1) imports train (layer 3)"]
+
+
+def test_no_module_takes_a_private_name_from_another_package():
+    """Parsers and helpers shared across packages are public (``data.svm.parse_lines``,
+    ``data.text.open_text``); the root's helper modules are shared by every package."""
+    found = []
+    for path in sorted(ROOT.rglob("*.py")):
+        own = _package(path)
+        depth = len(path.relative_to(ROOT).parts) - 1
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.ImportFrom) and node.level and node.module):
+                continue
+            parts = list(path.relative_to(ROOT).parts[:depth - (node.level - 1)]) + node.module.split(".")
+            target = parts[0].removesuffix(".py")
+            if target == own or target in LAYERS[0] - {"kernels"}:
+                continue
+            found += [f"{path.relative_to(ROOT)}:{node.lineno}: {alias.name} from {node.module}"
+                      for alias in node.names if alias.name.startswith("_")]
+    assert found == []

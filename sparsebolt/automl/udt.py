@@ -12,6 +12,7 @@ import numpy as np
 from .._state import prefixed, take, unprefixed
 from .._validation import _fail, check_choice, check_float, check_int, check_type
 from ..data.batch import Batch, Labels, SparseDataset, csr_value
+from ..data.csr import concat_csr
 from ..io import ModelFileError, save_model_file
 from ..lsh.config import default_sparsity
 from ..nn.layers.base import Context
@@ -45,13 +46,6 @@ _WORD = re.compile(r"\w+")
 _FORGOTTEN_BIAS = np.float32(-1e30)
 # the model file's manifest entry that holds the columns and the featurizer
 AUTOML_KEY = "automl"
-
-
-def _concat_csr(parts):
-    """One CSR triple from several (offsets, ids, vals)."""
-    shifts = np.cumsum([0] + [p[0][-1] for p in parts[:-1]])
-    offsets = np.concatenate([parts[0][0][:1]] + [p[0][1:] + s for p, s in zip(parts, shifts)])
-    return offsets, np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts])
 
 
 class _ChunkStream:
@@ -213,10 +207,10 @@ class UniversalDeepTransformer:
             unknown += n_unknown
         if mode == "eval":
             warn_unknown_labels(describe(source), self.target, unknown)
-        offsets, ids, vals = _concat_csr(parts)
+        offsets, ids, vals = concat_csr(parts)
         labs = None
         if mode != "predict":
-            loff, lids, lvals = _concat_csr([(x.offsets, x.ids, x.vals) for x in labels])
+            loff, lids, lvals = concat_csr([(x.offsets, x.ids, x.vals) for x in labels])
             labs = Labels(loff, lids, lvals)
         return offsets, ids, vals, labs
 

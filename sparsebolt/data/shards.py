@@ -7,8 +7,8 @@ import os
 import numpy as np
 
 from .batch import Labels, SparseDataset
-from .errors import DataFormatError
-from .svm import _parse, _read_header
+from .csr import check_id_range, concat_csr
+from .svm import parse_lines, read_header
 
 
 def _row_starts(path, skip_header, chunk_bytes):
@@ -74,39 +74,11 @@ def _blocks(path, start, end, first_line, chunk_bytes):
             line += block.count(b"\n")
 
 
-def check_id_range(path, row_line, offsets, ids, limit, what, holder):
-    """Raise a DataFormatError naming the file and line of the first id in ``ids`` (CSR
-    by ``offsets``, rows at lines ``row_line``) that is not below ``limit``."""
-    if ids.size and ids.max() >= limit:
-        k = int(np.argmax(ids >= limit))
-        row = int(np.searchsorted(offsets, k, side="right")) - 1
-        raise DataFormatError(path, int(row_line[row]),
-                              f"{what} id {int(ids[k])} is out of range: {holder} has {limit} {what}s")
-
-
-def concat_csr(parts, dim):
-    """One SparseDataset from parsed chunks (feature offsets, ids, values, label offsets,
-    label ids), in order."""
-    foffs, loffs = [np.zeros(1, np.int64)], [np.zeros(1, np.int64)]
-    fids, fvals, lids = [np.zeros(0, np.int32)], [np.zeros(0, np.float32)], [np.zeros(0, np.int32)]
-    f_base = l_base = 0
-    for foff, fi, fv, loff, li in parts:
-        foffs.append(foff[1:] + f_base)
-        loffs.append(loff[1:] + l_base)
-        f_base += int(foff[-1])
-        l_base += int(loff[-1])
-        fids.append(fi)
-        fvals.append(fv)
-        lids.append(li)
-    cat = np.concatenate
-    return SparseDataset(cat(foffs), cat(fids), cat(fvals), Labels(cat(loffs), cat(lids)), dim)
-
-
 def svm_shard(paths, rank, num_workers, n_features, n_labels, chunk_bytes=16 << 20):
     """Worker ``rank`` of ``num_workers``'s samples of the SVM files ``paths``, balanced by
     samples (shard sizes differ by at most one): a SparseDataset of width ``n_features``.
     Ids are checked against the model's sizes, errors name the file and line."""
-    headers = [_read_header(p) is not None for p in paths]
+    headers = [read_header(p) is not None for p in paths]
     counts = [count_rows(p, h, chunk_bytes) for p, h in zip(paths, headers)]
     total = sum(counts)
     if total < num_workers:
@@ -121,8 +93,9 @@ def svm_shard(paths, rank, num_workers, n_features, n_labels, chunk_bytes=16 << 
             continue
         (start, line), (end, _) = _locate(path, header, [a, b], chunk_bytes)
         for first, block in _blocks(path, start, end, line, chunk_bytes):
-            row_line, foff, fids, fvals, loff, lids = _parse(path, first, block)
+            row_line, foff, fids, fvals, loff, lids = parse_lines(path, first, block)
             check_id_range(path, row_line, foff, fids, n_features, "feature", "the model")
             check_id_range(path, row_line, loff, lids, n_labels, "label", "the model")
             parts.append((foff, fids, fvals, loff, lids))
-    return concat_csr(parts, n_features)
+    offsets, ids, vals = concat_csr([p[:3] for p in parts])
+    return SparseDataset(offsets, ids, vals, Labels(*concat_csr([p[3:] for p in parts])), n_features)
