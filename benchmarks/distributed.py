@@ -4,7 +4,7 @@ and from those measured bytes an estimate for 8, 64 and 200 nodes on 10 Gbit/s.
 
 WordNet search (the bundled data): hashed text into 2^18 features -> 128 ReLU -> 117,659
 softmax at sparsity 0.01, Adam, batch 256 per worker, on a random subset of the training
-queries written once as an SVM file that the workers split by byte ranges.
+queries written once as an SVM file that the workers split by samples.
 
     flock /tmp/sparsebolt-bench.lock .venv/bin/python benchmarks/distributed.py [--rows 65536]
 
@@ -294,7 +294,8 @@ def main(argv=None):
             runs = {}
             for n, exchange in ((1, "allgather"), (2, "allgather"), (2, "reduce_scatter"), (2, "driver")):
                 res = sb.distributed.train(factory, path, num_workers=n, epochs=1, learning_rate=args.lr,
-                                           batch_size=args.batch_size, exchange=exchange, verbose=False,
+                                           batch_size=n * args.batch_size,  # the global batch
+                                           exchange=exchange, verbose=False,
                                            checkpoint_every=10**9)  # checkpoints at start and end only
                 s = res.stats
                 runs[f"{n}_{exchange}"] = s

@@ -6,9 +6,8 @@ from .lsh import LSHConfig, autotune
 from .nn import (SGD, Adam, BinaryCrossEntropy, CategoricalCrossEntropy, Concatenate, Embedding,
                  FullyConnected, Input, LayerNorm, Model, Value)
 from .train import Callback, History
-from . import io  # after nn: it rebuilds models from their config
-
-__version__ = "0.1.0"
+from . import io
+from ._version import __version__
 
 __all__ = ["data", "distributed", "io", "get_num_threads", "set_num_threads", "LSHConfig", "autotune", "SGD", "Adam",
            "BinaryCrossEntropy", "CategoricalCrossEntropy", "Concatenate", "Embedding",

@@ -12,7 +12,7 @@ import os
 import sys
 
 from ..data.errors import DataFormatError
-from ..data.text import _open_text
+from ..data.text import open_text
 
 
 class RowError(DataFormatError):
@@ -86,7 +86,7 @@ def _check_header(name, header, columns, optional, line):
 def _csv_chunks(path, columns, chunk_rows, delimiter, optional):
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No CSV file at {path!r}.")
-    with _open_text(path) as f:
+    with open_text(path) as f:
         reader = csv.reader(f, delimiter=delimiter, strict=True)
         try:
             header = next(reader, None)

@@ -45,7 +45,7 @@ def featurizer_state(featurizer):
     """(meta, {key: array}) of the histories and the node index."""
     meta, arrays = {"histories": [], "nodes": None}, {}
     for j, ((user_col, item_col), history) in enumerate(featurizer.histories.items()):
-        users, lengths, times, items = history.get_state()
+        users, lengths, times, items = history.as_lists()
         meta["histories"].append({"user": user_col, "item": item_col, "users": len(users), "items": len(items)})
         _put_strings(arrays, f"histories/{j}/users", users)
         arrays[f"histories/{j}/lengths"] = np.asarray(lengths, dtype=np.int64)
@@ -87,7 +87,7 @@ def set_featurizer_state(featurizer, meta, arrays):
             raise ValueError(f"The array 'histories/{j}/lengths' of {_OWNER} must add up to {n_items}.")
         times = take(_OWNER, arrays, f"histories/{j}/times", (n_items,), np.int64)
         items = unpack_strings(arrays, f"histories/{j}/items", n_items)
-        history.set_state(users, lengths.tolist(), times.tolist(), items)
+        history.set_lists(users, lengths.tolist(), times.tolist(), items)
     nodes = meta.get("nodes")
     featurizer.nodes.features.clear()
     featurizer.nodes.neighbors.clear()

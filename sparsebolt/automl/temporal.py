@@ -49,13 +49,14 @@ class InteractionHistory:
         self._times.clear()
         self._items.clear()
 
-    def get_state(self):
-        """(users, lengths, times, items) as flat lists, users in recording order."""
+    def as_lists(self):
+        """(users, lengths, times, items) as flat lists, users in recording order (the
+        AutoML model's file packs them into arrays, ``automl._persist``)."""
         users = list(self._times)
         return (users, [len(self._times[u]) for u in users],
                 [t for u in users for t in self._times[u]], [i for u in users for i in self._items[u]])
 
-    def set_state(self, users, lengths, times, items):
+    def set_lists(self, users, lengths, times, items):
         self.clear()
         pos = 0
         for u, n in zip(users, lengths):

@@ -12,11 +12,12 @@ import numpy as np
 from .._state import prefixed, take, unprefixed
 from .._validation import _fail, check_choice, check_float, check_int, check_type
 from ..data.batch import Batch, Labels, SparseDataset, csr_value
-from ..io import ModelFileError
-from ..io._model import load_model_file, save_model
-from ..lsh.autotune import default_sparsity
+from ..data.csr import concat_csr
+from ..io import ModelFileError, save_model_file
+from ..lsh.config import default_sparsity
 from ..nn.layers.base import Context
 from ..nn import Embedding, FullyConnected, Input, Model
+from ..nn.model import load_model_file
 from ..train.callbacks import EarlyStopping
 from ..train.metrics import NegativeBinnedMAE, make_metric
 from ..train.schedules import WarmupDecay, WarmupPlateau
@@ -45,13 +46,6 @@ _WORD = re.compile(r"\w+")
 _FORGOTTEN_BIAS = np.float32(-1e30)
 # the model file's manifest entry that holds the columns and the featurizer
 AUTOML_KEY = "automl"
-
-
-def _concat_csr(parts):
-    """One CSR triple from several (offsets, ids, vals)."""
-    shifts = np.cumsum([0] + [p[0][-1] for p in parts[:-1]])
-    offsets = np.concatenate([parts[0][0][:1]] + [p[0][1:] + s for p, s in zip(parts, shifts)])
-    return offsets, np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts])
 
 
 class _ChunkStream:
@@ -107,7 +101,7 @@ class UniversalDeepTransformer:
     input_dim : width of the hashed feature space
     embedding_dim : width of the hidden (embedding) layer
     sparsity : output sparsity; None chooses it from the class count as BOLT's UDT does
-        (``sb.lsh.autotune.default_sparsity``: dense below 450 classes, then 0.2, 0.1, 0.05,
+        (``sb.lsh.default_sparsity``: dense below 450 classes, then 0.2, 0.1, 0.05,
         0.02, 0.01 below 900, 1,800, 4,000, 10,000, 20,000 classes, else 0.005)
     output_activation : 'softmax' (categorical cross-entropy; labels of a multi-label row
         share its target) or 'sigmoid' (binary cross-entropy per class)
@@ -213,10 +207,10 @@ class UniversalDeepTransformer:
             unknown += n_unknown
         if mode == "eval":
             warn_unknown_labels(describe(source), self.target, unknown)
-        offsets, ids, vals = _concat_csr(parts)
+        offsets, ids, vals = concat_csr(parts)
         labs = None
         if mode != "predict":
-            loff, lids, lvals = _concat_csr([(x.offsets, x.ids, x.vals) for x in labels])
+            loff, lids, lvals = concat_csr([(x.offsets, x.ids, x.vals) for x in labels])
             labs = Labels(loff, lids, lvals)
         return offsets, ids, vals, labs
 
@@ -767,7 +761,7 @@ class UniversalDeepTransformer:
         if self.center is not None:
             arrays["center"] = self.center
         arrays["calibration"] = np.array(self.calibration, dtype=np.float64)
-        save_model(self.model, path, optimizer_state, extra={AUTOML_KEY: {"config": self.get_config(), "state": meta}},
+        save_model_file(self.model, path, optimizer_state, extra={AUTOML_KEY: {"config": self.get_config(), "state": meta}},
                    extra_arrays=prefixed("automl", arrays))
 
     @classmethod

@@ -13,7 +13,7 @@ import sys
 import click
 import numba
 
-from .. import __version__
+from .._version import __version__
 from .._threads import set_num_threads
 
 EPILOG = ("Exit codes: 0 success, 1 failure (missing or damaged file, bad data), 2 usage error, "

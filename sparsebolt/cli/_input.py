@@ -14,7 +14,8 @@ import math
 import numpy as np
 
 from ..data import DataFormatError, csr_value
-from ..data.svm import _parse
+from ..data.csr import check_id_range
+from ..data.svm import parse_lines
 
 FORMATS = ("auto", "svm", "jsonl", "csv")
 
@@ -47,12 +48,8 @@ def read_batches(stream, name, n_features, batch_size, fmt="auto"):
 def _parse_block(lines, name, first_line, n_features, fmt):
     if fmt == "jsonl":
         return _parse_jsonl(lines, name, first_line, n_features)
-    row_line, offsets, ids, vals, _, _ = _parse(name, first_line, b"".join(lines))
-    if ids.size and ids.max() >= n_features:
-        k = int(np.argmax(ids >= n_features))
-        row = int(np.searchsorted(offsets, k, side="right")) - 1
-        raise DataFormatError(name, int(row_line[row]), f"feature id {int(ids[k])} is out of range: "
-                              f"the model has {n_features} input features")
+    row_line, offsets, ids, vals, _, _ = parse_lines(name, first_line, b"".join(lines))
+    check_id_range(name, row_line, offsets, ids, n_features, "feature", "the model")
     return csr_value(n_features, offsets, ids, vals)
 
 

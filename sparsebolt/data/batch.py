@@ -2,7 +2,7 @@
 import numpy as np
 
 from .._validation import check_int
-from ..nn.value import Value
+from .value import Value
 
 
 class Labels:
@@ -72,12 +72,13 @@ class Reshuffled:
     """Mixin of data sets that shuffle with a generator ``self._rng`` each epoch."""
 
     def get_state(self):
-        """The shuffling generator's state, JSON-able: after ``set_state`` with it, an
-        epoch's batches come out as they did when it was taken (checkpoints use this)."""
-        return {"rng": self._rng.bit_generator.state}
+        """(meta, arrays) as every stateful class gives them: the shuffling generator's
+        state, JSON-able, and no arrays. After ``set_state`` with it an epoch's batches
+        come out as they did when it was taken (checkpoints keep the meta)."""
+        return {"rng": self._rng.bit_generator.state}, {}
 
-    def set_state(self, state):
-        self._rng.bit_generator.state = state["rng"]
+    def set_state(self, meta, arrays):
+        self._rng.bit_generator.state = meta["rng"]
 
 
 class SparseDataset(Reshuffled):

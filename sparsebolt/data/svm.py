@@ -6,6 +6,7 @@ import numpy as np
 from .._validation import check_int
 from ..kernels import svm as svm_kernels
 from .batch import Batch, Labels, Reshuffled, _take_rows, csr_value
+from .csr import check_id_range, concat_csr
 from .errors import DataFormatError
 
 _MESSAGES = {
@@ -16,7 +17,7 @@ _MESSAGES = {
 }
 
 
-def _read_header(path):
+def read_header(path):
     """(n_rows, n_features, n_labels) if the first line is the ``n_rows n_features n_labels``
     header, else None."""
     with open(path, "rb") as f:
@@ -50,7 +51,10 @@ def _chunks(path, chunk_bytes, skip_first_line):
             rest = block[cut + 1:]
 
 
-def _parse(path, first_line, data):
+def parse_lines(path, first_line, data):
+    """Parse ``data``, bytes of whole SVM lines starting at line ``first_line`` of ``path``:
+    (line of each row int64[n], feature offsets, ids, values, label offsets, label ids); a
+    malformed line or a value beyond float32 raises a DataFormatError naming its line."""
     buf = np.frombuffer(data, dtype=np.uint8)
     n_tokens = int(np.count_nonzero(buf == ord(":")))
     n_labels = int(np.count_nonzero(buf == ord(","))) + int(np.count_nonzero(buf == ord("\n"))) + 1
@@ -84,7 +88,7 @@ class SvmDataset(Reshuffled):
         self.chunk_bytes = check_int("load_svm", "chunk_bytes", chunk_bytes, 1024)
         self.shuffle = shuffle
         self._rng = np.random.default_rng(seed)
-        header = _read_header(self.path)
+        header = read_header(self.path)
         self._has_header = header is not None
         # the line of the largest feature id, which sizes the input when no header does
         self.widest_line = None
@@ -101,7 +105,7 @@ class SvmDataset(Reshuffled):
     def _scan(self):
         rows, max_f, max_l = 0, -1, -1
         for first, data in _chunks(self.path, self.chunk_bytes, False):
-            row_line, foff, fids, _, loff, lids = _parse(self.path, first, data)
+            row_line, foff, fids, _, loff, lids = parse_lines(self.path, first, data)
             rows += foff.shape[0] - 1
             if fids.size and int(fids.max()) > max_f:
                 max_f = int(fids.max())
@@ -119,18 +123,13 @@ class SvmDataset(Reshuffled):
         header, the number of rows against its count)."""
         seen = 0
         for first, data in _chunks(self.path, self.chunk_bytes, self._has_header):
-            row_line, foff, fids, fvals, loff, lids = _parse(self.path, first, data)
+            row_line, foff, fids, fvals, loff, lids = parse_lines(self.path, first, data)
             seen += foff.shape[0] - 1
             if self._has_header and seen > self.n_samples:
                 raise DataFormatError(self.path, 1, f"the header counts {self.n_samples} samples, but the file "
                                       f"has more (line {int(row_line[-1])} is sample {seen})")
-            for ids, limit, what, off in ((fids, self.n_features, "feature", foff),
-                                          (lids, self.n_labels, "label", loff)):
-                if ids.size and ids.max() >= limit:
-                    k = int(np.argmax(ids >= limit))
-                    row = int(np.searchsorted(off, k, side="right")) - 1
-                    raise DataFormatError(self.path, int(row_line[row]),
-                                          f"{what} id {int(ids[k])} is out of range: the data set has {limit} {what}s")
+            check_id_range(self.path, row_line, foff, fids, self.n_features, "feature", "the data set")
+            check_id_range(self.path, row_line, loff, lids, self.n_labels, "label", "the data set")
             yield foff, fids, fvals, loff, lids
         if self._has_header and seen != self.n_samples:
             raise DataFormatError(self.path, 1, f"the header counts {self.n_samples} samples, but the file has {seen}")
@@ -178,9 +177,7 @@ def _take(chunk, rows):
 
 
 def _concat(a, b):
-    return (np.concatenate([a[0][:-1], b[0] + a[0][-1]]), np.concatenate([a[1], b[1]]),
-            np.concatenate([a[2], b[2]]), np.concatenate([a[3][:-1], b[3] + a[3][-1]]),
-            np.concatenate([a[4], b[4]]))
+    return concat_csr([a[:3], b[:3]]) + concat_csr([a[3:], b[3:]])
 
 
 def load_svm(path, batch_size=256, n_features=None, n_labels=None, shuffle=False, seed=0):

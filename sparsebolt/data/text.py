@@ -132,7 +132,8 @@ class HashedTextFeaturizer:
         return offsets, ids, weights.astype(np.float32)
 
 
-def _open_text(path):
+def open_text(path):
+    """A CSV (plain or .gz) opened for ``csv.reader``."""
     # utf-8-sig: a byte order mark (as spreadsheet programs write) is not part of the first column's name
     return gzip.open(path, "rt", encoding="utf-8-sig", newline="") if str(path).endswith(".gz") \
         else open(path, encoding="utf-8-sig", newline="")
@@ -142,7 +143,7 @@ def read_text_csv(path, text_column, label_column):
     """(texts, label strings) from a CSV with a header row."""
     path = os.fspath(path)
     texts, labels = [], []
-    with _open_text(path) as f:
+    with open_text(path) as f:
         reader = csv.reader(f)
         header = next(reader, None)
         if header is None:

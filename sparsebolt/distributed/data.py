@@ -1,25 +1,24 @@
 """Each worker's shard of the training data, and the batches it trains on each epoch.
 
 A shard spec is picklable and cheap: the worker itself reads its part of the files.
-- ``SvmFiles``: SVM files split by byte ranges (worker r of N reads bytes
-  [r*S/N, (r+1)*S/N) of each file, whole lines whose first byte lies there), so a worker
-  reads and holds only its part.
+- ``SvmFiles``: SVM files split by samples (``sparsebolt.data.shards``): worker r of N
+  holds samples [r*S/N, (r+1)*S/N) of the files' S samples, reading only their bytes.
 - ``TextCsvFiles``: two-column text CSVs through a ``HashedTextFeaturizer``; every worker
   reads the files (the label vocabulary must agree) and keeps rows r, r+N, ...
 - any callable ``(rank, num_workers) -> SparseDataset`` for other data.
 
-``epoch_batches`` makes the per-epoch plan: the same number of batches on every worker
-(the shortest shard's full batches; the rest of a longer shard is left out that epoch, in
-shuffled order a different part each epoch), shuffled by (seed, epoch, rank) so a resumed
-run sees the same batches as an uninterrupted one.
+The epoch plan trains every sample of every shard exactly once an epoch. ``batch_size`` is
+the global batch, split across the workers (``worker_batch_sizes``); a step takes each
+worker's next batch, and a worker whose shard is used up sits the step out (it contributes
+no gradient) until the longest shard is done. Batches are shuffled by (seed, epoch, rank),
+so a resumed run sees the same batches as an uninterrupted one.
 """
 import os
 
 import numpy as np
 
 from ..data.batch import Labels, SparseDataset
-from ..data.errors import DataFormatError
-from ..data.svm import _parse, _read_header
+from ..data.shards import svm_shard
 from ..data.text import read_text_csv
 
 
@@ -35,48 +34,14 @@ def _paths(paths):
     return out
 
 
-def _range_blocks(path, start, end, skip_header, chunk_bytes=16 << 20):
-    """Blocks of whole lines whose first byte lies in [start, end) of the file."""
-    with open(path, "rb") as f:
-        if start > 0:
-            f.seek(start - 1)
-            if f.read(1) != b"\n":
-                f.readline()
-        elif skip_header:
-            f.readline()
-        pos = f.tell()
-        while pos < end:
-            block = f.read(min(chunk_bytes, end - pos))
-            if not block:
-                return
-            pos += len(block)
-            if not block.endswith(b"\n"):
-                block += f.readline()
-                pos = f.tell()
-            yield block
-
-
 class SvmFiles:
-    """SVM training files (the ``load_svm`` format), sharded by byte ranges."""
+    """SVM training files (the ``load_svm`` format), sharded by samples."""
 
     def __init__(self, paths):
         self.paths = _paths(paths)
 
     def load(self, rank, num_workers, n_features, n_labels):
-        parts = []
-        for path in self.paths:
-            size = os.path.getsize(path)
-            start, end = size * rank // num_workers, size * (rank + 1) // num_workers
-            header = _read_header(path) is not None
-            for block in _range_blocks(path, start, end, header):
-                # line numbers in errors count from the start of this worker's range
-                _, foff, fids, fvals, loff, lids = _parse(path, 1, block)
-                for ids, limit, what in ((fids, n_features, "feature"), (lids, n_labels, "label")):
-                    if ids.size and ids.max() >= limit:
-                        raise DataFormatError(path, None, f"{what} id {int(ids.max())} is out of range: "
-                                                          f"the model has {limit} {what}s")
-                parts.append((foff, fids, fvals, loff, lids))
-        return _dataset(parts, n_features)
+        return svm_shard(self.paths, rank, num_workers, n_features, n_labels)
 
 
 class TextCsvFiles:
@@ -120,25 +85,6 @@ class TextCsvFiles:
                              n_features)
 
 
-def _dataset(parts, dim):
-    foffs, fids, fvals, loffs, lids = [], [], [], [], []
-    f_base = l_base = 0
-    for foff, fi, fv, loff, li in parts:
-        foffs.append(foff[:-1] + f_base)
-        loffs.append(loff[:-1] + l_base)
-        f_base += int(foff[-1])
-        l_base += int(loff[-1])
-        fids.append(fi)
-        fvals.append(fv)
-        lids.append(li)
-    foffs.append(np.array([f_base], dtype=np.int64))
-    loffs.append(np.array([l_base], dtype=np.int64))
-    cat = np.concatenate
-    return SparseDataset(cat(foffs), cat(fids) if fids else np.zeros(0, np.int32),
-                         cat(fvals) if fvals else np.zeros(0, np.float32),
-                         Labels(cat(loffs), cat(lids) if lids else np.zeros(0, np.int32)), dim)
-
-
 def as_spec(train_files):
     """A shard spec from what ``sb.distributed.train`` was given."""
     if isinstance(train_files, (SvmFiles, TextCsvFiles)) or callable(train_files):
@@ -148,27 +94,43 @@ def as_spec(train_files):
 
 def load_shard(spec, rank, num_workers, n_features, n_labels):
     if isinstance(spec, (SvmFiles, TextCsvFiles)):
-        return spec.load(rank, num_workers, n_features, n_labels)
-    data = spec(rank, num_workers)
-    if not isinstance(data, SparseDataset):
-        raise TypeError(f"A 'train_files' callable must return a sb.data.SparseDataset for (rank, num_workers). "
-                        f"Got {type(data).__name__}.")
+        data = spec.load(rank, num_workers, n_features, n_labels)
+    else:
+        data = spec(rank, num_workers)
+        if not isinstance(data, SparseDataset):
+            raise TypeError(f"A 'train_files' callable must return a sb.data.SparseDataset for (rank, num_workers). "
+                            f"Got {type(data).__name__}.")
+    if data.n_samples == 0:
+        raise ValueError(f"Worker {rank} of {num_workers} was given no training samples: use fewer workers "
+                         f"or more data.")
     return data
 
 
-def batches_per_epoch(shard_sizes, batch_size):
-    """Batches each worker trains per epoch: the shortest shard's full batches."""
-    n = min(shard_sizes) // batch_size
-    if n == 0:
-        raise ValueError(f"The smallest worker shard has {min(shard_sizes)} samples, fewer than one batch of "
-                         f"{batch_size}: use fewer workers or a smaller batch_size.")
-    return n
+def worker_batch_sizes(batch_size, num_workers):
+    """The global ``batch_size`` split across the workers: int per worker, the first
+    ``batch_size % num_workers`` one larger."""
+    if batch_size < num_workers:
+        raise ValueError(f"The 'batch_size' parameter of sb.distributed.train is the global batch, split across "
+                         f"the workers: it must be at least num_workers={num_workers}. Got {batch_size}.")
+    return [batch_size // num_workers + (r < batch_size % num_workers) for r in range(num_workers)]
 
 
-def epoch_batches(n_samples, n_batches, batch_size, epoch, rank, seed, shuffle):
-    """Row indices of the shard for each of the epoch's batches: int64[n_batches, batch_size]."""
+def steps_per_epoch(shard_sizes, batch_sizes):
+    """Steps that train every sample once: the most batches any worker's shard makes."""
+    return max(-(-n // b) for n, b in zip(shard_sizes, batch_sizes))
+
+
+def batch_samples(shard_size, batch_size, first, count):
+    """Samples of a shard's batches ``first .. first + count - 1`` (its last may be short,
+    past its end there are none)."""
+    return max(0, min(shard_size, (first + count) * batch_size) - first * batch_size)
+
+
+def epoch_batches(n_samples, batch_size, epoch, rank, seed, shuffle):
+    """Row indices of the shard for each of the epoch's batches: int64 arrays of
+    ``batch_size`` rows, the last one shorter when ``batch_size`` does not divide the shard."""
     if shuffle:
         order = np.random.default_rng([seed, epoch, rank]).permutation(n_samples)
     else:
         order = np.arange(n_samples)
-    return order[:n_batches * batch_size].reshape(n_batches, batch_size)
+    return [order[lo:lo + batch_size] for lo in range(0, n_samples, batch_size)]

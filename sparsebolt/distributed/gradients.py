@@ -39,6 +39,14 @@ def combine(grads_list, divisor=1):
     return out
 
 
+def scale(grads, factor):
+    """A sparse gradient times ``factor`` (the same one when ``factor`` is 1)."""
+    if factor == 1:
+        return grads
+    f = np.float32(factor)
+    return {name: (rows, vals * f) for name, (rows, vals) in grads.items()}
+
+
 def split(grads, n_rows, n_pieces):
     """Cut a sparse gradient into ``n_pieces`` by row range: piece j holds the rows of
     each parameter in [j * R / n, (j + 1) * R / n), R = ``n_rows[name]``."""

@@ -1,45 +1,39 @@
-"""Building a replica on a worker so that it matches the driver's model."""
-from ..io._model import check_savable, model_from_config
+"""Building a replica on a worker so that it matches the driver's model, and moving a
+replica's state (``Model.get_state``) between processes."""
+import numpy as np
+
 from ..nn.model import Model
-from ._checkpoint import load_replica_state, replica_state
 
 
 def check_distributable(model):
     """Replicas and checkpoints are built from model files, which hold the library's own
     layer, loss and optimizer classes only."""
-    check_savable(model, verb="train", holder="distributed replicas and checkpoints are model files, which hold")
+    model.check_savable(verb="train", holder="distributed replicas and checkpoints are model files, which hold")
 
 
 def replica_message(model):
     """What the driver sends to build a replica of ``model``: its config and its state,
     plain dicts and arrays as in a model file, so a worker never unpickles a model."""
     check_distributable(model)
-    return {"config": model.get_config(), "state": replica_state(model)}
+    return {"config": model.get_config(), "state": model.get_state()}
+
+
+def load_replica_state(model, state):
+    """Give ``model`` (the same graph, the same layer names) a ``Model.get_state``. The
+    arrays are copied: those from Ray's object store are read-only, and the model keeps
+    the arrays it is given."""
+    meta, arrays = state
+    model.set_state(meta, {k: np.array(v) for k, v in arrays.items()})
 
 
 def build_replica(replica):
     """A Model from what the driver sent: a ``replica_message`` or a zero-argument
     callable returning a Model."""
     if isinstance(replica, dict):
-        model = model_from_config(replica["config"], build=False)
+        model = Model.from_config(replica["config"], build=False)
         load_replica_state(model, replica["state"])
         return model
     model = replica()
     if not isinstance(model, Model):
         raise TypeError(f"The model factory must return a sb.Model. Got {type(model).__name__}.")
     return model
-
-
-def adopt_names(model, layer_names):
-    """Give the replica's layers (and so its parameters) the driver's names: gradients and
-    optimizer state are keyed by parameter name, and auto-generated names count layers
-    made in each process."""
-    if [layer.name for layer in model.layers] == list(layer_names):
-        return
-    if len(model.layers) != len(layer_names):
-        raise ValueError(f"The worker's model has {len(model.layers)} layers, the driver's {len(layer_names)}.")
-    for layer, name in zip(model.layers, layer_names):
-        layer.name = name
-        for p in layer.parameters():
-            p.name = f"{name}/{p.name.split('/', 1)[1]}"
-    model.optimizer.state = {}

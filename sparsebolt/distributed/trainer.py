@@ -1,5 +1,7 @@
-"""The driver of a data-parallel job: starts or joins Ray, runs the workers step by step,
-keeps checkpoints and replaces a worker that died."""
+"""The driver of a data-parallel job: starts or joins Ray and runs the workers step by step
+inside the training engine (``sparsebolt.train.engine``), which keeps the epochs,
+callbacks, logs and checkpoints; a worker that died is replaced and the job restored from
+the last checkpoint."""
 import os
 import shutil
 import tempfile
@@ -10,12 +12,11 @@ from tqdm.auto import tqdm
 
 from .._validation import check_choice, check_float, check_int
 from ..nn.model import Model
-from ..train.callbacks import Callback, History
-from ..train.metrics import make_metric
-from . import _checkpoint
-from .data import as_spec, batches_per_epoch
+from ..train.checkpoints import Checkpoints
+from ..train.engine import Engine, Steps, check_run
+from .data import as_spec, batch_samples, steps_per_epoch, worker_batch_sizes
 from .gradients import combine, dense_nbytes
-from .replica import check_distributable, replica_message
+from .replica import check_distributable, load_replica_state, replica_message
 
 EXCHANGES = ("auto", "allgather", "reduce_scatter", "driver")
 
@@ -59,7 +60,7 @@ class _Job:
     """One run: the workers, the epoch position and the checkpoint file."""
 
     def __init__(self, ray, replica, layer_names, spec, num_workers, threads, seed, shuffle, batch_size, sync_every,
-                 exchange, augment_from_epoch):
+                 exchange):
         self.ray = ray
         from .worker import Worker
         self.actor_cls = ray.remote(Worker)
@@ -69,12 +70,17 @@ class _Job:
         self.num_workers, self.seed, self.shuffle = num_workers, seed, shuffle
         self.threads, self.cpus = threads
         self.batch_size, self.sync_every, self.exchange = batch_size, sync_every, exchange
-        self.augment_from_epoch = augment_from_epoch
+        self.batch_sizes = worker_batch_sizes(batch_size, num_workers)
         self.workers = [self._start(r) for r in range(num_workers)]
         self.infos = ray.get([w.info.remote() for w in self.workers])
-        self.n_batches = batches_per_epoch([i["n_samples"] for i in self.infos], batch_size)
+        self.shard_sizes = [i["n_samples"] for i in self.infos]
+        self.n_batches = steps_per_epoch(self.shard_sizes, self.batch_sizes)
         self.exchanges = -(-self.n_batches // sync_every)
-        ray.get([w.setup.remote(self.n_batches, batch_size, sync_every, augment_from_epoch) for w in self.workers])
+        ray.get([self._setup(r) for r in range(num_workers)])
+
+    def _setup(self, rank):
+        return self.workers[rank].setup.remote(self.n_batches, self.batch_sizes[rank], self.batch_size,
+                                               self.sync_every)
 
     def _start(self, rank):
         return self.actor_cls.options(num_cpus=self.cpus, max_restarts=0).remote(
@@ -83,19 +89,22 @@ class _Job:
     def pids(self):
         return [i["pid"] for i in self.infos]
 
-    def step(self, epoch, x, learning_rate):
+    def step(self, epoch, x, learning_rate, augment):
         """Exchange ``x`` of ``epoch``: every worker computes its next ``sync_every``
-        batches, the gradients are combined, every worker applies the result.
-        Returns (summed loss, batches, bytes sent by each worker)."""
+        batches (with ``augment``, on frozen tables that take the labels they miss), the
+        gradients are combined, every worker applies the result. Returns (summed batch-mean
+        losses, batches, samples, bytes sent by each worker)."""
         first = x * self.sync_every
         count = min(self.sync_every, self.n_batches - first)
+        # the mean over the step's samples, each worker's batches weighted by their samples
+        samples = sum(batch_samples(n, b, first, count) for n, b in zip(self.shard_sizes, self.batch_sizes))
+        divisor = samples * self.num_workers / self.batch_size
         if self.num_workers == 1:
-            s = self.ray.get(self.workers[0].step_alone.remote(epoch, first, count, learning_rate))
-            return s["loss"], s["batches"], [s["bytes"]]
-        divisor = self.num_workers * count
+            s = self.ray.get(self.workers[0].step_alone.remote(epoch, first, count, augment, learning_rate, divisor))
+            return s["loss"], s["batches"], s["samples"], [s["bytes"]]
         if self.exchange == "reduce_scatter":
-            return self._reduce_scatter(epoch, first, count, divisor, learning_rate)
-        outs = [w.compute.remote(epoch, first, count) for w in self.workers]
+            return self._reduce_scatter(epoch, first, count, augment, divisor, learning_rate)
+        outs = [w.compute.remote(epoch, first, count, augment) for w in self.workers]
         stat_refs = [o[0] for o in outs]
         grad_refs = [o[1] for o in outs]
         if self.exchange == "allgather":
@@ -106,13 +115,14 @@ class _Job:
             done = [w.apply_combined.remote(learning_rate, combined) for w in self.workers]
         return self._finish(stat_refs, done, grad_refs)
 
-    def _reduce_scatter(self, epoch, first, count, divisor, learning_rate):
+    def _reduce_scatter(self, epoch, first, count, augment, divisor, learning_rate):
         """Worker j sums everyone's rows of row range j, then every worker takes all the
         summed ranges: each worker combines 1/N of the rows, and at scale the bytes per
         worker stay near twice the union of the touched rows instead of N times one
         worker's gradient."""
         n = self.num_workers
-        outs = [w.compute_split.options(num_returns=n + 2).remote(epoch, first, count) for w in self.workers]
+        outs = [w.compute_split.options(num_returns=n + 2).remote(epoch, first, count, augment)
+                for w in self.workers]
         stat_refs = [o[0] for o in outs]
         pins = [o[1] for o in outs]
         summed = [w.reduce.remote(divisor, *[outs[i][2 + j] for i in range(n)]) for j, w in enumerate(self.workers)]
@@ -120,14 +130,15 @@ class _Job:
         return self._finish(stat_refs, done, summed)
 
     def _finish(self, stat_refs, done, middle):
-        """Wait for a step; (summed loss, batches, bytes sent by each worker)."""
+        """Wait for a step; (summed batch-mean losses, batches, samples, bytes sent by each worker)."""
         try:
             stats = self.ray.get(stat_refs)
             self.ray.get(done)
         except self.ray.exceptions.RayError:
             self._drain(stat_refs + middle + done)
             raise
-        return (sum(s["loss"] for s in stats), sum(s["batches"] for s in stats), [s["bytes"] for s in stats])
+        return (sum(s["loss"] for s in stats), sum(s["batches"] for s in stats), sum(s["samples"] for s in stats),
+                [s["bytes"] for s in stats])
 
     def _drain(self, refs):
         """Wait out a failed step's other calls so none is left running or unreported."""
@@ -161,8 +172,7 @@ class _Job:
                 pass
             self.workers[rank] = self._start(rank)
             self.infos[rank] = ray.get(self.workers[rank].info.remote())
-            ray.get(self.workers[rank].setup.remote(self.n_batches, self.batch_size, self.sync_every,
-                                                    self.augment_from_epoch))
+            ray.get(self._setup(rank))
         return dead
 
     def digests(self):
@@ -189,16 +199,23 @@ def train(model_or_config, train_files, num_workers=2, epochs=1, learning_rate=1
     model_or_config : a sb.Model (sent to the workers as is) or a zero-argument callable
         that builds the model (called on the driver and on each worker). The workers start
         from the driver's weights, so the replicas begin identical either way.
-    train_files : SVM file path(s) (split by byte ranges), a ``TextCsvFiles`` spec, or a
+    train_files : SVM file path(s) (split by samples), a ``TextCsvFiles`` spec, or a
         callable ``(rank, num_workers) -> sb.data.SparseDataset``.
-    batch_size : samples per worker per batch (a step trains ``num_workers * batch_size``).
-    sync_every : batches each worker accumulates (summed) before an exchange; the combined
-        gradient is the mean over the ``num_workers * sync_every`` batches.
+    batch_size : the global batch: samples per step over all the workers, split across them
+        (``batch_size // num_workers`` each, the first ``batch_size % num_workers`` one
+        more), so N workers take the steps one process takes with this ``batch_size`` and
+        reach its model on the same epochs and ``learning_rate``. Every sample is trained
+        once an epoch: a worker whose shard is used up sits the epoch's last steps out.
+    sync_every : batches each worker accumulates before an exchange; the combined gradient
+        is the mean over the samples of the ``num_workers * sync_every`` batches.
     validation : a path (SVM) or data set evaluated on worker 0 after each epoch with
         ``metrics``; None skips it.
-    checkpoint_dir : where ``checkpoint.sbm`` (a model file, ``sb.Model.load`` reads it) is written (a temporary folder if None);
-        ``checkpoint_every`` exchanges (default a quarter epoch) and at each epoch's end.
-        With ``resume`` a job continues from the checkpoint found there.
+    checkpoint_dir : where checkpoints go (a temporary folder if None): ``ckpt-<step>.sbm``,
+        the checkpoints of ``Model.train`` (model files with the training position, here
+        with a ``distributed`` section holding the job's settings; ``sb.Model.load`` and
+        ``sparsebolt info`` read them), every ``checkpoint_every`` steps (default a quarter
+        epoch) and at each epoch's end, the newest two kept. With ``resume`` a job continues
+        from the newest one there; without it the folder must hold none.
     address : an existing Ray cluster ("auto" or "host:port"); None starts a local one
         with ``num_cpus`` (default all cores) unless Ray is already initialised.
     threads_per_worker : kernel threads (and Ray CPUs) per worker; default the cluster's
@@ -228,18 +245,13 @@ def train(model_or_config, train_files, num_workers=2, epochs=1, learning_rate=1
     check_int("sb.distributed.train", "max_restarts", max_restarts, 0)
     check_int("sb.distributed.train", "augment_from_epoch", augment_from_epoch, 0)
     check_float("sb.distributed.train", "learning_rate", learning_rate, 0.0, low_open=True)
+    worker_batch_sizes(batch_size, num_workers)
     check_choice("sb.distributed.train", "exchange", exchange, EXCHANGES)
     if exchange == "auto":
         exchange = "allgather" if num_workers <= 2 else "reduce_scatter"
     if checkpoint_every is not None:
         check_int("sb.distributed.train", "checkpoint_every", checkpoint_every, 1)
-    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
-    for name in metrics:
-        make_metric(name)
-    for cb in callbacks:
-        if not isinstance(cb, Callback):
-            raise TypeError(f"The 'callbacks' parameter of sb.distributed.train must hold sb.train.Callback "
-                            f"instances. Got {cb!r}.")
+    metrics = check_run("sb.distributed.train", metrics, callbacks)
     model, replica = _driver_model(model_or_config)
     ray = import_ray()
     spec = as_spec(train_files)
@@ -260,140 +272,127 @@ def train(model_or_config, train_files, num_workers=2, epochs=1, learning_rate=1
         threads = (threads_per_worker, threads_per_worker)
     own_dir = checkpoint_dir is None
     checkpoint_dir = tempfile.mkdtemp(prefix="sparsebolt-ckpt-") if own_dir else os.fspath(checkpoint_dir)
-    os.makedirs(checkpoint_dir, exist_ok=True)
-    ckpt_path = os.path.join(checkpoint_dir, _checkpoint.FILE)
-    job = None
+    steps = _RaySteps(ray, replica, spec, num_workers, threads, seed, shuffle, batch_size, sync_every, exchange,
+                      max_restarts, validation, verbose)
     try:
-        pos = None
-        if resume and os.path.exists(ckpt_path):
-            # before the workers start: the driver's layers take the saved names, and they theirs
-            pos = _checkpoint.restore_checkpoint(model, ckpt_path)
-        # epochs the model had before this job (a checkpoint's count includes the job's own):
-        # augmentation starts, as in Model.train, once the model's life count reaches it
-        base_epochs = max(0, model.epochs - (pos["epoch"] if pos is not None else 0))
-        augment = max(0, augment_from_epoch - base_epochs) if label_augmentation else None
-        job = _Job(ray, replica, [layer.name for layer in model.layers], spec, num_workers, threads, seed, shuffle,
-                   batch_size, sync_every, exchange, augment)
-        return _run(job, model, epochs, learning_rate, validation, metrics, ckpt_path,
-                    checkpoint_every or max(1, job.exchanges // 4), max_restarts, pos, base_epochs, callbacks,
-                    verbose)
+        steps.checkpoints = Checkpoints(checkpoint_dir, checkpoint_every, keep=2, resume=resume, verbose=verbose,
+                                        owner="sb.distributed.train")
+        history = Engine(model, steps, epochs, learning_rate, validation=validation, metrics=metrics,
+                         callbacks=callbacks, verbose=verbose, label_augmentation=label_augmentation,
+                         augment_from_epoch=augment_from_epoch, checkpoints=steps.checkpoints).run(resume)
+        return TrainResult(model, history, steps.stats(model))
     finally:
-        if job is not None:
-            job.close()
+        steps.close()
         if started:
             ray.shutdown()
         if own_dir:
             shutil.rmtree(checkpoint_dir, ignore_errors=True)
 
 
-def _run(job, model, epochs, learning_rate, validation, metrics, ckpt_path, checkpoint_every, max_restarts,
-         pos, base_epochs, callbacks, verbose):
-    ray = job.ray
-    config = {"num_workers": job.num_workers, "batch_size": job.batch_size, "sync_every": job.sync_every,
-              "seed": job.seed, "shuffle": job.shuffle, "n_batches": job.n_batches,
-              "augment_from_epoch": job.augment_from_epoch}
-    fresh = {"epoch": 0, "exchange": 0, "loss_sum": 0.0, "batches": 0, "seconds": 0.0, "history": [],
-             "config": config}
-    if pos is not None:
-        if pos.get("config") != config:
-            raise ValueError(f"The checkpoint at {ckpt_path} was written by a job with other settings "
-                             f"({pos.get('config')}); this one has {config}.")
-    else:
-        pos = fresh
-        _checkpoint.save_checkpoint(model, ckpt_path, pos)
-    job.load(_checkpoint.replica_state(model))
-    if validation is not None and not isinstance(validation, (str, os.PathLike)):
-        validation = ray.put(validation)
-    history = History()
-    callbacks = [history, *callbacks]
-    for cb in callbacks:
-        cb.on_train_begin(model)
-    sent, steps_run, restarts, train_seconds, samples = [], 0, 0, 0.0, 0
-    lost_steps = 0
-    epoch_start = time.perf_counter()
-    bar = None
-    while pos["epoch"] < epochs:
-        try:
-            epoch = pos["epoch"]
-            if pos["exchange"] == 0:
-                for cb in callbacks:
-                    cb.on_epoch_begin(epoch, model)
-            bar = tqdm(total=job.exchanges, initial=pos["exchange"], unit="steps", disable=not verbose,
-                       desc=f"epoch {epoch + 1}/{epochs}")
-            while pos["exchange"] < job.exchanges:
-                t0 = time.perf_counter()
-                loss, batches, bytes_sent = job.step(epoch, pos["exchange"], learning_rate)
-                dt = time.perf_counter() - t0
-                pos["seconds"] += dt
-                train_seconds += dt
-                samples += batches * job.batch_size
-                pos["exchange"] += 1
-                pos["loss_sum"] += loss
-                pos["batches"] += batches
-                sent.append(sum(bytes_sent) / len(bytes_sent))
-                steps_run += 1
-                bar.update(1)
-                logs = {"loss": loss / batches, "worker_pids": job.pids()}
-                for cb in callbacks:
-                    cb.on_batch_end(steps_run, logs, model)
-                if pos["exchange"] % checkpoint_every == 0 and pos["exchange"] < job.exchanges:
-                    _save(job, model, pos, ckpt_path, base_epochs)
-            bar.close()
-            logs = {"epoch": epoch + 1, "loss": pos["loss_sum"] / pos["batches"],
-                    "samples": pos["batches"] * job.batch_size, "seconds": pos["seconds"]}
-            if validation is not None and metrics:
-                for name, value in job.evaluate(validation, metrics).items():
-                    logs[f"val_{name}"] = value
-            if verbose:
-                tqdm.write(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in logs.items()))
-            pos["history"].append(logs)
-            pos.update(epoch=epoch + 1, exchange=0, loss_sum=0.0, batches=0, seconds=0.0)
-            _save(job, model, pos, ckpt_path, base_epochs)
-            for cb in callbacks:
-                cb.on_epoch_end(epoch, logs, model)
-        except ray.exceptions.RayError as err:
-            if bar is not None:
-                bar.close()
-            dead = job.replace_dead()
-            if not dead:
-                raise
-            restarts += len(dead)
-            if restarts > max_restarts:
-                raise RuntimeError(f"sb.distributed.train: workers died {restarts} times, more than "
-                                   f"max_restarts={max_restarts}.") from err
-            before = pos["epoch"] * job.exchanges + pos["exchange"]
-            pos = _checkpoint.restore_checkpoint(model, ckpt_path)
-            lost_steps += before - (pos["epoch"] * job.exchanges + pos["exchange"])
-            if verbose:
-                tqdm.write(f"worker(s) {dead} died ({type(err).__name__}); restarted, all replicas restored "
-                           f"from the checkpoint at epoch {pos['epoch'] + 1} step {pos['exchange']}")
-            job.load(_checkpoint.replica_state(model))
-    _driver_state(job, model, pos, base_epochs)
-    digests = job.digests()
-    if len(set(digests)) != 1:
-        warnings.warn(f"sb.distributed.train: the replicas differ at the end ({digests}); the model is worker 0's.")
-    for cb in callbacks:
-        cb.on_train_end(model)
-    # History keeps the epochs this call ran; a resumed job's earlier epochs are in the checkpoint
-    history.epochs = list(pos["history"])
-    stats = {"workers": job.num_workers, "threads_per_worker": job.threads, "exchange": job.exchange,
-             "steps": steps_run, "samples": samples, "train_seconds": train_seconds,
-             "samples_per_second": samples / train_seconds if train_seconds else 0.0,
-             "sparse_bytes_per_worker_step": sum(sent) / len(sent) if sent else 0.0,
-             "dense_bytes_per_worker_step": dense_nbytes(model), "restarts": restarts,
-             "steps_lost": lost_steps, "replicas_identical": len(set(digests)) == 1,
-             "seconds": time.perf_counter() - epoch_start}
-    return TrainResult(model, history, stats)
+class _RaySteps(Steps):
+    """A step of a Ray job for the engine: every worker computes its batches, the gradients
+    are combined and applied on every replica (``_Job.step``). The driver's model counts the
+    steps and takes worker 0's state before a checkpoint and at the end. A worker that dies
+    is replaced and every replica restored from the last checkpoint."""
 
+    checkpoint_each_epoch = True
+    checkpoint_at_start = True
 
-def _driver_state(job, model, pos, base_epochs):
-    """Worker 0's state (all replicas are the same) into the driver's model, which counts
-    the epochs the job has completed."""
-    _checkpoint.load_replica_state(model, job.state())
-    model.epochs = base_epochs + pos["epoch"]
+    def __init__(self, ray, replica, spec, num_workers, threads, seed, shuffle, batch_size, sync_every, exchange,
+                 max_restarts, validation, verbose):
+        self.ray, self.replica, self.spec = ray, replica, spec
+        self.settings = (num_workers, threads, seed, shuffle, batch_size, sync_every, exchange)
+        self.recoverable = (ray.exceptions.RayError,)
+        self.max_restarts, self.validation, self.verbose = max_restarts, validation, verbose
+        self.job = self.checkpoints = None
+        self.augment = False
+        self.sent, self.steps_run, self.samples, self.train_seconds = [], 0, 0, 0.0
+        self.restarts = self.lost_steps = 0
+        self.started = time.perf_counter()
 
+    def start(self, model, resumed):
+        # after a resume: the driver's layers have the saved names, and the workers take them
+        self.model = model
+        num_workers, threads, seed, shuffle, batch_size, sync_every, exchange = self.settings
+        job = self.job = _Job(self.ray, self.replica, model.layer_names(), self.spec, num_workers,
+                              threads, seed, shuffle, batch_size, sync_every, exchange)
+        self.config = {"num_workers": num_workers, "global_batch_size": batch_size, "sync_every": sync_every,
+                       "seed": seed, "shuffle": shuffle, "steps": job.n_batches}
+        if resumed is not None:
+            saved = (resumed.get("distributed") or {}).get("config")
+            if saved != self.config:
+                raise ValueError(f"The checkpoint at {self.checkpoints.resumed_from} was written by a job with other "
+                                 f"settings ({saved}); this one has {self.config}.")
+        if self.checkpoints.every is None:
+            self.checkpoints.every = max(1, job.exchanges // 4)
+        job.load(model.get_state())
+        if self.validation is not None and not isinstance(self.validation, (str, os.PathLike)):
+            self.validation = self.ray.put(self.validation)
 
-def _save(job, model, pos, ckpt_path, base_epochs):
-    """The job's state into the driver's model, then to disk."""
-    _driver_state(job, model, pos, base_epochs)
-    _checkpoint.save_checkpoint(model, ckpt_path, pos)
+    def n_samples(self):
+        return sum(self.job.shard_sizes)
+
+    def begin_epoch(self, epoch, augment, resumed):
+        self.augment = augment
+        return range(resumed["batch"] if resumed is not None else 0, self.job.exchanges)
+
+    def step(self, epoch, x, learning_rate):
+        t0 = time.perf_counter()
+        loss, batches, samples, bytes_sent = self.job.step(epoch, x, learning_rate, self.augment)
+        self.train_seconds += time.perf_counter() - t0
+        self.model.steps += 1  # as every replica's
+        self.steps_run += 1
+        self.samples += samples
+        self.sent.append(sum(bytes_sent) / len(bytes_sent))
+        return loss, batches, samples
+
+    def batch_logs(self):
+        return {"worker_pids": self.job.pids()}
+
+    def position(self, end_of_epoch):
+        return {"distributed": {"config": self.config}}
+
+    def sync(self, model):
+        """Worker 0's state (all replicas are the same) into the driver's model, which
+        counts the epochs."""
+        epochs = model.epochs
+        load_replica_state(model, self.job.state())
+        model.epochs = epochs
+
+    def evaluate(self, model, validation, metrics, verbose):
+        return self.job.evaluate(self.validation, metrics)
+
+    def recover(self, err, restore):
+        dead = self.job.replace_dead()
+        if not dead:
+            raise err
+        self.restarts += len(dead)
+        if self.restarts > self.max_restarts:
+            raise RuntimeError(f"sb.distributed.train: workers died {self.restarts} times, more than "
+                               f"max_restarts={self.max_restarts}.") from err
+        before = self.model.steps
+        at = restore()
+        self.lost_steps += before - self.model.steps
+        if self.verbose:
+            tqdm.write(f"worker(s) {dead} died ({type(err).__name__}); restarted, all replicas restored "
+                       f"from the checkpoint at epoch {at['epoch'] + 1} step {at['batch']}")
+        self.job.load(self.model.get_state())
+        return at
+
+    def stats(self, model):
+        digests = self.job.digests()
+        if len(set(digests)) != 1:
+            warnings.warn(f"sb.distributed.train: the replicas differ at the end ({digests}); the model is "
+                          f"worker 0's.")
+        job = self.job
+        return {"workers": job.num_workers, "threads_per_worker": job.threads, "exchange": job.exchange,
+                "steps": self.steps_run, "samples": self.samples, "train_seconds": self.train_seconds,
+                "samples_per_second": self.samples / self.train_seconds if self.train_seconds else 0.0,
+                "sparse_bytes_per_worker_step": sum(self.sent) / len(self.sent) if self.sent else 0.0,
+                "dense_bytes_per_worker_step": dense_nbytes(model), "restarts": self.restarts,
+                "steps_lost": self.lost_steps, "replicas_identical": len(set(digests)) == 1,
+                "seconds": time.perf_counter() - self.started}
+
+    def close(self):
+        if self.job is not None:
+            self.job.close()

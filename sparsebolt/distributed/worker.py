@@ -7,11 +7,10 @@ import socket
 import numpy as np
 import ray
 
-from .. import set_num_threads
-from . import _checkpoint
+from .._threads import set_num_threads
 from .data import epoch_batches, load_shard
-from .gradients import combine, join, nbytes, split
-from .replica import adopt_names, build_replica
+from .gradients import combine, join, nbytes, scale, split
+from .replica import build_replica, load_replica_state
 
 
 class Worker:
@@ -21,7 +20,7 @@ class Worker:
         set_num_threads(min(threads, int(os.environ.get("NUMBA_NUM_THREADS", threads))))
         self.rank, self.num_workers = rank, num_workers
         self.model = build_replica(replica)
-        adopt_names(self.model, layer_names)
+        self.model.rename_layers(layer_names)
         if len(self.model.inputs) != 1:
             raise ValueError("sb.distributed.train supports models with one input.")
         self.data = load_shard(data_spec, rank, num_workers, self.model.inputs[0].dim, self.model.output.dim)
@@ -35,32 +34,34 @@ class Worker:
     def ping(self):
         return True
 
-    def setup(self, n_batches, batch_size, sync_every, augment_from_epoch=None):
-        """Fix the epoch plan and the LSH schedule: one optimizer step per exchange, of
-        ``num_workers * sync_every * batch_size`` samples. With ``augment_from_epoch``
-        the tables freeze at that epoch and the output layer pins the labels its buckets
-        miss: every replica's pins, gathered and inserted in worker order."""
-        self.n_batches, self.batch_size, self.sync_every = n_batches, batch_size, sync_every
-        self.augment_from_epoch = augment_from_epoch
+    def setup(self, steps, batch_size, global_batch, sync_every):
+        """Fix the epoch plan (``steps`` an epoch, this worker's ``batch_size`` of the
+        ``global_batch``) and the LSH schedule: one optimizer step per exchange, of up to
+        ``sync_every * global_batch`` samples. Label pins are deferred: every replica's,
+        gathered and inserted in worker order."""
+        self.steps, self.batch_size, self.global_batch = steps, batch_size, global_batch
+        self.sync_every = sync_every
+        # a batch's gradient is its mean: weighted by its samples over the workers' mean batch
+        self.mean_batch = global_batch / self.num_workers
         for layer in self.model.sparse_layers():
             layer.index.defer_labels = True
         self._schedule()
 
     def _schedule(self):
-        steps = -(-self.n_batches // self.sync_every)
+        exchanges = -(-self.steps // self.sync_every)
         for layer in self.model.sparse_layers():
-            layer.index.set_schedule(steps, self.num_workers * self.sync_every * self.batch_size)
+            layer.index.set_schedule(exchanges, self.sync_every * self.global_batch)
 
     def _rows(self, epoch):
         if self._plan is None or self._plan[0] != epoch:
-            rows = epoch_batches(self.data.n_samples, self.n_batches, self.batch_size, epoch, self.rank,
-                                 self.seed, self.shuffle)
+            rows = epoch_batches(self.data.n_samples, self.batch_size, epoch, self.rank, self.seed, self.shuffle)
             self._plan = (epoch, rows)
         return self._plan[1]
 
-    def _augment(self, epoch):
-        if (self.augment_from_epoch is not None and epoch >= self.augment_from_epoch
-                and any(not layer.index.frozen for layer in self.model.sparse_layers())):
+    def _augment(self, augment):
+        """The engine's label-augmentation schedule (``train.engine.augmenting``): freeze
+        the tables, the output layer's taking the labels its buckets miss."""
+        if augment and any(not layer.index.frozen for layer in self.model.sparse_layers()):
             self.model.freeze_tables(label_augmentation=True)
 
     def _take_pins(self):
@@ -71,25 +72,29 @@ class Worker:
         return pins
 
     @ray.method(num_returns=2)
-    def compute(self, epoch, first, count):
-        """Gradients of local batches ``first .. first + count - 1`` of ``epoch`` at the
-        current weights, summed: ({loss, batches, bytes}, (sparse gradient, label pins))."""
+    def compute(self, epoch, first, count, augment):
+        """Gradients of local batches ``first .. first + count - 1`` of ``epoch`` (those
+        the shard holds) at the current weights, each weighted by its samples over the
+        mean batch and summed: ({summed batch-mean losses, batches, samples, bytes},
+        (sparse gradient, label pins))."""
         rows = self._rows(epoch)
-        self._augment(epoch)
-        parts, loss_sum = [], 0.0
-        for j in range(first, first + count):
+        self._augment(augment)
+        parts, loss_sum, samples = [], 0.0, 0
+        for j in range(first, min(first + count, len(rows))):
+            n = len(rows[j])
             loss, grads = self.model.compute_gradients(self.data.batch(rows[j]))
             loss_sum += float(loss)
-            parts.append(grads)
-        total = combine(parts)
+            samples += n
+            parts.append(scale(grads, n / self.mean_batch))
+        total = combine(parts) if parts else {}
         pins = self._take_pins()
         sent = nbytes(total) + sum(a.nbytes for batch_pins in pins for pin in batch_pins for a in pin)
-        return {"loss": loss_sum, "batches": count, "bytes": sent}, (total, pins)
+        return {"loss": loss_sum, "batches": len(parts), "samples": samples, "bytes": sent}, (total, pins)
 
-    def compute_split(self, epoch, first, count):
+    def compute_split(self, epoch, first, count, augment):
         """``compute``, with the gradient cut into one piece per worker by row range:
         (stats, label pins, piece 0, ..., piece N-1); call with num_returns = N + 2."""
-        stats, (total, pins) = self.compute(epoch, first, count)
+        stats, (total, pins) = self.compute(epoch, first, count, augment)
         n_rows = {p.name: p.rows for p in self.model.parameters()}
         return (stats, pins, *split(total, n_rows, self.num_workers))
 
@@ -105,20 +110,19 @@ class Worker:
         self.apply_combined(learning_rate, (join(list(pieces)), list(pins)))
         return True
 
-    def step_alone(self, epoch, first, count, learning_rate):
+    def step_alone(self, epoch, first, count, augment, learning_rate, divisor):
         """A job of one worker: nothing to exchange, so one batch is ``Model.train_step``
         (the same bits as compute + apply, without moving the gradient)."""
         if count > 1:
-            stats, payload = self.compute(epoch, first, count)
-            self.apply(learning_rate, count, payload)
+            stats, payload = self.compute(epoch, first, count, augment)
+            self.apply(learning_rate, divisor, payload)
             return stats
-        self._augment(epoch)
+        self._augment(augment)
         batch = self.data.batch(self._rows(epoch)[first])
-        self.model.check_batch(batch)
         loss = self.model.train_step(batch, learning_rate)
         for layer, layer_pins in zip(self.model.sparse_layers(), self._take_pins()):
             layer.index.insert_deferred(layer_pins)
-        return {"loss": float(loss), "batches": 1, "bytes": 0}
+        return {"loss": float(loss), "batches": 1, "samples": batch.batch_size, "bytes": 0}
 
     def apply(self, learning_rate, divisor, *payloads):
         """Combine every worker's gradient (in worker order), take one optimizer step and
@@ -130,18 +134,18 @@ class Worker:
     def apply_combined(self, learning_rate, payload):
         """One optimizer step with a gradient the driver already combined, then the pins."""
         grads, pins = payload
-        self.model.apply_gradients(grads, learning_rate, self.batch_size)
+        self.model.apply_gradients(grads, learning_rate, self.global_batch)
         for worker_pins in pins:
             for layer, layer_pins in zip(self.model.sparse_layers(), worker_pins):
                 layer.index.insert_deferred(layer_pins)
         return True
 
     def state(self):
-        return _checkpoint.replica_state(self.model)
+        return self.model.get_state()
 
     def load_state(self, state):
         self._plan = None
-        _checkpoint.load_replica_state(self.model, state)
+        load_replica_state(self.model, state)
         for layer in self.model.sparse_layers():  # a new index: set it up again
             layer.index.defer_labels = True
             layer.index.deferred = []

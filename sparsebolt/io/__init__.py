@@ -1,7 +1,10 @@
-"""Model files and checkpoints: a zip of ``.npy`` arrays with a JSON manifest (format in
-docs/file-format.md), written atomically and checked by CRC-32 on load; never pickled."""
+"""Model files: a zip of ``.npy`` arrays with a JSON manifest (format in
+docs/file-format.md), written atomically and checked by CRC-32 on load; never pickled.
+A codec of plain dicts and arrays that imports nothing else of sparsebolt: ``sb.Model.save``
+and ``sb.Model.load`` turn a model into these and back."""
 from ._archive import Archive
-from ._model import FORMAT_VERSION, load_model, open_model_file, restore_into, save_model
+from ._model import (FORMAT_VERSION, open_model_file, read_state, restore_model_file, save_model_file, set_model_state,
+                     split_arrays, write_model_file)
 from .errors import ModelFileError
 
 
@@ -12,5 +15,5 @@ def verify(path):
         archive.verify()
 
 
-__all__ = ["Archive", "FORMAT_VERSION", "ModelFileError", "load_model", "open_model_file", "restore_into",
-           "save_model", "verify"]
+__all__ = ["Archive", "FORMAT_VERSION", "ModelFileError", "open_model_file", "read_state", "restore_model_file",
+           "save_model_file", "set_model_state", "split_arrays", "verify", "write_model_file"]

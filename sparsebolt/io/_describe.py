@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from ._model import model_state, open_model_file
+from ._model import open_model_file
 from .errors import ModelFileError
 
 
@@ -63,6 +63,8 @@ def _describe_manifest(archive):
     training = m.get("training")
     if training:
         out["checkpoint"] = {"epoch": training["epoch"], "batch": training["batch"]}
+        if isinstance(training.get("distributed"), dict):
+            out["checkpoint"]["distributed"] = training["distributed"].get("config")
     return out
 
 
@@ -95,7 +97,7 @@ def describe_automl(saved):
 
 
 def describe_model(model):
-    meta, arrays = model_state(model, optimizer_state=True)
+    meta, arrays = model.get_state(optimizer_state=True)
     return describe(model.get_config(), meta, {k: a.shape for k, a in arrays.items()})
 
 
@@ -135,5 +137,8 @@ def format_description(d):
         if a["indexed_nodes"]:
             lines.append(f"  graph: {a['indexed_nodes']:,} nodes indexed")
     if "checkpoint" in d:
-        lines.append(f"checkpoint: epoch {d['checkpoint']['epoch'] + 1}, {d['checkpoint']['batch']} batches into it")
+        job = d["checkpoint"].get("distributed")
+        lines.append(f"checkpoint: epoch {d['checkpoint']['epoch'] + 1}, {d['checkpoint']['batch']} batches into it"
+                     + (f"; a Ray job of {job.get('num_workers')} workers, global batch "
+                        f"{job.get('global_batch_size')}" if isinstance(job, dict) else ""))
     return "\n".join(lines)

@@ -1,64 +1,32 @@
-"""A Model to and from a model file: the graph config, each layer's and the optimizer's
-state (see ``sparsebolt._state``) and a format version, in the container of ``_archive``."""
+"""The model file: a manifest holding the graph config, the model's state meta and a
+format version, and the state's arrays, in the container of ``_archive``. A codec of plain
+dicts and arrays: it reads a model through its ``get_config``, ``get_state`` and
+``set_state`` and never imports ``sparsebolt.nn``; building a Model from a file is
+``sb.Model.load``'s."""
 import datetime
 import json
-import os
 
-from .._state import prefixed, unprefixed
-from ..nn.layers import Concatenate, Embedding, FullyConnected, InputLayer, LayerNorm
-from ..nn.losses import LOSSES
-from ..nn.model import Model
-from ..nn.optimizers import OPTIMIZERS
+from .._version import __version__
 from ._archive import Archive, write_archive
 from .errors import ModelFileError
 
 FORMAT = "sparsebolt-model"
 FORMAT_VERSION = 1
-LAYER_CLASSES = {cls.__name__: cls for cls in (Embedding, FullyConnected, Concatenate, LayerNorm)}
 
 
-def check_savable(model, verb="save", holder="model files hold"):
-    """Only the library's own layer, loss and optimizer classes can be rebuilt from a file
-    (or from the same config and arrays elsewhere: ``verb`` and ``holder`` word the error
-    for that use)."""
-    for layer in model.layers:
-        if LAYER_CLASSES.get(type(layer).__name__) is not type(layer):
-            raise TypeError(f"Cannot {verb} layer '{layer.name}' of class {type(layer).__name__}: {holder} "
-                            f"the built-in layers only ({', '.join(LAYER_CLASSES)}).")
-    for what, obj, registry in (("loss", model.loss, LOSSES), ("optimizer", model.optimizer, OPTIMIZERS)):
-        if registry.get(obj.get_config().get("name")) is not type(obj):
-            raise TypeError(f"Cannot {verb} a model whose {what} is a {type(obj).__name__}: {holder} the "
-                            f"built-in ones only ({', '.join(registry)}).")
-
-
-def model_state(model, optimizer_state=True):
-    """(state meta, {key: array}) of a model: layers under ``layers/<name>/``, the
-    optimizer under ``optimizer/``."""
-    meta = {"steps": model.steps, "epochs": model.epochs, "layers": {}, "optimizer": None}
-    arrays = {}
-    for layer in model.layers:
-        meta["layers"][layer.name], layer_arrays = layer.get_state()
-        arrays.update(prefixed(f"layers/{layer.name}", layer_arrays))
-    if optimizer_state:
-        meta["optimizer"], opt_arrays = model.optimizer.get_state()
-        arrays.update(prefixed("optimizer", opt_arrays))
-    return meta, arrays
-
-
-def save_model(model, path, optimizer_state=True, extra=None, extra_arrays=None):
-    """Write ``model`` to ``path`` atomically; ``extra`` adds top-level manifest entries
-    (checkpoints add their training position), ``extra_arrays`` arrays beside the model's
-    (the AutoML model's featurizer state), under keys outside ``layers/`` and ``optimizer/``."""
-    check_savable(model)
-    from .. import __version__
-    meta, arrays = model_state(model, optimizer_state)
+def write_model_file(path, config, meta, arrays, extra=None, extra_arrays=None):
+    """Write a model's ``config`` (``Model.get_config``) and state (``meta``, ``arrays``
+    from ``Model.get_state``) to ``path`` atomically; ``extra`` adds top-level manifest
+    entries (a checkpoint's training position, the AutoML model's config), ``extra_arrays``
+    arrays beside the model's under keys outside ``layers/`` and ``optimizer/``."""
+    arrays = dict(arrays)
     for key in extra_arrays or {}:
         if key in arrays or key.startswith(("layers/", "optimizer/")):
             raise ValueError(f"extra array key {key!r} collides with the model's own arrays")
     arrays.update(extra_arrays or {})
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "sparsebolt_version": __version__,
                 "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                "model": model.get_config(), "state": meta, **(extra or {})}
+                "model": config, "state": meta, **(extra or {})}
     return write_archive(path, manifest, arrays)
 
 
@@ -86,43 +54,6 @@ def open_model_file(path):
     return archive
 
 
-def model_from_config(config, build=True):
-    """A Model rebuilt from ``Model.get_config()`` (unbuilt, for saved state, unless ``build``)."""
-    nodes = {}
-    inputs = []
-    for spec in config["inputs"]:
-        node = InputLayer(spec["dim"], name=spec["name"]).node
-        nodes[spec["name"]] = node
-        inputs.append(node)
-    for spec in config["layers"]:
-        cls = LAYER_CLASSES.get(spec["class"])
-        if cls is None:
-            raise ValueError(f"unknown layer class {spec['class']!r}")
-        kwargs = dict(spec["config"])
-        name = kwargs.pop("name")
-        nodes[name] = cls(name=name, **kwargs)(*[nodes[x] for x in spec["inputs"]])
-    opt = dict(config["optimizer"])
-    optimizer = OPTIMIZERS[opt.pop("name")](**opt)
-    return Model(inputs, nodes[config["output"]], loss=LOSSES[config["loss"]["name"]](), optimizer=optimizer,
-                 seed=config["seed"], build=build)
-
-
-def apply_state(model, meta, arrays):
-    """Give every layer, the optimizer (when saved) and the step and epoch counters their saved state."""
-    for layer in model.layers:
-        if layer.name not in meta["layers"]:
-            raise ValueError(f"no saved state for layer '{layer.name}'")
-        layer.set_state(meta["layers"][layer.name], unprefixed(f"layers/{layer.name}", arrays))
-    if meta.get("optimizer") is not None:
-        model.optimizer.set_state(meta["optimizer"], unprefixed("optimizer", arrays), model.parameters())
-    # files written before the epoch counter existed lack it
-    counters = {"steps": meta["steps"], "epochs": meta.get("epochs", 0)}
-    for name, value in counters.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise ValueError(f"the {name} counter must be an int >= 0, not {value!r}")
-    model.steps, model.epochs = counters["steps"], counters["epochs"]
-
-
 def read_state(archive, mmap=False, verify=None, optimizer_state=True):
     """(state meta, arrays) from an open model file."""
     if verify is None:
@@ -137,27 +68,24 @@ def read_state(archive, mmap=False, verify=None, optimizer_state=True):
     return meta, arrays
 
 
-def load_model(path, mmap=False, verify=None, optimizer_state=True):
-    """A Model from a model file (see ``Model.load``)."""
-    return load_model_file(path, mmap, verify, optimizer_state)[0]
+def split_arrays(arrays):
+    """(the model's state arrays, the others) of a file's arrays."""
+    own = {k: a for k, a in arrays.items() if k.startswith(("layers/", "optimizer/"))}
+    return own, {k: a for k, a in arrays.items() if k not in own}
 
 
-def load_model_file(path, mmap=False, verify=None, optimizer_state=True):
-    """(Model, manifest, {key: array} of the arrays outside the model's state) from a model file."""
-    with open_model_file(path) as archive:
-        try:
-            model = model_from_config(archive.manifest["model"], build=False)
-        except (KeyError, TypeError, ValueError) as e:
-            raise ModelFileError(archive.path, "manifest.json", f"has a model config that cannot be built ({e})") from None
-        meta, arrays = read_state(archive, mmap, verify, optimizer_state)
-        _apply(archive.path, model, meta, arrays)
-        others = {k: a for k, a in arrays.items() if not k.startswith(("layers/", "optimizer/"))}
-        return model, archive.manifest, others
+def save_model_file(model, path, optimizer_state=True, extra=None, extra_arrays=None):
+    """Write a model (anything with ``check_savable``, ``get_config`` and ``get_state``,
+    as ``sb.Model``) with ``write_model_file``."""
+    model.check_savable()
+    meta, arrays = model.get_state(optimizer_state)
+    return write_model_file(path, model.get_config(), meta, arrays, extra=extra, extra_arrays=extra_arrays)
 
 
-def _apply(path, model, meta, arrays):
+def set_model_state(path, model, meta, arrays):
+    """``model.set_state(meta, arrays)``, a misfit reported as the file's error."""
     try:
-        apply_state(model, meta, arrays)
+        model.set_state(meta, arrays)
     except (KeyError, TypeError, ValueError) as e:
         raise ModelFileError(path, None, f"holds a model state that does not fit its config ({e})") from None
 
@@ -180,9 +108,10 @@ def _anonymous(config):
     return out
 
 
-def restore_into(model, path, verify=True):
-    """Load the state saved in ``path`` into ``model``, which must have the same graph up
-    to layer names (its layers take the saved names); returns the file's manifest."""
+def restore_model_file(model, path, verify=True):
+    """Load the state saved in ``path`` into ``model`` (a built ``sb.Model``), which must
+    have the same graph up to layer names (its layers take the saved names); returns the
+    file's manifest. Checkpoints resume through this."""
     with open_model_file(path) as archive:
         saved, mine = archive.manifest.get("model"), model.get_config()
         try:
@@ -195,7 +124,6 @@ def restore_into(model, path, verify=True):
             raise ValueError(f"{archive.path} was written by a different model (its {', '.join(diff)} differ); "
                              f"build the same model to resume from it.")
         meta, arrays = read_state(archive, verify=verify)
-        for layer, name in zip([node.layer for node in model.inputs] + model.layers, _layer_names(saved)):
-            layer.name = name
-        _apply(archive.path, model, meta, arrays)
+        model.rename_layers(_layer_names(saved))
+        set_model_state(archive.path, model, meta, arrays)
         return archive.manifest

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .._state import meta_int, prefixed, take, unprefixed
-from .autotune import LSHConfig, rebuild_cost, schedule
+from .config import LSHConfig, rebuild_cost, schedule
 from .hash_functions import make_hash_function
 from .tables import HashTables
 

@@ -7,6 +7,8 @@ from ..kernels import losses as loss_kernels
 class Loss:
     activation = ""
     name = ""
+    # softmax cross-entropy: a sparse output layer may fuse its input gradient into the forward pass
+    softmax_ce = False
 
     def __call__(self, output, labels):
         """output : Value of activations; labels : Labels. -> (mean loss, dz : float32[nnz])"""
@@ -27,6 +29,7 @@ class CategoricalCrossEntropy(Loss):
 
     activation = "softmax"
     name = "categorical_cross_entropy"
+    softmax_ce = True
     _kernel = staticmethod(loss_kernels.softmax_cross_entropy)
 
 

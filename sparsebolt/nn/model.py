@@ -1,15 +1,20 @@
-"""Model: a graph of layers from Inputs to one output, with a loss and an optimizer."""
+"""Model: a graph of layers from Inputs to one output, with a loss and an optimizer; its
+config and state as plain data, and model files (written and read through ``sparsebolt.io``)."""
 import collections
 
 import numpy as np
 
+from .._state import prefixed, unprefixed
 from .._validation import check_choice
+from ..data.value import Value
+from ..io import ModelFileError, open_model_file, read_state, save_model_file, set_model_state, split_arrays
+from .layers import Concatenate, Embedding, FullyConnected, InputLayer, LayerNorm
 from .layers.base import Context, Node
-from .layers.fully_connected import FullyConnected
-from .layers.input import InputLayer
-from .losses import LOSSES, CategoricalCrossEntropy, Loss
+from .losses import LOSSES, Loss
 from .optimizers import OPTIMIZERS, put_gradients, take_gradients
-from .value import Value
+
+# the classes a model file can name
+LAYER_CLASSES = {cls.__name__: cls for cls in (Embedding, FullyConnected, Concatenate, LayerNorm)}
 
 
 def _topological(output):
@@ -86,6 +91,7 @@ class Model:
         for n in self.nodes:
             if isinstance(n.layer, InputLayer) and n not in self.inputs:
                 raise ValueError(f"The output depends on Input '{n.layer.name}', which is not in the model's inputs.")
+        self._number_layers()
         names = [n.layer.name for n in self.nodes]
         dup = {x for x, n in collections.Counter(names).items() if n > 1}
         if dup:
@@ -99,6 +105,42 @@ class Model:
         self.steps = 0
         # training epochs completed over the model's life, across ``train`` calls
         self.epochs = 0
+
+    def _number_layers(self):
+        """Name the unnamed layers by kind and place in the graph (``embedding_1``,
+        ``fullyconnected_2``, ...), skipping names given explicitly."""
+        taken = {n.layer.name for n in self.nodes if not n.layer.auto_named}
+        counts = {}
+        for node in self.nodes:
+            layer = node.layer
+            if not layer.auto_named:
+                continue
+            kind = type(layer).__name__.lower()
+            k = counts.get(kind, 0) + 1
+            while f"{kind}_{k}" in taken:
+                k += 1
+            counts[kind] = k
+            layer.name, layer.auto_named = f"{kind}_{k}", False
+            taken.add(layer.name)
+
+    def layer_names(self):
+        """The names of the inputs' layers, then of ``layers``."""
+        return [node.layer.name for node in self.inputs] + [layer.name for layer in self.layers]
+
+    def rename_layers(self, names):
+        """Give the layers (as ``layer_names`` orders them; and so their parameters) the
+        names ``names``: a model built in another process or saved earlier may name its
+        layers otherwise, and gradients and optimizer state are keyed by parameter name."""
+        if self.layer_names() == list(names):
+            return
+        layers = [node.layer for node in self.inputs] + self.layers
+        if len(layers) != len(names):
+            raise ValueError(f"The model has {len(layers)} layers; {len(names)} names were given.")
+        for layer, name in zip(layers, names):
+            layer.name = name
+            for p in layer.parameters():
+                p.name = f"{name}/{p.name.split('/', 1)[1]}"
+        self.optimizer.state = {}
 
     # graph execution -------------------------------------------------------------------
 
@@ -174,14 +216,22 @@ class Model:
                 if g is not None:
                     grads[x] = grads[x] + g if x in grads else g
 
-    def train_step(self, batch, learning_rate):
-        """One forward, backward and optimizer step on ``batch``; returns the batch loss."""
-        self.steps += 1
-        ctx = Context(training=True, labels=batch.labels, salt=self.steps,
-                      softmax_ce=isinstance(self.loss, CategoricalCrossEntropy))
+    def _gradients(self, batch):
+        """Check ``batch`` (it must have labels), run forward and backward for the next
+        step, leaving the gradients in the parameters; returns the batch loss."""
+        self.check_batch(batch)
+        if batch.labels is None:
+            raise ValueError("train_step needs batches with labels.")
+        ctx = Context(training=True, labels=batch.labels, salt=self.steps + 1, softmax_ce=self.loss.softmax_ce)
         values = self.forward(batch, ctx)
         loss, dz = self.loss(values[self.output], batch.labels)
         self.backward(values, dz, ctx)
+        return loss
+
+    def train_step(self, batch, learning_rate):
+        """One forward, backward and optimizer step on ``batch``; returns the batch loss."""
+        loss = self._gradients(batch)
+        self.steps += 1
         self.optimizer.step(self.parameters(), learning_rate)
         for layer in self.sparse_layers():
             layer.after_batch(batch.batch_size)
@@ -192,12 +242,7 @@ class Model:
         (rows int32[n], values float32[n, ...])}) holding only the rows the batch touched.
         With ``apply_gradients`` this is ``train_step`` split in two, for data-parallel
         training where replicas combine their gradients in between."""
-        self.check_batch(batch)
-        ctx = Context(training=True, labels=batch.labels, salt=self.steps + 1,
-                      softmax_ce=isinstance(self.loss, CategoricalCrossEntropy))
-        values = self.forward(batch, ctx)
-        loss, dz = self.loss(values[self.output], batch.labels)
-        self.backward(values, dz, ctx)
+        loss = self._gradients(batch)
         return loss, take_gradients(self.parameters())
 
     def apply_gradients(self, grads, learning_rate, batch_size):
@@ -332,15 +377,88 @@ class Model:
                 "output": self.output.layer.name, "loss": self.loss.get_config(),
                 "optimizer": self.optimizer.get_config(), "seed": self.seed}
 
+    @classmethod
+    def from_config(cls, config, build=True):
+        """A Model rebuilt from ``get_config()`` (unbuilt, to take a saved state, unless ``build``)."""
+        nodes = {}
+        inputs = []
+        for spec in config["inputs"]:
+            node = InputLayer(spec["dim"], name=spec["name"]).node
+            nodes[spec["name"]] = node
+            inputs.append(node)
+        for spec in config["layers"]:
+            layer_cls = LAYER_CLASSES.get(spec["class"])
+            if layer_cls is None:
+                raise ValueError(f"unknown layer class {spec['class']!r}")
+            kwargs = dict(spec["config"])
+            name = kwargs.pop("name")
+            nodes[name] = layer_cls(name=name, **kwargs)(*[nodes[x] for x in spec["inputs"]])
+        opt = dict(config["optimizer"])
+        optimizer = OPTIMIZERS[opt.pop("name")](**opt)
+        return cls(inputs, nodes[config["output"]], loss=LOSSES[config["loss"]["name"]](), optimizer=optimizer,
+                   seed=config["seed"], build=build)
+
+    def get_state(self, optimizer_state=True):
+        """(JSON-able meta, {key: array}) of everything training changes: each layer's
+        state under ``layers/<name>/``, the optimizer's under ``optimizer/`` and the step
+        and epoch counters; ``set_state`` on a model of the same config takes it back."""
+        meta = {"steps": self.steps, "epochs": self.epochs, "layers": {}, "optimizer": None}
+        arrays = {}
+        for layer in self.layers:
+            meta["layers"][layer.name], layer_arrays = layer.get_state()
+            arrays.update(prefixed(f"layers/{layer.name}", layer_arrays))
+        if optimizer_state:
+            meta["optimizer"], opt_arrays = self.optimizer.get_state()
+            arrays.update(prefixed("optimizer", opt_arrays))
+        return meta, arrays
+
+    def set_state(self, meta, arrays):
+        """Give every layer, the optimizer (when saved) and the counters a ``get_state``."""
+        for layer in self.layers:
+            if layer.name not in meta["layers"]:
+                raise ValueError(f"no saved state for layer '{layer.name}'")
+            layer.set_state(meta["layers"][layer.name], unprefixed(f"layers/{layer.name}", arrays))
+        if meta.get("optimizer") is not None:
+            self.optimizer.set_state(meta["optimizer"], unprefixed("optimizer", arrays), self.parameters())
+        # files written before the epoch counter existed lack it
+        counters = {"steps": meta["steps"], "epochs": meta.get("epochs", 0)}
+        for name, value in counters.items():
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"the {name} counter must be an int >= 0, not {value!r}")
+        self.steps, self.epochs = counters["steps"], counters["epochs"]
+
+    def check_savable(self, verb="save", holder="model files hold"):
+        """Only the library's own layer, loss and optimizer classes can be rebuilt from a
+        config (in a file, or on another process: ``verb`` and ``holder`` word the error)."""
+        for layer in self.layers:
+            if LAYER_CLASSES.get(type(layer).__name__) is not type(layer):
+                raise TypeError(f"Cannot {verb} layer '{layer.name}' of class {type(layer).__name__}: {holder} "
+                                f"the built-in layers only ({', '.join(LAYER_CLASSES)}).")
+        for what, obj, registry in (("loss", self.loss, LOSSES), ("optimizer", self.optimizer, OPTIMIZERS)):
+            if registry.get(obj.get_config().get("name")) is not type(obj):
+                raise TypeError(f"Cannot {verb} a model whose {what} is a {type(obj).__name__}: {holder} the "
+                                f"built-in ones only ({', '.join(registry)}).")
+
     def save(self, path, optimizer_state=True):
         """Write the model to ``path`` atomically (format: docs/file-format.md). Without
         ``optimizer_state`` the file is a third the size but training restarts Adam's moments."""
-        from ..io import save_model
-        save_model(self, path, optimizer_state=optimizer_state)
+        save_model_file(self, path, optimizer_state=optimizer_state)
 
     @classmethod
     def load(cls, path, mmap=False, verify=None, optimizer_state=True):
         """A model from ``path``. ``mmap`` maps the arrays copy-on-write instead of reading
         them; ``verify`` checks every array's CRC-32 (default: when not ``mmap``)."""
-        from ..io import load_model
-        return load_model(path, mmap=mmap, verify=verify, optimizer_state=optimizer_state)
+        return load_model_file(path, mmap=mmap, verify=verify, optimizer_state=optimizer_state)[0]
+
+
+def load_model_file(path, mmap=False, verify=None, optimizer_state=True):
+    """(Model, manifest, {key: array} of the arrays outside the model's state) from a model file."""
+    with open_model_file(path) as archive:
+        try:
+            model = Model.from_config(archive.manifest["model"], build=False)
+        except (KeyError, TypeError, ValueError) as e:
+            raise ModelFileError(archive.path, "manifest.json", f"has a model config that cannot be built ({e})") from None
+        meta, arrays = read_state(archive, mmap, verify, optimizer_state)
+        own, others = split_arrays(arrays)
+        set_model_state(archive.path, model, meta, own)
+        return model, archive.manifest, others

@@ -5,7 +5,7 @@ from tqdm.auto import tqdm
 from ..data.batch import Batch
 from ..kernels.topk import label_hits, topk_rows, topk_rows_serial
 from ..nn.layers.base import Context
-from ..nn.value import Value
+from ..data.value import Value
 from .metrics import make_metric
 
 # wider dense outputs are scored block by block, never materialised whole

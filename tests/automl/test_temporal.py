@@ -83,7 +83,7 @@ def test_interaction_history_directly():
     assert h.before("u", 6, 10) == ["y", "w", "x", "z"]
     assert h.before("u", 6, 2) == ["x", "z"]
     assert h.before("u", 1, 10) == [] and h.before("nobody", 9, 10) == []
-    state = h.get_state()
+    state = h.as_lists()
     g = InteractionHistory()
-    g.set_state(*state)
+    g.set_lists(*state)
     assert g.before("u", None, 10) == h.before("u", None, 10)

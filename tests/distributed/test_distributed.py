@@ -10,13 +10,16 @@ import numpy as np
 import pytest
 
 import sparsebolt as sb
-from sparsebolt.distributed import _checkpoint
-from sparsebolt.distributed.data import SvmFiles, epoch_batches
+from sparsebolt.distributed.data import (SvmFiles, batch_samples, epoch_batches, steps_per_epoch,
+                                         worker_batch_sizes)
 from sparsebolt.distributed.gradients import combine, join, split
-from sparsebolt.distributed.replica import adopt_names, replica_message
+from sparsebolt.distributed.replica import load_replica_state, replica_message
+from sparsebolt.io import restore_model_file, save_model_file
+from sparsebolt.io._describe import describe_file
+from sparsebolt.train.checkpoints import list_checkpoints
 
 from ..conftest import shared_data
-from ..synthetic import clustered, small_model
+from ..synthetic import clustered, planted, small_model
 
 N_SAMPLES, BATCH = 2048, 64
 
@@ -100,27 +103,27 @@ def test_checkpoint_round_trip_resumes_bit_for_bit(tmp_path, one_thread):
     a = small_model()
     for b in batches[:10]:
         a.train_step(b, 1e-2)
-    path = tmp_path / _checkpoint.FILE
-    _checkpoint.save_checkpoint(a, path, {"epoch": 3})
+    path = tmp_path / "ckpt.sbm"
+    save_model_file(a, path, extra={"training": {"epoch": 3}})
     assert sb.Model.load(path).steps == 10  # an ordinary model file
     b_model = small_model()  # other layer names (counted per process): they take the saved ones
-    assert _checkpoint.restore_checkpoint(b_model, path) == {"epoch": 3}
+    assert restore_model_file(b_model, path)["training"] == {"epoch": 3}
     c_model = small_model(seed=7)  # other weights and hash seeds: all are replaced
-    adopt_names(c_model, [layer.name for layer in a.layers])  # as a worker does
-    _checkpoint.load_replica_state(c_model, _checkpoint.replica_state(a))  # as between processes
+    c_model.rename_layers(a.layer_names())  # as a worker does
+    load_replica_state(c_model, a.get_state())  # as between processes
     for b in batches[10:20]:
         a.train_step(b, 1e-2)
         b_model.train_step(b, 1e-2)
         c_model.train_step(b, 1e-2)
     _assert_same(_weights(a), _weights(b_model))
     _assert_same(_weights(a), _weights(c_model))
-    assert os.listdir(tmp_path) == [_checkpoint.FILE]  # no temporary file left
+    assert os.listdir(tmp_path) == ["ckpt.sbm"]  # no temporary file left
 
 
 def test_checkpoint_refuses_a_model_of_another_shape(tmp_path):
-    _checkpoint.save_checkpoint(small_model(), tmp_path / "c.sbm", {})
+    save_model_file(small_model(), tmp_path / "c.sbm")
     with pytest.raises(ValueError, match="different model"):
-        _checkpoint.restore_checkpoint(small_model(hidden=16), tmp_path / "c.sbm")
+        restore_model_file(small_model(hidden=16), tmp_path / "c.sbm")
 
 
 @pytest.mark.parametrize("header", [True, False])
@@ -144,10 +147,12 @@ def test_svm_byte_range_shards_hold_every_row_once(tmp_path, header):
 
 
 def test_epoch_plan_is_the_same_after_a_restart_and_differs_by_epoch():
-    a = epoch_batches(100, 3, 16, epoch=2, rank=1, seed=0, shuffle=True)
-    assert a.shape == (3, 16)
-    np.testing.assert_array_equal(a, epoch_batches(100, 3, 16, epoch=2, rank=1, seed=0, shuffle=True))
-    assert not np.array_equal(a, epoch_batches(100, 3, 16, epoch=3, rank=1, seed=0, shuffle=True))
+    a = epoch_batches(100, 16, epoch=2, rank=1, seed=0, shuffle=True)
+    assert [len(b) for b in a] == [16] * 6 + [4]
+    assert sorted(np.concatenate(a).tolist()) == list(range(100))
+    for x, y in zip(a, epoch_batches(100, 16, epoch=2, rank=1, seed=0, shuffle=True)):
+        np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(a[0], epoch_batches(100, 16, epoch=3, rank=1, seed=0, shuffle=True)[0])
 
 
 def test_a_model_with_custom_classes_is_refused_before_any_worker_starts():
@@ -181,9 +186,10 @@ def _local_two_replicas(epochs, lr):
     sb.set_num_threads(1)
     try:
         reps = [small_model(), small_model()]
-        adopt_names(reps[1], [layer.name for layer in reps[0].layers])  # gradients are keyed by name
+        reps[1].rename_layers(reps[0].layer_names())  # gradients are keyed by name
         shards = [_shards(r, 2) for r in range(2)]
-        n_batches = min(s.n_samples for s in shards) // BATCH
+        n_batches = shards[0].n_samples // BATCH
+        assert all(s.n_samples == n_batches * BATCH for s in shards)
         for m in reps:
             for layer in m.sparse_layers():
                 layer.index.set_schedule(n_batches, 2 * BATCH)
@@ -192,7 +198,7 @@ def _local_two_replicas(epochs, lr):
             if epoch == 1:
                 for m in reps:
                     m.freeze_tables(label_augmentation=True)
-            plans = [epoch_batches(s.n_samples, n_batches, BATCH, epoch, r, 0, True) for r, s in enumerate(shards)]
+            plans = [epoch_batches(s.n_samples, BATCH, epoch, r, 0, True) for r, s in enumerate(shards)]
             for j in range(n_batches):
                 grads = [reps[r].compute_gradients(shards[r].batch(plans[r][j]))[1] for r in range(2)]
                 pins = []
@@ -200,7 +206,7 @@ def _local_two_replicas(epochs, lr):
                     pins.append(m.output.layer.index.deferred)
                     m.output.layer.index.deferred = []
                 for m in reps:
-                    m.apply_gradients(combine(grads, 2), lr, BATCH)
+                    m.apply_gradients(combine(grads, 2), lr, 2 * BATCH)
                     for p in pins:
                         m.output.layer.index.insert_deferred(p)
     finally:
@@ -210,7 +216,7 @@ def _local_two_replicas(epochs, lr):
 
 def test_two_workers_keep_identical_replicas_equal_to_the_reference(ray_cluster):
     res = sb.distributed.train(small_model, _shards, num_workers=2, epochs=2, learning_rate=1e-2,
-                               batch_size=BATCH, verbose=False)
+                               batch_size=2 * BATCH, verbose=False)
     assert res.stats["replicas_identical"]  # weights and hash tables, pinned labels included
     assert res.stats["steps"] == 2 * (N_SAMPLES // 2 // BATCH)
     assert 0 < res.stats["sparse_bytes_per_worker_step"] < res.stats["dense_bytes_per_worker_step"]
@@ -237,7 +243,7 @@ def test_one_worker_trains_as_model_train_does(ray_cluster, one_thread):
 
 
 def test_sync_every_accumulates_batches_before_exchanging(ray_cluster):
-    kw = dict(num_workers=2, epochs=1, learning_rate=1e-2, batch_size=BATCH, sync_every=3, verbose=False)
+    kw = dict(num_workers=2, epochs=1, learning_rate=1e-2, batch_size=2 * BATCH, sync_every=3, verbose=False)
     res = sb.distributed.train(small_model, _shards, exchange="driver", **kw)
     assert res.stats["steps"] == -(-(N_SAMPLES // 2 // BATCH) // 3)
     assert res.stats["replicas_identical"]
@@ -250,10 +256,12 @@ def test_sync_every_accumulates_batches_before_exchanging(ray_cluster):
 
 def test_three_workers_share_two_cores_with_reduce_scatter(ray_cluster):
     res = sb.distributed.train(small_model, _shards, num_workers=3, epochs=1, learning_rate=1e-2,
-                               batch_size=BATCH, verbose=False)
+                               batch_size=3 * BATCH, verbose=False)
     assert res.stats["exchange"] == "reduce_scatter" and res.stats["workers"] == 3
     assert res.stats["replicas_identical"]
-    assert res.stats["steps"] == (N_SAMPLES // 3) // BATCH
+    # shards of 683, 683 and 682 samples: 11 steps, the last of 43 + 43 + 42, every sample once
+    assert res.stats["steps"] == 11
+    assert res.stats["samples"] == N_SAMPLES
 
 
 def test_svm_files_train_and_validate_by_path(ray_cluster, tmp_path):
@@ -267,7 +275,7 @@ def test_svm_files_train_and_validate_by_path(ray_cluster, tmp_path):
     path = tmp_path / "train.svm"
     path.write_text("\n".join(lines) + "\n")
     res = sb.distributed.train(small_model(), [path], num_workers=2, epochs=2, learning_rate=1e-2,
-                               batch_size=BATCH, validation=str(path), metrics=["precision@1"], verbose=False)
+                               batch_size=2 * BATCH, validation=str(path), metrics=["precision@1"], verbose=False)
     assert res.stats["replicas_identical"]
     assert res.history["val_precision@1"][-1] > 0.3
 
@@ -285,7 +293,7 @@ class _KillWorker(sb.Callback):
 
 
 def test_a_worker_killed_mid_epoch_is_restarted_from_the_checkpoint(ray_cluster, tmp_path):
-    kw = dict(num_workers=2, epochs=2, learning_rate=1e-2, batch_size=BATCH, checkpoint_every=4, verbose=False)
+    kw = dict(num_workers=2, epochs=2, learning_rate=1e-2, batch_size=2 * BATCH, checkpoint_every=4, verbose=False)
     clean = sb.distributed.train(small_model, _shards, **kw)
     killer = _KillWorker(at=6)  # epoch 1 has 16 steps: checkpoint at 4, killed after 6
     res = sb.distributed.train(small_model, _shards, checkpoint_dir=tmp_path, callbacks=[killer], **kw)
@@ -293,7 +301,7 @@ def test_a_worker_killed_mid_epoch_is_restarted_from_the_checkpoint(ray_cluster,
     assert res.stats["restarts"] == 1
     assert 0 < res.stats["steps_lost"] <= 4
     assert res.stats["replicas_identical"]
-    assert sb.Model.load(tmp_path / "checkpoint.sbm").steps == res.model.steps
+    assert sb.Model.load(list_checkpoints(tmp_path)[0]).steps == res.model.steps
     # the replayed steps see the same batches: the model is the uninterrupted run's
     _assert_same(_weights(res.model), _weights(clean.model))
     assert res.history["epoch"] == [1, 2]
@@ -302,7 +310,7 @@ def test_a_worker_killed_mid_epoch_is_restarted_from_the_checkpoint(ray_cluster,
 
 
 def test_resume_continues_a_stopped_job_from_its_checkpoint(ray_cluster, tmp_path):
-    kw = dict(num_workers=2, learning_rate=1e-2, batch_size=BATCH, checkpoint_dir=tmp_path, verbose=False)
+    kw = dict(num_workers=2, learning_rate=1e-2, batch_size=2 * BATCH, checkpoint_dir=tmp_path, verbose=False)
     first = sb.distributed.train(small_model, _shards, epochs=1, **kw)
     both = sb.distributed.train(small_model, _shards, epochs=2, resume=True, **kw)
     assert both.stats["steps"] == N_SAMPLES // 2 // BATCH  # only the second epoch ran
@@ -310,6 +318,23 @@ def test_resume_continues_a_stopped_job_from_its_checkpoint(ray_cluster, tmp_pat
     straight = sb.distributed.train(small_model, _shards, epochs=2, **{**kw, "checkpoint_dir": tmp_path / "b"})
     _assert_same(_weights(both.model), _weights(straight.model))
     assert first.history["epoch"] == [1]
+    # the checkpoints of Model.train with the job's section: sparsebolt info shows it
+    described = describe_file(list_checkpoints(tmp_path)[0])
+    assert described["checkpoint"]["epoch"] == 2 and described["checkpoint"]["distributed"]["num_workers"] == 2
+    assert "a Ray job of 2 workers" in described["text"]
+    with pytest.raises(ValueError, match="without checkpoints unless resume=True"):
+        sb.distributed.train(small_model, _shards, epochs=3, **kw)
+
+
+def test_model_train_resumes_a_ray_jobs_checkpoint(ray_cluster, tmp_path, one_thread):
+    """One checkpoint format: a job's epoch-end checkpoint resumes in Model.train."""
+    sb.distributed.train(small_model, _shards, num_workers=2, epochs=1, learning_rate=1e-2, batch_size=2 * BATCH,
+                         checkpoint_dir=tmp_path, verbose=False)
+    model = small_model()
+    history = model.train(_data(), epochs=2, learning_rate=1e-2, checkpoint_dir=tmp_path, resume=True,
+                          verbose=False)
+    assert history["epoch"] == [1, 2] and model.epochs == 2
+    assert model.steps == N_SAMPLES // (2 * BATCH) + N_SAMPLES // BATCH
 
 
 # --- real data -------------------------------------------------------------------------
@@ -352,11 +377,103 @@ def test_two_workers_reach_the_one_worker_precision_on_wordnet(ray_cluster, tmp_
 
     p1 = {}
     for n in (1, 2):
-        # the same global batch (128) and number of steps
+        # batch_size is the global batch: the same steps for 1 and 2 workers
         res = sb.distributed.train(factory, files, num_workers=n, epochs=6, learning_rate=5e-3,
-                                   batch_size=128 // n, validation=test, metrics=["precision@1"], verbose=False)
+                                   batch_size=128, validation=test, metrics=["precision@1"], verbose=False)
         p1[n] = res.history["val_precision@1"][-1]
     # measured on 1,263 held-out queries: 1 worker 0.2898, 2 workers 0.2961 (chance is 1/3000);
     # seeded runs are deterministic, and other seeds differed by 0.1 to 1.0 point
     assert p1[1] > 0.2
     assert abs(p1[2] - p1[1]) <= 0.01, p1
+
+
+# --- every sample once an epoch ----------------------------------------------------------
+
+
+def _row_numbered(tmp_path, n=301, n_files=2):
+    """SVM files whose row i has label i, the longest rows first (as in WordNet search's
+    synsets), with an empty line and a header in the first file: [paths], n_features."""
+    rng = np.random.default_rng(3)
+    lines = []
+    for i in range(n):
+        width = 400 if i < n // 10 else 2
+        feats = " ".join(f"{j}:1" for j in sorted(rng.choice(1000, width, replace=False)))
+        lines.append(f"{i} {feats}")
+    cut = n // 3
+    paths = [tmp_path / "a.svm", tmp_path / "b.svm"][:n_files]
+    paths[0].write_text(f"{cut} 1000 {n}\n" + "\n".join(lines[:cut]) + "\n\n")
+    paths[1].write_text("\n".join(lines[cut:]))  # no newline at the end
+    return paths, 1000
+
+
+@pytest.mark.parametrize("workers", [2, 3, 5, 7])
+def test_svm_shards_of_skewed_rows_hold_every_sample_once_and_balance(tmp_path, workers):
+    paths, dim = _row_numbered(tmp_path)
+    shards = [SvmFiles(paths).load(r, workers, dim, 301) for r in range(workers)]
+    sizes = [s.n_samples for s in shards]
+    assert max(sizes) - min(sizes) <= 1
+    np.testing.assert_array_equal(np.concatenate([s.labels.ids for s in shards]), np.arange(301))
+    # the epoch plan of a global batch of 40 trains each shard's every row once
+    batch_sizes = worker_batch_sizes(40, workers)
+    steps = steps_per_epoch(sizes, batch_sizes)
+    seen = []
+    for r, (shard, b) in enumerate(zip(shards, batch_sizes)):
+        plan = epoch_batches(shard.n_samples, b, epoch=1, rank=r, seed=0, shuffle=True)
+        assert len(plan) <= steps
+        seen.extend(shard.labels.ids[np.concatenate(plan)].tolist())
+        assert sum(batch_samples(shard.n_samples, b, x, 1) for x in range(steps)) == shard.n_samples
+    assert sorted(seen) == list(range(301))
+
+
+def test_more_workers_than_samples_is_refused_by_name(tmp_path):
+    path = tmp_path / "three.svm"
+    path.write_text("0 1:1\n1 2:1\n2 3:1\n")
+    with pytest.raises(ValueError, match="hold 3 samples, fewer than the 5 workers"):
+        SvmFiles(path).load(0, 5, 10, 3)
+    with pytest.raises(ValueError, match="at least num_workers=4. Got 3"):
+        sb.distributed.train(small_model(), path, num_workers=4, batch_size=3)
+
+
+def test_out_of_range_ids_in_a_shard_name_the_file_and_line(tmp_path):
+    path = tmp_path / "bad.svm"
+    path.write_text("0 1:1\n\n1 2:1\n2 30:1\n3 3:1\n")
+    with pytest.raises(sb.data.DataFormatError, match=r"bad.svm, line 4: feature id 30 is out of range"):
+        SvmFiles(path).load(1, 2, 10, 4)
+
+
+def test_ray_epochs_train_every_sample_of_skewed_files(ray_cluster, tmp_path):
+    paths, dim = _row_numbered(tmp_path)
+
+    def model():
+        inp = sb.Input(dim=dim)
+        return sb.Model(inp, sb.FullyConnected(301, activation="softmax")(sb.Embedding(8, "relu")(inp)), seed=0)
+
+    for workers in (2, 3, 5, 7):
+        res = sb.distributed.train(model, paths, num_workers=workers, epochs=1, batch_size=32, verbose=False)
+        assert res.history["samples"] == [301], workers
+        assert res.stats["samples"] == 301
+        assert res.stats["replicas_identical"]
+
+
+def test_two_workers_with_readme_settings_reach_the_one_process_model(ray_cluster, one_thread):
+    """README's settings (batch_size=256, learning_rate=1e-3, 3 epochs): batch_size is the
+    global batch, so 2 workers take one process's steps. Measured: one process 0.894 P@1,
+    2 workers 0.897; with 256 a worker (the old default, a 512 global batch) 0.689."""
+    train, test = planted(batch_size=256)
+
+    def build():
+        inp = sb.Input(dim=20000)
+        out = sb.FullyConnected(2000, sparsity=0.05, activation="softmax")(sb.Embedding(128, "relu")(inp))
+        return sb.Model(inp, out, seed=0)
+
+    local = build()
+    local.train(train, epochs=3, learning_rate=1e-3, verbose=False)
+    p_local = local.evaluate(test, ["precision@1"])["precision@1"]
+
+    def halves(rank, num_workers):
+        return train.subset(np.arange(rank, train.n_samples, num_workers))
+
+    res = sb.distributed.train(build, halves, num_workers=2, epochs=3, learning_rate=1e-3, batch_size=256,
+                               validation=test, verbose=False)
+    assert p_local > 0.8  # chance is 1/2000
+    assert abs(res.history["val_precision@1"][-1] - p_local) <= 0.02, (p_local, res.history)

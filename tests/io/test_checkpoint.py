@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 import sparsebolt as sb
-from sparsebolt.io import Archive, _model
+from sparsebolt.io import Archive
 from sparsebolt.io._describe import describe_file
-from sparsebolt.io.checkpoint import list_checkpoints
+from sparsebolt.train.checkpoints import list_checkpoints
 
 from ..synthetic import clustered, small_model
 from .crash_train import EPOCHS, EVERY, run
@@ -77,14 +77,14 @@ def test_a_checkpoint_without_an_epoch_count_resumes_as_the_uninterrupted_run(tm
     """Files written before models counted epochs: the run's own finished epochs stand in,
     so label augmentation still starts in the second epoch."""
     reference, _ = uninterrupted
-    write_state = _model.model_state
+    write_state = sb.Model.get_state
 
     def without_epochs(model, optimizer_state=True):
         meta, arrays = write_state(model, optimizer_state)
         del meta["epochs"]
         return meta, arrays
 
-    monkeypatch.setattr(_model, "model_state", without_epochs)
+    monkeypatch.setattr(sb.Model, "get_state", without_epochs)
     with pytest.raises(Stop):
         run(checkpoint_dir=tmp_path, callbacks=[StopAt(9)])   # checkpoints at each epoch's end only
     monkeypatch.undo()

@@ -41,7 +41,7 @@ def test_round_trip_predicts_identically_and_continues_training_identically(tmp_
         np.testing.assert_array_equal(scores2, scores)
     state = data.get_state()
     model.train(data, epochs=1, learning_rate=1e-2, verbose=False)
-    data.set_state(state)
+    data.set_state(*state)
     loaded.train(data, epochs=1, learning_rate=1e-2, verbose=False)
     assert same_weights(loaded, model)
     assert loaded.optimizer.step_count == model.optimizer.step_count

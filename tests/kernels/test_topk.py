@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import sparsebolt as sb
-from sparsebolt.nn.value import Value
+from sparsebolt.data.value import Value
 
 
 def _layer(dim, activation, seed=0):

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from sparsebolt.lsh import DWTA, SRP, FastSRP, NeuronIndex, autotune
-from sparsebolt.lsh.autotune import active_size
-from sparsebolt.nn.value import Value
+from sparsebolt.lsh.config import active_size
+from sparsebolt.data.value import Value
 
 DIM, D_IN, N_QUERIES = 20_000, 64, 400
 

@@ -5,7 +5,7 @@ import re
 import numpy as np
 
 from sparsebolt.lsh import HashTables
-from sparsebolt.lsh.autotune import LSHConfig, autotune, rebuild_cost, schedule
+from sparsebolt.lsh.config import LSHConfig, autotune, rebuild_cost, schedule
 
 
 def test_tables_hold_every_neuron_until_the_reservoir_fills():

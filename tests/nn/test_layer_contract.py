@@ -6,7 +6,7 @@ import pytest
 
 import sparsebolt as sb
 from sparsebolt.nn.layers.base import Context
-from sparsebolt.nn.value import Value
+from sparsebolt.data.value import Value
 
 from ..conftest import random_csr
 

@@ -4,7 +4,7 @@ import pytest
 
 import sparsebolt as sb
 from sparsebolt.data import Labels
-from sparsebolt.nn.value import Value
+from sparsebolt.data.value import Value
 
 
 def _softmax(z):

@@ -313,3 +313,54 @@ def test_a_graph_thousands_of_layers_deep_needs_no_recursion():
     model = sb.Model(inp, sb.FullyConnected(3, activation="softmax")(x), build=False)
     assert len(model.nodes) == 3003 and model.nodes[0] is inp and model.nodes[-1] is model.output
     assert all(n.inputs[0] is prev for prev, n in zip(model.nodes[1:], model.nodes[2:]))
+
+
+def test_unnamed_layers_are_numbered_by_their_model_the_same_in_every_build():
+    first, second = small_model(), small_model()  # no global counter: the second build names alike
+    assert first.layer_names() == second.layer_names() == ["inputlayer_1", "embedding_1", "fullyconnected_1"]
+    inp = sb.Input(dim=10)
+    h = sb.FullyConnected(8, activation="relu", name="fullyconnected_1")(inp)
+    out = sb.FullyConnected(4, activation="softmax")(h)
+    assert sb.Model(inp, out).layer_names() == ["inputlayer_1", "fullyconnected_1", "fullyconnected_2"]
+
+
+def test_rename_layers_renames_parameters_too():
+    model = small_model()
+    model.rename_layers(["in", "emb", "out"])
+    assert [p.name for p in model.parameters()] == ["emb/E", "emb/b", "out/W", "out/b"]
+    with pytest.raises(ValueError, match="has 3 layers; 2 names"):
+        model.rename_layers(["a", "b"])
+
+
+def test_train_step_checks_its_batch_as_compute_gradients_does():
+    model = small_model()
+    bad = sb.data.Batch((sb.data.csr_value(2000, np.array([0, 1]), np.array([5000], np.int32)),),
+                        sb.data.Labels.from_lists([[0]]))
+    for step in (lambda: model.train_step(bad, 1e-3), lambda: model.compute_gradients(bad)):
+        with pytest.raises(ValueError, match=r"feature ids in \[0, 2000\). Got id 5000"):
+            step()
+    assert model.steps == 0
+
+
+def test_no_package_attribute_shadows_a_submodule_of_the_same_name():
+    """``sb.lsh.autotune`` was both a module and the function that hid it."""
+    import importlib
+    import pkgutil
+    for info in pkgutil.walk_packages(sb.__path__, "sparsebolt."):
+        if info.name.split(".")[-1].startswith("_") or info.name.startswith(("sparsebolt.serve", "sparsebolt.cli",
+                                                                             "sparsebolt.distributed.worker")):
+            continue
+        parent, _, child = info.name.rpartition(".")
+        module = importlib.import_module(info.name)
+        assert getattr(importlib.import_module(parent), child) is module, info.name
+
+
+def test_every_get_state_is_json_meta_and_named_arrays():
+    import json
+    model, data = small_model(), clustered(n=256)
+    model.train(data, epochs=1, learning_rate=1e-2, verbose=False)
+    index = model.output.layer.index
+    for obj in (model, data, model.optimizer, *model.layers, index, index.hash_fn, index.tables):
+        meta, arrays = obj.get_state()
+        json.dumps(meta)
+        assert isinstance(arrays, dict) and all(isinstance(a, np.ndarray) for a in arrays.values()), obj

@@ -48,16 +48,14 @@ class Layer:
     is built by the Model with the input widths, and implements forward and backward."""
 
     n_inputs = 1
-    _counter = {}
 
     def __init__(self, name=None):
-        kind = type(self).__name__.lower()
-        if name is None:
-            Layer._counter[kind] = Layer._counter.get(kind, 0) + 1
-            name = f"{kind}_{Layer._counter[kind]}"
-        if not isinstance(name, str) or not name:
+        if name is not None and (not isinstance(name, str) or not name):
             raise ValueError(f"The 'name' parameter of {type(self).__name__} must be a non-empty str. Got {name!r} instead.")
-        self.name = name
+        # an unnamed layer is numbered by the Model it joins (``Model.name_layers``): the
+        # same code names the same model alike in every process
+        self.auto_named = name is None
+        self.name = type(self).__name__.lower() if name is None else name
         self.node = None
         self.input_dims = None
 

@@ -1,7 +1,7 @@
 """Concatenate: joins several inputs side by side."""
 import numpy as np
 
-from ..value import Value
+from ...data.value import Value
 from .base import Layer, dense_view, grad_for
 
 

@@ -4,11 +4,11 @@ import numpy as np
 from ..._state import take
 from ..._threads import get_num_threads
 from ..._validation import check_int
+from ...data.value import Value
 from ...kernels import activations as act_kernels
 from ...kernels import embedding as emb
 from ...kernels.grouping import group_by_id
 from ..parameter import Parameter
-from ..value import Value
 from .base import Layer, activation_code
 
 

@@ -6,14 +6,14 @@ import numpy as np
 from ..._state import meta_int, prefixed, take, unprefixed
 from ..._threads import get_num_threads
 from ..._validation import check_float, check_int, check_type
+from ...data.value import Value
 from ...kernels import activations as act_kernels
 from ...kernels import fully_connected as fc
 from ...kernels.grouping import group_by_id
 from ...kernels.topk import dense_topk_small, merge_chunks, topk_merge_block
-from ...lsh.autotune import FAMILIES, LSHConfig, active_size, autotune, default_sparsity
+from ...lsh.config import FAMILIES, LSHConfig, active_size, autotune, default_sparsity
 from ...lsh.index import NeuronIndex
 from ..parameter import GroupedGrad, Parameter
-from ..value import Value
 from .base import Layer, activation_code
 
 
@@ -36,7 +36,7 @@ class FullyConnected(Layer):
     (and in sparse inference): its labels first when this is the output layer, then the
     neurons its input retrieves from the LSH tables, padded with random ones. ``sparsity``
     None is 1.0 for a hidden layer and, for the output layer, follows its width
-    (``lsh.autotune.default_sparsity``: dense below 450 neurons, 0.005 from 20K).
+    (``sb.lsh.default_sparsity``: dense below 450 neurons, 0.005 from 20K).
     ``sampling`` is None (autotuned DWTA), a family name ('dwta', 'srp', 'fast_srp',
     'random') to autotune, or an ``LSHConfig`` / dict of explicit settings.
     """

@@ -3,8 +3,8 @@ import numpy as np
 
 from ..._state import take
 from ..._validation import check_float
+from ...data.value import Value
 from ..parameter import Parameter
-from ..value import Value
 from .base import Layer, dense_view, grad_for
 
 

@@ -1,0 +1,246 @@
+"""The training engine: epochs, callbacks, logging, validation, the learning-rate schedule,
+the label-augmentation schedule, checkpoints and resume, whatever computes a step.
+
+A ``Steps`` says how: ``LocalSteps`` (``Model.train``) runs a data set's batches through
+``Model.train_step`` in this process; ``sb.distributed.train`` plugs in steps that Ray
+workers compute on their shards and combine (``sparsebolt.distributed.trainer``). The
+engine calls a ``Steps`` only through the methods of the base class below.
+"""
+import time
+
+from tqdm.auto import tqdm
+
+from .callbacks import Callback, History
+from .inference import evaluate
+from .metrics import make_metric
+from .schedules import as_schedule
+
+
+def augmenting(model, label_augmentation, augment_from_epoch):
+    """Whether the epoch the model starts now freezes its tables and pins the labels their
+    buckets miss: once the model has completed ``augment_from_epoch`` epochs over its life
+    (``model.epochs``, across ``train`` calls and jobs)."""
+    return label_augmentation and model.epochs >= augment_from_epoch
+
+
+class Steps:
+    """How the steps of an epoch are computed. ``recoverable``: the errors after which
+    ``recover`` may restore the run and go on."""
+
+    recoverable = ()
+    # write a checkpoint at the end of every epoch (else only of the last, with ``checkpoint_every``)
+    checkpoint_each_epoch = False
+    # write one before the first step, for ``recover`` to go back to
+    checkpoint_at_start = False
+
+    def start(self, model, resumed):
+        """Before the first step; ``resumed`` is the checkpoint's training position or None."""
+
+    def n_samples(self):
+        """Samples an epoch (for the progress bar), or None."""
+        return None
+
+    def begin_epoch(self, epoch, augment, resumed):
+        """The work items of ``epoch`` still to train (from ``resumed['batch']`` when the
+        run resumes in this epoch); ``augment`` from ``augmenting``."""
+        raise NotImplementedError
+
+    def step(self, epoch, item, learning_rate):
+        """Train one work item: (summed batch-mean losses, batches, samples)."""
+        raise NotImplementedError
+
+    def batch_logs(self):
+        return {}
+
+    def position(self, end_of_epoch):
+        """What a checkpoint needs beyond the engine's own counters (JSON-able)."""
+        return {}
+
+    def sync(self, model):
+        """Bring ``model`` up to date before it is checkpointed or returned."""
+
+    def evaluate(self, model, validation, metrics, verbose):
+        return evaluate(model, validation, metrics, verbose=verbose)
+
+    def recover(self, err, restore):
+        """After a ``recoverable`` error: ``restore()`` loads the newest checkpoint into the
+        model and returns its position; returns that position or raises."""
+        raise err
+
+
+class LocalSteps(Steps):
+    """``Model.train``: the data set's batches, one ``Model.train_step`` each."""
+
+    def __init__(self, data):
+        self.data = data
+        self._epoch_state = None
+
+    def start(self, model, resumed):
+        try:
+            batches_per_epoch = len(self.data)
+        except TypeError:
+            batches_per_epoch = None
+        batch_size = getattr(self.data, "batch_size", 256)
+        for layer in model.sparse_layers():
+            layer.index.set_schedule(batches_per_epoch, batch_size)
+        self.model = model
+
+    def n_samples(self):
+        return getattr(self.data, "n_samples", None)
+
+    def begin_epoch(self, epoch, augment, resumed):
+        if augment:
+            self.model.freeze_tables(label_augmentation=True)
+        if resumed is None:
+            self._epoch_state = _data_state(self.data)
+            return iter(self.data)
+        self._epoch_state = resumed.get("data_state")
+        if self._epoch_state is not None:
+            self.data.set_state(self._epoch_state, {})
+        batches = iter(self.data)
+        for i in range(resumed["batch"]):
+            if next(batches, None) is None:
+                raise ValueError(f"The checkpoint is {resumed['batch']} batches into epoch {epoch + 1}, but the "
+                                 f"data gives only {i} batches: resume on the same data.")
+        return batches
+
+    def step(self, epoch, batch, learning_rate):
+        return self.model.train_step(batch, learning_rate), 1, batch.batch_size
+
+    def position(self, end_of_epoch):
+        # the shuffling state at the start of the epoch to resume in
+        return {"data_state": _data_state(self.data) if end_of_epoch else self._epoch_state}
+
+
+def _data_state(data):
+    """The data set's shuffling state (the JSON meta of its ``get_state``), or None."""
+    return data.get_state()[0] if hasattr(data, "get_state") else None
+
+
+def check_run(owner, metrics, callbacks):
+    """The metric names and callbacks of a run, checked (``owner`` names the caller)."""
+    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+    for name in metrics:
+        make_metric(name)
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            raise TypeError(f"The 'callbacks' parameter of {owner} must hold sb.train.Callback instances. "
+                            f"Got {cb!r}.")
+    return metrics
+
+
+class Engine:
+    """One run of ``epochs`` epochs (counted from the start of the run, a resumed one
+    included) of ``steps`` on ``model``.
+
+    learning_rate : a number or a ``sb.train.Schedule``, called with the run's step count
+    checkpoints : a ``sparsebolt.train.checkpoints.Checkpoints`` or None
+    """
+
+    def __init__(self, model, steps, epochs, learning_rate, validation=None, metrics=(), callbacks=(),
+                 verbose=True, label_augmentation=True, augment_from_epoch=1, checkpoints=None):
+        self.model, self.steps, self.epochs = model, steps, epochs
+        self.schedule = as_schedule(learning_rate)
+        self.validation, self.metrics, self.verbose = validation, metrics, verbose
+        self.label_augmentation, self.augment_from_epoch = label_augmentation, augment_from_epoch
+        self.checkpoints = checkpoints
+        self.history = History()
+        self.callbacks = [self.history, *callbacks]
+
+    def run(self, resume=False):
+        model, steps = self.model, self.steps
+        if not self.label_augmentation:
+            model.unfreeze_tables()
+        at = self._restore() if resume else None
+        steps.start(model, at)
+        if at is None and steps.checkpoint_at_start:
+            self._write(0, 0, 0.0, 0, 0, 0.0, end_of_epoch=False)
+        for cb in self.callbacks:
+            cb.on_train_begin(model)
+        # a schedule's step counts from the start of the run, a resumed one included
+        self.run_steps = sum(e.get("batches", 0) for e in self.history.epochs) + (at["n_batches"] if at else 0)
+        epoch = at["epoch"] if at else 0
+        begun = None
+        while epoch < self.epochs:
+            try:
+                if begun != epoch:
+                    for cb in self.callbacks:
+                        cb.on_epoch_begin(epoch, model)
+                    begun = epoch
+                stop = self._epoch(epoch, at)
+            except steps.recoverable as err:
+                at = steps.recover(err, self._restore)
+                self.run_steps = (sum(e.get("batches", 0) for e in self.history.epochs) + at["n_batches"])
+                epoch = at["epoch"]
+                continue
+            at = None
+            epoch += 1
+            if stop:
+                break
+        steps.sync(model)
+        for cb in self.callbacks:
+            cb.on_train_end(model)
+        return self.history
+
+    def _restore(self):
+        """The newest checkpoint into the model and the history: its training position
+        (None when there is none)."""
+        return self.checkpoints.resume(self.model, self.history)
+
+    def _epoch(self, epoch, at):
+        """Train one epoch (from ``at``, a checkpoint's position in it); whether a callback
+        asked to stop."""
+        model, steps = self.model, self.steps
+        resumed = at if at is not None and at["epoch"] == epoch else None
+        if resumed is not None:
+            batch, loss_sum, n_batches, n_samples = (resumed["batch"], resumed["loss_sum"], resumed["n_batches"],
+                                                     resumed["n_samples"])
+            seconds = resumed.get("seconds", 0.0)
+        else:
+            batch, loss_sum, n_batches, n_samples, seconds = 0, 0.0, 0, 0, 0.0
+        items = steps.begin_epoch(epoch, augmenting(model, self.label_augmentation, self.augment_from_epoch),
+                                  resumed)
+        every = self.checkpoints.every if self.checkpoints is not None else None
+        lr = None  # the last step's rate, for the logs
+        start = time.perf_counter()
+        with tqdm(total=steps.n_samples(), initial=n_samples, unit="samples", unit_scale=True,
+                  disable=not self.verbose, desc=f"epoch {epoch + 1}/{self.epochs}") as bar:
+            for item in items:
+                lr = self.schedule(self.run_steps)
+                loss, batches, samples = steps.step(epoch, item, lr)
+                self.run_steps += 1
+                batch += 1
+                loss_sum += loss
+                n_batches += batches
+                n_samples += samples
+                bar.update(samples)
+                bar.set_postfix(loss=f"{loss / batches:.4f}", refresh=False)
+                logs = {"loss": loss / batches, **steps.batch_logs()}
+                for cb in self.callbacks:
+                    cb.on_batch_end(model.steps, logs, model)
+                if every is not None and model.steps % every == 0:
+                    self._write(epoch, batch, loss_sum, n_batches, n_samples,
+                                seconds + time.perf_counter() - start, end_of_epoch=False)
+        if n_batches == 0:
+            raise ValueError("train was given a data set with no batches.")
+        model.epochs += 1
+        logs = {"epoch": epoch + 1, "loss": loss_sum / n_batches, "samples": n_samples, "batches": n_batches,
+                "seconds": seconds + time.perf_counter() - start, "learning_rate": lr}
+        if self.validation is not None and self.metrics:
+            for name, value in steps.evaluate(model, self.validation, self.metrics, self.verbose).items():
+                logs[f"val_{name}"] = value
+        if self.verbose:
+            tqdm.write(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in logs.items()))
+        self.schedule.on_epoch_end(epoch, logs)
+        for cb in self.callbacks:
+            cb.on_epoch_end(epoch, logs, model)
+        if self.checkpoints is not None and (every is None or epoch == self.epochs - 1
+                                             or steps.checkpoint_each_epoch):
+            self._write(epoch + 1, 0, 0.0, 0, 0, 0.0, end_of_epoch=True)
+        return any(cb.stop_training for cb in self.callbacks)
+
+    def _write(self, epoch, batch, loss_sum, n_batches, n_samples, seconds, end_of_epoch):
+        self.steps.sync(self.model)
+        position = {"epoch": epoch, "batch": batch, "loss_sum": loss_sum, "n_batches": n_batches,
+                    "n_samples": n_samples, "seconds": seconds, **self.steps.position(end_of_epoch)}
+        self.checkpoints.write(self.model, self.history, position)
