@@ -229,8 +229,13 @@ class Model:
 
     def train(self, data, epochs=1, learning_rate=1e-3, validation=None, metrics=(), callbacks=(),
               verbose=True, label_augmentation=True, augment_from_epoch=1, checkpoint_dir=None,
-              checkpoint_every=None, keep=3, resume=False):
-        """Train on ``data`` (an iterable of Batches, e.g. from ``sb.data.load_svm``).
+              checkpoint_every=None, keep=3, resume=False, *, y=None, batch_size=None, shuffle=None):
+        """Train on ``data`` (an iterable of Batches, e.g. from ``sb.data.load_svm``), or on
+        a matrix ``X`` given as ``data`` (SciPy sparse, NumPy or pandas, samples by features)
+        with labels ``y`` (int[N] ids, lists of ids, or an N x outputs indicator matrix):
+        ``batch_size`` (default 256) and ``shuffle`` (default True, seeded from the model's
+        seed and ``model.epochs``) apply to such a matrix only. ``validation`` may then be
+        a pair ``(X_val, y_val)``.
 
         ``learning_rate`` is a number or a ``sb.train.Schedule`` (e.g. ``WarmupDecay``, or
         ``WarmupPlateau`` that follows a validation metric); ``callbacks`` may include
@@ -252,13 +257,17 @@ class Model:
         ``keep``; ``resume=True`` continues from the newest one there (or starts afresh if
         there is none). ``epochs`` counts from the start of the run, not of the resume.
         Returns a History with the loss and validation metrics of each epoch."""
+        from ..data._arrays import as_data, as_validation
+        data = as_data("Model.train", self, data, y, batch_size, shuffle, True, default_shuffle=True)
+        validation = as_validation("Model.train", self, validation, batch_size)
         from ..train.trainer import fit
         return fit(self, data, epochs=epochs, learning_rate=learning_rate, validation=validation,
                    metrics=metrics, callbacks=callbacks, verbose=verbose,
                    label_augmentation=label_augmentation, augment_from_epoch=augment_from_epoch,
                    checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, keep=keep, resume=resume)
 
-    def pin_labels(self, data, n_tables=None, k=None, every_bucket=False, verbose=True):
+    def pin_labels(self, data, n_tables=None, k=None, every_bucket=False, verbose=True, *, y=None,
+                   batch_size=None):
         """Freeze the hash tables and pin every training label of ``data`` that its
         sample's buckets in the output layer miss: label augmentation in one pass, without training,
         for a model trained for fewer epochs than ``augment_from_epoch`` (e.g. one), whose
@@ -270,7 +279,10 @@ class Model:
         training needs most are found in one, so more tables rank them better. With ``every_bucket`` a label is
         pinned into each of its sample's buckets that misses it, not only when all do: a
         query then finds the labels of the training samples it shares the most buckets
-        with (examples/wordnet_search.py)."""
+        with (examples/wordnet_search.py). ``data`` may be a matrix ``X`` with labels ``y``,
+        as in ``train``."""
+        from ..data._arrays import as_data
+        data = as_data("Model.pin_labels", self, data, y, batch_size, None, True)
         from ..train.augment import pin_labels
         return pin_labels(self, data, n_tables=n_tables, k=k, every_bucket=every_bucket, verbose=verbose)
 
@@ -295,14 +307,22 @@ class Model:
                              f"this model or its name. Got {layer!r} instead.")
         layer.set_sparsity(sparsity, keep_tables)
 
-    def evaluate(self, data, metrics=("precision@1",), sparse_inference=False, verbose=False):
-        """Metrics over a Batch or an iterable of Batches: {name: value}."""
+    def evaluate(self, data, metrics=("precision@1",), sparse_inference=False, verbose=False, *, y=None,
+                 batch_size=None):
+        """Metrics over a Batch, an iterable of Batches, or a matrix ``X`` with labels ``y``
+        (as in ``train``): {name: float}, one row of a table
+        (``pandas.DataFrame([model.evaluate(X, y=y)])``)."""
+        from ..data._arrays import as_data
+        data = as_data("Model.evaluate", self, data, y, batch_size, None, True)
         from ..train.inference import evaluate
         return evaluate(self, data, metrics, sparse_inference=sparse_inference, verbose=verbose)
 
-    def predict(self, data, top_k=1, sparse_inference=False):
-        """Top-k output ids and scores for a Batch, a Value (single-input models) or an
-        iterable of Batches: (int32[N, top_k], float32[N, top_k]); -1 pads short rows."""
+    def predict(self, data, top_k=1, sparse_inference=False, *, batch_size=None):
+        """Top-k output ids and scores for a Batch, a Value (single-input models), an
+        iterable of Batches or a matrix ``X`` (as in ``train``; ``batch_size`` default 256):
+        (int32[N, top_k], float32[N, top_k]); -1 pads short rows."""
+        from ..data._arrays import as_data
+        data = as_data("Model.predict", self, data, None, batch_size, None, False)
         from ..train.inference import predict
         return predict(self, data, top_k, sparse_inference=sparse_inference)
 
