@@ -72,7 +72,7 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
         The class labels (multi-label: the column indices of the indicator matrix).
     n_features_in_ : int
         Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen in ``fit``, when X had string column names.
     model_ : sparsebolt.Model
         The trained network.

@@ -1,5 +1,6 @@
 """Model: a graph of layers from Inputs to one output, with a loss and an optimizer."""
 import collections
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -45,13 +46,21 @@ def _check_csr(what, offsets, ids, vals):
 class Model:
     """A trained or trainable network.
 
-    inputs : an Input node or a list of them (the order batches give their inputs in)
-    outputs : the output node, a FullyConnected layer's
-    loss : a Loss or its name ('categorical_cross_entropy' needs a softmax output,
-        'binary_cross_entropy' a sigmoid one)
-    optimizer : 'adam', 'sgd' or an optimizer instance
-    seed : seeds weights, hash functions and sampling
-    build : False leaves the layers unbuilt, for ``sparsebolt.io`` to give them saved state
+    Parameters
+    ----------
+    inputs : Node or list of Node
+        An Input node or a list of them (the order batches give their inputs in).
+    outputs : Node
+        The output node, a FullyConnected layer's.
+    loss : Loss or str
+        A Loss or its name ('categorical_cross_entropy' needs a softmax output,
+        'binary_cross_entropy' a sigmoid one).
+    optimizer : str or optimizer
+        'adam', 'sgd' or an optimizer instance.
+    seed : int
+        Seeds weights, hash functions and sampling.
+    build : bool
+        False leaves the layers unbuilt, for ``sparsebolt.io`` to give them saved state.
     """
 
     def __init__(self, inputs, outputs, loss="categorical_cross_entropy", optimizer="adam", seed=0, build=True):
@@ -227,9 +236,11 @@ class Model:
 
     # user-facing ----------------------------------------------------------------------
 
-    def train(self, data, epochs=1, learning_rate=1e-3, validation=None, metrics=(), callbacks=(),
-              verbose=True, label_augmentation=True, augment_from_epoch=1, checkpoint_dir=None,
-              checkpoint_every=None, keep=3, resume=False, *, y=None, batch_size=None, shuffle=None):
+    def train(self, data: Any, epochs: int = 1, learning_rate: float | Any = 1e-3, validation: Any = None,
+              metrics: Sequence[str] | str = (), callbacks: Sequence[Any] = (), verbose: bool = True,
+              label_augmentation: bool = True, augment_from_epoch: int = 1, checkpoint_dir: str | None = None,
+              checkpoint_every: int | None = None, keep: int = 3, resume: bool = False, *, y: Any = None,
+              batch_size: int | None = None, shuffle: bool | None = None) -> Any:
         """Train on ``data`` (an iterable of Batches, e.g. from ``sb.data.load_svm``), or on
         a matrix ``X`` given as ``data`` (SciPy sparse, NumPy or pandas, samples by features)
         with labels ``y`` (int[N] ids, lists of ids, or an N x outputs indicator matrix):
@@ -266,8 +277,8 @@ class Model:
                    label_augmentation=label_augmentation, augment_from_epoch=augment_from_epoch,
                    checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, keep=keep, resume=resume)
 
-    def pin_labels(self, data, n_tables=None, k=None, every_bucket=False, verbose=True, *, y=None,
-                   batch_size=None):
+    def pin_labels(self, data: Any, n_tables: int | None = None, k: int | None = None, every_bucket: bool = False,
+                   verbose: bool = True, *, y: Any = None, batch_size: int | None = None) -> int:
         """Freeze the hash tables and pin every training label of ``data`` that its
         sample's buckets in the output layer miss: label augmentation in one pass, without training,
         for a model trained for fewer epochs than ``augment_from_epoch`` (e.g. one), whose
@@ -307,8 +318,8 @@ class Model:
                              f"this model or its name. Got {layer!r} instead.")
         layer.set_sparsity(sparsity, keep_tables)
 
-    def evaluate(self, data, metrics=("precision@1",), sparse_inference=False, verbose=False, *, y=None,
-                 batch_size=None):
+    def evaluate(self, data: Any, metrics: Sequence[str] | str = ("precision@1",), sparse_inference: bool = False,
+                 verbose: bool = False, *, y: Any = None, batch_size: int | None = None) -> dict[str, float]:
         """Metrics over a Batch, an iterable of Batches, or a matrix ``X`` with labels ``y``
         (as in ``train``): {name: float}, one row of a table
         (``pandas.DataFrame([model.evaluate(X, y=y)])``)."""
@@ -317,7 +328,8 @@ class Model:
         from ..train.inference import evaluate
         return evaluate(self, data, metrics, sparse_inference=sparse_inference, verbose=verbose)
 
-    def predict(self, data, top_k=1, sparse_inference=False, *, batch_size=None):
+    def predict(self, data: Any, top_k: int = 1, sparse_inference: bool = False, *,
+                batch_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k output ids and scores for a Batch, a Value (single-input models), an
         iterable of Batches or a matrix ``X`` (as in ``train``; ``batch_size`` default 256):
         (int32[N, top_k], float32[N, top_k]); -1 pads short rows."""
