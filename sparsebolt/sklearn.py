@@ -204,7 +204,7 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
+            Samples of this increment.
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Class labels, or a multi-label indicator matrix.
         classes : array-like of shape (n_classes,), default=None
@@ -263,7 +263,7 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
+            Samples to give probabilities for.
 
         Returns
         -------
@@ -282,7 +282,7 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
+            Samples to rank the classes for.
         k : int, default=5
             Classes a sample (at most ``len(classes_)``).
 
@@ -306,7 +306,7 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
+            Samples to score.
 
         Returns
         -------
@@ -329,7 +329,7 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
+            Samples to classify.
 
         Returns
         -------
