@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-avx2 bench clean
+.PHONY: demo test test-avx2 bench docs clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -13,6 +13,10 @@ $(STAMP): pyproject.toml
 $(VENV)/.bench: $(STAMP)
 	$(VENV)/bin/pip install -q -e ".[test,bench]"
 	touch $(VENV)/.bench
+
+$(VENV)/.docs: $(STAMP)
+	$(VENV)/bin/pip install -q -e ".[docs]"
+	touch $(VENV)/.docs
 
 demo: $(STAMP)
 	$(PY) examples/wordnet_search.py
@@ -27,5 +31,10 @@ test-avx2: $(STAMP)
 bench: $(VENV)/.bench
 	$(PY) benchmarks/extreme_classification.py
 
+# the API reference from the docstrings, any Sphinx warning an error
+docs: $(VENV)/.docs
+	$(PY) -m sphinx -E -W --keep-going -q -b html docs/api docs/_build/api
+	@echo "API reference: docs/_build/api/index.html"
+
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache docs/_build

@@ -242,3 +242,39 @@ def write_json(path, obj):
 
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
+
+
+def plot_time_to_quality(path, panels, title=None):
+    """Quality against training wall time, one panel a task: ``panels`` is a list of
+    ``(title, quality name, {method: [(seconds, quality), ...]})``; a method of one point
+    (a baseline fitted once) is drawn as a marker. Writes the PNG ``path``."""
+    import textwrap
+
+    from sparsebolt._plot import pyplot
+    plt = pyplot()
+    from matplotlib import ticker
+    cols = min(len(panels), 3)
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.0 * rows), squeeze=False)
+    for ax, (name, quality, series) in zip(axes.flat, panels):
+        for i, (method, points) in enumerate(series.items()):
+            points = sorted(points)
+            ax.plot([p[0] for p in points], [p[1] for p in points], "o-" if len(points) > 1 else "s",
+                    color=f"C{i}", label=method, markersize=6)
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda x, _: f"{x:g}"))
+        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+        ax.set_xlabel("training wall time (s, log scale)")
+        ax.set_ylabel(quality)
+        ax.set_title(name, fontsize=10)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    if title:
+        fig.suptitle(textwrap.fill(title, 40 * cols + 40), fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

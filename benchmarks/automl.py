@@ -42,7 +42,8 @@ if ROOT not in sys.path:
 
 import sparsebolt as sb  # noqa: E402
 from benchmarks._baselines import linear_scores, nearest_class, tfidf_linear, topk_hits  # noqa: E402
-from benchmarks._common import format_table, git_revision, machine_info, write_json  # noqa: E402
+from benchmarks._common import (format_table, git_revision, machine_info, plot_time_to_quality,  # noqa: E402
+                                write_json)
 
 THREADS = 2
 TASKS = ("clothing", "adult", "adult_age", "movielens", "wordnet_graph", "wordnet_2k", "wordnet_search")
@@ -54,6 +55,8 @@ def parse_args(argv=None):
     p.add_argument("--data", default=os.path.join(os.path.dirname(ROOT), "shared", "data"))
     p.add_argument("--only", default=",".join(TASKS), help="comma-separated subset of " + ", ".join(TASKS))
     p.add_argument("--json", metavar="PATH", help="also write the results to this JSON file")
+    p.add_argument("--plot", metavar="PATH", help="write the quality-against-fit-time plot to this PNG "
+                                                  "(default: beside --json, same name with .png)")
     p.add_argument("--threads", type=int, default=THREADS)
     return p.parse_args(argv)
 
@@ -416,7 +419,22 @@ def main(argv=None):
     if args.json:
         write_json(args.json, {"rows": rows, "machine": machine_info(), "revision": git_revision(ROOT),
                                "threads": args.threads})
+    plot_path = args.plot or (os.path.splitext(args.json)[0] + ".png" if args.json else None)
+    if plot_path:
+        plot(rows, plot_path, f"sparsebolt {sb.__version__} ({git_revision(ROOT)}), {args.threads} threads")
+        print(f"quality-against-fit-time plot written to {plot_path}")
     return rows
+
+
+def plot(rows, path, title):
+    """One panel a (data set, task): each method's first quality column against its fit time."""
+    panels = {}
+    for r in rows:
+        key, label = next((k, h) for k, h in _COLUMNS if k in r)
+        name = f"{r['dataset']}: {r['task']}"
+        _, _, series = panels.setdefault(name, (name, label, {}))
+        series[r["method"]] = [(max(r["train_s"], 0.01), r[key])]
+    plot_time_to_quality(path, list(panels.values()), title=title)
 
 
 if __name__ == "__main__":

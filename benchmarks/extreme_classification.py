@@ -43,7 +43,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import (MB, MemoryPhase, Stopwatch, format_table, git_revision, log, machine_info,  # noqa: E402
-                     release_memory, rss_bytes, set_threads, versions, write_json)
+                     plot_time_to_quality, release_memory, rss_bytes, set_threads, versions, write_json)
 
 N_FEATURES = 135_909
 HIDDEN = 128
@@ -972,6 +972,9 @@ def parse_args(argv=None):
     p.add_argument("--quick", action="store_true",
                    help="smoke test: 2,048 training and 1,000 test samples, one probe step")
     p.add_argument("--json", default=None, help="also write the results as JSON to this path")
+    p.add_argument("--plot", default=None,
+                   help="write the time-to-accuracy plot (P@1 against training time) to this PNG "
+                        "(default: beside --json, same name with .png)")
     p.add_argument("--dense-variant", default="auto", choices=("auto",) + TorchDense.VARIANTS,
                    help="PyTorch dense implementation; auto probes " + ", ".join(TorchDense.PROBED) +
                         " (the same computation) and keeps the fastest; see TorchDense")
@@ -1030,6 +1033,28 @@ def main(argv=None):
                                "versions": v, "revision": rev, "total_seconds": total,
                                "final_rss_mb": (rss_bytes() or 0) / MB, "results": results})
         print(f"results written to {args.json}")
+    plot_path = args.plot or (os.path.splitext(args.json)[0] + ".png" if args.json else None)
+    if plot_path:
+        plot(results, plot_path, header)
+        print(f"time-to-accuracy plot written to {plot_path}")
+
+
+def plot(results, path, header):
+    """P@1 (dense inference; sparsebolt's sparse inference too) against training seconds
+    after each epoch and at sparsebolt's training time, one panel an output width."""
+    panels = []
+    for r in results:
+        series = {}
+        for name, m in r["methods"].items():
+            inference = ("dense", "sparse") if name == "sparsebolt" else ("dense",)
+            for kind in inference:
+                points = {(e["seconds"], e[kind]["precision@1"]) for e in m["per_epoch"]}
+                if kind in m.get("at_time", {}):
+                    points.add((m["at_time"]["seconds"], m["at_time"][kind]["precision@1"]))
+                series[f"{name} ({kind} inference)" if name == "sparsebolt" else name] = points
+        panels.append((f"{r['outputs']:,} outputs, {r['train_samples']:,} samples x {r['epochs']} epochs",
+                       "test P@1", series))
+    plot_time_to_quality(path, panels, title=header)
 
 
 if __name__ == "__main__":

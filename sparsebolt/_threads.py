@@ -8,7 +8,7 @@ from ._validation import check_int
 _blas_limit = None
 
 
-def set_num_threads(n):
+def set_num_threads(n: int) -> None:
     """Run kernels and BLAS on ``n`` threads (at most the cores numba started with,
     ``NUMBA_NUM_THREADS``). One thread makes a seeded run reproducible bit for bit."""
     global _blas_limit
@@ -17,5 +17,5 @@ def set_num_threads(n):
     _blas_limit = threadpool_limits(limits=n, user_api="blas")
 
 
-def get_num_threads():
+def get_num_threads() -> int:
     return numba.get_num_threads()

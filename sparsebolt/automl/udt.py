@@ -90,24 +90,37 @@ class _ChunkStream:
 class UniversalDeepTransformer:
     """A sparse model over typed columns (after BOLT's UDT).
 
-    data_types : {column name: sb.types.<type>(...) or a type name}; columns of a file that
-        are not named here are ignored
-    target : the column to predict (categorical; its ``n_classes`` sets the output width,
-        or the training data's distinct labels do when it is not given)
-    temporal_tracking : {user column: [item columns]}; each row also sees the items the same
-        user had strictly before the row's time (the one date column), as files stream.
-        Training and evaluation record their rows' interactions; prediction does not
-    history_length : how many of a user's latest items a row sees
-    input_dim : width of the hashed feature space
-    embedding_dim : width of the hidden (embedding) layer
-    sparsity : output sparsity; None chooses it from the class count as BOLT's UDT does
+    Parameters
+    ----------
+    data_types : dict
+        {column name: sb.types.<type>(...) or a type name}; columns of a file that are not
+        named here are ignored.
+    target : str
+        The column to predict (categorical; its ``n_classes`` sets the output width, or the
+        training data's distinct labels do when it is not given).
+    temporal_tracking : dict or None
+        {user column: [item columns]}; each row also sees the items the same user had
+        strictly before the row's time (the one date column), as files stream. Training and
+        evaluation record their rows' interactions; prediction does not.
+    history_length : int
+        How many of a user's latest items a row sees.
+    input_dim : int
+        Width of the hashed feature space.
+    embedding_dim : int
+        Width of the hidden (embedding) layer.
+    sparsity : float or None
+        Output sparsity; None chooses it from the class count as BOLT's UDT does
         (``sb.lsh.default_sparsity``: dense below 450 classes, then 0.2, 0.1, 0.05,
-        0.02, 0.01 below 900, 1,800, 4,000, 10,000, 20,000 classes, else 0.005)
-    output_activation : 'softmax' (categorical cross-entropy; labels of a multi-label row
-        share its target) or 'sigmoid' (binary cross-entropy per class)
-    cross_column_pairgrams : also hash each pair of categorical and numerical tokens
-    delimiter : the CSV field separator
-    seed : seeds hashing salts, weights and LSH
+        0.02, 0.01 below 900, 1,800, 4,000, 10,000, 20,000 classes, else 0.005).
+    output_activation : str
+        'softmax' (categorical cross-entropy; labels of a multi-label row share its target)
+        or 'sigmoid' (binary cross-entropy per class).
+    cross_column_pairgrams : bool
+        Also hash each pair of categorical and numerical tokens.
+    delimiter : str
+        The CSV field separator.
+    seed : int
+        Seeds hashing salts, weights and LSH.
     """
 
     def __init__(self, data_types, target, temporal_tracking=None, history_length=20, input_dim=100_000,
@@ -256,18 +269,28 @@ class UniversalDeepTransformer:
         validation: cosine decay to a tenth over the epochs). Numbers given are used as they
         are (a constant rate; a ``sb.train.Schedule`` may be given instead).
 
-        validation, metrics : evaluated after each epoch (metric names as for ``evaluate``)
-        validation_metric : what automatic stopping follows; None: 'auc' for a binary
-            target, 'recall@10' with temporal tracking, else 'precision@1'
-        max_in_memory_rows : None featurizes the whole data once and keeps it in memory for
-            all epochs; a number streams the data in chunks of that many rows, every epoch
-            (the held-out slice then comes from the first chunk)
-        label_augmentation : as in ``Model.train``: a sparse output's tables freeze from the
-            second epoch and pin missed labels, for sparse inference. Off by default: the UDT
-            predicts with dense inference, which it made worse (MovieLens recall@10 0.161 ->
-            0.111; dense P@1 on a 20K-class WordNet slice 0.081 -> 0.032)
-        Returns the History of the epochs (with automatic stopping, ``history.best_epoch`` is
-        the epoch whose weights were kept).
+        Parameters
+        ----------
+        validation, metrics
+            Evaluated after each epoch (metric names as for ``evaluate``).
+        validation_metric : str or None
+            What automatic stopping follows; None: 'auc' for a binary target, 'recall@10'
+            with temporal tracking, else 'precision@1'.
+        max_in_memory_rows : int or None
+            None featurizes the whole data once and keeps it in memory for all epochs; a
+            number streams the data in chunks of that many rows, every epoch (the held-out
+            slice then comes from the first chunk).
+        label_augmentation : bool
+            As in ``Model.train``: a sparse output's tables freeze from the second epoch and
+            pin missed labels, for sparse inference. Off by default: the UDT predicts with
+            dense inference, which it made worse (MovieLens recall@10 0.161 -> 0.111; dense
+            P@1 on a 20K-class WordNet slice 0.081 -> 0.032).
+
+        Returns
+        -------
+        History
+            The History of the epochs (with automatic stopping, ``history.best_epoch`` is
+            the epoch whose weights were kept).
         """
         check_int("train", "batch_size", batch_size, 1)
         if epochs is not None:

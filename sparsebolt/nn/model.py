@@ -1,6 +1,7 @@
 """Model: a graph of layers from Inputs to one output, with a loss and an optimizer; its
 config and state as plain data, and model files (written and read through ``sparsebolt.io``)."""
 import collections
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -50,13 +51,21 @@ def _check_csr(what, offsets, ids, vals):
 class Model:
     """A trained or trainable network.
 
-    inputs : an Input node or a list of them (the order batches give their inputs in)
-    outputs : the output node, a FullyConnected layer's
-    loss : a Loss or its name ('categorical_cross_entropy' needs a softmax output,
-        'binary_cross_entropy' a sigmoid one)
-    optimizer : 'adam', 'sgd' or an optimizer instance
-    seed : seeds weights, hash functions and sampling
-    build : False leaves the layers unbuilt, for ``sparsebolt.io`` to give them saved state
+    Parameters
+    ----------
+    inputs : Node or list of Node
+        An Input node or a list of them (the order batches give their inputs in).
+    outputs : Node
+        The output node, a FullyConnected layer's.
+    loss : Loss or str
+        A Loss or its name ('categorical_cross_entropy' needs a softmax output,
+        'binary_cross_entropy' a sigmoid one).
+    optimizer : str or optimizer
+        'adam', 'sgd' or an optimizer instance.
+    seed : int
+        Seeds weights, hash functions and sampling.
+    build : bool
+        False leaves the layers unbuilt, for ``sparsebolt.io`` to give them saved state.
     """
 
     def __init__(self, inputs, outputs, loss="categorical_cross_entropy", optimizer="adam", seed=0, build=True):
@@ -272,10 +281,17 @@ class Model:
 
     # user-facing ----------------------------------------------------------------------
 
-    def train(self, data, epochs=1, learning_rate=1e-3, validation=None, metrics=(), callbacks=(),
-              verbose=True, label_augmentation=True, augment_from_epoch=1, checkpoint_dir=None,
-              checkpoint_every=None, keep=3, resume=False):
-        """Train on ``data`` (an iterable of Batches, e.g. from ``sb.data.load_svm``).
+    def train(self, data: Any, epochs: int = 1, learning_rate: float | Any = 1e-3, validation: Any = None,
+              metrics: Sequence[str] | str = (), callbacks: Sequence[Any] = (), verbose: bool = True,
+              label_augmentation: bool = True, augment_from_epoch: int = 1, checkpoint_dir: str | None = None,
+              checkpoint_every: int | None = None, keep: int = 3, resume: bool = False, *, y: Any = None,
+              batch_size: int | None = None, shuffle: bool | None = None) -> Any:
+        """Train on ``data`` (an iterable of Batches, e.g. from ``sb.data.load_svm``), or on
+        a matrix ``X`` given as ``data`` (SciPy sparse, NumPy or pandas, samples by features)
+        with labels ``y`` (int[N] ids, lists of ids, or an N x outputs indicator matrix):
+        ``batch_size`` (default 256) and ``shuffle`` (default True, seeded from the model's
+        seed and ``model.epochs``) apply to such a matrix only. ``validation`` may then be
+        a pair ``(X_val, y_val)``.
 
         ``learning_rate`` is a number or a ``sb.train.Schedule`` (e.g. ``WarmupDecay``, or
         ``WarmupPlateau`` that follows a validation metric); ``callbacks`` may include
@@ -297,13 +313,17 @@ class Model:
         ``keep``; ``resume=True`` continues from the newest one there (or starts afresh if
         there is none). ``epochs`` counts from the start of the run, not of the resume.
         Returns a History with the loss and validation metrics of each epoch."""
+        from ..data._arrays import as_data, as_validation
+        data = as_data("Model.train", self, data, y, batch_size, shuffle, True, default_shuffle=True)
+        validation = as_validation("Model.train", self, validation, batch_size)
         from ..train.trainer import fit
         return fit(self, data, epochs=epochs, learning_rate=learning_rate, validation=validation,
                    metrics=metrics, callbacks=callbacks, verbose=verbose,
                    label_augmentation=label_augmentation, augment_from_epoch=augment_from_epoch,
                    checkpoint_dir=checkpoint_dir, checkpoint_every=checkpoint_every, keep=keep, resume=resume)
 
-    def pin_labels(self, data, n_tables=None, k=None, every_bucket=False, verbose=True):
+    def pin_labels(self, data: Any, n_tables: int | None = None, k: int | None = None, every_bucket: bool = False,
+                   verbose: bool = True, *, y: Any = None, batch_size: int | None = None) -> int:
         """Freeze the hash tables and pin every training label of ``data`` that its
         sample's buckets in the output layer miss: label augmentation in one pass, without training,
         for a model trained for fewer epochs than ``augment_from_epoch`` (e.g. one), whose
@@ -315,7 +335,10 @@ class Model:
         training needs most are found in one, so more tables rank them better. With ``every_bucket`` a label is
         pinned into each of its sample's buckets that misses it, not only when all do: a
         query then finds the labels of the training samples it shares the most buckets
-        with (examples/wordnet_search.py)."""
+        with (examples/wordnet_search.py). ``data`` may be a matrix ``X`` with labels ``y``,
+        as in ``train``."""
+        from ..data._arrays import as_data
+        data = as_data("Model.pin_labels", self, data, y, batch_size, None, True)
         from ..train.augment import pin_labels
         return pin_labels(self, data, n_tables=n_tables, k=k, every_bucket=every_bucket, verbose=verbose)
 
@@ -340,14 +363,23 @@ class Model:
                              f"this model or its name. Got {layer!r} instead.")
         layer.set_sparsity(sparsity, keep_tables)
 
-    def evaluate(self, data, metrics=("precision@1",), sparse_inference=False, verbose=False):
-        """Metrics over a Batch or an iterable of Batches: {name: value}."""
+    def evaluate(self, data: Any, metrics: Sequence[str] | str = ("precision@1",), sparse_inference: bool = False,
+                 verbose: bool = False, *, y: Any = None, batch_size: int | None = None) -> dict[str, float]:
+        """Metrics over a Batch, an iterable of Batches, or a matrix ``X`` with labels ``y``
+        (as in ``train``): {name: float}, one row of a table
+        (``pandas.DataFrame([model.evaluate(X, y=y)])``)."""
+        from ..data._arrays import as_data
+        data = as_data("Model.evaluate", self, data, y, batch_size, None, True)
         from ..train.inference import evaluate
         return evaluate(self, data, metrics, sparse_inference=sparse_inference, verbose=verbose)
 
-    def predict(self, data, top_k=1, sparse_inference=False):
-        """Top-k output ids and scores for a Batch, a Value (single-input models) or an
-        iterable of Batches: (int32[N, top_k], float32[N, top_k]); -1 pads short rows."""
+    def predict(self, data: Any, top_k: int = 1, sparse_inference: bool = False, *,
+                batch_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k output ids and scores for a Batch, a Value (single-input models), an
+        iterable of Batches or a matrix ``X`` (as in ``train``; ``batch_size`` default 256):
+        (int32[N, top_k], float32[N, top_k]); -1 pads short rows."""
+        from ..data._arrays import as_data
+        data = as_data("Model.predict", self, data, None, batch_size, None, False)
         from ..train.inference import predict
         return predict(self, data, top_k, sparse_inference=sparse_inference)
 

@@ -48,6 +48,13 @@ class History(Callback):
     def __repr__(self):
         return f"History({self.epochs})"
 
+    def plot(self, path, title=None):
+        """Draw the loss and each validation metric by epoch and by training wall time
+        into the PNG ``path`` (needs matplotlib: ``pip install 'sparsebolt[plot]'``).
+        Returns the path. ``pandas.DataFrame(history.epochs)`` gives the same as a table."""
+        from .._plot import plot_history
+        return plot_history(self.epochs, path, title)
+
 
 def snapshot(model, into=None):
     """A copy of what prediction depends on: every parameter's values and every sparse

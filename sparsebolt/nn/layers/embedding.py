@@ -17,7 +17,7 @@ class Embedding(Layer):
     ``v_k`` (an embedding bag, i.e. a fully connected layer over a sparse input). Only the
     rows of ids present in a batch get gradients and optimizer updates."""
 
-    def __init__(self, dim, activation="linear", name=None):
+    def __init__(self, dim: int, activation: str = "linear", name: str | None = None) -> None:
         super().__init__(name)
         self.dim = check_int("Embedding", "dim", dim, 1)
         self.activation = activation

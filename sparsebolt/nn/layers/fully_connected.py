@@ -41,7 +41,8 @@ class FullyConnected(Layer):
     'random') to autotune, or an ``LSHConfig`` / dict of explicit settings.
     """
 
-    def __init__(self, dim, sparsity=None, activation="linear", sampling=None, name=None):
+    def __init__(self, dim: int, sparsity: float | None = None, activation: str = "linear",
+                 sampling: LSHConfig | dict | str | None = None, name: str | None = None) -> None:
         super().__init__(name)
         self.dim = check_int("FullyConnected", "dim", dim, 1)
         if sparsity is not None:
@@ -113,7 +114,7 @@ class FullyConnected(Layer):
         self.dim = int(touched.shape[0])
         self._make_index()
 
-    def set_sparsity(self, sparsity, keep_tables=None):
+    def set_sparsity(self, sparsity: float, keep_tables: bool | None = None) -> None:
         """Compute ``sparsity * dim`` neurons from now on, in training and in sparse
         inference. The weights and optimizer state are untouched. With ``keep_tables`` the
         hash tables stay as they are and only the active size changes; without it the
@@ -130,7 +131,7 @@ class FullyConnected(Layer):
         else:
             self._make_index()
 
-    def rebuild_tables(self, n_tables=None, k=None):
+    def rebuild_tables(self, n_tables: int | None = None, k: int | None = None) -> None:
         """Rebuild the hash tables from the current weights with ``n_tables`` tables of ``k``
         hashes each (None: as now), the reservoir as it is; labels pinned so far are dropped.
         The settings are kept in ``sampling``, so further training and a saved model use them."""

@@ -21,6 +21,6 @@ class InputLayer(Layer):
         return {"name": self.name, "dim": self.dim}
 
 
-def Input(dim, name=None):
+def Input(dim: int, name: str | None = None) -> Node:
     """A model input of width ``dim``: sparse ids (CSR) or dense float32 vectors."""
     return InputLayer(dim, name).node

@@ -12,7 +12,7 @@ class LayerNorm(Layer):
     """``gamma * (x - mean) / sqrt(var + eps) + beta`` per sample, statistics over the
     whole vector (a sparse input counts its absent entries as zeros)."""
 
-    def __init__(self, eps=1e-5, name=None):
+    def __init__(self, eps: float = 1e-5, name: str | None = None) -> None:
         super().__init__(name)
         self.eps = check_float("LayerNorm", "eps", eps, 0.0, low_open=True)
 

@@ -1,0 +1,146 @@
+"""NumPy and SciPy data in: a feature matrix ``X`` and labels ``y`` as a SparseDataset.
+
+SciPy is not a dependency: a matrix can only be a ``scipy.sparse`` one when the caller has
+imported ``scipy.sparse``, so the check looks it up in ``sys.modules`` instead of importing it.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+
+from .._validation import _fail, check_int, check_type
+from .batch import Labels, SparseDataset
+
+
+def _scipy_sparse(x: Any) -> bool:
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(x)
+
+
+def is_array_data(x: Any) -> bool:
+    """Whether ``x`` is a matrix of samples (SciPy sparse, NumPy or a pandas DataFrame)
+    rather than a data set of Batches."""
+    return _scipy_sparse(x) or isinstance(x, np.ndarray) or type(x).__module__.split(".")[0] == "pandas"
+
+
+def _csr_of(owner: str, x: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]]:
+    """(offsets int64[N + 1], ids int32[nnz], vals float32[nnz], shape) of a matrix. A CSR
+    matrix of int32 indices and float32 values is used without copying them (the offsets,
+    N + 1 of them, are copied to int64); other sparse formats go through ``tocsr``."""
+    if _scipy_sparse(x):
+        if x.ndim != 2:
+            _fail(owner, "X", "a 2-D matrix of samples by features", f"a {x.ndim}-D sparse array")
+        if x.format != "csr":
+            x = x.tocsr()
+        if x.dtype.kind not in "biuf":
+            _fail(owner, "X", "a matrix of real numbers", f"dtype {x.dtype}")
+        return (x.indptr.astype(np.int64), x.indices.astype(np.int32, copy=False),
+                x.data.astype(np.float32, copy=False), x.shape)
+    dense = np.asarray(x)
+    if dense.ndim != 2:
+        _fail(owner, "X", "a 2-D matrix of samples by features", f"shape {dense.shape}")
+    if dense.dtype.kind not in "biuf":
+        _fail(owner, "X", "a matrix of real numbers", f"dtype {dense.dtype}")
+    rows, ids = np.nonzero(dense)
+    offsets = np.zeros(dense.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=dense.shape[0]), out=offsets[1:])
+    return offsets, ids.astype(np.int32), dense[rows, ids].astype(np.float32), dense.shape
+
+
+def _check_label_ids(owner: str, ids: np.ndarray, n_labels: int, what: str) -> np.ndarray:
+    if ids.dtype.kind not in "iu":
+        _fail(owner, "y", f"{what} of integer label ids (map class names to ids first, or use "
+              f"sparsebolt.sklearn.SparseClassifier)", ids.dtype)
+    if ids.size and (ids.min() < 0 or ids.max() >= n_labels):
+        bad = ids[(ids < 0) | (ids >= n_labels)][0]
+        _fail(owner, "y", f"{what} of label ids in [0, {n_labels}), the model's outputs", int(bad))
+    return ids.astype(np.int32, copy=False)
+
+
+def labels_of(owner: str, y: Any, n_samples: int, n_labels: int) -> Labels:
+    """Labels from one integer id a sample (int[N]), one list of ids a sample, or an
+    indicator matrix (N x n_labels, SciPy sparse or dense; a nonzero marks a label)."""
+    if _scipy_sparse(y) or (isinstance(y, np.ndarray) and y.ndim == 2):
+        shape = y.shape
+        if len(shape) != 2 or shape[1] != n_labels:
+            _fail(owner, "y", f"an indicator matrix with one column per output ({n_labels})", f"shape {shape}")
+        if _scipy_sparse(y):
+            y = y.tocsr()
+            keep = y.data != 0
+            rows = np.repeat(np.arange(shape[0]), np.diff(y.indptr))[keep]
+            ids = y.indices[keep]
+        else:
+            rows, ids = np.nonzero(y)
+        offsets = np.zeros(shape[0] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=shape[0]), out=offsets[1:])
+        labels = Labels(offsets, ids)
+    elif isinstance(y, (list, tuple)) and y and all(isinstance(r, (list, tuple, np.ndarray)) for r in y):
+        flat = np.asarray([i for r in y for i in r])
+        ids = _check_label_ids(owner, flat if flat.size else flat.astype(np.int32), n_labels, "lists")
+        offsets = np.zeros(len(y) + 1, dtype=np.int64)
+        np.cumsum([len(r) for r in y], out=offsets[1:])
+        labels = Labels(offsets, ids)
+    else:
+        ids = np.asarray(y)
+        if ids.ndim != 1:
+            _fail(owner, "y", "one label id a sample (1-D), lists of ids, or an indicator matrix",
+                  f"shape {ids.shape}")
+        labels = Labels(np.arange(ids.shape[0] + 1, dtype=np.int64), _check_label_ids(owner, ids, n_labels, "one id a sample"))
+    if labels.batch_size != n_samples:
+        _fail(owner, "y", f"labels for each of the {n_samples} samples of X", f"{labels.batch_size} label rows")
+    return labels
+
+
+def to_dataset(owner: str, x: Any, y: Any, n_features: int, n_labels: int, batch_size: int = 256,
+               shuffle: bool = False, seed: Any = 0, labels_required: bool = False) -> SparseDataset:
+    """A SparseDataset of the samples of ``x`` (N x n_features) and labels ``y`` (None:
+    no labels, for prediction). Errors follow the parameter message template of ``owner``."""
+    batch_size = check_int(owner, "batch_size", batch_size, 1)
+    shuffle = check_type(owner, "shuffle", shuffle, (bool, np.bool_), "a bool")
+    offsets, ids, vals, shape = _csr_of(owner, x)
+    if shape[1] != n_features:
+        _fail(owner, "X", f"a matrix of {n_features} feature columns, the model input's width", f"shape {shape}")
+    if shape[0] == 0:
+        _fail(owner, "X", "a matrix of at least one sample", f"shape {shape}")
+    finite = np.isfinite(vals)
+    if not finite.all():
+        k = int(np.argmin(finite))
+        row = int(np.searchsorted(offsets, k, side="right")) - 1
+        _fail(owner, "X", f"finite (no NaN or infinity); sample {row} is not", float(vals[k]))
+    if y is None:
+        if labels_required:
+            _fail(owner, "y", "the labels of X's samples", None)
+        labels = Labels(np.zeros(shape[0] + 1, dtype=np.int64), np.zeros(0, dtype=np.int32))
+    else:
+        labels = labels_of(owner, y, shape[0], n_labels)
+    return SparseDataset(offsets, ids, vals, labels, n_features, batch_size=batch_size, shuffle=bool(shuffle),
+                         seed=seed)
+
+
+def as_data(owner: str, model: Any, data: Any, y: Any, batch_size: int | None, shuffle: bool | None,
+            labels_required: bool, default_shuffle: bool = False) -> Any:
+    """``data`` itself when it is a data set of Batches, else the SparseDataset of the
+    matrix ``data`` and labels ``y`` for ``model`` (one input). Shuffling, when asked, is
+    seeded from the model's seed and its epoch count, so a seeded run repeats."""
+    if not is_array_data(data):
+        for name, value in (("y", y), ("batch_size", batch_size), ("shuffle", shuffle)):
+            if value is not None:
+                _fail(owner, name, "None when the data is a data set of Batches (it is for a matrix X)",
+                      value)
+        return data
+    if len(model.inputs) != 1:
+        _fail(owner, "X", f"a data set of Batches for a model of {len(model.inputs)} inputs (a matrix feeds "
+              "a model of one)", type(data).__name__)
+    return to_dataset(owner, data, y, model.inputs[0].dim, model.output.dim,
+                      batch_size=256 if batch_size is None else batch_size,
+                      shuffle=default_shuffle if shuffle is None else shuffle,
+                      seed=[model.seed, model.epochs], labels_required=labels_required)
+
+
+def as_validation(owner: str, model: Any, validation: Any, batch_size: int | None) -> Any:
+    """A pair ``(X_val, y_val)`` as a SparseDataset for ``model``; anything else unchanged."""
+    if isinstance(validation, tuple) and len(validation) == 2 and is_array_data(validation[0]):
+        return as_data(owner, model, validation[0], validation[1], batch_size, None, True)
+    return validation

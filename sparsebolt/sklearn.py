@@ -1,0 +1,368 @@
+"""scikit-learn estimators over the sparsebolt engine (needs ``pip install sparsebolt[sklearn]``).
+
+``SparseClassifier`` is an input -> hidden ReLU embedding -> output network, the output layer
+trained sparsely (LSH-selected active sets) when there are many classes. It follows the
+scikit-learn estimator conventions and passes ``sklearn.utils.estimator_checks``, so it works
+in a ``Pipeline`` (after ``TfidfVectorizer`` or ``HashingVectorizer``), ``GridSearchCV`` and
+``cross_val_score``.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
+
+import numpy as np
+
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin
+    from sklearn.utils import check_random_state
+    from sklearn.utils.multiclass import check_classification_targets, type_of_target
+    from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+except ImportError as e:  # pragma: no cover - depends on the environment
+    raise ImportError("sparsebolt.sklearn needs scikit-learn: pip install 'sparsebolt[sklearn]'") from e
+
+from ._validation import check_choice, check_float, check_int, check_type
+from .data._arrays import to_dataset
+from .nn import BinaryCrossEntropy, CategoricalCrossEntropy, Embedding, FullyConnected, Input, Model
+
+__all__ = ["SparseClassifier"]
+
+_OWNER = "SparseClassifier"
+
+
+class SparseClassifier(ClassifierMixin, BaseEstimator):
+    """A sparse neural network classifier: input -> ``hidden_dim`` embedding -> one output
+    neuron a class, the output layer computed for a sample's labels and the neurons its LSH
+    buckets retrieve (``sparsity`` of them) in training.
+
+    Multi-class when ``y`` holds one label a sample (softmax, categorical cross-entropy);
+    multi-label when ``y`` is an indicator matrix, dense or SciPy sparse, one column a
+    label (for example from ``MultiLabelBinarizer``; sigmoid outputs, binary
+    cross-entropy). The choice is made from ``y`` at ``fit``, as ``MLPClassifier`` does.
+
+    Parameters
+    ----------
+    hidden_dim : int, default=128
+        Width of the hidden layer (an embedding of the sparse input, summed over a
+        sample's features and weighted by their values).
+    hidden_activation : {'relu', 'linear', 'tanh', 'sigmoid'}, default='relu'
+        The hidden layer's activation.
+    sparsity : float in (0, 1] or None, default=None
+        Fraction of the output neurons a sample computes in training; 1.0 is dense. None
+        derives it from the number of classes (dense below 450, 0.005 above 20,000).
+    epochs : int, default=5
+        Passes over the data in ``fit``; ``partial_fit`` makes one a call.
+    learning_rate : float, default=1e-3
+        Adam's learning rate.
+    batch_size : int, default=256
+        Samples a training step.
+    sparse_inference : bool, default=False
+        Predict through the LSH tables too (faster with very many classes, approximate);
+        False scores every class.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weights, the hash functions, the sampling and the shuffling; an int
+        gives the same model on 1 or 2 threads.
+    verbose : bool, default=False
+        Show training progress.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels (multi-label: the column indices of the indicator matrix).
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of the features seen in ``fit``, when X had string column names.
+    model_ : sparsebolt.Model
+        The trained network.
+    history_ : list of dict
+        One entry a training epoch: loss, seconds, samples (``pandas.DataFrame(history_)``).
+
+    Notes
+    -----
+    Pickling is supported, and safe for the model's state: ``__getstate__`` replaces the
+    network by the bytes of its sparsebolt model file (``Model.save``: arrays and a JSON
+    manifest, never pickled), and unpickling loads them with their CRC-32 checked. The
+    pickle around them is still a pickle: load only pickles you trust, or share
+    ``model_.save(path)`` files instead.
+
+    ``decision_function`` gives log-probabilities (multi-class), the log-odds of the
+    second class (binary) or of each label (multi-label).
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.feature_extraction.text import HashingVectorizer
+    >>> from sparsebolt.sklearn import SparseClassifier
+    >>> clf = make_pipeline(HashingVectorizer(n_features=2**18), SparseClassifier(epochs=10))
+    >>> clf.fit(texts, labels).score(test_texts, test_labels)  # doctest: +SKIP
+    """
+
+    def __init__(self, hidden_dim: int = 128, hidden_activation: str = "relu", sparsity: float | None = None,
+                 epochs: int = 5, learning_rate: float = 1e-3, batch_size: int = 256,
+                 sparse_inference: bool = False, random_state: Any = None,
+                 verbose: bool = False) -> None:
+        self.hidden_dim = hidden_dim
+        self.hidden_activation = hidden_activation
+        self.sparsity = sparsity
+        self.epochs = epochs
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.sparse_inference = sparse_inference
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.classifier_tags.multi_label = True
+        return tags
+
+    # fitting -----------------------------------------------------------------------------
+
+    def _check_params(self) -> None:
+        check_int(_OWNER, "hidden_dim", self.hidden_dim, 1)
+        check_choice(_OWNER, "hidden_activation", self.hidden_activation, ("relu", "linear", "tanh", "sigmoid"))
+        if self.sparsity is not None:
+            check_float(_OWNER, "sparsity", self.sparsity, 0.0, 1.0, low_open=True)
+        check_int(_OWNER, "epochs", self.epochs, 1)
+        check_float(_OWNER, "learning_rate", self.learning_rate, 0.0, low_open=True)
+        check_int(_OWNER, "batch_size", self.batch_size, 1)
+        check_type(_OWNER, "sparse_inference", self.sparse_inference, (bool, np.bool_), "a bool")
+        check_type(_OWNER, "verbose", self.verbose, (bool, np.bool_, int), "a bool")
+
+    def _validate(self, X, y, reset):
+        """(X as float32 CSR, y) checked; y's kind decides multi-label on ``reset``."""
+        multilabel = type_of_target(y, input_name="y") == "multilabel-indicator" if y is not None else False
+        X, y = validate_data(self, X, y, reset=reset, accept_sparse="csr", dtype=np.float32,
+                             multi_output=multilabel)
+        if not multilabel:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        return X, y, multilabel
+
+    def _build(self, n_features: int) -> None:
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max) \
+            if not isinstance(self.random_state, (int, np.integer)) else int(self.random_state)
+        inp = Input(dim=n_features, name="features")
+        hidden = Embedding(dim=self.hidden_dim, activation=self.hidden_activation, name="hidden")(inp)
+        activation = "sigmoid" if self._multilabel else "softmax"
+        out = FullyConnected(dim=len(self.classes_), sparsity=self.sparsity, activation=activation,
+                             name="output")(hidden)
+        loss = BinaryCrossEntropy() if self._multilabel else CategoricalCrossEntropy()
+        self.model_ = Model(inputs=inp, outputs=out, loss=loss, seed=seed)
+        self.history_ = []
+
+    def _label_ids(self, y) -> Any:
+        if self._multilabel:
+            if y.shape[1] != len(self.classes_):
+                raise ValueError(f"The 'y' parameter of {_OWNER} must have {len(self.classes_)} label columns, "
+                                 f"as in the first fit. Got {y.shape[1]} instead.")
+            return y
+        ids = np.searchsorted(self.classes_, y)
+        ids = np.minimum(ids, len(self.classes_) - 1)
+        unseen = self.classes_[ids] != y
+        if unseen.any():
+            raise ValueError(f"The 'y' parameter of {_OWNER} must hold only the classes given to the first "
+                             f"partial_fit ({self.classes_.tolist()}). Got {y[unseen][0]!r} instead.")
+        return ids
+
+    def _train(self, X, y, epochs: int) -> None:
+        data = to_dataset(_OWNER, X, self._label_ids(y), self.n_features_in_, len(self.classes_),
+                          batch_size=self.batch_size, shuffle=True,
+                          seed=[self.model_.seed, self.model_.epochs])
+        history = self.model_.train(data, epochs=epochs, learning_rate=self.learning_rate,
+                                    verbose=bool(self.verbose))
+        self.history_.extend(history.epochs)
+
+    def fit(self, X, y) -> "SparseClassifier":
+        """Train a new network on ``X`` for ``epochs`` epochs.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples; a SciPy CSR matrix of float32 values is used without copying.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a multi-label indicator matrix.
+
+        Returns
+        -------
+        self : SparseClassifier
+            The fitted estimator.
+        """
+        self._check_params()
+        X, y, self._multilabel = self._validate(X, y, reset=True)
+        self.classes_ = np.arange(y.shape[1]) if self._multilabel else np.unique(y)
+        self._build(X.shape[1])
+        self._train(X, y, self.epochs)
+        return self
+
+    def partial_fit(self, X, y, classes=None) -> "SparseClassifier":
+        """One epoch over ``X`` (a network is built at the first call).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples of this increment.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels, or a multi-label indicator matrix.
+        classes : array-like of shape (n_classes,), default=None
+            Every class that any call will see; required at the first call of a
+            multi-class model, ignored after it.
+
+        Returns
+        -------
+        self : SparseClassifier
+            The updated estimator.
+        """
+        first = not hasattr(self, "model_")
+        if first:
+            self._check_params()
+        X, y, multilabel = self._validate(X, y, reset=first)
+        if first:
+            self._multilabel = multilabel
+            if multilabel:
+                self.classes_ = np.arange(y.shape[1])
+            elif classes is None:
+                raise ValueError(f"The 'classes' parameter of {_OWNER}.partial_fit must list every class at the "
+                                 f"first call. Got None instead.")
+            else:
+                self.classes_ = np.unique(np.asarray(classes))
+            self._build(X.shape[1])
+        elif multilabel != self._multilabel:
+            raise ValueError(f"The 'y' parameter of {_OWNER}.partial_fit must be "
+                             f"{'an indicator matrix' if self._multilabel else 'one label a sample'}, as in the "
+                             f"first call. Got {type_of_target(y)!r} targets instead.")
+        self._train(X, y, 1)
+        return self
+
+    # prediction --------------------------------------------------------------------------
+
+    def _data(self, X):
+        X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=np.float32)
+        return to_dataset(_OWNER, X, None, self.n_features_in_, len(self.classes_), batch_size=max(self.batch_size, 1024))
+
+    def _top(self, X, k: int):
+        data = self._data(X)
+        return self.model_.predict(data, top_k=min(k, len(self.classes_)),
+                                   sparse_inference=bool(self.sparse_inference))
+
+    def _dense_proba(self, X) -> np.ndarray:
+        ids, scores = self._top(X, len(self.classes_))
+        proba = np.zeros((ids.shape[0], len(self.classes_)), dtype=np.float64)
+        found = ids >= 0
+        rows = np.nonzero(found)[0]
+        proba[rows, ids[found]] = scores[found]
+        return proba
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, a dense samples x classes array: for very many classes use
+        ``predict_top_k``, which never builds it.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples to give probabilities for.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Softmax probabilities (multi-class) or each label's sigmoid (multi-label),
+            columns in the order of ``classes_``. With ``sparse_inference`` the classes the
+            LSH tables do not retrieve for a sample read as 0.
+        """
+        check_is_fitted(self, "model_")
+        return self._dense_proba(X)
+
+    def predict_top_k(self, X, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
+        """Each sample's ``k`` most probable classes, best first, without a dense
+        samples x classes array (for models of many thousand classes).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples to rank the classes for.
+        k : int, default=5
+            Classes a sample (at most ``len(classes_)``).
+
+        Returns
+        -------
+        classes : ndarray of shape (n_samples, min(k, n_classes))
+            Class labels from ``classes_``.
+        proba : ndarray of shape (n_samples, min(k, n_classes))
+            Their probabilities, as ``predict_proba`` gives them. With ``sparse_inference``
+            a sample whose LSH buckets hold fewer than k classes has probability 0 in the
+            places left over, and ``classes_[0]`` there.
+        """
+        check_is_fitted(self, "model_")
+        ids, scores = self._top(X, check_int(f"{_OWNER}.predict_top_k", "k", k, 1))
+        padded = ids < 0
+        return self.classes_[np.where(padded, 0, ids)], np.where(padded, 0.0, scores.astype(np.float64))
+
+    def decision_function(self, X) -> np.ndarray:
+        """Confidence scores, monotone in the probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Binary: the log-odds of ``classes_[1]``. Multi-class: log-probabilities.
+            Multi-label: each label's log-odds.
+        """
+        check_is_fitted(self, "model_")
+        proba = self._dense_proba(X)
+        with np.errstate(divide="ignore"):
+            if self._multilabel:
+                return np.log(proba) - np.log1p(-proba)
+            if len(self.classes_) == 2:
+                return np.log(proba[:, 1]) - np.log1p(-proba[:, 1])
+            return np.log(proba)
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted classes.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples to classify.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            The most probable class, or (multi-label) an indicator matrix of the labels of
+            probability 0.5 and above. With ``sparse_inference``, ``classes_[0]`` for a
+            sample whose LSH buckets hold no class.
+        """
+        check_is_fitted(self, "model_")
+        if self._multilabel:
+            return (self._dense_proba(X) >= 0.5).astype(np.int64)
+        return self.predict_top_k(X, 1)[0][:, 0]
+
+    # pickling ----------------------------------------------------------------------------
+
+    def __getstate__(self) -> dict:
+        # a copy: the base class may hand back the live __dict__
+        state = dict(super().__getstate__())
+        model = state.pop("model_", None)
+        if model is not None:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = os.path.join(tmp, "model.sbm")
+                model.save(path)
+                with open(path, "rb") as f:
+                    state["_model_file"] = f.read()
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        blob = state.pop("_model_file", None)
+        super().__setstate__(state)
+        if blob is not None:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = os.path.join(tmp, "model.sbm")
+                with open(path, "wb") as f:
+                    f.write(blob)
+                self.model_ = Model.load(path)

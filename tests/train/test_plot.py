@@ -1,0 +1,42 @@
+"""History.plot writes a PNG of the loss and metrics by epoch and by wall time."""
+import builtins
+
+import pytest
+
+from ..synthetic import clustered, small_model
+
+
+def _history():
+    data = clustered(n=300, n_classes=50)
+    model = small_model(n_classes=50)
+    return model.train(data, epochs=2, learning_rate=1e-2, validation=data, metrics=["precision@1", "recall@5"],
+                       verbose=False)
+
+
+def test_history_plot_writes_a_png(tmp_path):
+    pytest.importorskip("matplotlib", reason="matplotlib is in the [plot] and [test] extras")
+    path = _history().plot(tmp_path / "history.png", title="clustered")
+    data = (tmp_path / "history.png").read_bytes()
+    assert path == str(tmp_path / "history.png")
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
+
+
+def test_history_plot_without_matplotlib_names_the_extra(tmp_path, monkeypatch):
+    history = _history()
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name.split(".")[0] == "matplotlib":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    with pytest.raises(ImportError, match=r"pip install 'sparsebolt\[plot\]'"):
+        history.plot(tmp_path / "history.png")
+    assert not (tmp_path / "history.png").exists()
+
+
+def test_empty_history_is_refused(tmp_path):
+    from sparsebolt.train import History
+    with pytest.raises(ValueError, match="at least one epoch"):
+        History().plot(tmp_path / "h.png")
