@@ -23,7 +23,7 @@ except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError("sparsebolt.sklearn needs scikit-learn: pip install 'sparsebolt[sklearn]'") from e
 
 from ._validation import check_choice, check_float, check_int, check_type
-from .data._arrays import to_dataset
+from .data.arrays import to_dataset
 from .nn import BinaryCrossEntropy, CategoricalCrossEntropy, Embedding, FullyConnected, Input, Model
 
 __all__ = ["SparseClassifier"]

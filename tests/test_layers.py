@@ -10,12 +10,12 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent / "sparsebolt"
 
 # lowest first; each package may import its own layer and those below
 LAYERS = [
-    {"_validation", "_state", "_threads", "_version", "kernels"},
+    {"_validation", "_state", "_threads", "_version", "_plot", "kernels"},
     {"lsh", "data", "io"},
     {"nn"},
     {"train"},
     {"distributed", "automl"},
-    {"serve", "cli"},
+    {"serve", "cli", "sklearn", "__main__"},
 ]
 LEVEL = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 

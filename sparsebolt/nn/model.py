@@ -313,7 +313,7 @@ class Model:
         ``keep``; ``resume=True`` continues from the newest one there (or starts afresh if
         there is none). ``epochs`` counts from the start of the run, not of the resume.
         Returns a History with the loss and validation metrics of each epoch."""
-        from ..data._arrays import as_data, as_validation
+        from ..data.arrays import as_data, as_validation
         data = as_data("Model.train", self, data, y, batch_size, shuffle, True, default_shuffle=True)
         validation = as_validation("Model.train", self, validation, batch_size)
         from ..train.trainer import fit
@@ -337,7 +337,7 @@ class Model:
         query then finds the labels of the training samples it shares the most buckets
         with (examples/wordnet_search.py). ``data`` may be a matrix ``X`` with labels ``y``,
         as in ``train``."""
-        from ..data._arrays import as_data
+        from ..data.arrays import as_data
         data = as_data("Model.pin_labels", self, data, y, batch_size, None, True)
         from ..train.augment import pin_labels
         return pin_labels(self, data, n_tables=n_tables, k=k, every_bucket=every_bucket, verbose=verbose)
@@ -368,7 +368,7 @@ class Model:
         """Metrics over a Batch, an iterable of Batches, or a matrix ``X`` with labels ``y``
         (as in ``train``): {name: float}, one row of a table
         (``pandas.DataFrame([model.evaluate(X, y=y)])``)."""
-        from ..data._arrays import as_data
+        from ..data.arrays import as_data
         data = as_data("Model.evaluate", self, data, y, batch_size, None, True)
         from ..train.inference import evaluate
         return evaluate(self, data, metrics, sparse_inference=sparse_inference, verbose=verbose)
@@ -378,7 +378,7 @@ class Model:
         """Top-k output ids and scores for a Batch, a Value (single-input models), an
         iterable of Batches or a matrix ``X`` (as in ``train``; ``batch_size`` default 256):
         (int32[N, top_k], float32[N, top_k]); -1 pads short rows."""
-        from ..data._arrays import as_data
+        from ..data.arrays import as_data
         data = as_data("Model.predict", self, data, None, batch_size, None, False)
         from ..train.inference import predict
         return predict(self, data, top_k, sparse_inference=sparse_inference)

@@ -119,7 +119,7 @@ def test_matrix_only_arguments_are_refused_with_a_data_set():
 
 
 def test_csr_of_int32_ids_and_float32_values_is_not_copied():
-    from sparsebolt.data._arrays import to_dataset
+    from sparsebolt.data.arrays import to_dataset
     x, y = _xy(clustered(n=100))
     x = x.astype(np.float32)
     data = to_dataset("t", x, y, 2000, 500)
