@@ -10,10 +10,13 @@ from .batch import Labels, SparseDataset
 from .csr import check_id_range, concat_csr
 from .svm import parse_lines, read_header
 
+_BLANKS = np.frombuffer(b" \t\r", dtype=np.uint8)
+
 
 def _row_starts(path, skip_header, chunk_bytes):
     """Yield, block by block, (byte offsets int64[n], line numbers int64[n]) of the rows
-    of an SVM file: its non-empty lines after the header (the parser skips empty ones)."""
+    of an SVM file: its lines after the header that hold more than blanks (the parser
+    skips the others)."""
     with open(path, "rb") as f:
         line_no = 1
         if skip_header:
@@ -31,9 +34,11 @@ def _row_starts(path, skip_header, chunk_bytes):
             if ends.size == 0 or ends[-1] != buf.size - 1:
                 ends = np.append(ends, buf.size)
             starts = np.concatenate([[0], ends[:-1] + 1])
-            lengths = ends - starts
-            first = buf[np.minimum(starts, buf.size - 1)]
-            keep = (lengths > 1) | ((lengths == 1) & (first != ord("\r")))
+            keep = ends > starts
+            # a line of blanks and CR only is skipped as an empty one (rare: checked one by one)
+            starts_blank = keep & np.isin(buf[np.minimum(starts, buf.size - 1)], _BLANKS)
+            for i in np.flatnonzero(starts_blank):
+                keep[i] = bool(block[starts[i]:ends[i]].strip(b" \t\r"))
             yield pos + starts[keep], line_no + np.flatnonzero(keep)
             line_no += starts.size
             pos += buf.size

@@ -224,6 +224,7 @@ class Engine:
         if n_batches == 0:
             raise ValueError("train was given a data set with no batches.")
         model.epochs += 1
+        steps.sync(model)  # callbacks see the epoch's model
         logs = {"epoch": epoch + 1, "loss": loss_sum / n_batches, "samples": n_samples, "batches": n_batches,
                 "seconds": seconds + time.perf_counter() - start, "learning_rate": lr}
         if self.validation is not None and self.metrics:
@@ -236,11 +237,12 @@ class Engine:
             cb.on_epoch_end(epoch, logs, model)
         if self.checkpoints is not None and (every is None or epoch == self.epochs - 1
                                              or steps.checkpoint_each_epoch):
-            self._write(epoch + 1, 0, 0.0, 0, 0, 0.0, end_of_epoch=True)
+            self._write(epoch + 1, 0, 0.0, 0, 0, 0.0, end_of_epoch=True, synced=True)
         return any(cb.stop_training for cb in self.callbacks)
 
-    def _write(self, epoch, batch, loss_sum, n_batches, n_samples, seconds, end_of_epoch):
-        self.steps.sync(self.model)
+    def _write(self, epoch, batch, loss_sum, n_batches, n_samples, seconds, end_of_epoch, synced=False):
+        if not synced:
+            self.steps.sync(self.model)
         position = {"epoch": epoch, "batch": batch, "loss_sum": loss_sum, "n_batches": n_batches,
                     "n_samples": n_samples, "seconds": seconds, **self.steps.position(end_of_epoch)}
         self.checkpoints.write(self.model, self.history, position)

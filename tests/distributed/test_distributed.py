@@ -477,3 +477,15 @@ def test_two_workers_with_readme_settings_reach_the_one_process_model(ray_cluste
                                validation=test, verbose=False)
     assert p_local > 0.8  # chance is 1/2000
     assert abs(res.history["val_precision@1"][-1] - p_local) <= 0.02, (p_local, res.history)
+
+
+def test_callbacks_see_the_epochs_model_on_the_driver(ray_cluster):
+    class Grab(sb.Callback):
+        def on_epoch_end(self, epoch, logs, model):
+            self.weights, self.steps, self.epochs = _weights(model), model.steps, model.epochs
+
+    grab = Grab()
+    res = sb.distributed.train(small_model, _shards, num_workers=2, epochs=1, learning_rate=1e-2,
+                               batch_size=2 * BATCH, callbacks=[grab], verbose=False)
+    assert grab.steps == res.model.steps == N_SAMPLES // (2 * BATCH) and grab.epochs == 1
+    _assert_same(grab.weights, _weights(res.model))
