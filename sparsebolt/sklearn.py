@@ -8,6 +8,7 @@ in a ``Pipeline`` (after ``TfidfVectorizer`` or ``HashingVectorizer``), ``GridSe
 """
 from __future__ import annotations
 
+import numbers
 import os
 import tempfile
 from typing import Any
@@ -22,13 +23,14 @@ try:
 except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError("sparsebolt.sklearn needs scikit-learn: pip install 'sparsebolt[sklearn]'") from e
 
-from ._validation import check_choice, check_float, check_int, check_type
+from ._validation import _fail, check_choice, check_float, check_int, check_type
 from .data.arrays import to_dataset
 from .nn import BinaryCrossEntropy, CategoricalCrossEntropy, Embedding, FullyConnected, Input, Model
 
 __all__ = ["SparseClassifier"]
 
 _OWNER = "SparseClassifier"
+MIN_AUTO_STEPS = 500
 
 
 class SparseClassifier(ClassifierMixin, BaseEstimator):
@@ -51,8 +53,12 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
     sparsity : float in (0, 1] or None, default=None
         Fraction of the output neurons a sample computes in training; 1.0 is dense. None
         derives it from the number of classes (dense below 450, 0.005 above 20,000).
-    epochs : int, default=5
-        Passes over the data in ``fit``; ``partial_fit`` makes one a call.
+    epochs : int or 'auto', default='auto'
+        Passes over the data in ``fit``; ``partial_fit`` makes one a call. 'auto' makes
+        at least ``MIN_AUTO_STEPS`` (500) Adam steps: 5 passes from 128,000 samples up (at
+        the default batch size), more for fewer samples, at most 200 (300 samples: 200
+        passes of 2 batches). With 5 fixed passes, a 300-sample problem got 10 steps and
+        stayed near chance.
     learning_rate : float, default=1e-3
         Adam's learning rate.
     batch_size : int, default=256
@@ -100,7 +106,7 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, hidden_dim: int = 128, hidden_activation: str = "relu", sparsity: float | None = None,
-                 epochs: int = 5, learning_rate: float = 1e-3, batch_size: int = 256,
+                 epochs: int | str = "auto", learning_rate: float = 1e-3, batch_size: int = 256,
                  sparse_inference: bool = False, random_state: Any = None,
                  verbose: bool = False) -> None:
         self.hidden_dim = hidden_dim
@@ -126,7 +132,9 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
         check_choice(_OWNER, "hidden_activation", self.hidden_activation, ("relu", "linear", "tanh", "sigmoid"))
         if self.sparsity is not None:
             check_float(_OWNER, "sparsity", self.sparsity, 0.0, 1.0, low_open=True)
-        check_int(_OWNER, "epochs", self.epochs, 1)
+        if not (isinstance(self.epochs, str) and self.epochs == "auto"):
+            if not isinstance(self.epochs, numbers.Integral) or isinstance(self.epochs, bool) or self.epochs < 1:
+                _fail(_OWNER, "epochs", "an int >= 1 or 'auto'", self.epochs)
         check_float(_OWNER, "learning_rate", self.learning_rate, 0.0, low_open=True)
         check_int(_OWNER, "batch_size", self.batch_size, 1)
         check_type(_OWNER, "sparse_inference", self.sparse_inference, (bool, np.bool_), "a bool")
@@ -168,6 +176,12 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
                              f"partial_fit ({self.classes_.tolist()}). Got {y[unseen][0]!r} instead.")
         return ids
 
+    def _epochs(self, n_samples: int) -> int:
+        if isinstance(self.epochs, str):
+            steps = -(-n_samples // self.batch_size)
+            return min(max(-(-MIN_AUTO_STEPS // steps), 5), 200)
+        return int(self.epochs)
+
     def _train(self, X, y, epochs: int) -> None:
         data = to_dataset(_OWNER, X, self._label_ids(y), self.n_features_in_, len(self.classes_),
                           batch_size=self.batch_size, shuffle=True,
@@ -177,7 +191,7 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
         self.history_.extend(history.epochs)
 
     def fit(self, X, y) -> "SparseClassifier":
-        """Train a new network on ``X`` for ``epochs`` epochs.
+        """Train a new network on ``X`` for ``epochs`` epochs (see the class docstring for 'auto').
 
         Parameters
         ----------
@@ -195,7 +209,7 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
         X, y, self._multilabel = self._validate(X, y, reset=True)
         self.classes_ = np.arange(y.shape[1]) if self._multilabel else np.unique(y)
         self._build(X.shape[1])
-        self._train(X, y, self.epochs)
+        self._train(X, y, self._epochs(X.shape[0]))
         return self
 
     def partial_fit(self, X, y, classes=None) -> "SparseClassifier":

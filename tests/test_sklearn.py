@@ -20,16 +20,14 @@ FAST = SparseClassifier(hidden_dim=16, epochs=20, learning_rate=1e-2, batch_size
 DEFAULT = SparseClassifier()
 
 
-def expected_failed_checks(estimator):
-    """Checks that cannot pass for a given instance, with the reason."""
-    if estimator.epochs == 5 and estimator.batch_size == 256:
-        return {"check_classifiers_train": "the defaults are sized for large data: 5 epochs of 256-sample "
-                                           "batches are 10 Adam steps at rate 1e-3 on the check's 300-sample "
-                                           "blobs, short of its 0.83 accuracy (FAST, with more steps, passes)"}
-    return {}
+# float32 scores go through BLAS, which rounds a row by the batch it is in (README: "What is
+# reproducible, bit for bit"); the check allows 1e-7 absolute, and the defaults' trained
+# log-probabilities differed by 6e-7 (relative 1.6e-7) in one of 60 values
+SUBSET = {"check_methods_subset_invariance": "float32 BLAS rounds a row by its batch: equal to float32 "
+                                             "precision (relative 2e-7), not to 1e-7 absolute"}
 
 
-@parametrize_with_checks([FAST, DEFAULT], expected_failed_checks=expected_failed_checks)
+@parametrize_with_checks([FAST, DEFAULT], expected_failed_checks=lambda estimator: SUBSET)
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
@@ -133,7 +131,7 @@ def test_partial_fit_learns_and_checks_its_classes(one_thread):
 
 
 @pytest.mark.parametrize("params, message", [
-    ({"epochs": 0}, r"The 'epochs' parameter of SparseClassifier must be an int >= 1. Got 0 instead."),
+    ({"epochs": 0}, r"The 'epochs' parameter of SparseClassifier must be an int >= 1 or 'auto'. Got 0 instead."),
     ({"sparsity": 1.5}, r"The 'sparsity' parameter of SparseClassifier must be a number in \(0.0, 1.0\]"),
     ({"hidden_activation": "gelu"}, r"The 'hidden_activation' parameter of SparseClassifier must be one of"),
     ({"learning_rate": -1.0}, r"The 'learning_rate' parameter of SparseClassifier must be a number"),
@@ -143,3 +141,12 @@ def test_bad_parameters_fail_at_fit_with_the_template(params, message):
     x, y = _clustered_xy(n=50, n_classes=5)
     with pytest.raises(ValueError, match=message):
         clf.fit(x, y)
+
+
+def test_auto_epochs_make_at_least_500_steps_within_5_to_200_passes():
+    clf = SparseClassifier()
+    assert [clf._epochs(n) for n in (300, 5_000, 128_000, 10**7)] == [200, 25, 5, 5]
+    assert SparseClassifier(epochs=3)._epochs(300) == 3
+    with pytest.raises(ValueError, match=r"The 'epochs' parameter of SparseClassifier must be an int >= 1 or "
+                                         r"'auto'. Got 'many' instead."):
+        SparseClassifier(epochs="many").fit(np.eye(3), [0, 1, 2])
