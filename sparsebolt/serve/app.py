@@ -361,6 +361,18 @@ def _deadline_protocol(request_timeout):
     return DeadlineProtocol
 
 
+def listening_socket(host, port):
+    """A TCP socket bound to (host, port) and listening; port 0 picks a free one."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted sockets only when the listening
+    # socket says TCP; without it Nagle and delayed ACKs add ~40 ms to every response
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    return sock
+
+
 def run(model, host="127.0.0.1", port=8000, log_level="warning", request_timeout=30.0, **app_kw):
     """Serve ``model`` until interrupted; port 0 picks a free one. Prints the address once
     the socket listens (``sparsebolt: serving on http://HOST:PORT``). A connection whose
@@ -370,15 +382,9 @@ def run(model, host="127.0.0.1", port=8000, log_level="warning", request_timeout
     request_timeout = check_float("run", "request_timeout", request_timeout, low=0, low_open=True)
     import uvicorn
     app = create_app(model, **app_kw)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # proto IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted sockets only when the listening
-    # socket says TCP; without it Nagle and delayed ACKs add ~40 ms to every response
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(2048)
+    sock = listening_socket(host, port)
     bound = sock.getsockname()[1]
-    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    shown = f"[{host}]" if sock.family == socket.AF_INET6 else host
     print(f"sparsebolt: serving on http://{shown}:{bound}", flush=True)
     config = uvicorn.Config(app, http=_deadline_protocol(request_timeout), log_level=log_level,
                             access_log=log_level in ("info", "debug"), timeout_graceful_shutdown=5)
