@@ -8,7 +8,7 @@ from ...data.value import Value
 from ...kernels import activations as act_kernels
 from ...kernels import embedding as emb
 from ...kernels.grouping import group_by_id
-from ..parameter import Parameter
+from ..parameter import Parameter, uniform_float32
 from .base import Layer, activation_code
 
 
@@ -29,7 +29,7 @@ class Embedding(Layer):
     def build(self, rng):
         n_features = self.input_dims[0]
         bound = 1.0 / np.sqrt(self.dim)
-        self.E = Parameter(f"{self.name}/E", rng.uniform(-bound, bound, (n_features, self.dim)).astype(np.float32),
+        self.E = Parameter(f"{self.name}/E", uniform_float32(rng, bound, (n_features, self.dim)),
                            np.zeros(n_features, dtype=np.uint8))
         self.b = Parameter(f"{self.name}/b", np.zeros(self.dim, dtype=np.float32))
 

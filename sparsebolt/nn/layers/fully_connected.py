@@ -13,7 +13,7 @@ from ...kernels.grouping import group_by_id
 from ...kernels.topk import dense_topk_small, merge_chunks, topk_merge_block
 from ...lsh.config import FAMILIES, LSHConfig, active_size, autotune, default_sparsity
 from ...lsh.index import NeuronIndex
-from ..parameter import GroupedGrad, Parameter
+from ..parameter import GroupedGrad, Parameter, uniform_float32
 from .base import Layer, activation_code
 
 
@@ -86,8 +86,8 @@ class FullyConnected(Layer):
         d_in = self.input_dims[0]
         bound = 1.0 / np.sqrt(d_in)
         touched = np.zeros(self.dim, dtype=np.uint8)
-        self.W = Parameter(f"{self.name}/W", rng.uniform(-bound, bound, (self.dim, d_in)).astype(np.float32), touched)
-        self.b = Parameter(f"{self.name}/b", rng.uniform(-bound, bound, self.dim).astype(np.float32), touched)
+        self.W = Parameter(f"{self.name}/W", uniform_float32(rng, bound, (self.dim, d_in)), touched)
+        self.b = Parameter(f"{self.name}/b", uniform_float32(rng, bound, self.dim), touched)
         self._index_seed = int(rng.integers(2**31))
         self._make_index()
 
