@@ -18,6 +18,7 @@ from ..lsh.config import default_sparsity
 from ..nn.layers.base import Context
 from ..nn import Embedding, FullyConnected, Input, Model
 from ..nn.model import load_model_file
+from ..train.augment import can_pin
 from ..train.callbacks import EarlyStopping
 from ..train.metrics import NegativeBinnedMAE, make_metric
 from ..train.schedules import WarmupDecay, WarmupPlateau
@@ -284,7 +285,10 @@ class UniversalDeepTransformer:
             As in ``Model.train``: a sparse output's tables freeze from the second epoch and
             pin missed labels, for sparse inference. Off by default: the UDT predicts with
             dense inference, which it made worse (MovieLens recall@10 0.161 -> 0.111; dense
-            P@1 on a 20K-class WordNet slice 0.081 -> 0.032).
+            P@1 on a 20K-class WordNet slice 0.081 -> 0.032). Instead, after training on data
+            in memory, a sparse output is readied for ``sparse_inference`` in one more pass
+            (``Model.prepare_sparse_inference``: wider tables, every training label pinned,
+            half the training sparsity); the next ``train`` puts the training settings back.
 
         Returns
         -------
@@ -308,6 +312,8 @@ class UniversalDeepTransformer:
             for chunk in self._chunks(data, with_target=True, columns=[self.target]):
                 self.featurizer.labels.to_ids(chunk.columns[self.target], chunk, grow=True)
             self._build()
+        else:
+            self._training_tables()
         auto = epochs is None
         holdout = auto and validation is None
         val = None
@@ -360,7 +366,17 @@ class UniversalDeepTransformer:
         self.center = self._mean_embedding(train_data)
         if val is not None and self._binary:
             self.calibration = self._fit_calibration(val)
+        if max_in_memory_rows is None and can_pin(self.model):
+            self.model.prepare_sparse_inference(train_data, verbose=False)
         return history
+
+    def _training_tables(self):
+        """Put back the output layer's training settings (autotuned tables at the training
+        sparsity) if ``train`` last left them set for sparse inference."""
+        layer = self.model.output.layer
+        if layer.sampling is not None or layer.sparsity != self.output_sparsity:
+            layer.sampling = None
+            layer.set_sparsity(self.output_sparsity, keep_tables=False)
 
     @property
     def _binary(self):

@@ -342,6 +342,32 @@ class Model:
         from ..train.augment import pin_labels
         return pin_labels(self, data, n_tables=n_tables, k=k, every_bucket=every_bucket, verbose=verbose)
 
+    def prepare_sparse_inference(self, data: Any, tables: int = 4, extra_hashes: int = 1,
+                                 sparsity: float | None = None, verbose: bool = True, *, y: Any = None,
+                                 batch_size: int | None = None) -> int:
+        """Ready a trained model's sparse inference for new inputs: the output layer's tables
+        are rebuilt with ``tables`` times as many tables of ``extra_hashes`` more hashes each,
+        every training label of ``data`` is pinned into each bucket of its sample that misses
+        it, and the layer computes ``sparsity`` of its neurons (None: half its current
+        sparsity). The new settings stay for further training (``rebuild_tables``,
+        ``set_sparsity``). Returns the number of (sample, label) pairs pinned.
+
+        Parameters
+        ----------
+        data : SparseDataset, iterable of Batch, or a matrix X (with ``y``)
+            The training data, with labels.
+        tables : int
+            Tables for inference, as a multiple of the layer's.
+        extra_hashes : int
+            Hashes added to each table's key.
+        sparsity : float or None
+            Share of the output neurons sparse inference computes.
+        """
+        from ..data.arrays import as_data
+        data = as_data("Model.prepare_sparse_inference", self, data, y, batch_size, None, True)
+        from ..train.augment import prepare_sparse_inference
+        return prepare_sparse_inference(self, data, tables, extra_hashes, sparsity, verbose)
+
     def layer(self, name):
         """The layer called ``name``; the error lists the model's layer names."""
         for layer in self.layers:
