@@ -11,9 +11,10 @@ from __future__ import annotations
 import numbers
 import os
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin
@@ -26,6 +27,9 @@ except ImportError as e:  # pragma: no cover - depends on the environment
 from ._validation import _fail, check_choice, check_float, check_int, check_type
 from .data.arrays import to_dataset
 from .nn import BinaryCrossEntropy, CategoricalCrossEntropy, Embedding, FullyConnected, Input, Model
+
+if TYPE_CHECKING:
+    from scipy.sparse import sparray, spmatrix
 
 __all__ = ["SparseClassifier"]
 
@@ -190,7 +194,7 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
                                     verbose=bool(self.verbose))
         self.history_.extend(history.epochs)
 
-    def fit(self, X, y) -> "SparseClassifier":
+    def fit(self, X: ArrayLike | spmatrix | sparray, y: ArrayLike | spmatrix | sparray) -> SparseClassifier:
         """Train a new network on ``X`` for ``epochs`` epochs (see the class docstring for 'auto').
 
         Parameters
@@ -212,7 +216,8 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
         self._train(X, y, self._epochs(X.shape[0]))
         return self
 
-    def partial_fit(self, X, y, classes=None) -> "SparseClassifier":
+    def partial_fit(self, X: ArrayLike | spmatrix | sparray, y: ArrayLike | spmatrix | sparray,
+                    classes: ArrayLike | None = None) -> SparseClassifier:
         """One epoch over ``X`` (a network is built at the first call).
 
         Parameters
@@ -270,7 +275,7 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
         proba[rows, ids[found]] = scores[found]
         return proba
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X: ArrayLike | spmatrix | sparray) -> np.ndarray:
         """Class probabilities, a dense samples x classes array: for very many classes use
         ``predict_top_k``, which never builds it.
 
@@ -289,7 +294,7 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "model_")
         return self._dense_proba(X)
 
-    def predict_top_k(self, X, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    def predict_top_k(self, X: ArrayLike | spmatrix | sparray, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
         """Each sample's ``k`` most probable classes, best first, without a dense
         samples x classes array (for models of many thousand classes).
 
@@ -314,7 +319,7 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
         padded = ids < 0
         return self.classes_[np.where(padded, 0, ids)], np.where(padded, 0.0, scores.astype(np.float64))
 
-    def decision_function(self, X) -> np.ndarray:
+    def decision_function(self, X: ArrayLike | spmatrix | sparray) -> np.ndarray:
         """Confidence scores, monotone in the probabilities.
 
         Parameters
@@ -337,7 +342,7 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
                 return np.log(proba[:, 1]) - np.log1p(-proba[:, 1])
             return np.log(proba)
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike | spmatrix | sparray) -> np.ndarray:
         """Predicted classes.
 
         Parameters
