@@ -82,7 +82,8 @@ class SvmDataset(Reshuffled):
     larger than memory still trains. With a header the sizes come from it; without one a
     first pass reads them (and checks the whole file). ``load_svm`` makes one.
 
-    Iterating gives the Batches of an epoch; ``len`` is the number of batches.
+    Iterating gives the Batches of an epoch; ``len`` is the number of batches,
+    ``n_samples`` the number of samples.
 
     Parameters
     ----------
@@ -100,11 +101,6 @@ class SvmDataset(Reshuffled):
         Seeds the shuffling.
     chunk_bytes : int, default=16 MiB
         Bytes of text read and parsed at a time (at least 1024).
-
-    Attributes
-    ----------
-    n_samples : int
-        The number of samples.
 
     Raises
     ------
