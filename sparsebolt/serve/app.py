@@ -1,6 +1,6 @@
 """The FastAPI application of ``sparsebolt serve`` (see the package docstring)."""
-from __future__ import annotations
-
+# no ``from __future__ import annotations``: FastAPI reads the endpoints' annotations at
+# runtime, and the request models are local classes a string could not name
 import json
 import math
 import os
@@ -114,7 +114,7 @@ class RowPredictor:
             self.udt.update_history(rows)
 
 
-def create_app(model: Model | UniversalDeepTransformer, model_path: str | os.PathLike | None = None,
+def create_app(model: "Model | UniversalDeepTransformer", model_path: str | os.PathLike | None = None,
                sparse_inference: bool = False, default_top_k: int = 5, max_top_k: int = 100, max_batch: int = 1024,
                max_body_bytes: int = 4 << 20) -> Any:
     """The FastAPI app serving a model (the endpoints are in the package docstring).
@@ -397,7 +397,7 @@ def _deadline_protocol(request_timeout):
     return DeadlineProtocol
 
 
-def run(model: Model | UniversalDeepTransformer, host: str = "127.0.0.1", port: int = 8000,
+def run(model: "Model | UniversalDeepTransformer", host: str = "127.0.0.1", port: int = 8000,
         log_level: str = "warning", request_timeout: float = 30.0, **app_kw: Any) -> None:
     """Serve a model over HTTP until interrupted. Prints the address once the socket
     listens (``sparsebolt: serving on http://HOST:PORT``).
