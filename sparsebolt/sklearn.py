@@ -380,22 +380,32 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
         state = dict(super().__getstate__())
         model = state.pop("model_", None)
         if model is not None:
-            with tempfile.TemporaryDirectory() as tmp:
-                path = os.path.join(tmp, "model.sbm")
-                model.save(path)
-                with open(path, "rb") as f:
-                    state["_model_file"] = f.read()
+            state["_model_file"] = _file_bytes(model)
         return state
 
     def __setstate__(self, state: dict) -> None:
         blob = state.pop("_model_file", None)
         super().__setstate__(state)
         if blob is not None:
-            with tempfile.TemporaryDirectory() as tmp:
-                path = os.path.join(tmp, "model.sbm")
-                with open(path, "wb") as f:
-                    f.write(blob)
-                self.model_ = Model.load(path)
+            self.model_ = _from_file_bytes(blob, Model.load)
+
+
+def _file_bytes(model: Any) -> bytes:
+    """The bytes of the model file ``model.save`` writes (what a pickle carries)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.sbm")
+        model.save(path)
+        with open(path, "rb") as f:
+            return f.read()
+
+
+def _from_file_bytes(blob: bytes, load: Any) -> Any:
+    """The model ``load`` reads from the model-file bytes ``blob`` (CRC-checked)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.sbm")
+        with open(path, "wb") as f:
+            f.write(blob)
+        return load(path)
 
 
 class _UDTEstimator(BaseEstimator):
@@ -447,22 +457,14 @@ class _UDTEstimator(BaseEstimator):
         state = dict(super().__getstate__())
         udt = state.pop("udt_", None)
         if udt is not None:
-            with tempfile.TemporaryDirectory() as tmp:
-                path = os.path.join(tmp, "udt.sbm")
-                udt.save(path)
-                with open(path, "rb") as f:
-                    state["_udt_file"] = f.read()
+            state["_udt_file"] = _file_bytes(udt)
         return state
 
     def __setstate__(self, state: dict) -> None:
         blob = state.pop("_udt_file", None)
         super().__setstate__(state)
         if blob is not None:
-            with tempfile.TemporaryDirectory() as tmp:
-                path = os.path.join(tmp, "udt.sbm")
-                with open(path, "wb") as f:
-                    f.write(blob)
-                self.udt_ = UniversalDeepTransformer.load(path)
+            self.udt_ = _from_file_bytes(blob, UniversalDeepTransformer.load)
 
 
 _UDT_PARAMETERS = """
