@@ -1,18 +1,26 @@
 """Label augmentation after training: pin the training labels into the frozen hash tables."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from tqdm.auto import tqdm
 
 from .._validation import check_float, check_int, check_type
 from ..data.batch import Batch
 from ..nn.layers.base import Context
 
+if TYPE_CHECKING:
+    from ..nn.model import Model
 
-def can_pin(model):
+
+def can_pin(model: Model) -> bool:
     """Whether the model's output layer has hash tables to pin labels into."""
     index = getattr(model.output.layer, "index", None)
     return index is not None and index.hash_fn is not None
 
 
-def pin_labels(model, data, n_tables=None, k=None, every_bucket=False, verbose=True):
+def pin_labels(model: Model, data: Any, n_tables: int | None = None, k: int | None = None,
+               every_bucket: bool = False, verbose: bool = True) -> int:
     """Freeze the model's hash tables and pin each training label that its sample's buckets
     in the output layer miss, as label augmentation does from the second epoch of ``train``,
     but in one forward pass to the output layer's input, without training. Hidden sparse

@@ -277,3 +277,12 @@ def test_with_temporal_tracking_the_held_out_rows_are_the_latest(tmp_path):
     assert set(times[first]) == set(np.sort(times)[-48:])
     history = model.train(path, max_epochs=2, verbose=False)
     assert "val_recall@10" in history.epochs[0] and history["samples"][0] == len(rows) - 48
+
+
+def test_a_column_type_given_to_one_model_is_not_changed_by_it():
+    # the UDT decides an 'auto' tokenizer from the first rows inside its column type: a
+    # type object reused for another model must not carry the first model's choice
+    text = sb.types.text()
+    short = sb.UniversalDeepTransformer({"q": text, "y": sb.types.categorical()}, target="y", **SMALL)
+    short.train([{"q": "a b", "y": "p"}, {"q": "c d", "y": "q"}] * 30, epochs=1, verbose=False)
+    assert short.data_types["q"].tokenizers is not None and text.tokenizers is None
