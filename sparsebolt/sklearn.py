@@ -413,7 +413,7 @@ class _UDTEstimator(BaseEstimator):
 
     def __init__(self, data_types: dict[str, Any], target: str = "target", epochs: int | None = None,
                  learning_rate: float | Schedule | None = None, batch_size: int = 256, input_dim: int = 100_000,
-                 embedding_dim: int = 512, seed: int = 0, verbose: bool = False) -> None:
+                 embedding_dim: int | None = None, seed: int = 0, verbose: bool = False) -> None:
         self.data_types = data_types
         self.target = target
         self.epochs = epochs
@@ -480,8 +480,8 @@ _UDT_PARAMETERS = """
         Rows a training step.
     input_dim : int, default=100_000
         Width of the hashed feature space.
-    embedding_dim : int, default=512
-        Width of the hidden layer.
+    embedding_dim : int or None, default=None
+        Width of the hidden layer; None lets the model choose (``UniversalDeepTransformer``).
     seed : int, default=0
         Seeds hashing, weights and the held-out rows.
     verbose : bool, default=False
@@ -604,7 +604,7 @@ class UDTRegressor(RegressorMixin, _UDTEstimator):
 
     def __init__(self, data_types: dict[str, Any], target: str = "target", epochs: int | None = None,
                  learning_rate: float | Schedule | None = None, batch_size: int = 256, input_dim: int = 100_000,
-                 embedding_dim: int = 512, seed: int = 0, verbose: bool = False, bins: int = 40) -> None:
+                 embedding_dim: int | None = None, seed: int = 0, verbose: bool = False, bins: int = 40) -> None:
         super().__init__(data_types, target, epochs, learning_rate, batch_size, input_dim, embedding_dim, seed,
                          verbose)
         self.bins = bins

@@ -286,3 +286,20 @@ def test_a_column_type_given_to_one_model_is_not_changed_by_it():
     short = sb.UniversalDeepTransformer({"q": text, "y": sb.types.categorical()}, target="y", **SMALL)
     short.train([{"q": "a b", "y": "p"}, {"q": "c d", "y": "q"}] * 30, epochs=1, verbose=False)
     assert short.data_types["q"].tokenizers is not None and text.tokenizers is None
+
+
+def test_the_hidden_width_follows_the_target_unless_given(tmp_path):
+    text = {"q": sb.types.text()}
+    few = sb.UniversalDeepTransformer({**text, "y": sb.types.categorical(n_classes=100)}, target="y", input_dim=64)
+    many = sb.UniversalDeepTransformer({**text, "y": sb.types.categorical(n_classes=101)}, target="y", input_dim=64)
+    given = sb.UniversalDeepTransformer({**text, "y": sb.types.categorical(n_classes=2)}, target="y", input_dim=64,
+                                        embedding_dim=32)
+    tracked = sb.UniversalDeepTransformer(
+        {"user": sb.types.categorical(), "item": sb.types.categorical(n_classes=50), "t": sb.types.date()},
+        target="item", temporal_tracking={"user": "item"}, input_dim=64)
+    assert [m.hidden_dim for m in (few, many, given, tracked)] == [128, 512, 32, 512]
+    assert few.model.layer("embedding").dim == 128 and few._auto_rate == 3e-3 and many._auto_rate == 2e-3
+    few.train([{"q": "a b", "y": "p"}, {"q": "c d", "y": "q"}] * 30, epochs=1, verbose=False)
+    few.save(tmp_path / "few.sbm")
+    loaded = sb.UniversalDeepTransformer.load(tmp_path / "few.sbm")
+    assert loaded.embedding_dim is None and loaded.hidden_dim == 128 and loaded.embed([{"q": "a"}]).shape == (1, 128)
