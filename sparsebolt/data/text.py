@@ -1,7 +1,5 @@
 """A simple hashed text featurizer (words, word bigrams, character n-grams) and a loader
 for two-column text classification CSVs."""
-import csv
-import gzip
 import os
 import re
 import zlib
@@ -10,7 +8,11 @@ import numpy as np
 
 from .._validation import check_int
 from .batch import Labels, SparseDataset
+from .csv import read_chunks
 from .errors import DataFormatError
+
+# rows read at a time: the reader's lists of one chunk are short-lived
+CHUNK_ROWS = 1 << 16
 
 _WORD = re.compile(r"\w+")
 
@@ -132,35 +134,21 @@ class HashedTextFeaturizer:
         return offsets, ids, weights.astype(np.float32)
 
 
-def open_text(path):
-    """A CSV (plain or .gz) opened for ``csv.reader``."""
-    # utf-8-sig: a byte order mark (as spreadsheet programs write) is not part of the first column's name
-    return gzip.open(path, "rt", encoding="utf-8-sig", newline="") if str(path).endswith(".gz") \
-        else open(path, encoding="utf-8-sig", newline="")
+def _text_rows(path, text_column, label_column):
+    """(texts, label strings, the line each row starts on) of a text classification CSV."""
+    texts, labels, lines = [], [], []
+    for chunk in read_chunks(os.fspath(path), [text_column, label_column], CHUNK_ROWS):
+        texts += ["" if v is None else v for v in chunk.columns[text_column]]
+        labels += ["" if v is None else v for v in chunk.columns[label_column]]
+        lines += chunk.lines
+    return texts, labels, lines
 
 
 def read_text_csv(path, text_column, label_column):
-    """(texts, label strings) from a CSV with a header row."""
-    path = os.fspath(path)
-    texts, labels = [], []
-    with open_text(path) as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header is None:
-            raise DataFormatError(path, None, "the file is empty; expected a header row")
-        for col in (text_column, label_column):
-            if col not in header:
-                raise DataFormatError(path, 1, f"no column {col!r}; the header has {header}")
-        ti, li = header.index(text_column), header.index(label_column)
-        for row in reader:
-            if len(row) != len(header):
-                raise DataFormatError(path, reader.line_num,
-                                      f"expected {len(header)} fields as in the header, found {len(row)}")
-            texts.append(row[ti])
-            labels.append(row[li])
-    if not texts:
-        raise DataFormatError(path, None, "the file has a header but no rows")
-    return texts, labels
+    """(texts, label strings) from a CSV (plain or .gz) with a header row, read by
+    ``data.csv.read_chunks``: quoted fields, blank lines skipped, errors naming the file
+    and line; an empty field is ''."""
+    return _text_rows(path, text_column, label_column)[:2]
 
 
 def load_text_csv(path, text_column, label_column, featurizer, label_vocab=None, batch_size=256,
@@ -172,7 +160,7 @@ def load_text_csv(path, text_column, label_column, featurizer, label_vocab=None,
     ``fit_featurizer`` first fits the featurizer on this file's texts (the training file,
     for a featurizer with ``idf``). Returns (dataset, label_vocab).
     """
-    texts, labels = read_text_csv(path, text_column, label_column)
+    texts, labels, lines = _text_rows(path, text_column, label_column)
     if label_vocab is None:
         label_vocab = {}
         for lab in labels:
@@ -180,7 +168,7 @@ def load_text_csv(path, text_column, label_column, featurizer, label_vocab=None,
     try:
         label_ids = np.fromiter((label_vocab[lab] for lab in labels), dtype=np.int32, count=len(labels))
     except KeyError as e:
-        line = labels.index(e.args[0]) + 2
+        line = lines[labels.index(e.args[0])]
         raise DataFormatError(path, line, f"label {e.args[0]!r} is not in the label vocabulary") from None
     offsets, ids, vals = (featurizer.fit_transform if fit_featurizer else featurizer.transform)(texts)
     labs = Labels(np.arange(len(labels) + 1, dtype=np.int64), label_ids)
