@@ -12,7 +12,7 @@ from .batch import Labels, SparseDataset
 from .csv import read_chunks
 from .errors import DataFormatError
 
-# rows read at a time: the reader's lists of one chunk are short-lived
+# rows a chunk of read_chunks holds while read_text_csv gathers a whole file
 CHUNK_ROWS = 1 << 16
 _TOKENIZER_MODES = {"words": fk.WORDS, "words_punct": fk.WORDS_PUNCT}
 _ENCODINGS = {"unigrams": fk.UNIGRAMS, "bigrams": fk.BIGRAMS, "pairgrams": fk.PAIRGRAMS}
