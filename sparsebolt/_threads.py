@@ -9,8 +9,19 @@ _blas_limit = None
 
 
 def set_num_threads(n: int) -> None:
-    """Run kernels and BLAS on ``n`` threads (at most the cores numba started with,
-    ``NUMBA_NUM_THREADS``). One thread makes a seeded run reproducible bit for bit."""
+    """Run kernels and BLAS on ``n`` threads. One thread makes a seeded run reproducible
+    bit for bit.
+
+    Parameters
+    ----------
+    n : int
+        Threads, in [1, ``NUMBA_NUM_THREADS``] (the cores numba started with).
+
+    Raises
+    ------
+    ValueError
+        For ``n`` outside that range.
+    """
     global _blas_limit
     check_int("set_num_threads", "n", n, 1, numba.config.NUMBA_NUM_THREADS)
     numba.set_num_threads(n)
@@ -18,4 +29,10 @@ def set_num_threads(n: int) -> None:
 
 
 def get_num_threads() -> int:
+    """The number of threads the kernels run on (``set_num_threads``).
+
+    Returns
+    -------
+    int
+    """
     return numba.get_num_threads()

@@ -5,18 +5,24 @@ trained sparsely (LSH-selected active sets) when there are many classes. It foll
 scikit-learn estimator conventions and passes ``sklearn.utils.estimator_checks``, so it works
 in a ``Pipeline`` (after ``TfidfVectorizer`` or ``HashingVectorizer``), ``GridSearchCV`` and
 ``cross_val_score``.
+
+``UDTClassifier`` and ``UDTRegressor`` wrap the ``UniversalDeepTransformer`` for a pandas
+DataFrame of typed columns (``fit(X, y)``, X a DataFrame): they work in the same places when
+X stays a DataFrame, but take no NumPy arrays, so the estimator checks do not apply to them.
 """
 from __future__ import annotations
 
 import numbers
 import os
+import sys
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 try:
-    from sklearn.base import BaseEstimator, ClassifierMixin
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
     from sklearn.utils import check_random_state
     from sklearn.utils.multiclass import check_classification_targets, type_of_target
     from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
@@ -24,10 +30,18 @@ except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError("sparsebolt.sklearn needs scikit-learn: pip install 'sparsebolt[sklearn]'") from e
 
 from ._validation import _fail, check_choice, check_float, check_int, check_type
+from .automl import UniversalDeepTransformer
+from .automl import types as column_types
 from .data.arrays import to_dataset
 from .nn import BinaryCrossEntropy, CategoricalCrossEntropy, Embedding, FullyConnected, Input, Model
 
-__all__ = ["SparseClassifier"]
+if TYPE_CHECKING:
+    import pandas as pd
+    from scipy.sparse import sparray, spmatrix
+
+    from .train.schedules import Schedule
+
+__all__ = ["SparseClassifier", "UDTClassifier", "UDTRegressor"]
 
 _OWNER = "SparseClassifier"
 MIN_AUTO_STEPS = 500
@@ -190,7 +204,7 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
                                     verbose=bool(self.verbose))
         self.history_.extend(history.epochs)
 
-    def fit(self, X, y) -> "SparseClassifier":
+    def fit(self, X: ArrayLike | spmatrix | sparray, y: ArrayLike | spmatrix | sparray) -> SparseClassifier:
         """Train a new network on ``X`` for ``epochs`` epochs (see the class docstring for 'auto').
 
         Parameters
@@ -212,7 +226,8 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
         self._train(X, y, self._epochs(X.shape[0]))
         return self
 
-    def partial_fit(self, X, y, classes=None) -> "SparseClassifier":
+    def partial_fit(self, X: ArrayLike | spmatrix | sparray, y: ArrayLike | spmatrix | sparray,
+                    classes: ArrayLike | None = None) -> SparseClassifier:
         """One epoch over ``X`` (a network is built at the first call).
 
         Parameters
@@ -270,7 +285,7 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
         proba[rows, ids[found]] = scores[found]
         return proba
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X: ArrayLike | spmatrix | sparray) -> np.ndarray:
         """Class probabilities, a dense samples x classes array: for very many classes use
         ``predict_top_k``, which never builds it.
 
@@ -289,7 +304,7 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "model_")
         return self._dense_proba(X)
 
-    def predict_top_k(self, X, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    def predict_top_k(self, X: ArrayLike | spmatrix | sparray, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
         """Each sample's ``k`` most probable classes, best first, without a dense
         samples x classes array (for models of many thousand classes).
 
@@ -314,7 +329,7 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
         padded = ids < 0
         return self.classes_[np.where(padded, 0, ids)], np.where(padded, 0.0, scores.astype(np.float64))
 
-    def decision_function(self, X) -> np.ndarray:
+    def decision_function(self, X: ArrayLike | spmatrix | sparray) -> np.ndarray:
         """Confidence scores, monotone in the probabilities.
 
         Parameters
@@ -337,7 +352,7 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
                 return np.log(proba[:, 1]) - np.log1p(-proba[:, 1])
             return np.log(proba)
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike | spmatrix | sparray) -> np.ndarray:
         """Predicted classes.
 
         Parameters
@@ -364,19 +379,277 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
         state = dict(super().__getstate__())
         model = state.pop("model_", None)
         if model is not None:
-            with tempfile.TemporaryDirectory() as tmp:
-                path = os.path.join(tmp, "model.sbm")
-                model.save(path)
-                with open(path, "rb") as f:
-                    state["_model_file"] = f.read()
+            state["_model_file"] = _file_bytes(model)
         return state
 
     def __setstate__(self, state: dict) -> None:
         blob = state.pop("_model_file", None)
         super().__setstate__(state)
         if blob is not None:
-            with tempfile.TemporaryDirectory() as tmp:
-                path = os.path.join(tmp, "model.sbm")
-                with open(path, "wb") as f:
-                    f.write(blob)
-                self.model_ = Model.load(path)
+            self.model_ = _from_file_bytes(blob, Model.load)
+
+
+def _file_bytes(model: Any) -> bytes:
+    """The bytes of the model file ``model.save`` writes (what a pickle carries)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.sbm")
+        model.save(path)
+        with open(path, "rb") as f:
+            return f.read()
+
+
+def _from_file_bytes(blob: bytes, load: Any) -> Any:
+    """The model ``load`` reads from the model-file bytes ``blob`` (CRC-checked)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.sbm")
+        with open(path, "wb") as f:
+            f.write(blob)
+        return load(path)
+
+
+class _UDTEstimator(BaseEstimator):
+    """What the UDT estimators share: a UniversalDeepTransformer trained on X's columns and
+    y as its target column, saved as model-file bytes when pickled."""
+
+    def __init__(self, data_types: dict[str, Any], target: str = "target", epochs: int | None = None,
+                 learning_rate: float | Schedule | None = None, batch_size: int = 256, input_dim: int = 100_000,
+                 embedding_dim: int | None = None, seed: int = 0, verbose: bool = False) -> None:
+        self.data_types = data_types
+        self.target = target
+        self.epochs = epochs
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.input_dim = input_dim
+        self.embedding_dim = embedding_dim
+        self.seed = seed
+        self.verbose = verbose
+
+    def _frame(self, X: Any, owner: str) -> Any:
+        pd = sys.modules.get("pandas")  # a DataFrame exists only if pandas is loaded
+        if pd is None or not isinstance(X, pd.DataFrame):
+            raise TypeError(f"The 'X' parameter of {owner} must be a pandas DataFrame with the columns of "
+                            f"data_types. Got {type(X).__name__} instead.")
+        return X
+
+    def _fit_udt(self, X: Any, y: np.ndarray, target_type: Any, owner: str) -> None:
+        X = self._frame(X, owner)
+        if not isinstance(self.data_types, dict):
+            _fail(owner, "data_types", "a dict of column name -> sb.types", self.data_types)
+        if self.target in self.data_types or self.target in X.columns:
+            _fail(owner, "target", "a column name in neither data_types nor X (it names y's column)", self.target)
+        if len(y) != len(X):
+            raise ValueError(f"{owner} got {len(X)} rows in X but {len(y)} values in y.")
+        self.udt_ = UniversalDeepTransformer({**self.data_types, self.target: target_type}, self.target,
+                                             input_dim=self.input_dim, embedding_dim=self.embedding_dim,
+                                             seed=self.seed)
+        history = self.udt_.train(X.assign(**{self.target: y}), epochs=self.epochs,
+                                  learning_rate=self.learning_rate, batch_size=self.batch_size,
+                                  verbose=bool(self.verbose))
+        self.history_ = history.epochs
+        self.n_features_in_ = X.shape[1]
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+
+    def __getstate__(self) -> dict:
+        state = dict(super().__getstate__())
+        udt = state.pop("udt_", None)
+        if udt is not None:
+            state["_udt_file"] = _file_bytes(udt)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        blob = state.pop("_udt_file", None)
+        super().__setstate__(state)
+        if blob is not None:
+            self.udt_ = _from_file_bytes(blob, UniversalDeepTransformer.load)
+
+
+_UDT_PARAMETERS = """
+    Parameters
+    ----------
+    data_types : dict of str to ColumnType or str
+        The input columns of X and their ``sb.types`` (as for ``UniversalDeepTransformer``);
+        other columns of X are ignored.
+    target : str, default='target'
+        The name y's column takes inside the model; not a column of X or of ``data_types``.
+    epochs : int or None, default=None
+        Passes over the data; None lets the model hold out rows and stop by itself
+        (``UniversalDeepTransformer.train``).
+    learning_rate : float, Schedule or None, default=None
+        None: the model's automatic schedule.
+    batch_size : int, default=256
+        Rows a training step.
+    input_dim : int, default=100_000
+        Width of the hashed feature space.
+    embedding_dim : int or None, default=None
+        Width of the hidden layer; None lets the model choose (``UniversalDeepTransformer``).
+    seed : int, default=0
+        Seeds hashing, weights and the held-out rows.
+    verbose : bool, default=False
+        Show training progress.
+"""
+
+_UDT_ATTRIBUTES = """
+    udt_ : UniversalDeepTransformer
+        The trained model (``udt_.explain``, ``udt_.embed``, ``udt_.save`` ...).
+    history_ : list of dict
+        One entry a training epoch.
+    n_features_in_ : int
+        Columns of the X given to ``fit``.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Their names.
+
+    Notes
+    -----
+    Pickling is supported as for ``SparseClassifier``: the model travels as the bytes of its
+    model file (``UniversalDeepTransformer.save``), never pickled itself.
+"""
+
+
+class UDTClassifier(ClassifierMixin, _UDTEstimator):
+    __doc__ = """A classifier over a DataFrame of typed columns: a ``UniversalDeepTransformer``
+    whose target is y. The classes are y's distinct values (any labels ``np.unique`` sorts),
+    each an output neuron; multi-label y is not supported here (use the model itself).
+""" + _UDT_PARAMETERS + """
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.""" + _UDT_ATTRIBUTES + """
+    Examples
+    --------
+    >>> import sparsebolt as sb
+    >>> from sklearn.model_selection import cross_val_score
+    >>> from sparsebolt.sklearn import UDTClassifier
+    >>> clf = UDTClassifier({"review": sb.types.text(), "stars": sb.types.numerical()})
+    >>> cross_val_score(clf, frame[["review", "stars"]], frame["label"])  # doctest: +SKIP
+    """
+
+    def fit(self, X: pd.DataFrame, y: ArrayLike) -> UDTClassifier:
+        """Train a new model on X's columns with y as the target.
+
+        Parameters
+        ----------
+        X : DataFrame of shape (n_samples, n_columns)
+            The input columns (at least those of ``data_types``).
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self : UDTClassifier
+            The fitted estimator.
+
+        Raises
+        ------
+        TypeError
+            When X is not a DataFrame.
+        ValueError
+            For a ``target`` that names a column of X or ``data_types``, or X and y of
+            different lengths.
+        """
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        target_type = column_types.categorical(n_classes=len(self.classes_), label_type="int")
+        self._fit_udt(X, np.searchsorted(self.classes_, y), target_type, "UDTClassifier")
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """Class probabilities (the softmax outputs; not the calibrated probability of
+        ``UniversalDeepTransformer.predict_proba``).
+
+        Parameters
+        ----------
+        X : DataFrame of shape (n_samples, n_columns)
+            Rows to classify.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        check_is_fitted(self, "udt_")
+        top = self.udt_.predict_batch(self._frame(X, "UDTClassifier"), top_k=len(self.classes_))
+        proba = np.zeros((len(top), len(self.classes_)), dtype=np.float64)
+        for i, row in enumerate(top):
+            for k, score in row:
+                proba[i, k] = score
+        return proba
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """The most probable class of each row.
+
+        Parameters
+        ----------
+        X : DataFrame of shape (n_samples, n_columns)
+            Rows to classify.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "udt_")
+        top = self.udt_.predict_batch(self._frame(X, "UDTClassifier"), top_k=1)
+        return self.classes_[np.array([row[0][0] for row in top], dtype=np.int64)]
+
+
+class UDTRegressor(RegressorMixin, _UDTEstimator):
+    __doc__ = """A regressor over a DataFrame of typed columns: a ``UniversalDeepTransformer``
+    whose numerical target is y, predicted through ``bins`` bins (the expected value of the
+    bins' training means under the output's probabilities).
+""" + _UDT_PARAMETERS + """    bins : int, default=40
+        Bins of y (``sb.types.numerical(bins=...)``; edges at y's quantiles).
+
+    Attributes
+    ----------""" + _UDT_ATTRIBUTES
+
+    def __init__(self, data_types: dict[str, Any], target: str = "target", epochs: int | None = None,
+                 learning_rate: float | Schedule | None = None, batch_size: int = 256, input_dim: int = 100_000,
+                 embedding_dim: int | None = None, seed: int = 0, verbose: bool = False, bins: int = 40) -> None:
+        super().__init__(data_types, target, epochs, learning_rate, batch_size, input_dim, embedding_dim, seed,
+                         verbose)
+        self.bins = bins
+
+    def fit(self, X: pd.DataFrame, y: ArrayLike) -> UDTRegressor:
+        """Train a new model on X's columns with y as the numerical target.
+
+        Parameters
+        ----------
+        X : DataFrame of shape (n_samples, n_columns)
+            The input columns (at least those of ``data_types``).
+        y : array-like of shape (n_samples,)
+            Finite numbers.
+
+        Returns
+        -------
+        self : UDTRegressor
+            The fitted estimator.
+
+        Raises
+        ------
+        TypeError
+            When X is not a DataFrame.
+        ValueError
+            For a ``target`` that names a column of X or ``data_types``, X and y of
+            different lengths, or a y that is not all finite numbers.
+        """
+        y = column_or_1d(y, warn=True).astype(np.float64)
+        if not np.isfinite(y).all():
+            _fail("UDTRegressor", "y", "finite numbers", y[~np.isfinite(y)][0])
+        self._fit_udt(X, y, column_types.numerical(bins=self.bins), "UDTRegressor")
+        return self
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """The predicted value of each row.
+
+        Parameters
+        ----------
+        X : DataFrame of shape (n_samples, n_columns)
+            Rows to predict.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "udt_")
+        top = self.udt_.predict_batch(self._frame(X, "UDTRegressor"), top_k=1)
+        return np.array([row[0][0] for row in top], dtype=np.float64)

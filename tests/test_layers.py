@@ -19,7 +19,7 @@ LAYERS = [
 ]
 LEVEL = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 
-# Model's user-facing methods (train, evaluate, predict, pin_labels) hand over to train/,
+# Model's user-facing methods (train, evaluate, predict, pin_labels, prepare_sparse_inference) hand over to train/,
 # as Keras's Model.fit hands over to its trainer: function-local imports, never at load time
 FACADE = {("nn/model.py", "train")}
 

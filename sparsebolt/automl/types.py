@@ -8,9 +8,16 @@ Missing values: an empty CSV field, ``None`` or NaN in a DataFrame or a row dict
 absent from a row dict. A missing input value contributes one token of its own per column
 (so the model can learn from missingness); a missing text contributes that token only.
 """
+from __future__ import annotations
+
+import copy
 import re
+from typing import Any
 
 from .._validation import _fail, check_choice, check_int, check_type
+
+__all__ = ["ColumnType", "Text", "Categorical", "Numerical", "Date", "NodeId", "Neighbors", "text", "categorical",
+           "numerical", "date", "node_id", "neighbors"]
 
 TOKENIZERS = ("auto", "words", "words_punct", "char-k", "char_wb-k")
 ENCODINGS = ("unigrams", "bigrams", "pairgrams")
@@ -25,7 +32,15 @@ class ColumnType:
 
     kind = ""
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
+        """The type as a JSON-serialisable dict.
+
+        Returns
+        -------
+        dict
+            ``{"type": kind, <constructor argument>: value, ...}``; ``sb.types`` rebuilds the
+            type from it (``UniversalDeepTransformer`` takes it in ``data_types``).
+        """
         return {"type": self.kind}
 
     def __eq__(self, other):
@@ -40,21 +55,33 @@ class Text(ColumnType):
     """Free text, split by one or more tokenizers into tokens that are hashed as unigrams,
     unigrams and adjacent bigrams, or pairgrams (every unordered pair of tokens: O(n^2)).
 
-    tokenizer : 'auto' (the default: decided on the first training chunk, see below),
-        'words' (runs of letters and digits), 'words_punct' (the same, and each
-        punctuation character as a token), 'char-k' with k in 1..99 (every window of k
-        characters, spaces included), 'char_wb-k' (every window of k characters of each
-        word with a space on either side: prefixes, suffixes and stems that survive typos
-        and inflection), or a list of these (their features add up; the encoding applies
-        to each tokenizer's tokens, except that 'char_wb-k' windows stay unigrams)
-    encoding : 'unigrams', 'bigrams' or 'pairgrams'
-    lowercase : lower-case the text first
-    weighting : 'sqrt': a row's n tokens of the column weigh 1/sqrt(n) each; 'tfidf': each
+    Parameters
+    ----------
+    tokenizer : str or list of str, default='auto'
+        'auto' (decided on the first training chunk, see below), 'words' (runs of letters
+        and digits), 'words_punct' (the same, and each punctuation character as a token),
+        'char-k' with k in 1..99 (every window of k characters, spaces included),
+        'char_wb-k' (every window of k characters of each word with a space on either
+        side: prefixes, suffixes and stems that survive typos and inflection), or a list of
+        these (their features add up; the encoding applies to each tokenizer's tokens,
+        except that 'char_wb-k' windows stay unigrams).
+    encoding : {'unigrams', 'bigrams', 'pairgrams'}, default='unigrams'
+        How tokens are hashed.
+    lowercase : bool, default=True
+        Lower-case the text first.
+    weighting : {'auto', 'sqrt', 'tfidf'}, default='auto'
+        'sqrt': a row's n tokens of the column weigh 1/sqrt(n) each; 'tfidf': each
         distinct feature weighs (1 + log count) * idf, with the inverse document
         frequencies fitted on the first training chunk, and the row is scaled to unit norm;
-        'auto' (the default): 'tfidf' where 'auto' tokenizing chose character n-grams,
-        else 'sqrt'
+        'auto': 'tfidf' where 'auto' tokenizing chose character n-grams, else 'sqrt'.
 
+    Raises
+    ------
+    ValueError
+        For a value outside the choices above.
+
+    Notes
+    -----
     Either way a row's vector of one text column has unit norm (up to hash collisions).
     With ``tokenizer='auto'``, short texts (at most ``SHORT_TEXT_WORDS`` words a row on
     average: queries, names, titles) get words and 'char_wb-3', '-4', '-5' windows, which
@@ -65,7 +92,8 @@ class Text(ColumnType):
 
     kind = "text"
 
-    def __init__(self, tokenizer="auto", encoding="unigrams", lowercase=True, weighting="auto"):
+    def __init__(self, tokenizer: str | list[str] = "auto", encoding: str = "unigrams", lowercase: bool = True,
+                 weighting: str = "auto") -> None:
         self.encoding = check_choice("sb.types.text", "encoding", encoding, ENCODINGS)
         self.lowercase = bool(check_type("sb.types.text", "lowercase", lowercase, bool, "a bool"))
         self.weighting = check_choice("sb.types.text", "weighting", weighting, WEIGHTINGS)
@@ -74,9 +102,20 @@ class Text(ColumnType):
             return
         self.set_tokenizers(tokenizer)
 
-    def set_tokenizers(self, tokenizer):
+    def set_tokenizers(self, tokenizer: str | list[str]) -> None:
         """Take a tokenizer name or list (an 'auto' choice); 'auto' weighting becomes 'sqrt'
-        unless it was decided first."""
+        unless it was decided first.
+
+        Parameters
+        ----------
+        tokenizer : str or list of str
+            As the constructor's ``tokenizer``, but not 'auto'.
+
+        Raises
+        ------
+        ValueError
+            For an unknown tokenizer or an empty list.
+        """
         tokenizers = [tokenizer] if isinstance(tokenizer, str) else tokenizer
         if not isinstance(tokenizers, (list, tuple)) or not tokenizers:
             _fail("sb.types.text", "tokenizer", "a tokenizer name or a non-empty list of them", tokenizer)
@@ -89,8 +128,15 @@ class Text(ColumnType):
         if self.weighting == "auto":
             self.weighting = "sqrt"
 
-    def choose(self, words_per_row):
-        """Decide 'auto' tokenizing from the mean word count of the training rows."""
+    def choose(self, words_per_row: float) -> None:
+        """Decide 'auto' tokenizing from the mean word count of the training rows.
+
+        Parameters
+        ----------
+        words_per_row : float
+            Mean words a row; at most ``SHORT_TEXT_WORDS`` (8) chooses words and 'char_wb-3',
+            '-4', '-5' windows (and 'tfidf' for 'auto' weighting), more chooses words.
+        """
         if words_per_row <= SHORT_TEXT_WORDS:
             if self.weighting == "auto":
                 self.weighting = "tfidf"
@@ -98,7 +144,7 @@ class Text(ColumnType):
         else:
             self.set_tokenizers("words")
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         if self.tokenizers is None:
             tok = "auto"
         else:
@@ -117,11 +163,29 @@ class Categorical(ColumnType):
     (``label_type='str'``) get ids in order of first appearance in training; integer labels
     (``label_type='int'``) are the ids themselves, in [0, n_classes). With a ``delimiter`` a
     row may have several labels (multi-label).
+
+    Parameters
+    ----------
+    n_classes : int or None, default=None
+        Output neurons when the column is the target; None takes the number of distinct
+        labels of the first training data.
+    delimiter : str or None, default=None
+        A single character that separates several values of one field.
+    vocabulary : list of str or None, default=None
+        The input column's values; None learns them in training.
+    label_type : {'str', 'int'}, default='str'
+        How target labels map to output ids; 'int' needs ``n_classes``.
+
+    Raises
+    ------
+    ValueError
+        For a bad value, or ``label_type='int'`` without ``n_classes``.
     """
 
     kind = "categorical"
 
-    def __init__(self, n_classes=None, delimiter=None, vocabulary=None, label_type="str"):
+    def __init__(self, n_classes: int | None = None, delimiter: str | None = None,
+                 vocabulary: list[str] | None = None, label_type: str = "str") -> None:
         self.n_classes = None if n_classes is None else check_int("sb.types.categorical", "n_classes", n_classes, 1)
         if delimiter is not None and not (isinstance(delimiter, str) and len(delimiter) == 1):
             _fail("sb.types.categorical", "delimiter", "None or a single character", delimiter)
@@ -136,7 +200,7 @@ class Categorical(ColumnType):
             raise ValueError("sb.types.categorical(label_type='int') needs n_classes: the integer labels "
                              "are output ids in [0, n_classes).")
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"type": self.kind, "n_classes": self.n_classes, "delimiter": self.delimiter,
                 "vocabulary": self.vocabulary, "label_type": self.label_type}
 
@@ -144,17 +208,27 @@ class Categorical(ColumnType):
 class Numerical(ColumnType):
     """A number, featurized as the token of its bin.
 
-    range : (low, high) for ``bins`` equal bins (values outside fall in the end bins), or
-        None for bins at the ``bins``-quantiles of the first training chunk's values and at
+    Parameters
+    ----------
+    range : tuple of (float, float) or None, default=None
+        (low, high) for ``bins`` equal bins (values outside fall in the end bins), or None
+        for bins at the ``bins``-quantiles of the first training chunk's values and at
         those of its distinct values (up to 2 * bins - 1 bins; a value that fills most rows,
-        like zero, does not swallow the others)
-    bins : number of bins (40 by default: finer bins lifted the adult AUC from 0.918 at 10
-        bins to 0.924; docs/automl.md)
+        like zero, does not swallow the others).
+    bins : int, default=40
+        Number of bins (finer bins lifted the adult AUC from 0.918 at 10 bins to 0.924;
+        docs/automl.md).
+
+    Raises
+    ------
+    ValueError
+        For a range without low < high, or bins outside [1, 2**20].
     """
 
     kind = "numerical"
 
-    def __init__(self, range=None, bins=40):  # noqa: A002 (BOLT's name for it)
+    def __init__(self, range: tuple[float, float] | None = None,  # noqa: A002 (BOLT's name for it)
+                 bins: int = 40) -> None:
         if range is not None:
             ok = isinstance(range, (list, tuple)) and len(range) == 2 and all(
                 isinstance(x, (int, float)) and not isinstance(x, bool) for x in range) and range[0] < range[1]
@@ -164,7 +238,7 @@ class Numerical(ColumnType):
         self.range = range
         self.bins = check_int("sb.types.numerical", "bins", bins, 1, 1 << 20)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"type": self.kind, "range": self.range, "bins": self.bins}
 
 
@@ -172,17 +246,20 @@ class Date(ColumnType):
     """A date or time, featurized as tokens of its day of week, month, week of year, week of
     month and year. Also the clock of temporal tracking.
 
-    format : a ``datetime.strptime`` format, 'iso' (``YYYY-MM-DD`` with an optional time,
-        parsed by NumPy; the default) or 'unix' (seconds since 1970-01-01 UTC)
+    Parameters
+    ----------
+    format : str, default='iso'
+        A ``datetime.strptime`` format, 'iso' (``YYYY-MM-DD`` with an optional time,
+        parsed by NumPy) or 'unix' (seconds since 1970-01-01 UTC).
     """
 
     kind = "date"
 
-    def __init__(self, format="iso"):  # noqa: A002
+    def __init__(self, format: str = "iso") -> None:  # noqa: A002
         check_type("sb.types.date", "format", format, str, "'iso', 'unix' or a strptime format")
         self.format = format
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"type": self.kind, "format": self.format}
 
 
@@ -196,40 +273,48 @@ class NodeId(ColumnType):
 
 class Neighbors(ColumnType):
     """The ids of a node's neighbors, separated by ``delimiter``. Featurized as the
-    neighbors' id tokens and the neighbors' own (indexed) features, averaged."""
+    neighbors' id tokens and the neighbors' own (indexed) features, averaged.
+
+    Parameters
+    ----------
+    delimiter : str, default=' '
+        A single character between the ids.
+    """
 
     kind = "neighbors"
 
-    def __init__(self, delimiter=" "):
+    def __init__(self, delimiter: str = " ") -> None:
         if not (isinstance(delimiter, str) and len(delimiter) == 1):
             _fail("sb.types.neighbors", "delimiter", "a single character", delimiter)
         self.delimiter = delimiter
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"type": self.kind, "delimiter": self.delimiter}
 
 
-def text(tokenizer="auto", encoding="unigrams", lowercase=True, weighting="auto"):
+def text(tokenizer: str | list[str] = "auto", encoding: str = "unigrams", lowercase: bool = True,
+         weighting: str = "auto") -> Text:
     return Text(tokenizer, encoding, lowercase, weighting)
 
 
-def categorical(n_classes=None, delimiter=None, vocabulary=None, label_type="str"):
+def categorical(n_classes: int | None = None, delimiter: str | None = None, vocabulary: list[str] | None = None,
+                label_type: str = "str") -> Categorical:
     return Categorical(n_classes, delimiter, vocabulary, label_type)
 
 
-def numerical(range=None, bins=40):  # noqa: A002
+def numerical(range: tuple[float, float] | None = None, bins: int = 40) -> Numerical:  # noqa: A002
     return Numerical(range, bins)
 
 
-def date(format="iso"):  # noqa: A002
+def date(format: str = "iso") -> Date:  # noqa: A002
     return Date(format)
 
 
-def node_id():
+def node_id() -> NodeId:
     return NodeId()
 
 
-def neighbors(delimiter=" "):
+def neighbors(delimiter: str = " ") -> Neighbors:
     return Neighbors(delimiter)
 
 
@@ -240,10 +325,12 @@ for _f, _cls in ((text, Text), (categorical, Categorical), (numerical, Numerical
 TYPES = {cls.kind: cls for cls in (Text, Categorical, Numerical, Date, NodeId, Neighbors)}
 
 
-def resolve(owner, column, value):
+def resolve(owner: str, column: str, value: ColumnType | str | dict[str, Any]) -> ColumnType:
     """A ColumnType from a ColumnType, a type name ('text', ...) or a config dict."""
     if isinstance(value, ColumnType):
-        return value
+        # a copy: the model decides a text column's 'auto' tokenizer inside its type, and the
+        # object given may be reused for another model
+        return copy.deepcopy(value)
     listed = ", ".join(repr(k) for k in TYPES)
     if isinstance(value, str):
         if value not in TYPES:

@@ -5,7 +5,11 @@ The model is BOLT's default: hashed features -> Embedding(embedding_dim, relu) -
 FullyConnected(n_classes, softmax or sigmoid), the output's sparsity chosen from the class
 count unless given.
 """
+from __future__ import annotations
+
+import os
 import re
+from typing import TYPE_CHECKING, Any, Sequence, Union
 
 import numpy as np
 
@@ -19,6 +23,7 @@ from ..lsh.config import default_sparsity
 from ..nn.layers.base import Context
 from ..nn import Embedding, FullyConnected, Input, Model
 from ..nn.model import load_model_file
+from ..train.augment import can_pin
 from ..train.callbacks import EarlyStopping
 from ..train.metrics import NegativeBinnedMAE, make_metric
 from ..train.schedules import WarmupDecay, WarmupPlateau
@@ -26,10 +31,26 @@ from . import types as T
 from ._persist import featurizer_state, set_featurizer_state
 from .featurize import Featurizer, parse_times, warn_unknown_labels
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..train.callbacks import Callback, History
+    from ..train.schedules import Schedule
+
+# what train, evaluate and the other methods over many rows read: a CSV file with a header,
+# a pandas DataFrame or a list of {column: value} dicts
+Rows = Union[str, "os.PathLike[str]", "pd.DataFrame", Sequence[dict]]
+
 # rows read and featurized at a time
 CHUNK_ROWS = 65_536
-# automatic training (``train`` without ``epochs`` / ``learning_rate``)
-AUTO_LEARNING_RATE = 2e-3
+# embedding_dim=None: the hidden width by the target. Measured under automatic training
+# (docs/automl.md): with at most 100 classes (binary, regression bins) 128 wide lost nothing
+# against 512 at about a third of the fit time; MovieLens' 1,682 items lost 2 points of
+# recall@10 at 128
+FEW_CLASSES, FEW_CLASSES_WIDTH, WIDTH = 100, 128, 512
+# automatic training (``train`` without ``epochs`` / ``learning_rate``); a narrow hidden layer
+# measured best at a higher rate
+AUTO_LEARNING_RATE, NARROW_LEARNING_RATE = 2e-3, 3e-3
 AUTO_MAX_WARMUP = 500
 AUTO_PATIENCE = 3
 AUTO_SAMPLE_BUDGET = 3_000_000
@@ -92,40 +113,70 @@ class UniversalDeepTransformer:
 
     Parameters
     ----------
-    data_types : dict
-        {column name: sb.types.<type>(...) or a type name}; columns of a file that are not
-        named here are ignored.
+    data_types : dict of str to ColumnType, str or dict
+        {column name: sb.types.<type>(...), a type name or a type's config dict}; columns
+        of a file that are not named here are ignored.
     target : str
         The column to predict (categorical; its ``n_classes`` sets the output width, or the
         training data's distinct labels do when it is not given).
-    temporal_tracking : dict or None
+    temporal_tracking : dict of str to list of str, or None, default=None
         {user column: [item columns]}; each row also sees the items the same user had
         strictly before the row's time (the one date column), as files stream. Training and
         evaluation record their rows' interactions; prediction does not.
-    history_length : int
+    history_length : int, default=20
         How many of a user's latest items a row sees.
-    input_dim : int
+    input_dim : int, default=100_000
         Width of the hashed feature space.
-    embedding_dim : int
-        Width of the hidden (embedding) layer.
-    sparsity : float or None
+    embedding_dim : int or None, default=None
+        Width of the hidden (embedding) layer; None chooses it (``hidden_dim``): 128 for a
+        target of at most 100 classes without temporal tracking, else 512.
+    sparsity : float in (0, 1] or None, default=None
         Output sparsity; None chooses it from the class count as BOLT's UDT does
         (``sb.lsh.default_sparsity``: dense below 450 classes, then 0.2, 0.1, 0.05,
         0.02, 0.01 below 900, 1,800, 4,000, 10,000, 20,000 classes, else 0.005).
-    output_activation : str
+    output_activation : {'softmax', 'sigmoid'}, default='softmax'
         'softmax' (categorical cross-entropy; labels of a multi-label row share its target)
         or 'sigmoid' (binary cross-entropy per class).
-    cross_column_pairgrams : bool
+    cross_column_pairgrams : bool, default=False
         Also hash each pair of categorical and numerical tokens.
-    delimiter : str
+    delimiter : str, default=','
         The CSV field separator.
-    seed : int
+    seed : int, default=0
         Seeds hashing salts, weights and LSH.
+
+    Attributes
+    ----------
+    model : Model or None
+        The network, built once the class count is known (from ``n_classes`` of the
+        target's type, else at the first ``train``).
+    featurizer : Featurizer
+        Turns rows into hashed features and labels into output ids.
+    calibration : tuple of (float, float)
+        Platt's (a, c) for ``predict_proba`` of a binary target; (1.0, 0.0) until ``train``
+        fits them on held-out rows.
+
+    Raises
+    ------
+    ValueError
+        For a bad parameter: an empty ``data_types``, a ``target`` that is not one of its
+        categorical or numerical columns, more than one node_id column, temporal tracking
+        without exactly one date column.
+
+    Examples
+    --------
+    >>> import sparsebolt as sb
+    >>> udt = sb.UniversalDeepTransformer(
+    ...     data_types={"title": sb.types.text(), "category": sb.types.categorical()},
+    ...     target="category")
+    >>> udt.train("train.csv", epochs=5)  # doctest: +SKIP
+    >>> udt.predict({"title": "red running shoes"}, top_k=3)  # doctest: +SKIP
     """
 
-    def __init__(self, data_types, target, temporal_tracking=None, history_length=20, input_dim=100_000,
-                 embedding_dim=512, sparsity=None, output_activation="softmax", cross_column_pairgrams=False,
-                 delimiter=",", seed=0):
+    def __init__(self, data_types: dict[str, T.ColumnType | str | dict], target: str,
+                 temporal_tracking: dict[str, list[str] | str] | None = None, history_length: int = 20,
+                 input_dim: int = 100_000, embedding_dim: int | None = None, sparsity: float | None = None,
+                 output_activation: str = "softmax", cross_column_pairgrams: bool = False, delimiter: str = ",",
+                 seed: int = 0) -> None:
         check_type(_OWNER, "data_types", data_types, dict, "a non-empty dict of column name -> sb.types")
         if not data_types or not all(isinstance(c, str) and c for c in data_types):
             _fail(_OWNER, "data_types", "a non-empty dict of column name -> sb.types", data_types)
@@ -142,7 +193,7 @@ class UniversalDeepTransformer:
         self.temporal_tracking = self._check_tracking(temporal_tracking)
         self.history_length = check_int(_OWNER, "history_length", history_length, 1)
         self.input_dim = check_int(_OWNER, "input_dim", input_dim, 1, 2**31 - 1)
-        self.embedding_dim = check_int(_OWNER, "embedding_dim", embedding_dim, 1)
+        self.embedding_dim = None if embedding_dim is None else check_int(_OWNER, "embedding_dim", embedding_dim, 1)
         self.sparsity = None if sparsity is None else check_float(_OWNER, "sparsity", sparsity, 0.0, 1.0, low_open=True)
         self.output_activation = check_choice(_OWNER, "output_activation", output_activation, ("softmax", "sigmoid"))
         self.cross_column_pairgrams = bool(cross_column_pairgrams)
@@ -184,23 +235,39 @@ class UniversalDeepTransformer:
     # the network ------------------------------------------------------------------------------
 
     @property
-    def n_classes(self):
+    def n_classes(self) -> int:
+        """The number of output neurons, the target's ``n_classes``, else the labels (or, for a
+        numerical target, the bins) of the training data so far (0 before it)."""
         return self.featurizer.labels.size
 
     @property
-    def output_sparsity(self):
+    def output_sparsity(self) -> float:
+        """The output layer's sparsity, ``sparsity`` or the one chosen from ``n_classes``."""
         return self.sparsity if self.sparsity is not None else default_sparsity(self.n_classes)
+
+    @property
+    def hidden_dim(self) -> int:
+        """The hidden layer's width (the built network's, else ``embedding_dim``, else the
+        one chosen from the target: 128 for at most 100 classes without temporal tracking,
+        else 512)."""
+        if self.model is not None:
+            return self.model.layer("embedding").dim
+        if self.embedding_dim is not None:
+            return self.embedding_dim
+        return FEW_CLASSES_WIDTH if self.n_classes <= FEW_CLASSES and not self.temporal_tracking else WIDTH
 
     def _build(self):
         n_out = self.n_classes
         inp = Input(dim=self.input_dim, name="features")
-        hidden = Embedding(self.embedding_dim, activation="relu", name="embedding")(inp)
+        hidden = Embedding(self.hidden_dim, activation="relu", name="embedding")(inp)
         out = FullyConnected(n_out, sparsity=self.output_sparsity, activation=self.output_activation,
                              name="output")(hidden)
         loss = "categorical_cross_entropy" if self.output_activation == "softmax" else "binary_cross_entropy"
         self.model = Model(inp, out, loss=loss, seed=self.seed)
 
-    def summary(self):
+    def summary(self) -> str:
+        """The network's ``Model.summary()``, one line a layer (or a note that it is not
+        built yet)."""
         return "model not built yet (the class count comes from the first training data)" \
             if self.model is None else self.model.summary()
 
@@ -232,18 +299,40 @@ class UniversalDeepTransformer:
         return SparseDataset(offsets, ids, vals, labels, self.input_dim, batch_size=batch_size, shuffle=shuffle,
                              seed=self.seed)
 
-    def index_nodes(self, data):
+    def index_nodes(self, data: Rows) -> None:
         """Remember each row's graph node (its own features and its neighbors) so that rows
         naming it as a neighbor get its features. ``train`` and ``evaluate`` index their own
-        data first; call this for nodes of other sources (e.g. unlabeled ones)."""
+        data first; call this for nodes of other sources (e.g. unlabeled ones).
+
+        Parameters
+        ----------
+        data : str, path-like, DataFrame or list of dict
+            Rows with the node_id column and the input columns (the target may be absent).
+
+        Raises
+        ------
+        ValueError
+            When ``data_types`` has no node_id column.
+        """
         if self.featurizer.node_column is None:
             raise ValueError(f"index_nodes needs a node_id column in the data_types of the {_OWNER}.")
         for chunk in self._chunks(data, with_target=False):
             self.featurizer.index_nodes(chunk)
 
-    def update_history(self, data):
+    def update_history(self, data: Rows) -> None:
         """Record the interactions of the rows of ``data`` for temporal tracking, without
-        training (e.g. new events before serving predictions)."""
+        training (e.g. new events before serving predictions).
+
+        Parameters
+        ----------
+        data : str, path-like, DataFrame or list of dict
+            Rows with the date column and the tracked user and item columns.
+
+        Raises
+        ------
+        ValueError
+            When the model has no ``temporal_tracking``.
+        """
         if not self.temporal_tracking:
             raise ValueError(f"update_history needs temporal_tracking in the {_OWNER}.")
         cols = [self.featurizer.time_column] + [c for u, items in self.temporal_tracking.items() for c in [u, *items]]
@@ -253,9 +342,11 @@ class UniversalDeepTransformer:
 
     # training and inference -------------------------------------------------------------------
 
-    def train(self, data, epochs=None, learning_rate=None, batch_size=256, validation=None, metrics=(),
-              max_in_memory_rows=None, shuffle=True, callbacks=(), verbose=True, label_augmentation=False,
-              max_epochs=None, validation_metric=None):
+    def train(self, data: Rows, epochs: int | None = None, learning_rate: float | Schedule | None = None,
+              batch_size: int = 256, validation: Rows | None = None, metrics: str | Sequence[str] = (),
+              max_in_memory_rows: int | None = None, shuffle: bool = True, callbacks: Sequence[Callback] = (),
+              verbose: bool = True, label_augmentation: bool = False, max_epochs: int | None = None,
+              validation_metric: str | None = None) -> History:
         """Train on a CSV path, a pandas DataFrame or a list of row dicts.
 
         With no ``epochs`` the model decides how long to train: it holds out a validation
@@ -264,33 +355,63 @@ class UniversalDeepTransformer:
         after each epoch, stops once it has not improved for 3 epochs (at most
         ``max_epochs``, by default enough epochs for about 3M samples, within [3, 30]) and
         keeps the weights of the best epoch. With no ``learning_rate`` the rate warms up
-        linearly to 2e-3 over the first quarter epoch (at most 500 batches), then halves
-        whenever the validation metric fails to improve (with ``epochs`` given and no
+        linearly to 2e-3 (3e-3 for a hidden layer of at most 128) over the first quarter
+        epoch (at most 500 batches), then halves whenever the validation metric fails to
+        improve (with ``epochs`` given and no
         validation: cosine decay to a tenth over the epochs). Numbers given are used as they
         are (a constant rate; a ``sb.train.Schedule`` may be given instead).
 
         Parameters
         ----------
-        validation, metrics
-            Evaluated after each epoch (metric names as for ``evaluate``).
-        validation_metric : str or None
-            What automatic stopping follows; None: 'auc' for a binary target, 'recall@10'
-            with temporal tracking, else 'precision@1'.
-        max_in_memory_rows : int or None
+        data : str, path-like, DataFrame or list of dict
+            Labeled rows: a CSV file with a header, a DataFrame or {column: value} dicts.
+            The first call's labels name the classes when the target has no ``n_classes``.
+        epochs : int or None, default=None
+            Passes over ``data``; None decides (see above).
+        learning_rate : float, Schedule or None, default=None
+            None: the automatic schedule above.
+        batch_size : int, default=256
+            Rows a training step.
+        validation : str, path-like, DataFrame, list of dict or None, default=None
+            Labeled rows evaluated after each epoch, instead of a held-out slice.
+        metrics : str or sequence of str, default=()
+            Metrics computed on the validation rows after each epoch (names as for
+            ``evaluate``); the automatic stopping metric is added to them.
+        max_in_memory_rows : int or None, default=None
             None featurizes the whole data once and keeps it in memory for all epochs; a
             number streams the data in chunks of that many rows, every epoch (the held-out
             slice then comes from the first chunk).
-        label_augmentation : bool
+        shuffle : bool, default=True
+            Shuffle the training rows each epoch (within a chunk when streaming).
+        callbacks : sequence of Callback, default=()
+            Hooks into the training loop (see ``Model.train``).
+        verbose : bool, default=True
+            Show progress bars and epoch logs.
+        label_augmentation : bool, default=False
             As in ``Model.train``: a sparse output's tables freeze from the second epoch and
             pin missed labels, for sparse inference. Off by default: the UDT predicts with
             dense inference, which it made worse (MovieLens recall@10 0.161 -> 0.111; dense
-            P@1 on a 20K-class WordNet slice 0.081 -> 0.032).
+            P@1 on a 20K-class WordNet slice 0.081 -> 0.032). Instead, after training on data
+            in memory, a sparse output is readied for ``sparse_inference`` in one more pass
+            (``Model.prepare_sparse_inference``: wider tables, every training label pinned,
+            half the training sparsity); the next ``train`` puts the training settings back.
+        max_epochs : int or None, default=None
+            The most epochs automatic stopping may train.
+        validation_metric : str or None, default=None
+            What automatic stopping follows; None: 'auc' for a binary target, 'recall@10'
+            with temporal tracking, else 'precision@1' (for a numerical target, minus the
+            mean absolute error).
 
         Returns
         -------
         History
             The History of the epochs (with automatic stopping, ``history.best_epoch`` is
             the epoch whose weights were kept).
+
+        Raises
+        ------
+        ValueError
+            For a bad parameter, an unknown metric, or rows that do not fit the columns.
         """
         check_int("train", "batch_size", batch_size, 1)
         if epochs is not None:
@@ -308,6 +429,8 @@ class UniversalDeepTransformer:
             for chunk in self._chunks(data, with_target=True, columns=[self.target]):
                 self.featurizer.labels.to_ids(chunk.columns[self.target], chunk, grow=True)
             self._build()
+        else:
+            self._training_tables()
         auto = epochs is None
         holdout = auto and validation is None
         val = None
@@ -348,9 +471,9 @@ class UniversalDeepTransformer:
         if learning_rate is None:
             warmup = min(-(-steps // 4), AUTO_MAX_WARMUP)
             if val is not None:
-                learning_rate = WarmupPlateau(AUTO_LEARNING_RATE, warmup, monitor, factor=0.5, patience=1)
+                learning_rate = WarmupPlateau(self._auto_rate, warmup, monitor, factor=0.5, patience=1)
             else:
-                learning_rate = WarmupDecay(AUTO_LEARNING_RATE, warmup, epochs * steps)
+                learning_rate = WarmupDecay(self._auto_rate, warmup, epochs * steps)
         history = self.model.train(train_data, epochs=epochs, learning_rate=learning_rate, validation=val,
                                    metrics=metrics, callbacks=callbacks, verbose=verbose,
                                    label_augmentation=label_augmentation)
@@ -360,14 +483,28 @@ class UniversalDeepTransformer:
         self.center = self._mean_embedding(train_data)
         if val is not None and self._binary:
             self.calibration = self._fit_calibration(val)
+        if max_in_memory_rows is None and can_pin(self.model):
+            self.model.prepare_sparse_inference(train_data, verbose=False)
         return history
+
+    @property
+    def _auto_rate(self):
+        return NARROW_LEARNING_RATE if self.hidden_dim <= FEW_CLASSES_WIDTH else AUTO_LEARNING_RATE
+
+    def _training_tables(self):
+        """Put back the output layer's training settings (autotuned tables at the training
+        sparsity) if ``train`` last left them set for sparse inference."""
+        layer = self.model.output.layer
+        if layer.sampling is not None or layer.sparsity != self.output_sparsity:
+            layer.sampling = None
+            layer.set_sparsity(self.output_sparsity, keep_tables=False)
 
     @property
     def _binary(self):
         return not self.regression and self.n_classes == 2 and self.output_activation == "softmax"
 
     def _hidden(self, x):
-        """float32[n, embedding_dim]: what the output layer sees for the rows of ``x``."""
+        """float32[n, hidden_dim]: what the output layer sees for the rows of ``x``."""
         values = self.model.forward(Batch((x,)), Context(), skip_output=True)
         return values[self.model.output.inputs[0]].to_dense()
 
@@ -402,10 +539,28 @@ class UniversalDeepTransformer:
                 break
         return float(theta[0]), float(theta[1])
 
-    def predict_proba(self, rows):
+    def predict_proba(self, rows: pd.DataFrame | Sequence[dict]) -> np.ndarray:
         """For a binary target, the probability of each row's second class (the one with
         output id 1, ``featurizer.labels.name(1)``), calibrated on the held-out rows when
-        ``train`` chose its own epochs (``self.calibration``, Platt's a and c): float64[n_rows]."""
+        ``train`` chose its own epochs (``self.calibration``, Platt's a and c).
+
+        Parameters
+        ----------
+        rows : DataFrame or list of dict
+            Rows of input columns.
+
+        Returns
+        -------
+        ndarray of shape (n_rows,)
+            float64 probabilities.
+
+        Raises
+        ------
+        RuntimeError
+            Before ``train``.
+        ValueError
+            When the target is not binary (2 classes, softmax).
+        """
         self._require_model("predict_proba")
         if not self._binary:
             raise ValueError(f"predict_proba is for a binary target (2 classes, softmax); this one has "
@@ -419,8 +574,9 @@ class UniversalDeepTransformer:
             out.append(1.0 / (1.0 + np.exp(-(a * (z[:, 1] - z[:, 0]) + c))))
         return np.concatenate(out) if out else np.zeros(0)
 
-    def cold_start(self, catalogue, strong_columns, weak_columns=(), phrase_delimiter=None, spans=10,
-                   span_words=(1, 4), seed=None, **train_kw):
+    def cold_start(self, catalogue: Rows, strong_columns: str | Sequence[str], weak_columns: str | Sequence[str] = (),
+                   phrase_delimiter: str | None = None, spans: int = 10, span_words: tuple[int, int] = (1, 4),
+                   seed: int | None = None, **train_kw: Any) -> History:
         """Train a retrieval model from a table of items and their texts alone, with no
         queries: each item (a row of ``catalogue``: a CSV path, DataFrame or row dicts with
         the target column and the text columns named below) stands in for its queries with
@@ -428,10 +584,39 @@ class UniversalDeepTransformer:
         ``phrase_delimiter`` when given) and ``spans`` random runs of ``span_words`` words of
         its ``weak_columns`` (descriptions). The model must have one text input column,
         which receives these texts. Later ``train`` calls on real queries fine-tune it.
-        Other keyword arguments go to ``train`` (by default it decides how long to train).
-        Returns the History of ``train``. The defaults by measurement on 300 WordNet synsets
-        (docs/automl.md): 3 spans of 2-6 words reached P@1 0.21 on held-out lemmas, 10 of
-        1-4 words 0.64."""
+        The defaults by measurement on 300 WordNet synsets (docs/automl.md): 3 spans of 2-6
+        words reached P@1 0.21 on held-out lemmas, 10 of 1-4 words 0.64.
+
+        Parameters
+        ----------
+        catalogue : str, path-like, DataFrame or list of dict
+            One row an item: the target column and the text columns.
+        strong_columns : str or sequence of str
+            Columns whose every phrase is a query (names, titles).
+        weak_columns : str or sequence of str, default=()
+            Columns from which random word spans are queries (descriptions).
+        phrase_delimiter : str or None, default=None
+            Splits a strong column's value into phrases; None keeps it whole.
+        spans : int, default=10
+            Random spans an item of its weak columns' words.
+        span_words : tuple of (int, int), default=(1, 4)
+            The (low, high) word count of a span, both included.
+        seed : int or None, default=None
+            Seeds the spans; None uses the model's ``seed``.
+        **train_kw
+            Passed to ``train`` (by default it decides how long to train).
+
+        Returns
+        -------
+        History
+            What ``train`` returns.
+
+        Raises
+        ------
+        ValueError
+            When the model has not exactly one text input column, for bad spans, or when
+            the catalogue yields no text.
+        """
         text = [c for c in self.featurizer.text_columns]
         if len(text) != 1:
             raise ValueError(f"cold_start needs a {_OWNER} with one text input column, which takes the "
@@ -469,7 +654,7 @@ class UniversalDeepTransformer:
     def _mean_embedding(self, data, max_rows=4096):
         """The mean hidden representation of (the first ``max_rows`` rows of) ``data``:
         what every row shares, which ``introduce_label`` takes off a new class's direction."""
-        total, n = np.zeros(self.embedding_dim), 0
+        total, n = np.zeros(self.hidden_dim), 0
         for batch in data:
             h = self._hidden(batch.inputs[0])
             total += h.sum(axis=0)
@@ -491,8 +676,8 @@ class UniversalDeepTransformer:
 
     def _validation_rows(self, n_rows):
         """How many rows to hold out: a tenth, at most 10,000, and fewer for wide outputs,
-        where a dense evaluation of each row costs n_classes x embedding_dim."""
-        per_row = self.n_classes * self.embedding_dim
+        where a dense evaluation of each row costs n_classes x hidden_dim."""
+        per_row = self.n_classes * self.hidden_dim
         cap = max(1_000, int(VALIDATION_BUDGET / per_row))
         return max(1, min(int(n_rows * VALIDATION_FRACTION), VALIDATION_MAX_ROWS, cap))
 
@@ -506,7 +691,7 @@ class UniversalDeepTransformer:
         return "recall@10" if self.temporal_tracking else "precision@1"
 
     @property
-    def regression(self):
+    def regression(self) -> bool:
         """Whether the target is numerical (predicted through its bins, see ``TargetBins``)."""
         return self.featurizer.labels.label_type == "bins"
 
@@ -514,11 +699,36 @@ class UniversalDeepTransformer:
         if self.model is None:
             raise RuntimeError(f"{what} needs a trained {_OWNER}; call train first.")
 
-    def evaluate(self, data, metrics=("categorical_accuracy",), sparse_inference=False, batch_size=2048):
-        """Metrics over labeled data (CSV path, DataFrame or row dicts): {name: value}.
-        Metric names: 'precision@k', 'recall@k', 'categorical_accuracy', 'auc' (binary); for a
-        numerical target 'mae' and 'rmse' (the default is then both)."""
+    def evaluate(self, data: Rows, metrics: Sequence[str] = ("categorical_accuracy",),
+                 sparse_inference: bool = False, batch_size: int = 2048) -> dict[str, float]:
+        """Metrics over labeled data.
+
+        Parameters
+        ----------
+        data : str, path-like, DataFrame or list of dict
+            Labeled rows.
+        metrics : sequence of str, default=('categorical_accuracy',)
+            'precision@k', 'recall@k', 'categorical_accuracy', 'auc' (binary target); for a
+            numerical target 'mae' and 'rmse' (the default is then both).
+        sparse_inference : bool, default=False
+            Score only the output neurons the LSH tables retrieve.
+        batch_size : int, default=2048
+            Rows a batch (categorical target).
+
+        Returns
+        -------
+        dict of str to float
+            {metric name: value}.
+
+        Raises
+        ------
+        RuntimeError
+            Before ``train``.
+        ValueError
+            For an unknown metric or rows that do not fit the columns.
+        """
         self._require_model("evaluate")
+        metrics = [metrics] if isinstance(metrics, str) else metrics
         if self.regression:
             return self._evaluate_regression(data, metrics, sparse_inference)
         check_int("evaluate", "batch_size", batch_size, 1)
@@ -546,20 +756,82 @@ class UniversalDeepTransformer:
         p = output.astype(np.float64)
         return (p @ self.featurizer.labels.centers) / np.maximum(p.sum(axis=1), 1e-12)
 
-    def pin_labels(self, data, batch_size=2048, n_tables=None, k=None, every_bucket=False, verbose=True):
+    def pin_labels(self, data: Rows, batch_size: int = 2048, n_tables: int | None = None, k: int | None = None,
+                   every_bucket: bool = False, verbose: bool = True) -> int:
         """Freeze the sparse output's hash tables and pin each label of ``data`` (labeled
         rows, as for ``train``) that its row's buckets miss, so sparse inference finds it:
         label augmentation in one pass, without training (``Model.pin_labels``; ``n_tables``,
         ``k`` and ``every_bucket`` as there: rebuilt wider tables for sparse inference, as
         ``make demo`` does). A later ``train`` without ``label_augmentation`` unfreezes the
-        tables, and their next rebuild drops the pins. Returns how many (row, label) pairs
-        were pinned."""
+        tables, and their next rebuild drops the pins.
+
+        Parameters
+        ----------
+        data : str, path-like, DataFrame or list of dict
+            Labeled rows.
+        batch_size : int, default=2048
+            Rows a batch.
+        n_tables : int or None, default=None
+            Rebuild the output's tables with this many tables first.
+        k : int or None, default=None
+            Hashes a table of the rebuilt tables.
+        every_bucket : bool, default=False
+            Pin a label into each of its row's buckets that misses it, not only when all do.
+        verbose : bool, default=True
+            Show a progress bar.
+
+        Returns
+        -------
+        int
+            How many (row, label) pairs were pinned.
+
+        Raises
+        ------
+        RuntimeError
+            Before ``train``.
+        ValueError
+            When the output layer has no hash tables (dense).
+        """
         self._require_model("pin_labels")
         check_int("pin_labels", "batch_size", batch_size, 1)
         if self.featurizer.node_column is not None:
             self.index_nodes(data)
         stream = _ChunkStream(self, data, "eval", batch_size, CHUNK_ROWS, False, self.seed)
         return self.model.pin_labels(stream, n_tables=n_tables, k=k, every_bucket=every_bucket, verbose=verbose)
+
+    def prepare_sparse_inference(self, data: Rows, batch_size: int = 2048, verbose: bool = True) -> int:
+        """Ready the sparse output for ``sparse_inference`` as ``train`` does at its end
+        (``Model.prepare_sparse_inference``): needed after training on streamed data, or
+        after ``introduce_label``, whose table rebuild drops the training labels' pins.
+
+        Parameters
+        ----------
+        data : str, path-like, DataFrame or list of dict
+            The labeled training rows.
+        batch_size : int, default=2048
+            Rows a batch.
+        verbose : bool, default=True
+            Show a progress bar.
+
+        Returns
+        -------
+        int
+            How many (row, label) pairs were pinned.
+
+        Raises
+        ------
+        RuntimeError
+            Before ``train``.
+        ValueError
+            When the output layer has no hash tables (dense).
+        """
+        self._require_model("prepare_sparse_inference")
+        check_int("prepare_sparse_inference", "batch_size", batch_size, 1)
+        if self.featurizer.node_column is not None:
+            self.index_nodes(data)
+        self._training_tables()
+        stream = _ChunkStream(self, data, "eval", batch_size, CHUNK_ROWS, False, self.seed)
+        return self.model.prepare_sparse_inference(stream, verbose=verbose)
 
     def _rows_source(self, rows, what):
         if isinstance(rows, dict):
@@ -575,10 +847,34 @@ class UniversalDeepTransformer:
                                      f"{list(self.data_types)}.")
         return rows
 
-    def predict_batch(self, rows, top_k=1, sparse_inference=False):
-        """For each row (a list of dicts, or a DataFrame) its ``top_k`` labels with scores,
-        best first: [[(label, score), ...], ...]; for a numerical target the predicted value,
-        [[(value, None)], ...]."""
+    def predict_batch(self, rows: pd.DataFrame | Sequence[dict], top_k: int = 1,
+                      sparse_inference: bool = False) -> list[list[tuple[Any, float | None]]]:
+        """The ``top_k`` labels of each row with their scores, best first.
+
+        Parameters
+        ----------
+        rows : DataFrame or list of dict
+            Rows of input columns (a column the model does not know is an error).
+        top_k : int, default=1
+            Labels a row.
+        sparse_inference : bool, default=False
+            Score only the output neurons the LSH tables retrieve.
+
+        Returns
+        -------
+        list of list of tuple
+            [[(label, score), ...], ...], one list a row; for a numerical target the
+            predicted value, [[(value, None)], ...].
+
+        Raises
+        ------
+        RuntimeError
+            Before ``train``.
+        TypeError
+            For a single dict (use ``predict``) or a row that is not a dict.
+        ValueError
+            For a row with columns outside ``data_types``.
+        """
         self._require_model("predict_batch")
         top_k = check_int("predict_batch", "top_k", top_k, 1)
         rows = self._rows_source(rows, "predict_batch")
@@ -603,29 +899,64 @@ class UniversalDeepTransformer:
                                 if 0 <= i < named and labels.name(int(i)) is not None][:top_k])
         return results
 
-    def predict(self, row, top_k=1, sparse_inference=False):
-        """The ``top_k`` labels of one row (a dict of column name -> value) with their
-        scores, best first: [(label, score), ...]."""
+    def predict(self, row: dict[str, Any], top_k: int = 1,
+                sparse_inference: bool = False) -> list[tuple[Any, float | None]]:
+        """The ``top_k`` labels of one row with their scores, best first.
+
+        Parameters
+        ----------
+        row : dict
+            {column name: value} of input columns.
+        top_k : int, default=1
+            Labels to return.
+        sparse_inference : bool, default=False
+            Score only the output neurons the LSH tables retrieve.
+
+        Returns
+        -------
+        list of tuple
+            [(label, score), ...]; for a numerical target [(value, None)].
+
+        Raises
+        ------
+        TypeError
+            When ``row`` is not a dict.
+        """
         if not isinstance(row, dict):
             raise TypeError(f"predict takes one row as a dict of column name -> value; use predict_batch for "
                             f"several rows. Got {type(row).__name__}.")
         return self.predict_batch([row], top_k=top_k, sparse_inference=sparse_inference)[0]
 
-    def embed(self, rows):
-        """The hidden representation of each row (list of dicts or a DataFrame): the
-        embedding layer's output, float32[n_rows, embedding_dim], for similarity search or
-        as features of another model."""
+    def embed(self, rows: pd.DataFrame | Sequence[dict]) -> np.ndarray:
+        """The hidden representation of each row: the embedding layer's output, for
+        similarity search or as features of another model.
+
+        Parameters
+        ----------
+        rows : DataFrame or list of dict
+            Rows of input columns.
+
+        Returns
+        -------
+        ndarray of shape (n_rows, hidden_dim)
+            float32 embeddings.
+
+        Raises
+        ------
+        RuntimeError
+            Before ``train``.
+        """
         self._require_model("embed")
         rows = self._rows_source(rows, "embed")
         if isinstance(rows, (list, tuple)) and not rows:
-            return np.zeros((0, self.embedding_dim), dtype=np.float32)
+            return np.zeros((0, self.hidden_dim), dtype=np.float32)
         parts = []
         for chunk in self._chunks(rows, with_target=False):
             offsets, ids, vals, _, _ = self.featurizer.transform(chunk, "predict")
             parts.append(self._hidden(csr_value(self.input_dim, offsets, ids, vals)).copy())
         return np.concatenate(parts)
 
-    def explain(self, row, target=None):
+    def explain(self, row: dict[str, Any], target: Any = None) -> list[tuple[str, str, float]]:
         """Which columns and words of ``row`` (a dict) drove its prediction, by leaving
         each out: [(column, token, contribution), ...], the largest magnitude first. The
         contribution is how much the log-odds of the target class (the top class unless
@@ -634,7 +965,29 @@ class UniversalDeepTransformer:
         softmax or sigmoid output, which unlike p does not saturate near certainty:
         positive tokens raised the class's probability, negative ones lowered it. A text column gives one
         entry per distinct word (the word's unigram, bigrams and character n-grams go with
-        it); any other column one entry, its value as the token."""
+        it); any other column one entry, its value as the token.
+
+        Parameters
+        ----------
+        row : dict
+            {column name: value} of input columns.
+        target : label or None, default=None
+            The class to explain; None: the top class. Must be None for a numerical target.
+
+        Returns
+        -------
+        list of tuple of (str, str, float)
+            (column, token, contribution), the largest magnitude first.
+
+        Raises
+        ------
+        RuntimeError
+            Before ``train``.
+        TypeError
+            When ``row`` is not a dict.
+        ValueError
+            For a ``target`` that is not a class of the model.
+        """
         self._require_model("explain")
         if not isinstance(row, dict):
             raise TypeError(f"explain takes one row as a dict of column name -> value. Got {type(row).__name__}.")
@@ -673,7 +1026,7 @@ class UniversalDeepTransformer:
         out = [(c, token, float(log_odds[0] - log_odds[1 + j])) for j, (c, token) in enumerate(pieces)]
         return sorted(out, key=lambda t: -abs(t[2]))
 
-    def introduce_label(self, rows, label):
+    def introduce_label(self, rows: pd.DataFrame | Sequence[dict], label: str) -> int:
         """Teach the trained model a new class, or more examples of a known one, from
         ``rows`` (dicts or a DataFrame of input columns) without training: the class's
         output neuron is moved (a new one added) just far enough towards the rows' mean
@@ -681,7 +1034,26 @@ class UniversalDeepTransformer:
         now. Prediction, sparse inference included (the rows' buckets are pinned to it),
         reflects it at once; later training refines it. A sparse output's tables are
         rebuilt when a neuron is added, which drops earlier pins (``pin_labels`` again).
-        Returns the class's output id."""
+
+        Parameters
+        ----------
+        rows : DataFrame or list of dict
+            At least one row of input columns, examples of the class.
+        label : str
+            The class (string labels only).
+
+        Returns
+        -------
+        int
+            The class's output id.
+
+        Raises
+        ------
+        RuntimeError
+            Before ``train``.
+        ValueError
+            For integer labels, no rows, or a new class when ``n_classes`` is full.
+        """
         self._require_model("introduce_label")
         labels = self.featurizer.labels
         if labels.label_type != "str":
@@ -718,9 +1090,22 @@ class UniversalDeepTransformer:
             self.pin_labels(self._with_label(rows, label), verbose=False)
         return k
 
-    def forget(self, label):
+    def forget(self, label: str) -> None:
         """Remove a class: it is never predicted again (its neuron scores nothing and its
-        id is free for the next ``introduce_label``)."""
+        id is free for the next ``introduce_label``).
+
+        Parameters
+        ----------
+        label : str
+            A class of the model (string labels only).
+
+        Raises
+        ------
+        RuntimeError
+            Before ``train``.
+        ValueError
+            When ``label`` is not a class of the model.
+        """
         self._require_model("forget")
         labels = self.featurizer.labels
         if labels.label_type != "str" or label not in labels.index:
@@ -747,9 +1132,15 @@ class UniversalDeepTransformer:
 
     # config -----------------------------------------------------------------------------------
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         """Everything but arrays, JSON-serialisable: the constructor's arguments and the
-        fitted featurizer state (label map, vocabularies, bin edges)."""
+        fitted featurizer state (label map, vocabularies, bin edges).
+
+        Returns
+        -------
+        dict
+            What ``from_config`` takes.
+        """
         return {"data_types": {c: t.get_config() for c, t in self.data_types.items()},
                 "target": self.target, "temporal_tracking": self.temporal_tracking,
                 "history_length": self.history_length, "input_dim": self.input_dim,
@@ -759,10 +1150,21 @@ class UniversalDeepTransformer:
                 "seed": self.seed, "featurizer": self.featurizer.get_config()}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config: dict[str, Any]) -> UniversalDeepTransformer:
         """A model with the featurizer of ``get_config()`` (vocabularies, bins, label map)
         and fresh weights; interaction histories and indexed nodes are not in the config
-        (``save`` and ``load`` keep everything)."""
+        (``save`` and ``load`` keep everything).
+
+        Parameters
+        ----------
+        config : dict
+            What ``get_config`` returned.
+
+        Returns
+        -------
+        UniversalDeepTransformer
+            The untrained model.
+        """
         kw = {k: v for k, v in config.items() if k != "featurizer"}
         model = cls(**kw)
         model.featurizer.set_config(config["featurizer"])
@@ -772,13 +1174,26 @@ class UniversalDeepTransformer:
 
     # model files ------------------------------------------------------------------------------
 
-    def save(self, path, optimizer_state=True):
+    def save(self, path: str | os.PathLike, optimizer_state: bool = True) -> None:
         """Write the model to ``path`` in the model file format (atomically, checksummed,
         no pickle: docs/file-format.md): the network's weights, optimizer state (unless
         ``optimizer_state=False``), hash tables and pinned labels, and the featurizer's
         column types, vocabularies, bins, label names, document frequencies, interaction
         histories and graph node index. ``UniversalDeepTransformer.load`` reads it back;
-        ``sb.Model.load`` reads the network alone (feature ids in, class ids out)."""
+        ``sb.Model.load`` reads the network alone (feature ids in, class ids out).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write.
+        optimizer_state : bool, default=True
+            Keep Adam's moments (to continue training as if without a break).
+
+        Raises
+        ------
+        RuntimeError
+            Before ``train``.
+        """
         self._require_model("save")
         meta, arrays = featurizer_state(self.featurizer)
         if self.center is not None:
@@ -788,9 +1203,32 @@ class UniversalDeepTransformer:
                    extra_arrays=prefixed("automl", arrays))
 
     @classmethod
-    def load(cls, path, mmap=False, verify=None, optimizer_state=True):
+    def load(cls, path: str | os.PathLike, mmap: bool = False, verify: bool | None = None,
+             optimizer_state: bool = True) -> UniversalDeepTransformer:
         """A model saved by ``save``: it predicts what the saved one did and can keep
-        training (with ``optimizer_state``). ``mmap`` and ``verify`` as for ``sb.Model.load``."""
+        training (with ``optimizer_state``).
+
+        Parameters
+        ----------
+        path : str or path-like
+            A file ``save`` wrote.
+        mmap : bool, default=False
+            Map the arrays copy-on-write instead of reading them.
+        verify : bool or None, default=None
+            Check every array's CRC-32; None: when not ``mmap``.
+        optimizer_state : bool, default=True
+            Read Adam's moments too, when the file has them.
+
+        Returns
+        -------
+        UniversalDeepTransformer
+            The loaded model.
+
+        Raises
+        ------
+        ModelFileError
+            For a damaged file, or one ``sb.Model.save`` wrote (a network without columns).
+        """
         model, manifest, arrays = load_model_file(path, mmap, verify, optimizer_state)
         saved = manifest.get(AUTOML_KEY)
         if saved is None:
@@ -801,7 +1239,7 @@ class UniversalDeepTransformer:
             ours = unprefixed("automl", arrays)
             set_featurizer_state(udt.featurizer, saved["state"], ours)
             if "center" in ours:
-                udt.center = np.array(take(_OWNER, ours, "center", (udt.embedding_dim,), np.float32))
+                udt.center = np.array(take(_OWNER, ours, "center", (model.layer("embedding").dim,), np.float32))
             if "calibration" in ours:
                 a, c = take(_OWNER, ours, "calibration", (2,), np.float64).tolist()
                 if not (np.isfinite(a) and np.isfinite(c)):

@@ -42,7 +42,7 @@ settings in ``[train]`` (all optional: without ``epochs`` it decides how long to
     price = {type = "numerical", bins = 20}
     label = "categorical"
     [options]                    # keyword arguments of sb.UniversalDeepTransformer
-    embedding_dim = 512
+    embedding_dim = 256
     [train]                      # keyword arguments of its train()
     max_epochs = 20
     metrics = ["precision@1"]    # on --validation after each epoch

@@ -1,4 +1,8 @@
 """Batches of sparse features and label sets, and an in-memory data set of them."""
+from __future__ import annotations
+
+from typing import Any, Iterator, Sequence
+
 import numpy as np
 
 from .._validation import check_int
@@ -6,20 +10,40 @@ from .value import Value
 
 
 class Labels:
-    """Label sets of a batch as CSR rows: ``offsets : int64[B + 1]``, ``ids : int32[nnz]``,
-    ``vals : float32[nnz]`` (1.0 where the data gives no values)."""
+    """Label sets of a batch as CSR rows (a sample may have any number of labels).
+
+    Parameters
+    ----------
+    offsets : array-like of shape (n_samples + 1,)
+        Row boundaries into ``ids``; stored as int64.
+    ids : array-like of shape (nnz,)
+        The label ids, row after row; stored as int32.
+    vals : array-like of shape (nnz,) or None, default=None
+        A weight a label; stored as float32, 1.0 for each when None.
+    """
 
     __slots__ = ("offsets", "ids", "vals")
 
-    def __init__(self, offsets, ids, vals=None):
+    def __init__(self, offsets: Any, ids: Any, vals: Any = None) -> None:
         self.offsets = np.ascontiguousarray(offsets, dtype=np.int64)
         self.ids = np.ascontiguousarray(ids, dtype=np.int32)
         self.vals = (np.ones(self.ids.shape[0], dtype=np.float32) if vals is None
                      else np.ascontiguousarray(vals, dtype=np.float32))
 
     @classmethod
-    def from_lists(cls, label_lists):
-        """From one list of label ids per sample."""
+    def from_lists(cls, label_lists: Sequence[Sequence[int]]) -> Labels:
+        """Labels from one list of label ids a sample.
+
+        Parameters
+        ----------
+        label_lists : sequence of sequence of int
+            Each sample's label ids.
+
+        Returns
+        -------
+        Labels
+            The label sets, every weight 1.0.
+        """
         lengths = [len(x) for x in label_lists]
         offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
@@ -27,32 +51,77 @@ class Labels:
         return cls(offsets, ids)
 
     @property
-    def batch_size(self):
+    def batch_size(self) -> int:
+        """The number of samples (rows)."""
         return self.offsets.shape[0] - 1
 
-    def max_per_row(self):
+    def max_per_row(self) -> int:
+        """The most labels any sample has (0 for no samples).
+
+        Returns
+        -------
+        int
+        """
         return int(np.diff(self.offsets).max()) if self.batch_size else 0
 
-    def row(self, i):
+    def row(self, i: int) -> np.ndarray:
+        """The label ids of sample ``i``.
+
+        Parameters
+        ----------
+        i : int
+            The sample's row.
+
+        Returns
+        -------
+        ndarray of int32
+            A view of ``ids``.
+        """
         return self.ids[self.offsets[i]:self.offsets[i + 1]]
 
 
 class Batch:
-    """One batch: ``inputs``, a tuple of Values (one per model input), and ``labels``."""
+    """One batch of samples: a Value per model input, and their labels.
+
+    Parameters
+    ----------
+    inputs : Value or sequence of Value
+        One Value a model input, in the order of the model's inputs; stored as a tuple.
+    labels : Labels or None, default=None
+        The samples' label sets (None for prediction).
+    """
 
     __slots__ = ("inputs", "labels")
 
-    def __init__(self, inputs, labels=None):
+    def __init__(self, inputs: Value | Sequence[Value], labels: Labels | None = None) -> None:
         self.inputs = tuple(inputs) if isinstance(inputs, (list, tuple)) else (inputs,)
         self.labels = labels
 
     @property
-    def batch_size(self):
+    def batch_size(self) -> int:
+        """The number of samples."""
         return self.inputs[0].batch_size
 
 
-def csr_value(dim, offsets, ids, vals=None):
-    """A sparse Value with checked dtypes (values default to 1.0)."""
+def csr_value(dim: int, offsets: Any, ids: Any, vals: Any = None) -> Value:
+    """A sparse Value from CSR arrays, converted to the dtypes the kernels take.
+
+    Parameters
+    ----------
+    dim : int
+        The width of the feature space (ids must be below it).
+    offsets : array-like of shape (n_samples + 1,)
+        Row boundaries into ``ids``; converted to int64.
+    ids : array-like of shape (nnz,)
+        Feature ids, row after row; converted to int32.
+    vals : array-like of shape (nnz,) or None, default=None
+        Feature values; converted to float32, 1.0 for each when None.
+
+    Returns
+    -------
+    Value
+        The sparse batch (arrays already of the right dtype are not copied).
+    """
     ids = np.ascontiguousarray(ids, dtype=np.int32)
     vals = np.ones(ids.shape[0], dtype=np.float32) if vals is None else np.ascontiguousarray(vals, dtype=np.float32)
     return Value(dim, vals, ids, np.ascontiguousarray(offsets, dtype=np.int64))
@@ -71,25 +140,59 @@ def _take_rows(offsets, arrays, rows):
 class Reshuffled:
     """Mixin of data sets that shuffle with a generator ``self._rng`` each epoch."""
 
-    def get_state(self):
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         """(meta, arrays) as every stateful class gives them: the shuffling generator's
         state, JSON-able, and no arrays. After ``set_state`` with it an epoch's batches
         come out as they did when it was taken (checkpoints keep the meta)."""
         return {"rng": self._rng.bit_generator.state}, {}
 
-    def set_state(self, meta, arrays):
+    def set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        """Take back a ``get_state``.
+
+        Parameters
+        ----------
+        meta : dict
+            The meta ``get_state`` returned.
+        arrays : dict
+            Its arrays (none).
+        """
         self._rng.bit_generator.state = meta["rng"]
 
 
 class SparseDataset(Reshuffled):
     """An in-memory data set of one sparse input and label sets, served in batches.
 
-    offsets, ids, vals : the features as CSR (int64[N + 1], int32[nnz], float32[nnz])
-    labels : Labels over all N samples
-    dim : the feature space width (ids must be below it)
+    Iterating gives the Batches of an epoch (reshuffled each time with ``shuffle``);
+    ``len`` is the number of batches.
+
+    Parameters
+    ----------
+    offsets : array-like of shape (n_samples + 1,)
+        The features' row boundaries (int64).
+    ids : array-like of shape (nnz,)
+        Feature ids (int32), each below ``dim``.
+    vals : array-like of shape (nnz,) or None
+        Feature values (float32); None for 1.0 each.
+    labels : Labels
+        The label sets of all ``n_samples`` samples.
+    dim : int
+        The feature space width.
+    batch_size : int, default=256
+        Samples a batch.
+    shuffle : bool, default=False
+        Serve the samples in a new random order every epoch.
+    seed : int, default=0
+        Seeds the shuffling.
+
+    Raises
+    ------
+    ValueError
+        When ``labels`` has another number of rows than the features, or for a bad
+        ``batch_size``.
     """
 
-    def __init__(self, offsets, ids, vals, labels, dim, batch_size=256, shuffle=False, seed=0):
+    def __init__(self, offsets: Any, ids: Any, vals: Any, labels: Labels, dim: int, batch_size: int = 256,
+                 shuffle: bool = False, seed: Any = 0) -> None:
         self.features = csr_value(dim, offsets, ids, vals)
         self.labels = labels
         self.dim = dim
@@ -100,7 +203,8 @@ class SparseDataset(Reshuffled):
             raise ValueError(f"SparseDataset has {self.n_samples} feature rows but {labels.batch_size} label rows.")
 
     @property
-    def n_samples(self):
+    def n_samples(self) -> int:
+        """The number of samples."""
         return self.features.batch_size
 
     def __len__(self):
@@ -114,8 +218,18 @@ class SparseDataset(Reshuffled):
         loff, (lids, lvals) = _take_rows(self.labels.offsets, [self.labels.ids, self.labels.vals], rows)
         return off, ids, vals, Labels(loff, lids, lvals)
 
-    def batch(self, rows):
-        """The Batch of the given sample indices."""
+    def batch(self, rows: Any) -> Batch:
+        """The Batch of the given samples.
+
+        Parameters
+        ----------
+        rows : array-like of int
+            Sample indices, in the order the batch takes them.
+
+        Returns
+        -------
+        Batch
+        """
         off, ids, vals, labels = self._gather(rows)
         return Batch((csr_value(self.dim, off, ids, vals),), labels)
 
@@ -124,15 +238,37 @@ class SparseDataset(Reshuffled):
         for lo in range(0, self.n_samples, self.batch_size):
             yield self.batch(order[lo:lo + self.batch_size])
 
-    def subset(self, rows, batch_size=None, shuffle=None, seed=0):
-        """A SparseDataset of the samples ``rows`` (int[n]), in that order (e.g. to hold out
-        a validation slice); batch size and shuffling default to this one's."""
+    def subset(self, rows: Any, batch_size: int | None = None, shuffle: bool | None = None,
+               seed: Any = 0) -> SparseDataset:
+        """A SparseDataset of some of the samples (e.g. to hold out a validation slice).
+
+        Parameters
+        ----------
+        rows : array-like of int
+            Sample indices, in the order the new data set keeps them.
+        batch_size : int or None, default=None
+            None: this data set's.
+        shuffle : bool or None, default=None
+            None: this data set's.
+        seed : int, default=0
+            Seeds the new data set's shuffling.
+
+        Returns
+        -------
+        SparseDataset
+            A copy of those samples' features and labels.
+        """
         off, ids, vals, labels = self._gather(rows)
         return SparseDataset(off, ids, vals, labels, self.dim,
                              batch_size=self.batch_size if batch_size is None else batch_size,
                              shuffle=self.shuffle if shuffle is None else shuffle, seed=seed)
 
-    def ordered(self):
-        """Batches in file order, whatever ``shuffle`` says (for predictions)."""
+    def ordered(self) -> Iterator[Batch]:
+        """Batches in sample order, whatever ``shuffle`` says (for predictions).
+
+        Returns
+        -------
+        iterator of Batch
+        """
         for lo in range(0, self.n_samples, self.batch_size):
             yield self.batch(np.arange(lo, min(lo + self.batch_size, self.n_samples)))

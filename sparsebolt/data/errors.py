@@ -1,10 +1,23 @@
 """Errors about input files."""
+from __future__ import annotations
+
+import os
 
 
 class DataFormatError(ValueError):
-    """A data file that cannot be read as its format; names the file and line."""
+    """A data file that cannot be read as its format; its message names the file and line.
 
-    def __init__(self, path, line, message):
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+    line : int or None
+        The 1-based line at fault, or None for the file as a whole.
+    message : str
+        What is wrong.
+    """
+
+    def __init__(self, path: str | os.PathLike, line: int | None, message: str) -> None:
         self.path, self.line = str(path), line
         where = f"{self.path}, line {line}" if line is not None else self.path
         super().__init__(f"{where}: {message}")

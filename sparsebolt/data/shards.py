@@ -2,7 +2,10 @@
 [r*S/N, (r+1)*S/N) of the S samples of all the files in order, whatever their lengths in
 bytes. Each worker counts the files' rows (a scan for newlines), then reads and parses only
 its own byte range, so it holds only its part."""
+from __future__ import annotations
+
 import os
+from typing import Sequence
 
 import numpy as np
 
@@ -44,7 +47,8 @@ def _row_starts(path, skip_header, chunk_bytes):
             pos += buf.size
 
 
-def count_rows(path, skip_header, chunk_bytes=16 << 20):
+def count_rows(path: str, skip_header: bool, chunk_bytes: int = 16 << 20) -> int:
+    """The rows of an SVM file: its lines after the header that hold more than blanks."""
     return sum(offsets.size for offsets, _ in _row_starts(path, skip_header, chunk_bytes))
 
 
@@ -79,7 +83,8 @@ def _blocks(path, start, end, first_line, chunk_bytes):
             line += block.count(b"\n")
 
 
-def svm_shard(paths, rank, num_workers, n_features, n_labels, chunk_bytes=16 << 20):
+def svm_shard(paths: Sequence[str], rank: int, num_workers: int, n_features: int, n_labels: int,
+              chunk_bytes: int = 16 << 20) -> SparseDataset:
     """Worker ``rank`` of ``num_workers``'s samples of the SVM files ``paths``, balanced by
     samples (shard sizes differ by at most one): a SparseDataset of width ``n_features``.
     Ids are checked against the model's sizes, errors name the file and line."""

@@ -1,11 +1,14 @@
 """Streaming reader for the Extreme Classification Repository's multi-label SVM format."""
+from __future__ import annotations
+
 import os
+from typing import Any, Iterator
 
 import numpy as np
 
 from .._validation import check_int
 from ..kernels import svm as svm_kernels
-from .batch import Batch, Labels, Reshuffled, _take_rows, csr_value
+from .batch import Batch, Labels, Reshuffled, SparseDataset, _take_rows, csr_value
 from .csr import check_id_range, concat_csr
 from .errors import DataFormatError
 
@@ -17,7 +20,7 @@ _MESSAGES = {
 }
 
 
-def read_header(path):
+def read_header(path: str) -> tuple[int, int, int] | None:
     """(n_rows, n_features, n_labels) if the first line is the ``n_rows n_features n_labels``
     header, else None."""
     with open(path, "rb") as f:
@@ -51,7 +54,7 @@ def _chunks(path, chunk_bytes, skip_first_line):
             rest = block[cut + 1:]
 
 
-def parse_lines(path, first_line, data):
+def parse_lines(path: str, first_line: int, data: bytes) -> tuple[np.ndarray, ...]:
     """Parse ``data``, bytes of whole SVM lines starting at line ``first_line`` of ``path``:
     (line of each row int64[n], feature offsets, ids, values, label offsets, label ids); a
     malformed line or a value beyond float32 raises a DataFormatError naming its line."""
@@ -77,10 +80,39 @@ def parse_lines(path, first_line, data):
 class SvmDataset(Reshuffled):
     """A multi-label SVM file served in batches, read in chunks each epoch so that a file
     larger than memory still trains. With a header the sizes come from it; without one a
-    first pass reads them (and checks the whole file)."""
+    first pass reads them (and checks the whole file). ``load_svm`` makes one.
 
-    def __init__(self, path, batch_size=256, n_features=None, n_labels=None, shuffle=False, seed=0,
-                 chunk_bytes=16 << 20):
+    Iterating gives the Batches of an epoch; ``len`` is the number of batches,
+    ``n_samples`` the number of samples.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The SVM file.
+    batch_size : int, default=256
+        Samples a batch.
+    n_features : int or None, default=None
+        The feature space width; None: the header's, else the largest id + 1.
+    n_labels : int or None, default=None
+        The number of labels; None: the header's, else the largest id + 1.
+    shuffle : bool, default=False
+        Shuffle the samples within each chunk read, every epoch.
+    seed : int, default=0
+        Seeds the shuffling.
+    chunk_bytes : int, default=16 MiB
+        Bytes of text read and parsed at a time (at least 1024).
+
+    Raises
+    ------
+    FileNotFoundError
+        When there is no file at ``path``.
+    DataFormatError
+        For a malformed line (named), or a file without samples.
+    """
+
+    def __init__(self, path: str | os.PathLike, batch_size: int = 256, n_features: int | None = None,
+                 n_labels: int | None = None, shuffle: bool = False, seed: Any = 0,
+                 chunk_bytes: int = 16 << 20) -> None:
         self.path = os.fspath(path)
         if not os.path.isfile(self.path):
             raise FileNotFoundError(f"No SVM data file at {self.path!r}.")
@@ -137,8 +169,13 @@ class SvmDataset(Reshuffled):
     def __iter__(self):
         return self._batches(self.shuffle)
 
-    def ordered(self):
-        """Batches in file order, whatever ``shuffle`` says (for predictions)."""
+    def ordered(self) -> Iterator[Batch]:
+        """Batches in file order, whatever ``shuffle`` says (for predictions).
+
+        Returns
+        -------
+        iterator of Batch
+        """
         return self._batches(False)
 
     def _batches(self, shuffle):
@@ -180,21 +217,59 @@ def _concat(a, b):
     return concat_csr([a[:3], b[:3]]) + concat_csr([a[3:], b[3:]])
 
 
-def load_svm(path, batch_size=256, n_features=None, n_labels=None, shuffle=False, seed=0):
+def load_svm(path: str | os.PathLike, batch_size: int = 256, n_features: int | None = None,
+             n_labels: int | None = None, shuffle: bool = False, seed: Any = 0) -> SvmDataset:
     """Open a multi-label SVM file (``l1,l2 f:v f:v ...``, optional header line
     ``n_rows n_features n_labels``; ids 0-based) as a data set of batches.
 
-    n_features, n_labels : widths to use instead of the header's or the scanned ones
-    (e.g. so a test file matches its training file)
-    shuffle : shuffle samples within each chunk read (about 16 MB of text) every epoch
+    The file is read in chunks every epoch, so it may be larger than memory; without a
+    header a first pass finds the sizes (and checks the whole file).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The SVM file.
+    batch_size : int, default=256
+        Samples a batch.
+    n_features : int or None, default=None
+        The feature space width instead of the header's or the scanned one (e.g. so a
+        test file matches its training file).
+    n_labels : int or None, default=None
+        The number of labels, likewise.
+    shuffle : bool, default=False
+        Shuffle the samples within each chunk read (about 16 MB of text) every epoch.
+    seed : int, default=0
+        Seeds the shuffling.
+
+    Returns
+    -------
+    SvmDataset
+
+    Raises
+    ------
+    FileNotFoundError
+        When there is no file at ``path``.
+    DataFormatError
+        For a malformed line, an id beyond the widths, or a header that miscounts the rows
+        (found as the batches are read).
     """
     return SvmDataset(path, batch_size=batch_size, n_features=n_features, n_labels=n_labels,
                       shuffle=shuffle, seed=seed)
 
 
-def write_svm(path, dataset, n_labels=None):
+def write_svm(path: str | os.PathLike, dataset: SparseDataset, n_labels: int | None = None) -> None:
     """Write a SparseDataset as a multi-label SVM file with a header line (the reverse of
-    ``load_svm``). ``n_labels`` for the header defaults to the largest label id + 1."""
+    ``load_svm``; values with 7 significant digits).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write (overwritten).
+    dataset : SparseDataset
+        The samples, written in order.
+    n_labels : int or None, default=None
+        The header's label count; None: the largest label id + 1 (1 without labels).
+    """
     f, labels = dataset.features, dataset.labels
     if n_labels is None:
         n_labels = int(labels.ids.max()) + 1 if labels.ids.size else 1

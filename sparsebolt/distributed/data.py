@@ -13,13 +13,19 @@ worker's next batch, and a worker whose shard is used up sits the step out (it c
 no gradient) until the longest shard is done. Batches are shuffled by (seed, epoch, rank),
 so a resumed run sees the same batches as an uninterrupted one.
 """
+from __future__ import annotations
+
 import os
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from ..data.batch import Labels, SparseDataset
 from ..data.shards import svm_shard
 from ..data.text import read_text_csv
+
+if TYPE_CHECKING:
+    from ..data.text import HashedTextFeaturizer
 
 
 def _paths(paths):
@@ -35,27 +41,89 @@ def _paths(paths):
 
 
 class SvmFiles:
-    """SVM training files (the ``load_svm`` format), sharded by samples."""
+    """SVM training files (the ``load_svm`` format), sharded by samples: worker r of N
+    holds samples [r*S/N, (r+1)*S/N) of the files' S samples, reading only their bytes.
 
-    def __init__(self, paths):
+    Parameters
+    ----------
+    paths : str, path-like or sequence of them
+        The files, in order.
+
+    Raises
+    ------
+    ValueError
+        For no paths.
+    FileNotFoundError
+        For a path that is not a file.
+    """
+
+    def __init__(self, paths: str | os.PathLike | Sequence[str | os.PathLike]) -> None:
         self.paths = _paths(paths)
 
-    def load(self, rank, num_workers, n_features, n_labels):
+    def load(self, rank: int, num_workers: int, n_features: int, n_labels: int) -> SparseDataset:
+        """One worker's shard (called on the worker).
+
+        Parameters
+        ----------
+        rank : int
+            The worker, 0-based.
+        num_workers : int
+            Workers in all.
+        n_features : int
+            The model's input width.
+        n_labels : int
+            The model's output width.
+
+        Returns
+        -------
+        SparseDataset
+        """
         return svm_shard(self.paths, rank, num_workers, n_features, n_labels)
 
 
 class TextCsvFiles:
-    """Text classification CSVs (plain or .gz) hashed by ``featurizer``; ``label_vocab``
-    (label string -> id) None builds one from the files in order of first appearance,
-    the same on every worker."""
+    """Text classification CSVs (plain or .gz) hashed by ``featurizer``; every worker
+    reads the files and keeps rows r, r+N, ...
 
-    def __init__(self, paths, text_column, label_column, featurizer, label_vocab=None):
+    Parameters
+    ----------
+    paths : str, path-like or sequence of them
+        The files, in order.
+    text_column : str
+        The column of the texts.
+    label_column : str
+        The column of the labels.
+    featurizer : HashedTextFeaturizer
+        Hashes the texts; its ``dim`` must be the model's input width.
+    label_vocab : dict of str to int or None, default=None
+        Label string -> output id; None builds one from the files in order of first
+        appearance, the same on every worker.
+
+    Raises
+    ------
+    ValueError
+        For no paths.
+    FileNotFoundError
+        For a path that is not a file.
+    """
+
+    def __init__(self, paths: str | os.PathLike | Sequence[str | os.PathLike], text_column: str, label_column: str,
+                 featurizer: HashedTextFeaturizer, label_vocab: dict[str, int] | None = None) -> None:
         self.paths = _paths(paths)
         self.text_column, self.label_column = text_column, label_column
         self.featurizer = featurizer
         self.label_vocab = label_vocab
 
-    def read(self):
+    def read(self) -> tuple[list[str], list[str], dict[str, int]]:
+        """Every file's rows.
+
+        Returns
+        -------
+        texts : list of str
+        labels : list of str
+        vocab : dict of str to int
+            ``label_vocab``, or the one built from the labels.
+        """
         texts, labels = [], []
         for path in self.paths:
             t, lab = read_text_csv(path, self.text_column, self.label_column)
@@ -68,7 +136,30 @@ class TextCsvFiles:
                 vocab.setdefault(lab, len(vocab))
         return texts, labels, vocab
 
-    def load(self, rank, num_workers, n_features, n_labels):
+    def load(self, rank: int, num_workers: int, n_features: int, n_labels: int) -> SparseDataset:
+        """One worker's shard, rows ``rank``, ``rank + num_workers``, ... (called on the
+        worker).
+
+        Parameters
+        ----------
+        rank : int
+            The worker, 0-based.
+        num_workers : int
+            Workers in all.
+        n_features : int
+            The model's input width, which the featurizer's ``dim`` must equal.
+        n_labels : int
+            The model's output width, which the vocabulary's ids must stay below.
+
+        Returns
+        -------
+        SparseDataset
+
+        Raises
+        ------
+        ValueError
+            When the widths do not fit, or a label is not in ``label_vocab``.
+        """
         if self.featurizer.dim != n_features:
             raise ValueError(f"The featurizer hashes into {self.featurizer.dim} features; the model's input "
                              f"has {n_features}.")
@@ -85,14 +176,14 @@ class TextCsvFiles:
                              n_features)
 
 
-def as_spec(train_files):
+def as_spec(train_files: Any) -> Any:
     """A shard spec from what ``sb.distributed.train`` was given."""
     if isinstance(train_files, (SvmFiles, TextCsvFiles)) or callable(train_files):
         return train_files
     return SvmFiles(train_files)
 
 
-def load_shard(spec, rank, num_workers, n_features, n_labels):
+def load_shard(spec: Any, rank: int, num_workers: int, n_features: int, n_labels: int) -> SparseDataset:
     if isinstance(spec, (SvmFiles, TextCsvFiles)):
         data = spec.load(rank, num_workers, n_features, n_labels)
     else:
@@ -106,7 +197,7 @@ def load_shard(spec, rank, num_workers, n_features, n_labels):
     return data
 
 
-def worker_batch_sizes(batch_size, num_workers):
+def worker_batch_sizes(batch_size: int, num_workers: int) -> list[int]:
     """The global ``batch_size`` split across the workers: int per worker, the first
     ``batch_size % num_workers`` one larger."""
     if batch_size < num_workers:
@@ -115,18 +206,19 @@ def worker_batch_sizes(batch_size, num_workers):
     return [batch_size // num_workers + (r < batch_size % num_workers) for r in range(num_workers)]
 
 
-def steps_per_epoch(shard_sizes, batch_sizes):
+def steps_per_epoch(shard_sizes: Sequence[int], batch_sizes: Sequence[int]) -> int:
     """Steps that train every sample once: the most batches any worker's shard makes."""
     return max(-(-n // b) for n, b in zip(shard_sizes, batch_sizes))
 
 
-def batch_samples(shard_size, batch_size, first, count):
+def batch_samples(shard_size: int, batch_size: int, first: int, count: int) -> int:
     """Samples of a shard's batches ``first .. first + count - 1`` (its last may be short,
     past its end there are none)."""
     return max(0, min(shard_size, (first + count) * batch_size) - first * batch_size)
 
 
-def epoch_batches(n_samples, batch_size, epoch, rank, seed, shuffle):
+def epoch_batches(n_samples: int, batch_size: int, epoch: int, rank: int, seed: int,
+                  shuffle: bool) -> list[np.ndarray]:
     """Row indices of the shard for each of the epoch's batches: int64 arrays of
     ``batch_size`` rows, the last one shorter when ``batch_size`` does not divide the shard."""
     if shuffle:

@@ -3,19 +3,43 @@ values float32[n, ...])}, holding only the rows a batch touched (``Model.compute
 
 Combining is deterministic: the same list of gradients in the same order gives the same
 bits on every replica, which is what keeps the replicas identical."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
 import numpy as np
 
 from ..kernels.rows import sum_groups
 
+if TYPE_CHECKING:
+    from ..nn.model import Model
 
-def combine(grads_list, divisor=1):
+# {parameter name: (rows int32[n], values float32[n, ...])}
+Grads = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def combine(grads_list: Sequence[Grads], divisor: float = 1) -> Grads:
     """Sum a list of sparse gradients row by row and divide by ``divisor``.
 
     Rows of each parameter are concatenated in list order (worker order), duplicate rows
     are summed in that order (one thread per row, ``kernels.rows.sum_groups``), and the
     result's rows are sorted. A single gradient with
     ``divisor == 1`` is returned as it is, so one worker trains bit for bit as
-    ``Model.train_step`` does."""
+    ``Model.train_step`` does.
+
+    Parameters
+    ----------
+    grads_list : sequence of dict
+        Sparse gradients ({parameter name: (rows int32[n], values float32[n, ...])}), in
+        worker order.
+    divisor : float, default=1
+        What the sums are divided by (e.g. the samples behind them).
+
+    Returns
+    -------
+    dict
+        The combined sparse gradient, each parameter's rows unique and sorted.
+    """
     if len(grads_list) == 1 and divisor == 1:
         return grads_list[0]
     names = []
@@ -39,7 +63,7 @@ def combine(grads_list, divisor=1):
     return out
 
 
-def scale(grads, factor):
+def scale(grads: Grads, factor: float) -> Grads:
     """A sparse gradient times ``factor`` (the same one when ``factor`` is 1)."""
     if factor == 1:
         return grads
@@ -47,7 +71,7 @@ def scale(grads, factor):
     return {name: (rows, vals * f) for name, (rows, vals) in grads.items()}
 
 
-def split(grads, n_rows, n_pieces):
+def split(grads: Grads, n_rows: dict[str, int], n_pieces: int) -> list[Grads]:
     """Cut a sparse gradient into ``n_pieces`` by row range: piece j holds the rows of
     each parameter in [j * R / n, (j + 1) * R / n), R = ``n_rows[name]``."""
     pieces = [{} for _ in range(n_pieces)]
@@ -62,7 +86,7 @@ def split(grads, n_rows, n_pieces):
     return pieces
 
 
-def join(pieces):
+def join(pieces: Sequence[Grads]) -> Grads:
     """The inverse of ``split`` for pieces that hold disjoint rows."""
     out = {}
     for name in pieces[0]:
@@ -71,11 +95,31 @@ def join(pieces):
     return out
 
 
-def nbytes(grads):
-    """Bytes of the row ids and values of a sparse gradient (what one replica sends)."""
+def nbytes(grads: Grads) -> int:
+    """Bytes of the row ids and values of a sparse gradient (what one replica sends).
+
+    Parameters
+    ----------
+    grads : dict
+        A sparse gradient.
+
+    Returns
+    -------
+    int
+    """
     return int(sum(rows.nbytes + vals.nbytes for rows, vals in grads.values()))
 
 
-def dense_nbytes(model):
-    """Bytes of a dense gradient of every parameter of ``model`` (what a dense exchange sends)."""
+def dense_nbytes(model: Model) -> int:
+    """Bytes of a dense gradient of every parameter of ``model`` (what a dense exchange sends).
+
+    Parameters
+    ----------
+    model : Model
+        The model.
+
+    Returns
+    -------
+    int
+    """
     return int(sum(p.value.nbytes for p in model.parameters()))

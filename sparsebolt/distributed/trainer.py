@@ -2,11 +2,14 @@
 inside the training engine (``sparsebolt.train.engine``), which keeps the epochs,
 callbacks, logs and checkpoints; a worker that died is replaced and the job restored from
 the last checkpoint."""
+from __future__ import annotations
+
 import os
 import shutil
 import tempfile
 import time
 import warnings
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from tqdm.auto import tqdm
 
@@ -18,10 +21,15 @@ from .data import as_spec, batch_samples, steps_per_epoch, worker_batch_sizes
 from .gradients import combine, dense_nbytes
 from .replica import check_distributable, load_replica_state, replica_message
 
+if TYPE_CHECKING:
+    from ..data.batch import SparseDataset
+    from ..train.callbacks import Callback, History
+    from .data import TextCsvFiles
+
 EXCHANGES = ("auto", "allgather", "reduce_scatter", "driver")
 
 
-def import_ray():
+def import_ray() -> Any:
     try:
         import ray
     except ImportError:
@@ -31,10 +39,21 @@ def import_ray():
 
 
 class TrainResult:
-    """What ``sb.distributed.train`` returns: the trained ``model`` (the driver's copy),
-    the per-epoch ``history`` and run ``stats`` (steps, samples/s, bytes sent, restarts)."""
+    """What ``sb.distributed.train`` returns.
 
-    def __init__(self, model, history, stats):
+    Parameters
+    ----------
+    model : Model
+        The trained model (the driver's copy, worker 0's state).
+    history : History
+        The per-epoch logs.
+    stats : dict
+        The run's figures: workers, threads_per_worker, exchange, steps, samples,
+        train_seconds, samples_per_second, sparse_bytes_per_worker_step,
+        dense_bytes_per_worker_step, restarts, steps_lost, replicas_identical, seconds.
+    """
+
+    def __init__(self, model: Model, history: History, stats: dict[str, Any]) -> None:
         self.model, self.history, self.stats = model, history, stats
 
     def __repr__(self):
@@ -189,54 +208,113 @@ class _Job:
                 pass
 
 
-def train(model_or_config, train_files, num_workers=2, epochs=1, learning_rate=1e-3, batch_size=256,
-          validation=None, metrics=("precision@1",), checkpoint_dir=None, checkpoint_every=None,
-          address=None, sync_every=1, shuffle=True, seed=0, threads_per_worker=None, num_cpus=None,
-          exchange="auto", max_restarts=3, resume=False, label_augmentation=True, augment_from_epoch=1,
-          callbacks=(), verbose=True):
+def train(model_or_config: Model | Callable[[], Model],
+          train_files: str | os.PathLike | Sequence[str | os.PathLike] | TextCsvFiles
+          | Callable[[int, int], SparseDataset],
+          num_workers: int = 2, epochs: int = 1, learning_rate: float = 1e-3, batch_size: int = 256,
+          validation: Any = None, metrics: str | Sequence[str] = ("precision@1",),
+          checkpoint_dir: str | os.PathLike | None = None, checkpoint_every: int | None = None,
+          address: str | None = None, sync_every: int = 1, shuffle: bool = True, seed: int = 0,
+          threads_per_worker: int | None = None, num_cpus: int | None = None, exchange: str = "auto",
+          max_restarts: int = 3, resume: bool = False, label_augmentation: bool = True, augment_from_epoch: int = 1,
+          callbacks: Sequence[Callback] = (), verbose: bool = True) -> TrainResult:
     """Train data-parallel on a Ray cluster: ``num_workers`` replicas, each on its shard.
 
-    model_or_config : a sb.Model (sent to the workers as is) or a zero-argument callable
-        that builds the model (called on the driver and on each worker). The workers start
-        from the driver's weights, so the replicas begin identical either way.
-    train_files : SVM file path(s) (split by samples), a ``TextCsvFiles`` spec, or a
-        callable ``(rank, num_workers) -> sb.data.SparseDataset``.
-    batch_size : the global batch: samples per step over all the workers, split across them
+    Parameters
+    ----------
+    model_or_config : Model or callable
+        A sb.Model (sent to the workers as is) or a zero-argument callable that builds the
+        model (called on the driver and on each worker). The workers start from the
+        driver's weights, so the replicas begin identical either way.
+    train_files : str, path-like, list of them, TextCsvFiles or callable
+        SVM file path(s) (split by samples), a ``TextCsvFiles`` spec, or a callable
+        ``(rank, num_workers) -> sb.data.SparseDataset``.
+    num_workers : int, default=2
+        Replicas (Ray actors).
+    epochs : int, default=1
+        Passes over the data.
+    learning_rate : float, default=1e-3
+        The optimizer's rate (a number; schedules are for ``Model.train``).
+    batch_size : int, default=256
+        The global batch: samples per step over all the workers, split across them
         (``batch_size // num_workers`` each, the first ``batch_size % num_workers`` one
         more), so N workers take the steps one process takes with this ``batch_size`` and
         reach its model on the same epochs and ``learning_rate``. Every sample is trained
         once an epoch: a worker whose shard is used up sits the epoch's last steps out.
-    sync_every : batches each worker accumulates before an exchange; the combined gradient
-        is the mean over the samples of the ``num_workers * sync_every`` batches.
-    validation : a path (SVM) or data set evaluated on worker 0 after each epoch with
-        ``metrics``; None skips it.
-    checkpoint_dir : where checkpoints go (a temporary folder if None): ``ckpt-<step>.sbm``,
-        the checkpoints of ``Model.train`` (model files with the training position, here
-        with a ``distributed`` section holding the job's settings; ``sb.Model.load`` and
-        ``sparsebolt info`` read them), every ``checkpoint_every`` steps (default a quarter
-        epoch) and at each epoch's end, the newest two kept. With ``resume`` a job continues
-        from the newest one there; without it the folder must hold none.
-    address : an existing Ray cluster ("auto" or "host:port"); None starts a local one
-        with ``num_cpus`` (default all cores) unless Ray is already initialised.
-    threads_per_worker : kernel threads (and Ray CPUs) per worker; default the cluster's
-        CPUs divided by ``num_workers`` (a fraction of a CPU and one thread each when
-        there are more workers than CPUs).
-    exchange : "allgather" (each worker fetches the others' sparse gradients from Ray's
-        object store and combines them itself), "reduce_scatter" (worker j sums everyone's
-        rows of row range j, then all fetch the summed ranges) or "driver" (the driver
-        combines and broadcasts). "auto": all-gather for 2 workers, reduce-scatter from 3,
-        where each worker would otherwise take in N-1 whole gradients; see docs/distributed.md.
-    max_restarts : worker deaths to survive; each restores every replica from the last
-        checkpoint and goes on from there.
+        At least ``num_workers``.
+    validation : str, path-like, data set or None, default=None
+        A path (SVM) or data set evaluated on worker 0 after each epoch with ``metrics``;
+        None skips it.
+    metrics : str or sequence of str, default=('precision@1',)
+        Metric names, as for ``Model.evaluate``.
+    checkpoint_dir : str, path-like or None, default=None
+        Where checkpoints go (a temporary folder if None): ``ckpt-<step>.sbm``, the
+        checkpoints of ``Model.train`` (model files with the training position, here with
+        a ``distributed`` section holding the job's settings; ``sb.Model.load`` and
+        ``sparsebolt info`` read them), at each epoch's end and every ``checkpoint_every``
+        steps, the newest two kept. With ``resume`` a job continues from the newest one
+        there; without it the folder must hold none.
+    checkpoint_every : int or None, default=None
+        Steps between checkpoints; None: about a quarter epoch.
+    address : str or None, default=None
+        An existing Ray cluster ("auto" or "host:port"); None starts a local one with
+        ``num_cpus`` unless Ray is already initialised.
+    sync_every : int, default=1
+        Batches each worker accumulates before an exchange; the combined gradient is the
+        mean over the samples of the ``num_workers * sync_every`` batches.
+    shuffle : bool, default=True
+        Shuffle each shard's batches by (seed, epoch, rank), so a resumed run sees the same
+        batches.
+    seed : int, default=0
+        Seeds the shuffling.
+    threads_per_worker : int or None, default=None
+        Kernel threads (and Ray CPUs) a worker; None: the cluster's CPUs divided by
+        ``num_workers`` (a fraction of a CPU and one thread each when there are more
+        workers than CPUs).
+    num_cpus : int or None, default=None
+        CPUs of a local cluster started here; None: all cores.
+    exchange : {'auto', 'allgather', 'reduce_scatter', 'driver'}, default='auto'
+        "allgather" (each worker fetches the others' sparse gradients from Ray's object
+        store and combines them itself), "reduce_scatter" (worker j sums everyone's rows of
+        row range j, then all fetch the summed ranges) or "driver" (the driver combines and
+        broadcasts). "auto": all-gather for 2 workers, reduce-scatter from 3, where each
+        worker would otherwise take in N-1 whole gradients; see docs/distributed.md.
+    max_restarts : int, default=3
+        Worker deaths to survive; each restores every replica from the last checkpoint and
+        goes on from there.
+    resume : bool, default=False
+        Continue from the newest checkpoint in ``checkpoint_dir`` (written by a job with the
+        same settings).
+    label_augmentation : bool, default=True
+        As in ``Model.train``: once the model has completed ``augment_from_epoch`` epochs
+        (``model.epochs``, this job's included) the tables freeze and the output layer pins
+        training labels its buckets miss. Each worker sends its batch's pins (bucket keys
+        and labels) with its gradient and every replica inserts all of them in worker order
+        after the step, so the tables stay identical (see docs/distributed.md).
+    augment_from_epoch : int, default=1
+        See ``label_augmentation``.
+    callbacks : sequence of Callback, default=()
+        Hooks into the loop, run on the driver.
+    verbose : bool, default=True
+        Show progress and epoch logs (and the workers' output, on a cluster started here).
 
-    label_augmentation, augment_from_epoch : as in ``Model.train``: once the model has
-        completed that many epochs (``model.epochs``, this job's included) the tables freeze
-        and the output layer pins training labels its buckets miss. Each
-        worker sends its batch's pins (bucket keys and labels) with its gradient and every
-        replica inserts all of them in worker order after the step, so the tables stay
-        identical (see docs/distributed.md).
+    Returns
+    -------
+    TrainResult
+        The model, history and run stats.
 
-    Returns a ``TrainResult`` (model, history, stats).
+    Raises
+    ------
+    ImportError
+        When Ray is not installed (``pip install sparsebolt[distributed]``).
+    TypeError
+        For a model with a layer, loss or optimizer class a model file cannot hold (replicas
+        are built from one).
+    ValueError
+        For a bad parameter, a shard without samples, or a checkpoint of a job with other
+        settings.
+    FileNotFoundError
+        For a training file that does not exist.
     """
     check_int("sb.distributed.train", "num_workers", num_workers, 1)
     check_int("sb.distributed.train", "epochs", epochs, 1)

@@ -9,6 +9,8 @@ zip itself needs it). Nothing is ever unpickled: dtypes are plain numeric ones a
 Writes are atomic: the zip is written to a temporary file in the target's directory,
 fsynced and renamed over the target, so a crash leaves either the old file or the new one.
 """
+from __future__ import annotations
+
 import io
 import json
 import os
@@ -17,6 +19,7 @@ import struct
 import tempfile
 import zipfile
 import zlib
+from typing import Any
 
 import numpy as np
 import numpy.lib.format as npy
@@ -65,7 +68,7 @@ def _fsync_dir(directory):
         os.close(fd)
 
 
-def temp_prefix(path):
+def temp_prefix(path: str) -> str:
     """The name prefix of the temporary files written for ``path`` (for cleaning them up)."""
     return f".{os.path.basename(path)}."
 
@@ -105,7 +108,7 @@ def _file_mode(path):
         return 0o666 & ~mask
 
 
-def write_archive(path, manifest, arrays):
+def write_archive(path: str | os.PathLike, manifest: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     """Write ``arrays`` ({key: ndarray}) and ``manifest`` (a JSON-able dict, given an
     ``arrays`` entry here) to ``path`` atomically. Returns the manifest as written."""
     path = os.fspath(path)
@@ -159,9 +162,28 @@ def _write_array(zf, f, member, key, arr):
 
 class Archive:
     """A model file opened for reading: the manifest is parsed and checked on open, arrays
-    are read (or memory-mapped) on request. Use as a context manager."""
+    are read (or memory-mapped) on request. Use as a context manager (``with
+    sb.io.open_model_file(path) as archive: ...``), which closes it.
 
-    def __init__(self, path):
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+
+    Attributes
+    ----------
+    manifest : dict
+        The parsed manifest.
+
+    Raises
+    ------
+    FileNotFoundError
+        When there is no file at ``path``.
+    ModelFileError
+        When it is not a zip with a readable manifest.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
         self.path = os.fspath(path)
         if not os.path.isfile(self.path):
             raise FileNotFoundError(f"No model file at {self.path!r}.")
@@ -178,7 +200,8 @@ class Archive:
             self._f.close()
             raise
 
-    def close(self):
+    def close(self) -> None:
+        """Close the file (arrays mapped from it stay valid)."""
         self._zip.close()
         self._f.close()
 
@@ -212,7 +235,13 @@ class Archive:
             raise ModelFileError(self.path, MANIFEST, "lacks the 'arrays' table of a sparsebolt model file")
         return manifest
 
-    def keys(self):
+    def keys(self) -> list[str]:
+        """The keys of the stored arrays, as the manifest lists them.
+
+        Returns
+        -------
+        list of str
+        """
         return list(self.manifest["arrays"])
 
     def _entry(self, key):
@@ -265,9 +294,27 @@ class Archive:
         header = self._f.read(header_len)
         return member, dtype, shape, crc, header, data_start
 
-    def array(self, key, mmap=False, verify=True):
-        """The array stored under ``key``. With ``mmap`` it is mapped copy-on-write (writes
-        stay in this process); ``verify`` checks its CRC-32 (reading all of it)."""
+    def array(self, key: str, mmap: bool = False, verify: bool = True) -> np.ndarray:
+        """The array stored under ``key``.
+
+        Parameters
+        ----------
+        key : str
+            One of ``keys()``.
+        mmap : bool, default=False
+            Map the array copy-on-write (writes stay in this process) instead of reading it.
+        verify : bool, default=True
+            Check its CRC-32 (reading all of it).
+
+        Returns
+        -------
+        ndarray
+
+        Raises
+        ------
+        ModelFileError
+            For a bad manifest entry, a damaged or truncated member, or a CRC-32 mismatch.
+        """
         member, dtype, shape, crc, header, data_start = self._locate(key)
         if mmap and int(np.prod(shape)) > 0:
             arr = np.asarray(np.memmap(self.path, dtype=dtype, mode="c", offset=data_start, shape=shape))
@@ -292,8 +339,14 @@ class Archive:
             raise ModelFileError(self.path, member, f"(array {key!r}) is corrupted: its CRC-32 is {value:#010x}, "
                                  f"the manifest says {crc:#010x}")
 
-    def verify(self):
-        """Check every array's CRC-32 (reads the whole file)."""
+    def verify(self) -> None:
+        """Check every array's CRC-32 (reads the whole file).
+
+        Raises
+        ------
+        ModelFileError
+            Naming the first array that is damaged.
+        """
         for key in self.keys():
             member, dtype, shape, crc, header, data_start = self._locate(key)
             arr = np.asarray(np.memmap(self.path, dtype=dtype, mode="r", offset=data_start, shape=shape)) \

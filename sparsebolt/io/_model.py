@@ -3,8 +3,14 @@ format version, and the state's arrays, in the container of ``_archive``. A code
 dicts and arrays: it reads a model through its ``get_config``, ``get_state`` and
 ``set_state`` and never imports ``sparsebolt.nn``; building a Model from a file is
 ``sb.Model.load``'s."""
+from __future__ import annotations
+
 import datetime
 import json
+import os
+from typing import Any
+
+import numpy as np
 
 from .._version import __version__
 from ._archive import Archive, write_archive
@@ -14,11 +20,37 @@ FORMAT = "sparsebolt-model"
 FORMAT_VERSION = 1
 
 
-def write_model_file(path, config, meta, arrays, extra=None, extra_arrays=None):
-    """Write a model's ``config`` (``Model.get_config``) and state (``meta``, ``arrays``
-    from ``Model.get_state``) to ``path`` atomically; ``extra`` adds top-level manifest
-    entries (a checkpoint's training position, the AutoML model's config), ``extra_arrays``
-    arrays beside the model's under keys outside ``layers/`` and ``optimizer/``."""
+def write_model_file(path: str | os.PathLike, config: dict[str, Any], meta: dict[str, Any],
+                     arrays: dict[str, np.ndarray], extra: dict[str, Any] | None = None,
+                     extra_arrays: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+    """Write a model's config and state to a model file, atomically.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write (replaced whole, or left as it was on failure).
+    config : dict
+        ``Model.get_config()``.
+    meta : dict
+        The JSON-able half of ``Model.get_state()``.
+    arrays : dict of str to ndarray
+        Its arrays.
+    extra : dict or None, default=None
+        Top-level manifest entries (a checkpoint's training position, the AutoML model's
+        config).
+    extra_arrays : dict of str to ndarray or None, default=None
+        Arrays beside the model's, under keys outside ``layers/`` and ``optimizer/``.
+
+    Returns
+    -------
+    dict
+        The manifest as written.
+
+    Raises
+    ------
+    ValueError
+        When a key of ``extra_arrays`` collides with the model's arrays.
+    """
     arrays = dict(arrays)
     for key in extra_arrays or {}:
         if key in arrays or key.startswith(("layers/", "optimizer/")):
@@ -30,7 +62,7 @@ def write_model_file(path, config, meta, arrays, extra=None, extra_arrays=None):
     return write_archive(path, manifest, arrays)
 
 
-def check_version(path, manifest):
+def check_version(path: str, manifest: dict[str, Any]) -> None:
     fmt, version = manifest.get("format"), manifest.get("format_version")
     if fmt != FORMAT:
         raise ModelFileError(path, "manifest.json", f"names the format {fmt!r}, not {FORMAT!r}")
@@ -43,8 +75,26 @@ def check_version(path, manifest):
                              f"this sparsebolt reads versions up to {FORMAT_VERSION}: upgrade it to load this file")
 
 
-def open_model_file(path):
-    """An Archive whose manifest is a model manifest of a version this code reads."""
+def open_model_file(path: str | os.PathLike) -> Archive:
+    """Open a model file for reading, its format and version checked.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+
+    Returns
+    -------
+    Archive
+        Open; use it as a context manager.
+
+    Raises
+    ------
+    FileNotFoundError
+        When there is no file at ``path``.
+    ModelFileError
+        When it is not a model file, or of a format version this sparsebolt does not read.
+    """
     archive = Archive(path)
     try:
         check_version(archive.path, archive.manifest)
@@ -54,8 +104,33 @@ def open_model_file(path):
     return archive
 
 
-def read_state(archive, mmap=False, verify=None, optimizer_state=True):
-    """(state meta, arrays) from an open model file."""
+def read_state(archive: Archive, mmap: bool = False, verify: bool | None = None,
+               optimizer_state: bool = True) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The saved state of an open model file, and all its arrays.
+
+    Parameters
+    ----------
+    archive : Archive
+        From ``open_model_file``.
+    mmap : bool, default=False
+        Map the arrays copy-on-write instead of reading them.
+    verify : bool or None, default=None
+        Check every array's CRC-32; None: when not ``mmap``.
+    optimizer_state : bool, default=True
+        Also read the optimizer's arrays (else the meta's optimizer entry is None).
+
+    Returns
+    -------
+    meta : dict
+        The model's state meta.
+    arrays : dict of str to ndarray
+        The arrays (``split_arrays`` separates the model's from the others).
+
+    Raises
+    ------
+    ModelFileError
+        When the manifest lacks the state, or an array is damaged.
+    """
     if verify is None:
         verify = not mmap
     keys = [k for k in archive.keys() if optimizer_state or not k.startswith("optimizer/")]
@@ -68,22 +143,73 @@ def read_state(archive, mmap=False, verify=None, optimizer_state=True):
     return meta, arrays
 
 
-def split_arrays(arrays):
-    """(the model's state arrays, the others) of a file's arrays."""
+def split_arrays(arrays: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Split a file's arrays into the model's state and the others.
+
+    Parameters
+    ----------
+    arrays : dict of str to ndarray
+        As ``read_state`` returns them.
+
+    Returns
+    -------
+    own : dict of str to ndarray
+        Those under ``layers/`` and ``optimizer/``.
+    others : dict of str to ndarray
+        The rest (``extra_arrays`` of ``write_model_file``).
+    """
     own = {k: a for k, a in arrays.items() if k.startswith(("layers/", "optimizer/"))}
     return own, {k: a for k, a in arrays.items() if k not in own}
 
 
-def save_model_file(model, path, optimizer_state=True, extra=None, extra_arrays=None):
-    """Write a model (anything with ``check_savable``, ``get_config`` and ``get_state``,
-    as ``sb.Model``) with ``write_model_file``."""
+def save_model_file(model: Any, path: str | os.PathLike, optimizer_state: bool = True,
+                    extra: dict[str, Any] | None = None,
+                    extra_arrays: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+    """Write a model with ``write_model_file``.
+
+    Parameters
+    ----------
+    model : Model
+        Anything with ``check_savable``, ``get_config`` and ``get_state``, as ``sb.Model``.
+    path : str or path-like
+        The file to write.
+    optimizer_state : bool, default=True
+        Include the optimizer's state.
+    extra, extra_arrays : dict or None, default=None
+        As for ``write_model_file``.
+
+    Returns
+    -------
+    dict
+        The manifest as written.
+
+    Raises
+    ------
+    TypeError
+        When the model has a layer, loss or optimizer class a file cannot rebuild.
+    """
     model.check_savable()
     meta, arrays = model.get_state(optimizer_state)
     return write_model_file(path, model.get_config(), meta, arrays, extra=extra, extra_arrays=extra_arrays)
 
 
-def set_model_state(path, model, meta, arrays):
-    """``model.set_state(meta, arrays)``, a misfit reported as the file's error."""
+def set_model_state(path: str, model: Any, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    """``model.set_state(meta, arrays)``, a misfit reported as the file's error.
+
+    Parameters
+    ----------
+    path : str
+        The file the state came from, for the error.
+    model : Model
+        Takes the state.
+    meta, arrays
+        As ``read_state`` returned them (the model's own arrays).
+
+    Raises
+    ------
+    ModelFileError
+        When the state does not fit the model.
+    """
     try:
         model.set_state(meta, arrays)
     except (KeyError, TypeError, ValueError) as e:
@@ -108,10 +234,32 @@ def _anonymous(config):
     return out
 
 
-def restore_model_file(model, path, verify=True):
-    """Load the state saved in ``path`` into ``model`` (a built ``sb.Model``), which must
-    have the same graph up to layer names (its layers take the saved names); returns the
-    file's manifest. Checkpoints resume through this."""
+def restore_model_file(model: Any, path: str | os.PathLike, verify: bool = True) -> dict[str, Any]:
+    """Load the state saved in a model file into a built model. Checkpoints resume
+    through this.
+
+    Parameters
+    ----------
+    model : Model
+        Must have the same graph as the saved one up to layer names (its layers take the
+        saved names).
+    path : str or path-like
+        The model file.
+    verify : bool, default=True
+        Check every array's CRC-32.
+
+    Returns
+    -------
+    dict
+        The file's manifest.
+
+    Raises
+    ------
+    ValueError
+        When the file was written by a different model.
+    ModelFileError
+        When the file is damaged or its state does not fit.
+    """
     with open_model_file(path) as archive:
         saved, mine = archive.manifest.get("model"), model.get_config()
         try:

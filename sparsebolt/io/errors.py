@@ -1,11 +1,25 @@
 """Errors about model and checkpoint files."""
+from __future__ import annotations
+
+import os
 
 
 class ModelFileError(ValueError):
     """A model file that cannot be read: truncated, corrupted, of an unknown format version
-    or not a model file at all. Names the file and, where one is at fault, the zip member."""
+    or not a model file at all. Its message names the file and, where one is at fault, the
+    zip member.
 
-    def __init__(self, path, member, message):
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+    member : str or None
+        The zip member at fault, or None for the file as a whole.
+    message : str
+        What is wrong, as a sentence's predicate ("is corrupted ...").
+    """
+
+    def __init__(self, path: str | os.PathLike, member: str | None, message: str) -> None:
         self.path, self.member = str(path), member
         where = f"{self.path}: member {member!r}" if member else self.path
         super().__init__(f"{where} {message}.")

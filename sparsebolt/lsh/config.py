@@ -3,8 +3,11 @@
 The active set of a sample should come from its buckets, not from random padding, at a
 hashing cost that stays small next to the layer's own work, with tables that fit in memory.
 """
+from __future__ import annotations
+
 import math
 from dataclasses import dataclass, asdict
+from typing import Any
 
 from .._validation import check_choice, check_float, check_int
 
@@ -22,8 +25,30 @@ _MAX_RESERVOIR = 1024
 
 @dataclass
 class LSHConfig:
-    """Hash settings of one sparse layer. ``rebuild_every`` and ``rehash_every`` count
-    training batches; None means derived from the data set size when training starts."""
+    """Hash settings of one sparse layer (``FullyConnected(sampling=...)``).
+
+    Parameters
+    ----------
+    family : {'dwta', 'srp', 'fast_srp', 'random'}, default='dwta'
+        The hash family; 'random' uses no tables (active sets are labels and random
+        neurons).
+    k : int, default=4
+        Hashes a table key (at most 10 for 'dwta', 30 for the others).
+    n_tables : int, default=24
+        Tables, in [1, 4096].
+    reservoir : int, default=128
+        The most neuron ids a bucket keeps (reservoir-sampled beyond).
+    rebuild_every : int or None, default=None
+        Training batches between table rebuilds; None: derived from the data set size
+        when training starts.
+    rehash_every : int or None, default=None
+        Training batches between new hash functions; None: derived likewise.
+
+    Raises
+    ------
+    ValueError
+        For a value out of range.
+    """
 
     family: str = "dwta"
     k: int = 4
@@ -32,7 +57,7 @@ class LSHConfig:
     rebuild_every: int | None = None
     rehash_every: int | None = None
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         check_choice("LSHConfig", "family", self.family, FAMILIES)
         if self.family != "random":
             check_int("LSHConfig", "k", self.k, 1, 30 // _BITS_PER_HASH[self.family])
@@ -43,16 +68,28 @@ class LSHConfig:
                 check_int("LSHConfig", name, getattr(self, name), 1)
 
     @property
-    def range_pow(self):
-        """Bits of a bucket key: 2**range_pow buckets a table."""
+    def range_pow(self) -> int:
+        """Bits of a bucket key (2**range_pow buckets a table)."""
         return self.k * _BITS_PER_HASH[self.family]
 
-    def table_bytes(self):
+    def table_bytes(self) -> int:
+        """Bytes the tables take (bucket ids and counts; 0 for 'random').
+
+        Returns
+        -------
+        int
+        """
         if self.family == "random":
             return 0
         return 4 * self.n_tables * (1 << self.range_pow) * (self.reservoir + 1)
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as a dict (``LSHConfig(**d)`` makes them again).
+
+        Returns
+        -------
+        dict
+        """
         return asdict(self)
 
 
@@ -61,8 +98,20 @@ class LSHConfig:
 _DEFAULT_SPARSITY = ((450, 1.0), (900, 0.2), (1800, 0.1), (4000, 0.05), (10_000, 0.02), (20_000, 0.01))
 
 
-def default_sparsity(n_outputs):
-    """Sparsity of an output layer of ``n_outputs`` neurons when the user gives none."""
+def default_sparsity(n_outputs: int) -> float:
+    """Sparsity of an output layer of ``n_outputs`` neurons when the user gives none, as
+    BOLT's UDT chooses it: dense below 450, then 0.2, 0.1, 0.05, 0.02, 0.01 below 900,
+    1,800, 4,000, 10,000, 20,000 neurons, else 0.005.
+
+    Parameters
+    ----------
+    n_outputs : int
+        The output layer's width, >= 1.
+
+    Returns
+    -------
+    float
+    """
     check_int("default_sparsity", "n_outputs", n_outputs, 1)
     for width, sparsity in _DEFAULT_SPARSITY:
         if n_outputs < width:
@@ -70,18 +119,40 @@ def default_sparsity(n_outputs):
     return 0.005
 
 
-def active_size(dim, sparsity):
+def active_size(dim: int, sparsity: float) -> int:
     """Neurons computed per sample at ``sparsity``: at least 1, at most ``dim``."""
     return min(dim, max(1, int(round(sparsity * dim))))
 
 
-def autotune(dim, input_dim, sparsity, family="dwta"):
-    """Choose K, L and R for a layer of ``dim`` neurons over ``input_dim`` inputs.
+def autotune(dim: int, input_dim: int, sparsity: float, family: str = "dwta") -> LSHConfig:
+    """Choose K, L and R for a layer of ``dim`` neurons over ``input_dim`` inputs
+    (docs/autotune.md).
 
     K sets the expected bucket load ``dim / 2**range_pow``; it is picked so the load is
-    closest (in ratio) to ``active / _TARGET_TABLES``. L then covers the active size
-    ``_COVERAGE`` times over, and R holds twice the expected load so a typical bucket
+    closest (in ratio) to ``active / 24``. L then covers the active size 1.5 times over
+    (4 to 256 tables), and R holds twice the expected load (8 to 1024) so a typical bucket
     keeps all its ids while a crowded one is reservoir-sampled.
+
+    Parameters
+    ----------
+    dim : int
+        The layer's neurons.
+    input_dim : int
+        The width of its input.
+    sparsity : float in (0, 1]
+        Fraction of the neurons a sample computes.
+    family : {'dwta', 'srp', 'fast_srp', 'random'}, default='dwta'
+        The hash family.
+
+    Returns
+    -------
+    LSHConfig
+        With the rebuild intervals left to training.
+
+    Raises
+    ------
+    ValueError
+        For a value out of range.
     """
     check_int("autotune", "dim", dim, 1)
     check_int("autotune", "input_dim", input_dim, 1)
@@ -105,7 +176,7 @@ def autotune(dim, input_dim, sparsity, family="dwta"):
 _REBUILD_SHARE = 0.1
 
 
-def rebuild_cost(dim, input_dim, config, n_active, batch_size):
+def rebuild_cost(dim: int, input_dim: int, config: LSHConfig, n_active: int, batch_size: int) -> float:
     """A table rebuild's cost in training batches, from operation counts: hashing every
     weight row and inserting it into L tables, against a batch's forward, backward and
     optimizer work on its active neurons."""
@@ -121,7 +192,7 @@ def rebuild_cost(dim, input_dim, config, n_active, batch_size):
     return dim * per_row / batch
 
 
-def schedule(batches_per_epoch, batch_size, rebuild_cost=0.0):
+def schedule(batches_per_epoch: int | None, batch_size: int, rebuild_cost: float = 0.0) -> tuple[int, int]:
     """(rebuild_every, rehash_every) in batches.
 
     With a known epoch length: tables about 100 times an epoch on large data (20 times on

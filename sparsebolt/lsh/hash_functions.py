@@ -1,5 +1,9 @@
 """Hash families over a layer's input space. Each draws its random parameters from a seed,
 hashes dense rows and CSR rows to ``int32[n, n_tables]`` bucket keys, and can redraw."""
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from .._state import take
@@ -19,13 +23,31 @@ def _spread_coords(rng, d_in, n_hashes, width):
 
 
 class HashFunction:
-    """Base class: ``n_tables`` keys per input, each of ``k`` hashes packed into ``range_pow`` bits."""
+    """Base class of the hash families: ``n_tables`` keys an input, each of ``k`` hashes
+    packed into ``range_pow`` bits.
+
+    Parameters
+    ----------
+    input_dim : int
+        Width of the hashed vectors.
+    n_tables : int
+        Keys an input (one a table).
+    k : int
+        Hashes a key, at most 30 bits in all.
+    seed : int, default=0
+        Seeds the random parameters.
+
+    Raises
+    ------
+    ValueError
+        For a value out of range.
+    """
 
     name = ""
     bits_per_hash = 1
     _settings = ()   # constructor settings beyond input_dim, n_tables, k (kept in the saved state)
 
-    def __init__(self, input_dim, n_tables, k, seed=0):
+    def __init__(self, input_dim: int, n_tables: int, k: int, seed: int = 0) -> None:
         owner = type(self).__name__
         self.input_dim = check_int(owner, "input_dim", input_dim, 1)
         self.n_tables = check_int(owner, "n_tables", n_tables, 1)
@@ -34,58 +56,147 @@ class HashFunction:
         self.regenerate(seed)
 
     @property
-    def range_pow(self):
+    def range_pow(self) -> int:
+        """Bits of a key, ``k * bits_per_hash``."""
         return self.k * self.bits_per_hash
 
     @property
-    def n_hashes(self):
+    def n_hashes(self) -> int:
+        """Hashes in all, ``n_tables * k``."""
         return self.n_tables * self.k
 
-    def regenerate(self, seed):
-        """Draw new random hash parameters from ``seed``."""
+    def regenerate(self, seed: int) -> None:
+        """Draw new random hash parameters.
+
+        Parameters
+        ----------
+        seed : int
+            Seeds them.
+        """
         self.seed = int(seed)
         self._draw(np.random.default_rng(self.seed))
 
-    def hash_dense(self, x, serial=False):
-        """x : float32[n, input_dim] -> int32[n, n_tables]"""
+    def hash_dense(self, x: np.ndarray, serial: bool = False) -> np.ndarray:
+        """The keys of dense rows.
+
+        Parameters
+        ----------
+        x : array-like of shape (n, input_dim)
+            Rows (converted to contiguous float32).
+        serial : bool, default=False
+            Run single-threaded.
+
+        Returns
+        -------
+        ndarray of int32, shape (n, n_tables)
+        """
         keys = np.empty((x.shape[0], self.n_tables), dtype=np.int32)
         self._dense(np.ascontiguousarray(x, dtype=np.float32), keys, serial)
         return keys
 
-    def hash_sparse(self, offsets, ids, vals, serial=False):
-        """CSR rows (int64[n + 1], int32[nnz], float32[nnz]) -> int32[n, n_tables]"""
+    def hash_sparse(self, offsets: np.ndarray, ids: np.ndarray, vals: np.ndarray,
+                    serial: bool = False) -> np.ndarray:
+        """The keys of CSR rows.
+
+        Parameters
+        ----------
+        offsets : ndarray of int64, shape (n + 1,)
+            Row boundaries.
+        ids : ndarray of int32, shape (nnz,)
+            Column ids, below ``input_dim``.
+        vals : ndarray of float32, shape (nnz,)
+            Values.
+        serial : bool, default=False
+            Run single-threaded.
+
+        Returns
+        -------
+        ndarray of int32, shape (n, n_tables)
+        """
         keys = np.empty((offsets.shape[0] - 1, self.n_tables), dtype=np.int32)
         self._sparse(offsets, ids, vals, keys, serial)
         return keys
 
-    def probe_dense(self, x, n_probes, serial=False):
-        """Each row's key and ``n_probes`` (<= K) nearest neighbouring keys, one hash changed
-        in each: x : float32[n, input_dim] -> int32[n, n_tables, 1 + n_probes], [..., 0] as
-        ``hash_dense``. For one-bit hashes a neighbour flips one bit, the first hashes' first."""
+    def probe_dense(self, x: np.ndarray, n_probes: int, serial: bool = False) -> np.ndarray:
+        """Each row's key and its ``n_probes`` nearest neighbouring keys, one hash changed in
+        each. For one-bit hashes a neighbour flips one bit, the first hashes' first.
+
+        Parameters
+        ----------
+        x : array-like of shape (n, input_dim)
+            Rows.
+        n_probes : int
+            Neighbouring keys a table, at most ``k``.
+        serial : bool, default=False
+            Run single-threaded.
+
+        Returns
+        -------
+        ndarray of int32, shape (n, n_tables, 1 + n_probes)
+            ``[..., 0]`` as ``hash_dense``.
+        """
         return self._flips(self.hash_dense(x, serial), n_probes)
 
-    def probe_sparse(self, offsets, ids, vals, n_probes, serial=False):
-        """``probe_dense`` of CSR rows."""
+    def probe_sparse(self, offsets: np.ndarray, ids: np.ndarray, vals: np.ndarray, n_probes: int,
+                     serial: bool = False) -> np.ndarray:
+        """``probe_dense`` of CSR rows.
+
+        Parameters
+        ----------
+        offsets, ids, vals : ndarray
+            The rows, as for ``hash_sparse``.
+        n_probes : int
+            Neighbouring keys a table, at most ``k``.
+        serial : bool, default=False
+            Run single-threaded.
+
+        Returns
+        -------
+        ndarray of int32, shape (n, n_tables, 1 + n_probes)
+        """
         return self._flips(self.hash_sparse(offsets, ids, vals, serial), n_probes)
 
     def _flips(self, keys, n_probes):
         flips = np.concatenate([[0], 1 << np.arange(self.k - 1, self.k - 1 - n_probes, -1)]).astype(np.int32)
         return keys[:, :, None] ^ flips
 
-    def arrays(self):
-        """The random parameters, by name (for saving)."""
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The random parameters, by name (for saving).
+
+        Returns
+        -------
+        dict of str to ndarray
+        """
         raise NotImplementedError
 
-    def get_state(self):
-        """(settings and seed, the random parameters) for ``sparsebolt.io``."""
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The hash function for model files.
+
+        Returns
+        -------
+        meta : dict
+            The family, settings and seed.
+        arrays : dict of str to ndarray
+            The random parameters.
+        """
         meta = {"family": self.name, "seed": self.seed}
         for name in ("input_dim", "n_tables", "k", *self._settings):
             meta[name] = getattr(self, name)
         return meta, dict(self.arrays())
 
-    def set_state(self, meta, arrays):
-        """Take saved random parameters (from ``get_state`` of a hash function with the same
-        settings) instead of the drawn ones."""
+    def set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        """Take saved random parameters instead of the drawn ones.
+
+        Parameters
+        ----------
+        meta, arrays
+            From ``get_state`` of a hash function with the same settings.
+
+        Raises
+        ------
+        ValueError
+            When the settings or the arrays differ.
+        """
         owner = type(self).__name__
         for name in ("family", "input_dim", "n_tables", "k", *self._settings):
             mine = self.name if name == "family" else getattr(self, name)
@@ -98,12 +209,26 @@ class HashFunction:
 
 class DWTA(HashFunction):
     """Densified winner-take-all hashing: each hash is the argmax position among ``binsize``
-    input coordinates, so it depends on the rank order of the vector, not its scale."""
+    input coordinates, so it depends on the rank order of the vector, not its scale.
+
+    Parameters
+    ----------
+    input_dim : int
+        Width of the hashed vectors.
+    n_tables : int
+        Keys an input.
+    k : int
+        Hashes a key, at most ``30 // log2(binsize)``.
+    seed : int, default=0
+        Seeds the bins.
+    binsize : {2, 4, 8, 16, 32}, default=8
+        Coordinates a hash compares.
+    """
 
     name = "dwta"
     _settings = ("binsize",)
 
-    def __init__(self, input_dim, n_tables, k, seed=0, binsize=8):
+    def __init__(self, input_dim: int, n_tables: int, k: int, seed: int = 0, binsize: int = 8) -> None:
         self.binsize = check_choice("DWTA", "binsize", binsize, (2, 4, 8, 16, 32))
         self.bits_per_hash = int(np.log2(binsize))
         super().__init__(input_dim, n_tables, k, seed)
@@ -120,21 +245,37 @@ class DWTA(HashFunction):
         fn = hashing.dwta_sparse_serial if serial else hashing.dwta_sparse
         fn(offsets, ids, vals, *self.inv, self.n_tables, self.k, self.bits_per_hash, self.seed, keys)
 
-    def probe_dense(self, x, n_probes, serial=False):
-        """Keys with their neighbours: the winner of one of the ``n_probes`` hashes of a table
-        that win by the least replaced by its bin's runner-up."""
+    def probe_dense(self, x: np.ndarray, n_probes: int, serial: bool = False) -> np.ndarray:
+        """Keys with their neighbours: in each neighbour the winner of one of the
+        ``n_probes`` hashes of a table that win by the least is replaced by its bin's
+        runner-up.
+
+        Parameters
+        ----------
+        x : array-like of shape (n, input_dim)
+            Rows.
+        n_probes : int
+            Neighbouring keys a table, at most ``k``.
+        serial : bool, default=False
+            Run single-threaded.
+
+        Returns
+        -------
+        ndarray of int32, shape (n, n_tables, 1 + n_probes)
+        """
         keys = np.empty((x.shape[0], self.n_tables, 1 + n_probes), dtype=np.int32)
         fn = hashing.dwta_dense_probes_serial if serial else hashing.dwta_dense_probes
         fn(np.ascontiguousarray(x, dtype=np.float32), self.bins, self.n_tables, self.k, self.bits_per_hash, keys)
         return keys
 
-    def probe_sparse(self, offsets, ids, vals, n_probes, serial=False):
+    def probe_sparse(self, offsets: np.ndarray, ids: np.ndarray, vals: np.ndarray, n_probes: int,
+                     serial: bool = False) -> np.ndarray:
         keys = np.empty((offsets.shape[0] - 1, self.n_tables, 1 + n_probes), dtype=np.int32)
         fn = hashing.dwta_sparse_probes_serial if serial else hashing.dwta_sparse_probes
         fn(offsets, ids, vals, *self.inv, self.n_tables, self.k, self.bits_per_hash, self.seed, keys)
         return keys
 
-    def arrays(self):
+    def arrays(self) -> dict[str, np.ndarray]:
         return {"bins": self.bins}
 
     def _load(self, owner, arrays):
@@ -143,7 +284,19 @@ class DWTA(HashFunction):
 
 
 class SRP(HashFunction):
-    """Signed random projections (SimHash) with Gaussian directions."""
+    """Signed random projections (SimHash) with Gaussian directions.
+
+    Parameters
+    ----------
+    input_dim : int
+        Width of the hashed vectors.
+    n_tables : int
+        Keys an input.
+    k : int
+        Hashes (bits) a key, at most 30.
+    seed : int, default=0
+        Seeds the directions.
+    """
 
     name = "srp"
 
@@ -160,7 +313,7 @@ class SRP(HashFunction):
         fn = hashing.srp_sparse_serial if serial else hashing.srp_sparse
         fn(offsets, ids, vals, self.proj, self.n_tables, self.k, keys)
 
-    def arrays(self):
+    def arrays(self) -> dict[str, np.ndarray]:
         return {"proj": self.proj}
 
     def _load(self, owner, arrays):
@@ -168,12 +321,26 @@ class SRP(HashFunction):
 
 
 class FastSRP(HashFunction):
-    """Sparse random projections: each hash sums ±1 times a random ``1/ratio`` of the inputs."""
+    """Sparse random projections: each hash sums ±1 times a random ``1/ratio`` of the inputs.
+
+    Parameters
+    ----------
+    input_dim : int
+        Width of the hashed vectors.
+    n_tables : int
+        Keys an input.
+    k : int
+        Hashes (bits) a key, at most 30.
+    seed : int, default=0
+        Seeds the coordinates and signs.
+    ratio : int, default=3
+        One input coordinate in ``ratio`` enters each hash.
+    """
 
     name = "fast_srp"
     _settings = ("ratio",)
 
-    def __init__(self, input_dim, n_tables, k, seed=0, ratio=3):
+    def __init__(self, input_dim: int, n_tables: int, k: int, seed: int = 0, ratio: int = 3) -> None:
         self.ratio = check_int("FastSRP", "ratio", ratio, 1)
         super().__init__(input_dim, n_tables, k, seed)
 
@@ -191,7 +358,7 @@ class FastSRP(HashFunction):
         fn = hashing.fast_srp_sparse_serial if serial else hashing.fast_srp_sparse
         fn(offsets, ids, vals, *self.inv, self.signs, self.n_tables, self.k, keys)
 
-    def arrays(self):
+    def arrays(self) -> dict[str, np.ndarray]:
         return {"coords": self.coords, "signs": self.signs}
 
     def _load(self, owner, arrays):
@@ -204,6 +371,24 @@ class FastSRP(HashFunction):
 HASH_FAMILIES = {"dwta": DWTA, "srp": SRP, "fast_srp": FastSRP}
 
 
-def make_hash_function(family, input_dim, n_tables, k, seed=0):
+def make_hash_function(family: str, input_dim: int, n_tables: int, k: int, seed: int = 0) -> HashFunction:
+    """A hash function of the family's default settings.
+
+    Parameters
+    ----------
+    family : {'dwta', 'srp', 'fast_srp'}
+        The family (``HASH_FAMILIES``).
+    input_dim, n_tables, k, seed
+        As for ``HashFunction``.
+
+    Returns
+    -------
+    HashFunction
+
+    Raises
+    ------
+    ValueError
+        For an unknown family or a value out of range.
+    """
     cls = HASH_FAMILIES[check_choice("LSHConfig", "family", family, tuple(HASH_FAMILIES))]
     return cls(input_dim, n_tables, k, seed)

@@ -1,10 +1,17 @@
 """The neuron index of one sparse layer: hash function, tables and rebuild schedule."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .._state import meta_int, prefixed, take, unprefixed
 from .config import LSHConfig, rebuild_cost, schedule
 from .hash_functions import make_hash_function
 from .tables import HashTables
+
+if TYPE_CHECKING:
+    from ..data.value import Value
 
 # neighbouring buckets sparse inference probes in each table besides the input's own (those of
 # the hashes whose winner leads by the least): inputs unlike any training sample miss their
@@ -19,11 +26,21 @@ NEGATIVE_SHARE = 0.3
 class NeuronIndex:
     """Finds, for each input, the neurons whose weight rows hash to the same buckets.
 
-    dim : number of neurons; input_dim : width of the weight rows; config : LSHConfig;
-    n_active : neurons a sample computes (weighs the rebuild schedule).
+    Parameters
+    ----------
+    dim : int
+        Number of neurons.
+    input_dim : int
+        Width of the weight rows.
+    config : LSHConfig
+        The hash settings.
+    n_active : int
+        Neurons a sample computes (weighs the rebuild schedule).
+    seed : int, default=0
+        Seeds the hash functions, the reservoirs and the padding permutation.
     """
 
-    def __init__(self, dim, input_dim, config, n_active, seed=0):
+    def __init__(self, dim: int, input_dim: int, config: LSHConfig, n_active: int, seed: int = 0) -> None:
         self.dim = dim
         self.input_dim = input_dim
         self.config = config
@@ -50,25 +67,47 @@ class NeuronIndex:
                                               seed=self.seed)
             self.tables = HashTables(config.n_tables, config.range_pow, config.reservoir)
 
-    def set_schedule(self, batches_per_epoch, batch_size):
-        """Fill in the rebuild intervals the config leaves open (``batches_per_epoch`` may
-        be None for streaming data)."""
+    def set_schedule(self, batches_per_epoch: int | None, batch_size: int) -> None:
+        """Fill in the rebuild intervals the config leaves open.
+
+        Parameters
+        ----------
+        batches_per_epoch : int or None
+            None for streaming data of unknown length.
+        batch_size : int
+            Samples a batch.
+        """
         cost = rebuild_cost(self.dim, self.input_dim, self.config, self.n_active, batch_size)
         rebuild, rehash = schedule(batches_per_epoch, batch_size, cost)
         self.rebuild_every = self.config.rebuild_every or rebuild
         self.rehash_every = self.config.rehash_every or rehash
 
-    def rebuild(self, weights):
-        """Rehash every neuron's weight row (float32[dim, input_dim]) into fresh tables."""
+    def rebuild(self, weights: np.ndarray) -> None:
+        """Rehash every neuron's weight row into fresh tables (nothing for 'random').
+
+        Parameters
+        ----------
+        weights : ndarray of float32, shape (dim, input_dim)
+            The layer's weights.
+        """
         if self.hash_fn is None:
             return
         keys = self.hash_fn.hash_dense(weights)
         self.rebuilds += 1
         self.tables.build(keys, self.seed + self.rebuilds)
 
-    def after_batch(self, weights, batch_size):
-        """Advance the schedule by one training batch; rebuild or redraw when due. Training
-        outside ``Model.train`` gets the streaming schedule for its batch size."""
+    def after_batch(self, weights: np.ndarray, batch_size: int) -> None:
+        """Advance the schedule by one training batch; rebuild or redraw when due (not when
+        frozen). Training outside ``Model.train`` gets the streaming schedule for its batch
+        size.
+
+        Parameters
+        ----------
+        weights : ndarray of float32, shape (dim, input_dim)
+            The layer's weights.
+        batch_size : int
+            Samples of the batch.
+        """
         self.batches += 1
         if self.hash_fn is None or self.frozen:
             return
@@ -80,13 +119,20 @@ class NeuronIndex:
         elif self.rebuild_every and self.batches % self.rebuild_every == 0:
             self.rebuild(weights)
 
-    def freeze(self, label_augmentation=True):
-        """Stop rebuilding; with ``label_augmentation`` the training labels a sample's
-        buckets miss are pinned into them from now on (see ``HashTables.insert_labels``)."""
+    def freeze(self, label_augmentation: bool = True) -> None:
+        """Stop rebuilding.
+
+        Parameters
+        ----------
+        label_augmentation : bool, default=True
+            From now on pin the training labels a sample's buckets miss into them (see
+            ``HashTables.insert_labels``).
+        """
         self.frozen = True
         self.label_augmentation = bool(label_augmentation)
 
-    def unfreeze(self):
+    def unfreeze(self) -> None:
+        """Rebuild on schedule again, and stop pinning labels."""
         self.frozen = False
         self.label_augmentation = False
 
@@ -95,22 +141,57 @@ class NeuronIndex:
         self.labels_inserted += inserted
         return inserted
 
-    def pin_labels(self, value, lab_offsets, lab_ids, every=False):
-        """Pin each label (CSR rows ``lab_offsets``, ``lab_ids``) that the buckets of its
-        sample (a row of the layer input ``value``) miss, or with ``every`` that any of them
-        misses (into those); returns how many were pinned."""
+    def pin_labels(self, value: Value, lab_offsets: np.ndarray, lab_ids: np.ndarray, every: bool = False) -> int:
+        """Pin each label that the buckets of its sample miss, or with ``every`` that any
+        of them misses (into those).
+
+        Parameters
+        ----------
+        value : Value
+            The layer's input batch.
+        lab_offsets : ndarray of int64, shape (B + 1,)
+            Row boundaries of the labels.
+        lab_ids : ndarray of int32, shape (nnz,)
+            The labels.
+        every : bool, default=False
+            Pin into each bucket that misses the label.
+
+        Returns
+        -------
+        int
+            How many (sample, label) pairs were pinned.
+        """
         return self._pin(self.query_keys(value), lab_offsets, lab_ids, every)
 
-    def insert_deferred(self, pins):
-        """Pin labels kept by ``defer_labels``: a list of (keys int32[B, n_tables], label
-        offsets int64[B + 1], label ids int32[nnz]), inserted in list order."""
+    def insert_deferred(self, pins: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
+        """Pin labels kept by ``defer_labels``, in list order.
+
+        Parameters
+        ----------
+        pins : list of tuple
+            (keys int32[B, n_tables], label offsets int64[B + 1], label ids int32[nnz]).
+        """
         for keys, lab_offsets, lab_ids in pins:
             self._pin(keys, lab_offsets, lab_ids)
 
-    def query_keys(self, value, serial=False, probes=None):
-        """Bucket keys of a batch of layer inputs (a ``Value``): int32[B, n_tables], or with
-        ``probes`` (an int <= K) int32[B, n_tables, 1 + probes], each key followed by that
-        many neighbouring keys (``HashFunction.probe_dense``)."""
+    def query_keys(self, value: Value, serial: bool = False, probes: int | None = None) -> np.ndarray:
+        """Bucket keys of a batch of layer inputs.
+
+        Parameters
+        ----------
+        value : Value
+            The layer's input batch.
+        serial : bool, default=False
+            Run single-threaded.
+        probes : int or None, default=None
+            Also that many neighbouring keys a table (at most ``k``;
+            ``HashFunction.probe_dense``).
+
+        Returns
+        -------
+        ndarray of int32
+            Shape (B, n_tables), or (B, n_tables, 1 + probes) with ``probes``.
+        """
         fn = self.hash_fn
         if fn is None:
             return np.zeros((value.batch_size, 0) if probes is None else (value.batch_size, 0, 1), dtype=np.int32)
@@ -123,11 +204,33 @@ class NeuronIndex:
             return fn.probe_dense(value.vals, probes, serial)
         return fn.probe_sparse(value.offsets, value.ids, value.vals, probes, serial)
 
-    def active(self, value, width, lab_offsets=None, lab_ids=None, salt=0, serial=False, ranked=False):
-        """Active neuron ids, int32[B, width], labels (if given) first, then (training) a
-        ``NEGATIVE_SHARE`` of the width from other samples' labels. ``ranked`` (sparse
-        inference) probes ``PROBES`` neighbouring buckets of each table too and keeps the
-        neurons found in the most buckets instead of the first found."""
+    def active(self, value: Value, width: int, lab_offsets: np.ndarray | None = None,
+               lab_ids: np.ndarray | None = None, salt: int = 0, serial: bool = False,
+               ranked: bool = False) -> np.ndarray:
+        """Active neuron ids of each sample: labels (if given) first, then (training) up to
+        ``NEGATIVE_SHARE`` of the width from other samples' labels, then the neurons its
+        buckets hold, padded with random ones. Pins labels when label augmentation is on.
+
+        Parameters
+        ----------
+        value : Value
+            The layer's input batch.
+        width : int
+            Active ids a sample.
+        lab_offsets, lab_ids : ndarray or None, default=None
+            The samples' labels as CSR rows.
+        salt : int, default=0
+            Varies the padding from step to step.
+        serial : bool, default=False
+            Run single-threaded.
+        ranked : bool, default=False
+            Sparse inference: also probe ``PROBES`` neighbouring buckets of each table and
+            keep the neurons found in the most buckets instead of the first found.
+
+        Returns
+        -------
+        ndarray of int32, shape (B, width)
+        """
         keys = self.query_keys(value, serial, probes=PROBES if ranked else None)
         if self.label_augmentation and lab_offsets is not None and self.hash_fn is not None:
             own = np.ascontiguousarray(keys[:, :, 0]) if ranked else keys
@@ -150,10 +253,17 @@ class NeuronIndex:
     _SAVED = ("batches", "rebuilds", "rebuild_every", "rehash_every", "frozen", "label_augmentation",
               "labels_inserted")
 
-    def get_state(self):
-        """(settings, counters and flags; the padding permutation, the tables and the hash
-        function's parameters). The tables are kept, not rebuilt on load: they were built
-        from the weights of the last rebuild and may hold pinned labels."""
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The index for model files. The tables are kept, not rebuilt on load: they were
+        built from the weights of the last rebuild and may hold pinned labels.
+
+        Returns
+        -------
+        meta : dict
+            Settings, counters and flags, the hash function's meta.
+        arrays : dict of str to ndarray
+            The padding permutation, the tables and the hash function's parameters.
+        """
         meta = {"dim": self.dim, "input_dim": self.input_dim, "config": self.config.to_dict(),
                 "n_active": self.n_active, "seed": self.seed}
         meta.update({name: getattr(self, name) for name in self._SAVED})
@@ -164,7 +274,24 @@ class NeuronIndex:
         return meta, arrays
 
     @classmethod
-    def from_state(cls, meta, arrays):
+    def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> NeuronIndex:
+        """An index rebuilt from ``get_state``, its array shapes checked before anything
+        is allocated.
+
+        Parameters
+        ----------
+        meta, arrays
+            As ``get_state`` returned them.
+
+        Returns
+        -------
+        NeuronIndex
+
+        Raises
+        ------
+        ValueError
+            When they do not fit together.
+        """
         # the tables' shape from the file's config must be the saved array's before the
         # constructor allocates it (a crafted reservoir of 10**9 would be a MemoryError)
         config = LSHConfig(**meta["config"])
@@ -180,7 +307,20 @@ class NeuronIndex:
         index.set_state(meta, arrays)
         return index
 
-    def set_state(self, meta, arrays):
+    def set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        """Take the counters, flags, permutation, tables and hash parameters of a
+        ``get_state`` of an index with the same settings.
+
+        Parameters
+        ----------
+        meta, arrays
+            As ``get_state`` returned them.
+
+        Raises
+        ------
+        ValueError
+            When they do not fit the index.
+        """
         for name in ("batches", "rebuilds", "labels_inserted"):
             setattr(self, name, meta_int("NeuronIndex", meta, name))
         for name in ("rebuild_every", "rehash_every"):

@@ -1,4 +1,8 @@
 """Reservoir hash tables holding neuron ids."""
+from __future__ import annotations
+
+from typing import Any
+
 import numba
 import numpy as np
 
@@ -7,9 +11,20 @@ from ..kernels import tables
 
 
 class HashTables:
-    """``n_tables`` tables of ``2**range_pow`` buckets, each keeping at most ``reservoir`` ids."""
+    """``n_tables`` tables of ``2**range_pow`` buckets, each keeping at most ``reservoir``
+    neuron ids (reservoir-sampled beyond), some of them pinned labels.
 
-    def __init__(self, n_tables, range_pow, reservoir):
+    Parameters
+    ----------
+    n_tables : int
+        Tables.
+    range_pow : int
+        Bits of a bucket key.
+    reservoir : int
+        Ids a bucket keeps.
+    """
+
+    def __init__(self, n_tables: int, range_pow: int, reservoir: int) -> None:
         self.n_tables = n_tables
         self.range_pow = range_pow
         self.reservoir = reservoir
@@ -20,17 +35,43 @@ class HashTables:
         self._found = None
 
     @property
-    def nbytes(self):
+    def nbytes(self) -> int:
+        """Bytes of the bucket, count and pin arrays."""
         return self.buckets.nbytes + self.counts.nbytes + self.pinned.nbytes
 
-    def build(self, keys, seed):
-        """Refill from scratch: keys : int32[dim, n_tables], the bucket of each neuron."""
+    def build(self, keys: np.ndarray, seed: int) -> None:
+        """Refill the tables from scratch (dropping pinned labels).
+
+        Parameters
+        ----------
+        keys : ndarray of int32, shape (dim, n_tables)
+            The bucket of each neuron in each table.
+        seed : int
+            Seeds the reservoir sampling.
+        """
         tables.build_tables(keys, self.buckets, self.counts, self.pinned, seed)
 
-    def insert_labels(self, keys, lab_offsets, lab_ids, every=False):
-        """Pin each label that a sample's buckets (keys : int32[B, n_tables]) miss into all
-        of them, or with ``every`` into each of them that misses it; returns how many
-        (sample, label) pairs were inserted."""
+    def insert_labels(self, keys: np.ndarray, lab_offsets: np.ndarray, lab_ids: np.ndarray,
+                      every: bool = False) -> int:
+        """Pin each label that all of a sample's buckets miss into all of them, or with
+        ``every`` into each of them that misses it.
+
+        Parameters
+        ----------
+        keys : ndarray of int32, shape (B, n_tables)
+            Each sample's buckets.
+        lab_offsets : ndarray of int64, shape (B + 1,)
+            Row boundaries of the labels.
+        lab_ids : ndarray of int32, shape (nnz,)
+            The labels.
+        every : bool, default=False
+            Pin into each bucket that misses the label.
+
+        Returns
+        -------
+        int
+            How many (sample, label) pairs were inserted.
+        """
         return tables.insert_missed_labels(keys, self.buckets, self.counts, self.pinned, lab_offsets, lab_ids,
                                            every)
 
@@ -40,9 +81,33 @@ class HashTables:
             self._marks = np.zeros((numba.config.NUMBA_NUM_THREADS, dim), dtype=np.uint8)
         return self._marks
 
-    def query(self, keys, lab_offsets, lab_ids, width, perm, salt, serial=False, n_negatives=0):
-        """The active ids of each sample, int32[B, width], with up to ``n_negatives`` labels of
-        other samples of the batch; see ``kernels.tables.query_active``."""
+    def query(self, keys: np.ndarray, lab_offsets: np.ndarray, lab_ids: np.ndarray, width: int,
+              perm: np.ndarray, salt: int, serial: bool = False, n_negatives: int = 0) -> np.ndarray:
+        """The active ids of each sample: its labels, up to ``n_negatives`` labels of other
+        samples of the batch, the ids its buckets hold, padded from ``perm`` (see
+        ``kernels.tables.query_active``).
+
+        Parameters
+        ----------
+        keys : ndarray of int32, shape (B, n_tables)
+            Each sample's buckets.
+        lab_offsets, lab_ids : ndarray
+            The samples' labels as CSR rows (empty rows for none).
+        width : int
+            Active ids a sample.
+        perm : ndarray of int32, shape (dim,)
+            A permutation of the neurons, for random padding.
+        salt : int
+            Varies the padding's start from call to call.
+        serial : bool, default=False
+            Run single-threaded.
+        n_negatives : int, default=0
+            Labels of other samples a row may take.
+
+        Returns
+        -------
+        ndarray of int32, shape (B, width)
+        """
         n = keys.shape[0]
         out = np.empty(n * width, dtype=np.int32)
         fn = tables.query_active_serial if serial else tables.query_active
@@ -50,10 +115,22 @@ class HashTables:
            self._scratch(perm.shape[0]), out)
         return out.reshape(n, width)
 
-    def query_ranked(self, keys, lab_offsets, lab_ids, width, perm, salt, serial=False):
-        """As ``query``, but the neurons most of each sample's buckets hold after the labels,
-        with ``keys : int32[B, n_tables, P]`` probing P buckets a table; see
-        ``kernels.tables.query_ranked``."""
+    def query_ranked(self, keys: np.ndarray, lab_offsets: np.ndarray, lab_ids: np.ndarray, width: int,
+                     perm: np.ndarray, salt: int, serial: bool = False) -> np.ndarray:
+        """As ``query``, but after the labels the neurons the most of a sample's buckets
+        hold, probing several buckets a table (see ``kernels.tables.query_ranked``).
+
+        Parameters
+        ----------
+        keys : ndarray of int32, shape (B, n_tables, P)
+            P buckets a table for each sample.
+        lab_offsets, lab_ids, width, perm, salt, serial
+            As for ``query``.
+
+        Returns
+        -------
+        ndarray of int32, shape (B, width)
+        """
         n = keys.shape[0]
         out = np.empty(n * width, dtype=np.int32)
         size = max(1, self.n_tables * keys.shape[2] * self.reservoir)
@@ -64,11 +141,33 @@ class HashTables:
            self._found, out)
         return out.reshape(n, width)
 
-    def get_state(self):
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The tables, for model files.
+
+        Returns
+        -------
+        meta : dict
+            Empty.
+        arrays : dict of str to ndarray
+            'buckets', 'counts' and 'pinned'.
+        """
         return {}, {"buckets": self.buckets, "counts": self.counts, "pinned": self.pinned}
 
-    def set_state(self, meta, arrays, dim):
-        """Take saved tables of the same shape; ``dim`` bounds the neuron ids they hold."""
+    def set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray], dim: int) -> None:
+        """Take saved tables of the same shape.
+
+        Parameters
+        ----------
+        meta, arrays
+            As ``get_state`` returned them.
+        dim : int
+            Bounds the neuron ids they may hold.
+
+        Raises
+        ------
+        ValueError
+            For arrays of another shape or dtype, or ids out of range.
+        """
         n_buckets = 1 << self.range_pow
         shape = (self.n_tables, n_buckets)
         self.buckets = take("HashTables", arrays, "buckets", (*shape, self.reservoir), np.int32, 0, dim)

@@ -1,16 +1,26 @@
 """Losses: each pairs with an output activation and returns dL/d(pre-activation) directly."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from ..kernels import losses as loss_kernels
 
+if TYPE_CHECKING:
+    from ..data.batch import Labels
+    from ..data.value import Value
+
 
 class Loss:
+    """Base class of the losses: ``loss(output, labels)`` is (mean loss, dL/dz)."""
+
     activation = ""
     name = ""
     # softmax cross-entropy: a sparse output layer may fuse its input gradient into the forward pass
     softmax_ce = False
 
-    def __call__(self, output, labels):
+    def __call__(self, output: Value, labels: Labels) -> tuple[float, np.ndarray]:
         """output : Value of activations; labels : Labels. -> (mean loss, dz : float32[nnz])"""
         dz = np.empty(output.vals.size, dtype=np.float32)
         out_ids = output.ids if output.ids is not None else np.zeros(0, dtype=np.int32)
@@ -18,14 +28,22 @@ class Loss:
                             labels.offsets, labels.ids, labels.vals, dz)
         return float(loss), dz
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
+        """The loss's name, JSON-able (a model file rebuilds the loss from it).
+
+        Returns
+        -------
+        dict
+        """
         return {"name": self.name}
 
 
 class CategoricalCrossEntropy(Loss):
     """Softmax cross-entropy; a sample's labels share its target mass (1/k each for k
     labels, or in proportion to label values). Over a sparse output the softmax runs over
-    the sample's active neurons, which in training always include its labels."""
+    the sample's active neurons, which in training always include its labels. Pairs with
+    a softmax output; no parameters (``loss='categorical_cross_entropy'`` names it).
+    """
 
     activation = "softmax"
     name = "categorical_cross_entropy"
@@ -35,7 +53,9 @@ class CategoricalCrossEntropy(Loss):
 
 class BinaryCrossEntropy(Loss):
     """Sigmoid binary cross-entropy per output neuron, summed over a sample's outputs;
-    a label's value is its target (1 by default), all other outputs have target 0."""
+    a label's value is its target (1 by default), all other outputs have target 0. Pairs
+    with a sigmoid output; no parameters (``loss='binary_cross_entropy'`` names it).
+    """
 
     activation = "sigmoid"
     name = "binary_cross_entropy"

@@ -1,7 +1,10 @@
 """Model: a graph of layers from Inputs to one output, with a loss and an optimizer; its
 config and state as plain data, and model files (written and read through ``sparsebolt.io``)."""
+from __future__ import annotations
+
 import collections
-from typing import Any, Sequence
+import os
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
@@ -13,6 +16,14 @@ from .layers import Concatenate, Embedding, FullyConnected, InputLayer, LayerNor
 from .layers.base import Context, Node
 from .losses import LOSSES, Loss
 from .optimizers import OPTIMIZERS, put_gradients, take_gradients
+
+if TYPE_CHECKING:
+    from ..data.batch import Batch
+    from ..train.callbacks import Callback, History
+    from ..train.schedules import Schedule
+    from .layers.base import Layer
+    from .optimizers import SGD, Adam
+    from .parameter import Parameter
 
 # the classes a model file can name
 LAYER_CLASSES = {cls.__name__: cls for cls in (Embedding, FullyConnected, Concatenate, LayerNorm)}
@@ -57,18 +68,40 @@ class Model:
         An Input node or a list of them (the order batches give their inputs in).
     outputs : Node
         The output node, a FullyConnected layer's.
-    loss : Loss or str
+    loss : Loss or str, default='categorical_cross_entropy'
         A Loss or its name ('categorical_cross_entropy' needs a softmax output,
         'binary_cross_entropy' a sigmoid one).
-    optimizer : str or optimizer
-        'adam', 'sgd' or an optimizer instance.
-    seed : int
+    optimizer : {'adam', 'sgd'} or optimizer, default='adam'
+        An optimizer name or instance (``sb.Adam(...)``, ``sb.SGD()``).
+    seed : int, default=0
         Seeds weights, hash functions and sampling.
-    build : bool
+    build : bool, default=True
         False leaves the layers unbuilt, for ``sparsebolt.io`` to give them saved state.
+
+    Attributes
+    ----------
+    layers : list of Layer
+        The layers other than the inputs, inputs before the layers that read them.
+    output : Node
+        The output node.
+    steps : int
+        Optimizer steps taken over the model's life.
+    epochs : int
+        Training epochs completed over the model's life, across ``train`` calls.
+
+    Raises
+    ------
+    TypeError
+        When ``inputs`` or ``outputs`` are not graph nodes, or ``loss`` is not a loss.
+    ValueError
+        For a graph that does not fit: the output not a FullyConnected layer's, a loss
+        whose activation the output layer lacks, an input the output needs missing from
+        ``inputs``, repeated layer names.
     """
 
-    def __init__(self, inputs, outputs, loss="categorical_cross_entropy", optimizer="adam", seed=0, build=True):
+    def __init__(self, inputs: Node | Sequence[Node], outputs: Node | Sequence[Node],
+                 loss: Loss | str = "categorical_cross_entropy", optimizer: Adam | SGD | str = "adam",
+                 seed: int = 0, build: bool = True) -> None:
         self.inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         if isinstance(outputs, (list, tuple)):
             if len(outputs) != 1:
@@ -132,14 +165,30 @@ class Model:
             layer.name, layer.auto_named = f"{kind}_{k}", False
             taken.add(layer.name)
 
-    def layer_names(self):
-        """The names of the inputs' layers, then of ``layers``."""
+    def layer_names(self) -> list[str]:
+        """The names of the inputs' layers, then of ``layers``.
+
+        Returns
+        -------
+        list of str
+        """
         return [node.layer.name for node in self.inputs] + [layer.name for layer in self.layers]
 
-    def rename_layers(self, names):
-        """Give the layers (as ``layer_names`` orders them; and so their parameters) the
-        names ``names``: a model built in another process or saved earlier may name its
-        layers otherwise, and gradients and optimizer state are keyed by parameter name."""
+    def rename_layers(self, names: Sequence[str]) -> None:
+        """Give the layers (and so their parameters) new names: a model built in another
+        process or saved earlier may name its layers otherwise, and gradients and optimizer
+        state are keyed by parameter name. A change clears the optimizer's state.
+
+        Parameters
+        ----------
+        names : sequence of str
+            One a layer, in the order of ``layer_names()``.
+
+        Raises
+        ------
+        ValueError
+            When there is not one name a layer.
+        """
         if self.layer_names() == list(names):
             return
         layers = [node.layer for node in self.inputs] + self.layers
@@ -153,20 +202,55 @@ class Model:
 
     # graph execution -------------------------------------------------------------------
 
-    def parameters(self):
+    def parameters(self) -> list[Parameter]:
+        """Every layer's trainable parameters.
+
+        Returns
+        -------
+        list of Parameter
+        """
         return [p for layer in self.layers for p in layer.parameters()]
 
-    def add_output_neurons(self, weights, biases):
-        """Grow the output layer by ``len(biases)`` neurons (``FullyConnected.add_neurons``)."""
+    def add_output_neurons(self, weights: np.ndarray, biases: np.ndarray) -> None:
+        """Grow the output layer by ``len(biases)`` neurons (``FullyConnected.add_neurons``),
+        with zero optimizer moments for them.
+
+        Parameters
+        ----------
+        weights : array-like of shape (n, input width)
+            The new neurons' weights.
+        biases : array-like of shape (n,)
+            Their biases.
+        """
         self.output.layer.add_neurons(weights, biases)
         self.output.dim = self.output.layer.dim
         self.optimizer.resize(self.output.layer.parameters())
 
-    def sparse_layers(self):
+    def sparse_layers(self) -> list[Layer]:
+        """The layers with an LSH index (sparse FullyConnected layers).
+
+        Returns
+        -------
+        list of Layer
+        """
         return [layer for layer in self.layers if getattr(layer, "index", None) is not None]
 
-    def check_batch(self, batch):
-        """Reject a batch whose inputs or labels do not fit the model, naming what is wrong."""
+    def check_batch(self, batch: Batch) -> None:
+        """Reject a batch whose inputs or labels do not fit the model, naming what is wrong.
+
+        Parameters
+        ----------
+        batch : Batch
+            The batch to check.
+
+        Raises
+        ------
+        TypeError
+            When an input is not a Value.
+        ValueError
+            For a wrong number of inputs, widths, dtypes, ids out of range, non-finite
+            values, or labels that do not fit the output.
+        """
         if len(batch.inputs) != len(self.inputs):
             raise ValueError(f"The model has {len(self.inputs)} input(s) but the batch gives {len(batch.inputs)}.")
         for node, value in zip(self.inputs, batch.inputs):
@@ -200,8 +284,23 @@ class Model:
                 bad = labels.ids[(labels.ids < 0) | (labels.ids >= dim)][0]
                 raise ValueError(f"Labels must be ids in [0, {dim}) for output '{self.output.layer.name}'. Got {bad}.")
 
-    def forward(self, batch, ctx, skip_output=False):
-        """Run the graph (all but the output layer when ``skip_output``); returns {node: Value}."""
+    def forward(self, batch: Batch, ctx: Context, skip_output: bool = False) -> dict[Node, Value]:
+        """Run the graph on a batch (unchecked: see ``check_batch``).
+
+        Parameters
+        ----------
+        batch : Batch
+            One Value a model input.
+        ctx : Context
+            What the pass is for.
+        skip_output : bool, default=False
+            Stop before the output layer.
+
+        Returns
+        -------
+        dict of Node to Value
+            Every node's output.
+        """
         values = {}
         for node, value in zip(self.inputs, batch.inputs):
             values[node] = value
@@ -212,8 +311,18 @@ class Model:
                 values[node] = node.layer.forward([values[x] for x in node.inputs], ctx)
         return values
 
-    def backward(self, values, dz, ctx):
-        """Back-propagate dL/dz of the output pre-activations into every parameter's grad."""
+    def backward(self, values: dict[Node, Value], dz: np.ndarray, ctx: Context) -> None:
+        """Back-propagate dL/dz of the output pre-activations into every parameter's grad.
+
+        Parameters
+        ----------
+        values : dict of Node to Value
+            What ``forward`` returned.
+        dz : ndarray of float32
+            dL/dz, one value an output value (the loss's second result).
+        ctx : Context
+            The forward pass's.
+        """
         grads = {self.output: dz}
         for node in reversed(self.nodes):
             if isinstance(node.layer, InputLayer):
@@ -237,8 +346,26 @@ class Model:
         self.backward(values, dz, ctx)
         return loss
 
-    def train_step(self, batch, learning_rate):
-        """One forward, backward and optimizer step on ``batch``; returns the batch loss."""
+    def train_step(self, batch: Batch, learning_rate: float) -> float:
+        """One forward, backward and optimizer step.
+
+        Parameters
+        ----------
+        batch : Batch
+            A labeled batch.
+        learning_rate : float
+            The step's rate.
+
+        Returns
+        -------
+        float
+            The batch's mean loss.
+
+        Raises
+        ------
+        ValueError
+            For a batch without labels, or one ``check_batch`` rejects.
+        """
         loss = self._gradients(batch)
         self.steps += 1
         self.optimizer.step(self.parameters(), learning_rate)
@@ -246,17 +373,46 @@ class Model:
             layer.after_batch(batch.batch_size)
         return loss
 
-    def compute_gradients(self, batch):
-        """Forward and backward on ``batch`` without updating: (loss, {parameter name:
-        (rows int32[n], values float32[n, ...])}) holding only the rows the batch touched.
-        With ``apply_gradients`` this is ``train_step`` split in two, for data-parallel
-        training where replicas combine their gradients in between."""
+    def compute_gradients(self, batch: Batch) -> tuple[float, dict[str, tuple[np.ndarray, np.ndarray]]]:
+        """Forward and backward on ``batch`` without updating. With ``apply_gradients``
+        this is ``train_step`` split in two, for data-parallel training where replicas
+        combine their gradients in between.
+
+        Parameters
+        ----------
+        batch : Batch
+            A labeled batch.
+
+        Returns
+        -------
+        loss : float
+            The batch's mean loss.
+        grads : dict of str to (ndarray, ndarray)
+            {parameter name: (rows int32[n], values float32[n, ...])}, only the rows the
+            batch touched.
+
+        Raises
+        ------
+        ValueError
+            For a batch without labels, or one ``check_batch`` rejects.
+        """
         loss = self._gradients(batch)
         return loss, take_gradients(self.parameters())
 
-    def apply_gradients(self, grads, learning_rate, batch_size):
+    def apply_gradients(self, grads: dict[str, tuple[np.ndarray, np.ndarray]], learning_rate: float,
+                        batch_size: int) -> None:
         """One optimizer step with gradients from ``compute_gradients`` (possibly combined
-        across replicas), then the LSH schedule's step for a batch of ``batch_size``."""
+        across replicas), then the LSH rebuild schedule's step.
+
+        Parameters
+        ----------
+        grads : dict of str to (ndarray, ndarray)
+            {parameter name: (rows, values)}.
+        learning_rate : float
+            The step's rate.
+        batch_size : int
+            Samples behind the gradients, for the rebuild schedule.
+        """
         self.steps += 1
         params = self.parameters()
         put_gradients(params, grads)
@@ -264,28 +420,49 @@ class Model:
         for layer in self.sparse_layers():
             layer.after_batch(batch_size)
 
-    def output_values(self, batch, sparse_inference=False, serial=False):
-        """The output layer's activations for ``batch`` (dense unless ``sparse_inference``)."""
+    def output_values(self, batch: Batch, sparse_inference: bool = False, serial: bool = False) -> Value:
+        """The output layer's activations for a batch.
+
+        Parameters
+        ----------
+        batch : Batch
+            The samples (unchecked).
+        sparse_inference : bool, default=False
+            Compute only the neurons the LSH tables retrieve (a sparse Value); else dense.
+        serial : bool, default=False
+            Run the kernels on one thread (single samples).
+
+        Returns
+        -------
+        Value
+        """
         ctx = Context(training=False, sparse_inference=sparse_inference, serial=serial)
         return self.forward(batch, ctx)[self.output]
 
-    def freeze_tables(self, label_augmentation=True):
-        """Stop rebuilding every sparse layer's hash tables; with ``label_augmentation`` the
-        output layer's tables take in the training labels its buckets miss."""
+    def freeze_tables(self, label_augmentation: bool = True) -> None:
+        """Stop rebuilding every sparse layer's hash tables.
+
+        Parameters
+        ----------
+        label_augmentation : bool, default=True
+            The output layer's tables take in the training labels its buckets miss.
+        """
         for layer in self.sparse_layers():
             layer.index.freeze(label_augmentation and layer.is_output)
 
-    def unfreeze_tables(self):
+    def unfreeze_tables(self) -> None:
+        """Let every sparse layer's hash tables be rebuilt on their schedule again (the next
+        rebuild drops pinned labels)."""
         for layer in self.sparse_layers():
             layer.index.unfreeze()
 
     # user-facing ----------------------------------------------------------------------
 
-    def train(self, data: Any, epochs: int = 1, learning_rate: float | Any = 1e-3, validation: Any = None,
-              metrics: Sequence[str] | str = (), callbacks: Sequence[Any] = (), verbose: bool = True,
+    def train(self, data: Any, epochs: int = 1, learning_rate: float | Schedule = 1e-3, validation: Any = None,
+              metrics: Sequence[str] | str = (), callbacks: Sequence[Callback] = (), verbose: bool = True,
               label_augmentation: bool = True, augment_from_epoch: int = 1, checkpoint_dir: str | None = None,
               checkpoint_every: int | None = None, keep: int = 3, resume: bool = False, *, y: Any = None,
-              batch_size: int | None = None, shuffle: bool | None = None) -> Any:
+              batch_size: int | None = None, shuffle: bool | None = None) -> History:
         """Train on ``data`` (an iterable of Batches, e.g. from ``sb.data.load_svm``), or on
         a matrix ``X`` given as ``data`` (SciPy sparse, NumPy or pandas, samples by features)
         with labels ``y`` (int[N] ids, lists of ids, or an N x outputs indicator matrix):
@@ -312,7 +489,55 @@ class Model:
         written there every ``checkpoint_every`` batches and at the end, keeping the newest
         ``keep``; ``resume=True`` continues from the newest one there (or starts afresh if
         there is none). ``epochs`` counts from the start of the run, not of the resume.
-        Returns a History with the loss and validation metrics of each epoch."""
+
+        Parameters
+        ----------
+        data : iterable of Batch, or {array-like, sparse matrix} of shape (n_samples, n_features)
+            Batches (``sb.data.load_svm``, ``SparseDataset``), or a matrix ``X`` with ``y``.
+        epochs : int, default=1
+            Passes over ``data``.
+        learning_rate : float or Schedule, default=1e-3
+            A constant rate or a schedule.
+        validation : iterable of Batch, tuple (X_val, y_val) or None, default=None
+            Evaluated with ``metrics`` after each epoch.
+        metrics : str or sequence of str, default=()
+            Metric names (see ``evaluate``); they need ``validation``.
+        callbacks : sequence of Callback, default=()
+            Hooks into the loop.
+        verbose : bool, default=True
+            Show progress bars and epoch logs.
+        label_augmentation : bool, default=True
+            Freeze the hash tables and pin missed labels (see above).
+        augment_from_epoch : int, default=1
+            Model epochs completed before the tables freeze.
+        checkpoint_dir : str or None, default=None
+            Where checkpoints go (a directory without checkpoints unless ``resume``).
+        checkpoint_every : int or None, default=None
+            Batches between checkpoints; None: one at the end of each epoch.
+        keep : int, default=3
+            How many of the newest checkpoints to keep.
+        resume : bool, default=False
+            Continue from the newest checkpoint in ``checkpoint_dir``.
+        y : array-like, list of lists or sparse matrix, default=None
+            Labels of a matrix ``data``: int ids of shape (n_samples,), a list of label
+            lists, or an indicator matrix of shape (n_samples, n_outputs).
+        batch_size : int or None, default=None
+            Samples a batch of a matrix ``data``; None is 256.
+        shuffle : bool or None, default=None
+            Shuffle a matrix ``data`` each epoch; None is True.
+
+        Returns
+        -------
+        History
+            The loss and validation metrics of each epoch.
+
+        Raises
+        ------
+        ValueError
+            For a bad parameter, data that does not fit the model (shapes, dtypes, label
+            ranges), metrics without validation, or a checkpoint directory that holds
+            checkpoints without ``resume``.
+        """
         from ..data.arrays import as_data, as_validation
         data = as_data("Model.train", self, data, y, batch_size, shuffle, True, default_shuffle=True)
         validation = as_validation("Model.train", self, validation, batch_size)
@@ -335,27 +560,125 @@ class Model:
         training needs most are found in one, so more tables rank them better. With ``every_bucket`` a label is
         pinned into each of its sample's buckets that misses it, not only when all do: a
         query then finds the labels of the training samples it shares the most buckets
-        with (examples/wordnet_search.py). ``data`` may be a matrix ``X`` with labels ``y``,
-        as in ``train``."""
+        with (examples/wordnet_search.py).
+
+        Parameters
+        ----------
+        data : iterable of Batch, Batch, or {array-like, sparse matrix}
+            Labeled batches, or a matrix ``X`` with labels ``y``, as in ``train``.
+        n_tables : int or None, default=None
+            Rebuild the output layer's tables with this many tables first.
+        k : int or None, default=None
+            Hashes a table of the rebuilt tables.
+        every_bucket : bool, default=False
+            Pin a label into each bucket that misses it (see above).
+        verbose : bool, default=True
+            Show a progress bar.
+        y : array-like, list of lists or sparse matrix, default=None
+            Labels of a matrix ``data``, as in ``train``.
+        batch_size : int or None, default=None
+            Samples a batch of a matrix ``data``.
+
+        Returns
+        -------
+        int
+            How many (sample, label) pairs were pinned.
+
+        Raises
+        ------
+        ValueError
+            When the output layer has no hash tables, or for data without labels.
+        """
         from ..data.arrays import as_data
         data = as_data("Model.pin_labels", self, data, y, batch_size, None, True)
         from ..train.augment import pin_labels
         return pin_labels(self, data, n_tables=n_tables, k=k, every_bucket=every_bucket, verbose=verbose)
 
-    def layer(self, name):
-        """The layer called ``name``; the error lists the model's layer names."""
+    def prepare_sparse_inference(self, data: Any, tables: int = 4, extra_hashes: int = 1,
+                                 sparsity: float | None = None, verbose: bool = True, *, y: Any = None,
+                                 batch_size: int | None = None) -> int:
+        """Ready a trained model's sparse inference for new inputs: the output layer's tables
+        are rebuilt with ``tables`` times as many tables of ``extra_hashes`` more hashes each,
+        every training label of ``data`` is pinned into each bucket of its sample that misses
+        it, and the layer computes ``sparsity`` of its neurons (None: half its current
+        sparsity). The new settings stay for further training (``rebuild_tables``,
+        ``set_sparsity``).
+
+        Parameters
+        ----------
+        data : SparseDataset, iterable of Batch, or a matrix X (with ``y``)
+            The training data, with labels.
+        tables : int
+            Tables for inference, as a multiple of the layer's.
+        extra_hashes : int
+            Hashes added to each table's key.
+        sparsity : float or None
+            Share of the output neurons sparse inference computes.
+        verbose : bool
+            Show a progress bar.
+        y : labels or None
+            The labels when ``data`` is a matrix X.
+        batch_size : int or None
+            Batch size when ``data`` is a matrix X.
+
+        Returns
+        -------
+        int
+            The number of (sample, label) pairs pinned.
+
+        Raises
+        ------
+        ValueError
+            When the output layer has no hash tables, or for data without labels.
+        """
+        from ..data.arrays import as_data
+        data = as_data("Model.prepare_sparse_inference", self, data, y, batch_size, None, True)
+        from ..train.augment import prepare_sparse_inference
+        return prepare_sparse_inference(self, data, tables, extra_hashes, sparsity, verbose)
+
+    def layer(self, name: str) -> Layer:
+        """The layer called ``name``.
+
+        Parameters
+        ----------
+        name : str
+            A layer's name (``layer_names()``; inputs are not layers here).
+
+        Returns
+        -------
+        Layer
+
+        Raises
+        ------
+        ValueError
+            When there is none; the message lists the model's layer names.
+        """
         for layer in self.layers:
             if layer.name == name:
                 return layer
         names = ", ".join(repr(x.name) for x in self.layers)
         raise ValueError(f"The model has no layer {name!r}. Its layers: {names}.")
 
-    def set_sparsity(self, layer, sparsity, keep_tables=None):
-        """Change a trained FullyConnected layer's sparsity (a layer or its name) without
-        retraining. Applies to further training and to sparse inference; 1.0 makes the
-        layer dense. Hash settings are derived again and the tables rebuilt, unless
-        ``keep_tables`` (None: when the tables hold labels pinned in training, which a
-        rebuild would lose; see ``FullyConnected.set_sparsity``)."""
+    def set_sparsity(self, layer: FullyConnected | str, sparsity: float, keep_tables: bool | None = None) -> None:
+        """Change a trained FullyConnected layer's sparsity without retraining. Applies to
+        further training and to sparse inference; 1.0 makes the layer dense.
+
+        Parameters
+        ----------
+        layer : FullyConnected or str
+            A FullyConnected layer of this model, or its name.
+        sparsity : float in (0, 1]
+            The new fraction of neurons a sample computes.
+        keep_tables : bool or None, default=None
+            Keep the hash tables (only the active size changes) instead of deriving the
+            hash settings again and rebuilding them; None: when the tables hold labels
+            pinned in training, which a rebuild would lose (``FullyConnected.set_sparsity``).
+
+        Raises
+        ------
+        ValueError
+            When ``layer`` is not a FullyConnected layer of the model, or for a bad value.
+        """
         if isinstance(layer, str):
             layer = self.layer(layer)
         if not isinstance(layer, FullyConnected) or layer not in self.layers:
@@ -365,9 +688,35 @@ class Model:
 
     def evaluate(self, data: Any, metrics: Sequence[str] | str = ("precision@1",), sparse_inference: bool = False,
                  verbose: bool = False, *, y: Any = None, batch_size: int | None = None) -> dict[str, float]:
-        """Metrics over a Batch, an iterable of Batches, or a matrix ``X`` with labels ``y``
-        (as in ``train``): {name: float}, one row of a table
-        (``pandas.DataFrame([model.evaluate(X, y=y)])``)."""
+        """Metrics over labeled data.
+
+        Parameters
+        ----------
+        data : Batch, iterable of Batch, or {array-like, sparse matrix}
+            Labeled batches, or a matrix ``X`` with labels ``y`` (as in ``train``).
+        metrics : str or sequence of str, default=('precision@1',)
+            'precision@k', 'recall@k' (k a positive integer), 'categorical_accuracy', 'auc'
+            (binary output).
+        sparse_inference : bool, default=False
+            Score only the output neurons the LSH tables retrieve.
+        verbose : bool, default=False
+            Show a progress bar.
+        y : array-like, list of lists or sparse matrix, default=None
+            Labels of a matrix ``data``.
+        batch_size : int or None, default=None
+            Samples a batch of a matrix ``data``.
+
+        Returns
+        -------
+        dict of str to float
+            {metric name: value}, one row of a table
+            (``pandas.DataFrame([model.evaluate(X, y=y)])``).
+
+        Raises
+        ------
+        ValueError
+            For an unknown metric, no samples, or data without labels.
+        """
         from ..data.arrays import as_data
         data = as_data("Model.evaluate", self, data, y, batch_size, None, True)
         from ..train.inference import evaluate
@@ -375,16 +724,39 @@ class Model:
 
     def predict(self, data: Any, top_k: int = 1, sparse_inference: bool = False, *,
                 batch_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k output ids and scores for a Batch, a Value (single-input models), an
-        iterable of Batches or a matrix ``X`` (as in ``train``; ``batch_size`` default 256):
-        (int32[N, top_k], float32[N, top_k]); -1 pads short rows."""
+        """The top-k outputs of each sample, best first, in the data's own order (even when
+        it shuffles for training).
+
+        Parameters
+        ----------
+        data : Batch, Value, iterable of Batch, or {array-like, sparse matrix}
+            The samples: a Value for a single-input model, or a matrix ``X`` as in ``train``.
+        top_k : int, default=1
+            Outputs a sample.
+        sparse_inference : bool, default=False
+            Score only the output neurons the LSH tables retrieve.
+        batch_size : int or None, default=None
+            Samples a batch of a matrix ``data``; None is 256.
+
+        Returns
+        -------
+        ids : ndarray of int32, shape (n_samples, top_k)
+            Output ids; -1 pads rows with fewer outputs.
+        scores : ndarray of float32, shape (n_samples, top_k)
+            Their activations (-inf where padded).
+        """
         from ..data.arrays import as_data
         data = as_data("Model.predict", self, data, None, batch_size, None, False)
         from ..train.inference import predict
         return predict(self, data, top_k, sparse_inference=sparse_inference)
 
-    def summary(self):
-        """One line per layer: name, kind, width, parameters and sparsity."""
+    def summary(self) -> str:
+        """One line a layer with its name, kind, width, parameters and sparsity.
+
+        Returns
+        -------
+        str
+        """
         lines = []
         for node in self.nodes:
             layer = node.layer
@@ -399,9 +771,15 @@ class Model:
 
     # saving --------------------------------------------------------------------------
 
-    def get_config(self):
-        """The graph as plain data: inputs, layers in order with their class, config and
-        input names, the output, loss, optimizer and seed (``sparsebolt.io`` rebuilds it)."""
+    def get_config(self) -> dict[str, Any]:
+        """The graph as plain data (``from_config`` rebuilds it).
+
+        Returns
+        -------
+        dict
+            The inputs, the layers in order with their class, config and input names, the
+            output, loss, optimizer and seed; JSON-able.
+        """
         return {"inputs": [node.layer.get_config() for node in self.inputs],
                 "layers": [{"class": type(node.layer).__name__, "config": node.layer.get_config(),
                             "inputs": [x.layer.name for x in node.inputs]}
@@ -410,8 +788,25 @@ class Model:
                 "optimizer": self.optimizer.get_config(), "seed": self.seed}
 
     @classmethod
-    def from_config(cls, config, build=True):
-        """A Model rebuilt from ``get_config()`` (unbuilt, to take a saved state, unless ``build``)."""
+    def from_config(cls, config: dict[str, Any], build: bool = True) -> Model:
+        """A Model rebuilt from ``get_config()``.
+
+        Parameters
+        ----------
+        config : dict
+            What ``get_config`` returned.
+        build : bool, default=True
+            Build the layers (fresh weights); False leaves them to take a saved state.
+
+        Returns
+        -------
+        Model
+
+        Raises
+        ------
+        ValueError
+            For an unknown layer class.
+        """
         nodes = {}
         inputs = []
         for spec in config["inputs"]:
@@ -430,10 +825,23 @@ class Model:
         return cls(inputs, nodes[config["output"]], loss=LOSSES[config["loss"]["name"]](), optimizer=optimizer,
                    seed=config["seed"], build=build)
 
-    def get_state(self, optimizer_state=True):
-        """(JSON-able meta, {key: array}) of everything training changes: each layer's
-        state under ``layers/<name>/``, the optimizer's under ``optimizer/`` and the step
-        and epoch counters; ``set_state`` on a model of the same config takes it back."""
+    def get_state(self, optimizer_state: bool = True) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """Everything training changes; ``set_state`` on a model of the same config takes
+        it back.
+
+        Parameters
+        ----------
+        optimizer_state : bool, default=True
+            Include the optimizer's state.
+
+        Returns
+        -------
+        meta : dict
+            JSON-able: the step and epoch counters, each layer's meta and the optimizer's.
+        arrays : dict of str to ndarray
+            Each layer's arrays under ``layers/<name>/``, the optimizer's under
+            ``optimizer/``.
+        """
         meta = {"steps": self.steps, "epochs": self.epochs, "layers": {}, "optimizer": None}
         arrays = {}
         for layer in self.layers:
@@ -444,8 +852,19 @@ class Model:
             arrays.update(prefixed("optimizer", opt_arrays))
         return meta, arrays
 
-    def set_state(self, meta, arrays):
-        """Give every layer, the optimizer (when saved) and the counters a ``get_state``."""
+    def set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        """Give every layer, the optimizer (when saved) and the counters a ``get_state``.
+
+        Parameters
+        ----------
+        meta, arrays
+            As ``get_state`` returned them.
+
+        Raises
+        ------
+        ValueError
+            When the state does not fit the model.
+        """
         for layer in self.layers:
             if layer.name not in meta["layers"]:
                 raise ValueError(f"no saved state for layer '{layer.name}'")
@@ -459,9 +878,22 @@ class Model:
                 raise ValueError(f"the {name} counter must be an int >= 0, not {value!r}")
         self.steps, self.epochs = counters["steps"], counters["epochs"]
 
-    def check_savable(self, verb="save", holder="model files hold"):
-        """Only the library's own layer, loss and optimizer classes can be rebuilt from a
-        config (in a file, or on another process: ``verb`` and ``holder`` word the error)."""
+    def check_savable(self, verb: str = "save", holder: str = "model files hold") -> None:
+        """Check that the model uses only the library's own layer, loss and optimizer
+        classes, the ones a config (in a file, or on another process) can rebuild.
+
+        Parameters
+        ----------
+        verb : str, default='save'
+            Words the error: "Cannot {verb} ...".
+        holder : str, default='model files hold'
+            Words the error: "...: {holder} the built-in ...".
+
+        Raises
+        ------
+        TypeError
+            Naming the first class that cannot be rebuilt.
+        """
         for layer in self.layers:
             if LAYER_CLASSES.get(type(layer).__name__) is not type(layer):
                 raise TypeError(f"Cannot {verb} layer '{layer.name}' of class {type(layer).__name__}: {holder} "
@@ -471,19 +903,57 @@ class Model:
                 raise TypeError(f"Cannot {verb} a model whose {what} is a {type(obj).__name__}: {holder} the "
                                 f"built-in ones only ({', '.join(registry)}).")
 
-    def save(self, path, optimizer_state=True):
-        """Write the model to ``path`` atomically (format: docs/file-format.md). Without
-        ``optimizer_state`` the file is a third the size but training restarts Adam's moments."""
+    def save(self, path: str | os.PathLike, optimizer_state: bool = True) -> None:
+        """Write the model to ``path`` atomically (format: docs/file-format.md).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write.
+        optimizer_state : bool, default=True
+            Keep Adam's moments; without them the file is a third the size but further
+            training restarts them.
+
+        Raises
+        ------
+        TypeError
+            For a layer, loss or optimizer class a file cannot rebuild.
+        """
         save_model_file(self, path, optimizer_state=optimizer_state)
 
     @classmethod
-    def load(cls, path, mmap=False, verify=None, optimizer_state=True):
-        """A model from ``path``. ``mmap`` maps the arrays copy-on-write instead of reading
-        them; ``verify`` checks every array's CRC-32 (default: when not ``mmap``)."""
+    def load(cls, path: str | os.PathLike, mmap: bool = False, verify: bool | None = None,
+             optimizer_state: bool = True) -> Model:
+        """A model from a file ``save`` wrote (the network of a UniversalDeepTransformer's
+        file too).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The model file.
+        mmap : bool, default=False
+            Map the arrays copy-on-write instead of reading them.
+        verify : bool or None, default=None
+            Check every array's CRC-32; None: when not ``mmap``.
+        optimizer_state : bool, default=True
+            Read the optimizer's state too, when the file has it.
+
+        Returns
+        -------
+        Model
+
+        Raises
+        ------
+        FileNotFoundError
+            When there is no file at ``path``.
+        ModelFileError
+            For a damaged file or one of an unknown format version.
+        """
         return load_model_file(path, mmap=mmap, verify=verify, optimizer_state=optimizer_state)[0]
 
 
-def load_model_file(path, mmap=False, verify=None, optimizer_state=True):
+def load_model_file(path: str | os.PathLike, mmap: bool = False, verify: bool | None = None,
+                    optimizer_state: bool = True) -> tuple[Model, dict[str, Any], dict[str, np.ndarray]]:
     """(Model, manifest, {key: array} of the arrays outside the model's state) from a model file."""
     with open_model_file(path) as archive:
         try:

@@ -1,9 +1,16 @@
 """Optimizers that update only the rows of each parameter that received a gradient."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .._state import meta_int, take
 from .._validation import check_float
 from ..kernels import optim
+
+if TYPE_CHECKING:
+    from .parameter import Parameter
 
 
 def _rows_to_update(params):
@@ -25,7 +32,7 @@ def _rows_to_update(params):
     return out
 
 
-def take_gradients(params):
+def take_gradients(params: list[Parameter]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The gradients of the last backward pass as {name: (rows int32[n], values
     float32[n, ...])}, touching rows only; the parameters' buffers are left clean."""
     out = {}
@@ -39,7 +46,7 @@ def take_gradients(params):
     return out
 
 
-def put_gradients(params, grads):
+def put_gradients(params: list[Parameter], grads: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
     """Load {name: (rows, values)} into the parameters' gradient buffers and flag the rows,
     so that an optimizer step applies exactly them."""
     for p in params:
@@ -56,18 +63,38 @@ def _as_2d(a):
 
 
 class Adam:
-    """Adam with lazy (row-sparse) updates; bias correction uses the global step."""
+    """Adam with lazy (row-sparse) updates: a step moves, and decays the moments of, only
+    the rows that received a gradient; bias correction uses the global step count.
+
+    Parameters
+    ----------
+    beta1 : float in [0, 1], default=0.9
+        Decay of the first moment.
+    beta2 : float in [0, 1], default=0.999
+        Decay of the second moment.
+    eps : float, default=1e-7
+        Added to the root of the second moment, > 0.
+    """
 
     name = "adam"
 
-    def __init__(self, beta1=0.9, beta2=0.999, eps=1e-7):
+    def __init__(self, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-7) -> None:
         self.beta1 = check_float("Adam", "beta1", beta1, 0.0, 1.0)
         self.beta2 = check_float("Adam", "beta2", beta2, 0.0, 1.0)
         self.eps = check_float("Adam", "eps", eps, 0.0, low_open=True)
         self.step_count = 0
         self.state = {}
 
-    def step(self, params, learning_rate):
+    def step(self, params: list[Parameter], learning_rate: float) -> None:
+        """Update the rows of ``params`` that received a gradient, and clear their flags.
+
+        Parameters
+        ----------
+        params : list of Parameter
+            The model's parameters, after a backward pass.
+        learning_rate : float
+            The step's rate.
+        """
         self.step_count += 1
         for p, rows in zip(params, _rows_to_update(params)):
             if p.name not in self.state:
@@ -83,26 +110,60 @@ class Adam:
             optim.adam_rows(_as_2d(p.value), _as_2d(p.grad), _as_2d(m), _as_2d(v), rows,
                             learning_rate, self.beta1, self.beta2, self.eps, self.step_count)
 
-    def resize(self, params):
-        """Give parameters that gained rows (new output neurons) zero moments for them."""
+    def resize(self, params: list[Parameter]) -> None:
+        """Give parameters that gained rows (new output neurons) zero moments for them.
+
+        Parameters
+        ----------
+        params : list of Parameter
+            The model's parameters.
+        """
         for p in params:
             if p.name in self.state and self.state[p.name][0].shape != p.value.shape:
                 m, v = self.state[p.name]
                 pad = ((0, p.value.shape[0] - m.shape[0]),) + ((0, 0),) * (m.ndim - 1)
                 self.state[p.name] = (np.pad(m, pad), np.pad(v, pad))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
+        """The name and constructor arguments, JSON-able.
+
+        Returns
+        -------
+        dict
+        """
         return {"name": self.name, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
 
-    def get_state(self):
-        """({'step_count'}, the moments m and v of every parameter stepped so far)."""
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The step count and moments, for model files.
+
+        Returns
+        -------
+        meta : dict
+            ``{'step_count': int}``.
+        arrays : dict of str to ndarray
+            The moments ``m/<parameter>`` and ``v/<parameter>`` of every parameter stepped
+            so far.
+        """
         arrays = {}
         for name, (m, v) in self.state.items():
             arrays[f"m/{name}"], arrays[f"v/{name}"] = m, v
         return {"step_count": self.step_count}, arrays
 
-    def set_state(self, meta, arrays, params):
-        """Take a saved step count and moments (checked against ``params``, the model's)."""
+    def set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray], params: list[Parameter]) -> None:
+        """Take a saved step count and moments.
+
+        Parameters
+        ----------
+        meta, arrays
+            As ``get_state`` returned them.
+        params : list of Parameter
+            The model's parameters, which the moments' names and shapes must fit.
+
+        Raises
+        ------
+        ValueError
+            When they do not fit.
+        """
         self.step_count = meta_int("Adam", meta, "step_count")
         state = {}
         for p in params:
@@ -116,15 +177,24 @@ class Adam:
 
 
 class SGD:
-    """Plain stochastic gradient descent on the touched rows."""
+    """Plain stochastic gradient descent on the touched rows (no constructor parameters)."""
 
     name = "sgd"
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.step_count = 0
         self.state = {}
 
-    def step(self, params, learning_rate):
+    def step(self, params: list[Parameter], learning_rate: float) -> None:
+        """Update the rows of ``params`` that received a gradient, and clear their flags.
+
+        Parameters
+        ----------
+        params : list of Parameter
+            The model's parameters, after a backward pass.
+        learning_rate : float
+            The step's rate.
+        """
         self.step_count += 1
         for p, rows in zip(params, _rows_to_update(params)):
             if rows is None:
@@ -135,16 +205,46 @@ class SGD:
                 continue
             optim.sgd_rows(_as_2d(p.value), _as_2d(p.grad), rows, learning_rate)
 
-    def resize(self, params):
-        """SGD keeps no per-row state."""
+    def resize(self, params: list[Parameter]) -> None:
+        """SGD keeps no per-row state: nothing to do.
 
-    def get_config(self):
+        Parameters
+        ----------
+        params : list of Parameter
+            The model's parameters.
+        """
+
+    def get_config(self) -> dict[str, Any]:
+        """The name, JSON-able.
+
+        Returns
+        -------
+        dict
+        """
         return {"name": self.name}
 
-    def get_state(self):
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The step count, for model files (no arrays).
+
+        Returns
+        -------
+        meta : dict
+            ``{'step_count': int}``.
+        arrays : dict
+            Empty.
+        """
         return {"step_count": self.step_count}, {}
 
-    def set_state(self, meta, arrays, params):
+    def set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray], params: list[Parameter]) -> None:
+        """Take a saved step count.
+
+        Parameters
+        ----------
+        meta, arrays
+            As ``get_state`` returned them.
+        params : list of Parameter
+            The model's parameters (unused: SGD has no per-parameter state).
+        """
         self.step_count = meta_int("SGD", meta, "step_count")
 
 

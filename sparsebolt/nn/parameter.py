@@ -3,6 +3,20 @@ import numpy as np
 
 from ..kernels import optim
 
+# values drawn per chunk: a float64 draw of a whole 100K x 512 table is a 400 MB temporary
+_INIT_CHUNK = 1 << 16
+
+
+def uniform_float32(rng, bound, shape):
+    """float32[shape] uniform in [-bound, bound): the values of
+    ``rng.uniform(-bound, bound, shape).astype(np.float32)``, drawn in chunks (a generator's
+    uniform doubles come one after another, so chunking changes none of them)."""
+    out = np.empty(shape, dtype=np.float32)
+    flat = out.reshape(-1)
+    for lo in range(0, flat.size, _INIT_CHUNK):
+        flat[lo:lo + _INIT_CHUNK] = rng.uniform(-bound, bound, min(_INIT_CHUNK, flat.size - lo))
+    return out
+
 
 class GroupedGrad:
     """The gradient of a weight matrix left unsummed: per row j, the entries (sample s, dz)

@@ -1,5 +1,5 @@
 """An HTTP prediction server for a trained model (FastAPI on uvicorn; ``pip install
-'sparsebolt[serve]'``).
+'sparsebolt[serve]'``). Its endpoints::
 
     POST /predict   {"ids": [...], "values": [...], "top_k": 5}          one sample (an sb.Model)
                     {"samples": [{"ids": [...], "values": [...]}, ...]}  a batch

@@ -1,15 +1,21 @@
 """The FastAPI application of ``sparsebolt serve`` (see the package docstring)."""
+# no ``from __future__ import annotations``: FastAPI reads the endpoints' annotations at
+# runtime, and the request models are local classes a string could not name
 import json
 import math
 import os
 import socket
 import threading
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 
 from .._validation import check_float
 from ..data import csr_value
+
+if TYPE_CHECKING:
+    from ..automl.udt import UniversalDeepTransformer
+    from ..nn.model import Model
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _INSTALL = "The server needs FastAPI and uvicorn: pip install 'sparsebolt[serve]'"
@@ -108,10 +114,40 @@ class RowPredictor:
             self.udt.update_history(rows)
 
 
-def create_app(model, model_path=None, sparse_inference=False, default_top_k=5, max_top_k=100, max_batch=1024,
-               max_body_bytes=4 << 20):
-    """The FastAPI app serving ``model``: a loaded ``sb.Model`` of one sparse input (feature
-    ids in) or a ``UniversalDeepTransformer`` (rows of named columns in)."""
+def create_app(model: "Model | UniversalDeepTransformer", model_path: str | os.PathLike | None = None,
+               sparse_inference: bool = False, default_top_k: int = 5, max_top_k: int = 100, max_batch: int = 1024,
+               max_body_bytes: int = 4 << 20) -> Any:
+    """The FastAPI app serving a model (the endpoints are in the package docstring).
+
+    Parameters
+    ----------
+    model : Model or UniversalDeepTransformer
+        A loaded ``sb.Model`` of one sparse input (feature ids in) or a
+        ``UniversalDeepTransformer`` (rows of named columns in).
+    model_path : str, path-like or None, default=None
+        The model's file; GET /model shows its name (not its path).
+    sparse_inference : bool, default=False
+        Score only the output neurons the LSH tables retrieve.
+    default_top_k : int, default=5
+        ``top_k`` of a request that gives none.
+    max_top_k : int, default=100
+        The largest ``top_k`` a request may ask for (422 beyond).
+    max_batch : int, default=1024
+        The most samples or rows a request may hold (422 beyond).
+    max_body_bytes : int, default=4 MiB
+        Larger request bodies get 413.
+
+    Returns
+    -------
+    fastapi.FastAPI
+
+    Raises
+    ------
+    ImportError
+        When FastAPI, pydantic or uvicorn is missing (``pip install 'sparsebolt[serve]'``).
+    ValueError
+        For an ``sb.Model`` that has not exactly one input.
+    """
     _require()
     from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
@@ -361,15 +397,8 @@ def _deadline_protocol(request_timeout):
     return DeadlineProtocol
 
 
-def run(model, host="127.0.0.1", port=8000, log_level="warning", request_timeout=30.0, **app_kw):
-    """Serve ``model`` until interrupted; port 0 picks a free one. Prints the address once
-    the socket listens (``sparsebolt: serving on http://HOST:PORT``). A connection whose
-    request (headers and body) is not all received ``request_timeout`` seconds after its
-    first byte is closed."""
-    _require()
-    request_timeout = check_float("run", "request_timeout", request_timeout, low=0, low_open=True)
-    import uvicorn
-    app = create_app(model, **app_kw)
+def listening_socket(host, port):
+    """A TCP socket bound to (host, port) and listening; port 0 picks a free one."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted sockets only when the listening
     # socket says TCP; without it Nagle and delayed ACKs add ~40 ms to every response
@@ -377,8 +406,46 @@ def run(model, host="127.0.0.1", port=8000, log_level="warning", request_timeout
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(2048)
+    return sock
+
+
+def run(model: "Model | UniversalDeepTransformer", host: str = "127.0.0.1", port: int = 8000,
+        log_level: str = "warning", request_timeout: float = 30.0, **app_kw: Any) -> None:
+    """Serve a model over HTTP until interrupted. Prints the address once the socket
+    listens (``sparsebolt: serving on http://HOST:PORT``).
+
+    Parameters
+    ----------
+    model : Model or UniversalDeepTransformer
+        As for ``create_app``.
+    host : str, default='127.0.0.1'
+        The address to listen on (IPv6 when it holds a ':').
+    port : int, default=8000
+        The port; 0 picks a free one.
+    log_level : {'critical', 'error', 'warning', 'info', 'debug'}, default='warning'
+        uvicorn's log level ('info' and 'debug' log each request).
+    request_timeout : float, default=30.0
+        Seconds from a request's first byte to its last (headers and body); a slower
+        connection is closed.
+    **app_kw
+        ``create_app``'s other parameters.
+
+    Raises
+    ------
+    ImportError
+        When FastAPI, pydantic or uvicorn is missing.
+    ValueError
+        For a bad ``request_timeout``.
+    OSError
+        When the address cannot be bound.
+    """
+    _require()
+    request_timeout = check_float("run", "request_timeout", request_timeout, low=0, low_open=True)
+    import uvicorn
+    app = create_app(model, **app_kw)
+    sock = listening_socket(host, port)
     bound = sock.getsockname()[1]
-    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    shown = f"[{host}]" if sock.family == socket.AF_INET6 else host
     print(f"sparsebolt: serving on http://{shown}:{bound}", flush=True)
     config = uvicorn.Config(app, http=_deadline_protocol(request_timeout), log_level=log_level,
                             access_log=log_level in ("info", "debug"), timeout_graceful_shutdown=5)

@@ -1,45 +1,106 @@
 """Hooks into the training loop."""
+from __future__ import annotations
+
 import copy
 import math
+import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .._validation import check_float, check_int
 from .schedules import monitored
 
+if TYPE_CHECKING:
+    from ..nn.model import Model
+
 
 class Callback:
-    """Override any of these; ``logs`` is a dict of what is known at that point
-    (``loss``; after an epoch also ``val_<metric>`` entries and ``seconds``). Setting
-    ``stop_training`` ends training after the current epoch."""
+    """Base class of the hooks ``Model.train`` calls; override any of them (each does
+    nothing here). Setting ``stop_training`` to True ends training after the current epoch.
+    """
 
     stop_training = False
 
-    def on_train_begin(self, model):
-        pass
+    def on_train_begin(self, model: Model) -> None:
+        """Called once before the first epoch.
 
-    def on_epoch_begin(self, epoch, model):
-        pass
+        Parameters
+        ----------
+        model : Model
+            The model being trained.
+        """
 
-    def on_batch_end(self, step, logs, model):
-        pass
+    def on_epoch_begin(self, epoch: int, model: Model) -> None:
+        """Called before each epoch.
 
-    def on_epoch_end(self, epoch, logs, model):
-        pass
+        Parameters
+        ----------
+        epoch : int
+            The epoch about to run, 0-based, counted within this ``train`` call.
+        model : Model
+            The model being trained.
+        """
 
-    def on_train_end(self, model):
-        pass
+    def on_batch_end(self, step: int, logs: dict[str, float], model: Model) -> None:
+        """Called after each training step.
+
+        Parameters
+        ----------
+        step : int
+            The model's step count including this step (``model.steps``, over all its
+            training).
+        logs : dict
+            ``loss``, the step's mean loss (distributed training adds ``worker_pids``).
+        model : Model
+            The model being trained.
+        """
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float], model: Model) -> None:
+        """Called after each epoch.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch just run, 0-based, counted within this ``train`` call.
+        logs : dict
+            The epoch's ``epoch`` (1-based), mean ``loss``, ``samples``, ``batches``,
+            ``seconds`` and last ``learning_rate``, and with validation data and metrics a
+            ``val_<metric>`` entry for each metric.
+        model : Model
+            The model being trained.
+        """
+
+    def on_train_end(self, model: Model) -> None:
+        """Called once after the last epoch.
+
+        Parameters
+        ----------
+        model : Model
+            The model being trained.
+        """
 
 
 class History(Callback):
-    """Collects each epoch's logs; ``fit`` returns it. ``best_epoch`` (1-based) is set
-    where training kept the weights of an earlier epoch than the last (None otherwise)."""
+    """Collects each epoch's logs; ``Model.train`` returns it.
 
-    def __init__(self):
+    ``history["loss"]`` is the list of one log key's values by epoch (None where an epoch
+    lacks it); ``pandas.DataFrame(history.epochs)`` is the whole log as a table.
+
+    Attributes
+    ----------
+    epochs : list of dict
+        Each epoch's logs, in order (see ``Callback.on_epoch_end``).
+    best_epoch : int or None
+        1-based epoch whose weights training kept, where it kept an earlier epoch's than
+        the last (automatic stopping); None otherwise.
+    """
+
+    def __init__(self) -> None:
         self.epochs = []
         self.best_epoch = None
 
-    def on_epoch_end(self, epoch, logs, model):
+    def on_epoch_end(self, epoch: int, logs: dict[str, float], model: Model) -> None:
         self.epochs.append(dict(logs))
 
     def __getitem__(self, key):
@@ -48,15 +109,27 @@ class History(Callback):
     def __repr__(self):
         return f"History({self.epochs})"
 
-    def plot(self, path, title=None):
+    def plot(self, path: str | os.PathLike, title: str | None = None) -> str | os.PathLike:
         """Draw the loss and each validation metric by epoch and by training wall time
-        into the PNG ``path`` (needs matplotlib: ``pip install 'sparsebolt[plot]'``).
-        Returns the path. ``pandas.DataFrame(history.epochs)`` gives the same as a table."""
+        into a PNG (needs matplotlib: ``pip install 'sparsebolt[plot]'``).
+
+        Parameters
+        ----------
+        path : str or path-like
+            The PNG file to write.
+        title : str or None, default=None
+            The figure's title.
+
+        Returns
+        -------
+        str or path-like
+            ``path``.
+        """
         from .._plot import plot_history
         return plot_history(self.epochs, path, title)
 
 
-def snapshot(model, into=None):
+def snapshot(model: Model, into: tuple[dict, dict] | None = None) -> tuple[dict, dict]:
     """A copy of what prediction depends on: every parameter's values and every sparse
     layer's LSH index (its tables may hold pinned labels). Optimizer state is not kept.
     ``into``, an earlier snapshot of the same model, has its parameter buffers reused:
@@ -76,7 +149,7 @@ def snapshot(model, into=None):
     return params, indexes
 
 
-def restore(model, saved):
+def restore(model: Model, saved: tuple[dict, dict]) -> None:
     """Put a ``snapshot`` back, in place (the optimizer keeps its references)."""
     params, indexes = saved
     for p in model.parameters():
@@ -86,11 +159,35 @@ def restore(model, saved):
 
 
 class EarlyStopping(Callback):
-    """Stop when ``monitor`` (an epoch log key such as 'val_precision@1'; higher is better)
-    has not improved by more than ``min_delta`` for ``patience`` epochs, and with
-    ``restore_best_weights`` put back the weights and hash tables of the best epoch."""
+    """Stop training when a validation value has stopped improving.
 
-    def __init__(self, monitor, patience=2, min_delta=0.0, restore_best_weights=True):
+    Parameters
+    ----------
+    monitor : str
+        An epoch log key such as 'val_precision@1'; higher is better.
+    patience : int, default=2
+        Epochs without an improvement of more than ``min_delta`` before training stops.
+    min_delta : float, default=0.0
+        The smallest change that counts as an improvement.
+    restore_best_weights : bool, default=True
+        At the end of training, put back the weights and hash tables of the best epoch
+        (not the optimizer's state).
+
+    Attributes
+    ----------
+    best : float
+        The best monitored value so far.
+    best_epoch : int or None
+        The 1-based epoch of ``best``.
+
+    Raises
+    ------
+    ValueError
+        For an empty ``monitor``, or (during training) a ``monitor`` the epoch logs lack.
+    """
+
+    def __init__(self, monitor: str, patience: int = 2, min_delta: float = 0.0,
+                 restore_best_weights: bool = True) -> None:
         if not isinstance(monitor, str) or not monitor:
             raise ValueError(f"The 'monitor' parameter of EarlyStopping must be a key of the epoch logs "
                              f"such as 'val_precision@1'. Got {monitor!r} instead.")
@@ -100,11 +197,11 @@ class EarlyStopping(Callback):
         self.restore_best_weights = bool(restore_best_weights)
         self.best, self.best_epoch, self.wait, self._saved = -math.inf, None, 0, None
 
-    def on_train_begin(self, model):
+    def on_train_begin(self, model: Model) -> None:
         self.stop_training = False
         self.best, self.best_epoch, self.wait, self._saved = -math.inf, None, 0, None
 
-    def on_epoch_end(self, epoch, logs, model):
+    def on_epoch_end(self, epoch: int, logs: dict[str, float], model: Model) -> None:
         value = monitored(logs, self.monitor, "EarlyStopping")
         if value > self.best + self.min_delta:
             self.best, self.best_epoch, self.wait = value, epoch + 1, 0
@@ -115,7 +212,7 @@ class EarlyStopping(Callback):
         if self.wait >= self.patience:
             self.stop_training = True
 
-    def on_train_end(self, model):
+    def on_train_end(self, model: Model) -> None:
         if self._saved is not None:
             restore(model, self._saved)
             self._saved = None

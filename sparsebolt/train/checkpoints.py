@@ -10,23 +10,31 @@ set's shuffling state at that epoch's start for ``Model.train``, a ``distributed
 (the job's settings) for a Ray job. Resuming restores all of it and skips the steps already
 trained, so a single-threaded seeded run continues bit for bit as if it had not stopped.
 """
+from __future__ import annotations
+
 import os
 import re
 import warnings
+from typing import TYPE_CHECKING, Any
 
 from tqdm.auto import tqdm
 
 from .._validation import check_int
 from ..io import ModelFileError, restore_model_file, save_model_file
 
+if TYPE_CHECKING:
+    from ..nn.model import Model
+    from .callbacks import History
+
 _NAME = re.compile(r"^ckpt-(\d+)\.sbm$")
 
 
-def checkpoint_name(step):
+def checkpoint_name(step: int) -> str:
+    """The file name of the checkpoint at ``step``; names sort by step."""
     return f"ckpt-{step:010d}.sbm"
 
 
-def list_checkpoints(directory):
+def list_checkpoints(directory: str | os.PathLike) -> list[str]:
     """Checkpoint paths in ``directory``, newest (highest step) first."""
     if not os.path.isdir(directory):
         return []
@@ -45,7 +53,8 @@ class Checkpoints:
     owner : the function whose parameters these are, for the error messages
     """
 
-    def __init__(self, directory, every=None, keep=3, resume=False, verbose=True, owner="train"):
+    def __init__(self, directory: str | os.PathLike | None, every: int | None = None, keep: int = 3,
+                 resume: bool = False, verbose: bool = True, owner: str = "train") -> None:
         if directory is None:
             raise ValueError(f"The 'resume' parameter of {owner} needs a 'checkpoint_dir' to resume from.")
         self.directory = os.fspath(directory)
@@ -75,7 +84,7 @@ class Checkpoints:
         if self.verbose:
             tqdm.write(text)
 
-    def resume(self, model, history):
+    def resume(self, model: Model, history: History) -> dict[str, Any] | None:
         """Restore ``model`` and ``history`` from the newest readable checkpoint; returns
         its training position (None when there is none). A damaged one is skipped with a
         warning (writes are atomic, so that takes a disk fault, not a crash)."""
@@ -98,7 +107,9 @@ class Checkpoints:
         self._say(f"no checkpoint in {self.directory}: starting from the beginning")
         return None
 
-    def write(self, model, history, position):
+    def write(self, model: Model, history: History, position: dict[str, Any]) -> None:
+        """Save a checkpoint of ``model`` at its step with ``history`` and the training
+        ``position``; delete all but the ``keep`` newest."""
         path = os.path.join(self.directory, checkpoint_name(model.steps))
         save_model_file(model, path, extra={"training": dict(position, history=history.epochs)})
         self.last_written = path

@@ -1,4 +1,8 @@
 """Evaluation and prediction over batches, bounded in memory for very wide outputs."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable
+
 import numpy as np
 from tqdm.auto import tqdm
 
@@ -7,6 +11,9 @@ from ..kernels.topk import label_hits, topk_rows, topk_rows_serial
 from ..nn.layers.base import Context
 from ..data.value import Value
 from .metrics import make_metric
+
+if TYPE_CHECKING:
+    from ..nn.model import Model
 
 # wider dense outputs are scored block by block, never materialised whole
 _WIDE = 4096
@@ -40,7 +47,8 @@ def _predictions(model, data, k, sparse_inference):
         yield batch, ids, scores, None
 
 
-def top_k(output, k, serial=False):
+def top_k(output: Value, k: int, serial: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(ids int32[B, k], scores float32[B, k]) of each row's ``k`` highest outputs, best first."""
     n = output.batch_size
     ids = np.empty((n, k), dtype=np.int32)
     scores = np.empty((n, k), dtype=np.float32)
@@ -50,7 +58,7 @@ def top_k(output, k, serial=False):
     return ids, scores
 
 
-def predict(model, data, k, sparse_inference=False):
+def predict(model: Model, data: Any, k: int, sparse_inference: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Top-k per sample, in the data's own order even when it shuffles for training."""
     if not isinstance(k, int) or k < 1:
         raise ValueError(f"The 'top_k' parameter of predict must be an int >= 1. Got {k!r} instead.")
@@ -65,7 +73,9 @@ def predict(model, data, k, sparse_inference=False):
     return np.concatenate(all_ids), np.concatenate(all_scores)
 
 
-def evaluate(model, data, metrics, sparse_inference=False, verbose=False):
+def evaluate(model: Model, data: Any, metrics: str | Iterable[Any], sparse_inference: bool = False,
+             verbose: bool = False) -> dict[str, float]:
+    """{metric name: value} over labeled batches (``Model.evaluate`` on batches already made)."""
     if isinstance(metrics, str):
         metrics = [metrics]
     accumulators = [make_metric(m) for m in metrics]

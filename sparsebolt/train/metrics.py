@@ -1,5 +1,8 @@
 """Metrics over predictions: precision@k, recall@k, categorical_accuracy and auc."""
+from __future__ import annotations
+
 import re
+from typing import Any
 
 import numpy as np
 
@@ -100,8 +103,26 @@ class NegativeBinnedMAE:
 _PATTERN = re.compile(r"^(precision|recall)@([1-9][0-9]*)$")
 
 
-def make_metric(name):
-    """A fresh metric accumulator from its name (or from an accumulator with ``fresh()``)."""
+def make_metric(name: str | Any) -> Any:
+    """A fresh metric accumulator from its name.
+
+    Parameters
+    ----------
+    name : str or metric object
+        'precision@k', 'recall@k' (k a positive integer), 'categorical_accuracy' or 'auc';
+        or an accumulator with a ``fresh()`` method, which makes the new one.
+
+    Returns
+    -------
+    metric object
+        An accumulator with ``name``, ``k``, ``update(top_ids, hits, labels, output)`` and
+        ``result()``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name.
+    """
     if hasattr(name, "fresh"):
         return name.fresh()
     if isinstance(name, str):

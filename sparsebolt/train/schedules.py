@@ -1,26 +1,46 @@
 """Learning-rate schedules: ``train`` asks one for the rate of every step, and tells it each
 epoch's logs, so a schedule may follow the validation metric as well as the step count."""
+from __future__ import annotations
+
 import math
 
 from .._validation import check_float, check_int
 
 
 class Schedule:
-    """The learning rate as a function of the step (0-based, counted within a ``train``
-    call). ``on_epoch_end`` sees each epoch's logs (``val_<metric>`` entries included)."""
+    """Base class of learning-rate schedules: ``schedule(step)`` is the learning rate of a
+    step (0-based, counted from the start of a ``train`` call, a resumed one included).
+    Subclasses define ``__call__`` and may override ``on_epoch_end``."""
 
-    def __call__(self, step):
+    def __call__(self, step: int) -> float:
         raise NotImplementedError
 
-    def on_epoch_end(self, epoch, logs):
-        pass
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        """Called after each epoch, before the callbacks; does nothing here.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch just run, 0-based.
+        logs : dict
+            The epoch's logs, ``val_<metric>`` entries included (see
+            ``Callback.on_epoch_end``).
+        """
 
 
 class Constant(Schedule):
-    def __init__(self, learning_rate):
+    """The same learning rate at every step (what a number given to ``train`` becomes).
+
+    Parameters
+    ----------
+    learning_rate : float
+        The rate, > 0.
+    """
+
+    def __init__(self, learning_rate: float) -> None:
         self.learning_rate = check_float("Constant", "learning_rate", learning_rate, 0.0, low_open=True)
 
-    def __call__(self, step):
+    def __call__(self, step: int) -> float:
         return self.learning_rate
 
     def __repr__(self):
@@ -29,15 +49,27 @@ class Constant(Schedule):
 
 class WarmupDecay(Schedule):
     """Linear warm-up from ``peak / warmup_steps`` to ``peak`` over ``warmup_steps`` steps,
-    then cosine decay to ``final_fraction * peak`` at ``total_steps``, constant after."""
+    then cosine decay to ``final_fraction * peak`` at ``total_steps``, constant after.
 
-    def __init__(self, peak, warmup_steps, total_steps, final_fraction=0.1):
+    Parameters
+    ----------
+    peak : float
+        The highest rate, > 0.
+    warmup_steps : int
+        Steps of the linear warm-up; 0 starts at ``peak``.
+    total_steps : int
+        The step at which the decay ends.
+    final_fraction : float in [0, 1], default=0.1
+        The final rate as a fraction of ``peak``.
+    """
+
+    def __init__(self, peak: float, warmup_steps: int, total_steps: int, final_fraction: float = 0.1) -> None:
         self.peak = check_float("WarmupDecay", "peak", peak, 0.0, low_open=True)
         self.warmup_steps = check_int("WarmupDecay", "warmup_steps", warmup_steps, 0)
         self.total_steps = check_int("WarmupDecay", "total_steps", total_steps, 1)
         self.final_fraction = check_float("WarmupDecay", "final_fraction", final_fraction, 0.0, 1.0)
 
-    def __call__(self, step):
+    def __call__(self, step: int) -> float:
         if step < self.warmup_steps:
             return self.peak * (step + 1) / self.warmup_steps
         span = max(self.total_steps - self.warmup_steps, 1)
@@ -53,9 +85,31 @@ class WarmupPlateau(Schedule):
     """Linear warm-up to ``peak`` over ``warmup_steps``, then ``peak`` until the monitored
     validation metric (``monitor``, a key of the epoch logs such as 'val_precision@1';
     higher is better) has not improved for ``patience`` epochs; each time, the rate is
-    multiplied by ``factor``. For training of unknown length, with ``EarlyStopping``."""
+    multiplied by ``factor``. For training of unknown length, with ``EarlyStopping``.
 
-    def __init__(self, peak, warmup_steps, monitor, factor=0.5, patience=1, min_delta=0.0):
+    Parameters
+    ----------
+    peak : float
+        The rate after warm-up, > 0.
+    warmup_steps : int
+        Steps of the linear warm-up; 0 starts at ``peak``.
+    monitor : str
+        An epoch log key such as 'val_precision@1'; higher is better.
+    factor : float in (0, 1], default=0.5
+        What the rate is multiplied by on a plateau.
+    patience : int, default=1
+        Epochs without an improvement of more than ``min_delta`` that make a plateau.
+    min_delta : float, default=0.0
+        The smallest change that counts as an improvement.
+
+    Raises
+    ------
+    ValueError
+        For an empty ``monitor``, or (during training) a ``monitor`` the epoch logs lack.
+    """
+
+    def __init__(self, peak: float, warmup_steps: int, monitor: str, factor: float = 0.5, patience: int = 1,
+                 min_delta: float = 0.0) -> None:
         self.peak = check_float("WarmupPlateau", "peak", peak, 0.0, low_open=True)
         self.warmup_steps = check_int("WarmupPlateau", "warmup_steps", warmup_steps, 0)
         if not isinstance(monitor, str) or not monitor:
@@ -67,11 +121,11 @@ class WarmupPlateau(Schedule):
         self.min_delta = check_float("WarmupPlateau", "min_delta", min_delta, 0.0)
         self.scale, self.best, self.wait = 1.0, -math.inf, 0
 
-    def __call__(self, step):
+    def __call__(self, step: int) -> float:
         ramp = (step + 1) / self.warmup_steps if step < self.warmup_steps else 1.0
         return self.peak * self.scale * ramp
 
-    def on_epoch_end(self, epoch, logs):
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         value = monitored(logs, self.monitor, "WarmupPlateau")
         if value > self.best + self.min_delta:
             self.best, self.wait = value, 0
@@ -86,7 +140,7 @@ class WarmupPlateau(Schedule):
                 f"factor={self.factor}, patience={self.patience})")
 
 
-def monitored(logs, key, owner):
+def monitored(logs: dict[str, float], key: str, owner: str) -> float:
     """``logs[key]``; a clear error when training computes no such value."""
     if key not in logs:
         known = ", ".join(repr(k) for k in logs if k.startswith("val_")) or "none (no validation data or metrics)"
@@ -94,7 +148,7 @@ def monitored(logs, key, owner):
     return float(logs[key])
 
 
-def as_schedule(learning_rate):
+def as_schedule(learning_rate: float | Schedule) -> Schedule:
     """A Schedule from a number or a Schedule (``train``'s ``learning_rate``)."""
     if isinstance(learning_rate, Schedule):
         return learning_rate

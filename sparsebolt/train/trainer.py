@@ -1,12 +1,23 @@
 """``Model.train``: the training engine (``engine.py``) on a data set's batches in this process."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable
+
 from .._validation import check_int
 from .checkpoints import Checkpoints
 from .engine import Engine, LocalSteps, check_run
 
+if TYPE_CHECKING:
+    from ..nn.model import Model
+    from .callbacks import Callback, History
+    from .schedules import Schedule
 
-def fit(model, data, epochs, learning_rate, validation=None, metrics=(), callbacks=(), verbose=True,
-        label_augmentation=True, augment_from_epoch=1, checkpoint_dir=None, checkpoint_every=None, keep=3,
-        resume=False):
+
+def fit(model: Model, data: Iterable[Any], epochs: int, learning_rate: float | Schedule, validation: Any = None,
+        metrics: Iterable[str] = (), callbacks: Iterable[Callback] = (), verbose: bool = True,
+        label_augmentation: bool = True, augment_from_epoch: int = 1, checkpoint_dir: str | None = None,
+        checkpoint_every: int | None = None, keep: int = 3, resume: bool = False) -> History:
+    """``Model.train`` on batches already made (its parameters are documented there)."""
     check_int("train", "epochs", epochs, 1)
     check_int("train", "augment_from_epoch", augment_from_epoch, 0)
     metrics = check_run("train", metrics, callbacks)

@@ -43,6 +43,7 @@ def test_a_numerical_target_is_predicted_well_below_the_spread(fitted, tmp_path)
     assert abs(explained["size"]) > abs(explained["noise"]) and abs(explained["x"]) > abs(explained["noise"])
     with pytest.raises(ValueError, match="'mae' or 'rmse'"):
         udt.evaluate(test, metrics=["precision@1"])
+    assert udt.evaluate(test, metrics="mae") == {"mae": got["mae"]}   # one name, not its letters
     with pytest.raises(ValueError, match="predict_proba is for a binary target"):
         udt.predict_proba(test[:2])
     udt.save(tmp_path / "reg.sbm")

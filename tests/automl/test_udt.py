@@ -80,10 +80,12 @@ def test_extreme_multi_label_classification(tmp_path):
     assert res["precision@1"] > 0.9 and res["recall@2"] > 0.9
     labels = [lab for lab, _ in model.predict({"query": "alpha7 beta99"}, top_k=2)]
     assert set(labels) == {"c7", "c99"}
-    # trained without label augmentation (the AutoML default): pinning afterwards freezes the
-    # tables with the training labels in them
+    # trained without label augmentation (the AutoML default), then readied for sparse
+    # inference: the tables are frozen with both labels of each training row in them, so
+    # pinning again finds nothing missing
     index = model.model.output.layer.index
-    assert model.pin_labels(train, verbose=False) > 0 and index.frozen and index.tables.pinned.any()
+    assert index.frozen and index.tables.pinned.any()
+    assert model.pin_labels(train, verbose=False) == 0
     assert model.evaluate(test, metrics=["recall@2"], sparse_inference=True)["recall@2"] > 0.8
     # a multi-label model round-trips through its file, sparse inference and pins included
     model.save(tmp_path / "ml.sbm")
@@ -275,3 +277,29 @@ def test_with_temporal_tracking_the_held_out_rows_are_the_latest(tmp_path):
     assert set(times[first]) == set(np.sort(times)[-48:])
     history = model.train(path, max_epochs=2, verbose=False)
     assert "val_recall@10" in history.epochs[0] and history["samples"][0] == len(rows) - 48
+
+
+def test_a_column_type_given_to_one_model_is_not_changed_by_it():
+    # the UDT decides an 'auto' tokenizer from the first rows inside its column type: a
+    # type object reused for another model must not carry the first model's choice
+    text = sb.types.text()
+    short = sb.UniversalDeepTransformer({"q": text, "y": sb.types.categorical()}, target="y", **SMALL)
+    short.train([{"q": "a b", "y": "p"}, {"q": "c d", "y": "q"}] * 30, epochs=1, verbose=False)
+    assert short.data_types["q"].tokenizers is not None and text.tokenizers is None
+
+
+def test_the_hidden_width_follows_the_target_unless_given(tmp_path):
+    text = {"q": sb.types.text()}
+    few = sb.UniversalDeepTransformer({**text, "y": sb.types.categorical(n_classes=100)}, target="y", input_dim=64)
+    many = sb.UniversalDeepTransformer({**text, "y": sb.types.categorical(n_classes=101)}, target="y", input_dim=64)
+    given = sb.UniversalDeepTransformer({**text, "y": sb.types.categorical(n_classes=2)}, target="y", input_dim=64,
+                                        embedding_dim=32)
+    tracked = sb.UniversalDeepTransformer(
+        {"user": sb.types.categorical(), "item": sb.types.categorical(n_classes=50), "t": sb.types.date()},
+        target="item", temporal_tracking={"user": "item"}, input_dim=64)
+    assert [m.hidden_dim for m in (few, many, given, tracked)] == [128, 512, 32, 512]
+    assert few.model.layer("embedding").dim == 128 and few._auto_rate == 3e-3 and many._auto_rate == 2e-3
+    few.train([{"q": "a b", "y": "p"}, {"q": "c d", "y": "q"}] * 30, epochs=1, verbose=False)
+    few.save(tmp_path / "few.sbm")
+    loaded = sb.UniversalDeepTransformer.load(tmp_path / "few.sbm")
+    assert loaded.embedding_dim is None and loaded.hidden_dim == 128 and loaded.embed([{"q": "a"}]).shape == (1, 128)

@@ -1,16 +1,23 @@
 """Layer and Node: the pieces of the model graph."""
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..._validation import check_choice
 from ...kernels import activations
 
+if TYPE_CHECKING:
+    from ...data.value import Value
+    from ..parameter import Parameter
+
 ACTIVATIONS = {"linear": activations.LINEAR, "relu": activations.RELU, "tanh": activations.TANH,
                "sigmoid": activations.SIGMOID, "softmax": activations.SOFTMAX}
 
 
-def activation_code(owner, name):
+def activation_code(owner: str, name: str) -> int:
     return ACTIVATIONS[check_choice(owner, "activation", name, tuple(ACTIVATIONS))]
 
 
@@ -34,7 +41,7 @@ class Context:
 class Node:
     """A symbolic tensor: the output of ``layer`` applied to ``inputs`` (other Nodes)."""
 
-    def __init__(self, layer, inputs, dim):
+    def __init__(self, layer: Layer, inputs: list[Node], dim: int) -> None:
         self.layer = layer
         self.inputs = list(inputs)
         self.dim = dim
@@ -44,12 +51,20 @@ class Node:
 
 
 class Layer:
-    """Base class. A layer keeps its config, is called on Nodes to join the graph (once),
-    is built by the Model with the input widths, and implements forward and backward."""
+    """Base class of the layers. A layer keeps its config, is called on Nodes to join the
+    graph (once), is built by the Model with the input widths, and implements forward and
+    backward. The methods below are what the Model calls; a user calls the layer on Nodes.
+
+    Parameters
+    ----------
+    name : str or None, default=None
+        The layer's name in the model (and its file); None numbers it by kind
+        ('fullyconnected_1', ...) when it joins a Model.
+    """
 
     n_inputs = 1
 
-    def __init__(self, name=None):
+    def __init__(self, name: str | None = None) -> None:
         if name is not None and (not isinstance(name, str) or not name):
             raise ValueError(f"The 'name' parameter of {type(self).__name__} must be a non-empty str. Got {name!r} instead.")
         # an unnamed layer is numbered by the Model it joins (``Model.name_layers``): the
@@ -59,7 +74,7 @@ class Layer:
         self.node = None
         self.input_dims = None
 
-    def __call__(self, *inputs):
+    def __call__(self, *inputs: Node) -> Node:
         owner = type(self).__name__
         if self.node is not None:
             raise ValueError(f"{owner} '{self.name}' is already part of a graph; create a new layer to apply it again.")
@@ -75,48 +90,138 @@ class Layer:
         self.node = Node(self, inputs, self.output_dim(self.input_dims))
         return self.node
 
-    def output_dim(self, input_dims):
+    def output_dim(self, input_dims: list[int]) -> int:
+        """The layer's output width.
+
+        Parameters
+        ----------
+        input_dims : list of int
+            The widths of its inputs.
+
+        Returns
+        -------
+        int
+
+        Raises
+        ------
+        ValueError
+            When the inputs do not fit the layer.
+        """
         raise NotImplementedError
 
-    def build(self, rng):
-        """Create parameters (called by the Model with its seeded generator)."""
+    def build(self, rng: np.random.Generator) -> None:
+        """Create the parameters (called by the Model; does nothing here).
 
-    def parameters(self):
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The Model's seeded generator.
+        """
+
+    def parameters(self) -> list[Parameter]:
+        """The trainable parameters, after ``build`` or ``set_state``.
+
+        Returns
+        -------
+        list of Parameter
+            Empty here.
+        """
         return []
 
-    def forward(self, inputs, ctx):
-        """inputs : list[Value] -> Value"""
+    def forward(self, inputs: list[Value], ctx: Context) -> Value:
+        """The layer's output for a batch.
+
+        Parameters
+        ----------
+        inputs : list of Value
+            One a graph input of the layer.
+        ctx : Context
+            What the pass is for (training, sparse inference, labels, ...).
+
+        Returns
+        -------
+        Value
+        """
         raise NotImplementedError
 
-    def backward(self, inputs, output, grad, need_input_grads, ctx, preactivation=False):
-        """grad : float32[output.vals.size], dL/d(output vals) (or d pre-activation when
-        ``preactivation``), may be overwritten. Returns per input a flat gradient w.r.t. its
-        vals, or None where ``need_input_grads`` is False."""
+    def backward(self, inputs: list[Value], output: Value, grad: np.ndarray, need_input_grads: list[bool],
+                 ctx: Context, preactivation: bool = False) -> list[np.ndarray | None]:
+        """Fill the parameters' gradients and return the inputs'.
+
+        Parameters
+        ----------
+        inputs : list of Value
+            What ``forward`` took.
+        output : Value
+            What it returned.
+        grad : ndarray of float32, shape (output.vals.size,)
+            dL/d(output vals), or dL/d(pre-activation) with ``preactivation``; may be
+            overwritten.
+        need_input_grads : list of bool
+            Which inputs need a gradient.
+        ctx : Context
+            The forward pass's.
+        preactivation : bool, default=False
+            Whether ``grad`` is already through the activation (the loss's fused softmax).
+
+        Returns
+        -------
+        list of (ndarray or None)
+            For each input, a flat float32 gradient w.r.t. its vals, or None where
+            ``need_input_grads`` is False.
+        """
         raise NotImplementedError
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
+        """The constructor's arguments, JSON-able (``sparsebolt.io`` rebuilds the layer from
+        them).
+
+        Returns
+        -------
+        dict
+        """
         return {"name": self.name}
 
-    def get_state(self):
-        """(JSON-able meta, {name: array}) of what ``build`` made, for ``sparsebolt.io``;
-        by default the parameters under their short names ('W', 'b', ...)."""
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """What ``build`` made, for ``sparsebolt.io``.
+
+        Returns
+        -------
+        meta : dict
+            JSON-able settings.
+        arrays : dict of str to ndarray
+            By default the parameters under their short names ('W', 'b', ...).
+        """
         return {}, {p.name.rsplit("/", 1)[-1]: p.value for p in self.parameters()}
 
-    def set_state(self, meta, arrays):
+    def set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         """Take the state from ``get_state`` instead of being built (a layer with
-        parameters creates them here)."""
+        parameters creates them here).
+
+        Parameters
+        ----------
+        meta : dict
+            The meta of ``get_state``.
+        arrays : dict of str to ndarray
+            Its arrays.
+
+        Raises
+        ------
+        ValueError
+            When the state does not fit the layer.
+        """
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
         return f"{type(self).__name__}({args})"
 
 
-def dense_view(value):
+def dense_view(value: Value) -> np.ndarray:
     """float32[B, dim] of a Value (a sparse one is scattered into zeros)."""
     return value.to_dense()
 
 
-def grad_for(value, dense_grad):
+def grad_for(value: Value, dense_grad: np.ndarray) -> np.ndarray:
     """Map a gradient w.r.t. the dense view back to the Value's own flat layout."""
     if value.is_dense:
         return dense_grad.reshape(-1)

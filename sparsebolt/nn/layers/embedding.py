@@ -1,4 +1,8 @@
 """Embedding: the first layer over a large sparse feature space."""
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from ..._state import take
@@ -8,14 +12,29 @@ from ...data.value import Value
 from ...kernels import activations as act_kernels
 from ...kernels import embedding as emb
 from ...kernels.grouping import group_by_id
-from ..parameter import Parameter
-from .base import Layer, activation_code
+from ..parameter import Parameter, uniform_float32
+from .base import Context, Layer, activation_code
 
 
 class Embedding(Layer):
     """``activation(sum_k v_k E[id_k] + b)`` over a sample's sparse ids ``id_k`` with values
     ``v_k`` (an embedding bag, i.e. a fully connected layer over a sparse input). Only the
-    rows of ids present in a batch get gradients and optimizer updates."""
+    rows of ids present in a batch get gradients and optimizer updates.
+
+    Parameters
+    ----------
+    dim : int
+        Output width.
+    activation : {'linear', 'relu', 'tanh', 'sigmoid', 'softmax'}, default='linear'
+        Applied to each output vector.
+    name : str or None, default=None
+        The layer's name; None numbers it when it joins a Model.
+
+    Raises
+    ------
+    ValueError
+        For a ``dim`` below 1 or an unknown activation.
+    """
 
     def __init__(self, dim: int, activation: str = "linear", name: str | None = None) -> None:
         super().__init__(name)
@@ -23,20 +42,20 @@ class Embedding(Layer):
         self.activation = activation
         self._code = activation_code("Embedding", activation)
 
-    def output_dim(self, input_dims):
+    def output_dim(self, input_dims: list[int]) -> int:
         return self.dim
 
-    def build(self, rng):
+    def build(self, rng: np.random.Generator) -> None:
         n_features = self.input_dims[0]
         bound = 1.0 / np.sqrt(self.dim)
-        self.E = Parameter(f"{self.name}/E", rng.uniform(-bound, bound, (n_features, self.dim)).astype(np.float32),
+        self.E = Parameter(f"{self.name}/E", uniform_float32(rng, bound, (n_features, self.dim)),
                            np.zeros(n_features, dtype=np.uint8))
         self.b = Parameter(f"{self.name}/b", np.zeros(self.dim, dtype=np.float32))
 
-    def parameters(self):
+    def parameters(self) -> list[Parameter]:
         return [self.E, self.b]
 
-    def forward(self, inputs, ctx):
+    def forward(self, inputs: list[Value], ctx: Context) -> Value:
         x = inputs[0]
         if x.is_dense:
             out = x.vals @ self.E.value
@@ -50,7 +69,8 @@ class Embedding(Layer):
         activate(value.flat(), value.row_offsets(), self._code)
         return value
 
-    def backward(self, inputs, output, grad, need_input_grads, ctx, preactivation=False):
+    def backward(self, inputs: list[Value], output: Value, grad: np.ndarray, need_input_grads: list[bool],
+                 ctx: Context, preactivation: bool = False) -> list[np.ndarray | None]:
         x = inputs[0]
         if not preactivation:
             act_kernels.activation_backward(output.flat(), grad, output.row_offsets(), self._code)
@@ -70,10 +90,10 @@ class Embedding(Layer):
         emb.embedding_input_grad(self.E.value, x.offsets, x.ids, gz, dvals)
         return [dvals]
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "dim": self.dim, "activation": self.activation}
 
-    def set_state(self, meta, arrays):
+    def set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         n_features = self.input_dims[0]
         self.E = Parameter(f"{self.name}/E", take("Embedding", arrays, "E", (n_features, self.dim), np.float32),
                            np.zeros(n_features, dtype=np.uint8))

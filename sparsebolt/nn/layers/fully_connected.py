@@ -1,4 +1,8 @@
 """FullyConnected: a dense layer whose neurons may be computed sparsely through LSH."""
+from __future__ import annotations
+
+from typing import Any
+
 from dataclasses import replace
 
 import numpy as np
@@ -13,8 +17,8 @@ from ...kernels.grouping import group_by_id
 from ...kernels.topk import dense_topk_small, merge_chunks, topk_merge_block
 from ...lsh.config import FAMILIES, LSHConfig, active_size, autotune, default_sparsity
 from ...lsh.index import NeuronIndex
-from ..parameter import GroupedGrad, Parameter
-from .base import Layer, activation_code
+from ..parameter import GroupedGrad, Parameter, uniform_float32
+from .base import Context, Layer, activation_code
 
 
 # neurons scored per block by ``dense_top_k``: 8192 columns of a 2048-sample batch are 64 MB
@@ -37,8 +41,28 @@ class FullyConnected(Layer):
     neurons its input retrieves from the LSH tables, padded with random ones. ``sparsity``
     None is 1.0 for a hidden layer and, for the output layer, follows its width
     (``sb.lsh.default_sparsity``: dense below 450 neurons, 0.005 from 20K).
-    ``sampling`` is None (autotuned DWTA), a family name ('dwta', 'srp', 'fast_srp',
-    'random') to autotune, or an ``LSHConfig`` / dict of explicit settings.
+
+    Parameters
+    ----------
+    dim : int
+        Number of neurons.
+    sparsity : float in (0, 1] or None, default=None
+        Fraction of the neurons a sample computes in training and sparse inference; 1.0
+        is dense. None: 1.0 for a hidden layer and, for the output layer, chosen from its
+        width (``sb.lsh.default_sparsity``: dense below 450 neurons, 0.005 from 20K).
+    activation : {'linear', 'relu', 'tanh', 'sigmoid', 'softmax'}, default='linear'
+        Applied to each output vector (softmax over a sample's computed neurons).
+    sampling : LSHConfig, dict, str or None, default=None
+        How active neurons are found: None (autotuned DWTA), a family name ('dwta', 'srp',
+        'fast_srp', 'random') to autotune, or an ``LSHConfig`` (or a dict of its fields) of
+        explicit settings.
+    name : str or None, default=None
+        The layer's name; None numbers it when it joins a Model.
+
+    Raises
+    ------
+    ValueError
+        For a bad ``dim``, ``sparsity``, ``activation`` or ``sampling``.
     """
 
     def __init__(self, dim: int, sparsity: float | None = None, activation: str = "linear",
@@ -64,30 +88,39 @@ class FullyConnected(Layer):
         self.index = None
 
     @property
-    def is_sparse(self):
+    def is_sparse(self) -> bool:
+        """Whether the layer computes fewer than all its neurons (sparsity < 1, once built)."""
         return self.sparsity < 1.0
 
     @property
-    def n_active(self):
+    def n_active(self) -> int:
+        """How many neurons a sample computes in training and sparse inference."""
         return active_size(self.dim, self.sparsity)
 
-    def output_dim(self, input_dims):
+    def output_dim(self, input_dims: list[int]) -> int:
         return self.dim
 
-    def lsh_config(self):
+    def lsh_config(self) -> LSHConfig:
+        """The hash settings the layer's index uses: ``sampling`` when it is an LSHConfig,
+        else the autotuned ones for its family, width, input width and sparsity.
+
+        Returns
+        -------
+        LSHConfig
+        """
         if isinstance(self.sampling, LSHConfig):
             return self.sampling
         family = self.sampling or "dwta"
         return autotune(self.dim, self.input_dims[0], self.sparsity, family)
 
-    def build(self, rng):
+    def build(self, rng: np.random.Generator) -> None:
         if self.sparsity is None:
             self.sparsity = default_sparsity(self.dim) if self.is_output else 1.0
         d_in = self.input_dims[0]
         bound = 1.0 / np.sqrt(d_in)
         touched = np.zeros(self.dim, dtype=np.uint8)
-        self.W = Parameter(f"{self.name}/W", rng.uniform(-bound, bound, (self.dim, d_in)).astype(np.float32), touched)
-        self.b = Parameter(f"{self.name}/b", rng.uniform(-bound, bound, self.dim).astype(np.float32), touched)
+        self.W = Parameter(f"{self.name}/W", uniform_float32(rng, bound, (self.dim, d_in)), touched)
+        self.b = Parameter(f"{self.name}/b", uniform_float32(rng, bound, self.dim), touched)
         self._index_seed = int(rng.integers(2**31))
         self._make_index()
 
@@ -98,11 +131,23 @@ class FullyConnected(Layer):
                                      seed=self._index_seed)
             self.index.rebuild(self.W.value)
 
-    def add_neurons(self, weights, biases):
-        """Append neurons with ``weights : float32[n, d_in]`` and ``biases : float32[n]``
-        (a class introduced after training). Their gradients and optimizer moments start at
-        zero; the hash tables are rebuilt from all the weights, so labels pinned in them are
-        dropped (pin again)."""
+    def add_neurons(self, weights: np.ndarray, biases: np.ndarray) -> None:
+        """Append neurons (a class introduced after training). Their gradients and optimizer
+        moments start at zero; the hash tables are rebuilt from all the weights, so labels
+        pinned in them are dropped (pin again).
+
+        Parameters
+        ----------
+        weights : array-like of shape (n, input width)
+            The new neurons' weights (float32).
+        biases : array-like of shape (n,)
+            Their biases.
+
+        Raises
+        ------
+        ValueError
+            When there is not one bias a weight row.
+        """
         weights = np.asarray(weights, dtype=np.float32).reshape(-1, self.input_dims[0])
         biases = np.asarray(biases, dtype=np.float32).reshape(-1)
         if weights.shape[0] != biases.shape[0]:
@@ -120,7 +165,20 @@ class FullyConnected(Layer):
         hash tables stay as they are and only the active size changes; without it the
         autotuned hash settings are derived again for the new level and the tables rebuilt
         from the current weights (explicit ``LSHConfig`` settings stay as given). None keeps
-        the tables when they hold labels pinned in training, which a rebuild would lose."""
+        the tables when they hold labels pinned in training, which a rebuild would lose.
+
+        Parameters
+        ----------
+        sparsity : float in (0, 1]
+            The new fraction of neurons a sample computes.
+        keep_tables : bool or None, default=None
+            Keep the hash tables as they are (see above).
+
+        Raises
+        ------
+        ValueError
+            For a sparsity outside (0, 1] or a ``keep_tables`` that is not a bool or None.
+        """
         sparsity = check_float("set_sparsity", "sparsity", sparsity, 0.0, 1.0, low_open=True)
         if keep_tables is None:
             keep_tables = self.index is not None and bool(self.index.tables.pinned.any())
@@ -134,7 +192,20 @@ class FullyConnected(Layer):
     def rebuild_tables(self, n_tables: int | None = None, k: int | None = None) -> None:
         """Rebuild the hash tables from the current weights with ``n_tables`` tables of ``k``
         hashes each (None: as now), the reservoir as it is; labels pinned so far are dropped.
-        The settings are kept in ``sampling``, so further training and a saved model use them."""
+        The settings are kept in ``sampling``, so further training and a saved model use them.
+
+        Parameters
+        ----------
+        n_tables : int or None, default=None
+            Tables, in [1, 4096].
+        k : int or None, default=None
+            Hashes a table.
+
+        Raises
+        ------
+        ValueError
+            When the layer has no hash tables (dense, or sampling 'random').
+        """
         if self.index is None or self.index.hash_fn is None:
             raise ValueError(f"rebuild_tables needs a sparse layer with hash tables; '{self.name}' has none "
                              f"(its sparsity is 1.0 or its sampling is 'random').")
@@ -146,10 +217,10 @@ class FullyConnected(Layer):
         self.sampling = config
         self._make_index()
 
-    def parameters(self):
+    def parameters(self) -> list[Parameter]:
         return [self.W, self.b]
 
-    def forward(self, inputs, ctx):
+    def forward(self, inputs: list[Value], ctx: Context) -> Value:
         x = inputs[0]
         n = x.batch_size
         W, b = self.W.value, self.b.value
@@ -187,7 +258,8 @@ class FullyConnected(Layer):
         activate(out.flat(), out.row_offsets(), self._code)
         return out
 
-    def backward(self, inputs, output, grad, need_input_grads, ctx, preactivation=False):
+    def backward(self, inputs: list[Value], output: Value, grad: np.ndarray, need_input_grads: list[bool],
+                 ctx: Context, preactivation: bool = False) -> list[np.ndarray | None]:
         x = inputs[0]
         if not preactivation:
             act_kernels.activation_backward(output.flat(), grad, output.row_offsets(), self._code)
@@ -223,10 +295,25 @@ class FullyConnected(Layer):
         fc.input_grad_sparse_input(W, x.offsets, x.ids, offsets, ids, grad, dx)
         return [dx]
 
-    def dense_top_k(self, x, k):
-        """Top-k neurons of the dense output without materialising it: int32[B, k] ids and
-        float32[B, k] activations, best first. Blocks of ``TOP_K_BLOCK`` neurons are scored
-        by BLAS and folded into a running top-k (and, for softmax, log-sum-exp)."""
+    def dense_top_k(self, x: Value, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k neurons of the dense output without materialising it. Blocks of
+        ``TOP_K_BLOCK`` neurons are scored by BLAS and folded into a running top-k (and, for
+        softmax, log-sum-exp).
+
+        Parameters
+        ----------
+        x : Value
+            The layer's input batch.
+        k : int
+            Neurons a sample (at most ``dim``).
+
+        Returns
+        -------
+        ids : ndarray of int32, shape (batch_size, min(k, dim))
+            Best first.
+        scores : ndarray of float32, shape (batch_size, min(k, dim))
+            Their activations.
+        """
         h = x.vals if x.is_dense else x.to_dense()
         n = h.shape[0]
         k = min(k, self.dim)
@@ -261,17 +348,23 @@ class FullyConnected(Layer):
             act_kernels.activate(scores.reshape(-1), np.arange(n + 1, dtype=np.int64) * k, self._code)
         return best_ids, scores
 
-    def after_batch(self, batch_size):
-        """Advance the LSH rebuild schedule after an optimizer step."""
+    def after_batch(self, batch_size: int) -> None:
+        """Advance the LSH rebuild schedule after an optimizer step.
+
+        Parameters
+        ----------
+        batch_size : int
+            Samples of the step.
+        """
         if self.index is not None:
             self.index.after_batch(self.W.value, batch_size)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         sampling = self.sampling.to_dict() if isinstance(self.sampling, LSHConfig) else self.sampling
         return {"name": self.name, "dim": self.dim, "sparsity": self.sparsity,
                 "activation": self.activation, "sampling": sampling}
 
-    def get_state(self):
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         meta, arrays = super().get_state()
         meta["index_seed"] = self._index_seed
         if self.index is not None:
@@ -279,8 +372,21 @@ class FullyConnected(Layer):
             arrays.update(prefixed("index", index_arrays))
         return meta, arrays
 
-    def set_state(self, meta, arrays):
-        """Parameters and the LSH index from ``get_state`` (``sparsity`` comes from the config)."""
+    def set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+        """Parameters and the LSH index from ``get_state`` (``sparsity`` comes from the config).
+
+        Parameters
+        ----------
+        meta : dict
+            The meta of ``get_state``.
+        arrays : dict of str to ndarray
+            Its arrays.
+
+        Raises
+        ------
+        ValueError
+            When the state does not fit the layer.
+        """
         shape = (self.dim, self.input_dims[0])
         # the arrays first: their shapes bound every size the file names before anything is
         # allocated from a size (a crafted dim of 10**12 would be a MemoryError)

@@ -1,33 +1,45 @@
 """LayerNorm over each sample's vector."""
+from __future__ import annotations
+
+from typing import Any
+
 import numpy as np
 
 from ..._state import take
 from ..._validation import check_float
 from ...data.value import Value
 from ..parameter import Parameter
-from .base import Layer, dense_view, grad_for
+from .base import Context, Layer, dense_view, grad_for
 
 
 class LayerNorm(Layer):
     """``gamma * (x - mean) / sqrt(var + eps) + beta`` per sample, statistics over the
-    whole vector (a sparse input counts its absent entries as zeros)."""
+    whole vector (a sparse input counts its absent entries as zeros). The output is dense.
+
+    Parameters
+    ----------
+    eps : float, default=1e-5
+        Added to the variance, > 0.
+    name : str or None, default=None
+        The layer's name; None numbers it when it joins a Model.
+    """
 
     def __init__(self, eps: float = 1e-5, name: str | None = None) -> None:
         super().__init__(name)
         self.eps = check_float("LayerNorm", "eps", eps, 0.0, low_open=True)
 
-    def output_dim(self, input_dims):
+    def output_dim(self, input_dims: list[int]) -> int:
         return input_dims[0]
 
-    def build(self, rng):
+    def build(self, rng: np.random.Generator) -> None:
         d = self.input_dims[0]
         self.gamma = Parameter(f"{self.name}/gamma", np.ones(d, dtype=np.float32))
         self.beta = Parameter(f"{self.name}/beta", np.zeros(d, dtype=np.float32))
 
-    def parameters(self):
+    def parameters(self) -> list[Parameter]:
         return [self.gamma, self.beta]
 
-    def forward(self, inputs, ctx):
+    def forward(self, inputs: list[Value], ctx: Context) -> Value:
         x = dense_view(inputs[0])
         mean = x.mean(axis=1, keepdims=True)
         centred = x - mean
@@ -36,7 +48,8 @@ class LayerNorm(Layer):
         self._inv_std = inv_std.astype(np.float32)
         return Value.dense(self._xhat * self.gamma.value + self.beta.value)
 
-    def backward(self, inputs, output, grad, need_input_grads, ctx, preactivation=False):
+    def backward(self, inputs: list[Value], output: Value, grad: np.ndarray, need_input_grads: list[bool],
+                 ctx: Context, preactivation: bool = False) -> list[np.ndarray | None]:
         g = grad.reshape(output.batch_size, output.dim)
         xhat = self._xhat
         np.sum(g * xhat, axis=0, out=self.gamma.grad)
@@ -48,10 +61,10 @@ class LayerNorm(Layer):
                               - xhat * (gx * xhat).mean(axis=1, keepdims=True))
         return [grad_for(inputs[0], dx.astype(np.float32))]
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "eps": self.eps}
 
-    def set_state(self, meta, arrays):
+    def set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         d = self.input_dims[0]
         self.gamma = Parameter(f"{self.name}/gamma", take("LayerNorm", arrays, "gamma", (d,), np.float32))
         self.beta = Parameter(f"{self.name}/beta", take("LayerNorm", arrays, "beta", (d,), np.float32))

@@ -1,0 +1,43 @@
+"""The UDT readies a sparse output for sparse inference after training: on inputs unlike
+any training row, sparse inference stays within a point of dense inference."""
+import numpy as np
+
+import sparsebolt as sb
+
+
+def _planted(rng, n, n_classes=1000, owned=8, keep=0.6, noise=3, vocab=20000):
+    """Rows of a class show each of its ``owned`` words with probability ``keep`` and
+    ``noise`` words drawn from everything: test rows are fresh draws, never training rows."""
+    rows = []
+    for c in rng.integers(0, n_classes, n):
+        words = [f"c{c}w{k}" for k in range(owned) if rng.random() < keep] or [f"c{c}w0"]
+        words += [f"n{j}" for j in rng.integers(0, vocab, noise)]
+        rng.shuffle(words)
+        rows.append({"text": " ".join(words), "label": f"c{c}"})
+    return rows
+
+
+def _accuracy(udt, rows, sparse):
+    predicted = [p[0][0] for p in udt.predict_batch([{"text": r["text"]} for r in rows], sparse_inference=sparse)]
+    return float(np.mean([p == r["label"] for p, r in zip(predicted, rows)]))
+
+
+def test_sparse_inference_on_unseen_rows_is_within_a_point_of_dense(one_thread):
+    rng = np.random.default_rng(0)
+    train, test = _planted(rng, 12000), _planted(rng, 2000)
+    udt = sb.UniversalDeepTransformer({"text": sb.types.text(tokenizer="words"), "label": sb.types.categorical()},
+                                      target="label", sparsity=0.02, embedding_dim=64, input_dim=1 << 16)
+    udt.train(train, epochs=8, verbose=False)
+    layer = udt.model.output.layer
+    trained_tables = layer.sampling.n_tables // 4
+    assert layer.sparsity == 0.01 and layer.index.tables.pinned.any()
+    dense, sparse = _accuracy(udt, test, False), _accuracy(udt, test, True)
+    assert dense > 0.8 and sparse >= dense - 0.01, (dense, sparse)
+
+    # the next train starts from the training settings, and readies the tables again after
+    udt._training_tables()
+    assert layer.sampling is None and layer.sparsity == 0.02 and layer.index.config.n_tables == trained_tables
+    # with training's tables and no pins, sparse inference misses what dense inference finds
+    assert _accuracy(udt, test, True) < dense - 0.02
+    udt.train(train[:2000], epochs=1, verbose=False)
+    assert layer.sampling.n_tables == 4 * trained_tables and layer.sparsity == 0.01
