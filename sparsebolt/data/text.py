@@ -2,7 +2,10 @@
 the package (the UDT's text columns and ``HashedTextFeaturizer`` both hash through
 ``token_hashes`` and weigh through ``weigh``, over ``kernels/featurize.py``), and a loader
 for two-column text classification CSVs."""
+from __future__ import annotations
+
 import os
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -99,21 +102,37 @@ class HashedTextFeaturizer:
     """Hash each text's lower-cased words, word bigrams and character n-grams (of
     ``" word "``, so the n-grams mark where words start and end) into ``dim`` feature ids.
 
-    ``char_ngram`` is one length n or a range ``(lo, hi)`` of lengths; 0 leaves them out.
-    ``bigrams`` adds each pair of adjacent words to the words (with ``words=False`` there
-    are neither). By default each of a text's n features weighs 1/sqrt(n), so a text's
-    vector has unit norm up to collisions. With ``idf`` the featurizer must first be
-    ``fit`` on the training texts: each distinct feature of a text then weighs
-    (1 + log count) times its inverse document frequency ``ln((1 + n_texts) / (1 + df)) + 1``,
-    and each text's vector is scaled to unit L2 norm, so rare words and n-grams outweigh
-    the ones every text has.
+    By default each of a text's n features weighs 1/sqrt(n), so a text's vector has unit
+    norm up to collisions. With ``idf`` the featurizer must first be ``fit`` on the
+    training texts: each distinct feature of a text then weighs (1 + log count) times its
+    inverse document frequency ``ln((1 + n_texts) / (1 + df)) + 1``, and each text's vector
+    is scaled to unit L2 norm, so rare words and n-grams outweigh the ones every text has.
 
     The features are those of a UDT text column named 'text' at seed 0 with tokenizers
     'words' and 'char_wb-n' for each length, encoding 'bigrams' (or 'unigrams') and
     weighting 'tfidf' (or 'sqrt'): one implementation, ``token_hashes`` and ``weigh``.
+
+    Parameters
+    ----------
+    dim : int, default=2**18
+        The width of the feature space (ids are hashes modulo ``dim``).
+    bigrams : bool, default=True
+        Also each pair of adjacent words (with ``words=False`` there are neither).
+    char_ngram : int or (int, int), default=3
+        One n-gram length n, or a range ``(lo, hi)`` of lengths; 0 leaves them out.
+    words : bool, default=True
+        Hash each word.
+    idf : bool, default=False
+        Weigh by inverse document frequency (needs ``fit``).
+
+    Raises
+    ------
+    ValueError
+        For a bad ``dim`` or ``char_ngram``, or ``words=False`` with ``char_ngram=0``.
     """
 
-    def __init__(self, dim=1 << 18, bigrams=True, char_ngram=3, words=True, idf=False):
+    def __init__(self, dim: int = 1 << 18, bigrams: bool = True, char_ngram: int | tuple[int, int] = 3,
+                 words: bool = True, idf: bool = False) -> None:
         self.dim = check_int("HashedTextFeaturizer", "dim", dim, 1)
         self.bigrams = bool(bigrams)
         self.words = bool(words)
@@ -136,22 +155,60 @@ class HashedTextFeaturizer:
         return token_hashes([t.lower() for t in texts], self.tokenizers,
                             "bigrams" if self.bigrams else "unigrams", salts)
 
-    def fit(self, texts):
+    def fit(self, texts: Sequence[str]) -> HashedTextFeaturizer:
         """Learn the document frequencies of the features of ``texts`` (needed with ``idf``;
-        without it this does nothing). Returns self."""
+        without it this does nothing).
+
+        Parameters
+        ----------
+        texts : sequence of str
+            The training texts.
+
+        Returns
+        -------
+        HashedTextFeaturizer
+            self.
+        """
         if self.idf:
             self.document_frequencies = document_frequencies(*self._hashed(texts), self.dim)
         return self
 
-    def fit_transform(self, texts):
-        """``fit(texts)`` then ``transform(texts)``, hashing the texts once."""
+    def fit_transform(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``fit(texts)`` then ``transform(texts)``, hashing the texts once.
+
+        Parameters
+        ----------
+        texts : sequence of str
+            The training texts.
+
+        Returns
+        -------
+        tuple of ndarray
+            CSR rows of the texts: offsets int64[N + 1], ids int32[nnz], values float32[nnz].
+        """
         offsets, hashes = self._hashed(texts)
         if self.idf:
             self.document_frequencies = document_frequencies(offsets, hashes, self.dim)
         return self._weighted(offsets, hashes)
 
-    def transform(self, texts):
-        """CSR rows of the texts: (int64[N + 1], int32[nnz], float32[nnz])."""
+    def transform(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The texts' hashed features.
+
+        Parameters
+        ----------
+        texts : sequence of str
+            The texts.
+
+        Returns
+        -------
+        tuple of ndarray
+            CSR rows of the texts: offsets int64[N + 1], ids int32[nnz], values float32[nnz].
+
+        Raises
+        ------
+        ValueError
+            With ``idf``, before ``fit``.
+        """
         if self.idf and self.document_frequencies is None:
             raise ValueError("This HashedTextFeaturizer has idf=True and must be fit on the training "
                              "texts before transform.")
@@ -179,14 +236,42 @@ def read_text_csv(path, text_column, label_column):
     return _text_rows(path, text_column, label_column)[:2]
 
 
-def load_text_csv(path, text_column, label_column, featurizer, label_vocab=None, batch_size=256,
-                  shuffle=False, seed=0, fit_featurizer=False):
-    """A SparseDataset from a text classification CSV (plain or .gz).
+def load_text_csv(path: str | os.PathLike, text_column: str, label_column: str,
+                  featurizer: HashedTextFeaturizer, label_vocab: dict[str, int] | None = None,
+                  batch_size: int = 256, shuffle: bool = False, seed: Any = 0,
+                  fit_featurizer: bool = False) -> tuple[SparseDataset, dict[str, int]]:
+    """A SparseDataset from a text classification CSV (plain or .gz; read by
+    ``data.csv.read_chunks``).
 
-    label_vocab : dict label string -> id; None builds one from this file (in order of first
-    appearance). A label missing from a given vocabulary is an error naming its line.
-    ``fit_featurizer`` first fits the featurizer on this file's texts (the training file,
-    for a featurizer with ``idf``). Returns (dataset, label_vocab).
+    Parameters
+    ----------
+    path : str or path-like
+        The CSV file, with a header row.
+    text_column, label_column : str
+        The columns of the text and of its label.
+    featurizer : HashedTextFeaturizer
+        Hashes the texts.
+    label_vocab : dict of str to int or None, default=None
+        Label string -> id; None builds one from this file (in order of first appearance).
+    batch_size : int, default=256
+        Samples a batch.
+    shuffle : bool, default=False
+        Shuffle the samples every epoch.
+    seed : int, default=0
+        Seeds the shuffling.
+    fit_featurizer : bool, default=False
+        First fit the featurizer on this file's texts (the training file, for a featurizer
+        with ``idf``).
+
+    Returns
+    -------
+    (SparseDataset, dict of str to int)
+        The data set and the label vocabulary.
+
+    Raises
+    ------
+    DataFormatError
+        For a malformed row or a label missing from a given vocabulary, naming the line.
     """
     texts, labels, lines = _text_rows(path, text_column, label_column)
     if label_vocab is None:
