@@ -162,7 +162,7 @@ class HashedTextFeaturizer:
         Parameters
         ----------
         texts : sequence of str
-            The training texts.
+            The training texts; only their document frequencies are kept.
 
         Returns
         -------
