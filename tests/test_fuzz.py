@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sparsebolt as sb
-from sparsebolt.automl._csv import RowError, read_chunks
 from sparsebolt.data import DataFormatError
+from sparsebolt.data.csv import RowError, read_chunks
 from sparsebolt.io import ModelFileError
 from sparsebolt.io._describe import describe_file
 

@@ -95,7 +95,7 @@ def test_the_check_sees_an_upward_import(tmp_path, monkeypatch):
 
 def test_no_module_takes_a_private_name_from_another_package():
     """Parsers and helpers shared across packages are public (``data.svm.parse_lines``,
-    ``data.text.open_text``); the root's helper modules are shared by every package."""
+    ``data.csv.open_text``); the root's helper modules are shared by every package."""
     found = []
     for path in sorted(ROOT.rglob("*.py")):
         own = _package(path)

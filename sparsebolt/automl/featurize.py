@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 
 from ..data.batch import Labels
-from ..data.text import distinct_per_row
+from ..data.text import NO_FREQUENCIES, document_frequencies, salt, string_hashes, token_hashes, weigh
 from ..kernels import featurize as fk
 from . import types as T
 from .temporal import InteractionHistory
@@ -24,28 +24,12 @@ from .temporal import InteractionHistory
 UNKNOWN = "\x00"
 # items of a user's history that also count as "recent" (a second, sharper token set)
 RECENT = 5
-_TOKENIZER_MODES = {"words": fk.WORDS, "words_punct": fk.WORDS_PUNCT}
-_ENCODINGS = {"unigrams": fk.UNIGRAMS, "bigrams": fk.BIGRAMS, "pairgrams": fk.PAIRGRAMS}
 _DATE_PARTS = ("weekday", "month", "week_of_year", "week_of_month", "year")
 
 
-def encode(strings):
-    """UTF-32 code points of strings laid end to end: (uint32[n_chars], int64[N + 1])."""
-    offsets = np.zeros(len(strings) + 1, dtype=np.int64)
-    np.cumsum([len(s) for s in strings], out=offsets[1:])
-    text = np.frombuffer("".join(strings).encode("utf-32-le"), dtype=np.uint32)
-    return text, offsets
-
-
-def string_hashes(strings):
-    """The hash of each whole string: int64[N] >= 0."""
-    text, offsets = encode(strings)
-    return fk.token_hashes(text, offsets, fk.WHOLE, 0)[1]
-
-
-def _salted(strings, salt):
+def _salted(strings, role_salt):
     return fk.ngram_hashes(np.arange(len(strings) + 1, dtype=np.int64), string_hashes(strings),
-                           fk.UNIGRAMS, salt)[1]
+                           fk.UNIGRAMS, role_salt)[1]
 
 
 class _Entries:
@@ -247,14 +231,6 @@ class NodeIndex:
         return len(self.features)
 
 
-def document_frequencies(offsets, hashes, dim):
-    """(rows, ids int64[m] sorted, counts int64[m]): in how many of the CSR rows each
-    feature id ``hash % dim`` occurs."""
-    ids = np.sort(distinct_per_row(offsets, hashes % dim, dim)[1])
-    starts = np.flatnonzero(np.diff(ids, prepend=-1))
-    return offsets.shape[0] - 1, ids[starts], np.diff(starts, append=ids.shape[0]).astype(np.int64)
-
-
 def quantile_edges(x, bins):
     """Inner bin edges from a sample of values: the quantiles of the values, together with
     the quantiles of their distinct values, so that a value that fills most of the sample
@@ -386,7 +362,7 @@ class Featurizer:
     def _salt(self, *names):
         key = "\x1f".join(names)
         if key not in self._salt_cache:
-            self._salt_cache[key] = int(string_hashes([f"{self.seed}\x1f{key}"])[0])
+            self._salt_cache[key] = salt(self.seed, *names)
         return self._salt_cache[key]
 
     # fitting --------------------------------------------------------------------------------
@@ -427,39 +403,20 @@ class Featurizer:
         if t.tokenizers is None:  # 'auto': decided by the first rows seen, which are training rows or nodes
             present = [len(x.split()) for x in strings if x]
             t.choose(sum(present) / max(len(present), 1))
-        text, offsets = encode(strings)
-        parts = _Entries()
-        for tok in t.tokenizers:
-            if tok.startswith("char"):
-                name, k = tok.split("-")
-                mode_k = (fk.CHARS if name == "char" else fk.CHARS_WB), int(k)
-            else:
-                mode_k = _TOKENIZER_MODES[tok], 0
-            toff, th = fk.token_hashes(text, offsets, *mode_k)
-            encoding = fk.UNIGRAMS if mode_k[0] == fk.CHARS_WB else _ENCODINGS[t.encoding]
-            goff, gh = fk.ngram_hashes(toff, th, encoding, self._salt("text", column, tok))
-            parts.add_csr(goff, gh, 1.0)
-        n = len(values)
-        off, hashes, vals = parts.grouped(n)
+        off, hashes = token_hashes(strings, t.tokenizers, t.encoding,
+                                   [self._salt("text", column, tok) for tok in t.tokenizers])
+        frequencies = None
         # indexed node features never depend on what training fits: index before or after it alike
         if t.weighting == "tfidf" and mode != "index":
             if mode == "train" and column not in self.document_frequencies:
                 self.document_frequencies[column] = document_frequencies(off, hashes, self.input_dim)
-            off, hashes, vals = fk.tfidf_rows(off, hashes, self.input_dim, *self._idf(column))
-        else:
-            counts = np.diff(off)
-            vals = np.repeat(1.0 / np.sqrt(np.maximum(counts, 1)), counts).astype(np.float32)
+            frequencies = self.document_frequencies.get(column, NO_FREQUENCIES)
+        off, hashes, vals = weigh(off, hashes, self.input_dim, frequencies)
         out.add_csr(off, hashes, vals)
         missing = np.array([v is None for v in values], dtype=bool)
         if missing.any():
             rows = np.flatnonzero(missing)
             out.add(rows, np.full(rows.shape[0], self._salt("missing", column)), 1.0)
-
-    def _idf(self, column):
-        """(ids int64[m], their smoothed idf float32[m], the idf of other ids); all ones
-        before fitting."""
-        n, ids, counts = self.document_frequencies.get(column, (0, np.zeros(0, np.int64), np.zeros(0, np.int64)))
-        return ids, (np.log((1.0 + n) / (1.0 + counts)) + 1.0).astype(np.float32), float(np.log(1.0 + n) + 1.0)
 
     def _categorical(self, column, values, mode, out):
         t = self.data_types[column]

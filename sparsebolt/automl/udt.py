@@ -17,6 +17,7 @@ from .._state import prefixed, take, unprefixed
 from .._validation import _fail, check_choice, check_float, check_int, check_type
 from ..data.batch import Batch, Labels, SparseDataset, csr_value
 from ..data.csr import concat_csr
+from ..data.csv import describe, read_chunks
 from ..io import ModelFileError, save_model_file
 from ..lsh.config import default_sparsity
 from ..nn.layers.base import Context
@@ -27,7 +28,6 @@ from ..train.callbacks import EarlyStopping
 from ..train.metrics import NegativeBinnedMAE, make_metric
 from ..train.schedules import WarmupDecay, WarmupPlateau
 from . import types as T
-from ._csv import describe, read_chunks
 from ._persist import featurizer_state, set_featurizer_state
 from .featurize import Featurizer, parse_times, warn_unknown_labels
 

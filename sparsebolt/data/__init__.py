@@ -1,5 +1,5 @@
 """Data in: the Value a layer takes, batches and label sets, the SVM loader and its
-sharding, a hashed text featurizer."""
+sharding, the CSV reader, a hashed text featurizer."""
 from .batch import Batch, Labels, SparseDataset, csr_value
 from .errors import DataFormatError
 from .svm import SvmDataset, load_svm, write_svm

@@ -1,44 +1,138 @@
-"""A simple hashed text featurizer (words, word bigrams, character n-grams) and a loader
+"""Text in: strings -> salted token hashes and their weights, the one text featurizer of
+the package (the UDT's text columns and ``HashedTextFeaturizer`` both hash through
+``token_hashes`` and weigh through ``weigh``, over ``kernels/featurize.py``), and a loader
 for two-column text classification CSVs."""
-import csv
-import gzip
+from __future__ import annotations
+
 import os
-import re
-import zlib
+from typing import Any, Sequence
 
 import numpy as np
 
 from .._validation import check_int
+from ..kernels import featurize as fk
 from .batch import Labels, SparseDataset
+from .csv import read_chunks
 from .errors import DataFormatError
 
-_WORD = re.compile(r"\w+")
+# rows a chunk of read_chunks holds while read_text_csv gathers a whole file
+CHUNK_ROWS = 1 << 16
+_TOKENIZER_MODES = {"words": fk.WORDS, "words_punct": fk.WORDS_PUNCT}
+_ENCODINGS = {"unigrams": fk.UNIGRAMS, "bigrams": fk.BIGRAMS, "pairgrams": fk.PAIRGRAMS}
 
 
-def distinct_per_row(offsets, ids, dim):
-    """Each CSR row's distinct ids in [0, dim), by one sort (np.unique's hashing is an order
-    of magnitude slower here): (row int64[m], id int64[m], count int64[m]), by row then id."""
-    rows = np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(offsets))
-    keys = np.sort(rows * dim + ids)
-    first = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-    counts = np.diff(np.r_[first, len(keys)])
-    keys = keys[first]
-    return keys // dim, keys % dim, counts
+def encode(strings):
+    """UTF-32 code points of strings laid end to end: (uint32[n_chars], int64[N + 1])."""
+    offsets = np.zeros(len(strings) + 1, dtype=np.int64)
+    np.cumsum([len(s) for s in strings], out=offsets[1:])
+    text = np.frombuffer("".join(strings).encode("utf-32-le"), dtype=np.uint32)
+    return text, offsets
+
+
+def string_hashes(strings):
+    """The hash of each whole string: int64[N] >= 0."""
+    text, offsets = encode(strings)
+    return fk.token_hashes(text, offsets, fk.WHOLE, 0)[1]
+
+
+def salt(seed, *names):
+    """The salt of a role (names such as 'text', a column, a tokenizer) under a seed: int."""
+    return int(string_hashes([f"{seed}\x1f" + "\x1f".join(names)])[0])
+
+
+def token_hashes(strings, tokenizers, encoding, salts):
+    """Each string's tokens, hashed: (offsets int64[N + 1], hashes int64[nnz] >= 0).
+
+    tokenizers : names of ``sb.types.text``'s tokenizers ('words', 'words_punct', 'char-k',
+        'char_wb-k'); a row holds the tokens of each in turn
+    encoding : 'unigrams', 'bigrams' or 'pairgrams', of every tokenizer's tokens but the
+        'char_wb-k' windows, which stay unigrams
+    salts : one int per tokenizer (``salt``), so that tokenizers never share a hash
+    """
+    text, offsets = encode(strings)
+    rows, hashes = [], []
+    for tok, tok_salt in zip(tokenizers, salts):
+        if tok.startswith("char"):
+            name, k = tok.split("-")
+            mode, k = (fk.CHARS if name == "char" else fk.CHARS_WB), int(k)
+        else:
+            mode, k = _TOKENIZER_MODES[tok], 0
+        tok_offsets, tok_hashes = fk.token_hashes(text, offsets, mode, k)
+        grams = fk.UNIGRAMS if mode == fk.CHARS_WB else _ENCODINGS[encoding]
+        gram_offsets, gram_hashes = fk.ngram_hashes(tok_offsets, tok_hashes, grams, tok_salt)
+        rows.append(np.repeat(np.arange(len(strings)), np.diff(gram_offsets)))
+        hashes.append(gram_hashes)
+    rows = np.concatenate(rows).astype(np.int64)
+    out_offsets, out_hashes, _ = fk.group_by_row(len(strings), rows, np.concatenate(hashes),
+                                                 np.ones(rows.shape[0], dtype=np.float32))
+    return out_offsets, out_hashes
+
+
+def document_frequencies(offsets, hashes, dim):
+    """(rows, ids int64[m] sorted, counts int64[m]): in how many of the CSR rows each
+    feature id ``hash % dim`` occurs."""
+    counts = fk.document_counts(offsets, hashes, dim)
+    ids = np.flatnonzero(counts).astype(np.int64)
+    return offsets.shape[0] - 1, ids, counts[ids]
+
+
+# the document frequencies of no rows: every id's idf is 1
+NO_FREQUENCIES = (0, np.zeros(0, np.int64), np.zeros(0, np.int64))
+
+
+def weigh(offsets, hashes, dim, frequencies=None):
+    """Values of the token hashes of ``token_hashes``: (offsets int64[N + 1], hashes
+    int64[nnz'], vals float32[nnz']).
+
+    Without ``frequencies`` each of a row's n tokens weighs 1/sqrt(n) (repeats stay
+    repeated). With the ``document_frequencies`` of the training rows, each distinct hash
+    of a row weighs (1 + log count) * idf of its id, the smoothed inverse document
+    frequency ``ln((1 + rows) / (1 + df)) + 1``, and the row is scaled to unit L2 norm.
+    Either way a row has unit norm up to hash collisions.
+    """
+    if frequencies is None:
+        counts = np.diff(offsets)
+        return offsets, hashes, np.repeat(1.0 / np.sqrt(np.maximum(counts, 1)), counts).astype(np.float32)
+    n, ids, df = frequencies
+    idf = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
+    return fk.tfidf_rows(offsets, hashes, dim, ids, idf, float(np.log(1.0 + n) + 1.0))
 
 
 class HashedTextFeaturizer:
     """Hash each text's lower-cased words, word bigrams and character n-grams (of
     ``" word "``, so the n-grams mark where words start and end) into ``dim`` feature ids.
 
-    ``char_ngram`` is one length n or a range ``(lo, hi)`` of lengths; 0 leaves them out.
-    By default each occurrence weighs 1/sqrt(n_features), so a text's vector has unit norm
-    up to collisions. With ``idf`` the featurizer must first be ``fit`` on the training
-    texts: each feature then weighs its count times its inverse document frequency
-    ``ln((1 + n_texts) / (1 + df)) + 1``, and each text's vector is scaled to unit L2 norm,
-    so rare words and n-grams outweigh the ones every text has.
+    By default each of a text's n features weighs 1/sqrt(n), so a text's vector has unit
+    norm up to collisions. With ``idf`` the featurizer must first be ``fit`` on the
+    training texts: each distinct feature of a text then weighs (1 + log count) times its
+    inverse document frequency ``ln((1 + n_texts) / (1 + df)) + 1``, and each text's vector
+    is scaled to unit L2 norm, so rare words and n-grams outweigh the ones every text has.
+
+    The features are those of a UDT text column named 'text' at seed 0 with tokenizers
+    'words' and 'char_wb-n' for each length, encoding 'bigrams' (or 'unigrams') and
+    weighting 'tfidf' (or 'sqrt'): one implementation, ``token_hashes`` and ``weigh``.
+
+    Parameters
+    ----------
+    dim : int, default=2**18
+        The width of the feature space (ids are hashes modulo ``dim``).
+    bigrams : bool, default=True
+        Also each pair of adjacent words (with ``words=False`` there are neither).
+    char_ngram : int or (int, int), default=3
+        One n-gram length n, or a range ``(lo, hi)`` of lengths; 0 leaves them out.
+    words : bool, default=True
+        Hash each word.
+    idf : bool, default=False
+        Weigh by inverse document frequency (needs ``fit``).
+
+    Raises
+    ------
+    ValueError
+        For a bad ``dim`` or ``char_ngram``, or ``words=False`` with ``char_ngram=0``.
     """
 
-    def __init__(self, dim=1 << 18, bigrams=True, char_ngram=3, words=True, idf=False):
+    def __init__(self, dim: int = 1 << 18, bigrams: bool = True, char_ngram: int | tuple[int, int] = 3,
+                 words: bool = True, idf: bool = False) -> None:
         self.dim = check_int("HashedTextFeaturizer", "dim", dim, 1)
         self.bigrams = bool(bigrams)
         self.words = bool(words)
@@ -48,131 +142,138 @@ class HashedTextFeaturizer:
         else:
             lo = hi = check_int("HashedTextFeaturizer", "char_ngram", char_ngram, 0)
         self.char_ngram = char_ngram if lo != hi else lo
-        self._char_lengths = range(lo, hi + 1) if lo else range(0)
+        if not self.words and not lo:
+            raise ValueError(f"The 'char_ngram' parameter of HashedTextFeaturizer must be at least 1 with "
+                             f"words=False (else a text has no features). Got {char_ngram!r} instead.")
+        self.tokenizers = (["words"] if self.words else []) + [f"char_wb-{n}" for n in range(lo, hi + 1) if lo]
         self.idf = bool(idf)
-        self.idf_weights = None
-
-    def _word_grams(self, word):
-        padded = f" {word} ".encode()
-        out = []
-        for n in self._char_lengths:
-            out += [b"c" + padded[i:i + n] for i in range(max(1, len(padded) - n + 1))]
-        return out
-
-    def _word_tokens(self, word):
-        return ([b"w" + word.encode()] if self.words else []) + self._word_grams(word)
-
-    def tokens(self, text):
-        words = _WORD.findall(text.lower())
-        out = [b"w" + w.encode() for w in words] if self.words else []
-        if self.bigrams:
-            out += [b"b" + a.encode() + b" " + b.encode() for a, b in zip(words, words[1:])]
-        for w in words:
-            out += self._word_grams(w)
-        return out
+        # (texts fitted, ids int64[m] sorted, in how many texts each occurs), as ``fit`` finds them
+        self.document_frequencies = None
 
     def _hashed(self, texts):
-        """(ids of all texts concatenated, int64 offsets); each distinct word is hashed once."""
-        per_word = {}
-        ids, lengths = [], []
-        for text in texts:
-            words = _WORD.findall(text.lower())
-            row = [zlib.crc32(b"b" + a.encode() + b" " + b.encode()) % self.dim
-                   for a, b in zip(words, words[1:])] if self.bigrams else []
-            for w in words:
-                h = per_word.get(w)
-                if h is None:
-                    h = per_word[w] = [zlib.crc32(t) % self.dim for t in self._word_tokens(w)]
-                row += h
-            ids.extend(row)
-            lengths.append(len(row))
-        offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        return np.asarray(ids, dtype=np.int32), offsets
+        salts = [salt(0, "text", "text", tok) for tok in self.tokenizers]
+        return token_hashes([t.lower() for t in texts], self.tokenizers,
+                            "bigrams" if self.bigrams else "unigrams", salts)
 
-    def fit(self, texts):
-        """Learn the inverse document frequencies of the features of ``texts`` (needed with
-        ``idf``; without it this does nothing). Returns self."""
+    def fit(self, texts: Sequence[str]) -> HashedTextFeaturizer:
+        """Learn the document frequencies of the features of ``texts`` (needed with ``idf``;
+        without it this does nothing).
+
+        Parameters
+        ----------
+        texts : sequence of str
+            The training texts; only their document frequencies are kept.
+
+        Returns
+        -------
+        HashedTextFeaturizer
+            self.
+        """
         if self.idf:
-            self._fit_hashed(*self._hashed(texts))
+            self.document_frequencies = document_frequencies(*self._hashed(texts), self.dim)
         return self
 
-    def _fit_hashed(self, ids, offsets):
-        _, distinct_ids, _ = distinct_per_row(offsets, ids, self.dim)
-        df = np.bincount(distinct_ids, minlength=self.dim)
-        n = len(offsets) - 1
-        self.idf_weights = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
+    def fit_transform(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``fit(texts)`` then ``transform(texts)``, hashing the texts once.
 
-    def fit_transform(self, texts):
-        """``fit(texts)`` then ``transform(texts)``, hashing the texts once."""
-        ids, offsets = self._hashed(texts)
+        Parameters
+        ----------
+        texts : sequence of str
+            The training texts.
+
+        Returns
+        -------
+        tuple of ndarray
+            CSR rows of the texts: offsets int64[N + 1], ids int32[nnz], values float32[nnz].
+        """
+        offsets, hashes = self._hashed(texts)
         if self.idf:
-            self._fit_hashed(ids, offsets)
-        return self._weighted(ids, offsets)
+            self.document_frequencies = document_frequencies(offsets, hashes, self.dim)
+        return self._weighted(offsets, hashes)
 
-    def transform(self, texts):
-        """CSR rows of the texts: (int64[N + 1], int32[nnz], float32[nnz])."""
-        if self.idf and self.idf_weights is None:
+    def transform(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The texts' hashed features.
+
+        Parameters
+        ----------
+        texts : sequence of str
+            The texts.
+
+        Returns
+        -------
+        tuple of ndarray
+            CSR rows of the texts: offsets int64[N + 1], ids int32[nnz], values float32[nnz].
+
+        Raises
+        ------
+        ValueError
+            With ``idf``, before ``fit``.
+        """
+        if self.idf and self.document_frequencies is None:
             raise ValueError("This HashedTextFeaturizer has idf=True and must be fit on the training "
                              "texts before transform.")
         return self._weighted(*self._hashed(texts))
 
-    def _weighted(self, ids, offsets):
-        lengths = np.diff(offsets)
-        rows = np.repeat(np.arange(len(lengths)), lengths)
-        if not self.idf:
-            weights = (1.0 / np.sqrt(np.maximum(lengths, 1.0)))[rows]
-            return offsets, ids, weights.astype(np.float32)
-        # a repeated feature keeps its repeats (the embedding sums them into its count), so
-        # the row's norm is taken over its distinct features with their counts
-        distinct_rows, distinct_ids, counts = distinct_per_row(offsets, ids, self.dim)
-        tfidf = counts * self.idf_weights[distinct_ids].astype(np.float64)
-        norms = np.sqrt(np.bincount(distinct_rows, weights=tfidf ** 2, minlength=len(lengths)))
-        weights = self.idf_weights[ids] / np.maximum(norms, 1e-12)[rows]
-        return offsets, ids, weights.astype(np.float32)
+    def _weighted(self, offsets, hashes):
+        offsets, hashes, vals = weigh(offsets, hashes, self.dim, self.document_frequencies if self.idf else None)
+        return offsets, (hashes % self.dim).astype(np.int32), vals
 
 
-def open_text(path):
-    """A CSV (plain or .gz) opened for ``csv.reader``."""
-    # utf-8-sig: a byte order mark (as spreadsheet programs write) is not part of the first column's name
-    return gzip.open(path, "rt", encoding="utf-8-sig", newline="") if str(path).endswith(".gz") \
-        else open(path, encoding="utf-8-sig", newline="")
+def _text_rows(path, text_column, label_column):
+    """(texts, label strings, the line each row starts on) of a text classification CSV."""
+    texts, labels, lines = [], [], []
+    for chunk in read_chunks(os.fspath(path), [text_column, label_column], CHUNK_ROWS):
+        texts += ["" if v is None else v for v in chunk.columns[text_column]]
+        labels += ["" if v is None else v for v in chunk.columns[label_column]]
+        lines += chunk.lines
+    return texts, labels, lines
 
 
 def read_text_csv(path, text_column, label_column):
-    """(texts, label strings) from a CSV with a header row."""
-    path = os.fspath(path)
-    texts, labels = [], []
-    with open_text(path) as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header is None:
-            raise DataFormatError(path, None, "the file is empty; expected a header row")
-        for col in (text_column, label_column):
-            if col not in header:
-                raise DataFormatError(path, 1, f"no column {col!r}; the header has {header}")
-        ti, li = header.index(text_column), header.index(label_column)
-        for row in reader:
-            if len(row) != len(header):
-                raise DataFormatError(path, reader.line_num,
-                                      f"expected {len(header)} fields as in the header, found {len(row)}")
-            texts.append(row[ti])
-            labels.append(row[li])
-    if not texts:
-        raise DataFormatError(path, None, "the file has a header but no rows")
-    return texts, labels
+    """(texts, label strings) from a CSV (plain or .gz) with a header row, read by
+    ``data.csv.read_chunks``: quoted fields, blank lines skipped, errors naming the file
+    and line; an empty field is ''."""
+    return _text_rows(path, text_column, label_column)[:2]
 
 
-def load_text_csv(path, text_column, label_column, featurizer, label_vocab=None, batch_size=256,
-                  shuffle=False, seed=0, fit_featurizer=False):
-    """A SparseDataset from a text classification CSV (plain or .gz).
+def load_text_csv(path: str | os.PathLike, text_column: str, label_column: str,
+                  featurizer: HashedTextFeaturizer, label_vocab: dict[str, int] | None = None,
+                  batch_size: int = 256, shuffle: bool = False, seed: Any = 0,
+                  fit_featurizer: bool = False) -> tuple[SparseDataset, dict[str, int]]:
+    """A SparseDataset from a text classification CSV (plain or .gz; read by
+    ``data.csv.read_chunks``).
 
-    label_vocab : dict label string -> id; None builds one from this file (in order of first
-    appearance). A label missing from a given vocabulary is an error naming its line.
-    ``fit_featurizer`` first fits the featurizer on this file's texts (the training file,
-    for a featurizer with ``idf``). Returns (dataset, label_vocab).
+    Parameters
+    ----------
+    path : str or path-like
+        The CSV file, with a header row.
+    text_column, label_column : str
+        The columns of the text and of its label.
+    featurizer : HashedTextFeaturizer
+        Hashes the texts.
+    label_vocab : dict of str to int or None, default=None
+        Label string -> id; None builds one from this file (in order of first appearance).
+    batch_size : int, default=256
+        Samples a batch.
+    shuffle : bool, default=False
+        Shuffle the samples every epoch.
+    seed : int, default=0
+        Seeds the shuffling.
+    fit_featurizer : bool, default=False
+        First fit the featurizer on this file's texts (the training file, for a featurizer
+        with ``idf``).
+
+    Returns
+    -------
+    (SparseDataset, dict of str to int)
+        The data set and the label vocabulary.
+
+    Raises
+    ------
+    DataFormatError
+        For a malformed row or a label missing from a given vocabulary, naming the line.
     """
-    texts, labels = read_text_csv(path, text_column, label_column)
+    texts, labels, lines = _text_rows(path, text_column, label_column)
     if label_vocab is None:
         label_vocab = {}
         for lab in labels:
@@ -180,7 +281,7 @@ def load_text_csv(path, text_column, label_column, featurizer, label_vocab=None,
     try:
         label_ids = np.fromiter((label_vocab[lab] for lab in labels), dtype=np.int32, count=len(labels))
     except KeyError as e:
-        line = labels.index(e.args[0]) + 2
+        line = lines[labels.index(e.args[0])]
         raise DataFormatError(path, line, f"label {e.args[0]!r} is not in the label vocabulary") from None
     offsets, ids, vals = (featurizer.fit_transform if fit_featurizer else featurizer.transform)(texts)
     labs = Labels(np.arange(len(labels) + 1, dtype=np.int64), label_ids)

@@ -230,6 +230,22 @@ def group_by_row(n_rows, rows, hashes, vals):
 
 
 @njit(cache=True)
+def document_counts(offsets, hashes, dim):
+    """In how many rows each feature id ``hash % dim`` occurs.
+
+    offsets : int64[N + 1]   hashes : int64[nnz]
+    Returns counts : int64[dim].
+    """
+    counts = np.zeros(dim, dtype=np.int64)
+    for r in range(offsets.shape[0] - 1):
+        row = np.sort(hashes[offsets[r]:offsets[r + 1]] % dim)
+        for i in range(row.shape[0]):
+            if i == 0 or row[i] != row[i - 1]:
+                counts[row[i]] += 1
+    return counts
+
+
+@njit(cache=True)
 def tfidf_rows(offsets, hashes, dim, idf_ids, idf, unseen_idf):
     """Each row's distinct hashes weighted (1 + log count) * the idf of their id
     ``hash % dim``, the row scaled to unit L2 norm (sublinear TF-IDF).

@@ -2,7 +2,7 @@
 import numpy as np
 
 import sparsebolt as sb
-from sparsebolt.automl._csv import read_chunks
+from sparsebolt.data.csv import read_chunks
 from sparsebolt.automl.featurize import Featurizer, _salted
 
 DIM = 1 << 30  # wide enough that two different tokens of a test never collide

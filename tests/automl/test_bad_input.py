@@ -108,3 +108,14 @@ def test_unknown_evaluation_labels_count_as_misses_with_a_warning(tmp_path):
     with pytest.warns(UserWarning, match=r"1 label value\(s\) of target column 'y' were never seen in training"):
         res = model.evaluate(str(test), metrics=["categorical_accuracy"])
     assert res["categorical_accuracy"] == pytest.approx(0.5)
+
+
+def test_non_finite_numbers_and_nat_dates_name_the_row():
+    udt = sb.UniversalDeepTransformer({"x": sb.types.numerical(), "d": sb.types.date(), "y": sb.types.categorical()},
+                                      target="y", embedding_dim=8, input_dim=1024)
+    good = {"x": 1.0, "d": "2020-01-01", "y": "a"}
+    for bad, message in (({"x": "inf"}, "column 'x': expected a finite number, got 'inf'"),
+                         ({"x": "1e400"}, "expected a finite number, got '1e400'"),
+                         ({"d": "NaT"}, "column 'd': cannot read 'NaT' as a date")):
+        with pytest.raises(ValueError, match=f"row 1.*{message}"):
+            udt.train([good, {**good, **bad}] * 30, epochs=1, verbose=False)

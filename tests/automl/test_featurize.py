@@ -100,7 +100,7 @@ def test_tfidf_document_frequencies_survive_the_config():
 
 
 def test_indexed_node_text_keeps_sqrt_weights_under_tfidf():
-    from sparsebolt.automl._csv import read_chunks
+    from sparsebolt.data.csv import read_chunks
     feat = make({"node": sb.types.node_id(), "t": sb.types.text("words", weighting="tfidf"), "nbrs": sb.types.neighbors()})
     for chunk in read_chunks([{"node": "x", "t": "red green blue red"}], feat.columns(False), 100):
         feat.index_nodes(chunk)
@@ -229,7 +229,7 @@ def _graph():
 def test_neighbors_bring_their_ids_and_their_indexed_features():
     feat = _graph()
     feat_index = [{"node": "x", "t": "zebra"}, {"node": "z", "t": "apple", "nbrs": "x"}]
-    from sparsebolt.automl._csv import read_chunks
+    from sparsebolt.data.csv import read_chunks
     for chunk in read_chunks(feat_index, feat.columns(False), 100):
         feat.index_nodes(chunk)
     (ids, vals), = featurize(feat, [{"node": "q", "t": "pear", "nbrs": "x", "y": "a"}])
@@ -248,7 +248,7 @@ def test_neighbors_bring_their_ids_and_their_indexed_features():
 
 def test_a_row_without_neighbors_uses_the_indexed_ones():
     feat = _graph()
-    from sparsebolt.automl._csv import read_chunks
+    from sparsebolt.data.csv import read_chunks
     for chunk in read_chunks([{"node": "z", "t": "apple", "nbrs": "x y"}], feat.columns(False), 100):
         feat.index_nodes(chunk)
     (given, _), = featurize(feat, [{"node": "z", "t": "apple", "nbrs": "x y", "y": "a"}])
@@ -259,7 +259,7 @@ def test_a_row_without_neighbors_uses_the_indexed_ones():
 
 def test_labels_string_int_and_multi_label():
     feat = make({"t": sb.types.text("words")}, target="y")
-    from sparsebolt.automl._csv import read_chunks
+    from sparsebolt.data.csv import read_chunks
     chunk = next(read_chunks([{"t": "a", "y": "cat"}, {"t": "b", "y": "dog"}, {"t": "c", "y": "cat"}],
                              ["t", "y"], 10))
     _, _, _, labels, _ = feat.transform(chunk, "train")

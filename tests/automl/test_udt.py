@@ -204,7 +204,7 @@ def test_config_is_json_and_rebuilds_the_same_featurizer():
     config = json.loads(json.dumps(model.get_config()))
     again = sb.UniversalDeepTransformer.from_config(config)
     assert again.n_classes == 4 and again.get_config() == model.get_config()
-    from sparsebolt.automl._csv import read_chunks
+    from sparsebolt.data.csv import read_chunks
     probe = rows[:5] + [{"t": "new words", "c": "zzz", "x": 1e6, "d": "1999-01-01"}]
     for a, b in zip(*(f.transform(next(read_chunks(probe, f.columns(False), 100)), "predict")[:3]
                       for f in (model.featurizer, again.featurizer))):

@@ -39,6 +39,6 @@ def test_wordnet_search_slice_learns_far_above_chance():
     model.train(train, epochs=4, learning_rate=2e-3, verbose=False)
     dense = model.evaluate(test, ["precision@1", "recall@5"])
     sparse = model.evaluate(test, ["precision@1"], sparse_inference=True)
-    # held-out synonyms of 3,000 synsets: chance is 0.0003; measured 0.042 dense, 0.059 sparse
+    # held-out synonyms of 3,000 synsets: chance is 0.0003; measured 0.060 dense, 0.107 sparse (one thread)
     assert dense["precision@1"] > 0.025
     assert sparse["precision@1"] > dense["precision@1"] - 0.01

@@ -1,10 +1,11 @@
-"""HashedTextFeaturizer: character n-gram ranges, IDF weighting, fit_transform."""
-import zlib
-
+"""HashedTextFeaturizer: character n-gram ranges, IDF weighting, fit_transform, and the
+same features as a UDT text column (one featurizer)."""
 import numpy as np
 import pytest
 
 import sparsebolt as sb
+from sparsebolt.automl.featurize import Featurizer
+from sparsebolt.data.csv import read_chunks
 
 TEXTS = ["domestic dog", "a dog barks", "the cat", "a large body of salt water", "dog dog"]
 
@@ -17,25 +18,30 @@ def _dense(feat, texts):
     return out
 
 
+def _n_features(feat, text):
+    return int(feat.transform([text])[0][-1])
+
+
 def test_char_ngram_range_adds_every_length_with_word_boundaries():
     feat = sb.data.HashedTextFeaturizer(char_ngram=(3, 5), bigrams=False)
-    grams = [t for t in feat.tokens("dog") if t.startswith(b"c")]
-    assert grams == [b"c do", b"cdog", b"cog ", b"c dog", b"cdog ", b"c dog "]
-    assert len(feat.tokens("a")) == 1 + 3  # the word, and " a " once for each length
+    assert _n_features(feat, "dog") == 1 + 3 + 2 + 1  # the word; " dog " has 3, 2 and 1 windows
+    assert _n_features(feat, "a") == 1 + 3  # the word, and " a " once for each length
+    assert len(set(feat.transform(["dog"])[1])) == 7
 
 
-def test_default_featurizer_is_unchanged():
+def test_default_features_and_weights():
     feat = sb.data.HashedTextFeaturizer(dim=1 << 16)
     offsets, ids, vals = feat.transform(["domestic dog"])
-    assert offsets[-1] == len(feat.tokens("domestic dog")) == 14
+    assert offsets[-1] == 2 + 1 + 8 + 3 == 14  # words, the bigram, char 3-grams of " domestic " and " dog "
     np.testing.assert_allclose(vals, 1 / np.sqrt(14), rtol=1e-6)
+    assert _n_features(sb.data.HashedTextFeaturizer(bigrams=False, words=False), "domestic dog") == 11
 
 
 def test_idf_rows_have_unit_norm_and_rare_features_weigh_more():
     feat = sb.data.HashedTextFeaturizer(dim=1 << 18, char_ngram=0, bigrams=False, idf=True).fit(TEXTS)
     rows = _dense(feat, ["dog cat", "dog dog"])
     np.testing.assert_allclose(np.linalg.norm(rows, axis=1), 1.0, rtol=1e-5)
-    dog, cat = (zlib.crc32(b"w" + w) % feat.dim for w in (b"dog", b"cat"))
+    dog, cat = (int(feat.transform([w])[1][0]) for w in ("dog", "cat"))
     assert rows[0, cat] > rows[0, dog] > 0  # 'cat' is in one text, 'dog' in three
 
 
@@ -53,3 +59,28 @@ def test_idf_needs_fit_and_bad_ranges_are_refused():
         sb.data.HashedTextFeaturizer(char_ngram=(5, 3))
     with pytest.raises(ValueError, match="The 'char_ngram' parameter of HashedTextFeaturizer"):
         sb.data.HashedTextFeaturizer(char_ngram=-1)
+    with pytest.raises(ValueError, match="The 'char_ngram' parameter of HashedTextFeaturizer must be at least 1 "
+                                         "with words=False"):
+        sb.data.HashedTextFeaturizer(char_ngram=0, words=False)
+
+
+@pytest.mark.parametrize("bigrams, char_ngram, idf, words", [(True, (3, 5), True, True), (False, 3, False, True),
+                                                             (True, 0, True, True), (False, (2, 4), False, False)])
+def test_a_udt_text_column_has_the_same_features(bigrams, char_ngram, idf, words):
+    texts = TEXTS + ["Sea-Water, SALT!", "naïve café au lait", "x"]
+    feat = sb.data.HashedTextFeaturizer(dim=1 << 18, bigrams=bigrams, char_ngram=char_ngram, words=words, idf=idf)
+    column = sb.types.text(tokenizer=feat.tokenizers, encoding="bigrams" if bigrams else "unigrams",
+                           weighting="tfidf" if idf else "sqrt")
+    udt = Featurizer({"text": column, "y": sb.types.categorical()}, "y", feat.dim)
+    chunk = next(read_chunks([{"text": t, "y": "a"} for t in texts], ["text", "y"], 100))
+    want = udt.transform(chunk, "train")[:3]
+    for got, expected in zip(feat.fit_transform(texts), want):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_document_frequencies_count_rows_by_id():
+    from sparsebolt.data.text import document_frequencies
+    # dim 4: hashes 5 and 9 are both id 1, twice in the first row, once in the second
+    offsets, hashes = np.array([0, 3, 5]), np.array([5, 9, 7, 5, 13], dtype=np.int64)
+    n, ids, counts = document_frequencies(offsets, hashes, 4)
+    assert n == 2 and ids.tolist() == [1, 3] and counts.tolist() == [2, 1]

@@ -381,10 +381,12 @@ def test_two_workers_reach_the_one_worker_precision_on_wordnet(ray_cluster, tmp_
         res = sb.distributed.train(factory, files, num_workers=n, epochs=6, learning_rate=5e-3,
                                    batch_size=128, validation=test, metrics=["precision@1"], verbose=False)
         p1[n] = res.history["val_precision@1"][-1]
-    # measured on 1,263 held-out queries: 1 worker 0.2898, 2 workers 0.2961 (chance is 1/3000);
-    # seeded runs are deterministic, and other seeds differed by 0.1 to 1.0 point
+    # measured on 1,263 held-out queries (chance is 1/3000), model seeds 0-3: 1 worker 0.2811,
+    # 0.2660, 0.2898, 0.2732; 2 workers 0.2985, 0.2937, 0.2858, 0.2898 (-0.4 to +2.8 points;
+    # the featurizer before e0b3ccd: -0.2 to +2.0). "Reaches" is the claim: two workers may
+    # land above one by the seed's noise, not more than a point below
     assert p1[1] > 0.2
-    assert abs(p1[2] - p1[1]) <= 0.01, p1
+    assert p1[2] >= p1[1] - 0.01, p1
 
 
 # --- every sample once an epoch ----------------------------------------------------------

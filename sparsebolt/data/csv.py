@@ -1,5 +1,7 @@
 """Rows in: CSV files (streamed in chunks), pandas DataFrames and lists of row dicts, all
-read as column chunks of Python values (``None`` where a value is missing).
+read as column chunks of Python values (``None`` where a value is missing). The one CSV
+reader of the package: the UDT reads its sources with it, ``data.text.read_text_csv`` its
+text classification files.
 
 CSV: a header row names the columns; fields may be quoted (RFC 4180: ``"a, b"``, a quote
 doubled inside quotes, newlines inside quotes); blank lines are skipped; ``.gz`` files are
@@ -7,12 +9,19 @@ read through gzip. A row with the wrong number of fields or broken quoting is an
 names the file and the line the row starts on. Columns the schema does not use are ignored.
 """
 import csv
+import gzip
 import math
 import os
 import sys
 
-from ..data.errors import DataFormatError
-from ..data.text import open_text
+from .errors import DataFormatError
+
+
+def open_text(path):
+    """A CSV (plain or .gz) opened for ``csv.reader``."""
+    # utf-8-sig: a byte order mark (as spreadsheet programs write) is not part of the first column's name
+    return gzip.open(path, "rt", encoding="utf-8-sig", newline="") if str(path).endswith(".gz") \
+        else open(path, encoding="utf-8-sig", newline="")
 
 
 class RowError(DataFormatError):
@@ -136,7 +145,6 @@ def _csv_chunks(path, columns, chunk_rows, delimiter, optional):
 def _not_utf8(path, error):
     """The DataFormatError of a file that is not UTF-8, naming the first line that is not
     (the decoder reads ahead in blocks, so the reader's line number is not it)."""
-    import gzip
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rb") as f:
         for number, raw in enumerate(f, start=1):

@@ -1,12 +1,12 @@
 """CSV reading: quoting, embedded newlines, missing values, malformed rows with their line,
-streaming in chunks; DataFrames and row dicts."""
+streaming in chunks; DataFrames and row dicts; and read_text_csv, which reads through it."""
 import gzip
 
 import pytest
 
 import sparsebolt as sb
-from sparsebolt.automl._csv import RowError, read_chunks
 from sparsebolt.data import DataFormatError
+from sparsebolt.data.csv import RowError, read_chunks
 
 
 def _write(tmp_path, text, name="d.csv"):
@@ -113,12 +113,24 @@ def test_encoding_problems_name_the_file_and_line(tmp_path):
         _read(str(latin), ["text", "label"])
 
 
-def test_non_finite_numbers_and_nat_dates_name_the_row():
-    udt = sb.UniversalDeepTransformer({"x": sb.types.numerical(), "d": sb.types.date(), "y": sb.types.categorical()},
-                                      target="y", embedding_dim=8, input_dim=1024)
-    good = {"x": 1.0, "d": "2020-01-01", "y": "a"}
-    for bad, message in (({"x": "inf"}, "column 'x': expected a finite number, got 'inf'"),
-                         ({"x": "1e400"}, "expected a finite number, got '1e400'"),
-                         ({"d": "NaT"}, "column 'd': cannot read 'NaT' as a date")):
-        with pytest.raises(ValueError, match=f"row 1.*{message}"):
-            udt.train([good, {**good, **bad}] * 30, epochs=1, verbose=False)
+
+def test_read_text_csv_reads_through_the_same_reader(tmp_path):
+    from sparsebolt.data.text import read_text_csv
+    path = _write(tmp_path, '\ufeffquery,label\n"salt, water",sea\n\n"two\nlines",x\n,empty\n')
+    assert read_text_csv(path, "query", "label") == (["salt, water", "two\nlines", ""], ["sea", "x", "empty"])
+    bad = _write(tmp_path, "query,label\nok,a\nno label\n", "bad.csv")
+    with pytest.raises(DataFormatError, match=r"bad.csv, line 3: expected 2 fields as in the header, found 1"):
+        read_text_csv(bad, "query", "label")
+    with pytest.raises(DataFormatError, match=r"line 1: no column\(s\) \['text'\]"):
+        read_text_csv(path, "text", "label")
+    latin = tmp_path / "latin1.csv"
+    latin.write_bytes(b"query,label\nok,a\ncaf\xe9,a\n")
+    with pytest.raises(DataFormatError, match=r"latin1.csv.*line 3.*not UTF-8 text"):
+        read_text_csv(str(latin), "query", "label")
+
+
+def test_an_unknown_label_names_its_line_after_an_embedded_newline(tmp_path):
+    path = _write(tmp_path, 'query,label\n"two\nlines",a\nthird,zzz\n')
+    feat = sb.data.HashedTextFeaturizer(dim=64)
+    with pytest.raises(DataFormatError, match=r"line 4: label 'zzz' is not in the label vocabulary"):
+        sb.data.load_text_csv(path, "query", "label", feat, label_vocab={"a": 0})
