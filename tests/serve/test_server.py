@@ -21,6 +21,9 @@ from ..io.helpers import trained
 
 SCRIPT = Path(sys.executable).parent / "sparsebolt"
 MAX_BODY = 20_000
+# seconds a request may take: httpx's default of 5 is short for a first request on a busy
+# machine (a fresh server process loads its compiled kernels then); a hung server still fails
+TIMEOUT = 120
 
 
 def start_server(model_path, *flags):
@@ -84,7 +87,7 @@ def expected(model, data, rows, top_k, sparse):
 def test_single_and_batch_predictions_equal_the_in_process_ones(served, mode):
     model, data, urls = served
     sparse = mode == "sparse"
-    with httpx.Client(base_url=urls[mode]) as client:
+    with httpx.Client(base_url=urls[mode], timeout=TIMEOUT) as client:
         one = client.post("/predict", json={**sample(data, 3), "top_k": 4})
         assert one.status_code == 200
         want = expected(model, data, [3], 4, sparse)[0]
@@ -100,7 +103,7 @@ def test_single_and_batch_predictions_equal_the_in_process_ones(served, mode):
 
 def test_health_and_model_metadata(served):
     model, _, urls = served
-    about = httpx.get(f"{urls['sparse']}/model").json()
+    about = httpx.get(f"{urls['sparse']}/model", timeout=TIMEOUT).json()
     # the file name only: the absolute path says more about the host than a client needs (issue 15, finding 11)
     assert about["sparse_inference"] is True and about["path"] == "model.sbm"
     assert about["inputs"] == [{"name": model.inputs[0].layer.name, "dim": 2000}]
@@ -123,7 +126,7 @@ def test_health_and_model_metadata(served):
 ])
 def test_malformed_requests_get_422_naming_the_field(served, body, loc, message):
     _, _, urls = served
-    r = httpx.post(f"{urls['dense']}/predict", json=body)
+    r = httpx.post(f"{urls['dense']}/predict", json=body, timeout=TIMEOUT)
     assert r.status_code == 422
     errors = r.json()["detail"]
     assert any(e["loc"] == loc and message in e["msg"] for e in errors), errors
@@ -131,7 +134,8 @@ def test_malformed_requests_get_422_naming_the_field(served, body, loc, message)
 
 def test_a_body_that_is_not_json_gets_422(served):
     _, _, urls = served
-    r = httpx.post(f"{urls['dense']}/predict", content=b'{"ids": [1,', headers={"content-type": "application/json"})
+    r = httpx.post(f"{urls['dense']}/predict", content=b'{"ids": [1,', headers={"content-type": "application/json"},
+                   timeout=TIMEOUT)
     assert r.status_code == 422 and r.json()["detail"][0]["type"] == "json_invalid"
 
 
@@ -145,7 +149,7 @@ def test_non_finite_or_float32_overflowing_values_get_422_and_the_connection_liv
     # issue 15, finding 2: these were 500s (the 422 handler could not encode the value) and
     # the next request on the same connection got a reset
     _, data, urls = served
-    with httpx.Client(base_url=urls["dense"]) as client:
+    with httpx.Client(base_url=urls["dense"], timeout=TIMEOUT) as client:
         r = client.post("/predict", content=body, headers={"content-type": "application/json"})
         assert r.status_code == 422 and message in r.json()["detail"][0]["msg"], r.text
         assert client.post("/predict", json=sample(data, 0)).status_code == 200
@@ -155,16 +159,16 @@ def test_oversized_bodies_get_413_with_or_without_a_content_length(served):
     _, _, urls = served
     big = json.dumps({"ids": list(range(2000)) * 3}).encode()
     assert len(big) > MAX_BODY
-    r = httpx.post(f"{urls['dense']}/predict", content=big, headers={"content-type": "application/json"})
+    r = httpx.post(f"{urls['dense']}/predict", content=big, headers={"content-type": "application/json"}, timeout=TIMEOUT)
     assert r.status_code == 413
 
     def chunks():
         for lo in range(0, len(big), 4096):
             yield big[lo:lo + 4096]
 
-    r = httpx.post(f"{urls['dense']}/predict", content=chunks(), headers={"content-type": "application/json"})
+    r = httpx.post(f"{urls['dense']}/predict", content=chunks(), headers={"content-type": "application/json"}, timeout=TIMEOUT)
     assert r.status_code == 413
-    assert httpx.get(f"{urls['dense']}/health").status_code == 200
+    assert httpx.get(f"{urls['dense']}/health", timeout=TIMEOUT).status_code == 200
 
 
 @pytest.mark.parametrize("mode", ["dense", "sparse"])
@@ -173,7 +177,7 @@ def test_concurrent_requests_share_the_model_safely(served, mode):
     want = expected(model, data, list(range(40)), 3, mode == "sparse")
 
     def call(i):
-        with httpx.Client(base_url=urls[mode]) as client:
+        with httpx.Client(base_url=urls[mode], timeout=TIMEOUT) as client:
             return [client.post("/predict", json={**sample(data, j), "top_k": 3}).json()["ids"]
                     for j in range(i % 5, 40, 5)]
 
@@ -183,7 +187,7 @@ def test_concurrent_requests_share_the_model_safely(served, mode):
         assert got == [want[j]["ids"] for j in range(i % 5, 40, 5)]
     batch = [sample(data, j) for j in range(8)]
     with ThreadPoolExecutor(4) as pool:
-        answers = list(pool.map(lambda _: httpx.post(f"{urls[mode]}/predict", json={"samples": batch, "top_k": 3}).json(),
+        answers = list(pool.map(lambda _: httpx.post(f"{urls[mode]}/predict", json={"samples": batch, "top_k": 3}, timeout=TIMEOUT).json(),
                                 range(12)))
     assert all([p["ids"] for p in a["predictions"]] == [w["ids"] for w in want[:8]] for a in answers)
 

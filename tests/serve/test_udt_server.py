@@ -8,7 +8,7 @@ import pytest
 import sparsebolt as sb
 
 from ..automl.test_udt import SMALL, _reviews, _sessions
-from .test_server import start_server
+from .test_server import TIMEOUT, start_server
 
 
 def _stop(proc):
@@ -36,7 +36,7 @@ def served_udt(tmp_path_factory):
 
 def test_rows_get_labels_by_name_equal_to_the_in_process_ones(served_udt):
     udt, rows, url = served_udt
-    with httpx.Client(base_url=url) as client:
+    with httpx.Client(base_url=url, timeout=TIMEOUT) as client:
         one = client.post("/predict", json={"row": rows[0], "top_k": 2})
         assert one.status_code == 200, one.text
         want = udt.predict(rows[0], top_k=2)
@@ -62,7 +62,7 @@ def test_rows_get_labels_by_name_equal_to_the_in_process_ones(served_udt):
 def test_a_bad_row_gets_422_naming_the_column(served_udt, row, message):
     _, _, url = served_udt
     for body, loc in (({"row": row}, ["body", "row"]), ({"rows": [row]}, ["body", "rows"])):
-        r = httpx.post(f"{url}/predict", json=body)
+        r = httpx.post(f"{url}/predict", json=body, timeout=TIMEOUT)
         assert r.status_code == 422
         assert any(e["loc"] == loc and message in e["msg"] for e in r.json()["detail"]), r.json()
 
@@ -70,7 +70,7 @@ def test_a_bad_row_gets_422_naming_the_column(served_udt, row, message):
 def test_a_non_finite_number_gets_422_not_500(served_udt):
     _, _, url = served_udt
     r = httpx.post(f"{url}/predict", content=b'{"row": {"review": "nice", "price": NaN, "size": "S"}}',
-                   headers={"content-type": "application/json"})
+                   headers={"content-type": "application/json"}, timeout=TIMEOUT)
     assert r.status_code == 422 and "column 'price': numbers must be finite" in r.json()["detail"][0]["msg"], r.text
 
 
@@ -84,7 +84,7 @@ def test_a_recommender_takes_new_interactions_through_update(tmp_path):
     udt.save(tmp_path / "rec.sbm")
     proc, url = start_server(tmp_path / "rec.sbm")
     try:
-        with httpx.Client(base_url=url) as client:
+        with httpx.Client(base_url=url, timeout=TIMEOUT) as client:
             # a new user: after their interactions with items 3 and 4, the cycle says item 5
             r = client.post("/update", json={"rows": [{"user": "new", "item": "item3", "time": 2_000_000},
                                                       {"user": "new", "item": "item4", "time": 2_000_100}]})
