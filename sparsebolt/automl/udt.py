@@ -792,11 +792,7 @@ class UniversalDeepTransformer:
         ValueError
             When the output layer has no hash tables (dense).
         """
-        self._require_model("pin_labels")
-        check_int("pin_labels", "batch_size", batch_size, 1)
-        if self.featurizer.node_column is not None:
-            self.index_nodes(data)
-        stream = _ChunkStream(self, data, "eval", batch_size, CHUNK_ROWS, False, self.seed)
+        stream = self._labeled_stream("pin_labels", data, batch_size)
         return self.model.pin_labels(stream, n_tables=n_tables, k=k, every_bucket=every_bucket, verbose=verbose)
 
     def prepare_sparse_inference(self, data: Rows, batch_size: int = 2048, verbose: bool = True) -> int:
@@ -825,13 +821,17 @@ class UniversalDeepTransformer:
         ValueError
             When the output layer has no hash tables (dense).
         """
-        self._require_model("prepare_sparse_inference")
-        check_int("prepare_sparse_inference", "batch_size", batch_size, 1)
+        stream = self._labeled_stream("prepare_sparse_inference", data, batch_size)
+        self._training_tables()
+        return self.model.prepare_sparse_inference(stream, verbose=verbose)
+
+    def _labeled_stream(self, owner, data, batch_size):
+        """Batches of the labeled rows of ``data``, read as for ``evaluate``."""
+        self._require_model(owner)
+        check_int(owner, "batch_size", batch_size, 1)
         if self.featurizer.node_column is not None:
             self.index_nodes(data)
-        self._training_tables()
-        stream = _ChunkStream(self, data, "eval", batch_size, CHUNK_ROWS, False, self.seed)
-        return self.model.prepare_sparse_inference(stream, verbose=verbose)
+        return _ChunkStream(self, data, "eval", batch_size, CHUNK_ROWS, False, self.seed)
 
     def _rows_source(self, rows, what):
         if isinstance(rows, dict):

@@ -39,5 +39,8 @@ def test_sparse_inference_on_unseen_rows_is_within_a_point_of_dense(one_thread):
     assert layer.sampling is None and layer.sparsity == 0.02 and layer.index.config.n_tables == trained_tables
     # with training's tables and no pins, sparse inference misses what dense inference finds
     assert _accuracy(udt, test, True) < dense - 0.02
+    # readied again by hand, from the rows as given (held-out slice included)
+    assert udt.prepare_sparse_inference(train, verbose=False) > 0
+    assert layer.sampling.n_tables == 4 * trained_tables and _accuracy(udt, test, True) >= dense - 0.01
     udt.train(train[:2000], epochs=1, verbose=False)
     assert layer.sampling.n_tables == 4 * trained_tables and layer.sparsity == 0.01
