@@ -10,8 +10,8 @@ trained weights with 4 times as many tables of one more hash each, each training
 pinned into every bucket of its query that misses it, and each query computes 0.3% of the
 outputs. The two TF-IDF nearest-class baselines' numbers are
 printed beside them (measured by benchmarks/wordnet_search.py). On 2 cores: about 3 minutes
-of training (172.9 s measured at da68eac, before the featurizer moved onto the UDT's text
-kernels, with load average 1.5-2), about 4 in all (248 s).
+of training (168.1 s measured at 928f0c8 on idle cores, load average 0.3), about 4 in all
+(240 s).
 
     .venv/bin/python examples/wordnet_search.py [--epochs 4] [--threads 2]
 
