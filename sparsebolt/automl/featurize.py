@@ -384,7 +384,16 @@ class Featurizer:
     # columns --------------------------------------------------------------------------------
 
     def _numbers(self, column, chunk):
+        """float64[n]: the column's values, nan where missing."""
         values = chunk.columns[column]
+        try:  # numpy parses numbers and numeric strings as float() does, and None as nan
+            x = np.array(values, dtype=np.float64)
+            missing = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+            if x.shape == (len(values),) and np.isfinite(x[~missing]).all():
+                return x
+        except (TypeError, ValueError):
+            pass
+        # a bad value: find the first, as the row-by-row parse meets it
         x = np.full(len(values), np.nan)
         for i, v in enumerate(values):
             if v is None:
@@ -423,9 +432,17 @@ class Featurizer:
         vocab = self.vocabularies[column]
         grow = mode == "train" and t.vocabulary is None
         check = mode != "index" and (mode != "train" or t.vocabulary is not None)
+        if not t.delimiter:  # one value a row: the same as below without the per-row lists
+            strings = [UNKNOWN if v is None or v == "" else str(v) for v in values]
+            if grow:
+                vocab.update(strings)
+            elif check:
+                strings = [p if p in vocab else UNKNOWN for p in strings]
+            out.add(np.arange(len(strings)), _salted(strings, self._salt("categorical", column)), 1.0)
+            return
         rows, strings = [], []
         for i, v in enumerate(values):
-            parts = [UNKNOWN] if v is None else [p for p in (str(v).split(t.delimiter) if t.delimiter else [str(v)]) if p]
+            parts = [UNKNOWN] if v is None else [p for p in str(v).split(t.delimiter) if p]
             for p in parts or [UNKNOWN]:
                 if grow:
                     vocab.add(p)

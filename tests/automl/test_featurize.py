@@ -185,6 +185,14 @@ def test_a_bad_number_names_its_line(tmp_path):
         featurize(feat, str(path))
 
 
+def test_numbers_read_as_python_reads_them():
+    feat = make({"x": sb.types.numerical(range=(0, 2000), bins=4000)})
+    spelled = [" 2 ", "2.0", "1_000", "1e3", 1000, 2.0, None]
+    plain = [2.0, 2.0, 1000.0, 1000.0, 1000.0, 2.0, None]
+    assert featurize(feat, [{"x": v, "y": "a"} for v in spelled]) == \
+        featurize(feat, [{"x": v, "y": "a"} for v in plain])
+
+
 def test_date_parts():
     secs, missing = parse_times("d", sb.types.date(), ["2024-01-01", "1970-01-01", "2023-12-31T23:00:00", None],
                                 None)
