@@ -88,3 +88,26 @@ def test_a_binary_target_gets_a_probability_calibrated_on_the_held_out_rows(tmp_
     assert calibrated[hot].mean() > 0.65 and calibrated[~hot].mean() < 0.35
     udt.save(tmp_path / "b.sbm")
     np.testing.assert_array_equal(sb.UniversalDeepTransformer.load(tmp_path / "b.sbm").predict_proba(test), calibrated)
+
+
+def test_a_binary_target_decides_by_its_calibrated_probability():
+    # one class three times as common: the raw outputs of the epoch that ranks best still
+    # favour it past where its calibrated probability does
+    rng = np.random.default_rng(7)
+
+    def rows(n):
+        out = []
+        for _ in range(n):
+            w = int(rng.integers(40))
+            out.append({"text": f"w{w} w{rng.integers(40, 400)}", "y": "yes" if rng.random() < 0.1 + w / 50 else "no"})
+        return out
+
+    udt = sb.UniversalDeepTransformer({"text": sb.types.text(tokenizer="words"), "y": sb.types.categorical()},
+                                      target="y", **SMALL)
+    udt.train(rows(4000), max_epochs=6, verbose=False)
+    test = rows(2000)
+    second = udt.predict_proba(test) > 0.5
+    decided = np.array([p[0][0] == udt.featurizer.labels.name(1) for p in udt.predict_batch(test, top_k=1)])
+    assert 0.05 < second.mean() < 0.95
+    np.testing.assert_array_equal(decided, second)
+    assert udt.calibration[1] == 0.0
