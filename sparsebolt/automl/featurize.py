@@ -80,6 +80,11 @@ class LabelMap:
         """Output width: n_classes, or the labels seen so far when n_classes was not given."""
         return self.n_classes if self.n_classes is not None else len(self.labels)
 
+    @property
+    def binary(self):
+        """Whether the target has two classes (known once training has read its labels)."""
+        return self.size == 2
+
     def _add(self, label, chunk, i):
         if self.n_classes is not None and len(self.labels) >= self.n_classes:
             raise chunk.error(i, f"target column {self.column!r} has more than n_classes={self.n_classes} "
@@ -164,6 +169,8 @@ class TargetBins:
         self.edges = None
         self.centers = None
         self.labels, self.index = [], {}
+
+    binary = False
 
     @property
     def size(self):
@@ -409,9 +416,7 @@ class Featurizer:
     def _text(self, column, values, mode, out):
         t = self.data_types[column]
         strings = ["" if v is None else (str(v).lower() if t.lowercase else str(v)) for v in values]
-        if t.tokenizers is None:  # 'auto': decided by the first rows seen, which are training rows or nodes
-            present = [len(x.split()) for x in strings if x]
-            t.choose(sum(present) / max(len(present), 1))
+        self._decide_text(t, strings)
         off, hashes = token_hashes(strings, t.tokenizers, t.encoding,
                                    [self._salt("text", column, tok) for tok in t.tokenizers])
         frequencies = None
@@ -426,6 +431,19 @@ class Featurizer:
         if missing.any():
             rows = np.flatnonzero(missing)
             out.add(rows, np.full(rows.shape[0], self._salt("missing", column)), 1.0)
+
+    def _decide_text(self, t, strings):
+        """'auto' tokenizing and encoding, decided by the first rows seen (training rows or
+        nodes)."""
+        if t.tokenizers is None or t.encoding == "auto":
+            present = [len(x.split()) for x in strings if x]
+            t.choose(sum(present) / max(len(present), 1), binary_target=self.labels.binary)
+
+    def decide_text(self, chunk):
+        """Decide the text columns' 'auto' settings from the rows of ``chunk`` (which
+        featurizing it would do) without featurizing it."""
+        for c in self.text_columns:
+            self._decide_text(self.data_types[c], ["" if v is None else str(v) for v in chunk.columns[c]])
 
     def _categorical(self, column, values, mode, out):
         t = self.data_types[column]

@@ -48,9 +48,12 @@ CHUNK_ROWS = 65_536
 # against 512 at about a third of the fit time; MovieLens' 1,682 items lost 2 points of
 # recall@10 at 128
 FEW_CLASSES, FEW_CLASSES_WIDTH, WIDTH = 100, 128, 512
+# two classes: 64 wide lost nothing against 128 on clothing recommended and adult, an epoch
+# of bigrams in two thirds of the time
+BINARY_WIDTH = 64
 # automatic training (``train`` without ``epochs`` / ``learning_rate``); a narrow hidden layer
-# measured best at a higher rate
-AUTO_LEARNING_RATE, NARROW_LEARNING_RATE = 2e-3, 3e-3
+# measured best at a higher rate, text bigrams (twice the features a row) at a lower one
+AUTO_LEARNING_RATE, NARROW_LEARNING_RATE, GRAMS_LEARNING_RATE = 2e-3, 3e-3, 1e-3
 AUTO_MAX_WARMUP = 500
 AUTO_PATIENCE = 3
 AUTO_SAMPLE_BUDGET = 3_000_000
@@ -128,8 +131,8 @@ class UniversalDeepTransformer:
     input_dim : int, default=100_000
         Width of the hashed feature space.
     embedding_dim : int or None, default=None
-        Width of the hidden (embedding) layer; None chooses it (``hidden_dim``): 128 for a
-        target of at most 100 classes without temporal tracking, else 512.
+        Width of the hidden (embedding) layer; None chooses it (``hidden_dim``): without
+        temporal tracking 64 for two classes, 128 for at most 100, else 512.
     sparsity : float in (0, 1] or None, default=None
         Output sparsity; None chooses it from the class count as BOLT's UDT does
         (``sb.lsh.default_sparsity``: dense below 450 classes, then 0.2, 0.1, 0.05,
@@ -248,13 +251,15 @@ class UniversalDeepTransformer:
     @property
     def hidden_dim(self) -> int:
         """The hidden layer's width (the built network's, else ``embedding_dim``, else the
-        one chosen from the target: 128 for at most 100 classes without temporal tracking,
-        else 512)."""
+        one chosen from the target: without temporal tracking 64 for two classes, 128 for at
+        most 100, else 512)."""
         if self.model is not None:
             return self.model.layer("embedding").dim
         if self.embedding_dim is not None:
             return self.embedding_dim
-        return FEW_CLASSES_WIDTH if self.n_classes <= FEW_CLASSES and not self.temporal_tracking else WIDTH
+        if self.temporal_tracking or self.n_classes > FEW_CLASSES:
+            return WIDTH
+        return BINARY_WIDTH if self.featurizer.labels.binary else FEW_CLASSES_WIDTH
 
     def _build(self):
         n_out = self.n_classes
@@ -355,7 +360,8 @@ class UniversalDeepTransformer:
         after each epoch, stops once it has not improved for 3 epochs (at most
         ``max_epochs``, by default enough epochs for about 3M samples, within [3, 30]) and
         keeps the weights of the best epoch. With no ``learning_rate`` the rate warms up
-        linearly to 2e-3 (3e-3 for a hidden layer of at most 128) over the first quarter
+        linearly to 2e-3 (3e-3 for a hidden layer of at most 128; 1e-3 when a text column
+        hashes bigrams or pairgrams) over the first quarter
         epoch (at most 500 batches), then halves whenever the validation metric fails to
         improve (with ``epochs`` given and no
         validation: cosine decay to a tenth over the epochs). Numbers given are used as they
@@ -423,14 +429,14 @@ class UniversalDeepTransformer:
         if validation_metric is not None:
             make_metric(validation_metric)
         metrics = [metrics] if isinstance(metrics, str) else list(metrics)
-        if self.featurizer.node_column is not None:
-            self.index_nodes(data)
-        if self.model is None:
+        if self.model is None:  # the labels first: the class count decides the width and 'auto' text settings
             for chunk in self._chunks(data, with_target=True, columns=[self.target]):
                 self.featurizer.labels.to_ids(chunk.columns[self.target], chunk, grow=True)
             self._build()
         else:
             self._training_tables()
+        if self.featurizer.node_column is not None:
+            self.index_nodes(data)
         auto = epochs is None
         holdout = auto and validation is None
         val = None
@@ -443,6 +449,9 @@ class UniversalDeepTransformer:
                 val = train_data.subset(np.sort(rows[:n_val]), batch_size=2048, shuffle=False)
                 train_data = train_data.subset(np.sort(rows[n_val:]), seed=self.seed)
         else:
+            for chunk in self._chunks(data, with_target=True, chunk_rows=max_in_memory_rows):
+                self.featurizer.decide_text(chunk)  # before the learning rate, which depends on it
+                break
             train_data = _ChunkStream(self, data, "train", batch_size, max_in_memory_rows, shuffle, self.seed)
             n_rows = None
             if holdout:
@@ -489,6 +498,8 @@ class UniversalDeepTransformer:
 
     @property
     def _auto_rate(self):
+        if any(t.encoding in ("bigrams", "pairgrams") for t in self.data_types.values() if t.kind == "text"):
+            return GRAMS_LEARNING_RATE
         return NARROW_LEARNING_RATE if self.hidden_dim <= FEW_CLASSES_WIDTH else AUTO_LEARNING_RATE
 
     def _training_tables(self):

@@ -25,7 +25,7 @@ def test_type_parameters():
     with pytest.raises(ValueError, match=r"The 'tokenizer' parameter of sb.types.text must be one of 'auto', 'words', "
                                          r"'words_punct', 'char-k'"):
         sb.types.text(tokenizer="sentencepiece")
-    with pytest.raises(ValueError, match=r"'encoding' parameter of sb.types.text must be one of 'unigrams', "
+    with pytest.raises(ValueError, match=r"'encoding' parameter of sb.types.text must be one of 'auto', 'unigrams', "
                                          r"'bigrams', 'pairgrams'\. Got 'trigrams' instead\."):
         sb.types.text(encoding="trigrams")
     with pytest.raises(ValueError, match=r"'weighting' parameter of sb.types.text must be one of 'auto', 'sqrt', "

@@ -303,3 +303,27 @@ def test_the_hidden_width_follows_the_target_unless_given(tmp_path):
     few.save(tmp_path / "few.sbm")
     loaded = sb.UniversalDeepTransformer.load(tmp_path / "few.sbm")
     assert loaded.embedding_dim is None and loaded.hidden_dim == 128 and loaded.embed([{"q": "a"}]).shape == (1, 128)
+
+
+def test_auto_text_encoding_bigrams_for_two_classes_and_long_texts():
+    def rows(labels, words):
+        return [{"q": " ".join(f"w{(i * 7 + j) % 50}" for j in range(words)), "y": labels[i % len(labels)]}
+                for i in range(60)]
+
+    def fitted(labels, words, **text):
+        udt = sb.UniversalDeepTransformer({"q": sb.types.text(**text), "y": sb.types.categorical()}, target="y",
+                                          input_dim=64)
+        udt.train(rows(labels, words), epochs=1, verbose=False)
+        return udt
+
+    binary = fitted("pn", 12)
+    assert binary.data_types["q"].encoding == "bigrams" and binary.hidden_dim == 64 and binary._auto_rate == 1e-3
+    three = fitted("pnm", 12)
+    assert three.data_types["q"].encoding == "unigrams" and three.hidden_dim == 128 and three._auto_rate == 3e-3
+    short = fitted("pn", 3)
+    assert short.data_types["q"].encoding == "unigrams" and short.data_types["q"].tokenizers[0] == "words"
+    assert fitted("pn", 12, encoding="unigrams").data_types["q"].encoding == "unigrams"
+    streamed = sb.UniversalDeepTransformer({"q": sb.types.text(), "y": sb.types.categorical()}, target="y",
+                                           input_dim=64)
+    streamed.train(rows("pn", 12), epochs=1, max_in_memory_rows=25, verbose=False)
+    assert streamed.data_types["q"].encoding == "bigrams" and streamed._auto_rate == 1e-3
