@@ -26,26 +26,6 @@ def _embedding_forward(E, b, offsets, ids, vals, out):
                 out[s, c] += v * E[row, c]
 
 
-@njit(parallel=True, cache=True)
-def embedding_weight_grad(vals, entry_row, order, group_offsets, group_ids, dout, dE, touched):
-    """dE[f] += sum of vals[k] * dout[s] over the nonzeros k = (s, f) of feature f; one
-    thread per row (groups from ``grouping.group_by_id`` over the input ids).
-
-    vals : float32[nnz]   dout : float32[B, dim]   dE : float32[n_features, dim]
-    touched : uint8[n_features]   rows set to 1
-    """
-    dim = dE.shape[1]
-    for g in prange(group_ids.shape[0]):
-        f = group_ids[g]
-        touched[f] = 1
-        for p in range(group_offsets[g], group_offsets[g + 1]):
-            k = order[p]
-            v = vals[k]
-            s = entry_row[k]
-            for c in range(dim):
-                dE[f, c] += v * dout[s, c]
-
-
 @njit(parallel=True, cache=True, fastmath={"reassoc", "contract", "nsz"})
 def embedding_input_grad(E, offsets, ids, dout, dvals):
     """dvals[k] = dout[s] . E[ids[k]], the gradient w.r.t. each input value.

@@ -12,7 +12,7 @@ from ...data.value import Value
 from ...kernels import activations as act_kernels
 from ...kernels import embedding as emb
 from ...kernels.grouping import group_by_id
-from ..parameter import Parameter, uniform_float32
+from ..parameter import GroupedGrad, Parameter, uniform_float32
 from .base import Context, Layer, activation_code
 
 
@@ -82,8 +82,9 @@ class Embedding(Layer):
             self.E.touched[:] = 1
             return [(gz @ self.E.value.T).reshape(-1) if need_dx else None]
         order, group_offsets, group_ids, entry_row = group_by_id(x.offsets, x.ids, self.E.rows, get_num_threads())
-        emb.embedding_weight_grad(x.vals, entry_row, order, group_offsets, group_ids, gz, self.E.grad,
-                                  self.E.touched)
+        # row f's gradient is the sum of vals[k] * gz[s] over its entries k = (s, f): left to
+        # the optimizer to sum and apply row by row, with no pass over a dense gradient buffer
+        self.E.pending = GroupedGrad(np.ascontiguousarray(gz), entry_row, order, group_offsets, group_ids, x.vals)
         if not need_dx:
             return [None]
         dvals = np.empty(x.vals.shape[0], dtype=np.float32)
