@@ -435,7 +435,7 @@ class Featurizer:
     def _decide_text(self, t, strings):
         """'auto' tokenizing and encoding, decided by the first rows seen (training rows or
         nodes)."""
-        if t.tokenizers is None or t.encoding == "auto":
+        if t.undecided:
             present = [len(x.split()) for x in strings if x]
             t.choose(sum(present) / max(len(present), 1), binary_target=self.labels.binary)
 

@@ -132,6 +132,11 @@ class Text(ColumnType):
         if self.weighting == "auto":
             self.weighting = "sqrt"
 
+    @property
+    def undecided(self) -> bool:
+        """Whether 'auto' tokenizing or encoding waits for the first rows (``choose``)."""
+        return self.tokenizers is None or self.encoding == "auto"
+
     def choose(self, words_per_row: float, binary_target: bool = False) -> None:
         """Decide 'auto' tokenizing and 'auto' encoding from the mean word count of the
         training rows (what was given stays).

@@ -449,9 +449,10 @@ class UniversalDeepTransformer:
                 val = train_data.subset(np.sort(rows[:n_val]), batch_size=2048, shuffle=False)
                 train_data = train_data.subset(np.sort(rows[n_val:]), seed=self.seed)
         else:
-            for chunk in self._chunks(data, with_target=True, chunk_rows=max_in_memory_rows):
-                self.featurizer.decide_text(chunk)  # before the learning rate, which depends on it
-                break
+            if any(self.data_types[c].undecided for c in self.featurizer.text_columns):
+                for chunk in self._chunks(data, with_target=True, chunk_rows=max_in_memory_rows):
+                    self.featurizer.decide_text(chunk)  # before the learning rate, which depends on it
+                    break
             train_data = _ChunkStream(self, data, "train", batch_size, max_in_memory_rows, shuffle, self.seed)
             n_rows = None
             if holdout:
