@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from .._state import prefixed, unprefixed
+from .._threads import threads_for
 from .._validation import check_choice
 from ..data.value import Value
 from ..io import ModelFileError, open_model_file, read_state, save_model_file, set_model_state, split_arrays
@@ -366,12 +367,36 @@ class Model:
         ValueError
             For a batch without labels, or one ``check_batch`` rejects.
         """
-        loss = self._gradients(batch)
-        self.steps += 1
-        self.optimizer.step(self.parameters(), learning_rate)
+        with threads_for(self.step_cost(batch)):
+            loss = self._gradients(batch)
+            self.steps += 1
+            self.optimizer.step(self.parameters(), learning_rate)
         for layer in self.sparse_layers():
             layer.after_batch(batch.batch_size)
         return loss
+
+    def step_cost(self, batch: Batch) -> float:
+        """The forward multiply-adds of ``batch``, roughly (the layers' ``cost``): what
+        decides whether a training step runs its kernels on one thread.
+
+        Parameters
+        ----------
+        batch : Batch
+            A batch of the model's inputs.
+
+        Returns
+        -------
+        float
+        """
+        n = batch.batch_size
+        widths = {node: (value.dim if value.is_dense else value.ids.shape[0] / max(n, 1))
+                  for node, value in zip(self.inputs, batch.inputs)}
+        total = 0.0
+        for node in self.nodes:
+            if node not in widths:
+                work, widths[node] = node.layer.cost([widths[x] for x in node.inputs])
+                total += work
+        return total * n
 
     def compute_gradients(self, batch: Batch) -> tuple[float, dict[str, tuple[np.ndarray, np.ndarray]]]:
         """Forward and backward on ``batch`` without updating. With ``apply_gradients``

@@ -70,6 +70,36 @@ def test_two_threads_give_the_same_weights_as_one():
         np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
 
 
+def test_step_cost_counts_each_layers_multiply_adds():
+    data = clustered(n=256, batch_size=256, shuffle=False)
+    model = small_model(hidden=32, n_classes=500, sparsity=0.1)
+    batch = next(iter(data))
+    nnz = batch.inputs[0].ids.shape[0]
+    # the embedding reads each nonzero into 32 values, the output's 50 active neurons read 32 each
+    assert model.step_cost(batch) == pytest.approx(nnz * 32 + 256 * 32 * 50)
+
+
+@pytest.mark.skipif(sb._threads.numba.config.NUMBA_NUM_THREADS < 2, reason="needs numba started with 2+ threads")
+def test_small_steps_run_on_one_thread_and_large_ones_on_all(monkeypatch):
+    data = clustered(n=256, batch_size=256, shuffle=False)
+    model = small_model()
+    seen = []
+    forward = model.layers[0].forward
+    monkeypatch.setattr(model.layers[0], "forward",
+                        lambda *a: seen.append(sb._threads.numba.get_num_threads()) or forward(*a))
+    batch = next(iter(data))
+    before = sb.get_num_threads()
+    try:
+        sb.set_num_threads(2)
+        assert model.step_cost(batch) < sb._threads.SERIAL_WORK
+        model.train_step(batch, 1e-3)
+        monkeypatch.setattr(sb._threads, "SERIAL_WORK", 0)
+        model.train_step(batch, 1e-3)
+        assert seen == [1, 2] and sb.get_num_threads() == 2
+    finally:
+        sb.set_num_threads(before)
+
+
 def test_predict_returns_top_k_sorted_and_matches_evaluate():
     data = clustered(n=500)
     model = small_model()

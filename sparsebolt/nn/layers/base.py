@@ -109,6 +109,24 @@ class Layer:
         """
         raise NotImplementedError
 
+    def cost(self, in_widths: list[float]) -> tuple[float, float]:
+        """A sample's forward multiply-adds, roughly, and how many values it passes on,
+        from how many each input passes on (a sparse input's nonzeros, a sparse layer's
+        active neurons). The Model sums them to decide whether a step is worth a second
+        thread. Here: one operation an input value, every output value passed on.
+
+        Parameters
+        ----------
+        in_widths : list of float
+            Values a sample of each input passes on.
+
+        Returns
+        -------
+        (float, float)
+            Multiply-adds, output values.
+        """
+        return float(sum(in_widths)), float(self.node.dim)
+
     def build(self, rng: np.random.Generator) -> None:
         """Create the parameters (called by the Model; does nothing here).
 

@@ -24,6 +24,9 @@ class Concatenate(Layer):
             raise ValueError(f"Concatenate '{self.name}' takes at least 2 inputs. Got {len(input_dims)}.")
         return int(sum(input_dims))
 
+    def cost(self, in_widths: list[float]) -> tuple[float, float]:
+        return float(sum(in_widths)), float(sum(in_widths))
+
     def forward(self, inputs: list[Value], ctx: Context) -> Value:
         return Value.dense(np.concatenate([dense_view(x) for x in inputs], axis=1))
 

@@ -55,6 +55,9 @@ class Embedding(Layer):
     def parameters(self) -> list[Parameter]:
         return [self.E, self.b]
 
+    def cost(self, in_widths: list[float]) -> tuple[float, float]:
+        return in_widths[0] * self.dim, float(self.dim)
+
     def forward(self, inputs: list[Value], ctx: Context) -> Value:
         x = inputs[0]
         if x.is_dense:

@@ -220,6 +220,10 @@ class FullyConnected(Layer):
     def parameters(self) -> list[Parameter]:
         return [self.W, self.b]
 
+    def cost(self, in_widths: list[float]) -> tuple[float, float]:
+        # in training (what the cost decides for): a sparse layer's active neurons
+        return in_widths[0] * self.n_active, float(self.n_active)
+
     def forward(self, inputs: list[Value], ctx: Context) -> Value:
         x = inputs[0]
         n = x.batch_size
