@@ -28,8 +28,13 @@ _DATE_PARTS = ("weekday", "month", "week_of_year", "week_of_month", "year")
 
 
 def _salted(strings, role_salt):
-    return fk.ngram_hashes(np.arange(len(strings) + 1, dtype=np.int64), string_hashes(strings),
-                           fk.UNIGRAMS, role_salt)[1]
+    # a column repeats few values: hash each distinct one once
+    codes = {}
+    index = np.fromiter((codes.setdefault(x, len(codes)) for x in strings), dtype=np.int64, count=len(strings))
+    distinct = list(codes)
+    hashes = fk.ngram_hashes(np.arange(len(distinct) + 1, dtype=np.int64), string_hashes(distinct),
+                             fk.UNIGRAMS, role_salt)[1]
+    return hashes[index]
 
 
 class _Entries:
@@ -95,6 +100,10 @@ class LabelMap:
 
     def to_ids(self, values, chunk, grow):
         """Labels of the rows and how many label values were not in the map (eval only)."""
+        if self.label_type != "int" and not self.delimiter and None not in values:
+            fast = self._single_ids(values, chunk, grow)
+            if fast is not None:
+                return fast
         lists, unknown = [], 0
         for i, v in enumerate(values):
             if v is None:
@@ -124,6 +133,20 @@ class LabelMap:
                 ids.append(k)
             lists.append(ids)
         return Labels.from_lists(lists), unknown
+
+    def _single_ids(self, values, chunk, grow):
+        """``to_ids`` of string labels one a row, by whole columns; None when a row needs
+        the general path (an empty label)."""
+        strings = [str(v) for v in values]
+        if "" in strings:
+            return None
+        if grow:
+            for i, label in enumerate(strings):
+                if label not in self.index:
+                    self._add(label, chunk, i)
+        ids = np.fromiter((self.index.get(x, -1) for x in strings), dtype=np.int32, count=len(strings))
+        known = ids >= 0
+        return Labels(np.concatenate([[0], np.cumsum(known)]).astype(np.int64), ids[known]), int((~known).sum())
 
     def name(self, i):
         """The label of output ``i`` (None for a forgotten one)."""
@@ -374,19 +397,13 @@ class Featurizer:
 
     # fitting --------------------------------------------------------------------------------
 
-    def fit_numerical(self, chunk):
-        """Bin edges of numerical columns without a range, from this chunk's values."""
-        for c in self.numerical_columns:
-            if self.edges[c] is not None:
-                continue
-            t = self.data_types[c]
-            if t.range is not None:
-                edges = np.linspace(t.range[0], t.range[1], t.bins + 1)[1:-1]
-            else:
-                x = self._numbers(c, chunk)
-                x = x[~np.isnan(x)]
-                edges = quantile_edges(x, t.bins)
-            self.edges[c] = edges.astype(np.float64)
+    def _edges(self, column, x):
+        """Inner bin edges of a numerical column: from its range, else from the quantiles
+        of ``x``, its values in the first chunk (nan where missing)."""
+        t = self.data_types[column]
+        if t.range is not None:
+            return np.linspace(t.range[0], t.range[1], t.bins + 1)[1:-1]
+        return quantile_edges(x[~np.isnan(x)], t.bins).astype(np.float64)
 
     # columns --------------------------------------------------------------------------------
 
@@ -472,6 +489,8 @@ class Featurizer:
 
     def _numerical(self, column, chunk, out):
         x = self._numbers(column, chunk)
+        if self.edges[column] is None:
+            self.edges[column] = self._edges(column, x)
         b = np.searchsorted(self.edges[column], x, side="right").astype(np.int64)
         b[np.isnan(x)] = -1
         out.add(np.arange(len(x)), fk.int_hashes(b, self._salt("numerical", column)), 1.0)
@@ -522,7 +541,6 @@ class Featurizer:
         """Remember each row's node: its own features and its neighbors."""
         if self.node_column is None:
             raise ValueError("index_nodes needs a node_id column in data_types.")
-        self.fit_numerical(chunk)
         own = _Entries()
         for part in self.own_features(chunk, "index")[:3]:
             own.extend(part)
@@ -614,7 +632,6 @@ class Featurizer:
         """CSR features of a chunk (offsets int64[n + 1], ids int32[nnz], vals float32[nnz]),
         its Labels (None in 'predict' mode) and the count of unknown labels."""
         n = len(chunk)
-        self.fit_numerical(chunk)
         text, tab, dates, times = self.own_features(chunk, mode)
         out = _Entries()
         out.extend(text)

@@ -1,7 +1,7 @@
-"""Grouping CSR entries by id: a stable counting sort whatever the number of runs."""
+"""Grouping CSR entries by id: a stable sort (counting or radix) whatever the number of runs."""
 import numpy as np
 
-from sparsebolt.kernels.grouping import group_by_id
+from sparsebolt.kernels.grouping import group_by_id, stable_order
 
 
 def test_group_by_id_is_a_stable_sort_that_does_not_depend_on_the_runs():
@@ -30,3 +30,12 @@ def test_few_entries_among_many_ids_take_the_sort_and_give_the_same_groups():
     for a, b in zip(sparse, counted):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(sparse[0], np.argsort(ids, kind="stable"))
+
+
+def test_stable_order_is_numpys_stable_argsort_for_one_to_three_radix_passes():
+    rng = np.random.default_rng(2)
+    for n_ids in (1, 2, 2000, 100_000, 670_091, 2**31 - 1):
+        ids = rng.integers(0, n_ids, 3000).astype(np.int32)
+        ids[::5] = ids[1]
+        np.testing.assert_array_equal(stable_order(ids, n_ids), np.argsort(ids, kind="stable"))
+    assert stable_order(np.zeros(0, dtype=np.int32), 10).shape == (0,)
