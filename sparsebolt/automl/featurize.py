@@ -10,6 +10,7 @@ interactions; 'predict' reads no labels and records nothing.
 """
 import calendar
 import datetime
+import itertools
 import warnings
 
 import numpy as np
@@ -29,9 +30,9 @@ _DATE_PARTS = ("weekday", "month", "week_of_year", "week_of_month", "year")
 
 def _salted(strings, role_salt):
     # a column repeats few values: hash each distinct one once
-    codes = {}
-    index = np.fromiter((codes.setdefault(x, len(codes)) for x in strings), dtype=np.int64, count=len(strings))
-    distinct = list(codes)
+    distinct = list(dict.fromkeys(strings))
+    codes = {x: i for i, x in enumerate(distinct)}
+    index = np.fromiter(map(codes.__getitem__, strings), dtype=np.int64, count=len(strings))
     hashes = fk.ngram_hashes(np.arange(len(distinct) + 1, dtype=np.int64), string_hashes(distinct),
                              fk.UNIGRAMS, role_salt)[1]
     return hashes[index]
@@ -144,7 +145,7 @@ class LabelMap:
             for i, label in enumerate(strings):
                 if label not in self.index:
                     self._add(label, chunk, i)
-        ids = np.fromiter((self.index.get(x, -1) for x in strings), dtype=np.int32, count=len(strings))
+        ids = np.fromiter(map(self.index.get, strings, itertools.repeat(-1)), dtype=np.int32, count=len(strings))
         known = ids >= 0
         return Labels(np.concatenate([[0], np.cumsum(known)]).astype(np.int64), ids[known]), int((~known).sum())
 

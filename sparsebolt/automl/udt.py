@@ -72,6 +72,15 @@ _FORGOTTEN_BIAS = np.float32(-1e30)
 AUTOML_KEY = "automl"
 
 
+class _ReadRows:
+    """The chunks of a training source, read once and kept while an in-memory ``train``
+    passes over them (its labels, graph nodes, row times and features): a CSV is parsed
+    once, not once a pass."""
+
+    def __init__(self, chunks):
+        self.chunks = chunks
+
+
 class _ChunkStream:
     """Batches of a source featurized chunk by chunk as they are read (a file larger than
     memory trains; each epoch reads the file again). Shuffles within a chunk. Rows of the
@@ -279,6 +288,8 @@ class UniversalDeepTransformer:
     # data -------------------------------------------------------------------------------------
 
     def _chunks(self, source, with_target, chunk_rows=CHUNK_ROWS, columns=None):
+        if isinstance(source, _ReadRows):
+            return iter(source.chunks)
         columns = columns or self.featurizer.columns(with_target)
         return read_chunks(source, columns, chunk_rows, self.delimiter, optional=self.featurizer.optional_columns())
 
@@ -429,6 +440,8 @@ class UniversalDeepTransformer:
         if validation_metric is not None:
             make_metric(validation_metric)
         metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+        if max_in_memory_rows is None:  # read once for the passes below (labels, nodes, features)
+            data = _ReadRows(list(self._chunks(data, with_target=True)))
         if self.model is None:  # the labels first: the class count decides the width and 'auto' text settings
             for chunk in self._chunks(data, with_target=True, columns=[self.target]):
                 self.featurizer.labels.to_ids(chunk.columns[self.target], chunk, grow=True)

@@ -8,6 +8,9 @@ import numpy as np
 from .._validation import check_int
 from .value import Value
 
+# batches a shuffled SparseDataset gathers at once (then slices)
+_GATHER_BATCHES = 64
+
 
 class Labels:
     """Label sets of a batch as CSR rows (a sample may have any number of labels).
@@ -137,6 +140,12 @@ def _take_rows(offsets, arrays, rows):
     return new_offsets, [a[idx] for a in arrays]
 
 
+def _slice_rows(offsets, arrays, lo, hi):
+    """CSR rows ``lo:hi`` of the parallel arrays (views); returns (offsets, arrays)."""
+    a, b = offsets[lo], offsets[hi]
+    return offsets[lo:hi + 1] - a, [x[a:b] for x in arrays]
+
+
 class Reshuffled:
     """Mixin of data sets that shuffle with a generator ``self._rng`` each epoch."""
 
@@ -234,9 +243,24 @@ class SparseDataset(Reshuffled):
         return Batch((csr_value(self.dim, off, ids, vals),), labels)
 
     def __iter__(self):
-        order = self._rng.permutation(self.n_samples) if self.shuffle else np.arange(self.n_samples)
-        for lo in range(0, self.n_samples, self.batch_size):
-            yield self.batch(order[lo:lo + self.batch_size])
+        order = self._rng.permutation(self.n_samples) if self.shuffle else None
+        # rows are gathered a block of batches at a time, each batch a slice of its block:
+        # one gather a batch cost more than a small model's step
+        block = self.batch_size * _GATHER_BATCHES
+        f, lab = self.features, self.labels
+        for start in range(0, self.n_samples, block):
+            stop = min(start + block, self.n_samples)
+            if order is None:
+                off, (ids, vals) = _slice_rows(f.offsets, [f.ids, f.vals], start, stop)
+                loff, (lids, lvals) = _slice_rows(lab.offsets, [lab.ids, lab.vals], start, stop)
+            else:
+                off, (ids, vals) = _take_rows(f.offsets, [f.ids, f.vals], order[start:stop])
+                loff, (lids, lvals) = _take_rows(lab.offsets, [lab.ids, lab.vals], order[start:stop])
+            for lo in range(0, stop - start, self.batch_size):
+                hi = min(lo + self.batch_size, stop - start)
+                boff, (bids, bvals) = _slice_rows(off, [ids, vals], lo, hi)
+                bloff, (blids, blvals) = _slice_rows(loff, [lids, lvals], lo, hi)
+                yield Batch((Value(self.dim, bvals, bids, boff),), Labels(bloff, blids, blvals))
 
     def subset(self, rows: Any, batch_size: int | None = None, shuffle: bool | None = None,
                seed: Any = 0) -> SparseDataset:

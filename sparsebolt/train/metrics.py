@@ -57,7 +57,9 @@ class AUC:
                              f"Got an output of {output.dim} neurons.")
         positive = output.dim - 1
         self.scores.append(output.vals[:, positive].astype(np.float64))
-        self.truth.append(np.array([positive in labels.row(s) for s in range(labels.batch_size)]))
+        truth = np.zeros(labels.batch_size, dtype=bool)
+        truth[np.repeat(np.arange(labels.batch_size), np.diff(labels.offsets))[labels.ids == positive]] = True
+        self.truth.append(truth)
 
     def result(self):
         scores, truth = np.concatenate(self.scores), np.concatenate(self.truth)
