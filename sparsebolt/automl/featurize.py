@@ -413,7 +413,8 @@ class Featurizer:
         values = chunk.columns[column]
         try:  # numpy parses numbers and numeric strings as float() does, and None as nan
             x = np.array(values, dtype=np.float64)
-            missing = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+            missing = (np.fromiter((v is None for v in values), dtype=bool, count=len(values)) if None in values
+                       else np.zeros(len(values), dtype=bool))
             if x.shape == (len(values),) and np.isfinite(x[~missing]).all():
                 return x
         except (TypeError, ValueError):
@@ -468,13 +469,17 @@ class Featurizer:
         vocab = self.vocabularies[column]
         grow = mode == "train" and t.vocabulary is None
         check = mode != "index" and (mode != "train" or t.vocabulary is not None)
-        if not t.delimiter:  # one value a row: the same as below without the per-row lists
-            strings = [UNKNOWN if v is None or v == "" else str(v) for v in values]
+        if not t.delimiter and set(map(type, values)) <= {str, type(None)}:
+            # one string a row: the same as below, worked out once per distinct value
+            distinct = list(dict.fromkeys(values))
+            strings = [UNKNOWN if v is None or v == "" else v for v in distinct]
             if grow:
                 vocab.update(strings)
             elif check:
                 strings = [p if p in vocab else UNKNOWN for p in strings]
-            out.add(np.arange(len(strings)), _salted(strings, self._salt("categorical", column)), 1.0)
+            codes = {v: i for i, v in enumerate(distinct)}
+            index = np.fromiter(map(codes.__getitem__, values), dtype=np.int64, count=len(values))
+            out.add(np.arange(len(values)), _salted(strings, self._salt("categorical", column))[index], 1.0)
             return
         rows, strings = [], []
         for i, v in enumerate(values):

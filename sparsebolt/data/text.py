@@ -71,9 +71,8 @@ def token_hashes(strings, tokenizers, encoding, salts):
 def document_frequencies(offsets, hashes, dim):
     """(rows, ids int64[m] sorted, counts int64[m]): in how many of the CSR rows each
     feature id ``hash % dim`` occurs."""
-    counts = fk.document_counts(offsets, hashes, dim)
-    ids = np.flatnonzero(counts).astype(np.int64)
-    return offsets.shape[0] - 1, ids, counts[ids]
+    ids, counts = fk.document_counts(offsets, hashes, dim)
+    return offsets.shape[0] - 1, ids, counts
 
 
 # the document frequencies of no rows: every id's idf is 1

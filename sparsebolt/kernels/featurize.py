@@ -231,18 +231,41 @@ def group_by_row(n_rows, rows, hashes, vals):
 
 @njit(cache=True)
 def document_counts(offsets, hashes, dim):
-    """In how many rows each feature id ``hash % dim`` occurs.
+    """In how many rows each feature id ``hash % dim`` occurs, for the ids that occur.
+    A count a possible id when they are fewer than the entries, else a sort of the rows'
+    distinct ids (a wide space, such as 2^30 ids, is never allocated).
 
     offsets : int64[N + 1]   hashes : int64[nnz]
-    Returns counts : int64[dim].
+    Returns (ids : int64[m] sorted, counts : int64[m] > 0).
     """
-    counts = np.zeros(dim, dtype=np.int64)
+    distinct = np.empty(hashes.shape[0], dtype=np.int64)
+    m = 0
     for r in range(offsets.shape[0] - 1):
         row = np.sort(hashes[offsets[r]:offsets[r + 1]] % dim)
         for i in range(row.shape[0]):
             if i == 0 or row[i] != row[i - 1]:
-                counts[row[i]] += 1
-    return counts
+                distinct[m] = row[i]
+                m += 1
+    if dim <= m:
+        dense = np.zeros(dim, dtype=np.int64)
+        for i in range(m):
+            dense[distinct[i]] += 1
+        ids = np.flatnonzero(dense).astype(np.int64)
+        return ids, dense[ids]
+    ids = np.sort(distinct[:m])
+    n_ids = 0
+    for i in range(m):
+        if i == 0 or ids[i] != ids[i - 1]:
+            n_ids += 1
+    out_ids = np.empty(n_ids, dtype=np.int64)
+    counts = np.zeros(n_ids, dtype=np.int64)
+    k = -1
+    for i in range(m):
+        if i == 0 or ids[i] != ids[i - 1]:
+            k += 1
+            out_ids[k] = ids[i]
+        counts[k] += 1
+    return out_ids, counts
 
 
 @njit(cache=True)

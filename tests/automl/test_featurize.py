@@ -144,6 +144,15 @@ def test_categorical_unseen_values_map_to_the_missing_bucket_at_prediction():
     assert unseen == missing == train[2]
 
 
+def test_categorical_numbers_and_their_strings_are_one_token():
+    # strings go through the per-distinct-value path, numbers through the general one
+    as_strings = ids_of(make({"c": sb.types.categorical()}), [{"c": v, "y": "a"} for v in ("3", "7", "3", None)])
+    as_numbers = ids_of(make({"c": sb.types.categorical()}), [{"c": v, "y": "a"} for v in (3, 7, 3, None)])
+    assert as_strings == as_numbers
+    assert as_strings[0] == as_strings[2] != as_strings[1] != as_strings[3]
+    assert as_strings[0] == {token_id(make({}), "3", "categorical", "c")}
+
+
 def test_categorical_known_vocabulary_and_multiple_values():
     feat = make({"c": sb.types.categorical(vocabulary=["red", "blue"], delimiter="|")})
     both, odd, none = featurize(feat, [{"c": "red|blue", "y": "a"}, {"c": "red|green", "y": "a"},

@@ -84,3 +84,18 @@ def test_document_frequencies_count_rows_by_id():
     offsets, hashes = np.array([0, 3, 5]), np.array([5, 9, 7, 5, 13], dtype=np.int64)
     n, ids, counts = document_frequencies(offsets, hashes, 4)
     assert n == 2 and ids.tolist() == [1, 3] and counts.tolist() == [2, 1]
+
+
+def test_document_frequencies_agree_whether_counted_or_sorted():
+    from sparsebolt.data.text import document_frequencies
+    rng = np.random.default_rng(0)
+    offsets = np.concatenate([[0], np.cumsum(rng.integers(0, 12, 40))]).astype(np.int64)
+    hashes = rng.integers(0, 50, offsets[-1]).astype(np.int64)
+    counted = document_frequencies(offsets, hashes, 50)        # more entries than ids: counted
+    wide = document_frequencies(offsets, hashes, 1 << 30)      # a wide space: sorted
+    expected = np.bincount(np.concatenate([np.unique(hashes[a:b]) for a, b in zip(offsets[:-1], offsets[1:])]),
+                           minlength=50)
+    for n, ids, counts in (counted, wide):
+        assert n == 40
+        np.testing.assert_array_equal(ids, np.flatnonzero(expected))
+        np.testing.assert_array_equal(counts, expected[expected > 0])
