@@ -6,6 +6,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from .._validation import check_int
+from ..kernels import csr
 from .value import Value
 
 # batches a shuffled SparseDataset gathers at once (then slices)
@@ -132,12 +133,13 @@ def csr_value(dim: int, offsets: Any, ids: Any, vals: Any = None) -> Value:
 
 def _take_rows(offsets, arrays, rows):
     """Gather CSR rows ``rows`` of the parallel arrays; returns (offsets, gathered arrays)."""
-    starts, ends = offsets[rows], offsets[rows + 1]
-    lengths = ends - starts
-    new_offsets = np.zeros(rows.shape[0] + 1, dtype=np.int64)
-    np.cumsum(lengths, out=new_offsets[1:])
-    idx = np.repeat(starts - new_offsets[:-1], lengths) + np.arange(new_offsets[-1])
-    return new_offsets, [a[idx] for a in arrays]
+    rows = np.ascontiguousarray(rows, dtype=np.int64)
+    n = offsets.shape[0] - 1
+    if rows.size and (rows.min() < 0 or rows.max() >= n):
+        bad = rows[(rows < 0) | (rows >= n)][0]
+        raise IndexError(f"Row {bad} is out of range: the data set has {n} rows.")
+    new_offsets = csr.taken_offsets(offsets, rows)
+    return new_offsets, [csr.take_rows(offsets, a, rows, new_offsets) for a in arrays]
 
 
 def _slice_rows(offsets, arrays, lo, hi):

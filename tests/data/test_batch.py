@@ -1,0 +1,52 @@
+"""SparseDataset's batches: an epoch's slices of gathered blocks are the rows of its order."""
+import numpy as np
+import pytest
+
+import sparsebolt as sb
+from sparsebolt.data import batch as batch_module
+
+
+def _dataset(n=700, shuffle=True, batch_size=32):
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(0, 9, n)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    ids = rng.integers(0, 1000, offsets[-1]).astype(np.int32)
+    vals = rng.random(offsets[-1]).astype(np.float32)
+    labels = sb.data.Labels(np.arange(n + 1), rng.integers(0, 5, n))
+    return sb.data.SparseDataset(offsets, ids, vals, labels, 1000, batch_size=batch_size, shuffle=shuffle, seed=3)
+
+
+def _rows(offsets, arrays, rows):
+    """The reference gather, in NumPy."""
+    parts = [[a[offsets[r]:offsets[r + 1]] for r in rows] for a in arrays]
+    return [np.concatenate(p) if p else a[:0] for p, a in zip(parts, arrays)]
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_an_epochs_batches_are_its_orders_rows(shuffle, monkeypatch):
+    monkeypatch.setattr(batch_module, "_GATHER_BATCHES", 3)  # several blocks, the last one short
+    data = _dataset(shuffle=shuffle)
+    batches = list(data)
+    # the data set's generator (seed 3) draws the epoch's order first
+    order = np.random.default_rng(3).permutation(700) if shuffle else np.arange(700)
+    assert len(batches) == len(data) == 22
+    f, lab = data.features, data.labels
+    for k, b in enumerate(batches):
+        rows = order[k * 32:(k + 1) * 32]
+        x = b.inputs[0]
+        np.testing.assert_array_equal(np.diff(x.offsets), np.diff(f.offsets)[rows])
+        for got, want in zip((x.ids, x.vals), _rows(f.offsets, [f.ids, f.vals], rows)):
+            np.testing.assert_array_equal(got, want)
+        for got, want in zip((b.labels.ids, b.labels.vals), _rows(lab.offsets, [lab.ids, lab.vals], rows)):
+            np.testing.assert_array_equal(got, want)
+
+
+def test_batch_of_given_rows_and_a_row_out_of_range():
+    data = _dataset(shuffle=False)
+    b = data.batch([5, 2, 5])
+    f = data.features
+    np.testing.assert_array_equal(b.inputs[0].ids, _rows(f.offsets, [f.ids], [5, 2, 5])[0])
+    with pytest.raises(IndexError, match="Row 700 is out of range: the data set has 700 rows"):
+        data.batch([3, 700])
+    with pytest.raises(IndexError, match="Row -1"):
+        data.subset([-1, 0])
