@@ -94,6 +94,14 @@ def test_batches_that_do_not_fit_the_model():
     broken = sb.Value(2000, good.inputs[0].vals, good.inputs[0].ids, good.inputs[0].offsets[:-1])
     with pytest.raises(ValueError, match="inconsistent CSR arrays"):
         model.predict(broken)
+    decreasing = good.inputs[0].offsets.copy()
+    decreasing[1] = decreasing[2] + 1
+    with pytest.raises(ValueError, match="inconsistent CSR arrays: offsets must start at 0, never decrease"):
+        model.predict(sb.Value(2000, good.inputs[0].vals, good.inputs[0].ids, decreasing))
+    negative = good.inputs[0].ids.copy()
+    negative[4] = -3
+    with pytest.raises(ValueError, match=r"expects feature ids in \[0, 2000\)\. Got id -3"):
+        model.predict(sb.Value(2000, good.inputs[0].vals, negative, good.inputs[0].offsets))
     with pytest.raises(ValueError, match="The model has 1 input.* gives 2"):
         model.predict(sb.data.Batch([good.inputs[0], good.inputs[0]]))
     with pytest.raises(ValueError, match="'top_k' parameter of predict must be an int >= 1"):

@@ -32,3 +32,32 @@ def take_rows(offsets, values, rows, new_offsets):
         for k in range(new_offsets[i + 1] - new_offsets[i]):
             out[new_offsets[i] + k] = values[src + k]
     return out
+
+
+# what csr_fault finds first
+FRAMED, BAD_OFFSETS, ID_OUT_OF_RANGE, NOT_FINITE = 0, 1, 2, 3
+
+
+@njit(cache=True)
+def csr_fault(offsets, ids, vals, dim, finite):
+    """The first fault of a CSR, in one pass: (kind, entry). ``BAD_OFFSETS`` when the
+    offsets do not start at 0, decrease or end elsewhere than len(ids) == len(vals);
+    ``ID_OUT_OF_RANGE`` for an id outside [0, dim); with ``finite``, ``NOT_FINITE`` for a
+    NaN or infinite value; else ``FRAMED``. ``entry`` is the faulty entry's index (-1).
+
+    offsets : int64[N + 1]    ids : int32[nnz]    vals : float32[nnz]    dim : int
+    """
+    nnz = ids.shape[0]
+    if offsets.shape[0] == 0 or offsets[0] != 0 or offsets[-1] != nnz or vals.shape[0] != nnz:
+        return BAD_OFFSETS, -1
+    for r in range(offsets.shape[0] - 1):
+        if offsets[r + 1] < offsets[r]:
+            return BAD_OFFSETS, -1
+    for k in range(nnz):
+        if ids[k] < 0 or ids[k] >= dim:
+            return ID_OUT_OF_RANGE, k
+    if finite:
+        for k in range(nnz):
+            if not np.isfinite(vals[k]):
+                return NOT_FINITE, k
+    return FRAMED, -1

@@ -13,6 +13,7 @@ from .._threads import threads_for
 from .._validation import check_choice
 from ..data.value import Value
 from ..io import ModelFileError, open_model_file, read_state, save_model_file, set_model_state, split_arrays
+from ..kernels import csr
 from .layers import Concatenate, Embedding, FullyConnected, InputLayer, LayerNorm
 from .layers.base import Context, Node
 from .losses import LOSSES, Loss
@@ -47,17 +48,20 @@ def _topological(output):
     return order
 
 
-def _check_csr(what, offsets, ids, vals):
-    """CSR arrays of the kernels' dtypes whose offsets frame ids and vals exactly."""
+def _check_csr(what, offsets, ids, vals, dim, finite):
+    """CSR arrays of the kernels' dtypes whose offsets frame ids and vals exactly:
+    (``csr.csr_fault``'s kind and entry of an id outside [0, dim) or, with ``finite``, of a
+    value that is not finite)."""
     for arr, dtype, name in ((offsets, np.int64, "offsets"), (ids, np.int32, "ids"), (vals, np.float32, "vals")):
         if not isinstance(arr, np.ndarray) or arr.dtype != dtype or arr.ndim != 1:
             got = f"{arr.dtype}[{arr.ndim}-D]" if isinstance(arr, np.ndarray) else type(arr).__name__
             raise ValueError(f"{what} must have 1-D {np.dtype(dtype).name} {name}. Got {got}; "
                              f"build batches with sb.data.csr_value or sb.data.Labels.")
-    if (offsets.size == 0 or offsets[0] != 0 or offsets[-1] != ids.size or ids.size != vals.size
-            or np.any(np.diff(offsets) < 0)):
+    kind, k = csr.csr_fault(offsets, ids, vals, dim, finite)
+    if kind == csr.BAD_OFFSETS:
         raise ValueError(f"{what} has inconsistent CSR arrays: offsets must start at 0, never decrease "
                          f"and end at len(ids) == len(vals) ({ids.size}, {vals.size}).")
+    return kind, k
 
 
 class Model:
@@ -263,27 +267,26 @@ class Model:
                     raise ValueError(f"Input '{name}' expects dense rows of width {dim}. Got shape {value.vals.shape}.")
                 if value.vals.dtype != np.float32:
                     raise ValueError(f"Input '{name}' expects float32 values. Got {value.vals.dtype}.")
+                finite = np.isfinite(value.vals)
+                kind, k = (csr.FRAMED, -1) if finite.all() else (csr.NOT_FINITE, int(np.argmin(finite.reshape(-1))))
             else:
-                _check_csr(f"Input '{name}'", value.offsets, value.ids, value.vals)
-                if value.ids.size and (value.ids.min() < 0 or value.ids.max() >= dim):
-                    bad = value.ids[(value.ids < 0) | (value.ids >= dim)][0]
-                    raise ValueError(f"Input '{name}' expects feature ids in [0, {dim}). Got id {bad}.")
-            finite = np.isfinite(value.vals)
-            if not finite.all():
+                kind, k = _check_csr(f"Input '{name}'", value.offsets, value.ids, value.vals, dim, True)
+                if kind == csr.ID_OUT_OF_RANGE:
+                    raise ValueError(f"Input '{name}' expects feature ids in [0, {dim}). Got id {value.ids[k]}.")
+            if kind == csr.NOT_FINITE:
                 # a NaN or inf input gives NaN scores, whose top k is arbitrary
-                k = int(np.argmin(finite.reshape(-1)))
                 row = k // dim if value.is_dense else int(np.searchsorted(value.offsets, k, side="right")) - 1
                 raise ValueError(f"Input '{name}' expects finite values. Sample {row} has "
                                  f"{value.vals.reshape(-1)[k]}.")
         labels = batch.labels
         if labels is not None:
             dim = self.output.dim
-            _check_csr("Labels", labels.offsets, labels.ids, labels.vals)
+            kind, k = _check_csr("Labels", labels.offsets, labels.ids, labels.vals, dim, False)
             if labels.batch_size != batch.batch_size:
                 raise ValueError(f"The batch has {batch.batch_size} samples but {labels.batch_size} label rows.")
-            if labels.ids.size and (labels.ids.min() < 0 or labels.ids.max() >= dim):
-                bad = labels.ids[(labels.ids < 0) | (labels.ids >= dim)][0]
-                raise ValueError(f"Labels must be ids in [0, {dim}) for output '{self.output.layer.name}'. Got {bad}.")
+            if kind == csr.ID_OUT_OF_RANGE:
+                raise ValueError(f"Labels must be ids in [0, {dim}) for output '{self.output.layer.name}'. "
+                                 f"Got {labels.ids[k]}.")
 
     def forward(self, batch: Batch, ctx: Context, skip_output: bool = False) -> dict[Node, Value]:
         """Run the graph on a batch (unchecked: see ``check_batch``).
