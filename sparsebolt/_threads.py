@@ -40,19 +40,20 @@ def get_num_threads() -> int:
     return numba.get_num_threads()
 
 
-# Multiply-adds of a training step below which its kernels run on one thread: waking a
-# second thread for each of a step's dozen parallel kernels costs more than it saves. Measured
-# on 2 cores (docs/automl.md, "How long to train"): adult's UDT steps (about 0.26M) train 40%
-# faster on one thread, clothing recommended's (2.1M) as fast, class_name's (2.8M) 40% slower.
+# Multiply-adds of a training step below which it runs serial kernels, on one thread: waking
+# a second thread for each of a step's dozen parallel kernels costs more than it saves, and a
+# parallel kernel on one thread still pays its launch (16 us against 10 us serial on a small
+# batch). Measured on 2 cores (docs/automl.md, "How long to train"): adult's UDT steps (about
+# 0.26M) train 40% faster on one thread, clothing recommended's (2.1M) as fast, class_name's
+# (2.8M) 40% slower.
 SERIAL_WORK = 1_000_000
 
 
 @contextmanager
-def threads_for(work: float):
-    """Run the block's kernels on one thread when ``work`` (multiply-adds) is below
-    ``SERIAL_WORK``, else on the threads ``set_num_threads`` chose."""
+def one_thread(active: bool = True):
+    """Run the block's parallel kernels on one thread when ``active``."""
     n = numba.get_num_threads()
-    if n == 1 or work >= SERIAL_WORK:
+    if not active or n == 1:
         yield
         return
     numba.set_num_threads(1)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from .._state import prefixed, unprefixed
-from .._threads import threads_for
+from .._threads import SERIAL_WORK, one_thread
 from .._validation import check_choice
 from ..data.value import Value
 from ..io import ModelFileError, open_model_file, read_state, save_model_file, set_model_state, split_arrays
@@ -338,13 +338,15 @@ class Model:
                 if g is not None:
                     grads[x] = grads[x] + g if x in grads else g
 
-    def _gradients(self, batch):
+    def _gradients(self, batch, serial=False):
         """Check ``batch`` (it must have labels), run forward and backward for the next
-        step, leaving the gradients in the parameters; returns the batch loss."""
+        step, leaving the gradients in the parameters; returns the batch loss. ``serial``:
+        the forward pass takes the kernels' serial twins."""
         self.check_batch(batch)
         if batch.labels is None:
             raise ValueError("train_step needs batches with labels.")
-        ctx = Context(training=True, labels=batch.labels, salt=self.steps + 1, softmax_ce=self.loss.softmax_ce)
+        ctx = Context(training=True, labels=batch.labels, salt=self.steps + 1, softmax_ce=self.loss.softmax_ce,
+                      serial=serial)
         values = self.forward(batch, ctx)
         loss, dz = self.loss(values[self.output], batch.labels)
         self.backward(values, dz, ctx)
@@ -370,8 +372,9 @@ class Model:
         ValueError
             For a batch without labels, or one ``check_batch`` rejects.
         """
-        with threads_for(self.step_cost(batch)):
-            loss = self._gradients(batch)
+        serial = self.step_cost(batch) < SERIAL_WORK
+        with one_thread(serial):
+            loss = self._gradients(batch, serial)
             self.steps += 1
             self.optimizer.step(self.parameters(), learning_rate)
         for layer in self.sparse_layers():
@@ -380,7 +383,7 @@ class Model:
 
     def step_cost(self, batch: Batch) -> float:
         """The forward multiply-adds of ``batch``, roughly (the layers' ``cost``): what
-        decides whether a training step runs its kernels on one thread.
+        decides whether a training step runs serial kernels on one thread.
 
         Parameters
         ----------

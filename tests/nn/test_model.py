@@ -80,22 +80,22 @@ def test_step_cost_counts_each_layers_multiply_adds():
 
 
 @pytest.mark.skipif(sb._threads.numba.config.NUMBA_NUM_THREADS < 2, reason="needs numba started with 2+ threads")
-def test_small_steps_run_on_one_thread_and_large_ones_on_all(monkeypatch):
+def test_small_steps_run_serial_kernels_on_one_thread_and_large_ones_on_all(monkeypatch):
     data = clustered(n=256, batch_size=256, shuffle=False)
     model = small_model()
     seen = []
     forward = model.layers[0].forward
     monkeypatch.setattr(model.layers[0], "forward",
-                        lambda *a: seen.append(sb._threads.numba.get_num_threads()) or forward(*a))
+                        lambda x, ctx: seen.append((sb._threads.numba.get_num_threads(), ctx.serial)) or forward(x, ctx))
     batch = next(iter(data))
     before = sb.get_num_threads()
     try:
         sb.set_num_threads(2)
         assert model.step_cost(batch) < sb._threads.SERIAL_WORK
         model.train_step(batch, 1e-3)
-        monkeypatch.setattr(sb._threads, "SERIAL_WORK", 0)
+        monkeypatch.setattr("sparsebolt.nn.model.SERIAL_WORK", 0)
         model.train_step(batch, 1e-3)
-        assert seen == [1, 2] and sb.get_num_threads() == 2
+        assert seen == [(1, True), (2, False)] and sb.get_num_threads() == 2
     finally:
         sb.set_num_threads(before)
 
