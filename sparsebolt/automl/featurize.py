@@ -537,7 +537,10 @@ class Featurizer:
             d = self.data_types[c].delimiter
             for i, v in enumerate(chunk.columns[c]):
                 if v is not None:
-                    lists[i] = (lists[i] or []) + [p for p in str(v).split(d) if p]
+                    parts = str(v).split(d)
+                    if "" in parts:
+                        parts = [p for p in parts if p]
+                    lists[i] = parts if lists[i] is None else lists[i] + parts
         for i in range(n):
             if lists[i] is None:
                 lists[i] = self.nodes.neighbors.get(node_ids[i], []) if node_ids[i] is not None else []
@@ -562,27 +565,30 @@ class Featurizer:
     def _graph(self, chunk, out):
         node_ids, lists = self._neighbor_lists(chunk)
         node_salt, feat_salt = self._salt("graph", "node"), self._salt("graph", "neighbor_features")
-        rows, ids, vals = [], [], []
-        f_rows, f_hashes, f_vals = [], [], []
-        for i, (node, nbrs) in enumerate(zip(node_ids, lists)):
-            if node is not None and self.node_column is not None:
-                rows.append(i)
-                ids.append(node)
-                vals.append(1.0)
-            if nbrs:
-                w = 1.0 / np.sqrt(len(nbrs))
-                rows += [i] * len(nbrs)
-                ids += nbrs
-                vals += [w] * len(nbrs)
-                found = [self.nodes.features[x] for x in nbrs if x in self.nodes.features]
-                for h, v in found:
-                    f_rows.append(np.full(h.shape[0], i, dtype=np.int64))
-                    f_hashes.append(h)
-                    f_vals.append(v / len(found))
-        if rows:
-            out.add(rows, _salted(ids, node_salt), vals)
-        if f_rows:
-            out.add(np.concatenate(f_rows), fk.resalt(np.concatenate(f_hashes), feat_salt), np.concatenate(f_vals))
+        n = len(node_ids)
+        if self.node_column is not None:
+            own = [i for i, node in enumerate(node_ids) if node is not None]
+            out.add(own, _salted([node_ids[i] for i in own], node_salt), 1.0)
+        # a row's neighbors weigh 1/sqrt(their count) each
+        counts = np.fromiter(map(len, lists), dtype=np.int64, count=n)
+        nbrs = list(itertools.chain.from_iterable(lists))
+        if not nbrs:
+            return
+        rows = np.repeat(np.arange(n, dtype=np.int64), counts)
+        weights = (1.0 / np.sqrt(np.maximum(counts, 1))).astype(np.float32)
+        out.add(rows, _salted(nbrs, node_salt), weights[rows])
+        # and bring their indexed features, averaged over the neighbors found
+        found = [self.nodes.features.get(x) for x in nbrs]
+        has = np.fromiter((f is not None for f in found), dtype=bool, count=len(found))
+        if not has.any():
+            return
+        found = [f for f in found if f is not None]
+        found_rows = rows[has]
+        per_row = np.bincount(found_rows, minlength=n).astype(np.float32)
+        lengths = np.fromiter((h.shape[0] for h, _ in found), dtype=np.int64, count=len(found))
+        f_rows = np.repeat(found_rows, lengths)
+        f_vals = np.concatenate([v for _, v in found]) / per_row[f_rows]
+        out.add(f_rows, fk.resalt(np.concatenate([h for h, _ in found]), feat_salt), f_vals)
 
     # temporal -------------------------------------------------------------------------------
 
