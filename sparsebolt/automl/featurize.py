@@ -469,8 +469,10 @@ class Featurizer:
         vocab = self.vocabularies[column]
         grow = mode == "train" and t.vocabulary is None
         check = mode != "index" and (mode != "train" or t.vocabulary is not None)
-        if not t.delimiter and set(map(type, values)) <= {str, type(None)}:
-            # one string a row: the same as below, worked out once per distinct value
+        if not t.delimiter:  # one value a row, worked out once per distinct value
+            if not set(map(type, values)) <= {str, type(None)}:
+                # as strings first: 1, 1.0 and True are one dict key but three values
+                values = [None if v is None else str(v) for v in values]
             distinct = list(dict.fromkeys(values))
             strings = [UNKNOWN if v is None or v == "" else v for v in distinct]
             if grow:

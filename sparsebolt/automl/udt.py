@@ -74,8 +74,7 @@ AUTOML_KEY = "automl"
 
 class _ReadRows:
     """The chunks of a training source, read once and kept while an in-memory ``train``
-    passes over them (its labels, graph nodes, row times and features): a CSV is parsed
-    once, not once a pass."""
+    passes over them (``UniversalDeepTransformer._read_once``)."""
 
     def __init__(self, chunks):
         self.chunks = chunks
@@ -287,11 +286,19 @@ class UniversalDeepTransformer:
 
     # data -------------------------------------------------------------------------------------
 
-    def _chunks(self, source, with_target, chunk_rows=CHUNK_ROWS, columns=None):
+    def _chunks(self, source, with_target, chunk_rows=None, columns=None):
         if isinstance(source, _ReadRows):
             return iter(source.chunks)
         columns = columns or self.featurizer.columns(with_target)
-        return read_chunks(source, columns, chunk_rows, self.delimiter, optional=self.featurizer.optional_columns())
+        return read_chunks(source, columns, chunk_rows or CHUNK_ROWS, self.delimiter, optional=self.featurizer.optional_columns())
+
+    def _read_once(self, source):
+        """A source of one chunk, read for the passes of an in-memory ``train`` (its labels,
+        graph nodes, row times, features), so a CSV is parsed once; a longer source is
+        read again each pass, one chunk at a time, and never held whole as Python strings."""
+        chunks = self._chunks(source, with_target=True)
+        first = next(chunks, None)
+        return _ReadRows([first]) if first is not None and next(chunks, None) is None else source
 
     def _featurize(self, source, mode):
         """The whole source as (offsets, ids, vals, Labels)."""
@@ -440,8 +447,8 @@ class UniversalDeepTransformer:
         if validation_metric is not None:
             make_metric(validation_metric)
         metrics = [metrics] if isinstance(metrics, str) else list(metrics)
-        if max_in_memory_rows is None:  # read once for the passes below (labels, nodes, features)
-            data = _ReadRows(list(self._chunks(data, with_target=True)))
+        if max_in_memory_rows is None:
+            data = self._read_once(data)
         if self.model is None:  # the labels first: the class count decides the width and 'auto' text settings
             for chunk in self._chunks(data, with_target=True, columns=[self.target]):
                 self.featurizer.labels.to_ids(chunk.columns[self.target], chunk, grow=True)

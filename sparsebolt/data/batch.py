@@ -9,8 +9,8 @@ from .._validation import check_int
 from ..kernels import csr
 from .value import Value
 
-# batches a shuffled SparseDataset gathers at once (then slices)
-_GATHER_BATCHES = 64
+# a SparseDataset gathers this many batches at once, or fewer to hold about this many entries
+_GATHER_BATCHES, _GATHER_ENTRIES = 64, 1 << 20
 
 
 class Labels:
@@ -212,6 +212,11 @@ class SparseDataset(Reshuffled):
         self._rng = np.random.default_rng(seed)
         if labels.batch_size != self.n_samples:
             raise ValueError(f"SparseDataset has {self.n_samples} feature rows but {labels.batch_size} label rows.")
+        # the gather kernels trust the offsets to frame the arrays
+        for what, x in (("features", self.features), ("labels", labels)):
+            if csr.csr_fault(x.offsets, x.ids, x.vals, np.iinfo(np.int32).max, False)[0] == csr.BAD_OFFSETS:
+                raise ValueError(f"SparseDataset's {what} have inconsistent CSR arrays: offsets must start at 0, "
+                                 f"never decrease and end at len(ids) == len(vals) ({x.ids.size}, {x.vals.size}).")
 
     @property
     def n_samples(self) -> int:
@@ -245,19 +250,17 @@ class SparseDataset(Reshuffled):
         return Batch((csr_value(self.dim, off, ids, vals),), labels)
 
     def __iter__(self):
-        order = self._rng.permutation(self.n_samples) if self.shuffle else None
-        # rows are gathered a block of batches at a time, each batch a slice of its block:
-        # one gather a batch cost more than a small model's step
-        block = self.batch_size * _GATHER_BATCHES
+        order = self._rng.permutation(self.n_samples) if self.shuffle else np.arange(self.n_samples)
+        # rows are gathered (copied) a block of batches at a time, each batch a slice of its
+        # block: one gather a batch cost more than a small model's step. A block holds about
+        # _GATHER_ENTRIES entries, at most _GATHER_BATCHES batches.
         f, lab = self.features, self.labels
+        per_batch = self.batch_size * max(f.ids.size / max(self.n_samples, 1), 1.0)
+        block = self.batch_size * int(np.clip(_GATHER_ENTRIES // per_batch, 1, _GATHER_BATCHES))
         for start in range(0, self.n_samples, block):
             stop = min(start + block, self.n_samples)
-            if order is None:
-                off, (ids, vals) = _slice_rows(f.offsets, [f.ids, f.vals], start, stop)
-                loff, (lids, lvals) = _slice_rows(lab.offsets, [lab.ids, lab.vals], start, stop)
-            else:
-                off, (ids, vals) = _take_rows(f.offsets, [f.ids, f.vals], order[start:stop])
-                loff, (lids, lvals) = _take_rows(lab.offsets, [lab.ids, lab.vals], order[start:stop])
+            off, (ids, vals) = _take_rows(f.offsets, [f.ids, f.vals], order[start:stop])
+            loff, (lids, lvals) = _take_rows(lab.offsets, [lab.ids, lab.vals], order[start:stop])
             for lo in range(0, stop - start, self.batch_size):
                 hi = min(lo + self.batch_size, stop - start)
                 boff, (bids, bvals) = _slice_rows(off, [ids, vals], lo, hi)

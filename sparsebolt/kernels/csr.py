@@ -1,4 +1,5 @@
-"""Gathering rows of CSR arrays (a shuffled epoch's batches, subsets of a data set)."""
+"""CSR arrays: gathering rows (an epoch's batches, subsets of a data set) and checking that
+offsets frame their ids and values."""
 import numpy as np
 from numba import njit
 
@@ -46,6 +47,8 @@ def csr_fault(offsets, ids, vals, dim, finite):
     NaN or infinite value; else ``FRAMED``. ``entry`` is the faulty entry's index (-1).
 
     offsets : int64[N + 1]    ids : int32[nnz]    vals : float32[nnz]    dim : int
+    finite : bool
+    returns (kind : int, entry : int)
     """
     nnz = ids.shape[0]
     if offsets.shape[0] == 0 or offsets[0] != 0 or offsets[-1] != nnz or vals.shape[0] != nnz:

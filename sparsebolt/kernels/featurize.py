@@ -231,9 +231,10 @@ def group_by_row(n_rows, rows, hashes, vals):
 
 @njit(cache=True)
 def document_counts(offsets, hashes, dim):
-    """In how many rows each feature id ``hash % dim`` occurs, for the ids that occur.
-    A count a possible id when they are fewer than the entries, else a sort of the rows'
-    distinct ids (a wide space, such as 2^30 ids, is never allocated).
+    """In how many rows each feature id ``hash % dim`` occurs, for the ids that occur:
+    counted in an array of every id when the ids are no more than the rows' distinct
+    entries, else by sorting those entries (a wide space, such as 2^30 ids, is never
+    allocated).
 
     offsets : int64[N + 1]   hashes : int64[nnz]
     Returns (ids : int64[m] sorted, counts : int64[m] > 0).

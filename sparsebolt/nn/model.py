@@ -338,13 +338,16 @@ class Model:
                 if g is not None:
                     grads[x] = grads[x] + g if x in grads else g
 
-    def _gradients(self, batch, serial=False):
-        """Check ``batch`` (it must have labels), run forward and backward for the next
-        step, leaving the gradients in the parameters; returns the batch loss. ``serial``:
-        the forward pass takes the kernels' serial twins."""
+    def _check_labeled(self, batch):
+        """``check_batch``, and the batch must have labels."""
         self.check_batch(batch)
         if batch.labels is None:
             raise ValueError("train_step needs batches with labels.")
+
+    def _gradients(self, batch, serial=False):
+        """Run forward and backward on a checked labeled batch for the next step, leaving
+        the gradients in the parameters; returns the batch loss. ``serial``: the forward
+        pass takes the kernels' serial twins."""
         ctx = Context(training=True, labels=batch.labels, salt=self.steps + 1, softmax_ce=self.loss.softmax_ce,
                       serial=serial)
         values = self.forward(batch, ctx)
@@ -372,6 +375,7 @@ class Model:
         ValueError
             For a batch without labels, or one ``check_batch`` rejects.
         """
+        self._check_labeled(batch)  # before step_cost reads it
         serial = self.step_cost(batch) < SERIAL_WORK
         with one_thread(serial):
             loss = self._gradients(batch, serial)
@@ -427,6 +431,7 @@ class Model:
         ValueError
             For a batch without labels, or one ``check_batch`` rejects.
         """
+        self._check_labeled(batch)
         loss = self._gradients(batch)
         return loss, take_gradients(self.parameters())
 

@@ -153,6 +153,16 @@ def test_categorical_numbers_and_their_strings_are_one_token():
     assert as_strings[0] == {token_id(make({}), "3", "categorical", "c")}
 
 
+def test_categorical_values_of_mixed_types_are_each_one_whole_token():
+    feat = make({"c": sb.types.categorical()})
+    rows = [{"c": v, "y": "a"} for v in ("New York", 1, 1.0, True, " padded", "1", None)]
+    ids = [i for i, _ in featurize(feat, rows)]
+    assert [len(i) for i in ids] == [1] * 7
+    expected = ["New York", "1", "1.0", "True", " padded", "1"]
+    assert [i[0] for i in ids[:6]] == [token_id(feat, x, "categorical", "c") for x in expected]
+    assert ids[1] == ids[5] and len({i[0] for i in ids}) == 6
+
+
 def test_categorical_known_vocabulary_and_multiple_values():
     feat = make({"c": sb.types.categorical(vocabulary=["red", "blue"], delimiter="|")})
     both, odd, none = featurize(feat, [{"c": "red|blue", "y": "a"}, {"c": "red|green", "y": "a"},

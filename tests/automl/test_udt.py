@@ -327,3 +327,21 @@ def test_auto_text_encoding_bigrams_for_two_classes_and_long_texts():
                                            input_dim=64)
     streamed.train(rows("pn", 12), epochs=1, max_in_memory_rows=25, verbose=False)
     assert streamed.data_types["q"].encoding == "bigrams" and streamed._auto_rate == 1e-3
+
+
+def test_train_parses_a_one_chunk_csv_once_and_a_longer_one_a_chunk_at_a_time(tmp_path, monkeypatch):
+    from sparsebolt.automl import udt as udt_module
+    from sparsebolt.data import csv as csv_module
+    rng = np.random.default_rng(5)
+    path = _write_csv(tmp_path / "train.csv", ["text", "label"], _reviews(rng, 300))
+    opened = []
+    parse = csv_module._csv_chunks
+    monkeypatch.setattr(csv_module, "_csv_chunks", lambda *a: opened.append(a[0]) or parse(*a))
+    types = {"text": sb.types.text(), "label": sb.types.categorical()}
+    sb.UniversalDeepTransformer(types, target="label", **SMALL).train(path, verbose=False)
+    assert opened == [path]  # labels, held-out rows and features from one parse
+    opened.clear()
+    monkeypatch.setattr(udt_module, "CHUNK_ROWS", 100)  # three chunks: one held at a time
+    model = sb.UniversalDeepTransformer(types, target="label", **SMALL)
+    model.train(path, verbose=False)
+    assert len(opened) > 1 and model.evaluate(path)["categorical_accuracy"] > 0.8

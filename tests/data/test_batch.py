@@ -50,3 +50,25 @@ def test_batch_of_given_rows_and_a_row_out_of_range():
         data.batch([3, 700])
     with pytest.raises(IndexError, match="Row -1"):
         data.subset([-1, 0])
+
+
+def test_offsets_that_do_not_frame_the_arrays_are_refused():
+    labels = sb.data.Labels.from_lists([[0], [1]])
+    with pytest.raises(ValueError, match="SparseDataset's features have inconsistent CSR arrays"):
+        sb.data.SparseDataset([0, 2, 40], np.arange(4, dtype=np.int32), None, labels, 100)
+    with pytest.raises(ValueError, match="SparseDataset's features have inconsistent CSR arrays"):
+        sb.data.SparseDataset([0, 3, 2], np.arange(2, dtype=np.int32), None, labels, 100)
+    with pytest.raises(ValueError, match="SparseDataset's labels have inconsistent CSR arrays"):
+        sb.data.SparseDataset([0, 1, 2], np.arange(2, dtype=np.int32), None,
+                              sb.data.Labels([0, 1, 5], np.array([0, 1], np.int32)), 100)
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_a_batch_is_a_copy_of_its_rows(shuffle):
+    data = _dataset(shuffle=shuffle)
+    before = data.features.vals.copy(), data.labels.ids.copy()
+    for b in data:
+        b.inputs[0].vals *= 5
+        b.labels.ids[:] = -1
+    np.testing.assert_array_equal(data.features.vals, before[0])
+    np.testing.assert_array_equal(data.labels.ids, before[1])

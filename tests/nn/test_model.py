@@ -369,7 +369,31 @@ def test_train_step_checks_its_batch_as_compute_gradients_does():
     for step in (lambda: model.train_step(bad, 1e-3), lambda: model.compute_gradients(bad)):
         with pytest.raises(ValueError, match=r"feature ids in \[0, 2000\). Got id 5000"):
             step()
+    labels = sb.data.Labels.from_lists([[0], [1]])
+    with pytest.raises(TypeError, match=r"Input 'inputlayer_\d+' must be given a Value. Got ndarray"):
+        model.train_step(sb.data.Batch((np.zeros((2, 2000), np.float32),), labels), 1e-3)
+    listed = sb.data.Value(2000, np.ones(2, np.float32), [3, 4], np.array([0, 1, 2]))
+    with pytest.raises(ValueError, match="must have 1-D int32 ids. Got list"):
+        model.train_step(sb.data.Batch((listed,), labels), 1e-3)
     assert model.steps == 0
+
+
+@pytest.mark.skipif(sb._threads.numba.config.NUMBA_NUM_THREADS < 2, reason="needs numba started with 2+ threads")
+def test_a_step_that_fails_inside_gives_the_threads_back(monkeypatch):
+    model = small_model()
+    batch = next(iter(clustered(n=64, batch_size=64, shuffle=False)))
+
+    def fail(*a):
+        raise RuntimeError("inside the step")
+    monkeypatch.setattr(model.layers[0], "forward", fail)
+    before = sb.get_num_threads()
+    try:
+        sb.set_num_threads(2)
+        with pytest.raises(RuntimeError, match="inside the step"):
+            model.train_step(batch, 1e-3)
+        assert sb.get_num_threads() == 2
+    finally:
+        sb.set_num_threads(before)
 
 
 def test_no_package_attribute_shadows_a_submodule_of_the_same_name():
