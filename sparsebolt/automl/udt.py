@@ -43,6 +43,9 @@ Rows = Union[str, "os.PathLike[str]", "pd.DataFrame", Sequence[dict]]
 
 # rows read and featurized at a time
 CHUNK_ROWS = 65_536
+# a training CSV up to this size is parsed once, not once a pass (its parsed rows take a few
+# times its size while train runs)
+READ_ONCE_BYTES = 64 << 20
 # embedding_dim=None: the hidden width by the target. Measured under automatic training
 # (docs/automl.md): with at most 100 classes (binary, regression bins) 128 wide lost nothing
 # against 512 at about a third of the fit time; MovieLens' 1,682 items lost 2 points of
@@ -293,12 +296,16 @@ class UniversalDeepTransformer:
         return read_chunks(source, columns, chunk_rows or CHUNK_ROWS, self.delimiter, optional=self.featurizer.optional_columns())
 
     def _read_once(self, source):
-        """A source of one chunk, read for the passes of an in-memory ``train`` (its labels,
-        graph nodes, row times, features), so a CSV is parsed once; a longer source is
-        read again each pass, one chunk at a time, and never held whole as Python strings."""
-        chunks = self._chunks(source, with_target=True)
-        first = next(chunks, None)
-        return _ReadRows([first]) if first is not None and next(chunks, None) is None else source
+        """A CSV file of at most ``READ_ONCE_BYTES``, parsed once for the passes of an
+        in-memory ``train`` (its labels, graph nodes, row times, features); a larger file
+        is parsed again each pass, one chunk at a time, never held whole as Python strings,
+        and rows already in memory (a DataFrame, dicts) are not copied."""
+        if not isinstance(source, (str, os.PathLike)) or not os.path.isfile(source):
+            return source
+        # a gzipped file holds several times its size in text
+        if os.path.getsize(source) * (8 if os.fspath(source).endswith(".gz") else 1) > READ_ONCE_BYTES:
+            return source
+        return _ReadRows(list(self._chunks(source, with_target=True)))
 
     def _featurize(self, source, mode):
         """The whole source as (offsets, ids, vals, Labels)."""

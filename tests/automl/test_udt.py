@@ -329,7 +329,7 @@ def test_auto_text_encoding_bigrams_for_two_classes_and_long_texts():
     assert streamed.data_types["q"].encoding == "bigrams" and streamed._auto_rate == 1e-3
 
 
-def test_train_parses_a_one_chunk_csv_once_and_a_longer_one_a_chunk_at_a_time(tmp_path, monkeypatch):
+def test_train_parses_a_small_csv_once_and_a_larger_one_a_chunk_at_a_time(tmp_path, monkeypatch):
     from sparsebolt.automl import udt as udt_module
     from sparsebolt.data import csv as csv_module
     rng = np.random.default_rng(5)
@@ -341,6 +341,7 @@ def test_train_parses_a_one_chunk_csv_once_and_a_longer_one_a_chunk_at_a_time(tm
     sb.UniversalDeepTransformer(types, target="label", **SMALL).train(path, verbose=False)
     assert opened == [path]  # labels, held-out rows and features from one parse
     opened.clear()
+    monkeypatch.setattr(udt_module, "READ_ONCE_BYTES", 1000)  # "larger": read again a pass
     monkeypatch.setattr(udt_module, "CHUNK_ROWS", 100)  # three chunks: one held at a time
     model = sb.UniversalDeepTransformer(types, target="label", **SMALL)
     model.train(path, verbose=False)
