@@ -28,11 +28,16 @@ RECENT = 5
 _DATE_PARTS = ("weekday", "month", "week_of_year", "week_of_month", "year")
 
 
-def _salted(strings, role_salt):
-    # a column repeats few values: hash each distinct one once
-    distinct = list(dict.fromkeys(strings))
+def _distinct(values):
+    """(the distinct values in order of first appearance, int64[n]: each value's place
+    among them): a column repeats few values, worked out once each."""
+    distinct = list(dict.fromkeys(values))
     codes = {x: i for i, x in enumerate(distinct)}
-    index = np.fromiter(map(codes.__getitem__, strings), dtype=np.int64, count=len(strings))
+    return distinct, np.fromiter(map(codes.__getitem__, values), dtype=np.int64, count=len(values))
+
+
+def _salted(strings, role_salt):
+    distinct, index = _distinct(strings)
     hashes = fk.ngram_hashes(np.arange(len(distinct) + 1, dtype=np.int64), string_hashes(distinct),
                              fk.UNIGRAMS, role_salt)[1]
     return hashes[index]
@@ -473,14 +478,12 @@ class Featurizer:
             if not set(map(type, values)) <= {str, type(None)}:
                 # as strings first: 1, 1.0 and True are one dict key but three values
                 values = [None if v is None else str(v) for v in values]
-            distinct = list(dict.fromkeys(values))
+            distinct, index = _distinct(values)
             strings = [UNKNOWN if v is None or v == "" else v for v in distinct]
             if grow:
                 vocab.update(strings)
             elif check:
                 strings = [p if p in vocab else UNKNOWN for p in strings]
-            codes = {v: i for i, v in enumerate(distinct)}
-            index = np.fromiter(map(codes.__getitem__, values), dtype=np.int64, count=len(values))
             out.add(np.arange(len(values)), _salted(strings, self._salt("categorical", column))[index], 1.0)
             return
         rows, strings = [], []

@@ -293,7 +293,8 @@ class UniversalDeepTransformer:
         if isinstance(source, _ReadRows):
             return iter(source.chunks)
         columns = columns or self.featurizer.columns(with_target)
-        return read_chunks(source, columns, chunk_rows or CHUNK_ROWS, self.delimiter, optional=self.featurizer.optional_columns())
+        return read_chunks(source, columns, chunk_rows or CHUNK_ROWS, self.delimiter,
+                           optional=self.featurizer.optional_columns())
 
     def _read_once(self, source):
         """A CSV file of at most ``READ_ONCE_BYTES``, parsed once for the passes of an
