@@ -418,10 +418,10 @@ class Featurizer:
         values = chunk.columns[column]
         try:  # numpy parses numbers and numeric strings as float() does, and None as nan
             x = np.array(values, dtype=np.float64)
-            missing = (np.fromiter((v is None for v in values), dtype=bool, count=len(values)) if None in values
-                       else np.zeros(len(values), dtype=bool))
-            if x.shape == (len(values),) and np.isfinite(x[~missing]).all():
-                return x
+            if x.shape == (len(values),):
+                # only the non-finite values can be missing ones: `None in values` compares every string
+                if all(values[i] is None for i in np.flatnonzero(~np.isfinite(x))):
+                    return x
         except (TypeError, ValueError):
             pass
         # a bad value: find the first, as the row-by-row parse meets it
