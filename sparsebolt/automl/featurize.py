@@ -184,7 +184,7 @@ class LabelMap:
 
 class TargetBins:
     """A numerical target as classes: bins at the quantiles of the first training chunk's
-    values (``ctype.bins`` of them, or given by ``ctype.range``); a row's label is its
+    values (``ctype.bins`` of them, 40 when None, or given by ``ctype.range``); a row's label is its
     value's bin, and a prediction is the mean of the bins' training means weighted by the
     model's probabilities (regression by classification, as BOLT's UDT does it)."""
 
@@ -221,8 +221,8 @@ class TargetBins:
 
     def fit(self, x):
         t = self.ctype
-        edges = (np.linspace(t.range[0], t.range[1], t.bins + 1)[1:-1] if t.range is not None
-                 else quantile_edges(x, t.bins))
+        edges = (np.linspace(t.range[0], t.range[1], t.n_bins() + 1)[1:-1] if t.range is not None
+                 else quantile_edges(x, t.n_bins()))
         bins = np.searchsorted(edges, x, side="right")
         sums = np.bincount(bins, weights=x, minlength=len(edges) + 1)
         counts = np.bincount(bins, minlength=len(edges) + 1)
@@ -408,8 +408,9 @@ class Featurizer:
         of ``x``, its values in the first chunk (nan where missing)."""
         t = self.data_types[column]
         if t.range is not None:
-            return np.linspace(t.range[0], t.range[1], t.bins + 1)[1:-1]
-        return quantile_edges(x[~np.isnan(x)], t.bins).astype(np.float64)
+            return np.linspace(t.range[0], t.range[1], t.n_bins() + 1)[1:-1]
+        present = x[~np.isnan(x)]
+        return quantile_edges(present, t.n_bins(present.shape[0])).astype(np.float64)
 
     # columns --------------------------------------------------------------------------------
 
@@ -498,13 +499,21 @@ class Featurizer:
                 strings.append(p)
         out.add(rows, _salted(strings, self._salt("categorical", column)), 1.0)
 
-    def _numerical(self, column, chunk, out):
+    def _numerical(self, column, chunk, out, positions):
+        """The bin token of each number into ``out``; its place among the edges (0 to 1)
+        into ``positions``, as the value of one feature of the column."""
         x = self._numbers(column, chunk)
         if self.edges[column] is None:
             self.edges[column] = self._edges(column, x)
-        b = np.searchsorted(self.edges[column], x, side="right").astype(np.int64)
-        b[np.isnan(x)] = -1
+        edges = self.edges[column]
+        b = np.searchsorted(edges, x, side="right").astype(np.int64)
+        missing = np.isnan(x)
+        b[missing] = -1
         out.add(np.arange(len(x)), fk.int_hashes(b, self._salt("numerical", column)), 1.0)
+        if self.data_types[column].position and edges.shape[0] > 1:
+            rows = np.flatnonzero(~missing)
+            place = np.interp(x[rows], edges, np.linspace(0.0, 1.0, edges.shape[0]))
+            positions.add(rows, np.full(rows.shape[0], self._salt("position", column)), place)
 
     def _date(self, column, secs, missing, out):
         parts = date_parts(secs)
@@ -515,22 +524,23 @@ class Featurizer:
         out.add(rows, np.full(rows.shape[0], self._salt("missing", column)), 1.0)
 
     def own_features(self, chunk, mode):
-        """(text entries, tabular entries, date entries, {date column: (seconds, missing)})
+        """(text entries, tabular entries, other entries, {date column: (seconds, missing)})
         of the rows' own columns; tabular holds the categorical and numerical tokens (one
-        entry each, value 1)."""
-        text, tab, dates = _Entries(), _Entries(), _Entries()
+        entry each, value 1), the only ones cross-column pairgrams combine; other holds the
+        date tokens and the numbers' positions."""
+        text, tab, other = _Entries(), _Entries(), _Entries()
         for c in self.text_columns:
             self._text(c, chunk.columns[c], mode, text)
         for c in self.categorical_columns:
             self._categorical(c, chunk.columns[c], mode, tab)
         for c in self.numerical_columns:
-            self._numerical(c, chunk, tab)
+            self._numerical(c, chunk, tab, other)
         times = {}
         for c in self.date_columns:
             secs, missing = parse_times(c, self.data_types[c], chunk.columns[c], chunk)
             times[c] = (secs, missing)
-            self._date(c, secs, missing, dates)
-        return text, tab, dates, times
+            self._date(c, secs, missing, other)
+        return text, tab, other, times
 
     # graph ----------------------------------------------------------------------------------
 
@@ -649,10 +659,10 @@ class Featurizer:
         """CSR features of a chunk (offsets int64[n + 1], ids int32[nnz], vals float32[nnz]),
         its Labels (None in 'predict' mode) and the count of unknown labels."""
         n = len(chunk)
-        text, tab, dates, times = self.own_features(chunk, mode)
+        text, tab, other, times = self.own_features(chunk, mode)
         out = _Entries()
         out.extend(text)
-        out.extend(dates)
+        out.extend(other)
         if self.node_column is not None and mode == "train":
             own = _Entries()
             own.extend(out)

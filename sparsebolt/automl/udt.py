@@ -43,6 +43,10 @@ Rows = Union[str, "os.PathLike[str]", "pd.DataFrame", Sequence[dict]]
 
 # rows read and featurized at a time
 CHUNK_ROWS = 65_536
+# rows a training step; a small training set in memory takes smaller steps, at least
+# MIN_STEPS of them an epoch: with 256 rows a step, 124 training rows made one Adam step an
+# epoch and early stopping ended training after a few (docs/automl.md, "Small data sets")
+BATCH_SIZE, MIN_BATCH_SIZE, MIN_STEPS = 256, 16, 32
 # a training CSV up to this size is parsed once, not once a pass (its parsed rows take a few
 # times its size while train runs)
 READ_ONCE_BYTES = 64 << 20
@@ -73,6 +77,11 @@ _WORD = re.compile(r"\w+")
 _FORGOTTEN_BIAS = np.float32(-1e30)
 # the model file's manifest entry that holds the columns and the featurizer
 AUTOML_KEY = "automl"
+
+
+def _batch_size(n_rows):
+    """Rows a training step of ``n_rows`` training rows held in memory."""
+    return int(np.clip(n_rows // MIN_STEPS, MIN_BATCH_SIZE, BATCH_SIZE))
 
 
 class _ReadRows:
@@ -374,7 +383,7 @@ class UniversalDeepTransformer:
     # training and inference -------------------------------------------------------------------
 
     def train(self, data: Rows, epochs: int | None = None, learning_rate: float | Schedule | None = None,
-              batch_size: int = 256, validation: Rows | None = None, metrics: str | Sequence[str] = (),
+              batch_size: int | None = None, validation: Rows | None = None, metrics: str | Sequence[str] = (),
               max_in_memory_rows: int | None = None, shuffle: bool = True, callbacks: Sequence[Callback] = (),
               verbose: bool = True, label_augmentation: bool = False, max_epochs: int | None = None,
               validation_metric: str | None = None) -> History:
@@ -402,8 +411,9 @@ class UniversalDeepTransformer:
             Passes over ``data``; None decides (see above).
         learning_rate : float, Schedule or None, default=None
             None: the automatic schedule above.
-        batch_size : int, default=256
-            Rows a training step.
+        batch_size : int or None, default=None
+            Rows a training step; None: 256, or fewer for a small training set held in
+            memory, so that an epoch takes at least 32 steps (never under 16 rows a step).
         validation : str, path-like, DataFrame, list of dict or None, default=None
             Labeled rows evaluated after each epoch, instead of a held-out slice.
         metrics : str or sequence of str, default=()
@@ -445,7 +455,8 @@ class UniversalDeepTransformer:
         ValueError
             For a bad parameter, an unknown metric, or rows that do not fit the columns.
         """
-        check_int("train", "batch_size", batch_size, 1)
+        if batch_size is not None:
+            check_int("train", "batch_size", batch_size, 1)
         if epochs is not None:
             check_int("train", "epochs", epochs, 1)
         if max_epochs is not None:
@@ -469,11 +480,13 @@ class UniversalDeepTransformer:
         holdout = auto and validation is None
         val = None
         if max_in_memory_rows is None:
-            train_data = self._dataset(data, "train", batch_size, shuffle=shuffle)
+            train_data = self._dataset(data, "train", batch_size or BATCH_SIZE, shuffle=shuffle)
             n_rows = train_data.n_samples
-            if holdout and n_rows >= MIN_AUTO_ROWS:
+            n_val = self._validation_rows(n_rows) if holdout and n_rows >= MIN_AUTO_ROWS else 0
+            if batch_size is None:
+                batch_size = train_data.batch_size = _batch_size(n_rows - n_val)
+            if n_val:
                 rows = self._holdout_order(data, n_rows)
-                n_val = self._validation_rows(n_rows)
                 val = train_data.subset(np.sort(rows[:n_val]), batch_size=2048, shuffle=False)
                 train_data = train_data.subset(np.sort(rows[n_val:]), seed=self.seed)
         else:
@@ -481,6 +494,7 @@ class UniversalDeepTransformer:
                 for chunk in self._chunks(data, with_target=True, chunk_rows=max_in_memory_rows):
                     self.featurizer.decide_text(chunk)  # before the learning rate, which depends on it
                     break
+            batch_size = batch_size or BATCH_SIZE
             train_data = _ChunkStream(self, data, "train", batch_size, max_in_memory_rows, shuffle, self.seed)
             n_rows = None
             if holdout:
@@ -1217,6 +1231,9 @@ class UniversalDeepTransformer:
             The untrained model.
         """
         kw = {k: v for k, v in config.items() if k != "featurizer"}
+        # a numerical column of a config written before positions existed was trained without them
+        kw["data_types"] = {c: {**t, "position": False} if t.get("type") == "numerical" and "position" not in t else t
+                            for c, t in config["data_types"].items()}
         model = cls(**kw)
         model.featurizer.set_config(config["featurizer"])
         if model.model is None and model.n_classes:

@@ -33,6 +33,11 @@ def test_type_parameters():
         sb.types.text(weighting="bm25")
     with pytest.raises(ValueError, match=r"'range' parameter of sb.types.numerical must be None or \(low, high\)"):
         sb.types.numerical(range=(5, 1))
+    with pytest.raises(ValueError, match=r"'bins' parameter of sb.types.numerical must be"):
+        sb.types.numerical(bins=0)
+    with pytest.raises(ValueError, match=r"'position' parameter of sb.types.numerical must be True or False\. "
+                                         r"Got 1 instead\."):
+        sb.types.numerical(position=1)
     with pytest.raises(ValueError, match="needs n_classes"):
         sb.types.categorical(label_type="int")
     with pytest.raises(ValueError, match=r"'delimiter' parameter of sb.types.categorical must be None or a single"):

@@ -173,7 +173,7 @@ def test_categorical_known_vocabulary_and_multiple_values():
 
 
 def test_numerical_range_bins_clip_and_missing():
-    feat = make({"x": sb.types.numerical(range=(0, 10), bins=5)})
+    feat = make({"x": sb.types.numerical(range=(0, 10), bins=5, position=False)})
     rows = [{"x": v, "y": "a"} for v in ("0", "1.9", "2", "9.9", "-50", "1e9", None)]
     ids = [i[0] for i, _ in featurize(feat, rows)]
     assert ids[0] == ids[1] != ids[2]
@@ -191,9 +191,47 @@ def test_numerical_quantile_bins_from_the_first_chunk():
 
 
 def test_a_value_filling_most_rows_does_not_swallow_the_bins():
-    feat = make({"x": sb.types.numerical(bins=4)})
+    feat = make({"x": sb.types.numerical(bins=4, position=False)})
     ids = [i[0] for i, _ in featurize(feat, [{"x": v, "y": "a"} for v in [0] * 90 + list(range(10, 20))])]
     assert len(set(ids[90:])) >= 3 and ids[0] not in ids[90:]
+
+
+def test_a_number_also_gives_its_place_among_the_bin_edges():
+    feat = make({"x": sb.types.numerical(range=(0, 10), bins=5)})
+    place = int(feat._salt("position", "x") % feat.input_dim)
+    rows = featurize(feat, [{"x": v, "y": "a"} for v in (-50, 2, 5, 8, 1e9, None)])
+    values = [dict(zip(ids, vals)).get(place) for ids, vals in rows]
+    # edges 2, 4, 6, 8 equally spaced over [0, 1]; beyond them, 0 and 1; a missing number has none
+    assert values[:5] == pytest.approx([0.0, 0.0, 0.5, 1.0, 1.0]) and values[5] is None
+    assert all(len(ids) == 2 for ids, _ in rows[:5]) and len(rows[5][0]) == 1
+    alone = make({"x": sb.types.numerical(range=(0, 10), bins=5, position=False)})
+    assert [len(ids) for ids, _ in featurize(alone, [{"x": 5, "y": "a"}])] == [1]
+
+
+def test_places_follow_the_order_of_the_numbers():
+    feat = make({"x": sb.types.numerical(bins=8)})
+    place = int(feat._salt("position", "x") % feat.input_dim)
+    x = [3.0, -1.0, 10.0, 7.5, 0.0, 2.0, 11.0, 4.0] * 10
+    values = [dict(zip(ids, vals))[place] for ids, vals in featurize(feat, [{"x": v, "y": "a"} for v in x])]
+    assert np.all(np.diff(np.array(values)[np.argsort(x, kind="stable")]) >= 0)
+    assert min(values) == 0.0 and max(values) == 1.0
+
+
+@pytest.mark.parametrize("n_values, bins", [(1, 2), (8, 3), (100, 7), (1000, 15), (18_000, 39), (19_000, 40),
+                                             (10 ** 6, 40)])
+def test_automatic_bins_grow_with_the_cube_root_of_the_values(n_values, bins):
+    assert sb.types.numerical().n_bins(n_values) == bins
+    assert sb.types.numerical(bins=12).n_bins(n_values) == 12
+    assert sb.types.numerical().n_bins() == 40  # a range, or a target
+
+
+def test_a_small_first_chunk_gets_fewer_bins():
+    small = make({"x": sb.types.numerical()})
+    featurize(small, [{"x": v, "y": "a"} for v in range(100)])
+    assert len(small.edges["x"]) == 6  # 7 bins
+    given = make({"x": sb.types.numerical(bins=40)})
+    featurize(given, [{"x": v, "y": "a"} for v in range(100)])
+    assert len(given.edges["x"]) == 39
 
 
 def test_a_bad_number_names_its_line(tmp_path):

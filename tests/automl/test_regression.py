@@ -72,7 +72,9 @@ def test_a_binary_target_gets_a_probability_calibrated_on_the_held_out_rows(tmp_
 
     udt = sb.UniversalDeepTransformer({"text": sb.types.text(tokenizer="words"), "y": sb.types.categorical()},
                                       target="y", **SMALL)
-    udt.train(rows(4000), max_epochs=6, verbose=False)
+    # 256 rows a step (not the fewer a set this small gets by default): steps few enough that
+    # the raw probabilities stay timid
+    udt.train(rows(4000), max_epochs=6, batch_size=256, verbose=False)
     test = rows(2000)
     y = np.array([r["y"] == udt.featurizer.labels.name(1) for r in test])
     hot = np.array([r["text"].startswith("hot") == (udt.featurizer.labels.name(1) == "yes") for r in test])
