@@ -208,6 +208,15 @@ def versions():
     return out
 
 
+def chosen_tasks(only, tasks):
+    """The task names of a comma-separated ``--only`` value, each one of ``tasks``."""
+    chosen = [t.strip() for t in only.split(",") if t.strip()]
+    for t in chosen:
+        if t not in tasks:
+            raise SystemExit(f"unknown task {t!r}; choose from {', '.join(tasks)}")
+    return chosen
+
+
 def format_table(headers, rows, aligns=None):
     """Plain-text table; ``aligns`` is a string of 'l'/'r' per column (default: first
     column left, the rest right)."""

@@ -45,8 +45,8 @@ if ROOT not in sys.path:
 
 import sparsebolt as sb  # noqa: E402
 from benchmarks._baselines import linear_scores, nearest_class, tfidf_linear, topk_hits  # noqa: E402
-from benchmarks._common import (format_table, git_revision, machine_info, plot_time_to_quality,  # noqa: E402
-                                write_json)
+from benchmarks._common import (chosen_tasks, format_table, git_revision, machine_info,  # noqa: E402
+                                plot_time_to_quality, write_json)
 
 THREADS = 2
 # rows of the untimed warm-up fit before each timed UDT fit
@@ -397,10 +397,7 @@ def report(rows):
 
 def main(argv=None):
     args = parse_args(argv)
-    only = [t.strip() for t in args.only.split(",") if t.strip()]
-    for t in only:
-        if t not in TASKS:
-            raise SystemExit(f"unknown task {t!r}; choose from {', '.join(TASKS)}")
+    only = chosen_tasks(args.only, TASKS)
     if not os.path.isdir(args.data):
         raise SystemExit(f"no data at {args.data}")
     sb.set_num_threads(args.threads)

@@ -31,7 +31,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 import sparsebolt as sb  # noqa: E402
-from benchmarks._common import format_table  # noqa: E402
+from benchmarks._common import chosen_tasks, format_table  # noqa: E402
 
 ADULT_NUMERIC = ["age", "fnlwgt", "educational-num", "capital-gain", "capital-loss", "hours-per-week"]
 ADULT_CATEGORICAL = ["workclass", "education", "marital-status", "occupation", "relationship", "race", "gender",
@@ -160,10 +160,7 @@ def clothing(data, n):
 
 def main(argv=None):
     args = parse_args(argv)
-    only = [t.strip() for t in args.only.split(",") if t.strip()]
-    for t in only:
-        if t not in TASKS:
-            raise SystemExit(f"unknown task {t!r}; choose from {', '.join(TASKS)}")
+    only = chosen_tasks(args.only, TASKS)
     sb.set_num_threads(args.threads)
     warnings.filterwarnings("ignore", category=UserWarning)
     rows = []
