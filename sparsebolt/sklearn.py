@@ -412,7 +412,7 @@ class _UDTEstimator(BaseEstimator):
     y as its target column, saved as model-file bytes when pickled."""
 
     def __init__(self, data_types: dict[str, Any], target: str = "target", epochs: int | None = None,
-                 learning_rate: float | Schedule | None = None, batch_size: int = 256, input_dim: int = 100_000,
+                 learning_rate: float | Schedule | None = None, batch_size: int | None = None, input_dim: int = 100_000,
                  embedding_dim: int | None = None, seed: int = 0, verbose: bool = False) -> None:
         self.data_types = data_types
         self.target = target
@@ -476,8 +476,8 @@ _UDT_PARAMETERS = """
         (``UniversalDeepTransformer.train``).
     learning_rate : float, Schedule or None, default=None
         None: the model's automatic schedule.
-    batch_size : int, default=256
-        Rows a training step.
+    batch_size : int or None, default=None
+        Rows a training step; None: 256, or fewer for a small X (``UniversalDeepTransformer.train``).
     input_dim : int, default=100_000
         Width of the hashed feature space.
     embedding_dim : int or None, default=None
@@ -603,7 +603,7 @@ class UDTRegressor(RegressorMixin, _UDTEstimator):
     ----------""" + _UDT_ATTRIBUTES
 
     def __init__(self, data_types: dict[str, Any], target: str = "target", epochs: int | None = None,
-                 learning_rate: float | Schedule | None = None, batch_size: int = 256, input_dim: int = 100_000,
+                 learning_rate: float | Schedule | None = None, batch_size: int | None = None, input_dim: int = 100_000,
                  embedding_dim: int | None = None, seed: int = 0, verbose: bool = False, bins: int = 40) -> None:
         super().__init__(data_types, target, epochs, learning_rate, batch_size, input_dim, embedding_dim, seed,
                          verbose)

@@ -403,14 +403,16 @@ class Featurizer:
 
     # fitting --------------------------------------------------------------------------------
 
-    def _edges(self, column, x):
+    def _edges(self, column, x, whole):
         """Inner bin edges of a numerical column: from its range, else from the quantiles
-        of ``x``, its values in the first chunk (nan where missing)."""
+        of ``x``, its values in the first chunk (nan where missing). Automatic bins follow
+        the count of values only when the chunk holds all the training rows (``whole``): a
+        first chunk of a larger source, streamed, is a sample of it."""
         t = self.data_types[column]
         if t.range is not None:
             return np.linspace(t.range[0], t.range[1], t.n_bins() + 1)[1:-1]
         present = x[~np.isnan(x)]
-        return quantile_edges(present, t.n_bins(present.shape[0])).astype(np.float64)
+        return quantile_edges(present, t.n_bins(present.shape[0] if whole else None)).astype(np.float64)
 
     # columns --------------------------------------------------------------------------------
 
@@ -504,7 +506,7 @@ class Featurizer:
         into ``positions``, as the value of one feature of the column."""
         x = self._numbers(column, chunk)
         if self.edges[column] is None:
-            self.edges[column] = self._edges(column, x)
+            self.edges[column] = self._edges(column, x, chunk.whole)
         edges = self.edges[column]
         b = np.searchsorted(edges, x, side="right").astype(np.int64)
         missing = np.isnan(x)

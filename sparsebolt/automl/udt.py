@@ -1231,9 +1231,11 @@ class UniversalDeepTransformer:
             The untrained model.
         """
         kw = {k: v for k, v in config.items() if k != "featurizer"}
-        # a numerical column of a config written before positions existed was trained without them
-        kw["data_types"] = {c: {**t, "position": False} if t.get("type") == "numerical" and "position" not in t else t
-                            for c, t in config["data_types"].items()}
+        types = config.get("data_types")
+        if isinstance(types, dict):  # a numerical column of a config written before positions had none
+            kw["data_types"] = {c: {**t, "position": False}
+                                if isinstance(t, dict) and t.get("type") == "numerical" and "position" not in t else t
+                                for c, t in types.items()}
         model = cls(**kw)
         model.featurizer.set_config(config["featurizer"])
         if model.model is None and model.n_classes:

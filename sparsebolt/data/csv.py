@@ -34,12 +34,13 @@ class RowError(DataFormatError):
 
 class Chunk:
     """Consecutive rows of a source: ``columns`` maps each needed column name to a list of
-    values (str, numbers, or None for missing) and ``lines`` gives where each row starts."""
+    values (str, numbers, or None for missing), ``lines`` gives where each row starts and
+    ``whole`` whether the chunk holds every row of its source."""
 
-    __slots__ = ("source", "columns", "lines", "is_file")
+    __slots__ = ("source", "columns", "lines", "is_file", "whole")
 
-    def __init__(self, source, columns, lines, is_file):
-        self.source, self.columns, self.lines, self.is_file = source, columns, lines, is_file
+    def __init__(self, source, columns, lines, is_file, whole=False):
+        self.source, self.columns, self.lines, self.is_file, self.whole = source, columns, lines, is_file, whole
 
     def __len__(self):
         return len(self.lines)
@@ -136,8 +137,9 @@ def _csv_chunks(path, columns, chunk_rows, delimiter, optional):
                 break
             for c in absent:
                 cols[c] = [None] * len(lines)
+            whole = n_rows == 0 and len(lines) < chunk_rows  # the file ended before the chunk filled
             n_rows += len(lines)
-            yield Chunk(path, cols, lines, True)
+            yield Chunk(path, cols, lines, True, whole)
         if n_rows == 0:
             raise DataFormatError(path, None, "the file has a header but no rows")
 
@@ -169,7 +171,7 @@ def _frame_chunks(frame, columns, chunk_rows, optional):
                 cols[c] = [None if _is_missing(v) else v for v in frame[c].iloc[lo:hi].tolist()]
             else:
                 cols[c] = [None] * (hi - lo)
-        yield Chunk("DataFrame", cols, list(range(lo, hi)), False)
+        yield Chunk("DataFrame", cols, list(range(lo, hi)), False, lo == 0 and hi == n)
 
 
 def _dict_chunks(rows, columns, chunk_rows):
@@ -185,7 +187,7 @@ def _dict_chunks(rows, columns, chunk_rows):
             for c in columns:
                 v = r.get(c)
                 cols[c].append(None if _is_missing(v) else v)
-        yield Chunk("rows", cols, list(range(lo, lo + len(part))), False)
+        yield Chunk("rows", cols, list(range(lo, lo + len(part))), False, lo == 0 and len(part) == len(rows))
 
 
 def unknown_keys(row, columns):

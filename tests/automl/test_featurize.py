@@ -232,6 +232,13 @@ def test_a_small_first_chunk_gets_fewer_bins():
     given = make({"x": sb.types.numerical(bins=40)})
     featurize(given, [{"x": v, "y": "a"} for v in range(100)])
     assert len(given.edges["x"]) == 39
+    # a first chunk of a larger (or streamed) source is a sample of it: 40 bins
+    from sparsebolt.data.csv import read_chunks
+    sampled = make({"x": sb.types.numerical()})
+    first = next(read_chunks([{"x": v, "y": "a"} for v in range(100)], sampled.columns(True), 50))
+    assert not first.whole
+    sampled.transform(first, "train")
+    assert len(sampled.edges["x"]) == 39
 
 
 def test_a_bad_number_names_its_line(tmp_path):

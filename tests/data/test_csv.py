@@ -71,6 +71,15 @@ def test_streams_in_chunks_with_line_numbers(tmp_path):
     rows, lines, chunks = _read(path, chunk_rows=2)
     assert [len(c) for c in chunks] == [2, 2, 1]
     assert lines == [2, 3, 4, 5, 6] and rows[4] == ("4", "4")
+    assert [c.whole for c in chunks] == [False, False, False]
+    assert [c.whole for c in _read(path, chunk_rows=6)[2]] == [True]
+
+
+def test_a_chunk_knows_whether_it_holds_every_row(tmp_path):
+    pd = pytest.importorskip("pandas")
+    for source in (pd.DataFrame({"a": [1, 2, 3], "b": [1, 2, 3]}), [{"a": i, "b": i} for i in range(3)]):
+        assert [c.whole for c in _read(source, chunk_rows=3)[2]] == [True]
+        assert [c.whole for c in _read(source, chunk_rows=2)[2]] == [False, False]
 
 
 def test_gzip_and_other_delimiters(tmp_path):
