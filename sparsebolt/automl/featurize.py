@@ -184,9 +184,10 @@ class LabelMap:
 
 class TargetBins:
     """A numerical target as classes: bins at the quantiles of the first training chunk's
-    values (``ctype.bins`` of them, 40 when None, or given by ``ctype.range``); a row's label is its
-    value's bin, and a prediction is the mean of the bins' training means weighted by the
-    model's probabilities (regression by classification, as BOLT's UDT does it)."""
+    values (``ctype.bins`` of them, 40 when None, or given by ``ctype.range``); a row's
+    label is its value's bin, and a prediction is the mean of the bins' training means
+    weighted by the model's probabilities (regression by classification, as BOLT's UDT
+    does it)."""
 
     label_type = "bins"
     n_classes = None
