@@ -32,10 +32,8 @@ if ROOT not in sys.path:
 
 import sparsebolt as sb  # noqa: E402
 from benchmarks._common import chosen_tasks, format_table  # noqa: E402
+from benchmarks.automl import ADULT_CATEGORICAL, ADULT_NUMERIC  # noqa: E402
 
-ADULT_NUMERIC = ["age", "fnlwgt", "educational-num", "capital-gain", "capital-loss", "hours-per-week"]
-ADULT_CATEGORICAL = ["workclass", "education", "marital-status", "occupation", "relationship", "race", "gender",
-                     "native-country"]
 TASKS = ("wine", "breast_cancer", "digits", "adult_500", "adult_2000", "clothing_1000", "clothing_4000")
 BEFORE = "sparsebolt UDT, before (40 bins, no positions, 256 rows a step)"
 
