@@ -8,11 +8,17 @@ table of test quality and fit time.
                       HistGradientBoostingClassifier (native categoricals, defaults)
     movielens_100k    next-item recall@10 with temporal user history: most popular, and
                       item-item co-occurrence (cosine), each over the user's unrated items
+    movielens_rating  typed columns (user, item, the user's age, gender, occupation, zip, the
+                      movie's year and genres) -> rating >= 4 (accuracy, AUC), the data set's
+                      second task: HistGradientBoostingClassifier (ids as numbers), and with
+                      target-encoded user and item ids
     wordnet_graph     gloss text + node id + neighbors -> lexname (accuracy, macro-F1):
                       TF-IDF + LinearSVC / LogisticRegression on the gloss text
     wordnet_2k        query -> one of the 2,000 synsets with the most training queries (a
                       text task with over 1,000 classes; accuracy, macro-F1): TF-IDF +
                       LinearSVC / LogisticRegression
+    wordnet_lexname   short query -> its synset's lexname (26 noun classes), 100,000 training
+                      queries: TF-IDF + LinearSVC / LogisticRegression
     wordnet_search    query -> one of 117,659 synsets (P@1, R@10): TF-IDF nearest class
                       (a class = its training queries joined), word 1-2-grams and char_wb
                       3-5-grams
@@ -51,7 +57,10 @@ from benchmarks._common import (chosen_tasks, format_table, git_revision, machin
 THREADS = 2
 # rows of the untimed warm-up fit before each timed UDT fit
 WARM_ROWS = 300
-TASKS = ("clothing", "adult", "adult_age", "movielens", "wordnet_graph", "wordnet_2k", "wordnet_search")
+TASKS = ("clothing", "adult", "adult_age", "movielens", "movielens_rating", "wordnet_graph", "wordnet_2k",
+         "wordnet_lexname", "wordnet_search")
+# training queries of the lexname task (a random sample of those whose synset is a noun of wordnet_graph)
+LEXNAME_TRAIN_ROWS = 100_000
 
 
 def parse_args(argv=None):
@@ -289,6 +298,73 @@ def movielens(data):
     return out
 
 
+def movielens_rating(data, workdir):
+    """Typed tabular columns -> a binary label: whether a rating is 4 or 5 stars, from the
+    user's and the movie's columns (no history)."""
+    import pandas as pd
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import KFold
+    from sklearn.preprocessing import TargetEncoder
+
+    root = os.path.join(data, "movielens_100k")
+    items = pd.read_csv(os.path.join(root, "items.csv"))
+    users = pd.read_csv(os.path.join(root, "users.csv"), dtype={"zip": str})
+    items["year"] = pd.to_datetime(items["release_date"]).dt.year
+    frames, paths = {}, {}
+    for name in ("train", "test"):
+        d = pd.read_csv(os.path.join(root, f"{name}.csv")).merge(users, on="user_id")
+        d = d.merge(items[["item_id", "year", "genres"]], on="item_id")
+        d["liked"] = np.where(d["rating"] >= 4, "yes", "no")
+        frames[name] = d.drop(columns=["rating", "timestamp"])
+        paths[name] = os.path.join(workdir, f"movielens_rating_{name}.csv")
+        frames[name].to_csv(paths[name], index=False)
+    train, test = frames["train"], frames["test"]
+    print(f"movielens_100k: user and movie columns -> rating >= 4 ({len(train):,} training, {len(test):,} test rows)")
+    types = {"user_id": sb.types.categorical(), "item_id": sb.types.categorical(), "age": sb.types.numerical(),
+             "gender": sb.types.categorical(), "occupation": sb.types.categorical(), "zip": sb.types.categorical(),
+             "year": sb.types.numerical(), "genres": sb.types.categorical(delimiter="|"),
+             "liked": sb.types.categorical()}
+    model = sb.UniversalDeepTransformer(types, target="liked")
+    secs, cfg = udt_fit(model, paths["train"])
+    res = model.evaluate(paths["test"], metrics=["categorical_accuracy", "auc"])
+    out = [result("movielens_rating", "rating >= 4", "sparsebolt UDT (defaults)", secs, cfg,
+                  accuracy=res["categorical_accuracy"], auc=res["auc"])]
+
+    genres = sorted({g for x in train["genres"].dropna() for g in x.split("|")})
+
+    def columns(d):
+        # HGB's native categoricals take at most 255 values: user and item ids (943 and
+        # 1,682) go in as numbers, zip codes as their first three digits
+        x = d[["user_id", "item_id", "age", "year"]].astype(float)
+        for c in ("gender", "occupation"):
+            x[c] = pd.Categorical(d[c], categories=sorted(train[c].unique()))
+        x["zip3"] = pd.to_numeric(d["zip"].str[:3], errors="coerce")
+        listed = d["genres"].fillna("").str.split("|")
+        for g in genres:
+            x[f"genre {g}"] = listed.apply(lambda names: g in names).astype(np.int8)
+        return x
+
+    x_train, x_test = columns(train), columns(test)
+    y_train, truth = (train["liked"] == "yes").to_numpy(), (test["liked"] == "yes").to_numpy()
+    ids = ["user_id", "item_id"]
+    for name in ("HistGradientBoostingClassifier (ids as numbers)",
+                 "HistGradientBoostingClassifier + target-encoded ids"):
+        with Timer() as t:
+            fit_x, test_x = x_train, x_test
+            if "target" in name:  # cross-fitted on the training rows
+                enc = TargetEncoder(cv=KFold(5, shuffle=True, random_state=0))
+                fit_x, test_x = x_train.copy(), x_test.copy()
+                fit_x[["user rate", "item rate"]] = enc.fit_transform(train[ids].astype(str), y_train)
+                test_x[["user rate", "item rate"]] = enc.transform(test[ids].astype(str))
+            hgb = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0)
+            hgb.fit(fit_x, y_train)
+        proba = hgb.predict_proba(test_x)[:, 1]
+        out.append(result("movielens_rating", "rating >= 4", name, t.seconds, {},
+                          accuracy=float(np.mean((proba > 0.5) == truth)), auc=float(roc_auc_score(truth, proba))))
+    return out
+
+
 # wordnet graph ---------------------------------------------------------------------------
 
 def wordnet_graph(data, workdir):
@@ -356,6 +432,43 @@ def wordnet_2k(data, workdir, n_classes=2000):
     return out
 
 
+# wordnet search, short queries -> lexname ---------------------------------------------------
+
+def wordnet_lexname(data, workdir):
+    """Short texts, few classes: a search query -> the lexname of its synset (the noun
+    synsets of wordnet_graph, 26 lexnames)."""
+    lexname = {r["node_id"]: r["label"] for r in read_csv(os.path.join(data, "wordnet_graph", "nodes.csv"))}
+    root = os.path.join(data, "wordnet_search")
+    rows = {}
+    for name in ("train", "test"):
+        rows[name] = [(r["query"], lexname[r["label"]]) for r in read_csv(os.path.join(root, f"{name}.csv"))
+                      if r["label"] in lexname]
+    keep = np.sort(np.random.default_rng(0).permutation(len(rows["train"]))[:LEXNAME_TRAIN_ROWS])
+    rows["train"] = [rows["train"][i] for i in keep]
+    paths = {}
+    for name, part in rows.items():
+        paths[name] = os.path.join(workdir, f"wordnet_lexname_{name}.csv")
+        with open(paths[name], "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["query", "lexname"])
+            w.writerows(part)
+    train, test = rows["train"], rows["test"]
+    words = np.mean([len(q.split()) for q, _ in train])
+    print(f"wordnet_search queries -> lexname, 26 classes: {len(train):,} training and {len(test):,} test queries "
+          f"({words:.1f} words a query)")
+    model = sb.UniversalDeepTransformer({"query": sb.types.text(), "lexname": sb.types.categorical()},
+                                        target="lexname")
+    secs, cfg = udt_fit(model, paths["train"])
+    res = model.evaluate(paths["test"], metrics=["categorical_accuracy"])
+    pred = [p[0][0] for p in model.predict_batch([{"query": q} for q, _ in test])]
+    truth = [y for _, y in test]
+    out = [result("wordnet_lexname", "lexname", "sparsebolt UDT (defaults)", secs, cfg,
+                  accuracy=res["categorical_accuracy"], macro_f1=macro_f1(truth, pred))]
+    out += linear_rows("wordnet_lexname", "lexname", [q for q, _ in train], [y for _, y in train],
+                       [q for q, _ in test], truth)
+    return out
+
+
 # wordnet search --------------------------------------------------------------------------
 
 def wordnet_search(data):
@@ -420,10 +533,14 @@ def main(argv=None):
                 rows += adult_age(args.data)
             elif task == "movielens":
                 rows += movielens(args.data)
+            elif task == "movielens_rating":
+                rows += movielens_rating(args.data, workdir)
             elif task == "wordnet_graph":
                 rows += wordnet_graph(args.data, workdir)
             elif task == "wordnet_2k":
                 rows += wordnet_2k(args.data, workdir)
+            elif task == "wordnet_lexname":
+                rows += wordnet_lexname(args.data, workdir)
             elif task == "wordnet_search":
                 rows += wordnet_search(args.data)
             print(f"  ({task}: {time.perf_counter() - t0:.0f} s in all)\n", flush=True)
