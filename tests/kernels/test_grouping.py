@@ -19,17 +19,20 @@ def test_group_by_id_is_a_stable_sort_that_does_not_depend_on_the_runs():
             np.testing.assert_array_equal(a, b)
 
 
-def test_few_entries_among_many_ids_take_the_sort_and_give_the_same_groups():
+def test_the_sort_and_the_counting_pass_give_the_same_groups():
     rng = np.random.default_rng(1)
-    lengths = rng.integers(0, 6, 50)
+    lengths = rng.integers(0, 12, 200)
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    ids = rng.integers(0, 100_000, offsets[-1]).astype(np.int32)
+    nnz = int(offsets[-1])
+    ids = rng.integers(0, 1000, nnz).astype(np.int32)
     ids[::7] = ids[0]  # repeated ids keep their sample order
-    sparse = group_by_id(offsets, ids, 100_000, 2)                  # 8 * nnz < n_ids: sorted
-    counted = group_by_id(offsets, ids, int(ids.max()) + 1, 2)      # the counting pass
-    for a, b in zip(sparse, counted):
-        np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(sparse[0], np.argsort(ids, kind="stable"))
+    assert 2 * nnz < 100_000 and 2 * nnz >= 1000
+    for n_runs in (1, 2):
+        sorted_ = group_by_id(offsets, ids, 100_000, n_runs)   # fewer entries than half the ids: the sort
+        counted = group_by_id(offsets, ids, 1000, n_runs)      # the counting pass
+        for a, b in zip(sorted_, counted):
+            np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(sorted_[0], np.argsort(ids, kind="stable"))
 
 
 def test_stable_order_is_numpys_stable_argsort_for_one_to_three_radix_passes():
