@@ -31,9 +31,10 @@ _DATE_PARTS = ("weekday", "month", "week_of_year", "week_of_month", "year")
 def _distinct(values):
     """(the distinct values in order of first appearance, int64[n]: each value's place
     among them): a column repeats few values, worked out once each."""
-    distinct = list(dict.fromkeys(values))
-    codes = {x: i for i, x in enumerate(distinct)}
-    return distinct, np.fromiter(map(codes.__getitem__, values), dtype=np.int64, count=len(values))
+    codes = {}
+    add = codes.setdefault  # a new value's code is the count before it
+    index = np.fromiter([add(v, len(codes)) for v in values], dtype=np.int64, count=len(values))
+    return list(codes), index
 
 
 def _salted(strings, role_salt):
@@ -143,14 +144,16 @@ class LabelMap:
     def _single_ids(self, values, chunk, grow):
         """``to_ids`` of string labels one a row, by whole columns; None when a row needs
         the general path (an empty label)."""
-        strings = [str(v) for v in values]
-        if "" in strings:
+        distinct, index = _distinct(values)
+        names = [str(v) for v in distinct]
+        if "" in names:
             return None
-        if grow:
-            for i, label in enumerate(strings):
-                if label not in self.index:
-                    self._add(label, chunk, i)
-        ids = np.fromiter(map(self.index.get, strings, itertools.repeat(-1)), dtype=np.int32, count=len(strings))
+        if grow and any(name not in self.index for name in names):
+            first_rows = np.unique(index, return_index=True)[1]  # codes count up in order of first appearance
+            for name, i in zip(names, first_rows):
+                if name not in self.index:
+                    self._add(name, chunk, int(i))
+        ids = np.array([self.index.get(name, -1) for name in names], dtype=np.int32)[index]
         known = ids >= 0
         return Labels(np.concatenate([[0], np.cumsum(known)]).astype(np.int64), ids[known]), int((~known).sum())
 
@@ -479,10 +482,10 @@ class Featurizer:
         grow = mode == "train" and t.vocabulary is None
         check = mode != "index" and (mode != "train" or t.vocabulary is not None)
         if not t.delimiter:  # one value a row, worked out once per distinct value
-            if not set(map(type, values)) <= {str, type(None)}:
-                # as strings first: 1, 1.0 and True are one dict key but three values
-                values = [None if v is None else str(v) for v in values]
             distinct, index = _distinct(values)
+            if not all(type(v) is str or v is None for v in distinct):
+                # as strings first: 1, 1.0 and True are one dict key but three values
+                distinct, index = _distinct([None if v is None else str(v) for v in values])
             strings = [UNKNOWN if v is None or v == "" else v for v in distinct]
             if grow:
                 vocab.update(strings)
