@@ -71,8 +71,17 @@ class _Entries:
                                np.concatenate(self.vals).astype(np.float32))
 
 
+def category(v):
+    """A categorical value (or id, or label) as its string: an integral float as the integer
+    (pandas reads an integer column with a blank as floats: 10001.0 is '10001', as the CSV
+    file and the rows without blanks have it)."""
+    if isinstance(v, (float, np.floating)) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
 def _strings(values):
-    return [UNKNOWN if v is None else str(v) for v in values]
+    return [UNKNOWN if v is None else category(v) for v in values]
 
 
 class LabelMap:
@@ -86,6 +95,8 @@ class LabelMap:
         self.delimiter = ctype.delimiter
         self.labels = []
         self.index = {}
+        # the outputs of a built network: training data cannot grow the labels past them
+        self.outputs = None
 
     @property
     def size(self):
@@ -101,6 +112,10 @@ class LabelMap:
         if self.n_classes is not None and len(self.labels) >= self.n_classes:
             raise chunk.error(i, f"target column {self.column!r} has more than n_classes={self.n_classes} "
                                  f"distinct labels (the next is {label!r})")
+        if self.outputs is not None and len(self.labels) >= self.outputs:
+            raise chunk.error(i, f"target column {self.column!r} has the label {label!r}, which the trained "
+                                 f"model has no output for (its {self.outputs} classes come from earlier "
+                                 f"training); add a class with introduce_label(rows, label) first")
         self.index[label] = len(self.labels)
         self.labels.append(label)
         return self.index[label]
@@ -116,7 +131,7 @@ class LabelMap:
             if v is None:
                 raise chunk.error(i, f"the target column {self.column!r} is empty; every training and "
                                      f"evaluation row needs a label")
-            parts = str(v).split(self.delimiter) if self.delimiter else [str(v)]
+            parts = category(v).split(self.delimiter) if self.delimiter else [category(v)]
             ids = []
             for p in parts:
                 if not p:
@@ -144,8 +159,10 @@ class LabelMap:
     def _single_ids(self, values, chunk, grow):
         """``to_ids`` of string labels one a row, by whole columns; None when a row needs
         the general path (an empty label)."""
-        distinct, index = _distinct(values)
-        names = [str(v) for v in distinct]
+        names, index = _distinct(values)
+        if not all(type(v) is str for v in names):
+            # as strings first: 1, 1.0 and True are one dict key but not one label
+            names, index = _distinct([category(v) for v in values])
         if "" in names:
             return None
         if grow and any(name not in self.index for name in names):
@@ -293,23 +310,32 @@ def parse_times(column, ctype, values, chunk):
     fmt = ctype.format
     present = [i for i in range(n) if not missing[i]]
 
-    def bad(i, e=None):
-        return chunk.error(i, f"column {column!r}: cannot read {values[i]!r} as a date in format {fmt!r}")
+    def bad(i, why=""):
+        return chunk.error(i, f"column {column!r}: cannot read {values[i]!r} as a date in format {fmt!r}{why}")
 
     if fmt == "iso":
         strs = [str(values[i]) for i in present]
-        try:
-            parsed = np.array(strs, dtype="datetime64[s]")
-        except ValueError:
-            for i in present:
-                try:
-                    np.datetime64(str(values[i]), "s")
-                except ValueError:
-                    raise bad(i) from None
+        with warnings.catch_warnings():
+            # a time with an offset ('Z', '+02:00') is read as UTC; NumPy warns that it keeps no zone
+            warnings.filterwarnings("ignore", message="no explicit representation of timezones")
+            try:
+                parsed = np.array(strs, dtype="datetime64[s]")
+            except ValueError:
+                for i in present:
+                    try:
+                        np.datetime64(str(values[i]), "s")
+                    except ValueError:
+                        raise bad(i) from None
         # NumPy reads 'NaT' (and '') as not-a-time, which is no date
         nat = np.isnat(parsed)
         if nat.any():
             raise bad(present[int(np.argmax(nat))])
+        # and '20200115' (no dashes) or a unix time as a year in the millions
+        years = parsed.astype("datetime64[Y]").astype(np.int64) + 1970
+        odd = (years < 1) | (years > 9999)
+        if odd.any():
+            raise bad(present[int(np.argmax(odd))], ": its year is outside 1-9999; ISO dates are written "
+                                                    "YYYY-MM-DD (give format='%Y%m%d' or 'unix' for others)")
         secs[present] = parsed.astype(np.int64)
     elif fmt == "unix":
         for i in present:
@@ -485,7 +511,7 @@ class Featurizer:
             distinct, index = _distinct(values)
             if not all(type(v) is str or v is None for v in distinct):
                 # as strings first: 1, 1.0 and True are one dict key but three values
-                distinct, index = _distinct([None if v is None else str(v) for v in values])
+                distinct, index = _distinct([None if v is None else category(v) for v in values])
             strings = [UNKNOWN if v is None or v == "" else v for v in distinct]
             if grow:
                 vocab.update(strings)
@@ -495,7 +521,7 @@ class Featurizer:
             return
         rows, strings = [], []
         for i, v in enumerate(values):
-            parts = [UNKNOWN] if v is None else [p for p in str(v).split(t.delimiter) if p]
+            parts = [UNKNOWN] if v is None else [p for p in category(v).split(t.delimiter) if p]
             for p in parts or [UNKNOWN]:
                 if grow:
                     vocab.add(p)
@@ -558,7 +584,7 @@ class Featurizer:
             d = self.data_types[c].delimiter
             for i, v in enumerate(chunk.columns[c]):
                 if v is not None:
-                    parts = str(v).split(d)
+                    parts = category(v).split(d)
                     if "" in parts:
                         parts = [p for p in parts if p]
                     lists[i] = parts if lists[i] is None else lists[i] + parts
@@ -618,7 +644,7 @@ class Featurizer:
             return []
         t = self.data_types[column]
         d = t.delimiter if t.kind == "categorical" else None
-        return [p for p in str(v).split(d) if p] if d else [str(v)]
+        return [p for p in category(v).split(d) if p] if d else [category(v)]
 
     def _temporal(self, chunk, times, record, out):
         secs, missing = times[self.time_column]

@@ -29,7 +29,7 @@ from ..train.metrics import NegativeBinnedMAE, make_metric
 from ..train.schedules import WarmupDecay, WarmupPlateau
 from . import types as T
 from ._persist import featurizer_state, set_featurizer_state
-from .featurize import Featurizer, parse_times, warn_unknown_labels
+from .featurize import Featurizer, LabelMap, parse_times, warn_unknown_labels
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -466,14 +466,20 @@ class UniversalDeepTransformer:
         if validation_metric is not None:
             make_metric(validation_metric)
         metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+        source = describe(data)
         if max_in_memory_rows is None:
             data = self._read_once(data)
         if self.model is None:  # the labels first: the class count decides the width and 'auto' text settings
             for chunk in self._chunks(data, with_target=True, columns=[self.target]):
                 self.featurizer.labels.to_ids(chunk.columns[self.target], chunk, grow=True)
+            if isinstance(self.featurizer.labels, LabelMap) and self.n_classes < 2:
+                raise ValueError(f"The target column {self.target!r} of the training data ({source}) must have at "
+                                 f"least two classes. Got {self.featurizer.labels.labels}.")
             self._build()
         else:
             self._training_tables()
+        if isinstance(self.featurizer.labels, LabelMap):
+            self.featurizer.labels.outputs = self.model.layer("output").dim
         if self.featurizer.node_column is not None:
             self.index_nodes(data)
         auto = epochs is None
@@ -631,13 +637,15 @@ class UniversalDeepTransformer:
             raise ValueError(f"predict_proba is for a binary target (2 classes, softmax); this one has "
                              f"{self.n_classes} classes{' (numerical)' if self.regression else ''}.")
         rows = self._rows_source(rows, "predict_proba")
+        if self._no_rows(rows):
+            return np.zeros(0)
         out = []
         for chunk in self._chunks(rows, with_target=False):
             offsets, ids, vals, _, _ = self.featurizer.transform(chunk, "predict")
             z = self._logits(csr_value(self.input_dim, offsets, ids, vals))
             a, c = self.calibration
             out.append(1.0 / (1.0 + np.exp(-(a * (z[:, 1] - z[:, 0]) + c))))
-        return np.concatenate(out) if out else np.zeros(0)
+        return np.concatenate(out)
 
     def cold_start(self, catalogue: Rows, strong_columns: str | Sequence[str], weak_columns: str | Sequence[str] = (),
                    phrase_delimiter: str | None = None, spans: int = 10, span_words: tuple[int, int] = (1, 4),
@@ -912,6 +920,11 @@ class UniversalDeepTransformer:
                                      f"{list(self.data_types)}.")
         return rows
 
+    @staticmethod
+    def _no_rows(rows):
+        """Whether ``rows`` is an empty list or an empty DataFrame (which give empty results)."""
+        return not isinstance(rows, (str, os.PathLike)) and hasattr(rows, "__len__") and len(rows) == 0
+
     def predict_batch(self, rows: pd.DataFrame | Sequence[dict], top_k: int = 1,
                       sparse_inference: bool = False) -> list[list[tuple[Any, float | None]]]:
         """The ``top_k`` labels of each row with their scores, best first.
@@ -943,7 +956,7 @@ class UniversalDeepTransformer:
         self._require_model("predict_batch")
         top_k = check_int("predict_batch", "top_k", top_k, 1)
         rows = self._rows_source(rows, "predict_batch")
-        if isinstance(rows, (list, tuple)) and not rows:
+        if self._no_rows(rows):
             return []
         results = []
         for chunk in self._chunks(rows, with_target=False):
@@ -1013,7 +1026,7 @@ class UniversalDeepTransformer:
         """
         self._require_model("embed")
         rows = self._rows_source(rows, "embed")
-        if isinstance(rows, (list, tuple)) and not rows:
+        if self._no_rows(rows):
             return np.zeros((0, self.hidden_dim), dtype=np.float32)
         parts = []
         for chunk in self._chunks(rows, with_target=False):

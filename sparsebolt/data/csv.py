@@ -14,6 +14,8 @@ import math
 import os
 import sys
 
+import numpy as np
+
 from .errors import DataFormatError
 
 
@@ -53,7 +55,18 @@ class Chunk:
 
 
 def _is_missing(v):
-    return v is None or v == "" or (isinstance(v, float) and math.isnan(v))
+    """None, an empty string, a nan, and pandas' and NumPy's missing markers (pd.NA of the
+    nullable dtypes, NaT)."""
+    if v is None:
+        return True
+    if isinstance(v, str):
+        return v == ""
+    if isinstance(v, (float, np.floating)):
+        return math.isnan(v)
+    pd = sys.modules.get("pandas")
+    if pd is not None and (v is pd.NA or v is pd.NaT):
+        return True
+    return isinstance(v, (np.datetime64, np.timedelta64)) and bool(np.isnat(v))
 
 
 def _is_dataframe(obj):
@@ -91,6 +104,10 @@ def _check_header(name, header, columns, optional, line):
     absent = [c for c in columns if c not in header and c not in optional]
     if absent:
         raise DataFormatError(name, line, f"no column(s) {absent}; the header has {header}")
+    twice = [c for c in columns if header.count(c) > 1]
+    if twice:
+        raise DataFormatError(name, line, f"column(s) {twice} appear more than once in the header {header}; "
+                                          f"expected each column once")
 
 
 def _csv_chunks(path, columns, chunk_rows, delimiter, optional):

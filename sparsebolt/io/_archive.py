@@ -113,6 +113,8 @@ def write_archive(path: str | os.PathLike, manifest: dict[str, Any], arrays: dic
     ``arrays`` entry here) to ``path`` atomically. Returns the manifest as written."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):  # else the error would name the temporary file
+        raise FileNotFoundError(f"Cannot save {path!r}: no directory {directory!r}.")
     _remove_orphans(directory, path)
     # mkstemp makes the file 0600; the result should read like any file written here
     mode = _file_mode(path)

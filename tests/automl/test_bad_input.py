@@ -124,7 +124,47 @@ def test_non_finite_numbers_and_nat_dates_name_the_row():
                          ({"x": "nan"}, "expected a finite number, got 'nan'"),
                          ({"d": "NaT"}, "column 'd': cannot read 'NaT' as a date")):
         with pytest.raises(ValueError, match=f"row 1.*{message}"):
-            udt.train([good, {**good, **bad}] * 30, epochs=1, verbose=False)
+            udt.train([good, {**good, **bad}, {**good, "y": "b"}] * 30, epochs=1, verbose=False)
     # a missing number (nan once parsed) beside a bad one: the bad one is still named
     with pytest.raises(ValueError, match="row 2.*expected a finite number, got 'inf'"):
-        udt.train([good, {**good, "x": None}, {**good, "x": "inf"}] * 30, epochs=1, verbose=False)
+        udt.train([good, {**good, "x": None}, {**good, "x": "inf"}, {**good, "y": "b"}] * 30, epochs=1, verbose=False)
+
+
+def _labeled(labels, n=60):
+    words = ["good", "great", "bad", "awful", "fine", "ok"]
+    return [{"t": f"{words[i % 6]} {words[(i * 7) % 6]}", "y": labels[i % len(labels)]} for i in range(n)]
+
+
+def test_training_again_with_a_label_the_network_has_no_output_for_names_it_and_changes_nothing(tmp_path):
+    model = sb.UniversalDeepTransformer({"t": sb.types.text(), "y": sb.types.categorical()}, target="y",
+                                        embedding_dim=8, input_dim=1024)
+    model.train(_labeled(["a", "b", "c"]), epochs=1, verbose=False)
+    with pytest.raises(DataFormatError, match=r"rows, row 60: target column 'y' has the label 'd', which the trained "
+                                              r"model has no output for \(its 3 classes come from earlier training\); "
+                                              r"add a class with introduce_label"):
+        model.train(_labeled(["a", "b", "c"]) + [{"t": "new", "y": "d"}], epochs=1, verbose=False)
+    assert model.featurizer.labels.labels == ["a", "b", "c"] and model.n_classes == 3
+    model.save(tmp_path / "m.sbm")  # the label map still fits the network
+    assert sb.UniversalDeepTransformer.load(tmp_path / "m.sbm").n_classes == 3
+    model.introduce_label([{"t": "new"}], "d")
+    model.train(_labeled(["a", "b", "c", "d"]), epochs=1, verbose=False)  # with an output for it
+
+
+def test_a_target_with_one_class_is_an_error():
+    with pytest.raises(ValueError, match=r"The target column 'y' of the training data \(rows\) must have at least "
+                                         r"two classes\. Got \['pos'\]\."):
+        _udt({"t": sb.types.text(), "y": sb.types.categorical()}).train(_labeled(["pos"]), epochs=1, verbose=False)
+
+
+def test_dates_numpy_would_misread_are_errors_and_offsets_are_read_as_utc():
+    import warnings
+
+    types = {"d": sb.types.date(), "t": sb.types.text(), "y": sb.types.categorical()}
+    rows = [{"d": "2020-01-15T10:00:00+02:00", "t": "good" if i % 2 else "bad", "y": str(i % 2)} for i in range(40)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NumPy's warning about the zone it drops is not passed on
+        _udt(types).train(rows, epochs=1, verbose=False)
+    for value in ("20200115", "1600000000"):  # numpy reads both as years in the millions
+        with pytest.raises(ValueError, match=rf"row 1: column 'd': cannot read '{value}' as a date in format 'iso': "
+                                             r"its year is outside 1-9999; ISO dates are written YYYY-MM-DD"):
+            _udt(types).train([rows[0], dict(rows[1], d=value)] + rows[2:], epochs=1, verbose=False)

@@ -392,3 +392,37 @@ def test_a_config_from_before_number_positions_rebuilds_without_them():
     assert np.diff(model.featurizer.transform(chunk, "predict")[0]).tolist() == [2]
     config["data_types"]["x"] = "numerical"  # a type name, as the constructor takes
     assert sb.UniversalDeepTransformer.from_config(config).data_types["x"].position
+
+
+def test_pandas_integers_read_as_floats_and_missing_markers_match_the_csv_values():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    rows = [{"t": " ".join(rng.choice(GOOD if i % 2 else BAD, 2)), "zip": str(10000 + i % 5), "y": str(i % 2)}
+            for i in range(200)]
+    model = sb.UniversalDeepTransformer({"t": sb.types.text(), "zip": sb.types.categorical(),
+                                         "y": sb.types.categorical()}, target="y", **SMALL)
+    model.train(rows, epochs=2, verbose=False)
+    # one blank makes pandas read the whole column as floats: 10001.0 is still '10001'
+    frame = pd.DataFrame(rows).astype({"t": "string"})
+    frame["zip"] = frame["zip"].astype(float)
+    frame.loc[0, "zip"], frame.loc[1, "t"] = np.nan, pd.NA
+    dicts = [{"t": r["t"], "zip": r["zip"]} for r in rows]
+    dicts[0]["zip"], dicts[1]["t"] = None, None
+    assert model.predict_batch(frame.drop(columns="y")) == model.predict_batch(dicts)
+    assert model.embed(frame.drop(columns="y"))[2:] == pytest.approx(model.embed(dicts)[2:])
+    frame["y"] = frame["y"].astype(float)  # labels 0.0 and 1.0 are '0' and '1'
+    labeled = [dict(d, y=r["y"]) for d, r in zip(dicts, rows)]
+    assert model.evaluate(frame, metrics=["auc"]) == model.evaluate(labeled, metrics=["auc"])
+    model.train(frame, epochs=1, verbose=False)  # pd.NA and nan are missing values in training too
+
+
+def test_no_rows_give_empty_results():
+    pd = pytest.importorskip("pandas")
+    rows = [{"t": "great love" if i % 2 else "poor hate", "y": str(i % 2)} for i in range(100)]
+    model = sb.UniversalDeepTransformer({"t": sb.types.text(), "y": sb.types.categorical()}, target="y", **SMALL)
+    model.train(rows, epochs=1, verbose=False)
+    empty = pd.DataFrame({"t": pd.Series([], dtype=object)})
+    for rows_ in ([], empty):
+        assert model.predict_batch(rows_) == []
+        assert model.embed(rows_).shape == (0, 64)
+        assert model.predict_proba(rows_).shape == (0,)

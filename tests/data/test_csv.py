@@ -2,6 +2,7 @@
 streaming in chunks; DataFrames and row dicts; and read_text_csv, which reads through it."""
 import gzip
 
+import numpy as np
 import pytest
 
 import sparsebolt as sb
@@ -143,3 +144,27 @@ def test_an_unknown_label_names_its_line_after_an_embedded_newline(tmp_path):
     feat = sb.data.HashedTextFeaturizer(dim=64)
     with pytest.raises(DataFormatError, match=r"line 4: label 'zzz' is not in the label vocabulary"):
         sb.data.load_text_csv(path, "query", "label", feat, label_vocab={"a": 0})
+
+
+def test_pandas_and_numpy_missing_markers_are_missing():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"a": pd.array(["x", None, "z"], dtype="string"),
+                          "b": pd.array([1, None, 3], dtype="Int64")})
+    frame["c"] = pd.to_datetime(["2020-01-01", None, "2020-01-03"])
+    rows, _, _ = _read(frame, columns=("a", "b", "c"))
+    assert [r[:2] for r in rows] == [("x", 1), (None, None), ("z", 3)]
+    assert rows[1][2] is None and rows[0][2] is not None
+    rows, _, _ = _read([{"a": np.float32("nan"), "b": np.datetime64("NaT")}, {"a": pd.NA, "b": pd.NaT}])
+    assert rows == [(None, None), (None, None)]
+
+
+def test_a_column_named_twice_is_an_error(tmp_path):
+    with pytest.raises(DataFormatError, match=r"d.csv, line 1: column\(s\) \['a'\] appear more than once in the "
+                                              r"header \['a', 'b', 'a'\]"):
+        _read(_write(tmp_path, "a,b,a\n1,2,3\n"))
+    rows, _, _ = _read(_write(tmp_path, "a,b,c,c\n1,2,3,4\n", "unused.csv"))  # unused columns may repeat
+    assert rows == [("1", "2")]
+    pd = pytest.importorskip("pandas")
+    frame = pd.concat([pd.DataFrame({"a": [1], "b": [2]}), pd.DataFrame({"a": [3]})], axis=1)
+    with pytest.raises(DataFormatError, match=r"DataFrame: column\(s\) \['a'\] appear more than once"):
+        _read(frame)

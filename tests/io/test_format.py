@@ -272,6 +272,13 @@ def test_a_failed_save_leaves_the_old_file_and_no_temporary_file(saved, tmp_path
     assert os.listdir(tmp_path) == ["m.sbm"]
 
 
+def test_a_save_into_a_missing_directory_names_the_path_given(saved, tmp_path):
+    model, _, _ = saved
+    target = tmp_path / "absent" / "m.sbm"
+    with pytest.raises(FileNotFoundError, match=rf"Cannot save '{target}': no directory '{tmp_path / 'absent'}'"):
+        model.save(target)
+
+
 def test_a_save_cleans_up_after_killed_writers_and_keeps_the_file_mode(saved, tmp_path):
     # issue 15, finding 8: a killed save leaves its temporary file; a later save of the same
     # file removes those of writers that are gone (not a live writer's); the file keeps the
