@@ -108,6 +108,11 @@ class LabelMap:
         """Whether the target has two classes (known once training has read its labels)."""
         return self.size == 2
 
+    def sort(self):
+        """Give the labels seen so far ids in sorted order."""
+        self.labels.sort()
+        self.index = {label: i for i, label in enumerate(self.labels)}
+
     def _add(self, label, chunk, i):
         if self.n_classes is not None and len(self.labels) >= self.n_classes:
             raise chunk.error(i, f"target column {self.column!r} has more than n_classes={self.n_classes} "

@@ -472,9 +472,14 @@ class UniversalDeepTransformer:
         if self.model is None:  # the labels first: the class count decides the width and 'auto' text settings
             for chunk in self._chunks(data, with_target=True, columns=[self.target]):
                 self.featurizer.labels.to_ids(chunk.columns[self.target], chunk, grow=True)
-            if isinstance(self.featurizer.labels, LabelMap) and self.n_classes < 2:
+            labels = self.featurizer.labels
+            if isinstance(labels, LabelMap) and self.n_classes < 2:
                 raise ValueError(f"The target column {self.target!r} of the training data ({source}) must have at "
-                                 f"least two classes. Got {self.featurizer.labels.labels}.")
+                                 f"least two classes. Got {labels.labels}.")
+            if isinstance(labels, LabelMap) and labels.n_classes is None and len(labels.labels) == 2:
+                # predict_proba's class is the second in sorted order ('1' of '0' and '1', 'yes' of 'no' and
+                # 'yes'), as scikit-learn orders classes_, whichever the first row holds
+                labels.sort()
             self._build()
         else:
             self._training_tables()
@@ -612,7 +617,9 @@ class UniversalDeepTransformer:
 
     def predict_proba(self, rows: pd.DataFrame | Sequence[dict]) -> np.ndarray:
         """For a binary target, the probability of each row's second class (the one with
-        output id 1, ``featurizer.labels.name(1)``), calibrated on the held-out rows when
+        output id 1, ``featurizer.labels.name(1)``: the second of the two labels in sorted
+        order, '1' of '0' and '1', 'yes' of 'no' and 'yes', 'True' of 'False' and 'True',
+        unless ``n_classes`` was given), calibrated on the held-out rows when
         ``train`` chose its own epochs (``self.calibration``, Platt's a and c).
 
         Parameters

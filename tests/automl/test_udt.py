@@ -426,3 +426,15 @@ def test_no_rows_give_empty_results():
         assert model.predict_batch(rows_) == []
         assert model.embed(rows_).shape == (0, 64)
         assert model.predict_proba(rows_).shape == (0,)
+
+
+def test_a_binary_probability_is_of_the_second_label_in_sorted_order_whatever_the_first_row_holds():
+    for first, second in (("1", "0"), ("yes", "no"), ("no", "yes")):
+        rows = [{"t": "great love" if i % 2 == 0 else "poor hate", "y": first if i % 2 == 0 else second}
+                for i in range(100)]
+        model = sb.UniversalDeepTransformer({"t": sb.types.text(), "y": sb.types.categorical()}, target="y", **SMALL)
+        model.train(rows, epochs=3, verbose=False)
+        assert model.featurizer.labels.labels == sorted([first, second])
+        p_great, p_poor = model.predict_proba([{"t": "great love"}, {"t": "poor hate"}])
+        # the probability of the later label in sorted order: of `first` when it sorts last
+        assert (p_great > 0.5 > p_poor) == (first == max(first, second))
