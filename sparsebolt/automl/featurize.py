@@ -11,6 +11,7 @@ interactions; 'predict' reads no labels and records nothing.
 import calendar
 import datetime
 import itertools
+import re
 import warnings
 
 import numpy as np
@@ -71,10 +72,18 @@ class _Entries:
                                np.concatenate(self.vals).astype(np.float32))
 
 
+_INTEGRAL = re.compile(r"-?\d+\.0+")
+
+
 def category(v):
-    """A categorical value (or id, or label) as its string: an integral float as the integer
-    (pandas reads an integer column with a blank as floats: 10001.0 is '10001', as the CSV
-    file and the rows without blanks have it)."""
+    """A categorical value (or id, or label) as its string, an integral float written as its
+    integer: pandas reads an integer column with a blank as floats, and writes them back to
+    a CSV file so ('10001.0'); both are the '10001' of the rows without blanks."""
+    if isinstance(v, str):
+        if "." in v and _INTEGRAL.fullmatch(v):
+            v = v[:v.index(".")]
+            return "0" if v == "-0" else v
+        return v
     if isinstance(v, (float, np.floating)) and v.is_integer():
         return str(int(v))
     return str(v)
@@ -136,7 +145,7 @@ class LabelMap:
             if v is None:
                 raise chunk.error(i, f"the target column {self.column!r} is empty; every training and "
                                      f"evaluation row needs a label")
-            parts = category(v).split(self.delimiter) if self.delimiter else [category(v)]
+            parts = [category(p) for p in str(v).split(self.delimiter)] if self.delimiter else [category(v)]
             ids = []
             for p in parts:
                 if not p:
@@ -164,10 +173,15 @@ class LabelMap:
     def _single_ids(self, values, chunk, grow):
         """``to_ids`` of string labels one a row, by whole columns; None when a row needs
         the general path (an empty label)."""
-        names, index = _distinct(values)
-        if not all(type(v) is str for v in names):
-            # as strings first: 1, 1.0 and True are one dict key but not one label
+        try:
+            names, index = _distinct(values)
+            # 1, 1.0 and True are one dict key but not one label
+            mixed = not all(type(v) is str for v in names)
+        except TypeError:  # an unhashable value (a list)
+            mixed = True
+        if mixed:  # as strings first
             names, index = _distinct([category(v) for v in values])
+        names = [category(v) for v in names]
         if "" in names:
             return None
         if grow and any(name not in self.index for name in names):
@@ -513,11 +527,15 @@ class Featurizer:
         grow = mode == "train" and t.vocabulary is None
         check = mode != "index" and (mode != "train" or t.vocabulary is not None)
         if not t.delimiter:  # one value a row, worked out once per distinct value
-            distinct, index = _distinct(values)
-            if not all(type(v) is str or v is None for v in distinct):
-                # as strings first: 1, 1.0 and True are one dict key but three values
+            try:
+                distinct, index = _distinct(values)
+                # 1, 1.0 and True are one dict key but three values
+                mixed = not all(type(v) is str or v is None for v in distinct)
+            except TypeError:  # an unhashable value (a list)
+                mixed = True
+            if mixed:  # as strings first
                 distinct, index = _distinct([None if v is None else category(v) for v in values])
-            strings = [UNKNOWN if v is None or v == "" else v for v in distinct]
+            strings = [UNKNOWN if v is None or v == "" else category(v) for v in distinct]
             if grow:
                 vocab.update(strings)
             elif check:
@@ -526,7 +544,7 @@ class Featurizer:
             return
         rows, strings = [], []
         for i, v in enumerate(values):
-            parts = [UNKNOWN] if v is None else [p for p in category(v).split(t.delimiter) if p]
+            parts = [UNKNOWN] if v is None else [category(p) for p in str(v).split(t.delimiter) if p]
             for p in parts or [UNKNOWN]:
                 if grow:
                     vocab.add(p)
@@ -589,7 +607,7 @@ class Featurizer:
             d = self.data_types[c].delimiter
             for i, v in enumerate(chunk.columns[c]):
                 if v is not None:
-                    parts = category(v).split(d)
+                    parts = [category(p) for p in str(v).split(d)]
                     if "" in parts:
                         parts = [p for p in parts if p]
                     lists[i] = parts if lists[i] is None else lists[i] + parts
@@ -649,7 +667,7 @@ class Featurizer:
             return []
         t = self.data_types[column]
         d = t.delimiter if t.kind == "categorical" else None
-        return [p for p in category(v).split(d) if p] if d else [category(v)]
+        return [category(p) for p in str(v).split(d) if p] if d else [category(v)]
 
     def _temporal(self, chunk, times, record, out):
         secs, missing = times[self.time_column]
@@ -666,7 +684,7 @@ class Featurizer:
                 for i in range(n):
                     if users[i] is None:
                         continue
-                    user = str(users[i])
+                    user = category(users[i])
                     t = None if missing[i] else int(secs[i])
                     past = history.before(user, t, self.history_length)
                     h_rows += [i] * len(past)

@@ -185,7 +185,11 @@ def _frame_chunks(frame, columns, chunk_rows, optional):
         cols = {}
         for c in columns:
             if c in frame.columns:
-                cols[c] = [None if _is_missing(v) else v for v in frame[c].iloc[lo:hi].tolist()]
+                part = frame[c].iloc[lo:hi]
+                values = part.tolist()
+                # NumPy integers and bools cannot be missing: no value-by-value look
+                plain = isinstance(part.dtype, np.dtype) and part.dtype.kind in "iub"
+                cols[c] = values if plain else [None if _is_missing(v) else v for v in values]
             else:
                 cols[c] = [None] * (hi - lo)
         yield Chunk("DataFrame", cols, list(range(lo, hi)), False, lo == 0 and hi == n)

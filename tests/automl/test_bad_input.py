@@ -168,3 +168,25 @@ def test_dates_numpy_would_misread_are_errors_and_offsets_are_read_as_utc():
         with pytest.raises(ValueError, match=rf"row 1: column 'd': cannot read '{value}' as a date in format 'iso': "
                                              r"its year is outside 1-9999; ISO dates are written YYYY-MM-DD"):
             _udt(types).train([rows[0], dict(rows[1], d=value)] + rows[2:], epochs=1, verbose=False)
+
+
+def test_a_label_error_on_training_again_comes_before_any_history_is_recorded():
+    types = {"user": sb.types.categorical(), "item": sb.types.categorical(), "when": sb.types.date(),
+             "y": sb.types.categorical()}
+    rows = [{"user": str(i % 7), "item": str(i % 11), "when": f"2020-01-{1 + i % 28:02d}", "y": "ab"[i % 2]}
+            for i in range(100)]
+    model = sb.UniversalDeepTransformer(types, target="y", temporal_tracking={"user": ["item"]}, embedding_dim=8,
+                                        input_dim=1024)
+    model.train(rows, epochs=1, verbose=False)
+    recorded = {k: {u: list(v) for u, v in h._items.items()} for k, h in model.featurizer.histories.items()}
+    with pytest.raises(DataFormatError, match="has the label 'z'"):
+        model.train(rows + [dict(rows[0], y="z")], epochs=1, verbose=False)
+    assert {k: {u: list(v) for u, v in h._items.items()} for k, h in model.featurizer.histories.items()} == recorded
+
+
+def test_a_one_class_error_leaves_no_labels_behind():
+    model = _udt({"t": sb.types.text(), "y": sb.types.categorical()})
+    with pytest.raises(ValueError, match="at least two classes"):
+        model.train(_labeled(["a"]), epochs=1, verbose=False)
+    model.train(_labeled(["b", "c"]), epochs=1, verbose=False)
+    assert model.featurizer.labels.labels == ["b", "c"]
