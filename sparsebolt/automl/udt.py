@@ -317,13 +317,17 @@ class UniversalDeepTransformer:
             return source
         return _ReadRows(list(self._chunks(source, with_target=True)))
 
-    def _read_labels(self, data):
-        """The training labels into the label map; on an error the map is left as it was."""
+    def _read_labels(self, data, source):
+        """The training labels into the label map (at least two classes before the network is
+        built from them; ``source`` names the data); on an error the map is left as it was."""
         labels = self.featurizer.labels
         saved = (list(labels.labels), dict(labels.index)) if isinstance(labels, LabelMap) else None
         try:
             for chunk in self._chunks(data, with_target=True, columns=[self.target]):
                 labels.to_ids(chunk.columns[self.target], chunk, grow=True)
+            if saved is not None and self.model is None and self.n_classes < 2:
+                raise ValueError(f"The target column {self.target!r} of the training data ({source}) must have at "
+                                 f"least two classes. Got {labels.labels}.")
         except BaseException:
             if saved is not None:
                 labels.labels, labels.index = saved
@@ -483,26 +487,21 @@ class UniversalDeepTransformer:
             data = self._read_once(data)
         labels = self.featurizer.labels
         if self.model is None:  # the labels first: the class count decides the width and 'auto' text settings
-            self._read_labels(data)
-            if isinstance(labels, LabelMap) and self.n_classes < 2:
-                found = labels.labels
-                labels.labels, labels.index = [], {}
-                raise ValueError(f"The target column {self.target!r} of the training data ({source}) must have at "
-                                 f"least two classes. Got {found}.")
+            self._read_labels(data, source)
             if isinstance(labels, LabelMap) and labels.n_classes is None and len(labels.labels) == 2:
                 # predict_proba's class is the second in sorted order ('1' of '0' and '1', 'yes' of 'no' and
                 # 'yes'), as scikit-learn orders classes_, whichever the first row holds
                 labels.sort()
             self._build()
+            if isinstance(labels, LabelMap):
+                labels.outputs = self.model.layer("output").dim
         else:
             if isinstance(labels, LabelMap):
                 # a label the network has no output for stops the run here, before any row is featurized
                 # (which records histories and grows vocabularies) or trained on
                 labels.outputs = self.model.layer("output").dim
-                self._read_labels(data)
+                self._read_labels(data, source)
             self._training_tables()
-        if isinstance(labels, LabelMap):
-            labels.outputs = self.model.layer("output").dim
         if self.featurizer.node_column is not None:
             self.index_nodes(data)
         auto = epochs is None
