@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 
 from ..data.batch import Labels
+from ..data.csv import is_missing_marker
 from ..data.text import NO_FREQUENCIES, document_frequencies, salt, string_hashes, token_hashes, weigh
 from ..kernels import featurize as fk
 from . import types as T
@@ -325,7 +326,7 @@ def parse_times(column, ctype, values, chunk):
     """Seconds since 1970 (int64[n]) and the missing mask (bool[n]) of a date column."""
     n = len(values)
     secs = np.zeros(n, dtype=np.int64)
-    missing = np.array([v is None for v in values], dtype=bool)
+    missing = np.array([v is None or is_missing_marker(v) for v in values], dtype=bool)
     fmt = ctype.format
     present = [i for i in range(n) if not missing[i]]
 
@@ -476,10 +477,11 @@ class Featurizer:
                     return x
         except (TypeError, ValueError):
             pass
-        # a bad value: find the first, as the row-by-row parse meets it
+        # pandas' missing markers ('NA', 'NaN', 'null' ...), or a bad value: the first, as the
+        # row-by-row parse meets it
         x = np.full(len(values), np.nan)
         for i, v in enumerate(values):
-            if v is None:
+            if v is None or is_missing_marker(v):
                 continue
             try:
                 x[i] = float(v)

@@ -69,6 +69,18 @@ def _is_missing(v):
     return isinstance(v, (np.datetime64, np.timedelta64)) and bool(np.isnat(v))
 
 
+# What pandas' read_csv reads as a missing value by default. Only numerical and date columns
+# take these as missing, where no such string can be a value; in a categorical or text column
+# 'NA' may be a value (Namibia, North America).
+MISSING_MARKERS = frozenset({"#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+                             "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
+
+
+def is_missing_marker(v):
+    """Whether ``v`` is one of ``MISSING_MARKERS`` (surrounding spaces ignored)."""
+    return isinstance(v, str) and v.strip() in MISSING_MARKERS
+
+
 def _is_dataframe(obj):
     pd = sys.modules.get("pandas")  # never imported here: a DataFrame exists only if pandas is loaded
     return pd is not None and isinstance(obj, pd.DataFrame)
@@ -209,8 +221,3 @@ def _dict_chunks(rows, columns, chunk_rows):
                 v = r.get(c)
                 cols[c].append(None if _is_missing(v) else v)
         yield Chunk("rows", cols, list(range(lo, lo + len(part))), False, lo == 0 and len(part) == len(rows))
-
-
-def unknown_keys(row, columns):
-    """Keys of a row dict that name no column."""
-    return [k for k in row if k not in columns]

@@ -121,10 +121,11 @@ def test_non_finite_numbers_and_nat_dates_name_the_row():
     good = {"x": 1.0, "d": "2020-01-01", "y": "a"}
     for bad, message in (({"x": "inf"}, "column 'x': expected a finite number, got 'inf'"),
                          ({"x": "1e400"}, "expected a finite number, got '1e400'"),
-                         ({"x": "nan"}, "expected a finite number, got 'nan'"),
                          ({"d": "NaT"}, "column 'd': cannot read 'NaT' as a date")):
         with pytest.raises(ValueError, match=f"row 1.*{message}"):
             udt.train([good, {**good, **bad}, {**good, "y": "b"}] * 30, epochs=1, verbose=False)
+    # 'nan' is one of pandas' missing markers, as in read_csv
+    udt.train([good, {**good, "x": "nan"}, {**good, "y": "b"}] * 30, epochs=1, verbose=False)
     # a missing number (nan once parsed) beside a bad one: the bad one is still named
     with pytest.raises(ValueError, match="row 2.*expected a finite number, got 'inf'"):
         udt.train([good, {**good, "x": None}, {**good, "x": "inf"}, {**good, "y": "b"}] * 30, epochs=1, verbose=False)

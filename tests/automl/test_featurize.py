@@ -256,6 +256,20 @@ def test_a_bad_number_names_its_line(tmp_path):
         featurize(feat, str(path))
 
 
+def test_pandas_missing_markers_are_missing_numbers_and_dates(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("x,d,c,y\n1,2024-01-01,NA,a\nNA,NA,NA,a\n NaN ,null,b,a\nN/A,,b,a\n,None,b,a\n")
+    feat = make({"x": sb.types.numerical(range=(0, 2), bins=2), "d": sb.types.date(),
+                 "c": sb.types.categorical()})
+    rows = [sorted(ids) for ids, _ in featurize(feat, str(path))]
+    # the markers read as the empty fields do
+    assert rows[2] == rows[3] == rows[4]
+    # in a categorical column 'NA' is a value (Namibia), not the missing token
+    assert len(set(rows[1]) - set(rows[2])) == 1 and set(rows[1]) - set(rows[2]) <= set(rows[0])
+    _, missing = parse_times("d", sb.types.date(), ["2024-01-01", "NA", "null", "NaN"], None)
+    assert missing.tolist() == [False, True, True, True]
+
+
 def test_numbers_read_as_python_reads_them():
     feat = make({"x": sb.types.numerical(range=(0, 2000), bins=4000)})
     spelled = [" 2 ", "2.0", "1_000", "1e3", 1000, 2.0, None]
