@@ -596,15 +596,16 @@ class UDTRegressor(RegressorMixin, _UDTEstimator):
     __doc__ = """A regressor over a DataFrame of typed columns: a ``UniversalDeepTransformer``
     whose numerical target is y, predicted through ``bins`` bins (the expected value of the
     bins' training means under the output's probabilities).
-""" + _UDT_PARAMETERS + """    bins : int, default=40
-        Bins of y (``sb.types.numerical(bins=...)``; edges at y's quantiles).
+""" + _UDT_PARAMETERS + """    bins : int or None, default=None
+        Bins of y (``sb.types.numerical(bins=...)``; edges at y's quantiles); None: the
+        model's default for a target (10).
 
     Attributes
     ----------""" + _UDT_ATTRIBUTES
 
     def __init__(self, data_types: dict[str, Any], target: str = "target", epochs: int | None = None,
                  learning_rate: float | Schedule | None = None, batch_size: int | None = None, input_dim: int = 100_000,
-                 embedding_dim: int | None = None, seed: int = 0, verbose: bool = False, bins: int = 40) -> None:
+                 embedding_dim: int | None = None, seed: int = 0, verbose: bool = False, bins: int | None = None) -> None:
         super().__init__(data_types, target, epochs, learning_rate, batch_size, input_dim, embedding_dim, seed,
                          verbose)
         self.bins = bins

@@ -224,7 +224,7 @@ class LabelMap:
 
 class TargetBins:
     """A numerical target as classes: bins at the quantiles of the first training chunk's
-    values (``ctype.bins`` of them, 40 when None, or given by ``ctype.range``); a row's
+    values (``ctype.bins`` of them, 10 when None, or given by ``ctype.range``); a row's
     label is its value's bin, and a prediction is the mean of the bins' training means
     weighted by the model's probabilities (regression by classification, as BOLT's UDT
     does it)."""
@@ -262,8 +262,8 @@ class TargetBins:
 
     def fit(self, x):
         t = self.ctype
-        edges = (np.linspace(t.range[0], t.range[1], t.n_bins() + 1)[1:-1] if t.range is not None
-                 else quantile_edges(x, t.n_bins()))
+        bins = t.n_bins(target=True)
+        edges = np.linspace(t.range[0], t.range[1], bins + 1)[1:-1] if t.range is not None else quantile_edges(x, bins)
         bins = np.searchsorted(edges, x, side="right")
         sums = np.bincount(bins, weights=x, minlength=len(edges) + 1)
         counts = np.bincount(bins, minlength=len(edges) + 1)

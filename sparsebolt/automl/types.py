@@ -238,7 +238,10 @@ class Numerical(ColumnType):
         0.924), or for an input column of n < 18,260 values whose first training chunk holds
         all the training rows, 1.5 n^(1/3) of them (at least 2), as a histogram's bins grow
         with the cube root of its sample; a bin of a few rows cannot learn its own embedding
-        (docs/automl.md, "Small data sets").
+        (docs/automl.md, "Small data sets"). For the target of a regression, None is 10
+        (up to 19 classes with the distinct values' quantiles): against 40, it lowered the
+        test RMSE on adult's age 9.631 -> 9.604 and on scikit-learn's diabetes set, and its
+        output layer costs a quarter (docs/automl.md, "Regression").
     position : bool, default=True
         Also one feature whose value is the number's place between the first and last bin
         edge, from 0 to 1 (interpolated between edges, equally spaced), so the model sees
@@ -257,6 +260,7 @@ class Numerical(ColumnType):
     kind = "numerical"
     # bins=None: at most MAX_AUTO_BINS, else AUTO_BINS_SCALE * n ** (1/3) for n values
     MAX_AUTO_BINS, AUTO_BINS_SCALE = 40, 1.5
+    TARGET_AUTO_BINS = 10
 
     def __init__(self, range: tuple[float, float] | None = None,  # noqa: A002 (BOLT's name for it)
                  bins: int | None = None, position: bool = True) -> None:
@@ -275,14 +279,17 @@ class Numerical(ColumnType):
     def get_config(self) -> dict[str, Any]:
         return {"type": self.kind, "range": self.range, "bins": self.bins, "position": self.position}
 
-    def n_bins(self, n_values: int | None = None) -> int:
+    def n_bins(self, n_values: int | None = None, target: bool = False) -> int:
         """The bins to fit: ``bins``, else the automatic count.
 
         Parameters
         ----------
         n_values : int or None, default=None
-            The values the bins are fitted on; None for a range, or a target, which keep
+            The values the bins are fitted on; None for a range, which keeps
             ``MAX_AUTO_BINS`` when ``bins`` is None.
+        target : bool, default=False
+            Whether the column is a regression's target (``TARGET_AUTO_BINS`` when ``bins``
+            is None).
 
         Returns
         -------
@@ -290,6 +297,8 @@ class Numerical(ColumnType):
         """
         if self.bins is not None:
             return self.bins
+        if target:
+            return self.TARGET_AUTO_BINS
         if n_values is None:
             return self.MAX_AUTO_BINS
         return int(min(self.MAX_AUTO_BINS, max(2, round(self.AUTO_BINS_SCALE * n_values ** (1 / 3)))))

@@ -113,3 +113,16 @@ def test_a_binary_target_decides_by_its_calibrated_probability():
     assert 0.05 < second.mean() < 0.95
     np.testing.assert_array_equal(decided, second)
     assert udt.calibration[1] == 0.0
+
+
+def test_a_target_gets_10_bins_by_default_and_its_given_count_otherwise():
+    rows = _rows(np.random.default_rng(1), 400)
+    counts = {}
+    for bins in (None, 30):
+        udt = sb.UniversalDeepTransformer({"x": sb.types.numerical(), "size": sb.types.categorical(),
+                                           "y": sb.types.numerical(bins=bins)}, target="y", **SMALL)
+        udt.train(rows, epochs=1, verbose=False)
+        counts[bins] = udt.n_classes
+    # the 10- (30-) quantiles of the values and of the distinct values: 10 to 19 (30 to 59) bins
+    assert 10 <= counts[None] <= 19 and 30 <= counts[30] <= 59
+    assert sb.types.numerical().n_bins(1000) == 15 and sb.types.numerical().n_bins(target=True) == 10
