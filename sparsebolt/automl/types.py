@@ -24,6 +24,11 @@ ENCODINGS = ("auto", "unigrams", "bigrams", "pairgrams")
 WEIGHTINGS = ("auto", "sqrt", "tfidf")
 # 'auto' text: texts of at most this many words a row on average get character n-grams too
 SHORT_TEXT_WORDS = 8
+# a target of 3 to this many classes is a "few classes" one: long texts, the only input
+# column, get character windows and bigrams, and the hidden width follows (automl/udt.py)
+FEW_CLASSES = 100
+# 'auto' tokenizing of long texts for a few-classes target
+LONG_TEXT_TOKENIZERS = ["words", "char_wb-4"]
 _CHAR = re.compile(r"^char(_wb)?-([1-9][0-9]?)$")
 
 
@@ -67,10 +72,11 @@ class Text(ColumnType):
         except that 'char_wb-k' windows stay unigrams).
     encoding : {'auto', 'unigrams', 'bigrams', 'pairgrams'}, default='auto'
         How tokens are hashed. 'auto' is decided by the first rows featurized: 'bigrams'
-        for a binary target when the texts are long (more than ``SHORT_TEXT_WORDS`` words a
-        row on average), else 'unigrams' (docs/automl.md: on clothing reviews bigrams
-        raised the AUC of 'recommended' from 0.9516 to 0.9592 and cost the 20-class target
-        0.6 to 1 point).
+        when the texts are long (more than ``SHORT_TEXT_WORDS`` words a row on average) and
+        the target has two classes, or 3 to ``FEW_CLASSES`` with 'auto' tokenizing, else
+        'unigrams' (docs/automl.md: on clothing reviews bigrams raised the AUC of
+        'recommended' from 0.9516 to 0.9592; on the 20-class target they lost 0.6 points
+        alone and gained 1 point with character windows).
     lowercase : bool, default=True
         Lower-case the text first.
     weighting : {'auto', 'sqrt', 'tfidf'}, default='auto'
@@ -89,9 +95,12 @@ class Text(ColumnType):
     Either way a row's vector of one text column has unit norm (up to hash collisions).
     With ``tokenizer='auto'``, short texts (at most ``SHORT_TEXT_WORDS`` words a row on
     average: queries, names, titles) get words and 'char_wb-3', '-4', '-5' windows, which
-    match unseen phrasings of the same words; longer texts get words alone, where character
-    windows multiply the features about 9 times for a point of accuracy or none
-    (docs/automl.md). The choice is kept in the column's config.
+    match unseen phrasings of the same words. Longer texts get words and 'char_wb-4'
+    windows with bigrams when the text is the only input and the target has 3 to
+    ``FEW_CLASSES`` classes (clothing reviews' 20 classes: 0.6738 -> 0.6840 over 3 seeds,
+    at about twice the fit time), else words alone: character windows cost a binary
+    target's AUC, and beside graph features lost 0.2 points (docs/automl.md). The choice
+    is kept in the column's config.
     """
 
     kind = "text"
@@ -137,7 +146,7 @@ class Text(ColumnType):
         """Whether 'auto' tokenizing or encoding waits for the first rows (``choose``)."""
         return self.tokenizers is None or self.encoding == "auto"
 
-    def choose(self, words_per_row: float, binary_target: bool = False) -> None:
+    def choose(self, words_per_row: float, binary_target: bool = False, few_classes: bool = False) -> None:
         """Decide 'auto' tokenizing and 'auto' encoding from the mean word count of the
         training rows (what was given stays).
 
@@ -145,21 +154,34 @@ class Text(ColumnType):
         ----------
         words_per_row : float
             Mean words a row; at most ``SHORT_TEXT_WORDS`` (8) chooses words and 'char_wb-3',
-            '-4', '-5' windows (and 'tfidf' for 'auto' weighting), more chooses words.
+            '-4', '-5' windows (and 'tfidf' for 'auto' weighting); more chooses words, and
+            'char_wb-4' windows too for a ``few_classes`` target.
         binary_target : bool, default=False
             Whether the target has two classes: with long texts, 'auto' encoding becomes
             'bigrams', else 'unigrams'.
+        few_classes : bool, default=False
+            Whether the target has 3 to ``FEW_CLASSES`` classes and the text is the only
+            input: long texts get ``LONG_TEXT_TOKENIZERS`` with bigrams (where the
+            tokenizing was 'auto').
         """
         short = words_per_row <= SHORT_TEXT_WORDS
+        rich = few_classes and not short and self.tokenizers is None
         if self.tokenizers is None:
             if short:
                 if self.weighting == "auto":
                     self.weighting = "tfidf"
                 self.set_tokenizers(["words", "char_wb-3", "char_wb-4", "char_wb-5"])
             else:
-                self.set_tokenizers("words")
+                self.set_tokenizers(LONG_TEXT_TOKENIZERS if rich else "words")
         if self.encoding == "auto":
-            self.encoding = "bigrams" if binary_target and not short else "unigrams"
+            self.encoding = "bigrams" if (binary_target or rich) and not short else "unigrams"
+
+    @property
+    def char_bigrams(self) -> bool:
+        """Whether the column's tokens are word bigrams and character windows: about five
+        times the features a row of words alone (the hidden width and rate follow)."""
+        return (self.encoding in ("bigrams", "pairgrams") and self.tokenizers is not None
+                and any(t.startswith("char") for t in self.tokenizers))
 
     def get_config(self) -> dict[str, Any]:
         if self.tokenizers is None:

@@ -54,12 +54,14 @@ READ_ONCE_BYTES = 64 << 20
 # (docs/automl.md): with at most 100 classes (binary, regression bins) 128 wide lost nothing
 # against 512 at about a third of the fit time; MovieLens' 1,682 items lost 2 points of
 # recall@10 at 128
-FEW_CLASSES, FEW_CLASSES_WIDTH, WIDTH = 100, 128, 512
+FEW_CLASSES_WIDTH, WIDTH = 128, 512
 # two classes: 64 wide lost nothing against 128 on clothing recommended and adult, an epoch
-# of bigrams in two thirds of the time
-BINARY_WIDTH = 64
+# of bigrams in two thirds of the time; text with character windows and bigrams (five times
+# the features a row) neither, on clothing's 20 classes, at 0.7 of the time
+BINARY_WIDTH = CHAR_BIGRAMS_WIDTH = 64
 # automatic training (``train`` without ``epochs`` / ``learning_rate``); a narrow hidden layer
-# measured best at a higher rate, text bigrams (twice the features a row) at a lower one
+# measured best at a higher rate, text bigrams (twice the features a row) at a lower one,
+# unless character windows come with them (fewer epochs at the higher rate, no loss)
 AUTO_LEARNING_RATE, NARROW_LEARNING_RATE, GRAMS_LEARNING_RATE = 2e-3, 3e-3, 1e-3
 AUTO_MAX_WARMUP = 500
 AUTO_PATIENCE = 3
@@ -271,15 +273,21 @@ class UniversalDeepTransformer:
     @property
     def hidden_dim(self) -> int:
         """The hidden layer's width (the built network's, else ``embedding_dim``, else the
-        one chosen from the target: without temporal tracking 64 for two classes, 128 for at
-        most 100, else 512)."""
+        one chosen from the target: without temporal tracking 64 for two classes or for
+        text with character windows and bigrams, 128 for at most 100 classes, else 512)."""
         if self.model is not None:
             return self.model.layer("embedding").dim
         if self.embedding_dim is not None:
             return self.embedding_dim
-        if self.temporal_tracking or self.n_classes > FEW_CLASSES:
+        if self.temporal_tracking or self.n_classes > T.FEW_CLASSES:
             return WIDTH
-        return BINARY_WIDTH if self.featurizer.labels.binary else FEW_CLASSES_WIDTH
+        if self.featurizer.labels.binary:
+            return BINARY_WIDTH
+        return CHAR_BIGRAMS_WIDTH if self._char_bigrams else FEW_CLASSES_WIDTH
+
+    @property
+    def _char_bigrams(self):
+        return any(self.data_types[c].char_bigrams for c in self.featurizer.text_columns)
 
     def _build(self):
         n_out = self.n_classes
@@ -492,6 +500,9 @@ class UniversalDeepTransformer:
                 # predict_proba's class is the second in sorted order ('1' of '0' and '1', 'yes' of 'no' and
                 # 'yes'), as scikit-learn orders classes_, whichever the first row holds
                 labels.sort()
+            if any(self.data_types[c].undecided for c in self.featurizer.text_columns):
+                # the first chunk featurizing reads: the width and rate follow the text settings
+                self.featurizer.decide_text(next(self._chunks(data, with_target=True, chunk_rows=max_in_memory_rows)))
             self._build()
             if isinstance(labels, LabelMap):
                 labels.outputs = self.model.layer("output").dim
@@ -518,10 +529,6 @@ class UniversalDeepTransformer:
                 val = train_data.subset(np.sort(rows[:n_val]), batch_size=2048, shuffle=False)
                 train_data = train_data.subset(np.sort(rows[n_val:]), seed=self.seed)
         else:
-            if any(self.data_types[c].undecided for c in self.featurizer.text_columns):
-                for chunk in self._chunks(data, with_target=True, chunk_rows=max_in_memory_rows):
-                    self.featurizer.decide_text(chunk)  # before the learning rate, which depends on it
-                    break
             batch_size = batch_size or BATCH_SIZE
             train_data = _ChunkStream(self, data, "train", batch_size, max_in_memory_rows, shuffle, self.seed)
             n_rows = None
@@ -569,6 +576,8 @@ class UniversalDeepTransformer:
 
     @property
     def _auto_rate(self):
+        if self._char_bigrams:
+            return NARROW_LEARNING_RATE
         if any(t.encoding in ("bigrams", "pairgrams") for t in self.data_types.values() if t.kind == "text"):
             return GRAMS_LEARNING_RATE
         return NARROW_LEARNING_RATE if self.hidden_dim <= FEW_CLASSES_WIDTH else AUTO_LEARNING_RATE

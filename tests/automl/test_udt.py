@@ -305,7 +305,7 @@ def test_the_hidden_width_follows_the_target_unless_given(tmp_path):
     assert loaded.embedding_dim is None and loaded.hidden_dim == 128 and loaded.embed([{"q": "a"}]).shape == (1, 128)
 
 
-def test_auto_text_encoding_bigrams_for_two_classes_and_long_texts():
+def test_auto_text_settings_by_target_and_text_length():
     def rows(labels, words):
         return [{"q": " ".join(f"w{(i * 7 + j) % 50}" for j in range(words)), "y": labels[i % len(labels)]}
                 for i in range(60)]
@@ -318,8 +318,23 @@ def test_auto_text_encoding_bigrams_for_two_classes_and_long_texts():
 
     binary = fitted("pn", 12)
     assert binary.data_types["q"].encoding == "bigrams" and binary.hidden_dim == 64 and binary._auto_rate == 1e-3
+    # 3 to 100 classes, the text the only input: character windows and bigrams, 64 wide at 3e-3
     three = fitted("pnm", 12)
-    assert three.data_types["q"].encoding == "unigrams" and three.hidden_dim == 128 and three._auto_rate == 3e-3
+    assert three.data_types["q"].tokenizers == ["words", "char_wb-4"] and three.data_types["q"].encoding == "bigrams"
+    assert three.hidden_dim == 64 and three._auto_rate == 3e-3
+    # words given: the encoding stays unigrams, 128 wide
+    given = fitted("pnm", 12, tokenizer="words")
+    assert given.data_types["q"].encoding == "unigrams" and given.hidden_dim == 128 and given._auto_rate == 3e-3
+    # another input beside the text: words alone
+    beside = sb.UniversalDeepTransformer({"q": sb.types.text(), "c": sb.types.categorical(),
+                                          "y": sb.types.categorical()}, target="y", input_dim=64)
+    beside.train([{**r, "c": str(i % 3)} for i, r in enumerate(rows("pnm", 12))], epochs=1, verbose=False)
+    assert beside.data_types["q"].tokenizers == ["words"] and beside.data_types["q"].encoding == "unigrams"
+    assert beside.hidden_dim == 128
+    regression = sb.UniversalDeepTransformer({"q": sb.types.text(), "y": sb.types.numerical()}, target="y",
+                                              input_dim=64)
+    regression.train([{**r, "y": i % 7} for i, r in enumerate(rows("pn", 12))], epochs=1, verbose=False)
+    assert regression.data_types["q"].encoding == "unigrams" and regression.hidden_dim == 128
     short = fitted("pn", 3)
     assert short.data_types["q"].encoding == "unigrams" and short.data_types["q"].tokenizers[0] == "words"
     assert fitted("pn", 12, encoding="unigrams").data_types["q"].encoding == "unigrams"
@@ -327,6 +342,10 @@ def test_auto_text_encoding_bigrams_for_two_classes_and_long_texts():
                                            input_dim=64)
     streamed.train(rows("pn", 12), epochs=1, max_in_memory_rows=25, verbose=False)
     assert streamed.data_types["q"].encoding == "bigrams" and streamed._auto_rate == 1e-3
+    streamed = sb.UniversalDeepTransformer({"q": sb.types.text(), "y": sb.types.categorical()}, target="y",
+                                           input_dim=64)
+    streamed.train(rows("pnm", 12), epochs=1, max_in_memory_rows=25, verbose=False)
+    assert streamed.data_types["q"].encoding == "bigrams" and streamed.hidden_dim == 64
 
 
 def test_train_parses_a_small_csv_once_and_a_larger_one_a_chunk_at_a_time(tmp_path, monkeypatch):
