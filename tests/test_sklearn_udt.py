@@ -115,3 +115,10 @@ def test_bad_input_is_refused_with_a_clear_error():
         UDTRegressor({"price": sb.types.numerical()}, **SMALL).fit(X, np.full(len(X), np.nan))
     with pytest.raises(Exception, match="not fitted"):
         UDTClassifier(TYPES, **SMALL).predict(X)
+
+
+def test_a_long_review_alone_gets_the_long_text_width_as_in_the_model_itself():
+    X, y = _reviews(60)
+    X = X.assign(review=X["review"] + " " + X["review"])  # 12 words a row: a long text
+    clf = UDTClassifier({"review": sb.types.text()}, epochs=1, input_dim=1 << 14, batch_size=16).fit(X[["review"]], y)
+    assert clf.udt_.data_types["review"].tokenizers == ["words", "char_wb-4"] and clf.udt_.hidden_dim == 64

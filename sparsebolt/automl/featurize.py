@@ -517,7 +517,7 @@ class Featurizer:
             present = [len(x.split()) for x in strings if x]
             # text as the only input carries the whole signal: with graph features beside it
             # (wordnet_graph) the richer text lost 0.2 points at twice the fit time
-            only_input = len(self.data_types) == 2 and not self.temporal_tracking
+            only_input = len(self.data_types) == 2
             few = only_input and self.labels.label_type != "bins" and 2 < self.labels.size <= T.FEW_CLASSES
             t.choose(sum(present) / max(len(present), 1), binary_target=self.labels.binary, few_classes=few)
 
@@ -680,7 +680,8 @@ class Featurizer:
         n = len(chunk)
         if record and missing.any():
             i = int(np.flatnonzero(missing)[0])
-            raise chunk.error(i, f"temporal tracking needs a time in column {self.time_column!r}; it is empty")
+            raise chunk.error(i, f"temporal tracking needs a time in column {self.time_column!r}; it is missing "
+                                 f"({chunk.columns[self.time_column][i]!r})")
         for user_col, items in self.temporal_tracking.items():
             users = chunk.columns[user_col]
             for item_col in items:

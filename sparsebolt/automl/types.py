@@ -73,8 +73,8 @@ class Text(ColumnType):
     encoding : {'auto', 'unigrams', 'bigrams', 'pairgrams'}, default='auto'
         How tokens are hashed. 'auto' is decided by the first rows featurized: 'bigrams'
         when the texts are long (more than ``SHORT_TEXT_WORDS`` words a row on average) and
-        the target has two classes, or 3 to ``FEW_CLASSES`` with 'auto' tokenizing, else
-        'unigrams' (docs/automl.md: on clothing reviews bigrams raised the AUC of
+        the target has two classes, or 3 to ``FEW_CLASSES`` with 'auto' tokenizing and the
+        text as the only input, else 'unigrams' (docs/automl.md: on clothing reviews bigrams raised the AUC of
         'recommended' from 0.9516 to 0.9592; on the 20-class target they lost 0.6 points
         alone and gained 1 point with character windows).
     lowercase : bool, default=True
@@ -174,14 +174,13 @@ class Text(ColumnType):
             else:
                 self.set_tokenizers(LONG_TEXT_TOKENIZERS if rich else "words")
         if self.encoding == "auto":
-            self.encoding = "bigrams" if (binary_target or rich) and not short else "unigrams"
+            self.encoding = "bigrams" if (binary_target and not short) or rich else "unigrams"
 
     @property
-    def char_bigrams(self) -> bool:
-        """Whether the column's tokens are word bigrams and character windows: about five
-        times the features a row of words alone (the hidden width and rate follow)."""
-        return (self.encoding in ("bigrams", "pairgrams") and self.tokenizers is not None
-                and any(t.startswith("char") for t in self.tokenizers))
+    def long_text_setting(self) -> bool:
+        """Whether the column has the setting 'auto' tokenizing chooses for a long text and
+        a few classes: ``LONG_TEXT_TOKENIZERS`` with bigrams."""
+        return self.tokenizers == LONG_TEXT_TOKENIZERS and self.encoding == "bigrams"
 
     def get_config(self) -> dict[str, Any]:
         if self.tokenizers is None:

@@ -56,9 +56,9 @@ READ_ONCE_BYTES = 64 << 20
 # recall@10 at 128
 FEW_CLASSES_WIDTH, WIDTH = 128, 512
 # two classes: 64 wide lost nothing against 128 on clothing recommended and adult, an epoch
-# of bigrams in two thirds of the time; text with character windows and bigrams (five times
-# the features a row) neither, on clothing's 20 classes, at 0.7 of the time
-BINARY_WIDTH = CHAR_BIGRAMS_WIDTH = 64
+# of bigrams in two thirds of the time; a long text with character windows and bigrams (five
+# times the features a row) neither, on clothing's 20 classes, at 0.7 of the time
+BINARY_WIDTH = LONG_TEXT_WIDTH = 64
 # automatic training (``train`` without ``epochs`` / ``learning_rate``); a narrow hidden layer
 # measured best at a higher rate, text bigrams (twice the features a row) at a lower one,
 # unless character windows come with them (fewer epochs at the higher rate, no loss)
@@ -154,7 +154,9 @@ class UniversalDeepTransformer:
         Width of the hashed feature space.
     embedding_dim : int or None, default=None
         Width of the hidden (embedding) layer; None chooses it (``hidden_dim``): without
-        temporal tracking 64 for two classes, 128 for at most 100, else 512.
+        temporal tracking 64 for two classes, or for 3 to 100 with a long text as the only
+        input ('auto' tokenizing's words, character 4-grams and bigrams), 128 for at most
+        100, else 512.
     sparsity : float in (0, 1] or None, default=None
         Output sparsity; None chooses it from the class count as BOLT's UDT does
         (``sb.lsh.default_sparsity``: dense below 450 classes, then 0.2, 0.1, 0.05,
@@ -233,7 +235,10 @@ class UniversalDeepTransformer:
         self.center = None
         # a binary target's probability calibration (a, c), fitted on held-out rows by train
         self.calibration = (1.0, 0.0)
-        if self.featurizer.labels.n_classes is not None:
+        # a network built here (n_classes given) that nothing has trained or changed yet: train
+        # builds it again if the text settings it decides change the width
+        self._untrained_build = self.featurizer.labels.n_classes is not None
+        if self._untrained_build:
             self._build()
 
     def _check_tracking(self, tracking):
@@ -273,21 +278,29 @@ class UniversalDeepTransformer:
     @property
     def hidden_dim(self) -> int:
         """The hidden layer's width (the built network's, else ``embedding_dim``, else the
-        one chosen from the target: without temporal tracking 64 for two classes or for
-        text with character windows and bigrams, 128 for at most 100 classes, else 512)."""
+        one chosen from the target: without temporal tracking 64 for two classes or for 3
+        to 100 with a long text as the only input, 128 for at most 100 classes, else 512)."""
         if self.model is not None:
             return self.model.layer("embedding").dim
         if self.embedding_dim is not None:
             return self.embedding_dim
+        return self._auto_width()
+
+    def _auto_width(self):
         if self.temporal_tracking or self.n_classes > T.FEW_CLASSES:
             return WIDTH
         if self.featurizer.labels.binary:
             return BINARY_WIDTH
-        return CHAR_BIGRAMS_WIDTH if self._char_bigrams else FEW_CLASSES_WIDTH
+        return LONG_TEXT_WIDTH if self._long_text else FEW_CLASSES_WIDTH
 
     @property
-    def _char_bigrams(self):
-        return any(self.data_types[c].char_bigrams for c in self.featurizer.text_columns)
+    def _long_text(self):
+        """Whether the only input is a text with the long-text setting ('auto' tokenizing's
+        choice for 3 to ``FEW_CLASSES`` classes), for such a target: what was measured at
+        ``LONG_TEXT_WIDTH`` and ``NARROW_LEARNING_RATE``."""
+        cols = self.featurizer.text_columns
+        return (len(self.data_types) == 2 and len(cols) == 1 and self.data_types[cols[0]].long_text_setting
+                and not self.regression and 2 < self.n_classes <= T.FEW_CLASSES)
 
     def _build(self):
         n_out = self.n_classes
@@ -420,7 +433,8 @@ class UniversalDeepTransformer:
         ``max_epochs``, by default enough epochs for about 3M samples, within [3, 30]) and
         keeps the weights of the best epoch. With no ``learning_rate`` the rate warms up
         linearly to 2e-3 (3e-3 for a hidden layer of at most 128; 1e-3 when a text column
-        hashes bigrams or pairgrams) over the first quarter
+        hashes bigrams or pairgrams, except a long text with character windows as the only
+        input for 3 to 100 classes, 3e-3) over the first quarter
         epoch (at most 500 batches), then halves whenever the validation metric fails to
         improve (with ``epochs`` given and no
         validation: cosine decay to a tenth over the epochs). Numbers given are used as they
@@ -500,19 +514,24 @@ class UniversalDeepTransformer:
                 # predict_proba's class is the second in sorted order ('1' of '0' and '1', 'yes' of 'no' and
                 # 'yes'), as scikit-learn orders classes_, whichever the first row holds
                 labels.sort()
-            if any(self.data_types[c].undecided for c in self.featurizer.text_columns):
-                # the first chunk featurizing reads: the width and rate follow the text settings
-                self.featurizer.decide_text(next(self._chunks(data, with_target=True, chunk_rows=max_in_memory_rows)))
+        elif isinstance(labels, LabelMap):
+            # a label the network has no output for stops the run here, before any row is featurized
+            # (which records histories and grows vocabularies) or trained on
+            labels.outputs = self.model.layer("output").dim
+            self._read_labels(data, source)
+        if any(self.data_types[c].undecided for c in self.featurizer.text_columns):
+            # on the first training chunk (not on a validation set), before anything is featurized:
+            # the width and the rate follow the text settings
+            self.featurizer.decide_text(next(self._chunks(data, with_target=True, chunk_rows=max_in_memory_rows)))
+            if self._untrained_build and self.embedding_dim is None and self._auto_width() != self.hidden_dim:
+                self.model = None  # built by the constructor (n_classes given) and never trained
+        if self.model is None:
             self._build()
             if isinstance(labels, LabelMap):
                 labels.outputs = self.model.layer("output").dim
         else:
-            if isinstance(labels, LabelMap):
-                # a label the network has no output for stops the run here, before any row is featurized
-                # (which records histories and grows vocabularies) or trained on
-                labels.outputs = self.model.layer("output").dim
-                self._read_labels(data, source)
             self._training_tables()
+        self._untrained_build = False
         if self.featurizer.node_column is not None:
             self.index_nodes(data)
         auto = epochs is None
@@ -576,7 +595,7 @@ class UniversalDeepTransformer:
 
     @property
     def _auto_rate(self):
-        if self._char_bigrams:
+        if self._long_text and self.hidden_dim <= FEW_CLASSES_WIDTH:
             return NARROW_LEARNING_RATE
         if any(t.encoding in ("bigrams", "pairgrams") for t in self.data_types.values() if t.kind == "text"):
             return GRAMS_LEARNING_RATE
@@ -1166,6 +1185,7 @@ class UniversalDeepTransformer:
             For integer labels, no rows, or a new class when ``n_classes`` is full.
         """
         self._require_model("introduce_label")
+        self._untrained_build = False
         labels = self.featurizer.labels
         if labels.label_type != "str":
             raise ValueError("introduce_label needs string labels (sb.types.categorical(label_type='str')).")
@@ -1218,6 +1238,7 @@ class UniversalDeepTransformer:
             When ``label`` is not a class of the model.
         """
         self._require_model("forget")
+        self._untrained_build = False
         labels = self.featurizer.labels
         if labels.label_type != "str" or label not in labels.index:
             _fail("forget", "label", "a class of the model", label)

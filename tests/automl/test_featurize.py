@@ -229,7 +229,7 @@ def test_places_follow_the_order_of_the_numbers():
 def test_automatic_bins_grow_with_the_cube_root_of_the_values(n_values, bins):
     assert sb.types.numerical().n_bins(n_values) == bins
     assert sb.types.numerical(bins=12).n_bins(n_values) == 12
-    assert sb.types.numerical().n_bins() == 40  # a range, or a target
+    assert sb.types.numerical().n_bins() == 40  # a range
 
 
 def test_a_small_first_chunk_gets_fewer_bins():

@@ -346,6 +346,24 @@ def test_auto_text_settings_by_target_and_text_length():
                                            input_dim=64)
     streamed.train(rows("pnm", 12), epochs=1, max_in_memory_rows=25, verbose=False)
     assert streamed.data_types["q"].encoding == "bigrams" and streamed.hidden_dim == 64
+    # n_classes given (the constructor builds the network): the same settings, width and rate
+    given_classes = sb.UniversalDeepTransformer({"q": sb.types.text(), "y": sb.types.categorical(n_classes=3)},
+                                                target="y", input_dim=64)
+    given_classes.train(rows("pnm", 12), epochs=1, verbose=False)
+    assert given_classes.data_types["q"].encoding == "bigrams" and given_classes.hidden_dim == 64
+    assert given_classes._auto_rate == 3e-3
+    # decided on the training rows, not on a validation set of short texts; the rate follows
+    binary_given = sb.UniversalDeepTransformer({"q": sb.types.text(), "y": sb.types.categorical(n_classes=2)},
+                                               target="y", input_dim=64)
+    binary_given.train(rows("pn", 12), epochs=1, max_in_memory_rows=25, validation=rows("pn", 3), verbose=False)
+    assert binary_given.data_types["q"].tokenizers == ["words"] and binary_given.data_types["q"].encoding == "bigrams"
+    assert binary_given._auto_rate == 1e-3
+    # the long-text setting given by hand beside another input: not the measured case, widths as before
+    by_hand = sb.UniversalDeepTransformer({"q": sb.types.text(tokenizer=["words", "char_wb-4"], encoding="bigrams"),
+                                           "c": sb.types.categorical(), "y": sb.types.categorical()},
+                                          target="y", input_dim=64)
+    by_hand.train([{**r, "c": str(i % 3)} for i, r in enumerate(rows("pnm", 12))], epochs=1, verbose=False)
+    assert by_hand.hidden_dim == 128 and by_hand._auto_rate == 1e-3
 
 
 def test_train_parses_a_small_csv_once_and_a_larger_one_a_chunk_at_a_time(tmp_path, monkeypatch):
