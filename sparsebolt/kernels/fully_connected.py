@@ -184,7 +184,9 @@ def _input_grad_sparse_input(W, in_offsets, in_ids, out_offsets, out_ids, dz, d_
 forward_dense_input = njit(parallel=True, cache=True, fastmath=_FAST)(_forward_dense_input)
 forward_dense_input_serial = serial_twin(_forward_dense_input, fastmath=_FAST)
 forward_softmax_ce_dense_input = njit(parallel=True, cache=True, fastmath=_FAST)(_forward_softmax_ce_dense_input)
-bias_grad = njit(parallel=True, cache=True, fastmath=_FAST)(_bias_grad)
+# no fastmath: with 'reassoc' LLVM vectorized this sum one way when numba compiled it and another
+# when it loaded the cached binary (numba#10617), so a run's weights depended on the cache
+bias_grad = njit(parallel=True, cache=True)(_bias_grad)
 input_grad_dense_input = njit(parallel=True, cache=True, fastmath=_FAST)(_input_grad_dense_input)
 forward_sparse_input = njit(parallel=True, cache=True, fastmath=_FAST)(_forward_sparse_input)
 forward_sparse_input_serial = serial_twin(_forward_sparse_input, fastmath=_FAST)
