@@ -21,9 +21,11 @@ def _activate(z, offsets, code):
     for r in prange(n_rows):
         lo, hi = offsets[r], offsets[r + 1]
         if code == RELU:
+            # a select, not a branch: the signs are random, and a mispredicted branch an
+            # element made this 4x slower (the select also vectorizes); nan stays nan
             for i in range(lo, hi):
-                if z[i] < _ZERO:
-                    z[i] = _ZERO
+                v = z[i]
+                z[i] = _ZERO if v < _ZERO else v
         elif code == TANH:
             for i in range(lo, hi):
                 z[i] = np.tanh(z[i])
@@ -64,9 +66,9 @@ def activation_backward(a, grad, offsets, code):
     for r in prange(n_rows):
         lo, hi = offsets[r], offsets[r + 1]
         if code == RELU:
-            for i in range(lo, hi):
-                if a[i] <= _ZERO:
-                    grad[i] = _ZERO
+            for i in range(lo, hi):  # a select, as in activate
+                g = grad[i]
+                grad[i] = _ZERO if a[i] <= _ZERO else g
         elif code == TANH:
             for i in range(lo, hi):
                 grad[i] *= _ONE - a[i] * a[i]
