@@ -262,8 +262,9 @@ class TargetBins:
 
     def fit(self, x):
         t = self.ctype
-        bins = t.n_bins(target=True)
-        edges = np.linspace(t.range[0], t.range[1], bins + 1)[1:-1] if t.range is not None else quantile_edges(x, bins)
+        n_bins = t.n_bins(target=True)
+        edges = (np.linspace(t.range[0], t.range[1], n_bins + 1)[1:-1] if t.range is not None
+                 else quantile_edges(x, n_bins))
         bins = np.searchsorted(edges, x, side="right")
         sums = np.bincount(bins, weights=x, minlength=len(edges) + 1)
         counts = np.bincount(bins, minlength=len(edges) + 1)
@@ -515,11 +516,16 @@ class Featurizer:
         nodes)."""
         if t.undecided:
             present = [len(x.split()) for x in strings if x]
-            # text as the only input carries the whole signal: with graph features beside it
-            # (wordnet_graph) the richer text lost 0.2 points at twice the fit time
-            only_input = len(self.data_types) == 2
-            few = only_input and self.labels.label_type != "bins" and 2 < self.labels.size <= T.FEW_CLASSES
-            t.choose(sum(present) / max(len(present), 1), binary_target=self.labels.binary, few_classes=few)
+            t.choose(sum(present) / max(len(present), 1), binary_target=self.labels.binary,
+                     few_classes=self.text_alone_few_classes())
+
+    def text_alone_few_classes(self):
+        """Whether a text is the only input and the target has 3 to ``FEW_CLASSES`` classes:
+        where 'auto' tokenizing takes the long-text setting (and the UDT its width and rate).
+        Text alone carries the whole signal: with graph features beside it (wordnet_graph) the
+        richer text lost 0.2 points at twice the fit time."""
+        return (len(self.data_types) == 2 and len(self.text_columns) == 1 and self.labels.label_type != "bins"
+                and 2 < self.labels.size <= T.FEW_CLASSES)
 
     def decide_text(self, chunk):
         """Decide the text columns' 'auto' settings from the rows of ``chunk`` (which

@@ -298,9 +298,8 @@ class UniversalDeepTransformer:
         """Whether the only input is a text with the long-text setting ('auto' tokenizing's
         choice for 3 to ``FEW_CLASSES`` classes), for such a target: what was measured at
         ``LONG_TEXT_WIDTH`` and ``NARROW_LEARNING_RATE``."""
-        cols = self.featurizer.text_columns
-        return (len(self.data_types) == 2 and len(cols) == 1 and self.data_types[cols[0]].long_text_setting
-                and not self.regression and 2 < self.n_classes <= T.FEW_CLASSES)
+        return (self.featurizer.text_alone_few_classes()
+                and self.data_types[self.featurizer.text_columns[0]].long_text_setting)
 
     def _build(self):
         n_out = self.n_classes
