@@ -41,12 +41,43 @@ def get_num_threads() -> int:
 
 
 # Multiply-adds of a training step below which it runs serial kernels, on one thread: waking
-# a second thread for each of a step's dozen parallel kernels costs more than it saves, and a
-# parallel kernel on one thread still pays its launch (16 us against 10 us serial on a small
-# batch). Measured on 2 cores (docs/automl.md, "How long to train"): adult's UDT steps (about
-# 0.26M) train 40% faster on one thread, clothing recommended's (2.1M) as fast, class_name's
-# (2.8M) 40% slower.
-SERIAL_WORK = 1_000_000
+# a second thread for each of a step's dozen parallel kernels costs more than it saves.
+# Measured on 2 cores (whole UDT fits, BLAS on one thread in a step, workers spinning for
+# WORKER_SPINS): adult age's steps (1.25M) took 1.26 ms on one thread against 1.7-2.0 ms on
+# two, clothing recommended's (2.1M) 10.9 ms against 7.4-7.8 ms, class_name's (5.6M) 23.8 ms
+# against 13.9-14.9 ms.
+SERIAL_WORK = 1_600_000
+
+_blas = None
+
+
+def _blas_libraries():
+    """threadpoolctl's controllers of the loaded BLAS libraries, found once (2 ms)."""
+    global _blas
+    if _blas is None:
+        from threadpoolctl import ThreadpoolController
+
+        _blas = ThreadpoolController().select(user_api="blas").lib_controllers
+    return _blas
+
+
+@contextmanager
+def step_threads(serial: bool = False):
+    """The threads of a training step: BLAS on one thread, and the kernels too when
+    ``serial``. A step's matrix products are a batch's (256 x 128 x 20 in a small UDT) and
+    gain nothing from BLAS threads, while OpenBLAS's idle workers spin for about 0.1 s after
+    each call, taking the core from numba's: on 2 cores, with numba's workers spinning between
+    kernels, adult age's UDT step took 18 ms with BLAS on two threads against 1.3 ms on one."""
+    libraries = _blas_libraries()
+    before = [lib.get_num_threads() for lib in libraries]
+    for lib in libraries:
+        lib.set_num_threads(1)
+    try:
+        with one_thread(serial):
+            yield
+    finally:
+        for lib, n in zip(libraries, before):
+            lib.set_num_threads(n)
 
 
 @contextmanager

@@ -1,12 +1,17 @@
-"""numba's OpenMP workers sleep when idle unless the user chose otherwise, and no other
-library's OpenMP runtime is told to."""
+"""numba's OpenMP workers spin briefly, then sleep, unless the user chose otherwise; no
+other library's OpenMP runtime is told to; a training step runs BLAS on one thread."""
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numba
+import numpy as np
 import pytest
+from threadpoolctl import threadpool_info
+
+import sparsebolt as sb
+from sparsebolt.kernels import WORKER_SPINS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,7 +22,7 @@ _PROBE = """
 import os, sys
 sys.stderr.write("numba\\n"); sys.stderr.flush()
 import sparsebolt
-print(os.environ.get("OMP_WAIT_POLICY"))
+print(os.environ.get("OMP_WAIT_POLICY"), os.environ.get("GOMP_SPINCOUNT"))
 sys.stderr.write("sklearn\\n"); sys.stderr.flush()
 import sklearn.ensemble
 """
@@ -38,11 +43,40 @@ def _spin_counts(env):
 
 @pytest.mark.skipif(numba.threading_layer() != "omp", reason="numba runs on the OpenMP (libgomp) threading layer "
                                                               f"only; here it is {numba.threading_layer()!r}")
-def test_idle_openmp_workers_sleep_unless_the_user_says_otherwise():
+def test_idle_openmp_workers_spin_briefly_unless_the_user_says_otherwise():
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     seen, spins = _spin_counts(env)
-    assert seen == "None"  # taken away again once numba's pool started
-    assert spins["numba"] == 0
+    assert seen == "None None"  # taken away again once numba's pool started
+    assert spins["numba"] == WORKER_SPINS
     assert spins.get("sklearn", 300_000) == 300_000
     seen, spins = _spin_counts({**env, "OMP_WAIT_POLICY": "ACTIVE"})
-    assert seen == "ACTIVE" and spins["numba"] > 300_000
+    assert seen == "ACTIVE None" and spins["numba"] > 300_000
+    seen, spins = _spin_counts({**env, "GOMP_SPINCOUNT": "7"})
+    assert seen == "None 7" and spins["numba"] == 7
+
+
+def _blas_threads():
+    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+
+def test_a_training_step_runs_blas_on_one_thread_and_gives_the_threads_back(monkeypatch):
+    sb.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    inp = sb.Input(dim=8)
+    model = sb.Model(inp, sb.FullyConnected(4, activation="softmax")(sb.FullyConnected(16, activation="relu")(inp)))
+    seen = []
+    forward = sb.FullyConnected.forward
+
+    def spy(self, inputs, ctx):
+        seen.append(_blas_threads())
+        return forward(self, inputs, ctx)
+
+    x = np.random.default_rng(0).standard_normal((64, 8)).astype(np.float32)
+    batches = [sb.data.Batch([sb.Value.dense(x[lo:lo + 16])], sb.data.Labels.from_lists([[i % 4] for i in range(16)]))
+               for lo in range(0, 64, 16)]
+    model.train(batches, epochs=1, learning_rate=1e-2, verbose=False)  # loads what training loads
+    before = _blas_threads()
+    assert max(before) == numba.config.NUMBA_NUM_THREADS
+    monkeypatch.setattr(sb.FullyConnected, "forward", spy)
+    model.train(batches, epochs=1, learning_rate=1e-2, verbose=False)
+    assert seen and all(threads == [1] * len(before) for threads in seen), (seen, before)
+    assert _blas_threads() == before

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from .._state import prefixed, unprefixed
-from .._threads import SERIAL_WORK, one_thread
+from .._threads import SERIAL_WORK, step_threads
 from .._validation import check_choice
 from ..data.value import Value
 from ..io import ModelFileError, open_model_file, read_state, save_model_file, set_model_state, split_arrays
@@ -377,7 +377,7 @@ class Model:
         """
         self._check_labeled(batch)  # before step_cost reads it
         serial = self.step_cost(batch) < SERIAL_WORK
-        with one_thread(serial):
+        with step_threads(serial):
             loss = self._gradients(batch, serial)
             self.steps += 1
             self.optimizer.step(self.parameters(), learning_rate)
@@ -432,7 +432,8 @@ class Model:
             For a batch without labels, or one ``check_batch`` rejects.
         """
         self._check_labeled(batch)
-        loss = self._gradients(batch)
+        with step_threads():
+            loss = self._gradients(batch)
         return loss, take_gradients(self.parameters())
 
     def apply_gradients(self, grads: dict[str, tuple[np.ndarray, np.ndarray]], learning_rate: float,
