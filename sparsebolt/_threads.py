@@ -1,9 +1,10 @@
 """Thread count for the kernels and for BLAS."""
-from contextlib import contextmanager
+import threading
+from contextlib import contextmanager, nullcontext
 
 import numba
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController, threadpool_limits
 
 from ._validation import check_int
 
@@ -51,13 +52,12 @@ SERIAL_WORK = 1_600_000
 _blas = None
 
 
-def _blas_libraries():
-    """threadpoolctl's controllers of the loaded BLAS libraries, found once (2 ms)."""
+def _blas_controller():
+    """threadpoolctl's controller of the BLAS libraries loaded when first asked (2 ms), which
+    hold NumPy's."""
     global _blas
     if _blas is None:
-        from threadpoolctl import ThreadpoolController
-
-        _blas = ThreadpoolController().select(user_api="blas").lib_controllers
+        _blas = ThreadpoolController().select(user_api="blas")
     return _blas
 
 
@@ -67,17 +67,13 @@ def step_threads(serial: bool = False):
     ``serial``. A step's matrix products are a batch's (256 x 128 x 20 in a small UDT) and
     gain nothing from BLAS threads, while OpenBLAS's idle workers spin for about 0.1 s after
     each call, taking the core from numba's: on 2 cores, with numba's workers spinning between
-    kernels, adult age's UDT step took 18 ms with BLAS on two threads against 1.3 ms on one."""
-    libraries = _blas_libraries()
-    before = [lib.get_num_threads() for lib in libraries]
-    for lib in libraries:
-        lib.set_num_threads(1)
-    try:
-        with one_thread(serial):
-            yield
-    finally:
-        for lib, n in zip(libraries, before):
-            lib.set_num_threads(n)
+    kernels, adult age's UDT step took 18 ms with BLAS on two threads against 1.3 ms on one.
+    Only on the main thread: OpenBLAS's thread count is one for the whole process, and
+    threadpoolctl lets one thread at a time set it."""
+    on_main = threading.current_thread() is threading.main_thread()
+    blas = _blas_controller().limit(limits=1) if on_main else nullcontext()
+    with blas, one_thread(serial):
+        yield
 
 
 @contextmanager

@@ -3,12 +3,14 @@ other library's OpenMP runtime is told to; a training step runs BLAS on one thre
 import os
 import subprocess
 import sys
+import threading
+from contextlib import nullcontext
 from pathlib import Path
 
 import numba
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_info
+from threadpoolctl import threadpool_limits
 
 import sparsebolt as sb
 from sparsebolt.kernels import WORKER_SPINS
@@ -56,13 +58,21 @@ def test_idle_openmp_workers_spin_briefly_unless_the_user_says_otherwise():
 
 
 def _blas_threads():
-    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    """The thread counts of the BLAS libraries a training step limits (NumPy's among them)."""
+    return [lib.get_num_threads() for lib in sb._threads._blas_controller().lib_controllers]
+
+
+def _small_model_and_batches():
+    inp = sb.Input(dim=8)
+    model = sb.Model(inp, sb.FullyConnected(4, activation="softmax")(sb.FullyConnected(16, activation="relu")(inp)))
+    x = np.random.default_rng(0).standard_normal((64, 8)).astype(np.float32)
+    batches = [sb.data.Batch([sb.Value.dense(x[lo:lo + 16])], sb.data.Labels.from_lists([[i % 4] for i in range(16)]))
+               for lo in range(0, 64, 16)]
+    return model, batches
 
 
 def test_a_training_step_runs_blas_on_one_thread_and_gives_the_threads_back(monkeypatch):
-    sb.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-    inp = sb.Input(dim=8)
-    model = sb.Model(inp, sb.FullyConnected(4, activation="softmax")(sb.FullyConnected(16, activation="relu")(inp)))
+    model, batches = _small_model_and_batches()
     seen = []
     forward = sb.FullyConnected.forward
 
@@ -70,13 +80,33 @@ def test_a_training_step_runs_blas_on_one_thread_and_gives_the_threads_back(monk
         seen.append(_blas_threads())
         return forward(self, inputs, ctx)
 
-    x = np.random.default_rng(0).standard_normal((64, 8)).astype(np.float32)
-    batches = [sb.data.Batch([sb.Value.dense(x[lo:lo + 16])], sb.data.Labels.from_lists([[i % 4] for i in range(16)]))
-               for lo in range(0, 64, 16)]
-    model.train(batches, epochs=1, learning_rate=1e-2, verbose=False)  # loads what training loads
-    before = _blas_threads()
-    assert max(before) == numba.config.NUMBA_NUM_THREADS
     monkeypatch.setattr(sb.FullyConnected, "forward", spy)
-    model.train(batches, epochs=1, learning_rate=1e-2, verbose=False)
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = _blas_threads()
+        model.train(batches, epochs=1, learning_rate=1e-2, verbose=False)
+        after = _blas_threads()
+    if not before or max(before) < 2:
+        pytest.skip(f"BLAS would not take two threads here (it runs on {before})")
     assert seen and all(threads == [1] * len(before) for threads in seen), (seen, before)
-    assert _blas_threads() == before
+    assert after == before
+
+
+def test_only_the_main_thread_limits_blas(monkeypatch):
+    # OpenBLAS's thread count is one for the whole process: a step trained in another thread
+    # must not set it (threadpoolctl would tie BLAS's control to that thread)
+    calls = []
+
+    class Recorder:
+        def limit(self, limits):
+            calls.append((threading.current_thread().name, limits))
+            return nullcontext()
+
+    monkeypatch.setattr(sb._threads, "_blas_controller", Recorder)
+    model, batches = _small_model_and_batches()
+    worker = threading.Thread(target=model.train, args=(batches,), name="worker",
+                              kwargs={"epochs": 1, "learning_rate": 1e-2, "verbose": False})
+    worker.start()
+    worker.join()
+    assert model.steps == len(batches) and calls == []
+    model.train(batches, epochs=1, learning_rate=1e-2, verbose=False)
+    assert calls == [("MainThread", 1)] * len(batches)
