@@ -24,6 +24,17 @@ MB = 1024 * 1024
 
 # threads ------------------------------------------------------------------------------
 
+def import_torch_first():
+    """Import PyTorch, if installed, before sparsebolt. Imported after it, torch's wheel shares
+    numba's libgomp and so the spin count sparsebolt gives numba's workers (30,000 against
+    libgomp's default 300,000; README, "Fit time and threads"): a baseline would not run on
+    its own defaults."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        pass
+
+
 def set_threads(n):
     """Run sparsebolt (numba kernels and BLAS) and PyTorch (intra-op pool) on ``n`` threads.
     Imports torch only if it is installed; returns a dict of what was set."""

@@ -24,6 +24,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from benchmarks._common import import_torch_first  # noqa: E402
+
+import_torch_first()
 import sparsebolt as sb  # noqa: E402
 from sparsebolt.distributed.gradients import combine, dense_nbytes, join, nbytes, split  # noqa: E402
 

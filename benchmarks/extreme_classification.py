@@ -42,8 +42,11 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import (MB, MemoryPhase, Stopwatch, format_table, git_revision, log, machine_info,  # noqa: E402
-                     plot_time_to_quality, release_memory, rss_bytes, set_threads, versions, write_json)
+from _common import (MB, MemoryPhase, Stopwatch, format_table, git_revision, import_torch_first, log,  # noqa: E402
+                     machine_info, plot_time_to_quality, release_memory, rss_bytes, set_threads, versions,
+                     write_json)
+
+import_torch_first()
 
 N_FEATURES = 135_909
 HIDDEN = 128

@@ -52,8 +52,10 @@ from types import SimpleNamespace
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import (MB, format_table, git_revision, log, machine_info, release_memory, rss_bytes,  # noqa: E402
-                     set_threads, versions, write_json)
+from _common import (MB, format_table, git_revision, import_torch_first, log, machine_info,  # noqa: E402
+                     release_memory, rss_bytes, set_threads, versions, write_json)
+
+import_torch_first()
 from extreme_classification import SyntheticXC, build_sparsebolt, torch_evaluate  # noqa: E402
 from serving import in_process_latency  # noqa: E402
 from sparsity_sweep import EpochBatches, build_model, single_values, test_batches, timed_evaluate, warm_up  # noqa: E402

@@ -45,6 +45,9 @@ DATA = os.path.join(ROOT, "datasets", "wordnet_search")
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from benchmarks._common import import_torch_first  # noqa: E402
+
+import_torch_first()
 import sparsebolt as sb  # noqa: E402
 from benchmarks._baselines import nearest_class, topk_hits  # noqa: E402
 
