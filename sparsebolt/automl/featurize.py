@@ -452,6 +452,12 @@ class Featurizer:
             self._salt_cache[key] = salt(self.seed, *names)
         return self._salt_cache[key]
 
+    def periodic_features(self):
+        """The feature ids (sorted, distinct) of the places of the numerical columns whose
+        type asks for a periodic embedding."""
+        return sorted({self._salt("position", c) % self.input_dim for c in self.numerical_columns
+                       if self.data_types[c].position and self.data_types[c].periodic})
+
     # fitting --------------------------------------------------------------------------------
 
     def _edges(self, column, x, whole):

@@ -21,7 +21,7 @@ from ..data.csv import describe, read_chunks
 from ..io import ModelFileError, save_model_file
 from ..lsh.config import default_sparsity
 from ..nn.layers.base import Context
-from ..nn import Embedding, FullyConnected, Input, Model
+from ..nn import Embedding, FullyConnected, Input, Model, NumericEmbedding
 from ..nn.model import load_model_file
 from ..train.augment import can_pin
 from ..train.callbacks import EarlyStopping
@@ -304,7 +304,11 @@ class UniversalDeepTransformer:
     def _build(self):
         n_out = self.n_classes
         inp = Input(dim=self.input_dim, name="features")
-        hidden = Embedding(self.hidden_dim, activation="relu", name="embedding")(inp)
+        numbers = self.featurizer.periodic_features()
+        if numbers:
+            hidden = NumericEmbedding(self.hidden_dim, numbers, activation="relu", name="embedding")(inp)
+        else:
+            hidden = Embedding(self.hidden_dim, activation="relu", name="embedding")(inp)
         out = FullyConnected(n_out, sparsity=self.output_sparsity, activation=self.output_activation,
                              name="output")(hidden)
         loss = "categorical_cross_entropy" if self.output_activation == "softmax" else "binary_cross_entropy"
@@ -1298,9 +1302,9 @@ class UniversalDeepTransformer:
         """
         kw = {k: v for k, v in config.items() if k != "featurizer"}
         types = config.get("data_types")
-        if isinstance(types, dict):  # a numerical column of a config written before positions had none
-            kw["data_types"] = {c: {**t, "position": False}
-                                if isinstance(t, dict) and t.get("type") == "numerical" and "position" not in t else t
+        if isinstance(types, dict):  # a numerical column of a config written before positions (or periodic) existed
+            kw["data_types"] = {c: {"position": False, "periodic": False, **t}
+                                if isinstance(t, dict) and t.get("type") == "numerical" else t
                                 for c, t in types.items()}
         model = cls(**kw)
         model.featurizer.set_config(config["featurizer"])

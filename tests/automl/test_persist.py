@@ -128,6 +128,6 @@ def test_info_describes_the_columns_target_and_classes(tmp_path, capsys):
     assert main(["info", str(tmp_path / "udt.sbm")]) == 0
     out = capsys.readouterr().out
     assert "target 'label'" in out and "2 classes" in out
-    assert "column 'review': text(tokenizer=" in out and "column 'price': numerical(bins=8, position=True)" in out
+    assert "column 'review': text(tokenizer=" in out and "column 'price': numerical(bins=8, position=True, periodic=True)" in out
     described = sb.io._describe.describe_file(tmp_path / "udt.sbm")["automl"]
     assert described["classes"] == 2 and set(described["class_names"]) == {"yes", "no"}

@@ -418,11 +418,14 @@ def test_a_config_from_before_number_positions_rebuilds_without_them():
     model = sb.UniversalDeepTransformer(types, target="y", **SMALL)
     model.train([{"x": float(i), "y": "ab"[i % 2]} for i in range(60)], epochs=1, verbose=False)
     config = model.get_config()
-    assert config["data_types"]["x"] == {"type": "numerical", "range": None, "bins": None, "position": True}
+    assert config["data_types"]["x"] == {"type": "numerical", "range": None, "bins": None, "position": True,
+                                         "periodic": True}
     assert sb.UniversalDeepTransformer.from_config(config).data_types["x"].position
-    del config["data_types"]["x"]["position"]
+    del config["data_types"]["x"]["position"], config["data_types"]["x"]["periodic"]
     old = sb.UniversalDeepTransformer.from_config(config)
-    assert old.data_types["x"].position is False
+    assert old.data_types["x"].position is False and old.data_types["x"].periodic is False
+    assert type(old.model.layer("embedding")) is sb.Embedding
+    assert type(model.model.layer("embedding")) is sb.NumericEmbedding
     from sparsebolt.data.csv import read_chunks
     chunk = next(read_chunks([{"x": 7.0}], old.featurizer.columns(False), 10))
     assert np.diff(old.featurizer.transform(chunk, "predict")[0]).tolist() == [1]  # the bin alone
@@ -475,3 +478,22 @@ def test_a_binary_probability_is_of_the_second_label_in_sorted_order_whatever_th
         p_great, p_poor = model.predict_proba([{"t": "great love"}, {"t": "poor hate"}])
         # the probability of the later label in sorted order: of `first` when it sorts last
         assert (p_great > 0.5 > p_poor) == (first == max(first, second))
+
+
+def test_numbers_pass_through_a_periodic_embedding_unless_turned_off():
+    rng = np.random.default_rng(0)
+    rows = [{"a": float(x), "b": float(rng.normal()), "c": "pq"[i % 2], "y": "yes" if x > 0 else "no"}
+            for i, x in enumerate(rng.normal(size=200))]
+    types = {"a": sb.types.numerical(), "b": sb.types.numerical(periodic=False), "c": sb.types.categorical(),
+             "y": sb.types.categorical()}
+    model = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    model.train(rows, epochs=1, verbose=False)
+    layer = model.model.layer("embedding")
+    place_of_a = model.featurizer._salt("position", "a") % model.input_dim
+    assert type(layer) is sb.NumericEmbedding and layer.features == [place_of_a]
+    types["a"] = sb.types.numerical(periodic=False)
+    plain = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    plain.train(rows, epochs=1, verbose=False)
+    assert type(plain.model.layer("embedding")) is sb.Embedding
+    with pytest.raises(ValueError, match="The 'periodic' parameter of sb.types.numerical must be True or False"):
+        sb.types.numerical(periodic=1)

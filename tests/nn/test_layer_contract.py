@@ -39,6 +39,43 @@ def _emb_ref(params, xs, layer, active=None):
     return _act(layer.activation, xs[0] @ params["E"] + params["b"])
 
 
+def _numeric_ref(params, xs, layer, active=None):
+    """The bag plus each number's PLR function, tabulated and interpolated as documented."""
+    x = xs[0]
+    z = x @ params["E"] + params["b"]
+    grid = np.arange(layer.levels + 1) / layer.levels
+    for j, f in enumerate(layer.features):
+        a = 2 * np.pi * params["C"][j][None, :] * grid[:, None]
+        p = np.concatenate([np.cos(a), np.sin(a)], axis=1)
+        table = np.maximum(p @ params["L"][j] + params["Lb"][j], 0) @ params["W"][j]
+        present = x[:, f] != 0 if layer.sparse_input else np.ones(x.shape[0], dtype=bool)
+        v = np.clip(x[:, f], 0, 1) * layer.levels
+        g = np.minimum(np.floor(v).astype(int), layer.levels - 1)
+        t = (v - g)[:, None]
+        z = z + present[:, None] * ((1 - t) * table[g] + t * table[g + 1])
+    return _act(layer.activation, z)
+
+
+def _numeric_layer(sparse_input):
+    layer = sb.NumericEmbedding(6, features=[3, 1, 7], activation="relu", frequencies=3, width=4, levels=5)
+    layer.sparse_input = sparse_input
+    return layer
+
+
+def _numeric_csr(rng):
+    """Rows holding some of the numeric features 1, 3, 7 with values in (0, 1), and others."""
+    x = random_csr(rng, 5, 12, 4)
+    dense = x.to_dense()
+    dense[:, [1, 3, 7]] = 0
+    for s in range(5):
+        for f in rng.choice([1, 3, 7], size=rng.integers(1, 4), replace=False):
+            dense[s, f] = rng.uniform(0.05, 0.95)
+    ids = [np.flatnonzero(r) for r in dense]
+    offsets = np.concatenate([[0], np.cumsum([len(i) for i in ids])]).astype(np.int64)
+    flat = np.concatenate(ids).astype(np.int32)
+    return Value(12, dense[np.repeat(np.arange(5), np.diff(offsets)), flat].astype(np.float32), flat, offsets)
+
+
 def _concat_ref(params, xs, layer, active=None):
     return np.concatenate(xs, axis=1)
 
@@ -76,6 +113,10 @@ CASES = {
     "fc-sparse-input": (lambda: sb.FullyConnected(7, activation="tanh"), [lambda r: random_csr(r, 5, 30, 4)], _fc_ref),
     "embedding-relu": (lambda: sb.Embedding(6, activation="relu"), [lambda r: random_csr(r, 5, 40, 5)], _emb_ref),
     "embedding-dense-input": (lambda: sb.Embedding(6, activation="tanh"), [lambda r: _dense_input(r, 5, 9)], _emb_ref),
+    "numeric-embedding": (lambda: _numeric_layer(True), [_numeric_csr], _numeric_ref),
+    "numeric-embedding-dense-input": (lambda: _numeric_layer(False),
+                                      [lambda r: Value.dense(r.uniform(-0.3, 1.3, (5, 9)).astype(np.float32))],
+                                      _numeric_ref),
     "concatenate": (lambda: sb.Concatenate(), [lambda r: _dense_input(r, 5, 3), lambda r: random_csr(r, 5, 8, 3)], _concat_ref),
     "layer-norm": (lambda: sb.LayerNorm(), [lambda r: _dense_input(r, 5, 6)], _ln_ref),
 }
@@ -186,3 +227,37 @@ def test_sparse_path_with_every_neuron_active_equals_dense_layer(activation):
     np.testing.assert_allclose(s_dx, d_dx, rtol=RTOL, atol=1e-6)
     np.testing.assert_allclose(sparse.W.gradient(), dense.W.gradient(), rtol=RTOL, atol=1e-6)
     np.testing.assert_allclose(sparse.b.grad, dense.b.grad, rtol=RTOL, atol=1e-6)
+
+
+def test_numeric_embedding_is_the_same_serial_and_threaded():
+    layer, inputs, _ = _setup("numeric-embedding")
+    serial = layer.forward(inputs, Context(serial=True)).vals.copy()
+    out = layer.forward(inputs, Context(training=True))
+    np.testing.assert_array_equal(out.vals, serial)
+    R = np.random.default_rng(4).normal(0, 1, out.vals.size).astype(np.float32)
+    grads = []
+    for _ in range(2):
+        out = layer.forward(inputs, Context(training=True))
+        layer.backward(inputs, out, R.copy(), [False], Context(training=True))
+        grads.append([p.gradient().copy() for p in layer.parameters()[2:]])
+    for a, b in zip(*grads):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"features": []}, "The 'features' parameter of NumericEmbedding must be a non-empty sequence"),
+    ({"features": [1, 1]}, "must be distinct feature ids"),
+    ({"features": [1.5]}, "non-empty sequence of feature ids"),
+    ({"features": [1], "levels": 0}, "The 'levels' parameter of NumericEmbedding"),
+    ({"features": [1], "sigma": -1.0}, "The 'sigma' parameter of NumericEmbedding"),
+])
+def test_numeric_embedding_rejects_bad_parameters(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        sb.NumericEmbedding(4, **kwargs)
+
+
+def test_numeric_embedding_rejects_a_feature_beyond_its_input():
+    layer = sb.NumericEmbedding(4, features=[3, 12])
+    layer(sb.Input(dim=10))
+    with pytest.raises(ValueError, match=r"ids below the input's width 10\. Got 12"):
+        layer.build(np.random.default_rng(0))

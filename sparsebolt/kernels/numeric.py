@@ -1,0 +1,195 @@
+"""Numbers' embeddings: a learnt function of a feature's value in [0, 1], periodic features
+``[cos 2 pi c x, sin 2 pi c x]`` through a linear map and a ReLU, then a linear map to the
+layer's width (Gorishniy et al. 2022's PLR embedding). The function is tabulated at
+``levels + 1`` evenly spaced points of [0, 1] once a batch and interpolated linearly between
+them: a batch then costs its rows two table rows a number, whatever its size."""
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from ._twin import serial_twin
+
+_ZERO = np.float32(0.0)
+_TWO_PI = np.float32(2.0 * math.pi)
+
+
+def _numeric_table(C, L, Lb, W, needed, P, Z, T):
+    """The function of each feature at the points x = g / levels (g = 0 .. levels) that
+    ``needed : uint8[n, levels + 1]`` flags (``mark_points``); other points are left as they are.
+
+    C : float32[n, k]         frequencies         L : float32[n, 2k, d]   Lb : float32[n, d]
+    W : float32[n, d, dim]
+    P : float32[n, levels + 1, 2k]   written, the periodic features (cosines, then sines)
+    Z : float32[n, levels + 1, d]    written, ReLU(P L + Lb)
+    T : float32[n, levels + 1, dim]  written, Z W
+    """
+    n, n_points = T.shape[0], T.shape[1]
+    k, d, dim = C.shape[1], L.shape[2], W.shape[2]
+    levels = n_points - 1
+    for j in prange(n):
+        for i in range(k):
+            # the points' angles step evenly: rotate by one step instead of a sin and cos a point
+            step = 2.0 * math.pi * np.float64(C[j, i]) / levels
+            cos_step, sin_step = math.cos(step), math.sin(step)
+            c, s = 1.0, 0.0
+            for g in range(n_points):
+                P[j, g, i] = c
+                P[j, g, k + i] = s
+                c, s = c * cos_step - s * sin_step, s * cos_step + c * sin_step
+        for g in range(n_points):
+            if not needed[j, g]:
+                continue
+            for t in range(d):
+                Z[j, g, t] = Lb[j, t]
+            for i in range(2 * k):
+                p = P[j, g, i]
+                for t in range(d):
+                    Z[j, g, t] += p * L[j, i, t]
+            for c in range(dim):
+                T[j, g, c] = _ZERO
+            for t in range(d):
+                z = max(Z[j, g, t], _ZERO)
+                Z[j, g, t] = z
+                for c in range(dim):
+                    T[j, g, c] += z * W[j, t, c]
+
+
+def _numeric_table_backward(C, L, W, needed, P, Z, dT, dC, dL, dLb, dW):
+    """The parameters' gradients from the table's, ``dT : float32[n, levels + 1, dim]``
+    (``P``, ``Z`` as ``numeric_table`` wrote them; points not ``needed`` have no gradient).
+    Each feature's sums run in one thread, in order of the points: the same gradients on any
+    number of threads.
+
+    dC, dL, dLb, dW : as C, L, Lb, W   written
+    """
+    n, n_points = dT.shape[0], dT.shape[1]
+    k, d, dim = C.shape[1], L.shape[2], W.shape[2]
+    levels = n_points - 1
+    for j in prange(n):
+        # transposed so that each inner loop runs along contiguous memory into separate sums
+        # (a float sum over one accumulator cannot be vectorized without reassociation)
+        Wt = np.ascontiguousarray(W[j].T)
+        Lt = np.ascontiguousarray(L[j].T)
+        dz = np.empty(d, dtype=np.float32)
+        dp = np.empty(2 * k, dtype=np.float32)
+        dC[j, :] = _ZERO
+        dL[j, :, :] = _ZERO
+        dLb[j, :] = _ZERO
+        dW[j, :, :] = _ZERO
+        for g in range(n_points):
+            if not needed[j, g]:
+                continue
+            x = np.float32(g) / np.float32(levels)
+            dz[:] = _ZERO
+            for c in range(dim):
+                gc = dT[j, g, c]
+                for t in range(d):
+                    dz[t] += Wt[c, t] * gc
+            for t in range(d):
+                z = Z[j, g, t]
+                for c in range(dim):
+                    dW[j, t, c] += z * dT[j, g, c]
+                if z <= _ZERO:
+                    dz[t] = _ZERO
+                dLb[j, t] += dz[t]
+            dp[:] = _ZERO
+            for t in range(d):
+                for i in range(2 * k):
+                    dp[i] += Lt[t, i] * dz[t]
+            for i in range(2 * k):
+                p = P[j, g, i]
+                for t in range(d):
+                    dL[j, i, t] += p * dz[t]
+            for i in range(k):
+                dC[j, i] += _TWO_PI * x * (P[j, g, i] * dp[k + i] - P[j, g, k + i] * dp[i])
+
+
+@njit(cache=True)
+def find_numbers(slot_of, offsets, ids, vals, needed):
+    """The batch's entries that carry numbers, each with its table point and fraction; the
+    two table points around each are flagged in ``needed : uint8[n, levels + 1]`` (zeroed
+    first): only those are computed, in training and at prediction.
+
+    slot_of : int32[n_features], a feature's table row or -1
+    Returns (entry int64[m], row int64[m], slot int32[m], point int64[m], frac float32[m]).
+    """
+    levels = needed.shape[1] - 1
+    needed[:] = 0
+    m = 0
+    for e in range(offsets[0], offsets[offsets.shape[0] - 1]):
+        if slot_of[ids[e]] >= 0:
+            m += 1
+    entry = np.empty(m, dtype=np.int64)
+    row = np.empty(m, dtype=np.int64)
+    slot = np.empty(m, dtype=np.int32)
+    point = np.empty(m, dtype=np.int64)
+    frac = np.empty(m, dtype=np.float32)
+    q = 0
+    for s in range(offsets.shape[0] - 1):
+        for e in range(offsets[s], offsets[s + 1]):
+            j = slot_of[ids[e]]
+            if j < 0:
+                continue
+            g, t = _point(vals[e], levels)
+            entry[q], row[q], slot[q], point[q], frac[q] = e, s, j, g, t
+            needed[j, g] = 1
+            needed[j, g + 1] = 1
+            q += 1
+    return entry, row, slot, point, frac
+
+
+@njit(cache=True)
+def add_numbers(T, row, slot, point, frac, out):
+    """out[row[q]] += table row ``point[q]`` of feature ``slot[q]``, interpolated a fraction
+    ``frac[q]`` towards the next (the entries ``find_numbers`` found).
+
+    T : float32[n, levels + 1, dim]   out : float32[B, dim]
+    """
+    dim = T.shape[2]
+    for q in range(row.shape[0]):
+        s, j, g, t = row[q], slot[q], point[q], frac[q]
+        u = np.float32(1.0) - t
+        for c in range(dim):
+            out[s, c] += u * T[j, g, c] + t * T[j, g + 1, c]
+
+
+@njit(inline="always", cache=True)
+def _point(v, levels):
+    """(g, t): a value clipped to [0, 1] lies a fraction t from table point g to g + 1."""
+    x = min(max(v, _ZERO), np.float32(1.0)) * np.float32(levels)
+    g = min(np.int64(x), levels - 1)
+    return g, np.float32(x - np.float32(g))
+
+
+@njit(cache=True)
+def numbers_grad(T, entry, row, slot, point, frac, vals, dout, dT, dvals):
+    """The table's gradient ``dT`` (written) from the layer's pre-activation gradient
+    ``dout : float32[B, dim]``, and each number's value gradient added into
+    ``dvals : float32[nnz]`` (zero outside (0, 1), where the value is clipped; pass an empty
+    array for none). Serial: samples add into shared table rows."""
+    levels = T.shape[1] - 1
+    dim = T.shape[2]
+    dT[:] = _ZERO
+    for q in range(row.shape[0]):
+        s, j, g, t = row[q], slot[q], point[q], frac[q]
+        u = np.float32(1.0) - t
+        for c in range(dim):
+            dT[j, g, c] += u * dout[s, c]
+        for c in range(dim):
+            dT[j, g + 1, c] += t * dout[s, c]
+    if dvals.shape[0] == 0:
+        return
+    for q in range(row.shape[0]):
+        v = vals[entry[q]]
+        if v > _ZERO and v < np.float32(1.0):
+            s, j, g = row[q], slot[q], point[q]
+            acc = _ZERO
+            for c in range(dim):
+                acc += (T[j, g + 1, c] - T[j, g, c]) * dout[s, c]
+            dvals[entry[q]] += acc * np.float32(levels)
+
+
+numeric_table = njit(parallel=True, cache=True)(_numeric_table)
+numeric_table_serial = serial_twin(_numeric_table)
+numeric_table_backward = njit(parallel=True, cache=True)(_numeric_table_backward)
