@@ -15,14 +15,16 @@ _TWO_PI = np.float32(2.0 * math.pi)
 
 
 def _numeric_table(C, L, Lb, W, needed, P, Z, T):
-    """The function of each feature at the points x = g / levels (g = 0 .. levels) that
-    ``needed : uint8[n, levels + 1]`` flags (``mark_points``); other points are left as they are.
+    """The function of each feature at the points x = g / levels (g = 0 .. levels); T only
+    at the points ``needed : uint8[n, levels + 1]`` flags (``find_numbers``), other rows of T
+    are left as they are. Each inner loop runs along contiguous memory into separate sums,
+    which vectorizes without reassociating any float sum.
 
     C : float32[n, k]         frequencies         L : float32[n, 2k, d]   Lb : float32[n, d]
     W : float32[n, d, dim]
-    P : float32[n, levels + 1, 2k]   written, the periodic features (cosines, then sines)
-    Z : float32[n, levels + 1, d]    written, ReLU(P L + Lb)
-    T : float32[n, levels + 1, dim]  written, Z W
+    P : float32[n, 2k, levels + 1]   written, the periodic features (cosines, then sines)
+    Z : float32[n, d, levels + 1]    written, ReLU(L^T P + Lb)
+    T : float32[n, levels + 1, dim]  written where needed, Z^T W
     """
     n, n_points = T.shape[0], T.shape[1]
     k, d, dim = C.shape[1], L.shape[2], W.shape[2]
@@ -34,23 +36,27 @@ def _numeric_table(C, L, Lb, W, needed, P, Z, T):
             cos_step, sin_step = math.cos(step), math.sin(step)
             c, s = 1.0, 0.0
             for g in range(n_points):
-                P[j, g, i] = c
-                P[j, g, k + i] = s
+                P[j, i, g] = c
+                P[j, k + i, g] = s
                 c, s = c * cos_step - s * sin_step, s * cos_step + c * sin_step
+        for t in range(d):
+            for g in range(n_points):
+                Z[j, t, g] = Lb[j, t]
+            for i in range(2 * k):
+                w = L[j, i, t]
+                for g in range(n_points):
+                    Z[j, t, g] += w * P[j, i, g]
+            for g in range(n_points):
+                Z[j, t, g] = max(Z[j, t, g], _ZERO)
         for g in range(n_points):
             if not needed[j, g]:
                 continue
-            for t in range(d):
-                Z[j, g, t] = Lb[j, t]
-            for i in range(2 * k):
-                p = P[j, g, i]
-                for t in range(d):
-                    Z[j, g, t] += p * L[j, i, t]
             for c in range(dim):
                 T[j, g, c] = _ZERO
             for t in range(d):
-                z = max(Z[j, g, t], _ZERO)
-                Z[j, g, t] = z
+                z = Z[j, t, g]
+                if z == _ZERO:
+                    continue
                 for c in range(dim):
                     T[j, g, c] += z * W[j, t, c]
 
@@ -67,42 +73,46 @@ def _numeric_table_backward(C, L, W, needed, P, Z, dT, dC, dL, dLb, dW):
     k, d, dim = C.shape[1], L.shape[2], W.shape[2]
     levels = n_points - 1
     for j in prange(n):
-        # transposed so that each inner loop runs along contiguous memory into separate sums
-        # (a float sum over one accumulator cannot be vectorized without reassociation)
-        Wt = np.ascontiguousarray(W[j].T)
+        # transposed copies, so that every inner loop below runs along contiguous memory
+        dTt = np.ascontiguousarray(dT[j].T)
+        Pg = np.ascontiguousarray(P[j].T)
         Lt = np.ascontiguousarray(L[j].T)
-        dz = np.empty(d, dtype=np.float32)
-        dp = np.empty(2 * k, dtype=np.float32)
-        dC[j, :] = _ZERO
-        dL[j, :, :] = _ZERO
-        dLb[j, :] = _ZERO
+        dZ = np.zeros((d, n_points), dtype=np.float32)
+        dLt = np.zeros((d, 2 * k), dtype=np.float32)
+        dP = np.zeros((n_points, 2 * k), dtype=np.float32)
         dW[j, :, :] = _ZERO
-        for g in range(n_points):
-            if not needed[j, g]:
-                continue
-            x = np.float32(g) / np.float32(levels)
-            dz[:] = _ZERO
+        for t in range(d):
             for c in range(dim):
-                gc = dT[j, g, c]
-                for t in range(d):
-                    dz[t] += Wt[c, t] * gc
-            for t in range(d):
-                z = Z[j, g, t]
+                w = W[j, t, c]
+                for g in range(n_points):
+                    dZ[t, g] += w * dTt[c, g]
+            for g in range(n_points):
+                z = Z[j, t, g]
+                if z == _ZERO or not needed[j, g]:
+                    dZ[t, g] = _ZERO
+                    continue
                 for c in range(dim):
                     dW[j, t, c] += z * dT[j, g, c]
-                if z <= _ZERO:
-                    dz[t] = _ZERO
-                dLb[j, t] += dz[t]
-            dp[:] = _ZERO
+            acc = _ZERO
+            for g in range(n_points):
+                acc += dZ[t, g]
+            dLb[j, t] = acc
+        for g in range(n_points):
             for t in range(d):
+                dz = dZ[t, g]
+                if dz == _ZERO:
+                    continue
                 for i in range(2 * k):
-                    dp[i] += Lt[t, i] * dz[t]
-            for i in range(2 * k):
-                p = P[j, g, i]
-                for t in range(d):
-                    dL[j, i, t] += p * dz[t]
+                    dLt[t, i] += dz * Pg[g, i]
+                    dP[g, i] += dz * Lt[t, i]
+        for i in range(2 * k):
+            for t in range(d):
+                dL[j, i, t] = dLt[t, i]
+        dC[j, :] = _ZERO
+        for g in range(n_points):
+            x = _TWO_PI * np.float32(g) / np.float32(levels)
             for i in range(k):
-                dC[j, i] += _TWO_PI * x * (P[j, g, i] * dp[k + i] - P[j, g, k + i] * dp[i])
+                dC[j, i] += x * (Pg[g, i] * dP[g, k + i] - Pg[g, k + i] * dP[g, i])
 
 
 @njit(cache=True)
@@ -116,15 +126,12 @@ def find_numbers(slot_of, offsets, ids, vals, needed):
     """
     levels = needed.shape[1] - 1
     needed[:] = 0
-    m = 0
-    for e in range(offsets[0], offsets[offsets.shape[0] - 1]):
-        if slot_of[ids[e]] >= 0:
-            m += 1
-    entry = np.empty(m, dtype=np.int64)
-    row = np.empty(m, dtype=np.int64)
-    slot = np.empty(m, dtype=np.int32)
-    point = np.empty(m, dtype=np.int64)
-    frac = np.empty(m, dtype=np.float32)
+    most = offsets[offsets.shape[0] - 1] - offsets[0]
+    entry = np.empty(most, dtype=np.int64)
+    row = np.empty(most, dtype=np.int64)
+    slot = np.empty(most, dtype=np.int32)
+    point = np.empty(most, dtype=np.int64)
+    frac = np.empty(most, dtype=np.float32)
     q = 0
     for s in range(offsets.shape[0] - 1):
         for e in range(offsets[s], offsets[s + 1]):
@@ -136,7 +143,7 @@ def find_numbers(slot_of, offsets, ids, vals, needed):
             needed[j, g] = 1
             needed[j, g + 1] = 1
             q += 1
-    return entry, row, slot, point, frac
+    return entry[:q], row[:q], slot[:q], point[:q], frac[:q]
 
 
 @njit(cache=True)

@@ -205,9 +205,9 @@ class NumericEmbedding(Embedding):
         n, k, d, points = len(self.features), self.frequencies, self.width, self.levels + 1
         needed = np.empty((n, points), dtype=np.uint8)
         numbers = num_kernels.find_numbers(self._slot_of, *self._entries(x, self.features), needed)
-        # zeros: the points no number of the batch needs stay untouched
-        P = np.zeros((n, points, 2 * k), dtype=np.float32)
-        Z = np.zeros((n, points, d), dtype=np.float32)
+        # zeros: the table rows no number of the batch needs stay untouched
+        P = np.empty((n, 2 * k, points), dtype=np.float32)
+        Z = np.empty((n, d, points), dtype=np.float32)
         T = np.zeros((n, points, self.dim), dtype=np.float32)
         (num_kernels.numeric_table_serial if ctx.serial else num_kernels.numeric_table)(
             self.C.value, self.L.value, self.Lb.value, self.W.value, needed, P, Z, T)
