@@ -454,7 +454,9 @@ class Featurizer:
 
     def periodic_features(self):
         """The feature ids (sorted, distinct) of the places of the numerical columns whose
-        type asks for a periodic embedding."""
+        type asks for a periodic embedding. Another token hashed onto one of them is read as
+        that column's number (a value of 1 is its maximum): a collision like any other, as
+        rare as the input is wide."""
         return sorted({self._salt("position", c) % self.input_dim for c in self.numerical_columns
                        if self.data_types[c].position and self.data_types[c].periodic})
 

@@ -274,8 +274,8 @@ class Numerical(ColumnType):
         With ``position``, the place also passes through a learnt smooth function into the
         hidden layer (``sb.NumericEmbedding``: periodic features of the place, a small ReLU
         layer, a linear map), which a bin's step function cannot give. Mean of seeds 0-2 on
-        adult: income accuracy / AUC 0.8632 / 0.9236 -> 0.8661 / 0.9265, age MAE / RMSE
-        7.3603 / 9.6043 -> 7.3465 / 9.5931 (docs/automl.md, "Numbers through a smooth
+        adult: income accuracy / AUC 0.8632 / 0.9236 -> 0.8657 / 0.9265, age MAE / RMSE
+        7.3603 / 9.6043 -> 7.3387 / 9.6010 (docs/automl.md, "Numbers through a smooth
         function"). Model files written before it existed load without it.
 
     Raises

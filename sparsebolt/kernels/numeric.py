@@ -119,7 +119,7 @@ def _numeric_table_backward(C, L, W, needed, P, Z, dT, dC, dL, dLb, dW):
 def find_numbers(slot_of, offsets, ids, vals, needed):
     """The batch's entries that carry numbers, each with its table point and fraction; the
     two table points around each are flagged in ``needed : uint8[n, levels + 1]`` (zeroed
-    first): only those are computed, in training and at prediction.
+    first): only those rows of the table (Z W) are computed, in training and at prediction.
 
     slot_of : int32[n_features], a feature's table row or -1
     Returns (entry int64[m], row int64[m], slot int32[m], point int64[m], frac float32[m]).
@@ -163,8 +163,9 @@ def add_numbers(T, row, slot, point, frac, out):
 
 @njit(inline="always", cache=True)
 def _point(v, levels):
-    """(g, t): a value clipped to [0, 1] lies a fraction t from table point g to g + 1."""
-    x = min(max(v, _ZERO), np.float32(1.0)) * np.float32(levels)
+    """(g int64, t float32): a float32 value clipped to [0, 1] (NaN to 0, never an index out
+    of the table) lies a fraction t from table point g to g + 1."""
+    x = min(v if v > _ZERO else _ZERO, np.float32(1.0)) * np.float32(levels)
     g = min(np.int64(x), levels - 1)
     return g, np.float32(x - np.float32(g))
 

@@ -48,7 +48,7 @@ def _numeric_ref(params, xs, layer, active=None):
         a = 2 * np.pi * params["C"][j][None, :] * grid[:, None]
         p = np.concatenate([np.cos(a), np.sin(a)], axis=1)
         table = np.maximum(p @ params["L"][j] + params["Lb"][j], 0) @ params["W"][j]
-        present = x[:, f] != 0 if layer.sparse_input else np.ones(x.shape[0], dtype=bool)
+        present = x[:, f] != 0  # absent: not in a sparse row (none holds an explicit 0 here), 0 in a dense one
         v = np.clip(x[:, f], 0, 1) * layer.levels
         g = np.minimum(np.floor(v).astype(int), layer.levels - 1)
         t = (v - g)[:, None]
@@ -56,10 +56,13 @@ def _numeric_ref(params, xs, layer, active=None):
     return _act(layer.activation, z)
 
 
-def _numeric_layer(sparse_input):
-    layer = sb.NumericEmbedding(6, features=[3, 1, 7], activation="relu", frequencies=3, width=4, levels=5)
-    layer.sparse_input = sparse_input
-    return layer
+def _numeric_layer():
+    return sb.NumericEmbedding(6, features=[3, 1, 7], activation="relu", frequencies=3, width=4, levels=5)
+
+
+def _numeric_dense(rng):
+    # no exact zeros: a dense zero is an absent number (a step; its own test is below)
+    return Value.dense(rng.uniform(-0.3, 1.3, (5, 9)).astype(np.float32))
 
 
 def _numeric_csr(rng):
@@ -113,10 +116,8 @@ CASES = {
     "fc-sparse-input": (lambda: sb.FullyConnected(7, activation="tanh"), [lambda r: random_csr(r, 5, 30, 4)], _fc_ref),
     "embedding-relu": (lambda: sb.Embedding(6, activation="relu"), [lambda r: random_csr(r, 5, 40, 5)], _emb_ref),
     "embedding-dense-input": (lambda: sb.Embedding(6, activation="tanh"), [lambda r: _dense_input(r, 5, 9)], _emb_ref),
-    "numeric-embedding": (lambda: _numeric_layer(True), [_numeric_csr], _numeric_ref),
-    "numeric-embedding-dense-input": (lambda: _numeric_layer(False),
-                                      [lambda r: Value.dense(r.uniform(-0.3, 1.3, (5, 9)).astype(np.float32))],
-                                      _numeric_ref),
+    "numeric-embedding": (_numeric_layer, [_numeric_csr], _numeric_ref),
+    "numeric-embedding-dense-input": (_numeric_layer, [_numeric_dense], _numeric_ref),
     "concatenate": (lambda: sb.Concatenate(), [lambda r: _dense_input(r, 5, 3), lambda r: random_csr(r, 5, 8, 3)], _concat_ref),
     "layer-norm": (lambda: sb.LayerNorm(), [lambda r: _dense_input(r, 5, 6)], _ln_ref),
 }
@@ -265,3 +266,35 @@ def test_numeric_embedding_rejects_a_feature_beyond_its_input():
     layer(sb.Input(dim=10))
     with pytest.raises(ValueError, match=r"ids below the input's width 10\. Got 12"):
         layer.build(np.random.default_rng(0))
+
+
+def _one_row(ids, vals, dim=12):
+    return Value(dim, np.asarray(vals, dtype=np.float32), np.asarray(ids, dtype=np.int32),
+                 np.array([0, len(ids)], dtype=np.int64))
+
+
+def test_numeric_embedding_reads_present_zeros_absent_dense_zeros_and_nan_without_crashing():
+    layer = _place(sb.NumericEmbedding(4, features=[3, 7]), [12])
+    without = layer.forward([_one_row([5], [1.0])], Context()).vals
+    dense = np.zeros((1, 12), dtype=np.float32)
+    dense[0, 5] = 1.0
+    np.testing.assert_allclose(layer.forward([Value.dense(dense)], Context()).vals, without, rtol=1e-6)
+    explicit_zero = layer.forward([_one_row([5, 3], [1.0, 0.0])], Context()).vals
+    assert not np.allclose(explicit_zero, without)  # present with value 0: the function at 0
+    ctx = Context(training=True)
+    x = _one_row([5, 3, 7], [1.0, np.nan, 0.5])
+    out = layer.forward([x], ctx)
+    assert np.isnan(out.vals).all()
+    layer.backward([x], out, np.ones(out.vals.size, dtype=np.float32), [True], ctx)
+
+
+def test_numeric_embedding_backward_needs_the_training_forward_of_its_output():
+    layer, inputs, _ = _setup("numeric-embedding")
+    grad = np.ones(5 * 6, dtype=np.float32)
+    out = layer.forward(inputs, Context())
+    with pytest.raises(RuntimeError, match="backward needs the training forward of the same output"):
+        layer.backward(inputs, out, grad.copy(), [False], Context(training=True))
+    first = layer.forward(inputs, Context(training=True))
+    layer.forward(inputs, Context(training=True))
+    with pytest.raises(RuntimeError, match="backward needs the training forward"):
+        layer.backward(inputs, first, grad.copy(), [False], Context(training=True))

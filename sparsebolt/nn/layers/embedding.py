@@ -120,7 +120,10 @@ class NumericEmbedding(Embedding):
     number; this one is smooth (on adult, the UniversalDeepTransformer's income AUC rose
     from 0.9236 to 0.9265, ``docs/automl.md``). The function is tabulated at
     ``levels + 1`` evenly spaced points once a batch and interpolated linearly between them,
-    so it costs a sample two table rows a number. Values outside [0, 1] are clipped.
+    so it costs a sample two table rows a number. Values outside [0, 1] are clipped (NaN to
+    0). A feature absent from a sparse row adds nothing, an entry present with value 0 adds
+    the function at 0; a dense input, like a NumPy or SciPy ``X`` given to ``Model``, has
+    its zeros absent. Another feature hashed onto a listed id would be read as a number.
 
     Parameters
     ----------
@@ -160,7 +163,8 @@ class NumericEmbedding(Embedding):
         self.frequencies = check_int("NumericEmbedding", "frequencies", frequencies, 1)
         self.width = check_int("NumericEmbedding", "width", width, 1)
         self.sigma = check_float("NumericEmbedding", "sigma", sigma, 0.0, low_open=True)
-        self.levels = check_int("NumericEmbedding", "levels", levels, 1)
+        # float32 values must still reach every point of the table
+        self.levels = check_int("NumericEmbedding", "levels", levels, 1, 1 << 16)
         self._slot_of = None
         self._table = None
 
@@ -192,13 +196,16 @@ class NumericEmbedding(Embedding):
 
     @staticmethod
     def _entries(x, features):
-        """(offsets, ids, vals) of the input; a dense input's numbers are its columns ``features``."""
+        """(offsets, ids, vals) of the input; a dense input's numbers are the nonzeros of its
+        columns ``features``, as ``sb.data`` reads a dense matrix."""
         if not x.is_dense:
             return x.offsets, x.ids, x.vals
-        n = len(features)
-        ids = np.tile(np.asarray(features, dtype=np.int32), x.batch_size)
-        offsets = np.arange(x.batch_size + 1, dtype=np.int64) * n
-        return offsets, ids, np.ascontiguousarray(x.vals[:, features]).reshape(-1)
+        block = x.vals[:, features]
+        rows, cols = np.nonzero(block)
+        offsets = np.zeros(x.batch_size + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=x.batch_size), out=offsets[1:])
+        ids = np.asarray(features, dtype=np.int32)[cols]
+        return offsets, ids, np.ascontiguousarray(block[rows, cols], dtype=np.float32)
 
     def forward(self, inputs: list[Value], ctx: Context) -> Value:
         x = inputs[0]
@@ -213,8 +220,8 @@ class NumericEmbedding(Embedding):
             self.C.value, self.L.value, self.Lb.value, self.W.value, needed, P, Z, T)
         value = Value.dense(self._bag(x, ctx))
         num_kernels.add_numbers(T, *numbers[1:], value.vals)
-        # backward reads the table and numbers of the last training forward
-        self._table = (needed, P, Z, T, numbers) if ctx.training else None
+        # backward reads the table and numbers of this output's training forward
+        self._table = (value, needed, P, Z, T, numbers) if ctx.training else None
         activate = act_kernels.activate_serial if ctx.serial else act_kernels.activate
         activate(value.flat(), value.row_offsets(), self._code)
         return value
@@ -226,9 +233,12 @@ class NumericEmbedding(Embedding):
             act_kernels.activation_backward(output.flat(), grad, output.row_offsets(), self._code)
         need_dx = need_input_grads[0]
         dx = self._bag_backward(x, grad, need_dx)
-        needed, P, Z, T, numbers = self._table
+        if self._table is None or self._table[0] is not output:
+            raise RuntimeError(f"NumericEmbedding {self.name!r}: backward needs the training forward of the same "
+                               f"output, just before it (forward with Context(training=True), then backward).")
+        _, needed, P, Z, T, numbers = self._table
         self._table = None
-        _, _, vals = self._entries(x, self.features)
+        offsets, ids, vals = self._entries(x, self.features)
         dvals = np.zeros(vals.shape[0] if need_dx else 0, dtype=np.float32)
         dT = np.empty_like(T)
         num_kernels.numbers_grad(T, *numbers, vals, np.ascontiguousarray(grad.reshape(x.batch_size, self.dim)),
@@ -237,7 +247,8 @@ class NumericEmbedding(Embedding):
                                            self.C.grad, self.L.grad, self.Lb.grad, self.W.grad)
         if need_dx:
             if x.is_dense:
-                dx.reshape(x.batch_size, -1)[:, self.features] += dvals.reshape(x.batch_size, -1)
+                rows = np.repeat(np.arange(x.batch_size), np.diff(offsets))
+                dx.reshape(x.batch_size, -1)[rows, ids] += dvals
             else:
                 dx += dvals
         return [dx]
