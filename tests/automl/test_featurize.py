@@ -210,7 +210,10 @@ def test_a_number_also_gives_its_place_among_the_bin_edges():
     values = [dict(zip(ids, vals)).get(place) for ids, vals in rows]
     # edges 2, 4, 6, 8 equally spaced over [0, 1]; beyond them, 0 and 1; a missing number has none
     assert values[:5] == pytest.approx([0.0, 0.0, 0.5, 1.0, 1.0]) and values[5] is None
-    assert all(len(ids) == 2 for ids, _ in rows[:5]) and len(rows[5][0]) == 1
+    # the place through the periodic embedding replaces the bin token; a missing number keeps its own
+    assert all(list(ids) == [place] for ids, _ in rows[:5]) and len(rows[5][0]) == 1
+    binned = make({"x": sb.types.numerical(range=(0, 10), bins=5, periodic=False)})
+    assert [len(ids) for ids, _ in featurize(binned, [{"x": 5, "y": "a"}, {"x": None, "y": "a"}])] == [2, 1]
     alone = make({"x": sb.types.numerical(range=(0, 10), bins=5, position=False)})
     assert [len(ids) for ids, _ in featurize(alone, [{"x": 5, "y": "a"}])] == [1]
 
