@@ -61,13 +61,13 @@ class Embedding(Layer):
         return in_widths[0] * self.dim, float(self.dim)
 
     def forward(self, inputs: list[Value], ctx: Context) -> Value:
-        value = Value.dense(self._bag(inputs[0], ctx))
+        value = Value.dense(self._preactivation(inputs[0], ctx))
         activate = act_kernels.activate_serial if ctx.serial else act_kernels.activate
         activate(value.flat(), value.row_offsets(), self._code)
         return value
 
-    def _bag(self, x: Value, ctx: Context) -> np.ndarray:
-        """The pre-activation output, float32[B, dim]."""
+    def _preactivation(self, x: Value, ctx: Context) -> np.ndarray:
+        """The pre-activation output, float32[B, dim] (a subclass adds its own terms)."""
         if x.is_dense:
             out = x.vals @ self.E.value
             out += self.b.value
@@ -81,10 +81,11 @@ class Embedding(Layer):
                  ctx: Context, preactivation: bool = False) -> list[np.ndarray | None]:
         if not preactivation:
             act_kernels.activation_backward(output.flat(), grad, output.row_offsets(), self._code)
-        return [self._bag_backward(inputs[0], grad, need_input_grads[0])]
+        return [self._preactivation_backward(inputs[0], output, grad, need_input_grads[0])]
 
-    def _bag_backward(self, x: Value, grad: np.ndarray, need_dx: bool) -> np.ndarray | None:
-        """Gradients of E and b from the pre-activation ``grad``; the input's when ``need_dx``."""
+    def _preactivation_backward(self, x: Value, output: Value, grad: np.ndarray, need_dx: bool) -> np.ndarray | None:
+        """Gradients of E and b from the pre-activation ``grad`` of ``output``; the input's
+        when ``need_dx``."""
         gz = grad.reshape(x.batch_size, self.dim)
         np.sum(gz, axis=0, out=self.b.grad)
         if x.is_dense:
@@ -207,38 +208,30 @@ class NumericEmbedding(Embedding):
         ids = np.asarray(features, dtype=np.int32)[cols]
         return offsets, ids, np.ascontiguousarray(block[rows, cols], dtype=np.float32)
 
-    def forward(self, inputs: list[Value], ctx: Context) -> Value:
-        x = inputs[0]
+    def _preactivation(self, x: Value, ctx: Context) -> np.ndarray:
         n, k, d, points = len(self.features), self.frequencies, self.width, self.levels + 1
+        entries = self._entries(x, self.features)
         needed = np.empty((n, points), dtype=np.uint8)
-        numbers = num_kernels.find_numbers(self._slot_of, *self._entries(x, self.features), needed)
-        # zeros: the table rows no number of the batch needs stay untouched
+        numbers = num_kernels.find_numbers(self._slot_of, *entries, needed)
         P = np.empty((n, 2 * k, points), dtype=np.float32)
         Z = np.empty((n, d, points), dtype=np.float32)
+        # zeros: the table rows no number of the batch needs stay untouched
         T = np.zeros((n, points, self.dim), dtype=np.float32)
         (num_kernels.numeric_table_serial if ctx.serial else num_kernels.numeric_table)(
             self.C.value, self.L.value, self.Lb.value, self.W.value, needed, P, Z, T)
-        value = Value.dense(self._bag(x, ctx))
-        num_kernels.add_numbers(T, *numbers[1:], value.vals)
+        out = super()._preactivation(x, ctx)
+        num_kernels.add_numbers(T, *numbers[1:], out)
         # backward reads the table and numbers of this output's training forward
-        self._table = (value, needed, P, Z, T, numbers) if ctx.training else None
-        activate = act_kernels.activate_serial if ctx.serial else act_kernels.activate
-        activate(value.flat(), value.row_offsets(), self._code)
-        return value
+        self._table = (out, entries, needed, P, Z, T, numbers) if ctx.training else None
+        return out
 
-    def backward(self, inputs: list[Value], output: Value, grad: np.ndarray, need_input_grads: list[bool],
-                 ctx: Context, preactivation: bool = False) -> list[np.ndarray | None]:
-        x = inputs[0]
-        if not preactivation:
-            act_kernels.activation_backward(output.flat(), grad, output.row_offsets(), self._code)
-        need_dx = need_input_grads[0]
-        dx = self._bag_backward(x, grad, need_dx)
-        if self._table is None or self._table[0] is not output:
+    def _preactivation_backward(self, x: Value, output: Value, grad: np.ndarray, need_dx: bool) -> np.ndarray | None:
+        if self._table is None or self._table[0] is not output.vals:
             raise RuntimeError(f"NumericEmbedding {self.name!r}: backward needs the training forward of the same "
                                f"output, just before it (forward with Context(training=True), then backward).")
-        _, needed, P, Z, T, numbers = self._table
+        _, (offsets, ids, vals), needed, P, Z, T, numbers = self._table
         self._table = None
-        offsets, ids, vals = self._entries(x, self.features)
+        dx = super()._preactivation_backward(x, output, grad, need_dx)
         dvals = np.zeros(vals.shape[0] if need_dx else 0, dtype=np.float32)
         dT = np.empty_like(T)
         num_kernels.numbers_grad(T, *numbers, vals, np.ascontiguousarray(grad.reshape(x.batch_size, self.dim)),
@@ -251,7 +244,7 @@ class NumericEmbedding(Embedding):
                 dx.reshape(x.batch_size, -1)[rows, ids] += dvals
             else:
                 dx += dvals
-        return [dx]
+        return dx
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "features": self.features, "frequencies": self.frequencies,
