@@ -139,6 +139,8 @@ def _take_rows(offsets, arrays, rows):
         bad = rows[(rows < 0) | (rows >= n)][0]
         raise IndexError(f"Row {bad} is out of range: the data set has {n} rows.")
     new_offsets = csr.taken_offsets(offsets, rows)
+    if len(arrays) == 2:
+        return new_offsets, list(csr.take_rows_pair(offsets, *arrays, rows, new_offsets))
     return new_offsets, [csr.take_rows(offsets, a, rows, new_offsets) for a in arrays]
 
 
