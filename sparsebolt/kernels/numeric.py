@@ -201,3 +201,4 @@ def numbers_grad(T, entry, row, slot, point, frac, vals, dout, dT, dvals):
 numeric_table = njit(parallel=True, cache=True)(_numeric_table)
 numeric_table_serial = serial_twin(_numeric_table)
 numeric_table_backward = njit(parallel=True, cache=True)(_numeric_table_backward)
+numeric_table_backward_serial = serial_twin(_numeric_table_backward)

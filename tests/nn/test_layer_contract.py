@@ -244,9 +244,14 @@ def test_numeric_embedding_is_the_same_serial_and_on_one_or_two_threads():
             results.append([out.vals.copy()] + [p.gradient().copy() for p in layer.parameters()[2:]])
     finally:
         sb.set_num_threads(before)
+    # a serial training step: the serial twins forward and backward
+    out = layer.forward(inputs, Context(training=True, serial=True))
+    layer.backward(inputs, out, R.copy(), [False], Context(training=True, serial=True))
+    results.append([out.vals.copy()] + [p.gradient().copy() for p in layer.parameters()[2:]])
     np.testing.assert_array_equal(results[0][0], serial)
-    for a, b in zip(*results):
+    for a, b, c in zip(*results):
         np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -221,23 +221,24 @@ class NumericEmbedding(Embedding):
             self.C.value, self.L.value, self.Lb.value, self.W.value, needed, P, Z, T)
         out = super()._preactivation(x, ctx)
         num_kernels.add_numbers(T, *numbers[1:], out)
-        # backward reads the table and numbers of this output's training forward
-        self._table = (out, entries, needed, P, Z, T, numbers) if ctx.training else None
+        # backward reads the table and numbers of this output's training forward, and runs as it did
+        self._table = (out, entries, needed, P, Z, T, numbers, ctx.serial) if ctx.training else None
         return out
 
     def _preactivation_backward(self, x: Value, output: Value, grad: np.ndarray, need_dx: bool) -> np.ndarray | None:
         if self._table is None or self._table[0] is not output.vals:
             raise RuntimeError(f"NumericEmbedding {self.name!r}: backward needs the training forward of the same "
                                f"output, just before it (forward with Context(training=True), then backward).")
-        _, (offsets, ids, vals), needed, P, Z, T, numbers = self._table
+        _, (offsets, ids, vals), needed, P, Z, T, numbers, serial = self._table
         self._table = None
         dx = super()._preactivation_backward(x, output, grad, need_dx)
         dvals = np.zeros(vals.shape[0] if need_dx else 0, dtype=np.float32)
         dT = np.empty_like(T)
         num_kernels.numbers_grad(T, *numbers, vals, np.ascontiguousarray(grad.reshape(x.batch_size, self.dim)),
                                  dT, dvals)
-        num_kernels.numeric_table_backward(self.C.value, self.L.value, self.W.value, needed, P, Z, dT,
-                                           self.C.grad, self.L.grad, self.Lb.grad, self.W.grad)
+        (num_kernels.numeric_table_backward_serial if serial else num_kernels.numeric_table_backward)(
+            self.C.value, self.L.value, self.W.value, needed, P, Z, dT, self.C.grad, self.L.grad, self.Lb.grad,
+            self.W.grad)
         if need_dx:
             if x.is_dense:
                 rows = np.repeat(np.arange(x.batch_size), np.diff(offsets))
