@@ -249,6 +249,13 @@ class TargetBins:
     def values(self, values, chunk):
         """The target values of a chunk as float64 (an error naming the row for a missing or
         non-numeric one)."""
+        try:  # numpy parses numbers and numeric strings as float() does
+            x = np.array(values, dtype=np.float64)
+            if x.shape == (len(values),) and np.isfinite(x).all():
+                return x
+        except (TypeError, ValueError):
+            pass
+        # a missing, non-numeric or non-finite value: the first, as the row-by-row parse meets it
         x = np.empty(len(values))
         for i, v in enumerate(values):
             try:

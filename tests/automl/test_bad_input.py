@@ -96,6 +96,16 @@ def test_bad_training_rows_name_their_line(tmp_path, body, message):
         _udt().train(str(path), verbose=False)
 
 
+@pytest.mark.parametrize("value", ["abc", "inf", "NA"])
+def test_a_numerical_target_names_the_row_without_a_finite_number(tmp_path, value):
+    path = tmp_path / "reg.csv"
+    path.write_text(f"t,y\nx,1.5\ny,2\nz,{value}\nw,3\n")
+    model = sb.UniversalDeepTransformer({"t": sb.types.categorical(), "y": sb.types.numerical()}, target="y")
+    with pytest.raises(DataFormatError, match=rf"reg\.csv, line 4: the target column 'y' needs a finite number in "
+                                              rf"every training and evaluation row, got '{value}'"):
+        model.train(str(path), verbose=False)
+
+
 def test_integer_labels_must_be_in_range(tmp_path):
     path = tmp_path / "ints.csv"
     path.write_text("t,y\nx,0\ny,2\nz,3\n")
