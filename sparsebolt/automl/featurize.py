@@ -2,7 +2,9 @@
 input space, and the target column becomes label sets.
 
 Every feature is a token hashed with a salt of its column (and role), so equal strings in
-different columns never share an id by construction, only by collision in ``input_dim``.
+different columns never share an id by construction, only by collision in ``input_dim``. The
+places of numbers that pass through the periodic embedding are the exception: they take the
+last ids of the input, which no hashed token takes.
 
 Modes: 'train' grows the input vocabularies and the label map and records interactions;
 'eval' maps unseen values to the unknown bucket, counts unknown labels as misses and records
@@ -443,6 +445,8 @@ class Featurizer:
         # {'tfidf' text column: (rows, the ids that occur int64[m] sorted, in how many rows int64[m])}
         self.document_frequencies = {}
         self._salt_cache = {}
+        # the periodic places own the last ids (False in configs written before: hashed like tokens)
+        self.reserved_positions = True
 
     # the columns a source must have ---------------------------------------------------------
 
@@ -459,13 +463,41 @@ class Featurizer:
             self._salt_cache[key] = salt(self.seed, *names)
         return self._salt_cache[key]
 
+    def periodic_columns(self):
+        """The numerical columns whose type asks for a periodic embedding of their place."""
+        return [c for c in self.numerical_columns if self.data_types[c].position and self.data_types[c].periodic]
+
     def periodic_features(self):
-        """The feature ids (sorted, distinct) of the places of the numerical columns whose
-        type asks for a periodic embedding. Another token hashed onto one of them is read as
-        that column's number (a value of 1 is its maximum): a collision like any other, as
-        rare as the input is wide."""
-        return sorted({self._salt("position", c) % self.input_dim for c in self.numerical_columns
-                       if self.data_types[c].position and self.data_types[c].periodic})
+        """The feature ids (sorted, distinct) of the places of ``periodic_columns``: the
+        last ids of the input, one a column, which hashed tokens never take (a token on one
+        of them would be read as that column's number). Configs written before these ids
+        were reserved hash the places like tokens."""
+        columns = self.periodic_columns()
+        if not self.reserved_positions:
+            return sorted({self._salt("position", c) % self.input_dim for c in columns})
+        return list(range(self.input_dim - len(columns), self.input_dim))
+
+    def _position_hash(self, column):
+        """The hash of a column's place: a periodic column's reserved id less ``input_dim``
+        (negative; ``_ids`` adds it back), else a salted hash like a token's."""
+        t = self.data_types[column]
+        if self.reserved_positions and t.periodic:
+            columns = self.periodic_columns()
+            return columns.index(column) - len(columns)
+        return self._salt("position", column)
+
+    def _ids(self, hashes):
+        """int32 feature ids of hashes (``hashes % input_dim``); with reserved places, a
+        token hashed onto one of them moves below them, and a place's negative hash
+        becomes its id."""
+        n_reserved = len(self.periodic_columns()) if self.reserved_positions else 0
+        if n_reserved == 0:
+            return (hashes % self.input_dim).astype(np.int32)
+        ids = np.where(hashes < 0, self.input_dim + hashes, hashes % self.input_dim)
+        limit = self.input_dim - n_reserved
+        clash = (hashes >= 0) & (ids >= limit)
+        ids[clash] = hashes[clash] % limit
+        return ids.astype(np.int32)
 
     # fitting --------------------------------------------------------------------------------
 
@@ -600,7 +632,7 @@ class Featurizer:
         if placed:
             rows = np.flatnonzero(~missing)
             place = np.interp(x[rows], edges, np.linspace(0.0, 1.0, edges.shape[0]))
-            positions.add(rows, np.full(rows.shape[0], self._salt("position", column)), place)
+            positions.add(rows, np.full(rows.shape[0], self._position_hash(column)), place)
 
     def _date(self, column, secs, missing, out):
         parts = date_parts(secs)
@@ -770,7 +802,7 @@ class Featurizer:
         if self.temporal_tracking:
             self._temporal(chunk, times, mode in ("train", "eval"), out)
         offsets, hashes, vals = out.grouped(n)
-        ids = (hashes % self.input_dim).astype(np.int32)
+        ids = self._ids(hashes)
         labels, unknown = None, 0
         if mode != "predict":
             labels, unknown = self.labels.to_ids(chunk.columns[self.target], chunk, grow=mode == "train")
@@ -787,9 +819,10 @@ class Featurizer:
         return {"labels": self.labels.get_config(),
                 "vocabularies": {c: sorted(v) for c, v in self.vocabularies.items()},
                 "edges": {c: (None if e is None else [float(x) for x in e]) for c, e in self.edges.items()},
-                "document_frequencies": frequencies}
+                "document_frequencies": frequencies, "reserved_positions": self.reserved_positions}
 
     def set_config(self, cfg):
+        self.reserved_positions = cfg.get("reserved_positions", False)
         self.labels.set_config(cfg["labels"])
         self.vocabularies = {c: set(v) for c, v in cfg["vocabularies"].items()}
         self.edges = {c: (None if e is None else np.asarray(e, dtype=np.float64)) for c, e in cfg["edges"].items()}

@@ -230,6 +230,9 @@ class UniversalDeepTransformer:
         self.seed = check_int(_OWNER, "seed", seed, 0)
         self.featurizer = Featurizer(self.data_types, target, self.input_dim, self.temporal_tracking,
                                      self.history_length, self.cross_column_pairgrams, self.seed)
+        n_places = len(self.featurizer.periodic_columns())
+        if self.input_dim <= n_places:  # the places take the last ids; tokens need at least one
+            _fail(_OWNER, "input_dim", f"an int greater than the {n_places} periodic numerical columns", input_dim)
         self.model = None
         # the mean hidden representation of the training rows (set by train)
         self.center = None

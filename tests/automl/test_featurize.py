@@ -205,7 +205,7 @@ def test_a_value_filling_most_rows_does_not_swallow_the_bins():
 
 def test_a_number_also_gives_its_place_among_the_bin_edges():
     feat = make({"x": sb.types.numerical(range=(0, 10), bins=5)})
-    place = int(feat._salt("position", "x") % feat.input_dim)
+    place, = feat.periodic_features()
     rows = featurize(feat, [{"x": v, "y": "a"} for v in (-50, 2, 5, 8, 1e9, None)])
     values = [dict(zip(ids, vals)).get(place) for ids, vals in rows]
     # edges 2, 4, 6, 8 equally spaced over [0, 1]; beyond them, 0 and 1; a missing number has none
@@ -220,11 +220,44 @@ def test_a_number_also_gives_its_place_among_the_bin_edges():
 
 def test_places_follow_the_order_of_the_numbers():
     feat = make({"x": sb.types.numerical(bins=8)})
-    place = int(feat._salt("position", "x") % feat.input_dim)
+    place, = feat.periodic_features()
     x = [3.0, -1.0, 10.0, 7.5, 0.0, 2.0, 11.0, 4.0] * 10
     values = [dict(zip(ids, vals))[place] for ids, vals in featurize(feat, [{"x": v, "y": "a"} for v in x])]
     assert np.all(np.diff(np.array(values)[np.argsort(x, kind="stable")]) >= 0)
     assert min(values) == 0.0 and max(values) == 1.0
+
+
+def test_the_periodic_places_own_the_last_ids_which_no_token_takes():
+    # 64 ids: hundreds of words and categories collide everywhere, never onto a place
+    types = {"t": sb.types.text("words"), "c": sb.types.categorical(), "x": sb.types.numerical(),
+             "u": sb.types.numerical(periodic=False), "z": sb.types.numerical()}
+    feat = make(types, dim=64)
+    assert feat.periodic_columns() == ["x", "z"] and feat.periodic_features() == [62, 63]
+    rows = [{"t": " ".join(f"w{i}_{k}" for k in range(20)), "c": f"c{i}", "x": i, "u": -i, "z": i % 7, "y": "a"}
+            for i in range(60)]
+    out = featurize(feat, rows)
+    for row, (ids, vals) in zip(rows, out):
+        places = {i: v for i, v in zip(ids, vals) if i >= 62}
+        assert sorted(places) == [62, 63]  # one entry each: the two places, nothing else up there
+        assert len([i for i in ids if i >= 62]) == 2 and min(ids) >= 0
+    # x rises with the row, so its place does; z's repeats every seven rows
+    assert np.all(np.diff([dict(zip(*r))[62] for r in out]) >= 0)
+    assert [dict(zip(*r))[63] for r in out][:7] == [dict(zip(*r))[63] for r in out][7:14]
+    # a config written before the places were reserved hashes them like tokens
+    old = make(types, dim=64)
+    cfg = json.loads(json.dumps(feat.get_config()))
+    del cfg["reserved_positions"]
+    old.set_config(cfg)
+    assert old.periodic_features() == sorted({old._salt("position", c) % 64 for c in ("x", "z")})
+    assert {i for ids, _ in featurize(old, rows[:3], "predict") for i in ids} >= set(old.periodic_features())
+
+
+def test_the_input_must_be_wider_than_its_periodic_places():
+    types = {"x": sb.types.numerical(), "z": sb.types.numerical(), "y": sb.types.categorical()}
+    with pytest.raises(ValueError, match=r"The 'input_dim' parameter of UniversalDeepTransformer must be an int "
+                                         r"greater than the 2 periodic numerical columns. Got 2 instead."):
+        sb.UniversalDeepTransformer(types, target="y", input_dim=2)
+    assert sb.UniversalDeepTransformer(types, target="y", input_dim=3).featurizer.periodic_features() == [1, 2]
 
 
 @pytest.mark.parametrize("n_values, bins", [(1, 2), (8, 3), (100, 7), (1000, 15), (18_000, 39), (19_000, 40),

@@ -124,7 +124,8 @@ class NumericEmbedding(Embedding):
     so it costs a sample two table rows a number. Values outside [0, 1] are clipped (NaN to
     0). A feature absent from a sparse row adds nothing, an entry present with value 0 adds
     the function at 0; a dense input, like a NumPy or SciPy ``X`` given to ``Model``, has
-    its zeros absent. Another feature hashed onto a listed id would be read as a number.
+    its zeros absent. Another feature hashed onto a listed id would be read as a number
+    (the UniversalDeepTransformer gives its places ids no hashed token takes).
 
     Parameters
     ----------
