@@ -75,6 +75,9 @@ def parse_args(argv=None):
     p.add_argument("--plot", metavar="PATH", help="write the quality-against-fit-time plot to this PNG "
                                                   "(default: beside --json, same name with .png)")
     p.add_argument("--threads", type=int, default=THREADS)
+    p.add_argument("--seeds", type=int, default=1,
+                   help="adult and adult_age: also train seeds 1..N-1 of the UDT and random_state 1..N-1 of "
+                        "HistGradientBoosting and report each method's mean (the table's rows stay seed 0's)")
     return p.parse_args(argv)
 
 
@@ -109,6 +112,25 @@ def result(dataset, task, method, seconds, config, **metrics):
     shown = " ".join(f"{k}={v:.4f}" for k, v in metrics.items())
     print(f"  {method:<42} {shown}  train {seconds:.1f} s", flush=True)
     return row
+
+
+def seeded_rows(dataset, task, runs, seeds):
+    """Rows of seeded methods: ``runs`` maps a method's name to ``run(seed) -> (seconds,
+    config, metrics)``. Seed 0's row of each method, and with ``seeds`` > 1 a row of each
+    method's means over seeds 0 to ``seeds`` - 1 (one seed's result is a coin toss when two
+    methods are this close: adult income's accuracy moved by 0.0015 with the seed)."""
+    out, means = [], []
+    for name, run in runs.items():
+        results = [run(seed) for seed in range(seeds)]
+        secs, cfg, metrics = results[0]
+        out.append(result(dataset, task, name, secs, cfg, **metrics))
+        if seeds > 1:
+            for seed, (s, _, m) in enumerate(results[1:], start=1):
+                print(f"    seed {seed}: " + " ".join(f"{k}={v:.4f}" for k, v in m.items()) + f"  train {s:.1f} s")
+            mean = {k: float(np.mean([m[k] for _, _, m in results])) for k in metrics}
+            means.append(result(dataset, task, f"{name}, mean of seeds 0-{seeds - 1}",
+                                float(np.mean([s for s, _, _ in results])), {}, **mean))
+    return out + means
 
 
 def warm_up(model, path):
@@ -188,7 +210,7 @@ ADULT_CATEGORICAL = ["workclass", "education", "marital-status", "occupation", "
                      "native-country"]
 
 
-def adult(data):
+def adult(data, seeds=1):
     import pandas as pd
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import roc_auc_score
@@ -199,30 +221,34 @@ def adult(data):
     types = {c: sb.types.categorical() for c in ADULT_CATEGORICAL}
     types.update({c: sb.types.numerical() for c in ADULT_NUMERIC})
     types["income"] = sb.types.categorical()
-    model = sb.UniversalDeepTransformer(types, target="income")
-    secs, cfg = udt_fit(model, train_path)
-    res = model.evaluate(test_path, metrics=["categorical_accuracy", "auc"])
-    out = [result("adult", "income", "sparsebolt UDT (defaults)", secs, cfg, accuracy=res["categorical_accuracy"],
-                  auc=res["auc"])]
 
-    with Timer() as t:  # from the CSV file, as the UDT's clock
-        train = pd.read_csv(train_path)
-        categories = {c: sorted(train[c].unique()) for c in ADULT_CATEGORICAL}
+    def udt(seed):
+        model = sb.UniversalDeepTransformer(types, target="income", seed=seed)
+        secs, cfg = udt_fit(model, train_path)
+        res = model.evaluate(test_path, metrics=["categorical_accuracy", "auc"])
+        return secs, cfg, {"accuracy": res["categorical_accuracy"], "auc": res["auc"]}
+
+    def hgb(seed):
+        with Timer() as t:  # from the CSV file, as the UDT's clock
+            train = pd.read_csv(train_path)
+            categories = {c: sorted(train[c].unique()) for c in ADULT_CATEGORICAL}
+            for c in ADULT_CATEGORICAL:
+                train[c] = pd.Categorical(train[c], categories=categories[c])
+            model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed)
+            model.fit(train[ADULT_NUMERIC + ADULT_CATEGORICAL], train["income"] == ">50K")
+        test = pd.read_csv(test_path)
         for c in ADULT_CATEGORICAL:
-            train[c] = pd.Categorical(train[c], categories=categories[c])
-        hgb = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0)
-        hgb.fit(train[ADULT_NUMERIC + ADULT_CATEGORICAL], train["income"] == ">50K")
-    test = pd.read_csv(test_path)
-    for c in ADULT_CATEGORICAL:
-        test[c] = pd.Categorical(test[c], categories=categories[c])
-    proba = hgb.predict_proba(test[ADULT_NUMERIC + ADULT_CATEGORICAL])[:, 1]
-    truth = (test["income"] == ">50K").to_numpy()
-    out.append(result("adult", "income", "HistGradientBoostingClassifier (defaults)", t.seconds, {},
-                      accuracy=float(np.mean((proba > 0.5) == truth)), auc=float(roc_auc_score(truth, proba))))
-    return out
+            test[c] = pd.Categorical(test[c], categories=categories[c])
+        proba = model.predict_proba(test[ADULT_NUMERIC + ADULT_CATEGORICAL])[:, 1]
+        truth = (test["income"] == ">50K").to_numpy()
+        return t.seconds, {}, {"accuracy": float(np.mean((proba > 0.5) == truth)),
+                               "auc": float(roc_auc_score(truth, proba))}
+
+    return seeded_rows("adult", "income", {"sparsebolt UDT (defaults)": udt,
+                                           "HistGradientBoostingClassifier (defaults)": hgb}, seeds)
 
 
-def adult_age(data):
+def adult_age(data, seeds=1):
     """Regression: a person's age from the other 13 columns (the UDT's numerical target)."""
     import pandas as pd
     from sklearn.ensemble import HistGradientBoostingRegressor
@@ -234,26 +260,30 @@ def adult_age(data):
     types = {c: sb.types.categorical() for c in ADULT_CATEGORICAL + ["income"]}
     types.update({c: sb.types.numerical() for c in inputs})
     types["age"] = sb.types.numerical()
-    model = sb.UniversalDeepTransformer(types, target="age")
-    secs, cfg = udt_fit(model, train_path)
-    res = model.evaluate(test_path, metrics=["mae", "rmse"])
-    out = [result("adult", "age", "sparsebolt UDT (defaults)", secs, cfg, mae=res["mae"], rmse=res["rmse"])]
-
     cats = ADULT_CATEGORICAL + ["income"]
-    with Timer() as t:  # from the CSV file, as the UDT's clock
-        train = pd.read_csv(train_path)
-        categories = {c: sorted(train[c].unique()) for c in cats}
+
+    def udt(seed):
+        model = sb.UniversalDeepTransformer(types, target="age", seed=seed)
+        secs, cfg = udt_fit(model, train_path)
+        res = model.evaluate(test_path, metrics=["mae", "rmse"])
+        return secs, cfg, {"mae": res["mae"], "rmse": res["rmse"]}
+
+    def hgb(seed):
+        with Timer() as t:  # from the CSV file, as the UDT's clock
+            train = pd.read_csv(train_path)
+            categories = {c: sorted(train[c].unique()) for c in cats}
+            for c in cats:
+                train[c] = pd.Categorical(train[c], categories=categories[c])
+            model = HistGradientBoostingRegressor(categorical_features="from_dtype", random_state=seed)
+            model.fit(train[inputs + cats], train["age"])
+        test = pd.read_csv(test_path)
         for c in cats:
-            train[c] = pd.Categorical(train[c], categories=categories[c])
-        hgb = HistGradientBoostingRegressor(categorical_features="from_dtype", random_state=0)
-        hgb.fit(train[inputs + cats], train["age"])
-    test = pd.read_csv(test_path)
-    for c in cats:
-        test[c] = pd.Categorical(test[c], categories=categories[c])
-    err = hgb.predict(test[inputs + cats]) - test["age"].to_numpy()
-    out.append(result("adult", "age", "HistGradientBoostingRegressor (defaults)", t.seconds, {},
-                      mae=float(np.abs(err).mean()), rmse=float(np.sqrt((err ** 2).mean()))))
-    return out
+            test[c] = pd.Categorical(test[c], categories=categories[c])
+        err = model.predict(test[inputs + cats]) - test["age"].to_numpy()
+        return t.seconds, {}, {"mae": float(np.abs(err).mean()), "rmse": float(np.sqrt((err ** 2).mean()))}
+
+    return seeded_rows("adult", "age", {"sparsebolt UDT (defaults)": udt,
+                                        "HistGradientBoostingRegressor (defaults)": hgb}, seeds)
 
 
 # movielens ---------------------------------------------------------------------------------
@@ -543,6 +573,8 @@ def report(rows):
 def main(argv=None):
     args = parse_args(argv)
     only = chosen_tasks(args.only, TASKS)
+    if args.seeds < 1:
+        raise SystemExit(f"--seeds must be at least 1. Got {args.seeds}.")
     if not os.path.isdir(args.data):
         raise SystemExit(f"no data at {args.data}")
     sb.set_num_threads(args.threads)
@@ -560,9 +592,9 @@ def main(argv=None):
             if task == "clothing":
                 rows += clothing(args.data)
             elif task == "adult":
-                rows += adult(args.data)
+                rows += adult(args.data, args.seeds)
             elif task == "adult_age":
-                rows += adult_age(args.data)
+                rows += adult_age(args.data, args.seeds)
             elif task == "movielens":
                 rows += movielens(args.data)
             elif task == "movielens_rating":
