@@ -28,7 +28,8 @@ Fit time is the wall time from the training CSV file to a fitted model: for spar
 ``model.train`` (CSV reading, featurization and the per-epoch validation of automatic
 stopping included), for the baselines reading the same file (pandas ``read_csv``; the
 co-occurrence counts the csv module's rows), building their columns (the categorical casts,
-vectorizing) and ``fit``. Both warm: scikit-learn is imported before its clock
+vectorizing) and ``fit`` (wordnet_search's nearest-class baselines start from the texts
+in memory). Both warm: scikit-learn is imported before its clock
 starts, and an untimed copy of each UDT first trains on 300 rows, which loads the compiled
 kernels from numba's cache (about 2 s once per process on clothing). Run from the repository root, under the shared lock
 (2 threads):

@@ -251,9 +251,10 @@ class TargetBins:
     def values(self, values, chunk):
         """The target values of a chunk as float64 (an error naming the row for a missing or
         non-numeric one)."""
-        try:  # numpy parses numbers and numeric strings as float() does
+        try:  # numpy parses numbers and numeric strings as float() does, but for its times
             x = np.array(values, dtype=np.float64)
-            if x.shape == (len(values),) and np.isfinite(x).all():
+            if (x.shape == (len(values),) and np.isfinite(x).all()
+                    and not any(isinstance(v, (np.datetime64, np.timedelta64)) for v in values)):
                 return x
         except (TypeError, ValueError):
             pass

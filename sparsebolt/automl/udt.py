@@ -232,7 +232,8 @@ class UniversalDeepTransformer:
                                      self.history_length, self.cross_column_pairgrams, self.seed)
         n_places = len(self.featurizer.periodic_columns())
         if self.input_dim <= n_places:  # the places take the last ids; tokens need at least one
-            _fail(_OWNER, "input_dim", f"an int greater than the {n_places} periodic numerical columns", input_dim)
+            _fail(_OWNER, "input_dim", f"an int greater than its number of periodic numerical columns ({n_places})",
+                  input_dim)
         self.model = None
         # the mean hidden representation of the training rows (set by train)
         self.center = None
@@ -1311,7 +1312,7 @@ class UniversalDeepTransformer:
                                 for c, t in types.items()}
         model = cls(**kw)
         model.featurizer.set_config(config["featurizer"])
-        if model.model is None and model.n_classes:
+        if model.n_classes:  # after the featurizer's state: an older config hashes its numbers' places
             model._build()
         return model
 

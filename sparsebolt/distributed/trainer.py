@@ -38,13 +38,21 @@ def import_ray() -> Any:
     return ray
 
 
-def local_ray_options(num_cpus: int | None, verbose: bool) -> dict[str, Any]:
-    """The ``ray.init`` arguments of the local cluster ``train`` starts when Ray is not
-    running. Its workers keep the driver's priority: Ray runs workers at niceness 15 by
-    default, so that a driver stays responsive while they work, but here the workers do the
-    training and the driver waits; on a busy machine a niced worker got about 5% of a core."""
-    return {"num_cpus": num_cpus or os.cpu_count(), "include_dashboard": False, "log_to_driver": verbose,
-            "_system_config": {"worker_niceness": 0}}
+def start_local_ray(ray: Any, num_cpus: int | None, verbose: bool) -> None:
+    """Start the local Ray instance ``train`` uses when Ray is not running. Its workers keep
+    the driver's priority: Ray runs workers at niceness 15 by default, so that a driver stays
+    responsive while they work, but here the workers do the training and the driver waits;
+    on a busy machine a niced worker got about 5% of a core. Set through Ray's environment
+    variable (which its processes inherit) unless the user set it: an unknown
+    ``_system_config`` key would make ``ray.init`` fail if a later Ray dropped it."""
+    own = "RAY_worker_niceness" not in os.environ
+    if own:
+        os.environ["RAY_worker_niceness"] = "0"
+    try:
+        ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, log_to_driver=verbose)
+    finally:
+        if own:
+            del os.environ["RAY_worker_niceness"]
 
 
 class TrainResult:
@@ -348,7 +356,7 @@ def train(model_or_config: Model | Callable[[], Model],
         if address is not None:
             ray.init(address=address, log_to_driver=verbose)
         else:
-            ray.init(**local_ray_options(num_cpus, verbose))
+            start_local_ray(ray, num_cpus, verbose)
         started = True
     if threads_per_worker is None:
         # more workers than CPUs share them: fractional Ray CPUs, one thread each

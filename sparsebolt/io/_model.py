@@ -17,7 +17,9 @@ from ._archive import Archive, write_archive
 from .errors import ModelFileError
 
 FORMAT = "sparsebolt-model"
-FORMAT_VERSION = 1
+# 2: a UDT's featurizer may reserve input ids for its numbers' places, which a version-1 reader
+# would ignore and hash anew (wrong features, silently); version-1 files read as they were
+FORMAT_VERSION = 2
 
 
 def write_model_file(path: str | os.PathLike, config: dict[str, Any], meta: dict[str, Any],

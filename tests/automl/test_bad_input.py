@@ -106,6 +106,14 @@ def test_a_numerical_target_names_the_row_without_a_finite_number(tmp_path, valu
         model.train(str(path), verbose=False)
 
 
+def test_a_numerical_target_refuses_times_as_float_does():
+    import numpy as np
+    rows = [{"t": "x", "y": 1.5}, {"t": "y", "y": 2.0}, {"t": "z", "y": np.timedelta64(3, "s")}, {"t": "w", "y": 3.0}]
+    model = sb.UniversalDeepTransformer({"t": sb.types.categorical(), "y": sb.types.numerical()}, target="y")
+    with pytest.raises(ValueError, match=r"rows, row 2: the target column 'y' needs a finite number"):
+        model.train(rows, verbose=False)
+
+
 def test_integer_labels_must_be_in_range(tmp_path):
     path = tmp_path / "ints.csv"
     path.write_text("t,y\nx,0\ny,2\nz,3\n")

@@ -255,7 +255,7 @@ def test_the_periodic_places_own_the_last_ids_which_no_token_takes():
 def test_the_input_must_be_wider_than_its_periodic_places():
     types = {"x": sb.types.numerical(), "z": sb.types.numerical(), "y": sb.types.categorical()}
     with pytest.raises(ValueError, match=r"The 'input_dim' parameter of UniversalDeepTransformer must be an int "
-                                         r"greater than the 2 periodic numerical columns. Got 2 instead."):
+                                         r"greater than its number of periodic numerical columns \(2\). Got 2 instead."):
         sb.UniversalDeepTransformer(types, target="y", input_dim=2)
     assert sb.UniversalDeepTransformer(types, target="y", input_dim=3).featurizer.periodic_features() == [1, 2]
 

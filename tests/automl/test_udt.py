@@ -436,6 +436,19 @@ def test_a_config_from_before_number_positions_rebuilds_without_them():
     assert sb.UniversalDeepTransformer.from_config(config).data_types["x"].position
 
 
+def test_a_config_from_before_reserved_places_rebuilds_with_its_hashed_places():
+    # the constructor builds the network when n_classes is given, before the featurizer's
+    # state says the places are hashed: from_config must build it again after
+    types = {"x": sb.types.numerical(), "z": sb.types.numerical(), "y": sb.types.categorical(n_classes=2)}
+    config = sb.UniversalDeepTransformer(types, target="y", **SMALL).get_config()
+    del config["featurizer"]["reserved_positions"]
+    old = sb.UniversalDeepTransformer.from_config(config)
+    hashed = sorted(old.featurizer._salt("position", c) % old.input_dim for c in ("x", "z"))
+    assert old.featurizer.periodic_features() == hashed == old.model.layer("embedding").features
+    new = sb.UniversalDeepTransformer.from_config(sb.UniversalDeepTransformer(types, target="y", **SMALL).get_config())
+    assert new.model.layer("embedding").features == [new.input_dim - 2, new.input_dim - 1]
+
+
 def test_pandas_integers_read_as_floats_and_missing_markers_match_the_csv_values():
     pd = pytest.importorskip("pandas")
     rng = np.random.default_rng(0)

@@ -139,8 +139,8 @@ def test_a_flipped_byte_in_the_manifest_is_detected(saved, tmp_path):
 
 
 @pytest.mark.parametrize("version, message", [
-    (2, r"has format version 2 \(written by sparsebolt 9\.0\); this sparsebolt reads versions up to 1: upgrade"),
-    ("1.0", r"has the unknown format version '1\.0'; this sparsebolt reads versions 1 to 1"),
+    (3, r"has format version 3 \(written by sparsebolt 9\.0\); this sparsebolt reads versions up to 2: upgrade"),
+    ("1.0", r"has the unknown format version '1\.0'; this sparsebolt reads versions 1 to 2"),
     (0, r"has the unknown format version 0"),
 ])
 def test_an_unknown_or_newer_format_version_is_refused_naming_it(saved, tmp_path, version, message):
@@ -149,6 +149,14 @@ def test_an_unknown_or_newer_format_version_is_refused_naming_it(saved, tmp_path
     rewrite(path, other, manifest_fn=lambda m: dict(m, format_version=version, sparsebolt_version="9.0"))
     with pytest.raises(ModelFileError, match=r"other\.sbm " + message):
         sb.Model.load(other)
+
+
+def test_a_version_1_file_still_loads(saved, tmp_path):
+    model, _, path = saved
+    old = tmp_path / "old.sbm"
+    rewrite(path, old, manifest_fn=lambda m: dict(m, format_version=1))
+    for a, b in zip(sb.Model.load(old).parameters(), model.parameters()):
+        np.testing.assert_array_equal(a.value, b.value)
 
 
 def test_files_that_are_not_model_files(tmp_path):
