@@ -211,8 +211,19 @@ ADULT_CATEGORICAL = ["workclass", "education", "marital-status", "occupation", "
                      "native-country"]
 
 
-def adult(data, seeds=1):
+def read_typed(path, categorical, categories=None):
+    """(a CSV as pandas reads it with ``categorical`` columns cast to categoricals, their
+    categories): ``categories`` given (a training frame's) or each column's sorted values."""
     import pandas as pd
+
+    frame = pd.read_csv(path)
+    categories = categories or {c: sorted(frame[c].unique()) for c in categorical}
+    for c in categorical:
+        frame[c] = pd.Categorical(frame[c], categories=categories[c])
+    return frame, categories
+
+
+def adult(data, seeds=1):
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import roc_auc_score
 
@@ -231,15 +242,10 @@ def adult(data, seeds=1):
 
     def hgb(seed):
         with Timer() as t:  # from the CSV file, as the UDT's clock
-            train = pd.read_csv(train_path)
-            categories = {c: sorted(train[c].unique()) for c in ADULT_CATEGORICAL}
-            for c in ADULT_CATEGORICAL:
-                train[c] = pd.Categorical(train[c], categories=categories[c])
+            train, categories = read_typed(train_path, ADULT_CATEGORICAL)
             model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed)
             model.fit(train[ADULT_NUMERIC + ADULT_CATEGORICAL], train["income"] == ">50K")
-        test = pd.read_csv(test_path)
-        for c in ADULT_CATEGORICAL:
-            test[c] = pd.Categorical(test[c], categories=categories[c])
+        test, _ = read_typed(test_path, ADULT_CATEGORICAL, categories)
         proba = model.predict_proba(test[ADULT_NUMERIC + ADULT_CATEGORICAL])[:, 1]
         truth = (test["income"] == ">50K").to_numpy()
         return t.seconds, {}, {"accuracy": float(np.mean((proba > 0.5) == truth)),
@@ -251,7 +257,6 @@ def adult(data, seeds=1):
 
 def adult_age(data, seeds=1):
     """Regression: a person's age from the other 13 columns (the UDT's numerical target)."""
-    import pandas as pd
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     root = os.path.join(data, "adult")
@@ -271,15 +276,10 @@ def adult_age(data, seeds=1):
 
     def hgb(seed):
         with Timer() as t:  # from the CSV file, as the UDT's clock
-            train = pd.read_csv(train_path)
-            categories = {c: sorted(train[c].unique()) for c in cats}
-            for c in cats:
-                train[c] = pd.Categorical(train[c], categories=categories[c])
+            train, categories = read_typed(train_path, cats)
             model = HistGradientBoostingRegressor(categorical_features="from_dtype", random_state=seed)
             model.fit(train[inputs + cats], train["age"])
-        test = pd.read_csv(test_path)
-        for c in cats:
-            test[c] = pd.Categorical(test[c], categories=categories[c])
+        test, _ = read_typed(test_path, cats, categories)
         err = model.predict(test[inputs + cats]) - test["age"].to_numpy()
         return t.seconds, {}, {"mae": float(np.abs(err).mean()), "rmse": float(np.sqrt((err ** 2).mean()))}
 
