@@ -77,8 +77,9 @@ def parse_args(argv=None):
                                                   "(default: beside --json, same name with .png)")
     p.add_argument("--threads", type=int, default=THREADS)
     p.add_argument("--seeds", type=int, default=1,
-                   help="adult and adult_age: also train seeds 1..N-1 of the UDT and random_state 1..N-1 of "
-                        "HistGradientBoosting and report each method's mean (the table's rows stay seed 0's)")
+                   help="adult, adult_age and movielens_rating: also train seeds 1..N-1 of the UDT and "
+                        "random_state 1..N-1 of HistGradientBoosting (and of the target encoder's folds) and "
+                        "report each method's mean (the table's rows stay seed 0's)")
     return p.parse_args(argv)
 
 
@@ -355,7 +356,7 @@ def movielens(data):
     return out
 
 
-def movielens_rating(data, workdir):
+def movielens_rating(data, workdir, seeds=1):
     """Typed tabular columns -> a binary label: whether a rating is 4 or 5 stars, from the
     user's and the movie's columns (no history)."""
     import pandas as pd
@@ -382,11 +383,12 @@ def movielens_rating(data, workdir):
              "gender": sb.types.categorical(), "occupation": sb.types.categorical(), "zip": sb.types.categorical(),
              "year": sb.types.numerical(), "genres": sb.types.categorical(delimiter="|"),
              "liked": sb.types.categorical()}
-    model = sb.UniversalDeepTransformer(types, target="liked")
-    secs, cfg = udt_fit(model, paths["train"])
-    res = model.evaluate(paths["test"], metrics=["categorical_accuracy", "auc"])
-    out = [result("movielens_rating", "rating >= 4", "sparsebolt UDT (defaults)", secs, cfg,
-                  accuracy=res["categorical_accuracy"], auc=res["auc"])]
+
+    def udt(seed):
+        model = sb.UniversalDeepTransformer(types, target="liked", seed=seed)
+        secs, cfg = udt_fit(model, paths["train"])
+        res = model.evaluate(paths["test"], metrics=["categorical_accuracy", "auc"])
+        return secs, cfg, {"accuracy": res["categorical_accuracy"], "auc": res["auc"]}
 
     def columns(d, categories, genres, fit=False):
         """HGB's columns of ``d``; ``genres`` (a MultiLabelBinarizer) flags each genre, fitted
@@ -403,28 +405,34 @@ def movielens_rating(data, workdir):
 
     y_train, truth = (train["liked"] == "yes").to_numpy(), (test["liked"] == "yes").to_numpy()
     ids = ["user_id", "item_id"]
-    for name in ("HistGradientBoostingClassifier (ids as numbers)",
-                 "HistGradientBoostingClassifier + target-encoded ids"):
-        with Timer() as t:  # from the CSV file the UDT reads, columns built inside the clock as the UDT featurizes
-            read = pd.read_csv(paths["train"], dtype={"zip": str})
-            y = (read["liked"] == "yes").to_numpy()
-            categories = {c: sorted(read[c].unique()) for c in ("gender", "occupation")}
-            genres = MultiLabelBinarizer()
-            fit_x = columns(read, categories, genres, fit=True)
-            if "target" in name:  # cross-fitted on the training rows
-                enc = TargetEncoder(cv=KFold(5, shuffle=True, random_state=0))
-                fit_x[["user rate", "item rate"]] = enc.fit_transform(read[ids].astype(str), y)
-            hgb = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0)
-            hgb.fit(fit_x, y)
-        if len(read) != len(train) or not np.array_equal(y, y_train):
-            raise RuntimeError("the rating task's training file read back other rows than the ones written")
-        test_x = columns(test, categories, genres)
-        if "target" in name:
-            test_x[["user rate", "item rate"]] = enc.transform(test[ids].astype(str))
-        proba = hgb.predict_proba(test_x)[:, 1]
-        out.append(result("movielens_rating", "rating >= 4", name, t.seconds, {},
-                          accuracy=float(np.mean((proba > 0.5) == truth)), auc=float(roc_auc_score(truth, proba))))
-    return out
+
+    def hgb(encode):
+        def run(seed):
+            with Timer() as t:  # from the CSV file the UDT reads, columns built inside the clock as the UDT featurizes
+                read = pd.read_csv(paths["train"], dtype={"zip": str})
+                y = (read["liked"] == "yes").to_numpy()
+                categories = {c: sorted(read[c].unique()) for c in ("gender", "occupation")}
+                genres = MultiLabelBinarizer()
+                fit_x = columns(read, categories, genres, fit=True)
+                if encode:  # cross-fitted on the training rows
+                    enc = TargetEncoder(cv=KFold(5, shuffle=True, random_state=seed))
+                    fit_x[["user rate", "item rate"]] = enc.fit_transform(read[ids].astype(str), y)
+                model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed)
+                model.fit(fit_x, y)
+            if len(read) != len(train) or not np.array_equal(y, y_train):
+                raise RuntimeError("the rating task's training file read back other rows than the ones written")
+            test_x = columns(test, categories, genres)
+            if encode:
+                test_x[["user rate", "item rate"]] = enc.transform(test[ids].astype(str))
+            proba = model.predict_proba(test_x)[:, 1]
+            return t.seconds, {}, {"accuracy": float(np.mean((proba > 0.5) == truth)),
+                                   "auc": float(roc_auc_score(truth, proba))}
+        return run
+
+    return seeded_rows("movielens_rating", "rating >= 4", {
+        "sparsebolt UDT (defaults)": udt,
+        "HistGradientBoostingClassifier (ids as numbers)": hgb(False),
+        "HistGradientBoostingClassifier + target-encoded ids": hgb(True)}, seeds)
 
 
 # wordnet graph ---------------------------------------------------------------------------
@@ -599,7 +607,7 @@ def main(argv=None):
             elif task == "movielens":
                 rows += movielens(args.data)
             elif task == "movielens_rating":
-                rows += movielens_rating(args.data, workdir)
+                rows += movielens_rating(args.data, workdir, args.seeds)
             elif task == "wordnet_graph":
                 rows += wordnet_graph(args.data, workdir)
             elif task == "wordnet_2k":
