@@ -49,6 +49,13 @@ def get_num_threads() -> int:
 # against 13.9-14.9 ms.
 SERIAL_WORK = 1_600_000
 
+# Multiply-adds of a validation pass during training below which its BLAS calls run on one
+# thread: OpenBLAS's worker spins for a while after a call and takes the core that the next
+# epoch's parallel kernels need (adult age's 512-row steps trained at 4.6 us a row after a
+# validation pass on two BLAS threads, 2.4 us after one on one). One thread multiplies about
+# 50G a second here, so below this the second saves less than the slowdown costs.
+SMALL_BLAS_WORK = 4e9
+
 _blas = None
 
 
@@ -74,6 +81,15 @@ def step_threads(serial: bool = False):
     blas = _blas_controller().limit(limits=1) if on_main else nullcontext()
     with blas, one_thread(serial):
         yield
+
+
+def validation_threads(work: float | None):
+    """BLAS on one thread for a validation pass of about ``work`` multiply-adds (None:
+    unknown) while training, when that is under ``SMALL_BLAS_WORK``; on the main thread only,
+    as ``step_threads``."""
+    if work is None or work >= SMALL_BLAS_WORK or threading.current_thread() is not threading.main_thread():
+        return nullcontext()
+    return _blas_controller().limit(limits=1)
 
 
 @contextmanager

@@ -110,3 +110,28 @@ def test_only_the_main_thread_limits_blas(monkeypatch):
     assert model.steps == len(batches) and calls == []
     model.train(batches, epochs=1, learning_rate=1e-2, verbose=False)
     assert calls == [("MainThread", 1)] * len(batches)
+
+
+def test_a_small_validation_pass_while_training_runs_blas_on_one_thread(monkeypatch):
+    # OpenBLAS's worker spins after a call, taking the core the next epoch's parallel kernels
+    # need: a validation pass whose multiply-adds are few runs BLAS on one thread
+    model, _ = _small_model_and_batches()
+    x = np.random.default_rng(1).standard_normal((64, 8)).astype(np.float32)
+    y = np.arange(64) % 4
+    seen = []
+    evaluate = sb.train.engine.evaluate
+
+    def spy(*args, **kwargs):
+        seen.append(_blas_threads())
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(sb.train.engine, "evaluate", spy)
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = _blas_threads()
+        model.train(x, y=y, epochs=1, validation=(x, y), metrics=["precision@1"], verbose=False)
+        monkeypatch.setattr(sb._threads, "SMALL_BLAS_WORK", 64 * 16 * 4)  # this pass's work: not small
+        model.train(x, y=y, epochs=1, validation=(x, y), metrics=["precision@1"], verbose=False)
+        after = _blas_threads()
+    if not before or max(before) < 2:
+        pytest.skip(f"BLAS would not take two threads here (it runs on {before})")
+    assert seen == [[1] * len(before), before] and after == before

@@ -10,6 +10,8 @@ import time
 
 from tqdm.auto import tqdm
 
+from .._threads import validation_threads
+
 from .callbacks import Callback, History
 from .inference import evaluate
 from .metrics import make_metric
@@ -106,6 +108,12 @@ class LocalSteps(Steps):
 
     def step(self, epoch, batch, learning_rate):
         return self.model.train_step(batch, learning_rate), 1, batch.batch_size
+
+    def evaluate(self, model, validation, metrics, verbose):
+        n = getattr(validation, "n_samples", None)
+        work = None if n is None else n * model.output.inputs[0].dim * model.output.dim
+        with validation_threads(work):
+            return evaluate(model, validation, metrics, verbose=verbose)
 
     def position(self, end_of_epoch):
         # the shuffling state at the start of the epoch to resume in
