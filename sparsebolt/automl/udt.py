@@ -64,6 +64,10 @@ BINARY_WIDTH = LONG_TEXT_WIDTH = 64
 # unless character windows come with them (fewer epochs at the higher rate, no loss)
 AUTO_LEARNING_RATE, NARROW_LEARNING_RATE, GRAMS_LEARNING_RATE = 2e-3, 3e-3, 1e-3
 AUTO_MAX_WARMUP = 500
+# automatic training doubles the batch on a plateau instead of halving the rate, while a step
+# takes at most this many rows and an epoch at least MIN_STEPS steps (docs/automl.md, "Growing
+# the batch")
+MAX_GROWN_BATCH = 2048
 AUTO_PATIENCE = 3
 AUTO_SAMPLE_BUDGET = 3_000_000
 AUTO_MIN_EPOCHS, AUTO_MAX_EPOCHS = 3, 30
@@ -84,6 +88,15 @@ AUTOML_KEY = "automl"
 def _batch_size(n_rows):
     """Rows a training step of ``n_rows`` training rows held in memory."""
     return int(np.clip(n_rows // MIN_STEPS, MIN_BATCH_SIZE, BATCH_SIZE))
+
+
+def _batch_growth(batch_size, n_rows):
+    """How many times ``batch_size`` automatic training may grow a step of ``n_rows``
+    training rows to (a power of 2)."""
+    growth = 1
+    while 2 * growth * batch_size <= min(MAX_GROWN_BATCH, n_rows // MIN_STEPS):
+        growth *= 2
+    return growth
 
 
 class _ReadRows:
@@ -442,8 +455,9 @@ class UniversalDeepTransformer:
         linearly to 2e-3 (3e-3 for a hidden layer of at most 128; 1e-3 when a text column
         hashes bigrams or pairgrams, except a long text with character windows as the only
         input for 3 to 100 classes, 3e-3) over the first quarter
-        epoch (at most 500 batches), then halves whenever the validation metric fails to
-        improve (with ``epochs`` given and no
+        epoch (at most 500 batches); whenever the validation metric fails to improve, a
+        step's rows double (the batch size chosen here, while a step takes at most 2,048 rows
+        and an epoch at least 32 steps), then the rate halves (with ``epochs`` given and no
         validation: cosine decay to a tenth over the epochs). Numbers given are used as they
         are (a constant rate; a ``sb.train.Schedule`` may be given instead).
 
@@ -544,6 +558,7 @@ class UniversalDeepTransformer:
         auto = epochs is None
         holdout = auto and validation is None
         val = None
+        own_batch = batch_size is None  # only a batch size chosen here grows
         if max_in_memory_rows is None:
             train_data = self._dataset(data, "train", batch_size or BATCH_SIZE, shuffle=shuffle)
             n_rows = train_data.n_samples
@@ -557,7 +572,7 @@ class UniversalDeepTransformer:
         else:
             batch_size = batch_size or BATCH_SIZE
             train_data = _ChunkStream(self, data, "train", batch_size, max_in_memory_rows, shuffle, self.seed)
-            n_rows = None
+            n_rows, n_val = None, 0  # the rows counted below leave the held-out ones out
             if holdout:
                 val = train_data.hold_out(self._validation_rows(max_in_memory_rows))
         if validation is not None:  # after the training data, whose labels name the classes
@@ -584,7 +599,9 @@ class UniversalDeepTransformer:
         if learning_rate is None:
             warmup = min(-(-steps // 4), AUTO_MAX_WARMUP)
             if val is not None:
-                learning_rate = WarmupPlateau(self._auto_rate, warmup, monitor, factor=0.5, patience=1)
+                growth = _batch_growth(batch_size, n_rows - n_val) if own_batch else 1
+                learning_rate = WarmupPlateau(self._auto_rate, warmup, monitor, factor=0.5, patience=1,
+                                              max_batch_growth=growth)
             else:
                 learning_rate = WarmupDecay(self._auto_rate, warmup, epochs * steps)
         history = self.model.train(train_data, epochs=epochs, learning_rate=learning_rate, validation=val,

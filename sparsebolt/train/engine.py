@@ -51,6 +51,13 @@ class Steps:
         """Train one work item: (summed batch-mean losses, batches, samples)."""
         raise NotImplementedError
 
+    # whether set_batch_growth takes more than 1
+    grows_batch = False
+
+    def set_batch_growth(self, growth):
+        """Steps from now take ``growth`` times the data's own batch size (the schedule's
+        ``batch_growth``; 1 restores it)."""
+
     def batch_logs(self):
         return {}
 
@@ -76,6 +83,8 @@ class LocalSteps(Steps):
     def __init__(self, data):
         self.data = data
         self._epoch_state = None
+        self._own_batch_size = getattr(data, "batch_size", None)
+        self._growth = 1
 
     def start(self, model, resumed):
         try:
@@ -90,12 +99,23 @@ class LocalSteps(Steps):
     def n_samples(self):
         return getattr(self.data, "n_samples", None)
 
+    @property
+    def grows_batch(self):
+        return self._own_batch_size is not None
+
+    def set_batch_growth(self, growth):
+        if growth != self._growth:
+            self.data.batch_size = self._own_batch_size * growth
+            self._growth = growth
+
     def begin_epoch(self, epoch, augment, resumed):
         if augment:
             self.model.freeze_tables(label_augmentation=True)
         if resumed is None:
             self._epoch_state = _data_state(self.data)
             return iter(self.data)
+        # the checkpoint counted its batches at the batch size it was written with
+        self.set_batch_growth(resumed.get("batch_growth", 1))
         self._epoch_state = resumed.get("data_state")
         if self._epoch_state is not None:
             self.data.set_state(self._epoch_state, {})
@@ -117,7 +137,8 @@ class LocalSteps(Steps):
 
     def position(self, end_of_epoch):
         # the shuffling state at the start of the epoch to resume in
-        return {"data_state": _data_state(self.data) if end_of_epoch else self._epoch_state}
+        return {"data_state": _data_state(self.data) if end_of_epoch else self._epoch_state,
+                "batch_growth": self._growth}
 
 
 def _data_state(data):
@@ -157,6 +178,10 @@ class Engine:
 
     def run(self, resume=False):
         model, steps = self.model, self.steps
+        if self.schedule.max_batch_growth > 1 and not steps.grows_batch:
+            raise ValueError(f"The schedule may grow the batch size (max_batch_growth="
+                             f"{self.schedule.max_batch_growth}), but the training data has no 'batch_size' to "
+                             f"set: give an sb.data.SparseDataset, or the schedule max_batch_growth=1.")
         if not self.label_augmentation:
             model.unfreeze_tables()
         at = self._restore() if resume else None
@@ -169,22 +194,25 @@ class Engine:
         self.run_steps = sum(e.get("batches", 0) for e in self.history.epochs) + (at["n_batches"] if at else 0)
         epoch = at["epoch"] if at else 0
         begun = None
-        while epoch < self.epochs:
-            try:
-                if begun != epoch:
-                    for cb in self.callbacks:
-                        cb.on_epoch_begin(epoch, model)
-                    begun = epoch
-                stop = self._epoch(epoch, at)
-            except steps.recoverable as err:
-                at = steps.recover(err, self._restore)
-                self.run_steps = (sum(e.get("batches", 0) for e in self.history.epochs) + at["n_batches"])
-                epoch = at["epoch"]
-                continue
-            at = None
-            epoch += 1
-            if stop:
-                break
+        try:
+            while epoch < self.epochs:
+                try:
+                    if begun != epoch:
+                        for cb in self.callbacks:
+                            cb.on_epoch_begin(epoch, model)
+                        begun = epoch
+                    stop = self._epoch(epoch, at)
+                except steps.recoverable as err:
+                    at = steps.recover(err, self._restore)
+                    self.run_steps = (sum(e.get("batches", 0) for e in self.history.epochs) + at["n_batches"])
+                    epoch = at["epoch"]
+                    continue
+                at = None
+                epoch += 1
+                if stop:
+                    break
+        finally:
+            steps.set_batch_growth(1)
         steps.sync(model)
         for cb in self.callbacks:
             cb.on_train_end(model)
@@ -206,6 +234,7 @@ class Engine:
             seconds = resumed.get("seconds", 0.0)
         else:
             batch, loss_sum, n_batches, n_samples, seconds = 0, 0.0, 0, 0, 0.0
+        steps.set_batch_growth(self.schedule.batch_growth)
         items = steps.begin_epoch(epoch, augmenting(model, self.label_augmentation, self.augment_from_epoch),
                                   resumed)
         every = self.checkpoints.every if self.checkpoints is not None else None

@@ -395,6 +395,19 @@ def test_a_small_training_set_takes_small_steps():
         assert model.model.steps == steps, (n, batch_size)
 
 
+def test_automatic_training_doubles_the_batch_on_a_plateau_within_its_limits():
+    rows = [{"c": "ab"[i % 2], "y": "ab"[i % 2]} for i in range(40_000)]
+    types = {"c": sb.types.categorical(), "y": sb.types.categorical()}
+    history = sb.UniversalDeepTransformer(types, target="y", **SMALL).train(rows, verbose=False)
+    # validation AUC is 1 from the first epoch: each epoch after it is a plateau. 36,000
+    # training rows take steps of 256, then 512, then 1,024 (two of 2,048 would leave an
+    # epoch under 32 steps)
+    assert history["batches"] == [141, 141, 71, 36] and history["samples"] == [36_000] * 4
+    assert len(set(history["learning_rate"])) == 1
+    given = sb.UniversalDeepTransformer(types, target="y", **SMALL).train(rows, batch_size=256, verbose=False)
+    assert given["batches"] == [141] * 4 and given["learning_rate"][-1] < given["learning_rate"][0]
+
+
 def _linear_rows(rng, n):
     x = rng.normal(size=(n, 4))
     y = x[:, 0] + x[:, 1] - x[:, 2] + 0.3 * rng.normal(size=n) > 0

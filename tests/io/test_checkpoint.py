@@ -135,6 +135,34 @@ def test_a_damaged_newest_checkpoint_is_skipped_with_a_warning(tmp_path, uninter
     assert first.steps == 8 and same_weights(model, reference)
 
 
+class _GrowsAfterFirstEpoch(sb.train.Constant):
+    """1e-2, in steps of twice the data's batch size from the second epoch."""
+    max_batch_growth = 2
+
+    def __init__(self):
+        super().__init__(1e-2)
+
+    def on_epoch_end(self, epoch, logs):
+        self.batch_growth = 2
+
+
+def _growing_run(**train_kw):
+    model = small_model()
+    history = model.train(clustered(n=800), epochs=EPOCHS, learning_rate=_GrowsAfterFirstEpoch(), verbose=False,
+                          **train_kw)
+    return model, history
+
+
+def test_a_run_resumes_at_the_grown_batch_size_it_stopped_at(tmp_path, one_thread):
+    reference, ref_history = _growing_run()
+    assert ref_history["batches"] == [7, 4, 4]
+    with pytest.raises(Stop):
+        _growing_run(checkpoint_dir=tmp_path, checkpoint_every=2, callbacks=[StopAt(11)])
+    assert describe_file(list_checkpoints(tmp_path)[0])["checkpoint"] == {"epoch": 1, "batch": 3}
+    model, history = _growing_run(checkpoint_dir=tmp_path, checkpoint_every=2, resume=True)
+    assert history["batches"] == [7, 4, 4] and same_weights(model, reference)
+
+
 def test_checkpoint_parameters_are_checked(tmp_path):
     model, data = small_model(), clustered(n=300)
     with pytest.raises(ValueError, match="The 'checkpoint_every' parameter of train must be an int >= 1. Got 0 instead."):

@@ -89,3 +89,30 @@ def test_a_number_or_a_schedule_but_nothing_else():
     with pytest.raises(ValueError, match="'learning_rate' parameter of train"):
         small_model().train(clustered(n=128), learning_rate="fast", verbose=False)
     assert isinstance(sb.train.WarmupDecay(1e-3, 1, 10), sb.train.Schedule)
+
+
+def test_warmup_plateau_grows_the_batch_before_it_lowers_the_rate():
+    s = WarmupPlateau(1e-2, warmup_steps=0, monitor="val_auc", patience=1, max_batch_growth=4)
+    seen = []
+    for value in (0.5, 0.5, 0.5, 0.5, 0.6, 0.6):
+        s.on_epoch_end(0, {"val_auc": value})
+        seen.append((s.batch_growth, s(100)))
+    assert seen == [(1, 1e-2), (2, 1e-2), (4, 1e-2), (4, 5e-3), (4, 5e-3), (4, 2.5e-3)]
+    with pytest.raises(ValueError, match="The 'max_batch_growth' parameter of WarmupPlateau"):
+        WarmupPlateau(1e-2, 0, "val_auc", max_batch_growth=0)
+
+
+class _GrowsAfterFirstEpoch(Constant):
+    max_batch_growth = 2
+
+    def on_epoch_end(self, epoch, logs):
+        self.batch_growth = 2
+
+
+def test_train_takes_the_grown_batch_and_gives_the_data_its_own_back():
+    data = clustered(n=640, batch_size=64)
+    history = small_model().train(data, epochs=3, learning_rate=_GrowsAfterFirstEpoch(1e-3), verbose=False)
+    assert history["batches"] == [10, 5, 5] and history["samples"] == [640, 640, 640]
+    assert data.batch_size == 64
+    with pytest.raises(ValueError, match="max_batch_growth=2.*no 'batch_size'"):
+        small_model().train(list(data), epochs=2, learning_rate=_GrowsAfterFirstEpoch(1e-3), verbose=False)
