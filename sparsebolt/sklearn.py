@@ -477,7 +477,8 @@ _UDT_PARAMETERS = """
     learning_rate : float, Schedule or None, default=None
         None: the model's automatic schedule.
     batch_size : int or None, default=None
-        Rows a training step; None: 256, or fewer for a small X (``UniversalDeepTransformer.train``).
+        Rows a training step; None: 256, or fewer for a small X, doubled on a plateau of
+        automatic training up to 2,048 (``UniversalDeepTransformer.train``).
     input_dim : int, default=100_000
         Width of the hashed feature space.
     embedding_dim : int or None, default=None

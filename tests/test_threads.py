@@ -129,7 +129,8 @@ def test_a_small_validation_pass_while_training_runs_blas_on_one_thread(monkeypa
     with threadpool_limits(limits=2, user_api="blas"):
         before = _blas_threads()
         model.train(x, y=y, epochs=1, validation=(x, y), metrics=["precision@1"], verbose=False)
-        monkeypatch.setattr(sb._threads, "SMALL_BLAS_WORK", 64 * 16 * 4)  # this pass's work: not small
+        # above the output layer's multiply-adds alone, under the pass's (both layers'): not small
+        monkeypatch.setattr(sb._threads, "SMALL_BLAS_WORK", 64 * 16 * 4 + 1)
         model.train(x, y=y, epochs=1, validation=(x, y), metrics=["precision@1"], verbose=False)
         after = _blas_threads()
     if not before or max(before) < 2:

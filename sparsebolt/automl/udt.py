@@ -90,11 +90,13 @@ def _batch_size(n_rows):
     return int(np.clip(n_rows // MIN_STEPS, MIN_BATCH_SIZE, BATCH_SIZE))
 
 
-def _batch_growth(batch_size, n_rows):
+def _batch_growth(batch_size, n_rows, chunk_rows=None):
     """How many times ``batch_size`` automatic training may grow a step of ``n_rows``
-    training rows to (a power of 2)."""
+    training rows to (a power of 2); streamed in chunks of ``chunk_rows``, a batch never
+    spans two."""
+    most = min(MAX_GROWN_BATCH, n_rows // MIN_STEPS, chunk_rows or n_rows)
     growth = 1
-    while 2 * growth * batch_size <= min(MAX_GROWN_BATCH, n_rows // MIN_STEPS):
+    while 2 * growth * batch_size <= most:
         growth *= 2
     return growth
 
@@ -472,7 +474,8 @@ class UniversalDeepTransformer:
             None: the automatic schedule above.
         batch_size : int or None, default=None
             Rows a training step; None: 256, or fewer for a small training set held in
-            memory, so that an epoch takes at least 32 steps (never under 16 rows a step).
+            memory, so that an epoch takes at least 32 steps (never under 16 rows a step);
+            automatic training then doubles it on a plateau, up to 2,048 rows (see above).
         validation : str, path-like, DataFrame, list of dict or None, default=None
             Labeled rows evaluated after each epoch, instead of a held-out slice.
         metrics : str or sequence of str, default=()
@@ -587,7 +590,7 @@ class UniversalDeepTransformer:
             monitor = f"val_{getattr(monitor, 'name', monitor)}"
         if n_rows is None:  # streamed: count the rows once, for the epoch budget and the schedule
             n_rows = sum(len(c) for c in self._chunks(data, with_target=True, columns=[self.target]))
-            n_rows -= 0 if val is None else val.n_samples
+            n_rows -= val.n_samples if holdout else 0
         steps = -(-n_rows // batch_size)
         if auto:
             if val is None:  # too few rows to hold any out
@@ -599,7 +602,7 @@ class UniversalDeepTransformer:
         if learning_rate is None:
             warmup = min(-(-steps // 4), AUTO_MAX_WARMUP)
             if val is not None:
-                growth = _batch_growth(batch_size, n_rows - n_val) if own_batch else 1
+                growth = _batch_growth(batch_size, n_rows - n_val, max_in_memory_rows) if own_batch else 1
                 learning_rate = WarmupPlateau(self._auto_rate, warmup, monitor, factor=0.5, patience=1,
                                               max_batch_growth=growth)
             else:

@@ -408,6 +408,17 @@ class Model:
                 total += work
         return total * n
 
+    def dense_cost(self) -> float:
+        """The multiply-adds of a sample's dense forward in its fully connected layers,
+        roughly: the matrix products BLAS computes in inference.
+
+        Returns
+        -------
+        float
+        """
+        return float(sum(node.inputs[0].dim * node.dim for node in self.nodes
+                         if isinstance(node.layer, FullyConnected)))
+
     def compute_gradients(self, batch: Batch) -> tuple[float, dict[str, tuple[np.ndarray, np.ndarray]]]:
         """Forward and backward on ``batch`` without updating. With ``apply_gradients``
         this is ``train_step`` split in two, for data-parallel training where replicas

@@ -84,17 +84,27 @@ class LocalSteps(Steps):
         self.data = data
         self._epoch_state = None
         self._own_batch_size = getattr(data, "batch_size", None)
+        if self._own_batch_size is not None:
+            try:  # only a batch size that can be set grows
+                data.batch_size = self._own_batch_size
+            except AttributeError:
+                self._own_batch_size = None
         self._growth = 1
 
     def start(self, model, resumed):
+        self.model = model
+        self._schedule_tables()
+
+    def _schedule_tables(self):
+        """The sparse layers' table rebuilds for the batches the data gives now: as often
+        per sample at a grown batch size as at its own."""
         try:
             batches_per_epoch = len(self.data)
         except TypeError:
             batches_per_epoch = None
         batch_size = getattr(self.data, "batch_size", 256)
-        for layer in model.sparse_layers():
+        for layer in self.model.sparse_layers():
             layer.index.set_schedule(batches_per_epoch, batch_size)
-        self.model = model
 
     def n_samples(self):
         return getattr(self.data, "n_samples", None)
@@ -107,6 +117,7 @@ class LocalSteps(Steps):
         if growth != self._growth:
             self.data.batch_size = self._own_batch_size * growth
             self._growth = growth
+            self._schedule_tables()
 
     def begin_epoch(self, epoch, augment, resumed):
         if augment:
@@ -114,8 +125,8 @@ class LocalSteps(Steps):
         if resumed is None:
             self._epoch_state = _data_state(self.data)
             return iter(self.data)
-        # the checkpoint counted its batches at the batch size it was written with
-        self.set_batch_growth(resumed.get("batch_growth", 1))
+        if resumed["batch"]:  # it counted them at the batch size it was written with
+            self.set_batch_growth(resumed.get("batch_growth", 1))
         self._epoch_state = resumed.get("data_state")
         if self._epoch_state is not None:
             self.data.set_state(self._epoch_state, {})
@@ -131,7 +142,7 @@ class LocalSteps(Steps):
 
     def evaluate(self, model, validation, metrics, verbose):
         n = getattr(validation, "n_samples", None)
-        work = None if n is None else n * model.output.inputs[0].dim * model.output.dim
+        work = None if n is None else n * model.dense_cost()
         with validation_threads(work):
             return evaluate(model, validation, metrics, verbose=verbose)
 
@@ -184,6 +195,7 @@ class Engine:
                              f"set: give an sb.data.SparseDataset, or the schedule max_batch_growth=1.")
         if not self.label_augmentation:
             model.unfreeze_tables()
+        self.schedule.reset()
         at = self._restore() if resume else None
         steps.start(model, at)
         if at is None and steps.checkpoint_at_start:
@@ -219,9 +231,22 @@ class Engine:
         return self.history
 
     def _restore(self):
-        """The newest checkpoint into the model and the history: its training position
-        (None when there is none)."""
-        return self.checkpoints.resume(self.model, self.history)
+        """The newest checkpoint into the model and the history, and the schedule to where
+        it stood (its finished epochs' logs again): the checkpoint's training position (None
+        when there is none)."""
+        at = self.checkpoints.resume(self.model, self.history)
+        self.schedule.reset()
+        for epoch, logs in enumerate(self.history.epochs):
+            self.schedule.on_epoch_end(epoch, logs)
+        return at
+
+    def _batch_growth(self):
+        """The schedule's batch growth for the next epoch, checked."""
+        growth, most = self.schedule.batch_growth, self.schedule.max_batch_growth
+        if not isinstance(growth, int) or not 1 <= growth <= most:
+            raise ValueError(f"The schedule {self.schedule!r} asks for batch_growth={growth!r}, which must be an "
+                             f"int in [1, max_batch_growth={most}].")
+        return growth
 
     def _epoch(self, epoch, at):
         """Train one epoch (from ``at``, a checkpoint's position in it); whether a callback
@@ -234,7 +259,7 @@ class Engine:
             seconds = resumed.get("seconds", 0.0)
         else:
             batch, loss_sum, n_batches, n_samples, seconds = 0, 0.0, 0, 0, 0.0
-        steps.set_batch_growth(self.schedule.batch_growth)
+        steps.set_batch_growth(self._batch_growth())
         items = steps.begin_epoch(epoch, augmenting(model, self.label_augmentation, self.augment_from_epoch),
                                   resumed)
         every = self.checkpoints.every if self.checkpoints is not None else None

@@ -10,15 +10,24 @@ from .._validation import check_float, check_int
 class Schedule:
     """Base class of learning-rate schedules: ``schedule(step)`` is the learning rate of a
     step (0-based, counted from the start of a ``train`` call, a resumed one included).
-    Subclasses define ``__call__`` and may override ``on_epoch_end``. ``batch_growth``: how
-    many times its own batch size the data takes in the next epoch's steps (``train`` sets
-    it before each epoch and gives the data its own back at the end), at most
-    ``max_batch_growth``."""
+    Subclasses define ``__call__`` and may override ``on_epoch_end`` and ``reset``.
+    ``batch_growth``: how many times its own batch size the data takes in the next epoch's
+    steps (``train`` sets it before each epoch and gives the data its own back at the end),
+    an int in [1, ``max_batch_growth``].
+
+    A schedule's state must follow from the epoch logs: ``train`` calls ``reset`` before its
+    first epoch and, when it resumes from a checkpoint, ``on_epoch_end`` again with each
+    finished epoch's logs, which brings the schedule back to where it stood."""
 
     batch_growth = max_batch_growth = 1
 
     def __call__(self, step: int) -> float:
         raise NotImplementedError
+
+    def reset(self) -> None:
+        """Back to the state before any epoch; called by ``train`` before its first. Here:
+        the data's own batch size."""
+        self.batch_growth = 1
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         """Called after each epoch, before the callbacks; does nothing here.
@@ -90,11 +99,11 @@ class WarmupPlateau(Schedule):
     """Linear warm-up to ``peak`` over ``warmup_steps``, then ``peak`` until the monitored
     validation metric (``monitor``, a key of the epoch logs such as 'val_precision@1';
     higher is better) has not improved for ``patience`` epochs; each time, the rate is
-    multiplied by ``factor``, or, while the batch is under ``max_batch_growth`` times the
-    data's own, the batch size is doubled instead (``batch_growth``): the same lower gradient
-    noise as a lower rate, in fewer and cheaper steps (Smith et al. 2018, "Don't decay the
-    learning rate, increase the batch size"). For training of unknown length, with
-    ``EarlyStopping``.
+    multiplied by ``factor``, or, while doubling the batch keeps it within
+    ``max_batch_growth`` times the data's own, the batch size is doubled instead
+    (``batch_growth``): the same lower gradient noise as a lower rate, in fewer and cheaper
+    steps (Smith et al. 2018, "Don't decay the learning rate, increase the batch size"). For
+    training of unknown length, with ``EarlyStopping``.
 
     Parameters
     ----------
@@ -132,6 +141,10 @@ class WarmupPlateau(Schedule):
         self.patience = check_int("WarmupPlateau", "patience", patience, 1)
         self.min_delta = check_float("WarmupPlateau", "min_delta", min_delta, 0.0)
         self.max_batch_growth = check_int("WarmupPlateau", "max_batch_growth", max_batch_growth, 1)
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the peak rate, the data's own batch size, no best value yet."""
         self.scale, self.best, self.wait, self.batch_growth = 1.0, -math.inf, 0, 1
 
     def __call__(self, step: int) -> float:

@@ -408,6 +408,20 @@ def test_automatic_training_doubles_the_batch_on_a_plateau_within_its_limits():
     assert given["batches"] == [141] * 4 and given["learning_rate"][-1] < given["learning_rate"][0]
 
 
+def test_streamed_automatic_training_grows_the_batch_within_a_chunk_and_counts_only_training_rows():
+    rows = [{"c": "ab"[i % 2], "y": "ab"[i % 2]} for i in range(40_000)]
+    types = {"c": sb.types.categorical(), "y": sb.types.categorical()}
+    history = sb.UniversalDeepTransformer(types, target="y", **SMALL).train(rows, max_in_memory_rows=300,
+                                                                              verbose=False)
+    # a batch never spans two chunks of 300 rows: each plateau halves the rate instead
+    assert len(set(history["batches"])) == 1
+    assert history["learning_rate"][-1] < history["learning_rate"][0]
+    # a validation set given (larger than the training rows) is not held out of them
+    model = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    history = model.train(rows[:4_000], validation=rows[:14_000], max_in_memory_rows=100_000, verbose=False)
+    assert history["samples"][0] == 4_000
+
+
 def _linear_rows(rng, n):
     x = rng.normal(size=(n, 4))
     y = x[:, 0] + x[:, 1] - x[:, 2] + 0.3 * rng.normal(size=n) > 0

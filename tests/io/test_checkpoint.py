@@ -163,6 +163,36 @@ def test_a_run_resumes_at_the_grown_batch_size_it_stopped_at(tmp_path, one_threa
     assert history["batches"] == [7, 4, 4] and same_weights(model, reference)
 
 
+def test_a_run_resumed_after_an_epoch_takes_the_schedules_next_batch_size(tmp_path, one_thread):
+    reference, _ = _growing_run()
+    with pytest.raises(Stop):  # the first epoch is 7 steps; its end-of-epoch checkpoint is the newest
+        _growing_run(checkpoint_dir=tmp_path, callbacks=[StopAt(9)])
+    model, history = _growing_run(checkpoint_dir=tmp_path, resume=True)
+    assert history["batches"] == [7, 4, 4] and same_weights(model, reference)
+
+
+def _plateau_run(**train_kw):
+    model = small_model()
+    # 'loss' as if higher were better: every epoch after the first is a plateau, which doubles
+    # the batch twice and then halves the rate
+    schedule = sb.train.WarmupPlateau(1e-2, 0, "loss", patience=1, max_batch_growth=4)
+    history = model.train(clustered(n=800), epochs=5, learning_rate=schedule, verbose=False, **train_kw)
+    return model, history
+
+
+def test_a_resumed_run_brings_its_schedule_back_to_where_it_stood(tmp_path, one_thread):
+    reference, ref_history = _plateau_run()
+    assert ref_history["batches"] == [7, 7, 4, 2, 2]
+    assert ref_history["learning_rate"] == [1e-2, 1e-2, 1e-2, 1e-2, 5e-3]
+    with pytest.raises(Stop):
+        _plateau_run(checkpoint_dir=tmp_path, checkpoint_every=1, callbacks=[StopAt(16)])
+    assert describe_file(list_checkpoints(tmp_path)[0])["checkpoint"] == {"epoch": 2, "batch": 1}
+    model, history = _plateau_run(checkpoint_dir=tmp_path, checkpoint_every=1, resume=True)
+    assert history["batches"] == ref_history["batches"]
+    assert history["learning_rate"] == ref_history["learning_rate"]
+    assert same_weights(model, reference)
+
+
 def test_checkpoint_parameters_are_checked(tmp_path):
     model, data = small_model(), clustered(n=300)
     with pytest.raises(ValueError, match="The 'checkpoint_every' parameter of train must be an int >= 1. Got 0 instead."):

@@ -79,6 +79,14 @@ def test_step_cost_counts_each_layers_multiply_adds():
     assert model.step_cost(batch) == pytest.approx(nnz * 32 + 256 * 32 * 50)
 
 
+def test_dense_cost_counts_every_fully_connected_layer():
+    inp = sb.Input(dim=1000)
+    hidden = sb.FullyConnected(64, activation="relu")(sb.Embedding(32)(inp))
+    model = sb.Model(inp, sb.FullyConnected(500, sparsity=0.1, activation="softmax")(hidden))
+    # what inference multiplies densely: 32 x 64, then all 500 outputs (not the 50 a training step computes)
+    assert model.dense_cost() == 32 * 64 + 64 * 500
+
+
 @pytest.mark.skipif(sb._threads.numba.config.NUMBA_NUM_THREADS < 2, reason="needs numba started with 2+ threads")
 def test_small_steps_run_serial_kernels_on_one_thread_and_large_ones_on_all(monkeypatch):
     data = clustered(n=256, batch_size=256, shuffle=False)

@@ -116,3 +116,65 @@ def test_train_takes_the_grown_batch_and_gives_the_data_its_own_back():
     assert data.batch_size == 64
     with pytest.raises(ValueError, match="max_batch_growth=2.*no 'batch_size'"):
         small_model().train(list(data), epochs=2, learning_rate=_GrowsAfterFirstEpoch(1e-3), verbose=False)
+
+
+    class Fails(sb.Callback):
+        def on_batch_end(self, step, logs, model):
+            if step == 12:  # in the second epoch, in steps of 128 rows
+                raise RuntimeError("stop")
+
+    with pytest.raises(RuntimeError, match="stop"):
+        small_model().train(data, epochs=3, learning_rate=_GrowsAfterFirstEpoch(1e-3), verbose=False,
+                            callbacks=[Fails()])
+    assert data.batch_size == 64
+
+
+def test_train_checks_the_growth_a_schedule_asks_for():
+    class Overgrows(Constant):  # grows past its max_batch_growth of 1
+        def on_epoch_end(self, epoch, logs):
+            self.batch_growth = 2
+
+    with pytest.raises(ValueError, match=r"asks for batch_growth=2, which must be an int in \[1, max_batch_growth=1\]"):
+        small_model().train(clustered(n=640), epochs=2, learning_rate=Overgrows(1e-3), verbose=False)
+
+    class ReadOnly:  # a batch size that can be read but not set
+        def __init__(self, data):
+            self.data = data
+
+        @property
+        def batch_size(self):
+            return self.data.batch_size
+
+        def __iter__(self):
+            return iter(self.data)
+
+    with pytest.raises(ValueError, match="max_batch_growth=2.*no 'batch_size' to set"):
+        small_model().train(ReadOnly(clustered(n=640)), epochs=2, learning_rate=_GrowsAfterFirstEpoch(1e-3),
+                            verbose=False)
+
+
+def test_a_schedule_given_to_train_again_starts_over():
+    schedule = WarmupPlateau(1e-2, warmup_steps=0, monitor="loss", patience=1, max_batch_growth=2)
+    data = clustered(n=640, batch_size=64)
+    # 'loss' as if higher were better: every epoch after the first is a plateau
+    first = small_model().train(data, epochs=3, learning_rate=schedule, verbose=False)
+    second = small_model().train(data, epochs=3, learning_rate=schedule, verbose=False)
+    assert first["batches"] == second["batches"] == [10, 10, 5]
+    assert first["learning_rate"] == second["learning_rate"] == [1e-2, 1e-2, 1e-2]
+
+
+def test_a_grown_batch_rebuilds_the_tables_as_often_per_sample():
+    model = small_model()
+    index = model.sparse_layers()[0].index
+    intervals = []
+
+    class Intervals(sb.Callback):
+        def on_batch_end(self, step, logs, model):
+            if not intervals or intervals[-1] != index.rebuild_every:
+                intervals.append(index.rebuild_every)
+
+    data = clustered(n=3000, batch_size=32)
+    model.train(data, epochs=2, learning_rate=_GrowsAfterFirstEpoch(1e-3), verbose=False, callbacks=[Intervals()])
+    own, grown = intervals
+    assert abs(2 * grown - own) <= 2  # in batches twice the size: half as many batches apart, give or take rounding
+    assert index.rebuild_every == own  # the data's own batch size back, and its schedule
