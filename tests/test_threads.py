@@ -115,7 +115,9 @@ def test_only_the_main_thread_limits_blas(monkeypatch):
 def test_a_small_validation_pass_while_training_runs_blas_on_one_thread(monkeypatch):
     # OpenBLAS's worker spins after a call, taking the core the next epoch's parallel kernels
     # need: a validation pass whose multiply-adds are few runs BLAS on one thread
-    model, _ = _small_model_and_batches()
+    inp = sb.Input(dim=8)
+    hidden = sb.FullyConnected(16, activation="relu")(sb.FullyConnected(16, activation="relu")(inp))
+    model = sb.Model(inp, sb.FullyConnected(4, activation="softmax")(hidden))
     x = np.random.default_rng(1).standard_normal((64, 8)).astype(np.float32)
     y = np.arange(64) % 4
     seen = []
@@ -129,7 +131,8 @@ def test_a_small_validation_pass_while_training_runs_blas_on_one_thread(monkeypa
     with threadpool_limits(limits=2, user_api="blas"):
         before = _blas_threads()
         model.train(x, y=y, epochs=1, validation=(x, y), metrics=["precision@1"], verbose=False)
-        # above the output layer's multiply-adds alone, under the pass's (both layers'): not small
+        # above the output layer's multiply-adds alone, under the pass's (both layers that read a
+        # layer's output): not small
         monkeypatch.setattr(sb._threads, "SMALL_BLAS_WORK", 64 * 16 * 4 + 1)
         model.train(x, y=y, epochs=1, validation=(x, y), metrics=["precision@1"], verbose=False)
         after = _blas_threads()

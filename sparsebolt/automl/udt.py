@@ -590,7 +590,7 @@ class UniversalDeepTransformer:
             monitor = f"val_{getattr(monitor, 'name', monitor)}"
         if n_rows is None:  # streamed: count the rows once, for the epoch budget and the schedule
             n_rows = sum(len(c) for c in self._chunks(data, with_target=True, columns=[self.target]))
-            n_rows -= val.n_samples if holdout else 0
+            n_rows -= val.n_samples if holdout and val is not None else 0
         steps = -(-n_rows // batch_size)
         if auto:
             if val is None:  # too few rows to hold any out

@@ -409,15 +409,21 @@ class Model:
         return total * n
 
     def dense_cost(self) -> float:
-        """The multiply-adds of a sample's dense forward in its fully connected layers,
-        roughly: the matrix products BLAS computes in inference.
+        """The multiply-adds of a sample's dense forward in the fully connected layers that
+        read another layer's output, roughly: the matrix products BLAS computes in
+        inference (a layer reading the model's inputs, often sparse, runs its own kernel).
 
         Returns
         -------
         float
         """
+        def from_layers(node):
+            if isinstance(node.layer, InputLayer):
+                return False
+            return not isinstance(node.layer, Concatenate) or all(from_layers(x) for x in node.inputs)
+
         return float(sum(node.inputs[0].dim * node.dim for node in self.nodes
-                         if isinstance(node.layer, FullyConnected)))
+                         if isinstance(node.layer, FullyConnected) and from_layers(node.inputs[0])))
 
     def compute_gradients(self, batch: Batch) -> tuple[float, dict[str, tuple[np.ndarray, np.ndarray]]]:
         """Forward and backward on ``batch`` without updating. With ``apply_gradients``

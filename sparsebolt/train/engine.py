@@ -237,7 +237,12 @@ class Engine:
         at = self.checkpoints.resume(self.model, self.history)
         self.schedule.reset()
         for epoch, logs in enumerate(self.history.epochs):
-            self.schedule.on_epoch_end(epoch, logs)
+            try:
+                self.schedule.on_epoch_end(epoch, logs)
+            except ValueError as err:
+                raise ValueError(f"Resuming from {self.checkpoints.resumed_from}: the schedule {self.schedule!r} "
+                                 f"cannot be brought back to where it stood from epoch {epoch + 1}'s logs: {err} "
+                                 f"Resume with the schedule and validation the run was started with.") from err
         return at
 
     def _batch_growth(self):

@@ -25,9 +25,8 @@ class Schedule:
         raise NotImplementedError
 
     def reset(self) -> None:
-        """Back to the state before any epoch; called by ``train`` before its first. Here:
-        the data's own batch size."""
-        self.batch_growth = 1
+        """Back to the state before any epoch; called by ``train`` before its first. Does
+        nothing here: a subclass with state that its epochs change overrides it."""
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         """Called after each epoch, before the callbacks; does nothing here.

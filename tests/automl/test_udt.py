@@ -422,6 +422,14 @@ def test_streamed_automatic_training_grows_the_batch_within_a_chunk_and_counts_o
     assert history["samples"][0] == 4_000
 
 
+def test_streamed_training_of_too_few_rows_to_hold_out_trains_a_fixed_number_of_epochs():
+    rows = [{"c": "ab"[i % 2], "y": "ab"[i % 2]} for i in range(30)]
+    types = {"c": sb.types.categorical(), "y": sb.types.categorical()}
+    history = sb.UniversalDeepTransformer(types, target="y", **SMALL).train(rows, max_in_memory_rows=10_000,
+                                                                              verbose=False)
+    assert len(history.epochs) == 10 and history["samples"] == [30] * 10
+
+
 def _linear_rows(rng, n):
     x = rng.normal(size=(n, 4))
     y = x[:, 0] + x[:, 1] - x[:, 2] + 0.3 * rng.normal(size=n) > 0

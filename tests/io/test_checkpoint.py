@@ -193,6 +193,16 @@ def test_a_resumed_run_brings_its_schedule_back_to_where_it_stood(tmp_path, one_
     assert same_weights(model, reference)
 
 
+def test_resuming_with_a_schedule_the_logs_cannot_bring_back_is_refused(tmp_path):
+    small_model().train(clustered(n=800), epochs=1, learning_rate=1e-2, verbose=False, checkpoint_dir=tmp_path)
+    schedule = sb.train.WarmupPlateau(1e-2, 0, "val_precision@1")  # the first epoch had no validation
+    with pytest.raises(ValueError, match=r"Resuming from .*ckpt-0000000007\.sbm: the schedule WarmupPlateau\(.*\) "
+                                         r"cannot be brought back to where it stood from epoch 1's logs: .*"
+                                         r"'val_precision@1'.*Resume with the schedule and validation"):
+        small_model().train(clustered(n=800), epochs=3, learning_rate=schedule, verbose=False, resume=True,
+                            checkpoint_dir=tmp_path, validation=clustered(n=200, seed=1), metrics=["precision@1"])
+
+
 def test_checkpoint_parameters_are_checked(tmp_path):
     model, data = small_model(), clustered(n=300)
     with pytest.raises(ValueError, match="The 'checkpoint_every' parameter of train must be an int >= 1. Got 0 instead."):

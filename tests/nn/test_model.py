@@ -79,12 +79,17 @@ def test_step_cost_counts_each_layers_multiply_adds():
     assert model.step_cost(batch) == pytest.approx(nnz * 32 + 256 * 32 * 50)
 
 
-def test_dense_cost_counts_every_fully_connected_layer():
+def test_dense_cost_counts_the_fully_connected_layers_that_read_a_layer():
     inp = sb.Input(dim=1000)
     hidden = sb.FullyConnected(64, activation="relu")(sb.Embedding(32)(inp))
     model = sb.Model(inp, sb.FullyConnected(500, sparsity=0.1, activation="softmax")(hidden))
     # what inference multiplies densely: 32 x 64, then all 500 outputs (not the 50 a training step computes)
     assert model.dense_cost() == 32 * 64 + 64 * 500
+    # a layer reading the inputs (often sparse) runs its own kernel, not BLAS
+    other = sb.Input(dim=50)
+    joined = sb.Concatenate()([inp, other])
+    model = sb.Model([inp, other], sb.FullyConnected(10, activation="softmax")(sb.FullyConnected(64)(joined)))
+    assert model.dense_cost() == 64 * 10
 
 
 @pytest.mark.skipif(sb._threads.numba.config.NUMBA_NUM_THREADS < 2, reason="needs numba started with 2+ threads")

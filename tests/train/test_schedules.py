@@ -178,3 +178,12 @@ def test_a_grown_batch_rebuilds_the_tables_as_often_per_sample():
     own, grown = intervals
     assert abs(2 * grown - own) <= 2  # in batches twice the size: half as many batches apart, give or take rounding
     assert index.rebuild_every == own  # the data's own batch size back, and its schedule
+
+
+def test_a_schedule_keeps_the_growth_it_starts_with():
+    class AlwaysTwice(Constant):  # state no epoch changes: nothing to reset
+        max_batch_growth = batch_growth = 2
+
+    history = small_model().train(clustered(n=640, batch_size=64), epochs=2, learning_rate=AlwaysTwice(1e-3),
+                                  verbose=False)
+    assert history["batches"] == [5, 5]
