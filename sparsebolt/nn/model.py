@@ -152,6 +152,8 @@ class Model:
         self.steps = 0
         # training epochs completed over the model's life, across ``train`` calls
         self.epochs = 0
+        # while ``train`` runs: the rows its data can move (``rows_trained_by``), or None
+        self.trained_rows = None
 
     def _number_layers(self):
         """Name the unnamed layers by kind and place in the graph (``embedding_1``,
@@ -407,6 +409,34 @@ class Model:
                 work, widths[node] = node.layer.cost([widths[x] for x in node.inputs])
                 total += work
         return total * n
+
+    def rows_trained_by(self, data: Any) -> dict[str, np.ndarray] | None:
+        """The rows of each input Embedding's table that training on ``data`` can move: the
+        features the data holds (and a NumericEmbedding's number features). Optimizers
+        update only rows with a gradient, so the others keep their values.
+
+        Parameters
+        ----------
+        data : Any
+            Training data; an ``sb.data.SparseDataset`` for an answer.
+
+        Returns
+        -------
+        dict or None
+            {parameter name: int64 row ids}, or None when the data does not tell.
+        """
+        features = getattr(data, "features", None)
+        if len(self.inputs) != 1 or not isinstance(features, Value) or features.is_dense:
+            return None
+        present = np.bincount(features.ids, minlength=self.inputs[0].dim)[:self.inputs[0].dim] > 0
+        out = {}
+        for node in self.nodes:
+            if isinstance(node.layer, Embedding) and node.inputs[0] is self.inputs[0]:
+                rows = present.copy()
+                if isinstance(node.layer, NumericEmbedding):
+                    rows[np.asarray(node.layer.features, dtype=np.int64)] = True
+                out[node.layer.E.name] = np.flatnonzero(rows)
+        return out or None
 
     def dense_cost(self) -> float:
         """The multiply-adds of a sample's dense forward in the fully connected layers that

@@ -61,6 +61,10 @@ class Steps:
     def batch_logs(self):
         return {}
 
+    def trained_rows(self, model):
+        """``Model.rows_trained_by`` of the data, or None when unknown."""
+        return None
+
     def position(self, end_of_epoch):
         """What a checkpoint needs beyond the engine's own counters (JSON-able)."""
         return {}
@@ -108,6 +112,9 @@ class LocalSteps(Steps):
 
     def n_samples(self):
         return getattr(self.data, "n_samples", None)
+
+    def trained_rows(self, model):
+        return model.rows_trained_by(self.data)
 
     @property
     def grows_batch(self):
@@ -198,6 +205,8 @@ class Engine:
         self.schedule.reset()
         at = self._restore() if resume else None
         steps.start(model, at)
+        # what EarlyStopping's snapshots need copy of the input tables, for this run
+        model.trained_rows = steps.trained_rows(model)
         if at is None and steps.checkpoint_at_start:
             self._write(0, 0, 0.0, 0, 0, 0.0, end_of_epoch=False)
         for cb in self.callbacks:
@@ -225,6 +234,7 @@ class Engine:
                     break
         finally:
             steps.set_batch_growth(1)
+            model.trained_rows = None
         steps.sync(model)
         for cb in self.callbacks:
             cb.on_train_end(model)

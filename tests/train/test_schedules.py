@@ -5,6 +5,7 @@ import pytest
 import sparsebolt as sb
 from sparsebolt.train import Constant, EarlyStopping, WarmupDecay, WarmupPlateau
 
+from ..io.helpers import same_weights
 from ..synthetic import clustered, small_model
 
 
@@ -60,6 +61,38 @@ def test_early_stopping_stops_early_and_keeps_the_best_weights():
     assert len(curve) < 60, "the noisy task should stop long before 60 epochs"
     assert stop.best_epoch == int(np.argmax(curve)) + 1 < len(curve)
     assert model.evaluate(val, metrics=["precision@1"])["precision@1"] == max(curve)
+
+
+def _spread(data, times):
+    """``data`` with feature j moved to j * times: a table ``times`` as wide, mostly untrained."""
+    f = data.features
+    return sb.data.SparseDataset(f.offsets, f.ids * times, f.vals, data.labels, dim=f.dim * times,
+                                 batch_size=data.batch_size)
+
+
+def test_early_stopping_keeps_only_the_embedding_rows_the_data_can_move(monkeypatch, one_thread):
+    # the best epoch comes back whole from a copy of the rows the training data holds: the
+    # optimizers never move the others
+    def run():
+        train = _spread(_noisy_task(0), 10)
+        val = _spread(clustered(n=600, n_classes=50, n_features=400, seed=0, batch_size=256), 10)
+        model = small_model(n_features=4000, n_classes=50, sparsity=1.0, hidden=16)
+        stop = EarlyStopping("val_precision@1", patience=2)
+        history = model.train(train, epochs=60, learning_rate=1e-2, validation=val, metrics=["precision@1"],
+                              callbacks=[stop], verbose=False)
+        assert stop.best_epoch < len(history.epochs)  # an earlier epoch's weights were put back
+        return model, np.unique(train.features.ids)
+
+    copied = []
+    snapshot = sb.train.callbacks.snapshot
+    monkeypatch.setattr(sb.train.callbacks, "snapshot",
+                        lambda model, into=None, rows=None: copied.append(snapshot(model, into, rows)) or copied[-1])
+    from_rows, held = run()
+    assert copied[-1][0]["embedding_1/E"].shape == (held.size, 16) and held.size <= 400
+    monkeypatch.setattr(sb.Model, "rows_trained_by", lambda self, data: None)
+    from_whole, _ = run()
+    assert copied[-1][0]["embedding_1/E"].shape == (4000, 16)
+    assert same_weights(from_rows, from_whole)
 
 
 def test_restoring_the_best_epoch_restores_its_hash_tables():
