@@ -152,7 +152,7 @@ class Model:
         self.steps = 0
         # training epochs completed over the model's life, across ``train`` calls
         self.epochs = 0
-        # while ``train`` runs: the rows its data can move (``rows_trained_by``), or None
+        # while ``train`` runs: a function giving the rows its data can move (``rows_trained_by``)
         self.trained_rows = None
 
     def _number_layers(self):
@@ -428,7 +428,11 @@ class Model:
         features = getattr(data, "features", None)
         if len(self.inputs) != 1 or not isinstance(features, Value) or features.is_dense:
             return None
-        present = np.bincount(features.ids, minlength=self.inputs[0].dim)[:self.inputs[0].dim] > 0
+        dim, ids = self.inputs[0].dim, features.ids
+        if ids.size and (ids.min() < 0 or ids.max() >= dim):
+            return None  # training will name the bad id
+        present = np.zeros(dim, dtype=bool)
+        present[ids] = True
         out = {}
         for node in self.nodes:
             if isinstance(node.layer, Embedding) and node.inputs[0] is self.inputs[0]:

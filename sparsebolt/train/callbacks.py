@@ -138,7 +138,8 @@ def snapshot(model: Model, into: tuple[dict, dict, dict] | None = None,
     (``Model.rows_trained_by``): {parameter name: the only rows training can change}, of
     which alone a copy is kept when they are under half the table (a UDT's 100,000-row
     embedding holds a few hundred features of a tabular set: its 51 MB copy took 150 ms in
-    fresh pages, most of them never trained)."""
+    fresh pages, most of them never trained). Only the optimizer may write a table between
+    the snapshot and ``restore``: a callback that changes its other rows is not undone."""
     old = into[0] if into is not None else {}
     params, taken = {}, {}
     for p in model.parameters():
@@ -187,7 +188,9 @@ class EarlyStopping(Callback):
         The smallest change that counts as an improvement.
     restore_best_weights : bool, default=True
         At the end of training, put back the weights and hash tables of the best epoch
-        (not the optimizer's state).
+        (not the optimizer's state). Of an input table, only the rows the training data
+        holds are kept and put back (the optimizers move no others): a callback that
+        writes the others itself is not undone.
 
     Attributes
     ----------
@@ -223,7 +226,8 @@ class EarlyStopping(Callback):
             self.best, self.best_epoch, self.wait = value, epoch + 1, 0
             if self.restore_best_weights:
                 # the rows the run's data can move (Engine.run), when it knows them
-                self._saved = snapshot(model, self._saved, getattr(model, "trained_rows", None))
+                rows = model.trained_rows() if getattr(model, "trained_rows", None) is not None else None
+                self._saved = snapshot(model, self._saved, rows)
             return
         self.wait += 1
         if self.wait >= self.patience:

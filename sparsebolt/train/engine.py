@@ -87,6 +87,7 @@ class LocalSteps(Steps):
     def __init__(self, data):
         self.data = data
         self._epoch_state = None
+        self._trained_rows = None
         self._own_batch_size = getattr(data, "batch_size", None)
         if self._own_batch_size is not None:
             try:  # only a batch size that can be set grows
@@ -114,7 +115,9 @@ class LocalSteps(Steps):
         return getattr(self.data, "n_samples", None)
 
     def trained_rows(self, model):
-        return model.rows_trained_by(self.data)
+        if self._trained_rows is None:
+            self._trained_rows = (model.rows_trained_by(self.data),)
+        return self._trained_rows[0]
 
     @property
     def grows_batch(self):
@@ -205,17 +208,17 @@ class Engine:
         self.schedule.reset()
         at = self._restore() if resume else None
         steps.start(model, at)
-        # what EarlyStopping's snapshots need copy of the input tables, for this run
-        model.trained_rows = steps.trained_rows(model)
-        if at is None and steps.checkpoint_at_start:
-            self._write(0, 0, 0.0, 0, 0, 0.0, end_of_epoch=False)
-        for cb in self.callbacks:
-            cb.on_train_begin(model)
-        # a schedule's step counts from the start of the run, a resumed one included
-        self.run_steps = sum(e.get("batches", 0) for e in self.history.epochs) + (at["n_batches"] if at else 0)
-        epoch = at["epoch"] if at else 0
-        begun = None
+        # what EarlyStopping's snapshots need copy of the input tables, asked for when needed
+        model.trained_rows = lambda: steps.trained_rows(model)
         try:
+            if at is None and steps.checkpoint_at_start:
+                self._write(0, 0, 0.0, 0, 0, 0.0, end_of_epoch=False)
+            for cb in self.callbacks:
+                cb.on_train_begin(model)
+            # a schedule's step counts from the start of the run, a resumed one included
+            self.run_steps = sum(e.get("batches", 0) for e in self.history.epochs) + (at["n_batches"] if at else 0)
+            epoch = at["epoch"] if at else 0
+            begun = None
             while epoch < self.epochs:
                 try:
                     if begun != epoch:
