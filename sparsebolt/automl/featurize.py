@@ -48,6 +48,12 @@ def _salted(strings, role_salt):
     return hashes[index]
 
 
+def _holds_times(values):
+    """Whether a NumPy datetime64 or timedelta64 is among ``values``: NumPy reads them as
+    numbers, float() refuses them."""
+    return any(issubclass(t, (np.datetime64, np.timedelta64)) for t in set(map(type, values)))
+
+
 class _Entries:
     """(row, hash, value) entries of a chunk, gathered part by part."""
 
@@ -253,8 +259,7 @@ class TargetBins:
         non-numeric one)."""
         try:  # numpy parses numbers and numeric strings as float() does, but for its times
             x = np.array(values, dtype=np.float64)
-            if (x.shape == (len(values),) and np.isfinite(x).all()
-                    and not any(isinstance(v, (np.datetime64, np.timedelta64)) for v in values)):
+            if x.shape == (len(values),) and np.isfinite(x).all() and not _holds_times(values):
                 return x
         except (TypeError, ValueError):
             pass
@@ -518,9 +523,9 @@ class Featurizer:
     def _numbers(self, column, chunk):
         """float64[n]: the column's values, nan where missing."""
         values = chunk.columns[column]
-        try:  # numpy parses numbers and numeric strings as float() does, and None as nan
+        try:  # numpy parses numbers and numeric strings as float() does, and None as nan, but for its times
             x = np.array(values, dtype=np.float64)
-            if x.shape == (len(values),):
+            if x.shape == (len(values),) and not _holds_times(values):
                 # only the non-finite values can be missing ones: `None in values` compares every string
                 if all(values[i] is None for i in np.flatnonzero(~np.isfinite(x))):
                     return x

@@ -114,6 +114,15 @@ def test_a_numerical_target_refuses_times_as_float_does():
         model.train(rows, verbose=False)
 
 
+def test_a_numerical_column_refuses_times_as_float_does():
+    import numpy as np
+    rows = [{"x": 1.5, "y": "a"}, {"x": np.datetime64("2020-01-02"), "y": "b"}, {"x": 3.0, "y": "a"}]
+    model = sb.UniversalDeepTransformer({"x": sb.types.numerical(), "y": sb.types.categorical()}, target="y")
+    with pytest.raises(ValueError, match=r"rows, row 1: column 'x': expected a number, got "
+                                         r"(np|numpy)\.datetime64\('2020-01-02'\)"):
+        model.train(rows, verbose=False)
+
+
 def test_integer_labels_must_be_in_range(tmp_path):
     path = tmp_path / "ints.csv"
     path.write_text("t,y\nx,0\ny,2\nz,3\n")
