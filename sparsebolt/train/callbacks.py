@@ -226,7 +226,7 @@ class EarlyStopping(Callback):
             self.best, self.best_epoch, self.wait = value, epoch + 1, 0
             if self.restore_best_weights:
                 # the rows the run's data can move (Engine.run), when it knows them
-                rows = model.trained_rows() if getattr(model, "trained_rows", None) is not None else None
+                rows = model.trained_rows() if model.trained_rows is not None else None
                 self._saved = snapshot(model, self._saved, rows)
             return
         self.wait += 1

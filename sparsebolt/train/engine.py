@@ -6,6 +6,7 @@ A ``Steps`` says how: ``LocalSteps`` (``Model.train``) runs a data set's batches
 workers compute on their shards and combine (``sparsebolt.distributed.trainer``). The
 engine calls a ``Steps`` only through the methods of the base class below.
 """
+import functools
 import time
 
 from tqdm.auto import tqdm
@@ -87,7 +88,6 @@ class LocalSteps(Steps):
     def __init__(self, data):
         self.data = data
         self._epoch_state = None
-        self._trained_rows = None
         self._own_batch_size = getattr(data, "batch_size", None)
         if self._own_batch_size is not None:
             try:  # only a batch size that can be set grows
@@ -115,9 +115,7 @@ class LocalSteps(Steps):
         return getattr(self.data, "n_samples", None)
 
     def trained_rows(self, model):
-        if self._trained_rows is None:
-            self._trained_rows = (model.rows_trained_by(self.data),)
-        return self._trained_rows[0]
+        return model.rows_trained_by(self.data)
 
     @property
     def grows_batch(self):
@@ -208,8 +206,8 @@ class Engine:
         self.schedule.reset()
         at = self._restore() if resume else None
         steps.start(model, at)
-        # what EarlyStopping's snapshots need copy of the input tables, asked for when needed
-        model.trained_rows = lambda: steps.trained_rows(model)
+        # what EarlyStopping's snapshots need copy of the input tables: found once, when first asked
+        model.trained_rows = functools.cache(lambda: steps.trained_rows(model))
         try:
             if at is None and steps.checkpoint_at_start:
                 self._write(0, 0, 0.0, 0, 0, 0.0, end_of_epoch=False)
