@@ -8,6 +8,7 @@ import numpy as np
 from .._state import meta_int, take
 from .._validation import check_float
 from ..kernels import optim
+from .parameter import sparse_zeros
 
 if TYPE_CHECKING:
     from .parameter import Parameter
@@ -98,8 +99,8 @@ class Adam:
         self.step_count += 1
         for p, rows in zip(params, _rows_to_update(params)):
             if p.name not in self.state:
-                # np.zeros maps lazily zeroed pages, which rows never updated do not touch
-                self.state[p.name] = (np.zeros(p.value.shape, p.value.dtype), np.zeros(p.value.shape, p.value.dtype))
+                self.state[p.name] = (sparse_zeros(p.value.shape, p.value.dtype),
+                                      sparse_zeros(p.value.shape, p.value.dtype))
             m, v = self.state[p.name]
             if rows is None:
                 g = p.pending

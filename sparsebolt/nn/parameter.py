@@ -1,4 +1,6 @@
 """A trainable array with its gradient and the rows that received one."""
+import mmap
+
 import numpy as np
 
 from ..kernels import optim
@@ -16,6 +18,24 @@ def uniform_float32(rng, bound, shape):
     for lo in range(0, flat.size, _INIT_CHUNK):
         flat[lo:lo + _INIT_CHUNK] = rng.uniform(-bound, bound, min(_INIT_CHUNK, flat.size - lo))
     return out
+
+
+# NumPy asks for transparent huge pages on allocations from 4 MB: the first write to a row
+# then zeroes the 2 MB page around it, after compacting memory where the kernel must (THP
+# defrag 'madvise'). The first lazy Adam step of adult's 100,000 x 128 table touched 84 rows
+# and took 165 ms so (a tenth of the fit), 0.6 ms on 4K pages.
+_HUGE_PAGES_FROM = 1 << 22
+
+
+def sparse_zeros(shape, dtype=np.float32):
+    """Zeros for an array written a few rows at a time (optimizer moments, a table's
+    gradient): pages are zeroed as rows are first written, 4K at a time. Private anonymous
+    memory, so a forked process writes its own copy."""
+    dtype = np.dtype(dtype)
+    nbytes = int(np.prod(shape)) * dtype.itemsize
+    if nbytes < _HUGE_PAGES_FROM or not hasattr(mmap, "MAP_PRIVATE"):
+        return np.zeros(shape, dtype)
+    return np.frombuffer(mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS), dtype).reshape(shape)
 
 
 class GroupedGrad:
@@ -59,7 +79,7 @@ class Parameter:
         # made on first use: a sparse output layer over a dense input never needs its
         # dense buffer (the optimizer sums its rows directly), and at 670K x 128 it is 343 MB
         if self._grad is None:
-            self._grad = np.zeros(self.value.shape, dtype=self.value.dtype)
+            self._grad = sparse_zeros(self.value.shape, self.value.dtype)
         return self._grad
 
     @property

@@ -1,6 +1,11 @@
-import numpy as np
+import os
+import sys
 
-from sparsebolt.nn.parameter import _INIT_CHUNK, uniform_float32
+import numpy as np
+import pytest
+
+from sparsebolt.nn.optimizers import Adam
+from sparsebolt.nn.parameter import _HUGE_PAGES_FROM, _INIT_CHUNK, Parameter, sparse_zeros, uniform_float32
 
 
 def test_chunked_initial_weights_are_those_of_one_float64_draw():
@@ -12,3 +17,70 @@ def test_chunked_initial_weights_are_those_of_one_float64_draw():
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(uniform_float32(np.random.default_rng(3), 0.25, 5),
                                   np.random.default_rng(3).uniform(-0.25, 0.25, 5).astype(np.float32))
+
+
+@pytest.mark.parametrize("shape, dtype", [((3, 5), np.float32), ((_HUGE_PAGES_FROM // 64 + 3, 16), np.float32),
+                                          ((_HUGE_PAGES_FROM // 8,), np.int64)])
+def test_sparse_zeros_are_writable_zeros(shape, dtype):
+    a = sparse_zeros(shape, dtype)
+    assert a.shape == shape and a.dtype == dtype and a.flags.c_contiguous and a.flags.writeable
+    assert not a.any()
+    a[-1] = 7
+    a[0] = 3
+    assert a[-1].tolist() == np.full(shape[1:], 7, dtype).tolist() and a.sum() == 10 * int(np.prod(shape[1:]))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_process_writes_its_own_copy_of_sparse_zeros():
+    a = sparse_zeros((_HUGE_PAGES_FROM // 4,))
+    pid = os.fork()
+    if pid == 0:
+        a[:] = 1.0
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert not a.any()
+
+
+def _huge_page_eligible(a):
+    """Whether the kernel may back ``a``'s memory with transparent huge pages (smaps'
+    THPeligible of the mapping holding its middle: numpy advises from a page boundary on),
+    or None when it cannot tell."""
+    address = a.ctypes.data + a.nbytes // 2
+    try:
+        with open("/proc/self/smaps") as f:
+            inside = False
+            for line in f:
+                head = line.split()[0]
+                if "-" in head and not head.endswith(":"):
+                    lo, hi = (int(x, 16) for x in head.split("-"))
+                    inside = lo <= address < hi
+                elif inside and head == "THPeligible:":
+                    return line.split()[1] == "1"
+    except OSError:
+        pass
+    return None
+
+
+def _huge_pages_on_request():
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+            return "[madvise]" in f.read()
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not _huge_pages_on_request(),
+                    reason="needs Linux with transparent huge pages given on request (madvise)")
+def test_moments_and_gradients_of_a_big_table_take_small_pages():
+    # a lazy step writes a few rows: in huge pages each first write zeroes 2 MB (adult's first step, 165 ms)
+    shape = (_HUGE_PAGES_FROM // 64, 16)
+    if not _huge_page_eligible(np.zeros(shape, np.float32)):
+        pytest.skip("numpy does not ask for huge pages here")
+    p = Parameter("table", np.ones(shape, np.float32), np.zeros(shape[0], np.uint8))
+    p.grad[5] = 1.0
+    p.touched[5] = 1
+    adam = Adam()
+    adam.step([p], 0.1)
+    m, v = adam.state["table"]
+    assert [_huge_page_eligible(a) for a in (p.grad, m, v)] == [False] * 3
+    assert (p.value[5] < 1).all() and (p.value[6] == 1).all() and m[5].all() and not m[6].any()
