@@ -47,6 +47,11 @@ CHUNK_ROWS = 65_536
 # MIN_STEPS of them an epoch: with 256 rows a step, 124 training rows made one Adam step an
 # epoch and early stopping ended training after a few (docs/automl.md, "Small data sets")
 BATCH_SIZE, MIN_BATCH_SIZE, MIN_STEPS = 256, 16, 32
+# the initial frequencies' spread (NumericEmbedding's sigma, cycles over a number's range)
+# grows with the training rows, one a SIGMA_ROWS rows, from 1 to the layer's default 10: a
+# few thousand rows learn smoother functions of their numbers better (docs/automl.md, "The
+# numbers' frequency spread": breast cancer's AUC 0.9824 -> 0.9884, digits 0.9448 -> 0.9578)
+SIGMA_ROWS, MIN_SIGMA, MAX_SIGMA = 1000, 1.0, 10.0
 # a training CSV up to this size is parsed once, not once a pass (its parsed rows take a few
 # times its size while train runs)
 READ_ONCE_BYTES = 64 << 20
@@ -88,6 +93,18 @@ AUTOML_KEY = "automl"
 def _batch_size(n_rows):
     """Rows a training step of ``n_rows`` training rows held in memory."""
     return int(np.clip(n_rows // MIN_STEPS, MIN_BATCH_SIZE, BATCH_SIZE))
+
+
+def _sigma(data):
+    """The periodic embedding's initial frequency spread for training ``data``: by its rows
+    where they are at hand (in memory), else ``MAX_SIGMA`` (a CSV too large to read once)."""
+    if isinstance(data, _ReadRows):
+        n_rows = sum(len(chunk) for chunk in data.chunks)
+    elif isinstance(data, (str, os.PathLike)) or not hasattr(data, "__len__"):
+        return MAX_SIGMA
+    else:  # a DataFrame, row dicts
+        n_rows = len(data)
+    return float(np.clip(n_rows / SIGMA_ROWS, MIN_SIGMA, MAX_SIGMA))
 
 
 def _batch_growth(batch_size, n_rows, chunk_rows=None):
@@ -255,10 +272,11 @@ class UniversalDeepTransformer:
         # a binary target's probability calibration (a, c), fitted on held-out rows by train
         self.calibration = (1.0, 0.0)
         # a network built here (n_classes given) that nothing has trained or changed yet: train
-        # builds it again if the text settings it decides change the width
+        # builds it again if the text settings it decides change the width, or the training
+        # rows the numbers' frequency spread
         self._untrained_build = self.featurizer.labels.n_classes is not None
         if self._untrained_build:
-            self._build()
+            self._build(MAX_SIGMA)
 
     def _check_tracking(self, tracking):
         if tracking is None:
@@ -320,12 +338,13 @@ class UniversalDeepTransformer:
         return (self.featurizer.text_alone_few_classes()
                 and self.data_types[self.featurizer.text_columns[0]].long_text_setting)
 
-    def _build(self):
+    def _build(self, sigma):
+        """The network; ``sigma`` the numbers' initial frequency spread (``_sigma``)."""
         n_out = self.n_classes
         inp = Input(dim=self.input_dim, name="features")
         numbers = self.featurizer.periodic_features()
         if numbers:
-            hidden = NumericEmbedding(self.hidden_dim, numbers, activation="relu", name="embedding")(inp)
+            hidden = NumericEmbedding(self.hidden_dim, numbers, activation="relu", sigma=sigma, name="embedding")(inp)
         else:
             hidden = Embedding(self.hidden_dim, activation="relu", name="embedding")(inp)
         out = FullyConnected(n_out, sparsity=self.output_sparsity, activation=self.output_activation,
@@ -549,8 +568,12 @@ class UniversalDeepTransformer:
             self.featurizer.decide_text(next(self._chunks(data, with_target=True, chunk_rows=max_in_memory_rows)))
             if self._untrained_build and self.embedding_dim is None and self._auto_width() != self.hidden_dim:
                 self.model = None  # built by the constructor (n_classes given) and never trained
+        sigma = _sigma(data)
+        if self._untrained_build and self.model is not None \
+                and getattr(self.model.layer("embedding"), "sigma", sigma) != sigma:
+            self.model = None
         if self.model is None:
-            self._build()
+            self._build(sigma)
             if isinstance(labels, LabelMap):
                 labels.outputs = self.model.layer("output").dim
         else:
@@ -667,7 +690,7 @@ class UniversalDeepTransformer:
         X = np.stack([m, np.ones_like(m)], axis=1)
         theta, ridge = np.array([1.0, 0.0]), 1e-3 * len(m)
         for _ in range(50):
-            p = 1.0 / (1.0 + np.exp(-(X @ theta)))
+            p = 0.5 * (1.0 + np.tanh(0.5 * (X @ theta)))  # the logistic function, without exp's overflow
             grad = X.T @ (p - y) + ridge * (theta - [1.0, 0.0])
             hess = (X * (p * (1 - p))[:, None]).T @ X + ridge * np.eye(2)
             step = np.linalg.solve(hess, grad)
@@ -1333,7 +1356,7 @@ class UniversalDeepTransformer:
         model = cls(**kw)
         model.featurizer.set_config(config["featurizer"])
         if model.n_classes:  # after the featurizer's state: an older config hashes its numbers' places
-            model._build()
+            model._build(MAX_SIGMA)
         return model
 
     # model files ------------------------------------------------------------------------------

@@ -448,6 +448,41 @@ def test_a_small_tabular_set_learns_the_order_of_its_numbers():
     assert model.evaluate(test)["categorical_accuracy"] > 0.8
 
 
+def test_the_numbers_frequency_spread_follows_the_training_rows(tmp_path, monkeypatch):
+    # a few hundred rows learn smoother functions of their numbers better (docs/automl.md)
+    from sparsebolt.automl import udt as udt_module
+    rng = np.random.default_rng(0)
+    rows = _linear_rows(rng, 4000)
+    types = {**{f"x{j}": sb.types.numerical() for j in range(4)}, "y": sb.types.categorical()}
+    for n, sigma in ((300, 1.0), (2500, 2.5), (4000, 4.0)):
+        model = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+        model.train(rows[:n], epochs=1, verbose=False)
+        assert model.model.layer("embedding").sigma == sigma
+    path = _write_csv(tmp_path / "train.csv", list(rows[0]), [list(r.values()) for r in rows[:300]])
+    model = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    model.train(path, epochs=1, verbose=False)  # read once: its rows are counted
+    assert model.model.layer("embedding").sigma == 1.0
+    monkeypatch.setattr(udt_module, "READ_ONCE_BYTES", 1000)  # read a chunk at a time: as a large set
+    model = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    model.train(path, epochs=1, verbose=False)
+    assert model.model.layer("embedding").sigma == udt_module.MAX_SIGMA
+    # a network the constructor built (n_classes given) is built again with the rows' spread:
+    # the same draws, scaled
+    types["y"] = sb.types.categorical(n_classes=2)
+    model = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    built = model.model.layer("embedding").C.value.copy()
+    assert model.model.layer("embedding").sigma == udt_module.MAX_SIGMA
+    model.train(rows[:300], epochs=1, learning_rate=1e-12, verbose=False)
+    layer = model.model.layer("embedding")
+    assert layer.sigma == 1.0
+    np.testing.assert_allclose(layer.C.value, built / udt_module.MAX_SIGMA, rtol=1e-5, atol=1e-6)
+    # a trained network is never built again: more rows train the same weights
+    trained = layer.E.value.copy()
+    model.train(rows, epochs=1, learning_rate=1e-12, verbose=False)
+    assert model.model.layer("embedding") is layer and layer.sigma == 1.0
+    np.testing.assert_allclose(layer.E.value, trained, atol=1e-6)
+
+
 def test_a_config_from_before_number_positions_rebuilds_without_them():
     types = {"x": sb.types.numerical(), "y": sb.types.categorical()}
     model = sb.UniversalDeepTransformer(types, target="y", **SMALL)
