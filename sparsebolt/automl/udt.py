@@ -7,6 +7,7 @@ count unless given.
 """
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 from typing import TYPE_CHECKING, Any, Sequence, Union
@@ -52,6 +53,8 @@ BATCH_SIZE, MIN_BATCH_SIZE, MIN_STEPS = 256, 16, 32
 # few thousand rows learn smoother functions of their numbers better (docs/automl.md, "The
 # numbers' frequency spread": breast cancer's AUC 0.9824 -> 0.9884, digits 0.9448 -> 0.9578)
 SIGMA_ROWS, MIN_SIGMA, MAX_SIGMA = 1000, 1.0, 10.0
+# set while from_config makes a model whose network it builds itself, or never (load)
+_DEFER_BUILD = contextvars.ContextVar("sparsebolt_udt_defer_build", default=False)
 # a training CSV up to this size is parsed once, not once a pass (its parsed rows take a few
 # times its size while train runs)
 READ_ONCE_BYTES = 64 << 20
@@ -93,6 +96,11 @@ AUTOML_KEY = "automl"
 def _batch_size(n_rows):
     """Rows a training step of ``n_rows`` training rows held in memory."""
     return int(np.clip(n_rows // MIN_STEPS, MIN_BATCH_SIZE, BATCH_SIZE))
+
+
+def _logistic(x):
+    """1 / (1 + exp(-x)), without exp's overflow warning for large -x."""
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
 def _sigma(data):
@@ -274,7 +282,7 @@ class UniversalDeepTransformer:
         # a network built here (n_classes given) that nothing has trained or changed yet: train
         # builds it again if the text settings it decides change the width, or the training
         # rows the numbers' frequency spread
-        self._untrained_build = self.featurizer.labels.n_classes is not None
+        self._untrained_build = self.featurizer.labels.n_classes is not None and not _DEFER_BUILD.get()
         if self._untrained_build:
             self._build(MAX_SIGMA)
 
@@ -690,7 +698,7 @@ class UniversalDeepTransformer:
         X = np.stack([m, np.ones_like(m)], axis=1)
         theta, ridge = np.array([1.0, 0.0]), 1e-3 * len(m)
         for _ in range(50):
-            p = 0.5 * (1.0 + np.tanh(0.5 * (X @ theta)))  # the logistic function, without exp's overflow
+            p = _logistic(X @ theta)
             grad = X.T @ (p - y) + ridge * (theta - [1.0, 0.0])
             hess = (X * (p * (1 - p))[:, None]).T @ X + ridge * np.eye(2)
             step = np.linalg.solve(hess, grad)
@@ -746,7 +754,7 @@ class UniversalDeepTransformer:
             offsets, ids, vals, _, _ = self.featurizer.transform(chunk, "predict")
             z = self._logits(csr_value(self.input_dim, offsets, ids, vals))
             a, c = self.calibration
-            out.append(1.0 / (1.0 + np.exp(-(a * (z[:, 1] - z[:, 0]) + c))))
+            out.append(_logistic(a * (z[:, 1] - z[:, 0]) + c))
         return np.concatenate(out)
 
     def cold_start(self, catalogue: Rows, strong_columns: str | Sequence[str], weak_columns: str | Sequence[str] = (),
@@ -1332,7 +1340,7 @@ class UniversalDeepTransformer:
                 "seed": self.seed, "featurizer": self.featurizer.get_config()}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> UniversalDeepTransformer:
+    def from_config(cls, config: dict[str, Any], build: bool = True) -> UniversalDeepTransformer:
         """A model with the featurizer of ``get_config()`` (vocabularies, bins, label map)
         and fresh weights; interaction histories and indexed nodes are not in the config
         (``save`` and ``load`` keep everything).
@@ -1341,6 +1349,9 @@ class UniversalDeepTransformer:
         ----------
         config : dict
             What ``get_config`` returned.
+        build : bool, default=True
+            Build the network when the class count is known (else ``train`` does); False
+            leaves it to be given (``load``).
 
         Returns
         -------
@@ -1353,10 +1364,15 @@ class UniversalDeepTransformer:
             kw["data_types"] = {c: {"position": False, "periodic": False, **t}
                                 if isinstance(t, dict) and t.get("type") == "numerical" else t
                                 for c, t in types.items()}
-        model = cls(**kw)
+        token = _DEFER_BUILD.set(True)
+        try:
+            model = cls(**kw)
+        finally:
+            _DEFER_BUILD.reset(token)
         model.featurizer.set_config(config["featurizer"])
-        if model.n_classes:  # after the featurizer's state: an older config hashes its numbers' places
+        if build and model.n_classes:  # after the featurizer's state: an older config hashes its numbers' places
             model._build(MAX_SIGMA)
+            model._untrained_build = True
         return model
 
     # model files ------------------------------------------------------------------------------
@@ -1422,7 +1438,7 @@ class UniversalDeepTransformer:
             raise ModelFileError(path, None, "holds a network without columns (saved by sb.Model.save, not by "
                                  f"{_OWNER}.save); load it with sb.Model.load")
         try:
-            udt = cls.from_config(saved["config"])
+            udt = cls.from_config(saved["config"], build=False)  # the file's network, not a fresh one
             ours = unprefixed("automl", arrays)
             set_featurizer_state(udt.featurizer, saved["state"], ours)
             if "center" in ours:

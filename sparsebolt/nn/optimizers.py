@@ -8,7 +8,7 @@ import numpy as np
 from .._state import meta_int, take
 from .._validation import check_float
 from ..kernels import optim
-from .parameter import sparse_zeros
+from .parameter import row_zeros
 
 if TYPE_CHECKING:
     from .parameter import Parameter
@@ -99,8 +99,7 @@ class Adam:
         self.step_count += 1
         for p, rows in zip(params, _rows_to_update(params)):
             if p.name not in self.state:
-                self.state[p.name] = (sparse_zeros(p.value.shape, p.value.dtype),
-                                      sparse_zeros(p.value.shape, p.value.dtype))
+                self.state[p.name] = (row_zeros(p), row_zeros(p))
             m, v = self.state[p.name]
             if rows is None:
                 g = p.pending
@@ -121,9 +120,14 @@ class Adam:
         """
         for p in params:
             if p.name in self.state and self.state[p.name][0].shape != p.value.shape:
-                m, v = self.state[p.name]
-                pad = ((0, p.value.shape[0] - m.shape[0]),) + ((0, 0),) * (m.ndim - 1)
-                self.state[p.name] = (np.pad(m, pad), np.pad(v, pad))
+                grown = []
+                for old in self.state[p.name]:
+                    new = row_zeros(p)
+                    # only the rows a step moved: copying the rest would write their pages too
+                    moved = np.flatnonzero(old.reshape(old.shape[0], -1).any(axis=1))
+                    new[moved] = old[moved]
+                    grown.append(new)
+                self.state[p.name] = tuple(grown)
 
     def get_config(self) -> dict[str, Any]:
         """The name and constructor arguments, JSON-able.

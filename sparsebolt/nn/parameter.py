@@ -29,13 +29,23 @@ _HUGE_PAGES_FROM = 1 << 22
 
 def sparse_zeros(shape, dtype=np.float32):
     """Zeros for an array written a few rows at a time (optimizer moments, a table's
-    gradient): pages are zeroed as rows are first written, 4K at a time. Private anonymous
-    memory, so a forked process writes its own copy."""
+    gradient): pages are zeroed as rows are first written, 4K at a time, where the system
+    lets a mapping refuse huge pages (Linux). Private anonymous memory, so a forked process
+    writes its own copy."""
     dtype = np.dtype(dtype)
     nbytes = int(np.prod(shape)) * dtype.itemsize
     if nbytes < _HUGE_PAGES_FROM or not hasattr(mmap, "MAP_PRIVATE"):
         return np.zeros(shape, dtype)
-    return np.frombuffer(mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS), dtype).reshape(shape)
+    memory = mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    if hasattr(mmap, "MADV_NOHUGEPAGE"):  # also where huge pages are the default (THP 'always')
+        memory.madvise(mmap.MADV_NOHUGEPAGE)
+    return np.frombuffer(memory, dtype).reshape(shape)
+
+
+def row_zeros(p):
+    """Zeros shaped as parameter ``p``: ``sparse_zeros`` when a step writes only its touched
+    rows; else a step writes it whole, which huge pages make faster the first time."""
+    return (np.zeros if p.touched is None else sparse_zeros)(p.value.shape, p.value.dtype)
 
 
 class GroupedGrad:
@@ -79,7 +89,7 @@ class Parameter:
         # made on first use: a sparse output layer over a dense input never needs its
         # dense buffer (the optimizer sums its rows directly), and at 670K x 128 it is 343 MB
         if self._grad is None:
-            self._grad = sparse_zeros(self.value.shape, self.value.dtype)
+            self._grad = row_zeros(self)
         return self._grad
 
     @property

@@ -483,6 +483,34 @@ def test_the_numbers_frequency_spread_follows_the_training_rows(tmp_path, monkey
     np.testing.assert_allclose(layer.E.value, trained, atol=1e-6)
 
 
+@pytest.mark.parametrize("n_classes", [None, 2])
+def test_a_loaded_model_trains_on_its_own_weights_and_builds_no_fresh_network(tmp_path, monkeypatch, n_classes):
+    from sparsebolt.automl import udt as udt_module
+    rng = np.random.default_rng(0)
+    rows = _linear_rows(rng, 2000)
+    types = {**{f"x{j}": sb.types.numerical() for j in range(4)}, "y": sb.types.categorical(n_classes=n_classes)}
+    model = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    model.train(rows[:300], epochs=2, verbose=False)
+    model.save(tmp_path / "m.sbm")
+
+    def no_build(self, sigma):
+        raise AssertionError("load built a fresh network")
+
+    monkeypatch.setattr(udt_module.UniversalDeepTransformer, "_build", no_build)
+    loaded = sb.UniversalDeepTransformer.load(tmp_path / "m.sbm")
+    monkeypatch.undo()
+    layer = loaded.model.layer("embedding")
+    trained = layer.E.value.copy()
+    # more rows than it was trained on ask for another spread, which only a fresh network takes
+    loaded.train(rows, epochs=1, learning_rate=1e-12, verbose=False)
+    assert loaded.model.layer("embedding") is layer and layer.sigma == 1.0
+    np.testing.assert_allclose(layer.E.value, trained, atol=1e-6)
+    # from_config gives fresh weights, whose spread follows the rows as a new model's
+    fresh = sb.UniversalDeepTransformer.from_config(model.get_config())
+    fresh.train(rows, epochs=1, verbose=False)
+    assert fresh.model.layer("embedding").sigma == 2.0
+
+
 def test_a_config_from_before_number_positions_rebuilds_without_them():
     types = {"x": sb.types.numerical(), "y": sb.types.categorical()}
     model = sb.UniversalDeepTransformer(types, target="y", **SMALL)
