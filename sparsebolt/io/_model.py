@@ -18,8 +18,10 @@ from .errors import ModelFileError
 
 FORMAT = "sparsebolt-model"
 # 2: a UDT's featurizer may reserve input ids for its numbers' places, which a version-1 reader
-# would ignore and hash anew (wrong features, silently); version-1 files read as they were
-FORMAT_VERSION = 2
+# would ignore and hash anew (wrong features, silently); version-1 files read as they were.
+# 3: Adam's moments may be saved as their moved rows (optimizer/rows/<parameter>), whose
+# compact arrays an older reader would refuse with a misleading shape error
+FORMAT_VERSION = 3
 
 
 def write_model_file(path: str | os.PathLike, config: dict[str, Any], meta: dict[str, Any],

@@ -147,11 +147,16 @@ class Adam:
             ``{'step_count': int}``.
         arrays : dict of str to ndarray
             The moments ``m/<parameter>`` and ``v/<parameter>`` of every parameter stepped
-            so far.
+            so far; where steps moved at most half of its rows, only those rows, their
+            ids (increasing) in ``rows/<parameter>``.
         """
         arrays = {}
         for name, (m, v) in self.state.items():
-            arrays[f"m/{name}"], arrays[f"v/{name}"] = m, v
+            moved = _moved_rows(m, v)
+            if moved is None:
+                arrays[f"m/{name}"], arrays[f"v/{name}"] = m, v
+            else:
+                arrays[f"rows/{name}"], arrays[f"m/{name}"], arrays[f"v/{name}"] = moved, m[moved], v[moved]
         return {"step_count": self.step_count}, arrays
 
     def set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray], params: list[Parameter]) -> None:
@@ -172,13 +177,45 @@ class Adam:
         self.step_count = meta_int("Adam", meta, "step_count")
         state = {}
         for p in params:
-            if f"m/{p.name}" in arrays or f"v/{p.name}" in arrays:
+            if f"rows/{p.name}" in arrays:
+                rows = _saved_rows(arrays, f"rows/{p.name}", p.rows)
+                shape = (rows.shape[0], *p.value.shape[1:])
+                m, v = row_zeros(p), row_zeros(p)
+                m[rows] = take("Adam", arrays, f"m/{p.name}", shape, np.float32)
+                v[rows] = take("Adam", arrays, f"v/{p.name}", shape, np.float32)
+                state[p.name] = (m, v)
+            elif f"m/{p.name}" in arrays or f"v/{p.name}" in arrays:
                 state[p.name] = (take("Adam", arrays, f"m/{p.name}", p.value.shape, np.float32),
                                  take("Adam", arrays, f"v/{p.name}", p.value.shape, np.float32))
         unknown = {k.split("/", 1)[1] for k in arrays} - set(state)
         if unknown:
             raise ValueError(f"The saved state of Adam has moments of parameters the model lacks: {sorted(unknown)}.")
         self.state = state
+
+
+# moments of at least this many bytes are saved as their moved rows when few rows moved
+_COMPACT_FROM = 1 << 20
+
+
+def _moved_rows(m, v):
+    """int64 ids of the rows of moments ``m``, ``v`` that are not all zero (a lazy step
+    moves only its rows; the others are exactly zero), when they are at most half of a
+    large pair; else None (saved whole)."""
+    if m.ndim == 0 or m.nbytes < _COMPACT_FROM:
+        return None
+    n = m.shape[0]
+    moved = np.flatnonzero(m.reshape(n, -1).any(axis=1) | v.reshape(n, -1).any(axis=1))
+    return moved if 2 * moved.shape[0] <= n else None
+
+
+def _saved_rows(arrays, key, n_rows):
+    """The increasing row ids ``arrays[key]`` of a parameter of ``n_rows`` rows, checked."""
+    rows = arrays[key]
+    length = rows.shape[0] if isinstance(rows, np.ndarray) and rows.ndim == 1 else -1
+    rows = take("Adam", arrays, key, (length,), np.int64, 0, n_rows)
+    if np.any(np.diff(rows) <= 0):
+        raise ValueError(f"The array {key!r} of Adam must hold increasing row ids.")
+    return rows
 
 
 class SGD:

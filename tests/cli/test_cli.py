@@ -97,7 +97,7 @@ def test_info_describes_layers_sparsity_hashing_and_version(trained):
     run = sparsebolt("info", trained / "model.sbm", "--json", "--verify")
     assert run.returncode == 0, run.stderr
     d = json.loads(run.stdout)
-    assert d["verified"] and d["format_version"] == sb.io.FORMAT_VERSION == 2 and d["steps"] == 24
+    assert d["verified"] and d["format_version"] == sb.io.FORMAT_VERSION == 3 and d["steps"] == 24
     assert d["layers"][1]["lsh"]["frozen"] and d["layers"][1]["parameters"] == 500 * 32 + 500
 
 

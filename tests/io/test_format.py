@@ -139,8 +139,8 @@ def test_a_flipped_byte_in_the_manifest_is_detected(saved, tmp_path):
 
 
 @pytest.mark.parametrize("version, message", [
-    (3, r"has format version 3 \(written by sparsebolt 9\.0\); this sparsebolt reads versions up to 2: upgrade"),
-    ("1.0", r"has the unknown format version '1\.0'; this sparsebolt reads versions 1 to 2"),
+    (4, r"has format version 4 \(written by sparsebolt 9\.0\); this sparsebolt reads versions up to 3: upgrade"),
+    ("1.0", r"has the unknown format version '1\.0'; this sparsebolt reads versions 1 to 3"),
     (0, r"has the unknown format version 0"),
 ])
 def test_an_unknown_or_newer_format_version_is_refused_naming_it(saved, tmp_path, version, message):
@@ -149,6 +149,64 @@ def test_an_unknown_or_newer_format_version_is_refused_naming_it(saved, tmp_path
     rewrite(path, other, manifest_fn=lambda m: dict(m, format_version=version, sparsebolt_version="9.0"))
     with pytest.raises(ModelFileError, match=r"other\.sbm " + message):
         sb.Model.load(other)
+
+
+def test_moments_of_a_table_few_rows_moved_are_saved_as_those_rows_and_load_the_same(tmp_path):
+    # a lazy Adam step moves a few rows of a large table: the rest of its moments are zeros
+    inp = sb.Input(dim=20_000)
+    out = sb.FullyConnected(4, activation="softmax", name="out")(sb.Embedding(64, name="emb")(inp))
+    model = sb.Model(inp, out, seed=0)
+    scipy_sparse = pytest.importorskip("scipy.sparse")
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 300, 64).astype(np.int32)
+    x = scipy_sparse.csr_matrix((np.ones(64, np.float32), ids, np.arange(0, 65, 2)), shape=(32, 20_000))
+    y = rng.integers(0, 4, 32)
+
+    def train(m):
+        m.train(x, y=y, epochs=1, batch_size=8, verbose=False)
+
+    train(model)
+    train(model)
+    path = tmp_path / "m.sbm"
+    model.save(path)
+    with Archive(path) as archive:
+        rows = archive.array("optimizer/rows/emb/E")
+        assert rows.tolist() == sorted(set(ids.tolist()))
+        assert archive.array("optimizer/m/emb/E").shape == (rows.shape[0], 64)
+        assert "optimizer/rows/out/W" not in archive.keys()  # every row moved: whole
+    assert path.stat().st_size < 1.3 * 20_000 * 64 * 4  # the table, not its moments twice more
+    loaded = sb.Model.load(path)
+    for name, (m, v) in model.optimizer.state.items():
+        np.testing.assert_array_equal(loaded.optimizer.state[name][0], m)
+        np.testing.assert_array_equal(loaded.optimizer.state[name][1], v)
+    train(model)
+    train(loaded)
+    for a, b in zip(loaded.parameters(), model.parameters()):
+        np.testing.assert_array_equal(a.value, b.value)
+
+
+@pytest.mark.parametrize("rows, message", [
+    (np.array([3, 1], np.int64), "must hold increasing row ids"),
+    (np.array([1, 1], np.int64), "must hold increasing row ids"),
+    (np.array([1, 20_000], np.int64), r"must hold values in \[0, 20000\)"),
+    (np.array([1.0, 2.0]), r"must be int64\[2\]"),
+])
+def test_saved_moment_rows_that_do_not_fit_the_table_are_refused(rows, message):
+    from sparsebolt.nn.optimizers import Adam
+    from sparsebolt.nn.parameter import Parameter
+    p = Parameter("emb/E", np.zeros((20_000, 64), np.float32), np.zeros(20_000, np.uint8))
+    arrays = {"rows/emb/E": rows, "m/emb/E": np.ones((2, 64), np.float32), "v/emb/E": np.ones((2, 64), np.float32)}
+    with pytest.raises(ValueError, match=message):
+        Adam().set_state({"step_count": 3}, arrays, [p])
+
+
+def test_a_version_2_file_with_whole_moments_still_loads(saved, tmp_path):
+    model, _, path = saved
+    old = tmp_path / "old.sbm"
+    rewrite(path, old, manifest_fn=lambda m: dict(m, format_version=2))
+    loaded = sb.Model.load(old)
+    for name, (m, v) in model.optimizer.state.items():
+        np.testing.assert_array_equal(loaded.optimizer.state[name][0], m)
 
 
 def test_a_version_1_file_still_loads(saved, tmp_path):
