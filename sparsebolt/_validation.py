@@ -24,17 +24,17 @@ def check_int(owner, name, value, low=None, high=None):
     return int(value)
 
 
-def check_float(owner, name, value, low=None, high=None, low_open=False):
-    """A real number within the interval (low open when ``low_open``)."""
+def check_float(owner, name, value, low=None, high=None, low_open=False, high_open=False):
+    """A real number within the interval (low open when ``low_open``, high when ``high_open``)."""
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
     if ok and low is not None and (value <= low if low_open else value < low):
         ok = False
-    if ok and high is not None and value > high:
+    if ok and high is not None and (value >= high if high_open else value > high):
         ok = False
     if not ok:
         left = "(" if low_open else "["
         lo = "-inf" if low is None else low
-        hi = "inf)" if high is None else f"{high}]"
+        hi = "inf)" if high is None else f"{high}{')' if high_open else ']'}"
         _fail(owner, name, f"a number in {left}{lo}, {hi}", value)
     return float(value)
 

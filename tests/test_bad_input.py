@@ -13,6 +13,14 @@ def test_sparsity_outside_unit_interval(sparsity):
         sb.FullyConnected(10, sparsity=sparsity)
 
 
+@pytest.mark.parametrize("name", ["beta1", "beta2"])
+def test_adam_decays_must_be_below_one(name):
+    # 1 would divide by zero in the bias correction of the first step
+    with pytest.raises(ValueError, match=rf"The '{name}' parameter of Adam must be a number in \[0.0, 1.0\)\. Got 1.0"):
+        sb.nn.optimizers.Adam(**{name: 1.0})
+    assert getattr(sb.nn.optimizers.Adam(**{name: 0.0}), name) == 0.0
+
+
 def test_sparsity_message_follows_the_template():
     with pytest.raises(ValueError) as err:
         sb.FullyConnected(10, sparsity=1.5)

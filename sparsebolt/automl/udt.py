@@ -1402,7 +1402,9 @@ class UniversalDeepTransformer:
         if self.center is not None:
             arrays["center"] = self.center
         arrays["calibration"] = np.array(self.calibration, dtype=np.float64)
-        save_model_file(self.model, path, optimizer_state, extra={AUTOML_KEY: {"config": self.get_config(), "state": meta}},
+        # a network never trained since the constructor or from_config built it: train may build it anew
+        saved = {"config": self.get_config(), "state": meta, "untrained_build": self._untrained_build}
+        save_model_file(self.model, path, optimizer_state, extra={AUTOML_KEY: saved},
                    extra_arrays=prefixed("automl", arrays))
 
     @classmethod
@@ -1454,7 +1456,11 @@ class UniversalDeepTransformer:
                                  f"{udt.input_dim} features to {udt.n_classes} classes")
         except (KeyError, TypeError, ValueError) as e:
             raise ModelFileError(path, "manifest.json", f"holds a {_OWNER} that cannot be rebuilt ({e})") from None
+        untrained = saved.get("untrained_build", False)  # files written before it was kept: trained
+        if not isinstance(untrained, bool):
+            raise ModelFileError(path, "manifest.json", f"says untrained_build={untrained!r}; expected true or false")
         udt.model = model
+        udt._untrained_build = untrained
         return udt
 
     def __repr__(self):

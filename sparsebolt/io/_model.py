@@ -60,7 +60,9 @@ def write_model_file(path: str | os.PathLike, config: dict[str, Any], meta: dict
         if key in arrays or key.startswith(("layers/", "optimizer/")):
             raise ValueError(f"extra array key {key!r} collides with the model's own arrays")
     arrays.update(extra_arrays or {})
-    manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "sparsebolt_version": __version__,
+    # the oldest version that reads the file: a version-2 reader reads one without compact moments
+    version = FORMAT_VERSION if any(k.startswith("optimizer/rows/") for k in arrays) else 2
+    manifest = {"format": FORMAT, "format_version": version, "sparsebolt_version": __version__,
                 "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                 "model": config, "state": meta, **(extra or {})}
     return write_archive(path, manifest, arrays)

@@ -69,9 +69,9 @@ class Adam:
 
     Parameters
     ----------
-    beta1 : float in [0, 1], default=0.9
+    beta1 : float in [0, 1), default=0.9
         Decay of the first moment.
-    beta2 : float in [0, 1], default=0.999
+    beta2 : float in [0, 1), default=0.999
         Decay of the second moment.
     eps : float, default=1e-7
         Added to the root of the second moment, > 0.
@@ -80,8 +80,9 @@ class Adam:
     name = "adam"
 
     def __init__(self, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-7) -> None:
-        self.beta1 = check_float("Adam", "beta1", beta1, 0.0, 1.0)
-        self.beta2 = check_float("Adam", "beta2", beta2, 0.0, 1.0)
+        # 1 would divide by zero in the bias correction
+        self.beta1 = check_float("Adam", "beta1", beta1, 0.0, 1.0, high_open=True)
+        self.beta2 = check_float("Adam", "beta2", beta2, 0.0, 1.0, high_open=True)
         self.eps = check_float("Adam", "eps", eps, 0.0, low_open=True)
         self.step_count = 0
         self.state = {}

@@ -43,9 +43,9 @@ def sparse_zeros(shape, dtype=np.float32):
 
 
 def row_zeros(p):
-    """Zeros shaped as parameter ``p``: ``sparse_zeros`` when a step writes only its touched
-    rows; else a step writes it whole, which huge pages make faster the first time."""
-    return (np.zeros if p.touched is None else sparse_zeros)(p.value.shape, p.value.dtype)
+    """Zeros shaped as parameter ``p``: ``sparse_zeros`` when it is ``lazy``; else steps
+    write it whole, which huge pages fault in faster."""
+    return (sparse_zeros if p.lazy else np.zeros)(p.value.shape, p.value.dtype)
 
 
 class GroupedGrad:
@@ -75,14 +75,17 @@ class Parameter:
     """``value`` and its dense ``grad`` buffer. ``touched : uint8[rows]`` flags the rows a
     sparse backward pass wrote (it may be shared, e.g. by a layer's weights and biases);
     when ``touched`` is None every row gets a gradient each batch. ``pending`` holds a
-    GroupedGrad that has not been summed into ``grad``."""
+    GroupedGrad that has not been summed into ``grad``. ``lazy``: a step writes a few of its
+    rows (an input table, a sparse layer's weights), so its gradient buffer and moments take
+    memory that faults in a row at a time (``sparse_zeros``)."""
 
-    def __init__(self, name, value, touched=None):
+    def __init__(self, name, value, touched=None, lazy=False):
         self.name = name
         self.value = value
         self._grad = None
         self.touched = touched
         self.pending = None
+        self.lazy = lazy
 
     @property
     def grad(self):

@@ -511,6 +511,20 @@ def test_a_loaded_model_trains_on_its_own_weights_and_builds_no_fresh_network(tm
     assert fresh.model.layer("embedding").sigma == 2.0
 
 
+def test_an_untrained_model_saved_and_loaded_trains_as_it_would_have(tmp_path):
+    # the constructor built its network (n_classes given); train builds it anew for its rows
+    rows = _linear_rows(np.random.default_rng(0), 300)
+    types = {**{f"x{j}": sb.types.numerical() for j in range(4)}, "y": sb.types.categorical(n_classes=2)}
+    direct = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    sb.UniversalDeepTransformer(types, target="y", **SMALL).save(tmp_path / "untrained.sbm")
+    loaded = sb.UniversalDeepTransformer.load(tmp_path / "untrained.sbm")
+    for model in (direct, loaded):
+        model.train(rows, epochs=2, verbose=False)
+    assert loaded.model.layer("embedding").sigma == direct.model.layer("embedding").sigma == 1.0
+    for a, b in zip(loaded.model.parameters(), direct.model.parameters()):
+        np.testing.assert_array_equal(a.value, b.value)
+
+
 def test_a_config_from_before_number_positions_rebuilds_without_them():
     types = {"x": sb.types.numerical(), "y": sb.types.categorical()}
     model = sb.UniversalDeepTransformer(types, target="y", **SMALL)

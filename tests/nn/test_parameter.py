@@ -4,6 +4,7 @@ import sys
 import numpy as np
 import pytest
 
+import sparsebolt as sb
 from sparsebolt.nn.optimizers import Adam
 from sparsebolt.nn.parameter import _HUGE_PAGES_FROM, _INIT_CHUNK, Parameter, sparse_zeros, uniform_float32
 
@@ -69,7 +70,7 @@ def test_moments_and_gradients_of_a_big_table_take_small_pages():
     shape = (_HUGE_PAGES_FROM // 64, 16)
     if not _huge_page_eligible(np.zeros(shape, np.float32)):
         pytest.skip("numpy's arrays get no transparent huge pages here")
-    p = Parameter("table", np.ones(shape, np.float32), np.zeros(shape[0], np.uint8))
+    p = Parameter("table", np.ones(shape, np.float32), np.zeros(shape[0], np.uint8), lazy=True)
     p.grad[5] = 1.0
     p.touched[5] = 1
     adam = Adam()
@@ -78,22 +79,34 @@ def test_moments_and_gradients_of_a_big_table_take_small_pages():
     assert [_huge_page_eligible(a) for a in (p.grad, m, v)] == [False] * 3
     assert (p.value[5] < 1).all() and (p.value[6] == 1).all() and m[5].all() and not m[6].any()
     # a parameter every step writes whole keeps numpy's memory (huge pages fault it in faster)
-    dense = Parameter("dense", np.ones(shape, np.float32))
+    dense = Parameter("dense", np.ones(shape, np.float32), np.zeros(shape[0], np.uint8))
     dense.grad[:] = 1.0
+    dense.touched[:] = 1
     adam.step([dense], 0.1)
     assert [_huge_page_eligible(a) for a in (dense.grad, *adam.state["dense"])] == [True] * 3
 
 
+def test_input_tables_and_sparse_layers_are_lazy_and_dense_layers_not():
+    inp = sb.Input(dim=1000)
+    hidden = sb.FullyConnected(64, activation="relu", name="hidden")(sb.Embedding(32, name="emb")(inp))
+    out = sb.FullyConnected(5000, sparsity=0.05, activation="softmax", name="out")(hidden)
+    model = sb.Model(inp, out)
+    assert {p.name: p.lazy for p in model.parameters()} == {
+        "emb/E": True, "emb/b": False, "hidden/W": False, "hidden/b": False, "out/W": True, "out/b": True}
+    model.layer("out").set_sparsity(1.0)
+    assert not model.layer("out").W.lazy and not model.layer("out").b.lazy
+
+
 def test_grown_moments_keep_their_rows_and_stay_sparse():
     shape = (_HUGE_PAGES_FROM // 64, 16)
-    p = Parameter("table", np.ones(shape, np.float32), np.zeros(shape[0], np.uint8))
+    p = Parameter("table", np.ones(shape, np.float32), np.zeros(shape[0], np.uint8), lazy=True)
     p.grad[[3, 7]] = 1.0
     p.touched[[3, 7]] = 1
     adam = Adam()
     adam.step([p], 0.1)
     before = [a.copy() for a in adam.state["table"]]
-    p.value = np.ones((shape[0] + 2, shape[1]), np.float32)
-    p.touched = np.zeros(shape[0] + 2, np.uint8)
+    p = Parameter("table", np.ones((shape[0] + 2, shape[1]), np.float32), np.zeros(shape[0] + 2, np.uint8),
+                  lazy=True)
     adam.resize([p])
     for old, new in zip(before, adam.state["table"]):
         assert new.shape == p.value.shape

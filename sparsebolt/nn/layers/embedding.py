@@ -51,7 +51,7 @@ class Embedding(Layer):
         n_features = self.input_dims[0]
         bound = 1.0 / np.sqrt(self.dim)
         self.E = Parameter(f"{self.name}/E", uniform_float32(rng, bound, (n_features, self.dim)),
-                           np.zeros(n_features, dtype=np.uint8))
+                           np.zeros(n_features, dtype=np.uint8), lazy=True)
         self.b = Parameter(f"{self.name}/b", np.zeros(self.dim, dtype=np.float32))
 
     def parameters(self) -> list[Parameter]:
@@ -108,7 +108,7 @@ class Embedding(Layer):
     def set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
         n_features = self.input_dims[0]
         self.E = Parameter(f"{self.name}/E", take("Embedding", arrays, "E", (n_features, self.dim), np.float32),
-                           np.zeros(n_features, dtype=np.uint8))
+                           np.zeros(n_features, dtype=np.uint8), lazy=True)
         self.b = Parameter(f"{self.name}/b", take("Embedding", arrays, "b", (self.dim,), np.float32))
 
 

@@ -113,14 +113,19 @@ class FullyConnected(Layer):
         family = self.sampling or "dwta"
         return autotune(self.dim, self.input_dims[0], self.sparsity, family)
 
+    @property
+    def _lazy(self):
+        """Whether a step writes a few of the weights' rows (its active neurons')."""
+        return self.sparsity is not None and self.sparsity < 1
+
     def build(self, rng: np.random.Generator) -> None:
         if self.sparsity is None:
             self.sparsity = default_sparsity(self.dim) if self.is_output else 1.0
         d_in = self.input_dims[0]
         bound = 1.0 / np.sqrt(d_in)
         touched = np.zeros(self.dim, dtype=np.uint8)
-        self.W = Parameter(f"{self.name}/W", uniform_float32(rng, bound, (self.dim, d_in)), touched)
-        self.b = Parameter(f"{self.name}/b", uniform_float32(rng, bound, self.dim), touched)
+        self.W = Parameter(f"{self.name}/W", uniform_float32(rng, bound, (self.dim, d_in)), touched, self._lazy)
+        self.b = Parameter(f"{self.name}/b", uniform_float32(rng, bound, self.dim), touched, self._lazy)
         self._index_seed = int(rng.integers(2**31))
         self._make_index()
 
@@ -154,8 +159,8 @@ class FullyConnected(Layer):
             raise ValueError(f"add_neurons takes one bias a weight row. Got {weights.shape[0]} rows and "
                              f"{biases.shape[0]} biases.")
         touched = np.zeros(self.dim + biases.shape[0], dtype=np.uint8)
-        self.W = Parameter(self.W.name, np.concatenate([self.W.value, weights]), touched)
-        self.b = Parameter(self.b.name, np.concatenate([self.b.value, biases]), touched)
+        self.W = Parameter(self.W.name, np.concatenate([self.W.value, weights]), touched, self._lazy)
+        self.b = Parameter(self.b.name, np.concatenate([self.b.value, biases]), touched, self._lazy)
         self.dim = int(touched.shape[0])
         self._make_index()
 
@@ -184,6 +189,8 @@ class FullyConnected(Layer):
             keep_tables = self.index is not None and bool(self.index.tables.pinned.any())
         keep_tables = check_type("set_sparsity", "keep_tables", keep_tables, bool, "a bool or None")
         self.sparsity = sparsity
+        if hasattr(self, "W"):
+            self.W.lazy = self.b.lazy = self._lazy
         if keep_tables and self.index is not None and self.is_sparse:
             self.index.n_active = self.n_active
         else:
@@ -397,8 +404,8 @@ class FullyConnected(Layer):
         W = take("FullyConnected", arrays, "W", shape, np.float32)
         b = take("FullyConnected", arrays, "b", (self.dim,), np.float32)
         touched = np.zeros(self.dim, dtype=np.uint8)
-        self.W = Parameter(f"{self.name}/W", W, touched)
-        self.b = Parameter(f"{self.name}/b", b, touched)
+        self.W = Parameter(f"{self.name}/W", W, touched, self._lazy)
+        self.b = Parameter(f"{self.name}/b", b, touched, self._lazy)
         self._index_seed = meta_int("FullyConnected", meta, "index_seed")
         self.index = None
         if self.is_sparse:
