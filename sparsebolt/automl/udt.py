@@ -105,7 +105,8 @@ def _logistic(x):
 
 def _sigma(data):
     """The periodic embedding's initial frequency spread for training ``data``: by its rows
-    where they are at hand (in memory), else ``MAX_SIGMA`` (a CSV too large to read once)."""
+    where they are at hand (rows in memory, a CSV read once), else ``MAX_SIGMA`` (a CSV read
+    a chunk at a time)."""
     if isinstance(data, _ReadRows):
         n_rows = sum(len(chunk) for chunk in data.chunks)
     elif isinstance(data, (str, os.PathLike)) or not hasattr(data, "__len__"):
@@ -488,7 +489,10 @@ class UniversalDeepTransformer:
         step's rows double (the batch size chosen here, while a step takes at most 2,048 rows
         and an epoch at least 32 steps), then the rate halves (with ``epochs`` given and no
         validation: cosine decay to a tenth over the epochs). Numbers given are used as they
-        are (a constant rate; a ``sb.train.Schedule`` may be given instead).
+        are (a constant rate; a ``sb.train.Schedule`` may be given instead). The first
+        ``train`` builds the network; its numbers' initial frequencies spread with the rows
+        (``NumericEmbedding(sigma=rows / 1000)`` within [1, 10], 10 for a CSV read a chunk at
+        a time).
 
         Parameters
         ----------
