@@ -347,6 +347,13 @@ class UniversalDeepTransformer:
         return (self.featurizer.text_alone_few_classes()
                 and self.data_types[self.featurizer.text_columns[0]].long_text_setting)
 
+    @property
+    def _rebuildable(self):
+        """Whether ``train`` may build the network anew (for its rows' sigma, or the width its
+        text settings decide): the constructor, ``from_config`` or a failed ``train`` built it,
+        and no step, the low-level API's included, has trained it since."""
+        return self._untrained_build and self.model is not None and self.model.steps == 0
+
     def _build(self, sigma):
         """The network; ``sigma`` the numbers' initial frequency spread (``_sigma``)."""
         n_out = self.n_classes
@@ -578,19 +585,18 @@ class UniversalDeepTransformer:
             # on the first training chunk (not on a validation set), before anything is featurized:
             # the width and the rate follow the text settings
             self.featurizer.decide_text(next(self._chunks(data, with_target=True, chunk_rows=max_in_memory_rows)))
-            if self._untrained_build and self.embedding_dim is None and self._auto_width() != self.hidden_dim:
+            if self._rebuildable and self.embedding_dim is None and self._auto_width() != self.hidden_dim:
                 self.model = None  # built by the constructor (n_classes given) and never trained
         sigma = _sigma(data)
-        if self._untrained_build and self.model is not None \
-                and getattr(self.model.layer("embedding"), "sigma", sigma) != sigma:
+        if self._rebuildable and getattr(self.model.layer("embedding"), "sigma", sigma) != sigma:
             self.model = None
         if self.model is None:
             self._build(sigma)
+            self._untrained_build = True  # until it trains: a call that fails first leaves it to build anew
             if isinstance(labels, LabelMap):
                 labels.outputs = self.model.layer("output").dim
         else:
             self._training_tables()
-        self._untrained_build = False
         if self.featurizer.node_column is not None:
             self.index_nodes(data)
         auto = epochs is None
@@ -642,6 +648,7 @@ class UniversalDeepTransformer:
                                               max_batch_growth=growth)
             else:
                 learning_rate = WarmupDecay(self._auto_rate, warmup, epochs * steps)
+        self._untrained_build = False
         history = self.model.train(train_data, epochs=epochs, learning_rate=learning_rate, validation=val,
                                    metrics=metrics, callbacks=callbacks, verbose=verbose,
                                    label_augmentation=label_augmentation)
@@ -1407,7 +1414,7 @@ class UniversalDeepTransformer:
             arrays["center"] = self.center
         arrays["calibration"] = np.array(self.calibration, dtype=np.float64)
         # a network never trained since the constructor or from_config built it: train may build it anew
-        saved = {"config": self.get_config(), "state": meta, "untrained_build": self._untrained_build}
+        saved = {"config": self.get_config(), "state": meta, "untrained_build": self._rebuildable}
         save_model_file(self.model, path, optimizer_state, extra={AUTOML_KEY: saved},
                    extra_arrays=prefixed("automl", arrays))
 

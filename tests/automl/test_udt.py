@@ -525,6 +525,33 @@ def test_an_untrained_model_saved_and_loaded_trains_as_it_would_have(tmp_path):
         np.testing.assert_array_equal(a.value, b.value)
 
 
+def test_a_network_trained_through_the_low_level_api_is_never_built_anew(tmp_path):
+    rows = _linear_rows(np.random.default_rng(0), 300)
+    types = {**{f"x{j}": sb.types.numerical() for j in range(4)}, "y": sb.types.categorical(n_classes=2)}
+    udt = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    udt.model.train(udt._dataset(rows, "train", 32), epochs=2, learning_rate=1e-2, verbose=False)
+    udt.save(tmp_path / "m.sbm")
+    for model in (udt, sb.UniversalDeepTransformer.load(tmp_path / "m.sbm")):
+        layer, steps = model.model.layer("embedding"), model.model.steps
+        trained = layer.E.value.copy()
+        model.train(rows, epochs=1, learning_rate=1e-12, verbose=False)  # rows that ask for sigma 1, not 10
+        assert model.model.layer("embedding") is layer and model.model.steps > steps == 20
+        np.testing.assert_allclose(layer.E.value, trained, atol=1e-6)
+
+
+@pytest.mark.parametrize("n_classes", [None, 2])
+def test_a_train_that_fails_on_its_rows_leaves_the_network_to_be_built_for_the_next(n_classes):
+    rows = _linear_rows(np.random.default_rng(0), 3000)
+    types = {**{f"x{j}": sb.types.numerical() for j in range(4)}, "y": sb.types.categorical(n_classes=n_classes)}
+    udt = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    with pytest.raises(ValueError, match="expected a number"):
+        udt.train(rows[:1000] + [{**rows[0], "x0": "not a number"}], epochs=1, verbose=False)
+    udt.train(rows, epochs=1, verbose=False)
+    direct = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    direct.train(rows, epochs=1, verbose=False)
+    assert udt.model.layer("embedding").sigma == direct.model.layer("embedding").sigma == 3.0
+
+
 def test_a_config_from_before_number_positions_rebuilds_without_them():
     types = {"x": sb.types.numerical(), "y": sb.types.categorical()}
     model = sb.UniversalDeepTransformer(types, target="y", **SMALL)
