@@ -121,11 +121,11 @@ class Adam:
         """
         for p in params:
             if p.name in self.state and self.state[p.name][0].shape != p.value.shape:
+                # only the rows a step moved: copying the rest would write their pages too
+                moved = _nonzero_rows(*self.state[p.name])
                 grown = []
                 for old in self.state[p.name]:
                     new = row_zeros(p)
-                    # only the rows a step moved: copying the rest would write their pages too
-                    moved = np.flatnonzero(old.reshape(old.shape[0], -1).any(axis=1))
                     new[moved] = old[moved]
                     grown.append(new)
                 self.state[p.name] = tuple(grown)
@@ -198,15 +198,20 @@ class Adam:
 _COMPACT_FROM = 1 << 20
 
 
+def _nonzero_rows(m, v):
+    """int64 ids of the rows of moments ``m``, ``v`` that are not all zero: a lazy step
+    moves only its rows, the others stay exactly zero."""
+    n = m.shape[0]
+    return np.flatnonzero(m.reshape(n, -1).any(axis=1) | v.reshape(n, -1).any(axis=1))
+
+
 def _moved_rows(m, v):
-    """int64 ids of the rows of moments ``m``, ``v`` that are not all zero (a lazy step
-    moves only its rows; the others are exactly zero), when they are at most half of a
-    large pair; else None (saved whole)."""
+    """``_nonzero_rows`` of a large pair of moments when they are at most half its rows;
+    else None (saved whole)."""
     if m.ndim == 0 or m.nbytes < _COMPACT_FROM:
         return None
-    n = m.shape[0]
-    moved = np.flatnonzero(m.reshape(n, -1).any(axis=1) | v.reshape(n, -1).any(axis=1))
-    return moved if 2 * moved.shape[0] <= n else None
+    moved = _nonzero_rows(m, v)
+    return moved if 2 * moved.shape[0] <= m.shape[0] else None
 
 
 def _saved_rows(arrays, key, n_rows):
