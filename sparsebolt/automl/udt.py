@@ -585,11 +585,10 @@ class UniversalDeepTransformer:
             # on the first training chunk (not on a validation set), before anything is featurized:
             # the width and the rate follow the text settings
             self.featurizer.decide_text(next(self._chunks(data, with_target=True, chunk_rows=max_in_memory_rows)))
-            if self._rebuildable and self.embedding_dim is None and self._auto_width() != self.hidden_dim:
-                self.model = None  # built by the constructor (n_classes given) and never trained
         sigma = _sigma(data)
-        if self._rebuildable and getattr(self.model.layer("embedding"), "sigma", sigma) != sigma:
-            self.model = None
+        if self._rebuildable and ((self.embedding_dim is None and self._auto_width() != self.hidden_dim)
+                                  or getattr(self.model.layer("embedding"), "sigma", sigma) != sigma):
+            self.model = None  # built for other text settings or rows, and never trained
         if self.model is None:
             self._build(sigma)
             self._untrained_build = True  # until it trains: a call that fails first leaves it to build anew
