@@ -241,6 +241,22 @@ def test_train_with_no_arguments_holds_out_stops_and_keeps_the_best(tmp_path):
     assert model.evaluate(test, metrics=["categorical_accuracy"])["categorical_accuracy"] > 0.9
 
 
+def test_a_large_validation_set_stops_sooner(tmp_path):
+    rng = np.random.default_rng(5)
+    rows = _reviews(rng, 1000)
+    for r in rows[::3]:
+        r[1] = "yes" if rng.random() < 0.5 else "no"
+    train = _write_csv(tmp_path / "train.csv", ["review", "recommended"], rows)
+    validation = _write_csv(tmp_path / "val.csv", ["review", "recommended"], _reviews(rng, 5000))
+    model = sb.UniversalDeepTransformer({"review": sb.types.text(), "recommended": sb.types.categorical()},
+                                        target="recommended", seed=2, **SMALL)
+    history = model.train(train, validation=validation, verbose=False)
+    curve = history["val_auc"]
+    assert len(curve) < 30, "stopped by the validation metric, before the epoch budget"
+    # a metric over 5,000 rows: 2 epochs without improvement, not 3
+    assert history.best_epoch == int(np.argmax(curve)) + 1 == len(curve) - 2
+
+
 def test_train_uses_the_epochs_and_rate_it_is_given(tmp_path):
     rng = np.random.default_rng(6)
     train = _write_csv(tmp_path / "train.csv", ["review", "recommended"], _reviews(rng, 300))
