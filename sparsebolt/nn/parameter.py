@@ -9,11 +9,15 @@ from ..kernels import optim
 _INIT_CHUNK = 1 << 16
 
 
-def uniform_float32(rng, bound, shape):
+def uniform_float32(rng, bound, shape, lazy=False):
     """float32[shape] uniform in [-bound, bound): the values of
     ``rng.uniform(-bound, bound, shape).astype(np.float32)``, drawn in chunks (a generator's
-    uniform doubles come one after another, so chunking changes none of them)."""
-    out = np.empty(shape, dtype=np.float32)
+    uniform doubles come one after another, so chunking changes none of them). ``lazy``: an
+    array steps read and write a few rows at a time, in ``sparse_zeros`` memory."""
+    # huge pages buy a row-at-a-time table little, and faulting them in costs: adult's
+    # 100,000 x 128 input table took 0.12-0.17 s to fill (compacting memory for each 2 MB),
+    # 0.02-0.03 s on 4K pages; MovieLens' 100,000 x 512 one 0.9-1.05 s, 0.35-0.44 s
+    out = sparse_zeros(shape) if lazy else np.empty(shape, dtype=np.float32)
     flat = out.reshape(-1)
     for lo in range(0, flat.size, _INIT_CHUNK):
         flat[lo:lo + _INIT_CHUNK] = rng.uniform(-bound, bound, min(_INIT_CHUNK, flat.size - lo))
@@ -29,7 +33,7 @@ _HUGE_PAGES_FROM = 1 << 22
 
 def sparse_zeros(shape, dtype=np.float32):
     """Zeros for an array written a few rows at a time (optimizer moments, a table's
-    gradient): pages are zeroed as rows are first written, 4K at a time, where the system
+    gradient, an input table's values): pages are zeroed as rows are first written, 4K at a time, where the system
     lets a mapping refuse huge pages (Linux). Private anonymous memory, so a forked process
     writes its own copy."""
     dtype = np.dtype(dtype)

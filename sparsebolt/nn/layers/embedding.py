@@ -50,7 +50,7 @@ class Embedding(Layer):
     def build(self, rng: np.random.Generator) -> None:
         n_features = self.input_dims[0]
         bound = 1.0 / np.sqrt(self.dim)
-        self.E = Parameter(f"{self.name}/E", uniform_float32(rng, bound, (n_features, self.dim)),
+        self.E = Parameter(f"{self.name}/E", uniform_float32(rng, bound, (n_features, self.dim), lazy=True),
                            np.zeros(n_features, dtype=np.uint8), lazy=True)
         self.b = Parameter(f"{self.name}/b", np.zeros(self.dim, dtype=np.float32))
 
