@@ -76,11 +76,11 @@ AUTO_MAX_WARMUP = 500
 # takes at most this many rows and an epoch at least MIN_STEPS steps (docs/automl.md, "Growing
 # the batch")
 MAX_GROWN_BATCH = 2048
-# epochs without improvement before automatic training stops: fewer once the held-out slice
-# is large enough that its metric moves little by chance. With 2 at 5,000 held-out rows,
+# epochs without improvement before automatic training stops: fewer once the validation
+# set is large enough that its metric moves little by chance. With 2 at 5,000 rows,
 # MovieLens, its rating task, wordnet_graph and the short texts kept the same epoch (11 of 12
-# runs, the other a better one) an epoch sooner; 2 on adult or the 2,000 classes (1,812
-# held-out rows) stopped one seed before a late gain (docs/automl.md, "When to stop")
+# runs, the other a better one) an epoch sooner; 2 on the 2,000 classes (1,812 held-out
+# rows) stopped seed 1 before a late gain (docs/automl.md, "When to stop")
 AUTO_PATIENCE, LARGE_VALIDATION_PATIENCE, LARGE_VALIDATION_ROWS = 3, 2, 5_000
 AUTO_SAMPLE_BUDGET = 3_000_000
 AUTO_MIN_EPOCHS, AUTO_MAX_EPOCHS = 3, 30
@@ -490,15 +490,14 @@ class UniversalDeepTransformer:
 
         With no ``epochs`` the model decides how long to train: it holds out a validation
         slice of ``data`` (random rows, or the latest rows with temporal tracking; or uses
-        ``validation`` when given), evaluates ``validation_metric``
-        after each epoch, stops once it has not improved for 3 epochs (2 when 5,000 rows or
-        more are held out; at most
-        ``max_epochs``, by default enough epochs for about 3M samples, within [3, 30]) and
-        keeps the weights of the best epoch. With no ``learning_rate`` the rate warms up
-        linearly to 2e-3 (3e-3 for a hidden layer of at most 128; 1e-3 when a text column
-        hashes bigrams or pairgrams, except a long text with character windows as the only
-        input for 3 to 100 classes, 3e-3) over the first quarter
-        epoch (at most 500 batches); whenever the validation metric fails to improve, a
+        ``validation`` when given), evaluates ``validation_metric`` after each epoch, stops
+        once it has not improved for 3 epochs (2 when the validation set has 5,000 rows or
+        more; at most ``max_epochs``, by default enough epochs for about 3M samples, within
+        [3, 30]) and keeps the weights of the best epoch. With no ``learning_rate`` the rate
+        warms up linearly to 2e-3 (3e-3 for a hidden layer of at most 128; 1e-3 when a text
+        column hashes bigrams or pairgrams, except a long text with character windows as the
+        only input for 3 to 100 classes, 3e-3) over the first quarter epoch (at most 500
+        batches); whenever the validation metric fails to improve, a
         step's rows double (the batch size chosen here, while a step takes at most 2,048 rows
         and an epoch at least 32 steps), then the rate halves (with ``epochs`` given and no
         validation: cosine decay to a tenth over the epochs). Numbers given are used as they

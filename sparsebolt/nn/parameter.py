@@ -12,8 +12,8 @@ _INIT_CHUNK = 1 << 16
 def uniform_float32(rng, bound, shape, lazy=False):
     """float32[shape] uniform in [-bound, bound): the values of
     ``rng.uniform(-bound, bound, shape).astype(np.float32)``, drawn in chunks (a generator's
-    uniform doubles come one after another, so chunking changes none of them). ``lazy``: an
-    array steps read and write a few rows at a time, in ``sparse_zeros`` memory."""
+    uniform doubles come one after another, so chunking changes none of them). ``lazy``: for a
+    table steps read and write a few rows at a time, drawn into ``sparse_zeros`` memory."""
     # huge pages buy a row-at-a-time table little, and faulting them in costs: adult's
     # 100,000 x 128 input table took 0.12-0.17 s to fill (compacting memory for each 2 MB),
     # 0.02-0.03 s on 4K pages; MovieLens' 100,000 x 512 one 0.9-1.05 s, 0.35-0.44 s
@@ -32,10 +32,10 @@ _HUGE_PAGES_FROM = 1 << 22
 
 
 def sparse_zeros(shape, dtype=np.float32):
-    """Zeros for an array written a few rows at a time (optimizer moments, a table's
-    gradient, an input table's values): pages are zeroed as rows are first written, 4K at a time, where the system
-    lets a mapping refuse huge pages (Linux). Private anonymous memory, so a forked process
-    writes its own copy."""
+    """Zeros for an array read and written a few rows at a time (optimizer moments, a
+    table's gradient or values): pages are zeroed as rows are first written, 4K at a time,
+    where the system lets a mapping refuse huge pages (Linux). Private anonymous memory, so
+    a forked process writes its own copy."""
     dtype = np.dtype(dtype)
     nbytes = int(np.prod(shape)) * dtype.itemsize
     if nbytes < _HUGE_PAGES_FROM or not hasattr(mmap, "MAP_PRIVATE"):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import sparsebolt as sb
-from sparsebolt.automl.featurize import date_parts, parse_times
+from sparsebolt.automl.featurize import _distinct, date_parts, parse_times
 from sparsebolt.data import DataFormatError
 
 from .helpers import featurize, ids_of, make, norm, token_id
@@ -413,3 +413,15 @@ def test_auto_text_gets_character_ngrams_only_when_short():
     again = sb.automl.types.resolve("m", "t", short.get_config())
     assert again.tokenizers == short.tokenizers and again.weighting == "tfidf"
     assert sb.types.text("words").weighting == "sqrt"
+
+
+def test_distinct_values_keep_their_first_appearance_and_each_nan_its_own_code():
+    nan = float("nan")
+    values = ["b", None, "a", "b", nan, nan, 1, 1.0, True]
+    distinct, index = _distinct(values)
+    assert distinct[:3] == ["b", None, "a"] and distinct[3] is nan and distinct[4] == 1
+    assert index.tolist() == [0, 1, 2, 0, 3, 3, 4, 4, 4] and index.dtype == np.int64
+    # a one-pass iterable or an array (whose items are made afresh each pass) works as a list
+    distinct, index = _distinct(np.array([1.0, np.nan, 1.0, np.nan]))
+    assert distinct[0] == 1.0 and len(distinct) == 3 and index.tolist() == [0, 1, 0, 2]
+    assert _distinct(iter(["x", "y", "x"]))[1].tolist() == [0, 1, 0]
