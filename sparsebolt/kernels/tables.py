@@ -44,54 +44,83 @@ def build_tables(keys, buckets, counts, pinned, seed):
 
 
 @njit(cache=True)
-def insert_missed_labels(keys, buckets, counts, pinned, lab_offsets, lab_ids, every=False):
+def insert_missed_labels(keys, buckets, counts, pinned, lab_offsets, lab_ids):
     """Label-neuron augmentation on frozen tables: a label that none of a sample's L buckets
-    holds is pinned into all of them; with ``every``, a label is pinned into each of the
-    sample's buckets that misses it. A bucket's pinned ids fill its first slots and are
+    holds is pinned into all of them. A bucket's pinned ids fill its first slots and are
     never replaced; the id a pin displaces moves to the first free slot, or is dropped from
     a full bucket. A bucket whose R slots are all pinned takes no more. Serial, so samples
-    of a batch that share a bucket cannot race.
+    of a batch that share a bucket cannot race (and whether a label is missed depends on
+    every table).
 
     keys : int32[B, L]            each sample's bucket in each table
     buckets, counts               as in ``build_tables``; updated
     pinned : int32[L, n_buckets]  pinned slots of each bucket; updated
     lab_offsets : int64[B + 1]    lab_ids : int32[nnz_lab]
-    every : bool
     returns the number of (sample, label) pairs pinned into at least one bucket
     """
     n_samples, n_tables = keys.shape
-    reservoir = buckets.shape[2]
     inserted = 0
     for s in range(n_samples):
         for k in range(lab_offsets[s], lab_offsets[s + 1]):
             j = lab_ids[k]
             found = False
-            if not every:
-                for t in range(n_tables):
-                    if _holds(buckets, counts, t, keys[s, t], j):
-                        found = True
-                        break
+            for t in range(n_tables):
+                if _holds(buckets, counts, t, keys[s, t], j):
+                    found = True
+                    break
             if found:
                 continue
             took = False
             for t in range(n_tables):
-                b = keys[s, t]
-                p = pinned[t, b]
-                if p == reservoir or (every and _holds(buckets, counts, t, b, j)):
-                    continue
-                took = True
-                used = min(counts[t, b], reservoir)
-                if p < used:
-                    if used < reservoir:
-                        buckets[t, b, used] = buckets[t, b, p]
-                        counts[t, b] += 1
-                else:
-                    counts[t, b] += 1
-                buckets[t, b, p] = j
-                pinned[t, b] = p + 1
+                took |= _pin(buckets, counts, pinned, t, keys[s, t], j, False)
             if took:
                 inserted += 1
     return inserted
+
+
+@njit(parallel=True, cache=True)
+def insert_labels_every_bucket(keys, buckets, counts, pinned, lab_offsets, lab_ids):
+    """``insert_missed_labels``' other rule: each label is pinned into each of its sample's
+    buckets that misses it. A table's buckets depend on that table alone, so each thread
+    takes whole tables and walks the samples in order: the same tables for any thread count.
+
+    Arguments as in ``insert_missed_labels``; returns the number of (sample, label) pairs
+    pinned into at least one bucket.
+    """
+    n_samples, n_tables = keys.shape
+    took = np.zeros((n_tables, lab_ids.shape[0]), dtype=np.uint8)
+    for t in prange(n_tables):
+        for s in range(n_samples):
+            for k in range(lab_offsets[s], lab_offsets[s + 1]):
+                if _pin(buckets, counts, pinned, t, keys[s, t], lab_ids[k], True):
+                    took[t, k] = 1
+    inserted = 0
+    for k in range(lab_ids.shape[0]):
+        for t in range(n_tables):
+            if took[t, k]:
+                inserted += 1
+                break
+    return inserted
+
+
+@njit(inline="always")
+def _pin(buckets, counts, pinned, t, b, j, unless_held):
+    """Pin neuron j into bucket b of table t (unless its R slots are all pins, or with
+    ``unless_held`` when it holds j already); returns whether it did."""
+    reservoir = buckets.shape[2]
+    p = pinned[t, b]
+    if p == reservoir or (unless_held and _holds(buckets, counts, t, b, j)):
+        return False
+    used = min(counts[t, b], reservoir)
+    if p < used:
+        if used < reservoir:
+            buckets[t, b, used] = buckets[t, b, p]
+            counts[t, b] += 1
+    else:
+        counts[t, b] += 1
+    buckets[t, b, p] = j
+    pinned[t, b] = p + 1
+    return True
 
 
 @njit(inline="always")

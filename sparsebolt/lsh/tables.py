@@ -72,8 +72,8 @@ class HashTables:
         int
             How many (sample, label) pairs were inserted.
         """
-        return tables.insert_missed_labels(keys, self.buckets, self.counts, self.pinned, lab_offsets, lab_ids,
-                                           every)
+        insert = tables.insert_labels_every_bucket if every else tables.insert_missed_labels
+        return insert(keys, self.buckets, self.counts, self.pinned, lab_offsets, lab_ids)
 
     def _scratch(self, dim):
         if self._marks is None or self._marks.shape[1] != dim:

@@ -74,6 +74,46 @@ def test_pinning_into_every_bucket_fills_the_ones_that_miss_the_label():
     assert t.insert_labels(query, offsets, label, every=True) == 0
 
 
+def _pin_every_bucket_reference(buckets, counts, pinned, keys, lab_offsets, lab_ids):
+    """Plain Python: samples in order, each label into each of the sample's buckets that
+    misses it (while the bucket has an unpinned slot)."""
+    reservoir, inserted = buckets.shape[2], 0
+    for s in range(keys.shape[0]):
+        for j in lab_ids[lab_offsets[s]:lab_offsets[s + 1]]:
+            took = False
+            for t, b in enumerate(keys[s]):
+                p, used = pinned[t, b], min(counts[t, b], reservoir)
+                if p == reservoir or j in buckets[t, b, :used]:
+                    continue
+                if p < used and used < reservoir:
+                    buckets[t, b, used] = buckets[t, b, p]
+                if p >= used or used < reservoir:
+                    counts[t, b] += 1
+                buckets[t, b, p], pinned[t, b], took = j, p + 1, True
+            inserted += took
+    return inserted
+
+
+def test_pinning_into_every_bucket_by_table_matches_samples_in_order():
+    # the kernel takes whole tables a thread; a table's state must come out as by sample order
+    rng = np.random.default_rng(3)
+    dim, n_tables, reservoir, n_buckets = 300, 7, 5, 16
+    t = HashTables(n_tables, 4, reservoir)
+    t.build(rng.integers(0, n_buckets, (dim, n_tables)).astype(np.int32), seed=1)
+    want = [a.copy() for a in (t.buckets, t.counts, t.pinned)]
+    total = 0
+    for _ in range(4):   # batches of 40 samples with 0-3 labels (repeats included), many crowding a bucket
+        keys = rng.integers(0, n_buckets // 4, (40, n_tables)).astype(np.int32)
+        offsets = np.concatenate([[0], np.cumsum(rng.integers(0, 4, 40))]).astype(np.int64)
+        labels = rng.integers(0, dim, offsets[-1]).astype(np.int32)
+        n = _pin_every_bucket_reference(*want, keys, offsets, labels)
+        assert t.insert_labels(keys, offsets, labels, every=True) == n
+        total += n
+        for a, b in zip((t.buckets, t.counts, t.pinned), want):
+            np.testing.assert_array_equal(a, b)
+    assert (t.pinned == reservoir).any() and total > 0
+
+
 def test_query_puts_labels_first_then_buckets_then_padding_without_repeats():
     dim = 500
     keys = np.zeros((dim, 2), dtype=np.int32)
