@@ -79,25 +79,27 @@ def insert_missed_labels(keys, buckets, counts, pinned, lab_offsets, lab_ids):
 
 
 @njit(parallel=True, cache=True)
-def insert_labels_every_bucket(keys, buckets, counts, pinned, lab_offsets, lab_ids):
+def insert_labels_every_bucket(keys, buckets, counts, pinned, lab_offsets, lab_ids, took):
     """``insert_missed_labels``' other rule: each label is pinned into each of its sample's
     buckets that misses it. A table's buckets depend on that table alone, so each thread
     takes whole tables and walks the samples in order: the same tables for any thread count.
 
-    Arguments as in ``insert_missed_labels``; returns the number of (sample, label) pairs
-    pinned into at least one bucket.
+    keys, buckets, counts, pinned, lab_offsets, lab_ids : as in ``insert_missed_labels``
+    took : uint8[n_threads, nnz_lab]  zeros; a thread's own row of flags (no byte written by
+                                      two threads), whose OR counts each pair once
+    returns the number of (sample, label) pairs pinned into at least one bucket
     """
     n_samples, n_tables = keys.shape
-    took = np.zeros((n_tables, lab_ids.shape[0]), dtype=np.uint8)
     for t in prange(n_tables):
+        mine = took[numba.get_thread_id()]
         for s in range(n_samples):
             for k in range(lab_offsets[s], lab_offsets[s + 1]):
                 if _pin(buckets, counts, pinned, t, keys[s, t], lab_ids[k], True):
-                    took[t, k] = 1
+                    mine[k] = 1
     inserted = 0
     for k in range(lab_ids.shape[0]):
-        for t in range(n_tables):
-            if took[t, k]:
+        for r in range(took.shape[0]):
+            if took[r, k]:
                 inserted += 1
                 break
     return inserted

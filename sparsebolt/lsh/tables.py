@@ -72,8 +72,11 @@ class HashTables:
         int
             How many (sample, label) pairs were inserted.
         """
-        insert = tables.insert_labels_every_bucket if every else tables.insert_missed_labels
-        return insert(keys, self.buckets, self.counts, self.pinned, lab_offsets, lab_ids)
+        if every:
+            took = np.zeros((numba.config.NUMBA_NUM_THREADS, lab_ids.shape[0]), dtype=np.uint8)
+            return tables.insert_labels_every_bucket(keys, self.buckets, self.counts, self.pinned, lab_offsets,
+                                                     lab_ids, took)
+        return tables.insert_missed_labels(keys, self.buckets, self.counts, self.pinned, lab_offsets, lab_ids)
 
     def _scratch(self, dim):
         if self._marks is None or self._marks.shape[1] != dim:

@@ -15,6 +15,7 @@ from tests.synthetic import clustered, small_model
 sb.set_num_threads(1)
 model = small_model()
 model.train(clustered(n=800), epochs=2, learning_rate=1e-2, verbose=False)
+model.prepare_sparse_inference(clustered(n=800, shuffle=False), verbose=False)
 rows = [{"t": f"w{i % 7} w{i % 11} w{i % 5} word{i % 3}", "x": i % 13, "y": str(i % 3)} for i in range(300)]
 udt = sb.UniversalDeepTransformer({"t": sb.types.text(), "x": sb.types.numerical(), "y": sb.types.categorical()},
                                   target="y", input_dim=4096, embedding_dim=32)
@@ -22,6 +23,7 @@ udt.train(rows, epochs=2, verbose=False)
 h = hashlib.sha256()
 for p in model.parameters() + udt.model.parameters():
     h.update(np.ascontiguousarray(p.value).tobytes())
+h.update(model.output.layer.index.tables.buckets.tobytes())
 print(h.hexdigest())
 """
 

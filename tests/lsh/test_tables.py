@@ -2,8 +2,11 @@
 import os
 import re
 
+import numba
 import numpy as np
+import pytest
 
+import sparsebolt as sb
 from sparsebolt.lsh import HashTables
 from sparsebolt.lsh.config import LSHConfig, autotune, rebuild_cost, schedule
 
@@ -94,8 +97,18 @@ def _pin_every_bucket_reference(buckets, counts, pinned, keys, lab_offsets, lab_
     return inserted
 
 
-def test_pinning_into_every_bucket_by_table_matches_samples_in_order():
+@pytest.mark.parametrize("threads", [1, 2])
+def test_pinning_into_every_bucket_by_table_matches_samples_in_order(threads):
     # the kernel takes whole tables a thread; a table's state must come out as by sample order
+    before = sb.get_num_threads()
+    sb.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        _pin_every_bucket_case()
+    finally:
+        sb.set_num_threads(before)
+
+
+def _pin_every_bucket_case():
     rng = np.random.default_rng(3)
     dim, n_tables, reservoir, n_buckets = 300, 7, 5, 16
     t = HashTables(n_tables, 4, reservoir)
