@@ -288,8 +288,8 @@ class UniversalDeepTransformer:
         # a network built here (n_classes given) that nothing has trained or changed yet: train
         # builds it again if the text settings it decides change the width, or the training
         # rows the numbers' frequency spread
-        self._untrained_build = self.featurizer.labels.n_classes is not None and not _DEFER_BUILD.get()
-        if self._untrained_build:
+        self._untrained_build = False
+        if self.featurizer.labels.n_classes is not None and not _DEFER_BUILD.get():
             self._build(MAX_SIGMA)
 
     def _check_tracking(self, tracking):
@@ -372,6 +372,8 @@ class UniversalDeepTransformer:
                              name="output")(hidden)
         loss = "categorical_cross_entropy" if self.output_activation == "softmax" else "binary_cross_entropy"
         self.model = Model(inp, out, loss=loss, seed=self.seed)
+        # until it trains: a train that fails first, like the constructor, leaves it to build anew
+        self._untrained_build = True
 
     def summary(self) -> str:
         """The network's ``Model.summary()``, one line a layer (or a note that it is not
@@ -596,7 +598,6 @@ class UniversalDeepTransformer:
             self.model = None  # built for other text settings or rows, and never trained
         if self.model is None:
             self._build(sigma)
-            self._untrained_build = True  # until it trains: a call that fails first leaves it to build anew
             if isinstance(labels, LabelMap):
                 labels.outputs = self.model.layer("output").dim
         else:
@@ -1388,7 +1389,6 @@ class UniversalDeepTransformer:
         model.featurizer.set_config(config["featurizer"])
         if build and model.n_classes:  # after the featurizer's state: an older config hashes its numbers' places
             model._build(MAX_SIGMA)
-            model._untrained_build = True
         return model
 
     # model files ------------------------------------------------------------------------------
