@@ -35,12 +35,12 @@ _DATE_PARTS = ("weekday", "month", "week_of_year", "week_of_month", "year")
 def _distinct(values):
     """(the distinct values in order of first appearance, int64[n]: each value's place
     among them): a column repeats few values, worked out once each."""
-    # read twice, so anything but a list is listed first (a NaN is then looked up as the
-    # object it was); dict.fromkeys and map run their loops in C
-    values = values if isinstance(values, list) else list(values)
-    codes = {v: i for i, v in enumerate(dict.fromkeys(values))}
-    index = np.fromiter(map(codes.__getitem__, values), dtype=np.int64, count=len(values))
-    return list(codes), index
+    # one pass (a NaN is looked up as the object it is, so each its own code): on adult's
+    # columns a third faster than listing the distinct values first, then each value's code
+    codes = {}
+    first = codes.setdefault
+    index = [first(v, len(codes)) for v in values]
+    return list(codes), np.array(index, dtype=np.int64)
 
 
 def _salted(strings, role_salt):
@@ -50,10 +50,10 @@ def _salted(strings, role_salt):
     return hashes[index]
 
 
-def _holds_times(values):
+def _holds_times(values, chunk):
     """Whether a NumPy datetime64 or timedelta64 is among ``values``: NumPy reads them as
-    numbers, float() refuses them."""
-    return any(issubclass(t, (np.datetime64, np.timedelta64)) for t in set(map(type, values)))
+    numbers, float() refuses them. A CSV file's chunk holds strings only."""
+    return not chunk.is_file and any(issubclass(t, (np.datetime64, np.timedelta64)) for t in set(map(type, values)))
 
 
 class _Entries:
@@ -261,7 +261,7 @@ class TargetBins:
         non-numeric one)."""
         try:  # numpy parses numbers and numeric strings as float() does, but for its times
             x = np.array(values, dtype=np.float64)
-            if x.shape == (len(values),) and np.isfinite(x).all() and not _holds_times(values):
+            if x.shape == (len(values),) and np.isfinite(x).all() and not _holds_times(values, chunk):
                 return x
         except (TypeError, ValueError):
             pass
@@ -527,7 +527,7 @@ class Featurizer:
         values = chunk.columns[column]
         try:  # numpy parses numbers and numeric strings as float() does, and None as nan, but for its times
             x = np.array(values, dtype=np.float64)
-            if x.shape == (len(values),) and not _holds_times(values):
+            if x.shape == (len(values),) and not _holds_times(values, chunk):
                 # only the non-finite values can be missing ones: `None in values` compares every string
                 if all(values[i] is None for i in np.flatnonzero(~np.isfinite(x))):
                     return x
