@@ -3,6 +3,7 @@ import numpy as np
 from numba import njit, prange
 
 from ._twin import serial_twin
+from .prefetch import DISTANCE, prefetch_row
 
 _ZERO = np.float32(0.0)
 
@@ -14,12 +15,15 @@ def _embedding_forward(E, b, offsets, ids, vals, out):
     offsets : int64[B + 1]        ids : int32[nnz]              vals : float32[nnz]
     out : float32[B, dim]         written
     """
-    n_samples = offsets.shape[0] - 1
+    n_samples, nnz = offsets.shape[0] - 1, ids.shape[0]
     dim = E.shape[1]
     for s in prange(n_samples):
         for c in range(dim):
             out[s, c] = b[c]
         for k in range(offsets[s], offsets[s + 1]):
+            # a sample's rows are scattered over a large table: ask for one a few entries ahead
+            if k + DISTANCE < nnz:
+                prefetch_row(E, ids[k + DISTANCE])
             row = ids[k]
             v = vals[k]
             for c in range(dim):
