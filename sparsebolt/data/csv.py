@@ -143,6 +143,8 @@ def _csv_chunks(path, columns, chunk_rows, delimiter, optional):
         while True:
             cols = {c: [] for c in columns}
             lines = []
+            # bound appends: this loop runs once a field (adult's 15 columns: 12% of the read)
+            appends = [(cols[c].append, i) for c, i in where]
             while len(lines) < chunk_rows:
                 start = reader.line_num + 1
                 try:
@@ -158,9 +160,8 @@ def _csv_chunks(path, columns, chunk_rows, delimiter, optional):
                 if len(row) != width:
                     raise DataFormatError(path, start, f"expected {width} fields as in the header, found "
                                           f"{len(row)}. The row starts: {delimiter.join(row)[:80]!r}")
-                for c, i in where:
-                    v = row[i]
-                    cols[c].append(v if v != "" else None)
+                for append, i in appends:
+                    append(row[i] or None)  # a field is a str: empty is missing
                 lines.append(start)
             if not lines:
                 break
