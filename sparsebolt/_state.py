@@ -18,8 +18,9 @@ def unprefixed(prefix, arrays):
 
 
 def take(owner, arrays, key, shape, dtype, low=None, high=None):
-    """``arrays[key]`` if it has ``shape`` and ``dtype`` (and, when bounds are given,
-    every value in ``[low, high)``); a ValueError naming ``owner`` and the key otherwise."""
+    """``arrays[key]`` (C-contiguous, copied only if it was not) if it has ``shape`` and
+    ``dtype`` (and, when bounds are given, every value in ``[low, high)``); a ValueError
+    naming ``owner`` and the key otherwise."""
     if key not in arrays:
         raise ValueError(f"The saved state of {owner} lacks the array {key!r}.")
     arr = arrays[key]
@@ -32,7 +33,8 @@ def take(owner, arrays, key, shape, dtype, low=None, high=None):
         if (low is not None and lo < low) or (high is not None and hi >= high):
             raise ValueError(f"The array {key!r} of {owner} must hold values in [{low}, {high}). "
                              f"Got values from {lo} to {hi} instead.")
-    return arr
+    # the kernels take C-contiguous arrays (their row prefetches are typed so); files give them
+    return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
 
 
 def meta_int(owner, meta, key, low=0, optional=False):

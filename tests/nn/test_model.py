@@ -431,3 +431,25 @@ def test_every_get_state_is_json_meta_and_named_arrays():
         meta, arrays = obj.get_state()
         json.dumps(meta)
         assert isinstance(arrays, dict) and all(isinstance(a, np.ndarray) for a in arrays.values()), obj
+
+
+@pytest.mark.parametrize("layout", ["fortran", "strided"])
+def test_a_state_with_arrays_in_any_layout_predicts_and_trains_as_the_contiguous_one(layout):
+    # the kernels' row prefetches are typed for C-contiguous arrays; set_state makes them so
+    model = small_model()
+    model.train(clustered(n=300), epochs=1, learning_rate=1e-2, verbose=False)
+    meta, arrays = model.get_state()
+    other = {k: (np.asfortranarray(a) if layout == "fortran" else np.repeat(a, 2, axis=-1)[..., ::2])
+             if a.ndim == 2 else a.copy() for k, a in arrays.items()}
+    assert any(not a.flags.c_contiguous for a in other.values())
+    copies = []
+    for state in ({k: a.copy() for k, a in arrays.items()}, other):  # each model trains its own arrays
+        m = sb.Model.from_config(model.get_config(), build=False)
+        m.set_state(meta, state)
+        copies.append(m)
+    test = clustered(n=300, shuffle=False)
+    np.testing.assert_array_equal(copies[0].predict(test, top_k=3)[0], copies[1].predict(test, top_k=3)[0])
+    for m in copies:
+        m.train(clustered(n=300), epochs=1, learning_rate=1e-2, verbose=False)
+    for a, b in zip(copies[0].parameters(), copies[1].parameters()):
+        np.testing.assert_array_equal(a.value, b.value)
