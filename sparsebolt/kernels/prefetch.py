@@ -1,7 +1,10 @@
 """Software prefetches of one weight row or one CSR row's entries, for kernels that gather
 rows in an order the hardware prefetcher cannot guess (the active neurons of a sample, the
 shuffled samples of an epoch). Asking for the row a few ahead keeps several row loads in
-flight: measured on the 670K output layer it nearly halves the fused softmax forward."""
+flight: measured on the 670K output layer it nearly halves the fused softmax forward.
+
+Numba's on-disk cache checks only a kernel's own file: after changing this one, delete the
+``__pycache__`` folders under ``sparsebolt/kernels`` so the kernels that use it recompile."""
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
