@@ -6,8 +6,8 @@ from ._twin import serial_twin
 from .prefetch import DISTANCE, prefetch_row
 
 _ZERO = np.float32(0.0)
-# samples a thread takes at a time
-_SAMPLE_CHUNK = 64
+# samples a task of the forward pass takes: few, so a batch of 32 still keeps 2 threads busy
+_SAMPLE_CHUNK = 16
 
 
 def _embedding_forward(E, b, offsets, ids, vals, out):
