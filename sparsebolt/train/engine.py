@@ -291,8 +291,9 @@ class Engine:
                 loss_sum += loss
                 n_batches += batches
                 n_samples += samples
-                bar.update(samples)
-                bar.set_postfix(loss=f"{loss / batches:.4f}", refresh=False)
+                if self.verbose:  # a hidden bar still formats its postfix (3 us a step)
+                    bar.update(samples)
+                    bar.set_postfix(loss=f"{loss / batches:.4f}", refresh=False)
                 logs = {"loss": loss / batches, **steps.batch_logs()}
                 for cb in self.callbacks:
                     cb.on_batch_end(model.steps, logs, model)
