@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 
 from ..data.batch import Labels
-from ..data.csv import is_missing_marker
+from ..data.csv import CodedColumn, is_missing_marker
 from ..data.text import NO_FREQUENCIES, document_frequencies, salt, string_hashes, token_hashes, weigh
 from ..kernels import featurize as fk
 from . import types as T
@@ -35,6 +35,8 @@ _DATE_PARTS = ("weekday", "month", "week_of_year", "week_of_month", "year")
 def _distinct(values):
     """(the distinct values in order of first appearance, int64[n]: each value's place
     among them): a column repeats few values, worked out once each."""
+    if isinstance(values, CodedColumn):  # the compiled CSV reader found them
+        return list(values.distinct), values.codes
     # one pass (a NaN is looked up as the object it is, so each its own code): on adult's
     # columns a third faster than listing the distinct values first, then each value's code
     codes = {}
@@ -525,12 +527,14 @@ class Featurizer:
     def _numbers(self, column, chunk):
         """float64[n]: the column's values, nan where missing."""
         values = chunk.columns[column]
+        # a column the compiled CSV reader coded: each distinct value parsed once
+        parsed = values.distinct if isinstance(values, CodedColumn) else values
         try:  # numpy parses numbers and numeric strings as float() does, and None as nan, but for its times
-            x = np.array(values, dtype=np.float64)
-            if x.shape == (len(values),) and not _holds_times(values, chunk):
+            x = np.array(parsed, dtype=np.float64)
+            if x.shape == (len(parsed),) and not _holds_times(parsed, chunk):
                 # only the non-finite values can be missing ones: `None in values` compares every string
-                if all(values[i] is None for i in np.flatnonzero(~np.isfinite(x))):
-                    return x
+                if all(parsed[i] is None for i in np.flatnonzero(~np.isfinite(x))):
+                    return x[values.codes] if parsed is not values else x
         except (TypeError, ValueError):
             pass
         # pandas' missing markers ('NA', 'NaN', 'null' ...), or a bad value: the first, as the

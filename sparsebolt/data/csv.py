@@ -7,7 +7,18 @@ CSV: a header row names the columns; fields may be quoted (RFC 4180: ``"a, b"``,
 doubled inside quotes, newlines inside quotes); blank lines are skipped; ``.gz`` files are
 read through gzip. A row with the wrong number of fields or broken quoting is an error that
 names the file and the line the row starts on. Columns the schema does not use are ignored.
+
+A file of at most ``COMPILED_MAX_BYTES`` is read by compiled kernels (``kernels/csv.py``),
+which find the fields in its bytes and code each column by its distinct values, so that a
+Python string is made once a distinct value, not once a field, and the featurizer works on
+the codes (``CodedColumn``): adult's training file (39,074 rows) is read in 50-60 ms
+instead of 100-130 and featurized in 40-70 ms instead of 190-250; a file of long distinct
+texts reads about as fast either way. What those kernels do not take (a quote inside an
+unquoted field, a lone carriage return, a row of the wrong width, a file that is not UTF-8)
+Python's csv module reads, naming the error if there is one, and so a larger file, a chunk
+at a time.
 """
+import codecs
 import csv
 import gzip
 import math
@@ -16,7 +27,13 @@ import sys
 
 import numpy as np
 
+from ..kernels import csv as kernels
 from .errors import DataFormatError
+
+# a larger CSV streams through the csv module a chunk at a time; the compiled reader holds the
+# whole file (and a chunk's field spans, 16 bytes a wanted field)
+COMPILED_MAX_BYTES = 64 << 20
+QUOTE = '"'
 
 
 def open_text(path):
@@ -52,6 +69,20 @@ class Chunk:
         if self.is_file:
             return DataFormatError(self.source, self.lines[i], message)
         return RowError(self.source, self.lines[i], message)
+
+
+class CodedColumn(list):
+    """A column of a chunk read by the compiled reader: its values (str, None where the field
+    is empty) and, found from the file's bytes, ``distinct`` (its distinct values in order of
+    first appearance) and ``codes`` (int64[n]: each value's place among them)."""
+
+    __slots__ = ("distinct", "codes")
+
+    def __init__(self, distinct, codes):
+        # every value distinct: codes count 0, 1, 2, ...
+        super().__init__(distinct if len(distinct) == codes.shape[0] else
+                         np.array(distinct, dtype=object)[codes].tolist())
+        self.distinct, self.codes = distinct, codes
 
 
 def _is_missing(v):
@@ -125,6 +156,10 @@ def _check_header(name, header, columns, optional, line):
 def _csv_chunks(path, columns, chunk_rows, delimiter, optional):
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No CSV file at {path!r}.")
+    scanned = _scan(path, columns, delimiter, optional)
+    if scanned is not None:
+        yield from _coded_chunks(path, columns, chunk_rows, delimiter, *scanned)
+        return
     with open_text(path) as f:
         reader = csv.reader(f, delimiter=delimiter, strict=True)
         try:
@@ -172,6 +207,62 @@ def _csv_chunks(path, columns, chunk_rows, delimiter, optional):
             yield Chunk(path, cols, lines, True, whole)
         if n_rows == 0:
             raise DataFormatError(path, None, "the file has a header but no rows")
+
+
+def _scan(path, columns, delimiter, optional):
+    """(the file's bytes and text, its header, its rows' first bytes and lines) when the
+    compiled reader takes the file, else None."""
+    if len(delimiter) != 1 or not delimiter.isascii() or delimiter in QUOTE + "\r\n\0":
+        return None
+    with (gzip.open if path.endswith(".gz") else open)(path, "rb") as f:
+        data = f.read(COMPILED_MAX_BYTES + 1)
+    if len(data) > COMPILED_MAX_BYTES:
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    pos = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    eol = data.find(b"\n", pos)
+    head = data[pos:eol].removesuffix(b"\r")
+    if eol < 0 or not head or b"\r" in head or b"\0" in head:
+        return None
+    try:  # a header on one line (in a quoted name, a newline would leave its quotes open at the end)
+        header = next(csv.reader([head.decode()], delimiter=delimiter, strict=True))
+    except csv.Error:
+        return None
+    _check_header(path, header, columns, optional, 1)
+    buf = np.frombuffer(data, dtype=np.uint8)
+    starts, lines, status = kernels.scan_rows(buf, eol + 1, 2, ord(delimiter), ord(QUOTE), len(header))
+    if status != kernels.PLAIN or starts.shape[0] == 0:
+        return None
+    return buf, text, header, starts, lines
+
+
+def _coded_chunks(path, columns, chunk_rows, delimiter, buf, text, header, starts, lines):
+    wanted = [c for c in columns if c in header]
+    slots = np.full(len(header), -1, dtype=np.int64)
+    for k, c in enumerate(wanted):
+        slots[header.index(c)] = k
+    ascii = len(text) == buf.shape[0]
+    chars = starts if ascii else kernels.row_chars(buf, starts)
+    for top in range(0, starts.shape[0], chunk_rows):
+        part = slice(top, top + chunk_rows)
+        n = starts[part].shape[0]
+        first_bytes, end_bytes, first_chars, end_chars, escaped = kernels.field_spans(
+            buf, starts[part], chars[part], ord(delimiter), ord(QUOTE), slots, len(wanted), ascii)
+        cols = {c: [None] * n for c in columns}
+        for k, c in enumerate(wanted):
+            codes, first = kernels.code_spans(buf, first_bytes[k], end_bytes[k])
+            lo, hi = first_chars[k][first], end_chars[k][first]
+            distinct = list(map(text.__getitem__, map(slice, lo.tolist(), hi.tolist())))
+            for i in np.flatnonzero(escaped[k][first]).tolist():
+                distinct[i] = distinct[i].replace(QUOTE * 2, QUOTE)
+            for i in np.flatnonzero(lo == hi).tolist():  # one at most: '' and '""' are one span
+                distinct[i] = None
+            cols[c] = CodedColumn(distinct, codes)
+        # as the csv path: whole when the file ended before the first chunk filled
+        yield Chunk(path, cols, lines[part].tolist(), True, top == 0 and n < chunk_rows)
 
 
 def _not_utf8(path, error):

@@ -8,6 +8,7 @@ import pytest
 import sparsebolt as sb
 from sparsebolt.automl.featurize import _distinct, date_parts, parse_times
 from sparsebolt.data import DataFormatError
+from sparsebolt.data import csv as csv_reader
 
 from .helpers import featurize, ids_of, make, norm, token_id
 
@@ -425,3 +426,23 @@ def test_distinct_values_keep_their_first_appearance_and_each_nan_its_own_code()
     distinct, index = _distinct(np.array([1.0, np.nan, 1.0, np.nan]))
     assert distinct[0] == 1.0 and len(distinct) == 3 and index.tolist() == [0, 1, 0, 2]
     assert _distinct(iter(["x", "y", "x"]))[1].tolist() == [0, 1, 0]
+
+
+def test_a_csv_featurizes_the_same_through_the_compiled_reader_and_the_csv_module(tmp_path, monkeypatch):
+    # the compiled reader's codes stand in for the categorical and numerical columns' values
+    rng = np.random.default_rng(0)
+    lines = ["c,x,z,t,y"]
+    for i in range(300):
+        c = rng.choice(["red", '"red"', "", "blue", '"a, b"', '"say ""hi"""', "NA"])
+        x = rng.choice(["1", " 2.5 ", "", "1e3", '"3"', str(rng.integers(100))])
+        z = rng.choice(["1", "", "NA", str(rng.integers(100))])  # a marker: parsed value by value
+        t = rng.choice(["a dog", '"a dog, barking"', "", "cat"])
+        y = rng.choice(["p", "q", '"q"'])
+        lines.append(f"{c},{x},{z},{t},{y}")
+    path = tmp_path / "d.csv"
+    path.write_text("\n".join(lines) + "\n")
+    types = {"c": sb.types.categorical(), "x": sb.types.numerical(), "z": sb.types.numerical(),
+             "t": sb.types.text()}
+    compiled = featurize(make(types), str(path))
+    monkeypatch.setattr(csv_reader, "_scan", lambda *a: None)
+    assert featurize(make(types), str(path)) == compiled

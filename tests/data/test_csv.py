@@ -1,13 +1,19 @@
 """CSV reading: quoting, embedded newlines, missing values, malformed rows with their line,
 streaming in chunks; DataFrames and row dicts; and read_text_csv, which reads through it."""
+import csv
 import gzip
+import io
+import re
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import sparsebolt as sb
 from sparsebolt.data import DataFormatError
-from sparsebolt.data.csv import RowError, read_chunks
+from sparsebolt.data import csv as csv_reader
+from sparsebolt.data.csv import CodedColumn, RowError, read_chunks
 
 
 def _write(tmp_path, text, name="d.csv"):
@@ -168,3 +174,89 @@ def test_a_column_named_twice_is_an_error(tmp_path):
     frame = pd.concat([pd.DataFrame({"a": [1], "b": [2]}), pd.DataFrame({"a": [3]})], axis=1)
     with pytest.raises(DataFormatError, match=r"DataFrame: column\(s\) \['a'\] appear more than once"):
         _read(frame)
+
+
+# the compiled reader (kernels/csv.py) against Python's csv module on the same files
+
+_FIELD = st.lists(st.sampled_from(["a", "b", " ", ",", '"', "\n", "\r\n", "é", "語", "\U0001F600", "1"]),
+                  max_size=6).map("".join)
+
+
+def _csv_module(path, columns, chunk_rows, **kw):
+    """read_chunks with the compiled reader turned away: Python's csv module reads the file."""
+    scan = csv_reader._scan
+    csv_reader._scan = lambda *a: None
+    try:
+        return list(read_chunks(path, columns, chunk_rows, **kw))
+    finally:
+        csv_reader._scan = scan
+
+
+def _same_chunks(compiled, reference):
+    assert len(compiled) == len(reference)
+    for a, b in zip(compiled, reference):
+        assert (a.lines, a.whole) == (b.lines, b.whole)
+        assert {c: list(v) for c, v in a.columns.items()} == b.columns
+        for values in a.columns.values():
+            if isinstance(values, CodedColumn):
+                assert len(set(values.distinct)) == len(values.distinct)
+                assert [values.distinct[k] for k in values.codes] == list(values)
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=st.lists(st.lists(_FIELD, min_size=3, max_size=3), min_size=1, max_size=12),
+       quote_all=st.booleans(), ending=st.sampled_from(["\n", "\r\n"]), blank=st.sampled_from([None, 0, 2]),
+       bom=st.booleans(), chunk_rows=st.sampled_from([1, 3, 100]), last_newline=st.booleans())
+def test_the_compiled_reader_reads_as_the_csv_module(tmp_path_factory, rows, quote_all, ending, blank, bom,
+                                                     chunk_rows, last_newline):
+    out = io.StringIO()
+    writer = csv.writer(out, quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL, lineterminator=ending)
+    writer.writerow(["a", "b", "c"])
+    writer.writerows(rows)
+    lines = out.getvalue().split(ending)[:-1]
+    if blank is not None and blank < len(lines):
+        lines.insert(blank + 1, "")
+    text = ending.join(lines) + (ending if last_newline else "")
+    path = tmp_path_factory.mktemp("csv") / "d.csv"
+    path.write_bytes(((b"\xef\xbb\xbf" if bom else b"") + text.encode()))
+    assert csv_reader._scan(str(path), ["a", "c"], ",", ()) is not None
+    _same_chunks(list(read_chunks(str(path), ["c", "a", "x"], chunk_rows, optional=("x",))),
+                 _csv_module(str(path), ["c", "a", "x"], chunk_rows, optional=("x",)))
+
+
+@pytest.mark.parametrize("text", [
+    'a,b\nx"y"z,1\n',  # a quote inside an unquoted field: a literal quote to the csv module
+    'a,b\nx,1\ry,2\n',  # a lone carriage return ends a line
+    'a,b\n"x\ry",1\n',
+    'a,b\nx\x00,1\n',  # a NUL byte
+    '"a\nb",b\nx,1\n',  # a header over two lines
+    '\na,b\nx,1\n',  # a blank first line (an empty header)
+])
+def test_what_the_compiled_reader_leaves_to_the_csv_module(tmp_path, text):
+    path = _write(tmp_path, text)
+    assert csv_reader._scan(path, ["b"], ",", ()) is None
+    try:
+        expected = _csv_module(path, ["b"], 100)
+    except (DataFormatError, csv.Error) as e:
+        with pytest.raises(type(e), match=re.escape(str(e))):
+            list(read_chunks(path, ["b"], 100))
+    else:
+        _same_chunks(list(read_chunks(path, ["b"], 100)), expected)
+
+
+def test_a_file_above_the_compiled_readers_size_streams_through_the_csv_module(tmp_path, monkeypatch):
+    path = _write(tmp_path, "a,b\n" + "".join(f"{i % 7},{i}\n" for i in range(50)))
+    assert isinstance(_read(path)[2][0].columns["a"], CodedColumn)
+    monkeypatch.setattr(csv_reader, "COMPILED_MAX_BYTES", 100)
+    rows, lines, chunks = _read(path, chunk_rows=20)
+    assert not isinstance(chunks[0].columns["a"], CodedColumn) and len(chunks) == 3
+    assert rows[:2] == [("0", "0"), ("1", "1")] and lines[-1] == 51
+
+
+def test_a_coded_column_holds_each_distinct_value_once(tmp_path):
+    # a field quoted or not, and '' or '""', are one value each
+    path = _write(tmp_path, 'a,b\nx,1\n"x",2\n,3\n"",4\n"say ""hi""",5\nx,6\n')
+    (chunk,) = _read(path)[2]
+    column = chunk.columns["a"]
+    assert column == ["x", "x", None, None, 'say "hi"', "x"]
+    assert column.distinct == ["x", None, 'say "hi"'] and column.codes.tolist() == [0, 0, 1, 1, 2, 0]
