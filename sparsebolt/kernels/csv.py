@@ -32,24 +32,26 @@ def _line_end(buf, i):
 def scan_rows(buf, pos, line, delimiter, quote, width):
     """The rows of ``buf[pos:]``, each checked to hold ``width`` fields; blank lines skipped.
 
-    buf : uint8[n_bytes]    pos : int, the first row's first byte    line : int, its line number
-    delimiter, quote : int, byte values
-    returns (starts int64[n_rows]: each row's first byte, lines int64[n_rows]: the line each
-    row starts on, status: PLAIN, or UNUSUAL at the first row the scan does not accept)
+    buf : uint8[n_bytes], fewer than 2**31    pos : int, the first row's first byte
+    line : int, its line number    delimiter, quote : int, byte values
+    returns (starts int32[n_rows]: each row's first byte, lines int32[n_rows]: the line each
+    row starts on, longest: the most bytes a field's span holds, status: PLAIN, or UNUSUAL
+    at the first row the scan does not accept)
     """
     end = buf.shape[0]
     most = 1
     for i in range(pos, end):
         most += buf[i] == NEWLINE
-    starts = np.empty(most, dtype=np.int64)
-    lines = np.empty(most, dtype=np.int64)
+    starts = np.empty(most, dtype=np.int32)
+    lines = np.empty(most, dtype=np.int32)
     n = 0
+    longest = 0
     i = pos
     while i < end:
         if buf[i] == NEWLINE or buf[i] == RETURN:  # a blank line
             ends, i = _line_end(buf, i)
             if not ends:
-                return starts[:n], lines[:n], UNUSUAL
+                return starts[:n], lines[:n], longest, UNUSUAL
             line += 1
             continue
         starts[n] = i
@@ -57,11 +59,12 @@ def scan_rows(buf, pos, line, delimiter, quote, width):
         n += 1
         fields = 1
         while True:
+            a = i
             if i < end and buf[i] == quote:
                 i += 1
                 while True:
                     if i >= end:
-                        return starts[:n], lines[:n], UNUSUAL
+                        return starts[:n], lines[:n], longest, UNUSUAL
                     c = buf[i]
                     if c == quote:
                         if i + 1 < end and buf[i + 1] == quote:
@@ -70,19 +73,20 @@ def scan_rows(buf, pos, line, delimiter, quote, width):
                         i += 1
                         break
                     if c == 0 or (c == RETURN and not (i + 1 < end and buf[i + 1] == NEWLINE)):
-                        return starts[:n], lines[:n], UNUSUAL
+                        return starts[:n], lines[:n], longest, UNUSUAL
                     line += c == NEWLINE
                     i += 1
                 if i < end and buf[i] != delimiter and buf[i] != NEWLINE and buf[i] != RETURN:
-                    return starts[:n], lines[:n], UNUSUAL
+                    return starts[:n], lines[:n], longest, UNUSUAL
             else:
                 while i < end:
                     c = buf[i]
                     if c == delimiter or c == NEWLINE or c == RETURN:
                         break
                     if c == quote or c == 0:
-                        return starts[:n], lines[:n], UNUSUAL
+                        return starts[:n], lines[:n], longest, UNUSUAL
                     i += 1
+            longest = max(longest, i - a)  # with a quoted field's quotes: never fewer than its characters
             if i < end and buf[i] == delimiter:
                 fields += 1
                 i += 1
@@ -90,96 +94,61 @@ def scan_rows(buf, pos, line, delimiter, quote, width):
             if i < end:
                 ends, i = _line_end(buf, i)
                 if not ends:
-                    return starts[:n], lines[:n], UNUSUAL
+                    return starts[:n], lines[:n], longest, UNUSUAL
                 line += 1
             break
         if fields != width:
-            return starts[:n], lines[:n], UNUSUAL
-    return starts[:n], lines[:n], PLAIN
+            return starts[:n], lines[:n], longest, UNUSUAL
+    return starts[:n], lines[:n], longest, PLAIN
 
 
 @njit(cache=True)
-def row_chars(buf, starts):
-    """Where each row starts in the decoded text: its first byte's place among the file's
-    UTF-8 characters (bytes that do not continue a character).
-
-    buf : uint8[n_bytes]    starts : int64[n_rows], ascending
-    returns int64[n_rows]
-    """
-    out = np.empty(starts.shape[0], dtype=np.int64)
-    chars = 0
-    i = 0
-    for r in range(starts.shape[0]):
-        for j in range(i, starts[r]):
-            chars += (buf[j] & 0xC0) != 0x80
-        i = starts[r]
-        out[r] = chars
-    return out
-
-
-@njit(cache=True)
-def field_spans(buf, starts, chars, delimiter, quote, slots, n_slots, ascii):
+def field_spans(buf, starts, delimiter, quote, slots, n_slots):
     """The spans of the wanted fields of rows that ``scan_rows`` accepted.
 
-    buf : uint8[n_bytes]    starts : int64[n_rows]    chars : int64[n_rows] (``row_chars``)
-    delimiter, quote : int
+    buf : uint8[n_bytes]    starts : int32[n_rows]    delimiter, quote : int
     slots : int64[width], the place of each field among the wanted ones, -1 if unwanted
-    ascii : bool, whether every byte is a character (then char_lo, char_hi are lo, hi)
     returns (lo, hi int64[n_slots, n_rows]: a field's value is ``buf[lo:hi]``, a doubled quote
-    inside quotes still doubled; char_lo, char_hi int64[n_slots, n_rows]: the same span of
-    the decoded text; escaped bool[n_slots, n_rows]: whether the span holds a doubled quote).
-    A quoted field's span leaves its quotes out, so two spans hold equal bytes exactly when
-    their fields hold equal values.
+    inside quotes still doubled; escaped bool[n_slots, n_rows]: whether the span holds a
+    doubled quote). A quoted field's span leaves its quotes out, so two spans hold equal
+    bytes exactly when their fields hold equal values.
     """
     n = starts.shape[0]
     end = buf.shape[0]
     lo = np.empty((n_slots, n), dtype=np.int64)
     hi = np.empty((n_slots, n), dtype=np.int64)
-    char_lo = lo if ascii else np.empty((n_slots, n), dtype=np.int64)
-    char_hi = hi if ascii else np.empty((n_slots, n), dtype=np.int64)
     escaped = np.zeros((n_slots, n), dtype=np.bool_)
     for r in range(n):
-        i = starts[r]
-        c = chars[r]
+        i = np.int64(starts[r])
         f = 0
         while True:
             s = slots[f]
             if i < end and buf[i] == quote:
                 i += 1
-                c += 1
-                a, ca = i, c
+                a = i
                 doubled = False
                 while buf[i] != quote or (i + 1 < end and buf[i + 1] == quote):
                     if buf[i] == quote:
                         doubled = True
-                        i += 2
-                        c += 2
-                    else:
-                        c += (buf[i] & 0xC0) != 0x80
                         i += 1
-                b, cb = i, c
+                    i += 1
+                b = i
                 i += 1
-                c += 1
                 if s >= 0:
                     escaped[s, r] = doubled
             else:
-                a, ca = i, c
+                a = i
                 while i < end and buf[i] != delimiter and buf[i] != NEWLINE and buf[i] != RETURN:
-                    c += (buf[i] & 0xC0) != 0x80
                     i += 1
-                b, cb = i, c
+                b = i
             if s >= 0:
                 lo[s, r] = a
                 hi[s, r] = b
-                if not ascii:
-                    char_lo[s, r] = ca
-                    char_hi[s, r] = cb
             f += 1
             if f == slots.shape[0]:
                 break
             i += 1  # the delimiter
-            c += 1
-    return lo, hi, char_lo, char_hi, escaped
+    return lo, hi, escaped
 
 
 @njit(cache=True)

@@ -7,13 +7,21 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sparsebolt as sb
 from sparsebolt.data import DataFormatError
 from sparsebolt.data import csv as csv_reader
 from sparsebolt.data.csv import CodedColumn, RowError, read_chunks
+
+
+@pytest.fixture(autouse=True, params=["small chunks compiled", "default"])
+def _compiled_chunk_rows(request, monkeypatch):
+    """Each test twice: once with the compiled reader taking chunks of any size, as it takes
+    a large file's, once with the default (the csv module reads small chunks)."""
+    if request.param == "small chunks compiled":
+        monkeypatch.setattr(csv_reader, "MIN_COMPILED_CHUNK_ROWS", 1)
 
 
 def _write(tmp_path, text, name="d.csv"):
@@ -203,7 +211,7 @@ def _same_chunks(compiled, reference):
                 assert [values.distinct[k] for k in values.codes] == list(values)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(st.lists(_FIELD, min_size=3, max_size=3), min_size=1, max_size=12),
        quote_all=st.booleans(), ending=st.sampled_from(["\n", "\r\n"]), blank=st.sampled_from([None, 0, 2]),
        bom=st.booleans(), chunk_rows=st.sampled_from([1, 3, 100]), last_newline=st.booleans())
@@ -219,9 +227,11 @@ def test_the_compiled_reader_reads_as_the_csv_module(tmp_path_factory, rows, quo
     text = ending.join(lines) + (ending if last_newline else "")
     path = tmp_path_factory.mktemp("csv") / "d.csv"
     path.write_bytes(((b"\xef\xbb\xbf" if bom else b"") + text.encode()))
-    assert csv_reader._scan(str(path), ["a", "c"], ",", ()) is not None
-    _same_chunks(list(read_chunks(str(path), ["c", "a", "x"], chunk_rows, optional=("x",))),
-                 _csv_module(str(path), ["c", "a", "x"], chunk_rows, optional=("x",)))
+    with pytest.MonkeyPatch.context() as patch:  # small chunks, as a large file's
+        patch.setattr(csv_reader, "MIN_COMPILED_CHUNK_ROWS", 1)
+        assert csv_reader._scan(str(path), ["a", "c"], chunk_rows, ",", ()) is not None
+        compiled = list(read_chunks(str(path), ["c", "a", "x"], chunk_rows, optional=("x",)))
+    _same_chunks(compiled, _csv_module(str(path), ["c", "a", "x"], chunk_rows, optional=("x",)))
 
 
 @pytest.mark.parametrize("text", [
@@ -234,7 +244,7 @@ def test_the_compiled_reader_reads_as_the_csv_module(tmp_path_factory, rows, quo
 ])
 def test_what_the_compiled_reader_leaves_to_the_csv_module(tmp_path, text):
     path = _write(tmp_path, text)
-    assert csv_reader._scan(path, ["b"], ",", ()) is None
+    assert csv_reader._scan(path, ["b"], 100, ",", ()) is None
     try:
         expected = _csv_module(path, ["b"], 100)
     except (DataFormatError, csv.Error) as e:
@@ -246,7 +256,8 @@ def test_what_the_compiled_reader_leaves_to_the_csv_module(tmp_path, text):
 
 def test_a_file_above_the_compiled_readers_size_streams_through_the_csv_module(tmp_path, monkeypatch):
     path = _write(tmp_path, "a,b\n" + "".join(f"{i % 7},{i}\n" for i in range(50)))
-    assert isinstance(_read(path)[2][0].columns["a"], CodedColumn)
+    monkeypatch.setattr(csv_reader, "MIN_COMPILED_CHUNK_ROWS", 1)
+    assert isinstance(_read(path, chunk_rows=20)[2][0].columns["a"], CodedColumn)
     monkeypatch.setattr(csv_reader, "COMPILED_MAX_BYTES", 100)
     rows, lines, chunks = _read(path, chunk_rows=20)
     assert not isinstance(chunks[0].columns["a"], CodedColumn) and len(chunks) == 3
@@ -256,7 +267,30 @@ def test_a_file_above_the_compiled_readers_size_streams_through_the_csv_module(t
 def test_a_coded_column_holds_each_distinct_value_once(tmp_path):
     # a field quoted or not, and '' or '""', are one value each
     path = _write(tmp_path, 'a,b\nx,1\n"x",2\n,3\n"",4\n"say ""hi""",5\nx,6\n')
-    (chunk,) = _read(path)[2]
+    (chunk,) = _read(path, chunk_rows=4096)[2]
     column = chunk.columns["a"]
     assert column == ["x", "x", None, None, 'say "hi"', "x"]
     assert column.distinct == ["x", None, 'say "hi"'] and column.codes.tolist() == [0, 0, 1, 1, 2, 0]
+
+
+def test_the_csv_module_reads_what_the_compiled_reader_would_read_otherwise(tmp_path, monkeypatch):
+    path = _write(tmp_path, "a,b\n" + "".join(f"{'x' * (i % 40)},{i}\n" for i in range(2000)))
+    assert csv_reader._scan(path, ["a"], 2000, ",", ()) is not None
+    monkeypatch.setattr(csv_reader, "MIN_COMPILED_CHUNK_ROWS", 1024)
+    assert csv_reader._scan(path, ["a"], 1023, ",", ()) is None  # small chunks
+    assert csv_reader._scan(path, ["a", "a"], 2000, ",", ()) is None  # a column named twice
+    monkeypatch.setattr(csv, "field_size_limit", lambda: 38)  # a field over the csv module's limit
+    assert csv_reader._scan(path, ["a"], 2000, ",", ()) is None
+    monkeypatch.setattr(csv, "field_size_limit", lambda: 39)
+    assert csv_reader._scan(path, ["a"], 2000, ",", ()) is not None
+
+
+def test_a_coded_columns_codes_are_read_only(tmp_path):
+    (chunk,) = _read(_write(tmp_path, "a,b\nx,1\ny,2\n"), chunk_rows=4096)[2]
+    with pytest.raises(ValueError, match="read-only"):
+        chunk.columns["a"].codes[0] = 1
+
+
+def test_chunk_rows_must_be_a_positive_int(tmp_path):
+    with pytest.raises(ValueError, match="The 'chunk_rows' parameter of read_chunks must be an int >= 1. Got 0"):
+        _read(_write(tmp_path, "a,b\nx,1\n"), chunk_rows=0)
