@@ -14,6 +14,7 @@ import sparsebolt as sb
 from sparsebolt.data import DataFormatError
 from sparsebolt.data import csv as csv_reader
 from sparsebolt.data.csv import CodedColumn, RowError, read_chunks
+from sparsebolt.data.text import read_text_csv
 
 
 @pytest.fixture(autouse=True, params=["small chunks compiled", "default"])
@@ -278,7 +279,6 @@ def test_the_csv_module_reads_what_the_compiled_reader_would_read_otherwise(tmp_
     assert csv_reader._scan(path, ["a"], 2000, ",", ()) is not None
     monkeypatch.setattr(csv_reader, "MIN_COMPILED_CHUNK_ROWS", 1024)
     assert csv_reader._scan(path, ["a"], 1023, ",", ()) is None  # small chunks
-    assert csv_reader._scan(path, ["a", "a"], 2000, ",", ()) is None  # a column named twice
     monkeypatch.setattr(csv, "field_size_limit", lambda: 38)  # a field over the csv module's limit
     assert csv_reader._scan(path, ["a"], 2000, ",", ()) is None
     monkeypatch.setattr(csv, "field_size_limit", lambda: 39)
@@ -294,3 +294,11 @@ def test_a_coded_columns_codes_are_read_only(tmp_path):
 def test_chunk_rows_must_be_a_positive_int(tmp_path):
     with pytest.raises(ValueError, match="The 'chunk_rows' parameter of read_chunks must be an int >= 1. Got 0"):
         _read(_write(tmp_path, "a,b\nx,1\n"), chunk_rows=0)
+
+
+def test_a_column_asked_for_twice_is_read_once(tmp_path):
+    path = _write(tmp_path, "a,b\nx,1\ny,2\n")
+    for source in (path, [{"a": "x", "b": "1"}, {"a": "y", "b": "2"}]):
+        (chunk,) = _read(source, columns=("a", "b", "a"), chunk_rows=4096)[2]
+        assert chunk.columns["a"] == ["x", "y"] and chunk.columns["b"] == ["1", "2"]
+    assert read_text_csv(path, "a", "a") == (["x", "y"], ["x", "y"])
