@@ -108,7 +108,12 @@ def test_only_the_main_thread_limits_blas(monkeypatch):
     worker.start()
     worker.join()
     assert model.steps == len(batches) and calls == []
-    model.train(batches, epochs=1, learning_rate=1e-2, verbose=False)
+    # once an epoch in train, whose steps keep the limit; once a step called alone
+    model.train(batches, epochs=2, learning_rate=1e-2, verbose=False)
+    assert calls == [("MainThread", 1)] * 2
+    calls.clear()
+    for batch in batches:
+        model.train_step(batch, 1e-2)
     assert calls == [("MainThread", 1)] * len(batches)
 
 

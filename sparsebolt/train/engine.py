@@ -6,12 +6,13 @@ A ``Steps`` says how: ``LocalSteps`` (``Model.train``) runs a data set's batches
 workers compute on their shards and combine (``sparsebolt.distributed.trainer``). The
 engine calls a ``Steps`` only through the methods of the base class below.
 """
+import contextlib
 import functools
 import time
 
 from tqdm.auto import tqdm
 
-from .._threads import validation_threads
+from .._threads import hold_step_threads, validation_threads
 
 from .callbacks import Callback, History
 from .inference import evaluate
@@ -75,6 +76,10 @@ class Steps:
 
     def evaluate(self, model, validation, metrics, verbose):
         return evaluate(model, validation, metrics, verbose=verbose)
+
+    def holding(self):
+        """A context the epoch's steps run in (``LocalSteps``: their thread settings held)."""
+        return contextlib.nullcontext()
 
     def recover(self, err, restore):
         """After a ``recoverable`` error: ``restore()`` loads the newest checkpoint into the
@@ -144,6 +149,9 @@ class LocalSteps(Steps):
                 raise ValueError(f"The checkpoint is {resumed['batch']} batches into epoch {epoch + 1}, but the "
                                  f"data gives only {i} batches: resume on the same data.")
         return batches
+
+    def holding(self):
+        return hold_step_threads()
 
     def step(self, epoch, batch, learning_rate):
         return self.model.train_step(batch, learning_rate), 1, batch.batch_size
@@ -281,8 +289,8 @@ class Engine:
         every = self.checkpoints.every if self.checkpoints is not None else None
         lr = None  # the last step's rate, for the logs
         start = time.perf_counter()
-        with tqdm(total=steps.n_samples(), initial=n_samples, unit="samples", unit_scale=True,
-                  disable=not self.verbose, desc=f"epoch {epoch + 1}/{self.epochs}") as bar:
+        with steps.holding(), tqdm(total=steps.n_samples(), initial=n_samples, unit="samples", unit_scale=True,
+                                   disable=not self.verbose, desc=f"epoch {epoch + 1}/{self.epochs}") as bar:
             for item in items:
                 lr = self.schedule(self.run_steps)
                 loss, batches, samples = steps.step(epoch, item, lr)
