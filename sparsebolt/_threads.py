@@ -81,18 +81,16 @@ def step_threads(serial: bool = False):
     kernels, adult age's UDT step took 18 ms with BLAS on two threads against 1.3 ms on one.
     Only on the main thread: OpenBLAS's thread count is one for the whole process, and
     threadpoolctl lets one thread at a time set it."""
-    on_main = threading.current_thread() is threading.main_thread()
-    blas = _blas_controller().limit(limits=1) if on_main and not _blas_held else nullcontext()
-    with blas, one_thread(serial):
+    with hold_step_threads(), one_thread(serial):
         yield
 
 
 @contextmanager
 def hold_step_threads():
-    """BLAS on one thread for a block of training steps (``Model.train``'s epoch), which
-    ``step_threads`` then leaves as it is: limiting and restoring it took 18 us a step, 2% of
-    adult's. Code between the steps (callbacks) runs BLAS on one thread too. Only on the
-    main thread, as ``step_threads``."""
+    """BLAS on one thread for a block of training steps (``Model.train``'s epoch, or one
+    step), which ``step_threads`` within it leaves as it is: limiting and restoring it took
+    18 us a step, 2% of adult's. Code between the steps (callbacks) runs BLAS on one thread
+    too. Only on the main thread (see ``step_threads``)."""
     global _blas_held
     if _blas_held or threading.current_thread() is not threading.main_thread():
         yield
