@@ -270,7 +270,7 @@ def _coded_chunks(path, columns, chunk_rows, delimiter, data, header, starts, li
         part = slice(top, top + chunk_rows)
         n = starts[part].shape[0]
         lo, hi, escaped = kernels.field_spans(buf, starts[part], ord(delimiter), ord(QUOTE), slots, len(wanted))
-        cols = {c: [None] * n for c in columns}
+        coded = {}
         for k, c in enumerate(wanted):
             codes, first = kernels.code_spans(buf, lo[k], hi[k])
             a, b = lo[k][first], hi[k][first]
@@ -279,7 +279,8 @@ def _coded_chunks(path, columns, chunk_rows, delimiter, data, header, starts, li
                 distinct[i] = distinct[i].replace(QUOTE * 2, QUOTE)
             for i in np.flatnonzero(a == b).tolist():  # one at most: '' and '""' are one span
                 distinct[i] = None
-            cols[c] = CodedColumn(distinct, codes)
+            coded[c] = CodedColumn(distinct, codes)
+        cols = {c: coded[c] if c in coded else [None] * n for c in columns}
         # as the csv path: whole when the file ended before the first chunk filled
         yield Chunk(path, cols, lines[part].tolist(), True, top == 0 and n < chunk_rows)
 
