@@ -26,6 +26,7 @@ from ..nn import Embedding, FullyConnected, Input, Model, NumericEmbedding
 from ..nn.model import load_model_file
 from ..train.augment import can_pin
 from ..train.callbacks import EarlyStopping
+from ..train.inference import WIDE_OUTPUT
 from ..train.metrics import NegativeBinnedMAE, make_metric
 from ..train.schedules import WarmupDecay, WarmupPlateau
 from . import types as T
@@ -629,10 +630,15 @@ class UniversalDeepTransformer:
                 self.index_nodes(validation)
             val = self._dataset(validation, "eval", 2048)
         callbacks = list(callbacks)
+        tie_breaker = None
         if val is not None and (auto or learning_rate is None):
             monitor = validation_metric or self._default_validation_metric(val)
             if monitor not in metrics:
                 metrics.append(monitor)
+            if self._loss_breaks_ties(monitor):
+                if "neg_log_loss" not in metrics:
+                    metrics.append("neg_log_loss")
+                tie_breaker = "val_neg_log_loss"
             monitor = f"val_{getattr(monitor, 'name', monitor)}"
         if n_rows is None:  # streamed: count the rows once, for the epoch budget and the schedule
             n_rows = sum(len(c) for c in self._chunks(data, with_target=True, columns=[self.target]))
@@ -645,13 +651,13 @@ class UniversalDeepTransformer:
                 epochs = max_epochs or int(np.clip(np.ceil(AUTO_SAMPLE_BUDGET / max(n_rows, 1)),
                                                    AUTO_MIN_EPOCHS, AUTO_MAX_EPOCHS))
                 patience = LARGE_VALIDATION_PATIENCE if val.n_samples >= LARGE_VALIDATION_ROWS else AUTO_PATIENCE
-                callbacks.append(EarlyStopping(monitor, patience=patience))
+                callbacks.append(EarlyStopping(monitor, patience=patience, tie_breaker=tie_breaker))
         if learning_rate is None:
             warmup = min(-(-steps // 4), AUTO_MAX_WARMUP)
             if val is not None:
                 growth = _batch_growth(batch_size, n_rows - n_val, max_in_memory_rows) if own_batch else 1
                 learning_rate = WarmupPlateau(self._auto_rate, warmup, monitor, factor=0.5, patience=1,
-                                              max_batch_growth=growth)
+                                              max_batch_growth=growth, tie_breaker=tie_breaker)
             else:
                 learning_rate = WarmupDecay(self._auto_rate, warmup, epochs * steps)
         self._untrained_build = False
@@ -890,6 +896,15 @@ class UniversalDeepTransformer:
                 return "auc"
         return "recall@10" if self.temporal_tracking else "precision@1"
 
+    def _loss_breaks_ties(self, monitor):
+        """Whether automatic training decides between epochs of equal ``monitor`` by the
+        held-out log-loss: for a top-k metric over a softmax output that evaluation scores
+        whole. On a small held-out set such a metric moves in steps of 1/n and stays flat
+        while the model still learns, which made the rate halve and training stop early
+        (docs/automl.md, "Ties on a small held-out set")."""
+        return (isinstance(monitor, str) and monitor != "auc" and self.output_activation == "softmax"
+                and self.model.output.layer.dim <= WIDE_OUTPUT)
+
     @property
     def regression(self) -> bool:
         """Whether the target is numerical (predicted through its bins, see ``TargetBins``)."""
@@ -908,8 +923,8 @@ class UniversalDeepTransformer:
         data : str, path-like, DataFrame or list of dict
             Labeled rows.
         metrics : sequence of str, default=('categorical_accuracy',)
-            'precision@k', 'recall@k', 'categorical_accuracy', 'auc' (binary target); for a
-            numerical target 'mae' and 'rmse' (the default is then both).
+            'precision@k', 'recall@k', 'categorical_accuracy', 'auc' (binary target),
+            'neg_log_loss'; for a numerical target 'mae' and 'rmse' (the default is then both).
         sparse_inference : bool, default=False
             Score only the output neurons the LSH tables retrieve.
         batch_size : int, default=2048

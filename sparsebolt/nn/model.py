@@ -784,7 +784,7 @@ class Model:
             Labeled batches, or a matrix ``X`` with labels ``y`` (as in ``train``).
         metrics : str or sequence of str, default=('precision@1',)
             'precision@k', 'recall@k' (k a positive integer), 'categorical_accuracy', 'auc'
-            (binary output).
+            (binary output), 'neg_log_loss' (softmax output).
         sparse_inference : bool, default=False
             Score only the output neurons the LSH tables retrieve.
         verbose : bool, default=False

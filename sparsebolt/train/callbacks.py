@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._validation import check_float, check_int
-from .schedules import monitored
+from .schedules import check_tie_breaker, improves
 
 if TYPE_CHECKING:
     from ..nn.model import Model
@@ -191,22 +191,29 @@ class EarlyStopping(Callback):
         (not the optimizer's state). Of an input table, only the rows the training data
         holds are kept and put back (the optimizers move no others): a callback that
         writes the others itself is not undone.
+    tie_breaker : str or None, default=None
+        A second epoch log key (higher is better) that decides between epochs whose
+        ``monitor`` values are equal, such as 'val_neg_log_loss' beside
+        'val_precision@1' (the UniversalDeepTransformer's automatic training does so).
 
     Attributes
     ----------
     best : float
         The best monitored value so far.
+    best_tie : float
+        The ``tie_breaker`` value of the best epoch (-inf without one).
     best_epoch : int or None
         The 1-based epoch of ``best``.
 
     Raises
     ------
     ValueError
-        For an empty ``monitor``, or (during training) a ``monitor`` the epoch logs lack.
+        For an empty ``monitor``, or (during training) a ``monitor`` or ``tie_breaker``
+        the epoch logs lack.
     """
 
     def __init__(self, monitor: str, patience: int = 2, min_delta: float = 0.0,
-                 restore_best_weights: bool = True) -> None:
+                 restore_best_weights: bool = True, tie_breaker: str | None = None) -> None:
         if not isinstance(monitor, str) or not monitor:
             raise ValueError(f"The 'monitor' parameter of EarlyStopping must be a key of the epoch logs "
                              f"such as 'val_precision@1'. Got {monitor!r} instead.")
@@ -214,16 +221,18 @@ class EarlyStopping(Callback):
         self.patience = check_int("EarlyStopping", "patience", patience, 1)
         self.min_delta = check_float("EarlyStopping", "min_delta", min_delta, 0.0)
         self.restore_best_weights = bool(restore_best_weights)
-        self.best, self.best_epoch, self.wait, self._saved = -math.inf, None, 0, None
+        self.tie_breaker = check_tie_breaker("EarlyStopping", tie_breaker)
+        self.best, self.best_tie, self.best_epoch, self.wait, self._saved = -math.inf, -math.inf, None, 0, None
 
     def on_train_begin(self, model: Model) -> None:
         self.stop_training = False
-        self.best, self.best_epoch, self.wait, self._saved = -math.inf, None, 0, None
+        self.best, self.best_tie, self.best_epoch, self.wait, self._saved = -math.inf, -math.inf, None, 0, None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float], model: Model) -> None:
-        value = monitored(logs, self.monitor, "EarlyStopping")
-        if value > self.best + self.min_delta:
-            self.best, self.best_epoch, self.wait = value, epoch + 1, 0
+        better, value, tie = improves(logs, "EarlyStopping", self.monitor, self.tie_breaker, self.best,
+                                      self.best_tie, self.min_delta)
+        if better:
+            self.best, self.best_tie, self.best_epoch, self.wait = value, tie, epoch + 1, 0
             if self.restore_best_weights:
                 # the rows the run's data can move (Engine.run), when it knows them
                 rows = model.trained_rows() if model.trained_rows is not None else None

@@ -15,8 +15,9 @@ from .metrics import make_metric
 if TYPE_CHECKING:
     from ..nn.model import Model
 
-# wider dense outputs are scored block by block, never materialised whole
-_WIDE = 4096
+# wider dense outputs are scored block by block, never materialised whole (so evaluation
+# has no output values for them)
+WIDE_OUTPUT = 4096
 
 
 def _as_batches(data):
@@ -33,7 +34,7 @@ def _predictions(model, data, k, sparse_inference):
     for batch in _as_batches(data):
         model.check_batch(batch)
         serial = batch.batch_size == 1
-        if sparse_inference or layer.dim <= _WIDE:
+        if sparse_inference or layer.dim <= WIDE_OUTPUT:
             output = model.output_values(batch, sparse_inference=sparse_inference, serial=serial)
             ids, scores = top_k(output, k, serial=serial)
             yield batch, ids, scores, output

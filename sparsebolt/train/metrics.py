@@ -1,4 +1,4 @@
-"""Metrics over predictions: precision@k, recall@k, categorical_accuracy and auc."""
+"""Metrics over predictions: precision@k, recall@k, categorical_accuracy, auc and neg_log_loss."""
 from __future__ import annotations
 
 import re
@@ -6,7 +6,10 @@ from typing import Any
 
 import numpy as np
 
-METRICS = ("precision@k", "recall@k", "categorical_accuracy", "auc")
+METRICS = ("precision@k", "recall@k", "categorical_accuracy", "auc", "neg_log_loss")
+# the probability a label gets when the output holds none for it (a sparse output's
+# inactive neuron) or rounds it to zero: the log stays finite
+_MIN_PROBABILITY = 1e-12
 
 
 class _TopKMetric:
@@ -76,6 +79,51 @@ class AUC:
         return float((ranks[truth].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
+class NegativeLogLoss:
+    """Minus the cross-entropy of a softmax output: a sample's labels share its target mass
+    as in training (1/k each of k labels, or in proportion to their values), so the value
+    is ``mean over samples of sum_l w_l log p_l``. Negative so that higher is better, as
+    early stopping expects; a label the output has no value for (an inactive neuron of a
+    sparse output) counts as probability 1e-12. Needs the output's values: an output wider
+    than 4,096 neurons, evaluated by its top k alone, has none here."""
+
+    k = 1
+    name = "neg_log_loss"
+
+    def __init__(self):
+        self.total, self.count = 0.0, 0
+
+    def update(self, top_ids, hits, labels, output):
+        if output is None:
+            raise ValueError("The 'neg_log_loss' metric needs the output's probabilities, which dense "
+                             "evaluation of an output wider than 4,096 neurons does not compute; "
+                             "evaluate it with sparse_inference=True or monitor another metric.")
+        n_labels = np.diff(labels.offsets)
+        rows = np.repeat(np.arange(labels.batch_size), n_labels)
+        if output.is_dense:
+            p = output.vals[rows, labels.ids].astype(np.float64)
+        else:
+            # (row, id) keys of the output's entries, sorted, looked up for each label
+            keys = np.repeat(np.arange(output.batch_size, dtype=np.int64), np.diff(output.offsets)) * output.dim
+            keys += output.ids
+            order = np.argsort(keys, kind="stable")
+            keys = keys[order]
+            wanted = rows.astype(np.int64) * output.dim + labels.ids
+            p = np.zeros(wanted.shape[0])
+            if keys.shape[0]:
+                at = np.minimum(np.searchsorted(keys, wanted), keys.shape[0] - 1)
+                hit = keys[at] == wanted
+                p[hit] = output.vals[order[at[hit]]]
+        weights = labels.vals.astype(np.float64)
+        totals = np.bincount(rows, weights=weights, minlength=labels.batch_size)
+        weights /= np.where(totals > 0, totals, 1.0)[rows]
+        self.total += float((weights * np.log(np.maximum(p, _MIN_PROBABILITY))).sum())
+        self.count += int((n_labels > 0).sum())
+
+    def result(self):
+        return self.total / max(self.count, 1)
+
+
 class NegativeBinnedMAE:
     """Minus the mean absolute error of a target predicted through bins: the prediction is
     the probabilities of the bins (the output) times ``centers``, the truth the center of
@@ -111,8 +159,9 @@ def make_metric(name: str | Any) -> Any:
     Parameters
     ----------
     name : str or metric object
-        'precision@k', 'recall@k' (k a positive integer), 'categorical_accuracy' or 'auc';
-        or an accumulator with a ``fresh()`` method, which makes the new one.
+        'precision@k', 'recall@k' (k a positive integer), 'categorical_accuracy', 'auc',
+        'neg_log_loss' (minus a softmax output's cross-entropy), or an accumulator with a
+        ``fresh()`` method, which makes the new one.
 
     Returns
     -------
@@ -135,5 +184,7 @@ def make_metric(name: str | Any) -> Any:
             return Accuracy(name, 1)
         if name == "auc":
             return AUC()
+        if name == "neg_log_loss":
+            return NegativeLogLoss()
     listed = ", ".join(repr(x) for x in METRICS)
     raise ValueError(f"Unknown metric {name!r}. Valid metrics: {listed} (k a positive integer, e.g. 'precision@5').")

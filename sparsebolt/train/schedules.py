@@ -118,6 +118,11 @@ class WarmupPlateau(Schedule):
         Epochs without an improvement of more than ``min_delta`` that make a plateau.
     min_delta : float, default=0.0
         The smallest change that counts as an improvement.
+    tie_breaker : str or None, default=None
+        A second epoch log key (higher is better) that decides between epochs whose
+        ``monitor`` values are equal, such as 'val_neg_log_loss' beside
+        'val_precision@1': on a small validation set accuracy moves in steps of 1/n and
+        stays flat while the model still learns.
     max_batch_growth : int, default=1
         The most times its own batch size the data may take; 1 never grows it. Only for
         data with a ``batch_size`` to set (``sb.data.SparseDataset``), in ``Model.train``.
@@ -125,11 +130,12 @@ class WarmupPlateau(Schedule):
     Raises
     ------
     ValueError
-        For an empty ``monitor``, or (during training) a ``monitor`` the epoch logs lack.
+        For an empty ``monitor``, or (during training) a ``monitor`` or ``tie_breaker``
+        the epoch logs lack.
     """
 
     def __init__(self, peak: float, warmup_steps: int, monitor: str, factor: float = 0.5, patience: int = 1,
-                 min_delta: float = 0.0, max_batch_growth: int = 1) -> None:
+                 min_delta: float = 0.0, max_batch_growth: int = 1, tie_breaker: str | None = None) -> None:
         self.peak = check_float("WarmupPlateau", "peak", peak, 0.0, low_open=True)
         self.warmup_steps = check_int("WarmupPlateau", "warmup_steps", warmup_steps, 0)
         if not isinstance(monitor, str) or not monitor:
@@ -140,20 +146,22 @@ class WarmupPlateau(Schedule):
         self.patience = check_int("WarmupPlateau", "patience", patience, 1)
         self.min_delta = check_float("WarmupPlateau", "min_delta", min_delta, 0.0)
         self.max_batch_growth = check_int("WarmupPlateau", "max_batch_growth", max_batch_growth, 1)
+        self.tie_breaker = check_tie_breaker("WarmupPlateau", tie_breaker)
         self.reset()
 
     def reset(self) -> None:
         """Back to the peak rate, the data's own batch size, no best value yet."""
-        self.scale, self.best, self.wait, self.batch_growth = 1.0, -math.inf, 0, 1
+        self.scale, self.best, self.best_tie, self.wait, self.batch_growth = 1.0, -math.inf, -math.inf, 0, 1
 
     def __call__(self, step: int) -> float:
         ramp = (step + 1) / self.warmup_steps if step < self.warmup_steps else 1.0
         return self.peak * self.scale * ramp
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
-        value = monitored(logs, self.monitor, "WarmupPlateau")
-        if value > self.best + self.min_delta:
-            self.best, self.wait = value, 0
+        better, value, tie = improves(logs, "WarmupPlateau", self.monitor, self.tie_breaker, self.best,
+                                      self.best_tie, self.min_delta)
+        if better:
+            self.best, self.best_tie, self.wait = value, tie, 0
             return
         self.wait += 1
         if self.wait >= self.patience:
@@ -165,7 +173,8 @@ class WarmupPlateau(Schedule):
 
     def __repr__(self):
         return (f"WarmupPlateau(peak={self.peak}, warmup_steps={self.warmup_steps}, monitor={self.monitor!r}, "
-                f"factor={self.factor}, patience={self.patience}, max_batch_growth={self.max_batch_growth})")
+                f"factor={self.factor}, patience={self.patience}, max_batch_growth={self.max_batch_growth}, "
+                f"tie_breaker={self.tie_breaker!r})")
 
 
 def monitored(logs: dict[str, float], key: str, owner: str) -> float:
@@ -174,6 +183,24 @@ def monitored(logs: dict[str, float], key: str, owner: str) -> float:
         known = ", ".join(repr(k) for k in logs if k.startswith("val_")) or "none (no validation data or metrics)"
         raise ValueError(f"{owner} monitors {key!r}, which the epoch logs lack; validation values: {known}.")
     return float(logs[key])
+
+
+def check_tie_breaker(owner: str, tie_breaker: str | None) -> str | None:
+    """``tie_breaker`` checked: None or a non-empty log key."""
+    if tie_breaker is not None and (not isinstance(tie_breaker, str) or not tie_breaker):
+        raise ValueError(f"The 'tie_breaker' parameter of {owner} must be None or a key of the epoch logs "
+                         f"such as 'val_neg_log_loss'. Got {tie_breaker!r} instead.")
+    return tie_breaker
+
+
+def improves(logs: dict[str, float], owner: str, monitor: str, tie_breaker: str | None, best: float,
+             best_tie: float, min_delta: float) -> tuple[bool, float, float]:
+    """(whether an epoch's ``logs`` improve on the best epoch, its monitored value, its
+    tie-breaking value): a monitored value above ``best`` by more than ``min_delta``, or
+    equal to it with a higher ``tie_breaker`` value than ``best_tie``."""
+    value = monitored(logs, monitor, owner)
+    tie = monitored(logs, tie_breaker, owner) if tie_breaker is not None else -math.inf
+    return value > best + min_delta or (value == best and tie > best_tie), value, tie
 
 
 def as_schedule(learning_rate: float | Schedule) -> Schedule:

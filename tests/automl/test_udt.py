@@ -241,6 +241,36 @@ def test_train_with_no_arguments_holds_out_stops_and_keeps_the_best(tmp_path):
     assert model.evaluate(test, metrics=["categorical_accuracy"])["categorical_accuracy"] > 0.9
 
 
+def test_automatic_training_decides_ties_of_a_small_held_out_set_by_its_log_loss():
+    # 30 held-out rows: precision@1 moves in steps of 1/30 and stays flat for epochs while the
+    # held-out log-loss still falls; such an epoch is an improvement, not a plateau
+    rng = np.random.default_rng(0)
+    topics = [[f"t{c}w{j}" for j in range(6)] for c in range(5)]
+    filler = [f"f{i}" for i in range(60)]
+    rows = []
+    for _ in range(300):
+        c = int(rng.integers(5))
+        words = list(rng.choice(filler, 6)) + list(rng.choice(topics[c], 1))
+        rng.shuffle(words)
+        rows.append({"text": " ".join(words), "y": f"c{c if rng.random() < 0.6 else int(rng.integers(5))}"})
+    model = sb.UniversalDeepTransformer({"text": sb.types.text(), "y": sb.types.categorical()}, target="y",
+                                        seed=0, **SMALL)
+    history = model.train(rows, verbose=False)
+    precision, log_loss = history["val_precision@1"], history["val_neg_log_loss"]
+    assert all(v < 0 for v in log_loss)
+    best = max(range(len(precision)), key=lambda i: (precision[i], log_loss[i])) + 1
+    assert history.best_epoch == best != int(np.argmax(precision)) + 1, "a tie at the best precision decided"
+    rates = history["learning_rate"]
+    first_tie = next(i for i in range(1, len(precision)) if precision[i] == precision[i - 1])
+    assert rates[first_tie + 1] == rates[0] and history["batches"][first_tie + 1] == history["batches"][0], \
+        "a tie with a lower log-loss is not a plateau"
+    # a numerical target's metric, and AUC, do not tie: no log-loss computed for them
+    binary = sb.UniversalDeepTransformer({"text": sb.types.text(), "y": sb.types.categorical()}, target="y",
+                                         **SMALL)
+    assert "val_neg_log_loss" not in binary.train([{"text": r["text"], "y": r["y"] == "c0"} for r in rows],
+                                                  verbose=False).epochs[0]
+
+
 def test_a_large_validation_set_stops_sooner(tmp_path):
     rng = np.random.default_rng(5)
     rows = _reviews(rng, 1000)

@@ -220,3 +220,27 @@ def test_a_schedule_keeps_the_growth_it_starts_with():
     history = small_model().train(clustered(n=640, batch_size=64), epochs=2, learning_rate=AlwaysTwice(1e-3),
                                   verbose=False)
     assert history["batches"] == [5, 5]
+
+
+def test_a_tie_breaker_decides_between_equal_values():
+    # (precision, neg log-loss) by epoch: a tie with a better loss improves, one with a worse loss does not
+    epochs = [(0.5, -2.0), (0.5, -1.5), (0.5, -1.6), (0.6, -1.7)]
+    model = small_model()
+    for tie_breaker, best_epochs, rates in ((None, [1, 1, 1, 4], [1e-2, 5e-3, 2.5e-3, 2.5e-3]),
+                                            ("val_l", [1, 2, 2, 4], [1e-2, 1e-2, 5e-3, 5e-3])):
+        stop = EarlyStopping("val_p", patience=5, tie_breaker=tie_breaker)
+        plateau = WarmupPlateau(1e-2, 0, "val_p", factor=0.5, patience=1, tie_breaker=tie_breaker)
+        stop.on_train_begin(model)
+        for epoch, ((p, l), best, rate) in enumerate(zip(epochs, best_epochs, rates)):
+            stop.on_epoch_end(epoch, {"val_p": p, "val_l": l}, model)
+            plateau.on_epoch_end(epoch, {"val_p": p, "val_l": l})
+            assert (stop.best_epoch, plateau(100)) == (best, pytest.approx(rate)), (tie_breaker, epoch)
+        assert stop.best == 0.6 and stop.best_tie == (-1.7 if tie_breaker else -np.inf)
+    with pytest.raises(ValueError, match="'tie_breaker' parameter of EarlyStopping must be None"):
+        EarlyStopping("val_p", tie_breaker="")
+    with pytest.raises(ValueError, match="'tie_breaker' parameter of WarmupPlateau must be None"):
+        WarmupPlateau(1e-2, 0, "val_p", tie_breaker=3)
+    with pytest.raises(ValueError, match="EarlyStopping monitors 'val_l', which the epoch logs lack"):
+        EarlyStopping("val_p", tie_breaker="val_l").on_epoch_end(0, {"val_p": 0.5}, model)
+    with pytest.raises(ValueError, match="WarmupPlateau monitors 'val_l', which the epoch logs lack"):
+        WarmupPlateau(1e-2, 0, "val_p", tie_breaker="val_l").on_epoch_end(0, {"val_p": 0.5})

@@ -1,0 +1,73 @@
+"""Metrics against NumPy references."""
+import numpy as np
+import pytest
+
+import sparsebolt as sb
+from sparsebolt.data import Labels
+from sparsebolt.data.value import Value
+from sparsebolt.train import make_metric
+
+from ..synthetic import clustered, small_model
+
+
+def _softmax_rows(rng, n, dim):
+    z = rng.normal(size=(n, dim)) * 3
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_neg_log_loss_is_minus_the_cross_entropy_of_each_sample_s_labels():
+    rng = np.random.default_rng(0)
+    metric = make_metric("neg_log_loss")
+    expected, count = 0.0, 0
+    for n in (7, 5):  # accumulated over batches
+        p = _softmax_rows(rng, n, 9)
+        # one label, two labels (mass 1/2 each), three with values (mass in proportion), none
+        lists = [[int(rng.integers(9))] for _ in range(n - 3)] + [[1, 4], [0, 2, 8], []]
+        values = [[1.0] for _ in range(n - 3)] + [[1.0, 1.0], [1.0, 2.0, 5.0], []]
+        labels = Labels(np.cumsum([0] + [len(x) for x in lists]), np.concatenate(lists).astype(np.int32),
+                        np.concatenate(values).astype(np.float32))
+        metric.update(None, None, labels, Value.dense(p))
+        for row, (ids, vals) in enumerate(zip(lists, values)):
+            if ids:
+                w = np.array(vals) / sum(vals)
+                expected += float((w * np.log(p[row, ids].astype(np.float64))).sum())
+                count += 1
+    assert metric.result() == pytest.approx(expected / count, rel=1e-12)
+
+
+def test_neg_log_loss_of_a_sparse_output_reads_each_label_s_entry():
+    rng = np.random.default_rng(1)
+    p = _softmax_rows(rng, 4, 50)
+    active = [np.array([3, 17, 40]), np.array([49, 0]), np.array([], dtype=int), np.array([8, 9, 10, 11])]
+    out = Value(50, np.concatenate([p[i, a] for i, a in enumerate(active)]).astype(np.float32),
+                np.concatenate(active).astype(np.int32), np.cumsum([0] + [len(a) for a in active]).astype(np.int64))
+    labels = Labels(np.arange(5), np.array([17, 0, 5, 30], dtype=np.int32))
+    metric = make_metric("neg_log_loss")
+    metric.update(None, None, labels, out)
+    # a label outside its row's active neurons counts as probability 1e-12
+    expected = (np.log(p[0, 17]) + np.log(p[1, 0]) + 2 * np.log(1e-12)) / 4
+    assert metric.result() == pytest.approx(expected, rel=1e-6)
+
+
+def test_evaluate_gives_neg_log_loss_of_the_model_s_own_probabilities():
+    data = clustered(n=300, n_features=200, n_classes=20, batch_size=100, shuffle=False)
+    model = small_model(n_features=200, n_classes=20, sparsity=1.0)
+    model.train(data, epochs=1, learning_rate=1e-2, verbose=False)
+    got = model.evaluate(data, metrics=["neg_log_loss"])["neg_log_loss"]
+    expected = []
+    for batch in data:
+        p = model.output_values(batch).to_dense().astype(np.float64)
+        expected.append(np.log(p[np.arange(batch.batch_size), batch.labels.ids]))
+    assert got == pytest.approx(np.concatenate(expected).mean(), rel=1e-6) and got < 0
+
+
+def test_neg_log_loss_needs_output_values():
+    model = small_model(n_features=50, n_classes=5000, sparsity=0.01)
+    data = clustered(n=20, n_features=50, n_classes=5000)
+    with pytest.raises(ValueError, match="'neg_log_loss' metric needs the output's probabilities"):
+        model.evaluate(data, metrics=["neg_log_loss"])
+    assert model.evaluate(data, metrics=["neg_log_loss"], sparse_inference=True)["neg_log_loss"] < 0
+    with pytest.raises(ValueError, match="'neg_log_loss'"):
+        make_metric("log_loss")
+    assert "neg_log_loss" in sb.train.METRICS
