@@ -193,8 +193,8 @@ class EarlyStopping(Callback):
         writes the others itself is not undone.
     tie_breaker : str or None, default=None
         A second epoch log key (higher is better) that decides between epochs whose
-        ``monitor`` values are equal, such as 'val_neg_log_loss' beside
-        'val_precision@1' (the UniversalDeepTransformer's automatic training does so).
+        ``monitor`` values are equal (within ``min_delta``), such as 'val_neg_log_loss'
+        beside 'val_precision@1' (the UniversalDeepTransformer's automatic training does so).
 
     Attributes
     ----------
@@ -248,4 +248,5 @@ class EarlyStopping(Callback):
             self._saved = None
 
     def __repr__(self):
-        return f"EarlyStopping(monitor={self.monitor!r}, patience={self.patience}, best_epoch={self.best_epoch})"
+        return (f"EarlyStopping(monitor={self.monitor!r}, patience={self.patience}, tie_breaker={self.tie_breaker!r}, "
+                f"best_epoch={self.best_epoch})")

@@ -84,8 +84,10 @@ class NegativeLogLoss:
     as in training (1/k each of k labels, or in proportion to their values), so the value
     is ``mean over samples of sum_l w_l log p_l``. Negative so that higher is better, as
     early stopping expects; a label the output has no value for (an inactive neuron of a
-    sparse output) counts as probability 1e-12. Needs the output's values: an output wider
-    than 4,096 neurons, evaluated by its top k alone, has none here."""
+    sparse output) counts as probability 1e-12. Samples without labels (or whose label
+    values do not sum above 0, which training skips too) are left out; NaN when none is
+    left. Needs the output's values: an output wider than 4,096 neurons, evaluated by its
+    top k alone, has none here."""
 
     k = 1
     name = "neg_log_loss"
@@ -116,12 +118,13 @@ class NegativeLogLoss:
                 p[hit] = output.vals[order[at[hit]]]
         weights = labels.vals.astype(np.float64)
         totals = np.bincount(rows, weights=weights, minlength=labels.batch_size)
-        weights /= np.where(totals > 0, totals, 1.0)[rows]
+        counted = totals > 0
+        weights = np.where(counted[rows], weights / np.where(counted, totals, 1.0)[rows], 0.0)
         self.total += float((weights * np.log(np.maximum(p, _MIN_PROBABILITY))).sum())
-        self.count += int((n_labels > 0).sum())
+        self.count += int(counted.sum())
 
     def result(self):
-        return self.total / max(self.count, 1)
+        return self.total / self.count if self.count else float("nan")
 
 
 class NegativeBinnedMAE:

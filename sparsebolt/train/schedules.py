@@ -120,9 +120,9 @@ class WarmupPlateau(Schedule):
         The smallest change that counts as an improvement.
     tie_breaker : str or None, default=None
         A second epoch log key (higher is better) that decides between epochs whose
-        ``monitor`` values are equal, such as 'val_neg_log_loss' beside
-        'val_precision@1': on a small validation set accuracy moves in steps of 1/n and
-        stays flat while the model still learns.
+        ``monitor`` values are equal (within ``min_delta``), such as 'val_neg_log_loss'
+        beside 'val_precision@1': on a small validation set accuracy moves in steps of
+        1/n and stays flat while the model still learns.
     max_batch_growth : int, default=1
         The most times its own batch size the data may take; 1 never grows it. Only for
         data with a ``batch_size`` to set (``sb.data.SparseDataset``), in ``Model.train``.
@@ -177,11 +177,11 @@ class WarmupPlateau(Schedule):
                 f"tie_breaker={self.tie_breaker!r})")
 
 
-def monitored(logs: dict[str, float], key: str, owner: str) -> float:
+def monitored(logs: dict[str, float], key: str, owner: str, role: str = "monitors") -> float:
     """``logs[key]``; a clear error when training computes no such value."""
     if key not in logs:
         known = ", ".join(repr(k) for k in logs if k.startswith("val_")) or "none (no validation data or metrics)"
-        raise ValueError(f"{owner} monitors {key!r}, which the epoch logs lack; validation values: {known}.")
+        raise ValueError(f"{owner} {role} {key!r}, which the epoch logs lack; validation values: {known}.")
     return float(logs[key])
 
 
@@ -195,12 +195,20 @@ def check_tie_breaker(owner: str, tie_breaker: str | None) -> str | None:
 
 def improves(logs: dict[str, float], owner: str, monitor: str, tie_breaker: str | None, best: float,
              best_tie: float, min_delta: float) -> tuple[bool, float, float]:
-    """(whether an epoch's ``logs`` improve on the best epoch, its monitored value, its
-    tie-breaking value): a monitored value above ``best`` by more than ``min_delta``, or
-    equal to it with a higher ``tie_breaker`` value than ``best_tie``."""
+    """(whether an epoch's ``logs`` improve on the best epoch, the best value after it, its
+    tie-breaking value). The monitored value improves when it exceeds ``best`` by more than
+    ``min_delta``; a value within ``min_delta`` of it (or within float rounding: a metric
+    summed over rows in another order differs in its last bits) is a tie, which a higher
+    ``tie_breaker`` value than ``best_tie`` wins."""
     value = monitored(logs, monitor, owner)
-    tie = monitored(logs, tie_breaker, owner) if tie_breaker is not None else -math.inf
-    return value > best + min_delta or (value == best and tie > best_tie), value, tie
+    tie = monitored(logs, tie_breaker, owner, role="breaks ties by") if tie_breaker is not None else -math.inf
+    if best == -math.inf:
+        return value > best, value, tie
+    rounding = 1e-9 * max(1.0, abs(best))
+    if value > best + max(min_delta, rounding):
+        return True, value, tie
+    tied = best - rounding <= value
+    return tied and tie > best_tie, max(best, value), tie
 
 
 def as_schedule(learning_rate: float | Schedule) -> Schedule:

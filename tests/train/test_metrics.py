@@ -23,17 +23,21 @@ def test_neg_log_loss_is_minus_the_cross_entropy_of_each_sample_s_labels():
     for n in (7, 5):  # accumulated over batches
         p = _softmax_rows(rng, n, 9)
         # one label, two labels (mass 1/2 each), three with values (mass in proportion), none
-        lists = [[int(rng.integers(9))] for _ in range(n - 3)] + [[1, 4], [0, 2, 8], []]
-        values = [[1.0] for _ in range(n - 3)] + [[1.0, 1.0], [1.0, 2.0, 5.0], []]
+        # and one whose values sum to 0, which training skips too
+        lists = [[int(rng.integers(9))] for _ in range(n - 4)] + [[1, 4], [0, 2, 8], [], [3, 5]]
+        values = [[1.0] for _ in range(n - 4)] + [[1.0, 1.0], [1.0, 2.0, 5.0], [], [1.0, -1.0]]
         labels = Labels(np.cumsum([0] + [len(x) for x in lists]), np.concatenate(lists).astype(np.int32),
                         np.concatenate(values).astype(np.float32))
         metric.update(None, None, labels, Value.dense(p))
         for row, (ids, vals) in enumerate(zip(lists, values)):
-            if ids:
+            if sum(vals) > 0:
                 w = np.array(vals) / sum(vals)
                 expected += float((w * np.log(p[row, ids].astype(np.float64))).sum())
                 count += 1
     assert metric.result() == pytest.approx(expected / count, rel=1e-12)
+    empty = make_metric("neg_log_loss")
+    empty.update(None, None, Labels(np.zeros(3), np.zeros(0, np.int32)), Value.dense(_softmax_rows(rng, 2, 9)))
+    assert np.isnan(empty.result())
 
 
 def test_neg_log_loss_of_a_sparse_output_reads_each_label_s_entry():

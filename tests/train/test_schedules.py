@@ -240,7 +240,26 @@ def test_a_tie_breaker_decides_between_equal_values():
         EarlyStopping("val_p", tie_breaker="")
     with pytest.raises(ValueError, match="'tie_breaker' parameter of WarmupPlateau must be None"):
         WarmupPlateau(1e-2, 0, "val_p", tie_breaker=3)
-    with pytest.raises(ValueError, match="EarlyStopping monitors 'val_l', which the epoch logs lack"):
+    with pytest.raises(ValueError, match="EarlyStopping breaks ties by 'val_l', which the epoch logs lack"):
         EarlyStopping("val_p", tie_breaker="val_l").on_epoch_end(0, {"val_p": 0.5}, model)
-    with pytest.raises(ValueError, match="WarmupPlateau monitors 'val_l', which the epoch logs lack"):
+    with pytest.raises(ValueError, match="WarmupPlateau breaks ties by 'val_l', which the epoch logs lack"):
         WarmupPlateau(1e-2, 0, "val_p", tie_breaker="val_l").on_epoch_end(0, {"val_p": 0.5})
+
+
+@pytest.mark.parametrize("min_delta, second, improves", [
+    (0.0, 0.6 * (1 - 1e-15), True),   # a metric summed in another order: equal but for rounding
+    (0.0, 0.6 * (1 + 1e-15), True),
+    (0.0, 0.59, False),              # below: the tie-breaker is not asked
+    (0.05, 0.64, True),              # within min_delta above: a tie, the tie-breaker decides
+])
+def test_a_tie_is_equal_within_rounding_or_min_delta(min_delta, second, improves):
+    # restore_best_weights=False: no weights to keep, only the choice of epoch
+    stop = EarlyStopping("val_p", patience=5, min_delta=min_delta, restore_best_weights=False, tie_breaker="val_l")
+    stop.on_epoch_end(0, {"val_p": 0.6, "val_l": -2.0}, None)
+    stop.on_epoch_end(1, {"val_p": second, "val_l": -1.0}, None)
+    assert stop.best_epoch == (2 if improves else 1) and stop.best == max(0.6, second if improves else 0.6)
+    worse = EarlyStopping("val_p", patience=5, min_delta=min_delta, restore_best_weights=False,
+                          tie_breaker="val_l")
+    worse.on_epoch_end(0, {"val_p": 0.6, "val_l": -2.0}, None)
+    worse.on_epoch_end(1, {"val_p": second, "val_l": -3.0}, None)
+    assert worse.best_epoch == 1 and worse.wait == 1
