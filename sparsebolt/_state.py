@@ -5,6 +5,10 @@ writes and reads them). Arrays from a file are checked here before any kernel se
 since an index out of range would make a kernel read or write outside its arrays."""
 import numpy as np
 
+# an array of at least this many bytes whose steps moved at most half its rows (Adam's
+# moments, an input table) is saved as those rows
+COMPACT_FROM = 1 << 20
+
 
 def prefixed(prefix, arrays):
     """``arrays`` with keys under ``prefix/``."""
@@ -45,3 +49,14 @@ def meta_int(owner, meta, key, low=0, optional=False):
     if not isinstance(value, int) or isinstance(value, bool) or value < low:
         raise ValueError(f"The saved setting {key!r} of {owner} must be an int >= {low}. Got {value!r} instead.")
     return value
+
+
+def take_rows(owner, arrays, key, n_rows):
+    """``arrays[key]``, the increasing int64 ids of some of ``n_rows`` rows (those of an
+    array saved by its rows), checked; a ValueError naming ``owner`` and the key otherwise."""
+    rows = arrays.get(key)
+    length = rows.shape[0] if isinstance(rows, np.ndarray) and rows.ndim == 1 else -1
+    rows = take(owner, arrays, key, (length,), np.int64, 0, n_rows)
+    if np.any(np.diff(rows) <= 0):
+        raise ValueError(f"The array {key!r} of {owner} must hold increasing row ids.")
+    return rows

@@ -21,7 +21,9 @@ FORMAT = "sparsebolt-model"
 # would ignore and hash anew (wrong features, silently); version-1 files read as they were.
 # 3: Adam's moments may be saved as their moved rows (optimizer/rows/<parameter>), whose
 # compact arrays an older reader would refuse with a misleading shape error
-FORMAT_VERSION = 3
+# 4: an input table may be saved as its trained rows (layers/<name>/rows/E) and the generator
+# state that draws the others again
+FORMAT_VERSION = 4
 
 
 def write_model_file(path: str | os.PathLike, config: dict[str, Any], meta: dict[str, Any],
@@ -60,8 +62,13 @@ def write_model_file(path: str | os.PathLike, config: dict[str, Any], meta: dict
         if key in arrays or key.startswith(("layers/", "optimizer/")):
             raise ValueError(f"extra array key {key!r} collides with the model's own arrays")
     arrays.update(extra_arrays or {})
-    # the oldest version that reads the file: a version-2 reader reads one without compact moments
-    version = FORMAT_VERSION if any(k.startswith("optimizer/rows/") for k in arrays) else 2
+    # the oldest version that reads the file: a version-2 reader reads one without compact arrays
+    if any(k.startswith("layers/") and "/rows/" in k for k in arrays):
+        version = 4
+    elif any(k.startswith("optimizer/rows/") for k in arrays):
+        version = 3
+    else:
+        version = 2
     manifest = {"format": FORMAT, "format_version": version, "sparsebolt_version": __version__,
                 "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                 "model": config, "state": meta, **(extra or {})}

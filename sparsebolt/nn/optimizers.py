@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._state import meta_int, take
+from .._state import COMPACT_FROM, meta_int, take, take_rows
 from .._validation import check_float
 from ..kernels import optim
 from .parameter import row_zeros
@@ -179,7 +179,7 @@ class Adam:
         state = {}
         for p in params:
             if f"rows/{p.name}" in arrays:
-                rows = _saved_rows(arrays, f"rows/{p.name}", p.rows)
+                rows = take_rows("Adam", arrays, f"rows/{p.name}", p.rows)
                 shape = (rows.shape[0], *p.value.shape[1:])
                 m, v = row_zeros(p), row_zeros(p)
                 m[rows] = take("Adam", arrays, f"m/{p.name}", shape, np.float32)
@@ -194,10 +194,6 @@ class Adam:
         self.state = state
 
 
-# moments of at least this many bytes are saved as their moved rows when few rows moved
-_COMPACT_FROM = 1 << 20
-
-
 def _nonzero_rows(m, v):
     """int64 ids of the rows of moments ``m``, ``v`` that are not all zero: a lazy step
     moves only its rows, the others stay exactly zero."""
@@ -208,20 +204,10 @@ def _nonzero_rows(m, v):
 def _moved_rows(m, v):
     """``_nonzero_rows`` of a large pair of moments when they are at most half its rows;
     else None (saved whole)."""
-    if m.ndim == 0 or m.nbytes < _COMPACT_FROM:
+    if m.ndim == 0 or m.nbytes < COMPACT_FROM:
         return None
     moved = _nonzero_rows(m, v)
     return moved if 2 * moved.shape[0] <= m.shape[0] else None
-
-
-def _saved_rows(arrays, key, n_rows):
-    """The increasing row ids ``arrays[key]`` of a parameter of ``n_rows`` rows, checked."""
-    rows = arrays[key]
-    length = rows.shape[0] if isinstance(rows, np.ndarray) and rows.ndim == 1 else -1
-    rows = take("Adam", arrays, key, (length,), np.int64, 0, n_rows)
-    if np.any(np.diff(rows) <= 0):
-        raise ValueError(f"The array {key!r} of Adam must hold increasing row ids.")
-    return rows
 
 
 class SGD:

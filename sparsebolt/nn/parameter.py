@@ -1,5 +1,7 @@
 """A trainable array with its gradient and the rows that received one."""
+import math
 import mmap
+import zlib
 
 import numpy as np
 
@@ -22,6 +24,57 @@ def uniform_float32(rng, bound, shape, lazy=False):
     for lo in range(0, flat.size, _INIT_CHUNK):
         flat[lo:lo + _INIT_CHUNK] = rng.uniform(-bound, bound, min(_INIT_CHUNK, flat.size - lo))
     return out
+
+
+def draw_record(rng, bound):
+    """A JSON-able record of the ``uniform_float32(rng, bound, ...)`` draw about to be made
+    (the generator's state and the bound), from which ``redrawn_blocks`` draws the same
+    values again; None for a generator other than PCG64 (NumPy's default)."""
+    state = rng.bit_generator.state
+    if state.get("bit_generator") != "PCG64":
+        return None
+    # 128-bit integers as strings: JSON readers elsewhere stop at 64 bits
+    return {"pcg64": [str(state["state"]["state"]), str(state["state"]["inc"]), int(state["has_uint32"]),
+                      int(state["uinteger"])], "bound": float(bound)}
+
+
+def check_draw_record(owner, record):
+    """A ``draw_record`` from a file, checked; a ValueError naming ``owner`` otherwise."""
+    try:
+        state, inc, has_uint32, uinteger = record["pcg64"]
+        ok = (isinstance(state, str) and state.isdigit() and isinstance(inc, str) and inc.isdigit()
+              and has_uint32 in (0, 1) and isinstance(uinteger, int) and 0 <= uinteger < 2 ** 32
+              and isinstance(record["bound"], float) and math.isfinite(record["bound"]) and record["bound"] > 0)
+    except (KeyError, TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"The saved setting 'init' of {owner} must be a generator state "
+                         f"{{'pcg64': [state, inc, has_uint32, uinteger], 'bound': float}}. Got {record!r} instead.")
+    return record
+
+
+def redrawn_blocks(record, shape):
+    """Yield (first row, float32 block of rows) of the array ``uniform_float32`` drew from
+    ``record``, block after block, without holding it whole."""
+    state, inc, has_uint32, uinteger = record["pcg64"]
+    bits = np.random.PCG64()
+    bits.state = {"bit_generator": "PCG64", "state": {"state": int(state), "inc": int(inc)},
+                  "has_uint32": has_uint32, "uinteger": uinteger}
+    rng = np.random.Generator(bits)
+    n, width = shape[0], int(np.prod(shape[1:]))
+    step = max(1, _INIT_CHUNK // max(width, 1))
+    for lo in range(0, n, step):
+        hi = min(n, lo + step)
+        block = rng.uniform(-record["bound"], record["bound"], (hi - lo) * width).astype(np.float32)
+        yield lo, block.reshape((hi - lo,) + tuple(shape[1:]))
+
+
+def crc32_rows(array):
+    """CRC-32 of a C-contiguous array's bytes, read a block of rows at a time."""
+    crc, step = 0, max(1, (1 << 22) // max(array[:1].nbytes, 1))
+    for lo in range(0, array.shape[0], step):
+        crc = zlib.crc32(array[lo:lo + step], crc)
+    return crc
 
 
 # NumPy asks for transparent huge pages on allocations from 4 MB: the first write to a row

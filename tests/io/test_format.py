@@ -78,9 +78,11 @@ def test_the_file_is_plain_npy_members_and_json_with_aligned_data(saved):
     model, _, path = saved
     with zipfile.ZipFile(path) as zf:
         manifest = json.loads(zf.read("manifest.json"))
-        # the oldest version that reads it: 3 only with compact moments
+        # the oldest version that reads it: 4 with a table saved by its rows, 3 with compact moments
+        table_rows = any(k.startswith("layers/") and "/rows/" in k for k in manifest["arrays"])
         compact = any(k.startswith("optimizer/rows/") for k in manifest["arrays"])
-        assert manifest["format"] == "sparsebolt-model" and manifest["format_version"] == (3 if compact else 2)
+        assert manifest["format"] == "sparsebolt-model"
+        assert manifest["format_version"] == (4 if table_rows else 3 if compact else 2)
         for key, entry in manifest["arrays"].items():
             info = zf.getinfo(entry["member"])
             assert info.compress_type == zipfile.ZIP_STORED
@@ -141,8 +143,8 @@ def test_a_flipped_byte_in_the_manifest_is_detected(saved, tmp_path):
 
 
 @pytest.mark.parametrize("version, message", [
-    (4, r"has format version 4 \(written by sparsebolt 9\.0\); this sparsebolt reads versions up to 3: upgrade"),
-    ("1.0", r"has the unknown format version '1\.0'; this sparsebolt reads versions 1 to 3"),
+    (5, r"has format version 5 \(written by sparsebolt 9\.0\); this sparsebolt reads versions up to 4: upgrade"),
+    ("1.0", r"has the unknown format version '1\.0'; this sparsebolt reads versions 1 to 4"),
     (0, r"has the unknown format version 0"),
 ])
 def test_an_unknown_or_newer_format_version_is_refused_naming_it(saved, tmp_path, version, message):
@@ -172,12 +174,15 @@ def test_moments_of_a_table_few_rows_moved_are_saved_as_those_rows_and_load_the_
     path = tmp_path / "m.sbm"
     model.save(path)
     with Archive(path) as archive:
-        assert archive.manifest["format_version"] == sb.io.FORMAT_VERSION == 3
+        assert archive.manifest["format_version"] == sb.io.FORMAT_VERSION == 4
         rows = archive.array("optimizer/rows/emb/E")
         assert rows.tolist() == sorted(set(ids.tolist()))
         assert archive.array("optimizer/m/emb/E").shape == (rows.shape[0], 64)
         assert "optimizer/rows/out/W" not in archive.keys()  # every row moved: whole
-    assert path.stat().st_size < 1.3 * 20_000 * 64 * 4  # the table, not its moments twice more
+        # the table too keeps only its trained rows; the others are drawn again on loading
+        np.testing.assert_array_equal(archive.array("layers/emb/rows/E"), rows)
+        np.testing.assert_array_equal(archive.array("layers/emb/E"), model.layer("emb").E.value[rows])
+    assert path.stat().st_size < 0.1 * 20_000 * 64 * 4  # neither the table's untrained rows nor their moments
     loaded = sb.Model.load(path)
     for name, (m, v) in model.optimizer.state.items():
         np.testing.assert_array_equal(loaded.optimizer.state[name][0], m)
@@ -186,6 +191,74 @@ def test_moments_of_a_table_few_rows_moved_are_saved_as_those_rows_and_load_the_
     train(loaded)
     for a, b in zip(loaded.parameters(), model.parameters()):
         np.testing.assert_array_equal(a.value, b.value)
+
+
+def _table_model(trained_rows):
+    inp = sb.Input(dim=20_000)
+    out = sb.FullyConnected(4, activation="softmax", name="out")(sb.Embedding(64, name="emb")(inp))
+    model = sb.Model(inp, out, seed=0)
+    scipy_sparse = pytest.importorskip("scipy.sparse")
+    n = trained_rows.shape[0]
+    x = scipy_sparse.csr_matrix((np.ones(n, np.float32), trained_rows, np.arange(n + 1)), shape=(n, 20_000))
+    model.train(x, y=np.arange(n) % 4, epochs=1, batch_size=64, verbose=False)
+    return model
+
+
+def test_a_table_is_saved_as_its_trained_rows_only_when_they_are_at_most_half(tmp_path):
+    for n_trained, compact in ((300, True), (10_001, False)):
+        model = _table_model(np.random.default_rng(1).permutation(20_000)[:n_trained].astype(np.int32))
+        path = tmp_path / f"m{n_trained}.sbm"
+        model.save(path, optimizer_state=False)
+        with Archive(path) as archive:
+            assert ("layers/emb/rows/E" in archive.keys()) == compact
+            assert archive.manifest["format_version"] == (4 if compact else 2)
+        loaded = sb.Model.load(path)
+        np.testing.assert_array_equal(loaded.layer("emb").E.value, model.layer("emb").E.value)
+        # and so on, file after file
+        loaded.save(tmp_path / "again.sbm", optimizer_state=False)
+        np.testing.assert_array_equal(sb.Model.load(tmp_path / "again.sbm").layer("emb").E.value,
+                                      model.layer("emb").E.value)
+
+
+def test_a_table_whose_redrawn_rows_differ_from_the_saved_model_s_is_refused(tmp_path):
+    model = _table_model(np.arange(0, 600, 2, dtype=np.int32))
+    path = tmp_path / "m.sbm"
+    model.save(path)
+    init = lambda m: m["state"]["layers"]["emb"]["init"]  # noqa: E731
+    cases = [
+        # another generator state draws other numbers than the file's table had
+        (lambda m: init(m)["pcg64"].__setitem__(0, str(int(init(m)["pcg64"][0]) + 1)), "differ from the saved model's"),
+        (lambda m: init(m).pop("crc32"), "but not the generator state and checksum"),
+        (lambda m: m["state"]["layers"]["emb"].pop("init"), "but not the generator state and checksum"),
+        (lambda m: init(m).__setitem__("bound", "big"), "'init' of Embedding must be a generator state"),
+    ]
+    for change, message in cases:
+        def edit(manifest):
+            manifest = json.loads(json.dumps(manifest))
+            change(manifest)
+            return manifest
+        bad = tmp_path / "bad.sbm"
+        rewrite(path, bad, manifest_fn=edit)
+        with pytest.raises(ModelFileError, match=message):
+            sb.Model.load(bad)
+
+
+def test_a_table_built_before_its_draw_was_recorded_is_saved_whole(tmp_path):
+    model = _table_model(np.arange(0, 600, 2, dtype=np.int32))
+    model.save(tmp_path / "m.sbm")
+    old = tmp_path / "old.sbm"
+    meta, arrays = model.get_state()
+    del meta["layers"]["emb"]["init"]
+    rows = arrays.pop("layers/emb/rows/E")
+    arrays["layers/emb/E"] = model.layer("emb").E.value
+    assert rows.shape[0] == 300
+    sb.io.write_model_file(old, model.get_config(), meta, arrays)
+    loaded = sb.Model.load(old)
+    loaded.save(tmp_path / "again.sbm")
+    with Archive(tmp_path / "again.sbm") as archive:
+        assert "layers/emb/rows/E" not in archive.keys() and archive.array("layers/emb/E").shape == (20_000, 64)
+    np.testing.assert_array_equal(sb.Model.load(tmp_path / "again.sbm").layer("emb").E.value,
+                                  model.layer("emb").E.value)
 
 
 @pytest.mark.parametrize("rows, message", [

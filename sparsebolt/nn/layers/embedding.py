@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ..._state import take
+from ..._state import COMPACT_FROM, take, take_rows
 from ..._threads import get_num_threads
 from ..._validation import _fail, check_float, check_int
 from ...data.value import Value
@@ -14,7 +14,8 @@ from ...kernels import activations as act_kernels
 from ...kernels import embedding as emb
 from ...kernels import numeric as num_kernels
 from ...kernels.grouping import group_by_id
-from ..parameter import GroupedGrad, Parameter, uniform_float32
+from ..parameter import (GroupedGrad, Parameter, check_draw_record, crc32_rows, draw_record, redrawn_blocks,
+                         sparse_zeros, uniform_float32)
 from .base import Context, Layer, activation_code
 
 
@@ -43,6 +44,8 @@ class Embedding(Layer):
         self.dim = check_int("Embedding", "dim", dim, 1)
         self.activation = activation
         self._code = activation_code("Embedding", activation)
+        # how build drew the table (draw_record), kept so a save can leave out untrained rows
+        self._init = None
 
     def output_dim(self, input_dims: list[int]) -> int:
         return self.dim
@@ -50,6 +53,7 @@ class Embedding(Layer):
     def build(self, rng: np.random.Generator) -> None:
         n_features = self.input_dims[0]
         bound = 1.0 / np.sqrt(self.dim)
+        self._init = draw_record(rng, bound)
         self.E = Parameter(f"{self.name}/E", uniform_float32(rng, bound, (n_features, self.dim), lazy=True),
                            np.zeros(n_features, dtype=np.uint8), lazy=True)
         self.b = Parameter(f"{self.name}/b", np.zeros(self.dim, dtype=np.float32))
@@ -105,11 +109,62 @@ class Embedding(Layer):
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "dim": self.dim, "activation": self.activation}
 
+    def get_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        meta, arrays = super().get_state()
+        if self._init is None:  # built from a file that did not record its first draw
+            return meta, arrays
+        meta["init"] = dict(self._init)
+        # a table keeps its trained rows and the generator state its first values came from,
+        # which draws the others again on loading: a tabular model's 100,000-row table moves
+        # a few hundred (docs/file-format.md, version 4)
+        table = self.E.value
+        if table.nbytes >= COMPACT_FROM:
+            moved = _moved_rows(table, self._init)
+            if moved is not None:
+                meta["init"]["crc32"] = crc32_rows(table)
+                arrays["E"], arrays["rows/E"] = table[moved], moved
+        return meta, arrays
+
     def set_state(self, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-        n_features = self.input_dims[0]
-        self.E = Parameter(f"{self.name}/E", take("Embedding", arrays, "E", (n_features, self.dim), np.float32),
-                           np.zeros(n_features, dtype=np.uint8), lazy=True)
-        self.b = Parameter(f"{self.name}/b", take("Embedding", arrays, "b", (self.dim,), np.float32))
+        n_features, owner = self.input_dims[0], type(self).__name__
+        init = check_draw_record(owner, meta["init"]) if "init" in meta else None
+        self._init = None if init is None else {"pcg64": init["pcg64"], "bound": init["bound"]}
+        if "rows/E" in arrays:
+            table = self._redrawn_table(init.get("crc32") if init is not None else None, arrays)
+        else:
+            table = take(owner, arrays, "E", (n_features, self.dim), np.float32)
+        self.E = Parameter(f"{self.name}/E", table, np.zeros(n_features, dtype=np.uint8), lazy=True)
+        self.b = Parameter(f"{self.name}/b", take(owner, arrays, "b", (self.dim,), np.float32))
+
+    def _redrawn_table(self, crc, arrays):
+        """The table of a state that saved only its trained rows (``rows/E``): the others
+        drawn again, their bytes checked against the saved table's CRC-32 ``crc``."""
+        owner, shape = type(self).__name__, (self.input_dims[0], self.dim)
+        if not isinstance(crc, int) or isinstance(crc, bool):
+            raise ValueError(f"The saved state of {owner} holds some rows of 'E' ('rows/E') but not the "
+                             f"generator state and checksum ('init') to draw the others from.")
+        rows = take_rows(owner, arrays, "rows/E", shape[0])
+        table = sparse_zeros(shape)
+        for lo, block in redrawn_blocks(self._init, shape):
+            table[lo:lo + len(block)] = block
+        table[rows] = take(owner, arrays, "E", (rows.shape[0], self.dim), np.float32)
+        if crc32_rows(table) != crc:
+            raise ValueError(f"The rows of {owner} table 'E' that were not saved, drawn again from the saved "
+                             f"generator state, differ from the saved model's (CRC-32 {crc32_rows(table)} against "
+                             f"{crc}): this NumPy's generator gives other numbers than the one that wrote it.")
+        return table
+
+
+def _moved_rows(table, init):
+    """int64 ids of the rows of ``table`` that differ from their first values (drawn again
+    from ``init``), or None as soon as they are more than half (the table is saved whole)."""
+    moved, count, limit = [], 0, table.shape[0] // 2
+    for lo, block in redrawn_blocks(init, table.shape):
+        moved.append(lo + np.flatnonzero((table[lo:lo + len(block)] != block).any(axis=1)))
+        count += moved[-1].shape[0]
+        if count > limit:
+            return None
+    return np.concatenate(moved).astype(np.int64)
 
 
 class NumericEmbedding(Embedding):
