@@ -380,7 +380,7 @@ def test_auto_text_settings_by_target_and_text_length():
     regression = sb.UniversalDeepTransformer({"q": sb.types.text(), "y": sb.types.numerical()}, target="y",
                                               input_dim=64)
     regression.train([{**r, "y": i % 7} for i, r in enumerate(rows("pn", 12))], epochs=1, verbose=False)
-    assert regression.data_types["q"].encoding == "unigrams" and regression.hidden_dim == 128
+    assert regression.data_types["q"].encoding == "unigrams" and regression.hidden_dim == 96
     short = fitted("pn", 3)
     assert short.data_types["q"].encoding == "unigrams" and short.data_types["q"].tokenizers[0] == "words"
     assert fitted("pn", 12, encoding="unigrams").data_types["q"].encoding == "unigrams"
