@@ -8,14 +8,17 @@ from ._model import open_model_file
 from .errors import ModelFileError
 
 
-def _layer_entry(spec, state, shapes):
+def _layer_entry(spec, state, shapes, input_dims):
     config = spec["config"]
     name = config["name"]
     prefix = f"layers/{name}/"
-    params = [k for k in shapes if k.startswith(prefix) and "/" not in k[len(prefix):]]
+    params = {k: int(np.prod(shapes[k])) for k in shapes if k.startswith(prefix) and "/" not in k[len(prefix):]}
+    if prefix + "rows/E" in shapes and spec["inputs"][0] in input_dims:
+        # a table saved as its trained rows: the whole table is the input's width of rows
+        params[prefix + "E"] = input_dims[spec["inputs"][0]] * shapes[prefix + "E"][1]
     entry = {"name": name, "class": spec["class"], "inputs": spec["inputs"],
              "dim": config.get("dim"), "activation": config.get("activation"),
-             "parameters": int(sum(np.prod(shapes[k]) for k in params))}
+             "parameters": sum(params.values())}
     index = state.get("index") if isinstance(state, dict) else None
     if spec["class"] == "FullyConnected":
         entry["sparsity"] = config.get("sparsity")
@@ -31,7 +34,9 @@ def _layer_entry(spec, state, shapes):
 def describe(config, state, shapes):
     """A JSON-able summary: inputs, layers (width, parameters, sparsity, hash settings),
     output, loss, optimizer and training steps and epochs. ``shapes`` maps array keys to shapes."""
-    layers = [_layer_entry(spec, state["layers"].get(spec["config"]["name"]), shapes) for spec in config["layers"]]
+    input_dims = {x["name"]: x["dim"] for x in config["inputs"]}
+    layers = [_layer_entry(spec, state["layers"].get(spec["config"]["name"]), shapes, input_dims)
+              for spec in config["layers"]]
     return {"inputs": config["inputs"], "output": config["output"], "layers": layers,
             "parameters": sum(layer["parameters"] for layer in layers), "loss": config["loss"]["name"],
             "optimizer": config["optimizer"], "steps": state["steps"], "epochs": state.get("epochs"),

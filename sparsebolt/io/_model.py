@@ -63,7 +63,7 @@ def write_model_file(path: str | os.PathLike, config: dict[str, Any], meta: dict
             raise ValueError(f"extra array key {key!r} collides with the model's own arrays")
     arrays.update(extra_arrays or {})
     # the oldest version that reads the file: a version-2 reader reads one without compact arrays
-    if any(k.startswith("layers/") and "/rows/" in k for k in arrays):
+    if any(isinstance(m, dict) and "crc32" in (m.get("init") or {}) for m in meta.get("layers", {}).values()):
         version = 4
     elif any(k.startswith("optimizer/rows/") for k in arrays):
         version = 3

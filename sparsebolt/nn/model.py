@@ -934,7 +934,12 @@ class Model:
         arrays = {}
         for layer in self.layers:
             meta["layers"][layer.name], layer_arrays = layer.get_state()
-            arrays.update(prefixed(f"layers/{layer.name}", layer_arrays))
+            layer_arrays = prefixed(f"layers/{layer.name}", layer_arrays)
+            clash = arrays.keys() & layer_arrays.keys()
+            if clash:  # names with '/' ('emb' and 'emb/rows' both give 'layers/emb/rows/E')
+                raise ValueError(f"Layer '{layer.name}' has the array {sorted(clash)[0]!r} of another layer: "
+                                 f"rename one of them (without '/').")
+            arrays.update(layer_arrays)
         if optimizer_state:
             meta["optimizer"], opt_arrays = self.optimizer.get_state()
             arrays.update(prefixed("optimizer", opt_arrays))

@@ -40,10 +40,14 @@ def draw_record(rng, bound):
 
 def check_draw_record(owner, record):
     """A ``draw_record`` from a file, checked; a ValueError naming ``owner`` otherwise."""
+    def uint128(text):
+        return (isinstance(text, str) and 0 < len(text) <= 39 and text.isascii() and text.isdigit()
+                and int(text) < 2 ** 128)
+
     try:
         state, inc, has_uint32, uinteger = record["pcg64"]
-        ok = (isinstance(state, str) and state.isdigit() and isinstance(inc, str) and inc.isdigit()
-              and has_uint32 in (0, 1) and isinstance(uinteger, int) and 0 <= uinteger < 2 ** 32
+        ok = (uint128(state) and uint128(inc) and type(has_uint32) is int and has_uint32 in (0, 1)
+              and type(uinteger) is int and 0 <= uinteger < 2 ** 32
               and isinstance(record["bound"], float) and math.isfinite(record["bound"]) and record["bound"] > 0)
     except (KeyError, TypeError, ValueError):
         ok = False

@@ -220,6 +220,25 @@ def test_a_table_is_saved_as_its_trained_rows_only_when_they_are_at_most_half(tm
                                       model.layer("emb").E.value)
 
 
+def test_a_table_saved_as_its_rows_is_described_whole(tmp_path):
+    model = _table_model(np.arange(0, 600, 2, dtype=np.int32))
+    model.save(tmp_path / "m.sbm")
+    with Archive(tmp_path / "m.sbm") as archive:
+        assert "layers/emb/rows/E" in archive.keys()
+    from sparsebolt.io._describe import describe_file, describe_model
+    for described in (describe_file(tmp_path / "m.sbm"), describe_model(model)):
+        assert described["layers"][0]["parameters"] == 20_000 * 64 + 64
+
+
+def test_layer_names_whose_arrays_would_collide_are_refused():
+    inp = sb.Input(dim=20_000)
+    a, b = sb.Embedding(8, name="emb")(inp), sb.Embedding(8, name="emb/rows")(inp)
+    model = sb.Model(inp, sb.FullyConnected(2, activation="softmax", name="out")(sb.Concatenate(name="cat")(a, b)))
+    with pytest.raises(ValueError, match="has the array 'layers/emb/rows/E' of another layer"):
+        model.layer("emb").get_state = lambda: ({}, {"rows/E": np.zeros(1)})  # as a compact table would
+        model.get_state()
+
+
 def test_a_table_whose_redrawn_rows_differ_from_the_saved_model_s_is_refused(tmp_path):
     model = _table_model(np.arange(0, 600, 2, dtype=np.int32))
     path = tmp_path / "m.sbm"
@@ -227,10 +246,15 @@ def test_a_table_whose_redrawn_rows_differ_from_the_saved_model_s_is_refused(tmp
     init = lambda m: m["state"]["layers"]["emb"]["init"]  # noqa: E731
     cases = [
         # another generator state draws other numbers than the file's table had
-        (lambda m: init(m)["pcg64"].__setitem__(0, str(int(init(m)["pcg64"][0]) + 1)), "differ from the saved model's"),
+        (lambda m: init(m)["pcg64"].__setitem__(0, str(int(init(m)["pcg64"][0]) + 1)), "differs from the saved model's"),
         (lambda m: init(m).pop("crc32"), "but not the generator state and checksum"),
         (lambda m: m["state"]["layers"]["emb"].pop("init"), "but not the generator state and checksum"),
         (lambda m: init(m).__setitem__("bound", "big"), "'init' of Embedding must be a generator state"),
+        (lambda m: init(m)["pcg64"].__setitem__(0, str(2 ** 128)), "'init' of Embedding must be a generator state"),
+        (lambda m: init(m)["pcg64"].__setitem__(1, "\u00b2"), "'init' of Embedding must be a generator state"),
+        (lambda m: init(m).__setitem__("crc32", 2 ** 40), "but not the generator state and checksum"),
+        # a table of 10^12 rows: refused, not a crash of the allocator
+        (lambda m: m["model"]["inputs"][0].__setitem__("dim", 10 ** 12), "could not be drawn|must be int64"),
     ]
     for change, message in cases:
         def edit(manifest):

@@ -44,8 +44,9 @@ class Embedding(Layer):
         self.dim = check_int("Embedding", "dim", dim, 1)
         self.activation = activation
         self._code = activation_code("Embedding", activation)
-        # how build drew the table (draw_record), kept so a save can leave out untrained rows
-        self._init = None
+        # how build drew the table (draw_record), kept so a save can leave out untrained rows;
+        # _whole once a save found most rows trained (a trained row never returns to its draw)
+        self._init, self._whole = None, False
 
     def output_dim(self, input_dims: list[int]) -> int:
         return self.dim
@@ -53,7 +54,7 @@ class Embedding(Layer):
     def build(self, rng: np.random.Generator) -> None:
         n_features = self.input_dims[0]
         bound = 1.0 / np.sqrt(self.dim)
-        self._init = draw_record(rng, bound)
+        self._init, self._whole = draw_record(rng, bound), False
         self.E = Parameter(f"{self.name}/E", uniform_float32(rng, bound, (n_features, self.dim), lazy=True),
                            np.zeros(n_features, dtype=np.uint8), lazy=True)
         self.b = Parameter(f"{self.name}/b", np.zeros(self.dim, dtype=np.float32))
@@ -118,8 +119,9 @@ class Embedding(Layer):
         # which draws the others again on loading: a tabular model's 100,000-row table moves
         # a few hundred (docs/file-format.md, version 4)
         table = self.E.value
-        if table.nbytes >= COMPACT_FROM:
+        if table.nbytes >= COMPACT_FROM and not self._whole:
             moved = _moved_rows(table, self._init)
+            self._whole = moved is None
             if moved is not None:
                 meta["init"]["crc32"] = crc32_rows(table)
                 arrays["E"], arrays["rows/E"] = table[moved], moved
@@ -129,29 +131,39 @@ class Embedding(Layer):
         n_features, owner = self.input_dims[0], type(self).__name__
         init = check_draw_record(owner, meta["init"]) if "init" in meta else None
         self._init = None if init is None else {"pcg64": init["pcg64"], "bound": init["bound"]}
+        bias = take(owner, arrays, "b", (self.dim,), np.float32)
         if "rows/E" in arrays:
             table = self._redrawn_table(init.get("crc32") if init is not None else None, arrays)
         else:
             table = take(owner, arrays, "E", (n_features, self.dim), np.float32)
         self.E = Parameter(f"{self.name}/E", table, np.zeros(n_features, dtype=np.uint8), lazy=True)
-        self.b = Parameter(f"{self.name}/b", take(owner, arrays, "b", (self.dim,), np.float32))
+        self.b = Parameter(f"{self.name}/b", bias)
+        self._whole = False
 
     def _redrawn_table(self, crc, arrays):
         """The table of a state that saved only its trained rows (``rows/E``): the others
         drawn again, their bytes checked against the saved table's CRC-32 ``crc``."""
         owner, shape = type(self).__name__, (self.input_dims[0], self.dim)
-        if not isinstance(crc, int) or isinstance(crc, bool):
+        if type(crc) is not int or not 0 <= crc < 2 ** 32:
             raise ValueError(f"The saved state of {owner} holds some rows of 'E' ('rows/E') but not the "
                              f"generator state and checksum ('init') to draw the others from.")
         rows = take_rows(owner, arrays, "rows/E", shape[0])
-        table = sparse_zeros(shape)
-        for lo, block in redrawn_blocks(self._init, shape):
-            table[lo:lo + len(block)] = block
-        table[rows] = take(owner, arrays, "E", (rows.shape[0], self.dim), np.float32)
-        if crc32_rows(table) != crc:
-            raise ValueError(f"The rows of {owner} table 'E' that were not saved, drawn again from the saved "
-                             f"generator state, differ from the saved model's (CRC-32 {crc32_rows(table)} against "
-                             f"{crc}): this NumPy's generator gives other numbers than the one that wrote it.")
+        saved = take(owner, arrays, "E", (rows.shape[0], self.dim), np.float32)
+        # the table's size comes from the config, not from the file's bytes
+        try:
+            table = sparse_zeros(shape)
+            for lo, block in redrawn_blocks(self._init, shape):
+                table[lo:lo + len(block)] = block
+        except (MemoryError, OSError) as e:
+            raise ValueError(f"The table 'E' of {owner} ({shape[0]:,} x {shape[1]:,}, "
+                             f"{4 * shape[0] * shape[1] / 1e9:.1f} GB) could not be drawn: {e}") from None
+        table[rows] = saved
+        got = crc32_rows(table)
+        if got != crc:
+            raise ValueError(f"The table 'E' of {owner}, its saved rows put into the others drawn again from the "
+                             f"saved generator state, differs from the saved model's (CRC-32 {got} against {crc}): "
+                             f"the saved rows are damaged, or this NumPy's generator gives other numbers than the "
+                             f"one that wrote the file.")
         return table
 
 
