@@ -8,12 +8,28 @@ from ._model import open_model_file
 from .errors import ModelFileError
 
 
+def _widths(config):
+    """{node name: output width} of a model config's inputs and layers, where the config
+    says it (a layer's 'dim'; a Concatenate's inputs summed; a LayerNorm's input)."""
+    widths = {x["name"]: x["dim"] for x in config["inputs"]}
+    for spec in config["layers"]:
+        inputs = [widths.get(name) for name in spec["inputs"]]
+        if spec["config"].get("dim") is not None:
+            width = spec["config"]["dim"]
+        elif None in inputs:
+            width = None
+        else:
+            width = sum(inputs) if spec["class"] == "Concatenate" else inputs[0]
+        widths[spec["config"]["name"]] = width
+    return widths
+
+
 def _layer_entry(spec, state, shapes, input_dims):
     config = spec["config"]
     name = config["name"]
     prefix = f"layers/{name}/"
     params = {k: int(np.prod(shapes[k])) for k in shapes if k.startswith(prefix) and "/" not in k[len(prefix):]}
-    if prefix + "rows/E" in shapes and spec["inputs"][0] in input_dims:
+    if prefix + "rows/E" in shapes and input_dims.get(spec["inputs"][0]) is not None:
         # a table saved as its trained rows: the whole table is the input's width of rows
         params[prefix + "E"] = input_dims[spec["inputs"][0]] * shapes[prefix + "E"][1]
     entry = {"name": name, "class": spec["class"], "inputs": spec["inputs"],
@@ -34,8 +50,7 @@ def _layer_entry(spec, state, shapes, input_dims):
 def describe(config, state, shapes):
     """A JSON-able summary: inputs, layers (width, parameters, sparsity, hash settings),
     output, loss, optimizer and training steps and epochs. ``shapes`` maps array keys to shapes."""
-    input_dims = {x["name"]: x["dim"] for x in config["inputs"]}
-    layers = [_layer_entry(spec, state["layers"].get(spec["config"]["name"]), shapes, input_dims)
+    layers = [_layer_entry(spec, state["layers"].get(spec["config"]["name"]), shapes, _widths(config))
               for spec in config["layers"]]
     return {"inputs": config["inputs"], "output": config["output"], "layers": layers,
             "parameters": sum(layer["parameters"] for layer in layers), "loss": config["loss"]["name"],

@@ -230,6 +230,26 @@ def test_a_table_saved_as_its_rows_is_described_whole(tmp_path):
         assert described["layers"][0]["parameters"] == 20_000 * 64 + 64
 
 
+def test_an_embedding_beside_one_named_after_its_rows_round_trips(tmp_path):
+    # 'emb/rows' files its table under layers/emb/rows/E, which 'emb' must not take for its own rows
+    inp = sb.Input(dim=100)
+    a, b = sb.Embedding(8, name="emb")(inp), sb.Embedding(8, name="emb/rows")(inp)
+    model = sb.Model(inp, sb.FullyConnected(2, activation="softmax", name="out")(sb.Concatenate(name="cat")(a, b)))
+    model.save(tmp_path / "m.sbm")
+    for x, y in zip(sb.Model.load(tmp_path / "m.sbm").parameters(), model.parameters()):
+        np.testing.assert_array_equal(x.value, y.value)
+
+
+def test_a_compact_table_behind_a_concatenation_is_described_whole(tmp_path):
+    a, b = sb.Input(dim=10_000, name="a"), sb.Input(dim=10_000, name="b")
+    emb = sb.Embedding(64, name="emb")(sb.Concatenate(name="cat")(a, b))
+    model = sb.Model([a, b], sb.FullyConnected(4, activation="softmax", name="out")(emb), seed=0)
+    meta, arrays = model.get_state()
+    assert "layers/emb/rows/E" in arrays  # nothing trained: no row moved
+    from sparsebolt.io._describe import describe_model
+    assert describe_model(model)["layers"][1]["parameters"] == 20_000 * 64 + 64
+
+
 def test_layer_names_whose_arrays_would_collide_are_refused():
     inp = sb.Input(dim=20_000)
     a, b = sb.Embedding(8, name="emb")(inp), sb.Embedding(8, name="emb/rows")(inp)
@@ -247,12 +267,13 @@ def test_a_table_whose_redrawn_rows_differ_from_the_saved_model_s_is_refused(tmp
     cases = [
         # another generator state draws other numbers than the file's table had
         (lambda m: init(m)["pcg64"].__setitem__(0, str(int(init(m)["pcg64"][0]) + 1)), "differs from the saved model's"),
-        (lambda m: init(m).pop("crc32"), "but not the generator state and checksum"),
-        (lambda m: m["state"]["layers"]["emb"].pop("init"), "but not the generator state and checksum"),
+        # the rows alone do not make a compact table: E is then the whole table's shape, or refused
+        (lambda m: init(m).pop("crc32"), r"The array 'E' of Embedding must be float32\[20000, 64\]"),
+        (lambda m: m["state"]["layers"]["emb"].pop("init"), r"The array 'E' of Embedding must be float32\[20000, 64\]"),
         (lambda m: init(m).__setitem__("bound", "big"), "'init' of Embedding must be a generator state"),
         (lambda m: init(m)["pcg64"].__setitem__(0, str(2 ** 128)), "'init' of Embedding must be a generator state"),
         (lambda m: init(m)["pcg64"].__setitem__(1, "\u00b2"), "'init' of Embedding must be a generator state"),
-        (lambda m: init(m).__setitem__("crc32", 2 ** 40), "but not the generator state and checksum"),
+        (lambda m: init(m).__setitem__("crc32", 2 ** 40), "'init.crc32' of Embedding must be a CRC-32"),
         # a table of 10^12 rows: refused, not a crash of the allocator
         (lambda m: m["model"]["inputs"][0].__setitem__("dim", 10 ** 12), "could not be drawn|must be int64"),
     ]

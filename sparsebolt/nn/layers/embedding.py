@@ -132,8 +132,9 @@ class Embedding(Layer):
         init = check_draw_record(owner, meta["init"]) if "init" in meta else None
         self._init = None if init is None else {"pcg64": init["pcg64"], "bound": init["bound"]}
         bias = take(owner, arrays, "b", (self.dim,), np.float32)
-        if "rows/E" in arrays:
-            table = self._redrawn_table(init.get("crc32") if init is not None else None, arrays)
+        # by its meta, not by 'rows/E': a layer named '<this>/rows' files its arrays there
+        if init is not None and "crc32" in init:
+            table = self._redrawn_table(init["crc32"], arrays)
         else:
             table = take(owner, arrays, "E", (n_features, self.dim), np.float32)
         self.E = Parameter(f"{self.name}/E", table, np.zeros(n_features, dtype=np.uint8), lazy=True)
@@ -145,8 +146,8 @@ class Embedding(Layer):
         drawn again, their bytes checked against the saved table's CRC-32 ``crc``."""
         owner, shape = type(self).__name__, (self.input_dims[0], self.dim)
         if type(crc) is not int or not 0 <= crc < 2 ** 32:
-            raise ValueError(f"The saved state of {owner} holds some rows of 'E' ('rows/E') but not the "
-                             f"generator state and checksum ('init') to draw the others from.")
+            raise ValueError(f"The saved setting 'init.crc32' of {owner} must be a CRC-32, an int in "
+                             f"[0, 2**32). Got {crc!r} instead.")
         rows = take_rows(owner, arrays, "rows/E", shape[0])
         saved = take(owner, arrays, "E", (rows.shape[0], self.dim), np.float32)
         # the table's size comes from the config, not from the file's bytes
