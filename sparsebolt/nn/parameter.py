@@ -1,6 +1,7 @@
 """A trainable array with its gradient and the rows that received one."""
 import math
 import mmap
+import os
 import zlib
 
 import numpy as np
@@ -71,6 +72,14 @@ def redrawn_blocks(record, shape):
         hi = min(n, lo + step)
         block = rng.uniform(-record["bound"], record["bound"], (hi - lo) * width).astype(np.float32)
         yield lo, block.reshape((hi - lo,) + tuple(shape[1:]))
+
+
+def physical_memory():
+    """The machine's memory in bytes, or None where the system does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 def crc32_rows(array):

@@ -14,8 +14,8 @@ from ...kernels import activations as act_kernels
 from ...kernels import embedding as emb
 from ...kernels import numeric as num_kernels
 from ...kernels.grouping import group_by_id
-from ..parameter import (GroupedGrad, Parameter, check_draw_record, crc32_rows, draw_record, redrawn_blocks,
-                         sparse_zeros, uniform_float32)
+from ..parameter import (GroupedGrad, Parameter, check_draw_record, crc32_rows, draw_record, physical_memory,
+                         redrawn_blocks, sparse_zeros, uniform_float32)
 from .base import Context, Layer, activation_code
 
 
@@ -150,7 +150,13 @@ class Embedding(Layer):
                              f"[0, 2**32). Got {crc!r} instead.")
         rows = take_rows(owner, arrays, "rows/E", shape[0])
         saved = take(owner, arrays, "E", (rows.shape[0], self.dim), np.float32)
-        # the table's size comes from the config, not from the file's bytes
+        # the table's size comes from the config, not from the file's bytes: one larger than
+        # the machine's memory is refused before it is drawn (not left to the OOM killer)
+        memory = physical_memory()
+        if memory is not None and 4 * shape[0] * shape[1] > memory:
+            raise ValueError(f"The table 'E' of {owner} ({shape[0]:,} x {shape[1]:,}, "
+                             f"{4 * shape[0] * shape[1] / 1e9:.1f} GB) is larger than this machine's memory "
+                             f"({memory / 1e9:.1f} GB): it cannot be drawn again.")
         try:
             table = sparse_zeros(shape)
             for lo, block in redrawn_blocks(self._init, shape):
