@@ -24,14 +24,14 @@ def _widths(config):
     return widths
 
 
-def _layer_entry(spec, state, shapes, input_dims):
+def _layer_entry(spec, state, shapes, widths):
     config = spec["config"]
     name = config["name"]
     prefix = f"layers/{name}/"
     params = {k: int(np.prod(shapes[k])) for k in shapes if k.startswith(prefix) and "/" not in k[len(prefix):]}
-    if prefix + "rows/E" in shapes and input_dims.get(spec["inputs"][0]) is not None:
+    if prefix + "rows/E" in shapes and widths.get(spec["inputs"][0]) is not None:
         # a table saved as its trained rows: the whole table is the input's width of rows
-        params[prefix + "E"] = input_dims[spec["inputs"][0]] * shapes[prefix + "E"][1]
+        params[prefix + "E"] = widths[spec["inputs"][0]] * shapes[prefix + "E"][1]
     entry = {"name": name, "class": spec["class"], "inputs": spec["inputs"],
              "dim": config.get("dim"), "activation": config.get("activation"),
              "parameters": sum(params.values())}
@@ -50,7 +50,8 @@ def _layer_entry(spec, state, shapes, input_dims):
 def describe(config, state, shapes):
     """A JSON-able summary: inputs, layers (width, parameters, sparsity, hash settings),
     output, loss, optimizer and training steps and epochs. ``shapes`` maps array keys to shapes."""
-    layers = [_layer_entry(spec, state["layers"].get(spec["config"]["name"]), shapes, _widths(config))
+    widths = _widths(config)
+    layers = [_layer_entry(spec, state["layers"].get(spec["config"]["name"]), shapes, widths)
               for spec in config["layers"]]
     return {"inputs": config["inputs"], "output": config["output"], "layers": layers,
             "parameters": sum(layer["parameters"] for layer in layers), "loss": config["loss"]["name"],
