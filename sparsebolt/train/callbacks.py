@@ -195,6 +195,8 @@ class EarlyStopping(Callback):
         A second epoch log key (higher is better) that decides between epochs whose
         ``monitor`` values are equal (within ``min_delta``), such as 'val_neg_log_loss'
         beside 'val_precision@1' (the UniversalDeepTransformer's automatic training does so).
+    tie_min_delta : float, default=0.0
+        The smallest gain of ``tie_breaker`` that wins a tie.
 
     Attributes
     ----------
@@ -213,7 +215,8 @@ class EarlyStopping(Callback):
     """
 
     def __init__(self, monitor: str, patience: int = 2, min_delta: float = 0.0,
-                 restore_best_weights: bool = True, tie_breaker: str | None = None) -> None:
+                 restore_best_weights: bool = True, tie_breaker: str | None = None,
+                 tie_min_delta: float = 0.0) -> None:
         if not isinstance(monitor, str) or not monitor:
             raise ValueError(f"The 'monitor' parameter of EarlyStopping must be a key of the epoch logs "
                              f"such as 'val_precision@1'. Got {monitor!r} instead.")
@@ -222,6 +225,7 @@ class EarlyStopping(Callback):
         self.min_delta = check_float("EarlyStopping", "min_delta", min_delta, 0.0)
         self.restore_best_weights = bool(restore_best_weights)
         self.tie_breaker = check_tie_breaker("EarlyStopping", tie_breaker)
+        self.tie_min_delta = check_float("EarlyStopping", "tie_min_delta", tie_min_delta, 0.0)
         self.best, self.best_tie, self.best_epoch, self.wait, self._saved = -math.inf, -math.inf, None, 0, None
 
     def on_train_begin(self, model: Model) -> None:
@@ -230,7 +234,7 @@ class EarlyStopping(Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float], model: Model) -> None:
         better, value, tie = improves(logs, "EarlyStopping", self.monitor, self.tie_breaker, self.best,
-                                      self.best_tie, self.min_delta)
+                                      self.best_tie, self.min_delta, self.tie_min_delta)
         if better:
             self.best, self.best_tie, self.best_epoch, self.wait = value, tie, epoch + 1, 0
             if self.restore_best_weights:

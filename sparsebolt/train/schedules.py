@@ -123,6 +123,8 @@ class WarmupPlateau(Schedule):
         ``monitor`` values are equal (within ``min_delta``), such as 'val_neg_log_loss'
         beside 'val_precision@1': on a small validation set accuracy moves in steps of
         1/n and stays flat while the model still learns.
+    tie_min_delta : float, default=0.0
+        The smallest gain of ``tie_breaker`` that wins a tie.
     max_batch_growth : int, default=1
         The most times its own batch size the data may take; 1 never grows it. Only for
         data with a ``batch_size`` to set (``sb.data.SparseDataset``), in ``Model.train``.
@@ -135,7 +137,8 @@ class WarmupPlateau(Schedule):
     """
 
     def __init__(self, peak: float, warmup_steps: int, monitor: str, factor: float = 0.5, patience: int = 1,
-                 min_delta: float = 0.0, max_batch_growth: int = 1, tie_breaker: str | None = None) -> None:
+                 min_delta: float = 0.0, max_batch_growth: int = 1, tie_breaker: str | None = None,
+                 tie_min_delta: float = 0.0) -> None:
         self.peak = check_float("WarmupPlateau", "peak", peak, 0.0, low_open=True)
         self.warmup_steps = check_int("WarmupPlateau", "warmup_steps", warmup_steps, 0)
         if not isinstance(monitor, str) or not monitor:
@@ -147,6 +150,7 @@ class WarmupPlateau(Schedule):
         self.min_delta = check_float("WarmupPlateau", "min_delta", min_delta, 0.0)
         self.max_batch_growth = check_int("WarmupPlateau", "max_batch_growth", max_batch_growth, 1)
         self.tie_breaker = check_tie_breaker("WarmupPlateau", tie_breaker)
+        self.tie_min_delta = check_float("WarmupPlateau", "tie_min_delta", tie_min_delta, 0.0)
         self.reset()
 
     def reset(self) -> None:
@@ -159,7 +163,7 @@ class WarmupPlateau(Schedule):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         better, value, tie = improves(logs, "WarmupPlateau", self.monitor, self.tie_breaker, self.best,
-                                      self.best_tie, self.min_delta)
+                                      self.best_tie, self.min_delta, self.tie_min_delta)
         if better:
             self.best, self.best_tie, self.wait = value, tie, 0
             return
@@ -194,12 +198,12 @@ def check_tie_breaker(owner: str, tie_breaker: str | None) -> str | None:
 
 
 def improves(logs: dict[str, float], owner: str, monitor: str, tie_breaker: str | None, best: float,
-             best_tie: float, min_delta: float) -> tuple[bool, float, float]:
+             best_tie: float, min_delta: float, tie_min_delta: float = 0.0) -> tuple[bool, float, float]:
     """(whether an epoch's ``logs`` improve on the best epoch, the best value after it, its
     tie-breaking value). The monitored value improves when it exceeds ``best`` by more than
     ``min_delta``; a value within ``min_delta`` of it (or within float rounding: a metric
-    summed over rows in another order differs in its last bits) is a tie, which a higher
-    ``tie_breaker`` value than ``best_tie`` wins."""
+    summed over rows in another order differs in its last bits) is a tie, which a
+    ``tie_breaker`` value more than ``tie_min_delta`` above ``best_tie`` wins."""
     value = monitored(logs, monitor, owner)
     tie = monitored(logs, tie_breaker, owner, role="breaks ties by") if tie_breaker is not None else -math.inf
     if best == -math.inf:
@@ -208,7 +212,7 @@ def improves(logs: dict[str, float], owner: str, monitor: str, tie_breaker: str 
     if value > best + max(min_delta, rounding):
         return True, value, tie
     tied = best - rounding <= value
-    return tied and tie > best_tie, max(best, value), tie
+    return tied and tie > best_tie + tie_min_delta, max(best, value), tie
 
 
 def as_schedule(learning_rate: float | Schedule) -> Schedule:

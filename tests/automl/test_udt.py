@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import sparsebolt as sb
+import sparsebolt.automl.udt as udt_module
 
 SMALL = {"embedding_dim": 64, "input_dim": 1 << 16}
 FILLER = [f"word{i}" for i in range(40)]
@@ -264,11 +265,37 @@ def test_automatic_training_decides_ties_of_a_small_held_out_set_by_its_log_loss
     first_tie = next(i for i in range(1, len(precision)) if precision[i] == precision[i - 1])
     assert rates[first_tie + 1] == rates[0] and history["batches"][first_tie + 1] == history["batches"][0], \
         "a tie with a lower log-loss is not a plateau"
-    # a numerical target's metric, and AUC, do not tie: no log-loss computed for them
-    binary = sb.UniversalDeepTransformer({"text": sb.types.text(), "y": sb.types.categorical()}, target="y",
-                                         **SMALL)
-    assert "val_neg_log_loss" not in binary.train([{"text": r["text"], "y": r["y"] == "c0"} for r in rows],
-                                                  verbose=False).epochs[0]
+    # a numerical target's error is continuous and does not tie: no log-loss computed for it
+    numeric = sb.UniversalDeepTransformer({"text": sb.types.text(), "y": sb.types.numerical()}, target="y",
+                                          **SMALL)
+    assert "val_neg_log_loss" not in numeric.train([{"text": r["text"], "y": float(r["y"][1:])} for r in rows],
+                                                   verbose=False, max_epochs=3).epochs[0]
+
+
+def test_automatic_training_decides_ties_of_a_held_out_auc_of_one_by_its_log_loss():
+    # 30 held-out rows of a separable binary task: AUC reaches 1.0 within an epoch or two and
+    # then ties; training used to stop 3 epochs later with the first such epoch's weights
+    rng = np.random.default_rng(0)
+    rows = []
+    for _ in range(300):
+        c = int(rng.integers(2))
+        words = [f"f{i}" for i in rng.integers(60, size=6)] + [f"t{c}w{rng.integers(6)}"]
+        rng.shuffle(words)
+        rows.append({"text": " ".join(words), "y": c})
+    model = sb.UniversalDeepTransformer({"text": sb.types.text(), "y": sb.types.categorical()}, target="y",
+                                        seed=1, **SMALL)
+    history = model.train(rows, verbose=False)
+    auc, log_loss, rates = history["val_auc"], history["val_neg_log_loss"], history["learning_rate"]
+    best, best_loss, kept, won = -np.inf, -np.inf, None, []
+    for epoch, (a, loss) in enumerate(zip(auc, log_loss), 1):
+        won.append(a > best or (a == best and loss > best_loss + udt_module.TIE_MIN_DELTA))
+        if won[-1]:
+            best, best_loss, kept = a, loss, epoch
+    assert history.best_epoch == kept > auc.index(1.0) + 4, "ties at an AUC of 1.0 decided by the log-loss"
+    first_flat = won.index(False)
+    assert rates[first_flat] == rates[0] > rates[first_flat + 1], "a tie is a plateau once its gain is small"
+    # the loss of a separable set falls for ever: a gain under TIE_MIN_DELTA a row is no gain
+    assert len(auc) < 30
 
 
 def test_a_large_validation_set_stops_sooner(tmp_path):
@@ -285,6 +312,17 @@ def test_a_large_validation_set_stops_sooner(tmp_path):
     assert len(curve) < 30, "stopped by the validation metric, before the epoch budget"
     # a metric over 5,000 rows: 2 epochs without improvement, not 3
     assert history.best_epoch == int(np.argmax(curve)) + 1 == len(curve) - 2
+
+
+def test_a_numerical_target_stops_two_epochs_after_its_best():
+    # its held-out error averages every row's (60 here): no 1/n steps to wait out
+    rng = np.random.default_rng(3)
+    rows = [{"x": float(x), "c": f"k{int(x * 3)}", "y": float(3 * x + rng.normal(0, 0.5))} for x in rng.random(600)]
+    model = sb.UniversalDeepTransformer({"x": sb.types.numerical(), "c": sb.types.categorical(),
+                                         "y": sb.types.numerical()}, target="y", seed=3, **SMALL)
+    history = model.train(rows, verbose=False)
+    curve = history["val_neg_mae"]
+    assert history.best_epoch == int(np.argmax(curve)) + 1 == len(curve) - 2 < 28
 
 
 def test_train_uses_the_epochs_and_rate_it_is_given(tmp_path):
@@ -445,13 +483,16 @@ def test_automatic_training_doubles_the_batch_on_a_plateau_within_its_limits():
     rows = [{"c": "ab"[i % 2], "y": "ab"[i % 2]} for i in range(40_000)]
     types = {"c": sb.types.categorical(), "y": sb.types.categorical()}
     history = sb.UniversalDeepTransformer(types, target="y", **SMALL).train(rows, verbose=False)
-    # validation AUC is 1 from the first epoch: each epoch after it is a plateau. 36,000
-    # training rows take steps of 256, then 512, then 1,024 (two of 2,048 would leave an
-    # epoch under 32 steps)
-    assert history["batches"] == [141, 141, 71, 36] and history["samples"] == [36_000] * 4
+    # validation AUC is 1 from the first epoch: each epoch after it whose held-out log-loss
+    # gains less than TIE_MIN_DELTA is a plateau. 36,000 training rows then take steps of 512,
+    # then 1,024 (two of 2,048 would leave an epoch under 32 steps)
+    assert history["val_auc"] == [1.0] * len(history.epochs)
+    log_loss = history["val_neg_log_loss"]
+    flat = next(i for i in range(1, len(log_loss)) if log_loss[i] <= max(log_loss[:i]) + udt_module.TIE_MIN_DELTA)
+    assert history["batches"] == [141] * (flat + 1) + [71, 36] and history["samples"] == [36_000] * (flat + 3)
     assert len(set(history["learning_rate"])) == 1
     given = sb.UniversalDeepTransformer(types, target="y", **SMALL).train(rows, batch_size=256, verbose=False)
-    assert given["batches"] == [141] * 4 and given["learning_rate"][-1] < given["learning_rate"][0]
+    assert set(given["batches"]) == {141} and given["learning_rate"][-1] < given["learning_rate"][0]
 
 
 def test_streamed_automatic_training_grows_the_batch_within_a_chunk_and_counts_only_training_rows():

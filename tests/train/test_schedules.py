@@ -246,6 +246,23 @@ def test_a_tie_breaker_decides_between_equal_values():
         WarmupPlateau(1e-2, 0, "val_p", tie_breaker="val_l").on_epoch_end(0, {"val_p": 0.5})
 
 
+def test_a_tie_is_won_only_by_more_than_tie_min_delta():
+    # (precision, neg log-loss): 1.0 from the first epoch, the loss falling by less and less
+    epochs = [(1.0, -0.5), (1.0, -0.1), (1.0, -0.0995), (1.0, -0.098), (1.0, -0.0979)]
+    stop = EarlyStopping("val_p", patience=5, restore_best_weights=False, tie_breaker="val_l", tie_min_delta=1e-3)
+    plateau = WarmupPlateau(1e-2, 0, "val_p", factor=0.5, patience=1, tie_breaker="val_l", tie_min_delta=1e-3)
+    best_epochs, rates = [1, 2, 2, 4, 4], [1e-2, 1e-2, 5e-3, 5e-3, 2.5e-3]
+    for epoch, ((p, l), best, rate) in enumerate(zip(epochs, best_epochs, rates)):
+        stop.on_epoch_end(epoch, {"val_p": p, "val_l": l}, None)
+        plateau.on_epoch_end(epoch, {"val_p": p, "val_l": l})
+        assert (stop.best_epoch, plateau(100)) == (best, pytest.approx(rate)), epoch
+    assert stop.best_tie == -0.098 and stop.wait == 1
+    for owner, make in (("EarlyStopping", lambda: EarlyStopping("val_p", tie_min_delta=-1e-3)),
+                        ("WarmupPlateau", lambda: WarmupPlateau(1e-2, 0, "val_p", tie_min_delta="x"))):
+        with pytest.raises((ValueError, TypeError), match=f"'tie_min_delta' parameter of {owner}"):
+            make()
+
+
 @pytest.mark.parametrize("min_delta, second, improves", [
     (0.0, 0.6 * (1 - 1e-15), True),   # a metric summed in another order: equal but for rounding
     (0.0, 0.6 * (1 + 1e-15), True),
