@@ -87,7 +87,7 @@ MAX_GROWN_BATCH = 2048
 # runs, the other a better one) an epoch sooner; 2 on the 2,000 classes (1,812 held-out
 # rows) stopped seed 1 before a late gain. A numerical target's error, averaged over every
 # held-out row, does not move by 1/n steps: 2 whatever the rows (adult age's last epochs
-# bought 0.14% of MAE with 37% of its training; docs/automl.md, "When to stop")
+# bought 0.14% of MAE for 27% of its training time; docs/automl.md, "When to stop")
 AUTO_PATIENCE, SHORT_PATIENCE, LARGE_VALIDATION_ROWS = 3, 2, 5_000
 # the held-out log-loss (nats a row) an epoch must gain to win a tie of the stopping metric:
 # on a separable set the loss falls for ever while the metric stays at 1.0
@@ -507,8 +507,8 @@ class UniversalDeepTransformer:
         slice of ``data`` (random rows, or the latest rows with temporal tracking; or uses
         ``validation`` when given), evaluates ``validation_metric`` after each epoch, stops
         once it has not improved for 3 epochs (2 when the validation set has 5,000 rows or
-        more, or the target is numerical; at most ``max_epochs``, by default enough epochs for about 3M samples, within
-        [3, 30]) and keeps the weights of the best epoch. With no ``learning_rate`` the rate
+        more, or the target is numerical; at most ``max_epochs``, by default enough epochs
+        for about 3M samples, within [3, 30]) and keeps the weights of the best epoch. With no ``learning_rate`` the rate
         warms up linearly to 2e-3 (3e-3 for a hidden layer of at most 128; 1e-3 when a text
         column hashes bigrams or pairgrams, except a long text with character windows as the
         only input for 3 to 100 classes, 3e-3) over the first quarter epoch (at most 500
@@ -913,8 +913,8 @@ class UniversalDeepTransformer:
 
     def _loss_breaks_ties(self, monitor):
         """Whether automatic training decides between epochs of equal ``monitor`` by the
-        held-out log-loss: for a top-k metric or AUC over a softmax output that evaluation
-        scores whole. On a small held-out set such a metric moves in steps of 1/n, and AUC
+        held-out log-loss: for a named metric (top-k, accuracy, AUC) over a softmax output
+        that evaluation scores whole. On a small held-out set such a metric moves in steps of 1/n, and AUC
         reaches 1.0 within an epoch or two; it then stays flat while the model still learns,
         which made the rate halve and training stop early, keeping an early epoch
         (docs/automl.md, "Ties on a small held-out set")."""

@@ -196,7 +196,7 @@ class EarlyStopping(Callback):
         ``monitor`` values are equal (within ``min_delta``), such as 'val_neg_log_loss'
         beside 'val_precision@1' (the UniversalDeepTransformer's automatic training does so).
     tie_min_delta : float, default=0.0
-        The smallest gain of ``tie_breaker`` that wins a tie.
+        The smallest gain of ``tie_breaker`` that wins a tie (unused without one).
 
     Attributes
     ----------
@@ -253,4 +253,4 @@ class EarlyStopping(Callback):
 
     def __repr__(self):
         return (f"EarlyStopping(monitor={self.monitor!r}, patience={self.patience}, tie_breaker={self.tie_breaker!r}, "
-                f"best_epoch={self.best_epoch})")
+                f"tie_min_delta={self.tie_min_delta}, best_epoch={self.best_epoch})")

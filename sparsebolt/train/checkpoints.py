@@ -12,6 +12,7 @@ trained, so a single-threaded seeded run continues bit for bit as if it had not 
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 import warnings
@@ -97,6 +98,7 @@ class Checkpoints:
             training = manifest.get("training")
             if not isinstance(training, dict):
                 raise ModelFileError(path, "manifest.json", "is a model file, not a checkpoint (no training position)")
+            training = _finite_back(training)
             history.epochs = list(training["history"])
             # a checkpoint from before the model counted epochs loads 0; the run's own are known
             model.epochs = max(model.epochs, training["epoch"])
@@ -111,7 +113,30 @@ class Checkpoints:
         """Save a checkpoint of ``model`` at its step with ``history`` and the training
         ``position``; delete all but the ``keep`` newest."""
         path = os.path.join(self.directory, checkpoint_name(model.steps))
-        save_model_file(model, path, extra={"training": dict(position, history=history.epochs)})
+        save_model_file(model, path, extra={"training": _json_safe(dict(position, history=history.epochs))})
         self.last_written = path
         for old in list_checkpoints(self.directory)[self.keep:]:
             os.unlink(old)
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with each NaN or infinite float as {"float": "nan"} (or "inf", "-inf"): JSON
+    has no such numbers, and an epoch's logs may hold one (a metric over no labeled rows)."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"float": repr(float(value))}
+    return value
+
+
+def _finite_back(value: Any) -> Any:
+    """``_json_safe`` undone."""
+    if isinstance(value, dict):
+        if set(value) == {"float"} and value["float"] in ("nan", "inf", "-inf"):
+            return float(value["float"])
+        return {k: _finite_back(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite_back(v) for v in value]
+    return value

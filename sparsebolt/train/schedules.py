@@ -124,7 +124,7 @@ class WarmupPlateau(Schedule):
         beside 'val_precision@1': on a small validation set accuracy moves in steps of
         1/n and stays flat while the model still learns.
     tie_min_delta : float, default=0.0
-        The smallest gain of ``tie_breaker`` that wins a tie.
+        The smallest gain of ``tie_breaker`` that wins a tie (unused without one).
     max_batch_growth : int, default=1
         The most times its own batch size the data may take; 1 never grows it. Only for
         data with a ``batch_size`` to set (``sb.data.SparseDataset``), in ``Model.train``.
@@ -178,7 +178,7 @@ class WarmupPlateau(Schedule):
     def __repr__(self):
         return (f"WarmupPlateau(peak={self.peak}, warmup_steps={self.warmup_steps}, monitor={self.monitor!r}, "
                 f"factor={self.factor}, patience={self.patience}, max_batch_growth={self.max_batch_growth}, "
-                f"tie_breaker={self.tie_breaker!r})")
+                f"tie_breaker={self.tie_breaker!r}, tie_min_delta={self.tie_min_delta})")
 
 
 def monitored(logs: dict[str, float], key: str, owner: str, role: str = "monitors") -> float:

@@ -1,5 +1,6 @@
 """Checkpoints: a resumed seeded run ends with the weights of an uninterrupted one, also
 after a real SIGKILL in the middle of writing a checkpoint."""
+import math
 import os
 import signal
 import subprocess
@@ -7,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import sparsebolt as sb
@@ -219,3 +221,24 @@ def test_checkpoint_parameters_are_checked(tmp_path):
     other = small_model(hidden=16)
     with pytest.raises(ValueError, match=r"ckpt-0000000006\.sbm was written by a different model \(its layers differ\)"):
         other.train(data, checkpoint_dir=tmp_path, resume=True, verbose=False)
+
+
+def _nan_metric_run(**train_kw):
+    # the validation rows carry no labels: their neg_log_loss is NaN every epoch
+    model, data, rows = small_model(), clustered(n=800), clustered(n=40, seed=1)
+    unlabeled = sb.data.SparseDataset(rows.features.offsets, rows.features.ids, None,
+                                      sb.data.Labels(np.zeros(41, dtype=np.int64), np.zeros(0, dtype=np.int64)),
+                                      rows.features.dim, batch_size=64, shuffle=False)
+    history = model.train(data, epochs=3, learning_rate=1e-2, validation=unlabeled, metrics=["neg_log_loss"],
+                          verbose=False, **train_kw)
+    return model, history
+
+
+def test_a_run_whose_logs_hold_nan_checkpoints_and_resumes(tmp_path, one_thread):
+    reference, ref_history = _nan_metric_run()
+    assert all(math.isnan(v) for v in ref_history["val_neg_log_loss"])
+    with pytest.raises(Stop):
+        _nan_metric_run(checkpoint_dir=tmp_path, checkpoint_every=3, callbacks=[StopAt(16)])
+    model, history = _nan_metric_run(checkpoint_dir=tmp_path, checkpoint_every=3, resume=True)
+    assert same_weights(model, reference) and history["loss"] == ref_history["loss"]
+    assert all(math.isnan(v) for v in history["val_neg_log_loss"]) and len(history.epochs) == 3
