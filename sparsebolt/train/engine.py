@@ -287,7 +287,8 @@ class Engine:
         items = steps.begin_epoch(epoch, augmenting(model, self.label_augmentation, self.augment_from_epoch),
                                   resumed)
         every = self.checkpoints.every if self.checkpoints is not None else None
-        lr = None  # the last step's rate, for the logs
+        # the last step's rate, for the logs: a resumed epoch may have no step left to take
+        lr = self.schedule(self.run_steps - 1) if resumed is not None and batch > 0 else None
         start = time.perf_counter()
         with steps.holding(), tqdm(total=steps.n_samples(), initial=n_samples, unit="samples", unit_scale=True,
                                    disable=not self.verbose, desc=f"epoch {epoch + 1}/{self.epochs}") as bar:

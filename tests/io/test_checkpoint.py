@@ -242,3 +242,17 @@ def test_a_run_whose_logs_hold_nan_checkpoints_and_resumes(tmp_path, one_thread)
     model, history = _nan_metric_run(checkpoint_dir=tmp_path, checkpoint_every=3, resume=True)
     assert same_weights(model, reference) and history["loss"] == ref_history["loss"]
     assert all(math.isnan(v) for v in history["val_neg_log_loss"]) and len(history.epochs) == 3
+
+
+def test_a_run_resumed_from_an_epochs_last_step_logs_that_epochs_rate(tmp_path, one_thread):
+    # 7 steps an epoch, a checkpoint every 3: step 63 ends epoch 9 with no step of it left
+    model, data = small_model(), clustered(n=800)
+    schedule = sb.train.WarmupDecay(1e-2, 5, 70)
+    reference = model.train(data, epochs=10, learning_rate=schedule, verbose=False)
+    with pytest.raises(Stop):
+        small_model().train(clustered(n=800), epochs=10, learning_rate=sb.train.WarmupDecay(1e-2, 5, 70),
+                            verbose=False, checkpoint_dir=tmp_path, checkpoint_every=3, callbacks=[StopAt(64)])
+    assert describe_file(list_checkpoints(tmp_path)[0])["checkpoint"] == {"epoch": 8, "batch": 7}
+    history = small_model().train(clustered(n=800), epochs=10, learning_rate=sb.train.WarmupDecay(1e-2, 5, 70),
+                                  verbose=False, checkpoint_dir=tmp_path, checkpoint_every=3, resume=True)
+    assert history["learning_rate"] == reference["learning_rate"]
