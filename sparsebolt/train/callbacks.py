@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import math
 import os
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -242,6 +243,12 @@ class EarlyStopping(Callback):
                 rows = model.trained_rows() if model.trained_rows is not None else None
                 self._saved = snapshot(model, self._saved, rows)
             return
+        if math.isnan(value) and self.best_epoch is None and self.wait == 0:
+            warnings.warn(f"EarlyStopping: {self.monitor} is NaN after epoch {epoch + 1} (a metric over held-out "
+                          f"rows it cannot score, such as 'auc' over one class): a NaN epoch never counts as an "
+                          f"improvement, and without one training stops after {self.patience} epochs with its "
+                          f"last weights.",
+                          RuntimeWarning, stacklevel=2)
         self.wait += 1
         if self.wait >= self.patience:
             self.stop_training = True

@@ -1,4 +1,6 @@
 """Learning-rate schedules and early stopping in the training loop."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -244,6 +246,16 @@ def test_a_tie_breaker_decides_between_equal_values():
         EarlyStopping("val_p", tie_breaker="val_l").on_epoch_end(0, {"val_p": 0.5}, model)
     with pytest.raises(ValueError, match="WarmupPlateau breaks ties by 'val_l', which the epoch logs lack"):
         WarmupPlateau(1e-2, 0, "val_p", tie_breaker="val_l").on_epoch_end(0, {"val_p": 0.5})
+
+
+def test_a_nan_monitor_warns_once_and_never_improves():
+    stop = EarlyStopping("val_auc", patience=2, restore_best_weights=False)
+    with pytest.warns(RuntimeWarning, match=r"EarlyStopping: val_auc is NaN after epoch 1 .*'auc' over one class"):
+        stop.on_epoch_end(0, {"val_auc": float("nan")}, None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        stop.on_epoch_end(1, {"val_auc": float("nan")}, None)
+    assert stop.stop_training and stop.best_epoch is None
 
 
 def test_a_tie_is_won_only_by_more_than_tie_min_delta():
