@@ -337,6 +337,16 @@ def test_train_uses_the_epochs_and_rate_it_is_given(tmp_path):
     assert len(history.epochs) == 2 and history["learning_rate"][1] < history["learning_rate"][0]
 
 
+def test_classes_of_few_rows_each_hold_out_a_twentieth():
+    # 300 classes of 40 rows: a tenth would be 1,200 rows; a twentieth (600) is raised to 1,000
+    rng = np.random.default_rng(8)
+    types = {"text": sb.types.text(), "y": sb.types.categorical()}
+    for n_classes, held_out in ((300, 1_000), (2, 1_200)):
+        rows = [{"text": f"w{c} f{rng.integers(50)}", "y": f"c{c}"} for c in rng.integers(n_classes, size=12_000)]
+        history = sb.UniversalDeepTransformer(types, target="y", **SMALL).train(rows, max_epochs=1, verbose=False)
+        assert history["samples"] == [12_000 - held_out], n_classes
+
+
 def test_streamed_training_holds_out_rows_of_the_first_chunk(tmp_path):
     rng = np.random.default_rng(7)
     train = _write_csv(tmp_path / "train.csv", ["review", "recommended"], _reviews(rng, 900))
