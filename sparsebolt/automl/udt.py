@@ -99,7 +99,7 @@ MIN_AUTO_ROWS, AUTO_SMALL_EPOCHS = 50, 10
 VALIDATION_FRACTION, VALIDATION_MAX_ROWS = 0.1, 10_000
 # classes averaging fewer training rows than this learn from a few dozen each, and each row
 # held out is one of them: a twentieth is held out, never fewer than 1,000 rows or a tenth
-# (wordnet_2k, 10 rows a class: +1.7 to +1.9 points; docs/automl.md, "How many rows to hold out")
+# (wordnet_2k, 9 rows a class: +1.3 to +1.6 points; docs/automl.md, "How many rows to hold out")
 FEW_ROWS_PER_CLASS, FEW_ROWS_FRACTION, FEW_ROWS_MIN_HELD_OUT = 100, 0.05, 1_000
 # multiply-adds of dense evaluation per epoch that the held-out slice may cost
 VALIDATION_BUDGET = 2e11
