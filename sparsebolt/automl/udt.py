@@ -26,8 +26,7 @@ from ..nn import Embedding, FullyConnected, Input, Model, NumericEmbedding
 from ..nn.model import load_model_file
 from ..train.augment import can_pin
 from ..train.callbacks import EarlyStopping
-from ..train.inference import WIDE_OUTPUT
-from ..train.metrics import NegativeBinnedMAE, make_metric
+from ..train.metrics import WIDE_OUTPUT, NegativeBinnedMAE, make_metric
 from ..train.schedules import WarmupDecay, WarmupPlateau
 from . import types as T
 from ._persist import featurizer_state, set_featurizer_state

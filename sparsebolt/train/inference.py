@@ -10,15 +10,10 @@ from ..data.batch import Batch
 from ..kernels.topk import label_hits, topk_rows, topk_rows_serial
 from ..nn.layers.base import Context
 from ..data.value import Value
-from .metrics import make_metric
+from .metrics import WIDE_OUTPUT, make_metric
 
 if TYPE_CHECKING:
     from ..nn.model import Model
-
-# wider dense outputs are scored block by block, never materialised whole (so evaluation
-# has no output values for them)
-WIDE_OUTPUT = 4096
-
 
 def _as_batches(data):
     if isinstance(data, Batch):

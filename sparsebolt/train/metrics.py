@@ -6,6 +6,10 @@ from typing import Any
 
 import numpy as np
 
+# wider dense outputs are scored block by block, never materialised whole (so evaluation
+# has no output values for them)
+WIDE_OUTPUT = 4096
+
 METRICS = ("precision@k", "recall@k", "categorical_accuracy", "auc", "neg_log_loss")
 # the probability a label gets when the output holds none for it (a sparse output's
 # inactive neuron) or rounds it to zero: the log stays finite
@@ -86,8 +90,8 @@ class NegativeLogLoss:
     early stopping expects; a label the output has no value for (an inactive neuron of a
     sparse output) counts as probability 1e-12. Samples without labels (or whose label
     values do not sum above 0, which training skips too) are left out; NaN when none is
-    left. Needs the output's values: an output wider than 4,096 neurons, evaluated by its
-    top k alone, has none here."""
+    left. Needs the output's values: an output wider than ``WIDE_OUTPUT`` (4,096) neurons,
+    evaluated by its top k alone, has none here."""
 
     k = 1
     name = "neg_log_loss"
@@ -98,7 +102,7 @@ class NegativeLogLoss:
     def update(self, top_ids, hits, labels, output):
         if output is None:
             raise ValueError("The 'neg_log_loss' metric needs the output's probabilities, which dense "
-                             "evaluation of an output wider than 4,096 neurons does not compute; "
+                             f"evaluation of an output wider than {WIDE_OUTPUT:,} neurons does not compute; "
                              "evaluate it with sparse_inference=True or monitor another metric.")
         n_labels = np.diff(labels.offsets)
         rows = np.repeat(np.arange(labels.batch_size), n_labels)
