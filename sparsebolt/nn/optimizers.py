@@ -153,7 +153,7 @@ class Adam:
         """
         arrays = {}
         for name, (m, v) in self.state.items():
-            moved = _moved_rows(m, v)
+            moved = _rows_with_moments(m, v)
             if moved is None:
                 arrays[f"m/{name}"], arrays[f"v/{name}"] = m, v
             else:
@@ -201,7 +201,7 @@ def _nonzero_rows(m, v):
     return np.flatnonzero(m.reshape(n, -1).any(axis=1) | v.reshape(n, -1).any(axis=1))
 
 
-def _moved_rows(m, v):
+def _rows_with_moments(m, v):
     """``_nonzero_rows`` of a large pair of moments when they are at most half its rows;
     else None (saved whole)."""
     if m.ndim == 0 or m.nbytes < COMPACT_FROM:

@@ -120,7 +120,7 @@ class Embedding(Layer):
         # a few hundred (docs/file-format.md, version 4)
         table = self.E.value
         if table.nbytes >= COMPACT_FROM and not self._whole:
-            moved = _moved_rows(table, self._init)
+            moved = _rows_off_their_draw(table, self._init)
             self._whole = moved is None
             if moved is not None:
                 meta["init"]["crc32"] = crc32_rows(table)
@@ -174,7 +174,7 @@ class Embedding(Layer):
         return table
 
 
-def _moved_rows(table, init):
+def _rows_off_their_draw(table, init):
     """int64 ids of the rows of ``table`` that differ from their first values (drawn again
     from ``init``), or None as soon as they are more than half (the table is saved whole)."""
     moved, count, limit = [], 0, table.shape[0] // 2
