@@ -97,8 +97,9 @@ AUTO_MIN_EPOCHS, AUTO_MAX_EPOCHS = 3, 30
 MIN_AUTO_ROWS, AUTO_SMALL_EPOCHS = 50, 10
 VALIDATION_FRACTION, VALIDATION_MAX_ROWS = 0.1, 10_000
 # classes averaging fewer training rows than this learn from a few dozen each, and each row
-# held out is one of them: a twentieth is held out, never fewer than 1,000 rows or a tenth
-# (wordnet_2k, 9 rows a class: +1.3 to +1.6 points; docs/automl.md, "How many rows to hold out")
+# held out is one of them: a twentieth is held out (rising to a tenth at twice as many rows a
+# class), but at least 1,000 rows when a tenth is more (wordnet_2k, 9 rows a class: +1.3 to
+# +1.6 points; docs/automl.md, "How many rows to hold out")
 FEW_ROWS_PER_CLASS, FEW_ROWS_FRACTION, FEW_ROWS_MIN_HELD_OUT = 100, 0.05, 1_000
 # multiply-adds of dense evaluation per epoch that the held-out slice may cost
 VALIDATION_BUDGET = 2e11
@@ -545,7 +546,8 @@ class UniversalDeepTransformer:
         max_in_memory_rows : int or None, default=None
             None featurizes the whole data once and keeps it in memory for all epochs; a
             number streams the data in chunks of that many rows, every epoch (the held-out
-            slice then comes from the first chunk).
+            slice, counted from all the rows, then comes from the first chunk, at most half
+            of it).
         shuffle : bool, default=True
             Shuffle the training rows each epoch (within a chunk when streaming).
         callbacks : sequence of Callback, default=()
@@ -627,7 +629,8 @@ class UniversalDeepTransformer:
         if max_in_memory_rows is None:
             train_data = self._dataset(data, "train", batch_size or BATCH_SIZE, shuffle=shuffle)
             n_rows = train_data.n_samples
-            n_val = self._validation_rows(n_rows) if holdout and n_rows >= MIN_AUTO_ROWS else 0
+            classes = np.unique(train_data.labels.ids).size
+            n_val = self._validation_rows(n_rows, classes) if holdout and n_rows >= MIN_AUTO_ROWS else 0
             if batch_size is None:
                 batch_size = train_data.batch_size = _batch_size(n_rows - n_val)
             if n_val:
@@ -637,9 +640,12 @@ class UniversalDeepTransformer:
         else:
             batch_size = batch_size or BATCH_SIZE
             train_data = _ChunkStream(self, data, "train", batch_size, max_in_memory_rows, shuffle, self.seed)
-            n_rows, n_val = None, 0  # the rows counted below leave the held-out ones out
+            # counted once, for the rows held out, the epoch budget and the schedule (held-out rows left out)
+            n_rows = sum(len(c) for c in self._chunks(data, with_target=True, columns=[self.target]))
+            n_val = 0
             if holdout:
-                val = train_data.hold_out(self._validation_rows(max_in_memory_rows))
+                val = train_data.hold_out(self._validation_rows(n_rows, self.n_classes))
+                n_rows -= val.n_samples if val is not None else 0
         if validation is not None:  # after the training data, whose labels name the classes
             if self.featurizer.node_column is not None:
                 self.index_nodes(validation)
@@ -655,9 +661,6 @@ class UniversalDeepTransformer:
                     metrics.append("neg_log_loss")
                 tie_breaker = "val_neg_log_loss"
             monitor = f"val_{getattr(monitor, 'name', monitor)}"
-        if n_rows is None:  # streamed: count the rows once, for the epoch budget and the schedule
-            n_rows = sum(len(c) for c in self._chunks(data, with_target=True, columns=[self.target]))
-            n_rows -= val.n_samples if holdout and val is not None else 0
         steps = -(-n_rows // batch_size)
         if auto:
             if val is None:  # too few rows to hold any out
@@ -898,14 +901,18 @@ class UniversalDeepTransformer:
                                for chunk in self._chunks(data, with_target=False, columns=[c])])
         return np.argsort(-secs, kind="stable")
 
-    def _validation_rows(self, n_rows):
-        """How many rows to hold out: a tenth, at most 10,000; a twentieth (but at least
-        1,000 or a tenth) of a class target whose classes average under 100 rows (not with
-        temporal tracking, whose held-out rows are the latest); and fewer for wide outputs,
-        where a dense evaluation of each row costs n_classes x hidden_dim."""
+    def _validation_rows(self, n_rows, n_classes):
+        """How many of ``n_rows`` training rows of ``n_classes`` classes to hold out: a
+        tenth, at most 10,000. A class target whose classes average under 100 rows (not with
+        temporal tracking, whose held-out rows are the latest) holds out a twentieth, rising
+        to a tenth at 200 rows a class, but at least 1,000 rows when a tenth is more. Fewer
+        for wide outputs, where a dense evaluation of each row costs n_classes x hidden_dim."""
         n = int(n_rows * VALIDATION_FRACTION)
-        if not (self.regression or self.temporal_tracking) and n_rows < FEW_ROWS_PER_CLASS * self.n_classes:
-            n = max(int(n_rows * FEW_ROWS_FRACTION), min(n, FEW_ROWS_MIN_HELD_OUT))
+        per_class = n_rows / max(n_classes, 1)
+        if not (self.regression or self.temporal_tracking) and per_class < 2 * FEW_ROWS_PER_CLASS:
+            rise = max(per_class - FEW_ROWS_PER_CLASS, 0.0) / FEW_ROWS_PER_CLASS
+            fraction = FEW_ROWS_FRACTION + (VALIDATION_FRACTION - FEW_ROWS_FRACTION) * rise
+            n = max(int(n_rows * fraction), min(n, FEW_ROWS_MIN_HELD_OUT))
         per_row = self.n_classes * self.hidden_dim
         cap = max(1_000, int(VALIDATION_BUDGET / per_row))
         return max(1, min(n, VALIDATION_MAX_ROWS, cap))

@@ -337,14 +337,27 @@ def test_train_uses_the_epochs_and_rate_it_is_given(tmp_path):
     assert len(history.epochs) == 2 and history["learning_rate"][1] < history["learning_rate"][0]
 
 
-def test_classes_of_few_rows_each_hold_out_a_twentieth():
-    # 300 classes of 40 rows: a tenth would be 1,200 rows; a twentieth (600) is raised to 1,000
+def test_classes_of_few_rows_each_hold_out_a_twentieth(tmp_path):
     rng = np.random.default_rng(8)
     types = {"text": sb.types.text(), "y": sb.types.categorical()}
-    for n_classes, held_out in ((300, 1_000), (2, 1_200)):
-        rows = [{"text": f"w{c} f{rng.integers(50)}", "y": f"c{c}"} for c in rng.integers(n_classes, size=12_000)]
-        history = sb.UniversalDeepTransformer(types, target="y", **SMALL).train(rows, max_epochs=1, verbose=False)
-        assert history["samples"] == [12_000 - held_out], n_classes
+
+    def held_out(n_classes, n_rows, target_type=sb.types.categorical()):
+        rows = [{"text": f"w{c} f{rng.integers(50)}", "y": c} for c in rng.integers(n_classes, size=n_rows)]
+        model = sb.UniversalDeepTransformer({**types, "y": target_type}, target="y", **SMALL)
+        return n_rows - model.train(rows, max_epochs=1, verbose=False)["samples"][0]
+
+    assert held_out(2, 12_000) == 1_200  # a tenth
+    assert held_out(300, 12_000) == 1_000  # 40 rows a class: a twentieth (600), raised to 1,000
+    assert held_out(400, 24_000) == 1_200  # 60 a class: a twentieth
+    assert held_out(100, 15_000) == 1_125  # 150 a class: halfway from a twentieth to a tenth
+    # the classes the rows hold count, not an output made wider for classes to come
+    assert held_out(20, 12_000, sb.types.categorical(n_classes=5_000)) == 1_200
+    # streamed: a tenth of the file's rows, not of the chunk size (a file smaller than its
+    # chunk held out half its rows)
+    path = _write_csv(tmp_path / "rows.csv", ["text", "y"], [[f"w{c}", f"c{c}"] for c in rng.integers(2, size=3_000)])
+    history = sb.UniversalDeepTransformer(types, target="y", **SMALL).train(path, max_in_memory_rows=1_000_000,
+                                                                              max_epochs=1, verbose=False)
+    assert history["samples"] == [2_700]
 
 
 def test_streamed_training_holds_out_rows_of_the_first_chunk(tmp_path):
@@ -353,8 +366,12 @@ def test_streamed_training_holds_out_rows_of_the_first_chunk(tmp_path):
     model = sb.UniversalDeepTransformer({"review": sb.types.text(), "recommended": sb.types.categorical()},
                                         target="recommended", **SMALL)
     history = model.train(train, max_in_memory_rows=400, max_epochs=3, verbose=False)
-    assert history["samples"] == [900 - 40] * len(history.epochs)
+    assert history["samples"] == [900 - 90] * len(history.epochs)  # a tenth of the file's rows
     assert "val_auc" in history.epochs[0]
+    # at most half the first chunk
+    model = sb.UniversalDeepTransformer({"review": sb.types.text(), "recommended": sb.types.categorical()},
+                                        target="recommended", **SMALL)
+    assert model.train(train, max_in_memory_rows=100, max_epochs=1, verbose=False)["samples"] == [900 - 50]
 
 
 def test_with_temporal_tracking_the_held_out_rows_are_the_latest(tmp_path):
