@@ -512,11 +512,11 @@ class UniversalDeepTransformer:
         ``validation`` when given), evaluates ``validation_metric`` after each epoch, stops
         once it has not improved for 3 epochs (2 when the validation set has 5,000 rows or
         more, or the target is numerical; at most ``max_epochs``, by default enough epochs
-        for about 3M samples, within [3, 30]) and keeps the weights of the best epoch. With no ``learning_rate`` the rate
-        warms up linearly to 2e-3 (3e-3 for a hidden layer of at most 128; 1e-3 when a text
-        column hashes bigrams or pairgrams, except a long text with character windows as the
-        only input for 3 to 100 classes, 3e-3) over the first quarter epoch (at most 500
-        batches); whenever the validation metric fails to improve, a
+        for about 3M samples, within [3, 30]) and keeps the weights of the best epoch. With
+        no ``learning_rate`` the rate warms up linearly to 2e-3 (3e-3 for a hidden layer of
+        at most 128; 1e-3 when a text column hashes bigrams or pairgrams, except a long text
+        with character windows as the only input for 3 to 100 classes, 3e-3) over the first
+        quarter epoch (at most 500 batches); whenever the validation metric fails to improve, a
         step's rows double (the batch size chosen here, while a step takes at most 2,048 rows
         and an epoch at least 32 steps), then the rate halves (with ``epochs`` given and no
         validation: cosine decay to a tenth over the epochs). Numbers given are used as they
