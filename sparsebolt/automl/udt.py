@@ -511,8 +511,9 @@ class UniversalDeepTransformer:
         slice of ``data`` (random rows, or the latest rows with temporal tracking; or uses
         ``validation`` when given), evaluates ``validation_metric`` after each epoch, stops
         once it has not improved for 3 epochs (2 when the validation set has 5,000 rows or
-        more, or the target is numerical; at most ``max_epochs``, by default enough epochs
-        for about 3M samples, within [3, 30]) and keeps the weights of the best epoch. With
+        more, or it follows a numerical target's error; at most ``max_epochs``, by default
+        enough epochs for about 3M samples, within [3, 30]) and keeps the weights of the best
+        epoch. With
         no ``learning_rate`` the rate warms up linearly to 2e-3 (3e-3 for a hidden layer of
         at most 128; 1e-3 when a text column hashes bigrams or pairgrams, except a long text
         with character windows as the only input for 3 to 100 classes, 3e-3) over the first
@@ -668,7 +669,9 @@ class UniversalDeepTransformer:
             else:
                 epochs = max_epochs or int(np.clip(np.ceil(AUTO_SAMPLE_BUDGET / max(n_rows, 1)),
                                                    AUTO_MIN_EPOCHS, AUTO_MAX_EPOCHS))
-                short = self.regression or val.n_samples >= LARGE_VALIDATION_ROWS
+                # a numerical target's own error, not a top-k metric over its bins a user names
+                continuous = self.regression and validation_metric is None
+                short = continuous or val.n_samples >= LARGE_VALIDATION_ROWS
                 patience = SHORT_PATIENCE if short else AUTO_PATIENCE
                 callbacks.append(EarlyStopping(monitor, patience=patience, tie_breaker=tie_breaker,
                                                tie_min_delta=TIE_MIN_DELTA))
