@@ -513,11 +513,11 @@ class UniversalDeepTransformer:
         once it has not improved for 3 epochs (2 when the validation set has 5,000 rows or
         more, or it follows a numerical target's error; at most ``max_epochs``, by default
         enough epochs for about 3M samples, within [3, 30]) and keeps the weights of the best
-        epoch. With
-        no ``learning_rate`` the rate warms up linearly to 2e-3 (3e-3 for a hidden layer of
-        at most 128; 1e-3 when a text column hashes bigrams or pairgrams, except a long text
-        with character windows as the only input for 3 to 100 classes, 3e-3) over the first
-        quarter epoch (at most 500 batches); whenever the validation metric fails to improve, a
+        epoch. With no ``learning_rate`` the rate warms up linearly to 2e-3 (3e-3 for a hidden
+        layer of at most 128; 1e-3 when a text column hashes bigrams or pairgrams, except a
+        long text with character windows as the only input for 3 to 100 classes, 3e-3) over
+        the first quarter epoch (at most 500 batches); whenever the validation metric fails
+        to improve, a
         step's rows double (the batch size chosen here, while a step takes at most 2,048 rows
         and an epoch at least 32 steps), then the rate halves (with ``epochs`` given and no
         validation: cosine decay to a tenth over the epochs). Numbers given are used as they
@@ -630,8 +630,9 @@ class UniversalDeepTransformer:
         if max_in_memory_rows is None:
             train_data = self._dataset(data, "train", batch_size or BATCH_SIZE, shuffle=shuffle)
             n_rows = train_data.n_samples
-            classes = np.unique(train_data.labels.ids).size
-            n_val = self._validation_rows(n_rows, classes) if holdout and n_rows >= MIN_AUTO_ROWS else 0
+            n_val = 0
+            if holdout and n_rows >= MIN_AUTO_ROWS:  # the classes the rows hold, not the output's
+                n_val = self._validation_rows(n_rows, np.unique(train_data.labels.ids).size)
             if batch_size is None:
                 batch_size = train_data.batch_size = _batch_size(n_rows - n_val)
             if n_val:
