@@ -572,9 +572,10 @@ def test_the_numbers_frequency_spread_follows_the_training_rows(tmp_path, monkey
     # a few hundred rows learn smoother functions of their numbers better (docs/automl.md)
     from sparsebolt.automl import udt as udt_module
     rng = np.random.default_rng(0)
-    rows = _linear_rows(rng, 4000)
+    per = udt_module.SIGMA_ROWS
+    rows = _linear_rows(rng, 4 * per)
     types = {**{f"x{j}": sb.types.numerical() for j in range(4)}, "y": sb.types.categorical()}
-    for n, sigma in ((300, 1.0), (2500, 2.5), (4000, 4.0)):
+    for n, sigma in ((300, 1.0), (int(2.5 * per), 2.5), (4 * per, 4.0)):
         model = sb.UniversalDeepTransformer(types, target="y", **SMALL)
         model.train(rows[:n], epochs=1, verbose=False)
         assert model.model.layer("embedding").sigma == sigma
@@ -607,7 +608,7 @@ def test_the_numbers_frequency_spread_follows_the_training_rows(tmp_path, monkey
 def test_a_loaded_model_trains_on_its_own_weights_and_builds_no_fresh_network(tmp_path, monkeypatch, n_classes):
     from sparsebolt.automl import udt as udt_module
     rng = np.random.default_rng(0)
-    rows = _linear_rows(rng, 2000)
+    rows = _linear_rows(rng, 2 * udt_module.SIGMA_ROWS)
     types = {**{f"x{j}": sb.types.numerical() for j in range(4)}, "y": sb.types.categorical(n_classes=n_classes)}
     model = sb.UniversalDeepTransformer(types, target="y", **SMALL)
     model.train(rows[:300], epochs=2, verbose=False)
@@ -661,7 +662,8 @@ def test_a_network_trained_through_the_low_level_api_is_never_built_anew(tmp_pat
 
 @pytest.mark.parametrize("n_classes", [None, 2])
 def test_a_train_that_fails_on_its_rows_leaves_the_network_to_be_built_for_the_next(n_classes):
-    rows = _linear_rows(np.random.default_rng(0), 3000)
+    from sparsebolt.automl import udt as udt_module
+    rows = _linear_rows(np.random.default_rng(0), 3 * udt_module.SIGMA_ROWS)
     types = {**{f"x{j}": sb.types.numerical() for j in range(4)}, "y": sb.types.categorical(n_classes=n_classes)}
     udt = sb.UniversalDeepTransformer(types, target="y", **SMALL)
     with pytest.raises(ValueError, match="expected a number"):
