@@ -145,10 +145,10 @@ def main(argv=None):
         wins["accuracy"] += means[UDT][0] >= hgb[0]
         wins["AUC"] += means[UDT][1] >= hgb[1]
         for method, (acc, auc, seconds) in means.items():
-            ratio = "" if method == UDT else f"{means[UDT][2] / seconds:.2f}x"
-            rows.append([name if method == UDT else "", f"{n:,}" if method == UDT else "",
-                         f"{share:.2f}" if method == UDT else "", method, f"{acc:.4f}", f"{auc:.4f}",
-                         f"{seconds:.2f}", ratio])
+            ours = method == UDT  # the set's own cells on its first row only
+            lead = [name, f"{n:,}", f"{share:.2f}"] if ours else ["", "", ""]
+            ratio = "" if ours else f"{means[UDT][2] / seconds:.2f}x"
+            rows.append(lead + [method, f"{acc:.4f}", f"{auc:.4f}", f"{seconds:.2f}", ratio])
             print("  ".join(rows[-1]), flush=True)
     print()
     print(format_table(["data set", "rows", "positive", "method", "acc", "AUC", "fit s", "UDT / this"], rows,

@@ -519,14 +519,13 @@ class UniversalDeepTransformer:
         layer of at most 128; 1e-3 when a text column hashes bigrams or pairgrams, except a
         long text with character windows as the only input for 3 to 100 classes, 3e-3) over
         the first quarter epoch (at most 500 batches); whenever the validation metric fails
-        to improve, a
-        step's rows double (the batch size chosen here, while a step takes at most 2,048 rows
-        and an epoch at least 32 steps), then the rate halves (with ``epochs`` given and no
-        validation: cosine decay to a tenth over the epochs). Numbers given are used as they
-        are (a constant rate; a ``sb.train.Schedule`` may be given instead). The first
-        ``train`` builds the network; its numbers' initial frequencies spread with the rows
-        (``NumericEmbedding(sigma=rows / 4000)`` within [1, 10], 10 for a CSV read a chunk at
-        a time).
+        to improve, a step's rows double (the batch size chosen here, while a step takes at
+        most 2,048 rows and an epoch at least 32 steps), then the rate halves (with
+        ``epochs`` given and no validation: cosine decay to a tenth over the epochs). Numbers
+        given are used as they are (a constant rate; a ``sb.train.Schedule`` may be given
+        instead). The first ``train`` builds the network; its numbers' initial frequencies
+        spread with the rows (``NumericEmbedding(sigma=rows / 4000)`` within [1, 10], 10 for
+        a CSV read a chunk at a time).
 
         Parameters
         ----------

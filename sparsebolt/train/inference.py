@@ -15,6 +15,7 @@ from .metrics import WIDE_OUTPUT, make_metric
 if TYPE_CHECKING:
     from ..nn.model import Model
 
+
 def _as_batches(data):
     if isinstance(data, Batch):
         return [data]
