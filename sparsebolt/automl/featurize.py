@@ -342,6 +342,62 @@ def quantile_edges(x, bins):
     return np.unique(np.concatenate([by_count, heavy, np.quantile(np.unique(x), q)]))
 
 
+def _smoothed_probability(keys, labels, rows, other, base):
+    """P(label | key) of each of the ``other`` rows, from the counts of (key, label) over
+    ``rows`` with ``base`` as the prior (one pseudo-row); ``base`` where its key is unseen.
+    keys : float64[n], labels : int64[n], rows / other : int64 indices, base : float64[len(other)]"""
+    seen_keys, key_ids = np.unique(keys[rows], return_inverse=True)
+    width = int(labels.max()) + 1
+    pairs, pair_counts = np.unique(key_ids * width + labels[rows], return_counts=True)
+    key_counts = np.bincount(key_ids, minlength=seen_keys.shape[0])
+    at = np.minimum(np.searchsorted(seen_keys, keys[other]), seen_keys.shape[0] - 1)
+    seen = seen_keys[at] == keys[other]
+    code = at * width + labels[other]
+    hit = np.minimum(np.searchsorted(pairs, code), pairs.shape[0] - 1)
+    count = np.where(seen & (pairs[hit] == code), pair_counts[hit], 0)
+    return np.where(seen, (count + base) / (key_counts[at] + 1.0), base)
+
+
+def exact_value_gain(x, labels, edges, seed):
+    """Nats a row of log-loss that a number's exact value saves over its bin when predicting
+    the label of rows it was not counted from (two halves, each predicting the other).
+
+    x : float64[n] (nan where missing), labels : int64[n] one class a row, edges : float64[b]"""
+    present = np.flatnonzero(~np.isnan(x))
+    if present.shape[0] < 4:
+        return 0.0
+    x, labels = x[present], labels[present]
+    bins = np.searchsorted(edges, x, side="right").astype(np.float64)
+    order = np.random.default_rng(seed).permutation(x.shape[0])
+    halves = (order[: x.shape[0] // 2], order[x.shape[0] // 2:])
+    n_classes = int(labels.max()) + 1
+    gain = 0.0
+    for rows, other in (halves, halves[::-1]):
+        prior = (np.bincount(labels[rows], minlength=n_classes) + 1.0) / (rows.shape[0] + n_classes)
+        by_bin = _smoothed_probability(bins, labels, rows, other, prior[labels[other]])
+        by_value = _smoothed_probability(x, labels, rows, other, by_bin)
+        gain += np.mean(np.log(by_value) - np.log(by_bin)) / 2
+    return float(gain)
+
+
+def exact_vocabulary(x, ctype, labels, edges, seed):
+    """The values of a column that get a token of their own (float64[m], sorted), or None:
+    the values held twice or more (the ``MAX_EXACT_VALUES`` most frequent) when ``ctype.exact`` is True, or is 'auto' and they pass
+    ``exact_value_gain`` (``labels``: int64[n] one class a row, or None when the target has
+    none to give)."""
+    if ctype.exact is False or (ctype.exact == "auto" and labels is None):
+        return None
+    values, counts = np.unique(x[~np.isnan(x)], return_counts=True)
+    if not (counts > 1).any():
+        return None
+    if ctype.exact == "auto" and exact_value_gain(x, labels, edges, seed) < T.Numerical.EXACT_MIN_GAIN:
+        return None
+    held = np.flatnonzero(counts > 1)
+    if held.shape[0] > T.Numerical.MAX_EXACT_VALUES:  # the most frequent (the model file keeps them)
+        held = np.sort(held[np.argsort(-counts[held], kind="stable")[:T.Numerical.MAX_EXACT_VALUES]])
+    return values[held]
+
+
 def parse_times(column, ctype, values, chunk):
     """Seconds since 1970 (int64[n]) and the missing mask (bool[n]) of a date column."""
     n = len(values)
@@ -449,6 +505,8 @@ class Featurizer:
             given = self.data_types[c].vocabulary
             self.vocabularies[c] = set(given) if given is not None else set()
         self.edges = {c: None for c in self.numerical_columns}
+        # {numerical column: its values with a token of their own, float64[m] sorted}
+        self.exact_values = {}
         self.histories = {(u, it): InteractionHistory() for u, items in self.temporal_tracking.items()
                           for it in items}
         self.nodes = NodeIndex()
@@ -625,19 +683,25 @@ class Featurizer:
                 strings.append(p)
         out.add(rows, _salted(strings, self._salt("categorical", column)), 1.0)
 
-    def _numerical(self, column, chunk, out, positions):
+    def _numerical(self, column, chunk, out, positions, labels=None):
         """The bin token of each number into ``out``; its place among the edges (0 to 1)
         into ``positions``, as the value of one feature of the column. A place that passes
         through the periodic embedding replaces the bin token (a missing number keeps its
-        own): on adult the bins beside it cost 0.2 points of accuracy (docs/automl.md)."""
+        own): on adult the bins beside it cost 0.2 points of accuracy (docs/automl.md). A
+        column with ``exact_values`` also gets the token of its value (one token for the
+        values not among them). ``labels`` (int64[n], the first training chunk's) decide
+        the exact values with the edges."""
         x = self._numbers(column, chunk)
+        t = self.data_types[column]
         if self.edges[column] is None:
             self.edges[column] = self._edges(column, x, chunk.whole)
+            kept = exact_vocabulary(x, t, labels, self.edges[column], self.seed)
+            if kept is not None:
+                self.exact_values[column] = kept
         edges = self.edges[column]
         b = np.searchsorted(edges, x, side="right").astype(np.int64)
         missing = np.isnan(x)
         b[missing] = -1
-        t = self.data_types[column]
         placed = t.position and edges.shape[0] > 1
         binned = np.flatnonzero(missing) if placed and t.periodic else np.arange(len(x))
         out.add(binned, fk.int_hashes(b[binned], self._salt("numerical", column)), 1.0)
@@ -645,6 +709,12 @@ class Featurizer:
             rows = np.flatnonzero(~missing)
             place = np.interp(x[rows], edges, np.linspace(0.0, 1.0, edges.shape[0]))
             positions.add(rows, np.full(rows.shape[0], self._position_hash(column)), place)
+        known = self.exact_values.get(column)
+        if known is not None:
+            rows = np.flatnonzero(~missing)
+            at = np.minimum(np.searchsorted(known, x[rows]), known.shape[0] - 1)
+            code = np.where(known[at] == x[rows], at, -1).astype(np.int64)
+            out.add(rows, fk.int_hashes(code, self._salt("exact", column)), 1.0)
 
     def _date(self, column, secs, missing, out):
         parts = date_parts(secs)
@@ -654,18 +724,22 @@ class Featurizer:
         rows = np.flatnonzero(missing)
         out.add(rows, np.full(rows.shape[0], self._salt("missing", column)), 1.0)
 
-    def own_features(self, chunk, mode):
+    def own_features(self, chunk, mode, labels=None):
         """(text entries, tabular entries, other entries, {date column: (seconds, missing)})
         of the rows' own columns; tabular holds the categorical and numerical tokens (one
         entry each, value 1), the only ones cross-column pairgrams combine; other holds the
-        date tokens and the numbers' positions."""
+        date tokens and the numbers' positions. ``labels``: the rows' Labels in 'train'
+        mode, else None."""
         text, tab, other = _Entries(), _Entries(), _Entries()
         for c in self.text_columns:
             self._text(c, chunk.columns[c], mode, text)
         for c in self.categorical_columns:
             self._categorical(c, chunk.columns[c], mode, tab)
+        single = labels is not None and labels.ids.shape[0] == len(chunk) and \
+            bool((np.diff(labels.offsets) == 1).all())
+        classes = labels.ids.astype(np.int64) if single else None
         for c in self.numerical_columns:
-            self._numerical(c, chunk, tab, other)
+            self._numerical(c, chunk, tab, other, classes)
         times = {}
         for c in self.date_columns:
             secs, missing = parse_times(c, self.data_types[c], chunk.columns[c], chunk)
@@ -791,7 +865,10 @@ class Featurizer:
         """CSR features of a chunk (offsets int64[n + 1], ids int32[nnz], vals float32[nnz]),
         its Labels (None in 'predict' mode) and the count of unknown labels."""
         n = len(chunk)
-        text, tab, other, times = self.own_features(chunk, mode)
+        labels, unknown = None, 0
+        if mode != "predict":  # first: a numerical column's first training chunk reads them
+            labels, unknown = self.labels.to_ids(chunk.columns[self.target], chunk, grow=mode == "train")
+        text, tab, other, times = self.own_features(chunk, mode, labels if mode == "train" else None)
         out = _Entries()
         out.extend(text)
         out.extend(other)
@@ -814,23 +891,21 @@ class Featurizer:
         if self.temporal_tracking:
             self._temporal(chunk, times, mode in ("train", "eval"), out)
         offsets, hashes, vals = out.grouped(n)
-        ids = self._ids(hashes)
-        labels, unknown = None, 0
-        if mode != "predict":
-            labels, unknown = self.labels.to_ids(chunk.columns[self.target], chunk, grow=mode == "train")
-        return offsets, ids, vals, labels, unknown
+        return offsets, self._ids(hashes), vals, labels, unknown
 
     # config ---------------------------------------------------------------------------------
 
     def get_config(self):
-        """The fitted state, JSON-serialisable: vocabularies, bin edges, the label map and the
-        document frequencies of 'tfidf' text columns (the ids that occur, and their counts)."""
+        """The fitted state, JSON-serialisable: vocabularies, bin edges, the numbers' exact
+        values, the label map and the document frequencies of 'tfidf' text columns (the ids
+        that occur, and their counts)."""
         frequencies = {}
         for c, (n, ids, counts) in self.document_frequencies.items():
             frequencies[c] = {"rows": int(n), "ids": ids.tolist(), "counts": counts.tolist()}
         return {"labels": self.labels.get_config(),
                 "vocabularies": {c: sorted(v) for c, v in self.vocabularies.items()},
                 "edges": {c: (None if e is None else [float(x) for x in e]) for c, e in self.edges.items()},
+                "exact_values": {c: v.tolist() for c, v in self.exact_values.items()},
                 "document_frequencies": frequencies, "reserved_positions": self.reserved_positions}
 
     def set_config(self, cfg):
@@ -838,6 +913,7 @@ class Featurizer:
         self.labels.set_config(cfg["labels"])
         self.vocabularies = {c: set(v) for c, v in cfg["vocabularies"].items()}
         self.edges = {c: (None if e is None else np.asarray(e, dtype=np.float64)) for c, e in cfg["edges"].items()}
+        self.exact_values = {c: np.asarray(v, dtype=np.float64) for c, v in cfg.get("exact_values", {}).items()}
         self.document_frequencies = {}
         for c, f in cfg.get("document_frequencies", {}).items():
             self.document_frequencies[c] = (int(f["rows"]), np.asarray(f["ids"], dtype=np.int64),

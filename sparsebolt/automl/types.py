@@ -279,21 +279,38 @@ class Numerical(ColumnType):
         0.9261); seeds 0-2, age MAE / RMSE 7.3603 / 9.6043 -> 7.3599 / 9.5951
         (docs/automl.md, "Numbers through a smooth function"). Model files written before
         it existed load without it.
+    exact : bool or 'auto', default='auto'
+        Also a token of the number's exact value, for values the first training chunk holds
+        at least twice (the others share one token), which neither the bins nor the smooth
+        function resolve: a household's income that names the household, a capital gain
+        that only the rich report. 'auto' gives a column these tokens when, over the first
+        training chunk, its exact values predict the target better than its bins on rows
+        they were not counted from, by ``EXACT_MIN_GAIN`` nats a row (a class or a
+        numerical target; not a multi-label one). Twelve typed tables and adult: adult
+        income's capital gain and loss, a household's income on three of the tables, on
+        none of the others; adult income accuracy / AUC over seeds 0-5 0.8663 / 0.9264 ->
+        0.8689 / 0.9285 (docs/automl.md, "Exact values"). Model files written before it
+        existed load without the tokens.
 
     Raises
     ------
     ValueError
-        For a range without low < high, bins outside [1, 2**20] or a ``position`` or
-        ``periodic`` that is not a bool.
+        For a range without low < high, bins outside [1, 2**20], a ``position`` or
+        ``periodic`` that is not a bool or an ``exact`` that is not True, False or 'auto'.
     """
 
     kind = "numerical"
     # bins=None: at most MAX_AUTO_BINS, else AUTO_BINS_SCALE * n ** (1/3) for n values
     MAX_AUTO_BINS, AUTO_BINS_SCALE = 40, 1.5
     TARGET_AUTO_BINS = 10
+    # nats a row of held-out log-loss that exact values must save over the bins (exact='auto');
+    # on the tables measured, the columns taken saved 0.014-0.078 and the best of the rest 0.002
+    EXACT_MIN_GAIN = 0.005
+    MAX_EXACT_VALUES = 1 << 16
 
     def __init__(self, range: tuple[float, float] | None = None,  # noqa: A002 (BOLT's name for it)
-                 bins: int | None = None, position: bool = True, periodic: bool = True) -> None:
+                 bins: int | None = None, position: bool = True, periodic: bool = True,
+                 exact: bool | str = "auto") -> None:
         if range is not None:
             ok = isinstance(range, (list, tuple)) and len(range) == 2 and all(
                 isinstance(x, (int, float)) and not isinstance(x, bool) for x in range) and range[0] < range[1]
@@ -308,10 +325,13 @@ class Numerical(ColumnType):
         if not isinstance(periodic, bool):
             _fail("sb.types.numerical", "periodic", "True or False", periodic)
         self.periodic = periodic
+        if exact not in (True, False, "auto") or not isinstance(exact, (bool, str)):
+            _fail("sb.types.numerical", "exact", "True, False or 'auto'", exact)
+        self.exact = exact
 
     def get_config(self) -> dict[str, Any]:
         return {"type": self.kind, "range": self.range, "bins": self.bins, "position": self.position,
-                "periodic": self.periodic}
+                "periodic": self.periodic, "exact": self.exact}
 
     def n_bins(self, n_values: int | None = None, target: bool = False) -> int:
         """The bins to fit: ``bins``, else the automatic count.
@@ -399,8 +419,8 @@ def categorical(n_classes: int | None = None, delimiter: str | None = None, voca
 
 
 def numerical(range: tuple[float, float] | None = None, bins: int | None = None,  # noqa: A002
-              position: bool = True, periodic: bool = True) -> Numerical:
-    return Numerical(range, bins, position, periodic)
+              position: bool = True, periodic: bool = True, exact: bool | str = "auto") -> Numerical:
+    return Numerical(range, bins, position, periodic, exact)
 
 
 def date(format: str = "iso") -> Date:  # noqa: A002

@@ -1428,8 +1428,8 @@ class UniversalDeepTransformer:
         """
         kw = {k: v for k, v in config.items() if k != "featurizer"}
         types = config.get("data_types")
-        if isinstance(types, dict):  # a numerical column of a config written before positions (or periodic) existed
-            kw["data_types"] = {c: {"position": False, "periodic": False, **t}
+        if isinstance(types, dict):  # a numerical column of a config written before positions (periodic, exact) existed
+            kw["data_types"] = {c: {"position": False, "periodic": False, "exact": False, **t}
                                 if isinstance(t, dict) and t.get("type") == "numerical" else t
                                 for c, t in types.items()}
         token = _DEFER_BUILD.set(True)

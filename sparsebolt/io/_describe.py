@@ -109,7 +109,10 @@ def describe_automl(saved):
     histories = state.get("histories") if isinstance(state.get("histories"), list) else []
     nodes = state.get("nodes") if isinstance(state.get("nodes"), dict) else {}
     target = config.get("target")
-    return {"columns": {str(c): _short(t) for c, t in types.items() if c != target}, "target": target,
+    exact = featurizer.get("exact_values") if isinstance(featurizer.get("exact_values"), dict) else {}
+    counts = {c: len(v) for c, v in exact.items() if isinstance(v, list)}
+    return {"columns": {str(c): _short(t) + (f", {counts[c]:,} exact values with a token" if c in counts else "")
+                        for c, t in types.items() if c != target}, "target": target,
             "target_type": _short(types.get(target)), "classes": len(names), "class_names": names[:10],
             "temporal_tracking": config.get("temporal_tracking") or {},
             "interactions": sum(h.get("items", 0) for h in histories if isinstance(h, dict)

@@ -38,6 +38,10 @@ def test_type_parameters():
     with pytest.raises(ValueError, match=r"'position' parameter of sb.types.numerical must be True or False\. "
                                          r"Got 1 instead\."):
         sb.types.numerical(position=1)
+    for bad in ("yes", 1, None):
+        with pytest.raises(ValueError, match=r"'exact' parameter of sb.types.numerical must be True, False or 'auto'\. "
+                                             rf"Got {bad!r} instead\."):
+            sb.types.numerical(exact=bad)
     with pytest.raises(ValueError, match="needs n_classes"):
         sb.types.categorical(label_type="int")
     with pytest.raises(ValueError, match=r"'delimiter' parameter of sb.types.categorical must be None or a single"):

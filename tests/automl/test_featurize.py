@@ -446,3 +446,76 @@ def test_a_csv_featurizes_the_same_through_the_compiled_reader_and_the_csv_modul
     compiled = featurize(make(types), str(path))
     monkeypatch.setattr(csv_reader, "_scan", lambda *a: None)
     assert featurize(make(types), str(path)) == compiled
+
+
+def _households(rng, n_households=200, rows_each=5):
+    """Rows of households: 'h' a household's income (one random value each, its label's only
+    clue), 's' a smooth number that decides nothing, each row its own value."""
+    income = rng.uniform(1000, 2000, n_households).round(2)
+    label = rng.integers(0, 2, n_households)
+    return [{"h": income[k], "s": rng.normal(), "y": "ab"[label[k]]}
+            for k in range(n_households) for _ in range(rows_each)]
+
+
+def test_exact_values_get_a_token_where_they_predict_the_target_better_than_the_bins():
+    rows = _households(np.random.default_rng(0))
+    feat = make({"h": sb.types.numerical(), "s": sb.types.numerical()})
+    out = featurize(feat, rows)
+    assert sorted(feat.exact_values) == ["h"]  # 's' repeats no value; its bins say as much
+    assert feat.exact_values["h"].tolist() == sorted({r["h"] for r in rows})
+    token = token_of(feat, "h", out)
+    assert len({token[i] for i in range(0, 5)}) == 1 and token[0] != token[5]  # a household's rows share theirs
+    new = featurize(feat, [{"h": 1.5, "s": 0.0, "y": "a"}, {"h": 2.5, "s": 0.0, "y": "a"},
+                           {"h": rows[7]["h"], "s": 0.0, "y": "a"}, {"h": None, "s": 0.0, "y": "a"}], "predict")
+    other = token_of(feat, "h", new)
+    assert other[0] == other[1] and other[0] not in token.values()  # unseen values share one token
+    assert other[2] == token[7] and 3 not in other  # a missing number has none
+
+
+def token_of(feat, column, out):
+    """{row: the id of its exact-value token of ``column``} (the token salted with it)."""
+    from sparsebolt.kernels.featurize import int_hashes
+    known = feat.exact_values[column]
+    ids = {int(h % feat.input_dim) for h in int_hashes(np.arange(-1, known.shape[0], dtype=np.int64),
+                                                        feat._salt("exact", column))}
+    return {i: next(t for t in row if t in ids) for i, (row, _) in enumerate(out) if ids & set(row)}
+
+
+def test_exact_values_follow_the_type_not_the_gain_when_told():
+    rows = _households(np.random.default_rng(1))
+    never = make({"h": sb.types.numerical(exact=False), "s": sb.types.numerical()})
+    featurize(never, rows)
+    assert never.exact_values == {}
+    always = make({"h": sb.types.numerical(), "s": sb.types.numerical(exact=True)})
+    featurize(always, [{**r, "s": round(r["s"], 1)} for r in rows])
+    assert sorted(always.exact_values) == ["h", "s"]
+    # values held once only get no token of their own, so nothing is kept
+    unique = make({"s": sb.types.numerical(exact=True)})
+    featurize(unique, rows)
+    assert unique.exact_values == {}
+
+
+def test_a_target_of_several_labels_a_row_gives_no_exact_values_by_default():
+    rows = [{**r, "y": r["y"] + "|c"} for r in _households(np.random.default_rng(2))]
+    feat = make({"h": sb.types.numerical(), "y": sb.types.categorical(delimiter="|")})
+    featurize(feat, rows)
+    assert feat.exact_values == {}
+
+
+def test_exact_value_gain_is_held_out_log_loss_saved_over_the_bins():
+    from sparsebolt.automl.featurize import exact_value_gain
+    rng = np.random.default_rng(3)
+    rows = _households(rng, 400)
+    x = np.array([r["h"] for r in rows])
+    labels = np.array([r["y"] == "b" for r in rows], dtype=np.int64)
+    edges = np.quantile(x, np.linspace(0, 1, 41)[1:-1])
+    planted = exact_value_gain(x, labels, edges, 0)
+    # a value names its label on 4 of its 5 rows: nearly log 2 nats a row saved
+    assert 0.4 < planted < np.log(2)
+    assert exact_value_gain(x, labels, edges, 0) == planted  # the halves follow the seed
+    # a label that rises smoothly with the number: its bin says as much as its value
+    smooth = rng.normal(size=4000).round(2)
+    rising = (rng.random(4000) < 1 / (1 + np.exp(-2 * smooth))).astype(np.int64)
+    assert exact_value_gain(smooth, rising, np.quantile(smooth, np.linspace(0, 1, 41)[1:-1]), 0) < 0
+    x[:100] = np.nan  # missing rows count for neither
+    assert 0.4 < exact_value_gain(x, labels, edges, 0) < np.log(2)

@@ -118,16 +118,19 @@ def test_the_two_kinds_of_model_file_load_where_they_fit(tmp_path):
 def test_info_describes_the_columns_target_and_classes(tmp_path, capsys):
     from sparsebolt.cli import main
     rng = np.random.default_rng(0)
-    train = _write_csv(tmp_path / "train.csv", ["review", "price", "label"],
-                       [[t, str(rng.random()), lab] for t, lab in _reviews(rng, 100)])
+    train = _write_csv(tmp_path / "train.csv", ["review", "price", "size", "label"],
+                       [[t, str(rng.random()), str(rng.integers(5)), lab] for t, lab in _reviews(rng, 100)])
     udt = sb.UniversalDeepTransformer({"review": sb.types.text(), "price": sb.types.numerical(bins=8),
-                                       "label": sb.types.categorical()}, target="label", **SMALL)
+                                       "size": sb.types.numerical(exact=True), "label": sb.types.categorical()},
+                                      target="label", **SMALL)
     udt.train(train, epochs=1, verbose=False)
     udt.save(tmp_path / "udt.sbm")
     capsys.readouterr()
     assert main(["info", str(tmp_path / "udt.sbm")]) == 0
     out = capsys.readouterr().out
     assert "target 'label'" in out and "2 classes" in out
-    assert "column 'review': text(tokenizer=" in out and "column 'price': numerical(bins=8, position=True, periodic=True)" in out
+    assert "column 'review': text(tokenizer=" in out
+    assert "column 'price': numerical(bins=8, position=True, periodic=True, exact=auto)\n" in out
+    assert "column 'size': numerical(position=True, periodic=True, exact=True), 5 exact values with a token" in out
     described = sb.io._describe.describe_file(tmp_path / "udt.sbm")["automl"]
     assert described["classes"] == 2 and set(described["class_names"]) == {"yes", "no"}

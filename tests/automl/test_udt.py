@@ -680,11 +680,12 @@ def test_a_config_from_before_number_positions_rebuilds_without_them():
     model.train([{"x": float(i), "y": "ab"[i % 2]} for i in range(60)], epochs=1, verbose=False)
     config = model.get_config()
     assert config["data_types"]["x"] == {"type": "numerical", "range": None, "bins": None, "position": True,
-                                         "periodic": True}
+                                         "periodic": True, "exact": "auto"}
     assert sb.UniversalDeepTransformer.from_config(config).data_types["x"].position
-    del config["data_types"]["x"]["position"], config["data_types"]["x"]["periodic"]
+    del config["data_types"]["x"]["position"], config["data_types"]["x"]["periodic"], config["data_types"]["x"]["exact"]
     old = sb.UniversalDeepTransformer.from_config(config)
     assert old.data_types["x"].position is False and old.data_types["x"].periodic is False
+    assert old.data_types["x"].exact is False
     assert type(old.model.layer("embedding")) is sb.Embedding
     assert type(model.model.layer("embedding")) is sb.NumericEmbedding
     from sparsebolt.data.csv import read_chunks
@@ -773,3 +774,35 @@ def test_numbers_pass_through_a_periodic_embedding_unless_turned_off():
     assert type(plain.model.layer("embedding")) is sb.Embedding
     with pytest.raises(ValueError, match="The 'periodic' parameter of sb.types.numerical must be True or False"):
         sb.types.numerical(periodic=1)
+
+
+def _household_rows(rng, n_households, rows_each):
+    """A household's income (one random value each) names its label; 'x' flips it above 1.5."""
+    income = rng.uniform(1000, 2000, n_households).round(2)
+    label = rng.integers(0, 2, n_households)
+    x = rng.normal(size=n_households * rows_each)
+    return [{"income": income[k], "x": x[k * rows_each + j], "y": "ab"[label[k] ^ (x[k * rows_each + j] > 1.5)]}
+            for k in range(n_households) for j in range(rows_each)]
+
+
+def test_numbers_that_name_their_rows_learn_from_exact_values(tmp_path):
+    # the smooth function of a number cannot tell 500 random incomes apart (0.49-0.54 here
+    # without exact values); a token of each income can (0.90-0.95)
+    rows = _household_rows(np.random.default_rng(0), 500, 5)
+    train, test = [r for i, r in enumerate(rows) if i % 5 < 4], rows[4::5]
+    accuracy = {}
+    for exact in ("auto", False):
+        types = {"income": sb.types.numerical(exact=exact), "x": sb.types.numerical(), "y": sb.types.categorical()}
+        model = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+        model.train(train, verbose=False)
+        accuracy[exact] = model.evaluate(test, metrics=["categorical_accuracy"])["categorical_accuracy"]
+    assert sorted(model.featurizer.exact_values) == []
+    assert accuracy["auto"] > 0.85 and accuracy[False] < 0.65
+    types["income"] = sb.types.numerical()
+    model = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    model.train(train, epochs=2, learning_rate=1e-2, verbose=False)
+    assert sorted(model.featurizer.exact_values) == ["income"]
+    model.save(tmp_path / "m.sbm")
+    loaded = sb.UniversalDeepTransformer.load(tmp_path / "m.sbm")
+    np.testing.assert_array_equal(loaded.featurizer.exact_values["income"], model.featurizer.exact_values["income"])
+    np.testing.assert_array_equal(loaded.predict_proba(test), model.predict_proba(test))
