@@ -735,8 +735,7 @@ class Featurizer:
             self._text(c, chunk.columns[c], mode, text)
         for c in self.categorical_columns:
             self._categorical(c, chunk.columns[c], mode, tab)
-        single = labels is not None and labels.ids.shape[0] == len(chunk) and \
-            bool((np.diff(labels.offsets) == 1).all())
+        single = labels is not None and bool((np.diff(labels.offsets) == 1).all())
         classes = labels.ids.astype(np.int64) if single else None
         for c in self.numerical_columns:
             self._numerical(c, chunk, tab, other, classes)
