@@ -342,20 +342,20 @@ def quantile_edges(x, bins):
     return np.unique(np.concatenate([by_count, heavy, np.quantile(np.unique(x), q)]))
 
 
-def _smoothed_probability(keys, labels, rows, other, base):
+def _smoothed_probability(keys, n_keys, labels, n_classes, rows, other, base):
     """P(label | key) of each of the ``other`` rows, from the counts of (key, label) over
     ``rows`` with ``base`` as the prior (one pseudo-row); ``base`` where its key is unseen.
-    keys : float64[n], labels : int64[n], rows / other : int64 indices, base : float64[len(other)]"""
-    seen_keys, key_ids = np.unique(keys[rows], return_inverse=True)
-    width = int(labels.max()) + 1
-    pairs, pair_counts = np.unique(key_ids * width + labels[rows], return_counts=True)
-    key_counts = np.bincount(key_ids, minlength=seen_keys.shape[0])
-    at = np.minimum(np.searchsorted(seen_keys, keys[other]), seen_keys.shape[0] - 1)
-    seen = seen_keys[at] == keys[other]
-    code = at * width + labels[other]
-    hit = np.minimum(np.searchsorted(pairs, code), pairs.shape[0] - 1)
-    count = np.where(seen & (pairs[hit] == code), pair_counts[hit], 0)
-    return np.where(seen, (count + base) / (key_counts[at] + 1.0), base)
+    keys : int64[n] in [0, n_keys), labels : int64[n] in [0, n_classes), rows / other : int64
+    indices, base : float64[len(other)]"""
+    key_counts = np.bincount(keys[rows], minlength=n_keys)[keys[other]]
+    pairs, wanted = keys[rows] * n_classes + labels[rows], keys[other] * n_classes + labels[other]
+    if n_keys * n_classes <= 1 << 22:
+        count = np.bincount(pairs, minlength=n_keys * n_classes)[wanted]
+    else:  # many values and classes: count the pairs that occur
+        pairs, pair_counts = np.unique(pairs, return_counts=True)
+        hit = np.minimum(np.searchsorted(pairs, wanted), pairs.shape[0] - 1)
+        count = np.where(pairs[hit] == wanted, pair_counts[hit], 0)
+    return np.where(key_counts > 0, (count + base) / (key_counts + 1.0), base)
 
 
 def exact_value_gain(x, labels, edges, seed):
@@ -367,15 +367,16 @@ def exact_value_gain(x, labels, edges, seed):
     if present.shape[0] < 4:
         return 0.0
     x, labels = x[present], labels[present]
-    bins = np.searchsorted(edges, x, side="right").astype(np.float64)
+    values, codes = np.unique(x, return_inverse=True)
+    bins = np.searchsorted(edges, x, side="right")
     order = np.random.default_rng(seed).permutation(x.shape[0])
     halves = (order[: x.shape[0] // 2], order[x.shape[0] // 2:])
     n_classes = int(labels.max()) + 1
     gain = 0.0
     for rows, other in (halves, halves[::-1]):
         prior = (np.bincount(labels[rows], minlength=n_classes) + 1.0) / (rows.shape[0] + n_classes)
-        by_bin = _smoothed_probability(bins, labels, rows, other, prior[labels[other]])
-        by_value = _smoothed_probability(x, labels, rows, other, by_bin)
+        by_bin = _smoothed_probability(bins, edges.shape[0] + 1, labels, n_classes, rows, other, prior[labels[other]])
+        by_value = _smoothed_probability(codes, values.shape[0], labels, n_classes, rows, other, by_bin)
         gain += np.mean(np.log(by_value) - np.log(by_bin)) / 2
     return float(gain)
 
