@@ -358,9 +358,10 @@ def _smoothed_probability(keys, n_keys, labels, n_classes, rows, other, base):
     return np.where(key_counts > 0, (count + base) / (key_counts + 1.0), base)
 
 
-def exact_value_gain(x, labels, edges, seed):
+def exact_value_gain(x, labels, edges, seed, z=0.0):
     """Nats a row of log-loss that a number's exact value saves over its bin when predicting
-    the label of rows it was not counted from (two halves, each predicting the other).
+    the label of rows it was not counted from (two halves, each predicting the other), less
+    ``z`` standard errors of that mean over the rows.
 
     x : float64[n] (nan where missing), labels : int64[n] one class a row, edges : float64[b]"""
     present = np.flatnonzero(~np.isnan(x))
@@ -372,13 +373,14 @@ def exact_value_gain(x, labels, edges, seed):
     order = np.random.default_rng(seed).permutation(x.shape[0])
     halves = (order[: x.shape[0] // 2], order[x.shape[0] // 2:])
     n_classes = int(labels.max()) + 1
-    gain = 0.0
+    saved = []
     for rows, other in (halves, halves[::-1]):
         prior = (np.bincount(labels[rows], minlength=n_classes) + 1.0) / (rows.shape[0] + n_classes)
         by_bin = _smoothed_probability(bins, edges.shape[0] + 1, labels, n_classes, rows, other, prior[labels[other]])
         by_value = _smoothed_probability(codes, values.shape[0], labels, n_classes, rows, other, by_bin)
-        gain += np.mean(np.log(by_value) - np.log(by_bin)) / 2
-    return float(gain)
+        saved.append(np.log(by_value) - np.log(by_bin))
+    saved = np.concatenate(saved)
+    return float(saved.mean() - z * saved.std() / np.sqrt(saved.shape[0]))
 
 
 def exact_vocabulary(x, ctype, labels, edges, seed):
@@ -391,7 +393,7 @@ def exact_vocabulary(x, ctype, labels, edges, seed):
     values, counts = np.unique(x[~np.isnan(x)], return_counts=True)
     if not (counts > 1).any():
         return None
-    if ctype.exact == "auto" and exact_value_gain(x, labels, edges, seed) < T.Numerical.EXACT_MIN_GAIN:
+    if ctype.exact == "auto" and exact_value_gain(x, labels, edges, seed, T.Numerical.EXACT_Z) < T.Numerical.EXACT_MIN_GAIN:
         return None
     held = np.flatnonzero(counts > 1)
     if held.shape[0] > T.Numerical.MAX_EXACT_VALUES:  # the most frequent (the model file keeps them)
