@@ -383,18 +383,30 @@ def exact_value_gain(x, labels, edges, seed, z=0.0):
     return float(saved.mean() - z * saved.std() / np.sqrt(saved.shape[0]))
 
 
+def exact_keys(x):
+    """float64[n]: numbers as their exact values are matched, at float32 precision (a column
+    read as float32 and the same numbers given later as Python floats match)."""
+    return x.astype(np.float32).astype(np.float64)
+
+
 def exact_vocabulary(x, ctype, labels, edges, seed):
-    """The values of a column that get a token of their own (float64[m], sorted), or None:
-    the values held twice or more (the ``MAX_EXACT_VALUES`` most frequent) when ``ctype.exact`` is True, or is 'auto' and they pass
-    ``exact_value_gain`` (``labels``: int64[n] one class a row, or None when the target has
-    none to give)."""
+    """The values of a column that get a token of their own (float64[m] sorted, from
+    ``exact_keys``), or None: the values held twice or more (the ``MAX_EXACT_VALUES`` most
+    frequent, ties to the smaller) when ``ctype.exact`` is True, or is 'auto' and they pass
+    ``exact_value_gain``; 'auto' takes no column whose bins hold one value each (the tokens
+    would repeat the bins). ``labels``: int64[n] one class a row, or None when the target
+    has none to give."""
     if ctype.exact is False or (ctype.exact == "auto" and labels is None):
         return None
+    x = exact_keys(x)
     values, counts = np.unique(x[~np.isnan(x)], return_counts=True)
     if not (counts > 1).any():
         return None
-    if ctype.exact == "auto" and exact_value_gain(x, labels, edges, seed, T.Numerical.EXACT_Z) < T.Numerical.EXACT_MIN_GAIN:
-        return None
+    if ctype.exact == "auto":
+        if np.unique(np.searchsorted(edges, values, side="right")).shape[0] == values.shape[0]:
+            return None
+        if exact_value_gain(x, labels, edges, seed, T.Numerical.EXACT_Z) < T.Numerical.EXACT_MIN_GAIN:
+            return None
     held = np.flatnonzero(counts > 1)
     if held.shape[0] > T.Numerical.MAX_EXACT_VALUES:  # the most frequent (the model file keeps them)
         held = np.sort(held[np.argsort(-counts[held], kind="stable")[:T.Numerical.MAX_EXACT_VALUES]])
@@ -508,8 +520,10 @@ class Featurizer:
             given = self.data_types[c].vocabulary
             self.vocabularies[c] = set(given) if given is not None else set()
         self.edges = {c: None for c in self.numerical_columns}
-        # {numerical column: its values with a token of their own, float64[m] sorted}
+        # {numerical column: its values with a token of their own, float64[m] sorted}, decided
+        # on the first training chunk (not on rows indexed or predicted before it)
         self.exact_values = {}
+        self.exact_undecided = set(self.numerical_columns)
         self.histories = {(u, it): InteractionHistory() for u, items in self.temporal_tracking.items()
                           for it in items}
         self.nodes = NodeIndex()
@@ -686,18 +700,20 @@ class Featurizer:
                 strings.append(p)
         out.add(rows, _salted(strings, self._salt("categorical", column)), 1.0)
 
-    def _numerical(self, column, chunk, out, positions, labels=None):
+    def _numerical(self, column, chunk, out, positions, decide=False, labels=None):
         """The bin token of each number into ``out``; its place among the edges (0 to 1)
         into ``positions``, as the value of one feature of the column. A place that passes
         through the periodic embedding replaces the bin token (a missing number keeps its
         own): on adult the bins beside it cost 0.2 points of accuracy (docs/automl.md). A
         column with ``exact_values`` also gets the token of its value (one token for the
-        values not among them). ``labels`` (int64[n], the first training chunk's) decide
-        the exact values with the edges."""
+        values not among them). ``decide``: a training chunk, whose ``labels`` (int64[n] one
+        class a row, or None) decide the exact values of a column not yet decided."""
         x = self._numbers(column, chunk)
         t = self.data_types[column]
         if self.edges[column] is None:
             self.edges[column] = self._edges(column, x, chunk.whole)
+        if decide and column in self.exact_undecided:
+            self.exact_undecided.discard(column)
             kept = exact_vocabulary(x, t, labels, self.edges[column], self.seed)
             if kept is not None:
                 self.exact_values[column] = kept
@@ -715,8 +731,9 @@ class Featurizer:
         known = self.exact_values.get(column)
         if known is not None:
             rows = np.flatnonzero(~missing)
-            at = np.minimum(np.searchsorted(known, x[rows]), known.shape[0] - 1)
-            code = np.where(known[at] == x[rows], at, -1).astype(np.int64)
+            keys = exact_keys(x[rows])
+            at = np.minimum(np.searchsorted(known, keys), known.shape[0] - 1)
+            code = np.where(known[at] == keys, at, -1).astype(np.int64)
             out.add(rows, fk.int_hashes(code, self._salt("exact", column)), 1.0)
 
     def _date(self, column, secs, missing, out):
@@ -738,10 +755,12 @@ class Featurizer:
             self._text(c, chunk.columns[c], mode, text)
         for c in self.categorical_columns:
             self._categorical(c, chunk.columns[c], mode, tab)
-        single = labels is not None and bool((np.diff(labels.offsets) == 1).all())
+        # a multi-label target gives no classes to decide exact values by, whatever the rows hold
+        single = labels is not None and not getattr(self.data_types[self.target], "delimiter", None) and \
+            bool((np.diff(labels.offsets) == 1).all())
         classes = labels.ids.astype(np.int64) if single else None
         for c in self.numerical_columns:
-            self._numerical(c, chunk, tab, other, classes)
+            self._numerical(c, chunk, tab, other, mode == "train", classes)
         times = {}
         for c in self.date_columns:
             secs, missing = parse_times(c, self.data_types[c], chunk.columns[c], chunk)
@@ -908,6 +927,7 @@ class Featurizer:
                 "vocabularies": {c: sorted(v) for c, v in self.vocabularies.items()},
                 "edges": {c: (None if e is None else [float(x) for x in e]) for c, e in self.edges.items()},
                 "exact_values": {c: v.tolist() for c, v in self.exact_values.items()},
+                "exact_undecided": sorted(self.exact_undecided),
                 "document_frequencies": frequencies, "reserved_positions": self.reserved_positions}
 
     def set_config(self, cfg):
@@ -916,6 +936,7 @@ class Featurizer:
         self.vocabularies = {c: set(v) for c, v in cfg["vocabularies"].items()}
         self.edges = {c: (None if e is None else np.asarray(e, dtype=np.float64)) for c, e in cfg["edges"].items()}
         self.exact_values = {c: np.asarray(v, dtype=np.float64) for c, v in cfg.get("exact_values", {}).items()}
+        self.exact_undecided = set(cfg.get("exact_undecided", []))  # before exact values: none
         self.document_frequencies = {}
         for c, f in cfg.get("document_frequencies", {}).items():
             self.document_frequencies[c] = (int(f["rows"]), np.asarray(f["ids"], dtype=np.int64),

@@ -458,17 +458,20 @@ def _households(rng, n_households=200, rows_each=5):
 
 
 def test_exact_values_get_a_token_where_they_predict_the_target_better_than_the_bins():
-    rows = _households(np.random.default_rng(0))
+    rows = _households(np.random.default_rng(0)) + [{"h": 1500.5, "s": 0.0, "y": "a"}]
     feat = make({"h": sb.types.numerical(), "s": sb.types.numerical()})
     out = featurize(feat, rows)
     assert sorted(feat.exact_values) == ["h"]  # 's' repeats no value; its bins say as much
-    assert feat.exact_values["h"].tolist() == sorted({r["h"] for r in rows})
+    rows = rows[:-1]  # a value held once gets no token of its own
+    # matched at float32 precision
+    assert feat.exact_values["h"].tolist() == sorted({float(np.float32(r["h"])) for r in rows})
     token = token_of(feat, "h", out)
+    once = token.pop(len(rows))
     assert len({token[i] for i in range(0, 5)}) == 1 and token[0] != token[5]  # a household's rows share theirs
     new = featurize(feat, [{"h": 1.5, "s": 0.0, "y": "a"}, {"h": 2.5, "s": 0.0, "y": "a"},
                            {"h": rows[7]["h"], "s": 0.0, "y": "a"}, {"h": None, "s": 0.0, "y": "a"}], "predict")
     other = token_of(feat, "h", new)
-    assert other[0] == other[1] and other[0] not in token.values()  # unseen values share one token
+    assert other[0] == other[1] == once and once not in token.values()  # unseen values share one token
     assert other[2] == token[7] and 3 not in other  # a missing number has none
 
 
@@ -536,3 +539,75 @@ def test_a_gain_of_a_few_rows_must_stand_clear_of_its_standard_error():
     gains, bounds = np.array(by_chance).T
     assert (gains > Numerical.EXACT_MIN_GAIN).sum() == 11 and (bounds > Numerical.EXACT_MIN_GAIN).sum() == 0
     assert np.all(bounds < gains)
+
+
+def test_exact_values_are_decided_on_the_first_training_chunk_only():
+    rows = _households(np.random.default_rng(4))
+    for exact in ("auto", True):
+        feat = make({"h": sb.types.numerical(exact=exact), "s": sb.types.numerical()})
+        featurize(feat, rows[:50], "predict")  # fits the edges, decides nothing
+        assert feat.exact_values == {} and "h" in feat.exact_undecided
+        featurize(feat, rows)
+        assert len(feat.exact_values["h"]) == 200 and not feat.exact_undecided
+    # a graph model indexes its nodes before training (mode 'index', no labels)
+    graph = [{**r, "node": f"n{i}", "nbrs": f"n{i + 1}"} for i, r in enumerate(rows)]
+    feat = make({"node": sb.types.node_id(), "nbrs": sb.types.neighbors(), "h": sb.types.numerical()})
+    for chunk in csv_reader.read_chunks(graph, feat.columns(True), 1 << 16):
+        feat.index_nodes(chunk)
+    assert feat.exact_values == {}
+    featurize(feat, graph)
+    assert len(feat.exact_values["h"]) == 200
+
+
+def test_exact_values_match_at_float32_precision():
+    import pandas as pd
+    rows = _households(np.random.default_rng(5))
+    feat = make({"h": sb.types.numerical()})
+    out = featurize(feat, pd.DataFrame(rows).astype({"h": "float32"}))
+    later = featurize(feat, [{"h": float(r["h"])} for r in rows[:20]], "predict")
+    assert token_of(feat, "h", later) == {i: t for i, t in token_of(feat, "h", out).items() if i < 20}
+
+
+def test_auto_takes_no_column_whose_bins_hold_one_value_each():
+    rng = np.random.default_rng(6)
+    x = rng.integers(0, 10, 1000)
+    rows = [{"x": int(v), "y": "ab"[v % 2]} for v in x]  # the label is the value's, and so its bin's
+    auto, forced = make({"x": sb.types.numerical()}), make({"x": sb.types.numerical(exact=True)})
+    featurize(auto, rows), featurize(forced, rows)
+    assert auto.exact_values == {} and forced.exact_values["x"].tolist() == list(range(10))
+
+
+def test_a_target_with_a_delimiter_decides_no_exact_values_even_with_one_label_a_row():
+    feat = make({"h": sb.types.numerical(), "y": sb.types.categorical(delimiter="|")})
+    featurize(feat, _households(np.random.default_rng(7)))
+    assert feat.exact_values == {}
+
+
+def test_exact_vocabulary_follows_the_gain_threshold_its_standard_errors_and_the_cap(monkeypatch):
+    from sparsebolt.automl.featurize import exact_vocabulary
+    from sparsebolt.automl.types import Numerical
+    rng = np.random.default_rng(14)  # a draw whose bare gain passes by chance (see above)
+    x = rng.normal(size=124).round(1)
+    labels = (x + rng.normal(size=124) > 0).astype(np.int64)
+    edges = np.unique(np.quantile(x, np.linspace(0, 1, 8)[1:-1]))
+    auto = sb.types.numerical()
+    assert exact_vocabulary(x, auto, labels, edges, 0) is None
+    monkeypatch.setattr(Numerical, "EXACT_Z", 0.0)
+    assert exact_vocabulary(x, auto, labels, edges, 0) is not None
+    monkeypatch.setattr(Numerical, "EXACT_MIN_GAIN", 1.0)
+    assert exact_vocabulary(x, auto, labels, edges, 0) is None
+    monkeypatch.setattr(Numerical, "MAX_EXACT_VALUES", 2)
+    counts = np.array([5.0] * 2 + [1.0] * 5 + [2.0] * 4 + [3.0] * 3 + [4.0] * 2)
+    assert exact_vocabulary(counts, sb.types.numerical(exact=True), None, edges, 0).tolist() == [1.0, 2.0]
+
+
+def test_the_pair_counts_of_many_values_and_classes_agree_with_the_dense_count():
+    from sparsebolt.automl.featurize import _smoothed_probability
+    rng = np.random.default_rng(8)
+    keys, labels = rng.integers(0, 300, 5000), rng.integers(0, 7, 5000)
+    rows, other = np.arange(2500), np.arange(2500, 5000)
+    base = rng.uniform(0.1, 0.9, 2500)
+    dense = _smoothed_probability(keys, 300, labels, 7, rows, other, base)
+    sparse = _smoothed_probability(keys, 1 << 20, labels, 7, rows, other, base)  # 7M cells: pairs that occur
+    np.testing.assert_array_equal(dense, sparse)
+    assert not np.array_equal(dense, base)
