@@ -385,8 +385,10 @@ def exact_value_gain(x, labels, edges, seed, z=0.0):
 
 def exact_keys(x):
     """float64[n]: numbers as their exact values are matched, at float32 precision (a column
-    read as float32 and the same numbers given later as Python floats match)."""
-    return x.astype(np.float32).astype(np.float64)
+    read as float32 and the same numbers given later as Python floats match; beyond float32's
+    range, one infinite key each way)."""
+    with np.errstate(over="ignore"):
+        return x.astype(np.float32).astype(np.float64)
 
 
 def exact_vocabulary(x, ctype, labels, edges, seed):
