@@ -358,12 +358,25 @@ def _smoothed_probability(keys, n_keys, labels, n_classes, rows, other, base):
     return np.where(key_counts > 0, (count + base) / (key_counts + 1.0), base)
 
 
+def _smoothed_mean(keys, n_keys, y, rows, other, base):
+    """The mean of ``y`` over the ``rows`` of each of the ``other`` rows' key, with ``base``
+    as one pseudo-row; ``base`` where its key is unseen. keys : int64[n] in [0, n_keys),
+    y : float64[n], rows / other : int64 indices, base : float64[len(other)]"""
+    counts = np.bincount(keys[rows], minlength=n_keys)[keys[other]]
+    sums = np.bincount(keys[rows], weights=y[rows], minlength=n_keys)[keys[other]]
+    return (sums + base) / (counts + 1.0)
+
+
 def exact_value_gain(x, labels, edges, seed, z=0.0):
     """Nats a row of log-loss that a number's exact value saves over its bin when predicting
-    the label of rows it was not counted from (two halves, each predicting the other), less
-    ``z`` standard errors of that mean over the rows.
+    the target of rows it was not counted from (two halves, each predicting the other), less
+    ``z`` standard errors of that mean over the rows. A class target (``labels`` int64):
+    class frequencies by value and by bin; a numerical one (float64, its values): means by
+    value and by bin, the squared error saved over twice the target's variance (a normal
+    error's nats).
 
-    x : float64[n] (nan where missing), labels : int64[n] one class a row, edges : float64[b]"""
+    x : float64[n] (nan where missing), labels : int64[n] one class a row or float64[n],
+    edges : float64[b]"""
     present = np.flatnonzero(~np.isnan(x))
     if present.shape[0] < 4:
         return 0.0
@@ -372,9 +385,17 @@ def exact_value_gain(x, labels, edges, seed, z=0.0):
     bins = np.searchsorted(edges, x, side="right")
     order = np.random.default_rng(seed).permutation(x.shape[0])
     halves = (order[: x.shape[0] // 2], order[x.shape[0] // 2:])
-    n_classes = int(labels.max()) + 1
+    numbers = labels.dtype.kind == "f"
+    n_classes = 0 if numbers else int(labels.max()) + 1
     saved = []
     for rows, other in (halves, halves[::-1]):
+        if numbers:
+            by_bin = _smoothed_mean(bins, edges.shape[0] + 1, labels, rows, other,
+                                    np.full(other.shape[0], labels[rows].mean()))
+            by_value = _smoothed_mean(codes, values.shape[0], labels, rows, other, by_bin)
+            saved.append(((labels[other] - by_bin) ** 2 - (labels[other] - by_value) ** 2)
+                         / (2 * max(labels.var(), 1e-300)))
+            continue
         prior = (np.bincount(labels[rows], minlength=n_classes) + 1.0) / (rows.shape[0] + n_classes)
         by_bin = _smoothed_probability(bins, edges.shape[0] + 1, labels, n_classes, rows, other, prior[labels[other]])
         by_value = _smoothed_probability(codes, values.shape[0], labels, n_classes, rows, other, by_bin)
@@ -761,6 +782,8 @@ class Featurizer:
         single = labels is not None and not getattr(self.data_types[self.target], "delimiter", None) and \
             bool((np.diff(labels.offsets) == 1).all())
         classes = labels.ids.astype(np.int64) if single else None
+        if classes is not None and isinstance(self.labels, TargetBins):  # a number: its bin's mean
+            classes = self.labels.centers[classes]
         for c in self.numerical_columns:
             self._numerical(c, chunk, tab, other, mode == "train", classes)
         times = {}
