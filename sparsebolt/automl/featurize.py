@@ -423,14 +423,14 @@ def exact_vocabulary(x, ctype, labels, edges, seed):
         return None
     x = exact_keys(x)
     values, counts = np.unique(x[~np.isnan(x)], return_counts=True)
-    if not (counts > 1).any():
+    held = np.flatnonzero(counts > 1)
+    if held.shape[0] == 0:
         return None
     if ctype.exact == "auto":
         if np.unique(np.searchsorted(edges, values, side="right")).shape[0] == values.shape[0]:
             return None
         if exact_value_gain(x, labels, edges, seed, T.Numerical.EXACT_Z) < T.Numerical.EXACT_MIN_GAIN:
             return None
-    held = np.flatnonzero(counts > 1)
     if held.shape[0] > T.Numerical.MAX_EXACT_VALUES:  # the most frequent (the model file keeps them)
         held = np.sort(held[np.argsort(-counts[held], kind="stable")[:T.Numerical.MAX_EXACT_VALUES]])
     return values[held]
@@ -767,6 +767,16 @@ class Featurizer:
         rows = np.flatnonzero(missing)
         out.add(rows, np.full(rows.shape[0], self._salt("missing", column)), 1.0)
 
+    def _exact_targets(self, labels):
+        """What a training chunk's exact values are weighed against: int64[n] one class a
+        row, float64[n] a numerical target's bin means, or None (no labels, or a multi-label
+        target, whatever its rows hold)."""
+        if labels is None or getattr(self.data_types[self.target], "delimiter", None) or \
+                not (np.diff(labels.offsets) == 1).all():
+            return None
+        classes = labels.ids.astype(np.int64)
+        return self.labels.centers[classes] if isinstance(self.labels, TargetBins) else classes
+
     def own_features(self, chunk, mode, labels=None):
         """(text entries, tabular entries, other entries, {date column: (seconds, missing)})
         of the rows' own columns; tabular holds the categorical and numerical tokens (one
@@ -778,14 +788,10 @@ class Featurizer:
             self._text(c, chunk.columns[c], mode, text)
         for c in self.categorical_columns:
             self._categorical(c, chunk.columns[c], mode, tab)
-        # a multi-label target gives no classes to decide exact values by, whatever the rows hold
-        single = labels is not None and not getattr(self.data_types[self.target], "delimiter", None) and \
-            bool((np.diff(labels.offsets) == 1).all())
-        classes = labels.ids.astype(np.int64) if single else None
-        if classes is not None and isinstance(self.labels, TargetBins):  # a number: its bin's mean
-            classes = self.labels.centers[classes]
+        decide = mode == "train" and bool(self.exact_undecided)
+        classes = self._exact_targets(labels) if decide else None
         for c in self.numerical_columns:
-            self._numerical(c, chunk, tab, other, mode == "train", classes)
+            self._numerical(c, chunk, tab, other, decide, classes)
         times = {}
         for c in self.date_columns:
             secs, missing = parse_times(c, self.data_types[c], chunk.columns[c], chunk)
