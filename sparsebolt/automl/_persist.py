@@ -1,5 +1,5 @@
 """The featurizer state that is not JSON config, as arrays for a model file: interaction
-histories and the graph node index. Strings are stored as UTF-8 bytes laid end to end with
+histories, the graph node index and the target means of exact values. Strings are stored as UTF-8 bytes laid end to end with
 offsets (``uint8[n_bytes]``, ``int64[N + 1]``), never as pickled objects."""
 import numpy as np
 
@@ -42,8 +42,13 @@ def _put_strings(arrays, key, strings):
 
 
 def featurizer_state(featurizer):
-    """(meta, {key: array}) of the histories and the node index."""
-    meta, arrays = {"histories": [], "nodes": None}, {}
+    """(meta, {key: array}) of the histories, the node index and the target means."""
+    meta, arrays = {"histories": [], "nodes": None, "exact_stats": []}, {}
+    for j, c in enumerate(featurizer.stat_columns()):
+        values, sums, counts = featurizer.exact_stats[c]
+        meta["exact_stats"].append({"column": c, "values": int(values.shape[0])})
+        arrays[f"exact_stats/{j}/values"], arrays[f"exact_stats/{j}/sums"] = values, sums
+        arrays[f"exact_stats/{j}/counts"] = counts.astype(np.int64)
     for j, ((user_col, item_col), history) in enumerate(featurizer.histories.items()):
         users, lengths, times, items = history.as_lists()
         meta["histories"].append({"user": user_col, "item": item_col, "users": len(users), "items": len(items)})
@@ -88,6 +93,22 @@ def set_featurizer_state(featurizer, meta, arrays):
         times = take(_OWNER, arrays, f"histories/{j}/times", (n_items,), np.int64)
         items = unpack_strings(arrays, f"histories/{j}/items", n_items)
         history.set_lists(users, lengths.tolist(), times.tolist(), items)
+    saved = meta.get("exact_stats", [])  # files written before target means: none
+    columns = featurizer.stat_columns()
+    if not isinstance(saved, list) or [e.get("column") if isinstance(e, dict) else e for e in saved] != columns:
+        raise ValueError(f"The saved state of {_OWNER} must hold the target means of columns {columns}. "
+                         f"Got {saved!r:.80} instead.")
+    for j, (entry, c) in enumerate(zip(saved, columns)):
+        n = meta_int(_OWNER, entry, "values")
+        values = take(_OWNER, arrays, f"exact_stats/{j}/values", (n,), np.float64)
+        if not (np.isfinite(values).all() and (np.diff(values) > 0).all()):
+            raise ValueError(f"The array 'exact_stats/{j}/values' of {_OWNER} must hold finite numbers, increasing.")
+        folds = featurizer.exact_stats[c][1].shape[0]
+        sums = take(_OWNER, arrays, f"exact_stats/{j}/sums", (folds, n), np.float64)
+        if not np.isfinite(sums).all():
+            raise ValueError(f"The array 'exact_stats/{j}/sums' of {_OWNER} must hold finite numbers.")
+        counts = take(_OWNER, arrays, f"exact_stats/{j}/counts", (folds, n), np.int64, 0)
+        featurizer.exact_stats[c] = (values, sums, counts.astype(np.float64))
     nodes = meta.get("nodes")
     featurizer.nodes.features.clear()
     featurizer.nodes.neighbors.clear()

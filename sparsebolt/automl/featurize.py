@@ -29,6 +29,11 @@ from .temporal import InteractionHistory
 UNKNOWN = "\x00"
 # items of a user's history that also count as "recent" (a second, sharper token set)
 RECENT = 5
+# a number's exact values also give the target's mean over each value's training rows, as a
+# place of its own for the periodic embedding: folds of a training chunk's rows, a row's own
+# fold left out of its value's mean (its own target never reaches its input), and pseudo-rows
+# of the chunk's mean that shrink a value's mean
+STAT_FOLDS, STAT_PRIOR = 5, 1.0
 _DATE_PARTS = ("weekday", "month", "week_of_year", "week_of_month", "year")
 
 
@@ -436,6 +441,45 @@ def exact_vocabulary(x, ctype, labels, edges, seed):
     return values[held]
 
 
+def stat_folds(n, seed):
+    """int64[n]: the fold of each row of a training chunk, by its place in the chunk (a chunk
+    read again puts its rows in the same folds)."""
+    return np.random.default_rng(seed).integers(0, STAT_FOLDS, n)
+
+
+def exact_statistics(codes, y, n_values, folds):
+    """(sums, counts), float64[STAT_FOLDS, n_values] each: the sum of ``y`` and the rows of
+    each value in each fold. codes : int64[n] a row's value in [0, n_values) or -1 (none),
+    y : float64[n], folds : int64[n]"""
+    held = codes >= 0
+    at = folds[held] * n_values + codes[held]
+    size = STAT_FOLDS * n_values
+    return (np.bincount(at, weights=y[held], minlength=size).reshape(STAT_FOLDS, n_values),
+            np.bincount(at, minlength=size).astype(np.float64).reshape(STAT_FOLDS, n_values))
+
+
+def stat_vocabulary(x):
+    """The values whose target means are kept (float64[m] sorted, ``exact_keys``): every
+    value of ``x`` (float64[n], no missing ones), the ``MAX_EXACT_VALUES`` most frequent
+    when there are more (ties to the smaller). A value held once still tells a new row
+    holding it (one row's mean, shrunk): training rows learn what such a mean is worth from
+    the values held twice, whose other row is in another fold."""
+    values, counts = np.unique(exact_keys(x), return_counts=True)
+    if values.shape[0] > T.Numerical.MAX_EXACT_VALUES:
+        values = np.sort(values[np.argsort(-counts, kind="stable")[:T.Numerical.MAX_EXACT_VALUES]])
+    return values
+
+
+def exact_codes(known, x):
+    """int64[n]: each number's index in ``known`` (float64[m] sorted, ``exact_keys``), -1
+    where it is not among them. x : float64[n] without missing values"""
+    if known.shape[0] == 0:
+        return np.full(x.shape[0], -1, dtype=np.int64)
+    keys = exact_keys(x)
+    at = np.minimum(np.searchsorted(known, keys), known.shape[0] - 1)
+    return np.where(known[at] == keys, at, -1).astype(np.int64)
+
+
 def parse_times(column, ctype, values, chunk):
     """Seconds since 1970 (int64[n]) and the missing mask (bool[n]) of a date column."""
     n = len(values)
@@ -547,6 +591,10 @@ class Featurizer:
         # on the first training chunk (not on rows indexed or predicted before it)
         self.exact_values = {}
         self.exact_undecided = set(self.numerical_columns)
+        # {numerical column: (sums, counts) of ``exact_statistics``} where the target has one
+        # number a row to average (a binary or numerical target), and the mean they shrink to
+        self.exact_stats = {}
+        self.stat_base = None
         self.histories = {(u, it): InteractionHistory() for u, items in self.temporal_tracking.items()
                           for it in items}
         self.nodes = NodeIndex()
@@ -575,30 +623,40 @@ class Featurizer:
         """The numerical columns whose type asks for a periodic embedding of their place."""
         return [c for c in self.numerical_columns if self.data_types[c].position and self.data_types[c].periodic]
 
-    def periodic_features(self):
-        """The feature ids (sorted, distinct) of the places of ``periodic_columns``: the
-        last ids of the input, one a column, which hashed tokens never take (a token on one
-        of them would be read as that column's number). Configs written before these ids
-        were reserved hash the places like tokens."""
-        columns = self.periodic_columns()
-        if not self.reserved_positions:
-            return sorted({self._salt("position", c) % self.input_dim for c in columns})
-        return list(range(self.input_dim - len(columns), self.input_dim))
+    def stat_columns(self):
+        """The numerical columns whose exact values give the target's mean as a place."""
+        return [c for c in self.numerical_columns if c in self.exact_stats]
 
-    def _position_hash(self, column):
-        """The hash of a column's place: a periodic column's reserved id less ``input_dim``
-        (negative; ``_ids`` adds it back), else a salted hash like a token's."""
+    def _reserved(self):
+        """What the reserved ids carry, in order: ('place', column) of each periodic
+        column, then ('stat', column) of each of ``stat_columns``."""
+        return [("place", c) for c in self.periodic_columns()] + [("stat", c) for c in self.stat_columns()]
+
+    def periodic_features(self):
+        """The feature ids (sorted, distinct) of the numbers that pass through the periodic
+        embedding (the places of ``periodic_columns``, then the target's means of
+        ``stat_columns``): the last ids of the input, one each, which hashed tokens never
+        take (a token on one of them would be read as that number). Configs written before
+        these ids were reserved hash the places like tokens."""
+        if not self.reserved_positions:
+            return sorted({self._salt("position", c) % self.input_dim for c in self.periodic_columns()})
+        return list(range(self.input_dim - len(self._reserved()), self.input_dim))
+
+    def _position_hash(self, column, role="place"):
+        """The hash of a column's place (or, ``role`` 'stat', of its values' target mean): a
+        reserved id less ``input_dim`` (negative; ``_ids`` adds it back), else a salted hash
+        like a token's."""
         t = self.data_types[column]
-        if self.reserved_positions and t.periodic:
-            columns = self.periodic_columns()
-            return columns.index(column) - len(columns)
+        if self.reserved_positions and (t.periodic or role == "stat"):
+            reserved = self._reserved()
+            return reserved.index((role, column)) - len(reserved)
         return self._salt("position", column)
 
     def _ids(self, hashes):
         """int32 feature ids of hashes (``hashes % input_dim``); with reserved places, a
         token hashed onto one of them moves below them, and a place's negative hash
         becomes its id."""
-        n_reserved = len(self.periodic_columns()) if self.reserved_positions else 0
+        n_reserved = len(self._reserved()) if self.reserved_positions else 0
         if n_reserved == 0:
             return (hashes % self.input_dim).astype(np.int32)
         ids = np.where(hashes < 0, self.input_dim + hashes, hashes % self.input_dim)
@@ -723,23 +781,67 @@ class Featurizer:
                 strings.append(p)
         out.add(rows, _salted(strings, self._salt("categorical", column)), 1.0)
 
-    def _numerical(self, column, chunk, out, positions, decide=False, labels=None):
+    def _decide_exact(self, column, x, labels, y, held_out=None):
+        """Decide a column's exact values on its first training chunk's numbers ``x``
+        (float64[n]) by their ``labels`` (int64[n] one class a row, or None), and where ``y``
+        (float64[n], the target as one number a row, or None) is given, their target
+        statistics; rows in ``held_out`` (bool[n], validation rows) take no part."""
+        self.exact_undecided.discard(column)
+        folds = stat_folds(x.shape[0], self.seed)
+        if held_out is not None:
+            keep = ~held_out
+            x, folds = x[keep], folds[keep]
+            labels = None if labels is None else labels[keep]
+            y = None if y is None else y[keep]
+        kept = exact_vocabulary(x, self.data_types[column], labels, self.edges[column], self.seed)
+        if kept is None:
+            return
+        self.exact_values[column] = kept
+        if y is not None:
+            present = np.flatnonzero(~np.isnan(x))
+            values = stat_vocabulary(x[present])
+            codes = np.full(x.shape[0], -1, dtype=np.int64)
+            codes[present] = exact_codes(values, x[present])
+            self.exact_stats[column] = (values,) + exact_statistics(codes, y, values.shape[0], folds)
+            if self.stat_base is None:
+                self.stat_base = float(y.mean())
+
+    def _stat_places(self, column, x, rows, n, mode):
+        """(rows, places) of the rows whose value has training rows: the shrunk mean of the
+        target over them as a place in [0, 1] (a numerical target's bin means spread evenly
+        over it, a binary target's positive share as it is); a training row's own fold left
+        out. codes : int64[len(rows)] (-1: no value of its own), rows : int64 indices into a
+        chunk of ``n`` rows"""
+        values, sums, counts = self.exact_stats[column]
+        codes = exact_codes(values, x)
+        held = codes >= 0
+        rows, codes = rows[held], codes[held]
+        s, c = sums.sum(axis=0)[codes], counts.sum(axis=0)[codes]
+        if mode == "train":
+            folds = stat_folds(n, self.seed)[rows]
+            s, c = s - sums[folds, codes], c - counts[folds, codes]
+        seen = c > 0
+        mean = (s[seen] + STAT_PRIOR * self.stat_base) / (c[seen] + STAT_PRIOR)
+        if isinstance(self.labels, TargetBins):
+            centers = self.labels.centers
+            mean = np.interp(mean, centers, np.linspace(0.0, 1.0, centers.shape[0]))
+        return rows[seen], mean
+
+    def _numerical(self, column, chunk, out, positions, decide=False, labels=None, y=None, mode="train"):
         """The bin token of each number into ``out``; its place among the edges (0 to 1)
         into ``positions``, as the value of one feature of the column. A place that passes
         through the periodic embedding replaces the bin token (a missing number keeps its
         own): on adult the bins beside it cost 0.2 points of accuracy (docs/automl.md). A
         column with ``exact_values`` also gets the token of its value (one token for the
-        values not among them). ``decide``: a training chunk, whose ``labels`` (int64[n] one
-        class a row, or None) decide the exact values of a column not yet decided."""
+        values not among them), and with ``exact_stats`` its value's target mean as a place.
+        ``decide``: a training chunk, whose ``labels`` and ``y`` (``_decide_exact``) decide
+        the exact values of a column not yet decided."""
         x = self._numbers(column, chunk)
-        t = self.data_types[column]
         if self.edges[column] is None:
             self.edges[column] = self._edges(column, x, chunk.whole)
         if decide and column in self.exact_undecided:
-            self.exact_undecided.discard(column)
-            kept = exact_vocabulary(x, t, labels, self.edges[column], self.seed)
-            if kept is not None:
-                self.exact_values[column] = kept
+            self._decide_exact(column, x, labels, y)
+        t = self.data_types[column]
         edges = self.edges[column]
         b = np.searchsorted(edges, x, side="right").astype(np.int64)
         missing = np.isnan(x)
@@ -754,10 +856,11 @@ class Featurizer:
         known = self.exact_values.get(column)
         if known is not None:
             rows = np.flatnonzero(~missing)
-            keys = exact_keys(x[rows])
-            at = np.minimum(np.searchsorted(known, keys), known.shape[0] - 1)
-            code = np.where(known[at] == keys, at, -1).astype(np.int64)
+            code = exact_codes(known, x[rows])
             out.add(rows, fk.int_hashes(code, self._salt("exact", column)), 1.0)
+            if column in self.exact_stats:
+                rows, places = self._stat_places(column, x[rows], rows, len(x), mode)
+                positions.add(rows, np.full(rows.shape[0], self._position_hash(column, "stat")), places)
 
     def _date(self, column, secs, missing, out):
         parts = date_parts(secs)
@@ -768,14 +871,35 @@ class Featurizer:
         out.add(rows, np.full(rows.shape[0], self._salt("missing", column)), 1.0)
 
     def _exact_targets(self, labels):
-        """What a training chunk's exact values are weighed against: int64[n] one class a
-        row, float64[n] a numerical target's bin means, or None (no labels, or a multi-label
-        target, whatever its rows hold)."""
+        """What a training chunk's exact values are weighed against, and averaged: (int64[n]
+        one class a row or float64[n] a numerical target's bin means, or None: no labels, or
+        a multi-label target, whatever its rows hold; float64[n] the target as a number
+        a row, the bin means or a binary target's 0 / 1, or None for more classes)."""
         if labels is None or getattr(self.data_types[self.target], "delimiter", None) or \
                 not (np.diff(labels.offsets) == 1).all():
-            return None
+            return None, None
         classes = labels.ids.astype(np.int64)
-        return self.labels.centers[classes] if isinstance(self.labels, TargetBins) else classes
+        if isinstance(self.labels, TargetBins):
+            y = self.labels.centers[classes]
+            return y, y
+        return classes, (classes.astype(np.float64) if self.labels.binary else None)
+
+    def decide_numbers(self, chunk, statistics=True, held_out=None):
+        """Fit the numbers' bin edges and decide their exact values on the first training
+        ``chunk``, as its training transform would: before the network is built, whose
+        inputs include the target means of ``stat_columns`` (none when ``statistics`` is
+        False: a network already trained has no inputs for them). ``held_out``: bool[n], the
+        chunk's rows held out for validation, whose labels stay out of the decision (their
+        held-out score would otherwise reward a model that reads them back)."""
+        labels, _ = self.labels.to_ids(chunk.columns[self.target], chunk, grow=True)
+        classes, y = self._exact_targets(labels)
+        y = y if statistics else None
+        for c in self.numerical_columns:
+            if c in self.exact_undecided:
+                x = self._numbers(c, chunk)
+                if self.edges[c] is None:
+                    self.edges[c] = self._edges(c, x, chunk.whole)
+                self._decide_exact(c, x, classes, y, held_out)
 
     def own_features(self, chunk, mode, labels=None):
         """(text entries, tabular entries, other entries, {date column: (seconds, missing)})
@@ -789,9 +913,9 @@ class Featurizer:
         for c in self.categorical_columns:
             self._categorical(c, chunk.columns[c], mode, tab)
         decide = mode == "train" and bool(self.exact_undecided)
-        classes = self._exact_targets(labels) if decide else None
+        classes, y = self._exact_targets(labels) if decide else (None, None)
         for c in self.numerical_columns:
-            self._numerical(c, chunk, tab, other, decide, classes)
+            self._numerical(c, chunk, tab, other, decide, classes, y, mode)
         times = {}
         for c in self.date_columns:
             secs, missing = parse_times(c, self.data_types[c], chunk.columns[c], chunk)
@@ -959,6 +1083,7 @@ class Featurizer:
                 "edges": {c: (None if e is None else [float(x) for x in e]) for c, e in self.edges.items()},
                 "exact_values": {c: v.tolist() for c, v in self.exact_values.items()},
                 "exact_undecided": sorted(self.exact_undecided),
+                "stat_columns": self.stat_columns(), "stat_base": self.stat_base,
                 "document_frequencies": frequencies, "reserved_positions": self.reserved_positions}
 
     def set_config(self, cfg):
@@ -968,6 +1093,16 @@ class Featurizer:
         self.edges = {c: (None if e is None else np.asarray(e, dtype=np.float64)) for c, e in cfg["edges"].items()}
         self.exact_values = {c: np.asarray(v, dtype=np.float64) for c, v in cfg.get("exact_values", {}).items()}
         self.exact_undecided = set(cfg.get("exact_undecided", []))  # before exact values: none
+        # the columns only: their values' sums and counts are arrays of the model file's state
+        # (``set_stats``); until then no value has a mean
+        columns = cfg.get("stat_columns", [])  # before target means: none
+        for c in columns:
+            if c not in self.exact_values:
+                raise ValueError(f"the target means of column {c!r} need a numerical column with exact values")
+        self.exact_stats = {c: (np.zeros(0), np.zeros((STAT_FOLDS, 0)), np.zeros((STAT_FOLDS, 0))) for c in columns}
+        self.stat_base = cfg.get("stat_base")
+        if columns and not (isinstance(self.stat_base, (int, float)) and np.isfinite(self.stat_base)):
+            raise ValueError(f"the target means' base must be a finite number, got {self.stat_base!r}")
         self.document_frequencies = {}
         for c, f in cfg.get("document_frequencies", {}).items():
             self.document_frequencies[c] = (int(f["rows"]), np.asarray(f["ids"], dtype=np.int64),

@@ -177,16 +177,12 @@ class _ChunkStream:
                                 shuffle=self.shuffle, seed=int(self._rng.integers(2**31)))
         warn_unknown_labels(describe(self.source), self.udt.target, unknown)
 
-    def hold_out(self, n_rows):
-        """Take ``n_rows`` random rows of the first chunk out of training, for good; returns
-        them as a SparseDataset for validation (None when the chunk is too small to spare any)."""
+    def hold_out(self, held, kept):
+        """Take the first chunk's rows ``held`` (sorted indices) out of training for good,
+        keeping its rows ``kept``; returns them as a SparseDataset for validation."""
         first = next(iter(self._datasets()))
-        if first.n_samples < MIN_AUTO_ROWS:
-            return None
-        n_rows = min(n_rows, first.n_samples // 2)
-        rows = np.random.default_rng(self.udt.seed).permutation(first.n_samples)
-        self._kept = np.sort(rows[n_rows:])
-        return first.subset(np.sort(rows[:n_rows]), batch_size=2048, shuffle=False)
+        self._kept = kept
+        return first.subset(held, batch_size=2048, shuffle=False)
 
     def __iter__(self):
         for i, data in enumerate(self._datasets()):
@@ -292,10 +288,12 @@ class UniversalDeepTransformer:
         self.seed = check_int(_OWNER, "seed", seed, 0)
         self.featurizer = Featurizer(self.data_types, target, self.input_dim, self.temporal_tracking,
                                      self.history_length, self.cross_column_pairgrams, self.seed)
-        n_places = len(self.featurizer.periodic_columns())
-        if self.input_dim <= n_places:  # the places take the last ids; tokens need at least one
-            _fail(_OWNER, "input_dim", f"an int greater than its number of periodic numerical columns ({n_places})",
-                  input_dim)
+        # the last ids carry the periodic columns' places and the exact values' target means
+        n_places = len(self.featurizer.periodic_columns()) + sum(
+            self.data_types[c].exact is not False for c in self.featurizer.numerical_columns)
+        if self.input_dim <= n_places:  # tokens need at least one id
+            _fail(_OWNER, "input_dim", "an int greater than its number of numbers through the periodic embedding "
+                  f"(periodic places and exact values' means: {n_places})", input_dim)
         self.model = None
         # the mean hidden representation of the training rows (set by train)
         self.center = None
@@ -608,14 +606,32 @@ class UniversalDeepTransformer:
             # (which records histories and grows vocabularies) or trained on
             labels.outputs = self.model.layer("output").dim
             self._read_labels(data, source)
-        if any(self.data_types[c].undecided for c in self.featurizer.text_columns):
-            # on the first training chunk (not on a validation set), before anything is featurized:
-            # the width and the rate follow the text settings
-            self.featurizer.decide_text(next(self._chunks(data, with_target=True, chunk_rows=max_in_memory_rows)))
+        text = any(self.data_types[c].undecided for c in self.featurizer.text_columns)
+        first = None
+        if text or self.featurizer.exact_undecided:
+            # the first training chunk (not a validation set), before anything is featurized: the
+            # width and the rate follow the text settings, the network's numbers the exact values
+            first = next(self._chunks(data, with_target=True, chunk_rows=max_in_memory_rows))
+            if text:
+                self.featurizer.decide_text(first)
+        auto = epochs is None
+        holdout = auto and validation is None
+        streamed = max_in_memory_rows is not None
+        # chosen before the exact values are decided, which the held-out rows' labels stay out of
+        n_rows, held = self._held_out_rows(data, first, max_in_memory_rows) if holdout else (None, None)
+        if self.featurizer.exact_undecided:
+            in_first = None
+            if held is not None:
+                in_first = np.zeros(len(first), dtype=bool)
+                in_first[held[0][held[0] < len(first)]] = True
+            self.featurizer.decide_numbers(first, statistics=self.model is None or self._rebuildable,
+                                           held_out=in_first)
         sigma = _sigma(data)
         if self._rebuildable and ((self.embedding_dim is None and self._auto_width() != self.hidden_dim)
-                                  or getattr(self.model.layer("embedding"), "sigma", sigma) != sigma):
-            self.model = None  # built for other text settings or rows, and never trained
+                                  or getattr(self.model.layer("embedding"), "sigma", sigma) != sigma
+                                  or getattr(self.model.layer("embedding"), "features", [])
+                                  != self.featurizer.periodic_features()):
+            self.model = None  # built for other text settings, rows or numbers, and never trained
         if self.model is None:
             self._build(sigma)
             if isinstance(labels, LabelMap):
@@ -624,31 +640,26 @@ class UniversalDeepTransformer:
             self._training_tables()
         if self.featurizer.node_column is not None:
             self.index_nodes(data)
-        auto = epochs is None
-        holdout = auto and validation is None
         val = None
         own_batch = batch_size is None  # only a batch size chosen here grows
-        if max_in_memory_rows is None:
+        if not streamed:
             train_data = self._dataset(data, "train", batch_size or BATCH_SIZE, shuffle=shuffle)
             n_rows = train_data.n_samples
-            n_val = 0
-            if holdout and n_rows >= MIN_AUTO_ROWS:  # the classes the rows hold, not the output's
-                n_val = self._validation_rows(n_rows, np.unique(train_data.labels.ids).size)
+            n_val = 0 if held is None else held[0].shape[0]
             if batch_size is None:
                 batch_size = train_data.batch_size = _batch_size(n_rows - n_val)
             if n_val:
-                rows = self._holdout_order(data, n_rows)
-                val = train_data.subset(np.sort(rows[:n_val]), batch_size=2048, shuffle=False)
-                train_data = train_data.subset(np.sort(rows[n_val:]), seed=self.seed)
+                val = train_data.subset(held[0], batch_size=2048, shuffle=False)
+                train_data = train_data.subset(held[1], seed=self.seed)
         else:
             batch_size = batch_size or BATCH_SIZE
             train_data = _ChunkStream(self, data, "train", batch_size, max_in_memory_rows, shuffle, self.seed)
-            # counted once, for the rows held out, the epoch budget and the schedule (held-out rows left out)
-            n_rows = sum(len(c) for c in self._chunks(data, with_target=True, columns=[self.target]))
+            if n_rows is None:  # counted once, for the epoch budget and the schedule
+                n_rows = sum(len(c) for c in self._chunks(data, with_target=True, columns=[self.target]))
             n_val = 0
-            if holdout:
-                val = train_data.hold_out(self._validation_rows(n_rows, self.n_classes))
-                n_rows -= val.n_samples if val is not None else 0
+            if held is not None:
+                val = train_data.hold_out(*held)
+                n_rows -= val.n_samples
         if validation is not None:  # after the training data, whose labels name the classes
             if self.featurizer.node_column is not None:
                 self.index_nodes(validation)
@@ -895,6 +906,33 @@ class UniversalDeepTransformer:
                 break
         return (total / max(n, 1)).astype(np.float32)
 
+    def _held_out_rows(self, data, first, chunk_rows):
+        """(the rows of ``data``, held): held is (held out, kept), the sorted indices of the
+        rows automatic training validates on and of the rest (of the first chunk's rows when
+        streamed in chunks of ``chunk_rows``; ``first`` that chunk, or None), or None when
+        too few rows can be spared."""
+        width = (self.model.layer("embedding").dim if self.model is not None and not self._rebuildable
+                 else self.embedding_dim or self._auto_width())
+        if chunk_rows is None:
+            labels = [self.featurizer.labels.to_ids(c.columns[self.target], c, grow=False)[0]
+                      for c in self._chunks(data, with_target=True, columns=[self.target])]
+            n_rows = sum(lab.offsets.shape[0] - 1 for lab in labels)
+            if n_rows < MIN_AUTO_ROWS:
+                return n_rows, None
+            # the classes the rows hold, not the output's
+            n_classes = np.unique(np.concatenate([lab.ids for lab in labels])).size
+            n_val = self._validation_rows(n_rows, n_classes, width)
+            rows = self._holdout_order(data, n_rows)
+            return n_rows, (np.sort(rows[:n_val]), np.sort(rows[n_val:]))
+        n_rows = sum(len(c) for c in self._chunks(data, with_target=True, columns=[self.target]))
+        if first is None:
+            first = next(self._chunks(data, with_target=True, chunk_rows=chunk_rows, columns=[self.target]))
+        if len(first) < MIN_AUTO_ROWS:
+            return n_rows, None
+        n_val = min(self._validation_rows(n_rows, self.n_classes, width), len(first) // 2)
+        rows = np.random.default_rng(self.seed).permutation(len(first))
+        return n_rows, (np.sort(rows[:n_val]), np.sort(rows[n_val:]))
+
     def _holdout_order(self, data, n_rows):
         """Row indices, those to hold out first: the latest rows when rows have a time
         (temporal tracking predicts what comes next, so validation should too), else a
@@ -906,19 +944,20 @@ class UniversalDeepTransformer:
                                for chunk in self._chunks(data, with_target=False, columns=[c])])
         return np.argsort(-secs, kind="stable")
 
-    def _validation_rows(self, n_rows, n_classes):
+    def _validation_rows(self, n_rows, n_classes, width):
         """How many of ``n_rows`` training rows of ``n_classes`` classes to hold out: a
         tenth, at most 10,000. A class target whose classes average under 100 rows (not with
         temporal tracking, whose held-out rows are the latest) holds out a twentieth, rising
         to a tenth at 200 rows a class, but at least 1,000 rows when a tenth is more. Fewer
-        for wide outputs, where a dense evaluation of each row costs n_classes x hidden_dim."""
+        for wide outputs, where a dense evaluation of each row costs n_classes x ``width``
+        (the hidden layer's)."""
         n = int(n_rows * VALIDATION_FRACTION)
         per_class = n_rows / max(n_classes, 1)
         if not (self.regression or self.temporal_tracking) and per_class < 2 * FEW_ROWS_PER_CLASS:
             rise = max(per_class - FEW_ROWS_PER_CLASS, 0.0) / FEW_ROWS_PER_CLASS
             fraction = FEW_ROWS_FRACTION + (VALIDATION_FRACTION - FEW_ROWS_FRACTION) * rise
             n = max(int(n_rows * fraction), min(n, FEW_ROWS_MIN_HELD_OUT))
-        per_row = self.n_classes * self.hidden_dim
+        per_row = self.n_classes * width
         cap = max(1_000, int(VALIDATION_BUDGET / per_row))
         return max(1, min(n, VALIDATION_MAX_ROWS, cap))
 
@@ -1410,8 +1449,9 @@ class UniversalDeepTransformer:
     @classmethod
     def from_config(cls, config: dict[str, Any], build: bool = True) -> UniversalDeepTransformer:
         """A model with the featurizer of ``get_config()`` (vocabularies, bins, label map)
-        and fresh weights; interaction histories and indexed nodes are not in the config
-        (``save`` and ``load`` keep everything).
+        and fresh weights; interaction histories, indexed nodes and the target means of exact
+        values (their columns are) are not in the config (``save`` and ``load`` keep
+        everything).
 
         Parameters
         ----------

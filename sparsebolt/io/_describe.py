@@ -111,7 +111,10 @@ def describe_automl(saved):
     target = config.get("target")
     exact = featurizer.get("exact_values") if isinstance(featurizer.get("exact_values"), dict) else {}
     counts = {c: len(v) for c, v in exact.items() if isinstance(v, list)}
-    return {"columns": {str(c): _short(t) + (f", {counts[c]:,} exact values with a token" if c in counts else "")
+    means = featurizer.get("stat_columns") if isinstance(featurizer.get("stat_columns"), list) else []
+    counts = {c: f", {n:,} exact values with a token" + (" and the target's mean" if c in means else "")
+              for c, n in counts.items()}
+    return {"columns": {str(c): _short(t) + counts.get(c, "")
                         for c, t in types.items() if c != target}, "target": target,
             "target_type": _short(types.get(target)), "classes": len(names), "class_names": names[:10],
             "temporal_tracking": config.get("temporal_tracking") or {},

@@ -10,7 +10,7 @@ from sparsebolt.automl.featurize import _distinct, date_parts, parse_times
 from sparsebolt.data import DataFormatError
 from sparsebolt.data import csv as csv_reader
 
-from .helpers import featurize, ids_of, make, norm, token_id
+from .helpers import DIM, featurize, ids_of, make, norm, token_id
 
 
 def _text(rows, **kw):
@@ -256,9 +256,12 @@ def test_the_periodic_places_own_the_last_ids_which_no_token_takes():
 def test_the_input_must_be_wider_than_its_periodic_places():
     types = {"x": sb.types.numerical(), "z": sb.types.numerical(), "y": sb.types.categorical()}
     with pytest.raises(ValueError, match=r"The 'input_dim' parameter of UniversalDeepTransformer must be an int "
-                                         r"greater than its number of periodic numerical columns \(2\). Got 2 instead."):
-        sb.UniversalDeepTransformer(types, target="y", input_dim=2)
-    assert sb.UniversalDeepTransformer(types, target="y", input_dim=3).featurizer.periodic_features() == [1, 2]
+                                         r"greater than its number of numbers through the periodic embedding "
+                                         r"\(periodic places and exact values' means: 4\). Got 4 instead."):
+        sb.UniversalDeepTransformer(types, target="y", input_dim=4)
+    assert sb.UniversalDeepTransformer(types, target="y", input_dim=5).featurizer.periodic_features() == [3, 4]
+    types["z"] = sb.types.numerical(exact=False)
+    assert sb.UniversalDeepTransformer(types, target="y", input_dim=4).featurizer.periodic_features() == [2, 3]
 
 
 @pytest.mark.parametrize("n_values, bins", [(1, 2), (8, 3), (100, 7), (1000, 15), (18_000, 39), (19_000, 40),
@@ -634,3 +637,118 @@ def test_a_numerical_target_gates_exact_values_by_the_squared_error_they_save():
         x = rng.normal(size=124).round(1)
         edges = np.unique(np.quantile(x, np.linspace(0, 1, 8)[1:-1]))
         assert exact_value_gain(x, x + rng.normal(size=124), edges, 0, 2.0) < 0.005
+
+
+def stat_of(feat, column, out):
+    """{row: the value of its exact value's target-mean place of ``column``}."""
+    fid = feat.input_dim + feat._position_hash(column, "stat")
+    return {i: vals[ids.index(fid)] for i, (ids, vals) in enumerate(out) if fid in ids}
+
+
+def test_exact_values_give_their_target_mean_without_a_training_rows_own_fold():
+    from sparsebolt.automl.featurize import STAT_PRIOR, stat_folds
+    rows = _households(np.random.default_rng(0)) + [{"h": 1500.5, "s": 0.0, "y": "a"}]
+    feat = make({"h": sb.types.numerical(), "s": sb.types.numerical()})
+    train = stat_of(feat, "h", featurize(feat, rows))
+    assert feat.stat_columns() == ["h"]
+    # after the places of 'h' and 's', the mean of 'h': the last ids, which no token takes
+    assert feat.periodic_features() == [DIM - 3, DIM - 2, DIM - 1]
+    assert feat._position_hash("h", "stat") == -1
+    h = np.array([r["h"] for r in rows])
+    y = np.array([r["y"] == feat.labels.labels[1] for r in rows], dtype=np.float64)  # class 1's share
+    folds, base = stat_folds(len(rows), feat.seed), y.mean()
+    evaluated = stat_of(feat, "h", featurize(feat, rows, "eval"))
+    for i in range(len(rows)):
+        same = h == h[i]
+        other = same & (folds != folds[i])  # a training row's own fold, itself in it, is left out
+        if other.any():
+            assert train[i] == pytest.approx((y[other].sum() + STAT_PRIOR * base) / (other.sum() + STAT_PRIOR))
+        else:
+            assert i not in train
+        assert evaluated[i] == pytest.approx((y[same].sum() + STAT_PRIOR * base) / (same.sum() + STAT_PRIOR))
+    assert len(rows) - 1 in evaluated  # a value held once still has its row's mean
+    unseen = featurize(feat, [{"h": 1.5, "s": 0.0, "y": "a"}, {"h": None, "s": 0.0, "y": "a"}], "predict")
+    assert stat_of(feat, "h", unseen) == {}
+
+
+def test_a_training_rows_own_label_never_reaches_its_target_mean():
+    # labels drawn at random, 4 rows a value: the mean a training row sees is no clue to its
+    # own label, the mean over every row (with its own) is
+    rng = np.random.default_rng(3)
+    rows = [{"h": float(k), "y": "ab"[rng.integers(2)]} for k in range(500) for _ in range(4)]
+    feat = make({"h": sb.types.numerical(exact=True)})
+    for mode, low, high in (("train", -0.1, 0.1), ("eval", 0.3, 0.6)):
+        mean = stat_of(feat, "h", featurize(feat, rows, mode))
+        y = np.array([r["y"] == feat.labels.labels[1] for r in rows], dtype=np.float64)
+        seen = sorted(mean)
+        assert low < np.corrcoef([mean[i] for i in seen], y[seen])[0, 1] < high
+
+
+def test_a_numerical_targets_mean_is_placed_among_its_bins_means():
+    rng = np.random.default_rng(9)
+    income = rng.uniform(1000, 2000, 300).round(2)
+    rows = [{"income": income[k], "y": float(k % 2 * 10 + rng.normal())} for k in range(300) for _ in range(4)]
+    feat = make({"income": sb.types.numerical(), "y": sb.types.numerical()})
+    featurize(feat, rows)
+    means = stat_of(feat, "income", featurize(feat, rows[:8], "eval"))
+    centers = feat.labels.centers
+    for i in range(8):
+        same = [r["y"] for r in rows if r["income"] == rows[i]["income"]]
+        shrunk = (np.searchsorted(feat.labels.edges, same, side="right").choose(centers).sum()
+                  + feat.stat_base) / (len(same) + 1)
+        assert means[i] == pytest.approx(np.interp(shrunk, centers, np.linspace(0, 1, len(centers))))
+    assert means[0] < 0.5 < means[4]  # household 0 is in the lower half, household 1 in the upper
+
+
+def test_more_classes_or_labels_a_row_give_exact_values_no_target_mean():
+    rows = [dict(r, y=r["y"] + str(i % 3)) for i, r in enumerate(_households(np.random.default_rng(0)))]
+    feat = make({"h": sb.types.numerical(exact=True)})
+    featurize(feat, rows)
+    assert sorted(feat.exact_values) == ["h"] and feat.stat_columns() == []
+    assert feat.periodic_features() == [DIM - 1]
+
+
+def test_rows_held_out_take_no_part_in_exact_values_or_their_means():
+    from sparsebolt.data.csv import read_chunks
+    rows = _households(np.random.default_rng(0))
+    feat = make({"h": sb.types.numerical(), "s": sb.types.numerical()})
+    chunk = next(read_chunks(rows, feat.columns(True), 1 << 16))
+    held = np.arange(len(rows)) % 5 == 0  # one row of each household
+    feat.decide_numbers(chunk, held_out=held)
+    values, sums, counts = feat.exact_stats["h"]
+    assert counts.sum() == (~held).sum() and feat.exact_values["h"].shape == (200,)
+    y = np.array([r["y"] == feat.labels.labels[1] for r in rows])
+    assert sums.sum() == y[~held].sum()
+    unchecked = make({"h": sb.types.numerical(), "s": sb.types.numerical()})
+    unchecked.decide_numbers(chunk, statistics=False)
+    assert sorted(unchecked.exact_values) == ["h"] and unchecked.exact_stats == {}
+
+
+def test_target_means_round_trip_through_config_and_state_and_bad_ones_are_refused():
+    from sparsebolt.automl._persist import featurizer_state, set_featurizer_state
+    types = {"h": sb.types.numerical(), "s": sb.types.numerical()}
+    feat = make(types)
+    rows = _households(np.random.default_rng(0))
+    featurize(feat, rows)
+    cfg, (meta, arrays) = json.loads(json.dumps(feat.get_config())), featurizer_state(feat)
+    again = make(types)
+    again.set_config(cfg)  # the columns, and their ids: no value has a mean before the state
+    assert again.stat_columns() == ["h"] and again.periodic_features() == feat.periodic_features()
+    assert stat_of(again, "h", featurize(again, rows[:5], "predict")) == {}
+    set_featurizer_state(again, json.loads(json.dumps(meta)), arrays)
+    assert featurize(again, rows, "eval") == featurize(feat, rows, "eval")
+    for bad, match in ((lambda c: c["exact_values"].pop("h"), "of column 'h' need a numerical column with exact"),
+                       (lambda c: c.update(stat_base="x"), "base must be a finite number, got 'x'")):
+        broken = json.loads(json.dumps(cfg))
+        bad(broken)
+        with pytest.raises(ValueError, match=match):
+            make(types).set_config(broken)
+    wrong = {**arrays, "exact_stats/0/values": arrays["exact_stats/0/values"][::-1].copy()}
+    counts = {**arrays, "exact_stats/0/counts": -arrays["exact_stats/0/counts"]}
+    for state, doctored, match in ((meta, wrong, "'exact_stats/0/values' .* must hold finite numbers, increasing"),
+                                   (meta, counts, r"'exact_stats/0/counts' .* must hold values in \[0, None\)"),
+                                   ({**meta, "exact_stats": []}, arrays, r"must hold the target means of columns \['h'\]")):
+        again = make(types)
+        again.set_config(cfg)
+        with pytest.raises(ValueError, match=match):
+            set_featurizer_state(again, state, doctored)

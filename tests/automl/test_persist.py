@@ -131,6 +131,6 @@ def test_info_describes_the_columns_target_and_classes(tmp_path, capsys):
     assert "target 'label'" in out and "2 classes" in out
     assert "column 'review': text(tokenizer=" in out
     assert "column 'price': numerical(bins=8, position=True, periodic=True, exact=auto)\n" in out
-    assert "column 'size': numerical(position=True, periodic=True, exact=True), 5 exact values with a token" in out
+    assert "column 'size': numerical(position=True, periodic=True, exact=True), 5 exact values with a token and the target's mean" in out
     described = sb.io._describe.describe_file(tmp_path / "udt.sbm")["automl"]
     assert described["classes"] == 2 and set(described["class_names"]) == {"yes", "no"}

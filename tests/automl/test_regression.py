@@ -126,3 +126,26 @@ def test_a_target_gets_10_bins_by_default_and_its_given_count_otherwise():
     # the 10- (30-) quantiles of the values and of the distinct values: 10 to 19 (30 to 59) bins
     assert 10 <= counts[None] <= 19 and 30 <= counts[30] <= 59
     assert sb.types.numerical().n_bins(1000) == 15 and sb.types.numerical().n_bins(target=True) == 10
+
+
+def test_a_numerical_target_learns_from_its_exact_values_means():
+    # a household's income (a random value each) names which half of the range its target is
+    # in; a new row of a known household is told by the mean of its household's training
+    # rows, which the smooth function of a number cannot tell apart
+    rng = np.random.default_rng(9)
+    income = rng.uniform(1000, 2000, 400).round(2)
+    half = rng.integers(0, 2, 400)
+
+    def rows(each):
+        return [{"income": income[k], "x": float(rng.normal()), "y": float(half[k] * 10 + rng.normal())}
+                for k in range(400) for _ in range(each)]
+
+    train, test = rows(4), rows(1)
+    mae = {}
+    for exact in ("auto", False):
+        udt = sb.UniversalDeepTransformer({"income": sb.types.numerical(exact=exact), "x": sb.types.numerical(),
+                                           "y": sb.types.numerical()}, target="y", **SMALL)
+        udt.train(train, verbose=False)
+        mae[exact] = udt.evaluate(test, metrics=["mae"])["mae"]
+    assert mae[False] > 3.5 and mae["auto"] < 1.5
+    assert udt.featurizer.stat_columns() == []

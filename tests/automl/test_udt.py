@@ -806,3 +806,23 @@ def test_numbers_that_name_their_rows_learn_from_exact_values(tmp_path):
     loaded = sb.UniversalDeepTransformer.load(tmp_path / "m.sbm")
     np.testing.assert_array_equal(loaded.featurizer.exact_values["income"], model.featurizer.exact_values["income"])
     np.testing.assert_array_equal(loaded.predict_proba(test), model.predict_proba(test))
+
+
+def test_rows_held_out_for_validation_take_no_part_in_exact_values():
+    # automatic training holds out a tenth of 2,000 rows of two classes: their labels reach
+    # neither the exact values' gate nor their means (else a held-out score rewards a model
+    # that reads its own rows' labels back from their neighbours' inputs)
+    rows = _household_rows(np.random.default_rng(0), 500, 5)
+    train = [r for i, r in enumerate(rows) if i % 5 < 4]
+    types = {"income": sb.types.numerical(), "x": sb.types.numerical(), "y": sb.types.categorical()}
+    model = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    model.train(train, max_epochs=2, verbose=False)
+    values, sums, counts = model.featurizer.exact_stats["income"]
+    assert counts.sum() == 1800
+    model = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    model.train(train, epochs=1, verbose=False)  # nothing held out: every row counts
+    assert model.featurizer.exact_stats["income"][2].sum() == 2000
+    assert model.model.layer("embedding").features == model.featurizer.periodic_features()
+    model = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    model.train(train, max_epochs=2, max_in_memory_rows=1000, verbose=False)  # of the first chunk's rows
+    assert model.featurizer.exact_stats["income"][2].sum() == 1000 - 200
