@@ -284,15 +284,17 @@ class Numerical(ColumnType):
         holds at least twice (the others share one token; a missing number gets none),
         which neither the bins nor the smooth function resolve: a household's income that
         names the household, a census weight given to people of one age. 'auto' gives the
-        column these tokens when, over the first training chunk, its exact values predict
-        the target better than its bins on rows they were not counted from, by
-        ``EXACT_MIN_GAIN`` nats a row after ``EXACT_Z`` standard errors (a class or numerical
-        target; not a multi-label one).
-        On adult: income accuracy / AUC 0.8663 / 0.9264 -> 0.8688 / 0.9282, age MAE 7.378 ->
-        6.019 (seeds 0-5; HistGradientBoosting 0.8687 / 0.9269 and 7.446); on twelve other
-        tables it took columns of three (doctor's AUC 0.889 -> 0.972) and left nine
-        unchanged (docs/automl.md, "Exact values"). Model files written before it existed
-        load without the tokens.
+        column these tokens when, over the first training chunk (less the rows automatic
+        training holds out), its exact values predict the target better than its bins on
+        rows they were not counted from, by ``EXACT_MIN_GAIN`` nats a row after ``EXACT_Z``
+        standard errors (a class or numerical target; not a multi-label one). Under a
+        binary or numerical target the value's mean target over those rows also enters as
+        a number (a training row's own fold of five left out).
+        On adult (seeds 0-5; HistGradientBoosting 0.8687 / 0.9269 and 7.446): income
+        accuracy / AUC 0.8663 / 0.9264 -> 0.8678 / 0.9282, age MAE 7.378 -> 5.243; on twelve
+        other tables it took columns of three (doctor's AUC 0.889 -> 0.970, ofp's 0.845 ->
+        0.857) and left nine unchanged (docs/automl.md, "Exact values"). Model files
+        written before it existed load without the tokens.
 
     Raises
     ------
