@@ -827,20 +827,21 @@ class Featurizer:
             mean = np.interp(mean, centers, np.linspace(0.0, 1.0, centers.shape[0]))
         return rows[seen], mean
 
-    def _numerical(self, column, chunk, out, positions, decide=False, labels=None, y=None, mode="train"):
+    def _numerical(self, column, chunk, out, positions, decide=False, labels=None, mode="train"):
         """The bin token of each number into ``out``; its place among the edges (0 to 1)
         into ``positions``, as the value of one feature of the column. A place that passes
         through the periodic embedding replaces the bin token (a missing number keeps its
         own): on adult the bins beside it cost 0.2 points of accuracy (docs/automl.md). A
         column with ``exact_values`` also gets the token of its value (one token for the
         values not among them), and with ``exact_stats`` its value's target mean as a place.
-        ``decide``: a training chunk, whose ``labels`` and ``y`` (``_decide_exact``) decide
-        the exact values of a column not yet decided."""
+        ``decide``: a training chunk, whose ``labels`` (``_decide_exact``) decide the exact
+        values of a column not yet decided, without target means: only ``decide_numbers``,
+        before a network is built, adds inputs for them."""
         x = self._numbers(column, chunk)
         if self.edges[column] is None:
             self.edges[column] = self._edges(column, x, chunk.whole)
         if decide and column in self.exact_undecided:
-            self._decide_exact(column, x, labels, y)
+            self._decide_exact(column, x, labels, None)
         t = self.data_types[column]
         edges = self.edges[column]
         b = np.searchsorted(edges, x, side="right").astype(np.int64)
@@ -913,9 +914,9 @@ class Featurizer:
         for c in self.categorical_columns:
             self._categorical(c, chunk.columns[c], mode, tab)
         decide = mode == "train" and bool(self.exact_undecided)
-        classes, y = self._exact_targets(labels) if decide else (None, None)
+        classes = self._exact_targets(labels)[0] if decide else None
         for c in self.numerical_columns:
-            self._numerical(c, chunk, tab, other, decide, classes, y, mode)
+            self._numerical(c, chunk, tab, other, decide, classes, mode)
         times = {}
         for c in self.date_columns:
             secs, missing = parse_times(c, self.data_types[c], chunk.columns[c], chunk)

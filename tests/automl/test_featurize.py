@@ -639,6 +639,15 @@ def test_a_numerical_target_gates_exact_values_by_the_squared_error_they_save():
         assert exact_value_gain(x, x + rng.normal(size=124), edges, 0, 2.0) < 0.005
 
 
+def decided(types, rows, **kw):
+    """A Featurizer whose numbers were decided on ``rows`` as a UniversalDeepTransformer
+    decides them before it builds its network (target means included)."""
+    from sparsebolt.data.csv import read_chunks
+    feat = make(types, **kw)
+    feat.decide_numbers(next(read_chunks(rows, feat.columns(True), 1 << 16)))
+    return feat
+
+
 def stat_of(feat, column, out):
     """{row: the value of its exact value's target-mean place of ``column``}."""
     fid = feat.input_dim + feat._position_hash(column, "stat")
@@ -648,7 +657,7 @@ def stat_of(feat, column, out):
 def test_exact_values_give_their_target_mean_without_a_training_rows_own_fold():
     from sparsebolt.automl.featurize import STAT_PRIOR, stat_folds
     rows = _households(np.random.default_rng(0)) + [{"h": 1500.5, "s": 0.0, "y": "a"}]
-    feat = make({"h": sb.types.numerical(), "s": sb.types.numerical()})
+    feat = decided({"h": sb.types.numerical(), "s": sb.types.numerical()}, rows)
     train = stat_of(feat, "h", featurize(feat, rows))
     assert feat.stat_columns() == ["h"]
     # after the places of 'h' and 's', the mean of 'h': the last ids, which no token takes
@@ -676,7 +685,7 @@ def test_a_training_rows_own_label_never_reaches_its_target_mean():
     # own label, the mean over every row (with its own) is
     rng = np.random.default_rng(3)
     rows = [{"h": float(k), "y": "ab"[rng.integers(2)]} for k in range(500) for _ in range(4)]
-    feat = make({"h": sb.types.numerical(exact=True)})
+    feat = decided({"h": sb.types.numerical(exact=True)}, rows)
     for mode, low, high in (("train", -0.1, 0.1), ("eval", 0.3, 0.6)):
         mean = stat_of(feat, "h", featurize(feat, rows, mode))
         y = np.array([r["y"] == feat.labels.labels[1] for r in rows], dtype=np.float64)
@@ -688,8 +697,7 @@ def test_a_numerical_targets_mean_is_placed_among_its_bins_means():
     rng = np.random.default_rng(9)
     income = rng.uniform(1000, 2000, 300).round(2)
     rows = [{"income": income[k], "y": float(k % 2 * 10 + rng.normal())} for k in range(300) for _ in range(4)]
-    feat = make({"income": sb.types.numerical(), "y": sb.types.numerical()})
-    featurize(feat, rows)
+    feat = decided({"income": sb.types.numerical(), "y": sb.types.numerical()}, rows)
     means = stat_of(feat, "income", featurize(feat, rows[:8], "eval"))
     centers = feat.labels.centers
     for i in range(8):
@@ -702,10 +710,14 @@ def test_a_numerical_targets_mean_is_placed_among_its_bins_means():
 
 def test_more_classes_or_labels_a_row_give_exact_values_no_target_mean():
     rows = [dict(r, y=r["y"] + str(i % 3)) for i, r in enumerate(_households(np.random.default_rng(0)))]
-    feat = make({"h": sb.types.numerical(exact=True)})
-    featurize(feat, rows)
+    feat = decided({"h": sb.types.numerical(exact=True)}, rows)
     assert sorted(feat.exact_values) == ["h"] and feat.stat_columns() == []
     assert feat.periodic_features() == [DIM - 1]
+    # a training transform decides exact values without means: they are inputs of a network
+    # built after them
+    feat = make({"h": sb.types.numerical(), "s": sb.types.numerical()})
+    featurize(feat, _households(np.random.default_rng(0)))
+    assert sorted(feat.exact_values) == ["h"] and feat.stat_columns() == []
 
 
 def test_rows_held_out_take_no_part_in_exact_values_or_their_means():
@@ -727,9 +739,8 @@ def test_rows_held_out_take_no_part_in_exact_values_or_their_means():
 def test_target_means_round_trip_through_config_and_state_and_bad_ones_are_refused():
     from sparsebolt.automl._persist import featurizer_state, set_featurizer_state
     types = {"h": sb.types.numerical(), "s": sb.types.numerical()}
-    feat = make(types)
     rows = _households(np.random.default_rng(0))
-    featurize(feat, rows)
+    feat = decided(types, rows)
     cfg, (meta, arrays) = json.loads(json.dumps(feat.get_config())), featurizer_state(feat)
     again = make(types)
     again.set_config(cfg)  # the columns, and their ids: no value has a mean before the state

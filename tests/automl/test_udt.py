@@ -826,3 +826,44 @@ def test_rows_held_out_for_validation_take_no_part_in_exact_values():
     model = sb.UniversalDeepTransformer(types, target="y", **SMALL)
     model.train(train, max_epochs=2, max_in_memory_rows=1000, verbose=False)  # of the first chunk's rows
     assert model.featurizer.exact_stats["income"][2].sum() == 1000 - 200
+
+
+def test_the_network_has_an_input_for_each_target_mean_or_none_once_trained(monkeypatch):
+    from sparsebolt.automl import udt as udt_module
+    monkeypatch.setattr(udt_module, "_sigma", lambda data: udt_module.MAX_SIGMA)  # as built: only the means differ
+    rows = _household_rows(np.random.default_rng(0), 200, 5)
+    types = {"income": sb.types.numerical(), "x": sb.types.numerical(), "y": sb.types.categorical(n_classes=2)}
+    built = sb.UniversalDeepTransformer(types, target="y", **SMALL)  # built here, before the means
+    assert built.model.layer("embedding").features == [SMALL["input_dim"] - 2, SMALL["input_dim"] - 1]
+    built.train(rows, epochs=1, verbose=False)
+    assert built.featurizer.stat_columns() == ["income"]
+    assert built.model.layer("embedding").features == built.featurizer.periodic_features() == \
+        [SMALL["input_dim"] - 3, SMALL["input_dim"] - 2, SMALL["input_dim"] - 1]
+    # a network the low-level API trained before its numbers were decided gains no input
+    stepped = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    for label in "ab":
+        stepped.featurizer.labels.add(label)
+    stepped.model.train(stepped._dataset(rows, "eval", 32), epochs=1, learning_rate=1e-2, verbose=False)
+    stepped.train(rows, epochs=1, verbose=False)
+    assert sorted(stepped.featurizer.exact_values) == ["income"] and stepped.featurizer.stat_columns() == []
+    assert stepped.model.layer("embedding").features == stepped.featurizer.periodic_features()
+
+
+@pytest.mark.parametrize("streamed", [None, 1000])
+def test_the_rows_kept_out_of_exact_values_are_the_rows_validated_on(monkeypatch, streamed):
+    from sparsebolt.automl.featurize import Featurizer
+    from sparsebolt.data.batch import SparseDataset
+    masks, subsets = [], []
+    decide, subset = Featurizer.decide_numbers, SparseDataset.subset
+    monkeypatch.setattr(Featurizer, "decide_numbers",
+                        lambda self, chunk, statistics=True, held_out=None:
+                        masks.append(held_out) or decide(self, chunk, statistics, held_out))
+    monkeypatch.setattr(SparseDataset, "subset", lambda self, rows, *a, **kw: subsets.append(np.array(rows))
+                        or subset(self, rows, *a, **kw))
+    rows = _household_rows(np.random.default_rng(0), 400, 5)
+    types = {"income": sb.types.numerical(), "x": sb.types.numerical(), "y": sb.types.categorical()}
+    sb.UniversalDeepTransformer(types, target="y", **SMALL).train(rows, max_epochs=1, max_in_memory_rows=streamed,
+                                                                  verbose=False)
+    held = np.flatnonzero(masks[0])
+    assert held.size == 200 and np.array_equal(subsets[0], held)  # the validation slice, taken first
+    assert np.array_equal(np.sort(np.concatenate([subsets[0], subsets[1]])), np.arange(streamed or 2000))
