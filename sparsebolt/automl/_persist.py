@@ -95,9 +95,11 @@ def set_featurizer_state(featurizer, meta, arrays):
         history.set_lists(users, lengths.tolist(), times.tolist(), items)
     saved = meta.get("exact_stats", [])  # files written before target means: none
     columns = featurizer.stat_columns()
-    if not isinstance(saved, list) or [e.get("column") if isinstance(e, dict) else e for e in saved] != columns:
+    if not isinstance(saved, list) or not all(isinstance(e, dict) for e in saved) or \
+            [e.get("column") for e in saved] != columns:
         raise ValueError(f"The saved state of {_OWNER} must hold the target means of columns {columns}. "
                          f"Got {saved!r:.80} instead.")
+    low, high = featurizer.target_range()
     for j, (entry, c) in enumerate(zip(saved, columns)):
         n = meta_int(_OWNER, entry, "values")
         values = take(_OWNER, arrays, f"exact_stats/{j}/values", (n,), np.float64)
@@ -107,8 +109,13 @@ def set_featurizer_state(featurizer, meta, arrays):
         sums = take(_OWNER, arrays, f"exact_stats/{j}/sums", (folds, n), np.float64)
         if not np.isfinite(sums).all():
             raise ValueError(f"The array 'exact_stats/{j}/sums' of {_OWNER} must hold finite numbers.")
-        counts = take(_OWNER, arrays, f"exact_stats/{j}/counts", (folds, n), np.int64, 0)
-        featurizer.exact_stats[c] = (values, sums, counts.astype(np.float64))
+        counts = take(_OWNER, arrays, f"exact_stats/{j}/counts", (folds, n), np.int64, 0, 1 << 53)
+        counts = counts.astype(np.float64)
+        slack = 1e-9 * np.maximum(np.abs(sums), 1.0)  # sums of bin means round
+        if ((sums < counts * low - slack) | (sums > counts * high + slack)).any():
+            raise ValueError(f"The array 'exact_stats/{j}/sums' of {_OWNER} must hold sums of targets in "
+                             f"[{low}, {high}], one a counted row.")
+        featurizer.exact_stats[c] = (values, sums, counts)
     nodes = meta.get("nodes")
     featurizer.nodes.features.clear()
     featurizer.nodes.neighbors.clear()

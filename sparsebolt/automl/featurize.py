@@ -30,9 +30,9 @@ UNKNOWN = "\x00"
 # items of a user's history that also count as "recent" (a second, sharper token set)
 RECENT = 5
 # a number's exact values also give the target's mean over each value's training rows, as a
-# place of its own for the periodic embedding: folds of a training chunk's rows, a row's own
-# fold left out of its value's mean (its own target never reaches its input), and pseudo-rows
-# of the chunk's mean that shrink a value's mean
+# place of its own for the periodic embedding: folds of the training rows (by a hash of a
+# row's inputs), a row's own fold left out of its value's mean (its own target never reaches
+# its input), and pseudo-rows of the chunk's mean that shrink a value's mean
 STAT_FOLDS, STAT_PRIOR = 5, 1.0
 _DATE_PARTS = ("weekday", "month", "week_of_year", "week_of_month", "year")
 
@@ -441,12 +441,6 @@ def exact_vocabulary(x, ctype, labels, edges, seed):
     return values[held]
 
 
-def stat_folds(n, seed):
-    """int64[n]: the fold of each row of a training chunk, by its place in the chunk (a chunk
-    read again puts its rows in the same folds)."""
-    return np.random.default_rng(seed).integers(0, STAT_FOLDS, n)
-
-
 def exact_statistics(codes, y, n_values, folds):
     """(sums, counts), float64[STAT_FOLDS, n_values] each: the sum of ``y`` and the rows of
     each value in each fold. codes : int64[n] a row's value in [0, n_values) or -1 (none),
@@ -623,6 +617,14 @@ class Featurizer:
         """The numerical columns whose type asks for a periodic embedding of their place."""
         return [c for c in self.numerical_columns if self.data_types[c].position and self.data_types[c].periodic]
 
+    def forget_stats(self):
+        """Drop the target means, their columns' exact values undecided again (a model made
+        from a config alone, whose means are state of a model file)."""
+        for c in self.exact_stats:
+            self.exact_values.pop(c, None)
+            self.exact_undecided.add(c)
+        self.exact_stats, self.stat_base = {}, None
+
     def stat_columns(self):
         """The numerical columns whose exact values give the target's mean as a place."""
         return [c for c in self.numerical_columns if c in self.exact_stats]
@@ -781,16 +783,34 @@ class Featurizer:
                 strings.append(p)
         out.add(rows, _salted(strings, self._salt("categorical", column)), 1.0)
 
-    def _decide_exact(self, column, x, labels, y, held_out=None):
+    def row_folds(self, chunk):
+        """int64[n]: each row's fold of the target means, from a hash of its input columns'
+        values: a row falls in the same fold whatever the order or the call it comes in, and
+        rows alike in every input share one (their labels are left out together)."""
+        h = np.zeros(len(chunk), dtype=np.int64)
+        for c in sorted(self.columns(with_target=False)):
+            values = chunk.columns.get(c)
+            if values is None:
+                continue
+            if c in self.numerical_columns:
+                hashed = exact_keys(self._numbers(c, chunk)).view(np.int64)
+            elif isinstance(values, CodedColumn):  # each distinct value hashed once
+                hashed = _salted(["" if v is None else str(v) for v in values.distinct], 0)[values.codes]
+            else:
+                hashed = _salted(["" if v is None else str(v) for v in values], 0)
+            h = fk.int_hashes(h ^ hashed, self._salt("fold", c))
+        return h % STAT_FOLDS
+
+    def _decide_exact(self, column, x, labels, y, held_out=None, folds=None):
         """Decide a column's exact values on its first training chunk's numbers ``x``
         (float64[n]) by their ``labels`` (int64[n] one class a row, or None), and where ``y``
         (float64[n], the target as one number a row, or None) is given, their target
-        statistics; rows in ``held_out`` (bool[n], validation rows) take no part."""
+        statistics by the rows' ``folds`` (``row_folds``); rows in ``held_out`` (bool[n],
+        validation rows) take no part."""
         self.exact_undecided.discard(column)
-        folds = stat_folds(x.shape[0], self.seed)
         if held_out is not None:
             keep = ~held_out
-            x, folds = x[keep], folds[keep]
+            x, folds = x[keep], (None if folds is None else folds[keep])
             labels = None if labels is None else labels[keep]
             y = None if y is None else y[keep]
         kept = exact_vocabulary(x, self.data_types[column], labels, self.edges[column], self.seed)
@@ -806,26 +826,26 @@ class Featurizer:
             if self.stat_base is None:
                 self.stat_base = float(y.mean())
 
-    def _stat_places(self, column, x, rows, n, mode):
+    def _stat_places(self, column, x, rows, folds=None):
         """(rows, places) of the rows whose value has training rows: the shrunk mean of the
         target over them as a place in [0, 1] (a numerical target's bin means spread evenly
-        over it, a binary target's positive share as it is); a training row's own fold left
-        out. codes : int64[len(rows)] (-1: no value of its own), rows : int64 indices into a
-        chunk of ``n`` rows"""
+        over it, a binary target's positive share as it is); a training row's own fold
+        (``folds``, int64 a row of the chunk; None outside training) left out.
+        x : float64[len(rows)] the rows' numbers, rows : int64 indices into the chunk"""
         values, sums, counts = self.exact_stats[column]
         codes = exact_codes(values, x)
         held = codes >= 0
         rows, codes = rows[held], codes[held]
         s, c = sums.sum(axis=0)[codes], counts.sum(axis=0)[codes]
-        if mode == "train":
-            folds = stat_folds(n, self.seed)[rows]
-            s, c = s - sums[folds, codes], c - counts[folds, codes]
+        if folds is not None:
+            f = folds[rows]
+            s, c = s - sums[f, codes], c - counts[f, codes]
         seen = c > 0
         mean = (s[seen] + STAT_PRIOR * self.stat_base) / (c[seen] + STAT_PRIOR)
         if isinstance(self.labels, TargetBins):
             centers = self.labels.centers
             mean = np.interp(mean, centers, np.linspace(0.0, 1.0, centers.shape[0]))
-        return rows[seen], mean
+        return rows[seen], np.clip(mean, 0.0, 1.0)
 
     def _numerical(self, column, chunk, out, positions, decide=False, labels=None, mode="train"):
         """The bin token of each number into ``out``; its place among the edges (0 to 1)
@@ -833,7 +853,8 @@ class Featurizer:
         through the periodic embedding replaces the bin token (a missing number keeps its
         own): on adult the bins beside it cost 0.2 points of accuracy (docs/automl.md). A
         column with ``exact_values`` also gets the token of its value (one token for the
-        values not among them), and with ``exact_stats`` its value's target mean as a place.
+        values not among them). Returns [(column, numbers, rows)] for a column with
+        ``exact_stats``, whose places ``own_features`` adds once the rows' folds are known.
         ``decide``: a training chunk, whose ``labels`` (``_decide_exact``) decide the exact
         values of a column not yet decided, without target means: only ``decide_numbers``,
         before a network is built, adds inputs for them."""
@@ -860,8 +881,8 @@ class Featurizer:
             code = exact_codes(known, x[rows])
             out.add(rows, fk.int_hashes(code, self._salt("exact", column)), 1.0)
             if column in self.exact_stats:
-                rows, places = self._stat_places(column, x[rows], rows, len(x), mode)
-                positions.add(rows, np.full(rows.shape[0], self._position_hash(column, "stat")), places)
+                return [(column, x[rows], rows)]
+        return []
 
     def _date(self, column, secs, missing, out):
         parts = date_parts(secs)
@@ -870,6 +891,14 @@ class Featurizer:
             out.add(keep, fk.int_hashes(parts[keep, j], self._salt("date", column, name)), 1.0)
         rows = np.flatnonzero(missing)
         out.add(rows, np.full(rows.shape[0], self._salt("missing", column)), 1.0)
+
+    def target_range(self):
+        """(low, high) of the number a row the target means average: a numerical target's
+        bin means, 0 and 1 for a binary target."""
+        if isinstance(self.labels, TargetBins):
+            centers = self.labels.centers
+            return (float(centers.min()), float(centers.max())) if centers is not None else (0.0, 0.0)
+        return 0.0, 1.0
 
     def _exact_targets(self, labels):
         """What a training chunk's exact values are weighed against, and averaged: (int64[n]
@@ -895,19 +924,21 @@ class Featurizer:
         labels, _ = self.labels.to_ids(chunk.columns[self.target], chunk, grow=True)
         classes, y = self._exact_targets(labels)
         y = y if statistics else None
+        folds = self.row_folds(chunk) if y is not None else None
         for c in self.numerical_columns:
             if c in self.exact_undecided:
                 x = self._numbers(c, chunk)
                 if self.edges[c] is None:
                     self.edges[c] = self._edges(c, x, chunk.whole)
-                self._decide_exact(c, x, classes, y, held_out)
+                self._decide_exact(c, x, classes, y, held_out, folds)
 
     def own_features(self, chunk, mode, labels=None):
-        """(text entries, tabular entries, other entries, {date column: (seconds, missing)})
-        of the rows' own columns; tabular holds the categorical and numerical tokens (one
-        entry each, value 1), the only ones cross-column pairgrams combine; other holds the
-        date tokens and the numbers' positions. ``labels``: the rows' Labels in 'train'
-        mode, else None."""
+        """(text entries, tabular entries, other entries, {date column: (seconds, missing)},
+        mean entries) of the rows' own columns; tabular holds the categorical and numerical
+        tokens (one entry each, value 1), the only ones cross-column pairgrams combine; other
+        holds the date tokens and the numbers' positions; means the exact values' target
+        means (none in 'index' mode: a node's indexed features, which its neighbors take,
+        carry no labels). ``labels``: the rows' Labels in 'train' mode, else None."""
         text, tab, other = _Entries(), _Entries(), _Entries()
         for c in self.text_columns:
             self._text(c, chunk.columns[c], mode, text)
@@ -915,14 +946,21 @@ class Featurizer:
             self._categorical(c, chunk.columns[c], mode, tab)
         decide = mode == "train" and bool(self.exact_undecided)
         classes = self._exact_targets(labels)[0] if decide else None
+        pending = []
         for c in self.numerical_columns:
-            self._numerical(c, chunk, tab, other, decide, classes, mode)
+            pending += self._numerical(c, chunk, tab, other, decide, classes, mode)
         times = {}
         for c in self.date_columns:
             secs, missing = parse_times(c, self.data_types[c], chunk.columns[c], chunk)
             times[c] = (secs, missing)
             self._date(c, secs, missing, other)
-        return text, tab, other, times
+        means = _Entries()
+        if pending and mode != "index":
+            folds = self.row_folds(chunk) if mode == "train" else None
+            for column, x, rows in pending:
+                rows, places = self._stat_places(column, x, rows, folds)
+                means.add(rows, np.full(rows.shape[0], self._position_hash(column, "stat")), places)
+        return text, tab, other, times, means
 
     # graph ----------------------------------------------------------------------------------
 
@@ -1045,7 +1083,7 @@ class Featurizer:
         labels, unknown = None, 0
         if mode != "predict":  # first: a numerical column's first training chunk reads them
             labels, unknown = self.labels.to_ids(chunk.columns[self.target], chunk, grow=mode == "train")
-        text, tab, other, times = self.own_features(chunk, mode, labels if mode == "train" else None)
+        text, tab, other, times, means = self.own_features(chunk, mode, labels if mode == "train" else None)
         out = _Entries()
         out.extend(text)
         out.extend(other)
@@ -1057,6 +1095,7 @@ class Featurizer:
             for i, node in enumerate(_strings(chunk.columns[self.node_column])):
                 if node != UNKNOWN and node not in self.nodes.features:
                     self.nodes.features[node] = (hashes[off[i]:off[i + 1]].copy(), vals[off[i]:off[i + 1]].copy())
+        out.extend(means)  # after the node's own features were kept: its neighbors never see them
         if self.cross_column_pairgrams and len(self.categorical_columns) + len(self.numerical_columns) > 1:
             off, hashes, _ = tab.grouped(n)
             poff, ph = fk.ngram_hashes(off, hashes, fk.PAIRGRAMS, self._salt("pairgrams"))
@@ -1102,8 +1141,10 @@ class Featurizer:
                 raise ValueError(f"the target means of column {c!r} need a numerical column with exact values")
         self.exact_stats = {c: (np.zeros(0), np.zeros((STAT_FOLDS, 0)), np.zeros((STAT_FOLDS, 0))) for c in columns}
         self.stat_base = cfg.get("stat_base")
-        if columns and not (isinstance(self.stat_base, (int, float)) and np.isfinite(self.stat_base)):
-            raise ValueError(f"the target means' base must be a finite number, got {self.stat_base!r}")
+        if columns and not (isinstance(self.stat_base, (int, float)) and not isinstance(self.stat_base, bool)
+                            and self.target_range()[0] <= self.stat_base <= self.target_range()[1]):
+            raise ValueError(f"the target means' base must be a number in the target's range "
+                             f"{list(self.target_range())}, got {self.stat_base!r}")
         self.document_frequencies = {}
         for c, f in cfg.get("document_frequencies", {}).items():
             self.document_frequencies[c] = (int(f["rows"]), np.asarray(f["ids"], dtype=np.int64),

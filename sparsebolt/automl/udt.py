@@ -288,12 +288,10 @@ class UniversalDeepTransformer:
         self.seed = check_int(_OWNER, "seed", seed, 0)
         self.featurizer = Featurizer(self.data_types, target, self.input_dim, self.temporal_tracking,
                                      self.history_length, self.cross_column_pairgrams, self.seed)
-        # the last ids carry the periodic columns' places and the exact values' target means
-        n_places = len(self.featurizer.periodic_columns()) + sum(
-            self.data_types[c].exact is not False for c in self.featurizer.numerical_columns)
-        if self.input_dim <= n_places:  # tokens need at least one id
-            _fail(_OWNER, "input_dim", "an int greater than its number of numbers through the periodic embedding "
-                  f"(periodic places and exact values' means: {n_places})", input_dim)
+        n_places = len(self.featurizer.periodic_columns())
+        if self.input_dim <= n_places:  # the places take the last ids; tokens need at least one
+            _fail(_OWNER, "input_dim", f"an int greater than its number of periodic numerical columns ({n_places})",
+                  input_dim)
         self.model = None
         # the mean hidden representation of the training rows (set by train)
         self.center = None
@@ -624,7 +622,9 @@ class UniversalDeepTransformer:
             if held is not None:
                 in_first = np.zeros(len(first), dtype=bool)
                 in_first[held[0][held[0] < len(first)]] = True
-            self.featurizer.decide_numbers(first, statistics=self.model is None or self._rebuildable,
+            # the means take ids of their own after the places: never a network's last token id
+            room = self.input_dim > len(self.featurizer.periodic_columns()) + len(self.featurizer.exact_undecided)
+            self.featurizer.decide_numbers(first, statistics=room and (self.model is None or self._rebuildable),
                                            held_out=in_first)
         sigma = _sigma(data)
         if self._rebuildable and ((self.embedding_dim is None and self._auto_width() != self.hidden_dim)
@@ -1450,8 +1450,8 @@ class UniversalDeepTransformer:
     def from_config(cls, config: dict[str, Any], build: bool = True) -> UniversalDeepTransformer:
         """A model with the featurizer of ``get_config()`` (vocabularies, bins, label map)
         and fresh weights; interaction histories, indexed nodes and the target means of exact
-        values (their columns are) are not in the config (``save`` and ``load`` keep
-        everything).
+        values are not in the config (``save`` and ``load`` keep everything); the columns
+        with target means decide their exact values again on the first training chunk.
 
         Parameters
         ----------
@@ -1478,6 +1478,8 @@ class UniversalDeepTransformer:
         finally:
             _DEFER_BUILD.reset(token)
         model.featurizer.set_config(config["featurizer"])
+        if build:  # a fresh model works out the target means again on its first training chunk
+            model.featurizer.forget_stats()
         if build and model.n_classes:  # after the featurizer's state: an older config hashes its numbers' places
             model._build(MAX_SIGMA)
         return model
@@ -1561,6 +1563,10 @@ class UniversalDeepTransformer:
             if shapes != (udt.input_dim, udt.n_classes):
                 raise ValueError(f"its network maps {shapes[0]} features to {shapes[1]} classes, its columns "
                                  f"{udt.input_dim} features to {udt.n_classes} classes")
+            numbers = getattr(model.layer("embedding"), "features", [])
+            if numbers != udt.featurizer.periodic_features():
+                raise ValueError(f"its network reads numbers at features {numbers[:8]}, its columns give them at "
+                                 f"{udt.featurizer.periodic_features()[:8]}")
         except (KeyError, TypeError, ValueError) as e:
             raise ModelFileError(path, "manifest.json", f"holds a {_OWNER} that cannot be rebuilt ({e})") from None
         untrained = saved.get("untrained_build", False)  # files written before it was kept: trained

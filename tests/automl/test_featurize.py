@@ -256,12 +256,16 @@ def test_the_periodic_places_own_the_last_ids_which_no_token_takes():
 def test_the_input_must_be_wider_than_its_periodic_places():
     types = {"x": sb.types.numerical(), "z": sb.types.numerical(), "y": sb.types.categorical()}
     with pytest.raises(ValueError, match=r"The 'input_dim' parameter of UniversalDeepTransformer must be an int "
-                                         r"greater than its number of numbers through the periodic embedding "
-                                         r"\(periodic places and exact values' means: 4\). Got 4 instead."):
-        sb.UniversalDeepTransformer(types, target="y", input_dim=4)
-    assert sb.UniversalDeepTransformer(types, target="y", input_dim=5).featurizer.periodic_features() == [3, 4]
-    types["z"] = sb.types.numerical(exact=False)
-    assert sb.UniversalDeepTransformer(types, target="y", input_dim=4).featurizer.periodic_features() == [2, 3]
+                                         r"greater than its number of periodic numerical columns \(2\). Got 2 instead."):
+        sb.UniversalDeepTransformer(types, target="y", input_dim=2)
+    assert sb.UniversalDeepTransformer(types, target="y", input_dim=3).featurizer.periodic_features() == [1, 2]
+    # exact values' target means take ids of their own only where the input has room for them
+    rows = [{"x": r["h"], "z": r["s"], "y": r["y"]} for r in _households(np.random.default_rng(0))]
+    for dim, means in ((3, []), (5, ["x"])):
+        udt = sb.UniversalDeepTransformer(types, target="y", input_dim=dim)
+        udt.train(rows, epochs=1, verbose=False)
+        assert udt.featurizer.stat_columns() == means and "x" in udt.featurizer.exact_values
+        assert udt.model.layer("embedding").features == udt.featurizer.periodic_features()
 
 
 @pytest.mark.parametrize("n_values, bins", [(1, 2), (8, 3), (100, 7), (1000, 15), (18_000, 39), (19_000, 40),
@@ -639,12 +643,16 @@ def test_a_numerical_target_gates_exact_values_by_the_squared_error_they_save():
         assert exact_value_gain(x, x + rng.normal(size=124), edges, 0, 2.0) < 0.005
 
 
+def chunk_of(feat, rows):
+    from sparsebolt.data.csv import read_chunks
+    return next(read_chunks(rows, feat.columns(True), 1 << 16, optional=feat.optional_columns()))
+
+
 def decided(types, rows, **kw):
     """A Featurizer whose numbers were decided on ``rows`` as a UniversalDeepTransformer
     decides them before it builds its network (target means included)."""
-    from sparsebolt.data.csv import read_chunks
     feat = make(types, **kw)
-    feat.decide_numbers(next(read_chunks(rows, feat.columns(True), 1 << 16)))
+    feat.decide_numbers(chunk_of(feat, rows))
     return feat
 
 
@@ -655,7 +663,7 @@ def stat_of(feat, column, out):
 
 
 def test_exact_values_give_their_target_mean_without_a_training_rows_own_fold():
-    from sparsebolt.automl.featurize import STAT_PRIOR, stat_folds
+    from sparsebolt.automl.featurize import STAT_PRIOR
     rows = _households(np.random.default_rng(0)) + [{"h": 1500.5, "s": 0.0, "y": "a"}]
     feat = decided({"h": sb.types.numerical(), "s": sb.types.numerical()}, rows)
     train = stat_of(feat, "h", featurize(feat, rows))
@@ -665,7 +673,7 @@ def test_exact_values_give_their_target_mean_without_a_training_rows_own_fold():
     assert feat._position_hash("h", "stat") == -1
     h = np.array([r["h"] for r in rows])
     y = np.array([r["y"] == feat.labels.labels[1] for r in rows], dtype=np.float64)  # class 1's share
-    folds, base = stat_folds(len(rows), feat.seed), y.mean()
+    folds, base = feat.row_folds(chunk_of(feat, rows)), y.mean()
     evaluated = stat_of(feat, "h", featurize(feat, rows, "eval"))
     for i in range(len(rows)):
         same = h == h[i]
@@ -684,8 +692,8 @@ def test_a_training_rows_own_label_never_reaches_its_target_mean():
     # labels drawn at random, 4 rows a value: the mean a training row sees is no clue to its
     # own label, the mean over every row (with its own) is
     rng = np.random.default_rng(3)
-    rows = [{"h": float(k), "y": "ab"[rng.integers(2)]} for k in range(500) for _ in range(4)]
-    feat = decided({"h": sb.types.numerical(exact=True)}, rows)
+    rows = [{"h": float(k), "s": float(rng.normal()), "y": "ab"[rng.integers(2)]} for k in range(500) for _ in range(4)]
+    feat = decided({"h": sb.types.numerical(exact=True), "s": sb.types.numerical()}, rows)
     for mode, low, high in (("train", -0.1, 0.1), ("eval", 0.3, 0.6)):
         mean = stat_of(feat, "h", featurize(feat, rows, mode))
         y = np.array([r["y"] == feat.labels.labels[1] for r in rows], dtype=np.float64)
@@ -749,17 +757,52 @@ def test_target_means_round_trip_through_config_and_state_and_bad_ones_are_refus
     set_featurizer_state(again, json.loads(json.dumps(meta)), arrays)
     assert featurize(again, rows, "eval") == featurize(feat, rows, "eval")
     for bad, match in ((lambda c: c["exact_values"].pop("h"), "of column 'h' need a numerical column with exact"),
-                       (lambda c: c.update(stat_base="x"), "base must be a finite number, got 'x'")):
+                       (lambda c: c.update(stat_base="x"), r"base must be a number in the target's range \[0.0, 1.0\], got 'x'"),
+                       (lambda c: c.update(stat_base=1e300), r"range \[0.0, 1.0\], got 1e\+300")):
         broken = json.loads(json.dumps(cfg))
         bad(broken)
         with pytest.raises(ValueError, match=match):
             make(types).set_config(broken)
     wrong = {**arrays, "exact_stats/0/values": arrays["exact_stats/0/values"][::-1].copy()}
     counts = {**arrays, "exact_stats/0/counts": -arrays["exact_stats/0/counts"]}
+    sums = {**arrays, "exact_stats/0/sums": arrays["exact_stats/0/sums"] + 1e6}
     for state, doctored, match in ((meta, wrong, "'exact_stats/0/values' .* must hold finite numbers, increasing"),
-                                   (meta, counts, r"'exact_stats/0/counts' .* must hold values in \[0, None\)"),
-                                   ({**meta, "exact_stats": []}, arrays, r"must hold the target means of columns \['h'\]")):
+                                   (meta, counts, r"'exact_stats/0/counts' .* must hold values in \[0, 9007"),
+                                   (meta, sums, r"'exact_stats/0/sums' .* targets in \[0.0, 1.0\], one a counted row"),
+                                   ({**meta, "exact_stats": []}, arrays, r"must hold the target means of columns \['h'\]"),
+                                   ({**meta, "exact_stats": ["h"]}, arrays, r"must hold the target means of columns")):
         again = make(types)
         again.set_config(cfg)
         with pytest.raises(ValueError, match=match):
             set_featurizer_state(again, state, doctored)
+
+
+def test_a_rows_fold_follows_its_inputs_not_its_place():
+    # the same rows in another order, or after new ones, see the same means: a row's own
+    # label stays out however a later train orders them
+    rng = np.random.default_rng(3)
+    rows = [{"h": float(k), "s": float(rng.normal()), "y": "ab"[rng.integers(2)]} for k in range(300) for _ in range(4)]
+    feat = decided({"h": sb.types.numerical(exact=True), "s": sb.types.numerical()}, rows)
+    first = stat_of(feat, "h", featurize(feat, rows))
+    order = rng.permutation(len(rows))
+    again = stat_of(feat, "h", featurize(feat, [rows[i] for i in order] + rows[:7]))
+    assert all(again[j] == first[i] for j, i in enumerate(order) if i in first)
+    assert {j for j, i in enumerate(order) if i in first} == {j for j in again if j < len(rows)}
+    folds = feat.row_folds(chunk_of(feat, rows))
+    assert np.bincount(folds, minlength=5).min() > 150  # spread over the five
+    twins = [dict(r, y=y) for r in rows[:2] for y in "ab"]  # alike in every input: one fold
+    assert len(set(feat.row_folds(chunk_of(feat, twins))[:2])) == 1
+
+
+def test_a_nodes_indexed_features_carry_no_target_mean():
+    # household members linked to each other: a neighbor's mean would hold the row's own label
+    rows = [dict(r, node=str(i), nbrs=str(i ^ 1)) for i, r in enumerate(_households(np.random.default_rng(0), 200, 2))]
+    types = {"h": sb.types.numerical(), "node": sb.types.node_id(), "nbrs": sb.types.neighbors()}
+    feat = decided(types, rows)
+    assert feat.stat_columns() == ["h"]
+    stat = feat.input_dim + feat._position_hash("h", "stat")
+    feat.index_nodes(chunk_of(feat, rows))
+    trained = featurize(feat, rows)
+    assert all(stat not in feat._ids(hashes) for hashes, _ in feat.nodes.features.values())
+    own = [ids.count(stat) for ids, _ in trained]  # its own mean, once (none: its twin in its own fold)
+    assert max(own) == 1 and sum(own) > 0.7 * len(rows)

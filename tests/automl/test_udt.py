@@ -867,3 +867,36 @@ def test_the_rows_kept_out_of_exact_values_are_the_rows_validated_on(monkeypatch
     held = np.flatnonzero(masks[0])
     assert held.size == 200 and np.array_equal(subsets[0], held)  # the validation slice, taken first
     assert np.array_equal(np.sort(np.concatenate([subsets[0], subsets[1]])), np.arange(streamed or 2000))
+
+
+def test_a_model_from_config_works_out_its_target_means_again(tmp_path):
+    import json
+
+    from sparsebolt.io import ModelFileError
+    rows = _household_rows(np.random.default_rng(0), 200, 5)
+    types = {"income": sb.types.numerical(), "x": sb.types.numerical(), "y": sb.types.categorical()}
+    model = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    model.train(rows, epochs=1, verbose=False)
+    fresh = sb.UniversalDeepTransformer.from_config(json.loads(json.dumps(model.get_config())))
+    assert fresh.featurizer.stat_columns() == [] and "income" in fresh.featurizer.exact_undecided
+    fresh.train(rows, epochs=1, verbose=False)
+    assert fresh.featurizer.stat_columns() == ["income"] and fresh.featurizer.exact_stats["income"][2].sum() == 1000
+    assert fresh.model.layer("embedding").features == fresh.featurizer.periodic_features()
+    # a file whose network reads its numbers elsewhere than its columns put them is refused:
+    # here its config and state lost the column of the means, which the network still reads
+    config, state = model.get_config(), udt_module.featurizer_state
+
+    def without_means(featurizer):
+        meta, arrays = state(featurizer)
+        return {**meta, "exact_stats": []}, {k: a for k, a in arrays.items() if not k.startswith("exact_stats/")}
+
+    config["featurizer"]["stat_columns"] = []
+    model.get_config = lambda: config
+    udt_module.featurizer_state = without_means
+    try:
+        model.save(tmp_path / "bad.sbm")
+    finally:
+        udt_module.featurizer_state = state
+    with pytest.raises(ModelFileError, match=r"its network reads numbers at features \[65533, 65534, 65535\], its "
+                                             r"columns give them at \[65534, 65535\]"):
+        sb.UniversalDeepTransformer.load(tmp_path / "bad.sbm")
