@@ -291,9 +291,9 @@ class Numerical(ColumnType):
         binary or numerical target the value's mean target over those rows also enters as
         a number (a training row's own fold of five left out).
         On adult (seeds 0-5; HistGradientBoosting 0.8687 / 0.9269 and 7.446): income
-        accuracy / AUC 0.8663 / 0.9264 -> 0.8678 / 0.9282, age MAE 7.378 -> 5.243; on twelve
-        other tables it took columns of three (doctor's AUC 0.889 -> 0.970, ofp's 0.845 ->
-        0.857) and left nine unchanged (docs/automl.md, "Exact values"). Model files
+        accuracy / AUC 0.8663 / 0.9264 -> 0.8678 / 0.9283, age MAE 7.378 -> 5.238; on twelve
+        other tables it took columns of three (doctor's AUC 0.889 -> 0.969, ofp's 0.845 ->
+        0.859) and left nine unchanged (docs/automl.md, "Exact values"). Model files
         written before it existed load without the tokens.
 
     Raises
