@@ -1136,6 +1136,8 @@ class Featurizer:
         # the columns only: their values' sums and counts are arrays of the model file's state
         # (``set_stats``); until then no value has a mean
         columns = cfg.get("stat_columns", [])  # before target means: none
+        if not (isinstance(columns, list) and all(isinstance(c, str) for c in columns)):
+            raise ValueError(f"the columns of the target means must be a list of column names, got {columns!r:.80}")
         for c in columns:
             if c not in self.exact_values:
                 raise ValueError(f"the target means of column {c!r} need a numerical column with exact values")

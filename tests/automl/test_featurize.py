@@ -798,11 +798,14 @@ def test_a_nodes_indexed_features_carry_no_target_mean():
     # household members linked to each other: a neighbor's mean would hold the row's own label
     rows = [dict(r, node=str(i), nbrs=str(i ^ 1)) for i, r in enumerate(_households(np.random.default_rng(0), 200, 2))]
     types = {"h": sb.types.numerical(), "node": sb.types.node_id(), "nbrs": sb.types.neighbors()}
-    feat = decided(types, rows)
-    assert feat.stat_columns() == ["h"]
-    stat = feat.input_dim + feat._position_hash("h", "stat")
-    feat.index_nodes(chunk_of(feat, rows))
-    trained = featurize(feat, rows)
-    assert all(stat not in feat._ids(hashes) for hashes, _ in feat.nodes.features.values())
-    own = [ids.count(stat) for ids, _ in trained]  # its own mean, once (none: its twin in its own fold)
-    assert max(own) == 1 and sum(own) > 0.7 * len(rows)
+    for indexed in (True, False):  # nodes indexed first, or kept by the training transform
+        feat = decided(types, rows)
+        assert feat.stat_columns() == ["h"]
+        stat = feat.input_dim + feat._position_hash("h", "stat")
+        if indexed:
+            feat.index_nodes(chunk_of(feat, rows))
+        trained = featurize(feat, rows)
+        assert len(feat.nodes.features) == len(rows)
+        assert all(stat not in feat._ids(hashes) for hashes, _ in feat.nodes.features.values())
+        own = [ids.count(stat) for ids, _ in trained]  # its own mean, once (none: its twin in its own fold)
+        assert max(own) == 1 and sum(own) > 0.7 * len(rows)
