@@ -1,6 +1,7 @@
 """The featurizer state that is not JSON config, as arrays for a model file: interaction
-histories, the graph node index and the target means of exact values. Strings are stored as UTF-8 bytes laid end to end with
-offsets (``uint8[n_bytes]``, ``int64[N + 1]``), never as pickled objects."""
+histories, the graph node index and the target means of exact values. Strings are stored as
+UTF-8 bytes laid end to end with offsets (``uint8[n_bytes]``, ``int64[N + 1]``), never as
+pickled objects."""
 import numpy as np
 
 from .._state import meta_int, take

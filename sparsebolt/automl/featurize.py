@@ -436,9 +436,15 @@ def exact_vocabulary(x, ctype, labels, edges, seed):
             return None
         if exact_value_gain(x, labels, edges, seed, T.Numerical.EXACT_Z) < T.Numerical.EXACT_MIN_GAIN:
             return None
-    if held.shape[0] > T.Numerical.MAX_EXACT_VALUES:  # the most frequent (the model file keeps them)
-        held = np.sort(held[np.argsort(-counts[held], kind="stable")[:T.Numerical.MAX_EXACT_VALUES]])
-    return values[held]
+    return most_frequent(values[held], counts[held])
+
+
+def most_frequent(values, counts):
+    """``values`` (float64[m] sorted) less all but the ``MAX_EXACT_VALUES`` most frequent by
+    ``counts`` (int64[m]; ties to the smaller), still sorted: the model file keeps them."""
+    if values.shape[0] <= T.Numerical.MAX_EXACT_VALUES:
+        return values
+    return np.sort(values[np.argsort(-counts, kind="stable")[:T.Numerical.MAX_EXACT_VALUES]])
 
 
 def exact_statistics(codes, y, n_values, folds):
@@ -458,10 +464,7 @@ def stat_vocabulary(x):
     when there are more (ties to the smaller). A value held once still tells a new row
     holding it (one row's mean, shrunk): training rows learn what such a mean is worth from
     the values held twice, whose other row is in another fold."""
-    values, counts = np.unique(exact_keys(x), return_counts=True)
-    if values.shape[0] > T.Numerical.MAX_EXACT_VALUES:
-        values = np.sort(values[np.argsort(-counts, kind="stable")[:T.Numerical.MAX_EXACT_VALUES]])
-    return values
+    return most_frequent(*np.unique(exact_keys(x), return_counts=True))
 
 
 def exact_codes(known, x):
@@ -1134,7 +1137,7 @@ class Featurizer:
         self.exact_values = {c: np.asarray(v, dtype=np.float64) for c, v in cfg.get("exact_values", {}).items()}
         self.exact_undecided = set(cfg.get("exact_undecided", []))  # before exact values: none
         # the columns only: their values' sums and counts are arrays of the model file's state
-        # (``set_stats``); until then no value has a mean
+        # (``_persist.set_featurizer_state``); until then no value has a mean
         columns = cfg.get("stat_columns", [])  # before target means: none
         if not (isinstance(columns, list) and all(isinstance(c, str) for c in columns)):
             raise ValueError(f"the columns of the target means must be a list of column names, got {columns!r:.80}")
