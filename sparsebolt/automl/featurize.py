@@ -240,28 +240,37 @@ class LabelMap:
 
 
 class TargetBins:
-    """A numerical target as classes: bins at the quantiles of the first training chunk's
-    values (``ctype.bins`` of them, 10 when None, or given by ``ctype.range``); a row's
-    label is its value's bin, and a prediction is the mean of the bins' training means
-    weighted by the model's probabilities (regression by classification, as BOLT's UDT
-    does it)."""
+    """A numerical target through bins at the quantiles of the first training chunk's values
+    (``ctype.bins`` of them, 10 when None, or given by ``ctype.range``), between the lowest
+    and the highest value (``bounds``). With ``encoding='cumulative'`` (a new model's) output
+    k says how far a row's value passes bound k towards bound k + 1 (1 below the value's bin,
+    the fraction of its bin, 0 above: a sigmoid output each, ``cumulative_labels``), and the
+    prediction is the lowest bound plus the outputs times their bins' widths: the outputs
+    share the order of the bins, and a value falls anywhere within its bin. With 'bins'
+    (files saved before 'cumulative') a row's label is its value's bin, and the prediction is
+    the bins' training means weighted by a softmax over them (regression by classification,
+    as BOLT's UDT does it; docs/automl.md, "Numerical targets and probabilities")."""
 
     label_type = "bins"
     n_classes = None
     delimiter = None
+    binary = False
+    ENCODINGS = ("cumulative", "bins")
 
     def __init__(self, column, ctype):
         self.column = column
         self.ctype = ctype
-        self.edges = None
-        self.centers = None
+        self.encoding = "cumulative"
+        self.edges = self.centers = self.bounds = None
         self.labels, self.index = [], {}
-
-    binary = False
 
     @property
     def size(self):
         return 0 if self.centers is None else len(self.centers)
+
+    @property
+    def cumulative(self):
+        return self.encoding == "cumulative"
 
     def values(self, values, chunk):
         """The target values of a chunk as float64 (an error naming the row for a missing or
@@ -297,6 +306,8 @@ class TargetBins:
         hi = np.concatenate([edges, [edges[-1] if len(edges) else x.mean()]])
         self.edges = edges.astype(np.float64)
         self.centers = np.where(counts > 0, sums / np.maximum(counts, 1), (lo + hi) / 2).astype(np.float64)
+        low, high = (t.range if t.range is not None else (x.min(), x.max()))
+        self.bounds = np.concatenate([[min(low, lo[0])], edges, [max(high, hi[-1])]]).astype(np.float64)
 
     def to_ids(self, values, chunk, grow):
         x = self.values(values, chunk)
@@ -305,13 +316,34 @@ class TargetBins:
                 raise ValueError("the target's bins are fitted on training data first")
             self.fit(x)
         bins = np.searchsorted(self.edges, x, side="right")
+        if self.cumulative:
+            return cumulative_labels(self.bounds, x, bins), 0
         return Labels(np.arange(len(x) + 1, dtype=np.int64), bins.astype(np.int32)), 0
+
+    def values_of(self, labels):
+        """float64[n]: each row's value as its labels give it: the value itself (within the
+        bounds) from cumulative ones, its bin's mean from a bin."""
+        if not self.cumulative:
+            return self.centers[labels.ids[labels.offsets[:-1]]]
+        rows = np.repeat(np.arange(labels.batch_size), np.diff(labels.offsets))
+        return self.bounds[0] + np.bincount(rows, weights=labels.vals * np.diff(self.bounds)[labels.ids],
+                                            minlength=labels.batch_size)
+
+    def predicted(self, outputs):
+        """float64[n]: the values the output layer's activations (float[n, size]) predict."""
+        p = np.asarray(outputs, dtype=np.float64)
+        if self.cumulative:
+            return self.bounds[0] + p @ np.diff(self.bounds)
+        return (p @ self.centers) / np.maximum(p.sum(axis=1), 1e-12)
 
     def name(self, i):
         return float(self.centers[i])
 
     def get_config(self):
-        return {} if self.centers is None else {"edges": self.edges.tolist(), "centers": self.centers.tolist()}
+        if self.centers is None:
+            return {}
+        return {"edges": self.edges.tolist(), "centers": self.centers.tolist(), "encoding": self.encoding,
+                "bounds": self.bounds.tolist()}
 
     def set_config(self, cfg):
         if "centers" in cfg:
@@ -319,6 +351,38 @@ class TargetBins:
             self.centers = np.asarray(cfg["centers"], dtype=np.float64)
             if self.centers.shape != (self.edges.shape[0] + 1,) or not np.isfinite(self.centers).all():
                 raise ValueError("the target's bin centers must be finite, one more than its edges")
+            # saved before cumulative labels: a softmax over the bins
+            self.encoding = cfg.get("encoding", "bins")
+            if self.encoding not in self.ENCODINGS:
+                raise ValueError(f"the target's encoding must be one of {list(self.ENCODINGS)}, got {self.encoding!r}")
+            bounds = cfg.get("bounds")
+            if self.cumulative:
+                self.bounds = np.asarray(bounds, dtype=np.float64) if isinstance(bounds, list) else None
+                if self.bounds is None or self.bounds.shape != (self.edges.shape[0] + 2,) or \
+                        not np.isfinite(self.bounds).all() or (np.diff(self.bounds) < 0).any() or \
+                        (len(self.edges) and (self.bounds[1:-1] != self.edges).any()):
+                    raise ValueError("the target's bounds must be finite and increasing, its edges between "
+                                     "its lowest and highest value")
+
+
+def cumulative_labels(bounds, x, bins):
+    """Labels of values ``x : float64[n]`` in bins ``bins : int64[n]`` of ``bounds :
+    float64[K + 1]``: for each row, output k < its bin with value 1 and its bin's own output
+    with the fraction of the bin below the value (0 to 1, clipped; kept at 0 too, so that a
+    row's last label is its bin). bounds[0] + sum of value x width of k is the value clipped
+    to [bounds[0], bounds[K]]; a bin of no width counts 1 once the value reaches it."""
+    width = np.diff(bounds)
+    low = bounds[bins]
+    frac = np.where(width[bins] > 0, (x - low) / np.where(width[bins] > 0, width[bins], 1.0),
+                    (x >= bounds[bins + 1]).astype(np.float64))
+    counts = bins + 1
+    offsets = np.zeros(len(x) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    row_start = np.repeat(offsets[:-1], counts)
+    ids = np.arange(offsets[-1], dtype=np.int64) - row_start
+    vals = np.ones(offsets[-1], dtype=np.float32)
+    vals[offsets[1:] - 1] = np.clip(frac, 0.0, 1.0)
+    return Labels(offsets, ids.astype(np.int32), vals)
 
 
 class NodeIndex:
@@ -897,10 +961,14 @@ class Featurizer:
 
     def target_range(self):
         """(low, high) of the number a row the target means average: a numerical target's
-        bin means, 0 and 1 for a binary target."""
+        lowest and highest value (its bin means with a softmax over the bins), 0 and 1 for a
+        binary target."""
         if isinstance(self.labels, TargetBins):
-            centers = self.labels.centers
-            return (float(centers.min()), float(centers.max())) if centers is not None else (0.0, 0.0)
+            t = self.labels
+            if t.centers is None:
+                return 0.0, 0.0
+            ends = t.bounds[[0, -1]] if t.cumulative else (t.centers.min(), t.centers.max())
+            return float(ends[0]), float(ends[1])
         return 0.0, 1.0
 
     def _exact_targets(self, labels):
@@ -908,13 +976,14 @@ class Featurizer:
         one class a row or float64[n] a numerical target's bin means, or None: no labels, or
         a multi-label target, whatever its rows hold; float64[n] the target as a number
         a row, the bin means or a binary target's 0 / 1, or None for more classes)."""
-        if labels is None or getattr(self.data_types[self.target], "delimiter", None) or \
-                not (np.diff(labels.offsets) == 1).all():
+        if labels is None:
+            return None, None
+        if isinstance(self.labels, TargetBins):
+            y = self.labels.values_of(labels)
+            return y, y
+        if getattr(self.data_types[self.target], "delimiter", None) or not (np.diff(labels.offsets) == 1).all():
             return None, None
         classes = labels.ids.astype(np.int64)
-        if isinstance(self.labels, TargetBins):
-            y = self.labels.centers[classes]
-            return y, y
         return classes, (classes.astype(np.float64) if self.labels.binary else None)
 
     def decide_numbers(self, chunk, statistics=True, held_out=None):

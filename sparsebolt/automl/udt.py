@@ -26,7 +26,7 @@ from ..nn import Embedding, FullyConnected, Input, Model, NumericEmbedding
 from ..nn.model import load_model_file
 from ..train.augment import can_pin
 from ..train.callbacks import EarlyStopping
-from ..train.metrics import WIDE_OUTPUT, NegativeBinnedMAE, make_metric
+from ..train.metrics import WIDE_OUTPUT, NegativeBinnedMAE, NegativeCumulativeMAE, make_metric
 from ..train.schedules import WarmupDecay, WarmupPlateau
 from . import types as T
 from ._persist import featurizer_state, set_featurizer_state
@@ -221,7 +221,8 @@ class UniversalDeepTransformer:
         0.02, 0.01 below 900, 1,800, 4,000, 10,000, 20,000 classes, else 0.005).
     output_activation : {'softmax', 'sigmoid'}, default='softmax'
         'softmax' (categorical cross-entropy; labels of a multi-label row share its target)
-        or 'sigmoid' (binary cross-entropy per class).
+        or 'sigmoid' (binary cross-entropy per class). A numerical target's outputs are
+        sigmoids of its cumulative bins whichever is given (``featurize.TargetBins``).
     cross_column_pairgrams : bool, default=False
         Also hash each pair of categorical and numerical tokens.
     delimiter : str, default=','
@@ -383,9 +384,9 @@ class UniversalDeepTransformer:
             hidden = NumericEmbedding(self.hidden_dim, numbers, activation="relu", sigma=sigma, name="embedding")(inp)
         else:
             hidden = Embedding(self.hidden_dim, activation="relu", name="embedding")(inp)
-        out = FullyConnected(n_out, sparsity=self.output_sparsity, activation=self.output_activation,
-                             name="output")(hidden)
-        loss = "categorical_cross_entropy" if self.output_activation == "softmax" else "binary_cross_entropy"
+        activation = "sigmoid" if self._cumulative else self.output_activation
+        out = FullyConnected(n_out, sparsity=self.output_sparsity, activation=activation, name="output")(hidden)
+        loss = "categorical_cross_entropy" if activation == "softmax" else "binary_cross_entropy"
         self.model = Model(inp, out, loss=loss, seed=self.seed)
         # until it trains: a train that fails first, like the constructor, leaves it to build anew
         self._untrained_build = True
@@ -540,7 +541,8 @@ class UniversalDeepTransformer:
             Labeled rows evaluated after each epoch, instead of a held-out slice.
         metrics : str or sequence of str, default=()
             Metrics computed on the validation rows after each epoch (names as for
-            ``evaluate``); the automatic stopping metric is added to them.
+            ``evaluate``; none for a numerical target); the automatic stopping metric is
+            added to them.
         max_in_memory_rows : int or None, default=None
             None featurizes the whole data once and keeps it in memory for all epochs; a
             number streams the data in chunks of that many rows, every epoch (the held-out
@@ -564,8 +566,8 @@ class UniversalDeepTransformer:
             The most epochs automatic stopping may train.
         validation_metric : str or None, default=None
             What automatic stopping follows; None: 'auc' for a binary target, 'recall@10'
-            with temporal tracking, else 'precision@1' (for a numerical target, minus the
-            mean absolute error).
+            with temporal tracking, else 'precision@1'; a numerical target takes None only
+            (minus the held-out mean absolute error).
 
         Returns
         -------
@@ -589,6 +591,13 @@ class UniversalDeepTransformer:
         if validation_metric is not None:
             make_metric(validation_metric)
         metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+        if self._cumulative:  # its outputs are no classes to rank or count
+            if validation_metric is not None:
+                _fail("train", "validation_metric", "None for a numerical target (its held-out mean absolute "
+                      "error)", validation_metric)
+            if metrics:
+                _fail("train", "metrics", "empty for a numerical target (evaluate gives its 'mae' and 'rmse')",
+                      metrics)
         source = describe(data)
         if max_in_memory_rows is None:
             data = self._read_once(data)
@@ -962,6 +971,8 @@ class UniversalDeepTransformer:
         return max(1, min(n, VALIDATION_MAX_ROWS, cap))
 
     def _default_validation_metric(self, val):
+        if self._cumulative:
+            return NegativeCumulativeMAE(self.featurizer.labels.bounds)
         if self.regression:
             return NegativeBinnedMAE(self.featurizer.labels.centers)
         if self.n_classes == 2 and self.output_activation == "softmax":
@@ -984,6 +995,12 @@ class UniversalDeepTransformer:
     def regression(self) -> bool:
         """Whether the target is numerical (predicted through its bins, see ``TargetBins``)."""
         return self.featurizer.labels.label_type == "bins"
+
+    @property
+    def _cumulative(self):
+        """Whether the target is numerical with cumulative labels over its bins (sigmoid
+        outputs; a model saved before them has a softmax over its bins)."""
+        return self.regression and self.featurizer.labels.cumulative
 
     def _require_model(self, what):
         if self.model is None:
@@ -1041,10 +1058,9 @@ class UniversalDeepTransformer:
         return {m: float(np.abs(e).mean() if m == "mae" else np.sqrt((e ** 2).mean())) for m in metrics}
 
     def _expected_values(self, x, sparse_inference=False):
-        """float64[n]: each row's bin probabilities times the bins' training means."""
+        """float64[n]: each row's predicted value (``TargetBins.predicted``)."""
         output = self.model.output_values(Batch((x,)), sparse_inference=sparse_inference).to_dense()
-        p = output.astype(np.float64)
-        return (p @ self.featurizer.labels.centers) / np.maximum(p.sum(axis=1), 1e-12)
+        return self.featurizer.labels.predicted(output)
 
     def pin_labels(self, data: Rows, batch_size: int = 2048, n_tables: int | None = None, k: int | None = None,
                    every_bucket: bool = False, verbose: bool = True) -> int:
@@ -1306,8 +1322,8 @@ class UniversalDeepTransformer:
         offsets, ids, vals, _, _ = self.featurizer.transform(chunk, "predict")
         z = self._logits(csr_value(self.input_dim, offsets, ids, vals))
         if self.regression:
-            p = np.exp(z - z.max(axis=1, keepdims=True))
-            value = (p @ self.featurizer.labels.centers) / p.sum(axis=1)
+            p = _logistic(z) if self._cumulative else np.exp(z - z.max(axis=1, keepdims=True))
+            value = self.featurizer.labels.predicted(p)
             out = [(c, token, float(value[0] - value[1 + j])) for j, (c, token) in enumerate(pieces)]
             return sorted(out, key=lambda t: -abs(t[2]))
         if k is None:
@@ -1567,6 +1583,9 @@ class UniversalDeepTransformer:
             if numbers != udt.featurizer.periodic_features():
                 raise ValueError(f"its network reads numbers at features {numbers[:8]}, its columns give them at "
                                  f"{udt.featurizer.periodic_features()[:8]}")
+            if udt._cumulative and model.output.layer.activation != "sigmoid":
+                raise ValueError(f"its numerical target's cumulative bins need a sigmoid output, its network has "
+                                 f"{model.output.layer.activation!r}")
         except (KeyError, TypeError, ValueError) as e:
             raise ModelFileError(path, "manifest.json", f"holds a {_OWNER} that cannot be rebuilt ({e})") from None
         untrained = saved.get("untrained_build", False)  # files written before it was kept: trained

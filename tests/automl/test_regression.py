@@ -1,10 +1,15 @@
-"""A numerical target: regression through bins, end to end (train with and without
-arguments, evaluate MAE and RMSE, predict values, explain, save and load)."""
+"""A numerical target: regression through cumulative bins, end to end (train with and
+without arguments, evaluate MAE and RMSE, predict values, explain, save and load; files
+saved with a softmax over the bins)."""
 import numpy as np
 import pytest
 
 import sparsebolt as sb
+from sparsebolt.automl.featurize import cumulative_labels
+from sparsebolt.data.batch import Batch, csr_value
+from sparsebolt.io import ModelFileError
 
+from ..io.helpers import rewrite
 from .test_udt import SMALL
 
 
@@ -35,10 +40,11 @@ def test_a_numerical_target_is_predicted_well_below_the_spread(fitted, tmp_path)
     got = udt.evaluate(test)
     spread = float(np.std([r["y"] for r in test]))          # about 17; a constant guess has this RMSE
     assert set(got) == {"mae", "rmse"} and got["rmse"] < 0.15 * spread and got["mae"] <= got["rmse"]
-    row = {"x": 5.0, "size": "M", "noise": "7"}
+    row = {"x": 5.0, "size": "L", "noise": "7"}
     value, score = udt.predict(row)[0]
-    assert abs(value - 35.0) < 3.0 and score is None
-    # the size moves the value most, then x; the noise column barely
+    assert abs(value - 55.0) < 3.0 and score is None
+    # the size moves the value most, then x; the noise column barely (a size of M would not:
+    # without its size a row is predicted near the sizes' average, which M is)
     explained = {c: v for c, _, v in udt.explain(row)}
     assert abs(explained["size"]) > abs(explained["noise"]) and abs(explained["x"]) > abs(explained["noise"])
     with pytest.raises(ValueError, match="'mae' or 'rmse'"):
@@ -128,7 +134,7 @@ def test_a_target_gets_10_bins_by_default_and_its_given_count_otherwise():
     assert sb.types.numerical().n_bins(1000) == 15 and sb.types.numerical().n_bins(target=True) == 10
 
 
-def test_a_numerical_target_learns_from_its_exact_values_means():
+def test_a_numerical_target_learns_from_its_exact_values_means(tmp_path):
     # a household's income (a random value each) names which half of the range its target is
     # in; a new row of a known household is told by the mean of its household's training
     # rows, which the smooth function of a number cannot tell apart
@@ -142,10 +148,101 @@ def test_a_numerical_target_learns_from_its_exact_values_means():
 
     train, test = rows(4), rows(1)
     mae = {}
-    for exact in ("auto", False):
+    for exact in (False, "auto"):
         udt = sb.UniversalDeepTransformer({"income": sb.types.numerical(exact=exact), "x": sb.types.numerical(),
                                            "y": sb.types.numerical()}, target="y", **SMALL)
         udt.train(train, verbose=False)
         mae[exact] = udt.evaluate(test, metrics=["mae"])["mae"]
     assert mae[False] > 3.5 and mae["auto"] < 1.5
-    assert udt.featurizer.stat_columns() == []
+    # the means average the rows' own values, out to the lowest and highest, beyond the end
+    # bins' means: a saved model's counts and sums are checked against those
+    feat = udt.featurizer
+    assert feat.stat_columns() == ["income"]
+    assert feat.target_range() == (min(r["y"] for r in train), max(r["y"] for r in train))
+    assert feat.target_range()[1] > feat.labels.centers[-1]
+    udt.save(tmp_path / "household.sbm")
+    assert sb.UniversalDeepTransformer.load(tmp_path / "household.sbm").predict_batch(test[:50]) == \
+        udt.predict_batch(test[:50])
+
+
+def test_cumulative_labels_give_back_each_value_and_its_bin():
+    rng = np.random.default_rng(5)
+    bounds = np.array([0.0, 1.0, 1.0, 2.5, 4.0, 10.0])           # a bin of no width, as a heavy value makes
+    x = np.concatenate([rng.uniform(-2.0, 12.0, 500), bounds, [1.0, 1.0]])
+    bins = np.searchsorted(bounds[1:-1], x, side="right")
+    labels = cumulative_labels(bounds, x, bins)
+    rows = np.repeat(np.arange(len(x)), np.diff(labels.offsets))
+    width = np.diff(bounds)
+    value = bounds[0] + np.bincount(rows, weights=labels.vals * width[labels.ids], minlength=len(x))
+    np.testing.assert_allclose(value, np.clip(x, bounds[0], bounds[-1]), atol=1e-5)
+    assert (labels.ids[labels.offsets[1:] - 1] == bins).all()      # a row's last label is its bin
+    for r in range(len(x)):                                       # 1 below its bin, a fraction in it
+        ids, vals = labels.ids[labels.offsets[r]:labels.offsets[r + 1]], labels.vals[labels.offsets[r]:labels.offsets[r + 1]]
+        assert list(ids) == list(range(bins[r] + 1)) and (vals[:-1] == 1.0).all() and 0.0 <= vals[-1] <= 1.0
+
+
+def test_a_model_saved_with_a_softmax_over_bins_loads_and_predicts_as_it_did(tmp_path):
+    # files written before cumulative labels hold no encoding: a softmax over the bins
+    rng = np.random.default_rng(2)
+    rows = _rows(rng, 600)
+    types = {"x": sb.types.numerical(), "size": sb.types.categorical(), "noise": sb.types.categorical(),
+             "y": sb.types.numerical()}
+    udt = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    udt.featurizer.labels.encoding = "bins"
+    udt.train(rows, epochs=2, verbose=False)
+    assert udt.model.output.layer.activation == "softmax" and not udt._cumulative
+    udt.save(tmp_path / "new.sbm")
+
+    def before_cumulative(manifest):
+        labels = manifest["automl"]["config"]["featurizer"]["labels"]
+        del labels["encoding"], labels["bounds"]
+        return manifest
+
+    rewrite(tmp_path / "new.sbm", tmp_path / "old.sbm", before_cumulative)
+    old = sb.UniversalDeepTransformer.load(tmp_path / "old.sbm")
+    assert old.featurizer.labels.encoding == "bins" and old.featurizer.labels.bounds is None
+    assert old.predict_batch(rows[:30]) == udt.predict_batch(rows[:30])
+    offsets, ids, vals, _, _ = old.featurizer.transform(next(old._chunks(rows[:30], with_target=False)), "predict")
+    x = csr_value(old.input_dim, offsets, ids, vals)
+    p = old.model.output_values(Batch((x,))).to_dense().astype(np.float64)
+    expected = p @ old.featurizer.labels.centers / p.sum(axis=1)
+    np.testing.assert_allclose([v for ((v, _),) in old.predict_batch(rows[:30])], expected, rtol=1e-9)
+    assert old.evaluate(rows) == udt.evaluate(rows)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda labels: labels.update(encoding="ordinal"), "encoding must be one of"),
+    (lambda labels: labels.update(bounds=labels["bounds"][::-1]), "bounds must be finite and increasing"),
+    (lambda labels: labels.update(bounds=labels["bounds"][:-1]), "bounds must be finite and increasing"),
+    (lambda labels: labels.pop("bounds"), "bounds must be finite and increasing"),
+])
+def test_a_file_with_bad_cumulative_bins_is_refused(tmp_path, change, message):
+    udt = sb.UniversalDeepTransformer({"x": sb.types.numerical(), "size": sb.types.categorical(),
+                                       "noise": sb.types.categorical(), "y": sb.types.numerical()}, target="y", **SMALL)
+    udt.train(_rows(np.random.default_rng(4), 300), epochs=1, verbose=False)
+    udt.save(tmp_path / "m.sbm")
+
+    def bad(manifest):
+        change(manifest["automl"]["config"]["featurizer"]["labels"])
+        return manifest
+
+    rewrite(tmp_path / "m.sbm", tmp_path / "bad.sbm", bad)
+    with pytest.raises(ModelFileError, match=message):
+        sb.UniversalDeepTransformer.load(tmp_path / "bad.sbm")
+
+
+def test_cumulative_bins_under_a_softmax_network_are_refused(tmp_path):
+    udt = sb.UniversalDeepTransformer({"x": sb.types.numerical(), "size": sb.types.categorical(),
+                                       "noise": sb.types.categorical(), "y": sb.types.numerical()}, target="y", **SMALL)
+    udt.featurizer.labels.encoding = "bins"
+    udt.train(_rows(np.random.default_rng(4), 300), epochs=1, verbose=False)
+    udt.save(tmp_path / "m.sbm")
+
+    def relabelled(manifest):
+        labels = manifest["automl"]["config"]["featurizer"]["labels"]
+        labels["encoding"] = "cumulative"
+        return manifest
+
+    rewrite(tmp_path / "m.sbm", tmp_path / "bad.sbm", relabelled)
+    with pytest.raises(ModelFileError, match="cumulative bins need a sigmoid output, its network has 'softmax'"):
+        sb.UniversalDeepTransformer.load(tmp_path / "bad.sbm")
