@@ -137,6 +137,40 @@ def _sigma(data):
     return float(np.clip(n_rows / SIGMA_ROWS, MIN_SIGMA, MAX_SIGMA))
 
 
+def _platt(margins, targets, fit_slope):
+    """(a, c) minimising the log loss of sigmoid(a * margins + c) against ``targets`` (float64
+    in (0, 1)) with a ridge of 1e-3 a row towards (1, 0), by Newton steps halved until the
+    loss falls (a full step can overshoot where a few rows are far apart); a stays 1 unless
+    ``fit_slope``."""
+    X = np.stack([margins, np.ones_like(margins)], axis=1)
+    free = [0, 1] if fit_slope else [1]
+    prior, ridge = np.array([1.0, 0.0]), 1e-3 * len(margins)
+
+    def loss(theta):
+        z = X @ theta
+        return float((np.logaddexp(0.0, z) - targets * z).sum() + 0.5 * ridge * ((theta - prior) ** 2).sum())
+
+    theta = prior.copy()
+    current = loss(theta)
+    for _ in range(100):
+        p = _logistic(X @ theta)
+        grad = (X.T @ (p - targets) + ridge * (theta - prior))[free]
+        hess = ((X * (p * (1 - p))[:, None]).T @ X + ridge * np.eye(2))[np.ix_(free, free)]
+        step, size = np.linalg.solve(hess, grad), 1.0
+        while size > 1e-6:
+            trial = theta.copy()
+            trial[free] -= size * step
+            if loss(trial) <= current:
+                break
+            size /= 2
+        else:
+            break
+        theta, current = trial, loss(trial)
+        if np.abs(size * step).max() < 1e-9:
+            break
+    return float(theta[0]), float(theta[1])
+
+
 def _batch_growth(batch_size, n_rows, chunk_rows=None):
     """How many times ``batch_size`` automatic training may grow a step of ``n_rows``
     training rows to (a power of 2); streamed in chunks of ``chunk_rows``, a batch never
@@ -755,26 +789,23 @@ class UniversalDeepTransformer:
         """(a, c) minimising the held-out rows' log loss of p = sigmoid(a (z1 - z0) + c)
         (Platt scaling): early stopping keeps the epoch that ranks best, whose
         probabilities are often over- or under-confident, or shifted. Newton steps on the
-        two parameters, with a small ridge so that separable rows keep them finite."""
+        two parameters, towards Platt's smoothed targets ((positives + 1) / (positives + 2)
+        and 1 / (negatives + 2)) with a small ridge, so that a few separable rows keep them
+        finite. Where the held-out rows rank against the model (a <= 0: a few rows, a rare
+        class, a target the inputs barely tell), the slope stays 1 and the shift c alone is
+        fitted: a negative slope would turn the model's ranking over."""
         margins, truth = [], []
         for batch in val:
             z = self._logits(batch.inputs[0])
             margins.append(z[:, 1] - z[:, 0])
             truth.append(np.array([1 in batch.labels.row(i) for i in range(batch.batch_size)]))
-        m, y = np.concatenate(margins), np.concatenate(truth).astype(np.float64)
-        if y.all() or not y.any():
+        m, y = np.concatenate(margins), np.concatenate(truth)
+        positives = int(y.sum())
+        if positives in (0, len(y)):
             return 1.0, 0.0
-        X = np.stack([m, np.ones_like(m)], axis=1)
-        theta, ridge = np.array([1.0, 0.0]), 1e-3 * len(m)
-        for _ in range(50):
-            p = _logistic(X @ theta)
-            grad = X.T @ (p - y) + ridge * (theta - [1.0, 0.0])
-            hess = (X * (p * (1 - p))[:, None]).T @ X + ridge * np.eye(2)
-            step = np.linalg.solve(hess, grad)
-            theta -= step
-            if np.abs(step).max() < 1e-9:
-                break
-        return float(theta[0]), float(theta[1])
+        t = np.where(y, (positives + 1) / (positives + 2), 1 / (len(y) - positives + 2))
+        a, c = _platt(m, t, fit_slope=True)
+        return (a, c) if a > 0 else _platt(m, t, fit_slope=False)
 
     def _decide_by_calibration(self, a, c):
         """Take Platt's (a, c) and move the second class's output bias by c / a, so that
@@ -1174,7 +1205,8 @@ class UniversalDeepTransformer:
         Returns
         -------
         list of list of tuple
-            [[(label, score), ...], ...], one list a row; for a numerical target the
+            [[(label, score), ...], ...], one list a row (a binary target's scores are its
+            calibrated probabilities, as ``predict_proba``'s); for a numerical target the
             predicted value, [[(value, None)], ...].
 
         Raises
@@ -1205,6 +1237,10 @@ class UniversalDeepTransformer:
             top, scores = self.model.predict(Batch((x,)), top_k=min(top_k + unnamed + forgotten, self.n_classes),
                                              sparse_inference=sparse_inference)
             named = labels.size - unnamed
+            if self._binary and self.calibration != (1.0, 0.0):  # the softmax's are Platt's raw ones
+                z = self._logits(x)
+                second = _logistic(self.calibration[0] * (z[:, 1] - z[:, 0]) + self.calibration[1])
+                scores = np.where(np.asarray(top) == 1, second[:, None], 1.0 - second[:, None])
             for r_ids, r_scores in zip(top, scores):
                 results.append([(labels.name(int(i)), float(s)) for i, s in zip(r_ids, r_scores)
                                 if 0 <= i < named and labels.name(int(i)) is not None][:top_k])

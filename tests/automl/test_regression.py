@@ -121,6 +121,29 @@ def test_a_binary_target_decides_by_its_calibrated_probability():
     assert udt.calibration[1] == 0.0
 
 
+@pytest.mark.parametrize("seed, positives", [(0, 1), (1, 5), (0, 150)])
+def test_a_calibration_never_turns_the_ranking_over_nor_saturates(seed, positives):
+    # a rare class or labels the inputs barely tell: a held-out slice of 30 rows may rank
+    # against the model or hold one positive, where an unsmoothed fit gave a slope of -194
+    # (every probability 1.0) or of 8,500 (every probability 0)
+    rng = np.random.default_rng(seed)
+    n = 300
+    y = np.full(n, "no", dtype=object)
+    y[rng.choice(n, positives, replace=False)] = "yes"
+    rows = [{"color": str(c), "x": float(x), "y": str(v)}
+            for c, x, v in zip(rng.choice(["red", "green", "blue", "black"], n), rng.normal(size=n), y)]
+    udt = sb.UniversalDeepTransformer({"color": sb.types.categorical(), "x": sb.types.numerical(),
+                                       "y": sb.types.categorical()}, target="y", **SMALL)
+    udt.train(rows, verbose=False)
+    a, _ = udt.calibration
+    p = udt.predict_proba(rows)
+    assert a > 0 and 1e-4 < p.min() and p.max() < 1 - 1e-4
+    # predict's scores are the same calibrated probabilities, of the class it names
+    second = udt.featurizer.labels.name(1)
+    scores = [s if label == second else 1 - s for ((label, s),) in udt.predict_batch(rows)]
+    np.testing.assert_allclose(scores, p, rtol=1e-6)
+
+
 def test_a_target_gets_10_bins_by_default_and_its_given_count_otherwise():
     rows = _rows(np.random.default_rng(1), 400)
     counts = {}
