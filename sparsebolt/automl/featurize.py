@@ -315,6 +315,14 @@ class TargetBins:
             if not grow:
                 raise ValueError("the target's bins are fitted on training data first")
             self.fit(x)
+        elif grow and self.cumulative:
+            low, high = self.bounds[0], self.bounds[-1]
+            outside = int(((x < low) | (x > high)).sum())
+            if outside:
+                warnings.warn(f"{chunk.source}: {outside} of {len(x)} training values of the target column "
+                              f"{self.column!r} lie outside [{low:g}, {high:g}], the range of the first training "
+                              f"rows that its bins were fitted on; they are learned, and predicted, as the nearest "
+                              f"end (a model trained on the new range learns it)", stacklevel=4)
         bins = np.searchsorted(self.edges, x, side="right")
         if self.cumulative:
             return cumulative_labels(self.bounds, x, bins), 0
@@ -541,6 +549,10 @@ def exact_codes(known, x):
     return np.where(known[at] == keys, at, -1).astype(np.int64)
 
 
+# the unix times of 0001-01-01 and 9999-12-31 23:59:59, the years ISO dates are read in
+UNIX_FIRST, UNIX_LAST = -62_135_596_800, 253_402_300_799
+
+
 def parse_times(column, ctype, values, chunk):
     """Seconds since 1970 (int64[n]) and the missing mask (bool[n]) of a date column."""
     n = len(values)
@@ -582,6 +594,11 @@ def parse_times(column, ctype, values, chunk):
                 secs[i] = int(float(values[i]))
             except (ValueError, OverflowError):
                 raise bad(i) from None
+            except TypeError:  # a datetime, a Timestamp: no number of seconds
+                raise bad(i, ": a unix time is a number of seconds (give format 'iso' for dates and times)") from None
+            if not UNIX_FIRST <= secs[i] <= UNIX_LAST:
+                raise bad(i, ": its year is outside 1-9999; a unix time counts seconds (milliseconds divided "
+                             "by 1,000)")
     else:
         for i in present:
             try:

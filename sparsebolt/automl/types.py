@@ -11,6 +11,7 @@ absent from a row dict. A missing input value contributes one token of its own p
 from __future__ import annotations
 
 import copy
+import inspect
 import re
 from typing import Any
 
@@ -463,6 +464,11 @@ def resolve(owner: str, column: str, value: ColumnType | str | dict[str, Any]) -
         return TYPES[value]()
     if isinstance(value, dict) and value.get("type") in TYPES:
         kw = {k: v for k, v in value.items() if k != "type"}
+        known = list(inspect.signature(TYPES[value["type"]]).parameters)
+        unknown = [k for k in kw if k not in known]
+        if unknown:
+            raise ValueError(f"The type of column {column!r} given to {owner} has setting(s) {unknown} that a "
+                             f"{value['type']!r} column does not take; its settings are {known}.")
         return TYPES[value["type"]](**kw)
     raise ValueError(f"The type of column {column!r} given to {owner} must be a sb.types object or one of "
                      f"{listed}. Got {value!r} instead.")

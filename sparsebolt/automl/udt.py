@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import os
 import re
+import warnings
 from typing import TYPE_CHECKING, Any, Sequence, Union
 
 import numpy as np
@@ -30,7 +31,7 @@ from ..train.metrics import WIDE_OUTPUT, NegativeBinnedMAE, NegativeCumulativeMA
 from ..train.schedules import WarmupDecay, WarmupPlateau
 from . import types as T
 from ._persist import featurizer_state, set_featurizer_state
-from .featurize import Featurizer, LabelMap, parse_times, warn_unknown_labels
+from .featurize import Featurizer, LabelMap, category, parse_times, warn_unknown_labels
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -1010,6 +1011,12 @@ class UniversalDeepTransformer:
             labels = val.labels.ids if isinstance(val, SparseDataset) else None
             if labels is None or np.unique(labels).size == 2:
                 return "auc"
+            if not self.temporal_tracking:  # precision@1 would reward answering that class alone
+                held = self.featurizer.labels.name(int(labels[0])) if labels.size else None
+                warnings.warn(f"The {val.n_samples} validation rows hold one of the two classes only ({held!r}): "
+                              f"automatic training stops on their log-loss instead of AUC. Give validation "
+                              f"rows of both classes.", stacklevel=3)
+                return "neg_log_loss"
         return "recall@10" if self.temporal_tracking else "precision@1"
 
     def _loss_breaks_ties(self, monitor):
@@ -1085,8 +1092,11 @@ class UniversalDeepTransformer:
             truth = self.featurizer.labels.values(chunk.columns[self.target], chunk)
             offsets, ids, vals, _, _ = self.featurizer.transform(chunk, "eval")
             errors.append(self._expected_values(csr_value(self.input_dim, offsets, ids, vals), sparse_inference) - truth)
-        e = np.concatenate(errors)
-        return {m: float(np.abs(e).mean() if m == "mae" else np.sqrt((e ** 2).mean())) for m in metrics}
+        e = np.abs(np.concatenate(errors))
+        top = e.max() if e.size else 0.0
+        # the squares over the largest error: targets near 1e200 square past float64's range
+        rmse = top * np.sqrt(((e / top) ** 2).mean()) if top > 0 else 0.0
+        return {m: float(e.mean() if m == "mae" else rmse) for m in metrics}
 
     def _expected_values(self, x, sparse_inference=False):
         """float64[n]: each row's predicted value (``TargetBins.predicted``)."""
@@ -1406,6 +1416,9 @@ class UniversalDeepTransformer:
         labels = self.featurizer.labels
         if labels.label_type != "str":
             raise ValueError("introduce_label needs string labels (sb.types.categorical(label_type='str')).")
+        if label is None or category(label) == "":
+            _fail("introduce_label", "label", "a label (a string or a number)", label)
+        label = category(label)  # as training reads a label: 1, 1.0 and '1' are one class
         if labels.n_classes is not None and label not in labels.index and None not in labels.labels \
                 and len(labels.labels) >= labels.n_classes:
             _fail("introduce_label", "label", f"one of the {labels.n_classes} classes (n_classes is fixed)", label)
@@ -1457,8 +1470,9 @@ class UniversalDeepTransformer:
         self._require_model("forget")
         self._untrained_build = False
         labels = self.featurizer.labels
-        if labels.label_type != "str" or label not in labels.index:
+        if labels.label_type != "str" or label is None or category(label) not in labels.index:
             _fail("forget", "label", "a class of the model", label)
+        label = category(label)
         k = labels.forget(label)
         layer = self.model.output.layer
         layer.W.value[k] = 0.0
@@ -1475,9 +1489,9 @@ class UniversalDeepTransformer:
             if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label < self.n_classes:
                 _fail("explain", "target", f"a class id in [0, {self.n_classes})", label)
             return label
-        if label not in labels.index:
+        if label is None or category(label) not in labels.index:
             _fail("explain", "target", f"a class seen in training ({len(labels.labels)} of them)", label)
-        return labels.index[label]
+        return labels.index[category(label)]
 
     # config -----------------------------------------------------------------------------------
 

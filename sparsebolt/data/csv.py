@@ -300,6 +300,7 @@ def _not_utf8(path, error):
 
 
 def _frame_chunks(frame, columns, chunk_rows, optional):
+    pd = sys.modules["pandas"]
     _check_header("DataFrame", list(frame.columns), columns, optional, None)
     n = len(frame)
     if n == 0:
@@ -316,7 +317,10 @@ def _frame_chunks(frame, columns, chunk_rows, optional):
                 cols[c] = values if plain else [None if _is_missing(v) else v for v in values]
             else:
                 cols[c] = [None] * (hi - lo)
-        yield Chunk("DataFrame", cols, list(range(lo, hi)), False, lo == 0 and hi == n)
+        rows = list(range(lo, hi))
+        if not frame.index[lo:hi].equals(pd.RangeIndex(lo, hi)):  # df.loc's label beside the position
+            rows = [f"{p} (index {label!r})" for p, label in zip(rows, frame.index[lo:hi])]
+        yield Chunk("DataFrame", cols, rows, False, lo == 0 and hi == n)
 
 
 def _dict_chunks(rows, columns, chunk_rows):

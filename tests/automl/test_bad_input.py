@@ -19,6 +19,12 @@ def test_unknown_type_names_list_the_valid_ones():
         _udt({"t": "txt", "y": sb.types.categorical(n_classes=2)})
     model = _udt({"t": "text", "y": sb.types.categorical(n_classes=2)})  # names work
     assert model.data_types["t"] == sb.types.text()
+    # a type as a config dict (a TOML file's) names a setting it does not take, and its own
+    with pytest.raises(ValueError, match=r"The type of column 'c' given to UniversalDeepTransformer has "
+                                         r"setting\(s\) \['nclasses'\] that a 'categorical' column does not take; "
+                                         r"its settings are \['n_classes', 'delimiter'"):
+        _udt({"c": {"type": "categorical", "nclasses": 3}, "y": sb.types.categorical(n_classes=2)})
+    assert _udt({"c": {"type": "numerical", "bins": 3}, "y": "categorical"}).data_types["c"].bins == 3
 
 
 def test_type_parameters():
@@ -186,6 +192,21 @@ def test_a_target_with_one_class_is_an_error():
     with pytest.raises(ValueError, match=r"The target column 'y' of the training data \(rows\) must have at least "
                                          r"two classes\. Got \['pos'\]\."):
         _udt({"t": sb.types.text(), "y": sb.types.categorical()}).train(_labeled(["pos"]), epochs=1, verbose=False)
+
+
+def test_a_unix_time_must_be_seconds():
+    import pandas as pd
+
+    types = {"d": sb.types.date("unix"), "y": sb.types.categorical()}
+    rows = [{"d": 1_600_000_000 + 86_400 * i, "y": str(i % 2)} for i in range(40)]
+    model = _udt(types)
+    model.train(rows, epochs=1, verbose=False)
+    for value, why in ((pd.Timestamp("2021-01-01"), "a unix time is a number of seconds \\(give format 'iso'"),
+                       (1_600_000_000_000, "its year is outside 1-9999; a unix time counts seconds")):
+        with pytest.raises(ValueError, match=rf"row 0: column 'd': cannot read .* as a date in format 'unix': {why}"):
+            model.predict({"d": value})
+        with pytest.raises(ValueError, match=rf"row 1: column 'd': cannot read .* in format 'unix': {why}"):
+            _udt(types).train([rows[0], dict(rows[1], d=value)] + rows[2:], epochs=1, verbose=False)
 
 
 def test_dates_numpy_would_misread_are_errors_and_offsets_are_read_as_utc():

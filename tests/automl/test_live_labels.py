@@ -78,3 +78,24 @@ def test_sparse_inference_finds_an_introduced_class():
     udt.introduce_label(new[:20], "fresh")
     for sparse in (False, True):
         assert np.mean([label == "fresh" for label in _labels(udt, new[20:], sparse_inference=sparse)]) > 0.9
+
+
+def test_a_label_given_as_a_number_is_the_class_training_read():
+    # a 0 / 1 int column's labels are read as '0' and '1': 1 and 1.0 name class '1', a new 7
+    # named twice is one class
+    rng = np.random.default_rng(0)
+    color = rng.choice(["red", "green", "blue"], 300)
+    rows = [{"color": str(c), "y": int(c == "red")} for c in color]
+    udt = sb.UniversalDeepTransformer({"color": sb.types.categorical(), "y": sb.types.categorical()},
+                                      target="y", **SMALL)
+    udt.train(rows, epochs=3, verbose=False)
+    assert udt.featurizer.labels.labels == ["0", "1"]
+    reds = [{"color": "red"}] * 5
+    assert udt.introduce_label(reds, 1) == udt.introduce_label(reds, 1.0) == 1 and udt.n_classes == 2
+    assert udt.introduce_label(reds, 7) == udt.introduce_label(reds, "7") == 2 and udt.n_classes == 3
+    assert udt.explain({"color": "red"}, target=1) == udt.explain({"color": "red"}, target="1")
+    udt.forget(7)
+    assert udt.featurizer.labels.labels == ["0", "1", None]
+    for bad in (None, ""):
+        with pytest.raises(ValueError, match="'label' parameter of introduce_label must be a label"):
+            udt.introduce_label(reds, bad)

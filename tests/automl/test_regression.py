@@ -1,6 +1,8 @@
 """A numerical target: regression through cumulative bins, end to end (train with and
 without arguments, evaluate MAE and RMSE, predict values, explain, save and load; files
 saved with a softmax over the bins)."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -269,3 +271,34 @@ def test_cumulative_bins_under_a_softmax_network_are_refused(tmp_path):
     rewrite(tmp_path / "m.sbm", tmp_path / "bad.sbm", relabelled)
     with pytest.raises(ModelFileError, match="cumulative bins need a sigmoid output, its network has 'softmax'"):
         sb.UniversalDeepTransformer.load(tmp_path / "bad.sbm")
+
+
+def test_training_values_outside_the_first_range_are_warned_of():
+    # the bins, lowest and highest value come from the first training rows: later values
+    # beyond them are learned as the nearest end, which a held-out error cannot show
+    rows = _rows(np.random.default_rng(6), 400)
+    udt = sb.UniversalDeepTransformer({"x": sb.types.numerical(), "size": sb.types.categorical(),
+                                       "noise": sb.types.categorical(), "y": sb.types.numerical()},
+                                      target="y", **SMALL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        udt.train(rows, epochs=1, verbose=False)
+        udt.train(rows[:100], epochs=1, verbose=False)              # within the range: no warning
+    shifted = [dict(r, y=r["y"] + 100.0) for r in rows[:50]]
+    with pytest.warns(UserWarning, match=r"rows: 50 of 50 training values of the target column 'y' lie "
+                                         r"outside \[.*\], the range of the first training rows"):
+        udt.train(shifted, epochs=1, verbose=False)
+
+
+def test_the_errors_of_huge_targets_stay_finite():
+    rng = np.random.default_rng(8)
+    rows = [{"x": float(x), "y": float(x) * 1e200} for x in rng.uniform(1, 2, 300)]
+    udt = sb.UniversalDeepTransformer({"x": sb.types.numerical(), "y": sb.types.numerical()}, target="y", **SMALL)
+    udt.train(rows, epochs=2, verbose=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = udt.evaluate(rows)
+    predicted = np.array([v for ((v, _),) in udt.predict_batch(rows)])
+    errors = (predicted - np.array([r["y"] for r in rows])) / 1e200
+    assert got["mae"] / 1e200 == pytest.approx(np.abs(errors).mean(), rel=1e-9)
+    assert got["rmse"] / 1e200 == pytest.approx(np.sqrt((errors ** 2).mean()), rel=1e-9)

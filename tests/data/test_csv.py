@@ -112,6 +112,9 @@ def test_dataframe_chunks_and_missing_values():
     rows, lines, chunks = _read(frame, chunk_rows=2)
     assert rows == [("x", 1.0), (None, None), ("z", 3.0)] and lines == [0, 1, 2]
     assert chunks[0].error(1, "boom").args[0] == "DataFrame, row 1: boom"
+    # an index other than 0, 1, 2, ...: the label df.loc takes beside the position
+    _, _, chunks = _read(frame.set_axis([100, 101, 102]).iloc[1:], chunk_rows=2)
+    assert chunks[0].error(1, "boom").args[0] == "DataFrame, row 1 (index 102): boom"
     with pytest.raises(DataFormatError, match=r"no column\(s\) \['q'\]"):
         _read(frame, columns=("a", "q"))
 
