@@ -1276,9 +1276,12 @@ class UniversalDeepTransformer:
 
         Raises
         ------
+        RuntimeError
+            Before ``train``.
         TypeError
             When ``row`` is not a dict.
         """
+        self._require_model("predict")
         if not isinstance(row, dict):
             raise TypeError(f"predict takes one row as a dict of column name -> value; use predict_batch for "
                             f"several rows. Got {type(row).__name__}.")

@@ -80,7 +80,7 @@ def test_temporal_tracking_needs_categorical_columns_and_one_date():
 
 def test_use_before_training_and_unknown_row_columns(tmp_path):
     model = _udt()
-    with pytest.raises(RuntimeError, match="needs a trained"):
+    with pytest.raises(RuntimeError, match="^predict needs a trained"):
         _udt({"t": sb.types.text(), "y": sb.types.categorical()}).predict({"t": "x"})
     path = tmp_path / "d.csv"
     path.write_text("t,y\nred,a\nblue,b\n")
