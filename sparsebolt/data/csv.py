@@ -301,7 +301,10 @@ def _not_utf8(path, error):
 
 def _frame_chunks(frame, columns, chunk_rows, optional):
     pd = sys.modules["pandas"]
-    _check_header("DataFrame", list(frame.columns), columns, optional, None)
+    # names matched as strings, as a CSV header's: a column 0 is the column '0'
+    header = [c if isinstance(c, str) else str(c) for c in frame.columns]
+    _check_header("DataFrame", header, columns, optional, None)
+    named = dict(zip(header, frame.columns))
     n = len(frame)
     if n == 0:
         raise ValueError("The DataFrame has no rows.")
@@ -309,8 +312,8 @@ def _frame_chunks(frame, columns, chunk_rows, optional):
         hi = min(n, lo + chunk_rows)
         cols = {}
         for c in columns:
-            if c in frame.columns:
-                part = frame[c].iloc[lo:hi]
+            if c in named:
+                part = frame[named[c]].iloc[lo:hi]
                 values = part.tolist()
                 # NumPy integers and bools cannot be missing: no value-by-value look
                 plain = isinstance(part.dtype, np.dtype) and part.dtype.kind in "iub"

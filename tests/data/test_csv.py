@@ -112,6 +112,11 @@ def test_dataframe_chunks_and_missing_values():
     rows, lines, chunks = _read(frame, chunk_rows=2)
     assert rows == [("x", 1.0), (None, None), ("z", 3.0)] and lines == [0, 1, 2]
     assert chunks[0].error(1, "boom").args[0] == "DataFrame, row 1: boom"
+    # names matched as strings, as a CSV header's: a column 0 is the column '0'
+    rows, _, _ = _read(frame.set_axis(["a", 0, "c"], axis=1), columns=("a", "0"))
+    assert rows == [("x", 1.0), (None, None), ("z", 3.0)]
+    with pytest.raises(DataFormatError, match=r"column\(s\) \['0'\] appear more than once"):
+        _read(frame.set_axis(["a", 0, "0"], axis=1), columns=("a", "0"))
     # an index other than 0, 1, 2, ...: the label df.loc takes beside the position
     _, _, chunks = _read(frame.set_axis([100, 101, 102]).iloc[1:], chunk_rows=2)
     assert chunks[0].error(1, "boom").args[0] == "DataFrame, row 1 (index 102): boom"
