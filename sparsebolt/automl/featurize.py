@@ -91,6 +91,8 @@ class _Entries:
 
 
 _INTEGRAL = re.compile(r"-?\d+\.0+")
+# values that hold several: a categorical column takes one a row (or a delimited string)
+_CONTAINERS = (list, tuple, dict, set, frozenset, np.ndarray)
 
 
 def category(v):
@@ -834,8 +836,9 @@ class Featurizer:
         for c in self.text_columns:
             self._decide_text(self.data_types[c], ["" if v is None else str(v) for v in chunk.columns[c]])
 
-    def _categorical(self, column, values, mode, out):
+    def _categorical(self, column, chunk, mode, out):
         t = self.data_types[column]
+        values = chunk.columns[column]
         vocab = self.vocabularies[column]
         grow = mode == "train" and t.vocabulary is None
         check = mode != "index" and (mode != "train" or t.vocabulary is not None)
@@ -847,6 +850,11 @@ class Featurizer:
             except TypeError:  # an unhashable value (a list)
                 mixed = True
             if mixed:  # as strings first
+                for i, v in enumerate(values):
+                    if isinstance(v, _CONTAINERS):  # its string would be one made-up category
+                        raise chunk.error(i, f"column {column!r}: expected one category a row (a string or a "
+                                             f"number), got a {type(v).__name__}; give several as one string "
+                                             f"and sb.types.categorical(delimiter=...)")
                 distinct, index = _distinct([None if v is None else category(v) for v in values])
             strings = [UNKNOWN if v is None or v == "" else category(v) for v in distinct]
             if grow:
@@ -1032,7 +1040,7 @@ class Featurizer:
         for c in self.text_columns:
             self._text(c, chunk.columns[c], mode, text)
         for c in self.categorical_columns:
-            self._categorical(c, chunk.columns[c], mode, tab)
+            self._categorical(c, chunk, mode, tab)
         decide = mode == "train" and bool(self.exact_undecided)
         classes = self._exact_targets(labels)[0] if decide else None
         pending = []

@@ -243,3 +243,17 @@ def test_a_one_class_error_leaves_no_labels_behind():
         model.train(_labeled(["a"]), epochs=1, verbose=False)
     model.train(_labeled(["b", "c"]), epochs=1, verbose=False)
     assert model.featurizer.labels.labels == ["b", "c"]
+
+
+def test_a_categorical_value_holding_several_names_the_row():
+    # its string ("['a', 'b']") would be one made-up category
+    rows = [{"c": "a" if i % 2 else "b", "y": str(i % 2)} for i in range(20)]
+    model = _udt({"c": sb.types.categorical(), "y": sb.types.categorical()})
+    model.train(rows, epochs=1, verbose=False)
+    for value in (["a", "b"], {"a": 1}, ("a",)):
+        with pytest.raises(ValueError, match=rf"row 3: column 'c': expected one category a row \(a string or a "
+                                             rf"number\), got a {type(value).__name__}; give several as one string"):
+            _udt({"c": sb.types.categorical(), "y": sb.types.categorical()}).train(
+                rows[:3] + [dict(rows[3], c=value)] + rows[4:], epochs=1, verbose=False)
+        with pytest.raises(ValueError, match=r"row 0: column 'c': expected one category a row"):
+            model.predict({"c": value})
