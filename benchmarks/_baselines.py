@@ -2,12 +2,12 @@
 import numpy as np
 
 
-def tfidf_linear(train_texts, train_y, test_texts, seed=0, load=None):
+def tfidf_linear(train_texts, train_y, test_texts, seed=0, load=None, logistic=True):
     """TF-IDF word 1-2-grams (sublinear tf, min_df 2) with LinearSVC (C=1) and with
-    LogisticRegression (C=16): {name: (fitted pipeline, fit seconds)}. Fit time includes
-    vectorizing the training texts, and with ``load`` (a callable returning the training
-    texts and labels, read from a file) reading them: each clock then starts from the file,
-    as the UDT's does."""
+    LogisticRegression (C=16; not with ``logistic=False``): {name: (fitted pipeline, fit
+    seconds)}. Fit time includes vectorizing the training texts, and with ``load`` (a
+    callable returning the training texts and labels, read from a file) reading them: each
+    clock then starts from the file, as the UDT's does."""
     import time
 
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -16,8 +16,10 @@ def tfidf_linear(train_texts, train_y, test_texts, seed=0, load=None):
     from sklearn.svm import LinearSVC
 
     out = {}
-    for name, clf in (("TF-IDF 1-2-grams + LinearSVC", LinearSVC(C=1.0, random_state=seed)),
-                      ("TF-IDF 1-2-grams + LogisticRegression(C=16)", LogisticRegression(C=16.0, max_iter=2000))):
+    models = [("TF-IDF 1-2-grams + LinearSVC", LinearSVC(C=1.0, random_state=seed))]
+    if logistic:
+        models.append(("TF-IDF 1-2-grams + LogisticRegression(C=16)", LogisticRegression(C=16.0, max_iter=2000)))
+    for name, clf in models:
         pipe = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, dtype=np.float32), clf)
         start = time.perf_counter()
         texts, y = (train_texts, train_y) if load is None else load()

@@ -555,8 +555,8 @@ class UDTClassifier(ClassifierMixin, _UDTEstimator):
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        """Class probabilities (the softmax outputs; not the calibrated probability of
-        ``UniversalDeepTransformer.predict_proba``).
+        """Class probabilities: the softmax outputs, or for two classes the calibrated
+        probability of ``UniversalDeepTransformer.predict_proba`` (and its complement).
 
         Parameters
         ----------
@@ -595,8 +595,9 @@ class UDTClassifier(ClassifierMixin, _UDTEstimator):
 
 class UDTRegressor(RegressorMixin, _UDTEstimator):
     __doc__ = """A regressor over a DataFrame of typed columns: a ``UniversalDeepTransformer``
-    whose numerical target is y, predicted through ``bins`` bins (the expected value of the
-    bins' training means under the output's probabilities).
+    whose numerical target is y, predicted through ``bins`` cumulative bins (the lowest
+    training value plus each bin's output, how far the value passes through it, times the
+    bin's width).
 """ + _UDT_PARAMETERS + """    bins : int or None, default=None
         Bins of y (``sb.types.numerical(bins=...)``; edges at y's quantiles); None: the
         model's default for a target (10).

@@ -352,8 +352,10 @@ class TargetBins:
     def get_config(self):
         if self.centers is None:
             return {}
-        return {"edges": self.edges.tolist(), "centers": self.centers.tolist(), "encoding": self.encoding,
-                "bounds": self.bounds.tolist()}
+        cfg = {"edges": self.edges.tolist(), "centers": self.centers.tolist(), "encoding": self.encoding}
+        if self.bounds is not None:  # none in a file saved before cumulative bins
+            cfg["bounds"] = self.bounds.tolist()
+        return cfg
 
     def set_config(self, cfg):
         if "centers" in cfg:
@@ -366,8 +368,8 @@ class TargetBins:
             if self.encoding not in self.ENCODINGS:
                 raise ValueError(f"the target's encoding must be one of {list(self.ENCODINGS)}, got {self.encoding!r}")
             bounds = cfg.get("bounds")
-            if self.cumulative:
-                self.bounds = np.asarray(bounds, dtype=np.float64) if isinstance(bounds, list) else None
+            self.bounds = np.asarray(bounds, dtype=np.float64) if isinstance(bounds, list) else None
+            if self.cumulative or self.bounds is not None:
                 if self.bounds is None or self.bounds.shape != (self.edges.shape[0] + 2,) or \
                         not np.isfinite(self.bounds).all() or (np.diff(self.bounds) < 0).any() or \
                         (len(self.edges) and (self.bounds[1:-1] != self.edges).any()):
@@ -820,15 +822,23 @@ class Featurizer:
         if t.undecided:
             present = [len(x.split()) for x in strings if x]
             t.choose(sum(present) / max(len(present), 1), binary_target=self.labels.binary,
-                     few_classes=self.text_alone_few_classes())
+                     few_classes=self.text_alone_few_classes(), many_classes=self.text_alone_many_classes())
+
+    def _text_alone(self):
+        return len(self.data_types) == 2 and len(self.text_columns) == 1 and self.labels.label_type != "bins"
 
     def text_alone_few_classes(self):
         """Whether a text is the only input and the target has 3 to ``FEW_CLASSES`` classes:
         where 'auto' tokenizing takes the long-text setting (and the UDT its width and rate).
         Text alone carries the whole signal: with graph features beside it (wordnet_graph) the
         richer text lost 0.2 points at twice the fit time."""
-        return (len(self.data_types) == 2 and len(self.text_columns) == 1 and self.labels.label_type != "bins"
-                and 2 < self.labels.size <= T.FEW_CLASSES)
+        return self._text_alone() and 2 < self.labels.size <= T.FEW_CLASSES
+
+    def text_alone_many_classes(self):
+        """Whether a text is the only input and the target has more than ``FEW_CLASSES``
+        classes: where 'auto' tokenizing of long texts takes words and character windows
+        with TF-IDF weights (``Text.choose``)."""
+        return self._text_alone() and self.labels.size > T.FEW_CLASSES
 
     def decide_text(self, chunk):
         """Decide the text columns' 'auto' settings from the rows of ``chunk`` (which
@@ -915,8 +925,8 @@ class Featurizer:
             codes = np.full(x.shape[0], -1, dtype=np.int64)
             codes[present] = exact_codes(values, x[present])
             self.exact_stats[column] = (values,) + exact_statistics(codes, y, values.shape[0], folds)
-            if self.stat_base is None:
-                self.stat_base = float(y.mean())
+            if self.stat_base is None:  # a constant target's mean may round past its value
+                self.stat_base = float(np.clip(y.mean(), *self.target_range()))
 
     def _stat_places(self, column, x, rows, folds=None):
         """(rows, places) of the rows whose value has training rows: the shrunk mean of the

@@ -142,21 +142,26 @@ def _platt(margins, targets, fit_slope):
     """(a, c) minimising the log loss of sigmoid(a * margins + c) against ``targets`` (float64
     in (0, 1)) with a ridge of 1e-3 a row towards (1, 0), by Newton steps halved until the
     loss falls (a full step can overshoot where a few rows are far apart); a stays 1 unless
-    ``fit_slope``."""
-    X = np.stack([margins, np.ones_like(margins)], axis=1)
+    ``fit_slope``. Fitted on the margins over their spread (the same loss and ridge), so
+    that margins in the thousands (saturated outputs) start near the optimum's scale, not a
+    million halvings off."""
+    scale = float(np.std(margins)) if fit_slope else 1.0
+    scale = scale if np.isfinite(scale) and scale > 0 else 1.0
+    X = np.stack([margins / scale, np.ones_like(margins)], axis=1)
     free = [0, 1] if fit_slope else [1]
-    prior, ridge = np.array([1.0, 0.0]), 1e-3 * len(margins)
+    # the ridge of the unscaled slope, on the scaled one
+    prior, ridge = np.array([scale, 0.0]), 1e-3 * len(margins) * np.array([1.0 / scale ** 2, 1.0])
 
     def loss(theta):
         z = X @ theta
-        return float((np.logaddexp(0.0, z) - targets * z).sum() + 0.5 * ridge * ((theta - prior) ** 2).sum())
+        return float((np.logaddexp(0.0, z) - targets * z).sum() + 0.5 * (ridge * (theta - prior) ** 2).sum())
 
-    theta = prior.copy()
+    theta = np.array([1.0 if fit_slope else scale, 0.0])
     current = loss(theta)
     for _ in range(100):
         p = _logistic(X @ theta)
         grad = (X.T @ (p - targets) + ridge * (theta - prior))[free]
-        hess = ((X * (p * (1 - p))[:, None]).T @ X + ridge * np.eye(2))[np.ix_(free, free)]
+        hess = ((X * (p * (1 - p))[:, None]).T @ X + np.diag(ridge))[np.ix_(free, free)]
         step, size = np.linalg.solve(hess, grad), 1.0
         while size > 1e-6:
             trial = theta.copy()
@@ -169,7 +174,7 @@ def _platt(margins, targets, fit_slope):
         theta, current = trial, loss(trial)
         if np.abs(size * step).max() < 1e-9:
             break
-    return float(theta[0]), float(theta[1])
+    return float(theta[0] / scale), float(theta[1])
 
 
 def _batch_growth(batch_size, n_rows, chunk_rows=None):
@@ -751,6 +756,8 @@ class UniversalDeepTransformer:
         self.center = self._mean_embedding(train_data)
         if val is not None and self._binary:
             self._decide_by_calibration(*self._fit_calibration(val))
+        else:  # an earlier fit's slope would scale the new weights' margins
+            self.calibration = (1.0, 0.0)
         if max_in_memory_rows is None and can_pin(self.model):
             self.model.prepare_sparse_inference(train_data, verbose=False)
         return history
@@ -1094,12 +1101,14 @@ class UniversalDeepTransformer:
             errors.append(self._expected_values(csr_value(self.input_dim, offsets, ids, vals), sparse_inference) - truth)
         e = np.abs(np.concatenate(errors))
         top = e.max() if e.size else 0.0
-        # the squares over the largest error: targets near 1e200 square past float64's range
-        rmse = top * np.sqrt(((e / top) ** 2).mean()) if top > 0 else 0.0
-        return {m: float(e.mean() if m == "mae" else rmse) for m in metrics}
+        # over the largest error: targets near 1e200 square, and near 1e306 sum, past float64
+        mae, rmse = ((top * (e / top).mean(), top * np.sqrt(((e / top) ** 2).mean())) if top > 0 else (0.0, 0.0))
+        return {m: float(mae if m == "mae" else rmse) for m in metrics}
 
     def _expected_values(self, x, sparse_inference=False):
-        """float64[n]: each row's predicted value (``TargetBins.predicted``)."""
+        """float64[n]: each row's predicted value (``TargetBins.predicted``). Cumulative bins
+        are scored whole: a bin the tables do not retrieve would drop its width from the sum."""
+        sparse_inference = sparse_inference and not self._cumulative
         output = self.model.output_values(Batch((x,)), sparse_inference=sparse_inference).to_dense()
         return self.featurizer.labels.predicted(output)
 

@@ -164,11 +164,12 @@ def test_categorical_values_of_mixed_types_are_each_one_whole_token():
     assert [i[0] for i in ids[:6]] == [token_id(feat, x, "categorical", "c") for x in expected]
     assert ids[1] == ids[2] == ids[5] and len({i[0] for i in ids}) == 5
     assert featurize(feat, [{"c": 1.5, "y": "a"}])[0][0] == [token_id(feat, "1.5", "categorical", "c")]
-    # as pandas writes such floats to a CSV file; a list is its string
+    # as pandas writes such floats to a CSV file; a list is several values, not one
     assert featurize(feat, [{"c": "10001.0", "y": "a"}, {"c": "-0.00", "y": "a"}])[0][0] == \
         [token_id(feat, "10001", "categorical", "c")]
     assert featurize(feat, [{"c": "-0.00", "y": "a"}])[0][0] == [token_id(feat, "0", "categorical", "c")]
-    assert featurize(feat, [{"c": [1, 2], "y": "a"}])[0][0] == [token_id(feat, "[1, 2]", "categorical", "c")]
+    with pytest.raises(ValueError, match="row 0: column 'c': expected one category a row"):
+        featurize(feat, [{"c": [1, 2], "y": "a"}])
 
 
 def test_categorical_known_vocabulary_and_multiple_values():

@@ -233,6 +233,10 @@ def test_a_model_saved_with_a_softmax_over_bins_loads_and_predicts_as_it_did(tmp
     expected = p @ old.featurizer.labels.centers / p.sum(axis=1)
     np.testing.assert_allclose([v for ((v, _),) in old.predict_batch(rows[:30])], expected, rtol=1e-9)
     assert old.evaluate(rows) == udt.evaluate(rows)
+    old.save(tmp_path / "again.sbm")                       # and saved again, as it was
+    again = sb.UniversalDeepTransformer.load(tmp_path / "again.sbm")
+    assert again.featurizer.labels.encoding == "bins" and again.predict_batch(rows[:30]) == udt.predict_batch(rows[:30])
+    assert "bounds" not in again.get_config()["featurizer"]["labels"]
 
 
 @pytest.mark.parametrize("change, message", [
@@ -302,3 +306,99 @@ def test_the_errors_of_huge_targets_stay_finite():
     errors = (predicted - np.array([r["y"] for r in rows])) / 1e200
     assert got["mae"] / 1e200 == pytest.approx(np.abs(errors).mean(), rel=1e-9)
     assert got["rmse"] / 1e200 == pytest.approx(np.sqrt((errors ** 2).mean()), rel=1e-9)
+
+
+@pytest.mark.parametrize("spread", [0.3, 3.0, 1e3, 3e4])
+def test_platt_scaling_finds_the_minimum_of_its_loss(spread):
+    # against scipy's minimiser of the same loss; margins in the thousands (saturated
+    # outputs) once stopped after a slope of 0.046 where the minimum is at 0.003
+    from scipy.optimize import minimize
+
+    from sparsebolt.automl.udt import _platt
+
+    rng = np.random.default_rng(int(spread))
+    for sign in (1.0, -1.0):  # margins that rank with the labels, and against them
+        m = rng.normal(size=60) * spread
+        t = np.where(rng.random(60) < 1 / (1 + np.exp(-sign * m / spread)), 0.9, 0.05)
+        ridge = 1e-3 * len(m)
+
+        def loss(theta):
+            z = theta[0] * m + theta[1]
+            return (np.logaddexp(0.0, z) - t * z).sum() + 0.5 * ridge * ((theta[0] - 1.0) ** 2 + theta[1] ** 2)
+
+        a, c = _platt(m, t, fit_slope=True)
+        best = minimize(loss, [1.0 / spread, 0.0], method="Nelder-Mead",
+                        options={"xatol": 1e-12, "fatol": 1e-14, "maxiter": 20000})
+        assert loss([a, c]) <= best.fun + 1e-6 * abs(best.fun)
+        assert np.sign(a) == sign
+        c_alone = _platt(m, t, fit_slope=False)
+        assert c_alone[0] == 1.0 and loss(c_alone) <= loss([1.0, 0.0])
+
+
+def test_cumulative_bins_are_scored_whole_under_sparse_inference_and_explained_by_their_value():
+    # a bin the tables do not retrieve would drop its whole width from the sum (MAE 0.8 -> 27)
+    rng = np.random.default_rng(3)
+    train, test = _rows(rng, 2000), _rows(rng, 200)
+    udt = sb.UniversalDeepTransformer({"x": sb.types.numerical(), "size": sb.types.categorical(),
+                                       "noise": sb.types.categorical(), "y": sb.types.numerical(bins=60)},
+                                      target="y", sparsity=0.2, **SMALL)
+    udt.train(train, batch_size=64, max_epochs=8, verbose=False)
+    assert udt.model.output.layer.sparsity < 1.0   # readied for sparse inference
+    assert udt.predict_batch(test, sparse_inference=True) == udt.predict_batch(test)
+    assert udt.evaluate(test, sparse_inference=True) == udt.evaluate(test)
+    # an explanation is the change of the predicted value without the piece
+    row = {"x": 5.0, "size": "L", "noise": "7"}
+    value = udt.predict(row)[0][0]
+    for column, _, effect in udt.explain(row):
+        without = udt.predict({**row, column: None})[0][0]
+        assert effect == pytest.approx(value - without, rel=1e-5, abs=1e-4)
+
+
+def test_the_held_out_error_of_cumulative_bins_is_each_rows_own():
+    from sparsebolt.data.batch import Labels
+    from sparsebolt.data.value import Value
+    from sparsebolt.train.metrics import NegativeCumulativeMAE
+
+    bounds = np.array([10.0, 12.0, 12.0, 20.0])
+    values = np.array([11.0, 12.0, 19.0, 30.0, 5.0])          # the last two beyond the bounds
+    labels = cumulative_labels(bounds, values, np.searchsorted(bounds[1:-1], values, side="right"))
+    outputs = np.array([[0.5, 0.0, 0.0], [1.0, 1.0, 0.2], [1.0, 1.0, 0.5], [1.0, 1.0, 1.0], [0.0, 0.0, 0.0]],
+                       dtype=np.float32)
+    metric = NegativeCumulativeMAE(bounds).fresh()
+    metric.update(None, None, labels, Value.dense(outputs))
+    predicted = 10.0 + outputs @ np.diff(bounds)                 # 11, 13.6, 16, 20, 10
+    truth = np.clip(values, 10.0, 20.0)
+    assert metric.result() == pytest.approx(-np.abs(predicted - truth).mean())
+    assert isinstance(labels, Labels)
+
+
+def test_a_range_given_for_the_target_bounds_its_bins():
+    rows = _rows(np.random.default_rng(1), 300)
+    udt = sb.UniversalDeepTransformer({"x": sb.types.numerical(), "size": sb.types.categorical(),
+                                       "noise": sb.types.categorical(), "y": sb.types.numerical(range=(-10, 80), bins=9)},
+                                      target="y", **SMALL)
+    udt.train(rows, epochs=1, verbose=False)
+    np.testing.assert_allclose(udt.featurizer.labels.bounds, np.linspace(-10, 80, 10))
+
+
+def test_a_later_train_without_held_out_rows_drops_the_old_calibration():
+    rng = np.random.default_rng(4)
+    words = rng.integers(30, size=600)
+    rows = [{"w": f"w{w}", "y": "yes" if rng.random() < (0.8 if w < 15 else 0.2) else "no"} for w in words]
+    udt = sb.UniversalDeepTransformer({"w": sb.types.categorical(), "y": sb.types.categorical()}, target="y", **SMALL)
+    udt.train(rows, verbose=False)
+    assert udt.calibration != (1.0, 0.0)
+    udt.train(rows, epochs=2, learning_rate=1e-2, verbose=False)   # the slope was fitted to other weights
+    assert udt.calibration == (1.0, 0.0)
+
+
+def test_a_constant_target_with_exact_values_saves_and_loads(tmp_path):
+    # its mean may round below its one value, the lowest the saved means may hold
+    rows = [{"h": float(k % 40), "y": 0.1} for k in range(400)]
+    udt = sb.UniversalDeepTransformer({"h": sb.types.numerical(exact=True), "y": sb.types.numerical()},
+                                      target="y", **SMALL)
+    udt.train(rows, epochs=1, verbose=False)
+    low, high = udt.featurizer.target_range()
+    assert low <= udt.featurizer.stat_base <= high
+    udt.save(tmp_path / "c.sbm")
+    assert sb.UniversalDeepTransformer.load(tmp_path / "c.sbm").predict_batch(rows[:5]) == udt.predict_batch(rows[:5])
