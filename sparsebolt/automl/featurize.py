@@ -242,9 +242,9 @@ class LabelMap:
 
 
 class TargetBins:
-    """A numerical target through bins at the quantiles of the first training chunk's values
-    (``ctype.bins`` of them, 10 when None, or given by ``ctype.range``), between the lowest
-    and the highest value (``bounds``). With ``encoding='cumulative'`` (a new model's) output
+    """A numerical target through bins at the quantiles of its training values (every row of
+    the first ``train``; ``ctype.bins`` of them, 10 when None, or given by ``ctype.range``),
+    between the lowest and the highest value (``bounds``). With ``encoding='cumulative'`` (a new model's) output
     k says how far a row's value passes bound k towards bound k + 1 (1 below the value's bin,
     the fraction of its bin, 0 above: a sigmoid output each, ``cumulative_labels``), and the
     prediction is the lowest bound plus the outputs times their bins' widths: the outputs

@@ -464,7 +464,11 @@ class UniversalDeepTransformer:
         labels = self.featurizer.labels
         saved = (list(labels.labels), dict(labels.index)) if isinstance(labels, LabelMap) else None
         try:
-            for chunk in self._chunks(data, with_target=True, columns=[self.target]):
+            chunks = self._chunks(data, with_target=True, columns=[self.target])
+            if not isinstance(labels, LabelMap) and labels.centers is None:
+                # a numerical target's bins and range from every training row, not the first chunk's
+                labels.fit(np.concatenate([labels.values(c.columns[self.target], c) for c in chunks]))
+            for chunk in chunks:
                 labels.to_ids(chunk.columns[self.target], chunk, grow=True)
             if saved is not None and self.model is None and self.n_classes < 2:
                 raise ValueError(f"The target column {self.target!r} of the training data ({source}) must have at "
@@ -472,6 +476,8 @@ class UniversalDeepTransformer:
         except BaseException:
             if saved is not None:
                 labels.labels, labels.index = saved
+            elif self.model is None:  # bins fitted by this failed train: the next fits its own
+                labels.edges = labels.centers = labels.bounds = None
             raise
 
     def _featurize(self, source, mode):

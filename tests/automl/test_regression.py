@@ -402,3 +402,21 @@ def test_a_constant_target_with_exact_values_saves_and_loads(tmp_path):
     assert low <= udt.featurizer.stat_base <= high
     udt.save(tmp_path / "c.sbm")
     assert sb.UniversalDeepTransformer.load(tmp_path / "c.sbm").predict_batch(rows[:5]) == udt.predict_batch(rows[:5])
+
+
+def test_a_numerical_targets_bins_come_from_every_training_row(monkeypatch):
+    # rows read in several chunks (65,536 rows each): the largest value in a later one is no
+    # value 'outside the range of the first rows'
+    import sparsebolt.automl.udt as udt_module
+
+    monkeypatch.setattr(udt_module, "CHUNK_ROWS", 100)
+    rows = _rows(np.random.default_rng(2), 400)
+    rows[350]["y"] = 500.0
+    udt = sb.UniversalDeepTransformer({"x": sb.types.numerical(), "size": sb.types.categorical(),
+                                       "noise": sb.types.categorical(), "y": sb.types.numerical()},
+                                      target="y", **SMALL)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        udt.train(rows, epochs=1, verbose=False)
+    assert udt.featurizer.labels.bounds[-1] == 500.0
+    assert udt.featurizer.labels.bounds[0] == min(r["y"] for r in rows)
