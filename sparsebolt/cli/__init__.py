@@ -150,8 +150,9 @@ def _single_input_dim(model, command):
 @cli.command(epilog=EPILOG)
 @click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
 @click.argument("data_path", metavar="DATA", type=click.Path(dir_okay=False))
-@click.option("-m", "--metric", "metrics", multiple=True, default=("precision@1", "recall@5"), show_default=True,
-              help="precision@k, recall@k, categorical_accuracy or auc; repeat for several.")
+@click.option("-m", "--metric", "metrics", multiple=True,
+              help="precision@k, recall@k, categorical_accuracy or auc (mae or rmse for a numerical target); "
+                   "repeat for several. Default: precision@1 and recall@5, for a numerical target mae and rmse.")
 @_sparse_option
 @click.option("--batch-size", type=click.IntRange(1), default=2048, show_default=True)
 @_threads_option
@@ -163,6 +164,8 @@ def evaluate(model_path, data_path, metrics, sparse_inference, batch_size, threa
     _threads(threads)
     with _failures():
         model = _load_any(model_path, mmap=True, verify=None)
+    if not metrics:
+        metrics = ("mae", "rmse") if getattr(model, "regression", False) else ("precision@1", "recall@5")
     if hasattr(model, "predict_batch"):
         with _failures():
             result = model.evaluate(data_path, metrics=list(metrics), sparse_inference=sparse_inference,

@@ -84,3 +84,15 @@ def test_a_bad_row_to_predict_names_the_file_and_line(files, capsys):
     assert main(["predict", files["model"], str(rows), "-q"]) == 1
     err = capsys.readouterr().err
     assert "rows.jsonl" in err and "expected a number, got 'cheap'" in err, err
+
+
+def test_evaluate_gives_a_numerical_targets_errors_by_default(files, capsys):
+    rows = [{"review": r["review"], "price": float(r["price"])} for r in files["rows"]]
+    udt = sb.UniversalDeepTransformer({"review": sb.types.text(), "price": sb.types.numerical()}, target="price",
+                                      embedding_dim=16, input_dim=4096)
+    udt.train(rows, epochs=2, verbose=False)
+    udt.save(files["dir"] / "reg.sbm")
+    capsys.readouterr()
+    assert main(["evaluate", str(files["dir"] / "reg.sbm"), files["test"], "-q"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got == udt.evaluate(files["test"]) and set(got) == {"mae", "rmse"}
