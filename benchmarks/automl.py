@@ -486,23 +486,31 @@ def wordnet_2k(data, workdir, n_classes=2000):
     keep = set(sorted((lab for lab in counts if lab in tested), key=lambda lab: (-counts[lab], lab))[:n_classes])
     train = [r for r in train if r["label"] in keep]
     test = [r for r in test if r["label"] in keep]
+    print(f"wordnet_search, {len(keep):,} classes: {len(train):,} training and {len(test):,} test queries")
+    return text_task("wordnet_2k", "synset", workdir, "query", train, test)
+
+
+def text_task(dataset, task, workdir, column, train, test, logistic=True):
+    """Result rows of the UDT with its defaults and of the TF-IDF baselines (``linear_rows``)
+    on rows of a text ``column`` and a 'label', written to CSV files in ``workdir`` that
+    every method reads inside its clock."""
     paths = {}
     for name, rows in (("train", train), ("test", test)):
-        paths[name] = os.path.join(workdir, f"wordnet_2k_{name}.csv")
+        paths[name] = os.path.join(workdir, f"{dataset}_{name}.csv")
         with open(paths[name], "w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
-            w.writerow(["query", "label"])
-            w.writerows([r["query"], r["label"]] for r in rows)
-    print(f"wordnet_search, {len(keep):,} classes: {len(train):,} training and {len(test):,} test queries")
-    model = sb.UniversalDeepTransformer({"query": sb.types.text(), "label": sb.types.categorical()}, target="label")
+            w.writerow([column, "label"])
+            w.writerows([r[column], r["label"]] for r in rows)
+    model = sb.UniversalDeepTransformer({column: sb.types.text(), "label": sb.types.categorical()}, target="label")
     secs, cfg = udt_fit(model, paths["train"])
     res = model.evaluate(paths["test"], metrics=["categorical_accuracy"])
-    pred = [p[0][0] for p in model.predict_batch([{"query": r["query"]} for r in test])]
+    pred = [p[0][0] for p in model.predict_batch([{column: r[column]} for r in test])]
     truth = [r["label"] for r in test]
-    out = [result("wordnet_2k", "synset", "sparsebolt UDT (defaults)", secs, cfg,
+    out = [result(dataset, task, "sparsebolt UDT (defaults)", secs, cfg,
                   accuracy=res["categorical_accuracy"], macro_f1=macro_f1(truth, pred))]
-    out += linear_rows("wordnet_2k", "synset", [r["query"] for r in train], [r["label"] for r in train],
-                       [r["query"] for r in test], truth, load=pandas_columns(paths["train"], "query", "label"))
+    out += linear_rows(dataset, task, [r[column] for r in train], [r["label"] for r in train],
+                       [r[column] for r in test], truth, load=pandas_columns(paths["train"], column, "label"),
+                       logistic=logistic)
     return out
 
 
@@ -516,30 +524,12 @@ def wordnet_hypernym(data, workdir):
             if r["node_id"] in parent and r["text"]]
     counts = collections.Counter(r["label"] for r in rows if r["split"] == "train")
     keep = {lab for lab, n in counts.items() if n >= HYPERNYM_MIN_CHILDREN}
-    paths, split = {}, {}
-    for name in ("train", "test"):
-        split[name] = [r for r in rows if r["split"] == name and r["label"] in keep]
-        paths[name] = os.path.join(workdir, f"wordnet_hypernym_{name}.csv")
-        with open(paths[name], "w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f)
-            w.writerow(["text", "label"])
-            w.writerows([r["text"], r["label"]] for r in split[name])
-    train, test = split["train"], split["test"]
+    train, test = ([r for r in rows if r["split"] == name and r["label"] in keep] for name in ("train", "test"))
     print(f"wordnet_hypernym: gloss -> hypernym, {len(keep):,} classes: {len(train):,} training and "
           f"{len(test):,} test glosses")
-    model = sb.UniversalDeepTransformer({"text": sb.types.text(), "label": sb.types.categorical()}, target="label")
-    secs, cfg = udt_fit(model, paths["train"])
-    res = model.evaluate(paths["test"], metrics=["categorical_accuracy"])
-    pred = [p[0][0] for p in model.predict_batch([{"text": r["text"]} for r in test])]
-    truth = [r["label"] for r in test]
-    out = [result("wordnet_hypernym", "hypernym", "sparsebolt UDT (defaults)", secs, cfg,
-                  accuracy=res["categorical_accuracy"], macro_f1=macro_f1(truth, pred))]
     # LinearSVC alone: LogisticRegression's 1,412 x 1-2-gram coefficients took 17 GB and
     # over 10 minutes here
-    out += linear_rows("wordnet_hypernym", "hypernym", [r["text"] for r in train], [r["label"] for r in train],
-                       [r["text"] for r in test], truth, load=pandas_columns(paths["train"], "text", "label"),
-                       logistic=False)
-    return out
+    return text_task("wordnet_hypernym", "hypernym", workdir, "text", train, test, logistic=False)
 
 
 # wordnet search, short queries -> lexname ---------------------------------------------------

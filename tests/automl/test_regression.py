@@ -25,6 +25,13 @@ def _rows(rng, n):
     return rows
 
 
+def _regressor():
+    """An untrained UDT of ``_rows``' columns, the target with its default bins."""
+    return sb.UniversalDeepTransformer({"x": sb.types.numerical(), "size": sb.types.categorical(),
+                                        "noise": sb.types.categorical(), "y": sb.types.numerical()},
+                                       target="y", **SMALL)
+
+
 @pytest.fixture(scope="module")
 def fitted():
     rng = np.random.default_rng(0)
@@ -281,9 +288,7 @@ def test_training_values_outside_the_first_range_are_warned_of():
     # the bins, lowest and highest value come from the first training rows: later values
     # beyond them are learned as the nearest end, which a held-out error cannot show
     rows = _rows(np.random.default_rng(6), 400)
-    udt = sb.UniversalDeepTransformer({"x": sb.types.numerical(), "size": sb.types.categorical(),
-                                       "noise": sb.types.categorical(), "y": sb.types.numerical()},
-                                      target="y", **SMALL)
+    udt = _regressor()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         udt.train(rows, epochs=1, verbose=False)
@@ -412,9 +417,7 @@ def test_a_numerical_targets_bins_come_from_every_training_row(monkeypatch):
     monkeypatch.setattr(udt_module, "CHUNK_ROWS", 100)
     rows = _rows(np.random.default_rng(2), 400)
     rows[350]["y"] = 500.0
-    udt = sb.UniversalDeepTransformer({"x": sb.types.numerical(), "size": sb.types.categorical(),
-                                       "noise": sb.types.categorical(), "y": sb.types.numerical()},
-                                      target="y", **SMALL)
+    udt = _regressor()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         udt.train(rows, epochs=1, verbose=False)
