@@ -8,6 +8,7 @@ count unless given.
 from __future__ import annotations
 
 import contextvars
+import copy
 import os
 import re
 import warnings
@@ -644,6 +645,21 @@ class UniversalDeepTransformer:
             if metrics:
                 _fail("train", "metrics", "empty for a numerical target (evaluate gives its 'mae' and 'rmse')",
                       metrics)
+        args = (data, epochs, learning_rate, batch_size, validation, metrics, max_in_memory_rows, shuffle,
+                callbacks, verbose, label_augmentation, max_epochs, validation_metric)
+        if self.model is not None:
+            return self._train(*args)
+        # a first train that fails leaves the model as constructed: its labels, bins and 'auto'
+        # choices are made again from the rows of the train that succeeds
+        before = copy.deepcopy((self.data_types, self.featurizer))
+        try:
+            return self._train(*args)
+        except BaseException:
+            (self.data_types, self.featurizer), self.model = before, None
+            raise
+
+    def _train(self, data, epochs, learning_rate, batch_size, validation, metrics, max_in_memory_rows, shuffle,
+               callbacks, verbose, label_augmentation, max_epochs, validation_metric):
         source = describe(data)
         if max_in_memory_rows is None:
             data = self._read_once(data)

@@ -1,4 +1,6 @@
 """Bad parameters and bad data get errors that name the parameter, the column or the line."""
+import warnings
+
 import pytest
 
 import sparsebolt as sb
@@ -257,3 +259,27 @@ def test_a_categorical_value_holding_several_names_the_row():
                 rows[:3] + [dict(rows[3], c=value)] + rows[4:], epochs=1, verbose=False)
         with pytest.raises(ValueError, match=r"row 0: column 'c': expected one category a row"):
             model.predict({"c": value})
+
+
+def test_a_first_train_that_fails_leaves_the_model_as_constructed():
+    # a bad input value found after the target was read: the next train fits its own bins and
+    # classes (they had stayed: a numerical target's values were clipped to the failed rows'
+    # range, MAE 1539 against 256; new classes were refused as having no output)
+    good = [{"d": "2020-01-01", "x": float(i % 10), "y": str(i % 3 + 3)} for i in range(60)]
+    bad = [{**r, "y": str(i % 2)} for i, r in enumerate(good)]
+    bad[50]["d"] = "not a date"
+    model = _udt({"d": sb.types.date(), "x": sb.types.numerical(), "y": sb.types.categorical()})
+    with pytest.raises(ValueError, match="row 50: column 'd': cannot read 'not a date'"):
+        model.train(bad, epochs=1, verbose=False)
+    assert model.model is None and model.featurizer.labels.labels == []
+    model.train(good, epochs=1, verbose=False)
+    assert sorted(model.featurizer.labels.labels) == ["3", "4", "5"]
+    numbers = [{"d": "2020-01-01", "x": float(i % 10), "y": float(i % 10) / 10} for i in range(60)]
+    regression = _udt({"d": sb.types.date(), "x": sb.types.numerical(), "y": sb.types.numerical()})
+    with pytest.raises(ValueError, match="row 50: column 'd'"):
+        regression.train(numbers[:50] + [dict(numbers[50], d="not a date")] + numbers[51:], epochs=1, verbose=False)
+    shifted = [dict(r, y=r["y"] + 1000.0) for r in numbers]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        regression.train(shifted, epochs=1, verbose=False)
+    assert regression.featurizer.labels.bounds[0] == 1000.0
