@@ -28,7 +28,7 @@ from ..nn import Embedding, FullyConnected, Input, Model, NumericEmbedding
 from ..nn.model import load_model_file
 from ..train.augment import can_pin
 from ..train.callbacks import EarlyStopping
-from ..train.metrics import WIDE_OUTPUT, NegativeBinnedMAE, NegativeCumulativeMAE, make_metric
+from ..train.metrics import WIDE_OUTPUT, NegativeMAE, make_metric
 from ..train.schedules import WarmupDecay, WarmupPlateau
 from . import types as T
 from ._persist import featurizer_state, set_featurizer_state
@@ -1032,10 +1032,8 @@ class UniversalDeepTransformer:
         return max(1, min(n, VALIDATION_MAX_ROWS, cap))
 
     def _default_validation_metric(self, val):
-        if self._cumulative:
-            return NegativeCumulativeMAE(self.featurizer.labels.bounds)
         if self.regression:
-            return NegativeBinnedMAE(self.featurizer.labels.centers)
+            return NegativeMAE(self.featurizer.labels.predicted, self.featurizer.labels.values_of)
         if self.n_classes == 2 and self.output_activation == "softmax":
             labels = val.labels.ids if isinstance(val, SparseDataset) else None
             if labels is None or np.unique(labels).size == 2:

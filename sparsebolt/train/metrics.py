@@ -131,50 +131,29 @@ class NegativeLogLoss:
         return self.total / self.count if self.count else float("nan")
 
 
-class NegativeBinnedMAE:
-    """Minus the mean absolute error of a target predicted through bins: the prediction is
-    the probabilities of the bins (the output) times ``values``, the bins' centers, the
-    truth the center of the labeled bin. Negative so that higher is better, as early
-    stopping expects."""
+class NegativeMAE:
+    """Minus the mean absolute error of a numerical target predicted through its outputs:
+    ``predicted`` maps a batch's dense outputs (float64[n, k]) to their values, ``truth`` its
+    Labels to the rows' own (``automl.featurize.TargetBins.predicted`` and ``values_of``).
+    Negative so that higher is better, as early stopping expects."""
 
     k = 1
     name = "neg_mae"
 
-    def __init__(self, values):
-        self.values = np.asarray(values, dtype=np.float64)
+    def __init__(self, predicted, truth):
+        self.predicted, self.truth = predicted, truth
         self.total, self.count = 0.0, 0
 
     def fresh(self):
-        return type(self)(self.values)
+        return NegativeMAE(self.predicted, self.truth)
 
     def update(self, top_ids, hits, labels, output):
-        predicted, truth = self._predicted(output.to_dense().astype(np.float64)), self._truth(labels)
+        predicted, truth = self.predicted(output.to_dense().astype(np.float64)), self.truth(labels)
         self.total += float(np.abs(predicted - truth).sum())
         self.count += len(truth)
 
-    def _predicted(self, p):
-        return (p @ self.values) / np.maximum(p.sum(axis=1), 1e-12)
-
-    def _truth(self, labels):
-        return self.values[labels.ids[labels.offsets[:-1]]]
-
     def result(self):
         return -self.total / max(self.count, 1)
-
-
-class NegativeCumulativeMAE(NegativeBinnedMAE):
-    """As ``NegativeBinnedMAE`` for a target predicted through cumulative bins
-    (``automl.featurize.cumulative_labels``) between ``values``, their bounds: the
-    prediction is the outputs times the bins' widths, the truth the same sum over the
-    labels' values (the value itself, within the bounds; both less the lowest bound)."""
-
-    def _predicted(self, p):
-        return p @ np.diff(self.values)
-
-    def _truth(self, labels):
-        rows = np.repeat(np.arange(labels.batch_size), np.diff(labels.offsets))
-        return np.bincount(rows, weights=labels.vals * np.diff(self.values)[labels.ids],
-                           minlength=labels.batch_size)
 
 
 _PATTERN = re.compile(r"^(precision|recall)@([1-9][0-9]*)$")

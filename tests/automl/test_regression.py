@@ -362,14 +362,17 @@ def test_cumulative_bins_are_scored_whole_under_sparse_inference_and_explained_b
 def test_the_held_out_error_of_cumulative_bins_is_each_rows_own():
     from sparsebolt.data.batch import Labels
     from sparsebolt.data.value import Value
-    from sparsebolt.train.metrics import NegativeCumulativeMAE
+    from sparsebolt.automl.featurize import TargetBins
+    from sparsebolt.train.metrics import NegativeMAE
 
     bounds = np.array([10.0, 12.0, 12.0, 20.0])
     values = np.array([11.0, 12.0, 19.0, 30.0, 5.0])          # the last two beyond the bounds
     labels = cumulative_labels(bounds, values, np.searchsorted(bounds[1:-1], values, side="right"))
     outputs = np.array([[0.5, 0.0, 0.0], [1.0, 1.0, 0.2], [1.0, 1.0, 0.5], [1.0, 1.0, 1.0], [0.0, 0.0, 0.0]],
                        dtype=np.float32)
-    metric = NegativeCumulativeMAE(bounds).fresh()
+    target = TargetBins("y", sb.types.numerical())
+    target.edges, target.bounds, target.centers = bounds[1:-1], bounds, np.array([11.0, 12.0, 16.0])
+    metric = NegativeMAE(target.predicted, target.values_of).fresh()
     metric.update(None, None, labels, Value.dense(outputs))
     predicted = 10.0 + outputs @ np.diff(bounds)                 # 11, 13.6, 16, 20, 10
     truth = np.clip(values, 10.0, 20.0)
