@@ -1250,10 +1250,11 @@ class Featurizer:
                 raise ValueError(f"the target means of column {c!r} need a numerical column with exact values")
         self.exact_stats = {c: (np.zeros(0), np.zeros((STAT_FOLDS, 0)), np.zeros((STAT_FOLDS, 0))) for c in columns}
         self.stat_base = cfg.get("stat_base")
+        low, high = self.target_range()
         if columns and not (isinstance(self.stat_base, (int, float)) and not isinstance(self.stat_base, bool)
-                            and self.target_range()[0] <= self.stat_base <= self.target_range()[1]):
-            raise ValueError(f"the target means' base must be a number in the target's range "
-                             f"{list(self.target_range())}, got {self.stat_base!r}")
+                            and low <= self.stat_base <= high):
+            raise ValueError(f"the target means' base must be a number in the target's range [{low}, {high}], "
+                             f"got {self.stat_base!r}")
         self.document_frequencies = {}
         for c, f in cfg.get("document_frequencies", {}).items():
             self.document_frequencies[c] = (int(f["rows"]), np.asarray(f["ids"], dtype=np.int64),
