@@ -28,7 +28,7 @@ from ..nn import Embedding, FullyConnected, Input, Model, NumericEmbedding
 from ..nn.model import load_model_file
 from ..train.augment import can_pin
 from ..train.callbacks import EarlyStopping
-from ..train.metrics import WIDE_OUTPUT, NegativeMAE, make_metric
+from ..train.metrics import WIDE_OUTPUT, NegativeLogLoss, NegativeMAE, make_metric
 from ..train.schedules import WarmupDecay, WarmupPlateau
 from . import types as T
 from ._persist import featurizer_state, set_featurizer_state
@@ -1081,7 +1081,8 @@ class UniversalDeepTransformer:
             Labeled rows.
         metrics : sequence of str, default=('categorical_accuracy',)
             'precision@k', 'recall@k', 'categorical_accuracy', 'auc' (binary target),
-            'neg_log_loss'; for a numerical target 'mae' and 'rmse' (the default is then both).
+            'neg_log_loss' (a binary target's of ``predict_proba``'s calibrated
+            probabilities); for a numerical target 'mae' and 'rmse' (the default is then both).
         sparse_inference : bool, default=False
             Score only the output neurons the LSH tables retrieve.
         batch_size : int, default=2048
@@ -1106,6 +1107,9 @@ class UniversalDeepTransformer:
         check_int("evaluate", "batch_size", batch_size, 1)
         if self.featurizer.node_column is not None:
             self.index_nodes(data)
+        if self._binary and self.calibration[0] != 1.0:
+            # the log-loss of predict_proba's probabilities: the output's bias holds only the shift
+            metrics = [NegativeLogLoss(self.calibration[0]) if m == "neg_log_loss" else m for m in metrics]
         stream = _ChunkStream(self, data, "eval", batch_size, CHUNK_ROWS, False, self.seed)
         return self.model.evaluate(stream, metrics=metrics, sparse_inference=sparse_inference)
 

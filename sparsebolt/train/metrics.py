@@ -96,8 +96,14 @@ class NegativeLogLoss:
     k = 1
     name = "neg_log_loss"
 
-    def __init__(self):
+    def __init__(self, slope=1.0):
+        # a two-class softmax's probabilities with their log-odds scaled by ``slope``: the
+        # UniversalDeepTransformer's Platt calibration, whose shift is already in the bias
+        self.slope = slope
         self.total, self.count = 0.0, 0
+
+    def fresh(self):
+        return NegativeLogLoss(self.slope)
 
     def update(self, top_ids, hits, labels, output):
         if output is None:
@@ -106,7 +112,9 @@ class NegativeLogLoss:
                              "evaluate it with sparse_inference=True or monitor another metric.")
         n_labels = np.diff(labels.offsets)
         rows = np.repeat(np.arange(labels.batch_size), n_labels)
-        if output.is_dense:
+        if self.slope != 1.0:
+            p = _scaled_log_odds(output, self.slope)[rows, labels.ids]
+        elif output.is_dense:
             p = output.vals[rows, labels.ids].astype(np.float64)
         else:
             # (row, id) keys of the output's entries, sorted, looked up for each label
@@ -129,6 +137,16 @@ class NegativeLogLoss:
 
     def result(self):
         return self.total / self.count if self.count else float("nan")
+
+
+def _scaled_log_odds(output, slope):
+    """float64[B, 2]: a dense two-neuron softmax output's probabilities with their log-odds
+    multiplied by ``slope``."""
+    if not output.is_dense or output.dim != 2:
+        raise ValueError(f"A calibrated 'neg_log_loss' needs a dense output of 2 neurons. Got {output.dim} neurons.")
+    p = np.maximum(output.vals.astype(np.float64), _MIN_PROBABILITY)
+    odds = slope * (np.log(p[:, 1]) - np.log(p[:, 0]))
+    return np.stack([1.0 / (1.0 + np.exp(odds)), 1.0 / (1.0 + np.exp(-odds))], axis=1)
 
 
 class NegativeMAE:

@@ -103,6 +103,8 @@ def test_a_binary_target_gets_a_probability_calibrated_on_the_held_out_rows(tmp_
     udt.calibration = fitted
     assert log_loss(calibrated) < log_loss(raw) - 0.05
     assert calibrated[hot].mean() > 0.65 and calibrated[~hot].mean() < 0.35
+    # evaluate reports the log-loss of these probabilities, not of the raw outputs
+    assert udt.evaluate(test, metrics=["neg_log_loss"])["neg_log_loss"] == pytest.approx(-log_loss(calibrated), rel=1e-5)
     udt.save(tmp_path / "b.sbm")
     np.testing.assert_array_equal(sb.UniversalDeepTransformer.load(tmp_path / "b.sbm").predict_proba(test), calibrated)
 

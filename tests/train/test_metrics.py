@@ -6,6 +6,7 @@ import sparsebolt as sb
 from sparsebolt.data import Labels
 from sparsebolt.data.value import Value
 from sparsebolt.train import make_metric
+from sparsebolt.train.metrics import NegativeLogLoss
 
 from ..synthetic import clustered, small_model
 
@@ -38,6 +39,19 @@ def test_neg_log_loss_is_minus_the_cross_entropy_of_each_sample_s_labels():
     empty = make_metric("neg_log_loss")
     empty.update(None, None, Labels(np.zeros(3), np.zeros(0, np.int32)), Value.dense(_softmax_rows(rng, 2, 9)))
     assert np.isnan(empty.result())
+
+
+def test_neg_log_loss_with_a_slope_scales_a_binary_output_s_log_odds():
+    rng = np.random.default_rng(2)
+    p = _softmax_rows(rng, 6, 2)
+    y = rng.integers(2, size=6)
+    metric = make_metric(NegativeLogLoss(slope=2.5))   # a fresh one, of the same slope
+    metric.update(None, None, Labels(np.arange(7), y.astype(np.int32)), Value.dense(p))
+    second = 1 / (1 + np.exp(-2.5 * np.log(p[:, 1].astype(np.float64) / p[:, 0])))
+    expected = np.mean(np.log(np.where(y == 1, second, 1 - second)))
+    assert metric.result() == pytest.approx(expected, rel=1e-9)
+    with pytest.raises(ValueError, match="needs a dense output of 2 neurons. Got 9"):
+        metric.update(None, None, Labels(np.arange(3), np.zeros(2, np.int32)), Value.dense(_softmax_rows(rng, 2, 9)))
 
 
 def test_neg_log_loss_of_a_sparse_output_reads_each_label_s_entry():
