@@ -647,7 +647,8 @@ class UniversalDeepTransformer:
                       metrics)
         args = (data, epochs, learning_rate, batch_size, validation, metrics, max_in_memory_rows, shuffle,
                 callbacks, verbose, label_augmentation, max_epochs, validation_metric)
-        if self.model is not None:
+        built = self._rebuildable
+        if self.model is not None and not built:
             return self._train(*args)
         # a first train that fails leaves the model as constructed: its labels, bins and 'auto'
         # choices are made again from the rows of the train that succeeds
@@ -656,6 +657,8 @@ class UniversalDeepTransformer:
             return self._train(*args)
         except BaseException:
             (self.data_types, self.featurizer), self.model = before, None
+            if built:  # as the constructor built it (n_classes given)
+                self._build(MAX_SIGMA)
             raise
 
     def _train(self, data, epochs, learning_rate, batch_size, validation, metrics, max_in_memory_rows, shuffle,

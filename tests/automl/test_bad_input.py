@@ -1,6 +1,7 @@
 """Bad parameters and bad data get errors that name the parameter, the column or the line."""
 import warnings
 
+import numpy as np
 import pytest
 
 import sparsebolt as sb
@@ -283,3 +284,22 @@ def test_a_first_train_that_fails_leaves_the_model_as_constructed():
         warnings.simplefilter("error")
         regression.train(shifted, epochs=1, verbose=False)
     assert regression.featurizer.labels.bounds[0] == 1000.0
+
+
+def test_a_failed_first_train_of_a_network_built_with_n_classes_leaves_it_as_constructed():
+    # the constructor built the network (n_classes given): a failed first train had kept the
+    # bins it fitted to its own rows, which clipped every value of the next train's
+    rows = [{"d": "2020-01-01", "x": float(i % 10), "y": i % 3} for i in range(60)]
+    types = {"d": sb.types.date(), "x": sb.types.numerical(), "y": sb.types.categorical(n_classes=3)}
+    model, fresh = _udt(types), _udt(types)
+    weights = model.model.layer("output").W.value.copy()
+    bad = [dict(r, x=r["x"] + 1000.0) for r in rows]
+    bad[50]["d"] = "not a date"
+    with pytest.raises(ValueError, match="row 50: column 'd'"):
+        model.train(bad, epochs=1, verbose=False)
+    assert model.featurizer.edges["x"] is None and model.model.steps == 0
+    np.testing.assert_array_equal(model.model.layer("output").W.value, weights)
+    model.train(rows, epochs=1, verbose=False)
+    fresh.train(rows, epochs=1, verbose=False)
+    np.testing.assert_array_equal(model.featurizer.edges["x"], fresh.featurizer.edges["x"])
+    assert model.predict_batch(rows[:5]) == fresh.predict_batch(rows[:5])
