@@ -79,6 +79,10 @@ NUMERICAL_TARGET_WIDTH = 96
 # measured best at a higher rate, text bigrams (twice the features a row) at a lower one,
 # unless character windows come with them (fewer epochs at the higher rate, no loss)
 AUTO_LEARNING_RATE, NARROW_LEARNING_RATE, GRAMS_LEARNING_RATE = 2e-3, 3e-3, 1e-3
+# a numerical target's cumulative bins, narrow: against 3e-3, MAE 1-4% lower on the four
+# tables of 4,000 rows or more (adult age 7.3 epochs instead of 11.2), within 1% on the three
+# of about 400 (docs/automl.md, "The rate of a numerical target")
+NUMERICAL_TARGET_LEARNING_RATE = 4.5e-3
 AUTO_MAX_WARMUP = 500
 # automatic training doubles the batch on a plateau instead of halving the rate, while a step
 # takes at most this many rows and an epoch at least MIN_STEPS steps (docs/automl.md, "Growing
@@ -793,7 +797,9 @@ class UniversalDeepTransformer:
             return NARROW_LEARNING_RATE
         if any(t.encoding in ("bigrams", "pairgrams") for t in self.data_types.values() if t.kind == "text"):
             return GRAMS_LEARNING_RATE
-        return NARROW_LEARNING_RATE if self.hidden_dim <= FEW_CLASSES_WIDTH else AUTO_LEARNING_RATE
+        if self.hidden_dim > FEW_CLASSES_WIDTH:
+            return AUTO_LEARNING_RATE
+        return NUMERICAL_TARGET_LEARNING_RATE if self._cumulative else NARROW_LEARNING_RATE
 
     def _training_tables(self):
         """Put back the output layer's training settings (autotuned tables at the training

@@ -462,6 +462,11 @@ def test_auto_text_settings_by_target_and_text_length():
                                               input_dim=64)
     regression.train([{**r, "y": i % 7} for i, r in enumerate(rows("pn", 12))], epochs=1, verbose=False)
     assert regression.data_types["q"].encoding == "unigrams" and regression.hidden_dim == 96
+    assert regression._auto_rate == 4.5e-3   # cumulative bins at a rate of their own
+    wide = sb.UniversalDeepTransformer({"q": sb.types.text(), "y": sb.types.numerical()}, target="y", input_dim=64,
+                                       embedding_dim=256)
+    wide.train([{**r, "y": i % 7} for i, r in enumerate(rows("pn", 12))], epochs=1, verbose=False)
+    assert wide._auto_rate == 2e-3
     short = fitted("pn", 3)
     assert short.data_types["q"].encoding == "unigrams" and short.data_types["q"].tokenizers[0] == "words"
     assert fitted("pn", 12, encoding="unigrams").data_types["q"].encoding == "unigrams"
