@@ -564,7 +564,7 @@ class UniversalDeepTransformer:
         more, or it follows a numerical target's error; at most ``max_epochs``, by default
         enough epochs for about 3M samples, within [3, 30]) and keeps the weights of the best
         epoch. With no ``learning_rate`` the rate warms up linearly to 2e-3 (3e-3 for a hidden
-        layer of at most 128; 1e-3 when a text column hashes bigrams or pairgrams, except a
+        layer of at most 128, 4.5e-3 for a numerical target's; 1e-3 when a text column hashes bigrams or pairgrams, except a
         long text with character windows as the only input for 3 to 100 classes, 3e-3) over
         the first quarter epoch (at most 500 batches); whenever the validation metric fails
         to improve, a step's rows double (the batch size chosen here, while a step takes at
