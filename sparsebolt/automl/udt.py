@@ -1275,12 +1275,16 @@ class UniversalDeepTransformer:
         rows = self._rows_source(rows, "predict_batch")
         if self._no_rows(rows):
             return []
-        results = []
+        return [r for part in self._predicted_chunks(rows, top_k, sparse_inference) for r in part]
+
+    def _predicted_chunks(self, rows, top_k, sparse_inference):
+        """``predict_batch``'s results a chunk of ``rows`` at a time (the command line's
+        ``predict`` writes each as it comes)."""
         for chunk in self._chunks(rows, with_target=False):
             offsets, ids, vals, _, _ = self.featurizer.transform(chunk, "predict")
             x = csr_value(self.input_dim, offsets, ids, vals)
             if self.regression:
-                results += [[(float(v), None)] for v in self._expected_values(x, sparse_inference)]
+                yield [[(float(v), None)] for v in self._expected_values(x, sparse_inference)]
                 continue
             labels = self.featurizer.labels
             # neurons beyond the labels seen in training (n_classes larger than needed) have no name
@@ -1293,10 +1297,8 @@ class UniversalDeepTransformer:
                 z = self._logits(x)
                 second = _logistic(self.calibration[0] * (z[:, 1] - z[:, 0]) + self.calibration[1])
                 scores = np.where(np.asarray(top) == 1, second[:, None], 1.0 - second[:, None])
-            for r_ids, r_scores in zip(top, scores):
-                results.append([(labels.name(int(i)), float(s)) for i, s in zip(r_ids, r_scores)
-                                if 0 <= i < named and labels.name(int(i)) is not None][:top_k])
-        return results
+            yield [[(labels.name(int(i)), float(s)) for i, s in zip(r_ids, r_scores)
+                    if 0 <= i < named and labels.name(int(i)) is not None][:top_k] for r_ids, r_scores in zip(top, scores)]
 
     def predict(self, row: dict[str, Any], top_k: int = 1,
                 sparse_inference: bool = False) -> list[tuple[Any, float | None]]:

@@ -38,6 +38,9 @@ def _threads(n):
 
 _threads_option = click.option("--threads", type=click.IntRange(1, numba.config.NUMBA_NUM_THREADS),
                                help="Kernel threads (default: all cores).")
+# a damaged array would otherwise be used as it is: mapped files skip the checksums unless asked
+_no_verify_option = click.option("--no-verify", is_flag=True,
+                                 help="Skip the arrays' checksums (read once over the whole file) when loading MODEL.")
 _sparse_option = click.option("--sparse-inference", is_flag=True,
                               help="Compute only the output neurons the LSH tables retrieve (faster, may be less accurate).")
 
@@ -141,6 +144,13 @@ def _load_any(model_path, mmap, verify):
     return cls.load(model_path, mmap=mmap, verify=verify, optimizer_state=False)
 
 
+def _rows_predicted(model, rows, line, name, top_k, sparse_inference):
+    try:
+        return model.predict_batch(rows, top_k=top_k, sparse_inference=sparse_inference)
+    except ValueError as e:
+        raise ValueError(f"{name}, the {len(rows)} rows from line {line}: {e}") from None
+
+
 def _single_input_dim(model, command):
     if len(model.inputs) != 1:
         raise click.ClickException(f"{command} reads samples of one sparse input; the model has {len(model.inputs)} inputs.")
@@ -155,15 +165,16 @@ def _single_input_dim(model, command):
                    "repeat for several. Default: precision@1 and recall@5, for a numerical target mae and rmse.")
 @_sparse_option
 @click.option("--batch-size", type=click.IntRange(1), default=2048, show_default=True)
+@_no_verify_option
 @_threads_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def evaluate(model_path, data_path, metrics, sparse_inference, batch_size, threads, quiet):
+def evaluate(model_path, data_path, metrics, sparse_inference, batch_size, no_verify, threads, quiet):
     """Score MODEL on DATA (multi-label SVM; a CSV file with a header for a
     UniversalDeepTransformer); prints one JSON object of metrics."""
     from .. import data
     _threads(threads)
     with _failures():
-        model = _load_any(model_path, mmap=True, verify=None)
+        model = _load_any(model_path, mmap=True, verify=not no_verify)
     if not metrics:
         metrics = ("mae", "rmse") if getattr(model, "regression", False) else ("precision@1", "recall@5")
     if hasattr(model, "predict_batch"):
@@ -189,30 +200,34 @@ def evaluate(model_path, data_path, metrics, sparse_inference, batch_size, threa
 @_sparse_option
 @click.option("-o", "--output", type=click.File("w"), default="-", help="Where to write the JSON lines (default: stdout).")
 @click.option("--batch-size", type=click.IntRange(1), default=1024, show_default=True)
+@_no_verify_option
 @_threads_option
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
-def predict(model_path, input_file, top_k, fmt, sparse_inference, output, batch_size, threads, quiet):
+def predict(model_path, input_file, top_k, fmt, sparse_inference, output, batch_size, no_verify, threads, quiet):
     """Top-k labels of each sample in INPUT (a file, or - for stdin: SVM lines or JSON lines
     {"ids": [...], "values": [...]}), written as JSON lines {"ids": [...], "scores": [...]}.
     For a UniversalDeepTransformer, INPUT is a CSV file with a header or JSON lines of rows
     {"column": value, ...}, and the output JSON lines {"labels": [...], "scores": [...]}."""
     from tqdm.auto import tqdm
-    from ._input import prediction_lines, read_batches, read_row_batches
+    from ._input import json_row_batches, prediction_lines, read_batches, row_source
     _threads(threads)
     with _failures():
-        model = _load_any(model_path, mmap=True, verify=None)
-    name = "stdin" if input_file.name == "<stdin>" else input_file.name
+        model = _load_any(model_path, mmap=True, verify=not no_verify)
+    name = getattr(input_file, "name", "<stdin>")
+    name = "stdin" if name == "<stdin>" else name
     if hasattr(model, "predict_batch"):
-        with _failures(), tqdm(unit="rows", disable=quiet or not sys.stderr.isatty(), file=sys.stderr) as bar:
-            for line, rows in read_row_batches(input_file, name, batch_size, fmt):
-                try:
-                    out = model.predict_batch(rows, top_k=top_k, sparse_inference=sparse_inference)
-                except ValueError as e:
-                    raise ValueError(f"{name}, the {len(rows)} rows from line {line}: {e}") from None
+        with (_failures(), tqdm(unit="rows", disable=quiet or not sys.stderr.isatty(), file=sys.stderr) as bar,
+              row_source(input_file, name, fmt) as (kind, source)):
+            if kind == "csv":
+                parts = model._predicted_chunks(source, top_k, sparse_inference)
+            else:
+                parts = (_rows_predicted(model, rows, line, name, top_k, sparse_inference)
+                         for line, rows in json_row_batches(source, name, batch_size))
+            for out in parts:
                 output.writelines(json.dumps({"labels": [label for label, _ in r], "scores": [s for _, s in r]})
                                   + "\n" for r in out)
                 output.flush()
-                bar.update(len(rows))
+                bar.update(len(out))
         return
     if fmt == "csv":
         raise click.UsageError("--format csv is for UniversalDeepTransformer files; this model reads feature ids.")
@@ -254,7 +269,8 @@ def info(model_path, as_json, verify):
 @click.option("--max-body-bytes", type=click.IntRange(1), default=4 << 20, show_default=True,
               help="Larger request bodies get 413.")
 @click.option("--no-mmap", is_flag=True, help="Read the model into memory instead of mapping it.")
-@click.option("--verify", is_flag=True, help="Check every array's checksum before serving.")
+@click.option("--verify/--no-verify", default=True, show_default=True,
+              help="Check every array's checksum before serving (reads the whole file once).")
 @click.option("--request-timeout", type=click.FloatRange(0, min_open=True), default=30.0, show_default=True,
               help="Seconds from a request's first byte to its last; slower senders are disconnected.")
 @_threads_option
@@ -267,7 +283,7 @@ def serve(model_path, host, port, sparse_inference, top_k, max_top_k, max_batch,
     _threads(threads)
     with _failures():
         from ..serve import run
-        model = _load_any(model_path, mmap=not no_mmap, verify=verify or None)
+        model = _load_any(model_path, mmap=not no_mmap, verify=verify)
         run(model, host=host, port=port, model_path=model_path, sparse_inference=sparse_inference,
             default_top_k=top_k, max_top_k=max_top_k, max_batch=max_batch, max_body_bytes=max_body_bytes,
             log_level=log_level, request_timeout=request_timeout)

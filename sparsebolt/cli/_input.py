@@ -5,11 +5,14 @@ be left out by starting the line with a blank. JSON lines are ``{"ids": [...], "
 [...]}`` (``values`` optional: 1.0 each). ``auto`` picks JSON lines when the first
 non-blank line starts with ``{``.
 """
-import csv
+import codecs
+import contextlib
 import io
-import itertools
 import json
 import math
+import os
+import shutil
+import tempfile
 
 import numpy as np
 
@@ -102,23 +105,65 @@ def prediction_lines(ids, scores):
 
 
 
-def read_row_batches(stream, name, batch_size, fmt="auto"):
-    """Yield (line of the first row, [row dicts]) for every ``batch_size`` rows of
-    ``stream`` (binary): JSON lines of objects, or CSV with a header (``auto``: JSON lines
-    when the first non-blank line starts with ``{``). Empty CSV fields are missing values."""
-    lines = enumerate(io.TextIOWrapper(stream, encoding="utf-8", newline=""), start=1)
-    if fmt == "auto":
-        seen = []
-        for n, raw in lines:
-            seen.append((n, raw))
-            if raw.strip():
-                break
-        fmt = "jsonl" if seen and seen[-1][1].lstrip().startswith("{") else "csv"
-        lines = itertools.chain(seen, lines)
-    if fmt not in ("jsonl", "csv"):
+@contextlib.contextmanager
+def row_source(stream, name, fmt="auto"):
+    """The rows of ``stream`` (binary) for a UniversalDeepTransformer, as ("jsonl", text
+    lines numbered from 1) or ("csv", a CSV path): a CSV is read by the model's own reader,
+    as ``evaluate`` and ``predict_batch`` read it (its header checked against the model's
+    columns, other columns ignored, a byte-order mark, the model's delimiter); from stdin
+    it is spooled to a temporary file first, whose name ``name`` replaces in errors.
+    ``auto``: JSON lines when the first non-blank line starts with ``{``."""
+    if fmt not in ("auto", "jsonl", "csv"):
         raise ValueError(f"{name}: a UniversalDeepTransformer reads CSV or JSON lines, not {fmt}")
+    seen = []
+    for raw in stream:
+        seen.append(raw)
+        if raw.strip():
+            break
+    if fmt == "auto":
+        fmt = "jsonl" if seen and seen[-1].lstrip().lstrip(codecs.BOM_UTF8).startswith(b"{") else "csv"
+    if fmt == "jsonl":
+        text = io.TextIOWrapper(_Chained(seen, stream), encoding="utf-8-sig", newline="")
+        yield "jsonl", enumerate(text, start=1)
+        return
+    path = getattr(stream, "name", None)
+    if isinstance(path, str) and os.path.isfile(path):
+        yield "csv", path
+        return
+    with tempfile.TemporaryDirectory(prefix="sparsebolt-") as folder:
+        spooled = os.path.join(folder, "stdin.csv")
+        with open(spooled, "wb") as f:
+            f.writelines(seen)
+            shutil.copyfileobj(stream, f)
+        try:
+            yield "csv", spooled
+        except ValueError as e:
+            raise ValueError(str(e).replace(spooled, name)) from None
+
+
+class _Chained(io.RawIOBase):
+    """A binary stream that gives the lines already read, then the rest of ``stream``."""
+
+    def __init__(self, lines, stream):
+        self._head, self._stream = b"".join(lines), stream
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        if not self._head:
+            data = self._stream.read(len(buffer))
+        else:
+            data, self._head = self._head[:len(buffer)], self._head[len(buffer):]
+        buffer[:len(data)] = data
+        return len(data)
+
+
+def json_row_batches(lines, name, batch_size):
+    """Yield (line of the first row, [row dicts]) for every ``batch_size`` JSON objects
+    among the numbered text ``lines`` (blank lines skipped)."""
     block, first = [], None
-    for line, row in (_json_rows if fmt == "jsonl" else _csv_rows)(lines, name):
+    for line, row in _json_rows(lines, name):
         first = line if not block else first
         block.append(row)
         if len(block) == batch_size:
@@ -139,21 +184,3 @@ def _json_rows(lines, name):
         if not isinstance(row, dict):
             raise DataFormatError(name, line, f"expected a JSON object of column -> value, got {raw.strip()[:60]!r}")
         yield line, row
-
-
-def _csv_rows(lines, name):
-    reader = csv.reader(raw for _, raw in lines)
-    header = None
-    try:
-        for fields in reader:
-            if not fields:
-                continue
-            if header is None:
-                header = fields
-                continue
-            if len(fields) != len(header):
-                raise DataFormatError(name, reader.line_num, f"expected {len(header)} fields as in the header, "
-                                      f"found {len(fields)}")
-            yield reader.line_num, {c: (v if v != "" else None) for c, v in zip(header, fields)}
-    except csv.Error as e:
-        raise DataFormatError(name, reader.line_num, f"cannot parse the row: {e}") from None

@@ -96,3 +96,50 @@ def test_evaluate_gives_a_numerical_targets_errors_by_default(files, capsys):
     assert main(["evaluate", str(files["dir"] / "reg.sbm"), files["test"], "-q"]) == 0
     got = json.loads(capsys.readouterr().out)
     assert got == udt.evaluate(files["test"]) and set(got) == {"mae", "rmse"}
+
+
+def test_predict_reads_a_csv_as_evaluate_and_predict_batch_do(files, capsys, monkeypatch):
+    import io
+    import pandas as pd
+    main(["train", files["config"], files["train"], "-o", files["model"], "-q"])
+    udt = sb.UniversalDeepTransformer.load(files["model"])
+    test = pd.read_csv(files["test"])
+    want = [[label for label, _ in r] for r in udt.predict_batch(files["test"], top_k=2)]
+    # another column beside the model's is left out, a byte-order mark read past, as the
+    # library's own reader does (the command's reader had refused both)
+    marked = files["dir"] / "marked.csv"
+    marked.write_text(test.assign(row_id=range(len(test))).to_csv(index=False), encoding="utf-8-sig")
+    capsys.readouterr()
+    assert main(["predict", files["model"], str(marked), "-k", "2", "-q"]) == 0
+    assert [json.loads(line)["labels"] for line in capsys.readouterr().out.splitlines()] == want
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(marked.read_bytes())))
+    assert main(["predict", files["model"], "-", "-k", "2", "-q"]) == 0
+    assert [json.loads(line)["labels"] for line in capsys.readouterr().out.splitlines()] == want
+    # a model column missing from the header is refused (it had been read as missing on every row)
+    short = files["dir"] / "short.csv"
+    test.drop(columns=["price"]).to_csv(short, index=False)
+    assert main(["predict", files["model"], str(short), "-q"]) == 1
+    assert "short.csv, line 1: no column(s) ['price']" in capsys.readouterr().err
+    for text, message in (("", "stdin: the file is empty"), ("not json\n", "stdin, line 1: no column(s)")):
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+        assert main(["predict", files["model"], "-", "-q"]) == 1
+        captured = capsys.readouterr()
+        assert message in captured.err and captured.out == "", captured.err
+
+
+def test_a_damaged_array_is_refused_unless_checksums_are_skipped(files, capsys):
+    import zipfile
+    main(["train", files["config"], files["train"], "-o", files["model"], "-q"])
+    with zipfile.ZipFile(files["model"]) as z:
+        manifest = json.loads(z.read("manifest.json"))
+        info = z.getinfo(manifest["arrays"]["layers/output/W"]["member"])
+    raw = bytearray(open(files["model"], "rb").read())
+    # an exponent bit of a weight past the .npy header: the zip directory stays whole
+    raw[info.header_offset + 30 + len(info.filename.encode()) + len(info.extra) + 131] ^= 0x40
+    damaged = files["dir"] / "damaged.sbm"
+    damaged.write_bytes(bytes(raw))
+    capsys.readouterr()
+    for command in (["evaluate", str(damaged), files["test"], "-q"], ["predict", str(damaged), files["test"], "-q"]):
+        assert main(command) == 1
+        assert "array 'layers/output/W') is corrupted" in capsys.readouterr().err
+        assert main(command + ["--no-verify"]) == 0
