@@ -281,14 +281,14 @@ class TargetBins:
             x = np.array(values, dtype=np.float64)
             if x.shape == (len(values),) and np.isfinite(x).all() and not _holds_times(values, chunk):
                 return x
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             pass
         # a missing, non-numeric or non-finite value: the first, as the row-by-row parse meets it
         x = np.empty(len(values))
         for i, v in enumerate(values):
             try:
                 x[i] = float(v)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 x[i] = np.nan
             if not np.isfinite(x[i]):
                 raise chunk.error(i, f"the target column {self.column!r} needs a finite number in every "
@@ -781,7 +781,7 @@ class Featurizer:
                 # only the non-finite values can be missing ones: `None in values` compares every string
                 if all(parsed[i] is None for i in np.flatnonzero(~np.isfinite(x))):
                     return x[values.codes] if parsed is not values else x
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             pass
         # pandas' missing markers ('NA', 'NaN', 'null' ...), or a bad value: the first, as the
         # row-by-row parse meets it
@@ -791,7 +791,7 @@ class Featurizer:
                 continue
             try:
                 x[i] = float(v)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise chunk.error(i, f"column {column!r}: expected a number, got {v!r}") from None
             if not np.isfinite(x[i]):  # inf would make the bin edges inf and nan
                 raise chunk.error(i, f"column {column!r}: expected a finite number, got {v!r}")

@@ -97,12 +97,20 @@ class RowPredictor:
                                  f"got {type(v).__name__}")
             if isinstance(v, float) and not math.isfinite(v):
                 raise ValueError(f"column {c!r}: numbers must be finite")
-        tracked = [self.udt.featurizer.time_column] + [c for u, items in self.udt.temporal_tracking.items()
-                                                       for c in (u, *items)]
+        users_items = [c for u, items in self.udt.temporal_tracking.items() for c in (u, *items)]
+        tracked = [self.udt.featurizer.time_column] + users_items
         missing = [c for c in (tracked if update else self.required) if c not in row]
         if missing:
             raise ValueError(f"missing column(s) {missing}; give null for a missing value")
+        empty = [c for c in users_items if row[c] is None] if update else []
+        if empty:  # nothing to record: it had answered 'recorded' and kept nothing
+            raise ValueError(f"an interaction needs its user and item; column(s) {empty} are null")
         return row
+
+    def interactions(self):
+        """The interactions the model holds now (the temporal tracking's histories)."""
+        with self._lock:
+            return sum(len(h) for h in self.udt.featurizer.histories.values())
 
     def predict(self, rows, top_k):
         with self._lock:
@@ -188,7 +196,7 @@ def create_app(model: "Model | UniversalDeepTransformer", model_path: str | os.P
     class PredictRequest(SampleFields):
         """One sample (``ids``, ``values``) or a batch (``samples``), and ``top_k``."""
         samples: list[Sample] | None = Field(None, min_length=1, max_length=max_batch)
-        top_k: int = Field(default_top_k, ge=1, le=max_top_k)
+        top_k: StrictInt = Field(default_top_k, ge=1, le=max_top_k)
 
         @model_validator(mode="after")
         def _one_or_a_batch(self):
@@ -217,13 +225,14 @@ def create_app(model: "Model | UniversalDeepTransformer", model_path: str | os.P
 def _row_app(udt, model_path, sparse_inference, default_top_k, max_top_k, max_batch, max_body_bytes):
     """``create_app`` for a UniversalDeepTransformer."""
     from fastapi.responses import JSONResponse
-    from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+    from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
     from ..automl._persist import featurizer_state
     from ..io._describe import describe_automl, describe_model
 
     predictor = RowPredictor(udt, sparse_inference)
-    Row = dict[str, str | int | float | None]
+    # bool kept as it is (pydantic would make true 1), for check_row to refuse it
+    Row = dict[str, str | bool | int | float | None]
 
     def _rows_valid(rows, update=False):
         for i, row in enumerate(rows or ()):
@@ -238,7 +247,7 @@ def _row_app(udt, model_path, sparse_inference, default_top_k, max_top_k, max_ba
         model_config = ConfigDict(extra="forbid")
         row: Row | None = None
         rows: list[Row] | None = Field(None, min_length=1, max_length=max_batch)
-        top_k: int = Field(default_top_k, ge=1, le=max_top_k)
+        top_k: StrictInt = Field(default_top_k, ge=1, le=max_top_k)
 
         @field_validator("row")
         @classmethod
@@ -272,7 +281,12 @@ def _row_app(udt, model_path, sparse_inference, default_top_k, max_top_k, max_ba
     about = {"path": None if model_path is None else os.path.basename(model_path), "sparse_inference": sparse_inference,
              "limits": limits, "required_columns": predictor.required, **describe_model(udt.model),
              "automl": describe_automl(saved)}
-    app = _app("Top-k labels of a sparsebolt UniversalDeepTransformer for rows of named columns.", max_body_bytes, about)
+
+    def live_about():  # /update adds interactions while the server runs
+        return {**about, "automl": {**about["automl"], "interactions": predictor.interactions()}}
+
+    app = _app("Top-k labels of a sparsebolt UniversalDeepTransformer for rows of named columns.", max_body_bytes,
+               live_about if udt.temporal_tracking else about)
 
     def _unprocessable(field, e):
         # a value the featurizer cannot read (a date it cannot parse): the client's fault
@@ -306,11 +320,12 @@ def _json(obj):
 
 
 def _app(description, max_body_bytes, about):
-    """A FastAPI app with the 422 handler, GET /health and GET /model (``about``)."""
+    """A FastAPI app with the 422 handler, GET /health and GET /model (``about``: a dict, or
+    a function that gives it at each request)."""
     from fastapi import FastAPI, Response
     app = FastAPI(title="sparsebolt", version=_version(), max_body_size=max_body_bytes, description=description)
     _add_error_handler(app)
-    about = json.dumps(about)
+    fixed = None if callable(about) else json.dumps(about)
 
     @app.get("/health")
     def health():
@@ -318,7 +333,7 @@ def _app(description, max_body_bytes, about):
 
     @app.get("/model")
     def model_info():
-        return Response(content=about, media_type="application/json")
+        return Response(content=fixed or json.dumps(about()), media_type="application/json")
 
     return app
 

@@ -303,3 +303,15 @@ def test_a_failed_first_train_of_a_network_built_with_n_classes_leaves_it_as_con
     fresh.train(rows, epochs=1, verbose=False)
     np.testing.assert_array_equal(model.featurizer.edges["x"], fresh.featurizer.edges["x"])
     assert model.predict_batch(rows[:5]) == fresh.predict_batch(rows[:5])
+
+
+def test_an_integer_beyond_float64_names_its_column_and_row():
+    rows = [{"x": float(i % 10), "y": str(i % 2)} for i in range(60)]
+    model = _udt({"x": sb.types.numerical(), "y": sb.types.categorical()})
+    model.train(rows, epochs=1, verbose=False)
+    with pytest.raises(ValueError, match=r"row 1: column 'x': expected a number"):
+        model.predict_batch([{"x": 1.0}, {"x": 10 ** 400}])   # OverflowError had escaped
+    numbers = _udt({"x": sb.types.numerical(), "y": sb.types.numerical()})
+    with pytest.raises(ValueError, match=r"row 3: the target column 'y' needs a finite number"):
+        numbers.train([{"x": 1.0, "y": 2.0}] * 3 + [{"x": 1.0, "y": 10 ** 400}] + [{"x": 1.0, "y": 2.0}] * 56,
+                      epochs=1, verbose=False)

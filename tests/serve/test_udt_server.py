@@ -58,6 +58,10 @@ def test_rows_get_labels_by_name_equal_to_the_in_process_ones(served_udt):
     ({"review": "nice", "price": "ten", "size": "S"}, "column 'price' is numerical: expected a number"),
     ({"review": 5, "price": 1.0, "size": "S"}, "column 'review' is text: expected a string"),
     ({"review": "nice", "price": 1.0, "size": "S", "recommended": "yes"}, "column 'recommended' is the target"),
+    # JSON true is no number, nor a category (pydantic had made it 1)
+    ({"review": "nice", "price": True, "size": "S"}, "column 'price' is numerical: expected a number"),
+    ({"review": "nice", "price": 1.0, "size": False}, "column 'size' is categorical"),
+    ({"review": "nice", "price": 10 ** 400, "size": "S"}, "column 'price': expected a number"),
 ])
 def test_a_bad_row_gets_422_naming_the_column(served_udt, row, message):
     _, _, url = served_udt
@@ -91,6 +95,14 @@ def test_a_recommender_takes_new_interactions_through_update(tmp_path):
             assert r.status_code == 200 and r.json() == {"recorded": 2}
             got = client.post("/predict", json={"row": {"user": "new"}, "top_k": 1}).json()
             assert got["labels"] == ["item5"]
+            before = client.get("/model").json()["automl"]["interactions"]
+            assert before == sum(len(h) for h in udt.featurizer.histories.values()) + 2
+            # a null user or item records nothing: refused (it had answered 'recorded')
+            for row in ({"user": None, "item": "item3", "time": 2_000_200},
+                        {"user": "new", "item": None, "time": 2_000_200}):
+                r = client.post("/update", json={"rows": [row]})
+                assert r.status_code == 422 and "needs its user and item" in r.json()["detail"][0]["msg"], r.json()
+            assert client.post("/predict", json={"row": {"user": "new"}, "top_k": True}).status_code == 422
             bad = client.post("/update", json={"rows": [{"user": "new", "item": "item3", "time": "yesterday"}]})
             assert bad.status_code == 422 and "time" in bad.json()["detail"][0]["msg"], bad.json()
     finally:
