@@ -76,6 +76,9 @@ def train(config, train_data, output, validation, epochs, learning_rate, checkpo
     from ._config import (ConfigError, build_model, check_input_width, data_settings, is_automl, load_config,
                           train_settings)
     _threads(threads)
+    folder = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(folder):  # before training, which would be lost
+        raise click.ClickException(f"Cannot save the model to {output}: there is no directory {folder}.")
     with _failures():
         cfg = load_config(config)
         if is_automl(cfg):
@@ -115,7 +118,8 @@ def train(config, train_data, output, validation, epochs, learning_rate, checkpo
 
 
 def _train_automl(config, cfg, train_data, output, validation, epochs, learning_rate, no_optimizer_state, quiet):
-    from ._config import automl_train_settings, build_automl
+    from ..train.augment import can_pin
+    from ._config import ConfigError, automl_train_settings, build_automl
     udt = build_automl(config, cfg)
     kwargs = automl_train_settings(config, cfg)
     for name, value in (("epochs", epochs), ("learning_rate", learning_rate)):
@@ -126,9 +130,15 @@ def _train_automl(config, cfg, train_data, output, validation, epochs, learning_
         click.echo("note: [train] metrics need --validation; training without them", err=True)
         kwargs["metrics"] = []
     udt.train(train_data, validation=validation, verbose=not quiet, **kwargs)
-    if pin:
+    # the output's sparsity follows the classes the training rows hold: known only now
+    unpinnable = pin and not can_pin(udt.model)
+    if pin and not unpinnable:
         udt.pin_labels(train_data, verbose=not quiet)
     udt.save(output, optimizer_state=not no_optimizer_state)
+    if unpinnable:
+        raise ConfigError(f"{config}: [train] pin_labels needs a sparse output layer with hash tables; this model's "
+                          f"output of {udt.n_classes} classes is dense (sparsity {udt.output_sparsity}). The trained "
+                          f"model was saved to {output} without pins.")
     if not quiet:
         click.echo(f"saved {output} ({os.path.getsize(output) / 1e6:,.1f} MB)", err=True)
 

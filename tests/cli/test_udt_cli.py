@@ -143,3 +143,17 @@ def test_a_damaged_array_is_refused_unless_checksums_are_skipped(files, capsys):
         assert main(command) == 1
         assert "array 'layers/output/W') is corrupted" in capsys.readouterr().err
         assert main(command + ["--no-verify"]) == 0
+
+
+def test_train_refuses_an_output_folder_that_does_not_exist_before_training(files, capsys):
+    assert main(["train", files["config"], files["train"], "-o", str(files["dir"] / "none" / "m.sbm"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "Cannot save the model to" in err and "there is no directory" in err and "epoch" not in err
+
+
+def test_pin_labels_on_a_dense_output_keeps_the_trained_model(files, capsys):
+    # the output's sparsity follows the classes, known after training: the model is saved, unpinned
+    (files["dir"] / "udt.toml").write_text(CONFIG.replace("[train]\n", "[train]\npin_labels = true\n"))
+    assert main(["train", files["config"], files["train"], "-o", files["model"], "-q"]) == 1
+    assert "pin_labels needs a sparse output layer" in capsys.readouterr().err
+    assert sb.UniversalDeepTransformer.load(files["model"]).model.epochs == 3
