@@ -1080,7 +1080,7 @@ class UniversalDeepTransformer:
         if self.model is None:
             raise RuntimeError(f"{what} needs a trained {_OWNER}; call train first.")
 
-    def evaluate(self, data: Rows, metrics: Sequence[str] = ("categorical_accuracy",),
+    def evaluate(self, data: Rows, metrics: str | Sequence[str] | None = None,
                  sparse_inference: bool = False, batch_size: int = 2048) -> dict[str, float]:
         """Metrics over labeled data.
 
@@ -1088,10 +1088,11 @@ class UniversalDeepTransformer:
         ----------
         data : str, path-like, DataFrame or list of dict
             Labeled rows.
-        metrics : sequence of str, default=('categorical_accuracy',)
+        metrics : str, sequence of str or None, default=None
             'precision@k', 'recall@k', 'categorical_accuracy', 'auc' (binary target),
             'neg_log_loss' (a binary target's of ``predict_proba``'s calibrated
-            probabilities); for a numerical target 'mae' and 'rmse' (the default is then both).
+            probabilities); for a numerical target 'mae' and 'rmse'. None:
+            ['categorical_accuracy'], for a numerical target ['mae', 'rmse'].
         sparse_inference : bool, default=False
             Score only the output neurons the LSH tables retrieve.
         batch_size : int, default=2048
@@ -1110,6 +1111,8 @@ class UniversalDeepTransformer:
             For an unknown metric or rows that do not fit the columns.
         """
         self._require_model("evaluate")
+        if metrics is None:
+            metrics = ["mae", "rmse"] if self.regression else ["categorical_accuracy"]
         metrics = [metrics] if isinstance(metrics, str) else metrics
         if self.regression:
             return self._evaluate_regression(data, metrics, sparse_inference)
@@ -1123,7 +1126,7 @@ class UniversalDeepTransformer:
         return self.model.evaluate(stream, metrics=metrics, sparse_inference=sparse_inference)
 
     def _evaluate_regression(self, data, metrics, sparse_inference):
-        metrics = ["mae", "rmse"] if tuple(metrics) == ("categorical_accuracy",) else list(metrics)
+        metrics = list(metrics)
         for m in metrics:
             if m not in ("mae", "rmse"):
                 _fail("evaluate", "metrics", "'mae' or 'rmse' for a numerical target", m)

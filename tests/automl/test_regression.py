@@ -56,8 +56,9 @@ def test_a_numerical_target_is_predicted_well_below_the_spread(fitted, tmp_path)
     # without its size a row is predicted near the sizes' average, which M is)
     explained = {c: v for c, _, v in udt.explain(row)}
     assert abs(explained["size"]) > abs(explained["noise"]) and abs(explained["x"]) > abs(explained["noise"])
-    with pytest.raises(ValueError, match="'mae' or 'rmse'"):
-        udt.evaluate(test, metrics=["precision@1"])
+    for named in (["precision@1"], ["categorical_accuracy"]):   # the second had given mae and rmse unasked
+        with pytest.raises(ValueError, match="'mae' or 'rmse'"):
+            udt.evaluate(test, metrics=named)
     assert udt.evaluate(test, metrics="mae") == {"mae": got["mae"]}   # one name, not its letters
     with pytest.raises(ValueError, match="predict_proba is for a binary target"):
         udt.predict_proba(test[:2])
