@@ -1187,7 +1187,9 @@ class UniversalDeepTransformer:
     def prepare_sparse_inference(self, data: Rows, batch_size: int = 2048, verbose: bool = True) -> int:
         """Ready the sparse output for ``sparse_inference`` as ``train`` does at its end
         (``Model.prepare_sparse_inference``): needed after training on streamed data, or
-        after ``introduce_label``, whose table rebuild drops the training labels' pins.
+        after ``introduce_label``, whose table rebuild drops the training labels' pins
+        (give the training rows and the introduced class's rows: the tables are rebuilt
+        and only the labels of ``data`` pinned).
 
         Parameters
         ----------
@@ -1434,8 +1436,11 @@ class UniversalDeepTransformer:
         output neuron is moved (a new one added) just far enough towards the rows' mean
         embedding that the rows' mean scores it one logit above the best class they get
         now. Prediction, sparse inference included (the rows' buckets are pinned to it),
-        reflects it at once; later training refines it. A sparse output's tables are
-        rebuilt when a neuron is added, which drops earlier pins (``pin_labels`` again).
+        reflects it at once; later training refines it. Other classes' rows mostly keep their
+        answers; a briefly trained model can lose some to it (docs/automl.md). A sparse output's
+        tables are rebuilt when a neuron is added, which drops earlier pins: call
+        ``prepare_sparse_inference`` with the training rows and these rows labeled
+        ``label`` (the training rows alone drop this class's pins too).
 
         Parameters
         ----------
