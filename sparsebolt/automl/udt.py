@@ -1446,8 +1446,9 @@ class UniversalDeepTransformer:
         ----------
         rows : DataFrame or list of dict
             At least one row of input columns, examples of the class.
-        label : str
-            The class (string labels only).
+        label : str or number
+            The class, read as training reads a label (7, 7.0 and '7' are class '7'). The
+            target must have string labels (``label_type='str'``).
 
         Returns
         -------
@@ -1459,7 +1460,8 @@ class UniversalDeepTransformer:
         RuntimeError
             Before ``train``.
         ValueError
-            For integer labels, no rows, or a new class when ``n_classes`` is full.
+            For a target of integer labels (``label_type='int'``), a missing or empty
+            ``label``, no rows, or a new class when ``n_classes`` is full.
         """
         self._require_model("introduce_label")
         self._untrained_build = False
@@ -1507,15 +1509,16 @@ class UniversalDeepTransformer:
 
         Parameters
         ----------
-        label : str
-            A class of the model (string labels only).
+        label : str or number
+            A class of the model, read as training reads a label (7 is class '7'); the
+            target must have string labels (``label_type='str'``).
 
         Raises
         ------
         RuntimeError
             Before ``train``.
         ValueError
-            When ``label`` is not a class of the model.
+            When ``label`` is not a class of the model, or the target has integer labels.
         """
         self._require_model("forget")
         self._untrained_build = False
