@@ -283,8 +283,12 @@ class UniversalDeepTransformer:
     featurizer : Featurizer
         Turns rows into hashed features and labels into output ids.
     calibration : tuple of (float, float)
-        Platt's (a, c) for ``predict_proba`` of a binary target; (1.0, 0.0) until ``train``
-        fits them on held-out rows.
+        Platt's (a, c) for ``predict_proba`` of a binary target, fitted at the end of each
+        ``train`` that validates: on the rows it holds out (neither ``epochs`` nor
+        ``validation`` given, and enough rows) or on ``validation`` (also with ``epochs``).
+        The fit moves the second class's output bias by c / a and keeps (a, 0.0), so
+        ``predict``, ``evaluate`` and serving decide by the calibrated probability. (1.0,
+        0.0) before, and after a ``train`` that validates on nothing.
 
     Raises
     ------
@@ -861,8 +865,10 @@ class UniversalDeepTransformer:
         """For a binary target, the probability of each row's second class (the one with
         output id 1, ``featurizer.labels.name(1)``: the second of the two labels in sorted
         order, '1' of '0' and '1', 'yes' of 'no' and 'yes', 'True' of 'False' and 'True',
-        unless ``n_classes`` was given), calibrated on the held-out rows when
-        ``train`` chose its own epochs (``self.calibration``, Platt's a and c).
+        unless ``n_classes`` was given): sigmoid(a (z1 - z0) + c) of the row's two logits,
+        with Platt's (a, c) of ``self.calibration``, fitted by the last ``train`` on the rows
+        it validated on (its held-out rows, or ``validation`` even with ``epochs`` given),
+        else (1.0, 0.0).
 
         Parameters
         ----------
