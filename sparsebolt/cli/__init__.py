@@ -16,8 +16,9 @@ import numba
 from .._version import __version__
 from .._threads import set_num_threads
 
-EPILOG = ("Exit codes: 0 success, 1 failure (missing or damaged file, bad data), 2 usage error, "
-          "130 interrupted. Formats and examples: README.md, docs/file-format.md.")
+EPILOG = ("Exit codes: 0 success; 1 failure (missing or damaged file, bad data, a value the library refuses such "
+          "as an unknown metric); 2 usage error (unknown option, missing argument, option value out of its range "
+          "or choices); 130 interrupted. Formats and examples: README.md, docs/file-format.md.")
 
 
 @contextlib.contextmanager
