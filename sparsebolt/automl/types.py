@@ -267,7 +267,7 @@ class Numerical(ColumnType):
         like zero, does not swallow the others).
     bins : int or None, default=None
         Number of bins. None: 40 (finer bins lifted the adult AUC from 0.918 at 10 bins to
-        0.924), or for an input column of n < 18,260 values whose first training chunk holds
+        0.924), or for an input column of n < 18,261 values whose first training chunk holds
         all the training rows, 1.5 n^(1/3) of them (at least 2), as a histogram's bins grow
         with the cube root of its sample; a bin of a few rows cannot learn its own embedding
         (docs/automl.md, "Small data sets"). For the target of a regression, None is 10

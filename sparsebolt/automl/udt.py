@@ -283,8 +283,12 @@ class UniversalDeepTransformer:
     featurizer : Featurizer
         Turns rows into hashed features and labels into output ids.
     calibration : tuple of (float, float)
-        Platt's (a, c) for ``predict_proba`` of a binary target; (1.0, 0.0) until ``train``
-        fits them on held-out rows.
+        Platt's (a, c) for ``predict_proba`` of a binary target, fitted at the end of each
+        ``train`` that validates: on the rows it holds out (neither ``epochs`` nor
+        ``validation`` given, and enough rows) or on ``validation`` (also with ``epochs``).
+        The fit moves the second class's output bias by c / a and keeps (a, 0.0), so
+        ``predict``, ``evaluate`` and serving decide by the calibrated probability. (1.0,
+        0.0) before, and after a ``train`` that validates on nothing.
 
     Raises
     ------
@@ -861,8 +865,10 @@ class UniversalDeepTransformer:
         """For a binary target, the probability of each row's second class (the one with
         output id 1, ``featurizer.labels.name(1)``: the second of the two labels in sorted
         order, '1' of '0' and '1', 'yes' of 'no' and 'yes', 'True' of 'False' and 'True',
-        unless ``n_classes`` was given), calibrated on the held-out rows when
-        ``train`` chose its own epochs (``self.calibration``, Platt's a and c).
+        unless ``n_classes`` was given): sigmoid(a (z1 - z0) + c) of the row's two logits,
+        with Platt's (a, c) of ``self.calibration``, fitted by the last ``train`` on the rows
+        it validated on (its held-out rows, or ``validation`` even with ``epochs`` given),
+        else (1.0, 0.0).
 
         Parameters
         ----------
@@ -1190,7 +1196,9 @@ class UniversalDeepTransformer:
     def prepare_sparse_inference(self, data: Rows, batch_size: int = 2048, verbose: bool = True) -> int:
         """Ready the sparse output for ``sparse_inference`` as ``train`` does at its end
         (``Model.prepare_sparse_inference``): needed after training on streamed data, or
-        after ``introduce_label``, whose table rebuild drops the training labels' pins.
+        after ``introduce_label``, whose table rebuild drops the training labels' pins
+        (give the training rows and the introduced class's rows: the tables are rebuilt
+        and only the labels of ``data`` pinned).
 
         Parameters
         ----------
@@ -1439,15 +1447,19 @@ class UniversalDeepTransformer:
         output neuron is moved (a new one added) just far enough towards the rows' mean
         embedding that the rows' mean scores it one logit above the best class they get
         now. Prediction, sparse inference included (the rows' buckets are pinned to it),
-        reflects it at once; later training refines it. A sparse output's tables are
-        rebuilt when a neuron is added, which drops earlier pins (``pin_labels`` again).
+        reflects it at once; later training refines it. Other classes' rows mostly keep their
+        answers; a briefly trained model can lose some to it (docs/automl.md). A sparse output's
+        tables are rebuilt when a neuron is added, which drops earlier pins: call
+        ``prepare_sparse_inference`` with the training rows and these rows labeled
+        ``label`` (the training rows alone drop this class's pins too).
 
         Parameters
         ----------
         rows : DataFrame or list of dict
             At least one row of input columns, examples of the class.
-        label : str
-            The class (string labels only).
+        label : str or number
+            The class, read as training reads a label (7, 7.0 and '7' are class '7'). The
+            target must have string labels (``label_type='str'``).
 
         Returns
         -------
@@ -1459,7 +1471,8 @@ class UniversalDeepTransformer:
         RuntimeError
             Before ``train``.
         ValueError
-            For integer labels, no rows, or a new class when ``n_classes`` is full.
+            For a target of integer labels (``label_type='int'``), a missing or empty
+            ``label``, no rows, or a new class when ``n_classes`` is full.
         """
         self._require_model("introduce_label")
         self._untrained_build = False
@@ -1507,15 +1520,16 @@ class UniversalDeepTransformer:
 
         Parameters
         ----------
-        label : str
-            A class of the model (string labels only).
+        label : str or number
+            A class of the model, read as training reads a label (7 is class '7'); the
+            target must have string labels (``label_type='str'``).
 
         Raises
         ------
         RuntimeError
             Before ``train``.
         ValueError
-            When ``label`` is not a class of the model.
+            When ``label`` is not a class of the model, or the target has integer labels.
         """
         self._require_model("forget")
         self._untrained_build = False

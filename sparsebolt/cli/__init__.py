@@ -16,8 +16,9 @@ import numba
 from .._version import __version__
 from .._threads import set_num_threads
 
-EPILOG = ("Exit codes: 0 success, 1 failure (missing or damaged file, bad data), 2 usage error, "
-          "130 interrupted. Formats and examples: README.md, docs/file-format.md.")
+EPILOG = ("Exit codes: 0 success; 1 failure (missing or damaged file, bad data, a value the library refuses such "
+          "as an unknown metric); 2 usage error (unknown option, missing argument, option value out of its range "
+          "or choices); 130 interrupted. Formats and examples: README.md, docs/file-format.md.")
 
 
 @contextlib.contextmanager
@@ -55,7 +56,9 @@ def cli():
 @click.argument("config", type=click.Path(dir_okay=False))
 @click.argument("train_data", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Where to save the trained model.")
-@click.option("--validation", type=click.Path(dir_okay=False), help="SVM file for the [train] metrics after each epoch.")
+@click.option("--validation", type=click.Path(dir_okay=False),
+              help="Labeled data evaluated after each epoch: multi-label SVM, or for a [columns] config a CSV "
+                   "file with a header (which then also drives its automatic stopping, rate and calibration).")
 @click.option("--epochs", type=click.IntRange(1), help="Override [train] epochs.")
 @click.option("--learning-rate", type=click.FloatRange(0, min_open=True), help="Override [train] learning_rate.")
 @click.option("--checkpoint-dir", type=click.Path(file_okay=False), help="Override [checkpoint] dir.")
@@ -171,8 +174,9 @@ def _single_input_dim(model, command):
 @click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
 @click.argument("data_path", metavar="DATA", type=click.Path(dir_okay=False))
 @click.option("-m", "--metric", "metrics", multiple=True,
-              help="precision@k, recall@k, categorical_accuracy or auc (mae or rmse for a numerical target); "
-                   "repeat for several. Default: precision@1 and recall@5, for a numerical target mae and rmse.")
+              help="precision@k, recall@k, categorical_accuracy, auc or neg_log_loss (mae or rmse for a numerical "
+                   "target); repeat for several. Default: precision@1 and recall@5, for a numerical target mae "
+                   "and rmse.")
 @_sparse_option
 @click.option("--batch-size", type=click.IntRange(1), default=2048, show_default=True)
 @_no_verify_option
