@@ -175,8 +175,8 @@ def _single_input_dim(model, command):
 @click.argument("data_path", metavar="DATA", type=click.Path(dir_okay=False))
 @click.option("-m", "--metric", "metrics", multiple=True,
               help="precision@k, recall@k, categorical_accuracy, auc or neg_log_loss (mae or rmse for a numerical "
-                   "target); repeat for several. Default: precision@1 and recall@5, for a numerical target mae "
-                   "and rmse.")
+                   "target); repeat for several. Default: precision@1 and recall@5; for a UniversalDeepTransformer "
+                   "its evaluate's, categorical_accuracy (mae and rmse for a numerical target).")
 @_sparse_option
 @click.option("--batch-size", type=click.IntRange(1), default=2048, show_default=True)
 @_no_verify_option
@@ -189,14 +189,13 @@ def evaluate(model_path, data_path, metrics, sparse_inference, batch_size, no_ve
     _threads(threads)
     with _failures():
         model = _load_any(model_path, mmap=True, verify=not no_verify)
-    if not metrics:
-        metrics = ("mae", "rmse") if getattr(model, "regression", False) else ("precision@1", "recall@5")
     if hasattr(model, "predict_batch"):
         with _failures():
-            result = model.evaluate(data_path, metrics=list(metrics), sparse_inference=sparse_inference,
+            result = model.evaluate(data_path, metrics=list(metrics) or None, sparse_inference=sparse_inference,
                                     batch_size=batch_size)
         click.echo(json.dumps(result))
         return
+    metrics = metrics or ("precision@1", "recall@5")
     dim = _single_input_dim(model, "evaluate")
     with _failures():
         dataset = data.load_svm(data_path, batch_size=batch_size, n_features=dim, n_labels=model.output.dim)

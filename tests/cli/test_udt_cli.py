@@ -50,6 +50,8 @@ def test_train_evaluate_and_predict_a_udt_from_the_shell(files, capsys):
     assert main(["evaluate", files["model"], files["test"], "-m", "categorical_accuracy", "-q"]) == 0
     got = json.loads(capsys.readouterr().out)
     assert got == udt.evaluate(files["test"], metrics=["categorical_accuracy"]) and got["categorical_accuracy"] > 0.9
+    assert main(["evaluate", files["model"], files["test"], "-q"]) == 0    # the model's own default metric
+    assert json.loads(capsys.readouterr().out) == got
     want = udt.predict_batch(files["rows"], top_k=2)
     assert main(["predict", files["model"], files["test"], "-k", "2", "-q"]) == 0    # CSV, target column ignored
     from_csv = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
