@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import sys
+import warnings
 
 import click
 import numba
@@ -302,8 +303,14 @@ def serve(model_path, host, port, sparse_inference, top_k, max_top_k, max_batch,
             log_level=log_level, request_timeout=request_timeout)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    # the message alone: the library's source line means nothing at a shell prompt
+    click.echo(f"warning: {message}", err=True)
+
+
 def main(argv=None):
     """Console entry point; returns the exit code."""
+    shown, warnings.showwarning = warnings.showwarning, _show_warning
     try:
         return cli.main(args=argv, prog_name="sparsebolt", standalone_mode=False) or 0
     except click.exceptions.Exit as e:
@@ -314,6 +321,8 @@ def main(argv=None):
     except click.exceptions.Abort:
         click.echo("interrupted", err=True)
         return 130
+    finally:
+        warnings.showwarning = shown
 
 
 if __name__ == "__main__":

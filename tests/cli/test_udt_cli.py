@@ -159,3 +159,14 @@ def test_pin_labels_on_a_dense_output_keeps_the_trained_model(files, capsys):
     assert main(["train", files["config"], files["train"], "-o", files["model"], "-q"]) == 1
     assert "pin_labels needs a sparse output layer" in capsys.readouterr().err
     assert sb.UniversalDeepTransformer.load(files["model"]).model.epochs == 3
+
+
+def test_a_warning_reads_as_one_line_of_the_command(files, capsys):
+    import pandas as pd
+    main(["train", files["config"], files["train"], "-o", files["model"], "-q"])
+    unseen = files["dir"] / "unseen.csv"
+    pd.read_csv(files["test"]).assign(recommended="maybe").to_csv(unseen, index=False)
+    capsys.readouterr()
+    assert main(["evaluate", files["model"], str(unseen), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("warning: ") and "never seen in training" in err and "UserWarning" not in err, err
