@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import math
 import re
 from typing import Any
 
@@ -139,8 +140,9 @@ class Text(ColumnType):
         for t in tokenizers:
             if not (isinstance(t, str) and (t in ("words", "words_punct") or _CHAR.match(t))):
                 listed = ", ".join(repr(x) for x in TOKENIZERS)
+                # 'auto' stands alone: the list is of what it may choose
                 _fail("sb.types.text", "tokenizer", f"one of {listed} (k in 1..99, e.g. 'char-3') "
-                      "or a list of these", t)
+                      "or a list of these but 'auto'", tokenizer if t == "auto" else t)
         self.tokenizers = [str(t) for t in tokenizers]
         if self.weighting == "auto":
             self.weighting = "sqrt"
@@ -246,8 +248,8 @@ class Categorical(ColumnType):
         self.vocabulary = vocabulary
         self.label_type = check_choice("sb.types.categorical", "label_type", label_type, ("str", "int"))
         if self.label_type == "int" and self.n_classes is None:
-            raise ValueError("sb.types.categorical(label_type='int') needs n_classes: the integer labels "
-                             "are output ids in [0, n_classes).")
+            _fail("sb.types.categorical", "n_classes", "an int >= 1 with label_type='int' (the integer labels "
+                  "are output ids in [0, n_classes))", None)
 
     def get_config(self) -> dict[str, Any]:
         return {"type": self.kind, "n_classes": self.n_classes, "delimiter": self.delimiter,
@@ -332,8 +334,9 @@ class Numerical(ColumnType):
         if range is not None:
             ok = isinstance(range, (list, tuple)) and len(range) == 2 and all(
                 isinstance(x, (int, float)) and not isinstance(x, bool) for x in range) and range[0] < range[1]
-            if not ok:
-                _fail("sb.types.numerical", "range", "None or (low, high) with low < high", range)
+            # high - low must be finite too: its bin edges are spaced over it
+            if not ok or not math.isfinite(float(range[1]) - float(range[0])):
+                _fail("sb.types.numerical", "range", "None or (low, high), finite numbers with low < high", range)
             range = [float(range[0]), float(range[1])]
         self.range = range
         self.bins = None if bins is None else check_int("sb.types.numerical", "bins", bins, 1, 1 << 20)

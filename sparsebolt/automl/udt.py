@@ -319,18 +319,21 @@ class UniversalDeepTransformer:
         if target not in self.data_types:
             _fail(_OWNER, "target", f"one of the columns of data_types {list(self.data_types)}", target)
         if not isinstance(self.data_types[target], (T.Categorical, T.Numerical)):
-            raise ValueError(f"The 'target' parameter of {_OWNER} must name a categorical or numerical column. "
-                             f"Column {target!r} is {self.data_types[target]!r}.")
+            _fail(_OWNER, "target", f"a categorical or numerical column (column {target!r} is "
+                  f"{self.data_types[target]!r})", target)
         self.target = target
         kinds = [t.kind for c, t in self.data_types.items() if c != target]
         if kinds.count("node_id") > 1:
-            raise ValueError(f"{_OWNER} takes at most one node_id column. Got {kinds.count('node_id')}.")
+            _fail(_OWNER, "data_types", "a dict with at most one node_id column",
+                  {c: "node_id" for c, t in self.data_types.items() if t.kind == "node_id"})
         self.temporal_tracking = self._check_tracking(temporal_tracking)
         self.history_length = check_int(_OWNER, "history_length", history_length, 1)
         self.input_dim = check_int(_OWNER, "input_dim", input_dim, 1, 2**31 - 1)
         self.embedding_dim = None if embedding_dim is None else check_int(_OWNER, "embedding_dim", embedding_dim, 1)
         self.sparsity = None if sparsity is None else check_float(_OWNER, "sparsity", sparsity, 0.0, 1.0, low_open=True)
         self.output_activation = check_choice(_OWNER, "output_activation", output_activation, ("softmax", "sigmoid"))
+        if not isinstance(cross_column_pairgrams, (bool, np.bool_)):
+            _fail(_OWNER, "cross_column_pairgrams", "True or False", cross_column_pairgrams)
         self.cross_column_pairgrams = bool(cross_column_pairgrams)
         if not (isinstance(delimiter, str) and len(delimiter) == 1):
             _fail(_OWNER, "delimiter", "a single character", delimiter)
@@ -371,8 +374,8 @@ class UniversalDeepTransformer:
             out[user] = list(items)
         dates = [c for c, t in self.data_types.items() if t.kind == "date"]
         if out and len(dates) != 1:
-            raise ValueError(f"temporal_tracking needs exactly one date column in data_types to order the rows. "
-                             f"Got {dates}.")
+            _fail(_OWNER, "temporal_tracking", f"None without exactly one date column in data_types to order the "
+                  f"rows (it has {dates})", tracking)
         return out
 
     # the network ------------------------------------------------------------------------------

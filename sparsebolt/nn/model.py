@@ -110,7 +110,7 @@ class Model:
         self.inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         if isinstance(outputs, (list, tuple)):
             if len(outputs) != 1:
-                raise ValueError(f"The 'outputs' parameter of Model must be one output node. Got {len(outputs)}.")
+                raise ValueError(f"The 'outputs' parameter of Model must be one output node. Got {len(outputs)} instead.")
             outputs = outputs[0]
         for name, nodes in (("inputs", self.inputs), ("outputs", [outputs])):
             for n in nodes:

@@ -40,8 +40,10 @@ def test_type_parameters():
     with pytest.raises(ValueError, match=r"'weighting' parameter of sb.types.text must be one of 'auto', 'sqrt', "
                                          r"'tfidf'\. Got 'bm25' instead\."):
         sb.types.text(weighting="bm25")
-    with pytest.raises(ValueError, match=r"'range' parameter of sb.types.numerical must be None or \(low, high\)"):
-        sb.types.numerical(range=(5, 1))
+    # a range whose width overflows had given NaN bin edges, with a RuntimeWarning only
+    for bad in ((5, 1), (0, float("inf")), (-1e308, 1e308)):
+        with pytest.raises(ValueError, match=r"'range' parameter of sb.types.numerical must be None or \(low, high\)"):
+            sb.types.numerical(range=bad)
     with pytest.raises(ValueError, match=r"'bins' parameter of sb.types.numerical must be"):
         sb.types.numerical(bins=0)
     with pytest.raises(ValueError, match=r"'position' parameter of sb.types.numerical must be True or False\. "
@@ -51,7 +53,8 @@ def test_type_parameters():
         with pytest.raises(ValueError, match=r"'exact' parameter of sb.types.numerical must be True, False or 'auto'\. "
                                              rf"Got {bad!r} instead\."):
             sb.types.numerical(exact=bad)
-    with pytest.raises(ValueError, match="needs n_classes"):
+    with pytest.raises(ValueError, match=r"The 'n_classes' parameter of sb.types.categorical must be an int >= 1 "
+                                         r"with label_type='int'"):
         sb.types.categorical(label_type="int")
     with pytest.raises(ValueError, match=r"'delimiter' parameter of sb.types.categorical must be None or a single"):
         sb.types.categorical(delimiter="||")
@@ -65,17 +68,25 @@ def test_constructor_parameters():
     with pytest.raises(ValueError, match=r"The 'target' parameter of UniversalDeepTransformer must be one of the "
                                          r"columns of data_types \['t', 'y'\]\. Got 'label' instead\."):
         _udt(target="label")
-    with pytest.raises(ValueError, match="must name a categorical or numerical column"):
+    with pytest.raises(ValueError, match=r"The 'target' parameter of UniversalDeepTransformer must be a categorical "
+                                         r"or numerical column \(column 't' is sb.types.text"):
         _udt(target="t")
     with pytest.raises(ValueError, match=r"'output_activation' .* one of 'softmax', 'sigmoid'"):
         _udt(output_activation="relu")
     with pytest.raises(ValueError, match=r"'embedding_dim' parameter of UniversalDeepTransformer must be an int >= 1"):
         sb.UniversalDeepTransformer(TEXT, target="y", embedding_dim=0)
+    with pytest.raises(ValueError, match=r"'cross_column_pairgrams' parameter of UniversalDeepTransformer must be True "
+                                         r"or False\. Got 'no' instead\."):
+        _udt(cross_column_pairgrams="no")   # had been read as True
+    with pytest.raises(ValueError, match=r"'data_types' parameter of UniversalDeepTransformer must be a dict with at "
+                                         r"most one node_id column\. Got \{'a': 'node_id', 'b': 'node_id'\}"):
+        _udt({"a": sb.types.node_id(), "b": sb.types.node_id(), "y": sb.types.categorical()})
 
 
 def test_temporal_tracking_needs_categorical_columns_and_one_date():
     types = {"u": sb.types.categorical(), "i": sb.types.categorical(n_classes=5)}
-    with pytest.raises(ValueError, match="exactly one date column"):
+    with pytest.raises(ValueError, match=r"The 'temporal_tracking' parameter of UniversalDeepTransformer must be "
+                                         r"None without exactly one date column"):
         _udt(types, target="i", temporal_tracking={"u": ["i"]})
     with pytest.raises(ValueError, match=r"'temporal_tracking' parameter .* 'x' is not one"):
         _udt({**types, "d": sb.types.date()}, target="i", temporal_tracking={"u": ["x"]})

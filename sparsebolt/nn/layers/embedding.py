@@ -43,7 +43,7 @@ class Embedding(Layer):
         super().__init__(name)
         self.dim = check_int("Embedding", "dim", dim, 1)
         self.activation = activation
-        self._code = activation_code("Embedding", activation)
+        self._code = activation_code(type(self).__name__, activation)
         # how build drew the table (draw_record), kept so a save can leave out untrained rows;
         # _whole once a save found most rows trained (a trained row never returns to its draw)
         self._init, self._whole = None, False
