@@ -335,7 +335,7 @@ class Numerical(ColumnType):
             ok = isinstance(range, (list, tuple)) and len(range) == 2 and all(
                 isinstance(x, (int, float)) and not isinstance(x, bool) for x in range) and range[0] < range[1]
             # high - low must be finite too: its bin edges are spaced over it
-            if not ok or not math.isfinite(float(range[1]) - float(range[0])):
+            if not ok or not _finite_width(*range):
                 _fail("sb.types.numerical", "range", "None or (low, high), finite numbers with low < high", range)
             range = [float(range[0]), float(range[1])]
         self.range = range
@@ -437,6 +437,13 @@ def text(tokenizer: str | list[str] = "auto", encoding: str = "auto", lowercase:
 def categorical(n_classes: int | None = None, delimiter: str | None = None, vocabulary: list[str] | None = None,
                 label_type: str = "str") -> Categorical:
     return Categorical(n_classes, delimiter, vocabulary, label_type)
+
+
+def _finite_width(low, high):
+    try:
+        return math.isfinite(float(high) - float(low))
+    except OverflowError:  # an int beyond float64
+        return False
 
 
 def numerical(range: tuple[float, float] | None = None, bins: int | None = None,  # noqa: A002

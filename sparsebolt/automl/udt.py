@@ -374,7 +374,7 @@ class UniversalDeepTransformer:
             out[user] = list(items)
         dates = [c for c, t in self.data_types.items() if t.kind == "date"]
         if out and len(dates) != 1:
-            _fail(_OWNER, "temporal_tracking", f"None without exactly one date column in data_types to order the "
+            _fail(_OWNER, "temporal_tracking", f"None unless data_types has exactly one date column to order the "
                   f"rows (it has {dates})", tracking)
         return out
 
@@ -666,7 +666,7 @@ class UniversalDeepTransformer:
         before = copy.deepcopy((self.data_types, self.featurizer))
         try:
             return self._train(*args)
-        except BaseException:
+        except Exception:  # not an interrupt (Ctrl-C), which keeps what was trained
             (self.data_types, self.featurizer), self.model = before, None
             if built:  # as the constructor built it (n_classes given)
                 self._build(MAX_SIGMA)
@@ -1128,9 +1128,9 @@ class UniversalDeepTransformer:
         check_int("evaluate", "batch_size", batch_size, 1)
         if self.featurizer.node_column is not None:
             self.index_nodes(data)
-        if self._binary and self.calibration[0] != 1.0:
-            # the log-loss of predict_proba's probabilities: the output's bias holds only the shift
-            metrics = [NegativeLogLoss(self.calibration[0]) if m == "neg_log_loss" else m for m in metrics]
+        if self._binary and self.calibration != (1.0, 0.0):
+            # the log-loss of predict_proba's probabilities (a fitted shift is in the output's bias)
+            metrics = [NegativeLogLoss(*self.calibration) if m == "neg_log_loss" else m for m in metrics]
         stream = _ChunkStream(self, data, "eval", batch_size, CHUNK_ROWS, False, self.seed)
         return self.model.evaluate(stream, metrics=metrics, sparse_inference=sparse_inference)
 
@@ -1291,10 +1291,10 @@ class UniversalDeepTransformer:
             return []
         return [r for part in self._predicted_chunks(rows, top_k, sparse_inference) for r in part]
 
-    def _predicted_chunks(self, rows, top_k, sparse_inference):
-        """``predict_batch``'s results a chunk of ``rows`` at a time (the command line's
-        ``predict`` writes each as it comes)."""
-        for chunk in self._chunks(rows, with_target=False):
+    def _predicted_chunks(self, rows, top_k, sparse_inference, chunk_rows=None):
+        """``predict_batch``'s results a chunk of ``rows`` (``chunk_rows`` rows) at a time
+        (the command line's ``predict`` writes each as it comes)."""
+        for chunk in self._chunks(rows, with_target=False, chunk_rows=chunk_rows):
             offsets, ids, vals, _, _ = self.featurizer.transform(chunk, "predict")
             x = csr_value(self.input_dim, offsets, ids, vals)
             if self.regression:

@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import sys
+import tempfile
 import warnings
 
 import click
@@ -80,9 +81,7 @@ def train(config, train_data, output, validation, epochs, learning_rate, checkpo
     from ._config import (ConfigError, build_model, check_input_width, data_settings, is_automl, load_config,
                           train_settings)
     _threads(threads)
-    folder = os.path.dirname(os.path.abspath(output))
-    if not os.path.isdir(folder):  # before training, which would be lost
-        raise click.ClickException(f"Cannot save the model to {output}: there is no directory {folder}.")
+    _check_writable(output)
     with _failures():
         cfg = load_config(config)
         if is_automl(cfg):
@@ -119,6 +118,18 @@ def train(config, train_data, output, validation, epochs, learning_rate, checkpo
         model.save(output, optimizer_state=not no_optimizer_state)
     if not quiet:
         click.echo(f"saved {output} ({os.path.getsize(output) / 1e6:,.1f} MB)", err=True)
+
+
+def _check_writable(output):
+    """Refuse an output the model could not be saved to before training, which would be lost."""
+    folder = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(folder):
+        raise click.ClickException(f"Cannot save the model to {output}: there is no directory {folder}.")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise click.ClickException(f"Cannot save the model to {output}: cannot write in {folder} ({e}).") from None
 
 
 def _train_automl(config, cfg, train_data, output, validation, epochs, learning_rate, no_optimizer_state, quiet):
@@ -233,7 +244,7 @@ def predict(model_path, input_file, top_k, fmt, sparse_inference, output, batch_
         with (_failures(), tqdm(unit="rows", disable=quiet or not sys.stderr.isatty(), file=sys.stderr) as bar,
               row_source(input_file, name, fmt) as (kind, source)):
             if kind == "csv":
-                parts = model._predicted_chunks(source, top_k, sparse_inference)
+                parts = model._predicted_chunks(source, top_k, sparse_inference, chunk_rows=batch_size)
             else:
                 parts = (_rows_predicted(model, rows, line, name, top_k, sparse_inference)
                          for line, rows in json_row_batches(source, name, batch_size))

@@ -132,9 +132,12 @@ def row_source(stream, name, fmt="auto"):
         return
     with tempfile.TemporaryDirectory(prefix="sparsebolt-") as folder:
         spooled = os.path.join(folder, "stdin.csv")
-        with open(spooled, "wb") as f:
-            f.writelines(seen)
-            shutil.copyfileobj(stream, f)
+        try:
+            with open(spooled, "wb") as f:
+                f.writelines(seen[-1:])  # blank lines before the header left out, as this reader did
+                shutil.copyfileobj(stream, f)
+        except OSError as e:
+            raise OSError(f"{name}: a CSV from stdin is copied to a temporary file first, which failed: {e}") from None
         try:
             yield "csv", spooled
         except ValueError as e:
@@ -152,7 +155,9 @@ class _Chained(io.RawIOBase):
 
     def readinto(self, buffer):
         if not self._head:
-            data = self._stream.read(len(buffer))
+            # read1: what a pipe holds now, not a full buffer (a co-process sends a row and waits)
+            read = getattr(self._stream, "read1", self._stream.read)
+            data = read(len(buffer))
         else:
             data, self._head = self._head[:len(buffer)], self._head[len(buffer):]
         buffer[:len(data)] = data

@@ -97,14 +97,16 @@ class RowPredictor:
                                  f"got {type(v).__name__}")
             if isinstance(v, float) and not math.isfinite(v):
                 raise ValueError(f"column {c!r}: numbers must be finite")
-        users_items = [c for u, items in self.udt.temporal_tracking.items() for c in (u, *items)]
-        tracked = [self.udt.featurizer.time_column] + users_items
+        tracking = self.udt.temporal_tracking
+        tracked = [self.udt.featurizer.time_column] + [c for u, items in tracking.items() for c in (u, *items)]
         missing = [c for c in (tracked if update else self.required) if c not in row]
         if missing:
             raise ValueError(f"missing column(s) {missing}; give null for a missing value")
-        empty = [c for c in users_items if row[c] is None] if update else []
-        if empty:  # nothing to record: it had answered 'recorded' and kept nothing
-            raise ValueError(f"an interaction needs its user and item; column(s) {empty} are null")
+        if update and not any(row[u] is not None and any(row[i] is not None for i in items)
+                              for u, items in tracking.items()):
+            # it had answered 'recorded' and kept nothing
+            raise ValueError(f"nothing to record: every tracked user or all their items are null "
+                             f"(tracking {tracking})")
         return row
 
     def interactions(self):

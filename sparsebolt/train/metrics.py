@@ -96,14 +96,14 @@ class NegativeLogLoss:
     k = 1
     name = "neg_log_loss"
 
-    def __init__(self, slope=1.0):
-        # a two-class softmax's probabilities with their log-odds scaled by ``slope``: the
-        # UniversalDeepTransformer's Platt calibration, whose shift is already in the bias
-        self.slope = slope
+    def __init__(self, slope=1.0, shift=0.0):
+        # a two-class softmax's probabilities with their log-odds a * odds + c: the
+        # UniversalDeepTransformer's Platt calibration
+        self.slope, self.shift = slope, shift
         self.total, self.count = 0.0, 0
 
     def fresh(self):
-        return NegativeLogLoss(self.slope)
+        return NegativeLogLoss(self.slope, self.shift)
 
     def update(self, top_ids, hits, labels, output):
         if output is None:
@@ -112,8 +112,8 @@ class NegativeLogLoss:
                              "evaluate it with sparse_inference=True or monitor another metric.")
         n_labels = np.diff(labels.offsets)
         rows = np.repeat(np.arange(labels.batch_size), n_labels)
-        if self.slope != 1.0:
-            p = _scaled_log_odds(output, self.slope)[rows, labels.ids]
+        if (self.slope, self.shift) != (1.0, 0.0):
+            p = _scaled_log_odds(output, self.slope, self.shift)[rows, labels.ids]
         elif output.is_dense:
             p = output.vals[rows, labels.ids].astype(np.float64)
         else:
@@ -139,13 +139,14 @@ class NegativeLogLoss:
         return self.total / self.count if self.count else float("nan")
 
 
-def _scaled_log_odds(output, slope):
-    """float64[B, 2]: a dense two-neuron softmax output's probabilities with their log-odds
-    multiplied by ``slope``."""
-    if not output.is_dense or output.dim != 2:
-        raise ValueError(f"A calibrated 'neg_log_loss' needs a dense output of 2 neurons. Got {output.dim} neurons.")
-    p = np.maximum(output.vals.astype(np.float64), _MIN_PROBABILITY)
-    odds = slope * (np.log(p[:, 1]) - np.log(p[:, 0]))
+def _scaled_log_odds(output, slope, shift):
+    """float64[B, 2]: a two-neuron softmax output's probabilities with their log-odds
+    ``slope * odds + shift`` (a neuron a sparse output left out counts as probability 0)."""
+    if output.dim != 2:
+        raise ValueError(f"A calibrated 'neg_log_loss' needs an output of 2 neurons. Got {output.dim} instead.")
+    # float32's smallest normal, not _MIN_PROBABILITY: log-odds up to 87 survive, as the logits'
+    p = np.maximum(output.to_dense().astype(np.float64), float(np.finfo(np.float32).tiny))
+    odds = slope * (np.log(p[:, 1]) - np.log(p[:, 0])) + shift
     return np.stack([1.0 / (1.0 + np.exp(odds)), 1.0 / (1.0 + np.exp(-odds))], axis=1)
 
 

@@ -41,7 +41,7 @@ def test_type_parameters():
                                          r"'tfidf'\. Got 'bm25' instead\."):
         sb.types.text(weighting="bm25")
     # a range whose width overflows had given NaN bin edges, with a RuntimeWarning only
-    for bad in ((5, 1), (0, float("inf")), (-1e308, 1e308)):
+    for bad in ((5, 1), (0, float("inf")), (-1e308, 1e308), (0, 10 ** 400)):
         with pytest.raises(ValueError, match=r"'range' parameter of sb.types.numerical must be None or \(low, high\)"):
             sb.types.numerical(range=bad)
     with pytest.raises(ValueError, match=r"'bins' parameter of sb.types.numerical must be"):
@@ -86,7 +86,7 @@ def test_constructor_parameters():
 def test_temporal_tracking_needs_categorical_columns_and_one_date():
     types = {"u": sb.types.categorical(), "i": sb.types.categorical(n_classes=5)}
     with pytest.raises(ValueError, match=r"The 'temporal_tracking' parameter of UniversalDeepTransformer must be "
-                                         r"None without exactly one date column"):
+                                         r"None unless data_types has exactly one date column"):
         _udt(types, target="i", temporal_tracking={"u": ["i"]})
     with pytest.raises(ValueError, match=r"'temporal_tracking' parameter .* 'x' is not one"):
         _udt({**types, "d": sb.types.date()}, target="i", temporal_tracking={"u": ["x"]})
@@ -326,3 +326,19 @@ def test_an_integer_beyond_float64_names_its_column_and_row():
     with pytest.raises(ValueError, match=r"row 3: the target column 'y' needs a finite number"):
         numbers.train([{"x": 1.0, "y": 2.0}] * 3 + [{"x": 1.0, "y": 10 ** 400}] + [{"x": 1.0, "y": 2.0}] * 56,
                       epochs=1, verbose=False)
+
+
+@pytest.mark.parametrize("n_classes", [None, 3])
+def test_an_interrupted_first_train_keeps_what_it_trained(n_classes):
+    # Ctrl-C is no failure of the data: the epochs trained stay (the rollback had dropped them)
+    class Interrupt(sb.Callback):
+        def on_epoch_begin(self, epoch, model):
+            if epoch == 3:
+                raise KeyboardInterrupt
+
+    rows = [{"x": float(i % 10), "y": str(i % 3)} for i in range(60)]
+    model = _udt({"x": sb.types.numerical(), "y": sb.types.categorical(n_classes=n_classes)})
+    with pytest.raises(KeyboardInterrupt):
+        model.train(rows, epochs=5, callbacks=[Interrupt()], verbose=False)
+    assert model.model.steps > 0 and model.featurizer.edges["x"] is not None
+    assert len(model.predict_batch(rows[:3])) == 3

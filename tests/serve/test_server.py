@@ -119,6 +119,7 @@ def test_health_and_model_metadata(served):
     ({"ids": [1, 2], "values": [1.0]}, ["body", "values"], "must have one value for each of the 2 ids, not 1"),
     ({"ids": [1], "top_k": 0}, ["body", "top_k"], "greater than or equal to 1"),
     ({"ids": [1], "top_k": 101}, ["body", "top_k"], "less than or equal to 100"),
+    ({"ids": [1], "top_k": True}, ["body", "top_k"], "Input should be a valid integer"),   # not 1
     ({"ids": [1], "colour": "red"}, ["body", "colour"], "Extra inputs are not permitted"),
     ({"samples": [{"ids": [1]}, {"ids": [-1]}]}, ["body", "samples", 1, "ids"], "feature id -1 at position 0"),
     ({"samples": [{"ids": [1]}] * 9}, ["body", "samples"], "at most 8 items"),

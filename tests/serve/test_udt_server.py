@@ -101,9 +101,26 @@ def test_a_recommender_takes_new_interactions_through_update(tmp_path):
             for row in ({"user": None, "item": "item3", "time": 2_000_200},
                         {"user": "new", "item": None, "time": 2_000_200}):
                 r = client.post("/update", json={"rows": [row]})
-                assert r.status_code == 422 and "needs its user and item" in r.json()["detail"][0]["msg"], r.json()
+                assert r.status_code == 422 and "nothing to record" in r.json()["detail"][0]["msg"], r.json()
             assert client.post("/predict", json={"row": {"user": "new"}, "top_k": True}).status_code == 422
             bad = client.post("/update", json={"rows": [{"user": "new", "item": "item3", "time": "yesterday"}]})
             assert bad.status_code == 422 and "time" in bad.json()["detail"][0]["msg"], bad.json()
     finally:
         _stop(proc)
+
+
+def test_an_update_row_is_refused_only_when_it_has_nothing_to_record():
+    from sparsebolt.serve.app import RowPredictor
+    rows = [{"user": f"u{i % 5}", "item": f"item{i % 7}", "cat": f"c{i % 3}", "time": 1000 + i} for i in range(60)]
+    udt = sb.UniversalDeepTransformer(
+        {"user": sb.types.categorical(), "item": sb.types.categorical(), "cat": sb.types.categorical(),
+         "time": sb.types.date(format="unix")},
+        target="item", temporal_tracking={"user": ["item", "cat"]}, **SMALL)
+    udt.train(rows, epochs=1, verbose=False)
+    check = RowPredictor(udt, False).check_row
+    # one tracked item column null, the other given: its item is recorded (a whole-row refusal had lost it)
+    assert check({"user": "u1", "item": "item3", "cat": None, "time": 2000}, update=True)
+    for row in ({"user": None, "item": "item3", "cat": "c1", "time": 2000},
+                {"user": "u1", "item": None, "cat": None, "time": 2000}):
+        with pytest.raises(ValueError, match="nothing to record"):
+            check(row, update=True)

@@ -45,12 +45,20 @@ def test_neg_log_loss_with_a_slope_scales_a_binary_output_s_log_odds():
     rng = np.random.default_rng(2)
     p = _softmax_rows(rng, 6, 2)
     y = rng.integers(2, size=6)
-    metric = make_metric(NegativeLogLoss(slope=2.5))   # a fresh one, of the same slope
+    # one row confidently wrong: log-odds of -40 (float32 holds e^-40; a floor of 1e-12 had made them -27.6)
+    p[0] = [1.0, np.exp(-40.0)]
+    y[0] = 1
+    metric = make_metric(NegativeLogLoss(slope=0.5, shift=0.3))   # a fresh one, of the same slope and shift
     metric.update(None, None, Labels(np.arange(7), y.astype(np.int32)), Value.dense(p))
-    second = 1 / (1 + np.exp(-2.5 * np.log(p[:, 1].astype(np.float64) / p[:, 0])))
-    expected = np.mean(np.log(np.where(y == 1, second, 1 - second)))
-    assert metric.result() == pytest.approx(expected, rel=1e-9)
-    with pytest.raises(ValueError, match="needs a dense output of 2 neurons. Got 9"):
+    second = 1 / (1 + np.exp(-(0.5 * np.log(p[:, 1].astype(np.float64) / p[:, 0]) + 0.3)))
+    expected = np.mean(np.log(np.maximum(np.where(y == 1, second, 1 - second), 1e-12)))
+    assert metric.result() == pytest.approx(expected, rel=1e-6)
+    # a sparse two-neuron output (one neuron a row): the other counts as probability 0, not an error
+    sparse = Value(2, p[np.arange(6), y].astype(np.float32), y.astype(np.int32), np.arange(7, dtype=np.int64))
+    one = make_metric(metric)
+    one.update(None, None, Labels(np.arange(7), y.astype(np.int32)), sparse)
+    assert np.isfinite(one.result()) and one.result() < 0
+    with pytest.raises(ValueError, match="needs an output of 2 neurons. Got 9 instead"):
         metric.update(None, None, Labels(np.arange(3), np.zeros(2, np.int32)), Value.dense(_softmax_rows(rng, 2, 9)))
 
 
