@@ -129,17 +129,22 @@ def test_predict_reads_a_csv_as_evaluate_and_predict_batch_do(files, capsys, mon
         assert message in captured.err and captured.out == "", captured.err
 
 
-def test_a_damaged_array_is_refused_unless_checksums_are_skipped(files, capsys):
+def _damaged_copy(files):
+    """A trained model file with an exponent bit of one output weight flipped, past the .npy
+    header: the zip directory stays whole, only the array's checksum tells."""
     import zipfile
     main(["train", files["config"], files["train"], "-o", files["model"], "-q"])
     with zipfile.ZipFile(files["model"]) as z:
-        manifest = json.loads(z.read("manifest.json"))
-        info = z.getinfo(manifest["arrays"]["layers/output/W"]["member"])
+        info = z.getinfo(json.loads(z.read("manifest.json"))["arrays"]["layers/output/W"]["member"])
     raw = bytearray(open(files["model"], "rb").read())
-    # an exponent bit of a weight past the .npy header: the zip directory stays whole
     raw[info.header_offset + 30 + len(info.filename.encode()) + len(info.extra) + 131] ^= 0x40
     damaged = files["dir"] / "damaged.sbm"
     damaged.write_bytes(bytes(raw))
+    return damaged
+
+
+def test_a_damaged_array_is_refused_unless_checksums_are_skipped(files, capsys):
+    damaged = _damaged_copy(files)
     capsys.readouterr()
     for command in (["evaluate", str(damaged), files["test"], "-q"], ["predict", str(damaged), files["test"], "-q"]):
         assert main(command) == 1
@@ -213,14 +218,7 @@ def test_predict_reads_a_csv_in_batch_size_chunks_after_blank_lines(files, capsy
 
 
 def test_serve_refuses_a_damaged_model_file_by_default(files, capsys):
-    import zipfile
-    main(["train", files["config"], files["train"], "-o", files["model"], "-q"])
-    with zipfile.ZipFile(files["model"]) as z:
-        info = z.getinfo(json.loads(z.read("manifest.json"))["arrays"]["layers/output/W"]["member"])
-    raw = bytearray(open(files["model"], "rb").read())
-    raw[info.header_offset + 30 + len(info.filename.encode()) + len(info.extra) + 131] ^= 0x40
-    damaged = files["dir"] / "damaged.sbm"
-    damaged.write_bytes(bytes(raw))
+    damaged = _damaged_copy(files)
     capsys.readouterr()
     assert main(["serve", str(damaged), "--port", "0"]) == 1
     assert "array 'layers/output/W') is corrupted" in capsys.readouterr().err
