@@ -571,9 +571,10 @@ class UniversalDeepTransformer:
         more, or it follows a numerical target's error; at most ``max_epochs``, by default
         enough epochs for about 3M samples, within [3, 30]) and keeps the weights of the best
         epoch. With no ``learning_rate`` the rate warms up linearly to 2e-3 (3e-3 for a hidden
-        layer of at most 128, 4.5e-3 for a numerical target's; 1e-3 when a text column hashes bigrams or pairgrams, except a
-        long text with character windows as the only input for 3 to 100 classes, 3e-3) over
-        the first quarter epoch (at most 500 batches); whenever the validation metric fails
+        layer of at most 128, 4.5e-3 for a numerical target's; 1e-3 when a text column hashes
+        bigrams or pairgrams, except a long text with character windows as the only input for
+        3 to 100 classes, 3e-3) over the first quarter epoch (at most 500 batches); whenever
+        the validation metric fails
         to improve, a step's rows double (the batch size chosen here, while a step takes at
         most 2,048 rows and an epoch at least 32 steps), then the rate halves (with
         ``epochs`` given and no validation: cosine decay to a tenth over the epochs). Numbers
@@ -1312,7 +1313,8 @@ class UniversalDeepTransformer:
                 second = _logistic(self.calibration[0] * (z[:, 1] - z[:, 0]) + self.calibration[1])
                 scores = np.where(np.asarray(top) == 1, second[:, None], 1.0 - second[:, None])
             yield [[(labels.name(int(i)), float(s)) for i, s in zip(r_ids, r_scores)
-                    if 0 <= i < named and labels.name(int(i)) is not None][:top_k] for r_ids, r_scores in zip(top, scores)]
+                    if 0 <= i < named and labels.name(int(i)) is not None][:top_k]
+                   for r_ids, r_scores in zip(top, scores)]
 
     def predict(self, row: dict[str, Any], top_k: int = 1,
                 sparse_inference: bool = False) -> list[tuple[Any, float | None]]:
