@@ -169,11 +169,17 @@ def _load_any(model_path, mmap, verify):
     return cls.load(model_path, mmap=mmap, verify=verify, optimizer_state=False)
 
 
-def _rows_predicted(model, rows, line, name, top_k, sparse_inference):
+def _rows_predicted(model, rows, lines, name, top_k, sparse_inference):
     try:
         return model.predict_batch(rows, top_k=top_k, sparse_inference=sparse_inference)
-    except ValueError as e:
-        raise ValueError(f"{name}, the {len(rows)} rows from line {line}: {e}") from None
+    except ValueError:
+        # the batch again a row at a time, to name the line of the row at fault
+        for line, row in zip(lines, rows):
+            try:
+                model.predict_batch([row], top_k=top_k, sparse_inference=sparse_inference)
+            except ValueError as e:
+                raise ValueError(f"{name}, line {line}: {str(e).removeprefix('rows, row 0: ')}") from None
+        raise
 
 
 def _single_input_dim(model, command):
@@ -246,8 +252,8 @@ def predict(model_path, input_file, top_k, fmt, sparse_inference, output, batch_
             if kind == "csv":
                 parts = model._predicted_chunks(source, top_k, sparse_inference, chunk_rows=batch_size)
             else:
-                parts = (_rows_predicted(model, rows, line, name, top_k, sparse_inference)
-                         for line, rows in json_row_batches(source, name, batch_size))
+                parts = (_rows_predicted(model, rows, lines, name, top_k, sparse_inference)
+                         for lines, rows in json_row_batches(source, name, batch_size))
             for out in parts:
                 output.writelines(json.dumps({"labels": [label for label, _ in r], "scores": [s for _, s in r]})
                                   + "\n" for r in out)

@@ -165,17 +165,17 @@ class _Chained(io.RawIOBase):
 
 
 def json_row_batches(lines, name, batch_size):
-    """Yield (line of the first row, [row dicts]) for every ``batch_size`` JSON objects
-    among the numbered text ``lines`` (blank lines skipped)."""
-    block, first = [], None
+    """Yield ([line of each row], [row dicts]) for every ``batch_size`` JSON objects among
+    the numbered text ``lines`` (blank lines skipped)."""
+    numbers, block = [], []
     for line, row in _json_rows(lines, name):
-        first = line if not block else first
+        numbers.append(line)
         block.append(row)
         if len(block) == batch_size:
-            yield first, block
-            block = []
+            yield numbers, block
+            numbers, block = [], []
     if block:
-        yield first, block
+        yield numbers, block
 
 
 def _json_rows(lines, name):

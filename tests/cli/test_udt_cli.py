@@ -81,11 +81,12 @@ def test_a_bad_udt_config_fails_naming_the_file_and_key(files, capsys, config, m
 def test_a_bad_row_to_predict_names_the_file_and_line(files, capsys):
     main(["train", files["config"], files["train"], "-o", files["model"], "-q"])
     rows = files["dir"] / "rows.jsonl"
-    rows.write_text('{"review": "fine", "price": 3}\n{"review": "ok", "price": "cheap"}\n')
+    rows.write_text('{"review": "fine", "price": 3}\n\n{"review": "ok", "price": "cheap"}\n')
     capsys.readouterr()
     assert main(["predict", files["model"], str(rows), "-q"]) == 1
     err = capsys.readouterr().err
-    assert "rows.jsonl" in err and "expected a number, got 'cheap'" in err, err
+    # the row's own line (the batch's first line and its place in it had been given)
+    assert "rows.jsonl, line 3: column 'price': expected a number, got 'cheap'" in err, err
 
 
 def test_evaluate_gives_a_numerical_targets_errors_by_default(files, capsys):
@@ -200,9 +201,9 @@ def test_json_lines_from_a_pipe_are_read_as_they_arrive():
     pipe = Pipe([b"\n", b'{"review": "fine", "price": 3}\n', b'{"review": "ok", "price": 4}\n'])
     with row_source(pipe, "stdin") as (kind, lines):
         batches = json_row_batches(lines, "stdin", 1)
-        assert kind == "jsonl" and next(batches) == (2, [{"review": "fine", "price": 3}])
+        assert kind == "jsonl" and next(batches) == ([2], [{"review": "fine", "price": 3}])
         assert pipe.lines == [b'{"review": "ok", "price": 4}\n']    # the next row not yet asked for
-        assert next(batches) == (3, [{"review": "ok", "price": 4}])
+        assert next(batches) == ([3], [{"review": "ok", "price": 4}])
 
 
 def test_predict_reads_a_csv_in_batch_size_chunks_after_blank_lines(files, capsys, monkeypatch):
