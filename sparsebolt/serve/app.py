@@ -291,9 +291,11 @@ def _row_app(udt, model_path, sparse_inference, default_top_k, max_top_k, max_ba
                live_about if udt.temporal_tracking else about)
 
     def _unprocessable(field, e):
-        # a value the featurizer cannot read (a date it cannot parse): the client's fault
+        # a value the featurizer cannot read (a date it cannot parse): the client's fault; one
+        # row's message without the batch's 'rows, row 0: '
+        msg = str(e).removeprefix("rows, row 0: ") if field == "row" else str(e)
         return JSONResponse(status_code=422, content={"detail": [{"type": "value_error", "loc": ["body", field],
-                                                                  "msg": str(e)}]})
+                                                                  "msg": msg}]})
 
     @app.post("/predict")
     def predict(request: PredictRows):

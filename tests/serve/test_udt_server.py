@@ -105,6 +105,8 @@ def test_a_recommender_takes_new_interactions_through_update(tmp_path):
             assert client.post("/predict", json={"row": {"user": "new"}, "top_k": True}).status_code == 422
             bad = client.post("/update", json={"rows": [{"user": "new", "item": "item3", "time": "yesterday"}]})
             assert bad.status_code == 422 and "time" in bad.json()["detail"][0]["msg"], bad.json()
+            one = client.post("/predict", json={"row": {"user": "new", "time": "yesterday"}})
+            assert one.status_code == 422 and one.json()["detail"][0]["msg"].startswith("column 'time'"), one.json()
     finally:
         _stop(proc)
 
