@@ -480,8 +480,9 @@ class UniversalDeepTransformer:
             if not isinstance(labels, LabelMap) and labels.centers is None:
                 # a numerical target's bins and range from every training row, not the first chunk's
                 labels.fit(np.concatenate([labels.values(c.columns[self.target], c) for c in chunks]))
-            for chunk in chunks:
-                labels.to_ids(chunk.columns[self.target], chunk, grow=True)
+            else:
+                for chunk in chunks:
+                    labels.to_ids(chunk.columns[self.target], chunk, grow=True)
             if saved is not None and self.model is None and self.n_classes < 2:
                 raise ValueError(f"The target column {self.target!r} of the training data ({source}) must have at "
                                  f"least two classes. Got {labels.labels}.")
@@ -574,10 +575,10 @@ class UniversalDeepTransformer:
         layer of at most 128, 4.5e-3 for a numerical target's; 1e-3 when a text column hashes
         bigrams or pairgrams, except a long text with character windows as the only input for
         3 to 100 classes, 3e-3) over the first quarter epoch (at most 500 batches); whenever
-        the validation metric fails
-        to improve, a step's rows double (the batch size chosen here, while a step takes at
-        most 2,048 rows and an epoch at least 32 steps), then the rate halves (with
-        ``epochs`` given and no validation: cosine decay to a tenth over the epochs). Numbers
+        the validation metric fails to improve, a step's rows double (the batch size chosen
+        here, while a step takes at most 2,048 rows and an epoch at least 32 steps), then the
+        rate halves (with ``epochs`` given and no validation: cosine decay to a tenth over the
+        epochs). Numbers
         given are used as they are (a constant rate; a ``sb.train.Schedule`` may be given
         instead). The first ``train`` builds the network; its numbers' initial frequencies
         spread with the rows (``NumericEmbedding(sigma=rows / 4000)`` within [1, 10], 10 for
@@ -901,10 +902,14 @@ class UniversalDeepTransformer:
         out = []
         for chunk in self._chunks(rows, with_target=False):
             offsets, ids, vals, _, _ = self.featurizer.transform(chunk, "predict")
-            z = self._logits(csr_value(self.input_dim, offsets, ids, vals))
-            a, c = self.calibration
-            out.append(_logistic(a * (z[:, 1] - z[:, 0]) + c))
+            out.append(self._calibrated(csr_value(self.input_dim, offsets, ids, vals)))
         return np.concatenate(out)
+
+    def _calibrated(self, x):
+        """float64[n]: the calibrated probability of the second class of the rows of ``x``."""
+        z = self._logits(x)
+        a, c = self.calibration
+        return _logistic(a * (z[:, 1] - z[:, 0]) + c)
 
     def cold_start(self, catalogue: Rows, strong_columns: str | Sequence[str], weak_columns: str | Sequence[str] = (),
                    phrase_delimiter: str | None = None, spans: int = 10, span_words: tuple[int, int] = (1, 4),
@@ -1309,8 +1314,7 @@ class UniversalDeepTransformer:
                                              sparse_inference=sparse_inference)
             named = labels.size - unnamed
             if self._binary and self.calibration != (1.0, 0.0):  # the softmax's are Platt's raw ones
-                z = self._logits(x)
-                second = _logistic(self.calibration[0] * (z[:, 1] - z[:, 0]) + self.calibration[1])
+                second = self._calibrated(x)
                 scores = np.where(np.asarray(top) == 1, second[:, None], 1.0 - second[:, None])
             yield [[(labels.name(int(i)), float(s)) for i, s in zip(r_ids, r_scores)
                     if 0 <= i < named and labels.name(int(i)) is not None][:top_k]
