@@ -277,10 +277,12 @@ class TargetBins:
     def values(self, values, chunk):
         """The target values of a chunk as float64 (an error naming the row for a missing or
         non-numeric one)."""
+        # a column the compiled CSV reader coded: each distinct value parsed once
+        parsed = values.distinct if isinstance(values, CodedColumn) else values
         try:  # numpy parses numbers and numeric strings as float() does, but for its times
-            x = np.array(values, dtype=np.float64)
-            if x.shape == (len(values),) and np.isfinite(x).all() and not _holds_times(values, chunk):
-                return x
+            x = np.array(parsed, dtype=np.float64)
+            if x.shape == (len(parsed),) and np.isfinite(x).all() and not _holds_times(parsed, chunk):
+                return x[values.codes] if parsed is not values else x
         except (TypeError, ValueError, OverflowError):
             pass
         # a missing, non-numeric or non-finite value: the first, as the row-by-row parse meets it
@@ -771,8 +773,21 @@ class Featurizer:
     # columns --------------------------------------------------------------------------------
 
     def _numbers(self, column, chunk):
-        """float64[n]: the column's values, nan where missing."""
+        """float64[n]: the column's values, nan where missing (read-only for a column the
+        compiled CSV reader coded: parsed once, though a training chunk's numbers are read
+        four times)."""
         values = chunk.columns[column]
+        if not isinstance(values, CodedColumn):
+            return self._parsed_numbers(column, values, chunk)
+        if values.numbers is None:
+            x = self._parsed_numbers(column, values, chunk)
+            x.setflags(write=False)
+            values.numbers = x
+        return values.numbers
+
+    @staticmethod
+    def _parsed_numbers(column, values, chunk):
+        """``_numbers`` parsed from the column's ``values``."""
         # a column the compiled CSV reader coded: each distinct value parsed once
         parsed = values.distinct if isinstance(values, CodedColumn) else values
         try:  # numpy parses numbers and numeric strings as float() does, and None as nan, but for its times

@@ -79,16 +79,17 @@ class Chunk:
 class CodedColumn(list):
     """A column of a chunk read by the compiled reader: its values (str, None where the field
     is empty) and, found from the file's bytes, ``distinct`` (its distinct values in order of
-    first appearance) and ``codes`` (int64[n]: each value's place among them)."""
+    first appearance) and ``codes`` (int64[n]: each value's place among them); ``numbers``,
+    its values as float64 once a featurizer parsed them as numbers (read-only), else None."""
 
-    __slots__ = ("distinct", "codes")
+    __slots__ = ("distinct", "codes", "numbers")
 
     def __init__(self, distinct, codes):
         # every value distinct: codes count 0, 1, 2, ...
         super().__init__(distinct if len(distinct) == codes.shape[0] else
                          np.array(distinct, dtype=object)[codes].tolist())
         codes.setflags(write=False)  # the featurizer's codes of chunks read once and kept
-        self.distinct, self.codes = distinct, codes
+        self.distinct, self.codes, self.numbers = distinct, codes, None
 
 
 def _is_missing(v):

@@ -245,13 +245,16 @@ class NumericEmbedding(Embedding):
         self._table = None
 
     def _index_features(self):
-        """Each input feature's table row, -1 for features that carry no number: one load
-        an entry (the input is as wide as E, which is ``dim`` times larger)."""
+        """(lowest feature, int32[span]): the table row of each input feature from the
+        lowest to the highest that carries a number, -1 for the ids between that carry none
+        (a UDT's numbers take its last ids: a few int32s, where a row for each input feature
+        was 400 KB and missed the cache)."""
         n_features = self.input_dims[0]
         if max(self.features) >= n_features:
             _fail("NumericEmbedding", "features", f"ids below the input's width {n_features}", max(self.features))
-        self._slot_of = np.full(n_features, -1, dtype=np.int32)
-        self._slot_of[self.features] = np.arange(len(self.features), dtype=np.int32)
+        first = min(self.features)
+        self._slot_of = (first, np.full(max(self.features) - first + 1, -1, dtype=np.int32))
+        self._slot_of[1][np.asarray(self.features) - first] = np.arange(len(self.features), dtype=np.int32)
 
     def build(self, rng: np.random.Generator) -> None:
         super().build(rng)
@@ -287,7 +290,7 @@ class NumericEmbedding(Embedding):
         n, k, d, points = len(self.features), self.frequencies, self.width, self.levels + 1
         entries = self._entries(x, self.features)
         needed = np.empty((n, points), dtype=np.uint8)
-        numbers = num_kernels.find_numbers(self._slot_of, *entries, needed)
+        numbers = num_kernels.find_numbers(*self._slot_of, *entries, needed)
         P = np.empty((n, 2 * k, points), dtype=np.float32)
         Z = np.empty((n, d, points), dtype=np.float32)
         # zeros: the table rows no number of the batch needs stay untouched
