@@ -131,6 +131,23 @@ def test_a_binary_target_decides_by_its_calibrated_probability():
     assert 0.05 < second.mean() < 0.95
     np.testing.assert_array_equal(decided, second)
     assert udt.calibration[1] == 0.0
+    both = udt.predict_batch(test[:50], top_k=2)
+    assert all(len(r) == 2 and r[0][1] >= r[1][1] and r[0][1] + r[1][1] == pytest.approx(1.0) for r in both)
+
+
+def test_a_calibrated_binary_prediction_runs_the_network_once(monkeypatch):
+    rng = np.random.default_rng(3)
+    rows = [{"color": str(c), "x": float(x), "y": "yes" if x > 0 else "no"}
+            for c, x in zip(rng.choice(["red", "green", "blue"], 400), rng.normal(size=400))]
+    udt = sb.UniversalDeepTransformer({"color": sb.types.categorical(), "x": sb.types.numerical(),
+                                       "y": sb.types.categorical()}, target="y", **SMALL)
+    udt.train(rows, verbose=False)
+    assert udt.calibration != (1.0, 0.0)
+    want = udt.predict_batch(rows[:40], top_k=2)
+    calls = []
+    monkeypatch.setattr(udt.model, "forward", lambda *a, **k: calls.append(1) or type(udt.model).forward(udt.model, *a, **k))
+    assert udt.predict_batch(rows[:40], top_k=2) == want
+    assert len(calls) == 1
 
 
 @pytest.mark.parametrize("seed, positives", [(0, 1), (1, 5), (0, 150)])
