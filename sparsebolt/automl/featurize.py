@@ -91,6 +91,10 @@ class _Entries:
 
 
 _INTEGRAL = re.compile(r"-?\d+\.0+")
+# a numerical target's values its bins' quantiles are taken from, at most (a uniform sample
+# of a larger source): 8 MB, where every value of a source streamed for want of memory was
+# held; quantiles of a million values are within a thousandth of their rank
+SAMPLED_TARGET_VALUES = 1 << 20
 # values that hold several: a categorical column takes one a row (or a delimited string)
 _CONTAINERS = (list, tuple, dict, set, frozenset, np.ndarray)
 
@@ -243,7 +247,8 @@ class LabelMap:
 
 class TargetBins:
     """A numerical target through bins at the quantiles of its training values (every row of
-    the first ``train``; ``ctype.bins`` of them, 10 when None, or given by ``ctype.range``),
+    the first ``train``, a uniform sample of ``SAMPLED_TARGET_VALUES`` where it has more;
+    ``ctype.bins`` of them, 10 when None, or given by ``ctype.range``),
     between the lowest and the highest value (``bounds``). With ``encoding='cumulative'`` (a new model's) output
     k says how far a row's value passes bound k towards bound k + 1 (1 below the value's bin,
     the fraction of its bin, 0 above: a sigmoid output each, ``cumulative_labels``), and the
@@ -298,19 +303,60 @@ class TargetBins:
         return x
 
     def fit(self, x):
+        """The bins of the training values ``x`` (float64[n])."""
+        edges = self._edges(x)
+        self._set(edges, *_bin_sums(edges, x), x.min(), x.max())
+
+    def fit_chunks(self, chunk_values, again, most=SAMPLED_TARGET_VALUES, seed=0):
+        """``fit`` of a streamed source's values, holding at most ``most`` of them:
+        ``chunk_values`` yields them a chunk at a time (float64 arrays); past ``most``, the
+        quantile edges come from a uniform sample of ``most`` values (seeded), and the range
+        and bins' means from every value, the means in a second pass over ``again()``."""
+        held, n = [], 0
+        keys = sample = None
+        low, high = np.inf, -np.inf
+        rng = np.random.default_rng(seed)
+        for x in chunk_values:
+            low, high = min(low, x.min(initial=np.inf)), max(high, x.max(initial=-np.inf))
+            if sample is None and n + x.shape[0] <= most:
+                held.append(x)
+                n += x.shape[0]
+                continue
+            if sample is None:  # the values held so far become the sample
+                sample = np.concatenate(held) if held else np.zeros(0)
+                keys, held = rng.random(sample.shape[0]), None
+            # a uniform sample: the ``most`` values of the smallest random keys
+            sample, keys = np.concatenate([sample, x]), np.concatenate([keys, rng.random(x.shape[0])])
+            if sample.shape[0] > most:
+                keep = np.argpartition(keys, most - 1)[:most]
+                sample, keys = sample[keep], keys[keep]
+        if sample is None:
+            self.fit(np.concatenate(held) if held else np.zeros(0))
+            return
+        edges = self._edges(sample)
+        sums = counts = 0
+        for x in again():
+            s, c = _bin_sums(edges, x)
+            sums, counts = sums + s, counts + c
+        self._set(edges, sums, counts, low, high)
+
+    def _edges(self, x):
         t = self.ctype
         n_bins = t.n_bins(target=True)
-        edges = (np.linspace(t.range[0], t.range[1], n_bins + 1)[1:-1] if t.range is not None
-                 else quantile_edges(x, n_bins))
-        bins = np.searchsorted(edges, x, side="right")
-        sums = np.bincount(bins, weights=x, minlength=len(edges) + 1)
-        counts = np.bincount(bins, minlength=len(edges) + 1)
+        return (np.linspace(t.range[0], t.range[1], n_bins + 1)[1:-1] if t.range is not None
+                else quantile_edges(x, n_bins))
+
+    def _set(self, edges, sums, counts, low, high):
+        """The bins from their ``edges``, each bin's sum and count of values, and the lowest
+        and highest value."""
+        t = self.ctype
+        mean = sums.sum() / max(counts.sum(), 1)
         # an empty bin's center: the middle of its edges (the end bins: the edge itself)
-        lo = np.concatenate([[edges[0] if len(edges) else x.mean()], edges])
-        hi = np.concatenate([edges, [edges[-1] if len(edges) else x.mean()]])
+        lo = np.concatenate([[edges[0] if len(edges) else mean], edges])
+        hi = np.concatenate([edges, [edges[-1] if len(edges) else mean]])
         self.edges = edges.astype(np.float64)
         self.centers = np.where(counts > 0, sums / np.maximum(counts, 1), (lo + hi) / 2).astype(np.float64)
-        low, high = (t.range if t.range is not None else (x.min(), x.max()))
+        low, high = (t.range if t.range is not None else (low, high))
         self.bounds = np.concatenate([[min(low, lo[0])], edges, [max(high, hi[-1])]]).astype(np.float64)
 
     def to_ids(self, values, chunk, grow):
@@ -409,6 +455,12 @@ class NodeIndex:
 
     def __len__(self):
         return len(self.features)
+
+
+def _bin_sums(edges, x):
+    """(float64 sums, int64 counts) of the values ``x`` in each bin between ``edges``."""
+    bins = np.searchsorted(edges, x, side="right")
+    return np.bincount(bins, weights=x, minlength=len(edges) + 1), np.bincount(bins, minlength=len(edges) + 1)
 
 
 def quantile_edges(x, bins):

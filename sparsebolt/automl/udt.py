@@ -476,12 +476,17 @@ class UniversalDeepTransformer:
         labels = self.featurizer.labels
         saved = (list(labels.labels), dict(labels.index)) if isinstance(labels, LabelMap) else None
         try:
-            chunks = self._chunks(data, with_target=True, columns=[self.target])
+            def chunks():
+                return self._chunks(data, with_target=True, columns=[self.target])
+
             if not isinstance(labels, LabelMap) and labels.centers is None:
                 # a numerical target's bins and range from every training row, not the first chunk's
-                labels.fit(np.concatenate([labels.values(c.columns[self.target], c) for c in chunks]))
+                def values():
+                    return (labels.values(c.columns[self.target], c) for c in chunks())
+
+                labels.fit_chunks(values(), values, seed=self.seed)
             else:
-                for chunk in chunks:
+                for chunk in chunks():
                     labels.to_ids(chunk.columns[self.target], chunk, grow=True)
             if saved is not None and self.model is None and self.n_classes < 2:
                 raise ValueError(f"The target column {self.target!r} of the training data ({source}) must have at "

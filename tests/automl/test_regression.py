@@ -446,3 +446,29 @@ def test_a_numerical_targets_bins_come_from_every_training_row(monkeypatch):
         udt.train(rows, epochs=1, verbose=False)
     assert udt.featurizer.labels.bounds[-1] == 500.0
     assert udt.featurizer.labels.bounds[0] == min(r["y"] for r in rows)
+
+
+def test_a_streamed_targets_bins_hold_a_bounded_sample_and_every_rows_range_and_means():
+    from sparsebolt.automl.featurize import TargetBins
+
+    rng = np.random.default_rng(2)
+    chunks = [rng.lognormal(3.0, 1.0, n) for n in (700, 0, 1300, 900)]
+    whole = np.concatenate(chunks)
+    exact, within, sampled = (TargetBins("y", sb.types.numerical(bins=20)) for _ in range(3))
+    exact.fit(whole)
+    within.fit_chunks(iter(chunks), lambda: iter(chunks), most=whole.shape[0])
+    for a in ("edges", "centers", "bounds"):                     # under the cap: fit's bins to the bit
+        np.testing.assert_array_equal(getattr(within, a), getattr(exact, a))
+    sampled.fit_chunks(iter(chunks), lambda: iter(chunks), most=500, seed=3)
+    assert sampled.bounds[0] == whole.min() and sampled.bounds[-1] == whole.max()
+    # edges of a sample: each near its quantile of every value, not those of every value
+    assert not np.array_equal(sampled.edges, exact.edges)
+    ranks = np.searchsorted(np.sort(whole), sampled.edges) / whole.shape[0]
+    np.testing.assert_allclose(ranks, np.searchsorted(np.sort(whole), exact.edges) / whole.shape[0], atol=0.06)
+    # the bins' means are of every value
+    bins = np.searchsorted(sampled.edges, whole, side="right")
+    for b in np.unique(bins):
+        assert sampled.centers[b] == pytest.approx(whole[bins == b].mean(), rel=1e-12)
+    again = TargetBins("y", sb.types.numerical(bins=20))
+    again.fit_chunks(iter(chunks), lambda: iter(chunks), most=500, seed=3)
+    np.testing.assert_array_equal(again.edges, sampled.edges)   # seeded
