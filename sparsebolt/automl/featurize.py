@@ -307,11 +307,13 @@ class TargetBins:
         edges = self._edges(x)
         self._set(edges, *_bin_sums(edges, x), x.min(), x.max())
 
-    def fit_chunks(self, chunk_values, again, most=SAMPLED_TARGET_VALUES, seed=0):
-        """``fit`` of a streamed source's values, holding at most ``most`` of them:
-        ``chunk_values`` yields them a chunk at a time (float64 arrays); past ``most``, the
-        quantile edges come from a uniform sample of ``most`` values (seeded), and the range
-        and bins' means from every value, the means in a second pass over ``again()``."""
+    def fit_chunks(self, chunk_values, again, most=None, seed=0):
+        """``fit`` of a streamed source's values, holding at most ``most`` of them
+        (``SAMPLED_TARGET_VALUES`` when None): ``chunk_values`` yields them a chunk at a time
+        (float64 arrays); past ``most``, the quantile edges come from a uniform sample of
+        ``most`` values (seeded), and the range and bins' means from every value, the means in
+        a second pass over ``again()``."""
+        most = SAMPLED_TARGET_VALUES if most is None else most
         held, n = [], 0
         keys = sample = None
         low, high = np.inf, -np.inf
@@ -325,8 +327,11 @@ class TargetBins:
             if sample is None:  # the values held so far become the sample
                 sample = np.concatenate(held) if held else np.zeros(0)
                 keys, held = rng.random(sample.shape[0]), None
-            # a uniform sample: the ``most`` values of the smallest random keys
-            sample, keys = np.concatenate([sample, x]), np.concatenate([keys, rng.random(x.shape[0])])
+            # a uniform sample: the ``most`` values of the smallest random keys (a key above
+            # the largest kept never gets in)
+            drawn = rng.random(x.shape[0])
+            new = drawn < keys.max() if keys.shape[0] >= most else slice(None)
+            sample, keys = np.concatenate([sample, x[new]]), np.concatenate([keys, drawn[new]])
             if sample.shape[0] > most:
                 keep = np.argpartition(keys, most - 1)[:most]
                 sample, keys = sample[keep], keys[keep]

@@ -1315,16 +1315,19 @@ class UniversalDeepTransformer:
             # neurons beyond the labels seen in training (n_classes larger than needed) have no name
             unnamed = labels.size - len(labels.labels) if labels.label_type == "str" else 0
             forgotten = labels.labels.count(None) if labels.label_type == "str" else 0
-            if self._binary and self.calibration != (1.0, 0.0):  # the softmax's are Platt's raw ones
-                # one forward pass gives both scores and the order: the calibration's shift is
-                # in the output bias (_decide_by_calibration), so the larger logit's class is
-                # the one whose probability passes 0.5
+            calibrated = self._binary and self.calibration != (1.0, 0.0)  # the softmax's are Platt's raw ones
+            if calibrated and self.calibration[0] > 0 and self.calibration[1] == 0.0:
+                # the shift is in the output bias (_decide_by_calibration): one forward pass
+                # gives the scores and the order, the larger logit's class being the one past 0.5
                 second = self._calibrated(x)
                 top = np.where((second > 0.5)[:, None], [[1, 0]], [[0, 1]])
-                scores = np.where(top == 1, second[:, None], 1.0 - second[:, None])
             else:
                 top, scores = self.model.predict(Batch((x,)), top_k=min(top_k + unnamed + forgotten, self.n_classes),
                                                  sparse_inference=sparse_inference)
+                if calibrated:  # a shift outside the bias (a file saved before it moved there)
+                    second = self._calibrated(x)
+            if calibrated:
+                scores = np.where(np.asarray(top) == 1, second[:, None], 1.0 - second[:, None])
             named = labels.size - unnamed
             yield [[(labels.name(int(i)), float(s)) for i, s in zip(r_ids, r_scores)
                     if 0 <= i < named and labels.name(int(i)) is not None][:top_k]

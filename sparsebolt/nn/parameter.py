@@ -34,7 +34,8 @@ def uniform_float32(rng, bound, shape, lazy=False):
         return out
     # a PCG64 double takes one step of the generator: a copy advanced past the earlier parts
     # draws a later part, in a thread of its own (NumPy lets go of the GIL as it draws); the
-    # generator then steps past them all, as if it had drawn them itself
+    # generator then steps past them all, as if it had drawn them itself (advance drops a
+    # buffered 32-bit half, which a double draw keeps: put back)
     cuts = [flat.size * i // parts for i in range(parts + 1)]
     state = bits.state
 
@@ -50,6 +51,9 @@ def uniform_float32(rng, bound, shape, lazy=False):
         for f in later:
             f.result()
     bits.advance(flat.size - cuts[1])
+    after = bits.state
+    after["has_uint32"], after["uinteger"] = state["has_uint32"], state["uinteger"]
+    bits.state = after
     return out
 
 

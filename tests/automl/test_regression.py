@@ -148,6 +148,14 @@ def test_a_calibrated_binary_prediction_runs_the_network_once(monkeypatch):
     monkeypatch.setattr(udt.model, "forward", lambda *a, **k: calls.append(1) or type(udt.model).forward(udt.model, *a, **k))
     assert udt.predict_batch(rows[:40], top_k=2) == want
     assert len(calls) == 1
+    # a shift outside the output bias (a file saved before it moved there): the order stays
+    # the logits', as evaluate and serving rank, each class with its calibrated probability
+    udt.calibration = (udt.calibration[0], 3.0)
+    second = udt.predict_proba(rows[:40])
+    raw = udt.model.predict(next(udt._dataset(rows[:40], "eval", 64).ordered()), top_k=1)[0][:, 0]
+    got = udt.predict_batch(rows[:40], top_k=1)
+    assert [label for ((label, _),) in got] == [udt.featurizer.labels.name(int(i)) for i in raw]
+    assert [s if label == "yes" else 1 - s for ((label, s),) in got] == pytest.approx(second)
 
 
 @pytest.mark.parametrize("seed, positives", [(0, 1), (1, 5), (0, 150)])
@@ -472,3 +480,19 @@ def test_a_streamed_targets_bins_hold_a_bounded_sample_and_every_rows_range_and_
     again = TargetBins("y", sb.types.numerical(bins=20))
     again.fit_chunks(iter(chunks), lambda: iter(chunks), most=500, seed=3)
     np.testing.assert_array_equal(again.edges, sampled.edges)   # seeded
+
+
+@pytest.mark.parametrize("streamed", [None, 250])
+def test_a_trains_target_bins_come_from_a_bounded_sample_past_the_cap(monkeypatch, streamed):
+    from sparsebolt.automl.featurize import TargetBins
+
+    rows = _rows(np.random.default_rng(4), 900)
+    y = np.array([r["y"] for r in rows])
+    exact = TargetBins("y", sb.types.numerical())
+    exact.fit(y)
+    monkeypatch.setattr("sparsebolt.automl.featurize.SAMPLED_TARGET_VALUES", 300)
+    udt = _regressor()
+    udt.train(rows, epochs=1, max_in_memory_rows=streamed, verbose=False)
+    bins = udt.featurizer.labels
+    assert (bins.bounds[0], bins.bounds[-1]) == (y.min(), y.max())    # every row's range
+    assert bins.edges.shape == exact.edges.shape and not np.array_equal(bins.edges, exact.edges)
