@@ -143,8 +143,8 @@ def find_numbers(first, slot_of, offsets, ids, vals, needed):
 
     first : int, the lowest feature that carries a number
     slot_of : int32[span], feature ``first + i``'s table row, or -1: spanning only the
-        numbers' features, it stays in cache (over a 100,000-wide input it missed on most
-        entries: adult's batches took 4x their time with the table hot)
+        numbers' features, it stays in cache (a map over a 100,000-wide input missed it on
+        most entries: adult's batches took 4x as long as with the map hot)
     Returns (entry int64[m], row int64[m], slot int32[m], point int64[m], frac float32[m]).
     """
     levels = needed.shape[1] - 1

@@ -58,7 +58,8 @@ def uniform_float32(rng, bound, shape, lazy=False):
 
 
 def _draw(rng, bound, flat):
-    """float32 ``flat`` (1-D) filled in place with ``rng``'s next uniform doubles in [-bound, bound)."""
+    """Fill float32 ``flat`` (1-D) in place with ``rng``'s next uniform doubles in
+    [-bound, bound)."""
     for lo in range(0, flat.size, _INIT_CHUNK):
         flat[lo:lo + _INIT_CHUNK] = rng.uniform(-bound, bound, min(_INIT_CHUNK, flat.size - lo))
 
