@@ -521,7 +521,12 @@ def exact_value_gain(x, labels, edges, seed, z=0.0):
     if present.shape[0] < 4:
         return 0.0
     x, labels = x[present], labels[present]
-    values, codes = np.unique(x, return_inverse=True)
+    values = np.unique(x)
+    # each row's value among them: a search where the values are few (NumPy's argsort for
+    # return_inverse took 5 ms on adult's 39,000 capital gains of 120 values, the search
+    # 0.4 ms), the argsort where most are distinct (2 ms against 5 ms for 24,600 weights)
+    codes = (np.searchsorted(values, x) if values.shape[0] * 16 <= x.shape[0]
+             else np.unique(x, return_inverse=True)[1])
     bins = np.searchsorted(edges, x, side="right")
     order = np.random.default_rng(seed).permutation(x.shape[0])
     halves = (order[: x.shape[0] // 2], order[x.shape[0] // 2:])
