@@ -316,9 +316,13 @@ def _frame_chunks(frame, columns, chunk_rows, optional):
             if c in named:
                 part = frame[named[c]].iloc[lo:hi]
                 values = part.tolist()
-                # NumPy integers and bools cannot be missing: no value-by-value look
-                plain = isinstance(part.dtype, np.dtype) and part.dtype.kind in "iub"
-                cols[c] = values if plain else [None if _is_missing(v) else v for v in values]
+                kind = part.dtype.kind if isinstance(part.dtype, np.dtype) else None
+                if kind == "f":  # NumPy floats are missing where NaN: found at once, not value by value
+                    for i in np.flatnonzero(np.isnan(part.to_numpy())).tolist():
+                        values[i] = None
+                elif kind is None or kind not in "iub":  # NumPy integers and bools cannot be missing
+                    values = [None if _is_missing(v) else v for v in values]
+                cols[c] = values
             else:
                 cols[c] = [None] * (hi - lo)
         rows = list(range(lo, hi))
