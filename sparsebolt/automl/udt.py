@@ -1013,13 +1013,16 @@ class UniversalDeepTransformer:
         width = (self.model.layer("embedding").dim if self.model is not None and not self._rebuildable
                  else self.embedding_dim or self._auto_width())
         if chunk_rows is None:
-            labels = [self.featurizer.labels.to_ids(c.columns[self.target], c, grow=False)[0]
-                      for c in self._chunks(data, with_target=True, columns=[self.target])]
-            n_rows = sum(lab.offsets.shape[0] - 1 for lab in labels)
+            chunks = self._chunks(data, with_target=True, columns=[self.target])
+            if self.regression:  # its values were read by _read_labels; no classes to count
+                n_rows, n_classes = sum(len(c) for c in chunks), 0
+            else:
+                labels = [self.featurizer.labels.to_ids(c.columns[self.target], c, grow=False)[0] for c in chunks]
+                n_rows = sum(lab.offsets.shape[0] - 1 for lab in labels)
+                # the classes the rows hold, not the output's
+                n_classes = np.unique(np.concatenate([lab.ids for lab in labels])).size
             if n_rows < MIN_AUTO_ROWS:
                 return n_rows, None
-            # the classes the rows hold, not the output's
-            n_classes = np.unique(np.concatenate([lab.ids for lab in labels])).size
             n_val = self._validation_rows(n_rows, n_classes, width)
             rows = self._holdout_order(data, n_rows)
             return n_rows, (np.sort(rows[:n_val]), np.sort(rows[n_val:]))
