@@ -120,6 +120,8 @@ def test_dataframe_chunks_and_missing_values():
     # an index other than 0, 1, 2, ...: the label df.loc takes beside the position
     _, _, chunks = _read(frame.set_axis([100, 101, 102]).iloc[1:], chunk_rows=2)
     assert chunks[0].error(1, "boom").args[0] == "DataFrame, row 1 (index 102): boom"
+    _, _, chunks = _read(frame.set_axis(["p", "q", "r"]), chunk_rows=2)
+    assert len(chunks[1]) == 1 and chunks[1].error(0, "boom").args[0] == "DataFrame, row 2 (index 'r'): boom"
     with pytest.raises(DataFormatError, match=r"no column\(s\) \['q'\]"):
         _read(frame, columns=("a", "q"))
 
