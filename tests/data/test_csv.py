@@ -106,6 +106,28 @@ def test_gzip_and_other_delimiters(tmp_path):
     assert rows == [("x y", "1")]
 
 
+def test_dataframe_columns_of_every_dtype_read_their_missing_values_as_one_by_one():
+    pd = pytest.importorskip("pandas")
+    from sparsebolt.data.csv import _frame_chunks, _is_missing
+
+    mixed = ["x", None, "", float("nan"), pd.NA, pd.NaT, np.datetime64("NaT"), 3, 2.5, "y"]
+    frame = pd.DataFrame({
+        "float": [1.0, np.nan, 0.0, -0.0, np.inf, 2.0, np.nan, 5.0, 6.0, 7.0],
+        "float32": np.array([1, np.nan, 2, 3, 4, 5, 6, 7, 8, np.nan], dtype=np.float32),
+        "int": np.arange(10), "bool": np.arange(10) % 2 == 0,
+        "str": pd.Series(["a", None, "", "b", "c", "", None, "d", "e", "f"], dtype="str"),
+        "string": pd.Series(["a", None, "", "b", "c", "", None, "d", "e", "f"], dtype="string"),
+        "category": pd.Series(["a", None, "", "b", "a", "", None, "b", "a", "a"], dtype="category"),
+        "object": pd.Series(mixed, dtype=object),
+        "dates": pd.to_datetime(["2020-01-01", None] * 5), "nullable": pd.array([1, None] * 5, dtype="Int64"),
+    })
+    for c in frame.columns:
+        for lo in (0, 3):
+            want = [None if _is_missing(v) else v for v in frame[c].iloc[lo:].tolist()]
+            got = [v for chunk in _frame_chunks(frame.iloc[lo:], [c], 4, set()) for v in chunk.columns[c]]
+            assert [None if w is None else repr(w) for w in want] == [None if g is None else repr(g) for g in got], c
+
+
 def test_dataframe_chunks_and_missing_values():
     pd = pytest.importorskip("pandas")
     frame = pd.DataFrame({"a": ["x", None, "z"], "b": [1.0, float("nan"), 3.0], "c": [0, 0, 0]})
