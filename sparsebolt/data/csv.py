@@ -315,8 +315,11 @@ def _frame_chunks(frame, columns, chunk_rows, optional):
         for c in columns:
             if c in named:
                 part = frame[named[c]].iloc[lo:hi]
-                values = part.tolist()
                 missing = _missing_mask(pd, part)
+                if isinstance(part.dtype, (pd.StringDtype, pd.CategoricalDtype)):
+                    cols[c] = _coded(pd, part, missing)
+                    continue
+                values = part.tolist()
                 if missing is None:  # any type a value: each looked at
                     values = [None if _is_missing(v) else v for v in values]
                 else:
@@ -347,6 +350,26 @@ def _missing_mask(pd, part):
         missing_category = np.array([_is_missing(v) for v in dtype.categories] + [True])
         return missing_category[codes]
     return None
+
+
+def _coded(pd, part, missing):
+    """The CodedColumn of a str or categorical DataFrame column's ``part`` whose ``missing``
+    (bool[n]) values are None, as the CSV reader codes a file's column: its distinct values
+    in order of first appearance, worked out by pandas' hashing instead of each value in
+    Python (the featurizer takes the codes)."""
+    codes, uniques = pd.factorize(part)  # in order of first appearance; NA as -1
+    codes = np.where(missing, -1, codes).astype(np.int64)
+    used = np.zeros(len(uniques), dtype=bool)
+    used[codes[codes >= 0]] = True  # a missing-like value ('') is never used
+    if used.any():  # codes of the used values only, in their order
+        codes = np.where(codes >= 0, (np.cumsum(used) - 1)[np.maximum(codes, 0)], -1)
+    distinct = [v for v, u in zip(uniques.tolist(), used.tolist()) if u]
+    gaps = np.flatnonzero(codes < 0)
+    if gaps.shape[0]:  # None takes its place by its first row
+        at = int(codes[:gaps[0]].max()) + 1 if gaps[0] > 0 else 0
+        distinct.insert(at, None)
+        codes = np.where(codes < 0, at, codes + (codes >= at))
+    return CodedColumn(distinct, codes)
 
 
 class _LabelledRows:

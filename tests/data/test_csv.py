@@ -128,6 +128,27 @@ def test_dataframe_columns_of_every_dtype_read_their_missing_values_as_one_by_on
             assert [None if w is None else repr(w) for w in want] == [None if g is None else repr(g) for g in got], c
 
 
+@pytest.mark.parametrize("values", [["b", "a", None, "", "b", "c", None, "a"], ["", "x", "y", "x"], ["p", "q", "r"],
+                                    [None, None, "z"], ["a", "a", "a", "a", "b"]])
+@pytest.mark.parametrize("dtype", ["str", "string", "category"])
+def test_a_dataframes_text_columns_are_coded_as_a_files_are(values, dtype):
+    pd = pytest.importorskip("pandas")
+    from sparsebolt.automl.featurize import _distinct
+    from sparsebolt.data.csv import CodedColumn, _frame_chunks, _is_missing
+
+    frame = pd.DataFrame({"t": pd.Series(values, dtype=dtype)})
+    for rows in (2, 3, 100):
+        for chunk in _frame_chunks(frame, ["t"], rows, set()):
+            column = chunk.columns["t"]
+            assert isinstance(column, CodedColumn)
+            plain = [None if _is_missing(v) else v for v in frame["t"].iloc[chunk.lines[0]:][:len(chunk)].tolist()]
+            assert list(column) == plain
+            # the distinct values in order of first appearance and each row's code, as worked out one by one
+            want_distinct, want_codes = _distinct(plain)
+            assert list(column.distinct) == want_distinct
+            np.testing.assert_array_equal(column.codes, want_codes)
+
+
 def test_dataframe_chunks_and_missing_values():
     pd = pytest.importorskip("pandas")
     frame = pd.DataFrame({"a": ["x", None, "z"], "b": [1.0, float("nan"), 3.0], "c": [0, 0, 0]})
