@@ -147,7 +147,8 @@ def _scaled_log_odds(output, slope, shift):
     # float32's smallest normal, not _MIN_PROBABILITY: log-odds up to 87 survive, as the logits'
     p = np.maximum(output.to_dense().astype(np.float64), float(np.finfo(np.float32).tiny))
     odds = slope * (np.log(p[:, 1]) - np.log(p[:, 0])) + shift
-    return np.stack([1.0 / (1.0 + np.exp(odds)), 1.0 / (1.0 + np.exp(-odds))], axis=1)
+    with np.errstate(over="ignore"):  # a saturated row's exp is inf, its probability 0 as it should be
+        return np.stack([1.0 / (1.0 + np.exp(odds)), 1.0 / (1.0 + np.exp(-odds))], axis=1)
 
 
 class NegativeMAE:

@@ -1,4 +1,6 @@
 """Metrics against NumPy references."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -58,6 +60,13 @@ def test_neg_log_loss_with_a_slope_scales_a_binary_output_s_log_odds():
     one = make_metric(metric)
     one.update(None, None, Labels(np.arange(7), y.astype(np.int32)), sparse)
     assert np.isfinite(one.result()) and one.result() < 0
+    # a saturated row (a neuron at probability 0) at a steep slope: no overflow warning
+    steep = make_metric(NegativeLogLoss(slope=12.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        steep.update(None, None, Labels(np.arange(3), np.array([1, 0], np.int32)),
+                     Value.dense(np.array([[0.0, 1.0], [0.5, 0.5]], dtype=np.float32)))
+    assert steep.result() == pytest.approx(np.log(0.5) / 2)
     with pytest.raises(ValueError, match="needs an output of 2 neurons. Got 9 instead"):
         metric.update(None, None, Labels(np.arange(3), np.zeros(2, np.int32)), Value.dense(_softmax_rows(rng, 2, 9)))
 
