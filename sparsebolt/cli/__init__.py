@@ -170,6 +170,8 @@ def _load_any(model_path, mmap, verify):
 
 
 def _rows_predicted(model, rows, lines, name, top_k, sparse_inference):
+    from ..data.csv import RowError
+
     try:
         return model.predict_batch(rows, top_k=top_k, sparse_inference=sparse_inference)
     except ValueError:
@@ -178,7 +180,7 @@ def _rows_predicted(model, rows, lines, name, top_k, sparse_inference):
             try:
                 model.predict_batch([row], top_k=top_k, sparse_inference=sparse_inference)
             except ValueError as e:
-                raise ValueError(f"{name}, line {line}: {str(e).removeprefix('rows, row 0: ')}") from None
+                raise ValueError(f"{name}, line {line}: {e.reason if isinstance(e, RowError) else e}") from None
         raise
 
 

@@ -49,11 +49,12 @@ def open_text(path):
 
 
 class RowError(DataFormatError):
-    """A bad row of a DataFrame or of a list of row dicts (names the row)."""
+    """A bad row of a DataFrame or of a list of row dicts (names the row; ``reason`` is the
+    message without it)."""
 
     def __init__(self, source, row, message):
         ValueError.__init__(self, f"{source}, row {row}: {message}")
-        self.path, self.line = source, None
+        self.path, self.line, self.reason = source, None, message
 
 
 class Chunk:

@@ -14,10 +14,10 @@ class DataFormatError(ValueError):
     line : int or None
         The 1-based line at fault, or None for the file as a whole.
     message : str
-        What is wrong.
+        What is wrong (kept as ``reason``, without the file and line).
     """
 
     def __init__(self, path: str | os.PathLike, line: int | None, message: str) -> None:
-        self.path, self.line = str(path), line
+        self.path, self.line, self.reason = str(path), line, message
         where = f"{self.path}, line {line}" if line is not None else self.path
         super().__init__(f"{where}: {message}")

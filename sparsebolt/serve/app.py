@@ -12,6 +12,7 @@ import numpy as np
 
 from .._validation import check_float
 from ..data import csr_value
+from ..data.csv import RowError
 
 if TYPE_CHECKING:
     from ..automl.udt import UniversalDeepTransformer
@@ -292,8 +293,8 @@ def _row_app(udt, model_path, sparse_inference, default_top_k, max_top_k, max_ba
 
     def _unprocessable(field, e):
         # a value the featurizer cannot read (a date it cannot parse): the client's fault; one
-        # row's message without the batch's 'rows, row 0: '
-        msg = str(e).removeprefix("rows, row 0: ") if field == "row" else str(e)
+        # row's message without the batch's row number
+        msg = e.reason if field == "row" and isinstance(e, RowError) else str(e)
         return JSONResponse(status_code=422, content={"detail": [{"type": "value_error", "loc": ["body", field],
                                                                   "msg": msg}]})
 
