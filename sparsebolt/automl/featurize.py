@@ -282,13 +282,11 @@ class TargetBins:
     def values(self, values, chunk):
         """The target values of a chunk as float64 (an error naming the row for a missing or
         non-numeric one)."""
-        # a column the compiled CSV reader coded: each distinct value parsed once
-        parsed = values.distinct if isinstance(values, CodedColumn) else values
-        try:  # numpy parses numbers and numeric strings as float() does, but for its times
-            x = np.array(parsed, dtype=np.float64)
-            if x.shape == (len(parsed),) and np.isfinite(x).all() and not _holds_times(parsed, chunk):
-                return x[values.codes] if parsed is not values else x
-        except (TypeError, ValueError, OverflowError):
+        try:  # read as an input column's numbers are
+            x = _parsed_numbers(self.column, values, chunk)
+            if np.isfinite(x).all():
+                return x
+        except ValueError:
             pass
         # a missing, non-numeric or non-finite value: the first, as the row-by-row parse meets it
         x = np.empty(len(values))
@@ -460,6 +458,34 @@ class NodeIndex:
 
     def __len__(self):
         return len(self.features)
+
+
+def _parsed_numbers(column, values, chunk):
+    """float64[n]: a column's ``values`` as numbers, nan where missing; an error naming
+    the row for a value that is not a finite number."""
+    # a column the compiled CSV reader coded: each distinct value parsed once
+    parsed = values.distinct if isinstance(values, CodedColumn) else values
+    try:  # numpy parses numbers and numeric strings as float() does, and None as nan, but for its times
+        x = np.array(parsed, dtype=np.float64)
+        if x.shape == (len(parsed),) and not _holds_times(parsed, chunk):
+            # only the non-finite values can be missing ones: `None in values` compares every string
+            if all(parsed[i] is None for i in np.flatnonzero(~np.isfinite(x))):
+                return x[values.codes] if parsed is not values else x
+    except (TypeError, ValueError, OverflowError):
+        pass
+    # pandas' missing markers ('NA', 'NaN', 'null' ...), or a bad value: the first, as the
+    # row-by-row parse meets it
+    x = np.full(len(values), np.nan)
+    for i, v in enumerate(values):
+        if v is None or is_missing_marker(v):
+            continue
+        try:
+            x[i] = float(v)
+        except (TypeError, ValueError, OverflowError):
+            raise chunk.error(i, f"column {column!r}: expected a number, got {v!r}") from None
+        if not np.isfinite(x[i]):  # inf would make the bin edges inf and nan
+            raise chunk.error(i, f"column {column!r}: expected a finite number, got {v!r}")
+    return x
 
 
 def _bin_sums(edges, x):
@@ -840,39 +866,12 @@ class Featurizer:
         four times)."""
         values = chunk.columns[column]
         if not isinstance(values, CodedColumn):
-            return self._parsed_numbers(column, values, chunk)
+            return _parsed_numbers(column, values, chunk)
         if values.numbers is None:
-            x = self._parsed_numbers(column, values, chunk)
+            x = _parsed_numbers(column, values, chunk)
             x.setflags(write=False)
             values.numbers = x
         return values.numbers
-
-    @staticmethod
-    def _parsed_numbers(column, values, chunk):
-        """``_numbers`` parsed from the column's ``values``."""
-        # a column the compiled CSV reader coded: each distinct value parsed once
-        parsed = values.distinct if isinstance(values, CodedColumn) else values
-        try:  # numpy parses numbers and numeric strings as float() does, and None as nan, but for its times
-            x = np.array(parsed, dtype=np.float64)
-            if x.shape == (len(parsed),) and not _holds_times(parsed, chunk):
-                # only the non-finite values can be missing ones: `None in values` compares every string
-                if all(parsed[i] is None for i in np.flatnonzero(~np.isfinite(x))):
-                    return x[values.codes] if parsed is not values else x
-        except (TypeError, ValueError, OverflowError):
-            pass
-        # pandas' missing markers ('NA', 'NaN', 'null' ...), or a bad value: the first, as the
-        # row-by-row parse meets it
-        x = np.full(len(values), np.nan)
-        for i, v in enumerate(values):
-            if v is None or is_missing_marker(v):
-                continue
-            try:
-                x[i] = float(v)
-            except (TypeError, ValueError, OverflowError):
-                raise chunk.error(i, f"column {column!r}: expected a number, got {v!r}") from None
-            if not np.isfinite(x[i]):  # inf would make the bin edges inf and nan
-                raise chunk.error(i, f"column {column!r}: expected a finite number, got {v!r}")
-        return x
 
     def _text(self, column, values, mode, out):
         t = self.data_types[column]
