@@ -10,8 +10,10 @@ from .prefetch import DISTANCE, prefetch_row
 
 _ZERO = np.float32(0.0)
 _ONE = np.float32(1.0)
-# groups (weight rows) a thread takes at a time in the grouped updates
-_GROUP_CHUNK = 1024
+# a row's update (its weights and both moments read and written) costs about as much as
+# this many gradient entries (its summed input rows); 1 to 16 balanced MovieLens' output
+# rows within 3%
+_ROW_COST = 4
 
 
 @njit(cache=True, inline="always")
@@ -114,6 +116,29 @@ def grouped_grads(x, entry_row, order, group_offsets, dz, out):
         _grouped_row_grad(x, entry_row, order, group_offsets[g], group_offsets[g + 1], dz, out[g])
 
 
+@njit(cache=True)
+def _balanced_runs(group_offsets, n_runs):
+    """Bounds of ``n_runs`` consecutive runs of groups of about equal work, a group costing
+    its entries plus ``_ROW_COST``: runs of a fixed number of groups left a thread idle
+    while the other summed the popular rows (MovieLens' output, 1,651 groups of 43,008
+    entries: 1.57 -> 1.05 ms a step).
+
+    group_offsets : int64[G + 1]  ->  int64[n_runs + 1]
+    """
+    n_groups = group_offsets.shape[0] - 1
+    total = group_offsets[n_groups] - group_offsets[0] + _ROW_COST * n_groups
+    bounds = np.empty(n_runs + 1, dtype=np.int64)
+    bounds[0] = 0
+    g = 0
+    for t in range(1, n_runs):
+        target = total * t // n_runs
+        while g < n_groups and group_offsets[g + 1] - group_offsets[0] + _ROW_COST * (g + 1) <= target:
+            g += 1
+        bounds[t] = g
+    bounds[n_runs] = n_groups
+    return bounds
+
+
 @njit(cache=True, inline="always")
 def _prefetch_group(group_ids, g, hi, param, m, v):
     """Ask for the rows of the group ``DISTANCE`` ahead (m, v may be param when unused)."""
@@ -126,38 +151,39 @@ def _prefetch_group(group_ids, g, hi, param, m, v):
 
 @njit(parallel=True, cache=True)
 def adam_grouped(param, m, v, x, entry_row, order, group_offsets, group_ids, dz,
-                 lr, beta1, beta2, eps, step):
+                 lr, beta1, beta2, eps, step, n_runs):
     """Lazy Adam on the rows of a fully connected layer whose gradient has not been summed
     yet: each row's gradient is built from its group of (sample, dz) entries in a local
-    row and applied at once, so no dense gradient buffer is written or read. Threads take
-    runs of ``_GROUP_CHUNK`` groups, so each owns a local row that LLVM knows is apart from
-    param, m and v, and prefetches the rows a few groups ahead.
+    row and applied at once, so no dense gradient buffer is written or read. Each thread takes
+    one run of groups of about equal work (``_balanced_runs``) and owns a local row that LLVM
+    knows is apart from param, m and v, and prefetches the rows a few groups ahead.
 
     param, m, v : float32[dim, d_in]      x : float32[B, d_in] the layer's input
     entry_row, order, group_offsets, group_ids : ``grouping.group_by_id`` of the output ids
     dz : float32[nnz_out]
+    n_runs : int                          runs of groups, one a thread (the thread count)
     """
     b1, b2, step_size, inv_sqrt_bc2, e = _adam_constants(lr, beta1, beta2, eps, step)
-    n_groups = group_ids.shape[0]
-    for t in prange((n_groups + _GROUP_CHUNK - 1) // _GROUP_CHUNK):
+    bounds = _balanced_runs(group_offsets, n_runs)
+    for t in prange(bounds.shape[0] - 1):
         row = np.empty(param.shape[1], dtype=np.float32)
-        hi = min(n_groups, (t + 1) * _GROUP_CHUNK)
-        for g in range(t * _GROUP_CHUNK, hi):
+        hi = bounds[t + 1]
+        for g in range(bounds[t], hi):
             _prefetch_group(group_ids, g, hi, param, m, v)
             _grouped_row_grad(x, entry_row, order, group_offsets[g], group_offsets[g + 1], dz, row)
             _adam_row(param, m, v, group_ids[g], row, b1, b2, step_size, inv_sqrt_bc2, e)
 
 
 @njit(parallel=True, cache=True)
-def sgd_grouped(param, x, entry_row, order, group_offsets, group_ids, dz, lr):
+def sgd_grouped(param, x, entry_row, order, group_offsets, group_ids, dz, lr, n_runs):
     """SGD counterpart of ``adam_grouped``."""
     step = np.float32(lr)
     width = param.shape[1]
-    n_groups = group_ids.shape[0]
-    for t in prange((n_groups + _GROUP_CHUNK - 1) // _GROUP_CHUNK):
+    bounds = _balanced_runs(group_offsets, n_runs)
+    for t in prange(bounds.shape[0] - 1):
         row = np.empty(width, dtype=np.float32)
-        hi = min(n_groups, (t + 1) * _GROUP_CHUNK)
-        for g in range(t * _GROUP_CHUNK, hi):
+        hi = bounds[t + 1]
+        for g in range(bounds[t], hi):
             _prefetch_group(group_ids, g, hi, param, param, param)
             _grouped_row_grad(x, entry_row, order, group_offsets[g], group_offsets[g + 1], dz, row)
             r = group_ids[g]

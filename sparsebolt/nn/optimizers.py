@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._state import COMPACT_FROM, meta_int, take, take_rows
+from .._threads import get_num_threads
 from .._validation import check_float
 from ..kernels import optim
 from .parameter import row_zeros
@@ -105,7 +106,8 @@ class Adam:
             if rows is None:
                 g = p.pending
                 optim.adam_grouped(p.value, m, v, g.x, g.entry_row, g.order, g.group_offsets, g.group_ids,
-                                   g.dz, learning_rate, self.beta1, self.beta2, self.eps, self.step_count)
+                                   g.dz, learning_rate, self.beta1, self.beta2, self.eps, self.step_count,
+                                   get_num_threads())
                 p.pending = None
                 continue
             optim.adam_rows(_as_2d(p.value), _as_2d(p.grad), _as_2d(m), _as_2d(v), rows,
@@ -234,7 +236,7 @@ class SGD:
             if rows is None:
                 g = p.pending
                 optim.sgd_grouped(p.value, g.x, g.entry_row, g.order, g.group_offsets, g.group_ids, g.dz,
-                                  learning_rate)
+                                  learning_rate, get_num_threads())
                 p.pending = None
                 continue
             optim.sgd_rows(_as_2d(p.value), _as_2d(p.grad), rows, learning_rate)

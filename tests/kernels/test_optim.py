@@ -70,7 +70,48 @@ def test_fused_grouped_adam_equals_adam_on_the_summed_gradient():
     p1, m1, v1 = p0.copy(), m0.copy(), v0.copy()
     optim.adam_rows(p1, grad, m1, v1, gids, 1e-2, 0.9, 0.999, 1e-7, 3)
     p2, m2, v2 = p0.copy(), m0.copy(), v0.copy()
-    optim.adam_grouped(p2, m2, v2, x, rows_of, order, goff, gids, dz, 1e-2, 0.9, 0.999, 1e-7, 3)
+    optim.adam_grouped(p2, m2, v2, x, rows_of, order, goff, gids, dz, 1e-2, 0.9, 0.999, 1e-7, 3, 2)
     np.testing.assert_allclose(p2, p1, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(m2, m1, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(v2, v1, rtol=1e-6, atol=1e-7)
+
+
+def test_balanced_runs_cover_the_groups_in_runs_of_about_equal_work():
+    rng = np.random.default_rng(2)
+    sizes = rng.integers(0, 60, 500)
+    sizes[:5] = 5000  # a few popular rows first, as label neurons are
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    cost = sizes + optim._ROW_COST
+    for n_runs in (1, 2, 3, 8, 600):
+        bounds = optim._balanced_runs(offsets, n_runs)
+        assert bounds[0] == 0 and bounds[-1] == sizes.size and np.all(np.diff(bounds) >= 0)
+        work = [cost[a:b].sum() for a, b in zip(bounds[:-1], bounds[1:])]
+        assert max(work) <= cost.sum() / n_runs + cost.max()
+    assert optim._balanced_runs(np.zeros(1, dtype=np.int64), 2).tolist() == [0, 0, 0]
+
+
+def test_grouped_adam_gives_the_same_bits_for_any_number_of_runs():
+    from sparsebolt.kernels.grouping import group_by_id
+
+    rng = np.random.default_rng(3)
+    dim, d_in, batch = 300, 16, 64
+    x = rng.normal(0, 1, (batch, d_in)).astype(np.float32)
+    # Zipf ids: a few rows in most samples, as popular label neurons are
+    rows = [np.unique(rng.zipf(1.5, 20) % dim) for _ in range(batch)]
+    ids = np.concatenate(rows).astype(np.int32)
+    offsets = np.concatenate([[0], np.cumsum([r.size for r in rows])]).astype(np.int64)
+    dz = rng.normal(0, 1, ids.size).astype(np.float32)
+    order, goff, gids, rows_of = group_by_id(offsets, ids, dim, 2)
+    start = (rng.normal(0, 1, (dim, d_in)).astype(np.float32), rng.normal(0, 0.1, (dim, d_in)).astype(np.float32),
+             rng.uniform(0, 0.1, (dim, d_in)).astype(np.float32))
+    results = []
+    for n_runs in (1, 2, 3, 7, 1000):
+        p, m, v = (a.copy() for a in start)
+        optim.adam_grouped(p, m, v, x, rows_of, order, goff, gids, dz, 1e-2, 0.9, 0.999, 1e-7, 5, n_runs)
+        results.append((p, m, v))
+    for result in results[1:]:
+        for got, want in zip(result, results[0]):
+            np.testing.assert_array_equal(got, want)
+    untouched = np.setdiff1d(np.arange(dim), gids)
+    assert untouched.size and np.array_equal(results[0][0][untouched], start[0][untouched])
+    assert not np.array_equal(results[0][0][gids], start[0][gids])
