@@ -29,12 +29,21 @@ def _topk_rows(vals, offsets, ids, dense, k, out_ids, out_scores):
     out_ids : int32[B, k]   out_scores : float32[B, k]   written
     """
     for s in prange(offsets.shape[0] - 1):
+        row_ids, row_scores = out_ids[s], out_scores[s]
         for j in range(k):
-            out_ids[s, j] = -1
-            out_scores[s, j] = _NEG_INF
+            row_ids[j] = -1
+            row_scores[j] = _NEG_INF
         lo = offsets[s]
+        # the k-th best so far in a local: most outputs fall below it and cost one compare
+        # (reading it from the list each time took 6 ns an output, MovieLens' validation)
+        full, thr = False, _NEG_INF
         for i in range(lo, offsets[s + 1]):
-            _insert(out_ids[s], out_scores[s], vals[i], (i - lo) if dense else ids[i])
+            v = vals[i]
+            if full and v <= thr:
+                continue
+            _insert(row_ids, row_scores, v, (i - lo) if dense else ids[i])
+            if row_ids[k - 1] >= 0:
+                full, thr = True, row_scores[k - 1]
 
 
 topk_rows = njit(parallel=True, cache=True)(_topk_rows)

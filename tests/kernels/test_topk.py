@@ -29,3 +29,26 @@ def test_dense_top_k_matches_numpy_for_few_and_many_samples(n, activation):
     else:
         p = 1 / (1 + np.exp(-z))
     np.testing.assert_allclose(scores, np.take_along_axis(p, want, 1), rtol=1e-4)
+
+
+@pytest.mark.parametrize("dense", [True, False])
+def test_top_k_rows_keeps_the_first_of_ties_and_pads_short_rows(dense):
+    from sparsebolt.kernels.topk import topk_rows, topk_rows_serial
+
+    rng = np.random.default_rng(4)
+    lengths = [0, 1, 3, 4, 5, 30, 200]
+    # few distinct values: many ties, and -inf outputs that still fill a short row
+    rows = [rng.choice(np.array([-np.inf, -1.0, 0.0, 0.5, 2.0], dtype=np.float32), n) for n in lengths]
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    vals = np.concatenate(rows).astype(np.float32)
+    ids = np.concatenate([rng.permutation(1000)[:n] for n in lengths]).astype(np.int32)
+    k = 4
+    for kernel in (topk_rows, topk_rows_serial):
+        got_ids, got = np.empty((len(lengths), k), np.int32), np.empty((len(lengths), k), np.float32)
+        kernel(vals, offsets, ids, dense, k, got_ids, got)
+        for s, row in enumerate(rows):
+            best = np.argsort(-row, kind="stable")[:k]
+            want = best if dense else ids[offsets[s]:offsets[s + 1]][best]
+            np.testing.assert_array_equal(got_ids[s, :len(best)], want)
+            np.testing.assert_array_equal(got[s, :len(best)], row[best])
+            assert (got_ids[s, len(best):] == -1).all() and (got[s, len(best):] == -np.inf).all()
