@@ -237,6 +237,7 @@ def test_train_with_no_arguments_holds_out_stops_and_keeps_the_best(tmp_path):
     curve = history["val_auc"]
     assert 2 <= len(curve) < 30, "stopped by the validation metric, before the epoch budget"
     assert history.best_epoch == int(np.argmax(curve)) + 1 and history.best_epoch <= len(curve) - 3
+    assert history.averaged_epochs == 0, "a text column: the best epoch's own weights"
     rates = history["learning_rate"]
     assert rates[0] == pytest.approx(3e-3) and rates[-1] < rates[0]   # the rate of a hidden layer of 128 or less
     assert model.evaluate(test, metrics=["categorical_accuracy"])["categorical_accuracy"] > 0.9
@@ -323,6 +324,8 @@ def test_a_numerical_target_stops_two_epochs_after_its_best():
     history = model.train(rows, verbose=False)
     curve = history["val_neg_mae"]
     assert history.best_epoch == int(np.argmax(curve)) + 1 == len(curve) - 2 < 28
+    # typed columns alone: the mean of the best epoch's weights and the two after it
+    assert history.averaged_epochs == 3
     # its outputs are cumulative bins, no classes a top-k metric or accuracy could count
     for kw in ({"validation_metric": "precision@1"}, {"metrics": ["categorical_accuracy"]}):
         with pytest.raises(ValueError, match=f"'{next(iter(kw))}' parameter of train must be .*numerical target"):

@@ -97,6 +97,53 @@ def test_early_stopping_keeps_only_the_embedding_rows_the_data_can_move(monkeypa
     assert same_weights(from_rows, from_whole)
 
 
+class _Scripted(sb.train.Callback):
+    """Writes the next of ``values`` as 'val_x' into each epoch's logs (before the callbacks
+    after it read them) and keeps a copy of every parameter."""
+
+    def __init__(self, values):
+        self.values, self.weights = list(values), []
+
+    def on_epoch_end(self, epoch, logs, model):
+        logs["val_x"] = self.values[epoch]
+        self.weights.append({p.name: p.value.copy() for p in model.parameters()})
+
+
+@pytest.mark.parametrize("spread", [1, 10])
+def test_averaging_early_stopping_keeps_the_mean_from_the_best_epoch_on(spread, one_thread):
+    # best at epoch 2, then two worse ones: the mean of epochs 2, 3 and 4 (with spread 10 the
+    # embedding is copied and averaged by the rows the data holds)
+    data = _spread(clustered(n=640, n_features=40, batch_size=128), spread)
+    model = small_model(n_features=40 * spread, sparsity=1.0, hidden=16)
+    script = _Scripted([0.1, 0.5, 0.4, 0.3, 0.2])
+    stop = EarlyStopping("val_x", patience=2, average=True)
+    history = model.train(data, epochs=5, learning_rate=1e-2, callbacks=[script, stop], verbose=False)
+    assert len(history.epochs) == 4 and stop.best_epoch == 2 and stop.averaged_epochs == 3
+    for p in model.parameters():
+        mean = np.mean([np.float64(w[p.name]) for w in script.weights[1:4]], axis=0)
+        np.testing.assert_allclose(p.value, mean, rtol=1e-6, atol=1e-7)
+    assert not np.array_equal(model.output.layer.W.value, script.weights[1][model.output.layer.W.name])
+    # without averaging the best epoch's own weights come back, bit for bit
+    model = small_model(n_features=40 * spread, sparsity=1.0, hidden=16)
+    script = _Scripted([0.1, 0.5, 0.4, 0.3, 0.2])
+    stop = EarlyStopping("val_x", patience=2)
+    model.train(data, epochs=5, learning_rate=1e-2, callbacks=[script, stop], verbose=False)
+    assert stop.averaged_epochs == 0
+    for p in model.parameters():
+        np.testing.assert_array_equal(p.value, script.weights[1][p.name])
+
+
+def test_averaging_with_the_last_epoch_best_keeps_it():
+    data = clustered(n=640, batch_size=128)
+    model = small_model(sparsity=1.0)
+    script = _Scripted([0.1, 0.2, 0.3])
+    stop = EarlyStopping("val_x", patience=2, average=True)
+    model.train(data, epochs=3, learning_rate=1e-2, callbacks=[script, stop], verbose=False)
+    assert stop.best_epoch == 3 and stop.averaged_epochs == 1
+    for p in model.parameters():
+        np.testing.assert_array_equal(p.value, script.weights[2][p.name])
+
+
 def test_restoring_the_best_epoch_restores_its_hash_tables():
     data = clustered(n=640, batch_size=128)
     model = small_model(sparsity=0.1)
