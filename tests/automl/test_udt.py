@@ -136,6 +136,23 @@ def test_recommendation_with_temporal_history(tmp_path):
     assert np.mean(hits) > 0.7
 
 
+def test_automatic_training_averages_its_last_epochs_without_text_or_a_graph(tmp_path):
+    # typed columns and user histories keep the mean of the best epoch's weights and the
+    # later ones'; a graph (and text, test_train_with_no_arguments_...) the best epoch's own
+    rng = np.random.default_rng(2)
+    train = _write_csv(tmp_path / "train.csv", ["user", "item", "time"], _sessions(rng, 150, 30, 12))
+    history = sb.UniversalDeepTransformer(
+        {"user": sb.types.categorical(), "item": sb.types.categorical(n_classes=30), "time": sb.types.date(format="unix")},
+        target="item", temporal_tracking={"user": ["item"]}, **SMALL).train(train, verbose=False)
+    assert history.averaged_epochs == len(history.epochs) - history.best_epoch + 1 >= 2
+    header = ["node", "neighbors", "group"]
+    graph = _write_csv(tmp_path / "graph.csv", header, [[r[0], r[2], r[3]] for r in _graph(rng, 300, 4, 3)])
+    history = sb.UniversalDeepTransformer({"node": sb.types.node_id(), "neighbors": sb.types.neighbors(),
+                                           "group": sb.types.categorical(n_classes=4)},
+                                          target="group", **SMALL).train(graph, verbose=False)
+    assert history.best_epoch is not None and history.averaged_epochs == 0
+
+
 def _graph(rng, n_nodes, n_groups, degree):
     group = rng.integers(n_groups, size=n_nodes)
     members = [np.flatnonzero(group == g) for g in range(n_groups)]
