@@ -123,8 +123,9 @@ def _balanced_runs(group_offsets, n_runs):
     while the other summed the popular rows (MovieLens' output, 1,651 groups of 43,008
     entries: 1.57 -> 1.05 ms a step).
 
-    group_offsets : int64[G + 1]  ->  int64[n_runs + 1]
+    group_offsets : int64[G + 1]  ->  int64[max(1, n_runs) + 1]
     """
+    n_runs = max(1, n_runs)
     n_groups = group_offsets.shape[0] - 1
     total = group_offsets[n_groups] - group_offsets[0] + _ROW_COST * n_groups
     bounds = np.empty(n_runs + 1, dtype=np.int64)

@@ -96,8 +96,10 @@ class History(Callback):
         1-based epoch whose weights training kept, where it kept an earlier epoch's than
         the last (automatic stopping); None otherwise.
     averaged_epochs : int
-        Of automatic stopping that averages (``EarlyStopping(average=True)``): over how many
-        epochs, from ``best_epoch`` on, the kept weights are the mean; else 0.
+        Of the UniversalDeepTransformer's automatic stopping, when it averages
+        (``EarlyStopping(average=True)``, whose attribute of the same name ``Model.train``'s
+        callers read): over how many epochs, from ``best_epoch`` on, the kept weights are
+        the mean; else 0.
     """
 
     def __init__(self) -> None:
@@ -203,11 +205,15 @@ class EarlyStopping(Callback):
     tie_min_delta : float, default=0.0
         The smallest gain of ``tie_breaker`` that wins a tie (unused without one).
     average : bool, default=False
-        With ``restore_best_weights``, put back the mean of the weights of the best epoch
-        and of every epoch trained after it (the best epoch's hash tables): a mean of
-        nearby points of one descent generalizes better than any of them (stochastic
-        weight averaging, Izmailov et al. 2018). Measured on tabular data, where the
-        UniversalDeepTransformer turns it on (docs/automl.md).
+        Put back the mean of the weights of the best epoch and of every epoch trained
+        after it, not the best epoch's own: a mean of nearby points of one descent
+        generalizes better than any of them (stochastic weight averaging, Izmailov et al.
+        2018). Hash tables are the best epoch's, built on its weights (``pin_labels`` or
+        ``prepare_sparse_inference`` afterwards pins labels for the mean). A mean that is
+        not finite (training diverged after the best epoch) is not put back: the best
+        epoch is, with a warning. Needs ``restore_best_weights``. Measured in
+        docs/automl.md ("Averaging the last epochs"), where the UniversalDeepTransformer
+        turns it on.
 
     Attributes
     ----------
@@ -240,6 +246,9 @@ class EarlyStopping(Callback):
         self.restore_best_weights = bool(restore_best_weights)
         self.tie_breaker = check_tie_breaker("EarlyStopping", tie_breaker)
         self.tie_min_delta = check_float("EarlyStopping", "tie_min_delta", tie_min_delta, 0.0)
+        if average and not self.restore_best_weights:
+            raise ValueError(f"The 'average' parameter of EarlyStopping must be False when restore_best_weights is "
+                             f"False (the mean is put back in the best epoch's place). Got {average!r} instead.")
         self.average = bool(average)
         self._reset()
 
@@ -286,12 +295,18 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, model: Model) -> None:
         if self._saved is not None:
-            if self._sum is not None:
-                params = self._saved[0]
-                for name, total in self._sum.items():
-                    np.divide(total, self._summed, out=total)
-                    params[name][...] = total
             self.averaged_epochs = self._summed if self.average else 0
+            if self._sum is not None:
+                if all(np.isfinite(total).all() for total in self._sum.values()):
+                    params = self._saved[0]
+                    for name, total in self._sum.items():
+                        np.divide(total, self._summed, out=total)
+                        params[name][...] = total
+                else:
+                    warnings.warn(f"EarlyStopping: the weights of the {self._summed - 1} epochs after the best "
+                                  f"(epoch {self.best_epoch}) are not all finite (training diverged): the best "
+                                  f"epoch's weights are put back, not the mean.", RuntimeWarning, stacklevel=2)
+                    self.averaged_epochs = 1
             restore(model, self._saved)
             self._saved, self._sum = None, None
 

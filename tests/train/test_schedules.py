@@ -133,6 +133,35 @@ def test_averaging_early_stopping_keeps_the_mean_from_the_best_epoch_on(spread, 
         np.testing.assert_array_equal(p.value, script.weights[1][p.name])
 
 
+class _Diverging(_Scripted):
+    """As ``_Scripted``, and from epoch ``at`` (0-based) on the weights are NaN, as a run
+    that diverged leaves them."""
+
+    def __init__(self, values, at):
+        super().__init__(values)
+        self.at = at
+
+    def on_epoch_end(self, epoch, logs, model):
+        if epoch >= self.at:
+            model.output.layer.W.value[0, 0] = np.nan
+        super().on_epoch_end(epoch, logs, model)
+
+
+def test_averaging_puts_back_the_best_epoch_when_later_ones_diverged():
+    data = clustered(n=640, batch_size=128)
+    model = small_model(sparsity=1.0)
+    script = _Diverging([0.1, 0.5, 0.4, 0.3], at=2)
+    stop = EarlyStopping("val_x", patience=2, average=True)
+    with pytest.warns(RuntimeWarning, match="not all finite.*best epoch's weights are put back"):
+        model.train(data, epochs=4, learning_rate=1e-2, callbacks=[script, stop], verbose=False)
+    assert stop.best_epoch == 2 and stop.averaged_epochs == 1
+    for p in model.parameters():
+        np.testing.assert_array_equal(p.value, script.weights[1][p.name])
+    with pytest.raises(ValueError, match="'average' parameter of EarlyStopping must be False when "
+                                         "restore_best_weights is False"):
+        EarlyStopping("val_x", restore_best_weights=False, average=True)
+
+
 def test_averaging_with_the_last_epoch_best_keeps_it():
     data = clustered(n=640, batch_size=128)
     model = small_model(sparsity=1.0)
