@@ -795,10 +795,6 @@ class UniversalDeepTransformer:
         history = self.model.train(train_data, epochs=epochs, learning_rate=learning_rate, validation=val,
                                    metrics=metrics, callbacks=callbacks, verbose=verbose,
                                    label_augmentation=label_augmentation)
-        stops = [cb for cb in callbacks if isinstance(cb, EarlyStopping)]
-        if auto and stops:
-            history.best_epoch = stops[-1].best_epoch
-            history.averaged_epochs = stops[-1].averaged_epochs
         self.center = self._mean_embedding(train_data)
         if val is not None and self._binary:
             self._decide_by_calibration(*self._fit_calibration(val))

@@ -93,13 +93,12 @@ class History(Callback):
     epochs : list of dict
         Each epoch's logs, in order (see ``Callback.on_epoch_end``).
     best_epoch : int or None
-        1-based epoch whose weights training kept, where it kept an earlier epoch's than
-        the last (automatic stopping); None otherwise.
+        1-based epoch whose weights training kept, where an ``EarlyStopping`` that restores
+        the best weights ran (the UniversalDeepTransformer's automatic training); None
+        otherwise.
     averaged_epochs : int
-        Of the UniversalDeepTransformer's automatic stopping, when it averages
-        (``EarlyStopping(average=True)``, whose attribute of the same name ``Model.train``'s
-        callers read): over how many epochs, from ``best_epoch`` on, the kept weights are
-        the mean; else 0.
+        Of such an ``EarlyStopping`` with ``average=True``: over how many epochs, from
+        ``best_epoch`` on, the kept weights are the mean; else 0.
     """
 
     def __init__(self) -> None:

@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from .._threads import hold_step_threads, validation_threads
 
-from .callbacks import Callback, History
+from .callbacks import Callback, EarlyStopping, History
 from .inference import evaluate
 from .metrics import make_metric
 from .schedules import as_schedule
@@ -247,6 +247,8 @@ class Engine:
         steps.sync(model)
         for cb in self.callbacks:
             cb.on_train_end(model)
+            if isinstance(cb, EarlyStopping) and cb.restore_best_weights and cb.best_epoch is not None:
+                self.history.best_epoch, self.history.averaged_epochs = cb.best_epoch, cb.averaged_epochs
         return self.history
 
     def _restore(self):

@@ -119,6 +119,7 @@ def test_averaging_early_stopping_keeps_the_mean_from_the_best_epoch_on(spread, 
     stop = EarlyStopping("val_x", patience=2, average=True)
     history = model.train(data, epochs=5, learning_rate=1e-2, callbacks=[script, stop], verbose=False)
     assert len(history.epochs) == 4 and stop.best_epoch == 2 and stop.averaged_epochs == 3
+    assert (history.best_epoch, history.averaged_epochs) == (2, 3)
     for p in model.parameters():
         mean = np.mean([np.float64(w[p.name]) for w in script.weights[1:4]], axis=0)
         np.testing.assert_allclose(p.value, mean, rtol=1e-6, atol=1e-7)
@@ -127,8 +128,8 @@ def test_averaging_early_stopping_keeps_the_mean_from_the_best_epoch_on(spread, 
     model = small_model(n_features=40 * spread, sparsity=1.0, hidden=16)
     script = _Scripted([0.1, 0.5, 0.4, 0.3, 0.2])
     stop = EarlyStopping("val_x", patience=2)
-    model.train(data, epochs=5, learning_rate=1e-2, callbacks=[script, stop], verbose=False)
-    assert stop.averaged_epochs == 0
+    history = model.train(data, epochs=5, learning_rate=1e-2, callbacks=[script, stop], verbose=False)
+    assert stop.averaged_epochs == 0 and (history.best_epoch, history.averaged_epochs) == (2, 0)
     for p in model.parameters():
         np.testing.assert_array_equal(p.value, script.weights[1][p.name])
 
