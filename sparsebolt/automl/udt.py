@@ -827,7 +827,7 @@ class UniversalDeepTransformer:
         """Whether automatic training keeps the mean of its best epoch's weights and the later
         ones' (``EarlyStopping(average=True)``): for typed columns, with or without user
         histories, not for text or a graph. It raised AUC on 16 of 18 binary tables, lowered
-        MAE on all five regression tables, raised MovieLens' recall@10 over seeds 0-2, and
+        MAE on all five regression tables, raised MovieLens' recall@10 over seeds 0-5, and
         lowered accuracy on clothing's texts (docs/automl.md, "Averaging the last epochs")."""
         f = self.featurizer
         return not (f.text_columns or f.node_column is not None or f.neighbor_columns)
