@@ -135,6 +135,11 @@ def _balanced_runs(group_offsets, n_runs):
         target = total * t // n_runs
         while g < n_groups and group_offsets[g + 1] - group_offsets[0] + _ROW_COST * (g + 1) <= target:
             g += 1
+        # the group that crosses the target goes to the run it leaves nearer to it: a popular
+        # first row larger than a run's share would otherwise leave that run empty
+        if g < n_groups and (group_offsets[g + 1] - group_offsets[0] + _ROW_COST * (g + 1) - target
+                             < target - (group_offsets[g] - group_offsets[0] + _ROW_COST * g)):
+            g += 1
         bounds[t] = g
     bounds[n_runs] = n_groups
     return bounds

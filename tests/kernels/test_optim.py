@@ -88,6 +88,9 @@ def test_balanced_runs_cover_the_groups_in_runs_of_about_equal_work():
         work = [cost[a:b].sum() for a, b in zip(bounds[:-1], bounds[1:])]
         assert max(work) <= cost.sum() / n_runs + cost.max()
     assert optim._balanced_runs(np.zeros(1, dtype=np.int64), 2).tolist() == [0, 0, 0]
+    # one row past half the work: it is a run of its own, not the other run's first row
+    big = np.array([0, 900, 950, 1000], dtype=np.int64)
+    assert optim._balanced_runs(big, 2).tolist() == [0, 1, 3]
     # offsets of a slice that does not start at 0, and no runs asked for: one run of all
     assert optim._balanced_runs(offsets[100:], 0).tolist() == [0, sizes.size - 100]
 
