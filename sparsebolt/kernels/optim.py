@@ -116,29 +116,34 @@ def grouped_grads(x, entry_row, order, group_offsets, dz, out):
         _grouped_row_grad(x, entry_row, order, group_offsets[g], group_offsets[g + 1], dz, out[g])
 
 
+@njit(cache=True, inline="always")
+def _work_before(group_offsets, g):
+    """The work of groups 0 .. g - 1: their entries plus ``_ROW_COST`` each."""
+    return group_offsets[g] - group_offsets[0] + _ROW_COST * g
+
+
 @njit(cache=True)
 def _balanced_runs(group_offsets, n_runs):
-    """Bounds of ``n_runs`` consecutive runs of groups of about equal work, a group costing
-    its entries plus ``_ROW_COST``: runs of a fixed number of groups left a thread idle
-    while the other summed the popular rows (MovieLens' output, 1,651 groups of 43,008
-    entries: 1.57 -> 1.05 ms a step).
+    """Bounds of ``n_runs`` consecutive runs of groups of about equal work (``_work_before``):
+    runs of a fixed number of groups left a thread idle while the other summed the popular
+    rows (MovieLens' output, 1,651 groups of 43,008 entries: 1.57 -> 1.05 ms a step).
 
     group_offsets : int64[G + 1]  ->  int64[max(1, n_runs) + 1]
     """
     n_runs = max(1, n_runs)
     n_groups = group_offsets.shape[0] - 1
-    total = group_offsets[n_groups] - group_offsets[0] + _ROW_COST * n_groups
+    total = _work_before(group_offsets, n_groups)
     bounds = np.empty(n_runs + 1, dtype=np.int64)
     bounds[0] = 0
     g = 0
     for t in range(1, n_runs):
         target = total * t // n_runs
-        while g < n_groups and group_offsets[g + 1] - group_offsets[0] + _ROW_COST * (g + 1) <= target:
+        while g < n_groups and _work_before(group_offsets, g + 1) <= target:
             g += 1
         # the group that crosses the target goes to the run it leaves nearer to it: a popular
         # first row larger than a run's share would otherwise leave that run empty
-        if g < n_groups and (group_offsets[g + 1] - group_offsets[0] + _ROW_COST * (g + 1) - target
-                             < target - (group_offsets[g] - group_offsets[0] + _ROW_COST * g)):
+        if g < n_groups and (_work_before(group_offsets, g + 1) - target
+                             < target - _work_before(group_offsets, g)):
             g += 1
         bounds[t] = g
     bounds[n_runs] = n_groups
