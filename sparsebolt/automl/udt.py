@@ -249,7 +249,8 @@ class UniversalDeepTransformer:
         training data's distinct labels do when it is not given).
     temporal_tracking : dict of str to list of str, or None, default=None
         {user column: [item columns]}; each row also sees the items the same user had
-        strictly before the row's time (the one date column), as files stream. Training and
+        strictly before the row's time (the one date column), as files stream. The user
+        column is not the target (a row to predict has none). Training and
         evaluation record their rows' interactions; prediction does not.
     history_length : int, default=20
         How many of a user's latest items a row sees.
@@ -371,6 +372,8 @@ class UniversalDeepTransformer:
             for c in [user, *items]:
                 if not isinstance(self.data_types.get(c), T.Categorical):
                     _fail(_OWNER, "temporal_tracking", expected + f"; {c!r} is not one", tracking)
+            if user == self.target:  # a row to predict has no target, and its user keys its history
+                _fail(_OWNER, "temporal_tracking", expected + f", the user column not the target {user!r}", tracking)
             out[user] = list(items)
         dates = [c for c, t in self.data_types.items() if t.kind == "date"]
         if out and len(dates) != 1:

@@ -90,6 +90,9 @@ def test_temporal_tracking_needs_categorical_columns_and_one_date():
         _udt(types, target="i", temporal_tracking={"u": ["i"]})
     with pytest.raises(ValueError, match=r"'temporal_tracking' parameter .* 'x' is not one"):
         _udt({**types, "d": sb.types.date()}, target="i", temporal_tracking={"u": ["x"]})
+    with pytest.raises(ValueError, match=r"'temporal_tracking' parameter .* the user column not the target 'u'\. "
+                                         r"Got \{'u': 'i'\} instead\."):  # predict raised KeyError: 'u'
+        _udt({**types, "d": sb.types.date()}, target="u", temporal_tracking={"u": "i"})
 
 
 def test_use_before_training_and_unknown_row_columns(tmp_path):
