@@ -21,6 +21,7 @@ from .._validation import _fail, check_choice, check_float, check_int, check_typ
 from ..data.batch import Batch, Labels, SparseDataset, csr_value
 from ..data.csr import concat_csr
 from ..data.csv import describe, read_chunks
+from ..data.split import stratified_order
 from ..io import ModelFileError, save_model_file
 from ..lsh.config import default_sparsity
 from ..nn.layers.base import Context
@@ -1036,7 +1037,7 @@ class UniversalDeepTransformer:
             if n_rows < MIN_AUTO_ROWS:
                 return n_rows, None
             n_val = self._validation_rows(n_rows, n_classes, width)
-            rows = self._holdout_order(data, n_rows)
+            rows = self._holdout_order(data, n_rows, n_val, None if self.regression else labels)
             return n_rows, (np.sort(rows[:n_val]), np.sort(rows[n_val:]))
         n_rows = sum(len(c) for c in self._chunks(data, with_target=True, columns=[self.target]))
         if first is None:
@@ -1047,11 +1048,17 @@ class UniversalDeepTransformer:
         rows = np.random.default_rng(self.seed).permutation(len(first))
         return n_rows, (np.sort(rows[:n_val]), np.sort(rows[n_val:]))
 
-    def _holdout_order(self, data, n_rows):
-        """Row indices, those to hold out first: the latest rows when rows have a time
-        (temporal tracking predicts what comes next, so validation should too), else a
-        seeded shuffle."""
+    def _holdout_order(self, data, n_rows, n_val, labels):
+        """Row indices, the ``n_val`` to hold out first: the latest rows when rows have a time
+        (temporal tracking predicts what comes next, so validation should too); for two
+        classes, one label a row (``labels``: the chunks' Labels), each class's share of the
+        rows (AUC needs both, and a seeded shuffle of 137 rows with 25 positives in 1,371
+        held none out); else a seeded shuffle."""
         if self.featurizer.time_column is None:
+            if labels is not None and all(np.all(np.diff(lab.offsets) == 1) for lab in labels):
+                classes = np.concatenate([lab.ids for lab in labels])
+                if np.unique(classes).size == 2:
+                    return stratified_order(classes, n_val, self.seed)
             return np.random.default_rng(self.seed).permutation(n_rows)
         c = self.featurizer.time_column
         secs = np.concatenate([parse_times(c, self.data_types[c], chunk.columns[c], chunk)[0]

@@ -158,11 +158,12 @@ def test_a_calibrated_binary_prediction_runs_the_network_once(monkeypatch):
     assert [s if label == "yes" else 1 - s for ((label, s),) in got] == pytest.approx(second)
 
 
-@pytest.mark.parametrize("seed, positives", [(0, 1), (1, 5), (0, 150)])
+@pytest.mark.parametrize("seed, positives", [(0, 2), (1, 5), (0, 150)])
 def test_a_calibration_never_turns_the_ranking_over_nor_saturates(seed, positives):
     # a rare class or labels the inputs barely tell: a held-out slice of 30 rows may rank
-    # against the model or hold one positive, where an unsmoothed fit gave a slope of -194
-    # (every probability 1.0) or of 8,500 (every probability 0)
+    # against the model or hold one positive (of two: each class keeps its share of the
+    # held-out rows), where an unsmoothed fit gave a slope of -194 (every probability 1.0)
+    # or of 8,500 (every probability 0)
     rng = np.random.default_rng(seed)
     n = 300
     y = np.full(n, "no", dtype=object)
