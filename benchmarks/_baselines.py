@@ -73,8 +73,10 @@ def topk_hits(classes, top, gold, ks=(1, 10)):
 
 def tabular_baselines(x_train, y_train, x_test, y_test, categorical=()):
     """{name: (accuracy, AUC or None, fit seconds)} of HistGradientBoosting (native
-    categoricals and missing values) and LogisticRegression (one-hot ``categorical``
-    columns, a missing category its own; numbers scaled, a missing one the median)."""
+    categoricals and missing values; a column of more than 255 categories, which it refuses
+    as one, as its categories' places in sorted order) and LogisticRegression (one-hot
+    ``categorical`` columns, a missing category its own; numbers scaled, a missing one the
+    median)."""
     import time
 
     from sklearn.compose import make_column_transformer
@@ -92,18 +94,27 @@ def tabular_baselines(x_train, y_train, x_test, y_test, categorical=()):
             kinds = sorted(x_train[c].dropna().unique())
             x_train[c] = x_train[c].astype("category").cat.set_categories(kinds)
             x_test[c] = x_test[c].astype("category").cat.set_categories(kinds)
+    trees_train, trees_test = x_train, x_test
+    wide = [c for c in categorical if len(x_train[c].cat.categories) > 255]
+    if wide:
+        trees_train, trees_test = x_train.copy(), x_test.copy()
+        for c in wide:
+            for frame in (trees_train, trees_test):
+                codes = frame[c].cat.codes.astype(np.float64)
+                frame[c] = codes.where(codes >= 0)
     hgb = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0)
     scaled = make_pipeline(SimpleImputer(strategy="median"), StandardScaler())
     linear = make_pipeline(make_column_transformer((OneHotEncoder(handle_unknown="ignore"), list(categorical)),
                                                    (scaled, numeric)),
                            LogisticRegression(max_iter=5000))
     out = {}
-    for name, clf in (("HistGradientBoosting", hgb), ("LogisticRegression", linear)):
+    for name, clf, train, test in (("HistGradientBoosting", hgb, trees_train, trees_test),
+                                   ("LogisticRegression", linear, x_train, x_test)):
         start = time.perf_counter()
-        clf.fit(x_train, y_train)
+        clf.fit(train, y_train)
         seconds = time.perf_counter() - start
-        acc = float((clf.predict(x_test) == y_test).mean())
-        auc = roc_auc_score(y_test == clf.classes_[1], clf.predict_proba(x_test)[:, 1]) if len(clf.classes_) == 2 \
+        acc = float((clf.predict(test) == y_test).mean())
+        auc = roc_auc_score(y_test == clf.classes_[1], clf.predict_proba(test)[:, 1]) if len(clf.classes_) == 2 \
             else None
         out[name] = (acc, auc, seconds)
     return out

