@@ -30,26 +30,31 @@ def stratified_order(classes: np.ndarray, n_held: int, seed: int) -> np.ndarray:
     by_class = perm[np.argsort(classes[perm], kind="stable")]
     _, counts = np.unique(classes, return_counts=True)
     exact = n_held * counts / max(n, 1)
-    share = np.floor(exact).astype(np.int64)
-    extra = n_held - int(share.sum())
-    share[np.argsort(share - exact, kind="stable")[:extra]] += 1
-    # a class of two or more rows in both parts, its rows taken from the largest shares
+    # a class of two or more rows in both parts where the shares allow it, else any share
     low = np.minimum(counts - 1, 1)
-    high = np.maximum(counts - 1, low)
-    for c in np.flatnonzero(share < low):
-        donor = int(np.argmax(share - low))
-        if share[donor] <= low[donor]:
-            break
-        share[donor] -= 1
-        share[c] += 1
-    for c in np.flatnonzero(share > high):
-        taker = int(np.argmax(high - share))
-        if share[taker] >= high[taker]:
-            break
-        share[c] -= 1
-        share[taker] += 1
+    share = _rounded(exact, n_held, low, np.maximum(counts - 1, low))
+    share = _rounded(exact, n_held, 0, counts, share)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     held = np.zeros(n, dtype=bool)
     for start, k in zip(starts, share):
         held[by_class[start:start + k]] = True
     return np.concatenate([by_class[held[by_class]], by_class[~held[by_class]]]).astype(np.int64)
+
+
+def _rounded(exact, total, low, high, share=None):
+    """int64 shares within [low, high] near ``exact`` that sum to ``total`` where the bounds
+    allow: the floors, then one more (less) for the classes of the largest (smallest)
+    remainders that have room."""
+    share = np.clip(np.floor(exact).astype(np.int64) if share is None else share, low, high)
+    while (gap := total - int(share.sum())) != 0:
+        if gap > 0:
+            room = np.flatnonzero(share < high)
+            pick = room[np.argsort(share[room] - exact[room], kind="stable")[:gap]]
+            share[pick] += 1
+        else:
+            room = np.flatnonzero(share > low)
+            pick = room[np.argsort(exact[room] - share[room], kind="stable")[:-gap]]
+            share[pick] -= 1
+        if room.size == 0:
+            break
+    return share

@@ -38,3 +38,9 @@ def test_seeded_and_shuffled_within_a_class():
     assert not np.array_equal(np.sort(a[:50]), np.arange(50))  # not the first rows of the class
     with pytest.raises(ValueError, match=r"n_held must be in \[0, 1000\]. Got 1001 instead."):
         stratified_order(classes, 1001, 0)
+
+
+def test_a_share_a_one_row_class_cannot_take_goes_to_the_next_largest_remainder():
+    classes = np.repeat(np.arange(5), [3, 1, 1, 1, 8])  # exact shares 1.07, 0.36 x 3, 2.86
+    held = _held(classes, 5)
+    assert np.bincount(held, minlength=5).tolist() == [2, 0, 0, 0, 3]  # was [1, 0, 0, 0, 4]
