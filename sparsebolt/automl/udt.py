@@ -1297,7 +1297,8 @@ class UniversalDeepTransformer:
         rows : DataFrame or list of dict
             Rows of input columns (a column the model does not know is an error).
         top_k : int, default=1
-            Labels a row.
+            Labels a row: at most the labels the model knows (classes never seen in
+            training are not ranked) and, with ``sparse_inference``, the neurons retrieved.
         sparse_inference : bool, default=False
             Score only the output neurons the LSH tables retrieve.
 
