@@ -759,6 +759,11 @@ class Featurizer:
             given = self.data_types[c].vocabulary
             self.vocabularies[c] = set(given) if given is not None else set()
         self.edges = {c: None for c in self.numerical_columns}
+        # {date column: the inner edges (seconds) of its place in time, fitted on the first
+        # training chunk}; a column it lacks (a model file written before) has no place, nor
+        # has temporal tracking's clock, whose next rows lie past every training date
+        # (MovieLens recall@10 0.1769 -> 0.1633 on seed 2, docs/automl.md)
+        self.date_edges = {c: None for c in self.date_columns if c != self.time_column}
         # {numerical column: its values with a token of their own, float64[m] sorted}, decided
         # on the first training chunk (not on rows indexed or predicted before it)
         self.exact_values = {}
@@ -1070,6 +1075,23 @@ class Featurizer:
         rows = np.flatnonzero(missing)
         out.add(rows, np.full(rows.shape[0], self._salt("missing", column)), 1.0)
 
+    def _date_place(self, column, secs, missing, whole, out):
+        """A date's place in time, as a number's: the token of its bin among the quantiles of
+        the first training chunk's dates, and its place among their edges (0 to 1) as the
+        value of one feature; a date has no other order than its year's token."""
+        if column not in self.date_edges:
+            return
+        rows = np.flatnonzero(~missing)
+        x = secs[rows].astype(np.float64)
+        if self.date_edges[column] is None:
+            self.date_edges[column] = quantile_edges(x, T.Numerical().n_bins(x.shape[0] if whole else None))
+        edges = self.date_edges[column]
+        b = np.searchsorted(edges, x, side="right").astype(np.int64)
+        out.add(rows, fk.int_hashes(b, self._salt("date", column, "bin")), 1.0)
+        if edges.shape[0] > 1:
+            place = np.interp(x, edges, np.linspace(0.0, 1.0, edges.shape[0]))
+            out.add(rows, np.full(rows.shape[0], self._salt("date", column, "place")), place)
+
     def target_range(self):
         """(low, high) of the number a row the target means average: a numerical target's
         lowest and highest value (its bin means with a softmax over the bins), 0 and 1 for a
@@ -1137,6 +1159,7 @@ class Featurizer:
             secs, missing = parse_times(c, self.data_types[c], chunk.columns[c], chunk)
             times[c] = (secs, missing)
             self._date(c, secs, missing, other)
+            self._date_place(c, secs, missing, chunk.whole, other)
         means = _Entries()
         if pending and mode != "index":
             folds = self.row_folds(chunk) if mode == "train" else None
@@ -1304,6 +1327,8 @@ class Featurizer:
         return {"labels": self.labels.get_config(),
                 "vocabularies": {c: sorted(v) for c, v in self.vocabularies.items()},
                 "edges": {c: (None if e is None else [float(x) for x in e]) for c, e in self.edges.items()},
+                "date_edges": {c: (None if e is None else [float(x) for x in e])
+                               for c, e in self.date_edges.items()},
                 "exact_values": {c: v.tolist() for c, v in self.exact_values.items()},
                 "exact_undecided": sorted(self.exact_undecided),
                 "stat_columns": self.stat_columns(), "stat_base": self.stat_base,
@@ -1314,6 +1339,8 @@ class Featurizer:
         self.labels.set_config(cfg["labels"])
         self.vocabularies = {c: set(v) for c, v in cfg["vocabularies"].items()}
         self.edges = {c: (None if e is None else np.asarray(e, dtype=np.float64)) for c, e in cfg["edges"].items()}
+        self.date_edges = {c: (None if e is None else np.asarray(e, dtype=np.float64))
+                           for c, e in cfg.get("date_edges", {}).items()}  # before places: none
         self.exact_values = {c: np.asarray(v, dtype=np.float64) for c, v in cfg.get("exact_values", {}).items()}
         self.exact_undecided = set(cfg.get("exact_undecided", []))  # before exact values: none
         # the columns only: their values' sums and counts are arrays of the model file's state

@@ -381,7 +381,9 @@ class Numerical(ColumnType):
 
 class Date(ColumnType):
     """A date or time, featurized as tokens of its day of week, month, week of year, week of
-    month and year. Also the clock of temporal tracking.
+    month and year, and (not as temporal tracking's clock) its place in time as a number's:
+    its bin among the training dates' quantiles and its place among their edges. Also the
+    clock of temporal tracking.
 
     Parameters
     ----------

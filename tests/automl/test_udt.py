@@ -969,3 +969,24 @@ def test_held_out_rows_of_two_classes_keep_each_class_share():
         warnings.simplefilter("error")
         history = model.train(rows, verbose=False)
     assert "val_auc" in history.epochs[0]
+
+
+def test_a_date_past_every_training_date_reads_as_the_latest(tmp_path):
+    # labelled by the half of 2014-2015 a date falls in, asked about 2016: without a place in
+    # time a date had no order but its year's token, and 2016 is a year never seen (0.657)
+    rng = np.random.default_rng(0)
+
+    def rows(n, start, days):
+        dates = np.datetime64(start) + rng.integers(0, days, n).astype("timedelta64[D]")
+        return [{"d": str(d), "c": str(rng.choice(["a", "b"])),
+                 "y": "late" if d >= np.datetime64("2015-01-01") else "early"} for d in dates]
+
+    train, test = rows(900, "2014-01-01", 730), rows(300, "2016-01-01", 365)
+    model = sb.UniversalDeepTransformer({"d": sb.types.date(), "c": sb.types.categorical(),
+                                         "y": sb.types.categorical()}, target="y", **SMALL)
+    model.train(train, verbose=False)
+    assert model.evaluate(test)["categorical_accuracy"] > 0.95
+    model.save(tmp_path / "dates.sbm")
+    loaded = sb.UniversalDeepTransformer.load(tmp_path / "dates.sbm")
+    np.testing.assert_array_equal(loaded.featurizer.date_edges["d"], model.featurizer.date_edges["d"])
+    assert loaded.predict_batch(test[:20], top_k=2) == model.predict_batch(test[:20], top_k=2)
