@@ -1078,7 +1078,7 @@ class Featurizer:
     def _date_place(self, column, secs, missing, whole, out):
         """A date's place in time, as a number's: the token of its bin among the quantiles of
         the first training chunk's dates, and its place among their edges (0 to 1) as the
-        value of one feature; a date has no other order than its year's token."""
+        value of one feature (without them a date's only order is its year's token)."""
         if column not in self.date_edges:
             return
         rows = np.flatnonzero(~missing)
