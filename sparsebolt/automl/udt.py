@@ -1027,17 +1027,20 @@ class UniversalDeepTransformer:
                  else self.embedding_dim or self._auto_width())
         if chunk_rows is None:
             chunks = self._chunks(data, with_target=True, columns=[self.target])
+            two_classes = None
             if self.regression:  # its values were read by _read_labels; no classes to count
                 n_rows, n_classes = sum(len(c) for c in chunks), 0
             else:
                 labels = [self.featurizer.labels.to_ids(c.columns[self.target], c, grow=False)[0] for c in chunks]
                 n_rows = sum(lab.offsets.shape[0] - 1 for lab in labels)
-                # the classes the rows hold, not the output's
-                n_classes = np.unique(np.concatenate([lab.ids for lab in labels])).size
+                ids = np.concatenate([lab.ids for lab in labels])
+                n_classes = np.unique(ids).size  # the classes the rows hold, not the output's
+                if n_classes == 2 and all(np.all(np.diff(lab.offsets) == 1) for lab in labels):
+                    two_classes = ids
             if n_rows < MIN_AUTO_ROWS:
                 return n_rows, None
             n_val = self._validation_rows(n_rows, n_classes, width)
-            rows = self._holdout_order(data, n_rows, n_val, None if self.regression else labels)
+            rows = self._holdout_order(data, n_rows, n_val, two_classes)
             return n_rows, (np.sort(rows[:n_val]), np.sort(rows[n_val:]))
         n_rows = sum(len(c) for c in self._chunks(data, with_target=True, columns=[self.target]))
         if first is None:
@@ -1048,17 +1051,15 @@ class UniversalDeepTransformer:
         rows = np.random.default_rng(self.seed).permutation(len(first))
         return n_rows, (np.sort(rows[:n_val]), np.sort(rows[n_val:]))
 
-    def _holdout_order(self, data, n_rows, n_val, labels):
+    def _holdout_order(self, data, n_rows, n_val, two_classes):
         """Row indices, the ``n_val`` to hold out first: the latest rows when rows have a time
-        (temporal tracking predicts what comes next, so validation should too); for two
-        classes, one label a row (``labels``: the chunks' Labels), each class's share of the
-        rows (AUC needs both, and a seeded shuffle of 137 rows with 25 positives in 1,371
-        held none out); else a seeded shuffle."""
+        (temporal tracking predicts what comes next, so validation should too); for a target
+        of two classes, one a row (``two_classes``: int[n_rows], each row's, else None), each
+        class's share of the rows (AUC needs both, and a seeded shuffle of 137 rows with 25
+        positives in 1,371 held none out); else a seeded shuffle."""
         if self.featurizer.time_column is None:
-            if labels is not None and all(np.all(np.diff(lab.offsets) == 1) for lab in labels):
-                classes = np.concatenate([lab.ids for lab in labels])
-                if np.unique(classes).size == 2:
-                    return stratified_order(classes, n_val, self.seed)
+            if two_classes is not None:
+                return stratified_order(two_classes, n_val, self.seed)
             return np.random.default_rng(self.seed).permutation(n_rows)
         c = self.featurizer.time_column
         secs = np.concatenate([parse_times(c, self.data_types[c], chunk.columns[c], chunk)[0]
