@@ -50,6 +50,18 @@ def set_threads(n):
     return out
 
 
+def limit_threads(n):
+    """Run sparsebolt's kernels and the baselines' BLAS / OpenMP pools (threadpoolctl, when
+    installed) on ``n`` threads."""
+    import sparsebolt as sb
+    sb.set_num_threads(n)
+    try:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(n)
+    except ImportError:
+        pass
+
+
 # memory -------------------------------------------------------------------------------
 
 def _status_kb(field):

@@ -60,7 +60,7 @@ if ROOT not in sys.path:
 
 import sparsebolt as sb  # noqa: E402
 from benchmarks._baselines import linear_scores, nearest_class, tfidf_linear, topk_hits  # noqa: E402
-from benchmarks._common import (chosen_tasks, format_table, git_revision, machine_info,  # noqa: E402
+from benchmarks._common import (chosen_tasks, format_table, git_revision, limit_threads, machine_info,  # noqa: E402
                                 plot_time_to_quality, write_json)
 
 THREADS = 2
@@ -635,12 +635,7 @@ def main(argv=None):
         raise SystemExit(f"--seeds must be at least 1. Got {args.seeds}.")
     if not os.path.isdir(args.data):
         raise SystemExit(f"no data at {args.data}")
-    sb.set_num_threads(args.threads)
-    try:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(args.threads)
-    except ImportError:
-        pass
+    limit_threads(args.threads)
     print(f"sparsebolt {sb.__version__} ({git_revision(ROOT)}), {sb.get_num_threads()} threads")
     rows = []
     start = time.perf_counter()

@@ -35,6 +35,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 import sparsebolt as sb  # noqa: E402
+from benchmarks._common import limit_threads  # noqa: E402
 
 DATASETS = ("clothing/recommended", "clothing/class_name", "graph", "adult", "movielens")
 ADULT_NUMERIC = ["age", "fnlwgt", "educational-num", "capital-gain", "capital-loss", "hours-per-week"]
@@ -182,12 +183,7 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--baselines", action="store_true")
     args = p.parse_args(argv)
-    sb.set_num_threads(args.threads)
-    try:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(args.threads)
-    except ImportError:
-        pass
+    limit_threads(args.threads)
     for name in args.only.split(","):
         d = load(name, args.data)
         if args.baselines:

@@ -909,17 +909,17 @@ class Featurizer:
         return len(self.data_types) == 2 and len(self.text_columns) == 1 and self.labels.label_type != "bins"
 
     def text_alone_few_classes(self):
-        """Whether a text is the only input and the target has 3 to ``FEW_CLASSES`` classes:
-        where 'auto' tokenizing takes the long-text setting (and the UDT its width and rate).
-        Text alone carries the whole signal: with graph features beside it (wordnet_graph) the
-        richer text lost 0.2 points at twice the fit time."""
-        return self._text_alone() and 2 < self.labels.size <= T.FEW_CLASSES
+        """Whether a text is the only input and the target has 3 to ``LONG_TEXT_CLASSES``
+        classes: where 'auto' tokenizing takes the long-text setting (and the UDT its width
+        and rate). Text alone carries the whole signal: with graph features beside it
+        (wordnet_graph) the richer text lost 0.2 points at twice the fit time."""
+        return self._text_alone() and 2 < self.labels.size <= T.LONG_TEXT_CLASSES
 
     def text_alone_many_classes(self):
-        """Whether a text is the only input and the target has more than ``FEW_CLASSES``
-        classes: where 'auto' tokenizing of long texts takes words and character windows
-        with TF-IDF weights (``Text.choose``)."""
-        return self._text_alone() and self.labels.size > T.FEW_CLASSES
+        """Whether a text is the only input and the target has more than
+        ``LONG_TEXT_CLASSES`` classes: where 'auto' tokenizing of long texts takes words and
+        character windows with TF-IDF weights (``Text.choose``)."""
+        return self._text_alone() and self.labels.size > T.LONG_TEXT_CLASSES
 
     def decide_text(self, chunk):
         """Decide the text columns' 'auto' settings from the rows of ``chunk`` (which

@@ -26,10 +26,15 @@ ENCODINGS = ("auto", "unigrams", "bigrams", "pairgrams")
 WEIGHTINGS = ("auto", "sqrt", "tfidf")
 # 'auto' text: texts of at most this many words a row on average get character n-grams too
 SHORT_TEXT_WORDS = 8
-# a target of 3 to this many classes is a "few classes" one: long texts, the only input
-# column, get character windows and bigrams, and the hidden width follows (automl/udt.py)
+# a target of 3 to this many classes is a "few classes" one: the hidden width follows
+# (automl/udt.py)
 FEW_CLASSES = 100
-# 'auto' tokenizing of long texts for a few-classes target
+# long texts, the only input column, of 3 to this many classes get character windows and
+# bigrams at 1/sqrt(n) (and the UDT a narrow hidden layer); of more, the same with TF-IDF
+# weights, 512 wide. WordNet glosses -> their hypernym or its parent: at 300 classes 1.3
+# points either way, at 500 TF-IDF ahead by 0.7 and 1.9 points (docs/automl.md)
+LONG_TEXT_CLASSES = 300
+# 'auto' tokenizing of long texts for a target of more than two classes, the text alone
 LONG_TEXT_TOKENIZERS = ["words", "char_wb-4"]
 _CHAR = re.compile(r"^char(_wb)?-([1-9][0-9]?)$")
 
@@ -75,8 +80,8 @@ class Text(ColumnType):
     encoding : {'auto', 'unigrams', 'bigrams', 'pairgrams'}, default='auto'
         How tokens are hashed. 'auto' is decided by the first rows featurized: 'bigrams'
         when the texts are long (more than ``SHORT_TEXT_WORDS`` words a row on average) and
-        the target has two classes, or 3 to ``FEW_CLASSES`` with 'auto' tokenizing and the
-        text as the only input, else 'unigrams' (docs/automl.md: on clothing reviews bigrams raised the AUC of
+        the target has two classes, or more with 'auto' tokenizing and the text as the only
+        input, else 'unigrams' (docs/automl.md: on clothing reviews bigrams raised the AUC of
         'recommended' from 0.9516 to 0.9592; on the 20-class target they lost 0.6 points
         alone and gained 1 point with character windows).
     lowercase : bool, default=True
@@ -86,7 +91,7 @@ class Text(ColumnType):
         distinct feature weighs (1 + log count) * idf, with the inverse document
         frequencies fitted on the first training chunk, and the row is scaled to unit norm;
         'auto': 'tfidf' where 'auto' tokenizing chose the short texts' setting or the long
-        texts' of more than ``FEW_CLASSES`` classes, else 'sqrt'.
+        texts' of more than ``LONG_TEXT_CLASSES`` classes, else 'sqrt'.
 
     Raises
     ------
@@ -100,10 +105,11 @@ class Text(ColumnType):
     average: queries, names, titles) get words and 'char_wb-3', '-4', '-5' windows, which
     match unseen phrasings of the same words. Longer texts get words and 'char_wb-4'
     windows with bigrams when the text is the only input and the target has 3 to
-    ``FEW_CLASSES`` classes (clothing reviews' 20 classes: 0.6738 -> 0.6840 over 3 seeds,
-    at about twice the fit time), the same windows as unigrams with TF-IDF weights when it
-    is the only input and the target has more (WordNet glosses -> their hypernym, 1,412
-    classes: 0.6098 -> 0.6340), else words alone: character windows cost a binary target's
+    ``LONG_TEXT_CLASSES`` classes (clothing reviews' 20 classes: 0.6738 -> 0.6840 over 3 seeds,
+    at about twice the fit time), the same with TF-IDF weights when it is the only input
+    and the target has more (WordNet glosses -> their hypernym, 1,412 classes: words alone
+    0.6098, the windows as TF-IDF unigrams 0.6340, with bigrams too 0.6494), else words
+    alone: character windows cost a binary target's
     AUC, and beside graph features lost 0.2 points (docs/automl.md). The choice is kept in
     the column's config.
     """
@@ -162,17 +168,17 @@ class Text(ColumnType):
         words_per_row : float
             Mean words a row; at most ``SHORT_TEXT_WORDS`` (8) chooses words and 'char_wb-3',
             '-4', '-5' windows (and 'tfidf' for 'auto' weighting); more chooses words, and
-            'char_wb-4' windows too for a ``few_classes`` target.
+            'char_wb-4' windows too for a ``few_classes`` or ``many_classes`` target.
         binary_target : bool, default=False
             Whether the target has two classes: with long texts, 'auto' encoding becomes
             'bigrams', else 'unigrams'.
         few_classes : bool, default=False
-            Whether the target has 3 to ``FEW_CLASSES`` classes and the text is the only
+            Whether the target has 3 to ``LONG_TEXT_CLASSES`` classes and the text is the only
             input: long texts get ``LONG_TEXT_TOKENIZERS`` with bigrams (where the
             tokenizing was 'auto').
         many_classes : bool, default=False
-            Whether the target has more than ``FEW_CLASSES`` classes and the text is the
-            only input: long texts get ``LONG_TEXT_TOKENIZERS`` as unigrams, with 'tfidf'
+            Whether the target has more than ``LONG_TEXT_CLASSES`` classes and the text is the
+            only input: long texts get ``LONG_TEXT_TOKENIZERS`` with bigrams and 'tfidf'
             for 'auto' weighting (where the tokenizing was 'auto').
         """
         short = words_per_row <= SHORT_TEXT_WORDS
@@ -187,7 +193,7 @@ class Text(ColumnType):
             else:
                 self.set_tokenizers(LONG_TEXT_TOKENIZERS if rich or many else "words")
         if self.encoding == "auto":
-            self.encoding = "bigrams" if (binary_target and not short) or rich else "unigrams"
+            self.encoding = "bigrams" if (binary_target and not short) or rich or many else "unigrams"
 
     @property
     def long_text_setting(self) -> bool:

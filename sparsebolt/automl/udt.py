@@ -72,6 +72,9 @@ FEW_CLASSES_WIDTH, WIDTH = 128, 512
 # of bigrams in two thirds of the time; a long text with character windows and bigrams (five
 # times the features a row) neither, on clothing's 20 classes, at 0.7 of the time
 BINARY_WIDTH = LONG_TEXT_WIDTH = 64
+# a long text alone of more than FEW_CLASSES classes, to types.LONG_TEXT_CLASSES: 128 beat 64
+# by 0.4 to 2.0 points at 150 to 300 WordNet hypernyms or their parents (docs/automl.md)
+LONG_TEXT_MORE_CLASSES_WIDTH = 128
 # a numerical target (its bins as classes): 96 matched 128 (adult age over seeds 0-5, MAE /
 # RMSE 7.3694 / 9.6160 against 7.3629 / 9.6176; clothing's rating and MovieLens' rating as a
 # number within 0.2% either way) with 13-18% less time a step (docs/automl.md)
@@ -260,8 +263,8 @@ class UniversalDeepTransformer:
     embedding_dim : int or None, default=None
         Width of the hidden (embedding) layer; None chooses it (``hidden_dim``): without
         temporal tracking 64 for two classes, or for 3 to 100 with a long text as the only
-        input ('auto' tokenizing's words, character 4-grams and bigrams), 96 for a
-        numerical target, 128 for at most 100, else 512.
+        input ('auto' tokenizing's words, character 4-grams and bigrams; 128 for 101 to
+        300 such classes), 96 for a numerical target, 128 for at most 100, else 512.
     sparsity : float in (0, 1] or None, default=None
         Output sparsity; None chooses it from the class count as BOLT's UDT does
         (``sb.lsh.default_sparsity``: dense below 450 classes, then 0.2, 0.1, 0.05,
@@ -399,8 +402,8 @@ class UniversalDeepTransformer:
     def hidden_dim(self) -> int:
         """The hidden layer's width (the built network's, else ``embedding_dim``, else the
         one chosen from the target: without temporal tracking 64 for two classes or for 3
-        to 100 with a long text as the only input, 96 for a numerical target, 128 for at
-        most 100 classes, else 512)."""
+        to 100 with a long text as the only input (128 for 101 to 300), 96 for a numerical
+        target, 128 for at most 100 classes, else 512)."""
         if self.model is not None:
             return self.model.layer("embedding").dim
         if self.embedding_dim is not None:
@@ -408,21 +411,33 @@ class UniversalDeepTransformer:
         return self._auto_width()
 
     def _auto_width(self):
-        if self.temporal_tracking or self.n_classes > T.FEW_CLASSES:
+        if self.temporal_tracking:
             return WIDTH
         if self.featurizer.labels.binary:
             return BINARY_WIDTH
         if self._long_text:
-            return LONG_TEXT_WIDTH
+            return LONG_TEXT_WIDTH if self.n_classes <= T.FEW_CLASSES else LONG_TEXT_MORE_CLASSES_WIDTH
+        if self.n_classes > T.FEW_CLASSES:
+            return WIDTH
         return NUMERICAL_TARGET_WIDTH if self.regression else FEW_CLASSES_WIDTH
 
     @property
     def _long_text(self):
         """Whether the only input is a text with the long-text setting ('auto' tokenizing's
-        choice for 3 to ``FEW_CLASSES`` classes), for such a target: what was measured at
-        ``LONG_TEXT_WIDTH`` and ``NARROW_LEARNING_RATE``."""
+        choice for 3 to ``LONG_TEXT_CLASSES`` classes), for such a target: what was measured
+        at ``LONG_TEXT_WIDTH`` (``LONG_TEXT_MORE_CLASSES_WIDTH`` above ``FEW_CLASSES``
+        classes) and ``NARROW_LEARNING_RATE``."""
         return (self.featurizer.text_alone_few_classes()
                 and self.data_types[self.featurizer.text_columns[0]].long_text_setting)
+
+    @property
+    def _long_text_many_classes(self):
+        """Whether the only input is a text with 'auto' tokenizing's setting for more than
+        ``LONG_TEXT_CLASSES`` classes (the long-text setting with TF-IDF weights), for such
+        a target: its bigrams took 2e-3 as well as 1e-3 in fewer epochs (1,000 WordNet
+        hypernyms: 0.6796 in 17.3 s against 0.6771 in 20.8 s)."""
+        f = self.featurizer
+        return f.text_alone_many_classes() and self.data_types[f.text_columns[0]].long_text_setting
 
     @property
     def _rebuildable(self):
@@ -582,8 +597,8 @@ class UniversalDeepTransformer:
         enough epochs for about 3M samples, within [3, 30]) and keeps the weights of the best
         epoch. With no ``learning_rate`` the rate warms up linearly to 2e-3 (3e-3 for a hidden
         layer of at most 128, 4.5e-3 for a numerical target's; 1e-3 when a text column hashes
-        bigrams or pairgrams, except a long text with character windows as the only input for
-        3 to 100 classes, 3e-3) over the first quarter epoch (at most 500 batches); whenever
+        bigrams or pairgrams, except a long text with character windows as the only input:
+        3e-3 for 3 to 300 classes, 2e-3 for more) over the first quarter epoch (at most 500 batches); whenever
         the validation metric fails to improve, a step's rows double (the batch size chosen
         here, while a step takes at most 2,048 rows and an epoch at least 32 steps), then the
         rate halves (with ``epochs`` given and no validation: cosine decay to a tenth over the
@@ -812,6 +827,8 @@ class UniversalDeepTransformer:
     def _auto_rate(self):
         if self._long_text and self.hidden_dim <= FEW_CLASSES_WIDTH:
             return NARROW_LEARNING_RATE
+        if self._long_text_many_classes:
+            return AUTO_LEARNING_RATE
         if any(t.encoding in ("bigrams", "pairgrams") for t in self.data_types.values() if t.kind == "text"):
             return GRAMS_LEARNING_RATE
         if self.hidden_dim > FEW_CLASSES_WIDTH:

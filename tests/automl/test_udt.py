@@ -458,18 +458,26 @@ def test_auto_text_settings_by_target_and_text_length():
     three = fitted("pnm", 12)
     assert three.data_types["q"].tokenizers == ["words", "char_wb-4"] and three.data_types["q"].encoding == "bigrams"
     assert three.hidden_dim == 64 and three._auto_rate == 3e-3
-    # more than 100 classes, the text the only input: character windows as unigrams with TF-IDF
-    # weights, 512 wide at 2e-3; beside another input, or a tokenizer given, words as before
-    many = sb.UniversalDeepTransformer({"q": sb.types.text(), "y": sb.types.categorical()}, target="y", input_dim=64)
-    many.train([{"q": r["q"], "y": f"k{i % 101}"} for i, r in enumerate(rows("p", 12) * 4)], epochs=1, verbose=False)
-    assert many.data_types["q"] == sb.types.text(tokenizer=["words", "char_wb-4"], encoding="unigrams",
+    # 101 to 300 classes: the same text settings, 128 wide at 3e-3
+    def classes(n, **text):
+        udt = sb.UniversalDeepTransformer({"q": sb.types.text(**text), "y": sb.types.categorical()}, target="y",
+                                          input_dim=64)
+        udt.train([{"q": r["q"], "y": f"k{i % n}"} for i, r in enumerate(rows("p", 12) * -(-n // 15))], epochs=1,
+                  verbose=False)
+        assert udt.n_classes == n
+        return udt
+
+    for n in (101, 300):
+        more = classes(n)
+        assert more.data_types["q"].tokenizers == ["words", "char_wb-4"] and more.data_types["q"].encoding == "bigrams"
+        assert more.data_types["q"].weighting == "sqrt" and more.hidden_dim == 128 and more._auto_rate == 3e-3
+    # more than 300 classes, the text the only input: the same with TF-IDF weights, 512 wide at
+    # 2e-3; beside another input, or a tokenizer given, words as before
+    many = classes(301)
+    assert many.data_types["q"] == sb.types.text(tokenizer=["words", "char_wb-4"], encoding="bigrams",
                                                  weighting="tfidf")
-    assert many.n_classes == 101 and many.hidden_dim == 512 and many._auto_rate == 2e-3
-    many_given = sb.UniversalDeepTransformer({"q": sb.types.text(tokenizer="words"), "y": sb.types.categorical()},
-                                             target="y", input_dim=64)
-    many_given.train([{"q": r["q"], "y": f"k{i % 101}"} for i, r in enumerate(rows("p", 12) * 4)], epochs=1,
-                     verbose=False)
-    assert many_given.data_types["q"].weighting == "sqrt"
+    assert many.hidden_dim == 512 and many._auto_rate == 2e-3
+    assert classes(301, tokenizer="words").data_types["q"].weighting == "sqrt"
     # words given: the encoding stays unigrams, 128 wide
     given = fitted("pnm", 12, tokenizer="words")
     assert given.data_types["q"].encoding == "unigrams" and given.hidden_dim == 128 and given._auto_rate == 3e-3
