@@ -31,8 +31,8 @@ SHORT_TEXT_WORDS = 8
 FEW_CLASSES = 100
 # long texts, the only input column, of 3 to this many classes get character windows and
 # bigrams at 1/sqrt(n) (and the UDT a narrow hidden layer); of more, the same with TF-IDF
-# weights, 512 wide. WordNet glosses -> their hypernym or its parent: at 300 classes 1.3
-# points either way, at 500 TF-IDF ahead by 0.7 and 1.9 points (docs/automl.md)
+# weights, 512 wide. WordNet glosses -> their hypernym or its parent: TF-IDF 512 wide at 300
+# classes -1.3 and +2.2 points, at 500 +0.7 and +1.9 (docs/automl.md)
 LONG_TEXT_CLASSES = 300
 # 'auto' tokenizing of long texts for a target of more than two classes, the text alone
 LONG_TEXT_TOKENIZERS = ["words", "char_wb-4"]
@@ -197,8 +197,9 @@ class Text(ColumnType):
 
     @property
     def long_text_setting(self) -> bool:
-        """Whether the column has the setting 'auto' tokenizing chooses for a long text and
-        a few classes: ``LONG_TEXT_TOKENIZERS`` with bigrams."""
+        """Whether the column has the setting 'auto' tokenizing chooses for a long text as the
+        only input of a target of more than two classes: ``LONG_TEXT_TOKENIZERS`` with
+        bigrams."""
         return self.tokenizers == LONG_TEXT_TOKENIZERS and self.encoding == "bigrams"
 
     def get_config(self) -> dict[str, Any]:

@@ -433,11 +433,14 @@ class UniversalDeepTransformer:
     @property
     def _long_text_many_classes(self):
         """Whether the only input is a text with 'auto' tokenizing's setting for more than
-        ``LONG_TEXT_CLASSES`` classes (the long-text setting with TF-IDF weights), for such
-        a target: its bigrams took 2e-3 as well as 1e-3 in fewer epochs (1,000 WordNet
-        hypernyms: 0.6796 in 17.3 s against 0.6771 in 20.8 s)."""
+        ``LONG_TEXT_CLASSES`` classes (the long-text setting with TF-IDF weights) and the
+        hidden layer is wider than ``FEW_CLASSES_WIDTH``: what was measured at 2e-3 (as good
+        as 1e-3 in fewer epochs: 1,000 WordNet hypernyms 0.6796 in 17.3 s against 0.6771 in
+        20.8 s)."""
         f = self.featurizer
-        return f.text_alone_many_classes() and self.data_types[f.text_columns[0]].long_text_setting
+        t = self.data_types[f.text_columns[0]] if f.text_columns else None
+        return (f.text_alone_many_classes() and t.long_text_setting and t.weighting == "tfidf"
+                and self.hidden_dim > FEW_CLASSES_WIDTH)
 
     @property
     def _rebuildable(self):
@@ -598,11 +601,11 @@ class UniversalDeepTransformer:
         epoch. With no ``learning_rate`` the rate warms up linearly to 2e-3 (3e-3 for a hidden
         layer of at most 128, 4.5e-3 for a numerical target's; 1e-3 when a text column hashes
         bigrams or pairgrams, except a long text with character windows as the only input:
-        3e-3 for 3 to 300 classes, 2e-3 for more) over the first quarter epoch (at most 500 batches); whenever
-        the validation metric fails to improve, a step's rows double (the batch size chosen
-        here, while a step takes at most 2,048 rows and an epoch at least 32 steps), then the
-        rate halves (with ``epochs`` given and no validation: cosine decay to a tenth over the
-        epochs). Numbers
+        3e-3 for 3 to 300 classes, 2e-3 for more, 512 wide with TF-IDF weights) over the
+        first quarter epoch (at most 500 batches); whenever the validation metric fails to
+        improve, a step's rows double (the batch size chosen here, while a step takes at most
+        2,048 rows and an epoch at least 32 steps), then the rate halves (with ``epochs``
+        given and no validation: cosine decay to a tenth over the epochs). Numbers
         given are used as they are (a constant rate; a ``sb.train.Schedule`` may be given
         instead). The first ``train`` builds the network; its numbers' initial frequencies
         spread with the rows (``NumericEmbedding(sigma=rows / 4000)`` within [1, 10], 10 for
