@@ -372,6 +372,8 @@ def test_classes_of_few_rows_each_hold_out_a_twentieth(tmp_path):
         return n_rows - model.train(rows, max_epochs=1, verbose=False)["samples"][0]
 
     assert held_out(2, 12_000) == 1_200  # a tenth
+    assert held_out(2, 30_000) == 2_500  # a binary target's AUC: at most 2,500
+    assert held_out(3, 30_000) == 3_000
     assert held_out(300, 12_000) == 1_000  # 40 rows a class: a twentieth (600), raised to 1,000
     assert held_out(400, 24_000) == 1_200  # 60 a class: a twentieth
     assert held_out(100, 15_000) == 1_125  # 150 a class: halfway from a twentieth to a tenth
@@ -563,15 +565,15 @@ def test_automatic_training_doubles_the_batch_on_a_plateau_within_its_limits():
     types = {"c": sb.types.categorical(), "y": sb.types.categorical()}
     history = sb.UniversalDeepTransformer(types, target="y", **SMALL).train(rows, verbose=False)
     # validation AUC is 1 from the first epoch: each epoch after it whose held-out log-loss
-    # gains less than TIE_MIN_DELTA is a plateau. 36,000 training rows then take steps of 512,
-    # then 1,024 (two of 2,048 would leave an epoch under 32 steps)
+    # gains less than TIE_MIN_DELTA is a plateau. 37,500 training rows (2,500 held out) then take
+    # steps of 512, then 1,024 (two of 2,048 would leave an epoch under 32 steps)
     assert history["val_auc"] == [1.0] * len(history.epochs)
     log_loss = history["val_neg_log_loss"]
     flat = next(i for i in range(1, len(log_loss)) if log_loss[i] <= max(log_loss[:i]) + udt_module.TIE_MIN_DELTA)
-    assert history["batches"] == [141] * (flat + 1) + [71, 36] and history["samples"] == [36_000] * (flat + 3)
+    assert history["batches"] == [147] * (flat + 1) + [74, 37] and history["samples"] == [37_500] * (flat + 3)
     assert len(set(history["learning_rate"])) == 1
     given = sb.UniversalDeepTransformer(types, target="y", **SMALL).train(rows, batch_size=256, verbose=False)
-    assert set(given["batches"]) == {141} and given["learning_rate"][-1] < given["learning_rate"][0]
+    assert set(given["batches"]) == {147} and given["learning_rate"][-1] < given["learning_rate"][0]
 
 
 def test_streamed_automatic_training_grows_the_batch_within_a_chunk_and_counts_only_training_rows():
