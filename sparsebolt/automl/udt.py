@@ -110,7 +110,7 @@ MIN_AUTO_ROWS, AUTO_SMALL_EPOCHS = 50, 10
 VALIDATION_FRACTION, VALIDATION_MAX_ROWS = 0.1, 10_000
 # a binary target's held-out AUC ranks epochs as well over 2,500 rows as over more, and the
 # rest train (adult income, seeds 0-5: 0.8675 / 0.9283 -> 0.8686 / 0.9288 holding out 2,500
-# rows instead of 3,907; AutoGluon's default holds out 2,500 rows from 25,000 rows up)
+# rows instead of 3,907; AutoGluon's default holdout is 2,500 rows from 25,000 to 250,000)
 BINARY_MAX_HELD_OUT = 2_500
 # classes averaging fewer training rows than this learn from a few dozen each, and each row
 # held out is one of them: a twentieth is held out (rising to a tenth at twice as many rows a
