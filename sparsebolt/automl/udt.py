@@ -110,8 +110,10 @@ MIN_AUTO_ROWS, AUTO_SMALL_EPOCHS = 50, 10
 VALIDATION_FRACTION, VALIDATION_MAX_ROWS = 0.1, 10_000
 # a binary target's held-out AUC ranks epochs as well over 2,500 rows as over more, and the
 # rest train (adult income, seeds 0-5: 0.8675 / 0.9283 -> 0.8686 / 0.9288 holding out 2,500
-# rows instead of 3,907; AutoGluon's default holdout is 2,500 rows from 25,000 to 250,000)
-BINARY_MAX_HELD_OUT = 2_500
+# rows instead of 3,907; AutoGluon's default holdout is 2,500 rows from 25,000 to 250,000),
+# but more while the rarer class would have fewer held-out rows than this: AUC and the
+# calibration count its rows (a rare class keeps the tenth, as measured before)
+BINARY_MAX_HELD_OUT, BINARY_MIN_HELD_MINORITY = 2_500, 250
 # classes averaging fewer training rows than this learn from a few dozen each, and each row
 # held out is one of them: a twentieth is held out (rising to a tenth at twice as many rows a
 # class), but at least 1,000 rows when a tenth is more (wordnet_2k, 9 rows a class: +1.3 to
@@ -1051,7 +1053,7 @@ class UniversalDeepTransformer:
                  else self.embedding_dim or self._auto_width())
         if chunk_rows is None:
             chunks = self._chunks(data, with_target=True, columns=[self.target])
-            two_classes = None
+            two_classes = minority = None
             if self.regression:  # its values were read by _read_labels; no classes to count
                 n_rows, n_classes = sum(len(c) for c in chunks), 0
             else:
@@ -1061,9 +1063,10 @@ class UniversalDeepTransformer:
                 n_classes = np.unique(ids).size  # the classes the rows hold, not the output's
                 if n_classes == 2 and all(np.all(np.diff(lab.offsets) == 1) for lab in labels):
                     two_classes = ids
+                    minority = np.unique(ids, return_counts=True)[1].min() / n_rows
             if n_rows < MIN_AUTO_ROWS:
                 return n_rows, None
-            n_val = self._validation_rows(n_rows, n_classes, width)
+            n_val = self._validation_rows(n_rows, n_classes, width, minority)
             rows = self._holdout_order(data, n_rows, n_val, two_classes)
             return n_rows, (np.sort(rows[:n_val]), np.sort(rows[n_val:]))
         n_rows = sum(len(c) for c in self._chunks(data, with_target=True, columns=[self.target]))
@@ -1090,9 +1093,11 @@ class UniversalDeepTransformer:
                                for chunk in self._chunks(data, with_target=False, columns=[c])])
         return np.argsort(-secs, kind="stable")
 
-    def _validation_rows(self, n_rows, n_classes, width):
+    def _validation_rows(self, n_rows, n_classes, width, minority=None):
         """How many of ``n_rows`` training rows of ``n_classes`` classes to hold out: a
-        tenth, at most 10,000 (2,500 for a binary target without temporal tracking). A class
+        tenth, at most 10,000 (2,500 for a binary target without temporal tracking, more
+        while its rarer class, a ``minority`` share of the rows, would have fewer than 250
+        held-out rows). A class
         target whose classes average under 100 rows (not with temporal tracking, whose
         held-out rows are the latest) holds out a twentieth, rising to a tenth at 200 rows a
         class, but at least 1,000 rows when a tenth is more. Fewer
@@ -1106,7 +1111,10 @@ class UniversalDeepTransformer:
             n = max(int(n_rows * fraction), min(n, FEW_ROWS_MIN_HELD_OUT))
         per_row = self.n_classes * width
         cap = max(1_000, int(VALIDATION_BUDGET / per_row))
-        most = BINARY_MAX_HELD_OUT if self._binary and not self.temporal_tracking else VALIDATION_MAX_ROWS
+        most = VALIDATION_MAX_ROWS
+        if self._binary and not self.temporal_tracking:
+            rare = BINARY_MIN_HELD_MINORITY / minority if minority else 0
+            most = min(most, max(BINARY_MAX_HELD_OUT, int(np.ceil(rare))))
         return max(1, min(n, most, cap))
 
     def _default_validation_metric(self, val):

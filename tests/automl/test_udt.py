@@ -374,6 +374,10 @@ def test_classes_of_few_rows_each_hold_out_a_twentieth(tmp_path):
     assert held_out(2, 12_000) == 1_200  # a tenth
     assert held_out(2, 30_000) == 2_500  # a binary target's AUC: at most 2,500
     assert held_out(3, 30_000) == 3_000
+    # a rare class keeps the tenth: 2,500 rows would hold 50 of its 2%
+    rare = [{"text": f"w{i % 7}", "y": "p" if i % 50 == 0 else "n"} for i in range(30_000)]
+    model = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    assert 30_000 - model.train(rare, max_epochs=1, verbose=False)["samples"][0] == 3_000
     assert held_out(300, 12_000) == 1_000  # 40 rows a class: a twentieth (600), raised to 1,000
     assert held_out(400, 24_000) == 1_200  # 60 a class: a twentieth
     assert held_out(100, 15_000) == 1_125  # 150 a class: halfway from a twentieth to a tenth
