@@ -444,9 +444,10 @@ class UniversalDeepTransformer:
         as 1e-3 in fewer epochs: 1,000 WordNet hypernyms 0.6796 in 17.3 s against 0.6771 in
         20.8 s)."""
         f = self.featurizer
-        t = self.data_types[f.text_columns[0]] if f.text_columns else None
-        return (f.text_alone_many_classes() and t.long_text_setting and t.weighting == "tfidf"
-                and self.hidden_dim > FEW_CLASSES_WIDTH)
+        if not f.text_alone_many_classes():
+            return False
+        t = self.data_types[f.text_columns[0]]
+        return t.long_text_setting and t.weighting == "tfidf" and self.hidden_dim > FEW_CLASSES_WIDTH
 
     @property
     def _rebuildable(self):
@@ -1060,10 +1061,10 @@ class UniversalDeepTransformer:
                 labels = [self.featurizer.labels.to_ids(c.columns[self.target], c, grow=False)[0] for c in chunks]
                 n_rows = sum(lab.offsets.shape[0] - 1 for lab in labels)
                 ids = np.concatenate([lab.ids for lab in labels])
-                n_classes = np.unique(ids).size  # the classes the rows hold, not the output's
+                counts = np.unique(ids, return_counts=True)[1]
+                n_classes = counts.size  # the classes the rows hold, not the output's
                 if n_classes == 2 and all(np.all(np.diff(lab.offsets) == 1) for lab in labels):
-                    two_classes = ids
-                    minority = np.unique(ids, return_counts=True)[1].min() / n_rows
+                    two_classes, minority = ids, counts.min() / n_rows
             if n_rows < MIN_AUTO_ROWS:
                 return n_rows, None
             n_val = self._validation_rows(n_rows, n_classes, width, minority)
@@ -1097,10 +1098,9 @@ class UniversalDeepTransformer:
         """How many of ``n_rows`` training rows of ``n_classes`` classes to hold out: a
         tenth, at most 10,000 (2,500 for a binary target without temporal tracking, more
         while its rarer class, a ``minority`` share of the rows, would have fewer than 250
-        held-out rows). A class
-        target whose classes average under 100 rows (not with temporal tracking, whose
-        held-out rows are the latest) holds out a twentieth, rising to a tenth at 200 rows a
-        class, but at least 1,000 rows when a tenth is more. Fewer
+        held-out rows). A class target whose classes average under 100 rows (not with
+        temporal tracking, whose held-out rows are the latest) holds out a twentieth, rising
+        to a tenth at 200 rows a class, but at least 1,000 rows when a tenth is more. Fewer
         for wide outputs, where a dense evaluation of each row costs n_classes x ``width``
         (the hidden layer's)."""
         n = int(n_rows * VALIDATION_FRACTION)
