@@ -483,12 +483,18 @@ def wordnet_graph(data, workdir):
 
 # wordnet search, 2,000 classes ------------------------------------------------------------
 
+def most_trained_labels(train, test, n):
+    """The ``n`` labels of ``test``'s rows that have the most rows in ``train`` (ties by
+    label), as a set."""
+    counts = collections.Counter(r["label"] for r in train)
+    tested = {r["label"] for r in test}
+    return set(sorted((lab for lab in counts if lab in tested), key=lambda lab: (-counts[lab], lab))[:n])
+
+
 def wordnet_2k(data, workdir, n_classes=2000):
     root = os.path.join(data, "wordnet_search")
     train, test = read_csv(os.path.join(root, "train.csv")), read_csv(os.path.join(root, "test.csv"))
-    counts = collections.Counter(r["label"] for r in train)
-    tested = {r["label"] for r in test}
-    keep = set(sorted((lab for lab in counts if lab in tested), key=lambda lab: (-counts[lab], lab))[:n_classes])
+    keep = most_trained_labels(train, test, n_classes)
     train = [r for r in train if r["label"] in keep]
     test = [r for r in test if r["label"] in keep]
     print(f"wordnet_search, {len(keep):,} classes: {len(train):,} training and {len(test):,} test queries")
@@ -519,14 +525,25 @@ def text_task(dataset, task, workdir, column, train, test, logistic=True):
     return out
 
 
-def wordnet_hypernym(data, workdir):
+def gloss_rows(data, target="parent"):
+    """[{'text', 'label', 'split'}] of every wordnet_graph noun synset with a gloss and a
+    label: its hypernym (the first listed parent), or with ``target='grandparent'`` that
+    hypernym's own."""
     root = os.path.join(data, "wordnet_graph")
-    nodes = read_csv(os.path.join(root, "nodes.csv"))
     parent = {}
     for r in read_csv(os.path.join(root, "edges.csv")):  # src is the hyponym: its first listed parent
         parent.setdefault(r["src"], r["dst"])
-    rows = [{"text": r["text"], "label": parent[r["node_id"]], "split": r["split"]} for r in nodes
-            if r["node_id"] in parent and r["text"]]
+
+    def label(node):
+        up = parent.get(node)
+        return up if target == "parent" or up is None else parent.get(up)
+
+    return [{"text": r["text"], "label": label(r["node_id"]), "split": r["split"]}
+            for r in read_csv(os.path.join(root, "nodes.csv")) if r["text"] and label(r["node_id"]) is not None]
+
+
+def wordnet_hypernym(data, workdir):
+    rows = gloss_rows(data)
     counts = collections.Counter(r["label"] for r in rows if r["split"] == "train")
     keep = {lab for lab, n in counts.items() if n >= HYPERNYM_MIN_CHILDREN}
     train, test = ([r for r in rows if r["split"] == name and r["label"] in keep] for name in ("train", "test"))

@@ -18,7 +18,6 @@ repository root, under the shared lock:
 The data are read from ../shared/data beside the repository (``--data`` to change).
 """
 import argparse
-import collections
 import copy
 import csv
 import os
@@ -34,7 +33,8 @@ if ROOT not in sys.path:
 
 import sparsebolt as sb  # noqa: E402
 from benchmarks._common import limit_threads  # noqa: E402
-from benchmarks.automl import linear_rows, macro_f1, pandas_columns, read_csv, report, result, udt_fit  # noqa: E402
+from benchmarks.automl import (gloss_rows, linear_rows, macro_f1, most_trained_labels, pandas_columns,  # noqa: E402
+                               report, result, udt_fit)
 
 CLASSES = (10, 50, 100, 101, 200, 300, 500, 1000, 1412)
 # LogisticRegression's coefficients grow with the classes times the 1-2-grams (1,412 took 17 GB)
@@ -59,29 +59,13 @@ def parse_args(argv=None):
     return args
 
 
-def gloss_rows(data, target):
-    """[{'text', 'label', 'split'}] of every noun synset with a gloss and a label."""
-    root = os.path.join(data, "wordnet_graph")
-    parent = {}
-    for r in read_csv(os.path.join(root, "edges.csv")):  # src is the hyponym: its first listed parent
-        parent.setdefault(r["src"], r["dst"])
-
-    def label(node):
-        up = parent.get(node)
-        return up if target == "parent" or up is None else parent.get(up)
-
-    return [{"text": r["text"], "label": label(r["node_id"]), "split": r["split"]}
-            for r in read_csv(os.path.join(root, "nodes.csv")) if r["text"] and label(r["node_id"]) is not None]
-
-
 def top_classes(rows, n):
     """(train rows, test rows) of the ``n`` labels with the most training rows that the test
     split holds; the training rows in a seeded random order (siblings sit together in the
     file, and the UDT's untimed warm-up fit takes the first rows)."""
-    counts = collections.Counter(r["label"] for r in rows if r["split"] == "train")
-    tested = {r["label"] for r in rows if r["split"] == "test"}
-    keep = set(sorted((lab for lab in counts if lab in tested), key=lambda lab: (-counts[lab], lab))[:n])
-    train, test = ([r for r in rows if r["split"] == name and r["label"] in keep] for name in ("train", "test"))
+    train, test = ([r for r in rows if r["split"] == name] for name in ("train", "test"))
+    keep = most_trained_labels(train, test, n)
+    train, test = ([r for r in part if r["label"] in keep] for part in (train, test))
     return [train[i] for i in np.random.default_rng(0).permutation(len(train))], test
 
 
