@@ -328,7 +328,7 @@ class Engine:
         if self.checkpoints is not None and (every is None or epoch == self.epochs - 1
                                              or steps.checkpoint_each_epoch):
             self._write(epoch + 1, 0, 0.0, 0, 0, 0.0, end_of_epoch=True, synced=True)
-        return any(cb.stop_training for cb in self.callbacks)
+        return self.schedule.stop_training or any(cb.stop_training for cb in self.callbacks)
 
     def _write(self, epoch, batch, loss_sum, n_batches, n_samples, seconds, end_of_epoch, synced=False):
         if not synced:

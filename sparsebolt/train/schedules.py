@@ -13,13 +13,15 @@ class Schedule:
     Subclasses define ``__call__`` and may override ``on_epoch_end`` and ``reset``.
     ``batch_growth``: how many times its own batch size the data takes in the next epoch's
     steps (``train`` sets it before each epoch and gives the data its own back at the end),
-    an int in [1, ``max_batch_growth``].
+    an int in [1, ``max_batch_growth``]. ``stop_training``: set by a schedule with nothing
+    left to try (``train`` then stops after the epoch, as for a callback's).
 
     A schedule's state must follow from the epoch logs: ``train`` calls ``reset`` before its
     first epoch and, when it resumes from a checkpoint, ``on_epoch_end`` again with each
     finished epoch's logs, which brings the schedule back to where it stood."""
 
     batch_growth = max_batch_growth = 1
+    stop_training = False
 
     def __call__(self, step: int) -> float:
         raise NotImplementedError
@@ -128,6 +130,10 @@ class WarmupPlateau(Schedule):
     max_batch_growth : int, default=1
         The most times its own batch size the data may take; 1 never grows it. Only for
         data with a ``batch_size`` to set (``sb.data.SparseDataset``), in ``Model.train``.
+    min_scale : float in [0, 1], default=0.0
+        A plateau that would take the rate below ``min_scale * peak`` stops training instead
+        (``stop_training``): epochs at a rate that small barely move the weights. 0 never
+        stops.
 
     Raises
     ------
@@ -138,7 +144,7 @@ class WarmupPlateau(Schedule):
 
     def __init__(self, peak: float, warmup_steps: int, monitor: str, factor: float = 0.5, patience: int = 1,
                  min_delta: float = 0.0, max_batch_growth: int = 1, tie_breaker: str | None = None,
-                 tie_min_delta: float = 0.0) -> None:
+                 tie_min_delta: float = 0.0, min_scale: float = 0.0) -> None:
         self.peak = check_float("WarmupPlateau", "peak", peak, 0.0, low_open=True)
         self.warmup_steps = check_int("WarmupPlateau", "warmup_steps", warmup_steps, 0)
         if not isinstance(monitor, str) or not monitor:
@@ -151,11 +157,13 @@ class WarmupPlateau(Schedule):
         self.max_batch_growth = check_int("WarmupPlateau", "max_batch_growth", max_batch_growth, 1)
         self.tie_breaker = check_tie_breaker("WarmupPlateau", tie_breaker)
         self.tie_min_delta = check_float("WarmupPlateau", "tie_min_delta", tie_min_delta, 0.0)
+        self.min_scale = check_float("WarmupPlateau", "min_scale", min_scale, 0.0, 1.0)
         self.reset()
 
     def reset(self) -> None:
         """Back to the peak rate, the data's own batch size, no best value yet."""
         self.scale, self.best, self.best_tie, self.wait, self.batch_growth = 1.0, -math.inf, -math.inf, 0, 1
+        self.stop_training = False
 
     def __call__(self, step: int) -> float:
         ramp = (step + 1) / self.warmup_steps if step < self.warmup_steps else 1.0
@@ -171,6 +179,8 @@ class WarmupPlateau(Schedule):
         if self.wait >= self.patience:
             if 2 * self.batch_growth <= self.max_batch_growth:
                 self.batch_growth *= 2
+            elif self.scale * self.factor < self.min_scale:
+                self.stop_training = True
             else:
                 self.scale *= self.factor
             self.wait = 0
@@ -178,7 +188,7 @@ class WarmupPlateau(Schedule):
     def __repr__(self):
         return (f"WarmupPlateau(peak={self.peak}, warmup_steps={self.warmup_steps}, monitor={self.monitor!r}, "
                 f"factor={self.factor}, patience={self.patience}, max_batch_growth={self.max_batch_growth}, "
-                f"tie_breaker={self.tie_breaker!r}, tie_min_delta={self.tie_min_delta})")
+                f"tie_breaker={self.tie_breaker!r}, tie_min_delta={self.tie_min_delta}, min_scale={self.min_scale})")
 
 
 def monitored(logs: dict[str, float], key: str, owner: str, role: str = "monitors") -> float:

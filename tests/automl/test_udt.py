@@ -291,19 +291,24 @@ def test_automatic_training_decides_ties_of_a_small_held_out_set_by_its_log_loss
                                                    verbose=False, max_epochs=3).epochs[0]
 
 
-def test_automatic_training_decides_ties_of_a_held_out_auc_of_one_by_its_log_loss():
-    # 30 held-out rows of a separable binary task: AUC reaches 1.0 within an epoch or two and
-    # then ties; training used to stop 3 epochs later with the first such epoch's weights
+def _separable_text(n=300):
+    """Rows of a separable binary text task: six filler words and one of its class's six."""
     rng = np.random.default_rng(0)
     rows = []
-    for _ in range(300):
+    for _ in range(n):
         c = int(rng.integers(2))
         words = [f"f{i}" for i in rng.integers(60, size=6)] + [f"t{c}w{rng.integers(6)}"]
         rng.shuffle(words)
         rows.append({"text": " ".join(words), "y": c})
+    return rows
+
+
+def test_automatic_training_decides_ties_of_a_held_out_auc_of_one_by_its_log_loss():
+    # 30 held-out rows of a separable binary task: AUC reaches 1.0 within an epoch or two and
+    # then ties; training used to stop 3 epochs later with the first such epoch's weights
     model = sb.UniversalDeepTransformer({"text": sb.types.text(), "y": sb.types.categorical()}, target="y",
                                         seed=1, **SMALL)
-    history = model.train(rows, verbose=False)
+    history = model.train(_separable_text(), verbose=False)
     auc, log_loss, rates = history["val_auc"], history["val_neg_log_loss"], history["learning_rate"]
     best, best_loss, kept, won = -np.inf, -np.inf, None, []
     for epoch, (a, loss) in enumerate(zip(auc, log_loss), 1):
@@ -315,6 +320,23 @@ def test_automatic_training_decides_ties_of_a_held_out_auc_of_one_by_its_log_los
     assert rates[first_flat] == rates[0] > rates[first_flat + 1], "a tie is a plateau once its gain is small"
     # the loss of a separable set falls for ever: a gain under TIE_MIN_DELTA a row is no gain
     assert len(auc) < 30
+
+
+def test_automatic_training_stops_where_the_rate_would_fall_below_its_floor(monkeypatch):
+    def train():
+        model = sb.UniversalDeepTransformer({"text": sb.types.text(), "y": sb.types.categorical()}, target="y",
+                                            seed=1, **SMALL)
+        return model.train(_separable_text(), verbose=False)
+
+    halving = train()
+    assert min(halving["learning_rate"]) < halving["learning_rate"][0], "the rate halves on a plateau"
+    # a floor at the peak: the first plateau that would halve the rate stops training there
+    monkeypatch.setattr(udt_module, "AUTO_MIN_RATE_SCALE", 1.0)
+    floored = train()
+    n = len(floored.epochs)
+    assert n < len(halving.epochs) and set(floored["learning_rate"]) == {halving["learning_rate"][0]}
+    assert floored["loss"] == halving["loss"][:n], "the same path up to the stop"
+    assert halving["learning_rate"][n] < halving["learning_rate"][0], "stopped where the rate would have halved"
 
 
 def test_a_large_validation_set_stops_sooner(tmp_path):

@@ -214,6 +214,28 @@ def test_warmup_plateau_grows_the_batch_before_it_lowers_the_rate():
         WarmupPlateau(1e-2, 0, "val_auc", max_batch_growth=0)
 
 
+def test_warmup_plateau_stops_training_below_its_min_scale():
+    s = WarmupPlateau(1e-2, warmup_steps=0, monitor="val_auc", patience=1, max_batch_growth=2, min_scale=0.25)
+    seen = []
+    for value in (0.5, 0.5, 0.5, 0.6, 0.6, 0.6):
+        s.on_epoch_end(0, {"val_auc": value})
+        seen.append((s.batch_growth, s(100), s.stop_training))
+    # the batch grows, the rate halves twice to a quarter, then the next plateau stops
+    assert seen == [(1, 1e-2, False), (2, 1e-2, False), (2, 5e-3, False), (2, 5e-3, False),
+                    (2, 2.5e-3, False), (2, 2.5e-3, True)]
+    s.reset()
+    assert not s.stop_training and s(100) == 1e-2
+    with pytest.raises(ValueError, match=r"The 'min_scale' parameter of WarmupPlateau must be a number in \[0.0, 1.0\]"):
+        WarmupPlateau(1e-2, 0, "val_auc", min_scale=1.5)
+
+
+def test_train_stops_when_the_schedule_says_so():
+    # 'loss' as if higher were better: every epoch after the first is a plateau
+    schedule = WarmupPlateau(1e-2, warmup_steps=0, monitor="loss", patience=1, min_scale=0.5)
+    history = small_model().train(clustered(n=640, batch_size=64), epochs=10, learning_rate=schedule, verbose=False)
+    assert history["learning_rate"] == [1e-2, 1e-2, 5e-3]
+
+
 class _GrowsAfterFirstEpoch(Constant):
     max_batch_growth = 2
 
