@@ -89,11 +89,11 @@ AUTO_LEARNING_RATE, NARROW_LEARNING_RATE, GRAMS_LEARNING_RATE = 2e-3, 3e-3, 1e-3
 NUMERICAL_TARGET_LEARNING_RATE = 4.5e-3
 AUTO_MAX_WARMUP = 500
 # a plateau that would halve the rate below this share of its peak (a fourth halving) stops
-# automatic training: epochs at a sixteenth of the rate bought nothing measurable. On the 52
+# automatic training: epochs at a sixteenth of the rate and less bought little. On the 52
 # typed tables (3 splits) mean AUC -0.002 points (13 up, 16 down) in 7% fewer epochs; the
-# README's sets the same but wordnet_2k +0.05; WordNet glosses at 50-1,412 classes (seeds
-# 0-2) the same but 50 hypernyms' seed 0 (-0.18, 18 -> 13 epochs). A fourth stopped sooner
-# at a cost: tables -0.024 (titanic -0.88) (docs/automl.md, "When to stop")
+# README's sets the same but wordnet_2k +0.05; 23 runs on WordNet glosses at 10-1,412
+# classes the same but 50 hypernyms' seed 0 (-0.18, 18 -> 13 epochs). A fourth stopped
+# sooner at a cost: tables -0.024 (titanic -0.88) (docs/automl.md, "A floor under the rate")
 AUTO_MIN_RATE_SCALE = 0.125
 # automatic training doubles the batch on a plateau instead of halving the rate, while a step
 # takes at most this many rows and an epoch at least MIN_STEPS steps (docs/automl.md, "Growing
@@ -611,16 +611,17 @@ class UniversalDeepTransformer:
         ``validation`` when given), evaluates ``validation_metric`` after each epoch, stops
         once it has not improved for 3 epochs (2 when the validation set has 5,000 rows or
         more, or it follows a numerical target's error; at most ``max_epochs``, by default
-        enough epochs for about 3M samples, within [3, 30]) and keeps the weights of the best
-        epoch. With no ``learning_rate`` the rate warms up linearly to 2e-3 (3e-3 for a hidden
+        enough epochs for about 3M samples, within [3, 30]) or at the rate's floor (below),
+        and keeps the weights of the best epoch. With no ``learning_rate`` the rate warms up linearly to 2e-3 (3e-3 for a hidden
         layer of at most 128, 4.5e-3 for a numerical target's; 1e-3 when a text column hashes
         bigrams or pairgrams, except a long text with character windows as the only input:
         3e-3 for 3 to 300 classes, 2e-3 for more, 512 wide with TF-IDF weights) over the
         first quarter epoch (at most 500 batches); whenever the validation metric fails to
         improve, a step's rows double (the batch size chosen here, while a step takes at most
-        2,048 rows and an epoch at least 32 steps), then the rate halves, at most three times
-        (a fourth halving stops training instead) (with ``epochs``
-        given and no validation: cosine decay to a tenth over the epochs). Numbers
+        2,048 rows and an epoch at least 32 steps), then the rate halves; the plateau that
+        would halve it a fourth time (below ``AUTO_MIN_RATE_SCALE`` of the peak) ends
+        automatic training. With ``epochs`` given: the plateau rule without that end when
+        ``validation`` is given, else cosine decay to a tenth over the epochs. Numbers
         given are used as they are (a constant rate; a ``sb.train.Schedule`` may be given
         instead). The first ``train`` builds the network; its numbers' initial frequencies
         spread with the rows (``NumericEmbedding(sigma=rows / 4000)`` within [1, 10], 10 for
@@ -825,7 +826,8 @@ class UniversalDeepTransformer:
                 growth = _batch_growth(batch_size, n_rows - n_val, max_in_memory_rows) if own_batch else 1
                 learning_rate = WarmupPlateau(self._auto_rate, warmup, monitor, factor=0.5, patience=1,
                                               max_batch_growth=growth, tie_breaker=tie_breaker,
-                                              tie_min_delta=TIE_MIN_DELTA, min_scale=AUTO_MIN_RATE_SCALE)
+                                              tie_min_delta=TIE_MIN_DELTA,
+                                              min_scale=AUTO_MIN_RATE_SCALE if auto else 0.0)
             else:
                 learning_rate = WarmupDecay(self._auto_rate, warmup, epochs * steps)
         self._untrained_build = False

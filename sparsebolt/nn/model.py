@@ -561,7 +561,8 @@ class Model:
         ``learning_rate`` is a number or a ``sb.train.Schedule`` (e.g. ``WarmupDecay``, or
         ``WarmupPlateau`` that follows a validation metric); ``callbacks`` may include
         ``sb.train.EarlyStopping``, which ends training when a validation metric stops
-        improving and restores the best epoch's weights and hash tables.
+        improving and restores the best epoch's weights and hash tables (a
+        ``WarmupPlateau(min_scale=...)`` may end it too, at a plateau past its floor).
 
         With ``label_augmentation`` the hash tables freeze once the model has completed
         ``augment_from_epoch`` epochs (the default 1: from its second epoch), counted over

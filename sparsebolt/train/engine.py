@@ -225,7 +225,8 @@ class Engine:
             self.run_steps = sum(e.get("batches", 0) for e in self.history.epochs) + (at["n_batches"] if at else 0)
             epoch = at["epoch"] if at else 0
             begun = None
-            while epoch < self.epochs:
+            # a resumed run its schedule had stopped (its logs replayed) trains no further
+            while epoch < self.epochs and not self.schedule.stop_training:
                 try:
                     if begun != epoch:
                         for cb in self.callbacks:
@@ -275,8 +276,8 @@ class Engine:
         return growth
 
     def _epoch(self, epoch, at):
-        """Train one epoch (from ``at``, a checkpoint's position in it); whether a callback
-        asked to stop."""
+        """Train one epoch (from ``at``, a checkpoint's position in it); whether the schedule
+        or a callback asked to stop."""
         model, steps = self.model, self.steps
         resumed = at if at is not None and at["epoch"] == epoch else None
         if resumed is not None:

@@ -14,7 +14,9 @@ class Schedule:
     ``batch_growth``: how many times its own batch size the data takes in the next epoch's
     steps (``train`` sets it before each epoch and gives the data its own back at the end),
     an int in [1, ``max_batch_growth``]. ``stop_training``: set by a schedule with nothing
-    left to try (``train`` then stops after the epoch, as for a callback's).
+    left to try (``train`` then stops after the epoch, as for a callback's, and a resumed
+    run that had stopped so trains no further); a subclass that sets it clears it in
+    ``reset``.
 
     A schedule's state must follow from the epoch logs: ``train`` calls ``reset`` before its
     first epoch and, when it resumes from a checkpoint, ``on_epoch_end`` again with each
@@ -131,9 +133,16 @@ class WarmupPlateau(Schedule):
         The most times its own batch size the data may take; 1 never grows it. Only for
         data with a ``batch_size`` to set (``sb.data.SparseDataset``), in ``Model.train``.
     min_scale : float in [0, 1], default=0.0
-        A plateau that would take the rate below ``min_scale * peak`` stops training instead
-        (``stop_training``): epochs at a rate that small barely move the weights. 0 never
-        stops.
+        A plateau that would take the rate below ``min_scale * peak`` (after the batch has
+        grown as far as it may) stops training instead, at once, whatever an
+        ``EarlyStopping``'s patience: epochs at a rate that small barely move the weights.
+        0 never stops. Unlike Keras' ``ReduceLROnPlateau(min_lr=...)``, which holds the rate
+        at its floor and trains on.
+
+    Attributes
+    ----------
+    stop_training : bool
+        Set at a plateau that ``min_scale`` stops; ``train`` stops after that epoch.
 
     Raises
     ------
@@ -161,7 +170,8 @@ class WarmupPlateau(Schedule):
         self.reset()
 
     def reset(self) -> None:
-        """Back to the peak rate, the data's own batch size, no best value yet."""
+        """Back to the peak rate, the data's own batch size, no best value yet, not
+        stopping."""
         self.scale, self.best, self.best_tie, self.wait, self.batch_growth = 1.0, -math.inf, -math.inf, 0, 1
         self.stop_training = False
 
@@ -179,7 +189,8 @@ class WarmupPlateau(Schedule):
         if self.wait >= self.patience:
             if 2 * self.batch_growth <= self.max_batch_growth:
                 self.batch_growth *= 2
-            elif self.scale * self.factor < self.min_scale:
+            # a rounding's allowance: factor 0.7 twice is 0.48999999999999994, not below 0.49
+            elif self.scale * self.factor < self.min_scale * (1 - 1e-9):
                 self.stop_training = True
             else:
                 self.scale *= self.factor
@@ -187,7 +198,8 @@ class WarmupPlateau(Schedule):
 
     def __repr__(self):
         return (f"WarmupPlateau(peak={self.peak}, warmup_steps={self.warmup_steps}, monitor={self.monitor!r}, "
-                f"factor={self.factor}, patience={self.patience}, max_batch_growth={self.max_batch_growth}, "
+                f"factor={self.factor}, patience={self.patience}, min_delta={self.min_delta}, "
+                f"max_batch_growth={self.max_batch_growth}, "
                 f"tie_breaker={self.tie_breaker!r}, tie_min_delta={self.tie_min_delta}, min_scale={self.min_scale})")
 
 

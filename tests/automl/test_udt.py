@@ -337,6 +337,11 @@ def test_automatic_training_stops_where_the_rate_would_fall_below_its_floor(monk
     assert n < len(halving.epochs) and set(floored["learning_rate"]) == {halving["learning_rate"][0]}
     assert floored["loss"] == halving["loss"][:n], "the same path up to the stop"
     assert halving["learning_rate"][n] < halving["learning_rate"][0], "stopped where the rate would have halved"
+    # given epochs, it trains that many: the floor ends automatic training only
+    rows = _separable_text(600)
+    model = sb.UniversalDeepTransformer({"text": sb.types.text(), "y": sb.types.categorical()}, target="y",
+                                        seed=1, **SMALL)
+    assert len(model.train(rows[:500], epochs=n + 2, validation=rows[500:], verbose=False).epochs) == n + 2
 
 
 def test_a_large_validation_set_stops_sooner(tmp_path):

@@ -225,15 +225,34 @@ def test_warmup_plateau_stops_training_below_its_min_scale():
                     (2, 2.5e-3, False), (2, 2.5e-3, True)]
     s.reset()
     assert not s.stop_training and s(100) == 1e-2
+    # the batch grows first, even with a floor at the peak; then the next plateau stops
+    s = WarmupPlateau(1e-2, warmup_steps=0, monitor="val_auc", patience=1, max_batch_growth=2, min_scale=1.0)
+    s.on_epoch_end(0, {"val_auc": 0.5})
+    s.on_epoch_end(1, {"val_auc": 0.5})
+    assert (s.batch_growth, s.stop_training) == (2, False)
+    s.on_epoch_end(2, {"val_auc": 0.5})
+    assert s.stop_training and s(100) == 1e-2
+    # a rounding's allowance: 0.7 twice is 0.48999999999999994, not below a floor of 0.49
+    s = WarmupPlateau(1e-2, warmup_steps=0, monitor="val_auc", factor=0.7, patience=1, min_scale=0.49)
+    for epoch in range(3):
+        s.on_epoch_end(epoch, {"val_auc": 0.5})
+    assert not s.stop_training and s(100) == pytest.approx(4.9e-3)
     with pytest.raises(ValueError, match=r"The 'min_scale' parameter of WarmupPlateau must be a number in \[0.0, 1.0\]"):
         WarmupPlateau(1e-2, 0, "val_auc", min_scale=1.5)
 
 
-def test_train_stops_when_the_schedule_says_so():
+def test_train_stops_when_the_schedule_says_so(tmp_path):
     # 'loss' as if higher were better: every epoch after the first is a plateau
-    schedule = WarmupPlateau(1e-2, warmup_steps=0, monitor="loss", patience=1, min_scale=0.5)
-    history = small_model().train(clustered(n=640, batch_size=64), epochs=10, learning_rate=schedule, verbose=False)
+    def floored():
+        return WarmupPlateau(1e-2, warmup_steps=0, monitor="loss", patience=1, min_scale=0.5)
+
+    history = small_model().train(clustered(n=640, batch_size=64), epochs=10, learning_rate=floored(),
+                                  verbose=False, checkpoint_dir=tmp_path)
     assert history["learning_rate"] == [1e-2, 1e-2, 5e-3]
+    # resumed, the schedule is brought back to where it stood, stopped: no epoch more
+    resumed = small_model().train(clustered(n=640, batch_size=64), epochs=10, learning_rate=floored(),
+                                  verbose=False, checkpoint_dir=tmp_path, resume=True)
+    assert resumed["learning_rate"] == [1e-2, 1e-2, 5e-3]
 
 
 class _GrowsAfterFirstEpoch(Constant):
