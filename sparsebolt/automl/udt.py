@@ -606,26 +606,26 @@ class UniversalDeepTransformer:
               validation_metric: str | None = None) -> History:
         """Train on a CSV path, a pandas DataFrame or a list of row dicts.
 
-        With no ``epochs`` the model decides how long to train: it holds out a validation
-        slice of ``data`` (random rows, or the latest rows with temporal tracking; or uses
-        ``validation`` when given), evaluates ``validation_metric`` after each epoch, stops
-        once it has not improved for 3 epochs (2 when the validation set has 5,000 rows or
-        more, or it follows a numerical target's error; at most ``max_epochs``, by default
-        enough epochs for about 3M samples, within [3, 30]) or at the rate's floor (below),
-        and keeps the weights of the best epoch. With no ``learning_rate`` the rate warms up linearly to 2e-3 (3e-3 for a hidden
-        layer of at most 128, 4.5e-3 for a numerical target's; 1e-3 when a text column hashes
-        bigrams or pairgrams, except a long text with character windows as the only input:
-        3e-3 for 3 to 300 classes, 2e-3 for more, 512 wide with TF-IDF weights) over the
-        first quarter epoch (at most 500 batches); whenever the validation metric fails to
-        improve, a step's rows double (the batch size chosen here, while a step takes at most
-        2,048 rows and an epoch at least 32 steps), then the rate halves; the plateau that
-        would halve it a fourth time (below ``AUTO_MIN_RATE_SCALE`` of the peak) ends
-        automatic training. With ``epochs`` given: the plateau rule without that end when
-        ``validation`` is given, else cosine decay to a tenth over the epochs. Numbers
-        given are used as they are (a constant rate; a ``sb.train.Schedule`` may be given
-        instead). The first ``train`` builds the network; its numbers' initial frequencies
-        spread with the rows (``NumericEmbedding(sigma=rows / 4000)`` within [1, 10], 10 for
-        a CSV read a chunk at a time).
+        With no ``epochs`` the model decides how long to train: it holds out a validation slice
+        of ``data`` (random rows, or the latest rows with temporal tracking; or uses
+        ``validation`` when given), evaluates ``validation_metric`` after each epoch, stops once
+        it has not improved for 3 epochs (2 when the validation set has 5,000 rows or more, or
+        it follows a numerical target's error; at most ``max_epochs``, by default enough epochs
+        for about 3M samples, within [3, 30]) or at the rate's floor (below), and keeps the
+        weights of the best epoch. With no ``learning_rate`` the rate warms up linearly to 2e-3
+        (3e-3 for a hidden layer of at most 128, 4.5e-3 for a numerical target's; 1e-3 when a
+        text column hashes bigrams or pairgrams, except a long text with character windows as
+        the only input: 3e-3 for 3 to 300 classes, 2e-3 for more, 512 wide with TF-IDF weights)
+        over the first quarter epoch (at most 500 batches); whenever the validation metric fails
+        to improve, a step's rows double (the batch size chosen here, while a step takes at most
+        2,048 rows and an epoch at least 32 steps), then the rate halves; the plateau that would
+        halve it a fourth time (below ``AUTO_MIN_RATE_SCALE`` of the peak) ends automatic
+        training. With ``epochs`` given: the plateau rule without that end when ``validation``
+        is given, else cosine decay to a tenth over the epochs. Numbers given are used as they
+        are (a constant rate; a ``sb.train.Schedule`` may be given instead). The first ``train``
+        builds the network; its numbers' initial frequencies spread with the rows
+        (``NumericEmbedding(sigma=rows / 4000)`` within [1, 10], 10 for a CSV read a chunk at a
+        time).
 
         Parameters
         ----------

@@ -136,8 +136,8 @@ class WarmupPlateau(Schedule):
         A plateau that would take the rate below ``min_scale * peak`` (after the batch has
         grown as far as it may) stops training instead, at once, whatever an
         ``EarlyStopping``'s patience: epochs at a rate that small barely move the weights.
-        0 never stops. Unlike Keras' ``ReduceLROnPlateau(min_lr=...)``, which holds the rate
-        at its floor and trains on.
+        0 never stops. (Keras' ``ReduceLROnPlateau(min_lr=...)`` holds the rate at its floor
+        and trains on instead.)
 
     Attributes
     ----------
