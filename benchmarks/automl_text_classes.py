@@ -18,8 +18,6 @@ repository root, under the shared lock:
 The data are read from ../shared/data beside the repository (``--data`` to change).
 """
 import argparse
-import copy
-import csv
 import os
 import sys
 import tempfile
@@ -33,8 +31,7 @@ if ROOT not in sys.path:
 
 import sparsebolt as sb  # noqa: E402
 from benchmarks._common import limit_threads  # noqa: E402
-from benchmarks.automl import (gloss_rows, linear_rows, macro_f1, most_trained_labels, pandas_columns,  # noqa: E402
-                               report, result, udt_fit)
+from benchmarks.automl import gloss_rows, most_trained_labels, report, text_task  # noqa: E402
 
 CLASSES = (10, 50, 100, 101, 200, 300, 500, 1000, 1412)
 # LogisticRegression's coefficients grow with the classes times the 1-2-grams (1,412 took 17 GB)
@@ -72,35 +69,9 @@ def top_classes(rows, n):
 def run(rows, n, target, seeds, workdir):
     train, test = top_classes(rows, n)
     n = len({r["label"] for r in train})
-    task = f"{n} {target}s"
     print(f"gloss -> {target}, {n:,} classes: {len(train):,} training and {len(test):,} test glosses", flush=True)
-    # one row a label for an extra untimed warm-up: automl.warm_up's first 300 rows hold
-    # fewer than 300 labels, so the TF-IDF setting above 300 classes and the sparse output
-    # from 450 would load their kernels inside the timed fit
-    every_label = list({r["label"]: r for r in train}.values())
-    paths = {}
-    for name, part in (("train", train), ("test", test), ("labels", every_label)):
-        paths[name] = os.path.join(workdir, f"{n}_{name}.csv")
-        with open(paths[name], "w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f)
-            w.writerow(["text", "label"])
-            w.writerows([r["text"], r["label"]] for r in part)
-    truth = [r["label"] for r in test]
-    out = []
-    for seed in range(seeds):
-        model = sb.UniversalDeepTransformer({"text": sb.types.text(), "label": sb.types.categorical()},
-                                            target="label", seed=seed)
-        copy.deepcopy(model).train(paths["labels"], max_epochs=2, verbose=False)
-        secs, cfg = udt_fit(model, paths["train"])
-        acc = model.evaluate(paths["test"], metrics=["categorical_accuracy"])["categorical_accuracy"]
-        pred = [p[0][0] for p in model.predict_batch([{"text": r["text"]} for r in test])]
-        # later seeds as rows of their own task: the baselines' fit ratios are against seed 0's
-        out.append(result("wordnet_graph", task if seed == 0 else f"{task}, seed {seed}", "sparsebolt UDT (defaults)",
-                          secs, dict(cfg, hidden=model.hidden_dim), accuracy=acc, macro_f1=macro_f1(truth, pred)))
-    out[1:1] = linear_rows("wordnet_graph", task, [r["text"] for r in train], [r["label"] for r in train],
-                           [r["text"] for r in test], truth, load=pandas_columns(paths["train"], "text", "label"),
-                           logistic=n <= LOGISTIC_MAX_CLASSES)
-    return out
+    return text_task("wordnet_graph", f"{n} {target}s", workdir, "text", train, test,
+                     logistic=n <= LOGISTIC_MAX_CLASSES, seeds=seeds, warm_every_label=True)
 
 
 def main(argv=None):
