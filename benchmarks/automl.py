@@ -501,17 +501,15 @@ def wordnet_2k(data, workdir, n_classes=2000):
     return text_task("wordnet_2k", "synset", workdir, "query", train, test)
 
 
-def text_task(dataset, task, workdir, column, train, test, logistic=True, seeds=1, warm_every_label=False):
+def text_task(dataset, task, workdir, column, train, test, logistic=True, seeds=1):
     """Result rows of the UDT with its defaults and of the TF-IDF baselines (``linear_rows``)
     on rows of a text ``column`` and a 'label', written to CSV files in ``workdir`` that
     every method reads inside its clock. ``seeds`` > 1: the UDT's seeds 1.. as rows of their
-    own task after the baselines' (whose fit ratios are against seed 0's);
-    ``warm_every_label``: an untimed UDT also trains on a row of each label first, which
-    ``warm_up``'s first 300 rows lack above 300 classes (the TF-IDF setting and the sparse
-    output from 450 would load their kernels inside the timed fit)."""
-    parts = [("train", train), ("test", test)]
-    if warm_every_label:
-        parts.append(("labels", list({r["label"]: r for r in train}.values())))
+    own task after the baselines' (whose fit ratios are against seed 0's). An untimed UDT
+    also trains on a row of each label first, which ``warm_up``'s first 300 rows lack above
+    300 classes (the TF-IDF setting and the sparse output from 450 would otherwise load their
+    kernels inside the timed fit)."""
+    parts = [("train", train), ("test", test), ("labels", list({r["label"]: r for r in train}.values()))]
     paths = {}
     for name, rows in parts:
         paths[name] = os.path.join(workdir, f"{dataset}_{name}.csv")
@@ -524,8 +522,7 @@ def text_task(dataset, task, workdir, column, train, test, logistic=True, seeds=
     for seed in range(seeds):
         model = sb.UniversalDeepTransformer({column: sb.types.text(), "label": sb.types.categorical()},
                                             target="label", seed=seed)
-        if warm_every_label:
-            copy.deepcopy(model).train(paths["labels"], max_epochs=2, verbose=False)
+        copy.deepcopy(model).train(paths["labels"], max_epochs=2, verbose=False)
         secs, cfg = udt_fit(model, paths["train"])
         res = model.evaluate(paths["test"], metrics=["categorical_accuracy"])
         pred = [p[0][0] for p in model.predict_batch([{column: r[column]} for r in test])]

@@ -71,7 +71,7 @@ def run(rows, n, target, seeds, workdir):
     n = len({r["label"] for r in train})
     print(f"gloss -> {target}, {n:,} classes: {len(train):,} training and {len(test):,} test glosses", flush=True)
     return text_task("wordnet_graph", f"{n} {target}s", workdir, "text", train, test,
-                     logistic=n <= LOGISTIC_MAX_CLASSES, seeds=seeds, warm_every_label=True)
+                     logistic=n <= LOGISTIC_MAX_CLASSES, seeds=seeds)
 
 
 def main(argv=None):
