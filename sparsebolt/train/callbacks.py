@@ -181,6 +181,14 @@ def restore(model: Model, saved: tuple[dict, dict, dict]) -> None:
         layer.index.set_state(*indexes[layer.name])
 
 
+def _rebuild_unpinned_tables(model: Model) -> None:
+    """Rehash the neurons of every sparse layer whose tables are not frozen into tables of
+    its current weights (frozen tables hold pinned labels, which a rebuild would drop)."""
+    for layer in model.sparse_layers():
+        if not layer.index.frozen:
+            layer.index.rebuild(layer.W.value)
+
+
 class EarlyStopping(Callback):
     """Stop training when a validation value has stopped improving.
 
@@ -207,7 +215,8 @@ class EarlyStopping(Callback):
         Put back the mean of the weights of the best epoch and of every epoch trained
         after it, not the best epoch's own: a mean of nearby points of one descent
         generalizes better than any of them (stochastic weight averaging, Izmailov et al.
-        2018). Hash tables are the best epoch's, built on its weights (``pin_labels`` or
+        2018). The hash tables are then rebuilt from the mean, but tables frozen with
+        labels pinned in training stay the best epoch's (``pin_labels`` or
         ``prepare_sparse_inference`` afterwards pins labels for the mean). A mean that is
         not finite (training diverged after the best epoch) is not put back: the best
         epoch is, with a warning. Needs ``restore_best_weights``. Measured in
@@ -307,6 +316,8 @@ class EarlyStopping(Callback):
                                   f"epoch's weights are put back, not the mean.", RuntimeWarning, stacklevel=2)
                     self.averaged_epochs = 1
             restore(model, self._saved)
+            if self.averaged_epochs > 1:
+                _rebuild_unpinned_tables(model)
             self._saved, self._sum = None, None
 
     def __repr__(self):

@@ -1,4 +1,5 @@
 """Learning-rate schedules and early stopping in the training loop."""
+import copy
 import warnings
 
 import numpy as np
@@ -132,6 +133,33 @@ def test_averaging_early_stopping_keeps_the_mean_from_the_best_epoch_on(spread, 
     assert stop.averaged_epochs == 0 and (history.best_epoch, history.averaged_epochs) == (2, 0)
     for p in model.parameters():
         np.testing.assert_array_equal(p.value, script.weights[1][p.name])
+
+
+def _tables_of(index, weights):
+    """Bucket contents of ``index``'s tables built now from ``weights`` (its last seed)."""
+    tables = copy.deepcopy(index.tables)
+    tables.build(index.hash_fn.hash_dense(weights), index.seed + index.rebuilds)
+    return tables.buckets, tables.counts
+
+
+def test_averaging_rebuilds_the_hash_tables_from_the_mean_unless_they_are_frozen(one_thread):
+    data = clustered(n=640, batch_size=128)
+    def run(label_augmentation):
+        model = small_model()
+        stop = EarlyStopping("val_x", patience=2, average=True)
+        model.train(data, epochs=5, learning_rate=1e-2, callbacks=[_Scripted([0.1, 0.5, 0.4, 0.3, 0.2]), stop],
+                    label_augmentation=label_augmentation, verbose=False)
+        assert stop.averaged_epochs == 3
+        layer = model.output.layer
+        return layer.index, _tables_of(layer.index, layer.W.value)
+
+    index, (buckets, counts) = run(label_augmentation=False)
+    np.testing.assert_array_equal(index.tables.buckets, buckets)
+    np.testing.assert_array_equal(index.tables.counts, counts)
+    # tables frozen from epoch 2 on, training labels pinned into them, stay as trained
+    index, (buckets, counts) = run(label_augmentation=True)
+    assert index.frozen and index.tables.pinned.any()
+    assert not np.array_equal(index.tables.counts, counts)
 
 
 class _Diverging(_Scripted):
