@@ -68,6 +68,23 @@ def token_hashes(strings, tokenizers, encoding, salts):
     return out_offsets, out_hashes
 
 
+def distinct_word_pairs(strings, seed=0):
+    """How many distinct adjacent word pairs the strings hold in their own order and once
+    each string's words are shuffled (seeded), and how many pairs there are: (int, int, int).
+    In text whose word order means something phrases recur, so the first count is well
+    below the second; in words of no order (tags, keyword lists) the two agree."""
+    text, offsets = encode(strings)
+    tok_offsets, hashes = fk.token_hashes(text, offsets, fk.WORDS, 0)
+    rows = np.repeat(np.arange(len(strings)), np.diff(tok_offsets))
+    within = rows[1:] == rows[:-1]
+
+    def distinct(h):
+        return int(np.unique((h[:-1] * 1_000_003 + h[1:])[within]).size)  # int64 wraps: a hash
+
+    shuffled = hashes[np.argsort(rows + np.random.default_rng(seed).random(hashes.size))]
+    return distinct(hashes), distinct(shuffled), int(within.sum())
+
+
 def document_frequencies(offsets, hashes, dim):
     """(rows, ids int64[m] sorted, counts int64[m]): in how many of the CSR rows each
     feature id ``hash % dim`` occurs."""

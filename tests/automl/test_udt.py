@@ -562,6 +562,27 @@ def test_auto_text_settings_by_target_and_text_length():
     assert by_hand.hidden_dim == 128 and by_hand._auto_rate == 1e-3
 
 
+def test_auto_text_takes_no_word_pairs_where_word_order_carries_nothing():
+    # the same words a row, in random order or sorted: only sorted words make pairs recur
+    rng = np.random.default_rng(0)
+    words = [rng.choice(40, 12) for _ in range(1500)]
+
+    def fitted(words, labels="pnm", order=lambda ws: ws):
+        rows = [{"q": " ".join(f"w{w}" for w in order(ws)), "y": labels[i % len(labels)]} for i, ws in enumerate(words)]
+        udt = sb.UniversalDeepTransformer({"q": sb.types.text(), "y": sb.types.categorical()}, target="y",
+                                          input_dim=64)
+        udt.train(rows, epochs=1, verbose=False)
+        return udt.data_types["q"], udt
+
+    (shuffled, a), (ordered, b) = fitted(words), fitted(words, order=np.sort)
+    assert shuffled.encoding == "unigrams" and ordered.encoding == "bigrams"
+    for t, udt in ((shuffled, a), (ordered, b)):  # the long-text setting either way: 64 wide at 3e-3
+        assert t.tokenizers == ["words", "char_wb-4"] and udt.hidden_dim == 64 and udt._auto_rate == 3e-3
+    # a binary target's long text too; a few rows cannot tell, and keep the pairs
+    assert fitted(words, "pn")[0].encoding == "unigrams"
+    assert fitted(words[:20])[0].encoding == "bigrams"
+
+
 def test_train_parses_a_small_csv_once_and_a_larger_one_a_chunk_at_a_time(tmp_path, monkeypatch):
     from sparsebolt.automl import udt as udt_module
     from sparsebolt.data import csv as csv_module
