@@ -38,7 +38,7 @@ LONG_TEXT_CLASSES = 300
 LONG_TEXT_TOKENIZERS = ["words", "char_wb-4"]
 # 'auto' encoding takes no word pairs where the words' order carries nothing: the first
 # training rows' distinct adjacent pairs are at least this share of those of the same words
-# shuffled within each row (real text 0.59-0.90: clothing reviews, WordNet glosses; words in
+# shuffled within each row (real text 0.53-0.90: clothing reviews, WordNet glosses; words in
 # random order 0.996-1.001), judged once the shuffled rows repeat this many pairs. Generated
 # text of random order at 200 / 1,700 classes: 0.9850 / 0.9742 with pairs, 0.9930 / 0.9839
 # without (docs/automl.md, "Words in no order")
@@ -123,6 +123,9 @@ class Text(ColumnType):
     """
 
     kind = "text"
+    # set by ``choose`` when 'auto' encoding would have taken word pairs but the words' order
+    # carries nothing: the long-text setting all the same (its width and rate)
+    pairs_dropped = False
 
     def __init__(self, tokenizer: str | list[str] = "auto", encoding: str = "auto", lowercase: bool = True,
                  weighting: str = "auto") -> None:
@@ -192,6 +195,7 @@ class Text(ColumnType):
             Whether the words' order was found to carry nothing (``ORDERLESS_RATIO``):
             'auto' encoding is then 'unigrams' where it would be 'bigrams'.
         """
+        pairs = self.takes_pairs(words_per_row, binary_target, few_classes, many_classes)
         short = words_per_row <= SHORT_TEXT_WORDS
         rich = few_classes and not short and self.tokenizers is None
         many = many_classes and not short and self.tokenizers is None
@@ -204,15 +208,23 @@ class Text(ColumnType):
             else:
                 self.set_tokenizers(LONG_TEXT_TOKENIZERS if rich or many else "words")
         if self.encoding == "auto":
-            pairs = (binary_target and not short) or rich or many
+            self.pairs_dropped = pairs and orderless
             self.encoding = "bigrams" if pairs and not orderless else "unigrams"
+
+    def takes_pairs(self, words_per_row: float, binary_target: bool = False, few_classes: bool = False,
+                    many_classes: bool = False) -> bool:
+        """Whether ``choose`` would make 'auto' encoding 'bigrams' for such rows and target,
+        unless their words are found in no order (arguments as there)."""
+        if self.encoding != "auto" or words_per_row <= SHORT_TEXT_WORDS:
+            return False
+        return binary_target or (self.tokenizers is None and (few_classes or many_classes))
 
     @property
     def long_text_setting(self) -> bool:
         """Whether the column has the setting 'auto' tokenizing chooses for a long text as the
         only input of a target of more than two classes: ``LONG_TEXT_TOKENIZERS`` with
-        bigrams, or unigrams (words found in no order)."""
-        return self.tokenizers == LONG_TEXT_TOKENIZERS and self.encoding in ("bigrams", "unigrams")
+        bigrams (or without, the words found in no order)."""
+        return self.tokenizers == LONG_TEXT_TOKENIZERS and (self.encoding == "bigrams" or self.pairs_dropped)
 
     def get_config(self) -> dict[str, Any]:
         if self.tokenizers is None:

@@ -71,6 +71,8 @@ def token_hashes(strings, tokenizers, encoding, salts):
 def distinct_word_pairs(strings, seed=0):
     """How many distinct adjacent word pairs the strings hold in their own order and once
     each string's words are shuffled (seeded), and how many pairs there are: (int, int, int).
+
+    strings : list of str        seed : int
     In text whose word order means something phrases recur, so the first count is well
     below the second; in words of no order (tags, keyword lists) the two agree."""
     text, offsets = encode(strings)
@@ -81,7 +83,7 @@ def distinct_word_pairs(strings, seed=0):
     def distinct(h):
         return int(np.unique((h[:-1] * 1_000_003 + h[1:])[within]).size)  # int64 wraps: a hash
 
-    shuffled = hashes[np.argsort(rows + np.random.default_rng(seed).random(hashes.size))]
+    shuffled = hashes[np.lexsort((np.random.default_rng(seed).random(hashes.size), rows))]
     return distinct(hashes), distinct(shuffled), int(within.sum())
 
 

@@ -181,9 +181,10 @@ def restore(model: Model, saved: tuple[dict, dict, dict]) -> None:
         layer.index.set_state(*indexes[layer.name])
 
 
-def _rebuild_unpinned_tables(model: Model) -> None:
+def _rebuild_unfrozen_tables(model: Model) -> None:
     """Rehash the neurons of every sparse layer whose tables are not frozen into tables of
-    its current weights (frozen tables hold pinned labels, which a rebuild would drop)."""
+    its current weights (frozen tables stay as they are asked to: they may hold pinned
+    labels, which a rebuild would drop)."""
     for layer in model.sparse_layers():
         if not layer.index.frozen:
             layer.index.rebuild(layer.W.value)
@@ -215,13 +216,13 @@ class EarlyStopping(Callback):
         Put back the mean of the weights of the best epoch and of every epoch trained
         after it, not the best epoch's own: a mean of nearby points of one descent
         generalizes better than any of them (stochastic weight averaging, Izmailov et al.
-        2018). The hash tables are then rebuilt from the mean, but tables frozen with
-        labels pinned in training stay the best epoch's (``pin_labels`` or
-        ``prepare_sparse_inference`` afterwards pins labels for the mean). A mean that is
-        not finite (training diverged after the best epoch) is not put back: the best
-        epoch is, with a warning. Needs ``restore_best_weights``. Measured in
-        docs/automl.md ("Averaging the last epochs"), where the UniversalDeepTransformer
-        turns it on.
+        2018). The hash tables are then rebuilt from the mean, but frozen ones (as label
+        augmentation freezes them, pinning labels in training) stay the best epoch's
+        (``pin_labels`` or ``prepare_sparse_inference`` afterwards pins labels for the
+        mean). A mean that is not finite (training diverged after the best epoch) is not
+        put back: the best epoch is, with a warning. Needs ``restore_best_weights``.
+        Measured in docs/automl.md ("Averaging the last epochs"), where the
+        UniversalDeepTransformer turns it on.
 
     Attributes
     ----------
@@ -317,7 +318,7 @@ class EarlyStopping(Callback):
                     self.averaged_epochs = 1
             restore(model, self._saved)
             if self.averaged_epochs > 1:
-                _rebuild_unpinned_tables(model)
+                _rebuild_unfrozen_tables(model)
             self._saved, self._sum = None, None
 
     def __repr__(self):
