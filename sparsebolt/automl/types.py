@@ -214,7 +214,26 @@ class Text(ColumnType):
     def takes_pairs(self, words_per_row: float, binary_target: bool = False, few_classes: bool = False,
                     many_classes: bool = False) -> bool:
         """Whether ``choose`` would make 'auto' encoding 'bigrams' for such rows and target,
-        unless their words are found in no order (arguments as there)."""
+        unless their words are found in no order.
+
+        Parameters
+        ----------
+        words_per_row : float
+            Mean words a row.
+        binary_target : bool, default=False
+            Whether the target has two classes.
+        few_classes : bool, default=False
+            Whether the target has 3 to ``LONG_TEXT_CLASSES`` classes and the text is the only
+            input.
+        many_classes : bool, default=False
+            Whether the target has more than ``LONG_TEXT_CLASSES`` classes and the text is the
+            only input.
+
+        Returns
+        -------
+        bool
+            Whether word pairs would be taken.
+        """
         if self.encoding != "auto" or words_per_row <= SHORT_TEXT_WORDS:
             return False
         return binary_target or (self.tokenizers is None and (few_classes or many_classes))
