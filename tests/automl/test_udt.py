@@ -581,6 +581,13 @@ def test_auto_text_takes_no_word_pairs_where_word_order_carries_nothing():
     # a binary target's long text too; a few rows cannot tell, and keep the pairs
     assert fitted(words, "pn")[0].encoding == "unigrams"
     assert fitted(words[:20])[0].encoding == "bigrams"
+    # streamed, the first chunk decides
+    for chunk, encoding in ((1000, "unigrams"), (20, "bigrams")):
+        udt = sb.UniversalDeepTransformer({"q": sb.types.text(), "y": sb.types.categorical()}, target="y",
+                                          input_dim=64)
+        udt.train([{"q": " ".join(f"w{w}" for w in ws), "y": "pnm"[i % 3]} for i, ws in enumerate(words)], epochs=1,
+                  max_in_memory_rows=chunk, verbose=False)
+        assert udt.data_types["q"].encoding == encoding
     # the same tokenizers given (so unigrams) take the widths of given tokens, not the long-text setting's
     for labels, width in (("pnm", 128), ([f"k{i}" for i in range(101)], 512)):
         udt = sb.UniversalDeepTransformer({"q": sb.types.text(tokenizer=["words", "char_wb-4"]),
