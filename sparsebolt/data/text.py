@@ -71,10 +71,11 @@ def token_hashes(strings, tokenizers, encoding, salts):
 def distinct_word_pairs(strings, seed=0):
     """How many distinct adjacent word pairs the strings hold in their own order and once
     each string's words are shuffled (seeded), and how many pairs there are: (int, int, int).
+    In text whose word order means something phrases recur, so the first count is well
+    below the second; in words of no order (tags, keyword lists) the two agree.
 
     strings : list of str        seed : int
-    In text whose word order means something phrases recur, so the first count is well
-    below the second; in words of no order (tags, keyword lists) the two agree."""
+    """
     text, offsets = encode(strings)
     tok_offsets, hashes = fk.token_hashes(text, offsets, fk.WORDS, 0)
     rows = np.repeat(np.arange(len(strings)), np.diff(tok_offsets))
