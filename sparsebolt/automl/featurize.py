@@ -20,8 +20,8 @@ import numpy as np
 
 from ..data.batch import Labels
 from ..data.csv import CodedColumn, is_missing_marker
-from ..data.text import (NO_FREQUENCIES, distinct_word_pairs, document_frequencies, salt, string_hashes,
-                         token_hashes, weigh)
+from ..data.text import (NO_FREQUENCIES, document_frequencies, salt, string_hashes, token_hashes, weigh,
+                         word_pair_counts)
 from ..kernels import featurize as fk
 from . import types as T
 from .temporal import InteractionHistory
@@ -124,12 +124,16 @@ ORDER_SAMPLE_WORDS = 100_000
 
 
 def _orderless(strings, words_a_row):
-    """Whether shuffling each string's words leaves its distinct word pairs as many, within
-    ``T.ORDERLESS_RATIO``, once enough pairs repeat to tell (``T.ORDERLESS_MIN_REPEATS``),
-    over the first rows of ``ORDER_SAMPLE_WORDS`` words (``words_a_row``: their counts)."""
+    """Whether shuffling each string's words leaves its word pairs as many and as spread,
+    within ``T.ORDERLESS_RATIO``, once enough pairs repeat to tell
+    (``T.ORDERLESS_MIN_REPEATS``), over the first rows of ``ORDER_SAMPLE_WORDS`` words
+    (``words_a_row``: their counts). Both: a few words in an order of their own (events of a
+    log) make every pair either way, only more often some than others."""
     rows = int(np.searchsorted(np.cumsum(words_a_row), ORDER_SAMPLE_WORDS)) + 1
-    ordered, shuffled, pairs = distinct_word_pairs(strings[:rows])
-    return pairs - shuffled >= T.ORDERLESS_MIN_REPEATS and ordered >= T.ORDERLESS_RATIO * shuffled
+    ordered, shuffled = word_pair_counts(strings[:rows])
+    squares = [float(np.square(c, dtype=np.float64).sum()) for c in (ordered, shuffled)]
+    return (shuffled.sum() - shuffled.size >= T.ORDERLESS_MIN_REPEATS
+            and ordered.size >= T.ORDERLESS_RATIO * shuffled.size and squares[1] >= T.ORDERLESS_RATIO * squares[0])
 
 
 class LabelMap:

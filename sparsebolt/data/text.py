@@ -68,11 +68,12 @@ def token_hashes(strings, tokenizers, encoding, salts):
     return out_offsets, out_hashes
 
 
-def distinct_word_pairs(strings, seed=0):
-    """How many distinct adjacent word pairs the strings hold in their own order and once
-    each string's words are shuffled (seeded), and how many pairs there are: (int, int, int).
-    In text whose word order means something phrases recur, so the first count is well
-    below the second; in words of no order (tags, keyword lists) the two agree.
+def word_pair_counts(strings, seed=0):
+    """How often each distinct adjacent word pair occurs in the strings as written, and once
+    each string's words are shuffled (seeded): (int64[m], int64[m']), the counts in no
+    particular order (both sum to the number of pairs). In text whose word order means
+    something phrases recur, so the first holds fewer, more frequent pairs than the second;
+    in words of no order (tags, keyword lists) the two agree.
 
     strings : list of str        seed : int
     """
@@ -81,11 +82,11 @@ def distinct_word_pairs(strings, seed=0):
     rows = np.repeat(np.arange(len(strings)), np.diff(tok_offsets))
     within = rows[1:] == rows[:-1]
 
-    def distinct(h):
-        return int(np.unique((h[:-1] * 1_000_003 + h[1:])[within]).size)  # int64 wraps: a hash
+    def counts(h):
+        return np.unique((h[:-1] * 1_000_003 + h[1:])[within], return_counts=True)[1]  # int64 wraps: a hash
 
     shuffled = hashes[np.lexsort((np.random.default_rng(seed).random(hashes.size), rows))]
-    return distinct(hashes), distinct(shuffled), int(within.sum())
+    return counts(hashes), counts(shuffled)
 
 
 def document_frequencies(offsets, hashes, dim):

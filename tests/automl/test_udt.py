@@ -581,6 +581,17 @@ def test_auto_text_takes_no_word_pairs_where_word_order_carries_nothing():
     # a binary target's long text too; a few rows cannot tell, and keep the pairs
     assert fitted(words, "pn")[0].encoding == "unigrams"
     assert fitted(words[:20])[0].encoding == "bigrams"
+    # a few words in an order of their own (events of a Markov chain) make every pair either
+    # way, only more often some: ordered
+    chain = rng.dirichlet(np.full(6, 0.5), size=6)
+    events = []
+    for _ in range(1500):
+        e = [rng.integers(6)]
+        for _ in range(11):
+            e.append(rng.choice(6, p=chain[e[-1]]))
+        events.append(e)
+    assert fitted(events)[0].encoding == "bigrams"
+    assert fitted([rng.permutation(e) for e in events])[0].encoding == "unigrams"
     # streamed, the first chunk decides
     for chunk, encoding in ((1000, "unigrams"), (20, "bigrams")):
         udt = sb.UniversalDeepTransformer({"q": sb.types.text(), "y": sb.types.categorical()}, target="y",
