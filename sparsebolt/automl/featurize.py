@@ -124,16 +124,17 @@ ORDER_SAMPLE_WORDS = 100_000
 
 
 def _orderless(strings, words_a_row):
-    """Whether shuffling each string's words leaves its word pairs as many and as spread,
-    within ``T.ORDERLESS_RATIO``, once enough pairs repeat to tell
-    (``T.ORDERLESS_MIN_REPEATS``), over the first rows of ``ORDER_SAMPLE_WORDS`` words
-    (``words_a_row``: their counts). Both: a few words in an order of their own (events of a
-    log) make every pair either way, only more often some than others."""
+    """Whether shuffling each string's words leaves its word pairs as many
+    (``T.ORDERLESS_RATIO``) and as spread (``T.ORDERLESS_SPREAD``), once enough pairs
+    repeat to tell (``T.ORDERLESS_MIN_REPEATS``), over the first rows of
+    ``ORDER_SAMPLE_WORDS`` words (``words_a_row``: their counts). Both: a few words in an
+    order of their own (events of a log) make every pair either way, only some more often."""
     rows = int(np.searchsorted(np.cumsum(words_a_row), ORDER_SAMPLE_WORDS)) + 1
     ordered, shuffled = word_pair_counts(strings[:rows])
     squares = [float(np.square(c, dtype=np.float64).sum()) for c in (ordered, shuffled)]
     return (shuffled.sum() - shuffled.size >= T.ORDERLESS_MIN_REPEATS
-            and ordered.size >= T.ORDERLESS_RATIO * shuffled.size and squares[1] >= T.ORDERLESS_RATIO * squares[0])
+            and ordered.size >= T.ORDERLESS_RATIO * shuffled.size
+            and squares[1] >= T.ORDERLESS_SPREAD * squares[0])
 
 
 class LabelMap:

@@ -592,6 +592,12 @@ def test_auto_text_takes_no_word_pairs_where_word_order_carries_nothing():
         events.append(e)
     assert fitted(events)[0].encoding == "bigrams"
     assert fitted([rng.permutation(e) for e in events])[0].encoding == "unigrams"
+    # words of Zipf frequencies in random order (pairs of common words weigh most in the
+    # squares, and move from shuffle to shuffle): found in no order whatever the draw
+    zipf = 1 / np.arange(1, 2001)
+    for seed in range(6):
+        draw = np.random.default_rng(seed)
+        assert fitted([draw.choice(2000, 14, p=zipf / zipf.sum()) for _ in range(1500)])[0].encoding == "unigrams"
     # streamed, the first chunk decides
     for chunk, encoding in ((1000, "unigrams"), (20, "bigrams")):
         udt = sb.UniversalDeepTransformer({"q": sb.types.text(), "y": sb.types.categorical()}, target="y",
