@@ -118,6 +118,11 @@ def _strings(values):
     return [UNKNOWN if v is None else category(v) for v in values]
 
 
+def _text_strings(t, values):
+    """A text column's values as the strings its tokens come from (lowercased if ``t`` says)."""
+    return ["" if v is None else (str(v).lower() if t.lowercase else str(v)) for v in values]
+
+
 # the words of a text's first rows that tell whether their order carries anything (real
 # text tells within 2,000 rows of reviews or glosses; 0.03 s)
 ORDER_SAMPLE_WORDS = 100_000
@@ -900,7 +905,7 @@ class Featurizer:
 
     def _text(self, column, values, mode, out):
         t = self.data_types[column]
-        strings = ["" if v is None else (str(v).lower() if t.lowercase else str(v)) for v in values]
+        strings = _text_strings(t, values)
         self._decide_text(t, strings)
         off, hashes = token_hashes(strings, t.tokenizers, t.encoding,
                                    [self._salt("text", column, tok) for tok in t.tokenizers])
@@ -949,8 +954,7 @@ class Featurizer:
         featurizing it would do) without featurizing it."""
         for c in self.text_columns:
             t = self.data_types[c]
-            self._decide_text(t, ["" if v is None else (str(v).lower() if t.lowercase else str(v))
-                                  for v in chunk.columns[c]])
+            self._decide_text(t, _text_strings(t, chunk.columns[c]))
 
     def _categorical(self, column, chunk, mode, out):
         t = self.data_types[column]
