@@ -14,7 +14,7 @@ from .._validation import check_choice
 from ..data.value import Value
 from ..io import ModelFileError, open_model_file, read_state, save_model_file, set_model_state, split_arrays
 from ..kernels import csr
-from .layers import Concatenate, Embedding, FullyConnected, InputLayer, LayerNorm, NumericEmbedding
+from .layers import Concatenate, Dropout, Embedding, FullyConnected, InputLayer, LayerNorm, NumericEmbedding
 from .layers.base import Context, Node
 from .losses import LOSSES, Loss
 from .optimizers import OPTIMIZERS, put_gradients, take_gradients
@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from .parameter import Parameter
 
 # the classes a model file can name
-LAYER_CLASSES = {cls.__name__: cls for cls in (Embedding, NumericEmbedding, FullyConnected, Concatenate, LayerNorm)}
+LAYER_CLASSES = {cls.__name__: cls for cls in (Embedding, NumericEmbedding, FullyConnected, Concatenate, LayerNorm,
+                                                Dropout)}
 
 
 def _topological(output):

@@ -186,3 +186,15 @@ def test_a_json_config_builds_the_same_model_as_toml(tmp_path):
     assert configs[0]["layers"][-1]["config"]["dim"] == 500
     assert [x["config"] | {"name": None} for x in configs[0]["layers"]] == \
            [x["config"] | {"name": None} for x in configs[1]["layers"]]
+
+
+def test_a_config_may_put_dropout_between_layers(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[model]\nlayers = [{type = "Embedding", dim = 8, activation = "relu"}, '
+                    '{type = "Dropout", rate = 0.2}, {type = "FullyConnected", activation = "softmax"}]')
+    layers = build_model(str(path), load_config(path), 10, 5).get_config()["layers"]
+    assert [x["class"] for x in layers] == ["Embedding", "Dropout", "FullyConnected"]
+    assert layers[1]["config"]["rate"] == 0.2 and layers[2]["config"]["dim"] == 5
+    path.write_text('[model]\nlayers = [{type = "Dropout", rate = 1.0}, {type = "FullyConnected"}]')
+    with pytest.raises(ConfigError, match=r"#1: The 'rate' parameter of Dropout must be a number in \[0.0, 1.0\)"):
+        build_model(str(path), load_config(path), 10, 5)

@@ -89,6 +89,13 @@ def _ln_ref(params, xs, layer, active=None):
     return xhat * params["gamma"] + params["beta"]
 
 
+def _dropout_ref(params, xs, layer, active=None):
+    """The input, times the mask of the layer's last training forward, if any (the mask
+    itself is checked in test_dropout.py); dense inputs only."""
+    scales = layer._scales
+    return xs[0] if scales is None else xs[0] * scales.reshape(xs[0].shape)
+
+
 def _place(layer, dims):
     nodes = [sb.Input(dim=d) for d in dims]
     layer(*nodes)
@@ -120,6 +127,7 @@ CASES = {
     "numeric-embedding-dense-input": (_numeric_layer, [_numeric_dense], _numeric_ref),
     "concatenate": (lambda: sb.Concatenate(), [lambda r: _dense_input(r, 5, 3), lambda r: random_csr(r, 5, 8, 3)], _concat_ref),
     "layer-norm": (lambda: sb.LayerNorm(), [lambda r: _dense_input(r, 5, 6)], _ln_ref),
+    "dropout": (lambda: sb.Dropout(0.4), [lambda r: _dense_input(r, 5, 6)], _dropout_ref),
 }
 
 
