@@ -25,7 +25,7 @@ from ..data.split import stratified_order
 from ..io import ModelFileError, save_model_file
 from ..lsh.config import default_sparsity
 from ..nn.layers.base import Context
-from ..nn import Dropout, Embedding, FullyConnected, Input, Model, NumericEmbedding
+from ..nn import Embedding, FullyConnected, Input, Model, NumericEmbedding
 from ..nn.model import load_model_file
 from ..train.augment import can_pin
 from ..train.callbacks import EarlyStopping
@@ -88,12 +88,6 @@ AUTO_LEARNING_RATE, NARROW_LEARNING_RATE, GRAMS_LEARNING_RATE = 2e-3, 3e-3, 1e-3
 # of about 400 (docs/automl.md, "The rate of a numerical target")
 NUMERICAL_TARGET_LEARNING_RATE = 4.5e-3
 AUTO_MAX_WARMUP = 500
-# dropout after the hidden layer of a long text of more than LONG_TEXT_CLASSES classes: WordNet
-# glosses at 500-1,412 classes, both targets, seeds 0-1, +0.15 points on average (+0.02 to
-# +0.61 a set; 0.15: +0.08), the 1,000 and 1,412 grandparents over LinearSVC, in about a
-# fifth more epochs; at 10-300 classes +0.14 on average but class_name -0.2 and slower fits
-# where the fit bar is tight (docs/automl.md, "Long texts of 10 to 1,412 classes")
-HIDDEN_DROPOUT = 0.25
 # a plateau that would halve the rate below this share of its peak (a fourth halving) stops
 # automatic training: epochs at a sixteenth of the rate and less bought little. On the 52
 # typed tables (3 splits) mean AUC -0.002 points (13 up, 16 down) in 7% fewer epochs; the
@@ -463,16 +457,6 @@ class UniversalDeepTransformer:
         return t.long_text_setting and t.weighting == "tfidf" and self.hidden_dim > FEW_CLASSES_WIDTH
 
     @property
-    def _dropout_rate(self):
-        """The hidden layer's dropout in training: ``HIDDEN_DROPOUT`` for a long text of more
-        than ``LONG_TEXT_CLASSES`` classes as the only input (``_long_text_many_classes``),
-        else none."""
-        return HIDDEN_DROPOUT if self._long_text_many_classes else 0.0
-
-    def _built_dropout_rate(self):
-        return next((layer.rate for layer in self.model.layers if isinstance(layer, Dropout)), 0.0)
-
-    @property
     def _rebuildable(self):
         """Whether ``train`` may build the network anew (for its rows' sigma, or the width its
         text settings decide): the constructor, ``from_config`` or a failed ``train`` built it,
@@ -488,8 +472,6 @@ class UniversalDeepTransformer:
             hidden = NumericEmbedding(self.hidden_dim, numbers, activation="relu", sigma=sigma, name="embedding")(inp)
         else:
             hidden = Embedding(self.hidden_dim, activation="relu", name="embedding")(inp)
-        if self._dropout_rate:
-            hidden = Dropout(self._dropout_rate, name="dropout")(hidden)
         activation = "sigmoid" if self._cumulative else self.output_activation
         out = FullyConnected(n_out, sparsity=self.output_sparsity, activation=activation, name="output")(hidden)
         loss = "categorical_cross_entropy" if activation == "softmax" else "binary_cross_entropy"
@@ -780,8 +762,7 @@ class UniversalDeepTransformer:
         if self._rebuildable and ((self.embedding_dim is None and self._auto_width() != self.hidden_dim)
                                   or getattr(self.model.layer("embedding"), "sigma", sigma) != sigma
                                   or getattr(self.model.layer("embedding"), "features", [])
-                                  != self.featurizer.periodic_features()
-                                  or self._built_dropout_rate() != self._dropout_rate):
+                                  != self.featurizer.periodic_features()):
             self.model = None  # built for other text settings, rows or numbers, and never trained
         if self.model is None:
             self._build(sigma)
