@@ -1281,28 +1281,30 @@ class Featurizer:
             for item_col in items:
                 history = self.histories[(user_col, item_col)]
                 item_values = chunk.columns.get(item_col)
-                h_rows, h_items, r_rows, r_items = [], [], [], []
+                # items as their codes in the history's vocabulary, each distinct item hashed
+                # once below (hashing every entry was 0.5 s of MovieLens' 3.3 s epoch)
+                h_counts, h_codes = np.zeros(n, dtype=np.int64), []
+                r_counts, r_codes = np.zeros(n, dtype=np.int64), []
                 for i in range(n):
                     if users[i] is None:
                         continue
                     user = category(users[i])
                     t = None if missing[i] else int(secs[i])
-                    past = history.before(user, t, self.history_length)
-                    h_rows += [i] * len(past)
-                    h_items += past
+                    past = history.codes_before(user, t, self.history_length)
+                    h_counts[i] = len(past)
+                    h_codes += past
                     recent = past[-RECENT:]
-                    r_rows += [i] * len(recent)
-                    r_items += recent
+                    r_counts[i] = len(recent)
+                    r_codes += recent
                     if record and item_values is not None:
                         for item in self._item_values(item_col, item_values[i]):
                             history.record(user, t, item)
-                for rows_, items_, role in ((h_rows, h_items, "history"), (r_rows, r_items, "recent")):
-                    if not rows_ or out is None:
+                for counts, codes, role in ((h_counts, h_codes, "history"), (r_counts, r_codes, "recent")):
+                    if not codes or out is None:
                         continue
-                    rows_ = np.asarray(rows_, dtype=np.int64)
-                    counts = np.bincount(rows_, minlength=n)
-                    out.add(rows_, _salted(items_, self._salt(role, user_col, item_col)),
-                            1.0 / np.sqrt(counts[rows_]))
+                    rows_ = np.repeat(np.arange(n, dtype=np.int64), counts)
+                    hashes = _salted(history.vocab, self._salt(role, user_col, item_col))
+                    out.add(rows_, hashes[np.asarray(codes, dtype=np.int64)], 1.0 / np.sqrt(counts[rows_]))
 
     def record_interactions(self, chunk):
         """Record the chunk's interactions for temporal tracking (nothing else)."""

@@ -83,7 +83,13 @@ def test_interaction_history_directly():
     assert h.before("u", 6, 10) == ["y", "w", "x", "z"]
     assert h.before("u", 6, 2) == ["x", "z"]
     assert h.before("u", 1, 10) == [] and h.before("nobody", 9, 10) == []
+    # the same items as codes into the vocabulary, which a loaded history rebuilds
+    assert [h.vocab[c] for c in h.codes_before("u", 6, 10)] == h.before("u", 6, 10)
+    assert sorted(h.vocab) == ["w", "x", "y", "z"] and h.codes_before("nobody", 9, 10) == []
     state = h.as_lists()
     g = InteractionHistory()
     g.set_lists(*state)
     assert g.before("u", None, 10) == h.before("u", None, 10)
+    assert [g.vocab[c] for c in g.codes_before("u", None, 10)] == h.before("u", None, 10)
+    g.clear()
+    assert g.vocab == [] and g.codes_before("u", None, 10) == []
