@@ -1198,6 +1198,7 @@ class UniversalDeepTransformer:
             For an unknown metric or rows that do not fit the columns.
         """
         self._require_model("evaluate")
+        self._warn_unpinned(sparse_inference)
         if metrics is None:
             metrics = ["mae", "rmse"] if self.regression else ["categorical_accuracy"]
         metrics = [metrics] if isinstance(metrics, str) else metrics
@@ -1370,9 +1371,20 @@ class UniversalDeepTransformer:
             return []
         return [r for part in self._predicted_chunks(rows, top_k, sparse_inference) for r in part]
 
+    def _warn_unpinned(self, sparse_inference):
+        """Warn when sparse inference would rank on hash tables that hold no pinned training
+        label: training on streamed rows leaves them so, and so does a neuron
+        ``introduce_label`` adds (the tables are built anew)."""
+        if sparse_inference and can_pin(self.model) and not self.model.output.layer.index.frozen:
+            warnings.warn("sparse_inference on hash tables that hold no pinned training labels (training on streamed "
+                          "rows, or introduce_label adding a class, leaves them so): call "
+                          "prepare_sparse_inference with the training rows first, or sparse inference may miss "
+                          "what dense inference ranks first.", UserWarning, stacklevel=3)
+
     def _predicted_chunks(self, rows, top_k, sparse_inference, chunk_rows=None):
         """``predict_batch``'s results a chunk of ``rows`` (``chunk_rows`` rows) at a time
         (the command line's ``predict`` writes each as it comes)."""
+        self._warn_unpinned(sparse_inference)
         for chunk in self._chunks(rows, with_target=False, chunk_rows=chunk_rows):
             offsets, ids, vals, _, _ = self.featurizer.transform(chunk, "predict")
             x = csr_value(self.input_dim, offsets, ids, vals)

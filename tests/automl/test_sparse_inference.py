@@ -1,6 +1,10 @@
 """The UDT readies a sparse output for sparse inference after training: on inputs unlike
 any training row, sparse inference stays within a point of dense inference."""
+import csv
+import warnings
+
 import numpy as np
+import pytest
 
 import sparsebolt as sb
 
@@ -31,16 +35,43 @@ def test_sparse_inference_on_unseen_rows_is_within_a_point_of_dense(one_thread):
     layer = udt.model.output.layer
     trained_tables = layer.sampling.n_tables // 4
     assert layer.sparsity == 0.01 and layer.index.tables.pinned.any()
-    dense, sparse = _accuracy(udt, test, False), _accuracy(udt, test, True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # readied by train: no warning
+        dense, sparse = _accuracy(udt, test, False), _accuracy(udt, test, True)
     assert dense > 0.8 and sparse >= dense - 0.01, (dense, sparse)
 
     # the next train starts from the training settings, and readies the tables again after
     udt._training_tables()
     assert layer.sampling is None and layer.sparsity == 0.02 and layer.index.config.n_tables == trained_tables
-    # with training's tables and no pins, sparse inference misses what dense inference finds
-    assert _accuracy(udt, test, True) < dense - 0.02
+    # with training's tables and no pins, sparse inference misses what dense inference finds,
+    # and says so (as after training on streamed rows)
+    with pytest.warns(UserWarning, match="no pinned training labels .* call prepare_sparse_inference"):
+        assert _accuracy(udt, test, True) < dense - 0.02
     # readied again by hand, from the rows as given (held-out slice included)
     assert udt.prepare_sparse_inference(train, verbose=False) > 0
     assert layer.sampling.n_tables == 4 * trained_tables and _accuracy(udt, test, True) >= dense - 0.01
     udt.train(train[:2000], epochs=1, verbose=False)
     assert layer.sampling.n_tables == 4 * trained_tables and layer.sparsity == 0.01
+
+
+def test_sparse_inference_after_streamed_training_warns_until_readied(tmp_path):
+    rng = np.random.default_rng(1)
+    rows = _planted(rng, 3000, n_classes=200)
+    path = tmp_path / "train.csv"
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["text", "label"])
+        writer.writerows([r["text"], r["label"]] for r in rows)
+    udt = sb.UniversalDeepTransformer({"text": sb.types.text(tokenizer="words"), "label": sb.types.categorical()},
+                                      target="label", sparsity=0.05, embedding_dim=32, input_dim=1 << 14)
+    udt.train(str(path), epochs=2, max_in_memory_rows=1000, verbose=False)
+    query = [{"text": rows[0]["text"]}]
+    with pytest.warns(UserWarning, match="no pinned training labels"):
+        udt.predict_batch(query, sparse_inference=True)
+    with pytest.warns(UserWarning, match="no pinned training labels"):
+        udt.evaluate(str(path), metrics=["precision@1"], sparse_inference=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        udt.predict_batch(query)  # dense inference needs no pins
+        assert udt.prepare_sparse_inference(str(path), verbose=False) > 0
+        udt.predict_batch(query, sparse_inference=True)
