@@ -61,7 +61,8 @@ SECTIONS = {
     "train": {"epochs", "learning_rate", "metrics", "label_augmentation", "augment_from_epoch", "pin_labels"},
     "checkpoint": {"dir", "every", "keep"},
 }
-LAYERS = {"Embedding": nn.Embedding, "FullyConnected": nn.FullyConnected, "LayerNorm": nn.LayerNorm, "Dropout": nn.Dropout}
+LAYERS = {"Embedding": nn.Embedding, "FullyConnected": nn.FullyConnected, "LayerNorm": nn.LayerNorm,
+          "Dropout": nn.Dropout}
 
 
 AUTOML_SECTIONS = {

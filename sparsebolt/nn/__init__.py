@@ -5,5 +5,5 @@ from .losses import BinaryCrossEntropy, CategoricalCrossEntropy
 from .model import Model
 from .optimizers import SGD, Adam
 
-__all__ = ["Concatenate", "Dropout", "Embedding", "FullyConnected", "Input", "LayerNorm", "NumericEmbedding", "BinaryCrossEntropy",
-           "CategoricalCrossEntropy", "Model", "SGD", "Adam", "Value"]
+__all__ = ["Concatenate", "Dropout", "Embedding", "FullyConnected", "Input", "LayerNorm", "NumericEmbedding",
+           "BinaryCrossEntropy", "CategoricalCrossEntropy", "Model", "SGD", "Adam", "Value"]
