@@ -33,7 +33,7 @@ def _layer_entry(spec, state, shapes, widths):
         # a table saved as its trained rows: the whole table is the input's width of rows
         params[prefix + "E"] = widths[spec["inputs"][0]] * shapes[prefix + "E"][1]
     entry = {"name": name, "class": spec["class"], "inputs": spec["inputs"],
-             "dim": config.get("dim"), "activation": config.get("activation"),
+             "dim": widths.get(name), "activation": config.get("activation"),
              "parameters": sum(params.values())}
     index = state.get("index") if isinstance(state, dict) else None
     if spec["class"] == "FullyConnected":

@@ -250,6 +250,19 @@ def test_a_compact_table_behind_a_concatenation_is_described_whole(tmp_path):
     assert describe_model(model)["layers"][1]["parameters"] == 20_000 * 64 + 64
 
 
+def test_every_layer_is_described_with_its_width(tmp_path):
+    # the layers without a 'dim' of their own take it from their inputs
+    a, b = sb.Input(dim=50, name="a"), sb.Input(dim=30, name="b")
+    h = sb.LayerNorm(name="norm")(sb.Dropout(0.2, name="drop")(sb.Embedding(8, name="emb")(a)))
+    out = sb.FullyConnected(3, activation="softmax", name="out")(sb.Concatenate(name="cat")(h, sb.Embedding(4)(b)))
+    model = sb.Model([a, b], out)
+    model.save(tmp_path / "m.sbm")
+    from sparsebolt.io._describe import describe_file, describe_model
+    for described in (describe_file(tmp_path / "m.sbm"), describe_model(model)):
+        widths = {x["name"]: x["dim"] for x in described["layers"]}
+        assert widths == {"emb": 8, "drop": 8, "norm": 8, "embedding_1": 4, "cat": 12, "out": 3}
+
+
 def test_layer_names_whose_arrays_would_collide_are_refused():
     inp = sb.Input(dim=20_000)
     a, b = sb.Embedding(8, name="emb")(inp), sb.Embedding(8, name="emb/rows")(inp)
