@@ -21,6 +21,7 @@ class Worker:
         self.rank, self.num_workers = rank, num_workers
         self.model = build_replica(replica)
         self.model.rename_layers(layer_names)
+        self.model.stream = rank
         if len(self.model.inputs) != 1:
             raise ValueError("sb.distributed.train supports models with one input.")
         self.data = load_shard(data_spec, rank, num_workers, self.model.inputs[0].dim, self.model.output.dim)

@@ -135,6 +135,9 @@ class Model:
         self.optimizer = (OPTIMIZERS[check_choice("Model", "optimizer", optimizer, tuple(OPTIMIZERS))]()
                           if isinstance(optimizer, str) else optimizer)
         self.seed = int(seed)
+        # the replica of data-parallel training this model is (its rank): random draws in
+        # training, as Dropout's masks, differ between replicas
+        self.stream = 0
         self.nodes = _topological(outputs)
         for n in self.nodes:
             if isinstance(n.layer, InputLayer) and n not in self.inputs:
@@ -352,7 +355,7 @@ class Model:
         the gradients in the parameters; returns the batch loss. ``serial``: the forward
         pass takes the kernels' serial twins."""
         ctx = Context(training=True, labels=batch.labels, salt=self.steps + 1, softmax_ce=self.loss.softmax_ce,
-                      serial=serial)
+                      serial=serial, stream=self.stream)
         values = self.forward(batch, ctx)
         loss, dz = self.loss(values[self.output], batch.labels)
         self.backward(values, dz, ctx)

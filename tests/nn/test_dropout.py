@@ -103,3 +103,19 @@ def test_dropout_trains_a_model_and_predicts_deterministically():
 def test_rate_outside_zero_one_is_refused(rate):
     with pytest.raises(ValueError, match=r"The 'rate' parameter of Dropout must be a number in \[0.0, 1.0\)\. Got"):
         sb.Dropout(rate)
+
+
+def test_replicas_of_data_parallel_training_draw_masks_of_their_own():
+    layer = _layer(0.5)
+    x = Value.dense(np.ones((64, 1000), np.float32))
+    masks = [layer.forward([x], Context(training=True, salt=2, stream=s)).vals == 0 for s in (0, 1, 2)]
+    np.testing.assert_array_equal(masks[0], layer.forward([x], Context(training=True, salt=2)).vals == 0)
+    assert not np.array_equal(masks[0], masks[1]) and not np.array_equal(masks[1], masks[2])
+    # a replica's model passes its rank to the layer: the same batch gives other gradients
+    batch = next(iter(clustered(n=64, n_classes=50, batch_size=64, shuffle=False)))
+    grads = []
+    for rank in (0, 1):
+        model = _model()
+        model.stream = rank
+        grads.append(model.compute_gradients(batch)[1]["out/W"][1])
+    assert not np.array_equal(grads[0], grads[1])

@@ -27,7 +27,8 @@ class Context:
     in training, where they are forced into its active set; ``serial`` runs the kernels
     single-threaded (single-sample inference). With ``softmax_ce`` the loss is softmax
     cross-entropy, and a sparse output layer may compute its input gradient during the
-    forward pass, leaving it in ``output_input_grad`` for its backward."""
+    forward pass, leaving it in ``output_input_grad`` for its backward. ``stream``: the
+    replica of data-parallel training (``Model.stream``), whose random draws differ."""
 
     training: bool = False
     sparse_inference: bool = False
@@ -36,6 +37,7 @@ class Context:
     serial: bool = False
     softmax_ce: bool = False
     output_input_grad: object = None
+    stream: int = 0
 
 
 class Node:

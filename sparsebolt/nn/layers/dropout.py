@@ -8,7 +8,7 @@ import numpy as np
 from ..._state import meta_int
 from ..._validation import check_float
 from ...data.value import Value
-from ...kernels.random import dropout_scales
+from ...kernels.random import dropout_scales, mix
 from .base import Context, Layer
 
 # mix() draws int64 in [0, 2**63)
@@ -20,7 +20,8 @@ class Dropout(Layer):
     others are scaled by 1 / (1 - rate) (inverted dropout); outside training the input
     passes through unchanged. A step's mask comes from the layer's seed (drawn from the
     Model's when it builds), the step's count and the value's place: the same bits on any
-    number of threads, and after resuming from a checkpoint.
+    number of threads, and after resuming from a checkpoint; each replica of data-parallel
+    training draws its own.
 
     Parameters
     ----------
@@ -47,7 +48,9 @@ class Dropout(Layer):
         if not ctx.training or self.rate == 0.0:
             return x
         threshold = min(int(self.rate * _DRAWS), _DRAWS - 1)
-        self._scales = dropout_scales(x.vals.size, threshold, np.float32(1.0 / (1.0 - self.rate)), self.seed,
+        # replicas of data-parallel training draw masks of their own (replica 0 the seed's)
+        seed = int(mix(self.seed, ctx.stream, 0)) if ctx.stream else self.seed
+        self._scales = dropout_scales(x.vals.size, threshold, np.float32(1.0 / (1.0 - self.rate)), seed,
                                       ctx.salt).reshape(x.vals.shape)
         return Value(x.dim, x.vals * self._scales, x.ids, x.offsets)
 
