@@ -53,6 +53,7 @@ import tempfile
 import time
 
 import numpy as np
+from scipy import sparse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
@@ -72,6 +73,8 @@ TASKS = ("clothing", "adult", "adult_age", "movielens", "movielens_rating", "wor
 HYPERNYM_MIN_CHILDREN = 8
 # training queries of the lexname task (a random sample of those whose synset is a noun of wordnet_graph)
 LEXNAME_TRAIN_ROWS = 100_000
+# users a block when co-occurrence ranks the items of each (a dense block of scores)
+RANK_BLOCK = 1000
 
 
 def parse_args(argv=None):
@@ -305,7 +308,6 @@ def adult_age(data, seeds=1):
 # movielens ---------------------------------------------------------------------------------
 
 
-
 def _recall_at_10(ranked, test_items):
     """Mean over users of |top-10 ∩ test| / min(10, |test|); ``ranked`` maps a user to a
     ranking of items (unrated in train)."""
@@ -314,9 +316,18 @@ def _recall_at_10(ranked, test_items):
 
 def movielens(data):
     root = os.path.join(data, "movielens_100k")
-    train_path, test_path = os.path.join(root, "train.csv"), os.path.join(root, "test.csv")
-    train, test = read_csv(train_path), read_csv(test_path)
     n_items = len(read_csv(os.path.join(root, "items.csv")))
+    return next_item_task("movielens_100k", "next item", os.path.join(root, "train.csv"),
+                          os.path.join(root, "test.csv"), n_items)
+
+
+def next_item_task(dataset, task, train_path, test_path, n_items):
+    """Result rows of the UDT with its defaults (temporal tracking of each user's items), the
+    most popular items and item-item co-occurrence (cosine over the users' training items)
+    on CSV files of 'user_id', 'item_id' and 'timestamp' (Unix seconds) rows: recall@10 of
+    each test user's items over the items they did not rate in training; a user's history
+    is their training rows strictly before their first test row."""
+    train, test = read_csv(train_path), read_csv(test_path)
     rated = collections.defaultdict(set)
     for r in train:
         rated[r["user_id"]].add(r["item_id"])
@@ -325,26 +336,24 @@ def movielens(data):
         test_items[r["user_id"]].add(r["item_id"])
         first_time[r["user_id"]] = min(first_time.get(r["user_id"], r["timestamp"]), r["timestamp"], key=int)
     users = sorted(test_items, key=int)
-    print(f"movielens_100k: next items of {len(users)} users (recall@10 over items unrated in train)")
+    print(f"{dataset}: next items of {len(users)} users (recall@10 over items unrated in train)")
 
     model = sb.UniversalDeepTransformer(
         {"user_id": sb.types.categorical(), "item_id": sb.types.categorical(n_classes=n_items),
          "timestamp": sb.types.date(format="unix")},
         target="item_id", temporal_tracking={"user_id": ["item_id"]})
     secs, cfg = udt_fit(model, train_path)
-    # each user's history is their training rows strictly before their first test rating
     preds = model.predict_batch([{"user_id": u, "timestamp": first_time[u]} for u in users],
                                 top_k=min(n_items, 10 + max(len(rated[u]) for u in users)))
     ranked = {u: [lab for lab, _ in p if lab not in rated[u]] for u, p in zip(users, preds)}
-    out = [result("movielens_100k", "next item", "sparsebolt UDT (defaults, temporal history)", secs, cfg,
+    out = [result(dataset, task, "sparsebolt UDT (defaults, temporal history)", secs, cfg,
                   recall_at_10=_recall_at_10(ranked, test_items))]
 
     with Timer() as t:  # from the CSV file, as the UDT's clock
         counts = collections.Counter(r["item_id"] for r in read_csv(train_path))
         popular = [i for i, _ in counts.most_common()]
     ranked = {u: [i for i in popular if i not in rated[u]] for u in users}
-    out.append(result("movielens_100k", "next item", "most popular", t.seconds, {},
-                      recall_at_10=_recall_at_10(ranked, test_items)))
+    out.append(result(dataset, task, "most popular", t.seconds, {}, recall_at_10=_recall_at_10(ranked, test_items)))
 
     with Timer() as t:
         seen = collections.defaultdict(set)
@@ -361,11 +370,13 @@ def movielens(data):
         sim = co / np.outer(norms, norms)
         np.fill_diagonal(sim, 0.0)
     ranked = {}
-    for u in users:
-        scores = x[user_index[u]] @ sim
-        scores[x[user_index[u]] > 0] = -np.inf
-        ranked[u] = [items[k] for k in np.argsort(-scores, kind="stable")[:10]]
-    out.append(result("movielens_100k", "next item", "item-item co-occurrence (cosine)", t.seconds, {},
+    for lo in range(0, len(users), RANK_BLOCK):  # a user's row is sparse: the product is the few items' rows of sim
+        block = x[[user_index[u] for u in users[lo:lo + RANK_BLOCK]]]
+        scores = sparse.csr_matrix(block) @ sim
+        scores[block > 0] = -np.inf
+        for u, row in zip(users[lo:lo + RANK_BLOCK], scores):
+            ranked[u] = [items[k] for k in np.argsort(-row, kind="stable")[:10]]
+    out.append(result(dataset, task, "item-item co-occurrence (cosine)", t.seconds, {},
                       recall_at_10=_recall_at_10(ranked, test_items)))
     return out
 
