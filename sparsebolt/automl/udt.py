@@ -29,7 +29,8 @@ from ..nn import Embedding, FullyConnected, Input, Model, NumericEmbedding
 from ..nn.model import load_model_file
 from ..train.augment import can_pin
 from ..train.callbacks import EarlyStopping
-from ..train.metrics import WIDE_OUTPUT, NegativeLogLoss, NegativeMAE, make_metric
+from ..train.inference import shifted_hits
+from ..train.metrics import WIDE_OUTPUT, Accuracy, NegativeLogLoss, NegativeMAE, Precision, Recall, make_metric
 from ..train.schedules import WarmupDecay, WarmupPlateau
 from . import types as T
 from ._persist import featurizer_state, set_featurizer_state
@@ -95,6 +96,14 @@ AUTO_MAX_WARMUP = 500
 # classes the same but 50 hypernyms' seed 0 (-0.18, 18 -> 13 epochs). A fourth stopped
 # sooner at a cost: tables -0.024 (titanic -0.88) (docs/automl.md, "A floor under the rate")
 AUTO_MIN_RATE_SCALE = 0.125
+# a sparse output learns from sampled classes: its own labels, the LSH candidates and other
+# rows' labels, which name a frequent class far more often than a rare one, so a frequent
+# class is pushed down more than a full softmax would push it and ranks too low when every
+# class is scored. Automatic training adds w * log(training count + 1) to each class's bias
+# (logit adjustment), w the weight of these that does best on the held-out rows
+PRIOR_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
+# output values a block while the held-out rows are scored for each weight
+PRIOR_BLOCK_VALUES = 1 << 24
 # automatic training doubles the batch on a plateau instead of halving the rate, while a step
 # takes at most this many rows and an epoch at least MIN_STEPS steps (docs/automl.md, "Growing
 # the batch")
@@ -798,8 +807,9 @@ class UniversalDeepTransformer:
             val = self._dataset(validation, "eval", 2048)
         callbacks = list(callbacks)
         tie_breaker = None
+        watched = None
         if val is not None and (auto or learning_rate is None):
-            monitor = validation_metric or self._default_validation_metric(val)
+            monitor = watched = validation_metric or self._default_validation_metric(val)
             if monitor not in metrics:
                 metrics.append(monitor)
             if self._loss_breaks_ties(monitor):
@@ -839,6 +849,8 @@ class UniversalDeepTransformer:
             self._decide_by_calibration(*self._fit_calibration(val))
         else:  # an earlier fit's slope would scale the new weights' margins
             self.calibration = (1.0, 0.0)
+        if auto and val is not None and not streamed:
+            history.prior_weight = self._adjust_for_prior(val, train_data.labels, watched)
         if max_in_memory_rows is None and can_pin(self.model):
             self.model.prepare_sparse_inference(train_data, verbose=False)
         return history
@@ -920,6 +932,37 @@ class UniversalDeepTransformer:
             self.model.output.layer.b.value[1] += np.float32(c / a)
             c = 0.0
         self.calibration = (a, c)
+
+    def _adjust_for_prior(self, val, train_labels, metric):
+        """Add ``w * log(count + 1)`` to each class's output bias, ``count`` its rows in
+        ``train_labels`` and ``w`` the one of ``PRIOR_WEIGHTS`` whose scores do best on the
+        held-out rows ``val`` by ``metric`` (a top-k one; a tie keeps the smaller weight): for
+        a sparse softmax output, which learns from sampled classes ("PRIOR_WEIGHTS" above).
+        Returns the weight taken."""
+        layer = self.model.output.layer
+        if (self.regression or self._binary or self.output_activation != "softmax" or layer.sparsity >= 1.0
+                or not isinstance(make_metric(metric), (Precision, Recall, Accuracy))):
+            return 0.0
+        counts = np.bincount(train_labels.ids, weights=train_labels.vals, minlength=layer.dim)[:layer.dim]
+        prior = np.log1p(counts).astype(np.float32)
+        weights = np.asarray(PRIOR_WEIGHTS, dtype=np.float32)
+        found = [make_metric(metric) for _ in PRIOR_WEIGHTS]
+        k = found[0].k
+        step = max(1, PRIOR_BLOCK_VALUES // layer.dim)
+        for batch in val:
+            h = self._hidden(batch.inputs[0])
+            for lo in range(0, batch.batch_size, step):
+                hi = min(lo + step, batch.batch_size)
+                a, b = batch.labels.offsets[lo], batch.labels.offsets[hi]
+                labels = Labels(batch.labels.offsets[lo:hi + 1] - a, batch.labels.ids[a:b])
+                hits = shifted_hits(h[lo:hi] @ layer.W.value.T + layer.b.value, prior, weights, labels, k)
+                for i, m in enumerate(found):  # a top-k metric reads its hits' count a row
+                    m.update(hits[:, i], np.arange(k) < hits[:, i, None], labels, None)
+        results = [m.result() for m in found]
+        weight = PRIOR_WEIGHTS[int(np.argmax(results))]
+        if weight:
+            layer.b.value += np.float32(weight) * prior
+        return weight
 
     def predict_proba(self, rows: pd.DataFrame | Sequence[dict]) -> np.ndarray:
         """For a binary target, the probability of each row's second class (the one with

@@ -186,3 +186,32 @@ def label_hits(top_ids, lab_offsets, lab_ids, hits):
                     found = True
                     break
             hits[s, j] = found
+
+
+@njit(parallel=True, cache=True)
+def shifted_label_hits(z, prior, weights, lab_offsets, lab_ids, k, counts):
+    """How many of each sample's labels rank in its top ``k`` when ``weights[w] * prior`` is
+    added to its scores, for each weight: a label ranks there when fewer than ``k`` classes
+    score strictly above it.
+
+    z : float32[B, C]   prior : float32[C]   weights : float32[W]
+    lab_offsets : int64[B + 1]   lab_ids : int32[nnz]   k : int
+    counts : int32[B, W]   written
+    """
+    n_classes = z.shape[1]
+    for s in prange(z.shape[0]):
+        for w in range(weights.shape[0]):
+            counts[s, w] = 0
+        for i in range(lab_offsets[s], lab_offsets[s + 1]):
+            label = lab_ids[i]
+            if label < 0 or label >= n_classes:
+                continue
+            for w in range(weights.shape[0]):
+                shift = weights[w]
+                own = z[s, label] + shift * prior[label]
+                above = 0
+                for j in range(n_classes):
+                    if z[s, j] + shift * prior[j] > own:
+                        above += 1
+                if above < k:
+                    counts[s, w] += 1

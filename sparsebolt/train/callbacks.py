@@ -99,12 +99,17 @@ class History(Callback):
     averaged_epochs : int
         Of such an ``EarlyStopping`` with ``average=True``: over how many epochs, from
         ``best_epoch`` on, the kept weights are the mean; else 0.
+    prior_weight : float
+        The UniversalDeepTransformer's automatic training with a sparse softmax output: the
+        weight of the classes' log training counts its output biases took, chosen on the
+        held-out rows; else 0.0.
     """
 
     def __init__(self) -> None:
         self.epochs = []
         self.best_epoch = None
         self.averaged_epochs = 0
+        self.prior_weight = 0.0
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float], model: Model) -> None:
         self.epochs.append(dict(logs))

@@ -7,7 +7,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..data.batch import Batch
-from ..kernels.topk import label_hits, topk_rows, topk_rows_serial
+from ..kernels.topk import label_hits, shifted_label_hits, topk_rows, topk_rows_serial
 from ..nn.layers.base import Context
 from ..data.value import Value
 from .metrics import WIDE_OUTPUT, make_metric
@@ -53,6 +53,15 @@ def top_k(output: Value, k: int, serial: bool = False) -> tuple[np.ndarray, np.n
     (topk_rows_serial if serial else topk_rows)(output.flat(), output.row_offsets(), out_ids,
                                                 output.is_dense, k, ids, scores)
     return ids, scores
+
+
+def shifted_hits(scores: np.ndarray, prior: np.ndarray, weights: np.ndarray, labels: Any, k: int) -> np.ndarray:
+    """int32[n, len(weights)]: how many of each row's ``labels`` (Labels) rank in its top
+    ``k`` of ``scores + weight * prior`` (float32[n, n_classes] and [n_classes]), for each
+    weight (float32)."""
+    counts = np.empty((scores.shape[0], weights.shape[0]), dtype=np.int32)
+    shifted_label_hits(scores, prior, weights, labels.offsets, labels.ids, k, counts)
+    return counts
 
 
 def predict(model: Model, data: Any, k: int, sparse_inference: bool = False) -> tuple[np.ndarray, np.ndarray]:
