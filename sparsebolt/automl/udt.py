@@ -22,6 +22,7 @@ from ..data.batch import Batch, Labels, SparseDataset, csr_value
 from ..data.csr import concat_csr
 from ..data.csv import describe, read_chunks
 from ..data.split import stratified_order
+from ..data.value import Value
 from ..io import ModelFileError, save_model_file
 from ..lsh.config import default_sparsity
 from ..nn.layers.base import Context
@@ -30,6 +31,7 @@ from ..nn.model import load_model_file
 from ..train.augment import can_pin
 from ..train.callbacks import EarlyStopping
 from ..train.inference import shifted_hits
+from ..train.inference import top_k as top_outputs
 from ..train.metrics import WIDE_OUTPUT, Accuracy, NegativeLogLoss, NegativeMAE, Precision, Recall, make_metric
 from ..train.schedules import WarmupDecay, WarmupPlateau
 from . import types as T
@@ -102,8 +104,8 @@ AUTO_MIN_RATE_SCALE = 0.125
 # class is scored. Automatic training adds w * log(training count + 1) to each class's bias
 # (logit adjustment), w the weight of these that does best on the held-out rows
 PRIOR_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
-# output values a block while the held-out rows are scored for each weight
-PRIOR_BLOCK_VALUES = 1 << 24
+# output values a block where rows are scored densely outside the model's own top-k
+SCORE_BLOCK_VALUES = 1 << 24
 # automatic training doubles the batch on a plateau instead of halving the rate, while a step
 # takes at most this many rows and an epoch at least MIN_STEPS steps (docs/automl.md, "Growing
 # the batch")
@@ -948,7 +950,7 @@ class UniversalDeepTransformer:
         weights = np.asarray(PRIOR_WEIGHTS, dtype=np.float32)
         found = [make_metric(metric) for _ in PRIOR_WEIGHTS]
         k = found[0].k
-        step = max(1, PRIOR_BLOCK_VALUES // layer.dim)
+        step = max(1, SCORE_BLOCK_VALUES // layer.dim)
         for batch in val:
             h = self._hidden(batch.inputs[0])
             for lo in range(0, batch.batch_size, step):
@@ -1444,6 +1446,8 @@ class UniversalDeepTransformer:
                 # gives the scores and the order, the larger logit's class being the one past 0.5
                 second = self._calibrated(x)
                 top = np.where((second > 0.5)[:, None], [[1, 0]], [[0, 1]])
+            elif unnamed and not sparse_inference:
+                top, scores = self._named_top_k(offsets, ids, vals, top_k + forgotten, labels.size - unnamed)
             else:
                 top, scores = self.model.predict(Batch((x,)), top_k=min(top_k + unnamed + forgotten, self.n_classes),
                                                  sparse_inference=sparse_inference)
@@ -1455,6 +1459,28 @@ class UniversalDeepTransformer:
             yield [[(labels.name(int(i)), float(s)) for i, s in zip(r_ids, r_scores)
                     if 0 <= i < named and labels.name(int(i)) is not None][:top_k]
                    for r_ids, r_scores in zip(top, scores)]
+
+    def _named_top_k(self, offsets, ids, vals, k, named):
+        """(ids int32[n, k], scores float32[n, k]) of each featurized row's ``k`` best outputs
+        among the first ``named`` neurons (those with a label), by dense inference. Where
+        ``n_classes`` exceeds the labels training saw, asking the model for k plus every
+        unnamed neuron made each neuron an insert into a list that long (5,000 rows of 20,000
+        classes, 8,000 unnamed: minutes); here rows are scored a block at a time and the
+        unnamed neurons left out of the ranking, not out of the softmax."""
+        n = offsets.shape[0] - 1
+        step = max(1, SCORE_BLOCK_VALUES // self.n_classes)
+        out_ids, out_scores = [], []
+        for lo in range(0, n, step):
+            hi = min(lo + step, n)
+            a, b = offsets[lo], offsets[hi]
+            x = csr_value(self.input_dim, offsets[lo:hi + 1] - a, ids[a:b], vals[a:b])
+            scores = self.model.output_values(Batch((x,))).to_dense()
+            top, best = top_outputs(Value.dense(np.ascontiguousarray(scores[:, :named])), min(k, named))
+            out_ids.append(top)
+            out_scores.append(best)
+        if not out_ids:
+            return np.zeros((0, k), dtype=np.int32), np.zeros((0, k), dtype=np.float32)
+        return np.concatenate(out_ids), np.concatenate(out_scores)
 
     def predict(self, row: dict[str, Any], top_k: int = 1,
                 sparse_inference: bool = False) -> list[tuple[Any, float | None]]:

@@ -1085,3 +1085,26 @@ def test_a_date_past_every_training_date_reads_as_the_latest(tmp_path):
     loaded = sb.UniversalDeepTransformer.load(tmp_path / "dates.sbm")
     np.testing.assert_array_equal(loaded.featurizer.date_edges["d"], model.featurizer.date_edges["d"])
     assert loaded.predict_batch(test[:20], top_k=2) == model.predict_batch(test[:20], top_k=2)
+
+
+def test_n_classes_beyond_the_labels_ranks_the_named_classes_as_a_full_ranking_does():
+    # the unnamed neurons are left out of the ranking, not the softmax (predict used to ask the
+    # model for top_k plus every unnamed neuron: as right, but an insert into a list that long
+    # for each neuron, minutes for 2,000 rows of 20,000 classes, 17,003 unnamed)
+    rng = np.random.default_rng(0)
+    rows = [{"user": f"u{rng.integers(40)}", "item": f"i{rng.integers(60)}"} for _ in range(2000)]
+    udt = sb.UniversalDeepTransformer({"user": sb.types.categorical(), "item": sb.types.categorical(n_classes=5000)},
+                                      target="item")
+    udt.train(rows, epochs=1, verbose=False)
+    labels = udt.featurizer.labels
+    named = len(labels.labels)
+    assert named < 100 < udt.n_classes
+    queries = [{"user": f"u{i}"} for i in range(40)]
+    got = udt.predict_batch(queries, top_k=5)
+    from sparsebolt.data.batch import Batch, csr_value
+    offsets, ids, vals, _, _ = udt.featurizer.transform(next(udt._chunks(queries, with_target=False)), "predict")
+    scores = udt.model.output_values(Batch((csr_value(udt.input_dim, offsets, ids, vals),))).to_dense()
+    for row, p in zip(got, scores):
+        best = np.argsort(-p[:named], kind="stable")[:5]
+        assert [lab for lab, _ in row] == [labels.name(int(i)) for i in best]
+        np.testing.assert_allclose([s for _, s in row], p[best], rtol=1e-5)
