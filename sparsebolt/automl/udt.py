@@ -1465,8 +1465,8 @@ class UniversalDeepTransformer:
         among the first ``named`` neurons (those with a label), by dense inference. Where
         ``n_classes`` exceeds the labels training saw, asking the model for k plus every
         unnamed neuron made each neuron an insert into a list that long (2,000 rows of 20,000
-        classes, 17,003 unnamed: 207 s, here 0.9 s); here rows are scored a block at a time
-        and the unnamed neurons left out of the ranking, not out of the softmax."""
+        classes, 17,003 unnamed: 207 s; 0.9 s so): rows are scored a block at a time and the
+        unnamed neurons left out of the ranking, not out of the softmax."""
         n = offsets.shape[0] - 1
         step = max(1, SCORE_BLOCK_VALUES // self.n_classes)
         out_ids, out_scores = [], []
