@@ -758,7 +758,7 @@ class Featurizer:
         out of the pairs: a date crossed with an id is nearly unique per row, pure memory
     """
 
-    def __init__(self, data_types, target, input_dim, temporal_tracking=None, history_length=20,
+    def __init__(self, data_types, target, input_dim, temporal_tracking=None, history_length=50,
                  cross_column_pairgrams=False, seed=0):
         self.data_types = dict(data_types)
         self.target = target
