@@ -1283,7 +1283,7 @@ class Featurizer:
                 item_values = chunk.columns.get(item_col)
                 # items as their codes in the history's vocabulary, each distinct item of the
                 # chunk hashed once below (hashing every entry was 0.5 s of MovieLens' 3.3 s
-                # epoch; the whole vocabulary, a predicted row's cost would grow with the catalogue)
+                # epoch; nothing here is the vocabulary's size, which grows with the catalogue)
                 h_counts, h_codes = np.zeros(n, dtype=np.int64), []
                 r_counts, r_codes = np.zeros(n, dtype=np.int64), []
                 for i in range(n):
@@ -1304,11 +1304,9 @@ class Featurizer:
                     if not codes or out is None:
                         continue
                     rows_ = np.repeat(np.arange(n, dtype=np.int64), counts)
-                    codes = np.asarray(codes, dtype=np.int64)
-                    used = np.flatnonzero(np.bincount(codes, minlength=len(history.vocab)))
-                    hashes = np.empty(len(history.vocab), dtype=np.int64)
-                    hashes[used] = _salted([history.vocab[c] for c in used], self._salt(role, user_col, item_col))
-                    out.add(rows_, hashes[codes], 1.0 / np.sqrt(counts[rows_]))
+                    used, place = np.unique(np.asarray(codes, dtype=np.int64), return_inverse=True)
+                    hashes = _salted([history.vocab[c] for c in used], self._salt(role, user_col, item_col))
+                    out.add(rows_, hashes[place], 1.0 / np.sqrt(counts[rows_]))
 
     def record_interactions(self, chunk):
         """Record the chunk's interactions for temporal tracking (nothing else)."""
