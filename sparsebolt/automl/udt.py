@@ -18,7 +18,7 @@ import numpy as np
 
 from .._state import prefixed, take, unprefixed
 from .._validation import _fail, check_choice, check_float, check_int, check_type
-from ..data.batch import Batch, Labels, SparseDataset, csr_value
+from ..data.batch import Batch, Labels, SparseDataset, csr_value, slice_rows
 from ..data.csr import concat_csr
 from ..data.csv import describe, read_chunks
 from ..data.split import stratified_order
@@ -956,11 +956,11 @@ class UniversalDeepTransformer:
         k = found[0].k
         step = max(1, SCORE_BLOCK_VALUES // layer.dim)
         for batch in val:
-            h = self._hidden(batch.inputs[0])
+            h, lab = self._hidden(batch.inputs[0]), batch.labels
             for lo in range(0, batch.batch_size, step):
                 hi = min(lo + step, batch.batch_size)
-                a, b = batch.labels.offsets[lo], batch.labels.offsets[hi]
-                labels = Labels(batch.labels.offsets[lo:hi + 1] - a, batch.labels.ids[a:b])
+                offsets, (ids,) = slice_rows(lab.offsets, [lab.ids], lo, hi)
+                labels = Labels(offsets, ids)
                 hits = shifted_hits(h[lo:hi] @ layer.W.value.T + layer.b.value, prior, weights, labels, k)
                 for i, m in enumerate(found):  # a top-k metric reads its hits' count a row
                     m.update(hits[:, i], np.arange(k) < hits[:, i, None], labels, None)
@@ -1476,8 +1476,8 @@ class UniversalDeepTransformer:
         out_ids, out_scores = [], []
         for lo in range(0, n, step):
             hi = min(lo + step, n)
-            a, b = offsets[lo], offsets[hi]
-            x = csr_value(self.input_dim, offsets[lo:hi + 1] - a, ids[a:b], vals[a:b])
+            block, (block_ids, block_vals) = slice_rows(offsets, [ids, vals], lo, hi)
+            x = csr_value(self.input_dim, block, block_ids, block_vals)
             scores = self.model.output_values(Batch((x,))).to_dense()
             top, best = top_outputs(Value.dense(np.ascontiguousarray(scores[:, :named])), min(k, named))
             out_ids.append(top)

@@ -144,7 +144,7 @@ def _take_rows(offsets, arrays, rows):
     return new_offsets, [csr.take_rows(offsets, a, rows, new_offsets) for a in arrays]
 
 
-def _slice_rows(offsets, arrays, lo, hi):
+def slice_rows(offsets, arrays, lo, hi):
     """CSR rows ``lo:hi`` of the parallel arrays (views); returns (offsets, arrays)."""
     a, b = offsets[lo], offsets[hi]
     return offsets[lo:hi + 1] - a, [x[a:b] for x in arrays]
@@ -265,8 +265,8 @@ class SparseDataset(Reshuffled):
             loff, (lids, lvals) = _take_rows(lab.offsets, [lab.ids, lab.vals], order[start:stop])
             for lo in range(0, stop - start, self.batch_size):
                 hi = min(lo + self.batch_size, stop - start)
-                boff, (bids, bvals) = _slice_rows(off, [ids, vals], lo, hi)
-                bloff, (blids, blvals) = _slice_rows(loff, [lids, lvals], lo, hi)
+                boff, (bids, bvals) = slice_rows(off, [ids, vals], lo, hi)
+                bloff, (blids, blvals) = slice_rows(loff, [lids, lvals], lo, hi)
                 yield Batch((Value(self.dim, bvals, bids, boff),), Labels(bloff, blids, blvals))
 
     def subset(self, rows: Any, batch_size: int | None = None, shuffle: bool | None = None,
