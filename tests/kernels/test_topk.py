@@ -32,17 +32,17 @@ def test_dense_top_k_matches_numpy_for_few_and_many_samples(n, activation):
 
 
 @pytest.mark.parametrize("dense", [True, False])
-def test_top_k_rows_keeps_the_first_of_ties_and_pads_short_rows(dense):
+@pytest.mark.parametrize("k", [4, 1_000])
+def test_top_k_rows_keeps_the_first_of_ties_and_pads_short_rows(dense, k):
     from sparsebolt.kernels.topk import topk_rows, topk_rows_serial
 
     rng = np.random.default_rng(4)
-    lengths = [0, 1, 3, 4, 5, 30, 200]
+    lengths = [0, 1, 3, 4, 5, 30, 200, 999, 1_000, 5_000]
     # few distinct values: many ties, and -inf outputs that still fill a short row
     rows = [rng.choice(np.array([-np.inf, -1.0, 0.0, 0.5, 2.0], dtype=np.float32), n) for n in lengths]
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     vals = np.concatenate(rows).astype(np.float32)
-    ids = np.concatenate([rng.permutation(1000)[:n] for n in lengths]).astype(np.int32)
-    k = 4
+    ids = np.concatenate([rng.permutation(10_000)[:n] for n in lengths]).astype(np.int32)
     for kernel in (topk_rows, topk_rows_serial):
         got_ids, got = np.empty((len(lengths), k), np.int32), np.empty((len(lengths), k), np.float32)
         kernel(vals, offsets, ids, dense, k, got_ids, got)
@@ -73,3 +73,25 @@ def test_shifted_label_hits_counts_the_labels_in_each_shifted_top_k():
         want = [len(set(top[s]) & set(labels[s])) for s in range(n)]
         np.testing.assert_array_equal(counts[:, w_i], want)
     assert counts[0, 0] == 1 and counts[:, 0].sum() != counts[:, 3].sum()
+
+
+def _best_first(z):
+    """Each row's columns by score, the lower id first among equal scores."""
+    return np.stack([np.lexsort((np.arange(z.shape[1]), -row)) for row in z])
+
+
+@pytest.mark.parametrize("n", [3, 40])
+@pytest.mark.parametrize("k", [1, 700, 20_011])
+def test_dense_top_k_of_many_ties_and_large_k_is_a_stable_sort(n, k):
+    # small integers: every score is exact, and most of them tie across blocks and chunks
+    layer = _layer(20_011, "sigmoid")
+    rng = np.random.default_rng(k)
+    layer.W.value[...] = rng.integers(-2, 3, layer.W.value.shape)
+    layer.b.value[...] = rng.integers(-1, 2, layer.b.value.shape)
+    h = rng.integers(-1, 2, (n, 16)).astype(np.float32)
+    ids, scores = layer.dense_top_k(Value.dense(h), k)
+    z = h @ layer.W.value.T + layer.b.value
+    want = _best_first(z)[:, :k]
+    np.testing.assert_array_equal(ids, want)
+    np.testing.assert_allclose(scores, 1 / (1 + np.exp(-np.take_along_axis(z, want, 1))), rtol=1e-6)
+

@@ -14,7 +14,7 @@ from ...data.value import Value
 from ...kernels import activations as act_kernels
 from ...kernels import fully_connected as fc
 from ...kernels.grouping import group_by_id
-from ...kernels.topk import dense_topk_small, merge_chunks, topk_merge_block
+from ...kernels.topk import dense_topk_small, merge_chunks, topk_best_first, topk_merge_block
 from ...lsh.config import FAMILIES, LSHConfig, active_size, autotune, default_sparsity
 from ...lsh.index import NeuronIndex
 from ..parameter import GroupedGrad, Parameter, uniform_float32
@@ -345,13 +345,15 @@ class FullyConnected(Layer):
             best_z = np.full((n, k), -np.inf, dtype=np.float32)
             run_max = np.full(n, -np.inf, dtype=np.float32)
             run_sum = np.zeros(n, dtype=np.float64)
+            filled = np.zeros(n, dtype=np.int64)
             z = np.empty((n, min(TOP_K_BLOCK, self.dim)), dtype=np.float32)
             for lo in range(0, self.dim, TOP_K_BLOCK):
                 hi = min(lo + TOP_K_BLOCK, self.dim)
                 block = z[:, :hi - lo]
                 np.matmul(h, W[lo:hi].T, out=block)
                 block += b[lo:hi]
-                topk_merge_block(block, lo, best_ids, best_z, run_max, run_sum, softmax)
+                topk_merge_block(block, lo, best_ids, best_z, filled, run_max, run_sum, softmax)
+            topk_best_first(best_ids, best_z, filled)
         if softmax:
             scores = (np.exp(best_z - run_max[:, None]) / run_sum[:, None]).astype(np.float32)
         else:
