@@ -38,6 +38,10 @@ STAT_FOLDS, STAT_PRIOR = 5, 1.0
 _DATE_PARTS = ("weekday", "month", "week_of_year", "week_of_month", "year")
 
 
+# as many of a user's past items as there are
+_ALL = 1 << 62
+
+
 def _distinct(values):
     """(the distinct values in order of first appearance, int64[n]: each value's place
     among them): a column repeats few values, worked out once each."""
@@ -1307,6 +1311,38 @@ class Featurizer:
                     used, place = np.unique(np.asarray(codes, dtype=np.int64), return_inverse=True)
                     hashes = _salted([history.vocab[c] for c in used], self._salt(role, user_col, item_col))
                     out.add(rows_, hashes[place], 1.0 / np.sqrt(counts[rows_]))
+
+    def target_tracker(self):
+        """The user column whose tracked items are the target's (a next-item task), or None."""
+        return next((u for u, items in self.temporal_tracking.items() if self.target in items), None)
+
+    def past_labels(self, users, secs, missing):
+        """(offsets int64[n + 1], ids int32[m]): the class ids of each row's user's items
+        strictly before its time (all of them when its time is missing), the target's
+        history (``target_tracker``); items that are no class are left out.
+
+        users : the rows' user values   secs : int64[n]   missing : bool[n]"""
+        history = self.histories[(self.target_tracker(), self.target)]
+        counts, codes = np.zeros(len(users), dtype=np.int64), []
+        for i, user in enumerate(users):
+            if user is None:
+                continue
+            past = history.codes_before(category(user), None if missing[i] else int(secs[i]), _ALL)
+            counts[i] = len(past)
+            codes += past
+        used, place = np.unique(np.asarray(codes, dtype=np.int64), return_inverse=True)
+        index = self.labels.index
+        classes = np.array([index.get(history.vocab[c], -1) for c in used], dtype=np.int32)[place]
+        rows = np.repeat(np.arange(len(users)), counts)[classes >= 0]
+        offsets = np.zeros(len(users) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=len(users)), out=offsets[1:])
+        return offsets, classes[classes >= 0]
+
+    def chunk_past_labels(self, chunk):
+        """``past_labels`` of a chunk's rows (its user and time columns)."""
+        c = self.time_column
+        secs, missing = parse_times(c, self.data_types[c], chunk.columns[c], chunk)
+        return self.past_labels(chunk.columns[self.target_tracker()], secs, missing)
 
     def record_interactions(self, chunk):
         """Record the chunk's interactions for temporal tracking (nothing else)."""

@@ -30,13 +30,14 @@ from ..nn import Embedding, FullyConnected, Input, Model, NumericEmbedding
 from ..nn.model import load_model_file
 from ..train.augment import can_pin
 from ..train.callbacks import EarlyStopping
-from ..train.inference import shifted_hits
+from ..train.inference import shifted_hits, update_metrics
 from ..train.inference import top_k as top_outputs
 from ..train.metrics import WIDE_OUTPUT, Accuracy, NegativeLogLoss, NegativeMAE, Precision, Recall, make_metric
 from ..train.schedules import WarmupDecay, WarmupPlateau
 from . import types as T
 from ._persist import featurizer_state, set_featurizer_state
 from .featurize import Featurizer, LabelMap, category, parse_times, warn_unknown_labels
+from .neighbors import HISTORY_WEIGHTS, ItemNeighbors, user_sets
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -225,6 +226,15 @@ def _batch_growth(batch_size, n_rows, chunk_rows=None):
     return growth
 
 
+def _count_shifted_hits(found, z, shift, weights, labels):
+    """Feed top-k metrics ``found`` (one a weight) the hits of ``z + weight * shift`` (logits
+    float32[n, C]; shift [C] or [n, C]) for each of ``weights`` on rows of ``labels``."""
+    k = found[0].k
+    hits = shifted_hits(z, shift, weights, labels, k)
+    for i, m in enumerate(found):  # a top-k metric reads its hits' count a row
+        m.update(hits[:, i], np.arange(k) < hits[:, i, None], labels, None)
+
+
 class _ReadRows:
     """The chunks of a training source, read once and kept while an in-memory ``train``
     passes over them (``UniversalDeepTransformer._read_once``)."""
@@ -383,6 +393,8 @@ class UniversalDeepTransformer:
         self.center = None
         # a binary target's probability calibration (a, c), fitted on held-out rows by train
         self.calibration = (1.0, 0.0)
+        # a next-item target's item-item co-occurrence beside the network (ItemNeighbors), chosen by train
+        self.neighbors = None
         # a network built here (n_classes given) that nothing has trained or changed yet: train
         # builds it again if the text settings it decides change the width, or the training
         # rows the numbers' frequency spread
@@ -847,6 +859,7 @@ class UniversalDeepTransformer:
             else:
                 learning_rate = WarmupDecay(self._auto_rate, warmup, epochs * steps)
         self._untrained_build = False
+        self.neighbors = None
         history = self.model.train(train_data, epochs=epochs, learning_rate=learning_rate, validation=val,
                                    metrics=metrics, callbacks=callbacks, verbose=verbose,
                                    label_augmentation=label_augmentation)
@@ -857,6 +870,8 @@ class UniversalDeepTransformer:
             self.calibration = (1.0, 0.0)
         if auto and val is not None and not streamed:
             history.prior_weight = self._adjust_for_prior(val, train_data.labels, watched)
+        if auto and held is not None and not streamed and self.featurizer.target_tracker() is not None:
+            history.history_weight, history.history_excluded = self._choose_neighbors(data, held, val, watched)
         if max_in_memory_rows is None and can_pin(self.model):
             self.model.prepare_sparse_inference(train_data, verbose=False)
         return history
@@ -939,6 +954,20 @@ class UniversalDeepTransformer:
             c = 0.0
         self.calibration = (a, c)
 
+    def _held_out_logits(self, val):
+        """Yield (first row, logits float32[n, n_classes], Labels) of the held-out rows
+        ``val``, in blocks of at most ``SCORE_BLOCK_VALUES`` values."""
+        layer = self.model.output.layer
+        step = max(1, SCORE_BLOCK_VALUES // layer.dim)
+        start = 0
+        for batch in val:
+            h, lab = self._hidden(batch.inputs[0]), batch.labels
+            for lo in range(0, batch.batch_size, step):
+                hi = min(lo + step, batch.batch_size)
+                offsets, (ids,) = slice_rows(lab.offsets, [lab.ids], lo, hi)
+                yield start + lo, h[lo:hi] @ layer.W.value.T + layer.b.value, Labels(offsets, ids)
+            start += batch.batch_size
+
     def _adjust_for_prior(self, val, train_labels, metric):
         """Add ``w * log(count + 1)`` to each class's output bias, ``count`` its rows in
         ``train_labels`` and ``w`` the one of ``PRIOR_WEIGHTS`` whose scores do best on the
@@ -953,22 +982,74 @@ class UniversalDeepTransformer:
         prior = np.log1p(counts).astype(np.float32)
         weights = np.asarray(PRIOR_WEIGHTS, dtype=np.float32)
         found = [make_metric(metric) for _ in PRIOR_WEIGHTS]
-        k = found[0].k
-        step = max(1, SCORE_BLOCK_VALUES // layer.dim)
-        for batch in val:
-            h, lab = self._hidden(batch.inputs[0]), batch.labels
-            for lo in range(0, batch.batch_size, step):
-                hi = min(lo + step, batch.batch_size)
-                offsets, (ids,) = slice_rows(lab.offsets, [lab.ids], lo, hi)
-                labels = Labels(offsets, ids)
-                hits = shifted_hits(h[lo:hi] @ layer.W.value.T + layer.b.value, prior, weights, labels, k)
-                for i, m in enumerate(found):  # a top-k metric reads its hits' count a row
-                    m.update(hits[:, i], np.arange(k) < hits[:, i, None], labels, None)
+        for _, z, labels in self._held_out_logits(val):
+            _count_shifted_hits(found, z, prior, weights, labels)
         results = [m.result() for m in found]
         weight = PRIOR_WEIGHTS[int(np.argmax(results))]
         if weight:
             layer.b.value += np.float32(weight) * prior
         return weight
+
+    def _choose_neighbors(self, data, held, val, metric):
+        """For a next-item target: the weight of ``HISTORY_WEIGHTS`` on each item's summed
+        similarity to the user's past items (``ItemNeighbors``), and whether to leave the past
+        items out of the ranking, that do best on the held-out rows ``val`` (``held``: the
+        rows held out and kept) by ``metric`` (a top-k one; a tie keeps the smaller weight and
+        the past items in). The similarities it is chosen with come from the kept rows alone
+        (a held-out row's own item would count with its user's other items); those the model
+        keeps, from every interaction its histories hold. Returns (weight, excluded)."""
+        if self.regression or self._binary or not isinstance(make_metric(metric), (Precision, Recall, Accuracy)):
+            return 0.0, False
+        f, layer = self.featurizer, self.model.output.layer
+        user_col, time_col = f.target_tracker(), f.time_column
+        users, items, secs, missing = [], [], [], []
+        for chunk in self._chunks(data, with_target=True, columns=[user_col, self.target, time_col]):
+            users += chunk.columns[user_col]
+            items += chunk.columns[self.target]
+            t, m = parse_times(time_col, self.data_types[time_col], chunk.columns[time_col], chunk)
+            secs.append(t)
+            missing.append(m)
+        secs, missing = np.concatenate(secs), np.concatenate(missing)
+        kept = [i for i in held[1] if users[i] is not None]
+        user_codes = np.unique(np.array([category(users[i]) for i in kept], dtype=object), return_inverse=True)[1]
+        counts, classes = self._item_classes([items[i] for i in kept])
+        chosen = ItemNeighbors.fit(*user_sets(np.repeat(user_codes, counts), classes, layer.dim), layer.dim)
+        rows = held[0]
+        past = f.past_labels([users[i] for i in rows], secs[rows], missing[rows])
+        weights = np.asarray(HISTORY_WEIGHTS, dtype=np.float32)
+        found = [[make_metric(metric) for _ in HISTORY_WEIGHTS] for _ in range(2)]  # past items kept, left out
+        for start, z, labels in self._held_out_logits(val):
+            block_offsets, (block,) = slice_rows(past[0], [past[1]], start, start + z.shape[0])
+            similar = chosen.scores((block_offsets, block), layer.dim)
+            _count_shifted_hits(found[0], z, similar, weights, labels)
+            z[np.repeat(np.arange(z.shape[0]), np.diff(block_offsets)), block] = -np.inf
+            _count_shifted_hits(found[1], z, similar, weights, labels)
+        results = [m.result() for metrics in found for m in metrics]
+        best = int(np.argmax(results))
+        exclude, weight = best >= len(HISTORY_WEIGHTS), HISTORY_WEIGHTS[best % len(HISTORY_WEIGHTS)]
+        if weight or exclude:
+            users_, lengths, _, items_ = f.histories[(user_col, self.target)].as_lists()
+            counts, classes = self._item_classes(items_)
+            user_codes = np.repeat(np.repeat(np.arange(len(users_)), lengths), counts)
+            self.neighbors = ItemNeighbors.fit(*user_sets(user_codes, classes, layer.dim), layer.dim)
+            self.neighbors.weight, self.neighbors.exclude = weight, exclude
+        return weight, exclude
+
+    def _item_classes(self, values):
+        """(counts int64[n], classes int64[counts.sum()]): the class ids of the items of each
+        target value (one item, or several with a delimiter; -1 for an item that is no class),
+        each distinct value worked out once."""
+        distinct, place = np.unique(np.array(["" if v is None else str(v) for v in values], dtype=object),
+                                    return_inverse=True)
+        index = self.featurizer.labels.index
+        per_value = [[index.get(item, -1) for item in self.featurizer._item_values(self.target, v)] for v in distinct]
+        sizes = np.array([len(c) for c in per_value], dtype=np.int64)
+        flat = np.array([c for cs in per_value for c in cs], dtype=np.int64)
+        counts = sizes[place]
+        ends = np.cumsum(counts)
+        first = (np.cumsum(sizes) - sizes)[place]  # each row's value's first item in ``flat``
+        take = np.repeat(first - (ends - counts), counts) + np.arange(ends[-1] if ends.size else 0)
+        return counts, flat[take]
 
     def predict_proba(self, rows: pd.DataFrame | Sequence[dict]) -> np.ndarray:
         """For a binary target, the probability of each row's second class (the one with
@@ -1259,6 +1340,8 @@ class UniversalDeepTransformer:
         if self._binary and self.calibration != (1.0, 0.0):
             # the log-loss of predict_proba's probabilities (a fitted shift is in the output's bias)
             metrics = [NegativeLogLoss(*self.calibration) if m == "neg_log_loss" else m for m in metrics]
+        if self.neighbors is not None:
+            return self._evaluate_blended(data, metrics, sparse_inference)
         stream = _ChunkStream(self, data, "eval", batch_size, CHUNK_ROWS, False, self.seed)
         return self.model.evaluate(stream, metrics=metrics, sparse_inference=sparse_inference)
 
@@ -1450,6 +1533,9 @@ class UniversalDeepTransformer:
                 # gives the scores and the order, the larger logit's class being the one past 0.5
                 second = self._calibrated(x)
                 top = np.where((second > 0.5)[:, None], [[1, 0]], [[0, 1]])
+            elif self.neighbors is not None:
+                top, scores = self._blended_top_k(chunk, offsets, ids, vals, top_k + unnamed + forgotten,
+                                                  sparse_inference)
             elif unnamed and not sparse_inference:
                 top, scores = self._named_top_k(offsets, ids, vals, top_k + forgotten, labels.size - unnamed)
             else:
@@ -1463,6 +1549,57 @@ class UniversalDeepTransformer:
             yield [[(labels.name(int(i)), float(s)) for i, s in zip(r_ids, r_scores)
                     if 0 <= i < named and labels.name(int(i)) is not None][:top_k]
                    for r_ids, r_scores in zip(top, scores)]
+
+    def _blended_outputs(self, chunk, offsets, ids, vals, sparse_inference):
+        """Yield (first row, (scores, log_norm)) of the featurized rows of ``chunk``, a block at
+        a time: ``ItemNeighbors.blend`` of their output probabilities."""
+        past = self.featurizer.chunk_past_labels(chunk)
+        n = offsets.shape[0] - 1
+        step = max(1, SCORE_BLOCK_VALUES // self.n_classes)
+        for lo in range(0, n, step):
+            hi = min(lo + step, n)
+            block, (block_ids, block_vals) = slice_rows(offsets, [ids, vals], lo, hi)
+            x = csr_value(self.input_dim, block, block_ids, block_vals)
+            output = self.model.output_values(Batch((x,)), sparse_inference=sparse_inference)
+            p_offsets, (p_ids,) = slice_rows(past[0], [past[1]], lo, hi)
+            yield lo, self.neighbors.blend(output, (p_offsets, p_ids))
+
+    def _blended_top_k(self, chunk, offsets, ids, vals, k, sparse_inference):
+        """(ids int32[n, k], scores float32[n, k]) of each featurized row of ``chunk`` by the
+        blended outputs (``_blended_outputs``)."""
+        k = min(k, self.n_classes)
+        out_ids, out_scores = [], []
+        for _, (scores, log_norm) in self._blended_outputs(chunk, offsets, ids, vals, sparse_inference):
+            top, best = top_outputs(scores, k)
+            top[best == -np.inf] = -1  # left out of the ranking
+            out_ids.append(top)
+            with np.errstate(invalid="ignore"):
+                out_scores.append(np.nan_to_num(np.exp(best - log_norm[:, None]), nan=0.0))
+        if not out_ids:
+            return np.zeros((0, k), dtype=np.int32), np.zeros((0, k), dtype=np.float32)
+        return np.concatenate(out_ids), np.concatenate(out_scores)
+
+    def _evaluate_blended(self, data, metrics, sparse_inference):
+        """``evaluate`` of a model with item neighbors: its metrics over the blended outputs."""
+        accumulators = [make_metric(m) for m in metrics]
+        if not accumulators:
+            _fail("evaluate", "metrics", "at least one metric", metrics)
+        k = min(max(m.k for m in accumulators), self.n_classes)
+        unknown = n_seen = 0
+        for chunk in self._chunks(data, with_target=True):
+            offsets, ids, vals, labels, n_unknown = self.featurizer.transform(chunk, "eval")
+            unknown += n_unknown
+            for lo, (scores, log_norm) in self._blended_outputs(chunk, offsets, ids, vals, sparse_inference):
+                lab_offsets, (lab_ids,) = slice_rows(labels.offsets, [labels.ids], lo, lo + scores.batch_size)
+                top, best = top_outputs(scores, k)
+                top[best == -np.inf] = -1
+                update_metrics(accumulators, top, Labels(lab_offsets, lab_ids),
+                               ItemNeighbors.probabilities(scores, log_norm))
+                n_seen += scores.batch_size
+        warn_unknown_labels(describe(data), self.target, unknown)
+        if n_seen == 0:
+            raise ValueError("evaluate was given no samples.")
+        return {m.name: m.result() for m in accumulators}
 
     def _named_top_k(self, offsets, ids, vals, k, named):
         """(ids int32[n, k], scores float32[n, k]) of each featurized row's ``k`` best outputs
@@ -1818,6 +1955,9 @@ class UniversalDeepTransformer:
         arrays["calibration"] = np.array(self.calibration, dtype=np.float64)
         # a network never trained since the constructor or from_config built it: train may build it anew
         saved = {"config": self.get_config(), "state": meta, "untrained_build": self._rebuildable}
+        if self.neighbors is not None:
+            saved["neighbors"], nb_arrays = self.neighbors.get_state()
+            arrays.update(prefixed("neighbors", nb_arrays))
         save_model_file(self.model, path, optimizer_state, extra={AUTOML_KEY: saved},
                    extra_arrays=prefixed("automl", arrays))
 
@@ -1864,6 +2004,9 @@ class UniversalDeepTransformer:
                 if not (np.isfinite(a) and np.isfinite(c)):
                     raise ValueError(f"its probability calibration must be finite, not {(a, c)}")
                 udt.calibration = (a, c)
+            if "neighbors" in saved:
+                udt.neighbors = ItemNeighbors.from_state(saved["neighbors"], unprefixed("neighbors", ours),
+                                                         model.output.layer.dim)
             shapes = (model.inputs[0].layer.dim, model.output.layer.dim)
             if shapes != (udt.input_dim, udt.n_classes):
                 raise ValueError(f"its network maps {shapes[0]} features to {shapes[1]} classes, its columns "

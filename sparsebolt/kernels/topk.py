@@ -275,7 +275,7 @@ def shifted_label_hits(z, prior, weights, lab_offsets, lab_ids, k, counts):
     added to its scores, for each weight: a label ranks there when fewer than ``k`` classes
     score strictly above it.
 
-    z : float32[B, C]   prior : float32[C]   weights : float32[W]
+    z : float32[B, C]   prior : float32[B, C] (a row of its own each, or one broadcast)   weights : float32[W]
     lab_offsets : int64[B + 1]   lab_ids : int32[nnz]   k : int
     counts : int32[B, W]   written
     """
@@ -289,10 +289,10 @@ def shifted_label_hits(z, prior, weights, lab_offsets, lab_ids, k, counts):
                 continue
             for w in range(weights.shape[0]):
                 shift = weights[w]
-                own = z[s, label] + shift * prior[label]
+                own = z[s, label] + shift * prior[s, label]
                 above = 0
                 for j in range(n_classes):
-                    if z[s, j] + shift * prior[j] > own:
+                    if z[s, j] + shift * prior[s, j] > own:
                         above += 1
                 if above < k:
                     counts[s, w] += 1

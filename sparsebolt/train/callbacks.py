@@ -103,6 +103,13 @@ class History(Callback):
         The UniversalDeepTransformer's automatic training with a sparse softmax output: the
         weight of the classes' log training counts its output biases took, chosen on the
         held-out rows; else 0.0.
+    history_weight : float
+        The UniversalDeepTransformer's automatic training of a next-item target (temporal
+        tracking of the target's items): the weight its ranking gives each item's similarity
+        to the user's past items (item-item co-occurrence), chosen on the held-out rows; else
+        0.0.
+    history_excluded : bool
+        The same: whether its ranking leaves the user's past items out, chosen so; else False.
     """
 
     def __init__(self) -> None:
@@ -110,6 +117,8 @@ class History(Callback):
         self.best_epoch = None
         self.averaged_epochs = 0
         self.prior_weight = 0.0
+        self.history_weight = 0.0
+        self.history_excluded = False
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float], model: Model) -> None:
         self.epochs.append(dict(logs))

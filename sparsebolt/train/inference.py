@@ -57,10 +57,10 @@ def top_k(output: Value, k: int, serial: bool = False) -> tuple[np.ndarray, np.n
 
 def shifted_hits(scores: np.ndarray, prior: np.ndarray, weights: np.ndarray, labels: Any, k: int) -> np.ndarray:
     """int32[n, len(weights)]: how many of each row's ``labels`` (Labels) rank in its top
-    ``k`` of ``scores + weight * prior`` (float32[n, n_classes] and [n_classes]), for each
-    weight (float32)."""
+    ``k`` of ``scores + weight * prior`` (float32[n, n_classes], and [n_classes] or a row
+    each [n, n_classes]), for each weight (float32)."""
     counts = np.empty((scores.shape[0], weights.shape[0]), dtype=np.int32)
-    shifted_label_hits(scores, prior, weights, labels.offsets, labels.ids, k, counts)
+    shifted_label_hits(scores, np.broadcast_to(prior, scores.shape), weights, labels.offsets, labels.ids, k, counts)
     return counts
 
 
@@ -79,6 +79,15 @@ def predict(model: Model, data: Any, k: int, sparse_inference: bool = False) -> 
     return np.concatenate(all_ids), np.concatenate(all_scores)
 
 
+def update_metrics(accumulators: list[Any], ids: np.ndarray, labels: Any, output: Value | None) -> None:
+    """Feed one batch to metric accumulators (``make_metric``'s): its top ids (int32[B, k],
+    best first), Labels and output (None where a wide output was not materialised)."""
+    hits = np.empty(ids.shape, dtype=bool)
+    label_hits(ids, labels.offsets, labels.ids, hits)
+    for m in accumulators:
+        m.update(ids, hits, labels, output)
+
+
 def evaluate(model: Model, data: Any, metrics: str | Iterable[Any], sparse_inference: bool = False,
              verbose: bool = False) -> dict[str, float]:
     """{metric name: value} over labeled batches (``Model.evaluate`` on batches already made)."""
@@ -94,11 +103,7 @@ def evaluate(model: Model, data: Any, metrics: str | Iterable[Any], sparse_infer
         for part, ids, _, output in _predictions(model, data, k, sparse_inference):
             if part.labels is None:
                 raise ValueError("evaluate needs batches with labels.")
-            lab = part.labels
-            hits = np.empty(ids.shape, dtype=bool)
-            label_hits(ids, lab.offsets, lab.ids, hits)
-            for m in accumulators:
-                m.update(ids, hits, lab, output)
+            update_metrics(accumulators, ids, part.labels, output)
             n_seen += part.batch_size
             bar.update(part.batch_size)
     if n_seen == 0:

@@ -54,20 +54,21 @@ def test_top_k_rows_keeps_the_first_of_ties_and_pads_short_rows(dense, k):
             assert (got_ids[s, len(best):] == -1).all() and (got[s, len(best):] == -np.inf).all()
 
 
-def test_shifted_label_hits_counts_the_labels_in_each_shifted_top_k():
+@pytest.mark.parametrize("per_row", [False, True])
+def test_shifted_label_hits_counts_the_labels_in_each_shifted_top_k(per_row):
     from sparsebolt.kernels.topk import shifted_label_hits
 
     rng = np.random.default_rng(7)
     n, n_classes, k = 60, 300, 10
     z = rng.normal(0, 1, (n, n_classes)).astype(np.float32)
-    prior = np.log1p(rng.zipf(1.5, n_classes).astype(np.float32))
+    prior = np.log1p(rng.zipf(1.5, (n, n_classes) if per_row else n_classes).astype(np.float32))
     weights = np.array([0.0, 0.3, 1.0, 5.0], dtype=np.float32)
     labels = [list(rng.choice(n_classes, rng.integers(0, 4), replace=False)) for _ in range(n)]
     labels[0] = [int(np.argmax(z[0]))]  # top at weight 0
     offsets = np.cumsum([0] + [len(x) for x in labels]).astype(np.int64)
     ids = np.array([i for x in labels for i in x], dtype=np.int32)
     counts = np.empty((n, weights.size), dtype=np.int32)
-    shifted_label_hits(z, prior, weights, offsets, ids, k, counts)
+    shifted_label_hits(z, np.broadcast_to(prior, z.shape), weights, offsets, ids, k, counts)
     for w_i, w in enumerate(weights):
         top = np.argsort(-(z + w * prior), axis=1, kind="stable")[:, :k]
         want = [len(set(top[s]) & set(labels[s])) for s in range(n)]

@@ -1,0 +1,104 @@
+"""A next-item UDT (temporal tracking of the target's items) ranks with item-item co-occurrence
+beside its network and, where users never come back to an item, without their past items:
+both chosen on the held-out rows of automatic training."""
+import numpy as np
+import pytest
+
+import sparsebolt as sb
+import sparsebolt.automl.udt as udt_module
+
+TYPES = {"user": sb.types.categorical(), "item": sb.types.categorical(), "time": sb.types.date(format="unix")}
+
+
+def _histories(seed, n_users=400, n_items=300, n_topics=30, length=16, repeat=0.0):
+    """(train rows, {user: later items}, {user: first later time}): each user's items come
+    from two topics of theirs in no order; with ``repeat`` a row is, with that probability,
+    one of the user's earlier items again. A user's last quarter is the test."""
+    rng = np.random.default_rng(seed)
+    topic = rng.integers(0, n_topics, n_items)
+    train, later, first = [], {}, {}
+    for u in range(n_users):
+        pool = np.flatnonzero(np.isin(topic, rng.choice(n_topics, 2, replace=False)))
+        items = list(rng.choice(pool, min(length, pool.size), replace=False))
+        seq = []
+        for it in items:
+            seq.append(seq[rng.integers(len(seq))] if seq and rng.random() < repeat else it)
+        cut = len(seq) * 3 // 4
+        times = 1_000_000 + 3600 * np.arange(len(seq)) + u
+        train += [{"user": f"u{u}", "item": f"i{it}", "time": int(t)} for it, t in zip(seq[:cut], times[:cut])]
+        later[f"u{u}"] = {f"i{it}" for it in seq[cut:]}
+        first[f"u{u}"] = int(times[cut])
+    return train, later, first
+
+
+def _recall(udt, later, first, past=None):
+    users = sorted(later)
+    preds = udt.predict_batch([{"user": u, "time": first[u]} for u in users], top_k=10 + 16)
+    total = 0.0
+    for u, p in zip(users, preds):
+        ranked = [label for label, _ in p if past is None or label not in past[u]][:10]
+        total += len(set(ranked) & later[u]) / min(10, len(later[u]))
+    return total / len(users)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    train, later, first = _histories(0)
+    udt = sb.UniversalDeepTransformer(TYPES, target="item", temporal_tracking={"user": ["item"]})
+    history = udt.train(train, verbose=False)
+    return udt, history, train, later, first
+
+
+def test_co_occurrence_is_chosen_and_lifts_the_next_items(fitted):
+    udt, history, train, later, first = fitted
+    past = {}
+    for r in train:
+        past.setdefault(r["user"], set()).add(r["item"])
+    assert history.history_weight > 0.0 and history.history_excluded
+    assert udt.neighbors.weight == history.history_weight
+    blended = _recall(udt, later, first)
+    # no prediction names an item the user had
+    preds = udt.predict_batch([{"user": u, "time": first[u]} for u in sorted(later)], top_k=50)
+    assert all(label not in past[u] for u, p in zip(sorted(later), preds) for label, _ in p)
+    neighbors, udt.neighbors = udt.neighbors, None
+    try:
+        network = _recall(udt, later, first, past)  # the network alone, past items filtered as before
+    finally:
+        udt.neighbors = neighbors
+    assert blended > network + 0.03
+
+
+def test_evaluate_and_sparse_inference_rank_as_predict_does(fitted):
+    udt, _, _, later, first = fitted
+    rows = [{"user": u, "time": first[u] + 1, "item": sorted(later[u])[0]} for u in sorted(later)]
+    preds = udt.predict_batch([{"user": r["user"], "time": r["time"]} for r in rows], top_k=10)
+    want = np.mean([r["item"] in [label for label, _ in p] for r, p in zip(rows, preds)])
+    assert udt.evaluate(rows, metrics=["recall@10"])["recall@10"] == pytest.approx(want)
+    sparse = udt.predict_batch([{"user": r["user"], "time": r["time"]} for r in rows], top_k=5,
+                               sparse_inference=True)
+    assert all(0.0 < s <= 1.0 for p in sparse for _, s in p) and all(len(p) <= 5 for p in sparse)
+
+
+def test_a_saved_model_keeps_its_neighbors(fitted, tmp_path):
+    udt, _, _, later, first = fitted
+    path = tmp_path / "m.sbm"
+    udt.save(path)
+    loaded = sb.UniversalDeepTransformer.load(path)
+    assert (loaded.neighbors.weight, loaded.neighbors.exclude) == (udt.neighbors.weight, udt.neighbors.exclude)
+    rows = [{"user": u, "time": first[u]} for u in sorted(later)[:50]]
+    assert loaded.predict_batch(rows, top_k=5) == udt.predict_batch(rows, top_k=5)
+
+
+def test_users_who_come_back_keep_their_past_items_in_the_ranking():
+    train, _, _ = _histories(1, repeat=0.6)
+    udt = sb.UniversalDeepTransformer(TYPES, target="item", temporal_tracking={"user": ["item"]})
+    history = udt.train(train, verbose=False)
+    assert not history.history_excluded
+
+
+def test_none_is_chosen_where_the_held_out_rows_gain_nothing(monkeypatch):
+    monkeypatch.setattr(udt_module, "HISTORY_WEIGHTS", (0.0,))
+    train, _, _ = _histories(1, repeat=0.6)
+    udt = sb.UniversalDeepTransformer(TYPES, target="item", temporal_tracking={"user": ["item"]})
+    history = udt.train(train, verbose=False)
+    assert history.history_weight == 0.0 and not history.history_excluded and udt.neighbors is None
