@@ -107,6 +107,9 @@ AUTO_MIN_RATE_SCALE = 0.125
 PRIOR_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
 # output values a block where rows are scored densely outside the model's own top-k
 SCORE_BLOCK_VALUES = 1 << 24
+# held-out rows x classes x weights the choice of a next-item target's item neighbors may
+# score (20,000 items: 2,684 of its 7,000 held-out rows; MovieLens and 5,000 items: all)
+NEIGHBOR_SCORE_BUDGET = 1 << 29
 # a user's latest items a row sees: 50 against 20 raised MovieLens' recall@10 over seeds 0-2
 # from 0.1771 to 0.1801 and every generated kind of history (+0.06 to +1.8 points) at no
 # measurable fit time (MovieLens 10.4-11.1 s against 9.3-14.6 in turn; docs/automl.md)
@@ -293,7 +296,10 @@ class UniversalDeepTransformer:
         {user column: [item columns]}; each row also sees the items the same user had
         strictly before the row's time (the one date column), as files stream. The user
         column is not the target (a row to predict has none). Training and
-        evaluation record their rows' interactions; prediction does not.
+        evaluation record their rows' interactions; prediction does not. Where the target
+        is a tracked item column (the next item), automatic training may also rank by
+        item-item co-occurrence and leave a user's past items out of the ranking, as its
+        held-out rows choose (``neighbors``; docs/automl.md, "Items bought together").
     history_length : int, default=50
         How many of a user's latest items a row sees (``HISTORY_LENGTH``).
     input_dim : int, default=100_000
@@ -332,6 +338,14 @@ class UniversalDeepTransformer:
         The fit moves the second class's output bias by c / a and keeps (a, 0.0), so
         ``predict``, ``evaluate`` and serving decide by the calibrated probability. (1.0,
         0.0) before, and after a ``train`` that validates on nothing.
+    neighbors : ItemNeighbors or None
+        For a next-item target (the target a tracked item column), what automatic training
+        chose on its held-out rows (rows in memory): each item's most similar items by the
+        users who had both, the ``weight`` on their summed similarity to a user's past
+        items added to the log-probabilities, and whether the past items are left out of
+        the ranking (``exclude``: where users do not come back to an item). predict,
+        evaluate and serving rank by it, dense or sparse inference. None where neither
+        helps, and after any other ``train``.
 
     Raises
     ------
@@ -995,7 +1009,9 @@ class UniversalDeepTransformer:
         similarity to the user's past items (``ItemNeighbors``), and whether to leave the past
         items out of the ranking, that do best on the held-out rows ``val`` (``held``: the
         rows held out and kept) by ``metric`` (a top-k one; a tie keeps the smaller weight and
-        the past items in). The similarities it is chosen with come from the kept rows alone
+        the past items in), scoring at most ``NEIGHBOR_SCORE_BUDGET`` outputs (rows spread
+        over the held-out ones), and only without the past items where no held-out row's item
+        is one its user had. The similarities it is chosen with come from the kept rows alone
         (a held-out row's own item would count with its user's other items); those the model
         keeps, from every interaction its histories hold. Returns (weight, excluded)."""
         if self.regression or self._binary or not isinstance(make_metric(metric), (Precision, Recall, Accuracy)):
@@ -1014,19 +1030,29 @@ class UniversalDeepTransformer:
         user_codes = np.unique(np.array([category(users[i]) for i in kept], dtype=object), return_inverse=True)[1]
         counts, classes = self._item_classes([items[i] for i in kept])
         chosen = ItemNeighbors.fit(*user_sets(np.repeat(user_codes, counts), classes, layer.dim), layer.dim)
-        rows = held[0]
+        # rows spread over the held-out ones, as many as the scoring budget allows
+        n_used = min(val.n_samples, max(1, NEIGHBOR_SCORE_BUDGET // (layer.dim * len(HISTORY_WEIGHTS))))
+        used = np.unique(np.linspace(0, val.n_samples - 1, n_used).round().astype(np.int64))
+        val = val.subset(used, batch_size=2048, shuffle=False)
+        rows = held[0][used]
         past = f.past_labels([users[i] for i in rows], secs[rows], missing[rows])
+        # where no held-out item is one its user had, leaving those out cannot rank one lower
+        held_labels = val.labels
+        label_keys = np.repeat(np.arange(rows.shape[0]), np.diff(held_labels.offsets)) * layer.dim + held_labels.ids
+        come_back = np.isin(label_keys, np.repeat(np.arange(rows.shape[0]), np.diff(past[0])) * layer.dim + past[1])
+        ways = (False, True) if come_back.any() else (True,)
         weights = np.asarray(HISTORY_WEIGHTS, dtype=np.float32)
-        found = [[make_metric(metric) for _ in HISTORY_WEIGHTS] for _ in range(2)]  # past items kept, left out
+        found = [[make_metric(metric) for _ in HISTORY_WEIGHTS] for _ in ways]
         for start, z, labels in self._held_out_logits(val):
             block_offsets, (block,) = slice_rows(past[0], [past[1]], start, start + z.shape[0])
             similar = chosen.scores((block_offsets, block), layer.dim)
-            _count_shifted_hits(found[0], z, similar, weights, labels)
-            z[np.repeat(np.arange(z.shape[0]), np.diff(block_offsets)), block] = -np.inf
-            _count_shifted_hits(found[1], z, similar, weights, labels)
+            for exclude, metrics in zip(ways, found):
+                if exclude:
+                    z[np.repeat(np.arange(z.shape[0]), np.diff(block_offsets)), block] = -np.inf
+                _count_shifted_hits(metrics, z, similar, weights, labels)
         results = [m.result() for metrics in found for m in metrics]
         best = int(np.argmax(results))
-        exclude, weight = best >= len(HISTORY_WEIGHTS), HISTORY_WEIGHTS[best % len(HISTORY_WEIGHTS)]
+        exclude, weight = ways[best // len(HISTORY_WEIGHTS)], HISTORY_WEIGHTS[best % len(HISTORY_WEIGHTS)]
         if weight or exclude:
             users_, lengths, _, items_ = f.histories[(user_col, self.target)].as_lists()
             counts, classes = self._item_classes(items_)
