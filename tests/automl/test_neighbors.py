@@ -6,6 +6,9 @@ import pytest
 
 import sparsebolt as sb
 import sparsebolt.automl.udt as udt_module
+from sparsebolt.io import ModelFileError
+
+from ..io.helpers import crafted
 
 TYPES = {"user": sb.types.categorical(), "item": sb.types.categorical(), "time": sb.types.date(format="unix")}
 
@@ -87,6 +90,19 @@ def test_a_saved_model_keeps_its_neighbors(fitted, tmp_path):
     assert (loaded.neighbors.weight, loaded.neighbors.exclude) == (udt.neighbors.weight, udt.neighbors.exclude)
     rows = [{"user": u, "time": first[u]} for u in sorted(later)[:50]]
     assert loaded.predict_batch(rows, top_k=5) == udt.predict_batch(rows, top_k=5)
+
+
+@pytest.mark.parametrize("key, change, message", [
+    ("automl/neighbors/ids", lambda a: a + 10_000, "must hold values in"),
+    ("automl/neighbors/offsets", lambda a: a[::-1].copy(), "never decrease"),
+])
+def test_a_file_with_damaged_neighbors_is_refused(fitted, tmp_path, key, change, message):
+    udt = fitted[0]
+    good, bad = tmp_path / "good.sbm", tmp_path / "bad.sbm"
+    udt.save(good)
+    crafted(good, bad, key, change)
+    with pytest.raises(ModelFileError, match=message):
+        sb.UniversalDeepTransformer.load(bad)
 
 
 def test_users_who_come_back_keep_their_past_items_in_the_ranking():
