@@ -11,7 +11,8 @@ import numpy as np
 
 from .._state import take
 from ..data.value import Value
-from ..kernels.cooccurrence import blend_history, history_scores, item_neighbors, neighbor_counts
+from ..kernels.cooccurrence import (blend_history, blend_history_serial, history_scores, item_neighbors,
+                                   neighbor_counts)
 
 # the most similar items kept an item: all of them while the table holds at most
 # NEIGHBOR_BUDGET entries, else the NEIGHBOR_BUDGET / n_items best (never fewer than
@@ -85,8 +86,9 @@ class ItemNeighbors:
         vals = output.flat().copy()
         out_ids = output.ids if output.ids is not None else np.zeros(0, dtype=np.int32)
         log_norm = np.empty(output.batch_size, dtype=np.float32)
-        blend_history(vals, output.row_offsets(), out_ids, output.is_dense, past[0], past[1],
-                      *self._table(output.dim), self.weight, self.exclude, output.dim, log_norm)
+        kernel = blend_history_serial if output.batch_size == 1 else blend_history
+        kernel(vals, output.row_offsets(), out_ids, output.is_dense, past[0], past[1],
+               *self._table(output.dim), self.weight, self.exclude, output.dim, log_norm)
         if output.is_dense:
             return Value.dense(vals.reshape(output.vals.shape)), log_norm
         return Value(output.dim, vals, output.ids, output.offsets), log_norm

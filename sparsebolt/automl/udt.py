@@ -1586,7 +1586,7 @@ class UniversalDeepTransformer:
             hi = min(lo + step, n)
             block, (block_ids, block_vals) = slice_rows(offsets, [ids, vals], lo, hi)
             x = csr_value(self.input_dim, block, block_ids, block_vals)
-            output = self.model.output_values(Batch((x,)), sparse_inference=sparse_inference)
+            output = self.model.output_values(Batch((x,)), sparse_inference=sparse_inference, serial=hi - lo == 1)
             p_offsets, (p_ids,) = slice_rows(past[0], [past[1]], lo, hi)
             yield lo, self.neighbors.blend(output, (p_offsets, p_ids))
 
@@ -1596,7 +1596,7 @@ class UniversalDeepTransformer:
         k = min(k, self.n_classes)
         out_ids, out_scores = [], []
         for _, (scores, log_norm) in self._blended_outputs(chunk, offsets, ids, vals, sparse_inference):
-            top, best = top_outputs(scores, k)
+            top, best = top_outputs(scores, k, serial=scores.batch_size == 1)
             top[best == -np.inf] = -1  # left out of the ranking
             out_ids.append(top)
             with np.errstate(invalid="ignore"):
@@ -1641,8 +1641,9 @@ class UniversalDeepTransformer:
             hi = min(lo + step, n)
             block, (block_ids, block_vals) = slice_rows(offsets, [ids, vals], lo, hi)
             x = csr_value(self.input_dim, block, block_ids, block_vals)
-            scores = self.model.output_values(Batch((x,))).to_dense()
-            top, best = top_outputs(Value.dense(np.ascontiguousarray(scores[:, :named])), min(k, named))
+            one = hi - lo == 1  # a served prediction: one thread, as Model.predict runs a single row
+            scores = self.model.output_values(Batch((x,)), serial=one).to_dense()
+            top, best = top_outputs(Value.dense(np.ascontiguousarray(scores[:, :named])), min(k, named), serial=one)
             out_ids.append(top)
             out_scores.append(best)
         if not out_ids:

@@ -2,6 +2,7 @@
 import numpy as np
 from numba import njit, prange
 
+from ._twin import serial_twin
 from .topk import _best_first, _offer
 
 # items a block of the neighbor search or rows a block of blending: each block has its own
@@ -128,8 +129,7 @@ def history_scores(past_offsets, past_items, nb_offsets, nb_ids, nb_vals, out):
                 seen[past_items[e]] = 0
 
 
-@njit(parallel=True, cache=True)
-def blend_history(vals, offsets, ids, dense, past_offsets, past_items, nb_offsets, nb_ids, nb_vals, weight,
+def _blend_history(vals, offsets, ids, dense, past_offsets, past_items, nb_offsets, nb_ids, nb_vals, weight,
                   exclude, n_items, log_norm):
     """Turn each row's output probabilities p into the log-scores log(p) + weight * s, ``s``
     an item's ``history_scores``, and give each row's log of their exponentials' sum (the
@@ -166,3 +166,8 @@ def blend_history(vals, offsets, ids, dense, past_offsets, past_items, nb_offset
                     total += np.exp(np.float64(vals[e] - top))
             log_norm[s] = top + np.float32(np.log(total)) if top > -np.inf else top
             _add_neighbors(s, past_offsets, past_items, nb_offsets, nb_ids, nb_vals, score, seen, 0)
+
+
+blend_history = njit(parallel=True, cache=True)(_blend_history)
+# one row (a served prediction): waking the thread pool cost more than the row
+blend_history_serial = serial_twin(_blend_history)
