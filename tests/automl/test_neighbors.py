@@ -118,3 +118,19 @@ def test_none_is_chosen_where_the_held_out_rows_gain_nothing(monkeypatch):
     udt = sb.UniversalDeepTransformer(TYPES, target="item", temporal_tracking={"user": ["item"]})
     history = udt.train(train, verbose=False)
     assert history.history_weight == 0.0 and not history.history_excluded and udt.neighbors is None
+
+
+def test_rows_of_several_items_count_each_item():
+    # each row two items of the user's topics: the similarities and past items see both
+    train, later, first = _histories(2, length=24)
+    pairs = [dict(a, item=f"{a['item']}|{b['item']}") for a, b in zip(train[::2], train[1::2]) if a["user"] == b["user"]]
+    types = dict(TYPES, item=sb.types.categorical(delimiter="|"))
+    udt = sb.UniversalDeepTransformer(types, target="item", temporal_tracking={"user": ["item"]})
+    history = udt.train(pairs, verbose=False)
+    assert history.history_excluded and udt.neighbors is not None
+    past = {}
+    for r in pairs:
+        past.setdefault(r["user"], set()).update(r["item"].split("|"))
+    preds = udt.predict_batch([{"user": u, "time": first[u]} for u in sorted(later)], top_k=20)
+    assert all(label not in past[u] for u, p in zip(sorted(later), preds) for label, _ in p)
+    assert udt.neighbors.offsets[-1] > 0
