@@ -17,8 +17,7 @@ from ..kernels.cooccurrence import (blend_history, blend_history_serial, history
 # the most similar items kept an item: all of them while the table holds at most
 # NEIGHBOR_BUDGET entries, else the NEIGHBOR_BUDGET / n_items best (never fewer than
 # MIN_NEIGHBORS). Kept at 200 / 500 / 1,000 / all, MovieLens' recall@10 (items sharing users
-# with up to 1,681 others) was 0.1812 / 0.1853 / 0.1863 / 0.1864; generated `broad` (2,000
-# items, each sharing users with most others) at 1,000 0.1275 against co-occurrence's 0.1490.
+# with up to 1,681 others) was 0.1812 / 0.1853 / 0.1863 / 0.1864.
 NEIGHBOR_BUDGET, MIN_NEIGHBORS = 1 << 24, 200
 # the weights of the similarity score automatic training chooses from, by the held-out rows'
 # top-k metric (0 where the network alone ranks best)
