@@ -123,7 +123,8 @@ def test_none_is_chosen_where_the_held_out_rows_gain_nothing(monkeypatch):
 def test_rows_of_several_items_count_each_item():
     # each row two items of the user's topics: the similarities and past items see both
     train, later, first = _histories(2, length=24)
-    pairs = [dict(a, item=f"{a['item']}|{b['item']}") for a, b in zip(train[::2], train[1::2]) if a["user"] == b["user"]]
+    pairs = [dict(a, item=f"{a['item']}|{b['item']}") for a, b in zip(train[::2], train[1::2])
+             if a["user"] == b["user"]]
     types = dict(TYPES, item=sb.types.categorical(delimiter="|"))
     udt = sb.UniversalDeepTransformer(types, target="item", temporal_tracking={"user": ["item"]})
     history = udt.train(pairs, verbose=False)
