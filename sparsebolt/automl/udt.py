@@ -1037,9 +1037,11 @@ class UniversalDeepTransformer:
         rows = held[0][used]
         past = f.past_labels([users[i] for i in rows], secs[rows], missing[rows])
         # where no held-out item is one its user had, leaving those out cannot rank one lower
+        # (rows x classes flags: within the scoring budget; np.isin sorted the past items, 0.4 s on MovieLens)
         held_labels = val.labels
-        label_keys = np.repeat(np.arange(rows.shape[0]), np.diff(held_labels.offsets)) * layer.dim + held_labels.ids
-        come_back = np.isin(label_keys, np.repeat(np.arange(rows.shape[0]), np.diff(past[0])) * layer.dim + past[1])
+        had = np.zeros(rows.shape[0] * layer.dim, dtype=bool)
+        had[np.repeat(np.arange(rows.shape[0]), np.diff(past[0])) * layer.dim + past[1]] = True
+        come_back = had[np.repeat(np.arange(rows.shape[0]), np.diff(held_labels.offsets)) * layer.dim + held_labels.ids]
         ways = (False, True) if come_back.any() else (True,)
         weights = np.asarray(HISTORY_WEIGHTS, dtype=np.float32)
         found = [[make_metric(metric) for _ in HISTORY_WEIGHTS] for _ in ways]

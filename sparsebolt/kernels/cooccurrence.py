@@ -96,68 +96,85 @@ def item_neighbors(user_offsets, user_items, n_items, offsets, out_ids, out_vals
             _best_first(ids, vals, n)
 
 
-@njit(cache=True, inline="always")
-def _add_neighbors(s, past_offsets, past_items, nb_offsets, nb_ids, nb_vals, score, seen, value):
-    """Mark row ``s``'s distinct past items in ``seen`` (0 or 1: ``value``) and add (value 1)
-    or clear (value 0) their neighbors' similarities in ``score``."""
-    for e in range(past_offsets[s], past_offsets[s + 1]):
-        p = past_items[e]
-        if seen[p] == value:
-            continue
-        seen[p] = value
-        for f in range(nb_offsets[p], nb_offsets[p + 1]):
-            score[nb_ids[f]] = score[nb_ids[f]] + nb_vals[f] if value else np.float32(0.0)
-
-
-@njit(parallel=True, cache=True)
-def history_scores(past_offsets, past_items, nb_offsets, nb_ids, nb_vals, out):
+def _history_scores(past_offsets, past_items, nb_offsets, nb_ids, nb_vals, matrix, out):
     """Each row's item-item co-occurrence score of every item: the sum of its similarities to
-    the row's distinct past items.
+    the row's distinct past items, from the neighbor lists or, where ``matrix`` is not empty,
+    from ``dense_neighbors``' matrix of them, whose whole rows the compiler vectorises
+    (MovieLens' 9,001 held-out rows: 0.1 s against 1.46 s by the lists, whose neighbors there
+    are every other item). The same sums either way, added in the same order.
 
     past_offsets : int64[B + 1]   past_items : int32[m]   in [0, n_items)
-    nb_offsets : int64[n_items + 1]   nb_ids : int32[e]   nb_vals : float32[e]   each item's neighbors
+    nb_offsets : int64[n + 1]   nb_ids : int32[e]   nb_vals : float32[e]   each item's neighbors
+    matrix : float32[n_items, n_items] or float32[0, 0]
     out : float32[B, n_items]   written
     """
     n_rows, n_items = out.shape
+    by_rows = matrix.shape[0] > 0
     n_blocks = min(_BLOCKS, max(n_rows, 1))
     for b in prange(n_blocks):
         seen = np.zeros(n_items, dtype=np.uint8)
         for s in range(b * n_rows // n_blocks, (b + 1) * n_rows // n_blocks):
-            out[s, :] = 0.0
-            _add_neighbors(s, past_offsets, past_items, nb_offsets, nb_ids, nb_vals, out[s], seen, 1)
+            row = out[s]
+            row[:] = 0.0
+            for e in range(past_offsets[s], past_offsets[s + 1]):
+                p = past_items[e]
+                if seen[p]:
+                    continue
+                seen[p] = 1
+                if by_rows:
+                    similar = matrix[p]
+                    for j in range(n_items):
+                        row[j] += similar[j]
+                else:
+                    for f in range(nb_offsets[p], nb_offsets[p + 1]):
+                        row[nb_ids[f]] += nb_vals[f]
             for e in range(past_offsets[s], past_offsets[s + 1]):
                 seen[past_items[e]] = 0
 
 
-def _blend_history(vals, offsets, ids, dense, past_offsets, past_items, nb_offsets, nb_ids, nb_vals, weight,
-                  exclude, n_items, log_norm):
+@njit(parallel=True, cache=True)
+def dense_neighbors(nb_offsets, nb_ids, nb_vals, out):
+    """The neighbor table as a matrix: out[i, j] the similarity of j among i's neighbors, else 0.
+
+    nb_offsets : int64[n + 1]   nb_ids : int32[e]   nb_vals : float32[e]
+    out : float32[N, N], N >= n   written
+    """
+    n = nb_offsets.shape[0] - 1
+    for i in prange(out.shape[0]):
+        out[i, :] = 0.0
+        if i < n:
+            for f in range(nb_offsets[i], nb_offsets[i + 1]):
+                out[i, nb_ids[f]] = nb_vals[f]
+
+
+def _blend_history(vals, offsets, ids, dense, past_offsets, past_items, scores, weight, exclude, log_norm):
     """Turn each row's output probabilities p into the log-scores log(p) + weight * s, ``s``
-    an item's ``history_scores``, and give each row's log of their exponentials' sum (the
+    an item's ``_history_scores``, and give each row's log of their exponentials' sum (the
     blended probabilities are exp(score - log_norm)); with ``exclude`` the past items get
     -inf, as a zero p does. Ranked by these scores, not by the probabilities, which a large
     weight underflows to 0 for most items.
 
     vals : float32[nnz]   offsets : int64[B + 1]   ids : int32[nnz] (unused when ``dense``)   updated
-    past_offsets : int64[B + 1]   past_items : int32[m]   each row's past items, in [0, n_items)
-    nb_offsets : int64[n_items + 1]   nb_ids : int32[e]   nb_vals : float32[e]   each item's neighbors
-    weight : float   exclude : bool   n_items : int   the output's width (every id below it)
+    past_offsets : int64[B + 1]   past_items : int32[m]   each row's past items, below the output's width
+    scores : float32[B, width]   ``_history_scores`` of the rows
+    weight : float   exclude : bool
     log_norm : float32[B]   written (-inf for a row whose every score is -inf)
     """
-    n_rows = offsets.shape[0] - 1
+    n_rows, n_items = scores.shape
     n_blocks = min(_BLOCKS, max(n_rows, 1))
     w = np.float32(weight)
     for b in prange(n_blocks):
-        score = np.zeros(n_items, dtype=np.float32)
         seen = np.zeros(n_items, dtype=np.uint8)
         for s in range(b * n_rows // n_blocks, (b + 1) * n_rows // n_blocks):
-            _add_neighbors(s, past_offsets, past_items, nb_offsets, nb_ids, nb_vals, score, seen, 1)
+            for e in range(past_offsets[s], past_offsets[s + 1]):
+                seen[past_items[e]] = 1
             lo, hi = offsets[s], offsets[s + 1]
             top = np.float32(-np.inf)
             for e in range(lo, hi):
                 i = (e - lo) if dense else ids[e]
                 a = np.float32(-np.inf)
                 if vals[e] > 0.0 and not (exclude and seen[i]):
-                    a = np.log(vals[e]) + w * score[i]
+                    a = np.log(vals[e]) + w * scores[s, i]
                 vals[e] = a
                 top = max(top, a)
             total = 0.0
@@ -165,9 +182,12 @@ def _blend_history(vals, offsets, ids, dense, past_offsets, past_items, nb_offse
                 for e in range(lo, hi):
                     total += np.exp(np.float64(vals[e] - top))
             log_norm[s] = top + np.float32(np.log(total)) if top > -np.inf else top
-            _add_neighbors(s, past_offsets, past_items, nb_offsets, nb_ids, nb_vals, score, seen, 0)
+            for e in range(past_offsets[s], past_offsets[s + 1]):
+                seen[past_items[e]] = 0
 
 
+# each also serial, for one row (a served prediction): waking the thread pool costs more than the row
+history_scores = njit(parallel=True, cache=True)(_history_scores)
+history_scores_serial = serial_twin(_history_scores)
 blend_history = njit(parallel=True, cache=True)(_blend_history)
-# one row (a served prediction): waking the thread pool cost more than the row
 blend_history_serial = serial_twin(_blend_history)

@@ -82,6 +82,20 @@ def test_evaluate_and_sparse_inference_rank_as_predict_does(fitted):
     assert all(0.0 < s <= 1.0 for p in sparse for _, s in p) and all(len(p) <= 5 for p in sparse)
 
 
+def test_the_matrix_and_the_lists_rank_alike(fitted, monkeypatch):
+    import sparsebolt.automl.neighbors as neighbors_module
+
+    udt, _, _, later, first = fitted
+    rows = [{"user": u, "time": first[u]} for u in sorted(later)]
+    ranked = {}
+    for share, items in ((0.0, 10**6), (1.0, 0)):  # always the matrix, then never
+        monkeypatch.setattr(neighbors_module, "DENSE_SHARE", share)
+        monkeypatch.setattr(neighbors_module, "DENSE_ITEMS", items)
+        udt.neighbors._matrix = None
+        ranked[share] = udt.predict_batch(rows, top_k=10) + [udt.predict(rows[0], top_k=10)]
+    assert ranked[0.0] == ranked[1.0]
+
+
 def test_a_saved_model_keeps_its_neighbors(fitted, tmp_path):
     udt, _, _, later, first = fitted
     path = tmp_path / "m.sbm"

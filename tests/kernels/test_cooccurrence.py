@@ -2,7 +2,10 @@
 import numpy as np
 import pytest
 
-from sparsebolt.kernels.cooccurrence import blend_history, history_scores, item_neighbors, neighbor_counts
+from sparsebolt.kernels.cooccurrence import (blend_history, blend_history_serial, dense_neighbors, history_scores,
+                                             history_scores_serial, item_neighbors, neighbor_counts)
+
+NO_MATRIX = np.zeros((0, 0), dtype=np.float32)
 
 
 def _user_sets(seed, n_users=300, n_items=60):
@@ -69,10 +72,20 @@ def _past(seed, n_rows, n_items):
 
 def test_history_scores_sum_the_similarity_to_each_distinct_past_item():
     table, sim = _neighbors(1)
-    past, flags = _past(2, 40, sim.shape[0])
-    out = np.full((40, sim.shape[0]), np.nan, dtype=np.float32)
-    history_scores(*past, *table, out)
-    np.testing.assert_allclose(out, flags.astype(np.float32) @ sim, rtol=1e-5, atol=1e-6)
+    n_items = sim.shape[0]
+    past, flags = _past(2, 40, n_items)
+    matrix = np.full((n_items + 3, n_items + 3), np.nan, dtype=np.float32)  # 3 classes with no neighbors
+    dense_neighbors(*table, matrix)
+    np.testing.assert_array_equal(matrix[:n_items, :n_items], sim)
+    assert (matrix[n_items:] == 0).all() and (matrix[:, n_items:] == 0).all()
+    by_lists = np.full((40, n_items), np.nan, dtype=np.float32)
+    history_scores(*past, *table, NO_MATRIX, by_lists)
+    np.testing.assert_allclose(by_lists, flags.astype(np.float32) @ sim, rtol=1e-5, atol=1e-6)
+    square = matrix[:n_items, :n_items].copy()
+    for kernel, by in ((history_scores_serial, NO_MATRIX), (history_scores, square), (history_scores_serial, square)):
+        out = np.full((40, n_items), np.nan, dtype=np.float32)
+        kernel(*past, *table, by, out)
+        np.testing.assert_array_equal(out, by_lists)  # the same sums in the same order
 
 
 @pytest.mark.parametrize("dense", [True, False])
@@ -96,7 +109,13 @@ def test_blend_history_gives_log_p_plus_the_weighted_score_and_its_normaliser(de
         vals = np.take_along_axis(p, cols, 1).reshape(-1).copy()
         offsets, ids = np.arange(n_rows + 1, dtype=np.int64) * 12, cols.reshape(-1)
     log_norm = np.empty(n_rows, np.float32)
-    blend_history(vals, offsets, ids, dense, *past, *table, weight, exclude, n_items, log_norm)
+    scores = np.empty((n_rows, n_items), np.float32)
+    history_scores(*past, *table, NO_MATRIX, scores)
+    serial_vals, serial_norm = vals.copy(), log_norm.copy()
+    blend_history(vals, offsets, ids, dense, *past, scores, weight, exclude, log_norm)
+    blend_history_serial(serial_vals, offsets, ids, dense, *past, scores, weight, exclude, serial_norm)
+    np.testing.assert_array_equal(serial_vals, vals)
+    np.testing.assert_array_equal(serial_norm, log_norm)
     want = np.take_along_axis(want, cols, 1)
     got = vals.reshape(n_rows, -1)
     np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
