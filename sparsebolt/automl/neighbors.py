@@ -42,6 +42,13 @@ def user_sets(users, items, n_items):
     return offsets, (pairs % n_items).astype(np.int32)
 
 
+def blended_probability(scores, log_norm):
+    """exp(scores - log_norm) (arrays that broadcast) as float32: the probabilities of
+    ``ItemNeighbors.blend``'s scores; 0 where a row has nothing left (-inf - -inf)."""
+    with np.errstate(invalid="ignore"):
+        return np.nan_to_num(np.exp(scores - log_norm), nan=0.0).astype(np.float32)
+
+
 class ItemNeighbors:
     """Each item's most similar items (CSR over class ids; ``NEIGHBOR_BUDGET``) and how a ranking
     takes them: ``weight`` on their summed similarity, ``exclude`` the past items."""
@@ -112,9 +119,7 @@ class ItemNeighbors:
     @staticmethod
     def probabilities(scores, log_norm):
         """The blended probabilities of ``blend``'s (scores, log_norm), a Value alike."""
-        rows = np.repeat(log_norm, np.diff(scores.row_offsets()))
-        with np.errstate(invalid="ignore"):  # -inf - -inf: a row with nothing left
-            p = np.nan_to_num(np.exp(scores.flat() - rows), nan=0.0).astype(np.float32)
+        p = blended_probability(scores.flat(), np.repeat(log_norm, np.diff(scores.row_offsets())))
         if scores.is_dense:
             return Value.dense(p.reshape(scores.vals.shape))
         return Value(scores.dim, p, scores.ids, scores.offsets)

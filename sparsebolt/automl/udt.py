@@ -37,7 +37,7 @@ from ..train.schedules import WarmupDecay, WarmupPlateau
 from . import types as T
 from ._persist import featurizer_state, set_featurizer_state
 from .featurize import Featurizer, LabelMap, category, parse_times, warn_unknown_labels
-from .neighbors import HISTORY_WEIGHTS, ItemNeighbors, user_sets
+from .neighbors import HISTORY_WEIGHTS, ItemNeighbors, blended_probability, user_sets
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -227,6 +227,13 @@ def _batch_growth(batch_size, n_rows, chunk_rows=None):
     while 2 * growth * batch_size <= most:
         growth *= 2
     return growth
+
+
+def _stacked(parts, k):
+    """(ids int32[n, k], scores float32[n, k]) of blocks' (ids, scores) one above the other."""
+    if not parts:
+        return np.zeros((0, k), dtype=np.int32), np.zeros((0, k), dtype=np.float32)
+    return np.concatenate([ids for ids, _ in parts]), np.concatenate([scores for _, scores in parts])
 
 
 def _count_shifted_hits(found, z, shift, weights, labels):
@@ -1578,34 +1585,41 @@ class UniversalDeepTransformer:
                     if 0 <= i < named and labels.name(int(i)) is not None][:top_k]
                    for r_ids, r_scores in zip(top, scores)]
 
-    def _blended_outputs(self, chunk, offsets, ids, vals, sparse_inference):
-        """Yield (first row, (scores, log_norm)) of the featurized rows of ``chunk``, a block at
-        a time: ``ItemNeighbors.blend`` of their output probabilities."""
-        past = self.featurizer.chunk_past_labels(chunk)
+    def _output_blocks(self, offsets, ids, vals, sparse_inference=False):
+        """Yield (first row, output Value) of featurized rows (CSR), a block of at most
+        ``SCORE_BLOCK_VALUES`` outputs at a time; a single row on one thread (a served
+        prediction, as Model.predict runs one)."""
         n = offsets.shape[0] - 1
         step = max(1, SCORE_BLOCK_VALUES // self.n_classes)
         for lo in range(0, n, step):
             hi = min(lo + step, n)
             block, (block_ids, block_vals) = slice_rows(offsets, [ids, vals], lo, hi)
             x = csr_value(self.input_dim, block, block_ids, block_vals)
-            output = self.model.output_values(Batch((x,)), sparse_inference=sparse_inference, serial=hi - lo == 1)
-            p_offsets, (p_ids,) = slice_rows(past[0], [past[1]], lo, hi)
+            yield lo, self.model.output_values(Batch((x,)), sparse_inference=sparse_inference, serial=hi - lo == 1)
+
+    def _blended_outputs(self, chunk, offsets, ids, vals, sparse_inference):
+        """Yield (first row, (scores, log_norm)) of the featurized rows of ``chunk``, a block at
+        a time: ``ItemNeighbors.blend`` of their output probabilities."""
+        past = self.featurizer.chunk_past_labels(chunk)
+        for lo, output in self._output_blocks(offsets, ids, vals, sparse_inference):
+            p_offsets, (p_ids,) = slice_rows(past[0], [past[1]], lo, lo + output.batch_size)
             yield lo, self.neighbors.blend(output, (p_offsets, p_ids))
+
+    @staticmethod
+    def _blended_ranking(scores, log_norm, k):
+        """(ids int32[n, k], probabilities float32[n, k]) of each row's ``k`` best blended
+        scores (``ItemNeighbors.blend``'s); -1 / 0 for what the ranking left out."""
+        top, best = top_outputs(scores, k, serial=scores.batch_size == 1)
+        top[best == -np.inf] = -1
+        return top, blended_probability(best, log_norm[:, None])
 
     def _blended_top_k(self, chunk, offsets, ids, vals, k, sparse_inference):
         """(ids int32[n, k], scores float32[n, k]) of each featurized row of ``chunk`` by the
         blended outputs (``_blended_outputs``)."""
         k = min(k, self.n_classes)
-        out_ids, out_scores = [], []
-        for _, (scores, log_norm) in self._blended_outputs(chunk, offsets, ids, vals, sparse_inference):
-            top, best = top_outputs(scores, k, serial=scores.batch_size == 1)
-            top[best == -np.inf] = -1  # left out of the ranking
-            out_ids.append(top)
-            with np.errstate(invalid="ignore"):
-                out_scores.append(np.nan_to_num(np.exp(best - log_norm[:, None]), nan=0.0))
-        if not out_ids:
-            return np.zeros((0, k), dtype=np.int32), np.zeros((0, k), dtype=np.float32)
-        return np.concatenate(out_ids), np.concatenate(out_scores)
+        return _stacked([self._blended_ranking(scores, log_norm, k)
+                         for _, (scores, log_norm) in self._blended_outputs(chunk, offsets, ids, vals,
+                                                                             sparse_inference)], k)
 
     def _evaluate_blended(self, data, metrics, sparse_inference):
         """``evaluate`` of a model with item neighbors: its metrics over the blended outputs."""
@@ -1619,10 +1633,8 @@ class UniversalDeepTransformer:
             unknown += n_unknown
             for lo, (scores, log_norm) in self._blended_outputs(chunk, offsets, ids, vals, sparse_inference):
                 lab_offsets, (lab_ids,) = slice_rows(labels.offsets, [labels.ids], lo, lo + scores.batch_size)
-                top, best = top_outputs(scores, k)
-                top[best == -np.inf] = -1
-                update_metrics(accumulators, top, Labels(lab_offsets, lab_ids),
-                               ItemNeighbors.probabilities(scores, log_norm))
+                update_metrics(accumulators, self._blended_ranking(scores, log_norm, k)[0],
+                               Labels(lab_offsets, lab_ids), ItemNeighbors.probabilities(scores, log_norm))
                 n_seen += scores.batch_size
         warn_unknown_labels(describe(data), self.target, unknown)
         if n_seen == 0:
@@ -1636,21 +1648,11 @@ class UniversalDeepTransformer:
         unnamed neuron made each neuron an insert into a list that long (2,000 rows of 20,000
         classes, 17,003 unnamed: 207 s; 0.9 s so): rows are scored a block at a time and the
         unnamed neurons left out of the ranking, not out of the softmax."""
-        n = offsets.shape[0] - 1
-        step = max(1, SCORE_BLOCK_VALUES // self.n_classes)
-        out_ids, out_scores = [], []
-        for lo in range(0, n, step):
-            hi = min(lo + step, n)
-            block, (block_ids, block_vals) = slice_rows(offsets, [ids, vals], lo, hi)
-            x = csr_value(self.input_dim, block, block_ids, block_vals)
-            one = hi - lo == 1  # a served prediction: one thread, as Model.predict runs a single row
-            scores = self.model.output_values(Batch((x,)), serial=one).to_dense()
-            top, best = top_outputs(Value.dense(np.ascontiguousarray(scores[:, :named])), min(k, named), serial=one)
-            out_ids.append(top)
-            out_scores.append(best)
-        if not out_ids:
-            return np.zeros((0, k), dtype=np.int32), np.zeros((0, k), dtype=np.float32)
-        return np.concatenate(out_ids), np.concatenate(out_scores)
+        parts = []
+        for _, output in self._output_blocks(offsets, ids, vals):
+            scores = np.ascontiguousarray(output.to_dense()[:, :named])
+            parts.append(top_outputs(Value.dense(scores), min(k, named), serial=output.batch_size == 1))
+        return _stacked(parts, k)
 
     def predict(self, row: dict[str, Any], top_k: int = 1,
                 sparse_inference: bool = False) -> list[tuple[Any, float | None]]:
