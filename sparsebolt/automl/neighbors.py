@@ -62,13 +62,14 @@ class ItemNeighbors:
     @classmethod
     def fit(cls, user_offsets, user_items, n_items):
         """From users' item sets (``user_sets``) of class ids below ``n_items``."""
-        counts = kernels.neighbor_counts(user_offsets, user_items, n_items,
-                                 max(MIN_NEIGHBORS, NEIGHBOR_BUDGET // max(n_items, 1)))
+        users = kernels.item_users(user_offsets, user_items, n_items)  # built once for both passes
+        counts = kernels.neighbor_counts(user_offsets, user_items, *users,
+                                         max(MIN_NEIGHBORS, NEIGHBOR_BUDGET // max(n_items, 1)))
         offsets = np.zeros(n_items + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
         ids = np.empty(offsets[-1], dtype=np.int32)
         vals = np.empty(offsets[-1], dtype=np.float32)
-        kernels.item_neighbors(user_offsets, user_items, n_items, offsets, ids, vals)
+        kernels.item_neighbors(user_offsets, user_items, *users, offsets, ids, vals)
         return cls(offsets, ids, vals)
 
     @property

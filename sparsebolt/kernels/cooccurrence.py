@@ -11,8 +11,12 @@ _BLOCKS = 64
 
 
 @njit(cache=True)
-def _inverted(user_offsets, user_items, n_items):
-    """(item_offsets int64[n_items + 1], item_users int32[nnz]): the users of each item."""
+def item_users(user_offsets, user_items, n_items):
+    """(item_offsets int64[n_items + 1], item_users int32[nnz]): the users of each item, for
+    ``neighbor_counts`` and ``item_neighbors``.
+
+    user_offsets : int64[U + 1]   user_items : int32[nnz]   each user's distinct items, in [0, n_items)
+    """
     counts = np.zeros(n_items + 1, dtype=np.int64)
     for e in range(user_items.shape[0]):
         counts[user_items[e] + 1] += 1
@@ -46,13 +50,14 @@ def _co_users(i, item_offsets, item_users, user_offsets, user_items, shared, tou
 
 
 @njit(parallel=True, cache=True)
-def neighbor_counts(user_offsets, user_items, n_items, max_neighbors):
+def neighbor_counts(user_offsets, user_items, item_offsets, item_users, max_neighbors):
     """int64[n_items]: how many neighbors ``item_neighbors`` gives each item (the items it
     shares a user with, at most ``max_neighbors``).
 
     user_offsets : int64[U + 1]   user_items : int32[nnz]   each user's distinct items, in [0, n_items)
+    item_offsets : int64[n_items + 1]   item_users : int32[nnz]   ``item_users``
     """
-    item_offsets, item_users = _inverted(user_offsets, user_items, n_items)
+    n_items = item_offsets.shape[0] - 1
     counts = np.zeros(n_items, dtype=np.int64)
     n_blocks = min(_BLOCKS, max(n_items, 1))
     for b in prange(n_blocks):
@@ -67,17 +72,18 @@ def neighbor_counts(user_offsets, user_items, n_items, max_neighbors):
 
 
 @njit(parallel=True, cache=True)
-def item_neighbors(user_offsets, user_items, n_items, offsets, out_ids, out_vals):
+def item_neighbors(user_offsets, user_items, item_offsets, item_users, offsets, out_ids, out_vals):
     """Each item's most similar items by the cosine of their user sets (item-item
     collaborative filtering: users of both / sqrt(users of one * users of the other)), as
     many as its slots hold, best first, the lower id first among equal similarities; no item
     is its own neighbor.
 
     user_offsets : int64[U + 1]   user_items : int32[nnz]   each user's distinct items, in [0, n_items)
+    item_offsets : int64[n_items + 1]   item_users : int32[nnz]   ``item_users``
     offsets : int64[n_items + 1]   each item's slots (``neighbor_counts``' cumulative sum)
     out_ids : int32[offsets[-1]]   out_vals : float32[offsets[-1]]   written
     """
-    item_offsets, item_users = _inverted(user_offsets, user_items, n_items)
+    n_items = item_offsets.shape[0] - 1
     n_blocks = min(_BLOCKS, max(n_items, 1))
     for b in prange(n_blocks):
         shared = np.zeros(n_items, dtype=np.float32)

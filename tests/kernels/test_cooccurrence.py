@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from sparsebolt.kernels.cooccurrence import (blend_history, blend_history_serial, dense_neighbors, history_scores,
-                                             history_scores_serial, item_neighbors, neighbor_counts)
+                                             history_scores_serial, item_neighbors, item_users, neighbor_counts)
 
 NO_MATRIX = np.zeros((0, 0), dtype=np.float32)
 
@@ -35,13 +35,14 @@ def _cosine(x):
 def test_item_neighbors_are_each_items_most_similar_by_cosine(cap):
     offsets, items, x = _user_sets(0)
     n_items = x.shape[1]
-    counts = neighbor_counts(offsets, items, n_items, cap)
+    users = item_users(offsets, items, n_items)
+    counts = neighbor_counts(offsets, items, *users, cap)
     sim = _cosine(x)
     np.testing.assert_array_equal(counts, np.minimum((sim > 0).sum(1), cap))
     nb_offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     ids = np.empty(nb_offsets[-1], np.int32)
     vals = np.empty(nb_offsets[-1], np.float32)
-    item_neighbors(offsets, items, n_items, nb_offsets, ids, vals)
+    item_neighbors(offsets, items, *users, nb_offsets, ids, vals)
     for i in range(n_items):
         want = np.lexsort((np.arange(n_items), -sim[i]))[:counts[i]]  # ties: the lower id first
         np.testing.assert_array_equal(ids[nb_offsets[i]:nb_offsets[i + 1]], want)
@@ -52,10 +53,11 @@ def test_item_neighbors_are_each_items_most_similar_by_cosine(cap):
 def _neighbors(seed):
     offsets, items, x = _user_sets(seed)
     n_items = x.shape[1]
-    counts = neighbor_counts(offsets, items, n_items, n_items)
+    users = item_users(offsets, items, n_items)
+    counts = neighbor_counts(offsets, items, *users, n_items)
     nb_offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     ids, vals = np.empty(nb_offsets[-1], np.int32), np.empty(nb_offsets[-1], np.float32)
-    item_neighbors(offsets, items, n_items, nb_offsets, ids, vals)
+    item_neighbors(offsets, items, *users, nb_offsets, ids, vals)
     return (nb_offsets, ids, vals), _cosine(x)
 
 
