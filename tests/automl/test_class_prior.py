@@ -56,3 +56,28 @@ def test_a_dense_output_keeps_its_biases(monkeypatch):
     plain, _ = _fit(rows, (0.0,), monkeypatch)
     assert udt.model.output.layer.sparsity == 1.0 and history.prior_weight == 0.0
     np.testing.assert_array_equal(udt.model.output.layer.b.value, plain.model.output.layer.b.value)
+
+
+def test_streamed_rows_take_the_prior_from_the_counts_of_the_rows_trained_on(monkeypatch, tmp_path):
+    # streamed, the counts come from the first epoch's pass over the chunks (the held-out rows
+    # of the first chunk left out), with no pass of their own over the file
+    rows = _popular(20000, 0)
+    path = tmp_path / "rows.csv"
+    path.write_text("user,item\n" + "".join(f"{r['user']},{r['item']}\n" for r in rows))
+    monkeypatch.setattr(udt_module, "PRIOR_WEIGHTS", WEIGHTS)
+    seen = []
+    adjust = udt_module.UniversalDeepTransformer._adjust_for_prior
+    monkeypatch.setattr(udt_module.UniversalDeepTransformer, "_adjust_for_prior",
+                        lambda self, val, counts, metric: seen.append(counts) or adjust(self, val, counts, metric))
+    udt = sb.UniversalDeepTransformer({"user": sb.types.categorical(), "item": sb.types.categorical()},
+                                      target="item")
+    history = udt.train(path, verbose=False, max_in_memory_rows=8192)
+    assert udt.model.output.layer.sparsity < 1.0 and history.prior_weight > 0.0
+    (counts,) = seen
+    assert counts.sum() == history.epochs[0]["samples"]
+    index = udt.featurizer.labels.index
+    every = np.bincount([index[r["item"]] for r in rows], minlength=udt.n_classes)
+    assert np.all(counts <= every) and (every - counts).sum() == 20000 - history.epochs[0]["samples"]
+    # the held-out rows are the first chunk's: the later chunks count whole
+    later = np.bincount([index[r["item"]] for r in rows[8192:]], minlength=udt.n_classes)
+    assert np.all(counts >= later)

@@ -149,3 +149,22 @@ def test_rows_of_several_items_count_each_item():
     preds = udt.predict_batch([{"user": u, "time": first[u]} for u in sorted(later)], top_k=20)
     assert all(label not in past[u] for u, p in zip(sorted(later), preds) for label, _ in p)
     assert udt.neighbors.offsets[-1] > 0
+
+
+def test_streamed_rows_choose_the_neighbors_too(fitted, tmp_path):
+    # held out from the first chunk only; the rows of the later chunks are kept ones, and the
+    # model's similarities come from every interaction, as in memory
+    udt, _, train, later, first = fitted
+    path = tmp_path / "rows.csv"
+    path.write_text("user,item,time\n" + "".join(f"{r['user']},{r['item']},{r['time']}\n" for r in train))
+    streamed = sb.UniversalDeepTransformer(TYPES, target="item", temporal_tracking={"user": ["item"]})
+    history = streamed.train(path, verbose=False, max_in_memory_rows=1024)
+    assert history.history_weight > 0.0 and history.history_excluded
+    np.testing.assert_array_equal(streamed.neighbors.offsets, udt.neighbors.offsets)
+    np.testing.assert_array_equal(streamed.neighbors.ids, udt.neighbors.ids)
+    blended = _recall(streamed, later, first)
+    streamed.neighbors = None
+    past = {}
+    for r in train:
+        past.setdefault(r["user"], set()).add(r["item"])
+    assert blended > _recall(streamed, later, first, past) + 0.03
