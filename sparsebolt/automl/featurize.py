@@ -250,6 +250,12 @@ class LabelMap:
         """The label of output ``i`` (None for a forgotten one)."""
         return i if self.label_type == "int" else self.labels[i]
 
+    @property
+    def forgotten(self):
+        """How many ids ``forget`` freed that no label has taken again (``index`` holds the
+        named ones only)."""
+        return len(self.labels) - len(self.index)
+
     def add(self, label):
         """The id of a new label, in the slot of a forgotten one if there is one."""
         free = [i for i, lab in enumerate(self.labels) if lab is None]

@@ -1582,7 +1582,7 @@ class UniversalDeepTransformer:
             labels = self.featurizer.labels
             # neurons beyond the labels seen in training (n_classes larger than needed) have no name
             unnamed = labels.size - len(labels.labels) if labels.label_type == "str" else 0
-            forgotten = labels.labels.count(None) if labels.label_type == "str" else 0
+            forgotten = labels.forgotten if labels.label_type == "str" else 0
             calibrated = self._binary and self.calibration != (1.0, 0.0)  # the softmax's are Platt's raw ones
             if calibrated and self.calibration[0] > 0 and self.calibration[1] == 0.0:
                 # the shift is in the output bias (_decide_by_calibration): one forward pass

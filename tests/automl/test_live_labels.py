@@ -41,10 +41,15 @@ def test_a_new_class_is_predicted_at_once_and_the_old_ones_keep_their_answers(mo
     # forget: never predicted again, even in a top 3 of 3
     no_id = model.featurizer.labels.index["no"]
     model.forget("no")
+    assert model.featurizer.labels.forgotten == 1
     top = model.predict_batch(bad, top_k=3)
     assert all("no" not in [label for label, _ in r] for r in top) and all(len(r) == 2 for r in top)
+    # a model file keeps the freed id
+    model.save(tmp_path / "forgot.sbm")
+    assert sb.UniversalDeepTransformer.load(tmp_path / "forgot.sbm").featurizer.labels.forgotten == 1
     # introduced again: the freed neuron, no growth
     assert model.introduce_label(bad[:10], "no") == no_id and model.n_classes == 3
+    assert model.featurizer.labels.forgotten == 0
     assert np.mean([label == "no" for label in _labels(model, bad[10:])]) > 0.9
     # it saves, loads and keeps training (the new neuron's optimizer moments start at zero)
     model.save(tmp_path / "m.sbm")
