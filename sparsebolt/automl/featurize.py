@@ -20,8 +20,8 @@ import numpy as np
 
 from ..data.batch import Labels
 from ..data.csv import CodedColumn, is_missing_marker
-from ..data.text import (NO_FREQUENCIES, document_frequencies, salt, string_hashes, token_hashes, weigh,
-                         word_pair_counts)
+from ..data.text import (NO_FREQUENCIES, cached_inverse, document_frequencies, salt, string_hashes, token_hashes,
+                         weigh, word_pair_counts)
 from ..kernels import featurize as fk
 from . import types as T
 from .temporal import InteractionHistory
@@ -812,6 +812,8 @@ class Featurizer:
         self.nodes = NodeIndex()
         # {'tfidf' text column: (rows, the ids that occur int64[m] sorted, in how many rows int64[m])}
         self.document_frequencies = {}
+        # each column's (document frequencies, their idf), worked out once (``text.cached_inverse``)
+        self._idf = {}
         self._salt_cache = {}
         # the periodic places own the last ids (False in configs written before: hashed like tokens)
         self.reserved_positions = True
@@ -919,13 +921,15 @@ class Featurizer:
         self._decide_text(t, strings)
         off, hashes = token_hashes(strings, t.tokenizers, t.encoding,
                                    [self._salt("text", column, tok) for tok in t.tokenizers])
-        frequencies = None
+        idf = None
         # indexed node features never depend on what training fits: index before or after it alike
         if t.weighting == "tfidf" and mode != "index":
             if mode == "train" and column not in self.document_frequencies:
                 self.document_frequencies[column] = document_frequencies(off, hashes, self.input_dim)
-            frequencies = self.document_frequencies.get(column, NO_FREQUENCIES)
-        off, hashes, vals = weigh(off, hashes, self.input_dim, frequencies)
+            self._idf[column] = cached_inverse(self._idf.get(column),
+                                               self.document_frequencies.get(column, NO_FREQUENCIES))
+            idf = self._idf[column][1]
+        off, hashes, vals = weigh(off, hashes, self.input_dim, idf)
         out.add_csr(off, hashes, vals)
         missing = np.array([v is None for v in values], dtype=bool)
         if missing.any():

@@ -52,6 +52,17 @@ def test_fit_transform_matches_fit_then_transform():
         np.testing.assert_array_equal(x, y)
 
 
+def test_a_refit_weighs_by_the_new_frequencies():
+    # the idf is worked out once a fit: a second fit must not keep the first's
+    feat = sb.data.HashedTextFeaturizer(char_ngram=(3, 5), idf=True).fit(TEXTS)
+    first = feat.transform(TEXTS)
+    feat.fit(TEXTS[:2])
+    fresh = sb.data.HashedTextFeaturizer(char_ngram=(3, 5), idf=True).fit(TEXTS[:2])
+    for x, y in zip(feat.transform(TEXTS), fresh.transform(TEXTS)):
+        np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(feat.transform(TEXTS)[2], first[2])
+
+
 def test_idf_needs_fit_and_bad_ranges_are_refused():
     with pytest.raises(ValueError, match="must be fit"):
         sb.data.HashedTextFeaturizer(idf=True).transform(TEXTS)
