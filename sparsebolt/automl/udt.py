@@ -235,6 +235,21 @@ def _label_counts(labels, dim):
     return np.bincount(labels.ids, weights=labels.vals, minlength=dim)[:dim]
 
 
+def _named_labels(labels, named, ids, scores, k):
+    """The first ``k`` (label, score) of a row's ranked output ``ids`` that name a class (an
+    id below ``named``, not forgotten, not -1), stopping there: the ranking holds every
+    unnamed and forgotten neuron besides."""
+    out = []
+    for i, s in zip(np.asarray(ids).tolist(), np.asarray(scores).tolist()):
+        if 0 <= i < named:
+            label = labels.name(i)
+            if label is not None:
+                out.append((label, s))
+                if len(out) == k:
+                    break
+    return out
+
+
 def _stacked(parts, k):
     """(ids int32[n, k], scores float32[n, k]) of blocks' (ids, scores) one above the other."""
     if not parts:
@@ -1602,9 +1617,7 @@ class UniversalDeepTransformer:
             if calibrated:
                 scores = np.where(np.asarray(top) == 1, second[:, None], 1.0 - second[:, None])
             named = labels.size - unnamed
-            yield [[(labels.name(int(i)), float(s)) for i, s in zip(r_ids, r_scores)
-                    if 0 <= i < named and labels.name(int(i)) is not None][:top_k]
-                   for r_ids, r_scores in zip(top, scores)]
+            yield [_named_labels(labels, named, r_ids, r_scores, top_k) for r_ids, r_scores in zip(top, scores)]
 
     def _output_blocks(self, offsets, ids, vals, sparse_inference=False):
         """Yield (first row, output Value) of featurized rows (CSR), a block of at most
