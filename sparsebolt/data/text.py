@@ -110,8 +110,8 @@ def inverse_frequencies(frequencies):
 
 
 def cached_inverse(cache, frequencies):
-    """``inverse_frequencies(frequencies)``, kept in ``cache`` (a dict's entry: (the
-    frequencies, their idf)) until other frequencies are asked for."""
+    """(frequencies, ``inverse_frequencies(frequencies)``): ``cache`` (the last call's
+    return, or None) when it holds these frequencies, else worked out anew."""
     if cache is None or cache[0] is not frequencies:
         cache = (frequencies, inverse_frequencies(frequencies))
     return cache
