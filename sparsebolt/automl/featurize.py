@@ -55,6 +55,16 @@ def _distinct(values):
     return list(codes), np.array(index, dtype=np.int64)
 
 
+def _distinct_codes(codes, n):
+    """np.unique(codes, return_inverse=True) of codes below ``n`` (a vocabulary's places),
+    by flags instead of a sort: (used int64[u] ascending, place int64[len(codes)]). Sorting
+    every history entry of MovieLens' rows was 0.4 s of its 0.85 s of featurizing."""
+    codes = np.asarray(codes, dtype=np.int64)
+    present = np.zeros(n, dtype=bool)
+    present[codes] = True
+    return np.flatnonzero(present), (np.cumsum(present) - 1)[codes]
+
+
 def _salted(strings, role_salt):
     distinct, index = _distinct(strings)
     hashes = fk.ngram_hashes(np.arange(len(distinct) + 1, dtype=np.int64), string_hashes(distinct),
@@ -1318,7 +1328,7 @@ class Featurizer:
                     if not codes or out is None:
                         continue
                     rows_ = np.repeat(np.arange(n, dtype=np.int64), counts)
-                    used, place = np.unique(np.asarray(codes, dtype=np.int64), return_inverse=True)
+                    used, place = _distinct_codes(codes, len(history.vocab))
                     hashes = _salted([history.vocab[c] for c in used], self._salt(role, user_col, item_col))
                     out.add(rows_, hashes[place], 1.0 / np.sqrt(counts[rows_]))
 
@@ -1340,7 +1350,7 @@ class Featurizer:
             past = history.codes_before(category(user), None if missing[i] else int(secs[i]), _ALL)
             counts[i] = len(past)
             codes += past
-        used, place = np.unique(np.asarray(codes, dtype=np.int64), return_inverse=True)
+        used, place = _distinct_codes(codes, len(history.vocab))
         index = self.labels.index
         classes = np.array([index.get(history.vocab[c], -1) for c in used], dtype=np.int32)[place]
         rows = np.repeat(np.arange(len(users)), counts)[classes >= 0]
