@@ -728,6 +728,10 @@ def parse_times(column, ctype, values, chunk):
                                                     "YYYY-MM-DD (give format='%Y%m%d' or 'unix' for others)")
         secs[present] = parsed.astype(np.int64)
     elif fmt == "unix":
+        whole = _unix_seconds([values[i] for i in present])
+        if whole is not None:
+            secs[present] = whole
+            return secs, missing
         for i in present:
             try:
                 secs[i] = int(float(values[i]))
@@ -746,6 +750,21 @@ def parse_times(column, ctype, values, chunk):
                 raise bad(i) from None
             secs[i] = calendar.timegm(dt.timetuple())
     return secs, missing
+
+
+def _unix_seconds(values):
+    """int64[n] of ``int(float(v))`` for each value, at once, where every value is a finite
+    number NumPy reads and within the years 1-9999; else None (``parse_times`` then reads
+    them one by one, naming the first it cannot). One by one was 0.05 s of each of
+    MovieLens' three reads of its 90,000 times."""
+    try:
+        f = np.array(values, dtype=np.float64)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    whole = np.trunc(f)
+    if not np.all((whole >= UNIX_FIRST) & (whole <= UNIX_LAST)):  # NaN fails it too
+        return None
+    return whole.astype(np.int64)
 
 
 def date_parts(secs):

@@ -811,3 +811,23 @@ def test_a_nodes_indexed_features_carry_no_target_mean():
         assert all(stat not in feat._ids(hashes) for hashes, _ in feat.nodes.features.values())
         own = [ids.count(stat) for ids, _ in trained]  # its own mean, once (none: its twin in its own fold)
         assert max(own) == 1 and sum(own) > 0.7 * len(rows)
+
+
+def _rows_chunk(values):
+    from sparsebolt.data.csv import read_chunks
+    return next(read_chunks([{"d": v} for v in values], ["d"], 100))
+
+
+def test_unix_times_read_at_once_as_one_by_one():
+    # a column NumPy reads whole takes the vectorised path; each value as int(float(v))
+    from sparsebolt.automl import featurize as F
+
+    values = ["874965478", " 12 ", 1.9, -1.9, 7, True, "1e9", -62_135_596_800, 253_402_300_799.5, None, "1_000"]
+    expect = [874965478, 12, 1, -1, 7, 1, 10**9, -62_135_596_800, 253_402_300_799, 0, 1000]
+    secs, missing = F.parse_times("d", sb.types.date("unix"), values, _rows_chunk(values))
+    assert secs.tolist() == expect and missing.tolist() == [False] * 9 + [True, False]
+    assert F._unix_seconds(values[:9] + values[10:]).tolist() == expect[:9] + expect[10:]  # read at once
+    for bad in (float("nan"), "inf", 253_402_300_800, "x"):
+        assert F._unix_seconds([1, bad]) is None
+        with pytest.raises(ValueError, match="row 1: column 'd': cannot read"):
+            F.parse_times("d", sb.types.date("unix"), [1, bad], _rows_chunk([1, bad]))
