@@ -1099,12 +1099,39 @@ class UniversalDeepTransformer:
         best = int(np.argmax(results))
         exclude, weight = ways[best // len(HISTORY_WEIGHTS)], HISTORY_WEIGHTS[best % len(HISTORY_WEIGHTS)]
         if weight or exclude:
-            users_, lengths, _, items_ = f.histories[(user_col, self.target)].as_lists()
-            counts, classes = self._item_classes(items_)
-            user_codes = np.repeat(np.repeat(np.arange(len(users_)), lengths), counts)
-            self.neighbors = ItemNeighbors.fit(*user_sets(user_codes, classes, layer.dim), layer.dim)
+            self.neighbors = self._fit_neighbors()
             self.neighbors.weight, self.neighbors.exclude = weight, exclude
         return weight, exclude
+
+    def _fit_neighbors(self):
+        """ItemNeighbors (weight 0, past items in) of every interaction the target's history
+        holds, over the output's classes."""
+        dim = self.model.output.layer.dim
+        history = self.featurizer.histories[(self.featurizer.target_tracker(), self.target)]
+        users, lengths, _, items = history.as_lists()
+        counts, classes = self._item_classes(items)
+        user_codes = np.repeat(np.repeat(np.arange(len(users)), lengths), counts)
+        return ItemNeighbors.fit(*user_sets(user_codes, classes, dim), dim)
+
+    def refresh_neighbors(self) -> None:
+        """Work out the item neighbors' similarities again from every interaction the
+        histories hold now: those ``update_history`` recorded since training, and items of
+        classes ``introduce_label`` added, which had none. The weight and whether past items
+        are left out stay as training chose them. It costs what the neighbors' fit in
+        training did (about 0.15 s for MovieLens' 1,682 items and 90,000 interactions).
+
+        Raises
+        ------
+        ValueError
+            When the model has no item neighbors (``neighbors`` is None: automatic training
+            of a next-item target did not choose them).
+        """
+        if self.neighbors is None:
+            raise ValueError(f"refresh_neighbors needs item neighbors, which this {_OWNER} does not use "
+                             f"(neighbors is None: automatic training of a next-item target chooses them).")
+        weight, exclude = self.neighbors.weight, self.neighbors.exclude
+        self.neighbors = self._fit_neighbors()
+        self.neighbors.weight, self.neighbors.exclude = weight, exclude
 
     def _item_classes(self, values):
         """(counts int64[n], classes int64[counts.sum()]): the class ids of the items of each

@@ -168,3 +168,36 @@ def test_streamed_rows_choose_the_neighbors_too(fitted, tmp_path):
     for r in train:
         past.setdefault(r["user"], set()).add(r["item"])
     assert blended > _recall(streamed, later, first, past) + 0.03
+
+
+def test_refresh_neighbors_takes_interactions_recorded_since_training(tmp_path):
+    train, later, first = _histories(3)
+    udt = sb.UniversalDeepTransformer(TYPES, target="item", temporal_tracking={"user": ["item"]})
+    udt.train(train, verbose=False)
+    weight, exclude = udt.neighbors.weight, udt.neighbors.exclude
+    # a new item that half the users of an item take up after training
+    anchor = train[0]["item"]
+    fans = sorted({r["user"] for r in train if r["item"] == anchor})
+    takers, others = fans[: len(fans) // 2], fans[len(fans) // 2:]
+    new = [{"user": u, "item": "brand_new", "time": 5_000_000 + i} for i, u in enumerate(takers)]
+    new_id = udt.introduce_label(new, "brand_new")
+    udt.update_history(new)
+    assert udt.neighbors.offsets.shape[0] - 1 <= new_id  # none for the class added
+
+    def places():  # where the new item ranks for the anchor's other users
+        rows = [{"user": u, "time": 6_000_000} for u in others]
+        ranked = udt.predict_batch(rows, top_k=udt.n_classes)
+        return [[label for label, _ in r].index("brand_new") for r in ranked]
+
+    before = places()
+    udt.refresh_neighbors()
+    table = udt.neighbors
+    assert (table.weight, table.exclude) == (weight, exclude)
+    assert udt.featurizer.labels.index[anchor] in table.ids[table.offsets[new_id]:table.offsets[new_id + 1]]
+    assert np.mean(places()) < np.mean(before) / 2  # 77.5 -> 10.2 when written
+    path = tmp_path / "m.sbm"
+    udt.save(path)
+    np.testing.assert_array_equal(sb.UniversalDeepTransformer.load(path).neighbors.ids, table.ids)
+    udt.neighbors = None
+    with pytest.raises(ValueError, match="refresh_neighbors needs item neighbors"):
+        udt.refresh_neighbors()
