@@ -8,7 +8,8 @@
                     {"rows": [{...}, ...]}                               UniversalDeepTransformer)
                     -> {"labels": [...], "scores": [...]} or {"predictions": [...]}
     POST /update    {"rows": [{"user": ..., "item": ..., "time": ...}]}  record interactions
-                    (a UniversalDeepTransformer with temporal tracking)
+                    (a UniversalDeepTransformer with temporal tracking); with
+                    "refresh_neighbors": true, then work out its item neighbors again
     GET  /health    {"status": "ok"}
     GET  /model     what the model is: layers, sizes, hash settings, limits (the file's
                     name, not its path)

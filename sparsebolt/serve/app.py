@@ -120,9 +120,13 @@ class RowPredictor:
             out = self.udt.predict_batch(rows, top_k=top_k, sparse_inference=self.sparse_inference)
         return [{"labels": [label for label, _ in r], "scores": [score for _, score in r]} for r in out]
 
-    def update(self, rows):
+    def update(self, rows, refresh_neighbors=False):
+        if refresh_neighbors and self.udt.neighbors is None:  # before recording anything
+            raise ValueError("refresh_neighbors needs item neighbors, which this model does not use")
         with self._lock:
             self.udt.update_history(rows)
+            if refresh_neighbors:
+                self.udt.refresh_neighbors()
 
 
 def create_app(model: "Model | UniversalDeepTransformer", model_path: str | os.PathLike | None = None,
@@ -269,9 +273,11 @@ def _row_app(udt, model_path, sparse_inference, default_top_k, max_top_k, max_ba
             return self
 
     class UpdateRows(BaseModel):
-        """Interactions to record: rows with the user, item and time columns."""
+        """Interactions to record: rows with the user, item and time columns; with
+        ``refresh_neighbors``, the item neighbors' similarities then worked out again."""
         model_config = ConfigDict(extra="forbid")
         rows: list[Row] = Field(min_length=1, max_length=max_batch)
+        refresh_neighbors: bool = False
 
         @field_validator("rows")
         @classmethod
@@ -310,8 +316,12 @@ def _row_app(udt, model_path, sparse_inference, default_top_k, max_top_k, max_ba
     if udt.temporal_tracking:
         @app.post("/update")
         def update(request: UpdateRows):
+            if request.refresh_neighbors and udt.neighbors is None:
+                return _unprocessable("refresh_neighbors", ValueError(
+                    "this model has no item neighbors to refresh (automatic training of a next-item target "
+                    "chooses them)"))
             try:
-                predictor.update(request.rows)
+                predictor.update(request.rows, request.refresh_neighbors)
             except ValueError as e:
                 return _unprocessable("rows", e)
             return {"recorded": len(request.rows)}

@@ -103,6 +103,11 @@ def test_a_recommender_takes_new_interactions_through_update(tmp_path):
                 r = client.post("/update", json={"rows": [row]})
                 assert r.status_code == 422 and "nothing to record" in r.json()["detail"][0]["msg"], r.json()
             assert client.post("/predict", json={"row": {"user": "new"}, "top_k": True}).status_code == 422
+            # trained for 6 epochs given: no item neighbors to refresh, and nothing recorded
+            r = client.post("/update", json={"rows": [{"user": "new", "item": "item6", "time": 2_000_300}],
+                                              "refresh_neighbors": True})
+            assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "refresh_neighbors"], r.json()
+            assert client.get("/model").json()["automl"]["interactions"] == before
             bad = client.post("/update", json={"rows": [{"user": "new", "item": "item3", "time": "yesterday"}]})
             assert bad.status_code == 422 and "time" in bad.json()["detail"][0]["msg"], bad.json()
             one = client.post("/predict", json={"row": {"user": "new", "time": "yesterday"}})
@@ -126,3 +131,22 @@ def test_an_update_row_is_refused_only_when_it_has_nothing_to_record():
                 {"user": "u1", "item": None, "cat": None, "time": 2000}):
         with pytest.raises(ValueError, match="nothing to record"):
             check(row, update=True)
+
+
+def test_an_update_can_refresh_the_item_neighbors():
+    from sparsebolt.serve.app import RowPredictor
+
+    from ..automl.test_neighbors import TYPES, _histories
+
+    train, _, _ = _histories(3)
+    udt = sb.UniversalDeepTransformer(TYPES, target="item", temporal_tracking={"user": ["item"]})
+    udt.train(train, verbose=False)
+    predictor = RowPredictor(udt)
+    table = udt.neighbors
+    rows = [{"user": r["user"], "item": "i0" if r["item"] != "i0" else "i1", "time": 9_000_000 + i}
+            for i, r in enumerate(train[:200])]
+    predictor.update(rows)
+    assert udt.neighbors is table  # recorded only
+    predictor.update(rows, refresh_neighbors=True)
+    assert udt.neighbors is not table and udt.neighbors.weight == table.weight
+    assert not np.array_equal(udt.neighbors.vals, table.vals)
