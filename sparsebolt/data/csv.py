@@ -398,9 +398,18 @@ def _dict_chunks(rows, columns, chunk_rows):
         for i, r in enumerate(part):
             if not isinstance(r, dict):
                 raise RowError("rows", lo + i, f"expected a dict of column name -> value, got {type(r).__name__}")
-        cols = {c: [] for c in columns}
-        for r in part:
-            for c in columns:
-                v = r.get(c)
-                cols[c].append(None if _is_missing(v) else v)
+        cols = {c: _present([r.get(c) for r in part]) for c in columns}
         yield Chunk("rows", cols, list(range(lo, lo + len(part))), False, lo == 0 and len(part) == len(rows))
+
+
+def _present(values):
+    """``values`` with each missing one (``_is_missing``) as None; a column of only strings,
+    ints or floats is checked without a call a value (adult's row dicts: 0.6 of 1.2 s)."""
+    kinds = set(map(type, values))
+    if kinds <= {str}:
+        return [v if v else None for v in values]
+    if kinds <= {int}:
+        return values
+    if kinds <= {int, float}:
+        return [None if v != v else v for v in values]  # nan is the one float unequal to itself
+    return [None if _is_missing(v) else v for v in values]

@@ -355,3 +355,19 @@ def test_a_column_asked_for_twice_is_read_once(tmp_path):
         (chunk,) = _read(source, columns=("a", "b", "a"), chunk_rows=4096)[2]
         assert chunk.columns["a"] == ["x", "y"] and chunk.columns["b"] == ["1", "2"]
     assert read_text_csv(path, "a", "a") == (["x", "y"], ["x", "y"])
+
+
+@pytest.mark.parametrize("values", [
+    ["a", "", "b", ""],                          # strings: '' is missing
+    [1, 2, 3],                                   # ints: never
+    [1.5, float("nan"), 2, -0.0],                # ints and floats: nan
+    [True, False, 1],                            # bools are no ints here: each value checked
+    ["x", None, 3, float("nan"), np.float32("nan"), np.int64(4), np.datetime64("NaT"), ""],
+])
+def test_row_dicts_mark_the_values_missing_that_is_missing_says(values):
+    from sparsebolt.data.csv import _is_missing
+    rows = [{"a": v, "b": 0} for v in values]
+    got = [r[0] for r in _read(rows, chunk_rows=100)[0]]
+    want = [None if _is_missing(v) else v for v in values]
+    assert [g is None for g in got] == [w is None for w in want]
+    assert [g for g in got if g is not None] == [w for w in want if w is not None]
