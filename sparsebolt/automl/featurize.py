@@ -208,6 +208,7 @@ class LabelMap:
             if v is None:
                 raise chunk.error(i, f"the target column {self.column!r} is empty; every training and "
                                      f"evaluation row needs a label")
+            self._check_single(v, chunk, i)
             parts = [category(p) for p in str(v).split(self.delimiter)] if self.delimiter else [category(v)]
             ids = []
             for p in parts:
@@ -233,6 +234,12 @@ class LabelMap:
             lists.append(ids)
         return Labels.from_lists(lists), unknown
 
+    def _check_single(self, v, chunk, i):
+        if isinstance(v, _CONTAINERS):  # its string would be one made-up class
+            raise chunk.error(i, f"target column {self.column!r}: expected one label a row (a string or a "
+                                 f"number), got a {type(v).__name__}; give several as one string and "
+                                 f"sb.types.categorical(delimiter=...)")
+
     def _single_ids(self, values, chunk, grow):
         """``to_ids`` of string labels one a row, by whole columns; None when a row needs
         the general path (an empty label)."""
@@ -243,6 +250,8 @@ class LabelMap:
         except TypeError:  # an unhashable value (a list)
             mixed = True
         if mixed:  # as strings first
+            for i, v in enumerate(values):
+                self._check_single(v, chunk, i)
             names, index = _distinct([category(v) for v in values])
         names = [category(v) for v in names]
         if "" in names:

@@ -276,6 +276,20 @@ def test_a_categorical_value_holding_several_names_the_row():
             model.predict({"c": value})
 
 
+def test_a_target_value_holding_several_names_the_row():
+    # as an input's: its string would be one made-up class (it was, silently, "['a', 'b']")
+    import pandas as pd
+
+    rows = [{"c": "a" if i % 2 else "b", "y": str(i % 2)} for i in range(20)]
+    for value in (["a", "b"], {"a": 1}, ("a",)):
+        bad = rows[:3] + [dict(rows[3], y=value)] + rows[4:]
+        for source, delimiter in ((bad, None), (pd.DataFrame(bad), None), (bad, "|")):
+            types = {"c": sb.types.categorical(), "y": sb.types.categorical(delimiter=delimiter)}
+            with pytest.raises(ValueError, match=rf"row 3: target column 'y': expected one label a row \(a string "
+                                                 rf"or a number\), got a {type(value).__name__}"):
+                _udt(types).train(source, epochs=1, verbose=False)
+
+
 def test_a_first_train_that_fails_leaves_the_model_as_constructed():
     # a bad input value found after the target was read: the next train fits its own bins and
     # classes (they had stayed: a numerical target's values were clipped to the failed rows'
