@@ -448,6 +448,23 @@ def test_with_temporal_tracking_the_held_out_rows_are_the_latest(tmp_path):
     assert "val_recall@10" in history.epochs[0] and history["samples"][0] == len(rows) - 48
 
 
+def test_streamed_with_temporal_tracking_the_held_out_rows_are_the_first_chunks_latest(tmp_path):
+    rng = np.random.default_rng(3)
+    rows = _sessions(rng, 40, 30, 12)
+    order = rng.permutation(len(rows))  # file order is not time order
+    path = _write_csv(tmp_path / "train.csv", ["user", "item", "time"], [rows[i] for i in order])
+    model = sb.UniversalDeepTransformer(
+        {"user": sb.types.categorical(), "item": sb.types.categorical(n_classes=30),
+         "time": sb.types.date(format="unix")},
+        target="item", temporal_tracking={"user": ["item"]}, **SMALL)
+    n_rows, (held, kept) = model._held_out_rows(path, None, 200)
+    times = np.array([int(rows[i][2]) for i in order[:200]])  # the first chunk's
+    assert n_rows == len(rows) and held.size == 48 and held.size + kept.size == 200
+    assert set(times[held]) == set(np.sort(times)[-48:])
+    history = model.train(path, max_epochs=2, max_in_memory_rows=200, verbose=False)
+    assert "val_recall@10" in history.epochs[0] and history["samples"][0] == len(rows) - 48
+
+
 def test_a_column_type_given_to_one_model_is_not_changed_by_it():
     # the UDT decides an 'auto' tokenizer from the first rows inside its column type: a
     # type object reused for another model must not carry the first model's choice
