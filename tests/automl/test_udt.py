@@ -432,15 +432,22 @@ def test_streamed_training_holds_out_rows_of_the_first_chunk(tmp_path):
     assert model.train(train, max_in_memory_rows=100, max_epochs=1, verbose=False)["samples"] == [900 - 50]
 
 
-def test_with_temporal_tracking_the_held_out_rows_are_the_latest(tmp_path):
+def _shuffled_sessions(tmp_path):
+    """(rows, the file's order of them, the file, an untrained next-item model): the file's
+    order is not time order."""
     rng = np.random.default_rng(3)
     rows = _sessions(rng, 40, 30, 12)
-    order = rng.permutation(len(rows))  # file order is not time order
+    order = rng.permutation(len(rows))
     path = _write_csv(tmp_path / "train.csv", ["user", "item", "time"], [rows[i] for i in order])
     model = sb.UniversalDeepTransformer(
         {"user": sb.types.categorical(), "item": sb.types.categorical(n_classes=30),
          "time": sb.types.date(format="unix")},
         target="item", temporal_tracking={"user": ["item"]}, **SMALL)
+    return rows, order, path, model
+
+
+def test_with_temporal_tracking_the_held_out_rows_are_the_latest(tmp_path):
+    rows, order, path, model = _shuffled_sessions(tmp_path)
     first = model._holdout_order(path, len(rows), 48, None)[:48]
     times = np.array([int(rows[i][2]) for i in order])
     assert set(times[first]) == set(np.sort(times)[-48:])
@@ -449,14 +456,7 @@ def test_with_temporal_tracking_the_held_out_rows_are_the_latest(tmp_path):
 
 
 def test_streamed_with_temporal_tracking_the_held_out_rows_are_the_first_chunks_latest(tmp_path):
-    rng = np.random.default_rng(3)
-    rows = _sessions(rng, 40, 30, 12)
-    order = rng.permutation(len(rows))  # file order is not time order
-    path = _write_csv(tmp_path / "train.csv", ["user", "item", "time"], [rows[i] for i in order])
-    model = sb.UniversalDeepTransformer(
-        {"user": sb.types.categorical(), "item": sb.types.categorical(n_classes=30),
-         "time": sb.types.date(format="unix")},
-        target="item", temporal_tracking={"user": ["item"]}, **SMALL)
+    rows, order, path, model = _shuffled_sessions(tmp_path)
     n_rows, (held, kept) = model._held_out_rows(path, None, 200)
     times = np.array([int(rows[i][2]) for i in order[:200]])  # the first chunk's
     assert n_rows == len(rows) and held.size == 48 and held.size + kept.size == 200
