@@ -307,7 +307,8 @@ class _ChunkStream:
 
     def __iter__(self):
         dim = self.udt.model.output.layer.dim
-        counts = np.zeros(dim) if self.label_counts is None else None
+        # for the class prior of training; an evaluation's stream counts nothing
+        counts = np.zeros(dim) if self.mode == "train" and self.label_counts is None else None
         for i, data in enumerate(self._datasets()):
             if i == 0 and self._kept is not None:
                 data = data.subset(self._kept, seed=int(self._rng.integers(2**31)))
@@ -1069,8 +1070,7 @@ class UniversalDeepTransformer:
         kept = [i for i in itertools.chain(held[1], range(held[0].size + held[1].size, len(users)))
                 if users[i] is not None]
         user_codes = np.unique(np.array([category(users[i]) for i in kept], dtype=object), return_inverse=True)[1]
-        counts, classes = self._item_classes([items[i] for i in kept])
-        chosen = ItemNeighbors.fit(*user_sets(np.repeat(user_codes, counts), classes, layer.dim), layer.dim)
+        chosen = self._item_neighbors(user_codes, [items[i] for i in kept])
         # rows spread over the held-out ones, as many as the scoring budget allows
         n_used = min(val.n_samples, max(1, NEIGHBOR_SCORE_BUDGET // (layer.dim * len(HISTORY_WEIGHTS))))
         used = np.unique(np.linspace(0, val.n_samples - 1, n_used).round().astype(np.int64))
@@ -1104,12 +1104,16 @@ class UniversalDeepTransformer:
     def _fit_neighbors(self):
         """ItemNeighbors (weight 0, past items in) of every interaction the target's history
         holds, over the output's classes."""
-        dim = self.model.output.layer.dim
         history = self.featurizer.histories[(self.featurizer.target_tracker(), self.target)]
         users, lengths, _, items = history.as_lists()
-        counts, classes = self._item_classes(items)
-        user_codes = np.repeat(np.repeat(np.arange(len(users)), lengths), counts)
-        return ItemNeighbors.fit(*user_sets(user_codes, classes, dim), dim)
+        return self._item_neighbors(np.repeat(np.arange(len(users)), lengths), items)
+
+    def _item_neighbors(self, user_codes, values):
+        """ItemNeighbors (weight 0, past items in) over the output's classes of rows of a user
+        (``user_codes``: int[n]) and a target value each (``values``, its items)."""
+        dim = self.model.output.layer.dim
+        counts, classes = self._item_classes(values)
+        return ItemNeighbors.fit(*user_sets(np.repeat(user_codes, counts), classes, dim), dim)
 
     def refresh_neighbors(self) -> None:
         """Work out the item neighbors' similarities again from every interaction the

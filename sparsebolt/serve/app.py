@@ -121,8 +121,6 @@ class RowPredictor:
         return [{"labels": [label for label, _ in r], "scores": [score for _, score in r]} for r in out]
 
     def update(self, rows, refresh_neighbors=False):
-        if refresh_neighbors and self.udt.neighbors is None:  # before recording anything
-            raise ValueError("refresh_neighbors needs item neighbors, which this model does not use")
         with self._lock:
             self.udt.update_history(rows)
             if refresh_neighbors:
@@ -284,6 +282,14 @@ def _row_app(udt, model_path, sparse_inference, default_top_k, max_top_k, max_ba
         def _rows_valid(cls, rows):
             return _rows_valid(rows, update=True)
 
+        @field_validator("refresh_neighbors")
+        @classmethod
+        def _refreshable(cls, refresh):  # refused before anything is recorded
+            if refresh and udt.neighbors is None:
+                raise ValueError("this model has no item neighbors to refresh (automatic training of a next-item "
+                                 "target chooses them)")
+            return refresh
+
     limits = {"max_batch": max_batch, "max_top_k": max_top_k, "max_body_bytes": max_body_bytes,
               "default_top_k": default_top_k}
     saved = {"config": udt.get_config(), "state": featurizer_state(udt.featurizer)[0]}
@@ -316,10 +322,6 @@ def _row_app(udt, model_path, sparse_inference, default_top_k, max_top_k, max_ba
     if udt.temporal_tracking:
         @app.post("/update")
         def update(request: UpdateRows):
-            if request.refresh_neighbors and udt.neighbors is None:
-                return _unprocessable("refresh_neighbors", ValueError(
-                    "this model has no item neighbors to refresh (automatic training of a next-item target "
-                    "chooses them)"))
             try:
                 predictor.update(request.rows, request.refresh_neighbors)
             except ValueError as e:
