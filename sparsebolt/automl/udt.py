@@ -26,6 +26,7 @@ from ..data.split import stratified_order
 from ..data.value import Value
 from ..io import ModelFileError, save_model_file
 from ..lsh.config import default_sparsity
+from ..lsh.index import PROBES
 from ..nn.layers.base import Context
 from ..nn import Embedding, FullyConnected, Input, Model, NumericEmbedding
 from ..nn.model import load_model_file
@@ -1611,13 +1612,11 @@ class UniversalDeepTransformer:
 
     def _warn_unpinned(self, sparse_inference):
         """Warn when sparse inference would rank on hash tables that hold no pinned training
-        label: training on streamed rows leaves them so, and so does a neuron
-        ``introduce_label`` adds (the tables are built anew)."""
+        label: training on streamed rows leaves them so."""
         if sparse_inference and can_pin(self.model) and not self.model.output.layer.index.frozen:
             warnings.warn("sparse_inference on hash tables that hold no pinned training labels (training on streamed "
-                          "rows, or introduce_label adding a class, leaves them so): call "
-                          "prepare_sparse_inference with the training rows first, or sparse inference may miss "
-                          "what dense inference ranks first.", UserWarning, stacklevel=3)
+                          "rows leaves them so): call prepare_sparse_inference with the training rows first, "
+                          "or sparse inference may miss what dense inference ranks first.", UserWarning, stacklevel=3)
 
     def _predicted_chunks(self, rows, top_k, sparse_inference, chunk_rows=None):
         """``predict_batch``'s results a chunk of ``rows`` (``chunk_rows`` rows) at a time
@@ -1855,15 +1854,15 @@ class UniversalDeepTransformer:
 
     def introduce_label(self, rows: pd.DataFrame | Sequence[dict], label: str) -> int:
         """Teach the trained model a new class, or more examples of a known one, from
-        ``rows`` (dicts or a DataFrame of input columns) without training: the class's
-        output neuron is moved (a new one added) just far enough towards the rows' mean
-        embedding that the rows' mean scores it one logit above the best class they get
-        now. Prediction, sparse inference included (the rows' buckets are pinned to it),
-        reflects it at once; later training refines it. Other classes' rows mostly keep their
-        answers; a briefly trained model can lose some to it (docs/automl.md). A sparse output's
-        tables are rebuilt when a neuron is added, which drops earlier pins: call
-        ``prepare_sparse_inference`` with the training rows and these rows labeled
-        ``label`` (the training rows alone drop this class's pins too).
+        ``rows`` (dicts or a DataFrame of input columns) without training, so that the rows'
+        mean scores the class one logit above the best class it gets now: a known class's
+        output neuron is moved just far enough towards the rows' mean embedding; a new class
+        gets a neuron as long as the classes' median one, pointing from the training rows'
+        mean embedding to the rows', its bias setting the score. Prediction, sparse inference
+        included (the class is pinned into the buckets of the rows and those sparse inference
+        probes next to them; the tables keep their other pins), reflects it at once; later
+        training refines it. Other classes' rows mostly keep their answers; rows like the
+        new ones in the hidden representation can go to it (docs/automl.md).
 
         Parameters
         ----------
@@ -1905,25 +1904,38 @@ class UniversalDeepTransformer:
         named = np.array([lab is not None for lab in labels.labels] + [False] * (layer.dim - len(labels.labels)))
         z = h @ W.T + b
         target = z[:, named].max(axis=1).mean() + 1.0 if named.any() else 1.0
-        k = labels.index.get(label)
-        if k is None:
-            k = labels.add(str(label))
-            if k < layer.dim:  # a forgotten class's neuron: start from nothing
-                layer.W.value[k], layer.b.value[k] = 0.0, 0.0
-            else:
-                self.model.add_output_neurons(np.zeros((1, layer.W.value.shape[1])), np.zeros(1))
-                layer = self.model.output.layer
         mean = h.mean(axis=0)
         # the direction that sets these rows apart from the training rows' mean
         d = mean - self.center if self.center is not None else mean
-        if float(d @ mean) <= 1e-6 * float(mean @ mean):
-            d = mean
-        w = layer.W.value[k].astype(np.float64)
-        gap = target - (w @ mean + float(layer.b.value[k]))
-        if gap > 0:
-            layer.W.value[k] = w + gap * d / float(d @ mean)
-        if layer.index is not None:
-            self.pin_labels(self._with_label(rows, label), verbose=False)
+        k = labels.index.get(label)
+        if k is None:
+            k = labels.add(str(label))
+            # a neuron as long as a class's usual one, along d, its bias setting the rows'
+            # mean at the target (a zero neuron scores 0: above every row whose best logit
+            # is negative, a fifth of a planted task's rows)
+            norms = np.linalg.norm(W[named], axis=1)
+            length = float(np.median(norms)) if norms.size and np.median(norms) > 0 else 1.0
+            if float(np.linalg.norm(d)) <= 1e-6 * float(np.linalg.norm(mean)):
+                d = mean
+            w_new = length * d / max(float(np.linalg.norm(d)), 1e-12)
+            b_new = target - float(w_new @ mean)
+            if k < layer.dim:  # a forgotten class's neuron
+                layer.W.value[k], layer.b.value[k] = w_new, b_new
+            else:
+                self.model.add_output_neurons(w_new[None, :], np.array([b_new]))
+                layer = self.model.output.layer
+        else:
+            if float(d @ mean) <= 1e-6 * float(mean @ mean):
+                d = mean
+            w = layer.W.value[k].astype(np.float64)
+            gap = target - (w @ mean + float(layer.b.value[k]))
+            if gap > 0:
+                layer.W.value[k] = w + gap * d / float(d @ mean)
+        if can_pin(self.model):
+            # into the buckets sparse inference probes too: the class's other rows are unseen
+            n = h.shape[0]
+            layer.index.pin_labels(Value.dense(h.astype(np.float32)), np.arange(n + 1, dtype=np.int64),
+                                   np.full(n, k, dtype=np.int32), every=True, probes=PROBES)
         return k
 
     def forget(self, label: str) -> None:
@@ -1953,11 +1965,6 @@ class UniversalDeepTransformer:
         layer = self.model.output.layer
         layer.W.value[k] = 0.0
         layer.b.value[k] = _FORGOTTEN_BIAS
-
-    def _with_label(self, rows, label):
-        if hasattr(rows, "assign"):  # a DataFrame
-            return rows.assign(**{self.target: label})
-        return [{**r, self.target: label} for r in rows]
 
     def _class_id(self, label):
         labels = self.featurizer.labels

@@ -27,20 +27,43 @@ def build_tables(keys, buckets, counts, pinned, seed):
     seed : int
     """
     dim, n_tables = keys.shape
-    reservoir = buckets.shape[2]
     for t in prange(n_tables):
         counts[t, :] = 0
         pinned[t, :] = 0
         for i in range(dim):
+            _offer(buckets, counts, t, keys[i, t], i, seed, 0)
+
+
+@njit(inline="always")
+def _offer(buckets, counts, t, b, j, seed, kept):
+    """Offer neuron j to bucket b of table t by the reservoir rule, which never replaces
+    its first ``kept`` slots (pinned labels)."""
+    c = counts[t, b]
+    if c < buckets.shape[2]:
+        buckets[t, b, c] = j
+    else:
+        r = mix(seed, t, j) % (c + 1)
+        if kept <= r < buckets.shape[2]:
+            buckets[t, b, r] = j
+    counts[t, b] = c + 1
+
+
+@njit(parallel=True, cache=True)
+def insert_neurons(keys, first, buckets, counts, pinned, seed):
+    """Add neurons ``first``, ``first + 1``, ... to tables ``build_tables`` filled, by its
+    reservoir rule, keeping pinned slots: the tables of a grown layer without a rebuild,
+    which would drop the labels pinned in them. Each table by one thread, in id order.
+
+    keys : int32[n, L]            the new neurons' buckets
+    first : int                   the first new neuron's id
+    buckets, counts, pinned       as in ``build_tables``; updated
+    seed : int
+    """
+    n, n_tables = keys.shape
+    for t in prange(n_tables):
+        for i in range(n):
             b = keys[i, t]
-            c = counts[t, b]
-            if c < reservoir:
-                buckets[t, b, c] = i
-            else:
-                r = mix(seed, t, i) % (c + 1)
-                if r < reservoir:
-                    buckets[t, b, r] = i
-            counts[t, b] = c + 1
+            _offer(buckets, counts, t, b, first + i, seed, pinned[t, b])
 
 
 @njit(cache=True)

@@ -96,6 +96,24 @@ class NeuronIndex:
         self.rebuilds += 1
         self.tables.build(keys, self.seed + self.rebuilds)
 
+    def add_neurons(self, weights: np.ndarray, n_active: int) -> None:
+        """Take neurons appended to the layer into the tables as they are: a rebuild would
+        drop the labels pinned in them (``Model.prepare_sparse_inference``'s).
+
+        Parameters
+        ----------
+        weights : ndarray of float32, shape (n, input_dim)
+            The new neurons' weight rows; their ids follow the current ``dim``.
+        n_active : int
+            Neurons a sample computes at the new width.
+        """
+        first = self.dim
+        self.dim += weights.shape[0]
+        self.n_active = n_active
+        self.perm = np.concatenate([self.perm, np.arange(first, self.dim, dtype=np.int32)])
+        if self.hash_fn is not None:
+            self.tables.insert(self.hash_fn.hash_dense(weights), first, self.seed + self.rebuilds)
+
     def after_batch(self, weights: np.ndarray, batch_size: int) -> None:
         """Advance the schedule by one training batch; rebuild or redraw when due (not when
         frozen). Training outside ``Model.train`` gets the streaming schedule for its batch
@@ -141,7 +159,8 @@ class NeuronIndex:
         self.labels_inserted += inserted
         return inserted
 
-    def pin_labels(self, value: Value, lab_offsets: np.ndarray, lab_ids: np.ndarray, every: bool = False) -> int:
+    def pin_labels(self, value: Value, lab_offsets: np.ndarray, lab_ids: np.ndarray, every: bool = False,
+                   probes: int = 0) -> int:
         """Pin each label that the buckets of its sample miss, or with ``every`` that any
         of them misses (into those).
 
@@ -155,13 +174,27 @@ class NeuronIndex:
             The labels.
         every : bool, default=False
             Pin into each bucket that misses the label.
+        probes : int, default=0
+            Also into the neighbouring buckets sparse inference probes (``query_keys``),
+            each probe as a sample of its own: for labels known from a few samples only,
+            whose unseen ones land in a neighbouring bucket.
 
         Returns
         -------
         int
-            How many (sample, label) pairs were pinned.
+            How many (sample, label) pairs were pinned (each probe of a sample its own).
         """
-        return self._pin(self.query_keys(value), lab_offsets, lab_ids, every)
+        if not probes:
+            return self._pin(self.query_keys(value), lab_offsets, lab_ids, every)
+        keys = self.query_keys(value, probes=probes)
+        n, n_tables, per = keys.shape
+        keys = np.ascontiguousarray(keys.transpose(0, 2, 1)).reshape(n * per, n_tables)
+        sample = np.repeat(np.arange(n), per)
+        counts = np.diff(lab_offsets)[sample]
+        offsets = np.zeros(sample.shape[0] + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        ids = lab_ids[np.repeat(lab_offsets[:-1][sample] - offsets[:-1], counts) + np.arange(offsets[-1])]
+        return self._pin(keys, offsets, ids, every)
 
     def insert_deferred(self, pins: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> None:
         """Pin labels kept by ``defer_labels``, in list order.

@@ -51,6 +51,21 @@ class HashTables:
         """
         tables.build_tables(keys, self.buckets, self.counts, self.pinned, seed)
 
+    def insert(self, keys: np.ndarray, first: int, seed: int) -> None:
+        """Add neurons ``first``, ``first + 1``, ... as ``build`` would have, keeping
+        what the tables hold (pinned labels included).
+
+        Parameters
+        ----------
+        keys : ndarray of int32, shape (n, n_tables)
+            The bucket of each new neuron in each table.
+        first : int
+            The first new neuron's id.
+        seed : int
+            Seeds the reservoir sampling.
+        """
+        tables.insert_neurons(keys, first, self.buckets, self.counts, self.pinned, seed)
+
     def insert_labels(self, keys: np.ndarray, lab_offsets: np.ndarray, lab_ids: np.ndarray,
                       every: bool = False) -> int:
         """Pin each label that all of a sample's buckets miss into all of them, or with

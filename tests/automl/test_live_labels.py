@@ -104,3 +104,31 @@ def test_a_label_given_as_a_number_is_the_class_training_read():
     for bad in (None, ""):
         with pytest.raises(ValueError, match="'label' parameter of introduce_label must be a label"):
             udt.introduce_label(reds, bad)
+
+
+def test_new_classes_of_unseen_words_take_few_old_rows_and_keep_the_pins():
+    # a fresh neuron at zero scored 0, above every row whose best logit is negative, and
+    # adding it rebuilt the tables without the training labels' pins: one class took the
+    # answer of 0.15 of these old rows, three of 0.95 (sparse inference: 0.09, 0.27)
+    from .test_sparse_inference import _accuracy, _planted
+    rng = np.random.default_rng(0)
+    train, test = _planted(rng, 6000, n_classes=300), _planted(rng, 1000, n_classes=300)
+    udt = sb.UniversalDeepTransformer({"text": sb.types.text(tokenizer="words"), "label": sb.types.categorical()},
+                                      target="label", sparsity=0.05, embedding_dim=64, input_dim=1 << 15)
+    udt.train(train, epochs=6, verbose=False)
+    tables = udt.model.output.layer.index.tables
+    dense, sparse, pins = _accuracy(udt, test, False), _accuracy(udt, test, True), int(tables.pinned.sum())
+    assert dense > 0.8 and pins > 0
+    for i in range(3):
+        rows = [{"text": " ".join([f"fresh{i}x{k}" for k in rng.integers(0, 4, 3)] +
+                                  [f"n{j}" for j in rng.integers(0, 20000, 3)]), "label": f"fresh{i}"}
+                for _ in range(30)]
+        udt.introduce_label([{"text": r["text"]} for r in rows[:10]], f"fresh{i}")
+        tables = udt.model.output.layer.index.tables
+        assert int(tables.pinned.sum()) > pins
+        pins = int(tables.pinned.sum())
+        # its unseen rows: sparse inference probes buckets the ten rows' pins miss
+        assert _accuracy(udt, rows[10:], False) >= 0.9 and _accuracy(udt, rows[10:], True) >= 0.85
+        if i == 0:
+            assert _accuracy(udt, test, False) >= dense - 0.05
+    assert _accuracy(udt, test, True) >= sparse - 0.05

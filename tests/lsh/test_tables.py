@@ -246,3 +246,30 @@ def test_training_sets_take_in_batch_negatives_after_the_labels():
     for row in (*out, *one):
         assert len(set(row.tolist())) == 6
     assert not t._marks.any()
+
+
+def test_neurons_added_to_built_tables_sit_where_a_build_puts_them_and_pins_stay():
+    from sparsebolt.lsh.index import NeuronIndex
+    rng = np.random.default_rng(0)
+    weights = rng.standard_normal((600, 16)).astype(np.float32)
+    config = LSHConfig(family="dwta", k=2, n_tables=6, reservoir=8)   # buckets overflow: the reservoir rule
+    whole = NeuronIndex(600, 16, config, 30, seed=3)
+    whole.rebuild(weights)
+    grown = NeuronIndex(550, 16, config, 27, seed=3)
+    grown.rebuild(weights[:550])
+    grown.add_neurons(weights[550:], 30)
+    assert grown.dim == 600 and grown.n_active == 30 and sorted(grown.perm.tolist()) == list(range(600))
+    np.testing.assert_array_equal(grown.tables.buckets, whole.tables.buckets)
+    np.testing.assert_array_equal(grown.tables.counts, whole.tables.counts)
+    # pinned labels keep their slots; a new neuron takes none of them
+    pinned = NeuronIndex(550, 16, config, 27, seed=3)
+    pinned.rebuild(weights[:550])
+    keys = pinned.hash_fn.hash_dense(weights[550:])    # pin neuron 7 where the new ones go
+    pinned.tables.insert_labels(keys, np.arange(51, dtype=np.int64), np.full(50, 7, dtype=np.int32), every=True)
+    before = pinned.tables.pinned.copy()
+    pinned.add_neurons(weights[550:], 30)
+    np.testing.assert_array_equal(pinned.tables.pinned, before)
+    t, b = np.nonzero(before)
+    assert all(7 in pinned.tables.buckets[i, j, :before[i, j]] for i, j in zip(t, b))
+    assert all(550 + n in _held(pinned.tables, t, keys[n, t]) or pinned.tables.counts[t, keys[n, t]] > 8
+               for n in range(50) for t in range(6))

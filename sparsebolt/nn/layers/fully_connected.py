@@ -138,8 +138,7 @@ class FullyConnected(Layer):
 
     def add_neurons(self, weights: np.ndarray, biases: np.ndarray) -> None:
         """Append neurons (a class introduced after training). Their gradients and optimizer
-        moments start at zero; the hash tables are rebuilt from all the weights, so labels
-        pinned in them are dropped (pin again).
+        moments start at zero; they join the hash tables, which keep their labels pinned.
 
         Parameters
         ----------
@@ -162,7 +161,10 @@ class FullyConnected(Layer):
         self.W = Parameter(self.W.name, np.concatenate([self.W.value, weights]), touched, self._lazy)
         self.b = Parameter(self.b.name, np.concatenate([self.b.value, biases]), touched, self._lazy)
         self.dim = int(touched.shape[0])
-        self._make_index()
+        if self.index is None:
+            self._make_index()
+        else:
+            self.index.add_neurons(weights, self.n_active)
 
     def set_sparsity(self, sparsity: float, keep_tables: bool | None = None) -> None:
         """Compute ``sparsity * dim`` neurons from now on, in training and in sparse
