@@ -106,7 +106,7 @@ def test_a_label_given_as_a_number_is_the_class_training_read():
             udt.introduce_label(reds, bad)
 
 
-def test_new_classes_of_unseen_words_take_few_old_rows_and_keep_the_pins():
+def test_new_classes_of_unseen_words_take_few_old_rows_and_keep_the_pins(tmp_path):
     # a fresh neuron at zero scored 0, above every row whose best logit is negative, and
     # adding it rebuilt the tables without the training labels' pins: one class took the
     # answer of 0.15 of these old rows, three of 0.95 (sparse inference: 0.09, 0.27)
@@ -132,3 +132,9 @@ def test_new_classes_of_unseen_words_take_few_old_rows_and_keep_the_pins():
         if i == 0:
             assert _accuracy(udt, test, False) >= dense - 0.05
     assert _accuracy(udt, test, True) >= sparse - 0.05
+    # the grown tables save and load as they are
+    udt.save(tmp_path / "grown.sbm")
+    loaded = sb.UniversalDeepTransformer.load(tmp_path / "grown.sbm")
+    query = [{"text": r["text"]} for r in test[:200] + rows]
+    assert loaded.predict_batch(query, top_k=3, sparse_inference=True) == \
+        udt.predict_batch(query, top_k=3, sparse_inference=True)
