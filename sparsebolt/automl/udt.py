@@ -154,6 +154,12 @@ _OWNER = "UniversalDeepTransformer"
 _WORD = re.compile(r"\w+")
 # a forgotten class's bias: its softmax output is 0, its score never in a top k of named classes
 _FORGOTTEN_BIAS = np.float32(-1e30)
+# training rows whose hidden representation (and label) a trained model keeps, for
+# introduce_label to fit a new class's neuron against
+REFERENCE_ROWS = 2048
+# Newton steps of that fit at most (it converges in about 10); the multiply-adds of scoring
+# the kept rows over every class it may take, and the rows it keeps at least
+NEURON_FIT_STEPS, FIT_BUDGET, MIN_FIT_ROWS = 50, 2e9, 256
 # the model file's manifest entry that holds the columns and the featurizer
 AUTOML_KEY = "automl"
 
@@ -443,7 +449,7 @@ class UniversalDeepTransformer:
                   input_dim)
         self.model = None
         # the mean hidden representation of the training rows (set by train)
-        self.center = None
+        self.center = self.reference = None
         # a binary target's probability calibration (a, c), fitted on held-out rows by train
         self.calibration = (1.0, 0.0)
         # a next-item target's item-item co-occurrence beside the network (ItemNeighbors), chosen by train
@@ -916,7 +922,7 @@ class UniversalDeepTransformer:
         history = self.model.train(train_data, epochs=epochs, learning_rate=learning_rate, validation=val,
                                    metrics=metrics, callbacks=callbacks, verbose=verbose,
                                    label_augmentation=label_augmentation)
-        self.center = self._mean_embedding(train_data)
+        self.center, self.reference = self._mean_embedding(train_data)
         if val is not None and self._binary:
             self._decide_by_calibration(*self._fit_calibration(val))
         else:  # an earlier fit's slope would scale the new weights' margins
@@ -1275,16 +1281,26 @@ class UniversalDeepTransformer:
         return self.train([rows[i] for i in order], **train_kw)
 
     def _mean_embedding(self, data, max_rows=4096):
-        """The mean hidden representation of (the first ``max_rows`` rows of) ``data``:
-        what every row shares, which ``introduce_label`` takes off a new class's direction."""
-        total, n = np.zeros(self.hidden_dim), 0
+        """(the mean hidden representation of the first ``max_rows`` rows of ``data``, what
+        every row shares; those of them of one label, up to ``REFERENCE_ROWS``, with it:
+        (float32[n, hidden_dim], int32[n]), or None for a numerical target), which
+        ``introduce_label`` sets a new class apart from."""
+        total, n, kept, labels = np.zeros(self.hidden_dim), 0, [], []
         for batch in data:
             h = self._hidden(batch.inputs[0])
             total += h.sum(axis=0)
             n += h.shape[0]
+            if not self.regression and batch.labels is not None and sum(map(len, kept)) < REFERENCE_ROWS:
+                one = np.diff(batch.labels.offsets) == 1
+                kept.append(h[one])
+                labels.append(batch.labels.ids[batch.labels.offsets[:-1][one]])
             if n >= max_rows:
                 break
-        return (total / max(n, 1)).astype(np.float32)
+        reference = None
+        if kept:
+            reference = (np.concatenate(kept)[:REFERENCE_ROWS].astype(np.float32),
+                         np.concatenate(labels)[:REFERENCE_ROWS].astype(np.int32))
+        return (total / max(n, 1)).astype(np.float32), reference
 
     def _held_out_rows(self, data, first, chunk_rows):
         """(the rows of ``data``, held): held is (held out, kept), the sorted indices of the
@@ -1854,15 +1870,17 @@ class UniversalDeepTransformer:
 
     def introduce_label(self, rows: pd.DataFrame | Sequence[dict], label: str) -> int:
         """Teach the trained model a new class, or more examples of a known one, from
-        ``rows`` (dicts or a DataFrame of input columns) without training, so that the rows'
-        mean scores the class one logit above the best class it gets now: a known class's
-        output neuron is moved just far enough towards the rows' mean embedding; a new class
-        gets a neuron as long as the classes' median one, pointing from the training rows'
-        mean embedding to the rows', its bias setting the score. Prediction, sparse inference
-        included (the class is pinned into the buckets of the rows and those sparse inference
-        probes next to them; the tables keep their other pins), reflects it at once; later
-        training refines it. Other classes' rows mostly keep their answers; rows like the
-        new ones in the hidden representation can go to it (docs/automl.md).
+        ``rows`` (dicts or a DataFrame of input columns), training nothing but the class's
+        output neuron. A new class's neuron is fitted, the others fixed, to tell the rows
+        from the training rows the model keeps (``REFERENCE_ROWS`` of them, by ``train``),
+        the rows weighing as an average class; a known class's neuron is moved just far
+        enough towards the rows' mean embedding that the rows' mean scores it one logit
+        above the best class it gets now. Prediction reflects it at once, sparse inference
+        included (it scores a new class for every row until the next ``train``; a known
+        class is pinned into the buckets of the rows and of those sparse inference probes
+        next to them; the tables keep their other pins). Other classes' rows mostly keep
+        their answers; rows like the training rows in the hidden representation take the
+        new class less often (docs/automl.md). Later training refines it.
 
         Parameters
         ----------
@@ -1910,20 +1928,20 @@ class UniversalDeepTransformer:
         k = labels.index.get(label)
         if k is None:
             k = labels.add(str(label))
-            # a neuron as long as a class's usual one, along d, its bias setting the rows'
-            # mean at the target (a zero neuron scores 0: above every row whose best logit
-            # is negative, a fifth of a planted task's rows)
-            norms = np.linalg.norm(W[named], axis=1)
-            length = float(np.median(norms)) if norms.size and np.median(norms) > 0 else 1.0
             if float(np.linalg.norm(d)) <= 1e-6 * float(np.linalg.norm(mean)):
                 d = mean
-            w_new = length * d / max(float(np.linalg.norm(d)), 1e-12)
-            b_new = target - float(w_new @ mean)
+            if self.reference is not None and named[self.reference[1]].any():
+                w_new, b_new = self._fitted_neuron(h, layer, named)
+            else:  # a model file saved without the training rows
+                w_new, b_new = self._new_neuron(W[named], b[named], d, mean, target)
             if k < layer.dim:  # a forgotten class's neuron
                 layer.W.value[k], layer.b.value[k] = w_new, b_new
             else:
                 self.model.add_output_neurons(w_new[None, :], np.array([b_new]))
                 layer = self.model.output.layer
+            if can_pin(self.model):
+                # no training placed it in the tables, and a few rows' pins miss its other rows
+                layer.index.score_always([k])
         else:
             if float(d @ mean) <= 1e-6 * float(mean @ mean):
                 d = mean
@@ -1931,12 +1949,68 @@ class UniversalDeepTransformer:
             gap = target - (w @ mean + float(layer.b.value[k]))
             if gap > 0:
                 layer.W.value[k] = w + gap * d / float(d @ mean)
-        if can_pin(self.model):
-            # into the buckets sparse inference probes too: the class's other rows are unseen
-            n = h.shape[0]
-            layer.index.pin_labels(Value.dense(h.astype(np.float32)), np.arange(n + 1, dtype=np.int64),
-                                   np.full(n, k, dtype=np.int32), every=True, probes=PROBES)
+            if can_pin(self.model):
+                # into the buckets sparse inference probes too: the class's other rows are unseen
+                n = h.shape[0]
+                layer.index.pin_labels(Value.dense(h.astype(np.float32)), np.arange(n + 1, dtype=np.int64),
+                                       np.full(n, k, dtype=np.int32), every=True, probes=PROBES)
         return k
+
+    def _fitted_neuron(self, h, layer, named):
+        """(weights, bias) of a new class's neuron fitted, the other neurons fixed, to tell
+        the rows ``h`` (float64[m, hidden]) from the training rows the model keeps
+        (``reference``): the softmax log-likelihood of both, which for one neuron is a
+        logistic regression whose offsets are each row's log-sum-exp of the other classes'
+        scores. The rows weigh as much together as an average class of the kept rows (a prior
+        neither rare nor common); a ridge penalty keeps the neuron finite where they are
+        apart from every kept row. Newton's method from a bias at the median offset. Over
+        many classes fewer kept rows are scored (``FIT_BUDGET``)."""
+        ref, labels = self.reference
+        keep = named[labels]
+        n_ref = min(int(keep.sum()), max(MIN_FIT_ROWS, int(FIT_BUDGET // max(layer.W.value.size, 1))))
+        ref, labels = ref[keep][:n_ref], labels[keep][:n_ref]
+        x = np.concatenate([ref, h.astype(np.float32)])
+        offset = np.empty(x.shape[0])
+        for lo in range(0, x.shape[0], 256):  # a block's logits over every class at a time
+            z = x[lo:lo + 256] @ layer.W.value.T + layer.b.value
+            z[:, ~named] = -np.inf
+            top = z.max(axis=1)
+            offset[lo:lo + 256] = top + np.log(np.exp(z - top[:, None]).sum(axis=1))
+        target = np.concatenate([np.zeros(n_ref), np.ones(h.shape[0])])
+        share = n_ref / np.unique(labels).size
+        weight = np.concatenate([np.ones(n_ref), np.full(h.shape[0], max(share, 1.0) / h.shape[0])])
+        x = np.hstack([x.astype(np.float64), np.ones((x.shape[0], 1))])
+        ridge = np.eye(x.shape[1])
+        ridge[-1, -1] = 1e-9  # the bias unpenalised
+        beta = np.zeros(x.shape[1])
+        beta[-1] = float(np.median(offset))
+        for _ in range(NEURON_FIT_STEPS):
+            p = 0.5 * (1.0 + np.tanh(0.5 * (x @ beta - offset)))  # the sigmoid, without overflow
+            grad = x.T @ (weight * (p - target)) + ridge @ beta
+            step = np.linalg.solve((x * (weight * p * (1.0 - p))[:, None]).T @ x + ridge, grad)
+            beta -= step
+            if np.abs(step).max() < 1e-6:
+                break
+        return beta[:-1], float(beta[-1])
+
+    def _new_neuron(self, W, b, d, mean, target):
+        """(weights, bias) of a new class's neuron along ``d`` that scores the rows' ``mean``
+        embedding ``target``: as long as the median of the classes' ``W`` (a zero neuron
+        scores 0, above every row whose best logit is negative), and at least so long that
+        the training rows' mean embedding scores a logit below its best class, as the rows'
+        mean scores a logit above theirs (a briefly trained model's rows sit close to both)."""
+        norms = np.linalg.norm(W, axis=1)
+        length = float(np.median(norms)) if norms.size and np.median(norms) > 0 else 1.0
+        span = float(np.linalg.norm(d))
+        if self.center is not None and norms.size and span > 0:
+            center = self.center.astype(np.float64)
+            best = float((W @ center + b).max())
+            # the score falls by length times the drop along d from mean to center
+            drop = float(d @ (mean - center)) / span
+            if drop > 0:
+                length = max(length, (target - best + 1.0) / drop)
+        w = length * d / max(span, 1e-12)
+        return w, target - float(w @ mean)
 
     def forget(self, label: str) -> None:
         """Remove a class: it is never predicted again (its neuron scores nothing and its
@@ -1965,6 +2039,8 @@ class UniversalDeepTransformer:
         layer = self.model.output.layer
         layer.W.value[k] = 0.0
         layer.b.value[k] = _FORGOTTEN_BIAS
+        if layer.index is not None:
+            layer.index.score_always([k], on=False)
 
     def _class_id(self, label):
         labels = self.featurizer.labels
@@ -2059,6 +2135,8 @@ class UniversalDeepTransformer:
         meta, arrays = featurizer_state(self.featurizer)
         if self.center is not None:
             arrays["center"] = self.center
+        if self.reference is not None:
+            arrays["reference/hidden"], arrays["reference/labels"] = self.reference
         arrays["calibration"] = np.array(self.calibration, dtype=np.float64)
         # a network never trained since the constructor or from_config built it: train may build it anew
         saved = {"config": self.get_config(), "state": meta, "untrained_build": self._rebuildable}
@@ -2106,6 +2184,13 @@ class UniversalDeepTransformer:
             set_featurizer_state(udt.featurizer, saved["state"], ours)
             if "center" in ours:
                 udt.center = np.array(take(_OWNER, ours, "center", (model.layer("embedding").dim,), np.float32))
+            if "reference/labels" in ours:  # files saved before it have none
+                labels = ours["reference/labels"]
+                n = labels.shape[0] if isinstance(labels, np.ndarray) and labels.ndim == 1 else -1
+                udt.reference = (np.array(take(_OWNER, ours, "reference/hidden", (n, model.layer("embedding").dim),
+                                               np.float32)),
+                                 np.array(take(_OWNER, ours, "reference/labels", (n,), np.int32, 0,
+                                               model.output.layer.dim)))
             if "calibration" in ours:
                 a, c = take(_OWNER, ours, "calibration", (2,), np.float64).tolist()
                 if not (np.isfinite(a) and np.isfinite(c)):

@@ -55,6 +55,8 @@ class NeuronIndex:
         # with ``defer_labels`` a batch's pins are kept in ``deferred`` for ``insert_deferred``
         self.defer_labels = False
         self.deferred = []
+        # neurons sparse inference scores for every input (``score_always``)
+        self.always = np.zeros(0, dtype=np.int32)
         self.rebuild_every = config.rebuild_every
         self.rehash_every = config.rehash_every
         rng = np.random.default_rng(self.seed)
@@ -150,9 +152,29 @@ class NeuronIndex:
         self.label_augmentation = bool(label_augmentation)
 
     def unfreeze(self) -> None:
-        """Rebuild on schedule again, and stop pinning labels."""
+        """Rebuild on schedule again, stop pinning labels, and stop scoring ``always``
+        neurons: training places them like the others."""
         self.frozen = False
         self.label_augmentation = False
+        self.always = np.zeros(0, dtype=np.int32)
+
+    def score_always(self, ids: np.ndarray, on: bool = True) -> None:
+        """Have sparse inference score neurons ``ids`` for every input (``on``), or no
+        longer (not ``on``), whatever the tables hold: neurons of classes added after
+        training, whose weights no training placed and whose few rows pins cannot cover.
+        Until training starts again (``unfreeze``).
+
+        Parameters
+        ----------
+        ids : array-like of int
+            Neuron ids in [0, dim).
+        on : bool, default=True
+            Add them, or remove them.
+        """
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if ids.size and (ids.min() < 0 or ids.max() >= self.dim):
+            raise ValueError(f"score_always takes neuron ids in [0, {self.dim}). Got {ids.tolist()} instead.")
+        self.always = (np.union1d(self.always, ids) if on else np.setdiff1d(self.always, ids)).astype(np.int32)
 
     def _pin(self, keys, lab_offsets, lab_ids, every=False):
         inserted = self.tables.insert_labels(keys, lab_offsets, lab_ids, every)
@@ -272,8 +294,10 @@ class NeuronIndex:
             else:
                 self._pin(own, lab_offsets, lab_ids)
         if lab_offsets is None:
-            lab_offsets = np.zeros(value.batch_size + 1, dtype=np.int64)
-            lab_ids = np.zeros(0, dtype=np.int32)
+            # sparse inference takes the ``always`` neurons first, as a row's labels
+            n_always = self.always.shape[0] if ranked else 0
+            lab_offsets = np.arange(value.batch_size + 1, dtype=np.int64) * n_always
+            lab_ids = np.tile(self.always[:n_always], value.batch_size)
         salt = self.seed * 1_000_003 + salt
         if ranked:
             return self.tables.query_ranked(keys, lab_offsets, lab_ids, width, self.perm, salt, serial)
@@ -300,7 +324,7 @@ class NeuronIndex:
         meta = {"dim": self.dim, "input_dim": self.input_dim, "config": self.config.to_dict(),
                 "n_active": self.n_active, "seed": self.seed}
         meta.update({name: getattr(self, name) for name in self._SAVED})
-        arrays = {"perm": self.perm, **prefixed("tables", self.tables.get_state()[1])}
+        arrays = {"perm": self.perm, "always": self.always, **prefixed("tables", self.tables.get_state()[1])}
         if self.hash_fn is not None:
             meta["hash"], hash_arrays = self.hash_fn.get_state()
             arrays.update(prefixed("hash", hash_arrays))
@@ -369,6 +393,14 @@ class NeuronIndex:
             raise ValueError(f"The saved setting 'n_active' of NeuronIndex must be at most dim={self.dim}. "
                              f"Got {self.n_active} instead.")
         self.perm = perm
+        # files written before it have none
+        always = arrays.get("always", np.zeros(0, dtype=np.int32))
+        length = always.shape[0] if isinstance(always, np.ndarray) and always.ndim == 1 else -1
+        always = take("NeuronIndex", {"always": always}, "always", (length,), np.int32, 0, self.dim)
+        if np.unique(always).size != always.size:
+            raise ValueError("The array 'always' of NeuronIndex must hold distinct neuron ids. Got repeated ids "
+                             "instead.")
+        self.always = always
         self.tables.set_state({}, unprefixed("tables", arrays), self.dim)
         if self.hash_fn is not None:
             self.hash_fn.set_state(meta["hash"], unprefixed("hash", arrays))

@@ -273,3 +273,32 @@ def test_neurons_added_to_built_tables_sit_where_a_build_puts_them_and_pins_stay
     assert all(7 in pinned.tables.buckets[i, j, :before[i, j]] for i, j in zip(t, b))
     assert all(550 + n in _held(pinned.tables, t, keys[n, t]) or pinned.tables.counts[t, keys[n, t]] > 8
                for n in range(50) for t in range(6))
+
+
+def test_neurons_scored_always_lead_every_sparse_inference_set_until_training():
+    from sparsebolt.data.value import Value
+    from sparsebolt.lsh.index import NeuronIndex
+    rng = np.random.default_rng(1)
+    weights = rng.standard_normal((500, 16)).astype(np.float32)
+    index = NeuronIndex(500, 16, LSHConfig(family="dwta", k=2, n_tables=6, reservoir=8), 20, seed=3)
+    index.rebuild(weights)
+    x = Value.dense(rng.standard_normal((7, 16)).astype(np.float32))
+    plain = index.active(x, 20, ranked=True)
+    index.score_always([499, 3])
+    index.score_always([3])  # once
+    assert index.always.tolist() == [3, 499]
+    ranked = index.active(x, 20, ranked=True)
+    assert all(set(row[:2]) == {3, 499} for row in ranked.tolist())
+    np.testing.assert_array_equal(index.active(x, 20), index.active(x, 20))  # training sets: unchanged
+    assert not np.array_equal(plain, ranked)
+    meta, arrays = index.get_state()
+    back = NeuronIndex.from_state(meta, arrays)
+    np.testing.assert_array_equal(back.always, index.always)
+    with pytest.raises(ValueError, match="'always' of NeuronIndex must hold distinct"):
+        NeuronIndex.from_state(meta, {**arrays, "always": np.array([3, 3], dtype=np.int32)})
+    with pytest.raises(ValueError, match=r"score_always takes neuron ids in \[0, 500\)"):
+        index.score_always([500])
+    index.score_always([3], on=False)
+    assert index.always.tolist() == [499]
+    index.unfreeze()
+    assert index.always.size == 0
