@@ -327,6 +327,12 @@ def _row_app(udt, model_path, sparse_inference, default_top_k, max_top_k, max_ba
             except ValueError as e:
                 return _unprocessable("rows", e)
             return {"recorded": len(request.rows)}
+    else:
+        @app.post("/update", include_in_schema=False)
+        def no_update():  # a bare 404 left a client guessing
+            return JSONResponse(status_code=404, content={
+                "detail": "this model keeps no interaction histories (it was built without temporal_tracking): "
+                          "there is nothing for /update to record"})
 
     return app
 

@@ -49,7 +49,8 @@ def test_rows_get_labels_by_name_equal_to_the_in_process_ones(served_udt):
         assert client.post("/predict", json={"row": {**rows[0], "price": None}}).status_code == 200
         about = client.get("/model").json()
         assert about["automl"]["target"] == "recommended" and about["required_columns"] == ["review", "price", "size"]
-        assert client.post("/update", json={"rows": rows[:1]}).status_code == 404  # no temporal tracking
+        r = client.post("/update", json={"rows": rows[:1]})  # no temporal tracking: says so
+        assert r.status_code == 404 and "without temporal_tracking" in r.json()["detail"]
 
 
 @pytest.mark.parametrize("row, message", [

@@ -30,6 +30,17 @@ def test_warmup_plateau_halves_when_the_metric_stalls():
         WarmupPlateau(1e-2, 0, "val_recall@5").on_epoch_end(0, {"loss": 1.0, "val_precision@1": 0.5})
 
 
+def test_warmup_plateau_counts_no_plateau_while_warming_up():
+    s = WarmupPlateau(1e-2, warmup_steps=100, monitor="val_precision@1", factor=0.5, patience=1)
+    rates = []
+    for epoch in range(4):  # 40-step epochs, the metric flat throughout
+        rates += [s(step) for step in range(40 * epoch, 40 * epoch + 40)]
+        s.on_epoch_end(epoch, {"val_precision@1": 0.5})
+    assert rates[99] == pytest.approx(1e-2) and all(a < b for a, b in zip(rates[:99], rates[1:100]))
+    # the first flat epoch ended after the warm-up (the third's, step 119) lowers the rate
+    assert rates[120:] == [pytest.approx(5e-3)] * 40 and s(160) == pytest.approx(2.5e-3)
+
+
 def test_train_feeds_the_schedule_every_step():
     seen = []
 
