@@ -2191,6 +2191,8 @@ class UniversalDeepTransformer:
                                                np.float32)),
                                  np.array(take(_OWNER, ours, "reference/labels", (n,), np.int32, 0,
                                                model.output.layer.dim)))
+                if not np.isfinite(udt.reference[0]).all():
+                    raise ValueError("its kept training rows ('reference/hidden') must be finite")
             if "calibration" in ours:
                 a, c = take(_OWNER, ours, "calibration", (2,), np.float64).tolist()
                 if not (np.isfinite(a) and np.isfinite(c)):

@@ -169,3 +169,19 @@ def test_a_model_file_without_kept_training_rows_still_takes_new_classes(tmp_pat
     old.introduce_label(neutral[:10], "neutral")
     assert np.mean([label == "neutral" for label in _labels(old, neutral[10:])]) > 0.9
     assert _labels(old, good + bad) == before
+
+
+@pytest.mark.parametrize("key, change, message", [
+    ("automl/reference/labels", lambda a: a + 10_000, "must hold values in"),
+    ("automl/reference/labels", lambda a: a[:-1].copy(), r"must be float32\[|must be int32\["),
+    ("automl/reference/hidden", lambda a: a * np.float32(np.nan), "must be finite"),
+])
+def test_a_file_with_damaged_kept_rows_is_refused(model, tmp_path, key, change, message):
+    from sparsebolt.io import ModelFileError
+
+    from ..io.helpers import crafted
+    good, bad = tmp_path / "good.sbm", tmp_path / "bad.sbm"
+    model.save(good)
+    crafted(good, bad, key, change)
+    with pytest.raises(ModelFileError, match=message):
+        sb.UniversalDeepTransformer.load(bad)
