@@ -162,7 +162,8 @@ class NeuronIndex:
         """Have sparse inference score neurons ``ids`` for every input (``on``), or no
         longer (not ``on``), whatever the tables hold: neurons of classes added after
         training, whose weights no training placed and whose few rows pins cannot cover.
-        Until training starts again (``unfreeze``).
+        Until training starts again without label augmentation (``unfreeze``); a layer's new
+        tables (``FullyConnected.set_sparsity``, ``rebuild_tables``) keep them.
 
         Parameters
         ----------

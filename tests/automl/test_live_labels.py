@@ -88,6 +88,8 @@ def test_sparse_inference_finds_an_introduced_class():
         assert np.mean([label == "fresh" for label in _labels(udt, new[20:], sparse_inference=sparse)]) >= 0.8
     after = np.mean([p == r["label"] for p, r in zip(_labels(udt, [{"text": r["text"]} for r in test]), test)])
     assert after >= before - 0.01
+    udt.model.output.layer.set_sparsity(0.05, keep_tables=False)  # new tables place it no better
+    assert k in udt.model.output.layer.index.always
     udt.forget("fresh")
     assert k not in udt.model.output.layer.index.always
 

@@ -130,11 +130,13 @@ class FullyConnected(Layer):
         self._make_index()
 
     def _make_index(self):
-        self.index = None
+        old, self.index = self.index, None
         if self.is_sparse:
             self.index = NeuronIndex(self.dim, self.input_dims[0], self.lsh_config(), self.n_active,
                                      seed=self._index_seed)
             self.index.rebuild(self.W.value)
+            if old is not None:  # new tables place them no better than the old ones did
+                self.index.always = old.always[old.always < self.dim]
 
     def add_neurons(self, weights: np.ndarray, biases: np.ndarray) -> None:
         """Append neurons (a class introduced after training). Their gradients and optimizer
