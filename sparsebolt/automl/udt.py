@@ -1871,16 +1871,16 @@ class UniversalDeepTransformer:
     def introduce_label(self, rows: pd.DataFrame | Sequence[dict], label: str) -> int:
         """Teach the trained model a new class, or more examples of a known one, from
         ``rows`` (dicts or a DataFrame of input columns), training nothing but the class's
-        output neuron. A new class's neuron is fitted, the others fixed, to tell the rows
-        from the training rows the model keeps (``REFERENCE_ROWS`` of them, by ``train``),
-        the rows weighing as an average class; a known class's neuron is moved just far
-        enough towards the rows' mean embedding that the rows' mean scores it one logit
-        above the best class it gets now. Prediction reflects it at once, sparse inference
-        included (it scores a new class for every row until the next ``train``; a known
-        class is pinned into the buckets of the rows and of those sparse inference probes
-        next to them; the tables keep their other pins). Other classes' rows mostly keep
-        their answers; rows like the training rows in the hidden representation take the
-        new class less often (docs/automl.md). Later training refines it.
+        output neuron, fitted, the others fixed, to tell the rows from the training rows the
+        model keeps (``REFERENCE_ROWS`` of them, by ``train``): a new class's rows weigh as an
+        average class, a known class's as much again as its kept rows (a model file without
+        kept rows moves the neuron along the rows' mean embedding instead). Prediction
+        reflects it at once, sparse inference included (it scores a new class for every row
+        until the next ``train``; a known class is pinned into the buckets of the rows and of
+        those sparse inference probes next to them; the tables keep their other pins). Other
+        classes' rows mostly keep their answers; rows like the training rows in the hidden
+        representation take the new class less often (docs/automl.md). Later training
+        refines it.
 
         Parameters
         ----------
@@ -1943,12 +1943,17 @@ class UniversalDeepTransformer:
                 # no training placed it in the tables, and a few rows' pins miss its other rows
                 layer.index.score_always([k])
         else:
-            if float(d @ mean) <= 1e-6 * float(mean @ mean):
-                d = mean
-            w = layer.W.value[k].astype(np.float64)
-            gap = target - (w @ mean + float(layer.b.value[k]))
-            if gap > 0:
-                layer.W.value[k] = w + gap * d / float(d @ mean)
+            others = named.copy()
+            others[k] = False
+            if self.reference is not None and others[self.reference[1]].any():
+                layer.W.value[k], layer.b.value[k] = self._fitted_neuron(h, layer, others, k)
+            else:  # a model file saved without the training rows
+                if float(d @ mean) <= 1e-6 * float(mean @ mean):
+                    d = mean
+                w = layer.W.value[k].astype(np.float64)
+                gap = target - (w @ mean + float(layer.b.value[k]))
+                if gap > 0:
+                    layer.W.value[k] = w + gap * d / float(d @ mean)
             if can_pin(self.model):
                 # into the buckets sparse inference probes too: the class's other rows are unseen
                 n = h.shape[0]
@@ -1956,37 +1961,46 @@ class UniversalDeepTransformer:
                                        np.full(n, k, dtype=np.int32), every=True, probes=PROBES)
         return k
 
-    def _fitted_neuron(self, h, layer, named):
-        """(weights, bias) of a new class's neuron fitted, the other neurons fixed, to tell
-        the rows ``h`` (float64[m, hidden]) from the training rows the model keeps
-        (``reference``): the softmax log-likelihood of both, which for one neuron is a
-        logistic regression whose offsets are each row's log-sum-exp of the other classes'
-        scores. The rows weigh as much together as an average class of the kept rows (a prior
-        neither rare nor common); a ridge penalty keeps the neuron finite where they are
-        apart from every kept row. Newton's method from a bias at the median offset. Over
-        many classes fewer kept rows are scored (``FIT_BUDGET``)."""
+    def _fitted_neuron(self, h, layer, others, k=None):
+        """(weights, bias) of class ``k``'s neuron (None: a new class) fitted, the other
+        neurons (``others``, bool[dim]) fixed, to tell the rows ``h`` (float64[m, hidden])
+        from the training rows the model keeps (``reference``), those of class ``k`` on the
+        rows' side: the softmax log-likelihood of both, which for one neuron is a logistic
+        regression whose offsets are each row's log-sum-exp of the other classes' scores.
+        A new class's rows weigh as much together as an average class of the kept rows (a
+        prior neither rare nor common), a known class's as much again as its kept rows; a
+        ridge penalty keeps the neuron finite where they are apart from every kept row, and
+        a known class's near the neuron it had. Newton's method. Over many classes fewer
+        kept rows are scored (``FIT_BUDGET``)."""
         ref, labels = self.reference
-        keep = named[labels]
+        keep = others[labels] | (labels == k)
         n_ref = min(int(keep.sum()), max(MIN_FIT_ROWS, int(FIT_BUDGET // max(layer.W.value.size, 1))))
         ref, labels = ref[keep][:n_ref], labels[keep][:n_ref]
         x = np.concatenate([ref.astype(np.float32), h.astype(np.float32)])
         offset = np.empty(x.shape[0])
         for lo in range(0, x.shape[0], 256):  # a block's logits over every class at a time
             z = x[lo:lo + 256] @ layer.W.value.T + layer.b.value
-            z[:, ~named] = -np.inf
+            z[:, ~others] = -np.inf
             top = z.max(axis=1)
             offset[lo:lo + 256] = top + np.log(np.exp(z - top[:, None]).sum(axis=1))
-        target = np.concatenate([np.zeros(n_ref), np.ones(h.shape[0])])
-        share = n_ref / np.unique(labels).size
-        weight = np.concatenate([np.ones(n_ref), np.full(h.shape[0], max(share, 1.0) / h.shape[0])])
+        target = np.concatenate([labels == k, np.ones(h.shape[0])]).astype(np.float64)
+        if k is None:
+            per_row = max(n_ref / np.unique(labels).size, 1.0) / h.shape[0]
+        else:
+            per_row = max(float(np.sum(labels == k)) / h.shape[0], 1.0)
+        weight = np.concatenate([np.ones(n_ref), np.full(h.shape[0], per_row)])
         x = np.hstack([x.astype(np.float64), np.ones((x.shape[0], 1))])
         ridge = np.eye(x.shape[1])
         ridge[-1, -1] = 1e-9  # the bias unpenalised
-        beta = np.zeros(x.shape[1])
-        beta[-1] = float(np.median(offset))
+        if k is None:
+            start = np.zeros(x.shape[1])
+            start[-1] = float(np.median(offset))
+        else:
+            start = np.append(layer.W.value[k], layer.b.value[k]).astype(np.float64)
+        beta, prior = start.copy(), (np.zeros_like(start) if k is None else start)
         for _ in range(NEURON_FIT_STEPS):
             p = 0.5 * (1.0 + np.tanh(0.5 * (x @ beta - offset)))  # the sigmoid, without overflow
-            grad = x.T @ (weight * (p - target)) + ridge @ beta
+            grad = x.T @ (weight * (p - target)) + ridge @ (beta - prior)
             step = np.linalg.solve((x * (weight * p * (1.0 - p))[:, None]).T @ x + ridge, grad)
             beta -= step
             if np.abs(step).max() < 1e-6:
