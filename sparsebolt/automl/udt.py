@@ -856,6 +856,9 @@ class UniversalDeepTransformer:
                 labels.outputs = self.model.layer("output").dim
         else:
             self._training_tables()
+            index = self.model.output.layer.index
+            if index is not None:  # training places every class in the tables
+                index.score_always(index.always, on=False)
         if self.featurizer.node_column is not None:
             self.index_nodes(data)
         val = None
@@ -1990,19 +1993,33 @@ class UniversalDeepTransformer:
             per_row = max(float(np.sum(labels == k)) / h.shape[0], 1.0)
         weight = np.concatenate([np.ones(n_ref), np.full(h.shape[0], per_row)])
         x = np.hstack([x.astype(np.float64), np.ones((x.shape[0], 1))])
-        ridge = np.eye(x.shape[1])
-        ridge[-1, -1] = 1e-9  # the bias unpenalised
+        ridge = np.ones(x.shape[1])
+        ridge[-1] = 1e-6  # the bias nearly free
         if k is None:
             start = np.zeros(x.shape[1])
             start[-1] = float(np.median(offset))
         else:
             start = np.append(layer.W.value[k], layer.b.value[k]).astype(np.float64)
-        beta, prior = start.copy(), (np.zeros_like(start) if k is None else start)
+        prior = np.zeros_like(start) if k is None else start
+
+        def loss(beta):  # the weighted log-loss and the ridge
+            u = x @ beta - offset
+            return float(weight @ (np.logaddexp(0.0, u) - target * u) + 0.5 * ridge @ (beta - prior) ** 2)
+
+        beta, current = start.copy(), loss(start)
         for _ in range(NEURON_FIT_STEPS):
             p = 0.5 * (1.0 + np.tanh(0.5 * (x @ beta - offset)))  # the sigmoid, without overflow
-            grad = x.T @ (weight * (p - target)) + ridge @ (beta - prior)
-            step = np.linalg.solve((x * (weight * p * (1.0 - p))[:, None]).T @ x + ridge, grad)
-            beta -= step
+            grad = x.T @ (weight * (p - target)) + ridge * (beta - prior)
+            step = np.linalg.solve((x * (weight * p * (1.0 - p))[:, None]).T @ x + np.diag(ridge), grad)
+            # halved until the loss falls: a full step from saturated rows can overshoot by 1e11
+            for _ in range(40):
+                trial = loss(beta - step)
+                if trial <= current:
+                    break
+                step = step / 2
+            else:
+                break
+            beta, current = beta - step, trial
             if np.abs(step).max() < 1e-6:
                 break
         return beta[:-1], float(beta[-1])

@@ -295,10 +295,12 @@ class NeuronIndex:
             else:
                 self._pin(own, lab_offsets, lab_ids)
         if lab_offsets is None:
-            # sparse inference takes the ``always`` neurons first, as a row's labels
+            # sparse inference takes the ``always`` neurons first, as a row's labels, beside
+            # the width it retrieves (in it, enough of them left no room for the tables')
             n_always = self.always.shape[0] if ranked else 0
             lab_offsets = np.arange(value.batch_size + 1, dtype=np.int64) * n_always
             lab_ids = np.tile(self.always[:n_always], value.batch_size)
+            width = min(self.dim, width + n_always)
         salt = self.seed * 1_000_003 + salt
         if ranked:
             return self.tables.query_ranked(keys, lab_offsets, lab_ids, width, self.perm, salt, serial)

@@ -223,6 +223,18 @@ def test_on_real_reviews_a_taught_class_keeps_the_others_answers():
     assert accuracy(udt, test.drop(missed.index[:20])) >= before - 0.03
 
 
+def test_the_fit_of_a_known_class_taught_contrary_rows_stays_finite(model):
+    # full Newton steps from saturated rows overshot the bias by 1e11 in turn: 'yes' ended at
+    # -4e11, every review 'no'
+    rng = np.random.default_rng(1)
+    good, bad = _rows(rng, GOOD, 50), _rows(rng, BAD, 50)
+    k = model.featurizer.labels.index["yes"]
+    model.introduce_label(bad[:5], "yes")
+    layer = model.model.output.layer
+    assert np.isfinite(layer.W.value[k]).all() and abs(float(layer.b.value[k])) < 1e3
+    assert _labels(model, good) == ["yes"] * 50
+
+
 def test_more_rows_of_a_known_class_move_it_without_taking_the_others(model):
     # reviews with a good and a bad word that the model calls 'yes', taught as 'no': they
     # and their like go to 'no', the plainly good ones stay 'yes' (the old move along the

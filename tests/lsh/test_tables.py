@@ -288,7 +288,9 @@ def test_neurons_scored_always_lead_every_sparse_inference_set_until_training():
     index.score_always([3])  # once
     assert index.always.tolist() == [3, 499]
     ranked = index.active(x, 20, ranked=True)
-    assert all(set(row[:2]) == {3, 499} for row in ranked.tolist())
+    # beside the width the tables fill, not in it (enough of them left the tables no room)
+    assert ranked.shape == (7, 22) and all(set(row[:2]) == {3, 499} for row in ranked.tolist())
+    assert all(set(p) <= set(r) for p, r in zip(plain.tolist(), ranked.tolist()))
     np.testing.assert_array_equal(index.active(x, 20), index.active(x, 20))  # training sets: unchanged
     assert not np.array_equal(plain, ranked)
     meta, arrays = index.get_state()
