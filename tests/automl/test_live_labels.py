@@ -92,6 +92,9 @@ def test_sparse_inference_finds_an_introduced_class():
     assert k in udt.model.output.layer.index.always
     udt.forget("fresh")
     assert k not in udt.model.output.layer.index.always
+    udt.introduce_label(new[:20], "again")
+    udt.train(train[:500], epochs=1, learning_rate=1e-3, label_augmentation=True, verbose=False)
+    assert udt.model.output.layer.index.always.size == 0  # training places every class
 
 
 def test_a_label_given_as_a_number_is_the_class_training_read():
