@@ -1969,8 +1969,9 @@ class UniversalDeepTransformer:
         neurons (``others``, bool[dim]) fixed, to tell the rows ``h`` (float64[m, hidden])
         from the training rows the model keeps (``reference``), those of class ``k`` on the
         rows' side: the softmax log-likelihood of both, which for one neuron is a logistic
-        regression whose offsets are each row's log-sum-exp of the other classes' scores.
-        A new class's rows weigh as much together as an average class of the kept rows (a
+        regression whose offsets are each row's log-sum-exp of the other classes' scores (none
+        for sigmoid outputs, where each class is a logistic regression of its own). A new
+        class's rows weigh as much together as an average class of the kept rows (a
         prior neither rare nor common), a known class's as much again as its kept rows; a
         ridge penalty keeps the neuron finite where they are apart from every kept row, and
         a known class's near the neuron it had. Newton's method. Over many classes fewer
@@ -1980,9 +1981,9 @@ class UniversalDeepTransformer:
         n_ref = min(int(keep.sum()), max(MIN_FIT_ROWS, int(FIT_BUDGET // max(layer.W.value.size, 1))))
         ref, labels = ref[keep][:n_ref], labels[keep][:n_ref]
         x = np.concatenate([ref.astype(np.float32), h.astype(np.float32)])
-        offset = np.empty(x.shape[0])
-        for lo in range(0, x.shape[0], 256):  # a block's logits over every class at a time
-            z = x[lo:lo + 256] @ layer.W.value.T + layer.b.value
+        offset = np.zeros(x.shape[0])  # sigmoid outputs: each class a logistic of its own
+        for lo in range(0, x.shape[0] if self.output_activation == "softmax" else 0, 256):
+            z = x[lo:lo + 256] @ layer.W.value.T + layer.b.value  # a block's logits over every class
             z[:, ~others] = -np.inf
             top = z.max(axis=1)
             offset[lo:lo + 256] = top + np.log(np.exp(z - top[:, None]).sum(axis=1))
@@ -2072,6 +2073,9 @@ class UniversalDeepTransformer:
         layer.b.value[k] = _FORGOTTEN_BIAS
         if layer.index is not None:
             layer.index.score_always([k], on=False)
+        if self.reference is not None:  # nor are its kept rows a class's own any more
+            keep = self.reference[1] != k
+            self.reference = (self.reference[0][keep], self.reference[1][keep])
 
     def _class_id(self, label):
         labels = self.featurizer.labels
