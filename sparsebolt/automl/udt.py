@@ -1921,22 +1921,14 @@ class UniversalDeepTransformer:
         if h.shape[0] == 0:
             raise ValueError("introduce_label needs at least one row.")
         layer = self.model.output.layer
-        W, b = layer.W.value.astype(np.float64), layer.b.value.astype(np.float64)
         named = np.array([lab is not None for lab in labels.labels] + [False] * (layer.dim - len(labels.labels)))
-        z = h @ W.T + b
-        target = z[:, named].max(axis=1).mean() + 1.0 if named.any() else 1.0
-        mean = h.mean(axis=0)
-        # the direction that sets these rows apart from the training rows' mean
-        d = mean - self.center if self.center is not None else mean
         k = labels.index.get(label)
         if k is None:
             k = labels.add(str(label))
-            if float(np.linalg.norm(d)) <= 1e-6 * float(np.linalg.norm(mean)):
-                d = mean
             if self.reference is not None and named[self.reference[1]].any():
                 w_new, b_new = self._fitted_neuron(h, layer, named)
             else:  # a model file saved without the training rows
-                w_new, b_new = self._new_neuron(W[named], b[named], d, mean, target)
+                w_new, b_new = self._new_neuron(h, layer, named)
             if k < layer.dim:  # a forgotten class's neuron
                 layer.W.value[k], layer.b.value[k] = w_new, b_new
             else:
@@ -1951,18 +1943,34 @@ class UniversalDeepTransformer:
             if self.reference is not None and others[self.reference[1]].any():
                 layer.W.value[k], layer.b.value[k] = self._fitted_neuron(h, layer, others, k)
             else:  # a model file saved without the training rows
-                if float(d @ mean) <= 1e-6 * float(mean @ mean):
-                    d = mean
-                w = layer.W.value[k].astype(np.float64)
-                gap = target - (w @ mean + float(layer.b.value[k]))
-                if gap > 0:
-                    layer.W.value[k] = w + gap * d / float(d @ mean)
+                self._move_neuron(h, layer, named, k)
             if can_pin(self.model):
                 # into the buckets sparse inference probes too: the class's other rows are unseen
                 n = h.shape[0]
                 layer.index.pin_labels(Value.dense(h.astype(np.float32)), np.arange(n + 1, dtype=np.int64),
                                        np.full(n, k, dtype=np.int32), every=True, probes=PROBES)
         return k
+
+    def _aim(self, h, layer, named):
+        """Where the rules without kept training rows aim a neuron: (the output's weights and
+        biases as float64, the rows' mean best logit plus one, their mean embedding, the
+        direction from the training rows' mean embedding to it)."""
+        W, b = layer.W.value.astype(np.float64), layer.b.value.astype(np.float64)
+        z = h @ W.T + b
+        target = z[:, named].max(axis=1).mean() + 1.0 if named.any() else 1.0
+        mean = h.mean(axis=0)
+        return W, b, target, mean, (mean - self.center if self.center is not None else mean)
+
+    def _move_neuron(self, h, layer, named, k):
+        """Move class ``k``'s neuron just far enough along ``_aim``'s direction that the rows'
+        mean scores it one logit above their best class."""
+        _, _, target, mean, d = self._aim(h, layer, named)
+        if float(d @ mean) <= 1e-6 * float(mean @ mean):
+            d = mean
+        w = layer.W.value[k].astype(np.float64)
+        gap = target - (w @ mean + float(layer.b.value[k]))
+        if gap > 0:
+            layer.W.value[k] = w + gap * d / float(d @ mean)
 
     def _fitted_neuron(self, h, layer, others, k=None):
         """(weights, bias) of class ``k``'s neuron (None: a new class) fitted, the other
@@ -1982,11 +1990,12 @@ class UniversalDeepTransformer:
         ref, labels = ref[keep][:n_ref], labels[keep][:n_ref]
         x = np.concatenate([ref.astype(np.float32), h.astype(np.float32)])
         offset = np.zeros(x.shape[0])  # sigmoid outputs: each class a logistic of its own
-        for lo in range(0, x.shape[0] if self.output_activation == "softmax" else 0, 256):
-            z = x[lo:lo + 256] @ layer.W.value.T + layer.b.value  # a block's logits over every class
-            z[:, ~others] = -np.inf
-            top = z.max(axis=1)
-            offset[lo:lo + 256] = top + np.log(np.exp(z - top[:, None]).sum(axis=1))
+        if self.output_activation == "softmax":
+            for lo in range(0, x.shape[0], 256):  # a block's logits over every class at a time
+                z = x[lo:lo + 256] @ layer.W.value.T + layer.b.value
+                z[:, ~others] = -np.inf
+                top = z.max(axis=1)
+                offset[lo:lo + 256] = top + np.log(np.exp(z - top[:, None]).sum(axis=1))
         target = np.concatenate([labels == k, np.ones(h.shape[0])]).astype(np.float64)
         if k is None:
             per_row = max(n_ref / np.unique(labels).size, 1.0) / h.shape[0]
@@ -2025,12 +2034,17 @@ class UniversalDeepTransformer:
                 break
         return beta[:-1], float(beta[-1])
 
-    def _new_neuron(self, W, b, d, mean, target):
-        """(weights, bias) of a new class's neuron along ``d`` that scores the rows' ``mean``
-        embedding ``target``: as long as the median of the classes' ``W`` (a zero neuron
-        scores 0, above every row whose best logit is negative), and at least so long that
-        the training rows' mean embedding scores a logit below its best class, as the rows'
-        mean scores a logit above theirs (a briefly trained model's rows sit close to both)."""
+    def _new_neuron(self, h, layer, named):
+        """(weights, bias) of a new class's neuron along ``_aim``'s direction that scores the
+        rows' mean embedding its target: as long as the median of the classes' weights (a
+        zero neuron scores 0, above every row whose best logit is negative), and at least so
+        long that the training rows' mean embedding scores a logit below its best class, as
+        the rows' mean scores a logit above theirs (a briefly trained model's rows sit close
+        to both)."""
+        W, b, target, mean, d = self._aim(h, layer, named)
+        if float(np.linalg.norm(d)) <= 1e-6 * float(np.linalg.norm(mean)):
+            d = mean
+        W, b = W[named], b[named]
         norms = np.linalg.norm(W, axis=1)
         length = float(np.median(norms)) if norms.size and np.median(norms) > 0 else 1.0
         span = float(np.linalg.norm(d))

@@ -184,12 +184,9 @@ def test_a_model_file_without_kept_training_rows_still_takes_new_classes(tmp_pat
 def test_a_file_with_damaged_kept_rows_is_refused(model, tmp_path, key, change, message):
     from sparsebolt.io import ModelFileError
 
-    from ..io.helpers import crafted
-    good, bad = tmp_path / "good.sbm", tmp_path / "bad.sbm"
-    model.save(good)
-    crafted(good, bad, key, change)
+    from ..io.helpers import load_crafted_udt
     with pytest.raises(ModelFileError, match=message):
-        sb.UniversalDeepTransformer.load(bad)
+        load_crafted_udt(model, tmp_path, key, change)
 
 
 def test_on_real_reviews_a_taught_class_keeps_the_others_answers():

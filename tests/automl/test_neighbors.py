@@ -8,7 +8,7 @@ import sparsebolt as sb
 import sparsebolt.automl.udt as udt_module
 from sparsebolt.io import ModelFileError
 
-from ..io.helpers import crafted
+from ..io.helpers import load_crafted_udt
 
 TYPES = {"user": sb.types.categorical(), "item": sb.types.categorical(), "time": sb.types.date(format="unix")}
 
@@ -111,12 +111,8 @@ def test_a_saved_model_keeps_its_neighbors(fitted, tmp_path):
     ("automl/neighbors/offsets", lambda a: a[::-1].copy(), "never decrease"),
 ])
 def test_a_file_with_damaged_neighbors_is_refused(fitted, tmp_path, key, change, message):
-    udt = fitted[0]
-    good, bad = tmp_path / "good.sbm", tmp_path / "bad.sbm"
-    udt.save(good)
-    crafted(good, bad, key, change)
     with pytest.raises(ModelFileError, match=message):
-        sb.UniversalDeepTransformer.load(bad)
+        load_crafted_udt(fitted[0], tmp_path, key, change)
 
 
 def test_users_who_come_back_keep_their_past_items_in_the_ranking():

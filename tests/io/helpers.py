@@ -50,6 +50,16 @@ def rewrite(src, dst, manifest_fn=None, array_fn=None):
             zout.writestr(info.filename, data)
 
 
+def load_crafted_udt(udt, tmp_path, key, change):
+    """Save ``udt``, put its array ``key`` through ``change`` (``crafted``) and load the
+    result: a damaged UniversalDeepTransformer file, for the error its load gives."""
+    import sparsebolt as sb
+    good, bad = tmp_path / "good.sbm", tmp_path / "bad.sbm"
+    udt.save(good)
+    crafted(good, bad, key, change)
+    return sb.UniversalDeepTransformer.load(bad)
+
+
 def crafted(src, dst, key, change):
     """A well-formed copy of a model file (checksums recomputed) whose array ``key`` went
     through ``change``: what a malicious or buggy writer could produce."""
