@@ -65,3 +65,16 @@ def _dataset(rows, label, n_features, batch_size, shuffle, seed):
     labels = sb.data.Labels(np.arange(n + 1), np.asarray(label))
     return sb.data.SparseDataset(offsets, np.concatenate(rows).astype(np.int32), None, labels, n_features,
                                  batch_size=batch_size, shuffle=shuffle, seed=seed)
+
+
+def planted_rows(rng, n, n_classes=1000, owned=8, keep=0.6, noise=3, vocab=20000):
+    """Rows {'text', 'label'} for the UniversalDeepTransformer: a row of class c shows each of
+    its ``owned`` words with probability ``keep`` and ``noise`` words drawn from everything,
+    so test rows are fresh draws, never training rows."""
+    rows = []
+    for c in rng.integers(0, n_classes, n):
+        words = [f"c{c}w{k}" for k in range(owned) if rng.random() < keep] or [f"c{c}w0"]
+        words += [f"n{j}" for j in rng.integers(0, vocab, noise)]
+        rng.shuffle(words)
+        rows.append({"text": " ".join(words), "label": f"c{c}"})
+    return rows

@@ -122,9 +122,10 @@ def test_new_classes_of_unseen_words_take_few_old_rows_and_keep_the_pins(tmp_pat
     # a fresh neuron at zero scored 0, above every row whose best logit is negative, and
     # adding it rebuilt the tables without the training labels' pins: one class took the
     # answer of 0.15 of these old rows, three of 0.95 (sparse inference: 0.09, 0.27)
-    from .test_sparse_inference import _accuracy, _planted
+    from ..synthetic import planted_rows
+    from .test_sparse_inference import _accuracy
     rng = np.random.default_rng(0)
-    train, test = _planted(rng, 6000, n_classes=300), _planted(rng, 1000, n_classes=300)
+    train, test = planted_rows(rng, 6000, n_classes=300), planted_rows(rng, 1000, n_classes=300)
     udt = sb.UniversalDeepTransformer({"text": sb.types.text(tokenizer="words"), "label": sb.types.categorical()},
                                       target="label", sparsity=0.05, embedding_dim=64, input_dim=1 << 15)
     udt.train(train, epochs=6, verbose=False)
@@ -225,9 +226,9 @@ def test_on_real_reviews_a_taught_class_keeps_the_others_answers():
 
 def test_a_sigmoid_output_takes_a_new_class_without_the_others_rows():
     # each class its own logistic: the fit takes no softmax offsets there
-    from .test_sparse_inference import _planted
+    from ..synthetic import planted_rows
     rng = np.random.default_rng(2)
-    train, test = _planted(rng, 3000, n_classes=40), _planted(rng, 500, n_classes=40)
+    train, test = planted_rows(rng, 3000, n_classes=40), planted_rows(rng, 500, n_classes=40)
     udt = sb.UniversalDeepTransformer({"text": sb.types.text(tokenizer="words"), "label": sb.types.categorical()},
                                       target="label", output_activation="sigmoid", **SMALL)
     udt.train(train, epochs=8, learning_rate=1e-2, verbose=False)

@@ -8,17 +8,7 @@ import pytest
 
 import sparsebolt as sb
 
-
-def _planted(rng, n, n_classes=1000, owned=8, keep=0.6, noise=3, vocab=20000):
-    """Rows of a class show each of its ``owned`` words with probability ``keep`` and
-    ``noise`` words drawn from everything: test rows are fresh draws, never training rows."""
-    rows = []
-    for c in rng.integers(0, n_classes, n):
-        words = [f"c{c}w{k}" for k in range(owned) if rng.random() < keep] or [f"c{c}w0"]
-        words += [f"n{j}" for j in rng.integers(0, vocab, noise)]
-        rng.shuffle(words)
-        rows.append({"text": " ".join(words), "label": f"c{c}"})
-    return rows
+from ..synthetic import planted_rows
 
 
 def _accuracy(udt, rows, sparse):
@@ -28,7 +18,7 @@ def _accuracy(udt, rows, sparse):
 
 def test_sparse_inference_on_unseen_rows_is_within_a_point_of_dense(one_thread):
     rng = np.random.default_rng(0)
-    train, test = _planted(rng, 12000), _planted(rng, 2000)
+    train, test = planted_rows(rng, 12000), planted_rows(rng, 2000)
     udt = sb.UniversalDeepTransformer({"text": sb.types.text(tokenizer="words"), "label": sb.types.categorical()},
                                       target="label", sparsity=0.02, embedding_dim=64, input_dim=1 << 16)
     udt.train(train, epochs=8, verbose=False)
@@ -56,7 +46,7 @@ def test_sparse_inference_on_unseen_rows_is_within_a_point_of_dense(one_thread):
 
 def test_sparse_inference_after_streamed_training_warns_until_readied(tmp_path):
     rng = np.random.default_rng(1)
-    rows = _planted(rng, 3000, n_classes=200)
+    rows = planted_rows(rng, 3000, n_classes=200)
     path = tmp_path / "train.csv"
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
