@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._state import meta_int, prefixed, take, unprefixed
+from .._validation import _fail
 from .config import LSHConfig, rebuild_cost, schedule
 from .hash_functions import make_hash_function
 from .tables import HashTables
@@ -174,7 +175,7 @@ class NeuronIndex:
         """
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
         if ids.size and (ids.min() < 0 or ids.max() >= self.dim):
-            raise ValueError(f"score_always takes neuron ids in [0, {self.dim}). Got {ids.tolist()} instead.")
+            _fail("NeuronIndex.score_always", "ids", f"neuron ids in [0, {self.dim})", ids.tolist())
         self.always = (np.union1d(self.always, ids) if on else np.setdiff1d(self.always, ids)).astype(np.int32)
 
     def _pin(self, keys, lab_offsets, lab_ids, every=False):

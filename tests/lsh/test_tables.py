@@ -298,7 +298,8 @@ def test_neurons_scored_always_lead_every_sparse_inference_set_until_training():
     np.testing.assert_array_equal(back.always, index.always)
     with pytest.raises(ValueError, match="'always' of NeuronIndex must hold distinct"):
         NeuronIndex.from_state(meta, {**arrays, "always": np.array([3, 3], dtype=np.int32)})
-    with pytest.raises(ValueError, match=r"score_always takes neuron ids in \[0, 500\)"):
+    with pytest.raises(ValueError, match=r"The 'ids' parameter of NeuronIndex.score_always must be neuron ids in "
+                                         r"\[0, 500\). Got \[500\] instead."):
         index.score_always([500])
     index.score_always([3], on=False)
     assert index.always.tolist() == [499]
