@@ -157,6 +157,10 @@ _FORGOTTEN_BIAS = np.float32(-1e30)
 # training rows whose hidden representation (and label) a trained model keeps, for
 # introduce_label to fit a new class's neuron against
 REFERENCE_ROWS = 2048
+# training rows whose values of each column other than text ``explain`` puts in a row's
+# place in turn (a value left empty is one the network rarely saw: it scored a column of
+# noise as a reason), drawn from the first rows a train reads
+BACKGROUND_ROWS, BACKGROUND_SCAN_ROWS = 32, 4096
 # Newton steps of that fit at most (it converges in about 10); the multiply-adds of scoring
 # the kept rows over every class it may take, and the rows it keeps at least
 NEURON_FIT_STEPS, FIT_BUDGET, MIN_FIT_ROWS = 50, 2e9, 256
@@ -172,6 +176,35 @@ def _batch_size(n_rows):
 def _logistic(x):
     """1 / (1 + exp(-x)), without exp's overflow warning for large -x."""
     return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+_UNPLAIN = object()
+
+
+def _plain(v):
+    """``v`` as a model file's manifest holds it (str, finite int or float, bool, None),
+    else ``_UNPLAIN``."""
+    if v is None or isinstance(v, str):
+        return v
+    if isinstance(v, (bool, int, float, np.bool_, np.integer, np.floating)):
+        v = v.item() if isinstance(v, np.generic) else v
+        return v if not isinstance(v, float) or np.isfinite(v) else _UNPLAIN
+    return _UNPLAIN
+
+
+def _checked_background(background, columns):
+    """A model file's ``background`` ({input column: up to ``BACKGROUND_ROWS`` values}) as
+    it is; a ValueError naming what is wrong otherwise."""
+    if not isinstance(background, dict):
+        raise ValueError(f"its explain background must be a mapping of column -> values, not {background!r:.80}")
+    for c, values in background.items():
+        if c not in columns:
+            raise ValueError(f"its explain background names {c!r}, not an input column ({columns})")
+        if not isinstance(values, list) or not 0 < len(values) <= BACKGROUND_ROWS or \
+                any(v is not None and not isinstance(v, (str, int, float)) for v in values):
+            raise ValueError(f"its explain background of {c!r} must be 1 to {BACKGROUND_ROWS} values (str, number, "
+                             f"bool or null), not {values!r:.80}")
+    return background
 
 
 def _sigma(data):
@@ -450,6 +483,8 @@ class UniversalDeepTransformer:
         self.model = None
         # the mean hidden representation of the training rows (set by train)
         self.center = self.reference = None
+        # {column: BACKGROUND_ROWS training values}, those explain compares a row's with (set by train)
+        self.background = None
         # a binary target's probability calibration (a, c), fitted on held-out rows by train
         self.calibration = (1.0, 0.0)
         # a next-item target's item-item co-occurrence beside the network (ItemNeighbors), chosen by train
@@ -926,6 +961,7 @@ class UniversalDeepTransformer:
                                    metrics=metrics, callbacks=callbacks, verbose=verbose,
                                    label_augmentation=label_augmentation)
         self.center, self.reference = self._mean_embedding(train_data)
+        self.background = self._background(data, first)
         if val is not None and self._binary:
             self._decide_by_calibration(*self._fit_calibration(val))
         else:  # an earlier fit's slope would scale the new weights' margins
@@ -1304,6 +1340,29 @@ class UniversalDeepTransformer:
             reference = (np.clip(np.concatenate(kept)[:REFERENCE_ROWS], -65504, 65504).astype(np.float16),
                          np.concatenate(labels)[:REFERENCE_ROWS].astype(np.int32))
         return (total / max(n, 1)).astype(np.float32), reference
+
+    def _background(self, data, first):
+        """{column: values} of ``BACKGROUND_ROWS`` rows drawn from ``first`` (the first
+        training chunk, when read) or the first ``BACKGROUND_SCAN_ROWS`` of ``data``, for each
+        input column but text: values a model file can hold (str, number, bool, None); a
+        column with others (a DataFrame's datetimes) has none, and ``explain`` leaves it empty
+        instead. None without such columns."""
+        text = set(self.featurizer.text_columns)
+        columns = [c for c in self.featurizer.columns(False) if c not in text]
+        if not columns:
+            return None
+        chunk = first if first is not None else next(self._chunks(data, with_target=False,
+                                                                  chunk_rows=BACKGROUND_SCAN_ROWS))
+        n = len(chunk)
+        rows = np.sort(np.random.default_rng(self.seed).choice(n, min(n, BACKGROUND_ROWS), replace=False))
+        out = {}
+        for c in columns:
+            if c not in chunk.columns:  # an optional column the data lacks
+                continue
+            values = [_plain(chunk.columns[c][i]) for i in rows]
+            if all(v is not _UNPLAIN for v in values):
+                out[c] = values
+        return out or None
 
     def _held_out_rows(self, data, first, chunk_rows):
         """(the rows of ``data``, held): held is (held out, kept), the sorted indices of the
@@ -1802,15 +1861,18 @@ class UniversalDeepTransformer:
         return np.concatenate(parts)
 
     def explain(self, row: dict[str, Any], target: Any = None) -> list[tuple[str, str, float]]:
-        """Which columns and words of ``row`` (a dict) drove its prediction, by leaving
-        each out: [(column, token, contribution), ...], the largest magnitude first. The
-        contribution is how much the log-odds of the target class (the top class unless
-        ``target`` names one; for a numerical target, the predicted value) drop when the
-        token is left out, log(p / (1 - p)) of its
-        softmax or sigmoid output, which unlike p does not saturate near certainty:
-        positive tokens raised the class's probability, negative ones lowered it. A text column gives one
-        entry per distinct word (the word's unigram, bigrams and character n-grams go with
-        it); any other column one entry, its value as the token.
+        """Which columns and words of ``row`` (a dict) drove its prediction: [(column, token,
+        contribution), ...], the largest magnitude first. The contribution is how much the
+        log-odds of the target class (the top class unless ``target`` names one; for a
+        numerical target, the predicted value) drop when the token is taken away,
+        log(p / (1 - p)) of its softmax or sigmoid output, which unlike p does not saturate
+        near certainty: positive tokens raised the class's probability, negative ones
+        lowered it. A text column gives one entry per distinct word, left out (the word's
+        unigram, bigrams and character n-grams go with it); any other column one entry, its
+        value as the token, replaced in turn by the values of ``BACKGROUND_ROWS`` training
+        rows that ``train`` keeps, the drop averaged over them: a value as common as any
+        scores near 0 (a model file saved without them, or a column of values a file cannot
+        hold, such as a DataFrame's datetimes: the value is left empty instead).
 
         Parameters
         ----------
@@ -1840,7 +1902,9 @@ class UniversalDeepTransformer:
         if self.regression and target is not None:
             _fail("explain", "target", "None for a numerical target (the predicted value is explained)", target)
         k = self._class_id(target) if target is not None else None
-        pieces, variants = [], [row]
+        background = self.background or {}
+        # each piece's variants of the row: variants[starts[j]:starts[j + 1]]
+        pieces, variants, starts = [], [row], [1]
         for c, v in row.items():
             if v is None or c == self.target:
                 continue
@@ -1849,26 +1913,28 @@ class UniversalDeepTransformer:
                 for w in dict.fromkeys(words):
                     pieces.append((c, w))
                     variants.append({**row, c: " ".join(x for x in words if x != w) or None})
+                    starts.append(len(variants))
             else:
                 pieces.append((c, str(v)))
-                variants.append({**row, c: None})
-        chunk = next(self._chunks(variants, with_target=False))
+                variants += [{**row, c: b} for b in background.get(c, [None])]
+                starts.append(len(variants))
+        chunk = next(self._chunks(variants, with_target=False, chunk_rows=len(variants)))
         offsets, ids, vals, _, _ = self.featurizer.transform(chunk, "predict")
         z = self._logits(csr_value(self.input_dim, offsets, ids, vals))
         if self.regression:
             p = _logistic(z) if self._cumulative else np.exp(z - z.max(axis=1, keepdims=True))
-            value = self.featurizer.labels.predicted(p)
-            out = [(c, token, float(value[0] - value[1 + j])) for j, (c, token) in enumerate(pieces)]
-            return sorted(out, key=lambda t: -abs(t[2]))
-        if k is None:
-            k = int(np.argmax(z[0]))
-        if self.output_activation == "softmax":  # log-odds of class k: z_k - log sum of the others' exp
-            others = np.delete(z, k, axis=1)
-            top = others.max(axis=1)
-            log_odds = z[:, k] - top - np.log(np.exp(others - top[:, None]).sum(axis=1))
+            score = self.featurizer.labels.predicted(p)
         else:
-            log_odds = z[:, k]
-        out = [(c, token, float(log_odds[0] - log_odds[1 + j])) for j, (c, token) in enumerate(pieces)]
+            if k is None:
+                k = int(np.argmax(z[0]))
+            if self.output_activation == "softmax":  # log-odds of class k: z_k - log sum of the others' exp
+                others = np.delete(z, k, axis=1)
+                top = others.max(axis=1)
+                score = z[:, k] - top - np.log(np.exp(others - top[:, None]).sum(axis=1))
+            else:
+                score = z[:, k]
+        out = [(c, token, float(score[0] - score[starts[j]:starts[j + 1]].mean()))
+               for j, (c, token) in enumerate(pieces)]
         return sorted(out, key=lambda t: -abs(t[2]))
 
     def introduce_label(self, rows: pd.DataFrame | Sequence[dict], label: str) -> int:
@@ -2189,6 +2255,8 @@ class UniversalDeepTransformer:
         arrays["calibration"] = np.array(self.calibration, dtype=np.float64)
         # a network never trained since the constructor or from_config built it: train may build it anew
         saved = {"config": self.get_config(), "state": meta, "untrained_build": self._rebuildable}
+        if self.background is not None:
+            saved["background"] = self.background
         if self.neighbors is not None:
             saved["neighbors"], nb_arrays = self.neighbors.get_state()
             arrays.update(prefixed("neighbors", nb_arrays))
@@ -2247,6 +2315,8 @@ class UniversalDeepTransformer:
                 if not (np.isfinite(a) and np.isfinite(c)):
                     raise ValueError(f"its probability calibration must be finite, not {(a, c)}")
                 udt.calibration = (a, c)
+            if "background" in saved:  # files saved before it have none
+                udt.background = _checked_background(saved["background"], udt.featurizer.columns(False))
             if "neighbors" in saved:
                 udt.neighbors = ItemNeighbors.from_state(saved["neighbors"], unprefixed("neighbors", ours),
                                                          model.output.layer.dim)

@@ -3,7 +3,9 @@ import numpy as np
 import pytest
 
 import sparsebolt as sb
+from sparsebolt.io import ModelFileError
 
+from ..io.helpers import rewrite
 from .test_udt import BAD, GOOD, SMALL, _reviews
 
 
@@ -48,3 +50,101 @@ def test_embeddings_separate_the_classes(reviews_model):
     # the embedding is what the output layer sees
     ids, _ = reviews_model.model.output.layer.dense_top_k(sb.nn.Value.dense(reviews_model.embed(good[:1])), 1)
     assert reviews_model.featurizer.labels.name(int(ids[0, 0])) == reviews_model.predict(good[0])[0][0]
+
+
+@pytest.fixture(scope="module")
+def noisy_table():
+    # the label is x > 0 or color 'red'; 'noise' and 'shade' are drawn apart from it, and no
+    # training value is missing (a value left empty was what the network had never seen)
+    rng = np.random.default_rng(1)
+
+    def rows(n):
+        x, noise = rng.normal(size=n).round(3), rng.normal(size=n).round(3)
+        color, shade = rng.choice(["red", "blue", "green"], n), rng.choice(list("abcdefgh"), n)
+        return [{"x": float(a), "color": str(c), "noise": float(b), "shade": str(s),
+                 "y": "1" if a > 0 or c == "red" else "0"} for a, c, b, s in zip(x, color, noise, shade)]
+
+    types = {"x": sb.types.numerical(), "color": sb.types.categorical(), "noise": sb.types.numerical(),
+             "shade": sb.types.categorical(), "y": sb.types.categorical()}
+    udt = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    udt.train(rows(3000), verbose=False)
+    return udt, [{k: v for k, v in r.items() if k != "y"} for r in rows(200)]
+
+
+def test_columns_of_noise_explain_nothing_on_average(noisy_table):
+    udt, test = noisy_table
+    effects = {}
+    for row in test:
+        for column, _, effect in udt.explain(row):
+            effects.setdefault(column, []).append(effect)
+    mean = {c: float(np.mean(e)) for c, e in effects.items()}
+    size = {c: float(np.mean(np.abs(e))) for c, e in effects.items()}
+    # left empty instead, 'noise' read +4.8 on average (x +3.2, color +2.7) and 'shade' +0.5;
+    # replaced by training values, +0.02 and +0.08
+    assert abs(mean["noise"]) < 0.2 and abs(mean["shade"]) < 0.2
+    assert min(size["x"], size["color"]) > 3 * max(size["noise"], size["shade"])
+    assert mean["x"] > 0.5 and mean["color"] > 0.2
+
+
+def test_a_column_is_replaced_by_the_kept_training_values(noisy_table, tmp_path):
+    udt, test = noisy_table
+    assert set(udt.background) == {"x", "color", "noise", "shade"}
+    assert all(len(v) == sb.automl.udt.BACKGROUND_ROWS for v in udt.background.values())
+    row = test[0]
+    variants = [row] + [{**row, "x": b} for b in udt.background["x"]]
+    layer = udt.model.output.layer
+    z = udt.embed(variants).astype(np.float64) @ layer.W.value.T.astype(np.float64) + layer.b.value
+    k = int(np.argmax(z[0]))
+    log_odds = z[:, k] - z[:, 1 - k]
+    got = {c: e for c, _, e in udt.explain(row)}
+    assert got["x"] == pytest.approx(log_odds[0] - log_odds[1:].mean(), rel=1e-4)
+    # a value the background holds everywhere changes nothing
+    kept = udt.background["shade"]
+    udt.background["shade"] = [row["shade"]] * 4
+    try:
+        assert {c: e for c, _, e in udt.explain(row)}["shade"] == pytest.approx(0.0, abs=1e-9)
+    finally:
+        udt.background["shade"] = kept
+    # kept in the model file, checked on load
+    udt.save(tmp_path / "m.sbm")
+    loaded = sb.UniversalDeepTransformer.load(tmp_path / "m.sbm")
+    assert loaded.background == udt.background and loaded.explain(row) == udt.explain(row)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda b: b.update(height=["1"]), "names 'height', not an input column"),
+    (lambda b: b.update(x=[]), "'x' must be 1 to 32 values"),
+    (lambda b: b.update(x=b["x"] * 2), "'x' must be 1 to 32 values"),
+    (lambda b: b.update(color=[{"red": 1}]), "'color' must be 1 to 32 values"),
+])
+def test_a_file_with_a_bad_explain_background_is_refused(noisy_table, tmp_path, change, message):
+    udt, _ = noisy_table
+    udt.save(tmp_path / "m.sbm")
+
+    def bad(manifest):
+        change(manifest["automl"]["background"])
+        return manifest
+
+    rewrite(tmp_path / "m.sbm", tmp_path / "bad.sbm", bad)
+    with pytest.raises(ModelFileError, match=message):
+        sb.UniversalDeepTransformer.load(tmp_path / "bad.sbm")
+
+
+def test_a_file_saved_before_the_background_leaves_each_value_empty(noisy_table, tmp_path):
+    udt, test = noisy_table
+    udt.save(tmp_path / "m.sbm")
+
+    def before(manifest):
+        del manifest["automl"]["background"]
+        return manifest
+
+    rewrite(tmp_path / "m.sbm", tmp_path / "old.sbm", before)
+    old = sb.UniversalDeepTransformer.load(tmp_path / "old.sbm")
+    assert old.background is None
+    row = test[0]
+    layer = old.model.output.layer
+    z = old.embed([row, {**row, "noise": None}]).astype(np.float64) @ layer.W.value.T.astype(np.float64) + layer.b.value
+    k = int(np.argmax(z[0]))
+    log_odds = z[:, k] - z[:, 1 - k]
+    got = {c: e for c, _, e in old.explain(row)}
+    assert got["noise"] == pytest.approx(log_odds[0] - log_odds[1], rel=1e-4)

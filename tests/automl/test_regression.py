@@ -380,12 +380,12 @@ def test_cumulative_bins_are_scored_whole_under_sparse_inference_and_explained_b
     assert udt.model.output.layer.sparsity < 1.0   # readied for sparse inference
     assert udt.predict_batch(test, sparse_inference=True) == udt.predict_batch(test)
     assert udt.evaluate(test, sparse_inference=True) == udt.evaluate(test)
-    # an explanation is the change of the predicted value without the piece
+    # an explanation is the change of the predicted value with the column's training values in its place
     row = {"x": 5.0, "size": "L", "noise": "7"}
     value = udt.predict(row)[0][0]
     for column, _, effect in udt.explain(row):
-        without = udt.predict({**row, column: None})[0][0]
-        assert effect == pytest.approx(value - without, rel=1e-5, abs=1e-4)
+        instead = np.mean([udt.predict({**row, column: b})[0][0] for b in udt.background[column]])
+        assert effect == pytest.approx(value - instead, rel=1e-5, abs=1e-4)
 
 
 def test_the_held_out_error_of_cumulative_bins_is_each_rows_own():
