@@ -65,7 +65,8 @@ class Callback:
         epoch : int
             The epoch just run, 0-based, counted within this ``train`` call.
         logs : dict
-            The epoch's ``epoch`` (1-based), mean ``loss``, ``samples``, ``batches``,
+            The epoch's ``epoch`` (1-based), mean ``loss``, ``samples``, ``steps``,
+            ``batches`` (a step of ``sb.distributed.train`` trains one on each worker),
             ``seconds`` and last ``learning_rate``, and with validation data and metrics a
             ``val_<metric>`` entry for each metric.
         model : Model

@@ -222,7 +222,7 @@ class Engine:
             for cb in self.callbacks:
                 cb.on_train_begin(model)
             # a schedule's step counts from the start of the run, a resumed one included
-            self.run_steps = sum(e.get("batches", 0) for e in self.history.epochs) + (at["n_batches"] if at else 0)
+            self.run_steps = self._steps_before(at)
             epoch = at["epoch"] if at else 0
             begun = None
             # a resumed run its schedule had stopped (its logs replayed) trains no further
@@ -235,7 +235,7 @@ class Engine:
                     stop = self._epoch(epoch, at)
                 except steps.recoverable as err:
                     at = steps.recover(err, self._restore)
-                    self.run_steps = (sum(e.get("batches", 0) for e in self.history.epochs) + at["n_batches"])
+                    self.run_steps = self._steps_before(at)
                     epoch = at["epoch"]
                     continue
                 at = None
@@ -316,7 +316,8 @@ class Engine:
             raise ValueError("train was given a data set with no batches.")
         model.epochs += 1
         steps.sync(model)  # callbacks see the epoch's model
-        logs = {"epoch": epoch + 1, "loss": loss_sum / n_batches, "samples": n_samples, "batches": n_batches,
+        logs = {"epoch": epoch + 1, "loss": loss_sum / n_batches, "samples": n_samples, "steps": batch,
+                "batches": n_batches,
                 "seconds": seconds + time.perf_counter() - start, "learning_rate": lr}
         if self.validation is not None and self.metrics:
             for name, value in steps.evaluate(model, self.validation, self.metrics, self.verbose).items():
@@ -330,6 +331,13 @@ class Engine:
                                              or steps.checkpoint_each_epoch):
             self._write(epoch + 1, 0, 0.0, 0, 0, 0.0, end_of_epoch=True, synced=True)
         return self.schedule.stop_training or any(cb.stop_training for cb in self.callbacks)
+
+    def _steps_before(self, at):
+        """Steps of this run before the position ``at`` (a checkpoint's; None: the start): a
+        step of a Ray job trains a batch on each worker, which the logs' batches count
+        (epochs logged before they counted steps: their batches)."""
+        done = sum(e.get("steps", e.get("batches", 0)) for e in self.history.epochs)
+        return done + (at["batch"] if at else 0)
 
     def _write(self, epoch, batch, loss_sum, n_batches, n_samples, seconds, end_of_epoch, synced=False):
         if not synced:

@@ -338,10 +338,15 @@ def test_model_train_resumes_a_ray_jobs_checkpoint(ray_cluster, tmp_path, one_th
     sb.distributed.train(small_model, _shards, num_workers=2, epochs=1, learning_rate=1e-2, batch_size=2 * BATCH,
                          checkpoint_dir=tmp_path, verbose=False)
     model = small_model()
-    history = model.train(_data(), epochs=2, learning_rate=1e-2, checkpoint_dir=tmp_path, resume=True,
-                          verbose=False)
+    rate = sb.train.WarmupDecay(1e-2, warmup_steps=4, total_steps=100)
+    history = model.train(_data(), epochs=2, learning_rate=rate, checkpoint_dir=tmp_path, resume=True, verbose=False)
     assert history["epoch"] == [1, 2] and model.epochs == 2
-    assert model.steps == N_SAMPLES // (2 * BATCH) + N_SAMPLES // BATCH
+    job_steps = N_SAMPLES // (2 * BATCH)
+    assert model.steps == job_steps + N_SAMPLES // BATCH
+    # the job's epoch took 16 steps of two workers' batches: the schedule goes on from step 16
+    # (it had counted the 32 batches)
+    assert history["steps"] == [job_steps, N_SAMPLES // BATCH] and history["batches"] == [2 * job_steps, 32]
+    assert history["learning_rate"][1] == rate(model.steps - 1)
 
 
 # --- real data -------------------------------------------------------------------------
