@@ -157,6 +157,10 @@ _FORGOTTEN_BIAS = np.float32(-1e30)
 # training rows whose hidden representation (and label) a trained model keeps, for
 # introduce_label to fit a new class's neuron against
 REFERENCE_ROWS = 2048
+# a forgotten class's kept rows count as the classes that answer them now, at this weight:
+# a class introduced later does not take them all (at 0: 91% of three forgotten classes'
+# rows), and a class introduced again from its rows still finds them (at 1: 48%)
+FORGOTTEN_ROW_WEIGHT = 0.25
 # training rows whose values of each column other than text ``explain`` puts in a row's
 # place in turn (a value left empty is one the network rarely saw: it scored a column of
 # noise as a reason), drawn from the first rows a train reads
@@ -1321,9 +1325,9 @@ class UniversalDeepTransformer:
 
     def _mean_embedding(self, data, max_rows=4096):
         """(the mean hidden representation of the first ``max_rows`` rows of ``data``, what
-        every row shares; those of them of one label, up to ``REFERENCE_ROWS``, with it:
-        (float16[n, hidden_dim], int32[n]), or None for a numerical target), which
-        ``introduce_label`` sets a new class apart from."""
+        every row shares; those of them of one label, up to ``REFERENCE_ROWS``, with it and
+        a weight: (float16[n, hidden_dim], int32[n], float32[n] of ones), or None for a
+        numerical target), which ``introduce_label`` sets a new class apart from."""
         total, n, kept, labels = np.zeros(self.hidden_dim), 0, [], []
         for batch in data:
             h = self._hidden(batch.inputs[0])
@@ -1337,8 +1341,9 @@ class UniversalDeepTransformer:
                 break
         reference = None
         if kept:  # float16: half the bytes in a model file, and a fit no worse
-            reference = (np.clip(np.concatenate(kept)[:REFERENCE_ROWS], -65504, 65504).astype(np.float16),
-                         np.concatenate(labels)[:REFERENCE_ROWS].astype(np.int32))
+            hidden = np.clip(np.concatenate(kept)[:REFERENCE_ROWS], -65504, 65504).astype(np.float16)
+            reference = (hidden, np.concatenate(labels)[:REFERENCE_ROWS].astype(np.int32),
+                         np.ones(hidden.shape[0], dtype=np.float32))
         return (total / max(n, 1)).astype(np.float32), reference
 
     def _background(self, data, first):
@@ -2050,10 +2055,10 @@ class UniversalDeepTransformer:
         ridge penalty keeps the neuron finite where they are apart from every kept row, and
         a known class's near the neuron it had. Newton's method. Over many classes fewer
         kept rows are scored (``FIT_BUDGET``)."""
-        ref, labels = self.reference
+        ref, labels, row_weight = self.reference
         keep = others[labels] | (labels == k)
         n_ref = min(int(keep.sum()), max(MIN_FIT_ROWS, int(FIT_BUDGET // max(layer.W.value.size, 1))))
-        ref, labels = ref[keep][:n_ref], labels[keep][:n_ref]
+        ref, labels, row_weight = ref[keep][:n_ref], labels[keep][:n_ref], row_weight[keep][:n_ref]
         x = np.concatenate([ref.astype(np.float32), h.astype(np.float32)])
         offset = np.zeros(x.shape[0])  # sigmoid outputs: each class a logistic of its own
         if self.output_activation == "softmax":
@@ -2066,8 +2071,8 @@ class UniversalDeepTransformer:
         if k is None:
             per_row = max(n_ref / np.unique(labels).size, 1.0) / h.shape[0]
         else:
-            per_row = max(float(np.sum(labels == k)) / h.shape[0], 1.0)
-        weight = np.concatenate([np.ones(n_ref), np.full(h.shape[0], per_row)])
+            per_row = max(float(row_weight[labels == k].sum()) / h.shape[0], 1.0)
+        weight = np.concatenate([row_weight.astype(np.float64), np.full(h.shape[0], per_row)])
         x = np.hstack([x.astype(np.float64), np.ones((x.shape[0], 1))])
         ridge = np.ones(x.shape[1])
         ridge[-1] = 1e-6  # the bias nearly free
@@ -2126,7 +2131,9 @@ class UniversalDeepTransformer:
 
     def forget(self, label: str) -> None:
         """Remove a class: it is never predicted again (its neuron scores nothing and its
-        id is free for the next ``introduce_label``).
+        id is free for the next ``introduce_label``). Its kept training rows count from now
+        on, at ``FORGOTTEN_ROW_WEIGHT``, as the classes that answer them, so that a class
+        introduced later does not take them all.
 
         Parameters
         ----------
@@ -2153,9 +2160,17 @@ class UniversalDeepTransformer:
         layer.b.value[k] = _FORGOTTEN_BIAS
         if layer.index is not None:
             layer.index.score_always([k], on=False)
-        if self.reference is not None:  # nor are its kept rows a class's own any more
-            keep = self.reference[1] != k
-            self.reference = (self.reference[0][keep], self.reference[1][keep])
+        if self.reference is not None:
+            # its kept rows count, lightly, as the classes that answer them now: a class
+            # introduced later is fitted against them and does not take all its rows
+            hidden, kept_labels, row_weight = self.reference
+            own = np.flatnonzero(kept_labels == k)
+            if own.size:
+                z = hidden[own].astype(np.float32) @ layer.W.value.T + layer.b.value
+                kept_labels, row_weight = kept_labels.copy(), row_weight.copy()
+                kept_labels[own] = np.argmax(z, axis=1)
+                row_weight[own] *= FORGOTTEN_ROW_WEIGHT
+                self.reference = (hidden, kept_labels, row_weight)
 
     def _class_id(self, label):
         labels = self.featurizer.labels
@@ -2251,7 +2266,7 @@ class UniversalDeepTransformer:
         if self.center is not None:
             arrays["center"] = self.center
         if self.reference is not None:
-            arrays["reference/hidden"], arrays["reference/labels"] = self.reference
+            arrays["reference/hidden"], arrays["reference/labels"], arrays["reference/weights"] = self.reference
         arrays["calibration"] = np.array(self.calibration, dtype=np.float64)
         # a network never trained since the constructor or from_config built it: train may build it anew
         saved = {"config": self.get_config(), "state": meta, "untrained_build": self._rebuildable}
@@ -2304,12 +2319,16 @@ class UniversalDeepTransformer:
             if "reference/labels" in ours:  # files saved before it have none
                 labels = ours["reference/labels"]
                 n = labels.shape[0] if isinstance(labels, np.ndarray) and labels.ndim == 1 else -1
-                udt.reference = (np.array(take(_OWNER, ours, "reference/hidden", (n, model.layer("embedding").dim),
-                                               np.float16)),
-                                 np.array(take(_OWNER, ours, "reference/labels", (n,), np.int32, 0,
-                                               model.output.layer.dim)))
-                if not np.isfinite(udt.reference[0]).all():
+                hidden = np.array(take(_OWNER, ours, "reference/hidden", (n, model.layer("embedding").dim), np.float16))
+                if not np.isfinite(hidden).all():
                     raise ValueError("its kept training rows ('reference/hidden') must be finite")
+                weights = np.ones(n, dtype=np.float32)  # files saved before forget weighed them
+                if "reference/weights" in ours:
+                    weights = np.array(take(_OWNER, ours, "reference/weights", (n,), np.float32))
+                    if not (np.isfinite(weights).all() and (weights >= 0).all() and (weights <= 1).all()):
+                        raise ValueError("its kept training rows' weights ('reference/weights') must be in [0, 1]")
+                udt.reference = (hidden, np.array(take(_OWNER, ours, "reference/labels", (n,), np.int32, 0,
+                                                       model.output.layer.dim)), weights)
             if "calibration" in ours:
                 a, c = take(_OWNER, ours, "calibration", (2,), np.float64).tolist()
                 if not (np.isfinite(a) and np.isfinite(c)):
