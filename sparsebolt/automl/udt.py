@@ -190,9 +190,13 @@ def _plain(v):
     else ``_UNPLAIN``."""
     if v is None or isinstance(v, str):
         return v
-    if isinstance(v, (bool, int, float, np.bool_, np.integer, np.floating)):
-        v = v.item() if isinstance(v, np.generic) else v
-        return v if not isinstance(v, float) or np.isfinite(v) else _UNPLAIN
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):  # float(): a longdouble's item() is a longdouble
+        v = float(v)
+        return v if np.isfinite(v) else _UNPLAIN
     return _UNPLAIN
 
 
@@ -2164,13 +2168,18 @@ class UniversalDeepTransformer:
             # its kept rows count, lightly, as the classes that answer them now: a class
             # introduced later is fitted against them and does not take all its rows
             hidden, kept_labels, row_weight = self.reference
-            own = np.flatnonzero(kept_labels == k)
-            if own.size:
+            own = kept_labels == k
+            live = np.zeros(layer.dim, dtype=bool)
+            live[[i for i, name in enumerate(labels.labels) if name is not None]] = True
+            if own.any() and live.any():
                 z = hidden[own].astype(np.float32) @ layer.W.value.T + layer.b.value
+                z[:, ~live] = -np.inf
                 kept_labels, row_weight = kept_labels.copy(), row_weight.copy()
                 kept_labels[own] = np.argmax(z, axis=1)
                 row_weight[own] *= FORGOTTEN_ROW_WEIGHT
                 self.reference = (hidden, kept_labels, row_weight)
+            elif own.any():  # no class left to answer them
+                self.reference = (hidden[~own], kept_labels[~own], row_weight[~own])
 
     def _class_id(self, label):
         labels = self.featurizer.labels

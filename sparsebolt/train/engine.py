@@ -138,6 +138,10 @@ class LocalSteps(Steps):
         if resumed is None:
             self._epoch_state = _data_state(self.data)
             return iter(self.data)
+        if resumed["batch"] and "distributed" in resumed:
+            raise ValueError(f"The checkpoint is {resumed['batch']} steps into epoch {epoch + 1} of an "
+                             f"sb.distributed.train job, whose steps train a batch on each worker: resume it with "
+                             f"sb.distributed.train, or Model.train from a checkpoint written at an epoch's end.")
         if resumed["batch"]:  # it counted them at the batch size it was written with
             self.set_batch_growth(resumed.get("batch_growth", 1))
         self._epoch_state = resumed.get("data_state")
@@ -258,8 +262,12 @@ class Engine:
         when there is none)."""
         at = self.checkpoints.resume(self.model, self.history)
         self.schedule.reset()
+        done = 0
         for epoch, logs in enumerate(self.history.epochs):
+            done += logs.get("steps", logs.get("batches", 0))
             try:
+                # as at the epoch's end: its last step asked for a rate (a warm-up's end is by steps)
+                self.schedule(max(done - 1, 0))
                 self.schedule.on_epoch_end(epoch, logs)
             except ValueError as err:
                 raise ValueError(f"Resuming from {self.checkpoints.resumed_from}: the schedule {self.schedule!r} "

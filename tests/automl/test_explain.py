@@ -148,3 +148,20 @@ def test_a_file_saved_before_the_background_leaves_each_value_empty(noisy_table,
     log_odds = z[:, k] - z[:, 1 - k]
     got = {c: e for c, _, e in old.explain(row)}
     assert got["noise"] == pytest.approx(log_odds[0] - log_odds[1], rel=1e-4)
+
+
+def test_the_background_of_numpy_scalars_saves(tmp_path):
+    # a longdouble's item() is a longdouble, which the manifest's JSON cannot hold
+    import pandas as pd
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=300)
+    frame = pd.DataFrame({"x": x.astype(np.longdouble), "n": rng.integers(0, 5, 300).astype(np.uint64),
+                          "flag": x > 1, "y": np.where(x > 0, "a", "b")})
+    udt = sb.UniversalDeepTransformer({"x": sb.types.numerical(), "n": sb.types.categorical(),
+                                       "flag": sb.types.categorical(), "y": sb.types.categorical()},
+                                      target="y", **SMALL)
+    udt.train(frame, epochs=1, verbose=False)
+    assert {type(v) for v in udt.background["x"]} == {float} and {type(v) for v in udt.background["n"]} == {int}
+    assert {type(v) for v in udt.background["flag"]} == {bool}
+    udt.save(tmp_path / "m.sbm")
+    assert sb.UniversalDeepTransformer.load(tmp_path / "m.sbm").background == udt.background

@@ -298,3 +298,12 @@ def test_a_class_introduced_after_a_forgotten_one_leaves_its_rows_their_new_answ
     loaded = sb.UniversalDeepTransformer.load(tmp_path / "m.sbm")
     for mine, theirs in zip(loaded.reference, udt.reference):
         np.testing.assert_array_equal(mine, theirs)
+
+
+def test_forgetting_every_class_leaves_no_kept_rows_to_a_forgotten_id(model):
+    # with no class left to answer them, the rows had gone to id 0, itself forgotten, and the
+    # next class introduced (which takes id 0) inherited them as its own
+    model.forget("no")
+    model.forget("yes")
+    assert model.reference[1].size == 0
+    assert model.introduce_label(_rows(np.random.default_rng(2), GOOD, 5), "new") == 0

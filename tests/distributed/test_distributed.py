@@ -349,6 +349,18 @@ def test_model_train_resumes_a_ray_jobs_checkpoint(ray_cluster, tmp_path, one_th
     assert history["learning_rate"][1] == rate(model.steps - 1)
 
 
+def test_model_train_refuses_a_ray_jobs_checkpoint_taken_mid_epoch(ray_cluster, tmp_path):
+    # its steps trained a batch on each worker: skipping as many single batches had trained
+    # 3,008 samples of 2,048 in the resumed epoch
+    sb.distributed.train(small_model, _shards, num_workers=2, epochs=1, learning_rate=1e-2, batch_size=2 * BATCH,
+                         checkpoint_dir=tmp_path, checkpoint_every=5, verbose=False)
+    os.remove(list_checkpoints(tmp_path)[0])  # the epoch's end: the newest left is mid-epoch
+    assert describe_file(list_checkpoints(tmp_path)[0])["checkpoint"]["batch"] > 0
+    with pytest.raises(ValueError, match="steps into epoch 1 of an sb.distributed.train job"):
+        small_model().train(_data(), epochs=1, learning_rate=1e-2, checkpoint_dir=tmp_path, resume=True,
+                            verbose=False)
+
+
 # --- real data -------------------------------------------------------------------------
 
 N_CLASSES = 3000

@@ -173,24 +173,28 @@ def test_a_run_resumed_after_an_epoch_takes_the_schedules_next_batch_size(tmp_pa
     assert history["batches"] == [7, 4, 4] and same_weights(model, reference)
 
 
-def _plateau_run(**train_kw):
+def _plateau_run(warmup=0, **train_kw):
     model = small_model()
     # 'loss' as if higher were better: every epoch after the first is a plateau, which doubles
     # the batch twice and then halves the rate
-    schedule = sb.train.WarmupPlateau(1e-2, 0, "loss", patience=1, max_batch_growth=4)
+    schedule = sb.train.WarmupPlateau(1e-2, warmup, "loss", patience=1, max_batch_growth=4)
     history = model.train(clustered(n=800), epochs=5, learning_rate=schedule, verbose=False, **train_kw)
     return model, history
 
 
-def test_a_resumed_run_brings_its_schedule_back_to_where_it_stood(tmp_path, one_thread):
-    reference, ref_history = _plateau_run()
-    assert ref_history["batches"] == [7, 7, 4, 2, 2]
-    assert ref_history["learning_rate"] == [1e-2, 1e-2, 1e-2, 1e-2, 5e-3]
+@pytest.mark.parametrize("warmup", [0, 3])
+def test_a_resumed_run_brings_its_schedule_back_to_where_it_stood(tmp_path, one_thread, warmup):
+    # a warm-up's end is counted in steps: replayed without them, every finished epoch had
+    # looked like warm-up and lost its plateau (resumed batches 7, 7, 4, 4, 2 where 7, 7, 4,
+    # 2, 2 were due)
+    reference, ref_history = _plateau_run(warmup)
+    if warmup == 0:
+        assert ref_history["batches"] == [7, 7, 4, 2, 2]
+        assert ref_history["learning_rate"] == [1e-2, 1e-2, 1e-2, 1e-2, 5e-3]
     with pytest.raises(Stop):
-        _plateau_run(checkpoint_dir=tmp_path, checkpoint_every=1, callbacks=[StopAt(16)])
-    assert describe_file(list_checkpoints(tmp_path)[0])["checkpoint"] == {"epoch": 2, "batch": 1}
-    model, history = _plateau_run(checkpoint_dir=tmp_path, checkpoint_every=1, resume=True)
-    assert history["batches"] == ref_history["batches"]
+        _plateau_run(warmup, checkpoint_dir=tmp_path, checkpoint_every=1, callbacks=[StopAt(16)])
+    model, history = _plateau_run(warmup, checkpoint_dir=tmp_path, checkpoint_every=1, resume=True)
+    assert history["batches"] == ref_history["batches"] and history["steps"] == ref_history["steps"]
     assert history["learning_rate"] == ref_history["learning_rate"]
     assert same_weights(model, reference)
 
