@@ -163,7 +163,7 @@ REFERENCE_ROWS = 2048
 FORGOTTEN_ROW_WEIGHT = 0.25
 # training rows whose values of each column other than text ``explain`` puts in a row's
 # place in turn (a value left empty is one the network rarely saw: it scored a column of
-# noise as a reason), drawn from the first rows a train reads
+# noise as a reason); a streamed file's are drawn from its first rows
 BACKGROUND_ROWS, BACKGROUND_SCAN_ROWS = 32, 4096
 # Newton steps of that fit at most (it converges in about 10); the multiply-adds of scoring
 # the kept rows over every class it may take, and the rows it keeps at least
@@ -1351,24 +1351,40 @@ class UniversalDeepTransformer:
         return (total / max(n, 1)).astype(np.float32), reference
 
     def _background(self, data, first):
-        """{column: values} of ``BACKGROUND_ROWS`` rows drawn from ``first`` (the first
-        training chunk, when read) or the first ``BACKGROUND_SCAN_ROWS`` of ``data``, for each
-        input column but text: values a model file can hold (str, number, bool, None); a
-        column with others (a DataFrame's datetimes) has none, and ``explain`` leaves it empty
-        instead. None without such columns."""
+        """{column: values} of ``BACKGROUND_ROWS`` rows drawn from ``data`` (rows in memory
+        or a CSV read once: from them all, as files are often sorted by a column; else from
+        ``first``, the first training chunk when read, or the first ``BACKGROUND_SCAN_ROWS``),
+        for each input column but text: values a model file can hold (str, number, bool,
+        None); a column with others (a DataFrame's datetimes) has none, and ``explain``
+        leaves it empty instead. None without such columns."""
         text = set(self.featurizer.text_columns)
         columns = [c for c in self.featurizer.columns(False) if c not in text]
         if not columns:
             return None
-        chunk = first if first is not None else next(self._chunks(data, with_target=False,
-                                                                  chunk_rows=BACKGROUND_SCAN_ROWS))
-        n = len(chunk)
-        rows = np.sort(np.random.default_rng(self.seed).choice(n, min(n, BACKGROUND_ROWS), replace=False))
+        rng = np.random.default_rng(self.seed)
+
+        def drawn(n):
+            return np.sort(rng.choice(n, min(n, BACKGROUND_ROWS), replace=False))
+
+        if isinstance(data, _ReadRows):
+            starts = np.cumsum([0] + [len(chunk) for chunk in data.chunks])
+            rows = drawn(int(starts[-1]))
+            at = np.searchsorted(starts, rows, side="right") - 1
+            picked = [(data.chunks[c], int(r - starts[c])) for c, r in zip(at, rows)]
+        else:
+            if not isinstance(data, (str, os.PathLike)) and hasattr(data, "__len__"):  # a DataFrame, row dicts
+                rows = drawn(len(data))
+                chunk = next(self._chunks(data.iloc[rows] if hasattr(data, "iloc") else [data[i] for i in rows],
+                                          with_target=False))
+            else:
+                chunk = first if first is not None else next(self._chunks(data, with_target=False,
+                                                                          chunk_rows=BACKGROUND_SCAN_ROWS))
+            picked = [(chunk, int(r)) for r in drawn(len(chunk))]
         out = {}
         for c in columns:
-            if c not in chunk.columns:  # an optional column the data lacks
+            if any(c not in chunk.columns for chunk, _ in picked):  # an optional column the data lacks
                 continue
-            values = [_plain(chunk.columns[c][i]) for i in rows]
+            values = [_plain(chunk.columns[c][r]) for chunk, r in picked]
             if all(v is not _UNPLAIN for v in values):
                 out[c] = values
         return out or None

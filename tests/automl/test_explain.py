@@ -165,3 +165,20 @@ def test_the_background_of_numpy_scalars_saves(tmp_path):
     assert {type(v) for v in udt.background["flag"]} == {bool}
     udt.save(tmp_path / "m.sbm")
     assert sb.UniversalDeepTransformer.load(tmp_path / "m.sbm").background == udt.background
+
+
+@pytest.mark.parametrize("source", ["csv", "frame"])
+def test_the_background_is_drawn_from_every_row_of_a_sorted_source(tmp_path, monkeypatch, source):
+    # drawn from the first chunk, a file sorted by a column gave explain one value of it
+    import pandas as pd
+
+    from sparsebolt.automl import udt as udt_module
+    monkeypatch.setattr(udt_module, "CHUNK_ROWS", 500)
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"part": np.repeat(["p0", "p1", "p2", "p3"], 500), "x": rng.normal(size=2000).round(3)})
+    frame["y"] = np.where(frame["x"] > 0, "a", "b")
+    frame.to_csv(tmp_path / "sorted.csv", index=False)
+    udt = sb.UniversalDeepTransformer({"part": sb.types.categorical(), "x": sb.types.numerical(),
+                                       "y": sb.types.categorical()}, target="y", **SMALL)
+    udt.train(str(tmp_path / "sorted.csv") if source == "csv" else frame, epochs=1, verbose=False)
+    assert set(udt.background["part"]) == {"p0", "p1", "p2", "p3"}
