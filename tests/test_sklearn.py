@@ -150,3 +150,14 @@ def test_auto_epochs_make_at_least_500_steps_within_5_to_200_passes():
     with pytest.raises(ValueError, match=r"The 'epochs' parameter of SparseClassifier must be an int >= 1 or "
                                          r"'auto'. Got 'many' instead."):
         SparseClassifier(epochs="many").fit(np.eye(3), [0, 1, 2])
+
+
+def test_a_sparse_output_of_two_classes_trains():
+    # at sparsity 0.5 a sample computed its label's neuron alone: a softmax over one neuron is
+    # 1, its loss 0 from the first step, and the model stayed where it started (accuracy 0.73)
+    from sklearn.datasets import make_blobs
+    X, y = make_blobs(n_samples=400, centers=2, random_state=0)
+    clf = SparseClassifier(hidden_dim=16, epochs=20, learning_rate=1e-2, batch_size=32, random_state=0,
+                           sparsity=0.5).fit(X, y)
+    assert clf.history_[0]["loss"] > 0.1 and clf.history_[-1]["loss"] < clf.history_[0]["loss"] / 2
+    assert (clf.predict(X) == y).mean() > 0.9

@@ -120,8 +120,9 @@ def default_sparsity(n_outputs: int) -> float:
 
 
 def active_size(dim: int, sparsity: float) -> int:
-    """Neurons computed per sample at ``sparsity``: at least 1, at most ``dim``."""
-    return min(dim, max(1, int(round(sparsity * dim))))
+    """Neurons computed per sample at ``sparsity``: at least 2 (a softmax over the label alone
+    is 1 whatever the weights: its loss is 0 and nothing trains), at most ``dim``."""
+    return min(dim, max(2, int(round(sparsity * dim))))
 
 
 def autotune(dim: int, input_dim: int, sparsity: float, family: str = "dwta") -> LSHConfig:
