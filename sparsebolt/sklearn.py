@@ -165,8 +165,14 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
         return X, y, multilabel
 
     def _build(self, n_features: int) -> None:
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max) \
-            if not isinstance(self.random_state, (int, np.integer)) else int(self.random_state)
+        if isinstance(self.random_state, (int, np.integer)) and not isinstance(self.random_state, bool):
+            if not 0 <= self.random_state < 2**32:  # as NumPy's RandomState takes a seed
+                _fail(_OWNER, "random_state", "an int in [0, 2**32 - 1], a RandomState or None", self.random_state)
+            seed = int(self.random_state)
+        elif self.random_state is None or isinstance(self.random_state, np.random.RandomState):
+            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        else:
+            _fail(_OWNER, "random_state", "an int in [0, 2**32 - 1], a RandomState or None", self.random_state)
         inp = Input(dim=n_features, name="features")
         hidden = Embedding(dim=self.hidden_dim, activation=self.hidden_activation, name="hidden")(inp)
         activation = "sigmoid" if self._multilabel else "softmax"
@@ -407,6 +413,14 @@ def _from_file_bytes(blob: bytes, load: Any) -> Any:
         return load(path)
 
 
+def _is_number(v: Any) -> bool:
+    try:
+        float(v)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 class _UDTEstimator(BaseEstimator):
     """What the UDT estimators share: a UniversalDeepTransformer trained on X's columns and
     y as its target column, saved as model-file bytes when pickled."""
@@ -431,10 +445,20 @@ class _UDTEstimator(BaseEstimator):
                             f"data_types. Got {type(X).__name__} instead.")
         return X
 
+    @staticmethod
+    def _target_values(y: ArrayLike, owner: str) -> np.ndarray:
+        """y as a 1-d array of at least one value."""
+        y = column_or_1d(y, warn=True)
+        if y.shape[0] == 0:
+            raise ValueError(f"{owner}.fit got no rows: y (and X) must hold at least one.")
+        return y
+
     def _fit_udt(self, X: Any, y: np.ndarray, target_type: Any, owner: str) -> None:
         X = self._frame(X, owner)
         if not isinstance(self.data_types, dict):
             _fail(owner, "data_types", "a dict of column name -> sb.types", self.data_types)
+        check_type(owner, "target", self.target, str, "a column name (str)")
+        check_type(owner, "verbose", self.verbose, (bool, np.bool_, int), "a bool")
         if self.target in self.data_types or self.target in X.columns:
             _fail(owner, "target", "a column name in neither data_types nor X (it names y's column)", self.target)
         if len(y) != len(X):
@@ -547,7 +571,7 @@ class UDTClassifier(ClassifierMixin, _UDTEstimator):
             For a ``target`` that names a column of X or ``data_types``, or X and y of
             different lengths.
         """
-        y = column_or_1d(y, warn=True)
+        y = self._target_values(y, "UDTClassifier")
         check_classification_targets(y)
         self.classes_ = np.unique(y)
         target_type = column_types.categorical(n_classes=len(self.classes_), label_type="int")
@@ -635,7 +659,11 @@ class UDTRegressor(RegressorMixin, _UDTEstimator):
             For a ``target`` that names a column of X or ``data_types``, X and y of
             different lengths, or a y that is not all finite numbers.
         """
-        y = column_or_1d(y, warn=True).astype(np.float64)
+        y = self._target_values(y, "UDTRegressor")
+        try:
+            y = y.astype(np.float64)
+        except (TypeError, ValueError):
+            _fail("UDTRegressor", "y", "finite numbers", next(v for v in y.tolist() if not _is_number(v)))
         if not np.isfinite(y).all():
             _fail("UDTRegressor", "y", "finite numbers", y[~np.isfinite(y)][0])
         self._fit_udt(X, y, column_types.numerical(bins=self.bins), "UDTRegressor")

@@ -135,6 +135,10 @@ def test_partial_fit_learns_and_checks_its_classes(one_thread):
     ({"sparsity": 1.5}, r"The 'sparsity' parameter of SparseClassifier must be a number in \(0.0, 1.0\]"),
     ({"hidden_activation": "gelu"}, r"The 'hidden_activation' parameter of SparseClassifier must be one of"),
     ({"learning_rate": -1.0}, r"The 'learning_rate' parameter of SparseClassifier must be a number"),
+    # NumPy's own words before, and seeds from 2**32 up taken (scikit-learn refuses them)
+    ({"random_state": "seed"}, r"'random_state' parameter of SparseClassifier must be an int in \[0, 2\*\*32 - 1\]"),
+    ({"random_state": -1}, r"The 'random_state' parameter of SparseClassifier must be an int"),
+    ({"random_state": 2**40}, r"The 'random_state' parameter of SparseClassifier must be an int"),
 ])
 def test_bad_parameters_fail_at_fit_with_the_template(params, message):
     clf = SparseClassifier(**params)  # stored only: scikit-learn validates in fit

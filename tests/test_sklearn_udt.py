@@ -113,6 +113,15 @@ def test_bad_input_is_refused_with_a_clear_error():
         UDTClassifier(TYPES, **SMALL).fit(X, y[:-1])
     with pytest.raises(ValueError, match="The 'y' parameter of UDTRegressor must be finite"):
         UDTRegressor({"price": sb.types.numerical()}, **SMALL).fit(X, np.full(len(X), np.nan))
+    # each of these had given another parameter's error, NumPy's, or none
+    with pytest.raises(ValueError, match="The 'y' parameter of UDTRegressor must be finite numbers. Got 'a'"):
+        UDTRegressor({"price": sb.types.numerical()}, **SMALL).fit(X, ["a"] * len(X))
+    with pytest.raises(ValueError, match="The 'target' parameter of UDTClassifier must be a column name"):
+        UDTClassifier(TYPES, target=5, **SMALL).fit(X, y)
+    with pytest.raises(ValueError, match="The 'verbose' parameter of UDTClassifier must be a bool"):
+        UDTClassifier(TYPES, verbose="x", **SMALL).fit(X, y)
+    with pytest.raises(ValueError, match="UDTClassifier.fit got no rows"):
+        UDTClassifier(TYPES, **SMALL).fit(X.iloc[:0], y[:0])
     with pytest.raises(Exception, match="not fitted"):
         UDTClassifier(TYPES, **SMALL).predict(X)
 
