@@ -153,6 +153,10 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
         check_int(_OWNER, "batch_size", self.batch_size, 1)
         check_type(_OWNER, "sparse_inference", self.sparse_inference, (bool, np.bool_), "a bool")
         check_type(_OWNER, "verbose", self.verbose, (bool, np.bool_, int), "a bool")
+        rs = self.random_state
+        seed_int = isinstance(rs, (int, np.integer)) and not isinstance(rs, bool) and 0 <= rs < 2**32
+        if not (seed_int or rs is None or isinstance(rs, np.random.RandomState)):  # NumPy's seeds
+            _fail(_OWNER, "random_state", "an int in [0, 2**32 - 1], a RandomState or None", rs)
 
     def _validate(self, X, y, reset):
         """(X as float32 CSR, y) checked; y's kind decides multi-label on ``reset``."""
@@ -165,14 +169,8 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
         return X, y, multilabel
 
     def _build(self, n_features: int) -> None:
-        if isinstance(self.random_state, (int, np.integer)) and not isinstance(self.random_state, bool):
-            if not 0 <= self.random_state < 2**32:  # as NumPy's RandomState takes a seed
-                _fail(_OWNER, "random_state", "an int in [0, 2**32 - 1], a RandomState or None", self.random_state)
-            seed = int(self.random_state)
-        elif self.random_state is None or isinstance(self.random_state, np.random.RandomState):
-            seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        else:
-            _fail(_OWNER, "random_state", "an int in [0, 2**32 - 1], a RandomState or None", self.random_state)
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max) \
+            if not isinstance(self.random_state, (int, np.integer)) else int(self.random_state)
         inp = Input(dim=n_features, name="features")
         hidden = Embedding(dim=self.hidden_dim, activation=self.hidden_activation, name="hidden")(inp)
         activation = "sigmoid" if self._multilabel else "softmax"

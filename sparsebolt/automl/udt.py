@@ -2012,7 +2012,7 @@ class UniversalDeepTransformer:
         if h.shape[0] == 0:
             raise ValueError("introduce_label needs at least one row.")
         layer = self.model.output.layer
-        named = np.array([lab is not None for lab in labels.labels] + [False] * (layer.dim - len(labels.labels)))
+        named = self._named(layer.dim)
         k = labels.index.get(label)
         if k is None:
             k = labels.add(str(label))
@@ -2041,6 +2041,12 @@ class UniversalDeepTransformer:
                 layer.index.pin_labels(Value.dense(h.astype(np.float32)), np.arange(n + 1, dtype=np.int64),
                                        np.full(n, k, dtype=np.int32), every=True, probes=PROBES)
         return k
+
+    def _named(self, dim):
+        """bool[dim]: which of the output's ``dim`` neurons hold a class (not a forgotten
+        one's, nor one beyond the labels seen)."""
+        names = self.featurizer.labels.labels
+        return np.array([name is not None for name in names] + [False] * (dim - len(names)))
 
     def _aim(self, h, layer, named):
         """Where the rules without kept training rows aim a neuron: (the output's weights and
@@ -2185,8 +2191,7 @@ class UniversalDeepTransformer:
             # introduced later is fitted against them and does not take all its rows
             hidden, kept_labels, row_weight = self.reference
             own = kept_labels == k
-            live = np.zeros(layer.dim, dtype=bool)
-            live[[i for i, name in enumerate(labels.labels) if name is not None]] = True
+            live = self._named(layer.dim)
             if own.any() and live.any():
                 z = hidden[own].astype(np.float32) @ layer.W.value.T + layer.b.value
                 z[:, ~live] = -np.inf

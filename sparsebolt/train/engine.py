@@ -87,6 +87,13 @@ class Steps:
         raise err
 
 
+def _logged_steps(logs):
+    """The steps an epoch's logs say it took: a step of a Ray job trains a batch on each
+    worker, which its batches count (epochs logged before they counted steps: their
+    batches)."""
+    return logs.get("steps", logs.get("batches", 0))
+
+
 class LocalSteps(Steps):
     """``Model.train``: the data set's batches, one ``Model.train_step`` each."""
 
@@ -264,7 +271,7 @@ class Engine:
         self.schedule.reset()
         done = 0
         for epoch, logs in enumerate(self.history.epochs):
-            done += logs.get("steps", logs.get("batches", 0))
+            done += _logged_steps(logs)
             try:
                 # as at the epoch's end: its last step asked for a rate (a warm-up's end is by steps)
                 self.schedule(max(done - 1, 0))
@@ -341,11 +348,8 @@ class Engine:
         return self.schedule.stop_training or any(cb.stop_training for cb in self.callbacks)
 
     def _steps_before(self, at):
-        """Steps of this run before the position ``at`` (a checkpoint's; None: the start): a
-        step of a Ray job trains a batch on each worker, which the logs' batches count
-        (epochs logged before they counted steps: their batches)."""
-        done = sum(e.get("steps", e.get("batches", 0)) for e in self.history.epochs)
-        return done + (at["batch"] if at else 0)
+        """Steps of this run before the position ``at`` (a checkpoint's; None: the start)."""
+        return sum(_logged_steps(e) for e in self.history.epochs) + (at["batch"] if at else 0)
 
     def _write(self, epoch, batch, loss_sum, n_batches, n_samples, seconds, end_of_epoch, synced=False):
         if not synced:
