@@ -461,12 +461,13 @@ class _UDTEstimator(BaseEstimator):
             _fail(owner, "target", "a column name in neither data_types nor X (it names y's column)", self.target)
         if len(y) != len(X):
             raise ValueError(f"{owner} got {len(X)} rows in X but {len(y)} values in y.")
-        self.udt_ = UniversalDeepTransformer({**self.data_types, self.target: target_type}, self.target,
-                                             input_dim=self.input_dim, embedding_dim=self.embedding_dim,
-                                             seed=self.seed)
-        history = self.udt_.train(X.assign(**{self.target: y}), epochs=self.epochs,
-                                  learning_rate=self.learning_rate, batch_size=self.batch_size,
-                                  verbose=bool(self.verbose))
+        # a fit that fails leaves the estimator unfitted, not with the network it had begun
+        self.__dict__.pop("udt_", None)
+        udt = UniversalDeepTransformer({**self.data_types, self.target: target_type}, self.target,
+                                       input_dim=self.input_dim, embedding_dim=self.embedding_dim, seed=self.seed)
+        history = udt.train(X.assign(**{self.target: y}), epochs=self.epochs, learning_rate=self.learning_rate,
+                            batch_size=self.batch_size, verbose=bool(self.verbose))
+        self.udt_ = udt
         self.history_ = history.epochs
         self.n_features_in_ = X.shape[1]
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)

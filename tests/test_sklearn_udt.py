@@ -10,6 +10,7 @@ import sparsebolt as sb
 pd = pytest.importorskip("pandas")
 pytest.importorskip("sklearn")
 from sklearn.base import clone  # noqa: E402
+from sklearn.exceptions import NotFittedError  # noqa: E402
 from sklearn.model_selection import GridSearchCV, cross_val_score  # noqa: E402
 from sklearn.pipeline import Pipeline  # noqa: E402
 
@@ -124,6 +125,17 @@ def test_bad_input_is_refused_with_a_clear_error():
         UDTClassifier(TYPES, **SMALL).fit(X.iloc[:0], y[:0])
     with pytest.raises(Exception, match="not fitted"):
         UDTClassifier(TYPES, **SMALL).predict(X)
+
+
+def test_a_fit_that_fails_leaves_the_estimator_unfitted():
+    X, y = _reviews(200)
+    clf = UDTClassifier(TYPES, epochs=2, **SMALL).fit(X, y)
+    bad = X.assign(price=np.where(np.arange(200) == 7, np.inf, X.price))
+    with pytest.raises(ValueError, match=r"row 7: column 'price'"):
+        clf.fit(bad, y)
+    # it had predicted from the untrained network the failed fit began with
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
 
 
 def test_a_long_review_alone_gets_the_long_text_width_as_in_the_model_itself():

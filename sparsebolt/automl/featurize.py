@@ -128,6 +128,14 @@ def category(v):
     return str(v)
 
 
+def _refuse_containers(values, chunk, column, expected, also=(), hint=""):
+    """The row error of the first value of ``column`` that is a list, dict, array (or an
+    ``also`` type): its string would be made-up tokens or one made-up category."""
+    for i, v in enumerate(values):
+        if isinstance(v, _CONTAINERS + also):
+            raise chunk.error(i, f"column {column!r}: expected {expected}, got a {type(v).__name__}{hint}")
+
+
 def _strings(values):
     return [UNKNOWN if v is None else category(v) for v in values]
 
@@ -210,6 +218,9 @@ class LabelMap:
                                      f"evaluation row needs a label")
             self._check_single(v, chunk, i)
             parts = [category(p) for p in str(v).split(self.delimiter)] if self.delimiter else [category(v)]
+            if not any(parts):  # only delimiters: as empty as an empty field
+                raise chunk.error(i, f"the target column {self.column!r} holds no label ({v!r}); every training "
+                                     f"and evaluation row needs a label")
             ids = []
             for p in parts:
                 if not p:
@@ -354,8 +365,19 @@ class TargetBins:
                                      f"training and evaluation row, got {v!r}")
         return x
 
+    def _check_range(self, low, high):
+        """Refuse values whose range overflows float64: a prediction sums the bins' widths."""
+        with np.errstate(over="ignore"):
+            finite = np.isfinite(np.float64(high) - np.float64(low))
+        if not finite:
+            raise ValueError(f"The target column {self.column!r} holds values from {low:g} to {high:g}, a range "
+                             f"wider than a float64 holds; expected values whose range is finite (scale the "
+                             f"target down).")
+
     def fit(self, x):
         """The bins of the training values ``x`` (float64[n])."""
+        if x.size:
+            self._check_range(x.min(), x.max())
         edges = self._edges(x)
         self._set(edges, *_bin_sums(edges, x), x.min(), x.max())
 
@@ -390,6 +412,7 @@ class TargetBins:
         if sample is None:
             self.fit(np.concatenate(held) if held else np.zeros(0))
             return
+        self._check_range(low, high)
         edges = self._edges(sample)
         sums = counts = 0
         for x in again():
@@ -708,6 +731,9 @@ def exact_codes(known, x):
 UNIX_FIRST, UNIX_LAST = -62_135_596_800, 253_402_300_799
 
 
+_CLOCK_WORDS = ("now", "today")
+
+
 def parse_times(column, ctype, values, chunk):
     """Seconds since 1970 (int64[n]) and the missing mask (bool[n]) of a date column."""
     n = len(values)
@@ -720,7 +746,11 @@ def parse_times(column, ctype, values, chunk):
         return chunk.error(i, f"column {column!r}: cannot read {values[i]!r} as a date in format {fmt!r}{why}")
 
     if fmt == "iso":
-        strs = [str(values[i]) for i in present]
+        # stripped as NumPy strips a leading space, not a trailing one
+        strs = [str(values[i]).strip() for i in present]
+        for k, v in enumerate(strs):
+            if v.lower() in _CLOCK_WORDS:  # NumPy reads them as the clock's time: a different date each run
+                raise bad(present[k], ": a word for the current time is no date in the data")
         with warnings.catch_warnings():
             # a time with an offset ('Z', '+02:00') is read as UTC; NumPy warns that it keeps no zone
             warnings.filterwarnings("ignore", message="no explicit representation of timezones")
@@ -729,7 +759,7 @@ def parse_times(column, ctype, values, chunk):
             except ValueError:
                 for i in present:
                     try:
-                        np.datetime64(str(values[i]), "s")
+                        np.datetime64(str(values[i]).strip(), "s")
                     except ValueError:
                         raise bad(i) from None
         # NumPy reads 'NaT' (and '') as not-a-time, which is no date
@@ -764,7 +794,7 @@ def parse_times(column, ctype, values, chunk):
                 dt = datetime.datetime.strptime(str(values[i]), fmt)
             except ValueError:
                 raise bad(i) from None
-            secs[i] = calendar.timegm(dt.timetuple())
+            secs[i] = calendar.timegm(dt.utctimetuple())  # a %z offset taken to UTC, as 'iso' takes it
     return secs, missing
 
 
@@ -962,8 +992,11 @@ class Featurizer:
             values.numbers = x
         return values.numbers
 
-    def _text(self, column, values, mode, out):
+    def _text(self, column, chunk, mode, out):
         t = self.data_types[column]
+        values = chunk.columns[column]
+        if not isinstance(values, CodedColumn):  # a file's fields are str already
+            _refuse_containers(values, chunk, column, "a text (a string)", (bytes, bytearray))
         strings = _text_strings(t, values)
         self._decide_text(t, strings)
         off, hashes = token_hashes(strings, t.tokenizers, t.encoding,
@@ -1031,11 +1064,8 @@ class Featurizer:
             except TypeError:  # an unhashable value (a list)
                 mixed = True
             if mixed:  # as strings first
-                for i, v in enumerate(values):
-                    if isinstance(v, _CONTAINERS):  # its string would be one made-up category
-                        raise chunk.error(i, f"column {column!r}: expected one category a row (a string or a "
-                                             f"number), got a {type(v).__name__}; give several as one string "
-                                             f"and sb.types.categorical(delimiter=...)")
+                _refuse_containers(values, chunk, column, "one category a row (a string or a number)", (),
+                                   "; give several as one string and sb.types.categorical(delimiter=...)")
                 distinct, index = _distinct([None if v is None else category(v) for v in values])
             strings = [UNKNOWN if v is None or v == "" else category(v) for v in distinct]
             if grow:
@@ -1044,6 +1074,9 @@ class Featurizer:
                 strings = [p if p in vocab else UNKNOWN for p in strings]
             out.add(np.arange(len(values)), _salted(strings, self._salt("categorical", column))[index], 1.0)
             return
+        if not isinstance(values, CodedColumn):
+            _refuse_containers(values, chunk, column, f"the row's categories as one string joined by "
+                                                      f"{t.delimiter!r}")
         rows, strings = [], []
         for i, v in enumerate(values):
             parts = [UNKNOWN] if v is None else [category(p) for p in str(v).split(t.delimiter) if p]
@@ -1236,7 +1269,7 @@ class Featurizer:
         carry no labels). ``labels``: the rows' Labels in 'train' mode, else None."""
         text, tab, other = _Entries(), _Entries(), _Entries()
         for c in self.text_columns:
-            self._text(c, chunk.columns[c], mode, text)
+            self._text(c, chunk, mode, text)
         for c in self.categorical_columns:
             self._categorical(c, chunk, mode, tab)
         decide = mode == "train" and bool(self.exact_undecided)
@@ -1498,4 +1531,4 @@ class Featurizer:
 def warn_unknown_labels(source, column, count):
     if count:
         warnings.warn(f"{source}: {count} label value(s) of target column {column!r} were never seen in "
-                      f"training; they count as misses.", stacklevel=3)
+                      f"training; they count as misses (auc and neg_log_loss leave them out).", stacklevel=3)

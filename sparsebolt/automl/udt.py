@@ -1503,8 +1503,10 @@ class UniversalDeepTransformer:
         outputs; a model saved before them has a softmax over its bins)."""
         return self.regression and self.featurizer.labels.cumulative
 
-    def _require_model(self, what):
-        if self.model is None:
+    def _require_model(self, what, trained=True):
+        """Refuse ``what`` before ``train``: with no network, or (``trained``) with the one the
+        constructor built from ``n_classes``, whose weights are still the random draw."""
+        if self.model is None or (trained and self._rebuildable):
             raise RuntimeError(f"{what} needs a trained {_OWNER}; call train first.")
 
     def evaluate(self, data: Rows, metrics: str | Sequence[str] | None = None,
@@ -1567,8 +1569,10 @@ class UniversalDeepTransformer:
             errors.append(self._expected_values(csr_value(self.input_dim, offsets, ids, vals), sparse_inference) - truth)
         e = np.abs(np.concatenate(errors))
         top = e.max() if e.size else 0.0
-        # over the largest error: targets near 1e200 square, and near 1e306 sum, past float64
-        mae, rmse = ((top * (e / top).mean(), top * np.sqrt(((e / top) ** 2).mean())) if top > 0 else (0.0, 0.0))
+        # over the largest error: targets near 1e200 square, and near 1e306 sum, past float64;
+        # no error (0), an infinite or a NaN one is the result as it is
+        mae, rmse = ((top * (e / top).mean(), top * np.sqrt(((e / top) ** 2).mean())) if 0 < top < np.inf
+                     else (top, top))
         return {m: float(mae if m == "mae" else rmse) for m in metrics}
 
     def _expected_values(self, x, sparse_inference=False):
@@ -1683,7 +1687,9 @@ class UniversalDeepTransformer:
         Parameters
         ----------
         rows : DataFrame or list of dict
-            Rows of input columns (a column the model does not know is an error).
+            Rows of input columns: in a dict, a column the model does not know is an error
+            (a misspelt name would otherwise be a missing value); a DataFrame's other
+            columns are left out, as a CSV file's are.
         top_k : int, default=1
             Labels a row: at most the labels the model knows (classes never seen in
             training are not ranked) and, with ``sparse_inference``, the neurons retrieved.
@@ -2291,7 +2297,7 @@ class UniversalDeepTransformer:
         RuntimeError
             Before ``train``.
         """
-        self._require_model("save")
+        self._require_model("save", trained=False)
         meta, arrays = featurizer_state(self.featurizer)
         if self.center is not None:
             arrays["center"] = self.center
@@ -2380,7 +2386,8 @@ class UniversalDeepTransformer:
             if udt._cumulative and model.output.layer.activation != "sigmoid":
                 raise ValueError(f"its numerical target's cumulative bins need a sigmoid output, its network has "
                                  f"{model.output.layer.activation!r}")
-        except (KeyError, TypeError, ValueError) as e:
+        # AttributeError: a list where the manifest holds a table ({...}), and the like
+        except (AttributeError, KeyError, TypeError, ValueError) as e:
             raise ModelFileError(path, "manifest.json", f"holds a {_OWNER} that cannot be rebuilt ({e})") from None
         untrained = saved.get("untrained_build", False)  # files written before it was kept: trained
         if not isinstance(untrained, bool):

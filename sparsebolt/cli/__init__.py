@@ -34,6 +34,12 @@ def _failures():
         raise click.ClickException(str(e)) from None
 
 
+def _metrics_json(result):
+    """``evaluate``'s metrics as one line of strict JSON: a metric that is undefined (NaN,
+    such as the AUC of one class) is null, which JSON parsers take; NaN they refuse."""
+    return json.dumps({k: None if v != v else v for k, v in result.items()}, allow_nan=False)
+
+
 def _threads(n):
     if n:
         set_num_threads(n)
@@ -213,14 +219,14 @@ def evaluate(model_path, data_path, metrics, sparse_inference, batch_size, no_ve
         with _failures():
             result = model.evaluate(data_path, metrics=list(metrics) or None, sparse_inference=sparse_inference,
                                     batch_size=batch_size)
-        click.echo(json.dumps(result))
+        click.echo(_metrics_json(result))
         return
     metrics = metrics or ("precision@1", "recall@5")
     dim = _single_input_dim(model, "evaluate")
     with _failures():
         dataset = data.load_svm(data_path, batch_size=batch_size, n_features=dim, n_labels=model.output.dim)
         result = model.evaluate(dataset, metrics=list(metrics), sparse_inference=sparse_inference, verbose=not quiet)
-    click.echo(json.dumps(result))
+    click.echo(_metrics_json(result))
 
 
 @cli.command(epilog=EPILOG)

@@ -179,13 +179,20 @@ def json_row_batches(lines, name, batch_size):
 
 
 def _json_rows(lines, name):
-    for line, raw in lines:
-        if not raw.strip():
-            continue
-        try:
-            row = json.loads(raw)
-        except json.JSONDecodeError as e:
-            raise DataFormatError(name, line, f"not JSON: {e}") from None
-        if not isinstance(row, dict):
-            raise DataFormatError(name, line, f"expected a JSON object of column -> value, got {raw.strip()[:60]!r}")
-        yield line, row
+    line = 0
+    try:
+        for line, raw in lines:
+            if not raw.strip():
+                continue
+            try:
+                row = json.loads(raw)
+            except json.JSONDecodeError as e:
+                raise DataFormatError(name, line, f"not JSON: {e}") from None
+            if not isinstance(row, dict):
+                raise DataFormatError(name, line, f"expected a JSON object of column -> value, "
+                                                  f"got {raw.strip()[:60]!r}")
+            yield line, row
+    except UnicodeDecodeError as e:  # decoded a block ahead: the line itself is not known
+        raise DataFormatError(name, None, f"is not UTF-8 text after line {line} ({e.reason}: "
+                                          f"{e.object[max(0, e.start - 20):e.start + 10]!r}); "
+                                          f"expected JSON lines in UTF-8") from None

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import _fail, check_int, check_type
-from .batch import Labels, SparseDataset
+from .batch import Batch, Labels, SparseDataset
 
 
 def _scipy_sparse(x: Any) -> bool:
@@ -37,7 +37,7 @@ def _csr_of(owner: str, x: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, tup
         if x.dtype.kind not in "biuf":
             _fail(owner, "X", "a matrix of real numbers", f"dtype {x.dtype}")
         return (x.indptr.astype(np.int64), x.indices.astype(np.int32, copy=False),
-                x.data.astype(np.float32, copy=False), x.shape)
+                _float32_values(owner, x.data), x.shape)
     dense = np.asarray(x)
     if dense.ndim != 2:
         _fail(owner, "X", "a 2-D matrix of samples by features", f"shape {dense.shape}")
@@ -46,7 +46,20 @@ def _csr_of(owner: str, x: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, tup
     rows, ids = np.nonzero(dense)
     offsets = np.zeros(dense.shape[0] + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=dense.shape[0]), out=offsets[1:])
-    return offsets, ids.astype(np.int32), dense[rows, ids].astype(np.float32), dense.shape
+    return offsets, ids.astype(np.int32), _float32_values(owner, dense[rows, ids]), dense.shape
+
+
+def _float32_values(owner: str, values: np.ndarray) -> np.ndarray:
+    """``values`` as float32, refusing a finite value float32 cannot hold (it would read as
+    infinity, and be refused as not finite, which it was not)."""
+    with np.errstate(over="ignore"):  # refused below, by name
+        out = values.astype(np.float32, copy=False)
+    if values.dtype.kind == "f" and values.dtype.itemsize > 4:
+        over = np.isfinite(values) & ~np.isfinite(out)
+        if over.any():
+            _fail(owner, "X", f"values within float32's range (magnitude at most {np.finfo(np.float32).max:.4g})",
+                  float(values[np.argmax(over)]))
+    return out
 
 
 def _check_label_ids(owner: str, ids: np.ndarray, n_labels: int, what: str) -> np.ndarray:
@@ -125,6 +138,7 @@ def as_data(owner: str, model: Any, data: Any, y: Any, batch_size: int | None, s
     matrix ``data`` and labels ``y`` for ``model`` (one input). Shuffling, when asked, is
     seeded from the model's seed and its epoch count, so a seeded run repeats."""
     if not is_array_data(data):
+        _check_batches(owner, "data", data)
         for name, value in (("y", y), ("batch_size", batch_size), ("shuffle", shuffle)):
             if value is not None:
                 _fail(owner, name, "None when the data is a data set of Batches (it is for a matrix X)",
@@ -140,7 +154,23 @@ def as_data(owner: str, model: Any, data: Any, y: Any, batch_size: int | None, s
 
 
 def as_validation(owner: str, model: Any, validation: Any, batch_size: int | None) -> Any:
-    """A pair ``(X_val, y_val)`` as a SparseDataset for ``model``; anything else unchanged."""
-    if isinstance(validation, tuple) and len(validation) == 2 and is_array_data(validation[0]):
+    """A pair ``(X_val, y_val)`` (or a list of the two) as a SparseDataset for ``model``; a
+    data set of Batches or None unchanged; a matrix without its labels refused before any
+    training."""
+    if isinstance(validation, (tuple, list)) and len(validation) == 2 and is_array_data(validation[0]):
         return as_data(owner, model, validation[0], validation[1], batch_size, None, True)
+    if is_array_data(validation):
+        _fail(owner, "validation", "a pair (X_val, y_val) of samples and their labels, or a data set of Batches",
+              f"a {type(validation).__name__} without labels")
+    if validation is not None:
+        _check_batches(owner, "validation", validation)
     return validation
+
+
+def _check_batches(owner: str, name: str, data: Any) -> None:
+    """Refuse a list or tuple that is not of Batches: rows as lists are no matrix here (NumPy
+    makes one of them), and each would fail deep inside as an object without ``inputs``."""
+    if isinstance(data, (list, tuple)) and not all(isinstance(b, Batch) for b in data):
+        _fail(owner, name, "a data set of Batches (a SparseDataset, load_svm's) or a matrix of samples (a NumPy "
+              "array, SciPy sparse matrix or DataFrame; np.asarray makes one of a list of rows)",
+              f"a {type(data).__name__} of {type(next(b for b in data if not isinstance(b, Batch))).__name__}")

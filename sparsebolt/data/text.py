@@ -25,7 +25,9 @@ def encode(strings):
     """UTF-32 code points of strings laid end to end: (uint32[n_chars], int64[N + 1])."""
     offsets = np.zeros(len(strings) + 1, dtype=np.int64)
     np.cumsum([len(s) for s in strings], out=offsets[1:])
-    text = np.frombuffer("".join(strings).encode("utf-32-le"), dtype=np.uint32)
+    # a lone surrogate (JSON's "\ud800", a file decoded with surrogateescape) is a code point
+    # like any other, not an encoding error
+    text = np.frombuffer("".join(strings).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     return text, offsets
 
 

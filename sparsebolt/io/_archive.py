@@ -112,8 +112,12 @@ def write_archive(path: str | os.PathLike, manifest: dict[str, Any], arrays: dic
     """Write ``arrays`` ({key: ndarray}) and ``manifest`` (a JSON-able dict, given an
     ``arrays`` entry here) to ``path`` atomically. Returns the manifest as written."""
     path = os.fspath(path)
+    # each checked first: else the error would name the temporary file, written in vain
+    if not path or os.path.isdir(path):
+        what = "a directory" if path else "an empty one"
+        raise IsADirectoryError(f"Cannot save {path!r}: expected a file name, not {what}.")
     directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):  # else the error would name the temporary file
+    if not os.path.isdir(directory):
         raise FileNotFoundError(f"Cannot save {path!r}: no directory {directory!r}.")
     _remove_orphans(directory, path)
     # mkstemp makes the file 0600; the result should read like any file written here

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Any
 
 import numpy as np
@@ -63,15 +64,21 @@ class AUC:
             raise ValueError(f"The 'auc' metric needs a binary output (1 sigmoid or 2 softmax neurons). "
                              f"Got an output of {output.dim} neurons.")
         positive = output.dim - 1
-        self.scores.append(output.vals[:, positive].astype(np.float64))
+        n_labels = np.diff(labels.offsets)
         truth = np.zeros(labels.batch_size, dtype=bool)
-        truth[np.repeat(np.arange(labels.batch_size), np.diff(labels.offsets))[labels.ids == positive]] = True
-        self.truth.append(truth)
+        truth[np.repeat(np.arange(labels.batch_size), n_labels)[labels.ids == positive]] = True
+        # of two softmax neurons, a sample with neither label (a class the model never saw)
+        # is neither positive nor negative; of one sigmoid neuron, no label is the negative
+        kept = n_labels > 0 if output.dim == 2 else slice(None)
+        self.scores.append(output.vals[kept, positive].astype(np.float64))
+        self.truth.append(truth[kept])
 
     def result(self):
         scores, truth = np.concatenate(self.scores), np.concatenate(self.truth)
         n_pos, n_neg = truth.sum(), (~truth).sum()
         if n_pos == 0 or n_neg == 0:
+            warnings.warn(f"auc is undefined (NaN): the samples scored hold {n_pos} positive and {n_neg} negative "
+                          f"labels; it needs both.", UserWarning, stacklevel=2)
             return float("nan")
         order = np.argsort(scores, kind="mergesort")
         ranks = np.empty(len(scores))

@@ -359,3 +359,81 @@ def test_an_interrupted_first_train_keeps_what_it_trained(n_classes):
         model.train(rows, epochs=5, callbacks=[Interrupt()], verbose=False)
     assert model.model.steps > 0 and model.featurizer.edges["x"] is not None
     assert len(model.predict_batch(rows[:3])) == 3
+
+
+def test_a_network_built_from_n_classes_is_not_used_before_train():
+    # the constructor's random weights had answered predict and evaluate
+    model = _udt()
+    rows = [{"t": "red", "y": "a"}, {"t": "blue", "y": "b"}]
+    for call in (lambda: model.predict({"t": "red"}), lambda: model.evaluate(rows), lambda: model.embed(rows),
+                 lambda: model.explain({"t": "red"})):
+        with pytest.raises(RuntimeError, match="needs a trained UniversalDeepTransformer; call train first"):
+            call()
+    model.train(rows * 10, epochs=1, verbose=False)
+    assert model.predict({"t": "red"})
+
+
+@pytest.mark.parametrize("value", [["red", "sky"], {"red": 1}, b"red sky"])
+def test_a_text_value_that_is_no_string_names_the_row(value):
+    # its str() had been tokens: '[', "'red'," or "b'red"
+    rows = [{"t": "good day" if i % 2 else "bad day", "y": str(i % 2)} for i in range(20)]
+    types = {"t": sb.types.text(), "y": sb.types.categorical()}
+    with pytest.raises(ValueError, match=rf"row 3: column 't': expected a text \(a string\), got a "
+                                         rf"{type(value).__name__}"):
+        _udt(types).train(rows[:3] + [dict(rows[3], t=value)] + rows[4:], epochs=1, verbose=False)
+    model = _udt(types)
+    model.train(rows, epochs=1, verbose=False)
+    with pytest.raises(ValueError, match=r"row 0: column 't': expected a text"):
+        model.predict({"t": value})
+
+
+def test_a_delimited_categorical_value_must_be_one_string():
+    # a list had been one made-up category "['x', 'p']" in training, unknown at prediction
+    rows = [{"c": "x|p" if i % 2 else "y|p", "y": str(i % 2)} for i in range(20)]
+    types = {"c": sb.types.categorical(delimiter="|"), "y": sb.types.categorical()}
+    with pytest.raises(ValueError, match=r"row 3: column 'c': expected the row's categories as one string joined "
+                                         r"by '\|', got a list"):
+        _udt(types).train(rows[:3] + [dict(rows[3], c=["x", "p"])] + rows[4:], epochs=1, verbose=False)
+
+
+def test_a_target_of_delimiters_only_is_as_empty_as_an_empty_one():
+    rows = [{"c": "a" if i % 2 else "b", "y": "p;q" if i % 2 else "q"} for i in range(20)]
+    types = {"c": sb.types.categorical(), "y": sb.types.categorical(delimiter=";")}
+    _udt(types).train(rows, epochs=1, verbose=False)
+    # it had trained as a row without a label, in silence
+    with pytest.raises(ValueError, match=r"row 2: the target column 'y' holds no label \(';'\)"):
+        _udt(types).train(rows[:2] + [dict(rows[2], y=";")] + rows[3:], epochs=1, verbose=False)
+
+
+def test_a_date_format_with_an_offset_is_read_as_utc_and_clock_words_are_no_dates():
+    from sparsebolt.automl.featurize import parse_times
+
+    fmt = sb.types.date(format="%Y-%m-%d %H:%M:%S%z")
+    secs, _ = parse_times("d", fmt, ["2020-01-01 23:30:00-0200", "2020-01-02 01:30:00+0000"], None)
+    iso, _ = parse_times("d", sb.types.date(), ["2020-01-02T01:30:00Z", " 2020-01-02T01:30:00Z "], None)
+    # the offset had been dropped: 23:30 on Jan 1
+    assert secs.tolist() == [iso[0]] * 2 and iso[0] == iso[1]
+    rows = [{"d": "2020-05-01", "y": str(i % 2)} for i in range(20)]
+    for word in ("now", "Today"):  # NumPy reads them as the clock's time, another date each run
+        with pytest.raises(ValueError, match=rf"row 2: column 'd': cannot read '{word}' as a date in format 'iso': "
+                                             r"a word for the current time is no date"):
+            _udt({"d": sb.types.date(), "y": sb.types.categorical()}).train(
+                rows[:2] + [dict(rows[2], d=word)] + rows[3:], epochs=1, verbose=False)
+
+
+def test_a_numerical_target_wider_than_a_float64_range_is_refused():
+    rows = [{"c": "a" if i % 2 else "b", "y": 1e308 if i % 2 else -1e308} for i in range(20)]
+    # its bins' widths overflowed: every prediction NaN, and evaluate gave an MAE of 0
+    with pytest.raises(ValueError, match=r"target column 'y' holds values from -1e\+308 to 1e\+308, a range wider "
+                                         r"than a float64 holds"):
+        _udt({"c": sb.types.categorical(), "y": sb.types.numerical()}).train(rows, epochs=1, verbose=False)
+
+
+def test_evaluate_gives_the_error_of_a_nan_prediction_as_nan():
+    rows = [{"c": "a" if i % 2 else "b", "y": float(i % 2)} for i in range(40)]
+    model = _udt({"c": sb.types.categorical(), "y": sb.types.numerical()})
+    model.train(rows, epochs=1, verbose=False)
+    assert np.isfinite(list(model.evaluate(rows).values())).all()
+    model.model.layer("output").W.value[:] = np.nan  # a network that diverged
+    # a NaN error had been reported as 0.0, a perfect score
+    assert all(np.isnan(v) for v in model.evaluate(rows).values())

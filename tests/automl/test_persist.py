@@ -134,3 +134,23 @@ def test_info_describes_the_columns_target_and_classes(tmp_path, capsys):
     assert "column 'size': numerical(position=True, periodic=True, exact=True), 5 exact values with a token and the target's mean" in out
     described = sb.io._describe.describe_file(tmp_path / "udt.sbm")["automl"]
     assert described["classes"] == 2 and set(described["class_names"]) == {"yes", "no"}
+
+
+@pytest.mark.parametrize("key", ["config", "state"])
+def test_a_manifest_section_of_the_wrong_json_type_is_a_damaged_file(tmp_path, key):
+    from sparsebolt.io import ModelFileError
+
+    from ..io.helpers import rewrite
+    udt = sb.UniversalDeepTransformer({"c": sb.types.categorical(), "y": sb.types.categorical()}, target="y", **SMALL)
+    udt.train([{"c": "a" if i % 2 else "b", "y": str(i % 2)} for i in range(20)], epochs=1, verbose=False)
+    udt.save(tmp_path / "good.sbm")
+
+    def as_list(manifest):
+        manifest["automl"][key] = []
+        return manifest
+
+    rewrite(tmp_path / "good.sbm", tmp_path / "bad.sbm", as_list)
+    # a list for a table had come out as a bare AttributeError (the command line: a traceback)
+    with pytest.raises(ModelFileError, match=r"bad.sbm: member 'manifest.json' holds a UniversalDeepTransformer "
+                                             r"that cannot be rebuilt"):
+        sb.UniversalDeepTransformer.load(tmp_path / "bad.sbm")

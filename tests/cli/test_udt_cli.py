@@ -1,5 +1,6 @@
 """The command line with a UniversalDeepTransformer: train from a [columns] config and a
 CSV, then evaluate and predict with CSV files or JSON rows."""
+import gzip
 import json
 
 import numpy as np
@@ -223,3 +224,37 @@ def test_serve_refuses_a_damaged_model_file_by_default(files, capsys):
     capsys.readouterr()
     assert main(["serve", str(damaged), "--port", "0"]) == 1
     assert "array 'layers/output/W') is corrupted" in capsys.readouterr().err
+
+
+def test_a_damaged_gzip_file_is_a_failure_naming_it_not_an_interrupt(files, capsys):
+    main(["train", files["config"], files["train"], "-o", files["model"], "-q"])
+    whole = gzip.compress(open(files["test"], "rb").read())
+    for name, data in (("cut.csv.gz", whole[:len(whole) // 2]), ("plain.csv.gz", b"review,price\nok,3\n")):
+        path = files["dir"] / name
+        path.write_bytes(data)
+        capsys.readouterr()
+        # gzip's EOFError, left to click, read as Ctrl-D: exit 130 and 'interrupted'
+        assert main(["evaluate", files["model"], str(path), "-q"]) == 1
+        err = capsys.readouterr().err
+        assert f"{name}: cannot be read as gzip" in err and "Traceback" not in err, err
+
+
+def test_an_undefined_metric_is_null_in_strict_json(files, capsys):
+    main(["train", files["config"], files["train"], "-o", files["model"], "-q"])
+    one_class = files["dir"] / "one.csv"
+    one_class.write_text("review,price,recommended\n" + "".join(f"nice {i},3,yes\n" for i in range(20)))
+    capsys.readouterr()
+    assert main(["evaluate", files["model"], str(one_class), "-m", "auc", "-q"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out, parse_constant=pytest.fail) == {"auc": None}
+    assert "warning: auc is undefined (NaN): the samples scored hold 20 positive and 0 negative" in err, err
+
+
+def test_json_lines_that_are_not_utf8_name_the_file(files, capsys):
+    main(["train", files["config"], files["train"], "-o", files["model"], "-q"])
+    rows = files["dir"] / "latin1.jsonl"
+    rows.write_bytes(b'{"review": "fine", "price": 3}\n{"review": "caf\xe9", "price": 3}\n')
+    capsys.readouterr()
+    assert main(["predict", files["model"], str(rows), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "latin1.jsonl: is not UTF-8 text" in err and "Traceback" not in err, err

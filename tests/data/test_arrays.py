@@ -97,12 +97,30 @@ def test_multi_label_lists_train_and_pin(one_thread):
     (lambda x, y: (x.toarray().astype(str), y), r"matrix of real numbers"),
     (lambda x, y: (x[:0], y[:0]), r"at least one sample"),
     (lambda x, y: (sparse.csr_matrix(np.where(x.toarray() > 0, np.nan, 0.0)), y), r"finite \(no NaN or infinity\); sample 0 is not. Got nan"),
+    # a finite float64 beyond float32 had been refused as not finite, 'Got inf'
+    (lambda x, y: (x.astype(np.float64) * 1e300, y), r"'X' parameter of Model.train must be values within float32's range.*Got 1e\+300"),
+    (lambda x, y: (x.toarray().tolist(), y), r"'data' parameter of Model.train must be a data set of Batches .* or a "
+                                             r"matrix of samples.*Got 'a list of list'"),
 ])
 def test_bad_arrays_get_the_parameter_message(bad, message):
     data = clustered(n=300, n_classes=500, seed=2)
     x, y = bad(*_xy(data))
     with pytest.raises(ValueError, match=message):
         small_model().train(x, y=y, verbose=False)
+
+
+def test_validation_is_checked_before_training_and_may_be_a_list_pair():
+    data = clustered(n=100)
+    x, y = _xy(data)
+    model = small_model()
+    # a matrix without its labels had failed deep inside (no attribute 'inputs') after an epoch
+    with pytest.raises(ValueError, match=r"'validation' parameter of Model.train must be a pair \(X_val, y_val\)"):
+        model.train(x, y=y, validation=x, verbose=False)
+    with pytest.raises(ValueError, match=r"'validation' parameter of Model.train must be a data set of Batches"):
+        model.train(x, y=y, validation=[[1, 2]], verbose=False)
+    assert model.epochs == 0
+    history = model.train(x, y=y, validation=[x, y], metrics=["precision@1"], verbose=False)
+    assert "val_precision@1" in history.epochs[0]
 
 
 def test_matrix_only_arguments_are_refused_with_a_data_set():

@@ -1,5 +1,7 @@
 """HashedTextFeaturizer: character n-gram ranges, IDF weighting, fit_transform, and the
 same features as a UDT text column (one featurizer)."""
+import json
+
 import numpy as np
 import pytest
 
@@ -121,3 +123,12 @@ def test_word_pair_counts_count_pairs_within_rows_in_order_and_shuffled():
     again = word_pair_counts(["a b c d"] * 50, seed=1)
     assert all(np.array_equal(x, y) for x, y in zip(again, word_pair_counts(["a b c d"] * 50, seed=1)))
     assert [c.size for c in word_pair_counts([])] == [0, 0]
+
+
+def test_a_lone_surrogate_hashes_as_a_code_point():
+    from sparsebolt.data.text import encode, string_hashes
+    lone = json.loads('"caf\\ud800"')  # JSON may hold one; UTF-32 refused it, naming no column
+    codes, offsets = encode(["ok", lone])
+    assert codes.tolist() == [ord(c) for c in "ok" + lone] and offsets.tolist() == [0, 2, 6]
+    hashes = string_hashes(["ok", lone, "café"])
+    assert hashes[0] == string_hashes(["ok"])[0] and len(set(hashes.tolist())) == 3

@@ -479,6 +479,17 @@ def test_a_save_into_a_missing_directory_names_the_path_given(saved, tmp_path):
         model.save(target)
 
 
+def test_a_save_to_a_directory_or_no_name_names_the_path_given_and_writes_nothing(saved, tmp_path, monkeypatch):
+    model, _, _ = saved
+    (tmp_path / "folder").mkdir()
+    monkeypatch.chdir(tmp_path / "folder")
+    # the error had named the temporary file, written first (for '', in the parent directory)
+    for target, what in ((tmp_path / "folder", "a directory"), ("", "an empty one")):
+        with pytest.raises(IsADirectoryError, match=rf"Cannot save '{target}': expected a file name, not {what}"):
+            model.save(target)
+    assert os.listdir(tmp_path) == ["folder"] and os.listdir(tmp_path / "folder") == []
+
+
 def test_a_save_cleans_up_after_killed_writers_and_keeps_the_file_mode(saved, tmp_path):
     # issue 15, finding 8: a killed save leaves its temporary file; a later save of the same
     # file removes those of writers that are gone (not a live writer's); the file keeps the

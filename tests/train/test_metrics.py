@@ -106,3 +106,25 @@ def test_neg_log_loss_needs_output_values():
     with pytest.raises(ValueError, match="'neg_log_loss'"):
         make_metric("log_loss")
     assert "neg_log_loss" in sb.train.METRICS
+
+
+def _auc_of(scores, label_lists, dim):
+    """make_metric('auc') over one batch: ``label_lists`` each sample's label ids."""
+    p = np.asarray(scores, dtype=np.float32)
+    vals = np.stack([1 - p, p], axis=1) if dim == 2 else p[:, None]
+    offsets = np.cumsum([0] + [len(x) for x in label_lists]).astype(np.int64)
+    labels = Labels(offsets, np.array([i for x in label_lists for i in x], dtype=np.int32))
+    m = make_metric("auc")
+    m.update(None, None, labels, Value.dense(vals))
+    return m.result()
+
+
+def test_auc_leaves_out_samples_of_neither_class_and_warns_when_undefined():
+    scores, labels = [0.9, 0.8, 0.3, 0.2], [[1], [1], [0], [0]]
+    assert _auc_of(scores, labels, 2) == 1.0
+    # a sample of a class the model never saw (no label id) had counted as a negative: 0.75
+    assert _auc_of(scores + [0.95], labels + [[]], 2) == 1.0
+    # of one sigmoid neuron, no label is the negative class itself
+    assert _auc_of(scores, [[0], [0], [], []], 1) == 1.0
+    with pytest.warns(UserWarning, match=r"auc is undefined \(NaN\): the samples scored hold 2 positive and 0 negative"):
+        assert np.isnan(_auc_of(scores[:2], labels[:2], 2))
