@@ -306,7 +306,13 @@ class LabelMap:
         return {"labels": list(self.labels)} if self.label_type == "str" else {}
 
     def set_config(self, cfg):
-        self.labels = list(cfg.get("labels", []))
+        labels = cfg.get("labels", [])
+        named = [lab for lab in labels if lab is not None] if isinstance(labels, list) else None
+        # a label as a number (predict would answer 1 for '1') or named twice: a hand-edited file
+        if named is None or not all(isinstance(lab, str) for lab in named) or len(set(named)) != len(named):
+            raise ValueError(f"the labels must be a list of distinct strings (or null for a freed id), got "
+                             f"{labels!r:.80}")
+        self.labels = list(labels)
         self.index = {lab: i for i, lab in enumerate(self.labels) if lab is not None}
 
 
@@ -1501,10 +1507,12 @@ class Featurizer:
     def set_config(self, cfg):
         self.reserved_positions = cfg.get("reserved_positions", False)
         self.labels.set_config(cfg["labels"])
+        for c, v in cfg["vocabularies"].items():
+            if not (isinstance(v, list) and all(isinstance(x, str) for x in v)):
+                raise ValueError(f"the vocabulary of column {c!r} must be a list of strings, got {v!r:.80}")
         self.vocabularies = {c: set(v) for c, v in cfg["vocabularies"].items()}
-        self.edges = {c: (None if e is None else np.asarray(e, dtype=np.float64)) for c, e in cfg["edges"].items()}
-        self.date_edges = {c: (None if e is None else np.asarray(e, dtype=np.float64))
-                           for c, e in cfg.get("date_edges", {}).items()}  # before places: none
+        self.edges = {c: _checked_edges(c, e) for c, e in cfg["edges"].items()}
+        self.date_edges = {c: _checked_edges(c, e) for c, e in cfg.get("date_edges", {}).items()}  # before places: none
         self.exact_values = {c: np.asarray(v, dtype=np.float64) for c, v in cfg.get("exact_values", {}).items()}
         self.exact_undecided = set(cfg.get("exact_undecided", []))  # before exact values: none
         # the columns only: their values' sums and counts are arrays of the model file's state
@@ -1524,8 +1532,25 @@ class Featurizer:
                              f"got {self.stat_base!r}")
         self.document_frequencies = {}
         for c, f in cfg.get("document_frequencies", {}).items():
-            self.document_frequencies[c] = (int(f["rows"]), np.asarray(f["ids"], dtype=np.int64),
-                                            np.asarray(f["counts"], dtype=np.int64))
+            rows, ids, counts = int(f["rows"]), np.asarray(f["ids"], dtype=np.int64), np.asarray(f["counts"],
+                                                                                                 dtype=np.int64)
+            # an IDF of its rows over each id's count: each count within the rows, one an id
+            if not (rows >= 1 and ids.ndim == 1 and ids.shape == counts.shape
+                    and ((ids >= 0) & (ids < self.input_dim)).all() and ((counts >= 1) & (counts <= rows)).all()):
+                raise ValueError(f"the document frequencies of column {c!r} must count rows >= 1 and, for each id "
+                                 f"in [0, {self.input_dim}), the rows it is in (1 to rows)")
+            self.document_frequencies[c] = (rows, ids, counts)
+
+
+def _checked_edges(column, edges):
+    """A numerical or date column's saved bin edges (float64[k]: finite, increasing), or None."""
+    if edges is None:
+        return None
+    e = np.asarray(edges, dtype=np.float64)
+    if e.ndim != 1 or not np.isfinite(e).all() or (np.diff(e) < 0).any():
+        raise ValueError(f"the bin edges of column {column!r} must be finite numbers in increasing order, got "
+                         f"{edges!r:.80}")
+    return e
 
 
 def warn_unknown_labels(source, column, count):

@@ -136,21 +136,36 @@ def test_info_describes_the_columns_target_and_classes(tmp_path, capsys):
     assert described["classes"] == 2 and set(described["class_names"]) == {"yes", "no"}
 
 
-@pytest.mark.parametrize("key", ["config", "state"])
-def test_a_manifest_section_of_the_wrong_json_type_is_a_damaged_file(tmp_path, key):
+@pytest.mark.parametrize("path, value", [
+    (["config"], []), (["state"], []),  # a list for a table: a bare AttributeError had come out
+    # and these had loaded: labels as numbers (predict then answered 1, not '1'), twice, edges out of
+    # order, idf counts of other ids than the ids, a vocabulary of numbers
+    (["config", "featurizer", "labels", "labels"], [0, 1]), (["config", "featurizer", "labels", "labels"], ["0", "0"]),
+    (["config", "featurizer", "edges", "n"], [5.0, 1.0, 3.0]),
+    (["config", "featurizer", "document_frequencies", "t", "counts"], [1]),
+    (["config", "featurizer", "document_frequencies", "t", "rows"], -1),
+    (["config", "featurizer", "vocabularies", "c"], [1, 2]),
+])
+def test_a_hand_edited_manifest_is_a_damaged_file(tmp_path, path, value):
     from sparsebolt.io import ModelFileError
 
     from ..io.helpers import rewrite
-    udt = sb.UniversalDeepTransformer({"c": sb.types.categorical(), "y": sb.types.categorical()}, target="y", **SMALL)
-    udt.train([{"c": "a" if i % 2 else "b", "y": str(i % 2)} for i in range(20)], epochs=1, verbose=False)
+    types = {"t": sb.types.text(weighting="tfidf"), "c": sb.types.categorical(), "n": sb.types.numerical(),
+             "y": sb.types.categorical()}
+    udt = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    udt.train([{"t": f"w{i % 3} v{i % 5}", "c": "a" if i % 2 else "b", "n": i, "y": str(i % 2)} for i in range(40)],
+              epochs=1, verbose=False)
     udt.save(tmp_path / "good.sbm")
 
-    def as_list(manifest):
-        manifest["automl"][key] = []
+    def edit(manifest):
+        d = manifest["automl"]
+        for key in path[:-1]:
+            d = d[key]
+        d[path[-1]] = value
         return manifest
 
-    rewrite(tmp_path / "good.sbm", tmp_path / "bad.sbm", as_list)
-    # a list for a table had come out as a bare AttributeError (the command line: a traceback)
+    rewrite(tmp_path / "good.sbm", tmp_path / "bad.sbm", edit)
     with pytest.raises(ModelFileError, match=r"bad.sbm: member 'manifest.json' holds a UniversalDeepTransformer "
                                              r"that cannot be rebuilt"):
         sb.UniversalDeepTransformer.load(tmp_path / "bad.sbm")
+    sb.UniversalDeepTransformer.load(tmp_path / "good.sbm")
