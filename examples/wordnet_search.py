@@ -80,8 +80,9 @@ def main():
 
     start = time.perf_counter()
     # character n-grams match a held-out synonym to its synset's definition and other
-    # lemmas through shared word parts; IDF makes rare words and n-grams count most
-    feat = sb.data.HashedTextFeaturizer(dim=1 << 18, char_ngram=(3, 5), idf=True)
+    # lemmas through shared word parts; IDF makes rare words and n-grams count most; balanced,
+    # the words weigh as much as their dozen n-grams (else 'sadness' read as 'madness')
+    feat = sb.data.HashedTextFeaturizer(dim=1 << 18, char_ngram=(3, 5), idf=True, balance=True)
     train, vocab = sb.data.load_text_csv(os.path.join(DATA, "train.csv.gz"), "query", "label", feat,
                                          batch_size=args.batch_size, shuffle=True, seed=0,
                                          fit_featurizer=True)

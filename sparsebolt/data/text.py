@@ -161,6 +161,11 @@ class HashedTextFeaturizer:
         Hash each word.
     idf : bool, default=False
         Weigh by inverse document frequency (needs ``fit``).
+    balance : bool, default=False
+        Weigh the words (and bigrams) and the character n-grams each to unit norm, and give
+        the two groups equal parts of the row: a word makes a dozen n-grams, which otherwise
+        outweigh it (a one-word query's own word then loses to a synset sharing its
+        n-grams: 'sadness' -> 'madness'). No UDT text setting weighs so.
 
     Raises
     ------
@@ -169,7 +174,7 @@ class HashedTextFeaturizer:
     """
 
     def __init__(self, dim: int = 1 << 18, bigrams: bool = True, char_ngram: int | tuple[int, int] = 3,
-                 words: bool = True, idf: bool = False) -> None:
+                 words: bool = True, idf: bool = False, balance: bool = False) -> None:
         self.dim = check_int("HashedTextFeaturizer", "dim", dim, 1)
         self.bigrams = bool(bigrams)
         self.words = bool(words)
@@ -183,15 +188,22 @@ class HashedTextFeaturizer:
             raise ValueError(f"The 'char_ngram' parameter of HashedTextFeaturizer must be at least 1 with "
                              f"words=False (else a text has no features). Got {char_ngram!r} instead.")
         self.tokenizers = (["words"] if self.words else []) + [f"char_wb-{n}" for n in range(lo, hi + 1) if lo]
+        self.balance = bool(balance)
+        # the tokenizers weighed together: all, or (balance) the words apart from the n-grams
+        self._groups = [self.tokenizers]
+        if self.balance and self.words and lo:
+            self._groups = [self.tokenizers[:1], self.tokenizers[1:]]
         self.idf = bool(idf)
         # (texts fitted, ids int64[m] sorted, in how many texts each occurs), as ``fit`` finds them
         self.document_frequencies = None
         self._idf = None
 
     def _hashed(self, texts):
-        salts = [salt(0, "text", "text", tok) for tok in self.tokenizers]
-        return token_hashes([t.lower() for t in texts], self.tokenizers,
-                            "bigrams" if self.bigrams else "unigrams", salts)
+        """(offsets, hashes) of each group of tokenizers."""
+        lowered = [t.lower() for t in texts]
+        encoding = "bigrams" if self.bigrams else "unigrams"
+        return [token_hashes(lowered, group, encoding, [salt(0, "text", "text", tok) for tok in group])
+                for group in self._groups]
 
     def fit(self, texts: Sequence[str]) -> HashedTextFeaturizer:
         """Learn the document frequencies of the features of ``texts`` (needed with ``idf``;
@@ -208,7 +220,7 @@ class HashedTextFeaturizer:
             self.
         """
         if self.idf:
-            self.document_frequencies = document_frequencies(*self._hashed(texts), self.dim)
+            self.document_frequencies = document_frequencies(*_joined_rows(self._hashed(texts)), self.dim)
         return self
 
     def fit_transform(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -224,10 +236,10 @@ class HashedTextFeaturizer:
         tuple of ndarray
             CSR rows of the texts: offsets int64[N + 1], ids int32[nnz], values float32[nnz].
         """
-        offsets, hashes = self._hashed(texts)
+        groups = self._hashed(texts)
         if self.idf:
-            self.document_frequencies = document_frequencies(offsets, hashes, self.dim)
-        return self._weighted(offsets, hashes)
+            self.document_frequencies = document_frequencies(*_joined_rows(groups), self.dim)
+        return self._weighted(groups)
 
     def transform(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The texts' hashed features.
@@ -250,15 +262,32 @@ class HashedTextFeaturizer:
         if self.idf and self.document_frequencies is None:
             raise ValueError("This HashedTextFeaturizer has idf=True and must be fit on the training "
                              "texts before transform.")
-        return self._weighted(*self._hashed(texts))
+        return self._weighted(self._hashed(texts))
 
-    def _weighted(self, offsets, hashes):
+    def _weighted(self, groups):
         idf = None
         if self.idf:
             self._idf = cached_inverse(self._idf, self.document_frequencies)
             idf = self._idf[1]
-        offsets, hashes, vals = weigh(offsets, hashes, self.dim, idf)
+        offsets, hashes, vals = _joined_rows([weigh(*g, self.dim, idf) for g in groups])
+        if len(groups) > 1:  # each group has unit norm; so has the row (a group it lacks leaves all to the other)
+            n = offsets.shape[0] - 1
+            rows = np.repeat(np.arange(n), np.diff(offsets))
+            norms = np.sqrt(np.bincount(rows, weights=np.square(vals, dtype=np.float64), minlength=n))
+            vals = (vals / np.maximum(norms, 1e-12)[rows]).astype(np.float32)
         return offsets, (hashes % self.dim).astype(np.int32), vals
+
+
+def _joined_rows(parts):
+    """Row i of each CSR part in turn, as one CSR: parts are (offsets int64[N + 1], *arrays[nnz])
+    alike in N; one part is itself."""
+    if len(parts) == 1:
+        return parts[0]
+    n = parts[0][0].shape[0] - 1
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(sum(np.diff(p[0]) for p in parts), out=offsets[1:])
+    order = np.argsort(np.concatenate([np.repeat(np.arange(n), np.diff(p[0])) for p in parts]), kind="stable")
+    return (offsets, *(np.concatenate(columns)[order] for columns in zip(*(p[1:] for p in parts))))
 
 
 def _text_rows(path, text_column, label_column):

@@ -132,3 +132,28 @@ def test_a_lone_surrogate_hashes_as_a_code_point():
     assert codes.tolist() == [ord(c) for c in "ok" + lone] and offsets.tolist() == [0, 2, 6]
     hashes = string_hashes(["ok", lone, "café"])
     assert hashes[0] == string_hashes(["ok"])[0] and len(set(hashes.tolist())) == 3
+
+
+def test_balance_gives_the_words_and_the_character_ngrams_half_a_row_each():
+    texts = ["domestic dog", "sadness", "a tool for cutting wood", "", "sad sad dog"]
+    for idf in (False, True):
+        kw = dict(dim=1 << 20, char_ngram=(3, 5), idf=idf)
+        balanced = sb.data.HashedTextFeaturizer(balance=True, **kw)
+        offsets, ids, vals = balanced.fit_transform(texts)
+        word_ids = set(sb.data.HashedTextFeaturizer(dim=1 << 20, char_ngram=0, idf=idf).fit(texts).transform(texts)[1])
+        for i in range(len(texts)):
+            row_ids, row_vals = ids[offsets[i]:offsets[i + 1]], vals[offsets[i]:offsets[i + 1]].astype(np.float64)
+            words = np.isin(row_ids, list(word_ids))
+            if not texts[i]:
+                assert row_ids.size == 0
+                continue
+            # unbalanced, one word's 13 n-grams left it a 14th of the row: 'sadness' read as 'madness'
+            assert np.sum(row_vals[words] ** 2) == pytest.approx(0.5, abs=1e-6)
+            assert np.sum(row_vals ** 2) == pytest.approx(1.0, abs=1e-6)
+        plain = sb.data.HashedTextFeaturizer(**kw).fit_transform(texts)
+        assert sorted(ids.tolist()) == sorted(plain[1].tolist())  # the same features, weighed otherwise
+    # with one group only there is nothing to balance
+    for kw in (dict(char_ngram=0), dict(words=False, char_ngram=(3, 5))):
+        a = sb.data.HashedTextFeaturizer(balance=True, idf=True, **kw).fit_transform(texts)
+        b = sb.data.HashedTextFeaturizer(idf=True, **kw).fit_transform(texts)
+        assert all(np.array_equal(x, y) for x, y in zip(a, b))
