@@ -452,6 +452,9 @@ class _UDTEstimator(BaseEstimator):
         return y
 
     def _fit_udt(self, X: Any, y: np.ndarray, target_type: Any, owner: str) -> None:
+        # a fit that fails, at any check, leaves the estimator unfitted, not with a network
+        # beside the classes of another fit (or the one it had begun)
+        self.__dict__.pop("udt_", None)
         X = self._frame(X, owner)
         if not isinstance(self.data_types, dict):
             _fail(owner, "data_types", "a dict of column name -> sb.types", self.data_types)
@@ -461,8 +464,6 @@ class _UDTEstimator(BaseEstimator):
             _fail(owner, "target", "a column name in neither data_types nor X (it names y's column)", self.target)
         if len(y) != len(X):
             raise ValueError(f"{owner} got {len(X)} rows in X but {len(y)} values in y.")
-        # a fit that fails leaves the estimator unfitted, not with the network it had begun
-        self.__dict__.pop("udt_", None)
         udt = UniversalDeepTransformer({**self.data_types, self.target: target_type}, self.target,
                                        input_dim=self.input_dim, embedding_dim=self.embedding_dim, seed=self.seed)
         history = udt.train(X.assign(**{self.target: y}), epochs=self.epochs, learning_rate=self.learning_rate,

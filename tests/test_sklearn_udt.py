@@ -136,6 +136,12 @@ def test_a_fit_that_fails_leaves_the_estimator_unfitted():
     # it had predicted from the untrained network the failed fit began with
     with pytest.raises(NotFittedError):
         clf.predict(X)
+    clf.fit(X, y)
+    with pytest.raises(ValueError, match="got 200 rows in X but 199 values in y"):
+        clf.fit(X, np.array(["x", "y"] * 99 + ["z"]))
+    # a check before training had kept the old network beside the new classes_ ('x', 'y', 'z')
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
 
 
 def test_a_long_review_alone_gets_the_long_text_width_as_in_the_model_itself():

@@ -11,7 +11,8 @@ _OWNER = "the UniversalDeepTransformer"
 
 def pack_strings(strings):
     """(uint8[n_bytes], int64[N + 1]) of a list of str."""
-    encoded = [s.encode("utf-8") for s in strings]
+    # a lone surrogate (JSON's "\ud800") trains, hashed as a code point: kept as its bytes
+    encoded = [s.encode("utf-8", "surrogatepass") for s in strings]
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     np.cumsum([len(b) for b in encoded], out=offsets[1:])
     return np.frombuffer(b"".join(encoded), dtype=np.uint8).copy(), offsets
@@ -33,7 +34,7 @@ def unpack_strings(arrays, key, n):
     off = _offsets(arrays, f"{key}/offsets", n, data.shape[0])
     raw = data.tobytes()
     try:
-        return [raw[off[i]:off[i + 1]].decode("utf-8") for i in range(n)]
+        return [raw[off[i]:off[i + 1]].decode("utf-8", "surrogatepass") for i in range(n)]
     except UnicodeDecodeError as e:
         raise ValueError(f"The array '{key}/bytes' of {_OWNER} is not UTF-8 text ({e}).") from None
 

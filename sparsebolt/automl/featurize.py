@@ -123,16 +123,25 @@ def category(v):
             v = v[:v.index(".")]
             return "0" if v == "-0" else v
         return v
-    if isinstance(v, (float, np.floating)) and v.is_integer():
-        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        if v.is_integer():
+            return str(int(v))
+        # a float32 widened (a float32 column's tolist, to_dict): 0.10000000149011612 is the
+        # '0.1' a file, a float64 column and a float32 scalar give
+        narrow = np.float32(v)
+        if float(narrow) == float(v):  # in float64: NumPy would compare a Python float in float32
+            return str(narrow)
     return str(v)
 
 
 def _refuse_containers(values, chunk, column, expected, also=(), hint=""):
     """The row error of the first value of ``column`` that is a list, dict, array (or an
     ``also`` type): its string would be made-up tokens or one made-up category."""
+    refused = _CONTAINERS + also
+    if not any(issubclass(t, refused) for t in set(map(type, values))):  # the types first: a tenth of the time
+        return
     for i, v in enumerate(values):
-        if isinstance(v, _CONTAINERS + also):
+        if isinstance(v, refused):
             raise chunk.error(i, f"column {column!r}: expected {expected}, got a {type(v).__name__}{hint}")
 
 
@@ -316,6 +325,10 @@ class LabelMap:
         self.index = {lab: i for i, lab in enumerate(self.labels) if lab is not None}
 
 
+# a numerical target's largest magnitude: sums of its values over a billion rows stay finite
+MAX_TARGET = 1e298
+
+
 class TargetBins:
     """A numerical target through bins at the quantiles of its training values (every row of
     the first ``train``, a uniform sample of ``SAMPLED_TARGET_VALUES`` where it has more;
@@ -372,12 +385,11 @@ class TargetBins:
         return x
 
     def _check_range(self, low, high):
-        """Refuse values whose range overflows float64: a prediction sums the bins' widths."""
-        with np.errstate(over="ignore"):
-            finite = np.isfinite(np.float64(high) - np.float64(low))
-        if not finite:
-            raise ValueError(f"The target column {self.column!r} holds values from {low:g} to {high:g}, a range "
-                             f"wider than a float64 holds; expected values whose range is finite (scale the "
+        """Refuse values whose bins' sums, centers and widths would overflow float64 (a
+        prediction sums the widths): at most ``MAX_TARGET`` in magnitude."""
+        if max(abs(low), abs(high)) > MAX_TARGET:
+            raise ValueError(f"The target column {self.column!r} holds values from {low:g} to {high:g}; expected "
+                             f"values of magnitude at most {MAX_TARGET:g}, whose sums float64 holds (scale the "
                              f"target down).")
 
     def fit(self, x):
@@ -738,6 +750,7 @@ UNIX_FIRST, UNIX_LAST = -62_135_596_800, 253_402_300_799
 
 
 _CLOCK_WORDS = ("now", "today")
+_CLOCK_WORD_CHARS = max(map(len, _CLOCK_WORDS))
 
 
 def parse_times(column, ctype, values, chunk):
@@ -755,7 +768,8 @@ def parse_times(column, ctype, values, chunk):
         # stripped as NumPy strips a leading space, not a trailing one
         strs = [str(values[i]).strip() for i in present]
         for k, v in enumerate(strs):
-            if v.lower() in _CLOCK_WORDS:  # NumPy reads them as the clock's time: a different date each run
+            # NumPy reads them as the clock's time: a different date each run
+            if len(v) <= _CLOCK_WORD_CHARS and v.lower() in _CLOCK_WORDS:
                 raise bad(present[k], ": a word for the current time is no date in the data")
         with warnings.catch_warnings():
             # a time with an offset ('Z', '+02:00') is read as UTC; NumPy warns that it keeps no zone
@@ -798,9 +812,11 @@ def parse_times(column, ctype, values, chunk):
         for i in present:
             try:
                 dt = datetime.datetime.strptime(str(values[i]), fmt)
+                secs[i] = calendar.timegm(dt.utctimetuple())  # a %z offset taken to UTC, as 'iso' takes it
             except ValueError:
                 raise bad(i) from None
-            secs[i] = calendar.timegm(dt.utctimetuple())  # a %z offset taken to UTC, as 'iso' takes it
+            except OverflowError:  # an offset past year 1 or 9999
+                raise bad(i, ": in UTC it falls outside the years 1-9999") from None
     return secs, missing
 
 

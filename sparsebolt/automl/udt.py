@@ -592,6 +592,12 @@ class UniversalDeepTransformer:
         and no step, the low-level API's included, has trained it since."""
         return self._untrained_build and self.model is not None and self.model.steps == 0
 
+    @property
+    def trained(self) -> bool:
+        """Whether the network has been trained (by ``train``, or a step of the low-level API
+        on ``model``): ``predict``, ``evaluate`` and the rest refuse one that has not."""
+        return self.model is not None and not self._rebuildable
+
     def _build(self, sigma):
         """The network; ``sigma`` the numbers' initial frequency spread (``_sigma``)."""
         n_out = self.n_classes
@@ -1506,7 +1512,7 @@ class UniversalDeepTransformer:
     def _require_model(self, what, trained=True):
         """Refuse ``what`` before ``train``: with no network, or (``trained``) with the one the
         constructor built from ``n_classes``, whose weights are still the random draw."""
-        if self.model is None or (trained and self._rebuildable):
+        if self.model is None or (trained and not self.trained):
             raise RuntimeError(f"{what} needs a trained {_OWNER}; call train first.")
 
     def evaluate(self, data: Rows, metrics: str | Sequence[str] | None = None,
@@ -1730,6 +1736,7 @@ class UniversalDeepTransformer:
     def _predicted_chunks(self, rows, top_k, sparse_inference, chunk_rows=None):
         """``predict_batch``'s results a chunk of ``rows`` (``chunk_rows`` rows) at a time
         (the command line's ``predict`` writes each as it comes)."""
+        self._require_model("predict_batch")  # the command line's CSV rows come here directly
         self._warn_unpinned(sparse_inference)
         for chunk in self._chunks(rows, with_target=False, chunk_rows=chunk_rows):
             offsets, ids, vals, _, _ = self.featurizer.transform(chunk, "predict")

@@ -7,6 +7,7 @@ data, a server that cannot start; also, quietly, an output pipe closed early, as
 """
 import contextlib
 import json
+import math
 import os
 import sys
 import tempfile
@@ -35,9 +36,10 @@ def _failures():
 
 
 def _metrics_json(result):
-    """``evaluate``'s metrics as one line of strict JSON: a metric that is undefined (NaN,
-    such as the AUC of one class) is null, which JSON parsers take; NaN they refuse."""
-    return json.dumps({k: None if v != v else v for k, v in result.items()}, allow_nan=False)
+    """``evaluate``'s metrics as one line of strict JSON: a metric that is not finite (NaN,
+    such as the AUC of one class; an infinite error) is null, which JSON parsers take; NaN
+    and Infinity they refuse."""
+    return json.dumps({k: v if math.isfinite(v) else None for k, v in result.items()}, allow_nan=False)
 
 
 def _threads(n):
@@ -172,7 +174,11 @@ def _load_any(model_path, mmap, verify):
     with open_model_file(model_path) as archive:
         is_udt = AUTOML_KEY in archive.manifest
     cls = UniversalDeepTransformer if is_udt else Model
-    return cls.load(model_path, mmap=mmap, verify=verify, optimizer_state=False)
+    model = cls.load(model_path, mmap=mmap, verify=verify, optimizer_state=False)
+    if is_udt and not model.trained:  # its network is the constructor's random draw
+        raise ValueError(f"{model_path} holds a UniversalDeepTransformer saved before train; train it first "
+                         f"(sparsebolt train, or its train method)")
+    return model
 
 
 def _rows_predicted(model, rows, lines, name, top_k, sparse_inference):

@@ -193,6 +193,7 @@ def _json_rows(lines, name):
                                                   f"got {raw.strip()[:60]!r}")
             yield line, row
     except UnicodeDecodeError as e:  # decoded a block ahead: the line itself is not known
-        raise DataFormatError(name, None, f"is not UTF-8 text after line {line} ({e.reason}: "
+        where = f"after line {line}" if line else "in its first lines"
+        raise DataFormatError(name, None, f"is not UTF-8 text {where} ({e.reason}: "
                                           f"{e.object[max(0, e.start - 20):e.start + 10]!r}); "
                                           f"expected JSON lines in UTF-8") from None

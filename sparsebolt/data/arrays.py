@@ -54,7 +54,7 @@ def _float32_values(owner: str, values: np.ndarray) -> np.ndarray:
     infinity, and be refused as not finite, which it was not)."""
     with np.errstate(over="ignore"):  # refused below, by name
         out = values.astype(np.float32, copy=False)
-    if values.dtype.kind == "f" and values.dtype.itemsize > 4:
+    if values.dtype.kind == "f" and values.dtype.itemsize > 4 and not np.isfinite(out).all():
         over = np.isfinite(values) & ~np.isfinite(out)
         if over.any():
             _fail(owner, "X", f"values within float32's range (magnitude at most {np.finfo(np.float32).max:.4g})",
@@ -171,6 +171,7 @@ def _check_batches(owner: str, name: str, data: Any) -> None:
     """Refuse a list or tuple that is not of Batches: rows as lists are no matrix here (NumPy
     makes one of them), and each would fail deep inside as an object without ``inputs``."""
     if isinstance(data, (list, tuple)) and not all(isinstance(b, Batch) for b in data):
-        _fail(owner, name, "a data set of Batches (a SparseDataset, load_svm's) or a matrix of samples (a NumPy "
-              "array, SciPy sparse matrix or DataFrame; np.asarray makes one of a list of rows)",
+        matrix = "a matrix of samples" if name == "data" else "a pair (X_val, y_val) whose X_val is a matrix"
+        _fail(owner, name, f"a data set of Batches (a SparseDataset, load_svm's) or {matrix} (a NumPy array, "
+              "SciPy sparse matrix or DataFrame; np.asarray makes one of a list of rows)",
               f"a {type(data).__name__} of {type(next(b for b in data if not isinstance(b, Batch))).__name__}")

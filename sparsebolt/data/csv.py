@@ -336,9 +336,7 @@ def _frame_chunks(frame, columns, chunk_rows, optional):
                 if isinstance(part.dtype, (pd.StringDtype, pd.CategoricalDtype)):
                     cols[c] = _coded(pd, part, missing)
                     continue
-                values = _narrow_floats(part)
-                if values is None:
-                    values = part.tolist()
+                values = part.tolist()
                 if missing is None:  # any type a value: each looked at
                     values = [None if _is_missing(v) else v for v in values]
                 else:
@@ -351,17 +349,6 @@ def _frame_chunks(frame, columns, chunk_rows, optional):
         if not frame.index[lo:hi].equals(pd.RangeIndex(lo, hi)):  # df.loc's label beside the position
             rows = _LabelledRows(lo, frame.index[lo:hi])
         yield Chunk("DataFrame", cols, rows, False, lo == 0 and hi == n)
-
-
-def _narrow_floats(part):
-    """A float16 / float32 DataFrame column's ``part`` as Python floats of the shortest
-    decimal that reads back as each value ('0.1', as a CSV file or a float64 column holds
-    it), else None: ``tolist`` widens float32 0.1 to 0.10000000149011612, a category of
-    its own that no file or row dict gives."""
-    dtype = getattr(part.dtype, "numpy_dtype", part.dtype)  # pandas' Float32 holds a NumPy float32
-    if not isinstance(dtype, np.dtype) or dtype.kind != "f" or dtype.itemsize >= 8:
-        return None
-    return part.to_numpy(dtype=dtype, na_value=np.nan).astype(str).astype(np.float64).tolist()
 
 
 def _missing_mask(pd, part):

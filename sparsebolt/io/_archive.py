@@ -113,9 +113,10 @@ def write_archive(path: str | os.PathLike, manifest: dict[str, Any], arrays: dic
     ``arrays`` entry here) to ``path`` atomically. Returns the manifest as written."""
     path = os.fspath(path)
     # each checked first: else the error would name the temporary file, written in vain
-    if not path or os.path.isdir(path):
-        what = "a directory" if path else "an empty one"
-        raise IsADirectoryError(f"Cannot save {path!r}: expected a file name, not {what}.")
+    if not path:
+        raise ValueError("Cannot save '': expected a file name.")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"Cannot save {path!r}: expected a file name, not a directory.")
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"Cannot save {path!r}: no directory {directory!r}.")

@@ -1,4 +1,5 @@
 """Bad parameters and bad data get errors that name the parameter, the column or the line."""
+import re
 import warnings
 
 import numpy as np
@@ -411,6 +412,11 @@ def test_a_date_format_with_an_offset_is_read_as_utc_and_clock_words_are_no_date
     fmt = sb.types.date(format="%Y-%m-%d %H:%M:%S%z")
     secs, _ = parse_times("d", fmt, ["2020-01-01 23:30:00-0200", "2020-01-02 01:30:00+0000"], None)
     iso, _ = parse_times("d", sb.types.date(), ["2020-01-02T01:30:00Z", " 2020-01-02T01:30:00Z "], None)
+    for value in ("0001-01-01 00:30:00+0100", "9999-12-31 23:30:00-0100"):  # a bare OverflowError had come out
+        rows = [{"d": "2020-01-01 00:00:00+0000", "y": str(i % 2)} for i in range(20)]
+        with pytest.raises(ValueError, match=r"row 1: column 'd': cannot read .* in UTC it falls outside the years"):
+            _udt({"d": fmt, "y": sb.types.categorical()}).train([rows[0], dict(rows[1], d=value)] + rows[2:],
+                                                                 epochs=1, verbose=False)
     # the offset had been dropped: 23:30 on Jan 1
     assert secs.tolist() == [iso[0]] * 2 and iso[0] == iso[1]
     rows = [{"d": "2020-05-01", "y": str(i % 2)} for i in range(20)]
@@ -421,12 +427,19 @@ def test_a_date_format_with_an_offset_is_read_as_utc_and_clock_words_are_no_date
                 rows[:2] + [dict(rows[2], d=word)] + rows[3:], epochs=1, verbose=False)
 
 
-def test_a_numerical_target_wider_than_a_float64_range_is_refused():
-    rows = [{"c": "a" if i % 2 else "b", "y": 1e308 if i % 2 else -1e308} for i in range(20)]
-    # its bins' widths overflowed: every prediction NaN, and evaluate gave an MAE of 0
-    with pytest.raises(ValueError, match=r"target column 'y' holds values from -1e\+308 to 1e\+308, a range wider "
-                                         r"than a float64 holds"):
-        _udt({"c": sb.types.categorical(), "y": sb.types.numerical()}).train(rows, epochs=1, verbose=False)
+def test_a_numerical_target_beyond_what_float64_sums_hold_is_refused():
+    types = {"c": sb.types.categorical(), "y": sb.types.numerical()}
+    for low, high in ((-1e308, 1e308), (-1e308, -7e307), (1e300, 1e308)):
+        rows = [{"c": "a" if i % 2 else "b", "y": high if i % 2 else low} for i in range(20)]
+        # its bins' widths or sums overflowed: every prediction NaN and evaluate an MAE of 0, or a
+        # model whose file could not be written (an infinite bin center)
+        with pytest.raises(ValueError, match=re.escape(f"target column 'y' holds values from {low:g} to {high:g}; "
+                                                       f"expected values of magnitude at most 1e+298")):
+            _udt(types).train(rows, epochs=1, verbose=False)
+    rows = [{"c": "a" if i % 2 else "b", "y": 1e298 if i % 2 else -1e298} for i in range(20)]
+    model = _udt(types)
+    model.train(rows, epochs=1, verbose=False)
+    assert np.isfinite(list(model.evaluate(rows).values())).all()
 
 
 def test_evaluate_gives_the_error_of_a_nan_prediction_as_nan():

@@ -169,3 +169,18 @@ def test_a_hand_edited_manifest_is_a_damaged_file(tmp_path, path, value):
                                              r"that cannot be rebuilt"):
         sb.UniversalDeepTransformer.load(tmp_path / "bad.sbm")
     sb.UniversalDeepTransformer.load(tmp_path / "good.sbm")
+
+
+def test_a_lone_surrogate_in_a_history_or_a_label_saves_and_loads(tmp_path):
+    lone = "caf\ud800"  # as JSON may hold; it trains, hashed as a code point, and had failed to save
+    rows = [{"user": f"u{i % 4}", "item": lone if i % 3 == 0 else f"i{i % 5}", "t": 1_600_000_000 + i}
+            for i in range(60)]
+    udt = sb.UniversalDeepTransformer({"user": sb.types.categorical(), "item": sb.types.categorical(),
+                                       "t": sb.types.date(format="unix")}, target="item",
+                                      temporal_tracking={"user": ["item"]}, **SMALL)
+    udt.train(rows, epochs=1, verbose=False)
+    udt.save(tmp_path / "m.sbm")
+    loaded = sb.UniversalDeepTransformer.load(tmp_path / "m.sbm")
+    query = {"user": "u0", "t": 1_700_000_000}
+    assert loaded.predict(query, top_k=3) == udt.predict(query, top_k=3)
+    assert lone in loaded.featurizer.labels.labels

@@ -258,3 +258,20 @@ def test_json_lines_that_are_not_utf8_name_the_file(files, capsys):
     assert main(["predict", files["model"], str(rows), "-q"]) == 1
     err = capsys.readouterr().err
     assert "latin1.jsonl: is not UTF-8 text" in err and "Traceback" not in err, err
+
+
+def test_metrics_that_are_not_finite_are_null_and_an_untrained_file_is_refused_by_name(files, capsys):
+    from sparsebolt.cli import _metrics_json
+    # an infinite error (a regression's) had ended in a traceback: JSON refuses Infinity as it does NaN
+    assert json.loads(_metrics_json({"mae": float("inf"), "auc": float("nan"), "rmse": 2.5}),
+                      parse_constant=pytest.fail) == {"mae": None, "auc": None, "rmse": 2.5}
+    untrained = sb.UniversalDeepTransformer({"review": sb.types.text(),
+                                             "recommended": sb.types.categorical(n_classes=2)}, target="recommended")
+    untrained.save(files["dir"] / "untrained.sbm")
+    capsys.readouterr()
+    for command in (["evaluate", str(files["dir"] / "untrained.sbm"), files["test"]],
+                    ["predict", str(files["dir"] / "untrained.sbm"), files["test"]]):
+        # a traceback, or (predict from a CSV) an empty answer a row
+        assert main(command + ["-q"]) == 1
+        err = capsys.readouterr().err
+        assert "untrained.sbm holds a UniversalDeepTransformer saved before train" in err and "Traceback" not in err

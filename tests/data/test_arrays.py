@@ -98,7 +98,8 @@ def test_multi_label_lists_train_and_pin(one_thread):
     (lambda x, y: (x[:0], y[:0]), r"at least one sample"),
     (lambda x, y: (sparse.csr_matrix(np.where(x.toarray() > 0, np.nan, 0.0)), y), r"finite \(no NaN or infinity\); sample 0 is not. Got nan"),
     # a finite float64 beyond float32 had been refused as not finite, 'Got inf'
-    (lambda x, y: (x.astype(np.float64) * 1e300, y), r"'X' parameter of Model.train must be values within float32's range.*Got 1e\+300"),
+    (lambda x, y: (x.astype(np.float64) * 1e300, y),
+     r"'X' parameter of Model.train must be values within float32's range.*Got 1e\+300"),
     (lambda x, y: (x.toarray().tolist(), y), r"'data' parameter of Model.train must be a data set of Batches .* or a "
                                              r"matrix of samples.*Got 'a list of list'"),
 ])

@@ -126,5 +126,6 @@ def test_auc_leaves_out_samples_of_neither_class_and_warns_when_undefined():
     assert _auc_of(scores + [0.95], labels + [[]], 2) == 1.0
     # of one sigmoid neuron, no label is the negative class itself
     assert _auc_of(scores, [[0], [0], [], []], 1) == 1.0
-    with pytest.warns(UserWarning, match=r"auc is undefined \(NaN\): the samples scored hold 2 positive and 0 negative"):
+    with pytest.warns(UserWarning, match=r"auc is undefined \(NaN\): the samples scored hold 2 positive and 0 "
+                                         r"negative"):
         assert np.isnan(_auc_of(scores[:2], labels[:2], 2))
