@@ -194,7 +194,8 @@ class HashedTextFeaturizer:
         if self.balance and self.words and lo:
             self._groups = [self.tokenizers[:1], self.tokenizers[1:]]
         self.idf = bool(idf)
-        # (texts fitted, ids int64[m] sorted, in how many texts each occurs), as ``fit`` finds them
+        # (texts fitted, ids int64[m] sorted, in how many texts each occurs) of each group of
+        # tokenizers (its own, as each is weighed on its own), as ``fit`` finds them
         self.document_frequencies = None
         self._idf = None
 
@@ -220,7 +221,7 @@ class HashedTextFeaturizer:
             self.
         """
         if self.idf:
-            self.document_frequencies = document_frequencies(*_joined_rows(self._hashed(texts)), self.dim)
+            self.document_frequencies = [document_frequencies(*g, self.dim) for g in self._hashed(texts)]
         return self
 
     def fit_transform(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -238,7 +239,7 @@ class HashedTextFeaturizer:
         """
         groups = self._hashed(texts)
         if self.idf:
-            self.document_frequencies = document_frequencies(*_joined_rows(groups), self.dim)
+            self.document_frequencies = [document_frequencies(*g, self.dim) for g in groups]
         return self._weighted(groups)
 
     def transform(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -265,11 +266,12 @@ class HashedTextFeaturizer:
         return self._weighted(self._hashed(texts))
 
     def _weighted(self, groups):
-        idf = None
+        idfs = [None] * len(groups)
         if self.idf:
-            self._idf = cached_inverse(self._idf, self.document_frequencies)
-            idf = self._idf[1]
-        offsets, hashes, vals = _joined_rows([weigh(*g, self.dim, idf) for g in groups])
+            self._idf = [cached_inverse(cache, f) for cache, f in
+                         zip(self._idf or [None] * len(groups), self.document_frequencies)]
+            idfs = [cache[1] for cache in self._idf]
+        offsets, hashes, vals = _joined_rows([weigh(*g, self.dim, idf) for g, idf in zip(groups, idfs)])
         if len(groups) > 1:  # each group has unit norm; so has the row (a group it lacks leaves all to the other)
             n = offsets.shape[0] - 1
             rows = np.repeat(np.arange(n), np.diff(offsets))
