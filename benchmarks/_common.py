@@ -27,7 +27,7 @@ MB = 1024 * 1024
 def import_torch_first():
     """Import PyTorch, if installed, before sparsebolt. Imported after it, torch's wheel shares
     numba's libgomp and so the spin count sparsebolt gives numba's workers (30,000 against
-    libgomp's default 300,000; README, "Fit time and threads"): a baseline would not run on
+    libgomp's default 300,000; docs/automl.md, "Two threads on a virtual machine"): a baseline would not run on
     its own defaults."""
     try:
         import torch  # noqa: F401
