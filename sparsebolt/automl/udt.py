@@ -1718,9 +1718,13 @@ class UniversalDeepTransformer:
         ValueError
             For a row with columns outside ``data_types``.
         """
-        self._require_model("predict_batch")
-        top_k = check_int("predict_batch", "top_k", top_k, 1)
-        rows = self._rows_source(rows, "predict_batch")
+        return self._predicted_rows(rows, top_k, sparse_inference, "predict_batch")
+
+    def _predicted_rows(self, rows, top_k, sparse_inference, owner):
+        """``predict_batch``'s result; errors name ``owner``, the method the user called."""
+        self._require_model(owner)
+        top_k = check_int(owner, "top_k", top_k, 1)
+        rows = self._rows_source(rows, owner)
         if self._no_rows(rows):
             return []
         return [r for part in self._predicted_chunks(rows, top_k, sparse_inference) for r in part]
@@ -1867,7 +1871,7 @@ class UniversalDeepTransformer:
         if not isinstance(row, dict):
             raise TypeError(f"predict takes one row as a dict of column name -> value; use predict_batch for "
                             f"several rows. Got {type(row).__name__}.")
-        return self.predict_batch([row], top_k=top_k, sparse_inference=sparse_inference)[0]
+        return self._predicted_rows([row], top_k, sparse_inference, "predict")[0]
 
     def embed(self, rows: pd.DataFrame | Sequence[dict]) -> np.ndarray:
         """The hidden representation of each row: the embedding layer's output, for

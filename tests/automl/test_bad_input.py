@@ -107,8 +107,11 @@ def test_use_before_training_and_unknown_row_columns(tmp_path):
         model.predict({"text": "red"})
     with pytest.raises(TypeError, match="use predict_batch"):
         model.predict([{"t": "red"}])
-    with pytest.raises(ValueError, match=r"'top_k' parameter of predict_batch must be an int >= 1"):
+    # the errors name the method called, not predict_batch, which predict had handed the row to
+    with pytest.raises(ValueError, match=r"'top_k' parameter of predict must be an int >= 1"):
         model.predict({"t": "red"}, top_k=0)
+    with pytest.raises(ValueError, match=r"^predict: row 0 has column\(s\) \['text'\]"):
+        model.predict({"text": "red"})
     assert [lab for lab, _ in model.predict({"t": "red", "y": "ignored"}, top_k=5)] in (["a", "b"], ["b", "a"])
 
 
