@@ -261,6 +261,9 @@ def predict(model_path, input_file, top_k, fmt, sparse_inference, output, batch_
     name = getattr(input_file, "name", "<stdin>")
     name = "stdin" if name == "<stdin>" else name
     if hasattr(model, "predict_batch"):
+        if fmt == "svm":  # a usage error, as --format csv with a network of feature ids is
+            raise click.UsageError("--format svm is for networks of feature ids; a UniversalDeepTransformer reads "
+                                   "CSV or JSON lines.")
         with (_failures(), tqdm(unit="rows", disable=quiet or not sys.stderr.isatty(), file=sys.stderr) as bar,
               row_source(input_file, name, fmt) as (kind, source)):
             if kind == "csv":

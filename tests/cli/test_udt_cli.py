@@ -275,3 +275,15 @@ def test_metrics_that_are_not_finite_are_null_and_an_untrained_file_is_refused_b
         assert main(command + ["-q"]) == 1
         err = capsys.readouterr().err
         assert "untrained.sbm holds a UniversalDeepTransformer saved before train" in err and "Traceback" not in err
+
+
+def test_an_input_format_the_model_does_not_read_is_a_usage_error(files, capsys, tmp_path):
+    main(["train", files["config"], files["train"], "-o", files["model"], "-q"])
+    capsys.readouterr()
+    # it had been exit 1 here and 2 the other way round (--format csv with a network of feature ids)
+    assert main(["predict", files["model"], files["test"], "--format", "svm", "-q"]) == 2
+    assert "--format svm is for networks of feature ids" in capsys.readouterr().err
+    inp = sb.Input(dim=10)
+    model = sb.Model(inp, sb.FullyConnected(3, activation="softmax")(inp), loss="categorical_cross_entropy")
+    model.save(tmp_path / "plain.sbm")
+    assert main(["predict", str(tmp_path / "plain.sbm"), files["test"], "--format", "csv", "-q"]) == 2
