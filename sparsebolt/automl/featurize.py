@@ -777,9 +777,9 @@ def parse_times(column, ctype, values, chunk):
             try:
                 parsed = np.array(strs, dtype="datetime64[s]")
             except ValueError:
-                for i in present:
+                for i, s in zip(present, strs):
                     try:
-                        np.datetime64(str(values[i]).strip(), "s")
+                        np.datetime64(s, "s")
                     except ValueError:
                         raise bad(i) from None
         # NumPy reads 'NaT' (and '') as not-a-time, which is no date

@@ -1740,7 +1740,6 @@ class UniversalDeepTransformer:
     def _predicted_chunks(self, rows, top_k, sparse_inference, chunk_rows=None):
         """``predict_batch``'s results a chunk of ``rows`` (``chunk_rows`` rows) at a time
         (the command line's ``predict`` writes each as it comes)."""
-        self._require_model("predict_batch")  # the command line's CSV rows come here directly
         self._warn_unpinned(sparse_inference)
         for chunk in self._chunks(rows, with_target=False, chunk_rows=chunk_rows):
             offsets, ids, vals, _, _ = self.featurizer.transform(chunk, "predict")
