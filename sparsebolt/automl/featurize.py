@@ -112,6 +112,7 @@ _INTEGRAL = re.compile(r"-?\d+\.0+")
 SAMPLED_TARGET_VALUES = 1 << 20
 # values that hold several: a categorical column takes one a row (or a delimited string)
 _CONTAINERS = (list, tuple, dict, set, frozenset, np.ndarray)
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def category(v):
@@ -124,10 +125,16 @@ def category(v):
             return "0" if v == "-0" else v
         return v
     if isinstance(v, (float, np.floating)):
-        if v.is_integer():
-            return str(int(v))
-        # a float32 widened (a float32 column's tolist, to_dict): 0.10000000149011612 is the
-        # '0.1' a file, a float64 column and a float32 scalar give
+        return str(int(v)) if v.is_integer() else _decimal(v)
+    return str(v)
+
+
+def _decimal(v):
+    """A float's string; a float32 widened (a float32 column's tolist, to_dict) as the float32's:
+    0.10000000149011612 is the '0.1' a file, a float64 column and a float32 scalar give."""
+    if isinstance(v, np.floating) and v.dtype.itemsize < 8:  # float16, float32: their shortest decimal
+        return str(v)
+    if abs(v) <= _FLOAT32_MAX:  # beyond it (or NaN) no float32 was widened
         narrow = np.float32(v)
         if float(narrow) == float(v):  # in float64: NumPy would compare a Python float in float32
             return str(narrow)
@@ -150,8 +157,10 @@ def _strings(values):
 
 
 def _text_strings(t, values):
-    """A text column's values as the strings its tokens come from (lowercased if ``t`` says)."""
-    return ["" if v is None else (str(v).lower() if t.lowercase else str(v)) for v in values]
+    """A text column's values as the strings its tokens come from (lowercased if ``t`` says);
+    a number reads as a file writes it (``_decimal``)."""
+    strings = ["" if v is None else _decimal(v) if isinstance(v, (float, np.floating)) else str(v) for v in values]
+    return [s.lower() for s in strings] if t.lowercase else strings
 
 
 # the words of a text's first rows that tell whether their order carries anything (real

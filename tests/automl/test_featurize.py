@@ -167,9 +167,25 @@ def test_a_float32_category_is_the_decimal_a_file_holds(tmp_path):
     for name, source in sources.items():
         # a float32 widened had been its own category ('0.10000000149011612'), unknown to the others
         assert ids_of(make({"c": sb.types.categorical()}), source) == want, name
+    # a float16 is its own shortest decimal, not its float32's ('0.099975586')
+    assert ids_of(make({"c": sb.types.categorical()}), [{"c": np.float16(0.1), "y": "a"}]) == want[:1]
     # a float64 value that only rounds to a float32 stays itself
     assert ids_of(make({"c": sb.types.categorical()}), [{"c": 0.30000000000000004, "y": "a"}]) == \
         [{token_id(make({}), "0.30000000000000004", "categorical", "c")}]
+
+
+def test_a_text_column_of_numbers_reads_as_a_file_writes_them(tmp_path):
+    pd = pytest.importorskip("pandas")
+    values = [0.1, 2.5, 10001.0]
+    frame32 = pd.DataFrame({"t": np.array(values, dtype=np.float32), "y": "a"})
+    path = tmp_path / "t.csv"
+    frame32.to_csv(path, index=False)
+    want = ids_of(make({"t": sb.types.text(tokenizer="char-2")}), [{"t": s, "y": "a"} for s in ("0.1", "2.5", "10001.0")])
+    sources = {"float32 frame": frame32, "its to_dict rows": frame32.to_dict("records"), "a file": str(path),
+               "float32 scalars": [{"t": np.float32(v), "y": "a"} for v in values]}
+    for name, source in sources.items():
+        # a widened float32 had tokenized as '0.10000000149011612'
+        assert ids_of(make({"t": sb.types.text(tokenizer="char-2")}), source) == want, name
 
 
 def test_categorical_values_of_mixed_types_are_each_one_whole_token():
