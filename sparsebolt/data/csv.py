@@ -177,6 +177,14 @@ def _csv_chunks(path, columns, chunk_rows, delimiter, optional):
                                           f"cut short or not gzip-compressed") from None
 
 
+def _csv_reason(error):
+    """The csv module's error, with how to lift its field size limit where that was it."""
+    reason = str(error)
+    if "field limit" in reason:
+        reason += "; to read longer fields, call csv.field_size_limit(n) with n above the longest first"
+    return reason
+
+
 def _csv_file_chunks(path, columns, chunk_rows, delimiter, optional):
     scanned = _scan(path, columns, chunk_rows, delimiter, optional)
     if scanned is not None:
@@ -187,7 +195,7 @@ def _csv_file_chunks(path, columns, chunk_rows, delimiter, optional):
         try:
             header = next(reader, None)
         except csv.Error as e:
-            raise DataFormatError(path, 1, f"cannot read the header row: {e}") from None
+            raise DataFormatError(path, 1, f"cannot read the header row: {_csv_reason(e)}") from None
         except UnicodeDecodeError as e:
             raise _not_utf8(path, e) from None
         if header is None:
@@ -209,7 +217,7 @@ def _csv_file_chunks(path, columns, chunk_rows, delimiter, optional):
                 except StopIteration:
                     break
                 except csv.Error as e:
-                    raise DataFormatError(path, start, f"cannot parse the row: {e}") from None
+                    raise DataFormatError(path, start, f"cannot parse the row: {_csv_reason(e)}") from None
                 except UnicodeDecodeError as e:
                     raise _not_utf8(path, e) from None
                 if not row:

@@ -351,6 +351,18 @@ def test_the_csv_module_reads_what_the_compiled_reader_would_read_otherwise(tmp_
     assert csv_reader._scan(path, ["a"], 2000, ",", ()) is not None
 
 
+def test_a_field_over_the_csv_modules_limit_says_how_to_lift_it(tmp_path):
+    path = _write(tmp_path, "a,b\n" + "x" * 200 + ",1\n")
+    limit = csv.field_size_limit(100)
+    try:
+        with pytest.raises(DataFormatError, match=r"line 2: .*field limit \(100\).*csv.field_size_limit\(n\)"):
+            _read(path, chunk_rows=4096)
+        csv.field_size_limit(1000)
+        assert _read(path, chunk_rows=4096)[2][0].columns["a"] == ["x" * 200]
+    finally:
+        csv.field_size_limit(limit)
+
+
 def test_a_coded_columns_codes_are_read_only(tmp_path):
     (chunk,) = _read(_write(tmp_path, "a,b\nx,1\ny,2\n"), chunk_rows=4096)[2]
     with pytest.raises(ValueError, match="read-only"):
