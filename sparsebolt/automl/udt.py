@@ -796,10 +796,11 @@ class UniversalDeepTransformer:
             As in ``Model.train``: a sparse output's tables freeze from the second epoch and
             pin missed labels, for sparse inference. Off by default: the UDT predicts with
             dense inference, which it made worse (MovieLens recall@10 0.161 -> 0.111; dense
-            P@1 on a 20K-class WordNet slice 0.081 -> 0.032). Instead, after training on data
-            in memory, a sparse output is readied for ``sparse_inference`` in one more pass
-            (``Model.prepare_sparse_inference``: wider tables, every training label pinned,
-            half the training sparsity); the next ``train`` puts the training settings back.
+            P@1 on a 20K-class WordNet slice 0.081 -> 0.032). Instead, after training, a
+            sparse output is readied for ``sparse_inference`` in one more pass (a streamed
+            file is read once more; ``Model.prepare_sparse_inference``: wider tables, every
+            training label pinned, half the training sparsity); the next ``train`` puts the
+            training settings back.
         max_epochs : int or None, default=None
             The most epochs automatic stopping may train.
         validation_metric : str or None, default=None
@@ -986,7 +987,7 @@ class UniversalDeepTransformer:
             history.prior_weight = self._adjust_for_prior(val, counts, watched)
         if auto and held is not None and self.featurizer.target_tracker() is not None:
             history.history_weight, history.history_excluded = self._choose_neighbors(data, held, val, watched)
-        if max_in_memory_rows is None and can_pin(self.model):
+        if can_pin(self.model):  # streamed: one more pass over the file
             self.model.prepare_sparse_inference(train_data, verbose=False)
         return history
 
@@ -1629,7 +1630,7 @@ class UniversalDeepTransformer:
 
     def prepare_sparse_inference(self, data: Rows, batch_size: int = 2048, verbose: bool = True) -> int:
         """Ready the sparse output for ``sparse_inference`` as ``train`` does at its end
-        (``Model.prepare_sparse_inference``): needed after training on streamed data, or
+        (``Model.prepare_sparse_inference``): needed after training ``model`` by hand, or
         after ``introduce_label``, whose table rebuild drops the training labels' pins
         (give the training rows and the introduced class's rows: the tables are rebuilt
         and only the labels of ``data`` pinned).
@@ -1731,10 +1732,10 @@ class UniversalDeepTransformer:
 
     def _warn_unpinned(self, sparse_inference):
         """Warn when sparse inference would rank on hash tables that hold no pinned training
-        label: training on streamed rows leaves them so."""
+        label: training ``model`` by hand leaves them so."""
         if sparse_inference and can_pin(self.model) and not self.model.output.layer.index.frozen:
-            warnings.warn("sparse_inference on hash tables that hold no pinned training labels (training on streamed "
-                          "rows leaves them so): call prepare_sparse_inference with the training rows first, "
+            warnings.warn("sparse_inference on hash tables that hold no pinned training labels (training the "
+                          "network by hand leaves them so): call prepare_sparse_inference with the training rows first, "
                           "or sparse inference may miss what dense inference ranks first.", UserWarning, stacklevel=3)
 
     def _predicted_chunks(self, rows, top_k, sparse_inference, chunk_rows=None):

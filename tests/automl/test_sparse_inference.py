@@ -44,9 +44,9 @@ def test_sparse_inference_on_unseen_rows_is_within_a_point_of_dense(one_thread):
     assert layer.sampling.n_tables == 4 * trained_tables and layer.sparsity == 0.01
 
 
-def test_sparse_inference_after_streamed_training_warns_until_readied(tmp_path):
+def test_streamed_training_readies_sparse_inference_too(tmp_path):
     rng = np.random.default_rng(1)
-    rows = planted_rows(rng, 3000, n_classes=200)
+    rows, test = planted_rows(rng, 6000, n_classes=200), planted_rows(rng, 1000, n_classes=200)
     path = tmp_path / "train.csv"
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
@@ -54,14 +54,11 @@ def test_sparse_inference_after_streamed_training_warns_until_readied(tmp_path):
         writer.writerows([r["text"], r["label"]] for r in rows)
     udt = sb.UniversalDeepTransformer({"text": sb.types.text(tokenizer="words"), "label": sb.types.categorical()},
                                       target="label", sparsity=0.05, embedding_dim=32, input_dim=1 << 14)
-    udt.train(str(path), epochs=2, max_in_memory_rows=1000, verbose=False)
-    query = [{"text": rows[0]["text"]}]
-    with pytest.warns(UserWarning, match="no pinned training labels"):
-        udt.predict_batch(query, sparse_inference=True)
-    with pytest.warns(UserWarning, match="no pinned training labels"):
-        udt.evaluate(str(path), metrics=["precision@1"], sparse_inference=True)
+    udt.train(str(path), epochs=8, max_in_memory_rows=1000, verbose=False)
+    layer = udt.model.output.layer
+    assert layer.index.frozen and layer.index.tables.pinned.any()
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        udt.predict_batch(query)  # dense inference needs no pins
-        assert udt.prepare_sparse_inference(str(path), verbose=False) > 0
-        udt.predict_batch(query, sparse_inference=True)
+        warnings.simplefilter("error")  # readied by train (it had warned: no pinned training labels)
+        dense, sparse = _accuracy(udt, test, False), _accuracy(udt, test, True)
+        udt.evaluate(str(path), metrics=["precision@1"], sparse_inference=True)
+    assert dense > 0.8 and sparse >= dense - 0.01, (dense, sparse)
