@@ -579,6 +579,30 @@ def test_auto_text_settings_by_target_and_text_length():
     assert by_hand.hidden_dim == 128 and by_hand._auto_rate == 1e-3
 
 
+def test_a_long_text_of_few_classes_on_many_rows_trains_wider_with_dropout(tmp_path):
+    def fitted(n, **kw):
+        rows = [{"q": " ".join(f"w{(i * 7 + j) % 50}" for j in range(12)), "y": "pnm"[i % 3]} for i in range(n)]
+        udt = sb.UniversalDeepTransformer({"q": sb.types.text(), "y": sb.types.categorical()}, target="y",
+                                          input_dim=256)
+        udt.train(rows, verbose=False, **{"epochs": 1, **kw})
+        return udt
+
+    def dropout(udt):
+        return [layer.rate for layer in udt.model.layers if isinstance(layer, sb.Dropout)]
+
+    few, many = fitted(9_999), fitted(10_000)
+    assert few.hidden_dim == 64 and dropout(few) == []
+    assert many.hidden_dim == 128 and dropout(many) == [0.5] and many._auto_rate == 3e-3
+    # streamed: the rows counted for automatic training decide it too
+    assert fitted(9_999, max_in_memory_rows=4_000, epochs=None, max_epochs=1).hidden_dim == 64
+    many.save(tmp_path / "m.sbm")
+    loaded = sb.UniversalDeepTransformer.load(tmp_path / "m.sbm")
+    assert dropout(loaded) == [0.5] and loaded.hidden_dim == 128
+    row = [{"q": "w1 w8 w15 w22 w29 w36 w43 w0 w7 w14 w21 w28"}]
+    # no dropout outside training: the same scores each call, and after loading
+    assert many.predict_batch(row) == many.predict_batch(row) == loaded.predict_batch(row)
+
+
 def test_auto_text_takes_no_word_pairs_where_word_order_carries_nothing():
     # the same words a row, in random order or sorted: only sorted words make pairs recur
     rng = np.random.default_rng(0)
