@@ -113,6 +113,9 @@ SAMPLED_TARGET_VALUES = 1 << 20
 # values that hold several: a categorical column takes one a row (or a delimited string)
 _CONTAINERS = (list, tuple, dict, set, frozenset, np.ndarray)
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+# a float64 repr this long (of 17 at most) that a float32 holds exactly: a widened float32 (1e-8:
+# 9.99999993922529e-09), not a decimal someone wrote
+_WIDENED_DIGITS = 15
 
 
 def category(v):
@@ -130,15 +133,25 @@ def category(v):
 
 
 def _decimal(v):
-    """A float's string; a float32 widened (a float32 column's tolist, to_dict) as the float32's:
-    0.10000000149011612 is the '0.1' a file, a float64 column and a float32 scalar give."""
+    """A float's string as a file holds it: a float32 widened to float64 (a float32 column's
+    tolist, to_dict), whose shortest decimal shows the widening's noise in its last digits,
+    as the float32's: 0.10000000149011612 is the '0.1' a file, a float64 column and a float32
+    scalar give; a float64 that a float32 holds exactly keeps its own ('1000000.0', not
+    '1e+06')."""
     if isinstance(v, np.floating) and v.dtype.itemsize < 8:  # float16, float32: their shortest decimal
         return str(v)
-    if abs(v) <= _FLOAT32_MAX:  # beyond it (or NaN) no float32 was widened
+    text = repr(float(v))
+    if abs(v) <= _FLOAT32_MAX and _significant_digits(text) >= _WIDENED_DIGITS:  # (NaN fails the first)
         narrow = np.float32(v)
         if float(narrow) == float(v):  # in float64: NumPy would compare a Python float in float32
             return str(narrow)
-    return str(v)
+    return text
+
+
+def _significant_digits(text):
+    """The significant digits of a float's repr ('0.10000000149011612': 17)."""
+    mantissa = text.lstrip("-").split("e")[0].replace(".", "")
+    return len(mantissa.strip("0"))
 
 
 def _refuse_containers(values, chunk, column, expected, also=(), hint=""):

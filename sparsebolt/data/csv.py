@@ -344,7 +344,8 @@ def _frame_chunks(frame, columns, chunk_rows, optional):
                 if isinstance(part.dtype, (pd.StringDtype, pd.CategoricalDtype)):
                     cols[c] = _coded(pd, part, missing)
                     continue
-                values = part.tolist()
+                # float16 as its own scalars: widened, 0.1 would read as 0.0999755859375
+                values = list(part.to_numpy()) if part.dtype == np.float16 else part.tolist()
                 if missing is None:  # any type a value: each looked at
                     values = [None if _is_missing(v) else v for v in values]
                 else:

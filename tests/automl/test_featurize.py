@@ -186,6 +186,14 @@ def test_a_text_column_of_numbers_reads_as_a_file_writes_them(tmp_path):
     for name, source in sources.items():
         # a widened float32 had tokenized as '0.10000000149011612'
         assert ids_of(make({"t": sb.types.text(tokenizer="char-2")}), source) == want, name
+    # float64 numbers a float32 holds exactly keep their own decimals (not '1e+06'), float16's theirs
+    for values, dtype in (([1e6, 2.5e9, 1.00048828125, 0.0001220703125], np.float64), ([0.1, 0.3, 2.5], np.float16)):
+        frame = pd.DataFrame({"t": np.array(values, dtype=dtype), "y": "a"})
+        frame.to_csv(path, index=False)
+        from_file = ids_of(make({"t": sb.types.text(tokenizer="char-2")}), str(path))
+        assert ids_of(make({"t": sb.types.text(tokenizer="char-2")}), frame) == from_file, dtype
+        assert ids_of(make({"c": sb.types.categorical()}), frame.rename(columns={"t": "c"})) == \
+            ids_of(make({"c": sb.types.categorical()}), pd.read_csv(path, dtype=str).rename(columns={"t": "c"})), dtype
 
 
 def test_categorical_values_of_mixed_types_are_each_one_whole_token():
