@@ -405,7 +405,8 @@ class UniversalDeepTransformer:
         temporal tracking 64 for two classes, or for 3 to 100 with a long text as the only
         input ('auto' tokenizing's words, character 4-grams and bigrams; 128 for 101 to
         300 such classes, and for 3 to 100 trained on 10,000 rows or more, with dropout
-        after the layer), 96 for a numerical target, 128 for at most 100, else 512.
+        after the layer, which a width given goes without), 96 for a numerical target, 128
+        for at most 100, else 512.
     sparsity : float in (0, 1] or None, default=None
         Output sparsity; None chooses it from the class count as BOLT's UDT does
         (``sb.lsh.default_sparsity``: dense below 450 classes, then 0.2, 0.1, 0.05,
@@ -500,7 +501,7 @@ class UniversalDeepTransformer:
             _fail(_OWNER, "input_dim", f"an int greater than its number of periodic numerical columns ({n_places})",
                   input_dim)
         self.model = None
-        # the rows the running train has at hand (_row_count), which some 'auto' choices follow
+        # the rows the running train read the target of (_read_labels), which the width may follow
         self._training_rows = None
         # the mean hidden representation of the training rows (set by train)
         self.center = self.reference = None
@@ -589,10 +590,11 @@ class UniversalDeepTransformer:
 
     @property
     def _long_text_dropout(self):
-        """Whether the long-text setting of at most ``FEW_CLASSES`` classes trains on
-        ``LONG_TEXT_MANY_ROWS`` rows or more (a count unknown is many: a CSV file too large to
-        read once): 128 wide with dropout after the hidden layer."""
-        return (self._long_text and self.n_classes <= T.FEW_CLASSES
+        """Whether the long-text setting of at most ``FEW_CLASSES`` classes with the width
+        chosen here (no ``embedding_dim``) trains on ``LONG_TEXT_MANY_ROWS`` rows or more
+        (those the running ``train`` read the target of; outside a train unknown, taken as
+        many): 128 wide with dropout after the hidden layer."""
+        return (self.embedding_dim is None and self._long_text and self.n_classes <= T.FEW_CLASSES
                 and (self._training_rows is None or self._training_rows >= LONG_TEXT_MANY_ROWS))
 
     @property
@@ -668,7 +670,8 @@ class UniversalDeepTransformer:
 
     def _read_labels(self, data, source):
         """The training labels into the label map (at least two classes before the network is
-        built from them; ``source`` names the data); on an error the map is left as it was."""
+        built from them; ``source`` names the data); on an error the map is left as it was.
+        Returns the rows read."""
         labels = self.featurizer.labels
         saved = (list(labels.labels), dict(labels.index)) if isinstance(labels, LabelMap) else None
         try:
@@ -677,16 +680,25 @@ class UniversalDeepTransformer:
 
             if not isinstance(labels, LabelMap) and labels.centers is None:
                 # a numerical target's bins and range from every training row, not the first chunk's
+                rows = 0
+
                 def values():
-                    return (labels.values(c.columns[self.target], c) for c in chunks())
+                    nonlocal rows
+                    rows = 0
+                    for c in chunks():
+                        rows += len(c)
+                        yield labels.values(c.columns[self.target], c)
 
                 labels.fit_chunks(values(), values, seed=self.seed)
             else:
+                rows = 0
                 for chunk in chunks():
                     labels.to_ids(chunk.columns[self.target], chunk, grow=True)
+                    rows += len(chunk)
             if saved is not None and self.model is None and self.n_classes < 2:
                 raise ValueError(f"The target column {self.target!r} of the training data ({source}) must have at "
                                  f"least two classes. Got {labels.labels}.")
+            return rows
         except BaseException:
             if saved is not None:
                 labels.labels, labels.index = saved
@@ -867,28 +879,31 @@ class UniversalDeepTransformer:
         args = (data, epochs, learning_rate, batch_size, validation, metrics, max_in_memory_rows, shuffle,
                 callbacks, verbose, label_augmentation, max_epochs, validation_metric)
         built = self._rebuildable
-        if self.model is not None and not built:
-            return self._train(*args)
-        # a first train that fails leaves the model as constructed: its labels, bins and 'auto'
-        # choices are made again from the rows of the train that succeeds
-        before = copy.deepcopy((self.data_types, self.featurizer))
         try:
-            return self._train(*args)
-        except Exception:  # not an interrupt (Ctrl-C), which keeps what was trained
-            (self.data_types, self.featurizer), self.model = before, None
-            if built:  # as the constructor built it (n_classes given)
-                self._build(MAX_SIGMA)
-            raise
+            if self.model is not None and not built:
+                return self._train(*args)
+            # a first train that fails leaves the model as constructed: its labels, bins and 'auto'
+            # choices are made again from the rows of the train that succeeds
+            before = copy.deepcopy((self.data_types, self.featurizer))
+            try:
+                return self._train(*args)
+            except Exception:  # not an interrupt (Ctrl-C), which keeps what was trained
+                (self.data_types, self.featurizer), self.model = before, None
+                self._training_rows = None
+                if built:  # as the constructor built it (n_classes given)
+                    self._build(MAX_SIGMA)
+                raise
+        finally:
+            self._training_rows = None  # this train's
 
     def _train(self, data, epochs, learning_rate, batch_size, validation, metrics, max_in_memory_rows, shuffle,
                callbacks, verbose, label_augmentation, max_epochs, validation_metric):
         source = describe(data)
         if max_in_memory_rows is None:
             data = self._read_once(data)
-        self._training_rows = _row_count(data)
         labels = self.featurizer.labels
         if self.model is None:  # the labels first: the class count decides the width and 'auto' text settings
-            self._read_labels(data, source)
+            self._training_rows = self._read_labels(data, source)
             if isinstance(labels, LabelMap) and labels.n_classes is None and len(labels.labels) == 2:
                 # predict_proba's class is the second in sorted order ('1' of '0' and '1', 'yes' of 'no' and
                 # 'yes'), as scikit-learn orders classes_, whichever the first row holds
@@ -897,7 +912,7 @@ class UniversalDeepTransformer:
             # a label the network has no output for stops the run here, before any row is featurized
             # (which records histories and grows vocabularies) or trained on
             labels.outputs = self.model.layer("output").dim
-            self._read_labels(data, source)
+            self._training_rows = self._read_labels(data, source)
         text = any(self.data_types[c].undecided for c in self.featurizer.text_columns)
         first = None
         if text or self.featurizer.exact_undecided:
@@ -911,8 +926,6 @@ class UniversalDeepTransformer:
         streamed = max_in_memory_rows is not None
         # chosen before the exact values are decided, which the held-out rows' labels stay out of
         n_rows, held = self._held_out_rows(data, first, max_in_memory_rows) if holdout else (None, None)
-        if self._training_rows is None:  # a file streamed for automatic training has its rows counted
-            self._training_rows = n_rows
         if self.featurizer.exact_undecided:
             in_first = None
             if held is not None:

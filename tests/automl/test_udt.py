@@ -593,8 +593,29 @@ def test_a_long_text_of_few_classes_on_many_rows_trains_wider_with_dropout(tmp_p
     few, many = fitted(9_999), fitted(10_000)
     assert few.hidden_dim == 64 and dropout(few) == []
     assert many.hidden_dim == 128 and dropout(many) == [0.5] and many._auto_rate == 3e-3
-    # streamed: the rows counted for automatic training decide it too
-    assert fitted(9_999, max_in_memory_rows=4_000, epochs=None, max_epochs=1).hidden_dim == 64
+    # streamed from a file, its epochs given or not: its rows decide it too
+    rows = [{"q": " ".join(f"w{(i * 7 + j) % 50}" for j in range(12)), "y": "pnm"[i % 3]} for i in range(9_999)]
+    path = tmp_path / "few.csv"
+    pd = pytest.importorskip("pandas")
+    pd.DataFrame(rows).to_csv(path, index=False)
+    for kw in ({"epochs": 1}, {"max_epochs": 1}):
+        streamed = sb.UniversalDeepTransformer({"q": sb.types.text(), "y": sb.types.categorical()}, target="y",
+                                               input_dim=256)
+        streamed.train(str(path), max_in_memory_rows=4_000, verbose=False, **kw)
+        assert streamed.hidden_dim == 64 and dropout(streamed) == [], kw
+    # a width given: no dropout (the recipe is the chosen width's)
+    given = sb.UniversalDeepTransformer({"q": sb.types.text(), "y": sb.types.categorical()}, target="y",
+                                        input_dim=256, embedding_dim=128)
+    given.train(rows * 2, epochs=1, verbose=False)
+    assert given.hidden_dim == 128 and dropout(given) == []
+    # a failed first train leaves the network as constructed (rows unknown: many)
+    long_text = sb.types.text(tokenizer=["words", "char_wb-4"], encoding="bigrams")
+    built = sb.UniversalDeepTransformer({"q": long_text, "y": sb.types.categorical(n_classes=3)}, target="y",
+                                        input_dim=256)
+    assert built.hidden_dim == 128 and dropout(built) == [0.5]
+    with pytest.raises(ValueError):
+        built.train(rows[:60] + [{"q": "w1 w2", "y": "fourth"}], epochs=1, verbose=False)
+    assert built.hidden_dim == 128 and dropout(built) == [0.5]
     many.save(tmp_path / "m.sbm")
     loaded = sb.UniversalDeepTransformer.load(tmp_path / "m.sbm")
     assert dropout(loaded) == [0.5] and loaded.hidden_dim == 128
