@@ -84,7 +84,7 @@ LONG_TEXT_MORE_CLASSES_WIDTH = 128
 # a long text alone of at most FEW_CLASSES classes and LONG_TEXT_MANY_ROWS training rows or
 # more: 128 wide with dropout after the hidden layer (LONG_TEXT_DROPOUT) gained 0.3-1.0 points
 # over 4 seeds on the four such sets measured (WordNet glosses -> lexname, 50 and 100 grand-
-# parents, clothing's 20 classes), bringing the broad classes to LinearSVC's level, at 1.2-1.7
+# parents, clothing's 20 classes), the broad classes up to 0.75 points of LinearSVC, at 1.2-1.7
 # times the fit; on fewer rows the default is already 0.5-3.7 points above LinearSVC and its
 # fit time would pass twice LinearSVC's (docs/automl.md, "Dropout for broad classes")
 LONG_TEXT_MANY_ROWS, LONG_TEXT_DROPOUT = 10_000, 0.5
@@ -671,7 +671,7 @@ class UniversalDeepTransformer:
     def _read_labels(self, data, source):
         """The training labels into the label map (at least two classes before the network is
         built from them; ``source`` names the data); on an error the map is left as it was.
-        Returns the rows read."""
+        Returns the rows read (None for a numerical target's bins)."""
         labels = self.featurizer.labels
         saved = (list(labels.labels), dict(labels.index)) if isinstance(labels, LabelMap) else None
         try:
@@ -680,14 +680,10 @@ class UniversalDeepTransformer:
 
             if not isinstance(labels, LabelMap) and labels.centers is None:
                 # a numerical target's bins and range from every training row, not the first chunk's
-                rows = 0
+                rows = None  # not counted: only a class target's width follows them
 
                 def values():
-                    nonlocal rows
-                    rows = 0
-                    for c in chunks():
-                        rows += len(c)
-                        yield labels.values(c.columns[self.target], c)
+                    return (labels.values(c.columns[self.target], c) for c in chunks())
 
                 labels.fit_chunks(values(), values, seed=self.seed)
             else:
@@ -1777,8 +1773,9 @@ class UniversalDeepTransformer:
         label: training ``model`` by hand leaves them so."""
         if sparse_inference and can_pin(self.model) and not self.model.output.layer.index.frozen:
             warnings.warn("sparse_inference on hash tables that hold no pinned training labels (training the "
-                          "network by hand leaves them so): call prepare_sparse_inference with the training rows first, "
-                          "or sparse inference may miss what dense inference ranks first.", UserWarning, stacklevel=3)
+                          "network by hand leaves them so): call prepare_sparse_inference with the training rows "
+                          "first, or sparse inference may miss what dense inference ranks first.", UserWarning,
+                          stacklevel=3)
 
     def _predicted_chunks(self, rows, top_k, sparse_inference, chunk_rows=None):
         """``predict_batch``'s results a chunk of ``rows`` (``chunk_rows`` rows) at a time
