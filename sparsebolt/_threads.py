@@ -1,5 +1,6 @@
 """Thread count for the kernels and for BLAS."""
 import threading
+import time
 from contextlib import contextmanager, nullcontext
 
 import numba
@@ -55,6 +56,38 @@ SERIAL_WORK = 1_600_000
 # validation pass on two BLAS threads, 2.4 us after one on one). One thread multiplies about
 # 50G a second here, so below this the second saves less than the slowdown costs.
 SMALL_BLAS_WORK = 4e9
+
+# A parallel kernel waits for every thread of numba's pool: where another process keeps a
+# core busy the second thread runs only when the scheduler gives it that core, 0.9 ms after
+# the kernel starts on a 2-vCPU VM (2 us on idle cores), and a step's dozen kernels took 10
+# ms instead of 1 (WordNet glosses -> 50 grandparents: a fit of 4.8 s on two threads, 0.8 s
+# serial). A pool whose empty kernel took longer than SLOW_LAUNCH (the fastest of
+# PROBE_LAUNCHES), probed again PROBE_EVERY seconds later, runs training steps serially.
+SLOW_LAUNCH, PROBE_LAUNCHES, PROBE_EVERY = 2e-4, 3, 1.0
+_probe = {"at": -float("inf"), "slow": False, "buf": None}
+
+
+def pool_slow() -> bool:
+    """Whether the kernels' thread pool is slow to start a kernel now (``SLOW_LAUNCH``),
+    probed at most once every ``PROBE_EVERY`` seconds; False on one thread."""
+    if numba.get_num_threads() == 1:
+        return False
+    now = time.perf_counter()
+    if now - _probe["at"] < PROBE_EVERY:
+        return _probe["slow"]
+    from .kernels.activations import LINEAR, activate  # loaded by every forward pass already
+
+    if _probe["buf"] is None:
+        _probe["buf"] = (np.zeros(64, dtype=np.float32), np.arange(65, dtype=np.int64))
+    fastest = float("inf")
+    for _ in range(PROBE_LAUNCHES):
+        start = time.perf_counter()
+        activate(*_probe["buf"], LINEAR)
+        fastest = min(fastest, time.perf_counter() - start)
+    _probe["slow"] = fastest > SLOW_LAUNCH
+    _probe["at"] = time.perf_counter()
+    return _probe["slow"]
+
 
 _blas = None
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from .._state import prefixed, unprefixed
-from .._threads import SERIAL_WORK, step_threads
+from .._threads import SERIAL_WORK, pool_slow, step_threads
 from .._validation import check_choice
 from ..data.value import Value
 from ..io import ModelFileError, open_model_file, read_state, save_model_file, set_model_state, split_arrays
@@ -382,7 +382,7 @@ class Model:
             For a batch without labels, or one ``check_batch`` rejects.
         """
         self._check_labeled(batch)  # before step_cost reads it
-        serial = self.step_cost(batch) < SERIAL_WORK
+        serial = self.step_cost(batch) < SERIAL_WORK or pool_slow()
         with step_threads(serial):
             loss = self._gradients(batch, serial)
             self.steps += 1

@@ -104,11 +104,34 @@ def test_small_steps_run_serial_kernels_on_one_thread_and_large_ones_on_all(monk
     before = sb.get_num_threads()
     try:
         sb.set_num_threads(2)
+        monkeypatch.setattr("sparsebolt.nn.model.pool_slow", lambda: False)  # idle cores (a busy machine's is below)
         assert model.step_cost(batch) < sb._threads.SERIAL_WORK
         model.train_step(batch, 1e-3)
         monkeypatch.setattr("sparsebolt.nn.model.SERIAL_WORK", 0)
         model.train_step(batch, 1e-3)
         assert seen == [(1, True), (2, False)] and sb.get_num_threads() == 2
+        # a pool slow to start a kernel (another process on the other core): serial even so
+        monkeypatch.setattr("sparsebolt.nn.model.pool_slow", lambda: True)
+        model.train_step(batch, 1e-3)
+        assert seen[-1] == (1, True) and sb.get_num_threads() == 2
+    finally:
+        sb.set_num_threads(before)
+
+
+@pytest.mark.skipif(sb._threads.numba.config.NUMBA_NUM_THREADS < 2, reason="needs numba started with 2+ threads")
+def test_pool_slow_probes_at_most_once_a_period(monkeypatch):
+    before = sb.get_num_threads()
+    try:
+        sb.set_num_threads(1)
+        assert sb._threads.pool_slow() is False  # one thread: nothing to wait for
+        sb.set_num_threads(2)
+        monkeypatch.setattr(sb._threads, "SLOW_LAUNCH", -1.0)  # every launch counts as slow
+        monkeypatch.setitem(sb._threads._probe, "at", -float("inf"))
+        assert sb._threads.pool_slow() is True
+        monkeypatch.setattr(sb._threads, "SLOW_LAUNCH", float("inf"))
+        assert sb._threads.pool_slow() is True  # the last probe's answer until PROBE_EVERY has passed
+        monkeypatch.setitem(sb._threads._probe, "at", -float("inf"))
+        assert sb._threads.pool_slow() is False
     finally:
         sb.set_num_threads(before)
 
