@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 import numpy as np
 from tqdm.auto import tqdm
 
+from .._threads import pool_slow
 from ..data.batch import Batch
 from ..kernels.topk import label_hits, shifted_label_hits, topk_rows, topk_rows_serial
 from ..nn.layers.base import Context
@@ -29,7 +30,7 @@ def _predictions(model, data, k, sparse_inference):
     layer = model.output.layer
     for batch in _as_batches(data):
         model.check_batch(batch)
-        serial = batch.batch_size == 1
+        serial = batch.batch_size == 1 or pool_slow()  # as Model.train_step: a busy pool waits longer than it saves
         if sparse_inference or layer.dim <= WIDE_OUTPUT:
             output = model.output_values(batch, sparse_inference=sparse_inference, serial=serial)
             ids, scores = top_k(output, k, serial=serial)

@@ -38,3 +38,22 @@ def test_top_k_beyond_the_output_width_is_padded(monkeypatch):
     wide_ids, wide_scores = model.predict(data, top_k=6)
     np.testing.assert_array_equal(wide_ids, ids)
     np.testing.assert_allclose(wide_scores[:, :4], scores[:, :4], rtol=1e-5)
+
+
+def test_a_slow_thread_pool_predicts_with_the_serial_kernels_the_same(monkeypatch):
+    data = clustered(n=300, n_classes=600, batch_size=100)
+    model = small_model(n_classes=600, sparsity=0.1)
+    model.train(data, epochs=1, learning_rate=1e-2, verbose=False)
+    seen = []
+    output_values = model.output_values
+    monkeypatch.setattr(model, "output_values", lambda *a, **kw: seen.append(kw["serial"]) or output_values(*a, **kw))
+    monkeypatch.setattr(inference, "pool_slow", lambda: False)
+    for sparse in (False, True):
+        ids, scores = model.predict(data, top_k=5, sparse_inference=sparse)
+        # another process holding a core: every batch on the serial kernels, with the same answers
+        monkeypatch.setattr(inference, "pool_slow", lambda: True)
+        serial_ids, serial_scores = model.predict(data, top_k=5, sparse_inference=sparse)
+        monkeypatch.setattr(inference, "pool_slow", lambda: False)
+        np.testing.assert_array_equal(serial_ids, ids)
+        np.testing.assert_array_equal(serial_scores, scores)
+    assert seen == [False] * 3 + [True] * 3 + [False] * 3 + [True] * 3
