@@ -6,6 +6,7 @@ data, a server that cannot start; also, quietly, an output pipe closed early, as
 130 interrupted (Ctrl-C).
 """
 import contextlib
+import csv
 import json
 import math
 import os
@@ -342,9 +343,15 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
     click.echo(f"warning: {message}", err=True)
 
 
+# the csv module's limit on a field (128 KiB), which an API user lifts with
+# csv.field_size_limit and a shell user could not: a long document reads whole
+FIELD_SIZE_LIMIT = 2**31 - 1
+
+
 def main(argv=None):
     """Console entry point; returns the exit code."""
     shown, warnings.showwarning = warnings.showwarning, _show_warning
+    field_limit = csv.field_size_limit(FIELD_SIZE_LIMIT)
     try:
         return cli.main(args=argv, prog_name="sparsebolt", standalone_mode=False) or 0
     except click.exceptions.Exit as e:
@@ -357,6 +364,7 @@ def main(argv=None):
         return 130
     finally:
         warnings.showwarning = shown
+        csv.field_size_limit(field_limit)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,21 @@ def files(tmp_path):
             "dir": tmp_path}
 
 
+def test_a_field_over_the_csv_modules_limit_reads_from_the_shell(files, capsys):
+    import csv
+
+    long_review = "great fit " * 20_000  # 200,000 characters, over the csv module's 131,072
+    header = ["review", "price", "recommended"]
+    rows = [[long_review if i == 0 else r["review"], r["price"], "1" if i % 2 else "0"]
+            for i, r in enumerate(files["rows"] * 2)]
+    path = _write_csv(files["dir"] / "long.csv", header, rows)
+    limit = csv.field_size_limit()
+    assert main(["train", files["config"], path, "-o", files["model"], "-q"]) == 0
+    assert csv.field_size_limit() == limit  # put back for the process that called main
+    with pytest.raises(sb.data.DataFormatError, match="field limit"):  # the API says how to lift it
+        sb.UniversalDeepTransformer.load(files["model"]).evaluate(path)
+
+
 def test_train_evaluate_and_predict_a_udt_from_the_shell(files, capsys):
     assert main(["train", files["config"], files["train"], "--validation", files["test"], "-o", files["model"],
                  "-q"]) == 0
