@@ -64,7 +64,9 @@ SMALL_BLAS_WORK = 4e9
 # serial). A pool whose empty kernel took longer than SLOW_LAUNCH (the fastest of
 # PROBE_LAUNCHES), probed again PROBE_EVERY seconds later, runs training steps serially.
 SLOW_LAUNCH, PROBE_LAUNCHES, PROBE_EVERY = 2e-4, 3, 1.0
-_probe = {"at": -float("inf"), "slow": False, "buf": None}
+_probe = {"at": -float("inf"), "slow": False}
+# the probe's kernel input: one value a row, activated as it is (linear)
+_PROBE_ROWS = (np.zeros(64, dtype=np.float32), np.arange(65, dtype=np.int64))
 
 
 def pool_slow() -> bool:
@@ -77,12 +79,10 @@ def pool_slow() -> bool:
         return _probe["slow"]
     from .kernels.activations import LINEAR, activate  # loaded by every forward pass already
 
-    if _probe["buf"] is None:
-        _probe["buf"] = (np.zeros(64, dtype=np.float32), np.arange(65, dtype=np.int64))
     fastest = float("inf")
     for _ in range(PROBE_LAUNCHES):
         start = time.perf_counter()
-        activate(*_probe["buf"], LINEAR)
+        activate(*_PROBE_ROWS, LINEAR)
         fastest = min(fastest, time.perf_counter() - start)
     _probe["slow"] = fastest > SLOW_LAUNCH
     _probe["at"] = time.perf_counter()

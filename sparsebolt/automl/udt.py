@@ -222,20 +222,17 @@ def _checked_background(background, columns):
     return background
 
 
-def _row_count(data):
-    """The rows of training ``data`` where they are at hand (rows in memory, a CSV read
-    once), else None (a CSV read a chunk at a time)."""
+def _sigma(data):
+    """The periodic embedding's initial frequency spread for training ``data``: by its rows
+    where they are at hand (rows in memory, a CSV read once), else ``MAX_SIGMA`` (a CSV read
+    a chunk at a time)."""
     if isinstance(data, _ReadRows):
-        return sum(len(chunk) for chunk in data.chunks)
-    if isinstance(data, (str, os.PathLike)) or not hasattr(data, "__len__"):
-        return None
-    return len(data)  # a DataFrame, row dicts
-
-
-def _sigma(n_rows):
-    """The periodic embedding's initial frequency spread for ``n_rows`` training rows
-    (``_row_count``), ``MAX_SIGMA`` where their count is unknown."""
-    return MAX_SIGMA if n_rows is None else float(np.clip(n_rows / SIGMA_ROWS, MIN_SIGMA, MAX_SIGMA))
+        n_rows = sum(len(chunk) for chunk in data.chunks)
+    elif isinstance(data, (str, os.PathLike)) or not hasattr(data, "__len__"):
+        return MAX_SIGMA
+    else:  # a DataFrame, row dicts
+        n_rows = len(data)
+    return float(np.clip(n_rows / SIGMA_ROWS, MIN_SIGMA, MAX_SIGMA))
 
 
 def _platt(margins, targets, fit_slope):
@@ -931,7 +928,7 @@ class UniversalDeepTransformer:
             room = self.input_dim > len(self.featurizer.periodic_columns()) + len(self.featurizer.exact_undecided)
             self.featurizer.decide_numbers(first, statistics=room and (self.model is None or self._rebuildable),
                                            held_out=in_first)
-        sigma = _sigma(_row_count(data))  # MAX_SIGMA for a streamed file, counted or not
+        sigma = _sigma(data)
         if self._rebuildable and ((self.embedding_dim is None and self._auto_width() != self.hidden_dim)
                                   or self._long_text_dropout != (Dropout in map(type, self.model.layers))
                                   or getattr(self.model.layer("embedding"), "sigma", sigma) != sigma
