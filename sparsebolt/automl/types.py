@@ -36,6 +36,8 @@ FEW_CLASSES = 100
 LONG_TEXT_CLASSES = 300
 # 'auto' tokenizing of long texts for a target of more than two classes, the text alone
 LONG_TEXT_TOKENIZERS = ["words", "char_wb-4"]
+# 'auto' tokenizing of short texts
+SHORT_TEXT_TOKENIZERS = ["words", "char_wb-3", "char_wb-4", "char_wb-5"]
 # 'auto' encoding takes no word pairs where the words' order carries nothing, judged on the
 # first training rows against the same words shuffled within each row, once the shuffled rows
 # repeat ORDERLESS_MIN_REPEATS pairs: (1) the rows as written hold at least ORDERLESS_RATIO
@@ -208,7 +210,7 @@ class Text(ColumnType):
                 if self.weighting == "auto":
                     self.weighting = "tfidf"
             if short:
-                self.set_tokenizers(["words", "char_wb-3", "char_wb-4", "char_wb-5"])
+                self.set_tokenizers(SHORT_TEXT_TOKENIZERS)
             else:
                 self.set_tokenizers(LONG_TEXT_TOKENIZERS if rich or many else "words")
         if self.encoding == "auto":
@@ -248,6 +250,12 @@ class Text(ColumnType):
         only input of a target of more than two classes: ``LONG_TEXT_TOKENIZERS`` with
         bigrams (or without, the words found in no order)."""
         return self.tokenizers == LONG_TEXT_TOKENIZERS and (self.encoding == "bigrams" or self.pairs_dropped)
+
+    @property
+    def short_text_setting(self) -> bool:
+        """Whether the column has the tokenizers 'auto' tokenizing chooses for short texts
+        (``SHORT_TEXT_TOKENIZERS``)."""
+        return self.tokenizers == SHORT_TEXT_TOKENIZERS
 
     def get_config(self) -> dict[str, Any]:
         if self.tokenizers is None:

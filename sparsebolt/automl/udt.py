@@ -88,6 +88,13 @@ LONG_TEXT_MORE_CLASSES_WIDTH = 128
 # times the fit; on fewer rows the default is already 0.5-3.7 points above LinearSVC and its
 # fit time would pass twice LinearSVC's (docs/automl.md, "Dropout for broad classes")
 LONG_TEXT_MANY_ROWS, LONG_TEXT_DROPOUT = 10_000, 0.5
+# a short text alone of more than EXTREME_CLASSES classes (where the output's default sparsity
+# reaches its floor): EXTREME_WIDTH wide and linear, a query's embedding the sum of its
+# features' (as fastText's), EXTREME_BATCH rows a step from the first, the rate peaking at
+# EXTREME_LEARNING_RATE. wordnet_search (117,659 synsets): P@1 / R@10 0.2238 / 0.4944 in 487 s
+# -> 0.2310 / 0.5228 in 224 s; at a constant rate for 4 to 6 epochs 1-2.5 points lower
+# either way, with ReLU at 256 or 512 too (docs/automl.md, "An output of 117,659 classes")
+EXTREME_CLASSES, EXTREME_WIDTH, EXTREME_BATCH, EXTREME_LEARNING_RATE = 20_000, 256, 2048, 5e-3
 # a numerical target (its bins as classes): 96 matched 128 (adult age over seeds 0-5, MAE /
 # RMSE 7.3694 / 9.6160 against 7.3629 / 9.6176; clothing's rating and MovieLens' rating as a
 # number within 0.2% either way) with 13-18% less time a step (docs/automl.md)
@@ -179,9 +186,9 @@ NEURON_FIT_STEPS, FIT_BUDGET, MIN_FIT_ROWS = 50, 2e9, 256
 AUTOML_KEY = "automl"
 
 
-def _batch_size(n_rows):
-    """Rows a training step of ``n_rows`` training rows held in memory."""
-    return int(np.clip(n_rows // MIN_STEPS, MIN_BATCH_SIZE, BATCH_SIZE))
+def _batch_size(n_rows, most=BATCH_SIZE):
+    """Rows a training step of ``n_rows`` training rows held in memory, at most ``most``."""
+    return int(np.clip(n_rows // MIN_STEPS, MIN_BATCH_SIZE, most))
 
 
 def _logistic(x):
@@ -556,8 +563,9 @@ class UniversalDeepTransformer:
         """The hidden layer's width (the built network's, else ``embedding_dim``, else the
         one chosen from the target: without temporal tracking 64 for two classes or for 3
         to 100 with a long text as the only input (128 for 101 to 300, and for 3 to 100 on
-        ``LONG_TEXT_MANY_ROWS`` training rows or more), 96 for a numerical target, 128 for
-        at most 100 classes, else 512)."""
+        ``LONG_TEXT_MANY_ROWS`` training rows or more), 256 for a short text alone of more
+        than ``EXTREME_CLASSES``, 96 for a numerical target, 128 for at most 100 classes,
+        else 512)."""
         if self.model is not None:
             return self.model.layer("embedding").dim
         if self.embedding_dim is not None:
@@ -572,6 +580,8 @@ class UniversalDeepTransformer:
         if self._long_text:
             narrow = self.n_classes <= T.FEW_CLASSES and not self._long_text_dropout
             return LONG_TEXT_WIDTH if narrow else LONG_TEXT_MORE_CLASSES_WIDTH
+        if self._extreme_text:
+            return EXTREME_WIDTH
         if self.n_classes > T.FEW_CLASSES:
             return WIDTH
         return NUMERICAL_TARGET_WIDTH if self.regression else FEW_CLASSES_WIDTH
@@ -593,6 +603,20 @@ class UniversalDeepTransformer:
         many): 128 wide with dropout after the hidden layer."""
         return (self.embedding_dim is None and self._long_text and self.n_classes <= T.FEW_CLASSES
                 and (self._training_rows is None or self._training_rows >= LONG_TEXT_MANY_ROWS))
+
+    @property
+    def _extreme_text(self):
+        """Whether the only input is a text with 'auto' tokenizing's short-text setting and
+        the target has more than ``EXTREME_CLASSES`` classes under a softmax: a linear hidden
+        layer, ``EXTREME_WIDTH`` wide unless ``embedding_dim`` is given, ``EXTREME_BATCH`` rows
+        a step unless ``batch_size`` is, and ``EXTREME_LEARNING_RATE`` at its peak."""
+        f = self.featurizer
+        return (not self.temporal_tracking and self.output_activation == "softmax" and f.text_alone_many_classes()
+                and self.n_classes > EXTREME_CLASSES and self.data_types[f.text_columns[0]].short_text_setting)
+
+    @property
+    def _hidden_activation(self):
+        return "linear" if self._extreme_text else "relu"
 
     @property
     def _long_text_many_classes(self):
@@ -628,7 +652,7 @@ class UniversalDeepTransformer:
         if numbers:
             hidden = NumericEmbedding(self.hidden_dim, numbers, activation="relu", sigma=sigma, name="embedding")(inp)
         else:
-            hidden = Embedding(self.hidden_dim, activation="relu", name="embedding")(inp)
+            hidden = Embedding(self.hidden_dim, activation=self._hidden_activation, name="embedding")(inp)
             if self._long_text_dropout:
                 hidden = Dropout(LONG_TEXT_DROPOUT, name="dropout")(hidden)
         activation = "sigmoid" if self._cumulative else self.output_activation
@@ -931,6 +955,7 @@ class UniversalDeepTransformer:
         sigma = _sigma(data)
         if self._rebuildable and ((self.embedding_dim is None and self._auto_width() != self.hidden_dim)
                                   or self._long_text_dropout != (Dropout in map(type, self.model.layers))
+                                  or self.model.layer("embedding").activation != self._hidden_activation
                                   or getattr(self.model.layer("embedding"), "sigma", sigma) != sigma
                                   or getattr(self.model.layer("embedding"), "features", [])
                                   != self.featurizer.periodic_features()):
@@ -953,12 +978,13 @@ class UniversalDeepTransformer:
             n_rows = train_data.n_samples
             n_val = 0 if held is None else held[0].shape[0]
             if batch_size is None:
-                batch_size = train_data.batch_size = _batch_size(n_rows - n_val)
+                most = EXTREME_BATCH if self._extreme_text else BATCH_SIZE
+                batch_size = train_data.batch_size = _batch_size(n_rows - n_val, most)
             if n_val:
                 val = train_data.subset(held[0], batch_size=2048, shuffle=False)
                 train_data = train_data.subset(held[1], seed=self.seed)
         else:
-            batch_size = batch_size or BATCH_SIZE
+            batch_size = batch_size or (EXTREME_BATCH if self._extreme_text else BATCH_SIZE)
             train_data = _ChunkStream(self, data, "train", batch_size, max_in_memory_rows, shuffle, self.seed)
             if n_rows is None:  # counted once, for the epoch budget and the schedule
                 n_rows = sum(len(c) for c in self._chunks(data, with_target=True, columns=[self.target]))
@@ -1028,6 +1054,8 @@ class UniversalDeepTransformer:
 
     @property
     def _auto_rate(self):
+        if self._extreme_text:
+            return EXTREME_LEARNING_RATE
         if self._long_text and self.hidden_dim <= FEW_CLASSES_WIDTH:
             return NARROW_LEARNING_RATE
         if self._long_text_many_classes:

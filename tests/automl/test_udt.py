@@ -624,6 +624,44 @@ def test_a_long_text_of_few_classes_on_many_rows_trains_wider_with_dropout(tmp_p
     assert many.predict_batch(row) == many.predict_batch(row) == loaded.predict_batch(row)
 
 
+def test_a_short_text_of_very_many_classes_trains_linear_in_big_steps(tmp_path, monkeypatch):
+    from sparsebolt.automl import udt as udt_module
+
+    monkeypatch.setattr(udt_module, "EXTREME_CLASSES", 310)  # the rule's own threshold is 20,000 classes
+
+    def rows(n_classes, per_class, words=2):
+        return [{"q": " ".join([f"w{c}"] + [f"v{(c * 7 + i + j) % 97}" for j in range(words - 1)]), "y": f"k{c}"}
+                for i in range(per_class) for c in range(n_classes)]
+
+    def fitted(n_classes, per_class=200, words=2, y=None, **kw):
+        udt = sb.UniversalDeepTransformer({"q": sb.types.text(), "y": y or sb.types.categorical()}, target="y",
+                                          input_dim=4096, **kw)
+        history = udt.train(rows(n_classes, per_class, words), epochs=1, verbose=False)
+        return udt, history.epochs[0]["steps"]
+
+    extreme, steps = fitted(311)
+    layer = extreme.model.layer("embedding")
+    assert extreme.data_types["q"].short_text_setting
+    assert (layer.activation, layer.dim, extreme._auto_rate) == ("linear", 256, 5e-3)
+    assert steps == -(-311 * 200 // (311 * 200 // 32))  # 1,943 rows a step: an epoch keeps 32 steps
+    # at the threshold, or a long text: ReLU, 512 wide, 256 rows a step
+    below, steps = fitted(310)
+    assert (below.model.layer("embedding").activation, below.hidden_dim, below._auto_rate) == ("relu", 512, 2e-3)
+    assert steps == -(-310 * 200 // 256)
+    long_text, _ = fitted(311, per_class=3, words=12)
+    assert long_text.model.layer("embedding").activation == "relu" and long_text.hidden_dim == 512
+    # a width given is kept, linear; the classes given (built before the text is decided): rebuilt
+    given, _ = fitted(311, per_class=20, embedding_dim=64)
+    assert (given.model.layer("embedding").activation, given.hidden_dim) == ("linear", 64)
+    built, _ = fitted(311, per_class=20, y=sb.types.categorical(n_classes=311))
+    assert (built.model.layer("embedding").activation, built.hidden_dim) == ("linear", 256)
+    extreme.save(tmp_path / "x.sbm")
+    loaded = sb.UniversalDeepTransformer.load(tmp_path / "x.sbm")
+    assert loaded.model.layer("embedding").activation == "linear"
+    row = [{"q": "w5 v40"}]
+    assert loaded.predict_batch(row, top_k=3) == extreme.predict_batch(row, top_k=3)
+
+
 def test_auto_text_takes_no_word_pairs_where_word_order_carries_nothing():
     # the same words a row, in random order or sorted: only sorted words make pairs recur
     rng = np.random.default_rng(0)
