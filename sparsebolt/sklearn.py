@@ -501,8 +501,9 @@ _UDT_PARAMETERS = """
     learning_rate : float, Schedule or None, default=None
         None: the model's automatic schedule.
     batch_size : int or None, default=None
-        Rows a training step; None: 256, or fewer for a small X, doubled on a plateau of
-        automatic training up to 2,048 (``UniversalDeepTransformer.train``).
+        Rows a training step; None: 256 (2,048 for a short text of more than 20,000
+        classes), or fewer for a small X, doubled on a plateau of automatic training up to
+        2,048 (``UniversalDeepTransformer.train``).
     input_dim : int, default=100_000
         Width of the hashed feature space.
     embedding_dim : int or None, default=None

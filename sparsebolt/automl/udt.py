@@ -410,8 +410,9 @@ class UniversalDeepTransformer:
         input ('auto' tokenizing's words, character 4-grams and bigrams; 128 for 101 to
         300 such classes, and for 3 to 100 trained on 10,000 rows or more, with dropout
         after the layer, which a width given goes without), 256 for a short text alone of
-        more than 20,000 (the layer linear, trained in steps of 2,048 rows at 5e-3, a width
-        given or not), 96 for a numerical target, 128 for at most 100, else 512.
+        more than 20,000 (the layer linear whether or not a width is given, trained in steps
+        of at most 2,048 rows at 5e-3), 96 for a numerical target, 128 for at most 100, else
+        512.
     sparsity : float in (0, 1] or None, default=None
         Output sparsity; None chooses it from the class count as BOLT's UDT does
         (``sb.lsh.default_sparsity``: dense below 450 classes, then 0.2, 0.1, 0.05,
@@ -607,13 +608,25 @@ class UniversalDeepTransformer:
 
     @property
     def _extreme_text(self):
-        """Whether the only input is a text with 'auto' tokenizing's short-text setting and
-        the target has more than ``EXTREME_CLASSES`` classes under a softmax: a linear hidden
-        layer, ``EXTREME_WIDTH`` wide unless ``embedding_dim`` is given, ``EXTREME_BATCH`` rows
-        a step unless ``batch_size`` is, and ``EXTREME_LEARNING_RATE`` at its peak."""
+        """Whether the only input is a text with 'auto' tokenizing's short-text setting (its
+        tokenizers as unigrams with TF-IDF weights) and the target has more than
+        ``EXTREME_CLASSES`` classes under a softmax: a linear hidden layer, ``EXTREME_WIDTH``
+        wide unless ``embedding_dim`` is given, at most ``EXTREME_BATCH`` rows a step unless
+        ``batch_size`` is given (an epoch in memory keeps ``MIN_STEPS``, a streamed step stays
+        within a chunk), and ``EXTREME_LEARNING_RATE`` at its peak."""
         f = self.featurizer
-        return (not self.temporal_tracking and self.output_activation == "softmax" and f.text_alone_many_classes()
-                and self.n_classes > EXTREME_CLASSES and self.data_types[f.text_columns[0]].short_text_setting)
+        if self.temporal_tracking or self.output_activation != "softmax" or not f.text_alone_many_classes():
+            return False
+        t = self.data_types[f.text_columns[0]]
+        return (self.n_classes > EXTREME_CLASSES and t.short_text_setting and t.encoding == "unigrams"
+                and t.weighting == "tfidf")
+
+    @property
+    def _extreme_steps(self):
+        """Whether training takes ``_extreme_text``'s steps and rate: the rule holds and the
+        network is its linear one (one built before, for an older file or for fewer classes
+        than ``introduce_label`` has added since, keeps the steps and rate it was made for)."""
+        return self._extreme_text and (self.model is None or self.model.layer("embedding").activation == "linear")
 
     @property
     def _hidden_activation(self):
@@ -805,10 +818,11 @@ class UniversalDeepTransformer:
         weights of the best epoch. With no ``learning_rate`` the rate warms up linearly to 2e-3
         (3e-3 for a hidden layer of at most 128, 4.5e-3 for a numerical target's; 1e-3 when a
         text column hashes bigrams or pairgrams, except a long text with character windows as
-        the only input: 3e-3 for 3 to 300 classes, 2e-3 for more, 512 wide with TF-IDF weights)
-        over the first quarter epoch (at most 500 batches); whenever the validation metric fails
-        to improve, a step's rows double (the batch size chosen here, while a step takes at most
-        2,048 rows and an epoch at least 32 steps), then the rate halves; the plateau that would
+        the only input: 3e-3 for 3 to 300 classes, 2e-3 for more, 512 wide with TF-IDF weights;
+        5e-3 for a short text alone of more than 20,000 classes) over the first quarter epoch
+        (at most 500 batches); whenever the validation metric fails to improve, a step's rows
+        double (the batch size chosen here, while a step takes at most 2,048 rows and an epoch
+        at least 32 steps), then the rate halves; the plateau that would
         halve it a fourth time (below ``AUTO_MIN_RATE_SCALE`` of the peak) ends automatic
         training. With ``epochs`` given: the plateau rule without that end when ``validation``
         is given, else cosine decay to a tenth over the epochs. Numbers given are used as they
@@ -827,9 +841,10 @@ class UniversalDeepTransformer:
         learning_rate : float, Schedule or None, default=None
             None: the automatic schedule above.
         batch_size : int or None, default=None
-            Rows a training step; None: 256, or fewer for a small training set held in
-            memory, so that an epoch takes at least 32 steps (never under 16 rows a step);
-            automatic training then doubles it on a plateau, up to 2,048 rows (see above).
+            Rows a training step; None: 256 (2,048 for a short text alone of more than
+            20,000 classes, within a chunk when streamed), or fewer for a small training set
+            held in memory, so that an epoch takes at least 32 steps (never under 16 rows a
+            step); automatic training then doubles it on a plateau, up to 2,048 rows (see above).
         validation : str, path-like, DataFrame, list of dict or None, default=None
             Labeled rows evaluated after each epoch, instead of a held-out slice.
         metrics : str or sequence of str, default=()
@@ -979,13 +994,13 @@ class UniversalDeepTransformer:
             n_rows = train_data.n_samples
             n_val = 0 if held is None else held[0].shape[0]
             if batch_size is None:
-                most = EXTREME_BATCH if self._extreme_text else BATCH_SIZE
+                most = EXTREME_BATCH if self._extreme_steps else BATCH_SIZE
                 batch_size = train_data.batch_size = _batch_size(n_rows - n_val, most)
             if n_val:
                 val = train_data.subset(held[0], batch_size=2048, shuffle=False)
                 train_data = train_data.subset(held[1], seed=self.seed)
         else:
-            batch_size = batch_size or (EXTREME_BATCH if self._extreme_text else BATCH_SIZE)
+            batch_size = batch_size or (min(EXTREME_BATCH, max_in_memory_rows) if self._extreme_steps else BATCH_SIZE)
             train_data = _ChunkStream(self, data, "train", batch_size, max_in_memory_rows, shuffle, self.seed)
             if n_rows is None:  # counted once, for the epoch budget and the schedule
                 n_rows = sum(len(c) for c in self._chunks(data, with_target=True, columns=[self.target]))
@@ -1055,7 +1070,7 @@ class UniversalDeepTransformer:
 
     @property
     def _auto_rate(self):
-        if self._extreme_text:
+        if self._extreme_steps:
             return EXTREME_LEARNING_RATE
         if self._long_text and self.hidden_dim <= FEW_CLASSES_WIDTH:
             return NARROW_LEARNING_RATE

@@ -625,8 +625,6 @@ def test_a_long_text_of_few_classes_on_many_rows_trains_wider_with_dropout(tmp_p
 
 
 def test_a_short_text_of_very_many_classes_trains_linear_in_big_steps(tmp_path, monkeypatch):
-    from sparsebolt.automl import udt as udt_module
-
     monkeypatch.setattr(udt_module, "EXTREME_CLASSES", 310)  # the rule's own threshold is 20,000 classes
 
     def rows(n_classes, per_class, words=2):
@@ -643,18 +641,36 @@ def test_a_short_text_of_very_many_classes_trains_linear_in_big_steps(tmp_path, 
     layer = extreme.model.layer("embedding")
     assert extreme.data_types["q"].short_text_setting
     assert (layer.activation, layer.dim, extreme._auto_rate) == ("linear", 256, 5e-3)
-    assert steps == -(-311 * 200 // (311 * 200 // 32))  # 1,943 rows a step: an epoch keeps 32 steps
+    assert steps == -(-311 * 200 // (311 * 200 // 32))  # 1,943 rows a step: an epoch keeps at least 32 steps
     # at the threshold, or a long text: ReLU, 512 wide, 256 rows a step
     below, steps = fitted(310)
     assert (below.model.layer("embedding").activation, below.hidden_dim, below._auto_rate) == ("relu", 512, 2e-3)
     assert steps == -(-310 * 200 // 256)
     long_text, _ = fitted(311, per_class=3, words=12)
     assert long_text.model.layer("embedding").activation == "relu" and long_text.hidden_dim == 512
-    # a width given is kept, linear; the classes given (built before the text is decided): rebuilt
+    # a width given is kept, linear; the classes given (built ReLU before the text is decided): rebuilt
     given, _ = fitted(311, per_class=20, embedding_dim=64)
     assert (given.model.layer("embedding").activation, given.hidden_dim) == ("linear", 64)
-    built, _ = fitted(311, per_class=20, y=sb.types.categorical(n_classes=311))
-    assert (built.model.layer("embedding").activation, built.hidden_dim) == ("linear", 256)
+    for kw in ({}, {"embedding_dim": 64}):
+        built, _ = fitted(311, per_class=20, y=sb.types.categorical(n_classes=311), **kw)
+        assert (built.model.layer("embedding").activation, built.hidden_dim) == ("linear", kw.get("embedding_dim", 256))
+    # streamed: linear too, in steps of at most a chunk
+    path = tmp_path / "rows.csv"
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, ["q", "y"])
+        writer.writeheader()
+        writer.writerows(rows(311, 20))
+    streamed = sb.UniversalDeepTransformer({"q": sb.types.text(), "y": sb.types.categorical()}, target="y",
+                                           input_dim=4096)
+    history = streamed.train(str(path), epochs=1, max_in_memory_rows=1000, verbose=False)
+    assert streamed.model.layer("embedding").activation == "linear"
+    assert history.epochs[0]["steps"] == -(-311 * 20 // 1000)
+    # a ReLU network trained below the threshold and grown past it by introduce_label keeps its steps and rate
+    below.introduce_label([{"q": "w999 v1"}], "k999")
+    assert below.n_classes == 311 and below._extreme_text
+    assert below.model.layer("embedding").activation == "relu" and below._auto_rate == 2e-3
+    history = below.train(rows(310, 200), epochs=1, verbose=False)
+    assert history.epochs[0]["steps"] == -(-310 * 200 // 256)
     extreme.save(tmp_path / "x.sbm")
     loaded = sb.UniversalDeepTransformer.load(tmp_path / "x.sbm")
     assert loaded.model.layer("embedding").activation == "linear"
