@@ -253,9 +253,9 @@ class Text(ColumnType):
 
     @property
     def short_text_setting(self) -> bool:
-        """Whether the column has the tokenizers 'auto' tokenizing chooses for short texts
-        (``SHORT_TEXT_TOKENIZERS``)."""
-        return self.tokenizers == SHORT_TEXT_TOKENIZERS
+        """Whether the column has the setting 'auto' tokenizing chooses for short texts:
+        ``SHORT_TEXT_TOKENIZERS`` as unigrams with TF-IDF weights."""
+        return self.tokenizers == SHORT_TEXT_TOKENIZERS and self.encoding == "unigrams" and self.weighting == "tfidf"
 
     def get_config(self) -> dict[str, Any]:
         if self.tokenizers is None:

@@ -608,18 +608,15 @@ class UniversalDeepTransformer:
 
     @property
     def _extreme_text(self):
-        """Whether the only input is a text with 'auto' tokenizing's short-text setting (its
-        tokenizers as unigrams with TF-IDF weights) and the target has more than
+        """Whether the only input is a text with 'auto' tokenizing's short-text setting
+        (``Text.short_text_setting``) and the target has more than
         ``EXTREME_CLASSES`` classes under a softmax: a linear hidden layer, ``EXTREME_WIDTH``
         wide unless ``embedding_dim`` is given, at most ``EXTREME_BATCH`` rows a step unless
         ``batch_size`` is given (an epoch in memory keeps ``MIN_STEPS``, a streamed step stays
         within a chunk), and ``EXTREME_LEARNING_RATE`` at its peak."""
         f = self.featurizer
-        if self.temporal_tracking or self.output_activation != "softmax" or not f.text_alone_many_classes():
-            return False
-        t = self.data_types[f.text_columns[0]]
-        return (self.n_classes > EXTREME_CLASSES and t.short_text_setting and t.encoding == "unigrams"
-                and t.weighting == "tfidf")
+        return (not self.temporal_tracking and self.output_activation == "softmax" and f.text_alone_many_classes()
+                and self.n_classes > EXTREME_CLASSES and self.data_types[f.text_columns[0]].short_text_setting)
 
     @property
     def _extreme_steps(self):
