@@ -20,8 +20,8 @@ import numpy as np
 
 from ..data.batch import Labels
 from ..data.csv import CodedColumn, is_missing_marker
-from ..data.text import (NO_FREQUENCIES, cached_inverse, document_frequencies, salt, string_hashes, token_hashes,
-                         weigh, word_pair_counts)
+from ..data.text import (NO_FREQUENCIES, cached_inverse, document_frequencies, merged_frequencies, salt,
+                         string_hashes, token_hashes, weigh, word_pair_counts)
 from ..kernels import featurize as fk
 from . import types as T
 from .temporal import InteractionHistory
@@ -1036,15 +1036,39 @@ class Featurizer:
             values.numbers = x
         return values.numbers
 
-    def _text(self, column, chunk, mode, out):
+    def _text_hashes(self, column, chunk):
+        """The token hashes of a text column's rows: (offsets int64[n + 1], hashes int64[nnz])."""
         t = self.data_types[column]
         values = chunk.columns[column]
         if not isinstance(values, CodedColumn):  # a file's fields are str already
             _refuse_containers(values, chunk, column, "a text (a string)", (bytes, bytearray))
         strings = _text_strings(t, values)
         self._decide_text(t, strings)
-        off, hashes = token_hashes(strings, t.tokenizers, t.encoding,
-                                   [self._salt("text", column, tok) for tok in t.tokenizers])
+        salts = [self._salt("text", column, tok) for tok in t.tokenizers]
+        return token_hashes(strings, t.tokenizers, t.encoding, salts)
+
+    def idf_columns(self):
+        """The 'tfidf' text columns whose document frequencies no training has counted yet."""
+        return [c for c in self.text_columns
+                if self.data_types[c].weighting == "tfidf" and c not in self.document_frequencies]
+
+    def fit_document_frequencies(self, chunks):
+        """Count the document frequencies of ``idf_columns()`` over every row of ``chunks``
+        (training rows, their text decided), which training's featurizing then uses: fitted
+        on its first chunk alone, a file sorted by class or topic would weigh the later
+        rows' words by the first rows' frequencies."""
+        columns = self.idf_columns()
+        counted = {c: NO_FREQUENCIES for c in columns}
+        for chunk in chunks:
+            for c in columns:
+                off, hashes = self._text_hashes(c, chunk)
+                counted[c] = merged_frequencies(counted[c], document_frequencies(off, hashes, self.input_dim))
+        self.document_frequencies.update(counted)
+
+    def _text(self, column, chunk, mode, out):
+        t = self.data_types[column]
+        values = chunk.columns[column]
+        off, hashes = self._text_hashes(column, chunk)
         idf = None
         # indexed node features never depend on what training fits: index before or after it alike
         if t.weighting == "tfidf" and mode != "index":

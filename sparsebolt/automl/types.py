@@ -103,7 +103,8 @@ class Text(ColumnType):
     weighting : {'auto', 'sqrt', 'tfidf'}, default='auto'
         'sqrt': a row's n tokens of the column weigh 1/sqrt(n) each; 'tfidf': each
         distinct feature weighs (1 + log count) * idf, with the inverse document
-        frequencies fitted on the first training chunk, and the row is scaled to unit norm;
+        frequencies fitted on every row of the first training, and the row is scaled to unit
+        norm;
         'auto': 'tfidf' where 'auto' tokenizing chose the short texts' setting or the long
         texts' of more than ``LONG_TEXT_CLASSES`` classes, else 'sqrt'.
 

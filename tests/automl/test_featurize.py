@@ -90,6 +90,19 @@ def test_tfidf_document_frequencies_come_from_the_first_training_rows_only():
     assert _weights(feat, row)["unseen"] > _weights(feat, row)["rare"]
 
 
+def test_tfidf_document_frequencies_fitted_over_chunks_equal_one_chunk_of_every_row():
+    train = ["common rare", "common other", "common other", "other unseen", "unseen"]
+    one = make({"t": sb.types.text("words", weighting="tfidf")})
+    featurize(one, [{"t": r, "y": "a"} for r in train])
+    several = make({"t": sb.types.text("words", weighting="tfidf")})
+    several.fit_document_frequencies(csv_reader.read_chunks([{"t": r} for r in train], ["t"], 2))
+    assert several.get_config()["document_frequencies"] == one.get_config()["document_frequencies"]
+    assert several.idf_columns() == [] and one.idf_columns() == []
+    # training's featurizing keeps the counts of every row, not its first chunk's
+    assert featurize(several, [{"t": r, "y": "a"} for r in train[:2]]) == featurize(one, [{"t": r} for r in train[:2]],
+                                                                                  "predict")
+
+
 def test_tfidf_document_frequencies_survive_the_config():
     feat, _, (row,) = _tfidf(["common rare", "common other"], ["common other rare"])
     config = json.loads(json.dumps(feat.get_config()))

@@ -432,6 +432,30 @@ def test_streamed_training_holds_out_rows_of_the_first_chunk(tmp_path):
     assert model.train(train, max_in_memory_rows=100, max_epochs=1, verbose=False)["samples"] == [900 - 50]
 
 
+def test_text_idf_counts_every_training_row_of_a_file_sorted_by_class(tmp_path, monkeypatch):
+    # the first chunk holds one class's words only: the idf must still see the others'
+    rows = [[f"alpha common {i % 9}", "a"] for i in range(300)] + [[f"beta common {i % 7}", "b"] for i in range(300)]
+    path = _write_csv(tmp_path / "sorted.csv", ["text", "y"], rows)
+    types = {"text": sb.types.text("words", weighting="tfidf"), "y": sb.types.categorical()}
+
+    def frequencies(model):
+        return model.featurizer.get_config()["document_frequencies"]["text"]
+
+    whole = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    whole.train(path, epochs=1, verbose=False)
+    assert frequencies(whole)["rows"] == 600
+    streamed = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    streamed.train(path, epochs=1, max_in_memory_rows=100, verbose=False)
+    assert frequencies(streamed) == frequencies(whole)
+    monkeypatch.setattr(udt_module, "CHUNK_ROWS", 128)
+    chunked = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    chunked.train([{"text": t, "y": y} for t, y in rows], epochs=1, verbose=False)
+    assert frequencies(chunked) == frequencies(whole)
+    # a second training keeps the first one's counts
+    chunked.train([{"text": "gamma", "y": "a"}] * 200, epochs=1, verbose=False)
+    assert frequencies(chunked) == frequencies(whole)
+
+
 def _shuffled_sessions(tmp_path):
     """(rows, the file's order of them, the file, an untrained next-item model): the file's
     order is not time order."""
