@@ -632,6 +632,26 @@ def quantile_edges(x, bins):
     return np.unique(np.concatenate([by_count, heavy, np.quantile(np.unique(x), q)]))
 
 
+class EvenSample:
+    """Every k-th value of a stream of arrays, k doubling whenever more than ``most`` are
+    kept: an even sample of a source of any length, in bounded memory."""
+
+    def __init__(self, most=1 << 20):
+        self.parts, self.kept, self.step, self.seen, self.most = [], 0, 1, 0, most
+
+    def add(self, x):
+        part = x[(-self.seen) % self.step::self.step]
+        self.seen += x.shape[0]
+        self.parts.append(part)
+        self.kept += part.shape[0]
+        while self.kept > self.most:  # the kept values are those at multiples of step: keep every other
+            self.parts = [np.concatenate(self.parts)[::2]]
+            self.kept, self.step = self.parts[0].shape[0], self.step * 2
+
+    def values(self):
+        return np.concatenate(self.parts) if self.parts else np.zeros(0)
+
+
 def _smoothed_probability(keys, n_keys, labels, n_classes, rows, other, base):
     """P(label | key) of each of the ``other`` rows, from the counts of (key, label) over
     ``rows`` with ``base`` as the prior (one pseudo-row); ``base`` where its key is unseen.
@@ -916,7 +936,7 @@ class Featurizer:
             self.vocabularies[c] = set(given) if given is not None else set()
         self.edges = {c: None for c in self.numerical_columns}
         # {date column: the inner edges (seconds) of its place in time, fitted on the first
-        # training chunk}; a column it lacks (a model file written before) has no place, nor
+        # training's rows}; a column it lacks (a model file written before) has no place, nor
         # has temporal tracking's clock, whose next rows lie past every training date
         # (MovieLens recall@10 0.1769 -> 0.1633 on seed 2, docs/automl.md)
         self.date_edges = {c: None for c in self.date_columns if c != self.time_column}
@@ -1012,9 +1032,8 @@ class Featurizer:
 
     def _edges(self, column, x, whole):
         """Inner bin edges of a numerical column: from its range, else from the quantiles
-        of ``x``, its values in the first chunk (nan where missing). Automatic bins follow
-        the count of values only when the chunk holds all the training rows (``whole``): a
-        first chunk of a larger source, streamed, is a sample of it."""
+        of ``x``, its training values (nan where missing). Automatic bins follow the count
+        of values only when one chunk holds all the training rows (``whole``)."""
         t = self.data_types[column]
         if t.range is not None:
             return np.linspace(t.range[0], t.range[1], t.n_bins() + 1)[1:-1]
@@ -1052,18 +1071,38 @@ class Featurizer:
         return [c for c in self.text_columns
                 if self.data_types[c].weighting == "tfidf" and c not in self.document_frequencies]
 
-    def fit_document_frequencies(self, chunks):
-        """Count the document frequencies of ``idf_columns()`` over every row of ``chunks``
-        (training rows, their text decided), which training's featurizing then uses: fitted
-        on its first chunk alone, a file sorted by class or topic would weigh the later
-        rows' words by the first rows' frequencies."""
-        columns = self.idf_columns()
-        counted = {c: NO_FREQUENCIES for c in columns}
+    def row_statistics_columns(self):
+        """The columns whose statistics of the rows alone (no label) no training has fitted
+        yet: 'tfidf' texts (document frequencies), numbers binned at quantiles and dates'
+        places (bin edges)."""
+        return (self.idf_columns()
+                + [c for c in self.numerical_columns if self.edges[c] is None and self.data_types[c].range is None]
+                + [c for c, e in self.date_edges.items() if e is None])
+
+    def fit_row_statistics(self, chunks):
+        """Fit the statistics of ``row_statistics_columns()`` over every row of ``chunks``
+        (training rows, their text decided; an even sample of at most 2^20 values a number),
+        which training's featurizing then uses: fitted on its first chunk alone, a file sorted
+        by class, topic or time would weigh the later rows' words by the first rows'
+        frequencies, and bin their numbers and dates past the first rows' last edge."""
+        texts = self.idf_columns()
+        counted = {c: NO_FREQUENCIES for c in texts}
+        numbers = {c: EvenSample() for c in self.row_statistics_columns() if c in self.edges}
+        dates = {c: EvenSample() for c in self.row_statistics_columns() if c in self.date_edges}
         for chunk in chunks:
-            for c in columns:
+            for c in texts:
                 off, hashes = self._text_hashes(c, chunk)
                 counted[c] = merged_frequencies(counted[c], document_frequencies(off, hashes, self.input_dim))
+            for c, sample in numbers.items():
+                sample.add(self._numbers(c, chunk))
+            for c, sample in dates.items():
+                secs, missing = parse_times(c, self.data_types[c], chunk.columns[c], chunk)
+                sample.add(secs[~missing].astype(np.float64))
         self.document_frequencies.update(counted)
+        for c, sample in numbers.items():
+            self.edges[c] = self._edges(c, sample.values(), whole=False)
+        for c, sample in dates.items():
+            self.date_edges[c] = quantile_edges(sample.values(), T.Numerical().n_bins())
 
     def _text(self, column, chunk, mode, out):
         t = self.data_types[column]
@@ -1268,7 +1307,7 @@ class Featurizer:
 
     def _date_place(self, column, secs, missing, whole, out):
         """A date's place in time, as a number's: the token of its bin among the quantiles of
-        the first training chunk's dates, and its place among their edges (0 to 1) as the
+        the training rows' dates, and its place among their edges (0 to 1) as the
         value of one feature (without them a date's only order is its year's token)."""
         if column not in self.date_edges:
             return

@@ -327,13 +327,13 @@ class Numerical(ColumnType):
     ----------
     range : tuple of (float, float) or None, default=None
         (low, high) for ``bins`` equal bins (values outside fall in the end bins), or None
-        for bins at the ``bins``-quantiles of the first training chunk's values and at
-        those of its distinct values (up to 2 * bins - 1 bins; a value that fills most rows,
-        like zero, does not swallow the others).
+        for bins at the ``bins``-quantiles of the first training's values (an even sample
+        of at most 2^20 of them) and at those of its distinct values (up to 2 * bins - 1
+        bins; a value that fills most rows, like zero, does not swallow the others).
     bins : int or None, default=None
         Number of bins. None: 40 (finer bins lifted the adult AUC from 0.918 at 10 bins to
-        0.924), or for an input column of n < 18,261 values whose first training chunk holds
-        all the training rows, 1.5 n^(1/3) of them (at least 2), as a histogram's bins grow
+        0.924), or for an input column of n < 18,261 values whose training rows come in one
+        chunk, 1.5 n^(1/3) of them (at least 2), as a histogram's bins grow
         with the cube root of its sample; a bin of a few rows cannot learn its own embedding
         (docs/automl.md, "Small data sets"). For the target of a regression, None is 10
         (up to 19 bins with the distinct values' quantiles, one cumulative output each):

@@ -734,16 +734,17 @@ class UniversalDeepTransformer:
                 labels.edges = labels.centers = labels.bounds = None
             raise
 
-    def _fit_document_frequencies(self, data, chunk_rows):
-        """The idf of 'tfidf' text columns from every training row (streamed: one more pass
-        over the file); from a single chunk, featurizing it for training counts them."""
-        columns = self.featurizer.idf_columns()
+    def _fit_row_statistics(self, data, chunk_rows):
+        """Text idf and the bin edges of numbers and dates from every training row (streamed:
+        one more pass over the file); from a single chunk, featurizing it for training fits
+        them."""
+        columns = self.featurizer.row_statistics_columns()
         if not columns:
             return
         chunks = self._chunks(data, with_target=False, chunk_rows=chunk_rows, columns=columns)
         first, second = next(chunks, None), next(chunks, None)
         if second is not None:
-            self.featurizer.fit_document_frequencies(itertools.chain([first, second], chunks))
+            self.featurizer.fit_row_statistics(itertools.chain([first, second], chunks))
 
     def _featurize(self, source, mode):
         """The whole source as (offsets, ids, vals, Labels)."""
@@ -967,6 +968,7 @@ class UniversalDeepTransformer:
         streamed = max_in_memory_rows is not None
         # chosen before the exact values are decided, which the held-out rows' labels stay out of
         n_rows, held = self._held_out_rows(data, first, max_in_memory_rows) if holdout else (None, None)
+        self._fit_row_statistics(data, max_in_memory_rows)  # before the exact values' decision bins the numbers
         if self.featurizer.exact_undecided:
             in_first = None
             if held is not None:
@@ -976,7 +978,6 @@ class UniversalDeepTransformer:
             room = self.input_dim > len(self.featurizer.periodic_columns()) + len(self.featurizer.exact_undecided)
             self.featurizer.decide_numbers(first, statistics=room and (self.model is None or self._rebuildable),
                                            held_out=in_first)
-        self._fit_document_frequencies(data, max_in_memory_rows)
         sigma = _sigma(data)
         if self._rebuildable and ((self.embedding_dim is None and self._auto_width() != self.hidden_dim)
                                   or self._long_text_dropout != (Dropout in map(type, self.model.layers))

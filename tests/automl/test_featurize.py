@@ -90,17 +90,31 @@ def test_tfidf_document_frequencies_come_from_the_first_training_rows_only():
     assert _weights(feat, row)["unseen"] > _weights(feat, row)["rare"]
 
 
-def test_tfidf_document_frequencies_fitted_over_chunks_equal_one_chunk_of_every_row():
-    train = ["common rare", "common other", "common other", "other unseen", "unseen"]
-    one = make({"t": sb.types.text("words", weighting="tfidf")})
-    featurize(one, [{"t": r, "y": "a"} for r in train])
-    several = make({"t": sb.types.text("words", weighting="tfidf")})
-    several.fit_document_frequencies(csv_reader.read_chunks([{"t": r} for r in train], ["t"], 2))
-    assert several.get_config()["document_frequencies"] == one.get_config()["document_frequencies"]
-    assert several.idf_columns() == [] and one.idf_columns() == []
-    # training's featurizing keeps the counts of every row, not its first chunk's
-    assert featurize(several, [{"t": r, "y": "a"} for r in train[:2]]) == featurize(one, [{"t": r} for r in train[:2]],
-                                                                                  "predict")
+def test_row_statistics_fitted_over_chunks_equal_one_chunk_of_every_row():
+    # sorted by the number and the date: the first chunk holds their lowest values only
+    train = [{"t": t, "x": float(i), "d": f"2020-01-{i + 1:02d}", "y": "a"}
+             for i, t in enumerate(["common rare", "common other", "common other", "other unseen", "unseen"] * 4)]
+    types = {"t": sb.types.text("words", weighting="tfidf"), "x": sb.types.numerical(), "d": sb.types.date()}
+    one, several = make(types), make(types)
+    assert sorted(several.row_statistics_columns()) == ["d", "t", "x"]
+    one.fit_row_statistics(csv_reader.read_chunks(train, one.columns(False), 100))
+    several.fit_row_statistics(csv_reader.read_chunks(train, several.columns(False), 2))
+    assert several.get_config() == one.get_config()
+    assert several.row_statistics_columns() == []
+    assert several.edges["x"][-1] > 18 and several.date_edges["d"][-1] > several.date_edges["d"][0]
+    # training's featurizing keeps them, not its first chunk's
+    fitted = several.get_config()
+    featurize(several, train[:2])
+    assert several.get_config()["document_frequencies"] == fitted["document_frequencies"]
+    assert several.get_config()["edges"] == fitted["edges"]
+
+
+def test_an_even_sample_keeps_every_kth_value_of_any_stream():
+    from sparsebolt.automl.featurize import EvenSample
+    sample = EvenSample(most=100)
+    for start in range(0, 1_000, 7):
+        sample.add(np.arange(start, min(start + 7, 1_000)))
+    assert sample.values().tolist() == list(range(0, 1_000, 16))
 
 
 def test_tfidf_document_frequencies_survive_the_config():

@@ -432,28 +432,32 @@ def test_streamed_training_holds_out_rows_of_the_first_chunk(tmp_path):
     assert model.train(train, max_in_memory_rows=100, max_epochs=1, verbose=False)["samples"] == [900 - 50]
 
 
-def test_text_idf_counts_every_training_row_of_a_file_sorted_by_class(tmp_path, monkeypatch):
-    # the first chunk holds one class's words only: the idf must still see the others'
-    rows = [[f"alpha common {i % 9}", "a"] for i in range(300)] + [[f"beta common {i % 7}", "b"] for i in range(300)]
-    path = _write_csv(tmp_path / "sorted.csv", ["text", "y"], rows)
-    types = {"text": sb.types.text("words", weighting="tfidf"), "y": sb.types.categorical()}
+def test_idf_and_bin_edges_fit_every_training_row_of_a_sorted_file(tmp_path, monkeypatch):
+    # the first chunk holds one class's words and the lowest numbers only: the idf and the
+    # bin edges must still see the rest
+    rows = ([[f"alpha common {i % 9}", i, "a"] for i in range(300)]
+            + [[f"beta common {i % 7}", 300 + i, "b"] for i in range(300)])
+    path = _write_csv(tmp_path / "sorted.csv", ["text", "x", "y"], rows)
+    types = {"text": sb.types.text("words", weighting="tfidf"), "x": sb.types.numerical(), "y": sb.types.categorical()}
 
-    def frequencies(model):
-        return model.featurizer.get_config()["document_frequencies"]["text"]
+    def fitted(model):
+        config = model.featurizer.get_config()
+        return config["document_frequencies"]["text"], config["edges"]["x"]
 
     whole = sb.UniversalDeepTransformer(types, target="y", **SMALL)
     whole.train(path, epochs=1, verbose=False)
-    assert frequencies(whole)["rows"] == 600
+    assert fitted(whole)[0]["rows"] == 600
     streamed = sb.UniversalDeepTransformer(types, target="y", **SMALL)
     streamed.train(path, epochs=1, max_in_memory_rows=100, verbose=False)
-    assert frequencies(streamed) == frequencies(whole)
+    assert fitted(streamed)[0] == fitted(whole)[0]
+    assert fitted(streamed)[1][-1] > 550
     monkeypatch.setattr(udt_module, "CHUNK_ROWS", 128)
     chunked = sb.UniversalDeepTransformer(types, target="y", **SMALL)
-    chunked.train([{"text": t, "y": y} for t, y in rows], epochs=1, verbose=False)
-    assert frequencies(chunked) == frequencies(whole)
-    # a second training keeps the first one's counts
-    chunked.train([{"text": "gamma", "y": "a"}] * 200, epochs=1, verbose=False)
-    assert frequencies(chunked) == frequencies(whole)
+    chunked.train([{"text": t, "x": x, "y": y} for t, x, y in rows], epochs=1, verbose=False)
+    assert fitted(chunked) == fitted(streamed)
+    # a second training keeps the first one's
+    chunked.train([{"text": "gamma", "x": 1e6, "y": "a"}] * 200, epochs=1, verbose=False)
+    assert fitted(chunked) == fitted(streamed)
 
 
 def _shuffled_sessions(tmp_path):
