@@ -157,10 +157,11 @@ VALIDATION_FRACTION, VALIDATION_MAX_ROWS = 0.1, 10_000
 # calibration count its rows (a rare class keeps the tenth, as measured before)
 BINARY_MAX_HELD_OUT, BINARY_MIN_HELD_MINORITY = 2_500, 250
 # classes averaging fewer training rows than this learn from a few dozen each, and each row
-# held out is one of them: a twentieth is held out (rising to a tenth at twice as many rows a
+# held out is one of them: a fortieth is held out (rising to a tenth at twice as many rows a
 # class), but at least 1,000 rows when a tenth is more (wordnet_2k, 9 rows a class: +1.3 to
-# +1.6 points; docs/automl.md, "How many rows to hold out")
-FEW_ROWS_PER_CLASS, FEW_ROWS_FRACTION, FEW_ROWS_MIN_HELD_OUT = 100, 0.05, 1_000
+# +1.6 points against a tenth; 300-1,412 classes of glosses +0.4 on average against a
+# twentieth; docs/automl.md, "How many rows to hold out")
+FEW_ROWS_PER_CLASS, FEW_ROWS_FRACTION, FEW_ROWS_MIN_HELD_OUT = 100, 0.025, 1_000
 # multiply-adds of dense evaluation per epoch that the held-out slice may cost
 VALIDATION_BUDGET = 2e11
 _OWNER = "UniversalDeepTransformer"
@@ -1545,7 +1546,7 @@ class UniversalDeepTransformer:
         tenth, at most 10,000 (2,500 for a binary target without temporal tracking, more
         while its rarer class, a ``minority`` share of the rows, would have fewer than 250
         held-out rows). A class target whose classes average under 100 rows (not with
-        temporal tracking, whose held-out rows are the latest) holds out a twentieth, rising
+        temporal tracking, whose held-out rows are the latest) holds out a fortieth, rising
         to a tenth at 200 rows a class, but at least 1,000 rows when a tenth is more. Fewer
         for wide outputs, where a dense evaluation of each row costs n_classes x ``width``
         (the hidden layer's)."""

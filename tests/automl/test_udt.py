@@ -389,7 +389,7 @@ def test_train_uses_the_epochs_and_rate_it_is_given(tmp_path):
     assert len(history.epochs) == 2 and history["learning_rate"][1] < history["learning_rate"][0]
 
 
-def test_classes_of_few_rows_each_hold_out_a_twentieth(tmp_path):
+def test_classes_of_few_rows_each_hold_out_a_fortieth(tmp_path):
     rng = np.random.default_rng(8)
     types = {"text": sb.types.text(), "y": sb.types.categorical()}
 
@@ -405,9 +405,9 @@ def test_classes_of_few_rows_each_hold_out_a_twentieth(tmp_path):
     rare = [{"text": f"w{i % 7}", "y": "p" if i % 50 == 0 else "n"} for i in range(30_000)]
     model = sb.UniversalDeepTransformer(types, target="y", **SMALL)
     assert 30_000 - model.train(rare, max_epochs=1, verbose=False)["samples"][0] == 3_000
-    assert held_out(300, 12_000) == 1_000  # 40 rows a class: a twentieth (600), raised to 1,000
-    assert held_out(400, 24_000) == 1_200  # 60 a class: a twentieth
-    assert held_out(100, 15_000) == 1_125  # 150 a class: halfway from a twentieth to a tenth
+    assert held_out(300, 12_000) == 1_000  # 40 rows a class: a fortieth (300), raised to 1,000
+    assert held_out(800, 48_000) == 1_200  # 60 a class: a fortieth
+    assert held_out(200, 30_000) == 1_875  # 150 a class: halfway from a fortieth to a tenth
     # the classes the rows hold count, not an output made wider for classes to come
     assert held_out(20, 12_000, sb.types.categorical(n_classes=5_000)) == 1_200
     # streamed: a tenth of the file's rows, not of the chunk size (a file smaller than its
