@@ -1086,19 +1086,21 @@ class Featurizer:
         by class, topic or time would weigh the later rows' words by the first rows'
         frequencies, and bin their numbers and dates past the first rows' last edge."""
         texts = self.idf_columns()
-        counted = {c: NO_FREQUENCIES for c in texts}
+        counted = {c: [NO_FREQUENCIES] for c in texts}
         numbers = {c: EvenSample() for c in self.row_statistics_columns() if c in self.edges}
         dates = {c: EvenSample() for c in self.row_statistics_columns() if c in self.date_edges}
         for chunk in chunks:
             for c in texts:
                 off, hashes = self._text_hashes(c, chunk)
-                counted[c] = merged_frequencies(counted[c], document_frequencies(off, hashes, self.input_dim))
+                counted[c].append(document_frequencies(off, hashes, self.input_dim))
+                if len(counted[c]) == 32:  # merged a few chunks at a time: a long stream's ids once each
+                    counted[c] = [merged_frequencies(counted[c])]
             for c, sample in numbers.items():
                 sample.add(self._numbers(c, chunk))
             for c, sample in dates.items():
                 secs, missing = parse_times(c, self.data_types[c], chunk.columns[c], chunk)
                 sample.add(secs[~missing].astype(np.float64))
-        self.document_frequencies.update(counted)
+        self.document_frequencies.update({c: merged_frequencies(parts) for c, parts in counted.items()})
         for c, sample in numbers.items():
             self.edges[c] = self._edges(c, sample.values(), whole=False)
         for c, sample in dates.items():

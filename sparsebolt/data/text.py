@@ -102,11 +102,11 @@ def document_frequencies(offsets, hashes, dim):
 NO_FREQUENCIES = (0, np.zeros(0, np.int64), np.zeros(0, np.int64))
 
 
-def merged_frequencies(a, b):
-    """The ``document_frequencies`` of the rows of ``a`` and of ``b`` together."""
-    ids, where = np.unique(np.concatenate([a[1], b[1]]), return_inverse=True)
-    counts = np.bincount(where, weights=np.concatenate([a[2], b[2]]), minlength=ids.shape[0])
-    return a[0] + b[0], ids, np.rint(counts).astype(np.int64)
+def merged_frequencies(parts):
+    """The ``document_frequencies`` of the rows of every one of ``parts`` together."""
+    ids, where = np.unique(np.concatenate([p[1] for p in parts]), return_inverse=True)
+    counts = np.bincount(where, weights=np.concatenate([p[2] for p in parts]), minlength=ids.shape[0])
+    return sum(p[0] for p in parts), ids, np.rint(counts).astype(np.int64)
 
 
 def inverse_frequencies(frequencies):
