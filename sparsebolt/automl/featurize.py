@@ -633,23 +633,32 @@ def quantile_edges(x, bins):
 
 
 class EvenSample:
-    """Every k-th value of a stream of arrays, k doubling whenever more than ``most`` are
-    kept: an even sample of a source of any length, in bounded memory."""
+    """An even sample of a stream of arrays of any length, in bounded memory: the values
+    whose place in the stream hashes to ``level`` low bits of zero, a level more (half of
+    them) whenever more than ``most`` are kept. A hash, not every 2^level-th place: rows
+    that come in pairs or groups of 2^k would lose whole phases of them."""
 
     def __init__(self, most=1 << 20):
-        self.parts, self.kept, self.step, self.seen, self.most = [], 0, 1, 0, most
+        self.values_, self.keys, self.kept, self.level, self.seen, self.most = [], [], 0, 0, 0, most
 
     def add(self, x):
-        part = x[(-self.seen) % self.step::self.step]
+        keys = fk.int_hashes(np.arange(self.seen, self.seen + x.shape[0], dtype=np.int64), 0)
         self.seen += x.shape[0]
-        self.parts.append(part)
-        self.kept += part.shape[0]
-        while self.kept > self.most:  # the kept values are those at multiples of step: keep every other
-            self.parts = [np.concatenate(self.parts)[::2]]
-            self.kept, self.step = self.parts[0].shape[0], self.step * 2
+        self._keep(x, keys)
+        while self.kept > self.most:
+            self.level += 1
+            values, keys = np.concatenate(self.values_), np.concatenate(self.keys)
+            self.values_, self.keys, self.kept = [], [], 0
+            self._keep(values, keys)
+
+    def _keep(self, values, keys):
+        kept = (keys & ((1 << self.level) - 1)) == 0  # a mask's selection copies: no chunk stays held
+        self.values_.append(values[kept])
+        self.keys.append(keys[kept])
+        self.kept += int(kept.sum())
 
     def values(self):
-        return np.concatenate(self.parts) if self.parts else np.zeros(0)
+        return np.concatenate(self.values_) if self.values_ else np.zeros(0)
 
 
 def _smoothed_probability(keys, n_keys, labels, n_classes, rows, other, base):
@@ -1086,21 +1095,24 @@ class Featurizer:
         by class, topic or time would weigh the later rows' words by the first rows'
         frequencies, and bin their numbers and dates past the first rows' last edge."""
         texts = self.idf_columns()
-        counted = {c: [NO_FREQUENCIES] for c in texts}
+        counted = {c: (NO_FREQUENCIES, []) for c in texts}  # (merged, pending)
         numbers = {c: EvenSample() for c in self.row_statistics_columns() if c in self.edges}
         dates = {c: EvenSample() for c in self.row_statistics_columns() if c in self.date_edges}
         for chunk in chunks:
             for c in texts:
                 off, hashes = self._text_hashes(c, chunk)
-                counted[c].append(document_frequencies(off, hashes, self.input_dim))
-                if len(counted[c]) == 32:  # merged a few chunks at a time: a long stream's ids once each
-                    counted[c] = [merged_frequencies(counted[c])]
+                merged, pending = counted[c]
+                pending.append(document_frequencies(off, hashes, self.input_dim))
+                # merged once the pending ids outnumber the merged ones: memory within twice the
+                # merged ids, and each id merged a few times at most
+                if sum(p[1].shape[0] for p in pending) > merged[1].shape[0]:
+                    counted[c] = (merged_frequencies([merged] + pending), [])
             for c, sample in numbers.items():
                 sample.add(self._numbers(c, chunk))
             for c, sample in dates.items():
                 secs, missing = parse_times(c, self.data_types[c], chunk.columns[c], chunk)
                 sample.add(secs[~missing].astype(np.float64))
-        self.document_frequencies.update({c: merged_frequencies(parts) for c, parts in counted.items()})
+        self.document_frequencies.update({c: merged_frequencies([m] + p) for c, (m, p) in counted.items()})
         for c, sample in numbers.items():
             self.edges[c] = self._edges(c, sample.values(), whole=False)
         for c, sample in dates.items():

@@ -109,12 +109,18 @@ def test_row_statistics_fitted_over_chunks_equal_one_chunk_of_every_row():
     assert several.get_config()["edges"] == fitted["edges"]
 
 
-def test_an_even_sample_keeps_every_kth_value_of_any_stream():
+def test_an_even_sample_of_any_stream_is_bounded_and_keeps_every_phase():
     from sparsebolt.automl.featurize import EvenSample
-    sample = EvenSample(most=100)
-    for start in range(0, 1_000, 7):
-        sample.add(np.arange(start, min(start + 7, 1_000)))
-    assert sample.values().tolist() == list(range(0, 1_000, 16))
+    sample = EvenSample(most=1_000)
+    # rows in pairs: every other one of a group far from the rest
+    for start in range(0, 100_000, 4_096):
+        place = np.arange(start, min(start + 4_096, 100_000))
+        sample.add(np.where(place % 2 == 0, place % 7, 1_000.0))
+    kept = sample.values()
+    assert 500 < kept.size <= 1_000
+    assert 0.4 < np.mean(kept == 1_000.0) < 0.6
+    # the kept values own their memory: no chunk is held by a view
+    assert all(part.base is None or part.base.size <= 1_000 for part in sample.values_)
 
 
 def test_tfidf_document_frequencies_survive_the_config():
