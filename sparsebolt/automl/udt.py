@@ -156,6 +156,11 @@ VALIDATION_FRACTION, VALIDATION_MAX_ROWS = 0.1, 10_000
 # but more while the rarer class would have fewer held-out rows than this: AUC and the
 # calibration count its rows (a rare class keeps the tenth, as measured before)
 BINARY_MAX_HELD_OUT, BINARY_MIN_HELD_MINORITY = 2_500, 250
+# so for more classes (without temporal tracking): at most 2,500 rows, or 10 a class where
+# that is more (a held-out precision@1 over many classes is noisier); the rest train
+# (glosses -> lexname, 57,481 rows: 0.8176 -> 0.8192, 100,000 wordnet_search rows -> lexname
+# 0.6234 -> 0.6282, seeds 0-1; docs/automl.md, "How many rows to hold out")
+CLASSES_MAX_HELD_OUT, CLASSES_HELD_OUT_PER_CLASS = 2_500, 10
 # classes averaging fewer training rows than this learn from a few dozen each, and each row
 # held out is one of them: a fortieth is held out (rising to a tenth at twice as many rows a
 # class), but at least 1,000 rows when a tenth is more (wordnet_2k, 9 rows a class: +1.3 to
@@ -1545,7 +1550,8 @@ class UniversalDeepTransformer:
         """How many of ``n_rows`` training rows of ``n_classes`` classes to hold out: a
         tenth, at most 10,000 (2,500 for a binary target without temporal tracking, more
         while its rarer class, a ``minority`` share of the rows, would have fewer than 250
-        held-out rows). A class target whose classes average under 100 rows (not with
+        held-out rows; for a class target of more classes without it, 2,500 or 10 rows a
+        class, whichever is more). A class target whose classes average under 100 rows (not with
         temporal tracking, whose held-out rows are the latest) holds out a fortieth, rising
         to a tenth at 200 rows a class, but at least 1,000 rows when a tenth is more. Fewer
         for wide outputs, where a dense evaluation of each row costs n_classes x ``width``
@@ -1562,6 +1568,8 @@ class UniversalDeepTransformer:
         if self._binary and not self.temporal_tracking:
             rare = BINARY_MIN_HELD_MINORITY / minority if minority else 0
             most = min(most, max(BINARY_MAX_HELD_OUT, int(np.ceil(rare))))
+        elif not (self.regression or self.temporal_tracking):
+            most = min(most, max(CLASSES_MAX_HELD_OUT, CLASSES_HELD_OUT_PER_CLASS * n_classes))
         return max(1, min(n, most, cap))
 
     def _default_validation_metric(self, val):

@@ -400,7 +400,8 @@ def test_classes_of_few_rows_each_hold_out_a_fortieth(tmp_path):
 
     assert held_out(2, 12_000) == 1_200  # a tenth
     assert held_out(2, 30_000) == 2_500  # a binary target's AUC: at most 2,500
-    assert held_out(3, 30_000) == 3_000
+    assert held_out(3, 30_000) == 2_500  # more classes: at most 2,500 too
+    assert held_out(300, 60_000) == 3_000  # or 10 a class where that is more
     # a rare class keeps the tenth: 2,500 rows would hold 50 of its 2%
     rare = [{"text": f"w{i % 7}", "y": "p" if i % 50 == 0 else "n"} for i in range(30_000)]
     model = sb.UniversalDeepTransformer(types, target="y", **SMALL)
