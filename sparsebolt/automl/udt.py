@@ -156,17 +156,13 @@ VALIDATION_FRACTION, VALIDATION_MAX_ROWS = 0.1, 10_000
 # but more while the rarer class would have fewer held-out rows than this: AUC and the
 # calibration count its rows (a rare class keeps the tenth, as measured before)
 BINARY_MAX_HELD_OUT, BINARY_MIN_HELD_MINORITY = 2_500, 250
-# so for more classes (without temporal tracking): at most 2,500 rows, or 10 a class where
-# that is more (a held-out precision@1 over many classes is noisier); the rest train
-# (glosses -> lexname, 57,481 rows: 0.8176 -> 0.8192, 100,000 wordnet_search rows -> lexname
-# 0.6234 -> 0.6282, seeds 0-1; docs/automl.md, "How many rows to hold out")
-CLASSES_MAX_HELD_OUT, CLASSES_HELD_OUT_PER_CLASS = 2_500, 10
-# classes averaging fewer training rows than this learn from a few dozen each, and each row
-# held out is one of them: a fortieth is held out (rising to a tenth at twice as many rows a
-# class), but at least 1,000 rows when a tenth is more (wordnet_2k, 9 rows a class: +1.3 to
-# +1.6 points against a tenth; 300-1,412 classes of glosses +0.4 on average against a
-# twentieth; docs/automl.md, "How many rows to hold out")
-FEW_ROWS_PER_CLASS, FEW_ROWS_FRACTION, FEW_ROWS_MIN_HELD_OUT = 100, 0.025, 1_000
+# a target of more classes (without temporal tracking) holds out a fortieth of the rows, but
+# the tenth up to 1,000 rows, and at most 2,500 rows, or 10 a class where that is more (a
+# held-out precision@1 over many classes is noisier): each row held out is one a class does
+# not learn from (wordnet_2k, 9 rows a class: +1.3 to +1.6 points against a tenth; glosses
+# of 50-1,412 classes, the generated 1,700 and clothing's class_name: +0.2 on average against
+# a twentieth or a tenth; docs/automl.md, "How many rows to hold out")
+CLASSES_FRACTION, CLASSES_MIN_HELD_OUT, CLASSES_MAX_HELD_OUT, CLASSES_HELD_OUT_PER_CLASS = 0.025, 1_000, 2_500, 10
 # multiply-adds of dense evaluation per epoch that the held-out slice may cost
 VALIDATION_BUDGET = 2e11
 _OWNER = "UniversalDeepTransformer"
@@ -1548,28 +1544,21 @@ class UniversalDeepTransformer:
 
     def _validation_rows(self, n_rows, n_classes, width, minority=None):
         """How many of ``n_rows`` training rows of ``n_classes`` classes to hold out: a
-        tenth, at most 10,000 (2,500 for a binary target without temporal tracking, more
-        while its rarer class, a ``minority`` share of the rows, would have fewer than 250
-        held-out rows; for a class target of more classes without it, 2,500 or 10 rows a
-        class, whichever is more). A class target whose classes average under 100 rows (not with
-        temporal tracking, whose held-out rows are the latest) holds out a fortieth, rising
-        to a tenth at 200 rows a class, but at least 1,000 rows when a tenth is more. Fewer
-        for wide outputs, where a dense evaluation of each row costs n_classes x ``width``
-        (the hidden layer's)."""
+        tenth, at most 10,000 (a numerical target, or with temporal tracking, whose held-out
+        rows are the latest). A binary target: at most 2,500, more while its rarer class, a
+        ``minority`` share of the rows, would have fewer than 250 held-out rows. More
+        classes: a fortieth, but the tenth up to 1,000 rows, and at most 2,500 or 10 rows a
+        class, whichever is more. Fewer for wide outputs, where a dense evaluation of each
+        row costs n_classes x ``width`` (the hidden layer's)."""
         n = int(n_rows * VALIDATION_FRACTION)
-        per_class = n_rows / max(n_classes, 1)
-        if not (self.regression or self.temporal_tracking) and per_class < 2 * FEW_ROWS_PER_CLASS:
-            rise = max(per_class - FEW_ROWS_PER_CLASS, 0.0) / FEW_ROWS_PER_CLASS
-            fraction = FEW_ROWS_FRACTION + (VALIDATION_FRACTION - FEW_ROWS_FRACTION) * rise
-            n = max(int(n_rows * fraction), min(n, FEW_ROWS_MIN_HELD_OUT))
-        per_row = self.n_classes * width
-        cap = max(1_000, int(VALIDATION_BUDGET / per_row))
         most = VALIDATION_MAX_ROWS
         if self._binary and not self.temporal_tracking:
             rare = BINARY_MIN_HELD_MINORITY / minority if minority else 0
             most = min(most, max(BINARY_MAX_HELD_OUT, int(np.ceil(rare))))
         elif not (self.regression or self.temporal_tracking):
+            n = max(int(n_rows * CLASSES_FRACTION), min(n, CLASSES_MIN_HELD_OUT))
             most = min(most, max(CLASSES_MAX_HELD_OUT, CLASSES_HELD_OUT_PER_CLASS * n_classes))
+        cap = max(1_000, int(VALIDATION_BUDGET / (self.n_classes * width)))
         return max(1, min(n, most, cap))
 
     def _default_validation_metric(self, val):

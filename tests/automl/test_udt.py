@@ -389,7 +389,7 @@ def test_train_uses_the_epochs_and_rate_it_is_given(tmp_path):
     assert len(history.epochs) == 2 and history["learning_rate"][1] < history["learning_rate"][0]
 
 
-def test_classes_of_few_rows_each_hold_out_a_fortieth(tmp_path):
+def test_more_classes_hold_out_a_fortieth_of_at_least_1000_and_at_most_2500_rows(tmp_path):
     rng = np.random.default_rng(8)
     types = {"text": sb.types.text(), "y": sb.types.categorical()}
 
@@ -400,17 +400,18 @@ def test_classes_of_few_rows_each_hold_out_a_fortieth(tmp_path):
 
     assert held_out(2, 12_000) == 1_200  # a tenth
     assert held_out(2, 30_000) == 2_500  # a binary target's AUC: at most 2,500
-    assert held_out(3, 30_000) == 2_500  # more classes: at most 2,500 too
-    assert held_out(300, 60_000) == 3_000  # or 10 a class where that is more
+    assert held_out(3, 30_000) == 1_000  # more classes: a fortieth (750), but the tenth up to 1,000
+    assert held_out(3, 120_000) == 2_500  # and at most 2,500
+    assert held_out(300, 120_000) == 3_000  # or 10 a class where that is more
     # a rare class keeps the tenth: 2,500 rows would hold 50 of its 2%
     rare = [{"text": f"w{i % 7}", "y": "p" if i % 50 == 0 else "n"} for i in range(30_000)]
     model = sb.UniversalDeepTransformer(types, target="y", **SMALL)
     assert 30_000 - model.train(rare, max_epochs=1, verbose=False)["samples"][0] == 3_000
-    assert held_out(300, 12_000) == 1_000  # 40 rows a class: a fortieth (300), raised to 1,000
-    assert held_out(800, 48_000) == 1_200  # 60 a class: a fortieth
-    assert held_out(200, 30_000) == 1_875  # 150 a class: halfway from a fortieth to a tenth
+    assert held_out(300, 12_000) == 1_000  # a fortieth (300), raised to the tenth up to 1,000
+    assert held_out(800, 48_000) == 1_200  # a fortieth
+    assert held_out(20, 8_000) == 800  # the tenth
     # the classes the rows hold count, not an output made wider for classes to come
-    assert held_out(20, 12_000, sb.types.categorical(n_classes=5_000)) == 1_200
+    assert held_out(20, 120_000, sb.types.categorical(n_classes=5_000)) == 2_500
     # streamed: a tenth of the file's rows, not of the chunk size (a file smaller than its
     # chunk held out half its rows)
     path = _write_csv(tmp_path / "rows.csv", ["text", "y"], [[f"w{c}", f"c{c}"] for c in rng.integers(2, size=3_000)])
