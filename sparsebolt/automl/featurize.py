@@ -950,7 +950,7 @@ class Featurizer:
         # (MovieLens recall@10 0.1769 -> 0.1633 on seed 2, docs/automl.md)
         self.date_edges = {c: None for c in self.date_columns if c != self.time_column}
         # {numerical column: its values with a token of their own, float64[m] sorted}, decided
-        # on the first training chunk (not on rows indexed or predicted before it)
+        # on the first training's rows (not on rows indexed or predicted before it)
         self.exact_values = {}
         self.exact_undecided = set(self.numerical_columns)
         # {numerical column: (sums, counts) of ``exact_statistics``} where the target has one
@@ -1229,7 +1229,7 @@ class Featurizer:
         return h % STAT_FOLDS
 
     def _decide_exact(self, column, x, labels, y, held_out=None, folds=None):
-        """Decide a column's exact values on its first training chunk's numbers ``x``
+        """Decide a column's exact values on its training numbers ``x``
         (float64[n]) by their ``labels`` (int64[n] one class a row, or None), and where ``y``
         (float64[n], the target as one number a row, or None) is given, their target
         statistics by the rows' ``folds`` (``row_folds``); rows in ``held_out`` (bool[n],
@@ -1363,23 +1363,33 @@ class Featurizer:
         classes = labels.ids.astype(np.int64)
         return classes, (classes.astype(np.float64) if self.labels.binary else None)
 
-    def decide_numbers(self, chunk, statistics=True, held_out=None):
-        """Fit the numbers' bin edges and decide their exact values on the first training
-        ``chunk``, as its training transform would: before the network is built, whose
-        inputs include the target means of ``stat_columns`` (none when ``statistics`` is
-        False: a network already trained has no inputs for them). ``held_out``: bool[n], the
-        chunk's rows held out for validation, whose labels stay out of the decision (their
-        held-out score would otherwise reward a model that reads them back)."""
-        labels, _ = self.labels.to_ids(chunk.columns[self.target], chunk, grow=True)
-        classes, y = self._exact_targets(labels)
+    def decide_numbers(self, chunks, statistics=True, held_out=None):
+        """Fit the numbers' bin edges (those no pass over every row fitted) and decide their
+        exact values on the training ``chunks`` (every chunk of rows in memory, the first of
+        a stream): before the network is built, whose inputs include the target means of
+        ``stat_columns`` (none when ``statistics`` is False: a network already trained has no
+        inputs for them). ``held_out``: bool[n] over the chunks' rows in order, those held out
+        for validation, whose labels stay out of the decision (their held-out score would
+        otherwise reward a model that reads them back)."""
+        columns = [c for c in self.numerical_columns if c in self.exact_undecided]
+        numbers, targets, folds, whole = {c: [] for c in columns}, [], [], []
+        for chunk in chunks:
+            labels, _ = self.labels.to_ids(chunk.columns[self.target], chunk, grow=True)
+            targets.append(self._exact_targets(labels))
+            if statistics and targets[-1][1] is not None:
+                folds.append(self.row_folds(chunk))
+            for c in columns:
+                numbers[c].append(self._numbers(c, chunk))
+            whole.append(chunk.whole)
+        classes, y = (None if any(t[i] is None for t in targets) else np.concatenate([t[i] for t in targets])
+                      for i in (0, 1))
         y = y if statistics else None
-        folds = self.row_folds(chunk) if y is not None else None
-        for c in self.numerical_columns:
-            if c in self.exact_undecided:
-                x = self._numbers(c, chunk)
-                if self.edges[c] is None:
-                    self.edges[c] = self._edges(c, x, chunk.whole)
-                self._decide_exact(c, x, classes, y, held_out, folds)
+        folds = np.concatenate(folds) if y is not None else None
+        for c in columns:
+            x = np.concatenate(numbers[c])
+            if self.edges[c] is None:
+                self.edges[c] = self._edges(c, x, whole == [True])
+            self._decide_exact(c, x, classes, y, held_out, folds)
 
     def own_features(self, chunk, mode, labels=None):
         """(text entries, tabular entries, other entries, {date column: (seconds, missing)},

@@ -357,14 +357,15 @@ class Numerical(ColumnType):
         (docs/automl.md, "Numbers through a smooth function"). Model files written before
         it existed load without it.
     exact : bool or 'auto', default='auto'
-        Also a token of the number's exact value, for the values the first training chunk
-        holds at least twice (the others share one token; a missing number gets none),
-        which neither the bins nor the smooth function resolve: a household's income that
-        names the household, a census weight given to people of one age. 'auto' gives the
-        column these tokens when, over the first training chunk (less the rows automatic
-        training holds out), its exact values predict the target better than its bins on
-        rows they were not counted from, by ``EXACT_MIN_GAIN`` nats a row after ``EXACT_Z``
-        standard errors (a class or numerical target; not a multi-label one). Under a
+        Also a token of the number's exact value, for the values the first training's rows
+        (every row in memory, a stream's first chunk) hold at least twice (the others share
+        one token; a missing number gets none), which neither the bins nor the smooth
+        function resolve: a household's income that names the household, a census weight
+        given to people of one age. 'auto' gives the column these tokens when, over those
+        rows (less the rows automatic training holds out), its exact values predict the
+        target better than its bins on rows they were not counted from, by
+        ``EXACT_MIN_GAIN`` nats a row after ``EXACT_Z`` standard errors (a class or
+        numerical target; not a multi-label one). Under a
         binary or numerical target the value's mean target over those rows also enters as
         a number (a training row's own fold of five left out).
         On adult (seeds 0-5; HistGradientBoosting 0.8687 / 0.9269 and 7.446): income

@@ -972,14 +972,18 @@ class UniversalDeepTransformer:
         n_rows, held = self._held_out_rows(data, first, max_in_memory_rows) if holdout else (None, None)
         self._fit_row_statistics(data, max_in_memory_rows)  # before the exact values' decision bins the numbers
         if self.featurizer.exact_undecided:
-            in_first = None
-            if held is not None:
-                in_first = np.zeros(len(first), dtype=bool)
-                in_first[held[0][held[0] < len(first)]] = True
+            # on every row in memory (a file sorted by a number would otherwise decide on its
+            # lowest values), on the first chunk of a stream
+            chunks = [first] if streamed else self._chunks(data, with_target=True)
+            held_out = None
+            if held is not None:  # its indices count every row in memory, a stream's first chunk's
+                rows = len(first) if streamed else n_rows
+                held_out = np.zeros(rows, dtype=bool)
+                held_out[held[0][held[0] < rows]] = True
             # the means take ids of their own after the places: never a network's last token id
             room = self.input_dim > len(self.featurizer.periodic_columns()) + len(self.featurizer.exact_undecided)
-            self.featurizer.decide_numbers(first, statistics=room and (self.model is None or self._rebuildable),
-                                           held_out=in_first)
+            self.featurizer.decide_numbers(chunks, statistics=room and (self.model is None or self._rebuildable),
+                                           held_out=held_out)
         sigma = _sigma(data)
         if self._rebuildable and ((self.embedding_dim is None and self._auto_width() != self.hidden_dim)
                                   or self._long_text_dropout != (Dropout in map(type, self.model.layers))

@@ -730,7 +730,7 @@ def decided(types, rows, **kw):
     """A Featurizer whose numbers were decided on ``rows`` as a UniversalDeepTransformer
     decides them before it builds its network (target means included)."""
     feat = make(types, **kw)
-    feat.decide_numbers(chunk_of(feat, rows))
+    feat.decide_numbers([chunk_of(feat, rows)])
     return feat
 
 
@@ -811,13 +811,13 @@ def test_rows_held_out_take_no_part_in_exact_values_or_their_means():
     feat = make({"h": sb.types.numerical(), "s": sb.types.numerical()})
     chunk = next(read_chunks(rows, feat.columns(True), 1 << 16))
     held = np.arange(len(rows)) % 5 == 0  # one row of each household
-    feat.decide_numbers(chunk, held_out=held)
+    feat.decide_numbers([chunk], held_out=held)
     values, sums, counts = feat.exact_stats["h"]
     assert counts.sum() == (~held).sum() and feat.exact_values["h"].shape == (200,)
     y = np.array([r["y"] == feat.labels.labels[1] for r in rows])
     assert sums.sum() == y[~held].sum()
     unchecked = make({"h": sb.types.numerical(), "s": sb.types.numerical()})
-    unchecked.decide_numbers(chunk, statistics=False)
+    unchecked.decide_numbers([chunk], statistics=False)
     assert sorted(unchecked.exact_values) == ["h"] and unchecked.exact_stats == {}
 
 

@@ -1146,6 +1146,27 @@ def test_the_rows_kept_out_of_exact_values_are_the_rows_validated_on(monkeypatch
     assert np.array_equal(np.sort(np.concatenate([subsets[0], subsets[1]])), np.arange(streamed or 2000))
 
 
+def test_exact_values_are_decided_on_every_row_in_memory(monkeypatch):
+    # sorted by income and read in chunks of 256 rows: the first chunk holds the lowest
+    # incomes only, the decision and the target means must see them all
+    rows = sorted(_household_rows(np.random.default_rng(0), 400, 5), key=lambda r: r["income"])
+    types = {"income": sb.types.numerical(), "x": sb.types.numerical(), "y": sb.types.categorical()}
+    monkeypatch.setattr(udt_module, "CHUNK_ROWS", 256)
+    model = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    model.train(rows, epochs=1, verbose=False)
+    feat = model.featurizer
+    assert feat.exact_values["income"].max() == pytest.approx(max(r["income"] for r in rows), rel=1e-6)
+    assert feat.exact_stats["income"][2].sum() == 2000  # every row's target in the means
+    # held-out rows stay out of both
+    held = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    history = held.train(rows, max_epochs=1, verbose=False)
+    assert held.featurizer.exact_stats["income"][2].sum() == history["samples"][0] < 2000
+    # a stream still decides on its first chunk
+    streamed = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    streamed.train(rows, epochs=1, max_in_memory_rows=500, verbose=False)
+    assert streamed.featurizer.exact_stats["income"][2].sum() == 500
+
+
 def test_a_model_from_config_works_out_its_target_means_again(tmp_path):
     import json
 
