@@ -1094,10 +1094,10 @@ class Featurizer:
         which training's featurizing then uses: fitted on its first chunk alone, a file sorted
         by class, topic or time would weigh the later rows' words by the first rows'
         frequencies, and bin their numbers and dates past the first rows' last edge."""
-        texts = self.idf_columns()
+        texts, columns = self.idf_columns(), self.row_statistics_columns()
         counted = {c: (NO_FREQUENCIES, []) for c in texts}  # (merged, pending)
-        numbers = {c: EvenSample() for c in self.row_statistics_columns() if c in self.edges}
-        dates = {c: EvenSample() for c in self.row_statistics_columns() if c in self.date_edges}
+        numbers = {c: EvenSample() for c in columns if c in self.edges}
+        dates = {c: EvenSample() for c in columns if c in self.date_edges}
         for chunk in chunks:
             for c in texts:
                 off, hashes = self._text_hashes(c, chunk)

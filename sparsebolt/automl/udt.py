@@ -977,9 +977,8 @@ class UniversalDeepTransformer:
             chunks = [first] if streamed else self._chunks(data, with_target=True)
             held_out = None
             if held is not None:  # its indices count every row in memory, a stream's first chunk's
-                rows = len(first) if streamed else n_rows
-                held_out = np.zeros(rows, dtype=bool)
-                held_out[held[0][held[0] < rows]] = True
+                held_out = np.zeros(len(first) if streamed else n_rows, dtype=bool)
+                held_out[held[0]] = True
             # the means take ids of their own after the places: never a network's last token id
             room = self.input_dim > len(self.featurizer.periodic_columns()) + len(self.featurizer.exact_undecided)
             self.featurizer.decide_numbers(chunks, statistics=room and (self.model is None or self._rebuildable),
