@@ -121,11 +121,12 @@ AUTO_MIN_RATE_SCALE = 0.125
 # class is scored. Automatic training adds w * log(training count + 1) to each class's bias
 # (logit adjustment), w the weight of these that does best on the held-out rows
 PRIOR_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
-# a dense softmax output of more than two classes, one a row, ranks a frequent class too
-# high: its bias takes this weight of log(training count + 1), fixed (held-out rows of a few
-# hundred chose it worse). On text of 10-300 classes (20 sets, seeds 0-1) accuracy +0.21
-# points on average, 29 runs up, 11 down, the worst -0.29; clothing's class_name +0.4 to
-# +0.8; 100,000 short texts -0.2 (docs/automl.md, "Rare classes of a dense output")
+# a dense softmax output of more than two classes, one a row, over text ranks a frequent
+# class too high: its bias takes this weight of log(training count + 1), fixed (held-out rows
+# of a few hundred chose it worse). On text of 10-300 classes (20 sets, seeds 0-1) accuracy
+# +0.21 points on average, 29 runs up, 11 down, the worst -0.29; clothing's class_name +0.4
+# to +0.8; 100,000 short texts -0.2. Not for typed tables without text, whose epochs are
+# averaged: 4 multi-class tables -0.32 (docs/automl.md, "Rare classes of a dense output")
 DENSE_PRIOR_WEIGHT = -0.25
 # output values a block where rows are scored densely outside the model's own top-k
 SCORE_BLOCK_VALUES = 1 << 24
@@ -853,8 +854,8 @@ class UniversalDeepTransformer:
         time). Automatic training ends by adding a weight of each class's log training count
         to its output bias (``History.prior_weight``): for a sparse softmax output the weight
         its held-out rows choose (it lifts frequent classes), for a dense one of more than two
-        classes, one a row and no next-item target, ``DENSE_PRIOR_WEIGHT`` (-0.25: it lowers
-        them).
+        classes, one a row, with a text input and no next-item target, ``DENSE_PRIOR_WEIGHT``
+        (-0.25: it lowers them).
 
         Parameters
         ----------
@@ -1201,14 +1202,16 @@ class UniversalDeepTransformer:
         softmax output, which learns from sampled classes ("PRIOR_WEIGHTS" above), ``w`` is
         the one of ``PRIOR_WEIGHTS`` whose scores do best on the held-out rows ``val`` by
         ``metric`` (a top-k one; a tie keeps the smaller weight); for a dense one of more than
-        two classes, one a row and no next-item target, ``DENSE_PRIOR_WEIGHT``. Returns the
-        weight taken."""
+        two classes, one a row, a text input and no next-item target, ``DENSE_PRIOR_WEIGHT``.
+        Returns the weight taken."""
         layer = self.model.output.layer
         if counts is None or self.regression or self._binary or self.output_activation != "softmax":
             return 0.0
         prior = np.log1p(counts).astype(np.float32)
         if layer.sparsity >= 1.0:
-            if self.data_types[self.target].delimiter is not None or self.featurizer.target_tracker() is not None:
+            f = self.featurizer
+            if (not f.text_columns or self.data_types[self.target].delimiter is not None
+                    or f.target_tracker() is not None):
                 return 0.0
             return self._shift_biases(DENSE_PRIOR_WEIGHT, prior)
         if not isinstance(make_metric(metric), (Precision, Recall, Accuracy)):

@@ -104,7 +104,7 @@ class History(Callback):
         The UniversalDeepTransformer's automatic training with a softmax output of more than
         two classes: the weight of the classes' log training counts its output biases took,
         chosen on the held-out rows for a sparse output, a fixed negative one for a dense
-        output of one class a row; else 0.0.
+        output of one class a row over a text input; else 0.0.
     history_weight : float
         The UniversalDeepTransformer's automatic training of a next-item target (temporal
         tracking of the target's items): the weight its ranking gives each item's similarity
