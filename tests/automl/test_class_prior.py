@@ -1,8 +1,8 @@
 """Automatic training of a sparse softmax output adds a weight of the classes' log training
 counts to their biases, the weight its held-out rows choose: a sparse output learns from
 sampled classes and ranks a frequent one too low when every class is scored. A dense one of
-more than two classes, one a row, takes a fixed negative weight: it ranks a frequent class
-too high."""
+more than two classes, one a row, over a text input takes a fixed negative weight: it ranks
+a frequent class too high."""
 import numpy as np
 
 import sparsebolt as sb
