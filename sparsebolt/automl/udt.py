@@ -948,6 +948,7 @@ class UniversalDeepTransformer:
                 return self._train(*args)
             except Exception:  # not an interrupt (Ctrl-C), which keeps what was trained
                 (self.data_types, self.featurizer), self.model = before, None
+                self.prior_shift = None
                 self._training_rows = None
                 if built:  # as the constructor built it (n_classes given)
                     self._build(MAX_SIGMA)

@@ -104,6 +104,22 @@ def test_the_next_train_starts_from_the_learnt_biases(monkeypatch, tmp_path):
     assert np.std(udt.model.output.layer.b.value) < np.std(first) + 0.5 * np.std(udt.prior_shift)
 
 
+def test_a_first_train_that_fails_after_the_shift_keeps_none(monkeypatch):
+    # the network goes with the failed first train, and the shift it had added with it
+    rows = _popular(3000, 0, n_users=50, n_classes=20)
+
+    def fail(model):
+        raise RuntimeError("after the shift")
+
+    monkeypatch.setattr(udt_module, "can_pin", fail)
+    udt = sb.UniversalDeepTransformer({"user": sb.types.text(), "item": sb.types.categorical()}, target="item")
+    try:
+        udt.train(rows, verbose=False)
+    except RuntimeError:
+        pass
+    assert udt.model is None and udt.prior_shift is None
+
+
 def test_a_class_introduced_after_the_shift_is_taken_out_with_the_others(monkeypatch):
     # introduce_label fits the new neuron against the shifted biases: it takes the live
     # classes' mean shift, so the next train does not start it lower against them
