@@ -126,7 +126,7 @@ PRIOR_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
 # of a few hundred chose it worse). On text of 10-300 classes (20 sets, seeds 0-1) accuracy
 # +0.21 points on average, 29 runs up, 11 down, the worst -0.29; clothing's class_name +0.4
 # to +0.8; 100,000 short texts -0.2. Not for typed tables without text, whose epochs are
-# averaged: 4 multi-class tables -0.32 (docs/automl.md, "Rare classes of a dense output")
+# averaged: 4 multi-class tables -0.33 (docs/automl.md, "Rare classes of a dense output")
 DENSE_PRIOR_WEIGHT = -0.25
 # output values a block where rows are scored densely outside the model's own top-k
 SCORE_BLOCK_VALUES = 1 << 24
