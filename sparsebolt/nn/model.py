@@ -915,7 +915,8 @@ class Model:
             nodes[name] = layer_cls(name=name, **kwargs)(*[nodes[x] for x in spec["inputs"]])
         opt = dict(config["optimizer"])
         optimizer = OPTIMIZERS[opt.pop("name")](**opt)
-        return cls(inputs, nodes[config["output"]], loss=LOSSES[config["loss"]["name"]](), optimizer=optimizer,
+        loss = dict(config["loss"])
+        return cls(inputs, nodes[config["output"]], loss=LOSSES[loss.pop("name")](**loss), optimizer=optimizer,
                    seed=config["seed"], build=build)
 
     def get_state(self, optimizer_state: bool = True) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
