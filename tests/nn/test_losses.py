@@ -35,6 +35,17 @@ def _labels(rows, vals):
     return lab
 
 
+def _finite_differences(ref, z, rows, vals):
+    """d ref / dz by central differences."""
+    fd = np.zeros_like(z)
+    for idx in np.ndindex(z.shape):
+        zp, zm = z.copy(), z.copy()
+        zp[idx] += 1e-6
+        zm[idx] -= 1e-6
+        fd[idx] = (ref(zp, rows, vals) - ref(zm, rows, vals)) / 2e-6
+    return fd
+
+
 @pytest.mark.parametrize("loss_cls, ref, act", [(sb.CategoricalCrossEntropy, _ce_ref, "softmax"),
                                                 (sb.BinaryCrossEntropy, _bce_ref, "sigmoid")])
 def test_dense_loss_and_gradient(loss_cls, ref, act):
@@ -46,13 +57,7 @@ def test_dense_loss_and_gradient(loss_cls, ref, act):
     out = Value.dense(a.astype(np.float32))
     loss, dz = loss_cls()(out, _labels(rows, vals))
     assert loss == pytest.approx(ref(z, rows, vals), rel=1e-5)
-    fd = np.zeros_like(z)
-    for idx in np.ndindex(z.shape):
-        zp, zm = z.copy(), z.copy()
-        zp[idx] += 1e-6
-        zm[idx] -= 1e-6
-        fd[idx] = (ref(zp, rows, vals) - ref(zm, rows, vals)) / 2e-6
-    np.testing.assert_allclose(dz.reshape(z.shape), fd, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(dz.reshape(z.shape), _finite_differences(ref, z, rows, vals), rtol=1e-4, atol=1e-6)
 
 
 def test_multi_label_softmax_target_weighs_each_label_equally():
@@ -95,13 +100,7 @@ def test_label_smoothing_loss_and_gradient_against_finite_differences(e):
     loss, dz = sb.CategoricalCrossEntropy(label_smoothing=e)(Value.dense(_softmax(z).astype(np.float32)),
                                                              _labels(rows, vals))
     assert loss == pytest.approx(ref(z, rows, vals), rel=1e-5)
-    fd = np.zeros_like(z)
-    for idx in np.ndindex(z.shape):
-        zp, zm = z.copy(), z.copy()
-        zp[idx] += 1e-6
-        zm[idx] -= 1e-6
-        fd[idx] = (ref(zp, rows, vals) - ref(zm, rows, vals)) / 2e-6
-    np.testing.assert_allclose(dz.reshape(z.shape), fd, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(dz.reshape(z.shape), _finite_differences(ref, z, rows, vals), rtol=1e-4, atol=1e-6)
     # no smoothing is the plain loss
     plain = sb.CategoricalCrossEntropy(label_smoothing=0.0)(Value.dense(_softmax(z).astype(np.float32)),
                                                              _labels(rows, vals))
