@@ -1095,8 +1095,7 @@ class UniversalDeepTransformer:
             counts = train_data.label_counts if streamed else _label_counts(train_data.labels, dim)
             history.prior_weight = self._adjust_for_prior(val, counts, watched)
         elif removed is not None:  # nothing decided a shift again: the last one goes back
-            self.model.output.layer.b.value[:removed.shape[0]] += removed
-            self.prior_shift = removed
+            self._add_prior_shift(removed)
         if auto and held is not None and self.featurizer.target_tracker() is not None:
             history.history_weight, history.history_excluded = self._choose_neighbors(data, held, val, watched)
         if can_pin(self.model):  # streamed: one more pass over the file
@@ -1228,9 +1227,14 @@ class UniversalDeepTransformer:
         """Add ``weight * prior`` (float32[outputs]) to the output biases and keep it as
         ``prior_shift``; returns ``weight``."""
         if weight:
-            self.prior_shift = np.float32(weight) * prior
-            self.model.output.layer.b.value += self.prior_shift
+            self._add_prior_shift(np.float32(weight) * prior)
         return weight
+
+    def _add_prior_shift(self, shift):
+        """Add ``shift`` (float32[n], n at most the outputs) to the first n output biases and
+        keep it as ``prior_shift``."""
+        self.model.output.layer.b.value[:shift.shape[0]] += shift
+        self.prior_shift = shift
 
     def _remove_prior_shift(self):
         """Take the last automatic train's ``prior_shift`` out of the output biases before

@@ -26,8 +26,12 @@ class Loss:
         dz = np.empty(output.vals.size, dtype=np.float32)
         out_ids = output.ids if output.ids is not None else np.zeros(0, dtype=np.int32)
         loss = self._kernel(output.flat(), output.row_offsets(), out_ids, output.is_dense,
-                            labels.offsets, labels.ids, labels.vals, dz)
+                            labels.offsets, labels.ids, labels.vals, dz, *self._kernel_params())
         return float(loss), dz
+
+    def _kernel_params(self) -> tuple:
+        """The kernel's arguments after ``dz``: the loss's own settings."""
+        return ()
 
     def get_config(self) -> dict[str, Any]:
         """The loss's name, JSON-able (a model file rebuilds the loss from it).
@@ -66,12 +70,8 @@ class CategoricalCrossEntropy(Loss):
         only without smoothing, which the fused kernel does not know."""
         return self.label_smoothing == 0.0
 
-    def __call__(self, output: Value, labels: Labels) -> tuple[float, np.ndarray]:
-        dz = np.empty(output.vals.size, dtype=np.float32)
-        out_ids = output.ids if output.ids is not None else np.zeros(0, dtype=np.int32)
-        loss = self._kernel(output.flat(), output.row_offsets(), out_ids, output.is_dense, labels.offsets,
-                            labels.ids, labels.vals, dz, np.float32(self.label_smoothing))
-        return float(loss), dz
+    def _kernel_params(self) -> tuple:
+        return (np.float32(self.label_smoothing),)
 
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
