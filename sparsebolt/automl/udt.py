@@ -35,7 +35,7 @@ from ..train.callbacks import EarlyStopping
 from ..train.inference import shifted_hits, update_metrics
 from ..train.inference import top_k as top_outputs
 from ..train.metrics import WIDE_OUTPUT, Accuracy, NegativeLogLoss, NegativeMAE, Precision, Recall, make_metric
-from ..train.schedules import WarmupDecay, WarmupPlateau
+from ..train.schedules import Replay, WarmupDecay, WarmupPlateau
 from . import types as T
 from ._persist import featurizer_state, set_featurizer_state
 from .featurize import Featurizer, LabelMap, category, parse_times, warn_unknown_labels
@@ -170,6 +170,12 @@ BINARY_MAX_HELD_OUT, BINARY_MIN_HELD_MINORITY = 2_500, 250
 # of 50-1,412 classes, the generated 1,700 and clothing's class_name: +0.2 on average against
 # a twentieth or a tenth; docs/automl.md, "How many rows to hold out")
 CLASSES_FRACTION, CLASSES_MIN_HELD_OUT, CLASSES_MAX_HELD_OUT, CLASSES_HELD_OUT_PER_CLASS = 0.025, 1_000, 2_500, 10
+# where the held-out rows are at least this share of the rows (at most 20,000 rows), a dense
+# output of more than two classes over text is trained anew on every row for the epochs the
+# held-out rows kept, each at its rate and batch (sb.train.Replay): the held-out rows were a
+# tenth or a twentieth of what the classes learn from (docs/automl.md, "Training again on
+# every row")
+REFIT_HELD_OUT_SHARE = 0.05
 # multiply-adds of dense evaluation per epoch that the held-out slice may cost
 VALIDATION_BUDGET = 2e11
 _OWNER = "UniversalDeepTransformer"
@@ -667,6 +673,16 @@ class UniversalDeepTransformer:
         on ``model``): ``predict``, ``evaluate`` and the rest refuse one that has not."""
         return self.model is not None and not self._rebuildable
 
+    @property
+    def _dense_text_classes(self):
+        """Whether the output is a dense softmax of more than two classes, one a row, the model
+        has a text input and no next-item target: the outputs ``DENSE_PRIOR_WEIGHT`` and
+        ``REFIT_HELD_OUT_SHARE`` were measured on."""
+        f = self.featurizer
+        return (self.output_activation == "softmax" and not self.regression and not self._binary
+                and self.output_sparsity >= 1.0 and bool(f.text_columns)
+                and self.data_types[self.target].delimiter is None and f.target_tracker() is None)
+
     def _build(self, sigma):
         """The network; ``sigma`` the numbers' initial frequency spread (``_sigma``)."""
         n_out = self.n_classes
@@ -1027,6 +1043,7 @@ class UniversalDeepTransformer:
             if batch_size is None:
                 most = EXTREME_BATCH if self._extreme_steps else BATCH_SIZE
                 batch_size = train_data.batch_size = _batch_size(n_rows - n_val, most)
+            every_row = train_data
             if n_val:
                 val = train_data.subset(held[0], batch_size=2048, shuffle=False)
                 train_data = train_data.subset(held[1], seed=self.seed)
@@ -1043,6 +1060,9 @@ class UniversalDeepTransformer:
             if self.featurizer.node_column is not None:
                 self.index_nodes(validation)
             val = self._dataset(validation, "eval", 2048)
+        refit = (auto and learning_rate is None and validation is None and not streamed and not callbacks
+                 and val is not None and n_val >= REFIT_HELD_OUT_SHARE * n_rows and self.model.steps == 0
+                 and self._dense_text_classes)
         callbacks = list(callbacks)
         tie_breaker = None
         watched = None
@@ -1084,6 +1104,10 @@ class UniversalDeepTransformer:
         history = self.model.train(train_data, epochs=epochs, learning_rate=learning_rate, validation=val,
                                    metrics=metrics, callbacks=callbacks, verbose=verbose,
                                    label_augmentation=label_augmentation)
+        if refit and history.best_epoch:
+            train_data = every_row
+            history.refit_epochs = self._refit(train_data, learning_rate, history.best_epoch, sigma, verbose,
+                                               label_augmentation)
         self.center, self.reference = self._mean_embedding(train_data)
         self.background = self._background(data, first)
         if val is not None and self._binary:
@@ -1101,6 +1125,18 @@ class UniversalDeepTransformer:
         if can_pin(self.model):  # streamed: one more pass over the file
             self.model.prepare_sparse_inference(train_data, verbose=False)
         return history
+
+    def _refit(self, data, plateau, epochs, sigma, verbose, label_augmentation):
+        """Build the network anew and train it on ``data`` (every row, the held-out ones too)
+        for the first ``epochs`` of the automatic training that ``plateau`` (its
+        ``WarmupPlateau``) scheduled, each at the rate and batch growth it had
+        (``REFIT_HELD_OUT_SHARE``). Returns ``epochs``."""
+        self._build(sigma)
+        self._untrained_build = False
+        replay = Replay(plateau.peak, plateau.warmup_steps, plateau.settings[:epochs])
+        self.model.train(data, epochs=epochs, learning_rate=replay, verbose=verbose,
+                         label_augmentation=label_augmentation)
+        return epochs
 
     @property
     def _auto_rate(self):
@@ -1209,11 +1245,7 @@ class UniversalDeepTransformer:
             return 0.0
         prior = np.log1p(counts).astype(np.float32)
         if layer.sparsity >= 1.0:
-            f = self.featurizer
-            if (not f.text_columns or self.data_types[self.target].delimiter is not None
-                    or f.target_tracker() is not None):
-                return 0.0
-            return self._shift_biases(DENSE_PRIOR_WEIGHT, prior)
+            return self._shift_biases(DENSE_PRIOR_WEIGHT, prior) if self._dense_text_classes else 0.0
         if not isinstance(make_metric(metric), (Precision, Recall, Accuracy)):
             return 0.0
         weights = np.asarray(PRIOR_WEIGHTS, dtype=np.float32)

@@ -2,7 +2,7 @@
 from the model graph)."""
 from .callbacks import Callback, EarlyStopping, History
 from .metrics import METRICS, make_metric
-from .schedules import Constant, Schedule, WarmupDecay, WarmupPlateau
+from .schedules import Constant, Replay, Schedule, WarmupDecay, WarmupPlateau
 
-__all__ = ["Callback", "EarlyStopping", "History", "METRICS", "make_metric", "Constant", "Schedule", "WarmupDecay",
-           "WarmupPlateau"]
+__all__ = ["Callback", "EarlyStopping", "History", "METRICS", "make_metric", "Constant", "Replay", "Schedule",
+           "WarmupDecay", "WarmupPlateau"]

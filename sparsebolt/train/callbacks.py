@@ -112,6 +112,10 @@ class History(Callback):
         0.0.
     history_excluded : bool
         The same: whether its ranking leaves the user's past items out, chosen so; else False.
+    refit_epochs : int
+        The UniversalDeepTransformer's automatic training that trained its network anew on
+        every row, the held-out ones too (``sb.train.Replay``): for how many epochs (the
+        ``epochs`` logs are the first training's, on the rows not held out); else 0.
     """
 
     def __init__(self) -> None:
@@ -121,6 +125,7 @@ class History(Callback):
         self.prior_weight = 0.0
         self.history_weight = 0.0
         self.history_excluded = False
+        self.refit_epochs = 0
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float], model: Model) -> None:
         self.epochs.append(dict(logs))

@@ -45,6 +45,11 @@ class Schedule:
         """
 
 
+def _warm(rate, warmup_steps, step):
+    """``rate`` at ``step``, ramped linearly over the first ``warmup_steps``."""
+    return rate * ((step + 1) / warmup_steps if step < warmup_steps else 1.0)
+
+
 class Constant(Schedule):
     """The same learning rate at every step (what a number given to ``train`` becomes).
 
@@ -143,6 +148,9 @@ class WarmupPlateau(Schedule):
     ----------
     stop_training : bool
         Set at a plateau that ``min_scale`` stops; ``train`` stops after that epoch.
+    settings : list of (float, int)
+        The rate's share of ``peak`` and the batch growth of each epoch so far and of the
+        next, from which ``Replay`` trains the same epochs again.
 
     Raises
     ------
@@ -175,13 +183,17 @@ class WarmupPlateau(Schedule):
         self.scale, self.best, self.best_tie, self.wait, self.batch_growth = 1.0, -math.inf, -math.inf, 0, 1
         self.stop_training = False
         self.step = -1  # the last step asked for
+        self.settings = [(self.scale, self.batch_growth)]
 
     def __call__(self, step: int) -> float:
         self.step = step
-        ramp = (step + 1) / self.warmup_steps if step < self.warmup_steps else 1.0
-        return self.peak * self.scale * ramp
+        return _warm(self.peak * self.scale, self.warmup_steps, step)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        self._follow(logs)
+        self.settings.append((self.scale, self.batch_growth))
+
+    def _follow(self, logs):
         better, value, tie = improves(logs, "WarmupPlateau", self.monitor, self.tie_breaker, self.best,
                                       self.best_tie, self.min_delta, self.tie_min_delta)
         # a flat epoch while the rate still rises is no plateau: lowering the rate then cut
@@ -249,3 +261,48 @@ def as_schedule(learning_rate: float | Schedule) -> Schedule:
         return learning_rate
     check_float("train", "learning_rate", learning_rate, 0.0, low_open=True)
     return Constant(learning_rate)
+
+
+class Replay(Schedule):
+    """The rates and batch sizes of a ``WarmupPlateau`` run again, epoch by epoch, with no
+    validation metric to follow: the same linear warm-up to ``peak`` over ``warmup_steps``,
+    then epoch ``e`` at ``peak * settings[e][0]`` with ``settings[e][1]`` times the data's
+    own batch size (the last setting for any epoch after them). The UniversalDeepTransformer
+    trains anew on every row with it, held-out ones included, for the epochs its held-out
+    rows kept.
+
+    Parameters
+    ----------
+    peak : float
+        The rate after warm-up, > 0.
+    warmup_steps : int
+        Steps of the linear warm-up; 0 starts at ``peak``.
+    settings : list of (float, int)
+        Each epoch's share of ``peak``, in (0, 1], and batch growth, an int >= 1
+        (``WarmupPlateau.settings``).
+    """
+
+    def __init__(self, peak: float, warmup_steps: int, settings: list[tuple[float, int]]) -> None:
+        self.peak = check_float("Replay", "peak", peak, 0.0, low_open=True)
+        self.warmup_steps = check_int("Replay", "warmup_steps", warmup_steps, 0)
+        pairs = list(settings) if isinstance(settings, (list, tuple)) else []
+        if not pairs or not all(isinstance(p, (list, tuple)) and len(p) == 2 and isinstance(p[0], (int, float))
+                                and 0.0 < p[0] <= 1.0 and isinstance(p[1], int) and p[1] >= 1 for p in pairs):
+            raise ValueError(f"The 'settings' parameter of Replay must be a non-empty list of (share of the peak "
+                             f"in (0, 1], batch growth int >= 1) pairs. Got {settings!r} instead.")
+        self.settings = [(float(scale), int(growth)) for scale, growth in pairs]
+        self.max_batch_growth = max(growth for _, growth in self.settings)
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the first epoch's setting."""
+        self.scale, self.batch_growth = self.settings[0]
+
+    def __call__(self, step: int) -> float:
+        return _warm(self.peak * self.scale, self.warmup_steps, step)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        self.scale, self.batch_growth = self.settings[min(epoch + 1, len(self.settings) - 1)]
+
+    def __repr__(self):
+        return f"Replay(peak={self.peak}, warmup_steps={self.warmup_steps}, settings={self.settings})"

@@ -66,18 +66,23 @@ def _dense_fit(rows, weight, monkeypatch, user=None, **target):
 
 def test_a_dense_output_lowers_frequent_classes_by_a_fixed_weight(monkeypatch):
     # the held-out rows choose nothing: the same training, then each bias moved by the
-    # fixed weight times log(1 + the class's rows trained on, the held-out ones left out)
+    # fixed weight times log(1 + the class's rows trained on: every row, as the network was
+    # trained again on them all; the held-out ones left out where it was not)
     rows = _popular(3000, 0, n_users=50, n_classes=20)
-    udt, history = _dense_fit(rows, -0.25, monkeypatch)
-    plain, plain_history = _dense_fit(rows, 0.0, monkeypatch)
-    assert udt.model.output.layer.sparsity == 1.0
-    assert history.prior_weight == -0.25 and plain_history.prior_weight == 0.0
-    counts = np.bincount([udt.featurizer.labels.index[r["item"]] for r in rows], minlength=udt.n_classes)
-    shift = udt.model.output.layer.b.value - plain.model.output.layer.b.value
-    trained = np.expm1(shift.astype(np.float64) / -0.25)
-    np.testing.assert_allclose(trained, np.round(trained), atol=0.05)
-    assert np.all(np.round(trained) <= counts) and np.round(trained).sum() == history.epochs[0]["samples"]
-    assert np.corrcoef(shift, counts)[0, 1] < -0.9
+    for share in (udt_module.REFIT_HELD_OUT_SHARE, 1.0):
+        monkeypatch.setattr(udt_module, "REFIT_HELD_OUT_SHARE", share)
+        udt, history = _dense_fit(rows, -0.25, monkeypatch)
+        plain, plain_history = _dense_fit(rows, 0.0, monkeypatch)
+        assert udt.model.output.layer.sparsity == 1.0
+        assert history.prior_weight == -0.25 and plain_history.prior_weight == 0.0
+        assert (history.refit_epochs == history.best_epoch) == (share < 1.0)  # 300 of 3,000 rows held out
+        counts = np.bincount([udt.featurizer.labels.index[r["item"]] for r in rows], minlength=udt.n_classes)
+        shift = udt.model.output.layer.b.value - plain.model.output.layer.b.value
+        trained = np.expm1(shift.astype(np.float64) / -0.25)
+        np.testing.assert_allclose(trained, np.round(trained), atol=0.05)
+        rows_trained = len(rows) if history.refit_epochs else history.epochs[0]["samples"]
+        assert np.all(np.round(trained) <= counts) and np.round(trained).sum() == rows_trained
+        assert np.corrcoef(shift, counts)[0, 1] < -0.9
 
 
 def test_the_next_train_starts_from_the_learnt_biases(monkeypatch, tmp_path):

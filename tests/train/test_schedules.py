@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import sparsebolt as sb
-from sparsebolt.train import Constant, EarlyStopping, WarmupDecay, WarmupPlateau
+from sparsebolt.train import Constant, EarlyStopping, Replay, WarmupDecay, WarmupPlateau
 
 from ..io.helpers import same_weights
 from ..synthetic import clustered, small_model
@@ -251,6 +251,26 @@ def test_warmup_plateau_grows_the_batch_before_it_lowers_the_rate():
     assert seen == [(1, 1e-2), (2, 1e-2), (4, 1e-2), (4, 5e-3), (4, 5e-3), (4, 2.5e-3)]
     with pytest.raises(ValueError, match="The 'max_batch_growth' parameter of WarmupPlateau"):
         WarmupPlateau(1e-2, 0, "val_auc", max_batch_growth=0)
+
+
+def test_replay_trains_a_plateau_runs_epochs_again_without_its_metric():
+    # the first run follows the held-out metric; the replay, given every epoch's setting,
+    # takes the same rates and batch sizes on data with no validation (the later epochs'
+    # settings are the same, whatever the metric does then)
+    data, val = clustered(n=640, batch_size=32, seed=0), clustered(n=200, batch_size=200, seed=1)
+    plateau = WarmupPlateau(4e-3, warmup_steps=15, monitor="val_precision@1", patience=1, max_batch_growth=4)
+    first = small_model().train(data, epochs=8, learning_rate=plateau, validation=val, metrics=["precision@1"],
+                                verbose=False)
+    assert len(plateau.settings) == 9 and plateau.settings[0] == (1.0, 1)
+    assert len(set(plateau.settings)) > 1  # the run grew its batch or lowered its rate
+    replay = Replay(plateau.peak, plateau.warmup_steps, plateau.settings[:6])
+    again = small_model().train(data, epochs=6, learning_rate=replay, verbose=False)
+    for key in ("learning_rate", "batches", "samples"):
+        assert again[key] == first[key][:6]
+    with pytest.raises(ValueError, match="The 'settings' parameter of Replay must be a non-empty list"):
+        Replay(1e-3, 0, [(1.0, 1), (0.0, 1)])
+    with pytest.raises(ValueError, match="The 'settings' parameter of Replay"):
+        Replay(1e-3, 0, [])
 
 
 def test_warmup_plateau_stops_training_below_its_min_scale():

@@ -1,0 +1,89 @@
+"""Automatic training of a dense output of more than two classes over text, where the
+held-out rows are a large share of the rows, trains the network again on every row for the
+epochs the held-out rows kept, replaying each epoch's rate and batch."""
+import numpy as np
+import pytest
+
+import sparsebolt as sb
+import sparsebolt.automl.udt as udt_module
+from sparsebolt.train import Replay, WarmupPlateau
+
+
+def _rows(n=3000, n_classes=20, seed=0):
+    """A row's class is its user's favorite (of three words naming the user) two times in
+    three, else a random one: a text model learns it from the words."""
+    rng = np.random.default_rng(seed)
+    users = rng.integers(0, 60, n)
+    favorite = np.random.default_rng(99).integers(0, n_classes, 60)
+    labels = np.where(rng.random(n) < 2 / 3, favorite[users], rng.integers(0, n_classes, n))
+    return [{"text": f"user{u} group{u % 7} team{u % 11}", "label": f"c{c}"} for u, c in zip(users, labels)]
+
+
+@pytest.fixture
+def trains(monkeypatch):
+    """Each Model.train call's rows, epochs and schedule."""
+    seen = []
+    train = sb.Model.train
+
+    def recording(self, data, *args, **kwargs):
+        seen.append((data.n_samples, kwargs.get("epochs"), kwargs.get("learning_rate"), self))
+        return train(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(sb.Model, "train", recording)
+    return seen
+
+
+def _udt(**kwargs):
+    types = {"text": sb.types.text(), "label": sb.types.categorical()}
+    return sb.UniversalDeepTransformer(types, target="label", **kwargs)
+
+
+def test_a_small_text_set_trains_again_on_every_row_for_the_kept_epochs(trains):
+    rows = _rows()
+    udt = _udt()
+    history = udt.train(rows, verbose=False)
+    (held_n, held_epochs, plateau, first), (all_n, epochs, replay, second) = trains
+    assert held_n == 2700 and all_n == 3000  # 300 of 3,000 rows held out: a tenth
+    assert isinstance(plateau, WarmupPlateau) and isinstance(replay, Replay)
+    assert history.best_epoch < len(history.epochs) and epochs == history.refit_epochs == history.best_epoch
+    assert replay.settings == plateau.settings[:epochs] and replay.peak == plateau.peak
+    assert replay.warmup_steps == plateau.warmup_steps
+    # the network kept is the one trained on every row, built anew with the same seed
+    assert udt.model is second is not first and second.steps > 0
+    assert history.epochs[0]["samples"] == 2700  # the logs are the first training's
+    again = _udt()
+    again.train(rows, verbose=False)
+    for a, b in zip(udt.model.layers, again.model.layers):
+        for p, q in zip(a.parameters(), b.parameters()):
+            np.testing.assert_array_equal(p.value, q.value)
+
+
+@pytest.mark.parametrize("case", ["share", "validation", "epochs", "streamed", "callbacks", "binary", "sparse",
+                                  "no_text", "trained"])
+def test_no_second_training_elsewhere(case, trains, monkeypatch, tmp_path):
+    rows = _rows()
+    kwargs, udt = {}, _udt()
+    if case == "share":  # a tenth held out, under a share of a fifth
+        monkeypatch.setattr(udt_module, "REFIT_HELD_OUT_SHARE", 0.2)
+    elif case == "validation":
+        kwargs["validation"] = _rows(500, seed=1)
+    elif case == "epochs":
+        kwargs["epochs"] = 3
+    elif case == "streamed":
+        path = tmp_path / "rows.csv"
+        path.write_text("text,label\n" + "".join(f"{r['text']},{r['label']}\n" for r in rows))
+        rows, kwargs["max_in_memory_rows"] = path, 1000
+    elif case == "callbacks":
+        kwargs["callbacks"] = [sb.Callback()]
+    elif case == "binary":
+        rows = [dict(r, label=f"c{int(r['label'][1:]) % 2}") for r in rows]
+    elif case == "sparse":
+        udt = _udt(sparsity=0.5)
+    elif case == "no_text":
+        udt = sb.UniversalDeepTransformer({"text": sb.types.categorical(), "label": sb.types.categorical()},
+                                          target="label")
+    elif case == "trained":  # a second automatic train goes on from the trained network
+        udt.train(rows, verbose=False)
+        trains.clear()
+    history = udt.train(rows, verbose=False, **kwargs)
+    assert len(trains) == 1 and history.refit_epochs == 0
