@@ -871,7 +871,10 @@ class UniversalDeepTransformer:
         to its output bias (``History.prior_weight``): for a sparse softmax output the weight
         its held-out rows choose (it lifts frequent classes), for a dense one of more than two
         classes, one a row, with a text input and no next-item target, ``DENSE_PRIOR_WEIGHT``
-        (-0.25: it lowers them).
+        (-0.25: it lowers them). Such a dense output whose held-out rows are at least
+        ``REFIT_HELD_OUT_SHARE`` of the rows (in memory, on a network this train built, with
+        no ``callbacks``) is first trained anew on every row for the epochs the held-out rows
+        kept, each at its rate and batch (``History.refit_epochs``; ``sb.train.Replay``).
 
         Parameters
         ----------
