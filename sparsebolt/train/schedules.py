@@ -3,6 +3,7 @@ epoch's logs, so a schedule may follow the validation metric as well as the step
 from __future__ import annotations
 
 import math
+import numbers
 
 from .._validation import check_float, check_int
 
@@ -43,6 +44,10 @@ class Schedule:
             The epoch's logs, ``val_<metric>`` entries included (see
             ``Callback.on_epoch_end``).
         """
+
+
+def _number(value, kind):
+    return isinstance(value, kind) and not isinstance(value, bool)
 
 
 def _warm(rate, warmup_steps, step):
@@ -286,8 +291,9 @@ class Replay(Schedule):
         self.peak = check_float("Replay", "peak", peak, 0.0, low_open=True)
         self.warmup_steps = check_int("Replay", "warmup_steps", warmup_steps, 0)
         pairs = list(settings) if isinstance(settings, (list, tuple)) else []
-        if not pairs or not all(isinstance(p, (list, tuple)) and len(p) == 2 and isinstance(p[0], (int, float))
-                                and 0.0 < p[0] <= 1.0 and isinstance(p[1], int) and p[1] >= 1 for p in pairs):
+        if not pairs or not all(isinstance(p, (list, tuple)) and len(p) == 2 and _number(p[0], numbers.Real)
+                                and 0.0 < p[0] <= 1.0 and _number(p[1], numbers.Integral) and p[1] >= 1
+                                for p in pairs):
             raise ValueError(f"The 'settings' parameter of Replay must be a non-empty list of (share of the peak "
                              f"in (0, 1], batch growth int >= 1) pairs. Got {settings!r} instead.")
         self.settings = [(float(scale), int(growth)) for scale, growth in pairs]

@@ -164,7 +164,8 @@ def test_streamed_rows_take_the_prior_from_the_counts_of_the_rows_trained_on(mon
     seen = []
     adjust = udt_module.UniversalDeepTransformer._adjust_for_prior
     monkeypatch.setattr(udt_module.UniversalDeepTransformer, "_adjust_for_prior",
-                        lambda self, val, counts, metric: seen.append(counts) or adjust(self, val, counts, metric))
+                        lambda self, val, counts, metric, weight=None: seen.append(counts)
+                        or adjust(self, val, counts, metric, weight))
     udt = sb.UniversalDeepTransformer({"user": sb.types.categorical(), "item": sb.types.categorical()},
                                       target="item")
     history = udt.train(path, verbose=False, max_in_memory_rows=8192)

@@ -1,4 +1,4 @@
-"""Automatic training of a dense output of more than two classes over text, where the
+"""Automatic training of a softmax output of more than two classes over text, where the
 held-out rows are a large share of the rows, trains the network again on every row for the
 epochs the held-out rows kept, replaying each epoch's rate and batch."""
 import numpy as np
@@ -58,8 +58,62 @@ def test_a_small_text_set_trains_again_on_every_row_for_the_kept_epochs(trains):
             np.testing.assert_array_equal(p.value, q.value)
 
 
-@pytest.mark.parametrize("case", ["share", "validation", "epochs", "streamed", "callbacks", "binary", "sparse",
-                                  "no_text", "trained"])
+def test_a_sparse_output_takes_the_prior_its_held_out_rows_chose_before_the_second_training(trains,
+                                                                                           monkeypatch):
+    # chosen afterwards, the held-out rows would judge a network trained on them
+    seen = []
+    adjust = udt_module.UniversalDeepTransformer._adjust_for_prior
+
+    def recording(self, val, counts, metric, weight=None):
+        taken = adjust(self, val, counts, metric, weight)
+        seen.append((self.model, counts.copy(), weight, taken))
+        return taken
+
+    monkeypatch.setattr(udt_module.UniversalDeepTransformer, "_adjust_for_prior", recording)
+    monkeypatch.setattr(udt_module, "PRIOR_WEIGHTS", (0.5, 1.0))  # either lifts: one is taken
+    rows = _rows()
+    udt = _udt(sparsity=0.5)
+    history = udt.train(rows, verbose=False)
+    (_, _, _, first), (_, epochs, _, second) = trains
+    assert udt.model is second and udt.output_sparsity == 0.5 and epochs == history.refit_epochs > 0
+    (on_first, held_counts, given, chosen), (on_second, counts, weight, taken) = seen
+    assert on_first is first and given is None and chosen in (0.5, 1.0) and held_counts.sum() == 2700
+    assert on_second is second and weight == taken == chosen == history.prior_weight and counts.sum() == 3000
+    np.testing.assert_allclose(udt.prior_shift, np.float32(chosen) * np.log1p(counts).astype(np.float32))
+
+
+@pytest.mark.parametrize("diverged", [False, True])
+def test_the_first_network_stays_when_the_second_training_is_interrupted_or_diverges(trains, monkeypatch,
+                                                                                     diverged):
+    step = sb.Model.train_step
+
+    def failing(self, batch, learning_rate):
+        if len(trains) == 2 and self.steps == 5:  # 5 steps into the second training
+            if not diverged:
+                raise KeyboardInterrupt
+            self.output.layer.W.value[0, 0] = np.nan
+        return step(self, batch, learning_rate)
+
+    monkeypatch.setattr(sb.Model, "train_step", failing)
+    monkeypatch.setattr(udt_module, "PRIOR_WEIGHTS", (0.5, 1.0))
+    udt = _udt(sparsity=0.5)
+    if diverged:
+        with pytest.warns(RuntimeWarning, match="not all finite"):
+            history = udt.train(_rows(), verbose=False)
+        assert history.refit_epochs == 0 and np.isfinite(udt.model.output.layer.W.value).all()
+        # the weight chosen before, once, for the rows the first network trained on
+        trained = np.expm1(udt.prior_shift.astype(np.float64) / history.prior_weight)
+        np.testing.assert_allclose(trained, np.round(trained), atol=0.05)
+        assert np.round(trained).sum() == 2700
+    else:
+        with pytest.raises(KeyboardInterrupt):
+            udt.train(_rows(), verbose=False)
+        assert udt.prior_shift is None
+    assert udt.model is trains[0][3] and udt.trained
+
+
+@pytest.mark.parametrize("case", ["share", "validation", "epochs", "streamed", "callbacks", "binary", "no_text",
+                                  "trained", "temporal"])
 def test_no_second_training_elsewhere(case, trains, monkeypatch, tmp_path):
     rows = _rows()
     kwargs, udt = {}, _udt()
@@ -77,11 +131,16 @@ def test_no_second_training_elsewhere(case, trains, monkeypatch, tmp_path):
         kwargs["callbacks"] = [sb.Callback()]
     elif case == "binary":
         rows = [dict(r, label=f"c{int(r['label'][1:]) % 2}") for r in rows]
-    elif case == "sparse":
-        udt = _udt(sparsity=0.5)
     elif case == "no_text":
         udt = sb.UniversalDeepTransformer({"text": sb.types.categorical(), "label": sb.types.categorical()},
                                           target="label")
+    elif case == "temporal":  # the held-out rows are the latest, a tenth up to 10,000: not measured
+        rows = [dict(r, day=f"2020-{1 + i * 12 // 3000:02d}-{1 + i % 28:02d}", user=f"u{i % 50}",
+                     shop=f"s{i % 13}") for i, r in enumerate(rows)]
+        udt = sb.UniversalDeepTransformer({"text": sb.types.text(), "day": sb.types.date(),
+                                           "user": sb.types.categorical(), "shop": sb.types.categorical(),
+                                           "label": sb.types.categorical()}, target="label",
+                                          temporal_tracking={"user": ["shop"]})
     elif case == "trained":  # a second automatic train goes on from the trained network
         udt.train(rows, verbose=False)
         trains.clear()

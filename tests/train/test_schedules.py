@@ -269,8 +269,10 @@ def test_replay_trains_a_plateau_runs_epochs_again_without_its_metric():
         assert again[key] == first[key][:6]
     with pytest.raises(ValueError, match="The 'settings' parameter of Replay must be a non-empty list"):
         Replay(1e-3, 0, [(1.0, 1), (0.0, 1)])
-    with pytest.raises(ValueError, match="The 'settings' parameter of Replay"):
-        Replay(1e-3, 0, [])
+    for bad in ([], [(True, 1)], [(1.0, True)], [(1.0, 1.5)], [(1.0,)], "x"):
+        with pytest.raises(ValueError, match="The 'settings' parameter of Replay"):
+            Replay(1e-3, 0, bad)
+    assert Replay(1e-3, 0, [(np.float32(0.5), np.int64(2))]).settings == [(0.5, 2)]
 
 
 def test_warmup_plateau_stops_training_below_its_min_scale():
