@@ -170,12 +170,13 @@ BINARY_MAX_HELD_OUT, BINARY_MIN_HELD_MINORITY = 2_500, 250
 # of 50-1,412 classes, the generated 1,700 and clothing's class_name: +0.2 on average against
 # a twentieth or a tenth; docs/automl.md, "How many rows to hold out")
 CLASSES_FRACTION, CLASSES_MIN_HELD_OUT, CLASSES_MAX_HELD_OUT, CLASSES_HELD_OUT_PER_CLASS = 0.025, 1_000, 2_500, 10
-# where the held-out rows are at least this share of the rows (at most 20,000 rows), a softmax
-# output of more than two classes over text is trained anew on every row for the epochs the
-# held-out rows kept, each at its rate and batch (sb.train.Replay): the held-out rows were a
-# tenth or a twentieth of what the classes learn from. Text of 10-500 classes, seeds 0-3:
-# +0.33 points over 68 runs of dense outputs, +0.30 on 500 hypernyms, +1.3 on wordnet_2k's
-# 2,000 classes (sparse), at 1.3-2x the fit (docs/automl.md, "Training again on every row")
+# where the held-out rows are at least this share of the rows (at most 20,000 rows; a binary
+# target's 50,000, more with a rare class), a softmax output over text is trained anew on
+# every row for the epochs the held-out rows kept, each at its rate and batch
+# (sb.train.Replay): the held-out rows were a tenth or a twentieth of what the classes learn
+# from. Text of 10-500 classes, seeds 0-3: +0.33 points over 68 runs of dense outputs, +0.30
+# on 500 hypernyms, +1.3 on wordnet_2k's 2,000 classes (sparse); binary, 12 sets, seeds 0-1:
+# AUC +0.14 (22 of 24 up); at 1.3-2x the fit (docs/automl.md, "Training again on every row")
 REFIT_HELD_OUT_SHARE = 0.05
 # multiply-adds of dense evaluation per epoch that the held-out slice may cost
 VALIDATION_BUDGET = 2e11
@@ -675,20 +676,18 @@ class UniversalDeepTransformer:
         return self.model is not None and not self._rebuildable
 
     @property
-    def _text_classes(self):
-        """Whether the output is a softmax of more than two classes, one a row, the model has a
-        text input and no next-item target: the outputs ``REFIT_HELD_OUT_SHARE`` was measured
-        on."""
+    def _text_labels(self):
+        """Whether the output is a softmax over classes, one a row, the model has a text input
+        and no next-item target: the outputs ``REFIT_HELD_OUT_SHARE`` was measured on."""
         f = self.featurizer
-        return (self.output_activation == "softmax" and not self.regression and not self._binary
-                and bool(f.text_columns) and self.data_types[self.target].delimiter is None
-                and f.target_tracker() is None)
+        return (self.output_activation == "softmax" and not self.regression and bool(f.text_columns)
+                and self.data_types[self.target].delimiter is None and f.target_tracker() is None)
 
     @property
     def _dense_text_classes(self):
-        """``_text_classes`` with a dense output: the outputs ``DENSE_PRIOR_WEIGHT`` was
-        measured on."""
-        return self._text_classes and self.output_sparsity >= 1.0
+        """``_text_labels`` of more than two classes with a dense output: the outputs
+        ``DENSE_PRIOR_WEIGHT`` was measured on."""
+        return self._text_labels and not self._binary and self.output_sparsity >= 1.0
 
     def _build(self, sigma):
         """The network; ``sigma`` the numbers' initial frequency spread (``_sigma``)."""
@@ -878,12 +877,13 @@ class UniversalDeepTransformer:
         to its output bias (``History.prior_weight``): for a sparse softmax output the weight
         its held-out rows choose (it lifts frequent classes), for a dense one of more than two
         classes, one a row, with a text input and no next-item target, ``DENSE_PRIOR_WEIGHT``
-        (-0.25: it lowers them). A softmax output of more than two classes, one a row, over a
-        text input without a next-item target, whose held-out rows are at least
+        (-0.25: it lowers them). A softmax output of one class a row over a text input,
+        without a next-item target or temporal tracking, whose held-out rows are at least
         ``REFIT_HELD_OUT_SHARE`` of the rows (in memory, on a network this train built, with
         no ``callbacks``), is first trained anew on every row for the epochs the held-out rows
         kept, each at its rate and batch (``History.refit_epochs``; ``sb.train.Replay``; a
-        sparse output's weight is chosen before, on the first training's network).
+        sparse output's weight and a binary target's calibration are fitted before, with the
+        first training's network).
 
         Parameters
         ----------
@@ -1074,7 +1074,7 @@ class UniversalDeepTransformer:
             val = self._dataset(validation, "eval", 2048)
         refit = (auto and learning_rate is None and validation is None and not streamed and not callbacks
                  and val is not None and n_val >= REFIT_HELD_OUT_SHARE * n_rows and self.model.steps == 0
-                 and self._text_classes and not self.temporal_tracking)
+                 and self._text_labels and not self.temporal_tracking)
         callbacks = list(callbacks)
         tie_breaker = None
         watched = None
@@ -1116,8 +1116,10 @@ class UniversalDeepTransformer:
         history = self.model.train(train_data, epochs=epochs, learning_rate=learning_rate, validation=val,
                                    metrics=metrics, callbacks=callbacks, verbose=verbose,
                                    label_augmentation=label_augmentation)
-        chosen = None
+        chosen = calibration = None
         if refit and history.best_epoch:
+            if self._binary:  # fitted on the held-out rows before they are trained on
+                calibration = self._fit_calibration(val)
             if self.model.output.layer.sparsity < 1.0:  # the held-out rows choose before they are trained on
                 chosen = self._adjust_for_prior(val, _label_counts(train_data.labels, self.model.output.layer.dim),
                                                 watched)
@@ -1129,7 +1131,7 @@ class UniversalDeepTransformer:
         self.center, self.reference = self._mean_embedding(train_data)
         self.background = self._background(data, first)
         if val is not None and self._binary:
-            self._decide_by_calibration(*self._fit_calibration(val))
+            self._decide_by_calibration(*(calibration or self._fit_calibration(val)))
         else:  # an earlier fit's slope would scale the new weights' margins
             self.calibration = (1.0, 0.0)
         if auto and val is not None:

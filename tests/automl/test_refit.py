@@ -1,6 +1,6 @@
-"""Automatic training of a softmax output of more than two classes over text, where the
-held-out rows are a large share of the rows, trains the network again on every row for the
-epochs the held-out rows kept, replaying each epoch's rate and batch."""
+"""Automatic training of a softmax output over text, where the held-out rows are a large
+share of the rows, trains the network again on every row for the epochs the held-out rows
+kept, replaying each epoch's rate and batch."""
 import numpy as np
 import pytest
 
@@ -82,6 +82,26 @@ def test_a_sparse_output_takes_the_prior_its_held_out_rows_chose_before_the_seco
     np.testing.assert_allclose(udt.prior_shift, np.float32(chosen) * np.log1p(counts).astype(np.float32))
 
 
+def test_a_binary_target_takes_the_calibration_fitted_with_the_first_network(trains, monkeypatch):
+    # fitted afterwards, the held-out rows would calibrate a network trained on them
+    seen = []
+    fit = udt_module.UniversalDeepTransformer._fit_calibration
+
+    def recording(self, val):
+        found = fit(self, val)
+        seen.append((self.model, found))
+        return found
+
+    monkeypatch.setattr(udt_module.UniversalDeepTransformer, "_fit_calibration", recording)
+    rows = [dict(r, label=f"c{int(r['label'][1:]) % 2}") for r in _rows()]
+    udt = _udt()
+    history = udt.train(rows, verbose=False)
+    (held_n, _, _, first), (all_n, epochs, _, second) = trains
+    assert held_n < all_n == 3000 and udt.model is second and epochs == history.refit_epochs > 0
+    ((on, (a, c)),) = seen
+    assert on is first and a > 0 and udt.calibration == (a, 0.0)
+
+
 @pytest.mark.parametrize("diverged", [False, True])
 def test_the_first_network_stays_when_the_second_training_is_interrupted_or_diverges(trains, monkeypatch,
                                                                                      diverged):
@@ -112,8 +132,8 @@ def test_the_first_network_stays_when_the_second_training_is_interrupted_or_dive
     assert udt.model is trains[0][3] and udt.trained
 
 
-@pytest.mark.parametrize("case", ["share", "validation", "epochs", "streamed", "callbacks", "binary", "no_text",
-                                  "trained", "temporal"])
+@pytest.mark.parametrize("case", ["share", "validation", "epochs", "streamed", "callbacks", "no_text", "trained",
+                                  "temporal"])
 def test_no_second_training_elsewhere(case, trains, monkeypatch, tmp_path):
     rows = _rows()
     kwargs, udt = {}, _udt()
@@ -129,8 +149,6 @@ def test_no_second_training_elsewhere(case, trains, monkeypatch, tmp_path):
         rows, kwargs["max_in_memory_rows"] = path, 1000
     elif case == "callbacks":
         kwargs["callbacks"] = [sb.Callback()]
-    elif case == "binary":
-        rows = [dict(r, label=f"c{int(r['label'][1:]) % 2}") for r in rows]
     elif case == "no_text":
         udt = sb.UniversalDeepTransformer({"text": sb.types.categorical(), "label": sb.types.categorical()},
                                           target="label")
