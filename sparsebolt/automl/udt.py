@@ -171,13 +171,16 @@ BINARY_MAX_HELD_OUT, BINARY_MIN_HELD_MINORITY = 2_500, 250
 # a twentieth or a tenth; docs/automl.md, "How many rows to hold out")
 CLASSES_FRACTION, CLASSES_MIN_HELD_OUT, CLASSES_MAX_HELD_OUT, CLASSES_HELD_OUT_PER_CLASS = 0.025, 1_000, 2_500, 10
 # where the held-out rows are at least this share of the rows (at most 20,000 rows; a binary
-# target's 50,000, more with a rare class), a softmax output over text is trained anew on
-# every row for the epochs the held-out rows kept, each at its rate and batch
-# (sb.train.Replay): the held-out rows were a tenth or a twentieth of what the classes learn
-# from. Text of 10-500 classes, seeds 0-3: +0.33 points over 68 runs of dense outputs, +0.30
-# on 500 hypernyms, +1.3 on wordnet_2k's 2,000 classes (sparse); binary, 12 sets, seeds 0-1:
-# AUC +0.14 (22 of 24 up); at 1.3-2x the fit (docs/automl.md, "Training again on every row")
+# target's 50,000), a softmax output over text is trained anew on every row for the epochs
+# the held-out rows kept, each at its rate and batch (sb.train.Replay): the held-out rows
+# were a tenth or a twentieth of what the classes learn from. Text of 10-500 classes, seeds
+# 0-3: +0.33 points over 68 runs of dense outputs, +0.30 on 500 hypernyms, +1.3 on
+# wordnet_2k's 2,000 classes (sparse); binary, 12 sets, seeds 0-1: AUC +0.14 (22 of 24 up);
+# at 1.3-2x the fit (docs/automl.md, "Training again on every row")
 REFIT_HELD_OUT_SHARE = 0.05
+# nor above this many rows: only a binary target with a rare class holds out a twentieth or
+# more of more rows (up to 10,000 of 200,000), which no measured set did, at twice the fit
+REFIT_MAX_ROWS = 50_000
 # multiply-adds of dense evaluation per epoch that the held-out slice may cost
 VALIDATION_BUDGET = 2e11
 _OWNER = "UniversalDeepTransformer"
@@ -1046,7 +1049,7 @@ class UniversalDeepTransformer:
                 index.score_always(index.always, on=False)
         if self.featurizer.node_column is not None:
             self.index_nodes(data)
-        val = None
+        val = every_row = None
         own_batch = batch_size is None  # only a batch size chosen here grows
         if not streamed:
             train_data = self._dataset(data, "train", batch_size or BATCH_SIZE, shuffle=shuffle)
@@ -1073,8 +1076,10 @@ class UniversalDeepTransformer:
                 self.index_nodes(validation)
             val = self._dataset(validation, "eval", 2048)
         refit = (auto and learning_rate is None and validation is None and not streamed and not callbacks
-                 and val is not None and n_val >= REFIT_HELD_OUT_SHARE * n_rows and self.model.steps == 0
-                 and self._text_labels and not self.temporal_tracking)
+                 and val is not None and n_val >= REFIT_HELD_OUT_SHARE * n_rows and n_rows <= REFIT_MAX_ROWS
+                 and self.model.steps == 0 and self._text_labels and not self.temporal_tracking)
+        if not refit:  # not kept beside the rows trained on
+            every_row = None
         callbacks = list(callbacks)
         tie_breaker = None
         watched = None
@@ -1150,8 +1155,9 @@ class UniversalDeepTransformer:
         """Build the network anew and train it on ``data`` (every row, the held-out ones too)
         for the first ``epochs`` of the automatic training that ``plateau`` (its
         ``WarmupPlateau``) scheduled, each at the rate and batch growth it had
-        (``REFIT_HELD_OUT_SHARE``). Returns ``epochs``, or 0 where the new network's weights
-        are not all finite (training diverged), which keeps the first one."""
+        (``REFIT_HELD_OUT_SHARE``). Returns ``epochs``, or 0 where that training fails or its
+        weights are not all finite (diverged), which keeps the first network with a warning
+        (an interrupt keeps it too, and goes on up)."""
         first, shift = self.model, self.prior_shift
         try:
             self._build(sigma)
@@ -1159,14 +1165,17 @@ class UniversalDeepTransformer:
             replay = Replay(plateau.peak, plateau.warmup_steps, plateau.settings[:epochs])
             self.model.train(data, epochs=epochs, learning_rate=replay, verbose=verbose,
                              label_augmentation=label_augmentation)
-        except BaseException:  # an interrupt too: the first training's network, not a part-trained one
+            failed = None if all(np.isfinite(p.value).all() for p in self.model.parameters()) else \
+                "its weights are not all finite (training diverged)"
+        except Exception as e:  # out of memory with both networks, say: the first one stands
+            failed = f"{type(e).__name__}: {e}"
+        except BaseException:  # an interrupt: the first network, not a part-trained one
             self.model, self.prior_shift, self._untrained_build = first, shift, False
             raise
-        if all(np.isfinite(p.value).all() for p in self.model.parameters()):
+        if failed is None:
             return epochs
-        warnings.warn(f"{_OWNER}.train: the weights of the network trained again on every row are not all finite "
-                      f"(training diverged): the one trained on the rows not held out is kept.", RuntimeWarning,
-                      stacklevel=3)
+        warnings.warn(f"{_OWNER}.train: training again on every row failed ({failed}); the network trained on "
+                      f"the rows not held out is kept.", RuntimeWarning, stacklevel=4)
         self.model, self.prior_shift, self._untrained_build = first, shift, False
         return 0
 

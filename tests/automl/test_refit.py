@@ -102,43 +102,49 @@ def test_a_binary_target_takes_the_calibration_fitted_with_the_first_network(tra
     assert on is first and a > 0 and udt.calibration == (a, 0.0)
 
 
-@pytest.mark.parametrize("diverged", [False, True])
-def test_the_first_network_stays_when_the_second_training_is_interrupted_or_diverges(trains, monkeypatch,
-                                                                                     diverged):
+@pytest.mark.parametrize("failure", ["interrupt", "error", "diverged"])
+def test_the_first_network_stays_when_the_second_training_is_interrupted_fails_or_diverges(trains, monkeypatch,
+                                                                                           failure):
     step = sb.Model.train_step
 
     def failing(self, batch, learning_rate):
         if len(trains) == 2 and self.steps == 5:  # 5 steps into the second training
-            if not diverged:
+            if failure == "interrupt":
                 raise KeyboardInterrupt
+            if failure == "error":
+                raise MemoryError("both networks")
             self.output.layer.W.value[0, 0] = np.nan
         return step(self, batch, learning_rate)
 
     monkeypatch.setattr(sb.Model, "train_step", failing)
     monkeypatch.setattr(udt_module, "PRIOR_WEIGHTS", (0.5, 1.0))
     udt = _udt(sparsity=0.5)
-    if diverged:
-        with pytest.warns(RuntimeWarning, match="not all finite"):
+    if failure == "interrupt":
+        with pytest.raises(KeyboardInterrupt):
+            udt.train(_rows(), verbose=False)
+        assert udt.prior_shift is None
+    else:
+        with pytest.warns(RuntimeWarning, match="training again on every row failed") as warned:
             history = udt.train(_rows(), verbose=False)
+        assert warned[0].filename == __file__  # the caller's line
+        assert ("MemoryError: both networks" if failure == "error" else "not all finite") in str(warned[0].message)
         assert history.refit_epochs == 0 and np.isfinite(udt.model.output.layer.W.value).all()
         # the weight chosen before, once, for the rows the first network trained on
         trained = np.expm1(udt.prior_shift.astype(np.float64) / history.prior_weight)
         np.testing.assert_allclose(trained, np.round(trained), atol=0.05)
         assert np.round(trained).sum() == 2700
-    else:
-        with pytest.raises(KeyboardInterrupt):
-            udt.train(_rows(), verbose=False)
-        assert udt.prior_shift is None
     assert udt.model is trains[0][3] and udt.trained
 
 
-@pytest.mark.parametrize("case", ["share", "validation", "epochs", "streamed", "callbacks", "no_text", "trained",
-                                  "temporal"])
+@pytest.mark.parametrize("case", ["share", "rows", "validation", "epochs", "streamed", "callbacks", "no_text",
+                                  "trained", "temporal"])
 def test_no_second_training_elsewhere(case, trains, monkeypatch, tmp_path):
     rows = _rows()
     kwargs, udt = {}, _udt()
     if case == "share":  # a tenth held out, under a share of a fifth
         monkeypatch.setattr(udt_module, "REFIT_HELD_OUT_SHARE", 0.2)
+    elif case == "rows":  # more rows than measured
+        monkeypatch.setattr(udt_module, "REFIT_MAX_ROWS", 2999)
     elif case == "validation":
         kwargs["validation"] = _rows(500, seed=1)
     elif case == "epochs":
