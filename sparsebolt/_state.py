@@ -51,12 +51,17 @@ def meta_int(owner, meta, key, low=0, optional=False):
     return value
 
 
+def take_vector(owner, arrays, key, dtype, low=None, high=None):
+    """``take`` of a 1-D array of any length."""
+    arr = arrays.get(key)
+    length = arr.shape[0] if isinstance(arr, np.ndarray) and arr.ndim == 1 else -1
+    return take(owner, arrays, key, (length,), dtype, low, high)
+
+
 def take_rows(owner, arrays, key, n_rows):
     """``arrays[key]``, the increasing int64 ids of some of ``n_rows`` rows (those of an
     array saved by its rows), checked; a ValueError naming ``owner`` and the key otherwise."""
-    rows = arrays.get(key)
-    length = rows.shape[0] if isinstance(rows, np.ndarray) and rows.ndim == 1 else -1
-    rows = take(owner, arrays, key, (length,), np.int64, 0, n_rows)
+    rows = take_vector(owner, arrays, key, np.int64, 0, n_rows)
     if np.any(np.diff(rows) <= 0):
         raise ValueError(f"The array {key!r} of {owner} must hold increasing row ids.")
     return rows

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Sequence, Union
 
 import numpy as np
 
-from .._state import prefixed, take, unprefixed
+from .._state import prefixed, take, take_vector, unprefixed
 from .._validation import _fail, check_choice, check_float, check_int, check_type
 from ..data.batch import Batch, Labels, SparseDataset, csr_value, slice_rows
 from ..data.csr import concat_csr
@@ -2597,8 +2597,8 @@ class UniversalDeepTransformer:
             if "center" in ours:
                 udt.center = np.array(take(_OWNER, ours, "center", (model.layer("embedding").dim,), np.float32))
             if "reference/labels" in ours:  # files saved before it have none
-                labels = ours["reference/labels"]
-                n = labels.shape[0] if isinstance(labels, np.ndarray) and labels.ndim == 1 else -1
+                labels = np.array(take_vector(_OWNER, ours, "reference/labels", np.int32, 0, model.output.layer.dim))
+                n = labels.shape[0]
                 hidden = np.array(take(_OWNER, ours, "reference/hidden", (n, model.layer("embedding").dim), np.float16))
                 if not np.isfinite(hidden).all():
                     raise ValueError("its kept training rows ('reference/hidden') must be finite")
@@ -2607,18 +2607,15 @@ class UniversalDeepTransformer:
                     weights = np.array(take(_OWNER, ours, "reference/weights", (n,), np.float32))
                     if not (np.isfinite(weights).all() and (weights >= 0).all() and (weights <= 1).all()):
                         raise ValueError("its kept training rows' weights ('reference/weights') must be in [0, 1]")
-                udt.reference = (hidden, np.array(take(_OWNER, ours, "reference/labels", (n,), np.int32, 0,
-                                                       model.output.layer.dim)), weights)
+                udt.reference = (hidden, labels, weights)
             if "calibration" in ours:
                 a, c = take(_OWNER, ours, "calibration", (2,), np.float64).tolist()
                 if not (np.isfinite(a) and np.isfinite(c)):
                     raise ValueError(f"its probability calibration must be finite, not {(a, c)}")
                 udt.calibration = (a, c)
             if "prior_shift" in ours:  # files saved before it have none
-                shift = ours["prior_shift"]
-                n = shift.shape[0] if isinstance(shift, np.ndarray) and shift.ndim == 1 else -1
-                udt.prior_shift = np.array(take(_OWNER, ours, "prior_shift", (n,), np.float32))
-                if not (np.isfinite(udt.prior_shift).all() and n <= model.output.layer.dim):
+                udt.prior_shift = np.array(take_vector(_OWNER, ours, "prior_shift", np.float32))
+                if not (np.isfinite(udt.prior_shift).all() and udt.prior_shift.shape[0] <= model.output.layer.dim):
                     raise ValueError(f"its output biases' shift ('prior_shift') must be finite and at most "
                                      f"{model.output.layer.dim} long")
             if "background" in saved:  # files saved before it have none
