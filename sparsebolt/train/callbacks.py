@@ -211,6 +211,103 @@ def _rebuild_unfrozen_tables(model: Model) -> None:
             layer.index.rebuild(layer.W.value)
 
 
+class _EpochMean:
+    """One epoch's weights (a ``snapshot`` of the rows the run's data can move, when the
+    engine knows them) and the float64 sum of them and of the later epochs' weights added."""
+
+    def __init__(self):
+        self.saved, self.total, self.count = None, None, 0
+
+    @property
+    def started(self):
+        return self.saved is not None
+
+    def start(self, model):
+        rows = model.trained_rows() if model.trained_rows is not None else None
+        self.saved = snapshot(model, self.saved, rows)
+        self.total, self.count = None, 1
+
+    def add(self, model):
+        params, _, taken = self.saved
+        if self.total is None:  # the first epoch's weights start it
+            self.total = {name: value.astype(np.float64) for name, value in params.items()}
+        for p in model.parameters():
+            self.total[p.name] += p.value[taken[p.name]] if p.name in taken else p.value
+        self.count += 1
+
+    def put_back(self, model, diverged):
+        """Put the mean back into ``model`` (the first epoch's weights, warning ``diverged``,
+        where it is not all finite), its tables rebuilt from it unless frozen; returns over
+        how many epochs the weights put back are the mean."""
+        count = self.count
+        if self.total is not None:
+            if all(np.isfinite(total).all() for total in self.total.values()):
+                params = self.saved[0]
+                for name, total in self.total.items():
+                    np.divide(total, count, out=total)
+                    params[name][...] = total
+            else:
+                warnings.warn(diverged, RuntimeWarning, stacklevel=3)
+                count = 1
+        restore(model, self.saved)
+        if count > 1:
+            _rebuild_unfrozen_tables(model)
+        self.saved, self.total = None, None
+        return count
+
+
+class AverageWeights(Callback):
+    """At the end of training, put back the mean of the weights of epoch ``start`` and of
+    every epoch trained after it (stochastic weight averaging, Izmailov et al. 2018), as
+    ``EarlyStopping(average=True)`` does from its best epoch: for a run of a fixed number of
+    epochs, such as a ``Replay`` of one that stopped early, which averages from the epoch
+    the early stop kept. The hash tables are then rebuilt from the mean, but frozen ones
+    stay as they were (``pin_labels`` or ``prepare_sparse_inference`` afterwards pins labels
+    for the mean). A mean that is not finite (training diverged after epoch ``start``) is
+    not put back: epoch ``start``'s weights are, with a warning. A run of fewer than
+    ``start`` epochs keeps its last weights.
+
+    Parameters
+    ----------
+    start : int
+        The first epoch averaged, 1-based, counted within the ``train`` call.
+
+    Attributes
+    ----------
+    averaged_epochs : int
+        Over how many epochs the weights put back are the mean; 0 before training ends or
+        when it ended before epoch ``start``.
+
+    Raises
+    ------
+    ValueError
+        For a ``start`` that is not an int of at least 1.
+    """
+
+    def __init__(self, start: int) -> None:
+        self.start = check_int("AverageWeights", "start", start, 1)
+        self._mean, self.averaged_epochs = _EpochMean(), 0
+
+    def on_train_begin(self, model: Model) -> None:
+        self._mean, self.averaged_epochs = _EpochMean(), 0
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float], model: Model) -> None:
+        if epoch + 1 == self.start:
+            self._mean.start(model)
+        elif self._mean.started:
+            self._mean.add(model)
+
+    def on_train_end(self, model: Model) -> None:
+        if self._mean.started:
+            self.averaged_epochs = self._mean.put_back(
+                model, f"AverageWeights: the weights of the {self._mean.count - 1} epochs after epoch {self.start} "
+                       f"are not all finite (training diverged): epoch {self.start}'s weights are put back, not the "
+                       f"mean.")
+
+    def __repr__(self):
+        return f"AverageWeights(start={self.start}, averaged_epochs={self.averaged_epochs})"
+
+
 class EarlyStopping(Callback):
     """Stop training when a validation value has stopped improving.
 
@@ -287,10 +384,9 @@ class EarlyStopping(Callback):
 
     def _reset(self):
         self.stop_training = False
-        self.best, self.best_tie, self.best_epoch, self.wait, self._saved = -math.inf, -math.inf, None, 0, None
-        # the sum of the weights of the best epoch and those after it (float64, the rows
-        # the snapshot keeps), and how many
-        self._sum, self._summed, self.averaged_epochs = None, 0, 0
+        self.best, self.best_tie, self.best_epoch, self.wait = -math.inf, -math.inf, None, 0
+        # the best epoch's weights, and the sum of them and of the later epochs'
+        self._mean, self.averaged_epochs = _EpochMean(), 0
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float], model: Model) -> None:
         better, value, tie = improves(logs, "EarlyStopping", self.monitor, self.tie_breaker, self.best,
@@ -298,13 +394,10 @@ class EarlyStopping(Callback):
         if better:
             self.best, self.best_tie, self.best_epoch, self.wait = value, tie, epoch + 1, 0
             if self.restore_best_weights:
-                # the rows the run's data can move (Engine.run), when it knows them
-                rows = model.trained_rows() if model.trained_rows is not None else None
-                self._saved = snapshot(model, self._saved, rows)
-                self._sum, self._summed = None, 1
+                self._mean.start(model)
             return
-        if self.average and self._saved is not None:
-            self._add_to_sum(model)
+        if self.average and self._mean.started:
+            self._mean.add(model)
         if math.isnan(value) and self.best_epoch is None and self.wait == 0:
             warnings.warn(f"EarlyStopping: {self.monitor} is NaN after epoch {epoch + 1} (a metric over held-out "
                           f"rows it cannot score, such as 'auc' over one class): a NaN epoch never counts as an "
@@ -315,32 +408,13 @@ class EarlyStopping(Callback):
         if self.wait >= self.patience:
             self.stop_training = True
 
-    def _add_to_sum(self, model):
-        params, _, taken = self._saved
-        if self._sum is None:  # the best epoch's weights start it
-            self._sum = {name: value.astype(np.float64) for name, value in params.items()}
-        for p in model.parameters():
-            self._sum[p.name] += p.value[taken[p.name]] if p.name in taken else p.value
-        self._summed += 1
-
     def on_train_end(self, model: Model) -> None:
-        if self._saved is not None:
-            self.averaged_epochs = self._summed if self.average else 0
-            if self._sum is not None:
-                if all(np.isfinite(total).all() for total in self._sum.values()):
-                    params = self._saved[0]
-                    for name, total in self._sum.items():
-                        np.divide(total, self._summed, out=total)
-                        params[name][...] = total
-                else:
-                    warnings.warn(f"EarlyStopping: the weights of the {self._summed - 1} epochs after the best "
-                                  f"(epoch {self.best_epoch}) are not all finite (training diverged): the best "
-                                  f"epoch's weights are put back, not the mean.", RuntimeWarning, stacklevel=2)
-                    self.averaged_epochs = 1
-            restore(model, self._saved)
-            if self.averaged_epochs > 1:
-                _rebuild_unfrozen_tables(model)
-            self._saved, self._sum = None, None
+        if self._mean.started:
+            averaged = self._mean.put_back(
+                model, f"EarlyStopping: the weights of the {self._mean.count - 1} epochs after the best (epoch "
+                       f"{self.best_epoch}) are not all finite (training diverged): the best epoch's weights are "
+                       f"put back, not the mean.")
+            self.averaged_epochs = averaged if self.average else 0
 
     def __repr__(self):
         return (f"EarlyStopping(monitor={self.monitor!r}, patience={self.patience}, tie_breaker={self.tie_breaker!r}, "

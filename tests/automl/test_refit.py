@@ -1,12 +1,13 @@
 """Automatic training of a softmax output over text, where the held-out rows are a large
 share of the rows, trains the network again on every row for the epochs the held-out rows
-kept, replaying each epoch's rate and batch."""
+kept, replaying each epoch's rate and batch; so does a typed table's binary or numerical
+target, for every epoch, keeping the same epochs' mean."""
 import numpy as np
 import pytest
 
 import sparsebolt as sb
 import sparsebolt.automl.udt as udt_module
-from sparsebolt.train import Replay, WarmupPlateau
+from sparsebolt.train import AverageWeights, Replay, WarmupPlateau
 
 
 def _rows(n=3000, n_classes=20, seed=0):
@@ -136,8 +137,48 @@ def test_the_first_network_stays_when_the_second_training_is_interrupted_fails_o
     assert udt.model is trains[0][3] and udt.trained
 
 
+def _table(n=3000, numerical=False, seed=0):
+    """Typed columns alone: a number and a category decide the target, with noise."""
+    rng = np.random.default_rng(seed)
+    x, k = rng.normal(size=n), rng.integers(0, 8, n)
+    score = x + (k % 3) - 1 + rng.normal(scale=0.5, size=n)
+    y = score if numerical else np.where(score > 0, "yes", "no")
+    types = {"x": sb.types.numerical(), "k": sb.types.categorical(),
+             "y": sb.types.numerical() if numerical else sb.types.categorical()}
+    return types, [{"x": float(a), "k": f"k{b}", "y": c} for a, b, c in zip(x, k, y)]
+
+
+@pytest.mark.parametrize("numerical", [False, True])
+def test_a_typed_table_trains_again_for_every_epoch_and_keeps_the_same_epochs_mean(numerical, monkeypatch):
+    seen = []
+    train = sb.Model.train
+
+    def recording(self, data, *args, **kwargs):
+        seen.append((data.n_samples, kwargs, self))
+        return train(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(sb.Model, "train", recording)
+    types, rows = _table(numerical=numerical)
+    udt = sb.UniversalDeepTransformer(types, target="y")
+    history = udt.train(rows, verbose=False)
+    (held_n, first_kwargs, first), (all_n, kwargs, second) = seen
+    assert held_n == 2700 and all_n == 3000 and udt.model is second is not first
+    # the first training's weights are the mean of its kept epoch and the later ones: so are these
+    assert 1 < history.averaged_epochs == len(history.epochs) - history.best_epoch + 1
+    assert kwargs["epochs"] == history.refit_epochs == len(history.epochs)
+    plateau, replay = first_kwargs["learning_rate"], kwargs["learning_rate"]
+    assert isinstance(replay, Replay) and replay.settings == plateau.settings[:len(history.epochs)]
+    (mean,) = kwargs["callbacks"]
+    assert isinstance(mean, AverageWeights) and mean.start == history.best_epoch
+    assert mean.averaged_epochs == history.averaged_epochs
+    again = sb.UniversalDeepTransformer(types, target="y")
+    again.train(rows, verbose=False)
+    for p, q in zip(udt.model.parameters(), again.model.parameters()):
+        np.testing.assert_array_equal(p.value, q.value)
+
+
 @pytest.mark.parametrize("case", ["share", "rows", "validation", "epochs", "streamed", "callbacks", "no_text",
-                                  "trained", "temporal"])
+                                  "trained", "temporal", "table_rows"])
 def test_no_second_training_elsewhere(case, trains, monkeypatch, tmp_path):
     rows = _rows()
     kwargs, udt = {}, _udt()
@@ -155,9 +196,13 @@ def test_no_second_training_elsewhere(case, trains, monkeypatch, tmp_path):
         rows, kwargs["max_in_memory_rows"] = path, 1000
     elif case == "callbacks":
         kwargs["callbacks"] = [sb.Callback()]
-    elif case == "no_text":
+    elif case == "no_text":  # a typed table of more than two classes
         udt = sb.UniversalDeepTransformer({"text": sb.types.categorical(), "label": sb.types.categorical()},
                                           target="label")
+    elif case == "table_rows":  # a binary table of more rows than measured
+        monkeypatch.setattr(udt_module, "REFIT_MAX_TABLE_ROWS", 2999)
+        types, rows = _table()
+        udt = sb.UniversalDeepTransformer(types, target="y")
     elif case == "temporal":  # the held-out rows are the latest, a tenth up to 10,000: not measured
         rows = [dict(r, day=f"2020-{1 + i * 12 // 3000:02d}-{1 + i % 28:02d}", user=f"u{i % 50}",
                      shop=f"s{i % 13}") for i, r in enumerate(rows)]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import sparsebolt as sb
-from sparsebolt.train import Constant, EarlyStopping, Replay, WarmupDecay, WarmupPlateau
+from sparsebolt.train import AverageWeights, Constant, EarlyStopping, Replay, WarmupDecay, WarmupPlateau
 
 from ..io.helpers import same_weights
 from ..synthetic import clustered, small_model
@@ -200,6 +200,45 @@ def test_averaging_puts_back_the_best_epoch_when_later_ones_diverged():
     with pytest.raises(ValueError, match="'average' parameter of EarlyStopping must be False when "
                                          "restore_best_weights is False"):
         EarlyStopping("val_x", restore_best_weights=False, average=True)
+
+
+@pytest.mark.parametrize("spread", [1, 10])
+def test_average_weights_keeps_the_mean_from_its_epoch_on_as_early_stopping_does(spread, one_thread):
+    data = _spread(clustered(n=640, n_features=40, batch_size=128), spread)
+    model = small_model(n_features=40 * spread, sparsity=1.0, hidden=16)
+    script, mean = _Scripted([0.0] * 5), AverageWeights(3)
+    model.train(data, epochs=5, learning_rate=1e-2, callbacks=[script, mean], verbose=False)
+    assert mean.averaged_epochs == 3
+    for p in model.parameters():
+        expected = np.mean([np.float64(w[p.name]) for w in script.weights[2:5]], axis=0)
+        np.testing.assert_allclose(p.value, expected, rtol=1e-6, atol=1e-7)
+    # the same weights as an early stop whose best epoch is that one
+    again = small_model(n_features=40 * spread, sparsity=1.0, hidden=16)
+    stop = EarlyStopping("val_x", patience=2, average=True)
+    again.train(data, epochs=5, learning_rate=1e-2, callbacks=[_Scripted([0.1, 0.2, 0.5, 0.4, 0.3]), stop],
+                verbose=False)
+    assert stop.best_epoch == 3 and stop.averaged_epochs == 3 and same_weights(model, again)
+
+
+def test_average_weights_of_a_run_that_ends_before_its_epoch_or_diverges():
+    data = clustered(n=640, batch_size=128)
+    model = small_model(sparsity=1.0)
+    script, mean = _Scripted([0.0] * 2), AverageWeights(3)
+    model.train(data, epochs=2, learning_rate=1e-2, callbacks=[script, mean], verbose=False)
+    assert mean.averaged_epochs == 0  # the last weights stay
+    for p in model.parameters():
+        np.testing.assert_array_equal(p.value, script.weights[1][p.name])
+    model = small_model(sparsity=1.0)
+    script, mean = _Diverging([0.0] * 4, at=2), AverageWeights(2)
+    with pytest.warns(RuntimeWarning, match="AverageWeights: the weights of the 2 epochs after epoch 2 are not "
+                                            "all finite.*epoch 2's weights are put back"):
+        model.train(data, epochs=4, learning_rate=1e-2, callbacks=[script, mean], verbose=False)
+    assert mean.averaged_epochs == 1
+    for p in model.parameters():
+        np.testing.assert_array_equal(p.value, script.weights[1][p.name])
+    for bad in (0, 1.5, True):
+        with pytest.raises(ValueError, match="'start' parameter of AverageWeights"):
+            AverageWeights(bad)
 
 
 def test_averaging_with_the_last_epoch_best_keeps_it():
