@@ -183,8 +183,8 @@ REFIT_HELD_OUT_SHARE = 0.05
 REFIT_MAX_ROWS = 50_000
 # a typed table's binary or numerical target (no text, no graph) trains again too, up to this
 # many rows, every epoch of the first training replayed and the same ones averaged: the 52
-# binary tables of benchmarks/automl_tabular.py (up to 19,400 training rows) AUC +0.18 points
-# (41 up, 11 down, 3 splits), MAE -0.5% over the four numerical tables it takes; adult
+# binary tables of benchmarks/automl_tabular.py (up to 19,435 training rows) AUC +0.18 points
+# (40 up, 10 down, 3 splits), MAE -0.5% over the four numerical tables it takes; adult
 # income's 32,561 rows the same over seeds 0-3 at 1.8x the fit; tables of more than two
 # classes (wine, digits) lower, so they train once (docs/automl.md, "Training again on every
 # row")
@@ -907,9 +907,11 @@ class UniversalDeepTransformer:
         no ``callbacks``), is first trained anew on every row for the epochs the held-out rows
         kept, each at its rate and batch (``History.refit_epochs``; ``sb.train.Replay``; a
         sparse output's weight and a binary target's calibration are fitted before, with the
-        first training's network); so is a binary or numerical target of typed columns alone
-        of up to ``REFIT_MAX_TABLE_ROWS`` rows, for every epoch the first training ran,
-        keeping the same epochs' mean (``sb.train.AverageWeights``).
+        first training's network); so is a softmax output's binary target or a numerical
+        target of typed columns alone (no text, no graph, no next-item target) of up to
+        ``REFIT_MAX_TABLE_ROWS`` rows, for every epoch the first training ran, keeping the same
+        epochs' mean (``sb.train.AverageWeights``). An interrupt (Ctrl-C) during that second
+        training keeps the first network, finishes it, and goes on up.
 
         Parameters
         ----------
@@ -1144,7 +1146,7 @@ class UniversalDeepTransformer:
         history = self.model.train(train_data, epochs=epochs, learning_rate=learning_rate, validation=val,
                                    metrics=metrics, callbacks=callbacks, verbose=verbose,
                                    label_augmentation=label_augmentation)
-        chosen = calibration = None
+        chosen = calibration = interrupt = None
         if refit and history.best_epoch:
             if self._binary:  # fitted on the held-out rows before they are trained on
                 calibration = self._fit_calibration(val)
@@ -1152,10 +1154,7 @@ class UniversalDeepTransformer:
                 chosen = self._adjust_for_prior(val, _label_counts(train_data.labels, self.model.output.layer.dim),
                                                 watched)
                 self._remove_prior_shift()  # the network kept takes it below
-            # averaged, the first training's mean is of the epochs from the kept one to its last
-            replayed = len(history.epochs) if self._averages_epochs else history.best_epoch
-            history.refit_epochs = self._refit(every_row, learning_rate, replayed, sigma, verbose, label_augmentation,
-                                               history.best_epoch if self._averages_epochs else None)
+            interrupt = self._refit(history, every_row, learning_rate, sigma, verbose, label_augmentation)
             if history.refit_epochs:
                 train_data = every_row
         self.center, self.reference = self._mean_embedding(train_data)
@@ -1174,37 +1173,47 @@ class UniversalDeepTransformer:
             history.history_weight, history.history_excluded = self._choose_neighbors(data, held, val, watched)
         if can_pin(self.model):  # streamed: one more pass over the file
             self.model.prepare_sparse_inference(train_data, verbose=False)
+        if interrupt is not None:
+            raise interrupt
         return history
 
-    def _refit(self, data, plateau, epochs, sigma, verbose, label_augmentation, average_from=None):
+    def _refit(self, history, data, plateau, sigma, verbose, label_augmentation):
         """Build the network anew and train it on ``data`` (every row, the held-out ones too)
-        for the first ``epochs`` of the automatic training that ``plateau`` (its
-        ``WarmupPlateau``) scheduled, each at the rate and batch growth it had
-        (``REFIT_HELD_OUT_SHARE``), keeping the mean of the weights of epoch ``average_from``
-        and the later ones where given (``AverageWeights``). Returns ``epochs``, or 0 where
-        that training fails or its weights are not all finite (diverged), which keeps the
-        first network with a warning (an interrupt keeps it too, and goes on up)."""
+        for the epochs of the automatic training ``history`` kept, each at the rate and batch
+        growth ``plateau`` (its ``WarmupPlateau``) gave it (``REFIT_HELD_OUT_SHARE``); where
+        that training kept the mean of its best epoch and the later ones, for every epoch it
+        ran, keeping the same mean (``AverageWeights``). Sets ``history.refit_epochs`` (0
+        where the training fails or its weights are not all finite, which keeps the first
+        network with a warning) and, averaged, ``history.averaged_epochs``. An interrupt keeps
+        the first network too, and is returned for ``train`` to raise once the model is
+        finished (else None)."""
+        # averaged, the first training's mean is of the epochs from the kept one to its last
+        averaged = self._averages_epochs and history.averaged_epochs > 1
+        epochs = len(history.epochs) if averaged else history.best_epoch
+        callbacks = [AverageWeights(history.best_epoch)] if averaged else []
         first, shift = self.model, self.prior_shift
         try:
             self._build(sigma)
             self._untrained_build = False
             replay = Replay(plateau.peak, plateau.warmup_steps, plateau.settings[:epochs])
             self.model.train(data, epochs=epochs, learning_rate=replay, verbose=verbose,
-                             label_augmentation=label_augmentation,
-                             callbacks=[] if average_from is None else [AverageWeights(average_from)])
+                             label_augmentation=label_augmentation, callbacks=callbacks)
             failed = None if all(np.isfinite(p.value).all() for p in self.model.parameters()) else \
                 "its weights are not all finite (training diverged)"
         except Exception as e:  # out of memory with both networks, say: the first one stands
             failed = f"{type(e).__name__}: {e}"
-        except BaseException:  # an interrupt: the first network, not a part-trained one
+        except BaseException as e:  # an interrupt: the first network, not a part-trained one
             self.model, self.prior_shift, self._untrained_build = first, shift, False
-            raise
+            return e
         if failed is None:
-            return epochs
+            history.refit_epochs = epochs
+            if averaged:
+                history.averaged_epochs = callbacks[0].averaged_epochs
+            return None
         warnings.warn(f"{_OWNER}.train: training again on every row failed ({failed}); the network trained on "
                       f"the rows not held out is kept.", RuntimeWarning, stacklevel=4)
         self.model, self.prior_shift, self._untrained_build = first, shift, False
-        return 0
+        return None
 
     @property
     def _auto_rate(self):

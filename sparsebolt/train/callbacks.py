@@ -265,7 +265,10 @@ class AverageWeights(Callback):
     stay as they were (``pin_labels`` or ``prepare_sparse_inference`` afterwards pins labels
     for the mean). A mean that is not finite (training diverged after epoch ``start``) is
     not put back: epoch ``start``'s weights are, with a warning. A run of fewer than
-    ``start`` epochs keeps its last weights.
+    ``start`` epochs keeps its last weights, and so does a run resumed from a checkpoint
+    after epoch ``start`` (the mean so far is not in the checkpoint). Beside an
+    ``EarlyStopping`` that restores weights, the one of the two listed last puts back its
+    weights last.
 
     Parameters
     ----------
