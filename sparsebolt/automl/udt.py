@@ -1151,9 +1151,8 @@ class UniversalDeepTransformer:
             if self._binary:  # fitted on the held-out rows before they are trained on
                 calibration = self._fit_calibration(val)
             if self.model.output.layer.sparsity < 1.0:  # the held-out rows choose before they are trained on
-                chosen = self._adjust_for_prior(val, _label_counts(train_data.labels, self.model.output.layer.dim),
-                                                watched)
-                self._remove_prior_shift()  # the network kept takes it below
+                chosen = self._prior_weight(val, _label_counts(train_data.labels, self.model.output.layer.dim),
+                                            watched)
             interrupt = self._refit(history, every_row, learning_rate, sigma, verbose, label_augmentation)
             if history.refit_epochs:
                 train_data = every_row
@@ -1309,31 +1308,36 @@ class UniversalDeepTransformer:
                 yield start + lo, h[lo:hi] @ layer.W.value.T + layer.b.value, Labels(offsets, ids)
             start += batch.batch_size
 
-    def _adjust_for_prior(self, val, counts, metric, weight=None):
-        """Add ``w * log(count + 1)`` to each class's output bias, ``count`` its rows trained
-        on (``counts``: float64[outputs], ``_label_counts``; None: unknown). For a sparse
-        softmax output, which learns from sampled classes ("PRIOR_WEIGHTS" above), ``w`` is
-        the one of ``PRIOR_WEIGHTS`` whose scores do best on the held-out rows ``val`` by
-        ``metric`` (a top-k one; a tie keeps the smaller weight); for a dense one of more than
-        two classes, one a row, a text input and no next-item target, ``DENSE_PRIOR_WEIGHT``.
-        ``weight`` given: a sparse output's weight, chosen already (on the held-out rows,
-        before the network was trained again on them). Returns the weight taken."""
-        layer = self.model.output.layer
+    def _prior_weight(self, val, counts, metric):
+        """The weight ``w`` of each class's log training count that ``_adjust_for_prior``
+        adds to its output bias (``counts``: float64[outputs], ``_label_counts``; None:
+        unknown, 0). For a sparse softmax output, which learns from sampled classes
+        ("PRIOR_WEIGHTS" above), the one of ``PRIOR_WEIGHTS`` whose scores do best on the
+        held-out rows ``val`` by ``metric`` (a top-k one; a tie keeps the smaller weight); for
+        a dense one of more than two classes, one a row, a text input and no next-item target,
+        ``DENSE_PRIOR_WEIGHT``; else 0."""
         if counts is None or self.regression or self._binary or self.output_activation != "softmax":
             return 0.0
-        prior = np.log1p(counts).astype(np.float32)
-        if layer.sparsity >= 1.0:
-            return self._shift_biases(DENSE_PRIOR_WEIGHT, prior) if self._dense_text_classes else 0.0
+        if self.model.output.layer.sparsity >= 1.0:
+            return DENSE_PRIOR_WEIGHT if self._dense_text_classes else 0.0
         if not isinstance(make_metric(metric), (Precision, Recall, Accuracy)):
             return 0.0
-        if weight is not None:
-            return self._shift_biases(weight, prior)
+        prior = np.log1p(counts).astype(np.float32)
         weights = np.asarray(PRIOR_WEIGHTS, dtype=np.float32)
         found = [make_metric(metric) for _ in PRIOR_WEIGHTS]
         for _, z, labels in self._held_out_logits(val):
             _count_shifted_hits(found, z, prior, weights, labels)
-        results = [m.result() for m in found]
-        return self._shift_biases(PRIOR_WEIGHTS[int(np.argmax(results))], prior)
+        return PRIOR_WEIGHTS[int(np.argmax([m.result() for m in found]))]
+
+    def _adjust_for_prior(self, val, counts, metric, weight=None):
+        """Add ``w * log(count + 1)`` to each class's output bias, ``count`` its rows trained
+        on (``counts``), ``w`` the ``_prior_weight`` of ``val``, ``counts`` and ``metric``, or
+        ``weight`` where given (a sparse output's, chosen already on the held-out rows, before
+        the network was trained again on them). Returns the weight taken."""
+        if counts is None:
+            return 0.0
+        w = self._prior_weight(val, counts, metric) if weight is None else weight
+        return self._shift_biases(w, np.log1p(counts).astype(np.float32))
 
     def _shift_biases(self, weight, prior):
         """Add ``weight * prior`` (float32[outputs]) to the output biases and keep it as

@@ -63,22 +63,31 @@ def test_a_sparse_output_takes_the_prior_its_held_out_rows_chose_before_the_seco
                                                                                            monkeypatch):
     # chosen afterwards, the held-out rows would judge a network trained on them
     seen = []
-    adjust = udt_module.UniversalDeepTransformer._adjust_for_prior
+    cls = udt_module.UniversalDeepTransformer
+    choose, adjust = cls._prior_weight, cls._adjust_for_prior
 
-    def recording(self, val, counts, metric, weight=None):
+    def choosing(self, val, counts, metric):
+        chosen = choose(self, val, counts, metric)
+        seen.append(("chosen", self.model, counts.copy(), self.model.output.layer.b.value.copy(), chosen))
+        return chosen
+
+    def adjusting(self, val, counts, metric, weight=None):
         taken = adjust(self, val, counts, metric, weight)
-        seen.append((self.model, counts.copy(), weight, taken))
+        seen.append(("taken", self.model, counts.copy(), weight, taken))
         return taken
 
-    monkeypatch.setattr(udt_module.UniversalDeepTransformer, "_adjust_for_prior", recording)
+    monkeypatch.setattr(cls, "_prior_weight", choosing)
+    monkeypatch.setattr(cls, "_adjust_for_prior", adjusting)
     monkeypatch.setattr(udt_module, "PRIOR_WEIGHTS", (0.5, 1.0))  # either lifts: one is taken
     rows = _rows()
     udt = _udt(sparsity=0.5)
     history = udt.train(rows, verbose=False)
     (_, _, _, first), (_, epochs, _, second) = trains
     assert udt.model is second and udt.output_sparsity == 0.5 and epochs == history.refit_epochs > 0
-    (on_first, held_counts, given, chosen), (on_second, counts, weight, taken) = seen
-    assert on_first is first and given is None and chosen in (0.5, 1.0) and held_counts.sum() == 2700
+    (what, on_first, held_counts, biases, chosen), (taken_, on_second, counts, weight, taken) = seen
+    assert what == "chosen" and taken_ == "taken"  # chosen once, taken once: the second is not asked again
+    assert on_first is first and chosen in (0.5, 1.0) and held_counts.sum() == 2700
+    np.testing.assert_array_equal(first.output.layer.b.value, biases)  # the first network's biases untouched
     assert on_second is second and weight == taken == chosen == history.prior_weight and counts.sum() == 3000
     np.testing.assert_allclose(udt.prior_shift, np.float32(chosen) * np.log1p(counts).astype(np.float32))
 
