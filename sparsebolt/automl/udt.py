@@ -16,6 +16,7 @@ import warnings
 from typing import TYPE_CHECKING, Any, Sequence, Union
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .._state import prefixed, take, take_vector, unprefixed
 from .._validation import _fail, check_choice, check_float, check_int, check_type
@@ -911,7 +912,10 @@ class UniversalDeepTransformer:
         target of typed columns alone (no text, no graph, no next-item target) of up to
         ``REFIT_MAX_TABLE_ROWS`` rows, for every epoch the first training ran, keeping the same
         epochs' mean (``sb.train.AverageWeights``). An interrupt (Ctrl-C) during that second
-        training keeps the first network, finishes it, and goes on up.
+        training keeps the first network, finishes it, and goes on up. Such a model has
+        trained on its held-out rows: a later automatic ``train`` on the same rows holds the
+        same ones out again, and stops and calibrates on rows the network has seen; give it
+        ``validation`` rows it has not trained on, or new rows.
 
         Parameters
         ----------
@@ -1191,6 +1195,9 @@ class UniversalDeepTransformer:
         epochs = len(history.epochs) if averaged else history.best_epoch
         callbacks = [AverageWeights(history.best_epoch)] if averaged else []
         first, shift = self.model, self.prior_shift
+        if verbose:
+            tqdm.write(f"training again on every row ({data.n_samples:,} rows, the held-out ones too) for {epochs} "
+                       f"epochs" + (f", keeping the mean of epochs {history.best_epoch}-{epochs}" if averaged else ""))
         try:
             self._build(sigma)
             self._untrained_build = False
@@ -1743,7 +1750,7 @@ class UniversalDeepTransformer:
                 held = self.featurizer.labels.name(int(labels[0])) if labels.size else None
                 warnings.warn(f"The {val.n_samples} validation rows hold one of the two classes only ({held!r}): "
                               f"automatic training stops on their log-loss instead of AUC. Give validation "
-                              f"rows of both classes.", stacklevel=3)
+                              f"rows of both classes.", stacklevel=4)
                 return "neg_log_loss"
         return "recall@10" if self.temporal_tracking else "precision@1"
 

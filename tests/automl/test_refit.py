@@ -189,6 +189,14 @@ def test_a_typed_table_trains_again_for_every_epoch_and_keeps_the_same_epochs_me
         np.testing.assert_array_equal(p.value, q.value)
 
 
+def test_verbose_training_announces_the_second_training(capsys):
+    types, rows = _table(1000)
+    history = sb.UniversalDeepTransformer(types, target="y").train(rows, verbose=True)
+    line = (f"training again on every row (1,000 rows, the held-out ones too) for {history.refit_epochs} epochs, "
+            f"keeping the mean of epochs {history.best_epoch}-{history.refit_epochs}")
+    assert history.refit_epochs and line in capsys.readouterr().out
+
+
 def test_an_interrupted_second_training_leaves_the_first_network_finished(monkeypatch):
     # calibrated, with its mean embedding and background, before the interrupt goes on up
     step, models = sb.Model.train_step, []

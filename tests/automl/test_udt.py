@@ -1210,8 +1210,9 @@ def test_validation_rows_of_one_class_stop_on_their_log_loss_with_a_warning():
                                          "y": sb.types.categorical()}, target="y", **SMALL)
     one_class = [r for r in rows[300:] if r["y"] == "yes"][:20]
     with pytest.warns(UserWarning, match=r"The 20 validation rows hold one of the two classes only \('yes'\): "
-                                         r"automatic training stops on their log-loss"):
+                                         r"automatic training stops on their log-loss") as warned:
         history = model.train(rows[:300], validation=one_class, verbose=False)
+    assert warned[0].filename == __file__  # the caller's line
     assert "val_neg_log_loss" in history.epochs[0] and history.best_epoch > 3
     assert model.evaluate(rows[300:])["categorical_accuracy"] > 0.9
 
