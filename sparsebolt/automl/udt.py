@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import copy
+import hashlib
 import itertools
 import os
 import re
@@ -321,6 +322,16 @@ def _batch_growth(batch_size, n_rows, chunk_rows=None):
     return growth
 
 
+def _rows_digest(data):
+    """A digest of an in-memory data set's rows, features and labels (32 hex digits): the
+    same rows featurized the same way give the same one."""
+    h = hashlib.blake2b(digest_size=16)
+    for a in (data.features.offsets, data.features.ids, data.features.vals, data.labels.offsets, data.labels.ids,
+              data.labels.vals):
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
 def _label_counts(labels, dim):
     """float64[dim]: each output's summed label weight over ``labels`` (a Labels)."""
     return np.bincount(labels.ids, weights=labels.vals, minlength=dim)[:dim]
@@ -549,6 +560,9 @@ class UniversalDeepTransformer:
         # float32[outputs when added]: what the last automatic train added to the output biases
         # (_adjust_for_prior), taken out again before the next trains
         self.prior_shift = None
+        # the digest of the rows the last automatic train held out and then trained on too
+        # (trained again on every row): a later train that holds out the same rows warns
+        self._refit_rows = None
         # a network built here (n_classes given) that nothing has trained or changed yet: train
         # builds it again if the text settings it decides change the width, or the training
         # rows the numbers' frequency spread
@@ -729,7 +743,7 @@ class UniversalDeepTransformer:
         out = FullyConnected(n_out, sparsity=self.output_sparsity, activation=activation, name="output")(hidden)
         loss = "categorical_cross_entropy" if activation == "softmax" else "binary_cross_entropy"
         self.model = Model(inp, out, loss=loss, seed=self.seed)
-        self.prior_shift = None
+        self.prior_shift = self._refit_rows = None
         # until it trains: a train that fails first, like the constructor, leaves it to build anew
         self._untrained_build = True
 
@@ -913,9 +927,10 @@ class UniversalDeepTransformer:
         ``REFIT_MAX_TABLE_ROWS`` rows, for every epoch the first training ran, keeping the same
         epochs' mean (``sb.train.AverageWeights``). An interrupt (Ctrl-C) during that second
         training keeps the first network, finishes it, and goes on up. Such a model has
-        trained on its held-out rows: a later automatic ``train`` on the same rows holds the
-        same ones out again, and stops and calibrates on rows the network has seen; give it
-        ``validation`` rows it has not trained on, or new rows.
+        trained on its held-out rows: a later automatic ``train`` that holds the same rows
+        out again (the same data) stops and calibrates on rows the network has seen, and
+        warns (a ``RuntimeWarning``); give it ``validation`` rows it has not trained on, or
+        new rows.
 
         Parameters
         ----------
@@ -1109,6 +1124,12 @@ class UniversalDeepTransformer:
                  and self.model.steps == 0 and not self.temporal_tracking)
         if not refit:  # not kept beside the rows trained on
             every_row = None
+        held_out = _rows_digest(val) if val is not None and validation is None and not streamed else None
+        if held_out is not None and held_out == self._refit_rows:
+            warnings.warn(f"{_OWNER}.train: the rows it holds out are the ones the last train held out and then "
+                          f"trained on too (it trained again on every row), so they judge when to stop on rows the "
+                          f"network has seen. Give validation rows it has not trained on, or new rows.",
+                          RuntimeWarning, stacklevel=3)
         callbacks = list(callbacks)
         tie_breaker = None
         watched = None
@@ -1159,7 +1180,7 @@ class UniversalDeepTransformer:
                                             watched)
             interrupt = self._refit(history, every_row, learning_rate, sigma, verbose, label_augmentation)
             if history.refit_epochs:
-                train_data = every_row
+                train_data, self._refit_rows = every_row, held_out
         self.center, self.reference = self._mean_embedding(train_data)
         self.background = self._background(data, first)
         if val is not None and self._binary:
@@ -2597,6 +2618,8 @@ class UniversalDeepTransformer:
             arrays["prior_shift"] = self.prior_shift
         # a network never trained since the constructor or from_config built it: train may build it anew
         saved = {"config": self.get_config(), "state": meta, "untrained_build": self._rebuildable}
+        if self._refit_rows is not None:
+            saved["refit_rows"] = self._refit_rows
         if self.background is not None:
             saved["background"] = self.background
         if self.neighbors is not None:
@@ -2687,8 +2710,12 @@ class UniversalDeepTransformer:
         untrained = saved.get("untrained_build", False)  # files written before it was kept: trained
         if not isinstance(untrained, bool):
             raise ModelFileError(path, "manifest.json", f"says untrained_build={untrained!r}; expected true or false")
+        refit_rows = saved.get("refit_rows")
+        if refit_rows is not None and not (isinstance(refit_rows, str) and re.fullmatch(r"[0-9a-f]{32}", refit_rows)):
+            raise ModelFileError(path, "manifest.json", f"says refit_rows={refit_rows!r}; expected 32 hexadecimal "
+                                 f"digits")
         udt.model = model
-        udt._untrained_build = untrained
+        udt._untrained_build, udt._refit_rows = untrained, refit_rows
         return udt
 
     def __repr__(self):

@@ -2,6 +2,8 @@
 share of the rows, trains the network again on every row for the epochs the held-out rows
 kept, replaying each epoch's rate and batch; so does a typed table's binary or numerical
 target, for every epoch, keeping the same epochs' mean."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -189,6 +191,47 @@ def test_a_typed_table_trains_again_for_every_epoch_and_keeps_the_same_epochs_me
         np.testing.assert_array_equal(p.value, q.value)
 
 
+def test_a_later_train_that_holds_out_rows_the_network_trained_on_warns(tmp_path):
+    types, rows = _table()
+    udt = sb.UniversalDeepTransformer(types, target="y")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the first train holds out rows nothing trained on
+        assert udt.train(rows, verbose=False).refit_epochs > 0
+    with pytest.warns(RuntimeWarning, match="the rows it holds out are the ones the last train held out and then "
+                                            "trained on too") as warned:
+        udt.train(rows, verbose=False)
+    assert warned[0].filename == __file__  # the caller's line
+    udt.save(tmp_path / "m.sbm")
+    loaded = sb.UniversalDeepTransformer.load(tmp_path / "m.sbm")
+    with pytest.warns(RuntimeWarning, match="held out and then trained on too"):
+        loaded.train(rows, verbose=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # new rows, or validation rows given: nothing to say
+        loaded.train(_table(seed=1)[1], verbose=False)
+        loaded.train(rows, validation=_table(300, seed=2)[1], verbose=False)
+
+
+@pytest.mark.parametrize("value", [123, "xyz", "A" * 32, ["0" * 32]])
+def test_a_damaged_digest_of_the_rows_trained_on_is_a_damaged_file(tmp_path, value):
+    from sparsebolt.io import ModelFileError
+
+    from ..io.helpers import rewrite
+    types, rows = _table(1000)
+    udt = sb.UniversalDeepTransformer(types, target="y")
+    udt.train(rows, verbose=False)
+    udt.save(tmp_path / "good.sbm")
+
+    def edit(manifest):
+        assert len(manifest["automl"]["refit_rows"]) == 32
+        manifest["automl"]["refit_rows"] = value
+        return manifest
+
+    rewrite(tmp_path / "good.sbm", tmp_path / "bad.sbm", edit)
+    with pytest.raises(ModelFileError, match=r"bad.sbm: member 'manifest.json' says refit_rows=.*; expected 32 "
+                                             r"hexadecimal digits"):
+        sb.UniversalDeepTransformer.load(tmp_path / "bad.sbm")
+
+
 def test_verbose_training_announces_the_second_training(capsys):
     types, rows = _table(1000)
     history = sb.UniversalDeepTransformer(types, target="y").train(rows, verbose=True)
@@ -254,5 +297,9 @@ def test_no_second_training_elsewhere(case, trains, monkeypatch, tmp_path):
     elif case == "trained":  # a second automatic train goes on from the trained network
         udt.train(rows, verbose=False)
         trains.clear()
-    history = udt.train(rows, verbose=False, **kwargs)
+    if case == "trained":  # whose held-out rows it trained on
+        with pytest.warns(RuntimeWarning, match="held out and then trained on too"):
+            history = udt.train(rows, verbose=False, **kwargs)
+    else:
+        history = udt.train(rows, verbose=False, **kwargs)
     assert len(trains) == 1 and history.refit_epochs == 0
