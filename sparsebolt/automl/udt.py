@@ -183,13 +183,13 @@ REFIT_HELD_OUT_SHARE = 0.05
 # nor above this many rows: only a binary target with a rare class holds out a twentieth or
 # more of more rows (up to 10,000 of 200,000), which no measured set did, at twice the fit
 REFIT_MAX_ROWS = 50_000
-# a typed table's binary or numerical target (no text, no graph) trains again too, up to this
-# many rows, every epoch of the first training replayed and the same ones averaged: the 52
-# binary tables of benchmarks/automl_tabular.py (up to 19,435 training rows) AUC +0.18 points
-# (40 up, 10 down, 3 splits), MAE -0.5% over the four numerical tables it takes; adult
-# income's 32,561 rows the same over seeds 0-3 at 1.8x the fit; tables of more than two
-# classes (wine, digits) lower, so they train once (docs/automl.md, "Training again on every
-# row")
+# a typed table (no text, no graph) trains again too, up to this many rows, every epoch of
+# the first training replayed and the same ones averaged: the 52 binary tables of
+# benchmarks/automl_tabular.py (up to 19,435 training rows) AUC +0.18 points (40 up, 10
+# down, 3 splits), MAE -0.5% over the four numerical tables it takes, accuracy +0.75 on
+# eight tables of 3-6 classes of benchmarks/automl_multiclass.py (17 of 24 runs up; wine
+# and digits lower); adult income's 32,561 rows the same over seeds 0-3 at 1.8x the fit
+# (docs/automl.md, "Training again on every row")
 REFIT_MAX_TABLE_ROWS = 20_000
 # multiply-adds of dense evaluation per epoch that the held-out slice may cost
 VALIDATION_BUDGET = 2e11
@@ -712,15 +712,16 @@ class UniversalDeepTransformer:
     @property
     def _most_refit_rows(self):
         """The most rows of which automatic training trains again on every row: ``REFIT_MAX_ROWS``
-        for ``_text_labels``, ``REFIT_MAX_TABLE_ROWS`` for a binary or numerical target of
-        typed columns (no text, no graph, no next-item target), else 0 (the outputs the
-        second training was not measured on, or lost on)."""
+        for ``_text_labels``, ``REFIT_MAX_TABLE_ROWS`` for a softmax output of one class a row
+        or a numerical target over typed columns (no text, no graph, no next-item target),
+        else 0 (the outputs the second training was not measured on)."""
         if self._text_labels:
             return REFIT_MAX_ROWS
         f = self.featurizer
         typed = not (f.text_columns or f.node_column is not None or f.neighbor_columns or f.target_tracker())
-        one_label = self.regression or self.data_types[self.target].delimiter is None
-        return REFIT_MAX_TABLE_ROWS if typed and one_label and (self._binary or self.regression) else 0
+        one_class = self.regression or (self.output_activation == "softmax"
+                                        and self.data_types[self.target].delimiter is None)
+        return REFIT_MAX_TABLE_ROWS if typed and one_class else 0
 
     @property
     def _dense_text_classes(self):
@@ -922,8 +923,8 @@ class UniversalDeepTransformer:
         no ``callbacks``), is first trained anew on every row for the epochs the held-out rows
         kept, each at its rate and batch (``History.refit_epochs``; ``sb.train.Replay``; a
         sparse output's weight and a binary target's calibration are fitted before, with the
-        first training's network); so is a softmax output's binary target or a numerical
-        target of typed columns alone (no text, no graph, no next-item target) of up to
+        first training's network); so is a softmax output of one class a row or a numerical
+        target over typed columns alone (no text, no graph, no next-item target) of up to
         ``REFIT_MAX_TABLE_ROWS`` rows, for every epoch the first training ran, keeping the same
         epochs' mean (``sb.train.AverageWeights``). An interrupt (Ctrl-C) during that second
         training keeps the first network, finishes it, and goes on up. Such a model has

@@ -151,19 +151,21 @@ def test_the_first_network_stays_when_the_second_training_is_interrupted_fails_o
     assert udt.center is not None and udt.model is trains[0][3] and udt.trained
 
 
-def _table(n=3000, numerical=False, seed=0):
-    """Typed columns alone: a number and a category decide the target, with noise."""
+def _table(n=3000, numerical=False, seed=0, classes=False):
+    """Typed columns alone: a number and a category decide the target (a number, two classes
+    or three), with noise."""
     rng = np.random.default_rng(seed)
     x, k = rng.normal(size=n), rng.integers(0, 8, n)
     score = x + (k % 3) - 1 + rng.normal(scale=0.5, size=n)
-    y = score if numerical else np.where(score > 0, "yes", "no")
+    y = score if numerical else np.where(score > 0.5, "high", np.where(score > -0.5, "mid", "low")) if classes \
+        else np.where(score > 0, "yes", "no")
     types = {"x": sb.types.numerical(), "k": sb.types.categorical(),
              "y": sb.types.numerical() if numerical else sb.types.categorical()}
     return types, [{"x": float(a), "k": f"k{b}", "y": c} for a, b, c in zip(x, k, y)]
 
 
-@pytest.mark.parametrize("numerical", [False, True])
-def test_a_typed_table_trains_again_for_every_epoch_and_keeps_the_same_epochs_mean(numerical, monkeypatch):
+@pytest.mark.parametrize("target", ["binary", "classes", "numerical"])
+def test_a_typed_table_trains_again_for_every_epoch_and_keeps_the_same_epochs_mean(target, monkeypatch):
     seen = []
     train = sb.Model.train
 
@@ -172,9 +174,10 @@ def test_a_typed_table_trains_again_for_every_epoch_and_keeps_the_same_epochs_me
         return train(self, data, *args, **kwargs)
 
     monkeypatch.setattr(sb.Model, "train", recording)
-    types, rows = _table(numerical=numerical)
+    types, rows = _table(numerical=target == "numerical", classes=target == "classes")
     udt = sb.UniversalDeepTransformer(types, target="y")
     history = udt.train(rows, verbose=False)
+    assert udt.n_classes == {"binary": 2, "classes": 3}.get(target, udt.n_classes)
     (held_n, first_kwargs, first), (all_n, kwargs, second) = seen
     assert held_n == 2700 and all_n == 3000 and udt.model is second is not first
     # the first training's weights are the mean of its kept epoch and the later ones: so are these
@@ -261,7 +264,7 @@ def test_an_interrupted_second_training_leaves_the_first_network_finished(monkey
     assert udt.center is not None and udt.background is not None and udt.trained
 
 
-@pytest.mark.parametrize("case", ["share", "rows", "validation", "epochs", "streamed", "callbacks", "no_text",
+@pytest.mark.parametrize("case", ["share", "rows", "validation", "epochs", "streamed", "callbacks", "labels",
                                   "trained", "temporal", "table_rows"])
 def test_no_second_training_elsewhere(case, trains, monkeypatch, tmp_path):
     rows = _rows()
@@ -280,9 +283,10 @@ def test_no_second_training_elsewhere(case, trains, monkeypatch, tmp_path):
         rows, kwargs["max_in_memory_rows"] = path, 1000
     elif case == "callbacks":
         kwargs["callbacks"] = [sb.Callback()]
-    elif case == "no_text":  # a typed table of more than two classes
-        udt = sb.UniversalDeepTransformer({"text": sb.types.categorical(), "label": sb.types.categorical()},
-                                          target="label")
+    elif case == "labels":  # a typed table of label sets (a delimited target): not measured
+        rows = [dict(r, label=f"{r['label']} c{i % 3}") for i, r in enumerate(rows)]
+        udt = sb.UniversalDeepTransformer({"text": sb.types.categorical(),
+                                           "label": sb.types.categorical(delimiter=" ")}, target="label")
     elif case == "table_rows":  # a binary table of more rows than measured
         monkeypatch.setattr(udt_module, "REFIT_MAX_TABLE_ROWS", 2999)
         types, rows = _table()
