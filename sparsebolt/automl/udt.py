@@ -324,9 +324,10 @@ def _batch_growth(batch_size, n_rows, chunk_rows=None):
 
 
 def _copy_network(model):
-    """A copy of ``model``, its lazily mapped tables (``Parameter.lazy``) copied into memory of
-    the same kind (``sparse_zeros``: where the system makes huge pages by default, a plain
-    copy of a 51 MB table would fault them in, 0.12-0.17 s measured)."""
+    """A copy of ``model``, its parameters that steps write a few rows at a time
+    (``Parameter.lazy``) copied into ``sparse_zeros`` memory, which refuses huge pages: where
+    the system makes them by default, a plain copy of a 51 MB table would fault them in,
+    0.12-0.17 s measured."""
     memo = {}
     for p in model.parameters():
         if p.lazy:
@@ -341,6 +342,7 @@ def _rows_digest(data):
     h = hashlib.blake2b(digest_size=16)
     for a in (data.features.offsets, data.features.ids, data.features.vals, data.labels.offsets, data.labels.ids,
               data.labels.vals):
+        h.update(np.int64(a.shape[0]).tobytes())  # the lengths too: no two splits of one stream alike
         h.update(np.ascontiguousarray(a).tobytes())
     return h.hexdigest()
 
@@ -725,17 +727,17 @@ class UniversalDeepTransformer:
     @property
     def _most_refit_rows(self):
         """The most rows of which automatic training trains again on every row: ``REFIT_MAX_ROWS``
-        for ``_text_labels``, ``REFIT_MAX_TABLE_ROWS`` for a dense softmax output of one class
-        a row or a numerical target over typed columns (no text, no graph, no next-item
-        target), else 0 (the outputs the second training was not measured on)."""
+        for ``_text_labels``, ``REFIT_MAX_TABLE_ROWS`` for a dense output of a numerical
+        target or of a softmax of one class a row over typed columns (no text, no graph, no
+        next-item target), else 0 (the outputs the second training was not measured on)."""
         if self._text_labels:
             return REFIT_MAX_ROWS
         f = self.featurizer
         typed = not (f.text_columns or f.node_column is not None or f.neighbor_columns or f.target_tracker())
-        # a sparse output (450 classes or more) of typed columns was not measured
-        one_class = self.regression or (self.output_activation == "softmax" and self.output_sparsity >= 1.0
+        # measured on dense outputs only (a sparse one: 450 classes or more, or a sparsity given)
+        one_class = self.regression or (self.output_activation == "softmax"
                                         and self.data_types[self.target].delimiter is None)
-        return REFIT_MAX_TABLE_ROWS if typed and one_class else 0
+        return REFIT_MAX_TABLE_ROWS if typed and one_class and self.output_sparsity >= 1.0 else 0
 
     @property
     def _dense_text_classes(self):
@@ -943,9 +945,9 @@ class UniversalDeepTransformer:
         epochs' mean (``sb.train.AverageWeights``). An interrupt (Ctrl-C) during that second
         training keeps the first network, finishes it, and goes on up. Such a model has
         trained on its held-out rows: a later automatic ``train`` that holds the same rows
-        out again (the same data) stops and calibrates on rows the network has seen, and
-        warns (a ``RuntimeWarning``); give it ``validation`` rows it has not trained on, or
-        new rows.
+        out again (the same rows in the same order) stops and calibrates on rows the network
+        has seen, and warns (a ``RuntimeWarning``; rows shuffled or added are not
+        recognized); give it ``validation`` rows it has not trained on, or new rows.
 
         Parameters
         ----------
@@ -1186,9 +1188,13 @@ class UniversalDeepTransformer:
         self._untrained_build = False
         self.neighbors = None
         removed = self._remove_prior_shift()
-        history = self.model.train(train_data, epochs=epochs, learning_rate=learning_rate, validation=val,
-                                   metrics=metrics, callbacks=callbacks, verbose=verbose,
-                                   label_augmentation=label_augmentation)
+        try:
+            history = self.model.train(train_data, epochs=epochs, learning_rate=learning_rate, validation=val,
+                                       metrics=metrics, callbacks=callbacks, verbose=verbose,
+                                       label_augmentation=label_augmentation)
+        except BaseException:
+            untrained = None  # not held by the traceback's frame
+            raise
         chosen = calibration = interrupt = None
         if refit and history.best_epoch:
             if self._binary:  # fitted on the held-out rows before they are trained on
@@ -1382,6 +1388,7 @@ class UniversalDeepTransformer:
         the network was trained again on them). Returns the weight taken."""
         if counts is None:
             return 0.0
+        # a weight is given only for a sparse output, chosen already by _prior_weight
         w = self._prior_weight(val, counts, metric) if weight is None else weight
         return self._shift_biases(w, np.log1p(counts).astype(np.float32))
 

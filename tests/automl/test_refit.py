@@ -145,10 +145,46 @@ def test_the_first_network_stays_when_the_second_training_is_interrupted_fails_o
         assert ("MemoryError: both networks" if failure == "error" else "not all finite") in str(warned[0].message)
         assert history.refit_epochs == 0
     assert np.isfinite(udt.model.output.layer.W.value).all() and finished == [2700]
+    assert udt._refit_rows is None  # nothing trained on the rows it held out
     # the weight chosen before (one of the two), once, for the rows the first network trained on
     counts = [np.expm1(udt.prior_shift.astype(np.float64) / w) for w in (0.5, 1.0)]
     assert any(np.allclose(c, np.round(c), atol=0.05) and np.round(c).sum() == 2700 for c in counts)
     assert udt.center is not None and udt.model is trains[0][3] and udt.trained
+
+
+@pytest.mark.parametrize("case", ["text_sparse", "table"])
+def test_the_second_training_starts_from_a_copy_equal_to_a_network_built_anew(case, monkeypatch):
+    # the copy made before the first training, against the same seed's build drawn again:
+    # the same trained weights and hash tables, and nothing shared with the first network
+    cls, refit = udt_module.UniversalDeepTransformer, udt_module.UniversalDeepTransformer._refit
+    copies = []
+
+    def built_anew(self, history, data, plateau, untrained, verbose, label_augmentation):
+        first = self.model
+        copies.append((untrained, first))
+        self._build(getattr(first.layer("embedding"), "sigma", udt_module.MAX_SIGMA))
+        fresh, self.model = self.model, first
+        return refit(self, history, data, plateau, fresh, verbose, label_augmentation)
+
+    def trained(anew):
+        if anew:
+            monkeypatch.setattr(cls, "_refit", built_anew)
+        types, rows = _table()
+        udt = sb.UniversalDeepTransformer(types, target="y") if case == "table" else _udt(sparsity=0.5)
+        udt.train(rows if case == "table" else _rows(), verbose=False)
+        monkeypatch.setattr(cls, "_refit", refit)
+        return udt
+
+    copied, anew = trained(False), trained(True)
+    assert copied.trained and anew.trained and len(copies) == 1
+    for p, q in zip(copied.model.parameters(), anew.model.parameters()):
+        np.testing.assert_array_equal(p.value, q.value)
+    if case == "text_sparse":
+        (a, b) = (u.model.output.layer.index.get_state()[1] for u in (copied, anew))
+        assert all(np.array_equal(a[k], b[k]) for k in a)
+        copy, first = copies[0]  # the copy this path left untrained, and the first network
+        assert copy.output.layer.index is not first.output.layer.index
+        assert not any(np.shares_memory(p.value, q.value) for p in copy.parameters() for q in first.parameters())
 
 
 def _table(n=3000, numerical=False, seed=0, classes=False):
