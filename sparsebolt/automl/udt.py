@@ -717,12 +717,17 @@ class UniversalDeepTransformer:
         return self.model is not None and not self._rebuildable
 
     @property
+    def _one_label_classes(self):
+        """Whether the output is a softmax over classes, one a row."""
+        return (self.output_activation == "softmax" and not self.regression
+                and self.data_types[self.target].delimiter is None)
+
+    @property
     def _text_labels(self):
-        """Whether the output is a softmax over classes, one a row, the model has a text input
-        and no next-item target: the outputs ``REFIT_HELD_OUT_SHARE`` was measured on."""
+        """``_one_label_classes`` of a model with a text input and no next-item target: the
+        outputs ``REFIT_HELD_OUT_SHARE`` was measured on."""
         f = self.featurizer
-        return (self.output_activation == "softmax" and not self.regression and bool(f.text_columns)
-                and self.data_types[self.target].delimiter is None and f.target_tracker() is None)
+        return self._one_label_classes and bool(f.text_columns) and f.target_tracker() is None
 
     @property
     def _most_refit_rows(self):
@@ -735,8 +740,7 @@ class UniversalDeepTransformer:
         f = self.featurizer
         typed = not (f.text_columns or f.node_column is not None or f.neighbor_columns or f.target_tracker())
         # measured on dense outputs only (a sparse one: 450 classes or more, or a sparsity given)
-        one_class = self.regression or (self.output_activation == "softmax"
-                                        and self.data_types[self.target].delimiter is None)
+        one_class = self.regression or self._one_label_classes
         return REFIT_MAX_TABLE_ROWS if typed and one_class and self.output_sparsity >= 1.0 else 0
 
     @property
@@ -1144,7 +1148,9 @@ class UniversalDeepTransformer:
         # the network the second training starts from: this one as built (the same seed), copied
         # before it trains rather than drawn again (13-25 ms of a small table's 130-250 ms fit)
         untrained = _copy_network(self.model) if refit else None
-        held_out = _rows_digest(val) if val is not None and validation is None and not streamed else None
+        # the held-out rows' digest: kept if they are trained on below, or checked against the last one's
+        held_out = _rows_digest(val) if refit or (self._refit_rows is not None and val is not None
+                                                  and validation is None and not streamed) else None
         if held_out is not None and held_out == self._refit_rows:
             warnings.warn(f"{_OWNER}.train: the rows it holds out are the ones the last train held out and then "
                           f"trained on too (it trained again on every row), so they judge when to stop on rows the "
@@ -1227,9 +1233,9 @@ class UniversalDeepTransformer:
 
     def _refit(self, history, data, plateau, untrained, verbose, label_augmentation):
         """Train ``untrained`` (a copy of the network as this train built it) on ``data``
-        (every row, the held-out ones too)
-        for the epochs of the automatic training ``history`` kept, each at the rate and batch
-        growth ``plateau`` (its ``WarmupPlateau``) gave it (``REFIT_HELD_OUT_SHARE``); where
+        (every row, the held-out ones too) for the epochs of the automatic training
+        ``history`` kept, each at the rate and batch growth ``plateau`` (its
+        ``WarmupPlateau``) gave it (``REFIT_HELD_OUT_SHARE``); where
         that training kept the mean of its best epoch and the later ones, for every epoch it
         ran, keeping the same mean (``AverageWeights``). Sets ``history.refit_epochs`` (0
         where the training fails or its weights are not all finite, which keeps the first
