@@ -707,22 +707,49 @@ def exact_value_gain(x, labels, edges, seed, z=0.0):
     codes = (np.searchsorted(values, x) if values.shape[0] * 16 <= x.shape[0]
              else np.unique(x, return_inverse=True)[1])
     bins = np.searchsorted(edges, x, side="right")
-    order = np.random.default_rng(seed).permutation(x.shape[0])
-    halves = (order[: x.shape[0] // 2], order[x.shape[0] // 2:])
+    return _key_gain(codes, values.shape[0], bins, edges.shape[0] + 1, labels, seed, z)
+
+
+def exact_pair_gain(xa, xb, labels, edges_a, edges_b, seed, z=0.0):
+    """``exact_value_gain`` of two numbers together: nats a row that the pair of their exact
+    values saves over the pair of their bins, over the rows holding both; 0 where each pair of
+    bins holds one pair of values (the pair's token would repeat the bins).
+
+    xa, xb : float64[n] (nan where missing), labels : as ``exact_value_gain``'s,
+    edges_a, edges_b : float64[b_a], float64[b_b]"""
+    present = np.flatnonzero(~np.isnan(xa) & ~np.isnan(xb))
+    if present.shape[0] < 4:
+        return 0.0
+    a, b, labels = exact_keys(xa[present]), exact_keys(xb[present]), labels[present]
+    b_values, b_codes = np.unique(b, return_inverse=True)
+    codes = np.unique(np.unique(a, return_inverse=True)[1].astype(np.int64) * b_values.shape[0] + b_codes,
+                      return_inverse=True)[1]
+    bins = np.unique(np.searchsorted(edges_a, a, side="right").astype(np.int64) * (edges_b.shape[0] + 1)
+                     + np.searchsorted(edges_b, b, side="right"), return_inverse=True)[1]
+    n_codes, n_bins = int(codes.max()) + 1, int(bins.max()) + 1
+    if n_codes == n_bins:
+        return 0.0
+    return _key_gain(codes, n_codes, bins, n_bins, labels, seed, z)
+
+
+def _key_gain(codes, n_codes, bins, n_bins, labels, seed, z):
+    """The gain of ``exact_value_gain`` with each row's value as ``codes`` (int64[n] in
+    [0, n_codes)) and its bin as ``bins`` (int64[n] in [0, n_bins))."""
+    order = np.random.default_rng(seed).permutation(codes.shape[0])
+    halves = (order[: codes.shape[0] // 2], order[codes.shape[0] // 2:])
     numbers = labels.dtype.kind == "f"
     n_classes = 0 if numbers else int(labels.max()) + 1
     saved = []
     for rows, other in (halves, halves[::-1]):
         if numbers:
-            by_bin = _smoothed_mean(bins, edges.shape[0] + 1, labels, rows, other,
-                                    np.full(other.shape[0], labels[rows].mean()))
-            by_value = _smoothed_mean(codes, values.shape[0], labels, rows, other, by_bin)
+            by_bin = _smoothed_mean(bins, n_bins, labels, rows, other, np.full(other.shape[0], labels[rows].mean()))
+            by_value = _smoothed_mean(codes, n_codes, labels, rows, other, by_bin)
             saved.append(((labels[other] - by_bin) ** 2 - (labels[other] - by_value) ** 2)
                          / (2 * max(labels.var(), 1e-300)))
             continue
         prior = (np.bincount(labels[rows], minlength=n_classes) + 1.0) / (rows.shape[0] + n_classes)
-        by_bin = _smoothed_probability(bins, edges.shape[0] + 1, labels, n_classes, rows, other, prior[labels[other]])
-        by_value = _smoothed_probability(codes, values.shape[0], labels, n_classes, rows, other, by_bin)
+        by_bin = _smoothed_probability(bins, n_bins, labels, n_classes, rows, other, prior[labels[other]])
+        by_value = _smoothed_probability(codes, n_codes, labels, n_classes, rows, other, by_bin)
         saved.append(np.log(by_value) - np.log(by_bin))
     saved = np.concatenate(saved)
     return float(saved.mean() - z * saved.std() / np.sqrt(saved.shape[0]))
@@ -764,6 +791,41 @@ def most_frequent(values, counts):
     if values.shape[0] <= T.Numerical.MAX_EXACT_VALUES:
         return values
     return np.sort(values[np.argsort(-counts, kind="stable")[:T.Numerical.MAX_EXACT_VALUES]])
+
+
+# rows a pair's gain is tested on at most (a seeded sample of them)
+PAIR_TEST_ROWS = 20_000
+
+
+def exact_pair_vocabulary(xa, xb):
+    """The pairs of two columns' values (``exact_keys``) held twice or more over the rows
+    holding both, float64[m, 2] sorted by the first then the second (the ``MAX_EXACT_VALUES``
+    most frequent, ties to the smaller)."""
+    both = ~np.isnan(xa) & ~np.isnan(xb)
+    pairs, counts = np.unique(np.stack([exact_keys(xa[both]), exact_keys(xb[both])], axis=1), axis=0,
+                              return_counts=True)
+    held = np.flatnonzero(counts > 1)
+    pairs, counts = pairs[held], counts[held]
+    if held.shape[0] > T.Numerical.MAX_EXACT_VALUES:
+        keep = np.sort(np.argsort(-counts, kind="stable")[:T.Numerical.MAX_EXACT_VALUES])
+        pairs = pairs[keep]
+    return pairs
+
+
+def exact_pair_codes(pairs, xa, xb):
+    """int64[n]: each row's place among ``pairs`` (``exact_pair_vocabulary``), -1 where its
+    pair is not among them or a number is missing."""
+    a, b = exact_keys(xa), exact_keys(xb)
+    first, second = np.unique(pairs[:, 0]), np.unique(pairs[:, 1])
+    ia = np.minimum(np.searchsorted(first, a), max(first.shape[0] - 1, 0))
+    ib = np.minimum(np.searchsorted(second, b), max(second.shape[0] - 1, 0))
+    found = (first.shape[0] > 0) & (first[ia] == a) & (second[ib] == b)
+    keys = ia.astype(np.int64) * max(second.shape[0], 1) + ib
+    known = np.searchsorted(first, pairs[:, 0]).astype(np.int64) * max(second.shape[0], 1) \
+        + np.searchsorted(second, pairs[:, 1])  # increasing: the pairs are sorted so
+    at = np.minimum(np.searchsorted(known, keys), max(known.shape[0] - 1, 0))
+    found &= (known.shape[0] > 0) & (known[at] == keys)
+    return np.where(found, at, -1)
 
 
 def exact_statistics(codes, y, n_values, folds):
@@ -953,6 +1015,9 @@ class Featurizer:
         # on the first training's rows (not on rows indexed or predicted before it)
         self.exact_values = {}
         self.exact_undecided = set(self.numerical_columns)
+        # {(column, column): their pairs of values with a token of their own, float64[m, 2]}:
+        # two numbers that name something only together (``_decide_exact_pairs``)
+        self.exact_pairs = {}
         # {numerical column: (sums, counts) of ``exact_statistics``} where the target has one
         # number a row to average (a binary or numerical target), and the mean they shrink to
         self.exact_stats = {}
@@ -1274,7 +1339,7 @@ class Featurizer:
             mean = np.interp(mean, centers, np.linspace(0.0, 1.0, centers.shape[0]))
         return rows[seen], np.clip(mean, 0.0, 1.0)
 
-    def _numerical(self, column, chunk, out, positions, decide=False, labels=None, mode="train"):
+    def _numerical(self, column, chunk, out, positions, mode="train", x=None):
         """The bin token of each number into ``out``; its place among the edges (0 to 1)
         into ``positions``, as the value of one feature of the column. A place that passes
         through the periodic embedding replaces the bin token (a missing number keeps its
@@ -1282,14 +1347,10 @@ class Featurizer:
         column with ``exact_values`` also gets the token of its value (one token for the
         values not among them). Returns [(column, numbers, rows)] for a column with
         ``exact_stats``, whose places ``own_features`` adds once the rows' folds are known.
-        ``decide``: a training chunk, whose ``labels`` (``_decide_exact``) decide the exact
-        values of a column not yet decided, without target means: only ``decide_numbers``,
-        before a network is built, adds inputs for them."""
-        x = self._numbers(column, chunk)
+        ``x``: the column's numbers (float64[n]) where parsed already."""
+        x = self._numbers(column, chunk) if x is None else x
         if self.edges[column] is None:
             self.edges[column] = self._edges(column, x, chunk.whole)
-        if decide and column in self.exact_undecided:
-            self._decide_exact(column, x, labels, None)
         t = self.data_types[column]
         edges = self.edges[column]
         b = np.searchsorted(edges, x, side="right").astype(np.int64)
@@ -1385,11 +1446,52 @@ class Featurizer:
                       for i in (0, 1))
         y = y if statistics else None
         folds = np.concatenate(folds) if y is not None else None
+        xs = {c: np.concatenate(numbers[c]) for c in columns}
         for c in columns:
-            x = np.concatenate(numbers[c])
             if self.edges[c] is None:
-                self.edges[c] = self._edges(c, x, whole == [True])
-            self._decide_exact(c, x, classes, y, held_out, folds)
+                self.edges[c] = self._edges(c, xs[c], whole == [True])
+            self._decide_exact(c, xs[c], classes, y, held_out, folds)
+        self._decide_exact_pairs(xs, classes, held_out)
+
+    def _decide_exact_pairs(self, numbers, labels, held_out=None):
+        """Give a token to the pairs of values of each two 'auto' columns, of at most
+        ``EXACT_PAIR_MAX_VALUES`` values each, whose pair of values predicts the target better
+        than their pair of bins (``exact_pair_gain``, the threshold of one column's): two
+        numbers that name something only together, as a school and a teacher's years of
+        experience name a teacher. ``numbers``: {column: float64[n]} of the columns being
+        decided; ``labels`` and ``held_out`` as ``_decide_exact``'s."""
+        if labels is None:
+            return
+        keep = np.ones(labels.shape[0], dtype=bool) if held_out is None else ~held_out
+        xs = {c: x[keep] for c, x in numbers.items() if self.data_types[c].exact == "auto"}
+        labels = labels[keep]
+        # the gain tested on a seeded sample of rows: a pair test a column pair
+        tested = np.arange(labels.shape[0])
+        if tested.shape[0] > PAIR_TEST_ROWS:
+            tested = np.sort(np.random.default_rng(self.seed).choice(tested.shape[0], PAIR_TEST_ROWS, replace=False))
+        few, resolved = [], set()
+        for c, x in xs.items():
+            values = np.unique(exact_keys(x[~np.isnan(x)]))
+            if values.shape[0] <= T.Numerical.EXACT_PAIR_MAX_VALUES:
+                few.append(c)
+                if np.unique(np.searchsorted(self.edges[c], values, side="right")).shape[0] == values.shape[0]:
+                    resolved.add(c)  # its bins tell its values apart
+        if len(few) > T.Numerical.EXACT_PAIR_MAX_COLUMNS:
+            # the tests grow as the square of the columns: keep those whose values tell the
+            # most on their own (nats saved over none: no edges, one bin), as a pair that
+            # matters mostly joins columns that matter alone
+            alone = [exact_value_gain(exact_keys(xs[c][tested]), labels[tested], np.empty(0), self.seed) for c in few]
+            kept = np.argsort(-np.array(alone), kind="stable")[:T.Numerical.EXACT_PAIR_MAX_COLUMNS]
+            few = [few[i] for i in np.sort(kept)]
+        for a, b in itertools.combinations(few, 2):
+            if a in resolved and b in resolved:  # their pair of bins is their pair of values
+                continue
+            gain = exact_pair_gain(xs[a][tested], xs[b][tested], labels[tested], self.edges[a], self.edges[b],
+                                   self.seed, T.Numerical.EXACT_Z)
+            if gain >= T.Numerical.EXACT_MIN_GAIN:
+                pairs = exact_pair_vocabulary(xs[a], xs[b])
+                if pairs.shape[0]:
+                    self.exact_pairs[(a, b)] = pairs
 
     def own_features(self, chunk, mode, labels=None):
         """(text entries, tabular entries, other entries, {date column: (seconds, missing)},
@@ -1403,11 +1505,25 @@ class Featurizer:
             self._text(c, chunk, mode, text)
         for c in self.categorical_columns:
             self._categorical(c, chunk, mode, tab)
-        decide = mode == "train" and bool(self.exact_undecided)
-        classes = self._exact_targets(labels)[0] if decide else None
+        numbers = {}
+        if mode == "train" and self.exact_undecided:  # columns not decided before: on this chunk
+            numbers = {c: self._numbers(c, chunk) for c in self.numerical_columns if c in self.exact_undecided}
+            classes = self._exact_targets(labels)[0]
+            for c, x in numbers.items():
+                if self.edges[c] is None:
+                    self.edges[c] = self._edges(c, x, chunk.whole)
+                self._decide_exact(c, x, classes, None)
+            self._decide_exact_pairs(numbers, classes)
         pending = []
         for c in self.numerical_columns:
-            pending += self._numerical(c, chunk, tab, other, decide, classes, mode)
+            pending += self._numerical(c, chunk, tab, other, mode, numbers.get(c))
+        for (a, b), pairs in self.exact_pairs.items():
+            xa = numbers[a] if a in numbers else self._numbers(a, chunk)
+            xb = numbers[b] if b in numbers else self._numbers(b, chunk)
+            rows = np.flatnonzero(~np.isnan(xa) & ~np.isnan(xb))
+            # one token a pair of values, one for the pairs not among them
+            tab.add(rows, fk.int_hashes(exact_pair_codes(pairs, xa[rows], xb[rows]), self._salt("exactpair", a, b)),
+                    1.0)
         times = {}
         for c in self.date_columns:
             secs, missing = parse_times(c, self.data_types[c], chunk.columns[c], chunk)
@@ -1625,6 +1741,7 @@ class Featurizer:
                 "date_edges": {c: (None if e is None else [float(x) for x in e])
                                for c, e in self.date_edges.items()},
                 "exact_values": {c: v.tolist() for c, v in self.exact_values.items()},
+                "exact_pairs": [[a, b, p.tolist()] for (a, b), p in self.exact_pairs.items()],
                 "exact_undecided": sorted(self.exact_undecided),
                 "stat_columns": self.stat_columns(), "stat_base": self.stat_base,
                 "document_frequencies": frequencies, "reserved_positions": self.reserved_positions}
@@ -1640,6 +1757,17 @@ class Featurizer:
         self.date_edges = {c: _checked_edges(c, e) for c, e in cfg.get("date_edges", {}).items()}  # before places: none
         self.exact_values = {c: np.asarray(v, dtype=np.float64) for c, v in cfg.get("exact_values", {}).items()}
         self.exact_undecided = set(cfg.get("exact_undecided", []))  # before exact values: none
+        self.exact_pairs = {}
+        for entry in cfg.get("exact_pairs", []):  # before pairs: none
+            if not (isinstance(entry, list) and len(entry) == 3 and all(c in self.numerical_columns for c in entry[:2])
+                    and entry[0] != entry[1]):
+                raise ValueError(f"a pair of exact values must name two numerical columns, got {entry!r:.80}")
+            pairs = np.asarray(entry[2], dtype=np.float64)
+            if pairs.ndim != 2 or pairs.shape[1] != 2 or pairs.shape[0] == 0 or np.isnan(pairs).any() or (
+                    np.lexsort((pairs[:, 1], pairs[:, 0])) != np.arange(pairs.shape[0])).any():
+                raise ValueError(f"the pairs of values of columns {entry[0]!r} and {entry[1]!r} must be rows of two "
+                                 f"numbers, sorted, got {entry[2]!r:.80}")
+            self.exact_pairs[(entry[0], entry[1])] = pairs
         # the columns only: their values' sums and counts are arrays of the model file's state
         # (``_persist.set_featurizer_state``); until then no value has a mean
         columns = cfg.get("stat_columns", [])  # before target means: none

@@ -114,6 +114,12 @@ def describe_automl(saved):
     means = featurizer.get("stat_columns") if isinstance(featurizer.get("stat_columns"), list) else []
     counts = {c: f", {n:,} exact values with a token" + (" and the target's mean" if c in means else "")
               for c, n in counts.items()}
+    pairs = featurizer.get("exact_pairs") if isinstance(featurizer.get("exact_pairs"), list) else []
+    for entry in pairs:
+        if isinstance(entry, list) and len(entry) == 3 and all(isinstance(c, str) for c in entry[:2]) \
+                and isinstance(entry[2], list):
+            for c, other in ((entry[0], entry[1]), (entry[1], entry[0])):
+                counts[c] = counts.get(c, "") + f", {len(entry[2]):,} pairs of exact values with {other!r} with a token"
     return {"columns": {str(c): _short(t) + counts.get(c, "")
                         for c, t in types.items() if c != target}, "target": target,
             "target_type": _short(types.get(target)), "classes": len(names), "class_names": names[:10],

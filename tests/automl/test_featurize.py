@@ -609,6 +609,76 @@ def test_exact_value_gain_is_held_out_log_loss_saved_over_the_bins():
     assert 0.4 < exact_value_gain(x, labels, edges, 0) < np.log(2)
 
 
+def _teachers(rng, n=3000):
+    """A school (30) and a teacher's years (20) name a teacher, whose class type (of three)
+    the row's label is; either number alone tells nothing of it. 'noise' is a third number
+    of few values that names nothing."""
+    school, years = rng.integers(0, 30, n), rng.integers(0, 20, n)
+    kind = np.random.default_rng(99).integers(0, 3, (30, 20))
+    return [{"school": float(a), "years": float(b), "noise": float(c), "y": f"k{kind[a, b]}"}
+            for a, b, c in zip(school, years, rng.integers(0, 25, n))]
+
+
+def test_two_numbers_that_name_the_target_only_together_get_a_token_of_their_pair(monkeypatch):
+    from sparsebolt.automl.featurize import exact_pair_gain, exact_value_gain
+    rows = _teachers(np.random.default_rng(5))
+    x = {c: np.array([r[c] for r in rows]) for c in ("school", "years", "noise")}
+    labels = np.array([int(r["y"][1:]) for r in rows], dtype=np.int64)
+    edges = {c: np.unique(np.quantile(v, np.linspace(0, 1, 9)[1:-1])) for c, v in x.items()}
+    alone = [exact_value_gain(x[c], labels, edges[c], 0, 2.0) for c in ("school", "years")]
+    paired = exact_pair_gain(x["school"], x["years"], labels, edges["school"], edges["years"], 0, 2.0)
+    assert max(alone) < 0.005 < 0.3 < paired  # the teacher's class: near log 3 nats a row, less a prior's
+    assert exact_pair_gain(x["school"], x["noise"], labels, edges["school"], edges["noise"], 0, 2.0) < 0.005
+    # pairs of bins holding one pair of values each: nothing to gain over the bins
+    fine = {c: np.unique(x[c])[:-1] + 0.5 for c in ("school", "years")}
+    assert exact_pair_gain(x["school"], x["years"], labels, fine["school"], fine["years"], 0) == 0.0
+    feat = make({"school": sb.types.numerical(), "years": sb.types.numerical(), "noise": sb.types.numerical()})
+    out = featurize(feat, rows + [{"school": 0.0, "years": 25.0, "noise": 0.0, "y": "k0"}])
+    assert feat.exact_values == {} and list(feat.exact_pairs) == [("school", "years")]
+    n_pairs = feat.exact_pairs[("school", "years")].shape[0]
+    assert 500 < n_pairs <= 600  # the teachers of two rows or more (5 a teacher on average)
+    # rows of one teacher share a token no other row has; a pair never held shares the unseen one
+    from sparsebolt.kernels.featurize import int_hashes
+    token = {int(h % feat.input_dim): i for i, h in
+             enumerate(int_hashes(np.arange(-1, n_pairs, dtype=np.int64), feat._salt("exactpair", "school", "years")))}
+    teacher = [next(token[t] for t in ids if t in token) for ids, _ in out]
+    same = [i for i, r in enumerate(rows) if (r["school"], r["years"]) == (rows[0]["school"], rows[0]["years"])]
+    assert len(same) > 1 and {teacher[i] for i in same} == {teacher[0]} and teacher.count(teacher[0]) == len(same)
+    assert teacher[-1] == 0  # the unseen pair's token (-1's, the first hashed)
+    # a column told not to, or of more values than pairs are weighed for: no pair
+    pair = [{k: r[k] for k in ("school", "years", "y")} for r in rows]
+    feat = make({"school": sb.types.numerical(exact=False), "years": sb.types.numerical()})
+    featurize(feat, pair)
+    assert feat.exact_pairs == {}
+    monkeypatch.setattr(sb.automl.types.Numerical, "EXACT_PAIR_MAX_VALUES", 25)
+    feat = make({"school": sb.types.numerical(), "years": sb.types.numerical()})
+    featurize(feat, pair)
+    assert feat.exact_pairs == {}
+
+
+def test_of_many_columns_those_that_tell_most_alone_are_weighed_in_pairs(monkeypatch):
+    # the pair (a, b) names the label in one corner and each number also tells it alone
+    # elsewhere; 'n1' and 'n2' tell nothing. Two columns weighed: a and b, one pair test
+    from sparsebolt.automl import featurize as F
+    rng = np.random.default_rng(3)
+    kind = np.random.default_rng(99).integers(0, 3, (30, 20))
+    kind[15:, :], kind[:15, 10:] = 0, 1
+    a, b = rng.integers(0, 30, 3000), rng.integers(0, 20, 3000)
+    rows = [{"n1": float(c), "a": float(i), "n2": float(d), "b": float(j), "y": f"k{kind[i, j]}"}
+            for i, j, c, d in zip(a, b, rng.integers(0, 25, 3000), rng.integers(0, 25, 3000))]
+    tested = []
+    real = F.exact_pair_gain
+    monkeypatch.setattr(F, "exact_pair_gain", lambda xa, xb, *rest: tested.append(1) or real(xa, xb, *rest))
+    monkeypatch.setattr(sb.automl.types.Numerical, "EXACT_PAIR_MAX_COLUMNS", 2)
+    feat = make({c: sb.types.numerical() for c in ("n1", "a", "n2", "b")})
+    featurize(feat, rows)
+    assert list(feat.exact_pairs) == [("a", "b")] and len(tested) == 1
+    monkeypatch.setattr(sb.automl.types.Numerical, "EXACT_PAIR_MAX_COLUMNS", 4)
+    tested.clear()
+    featurize(make({c: sb.types.numerical() for c in ("n1", "a", "n2", "b")}), rows)
+    assert len(tested) == 6
+
+
 def test_a_gain_of_a_few_rows_must_stand_clear_of_its_standard_error():
     # 124 rows of a number rounded to tenths whose label rises smoothly with it (wine's size):
     # its values repeat by chance, and on 11 of 200 draws they seem to beat the bins

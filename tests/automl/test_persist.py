@@ -145,6 +145,11 @@ def test_info_describes_the_columns_target_and_classes(tmp_path, capsys):
     (["config", "featurizer", "document_frequencies", "t", "counts"], [1]),
     (["config", "featurizer", "document_frequencies", "t", "rows"], -1),
     (["config", "featurizer", "vocabularies", "c"], [1, 2]),
+    # pairs of exact values: of one column twice, of a categorical column, not a list of entries
+    (["config", "featurizer", "exact_pairs"], [["n", "n", [[1.0, 2.0]]]]),
+    (["config", "featurizer", "exact_pairs"], [["n", "c", [[1.0, 2.0]]]]),
+    (["config", "featurizer", "exact_pairs"], "n"),
+    (["config", "featurizer", "exact_pairs"], [[["n"], "n", [[1.0, 2.0]]]]),
 ])
 def test_a_hand_edited_manifest_is_a_damaged_file(tmp_path, path, value):
     from sparsebolt.io import ModelFileError
@@ -168,6 +173,7 @@ def test_a_hand_edited_manifest_is_a_damaged_file(tmp_path, path, value):
     with pytest.raises(ModelFileError, match=r"bad.sbm: member 'manifest.json' holds a UniversalDeepTransformer "
                                              r"that cannot be rebuilt"):
         sb.UniversalDeepTransformer.load(tmp_path / "bad.sbm")
+    sb.io._describe.describe_file(tmp_path / "bad.sbm")  # what can be read, never an exception
     sb.UniversalDeepTransformer.load(tmp_path / "good.sbm")
 
 
@@ -184,3 +190,25 @@ def test_a_lone_surrogate_in_a_history_or_a_label_saves_and_loads(tmp_path):
     query = {"user": "u0", "t": 1_700_000_000}
     assert loaded.predict(query, top_k=3) == udt.predict(query, top_k=3)
     assert lone in loaded.featurizer.labels.labels
+
+
+def test_the_pairs_of_exact_values_are_saved_and_predict_the_same_after_loading(tmp_path):
+    # a school and a teacher's years name the teacher's class only together
+    rng = np.random.default_rng(0)
+    kind = np.random.default_rng(99).integers(0, 3, (30, 20))
+    school, years = rng.integers(0, 30, 3000), rng.integers(0, 20, 3000)
+    rows = [{"school": float(a), "years": float(b), "y": f"k{kind[a, b]}"} for a, b in zip(school, years)]
+    udt = sb.UniversalDeepTransformer({"school": sb.types.numerical(), "years": sb.types.numerical(),
+                                       "y": sb.types.categorical()}, target="y", **SMALL)
+    udt.train(rows[:2500], verbose=False)
+    assert list(udt.featurizer.exact_pairs) == [("school", "years")]
+    assert udt.evaluate(rows[2500:])["categorical_accuracy"] > 0.9
+    udt.save(tmp_path / "m.sbm")
+    loaded = sb.UniversalDeepTransformer.load(tmp_path / "m.sbm")
+    np.testing.assert_array_equal(loaded.featurizer.exact_pairs[("school", "years")],
+                                  udt.featurizer.exact_pairs[("school", "years")])
+    assert loaded.predict_batch(rows[2500:2600]) == udt.predict_batch(rows[2500:2600])
+    n = udt.featurizer.exact_pairs[("school", "years")].shape[0]
+    columns = sb.io._describe.describe_file(tmp_path / "m.sbm")["automl"]["columns"]
+    assert columns["school"].endswith(f", {n:,} pairs of exact values with 'years' with a token")
+    assert columns["years"].endswith(f", {n:,} pairs of exact values with 'school' with a token")
