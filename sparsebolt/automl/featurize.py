@@ -802,30 +802,37 @@ def exact_pair_vocabulary(xa, xb):
     holding both, float64[m, 2] sorted by the first then the second (the ``MAX_EXACT_VALUES``
     most frequent, ties to the smaller)."""
     both = ~np.isnan(xa) & ~np.isnan(xb)
-    pairs, counts = np.unique(np.stack([exact_keys(xa[both]), exact_keys(xb[both])], axis=1), axis=0,
-                              return_counts=True)
-    held = np.flatnonzero(counts > 1)
-    pairs, counts = pairs[held], counts[held]
-    if held.shape[0] > T.Numerical.MAX_EXACT_VALUES:
-        keep = np.sort(np.argsort(-counts, kind="stable")[:T.Numerical.MAX_EXACT_VALUES])
-        pairs = pairs[keep]
-    return pairs
+    # one int64 key a pair: np.unique over rows of two floats (axis=0) took 10x as long
+    first, ia = np.unique(exact_keys(xa[both]), return_inverse=True)
+    second, ib = np.unique(exact_keys(xb[both]), return_inverse=True)
+    keys, counts = np.unique(ia.astype(np.int64) * second.shape[0] + ib, return_counts=True)
+    held = counts > 1
+    keys, counts = keys[held], counts[held]
+    if keys.shape[0] > T.Numerical.MAX_EXACT_VALUES:
+        keys = keys[np.sort(np.argsort(-counts, kind="stable")[:T.Numerical.MAX_EXACT_VALUES])]
+    return np.stack([first[keys // second.shape[0]], second[keys % second.shape[0]]], axis=1)
 
 
-def exact_pair_codes(pairs, xa, xb):
-    """int64[n]: each row's place among ``pairs`` (``exact_pair_vocabulary``), -1 where its
-    pair is not among them or a number is missing."""
-    a, b = exact_keys(xa), exact_keys(xb)
+def exact_pair_index(pairs):
+    """(first, second, known) of ``pairs`` (``exact_pair_vocabulary``'s, m >= 1) for
+    ``exact_pair_codes``: each column's values (float64, sorted) and each pair's key
+    (int64[m], increasing, as the pairs are sorted)."""
     first, second = np.unique(pairs[:, 0]), np.unique(pairs[:, 1])
-    ia = np.minimum(np.searchsorted(first, a), max(first.shape[0] - 1, 0))
-    ib = np.minimum(np.searchsorted(second, b), max(second.shape[0] - 1, 0))
-    found = (first.shape[0] > 0) & (first[ia] == a) & (second[ib] == b)
-    keys = ia.astype(np.int64) * max(second.shape[0], 1) + ib
-    known = np.searchsorted(first, pairs[:, 0]).astype(np.int64) * max(second.shape[0], 1) \
-        + np.searchsorted(second, pairs[:, 1])  # increasing: the pairs are sorted so
-    at = np.minimum(np.searchsorted(known, keys), max(known.shape[0] - 1, 0))
-    found &= (known.shape[0] > 0) & (known[at] == keys)
-    return np.where(found, at, -1)
+    known = np.searchsorted(first, pairs[:, 0]).astype(np.int64) * second.shape[0] \
+        + np.searchsorted(second, pairs[:, 1])
+    return first, second, known
+
+
+def exact_pair_codes(index, xa, xb):
+    """int64[n]: each row's place among the pairs of ``index`` (``exact_pair_index``), -1
+    where its pair is not among them or a number is missing."""
+    first, second, known = index
+    a, b = exact_keys(xa), exact_keys(xb)
+    ia = np.minimum(np.searchsorted(first, a), first.shape[0] - 1)
+    ib = np.minimum(np.searchsorted(second, b), second.shape[0] - 1)
+    keys = ia.astype(np.int64) * second.shape[0] + ib
+    at = np.minimum(np.searchsorted(known, keys), known.shape[0] - 1)
+    return np.where((first[ia] == a) & (second[ib] == b) & (known[at] == keys), at, -1)
 
 
 def exact_statistics(codes, y, n_values, folds):
@@ -1016,8 +1023,9 @@ class Featurizer:
         self.exact_values = {}
         self.exact_undecided = set(self.numerical_columns)
         # {(column, column): their pairs of values with a token of their own, float64[m, 2]}:
-        # two numbers that name something only together (``_decide_exact_pairs``)
-        self.exact_pairs = {}
+        # two numbers that name something only together (``_decide_exact_pairs``), and their
+        # ``exact_pair_index``
+        self.exact_pairs, self._pair_index = {}, {}
         # {numerical column: (sums, counts) of ``exact_statistics``} where the target has one
         # number a row to average (a binary or numerical target), and the mean they shrink to
         self.exact_stats = {}
@@ -1483,15 +1491,20 @@ class Featurizer:
             alone = [exact_value_gain(exact_keys(xs[c][tested]), labels[tested], np.empty(0), self.seed) for c in few]
             kept = np.argsort(-np.array(alone), kind="stable")[:T.Numerical.EXACT_PAIR_MAX_COLUMNS]
             few = [few[i] for i in np.sort(kept)]
+        passed = []
         for a, b in itertools.combinations(few, 2):
             if a in resolved and b in resolved:  # their pair of bins is their pair of values
                 continue
             gain = exact_pair_gain(xs[a][tested], xs[b][tested], labels[tested], self.edges[a], self.edges[b],
                                    self.seed, T.Numerical.EXACT_Z)
             if gain >= T.Numerical.EXACT_MIN_GAIN:
-                pairs = exact_pair_vocabulary(xs[a], xs[b])
-                if pairs.shape[0]:
-                    self.exact_pairs[(a, b)] = pairs
+                passed.append((a, b, gain))
+        # the best few, in column order: each pair's tokens cost every row a lookup
+        best = sorted(range(len(passed)), key=lambda i: -passed[i][2])[:T.Numerical.EXACT_MAX_PAIRS]
+        for a, b, _ in (passed[i] for i in sorted(best)):
+            pairs = exact_pair_vocabulary(xs[a], xs[b])
+            if pairs.shape[0]:
+                self.exact_pairs[(a, b)], self._pair_index[(a, b)] = pairs, exact_pair_index(pairs)
 
     def own_features(self, chunk, mode, labels=None):
         """(text entries, tabular entries, other entries, {date column: (seconds, missing)},
@@ -1514,16 +1527,17 @@ class Featurizer:
                     self.edges[c] = self._edges(c, x, chunk.whole)
                 self._decide_exact(c, x, classes, None)
             self._decide_exact_pairs(numbers, classes)
+        for c in {c for pair in self.exact_pairs for c in pair} - set(numbers):  # parsed once a chunk
+            numbers[c] = self._numbers(c, chunk)
         pending = []
         for c in self.numerical_columns:
             pending += self._numerical(c, chunk, tab, other, mode, numbers.get(c))
-        for (a, b), pairs in self.exact_pairs.items():
-            xa = numbers[a] if a in numbers else self._numbers(a, chunk)
-            xb = numbers[b] if b in numbers else self._numbers(b, chunk)
+        for a, b in self.exact_pairs:
+            xa, xb = numbers[a], numbers[b]
             rows = np.flatnonzero(~np.isnan(xa) & ~np.isnan(xb))
             # one token a pair of values, one for the pairs not among them
-            tab.add(rows, fk.int_hashes(exact_pair_codes(pairs, xa[rows], xb[rows]), self._salt("exactpair", a, b)),
-                    1.0)
+            codes = exact_pair_codes(self._pair_index[(a, b)], xa[rows], xb[rows])
+            tab.add(rows, fk.int_hashes(codes, self._salt("exactpair", a, b)), 1.0)
         times = {}
         for c in self.date_columns:
             secs, missing = parse_times(c, self.data_types[c], chunk.columns[c], chunk)
@@ -1757,17 +1771,23 @@ class Featurizer:
         self.date_edges = {c: _checked_edges(c, e) for c, e in cfg.get("date_edges", {}).items()}  # before places: none
         self.exact_values = {c: np.asarray(v, dtype=np.float64) for c, v in cfg.get("exact_values", {}).items()}
         self.exact_undecided = set(cfg.get("exact_undecided", []))  # before exact values: none
-        self.exact_pairs = {}
+        self.exact_pairs, self._pair_index = {}, {}
         for entry in cfg.get("exact_pairs", []):  # before pairs: none
-            if not (isinstance(entry, list) and len(entry) == 3 and all(c in self.numerical_columns for c in entry[:2])
-                    and entry[0] != entry[1]):
-                raise ValueError(f"a pair of exact values must name two numerical columns, got {entry!r:.80}")
-            pairs = np.asarray(entry[2], dtype=np.float64)
-            if pairs.ndim != 2 or pairs.shape[1] != 2 or pairs.shape[0] == 0 or np.isnan(pairs).any() or (
-                    np.lexsort((pairs[:, 1], pairs[:, 0])) != np.arange(pairs.shape[0])).any():
+            if not (isinstance(entry, list) and len(entry) == 3 and entry[0] != entry[1]
+                    and all(c in self.numerical_columns and self.data_types[c].exact == "auto" for c in entry[:2])
+                    and (entry[0], entry[1]) not in self.exact_pairs and (entry[1], entry[0]) not in self.exact_pairs):
+                raise ValueError(f"a pair of exact values must name two numerical columns with exact='auto', "
+                                 f"once, got {entry!r:.80}")
+            try:
+                pairs = np.asarray(entry[2], dtype=np.float64)
+            except (TypeError, ValueError):
+                pairs = None
+            index = None if pairs is None or pairs.ndim != 2 or pairs.shape[1] != 2 or pairs.shape[0] == 0 \
+                or np.isnan(pairs).any() else exact_pair_index(pairs)
+            if index is None or (np.diff(index[2]) <= 0).any():
                 raise ValueError(f"the pairs of values of columns {entry[0]!r} and {entry[1]!r} must be rows of two "
-                                 f"numbers, sorted, got {entry[2]!r:.80}")
-            self.exact_pairs[(entry[0], entry[1])] = pairs
+                                 f"numbers, sorted, each once, got {entry[2]!r:.80}")
+            self.exact_pairs[(entry[0], entry[1])], self._pair_index[(entry[0], entry[1])] = pairs, index
         # the columns only: their values' sums and counts are arrays of the model file's state
         # (``_persist.set_featurizer_state``); until then no value has a mean
         columns = cfg.get("stat_columns", [])  # before target means: none

@@ -656,6 +656,41 @@ def test_two_numbers_that_name_the_target_only_together_get_a_token_of_their_pai
     assert feat.exact_pairs == {}
 
 
+def test_pair_vocabulary_and_codes_match_a_count_and_a_lookup_by_hand():
+    from collections import Counter
+
+    from sparsebolt.automl.featurize import exact_keys, exact_pair_codes, exact_pair_index, exact_pair_vocabulary
+    rng = np.random.default_rng(4)
+    xa, xb = rng.integers(-20, 20, 5000) / 4.0, rng.integers(0, 90, 5000) * 0.1
+    xa[::9], xb[::13] = np.nan, np.nan
+    xa[:50] = -0.0
+    held = Counter((a, b) for a, b in zip(exact_keys(xa), exact_keys(xb)) if not (np.isnan(a) or np.isnan(b)))
+    pairs = exact_pair_vocabulary(xa, xb)
+    assert [tuple(p) for p in pairs] == sorted(k for k, n in held.items() if n > 1)
+    place = {tuple(p): i for i, p in enumerate(pairs)}
+    ya, yb = rng.integers(-25, 25, 3000) / 4.0, rng.integers(0, 95, 3000) * 0.1  # some never held
+    ya[::7], yb[::11] = np.nan, np.inf
+    expected = [place.get((a, b), -1) for a, b in zip(exact_keys(ya), exact_keys(yb))]
+    assert exact_pair_codes(exact_pair_index(pairs), ya, yb).tolist() == expected
+    assert -1 in expected and len(set(expected)) > 300  # both kinds of row
+
+
+def test_only_the_pairs_of_the_largest_gains_get_tokens(monkeypatch):
+    # 'copy' is the school on 90% of rows: its pair with the years passes with a smaller gain
+    rows = _teachers(np.random.default_rng(5))
+    rng = np.random.default_rng(6)
+    for r in rows:
+        r["copy"] = r["school"] if rng.random() < 0.9 else float(rng.integers(0, 30))
+    types = {c: sb.types.numerical() for c in ("school", "years", "copy")}
+    feat = make(types)
+    featurize(feat, rows)
+    assert set(feat.exact_pairs) == {("school", "years"), ("years", "copy")}
+    monkeypatch.setattr(sb.automl.types.Numerical, "EXACT_MAX_PAIRS", 1)
+    feat = make(types)
+    featurize(feat, rows)
+    assert list(feat.exact_pairs) == [("school", "years")]
+
+
 def test_of_many_columns_those_that_tell_most_alone_are_weighed_in_pairs(monkeypatch):
     # the pair (a, b) names the label in one corner and each number also tells it alone
     # elsewhere; 'n1' and 'n2' tell nothing. Two columns weighed: a and b, one pair test

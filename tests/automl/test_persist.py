@@ -150,16 +150,21 @@ def test_info_describes_the_columns_target_and_classes(tmp_path, capsys):
     (["config", "featurizer", "exact_pairs"], [["n", "c", [[1.0, 2.0]]]]),
     (["config", "featurizer", "exact_pairs"], "n"),
     (["config", "featurizer", "exact_pairs"], [[["n"], "n", [[1.0, 2.0]]]]),
+    # both orders of one pair, a pair held twice, a column told exact=False, ragged pairs
+    (["config", "featurizer", "exact_pairs"], [["n", "m", [[1.0, 2.0]]], ["m", "n", [[1.0, 2.0]]]]),
+    (["config", "featurizer", "exact_pairs"], [["n", "m", [[1.0, 2.0], [1.0, 2.0]]]]),
+    (["config", "featurizer", "exact_pairs"], [["n", "k", [[1.0, 2.0]]]]),
+    (["config", "featurizer", "exact_pairs"], [["n", "m", [[1.0, 2.0], [3.0]]]]),
 ])
 def test_a_hand_edited_manifest_is_a_damaged_file(tmp_path, path, value):
     from sparsebolt.io import ModelFileError
 
     from ..io.helpers import rewrite
     types = {"t": sb.types.text(weighting="tfidf"), "c": sb.types.categorical(), "n": sb.types.numerical(),
-             "y": sb.types.categorical()}
+             "m": sb.types.numerical(), "k": sb.types.numerical(exact=False), "y": sb.types.categorical()}
     udt = sb.UniversalDeepTransformer(types, target="y", **SMALL)
-    udt.train([{"t": f"w{i % 3} v{i % 5}", "c": "a" if i % 2 else "b", "n": i, "y": str(i % 2)} for i in range(40)],
-              epochs=1, verbose=False)
+    udt.train([{"t": f"w{i % 3} v{i % 5}", "c": "a" if i % 2 else "b", "n": i, "m": i % 7, "k": i % 3, "y": str(i % 2)}
+               for i in range(40)], epochs=1, verbose=False)
     udt.save(tmp_path / "good.sbm")
 
     def edit(manifest):
@@ -173,7 +178,8 @@ def test_a_hand_edited_manifest_is_a_damaged_file(tmp_path, path, value):
     with pytest.raises(ModelFileError, match=r"bad.sbm: member 'manifest.json' holds a UniversalDeepTransformer "
                                              r"that cannot be rebuilt"):
         sb.UniversalDeepTransformer.load(tmp_path / "bad.sbm")
-    sb.io._describe.describe_file(tmp_path / "bad.sbm")  # what can be read, never an exception
+    from sparsebolt.io._describe import describe_file
+    describe_file(tmp_path / "bad.sbm")  # what can be read, never an exception
     sb.UniversalDeepTransformer.load(tmp_path / "good.sbm")
 
 
@@ -209,6 +215,7 @@ def test_the_pairs_of_exact_values_are_saved_and_predict_the_same_after_loading(
                                   udt.featurizer.exact_pairs[("school", "years")])
     assert loaded.predict_batch(rows[2500:2600]) == udt.predict_batch(rows[2500:2600])
     n = udt.featurizer.exact_pairs[("school", "years")].shape[0]
-    columns = sb.io._describe.describe_file(tmp_path / "m.sbm")["automl"]["columns"]
+    from sparsebolt.io._describe import describe_file
+    columns = describe_file(tmp_path / "m.sbm")["automl"]["columns"]
     assert columns["school"].endswith(f", {n:,} pairs of exact values with 'years' with a token")
     assert columns["years"].endswith(f", {n:,} pairs of exact values with 'school' with a token")
