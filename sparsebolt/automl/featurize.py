@@ -677,6 +677,15 @@ def _smoothed_probability(keys, n_keys, labels, n_classes, rows, other, base):
     return np.where(key_counts > 0, (count + base) / (key_counts + 1.0), base)
 
 
+def _smoothed_distribution(keys, n_keys, labels, n_classes, rows, other, prior):
+    """P(class | key) of each of the ``other`` rows, float64[len(other), n_classes], from the
+    counts of (key, class) over ``rows`` with ``prior`` (float64[n_classes]) as one pseudo-row.
+    keys : int64[n] in [0, n_keys), labels : int64[n] in [0, n_classes)"""
+    counts = np.bincount(keys[rows] * n_classes + labels[rows], minlength=n_keys * n_classes)
+    counts = counts.reshape(n_keys, n_classes)[keys[other]]
+    return (counts + prior) / (counts.sum(axis=1, keepdims=True) + 1.0)
+
+
 def _smoothed_mean(keys, n_keys, y, rows, other, base):
     """The mean of ``y`` over the ``rows`` of each of the ``other`` rows' key, with ``base``
     as one pseudo-row; ``base`` where its key is unseen. keys : int64[n] in [0, n_keys),
@@ -710,26 +719,75 @@ def exact_value_gain(x, labels, edges, seed, z=0.0):
     return _key_gain(codes, values.shape[0], bins, edges.shape[0] + 1, labels, seed, z)
 
 
-def exact_pair_gain(xa, xb, labels, edges_a, edges_b, seed, z=0.0):
-    """``exact_value_gain`` of two numbers together: nats a row that the pair of their exact
-    values saves over the pair of their bins, over the rows holding both; 0 where each pair of
-    bins holds one pair of values (the pair's token would repeat the bins).
+def exact_pair_gains(values, alone, pairs, labels, seed, z=0.0):
+    """``exact_value_gain`` of each two numbers of ``pairs`` together: nats a row that the
+    pair of their exact values saves, over the rows holding both, over the best of what the
+    network gets without it: each column alone, as it sees the column (its bin, or its exact
+    value where it has exact values), and the two added up (a numerical target's means,
+    a class target's naive Bayes product, up to ``PAIR_BAYES_CLASSES`` classes). The network
+    has no token of a pair of bins: a pair that names the target only together gains even
+    where each column's bins tell its values apart. Each column's estimates are counted once
+    for every pair it joins (the same two halves of the rows for all).
 
-    xa, xb : float64[n] (nan where missing), labels : as ``exact_value_gain``'s,
-    edges_a, edges_b : float64[b_a], float64[b_b]"""
-    present = np.flatnonzero(~np.isnan(xa) & ~np.isnan(xb))
-    if present.shape[0] < 4:
-        return 0.0
-    a, b, labels = exact_keys(xa[present]), exact_keys(xb[present]), labels[present]
-    b_values, b_codes = np.unique(b, return_inverse=True)
-    codes = np.unique(np.unique(a, return_inverse=True)[1].astype(np.int64) * b_values.shape[0] + b_codes,
-                      return_inverse=True)[1]
-    bins = np.unique(np.searchsorted(edges_a, a, side="right").astype(np.int64) * (edges_b.shape[0] + 1)
-                     + np.searchsorted(edges_b, b, side="right"), return_inverse=True)[1]
-    n_codes, n_bins = int(codes.max()) + 1, int(bins.max()) + 1
-    if n_codes == n_bins:
-        return 0.0
-    return _key_gain(codes, n_codes, bins, n_bins, labels, seed, z)
+    values : {column: int64[n]} each column's exact value as a code, -1 where missing,
+    alone : {column: (int64[n], int)} its key as the network sees it and the keys' count,
+    pairs : [(column, column)], labels : as ``exact_value_gain``'s. Returns [float]"""
+    n = labels.shape[0]
+    order = np.random.default_rng(seed).permutation(n)
+    halves = (order[: n // 2], order[n // 2:])
+    numbers = labels.dtype.kind == "f"
+    n_classes = 0 if numbers else int(labels.max()) + 1
+    bayes = not numbers and n_classes <= PAIR_BAYES_CLASSES \
+        and max((k for _, k in alone.values()), default=0) * n_classes <= 1 << 22
+    columns = {c for pair in pairs for c in pair}
+    directions = []
+    for rows, other in (halves, halves[::-1]):
+        # each column's estimate for every row of the other half, from the rows holding it
+        if numbers:
+            prior = np.full(other.shape[0], labels[rows].mean())
+            each = {c: _smoothed_mean(*alone[c], labels, rows[values[c][rows] >= 0], other, prior) for c in columns}
+        else:
+            prior = (np.bincount(labels[rows], minlength=n_classes) + 1.0) / (rows.shape[0] + n_classes)
+            each = {c: (_smoothed_distribution(*alone[c], labels, n_classes, rows[values[c][rows] >= 0], other, prior)
+                        if bayes else _smoothed_probability(*alone[c], labels, n_classes, rows[values[c][rows] >= 0],
+                                                            other, prior[labels[other]]))
+                    for c in columns}
+        directions.append((rows, other, prior, each))
+    gains = []
+    for a, b in pairs:
+        both = (values[a] >= 0) & (values[b] >= 0)
+        if np.count_nonzero(both) < 4:
+            gains.append(0.0)
+            continue
+        key = np.where(both, values[a] * (int(values[b].max()) + 1) + values[b], 0)
+        n_keys = int(key.max()) + 1
+        if n_keys > 1 << 22:  # a key each pair held: the counts' length
+            key = np.unique(key, return_inverse=True)[1]
+            n_keys = int(key.max()) + 1
+        saved, whole = [], both.all()
+        for rows, other, prior, each in directions:
+            held = slice(None) if whole else both[other]
+            rows, other = (rows, other) if whole else (rows[both[rows]], other[held])
+            if numbers:
+                ea, eb = each[a][held], each[b][held]
+                base = min((ea, eb, ea + eb - prior[0]), key=lambda m: float(((labels[other] - m) ** 2).sum()))
+                by_pair = _smoothed_mean(key, n_keys, labels, rows, other, base)
+                saved.append(((labels[other] - base) ** 2 - (labels[other] - by_pair) ** 2)
+                             / (2 * max(labels.var(), 1e-300)))
+                continue
+            if bayes:
+                ea, eb = each[a][held], each[b][held]
+                product = ea * eb / prior
+                true = (np.arange(other.shape[0]), labels[other])
+                candidates = (ea[true], eb[true], (product / product.sum(axis=1, keepdims=True))[true])
+            else:
+                candidates = (each[a][held], each[b][held])
+            base = max(candidates, key=lambda p: float(np.log(p).sum()))
+            by_pair = _smoothed_probability(key, n_keys, labels, n_classes, rows, other, base)
+            saved.append(np.log(by_pair) - np.log(base))
+        saved = np.concatenate(saved)
+        gains.append(float(saved.mean() - z * saved.std() / np.sqrt(saved.shape[0])))
+    return gains
 
 
 def _key_gain(codes, n_codes, bins, n_bins, labels, seed, z):
@@ -795,6 +853,8 @@ def most_frequent(values, counts):
 
 # rows a pair's gain is tested on at most (a seeded sample of them)
 PAIR_TEST_ROWS = 20_000
+# classes up to which the pair is also weighed against the two columns' naive Bayes product
+PAIR_BAYES_CLASSES = 64
 
 
 def exact_pair_vocabulary(xa, xb):
@@ -1464,7 +1524,7 @@ class Featurizer:
     def _decide_exact_pairs(self, numbers, labels, held_out=None):
         """Give a token to the pairs of values of each two 'auto' columns, of at most
         ``EXACT_PAIR_MAX_VALUES`` values each, whose pair of values predicts the target better
-        than their pair of bins (``exact_pair_gain``, the threshold of one column's): two
+        than the columns without it (``exact_pair_gains``, the threshold of one column's): two
         numbers that name something only together, as a school and a teacher's years of
         experience name a teacher. ``numbers``: {column: float64[n]} of the columns being
         decided; ``labels`` and ``held_out`` as ``_decide_exact``'s."""
@@ -1477,13 +1537,8 @@ class Featurizer:
         tested = np.arange(labels.shape[0])
         if tested.shape[0] > PAIR_TEST_ROWS:
             tested = np.sort(np.random.default_rng(self.seed).choice(tested.shape[0], PAIR_TEST_ROWS, replace=False))
-        few, resolved = [], set()
-        for c, x in xs.items():
-            values = np.unique(exact_keys(x[~np.isnan(x)]))
-            if values.shape[0] <= T.Numerical.EXACT_PAIR_MAX_VALUES:
-                few.append(c)
-                if np.unique(np.searchsorted(self.edges[c], values, side="right")).shape[0] == values.shape[0]:
-                    resolved.add(c)  # its bins tell its values apart
+        few = [c for c, x in xs.items()
+               if np.unique(exact_keys(x[~np.isnan(x)])).shape[0] <= T.Numerical.EXACT_PAIR_MAX_VALUES]
         if len(few) > T.Numerical.EXACT_PAIR_MAX_COLUMNS:
             # the tests grow as the square of the columns: keep those whose values tell the
             # most on their own (nats saved over none: no edges, one bin), as a pair that
@@ -1491,14 +1546,21 @@ class Featurizer:
             alone = [exact_value_gain(exact_keys(xs[c][tested]), labels[tested], np.empty(0), self.seed) for c in few]
             kept = np.argsort(-np.array(alone), kind="stable")[:T.Numerical.EXACT_PAIR_MAX_COLUMNS]
             few = [few[i] for i in np.sort(kept)]
-        passed = []
-        for a, b in itertools.combinations(few, 2):
-            if a in resolved and b in resolved:  # their pair of bins is their pair of values
-                continue
-            gain = exact_pair_gain(xs[a][tested], xs[b][tested], labels[tested], self.edges[a], self.edges[b],
-                                   self.seed, T.Numerical.EXACT_Z)
-            if gain >= T.Numerical.EXACT_MIN_GAIN:
-                passed.append((a, b, gain))
+        values, alone = {}, {}
+        for c in few:  # each column's exact value and its key as the network sees it, once
+            x = exact_keys(xs[c][tested])
+            present = ~np.isnan(x)
+            values[c] = np.full(x.shape[0], -1, dtype=np.int64)
+            values[c][present] = np.unique(x[present], return_inverse=True)[1]
+            if c in self.exact_values:  # values held once share one token
+                n = self.exact_values[c].shape[0]
+                keys = np.where(present, exact_codes(self.exact_values[c], np.where(present, x, 0.0)), n)
+                alone[c] = (np.where(keys >= 0, keys, n), n + 1)
+            else:
+                alone[c] = (np.searchsorted(self.edges[c], x, side="right"), self.edges[c].shape[0] + 1)
+        tried = list(itertools.combinations(few, 2))
+        gains = exact_pair_gains(values, alone, tried, labels[tested], self.seed, T.Numerical.EXACT_Z)
+        passed = [(a, b, gain) for (a, b), gain in zip(tried, gains) if gain >= T.Numerical.EXACT_MIN_GAIN]
         # the best few, in column order: each pair's tokens cost every row a lookup
         best = sorted(range(len(passed)), key=lambda i: -passed[i][2])[:T.Numerical.EXACT_MAX_PAIRS]
         for a, b, _ in (passed[i] for i in sorted(best)):

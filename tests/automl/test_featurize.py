@@ -620,18 +620,23 @@ def _teachers(rng, n=3000):
 
 
 def test_two_numbers_that_name_the_target_only_together_get_a_token_of_their_pair(monkeypatch):
-    from sparsebolt.automl.featurize import exact_pair_gain, exact_value_gain
+    from sparsebolt.automl.featurize import exact_pair_gains, exact_value_gain
     rows = _teachers(np.random.default_rng(5))
     x = {c: np.array([r[c] for r in rows]) for c in ("school", "years", "noise")}
     labels = np.array([int(r["y"][1:]) for r in rows], dtype=np.int64)
     edges = {c: np.unique(np.quantile(v, np.linspace(0, 1, 9)[1:-1])) for c, v in x.items()}
     alone = [exact_value_gain(x[c], labels, edges[c], 0, 2.0) for c in ("school", "years")]
-    paired = exact_pair_gain(x["school"], x["years"], labels, edges["school"], edges["years"], 0, 2.0)
-    assert max(alone) < 0.005 < 0.3 < paired  # the teacher's class: near log 3 nats a row, less a prior's
-    assert exact_pair_gain(x["school"], x["noise"], labels, edges["school"], edges["noise"], 0, 2.0) < 0.005
-    # pairs of bins holding one pair of values each: nothing to gain over the bins
+    assert max(alone) < 0.005
+
+    def pair_gain(a, b, edges):
+        values = {c: np.unique(x[c], return_inverse=True)[1] for c in (a, b)}
+        bins = {c: (np.searchsorted(edges[c], x[c], side="right"), edges[c].shape[0] + 1) for c in (a, b)}
+        return exact_pair_gains(values, bins, [(a, b)], labels, 0, 2.0)[0]
+    assert pair_gain("school", "years", edges) > 0.3  # the teacher's class: near log 3 nats a row, less a prior's
+    assert pair_gain("school", "noise", edges) < 0.005
+    # bins holding one value each: the network has no token of a pair of bins, so as much to gain
     fine = {c: np.unique(x[c])[:-1] + 0.5 for c in ("school", "years")}
-    assert exact_pair_gain(x["school"], x["years"], labels, fine["school"], fine["years"], 0) == 0.0
+    assert pair_gain("school", "years", fine) > 0.3
     feat = make({"school": sb.types.numerical(), "years": sb.types.numerical(), "noise": sb.types.numerical()})
     out = featurize(feat, rows + [{"school": 0.0, "years": 25.0, "noise": 0.0, "y": "k0"}])
     assert feat.exact_values == {} and list(feat.exact_pairs) == [("school", "years")]
@@ -654,6 +659,17 @@ def test_two_numbers_that_name_the_target_only_together_get_a_token_of_their_pai
     feat = make({"school": sb.types.numerical(), "years": sb.types.numerical()})
     featurize(feat, pair)
     assert feat.exact_pairs == {}
+
+
+def test_two_columns_whose_bins_tell_their_values_apart_still_get_a_token_of_their_pair():
+    # 12 x 10 values, a bin each: the network sees one bin token a column, never the pair
+    rng = np.random.default_rng(7)
+    kind = np.random.default_rng(98).integers(0, 3, (12, 10))
+    a, b = rng.integers(0, 12, 3000), rng.integers(0, 10, 3000)
+    rows = [{"a": float(i), "b": float(j), "y": f"k{kind[i, j]}"} for i, j in zip(a, b)]
+    feat = make({"a": sb.types.numerical(), "b": sb.types.numerical()})
+    featurize(feat, rows)
+    assert all(feat.edges[c].shape[0] + 1 >= 10 for c in ("a", "b")) and list(feat.exact_pairs) == [("a", "b")]
 
 
 def test_pair_vocabulary_and_codes_match_a_count_and_a_lookup_by_hand():
@@ -702,8 +718,9 @@ def test_of_many_columns_those_that_tell_most_alone_are_weighed_in_pairs(monkeyp
     rows = [{"n1": float(c), "a": float(i), "n2": float(d), "b": float(j), "y": f"k{kind[i, j]}"}
             for i, j, c, d in zip(a, b, rng.integers(0, 25, 3000), rng.integers(0, 25, 3000))]
     tested = []
-    real = F.exact_pair_gain
-    monkeypatch.setattr(F, "exact_pair_gain", lambda xa, xb, *rest: tested.append(1) or real(xa, xb, *rest))
+    real = F.exact_pair_gains
+    monkeypatch.setattr(F, "exact_pair_gains", lambda values, alone, pairs, *rest: tested.extend(pairs) or
+                        real(values, alone, pairs, *rest))
     monkeypatch.setattr(sb.automl.types.Numerical, "EXACT_PAIR_MAX_COLUMNS", 2)
     feat = make({c: sb.types.numerical() for c in ("n1", "a", "n2", "b")})
     featurize(feat, rows)
