@@ -677,12 +677,11 @@ def _smoothed_probability(keys, n_keys, labels, n_classes, rows, other, base):
     return np.where(key_counts > 0, (count + base) / (key_counts + 1.0), base)
 
 
-def _smoothed_distribution(keys, n_keys, labels, n_classes, rows, other, prior):
-    """P(class | key) of each of the ``other`` rows, float64[len(other), n_classes], from the
-    counts of (key, class) over ``rows`` with ``prior`` (float64[n_classes]) as one pseudo-row.
-    keys : int64[n] in [0, n_keys), labels : int64[n] in [0, n_classes)"""
-    counts = np.bincount(keys[rows] * n_classes + labels[rows], minlength=n_keys * n_classes)
-    counts = counts.reshape(n_keys, n_classes)[keys[other]]
+def _smoothed_table(keys, n_keys, labels, n_classes, rows, prior):
+    """P(class | key), float64[n_keys, n_classes], from the counts of (key, class) over
+    ``rows`` with ``prior`` (float64[n_classes]) as one pseudo-row. keys : int64[n] in
+    [0, n_keys), labels : int64[n] in [0, n_classes)"""
+    counts = np.bincount(keys[rows] * n_classes + labels[rows], minlength=n_keys * n_classes).reshape(n_keys, n_classes)
     return (counts + prior) / (counts.sum(axis=1, keepdims=True) + 1.0)
 
 
@@ -723,35 +722,37 @@ def exact_pair_gains(values, alone, pairs, labels, seed, z=0.0):
     """``exact_value_gain`` of each two numbers of ``pairs`` together: nats a row that the
     pair of their exact values saves, over the rows holding both, over the best of what the
     network gets without it: each column alone, as it sees the column (its bin, or its exact
-    value where it has exact values), and the two added up (a numerical target's means,
-    a class target's naive Bayes product, up to ``PAIR_BAYES_CLASSES`` classes). The network
-    has no token of a pair of bins: a pair that names the target only together gains even
-    where each column's bins tell its values apart. Each column's estimates are counted once
-    for every pair it joins (the same two halves of the rows for all).
+    value where it has exact values), and the two added up (a numerical target's means less
+    the overall one, a class target's naive Bayes product). The network has no token of a
+    pair of bins: a pair that names the target only together gains even where each column's
+    bins tell its values apart. Each column's estimates are counted once for every pair it
+    joins (the same two halves of the rows for all).
 
     values : {column: int64[n]} each column's exact value as a code, -1 where missing,
-    alone : {column: (int64[n], int)} its key as the network sees it and the keys' count,
-    pairs : [(column, column)], labels : as ``exact_value_gain``'s. Returns [float]"""
+    alone : {column: int64[n]} its key as the network sees it, pairs : [(column, column)],
+    labels : as ``exact_value_gain``'s, of at most ``PAIR_BAYES_CLASSES`` classes. Returns
+    [float]"""
     n = labels.shape[0]
+    if not pairs or n < 4:
+        return [0.0] * len(pairs)
     order = np.random.default_rng(seed).permutation(n)
     halves = (order[: n // 2], order[n // 2:])
     numbers = labels.dtype.kind == "f"
     n_classes = 0 if numbers else int(labels.max()) + 1
-    bayes = not numbers and n_classes <= PAIR_BAYES_CLASSES \
-        and max((k for _, k in alone.values()), default=0) * n_classes <= 1 << 22
     columns = {c for pair in pairs for c in pair}
+    keys = {c: np.unique(alone[c], return_inverse=True)[1] for c in columns}  # at most a key a value
     directions = []
     for rows, other in (halves, halves[::-1]):
-        # each column's estimate for every row of the other half, from the rows holding it
+        # each column's estimates from the rows holding it: by row of the other half for a
+        # number, by key and class for classes (a row's are its key's)
         if numbers:
             prior = np.full(other.shape[0], labels[rows].mean())
-            each = {c: _smoothed_mean(*alone[c], labels, rows[values[c][rows] >= 0], other, prior) for c in columns}
+            each = {c: _smoothed_mean(keys[c], int(keys[c].max()) + 1, labels, rows[values[c][rows] >= 0], other, prior)
+                    for c in columns}
         else:
             prior = (np.bincount(labels[rows], minlength=n_classes) + 1.0) / (rows.shape[0] + n_classes)
-            each = {c: (_smoothed_distribution(*alone[c], labels, n_classes, rows[values[c][rows] >= 0], other, prior)
-                        if bayes else _smoothed_probability(*alone[c], labels, n_classes, rows[values[c][rows] >= 0],
-                                                            other, prior[labels[other]]))
-                    for c in columns}
+            each = {c: _smoothed_table(keys[c], int(keys[c].max()) + 1, labels, n_classes,
+                                       rows[values[c][rows] >= 0], prior) for c in columns}
         directions.append((rows, other, prior, each))
     gains = []
     for a, b in pairs:
@@ -759,12 +760,13 @@ def exact_pair_gains(values, alone, pairs, labels, seed, z=0.0):
         if np.count_nonzero(both) < 4:
             gains.append(0.0)
             continue
+        # under 1,001 x 1,001: the gate weighs columns of at most EXACT_PAIR_MAX_VALUES values
         key = np.where(both, values[a] * (int(values[b].max()) + 1) + values[b], 0)
-        n_keys = int(key.max()) + 1
-        if n_keys > 1 << 22:  # a key each pair held: the counts' length
+        if (int(key.max()) + 1) * max(n_classes, 1) > 4 * n:  # counts mostly empty: the pairs held
             key = np.unique(key, return_inverse=True)[1]
-            n_keys = int(key.max()) + 1
-        saved, whole = [], both.all()
+        n_keys, whole = int(key.max()) + 1, both.all()
+        scale = 2 * max((labels if whole else labels[both]).var(), 1e-300) if numbers else 1.0
+        saved = []
         for rows, other, prior, each in directions:
             held = slice(None) if whole else both[other]
             rows, other = (rows, other) if whole else (rows[both[rows]], other[held])
@@ -772,17 +774,13 @@ def exact_pair_gains(values, alone, pairs, labels, seed, z=0.0):
                 ea, eb = each[a][held], each[b][held]
                 base = min((ea, eb, ea + eb - prior[0]), key=lambda m: float(((labels[other] - m) ** 2).sum()))
                 by_pair = _smoothed_mean(key, n_keys, labels, rows, other, base)
-                saved.append(((labels[other] - base) ** 2 - (labels[other] - by_pair) ** 2)
-                             / (2 * max(labels.var(), 1e-300)))
+                saved.append(((labels[other] - base) ** 2 - (labels[other] - by_pair) ** 2) / scale)
                 continue
-            if bayes:
-                ea, eb = each[a][held], each[b][held]
-                product = ea * eb / prior
-                true = (np.arange(other.shape[0]), labels[other])
-                candidates = (ea[true], eb[true], (product / product.sum(axis=1, keepdims=True))[true])
-            else:
-                candidates = (each[a][held], each[b][held])
-            base = max(candidates, key=lambda p: float(np.log(p).sum()))
+            ea, eb = each[a][keys[a][other]], each[b][keys[b][other]]
+            product = ea * eb / prior  # naive Bayes: the columns' evidence multiplied
+            true = (np.arange(other.shape[0]), labels[other])
+            base = max((ea[true], eb[true], (product / product.sum(axis=1, keepdims=True))[true]),
+                       key=lambda p: float(np.log(p).sum()))
             by_pair = _smoothed_probability(key, n_keys, labels, n_classes, rows, other, base)
             saved.append(np.log(by_pair) - np.log(base))
         saved = np.concatenate(saved)
@@ -853,7 +851,8 @@ def most_frequent(values, counts):
 
 # rows a pair's gain is tested on at most (a seeded sample of them)
 PAIR_TEST_ROWS = 20_000
-# classes up to which the pair is also weighed against the two columns' naive Bayes product
+# classes up to which pairs are weighed: beyond, each column's table of classes a key (of the
+# naive Bayes product the pair must beat) would cost more than the pair is likely worth
 PAIR_BAYES_CLASSES = 64
 
 
@@ -1526,9 +1525,10 @@ class Featurizer:
         ``EXACT_PAIR_MAX_VALUES`` values each, whose pair of values predicts the target better
         than the columns without it (``exact_pair_gains``, the threshold of one column's): two
         numbers that name something only together, as a school and a teacher's years of
-        experience name a teacher. ``numbers``: {column: float64[n]} of the columns being
-        decided; ``labels`` and ``held_out`` as ``_decide_exact``'s."""
-        if labels is None:
+        experience name a teacher. Not for a target of more than ``PAIR_BAYES_CLASSES``
+        classes. ``numbers``: {column: float64[n]} of the columns being decided; ``labels``
+        and ``held_out`` as ``_decide_exact``'s."""
+        if labels is None or (labels.dtype.kind != "f" and labels.shape[0] and labels.max() >= PAIR_BAYES_CLASSES):
             return
         keep = np.ones(labels.shape[0], dtype=bool) if held_out is None else ~held_out
         xs = {c: x[keep] for c, x in numbers.items() if self.data_types[c].exact == "auto"}
@@ -1539,6 +1539,8 @@ class Featurizer:
             tested = np.sort(np.random.default_rng(self.seed).choice(tested.shape[0], PAIR_TEST_ROWS, replace=False))
         few = [c for c, x in xs.items()
                if np.unique(exact_keys(x[~np.isnan(x)])).shape[0] <= T.Numerical.EXACT_PAIR_MAX_VALUES]
+        if len(few) < 2:
+            return
         if len(few) > T.Numerical.EXACT_PAIR_MAX_COLUMNS:
             # the tests grow as the square of the columns: keep those whose values tell the
             # most on their own (nats saved over none: no edges, one bin), as a pair that
@@ -1554,10 +1556,10 @@ class Featurizer:
             values[c][present] = np.unique(x[present], return_inverse=True)[1]
             if c in self.exact_values:  # values held once share one token
                 n = self.exact_values[c].shape[0]
-                keys = np.where(present, exact_codes(self.exact_values[c], np.where(present, x, 0.0)), n)
-                alone[c] = (np.where(keys >= 0, keys, n), n + 1)
-            else:
-                alone[c] = (np.searchsorted(self.edges[c], x, side="right"), self.edges[c].shape[0] + 1)
+                keys = exact_codes(self.exact_values[c], np.where(present, x, 0.0))
+                alone[c] = np.where(keys >= 0, keys, n)
+            else:  # binned as the network bins it: the number, not its float32 key
+                alone[c] = np.searchsorted(self.edges[c], xs[c][tested], side="right")
         tried = list(itertools.combinations(few, 2))
         gains = exact_pair_gains(values, alone, tried, labels[tested], self.seed, T.Numerical.EXACT_Z)
         passed = [(a, b, gain) for (a, b), gain in zip(tried, gains) if gain >= T.Numerical.EXACT_MIN_GAIN]

@@ -630,7 +630,7 @@ def test_two_numbers_that_name_the_target_only_together_get_a_token_of_their_pai
 
     def pair_gain(a, b, edges):
         values = {c: np.unique(x[c], return_inverse=True)[1] for c in (a, b)}
-        bins = {c: (np.searchsorted(edges[c], x[c], side="right"), edges[c].shape[0] + 1) for c in (a, b)}
+        bins = {c: np.searchsorted(edges[c], x[c], side="right") for c in (a, b)}
         return exact_pair_gains(values, bins, [(a, b)], labels, 0, 2.0)[0]
     assert pair_gain("school", "years", edges) > 0.3  # the teacher's class: near log 3 nats a row, less a prior's
     assert pair_gain("school", "noise", edges) < 0.005
@@ -670,6 +670,21 @@ def test_two_columns_whose_bins_tell_their_values_apart_still_get_a_token_of_the
     feat = make({"a": sb.types.numerical(), "b": sb.types.numerical()})
     featurize(feat, rows)
     assert all(feat.edges[c].shape[0] + 1 >= 10 for c in ("a", "b")) and list(feat.exact_pairs) == [("a", "b")]
+
+
+def test_no_pairs_weighed_for_more_classes_than_their_tables_hold_nor_for_one_row():
+    import warnings
+    rng = np.random.default_rng(8)
+    kind = np.random.default_rng(97).permutation(120).reshape(12, 10)  # a class a pair of values
+    a, b = rng.integers(0, 12, 3000), rng.integers(0, 10, 3000)
+    rows = [{"a": float(i), "b": float(j), "y": f"k{kind[i, j]}"} for i, j in zip(a, b)]
+    feat = make({"a": sb.types.numerical(), "b": sb.types.numerical()})
+    featurize(feat, rows)
+    assert feat.exact_pairs == {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # an empty half's mean had warned
+        sb.UniversalDeepTransformer({"a": sb.types.numerical(), "b": sb.types.numerical(), "y": sb.types.numerical()},
+                                    target="y").train([{"a": 1.0, "b": 2.0, "y": 1.0}], epochs=1, verbose=False)
 
 
 def test_pair_vocabulary_and_codes_match_a_count_and_a_lookup_by_hand():
