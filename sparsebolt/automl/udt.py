@@ -730,6 +730,12 @@ class UniversalDeepTransformer:
         return self._one_label_classes and bool(f.text_columns) and f.target_tracker() is None
 
     @property
+    def _typed(self):
+        """Whether the input is typed columns alone: no text, no graph, no next-item target."""
+        f = self.featurizer
+        return not (f.text_columns or f.node_column is not None or f.neighbor_columns or f.target_tracker())
+
+    @property
     def _most_refit_rows(self):
         """The most rows of which automatic training trains again on every row: ``REFIT_MAX_ROWS``
         for ``_text_labels``, ``REFIT_MAX_TABLE_ROWS`` for a dense output of a numerical
@@ -737,11 +743,9 @@ class UniversalDeepTransformer:
         next-item target), else 0 (the outputs the second training was not measured on)."""
         if self._text_labels:
             return REFIT_MAX_ROWS
-        f = self.featurizer
-        typed = not (f.text_columns or f.node_column is not None or f.neighbor_columns or f.target_tracker())
         # measured on dense outputs only (a sparse one: 450 classes or more, or a sparsity given)
         one_class = self.regression or self._one_label_classes
-        return REFIT_MAX_TABLE_ROWS if typed and one_class and self.output_sparsity >= 1.0 else 0
+        return REFIT_MAX_TABLE_ROWS if self._typed and one_class and self.output_sparsity >= 1.0 else 0
 
     @property
     def _dense_text_classes(self):
@@ -1804,6 +1808,10 @@ class UniversalDeepTransformer:
                               f"automatic training stops on their log-loss instead of AUC. Give validation "
                               f"rows of both classes.", stacklevel=4)
                 return "neg_log_loss"
+        if self._typed and self._one_label_classes and self.output_sparsity >= 1.0:
+            # a few hundred held-out rows' accuracy moves in steps and stopped these early
+            # (docs/automl.md, "When to stop")
+            return "neg_log_loss"
         return "recall@10" if self.temporal_tracking else "precision@1"
 
     def _loss_breaks_ties(self, monitor):
@@ -1813,7 +1821,7 @@ class UniversalDeepTransformer:
         of 1/n, and AUC reaches 1.0 within an epoch or two; it then stays flat while the
         model still learns, which made the rate halve and training stop early, keeping an
         early epoch (docs/automl.md, "Ties on a small held-out set")."""
-        return (isinstance(monitor, str) and self.output_activation == "softmax"
+        return (isinstance(monitor, str) and monitor != "neg_log_loss" and self.output_activation == "softmax"
                 and self.model.output.layer.dim <= WIDE_OUTPUT)
 
     @property
