@@ -859,7 +859,7 @@ PAIR_BAYES_CLASSES = 64
 def exact_pair_vocabulary(xa, xb):
     """The pairs of two columns' values (``exact_keys``) held twice or more over the rows
     holding both, float64[m, 2] sorted by the first then the second (the ``MAX_EXACT_VALUES``
-    most frequent, ties to the smaller)."""
+    most frequent, ties to the smaller). xa, xb : float64[n] (nan where missing)"""
     both = ~np.isnan(xa) & ~np.isnan(xb)
     # one int64 key a pair: np.unique over rows of two floats (axis=0) took 10x as long
     first, ia = np.unique(exact_keys(xa[both]), return_inverse=True)
@@ -884,7 +884,7 @@ def exact_pair_index(pairs):
 
 def exact_pair_codes(index, xa, xb):
     """int64[n]: each row's place among the pairs of ``index`` (``exact_pair_index``), -1
-    where its pair is not among them or a number is missing."""
+    where its pair is not among them or a number is missing. xa, xb : float64[n]"""
     first, second, known = index
     a, b = exact_keys(xa), exact_keys(xb)
     ia = np.minimum(np.searchsorted(first, a), first.shape[0] - 1)
@@ -1545,8 +1545,8 @@ class Featurizer:
             # the tests grow as the square of the columns: keep those whose values tell the
             # most on their own (nats saved over none: no edges, one bin), as a pair that
             # matters mostly joins columns that matter alone
-            alone = [exact_value_gain(exact_keys(xs[c][tested]), labels[tested], np.empty(0), self.seed) for c in few]
-            kept = np.argsort(-np.array(alone), kind="stable")[:T.Numerical.EXACT_PAIR_MAX_COLUMNS]
+            told = [exact_value_gain(exact_keys(xs[c][tested]), labels[tested], np.empty(0), self.seed) for c in few]
+            kept = np.argsort(-np.array(told), kind="stable")[:T.Numerical.EXACT_PAIR_MAX_COLUMNS]
             few = [few[i] for i in np.sort(kept)]
         values, alone = {}, {}
         for c in few:  # each column's exact value and its key as the network sees it, once

@@ -731,9 +731,19 @@ class UniversalDeepTransformer:
 
     @property
     def _typed(self):
-        """Whether the input is typed columns alone: no text, no graph, no next-item target."""
+        """Whether the input is typed columns alone: no text, no graph, no next-item target
+        (user histories of other columns may be there)."""
         f = self.featurizer
         return not (f.text_columns or f.node_column is not None or f.neighbor_columns or f.target_tracker())
+
+    @property
+    def _typed_classes(self):
+        """A dense softmax of one class a row, at most ``WIDE_OUTPUT`` wide (whose held-out
+        log-loss evaluation computes), over typed columns alone without user histories: the
+        outputs whose automatic training stops on that log-loss (docs/automl.md, "When to
+        stop")."""
+        return (self._typed and not self.temporal_tracking and self._one_label_classes
+                and self.output_sparsity >= 1.0 and self.n_classes <= WIDE_OUTPUT)
 
     @property
     def _most_refit_rows(self):
@@ -1001,7 +1011,8 @@ class UniversalDeepTransformer:
             The most epochs automatic stopping may train.
         validation_metric : str or None, default=None
             What automatic stopping follows; None: 'auc' for a binary target, 'recall@10'
-            with temporal tracking, else 'precision@1'; a numerical target takes None only
+            with temporal tracking, 'neg_log_loss' for a dense output of more classes over
+            typed columns alone, else 'precision@1'; a numerical target takes None only
             (minus the held-out mean absolute error).
 
         Returns
@@ -1808,9 +1819,7 @@ class UniversalDeepTransformer:
                               f"automatic training stops on their log-loss instead of AUC. Give validation "
                               f"rows of both classes.", stacklevel=4)
                 return "neg_log_loss"
-        if self._typed and self._one_label_classes and self.output_sparsity >= 1.0:
-            # a few hundred held-out rows' accuracy moves in steps and stopped these early
-            # (docs/automl.md, "When to stop")
+        if self._typed_classes:  # a few hundred held-out rows' accuracy moves in steps
             return "neg_log_loss"
         return "recall@10" if self.temporal_tracking else "precision@1"
 

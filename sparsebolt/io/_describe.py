@@ -119,7 +119,8 @@ def describe_automl(saved):
         if isinstance(entry, list) and len(entry) == 3 and all(isinstance(c, str) for c in entry[:2]) \
                 and isinstance(entry[2], list):
             for c, other in ((entry[0], entry[1]), (entry[1], entry[0])):
-                counts[c] = counts.get(c, "") + f", {len(entry[2]):,} pairs of exact values with {other!r} with a token"
+                pair = f", {len(entry[2]):,} pairs of exact values with {other!r}, a token each"
+                counts[c] = counts.get(c, "") + pair
     return {"columns": {str(c): _short(t) + counts.get(c, "")
                         for c, t in types.items() if c != target}, "target": target,
             "target_type": _short(types.get(target)), "classes": len(names), "class_names": names[:10],

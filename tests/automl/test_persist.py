@@ -217,5 +217,5 @@ def test_the_pairs_of_exact_values_are_saved_and_predict_the_same_after_loading(
     n = udt.featurizer.exact_pairs[("school", "years")].shape[0]
     from sparsebolt.io._describe import describe_file
     columns = describe_file(tmp_path / "m.sbm")["automl"]["columns"]
-    assert columns["school"].endswith(f", {n:,} pairs of exact values with 'years' with a token")
-    assert columns["years"].endswith(f", {n:,} pairs of exact values with 'school' with a token")
+    assert columns["school"].endswith(f", {n:,} pairs of exact values with 'years', a token each")
+    assert columns["years"].endswith(f", {n:,} pairs of exact values with 'school', a token each")

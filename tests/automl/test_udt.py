@@ -302,6 +302,17 @@ def test_a_typed_table_of_more_classes_stops_on_its_held_out_log_loss():
     assert "val_neg_log_loss" in history.epochs[0] and "val_precision@1" not in history.epochs[0]
     log_loss = history["val_neg_log_loss"]
     assert history.best_epoch == int(np.argmax(log_loss)) + 1  # the epoch its mean starts from
+    # not where it was not measured: user histories keep recall@10; an output too wide for
+    # dense evaluation to compute its probabilities keeps precision@1
+    history_rows = [dict(r, user=f"u{i % 30}", item=f"i{i % 20}", t=1_700_000_000 + 3600 * i)
+                    for i, r in enumerate(rows)]
+    tracked = {**types, "user": sb.types.categorical(), "item": sb.types.categorical(),
+               "t": sb.types.date(format="unix")}
+    udt = sb.UniversalDeepTransformer(tracked, target="y", temporal_tracking={"user": ["item"]}, seed=0, **SMALL)
+    assert "val_recall@10" in udt.train(history_rows, verbose=False, max_epochs=1).epochs[0]
+    wide = [{"a": float(i % 4200), "y": f"c{i % 4200}"} for i in range(4400)]
+    udt = sb.UniversalDeepTransformer(types, target="y", sparsity=1.0, embedding_dim=16, seed=0)
+    assert "val_precision@1" in udt.train(wide, verbose=False, max_epochs=1).epochs[0]
 
 
 def _separable_text(n=300):
