@@ -730,8 +730,8 @@ def exact_pair_gains(values, alone, pairs, labels, seed, z=0.0):
 
     values : {column: int64[n]} each column's exact value as a code, -1 where missing,
     alone : {column: int64[n]} its key as the network sees it, pairs : [(column, column)],
-    labels : as ``exact_value_gain``'s, of at most ``PAIR_BAYES_CLASSES`` classes. Returns
-    [float]"""
+    labels : as ``exact_value_gain``'s, of at most ``Numerical.EXACT_PAIR_MAX_CLASSES``
+    classes. Returns [float]"""
     n = labels.shape[0]
     if not pairs or n < 4:
         return [0.0] * len(pairs)
@@ -847,13 +847,6 @@ def most_frequent(values, counts):
     if values.shape[0] <= T.Numerical.MAX_EXACT_VALUES:
         return values
     return np.sort(values[np.argsort(-counts, kind="stable")[:T.Numerical.MAX_EXACT_VALUES]])
-
-
-# rows a pair's gain is tested on at most (a seeded sample of them)
-PAIR_TEST_ROWS = 20_000
-# classes up to which pairs are weighed: beyond, each column's table of classes a key (of the
-# naive Bayes product the pair must beat) would cost more than the pair is likely worth
-PAIR_BAYES_CLASSES = 64
 
 
 def exact_pair_vocabulary(xa, xb):
@@ -1525,18 +1518,21 @@ class Featurizer:
         ``EXACT_PAIR_MAX_VALUES`` values each, whose pair of values predicts the target better
         than the columns without it (``exact_pair_gains``, the threshold of one column's): two
         numbers that name something only together, as a school and a teacher's years of
-        experience name a teacher. Not for a target of more than ``PAIR_BAYES_CLASSES``
-        classes. ``numbers``: {column: float64[n]} of the columns being decided; ``labels``
-        and ``held_out`` as ``_decide_exact``'s."""
-        if labels is None or (labels.dtype.kind != "f" and labels.shape[0] and labels.max() >= PAIR_BAYES_CLASSES):
+        experience name a teacher. Not for a target of more than
+        ``Numerical.EXACT_PAIR_MAX_CLASSES`` classes. ``numbers``: {column: float64[n]} of
+        the columns being decided; ``labels`` (int64[n] classes, or float64[n] a numerical
+        target's bin means) and ``held_out`` as ``_decide_exact``'s."""
+        if labels is None or (labels.dtype.kind != "f" and labels.shape[0]
+                              and labels.max() >= T.Numerical.EXACT_PAIR_MAX_CLASSES):
             return
         keep = np.ones(labels.shape[0], dtype=bool) if held_out is None else ~held_out
         xs = {c: x[keep] for c, x in numbers.items() if self.data_types[c].exact == "auto"}
         labels = labels[keep]
         # the gain tested on a seeded sample of rows: a pair test a column pair
         tested = np.arange(labels.shape[0])
-        if tested.shape[0] > PAIR_TEST_ROWS:
-            tested = np.sort(np.random.default_rng(self.seed).choice(tested.shape[0], PAIR_TEST_ROWS, replace=False))
+        most = T.Numerical.EXACT_PAIR_TEST_ROWS
+        if tested.shape[0] > most:
+            tested = np.sort(np.random.default_rng(self.seed).choice(tested.shape[0], most, replace=False))
         few = [c for c, x in xs.items()
                if np.unique(exact_keys(x[~np.isnan(x)])).shape[0] <= T.Numerical.EXACT_PAIR_MAX_VALUES]
         if len(few) < 2:

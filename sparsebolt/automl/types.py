@@ -407,6 +407,11 @@ class Numerical(ColumnType):
     EXACT_PAIR_MAX_COLUMNS = 20
     # pairs given a token at most, those of the largest gains
     EXACT_MAX_PAIRS = 20
+    # rows a pair's gain is tested on at most (a seeded sample of them)
+    EXACT_PAIR_TEST_ROWS = 20_000
+    # classes up to which pairs are weighed: beyond, each column's table of classes a key (of
+    # the naive Bayes product the pair must beat) would cost more than the pair is likely worth
+    EXACT_PAIR_MAX_CLASSES = 64
 
     def __init__(self, range: tuple[float, float] | None = None,  # noqa: A002 (BOLT's name for it)
                  bins: int | None = None, position: bool = True, periodic: bool = True,
