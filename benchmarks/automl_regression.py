@@ -30,7 +30,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 import sparsebolt as sb  # noqa: E402
-from benchmarks._common import chosen_tasks, format_table, read_pydataset, table_args  # noqa: E402
+from benchmarks._common import chosen_tasks, format_table, read_pydataset, table_args, typed_columns  # noqa: E402
 
 # name: (R package/item, target column)
 SETS = {
@@ -49,21 +49,10 @@ def parse_args(argv=None):
 
 def load(name):
     """(frame with the target as 'y', column types, categorical column names)."""
-    import pandas as pd
-
     item, target = SETS[name]
     frame = read_pydataset(item, "automl_regression.py")
     frame["y"] = frame.pop(target).astype(float)
-    types, categorical = {"y": sb.types.numerical()}, []
-    for c in frame.columns.drop("y"):
-        if pd.api.types.is_numeric_dtype(frame[c]):
-            frame[c] = frame[c].astype(float)
-            types[c] = sb.types.numerical()
-        else:
-            frame[c] = frame[c].astype(str)
-            types[c] = sb.types.categorical()
-            categorical.append(c)
-    return frame, types, categorical
+    return (frame,) + typed_columns(frame, sb.types.numerical())
 
 
 def errors(predicted, truth):
