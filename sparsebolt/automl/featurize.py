@@ -1506,12 +1506,18 @@ class Featurizer:
                       for i in (0, 1))
         y = y if statistics else None
         folds = np.concatenate(folds) if y is not None else None
-        xs = {c: np.concatenate(numbers[c]) for c in columns}
-        for c in columns:
+        self._decide_columns({c: np.concatenate(numbers[c]) for c in columns}, whole == [True], classes, y,
+                             held_out, folds)
+
+    def _decide_columns(self, numbers, whole, labels, y=None, held_out=None, folds=None):
+        """Fit the bin edges of the columns of ``numbers`` ({column: float64[n]}) that have
+        none (``whole``: the rows are all the training rows) and decide their exact values
+        and pairs; ``labels``, ``y``, ``held_out`` and ``folds`` as ``_decide_exact``'s."""
+        for c, x in numbers.items():
             if self.edges[c] is None:
-                self.edges[c] = self._edges(c, xs[c], whole == [True])
-            self._decide_exact(c, xs[c], classes, y, held_out, folds)
-        self._decide_exact_pairs(xs, classes, held_out)
+                self.edges[c] = self._edges(c, x, whole)
+            self._decide_exact(c, x, labels, y, held_out, folds)
+        self._decide_exact_pairs(numbers, labels, held_out)
 
     def _decide_exact_pairs(self, numbers, labels, held_out=None):
         """Give a token to the pairs of values of each two 'auto' columns, of at most
@@ -1581,12 +1587,7 @@ class Featurizer:
         numbers = {}
         if mode == "train" and self.exact_undecided:  # columns not decided before: on this chunk
             numbers = {c: self._numbers(c, chunk) for c in self.numerical_columns if c in self.exact_undecided}
-            classes = self._exact_targets(labels)[0]
-            for c, x in numbers.items():
-                if self.edges[c] is None:
-                    self.edges[c] = self._edges(c, x, chunk.whole)
-                self._decide_exact(c, x, classes, None)
-            self._decide_exact_pairs(numbers, classes)
+            self._decide_columns(numbers, chunk.whole, self._exact_targets(labels)[0])
         for c in {c for pair in self.exact_pairs for c in pair} - set(numbers):  # parsed once a chunk
             numbers[c] = self._numbers(c, chunk)
         pending = []
