@@ -1353,19 +1353,19 @@ class Featurizer:
             h = fk.int_hashes(h ^ hashed, self._salt("fold", c))
         return h % STAT_FOLDS
 
-    def _decide_exact(self, column, x, labels, y, held_out=None, folds=None):
+    def _decide_exact(self, column, x, labels, y, held_out=None, folds=None, regions=None):
         """Decide a column's exact values on its training numbers ``x``
         (float64[n]) by their ``labels`` (int64[n] one class a row, or None), and where ``y``
         (float64[n], the target as one number a row, or None) is given, their target
         statistics by the rows' ``folds`` (``row_folds``); rows in ``held_out`` (bool[n],
-        validation rows) take no part."""
+        validation rows) take no part. ``regions``: as ``_seen_edges``'."""
         self.exact_undecided.discard(column)
         if held_out is not None:
             keep = ~held_out
             x, folds = x[keep], (None if folds is None else folds[keep])
             labels = None if labels is None else labels[keep]
             y = None if y is None else y[keep]
-        kept = exact_vocabulary(x, self.data_types[column], labels, self.edges[column], self.seed)
+        kept = exact_vocabulary(x, self.data_types[column], labels, self._seen_edges(column, regions), self.seed)
         if kept is None:
             return
         self.exact_values[column] = kept
@@ -1377,6 +1377,17 @@ class Featurizer:
             self.exact_stats[column] = (values,) + exact_statistics(codes, y, values.shape[0], folds)
             if self.stat_base is None:  # a constant target's mean may round past its value
                 self.stat_base = float(np.clip(y.mean(), *self.target_range()))
+
+    def _seen_edges(self, column, regions=None):
+        """The edges (float64[e]) that part a column's numbers as the network tells them
+        apart, which the exact values and their pairs must beat: its bin edges, but for a
+        column whose place passes through the smooth function (which replaces its bin token)
+        ``regions`` equal parts of its place where they are fewer than its bins (None: the
+        bins). The place runs evenly from edge to edge, so a part is a run of bins."""
+        edges, t = self.edges[column], self.data_types[column]
+        if regions is None or not (t.position and t.periodic) or regions >= edges.shape[0] + 1:
+            return edges
+        return edges[np.unique(np.round(np.linspace(0, edges.shape[0] - 1, regions + 1)).astype(np.int64))]
 
     def _stat_places(self, column, x, rows, folds=None):
         """(rows, places) of the rows whose value has training rows: the shrunk mean of the
@@ -1484,14 +1495,14 @@ class Featurizer:
         classes = labels.ids.astype(np.int64)
         return classes, (classes.astype(np.float64) if self.labels.binary else None)
 
-    def decide_numbers(self, chunks, statistics=True, held_out=None):
+    def decide_numbers(self, chunks, statistics=True, held_out=None, regions=None):
         """Fit the numbers' bin edges (those no pass over every row fitted) and decide their
         exact values on the training ``chunks`` (every chunk of rows in memory, the first of
         a stream): before the network is built, whose inputs include the target means of
         ``stat_columns`` (none when ``statistics`` is False: a network already trained has no
         inputs for them). ``held_out``: bool[n] over the chunks' rows in order, those held out
         for validation, whose labels stay out of the decision (their held-out score would
-        otherwise reward a model that reads them back)."""
+        otherwise reward a model that reads them back). ``regions``: as ``_seen_edges``'."""
         columns = [c for c in self.numerical_columns if c in self.exact_undecided]
         numbers, targets, folds, whole = {c: [] for c in columns}, [], [], []
         for chunk in chunks:
@@ -1507,19 +1518,20 @@ class Featurizer:
         y = y if statistics else None
         folds = np.concatenate(folds) if y is not None else None
         self._decide_columns({c: np.concatenate(numbers[c]) for c in columns}, whole == [True], classes, y,
-                             held_out, folds)
+                             held_out, folds, regions)
 
-    def _decide_columns(self, numbers, whole, labels, y=None, held_out=None, folds=None):
+    def _decide_columns(self, numbers, whole, labels, y=None, held_out=None, folds=None, regions=None):
         """Fit the bin edges of the columns of ``numbers`` ({column: float64[n]}) that have
         none (``whole``: the rows are all the training rows) and decide their exact values
-        and pairs; ``labels``, ``y``, ``held_out`` and ``folds`` as ``_decide_exact``'s."""
+        and pairs; ``labels``, ``y``, ``held_out``, ``folds`` and ``regions`` as
+        ``_decide_exact``'s."""
         for c, x in numbers.items():
             if self.edges[c] is None:
                 self.edges[c] = self._edges(c, x, whole)
-            self._decide_exact(c, x, labels, y, held_out, folds)
-        self._decide_exact_pairs(numbers, labels, held_out)
+            self._decide_exact(c, x, labels, y, held_out, folds, regions)
+        self._decide_exact_pairs(numbers, labels, held_out, regions)
 
-    def _decide_exact_pairs(self, numbers, labels, held_out=None):
+    def _decide_exact_pairs(self, numbers, labels, held_out=None, regions=None):
         """Give a token to the pairs of values of each two 'auto' columns, of at most
         ``EXACT_PAIR_MAX_VALUES`` values each, whose pair of values predicts the target better
         than the columns without it (``exact_pair_gains``, the threshold of one column's): two
@@ -1527,7 +1539,7 @@ class Featurizer:
         experience name a teacher. Not for a target of more than
         ``Numerical.EXACT_PAIR_MAX_CLASSES`` classes. ``numbers``: {column: float64[n]} of
         the columns being decided; ``labels`` (int64[n] classes, or float64[n] a numerical
-        target's bin means) and ``held_out`` as ``_decide_exact``'s."""
+        target's bin means), ``held_out`` and ``regions`` as ``_decide_exact``'s."""
         if labels is None or (labels.dtype.kind != "f" and labels.shape[0]
                               and labels.max() >= T.Numerical.EXACT_PAIR_MAX_CLASSES):
             return
@@ -1560,8 +1572,8 @@ class Featurizer:
                 n = self.exact_values[c].shape[0]
                 keys = exact_codes(self.exact_values[c], np.where(present, x, 0.0))
                 alone[c] = np.where(keys >= 0, keys, n)
-            else:  # binned as the network bins it: the number, not its float32 key
-                alone[c] = np.searchsorted(self.edges[c], xs[c][tested], side="right")
+            else:  # parted as the network tells it apart: the number, not its float32 key
+                alone[c] = np.searchsorted(self._seen_edges(c, regions), xs[c][tested], side="right")
         tried = list(itertools.combinations(few, 2))
         gains = exact_pair_gains(values, alone, tried, labels[tested], self.seed, T.Numerical.EXACT_Z)
         passed = [(a, b, gain) for (a, b), gain in zip(tried, gains) if gain >= T.Numerical.EXACT_MIN_GAIN]

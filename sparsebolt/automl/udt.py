@@ -67,6 +67,12 @@ BATCH_SIZE, MIN_BATCH_SIZE, MIN_STEPS = 256, 16, 32
 # a 4,000 rows lifted the AUC on 11 of 12 tables it was never tuned on, +0.34 points on
 # average, for -0.02 to -0.16 on adult)
 SIGMA_ROWS, MIN_SIGMA, MAX_SIGMA = 4000, 1.0, 10.0
+# the parts of a number's place its smooth function tells apart, a sigma: the largest of 16
+# frequencies drawn from N(0, sigma) is about 2 sigma cycles, 4 sigma half-cycles (40 at 10,
+# the most bins). Exact values and pairs must beat that, not the bins the function replaces:
+# 2,000 rows (sigma 1) resolve 4 parts, and catsup's and yogurt's 30-70 prices, one a bin,
+# got tokens (docs/automl.md, "What the smooth function tells apart")
+PERIODIC_REGIONS_PER_SIGMA = 4
 # set while from_config makes a model whose network it builds itself, or never (load)
 _DEFER_BUILD = contextvars.ContextVar("sparsebolt_udt_defer_build", default=False)
 # a training CSV up to this size is parsed once, not once a pass (its parsed rows take a few
@@ -1098,6 +1104,7 @@ class UniversalDeepTransformer:
         # chosen before the exact values are decided, which the held-out rows' labels stay out of
         n_rows, held = self._held_out_rows(data, first, max_in_memory_rows) if holdout else (None, None)
         self._fit_row_statistics(data, max_in_memory_rows)  # before the exact values' decision bins the numbers
+        sigma = _sigma(data)
         if self.featurizer.exact_undecided:
             # on every row in memory (a file sorted by a number would otherwise decide on its
             # lowest values), on the first chunk of a stream
@@ -1109,8 +1116,7 @@ class UniversalDeepTransformer:
             # the means take ids of their own after the places: never a network's last token id
             room = self.input_dim > len(self.featurizer.periodic_columns()) + len(self.featurizer.exact_undecided)
             self.featurizer.decide_numbers(chunks, statistics=room and (self.model is None or self._rebuildable),
-                                           held_out=held_out)
-        sigma = _sigma(data)
+                                           held_out=held_out, regions=int(np.ceil(PERIODIC_REGIONS_PER_SIGMA * sigma)))
         if self._rebuildable and ((self.embedding_dim is None and self._auto_width() != self.hidden_dim)
                                   or self._long_text_dropout != (Dropout in map(type, self.model.layers))
                                   or self.model.layer("embedding").activation != self._hidden_activation

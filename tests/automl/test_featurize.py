@@ -590,6 +590,34 @@ def test_a_target_of_several_labels_a_row_gives_no_exact_values_by_default():
     assert feat.exact_values == {}
 
 
+def _prices(rng, n=2000, values=15):
+    """Rows of a price of ``values`` levels whose class each level sets at random (90%
+    of its rows), so no smooth function of the price follows it."""
+    level = rng.integers(0, values, n)
+    flip = rng.integers(0, 2, values)
+    y = np.where(rng.random(n) < 0.9, flip[level], 1 - flip[level])
+    return [{"p": 1.0 + 0.05 * int(k), "y": "ab"[int(c)]} for k, c in zip(level, y)]
+
+
+@pytest.mark.parametrize("periodic", [True, False])
+def test_exact_values_must_beat_the_parts_of_a_number_the_network_tells_apart(periodic):
+    rows = _prices(np.random.default_rng(0))
+    feat = make({"p": sb.types.numerical(periodic=periodic)})
+    feat.decide_numbers([chunk_of(feat, rows)], regions=4)
+    edges = feat.edges["p"]
+    assert np.unique(np.searchsorted(edges, np.unique([r["p"] for r in rows]), side="right")).shape[0] == 15
+    seen = feat._seen_edges("p", 4)
+    if periodic:
+        # its bins hold one price each, but the smooth function that replaces them tells 4
+        # parts of its place apart, and each price's own class beats those by far
+        assert seen.tolist() == edges[np.round(np.linspace(0, edges.shape[0] - 1, 5)).astype(int)].tolist()
+        assert sorted(feat.exact_values) == ["p"]
+    else:  # its bin tokens tell each price apart: its tokens would repeat them
+        assert seen is edges and feat.exact_values == {}
+    # as many parts as its bins or more, or none given (a Featurizer on its own): the bins
+    assert feat._seen_edges("p", edges.shape[0] + 1) is edges and feat._seen_edges("p") is edges
+
+
 def test_exact_value_gain_is_held_out_log_loss_saved_over_the_bins():
     from sparsebolt.automl.featurize import exact_value_gain
     rng = np.random.default_rng(3)

@@ -1109,6 +1109,19 @@ def test_numbers_that_name_their_rows_learn_from_exact_values(tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(test), model.predict_proba(test))
 
 
+def test_a_few_thousand_rows_give_exact_values_to_numbers_their_smooth_function_cannot_follow():
+    # 2,000 rows: sigma 1, whose function tells 4 parts of a number apart; the 15 prices
+    # have a bin each, which the function replaces, so only their exact values follow the class
+    rng = np.random.default_rng(0)
+    level = rng.integers(0, 15, 2000)
+    flip = rng.integers(0, 2, 15)
+    rows = [{"p": 1.0 + 0.05 * int(k), "y": "ab"[int(flip[k])]} for k in level]
+    model = sb.UniversalDeepTransformer({"p": sb.types.numerical(), "y": sb.types.categorical()}, target="y",
+                                        **SMALL)
+    model.train(rows, epochs=1, verbose=False)
+    assert sorted(model.featurizer.exact_values) == ["p"]
+
+
 def test_rows_held_out_for_validation_take_no_part_in_exact_values():
     # automatic training holds out a tenth of 2,000 rows of two classes: their labels reach
     # neither the exact values' gate nor their means (else a held-out score rewards a model
@@ -1157,8 +1170,8 @@ def test_the_rows_kept_out_of_exact_values_are_the_rows_validated_on(monkeypatch
     masks, subsets = [], []
     decide, subset = Featurizer.decide_numbers, SparseDataset.subset
     monkeypatch.setattr(Featurizer, "decide_numbers",
-                        lambda self, chunk, statistics=True, held_out=None:
-                        masks.append(held_out) or decide(self, chunk, statistics, held_out))
+                        lambda self, chunk, statistics=True, held_out=None, regions=None:
+                        masks.append(held_out) or decide(self, chunk, statistics, held_out, regions))
     monkeypatch.setattr(SparseDataset, "subset", lambda self, rows, *a, **kw: subsets.append(np.array(rows))
                         or subset(self, rows, *a, **kw))
     rows = _household_rows(np.random.default_rng(0), 400, 5)
