@@ -363,14 +363,16 @@ class Numerical(ColumnType):
         function resolve: a household's income that names the household, a census weight
         given to people of one age. 'auto' gives the column these tokens when, over those
         rows (less the rows automatic training holds out), its exact values predict the
-        target better than its bins on rows they were not counted from, by
+        target better than its bins (with ``periodic``, which replaces them: than the
+        parts of its place the smooth function tells apart, about 4 sigma of them for the
+        frequencies' spread sigma) on rows they were not counted from, by
         ``EXACT_MIN_GAIN`` nats a row after ``EXACT_Z`` standard errors (a class or
         numerical target; not a multi-label one). Under a
         binary or numerical target the value's mean target over those rows also enters as
         a number (a training row's own fold of five left out). Two 'auto' columns of at most
         ``EXACT_PAIR_MAX_VALUES`` values each whose pair of values passes the same test
-        against the best the network gets without it (each column alone, as its bin or exact
-        value, and the two added up) get a token of the pair (the pairs held twice or more;
+        against the best the network gets without it (each column alone, as its bin, part
+        or exact value, and the two added up) get a token of the pair (the pairs held twice or more;
         the others share one): two numbers that name something only together, as a school
         and a teacher's years of experience name a teacher. Of more than
         ``EXACT_PAIR_MAX_COLUMNS`` such columns, those whose values alone tell the most of
