@@ -1383,11 +1383,13 @@ class Featurizer:
         apart, which the exact values and their pairs must beat: its bin edges, but for a
         column whose place passes through the smooth function (which replaces its bin token)
         ``regions`` equal parts of its place where they are fewer than its bins (None: the
-        bins). The place runs evenly from edge to edge, so a part is a run of bins."""
+        bins, as a Featurizer on its own decides). The place runs evenly from the first edge
+        to the last, 0 below it and 1 above, so a part is a run of bins, the end ones with
+        the bin beyond."""
         edges, t = self.edges[column], self.data_types[column]
         if regions is None or not (t.position and t.periodic) or regions >= edges.shape[0] + 1:
             return edges
-        return edges[np.unique(np.round(np.linspace(0, edges.shape[0] - 1, regions + 1)).astype(np.int64))]
+        return edges[np.unique(np.round(np.linspace(0, edges.shape[0] - 1, regions + 1)).astype(np.int64))[1:-1]]
 
     def _stat_places(self, column, x, rows, folds=None):
         """(rows, places) of the rows whose value has training rows: the shrunk mean of the

@@ -1122,6 +1122,22 @@ def test_a_few_thousand_rows_give_exact_values_to_numbers_their_smooth_function_
     assert sorted(model.featurizer.exact_values) == ["p"]
 
 
+def test_a_network_a_step_trained_decides_exact_values_by_its_own_frequency_spread():
+    # built by the constructor (sigma 10, 40 parts: more than the 15 prices' bins) and stepped
+    # through the low-level API, so kept as it is: the prices' bins are what it tells apart
+    rng = np.random.default_rng(0)
+    level = rng.integers(0, 15, 2000)
+    flip = rng.integers(0, 2, 15)
+    rows = [{"p": 1.0 + 0.05 * int(k), "y": "ab"[int(flip[k])]} for k in level]
+    model = sb.UniversalDeepTransformer({"p": sb.types.numerical(), "y": sb.types.categorical(n_classes=2)},
+                                        target="y", **SMALL)
+    for label in "ab":
+        model.featurizer.labels.add(label)
+    model.model.train(model._dataset(rows, "eval", 32), epochs=1, learning_rate=1e-2, verbose=False)
+    model.train(rows, epochs=1, verbose=False)
+    assert model.model.layer("embedding").sigma == 10.0 and model.featurizer.exact_values == {}
+
+
 def test_rows_held_out_for_validation_take_no_part_in_exact_values():
     # automatic training holds out a tenth of 2,000 rows of two classes: their labels reach
     # neither the exact values' gate nor their means (else a held-out score rewards a model
