@@ -718,10 +718,45 @@ def exact_value_gain(x, labels, edges, seed, z=0.0):
     return _key_gain(codes, values.shape[0], bins, edges.shape[0] + 1, labels, seed, z)
 
 
-def exact_pair_gains(values, alone, pairs, labels, seed, z=0.0):
+def _key_gain(codes, n_codes, bins, n_bins, labels, seed, z):
+    """The gain of ``exact_value_gain`` with each row's value as ``codes`` (int64[n] in
+    [0, n_codes)) and its bin as ``bins`` (int64[n] in [0, n_bins))."""
+    halves = _halves(codes.shape[0], seed)
+    numbers = labels.dtype.kind == "f"
+    n_classes = 0 if numbers else int(labels.max()) + 1
+    saved = []
+    for rows, other in (halves, halves[::-1]):
+        if numbers:
+            by_bin = _smoothed_mean(bins, n_bins, labels, rows, other, np.full(other.shape[0], labels[rows].mean()))
+            by_value = _smoothed_mean(codes, n_codes, labels, rows, other, by_bin)
+            saved.append(((labels[other] - by_bin) ** 2 - (labels[other] - by_value) ** 2)
+                         / (2 * max(labels.var(), 1e-300)))
+            continue
+        prior = (np.bincount(labels[rows], minlength=n_classes) + 1.0) / (rows.shape[0] + n_classes)
+        by_bin = _smoothed_probability(bins, n_bins, labels, n_classes, rows, other, prior[labels[other]])
+        by_value = _smoothed_probability(codes, n_codes, labels, n_classes, rows, other, by_bin)
+        saved.append(np.log(by_value) - np.log(by_bin))
+    return _lower_bound(saved, z)
+
+
+def _halves(n, seed):
+    """The two seeded random halves (int64 indices) of ``n`` rows that the gains count on
+    and predict in turn."""
+    order = np.random.default_rng(seed).permutation(n)
+    return order[: n // 2], order[n // 2:]
+
+
+def _lower_bound(saved, z):
+    """The mean of the nats ``saved`` ([float64[m], ...], a row each) less ``z`` standard
+    errors of it."""
+    saved = np.concatenate(saved)
+    return float(saved.mean() - z * saved.std() / np.sqrt(saved.shape[0]))
+
+
+def exact_pair_gains(values, seen, pairs, labels, seed, z=0.0):
     """``exact_value_gain`` of each two numbers of ``pairs`` together: nats a row that the
     pair of their exact values saves, over the rows holding both, over the best of what the
-    network gets without it: each column alone, as it sees the column (its bin, or its exact
+    network gets without it: each column alone, as it sees the column (its bin or part, or its exact
     value where it has exact values), and the two added up (a numerical target's means less
     the overall one, a class target's naive Bayes product). The network has no token of a
     pair of bins: a pair that names the target only together gains even where each column's
@@ -729,18 +764,17 @@ def exact_pair_gains(values, alone, pairs, labels, seed, z=0.0):
     joins (the same two halves of the rows for all).
 
     values : {column: int64[n]} each column's exact value as a code, -1 where missing,
-    alone : {column: int64[n]} its key as the network sees it, pairs : [(column, column)],
+    seen : {column: int64[n]} its key as the network sees it, pairs : [(column, column)],
     labels : as ``exact_value_gain``'s, of at most ``Numerical.EXACT_PAIR_MAX_CLASSES``
     classes. Returns [float]"""
     n = labels.shape[0]
     if not pairs or n < 4:
         return [0.0] * len(pairs)
-    order = np.random.default_rng(seed).permutation(n)
-    halves = (order[: n // 2], order[n // 2:])
+    halves = _halves(n, seed)
     numbers = labels.dtype.kind == "f"
     n_classes = 0 if numbers else int(labels.max()) + 1
     columns = {c for pair in pairs for c in pair}
-    keys = {c: np.unique(alone[c], return_inverse=True)[1] for c in columns}  # at most a key a value
+    keys = {c: np.unique(seen[c], return_inverse=True)[1] for c in columns}  # at most a key a value
     directions = []
     for rows, other in (halves, halves[::-1]):
         # each column's estimates from the rows holding it: by row of the other half for a
@@ -783,32 +817,8 @@ def exact_pair_gains(values, alone, pairs, labels, seed, z=0.0):
                        key=lambda p: float(np.log(p).sum()))
             by_pair = _smoothed_probability(key, n_keys, labels, n_classes, rows, other, base)
             saved.append(np.log(by_pair) - np.log(base))
-        saved = np.concatenate(saved)
-        gains.append(float(saved.mean() - z * saved.std() / np.sqrt(saved.shape[0])))
+        gains.append(_lower_bound(saved, z))
     return gains
-
-
-def _key_gain(codes, n_codes, bins, n_bins, labels, seed, z):
-    """The gain of ``exact_value_gain`` with each row's value as ``codes`` (int64[n] in
-    [0, n_codes)) and its bin as ``bins`` (int64[n] in [0, n_bins))."""
-    order = np.random.default_rng(seed).permutation(codes.shape[0])
-    halves = (order[: codes.shape[0] // 2], order[codes.shape[0] // 2:])
-    numbers = labels.dtype.kind == "f"
-    n_classes = 0 if numbers else int(labels.max()) + 1
-    saved = []
-    for rows, other in (halves, halves[::-1]):
-        if numbers:
-            by_bin = _smoothed_mean(bins, n_bins, labels, rows, other, np.full(other.shape[0], labels[rows].mean()))
-            by_value = _smoothed_mean(codes, n_codes, labels, rows, other, by_bin)
-            saved.append(((labels[other] - by_bin) ** 2 - (labels[other] - by_value) ** 2)
-                         / (2 * max(labels.var(), 1e-300)))
-            continue
-        prior = (np.bincount(labels[rows], minlength=n_classes) + 1.0) / (rows.shape[0] + n_classes)
-        by_bin = _smoothed_probability(bins, n_bins, labels, n_classes, rows, other, prior[labels[other]])
-        by_value = _smoothed_probability(codes, n_codes, labels, n_classes, rows, other, by_bin)
-        saved.append(np.log(by_value) - np.log(by_bin))
-    saved = np.concatenate(saved)
-    return float(saved.mean() - z * saved.std() / np.sqrt(saved.shape[0]))
 
 
 def exact_keys(x):
@@ -1564,7 +1574,7 @@ class Featurizer:
             told = [exact_value_gain(exact_keys(xs[c][tested]), labels[tested], np.empty(0), self.seed) for c in few]
             kept = np.argsort(-np.array(told), kind="stable")[:T.Numerical.EXACT_PAIR_MAX_COLUMNS]
             few = [few[i] for i in np.sort(kept)]
-        values, alone = {}, {}
+        values, seen = {}, {}
         for c in few:  # each column's exact value and its key as the network sees it, once
             x = exact_keys(xs[c][tested])
             present = ~np.isnan(x)
@@ -1573,11 +1583,11 @@ class Featurizer:
             if c in self.exact_values:  # values held once share one token
                 n = self.exact_values[c].shape[0]
                 keys = exact_codes(self.exact_values[c], np.where(present, x, 0.0))
-                alone[c] = np.where(keys >= 0, keys, n)
+                seen[c] = np.where(keys >= 0, keys, n)
             else:  # parted as the network tells it apart: the number, not its float32 key
-                alone[c] = np.searchsorted(self._seen_edges(c, regions), xs[c][tested], side="right")
+                seen[c] = np.searchsorted(self._seen_edges(c, regions), xs[c][tested], side="right")
         tried = list(itertools.combinations(few, 2))
-        gains = exact_pair_gains(values, alone, tried, labels[tested], self.seed, T.Numerical.EXACT_Z)
+        gains = exact_pair_gains(values, seen, tried, labels[tested], self.seed, T.Numerical.EXACT_Z)
         passed = [(a, b, gain) for (a, b), gain in zip(tried, gains) if gain >= T.Numerical.EXACT_MIN_GAIN]
         # the best few, in column order: each pair's tokens cost every row a lookup
         best = sorted(range(len(passed)), key=lambda i: -passed[i][2])[:T.Numerical.EXACT_MAX_PAIRS]

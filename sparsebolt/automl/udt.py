@@ -69,7 +69,7 @@ BATCH_SIZE, MIN_BATCH_SIZE, MIN_STEPS = 256, 16, 32
 SIGMA_ROWS, MIN_SIGMA, MAX_SIGMA = 4000, 1.0, 10.0
 # the parts of a number's place its smooth function tells apart, a sigma: the largest of 16
 # frequencies drawn from N(0, sigma) is about 2 sigma cycles, 4 sigma half-cycles (40 at 10,
-# the most bins). Exact values and pairs must beat that, not the bins the function replaces:
+# the bins of untied values). Exact values and pairs must beat that, not the bins the function replaces:
 # 2,000 rows (sigma 1) resolve 4 parts, and catsup's and yogurt's 30-70 prices, one a bin,
 # got tokens (docs/automl.md, "What the smooth function tells apart")
 PERIODIC_REGIONS_PER_SIGMA = 4
