@@ -1854,7 +1854,8 @@ class Featurizer:
         self.vocabularies = {c: set(v) for c, v in cfg["vocabularies"].items()}
         self.edges = {c: _checked_edges(c, e) for c, e in cfg["edges"].items()}
         self.date_edges = {c: _checked_edges(c, e) for c, e in cfg.get("date_edges", {}).items()}  # before places: none
-        self.exact_values = {c: np.asarray(v, dtype=np.float64) for c, v in cfg.get("exact_values", {}).items()}
+        self.exact_values = {c: _checked_exact_values(c, v, self.numerical_columns)
+                             for c, v in cfg.get("exact_values", {}).items()}
         self.exact_undecided = set(cfg.get("exact_undecided", []))  # before exact values: none
         self.exact_pairs, self._pair_index = {}, {}
         for entry in cfg.get("exact_pairs", []):  # before pairs: none
@@ -1863,8 +1864,8 @@ class Featurizer:
                     and (entry[0], entry[1]) not in self.exact_pairs and (entry[1], entry[0]) not in self.exact_pairs):
                 raise ValueError(f"a pair of exact values must name two numerical columns with exact='auto', "
                                  f"once, got {entry!r:.80}")
-            try:
-                pairs = np.asarray(entry[2], dtype=np.float64)
+            try:  # at float32 precision, as they are matched
+                pairs = exact_keys(np.asarray(entry[2], dtype=np.float64))
             except (TypeError, ValueError):
                 pairs = None
             index = None if pairs is None or pairs.ndim != 2 or pairs.shape[1] != 2 or pairs.shape[0] == 0 \
@@ -1898,6 +1899,22 @@ class Featurizer:
                 raise ValueError(f"the document frequencies of column {c!r} must count rows >= 1 and, for each id "
                                  f"in [0, {self.input_dim}), the rows it is in (1 to rows)")
             self.document_frequencies[c] = (rows, ids, counts)
+
+
+def _checked_exact_values(column, values, numerical):
+    """A numerical column's saved exact values (float64[m]) at float32 precision, as they are
+    matched (a hand-written 0.1 would match nothing): numbers, sorted, each once, of one of
+    the ``numerical`` columns."""
+    if column not in numerical:
+        raise ValueError(f"exact values are kept for {column!r}, which is not a numerical column")
+    if not (isinstance(values, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                             for v in values)):
+        raise ValueError(f"the exact values of column {column!r} must be a list of numbers, got {values!r:.80}")
+    keys = exact_keys(np.asarray(values, dtype=np.float64))
+    if np.isnan(keys).any() or (np.diff(keys) <= 0).any():
+        raise ValueError(f"the exact values of column {column!r} must be numbers in increasing order, each once at "
+                         f"float32 precision, got {values!r:.80}")
+    return keys
 
 
 def _checked_edges(column, edges):

@@ -155,6 +155,12 @@ def test_info_describes_the_columns_target_and_classes(tmp_path, capsys):
     (["config", "featurizer", "exact_pairs"], [["n", "m", [[1.0, 2.0], [1.0, 2.0]]]]),
     (["config", "featurizer", "exact_pairs"], [["n", "k", [[1.0, 2.0]]]]),
     (["config", "featurizer", "exact_pairs"], [["n", "m", [[1.0, 2.0], [3.0]]]]),
+    # exact values out of order (searched, they gave wrong tokens), held twice at float32
+    # precision, of text, of a categorical column
+    (["config", "featurizer", "exact_values", "n"], [3.0, 1.0]),
+    (["config", "featurizer", "exact_values", "n"], [0.1, 0.10000000001]),
+    (["config", "featurizer", "exact_values", "n"], ["1"]),
+    (["config", "featurizer", "exact_values", "c"], [1.0]),
 ])
 def test_a_hand_edited_manifest_is_a_damaged_file(tmp_path, path, value):
     from sparsebolt.io import ModelFileError
@@ -181,6 +187,26 @@ def test_a_hand_edited_manifest_is_a_damaged_file(tmp_path, path, value):
     from sparsebolt.io._describe import describe_file
     describe_file(tmp_path / "bad.sbm")  # what can be read, never an exception
     sb.UniversalDeepTransformer.load(tmp_path / "good.sbm")
+
+
+def test_exact_values_written_by_hand_match_at_float32_precision(tmp_path):
+    from ..io.helpers import rewrite
+    types = {"n": sb.types.numerical(exact=True), "y": sb.types.categorical()}
+    rows = [{"n": [0.5, 1.5][i % 2], "y": str(i % 2)} for i in range(40)]
+    udt = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    udt.train(rows, epochs=1, verbose=False)
+    udt.save(tmp_path / "good.sbm")
+
+    def edit(manifest):  # 0.1 is no float32: read as float32, the column's 0.1 is 0.10000000149...
+        manifest["automl"]["config"]["featurizer"]["exact_values"]["n"] = [0.1, 1.5]
+        return manifest
+
+    rewrite(tmp_path / "good.sbm", tmp_path / "edited.sbm", edit)
+    loaded = sb.UniversalDeepTransformer.load(tmp_path / "edited.sbm")
+    codes = loaded.featurizer.exact_values["n"]
+    assert codes.tolist() == [float(np.float32(0.1)), 1.5]
+    from sparsebolt.automl.featurize import exact_codes, exact_keys
+    assert exact_codes(codes, exact_keys(np.array([0.1, 1.5, 0.5]))).tolist() == [0, 1, -1]
 
 
 def test_a_lone_surrogate_in_a_history_or_a_label_saves_and_loads(tmp_path):
