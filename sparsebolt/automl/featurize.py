@@ -839,7 +839,8 @@ def exact_vocabulary(x, ctype, labels, edges, seed):
     if ctype.exact is False or (ctype.exact == "auto" and labels is None):
         return None
     x = exact_keys(x)
-    values, counts = np.unique(x[~np.isnan(x)], return_counts=True)
+    # beyond float32's range a value's key is infinite, which no model file holds: no token
+    values, counts = np.unique(x[np.isfinite(x)], return_counts=True)
     held = np.flatnonzero(counts > 1)
     if held.shape[0] == 0:
         return None
@@ -863,7 +864,7 @@ def exact_pair_vocabulary(xa, xb):
     """The pairs of two columns' values (``exact_keys``) held twice or more over the rows
     holding both, float64[m, 2] sorted by the first then the second (the ``MAX_EXACT_VALUES``
     most frequent, ties to the smaller). xa, xb : float64[n] (nan where missing)"""
-    both = ~np.isnan(xa) & ~np.isnan(xb)
+    both = np.isfinite(exact_keys(xa)) & np.isfinite(exact_keys(xb))  # as exact_vocabulary's values
     # one int64 key a pair: np.unique over rows of two floats (axis=0) took 10x as long
     first, ia = np.unique(exact_keys(xa[both]), return_inverse=True)
     second, ib = np.unique(exact_keys(xb[both]), return_inverse=True)
@@ -913,8 +914,10 @@ def stat_vocabulary(x):
     value of ``x`` (float64[n], no missing ones), the ``MAX_EXACT_VALUES`` most frequent
     when there are more (ties to the smaller). A value held once still tells a new row
     holding it (one row's mean, shrunk): training rows learn what such a mean is worth from
-    the values held twice, whose other row is in another fold."""
-    return most_frequent(*np.unique(exact_keys(x), return_counts=True))
+    the values held twice, whose other row is in another fold. Not a value beyond float32's
+    range (an infinite key, which no model file holds)."""
+    keys = exact_keys(x)
+    return most_frequent(*np.unique(keys[np.isfinite(keys)], return_counts=True))
 
 
 def exact_codes(known, x):
@@ -1397,7 +1400,8 @@ class Featurizer:
         to the last, 0 below it and 1 above, so a part is a run of bins, the end ones with
         the bin beyond."""
         edges, t = self.edges[column], self.data_types[column]
-        if regions is None or not (t.position and t.periodic) or regions >= edges.shape[0] + 1:
+        # as many parts as edges or more: the bins (rounded onto the edges, they would part one fewer)
+        if regions is None or not (t.position and t.periodic) or regions >= edges.shape[0]:
             return edges
         return edges[np.unique(np.round(np.linspace(0, edges.shape[0] - 1, regions + 1)).astype(np.int64))[1:-1]]
 
@@ -1911,9 +1915,9 @@ def _checked_exact_values(column, values, numerical):
                                              for v in values)):
         raise ValueError(f"the exact values of column {column!r} must be a list of numbers, got {values!r:.80}")
     keys = exact_keys(np.asarray(values, dtype=np.float64))
-    if np.isnan(keys).any() or (np.diff(keys) <= 0).any():
-        raise ValueError(f"the exact values of column {column!r} must be numbers in increasing order, each once at "
-                         f"float32 precision, got {values!r:.80}")
+    if not (np.isfinite(keys).all() and (np.diff(keys) > 0).all()):
+        raise ValueError(f"the exact values of column {column!r} must be numbers within float32's range in "
+                         f"increasing order, each once at float32 precision, got {values!r:.80}")
     return keys
 
 

@@ -618,8 +618,10 @@ def test_exact_values_must_beat_the_parts_of_a_number_the_network_tells_apart(pe
         assert sorted(feat.exact_values) == ["p"]
     else:  # its bin tokens tell each price apart: its tokens would repeat them
         assert seen is edges and feat.exact_values == {}
-    # as many parts as its bins or more, or none given (a Featurizer on its own): the bins
-    assert feat._seen_edges("p", edges.shape[0] + 1) is edges and feat._seen_edges("p") is edges
+    # as many parts as its edges or more, or none given (a Featurizer on its own): the bins
+    assert feat._seen_edges("p", edges.shape[0]) is edges and feat._seen_edges("p") is edges
+    parts = [np.unique(np.searchsorted(feat._seen_edges("p", r), edges)).shape[0] + 1 for r in range(2, 20)]
+    assert parts == sorted(parts)  # never fewer parts for more regions
 
 
 def test_exact_value_gain_is_held_out_log_loss_saved_over_the_bins():

@@ -209,6 +209,18 @@ def test_exact_values_written_by_hand_match_at_float32_precision(tmp_path):
     assert exact_codes(codes, exact_keys(np.array([0.1, 1.5, 0.5]))).tolist() == [0, 1, -1]
 
 
+def test_numbers_beyond_float32_range_take_no_exact_value_and_save(tmp_path):
+    # their keys are infinite, which the manifest's JSON cannot hold: save had raised
+    types = {"n": sb.types.numerical(exact=True), "m": sb.types.numerical(exact=True), "y": sb.types.categorical()}
+    rows = [{"n": [1e39, -1e39, 0.5][i % 3], "m": [2e39, 1.5][i % 2], "y": str(i % 2)} for i in range(60)]
+    udt = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    udt.train(rows, epochs=1, verbose=False)
+    assert udt.featurizer.exact_values["n"].tolist() == [0.5] and udt.featurizer.exact_values["m"].tolist() == [1.5]
+    udt.save(tmp_path / "m.sbm")
+    loaded = sb.UniversalDeepTransformer.load(tmp_path / "m.sbm")
+    np.testing.assert_array_equal(loaded.predict_proba(rows[:6]), udt.predict_proba(rows[:6]))
+
+
 def test_a_lone_surrogate_in_a_history_or_a_label_saves_and_loads(tmp_path):
     lone = "caf\ud800"  # as JSON may hold; it trains, hashed as a code point, and had failed to save
     rows = [{"user": f"u{i % 4}", "item": lone if i % 3 == 0 else f"i{i % 5}", "t": 1_600_000_000 + i}
