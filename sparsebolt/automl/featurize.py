@@ -489,10 +489,12 @@ class TargetBins:
             low, high = self.bounds[0], self.bounds[-1]
             outside = int(((x < low) | (x > high)).sum())
             if outside:
+                origin = ("the range its type gives" if self.ctype.range is not None
+                          else "the range of the first training rows that its bins were fitted on")
                 warnings.warn(f"{chunk.source}: {outside} of {len(x)} training values of the target column "
-                              f"{self.column!r} lie outside [{low:g}, {high:g}], the range of the first training "
-                              f"rows that its bins were fitted on; they are learned, and predicted, as the nearest "
-                              f"end (a model trained on the new range learns it)", stacklevel=4)
+                              f"{self.column!r} lie outside [{low:g}, {high:g}], {origin}; they are learned, and "
+                              f"predicted, as the nearest end (a model trained on the new range learns it)",
+                              stacklevel=4)
         bins = np.searchsorted(self.edges, x, side="right")
         if self.cumulative:
             return cumulative_labels(self.bounds, x, bins), 0
@@ -1522,7 +1524,9 @@ class Featurizer:
         columns = [c for c in self.numerical_columns if c in self.exact_undecided]
         numbers, targets, folds, whole = {c: [] for c in columns}, [], [], []
         for chunk in chunks:
-            labels, _ = self.labels.to_ids(chunk.columns[self.target], chunk, grow=True)
+            with warnings.catch_warnings():  # of targets out of range: training's featurizing warns of these rows
+                warnings.simplefilter("ignore", UserWarning)
+                labels, _ = self.labels.to_ids(chunk.columns[self.target], chunk, grow=True)
             targets.append(self._exact_targets(labels))
             if statistics and targets[-1][1] is not None:
                 folds.append(self.row_folds(chunk))

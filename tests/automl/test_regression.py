@@ -328,6 +328,17 @@ def test_training_values_outside_the_first_range_are_warned_of():
         udt.train(shifted, epochs=1, verbose=False)
 
 
+def test_training_values_outside_a_given_range_are_warned_of_once_naming_it():
+    rows = [{"x": float(i % 7), "y": float(i % 11) * 3} for i in range(300)]
+    udt = sb.UniversalDeepTransformer({"x": sb.types.numerical(), "y": sb.types.numerical(range=(0, 20))},
+                                      target="y", **SMALL)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        udt.train(rows, epochs=1, verbose=False)
+    said = [str(w.message) for w in caught if "lie outside" in str(w.message)]
+    assert len(said) == 1 and "of 300 training values" in said[0] and "the range its type gives" in said[0]
+
+
 def test_the_errors_of_huge_targets_stay_finite():
     rng = np.random.default_rng(8)
     rows = [{"x": float(x), "y": float(x) * 1e200} for x in rng.uniform(1, 2, 300)]
