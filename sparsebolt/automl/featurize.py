@@ -1397,7 +1397,7 @@ class Featurizer:
         """The edges (float64[e]) that part a column's numbers as the network tells them
         apart, which the exact values and their pairs must beat: its bin edges, but for a
         column whose place passes through the smooth function (which replaces its bin token)
-        ``regions`` equal parts of its place where they are fewer than its bins (None: the
+        ``regions`` equal parts of its place where they are fewer than its edges (None: the
         bins, as a Featurizer on its own decides). The place runs evenly from the first edge
         to the last, 0 below it and 1 above, so a part is a run of bins, the end ones with
         the bin beyond."""
