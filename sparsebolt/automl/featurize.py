@@ -866,10 +866,11 @@ def exact_pair_vocabulary(xa, xb):
     """The pairs of two columns' values (``exact_keys``) held twice or more over the rows
     holding both, float64[m, 2] sorted by the first then the second (the ``MAX_EXACT_VALUES``
     most frequent, ties to the smaller). xa, xb : float64[n] (nan where missing)"""
-    both = np.isfinite(exact_keys(xa)) & np.isfinite(exact_keys(xb))  # as exact_vocabulary's values
+    ka, kb = exact_keys(xa), exact_keys(xb)
+    both = np.isfinite(ka) & np.isfinite(kb)  # as exact_vocabulary's values
     # one int64 key a pair: np.unique over rows of two floats (axis=0) took 10x as long
-    first, ia = np.unique(exact_keys(xa[both]), return_inverse=True)
-    second, ib = np.unique(exact_keys(xb[both]), return_inverse=True)
+    first, ia = np.unique(ka[both], return_inverse=True)
+    second, ib = np.unique(kb[both], return_inverse=True)
     keys, counts = np.unique(ia.astype(np.int64) * second.shape[0] + ib, return_counts=True)
     held = counts > 1
     keys, counts = keys[held], counts[held]

@@ -1115,11 +1115,10 @@ class UniversalDeepTransformer:
                 held_out[held[0]] = True
             # the means take ids of their own after the places: never a network's last token id
             room = self.input_dim > len(self.featurizer.periodic_columns()) + len(self.featurizer.exact_undecided)
-            # a network kept (a step trained it) keeps its own spread
-            seen = sigma if self.model is None or self._rebuildable else \
-                getattr(self.model.layer("embedding"), "sigma", sigma)
-            self.featurizer.decide_numbers(chunks, statistics=room and (self.model is None or self._rebuildable),
-                                           held_out=held_out, regions=int(np.ceil(PERIODIC_REGIONS_PER_SIGMA * seen)))
+            fresh = self.model is None or self._rebuildable  # else a network a step trained, kept as it is
+            seen = sigma if fresh else getattr(self.model.layer("embedding"), "sigma", sigma)  # its own spread
+            self.featurizer.decide_numbers(chunks, statistics=room and fresh, held_out=held_out,
+                                           regions=int(np.ceil(PERIODIC_REGIONS_PER_SIGMA * seen)))
         if self._rebuildable and ((self.embedding_dim is None and self._auto_width() != self.hidden_dim)
                                   or self._long_text_dropout != (Dropout in map(type, self.model.layers))
                                   or self.model.layer("embedding").activation != self._hidden_activation
