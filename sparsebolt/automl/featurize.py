@@ -1572,20 +1572,22 @@ class Featurizer:
         most = T.Numerical.EXACT_PAIR_TEST_ROWS
         if tested.shape[0] > most:
             tested = np.sort(np.random.default_rng(self.seed).choice(tested.shape[0], most, replace=False))
-        few = [c for c, x in xs.items()
-               if np.unique(exact_keys(x[~np.isnan(x)])).shape[0] <= T.Numerical.EXACT_PAIR_MAX_VALUES]
+        column_keys = {c: exact_keys(x) for c, x in xs.items()}
+        # counted as the vocabulary takes them: a number beyond float32's range gets no token
+        few = [c for c, k in column_keys.items()
+               if np.unique(k[np.isfinite(k)]).shape[0] <= T.Numerical.EXACT_PAIR_MAX_VALUES]
         if len(few) < 2:
             return
         if len(few) > T.Numerical.EXACT_PAIR_MAX_COLUMNS:
             # the tests grow as the square of the columns: keep those whose values tell the
             # most on their own (nats saved over none: no edges, one bin), as a pair that
             # matters mostly joins columns that matter alone
-            told = [exact_value_gain(exact_keys(xs[c][tested]), labels[tested], np.empty(0), self.seed) for c in few]
+            told = [exact_value_gain(column_keys[c][tested], labels[tested], np.empty(0), self.seed) for c in few]
             kept = np.argsort(-np.array(told), kind="stable")[:T.Numerical.EXACT_PAIR_MAX_COLUMNS]
             few = [few[i] for i in np.sort(kept)]
         values, seen = {}, {}
         for c in few:  # each column's exact value and its key as the network sees it, once
-            x = exact_keys(xs[c][tested])
+            x = column_keys[c][tested]
             present = ~np.isnan(x)
             values[c] = np.full(x.shape[0], -1, dtype=np.int64)
             values[c][present] = np.unique(x[present], return_inverse=True)[1]
@@ -1598,8 +1600,13 @@ class Featurizer:
         tried = list(itertools.combinations(few, 2))
         gains = exact_pair_gains(values, seen, tried, labels[tested], self.seed, T.Numerical.EXACT_Z)
         passed = [(a, b, gain) for (a, b), gain in zip(tried, gains) if gain >= T.Numerical.EXACT_MIN_GAIN]
-        # the best few, in column order: each pair's tokens cost every row a lookup
-        best = sorted(range(len(passed)), key=lambda i: -passed[i][2])[:T.Numerical.EXACT_MAX_PAIRS]
+        for key in tried:  # decided again (a config's columns of target means): this decision stands
+            self.exact_pairs.pop(key, None)
+            self._pair_index.pop(key, None)
+        # the best few, in column order, beside the pairs already decided: each pair's tokens
+        # cost every row a lookup
+        room = max(0, T.Numerical.EXACT_MAX_PAIRS - len(self.exact_pairs))
+        best = sorted(range(len(passed)), key=lambda i: -passed[i][2])[:room]
         for a, b, _ in (passed[i] for i in sorted(best)):
             pairs = exact_pair_vocabulary(xs[a], xs[b])
             if pairs.shape[0]:

@@ -1105,6 +1105,8 @@ class UniversalDeepTransformer:
         n_rows, held = self._held_out_rows(data, first, max_in_memory_rows) if holdout else (None, None)
         self._fit_row_statistics(data, max_in_memory_rows)  # before the exact values' decision bins the numbers
         sigma = _sigma(data)
+        if self.model is None:  # built by this train (from_config(build=False), say): its target means from these rows
+            self.featurizer.forget_stats()
         if self.featurizer.exact_undecided:
             # on every row in memory (a file sorted by a number would otherwise decide on its
             # lowest values), on the first chunk of a stream

@@ -1025,6 +1025,67 @@ def test_target_means_round_trip_through_config_and_state_and_bad_ones_are_refus
             set_featurizer_state(again, state, doctored)
 
 
+def test_a_config_decides_its_target_means_again_on_its_first_training_with_or_without_a_network():
+    # from_config(build=False) then train: the means had stayed the config's empty ones, the
+    # network reading no mean for any row
+    types = {"h": sb.types.numerical(), "s": sb.types.numerical(), "y": sb.types.categorical()}
+    rows = _households(np.random.default_rng(0))
+    udt = sb.UniversalDeepTransformer(types, target="y", seed=0)
+    udt.train(rows, epochs=1, verbose=False)
+    values = udt.featurizer.exact_stats["h"][0]
+    assert values.shape == (200,)
+    for build in (True, False):
+        again = sb.UniversalDeepTransformer.from_config(udt.get_config(), build=build)
+        again.train(rows, epochs=1, verbose=False)
+        np.testing.assert_array_equal(again.featurizer.exact_stats["h"][0], values)
+        assert again.featurizer.stat_columns() == ["h"]
+
+
+def _pairs_and_means(n=4000, k=4):
+    """Rows whose numerical target adds a function of each of s0..s3 (6 values, bins=2: they
+    get exact values and target means), of each two of them, and a larger one of n1 and n2
+    together (10 values each)."""
+    rng, t = np.random.default_rng(0), np.random.default_rng(1)
+    s = rng.integers(0, 6, (n, k))
+    y = sum(t.normal(size=6)[s[:, i]] for i in range(k))
+    y += sum(t.normal(size=(6, 6))[s[:, i], s[:, j]] for i in range(k) for j in range(i + 1, k))
+    n1, n2 = rng.integers(0, 10, n), rng.integers(0, 10, n)
+    y += 3 * t.normal(size=(10, 10))[n1, n2] + 0.1 * rng.normal(size=n)
+    rows = [{**{f"s{i}": float(s[r, i]) for i in range(k)}, "n1": float(n1[r]), "n2": float(n2[r]), "y": float(y[r])}
+            for r in range(n)]
+    types = {f"s{i}": sb.types.numerical(bins=2) for i in range(k)}
+    return rows, {**types, "n1": sb.types.numerical(), "n2": sb.types.numerical(), "y": sb.types.numerical()}
+
+
+def test_pairs_decided_again_after_a_config_stay_within_their_cap(monkeypatch):
+    # a config's target means are decided again (from_config(build=True) forgets them), and
+    # the pairs among their columns with them: they had been added beside the config's pairs,
+    # past EXACT_MAX_PAIRS
+    monkeypatch.setattr(sb.automl.types.Numerical, "EXACT_MAX_PAIRS", 2)
+    rows, types = _pairs_and_means()
+    feat = decided(types, rows)
+    assert list(feat.exact_pairs) == [("s0", "s3"), ("n1", "n2")] and feat.stat_columns() == ["s0", "s1", "s2"]
+    again = make(types)
+    again.set_config(json.loads(json.dumps(feat.get_config())))
+    again.forget_stats()
+    again.decide_numbers([chunk_of(again, rows)])
+    assert list(again.exact_pairs) == list(feat.exact_pairs)
+    for key, pairs in feat.exact_pairs.items():
+        np.testing.assert_array_equal(again.exact_pairs[key], pairs)
+
+
+def test_a_number_beyond_float32s_range_is_no_value_of_a_pair(monkeypatch):
+    # its key is infinite, which takes no token: the 30 schools of a few of those are still 30
+    monkeypatch.setattr(sb.automl.types.Numerical, "EXACT_PAIR_MAX_VALUES", 30)
+    rows = [{k: r[k] for k in ("school", "years", "y")} for r in _teachers(np.random.default_rng(5))]
+    for r in rows[:5]:
+        r["school"] = 1e39
+    feat = make({"school": sb.types.numerical(), "years": sb.types.numerical()})
+    featurize(feat, rows)
+    assert list(feat.exact_pairs) == [("school", "years")]
+    assert np.isfinite(feat.exact_pairs[("school", "years")]).all()
+
+
 def test_a_rows_fold_follows_its_inputs_not_its_place():
     # the same rows in another order, or after new ones, see the same means: a row's own
     # label stays out however a later train orders them
