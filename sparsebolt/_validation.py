@@ -51,3 +51,10 @@ def check_type(owner, name, value, types, expected):
     if not isinstance(value, types):
         _fail(owner, name, expected, value)
     return value
+
+
+def check_flag(owner, name, value):
+    """A bool (NumPy's, or an int as 0 / 1): a string such as 'no' would read as true."""
+    if not isinstance(value, (bool, np.bool_, numbers.Integral)):
+        _fail(owner, name, "a bool", value)
+    return bool(value)

@@ -20,7 +20,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .._state import prefixed, take, take_vector, unprefixed
-from .._validation import _fail, check_choice, check_float, check_int, check_type
+from .._validation import _fail, check_choice, check_flag, check_float, check_int, check_type
 from ..data.batch import Batch, Labels, SparseDataset, csr_value, slice_rows
 from ..data.csr import concat_csr
 from ..data.csv import describe, read_chunks
@@ -1044,6 +1044,8 @@ class UniversalDeepTransformer:
             check_int("train", "max_in_memory_rows", max_in_memory_rows, 1)
         if validation_metric is not None:
             make_metric(validation_metric)
+        for name, flag in (("shuffle", shuffle), ("verbose", verbose), ("label_augmentation", label_augmentation)):
+            check_flag("train", name, flag)
         metrics = [metrics] if isinstance(metrics, str) else list(metrics)
         if self._cumulative:  # its outputs are no classes to rank or count
             if validation_metric is not None:
@@ -1898,6 +1900,7 @@ class UniversalDeepTransformer:
         if self.regression:
             return self._evaluate_regression(data, metrics, sparse_inference)
         check_int("evaluate", "batch_size", batch_size, 1)
+        check_flag("evaluate", "sparse_inference", sparse_inference)
         if self.featurizer.node_column is not None:
             self.index_nodes(data)
         if self._binary and self.calibration != (1.0, 0.0):
@@ -2069,6 +2072,7 @@ class UniversalDeepTransformer:
         """``predict_batch``'s result; errors name ``owner``, the method the user called."""
         self._require_model(owner)
         top_k = check_int(owner, "top_k", top_k, 1)
+        check_flag(owner, "sparse_inference", sparse_inference)
         rows = self._rows_source(rows, owner)
         if self._no_rows(rows):
             return []
@@ -2364,8 +2368,10 @@ class UniversalDeepTransformer:
         labels = self.featurizer.labels
         if labels.label_type != "str":
             raise ValueError("introduce_label needs string labels (sb.types.categorical(label_type='str')).")
-        if label is None or category(label) == "":
+        if not isinstance(label, (str, int, float, np.integer, np.floating)) or category(label) == "":
             _fail("introduce_label", "label", "a label (a string or a number)", label)
+        if isinstance(rows, dict):
+            raise TypeError("introduce_label takes a list of row dicts or a DataFrame; put one row dict in a list.")
         label = category(label)  # as training reads a label: 1, 1.0 and '1' are one class
         if labels.n_classes is not None and label not in labels.index and None not in labels.labels \
                 and len(labels.labels) >= labels.n_classes:
@@ -2549,7 +2555,10 @@ class UniversalDeepTransformer:
         self._require_model("forget")
         self._untrained_build = False
         labels = self.featurizer.labels
-        if labels.label_type != "str" or label is None or category(label) not in labels.index:
+        if labels.label_type != "str":
+            raise ValueError("forget needs string labels (sb.types.categorical(label_type='str')); its target's "
+                             "are class ids.")
+        if label is None or category(label) not in labels.index:
             _fail("forget", "label", "a class of the model", label)
         label = category(label)
         k = labels.forget(label)
@@ -2579,9 +2588,10 @@ class UniversalDeepTransformer:
     def _class_id(self, label):
         labels = self.featurizer.labels
         if labels.label_type == "int":
-            if isinstance(label, bool) or not isinstance(label, int) or not 0 <= label < self.n_classes:
+            if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, np.integer)) \
+                    or not 0 <= label < self.n_classes:
                 _fail("explain", "target", f"a class id in [0, {self.n_classes})", label)
-            return label
+            return int(label)
         if label is None or category(label) not in labels.index:
             _fail("explain", "target", f"a class seen in training ({len(labels.labels)} of them)", label)
         return labels.index[category(label)]

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import check_flag
 from .._version import __version__
 from ._archive import Archive, write_archive
 from .errors import ModelFileError
@@ -201,6 +202,7 @@ def save_model_file(model: Any, path: str | os.PathLike, optimizer_state: bool =
     TypeError
         When the model has a layer, loss or optimizer class a file cannot rebuild.
     """
+    check_flag("save", "optimizer_state", optimizer_state)
     model.check_savable()
     meta, arrays = model.get_state(optimizer_state)
     return write_model_file(path, model.get_config(), meta, arrays, extra=extra, extra_arrays=extra_arrays)

@@ -10,7 +10,7 @@ import numpy as np
 
 from .._state import prefixed, unprefixed
 from .._threads import SERIAL_WORK, pool_slow, step_threads
-from .._validation import check_choice
+from .._validation import check_choice, check_flag
 from ..data.value import Value
 from ..io import ModelFileError, open_model_file, read_state, save_model_file, set_model_state, split_arrays
 from ..kernels import csr
@@ -1054,6 +1054,10 @@ class Model:
 def load_model_file(path: str | os.PathLike, mmap: bool = False, verify: bool | None = None,
                     optimizer_state: bool = True) -> tuple[Model, dict[str, Any], dict[str, np.ndarray]]:
     """(Model, manifest, {key: array} of the arrays outside the model's state) from a model file."""
+    check_flag("load", "mmap", mmap)
+    check_flag("load", "optimizer_state", optimizer_state)
+    if verify is not None:
+        check_flag("load", "verify", verify)
     with open_model_file(path) as archive:
         try:
             model = Model.from_config(archive.manifest["model"], build=False)

@@ -453,3 +453,51 @@ def test_evaluate_gives_the_error_of_a_nan_prediction_as_nan():
     model.model.layer("output").W.value[:] = np.nan  # a network that diverged
     # a NaN error had been reported as 0.0, a perfect score
     assert all(np.isnan(v) for v in model.evaluate(rows).values())
+
+
+def test_flags_must_be_bools_where_a_string_would_read_as_true(tmp_path):
+    model = _udt()
+    rows = [{"t": "red", "y": "a"}, {"t": "blue", "y": "b"}] * 10
+    for kw in ({"shuffle": "no"}, {"verbose": "no"}, {"label_augmentation": "yes"}):
+        name, value = next(iter(kw.items()))
+        with pytest.raises(ValueError, match=rf"The '{name}' parameter of train must be a bool\. Got {value!r} instead"):
+            model.train(rows, epochs=1, **({"verbose": False} | kw))
+    model.train(rows, epochs=1, verbose=0, shuffle=np.bool_(False))  # an int (sklearn's verbose) is a flag too
+    with pytest.raises(ValueError, match=r"The 'sparse_inference' parameter of evaluate must be a bool\. Got 'no'"):
+        model.evaluate(rows, sparse_inference="no")
+    with pytest.raises(ValueError, match=r"The 'sparse_inference' parameter of predict must be a bool\. Got 'no'"):
+        model.predict({"t": "red"}, sparse_inference="no")
+    with pytest.raises(ValueError, match=r"The 'optimizer_state' parameter of save must be a bool\. Got 'no'"):
+        model.save(tmp_path / "m.sbm", optimizer_state="no")
+    assert not (tmp_path / "m.sbm").exists()
+    model.save(tmp_path / "m.sbm")
+    for kw in ({"mmap": "no"}, {"verify": "no"}, {"optimizer_state": 0.0}):
+        name, value = next(iter(kw.items()))
+        with pytest.raises(ValueError, match=rf"The '{name}' parameter of load must be a bool"):
+            sb.UniversalDeepTransformer.load(tmp_path / "m.sbm", **kw)
+    assert sb.UniversalDeepTransformer.load(tmp_path / "m.sbm", verify=None).predict({"t": "red"}) == \
+        model.predict({"t": "red"})
+
+
+def test_introduce_label_takes_one_label_and_rows_naming_itself():
+    model = _udt({"t": sb.types.text(), "y": sb.types.categorical()})
+    model.train([{"t": "red", "y": "a"}, {"t": "blue", "y": "b"}] * 10, epochs=1, verbose=False)
+    for label in (["x"], {"x": 1}, None, ""):
+        with pytest.raises(ValueError, match=r"The 'label' parameter of introduce_label must be a label \(a string "
+                                             r"or a number\)"):
+            model.introduce_label([{"t": "green"}], label)
+    with pytest.raises(TypeError, match=r"introduce_label takes a list of row dicts or a DataFrame; put one row dict"):
+        model.introduce_label({"t": "green"}, "c")
+    assert model.featurizer.labels.labels == ["a", "b"]
+    assert model.introduce_label([{"t": "green"}], 7) == 2 and model.featurizer.labels.labels == ["a", "b", "7"]
+
+
+def test_integer_labels_take_numpy_integers_and_forget_says_it_needs_string_labels():
+    model = _udt({"t": sb.types.text(), "y": sb.types.categorical(n_classes=2, label_type="int")})
+    model.train([{"t": "red", "y": 0}, {"t": "blue", "y": 1}] * 10, epochs=1, verbose=False)
+    assert model.explain({"t": "red blue"}, target=np.int64(1)) == model.explain({"t": "red blue"}, target=1)
+    for bad in (np.bool_(True), 2, "1"):
+        with pytest.raises(ValueError, match=r"The 'target' parameter of explain must be a class id in \[0, 2\)"):
+            model.explain({"t": "red"}, target=bad)
+    with pytest.raises(ValueError, match=r"forget needs string labels \(sb.types.categorical\(label_type='str'\)\)"):
+        model.forget(1)
