@@ -508,3 +508,23 @@ def test_a_trains_target_bins_come_from_a_bounded_sample_past_the_cap(monkeypatc
     bins = udt.featurizer.labels
     assert (bins.bounds[0], bins.bounds[-1]) == (y.min(), y.max())    # every row's range
     assert bins.edges.shape == exact.edges.shape and not np.array_equal(bins.edges, exact.edges)
+
+
+def test_a_numerical_targets_rate_halves_after_two_epochs_without_a_lower_error_and_stops_after_four(monkeypatch):
+    # its held-out error moves a little each epoch by chance: a class target's schedule (halve
+    # at the first epoch without a new best) cut its rate while the error still fell
+    from sparsebolt.automl import udt as U
+    made = []
+    for cls in (U.WarmupPlateau, U.EarlyStopping):
+        monkeypatch.setattr(U, cls.__name__, type(cls.__name__, (cls,), {
+            "__init__": lambda self, *a, _cls=cls, **kw: made.append((_cls.__name__, kw["patience"])) or
+            _cls.__init__(self, *a, **kw)}))
+    rows = _rows(np.random.default_rng(0), 400)
+    _regressor().train(rows, max_epochs=3, verbose=False)
+    assert made == [("EarlyStopping", U.NUMERICAL_PATIENCE), ("WarmupPlateau", U.NUMERICAL_PLATEAU_PATIENCE)]
+    assert (U.NUMERICAL_PLATEAU_PATIENCE, U.NUMERICAL_PATIENCE) == (2, 4)
+    made.clear()
+    classes = sb.UniversalDeepTransformer({"x": sb.types.numerical(), "size": sb.types.categorical()}, target="size",
+                                          **SMALL)
+    classes.train([{"x": r["x"], "size": r["size"]} for r in rows], max_epochs=3, verbose=False)
+    assert made == [("EarlyStopping", U.AUTO_PATIENCE), ("WarmupPlateau", 1)]
