@@ -1657,6 +1657,11 @@ class Featurizer:
 
     def _neighbor_lists(self, chunk):
         n = len(chunk)
+        for c in [self.node_column] * (self.node_column is not None) + self.neighbor_columns:
+            if not isinstance(chunk.columns[c], CodedColumn):  # a list's string would be made-up ids
+                expected = "a node id (a string or a number)" if c == self.node_column else \
+                    f"the row's neighbor ids as one string joined by {self.data_types[c].delimiter!r}"
+                _refuse_containers(chunk.columns[c], chunk, c, expected)
         node_ids = _strings(chunk.columns[self.node_column]) if self.node_column else [None] * n
         lists = [None] * n
         for c in self.neighbor_columns:

@@ -11,6 +11,7 @@ absent from a row dict. A missing input value contributes one token of its own p
 from __future__ import annotations
 
 import copy
+import datetime
 import inspect
 import math
 import re
@@ -483,6 +484,12 @@ class Date(ColumnType):
 
     def __init__(self, format: str = "iso") -> None:  # noqa: A002
         check_type("sb.types.date", "format", format, str, "'iso', 'unix' or a strptime format")
+        if format not in ("iso", "unix"):
+            try:
+                datetime.datetime.strptime("", format)
+            except ValueError as e:  # a bad directive or a stray '%' reads no date: not the data's fault
+                if "does not match format" not in str(e):
+                    _fail("sb.types.date", "format", f"'iso', 'unix' or a strptime format ({e})", format)
         self.format = format
 
     def get_config(self) -> dict[str, Any]:

@@ -1659,14 +1659,25 @@ class UniversalDeepTransformer:
         if len(text) != 1:
             raise ValueError(f"cold_start needs a {_OWNER} with one text input column, which takes the "
                              f"catalogue's texts. This one has {len(text)}: {text}.")
-        strong = [strong_columns] if isinstance(strong_columns, str) else list(strong_columns)
-        weak = [weak_columns] if isinstance(weak_columns, str) else list(weak_columns)
+        columns = {}
+        for name, given in (("strong_columns", strong_columns), ("weak_columns", weak_columns)):
+            names = [given] if isinstance(given, str) else list(given) if isinstance(given, (list, tuple)) else None
+            if names is None or not all(isinstance(c, str) for c in names):
+                _fail("cold_start", name, "a column name or a list of them", given)
+            columns[name] = names
+        strong, weak = columns["strong_columns"], columns["weak_columns"]
         if not strong and not weak:
             raise ValueError("cold_start needs at least one strong or weak column.")
-        lo, hi = span_words
+        if phrase_delimiter is not None and not (isinstance(phrase_delimiter, str) and phrase_delimiter):
+            _fail("cold_start", "phrase_delimiter", "a non-empty string or None", phrase_delimiter)
         check_int("cold_start", "spans", spans, 0)
-        if not (isinstance(lo, int) and isinstance(hi, int) and 1 <= lo <= hi):
+        if not (isinstance(span_words, (list, tuple)) and len(span_words) == 2
+                and all(isinstance(k, int) and not isinstance(k, bool) for k in span_words)
+                and 1 <= span_words[0] <= span_words[1]):
             _fail("cold_start", "span_words", "(low, high) word counts with 1 <= low <= high", span_words)
+        lo, hi = span_words
+        if seed is not None:
+            check_int("cold_start", "seed", seed, 0)
         rng = np.random.default_rng(self.seed if seed is None else seed)
         rows = []
         columns = list(dict.fromkeys([self.target, *strong, *weak]))

@@ -501,3 +501,25 @@ def test_integer_labels_take_numpy_integers_and_forget_says_it_needs_string_labe
             model.explain({"t": "red"}, target=bad)
     with pytest.raises(ValueError, match=r"forget needs string labels \(sb.types.categorical\(label_type='str'\)\)"):
         model.forget(1)
+
+
+def test_a_list_as_a_node_id_or_as_neighbors_names_the_row():
+    # its string would be made-up ids ('[1,' and '2]')
+    rows = [{"id": i, "nb": [(i + 1) % 20, (i + 2) % 20], "y": "ab"[i % 2]} for i in range(20)]
+    model = sb.UniversalDeepTransformer({"id": "node_id", "nb": "neighbors", "y": "categorical"}, target="y")
+    with pytest.raises(DataFormatError, match=r"rows, row 0: column 'nb': expected the row's neighbor ids as one string "
+                                              r"joined by ' ', got a list"):
+        model.train(rows, epochs=1, verbose=False)
+    model.train([{**r, "nb": " ".join(map(str, r["nb"]))} for r in rows], epochs=1, verbose=False)
+    with pytest.raises(DataFormatError, match=r"column 'id': expected a node id \(a string or a number\), got a list"):
+        model.predict({"id": [0]})
+    assert model.predict({"id": 0, "nb": "1 2"}) == model.predict({"id": 0.0, "nb": "1 2"})
+
+
+def test_a_date_format_strptime_cannot_read_is_refused_when_the_type_is_made():
+    # every row had failed with "cannot read '2020-01-01' as a date in format '%Q'", blaming the data
+    for fmt, reason in (("%Q", "'Q' is a bad directive in format '%Q'"), ("%Y-%", "stray % in format '%Y-%'")):
+        with pytest.raises(ValueError, match=rf"The 'format' parameter of sb.types.date must be 'iso', 'unix' or a "
+                                             rf"strptime format \({re.escape(reason)}\)\. Got '{re.escape(fmt)}'"):
+            sb.types.date(fmt)
+    assert sb.types.date("%d/%m/%Y").format == "%d/%m/%Y" and sb.types.date("unix").format == "unix"

@@ -62,3 +62,19 @@ def test_cold_start_needs_one_text_column_and_some_text():
         one.cold_start([{"name": None, "y": "1"}], strong_columns=["name"])
     with pytest.raises(ValueError, match="row 1.*target column 'y' is empty"):
         one.cold_start([{"name": "a", "y": "1"}, {"name": "b", "y": None}], strong_columns=["name"])
+
+
+def test_cold_start_parameters_are_checked_by_name():
+    one = sb.UniversalDeepTransformer({"q": sb.types.text(), "y": sb.types.categorical()}, target="y")
+    rows = [{"name": "a b", "y": "1"}, {"name": "c d", "y": "2"}]
+    for kw, match in (({"strong_columns": None}, r"'strong_columns' parameter of cold_start must be a column name or "
+                                                 r"a list of them\. Got None"),
+                      ({"strong_columns": "name", "weak_columns": 3}, r"'weak_columns' .* Got 3"),
+                      ({"strong_columns": "name", "phrase_delimiter": 5}, r"'phrase_delimiter' .* a non-empty string or "
+                                                                          r"None\. Got 5"),
+                      ({"strong_columns": "name", "span_words": 3}, r"'span_words' .* Got 3"),
+                      ({"strong_columns": "name", "span_words": (2, 1)}, r"'span_words' .* Got \(2, 1\)"),
+                      ({"strong_columns": "name", "seed": "x"}, r"'seed' parameter of cold_start must be an int >= 0")):
+        with pytest.raises(ValueError, match=match):
+            one.cold_start(rows, epochs=1, verbose=False, **kw)
+    assert one.model is None  # nothing trained
