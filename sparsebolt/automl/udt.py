@@ -2312,13 +2312,16 @@ class UniversalDeepTransformer:
             _fail("explain", "target", "None for a numerical target (the predicted value is explained)", target)
         k = self._class_id(target) if target is not None else None
         background = self.background or {}
+        # the row as the featurizer reads it: NaN, pd.NA and the missing markers are no value
+        read = next(self._chunks([{c: v for c, v in row.items() if c != self.target}], with_target=False)).columns
         # each piece's variants of the row: variants[starts[j]:starts[j + 1]]
         pieces, variants, starts = [], [row], [1]
         for c, v in row.items():
-            if v is None or c == self.target:
+            if c == self.target or c not in read or read[c][0] is None or read[c][0] == "":
                 continue
             if c in self.featurizer.text_columns:
-                words = _WORD.findall(str(v))
+                # a word in two cases is one token where the column lowercases: left out together
+                words = _WORD.findall(str(v).lower() if self.data_types[c].lowercase else str(v))
                 for w in dict.fromkeys(words):
                     pieces.append((c, w))
                     variants.append({**row, c: " ".join(x for x in words if x != w) or None})

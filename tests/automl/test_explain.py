@@ -182,3 +182,18 @@ def test_the_background_is_drawn_from_every_row_of_a_sorted_source(tmp_path, mon
                                        "y": sb.types.categorical()}, target="y", **SMALL)
     udt.train(str(tmp_path / "sorted.csv") if source == "csv" else frame, epochs=1, verbose=False)
     assert set(udt.background["part"]) == {"p0", "p1", "p2", "p3"}
+
+
+def test_missing_values_explain_nothing_and_a_word_in_two_cases_is_one_token(reviews_model):
+    # the featurizer reads NaN as no value (and lowercases the words): explain had shown
+    # NaN as a value 'nan', and left 'Great' out alone, its 'great' still deciding
+    import pandas as pd
+    row = {"review": "word3 great word7", "size": None}
+    got = reviews_model.explain(row)
+    assert [c for c, t, _ in got if t == "nan" or c == "size"] == []
+    for missing in (float("nan"), pd.NA, np.nan):
+        assert reviews_model.explain({**row, "size": missing}) == got
+    assert reviews_model.explain({"review": float("nan"), "size": "M"}) == \
+        reviews_model.explain({"review": None, "size": "M"})
+    twice = reviews_model.explain({"review": "Great great word7", "size": None})
+    assert [t for _, t, _ in twice] == ["great", "word7"] and twice[0][2] > 0
