@@ -1588,7 +1588,7 @@ class Featurizer:
         values, seen = {}, {}
         for c in few:  # each column's exact value and its key as the network sees it, once
             x = column_keys[c][tested]
-            present = ~np.isnan(x)
+            present = np.isfinite(x)  # an infinite key takes no token: as a missing value
             values[c] = np.full(x.shape[0], -1, dtype=np.int64)
             values[c][present] = np.unique(x[present], return_inverse=True)[1]
             if c in self.exact_values:  # values held once share one token
@@ -1600,7 +1600,9 @@ class Featurizer:
         tried = list(itertools.combinations(few, 2))
         gains = exact_pair_gains(values, seen, tried, labels[tested], self.seed, T.Numerical.EXACT_Z)
         passed = [(a, b, gain) for (a, b), gain in zip(tried, gains) if gain >= T.Numerical.EXACT_MIN_GAIN]
-        for key in tried:  # decided again (a config's columns of target means): this decision stands
+        # decided again (a config's columns of target means): this decision stands; a config's
+        # pair these columns no longer test (more values now, say) is kept, and counts
+        for key in tried:
             self.exact_pairs.pop(key, None)
             self._pair_index.pop(key, None)
         # the best few, in column order, beside the pairs already decided: each pair's tokens

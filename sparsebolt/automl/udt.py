@@ -1098,6 +1098,8 @@ class UniversalDeepTransformer:
             # (which records histories and grows vocabularies) or trained on
             labels.outputs = self.model.layer("output").dim
             self._training_rows = self._read_labels(data, source)
+        if self.model is None:  # built by this train (from_config(build=False), say): its target means from these rows
+            self.featurizer.forget_stats()
         text = any(self.data_types[c].undecided for c in self.featurizer.text_columns)
         first = None
         if text or self.featurizer.exact_undecided:
@@ -1113,8 +1115,6 @@ class UniversalDeepTransformer:
         n_rows, held = self._held_out_rows(data, first, max_in_memory_rows) if holdout else (None, None)
         self._fit_row_statistics(data, max_in_memory_rows)  # before the exact values' decision bins the numbers
         sigma = _sigma(data)
-        if self.model is None:  # built by this train (from_config(build=False), say): its target means from these rows
-            self.featurizer.forget_stats()
         if self.featurizer.exact_undecided:
             # on every row in memory (a file sorted by a number would otherwise decide on its
             # lowest values), on the first chunk of a stream
@@ -1173,6 +1173,10 @@ class UniversalDeepTransformer:
             if self.featurizer.node_column is not None:
                 self.index_nodes(validation)
             val = self._dataset(validation, "eval", 2048)
+            if not self.regression and val.n_samples and not np.diff(val.labels.offsets).any():
+                raise ValueError(f"train: none of the {val.n_samples:,} validation rows holds a class the model knows "
+                                 f"(their labels never came in training), so they cannot judge an epoch. Give "
+                                 f"validation rows of the training classes.")
         refit = (auto and learning_rate is None and validation is None and not streamed and not callbacks
                  and val is not None and n_val >= REFIT_HELD_OUT_SHARE * n_rows and n_rows <= self._most_refit_rows
                  and self.model.steps == 0 and not self.temporal_tracking)
@@ -1911,6 +1915,7 @@ class UniversalDeepTransformer:
             For an unknown metric or rows that do not fit the columns.
         """
         self._require_model("evaluate")
+        check_flag("evaluate", "sparse_inference", sparse_inference)
         self._warn_unpinned(sparse_inference)
         if metrics is None:
             metrics = ["mae", "rmse"] if self.regression else ["categorical_accuracy"]
@@ -1918,7 +1923,6 @@ class UniversalDeepTransformer:
         if self.regression:
             return self._evaluate_regression(data, metrics, sparse_inference)
         check_int("evaluate", "batch_size", batch_size, 1)
-        check_flag("evaluate", "sparse_inference", sparse_inference)
         if self.featurizer.node_column is not None:
             self.index_nodes(data)
         if self._binary and self.calibration != (1.0, 0.0):

@@ -465,6 +465,11 @@ def test_flags_must_be_bools_where_a_string_would_read_as_true(tmp_path):
     model.train(rows, epochs=1, verbose=0, shuffle=np.bool_(False))  # an int (sklearn's verbose) is a flag too
     with pytest.raises(ValueError, match=r"The 'sparse_inference' parameter of evaluate must be a bool\. Got 'no'"):
         model.evaluate(rows, sparse_inference="no")
+    numbers = sb.UniversalDeepTransformer({"x": sb.types.numerical(), "y": sb.types.numerical()}, target="y",
+                                          embedding_dim=8, input_dim=1024)
+    numbers.train([{"x": float(i), "y": float(i % 7)} for i in range(60)], epochs=1, verbose=False)
+    with pytest.raises(ValueError, match=r"The 'sparse_inference' parameter of evaluate must be a bool\. Got 'no'"):
+        numbers.evaluate([{"x": 1.0, "y": 1.0}], sparse_inference="no")
     with pytest.raises(ValueError, match=r"The 'sparse_inference' parameter of predict must be a bool\. Got 'no'"):
         model.predict({"t": "red"}, sparse_inference="no")
     with pytest.raises(ValueError, match=r"The 'optimizer_state' parameter of save must be a bool\. Got 'no'"):
@@ -523,3 +528,15 @@ def test_a_date_format_strptime_cannot_read_is_refused_when_the_type_is_made():
                                              rf"strptime format \({re.escape(reason)}\)\. Got '{re.escape(fmt)}'"):
             sb.types.date(fmt)
     assert sb.types.date("%d/%m/%Y").format == "%d/%m/%Y" and sb.types.date("unix").format == "unix"
+
+
+def test_validation_rows_of_no_known_class_are_refused():
+    # their log-loss was NaN each epoch and training kept its last weights
+    model = _udt({"t": sb.types.text(), "y": sb.types.categorical()})
+    rows = [{"t": "red", "y": "a"}, {"t": "blue", "y": "b"}] * 20
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # of the unseen labels
+        with pytest.raises(ValueError, match=r"train: none of the 2 validation rows holds a class the model knows"):
+            model.train(rows, validation=[{"t": "red", "y": "zz"}, {"t": "blue", "y": "qq"}], verbose=False)
+        history = model.train(rows, validation=[{"t": "red", "y": "zz"}, {"t": "blue", "y": "b"}], verbose=False)
+    assert history.best_epoch is not None

@@ -1039,6 +1039,10 @@ def test_a_config_decides_its_target_means_again_on_its_first_training_with_or_w
         again.train(rows, epochs=1, verbose=False)
         np.testing.assert_array_equal(again.featurizer.exact_stats["h"][0], values)
         assert again.featurizer.stat_columns() == ["h"]
+        for kw in ({"epochs": 1}, {"max_epochs": 1}):  # streamed: decided on the first chunk
+            again = sb.UniversalDeepTransformer.from_config(udt.get_config(), build=build)
+            again.train(rows, max_in_memory_rows=400, verbose=False, **kw)
+            assert again.featurizer.stat_columns() == ["h"] and again.featurizer.exact_stats["h"][0].shape[0] > 0
 
 
 def _pairs_and_means(n=4000, k=4):
@@ -1072,6 +1076,18 @@ def test_pairs_decided_again_after_a_config_stay_within_their_cap(monkeypatch):
     assert list(again.exact_pairs) == list(feat.exact_pairs)
     for key, pairs in feat.exact_pairs.items():
         np.testing.assert_array_equal(again.exact_pairs[key], pairs)
+    # a pair of those columns that no longer passes on the rows of the new decision is gone;
+    # the config's pairs with other columns stay
+    monkeypatch.setattr(sb.automl.types.Numerical, "EXACT_MAX_PAIRS", 20)
+    feat = decided(types, rows)
+    assert list(feat.exact_pairs) == [("s0", "s2"), ("s0", "s3"), ("s1", "s3"), ("n1", "n2")]
+    rng = np.random.default_rng(5)
+    again = make(types)
+    again.set_config(json.loads(json.dumps(feat.get_config())))
+    again.forget_stats()
+    again.decide_numbers([chunk_of(again, [{**r, "y": float(rng.normal())} for r in rows])])  # y tells nothing
+    assert list(again.exact_pairs) == [("s0", "s3"), ("s1", "s3"), ("n1", "n2")] and set(again._pair_index) == \
+        set(again.exact_pairs)
 
 
 def test_a_number_beyond_float32s_range_is_no_value_of_a_pair(monkeypatch):
