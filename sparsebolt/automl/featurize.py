@@ -628,10 +628,35 @@ def quantile_edges(x, bins):
     if x.size == 0:
         return np.zeros(0)
     q = np.linspace(0, 1, bins + 1)[1:-1]
-    by_count = np.quantile(x, q)
+    by_count, by_value = _quantiles(x, q), _quantiles(np.unique(x), q)
     values, repeats = np.unique(by_count, return_counts=True)
     heavy = np.nextafter(values[repeats > 1], np.inf)
-    return np.unique(np.concatenate([by_count, heavy, np.quantile(np.unique(x), q)]))
+    return np.unique(np.concatenate([by_count, heavy, by_value]))
+
+
+def _quantiles(x, q):
+    """np.quantile(x, q) of finite ``x``; of halves where two values near float64's limit
+    (+-1.7e308) differ by more than it holds (NumPy's quantile then gave -inf)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = np.quantile(x, q)
+    return out if np.isfinite(out).all() else 2 * np.quantile(x / 2, q)
+
+
+def _places(x, edges):
+    """float64[n]: each value's place among ``edges`` (sorted, at least two), 0 to 1, linear
+    between edges equally spaced: np.interp's, but where its slope overflows (edges a
+    subnormal apart, 1e-310) from the fraction of each value's own interval."""
+    ends = np.linspace(0.0, 1.0, edges.shape[0])
+    with np.errstate(over="ignore", invalid="ignore"):
+        place = np.interp(x, edges, ends)
+    bad = ~np.isfinite(place)
+    if bad.any():
+        j = np.clip(np.searchsorted(edges, x[bad], side="right") - 1, 0, edges.shape[0] - 2)
+        low, width = edges[j] / 2, edges[j + 1] / 2 - edges[j] / 2  # halves: no difference overflows
+        with np.errstate(divide="ignore", invalid="ignore"):
+            part = np.where(width > 0, (x[bad] / 2 - low) / width, 0.0)
+        place[bad] = ends[j] + np.clip(part, 0.0, 1.0) * (ends[1] - ends[0])
+    return place
 
 
 class EvenSample:
@@ -1451,7 +1476,7 @@ class Featurizer:
         out.add(binned, fk.int_hashes(b[binned], self._salt("numerical", column)), 1.0)
         if placed:
             rows = np.flatnonzero(~missing)
-            place = np.interp(x[rows], edges, np.linspace(0.0, 1.0, edges.shape[0]))
+            place = _places(x[rows], edges)
             positions.add(rows, np.full(rows.shape[0], self._position_hash(column)), place)
         known = self.exact_values.get(column)
         if known is not None:

@@ -460,7 +460,7 @@ def test_flags_must_be_bools_where_a_string_would_read_as_true(tmp_path):
     rows = [{"t": "red", "y": "a"}, {"t": "blue", "y": "b"}] * 10
     for kw in ({"shuffle": "no"}, {"verbose": "no"}, {"label_augmentation": "yes"}):
         name, value = next(iter(kw.items()))
-        with pytest.raises(ValueError, match=rf"The '{name}' parameter of train must be a bool\. Got {value!r} instead"):
+        with pytest.raises(ValueError, match=rf"The '{name}' parameter of train must be a bool\. Got {value!r}"):
             model.train(rows, epochs=1, **({"verbose": False} | kw))
     model.train(rows, epochs=1, verbose=0, shuffle=np.bool_(False))  # an int (sklearn's verbose) is a flag too
     with pytest.raises(ValueError, match=r"The 'sparse_inference' parameter of evaluate must be a bool\. Got 'no'"):
@@ -512,8 +512,8 @@ def test_a_list_as_a_node_id_or_as_neighbors_names_the_row():
     # its string would be made-up ids ('[1,' and '2]')
     rows = [{"id": i, "nb": [(i + 1) % 20, (i + 2) % 20], "y": "ab"[i % 2]} for i in range(20)]
     model = sb.UniversalDeepTransformer({"id": "node_id", "nb": "neighbors", "y": "categorical"}, target="y")
-    with pytest.raises(DataFormatError, match=r"rows, row 0: column 'nb': expected the row's neighbor ids as one string "
-                                              r"joined by ' ', got a list"):
+    with pytest.raises(DataFormatError, match=r"rows, row 0: column 'nb': expected the row's neighbor ids as one "
+                                              r"string joined by ' ', got a list"):
         model.train(rows, epochs=1, verbose=False)
     model.train([{**r, "nb": " ".join(map(str, r["nb"]))} for r in rows], epochs=1, verbose=False)
     with pytest.raises(DataFormatError, match=r"column 'id': expected a node id \(a string or a number\), got a list"):
@@ -540,3 +540,25 @@ def test_validation_rows_of_no_known_class_are_refused():
             model.train(rows, validation=[{"t": "red", "y": "zz"}, {"t": "blue", "y": "qq"}], verbose=False)
         history = model.train(rows, validation=[{"t": "red", "y": "zz"}, {"t": "blue", "y": "b"}], verbose=False)
     assert history.best_epoch is not None
+
+
+def test_numbers_a_subnormal_apart_or_near_float64s_limit_train_and_predict_quietly():
+    # edges 1e-310 apart gave an infinite place (np.interp's slope) that the batch check
+    # refused naming no column; values of +-1.7e308 gave an edge of -inf (NumPy's quantile)
+    from sparsebolt.automl.featurize import _places, quantile_edges
+    edges = np.array([1e-310, 2e-310, 3e-310])
+    places = _places(np.array([0.0, 1.5e-310, 2.5e-310, 4e-310]), edges)
+    np.testing.assert_allclose(places, [0, 0.25, 0.75, 1], rtol=1e-9)
+    normal = np.random.default_rng(0).normal(size=50)
+    np.testing.assert_array_equal(_places(normal, np.array([-1.0, 0.0, 0.5, 2.0])),
+                                  np.interp(normal, [-1.0, 0.0, 0.5, 2.0], np.linspace(0, 1, 4)))
+    huge = quantile_edges(np.array([(-1) ** i * 1.7e308 for i in range(40)] + [0.0, 1.0]), 4)
+    assert np.isfinite(huge).all() and huge[0] == -1.7e308 and huge[-1] == 1.7e308
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for rows in ([{"x": i * 1e-310, "y": "ab"[i % 2]} for i in range(40)],
+                     [{"x": (-1) ** i * 1.7e308 * ((i % 3) / 2), "y": "ab"[i % 2]} for i in range(40)]):
+            model = sb.UniversalDeepTransformer({"x": "numerical", "y": "categorical"}, target="y", embedding_dim=8,
+                                                input_dim=1024)
+            model.train(rows, epochs=2, verbose=False)
+            assert model.predict({"x": rows[3]["x"]})[0][0] in ("a", "b")

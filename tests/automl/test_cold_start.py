@@ -70,8 +70,8 @@ def test_cold_start_parameters_are_checked_by_name():
     for kw, match in (({"strong_columns": None}, r"'strong_columns' parameter of cold_start must be a column name or "
                                                  r"a list of them\. Got None"),
                       ({"strong_columns": "name", "weak_columns": 3}, r"'weak_columns' .* Got 3"),
-                      ({"strong_columns": "name", "phrase_delimiter": 5}, r"'phrase_delimiter' .* a non-empty string or "
-                                                                          r"None\. Got 5"),
+                      ({"strong_columns": "name", "phrase_delimiter": 5},
+                       r"'phrase_delimiter' .* a non-empty string or None\. Got 5"),
                       ({"strong_columns": "name", "span_words": 3}, r"'span_words' .* Got 3"),
                       ({"strong_columns": "name", "span_words": (2, 1)}, r"'span_words' .* Got \(2, 1\)"),
                       ({"strong_columns": "name", "seed": "x"}, r"'seed' parameter of cold_start must be an int >= 0")):
