@@ -54,7 +54,8 @@ def check_type(owner, name, value, types, expected):
 
 
 def check_flag(owner, name, value):
-    """A bool (NumPy's, or an int as 0 / 1): a string such as 'no' would read as true."""
+    """A bool, NumPy's, or any int (0 / 1, or a level as scikit-learn's ``verbose``): a
+    string such as 'no' would read as true."""
     if not isinstance(value, (bool, np.bool_, numbers.Integral)):
         _fail(owner, name, "a bool", value)
     return bool(value)

@@ -2384,9 +2384,12 @@ class UniversalDeepTransformer:
         ------
         RuntimeError
             Before ``train``.
+        TypeError
+            For one row dict (give a list of one).
         ValueError
             For a target of integer labels (``label_type='int'``), a missing or empty
-            ``label``, no rows, or a new class when ``n_classes`` is full.
+            ``label`` or one that is no string or number, no rows, or a new class when
+            ``n_classes`` is full.
         """
         self._require_model("introduce_label")
         self._untrained_build = False
