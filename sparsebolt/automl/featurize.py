@@ -1509,8 +1509,7 @@ class Featurizer:
         b = np.searchsorted(edges, x, side="right").astype(np.int64)
         out.add(rows, fk.int_hashes(b, self._salt("date", column, "bin")), 1.0)
         if edges.shape[0] > 1:
-            place = np.interp(x, edges, np.linspace(0.0, 1.0, edges.shape[0]))
-            out.add(rows, np.full(rows.shape[0], self._salt("date", column, "place")), place)
+            out.add(rows, np.full(rows.shape[0], self._salt("date", column, "place")), _places(x, edges))
 
     def target_range(self):
         """(low, high) of the number a row the target means average: a numerical target's
@@ -1684,7 +1683,8 @@ class Featurizer:
 
     def _neighbor_lists(self, chunk):
         n = len(chunk)
-        for c in [self.node_column] * (self.node_column is not None) + self.neighbor_columns:
+        graph_columns = ([] if self.node_column is None else [self.node_column]) + self.neighbor_columns
+        for c in graph_columns:
             if not isinstance(chunk.columns[c], CodedColumn):  # a list's string would be made-up ids
                 expected = "a node id (a string or a number)" if c == self.node_column else \
                     f"the row's neighbor ids as one string joined by {self.data_types[c].delimiter!r}"

@@ -1663,13 +1663,13 @@ class UniversalDeepTransformer:
         if len(text) != 1:
             raise ValueError(f"cold_start needs a {_OWNER} with one text input column, which takes the "
                              f"catalogue's texts. This one has {len(text)}: {text}.")
-        columns = {}
+        named = {}
         for name, given in (("strong_columns", strong_columns), ("weak_columns", weak_columns)):
             names = [given] if isinstance(given, str) else list(given) if isinstance(given, (list, tuple)) else None
             if names is None or not all(isinstance(c, str) for c in names):
                 _fail("cold_start", name, "a column name or a list of them", given)
-            columns[name] = names
-        strong, weak = columns["strong_columns"], columns["weak_columns"]
+            named[name] = names
+        strong, weak = named["strong_columns"], named["weak_columns"]
         if not strong and not weak:
             raise ValueError("cold_start needs at least one strong or weak column.")
         if phrase_delimiter is not None and not (isinstance(phrase_delimiter, str) and phrase_delimiter):
