@@ -130,3 +130,125 @@ def test_training_parameters_are_checked():
         sb.set_num_threads(0)
     with pytest.raises(ValueError, match="auc' metric needs a binary output"):
         model.evaluate(data, ["auc"])
+
+
+def _tiny_model(inputs=None):
+    inp = sb.Input(dim=20)
+    out = sb.FullyConnected(4, activation="softmax")(sb.Embedding(8, activation="relu")(inp))
+    return sb.Model(inputs if inputs is not None else inp, out)
+
+
+def _tiny_data(weights=None):
+    rng = np.random.default_rng(0)
+    labels = sb.data.Labels(np.arange(33), rng.integers(0, 4, 32), weights)
+    return sb.data.SparseDataset(np.arange(33) * 2, rng.integers(0, 20, 64), None, labels, 20, batch_size=16)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -1.0])
+def test_label_weights_must_be_finite_and_not_negative(bad):
+    # one NaN weight had made every output weight NaN, and predict then ranked at random
+    weights = np.ones(32, dtype=np.float32)
+    weights[7] = bad
+    model = _tiny_model()
+    with pytest.raises(ValueError, match=rf"Label weights must be finite and at least 0\. Sample 7 has {bad}"):
+        model.train(_tiny_data(weights), verbose=False)
+    assert all(np.isfinite(p.value).all() for p in model.parameters())
+
+
+@pytest.mark.parametrize("ids, what, shown", [(np.array([2**32 + 7, 3]), "Feature ids", "4294967303"),
+                                              (np.array([1.5, 2.0]), "Feature ids", "1.5"),
+                                              (np.array([2.0, np.nan]), "Feature ids", "nan")])
+def test_ids_that_int32_cannot_hold_are_refused_not_wrapped(ids, what, shown):
+    # a plain cast had made 2**32 + 7 the id 7 and 1.5 the id 1, inside every range check
+    with pytest.raises(ValueError, match=rf"{what} must be whole numbers in \[-2147483648, 2147483647\] \(int32\)\. "
+                                         rf"Got {shown}"):
+        sb.data.csr_value(10, [0, 2], ids)
+    with pytest.raises(ValueError, match=r"Label ids must be whole numbers"):
+        sb.data.Labels([0, 1, 2], ids)
+    assert sb.data.csr_value(10, [0, 2], np.array([7, 3], dtype=np.int64)).ids.tolist() == [7, 3]
+    assert sb.data.Labels([0, 1, 2], [1.0, 2.0]).ids.tolist() == [1, 2]
+
+
+@pytest.mark.parametrize("marks", [np.nan, -1])
+def test_an_indicator_matrix_holds_no_nan_or_negative_marks(marks):
+    # every nonzero was a label: -1 for "not this class" (or NaN) labelled a row with every class
+    y = np.where(np.eye(4)[np.arange(20) % 4] > 0, 1.0, marks)
+    X = np.random.default_rng(0).random((20, 20)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"The 'y' parameter of Model.evaluate must be an indicator matrix of "
+                                         r"finite values >= 0"):
+        _tiny_model().evaluate(X, y=y)
+
+
+def test_neg_log_loss_needs_a_softmax_output():
+    # of a sigmoid output it scored the positive labels only: 'always positive' scored 0.0
+    inp = sb.Input(dim=20)
+    model = sb.Model(inp, sb.FullyConnected(1, activation="sigmoid")(inp), loss="binary_cross_entropy")
+    X = np.random.default_rng(0).random((20, 20)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"'neg_log_loss' metric is the cross-entropy of a softmax output; output "
+                                         r"'.*' has activation 'sigmoid'"):
+        model.evaluate(X, y=[[0]] * 10 + [[]] * 10, metrics=["neg_log_loss", "auc"])
+
+
+def test_apply_gradients_checks_its_rate_names_and_shapes():
+    model = _tiny_model()
+    batch = next(iter(_tiny_data()))
+    _, grads = model.compute_gradients(batch)
+    name = next(n for n in grads if n.endswith("/W"))
+    rows, values = grads[name]
+    cases = [({"nope/W": grads[name]}, 1e-3, r"names no parameter 'nope/W'; the model's are"),
+             ({name: (rows, values[:, :1])}, 1e-3, rf"must give '{name}' 1-D integer rows and values of shape"),
+             ({name: (rows, np.full_like(values, np.nan))}, 1e-3, "values that are not finite"),
+             ({name: (np.array([99]), values[:1])}, 1e-3, r"row 99, outside \[0, 4\)"),
+             (grads, float("nan"), r"'learning_rate' parameter of Model.apply_gradients must be a number"),
+             (grads, -1e-3, r"'learning_rate' parameter of Model.apply_gradients must be a number")]
+    for bad, rate, message in cases:
+        with pytest.raises(ValueError, match=message):
+            model.apply_gradients(bad, rate, 16)
+    assert model.steps == 0  # no step counted for a refused one
+    with pytest.raises(ValueError, match=r"'learning_rate' parameter of train_step must be a number in \[0.0, inf\)"):
+        model.train_step(batch, float("nan"))
+    model.apply_gradients(grads, 1e-3, 16)
+    assert model.steps == 1
+
+
+def test_each_input_once_and_as_many_rows_in_each():
+    inp = sb.Input(dim=20)
+    with pytest.raises(ValueError, match=r"must hold each input once\. Got 'inputlayer.*' twice"):
+        _tiny_model([inp, inp])
+    a, b = sb.Input(dim=5), sb.Input(dim=5)
+    model = sb.Model([a, b], sb.FullyConnected(3, activation="softmax")(sb.Concatenate()(a, b)))
+    two, three = (sb.Value.dense(np.zeros((n, 5), np.float32)) for n in (2, 3))
+    with pytest.raises(ValueError, match=r"Input '.*' has 3 samples but input '.*' has 2: each input needs one row"):
+        model.predict(sb.data.Batch([two, three]))
+
+
+def test_flags_and_counts_take_numpy_scalars_and_refuse_strings():
+    model = _tiny_model()
+    X = np.random.default_rng(0).random((8, 20)).astype(np.float32)
+    assert model.predict(X, top_k=np.int64(3))[0].shape == (8, 3)
+    with pytest.raises(ValueError, match=r"'sparse_inference' parameter of predict must be a bool\. Got 'False'"):
+        model.predict(X, sparse_inference="False")  # a non-empty string had read as true
+    with pytest.raises(ValueError, match=r"'verbose' parameter of Model.train must be a bool"):
+        model.train(X, y=np.arange(8) % 4, verbose="no")
+    sparse = sb.Input(dim=20)
+    layer = sb.FullyConnected(400, activation="softmax", sparsity=0.1)
+    sparse_model = sb.Model(sparse, layer(sb.Embedding(8)(sparse)))
+    layer.set_sparsity(0.2, keep_tables=np.True_)
+    sparse_model.pin_labels(X, y=np.arange(8), every_bucket=np.True_, verbose=False)
+
+
+def test_write_svm_refuses_what_the_file_cannot_hold(tmp_path):
+    path = tmp_path / "a.svm"
+    path.write_text("kept")
+    weighted = sb.data.SparseDataset([0, 1], [3], None, sb.data.Labels([0, 1], [1], [0.5]), 10)
+    with pytest.raises(ValueError, match=r"holds no label weights, and label 1 of sample 0 has weight 0\.5"):
+        sb.data.write_svm(path, weighted)
+    wide = sb.data.SparseDataset([0, 1], [50], None, sb.data.Labels([0, 1], [0]), 10)
+    with pytest.raises(ValueError, match=r"feature ids must be in \[0, 10\) \(the data set's dim\)\. Got 50"):
+        sb.data.write_svm(path, wide)
+    fine = sb.data.SparseDataset([0, 1], [3], None, sb.data.Labels([0, 1], [4]), 10)
+    with pytest.raises(ValueError, match=r"'n_labels' parameter of write_svm must be an int >= 5\. Got 2"):
+        sb.data.write_svm(path, fine, n_labels=2)
+    assert path.read_text() == "kept" and sorted(p.name for p in tmp_path.iterdir()) == ["a.svm"]
+    sb.data.write_svm(path, fine)
+    assert [b.labels.ids.tolist() for b in sb.data.load_svm(path)] == [[4]]

@@ -10,7 +10,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent / "sparsebolt"
 
 # lowest first; each package may import its own layer and those below
 LAYERS = [
-    {"_validation", "_state", "_threads", "_version", "_plot", "kernels"},
+    {"_validation", "_state", "_threads", "_version", "_plot", "_files", "kernels"},
     {"lsh", "data", "io"},
     {"nn"},
     {"train"},

@@ -1899,6 +1899,12 @@ class Featurizer:
         for c, v in cfg["vocabularies"].items():
             if not (isinstance(v, list) and all(isinstance(x, str) for x in v)):
                 raise ValueError(f"the vocabulary of column {c!r} must be a list of strings, got {v!r:.80}")
+        # one a column of its kind: a column left out had loaded and then failed on every predict
+        for what, kept, columns in (("vocabularies", cfg["vocabularies"], self.categorical_columns),
+                                    ("bin edges", cfg["edges"], self.numerical_columns)):
+            if sorted(kept) != sorted(columns):
+                raise ValueError(f"the {what} must be one entry a column {sorted(columns)}, got one for "
+                                 f"{sorted(kept)}")
         self.vocabularies = {c: set(v) for c, v in cfg["vocabularies"].items()}
         self.edges = {c: _checked_edges(c, e) for c, e in cfg["edges"].items()}
         self.date_edges = {c: _checked_edges(c, e) for c, e in cfg.get("date_edges", {}).items()}  # before places: none
@@ -1939,9 +1945,13 @@ class Featurizer:
                              f"got {self.stat_base!r}")
         self.document_frequencies = {}
         for c, f in cfg.get("document_frequencies", {}).items():
-            rows, ids, counts = int(f["rows"]), np.asarray(f["ids"], dtype=np.int64), np.asarray(f["counts"],
-                                                                                                 dtype=np.int64)
-            # an IDF of its rows over each id's count: each count within the rows, one an id
+            rows, ids, counts = f["rows"], np.asarray(f["ids"]), np.asarray(f["counts"])
+            # whole numbers as written (1.5 had been taken as 1); an IDF of its rows over each
+            # id's count: each count within the rows, one an id
+            if not (isinstance(rows, int) and not isinstance(rows, bool)
+                    and all(a.size == 0 or a.dtype.kind in "iu" for a in (ids, counts))):
+                raise ValueError(f"the document frequencies of column {c!r} must be whole numbers")
+            ids, counts = ids.astype(np.int64), counts.astype(np.int64)
             if not (rows >= 1 and ids.ndim == 1 and ids.shape == counts.shape
                     and ((ids >= 0) & (ids < self.input_dim)).all() and ((counts >= 1) & (counts <= rows)).all()):
                 raise ValueError(f"the document frequencies of column {c!r} must count rows >= 1 and, for each id "

@@ -2800,8 +2800,9 @@ class UniversalDeepTransformer:
             if udt._cumulative and model.output.layer.activation != "sigmoid":
                 raise ValueError(f"its numerical target's cumulative bins need a sigmoid output, its network has "
                                  f"{model.output.layer.activation!r}")
-        # AttributeError: a list where the manifest holds a table ({...}), and the like
-        except (AttributeError, KeyError, TypeError, ValueError) as e:
+        # AttributeError: a list where the manifest holds a table ({...}), and the like;
+        # OverflowError: a count beyond int64
+        except (AttributeError, KeyError, OverflowError, TypeError, ValueError) as e:
             raise ModelFileError(path, "manifest.json", f"holds a {_OWNER} that cannot be rebuilt ({e})") from None
         untrained = saved.get("untrained_build", False)  # files written before it was kept: trained
         if not isinstance(untrained, bool):

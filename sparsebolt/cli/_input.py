@@ -75,6 +75,9 @@ def _parse_jsonl(lines, name, first_line, n_features):
     return csr_value(n_features, offsets, np.asarray(all_ids, dtype=np.int32), np.asarray(all_vals, dtype=np.float32))
 
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def check_sample(sample, n_features, error):
     """(ids, values) of one JSON sample ``{"ids": [...], "values": [...]}``; ``error(msg)``
     makes the exception to raise."""
@@ -91,9 +94,12 @@ def check_sample(sample, n_features, error):
         raise error(f"feature id {bad[0]} in 'ids' is out of range: the model has {n_features} input features")
     if vals is None:
         return ids, [1.0] * len(ids)
+    # beyond float32's range a value became inf, reported as 'Sample k has inf' without its line
     if (not isinstance(vals, list) or len(vals) != len(ids)
-            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in vals)):
-        raise error("'values' must be a list of finite numbers, one for each of 'ids'")
+            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                       and abs(v) <= _FLOAT32_MAX for v in vals)):
+        raise error(f"'values' must be a list of finite numbers within float32's range (magnitude at most "
+                    f"{_FLOAT32_MAX:.4g}), one for each of 'ids'")
     return ids, vals
 
 

@@ -79,6 +79,11 @@ def labels_of(owner: str, y: Any, n_samples: int, n_labels: int) -> Labels:
         shape = y.shape
         if len(shape) != 2 or shape[1] != n_labels:
             _fail(owner, "y", f"an indicator matrix with one column per output ({n_labels})", f"shape {shape}")
+        values = y.data if _scipy_sparse(y) else y
+        bad = ~np.isfinite(values) | (values < 0) if values.dtype.kind in "fiub" else None
+        if bad is None or bad.any():
+            _fail(owner, "y", "an indicator matrix of finite values >= 0 (a nonzero marks a label)",
+                  values.dtype if bad is None else values[bad].reshape(-1)[0].item())
         if _scipy_sparse(y):
             y = y.tocsr()
             keep = y.data != 0

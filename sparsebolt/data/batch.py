@@ -29,8 +29,8 @@ class Labels:
     __slots__ = ("offsets", "ids", "vals")
 
     def __init__(self, offsets: Any, ids: Any, vals: Any = None) -> None:
-        self.offsets = np.ascontiguousarray(offsets, dtype=np.int64)
-        self.ids = np.ascontiguousarray(ids, dtype=np.int32)
+        self.offsets = index_array("Label offsets", offsets, np.int64)
+        self.ids = index_array("Label ids", ids, np.int32)
         self.vals = (np.ones(self.ids.shape[0], dtype=np.float32) if vals is None
                      else np.ascontiguousarray(vals, dtype=np.float32))
 
@@ -126,9 +126,36 @@ def csr_value(dim: int, offsets: Any, ids: Any, vals: Any = None) -> Value:
     Value
         The sparse batch (arrays already of the right dtype are not copied).
     """
-    ids = np.ascontiguousarray(ids, dtype=np.int32)
+    ids = index_array("Feature ids", ids, np.int32)
     vals = np.ones(ids.shape[0], dtype=np.float32) if vals is None else np.ascontiguousarray(vals, dtype=np.float32)
-    return Value(dim, vals, ids, np.ascontiguousarray(offsets, dtype=np.int64))
+    return Value(dim, vals, ids, index_array("Feature offsets", offsets, np.int64))
+
+
+def index_array(what: str, values: Any, dtype: type) -> np.ndarray:
+    """``values`` as a contiguous array of ``dtype`` (int32 ids, int64 offsets), not copied
+    when it is one already. Numbers the dtype cannot hold, or that are not whole, are
+    refused: a plain cast had wrapped the id 2**32 + 7 to 7 and truncated 1.9 to 1, which
+    then passed every range check as another id.
+
+    Raises
+    ------
+    ValueError
+        Naming ``what`` and the first such number.
+    """
+    arr = np.asarray(values)
+    if arr.dtype == dtype or arr.size == 0:
+        return np.ascontiguousarray(arr, dtype=dtype)
+    info = np.iinfo(dtype)
+    if arr.dtype.kind not in "iuf":
+        raise ValueError(f"{what} must be integers. Got an array of {arr.dtype} instead.")
+    flat = arr.reshape(-1)
+    bad = (flat < info.min) | (flat > info.max)
+    if arr.dtype.kind == "f":
+        bad |= ~np.isfinite(flat) | (flat != np.trunc(flat))
+    if bad.any():
+        raise ValueError(f"{what} must be whole numbers in [{info.min}, {info.max}] ({np.dtype(dtype).name}). "
+                         f"Got {flat[np.argmax(bad)].item()!r} instead.")
+    return np.ascontiguousarray(arr, dtype=dtype)
 
 
 def _take_rows(offsets, arrays, rows):

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from typing import Any, Iterator
 
 import numpy as np
 
+from .._files import file_mode
 from .._validation import check_int
 from ..kernels import svm as svm_kernels
 from .batch import Batch, Labels, Reshuffled, SparseDataset, _take_rows, csr_value
@@ -259,23 +261,47 @@ def load_svm(path: str | os.PathLike, batch_size: int = 256, n_features: int | N
 
 def write_svm(path: str | os.PathLike, dataset: SparseDataset, n_labels: int | None = None) -> None:
     """Write a SparseDataset as a multi-label SVM file with a header line (the reverse of
-    ``load_svm``; values with 7 significant digits).
+    ``load_svm``; values with 7 significant digits). The file is written beside ``path``
+    and then renamed over it, so a failed write keeps the file that was there.
 
     Parameters
     ----------
     path : str or path-like
-        The file to write (overwritten).
+        The file to write (replaced).
     dataset : SparseDataset
         The samples, written in order.
     n_labels : int or None, default=None
         The header's label count; None: the largest label id + 1 (1 without labels).
+
+    Raises
+    ------
+    ValueError
+        For what the file cannot hold or ``load_svm`` would refuse: label weights other
+        than 1, a label id not below ``n_labels``, a feature id not below the data set's
+        ``dim``.
     """
     f, labels = dataset.features, dataset.labels
-    if n_labels is None:
-        n_labels = int(labels.ids.max()) + 1 if labels.ids.size else 1
-    with open(path, "w") as out:
-        out.write(f"{dataset.n_samples} {dataset.dim} {n_labels}\n")
-        for s in range(dataset.n_samples):
-            lo, hi = f.offsets[s], f.offsets[s + 1]
-            feats = " ".join(f"{i}:{v:.7g}" for i, v in zip(f.ids[lo:hi].tolist(), f.vals[lo:hi].tolist()))
-            out.write(f"{','.join(map(str, labels.row(s).tolist()))} {feats}\n")
+    largest = int(labels.ids.max()) + 1 if labels.ids.size else 1
+    n_labels = largest if n_labels is None else check_int("write_svm", "n_labels", n_labels, largest)
+    if labels.vals.size and (labels.vals != 1).any():
+        k = int(np.argmax(labels.vals != 1))
+        raise ValueError(f"write_svm: an SVM file holds no label weights, and label {labels.ids[k]} of sample "
+                         f"{int(np.searchsorted(labels.offsets, k, side='right')) - 1} has weight {labels.vals[k]}.")
+    if f.ids.size and (f.ids.min() < 0 or f.ids.max() >= dataset.dim):
+        bad = int(f.ids[(f.ids < 0) | (f.ids >= dataset.dim)][0])
+        raise ValueError(f"write_svm: feature ids must be in [0, {dataset.dim}) (the data set's dim). Got {bad}.")
+    directory = os.path.dirname(os.path.abspath(path))
+    mode = file_mode(path)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".write_svm.", suffix=".tmp")
+    try:
+        os.chmod(tmp, mode)
+        with os.fdopen(fd, "w") as out:
+            out.write(f"{dataset.n_samples} {dataset.dim} {n_labels}\n")
+            for s in range(dataset.n_samples):
+                lo, hi = f.offsets[s], f.offsets[s + 1]
+                feats = " ".join(f"{i}:{v:.7g}" for i, v in zip(f.ids[lo:hi].tolist(), f.vals[lo:hi].tolist()))
+                out.write(f"{','.join(map(str, labels.row(s).tolist()))} {feats}\n")
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

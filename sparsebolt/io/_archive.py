@@ -14,9 +14,9 @@ from __future__ import annotations
 import io
 import json
 import os
-import stat
 import struct
 import tempfile
+import tokenize
 import zipfile
 import zlib
 from typing import Any
@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.lib.format as npy
 
+from .._files import file_mode
 from .errors import ModelFileError
 
 MANIFEST = "manifest.json"
@@ -98,16 +99,6 @@ def _remove_orphans(directory, path):
             pass  # alive, owned by someone else
 
 
-def _file_mode(path):
-    """The mode a new file gets (0o666 less the umask), or that of the file it replaces."""
-    try:
-        return stat.S_IMODE(os.stat(path).st_mode)
-    except OSError:
-        mask = os.umask(0)
-        os.umask(mask)
-        return 0o666 & ~mask
-
-
 def write_archive(path: str | os.PathLike, manifest: dict[str, Any], arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     """Write ``arrays`` ({key: ndarray}) and ``manifest`` (a JSON-able dict, given an
     ``arrays`` entry here) to ``path`` atomically. Returns the manifest as written."""
@@ -122,7 +113,7 @@ def write_archive(path: str | os.PathLike, manifest: dict[str, Any], arrays: dic
         raise FileNotFoundError(f"Cannot save {path!r}: no directory {directory!r}.")
     _remove_orphans(directory, path)
     # mkstemp makes the file 0600; the result should read like any file written here
-    mode = _file_mode(path)
+    mode = file_mode(path)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f"{temp_prefix(path)}{os.getpid()}.", suffix=".tmp")
     entries = {}
     try:
@@ -286,7 +277,8 @@ class Archive:
             if version != (1, 0):
                 raise ValueError(f"npy format version {version}")
             h_shape, fortran, h_dtype = npy.read_array_header_1_0(self._f)
-        except ValueError as e:
+        # NumPy parses the header as a Python literal: a damaged brace fails in its tokenizer
+        except (ValueError, SyntaxError, tokenize.TokenError) as e:
             raise ModelFileError(self.path, member, f"(array {key!r}) has a damaged .npy header ({e})") from None
         if tuple(h_shape) != shape or h_dtype != dtype or fortran:
             raise ModelFileError(self.path, member, f"(array {key!r}) holds {h_dtype}{list(h_shape)} but the "

@@ -227,7 +227,8 @@ def set_model_state(path: str, model: Any, meta: dict[str, Any], arrays: dict[st
     """
     try:
         model.set_state(meta, arrays)
-    except (KeyError, TypeError, ValueError) as e:
+    # AttributeError: a list or number where the file should hold a table ({...})
+    except (AttributeError, KeyError, TypeError, ValueError) as e:
         raise ModelFileError(path, None, f"holds a model state that does not fit its config ({e})") from None
 
 
@@ -273,7 +274,8 @@ def restore_model_file(model: Any, path: str | os.PathLike, verify: bool = True)
     ValueError
         When the file was written by a different model.
     ModelFileError
-        When the file is damaged or its state does not fit.
+        When the file is damaged or its state does not fit; the model is then left as it
+        was (its state is copied first, for as long as this runs).
     """
     with open_model_file(path) as archive:
         saved, mine = archive.manifest.get("model"), model.get_config()
@@ -287,6 +289,15 @@ def restore_model_file(model: Any, path: str | os.PathLike, verify: bool = True)
             raise ValueError(f"{archive.path} was written by a different model (its {', '.join(diff)} differ); "
                              f"build the same model to resume from it.")
         meta, arrays = read_state(archive, verify=verify)
+        # a state can fail half-way in (a layer's index after the weights were set), and a
+        # resume then skips the file: the model must be as it was, not half the file's
+        names, (old_meta, old_arrays) = model.layer_names(), model.get_state()
+        old_arrays = {key: np.array(value, copy=True) for key, value in old_arrays.items()}
         model.rename_layers(_layer_names(saved))
-        set_model_state(archive.path, model, meta, arrays)
+        try:
+            set_model_state(archive.path, model, meta, arrays)
+        except ModelFileError:
+            model.rename_layers(names)
+            model.set_state(old_meta, old_arrays)
+            raise
         return archive.manifest

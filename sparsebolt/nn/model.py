@@ -10,7 +10,7 @@ import numpy as np
 
 from .._state import prefixed, unprefixed
 from .._threads import SERIAL_WORK, pool_slow, step_threads
-from .._validation import check_choice, check_flag
+from .._validation import check_choice, check_flag, check_float, check_int
 from ..data.value import Value
 from ..io import ModelFileError, open_model_file, read_state, save_model_file, set_model_state, split_arrays
 from ..kernels import csr
@@ -118,9 +118,12 @@ class Model:
                 if not isinstance(n, Node):
                     raise TypeError(f"The '{name}' parameter of Model must hold graph nodes (from sb.Input "
                                     f"or a layer call). Got {type(n).__name__} instead.")
-        for n in self.inputs:
+        for i, n in enumerate(self.inputs):
             if not isinstance(n.layer, InputLayer):
                 raise ValueError(f"The 'inputs' parameter of Model must hold sb.Input nodes. Got the output of '{n.layer.name}'.")
+            if any(n is m for m in self.inputs[:i]):  # a batch's Value for its first place was never read
+                raise ValueError(f"The 'inputs' parameter of Model must hold each input once. Got "
+                                 f"'{n.layer.name}' twice.")
         self.output = outputs
         if not isinstance(outputs.layer, FullyConnected):
             raise ValueError(f"The 'outputs' parameter of Model must be the output of a FullyConnected layer. "
@@ -284,15 +287,25 @@ class Model:
                 row = k // dim if value.is_dense else int(np.searchsorted(value.offsets, k, side="right")) - 1
                 raise ValueError(f"Input '{name}' expects finite values. Sample {row} has "
                                  f"{value.vals.reshape(-1)[k]}.")
+            if value.batch_size != batch.batch_size:
+                raise ValueError(f"Input '{name}' has {value.batch_size} samples but input "
+                                 f"'{self.inputs[0].layer.name}' has {batch.batch_size}: each input needs one "
+                                 f"row a sample.")
         labels = batch.labels
         if labels is not None:
             dim = self.output.dim
-            kind, k = _check_csr("Labels", labels.offsets, labels.ids, labels.vals, dim, False)
+            kind, k = _check_csr("Labels", labels.offsets, labels.ids, labels.vals, dim, True)
             if labels.batch_size != batch.batch_size:
                 raise ValueError(f"The batch has {batch.batch_size} samples but {labels.batch_size} label rows.")
             if kind == csr.ID_OUT_OF_RANGE:
                 raise ValueError(f"Labels must be ids in [0, {dim}) for output '{self.output.layer.name}'. "
                                  f"Got {labels.ids[k]}.")
+            if kind == csr.NOT_FINITE or (labels.vals.size and labels.vals.min() < 0):
+                # one NaN weight made every output weight NaN; a negative one pushes its label down
+                k = k if kind == csr.NOT_FINITE else int(np.argmin(labels.vals))
+                row = int(np.searchsorted(labels.offsets, k, side="right")) - 1
+                raise ValueError(f"Label weights must be finite and at least 0. Sample {row} has "
+                                 f"{labels.vals[k]}.")
 
     def forward(self, batch: Batch, ctx: Context, skip_output: bool = False) -> dict[Node, Value]:
         """Run the graph on a batch (unchecked: see ``check_batch``).
@@ -381,6 +394,7 @@ class Model:
         ValueError
             For a batch without labels, or one ``check_batch`` rejects.
         """
+        check_float("train_step", "learning_rate", learning_rate, 0.0)  # NaN made every weight NaN
         self._check_labeled(batch)  # before step_cost reads it
         serial = self.step_cost(batch) < SERIAL_WORK or pool_slow()
         with step_threads(serial):
@@ -505,9 +519,11 @@ class Model:
         batch_size : int
             Samples behind the gradients, for the rebuild schedule.
         """
-        self.steps += 1
+        check_float("Model.apply_gradients", "learning_rate", learning_rate, 0.0)
+        check_int("Model.apply_gradients", "batch_size", batch_size, 1)
         params = self.parameters()
         put_gradients(params, grads)
+        self.steps += 1
         self.optimizer.step(params, learning_rate)
         for layer in self.sparse_layers():
             layer.after_batch(batch_size)
@@ -631,6 +647,8 @@ class Model:
             ranges), metrics without validation, or a checkpoint directory that holds
             checkpoints without ``resume``.
         """
+        for name, flag in (("verbose", verbose), ("label_augmentation", label_augmentation), ("resume", resume)):
+            check_flag("Model.train", name, flag)  # a string 'no' would read as true
         from ..data.arrays import as_data, as_validation
         data = as_data("Model.train", self, data, y, batch_size, shuffle, True, default_shuffle=True)
         validation = as_validation("Model.train", self, validation, batch_size)

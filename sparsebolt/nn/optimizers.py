@@ -50,11 +50,41 @@ def take_gradients(params: list[Parameter]) -> dict[str, tuple[np.ndarray, np.nd
 
 def put_gradients(params: list[Parameter], grads: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
     """Load {name: (rows, values)} into the parameters' gradient buffers and flag the rows,
-    so that an optimizer step applies exactly them."""
+    so that an optimizer step applies exactly them. Names, rows and values are checked
+    first (a wrong width had broadcast, an unknown name had made a step of nothing)."""
+    owner = "Model.apply_gradients"
+    if not isinstance(grads, dict):
+        raise ValueError(f"The 'grads' parameter of {owner} must be a dict {{parameter name: (rows, values)}}. "
+                         f"Got {type(grads).__name__} instead.")
+    by_name = {p.name: p for p in params}
+    unknown = [name for name in grads if name not in by_name]
+    if unknown:
+        raise ValueError(f"The 'grads' parameter of {owner} names no parameter {unknown[0]!r}; the model's are "
+                         f"{', '.join(repr(n) for n in by_name)}.")
+    checked = {}
+    for name, entry in grads.items():
+        p = by_name[name]
+        try:
+            rows, values = entry
+        except (TypeError, ValueError):
+            raise ValueError(f"The 'grads' parameter of {owner} must give {name!r} a pair (rows, values). "
+                             f"Got {type(entry).__name__} instead.") from None
+        rows, values = np.asarray(rows), np.asarray(values)
+        shape = (rows.shape[0] if rows.ndim == 1 else -1,) + p.value.shape[1:]
+        if rows.ndim != 1 or rows.dtype.kind not in "iu" or values.shape != shape:
+            raise ValueError(f"The 'grads' parameter of {owner} must give {name!r} 1-D integer rows and values "
+                             f"of shape (rows, {', '.join(map(str, p.value.shape[1:]))}). Got rows "
+                             f"{rows.dtype}{list(rows.shape)} and values of shape {values.shape} instead.")
+        if rows.size and (rows.min() < 0 or rows.max() >= p.rows):
+            raise ValueError(f"The 'grads' parameter of {owner} gives {name!r} row "
+                             f"{rows[(rows < 0) | (rows >= p.rows)][0]}, outside [0, {p.rows}).")
+        if not np.isfinite(values).all():
+            raise ValueError(f"The 'grads' parameter of {owner} gives {name!r} values that are not finite.")
+        checked[name] = (rows, values)
     for p in params:
-        if p.name not in grads:
+        if p.name not in checked:
             continue
-        rows, values = grads[p.name]
+        rows, values = checked[p.name]
         p.grad[rows] = values
         if p.touched is not None:
             p.touched[rows] = 1

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from tqdm.auto import tqdm
 
-from .._validation import check_float, check_int, check_type
+from .._validation import check_flag, check_float, check_int, check_type
 from ..data.batch import Batch
 from ..nn.layers.base import Context
 
@@ -38,7 +39,8 @@ def pin_labels(model: Model, data: Any, n_tables: int | None = None, k: int | No
         n_tables = check_int("pin_labels", "n_tables", n_tables, 1, 4096)
     if k is not None:
         k = check_int("pin_labels", "k", k, 1)
-    every_bucket = check_type("pin_labels", "every_bucket", every_bucket, bool, "a bool")
+    every_bucket = bool(check_type("pin_labels", "every_bucket", every_bucket, (bool, np.bool_), "a bool"))
+    verbose = check_flag("pin_labels", "verbose", verbose)
     if isinstance(data, Batch):
         data = [data]
     total = getattr(data, "n_samples", None)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._validation import check_float, check_int
-from .schedules import check_tie_breaker, improves
+from .schedules import check_monitor, check_tie_breaker, improves
 
 if TYPE_CHECKING:
     from ..nn.model import Model
@@ -317,7 +317,7 @@ class EarlyStopping(Callback):
     Parameters
     ----------
     monitor : str
-        An epoch log key such as 'val_precision@1'; higher is better.
+        A validation value of the epoch logs such as 'val_precision@1'; higher is better.
     patience : int, default=2
         Epochs without an improvement of more than ``min_delta`` before training stops.
     min_delta : float, default=0.0
@@ -367,10 +367,7 @@ class EarlyStopping(Callback):
     def __init__(self, monitor: str, patience: int = 2, min_delta: float = 0.0,
                  restore_best_weights: bool = True, tie_breaker: str | None = None,
                  tie_min_delta: float = 0.0, average: bool = False) -> None:
-        if not isinstance(monitor, str) or not monitor:
-            raise ValueError(f"The 'monitor' parameter of EarlyStopping must be a key of the epoch logs "
-                             f"such as 'val_precision@1'. Got {monitor!r} instead.")
-        self.monitor = monitor
+        self.monitor = check_monitor("EarlyStopping", "monitor", monitor)
         self.patience = check_int("EarlyStopping", "patience", patience, 1)
         self.min_delta = check_float("EarlyStopping", "min_delta", min_delta, 0.0)
         self.restore_best_weights = bool(restore_best_weights)

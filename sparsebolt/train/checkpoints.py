@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from .._validation import check_int
 from ..io import ModelFileError, restore_model_file, save_model_file
+from ..io._model import open_model_file
 
 if TYPE_CHECKING:
     from ..nn.model import Model
@@ -91,14 +92,16 @@ class Checkpoints:
         warning (writes are atomic, so that takes a disk fault, not a crash)."""
         for path in list_checkpoints(self.directory):
             try:
-                manifest = restore_model_file(model, path)
+                with open_model_file(path) as archive:  # the position first: a damaged one restores nothing
+                    training = archive.manifest.get("training")
+                if isinstance(training, dict):
+                    training = _checked_position(path, _finite_back(training))
+                    restore_model_file(model, path)
             except ModelFileError as e:
                 warnings.warn(f"Skipping a damaged checkpoint: {e}", RuntimeWarning, stacklevel=3)
                 continue
-            training = manifest.get("training")
             if not isinstance(training, dict):
                 raise ModelFileError(path, "manifest.json", "is a model file, not a checkpoint (no training position)")
-            training = _finite_back(training)
             history.epochs = list(training["history"])
             # a checkpoint from before the model counted epochs loads 0; the run's own are known
             model.epochs = max(model.epochs, training["epoch"])
@@ -129,6 +132,26 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return {"float": repr(float(value))}
     return value
+
+
+def _checked_position(path: str, training: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's training position, its entries of the types ``write`` gave them; a
+    ModelFileError naming the first that is not."""
+    def count(value):
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+    expected = {"history": (lambda v: isinstance(v, list) and all(isinstance(e, dict) for e in v), "a list of logs"),
+                "epoch": (count, "an int >= 0"), "batch": (count, "an int >= 0"),
+                "n_batches": (count, "an int >= 0"), "n_samples": (count, "an int >= 0"),
+                "loss_sum": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "a number")}
+    for key, (ok, what) in expected.items():
+        if key not in training or not ok(training[key]):
+            raise ModelFileError(path, "manifest.json", f"holds a damaged training position: its {key!r} must be "
+                                 f"{what}, got {training.get(key, 'nothing')!r}")
+    if not isinstance(training.get("data_state", {}), (dict, type(None))):
+        raise ModelFileError(path, "manifest.json", f"holds a damaged training position: its 'data_state' must be "
+                             f"a table or null, got {training['data_state']!r}")
+    return training
 
 
 def _finite_back(value: Any) -> Any:

@@ -153,12 +153,23 @@ class LocalSteps(Steps):
             self.set_batch_growth(resumed.get("batch_growth", 1))
         self._epoch_state = resumed.get("data_state")
         if self._epoch_state is not None:
-            self.data.set_state(self._epoch_state, {})
+            try:
+                self.data.set_state(self._epoch_state, {})
+            except (KeyError, TypeError, ValueError) as e:
+                raise ValueError(f"The checkpoint's shuffling state does not fit the data ({e}): resume on the "
+                                 f"same data.") from None
         batches = iter(self.data)
+        skipped = 0
         for i in range(resumed["batch"]):
-            if next(batches, None) is None:
+            item = next(batches, None)
+            if item is None:
                 raise ValueError(f"The checkpoint is {resumed['batch']} batches into epoch {epoch + 1}, but the "
                                  f"data gives only {i} batches: resume on the same data.")
+            skipped += item.batch_size
+        if resumed["batch"] and skipped != resumed["n_samples"]:  # the rest of the epoch would miss rows
+            raise ValueError(f"The checkpoint is {resumed['batch']} batches ({resumed['n_samples']} samples) into "
+                             f"epoch {epoch + 1}, but the data's first {resumed['batch']} batches hold {skipped} "
+                             f"samples: resume on the same data in batches of the same size.")
         return batches
 
     def holding(self):

@@ -7,11 +7,12 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .._threads import pool_slow
+from .._validation import check_flag, check_int
 from ..data.batch import Batch
 from ..kernels.topk import label_hits, shifted_label_hits, topk_rows, topk_rows_serial
 from ..nn.layers.base import Context
 from ..data.value import Value
-from .metrics import WIDE_OUTPUT, make_metric
+from .metrics import WIDE_OUTPUT, NegativeLogLoss, make_metric
 
 if TYPE_CHECKING:
     from ..nn.model import Model
@@ -67,8 +68,8 @@ def shifted_hits(scores: np.ndarray, prior: np.ndarray, weights: np.ndarray, lab
 
 def predict(model: Model, data: Any, k: int, sparse_inference: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Top-k per sample, in the data's own order even when it shuffles for training."""
-    if not isinstance(k, int) or k < 1:
-        raise ValueError(f"The 'top_k' parameter of predict must be an int >= 1. Got {k!r} instead.")
+    k = check_int("predict", "top_k", k, 1)
+    sparse_inference = check_flag("predict", "sparse_inference", sparse_inference)
     all_ids, all_scores = [], []
     if hasattr(data, "ordered"):
         data = data.ordered()
@@ -92,11 +93,19 @@ def update_metrics(accumulators: list[Any], ids: np.ndarray, labels: Any, output
 def evaluate(model: Model, data: Any, metrics: str | Iterable[Any], sparse_inference: bool = False,
              verbose: bool = False) -> dict[str, float]:
     """{metric name: value} over labeled batches (``Model.evaluate`` on batches already made)."""
+    sparse_inference = check_flag("evaluate", "sparse_inference", sparse_inference)
+    verbose = check_flag("evaluate", "verbose", verbose)
     if isinstance(metrics, str):
         metrics = [metrics]
     accumulators = [make_metric(m) for m in metrics]
     if not accumulators:
         raise ValueError("The 'metrics' parameter of evaluate must name at least one metric.")
+    layer = model.output.layer
+    activation = getattr(layer, "activation", None)
+    if activation != "softmax" and any(isinstance(m, NegativeLogLoss) for m in accumulators):
+        # it scores each label's probability: of a sigmoid output the negatives would count nothing
+        raise ValueError(f"The 'neg_log_loss' metric is the cross-entropy of a softmax output; output "
+                         f"'{layer.name}' has activation {activation!r}. Follow 'auc' or 'precision@k' instead.")
     k = max(m.k for m in accumulators)
     n_seen = 0
     total = getattr(data, "n_samples", None)

@@ -125,7 +125,7 @@ class WarmupPlateau(Schedule):
     warmup_steps : int
         Steps of the linear warm-up; 0 starts at ``peak``.
     monitor : str
-        An epoch log key such as 'val_precision@1'; higher is better.
+        A validation value of the epoch logs such as 'val_precision@1'; higher is better.
     factor : float in (0, 1], default=0.5
         What the rate is multiplied by on a plateau.
     patience : int, default=1
@@ -169,10 +169,7 @@ class WarmupPlateau(Schedule):
                  tie_min_delta: float = 0.0, min_scale: float = 0.0) -> None:
         self.peak = check_float("WarmupPlateau", "peak", peak, 0.0, low_open=True)
         self.warmup_steps = check_int("WarmupPlateau", "warmup_steps", warmup_steps, 0)
-        if not isinstance(monitor, str) or not monitor:
-            raise ValueError(f"The 'monitor' parameter of WarmupPlateau must be a key of the epoch logs "
-                             f"such as 'val_precision@1'. Got {monitor!r} instead.")
-        self.monitor = monitor
+        self.monitor = check_monitor("WarmupPlateau", "monitor", monitor)
         self.factor = check_float("WarmupPlateau", "factor", factor, 0.0, 1.0, low_open=True)
         self.patience = check_int("WarmupPlateau", "patience", patience, 1)
         self.min_delta = check_float("WarmupPlateau", "min_delta", min_delta, 0.0)
@@ -234,12 +231,22 @@ def monitored(logs: dict[str, float], key: str, owner: str, role: str = "monitor
     return float(logs[key])
 
 
+def check_monitor(owner: str, name: str, monitor: str) -> str:
+    """``monitor`` checked: a validation value of the epoch logs ('val_' and a metric's
+    name), all of which are higher for better. The training values ('loss', 'epoch',
+    'seconds', ...) are refused: followed as if higher were better, a falling loss read as
+    a model getting worse and the worst epoch was kept."""
+    if not isinstance(monitor, str) or not monitor.startswith("val_") or monitor == "val_":
+        raise ValueError(f"The '{name}' parameter of {owner} must be a validation value of the epoch logs, "
+                         f"higher for better, such as 'val_precision@1' or 'val_neg_log_loss' (give train "
+                         f"validation data and metrics); the training loss, lower for better, is not one. Got "
+                         f"{monitor!r} instead.")
+    return monitor
+
+
 def check_tie_breaker(owner: str, tie_breaker: str | None) -> str | None:
-    """``tie_breaker`` checked: None or a non-empty log key."""
-    if tie_breaker is not None and (not isinstance(tie_breaker, str) or not tie_breaker):
-        raise ValueError(f"The 'tie_breaker' parameter of {owner} must be None or a key of the epoch logs "
-                         f"such as 'val_neg_log_loss'. Got {tie_breaker!r} instead.")
-    return tie_breaker
+    """``tie_breaker`` checked: None or a validation value (``check_monitor``)."""
+    return None if tie_breaker is None else check_monitor(owner, "tie_breaker", tie_breaker)
 
 
 def improves(logs: dict[str, float], owner: str, monitor: str, tie_breaker: str | None, best: float,

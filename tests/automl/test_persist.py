@@ -145,6 +145,11 @@ def test_info_describes_the_columns_target_and_classes(tmp_path, capsys):
     (["config", "featurizer", "document_frequencies", "t", "counts"], [1]),
     (["config", "featurizer", "document_frequencies", "t", "rows"], -1),
     (["config", "featurizer", "vocabularies", "c"], [1, 2]),
+    # a column's vocabulary or bin edges left out (had loaded, then failed on each predict), idf
+    # numbers that are not whole (40.5 had read as 40) or beyond int64
+    (["config", "featurizer", "vocabularies"], {}), (["config", "featurizer", "edges"], {}),
+    (["config", "featurizer", "document_frequencies", "t", "rows"], 40.5),
+    (["config", "featurizer", "document_frequencies", "t", "ids"], [2 ** 63]),
     # pairs of exact values: of one column twice, of a categorical column, not a list of entries
     (["config", "featurizer", "exact_pairs"], [["n", "n", [[1.0, 2.0]]]]),
     (["config", "featurizer", "exact_pairs"], [["n", "c", [[1.0, 2.0]]]]),

@@ -154,6 +154,10 @@ def test_exit_codes(trained, tmp_path):
     run = sparsebolt("predict", trained / "model.sbm", "-", stdin='{"ids": [1, 2]}\n{"ids": [1, 99999]}\n')
     assert run.returncode == 1
     assert "stdin, line 2: feature id 99999 in 'ids' is out of range: the model has 2000 input features" in run.stderr
+    # beyond float32 a value had become inf, reported as 'Sample 1 has inf' without its line
+    run = sparsebolt("predict", trained / "model.sbm", "-", stdin='{"ids": [1]}\n{"ids": [1], "values": [1e39]}\n')
+    assert run.returncode == 1
+    assert "stdin, line 2: 'values' must be a list of finite numbers within float32's" in run.stderr
     (tmp_path / "bad.toml").write_text(CONFIG.replace("epochs = 2", "epochs = 0"))
     run = sparsebolt("train", tmp_path / "bad.toml", trained / "train.svm", "-o", tmp_path / "m.sbm")
     assert run.returncode == 1

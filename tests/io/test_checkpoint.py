@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 
 import sparsebolt as sb
-from sparsebolt.io import Archive
+from sparsebolt.io import Archive, ModelFileError
+from sparsebolt.io._model import restore_model_file
 from sparsebolt.io._describe import describe_file
 from sparsebolt.train.checkpoints import list_checkpoints
 
-from ..synthetic import clustered, small_model
+from ..synthetic import clustered, flat_validation, small_model
 from .crash_train import EPOCHS, EVERY, run
-from .helpers import data_offset, flip_byte, same_weights
+from .helpers import data_offset, flip_byte, rewrite, same_weights
 
 ROOT = Path(__file__).resolve().parents[2]
 STEPS = EPOCHS * 7   # 800 samples in batches of 128
@@ -175,10 +176,11 @@ def test_a_run_resumed_after_an_epoch_takes_the_schedules_next_batch_size(tmp_pa
 
 def _plateau_run(warmup=0, **train_kw):
     model = small_model()
-    # 'loss' as if higher were better: every epoch after the first is a plateau, which doubles
-    # the batch twice and then halves the rate
-    schedule = sb.train.WarmupPlateau(1e-2, warmup, "loss", patience=1, max_batch_growth=4)
-    history = model.train(clustered(n=800), epochs=5, learning_rate=schedule, verbose=False, **train_kw)
+    # a flat metric: every epoch after the first is a plateau, which doubles the batch twice
+    # and then halves the rate
+    schedule = sb.train.WarmupPlateau(1e-2, warmup, "val_flat", patience=1, max_batch_growth=4)
+    history = model.train(clustered(n=800), epochs=5, learning_rate=schedule, verbose=False, **flat_validation(),
+                          **train_kw)
     return model, history
 
 
@@ -260,3 +262,61 @@ def test_a_run_resumed_from_an_epochs_last_step_logs_that_epochs_rate(tmp_path, 
     history = small_model().train(clustered(n=800), epochs=10, learning_rate=sb.train.WarmupDecay(1e-2, 5, 70),
                                   verbose=False, checkpoint_dir=tmp_path, checkpoint_every=3, resume=True)
     assert history["learning_rate"] == reference["learning_rate"]
+
+
+def test_a_checkpoint_that_fails_half_way_in_leaves_the_model_as_it_was(tmp_path):
+    # its state failed at the output's index after the other layers had taken theirs: the
+    # resume skipped it and 'started from the beginning' on half its weights
+    small_model(name="out").train(clustered(n=800), epochs=1, learning_rate=1e-2, verbose=False,
+                                  checkpoint_dir=tmp_path / "ckpt")
+    newest = list_checkpoints(tmp_path / "ckpt")[0]
+    bad = str(tmp_path / "bad.sbm")
+
+    def misfit(manifest):
+        manifest["state"]["layers"]["out"]["index"]["n_active"] = 7
+        return manifest
+
+    rewrite(newest, bad, manifest_fn=misfit)
+    fresh, untouched = small_model(name="fresh_out"), small_model(name="fresh_out")
+    names = fresh.layer_names()
+    with pytest.raises(ModelFileError, match="holds a model state that does not fit its config"):
+        restore_model_file(fresh, bad)
+    assert fresh.layer_names() == names and same_weights(fresh, untouched)
+
+
+def test_a_resume_mid_epoch_needs_batches_of_the_same_size(tmp_path):
+    # counted at the new size, 3 batches of 128 were skipped where 3 of 64 had been trained:
+    # 192 rows never trained that epoch, and nothing said so
+    with pytest.raises(Stop):
+        small_model().train(clustered(n=800, batch_size=64), epochs=1, verbose=False, checkpoint_dir=tmp_path,
+                            checkpoint_every=3, callbacks=[StopAt(4)])
+    with pytest.raises(ValueError, match=r"The checkpoint is 3 batches \(192 samples\) into epoch 1, but the "
+                                         r"data's first 3 batches hold 384 samples: resume on the same data in "
+                                         r"batches of the same size"):
+        small_model().train(clustered(n=800, batch_size=128), epochs=1, verbose=False, checkpoint_dir=tmp_path,
+                            resume=True)
+    history = small_model().train(clustered(n=800, batch_size=64), epochs=1, verbose=False, checkpoint_dir=tmp_path,
+                                  resume=True)
+    assert history["samples"] == [800]
+
+
+@pytest.mark.parametrize("edit", [{}, {"epoch": "x"}, {"batch": -5}, {"history": 3}, {"data_state": [1]}])
+def test_a_damaged_training_position_is_skipped_before_any_state_is_restored(tmp_path, edit):
+    # an empty table had raised KeyError 'history', a string epoch a TypeError
+    directory = tmp_path / "ckpt"
+    small_model(name="out").train(clustered(n=800), epochs=1, learning_rate=1e-2, verbose=False,
+                                  checkpoint_dir=directory)
+    newest = list_checkpoints(directory)[0]
+
+    def damage(manifest):
+        manifest["training"] = dict(manifest["training"], **edit) if edit else {}
+        return manifest
+
+    rewrite(newest, newest + ".x", manifest_fn=damage)
+    os.replace(newest + ".x", newest)
+    fresh, untouched = small_model(name="out"), small_model(name="out")
+    with pytest.warns(RuntimeWarning, match=r"Skipping a damaged checkpoint: .* (training position|damaged)"):
+        fresh.train(clustered(n=800), epochs=1, learning_rate=1e-30, verbose=False, checkpoint_dir=directory,
+                    resume=True)
+    untouched.train(clustered(n=800), epochs=1, learning_rate=1e-30, verbose=False)
+    assert same_weights(fresh, untouched)

@@ -547,3 +547,41 @@ def test_archive_reads_arrays_by_key(saved):
     with Archive(path) as archive:
         np.testing.assert_array_equal(archive.array(W, mmap=True), model.output.layer.W.value)
         assert "optimizer/m/out/W" in archive.keys()
+
+
+def test_a_damaged_npy_header_brace_names_the_member(tmp_path):
+    # NumPy reads the header as a Python literal: a '}' turned '(' failed in its tokenizer,
+    # a TokenError traceback instead of the file's error
+    path = str(tmp_path / "m.sbm")
+    trained()[0].save(path)
+    with Archive(path) as archive:
+        key = archive.keys()[0]
+    start = data_offset(path, key)
+    raw = bytearray(open(path, "rb").read())
+    raw[raw.rindex(b"}", 0, start)] = ord("(")
+    open(path, "wb").write(raw)
+    for load in (sb.Model.load, sb.io.verify):
+        with pytest.raises(ModelFileError, match=rf"\(array '{key}'\) has a damaged \.npy header"):
+            load(path)
+
+
+@pytest.mark.parametrize("where", ["optimizer", "layer", "hash"])
+def test_a_state_entry_that_is_no_table_is_the_files_error(tmp_path, where):
+    # a list or number where the manifest holds a table had raised AttributeError ('get')
+    path, bad = str(tmp_path / "m.sbm"), str(tmp_path / "bad.sbm")
+    trained()[0].save(path)
+
+    def edit(manifest):
+        state = manifest["state"]
+        if where == "optimizer":
+            state["optimizer"] = 0
+        elif where == "layer":
+            state["layers"]["out"] = []
+        else:
+            state["layers"]["out"]["index"]["hash"] = "x"
+        return manifest
+
+    rewrite(path, bad, manifest_fn=edit)
+    with pytest.raises(ModelFileError, match=r"holds a model state that does not fit its config \('.*' object has "
+                                             r"no attribute 'get'\)"):
+        sb.Model.load(bad, verify=False)

@@ -9,7 +9,7 @@ import sparsebolt as sb
 from sparsebolt.train import AverageWeights, Constant, EarlyStopping, Replay, WarmupDecay, WarmupPlateau
 
 from ..io.helpers import same_weights
-from ..synthetic import clustered, small_model
+from ..synthetic import clustered, flat_validation, small_model
 
 
 def test_warmup_decay_rises_then_falls_to_its_floor():
@@ -342,16 +342,16 @@ def test_warmup_plateau_stops_training_below_its_min_scale():
 
 
 def test_train_stops_when_the_schedule_says_so(tmp_path):
-    # 'loss' as if higher were better: every epoch after the first is a plateau
+    # a flat metric: every epoch after the first is a plateau
     def floored():
-        return WarmupPlateau(1e-2, warmup_steps=0, monitor="loss", patience=1, min_scale=0.5)
+        return WarmupPlateau(1e-2, warmup_steps=0, monitor="val_flat", patience=1, min_scale=0.5)
 
     history = small_model().train(clustered(n=640, batch_size=64), epochs=10, learning_rate=floored(),
-                                  verbose=False, checkpoint_dir=tmp_path)
+                                  verbose=False, checkpoint_dir=tmp_path, **flat_validation())
     assert history["learning_rate"] == [1e-2, 1e-2, 5e-3]
     # resumed, the schedule is brought back to where it stood, stopped: no epoch more
     resumed = small_model().train(clustered(n=640, batch_size=64), epochs=10, learning_rate=floored(),
-                                  verbose=False, checkpoint_dir=tmp_path, resume=True)
+                                  verbose=False, checkpoint_dir=tmp_path, resume=True, **flat_validation())
     assert resumed["learning_rate"] == [1e-2, 1e-2, 5e-3]
 
 
@@ -407,11 +407,11 @@ def test_train_checks_the_growth_a_schedule_asks_for():
 
 
 def test_a_schedule_given_to_train_again_starts_over():
-    schedule = WarmupPlateau(1e-2, warmup_steps=0, monitor="loss", patience=1, max_batch_growth=2)
+    schedule = WarmupPlateau(1e-2, warmup_steps=0, monitor="val_flat", patience=1, max_batch_growth=2)
     data = clustered(n=640, batch_size=64)
-    # 'loss' as if higher were better: every epoch after the first is a plateau
-    first = small_model().train(data, epochs=3, learning_rate=schedule, verbose=False)
-    second = small_model().train(data, epochs=3, learning_rate=schedule, verbose=False)
+    # a flat metric: every epoch after the first is a plateau
+    first = small_model().train(data, epochs=3, learning_rate=schedule, verbose=False, **flat_validation())
+    second = small_model().train(data, epochs=3, learning_rate=schedule, verbose=False, **flat_validation())
     assert first["batches"] == second["batches"] == [10, 10, 5]
     assert first["learning_rate"] == second["learning_rate"] == [1e-2, 1e-2, 1e-2]
 
@@ -456,14 +456,23 @@ def test_a_tie_breaker_decides_between_equal_values():
             plateau.on_epoch_end(epoch, {"val_p": p, "val_l": l})
             assert (stop.best_epoch, plateau(100)) == (best, pytest.approx(rate)), (tie_breaker, epoch)
         assert stop.best == 0.6 and stop.best_tie == (-1.7 if tie_breaker else -np.inf)
-    with pytest.raises(ValueError, match="'tie_breaker' parameter of EarlyStopping must be None"):
+    with pytest.raises(ValueError, match="'tie_breaker' parameter of EarlyStopping must be a validation value"):
         EarlyStopping("val_p", tie_breaker="")
-    with pytest.raises(ValueError, match="'tie_breaker' parameter of WarmupPlateau must be None"):
+    with pytest.raises(ValueError, match="'tie_breaker' parameter of WarmupPlateau must be a validation value"):
         WarmupPlateau(1e-2, 0, "val_p", tie_breaker=3)
     with pytest.raises(ValueError, match="EarlyStopping breaks ties by 'val_l', which the epoch logs lack"):
         EarlyStopping("val_p", tie_breaker="val_l").on_epoch_end(0, {"val_p": 0.5}, model)
     with pytest.raises(ValueError, match="WarmupPlateau breaks ties by 'val_l', which the epoch logs lack"):
         WarmupPlateau(1e-2, 0, "val_p", tie_breaker="val_l").on_epoch_end(0, {"val_p": 0.5})
+
+
+@pytest.mark.parametrize("key", ["loss", "epoch", "seconds", "learning_rate", "val_", "", None])
+def test_only_a_validation_value_is_followed(key):
+    # followed as if higher were better, a falling training loss kept the worst epoch
+    for make in (lambda: EarlyStopping(key), lambda: WarmupPlateau(1e-2, 0, key),
+                 lambda: EarlyStopping("val_auc", tie_breaker=key or 3)):
+        with pytest.raises(ValueError, match=r"must be a validation value of the epoch logs, higher for better"):
+            make()
 
 
 def test_a_nan_monitor_warns_once_and_never_improves():

@@ -191,7 +191,7 @@ class FullyConnected(Layer):
         sparsity = check_float("set_sparsity", "sparsity", sparsity, 0.0, 1.0, low_open=True)
         if keep_tables is None:
             keep_tables = self.index is not None and bool(self.index.tables.pinned.any())
-        keep_tables = check_type("set_sparsity", "keep_tables", keep_tables, bool, "a bool or None")
+        keep_tables = bool(check_type("set_sparsity", "keep_tables", keep_tables, (bool, np.bool_), "a bool or None"))
         self.sparsity = sparsity
         if hasattr(self, "W"):
             self.W.lazy = self.b.lazy = self._lazy
