@@ -215,7 +215,8 @@ def test_a_typed_table_trains_again_for_every_epoch_and_keeps_the_same_epochs_me
     history = udt.train(rows, verbose=False)
     assert udt.n_classes == {"binary": 2, "classes": 3}.get(target, udt.n_classes)
     (held_n, first_kwargs, first), (all_n, kwargs, second) = seen
-    assert held_n == 2700 and all_n == 3000 and udt.model is second is not first
+    # a fifth of a binary or numerical table held out (it trains again on every row), a tenth of more classes
+    assert held_n == (2700 if target == "classes" else 2400) and all_n == 3000 and udt.model is second is not first
     # the first training's weights are the mean of its kept epoch and the later ones: so are these
     assert 1 < history.averaged_epochs == len(history.epochs) - history.best_epoch + 1
     assert kwargs["epochs"] == history.refit_epochs == len(history.epochs)
@@ -347,3 +348,22 @@ def test_no_second_training_elsewhere(case, trains, monkeypatch, tmp_path):
     else:
         history = udt.train(rows, verbose=False, **kwargs)
     assert len(trains) == 1 and history.refit_epochs == 0
+
+
+@pytest.mark.parametrize("target, n, kwargs, held", [
+    ("binary", 3000, {}, 600), ("binary", 8000, {}, 1000), ("binary", 12000, {}, 1200),
+    ("number", 3000, {}, 600), ("classes", 3000, {}, 300),
+    ("binary", 3000, {"learning_rate": 1e-3}, 300), ("binary", 3000, {"callbacks": [sb.Callback()]}, 300)])
+def test_a_typed_table_that_trains_again_holds_out_a_fifth_up_to_1000_rows(trains, target, n, kwargs, held):
+    # the held-out rows only choose the epochs where every row is trained on next: more of
+    # them choose by less chance (a tenth elsewhere, and more than 1,000 where a tenth is)
+    rng = np.random.default_rng(0)
+    x = rng.random(n)
+    y = {"binary": (x > 0.5).astype(int).astype(str), "number": x * 10,
+         "classes": (x * 3).astype(int).astype(str)}[target]
+    rows = [{"x": float(a), "c": f"k{i % 5}", "y": b if target == "number" else str(b)}
+            for i, (a, b) in enumerate(zip(x, y))]
+    kind = sb.types.numerical() if target == "number" else sb.types.categorical()
+    udt = sb.UniversalDeepTransformer({"x": sb.types.numerical(), "c": sb.types.categorical(), "y": kind}, target="y")
+    udt.train(rows, verbose=False, **kwargs)
+    assert trains[0][0] == n - held
