@@ -255,6 +255,7 @@ def predict(model_path, input_file, top_k, fmt, sparse_inference, output, batch_
     For a UniversalDeepTransformer, INPUT is a CSV file with a header or JSON lines of rows
     {"column": value, ...}, and the output JSON lines {"labels": [...], "scores": [...]}."""
     from tqdm.auto import tqdm
+    from ..automl._rows import RowCheck
     from ._input import json_row_batches, prediction_lines, read_batches, row_source
     _threads(threads)
     with _failures():
@@ -270,8 +271,9 @@ def predict(model_path, input_file, top_k, fmt, sparse_inference, output, batch_
             if kind == "csv":
                 parts = model._predicted_chunks(source, top_k, sparse_inference, chunk_rows=batch_size)
             else:
+                check = RowCheck(model, numbers_as_text=True).check  # as the server checks a request's rows
                 parts = (_rows_predicted(model, rows, lines, name, top_k, sparse_inference)
-                         for lines, rows in json_row_batches(source, name, batch_size))
+                         for lines, rows in json_row_batches(source, name, batch_size, check))
             for out in parts:
                 output.writelines(json.dumps({"labels": [label for label, _ in r], "scores": [s for _, s in r]})
                                   + "\n" for r in out)

@@ -170,11 +170,16 @@ class _Chained(io.RawIOBase):
         return len(data)
 
 
-def json_row_batches(lines, name, batch_size):
+def json_row_batches(lines, name, batch_size, check):
     """Yield ([line of each row], [row dicts]) for every ``batch_size`` JSON objects among
-    the numbered text ``lines`` (blank lines skipped)."""
+    the numbered text ``lines`` (blank lines skipped), each through ``check`` (a row's
+    ValueError, as the server's; ``automl._rows.RowCheck.check``)."""
     numbers, block = [], []
     for line, row in _json_rows(lines, name):
+        try:
+            check(row)
+        except ValueError as e:
+            raise DataFormatError(name, line, str(e)) from None
         numbers.append(line)
         block.append(row)
         if len(block) == batch_size:

@@ -2,7 +2,6 @@
 # no ``from __future__ import annotations``: FastAPI reads the endpoints' annotations at
 # runtime, and the request models are local classes a string could not name
 import json
-import math
 import os
 import socket
 import threading
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import numpy as np
 
 from .._validation import check_float
+from ..automl._rows import RowCheck
 from ..data import csr_value
 from ..data.csv import RowError
 
@@ -60,12 +60,6 @@ class Predictor:
         return out
 
 
-# what a JSON value of each column type may be (None, a missing value, always may)
-_ROW_TYPES = {"text": ((str,), "a string"), "categorical": ((str, int), "a string or an integer"),
-              "numerical": ((int, float), "a number"), "date": ((str, int), "a string or an integer"),
-              "node_id": ((str, int), "a string or an integer"), "neighbors": ((str,), "a string")}
-
-
 class RowPredictor:
     """A UniversalDeepTransformer shared by every request: rows of named columns in, labels
     with scores out; ``update`` records interactions. One lock around the model, as ``Predictor``."""
@@ -73,42 +67,14 @@ class RowPredictor:
     def __init__(self, udt, sparse_inference=False):
         self.udt = udt
         self.sparse_inference = sparse_inference
-        f = udt.featurizer
-        self.types = {c: t.kind for c, t in udt.data_types.items() if c != udt.target}
-        # columns the model can do without: it looks them up (neighbors in the node index,
-        # tracked items in the histories) or takes "now" (the clock of temporal tracking)
-        lookup = set(f.neighbor_columns) | {c for items in udt.temporal_tracking.values() for c in items}
-        if f.time_column is not None:
-            lookup.add(f.time_column)
-        self.required = [c for c in self.types if c not in lookup]
+        self.rows = RowCheck(udt)
+        self.required = self.rows.required
         self._lock = threading.Lock()
 
     def check_row(self, row, update=False):
-        """A ValueError naming the first unknown, missing or mistyped column of ``row`` (a
-        row to predict, or with ``update`` an interaction: the user, item and time columns)."""
-        types = dict(self.types, **{self.udt.target: self.udt.data_types[self.udt.target].kind}) if update else self.types
-        for c, v in row.items():
-            if c == self.udt.target and not update:
-                raise ValueError(f"column {c!r} is the target, which the model predicts")
-            if c not in types:
-                raise ValueError(f"unknown column {c!r}: the model's columns are {list(self.types)}")
-            kinds, expected = _ROW_TYPES[types[c]]
-            if v is not None and (isinstance(v, bool) or not isinstance(v, kinds)):
-                raise ValueError(f"column {c!r} is {types[c]}: expected {expected} (or null), "
-                                 f"got {type(v).__name__}")
-            if isinstance(v, float) and not math.isfinite(v):
-                raise ValueError(f"column {c!r}: numbers must be finite")
-        tracking = self.udt.temporal_tracking
-        tracked = [self.udt.featurizer.time_column] + [c for u, items in tracking.items() for c in (u, *items)]
-        missing = [c for c in (tracked if update else self.required) if c not in row]
-        if missing:
-            raise ValueError(f"missing column(s) {missing}; give null for a missing value")
-        if update and not any(row[u] is not None and any(row[i] is not None for i in items)
-                              for u, items in tracking.items()):
-            # it had answered 'recorded' and kept nothing
-            raise ValueError(f"nothing to record: every tracked user or all their items are null "
-                             f"(tracking {tracking})")
-        return row
+        """A ValueError naming the first unknown, missing or mistyped column of ``row``
+        (``automl._rows.RowCheck``)."""
+        return self.rows.check(row, update)
 
     def interactions(self):
         """The interactions the model holds now (the temporal tracking's histories)."""

@@ -103,6 +103,16 @@ def test_a_bad_row_to_predict_names_the_file_and_line(files, capsys):
     err = capsys.readouterr().err
     # the row's own line (the batch's first line and its place in it had been given)
     assert "rows.jsonl, line 3: column 'price': expected a number, got 'cheap'" in err, err
+    # as the server refuses them: they had been predicted (NaN, true as 1, the target ignored)
+    for row, message in (('{"review": "ok", "price": NaN}', "column 'price': numbers must be finite"),
+                         ('{"review": "ok", "price": true}', "column 'price' is numerical: expected a number or "
+                                                              "a string of one (or null), got bool"),
+                         ('{"review": "ok", "price": 3, "recommended": "1"}',
+                          "column 'recommended' is the target, which the model predicts")):
+        rows.write_text('{"review": "fine", "price": 3}\n' + row + "\n")
+        assert main(["predict", files["model"], str(rows), "-q"]) == 1
+        err = capsys.readouterr().err
+        assert f"rows.jsonl, line 2: {message}" in err, err
 
 
 def test_evaluate_gives_a_numerical_targets_errors_by_default(files, capsys):
@@ -216,7 +226,7 @@ def test_json_lines_from_a_pipe_are_read_as_they_arrive():
 
     pipe = Pipe([b"\n", b'{"review": "fine", "price": 3}\n', b'{"review": "ok", "price": 4}\n'])
     with row_source(pipe, "stdin") as (kind, lines):
-        batches = json_row_batches(lines, "stdin", 1)
+        batches = json_row_batches(lines, "stdin", 1, lambda row: row)
         assert kind == "jsonl" and next(batches) == ([2], [{"review": "fine", "price": 3}])
         assert pipe.lines == [b'{"review": "ok", "price": 4}\n']    # the next row not yet asked for
         assert next(batches) == ([3], [{"review": "ok", "price": 4}])
