@@ -1,4 +1,6 @@
 """Bad input gets a clear error that names the parameter or value, never a numba traceback."""
+import os
+
 import numpy as np
 import pytest
 
@@ -184,9 +186,13 @@ def test_neg_log_loss_needs_a_softmax_output():
     inp = sb.Input(dim=20)
     model = sb.Model(inp, sb.FullyConnected(1, activation="sigmoid")(inp), loss="binary_cross_entropy")
     X = np.random.default_rng(0).random((20, 20)).astype(np.float32)
-    with pytest.raises(ValueError, match=r"'neg_log_loss' metric is the cross-entropy of a softmax output; output "
-                                         r"'.*' has activation 'sigmoid'"):
+    message = r"'metrics' parameter of (evaluate|train) must name metrics output '.*' gives: 'neg_log_loss' is"
+    with pytest.raises(ValueError, match=message):
         model.evaluate(X, y=[[0]] * 10 + [[]] * 10, metrics=["neg_log_loss", "auc"])
+    with pytest.raises(ValueError, match=message):  # before any step
+        model.train(X, y=[[0]] * 10 + [[]] * 10, validation=(X, [[0]] * 10 + [[]] * 10), metrics=["neg_log_loss"],
+                    verbose=False)
+    assert model.steps == 0
 
 
 def test_apply_gradients_checks_its_rate_names_and_shapes():
@@ -195,10 +201,9 @@ def test_apply_gradients_checks_its_rate_names_and_shapes():
     _, grads = model.compute_gradients(batch)
     name = next(n for n in grads if n.endswith("/W"))
     rows, values = grads[name]
-    cases = [({"nope/W": grads[name]}, 1e-3, r"names no parameter 'nope/W'; the model's are"),
+    cases = [({"nope/W": grads[name]}, 1e-3, r"must name the model's parameters \(.*\)\. Got 'nope/W' instead"),
              ({name: (rows, values[:, :1])}, 1e-3, rf"must give '{name}' 1-D integer rows and values of shape"),
-             ({name: (rows, np.full_like(values, np.nan))}, 1e-3, "values that are not finite"),
-             ({name: (np.array([99]), values[:1])}, 1e-3, r"row 99, outside \[0, 4\)"),
+             ({name: (np.array([99]), values[:1])}, 1e-3, rf"must give '{name}' rows in \[0, 4\)\. Got row 99"),
              (grads, float("nan"), r"'learning_rate' parameter of Model.apply_gradients must be a number"),
              (grads, -1e-3, r"'learning_rate' parameter of Model.apply_gradients must be a number")]
     for bad, rate, message in cases:
@@ -237,18 +242,30 @@ def test_flags_and_counts_take_numpy_scalars_and_refuse_strings():
     sparse_model.pin_labels(X, y=np.arange(8), every_bucket=np.True_, verbose=False)
 
 
-def test_write_svm_refuses_what_the_file_cannot_hold(tmp_path):
+def test_write_svm_refuses_what_the_file_cannot_hold(tmp_path, monkeypatch):
     path = tmp_path / "a.svm"
     path.write_text("kept")
     weighted = sb.data.SparseDataset([0, 1], [3], None, sb.data.Labels([0, 1], [1], [0.5]), 10)
-    with pytest.raises(ValueError, match=r"holds no label weights, and label 1 of sample 0 has weight 0\.5"):
+    with pytest.raises(ValueError, match=r"'dataset' parameter of write_svm must hold label weights of 1 \(an SVM "
+                                         r"file holds none\)\. Got weight 0\.5 for label 1 of sample 0 instead"):
         sb.data.write_svm(path, weighted)
     wide = sb.data.SparseDataset([0, 1], [50], None, sb.data.Labels([0, 1], [0]), 10)
-    with pytest.raises(ValueError, match=r"feature ids must be in \[0, 10\) \(the data set's dim\)\. Got 50"):
+    with pytest.raises(ValueError, match=r"must hold feature ids in \[0, 10\) \(its dim\)\. Got 50 instead"):
         sb.data.write_svm(path, wide)
     fine = sb.data.SparseDataset([0, 1], [3], None, sb.data.Labels([0, 1], [4]), 10)
     with pytest.raises(ValueError, match=r"'n_labels' parameter of write_svm must be an int >= 5\. Got 2"):
         sb.data.write_svm(path, fine, n_labels=2)
     assert path.read_text() == "kept" and sorted(p.name for p in tmp_path.iterdir()) == ["a.svm"]
-    sb.data.write_svm(path, fine)
-    assert [b.labels.ids.tolist() for b in sb.data.load_svm(path)] == [[4]]
+
+    def interrupted(*args):  # the write is done, the rename fails: the file that was there stays
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        sb.data.write_svm(path, fine)
+    assert path.read_text() == "kept" and sorted(p.name for p in tmp_path.iterdir()) == ["a.svm"]
+    monkeypatch.undo()
+    link = tmp_path / "link.svm"
+    link.symlink_to(path)
+    sb.data.write_svm(link, fine)  # through the link, as open(path, 'w') writes
+    assert link.is_symlink() and [b.labels.ids.tolist() for b in sb.data.load_svm(path)] == [[4]]

@@ -1903,8 +1903,8 @@ class Featurizer:
         for what, kept, columns in (("vocabularies", cfg["vocabularies"], self.categorical_columns),
                                     ("bin edges", cfg["edges"], self.numerical_columns)):
             if sorted(kept) != sorted(columns):
-                raise ValueError(f"the {what} must be one entry a column {sorted(columns)}, got one for "
-                                 f"{sorted(kept)}")
+                raise ValueError(f"the {what} must have an entry for each of the columns {sorted(columns)} and no "
+                                 f"other, got entries for {sorted(kept)}")
         self.vocabularies = {c: set(v) for c, v in cfg["vocabularies"].items()}
         self.edges = {c: _checked_edges(c, e) for c, e in cfg["edges"].items()}
         self.date_edges = {c: _checked_edges(c, e) for c, e in cfg.get("date_edges", {}).items()}  # before places: none

@@ -594,8 +594,8 @@ class UniversalDeepTransformer:
         # float32[outputs when added]: what the last automatic train added to the output biases
         # (_adjust_for_prior), taken out again before the next trains
         self.prior_shift = None
-        # the digest of the rows the last automatic train held out and then trained on too
-        # (trained again on every row): a later train that holds out the same rows warns
+        # the digest of every row the last automatic train trained on, the held-out ones too
+        # (trained again on every row): a later train that holds out rows of the same rows warns
         self._refit_rows = None
         # a network built here (n_classes given) that nothing has trained or changed yet: train
         # builds it again if the text settings it decides change the width, or the training
@@ -982,10 +982,10 @@ class UniversalDeepTransformer:
         ``REFIT_MAX_TABLE_ROWS`` rows, for every epoch the first training ran, keeping the same
         epochs' mean (``sb.train.AverageWeights``). An interrupt (Ctrl-C) during that second
         training keeps the first network, finishes it, and goes on up. Such a model has
-        trained on its held-out rows: a later automatic ``train`` that holds the same rows
-        out again (the same rows in the same order) stops and calibrates on rows the network
-        has seen, and warns (a ``RuntimeWarning``; rows shuffled or added are not
-        recognized); give it ``validation`` rows it has not trained on, or new rows.
+        trained on its held-out rows: a later automatic ``train`` on the same rows (in the
+        same order) holds out rows the network has seen, stops and calibrates on them, and
+        warns (a ``RuntimeWarning``; rows shuffled or added are not recognized); give it
+        ``validation`` rows it has not trained on, or new rows.
 
         Parameters
         ----------
@@ -1119,10 +1119,10 @@ class UniversalDeepTransformer:
         auto = epochs is None
         holdout = auto and validation is None
         streamed = max_in_memory_rows is not None
-        # the settings under which the network trains again on every row (below), known before
-        # the rows are read; not whether it trained before: a later train on the same rows holds
-        # out the same ones, which it then warns of
-        refits = learning_rate is None and not callbacks and not self.temporal_tracking
+        # the conditions of the second training on every row (``refit`` below) known before the
+        # rows are read: no fifth held out where none follows
+        refits = (learning_rate is None and not callbacks and not self.temporal_tracking
+                  and (self.model is None or self.model.steps == 0))
         # chosen before the exact values are decided, which the held-out rows' labels stay out of
         n_rows, held = self._held_out_rows(data, first, max_in_memory_rows, refits) if holdout else (None, None)
         self._fit_row_statistics(data, max_in_memory_rows)  # before the exact values' decision bins the numbers
@@ -1192,19 +1192,21 @@ class UniversalDeepTransformer:
         refit = (auto and learning_rate is None and validation is None and not streamed and not callbacks
                  and val is not None and n_val >= REFIT_HELD_OUT_SHARE * n_rows and n_rows <= self._most_refit_rows
                  and self.model.steps == 0 and not self.temporal_tracking)
+        # the digest of every row in memory: kept if they are all trained on below, or checked
+        # against the last one's (whatever share a later train holds out of them, the network
+        # trained on it)
+        held_out = _rows_digest(every_row) if refit or (self._refit_rows is not None and val is not None
+                                                        and validation is None and not streamed) else None
+        if held_out is not None and held_out == self._refit_rows:
+            warnings.warn(f"{_OWNER}.train: these are the rows the last train held out and then trained on too (it "
+                          f"trained again on every row), so the rows it holds out now judge when to stop on rows the "
+                          f"network has seen. Give validation rows it has not trained on, or new rows.",
+                          RuntimeWarning, stacklevel=3)
         if not refit:  # not kept beside the rows trained on
             every_row = None
         # the network the second training starts from: this one as built (the same seed), copied
         # before it trains rather than drawn again (13-25 ms of a small table's 130-250 ms fit)
         untrained = _copy_network(self.model) if refit else None
-        # the held-out rows' digest: kept if they are trained on below, or checked against the last one's
-        held_out = _rows_digest(val) if refit or (self._refit_rows is not None and val is not None
-                                                  and validation is None and not streamed) else None
-        if held_out is not None and held_out == self._refit_rows:
-            warnings.warn(f"{_OWNER}.train: the rows it holds out are the ones the last train held out and then "
-                          f"trained on too (it trained again on every row), so they judge when to stop on rows the "
-                          f"network has seen. Give validation rows it has not trained on, or new rows.",
-                          RuntimeWarning, stacklevel=3)
         callbacks = list(callbacks)
         tie_breaker = None
         watched = None
@@ -2830,6 +2832,10 @@ class UniversalDeepTransformer:
                                  f"digits")
         udt.model = model
         udt._untrained_build, udt._refit_rows = untrained, refit_rows
+        unbinned = [c for c, e in udt.featurizer.edges.items() if e is None]
+        if udt.trained and unbinned:  # else predict would bin them by the rows it is given
+            raise ModelFileError(path, "manifest.json", f"holds a {_OWNER} that cannot be rebuilt (trained, it has "
+                                 f"no bin edges for numerical column(s) {unbinned}: training sets them)")
         return udt
 
     def __repr__(self):

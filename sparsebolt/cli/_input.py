@@ -75,7 +75,8 @@ def _parse_jsonl(lines, name, first_line, n_features):
     return csr_value(n_features, offsets, np.asarray(all_ids, dtype=np.int32), np.asarray(all_vals, dtype=np.float32))
 
 
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
+# float32's largest value and half its last step: a value below this rounds to a finite float32
+_FLOAT32_LIMIT = float(np.finfo(np.float32).max) + 2.0 ** 103
 
 
 def check_sample(sample, n_features, error):
@@ -97,9 +98,9 @@ def check_sample(sample, n_features, error):
     # beyond float32's range a value became inf, reported as 'Sample k has inf' without its line
     if (not isinstance(vals, list) or len(vals) != len(ids)
             or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-                       and abs(v) <= _FLOAT32_MAX for v in vals)):
-        raise error(f"'values' must be a list of finite numbers within float32's range (magnitude at most "
-                    f"{_FLOAT32_MAX:.4g}), one for each of 'ids'")
+                       and abs(v) < _FLOAT32_LIMIT for v in vals)):
+        raise error(f"'values' must be a list of finite numbers within float32's range (magnitude below "
+                    f"{_FLOAT32_LIMIT:.4g}), one for each of 'ids'")
     return ids, vals
 
 

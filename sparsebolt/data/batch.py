@@ -148,7 +148,8 @@ def index_array(what: str, values: Any, dtype: type) -> np.ndarray:
     info = np.iinfo(dtype)
     if arr.dtype.kind not in "iuf":
         raise ValueError(f"{what} must be integers. Got an array of {arr.dtype} instead.")
-    flat = arr.reshape(-1)
+    # floats compared as float64: in float32 int32's max reads 2**31, which then wraps
+    flat = arr.reshape(-1).astype(np.float64) if arr.dtype.kind == "f" else arr.reshape(-1)
     bad = (flat < info.min) | (flat > info.max)
     if arr.dtype.kind == "f":
         bad |= ~np.isfinite(flat) | (flat != np.trunc(flat))

@@ -285,17 +285,19 @@ def write_svm(path: str | os.PathLike, dataset: SparseDataset, n_labels: int | N
     n_labels = largest if n_labels is None else check_int("write_svm", "n_labels", n_labels, largest)
     if labels.vals.size and (labels.vals != 1).any():
         k = int(np.argmax(labels.vals != 1))
-        raise ValueError(f"write_svm: an SVM file holds no label weights, and label {labels.ids[k]} of sample "
-                         f"{int(np.searchsorted(labels.offsets, k, side='right')) - 1} has weight {labels.vals[k]}.")
+        raise ValueError(f"The 'dataset' parameter of write_svm must hold label weights of 1 (an SVM file holds "
+                         f"none). Got weight {labels.vals[k]} for label {labels.ids[k]} of sample "
+                         f"{int(np.searchsorted(labels.offsets, k, side='right')) - 1} instead.")
     if f.ids.size and (f.ids.min() < 0 or f.ids.max() >= dataset.dim):
         bad = int(f.ids[(f.ids < 0) | (f.ids >= dataset.dim)][0])
-        raise ValueError(f"write_svm: feature ids must be in [0, {dataset.dim}) (the data set's dim). Got {bad}.")
-    directory = os.path.dirname(os.path.abspath(path))
+        raise ValueError(f"The 'dataset' parameter of write_svm must hold feature ids in [0, {dataset.dim}) (its "
+                         f"dim). Got {bad} instead.")
+    path = os.path.realpath(path)  # a link is written through, as open(path, 'w') did, not replaced
     mode = file_mode(path)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".write_svm.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".write_svm.", suffix=".tmp")
     try:
-        os.chmod(tmp, mode)
         with os.fdopen(fd, "w") as out:
+            os.chmod(tmp, mode)
             out.write(f"{dataset.n_samples} {dataset.dim} {n_labels}\n")
             for s in range(dataset.n_samples):
                 lo, hi = f.offsets[s], f.offsets[s + 1]

@@ -346,8 +346,8 @@ def train(model_or_config: Model | Callable[[], Model],
         exchange = "allgather" if num_workers <= 2 else "reduce_scatter"
     if checkpoint_every is not None:
         check_int("sb.distributed.train", "checkpoint_every", checkpoint_every, 1)
-    metrics = check_run("sb.distributed.train", metrics, callbacks)
     model, replica = _driver_model(model_or_config)
+    metrics = check_run("sb.distributed.train", metrics, callbacks, model)
     ray = import_ray()
     spec = as_spec(train_files)
 

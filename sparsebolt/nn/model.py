@@ -123,7 +123,7 @@ class Model:
                 raise ValueError(f"The 'inputs' parameter of Model must hold sb.Input nodes. Got the output of '{n.layer.name}'.")
             if any(n is m for m in self.inputs[:i]):  # a batch's Value for its first place was never read
                 raise ValueError(f"The 'inputs' parameter of Model must hold each input once. Got "
-                                 f"'{n.layer.name}' twice.")
+                                 f"'{n.layer.name}' twice instead.")
         self.output = outputs
         if not isinstance(outputs.layer, FullyConnected):
             raise ValueError(f"The 'outputs' parameter of Model must be the output of a FullyConnected layer. "

@@ -360,8 +360,9 @@ class EarlyStopping(Callback):
     Raises
     ------
     ValueError
-        For an empty ``monitor``, or (during training) a ``monitor`` or ``tie_breaker``
-        the epoch logs lack.
+        For a ``monitor`` or ``tie_breaker`` that is not a validation value ('val_...':
+        the training loss, lower for better, is refused), or (during training) one the
+        epoch logs lack.
     """
 
     def __init__(self, monitor: str, patience: int = 2, min_delta: float = 0.0,

@@ -148,6 +148,14 @@ def _checked_position(path: str, training: dict[str, Any]) -> dict[str, Any]:
         if key not in training or not ok(training[key]):
             raise ModelFileError(path, "manifest.json", f"holds a damaged training position: its {key!r} must be "
                                  f"{what}, got {training.get(key, 'nothing')!r}")
+    if "seconds" in training and not (isinstance(training["seconds"], (int, float))
+                                      and not isinstance(training["seconds"], bool)):
+        raise ModelFileError(path, "manifest.json", f"holds a damaged training position: its 'seconds' must be a "
+                             f"number, got {training['seconds']!r}")
+    growth = training.get("batch_growth", 1)
+    if not (isinstance(growth, int) and not isinstance(growth, bool) and growth >= 1):
+        raise ModelFileError(path, "manifest.json", f"holds a damaged training position: its 'batch_growth' must be "
+                             f"an int >= 1, got {growth!r}")
     if not isinstance(training.get("data_state", {}), (dict, type(None))):
         raise ModelFileError(path, "manifest.json", f"holds a damaged training position: its 'data_state' must be "
                              f"a table or null, got {training['data_state']!r}")

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from .._threads import hold_step_threads, validation_threads
 
 from .callbacks import Callback, EarlyStopping, History
-from .inference import evaluate
+from .inference import check_output_metrics, evaluate
 from .metrics import make_metric
 from .schedules import as_schedule
 
@@ -195,11 +195,11 @@ def _data_state(data):
     return data.get_state()[0] if hasattr(data, "get_state") else None
 
 
-def check_run(owner, metrics, callbacks):
-    """The metric names and callbacks of a run, checked (``owner`` names the caller)."""
+def check_run(owner, metrics, callbacks, model):
+    """The metric names and callbacks of a run on ``model``, checked before any step
+    (``owner`` names the caller)."""
     metrics = [metrics] if isinstance(metrics, str) else list(metrics)
-    for name in metrics:
-        make_metric(name)
+    check_output_metrics(owner, model, [make_metric(name) for name in metrics])
     for cb in callbacks:
         if not isinstance(cb, Callback):
             raise TypeError(f"The 'callbacks' parameter of {owner} must hold sb.train.Callback instances. "

@@ -90,6 +90,18 @@ def update_metrics(accumulators: list[Any], ids: np.ndarray, labels: Any, output
         m.update(ids, hits, labels, output)
 
 
+def check_output_metrics(owner: str, model: Model, accumulators: list[Any]) -> None:
+    """Refuse a metric ``model``'s output cannot give: 'neg_log_loss' is a softmax output's
+    cross-entropy (of a sigmoid output it scored the positive labels alone, and 'always
+    positive' scored a perfect 0)."""
+    layer = model.output.layer
+    activation = getattr(layer, "activation", None)
+    if activation != "softmax" and any(isinstance(m, NegativeLogLoss) for m in accumulators):
+        raise ValueError(f"The 'metrics' parameter of {owner} must name metrics output '{layer.name}' gives: "
+                         f"'neg_log_loss' is the cross-entropy of a softmax output, and its activation is "
+                         f"{activation!r} (follow 'auc' or 'precision@k'). Got 'neg_log_loss' instead.")
+
+
 def evaluate(model: Model, data: Any, metrics: str | Iterable[Any], sparse_inference: bool = False,
              verbose: bool = False) -> dict[str, float]:
     """{metric name: value} over labeled batches (``Model.evaluate`` on batches already made)."""
@@ -100,12 +112,7 @@ def evaluate(model: Model, data: Any, metrics: str | Iterable[Any], sparse_infer
     accumulators = [make_metric(m) for m in metrics]
     if not accumulators:
         raise ValueError("The 'metrics' parameter of evaluate must name at least one metric.")
-    layer = model.output.layer
-    activation = getattr(layer, "activation", None)
-    if activation != "softmax" and any(isinstance(m, NegativeLogLoss) for m in accumulators):
-        # it scores each label's probability: of a sigmoid output the negatives would count nothing
-        raise ValueError(f"The 'neg_log_loss' metric is the cross-entropy of a softmax output; output "
-                         f"'{layer.name}' has activation {activation!r}. Follow 'auc' or 'precision@k' instead.")
+    check_output_metrics("evaluate", model, accumulators)
     k = max(m.k for m in accumulators)
     n_seen = 0
     total = getattr(data, "n_samples", None)

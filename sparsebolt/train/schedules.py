@@ -160,8 +160,9 @@ class WarmupPlateau(Schedule):
     Raises
     ------
     ValueError
-        For an empty ``monitor``, or (during training) a ``monitor`` or ``tie_breaker``
-        the epoch logs lack.
+        For a ``monitor`` or ``tie_breaker`` that is not a validation value ('val_...':
+        the training loss, lower for better, is refused), or (during training) one the
+        epoch logs lack.
     """
 
     def __init__(self, peak: float, warmup_steps: int, monitor: str, factor: float = 0.5, patience: int = 1,

@@ -20,7 +20,7 @@ def fit(model: Model, data: Iterable[Any], epochs: int, learning_rate: float | S
     """``Model.train`` on batches already made (its parameters are documented there)."""
     check_int("train", "epochs", epochs, 1)
     check_int("train", "augment_from_epoch", augment_from_epoch, 0)
-    metrics = check_run("train", metrics, callbacks)
+    metrics = check_run("train", metrics, callbacks, model)
     if metrics and validation is None:
         raise ValueError("The 'metrics' parameter of train needs a 'validation' data set to compute them on.")
     checkpoints = None

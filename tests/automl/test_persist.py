@@ -148,6 +148,7 @@ def test_info_describes_the_columns_target_and_classes(tmp_path, capsys):
     # a column's vocabulary or bin edges left out (had loaded, then failed on each predict), idf
     # numbers that are not whole (40.5 had read as 40) or beyond int64
     (["config", "featurizer", "vocabularies"], {}), (["config", "featurizer", "edges"], {}),
+    (["config", "featurizer", "edges", "n"], None),  # a trained model's: predict binned by its own rows
     (["config", "featurizer", "document_frequencies", "t", "rows"], 40.5),
     (["config", "featurizer", "document_frequencies", "t", "ids"], [2 ** 63]),
     # pairs of exact values: of one column twice, of a categorical column, not a list of entries

@@ -237,8 +237,8 @@ def test_a_later_train_that_holds_out_rows_the_network_trained_on_warns(tmp_path
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the first train holds out rows nothing trained on
         assert udt.train(rows, verbose=False).refit_epochs > 0
-    with pytest.warns(RuntimeWarning, match="the rows it holds out are the ones the last train held out and then "
-                                            "trained on too") as warned:
+    with pytest.warns(RuntimeWarning, match="these are the rows the last train held out and then trained on too") \
+            as warned:
         udt.train(rows, verbose=False)
     assert warned[0].filename == __file__  # the caller's line
     udt.save(tmp_path / "m.sbm")
@@ -367,3 +367,20 @@ def test_a_typed_table_that_trains_again_holds_out_a_fifth_up_to_1000_rows(train
     udt = sb.UniversalDeepTransformer({"x": sb.types.numerical(), "c": sb.types.categorical(), "y": kind}, target="y")
     udt.train(rows, verbose=False, **kwargs)
     assert trains[0][0] == n - held
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"learning_rate": 1e-3}, {"callbacks": [sb.Callback()]}])
+def test_a_later_train_on_the_rows_trained_on_warns_whatever_share_it_holds_out(trains, kwargs):
+    # the digest was of the held-out rows: a later train holding out a tenth (a rate or
+    # callbacks given) where the first had held out a fifth went unwarned; and a trained
+    # network holds out a tenth, no fifth, since no second training follows
+    rng = np.random.default_rng(0)
+    x = rng.random(3000)
+    rows = [{"x": float(a), "c": f"k{i % 5}", "y": str(int(a > 0.5))} for i, a in enumerate(x)]
+    udt = sb.UniversalDeepTransformer({"x": sb.types.numerical(), "c": sb.types.categorical(),
+                                       "y": sb.types.categorical()}, target="y")
+    udt.train(rows, verbose=False)
+    trains.clear()
+    with pytest.warns(RuntimeWarning, match="these are the rows the last train held out and then trained on too"):
+        history = udt.train(rows, verbose=False, **kwargs)
+    assert trains[0][0] == 2700 and history.refit_epochs == 0

@@ -300,7 +300,8 @@ def test_a_resume_mid_epoch_needs_batches_of_the_same_size(tmp_path):
     assert history["samples"] == [800]
 
 
-@pytest.mark.parametrize("edit", [{}, {"epoch": "x"}, {"batch": -5}, {"history": 3}, {"data_state": [1]}])
+@pytest.mark.parametrize("edit", [{}, {"epoch": "x"}, {"batch": -5}, {"history": 3}, {"data_state": [1]},
+                                  {"batch_growth": 0}, {"seconds": "x"}])
 def test_a_damaged_training_position_is_skipped_before_any_state_is_restored(tmp_path, edit):
     # an empty table had raised KeyError 'history', a string epoch a TypeError
     directory = tmp_path / "ckpt"
@@ -315,7 +316,7 @@ def test_a_damaged_training_position_is_skipped_before_any_state_is_restored(tmp
     rewrite(newest, newest + ".x", manifest_fn=damage)
     os.replace(newest + ".x", newest)
     fresh, untouched = small_model(name="out"), small_model(name="out")
-    with pytest.warns(RuntimeWarning, match=r"Skipping a damaged checkpoint: .* (training position|damaged)"):
+    with pytest.warns(RuntimeWarning, match=r"Skipping a damaged checkpoint: .* holds a damaged training position"):
         fresh.train(clustered(n=800), epochs=1, learning_rate=1e-30, verbose=False, checkpoint_dir=directory,
                     resume=True)
     untouched.train(clustered(n=800), epochs=1, learning_rate=1e-30, verbose=False)
