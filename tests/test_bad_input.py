@@ -269,3 +269,15 @@ def test_write_svm_refuses_what_the_file_cannot_hold(tmp_path, monkeypatch):
     link.symlink_to(path)
     sb.data.write_svm(link, fine)  # through the link, as open(path, 'w') writes
     assert link.is_symlink() and [b.labels.ids.tolist() for b in sb.data.load_svm(path)] == [[4]]
+
+
+def test_the_data_and_file_errors_survive_pickling():
+    # a Ray worker's or a joblib process's error had come back as UnserializableException /
+    # BrokenProcessPool: the errors could not be rebuilt from BaseException's one message
+    import pickle
+
+    from sparsebolt.data.csv import RowError
+    for error in (sb.data.DataFormatError("a.svm", 3, "bad"), RowError("DataFrame", 7, "column 'b'"),
+                  sb.io.ModelFileError("m.sbm", "x", "is corrupted")):
+        again = pickle.loads(pickle.dumps(error))
+        assert type(again) is type(error) and str(again) == str(error) and again.reason == error.reason

@@ -56,7 +56,10 @@ class RowError(DataFormatError):
 
     def __init__(self, source, row, message):
         ValueError.__init__(self, f"{source}, row {row}: {message}")
-        self.path, self.line, self.reason = source, None, message
+        self.path, self.line, self.reason, self.row = source, None, message, row
+
+    def __reduce__(self):
+        return type(self), (self.path, self.row, self.reason)
 
 
 class Chunk:

@@ -21,3 +21,8 @@ class DataFormatError(ValueError):
         self.path, self.line, self.reason = str(path), line, message
         where = f"{self.path}, line {line}" if line is not None else self.path
         super().__init__(f"{where}: {message}")
+
+    def __reduce__(self):
+        # pickled by its arguments, not BaseException's one message (a Ray worker's or a
+        # joblib process's error had come back as UnserializableException)
+        return type(self), (self.path, self.line, self.reason)

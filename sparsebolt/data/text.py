@@ -208,6 +208,14 @@ class HashedTextFeaturizer:
 
     def _hashed(self, texts):
         """(offsets, hashes) of each group of tokenizers."""
+        if isinstance(texts, (str, bytes)):  # iterated, it had made a text of each character
+            raise ValueError(f"The 'texts' parameter of HashedTextFeaturizer must be a sequence of strings, one a "
+                             f"sample. Got one {type(texts).__name__} instead (wrap it in a list).")
+        texts = list(texts)
+        bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
+        if bad is not None:
+            raise ValueError(f"The 'texts' parameter of HashedTextFeaturizer must hold strings. Got "
+                             f"{type(texts[bad]).__name__} {texts[bad]!r:.40} at position {bad} instead.")
         lowered = [t.lower() for t in texts]
         encoding = "bigrams" if self.bigrams else "unigrams"
         return [token_hashes(lowered, group, encoding, [salt(0, "text", "text", tok) for tok in group])

@@ -108,11 +108,26 @@ class _Job:
         self.batch_size, self.sync_every, self.exchange = batch_size, sync_every, exchange
         self.batch_sizes = worker_batch_sizes(batch_size, num_workers)
         self.workers = [self._start(r) for r in range(num_workers)]
-        self.infos = ray.get([w.info.remote() for w in self.workers])
+        try:
+            self.infos = self._loaded(self.workers)
+        except BaseException:
+            self.close()
+            raise
         self.shard_sizes = [i["n_samples"] for i in self.infos]
         self.n_batches = steps_per_epoch(self.shard_sizes, self.batch_sizes)
         self.exchanges = -(-self.n_batches // sync_every)
         ray.get([self._setup(r) for r in range(num_workers)])
+
+    def _loaded(self, workers):
+        """The workers' ``info`` once each has read its shard; a shard's own error (a file's
+        bad line, no samples) raised as itself, not wrapped in Ray's."""
+        try:
+            return self.ray.get([w.load.remote() for w in workers])
+        except self.ray.exceptions.RayTaskError as e:
+            cause = getattr(e, "cause", None)
+            if isinstance(cause, Exception):
+                raise cause from None
+            raise
 
     def _setup(self, rank):
         return self.workers[rank].setup.remote(self.n_batches, self.batch_sizes[rank], self.batch_size,
@@ -207,7 +222,7 @@ class _Job:
             except Exception:  # already gone
                 pass
             self.workers[rank] = self._start(rank)
-            self.infos[rank] = ray.get(self.workers[rank].info.remote())
+            self.infos[rank] = self._loaded([self.workers[rank]])[0]
             ray.get(self._setup(rank))
         return dead
 
@@ -346,6 +361,16 @@ def train(model_or_config: Model | Callable[[], Model],
         exchange = "allgather" if num_workers <= 2 else "reduce_scatter"
     if checkpoint_every is not None:
         check_int("sb.distributed.train", "checkpoint_every", checkpoint_every, 1)
+    # before Ray starts: a refusal after it had left a local instance running
+    if threads_per_worker is not None:
+        check_int("sb.distributed.train", "threads_per_worker", threads_per_worker, 1)
+    if num_cpus is not None:  # 0 had read as every core
+        check_int("sb.distributed.train", "num_cpus", num_cpus, 1)
+    check_int("sb.distributed.train", "seed", seed, 0)
+    if resume and checkpoint_dir is None:  # a directory made here holds no checkpoint: it had started over
+        raise ValueError("The 'resume' parameter of sb.distributed.train needs a 'checkpoint_dir' to resume from.")
+    if isinstance(validation, (str, os.PathLike)) and not os.path.exists(validation):  # else found after an epoch
+        raise FileNotFoundError(f"No validation file at {os.fspath(validation)!r}.")
     model, replica = _driver_model(model_or_config)
     metrics = check_run("sb.distributed.train", metrics, callbacks, model)
     ray = import_ray()
@@ -358,12 +383,18 @@ def train(model_or_config: Model | Callable[[], Model],
         else:
             start_local_ray(ray, num_cpus, verbose)
         started = True
+    cpus = float(ray.cluster_resources().get("CPU", 1))
     if threads_per_worker is None:
         # more workers than CPUs share them: fractional Ray CPUs, one thread each
-        share = float(ray.cluster_resources().get("CPU", 1)) / num_workers
+        share = cpus / num_workers
         threads = (max(1, int(share)), min(float(max(1, int(share))), share))
     else:
-        check_int("sb.distributed.train", "threads_per_worker", threads_per_worker, 1)
+        if num_workers * threads_per_worker > cpus:  # a worker Ray cannot place waits for ever
+            if started:
+                ray.shutdown()
+            raise ValueError(f"The 'threads_per_worker' parameter of sb.distributed.train must leave each of the "
+                             f"{num_workers} workers a CPU a thread: the cluster has {cpus:g} CPUs. Got "
+                             f"{threads_per_worker} instead (None shares the CPUs out).")
         threads = (threads_per_worker, threads_per_worker)
     own_dir = checkpoint_dir is None
     checkpoint_dir = tempfile.mkdtemp(prefix="sparsebolt-ckpt-") if own_dir else os.fspath(checkpoint_dir)

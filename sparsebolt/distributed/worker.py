@@ -19,14 +19,23 @@ class Worker:
     def __init__(self, rank, num_workers, replica, layer_names, data_spec, threads, seed, shuffle):
         set_num_threads(min(threads, int(os.environ.get("NUMBA_NUM_THREADS", threads))))
         self.rank, self.num_workers = rank, num_workers
-        self.model = build_replica(replica)
-        self.model.rename_layers(layer_names)
-        self.model.stream = rank
-        if len(self.model.inputs) != 1:
-            raise ValueError("sb.distributed.train supports models with one input.")
-        self.data = load_shard(data_spec, rank, num_workers, self.model.inputs[0].dim, self.model.output.dim)
+        self.replica, self.layer_names, self.data_spec = replica, layer_names, data_spec
         self.seed, self.shuffle = seed, shuffle
         self._plan = None
+
+    def load(self):
+        """Build the replica and read this worker's shard; returns ``info``. Not in
+        ``__init__``: an actor whose constructor raises reaches the driver as ActorDiedError,
+        a method's error as itself (a shard of no samples, a bad line of a file)."""
+        self.model = build_replica(self.replica)
+        self.replica = None  # its arrays live on in the model, not twice
+        self.model.rename_layers(self.layer_names)
+        self.model.stream = self.rank
+        if len(self.model.inputs) != 1:
+            raise ValueError("sb.distributed.train supports models with one input.")
+        self.data = load_shard(self.data_spec, self.rank, self.num_workers, self.model.inputs[0].dim,
+                               self.model.output.dim)
+        return self.info()
 
     def info(self):
         return {"rank": self.rank, "pid": os.getpid(), "host": socket.gethostname(),

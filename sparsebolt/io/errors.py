@@ -20,6 +20,10 @@ class ModelFileError(ValueError):
     """
 
     def __init__(self, path: str | os.PathLike, member: str | None, message: str) -> None:
-        self.path, self.member = str(path), member
+        self.path, self.member, self.reason = str(path), member, message
         where = f"{self.path}: member {member!r}" if member else self.path
         super().__init__(f"{where} {message}.")
+
+    def __reduce__(self):
+        # pickled by its arguments (a Ray worker's error had come back as UnserializableException)
+        return type(self), (self.path, self.member, self.reason)

@@ -157,3 +157,13 @@ def test_balance_gives_the_words_and_the_character_ngrams_half_a_row_each():
         a = sb.data.HashedTextFeaturizer(balance=True, idf=True, **kw).fit_transform(texts)
         b = sb.data.HashedTextFeaturizer(idf=True, **kw).fit_transform(texts)
         assert all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_one_string_or_an_item_that_is_no_string_is_refused():
+    # iterated, one string had made a text of each of its characters
+    featurizer = sb.data.HashedTextFeaturizer(dim=64)
+    with pytest.raises(ValueError, match=r"'texts' parameter of HashedTextFeaturizer must be a sequence of strings, "
+                                         r"one a sample\. Got one str instead"):
+        featurizer.transform("hello world")
+    with pytest.raises(ValueError, match=r"must hold strings\. Got NoneType None at position 1 instead"):
+        featurizer.fit_transform(["a", None])
