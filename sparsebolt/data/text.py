@@ -4,6 +4,7 @@ the package (the UDT's text columns and ``HashedTextFeaturizer`` both hash throu
 for two-column text classification CSVs."""
 from __future__ import annotations
 
+import numbers
 import os
 from typing import Any, Sequence
 
@@ -324,6 +325,20 @@ def read_text_csv(path, text_column, label_column):
     return _text_rows(path, text_column, label_column)[:2]
 
 
+def check_label_vocab(owner: str, vocab: Any) -> None:
+    """A label vocabulary given: None, or a dict of label string -> output id (an int >= 0;
+    a float id had been cut to an integer, 0.7 to label 0)."""
+    if vocab is None:
+        return
+    bad = None if isinstance(vocab, dict) else vocab
+    if bad is None:
+        bad = next(({k: v} for k, v in vocab.items() if not isinstance(k, str) or isinstance(v, bool)
+                    or not isinstance(v, numbers.Integral) or v < 0), None)
+    if bad is not None:
+        raise ValueError(f"The 'label_vocab' parameter of {owner} must be a dict of label strings to output ids "
+                         f"(ints >= 0). Got {bad!r:.80} instead.")
+
+
 def load_text_csv(path: str | os.PathLike, text_column: str, label_column: str,
                   featurizer: HashedTextFeaturizer, label_vocab: dict[str, int] | None = None,
                   batch_size: int = 256, shuffle: bool = False, seed: Any = 0,
@@ -362,6 +377,7 @@ def load_text_csv(path: str | os.PathLike, text_column: str, label_column: str,
         For a malformed row or a label missing from a given vocabulary, naming the line.
     """
     texts, labels, lines = _text_rows(path, text_column, label_column)
+    check_label_vocab("load_text_csv", label_vocab)
     if label_vocab is None:
         label_vocab = {}
         for lab in labels:

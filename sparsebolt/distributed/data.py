@@ -22,7 +22,7 @@ import numpy as np
 
 from ..data.batch import Labels, SparseDataset
 from ..data.shards import svm_shard
-from ..data.text import read_text_csv
+from ..data.text import check_label_vocab, read_text_csv
 
 if TYPE_CHECKING:
     from ..data.text import HashedTextFeaturizer
@@ -112,6 +112,7 @@ class TextCsvFiles:
         self.paths = _paths(paths)
         self.text_column, self.label_column = text_column, label_column
         self.featurizer = featurizer
+        check_label_vocab("TextCsvFiles", label_vocab)
         self.label_vocab = label_vocab
 
     def read(self) -> tuple[list[str], list[str], dict[str, int]]:

@@ -167,3 +167,16 @@ def test_one_string_or_an_item_that_is_no_string_is_refused():
         featurizer.transform("hello world")
     with pytest.raises(ValueError, match=r"must hold strings\. Got NoneType None at position 1 instead"):
         featurizer.fit_transform(["a", None])
+
+
+@pytest.mark.parametrize("vocab", [{"a": 0.7}, {"a": -1}, {"a": True}, {1: 0}, ["a"]])
+def test_a_label_vocabulary_maps_strings_to_whole_ids(tmp_path, vocab):
+    # a float id had been cut to an integer (0.7 to label 0)
+    from sparsebolt.distributed.data import TextCsvFiles
+    path = tmp_path / "t.csv"
+    path.write_text("text,label\nhello,a\n")
+    message = r"'label_vocab' parameter of (load_text_csv|TextCsvFiles) must be a dict of label strings to output ids"
+    with pytest.raises(ValueError, match=message):
+        sb.data.load_text_csv(path, "text", "label", sb.data.HashedTextFeaturizer(dim=64), label_vocab=vocab)
+    with pytest.raises(ValueError, match=message):
+        TextCsvFiles(path, "text", "label", sb.data.HashedTextFeaturizer(dim=64), label_vocab=vocab)
