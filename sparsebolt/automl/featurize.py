@@ -1905,6 +1905,14 @@ class Featurizer:
             if sorted(kept) != sorted(columns):
                 raise ValueError(f"the {what} must have an entry for each of the columns {sorted(columns)} and no "
                                  f"other, got entries for {sorted(kept)}")
+        # entries of a column the data types no longer name (written before date places or
+        # idf, a file holds none of these)
+        for what, kept, columns in (("date places", cfg.get("date_edges", {}), self.date_edges),
+                                    ("document frequencies", cfg.get("document_frequencies", {}),
+                                     self.text_columns)):
+            other = sorted(set(kept) - set(columns))
+            if other:
+                raise ValueError(f"the {what} must be of the columns {sorted(columns)}, got entries for {other}")
         self.vocabularies = {c: set(v) for c, v in cfg["vocabularies"].items()}
         self.edges = {c: _checked_edges(c, e) for c, e in cfg["edges"].items()}
         self.date_edges = {c: _checked_edges(c, e) for c, e in cfg.get("date_edges", {}).items()}  # before places: none

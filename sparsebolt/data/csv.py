@@ -59,7 +59,7 @@ class RowError(DataFormatError):
         self.path, self.line, self.reason, self.row = source, None, message, row
 
     def __reduce__(self):
-        return type(self), (self.path, self.row, self.reason)
+        return type(self), (self.path, self.row, self.reason), self.__dict__
 
 
 class Chunk:

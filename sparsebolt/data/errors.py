@@ -25,4 +25,4 @@ class DataFormatError(ValueError):
     def __reduce__(self):
         # pickled by its arguments, not BaseException's one message (a Ray worker's or a
         # joblib process's error had come back as UnserializableException)
-        return type(self), (self.path, self.line, self.reason)
+        return type(self), (self.path, self.line, self.reason), self.__dict__

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numbers
 import os
+from collections.abc import Mapping
 from typing import Any, Sequence
 
 import numpy as np
@@ -235,6 +236,11 @@ class HashedTextFeaturizer:
         -------
         HashedTextFeaturizer
             self.
+
+        Raises
+        ------
+        ValueError
+            For one string instead of a sequence, or an item that is not a string.
         """
         if self.idf:
             self.document_frequencies = [document_frequencies(*g, self.dim) for g in self._hashed(texts)]
@@ -252,6 +258,11 @@ class HashedTextFeaturizer:
         -------
         tuple of ndarray
             CSR rows of the texts: offsets int64[N + 1], ids int32[nnz], values float32[nnz].
+
+        Raises
+        ------
+        ValueError
+            As ``fit``.
         """
         groups = self._hashed(texts)
         if self.idf:
@@ -274,7 +285,7 @@ class HashedTextFeaturizer:
         Raises
         ------
         ValueError
-            With ``idf``, before ``fit``.
+            With ``idf``, before ``fit``; as ``fit`` for what is not a sequence of strings.
         """
         if self.idf and self.document_frequencies is None:
             raise ValueError("This HashedTextFeaturizer has idf=True and must be fit on the training "
@@ -325,18 +336,21 @@ def read_text_csv(path, text_column, label_column):
     return _text_rows(path, text_column, label_column)[:2]
 
 
+_INT32_MAX = int(np.iinfo(np.int32).max)
+
+
 def check_label_vocab(owner: str, vocab: Any) -> None:
     """A label vocabulary given: None, or a dict of label string -> output id (an int >= 0;
     a float id had been cut to an integer, 0.7 to label 0)."""
     if vocab is None:
         return
-    bad = None if isinstance(vocab, dict) else vocab
+    bad = None if isinstance(vocab, Mapping) else vocab
     if bad is None:
         bad = next(({k: v} for k, v in vocab.items() if not isinstance(k, str) or isinstance(v, bool)
-                    or not isinstance(v, numbers.Integral) or v < 0), None)
+                    or not isinstance(v, numbers.Integral) or not 0 <= v <= _INT32_MAX), None)
     if bad is not None:
         raise ValueError(f"The 'label_vocab' parameter of {owner} must be a dict of label strings to output ids "
-                         f"(ints >= 0). Got {bad!r:.80} instead.")
+                         f"(ints in [0, {_INT32_MAX}]). Got {bad!r:.80} instead.")
 
 
 def load_text_csv(path: str | os.PathLike, text_column: str, label_column: str,
@@ -375,9 +389,11 @@ def load_text_csv(path: str | os.PathLike, text_column: str, label_column: str,
     ------
     DataFormatError
         For a malformed row or a label missing from a given vocabulary, naming the line.
+    ValueError
+        For a ``label_vocab`` that does not map label strings to ids (``check_label_vocab``).
     """
-    texts, labels, lines = _text_rows(path, text_column, label_column)
     check_label_vocab("load_text_csv", label_vocab)
+    texts, labels, lines = _text_rows(path, text_column, label_column)
     if label_vocab is None:
         label_vocab = {}
         for lab in labels:

@@ -102,7 +102,7 @@ class TextCsvFiles:
     Raises
     ------
     ValueError
-        For no paths.
+        For no paths, or a ``label_vocab`` that does not map label strings to ids.
     FileNotFoundError
         For a path that is not a file.
     """

@@ -125,8 +125,8 @@ class _Job:
             return self.ray.get([w.load.remote() for w in workers])
         except self.ray.exceptions.RayTaskError as e:
             cause = getattr(e, "cause", None)
-            if isinstance(cause, Exception):
-                raise cause from None
+            if isinstance(cause, Exception):  # Ray's error, with the worker's traceback, as its cause
+                raise cause from e
             raise
 
     def _setup(self, rank):
@@ -346,7 +346,9 @@ def train(model_or_config: Model | Callable[[], Model],
         For a bad parameter, a shard without samples, or a checkpoint of a job with other
         settings.
     FileNotFoundError
-        For a training file that does not exist.
+        For a training or validation file that does not exist.
+    DataFormatError
+        For a training file a worker cannot read (its file and line), raised as itself.
     """
     check_int("sb.distributed.train", "num_workers", num_workers, 1)
     check_int("sb.distributed.train", "epochs", epochs, 1)
@@ -368,7 +370,8 @@ def train(model_or_config: Model | Callable[[], Model],
         check_int("sb.distributed.train", "num_cpus", num_cpus, 1)
     check_int("sb.distributed.train", "seed", seed, 0)
     if resume and checkpoint_dir is None:  # a directory made here holds no checkpoint: it had started over
-        raise ValueError("The 'resume' parameter of sb.distributed.train needs a 'checkpoint_dir' to resume from.")
+        raise ValueError("The 'resume' parameter of sb.distributed.train must be False without a 'checkpoint_dir' "
+                         "to resume from. Got True instead.")
     if isinstance(validation, (str, os.PathLike)) and not os.path.exists(validation):  # else found after an epoch
         raise FileNotFoundError(f"No validation file at {os.fspath(validation)!r}.")
     model, replica = _driver_model(model_or_config)
@@ -389,9 +392,10 @@ def train(model_or_config: Model | Callable[[], Model],
         share = cpus / num_workers
         threads = (max(1, int(share)), min(float(max(1, int(share))), share))
     else:
-        if num_workers * threads_per_worker > cpus:  # a worker Ray cannot place waits for ever
-            if started:
-                ray.shutdown()
+        # a worker Ray cannot place waits for ever: checked on the one-node cluster started here
+        # (a remote cluster places actors node by node, and may scale up to take them)
+        if started and address is None and num_workers * threads_per_worker > cpus:
+            ray.shutdown()
             raise ValueError(f"The 'threads_per_worker' parameter of sb.distributed.train must leave each of the "
                              f"{num_workers} workers a CPU a thread: the cluster has {cpus:g} CPUs. Got "
                              f"{threads_per_worker} instead (None shares the CPUs out).")

@@ -35,6 +35,7 @@ class Worker:
             raise ValueError("sb.distributed.train supports models with one input.")
         self.data = load_shard(self.data_spec, self.rank, self.num_workers, self.model.inputs[0].dim,
                                self.model.output.dim)
+        self.data_spec = None  # what a callable spec holds is not kept beside its shard
         return self.info()
 
     def info(self):

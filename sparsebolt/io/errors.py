@@ -26,4 +26,4 @@ class ModelFileError(ValueError):
 
     def __reduce__(self):
         # pickled by its arguments (a Ray worker's error had come back as UnserializableException)
-        return type(self), (self.path, self.member, self.reason)
+        return type(self), (self.path, self.member, self.reason), self.__dict__

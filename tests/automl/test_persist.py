@@ -149,6 +149,8 @@ def test_info_describes_the_columns_target_and_classes(tmp_path, capsys):
     # numbers that are not whole (40.5 had read as 40) or beyond int64
     (["config", "featurizer", "vocabularies"], {}), (["config", "featurizer", "edges"], {}),
     (["config", "featurizer", "edges", "n"], None),  # a trained model's: predict binned by its own rows
+    # idf counts of a column the data types no longer name (a text column left out had loaded)
+    (["config", "featurizer", "document_frequencies", "gone"], {"rows": 1, "ids": [], "counts": []}),
     (["config", "featurizer", "document_frequencies", "t", "rows"], 40.5),
     (["config", "featurizer", "document_frequencies", "t", "ids"], [2 ** 63]),
     # pairs of exact values: of one column twice, of a categorical column, not a list of entries

@@ -169,7 +169,7 @@ def test_one_string_or_an_item_that_is_no_string_is_refused():
         featurizer.fit_transform(["a", None])
 
 
-@pytest.mark.parametrize("vocab", [{"a": 0.7}, {"a": -1}, {"a": True}, {1: 0}, ["a"]])
+@pytest.mark.parametrize("vocab", [{"a": 0.7}, {"a": -1}, {"a": True}, {1: 0}, ["a"], {"a": 2 ** 31}])
 def test_a_label_vocabulary_maps_strings_to_whole_ids(tmp_path, vocab):
     # a float id had been cut to an integer (0.7 to label 0)
     from sparsebolt.distributed.data import TextCsvFiles

@@ -517,27 +517,9 @@ def test_callbacks_see_the_epochs_model_on_the_driver(ray_cluster):
     _assert_same(grab.weights, _weights(res.model))
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    ({"resume": True}, ValueError, r"'resume' parameter of sb.distributed.train needs a 'checkpoint_dir'"),
-    ({"seed": -1}, ValueError, r"'seed' parameter of sb.distributed.train must be an int >= 0\. Got -1"),
-    ({"num_cpus": 0}, ValueError, r"'num_cpus' parameter of sb.distributed.train must be an int >= 1\. Got 0"),
-    ({"threads_per_worker": "2"}, ValueError, r"'threads_per_worker' parameter .* must be an int >= 1\. Got '2'"),
-    ({"validation": "no-such-validation.svm"}, FileNotFoundError, r"No validation file at 'no-such-validation.svm'")])
-def test_bad_arguments_are_refused_before_ray_starts(tmp_path, kwargs, error, message):
-    # resume without a directory had started over in a fresh one; a missing validation file
-    # was found after an epoch; a refused threads_per_worker had left a local Ray running
-    ray = pytest.importorskip("ray")
-    path = tmp_path / "train.svm"
-    path.write_text("0 1:1\n1 2:1\n")
-    running = ray.is_initialized()  # the module's cluster may be up
-    with pytest.raises(error, match=message):
-        sb.distributed.train(small_model(), path, batch_size=2, **kwargs)
-    assert ray.is_initialized() == running
-
-
-def test_shard_errors_come_back_as_themselves_and_too_many_threads_are_refused(ray_cluster, tmp_path):
+def test_shard_errors_come_back_as_themselves(ray_cluster, tmp_path):
     # a worker that failed to read its shard had come back as ActorDiedError, a file's bad
-    # line as UnserializableException; workers Ray could not place had waited for ever
+    # line as UnserializableException
     path = tmp_path / "bad.svm"
     path.write_text("".join(f"{i % 5} {i % 9}:1\n" for i in range(200)) + "1 3:x\n")
     with pytest.raises(sb.data.DataFormatError, match=r"bad.svm, line 201: expected a number after 'id:'"):
@@ -549,7 +531,4 @@ def test_shard_errors_come_back_as_themselves_and_too_many_threads_are_refused(r
 
     with pytest.raises(ValueError, match="was given no training samples"):
         sb.distributed.train(small_model(), empty_second, num_workers=2, batch_size=32, verbose=False)
-    with pytest.raises(ValueError, match=r"'threads_per_worker' parameter .* each of the 2 workers a CPU a thread: the "
-                                         r"cluster has 2 CPUs\. Got 2 instead"):
-        sb.distributed.train(small_model(), path, num_workers=2, batch_size=32, threads_per_worker=2, verbose=False)
     assert ray_cluster.is_initialized()  # a cluster the caller started stays up

@@ -1,0 +1,38 @@
+"""sb.distributed.train's arguments, refused before Ray starts (this module starts no Ray
+of its own, so one left running shows)."""
+import pytest
+
+import sparsebolt as sb
+
+from ..synthetic import small_model
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"resume": True}, ValueError, r"'resume' parameter of sb.distributed.train must be False without a "
+                                   r"'checkpoint_dir'"),
+    ({"seed": -1}, ValueError, r"'seed' parameter of sb.distributed.train must be an int >= 0\. Got -1"),
+    ({"num_cpus": 0}, ValueError, r"'num_cpus' parameter of sb.distributed.train must be an int >= 1\. Got 0"),
+    ({"threads_per_worker": "2"}, ValueError, r"'threads_per_worker' parameter .* must be an int >= 1\. Got '2'"),
+    ({"validation": "no-such-validation.svm"}, FileNotFoundError, r"No validation file at 'no-such-validation.svm'")])
+def test_bad_arguments_are_refused_before_ray_starts(tmp_path, kwargs, error, message):
+    # resume without a directory had started over in a fresh one; a missing validation file
+    # was found after an epoch; a refused threads_per_worker had left a local Ray running
+    ray = pytest.importorskip("ray")
+    path = tmp_path / "train.svm"
+    path.write_text("0 1:1\n1 2:1\n")
+    assert not ray.is_initialized()  # this module's tests start none
+    with pytest.raises(error, match=message):
+        sb.distributed.train(small_model(), path, batch_size=2, **kwargs)
+    assert not ray.is_initialized()
+
+
+def test_more_worker_threads_than_a_local_clusters_cpus_are_refused(tmp_path):
+    # workers Ray could not place had waited for ever
+    ray = pytest.importorskip("ray")
+    path = tmp_path / "train.svm"
+    path.write_text("".join(f"{i % 5} {i % 9}:1\n" for i in range(64)))
+    with pytest.raises(ValueError, match=r"'threads_per_worker' parameter .* each of the 2 workers a CPU a thread: the "
+                                         r"cluster has 2 CPUs\. Got 2 instead"):
+        sb.distributed.train(small_model(), path, num_workers=2, batch_size=32, threads_per_worker=2, num_cpus=2,
+                             verbose=False)
+    assert not ray.is_initialized()
