@@ -1195,9 +1195,9 @@ class UniversalDeepTransformer:
         # the digest of every row in memory: kept if they are all trained on below, or checked
         # against the last one's (whatever share a later train holds out of them, the network
         # trained on it)
-        held_out = _rows_digest(every_row) if refit or (self._refit_rows is not None and val is not None
-                                                        and validation is None and not streamed) else None
-        if held_out is not None and held_out == self._refit_rows:
+        rows_digest = _rows_digest(every_row) if refit or (self._refit_rows is not None and val is not None
+                                                           and validation is None and not streamed) else None
+        if rows_digest is not None and rows_digest == self._refit_rows:
             warnings.warn(f"{_OWNER}.train: these are the rows the last train held out and then trained on too (it "
                           f"trained again on every row), so the rows it holds out now judge when to stop on rows the "
                           f"network has seen. Give validation rows it has not trained on, or new rows.",
@@ -1262,7 +1262,7 @@ class UniversalDeepTransformer:
                                             watched)
             interrupt = self._refit(history, every_row, learning_rate, untrained, verbose, label_augmentation)
             if history.refit_epochs:
-                train_data, self._refit_rows = every_row, held_out
+                train_data, self._refit_rows = every_row, rows_digest
         self.center, self.reference = self._mean_embedding(train_data)
         self.background = self._background(data, first)
         if val is not None and self._binary:
