@@ -1119,8 +1119,8 @@ class UniversalDeepTransformer:
         auto = epochs is None
         holdout = auto and validation is None
         streamed = max_in_memory_rows is not None
-        # the conditions of the second training on every row (``refit`` below) known before the
-        # rows are read: no fifth held out where none follows
+        # the conditions of the second training on every row (``refit`` below, which adds those
+        # of the rows) known before the rows are read: no fifth held out where none follows
         refits = (learning_rate is None and not callbacks and not self.temporal_tracking
                   and (self.model is None or self.model.steps == 0))
         # chosen before the exact values are decided, which the held-out rows' labels stay out of
@@ -1189,9 +1189,8 @@ class UniversalDeepTransformer:
                 raise ValueError(f"train: none of the {val.n_samples:,} validation rows holds a class the model knows "
                                  f"(their labels never came in training), so they cannot judge an epoch. Give "
                                  f"validation rows of the training classes.")
-        refit = (auto and learning_rate is None and validation is None and not streamed and not callbacks
-                 and val is not None and n_val >= REFIT_HELD_OUT_SHARE * n_rows and n_rows <= self._most_refit_rows
-                 and self.model.steps == 0 and not self.temporal_tracking)
+        refit = (auto and refits and validation is None and not streamed and val is not None
+                 and n_val >= REFIT_HELD_OUT_SHARE * n_rows and n_rows <= self._most_refit_rows)
         # the digest of every row in memory: kept if they are all trained on below, or checked
         # against the last one's (whatever share a later train holds out of them, the network
         # trained on it)

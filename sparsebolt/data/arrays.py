@@ -12,6 +12,7 @@ import numpy as np
 
 from .._validation import _fail, check_int, check_type
 from .batch import Batch, Labels, SparseDataset
+from .csr import entry_row
 
 
 def _scipy_sparse(x: Any) -> bool:
@@ -125,8 +126,7 @@ def to_dataset(owner: str, x: Any, y: Any, n_features: int, n_labels: int, batch
     finite = np.isfinite(vals)
     if not finite.all():
         k = int(np.argmin(finite))
-        row = int(np.searchsorted(offsets, k, side="right")) - 1
-        _fail(owner, "X", f"finite (no NaN or infinity); sample {row} is not", float(vals[k]))
+        _fail(owner, "X", f"finite (no NaN or infinity); sample {entry_row(offsets, k)} is not", float(vals[k]))
     if y is None:
         if labels_required:
             _fail(owner, "y", "the labels of X's samples", None)

@@ -11,7 +11,7 @@ from .._files import file_mode
 from .._validation import check_int
 from ..kernels import svm as svm_kernels
 from .batch import Batch, Labels, Reshuffled, SparseDataset, _take_rows, csr_value
-from .csr import check_id_range, concat_csr
+from .csr import check_id_range, concat_csr, entry_row
 from .errors import DataFormatError
 
 _MESSAGES = {
@@ -71,7 +71,7 @@ def parse_lines(path: str, first_line: int, data: bytes) -> tuple[np.ndarray, ..
     if not finite.all():
         # a literal too large for float32 (7:1e39) parses as inf and would train to NaN
         k = int(np.argmin(finite))
-        row = int(np.searchsorted(foff, k, side="right")) - 1
+        row = entry_row(foff, k)
         line = int(row_line[row])
         text = bytes(data).split(b"\n")[line][:80].decode("utf-8", "replace")
         raise DataFormatError(path, first_line + line, f"feature {int(fids[k])} has a value beyond float32's range "
@@ -144,7 +144,7 @@ class SvmDataset(Reshuffled):
             if fids.size and int(fids.max()) > max_f:
                 max_f = int(fids.max())
                 k = int(np.argmax(fids))
-                self.widest_line = int(row_line[int(np.searchsorted(foff, k, side="right")) - 1])
+                self.widest_line = int(row_line[entry_row(foff, k)])
             if lids.size:
                 max_l = max(max_l, int(lids.max()))
         return rows, max_f + 1, max_l + 1
@@ -287,7 +287,7 @@ def write_svm(path: str | os.PathLike, dataset: SparseDataset, n_labels: int | N
         k = int(np.argmax(labels.vals != 1))
         raise ValueError(f"The 'dataset' parameter of write_svm must hold label weights of 1 (an SVM file holds "
                          f"none). Got weight {labels.vals[k]} for label {labels.ids[k]} of sample "
-                         f"{int(np.searchsorted(labels.offsets, k, side='right')) - 1} instead.")
+                         f"{entry_row(labels.offsets, k)} instead.")
     if f.ids.size and (f.ids.min() < 0 or f.ids.max() >= dataset.dim):
         bad = int(f.ids[(f.ids < 0) | (f.ids >= dataset.dim)][0])
         raise ValueError(f"The 'dataset' parameter of write_svm must hold feature ids in [0, {dataset.dim}) (its "

@@ -11,6 +11,7 @@ import numpy as np
 from .._state import prefixed, unprefixed
 from .._threads import SERIAL_WORK, pool_slow, step_threads
 from .._validation import check_choice, check_flag, check_float, check_int
+from ..data.csr import entry_row
 from ..data.value import Value
 from ..io import ModelFileError, open_model_file, read_state, save_model_file, set_model_state, split_arrays
 from ..kernels import csr
@@ -284,7 +285,7 @@ class Model:
                     raise ValueError(f"Input '{name}' expects feature ids in [0, {dim}). Got id {value.ids[k]}.")
             if kind == csr.NOT_FINITE:
                 # a NaN or inf input gives NaN scores, whose top k is arbitrary
-                row = k // dim if value.is_dense else int(np.searchsorted(value.offsets, k, side="right")) - 1
+                row = k // dim if value.is_dense else entry_row(value.offsets, k)
                 raise ValueError(f"Input '{name}' expects finite values. Sample {row} has "
                                  f"{value.vals.reshape(-1)[k]}.")
             if value.batch_size != batch.batch_size:
@@ -303,9 +304,8 @@ class Model:
             if kind == csr.NOT_FINITE or (labels.vals.size and labels.vals.min() < 0):
                 # one NaN weight made every output weight NaN; a negative one pushes its label down
                 k = k if kind == csr.NOT_FINITE else int(np.argmin(labels.vals))
-                row = int(np.searchsorted(labels.offsets, k, side="right")) - 1
-                raise ValueError(f"Label weights must be finite and at least 0. Sample {row} has "
-                                 f"{labels.vals[k]}.")
+                raise ValueError(f"Label weights must be finite and at least 0. Sample "
+                                 f"{entry_row(labels.offsets, k)} has {labels.vals[k]}.")
 
     def forward(self, batch: Batch, ctx: Context, skip_output: bool = False) -> dict[Node, Value]:
         """Run the graph on a batch (unchecked: see ``check_batch``).

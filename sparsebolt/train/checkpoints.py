@@ -135,30 +135,25 @@ def _json_safe(value: Any) -> Any:
 
 
 def _checked_position(path: str, training: dict[str, Any]) -> dict[str, Any]:
-    """A checkpoint's training position, its entries of the types ``write`` gave them; a
-    ModelFileError naming the first that is not."""
-    def count(value):
-        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    """A checkpoint's training position, its entries of the types ``write`` gave them (the
+    optional ones where present); a ModelFileError naming the first that is not."""
+    def count(value, least=0):
+        return isinstance(value, int) and not isinstance(value, bool) and value >= least
 
-    expected = {"history": (lambda v: isinstance(v, list) and all(isinstance(e, dict) for e in v), "a list of logs"),
-                "epoch": (count, "an int >= 0"), "batch": (count, "an int >= 0"),
-                "n_batches": (count, "an int >= 0"), "n_samples": (count, "an int >= 0"),
-                "loss_sum": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "a number")}
-    for key, (ok, what) in expected.items():
-        if key not in training or not ok(training[key]):
+    def number(value):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    expected = {  # key: (check, what it must be, required)
+        "history": (lambda v: isinstance(v, list) and all(isinstance(e, dict) for e in v), "a list of logs", True),
+        "epoch": (count, "an int >= 0", True), "batch": (count, "an int >= 0", True),
+        "n_batches": (count, "an int >= 0", True), "n_samples": (count, "an int >= 0", True),
+        "loss_sum": (number, "a number", True), "seconds": (number, "a number", False),
+        "batch_growth": (lambda v: count(v, 1), "an int >= 1", False),
+        "data_state": (lambda v: v is None or isinstance(v, dict), "a table or null", False)}
+    for key, (ok, what, required) in expected.items():
+        if (key in training and not ok(training[key])) or (required and key not in training):
             raise ModelFileError(path, "manifest.json", f"holds a damaged training position: its {key!r} must be "
                                  f"{what}, got {training.get(key, 'nothing')!r}")
-    if "seconds" in training and not (isinstance(training["seconds"], (int, float))
-                                      and not isinstance(training["seconds"], bool)):
-        raise ModelFileError(path, "manifest.json", f"holds a damaged training position: its 'seconds' must be a "
-                             f"number, got {training['seconds']!r}")
-    growth = training.get("batch_growth", 1)
-    if not (isinstance(growth, int) and not isinstance(growth, bool) and growth >= 1):
-        raise ModelFileError(path, "manifest.json", f"holds a damaged training position: its 'batch_growth' must be "
-                             f"an int >= 1, got {growth!r}")
-    if not isinstance(training.get("data_state", {}), (dict, type(None))):
-        raise ModelFileError(path, "manifest.json", f"holds a damaged training position: its 'data_state' must be "
-                             f"a table or null, got {training['data_state']!r}")
     return training
 
 
