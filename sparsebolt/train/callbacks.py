@@ -360,7 +360,7 @@ class EarlyStopping(Callback):
     Raises
     ------
     ValueError
-        For a ``monitor`` or ``tie_breaker`` that is not a validation value ('val_...':
+        For a ``monitor`` or ``tie_breaker`` that is not a validation value (``'val_...'``:
         the training loss, lower for better, is refused), or (during training) one the
         epoch logs lack.
     """

@@ -160,7 +160,7 @@ class WarmupPlateau(Schedule):
     Raises
     ------
     ValueError
-        For a ``monitor`` or ``tie_breaker`` that is not a validation value ('val_...':
+        For a ``monitor`` or ``tie_breaker`` that is not a validation value (``'val_...'``:
         the training loss, lower for better, is refused), or (during training) one the
         epoch logs lack.
     """
