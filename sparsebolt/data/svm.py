@@ -15,8 +15,10 @@ from .csr import check_id_range, concat_csr, entry_row
 from .errors import DataFormatError
 
 _MESSAGES = {
-    svm_kernels.BAD_LABEL: "expected comma-separated non-negative integer labels at the start of the line",
-    svm_kernels.BAD_FEATURE: "expected a feature as 'id:value' with a non-negative integer id",
+    svm_kernels.BAD_LABEL: "expected comma-separated non-negative integer labels (at most 2,147,483,647) at the start "
+                           "of the line",
+    svm_kernels.BAD_FEATURE: "expected a feature as 'id:value' with a non-negative integer id (at most "
+                             "2,147,483,647)",
     svm_kernels.MISSING_COLON: "expected ':' between a feature id and its value",
     svm_kernels.BAD_VALUE: "expected a number after 'id:'",
 }

@@ -6,6 +6,7 @@ OK, BAD_LABEL, BAD_FEATURE, MISSING_COLON, BAD_VALUE = 0, 1, 2, 3, 4
 
 _SPACE, _TAB, _NL, _CR, _COMMA, _COLON = 32, 9, 10, 13, 44, 58
 _MINUS, _PLUS, _DOT, _E, _e = 45, 43, 46, 69, 101
+_TOO_LARGE = 10 ** 18
 
 
 @njit(cache=True)
@@ -15,11 +16,14 @@ def _is_digit(c):
 
 @njit(cache=True)
 def _parse_int(buf, pos, end):
-    """Non-negative integer at pos; returns (value, new pos), new pos == pos on failure."""
+    """Non-negative integer at pos; returns (value, new pos), new pos == pos on failure.
+    Every digit is read, leading zeros too; a value of 10**18 or more comes back as
+    ``_TOO_LARGE``, which no caller's range takes (cut at a digit count, an id of many
+    digits had read as its first digits followed by a stray one)."""
     value = 0
-    start = pos
-    while pos < end and _is_digit(buf[pos]) and pos - start < 18:
-        value = value * 10 + (buf[pos] - 48)
+    while pos < end and _is_digit(buf[pos]):
+        # below 10**17 one more digit stays within int64
+        value = value * 10 + (buf[pos] - 48) if value < _TOO_LARGE // 10 else _TOO_LARGE
         pos += 1
     return value, pos
 

@@ -63,6 +63,9 @@ def test_streams_in_chunks_and_batches_cross_chunk_boundaries(tmp_path):
     ("1 0:1\n1 7\n", 2, "expected ':'"),
     ("1 0:1\n1 -3:1\n", 2, "non-negative integer id"),
     ("1,,2 0:1\n", 1, "integer labels"),
+    ("1 0:1\n1 2147483648:1\n", 2, "integer id (at most 2,147,483,647)"),
+    ("1 0:1\n1 12345678901234567890123:1\n", 2, "integer id (at most 2,147,483,647)"),
+    ("1 0:1\n99999999999999999999 3:1\n", 2, "integer labels (at most 2,147,483,647)"),
     ("1 0:1\n\n2 3:1 7:1e39\n", 3, "feature 7 has a value beyond float32's range"),  # issue 15, finding 6
 ])
 def test_malformed_line_names_file_and_line(tmp_path, text, line, words):
@@ -70,6 +73,13 @@ def test_malformed_line_names_file_and_line(tmp_path, text, line, words):
     with pytest.raises(DataFormatError) as err:
         load_svm(path)
     assert f"{path}, line {line}" in str(err.value) and words in str(err.value)
+
+
+def test_ids_with_leading_zeros(tmp_path):
+    # 18 or more leading zeros had been cut at a digit count and read as a missing ':'
+    path = _write(tmp_path, "0000000000000000000000003 000000000000000000000007:0.5 8:1e00000000000000000001\n")
+    feats, labels = _all_rows(load_svm(path))
+    assert labels == [[3]] and feats == [[(7, 0.5), (8, 10.0)]]
 
 
 def test_malformed_line_after_a_header_counts_the_header(tmp_path):
