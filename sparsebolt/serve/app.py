@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 
-from .._validation import check_float
+from .._validation import _fail, check_choice, check_flag, check_float, check_int
 from ..automl._rows import RowCheck
 from ..data import csr_value
 from ..data.csv import RowError
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _INSTALL = "The server needs FastAPI and uvicorn: pip install 'sparsebolt[serve]'"
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")  # uvicorn's
 
 
 def _require():
@@ -125,8 +126,16 @@ def create_app(model: "Model | UniversalDeepTransformer", model_path: str | os.P
     ImportError
         When FastAPI, pydantic or uvicorn is missing (``pip install 'sparsebolt[serve]'``).
     ValueError
-        For an ``sb.Model`` that has not exactly one input.
+        For a bad parameter (``default_top_k`` above ``max_top_k`` among them), or an ``sb.Model``
+        that has not exactly one input.
     """
+    sparse_inference = check_flag("create_app", "sparse_inference", sparse_inference)
+    max_top_k = check_int("create_app", "max_top_k", max_top_k, 1)
+    default_top_k = check_int("create_app", "default_top_k", default_top_k, 1)
+    if default_top_k > max_top_k:  # a request without top_k would get more than the cap
+        _fail("create_app", "default_top_k", f"at most max_top_k ({max_top_k})", default_top_k)
+    max_batch = check_int("create_app", "max_batch", max_batch, 1)
+    max_body_bytes = check_int("create_app", "max_body_bytes", max_body_bytes, 1)
     _require()
     from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
 
@@ -426,8 +435,8 @@ def run(model: "Model | UniversalDeepTransformer", host: str = "127.0.0.1", port
         The address to listen on (IPv6 when it holds a ':').
     port : int, default=8000
         The port; 0 picks a free one.
-    log_level : {'critical', 'error', 'warning', 'info', 'debug'}, default='warning'
-        uvicorn's log level ('info' and 'debug' log each request).
+    log_level : {'critical', 'error', 'warning', 'info', 'debug', 'trace'}, default='warning'
+        uvicorn's log level ('info', 'debug' and 'trace' log each request).
     request_timeout : float, default=30.0
         Seconds from a request's first byte to its last (headers and body); a slower
         connection is closed.
@@ -439,11 +448,12 @@ def run(model: "Model | UniversalDeepTransformer", host: str = "127.0.0.1", port
     ImportError
         When FastAPI, pydantic or uvicorn is missing.
     ValueError
-        For a bad ``request_timeout``.
+        For a bad ``log_level``, ``request_timeout`` or ``create_app`` parameter.
     OSError
         When the address cannot be bound.
     """
     _require()
+    log_level = check_choice("run", "log_level", log_level, LOG_LEVELS)
     request_timeout = check_float("run", "request_timeout", request_timeout, low=0, low_open=True)
     import uvicorn
     app = create_app(model, **app_kw)
@@ -452,6 +462,6 @@ def run(model: "Model | UniversalDeepTransformer", host: str = "127.0.0.1", port
     shown = f"[{host}]" if sock.family == socket.AF_INET6 else host
     print(f"sparsebolt: serving on http://{shown}:{bound}", flush=True)
     config = uvicorn.Config(app, http=_deadline_protocol(request_timeout), log_level=log_level,
-                            access_log=log_level in ("info", "debug"), timeout_graceful_shutdown=5)
+                            access_log=log_level in ("info", "debug", "trace"), timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)
     server.run(sockets=[sock])

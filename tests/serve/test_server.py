@@ -18,6 +18,7 @@ import pytest
 import sparsebolt as sb
 
 from ..io.helpers import trained
+from ..synthetic import small_model
 
 SCRIPT = Path(sys.executable).parent / "sparsebolt"
 MAX_BODY = 20_000
@@ -99,6 +100,33 @@ def test_single_and_batch_predictions_equal_the_in_process_ones(served, mode):
         assert [p["ids"] for p in got] == [p["ids"] for p in expected(model, data, list(range(6)), 2, sparse)]
         default = client.post("/predict", json={"ids": sample(data, 3)["ids"]})   # values 1.0, top_k 5
         assert len(default.json()["ids"]) == 5
+
+
+@pytest.mark.parametrize("kw, message", [
+    # a request without top_k would have got the top 500 past the cap of 100
+    ({"default_top_k": 500, "max_top_k": 100}, "The 'default_top_k' parameter of create_app must be at most "
+                                               "max_top_k (100). Got 500 instead."),
+    ({"max_top_k": 0}, "The 'max_top_k' parameter of create_app must be an int >= 1. Got 0 instead."),
+    ({"max_batch": 0}, "The 'max_batch' parameter of create_app must be an int >= 1. Got 0 instead."),
+    ({"max_body_bytes": -1}, "The 'max_body_bytes' parameter of create_app must be an int >= 1. Got -1 instead."),
+    ({"default_top_k": 2.5}, "The 'default_top_k' parameter of create_app must be an int >= 1. Got 2.5 instead."),
+    ({"sparse_inference": "no"}, "The 'sparse_inference' parameter of create_app must be a bool. Got 'no' instead."),
+])
+def test_create_app_checks_its_limits(kw, message):
+    from sparsebolt.serve import create_app
+    with pytest.raises(ValueError) as err:
+        create_app(small_model(), **kw)
+    assert str(err.value) == message
+    assert create_app(small_model(), default_top_k=np.int64(3), sparse_inference=np.bool_(True)) is not None
+
+
+def test_an_unknown_log_level_is_refused_before_the_socket_is_bound(capsys):
+    # uvicorn raised KeyError after "serving on" was printed
+    from sparsebolt.serve import run
+    with pytest.raises(ValueError, match=r"The 'log_level' parameter of run must be one of 'critical', 'error', "
+                                         r"'warning', 'info', 'debug', 'trace'\. Got 'verbose' instead\."):
+        run(small_model(), port=0, log_level="verbose")
+    assert capsys.readouterr().out == ""
 
 
 def test_health_and_model_metadata(served):
