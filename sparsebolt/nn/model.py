@@ -10,7 +10,7 @@ import numpy as np
 
 from .._state import prefixed, unprefixed
 from .._threads import SERIAL_WORK, pool_slow, step_threads
-from .._validation import check_choice, check_flag, check_float, check_int
+from .._validation import check_choice, check_flag, check_float, check_int, check_type
 from ..data.csr import entry_row
 from ..data.value import Value
 from ..io import ModelFileError, open_model_file, read_state, save_model_file, set_model_state, split_arrays
@@ -103,7 +103,7 @@ class Model:
     ValueError
         For a graph that does not fit: the output not a FullyConnected layer's, a loss
         whose activation the output layer lacks, an input the output needs missing from
-        ``inputs``, repeated layer names.
+        ``inputs``, repeated layer names; for an unknown optimizer, a negative seed.
     """
 
     def __init__(self, inputs: Node | Sequence[Node], outputs: Node | Sequence[Node],
@@ -136,9 +136,11 @@ class Model:
         if out_layer.activation != self.loss.activation:
             raise ValueError(f"{type(self.loss).__name__} needs the output layer '{out_layer.name}' to use "
                              f"activation='{self.loss.activation}'. Got '{out_layer.activation}' instead.")
-        self.optimizer = (OPTIMIZERS[check_choice("Model", "optimizer", optimizer, tuple(OPTIMIZERS))]()
-                          if isinstance(optimizer, str) else optimizer)
-        self.seed = int(seed)
+        if isinstance(optimizer, str):
+            optimizer = OPTIMIZERS[check_choice("Model", "optimizer", optimizer, tuple(OPTIMIZERS))]()
+        self.optimizer = check_type("Model", "optimizer", optimizer, tuple(OPTIMIZERS.values()),
+                                    "an optimizer name ('adam', 'sgd') or instance (sb.Adam, sb.SGD)")
+        self.seed = check_int("Model", "seed", seed, 0)
         # the replica of data-parallel training this model is (its rank): random draws in
         # training, as Dropout's masks, differ between replicas
         self.stream = 0
@@ -153,7 +155,7 @@ class Model:
             raise ValueError(f"Layer names must be unique in a model. Repeated: {sorted(dup)}.")
         self.layers = [n.layer for n in self.nodes if not isinstance(n.layer, InputLayer)]
         out_layer.is_output = True
-        if build:
+        if check_flag("Model", "build", build):
             rng = np.random.default_rng(self.seed)
             for layer in self.layers:
                 layer.build(rng)

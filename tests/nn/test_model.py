@@ -476,3 +476,24 @@ def test_a_state_with_arrays_in_any_layout_predicts_and_trains_as_the_contiguous
         m.train(clustered(n=300), epochs=1, learning_rate=1e-2, verbose=False)
     for a, b in zip(copies[0].parameters(), copies[1].parameters()):
         np.testing.assert_array_equal(a.value, b.value)
+
+
+@pytest.mark.parametrize("kw, message", [
+    # int() had made 1.7 and True seed 1, and -1 failed later in NumPy
+    ({"seed": 1.7}, "The 'seed' parameter of Model must be an int >= 0. Got 1.7 instead."),
+    ({"seed": True}, "The 'seed' parameter of Model must be an int >= 0. Got True instead."),
+    ({"seed": "x"}, "The 'seed' parameter of Model must be an int >= 0. Got 'x' instead."),
+    ({"seed": -1}, "The 'seed' parameter of Model must be an int >= 0. Got -1 instead."),
+    # built, then training failed with an AttributeError
+    ({"optimizer": 42}, "The 'optimizer' parameter of Model must be an optimizer name ('adam', 'sgd') or instance "
+                        "(sb.Adam, sb.SGD). Got 42 instead."),
+    ({"build": "no"}, "The 'build' parameter of Model must be a bool. Got 'no' instead."),
+])
+def test_model_checks_its_seed_optimizer_and_build(kw, message):
+    inp = sb.Input(dim=20)
+    out = sb.FullyConnected(4, activation="softmax")(inp)
+    with pytest.raises(ValueError) as err:
+        sb.Model(inp, out, **kw)
+    assert str(err.value) == message
+    model = sb.Model(inp, out, optimizer=sb.SGD(), seed=np.int64(3), build=np.bool_(True))
+    assert model.seed == 3 and type(model.seed) is int
