@@ -36,7 +36,8 @@ def test_unknown_names_list_the_valid_ones():
         sb.Embedding(10, activation="swish")
     with pytest.raises(ValueError, match=r"'sampling' .* 'dwta', 'srp', 'fast_srp', 'random'"):
         sb.FullyConnected(10, sparsity=0.5, sampling="minhashx")
-    with pytest.raises(ValueError, match=r"Unknown metric 'precision@0'.*'precision@k', 'recall@k'"):
+    with pytest.raises(ValueError, match=r"The 'metrics' parameter of evaluate must be one of 'precision@k', "
+                                         r"'recall@k'.*Got 'precision@0' instead\."):
         small_model().evaluate(clustered(n=50), ["precision@0"])
     with pytest.raises(ValueError, match=r"'loss' parameter of Model must be one of"):
         small_model_with(loss="mse")

@@ -1057,7 +1057,7 @@ class UniversalDeepTransformer:
         if max_in_memory_rows is not None:
             check_int("train", "max_in_memory_rows", max_in_memory_rows, 1)
         if validation_metric is not None:
-            make_metric(validation_metric)
+            make_metric(validation_metric, "train", "validation_metric")
         for name, flag in (("shuffle", shuffle), ("verbose", verbose), ("label_augmentation", label_augmentation)):
             check_flag("train", name, flag)
         metrics = [metrics] if isinstance(metrics, str) else list(metrics)
@@ -2200,7 +2200,7 @@ class UniversalDeepTransformer:
 
     def _evaluate_blended(self, data, metrics, sparse_inference):
         """``evaluate`` of a model with item neighbors: its metrics over the blended outputs."""
-        accumulators = [make_metric(m) for m in metrics]
+        accumulators = [make_metric(m, "evaluate", "metrics") for m in metrics]
         if not accumulators:
             _fail("evaluate", "metrics", "at least one metric", metrics)
         k = min(max(m.k for m in accumulators), self.n_classes)

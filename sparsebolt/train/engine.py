@@ -199,7 +199,7 @@ def check_run(owner, metrics, callbacks, model):
     """The metric names and callbacks of a run on ``model``, checked before any step
     (``owner`` names the caller)."""
     metrics = [metrics] if isinstance(metrics, str) else list(metrics)
-    check_output_metrics(owner, model, [make_metric(name) for name in metrics])
+    check_output_metrics(owner, model, [make_metric(name, owner, "metrics") for name in metrics])
     for cb in callbacks:
         if not isinstance(cb, Callback):
             raise TypeError(f"The 'callbacks' parameter of {owner} must hold sb.train.Callback instances. "

@@ -109,7 +109,7 @@ def evaluate(model: Model, data: Any, metrics: str | Iterable[Any], sparse_infer
     verbose = check_flag("evaluate", "verbose", verbose)
     if isinstance(metrics, str):
         metrics = [metrics]
-    accumulators = [make_metric(m) for m in metrics]
+    accumulators = [make_metric(m, "evaluate", "metrics") for m in metrics]
     if not accumulators:
         raise ValueError("The 'metrics' parameter of evaluate must name at least one metric.")
     check_output_metrics("evaluate", model, accumulators)

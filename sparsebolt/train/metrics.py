@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import _fail
+
 # wider dense outputs are scored block by block, never materialised whole (so evaluation
 # has no output values for them)
 WIDE_OUTPUT = 4096
@@ -186,7 +188,7 @@ class NegativeMAE:
 _PATTERN = re.compile(r"^(precision|recall)@([1-9][0-9]*)$")
 
 
-def make_metric(name: str | Any) -> Any:
+def make_metric(name: str | Any, owner: str = "make_metric", parameter: str = "name") -> Any:
     """A fresh metric accumulator from its name.
 
     Parameters
@@ -195,6 +197,10 @@ def make_metric(name: str | Any) -> Any:
         'precision@k', 'recall@k' (k a positive integer), 'categorical_accuracy', 'auc',
         'neg_log_loss' (minus a softmax output's cross-entropy), or an accumulator with a
         ``fresh()`` method, which makes the new one.
+    owner : str, default='make_metric'
+        The function whose parameter gave ``name``, for the error message.
+    parameter : str, default='name'
+        That parameter's name, for the error message.
 
     Returns
     -------
@@ -220,4 +226,4 @@ def make_metric(name: str | Any) -> Any:
         if name == "neg_log_loss":
             return NegativeLogLoss()
     listed = ", ".join(repr(x) for x in METRICS)
-    raise ValueError(f"Unknown metric {name!r}. Valid metrics: {listed} (k a positive integer, e.g. 'precision@5').")
+    _fail(owner, parameter, f"one of {listed} (k a positive integer, e.g. 'precision@5')", name)

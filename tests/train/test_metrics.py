@@ -108,6 +108,28 @@ def test_neg_log_loss_needs_output_values():
     assert "neg_log_loss" in sb.train.METRICS
 
 
+_VALID = ("one of 'precision@k', 'recall@k', 'categorical_accuracy', 'auc', 'neg_log_loss' (k a positive integer, "
+          "e.g. 'precision@5'). Got 'acc' instead.")
+
+
+def test_an_unknown_metric_name_names_the_parameter_that_gave_it():
+    # the message had named no owner or parameter: "Unknown metric 'acc'. Valid metrics: ..."
+    with pytest.raises(ValueError) as err:
+        make_metric("acc")
+    assert str(err.value) == f"The 'name' parameter of make_metric must be {_VALID}"
+    model, data = small_model(n_features=50, n_classes=10), clustered(n=20, n_features=50, n_classes=10)
+    with pytest.raises(ValueError) as err:
+        model.evaluate(data, metrics=["precision@1", "acc"])
+    assert str(err.value) == f"The 'metrics' parameter of evaluate must be {_VALID}"
+    with pytest.raises(ValueError) as err:
+        model.train(data, epochs=1, metrics=["acc"], verbose=False)
+    assert str(err.value) == f"The 'metrics' parameter of train must be {_VALID}"
+    udt = sb.UniversalDeepTransformer({"t": sb.types.text(), "y": sb.types.categorical(n_classes=3)}, target="y")
+    with pytest.raises(ValueError) as err:
+        udt.train([{"t": "a b", "y": "1"}], validation_metric="acc", verbose=False)
+    assert str(err.value) == f"The 'validation_metric' parameter of train must be {_VALID}"
+
+
 def _auc_of(scores, label_lists, dim):
     """make_metric('auc') over one batch: ``label_lists`` each sample's label ids."""
     p = np.asarray(scores, dtype=np.float32)
