@@ -1,11 +1,12 @@
 """Batches of sparse features and label sets, and an in-memory data set of them."""
 from __future__ import annotations
 
+import numbers
 from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from .._validation import check_int
+from .._validation import _fail, check_flag, check_int
 from ..kernels import csr
 from .value import Value
 
@@ -200,6 +201,14 @@ class Reshuffled:
         self._rng.bit_generator.state = meta["rng"]
 
 
+def check_seed(owner, seed):
+    """A shuffling seed: an int >= 0 or a list of them (``as_data`` seeds by [model seed, epochs])."""
+    parts = seed if isinstance(seed, (list, tuple)) else [seed]
+    if not parts or not all(isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 0 for s in parts):
+        _fail(owner, "seed", "an int >= 0 or a list of them", seed)
+    return seed
+
+
 class SparseDataset(Reshuffled):
     """An in-memory data set of one sparse input and label sets, served in batches.
 
@@ -222,14 +231,14 @@ class SparseDataset(Reshuffled):
         Samples a batch.
     shuffle : bool, default=False
         Serve the samples in a new random order every epoch.
-    seed : int, default=0
-        Seeds the shuffling.
+    seed : int or list of int, default=0
+        Seeds the shuffling (a list: the entropy of NumPy's ``SeedSequence``); each at least 0.
 
     Raises
     ------
     ValueError
         When ``labels`` has another number of rows than the features, or for a bad
-        ``batch_size``.
+        ``batch_size``, ``shuffle`` or ``seed``.
     """
 
     def __init__(self, offsets: Any, ids: Any, vals: Any, labels: Labels, dim: int, batch_size: int = 256,
@@ -238,8 +247,8 @@ class SparseDataset(Reshuffled):
         self.labels = labels
         self.dim = dim
         self.batch_size = check_int("SparseDataset", "batch_size", batch_size, 1)
-        self.shuffle = shuffle
-        self._rng = np.random.default_rng(seed)
+        self.shuffle = check_flag("SparseDataset", "shuffle", shuffle)
+        self._rng = np.random.default_rng(check_seed("SparseDataset", seed))
         if labels.batch_size != self.n_samples:
             raise ValueError(f"SparseDataset has {self.n_samples} feature rows but {labels.batch_size} label rows.")
         # the gather kernels trust the offsets to frame the arrays
@@ -309,7 +318,7 @@ class SparseDataset(Reshuffled):
             None: this data set's.
         shuffle : bool or None, default=None
             None: this data set's.
-        seed : int, default=0
+        seed : int or list of int, default=0
             Seeds the new data set's shuffling.
 
         Returns

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .._validation import check_int
+from .._validation import check_flag, check_int
 from ..kernels import featurize as fk
 from .batch import Labels, SparseDataset
 from .csv import read_chunks
@@ -179,14 +179,14 @@ class HashedTextFeaturizer:
     Raises
     ------
     ValueError
-        For a bad ``dim`` or ``char_ngram``, or ``words=False`` with ``char_ngram=0``.
+        For a bad parameter, or ``words=False`` with ``char_ngram=0``.
     """
 
     def __init__(self, dim: int = 1 << 18, bigrams: bool = True, char_ngram: int | tuple[int, int] = 3,
                  words: bool = True, idf: bool = False, balance: bool = False) -> None:
         self.dim = check_int("HashedTextFeaturizer", "dim", dim, 1)
-        self.bigrams = bool(bigrams)
-        self.words = bool(words)
+        self.bigrams = check_flag("HashedTextFeaturizer", "bigrams", bigrams)
+        self.words = check_flag("HashedTextFeaturizer", "words", words)
         if isinstance(char_ngram, (tuple, list)) and len(char_ngram) == 2:
             lo = check_int("HashedTextFeaturizer", "char_ngram", char_ngram[0], 1)
             hi = check_int("HashedTextFeaturizer", "char_ngram", char_ngram[1], lo)
@@ -197,12 +197,12 @@ class HashedTextFeaturizer:
             raise ValueError(f"The 'char_ngram' parameter of HashedTextFeaturizer must be at least 1 with "
                              f"words=False (else a text has no features). Got {char_ngram!r} instead.")
         self.tokenizers = (["words"] if self.words else []) + [f"char_wb-{n}" for n in range(lo, hi + 1) if lo]
-        self.balance = bool(balance)
+        self.balance = check_flag("HashedTextFeaturizer", "balance", balance)
         # the tokenizers weighed together: all, or (balance) the words apart from the n-grams
         self._groups = [self.tokenizers]
         if self.balance and self.words and lo:
             self._groups = [self.tokenizers[:1], self.tokenizers[1:]]
-        self.idf = bool(idf)
+        self.idf = check_flag("HashedTextFeaturizer", "idf", idf)
         # (texts fitted, ids int64[m] sorted, in how many texts each occurs) of each group of
         # tokenizers (its own, as each is weighed on its own), as ``fit`` finds them
         self.document_frequencies = None

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._validation import check_float, check_int
+from .._validation import check_flag, check_float, check_int
 from .schedules import check_monitor, check_tie_breaker, improves
 
 if TYPE_CHECKING:
@@ -360,9 +360,9 @@ class EarlyStopping(Callback):
     Raises
     ------
     ValueError
-        For a ``monitor`` or ``tie_breaker`` that is not a validation value (``'val_...'``:
-        the training loss, lower for better, is refused), or (during training) one the
-        epoch logs lack.
+        For a bad parameter: a ``monitor`` or ``tie_breaker`` that is not a validation value
+        (``'val_...'``: the training loss, lower for better, is refused), or (during training)
+        one the epoch logs lack.
     """
 
     def __init__(self, monitor: str, patience: int = 2, min_delta: float = 0.0,
@@ -371,13 +371,13 @@ class EarlyStopping(Callback):
         self.monitor = check_monitor("EarlyStopping", "monitor", monitor)
         self.patience = check_int("EarlyStopping", "patience", patience, 1)
         self.min_delta = check_float("EarlyStopping", "min_delta", min_delta, 0.0)
-        self.restore_best_weights = bool(restore_best_weights)
+        self.restore_best_weights = check_flag("EarlyStopping", "restore_best_weights", restore_best_weights)
         self.tie_breaker = check_tie_breaker("EarlyStopping", tie_breaker)
         self.tie_min_delta = check_float("EarlyStopping", "tie_min_delta", tie_min_delta, 0.0)
-        if average and not self.restore_best_weights:
+        self.average = check_flag("EarlyStopping", "average", average)
+        if self.average and not self.restore_best_weights:
             raise ValueError(f"The 'average' parameter of EarlyStopping must be False when restore_best_weights is "
                              f"False (the mean is put back in the best epoch's place). Got {average!r} instead.")
-        self.average = bool(average)
         self._reset()
 
     def on_train_begin(self, model: Model) -> None:

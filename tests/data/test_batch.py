@@ -63,6 +63,25 @@ def test_offsets_that_do_not_frame_the_arrays_are_refused():
                               sb.data.Labels([0, 1, 5], np.array([0, 1], np.int32)), 100)
 
 
+@pytest.mark.parametrize("kw, message", [
+    ({"shuffle": "no"}, "The 'shuffle' parameter of SparseDataset must be a bool. Got 'no' instead."),  # read as true
+    # NumPy's own errors had come instead
+    ({"seed": -1}, "The 'seed' parameter of SparseDataset must be an int >= 0 or a list of them. Got -1 instead."),
+    ({"seed": 1.5}, "The 'seed' parameter of SparseDataset must be an int >= 0 or a list of them. Got 1.5 instead."),
+    ({"seed": [3, -1]}, "The 'seed' parameter of SparseDataset must be an int >= 0 or a list of them. "
+                        "Got [3, -1] instead."),
+])
+def test_shuffle_and_seed_are_checked(kw, message):
+    labels = sb.data.Labels.from_lists([[0], [1]])
+    with pytest.raises(ValueError) as err:
+        sb.data.SparseDataset([0, 1, 2], np.arange(2, dtype=np.int32), None, labels, 100, **kw)
+    assert str(err.value) == message
+    for seed in (np.int64(3), [3, 0]):
+        data = sb.data.SparseDataset([0, 1, 2], np.arange(2, dtype=np.int32), None, labels, 100,
+                                     shuffle=np.bool_(True), seed=seed)
+        assert data.shuffle is True
+
+
 @pytest.mark.parametrize("shuffle", [True, False])
 def test_a_batch_is_a_copy_of_its_rows(shuffle):
     data = _dataset(shuffle=shuffle)

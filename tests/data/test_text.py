@@ -77,6 +77,15 @@ def test_idf_needs_fit_and_bad_ranges_are_refused():
         sb.data.HashedTextFeaturizer(char_ngram=0, words=False)
 
 
+@pytest.mark.parametrize("name", ["bigrams", "words", "idf", "balance"])
+def test_flags_are_bools_not_truthy_strings(name):
+    # bool('no') had read as true
+    with pytest.raises(ValueError) as err:
+        sb.data.HashedTextFeaturizer(**{name: "no"})
+    assert str(err.value) == f"The '{name}' parameter of HashedTextFeaturizer must be a bool. Got 'no' instead."
+    assert getattr(sb.data.HashedTextFeaturizer(**{name: np.bool_(True)}), name) is True
+
+
 @pytest.mark.parametrize("bigrams, char_ngram, idf, words", [(True, (3, 5), True, True), (False, 3, False, True),
                                                              (True, 0, True, True), (False, (2, 4), False, False)])
 def test_a_udt_text_column_has_the_same_features(bigrams, char_ngram, idf, words):

@@ -202,6 +202,14 @@ def test_averaging_puts_back_the_best_epoch_when_later_ones_diverged():
         EarlyStopping("val_x", restore_best_weights=False, average=True)
 
 
+@pytest.mark.parametrize("name", ["restore_best_weights", "average"])
+def test_early_stopping_flags_are_bools_not_truthy_strings(name):
+    # bool('no') had read as true
+    with pytest.raises(ValueError, match=f"The '{name}' parameter of EarlyStopping must be a bool. Got 'no' instead."):
+        EarlyStopping("val_x", **{name: "no"})
+    assert getattr(EarlyStopping("val_x", **{name: np.bool_(True)}), name) is True
+
+
 @pytest.mark.parametrize("spread", [1, 10])
 def test_average_weights_keeps_the_mean_from_its_epoch_on_as_early_stopping_does(spread, one_thread):
     data = _spread(clustered(n=640, n_features=40, batch_size=128), spread)
