@@ -274,6 +274,21 @@ def test_numeric_embedding_rejects_bad_parameters(kwargs, message):
         sb.NumericEmbedding(4, **kwargs)
 
 
+@pytest.mark.parametrize("sampling, message", [
+    # LSHConfig's TypeError had said "unexpected keyword argument 'famly'", naming no parameter
+    ({"famly": "srp"}, "The 'sampling' parameter of FullyConnected must be a dict of LSHConfig settings among "
+                       "'family', 'k', 'n_tables', 'reservoir', 'rebuild_every', 'rehash_every'. Got {'famly': 'srp'} "
+                       "instead."),
+    ("minhash", "The 'sampling' parameter of FullyConnected must be one of 'dwta', 'srp', 'fast_srp', 'random'. "
+                "Got 'minhash' instead."),
+])
+def test_fully_connected_sampling_names_its_settings_and_families(sampling, message):
+    with pytest.raises(ValueError) as err:
+        sb.FullyConnected(10, sparsity=0.5, sampling=sampling)
+    assert str(err.value) == message
+    assert sb.FullyConnected(10, sampling={"family": "srp", "k": 3}).sampling == sb.lsh.LSHConfig("srp", k=3)
+
+
 def test_numeric_embedding_rejects_a_feature_beyond_its_input():
     layer = sb.NumericEmbedding(4, features=[3, 12])
     layer(sb.Input(dim=10))

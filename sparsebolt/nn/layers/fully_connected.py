@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import numpy as np
 
 from ..._state import meta_int, prefixed, take, unprefixed
 from ..._threads import get_num_threads
-from ..._validation import check_float, check_int, check_type
+from ..._validation import _fail, check_choice, check_float, check_int, check_type
 from ...data.value import Value
 from ...kernels import activations as act_kernels
 from ...kernels import fully_connected as fc
@@ -75,12 +75,14 @@ class FullyConnected(Layer):
         self.activation = activation
         self._code = activation_code("FullyConnected", activation)
         if isinstance(sampling, dict):
+            names = [f.name for f in fields(LSHConfig)]
+            if any(key not in names for key in sampling):  # LSHConfig's own TypeError named no parameter
+                listed = ", ".join(map(repr, names))
+                _fail("FullyConnected", "sampling", f"a dict of LSHConfig settings among {listed}", sampling)
             sampling = LSHConfig(**sampling)
-        if isinstance(sampling, str) and sampling not in FAMILIES:
-            listed = ", ".join(repr(f) for f in FAMILIES)
-            raise ValueError(f"The 'sampling' parameter of FullyConnected must be None, an LSHConfig, "
-                             f"a dict or one of {listed}. Got {sampling!r} instead.")
-        if sampling is not None and not isinstance(sampling, str):
+        if isinstance(sampling, str):
+            check_choice("FullyConnected", "sampling", sampling, FAMILIES)
+        elif sampling is not None:
             check_type("FullyConnected", "sampling", sampling, LSHConfig,
                        "None, an LSHConfig, a dict or a hash family name")
         self.sampling = sampling
