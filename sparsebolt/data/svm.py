@@ -8,9 +8,9 @@ from typing import Any, Iterator
 import numpy as np
 
 from .._files import file_mode
-from .._validation import check_int
+from .._validation import check_flag, check_int
 from ..kernels import svm as svm_kernels
-from .batch import Batch, Labels, Reshuffled, SparseDataset, _take_rows, csr_value
+from .batch import Batch, Labels, Reshuffled, SparseDataset, _take_rows, check_seed, csr_value
 from .csr import check_id_range, concat_csr, entry_row
 from .errors import DataFormatError
 
@@ -101,8 +101,8 @@ class SvmDataset(Reshuffled):
         The number of labels; None: the header's, else the largest id + 1.
     shuffle : bool, default=False
         Shuffle the samples within each chunk read, every epoch.
-    seed : int, default=0
-        Seeds the shuffling.
+    seed : int or list of int, default=0
+        Seeds the shuffling (as ``SparseDataset``'s).
     chunk_bytes : int, default=16 MiB
         Bytes of text read and parsed at a time (at least 1024).
 
@@ -112,6 +112,8 @@ class SvmDataset(Reshuffled):
         When there is no file at ``path``.
     DataFormatError
         For a malformed line (named), or a file without samples.
+    ValueError
+        For a bad ``batch_size``, ``shuffle``, ``seed`` or ``chunk_bytes``.
     """
 
     def __init__(self, path: str | os.PathLike, batch_size: int = 256, n_features: int | None = None,
@@ -122,8 +124,8 @@ class SvmDataset(Reshuffled):
             raise FileNotFoundError(f"No SVM data file at {self.path!r}.")
         self.batch_size = check_int("load_svm", "batch_size", batch_size, 1)
         self.chunk_bytes = check_int("load_svm", "chunk_bytes", chunk_bytes, 1024)
-        self.shuffle = shuffle
-        self._rng = np.random.default_rng(seed)
+        self.shuffle = check_flag("load_svm", "shuffle", shuffle)
+        self._rng = np.random.default_rng(check_seed("load_svm", seed))
         header = read_header(self.path)
         self._has_header = header is not None
         # the line of the largest feature id, which sizes the input when no header does
@@ -242,8 +244,8 @@ def load_svm(path: str | os.PathLike, batch_size: int = 256, n_features: int | N
         The number of labels, likewise.
     shuffle : bool, default=False
         Shuffle the samples within each chunk read (about 16 MB of text) every epoch.
-    seed : int, default=0
-        Seeds the shuffling.
+    seed : int or list of int, default=0
+        Seeds the shuffling (as ``SparseDataset``'s).
 
     Returns
     -------
@@ -256,6 +258,8 @@ def load_svm(path: str | os.PathLike, batch_size: int = 256, n_features: int | N
     DataFormatError
         For a malformed line, an id beyond the widths, or a header that miscounts the rows
         (found as the batches are read).
+    ValueError
+        For a bad ``batch_size``, ``shuffle`` or ``seed``.
     """
     return SvmDataset(path, batch_size=batch_size, n_features=n_features, n_labels=n_labels,
                       shuffle=shuffle, seed=seed)

@@ -113,6 +113,18 @@ def test_empty_and_missing_files(tmp_path):
         load_svm(_write(tmp_path, "1 0:1\n", "one.txt"), batch_size=0)
 
 
+@pytest.mark.parametrize("kw, message", [
+    ({"shuffle": "no"}, "The 'shuffle' parameter of load_svm must be a bool. Got 'no' instead."),  # read as true
+    ({"seed": -1}, "The 'seed' parameter of load_svm must be an int >= 0 or a list of them. Got -1 instead."),
+])
+def test_shuffle_and_seed_are_checked(tmp_path, kw, message):
+    path = _write(tmp_path, "1 0:1\n")
+    with pytest.raises(ValueError) as err:
+        load_svm(path, **kw)
+    assert str(err.value) == message
+    assert load_svm(path, shuffle=np.bool_(True), seed=np.int64(2)).shuffle is True
+
+
 def test_trains_from_an_svm_file(tmp_path):
     rng = np.random.default_rng(0)
     owned = rng.integers(0, 300, (20, 6))
