@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from typing import Any, Sequence
+
+from ._files import file_mode
 
 
 def pyplot() -> Any:
@@ -21,6 +24,9 @@ def plot_history(epochs: Sequence[dict], path: str | os.PathLike, title: str | N
     epoch (left) and the cumulative training wall time (right) into the PNG ``path``."""
     if not epochs:
         raise ValueError("History.plot needs at least one epoch of logs. Got an empty History.")
+    target = os.path.realpath(path)  # a link is written through, as savefig(path) did, not replaced
+    if not os.path.isdir(os.path.dirname(target)):  # else the error would name the temporary file
+        raise FileNotFoundError(f"Cannot save {os.fspath(path)!r}: no directory {os.path.dirname(target)!r}.")
     plt = pyplot()
     names = ["loss"] + sorted({k for e in epochs for k in e if k.startswith("val_")})
     epoch_no = [e.get("epoch", i + 1) for i, e in enumerate(epochs)]
@@ -40,7 +46,25 @@ def plot_history(epochs: Sequence[dict], path: str | os.PathLike, title: str | N
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    path = os.fspath(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    try:
+        _save(fig, target)
+    finally:
+        plt.close(fig)
+    return os.fspath(path)
+
+
+def _save(fig, target):
+    """``fig`` as ``target``, written beside it and renamed over it: a failure part-way
+    leaves the file there before as it was."""
+    mode = file_mode(target)
+    # the temporary file keeps the extension, from which matplotlib takes the format
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=f".{os.path.basename(target)}.",
+                               suffix=os.path.splitext(target)[1])
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=100)
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        os.unlink(tmp)
+        raise

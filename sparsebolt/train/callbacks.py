@@ -143,7 +143,8 @@ class History(Callback):
         Parameters
         ----------
         path : str or path-like
-            The PNG file to write.
+            The PNG file to write (written beside it, then renamed over it: a failure
+            part-way leaves the file there before as it was).
         title : str or None, default=None
             The figure's title.
 

@@ -40,3 +40,28 @@ def test_empty_history_is_refused(tmp_path):
     from sparsebolt.train import History
     with pytest.raises(ValueError, match="at least one epoch"):
         History().plot(tmp_path / "h.png")
+
+
+def test_a_write_that_fails_part_way_keeps_the_previous_file(tmp_path, monkeypatch):
+    # savefig had written straight onto the file: a failure part-way left half a PNG in its place
+    pytest.importorskip("matplotlib", reason="matplotlib is in the [plot] and [test] extras")
+    from matplotlib.figure import Figure
+    history, path = _history(), tmp_path / "history.png"
+    path.write_bytes(b"the previous picture")
+    path.chmod(0o640)
+
+    def fail_part_way(self, fname, **kwargs):
+        with open(fname, "wb") as f:
+            f.write(b"\x89PNG\r\n\x1a\n half")
+        raise OSError("No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(Figure, "savefig", fail_part_way)
+        with pytest.raises(OSError, match="No space left"):
+            history.plot(path)
+    assert path.read_bytes() == b"the previous picture"
+    assert [p.name for p in tmp_path.iterdir()] == ["history.png"]  # no temporary file left
+    history.plot(path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_mode & 0o777 == 0o640
+    with pytest.raises(FileNotFoundError, match="Cannot save .*: no directory"):
+        history.plot(tmp_path / "missing" / "history.png")
