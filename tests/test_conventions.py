@@ -1,4 +1,7 @@
-"""Packaging conventions: the version in one place, python -m sparsebolt, py.typed shipped."""
+"""Packaging conventions: the version in one place, python -m sparsebolt, py.typed shipped;
+no dead imports or constants in the source."""
+import ast
+import re
 import subprocess
 import sys
 import tomllib
@@ -28,3 +31,47 @@ def test_version_matches_pyproject_and_changelog():
 def test_py_typed_is_in_the_package_and_its_package_data():
     assert (ROOT / "sparsebolt" / "py.typed").is_file()
     assert "py.typed" in _pyproject()["tool"]["setuptools"]["package-data"]["sparsebolt"]
+
+
+def _names_used(tree):
+    """The names a module's code reads, with those of its quoted annotations."""
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            args = node.args.posonlyargs + node.args.args + node.args.kwonlyargs + [node.args.vararg, node.args.kwarg]
+            for ann in [a.annotation for a in args if a is not None] + [node.returns]:
+                if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
+                    used |= {n.id for n in ast.walk(ast.parse(ann.value, mode="eval")) if isinstance(n, ast.Name)}
+    return used
+
+
+def test_no_module_imports_a_name_it_never_uses():
+    # a package's __init__ imports to re-export; '# noqa: F401' marks an import made to test it is installed
+    found = []
+    for path in sorted((ROOT / "sparsebolt").rglob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        source = path.read_text(encoding="utf-8")
+        lines, tree = source.splitlines(), ast.parse(source)
+        used = _names_used(tree)
+        for node in ast.walk(tree):
+            if not isinstance(node, (ast.Import, ast.ImportFrom)) or getattr(node, "module", None) == "__future__":
+                continue
+            if "# noqa: F401" in lines[node.lineno - 1]:
+                continue
+            found += [f"{path.relative_to(ROOT)}:{node.lineno}: {a.asname or a.name}" for a in node.names
+                      if (a.asname or a.name).split(".")[0] not in used]
+    assert found == []
+
+
+def test_every_module_constant_is_used():
+    sources = {path: path.read_text(encoding="utf-8") for path in (ROOT / "sparsebolt").rglob("*.py")}
+    found = []
+    for path, source in sorted(sources.items()):
+        for node in ast.parse(source).body:
+            if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+                continue
+            name = node.targets[0].id
+            if name.lstrip("_").isupper() and sum(len(re.findall(rf"\b{name}\b", s)) for s in sources.values()) == 1:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {name}")
+    assert found == []

@@ -19,6 +19,7 @@ import numba
 
 from .._version import __version__
 from .._threads import set_num_threads
+from ._input import FORMATS
 
 EPILOG = ("Exit codes: 0 success; 1 failure (missing or damaged file, bad data, a value the library refuses such "
           "as an unknown metric); 2 usage error (unknown option, missing argument, option value out of its range "
@@ -240,7 +241,7 @@ def evaluate(model_path, data_path, metrics, sparse_inference, batch_size, no_ve
 @click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
 @click.argument("input_file", metavar="[INPUT]", type=click.File("rb"), default="-")
 @click.option("-k", "--top-k", type=click.IntRange(1), default=5, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["auto", "svm", "jsonl", "csv"]), default="auto", show_default=True,
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True,
               help="Input format; auto reads JSON lines when the first line starts with '{' (else SVM, or CSV "
                    "for a UniversalDeepTransformer).")
 @_sparse_option

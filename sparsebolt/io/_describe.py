@@ -1,7 +1,5 @@
 """What a model file or a model holds, from its config, state and array shapes only (no
 weights read): for ``sparsebolt info`` and the server's ``GET /model``."""
-import os
-
 import numpy as np
 
 from ._model import open_model_file
