@@ -43,7 +43,8 @@ def _embedding_forward(E, b, offsets, ids, vals, out):
 def embedding_input_grad(E, offsets, ids, dout, dvals):
     """dvals[k] = dout[s] . E[ids[k]], the gradient w.r.t. each input value.
 
-    dvals : float32[nnz]   written
+    E : float32[n_features, dim]   offsets : int64[B + 1]   ids : int32[nnz]
+    dout : float32[B, dim]         dvals : float32[nnz]     written
     """
     dim = E.shape[1]
     for s in prange(offsets.shape[0] - 1):

@@ -101,7 +101,8 @@ def _forward_softmax_ce_dense_input(W, b, x, out_offsets, out_ids, lab_offsets, 
 def _bias_grad(order, group_offsets, group_ids, dz, db, touched):
     """db[j] += sum of dz over neuron j's entries; flags the active rows in ``touched``.
 
-    db : float32[dim]   touched : uint8[dim]
+    order : int64[nnz_out]   group_offsets : int64[G + 1]   group_ids : int32[G]   (``grouping.group_by_id``)
+    dz : float32[nnz_out]    db : float32[dim]   added to   touched : uint8[dim]   set to 1
     """
     for g in prange(group_ids.shape[0]):
         j = group_ids[g]
@@ -153,7 +154,13 @@ def _forward_sparse_input(W, b, in_offsets, in_ids, in_vals, out_offsets, out_id
 def _weight_grad_sparse_input(in_offsets, in_ids, in_vals, entry_row, order, group_offsets, group_ids,
                              dz, dW):
     """Weight gradient over a sparse input (over a dense one, see ``optim.grouped_grads``):
-    dW[j, in_ids[k]] += dz[i] * in_vals[k] over the input nonzeros k of each entry's sample."""
+    dW[j, in_ids[k]] += dz[i] * in_vals[k] over the input nonzeros k of each entry's sample.
+
+    in_offsets : int64[B + 1]   in_ids : int32[nnz_in]   in_vals : float32[nnz_in]
+    entry_row : int32[nnz_out]   order : int64[nnz_out]   group_offsets : int64[G + 1]
+    group_ids : int32[G]         (``grouping.group_by_id`` of the outputs)
+    dz : float32[nnz_out]        dW : float32[dim, d_in]   added to
+    """
     for g in prange(group_ids.shape[0]):
         j = group_ids[g]
         for p in range(group_offsets[g], group_offsets[g + 1]):
@@ -169,6 +176,8 @@ def _weight_grad_sparse_input(in_offsets, in_ids, in_vals, entry_row, order, gro
 def _input_grad_sparse_input(W, in_offsets, in_ids, out_offsets, out_ids, dz, d_in_vals):
     """d_in_vals[k] += sum of dz[i] * W[j, in_ids[k]] over the outputs i = (s, j) of sample s.
 
+    W : float32[dim, d_in]        in_offsets : int64[B + 1]     in_ids : int32[nnz_in]
+    out_offsets : int64[B + 1]    out_ids : int32[nnz_out]      dz : float32[nnz_out]
     d_in_vals : float32[nnz_in]   added to
     """
     for s in prange(out_offsets.shape[0] - 1):

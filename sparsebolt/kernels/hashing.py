@@ -187,7 +187,11 @@ def _pack_sign_bits(acc, n_tables, k_per_table, keys):
 
 
 def _srp_sparse(offsets, ids, vals, proj, n_tables, k_per_table, keys):
-    """Signed random projections of CSR rows; ``proj : float32[d_in, n_tables * K]``."""
+    """Signed random projections of CSR rows.
+
+    offsets : int64[n + 1]   ids : int32[nnz]   vals : float32[nnz]   proj : float32[d_in, n_tables * K]
+    keys : int32[n, n_tables]   written; each hash contributes the sign bit of its projection
+    """
     n_hashes = proj.shape[1]
     for s in prange(offsets.shape[0] - 1):
         acc = np.zeros(n_hashes, dtype=np.float32)
@@ -223,7 +227,13 @@ def _fast_srp_dense(x, coords, signs, n_tables, k_per_table, keys):
 
 def _fast_srp_sparse(offsets, ids, vals, inv_offsets, inv_hash, inv_slot, signs, n_tables,
                      k_per_table, keys):
-    """Sparse random projections of CSR rows through the coordinate inverse map."""
+    """Sparse random projections of CSR rows through the coordinate inverse map: hash h sums
+    ``signs[h, slot] * vals[k]`` over the nonzeros k whose coordinate it reads.
+
+    offsets : int64[n + 1]   ids : int32[nnz]   vals : float32[nnz]
+    inv_offsets : int64[d_in + 1]   inv_hash : int32[n_pos]   inv_slot : int32[n_pos]   (``inverse_map``)
+    signs : float32[n_tables * K, n_sel]   keys : int32[n, n_tables]   written
+    """
     n_hashes = n_tables * k_per_table
     for s in prange(offsets.shape[0] - 1):
         acc = np.zeros(n_hashes, dtype=np.float32)

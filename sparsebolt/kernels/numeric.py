@@ -34,8 +34,9 @@ def _numeric_table(C, L, Lb, W, needed, P, Z, T):
     for j in prange(n):
         # the points' angles step evenly: rotate by one step instead of a sin and cos a point,
         # all frequencies at once (one rotation's steps depend on each other)
-        cos_step, sin_step = np.empty(k), np.empty(k)
-        c, s = np.ones(k), np.zeros(k)
+        # float64: the rotation's rounding errors add up over the levels' steps, float32's too soon
+        cos_step, sin_step = np.empty(k, dtype=np.float64), np.empty(k, dtype=np.float64)
+        c, s = np.ones(k, dtype=np.float64), np.zeros(k, dtype=np.float64)
         for i in range(k):
             step = 2.0 * math.pi * np.float64(C[j, i]) / levels
             cos_step[i], sin_step[i] = math.cos(step), math.sin(step)
