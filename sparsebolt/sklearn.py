@@ -1,4 +1,4 @@
-"""scikit-learn estimators over the sparsebolt engine (needs ``pip install sparsebolt[sklearn]``).
+"""scikit-learn estimators over the sparsebolt engine (needs ``pip install 'sparsebolt[sklearn]'``).
 
 ``SparseClassifier`` is an input -> hidden ReLU embedding -> output network, the output layer
 trained sparsely (LSH-selected active sets) when there are many classes. It follows the

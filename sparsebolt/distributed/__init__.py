@@ -1,4 +1,4 @@
-"""Data-parallel training on Ray (``pip install sparsebolt[distributed]``).
+"""Data-parallel training on Ray (``pip install 'sparsebolt[distributed]'``).
 
 ``train`` starts (or joins) a Ray cluster, gives each worker a replica and a shard of the
 data, exchanges only the gradient rows each batch touched and keeps the replicas

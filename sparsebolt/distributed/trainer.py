@@ -34,7 +34,7 @@ def import_ray() -> Any:
         import ray
     except ImportError:
         raise ImportError("sb.distributed needs Ray, an optional dependency: "
-                          "pip install sparsebolt[distributed]") from None
+                          "pip install 'sparsebolt[distributed]'") from None
     return ray
 
 

@@ -203,7 +203,7 @@ def check_run(owner, metrics, callbacks, model):
     for cb in callbacks:
         if not isinstance(cb, Callback):
             raise TypeError(f"The 'callbacks' parameter of {owner} must hold sb.train.Callback instances. "
-                            f"Got {cb!r}.")
+                            f"Got {cb!r} instead.")
     return metrics
 
 

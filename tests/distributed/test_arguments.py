@@ -26,6 +26,23 @@ def test_bad_arguments_are_refused_before_ray_starts(tmp_path, kwargs, error, me
     assert not ray.is_initialized()
 
 
+def test_without_ray_the_install_hint_is_quoted_for_the_shell(monkeypatch):
+    # unquoted, zsh read the brackets as a glob: "no matches found: sparsebolt[distributed]"
+    import builtins
+
+    from sparsebolt.distributed.trainer import import_ray
+    real_import = builtins.__import__
+
+    def no_ray(name, *args, **kwargs):
+        if name.split(".")[0] == "ray":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_ray)
+    with pytest.raises(ImportError, match=r"pip install 'sparsebolt\[distributed\]'$"):
+        import_ray()
+
+
 def test_more_worker_threads_than_a_local_clusters_cpus_are_refused(tmp_path):
     # workers Ray could not place had waited for ever
     ray = pytest.importorskip("ray")

@@ -275,6 +275,12 @@ def test_restoring_the_best_epoch_restores_its_hash_tables():
     np.testing.assert_array_equal(index.tables.buckets, buckets)
 
 
+def test_a_callback_that_is_no_callback_is_refused_in_the_template():
+    with pytest.raises(TypeError) as err:
+        small_model().train(clustered(n=64), epochs=1, callbacks=[42], verbose=False)
+    assert str(err.value) == "The 'callbacks' parameter of train must hold sb.train.Callback instances. Got 42 instead."
+
+
 def test_early_stopping_names_a_missing_metric():
     data = clustered(n=256, batch_size=128)
     with pytest.raises(ValueError, match="val_recall@5"):
