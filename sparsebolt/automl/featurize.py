@@ -242,7 +242,7 @@ class LabelMap:
             fast = self._single_ids(values, chunk, grow)
             if fast is not None:
                 return fast
-        lists, unknown = [], 0
+        lists, unknown = [], []
         for i, v in enumerate(values):
             if v is None:
                 raise chunk.error(i, f"the target column {self.column!r} is empty; every training and "
@@ -252,7 +252,7 @@ class LabelMap:
             if not any(parts):  # only delimiters: as empty as an empty field
                 raise chunk.error(i, f"the target column {self.column!r} holds no label ({v!r}); every training "
                                      f"and evaluation row needs a label")
-            ids = []
+            ids, missed = [], 0
             for p in parts:
                 if not p:
                     continue
@@ -269,12 +269,15 @@ class LabelMap:
                 k = self.index.get(p)
                 if k is None:
                     if not grow:
-                        unknown += 1
+                        missed += 1
                         continue
                     k = self._add(p, chunk, i)
                 ids.append(k)
             lists.append(ids)
-        return Labels.from_lists(lists), unknown
+            unknown.append(missed)
+        listed = Labels.from_lists(lists)
+        # each row's labels the model never saw, which recall counts as not found
+        return Labels(listed.offsets, listed.ids, unknown=unknown), sum(unknown)
 
     def _check_single(self, v, chunk, i):
         if isinstance(v, _CONTAINERS):  # its string would be one made-up class
@@ -305,7 +308,9 @@ class LabelMap:
                     self._add(name, chunk, int(i))
         ids = np.array([self.index.get(name, -1) for name in names], dtype=np.int32)[index]
         known = ids >= 0
-        return Labels(np.concatenate([[0], np.cumsum(known)]).astype(np.int64), ids[known]), int((~known).sum())
+        unknown = (~known).astype(np.int32)
+        return Labels(np.concatenate([[0], np.cumsum(known)]).astype(np.int64), ids[known], unknown=unknown), \
+            int(unknown.sum())
 
     def name(self, i):
         """The label of output ``i`` (None for a forgotten one)."""

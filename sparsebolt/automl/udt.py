@@ -888,7 +888,11 @@ class UniversalDeepTransformer:
         labs = None
         if mode != "predict":
             loff, lids, lvals = concat_csr([(x.offsets, x.ids, x.vals) for x in labels])
-            labs = Labels(loff, lids, lvals)
+            unknown = None
+            if any(x.unknown is not None for x in labels):
+                unknown = np.concatenate([np.zeros(x.batch_size, np.int32) if x.unknown is None else x.unknown
+                                          for x in labels])
+            labs = Labels(loff, lids, lvals, unknown)
         return offsets, ids, vals, labs
 
     def _dataset(self, source, mode, batch_size, shuffle=False):
@@ -2209,9 +2213,11 @@ class UniversalDeepTransformer:
             offsets, ids, vals, labels, n_unknown = self.featurizer.transform(chunk, "eval")
             unknown += n_unknown
             for lo, (scores, log_norm) in self._blended_outputs(chunk, offsets, ids, vals, sparse_inference):
-                lab_offsets, (lab_ids,) = slice_rows(labels.offsets, [labels.ids], lo, lo + scores.batch_size)
+                hi = lo + scores.batch_size
+                lab_offsets, (lab_ids,) = slice_rows(labels.offsets, [labels.ids], lo, hi)
                 update_metrics(accumulators, self._blended_ranking(scores, log_norm, k)[0],
-                               Labels(lab_offsets, lab_ids), ItemNeighbors.probabilities(scores, log_norm))
+                               Labels(lab_offsets, lab_ids, unknown=labels.unknown_of(slice(lo, hi))),
+                               ItemNeighbors.probabilities(scores, log_norm))
                 n_seen += scores.batch_size
         warn_unknown_labels(describe(data), self.target, unknown)
         if n_seen == 0:

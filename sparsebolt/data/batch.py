@@ -25,15 +25,42 @@ class Labels:
         The label ids, row after row; stored as int32.
     vals : array-like of shape (nnz,) or None, default=None
         A weight a label; stored as float32, 1.0 for each when None.
+    unknown : array-like of shape (n_samples,) or None, default=None
+        Each sample's labels that have no id (an evaluation's classes the model never saw):
+        recall@k counts them among the sample's labels, never found; stored as int32.
+
+    Raises
+    ------
+    ValueError
+        When ``unknown`` does not hold one count a sample.
     """
 
-    __slots__ = ("offsets", "ids", "vals")
+    __slots__ = ("offsets", "ids", "vals", "unknown")
 
-    def __init__(self, offsets: Any, ids: Any, vals: Any = None) -> None:
+    def __init__(self, offsets: Any, ids: Any, vals: Any = None, unknown: Any = None) -> None:
         self.offsets = index_array("Label offsets", offsets, np.int64)
         self.ids = index_array("Label ids", ids, np.int32)
         self.vals = (np.ones(self.ids.shape[0], dtype=np.float32) if vals is None
                      else np.ascontiguousarray(vals, dtype=np.float32))
+        self.unknown = None if unknown is None else index_array("Unknown label counts", unknown, np.int32)
+        if self.unknown is not None and self.unknown.shape != (self.batch_size,):
+            raise ValueError(f"Labels' unknown counts must be one a sample ({self.batch_size}). "
+                             f"Got shape {self.unknown.shape} instead.")
+
+    def unknown_of(self, rows: Any) -> np.ndarray | None:
+        """The unknown label counts of some samples.
+
+        Parameters
+        ----------
+        rows : array-like of int or slice
+            The samples.
+
+        Returns
+        -------
+        ndarray of int32 or None
+            ``unknown`` of those samples; None when there is no ``unknown``.
+        """
+        return None if self.unknown is None else self.unknown[rows]
 
     @classmethod
     def from_lists(cls, label_lists: Sequence[Sequence[int]]) -> Labels:
@@ -271,7 +298,7 @@ class SparseDataset(Reshuffled):
         f = self.features
         off, (ids, vals) = _take_rows(f.offsets, [f.ids, f.vals], rows)
         loff, (lids, lvals) = _take_rows(self.labels.offsets, [self.labels.ids, self.labels.vals], rows)
-        return off, ids, vals, Labels(loff, lids, lvals)
+        return off, ids, vals, Labels(loff, lids, lvals, self.labels.unknown_of(rows))
 
     def batch(self, rows: Any) -> Batch:
         """The Batch of the given samples.
@@ -304,7 +331,8 @@ class SparseDataset(Reshuffled):
                 hi = min(lo + self.batch_size, stop - start)
                 boff, (bids, bvals) = slice_rows(off, [ids, vals], lo, hi)
                 bloff, (blids, blvals) = slice_rows(loff, [lids, lvals], lo, hi)
-                yield Batch((Value(self.dim, bvals, bids, boff),), Labels(bloff, blids, blvals))
+                yield Batch((Value(self.dim, bvals, bids, boff),),
+                            Labels(bloff, blids, blvals, lab.unknown_of(order[start + lo:start + hi])))
 
     def subset(self, rows: Any, batch_size: int | None = None, shuffle: bool | None = None,
                seed: Any = 0) -> SparseDataset:

@@ -26,6 +26,8 @@ class _TopKMetric:
 
     def update(self, top_ids, hits, labels, output):
         n_labels = np.diff(labels.offsets)
+        if labels.unknown is not None:  # labels without an id are labels the top k missed
+            n_labels = n_labels + labels.unknown
         self.total += float(self._score(hits[:, :self.k], n_labels).sum())
         self.count += top_ids.shape[0]
 

@@ -173,6 +173,19 @@ def test_unknown_evaluation_labels_count_as_misses_with_a_warning(tmp_path):
     assert res["categorical_accuracy"] == pytest.approx(0.5)
 
 
+def test_unknown_labels_of_a_multi_label_row_count_as_misses():
+    model = _udt({"t": sb.types.text(), "y": sb.types.categorical(delimiter="|")})
+    model.train([{"t": "red", "y": "a|b"}, {"t": "blue", "y": "b|c"}] * 20, epochs=1, verbose=False)
+    # the top 3 hold every known class: each known label is found, each unknown one missed
+    # (they had been dropped from the row, and recall@3 of 'a|zzz' read 1.0)
+    rows = [{"t": "red", "y": "a|zzz"}, {"t": "blue", "y": "b|c|zzz|yyy"}, {"t": "red", "y": "zzz|yyy"}]
+    with pytest.warns(UserWarning, match=r"5 label value\(s\) of target column 'y' were never seen"):
+        res = model.evaluate(rows, metrics=["recall@3", "precision@3", "categorical_accuracy"])
+    assert res["recall@3"] == pytest.approx((1 / 2 + 2 / 4 + 0) / 3)
+    assert res["precision@3"] == pytest.approx((1 / 3 + 2 / 3 + 0) / 3)
+    assert res["categorical_accuracy"] <= 2 / 3  # the row of unknown labels alone is a miss
+
+
 def test_non_finite_numbers_and_nat_dates_name_the_row():
     udt = sb.UniversalDeepTransformer({"x": sb.types.numerical(), "d": sb.types.date(), "y": sb.types.categorical()},
                                       target="y", embedding_dim=8, input_dim=1024)

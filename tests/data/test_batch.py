@@ -41,6 +41,21 @@ def test_an_epochs_batches_are_its_orders_rows(shuffle, monkeypatch):
             np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_each_row_keeps_its_count_of_unknown_labels(shuffle, monkeypatch):
+    # an evaluation's labels without an id, which recall counts as missed (had been dropped)
+    monkeypatch.setattr(batch_module, "_GATHER_BATCHES", 3)
+    data = _dataset(shuffle=shuffle)
+    unknown = np.arange(700) % 4
+    data.labels = sb.data.Labels(data.labels.offsets, data.labels.ids, unknown=unknown)
+    order = np.random.default_rng(3).permutation(700) if shuffle else np.arange(700)
+    np.testing.assert_array_equal(np.concatenate([b.labels.unknown for b in data]), unknown[order])
+    np.testing.assert_array_equal(data.batch([5, 2]).labels.unknown, [1, 2])
+    np.testing.assert_array_equal(data.subset([3, 4]).labels.unknown, [3, 0])
+    with pytest.raises(ValueError, match=r"Labels' unknown counts must be one a sample \(2\)\. Got shape \(3,\)"):
+        sb.data.Labels([0, 1, 2], [0, 1], unknown=[0, 0, 1])
+
+
 def test_batch_of_given_rows_and_a_row_out_of_range():
     data = _dataset(shuffle=False)
     b = data.batch([5, 2, 5])
