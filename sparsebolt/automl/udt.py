@@ -913,10 +913,12 @@ class UniversalDeepTransformer:
         Raises
         ------
         ValueError
-            When ``data_types`` has no node_id column.
+            When ``data_types`` has no node_id column, or for a row dict with a column
+            outside ``data_types``.
         """
         if self.featurizer.node_column is None:
             raise ValueError(f"index_nodes needs a node_id column in the data_types of the {_OWNER}.")
+        self._check_row_columns(data, "index_nodes")
         for chunk in self._chunks(data, with_target=False):
             self.featurizer.index_nodes(chunk)
 
@@ -932,10 +934,12 @@ class UniversalDeepTransformer:
         Raises
         ------
         ValueError
-            When the model has no ``temporal_tracking``.
+            When the model has no ``temporal_tracking``, or for a row dict with a column
+            outside ``data_types``.
         """
         if not self.temporal_tracking:
             raise ValueError(f"update_history needs temporal_tracking in the {_OWNER}.")
+        self._check_row_columns(data, "update_history")
         cols = [self.featurizer.time_column] + [c for u, items in self.temporal_tracking.items() for c in [u, *items]]
         cols = list(dict.fromkeys(cols))
         for chunk in self._chunks(data, with_target=False, columns=cols):
@@ -1064,6 +1068,8 @@ class UniversalDeepTransformer:
             make_metric(validation_metric, "train", "validation_metric")
         for name, flag in (("shuffle", shuffle), ("verbose", verbose), ("label_augmentation", label_augmentation)):
             check_flag("train", name, flag)
+        self._check_row_columns(data, "train")
+        self._check_row_columns(validation, "train (validation)")
         metrics = [metrics] if isinstance(metrics, str) else list(metrics)
         if self._cumulative:  # its outputs are no classes to rank or count
             if validation_metric is not None:
@@ -1938,6 +1944,7 @@ class UniversalDeepTransformer:
         """
         self._require_model("evaluate")
         check_flag("evaluate", "sparse_inference", sparse_inference)
+        self._check_row_columns(data, "evaluate")
         self._warn_unpinned(sparse_inference)
         if metrics is None:
             metrics = ["mae", "rmse"] if self.regression else ["categorical_accuracy"]
@@ -2014,7 +2021,8 @@ class UniversalDeepTransformer:
         RuntimeError
             Before ``train``.
         ValueError
-            When the output layer has no hash tables (dense).
+            When the output layer has no hash tables (dense), or for a row dict with a
+            column outside ``data_types``.
         """
         stream = self._labeled_stream("pin_labels", data, batch_size)
         return self.model.pin_labels(stream, n_tables=n_tables, k=k, every_bucket=every_bucket, verbose=verbose)
@@ -2045,7 +2053,8 @@ class UniversalDeepTransformer:
         RuntimeError
             Before ``train``.
         ValueError
-            When the output layer has no hash tables (dense).
+            When the output layer has no hash tables (dense), or for a row dict with a
+            column outside ``data_types``.
         """
         stream = self._labeled_stream("prepare_sparse_inference", data, batch_size)
         self._training_tables()
@@ -2055,6 +2064,7 @@ class UniversalDeepTransformer:
         """Batches of the labeled rows of ``data``, read as for ``evaluate``."""
         self._require_model(owner)
         check_int(owner, "batch_size", batch_size, 1)
+        self._check_row_columns(data, owner)
         if self.featurizer.node_column is not None:
             self.index_nodes(data)
         return _ChunkStream(self, data, "eval", batch_size, CHUNK_ROWS, False, self.seed)
@@ -2062,16 +2072,22 @@ class UniversalDeepTransformer:
     def _rows_source(self, rows, what):
         if isinstance(rows, dict):
             raise TypeError(f"{what} takes a list of row dicts or a DataFrame; use predict for one row dict.")
+        self._check_row_columns(rows, what)
+        return rows
+
+    def _check_row_columns(self, rows, what):
+        """Refuse a row dict of ``rows`` (when a list of them) with a column outside
+        ``data_types``: a misspelt name would be read as a missing value. A DataFrame's
+        other columns are left out, as a CSV file's are."""
         if isinstance(rows, (list, tuple)):
             known = set(self.data_types)
             for i, row in enumerate(rows):
                 if not isinstance(row, dict):
                     raise TypeError(f"{what}: row {i} must be a dict of column name -> value. Got {type(row).__name__}.")
-                extra = [k for k in row if k not in known]
-                if extra:
+                if not known.issuperset(row):
+                    extra = [k for k in row if k not in known]
                     raise ValueError(f"{what}: row {i} has column(s) {extra} that are not in data_types "
                                      f"{list(self.data_types)}.")
-        return rows
 
     @staticmethod
     def _no_rows(rows):

@@ -3,6 +3,7 @@ import re
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import sparsebolt as sb
@@ -113,6 +114,33 @@ def test_use_before_training_and_unknown_row_columns(tmp_path):
     with pytest.raises(ValueError, match=r"^predict: row 0 has column\(s\) \['text'\]"):
         model.predict({"text": "red"})
     assert [lab for lab, _ in model.predict({"t": "red", "y": "ignored"}, top_k=5)] in (["a", "b"], ["b", "a"])
+
+
+def test_row_dicts_with_an_unknown_column_are_refused_everywhere():
+    # a misspelt column had been read as a missing value: evaluate scored rows without it,
+    # update_history recorded nothing, silently
+    model = _udt()
+    rows = [{"t": "red", "y": "a"}, {"t": "blue", "y": "b"}] * 5
+    typo = [{"t": "red", "y": "a"}, {"text": "blue", "y": "b"}]
+    message = r"^{}: row 1 has column\(s\) \['text'\] that are not in data_types \['t', 'y'\]\.$"
+    with pytest.raises(ValueError, match=message.format("train")):
+        model.train(typo, verbose=False)
+    assert model.model is not None and not model.trained  # refused before it read a row
+    with pytest.raises(ValueError, match=message.format(r"train \(validation\)")):
+        model.train(rows, epochs=1, validation=typo, verbose=False)
+    model.train(rows, epochs=1, verbose=False)
+    for method in ("evaluate", "pin_labels", "prepare_sparse_inference"):
+        with pytest.raises(ValueError, match=message.format(method)):
+            getattr(model, method)(typo)
+    # a DataFrame's other columns are left out, as a CSV file's
+    assert model.evaluate(pd.DataFrame(typo[:1]).assign(text="x")) == model.evaluate(typo[:1])
+    temporal = _udt({"u": sb.types.categorical(), "i": sb.types.categorical(n_classes=5), "d": sb.types.date()},
+                    target="i", temporal_tracking={"u": ["i"]})
+    with pytest.raises(ValueError, match=r"^update_history: row 0 has column\(s\) \['usr'\]"):
+        temporal.update_history([{"usr": "u1", "i": "x", "d": "2020-01-01"}])
+    graph = _udt({"n": sb.types.node_id(), "nb": sb.types.neighbors(), "y": sb.types.categorical(n_classes=3)})
+    with pytest.raises(ValueError, match=r"^index_nodes: row 0 has column\(s\) \['neighbours'\]"):
+        graph.index_nodes([{"n": "1", "neighbours": "2 3"}])
 
 
 @pytest.mark.parametrize("body, message", [
