@@ -2428,19 +2428,24 @@ class UniversalDeepTransformer:
             For one row dict (give a list of one).
         ValueError
             For a target of integer labels (``label_type='int'``), a missing or empty
-            ``label`` or one that is no string or number, no rows, or a new class when
-            ``n_classes`` is full.
+            ``label``, one that is no string or finite number or holds the target's
+            ``delimiter``, no rows, or a new class when ``n_classes`` is full.
         """
         self._require_model("introduce_label")
         self._untrained_build = False
         labels = self.featurizer.labels
         if labels.label_type != "str":
             raise ValueError("introduce_label needs string labels (sb.types.categorical(label_type='str')).")
-        if not isinstance(label, (str, int, float, np.integer, np.floating)) or category(label) == "":
-            _fail("introduce_label", "label", "a label (a string or a number)", label)
+        # NaN is a missing label, as in training; its string and inf's would be made-up classes
+        if not isinstance(label, (str, int, float, np.integer, np.floating)) or category(label) == "" \
+                or (isinstance(label, (float, np.floating)) and not np.isfinite(label)):
+            _fail("introduce_label", "label", "a label (a string or a finite number)", label)
         if isinstance(rows, dict):
             raise TypeError("introduce_label takes a list of row dicts or a DataFrame; put one row dict in a list.")
         label = category(label)  # as training reads a label: 1, 1.0 and '1' are one class
+        if labels.delimiter and labels.delimiter in label:  # training splits it into several labels
+            _fail("introduce_label", "label", f"one label, without the target's delimiter {labels.delimiter!r}",
+                  label)
         if labels.n_classes is not None and label not in labels.index and None not in labels.labels \
                 and len(labels.labels) >= labels.n_classes:
             _fail("introduce_label", "label", f"one of the {labels.n_classes} classes (n_classes is fixed)", label)

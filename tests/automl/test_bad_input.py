@@ -528,14 +528,22 @@ def test_flags_must_be_bools_where_a_string_would_read_as_true(tmp_path):
 def test_introduce_label_takes_one_label_and_rows_naming_itself():
     model = _udt({"t": sb.types.text(), "y": sb.types.categorical()})
     model.train([{"t": "red", "y": "a"}, {"t": "blue", "y": "b"}] * 10, epochs=1, verbose=False)
-    for label in (["x"], {"x": 1}, None, ""):
+    # NaN, a missing label in training, and inf had made the classes 'nan' and 'inf'
+    for label in (["x"], {"x": 1}, None, "", float("nan"), np.float32("nan"), float("inf"), -np.inf):
         with pytest.raises(ValueError, match=r"The 'label' parameter of introduce_label must be a label \(a string "
-                                             r"or a number\)"):
+                                             r"or a finite number\)"):
             model.introduce_label([{"t": "green"}], label)
     with pytest.raises(TypeError, match=r"introduce_label takes a list of row dicts or a DataFrame; put one row dict"):
         model.introduce_label({"t": "green"}, "c")
     assert model.featurizer.labels.labels == ["a", "b"]
     assert model.introduce_label([{"t": "green"}], 7) == 2 and model.featurizer.labels.labels == ["a", "b", "7"]
+    # a label holding a multi-label target's delimiter had made one class that training reads as two
+    multi = _udt({"t": sb.types.text(), "y": sb.types.categorical(delimiter="|")})
+    multi.train([{"t": "red", "y": "a|b"}, {"t": "blue", "y": "b"}] * 10, epochs=1, verbose=False)
+    with pytest.raises(ValueError, match=r"The 'label' parameter of introduce_label must be one label, without the "
+                                         r"target's delimiter '\|'\. Got 'c\|d' instead\."):
+        multi.introduce_label([{"t": "green"}], "c|d")
+    assert multi.featurizer.labels.labels == ["a", "b"] and multi.introduce_label([{"t": "green"}], "c") == 2
 
 
 def test_integer_labels_take_numpy_integers_and_forget_says_it_needs_string_labels():
