@@ -112,6 +112,8 @@ _INTEGRAL = re.compile(r"-?\d+\.0+")
 SAMPLED_TARGET_VALUES = 1 << 20
 # values that hold several: a categorical column takes one a row (or a delimited string)
 _CONTAINERS = (list, tuple, dict, set, frozenset, np.ndarray)
+# a value no string reads as: its str() is "b'red'"
+_BYTES = (bytes, bytearray)
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 # a float64 repr this long (of 17 at most) that a float32 holds exactly: a widened float32 (1e-8:
 # 9.99999993922529e-09), not a decimal someone wrote
@@ -155,14 +157,16 @@ def _significant_digits(text):
 
 
 def _refuse_containers(values, chunk, column, expected, also=(), hint=""):
-    """The row error of the first value of ``column`` that is a list, dict, array (or an
-    ``also`` type): its string would be made-up tokens or one made-up category."""
+    """The row error of the first value of ``column`` that is a list, dict, array (then
+    ``hint`` follows) or an ``also`` type: its string would be made-up tokens or one made-up
+    category."""
     refused = _CONTAINERS + also
     if not any(issubclass(t, refused) for t in set(map(type, values))):  # the types first: a tenth of the time
         return
     for i, v in enumerate(values):
         if isinstance(v, refused):
-            raise chunk.error(i, f"column {column!r}: expected {expected}, got a {type(v).__name__}{hint}")
+            raise chunk.error(i, f"column {column!r}: expected {expected}, got a {type(v).__name__}"
+                                 f"{hint if isinstance(v, _CONTAINERS) else ''}")
 
 
 def _strings(values):
@@ -280,10 +284,11 @@ class LabelMap:
         return Labels(listed.offsets, listed.ids, unknown=unknown), sum(unknown)
 
     def _check_single(self, v, chunk, i):
-        if isinstance(v, _CONTAINERS):  # its string would be one made-up class
+        if isinstance(v, _CONTAINERS + _BYTES):  # its string would be one made-up class
+            hint = "; give several as one string and sb.types.categorical(delimiter=...)" \
+                if isinstance(v, _CONTAINERS) else ""
             raise chunk.error(i, f"target column {self.column!r}: expected one label a row (a string or a "
-                                 f"number), got a {type(v).__name__}; give several as one string and "
-                                 f"sb.types.categorical(delimiter=...)")
+                                 f"number), got a {type(v).__name__}{hint}")
 
     def _single_ids(self, values, chunk, grow):
         """``to_ids`` of string labels one a row, by whole columns; None when a row needs
@@ -1240,7 +1245,7 @@ class Featurizer:
         t = self.data_types[column]
         values = chunk.columns[column]
         if not isinstance(values, CodedColumn):  # a file's fields are str already
-            _refuse_containers(values, chunk, column, "a text (a string)", (bytes, bytearray))
+            _refuse_containers(values, chunk, column, "a text (a string)", _BYTES)
         strings = _text_strings(t, values)
         self._decide_text(t, strings)
         salts = [self._salt("text", column, tok) for tok in t.tokenizers]
@@ -1356,8 +1361,7 @@ class Featurizer:
             except TypeError:  # an unhashable value (a list)
                 mixed = True
             if mixed:  # as strings first
-                _refuse_containers(values, chunk, column, "one category a row (a string or a number)", (),
-                                   "; give several as one string and sb.types.categorical(delimiter=...)")
+                self._refuse_non_categories(column, chunk)
                 distinct, index = _distinct([None if v is None else category(v) for v in values])
             strings = [UNKNOWN if v is None or v == "" else category(v) for v in distinct]
             if grow:
@@ -1366,9 +1370,7 @@ class Featurizer:
                 strings = [p if p in vocab else UNKNOWN for p in strings]
             out.add(np.arange(len(values)), _salted(strings, self._salt("categorical", column))[index], 1.0)
             return
-        if not isinstance(values, CodedColumn):
-            _refuse_containers(values, chunk, column, f"the row's categories as one string joined by "
-                                                      f"{t.delimiter!r}")
+        self._refuse_non_categories(column, chunk)
         rows, strings = [], []
         for i, v in enumerate(values):
             parts = [UNKNOWN] if v is None else [category(p) for p in str(v).split(t.delimiter) if p]
@@ -1380,6 +1382,19 @@ class Featurizer:
                 rows.append(i)
                 strings.append(p)
         out.add(rows, _salted(strings, self._salt("categorical", column)), 1.0)
+
+    def _refuse_non_categories(self, column, chunk):
+        """The row error of the first value of categorical ``column`` that no category is
+        read from: a container or bytes."""
+        t, values = self.data_types[column], chunk.columns[column]
+        if isinstance(values, CodedColumn):  # a file's fields are str already
+            return
+        if t.delimiter:
+            _refuse_containers(values, chunk, column, f"the row's categories as one string joined by "
+                                                      f"{t.delimiter!r}", _BYTES)
+        else:
+            _refuse_containers(values, chunk, column, "one category a row (a string or a number)", _BYTES,
+                               "; give several as one string and sb.types.categorical(delimiter=...)")
 
     def row_folds(self, chunk):
         """int64[n]: each row's fold of the target means, from a hash of its input columns'
@@ -1693,7 +1708,7 @@ class Featurizer:
             if not isinstance(chunk.columns[c], CodedColumn):  # a list's string would be made-up ids
                 expected = "a node id (a string or a number)" if c == self.node_column else \
                     f"the row's neighbor ids as one string joined by {self.data_types[c].delimiter!r}"
-                _refuse_containers(chunk.columns[c], chunk, c, expected)
+                _refuse_containers(chunk.columns[c], chunk, c, expected, _BYTES)
         node_ids = _strings(chunk.columns[self.node_column]) if self.node_column else [None] * n
         lists = [None] * n
         for c in self.neighbor_columns:

@@ -441,6 +441,31 @@ def test_a_delimited_categorical_value_must_be_one_string():
         _udt(types).train(rows[:3] + [dict(rows[3], c=["x", "p"])] + rows[4:], epochs=1, verbose=False)
 
 
+def test_bytes_are_no_category_label_or_node_id():
+    # their str() had been made-up values: "b'x'" an unseen category at prediction
+    rows = [{"c": "x" if i % 2 else "z", "y": str(i % 2)} for i in range(20)]
+    types = {"c": sb.types.categorical(), "y": sb.types.categorical()}
+    model = _udt(types)
+    model.train(rows, epochs=1, verbose=False)
+    with pytest.raises(ValueError, match=r"row 0: column 'c': expected one category a row \(a string or a number\), "
+                                         r"got a bytes$"):
+        model.predict({"c": b"x"})
+    with pytest.raises(ValueError, match=r"row 3: target column 'y': expected one label a row \(a string or a "
+                                         r"number\), got a bytes$"):
+        model.evaluate(rows[:3] + [dict(rows[3], y=b"1")])
+    multi = {"c": sb.types.categorical(delimiter="|"), "y": sb.types.categorical(delimiter="|")}
+    with pytest.raises(ValueError, match=r"row 3: column 'c': expected the row's categories as one string joined "
+                                         r"by '\|', got a bytes$"):
+        _udt(multi).train(rows[:3] + [dict(rows[3], c=b"x|p")] + rows[4:], epochs=1, verbose=False)
+    with pytest.raises(ValueError, match=r"row 3: target column 'y': expected one label a row .*, got a bytes$"):
+        _udt(multi).train(rows[:3] + [dict(rows[3], y=b"1|0")] + rows[4:], epochs=1, verbose=False)
+    graph = sb.UniversalDeepTransformer({"id": "node_id", "nb": "neighbors", "y": "categorical"}, target="y")
+    nodes = [{"id": i, "nb": f"{(i + 1) % 20}", "y": "ab"[i % 2]} for i in range(20)]
+    for column in ("id", "nb"):
+        with pytest.raises(ValueError, match=rf"row 3: column '{column}': expected .*, got a bytes$"):
+            graph.train(nodes[:3] + [dict(nodes[3], **{column: b"4"})] + nodes[4:], epochs=1, verbose=False)
+
+
 def test_a_target_of_delimiters_only_is_as_empty_as_an_empty_one():
     rows = [{"c": "a" if i % 2 else "b", "y": "p;q" if i % 2 else "q"} for i in range(20)]
     types = {"c": sb.types.categorical(), "y": sb.types.categorical(delimiter=";")}
