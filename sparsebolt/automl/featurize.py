@@ -1855,6 +1855,9 @@ class Featurizer:
 
     def record_interactions(self, chunk):
         """Record the chunk's interactions for temporal tracking (nothing else)."""
+        for user_col, items in self.temporal_tracking.items():  # not featurized, so not checked there
+            for column in (user_col, *items):
+                self._refuse_non_categories(column, chunk)
         c = self.time_column
         self._temporal(chunk, {c: parse_times(c, self.data_types[c], chunk.columns[c], chunk)}, True, None)
 

@@ -466,6 +466,18 @@ def test_bytes_are_no_category_label_or_node_id():
             graph.train(nodes[:3] + [dict(nodes[3], **{column: b"4"})] + nodes[4:], epochs=1, verbose=False)
 
 
+def test_update_history_refuses_a_user_or_item_that_is_no_category():
+    # a list had been recorded as the made-up item "['x']"
+    model = _udt({"u": sb.types.categorical(), "i": sb.types.categorical(n_classes=5), "d": sb.types.date()},
+                 target="i", temporal_tracking={"u": ["i"]})
+    for column, value in (("i", ["x"]), ("u", b"u1")):
+        with pytest.raises(ValueError, match=rf"rows, row 1: column '{column}': expected one category a row \(a "
+                                             rf"string or a number\), got a {type(value).__name__}"):
+            model.update_history([{"u": "u1", "i": "x", "d": "2020-01-01"},
+                                  {"u": "u1", "i": "y", "d": "2020-01-02", column: value}])
+    assert not model.featurizer.histories[("u", "i")].vocab
+
+
 def test_a_target_of_delimiters_only_is_as_empty_as_an_empty_one():
     rows = [{"c": "a" if i % 2 else "b", "y": "p;q" if i % 2 else "q"} for i in range(20)]
     types = {"c": sb.types.categorical(), "y": sb.types.categorical(delimiter=";")}
