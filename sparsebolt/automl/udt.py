@@ -23,7 +23,7 @@ from .._state import prefixed, take, take_vector, unprefixed
 from .._validation import _fail, check_choice, check_flag, check_float, check_int, check_type
 from ..data.batch import Batch, Labels, SparseDataset, csr_value, slice_rows
 from ..data.csr import concat_csr
-from ..data.csv import describe, read_chunks
+from ..data.csv import describe, is_missing_marker, read_chunks
 from ..data.split import stratified_order
 from ..data.value import Value
 from ..io import ModelFileError, save_model_file
@@ -2362,6 +2362,8 @@ class UniversalDeepTransformer:
         pieces, variants, starts = [], [row], [1]
         for c, v in row.items():
             if c == self.target or c not in read or read[c][0] is None or read[c][0] == "":
+                continue
+            if self.data_types[c].kind in ("numerical", "date") and is_missing_marker(read[c][0]):  # 'NA', 'null'
                 continue
             if c in self.featurizer.text_columns:
                 # a word in two cases is one token where the column lowercases: left out together

@@ -197,3 +197,15 @@ def test_missing_values_explain_nothing_and_a_word_in_two_cases_is_one_token(rev
         reviews_model.explain({"review": None, "size": "M"})
     twice = reviews_model.explain({"review": "Great great word7", "size": None})
     assert [t for _, t, _ in twice] == ["great", "word7"] and twice[0][2] > 0
+
+
+def test_a_missing_marker_of_a_number_explains_nothing(noisy_table):
+    # predict reads 'NA' in a numerical column as no value; explain had listed it as a token
+    udt, test = noisy_table
+    row = test[0]
+    got = udt.explain({**row, "x": None})
+    assert [c for c, _, _ in got if c == "x"] == []
+    for marker in ("NA", "null", " NaN "):
+        assert udt.explain({**row, "x": marker}) == got
+    # in a categorical column 'NA' is a value (Namibia)
+    assert ("color", "NA") in [(c, t) for c, t, _ in udt.explain({**row, "color": "NA"})]
