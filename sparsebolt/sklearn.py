@@ -44,6 +44,43 @@ if TYPE_CHECKING:
 __all__ = ["SparseClassifier", "UDTClassifier", "UDTRegressor"]
 
 _OWNER = "SparseClassifier"
+
+
+def _label_kind(v: Any) -> Any:
+    """What a label sorts with: strings with strings, numbers with numbers; None for a
+    missing one (None, NaN)."""
+    if isinstance(v, str):
+        return str
+    if isinstance(v, numbers.Number):
+        return numbers.Number if v == v else None  # NaN is unequal to itself
+    return None if v is None else type(v)
+
+
+def _check_labels(owner: str, name: str, values: Any) -> None:
+    """Refuse labels ``np.unique`` cannot sort (a missing one, or an int beside strings),
+    naming the first and its position: NumPy's TypeError named neither."""
+    try:
+        arr = np.asarray(values)
+    except ValueError:  # ragged: scikit-learn's checks name it
+        return
+    if arr.ndim != 1 or arr.dtype.kind not in "fO":
+        return
+    if arr.dtype.kind == "f":
+        bad = np.flatnonzero(np.isnan(arr))
+        if bad.size:
+            raise ValueError(f"The '{name}' parameter of {owner} must hold no missing label. Got nan at position "
+                             f"{int(bad[0])} instead.")
+        return
+    items = arr.tolist()
+    first = _label_kind(items[0]) if items else None
+    for i, v in enumerate(items):
+        kind = _label_kind(v)
+        if kind is None:
+            raise ValueError(f"The '{name}' parameter of {owner} must hold no missing label. Got {v!r} at position "
+                             f"{i} instead.")
+        if kind is not first:
+            raise ValueError(f"The '{name}' parameter of {owner} must hold labels that sort together (all strings "
+                             f"or all numbers). Got {v!r} at position {i} beside {items[0]!r} at position 0 instead.")
 MIN_AUTO_STEPS = 500
 
 
@@ -160,6 +197,8 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
 
     def _validate(self, X, y, reset):
         """(X as float32 CSR, y) checked; y's kind decides multi-label on ``reset``."""
+        if y is not None and not hasattr(y, "tocsr"):  # a sparse indicator matrix holds numbers
+            _check_labels(_OWNER, "y", y)
         multilabel = type_of_target(y, input_name="y") == "multilabel-indicator" if y is not None else False
         X, y = validate_data(self, X, y, reset=reset, accept_sparse="csr", dtype=np.float32,
                              multi_output=multilabel)
@@ -261,7 +300,12 @@ class SparseClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(f"The 'classes' parameter of {_OWNER}.partial_fit must list every class at the "
                                  f"first call. Got None instead.")
             else:
-                self.classes_ = np.unique(np.asarray(classes))
+                classes = np.asarray(classes)
+                if classes.ndim != 1 or classes.size == 0:  # a nested list had been flattened
+                    _fail(f"{_OWNER}.partial_fit", "classes", "a non-empty 1-d array-like of labels",
+                          classes.tolist())
+                _check_labels(f"{_OWNER}.partial_fit", "classes", classes)
+                self.classes_ = np.unique(classes)
             self._build(X.shape[1])
         elif multilabel != self._multilabel:
             raise ValueError(f"The 'y' parameter of {_OWNER}.partial_fit must be "
@@ -573,6 +617,7 @@ class UDTClassifier(ClassifierMixin, _UDTEstimator):
             different lengths.
         """
         y = self._target_values(y, "UDTClassifier")
+        _check_labels("UDTClassifier", "y", y)
         check_classification_targets(y)
         self.classes_ = np.unique(y)
         target_type = column_types.categorical(n_classes=len(self.classes_), label_type="int")

@@ -130,6 +130,26 @@ def test_partial_fit_learns_and_checks_its_classes(one_thread):
         clf.partial_fit(x, y + 100)
 
 
+def test_labels_that_do_not_sort_together_are_named(one_thread):
+    # NumPy's sort had raised "'<' not supported between instances of 'NoneType' and 'str'"
+    x, _ = _clustered_xy(n=40, n_classes=2)
+    clf = SparseClassifier(hidden_dim=8, epochs=1)
+    with pytest.raises(ValueError, match=r"^The 'y' parameter of SparseClassifier must hold no missing label\. "
+                                         r"Got None at position 1 instead\.$"):
+        clf.fit(x, np.array(["a", None] * 20, dtype=object))
+    with pytest.raises(ValueError, match=r"^The 'y' parameter of SparseClassifier must hold labels that sort "
+                                         r"together \(all strings or all numbers\)\. Got 1 at position 3 beside "
+                                         r"'a' at position 0 instead\.$"):
+        clf.fit(x, np.array(["a", "b", "a", 1] * 10, dtype=object))
+    owner = r"The 'classes' parameter of SparseClassifier\.partial_fit must"
+    for classes, message in ((["a", None], r"hold no missing label\. Got None at position 1"),
+                             ([0.0, np.nan], r"hold no missing label\. Got nan at position 1"),
+                             (np.array(["a", 2], dtype=object), r"hold labels that sort together"),
+                             ([[0, 1], [2, 3]], r"be a non-empty 1-d array-like of labels\. Got \[\[0, 1\], \[2, 3")):
+        with pytest.raises(ValueError, match=rf"^{owner} {message}"):
+            clf.partial_fit(x, np.zeros(40, dtype=int), classes=classes)
+
+
 @pytest.mark.parametrize("params, message", [
     ({"epochs": 0}, r"The 'epochs' parameter of SparseClassifier must be an int >= 1 or 'auto'. Got 0 instead."),
     ({"sparsity": 1.5}, r"The 'sparsity' parameter of SparseClassifier must be a number in \(0.0, 1.0\]"),

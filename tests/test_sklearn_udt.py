@@ -121,6 +121,9 @@ def test_bad_input_is_refused_with_a_clear_error():
         UDTClassifier(TYPES, target=5, **SMALL).fit(X, y)
     with pytest.raises(ValueError, match="The 'verbose' parameter of UDTClassifier must be a bool"):
         UDTClassifier(TYPES, verbose="x", **SMALL).fit(X, y)
+    with pytest.raises(ValueError, match=r"The 'y' parameter of UDTClassifier must hold no missing label\. Got None "
+                                         r"at position 1 instead\."):  # NumPy's sort had raised a TypeError
+        UDTClassifier(TYPES, **SMALL).fit(X, np.array(["a", None] * 20, dtype=object))
     with pytest.raises(ValueError, match="UDTClassifier.fit got no rows"):
         UDTClassifier(TYPES, **SMALL).fit(X.iloc[:0], y[:0])
     with pytest.raises(Exception, match="not fitted"):
