@@ -11,6 +11,7 @@ import contextvars
 import copy
 import hashlib
 import itertools
+import numbers
 import os
 import re
 import warnings
@@ -1679,8 +1680,9 @@ class UniversalDeepTransformer:
         Raises
         ------
         ValueError
-            When the model has not exactly one text input column, for bad spans, or when
-            the catalogue yields no text.
+            When the model has not exactly one text input column, for bad spans, a value
+            of a strong or weak column that is no string or number, or when the catalogue
+            yields no text.
         """
         text = [c for c in self.featurizer.text_columns]
         if len(text) != 1:
@@ -1699,25 +1701,32 @@ class UniversalDeepTransformer:
             _fail("cold_start", "phrase_delimiter", "a non-empty string or None", phrase_delimiter)
         check_int("cold_start", "spans", spans, 0)
         if not (isinstance(span_words, (list, tuple)) and len(span_words) == 2
-                and all(isinstance(k, int) and not isinstance(k, bool) for k in span_words)
+                and all(isinstance(k, (int, np.integer)) and not isinstance(k, bool) for k in span_words)
                 and 1 <= span_words[0] <= span_words[1]):
             _fail("cold_start", "span_words", "(low, high) word counts with 1 <= low <= high", span_words)
-        lo, hi = span_words
+        lo, hi = (int(k) for k in span_words)
         if seed is not None:
             check_int("cold_start", "seed", seed, 0)
         rng = np.random.default_rng(self.seed if seed is None else seed)
         rows = []
         columns = list(dict.fromkeys([self.target, *strong, *weak]))
+
+        def text_of(chunk, c, i):
+            v = chunk.columns[c][i]
+            if v is not None and not isinstance(v, (str, numbers.Number)):  # its str() would be made-up words
+                raise chunk.error(i, f"column {c!r}: expected a text (a string), got a {type(v).__name__}")
+            return "" if v is None else str(v)
+
         for chunk in read_chunks(catalogue, columns, CHUNK_ROWS, self.delimiter):
             labels = chunk.columns[self.target]
             for i, label in enumerate(labels):
                 if label is None:
                     raise chunk.error(i, f"the catalogue's target column {self.target!r} is empty")
                 for c in strong:
-                    v = chunk.columns[c][i]
-                    parts = [] if v is None else str(v).split(phrase_delimiter) if phrase_delimiter else [str(v)]
+                    v = text_of(chunk, c, i)
+                    parts = v.split(phrase_delimiter) if phrase_delimiter else [v]
                     rows += [{text[0]: p.strip(), self.target: label} for p in parts if p.strip()]
-                words = [w for c in weak if chunk.columns[c][i] is not None for w in str(chunk.columns[c][i]).split()]
+                words = [w for c in weak for w in text_of(chunk, c, i).split()]
                 for _ in range(spans if words else 0):
                     n = int(rng.integers(lo, hi + 1))
                     start = int(rng.integers(0, max(1, len(words) - n + 1)))

@@ -78,3 +78,16 @@ def test_cold_start_parameters_are_checked_by_name():
         with pytest.raises(ValueError, match=match):
             one.cold_start(rows, epochs=1, verbose=False, **kw)
     assert one.model is None  # nothing trained
+
+
+def test_a_catalogue_value_that_is_no_text_names_the_row_and_span_words_take_numpy_ints():
+    # its str() had been the query "['name1', 'alt1']"
+    one = sb.UniversalDeepTransformer({"q": sb.types.text(), "y": sb.types.categorical()}, target="y")
+    rows = [{"name": "a b", "gloss": "x y z", "y": "1"}, {"name": "c d", "gloss": "w v u", "y": "2"}]
+    for column, value in (("name", ["a", "b"]), ("gloss", b"x y"), ("name", {"a": 1})):
+        with pytest.raises(ValueError, match=rf"rows, row 1: column '{column}': expected a text \(a string\), got a "
+                                             rf"{type(value).__name__}$"):
+            one.cold_start([rows[0], {**rows[1], column: value}], "name", "gloss", epochs=1, verbose=False)
+    assert one.model is None
+    one.cold_start(rows, "name", "gloss", span_words=(np.int64(1), np.int32(2)), epochs=1, verbose=False)
+    assert one.trained
