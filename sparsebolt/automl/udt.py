@@ -1958,9 +1958,9 @@ class UniversalDeepTransformer:
         if metrics is None:
             metrics = ["mae", "rmse"] if self.regression else ["categorical_accuracy"]
         metrics = [metrics] if isinstance(metrics, str) else metrics
+        check_int("evaluate", "batch_size", batch_size, 1)
         if self.regression:
             return self._evaluate_regression(data, metrics, sparse_inference)
-        check_int("evaluate", "batch_size", batch_size, 1)
         if self.featurizer.node_column is not None:
             self.index_nodes(data)
         if self._binary and self.calibration != (1.0, 0.0):
@@ -1973,6 +1973,8 @@ class UniversalDeepTransformer:
 
     def _evaluate_regression(self, data, metrics, sparse_inference):
         metrics = list(metrics)
+        if not metrics:
+            _fail("evaluate", "metrics", "at least one metric", metrics)
         for m in metrics:
             if m not in ("mae", "rmse"):
                 _fail("evaluate", "metrics", "'mae' or 'rmse' for a numerical target", m)

@@ -60,6 +60,13 @@ def test_a_numerical_target_is_predicted_well_below_the_spread(fitted, tmp_path)
         with pytest.raises(ValueError, match="'mae' or 'rmse'"):
             udt.evaluate(test, metrics=named)
     assert udt.evaluate(test, metrics="mae") == {"mae": got["mae"]}   # one name, not its letters
+    # checked as for a class target: these had been taken, [] giving {}
+    with pytest.raises(ValueError, match=r"The 'metrics' parameter of evaluate must be at least one metric\. Got \[\]"):
+        udt.evaluate(test, metrics=[])
+    for bad in (0, "lots"):
+        with pytest.raises(ValueError, match=rf"The 'batch_size' parameter of evaluate must be an int >= 1\. "
+                                             rf"Got {bad!r} instead\."):
+            udt.evaluate(test, batch_size=bad)
     with pytest.raises(ValueError, match="predict_proba is for a binary target"):
         udt.predict_proba(test[:2])
     udt.save(tmp_path / "reg.sbm")
