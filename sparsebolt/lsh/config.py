@@ -14,6 +14,11 @@ from .._validation import check_choice, check_float, check_int
 FAMILIES = ("dwta", "srp", "fast_srp", "random")
 _BITS_PER_HASH = {"dwta": 3, "srp": 1, "fast_srp": 1, "random": 0}
 
+
+def most_hashes(family: str) -> int:
+    """The most hashes a table of ``family`` (not 'random') takes: a bucket key is at most 30 bits."""
+    return 30 // _BITS_PER_HASH[family]
+
 # tables we aim for; fewer make the union depend on a handful of hash collisions, more
 # cost hashing time and table memory without adding neurons the cut would keep
 _TARGET_TABLES = 24
@@ -60,7 +65,7 @@ class LSHConfig:
     def __post_init__(self) -> None:
         check_choice("LSHConfig", "family", self.family, FAMILIES)
         if self.family != "random":
-            check_int("LSHConfig", "k", self.k, 1, 30 // _BITS_PER_HASH[self.family])
+            check_int("LSHConfig", "k", self.k, 1, most_hashes(self.family))
             check_int("LSHConfig", "n_tables", self.n_tables, 1, 4096)
             check_int("LSHConfig", "reservoir", self.reservoir, 1)
         for name in ("rebuild_every", "rehash_every"):

@@ -8,6 +8,7 @@ from tqdm.auto import tqdm
 
 from .._validation import check_flag, check_float, check_int, check_type
 from ..data.batch import Batch
+from ..lsh.config import most_hashes
 from ..nn.layers.base import Context
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def pin_labels(model: Model, data: Any, n_tables: int | None = None, k: int | No
     if n_tables is not None:
         n_tables = check_int("pin_labels", "n_tables", n_tables, 1, 4096)
     if k is not None:
-        k = check_int("pin_labels", "k", k, 1)
+        k = check_int("pin_labels", "k", k, 1, most_hashes(layer.index.config.family))
     every_bucket = bool(check_type("pin_labels", "every_bucket", every_bucket, (bool, np.bool_), "a bool"))
     verbose = check_flag("pin_labels", "verbose", verbose)
     if isinstance(data, Batch):

@@ -89,6 +89,11 @@ def test_pin_labels_can_rebuild_the_tables_with_more_of_them(tmp_path):
     with pytest.raises(ValueError, match="The 'n_tables' parameter of pin_labels must be an int in "
                                          "\\[1, 4096\\]. Got 0 instead."):
         model.pin_labels(data, n_tables=0, verbose=False)
+    # had been LSHConfig's error, raised as the tables were rebuilt
+    with pytest.raises(ValueError, match=r"^The 'k' parameter of pin_labels must be an int in \[1, 10\]\. Got 100 "):
+        model.pin_labels(data, k=100, verbose=False)
+    with pytest.raises(ValueError, match=r"^The 'k' parameter of rebuild_tables must be an int in \[1, 10\]\."):
+        model.output.layer.rebuild_tables(k=11)
     layer = model.output.layer
     pinned = model.pin_labels(data, n_tables=24, k=4, verbose=False)
     index = layer.index

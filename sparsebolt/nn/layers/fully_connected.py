@@ -15,7 +15,7 @@ from ...kernels import activations as act_kernels
 from ...kernels import fully_connected as fc
 from ...kernels.grouping import group_by_id
 from ...kernels.topk import dense_topk_small, merge_chunks, topk_best_first, topk_merge_block
-from ...lsh.config import FAMILIES, LSHConfig, active_size, autotune, default_sparsity
+from ...lsh.config import FAMILIES, LSHConfig, active_size, autotune, default_sparsity, most_hashes
 from ...lsh.index import NeuronIndex
 from ..parameter import GroupedGrad, Parameter, uniform_float32
 from .base import Context, Layer, activation_code
@@ -212,7 +212,8 @@ class FullyConnected(Layer):
         n_tables : int or None, default=None
             Tables, in [1, 4096].
         k : int or None, default=None
-            Hashes a table.
+            Hashes a table: at most 10 for 'dwta', 30 for 'srp' and 'fast_srp' (a bucket
+            key of 30 bits).
 
         Raises
         ------
@@ -226,7 +227,7 @@ class FullyConnected(Layer):
         if n_tables is not None:
             config = replace(config, n_tables=check_int("rebuild_tables", "n_tables", n_tables, 1, 4096))
         if k is not None:
-            config = replace(config, k=check_int("rebuild_tables", "k", k, 1))
+            config = replace(config, k=check_int("rebuild_tables", "k", k, 1, most_hashes(config.family)))
         self.sampling = config
         self._make_index()
 
