@@ -42,8 +42,9 @@ def _dwta_dense(x, bins, n_tables, k_per_table, log2_binsize, keys):
 
 def _dwta_sparse(offsets, ids, vals, inv_offsets, inv_hash, inv_slot, n_tables, k_per_table,
                  log2_binsize, seed, keys):
-    """DWTA of CSR rows; a hash whose bin holds no nonzero borrows another hash's winner
-    (densification), chosen by a seeded probe sequence so it is the same for every sample.
+    """DWTA of CSR rows; a hash whose bin holds no nonzero (a stored zero is none) borrows
+    another hash's winner (densification), chosen by a seeded probe sequence so it is the same
+    for every sample.
 
     offsets : int64[n + 1]   ids : int32[nnz]   vals : float32[nnz]   keys : int32[n, n_tables]
     """
@@ -54,6 +55,9 @@ def _dwta_sparse(offsets, ids, vals, inv_offsets, inv_hash, inv_slot, n_tables, 
         for k in range(offsets[s], offsets[s + 1]):
             c = ids[k]
             v = vals[k]
+            # a stored zero is an absent coordinate: winning a bin, it would stop densification
+            if v == _ZERO:
+                continue
             for p in range(inv_offsets[c], inv_offsets[c + 1]):
                 h = inv_hash[p]
                 if v > best[h]:
@@ -147,6 +151,8 @@ def _dwta_sparse_probes(offsets, ids, vals, inv_offsets, inv_hash, inv_slot, n_t
         for k in range(offsets[s], offsets[s + 1]):
             c = ids[k]
             v = vals[k]
+            if v == _ZERO:
+                continue
             for p in range(inv_offsets[c], inv_offsets[c + 1]):
                 h = inv_hash[p]
                 if v > best[h]:

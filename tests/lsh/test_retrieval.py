@@ -67,6 +67,19 @@ def test_dwta_of_a_sparse_vector_densifies_empty_bins():
     assert keys.min() >= 0 and keys.max() < (1 << h.range_pow)
 
 
+def test_dwta_of_a_sparse_vector_ignores_stored_zeros():
+    # a stored zero is an absent coordinate: it must not win a bin densification would fill
+    h = DWTA(200, n_tables=8, k=3, seed=0)
+    offsets = np.array([0, 3, 6], dtype=np.int64)
+    ids = np.array([5, 17, 90, 1, 2, 3], dtype=np.int32)
+    vals = np.array([1, 1, 1, 0.5, -1, 2], dtype=np.float32)
+    offsets_z = np.array([0, 6, 10], dtype=np.int64)
+    ids_z = np.array([5, 17, 40, 90, 120, 150, 0, 1, 2, 3], dtype=np.int32)
+    vals_z = np.array([1, 1, 0, 1, 0, 0, 0, 0.5, -1, 2], dtype=np.float32)
+    np.testing.assert_array_equal(h.hash_sparse(offsets_z, ids_z, vals_z), h.hash_sparse(offsets, ids, vals))
+    np.testing.assert_array_equal(h.probe_sparse(offsets_z, ids_z, vals_z, 3), h.probe_sparse(offsets, ids, vals, 3))
+
+
 def test_regenerate_draws_new_functions_deterministically():
     a, b = DWTA(50, 4, 2, seed=1), DWTA(50, 4, 2, seed=1)
     np.testing.assert_array_equal(a.bins, b.bins)

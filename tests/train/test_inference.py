@@ -1,6 +1,8 @@
 """Prediction paths agree: blocked top-k over a wide output, the full output, one sample."""
 import numpy as np
+import scipy.sparse as sp
 
+import sparsebolt as sb
 from sparsebolt.nn.layers import fully_connected
 from sparsebolt.train import inference
 
@@ -57,3 +59,24 @@ def test_a_slow_thread_pool_predicts_with_the_serial_kernels_the_same(monkeypatc
         np.testing.assert_array_equal(serial_ids, ids)
         np.testing.assert_array_equal(serial_scores, scores)
     assert seen == [False] * 3 + [True] * 3 + [False] * 3 + [True] * 3
+
+
+def test_sparse_inference_reads_stored_zeros_as_absent():
+    # a sparse layer on the input hashes the CSR rows themselves; the same matrix with zeros
+    # stored must retrieve (and so predict) the same
+    rng = np.random.default_rng(5)
+    X = sp.random(100, 200, density=0.02, format="csr", random_state=1, dtype=np.float32)
+    X.data[:] = 1
+    rows, cols = np.repeat(np.arange(100), 3), rng.integers(0, 200, 300)
+    coo = X.tocoo()
+    Xz = sp.csr_matrix((np.r_[coo.data, np.zeros(300, np.float32)], (np.r_[coo.row, rows], np.r_[coo.col, cols])),
+                       shape=X.shape)
+    assert Xz.nnz > X.nnz and (Xz != X).nnz == 0
+    inp = sb.Input(dim=200)
+    model = sb.Model(inp, sb.FullyConnected(dim=300, sparsity=0.05, activation="softmax")(inp), seed=3)
+    model.train(X, y=rng.integers(0, 300, 100), batch_size=50, epochs=1, verbose=False)
+    ids, scores = model.predict(X, top_k=3, sparse_inference=True)
+    z_ids, z_scores = model.predict(Xz, top_k=3, sparse_inference=True)
+    np.testing.assert_array_equal(z_ids, ids)
+    # the rows' entries come in another order: rounding
+    np.testing.assert_allclose(z_scores, scores, rtol=1e-6)
