@@ -101,7 +101,9 @@ def _dwta_dense_probes(x, bins, n_tables, k_per_table, log2_binsize, keys):
     keys : int32[n, n_tables, P]  written: [s, t, 0] is ``dwta_dense``'s key; [s, t, p > 0]
                                   the key with one hash's winner replaced by the runner-up of
                                   its bin (the bucket a small change of x falls into), for the
-                                  P - 1 <= K hashes whose winner leads by the least
+                                  P - 1 <= K hashes whose winner leads by the least. A bin may
+                                  hold a coordinate twice: the runner-up is at another
+                                  coordinate than the winner (none: the winner, the key again)
     """
     binsize = bins.shape[1]
     for s in prange(x.shape[0]):
@@ -119,10 +121,11 @@ def _dwta_dense_probes(x, bins, n_tables, k_per_table, log2_binsize, keys):
                         best = v
                         arg = i
                 second = _NEG_INF
-                arg2 = 0
+                arg2 = arg
                 for i in range(binsize):
                     v = x[s, bins[h, i]]
-                    if i != arg and v > second:
+                    # another slot of the winner's coordinate never wins: its bucket is empty
+                    if bins[h, i] != bins[h, arg] and v > second:
                         second = v
                         arg2 = i
                 runner[k] = arg2
@@ -135,7 +138,8 @@ def _dwta_sparse_probes(offsets, ids, vals, inv_offsets, inv_hash, inv_slot, n_t
                         log2_binsize, seed, keys):
     """``dwta_sparse`` with the neighbouring buckets of ``dwta_dense_probes``. A hash's
     runner-up is the second largest nonzero of its bin (of the hash it borrows from, when
-    densified); a hash with one nonzero has none, and its probe repeats the key.
+    densified) at another coordinate than the winner's; a hash with one nonzero has none, and
+    its probe repeats the key.
 
     offsets, ids, vals, inv_* , seed : as in ``dwta_sparse``
     keys : int32[n, n_tables, P]  written, as in ``dwta_dense_probes``
@@ -146,6 +150,7 @@ def _dwta_sparse_probes(offsets, ids, vals, inv_offsets, inv_hash, inv_slot, n_t
         second = np.full(n_hashes, _NEG_INF, dtype=np.float32)
         arg = np.full(n_hashes, -1, dtype=np.int32)
         arg2 = np.full(n_hashes, -1, dtype=np.int32)
+        win = np.full(n_hashes, -1, dtype=np.int32)
         runner = np.empty(k_per_table, dtype=np.int32)
         gap = np.empty(k_per_table, dtype=np.float32)
         for k in range(offsets[s], offsets[s + 1]):
@@ -160,7 +165,8 @@ def _dwta_sparse_probes(offsets, ids, vals, inv_offsets, inv_hash, inv_slot, n_t
                     arg2[h] = arg[h]
                     best[h] = v
                     arg[h] = inv_slot[p]
-                elif v > second[h]:
+                    win[h] = c
+                elif v > second[h] and c != win[h]:
                     second[h] = v
                     arg2[h] = inv_slot[p]
         for t in range(n_tables):

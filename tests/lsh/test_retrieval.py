@@ -105,3 +105,19 @@ def test_probe_keys_are_the_key_and_its_one_hash_neighbours(cls):
     # each neighbour differs from the key in the bits of one hash; with K probes, each hash once
     which = np.stack([(changed >> ((2 - k) * bits)) & ((1 << bits) - 1) != 0 for k in range(3)], axis=-1)
     assert (which.sum(axis=-1) == 1).all() and (which.sum(axis=-2) == 1).all()
+
+
+@pytest.mark.parametrize("d_in", [4, 6])
+def test_dwta_probes_only_buckets_some_input_hashes_to(d_in):
+    # with fewer coordinates than a bin's slots a bin holds one twice, and its second slot never
+    # wins; one hash a table, so a probe's bucket is reachable when its slot is
+    rng = np.random.default_rng(0)
+    h = DWTA(d_in, n_tables=16, k=1, seed=1)
+    reachable = h.hash_dense(rng.standard_normal((5000, d_in)).astype(np.float32))
+    x = rng.standard_normal((200, d_in)).astype(np.float32)
+    offsets = np.arange(201, dtype=np.int64) * d_in
+    ids = np.tile(np.arange(d_in, dtype=np.int32), 200)
+    for probes in (h.probe_dense(x, 1), h.probe_sparse(offsets, ids, x.reshape(-1), 1)):
+        assert (probes[:, :, 1] != probes[:, :, 0]).all()
+        for t in range(16):
+            assert np.isin(probes[:, t, 1], reachable[:, t]).all()
