@@ -245,7 +245,9 @@ def _query_ranked(keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt
 
     keys : int32[B, L, P]         the sample's bucket in each table ([s, t, 0]) and P - 1
                                   neighbouring buckets; one equal to [s, t, 0] is skipped
-    buckets, counts, lab_offsets, lab_ids, width, perm, salt : as in ``query_active``
+    buckets, counts, lab_offsets, lab_ids, width, perm : as in ``query_active``
+    salt : int                    with the sample's own buckets, seeds the padding's offset
+                                  (a sample's set does not depend on its place in the batch)
     mark : uint8[n_threads, dim]  all zero on entry and on exit; per-thread hit counts
     found : int32[n_threads, L * P * R]   scratch
     out_ids : int32[B * width]    written: labels first, the rest in no particular order
@@ -301,7 +303,11 @@ def _query_ranked(keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt
         for i in range(n_found):
             out_ids[base + n + i] = cand[i]
         n += n_found
-        _pad_and_clear(hits, out_ids, base, n, width, perm, mix(salt, s, keys[s, 0, 0] if n_tables > 0 else 0))
+        # from the row's own buckets, not its index s: its set is the same in any batch
+        start = salt
+        for t in range(n_tables):
+            start = mix(start, t, keys[s, t, 0])
+        _pad_and_clear(hits, out_ids, base, n, width, perm, start)
 
 
 query_ranked = njit(parallel=True, cache=True)(_query_ranked)

@@ -26,9 +26,8 @@ def pin_labels(model: Model, data: Any, n_tables: int | None = None, k: int | No
     """Freeze the model's hash tables and pin each training label that its sample's buckets
     in the output layer miss, as label augmentation does from the second epoch of ``train``,
     but in one forward pass to the output layer's input, without training. Hidden sparse
-    layers run as in sparse inference; their padding depends on a sample's place in its
-    batch, so with them the pins match inference only as far as the batches do. With
-    ``n_tables`` or ``k`` the output layer's tables are first rebuilt from the current weights
+    layers run as in sparse inference, whose padding follows the sample, not its place in
+    the batch. With ``n_tables`` or ``k`` the output layer's tables are first rebuilt from the current weights
     with that many tables or hashes a table (``FullyConnected.rebuild_tables``). With ``every_bucket`` a label is
     pinned into each of its sample's buckets that misses it, not only when all do.
     Returns the number of (sample, label) pairs pinned."""

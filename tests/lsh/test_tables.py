@@ -217,6 +217,20 @@ def test_ranked_query_counts_neighbouring_buckets_once_each():
     assert not t._marks.any()
 
 
+def test_ranked_query_pads_a_row_the_same_wherever_it_sits_in_its_batch():
+    dim = 300
+    keys = np.random.default_rng(1).integers(0, 8, (dim, 3)).astype(np.int32)
+    t = HashTables(3, 3, 4)   # a bucket holds at most 4: a set of 40 is mostly padding
+    t.build(keys, seed=0)
+    perm = np.random.default_rng(0).permutation(dim).astype(np.int32)
+    query = np.random.default_rng(2).integers(0, 8, (5, 3, 1)).astype(np.int32)
+    none = (np.zeros(6, dtype=np.int64), np.zeros(0, dtype=np.int32))
+    batch = t.query_ranked(query, *none, 40, perm, salt=0)
+    for s in range(5):
+        alone = t.query_ranked(query[s:s + 1], none[0][:2], none[1], 40, perm, salt=0)
+        assert sorted(alone[0].tolist()) == sorted(batch[s].tolist())
+
+
 def test_the_table_in_docs_autotune_md_is_what_autotune_chooses():
     path = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "autotune.md")
     rows = [line.strip("|\n").split("|") for line in open(path) if re.match(r"\| [\d,]+ \| 0\.", line)]

@@ -80,3 +80,21 @@ def test_sparse_inference_reads_stored_zeros_as_absent():
     np.testing.assert_array_equal(z_ids, ids)
     # the rows' entries come in another order: rounding
     np.testing.assert_allclose(z_scores, scores, rtol=1e-6)
+
+
+def test_sparse_inference_of_a_row_does_not_depend_on_its_batch():
+    # sets wider than what the buckets hold are padded with random neurons, which softmax
+    # normalises over: the padding must follow the row, not its place in the batch
+    rng = np.random.default_rng(0)
+    X = sp.random(300, 400, density=0.02, format="csr", random_state=2, dtype=np.float32)
+    inp = sb.Input(dim=400)
+    hidden = sb.Embedding(dim=16, activation="relu")(inp)
+    out = sb.FullyConnected(dim=200, sparsity=0.05, activation="softmax")(hidden)
+    model = sb.Model(inp, out, seed=1)
+    model.train(X, y=rng.integers(0, 200, 300), epochs=1, batch_size=100, verbose=False)
+    model.set_sparsity(out.layer, 0.5)
+    ids, scores = model.predict(X, top_k=5, sparse_inference=True, batch_size=256)
+    for batch_size, order in ((1, slice(None)), (256, slice(None, None, -1))):
+        other_ids, other_scores = model.predict(X[order], top_k=5, sparse_inference=True, batch_size=batch_size)
+        np.testing.assert_array_equal(other_ids[order], ids)
+        np.testing.assert_array_equal(other_scores[order], scores)
