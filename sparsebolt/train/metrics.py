@@ -54,8 +54,8 @@ class Accuracy(_TopKMetric):
 
 class AUC:
     """Area under the ROC curve of a binary output: the single sigmoid neuron, or neuron 1
-    of two softmax neurons; a sample is positive when neuron 1 (or 0 for one neuron) is
-    among its labels."""
+    of two softmax neurons (0 where a sparse output left it out); a sample is positive when
+    neuron 1 (or 0 for one neuron) is among its labels."""
 
     k = 1
 
@@ -64,7 +64,7 @@ class AUC:
         self.scores, self.truth = [], []
 
     def update(self, top_ids, hits, labels, output):
-        if output.dim > 2 or not output.is_dense:
+        if output.dim > 2:
             raise ValueError(f"The 'auc' metric needs a binary output (1 sigmoid or 2 softmax neurons). "
                              f"Got an output of {output.dim} neurons.")
         positive = output.dim - 1
@@ -74,7 +74,7 @@ class AUC:
         # of two softmax neurons, a sample with neither label (a class the model never saw)
         # is neither positive nor negative; of one sigmoid neuron, no label is the negative
         kept = n_labels > 0 if output.dim == 2 else slice(None)
-        self.scores.append(output.vals[kept, positive].astype(np.float64))
+        self.scores.append(output.to_dense()[kept, positive].astype(np.float64))
         self.truth.append(truth[kept])
 
     def result(self):

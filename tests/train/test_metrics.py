@@ -141,6 +141,30 @@ def _auc_of(scores, label_lists, dim):
     return m.result()
 
 
+def test_auc_of_a_sparse_two_neuron_output_reads_a_neuron_left_out_as_zero():
+    labels = Labels(np.arange(5, dtype=np.int64), np.array([1, 0, 1, 0], dtype=np.int32))
+    p = np.array([0.9, 0.4, 0.6, 0.2], dtype=np.float32)
+    both = Value.fixed_width(2, np.tile(np.array([1, 0], dtype=np.int32), (4, 1)), np.stack([p, 1 - p], axis=1))
+    m = make_metric("auc")
+    m.update(None, None, labels, both)
+    assert m.result() == 1.0
+    # the third sample's set holds neuron 0 alone: its neuron 1 scores 0, below both negatives
+    one = Value(2, np.array([0.9, 0.1, 0.4, 0.6, 1.0, 0.2, 0.8], dtype=np.float32),
+                np.array([1, 0, 1, 0, 0, 1, 0], dtype=np.int32), np.array([0, 2, 4, 5, 7], dtype=np.int64))
+    m = make_metric("auc")
+    m.update(None, None, labels, one)
+    assert m.result() == 0.5
+    inp = sb.Input(dim=50)
+    out = sb.FullyConnected(dim=2, sparsity=0.5, activation="softmax")(sb.Embedding(dim=8, activation="relu")(inp))
+    model = sb.Model(inp, out)
+    X = np.random.default_rng(0).random((16, 50), dtype=np.float32)
+    y = np.arange(16) % 2
+    model.train(X, y=y, epochs=1, batch_size=8, verbose=False)
+    # both neurons are active: sparse inference scores as the dense output
+    sparse = model.evaluate(X, y=y, metrics=["auc"], sparse_inference=True)["auc"]
+    assert sparse == pytest.approx(model.evaluate(X, y=y, metrics=["auc"])["auc"])
+
+
 def test_auc_leaves_out_samples_of_neither_class_and_warns_when_undefined():
     scores, labels = [0.9, 0.8, 0.3, 0.2], [[1], [1], [0], [0]]
     assert _auc_of(scores, labels, 2) == 1.0
