@@ -26,6 +26,11 @@ _TARGET_TABLES = 24
 _COVERAGE = 1.5
 _MAX_TABLES = 256
 _MAX_RESERVOIR = 1024
+# the most bytes a layer's tables may take (64 GiB): autotune gives about 300 a neuron, and
+# prepare_sparse_inference's defaults (4x the tables, a hash more) 5 GB at 670K neurons and
+# 37-60 GB at 10M. A constant, not this machine's memory, so a config or model file is
+# accepted alike everywhere (a distributed job's is made on the driver, its tables on workers)
+_MAX_TABLE_BYTES = 1 << 36
 
 
 @dataclass
@@ -52,7 +57,7 @@ class LSHConfig:
     Raises
     ------
     ValueError
-        For a value out of range.
+        For a value out of range, or tables of more than 64 GiB (``table_bytes``).
     """
 
     family: str = "dwta"
@@ -68,6 +73,10 @@ class LSHConfig:
             check_int("LSHConfig", "k", self.k, 1, most_hashes(self.family))
             check_int("LSHConfig", "n_tables", self.n_tables, 1, 4096)
             check_int("LSHConfig", "reservoir", self.reservoir, 1)
+            if self.table_bytes() > _MAX_TABLE_BYTES:
+                raise ValueError(f"The tables of LSHConfig (k={self.k}, n_tables={self.n_tables}, "
+                                 f"reservoir={self.reservoir}) must take at most {_MAX_TABLE_BYTES:,} bytes (64 GiB): "
+                                 f"a smaller k, n_tables or reservoir. Got {self.table_bytes():,} bytes instead.")
         for name in ("rebuild_every", "rehash_every"):
             if getattr(self, name) is not None:
                 check_int("LSHConfig", name, getattr(self, name), 1)

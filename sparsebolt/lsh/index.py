@@ -354,7 +354,7 @@ class NeuronIndex:
             When they do not fit together.
         """
         # the tables' shape from the file's config must be the saved array's before the
-        # constructor allocates it (a crafted reservoir of 10**9 would be a MemoryError)
+        # constructor allocates it (a crafted reservoir of 10**6, within LSHConfig's cap, would take gigabytes)
         config = LSHConfig(**meta["config"])
         if config.family != "random":
             want = (config.n_tables, 1 << config.range_pow, config.reservoir)

@@ -425,12 +425,18 @@ def test_sizes_a_file_names_are_checked_against_its_arrays_before_anything_is_al
         return m
 
     def reservoir(m):
+        m["state"]["layers"]["out"]["index"]["config"]["reservoir"] = 10**6
+        return m
+
+    def huge_reservoir(m):
         m["state"]["layers"]["out"]["index"]["config"]["reservoir"] = 10**9
         return m
 
     for change, message in ((layer_dim, r"The array 'W' of FullyConnected must be float32\[1000000000000, 32\]"),
                             (index_dim, "must index 500 neurons of width 32. Got 1099511627776 of 32"),
-                            (reservoir, r"'tables/buckets' of NeuronIndex must have the shape \[\d+, \d+, 1000000000\]")):
+                            (reservoir, r"'tables/buckets' of NeuronIndex must have the shape \[\d+, \d+, 1000000\]"),
+                            (huge_reservoir, r"The tables of LSHConfig \(k=\d+, n_tables=\d+, reservoir=1000000000\) "
+                                             r"must take at most")):
         rewrite(path, tmp_path / "big.sbm", manifest_fn=change)
         with pytest.raises(ModelFileError, match=message):
             sb.Model.load(tmp_path / "big.sbm")

@@ -155,6 +155,27 @@ def test_autotune_fits_the_active_size_and_explicit_settings_are_kept():
     assert explicit.range_pow == 6
 
 
+def test_tables_beyond_64_gib_are_refused_before_anything_is_allocated():
+    big = r"k=10, n_tables=24, reservoir=128\) must take at most 68,719,476,736 bytes .* Got 13,297,218,748,416 bytes"
+    with pytest.raises(ValueError, match=big):
+        LSHConfig(family="dwta", k=10, n_tables=24, reservoir=128)
+    assert LSHConfig(family="dwta", k=10, n_tables=1, reservoir=7).table_bytes() == 1 << 35
+    with pytest.raises(ValueError, match="k=30, n_tables=1, reservoir=64"):
+        LSHConfig(family="srp", k=30, n_tables=1, reservoir=64)
+    # the layer's paths to wider tables refuse them and keep the tables they have
+    data = sb.data.SparseDataset(np.array([0, 1, 2], dtype=np.int64), np.array([0, 1], dtype=np.int32), None,
+                                 sb.data.Labels(np.arange(3), np.array([0, 1])), 10, batch_size=2)
+    inp = sb.Input(dim=10)
+    sampling = LSHConfig(family="dwta", k=2, n_tables=24, reservoir=128)
+    out = sb.FullyConnected(dim=50, sparsity=0.1, activation="softmax", sampling=sampling)(inp)
+    model = sb.Model(inp, out)
+    with pytest.raises(ValueError, match="k=10, n_tables=24, reservoir=128"):
+        out.layer.rebuild_tables(k=10)
+    with pytest.raises(ValueError, match="k=10, n_tables=96, reservoir=128"):
+        model.prepare_sparse_inference(data, extra_hashes=8, verbose=False)
+    assert out.layer.sampling == sampling and out.layer.index.config == sampling
+
+
 def test_schedule_from_data_size():
     assert schedule(1000, 256) == (10, 250)
     assert schedule(100, 64) == (5, 25)
