@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from typing import Any, Sequence
 
@@ -24,9 +25,14 @@ def plot_history(epochs: Sequence[dict], path: str | os.PathLike, title: str | N
     epoch (left) and the cumulative training wall time (right) into the PNG ``path``."""
     if not epochs:
         raise ValueError("History.plot needs at least one epoch of logs. Got an empty History.")
+    path = os.fspath(path)
+    if not os.path.splitext(path)[1]:  # as savefig(path) named it: the format's extension added
+        path += ".png"
     target = os.path.realpath(path)  # a link is written through, as savefig(path) did, not replaced
+    if os.path.isdir(target):
+        raise IsADirectoryError(f"Cannot save {path!r}: it is a directory; give a file name.")
     if not os.path.isdir(os.path.dirname(target)):  # else the error would name the temporary file
-        raise FileNotFoundError(f"Cannot save {os.fspath(path)!r}: no directory {os.path.dirname(target)!r}.")
+        raise FileNotFoundError(f"Cannot save {path!r}: no directory {os.path.dirname(target)!r}.")
     plt = pyplot()
     names = ["loss"] + sorted({k for e in epochs for k in e if k.startswith("val_")})
     epoch_no = [e.get("epoch", i + 1) for i, e in enumerate(epochs)]
@@ -50,19 +56,22 @@ def plot_history(epochs: Sequence[dict], path: str | os.PathLike, title: str | N
         _save(fig, target)
     finally:
         plt.close(fig)
-    return os.fspath(path)
+    return path
 
 
 def _save(fig, target):
-    """``fig`` as ``target``, written beside it and renamed over it: a failure part-way
-    leaves the file there before as it was."""
+    """``fig`` as ``target`` (a name with an extension, the format), written beside it and
+    renamed over it: a failure part-way leaves the file there before as it was. A device or
+    pipe is written into, not replaced by a file."""
+    fmt = os.path.splitext(target)[1][1:]
+    if os.path.exists(target) and not stat.S_ISREG(os.stat(target).st_mode):
+        fig.savefig(target, dpi=100, format=fmt)
+        return
     mode = file_mode(target)
-    # the temporary file keeps the extension, from which matplotlib takes the format
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=f".{os.path.basename(target)}.",
-                               suffix=os.path.splitext(target)[1])
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=f".{os.path.basename(target)}.")
     os.close(fd)
     try:
-        fig.savefig(tmp, dpi=100)
+        fig.savefig(tmp, dpi=100, format=fmt)
         os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:

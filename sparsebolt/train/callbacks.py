@@ -136,7 +136,7 @@ class History(Callback):
     def __repr__(self):
         return f"History({self.epochs})"
 
-    def plot(self, path: str | os.PathLike, title: str | None = None) -> str | os.PathLike:
+    def plot(self, path: str | os.PathLike, title: str | None = None) -> str:
         """Draw the loss and each validation metric by epoch and by training wall time
         into a PNG (needs matplotlib: ``pip install 'sparsebolt[plot]'``).
 
@@ -144,14 +144,15 @@ class History(Callback):
         ----------
         path : str or path-like
             The PNG file to write (written beside it, then renamed over it: a failure
-            part-way leaves the file there before as it was).
+            part-way leaves the file there before as it was; a pipe or device is written
+            into). A name without an extension gets '.png'.
         title : str or None, default=None
             The figure's title.
 
         Returns
         -------
-        str or path-like
-            ``path``.
+        str
+            The file written: ``path``, '.png' added where it has no extension.
         """
         from .._plot import plot_history
         return plot_history(self.epochs, path, title)

@@ -65,3 +65,26 @@ def test_a_write_that_fails_part_way_keeps_the_previous_file(tmp_path, monkeypat
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_mode & 0o777 == 0o640
     with pytest.raises(FileNotFoundError, match="Cannot save .*: no directory"):
         history.plot(tmp_path / "missing" / "history.png")
+
+
+
+def test_a_name_without_extension_gets_png_and_a_pipe_is_written_into(tmp_path):
+    # the temporary file's random suffix had been read as the format ("Format '...' is not
+    # supported"), and a pipe or device (os.devnull) had been replaced by a regular file
+    pytest.importorskip("matplotlib", reason="matplotlib is in the [plot] and [test] extras")
+    import os
+    import stat
+    import threading
+    history = _history()
+    assert history.plot(tmp_path / "curve") == str(tmp_path / "curve.png")
+    assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    (tmp_path / "folder.png").mkdir()
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        history.plot(tmp_path / "folder.png")
+    pipe, read = tmp_path / "pipe.svg", []  # a PNG needs a file it can seek in
+    os.mkfifo(pipe)
+    reader = threading.Thread(target=lambda: read.append(pipe.read_bytes()), daemon=True)
+    reader.start()
+    history.plot(pipe)
+    reader.join(timeout=60)
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode) and b"<svg" in read[0]
