@@ -310,12 +310,17 @@ def info(model_path, as_json, verify):
     click.echo(json.dumps(d, indent=1) if as_json else text + ("\nchecksums: all arrays verified" if verify else ""))
 
 
+# a request's top_k when it names none
+SERVE_TOP_K = 5
+
+
 @cli.command(epilog=EPILOG)
 @click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False))
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="0 picks a free port.")
 @_sparse_option
-@click.option("--top-k", type=click.IntRange(1), default=5, show_default=True, help="Default top_k of a request.")
+@click.option("--top-k", type=click.IntRange(1), default=None,
+              help=f"Default top_k of a request.  [default: {SERVE_TOP_K}, or --max-top-k if less]")
 @click.option("--max-top-k", type=click.IntRange(1), default=100, show_default=True)
 @click.option("--max-batch", type=click.IntRange(1), default=1024, show_default=True, help="Most samples a request.")
 @click.option("--max-body-bytes", type=click.IntRange(1), default=4 << 20, show_default=True,
@@ -332,6 +337,10 @@ def serve(model_path, host, port, sparse_inference, top_k, max_top_k, max_batch,
           request_timeout, threads, log_level):
     """Serve MODEL over HTTP: POST /predict, GET /health, GET /model. Needs
     `pip install 'sparsebolt[serve]'`. Prints the address once listening."""
+    if top_k is None:
+        top_k = min(SERVE_TOP_K, max_top_k)
+    elif top_k > max_top_k:  # the cap would not hold for a request without top_k
+        raise click.BadParameter(f"{top_k} is above --max-top-k ({max_top_k}).", param_hint="'--top-k'")
     _threads(threads)
     with _failures():
         from ..serve import run

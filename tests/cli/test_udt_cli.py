@@ -251,6 +251,19 @@ def test_serve_refuses_a_damaged_model_file_by_default(files, capsys):
     assert "array 'layers/output/W') is corrupted" in capsys.readouterr().err
 
 
+def test_serve_takes_a_cap_below_the_default_top_k(files, capsys, monkeypatch):
+    # --max-top-k 3 had failed on create_app's check of the CLI's own default --top-k 5
+    main(["train", files["config"], files["train"], "-o", files["model"], "-q"])
+    served = {}
+    monkeypatch.setattr("sparsebolt.serve.run", lambda model, **kw: served.update(kw))
+    assert main(["serve", files["model"], "--max-top-k", "3"]) == 0
+    assert (served["default_top_k"], served["max_top_k"]) == (3, 3)
+    assert main(["serve", files["model"]]) == 0 and served["default_top_k"] == 5
+    capsys.readouterr()
+    assert main(["serve", files["model"], "--top-k", "7", "--max-top-k", "3"]) == 2
+    assert "'--top-k': 7 is above --max-top-k (3)" in capsys.readouterr().err
+
+
 def test_a_damaged_gzip_file_is_a_failure_naming_it_not_an_interrupt(files, capsys):
     main(["train", files["config"], files["train"], "-o", files["model"], "-q"])
     whole = gzip.compress(open(files["test"], "rb").read())
