@@ -247,7 +247,8 @@ def _query_ranked(keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt
                                   neighbouring buckets; one equal to [s, t, 0] is skipped
     buckets, counts, lab_offsets, lab_ids, width, perm : as in ``query_active``
     salt : int                    with the sample's own buckets, seeds the padding's offset
-                                  (a sample's set does not depend on its place in the batch)
+                                  (a sample's set does not depend on its place in the batch;
+                                  without tables, with its index)
     mark : uint8[n_threads, dim]  all zero on entry and on exit; per-thread hit counts
     found : int32[n_threads, L * P * R]   scratch
     out_ids : int32[B * width]    written: labels first, the rest in no particular order
@@ -303,8 +304,9 @@ def _query_ranked(keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt
         for i in range(n_found):
             out_ids[base + n + i] = cand[i]
         n += n_found
-        # from the row's own buckets, not its index s: its set is the same in any batch
-        start = salt
+        # from the row's own buckets, not its index s: its set is the same in any batch. Without
+        # tables (random sampling) a row has no buckets, and every row would take one set: s
+        start = salt if n_tables > 0 else mix(salt, s, 0)
         for t in range(n_tables):
             start = mix(start, t, keys[s, t, 0])
         _pad_and_clear(hits, out_ids, base, n, width, perm, start)

@@ -98,3 +98,16 @@ def test_sparse_inference_of_a_row_does_not_depend_on_its_batch():
         other_ids, other_scores = model.predict(X[order], top_k=5, sparse_inference=True, batch_size=batch_size)
         np.testing.assert_array_equal(other_ids[order], ids)
         np.testing.assert_array_equal(other_scores[order], scores)
+
+
+def test_random_sampling_pads_each_row_with_its_own_set():
+    # without tables a row has no buckets to seed its padding: seeded by the salt alone,
+    # every row had taken the same set (1 distinct set of 200, its top-1 always among them)
+    rng = np.random.default_rng(0)
+    X = rng.random((200, 30), dtype=np.float32)
+    inp = sb.Input(dim=30)
+    out = sb.FullyConnected(dim=100, sparsity=0.1, sampling="random", activation="softmax")(sb.Embedding(dim=8)(inp))
+    model = sb.Model(inp, out, seed=0)
+    model.train(X, y=rng.integers(0, 100, 200), epochs=1, batch_size=50, verbose=False)
+    ids, _ = model.predict(X, top_k=10, sparse_inference=True)
+    assert len({tuple(sorted(r)) for r in ids.tolist()}) > 50
