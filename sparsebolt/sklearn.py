@@ -48,12 +48,15 @@ _OWNER = "SparseClassifier"
 
 def _label_kind(v: Any) -> Any:
     """What a label sorts with: strings with strings, numbers with numbers; None for a
-    missing one (None, NaN)."""
+    missing one (None, NaN, pandas' NA and NaT)."""
     if isinstance(v, str):
         return str
     if isinstance(v, numbers.Number):
         return numbers.Number if v == v else None  # NaN is unequal to itself
-    return None if v is None else type(v)
+    pd = sys.modules.get("pandas")
+    if v is None or (pd is not None and (v is pd.NA or v is pd.NaT)):
+        return None
+    return type(v)
 
 
 def _check_labels(owner: str, name: str, values: Any) -> None:

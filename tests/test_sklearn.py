@@ -141,6 +141,11 @@ def test_labels_that_do_not_sort_together_are_named(one_thread):
                                          r"together \(all strings or all numbers\)\. Got 1 at position 3 beside "
                                          r"'a' at position 0 instead\.$"):
         clf.fit(x, np.array(["a", "b", "a", 1] * 10, dtype=object))
+    pd = pytest.importorskip("pandas")
+    for y in (pd.Series(["a", "b", pd.NA, "a"] * 10, dtype=object), pd.Series([pd.NA, "b"] * 20, dtype=object)):
+        # pandas' NA had been named as a label that does not sort with the others
+        with pytest.raises(ValueError, match=r"must hold no missing label\. Got <NA> at position"):
+            clf.fit(x, y)
     owner = r"The 'classes' parameter of SparseClassifier\.partial_fit must"
     for classes, message in ((["a", None], r"hold no missing label\. Got None at position 1"),
                              ([0.0, np.nan], r"hold no missing label\. Got nan at position 1"),
