@@ -43,9 +43,9 @@ class Labels:
         self.vals = (np.ones(self.ids.shape[0], dtype=np.float32) if vals is None
                      else np.ascontiguousarray(vals, dtype=np.float32))
         self.unknown = None if unknown is None else index_array("Unknown label counts", unknown, np.int32)
-        if self.unknown is not None and self.unknown.shape != (self.batch_size,):
-            raise ValueError(f"Labels' unknown counts must be one a sample ({self.batch_size}). "
-                             f"Got shape {self.unknown.shape} instead.")
+        if self.unknown is not None and (self.unknown.shape != (self.batch_size,) or (self.unknown < 0).any()):
+            _fail("Labels", "unknown", f"one count >= 0 a sample ({self.batch_size})",
+                  self.unknown.shape if self.unknown.shape != (self.batch_size,) else int(self.unknown.min()))
 
     def unknown_of(self, rows: Any) -> np.ndarray | None:
         """The unknown label counts of some samples.

@@ -52,8 +52,11 @@ def test_each_row_keeps_its_count_of_unknown_labels(shuffle, monkeypatch):
     np.testing.assert_array_equal(np.concatenate([b.labels.unknown for b in data]), unknown[order])
     np.testing.assert_array_equal(data.batch([5, 2]).labels.unknown, [1, 2])
     np.testing.assert_array_equal(data.subset([3, 4]).labels.unknown, [3, 0])
-    with pytest.raises(ValueError, match=r"Labels' unknown counts must be one a sample \(2\)\. Got shape \(3,\)"):
+    owner = r"^The 'unknown' parameter of Labels must be one count >= 0 a sample \(2\)\. Got "
+    with pytest.raises(ValueError, match=owner + r"\(3,\) instead\.$"):
         sb.data.Labels([0, 1, 2], [0, 1], unknown=[0, 0, 1])
+    with pytest.raises(ValueError, match=owner + r"-1 instead\.$"):  # had read as a label found
+        sb.data.Labels([0, 1, 2], [0, 1], unknown=[0, -1])
 
 
 def test_batch_of_given_rows_and_a_row_out_of_range():
