@@ -1425,7 +1425,8 @@ class UniversalDeepTransformer:
             for lo in range(0, batch.batch_size, step):
                 hi = min(lo + step, batch.batch_size)
                 offsets, (ids,) = slice_rows(lab.offsets, [lab.ids], lo, hi)
-                yield start + lo, h[lo:hi] @ layer.W.value.T + layer.b.value, Labels(offsets, ids)
+                yield start + lo, h[lo:hi] @ layer.W.value.T + layer.b.value, \
+                    Labels(offsets, ids, unknown=lab.unknown_of(slice(lo, hi)))
             start += batch.batch_size
 
     def _prior_weight(self, val, counts, metric):
