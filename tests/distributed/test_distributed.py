@@ -172,7 +172,7 @@ def test_a_model_with_custom_classes_is_refused_before_any_worker_starts():
 
 def test_without_ray_the_error_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)
-    with pytest.raises(ImportError, match=r"pip install sparsebolt\[distributed\]"):
+    with pytest.raises(ImportError, match=r"pip install 'sparsebolt\[distributed\]'"):
         sb.distributed.train(small_model(), _shards, num_workers=2)
 
 
