@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from typing import Any, Sequence
 
-from ._files import file_mode
+from ._files import written_beside
 
 
 def pyplot() -> Any:
@@ -67,13 +66,5 @@ def _save(fig, target):
     if os.path.exists(target) and not stat.S_ISREG(os.stat(target).st_mode):
         fig.savefig(target, dpi=100, format=fmt)
         return
-    mode = file_mode(target)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), prefix=f".{os.path.basename(target)}.")
-    os.close(fd)
-    try:
+    with written_beside(target, f".{os.path.basename(target)}.") as tmp:
         fig.savefig(tmp, dpi=100, format=fmt)
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        os.unlink(tmp)
-        raise

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import Any, Iterator
 
 import numpy as np
 
-from .._files import file_mode
+from .._files import written_beside
 from .._validation import check_flag, check_int
 from ..kernels import svm as svm_kernels
 from .batch import Batch, Labels, Reshuffled, SparseDataset, _take_rows, check_seed, csr_value
@@ -299,17 +298,9 @@ def write_svm(path: str | os.PathLike, dataset: SparseDataset, n_labels: int | N
         raise ValueError(f"The 'dataset' parameter of write_svm must hold feature ids in [0, {dataset.dim}) (its "
                          f"dim). Got {bad} instead.")
     path = os.path.realpath(path)  # a link is written through, as open(path, 'w') did, not replaced
-    mode = file_mode(path)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".write_svm.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as out:
-            os.chmod(tmp, mode)
-            out.write(f"{dataset.n_samples} {dataset.dim} {n_labels}\n")
-            for s in range(dataset.n_samples):
-                lo, hi = f.offsets[s], f.offsets[s + 1]
-                feats = " ".join(f"{i}:{v:.7g}" for i, v in zip(f.ids[lo:hi].tolist(), f.vals[lo:hi].tolist()))
-                out.write(f"{','.join(map(str, labels.row(s).tolist()))} {feats}\n")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with written_beside(path, ".write_svm.") as tmp, open(tmp, "w") as out:
+        out.write(f"{dataset.n_samples} {dataset.dim} {n_labels}\n")
+        for s in range(dataset.n_samples):
+            lo, hi = f.offsets[s], f.offsets[s + 1]
+            feats = " ".join(f"{i}:{v:.7g}" for i, v in zip(f.ids[lo:hi].tolist(), f.vals[lo:hi].tolist()))
+            out.write(f"{','.join(map(str, labels.row(s).tolist()))} {feats}\n")
