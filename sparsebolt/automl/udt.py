@@ -1424,9 +1424,7 @@ class UniversalDeepTransformer:
             h, lab = self._hidden(batch.inputs[0]), batch.labels
             for lo in range(0, batch.batch_size, step):
                 hi = min(lo + step, batch.batch_size)
-                offsets, (ids,) = slice_rows(lab.offsets, [lab.ids], lo, hi)
-                yield start + lo, h[lo:hi] @ layer.W.value.T + layer.b.value, \
-                    Labels(offsets, ids, unknown=lab.unknown_of(slice(lo, hi)))
+                yield start + lo, h[lo:hi] @ layer.W.value.T + layer.b.value, lab.rows(lo, hi)
             start += batch.batch_size
 
     def _prior_weight(self, val, counts, metric):
@@ -2241,11 +2239,8 @@ class UniversalDeepTransformer:
             offsets, ids, vals, labels, n_unknown = self.featurizer.transform(chunk, "eval")
             unknown += n_unknown
             for lo, (scores, log_norm) in self._blended_outputs(chunk, offsets, ids, vals, sparse_inference):
-                hi = lo + scores.batch_size
-                lab_offsets, (lab_ids,) = slice_rows(labels.offsets, [labels.ids], lo, hi)
                 update_metrics(accumulators, self._blended_ranking(scores, log_norm, k)[0],
-                               Labels(lab_offsets, lab_ids, unknown=labels.unknown_of(slice(lo, hi))),
-                               ItemNeighbors.probabilities(scores, log_norm))
+                               labels.rows(lo, lo + scores.batch_size), ItemNeighbors.probabilities(scores, log_norm))
                 n_seen += scores.batch_size
         warn_unknown_labels(describe(data), self.target, unknown)
         if n_seen == 0:

@@ -96,6 +96,22 @@ class Labels:
         """
         return int(np.diff(self.offsets).max()) if self.batch_size else 0
 
+    def rows(self, lo: int, hi: int) -> Labels:
+        """The labels of samples ``lo`` to ``hi - 1``, their unknown counts with them.
+
+        Parameters
+        ----------
+        lo, hi : int
+            The first sample and the one after the last.
+
+        Returns
+        -------
+        Labels
+            Views of these labels' arrays.
+        """
+        offsets, (ids, vals) = slice_rows(self.offsets, [self.ids, self.vals], lo, hi)
+        return Labels(offsets, ids, vals, self.unknown_of(slice(lo, hi)))
+
     def row(self, i: int) -> np.ndarray:
         """The label ids of sample ``i``.
 
