@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["SparseClassifier", "UDTClassifier", "UDTRegressor"]
 
 _OWNER = "SparseClassifier"
+MIN_AUTO_STEPS = 500
 
 
 def _label_kind(v: Any) -> Any:
@@ -84,7 +85,6 @@ def _check_labels(owner: str, name: str, values: Any) -> None:
         if kind is not first:
             raise ValueError(f"The '{name}' parameter of {owner} must hold labels that sort together (all strings "
                              f"or all numbers). Got {v!r} at position {i} beside {items[0]!r} at position 0 instead.")
-MIN_AUTO_STEPS = 500
 
 
 class SparseClassifier(ClassifierMixin, BaseEstimator):

@@ -19,6 +19,7 @@ def most_hashes(family: str) -> int:
     """The most hashes a table of ``family`` (not 'random') takes: a bucket key is at most 30 bits."""
     return 30 // _BITS_PER_HASH[family]
 
+
 # tables we aim for; fewer make the union depend on a handful of hash collisions, more
 # cost hashing time and table memory without adding neurons the cut would keep
 _TARGET_TABLES = 24
