@@ -19,6 +19,7 @@ import numba
 
 from .._version import __version__
 from .._threads import set_num_threads
+from ..serve.app import LOG_LEVELS  # the app's module imports FastAPI only when it serves
 from ._input import FORMATS
 
 EPILOG = ("Exit codes: 0 success; 1 failure (missing or damaged file, bad data, a value the library refuses such "
@@ -331,8 +332,8 @@ SERVE_TOP_K = 5
 @click.option("--request-timeout", type=click.FloatRange(0, min_open=True), default=30.0, show_default=True,
               help="Seconds from a request's first byte to its last; slower senders are disconnected.")
 @_threads_option
-@click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="warning",
-              show_default=True, help="uvicorn's log level (info logs each request).")
+@click.option("--log-level", type=click.Choice(LOG_LEVELS), default="warning", show_default=True,
+              help="uvicorn's log level (info, debug and trace log each request).")
 def serve(model_path, host, port, sparse_inference, top_k, max_top_k, max_batch, max_body_bytes, no_mmap, verify,
           request_timeout, threads, log_level):
     """Serve MODEL over HTTP: POST /predict, GET /health, GET /model. Needs

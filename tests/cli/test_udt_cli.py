@@ -264,6 +264,19 @@ def test_serve_takes_a_cap_below_the_default_top_k(files, capsys, monkeypatch):
     assert "'--top-k': 7 is above --max-top-k (3)" in capsys.readouterr().err
 
 
+def test_serve_takes_every_log_level_the_server_does(files, capsys, monkeypatch):
+    # the command line had its own list, without uvicorn's 'trace'
+    from sparsebolt.serve.app import LOG_LEVELS
+    main(["train", files["config"], files["train"], "-o", files["model"], "-q"])
+    served = {}
+    monkeypatch.setattr("sparsebolt.serve.run", lambda model, **kw: served.update(kw))
+    for level in LOG_LEVELS:
+        assert main(["serve", files["model"], "--log-level", level]) == 0 and served["log_level"] == level
+    capsys.readouterr()
+    assert main(["serve", files["model"], "--log-level", "verbose"]) == 2
+    assert "'verbose' is not one of" in capsys.readouterr().err
+
+
 def test_a_damaged_gzip_file_is_a_failure_naming_it_not_an_interrupt(files, capsys):
     main(["train", files["config"], files["train"], "-o", files["model"], "-q"])
     whole = gzip.compress(open(files["test"], "rb").read())
