@@ -7,8 +7,8 @@ import sparsebolt as sb
 from sparsebolt.data.value import Value
 from sparsebolt.nn.layers.base import Context
 
-from ..conftest import random_csr
-from ..synthetic import clustered
+from ...conftest import random_csr
+from ...synthetic import clustered
 
 
 def _layer(rate, dim=1000):
