@@ -3,7 +3,7 @@ import builtins
 
 import pytest
 
-from ..synthetic import clustered, small_model
+from .synthetic import clustered, small_model
 
 
 def _history():
