@@ -1,5 +1,6 @@
 """numba's OpenMP workers spin briefly, then sleep, unless the user chose otherwise; no
-other library's OpenMP runtime is told to; a training step runs BLAS on one thread."""
+other library's OpenMP runtime is told to; a training step runs BLAS on one thread; a busy
+thread pool is probed at most once a period."""
 import os
 import subprocess
 import sys
@@ -144,3 +145,21 @@ def test_a_small_validation_pass_while_training_runs_blas_on_one_thread(monkeypa
     if not before or max(before) < 2:
         pytest.skip(f"BLAS would not take two threads here (it runs on {before})")
     assert seen == [[1] * len(before), before] and after == before
+
+
+@pytest.mark.skipif(sb._threads.numba.config.NUMBA_NUM_THREADS < 2, reason="needs numba started with 2+ threads")
+def test_pool_slow_probes_at_most_once_a_period(monkeypatch):
+    before = sb.get_num_threads()
+    try:
+        sb.set_num_threads(1)
+        assert sb._threads.pool_slow() is False  # one thread: nothing to wait for
+        sb.set_num_threads(2)
+        monkeypatch.setattr(sb._threads, "SLOW_LAUNCH", -1.0)  # every launch counts as slow
+        monkeypatch.setitem(sb._threads._probe, "at", -float("inf"))
+        assert sb._threads.pool_slow() is True
+        monkeypatch.setattr(sb._threads, "SLOW_LAUNCH", float("inf"))
+        assert sb._threads.pool_slow() is True  # the last probe's answer until PROBE_EVERY has passed
+        monkeypatch.setitem(sb._threads._probe, "at", -float("inf"))
+        assert sb._threads.pool_slow() is False
+    finally:
+        sb.set_num_threads(before)

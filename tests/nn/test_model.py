@@ -118,24 +118,6 @@ def test_small_steps_run_serial_kernels_on_one_thread_and_large_ones_on_all(monk
         sb.set_num_threads(before)
 
 
-@pytest.mark.skipif(sb._threads.numba.config.NUMBA_NUM_THREADS < 2, reason="needs numba started with 2+ threads")
-def test_pool_slow_probes_at_most_once_a_period(monkeypatch):
-    before = sb.get_num_threads()
-    try:
-        sb.set_num_threads(1)
-        assert sb._threads.pool_slow() is False  # one thread: nothing to wait for
-        sb.set_num_threads(2)
-        monkeypatch.setattr(sb._threads, "SLOW_LAUNCH", -1.0)  # every launch counts as slow
-        monkeypatch.setitem(sb._threads._probe, "at", -float("inf"))
-        assert sb._threads.pool_slow() is True
-        monkeypatch.setattr(sb._threads, "SLOW_LAUNCH", float("inf"))
-        assert sb._threads.pool_slow() is True  # the last probe's answer until PROBE_EVERY has passed
-        monkeypatch.setitem(sb._threads._probe, "at", -float("inf"))
-        assert sb._threads.pool_slow() is False
-    finally:
-        sb.set_num_threads(before)
-
-
 def test_predict_returns_top_k_sorted_and_matches_evaluate():
     data = clustered(n=500)
     model = small_model()
