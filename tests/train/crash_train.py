@@ -1,6 +1,6 @@
-"""A training run that stops dead in the middle of a checkpoint, for test_checkpoint.py.
+"""A training run that stops dead in the middle of a checkpoint, for test_checkpoints.py.
 
-    python -m tests.io.crash_train DIR MARKER WHERE N
+    python -m tests.train.crash_train DIR MARKER WHERE N
 
 trains the run of ``run()`` with checkpoints in DIR. On the N-th checkpoint it writes
 MARKER and then waits to be killed: with WHERE=rename the temporary file is complete but
@@ -18,7 +18,7 @@ EPOCHS, EVERY = 3, 4
 
 
 def run(model=None, **train_kw):
-    """The seeded single-threaded run every test in test_checkpoint.py trains."""
+    """The seeded single-threaded run every test in test_checkpoints.py trains."""
     data = clustered(n=800)
     model = model or small_model()
     history = model.train(data, epochs=EPOCHS, learning_rate=1e-2, verbose=False, **train_kw)

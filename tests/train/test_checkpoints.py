@@ -19,7 +19,7 @@ from sparsebolt.train.checkpoints import list_checkpoints
 
 from ..synthetic import clustered, flat_validation, small_model
 from .crash_train import EPOCHS, EVERY, run
-from .helpers import data_offset, flip_byte, rewrite, same_weights
+from ..io.helpers import data_offset, flip_byte, rewrite, same_weights
 
 ROOT = Path(__file__).resolve().parents[2]
 STEPS = EPOCHS * 7   # 800 samples in batches of 128
@@ -101,7 +101,7 @@ def test_a_run_killed_mid_checkpoint_resumes_from_the_last_good_one(tmp_path, un
     reference, _ = uninterrupted
     marker = tmp_path / "stopped"
     directory = tmp_path / "ckpt"
-    child = subprocess.Popen([sys.executable, "-m", "tests.io.crash_train", str(directory), str(marker), where, "3"],
+    child = subprocess.Popen([sys.executable, "-m", "tests.train.crash_train", str(directory), str(marker), where, "3"],
                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 120
