@@ -3,10 +3,14 @@ import json
 import zipfile
 
 import numpy as np
+import pytest
 
+import sparsebolt as sb
 from sparsebolt.io import Archive
 
 from ..synthetic import clustered, small_model
+
+W = "layers/out/W"   # the output layer's weights in the file of trained()
 
 
 def trained(epochs=2, **model_kw):
@@ -16,6 +20,19 @@ def trained(epochs=2, **model_kw):
     model = small_model(name="out", **model_kw)
     model.train(data, epochs=epochs, learning_rate=1e-2, verbose=False)
     return model, data
+
+
+def _table_model(trained_rows):
+    """A model whose 20,000-row embedding table trained only the rows ``trained_rows`` (one a
+    sample), the rest as drawn."""
+    inp = sb.Input(dim=20_000)
+    out = sb.FullyConnected(4, activation="softmax", name="out")(sb.Embedding(64, name="emb")(inp))
+    model = sb.Model(inp, out, seed=0)
+    scipy_sparse = pytest.importorskip("scipy.sparse")
+    n = trained_rows.shape[0]
+    x = scipy_sparse.csr_matrix((np.ones(n, np.float32), trained_rows, np.arange(n + 1)), shape=(n, 20_000))
+    model.train(x, y=np.arange(n) % 4, epochs=1, batch_size=64, verbose=False)
+    return model
 
 
 def same_weights(a, b):
@@ -53,7 +70,6 @@ def rewrite(src, dst, manifest_fn=None, array_fn=None):
 def load_crafted_udt(udt, tmp_path, key, change):
     """Save ``udt``, put its array ``key`` through ``change`` (``crafted``) and load the
     result: a damaged UniversalDeepTransformer file, for the error its load gives."""
-    import sparsebolt as sb
     good, bad = tmp_path / "good.sbm", tmp_path / "bad.sbm"
     udt.save(good)
     crafted(good, bad, key, change)

@@ -479,3 +479,23 @@ def test_model_checks_its_seed_optimizer_and_build(kw, message):
     assert str(err.value) == message
     model = sb.Model(inp, out, optimizer=sb.SGD(), seed=np.int64(3), build=np.bool_(True))
     assert model.seed == 3 and type(model.seed) is int
+
+
+def test_layer_names_whose_arrays_would_collide_are_refused():
+    inp = sb.Input(dim=20_000)
+    a, b = sb.Embedding(8, name="emb")(inp), sb.Embedding(8, name="emb/rows")(inp)
+    model = sb.Model(inp, sb.FullyConnected(2, activation="softmax", name="out")(sb.Concatenate(name="cat")(a, b)))
+    with pytest.raises(ValueError, match="has the array 'layers/emb/rows/E' of another layer"):
+        model.layer("emb").get_state = lambda: ({}, {"rows/E": np.zeros(1)})  # as a compact table would
+        model.get_state()
+
+
+def test_custom_classes_cannot_be_saved(tmp_path):
+    class MyLoss(sb.CategoricalCrossEntropy):
+        pass
+
+    inp = sb.Input(dim=10)
+    model = sb.Model(inp, sb.FullyConnected(4, activation="softmax")(inp), loss=MyLoss())
+    with pytest.raises(TypeError, match="Cannot save a model whose loss is a MyLoss"):
+        model.save(tmp_path / "m.sbm")
+    assert not (tmp_path / "m.sbm").exists()
