@@ -1,14 +1,10 @@
 """Reservoir tables and the active-set query."""
-import os
-import re
-
 import numba
 import numpy as np
 import pytest
 
 import sparsebolt as sb
 from sparsebolt.lsh import HashTables
-from sparsebolt.lsh.config import LSHConfig, autotune, rebuild_cost, schedule
 
 
 def test_tables_hold_every_neuron_until_the_reservoir_fills():
@@ -144,55 +140,6 @@ def test_query_puts_labels_first_then_buckets_then_padding_without_repeats():
     np.testing.assert_array_equal(out, again)
 
 
-def test_autotune_fits_the_active_size_and_explicit_settings_are_kept():
-    for dim, s in [(670_091, 0.005), (100_000, 0.005), (117_659, 0.01), (2_000, 0.1)]:
-        c = autotune(dim, 128, s)
-        load = dim / 2 ** c.range_pow
-        # the tables can supply the active set from buckets, not from random padding
-        assert c.n_tables * min(load, c.reservoir) >= s * dim
-        assert c.table_bytes() < 1 << 30
-    explicit = LSHConfig(family="srp", k=6, n_tables=10, reservoir=32)
-    assert explicit.range_pow == 6
-
-
-def test_tables_beyond_64_gib_are_refused_before_anything_is_allocated():
-    big = r"k=10, n_tables=24, reservoir=128\) must take at most 68,719,476,736 bytes .* Got 13,297,218,748,416 bytes"
-    with pytest.raises(ValueError, match=big):
-        LSHConfig(family="dwta", k=10, n_tables=24, reservoir=128)
-    assert LSHConfig(family="dwta", k=10, n_tables=1, reservoir=7).table_bytes() == 1 << 35
-    with pytest.raises(ValueError, match="k=30, n_tables=1, reservoir=64"):
-        LSHConfig(family="srp", k=30, n_tables=1, reservoir=64)
-    # the layer's paths to wider tables refuse them and keep the tables they have
-    data = sb.data.SparseDataset(np.array([0, 1, 2], dtype=np.int64), np.array([0, 1], dtype=np.int32), None,
-                                 sb.data.Labels(np.arange(3), np.array([0, 1])), 10, batch_size=2)
-    inp = sb.Input(dim=10)
-    sampling = LSHConfig(family="dwta", k=2, n_tables=24, reservoir=128)
-    out = sb.FullyConnected(dim=50, sparsity=0.1, activation="softmax", sampling=sampling)(inp)
-    model = sb.Model(inp, out)
-    with pytest.raises(ValueError, match="k=10, n_tables=24, reservoir=128"):
-        out.layer.rebuild_tables(k=10)
-    with pytest.raises(ValueError, match="k=10, n_tables=96, reservoir=128"):
-        model.prepare_sparse_inference(data, extra_hashes=8, verbose=False)
-    assert out.layer.sampling == sampling and out.layer.index.config == sampling
-
-
-def test_schedule_from_data_size():
-    assert schedule(1000, 256) == (10, 250)
-    assert schedule(100, 64) == (5, 25)
-    assert schedule(None, 256) == (25, 500)
-    # a rebuild costing 3 batches is spread over at least 30
-    assert schedule(1000, 256, rebuild_cost=3.0) == (30, 250)
-    assert schedule(10, 256, rebuild_cost=3.0) == (30, 30)
-
-
-def test_rebuild_cost_grows_with_width_and_shrinks_with_batch():
-    c = autotune(670_091, 128, 0.005)
-    wide = rebuild_cost(670_091, 128, c, 3350, 256)
-    assert 1 < wide < 6  # a rebuild took 0.5-0.6 s against a 0.18-0.25 s step at this shape
-    assert rebuild_cost(670_091, 128, c, 3350, 1024) < wide
-    assert rebuild_cost(670_091, 128, LSHConfig(family="random", k=0, n_tables=0, reservoir=0), 3350, 256) == 0
-
-
 def test_ranked_query_keeps_the_neurons_most_buckets_hold():
     dim = 300
     keys = np.zeros((dim, 4), dtype=np.int32)
@@ -252,16 +199,6 @@ def test_ranked_query_pads_a_row_the_same_wherever_it_sits_in_its_batch():
         assert sorted(alone[0].tolist()) == sorted(batch[s].tolist())
 
 
-def test_the_table_in_docs_autotune_md_is_what_autotune_chooses():
-    path = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "autotune.md")
-    rows = [line.strip("|\n").split("|") for line in open(path) if re.match(r"\| [\d,]+ \| 0\.", line)]
-    assert len(rows) >= 6
-    for row in rows:
-        dim, sparsity, active, k, range_pow, _, reservoir, n_tables = (c.strip().replace(",", "") for c in row[:8])
-        c = autotune(int(dim), 128, float(sparsity))
-        assert (c.k, c.range_pow, c.reservoir, c.n_tables) == (int(k), int(range_pow), int(reservoir), int(n_tables))
-
-
 def test_training_sets_take_in_batch_negatives_after_the_labels():
     dim = 100
     t = HashTables(2, 2, 8)
@@ -281,62 +218,3 @@ def test_training_sets_take_in_batch_negatives_after_the_labels():
     for row in (*out, *one):
         assert len(set(row.tolist())) == 6
     assert not t._marks.any()
-
-
-def test_neurons_added_to_built_tables_sit_where_a_build_puts_them_and_pins_stay():
-    from sparsebolt.lsh.index import NeuronIndex
-    rng = np.random.default_rng(0)
-    weights = rng.standard_normal((600, 16)).astype(np.float32)
-    config = LSHConfig(family="dwta", k=2, n_tables=6, reservoir=8)   # buckets overflow: the reservoir rule
-    whole = NeuronIndex(600, 16, config, 30, seed=3)
-    whole.rebuild(weights)
-    grown = NeuronIndex(550, 16, config, 27, seed=3)
-    grown.rebuild(weights[:550])
-    grown.add_neurons(weights[550:], 30)
-    assert grown.dim == 600 and grown.n_active == 30 and sorted(grown.perm.tolist()) == list(range(600))
-    np.testing.assert_array_equal(grown.tables.buckets, whole.tables.buckets)
-    np.testing.assert_array_equal(grown.tables.counts, whole.tables.counts)
-    # pinned labels keep their slots; a new neuron takes none of them
-    pinned = NeuronIndex(550, 16, config, 27, seed=3)
-    pinned.rebuild(weights[:550])
-    keys = pinned.hash_fn.hash_dense(weights[550:])    # pin neuron 7 where the new ones go
-    pinned.tables.insert_labels(keys, np.arange(51, dtype=np.int64), np.full(50, 7, dtype=np.int32), every=True)
-    before = pinned.tables.pinned.copy()
-    pinned.add_neurons(weights[550:], 30)
-    np.testing.assert_array_equal(pinned.tables.pinned, before)
-    t, b = np.nonzero(before)
-    assert all(7 in pinned.tables.buckets[i, j, :before[i, j]] for i, j in zip(t, b))
-    assert all(550 + n in _held(pinned.tables, t, keys[n, t]) or pinned.tables.counts[t, keys[n, t]] > 8
-               for n in range(50) for t in range(6))
-
-
-def test_neurons_scored_always_lead_every_sparse_inference_set_until_training():
-    from sparsebolt.data.value import Value
-    from sparsebolt.lsh.index import NeuronIndex
-    rng = np.random.default_rng(1)
-    weights = rng.standard_normal((500, 16)).astype(np.float32)
-    index = NeuronIndex(500, 16, LSHConfig(family="dwta", k=2, n_tables=6, reservoir=8), 20, seed=3)
-    index.rebuild(weights)
-    x = Value.dense(rng.standard_normal((7, 16)).astype(np.float32))
-    plain = index.active(x, 20, ranked=True)
-    index.score_always([499, 3])
-    index.score_always([3])  # once
-    assert index.always.tolist() == [3, 499]
-    ranked = index.active(x, 20, ranked=True)
-    # beside the width the tables fill, not in it (enough of them left the tables no room)
-    assert ranked.shape == (7, 22) and all(set(row[:2]) == {3, 499} for row in ranked.tolist())
-    assert all(set(p) <= set(r) for p, r in zip(plain.tolist(), ranked.tolist()))
-    np.testing.assert_array_equal(index.active(x, 20), index.active(x, 20))  # training sets: unchanged
-    assert not np.array_equal(plain, ranked)
-    meta, arrays = index.get_state()
-    back = NeuronIndex.from_state(meta, arrays)
-    np.testing.assert_array_equal(back.always, index.always)
-    with pytest.raises(ValueError, match="'always' of NeuronIndex must hold distinct"):
-        NeuronIndex.from_state(meta, {**arrays, "always": np.array([3, 3], dtype=np.int32)})
-    with pytest.raises(ValueError, match=r"The 'ids' parameter of NeuronIndex.score_always must be neuron ids in "
-                                         r"\[0, 500\). Got \[500\] instead."):
-        index.score_always([500])
-    index.score_always([3], on=False)
-    assert index.always.tolist() == [499]
-    index.unfreeze()
-    assert index.always.size == 0
