@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 import sparsebolt as sb
-from sparsebolt.io import Archive, ModelFileError
+from sparsebolt.io import Archive, ModelFileError, restore_model_file, save_model_file
 
+from ..synthetic import small_model
 from .helpers import W, _table_model, crafted, rewrite, same_weights, trained
 
 
@@ -294,3 +295,9 @@ def test_a_state_entry_that_is_no_table_is_the_files_error(tmp_path, where):
     with pytest.raises(ModelFileError, match=r"holds a model state that does not fit its config \('.*' object has "
                                              r"no attribute 'get'\)"):
         sb.Model.load(bad, verify=False)
+
+
+def test_checkpoint_refuses_a_model_of_another_shape(tmp_path):
+    save_model_file(small_model(), tmp_path / "c.sbm")
+    with pytest.raises(ValueError, match="different model"):
+        restore_model_file(small_model(hidden=16), tmp_path / "c.sbm")

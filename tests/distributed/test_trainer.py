@@ -1,6 +1,6 @@
 """Data-parallel training on Ray with 2 workers on this machine: identical replicas, the
 same accuracy as one worker, and a worker killed mid-epoch. One Ray instance serves the
-module; the pure-NumPy parts (combining, checkpoints, shards) are tested without it."""
+module; the pure-NumPy parts are in test_gradients.py, test_replica.py and test_data.py."""
 import csv
 import os
 import signal
@@ -10,23 +10,15 @@ import numpy as np
 import pytest
 
 import sparsebolt as sb
-from sparsebolt.distributed.data import (SvmFiles, batch_samples, epoch_batches, steps_per_epoch,
-                                         worker_batch_sizes)
-from sparsebolt.distributed.gradients import combine, join, split
-from sparsebolt.distributed.replica import load_replica_state, replica_message
+from sparsebolt.distributed.data import epoch_batches
+from sparsebolt.distributed.gradients import combine
 from sparsebolt.distributed.trainer import start_local_ray
-from sparsebolt.io import restore_model_file, save_model_file
 from sparsebolt.io._describe import describe_file
 from sparsebolt.train.checkpoints import list_checkpoints
 
 from ..conftest import shared_data
-from ..synthetic import clustered, planted, small_model
-
-N_SAMPLES, BATCH = 2048, 64
-
-
-def _data(batch_size=BATCH, shuffle=False):
-    return clustered(n=N_SAMPLES, batch_size=batch_size, shuffle=shuffle)
+from ..synthetic import planted, small_model
+from .helpers import BATCH, N_SAMPLES, _assert_same, _data, _row_numbered, _weights
 
 
 def _subset(data, rows):
@@ -41,15 +33,6 @@ def _shards(rank, num_workers):
     return _subset(data, np.arange(rank, data.n_samples, num_workers))
 
 
-def _weights(model):
-    return [p.value.copy() for p in model.parameters()]
-
-
-def _assert_same(a, b):
-    for x, y in zip(a, b):
-        np.testing.assert_array_equal(x, y)
-
-
 @pytest.fixture(scope="module")
 def ray_cluster():
     ray = pytest.importorskip("ray")
@@ -59,115 +42,6 @@ def ray_cluster():
 
 
 # --- without Ray ----------------------------------------------------------------------
-
-
-def test_combine_sums_duplicate_rows_in_order_and_averages():
-    a = {"W": (np.array([3, 1], np.int32), np.array([[1.0, 2.0], [3.0, 4.0]], np.float32))}
-    b = {"W": (np.array([1, 7], np.int32), np.array([[10.0, 20.0], [5.0, 6.0]], np.float32)),
-         "b": (np.array([0], np.int32), np.array([2.0], np.float32))}
-    out = combine([a, b], 2)
-    rows, vals = out["W"]
-    assert rows.tolist() == [1, 3, 7]
-    np.testing.assert_array_equal(vals, [[6.5, 12.0], [0.5, 1.0], [2.5, 3.0]])
-    assert out["b"][0].tolist() == [0] and out["b"][1].tolist() == [1.0]
-    assert combine([a], 1) is a
-
-
-def test_split_by_row_range_and_join_round_trip():
-    g = {"W": (np.array([9, 0, 5, 3], np.int32), np.arange(8, dtype=np.float32).reshape(4, 2)),
-         "b": (np.array([1], np.int32), np.array([4.0], np.float32))}
-    pieces = split(g, {"W": 10, "b": 10}, 3)  # ranges [0, 3), [3, 6), [6, 10)
-    assert [p["W"][0].tolist() for p in pieces] == [[0], [5, 3], [9]]
-    assert [p["b"][0].tolist() for p in pieces] == [[1], [], []]
-    back = join(pieces)  # ranges in order, each range's rows as they came
-    assert back["W"][0].tolist() == [0, 5, 3, 9]
-    np.testing.assert_array_equal(back["W"][1], [[2, 3], [4, 5], [6, 7], [0, 1]])
-
-
-def test_combined_gradient_matches_the_dense_sum():
-    rng = np.random.default_rng(0)
-    parts, dense = [], np.zeros((50, 4), np.float32)
-    for _ in range(3):
-        rows = rng.choice(50, 20, replace=False).astype(np.int32)
-        vals = rng.standard_normal((20, 4)).astype(np.float32)
-        dense[rows] += vals
-        parts.append({"W": (rows, vals)})
-    rows, vals = combine(parts, 3)["W"]
-    got = np.zeros_like(dense)
-    got[rows] = vals
-    np.testing.assert_allclose(got, dense / 3, rtol=1e-6)
-
-
-def test_checkpoint_round_trip_resumes_bit_for_bit(tmp_path, one_thread):
-    data = _data(shuffle=False)
-    batches = list(data)
-    a = small_model()
-    for b in batches[:10]:
-        a.train_step(b, 1e-2)
-    path = tmp_path / "ckpt.sbm"
-    save_model_file(a, path, extra={"training": {"epoch": 3}})
-    assert sb.Model.load(path).steps == 10  # an ordinary model file
-    b_model = small_model()  # other layer names (counted per process): they take the saved ones
-    assert restore_model_file(b_model, path)["training"] == {"epoch": 3}
-    c_model = small_model(seed=7)  # other weights and hash seeds: all are replaced
-    c_model.rename_layers(a.layer_names())  # as a worker does
-    load_replica_state(c_model, a.get_state())  # as between processes
-    for b in batches[10:20]:
-        a.train_step(b, 1e-2)
-        b_model.train_step(b, 1e-2)
-        c_model.train_step(b, 1e-2)
-    _assert_same(_weights(a), _weights(b_model))
-    _assert_same(_weights(a), _weights(c_model))
-    assert os.listdir(tmp_path) == ["ckpt.sbm"]  # no temporary file left
-
-
-def test_checkpoint_refuses_a_model_of_another_shape(tmp_path):
-    save_model_file(small_model(), tmp_path / "c.sbm")
-    with pytest.raises(ValueError, match="different model"):
-        restore_model_file(small_model(hidden=16), tmp_path / "c.sbm")
-
-
-@pytest.mark.parametrize("header", [True, False])
-def test_svm_byte_range_shards_hold_every_row_once(tmp_path, header):
-    rng = np.random.default_rng(1)
-    lines = []
-    for i in range(257):
-        feats = " ".join(f"{j}:{rng.random():.3f}" for j in sorted(rng.choice(40, rng.integers(1, 12), replace=False)))
-        lines.append(f"{i % 9} {feats}")
-    path = tmp_path / "train.svm"
-    path.write_text((f"257 40 9\n" if header else "") + "\n".join(lines) + "\n")
-    whole = sb.data.load_svm(path, batch_size=1000, n_features=40, n_labels=9)
-    ref = next(iter(whole))
-    for n in (1, 2, 3, 7):
-        shards = [SvmFiles(path).load(r, n, 40, 9) for r in range(n)]
-        assert sum(s.n_samples for s in shards) == 257
-        labels = np.concatenate([s.labels.ids for s in shards])
-        ids = np.concatenate([s.features.ids for s in shards])
-        np.testing.assert_array_equal(labels, ref.labels.ids)
-        np.testing.assert_array_equal(ids, ref.inputs[0].ids)
-
-
-def test_epoch_plan_is_the_same_after_a_restart_and_differs_by_epoch():
-    a = epoch_batches(100, 16, epoch=2, rank=1, seed=0, shuffle=True)
-    assert [len(b) for b in a] == [16] * 6 + [4]
-    assert sorted(np.concatenate(a).tolist()) == list(range(100))
-    for x, y in zip(a, epoch_batches(100, 16, epoch=2, rank=1, seed=0, shuffle=True)):
-        np.testing.assert_array_equal(x, y)
-    assert not np.array_equal(a[0], epoch_batches(100, 16, epoch=3, rank=1, seed=0, shuffle=True)[0])
-
-
-def test_a_model_with_custom_classes_is_refused_before_any_worker_starts():
-    class MyLayer(sb.FullyConnected):
-        pass
-
-    inp = sb.Input(dim=10)
-    model = sb.Model(inp, MyLayer(4, activation="softmax", name="mine")(inp))
-    message = (r"Cannot train layer 'mine' of class MyLayer: distributed replicas and checkpoints are model "
-               r"files, which hold the built-in layers only")
-    with pytest.raises(TypeError, match=message):
-        replica_message(model)
-    with pytest.raises(TypeError, match=message):   # a builder too, before Ray is asked for anything
-        sb.distributed.train(lambda: model, "no-such-file.svm")
 
 
 def test_without_ray_the_error_says_what_to_install(monkeypatch):
@@ -414,57 +288,6 @@ def test_two_workers_reach_the_one_worker_precision_on_wordnet(ray_cluster, tmp_
 
 
 # --- every sample once an epoch ----------------------------------------------------------
-
-
-def _row_numbered(tmp_path, n=301, n_files=2):
-    """SVM files whose row i has label i, the longest rows first (as in WordNet search's
-    synsets), with an empty line and a header in the first file: [paths], n_features."""
-    rng = np.random.default_rng(3)
-    lines = []
-    for i in range(n):
-        width = 400 if i < n // 10 else 2
-        feats = " ".join(f"{j}:1" for j in sorted(rng.choice(1000, width, replace=False)))
-        lines.append(f"{i} {feats}")
-    cut = n // 3
-    paths = [tmp_path / "a.svm", tmp_path / "b.svm"][:n_files]
-    paths[0].write_text(f"{cut} 1000 {n}\n" + "\n".join(lines[:cut]) + "\n\n")
-    paths[1].write_text("\n".join(lines[cut:]))  # no newline at the end
-    return paths, 1000
-
-
-@pytest.mark.parametrize("workers", [2, 3, 5, 7])
-def test_svm_shards_of_skewed_rows_hold_every_sample_once_and_balance(tmp_path, workers):
-    paths, dim = _row_numbered(tmp_path)
-    shards = [SvmFiles(paths).load(r, workers, dim, 301) for r in range(workers)]
-    sizes = [s.n_samples for s in shards]
-    assert max(sizes) - min(sizes) <= 1
-    np.testing.assert_array_equal(np.concatenate([s.labels.ids for s in shards]), np.arange(301))
-    # the epoch plan of a global batch of 40 trains each shard's every row once
-    batch_sizes = worker_batch_sizes(40, workers)
-    steps = steps_per_epoch(sizes, batch_sizes)
-    seen = []
-    for r, (shard, b) in enumerate(zip(shards, batch_sizes)):
-        plan = epoch_batches(shard.n_samples, b, epoch=1, rank=r, seed=0, shuffle=True)
-        assert len(plan) <= steps
-        seen.extend(shard.labels.ids[np.concatenate(plan)].tolist())
-        assert sum(batch_samples(shard.n_samples, b, x, 1) for x in range(steps)) == shard.n_samples
-    assert sorted(seen) == list(range(301))
-
-
-def test_more_workers_than_samples_is_refused_by_name(tmp_path):
-    path = tmp_path / "three.svm"
-    path.write_text("0 1:1\n1 2:1\n2 3:1\n")
-    with pytest.raises(ValueError, match="hold 3 samples, fewer than the 5 workers"):
-        SvmFiles(path).load(0, 5, 10, 3)
-    with pytest.raises(ValueError, match="at least num_workers=4. Got 3"):
-        sb.distributed.train(small_model(), path, num_workers=4, batch_size=3)
-
-
-def test_out_of_range_ids_in_a_shard_name_the_file_and_line(tmp_path):
-    path = tmp_path / "bad.svm"
-    path.write_text("0 1:1\n\n1 2:1\n2 30:1\n3 3:1\n")
-    with pytest.raises(sb.data.DataFormatError, match=r"bad.svm, line 4: feature id 30 is out of range"):
-        SvmFiles(path).load(1, 2, 10, 4)
 
 
 def test_ray_epochs_train_every_sample_of_skewed_files(ray_cluster, tmp_path):
