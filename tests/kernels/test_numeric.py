@@ -28,7 +28,7 @@ def _interpolated(T, entry, row, slot):
     return out
 
 
-@pytest.mark.parametrize("table", [numeric.numeric_table, numeric.numeric_table_serial])
+@pytest.mark.parametrize("table", [numeric.numeric_table, numeric.numeric_table_serial], ids=["parallel", "serial"])
 def test_the_table_holds_the_function_at_the_needed_points_only(table):
     rng = np.random.default_rng(0)
     n, k, d, levels = 2, 3, 4, 16
