@@ -15,8 +15,6 @@ from .random import mix
 _NEG_INF = np.float32(-np.inf)
 _ZERO = np.float32(0.0)
 _MAX_DENSIFY_TRIES = 64
-# below +inf, which marks a hash without a runner-up (or one already probed)
-_LARGEST_LEAD = np.finfo(np.float64).max
 
 
 def _dwta_dense(x, bins, n_tables, k_per_table, log2_binsize, keys):
@@ -78,22 +76,6 @@ def _dwta_sparse(offsets, ids, vals, inv_offsets, inv_hash, inv_slot, n_tables, 
                     a = 0
                 key = (key << log2_binsize) | a
             keys[s, t] = key
-
-
-@njit(inline="always")
-def _lead(best, second):
-    """float64 lead of a bin's winner over its runner-up: float32's difference of two large
-    values overflows (an infinite lead reads as none), two tied +inf values give NaN."""
-    d = np.float64(best) - np.float64(second)
-    if d != d:
-        return 0.0
-    return min(d, _LARGEST_LEAD)
-
-
-@njit(inline="always")
-def _midpoint(best, second):
-    """float64 midpoint of two float32 values: float32's halves round subnormals outside them."""
-    return 0.5 * (np.float64(best) + np.float64(second))
 
 
 @njit(inline="always")
@@ -166,8 +148,8 @@ def _dwta_dense_probes(x, bins, n_tables, k_per_table, log2_binsize, keys):
     for s in prange(x.shape[0]):
         win = np.empty(k_per_table, dtype=np.int32)
         runner = np.empty(k_per_table, dtype=np.int32)
-        mid = np.empty(k_per_table, dtype=np.float64)
-        gap = np.empty(k_per_table, dtype=np.float64)
+        mid = np.empty(k_per_table, dtype=np.float32)
+        gap = np.empty(k_per_table, dtype=np.float32)
         for t in range(n_tables):
             key = 0
             for k in range(k_per_table):
@@ -189,8 +171,9 @@ def _dwta_dense_probes(x, bins, n_tables, k_per_table, log2_binsize, keys):
                         arg2 = i
                 win[k] = bins[h, arg]
                 runner[k] = bins[h, arg2] if arg2 >= 0 else -1
-                mid[k] = _midpoint(best, second)
-                gap[k] = _lead(best, second) if arg2 >= 0 else np.inf
+                # halves first: the sum of two large values would overflow
+                mid[k] = np.float32(0.5) * best + np.float32(0.5) * second
+                gap[k] = best - second if arg2 >= 0 else np.inf
                 key = (key << log2_binsize) | arg
             keys[s, t, 0] = key
             n = 1
@@ -260,7 +243,7 @@ def _dwta_sparse_probes(offsets, ids, vals, inv_offsets, inv_hash, inv_slot, n_t
         win = np.full(n_hashes, -1, dtype=np.int32)
         win2 = np.full(n_hashes, -1, dtype=np.int32)
         src = np.empty(k_per_table, dtype=np.int32)
-        gap = np.empty(k_per_table, dtype=np.float64)
+        gap = np.empty(k_per_table, dtype=np.float32)
         for k in range(offsets[s], offsets[s + 1]):
             c = ids[k]
             v = vals[k]
@@ -289,7 +272,7 @@ def _dwta_sparse_probes(offsets, ids, vals, inv_offsets, inv_hash, inv_slot, n_t
                     attempt += 1
                     g = mix(seed, h, attempt) % n_hashes
                 src[k] = g
-                gap[k] = _lead(best[g], second[g]) if arg2[g] >= 0 else np.inf
+                gap[k] = best[g] - second[g] if arg2[g] >= 0 else np.inf
                 key = (key << log2_binsize) | (arg[g] if arg[g] >= 0 else 0)
             keys[s, t, 0] = key
             n = 1
@@ -298,7 +281,7 @@ def _dwta_sparse_probes(offsets, ids, vals, inv_offsets, inv_hash, inv_slot, n_t
                 if k < 0:
                     break
                 g = src[k]
-                mid = _midpoint(best[g], second[g])
+                mid = np.float32(0.5) * best[g] + np.float32(0.5) * second[g]
                 moved = _moved_key_sparse(src, best, arg, win, second, arg2, win2, inv_offsets, inv_hash,
                                           inv_slot, win[g], win2[g], mid, log2_binsize)
                 n = _add_probe(keys, s, t, n, moved)
