@@ -79,53 +79,19 @@ def _dwta_sparse(offsets, ids, vals, inv_offsets, inv_hash, inv_slot, n_tables, 
 
 
 @njit(inline="always")
-def _nearest(gap):
-    """The hash whose winner leads by the least, its gap then spent; -1 when none has a runner-up."""
-    k = 0
-    for i in range(1, gap.shape[0]):
-        if gap[i] < gap[k]:
-            k = i
-    if not gap[k] < np.inf:
-        return -1
-    gap[k] = np.inf
-    return k
-
-
-@njit(inline="always")
-def _add_probe(keys, s, t, n, key):
-    """keys[s, t, n] = key unless an earlier key of the table is that bucket; the count after."""
-    for p in range(n):
-        if keys[s, t, p] == key:
-            return n
-    keys[s, t, n] = key
-    return n + 1
-
-
-@njit(inline="always")
-def _moved_key_dense(x, s, bins, t, k_per_table, log2_binsize, c, r, m):
-    """Table t's key of row s once x[s, c] and x[s, r] meet at m, r just above c (``rank``
-    orders the three at m: c, any other coordinate, r)."""
-    key = 0
-    for k in range(k_per_table):
-        h = t * k_per_table + k
-        # a coordinate at -inf never wins, as in dwta_dense
-        best = _NEG_INF
-        best_rank = 1
-        arg = 0
-        for i in range(bins.shape[1]):
-            b = bins[h, i]
-            v = x[s, b]
-            rank = 0
-            if b == r:
-                v, rank = m, 1
-            elif b == c:
-                v, rank = m, -1
-            if v > best or (v == best and rank > best_rank):
-                best = v
-                best_rank = rank
-                arg = i
-        key = (key << log2_binsize) | arg
-    return key
+def _probe_keys(key, runner, gap, k_per_table, log2_binsize, keys, s, t):
+    """keys[s, t, 0] = key, then the key with one hash's winner replaced by its runner-up,
+    for the P - 1 hashes whose winner leads by the least (``gap``; overwritten)."""
+    mask = (1 << log2_binsize) - 1
+    keys[s, t, 0] = key
+    for p in range(1, keys.shape[2]):
+        k = 0
+        for i in range(1, k_per_table):
+            if gap[i] < gap[k]:
+                k = i
+        gap[k] = np.inf
+        shift = (k_per_table - 1 - k) * log2_binsize
+        keys[s, t, p] = (key & ~(mask << shift)) | (runner[k] << shift)
 
 
 def _dwta_dense_probes(x, bins, n_tables, k_per_table, log2_binsize, keys):
@@ -133,22 +99,15 @@ def _dwta_dense_probes(x, bins, n_tables, k_per_table, log2_binsize, keys):
 
     x, bins : as in ``dwta_dense``
     keys : int32[n, n_tables, P]  written: [s, t, 0] is ``dwta_dense``'s key; [s, t, p > 0]
-                                  up to P - 1 <= K distinct neighbouring buckets (the rest
-                                  repeat the key). Hash by hash, least first by the lead of its
-                                  winner c over its bin's runner-up r (at another coordinate):
-                                  the key of x with c and r moved to their midpoint, r just
-                                  above, the nearest input whose hash r wins. All hashes of the
-                                  table are taken on it, so r also takes those c won whose bin
-                                  holds r (unless another coordinate of the bin lies above the
-                                  midpoint) and those whose winner lies below it: a probe is a
-                                  bucket some input hashes to. Where the table's bins share no
-                                  coordinate, only the one hash changes, to r's slot
+                                  the key with one hash's winner replaced by the runner-up of
+                                  its bin (the bucket a small change of x falls into), for the
+                                  P - 1 <= K hashes whose winner leads by the least. A bin may
+                                  hold a coordinate twice: the runner-up is at another
+                                  coordinate than the winner (none: the winner, the key again)
     """
     binsize = bins.shape[1]
     for s in prange(x.shape[0]):
-        win = np.empty(k_per_table, dtype=np.int32)
         runner = np.empty(k_per_table, dtype=np.int32)
-        mid = np.empty(k_per_table, dtype=np.float32)
         gap = np.empty(k_per_table, dtype=np.float32)
         for t in range(n_tables):
             key = 0
@@ -162,74 +121,25 @@ def _dwta_dense_probes(x, bins, n_tables, k_per_table, log2_binsize, keys):
                         best = v
                         arg = i
                 second = _NEG_INF
-                arg2 = -1
+                arg2 = arg
                 for i in range(binsize):
                     v = x[s, bins[h, i]]
                     # another slot of the winner's coordinate never wins: its bucket is empty
                     if bins[h, i] != bins[h, arg] and v > second:
                         second = v
                         arg2 = i
-                win[k] = bins[h, arg]
-                runner[k] = bins[h, arg2] if arg2 >= 0 else -1
-                # halves first: the sum of two large values would overflow
-                mid[k] = np.float32(0.5) * best + np.float32(0.5) * second
-                gap[k] = best - second if arg2 >= 0 else np.inf
+                runner[k] = arg2
+                gap[k] = best - second
                 key = (key << log2_binsize) | arg
-            keys[s, t, 0] = key
-            n = 1
-            while n < keys.shape[2]:
-                k = _nearest(gap)
-                if k < 0:
-                    break
-                moved = _moved_key_dense(x, s, bins, t, k_per_table, log2_binsize, win[k], runner[k], mid[k])
-                n = _add_probe(keys, s, t, n, moved)
-            for p in range(n, keys.shape[2]):
-                keys[s, t, p] = key
-
-
-@njit(inline="always")
-def _first_slot(inv_offsets, inv_hash, inv_slot, c, h):
-    """The first slot of coordinate c in hash h's bin, -1 if it is not there."""
-    for p in range(inv_offsets[c], inv_offsets[c + 1]):
-        if inv_hash[p] == h:
-            return inv_slot[p]
-        if inv_hash[p] > h:
-            break
-    return -1
-
-
-@njit(inline="always")
-def _moved_key_sparse(src, best, arg, win, second, arg2, win2, inv_offsets, inv_hash, inv_slot, c, r, m,
-                      log2_binsize):
-    """``_moved_key_dense`` from a row's per-hash winners and runners-up: the table's hashes
-    take their slots from the hashes ``src`` (densified); the rest of a bin lies at or below
-    its runner-up, so the winner, runner-up and r's slot decide."""
-    key = 0
-    for k in range(src.shape[0]):
-        g = src[k]
-        a = arg[g] if arg[g] >= 0 else 0
-        if arg[g] >= 0 and win[g] != r:
-            v = best[g]
-            if win[g] == c:
-                v = m
-                # the runner-up at or above the midpoint beats c just below it
-                if arg2[g] >= 0 and win2[g] != r and second[g] >= m:
-                    a, v = arg2[g], second[g]
-            # r at m, above c and above any other coordinate at m
-            if m >= v:
-                rs = _first_slot(inv_offsets, inv_hash, inv_slot, r, g)
-                if rs >= 0:
-                    a = rs
-        key = (key << log2_binsize) | a
-    return key
+            _probe_keys(key, runner, gap, k_per_table, log2_binsize, keys, s, t)
 
 
 def _dwta_sparse_probes(offsets, ids, vals, inv_offsets, inv_hash, inv_slot, n_tables, k_per_table,
                         log2_binsize, seed, keys):
     """``dwta_sparse`` with the neighbouring buckets of ``dwta_dense_probes``. A hash's
     runner-up is the second largest nonzero of its bin (of the hash it borrows from, when
-    densified) at another coordinate than the winner's; a hash with one nonzero has none. The
-    midpoint vector keeps the row's nonzeros, so each hash borrows from the same hash in it.
+    densified) at another coordinate than the winner's; a hash with one nonzero has none, and
+    its probe repeats the key.
 
     offsets, ids, vals, inv_* , seed : as in ``dwta_sparse``
     keys : int32[n, n_tables, P]  written, as in ``dwta_dense_probes``
@@ -241,8 +151,7 @@ def _dwta_sparse_probes(offsets, ids, vals, inv_offsets, inv_hash, inv_slot, n_t
         arg = np.full(n_hashes, -1, dtype=np.int32)
         arg2 = np.full(n_hashes, -1, dtype=np.int32)
         win = np.full(n_hashes, -1, dtype=np.int32)
-        win2 = np.full(n_hashes, -1, dtype=np.int32)
-        src = np.empty(k_per_table, dtype=np.int32)
+        runner = np.empty(k_per_table, dtype=np.int32)
         gap = np.empty(k_per_table, dtype=np.float32)
         for k in range(offsets[s], offsets[s + 1]):
             c = ids[k]
@@ -254,14 +163,12 @@ def _dwta_sparse_probes(offsets, ids, vals, inv_offsets, inv_hash, inv_slot, n_t
                 if v > best[h]:
                     second[h] = best[h]
                     arg2[h] = arg[h]
-                    win2[h] = win[h]
                     best[h] = v
                     arg[h] = inv_slot[p]
                     win[h] = c
                 elif v > second[h] and c != win[h]:
                     second[h] = v
                     arg2[h] = inv_slot[p]
-                    win2[h] = c
         for t in range(n_tables):
             key = 0
             for k in range(k_per_table):
@@ -271,22 +178,11 @@ def _dwta_sparse_probes(offsets, ids, vals, inv_offsets, inv_hash, inv_slot, n_t
                 while arg[g] < 0 and attempt < _MAX_DENSIFY_TRIES:
                     attempt += 1
                     g = mix(seed, h, attempt) % n_hashes
-                src[k] = g
+                a = arg[g] if arg[g] >= 0 else 0
+                runner[k] = arg2[g] if arg2[g] >= 0 else a
                 gap[k] = best[g] - second[g] if arg2[g] >= 0 else np.inf
-                key = (key << log2_binsize) | (arg[g] if arg[g] >= 0 else 0)
-            keys[s, t, 0] = key
-            n = 1
-            while n < keys.shape[2]:
-                k = _nearest(gap)
-                if k < 0:
-                    break
-                g = src[k]
-                mid = np.float32(0.5) * best[g] + np.float32(0.5) * second[g]
-                moved = _moved_key_sparse(src, best, arg, win, second, arg2, win2, inv_offsets, inv_hash,
-                                          inv_slot, win[g], win2[g], mid, log2_binsize)
-                n = _add_probe(keys, s, t, n, moved)
-            for p in range(n, keys.shape[2]):
-                keys[s, t, p] = key
+                key = (key << log2_binsize) | a
+            _probe_keys(key, runner, gap, k_per_table, log2_binsize, keys, s, t)
 
 
 def _pack_sign_bits(acc, n_tables, k_per_table, keys):

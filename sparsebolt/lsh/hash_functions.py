@@ -246,12 +246,9 @@ class DWTA(HashFunction):
         fn(offsets, ids, vals, *self.inv, self.n_tables, self.k, self.bits_per_hash, self.seed, keys)
 
     def probe_dense(self, x: np.ndarray, n_probes: int, serial: bool = False) -> np.ndarray:
-        """Keys with their nearest neighbouring buckets. For the hashes of a table whose
-        winner leads by the least, a neighbour is the key of the input with that winner and
-        its bin's runner-up moved to their midpoint, the runner-up just above: the
-        runner-up takes over the hash, and any other hash of the table the two decide
-        (only the one hash when the table's bins share no coordinate). A table's
-        neighbours are distinct buckets; where there are fewer, the key repeats.
+        """Keys with their neighbours: in each neighbour the winner of one of the
+        ``n_probes`` hashes of a table that win by the least is replaced by its bin's
+        runner-up.
 
         Parameters
         ----------
