@@ -81,24 +81,21 @@ class InteractionHistory:
         past_offsets, past_codes, new_offsets, new_times, new_codes = kernels.interactions(
             row_user, times, timed, item_offsets, item_codes, hist_offsets, hist_times, hist_codes, n)
         grown = np.flatnonzero(np.diff(new_offsets) > np.asarray(had, dtype=np.int64))
-        if grown.size > 1:
+        if grown.size:
             # a user new to the history joins it (and ``as_lists``) at its first row that records
             firsts = np.full(len(known), row_user.shape[0], dtype=np.int64)
             brings = np.flatnonzero((row_user >= 0) & timed & (np.diff(item_offsets) > 0))
             np.minimum.at(firsts, row_user[brings], brings)
-            grown = grown[np.argsort(firsts[grown], kind="stable")]
-        for k in grown:
-            u = known[k]
-            self._times[u] = new_times[new_offsets[k]:new_offsets[k + 1]].copy()
-            self._codes[u] = new_codes[new_offsets[k]:new_offsets[k + 1]].copy()
+            for k in grown[np.argsort(firsts[grown], kind="stable")]:
+                u = known[k]
+                self._times[u] = new_times[new_offsets[k]:new_offsets[k + 1]].copy()
+                self._codes[u] = new_codes[new_offsets[k]:new_offsets[k + 1]].copy()
         return past_offsets, past_codes
 
     def _codes_of(self, keys, ids, recorded):
         """int32[m]: the codes of items ``keys[ids]``, new items of the ``recorded`` entries
         coded in the order they first come (``vocab``'s); -1 for an unrecorded new one."""
         codes = np.array([self._code_of.get(k, -1) for k in keys], dtype=np.int64)
-        if codes.min(initial=0) >= 0:  # no new item (a served event's, mostly)
-            return codes[ids].astype(np.int32)
         first = np.unique(ids[recorded], return_index=True)
         for k in first[0][np.argsort(first[1], kind="stable")]:
             if codes[k] < 0:
