@@ -55,7 +55,7 @@ def _distinct(values):
     return list(codes), np.array(index, dtype=np.int64)
 
 
-def distinct_values(values):
+def _distinct_values(values):
     """``_distinct`` where its places stand for the values: each row its own where the values
     are of several types (1, 1.0 and True are one dict key but not one category) or one is
     unhashable."""
@@ -68,10 +68,10 @@ def distinct_values(values):
     return distinct, index
 
 
-def user_keys(values):
+def _user_keys(values):
     """(the distinct users of a column as the keys of their histories, None for none;
     int64[n] each row's place among them)."""
-    distinct, place = distinct_values(values)
+    distinct, place = _distinct_values(values)
     return [None if v is None else category(v) for v in distinct], place
 
 
@@ -1000,12 +1000,9 @@ def parse_times(column, ctype, values, chunk):
     """Seconds since 1970 (int64[n]) and the missing mask (bool[n]) of a date column."""
     n = len(values)
     secs = np.zeros(n, dtype=np.int64)
-    if isinstance(values, CodedColumn):  # a file's column: each distinct field looked at once
-        missing = np.array([v is None or is_missing_marker(v) for v in values.distinct], dtype=bool)[values.codes]
-    else:
-        missing = np.array([v is None or is_missing_marker(v) for v in values], dtype=bool)
+    missing = np.array([v is None or is_missing_marker(v) for v in values], dtype=bool)
     fmt = ctype.format
-    present = np.flatnonzero(~missing).tolist()
+    present = [i for i in range(n) if not missing[i]]
 
     def bad(i, why=""):
         return chunk.error(i, f"column {column!r}: cannot read {values[i]!r} as a date in format {fmt!r}{why}")
@@ -1040,7 +1037,7 @@ def parse_times(column, ctype, values, chunk):
                                                     "YYYY-MM-DD (give format='%Y%m%d' or 'unix' for others)")
         secs[present] = parsed.astype(np.int64)
     elif fmt == "unix":
-        whole = _unix_seconds([values[i] for i in present] if len(present) < n else values, chunk)
+        whole = _unix_seconds([values[i] for i in present], chunk)
         if whole is not None:
             secs[present] = whole
             return secs, missing
@@ -1808,7 +1805,7 @@ class Featurizer:
     def _item_lists(self, column, values):
         """(keys, offsets int64[n + 1], ids int64[m]): each row's items of ``column``
         (``_item_values``) as places in ``keys``, each distinct value split once."""
-        distinct, place = distinct_values(values)
+        distinct, place = _distinct_values(values)
         per_value = [self._item_values(column, v) for v in distinct]
         sizes = np.array([len(items) for items in per_value], dtype=np.int64)
         counts = sizes[place]
@@ -1826,7 +1823,7 @@ class Featurizer:
             raise chunk.error(i, f"temporal tracking needs a time in column {self.time_column!r}; it is missing "
                                  f"({chunk.columns[self.time_column][i]!r})")
         for user_col, items in self.temporal_tracking.items():
-            users, place = user_keys(chunk.columns[user_col])
+            users, place = _user_keys(chunk.columns[user_col])
             for item_col in items:
                 history = self.histories[(user_col, item_col)]
                 item_values = chunk.columns.get(item_col)
@@ -1858,7 +1855,7 @@ class Featurizer:
 
         users : the rows' user values   secs : int64[n]   missing : bool[n]"""
         history = self.histories[(self.target_tracker(), self.target)]
-        offsets, codes = history.rows(*user_keys(users), secs, ~np.asarray(missing, dtype=bool), _ALL)
+        offsets, codes = history.rows(*_user_keys(users), secs, ~np.asarray(missing, dtype=bool), _ALL)
         counts = np.diff(offsets)
         used, place = _distinct_codes(codes, len(history.vocab))
         index = self.labels.index

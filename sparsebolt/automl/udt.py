@@ -42,7 +42,7 @@ from ..train.metrics import WIDE_OUTPUT, Accuracy, NegativeLogLoss, NegativeMAE,
 from ..train.schedules import Replay, WarmupDecay, WarmupPlateau
 from . import types as T
 from ._persist import featurizer_state, set_featurizer_state
-from .featurize import Featurizer, LabelMap, category, distinct_values, parse_times, user_keys, warn_unknown_labels
+from .featurize import Featurizer, LabelMap, category, parse_times, warn_unknown_labels
 from .neighbors import HISTORY_WEIGHTS, ItemNeighbors, blended_probability, user_sets
 
 if TYPE_CHECKING:
@@ -1510,13 +1510,10 @@ class UniversalDeepTransformer:
             secs.append(t)
             missing.append(m)
         secs, missing = np.concatenate(secs), np.concatenate(missing)
-        keys, place = user_keys(users)
-        kept = np.concatenate([held[1], np.arange(held[0].size + held[1].size, len(users), dtype=np.int64)])
-        kept = kept[np.array([k is not None for k in keys], dtype=bool)[place[kept]]]
-        # the kept rows' users numbered in the order of their keys, each distinct user looked at once
-        used, user_codes = np.unique(place[kept], return_inverse=True)
-        ranks = np.unique(np.array([keys[p] for p in used], dtype=object), return_inverse=True)[1]
-        chosen = self._item_neighbors(ranks[user_codes], *self._item_classes(np.array(items, dtype=object)[kept]))
+        kept = [i for i in itertools.chain(held[1], range(held[0].size + held[1].size, len(users)))
+                if users[i] is not None]
+        user_codes = np.unique(np.array([category(users[i]) for i in kept], dtype=object), return_inverse=True)[1]
+        chosen = self._item_neighbors(user_codes, [items[i] for i in kept])
         # rows spread over the held-out ones, as many as the scoring budget allows
         n_used = min(val.n_samples, max(1, NEIGHBOR_SCORE_BUDGET // (layer.dim * len(HISTORY_WEIGHTS))))
         used = np.unique(np.linspace(0, val.n_samples - 1, n_used).round().astype(np.int64))
@@ -1551,14 +1548,14 @@ class UniversalDeepTransformer:
         """ItemNeighbors (weight 0, past items in) of every interaction the target's history
         holds, over the output's classes."""
         history = self.featurizer.histories[(self.featurizer.target_tracker(), self.target)]
-        users, lengths, _, codes = history.arrays()
-        counts, classes = self._value_classes(history.vocab, codes)  # each item worked out once, not each entry
-        return self._item_neighbors(np.repeat(np.arange(len(users)), lengths), counts, classes)
+        users, lengths, _, items = history.as_lists()
+        return self._item_neighbors(np.repeat(np.arange(len(users)), lengths), items)
 
-    def _item_neighbors(self, user_codes, counts, classes):
+    def _item_neighbors(self, user_codes, values):
         """ItemNeighbors (weight 0, past items in) over the output's classes of rows of a user
-        (``user_codes``: int[n]) and the class ids of each row's items (``_item_classes``)."""
+        (``user_codes``: int[n]) and a target value each (``values``, its items)."""
         dim = self.model.output.layer.dim
+        counts, classes = self._item_classes(values)
         return ItemNeighbors.fit(*user_sets(np.repeat(user_codes, counts), classes, dim), dim)
 
     def refresh_neighbors(self) -> None:
@@ -1585,10 +1582,8 @@ class UniversalDeepTransformer:
         """(counts int64[n], classes int64[counts.sum()]): the class ids of the items of each
         target value (one item, or several with a delimiter; -1 for an item that is no class),
         each distinct value worked out once."""
-        return self._value_classes(*distinct_values(["" if v is None else str(v) for v in values]))
-
-    def _value_classes(self, distinct, place):
-        """``_item_classes`` of the values ``distinct[place]`` (``place``: int[n])."""
+        distinct, place = np.unique(np.array(["" if v is None else str(v) for v in values], dtype=object),
+                                    return_inverse=True)
         index = self.featurizer.labels.index
         per_value = [[index.get(item, -1) for item in self.featurizer._item_values(self.target, v)] for v in distinct]
         sizes = np.array([len(c) for c in per_value], dtype=np.int64)

@@ -390,29 +390,6 @@ def test_pandas_missing_markers_are_missing_numbers_and_dates(tmp_path):
     assert missing.tolist() == [False, True, True, True]
 
 
-def test_a_date_column_of_coded_fields_reads_as_its_values_one_by_one():
-    # a column of the compiled reader (CodedColumn) is looked at once a distinct field: the
-    # same times and missing rows as its values one by one, a bad value named at its own row
-    values = ["100", None, "NA", "100", " nan ", "7", None, "7", "null", "100"]
-    (chunk,) = csv_reader.read_chunks([{"d": v} for v in values], ["d"], 100)
-    dates = [v if v is None or not v.isdigit() else f"2024-01-0{len(v)}" for v in values]
-    for fmt, spelled in (("unix", values), ("iso", dates)):
-        coded = csv_reader.CodedColumn(*_distinct(spelled))
-        assert len(coded.distinct) < len(coded)
-        got, want = (parse_times("d", sb.types.date(format=fmt), v, chunk) for v in (coded, list(spelled)))
-        assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist()
-        assert got[1].tolist() == [v is None or v.strip() in ("NA", "nan", "null") for v in values]
-        assert len(set(got[0][~got[1]].tolist())) == 2
-    whole = csv_reader.CodedColumn(*_distinct(["5", "6", "5"]))
-    assert parse_times("d", sb.types.date(format="unix"), whole, chunk)[0].tolist() == [5, 6, 5]
-    bad, errors = ["5", None, "x", "5"], []
-    for column in (csv_reader.CodedColumn(*_distinct(bad)), bad):
-        with pytest.raises(DataFormatError) as error:
-            parse_times("d", sb.types.date(format="unix"), column, chunk)
-        errors.append(str(error.value))
-    assert errors[0] == errors[1] and "row 2: column 'd': cannot read 'x'" in errors[0]
-
-
 def test_numbers_read_as_python_reads_them():
     feat = make({"x": sb.types.numerical(range=(0, 2000), bins=4000)})
     spelled = [" 2 ", "2.0", "1_000", "1e3", 1000, 2.0, None]

@@ -6,8 +6,6 @@ import pytest
 
 import sparsebolt as sb
 import sparsebolt.automl.udt as udt_module
-from sparsebolt.automl.featurize import category
-from sparsebolt.automl.neighbors import ItemNeighbors, user_sets
 from sparsebolt.io import ModelFileError
 
 from ..io.helpers import load_crafted_udt
@@ -199,54 +197,3 @@ def test_refresh_neighbors_takes_interactions_recorded_since_training(tmp_path):
     udt.neighbors = None
     with pytest.raises(ValueError, match="refresh_neighbors needs item neighbors"):
         udt.refresh_neighbors()
-
-
-def _by_hand(udt, users, items):
-    """ItemNeighbors of rows of a user (int each) and a target value each, worked out row by
-    row: each value's items looked up as classes."""
-    rows, classes = [], []
-    for user, value in zip(users, items):
-        for item in udt.featurizer._item_values(udt.target, value):
-            rows.append(user)
-            classes.append(udt.featurizer.labels.index.get(item, -1))
-    dim = udt.model.output.layer.dim
-    return ItemNeighbors.fit(*user_sets(np.array(rows, dtype=np.int64), np.array(classes, dtype=np.int64), dim), dim)
-
-
-def test_the_neighbors_are_those_of_the_rows_worked_out_one_by_one(monkeypatch):
-    # users without a value, users whose number and string are one user, rows of two items:
-    # the neighbors the held-out rows choose with (of the kept rows, users numbered in the
-    # order of their strings) and those the model keeps (of every interaction its history
-    # holds, users in the order recorded) as worked out row by row
-    train, _, _ = _histories(4, n_users=150, length=12)
-    for k, r in enumerate(train):
-        u = int(r["user"][1:])
-        r["user"] = None if k % 23 == 0 else u if u % 3 == 0 and k % 2 else str(u) if u % 3 == 0 else r["user"]
-        r["item"] = f"{r['item']}|{train[k - 1]['item'].split('|')[0]}" if k % 5 == 0 else r["item"]
-    types = dict(TYPES, item=sb.types.categorical(delimiter="|"))
-    udt = sb.UniversalDeepTransformer(types, target="item", temporal_tracking={"user": ["item"]})
-    seen = {}
-    model = udt_module.UniversalDeepTransformer
-    choose, fit = model._choose_neighbors, model._item_neighbors
-
-    def choosing(self, data, held, val, metric):
-        seen["held"] = held
-        return choose(self, data, held, val, metric)
-
-    def fitting(self, *args):
-        seen.setdefault("fits", []).append(fit(self, *args))
-        return seen["fits"][-1]
-
-    monkeypatch.setattr(model, "_choose_neighbors", choosing)
-    monkeypatch.setattr(model, "_item_neighbors", fitting)
-    udt.train(train, verbose=False)
-    held_out = set(seen["held"][0].tolist())
-    kept = [r for k, r in enumerate(train) if k not in held_out and r["user"] is not None]
-    users = np.unique(np.array([category(r["user"]) for r in kept], dtype=object), return_inverse=True)[1]
-    names, lengths, _, items = udt.featurizer.histories[("user", "item")].as_lists()
-    wanted = [_by_hand(udt, users, [r["item"] for r in kept]),
-              _by_hand(udt, np.repeat(np.arange(len(names)), lengths), items)]
-    assert len(seen["fits"]) == 2 and udt.neighbors is not None
-    for got, want in zip(seen["fits"], wanted):
-        for name in ("offsets", "ids", "vals"):
-            np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
