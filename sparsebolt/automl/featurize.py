@@ -55,26 +55,6 @@ def _distinct(values):
     return list(codes), np.array(index, dtype=np.int64)
 
 
-def _distinct_values(values):
-    """``_distinct`` where its places stand for the values: each row its own where the values
-    are of several types (1, 1.0 and True are one dict key but not one category) or one is
-    unhashable."""
-    try:
-        distinct, index = _distinct(values)
-    except TypeError:
-        distinct = None
-    if distinct is None or len({type(v) for v in distinct if v is not None}) > 1:
-        return list(values), np.arange(len(values), dtype=np.int64)
-    return distinct, index
-
-
-def _user_keys(values):
-    """(the distinct users of a column as the keys of their histories, None for none;
-    int64[n] each row's place among them)."""
-    distinct, place = _distinct_values(values)
-    return [None if v is None else category(v) for v in distinct], place
-
-
 def _distinct_codes(codes, n):
     """np.unique(codes, return_inverse=True) of codes below ``n`` (a vocabulary's places),
     by flags instead of a sort: (used int64[u] ascending, place int64[len(codes)]). Sorting
@@ -1802,19 +1782,6 @@ class Featurizer:
         d = t.delimiter if t.kind == "categorical" else None
         return [category(p) for p in str(v).split(d) if p] if d else [category(v)]
 
-    def _item_lists(self, column, values):
-        """(keys, offsets int64[n + 1], ids int64[m]): each row's items of ``column``
-        (``_item_values``) as places in ``keys``, each distinct value split once."""
-        distinct, place = _distinct_values(values)
-        per_value = [self._item_values(column, v) for v in distinct]
-        sizes = np.array([len(items) for items in per_value], dtype=np.int64)
-        counts = sizes[place]
-        offsets = np.zeros(len(values) + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        starts = np.cumsum(sizes) - sizes  # each distinct value's first item in ``keys``
-        ids = np.repeat(starts[place] - offsets[:-1], counts) + np.arange(offsets[-1])
-        return [item for items in per_value for item in items], offsets, ids
-
     def _temporal(self, chunk, times, record, out):
         secs, missing = times[self.time_column]
         n = len(chunk)
@@ -1823,26 +1790,36 @@ class Featurizer:
             raise chunk.error(i, f"temporal tracking needs a time in column {self.time_column!r}; it is missing "
                                  f"({chunk.columns[self.time_column][i]!r})")
         for user_col, items in self.temporal_tracking.items():
-            users, place = _user_keys(chunk.columns[user_col])
+            users = chunk.columns[user_col]
             for item_col in items:
                 history = self.histories[(user_col, item_col)]
                 item_values = chunk.columns.get(item_col)
-                # each row's past, then its items recorded, by whole chunks (row by row in Python
-                # was 1.3 s of MovieLens' fit under cProfile); items as their codes in the history's
-                # vocabulary, each distinct item of the chunk hashed once below
-                recorded = self._item_lists(item_col, item_values) if record and item_values is not None else None
-                offsets, h_codes = history.rows(users, place, secs, ~missing, self.history_length, recorded)
-                h_counts = np.diff(offsets)
-                r_counts = np.minimum(h_counts, RECENT)
-                # the last RECENT of each row's past
-                r_codes = h_codes[np.repeat(offsets[1:] - np.cumsum(r_counts), r_counts) + np.arange(r_counts.sum())]
+                # items as their codes in the history's vocabulary, each distinct item of the
+                # chunk hashed once below (hashing every entry was 0.5 s of MovieLens' 3.3 s
+                # epoch; nothing here is the vocabulary's size, which grows with the catalogue)
+                h_counts, h_codes = np.zeros(n, dtype=np.int64), []
+                r_counts, r_codes = np.zeros(n, dtype=np.int64), []
+                for i in range(n):
+                    if users[i] is None:
+                        continue
+                    user = category(users[i])
+                    t = None if missing[i] else int(secs[i])
+                    past = history.codes_before(user, t, self.history_length)
+                    h_counts[i] = len(past)
+                    h_codes += past
+                    recent = past[-RECENT:]
+                    r_counts[i] = len(recent)
+                    r_codes += recent
+                    if record and item_values is not None:
+                        for item in self._item_values(item_col, item_values[i]):
+                            history.record(user, t, item)
                 for counts, codes, role in ((h_counts, h_codes, "history"), (r_counts, r_codes, "recent")):
-                    if not codes.size or out is None:
+                    if not codes or out is None:
                         continue
                     rows_ = np.repeat(np.arange(n, dtype=np.int64), counts)
-                    used, place_ = _distinct_codes(codes, len(history.vocab))
+                    used, place = _distinct_codes(codes, len(history.vocab))
                     hashes = _salted([history.vocab[c] for c in used], self._salt(role, user_col, item_col))
-                    out.add(rows_, hashes[place_], 1.0 / np.sqrt(counts[rows_]))
+                    out.add(rows_, hashes[place], 1.0 / np.sqrt(counts[rows_]))
 
     def target_tracker(self):
         """The user column whose tracked items are the target's (a next-item task), or None."""
@@ -1855,8 +1832,13 @@ class Featurizer:
 
         users : the rows' user values   secs : int64[n]   missing : bool[n]"""
         history = self.histories[(self.target_tracker(), self.target)]
-        offsets, codes = history.rows(*_user_keys(users), secs, ~np.asarray(missing, dtype=bool), _ALL)
-        counts = np.diff(offsets)
+        counts, codes = np.zeros(len(users), dtype=np.int64), []
+        for i, user in enumerate(users):
+            if user is None:
+                continue
+            past = history.codes_before(category(user), None if missing[i] else int(secs[i]), _ALL)
+            counts[i] = len(past)
+            codes += past
         used, place = _distinct_codes(codes, len(history.vocab))
         index = self.labels.index
         classes = np.array([index.get(history.vocab[c], -1) for c in used], dtype=np.int32)[place]

@@ -293,10 +293,10 @@ def test_a_label_error_on_training_again_comes_before_any_history_is_recorded():
     model = sb.UniversalDeepTransformer(types, target="y", temporal_tracking={"user": ["item"]}, embedding_dim=8,
                                         input_dim=1024)
     model.train(rows, epochs=1, verbose=False)
-    recorded = {k: h.as_lists() for k, h in model.featurizer.histories.items()}
+    recorded = {k: {u: list(v) for u, v in h._items.items()} for k, h in model.featurizer.histories.items()}
     with pytest.raises(DataFormatError, match="has the label 'z'"):
         model.train(rows + [dict(rows[0], y="z")], epochs=1, verbose=False)
-    assert {k: h.as_lists() for k, h in model.featurizer.histories.items()} == recorded
+    assert {k: {u: list(v) for u, v in h._items.items()} for k, h in model.featurizer.histories.items()} == recorded
 
 
 def test_a_one_class_error_leaves_no_labels_behind():
