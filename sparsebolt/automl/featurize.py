@@ -1256,6 +1256,16 @@ class Featurizer:
         return [c for c in self.text_columns
                 if self.data_types[c].weighting == "tfidf" and c not in self.document_frequencies]
 
+    def unfitted(self):
+        """What a trained featurizer has and this one lacks, one phrase a kind ("bin edges for
+        numerical column(s) ['n']"): a model file edited so had predicted with settings and
+        weights taken from the rows it was given, or none at all."""
+        lacking = (("bin edges for numerical column(s)", [c for c, e in self.edges.items() if e is None]),
+                   ("tokenizer or encoding for text column(s)",
+                    [c for c in self.text_columns if self.data_types[c].undecided]),
+                   ("document frequencies for 'tfidf' text column(s)", self.idf_columns()))
+        return [f"{what} {columns}" for what, columns in lacking if columns]
+
     def row_statistics_columns(self):
         """The columns whose statistics of the rows alone (no label) no training has fitted
         yet: 'tfidf' texts (document frequencies), numbers binned at quantiles and dates'
@@ -1929,13 +1939,17 @@ class Featurizer:
                 raise ValueError(f"the {what} must have an entry for each of the columns {sorted(columns)} and no "
                                  f"other, got entries for {sorted(kept)}")
         # entries of a column the data types no longer name (written before date places or
-        # idf, a file holds none of these)
-        for what, kept, columns in (("date places", cfg.get("date_edges", {}), self.date_edges),
-                                    ("document frequencies", cfg.get("document_frequencies", {}),
-                                     self.text_columns)):
+        # idf, a file holds none of these); document frequencies of a text column that is not
+        # 'tfidf' (its weighting edited away) would be ignored: it took other weights in silence
+        tfidf = [c for c in self.text_columns if self.data_types[c].weighting == "tfidf"]
+        for what, kept, of, columns in (
+                ("date places", cfg.get("date_edges", {}), "date columns", self.date_edges),
+                ("document frequencies", cfg.get("document_frequencies", {}), "'tfidf' text columns", tfidf),
+                ("undecided exact values", cfg.get("exact_undecided", []), "numerical columns",
+                 self.numerical_columns)):
             other = sorted(set(kept) - set(columns))
             if other:
-                raise ValueError(f"the {what} must be of the columns {sorted(columns)}, got entries for {other}")
+                raise ValueError(f"the {what} must be of the {of} {sorted(columns)}, got entries for {other}")
         self.vocabularies = {c: set(v) for c, v in cfg["vocabularies"].items()}
         self.edges = {c: _checked_edges(c, e) for c, e in cfg["edges"].items()}
         self.date_edges = {c: _checked_edges(c, e) for c, e in cfg.get("date_edges", {}).items()}  # before places: none

@@ -2867,10 +2867,10 @@ class UniversalDeepTransformer:
                                  f"digits")
         udt.model = model
         udt._untrained_build, udt._refit_rows = untrained, refit_rows
-        unbinned = [c for c, e in udt.featurizer.edges.items() if e is None]
-        if udt.trained and unbinned:  # else predict would bin them by the rows it is given
+        unfitted = udt.featurizer.unfitted()
+        if udt.trained and unfitted:  # else predict would fit them on the rows it is given
             raise ModelFileError(path, "manifest.json", f"holds a {_OWNER} that cannot be rebuilt (trained, it has "
-                                 f"no bin edges for numerical column(s) {unbinned}: training sets them)")
+                                 f"no {'; no '.join(unfitted)}: training sets them)")
         return udt
 
     def __repr__(self):

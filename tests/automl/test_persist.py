@@ -197,6 +197,38 @@ def test_a_hand_edited_manifest_is_a_damaged_file(tmp_path, path, value):
     sb.UniversalDeepTransformer.load(tmp_path / "good.sbm")
 
 
+@pytest.mark.parametrize("edit, missing", [
+    # a 'tfidf' text column's document frequencies left out: it predicted without idf weights
+    (lambda a: a["config"]["featurizer"]["document_frequencies"].pop("t"),
+     r"no document frequencies for 'tfidf' text column\(s\) \['t'\]"),
+    # its tokenizer left out: predict chose one anew by the rows it was given
+    (lambda a: a["config"]["data_types"]["t"].pop("tokenizer"), r"no tokenizer or encoding for text column\(s\) \['t'\]"),
+    # its weighting left out (sqrt): the document frequencies kept for it were ignored
+    (lambda a: a["config"]["data_types"]["t"].pop("weighting"),
+     r"document frequencies must be of the 'tfidf' text columns \[\], got entries for \['t'\]"),
+    # a column the data types do not name, still to decide exact values for
+    (lambda a: a["config"]["featurizer"].__setitem__("exact_undecided", ["gone"]),
+     r"undecided exact values must be of the numerical columns \['n'\], got entries for \['gone'\]"),
+], ids=["idf", "tokenizer", "weighting", "exact_undecided"])
+def test_a_manifest_lacking_a_text_columns_fitted_settings_names_what_is_missing(tmp_path, edit, missing):
+    from sparsebolt.io import ModelFileError
+
+    from ..io.helpers import rewrite
+    types = {"t": sb.types.text(weighting="tfidf"), "n": sb.types.numerical(), "y": sb.types.categorical()}
+    udt = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    udt.train([{"t": f"w{i % 3} v{i % 5}", "n": i, "y": str(i % 2)} for i in range(40)], epochs=1, verbose=False)
+    udt.save(tmp_path / "good.sbm")
+
+    def edited(manifest):
+        edit(manifest["automl"])
+        return manifest
+
+    rewrite(tmp_path / "good.sbm", tmp_path / "bad.sbm", edited)
+    with pytest.raises(ModelFileError, match=r"bad.sbm: member 'manifest.json' holds a UniversalDeepTransformer "
+                                             r"that cannot be rebuilt \(.*" + missing):
+        sb.UniversalDeepTransformer.load(tmp_path / "bad.sbm")
+
+
 def test_exact_values_written_by_hand_match_at_float32_precision(tmp_path):
     from ..io.helpers import rewrite
     types = {"n": sb.types.numerical(exact=True), "y": sb.types.categorical()}
