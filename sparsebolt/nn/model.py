@@ -3,6 +3,7 @@ config and state as plain data, and model files (written and read through ``spar
 from __future__ import annotations
 
 import collections
+import inspect
 import os
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -918,7 +919,8 @@ class Model:
         Raises
         ------
         ValueError
-            For an unknown layer class.
+            For an unknown layer class, or a layer config whose keys are not those
+            ``get_config`` writes.
         """
         nodes = {}
         inputs = []
@@ -931,6 +933,14 @@ class Model:
             if layer_cls is None:
                 raise ValueError(f"unknown layer class {spec['class']!r}")
             kwargs = dict(spec["config"])
+            # every key get_config writes, none added since (a file's Embedding without
+            # 'activation' had loaded as 'linear', predicting other scores in silence)
+            keys = list(inspect.signature(layer_cls).parameters)
+            missing, unknown = [k for k in keys if k not in kwargs], [k for k in kwargs if k not in keys]
+            if missing or unknown:
+                got = f"one without {missing}" if missing else f"one with {unknown} too"
+                raise ValueError(f"The config of layer {kwargs.get('name')!r} ({spec['class']}) must have the keys "
+                                 f"{keys}. Got {got} instead.")
             name = kwargs.pop("name")
             nodes[name] = layer_cls(name=name, **kwargs)(*[nodes[x] for x in spec["inputs"]])
         opt = dict(config["optimizer"])

@@ -297,6 +297,30 @@ def test_a_state_entry_that_is_no_table_is_the_files_error(tmp_path, where):
         sb.Model.load(bad, verify=False)
 
 
+@pytest.mark.parametrize("layer, key, got", [
+    (0, "activation", r"one without \['activation'\]"),  # had loaded as 'linear': other scores
+    (1, "sampling", r"one without \['sampling'\]"),  # had loaded as None
+    (1, "bias", r"one with \['bias'\] too"),
+])
+def test_a_layer_config_without_a_key_it_writes_is_the_files_error_naming_layer_and_key(saved, tmp_path, layer, key, got):
+    path, bad = saved[2], tmp_path / "bad.sbm"
+
+    def edit(manifest):
+        config = manifest["model"]["layers"][layer]["config"]
+        if key in config:
+            del config[key]
+        else:
+            config[key] = True
+        return manifest
+
+    rewrite(path, bad, manifest_fn=edit)
+    name = saved[0].get_config()["layers"][layer]["config"]["name"]
+    with pytest.raises(ModelFileError, match=rf"bad.sbm: member 'manifest.json' has a model config that cannot be "
+                                             rf"built \(The config of layer '{name}' \(\w+\) must have the keys "
+                                             rf"\[.*\]\. Got {got} instead\.\)"):
+        sb.Model.load(bad)
+
+
 def test_checkpoint_refuses_a_model_of_another_shape(tmp_path):
     save_model_file(small_model(), tmp_path / "c.sbm")
     with pytest.raises(ValueError, match="different model"):
