@@ -65,3 +65,10 @@ def take_rows(owner, arrays, key, n_rows):
     if np.any(np.diff(rows) <= 0):
         raise ValueError(f"The array {key!r} of {owner} must hold increasing row ids.")
     return rows
+
+
+def json_misfit(error):
+    """Whether an AttributeError is a JSON value's (a list, string, number or null where a
+    manifest should hold a table: ``[].get``), which a file's error reports, rather than a
+    bug's, which must surface as itself."""
+    return error.name is not None and (error.obj is None or isinstance(error.obj, (list, str, int, float)))

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Sequence, Union
 import numpy as np
 from tqdm.auto import tqdm
 
-from .._state import prefixed, take, take_vector, unprefixed
+from .._state import json_misfit, prefixed, take, take_vector, unprefixed
 from .._validation import _fail, check_choice, check_flag, check_float, check_int, check_type
 from ..data.batch import Batch, Labels, SparseDataset, csr_value, slice_rows
 from ..data.csr import concat_csr
@@ -2857,6 +2857,8 @@ class UniversalDeepTransformer:
         # AttributeError: a list where the manifest holds a table ({...}), and the like;
         # OverflowError: a count beyond int64
         except (AttributeError, KeyError, OverflowError, TypeError, ValueError) as e:
+            if isinstance(e, AttributeError) and not json_misfit(e):
+                raise
             raise ModelFileError(path, "manifest.json", f"holds a {_OWNER} that cannot be rebuilt ({e})") from None
         untrained = saved.get("untrained_build", False)  # files written before it was kept: trained
         if not isinstance(untrained, bool):

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .._state import json_misfit
 from .._validation import check_flag
 from .._version import __version__
 from ._archive import Archive, write_archive
@@ -229,6 +230,8 @@ def set_model_state(path: str, model: Any, meta: dict[str, Any], arrays: dict[st
         model.set_state(meta, arrays)
     # AttributeError: a list or number where the file should hold a table ({...})
     except (AttributeError, KeyError, TypeError, ValueError) as e:
+        if isinstance(e, AttributeError) and not json_misfit(e):
+            raise
         raise ModelFileError(path, None, f"holds a model state that does not fit its config ({e})") from None
 
 

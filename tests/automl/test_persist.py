@@ -229,6 +229,19 @@ def test_a_manifest_lacking_a_text_columns_fitted_settings_names_what_is_missing
         sb.UniversalDeepTransformer.load(tmp_path / "bad.sbm")
 
 
+def test_a_bugs_attribute_error_in_load_is_not_reported_as_a_damaged_file(tmp_path, monkeypatch):
+    # only a JSON value's (a list where a table belongs) is the file's fault; any other had
+    # come out as "cannot be rebuilt", hiding the bug
+    import sparsebolt.automl.udt as udt_module
+    types = {"n": sb.types.numerical(), "y": sb.types.categorical()}
+    udt = sb.UniversalDeepTransformer(types, target="y", **SMALL)
+    udt.train([{"n": i, "y": str(i % 2)} for i in range(40)], epochs=1, verbose=False)
+    udt.save(tmp_path / "m.sbm")
+    monkeypatch.setattr(udt_module, "set_featurizer_state", lambda featurizer, meta, arrays: featurizer.misspelt)
+    with pytest.raises(AttributeError, match="'Featurizer' object has no attribute 'misspelt'"):
+        sb.UniversalDeepTransformer.load(tmp_path / "m.sbm")
+
+
 def test_exact_values_written_by_hand_match_at_float32_precision(tmp_path):
     from ..io.helpers import rewrite
     types = {"n": sb.types.numerical(exact=True), "y": sb.types.categorical()}

@@ -321,6 +321,13 @@ def test_a_layer_config_without_a_key_it_writes_is_the_files_error_naming_layer_
         sb.Model.load(bad)
 
 
+def test_a_bugs_attribute_error_in_set_state_is_not_reported_as_a_damaged_file(saved, monkeypatch):
+    # only a JSON value's (a list where a table belongs) is the file's fault
+    monkeypatch.setattr(sb.Model, "set_state", lambda model, meta, arrays: model.misspelt)
+    with pytest.raises(AttributeError, match="'Model' object has no attribute 'misspelt'"):
+        sb.Model.load(saved[2])
+
+
 def test_checkpoint_refuses_a_model_of_another_shape(tmp_path):
     save_model_file(small_model(), tmp_path / "c.sbm")
     with pytest.raises(ValueError, match="different model"):
