@@ -914,12 +914,12 @@ class UniversalDeepTransformer:
         Raises
         ------
         ValueError
-            When ``data_types`` has no node_id column, or for a row dict with a column
-            outside ``data_types``.
+            When ``data_types`` has no node_id column, or for a row dict lacking a column
+            while it holds a key outside ``data_types`` (a misspelt name).
         """
         if self.featurizer.node_column is None:
             raise ValueError(f"index_nodes needs a node_id column in the data_types of the {_OWNER}.")
-        self._check_row_columns(data, "index_nodes")
+        self._check_row_columns(data, "index_nodes", self.featurizer.columns(False))
         for chunk in self._chunks(data, with_target=False):
             self.featurizer.index_nodes(chunk)
 
@@ -935,14 +935,14 @@ class UniversalDeepTransformer:
         Raises
         ------
         ValueError
-            When the model has no ``temporal_tracking``, or for a row dict with a column
-            outside ``data_types``.
+            When the model has no ``temporal_tracking``, or for a row dict lacking one of
+            those columns while it holds a key outside ``data_types`` (a misspelt name).
         """
         if not self.temporal_tracking:
             raise ValueError(f"update_history needs temporal_tracking in the {_OWNER}.")
-        self._check_row_columns(data, "update_history")
         cols = [self.featurizer.time_column] + [c for u, items in self.temporal_tracking.items() for c in [u, *items]]
         cols = list(dict.fromkeys(cols))
+        self._check_row_columns(data, "update_history", cols)
         for chunk in self._chunks(data, with_target=False, columns=cols):
             self.featurizer.record_interactions(chunk)
 
@@ -2031,8 +2031,8 @@ class UniversalDeepTransformer:
         RuntimeError
             Before ``train``.
         ValueError
-            When the output layer has no hash tables (dense), or for a row dict with a
-            column outside ``data_types``.
+            When the output layer has no hash tables (dense), or for a row dict lacking a
+            column while it holds a key outside ``data_types`` (a misspelt name).
         """
         stream = self._labeled_stream("pin_labels", data, batch_size)
         return self.model.pin_labels(stream, n_tables=n_tables, k=k, every_bucket=every_bucket, verbose=verbose)
@@ -2063,8 +2063,8 @@ class UniversalDeepTransformer:
         RuntimeError
             Before ``train``.
         ValueError
-            When the output layer has no hash tables (dense), or for a row dict with a
-            column outside ``data_types``.
+            When the output layer has no hash tables (dense), or for a row dict lacking a
+            column while it holds a key outside ``data_types`` (a misspelt name).
         """
         stream = self._labeled_stream("prepare_sparse_inference", data, batch_size)
         self._training_tables()
@@ -2082,22 +2082,27 @@ class UniversalDeepTransformer:
     def _rows_source(self, rows, what):
         if isinstance(rows, dict):
             raise TypeError(f"{what} takes a list of row dicts or a DataFrame; use predict for one row dict.")
-        self._check_row_columns(rows, what)
+        self._check_row_columns(rows, what, self.featurizer.columns(False))
         return rows
 
-    def _check_row_columns(self, rows, what):
-        """Refuse a row dict of ``rows`` (when a list of them) with a column outside
-        ``data_types``: a misspelt name would be read as a missing value. A DataFrame's
-        other columns are left out, as a CSV file's are."""
+    def _check_row_columns(self, rows, what, columns=None):
+        """Refuse a row dict of ``rows`` (when a list of them) that lacks one of ``columns``
+        (those ``what`` reads; None: every column, the target's too) while it holds a key
+        outside ``data_types``: a misspelt name, which would be read as a missing value. Its
+        other keys are left out, as a DataFrame's other columns and a CSV file's are, and a
+        column a row lacks without one is a missing value."""
         if isinstance(rows, (list, tuple)):
             known = set(self.data_types)
+            columns = self.featurizer.columns(True) if columns is None else columns
             for i, row in enumerate(rows):
                 if not isinstance(row, dict):
                     raise TypeError(f"{what}: row {i} must be a dict of column name -> value. Got {type(row).__name__}.")
                 if not known.issuperset(row):
-                    extra = [k for k in row if k not in known]
-                    raise ValueError(f"{what}: row {i} has column(s) {extra} that are not in data_types "
-                                     f"{list(self.data_types)}.")
+                    missing = [c for c in columns if c not in row]
+                    if missing:
+                        extra = [k for k in row if k not in known]
+                        raise ValueError(f"{what}: row {i} lacks column(s) {missing} and has {extra}, which are not in "
+                                         f"data_types {list(self.data_types)}: give None for a missing value.")
 
     @staticmethod
     def _no_rows(rows):
@@ -2111,9 +2116,10 @@ class UniversalDeepTransformer:
         Parameters
         ----------
         rows : DataFrame or list of dict
-            Rows of input columns: in a dict, a column the model does not know is an error
-            (a misspelt name would otherwise be a missing value); a DataFrame's other
-            columns are left out, as a CSV file's are.
+            Rows of input columns; other keys of a dict are left out, as a DataFrame's or a
+            CSV file's other columns are, and a column a dict lacks is a missing value, but
+            a dict lacking one while it holds a key outside ``data_types`` is an error (a
+            misspelt name would otherwise be a missing value).
         top_k : int, default=1
             Labels a row: at most the labels the model knows (classes never seen in
             training are not ranked) and, with ``sparse_inference``, the neurons retrieved.
@@ -2134,7 +2140,7 @@ class UniversalDeepTransformer:
         TypeError
             For a single dict (use ``predict``) or a row that is not a dict.
         ValueError
-            For a row with columns outside ``data_types``.
+            For a row dict lacking a column while it holds a key outside ``data_types``.
         """
         return self._predicted_rows(rows, top_k, sparse_inference, "predict_batch")
 

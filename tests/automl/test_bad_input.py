@@ -104,25 +104,27 @@ def test_use_before_training_and_unknown_row_columns(tmp_path):
     path = tmp_path / "d.csv"
     path.write_text("t,y\nred,a\nblue,b\n")
     model.train(str(path), verbose=False)
-    with pytest.raises(ValueError, match=r"row 0 has column\(s\) \['text'\] that are not in data_types \['t', 'y'\]"):
+    with pytest.raises(ValueError, match=r"row 0 lacks column\(s\) \['t'\] and has \['text'\], which are not in "
+                                         r"data_types \['t', 'y'\]"):
         model.predict({"text": "red"})
     with pytest.raises(TypeError, match="use predict_batch"):
         model.predict([{"t": "red"}])
     # the errors name the method called, not predict_batch, which predict had handed the row to
     with pytest.raises(ValueError, match=r"'top_k' parameter of predict must be an int >= 1"):
         model.predict({"t": "red"}, top_k=0)
-    with pytest.raises(ValueError, match=r"^predict: row 0 has column\(s\) \['text'\]"):
+    with pytest.raises(ValueError, match=r"^predict: row 0 lacks column\(s\) \['t'\]"):
         model.predict({"text": "red"})
     assert [lab for lab, _ in model.predict({"t": "red", "y": "ignored"}, top_k=5)] in (["a", "b"], ["b", "a"])
 
 
-def test_row_dicts_with_an_unknown_column_are_refused_everywhere():
+def test_row_dicts_with_a_misspelt_column_are_refused_everywhere():
     # a misspelt column had been read as a missing value: evaluate scored rows without it,
     # update_history recorded nothing, silently
     model = _udt()
     rows = [{"t": "red", "y": "a"}, {"t": "blue", "y": "b"}] * 5
     typo = [{"t": "red", "y": "a"}, {"text": "blue", "y": "b"}]
-    message = r"^{}: row 1 has column\(s\) \['text'\] that are not in data_types \['t', 'y'\]\.$"
+    message = (r"^{}: row 1 lacks column\(s\) \['t'\] and has \['text'\], which are not in data_types \['t', 'y'\]: "
+               r"give None for a missing value\.$")
     with pytest.raises(ValueError, match=message.format("train")):
         model.train(typo, verbose=False)
     assert model.model is not None and not model.trained  # refused before it read a row
@@ -132,14 +134,18 @@ def test_row_dicts_with_an_unknown_column_are_refused_everywhere():
     for method in ("evaluate", "pin_labels", "prepare_sparse_inference"):
         with pytest.raises(ValueError, match=message.format(method)):
             getattr(model, method)(typo)
+    inputs = [{k: v for k, v in row.items() if k != "y"} for row in typo]
+    for method in ("predict_batch", "embed"):
+        with pytest.raises(ValueError, match=message.format(method)):
+            getattr(model, method)(inputs)
     # a DataFrame's other columns are left out, as a CSV file's
     assert model.evaluate(pd.DataFrame(typo[:1]).assign(text="x")) == model.evaluate(typo[:1])
     temporal = _udt({"u": sb.types.categorical(), "i": sb.types.categorical(n_classes=5), "d": sb.types.date()},
                     target="i", temporal_tracking={"u": ["i"]})
-    with pytest.raises(ValueError, match=r"^update_history: row 0 has column\(s\) \['usr'\]"):
+    with pytest.raises(ValueError, match=r"^update_history: row 0 lacks column\(s\) \['u'\] and has \['usr'\]"):
         temporal.update_history([{"usr": "u1", "i": "x", "d": "2020-01-01"}])
     graph = _udt({"n": sb.types.node_id(), "nb": sb.types.neighbors(), "y": sb.types.categorical(n_classes=3)})
-    with pytest.raises(ValueError, match=r"^index_nodes: row 0 has column\(s\) \['neighbours'\]"):
+    with pytest.raises(ValueError, match=r"^index_nodes: row 0 lacks column\(s\) \['nb'\] and has \['neighbours'\]"):
         graph.index_nodes([{"n": "1", "neighbours": "2 3"}])
 
 

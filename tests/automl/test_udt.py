@@ -212,6 +212,30 @@ def test_tabular_binary_with_sigmoid_needs_column_interactions():
     assert label == "0" and 0.0 < score < 1.0
 
 
+def test_row_dicts_keys_outside_the_data_types_are_left_out_as_a_dataframes_columns():
+    # they had been refused ("not in data_types") while a DataFrame's or a CSV file's
+    # other columns are left out
+    import pandas as pd
+    types = {"c": sb.types.categorical(), "n": sb.types.numerical(), "y": sb.types.categorical()}
+    rows = [{"c": "ab"[i % 2], "n": i % 7, "y": str(i % 2)} for i in range(60)]
+    extra = [dict(row, id=i, note=None) for i, row in enumerate(rows)]
+    plain, more, frame = (sb.UniversalDeepTransformer(types, target="y", **SMALL) for _ in range(3))
+    plain.train(rows, epochs=1, validation=rows[:10], verbose=False)
+    more.train(extra, epochs=1, validation=extra[:10], verbose=False)
+    frame.train(pd.DataFrame(extra), epochs=1, validation=pd.DataFrame(extra[:10]), verbose=False)
+    for model in (more, frame):
+        for p, q in zip(model.model.parameters(), plain.model.parameters()):
+            np.testing.assert_array_equal(p.value, q.value)
+    inputs = [{k: v for k, v in row.items() if k != "y"} for row in extra[:8]]
+    bare = [{k: v for k, v in row.items() if k != "y"} for row in rows[:8]]
+    assert more.predict_batch(inputs, top_k=2) == more.predict_batch(bare, top_k=2)
+    assert more.predict(inputs[0]) == more.predict(bare[0])
+    np.testing.assert_array_equal(more.predict_proba(inputs), more.predict_proba(bare))
+    np.testing.assert_array_equal(more.embed(inputs), more.embed(bare))
+    assert more.explain(inputs[0]) == more.explain(bare[0])
+    assert more.evaluate(extra[:20]) == more.evaluate(rows[:20])
+
+
 def test_config_is_json_and_rebuilds_the_same_featurizer():
     import json
     types = {"t": sb.types.text(tokenizer=["words", "char-3"], encoding="bigrams"), "c": sb.types.categorical(),
