@@ -67,6 +67,18 @@ def _check_csr(what, offsets, ids, vals, dim, finite):
     return kind, k
 
 
+def _check_config_keys(what, cls, kwargs):
+    """Refuse a config whose keys are not ``cls``'s constructor arguments, every one of which
+    ``get_config`` writes and none added since: a file's Embedding without 'activation' had
+    loaded as 'linear', an Adam without 'beta1' at 0.9, predicting or training otherwise in
+    silence."""
+    keys = list(inspect.signature(cls).parameters)
+    missing, unknown = [k for k in keys if k not in kwargs], [k for k in kwargs if k not in keys]
+    if missing or unknown:
+        got = f"one without {missing}" if missing else f"one with {unknown} too"
+        raise ValueError(f"The config of {what} must have the keys {keys}. Got {got} instead.")
+
+
 class Model:
     """A trained or trainable network.
 
@@ -933,18 +945,13 @@ class Model:
             if layer_cls is None:
                 raise ValueError(f"unknown layer class {spec['class']!r}")
             kwargs = dict(spec["config"])
-            # every key get_config writes, none added since (a file's Embedding without
-            # 'activation' had loaded as 'linear', predicting other scores in silence)
-            keys = list(inspect.signature(layer_cls).parameters)
-            missing, unknown = [k for k in keys if k not in kwargs], [k for k in kwargs if k not in keys]
-            if missing or unknown:
-                got = f"one without {missing}" if missing else f"one with {unknown} too"
-                raise ValueError(f"The config of layer {kwargs.get('name')!r} ({spec['class']}) must have the keys "
-                                 f"{keys}. Got {got} instead.")
+            _check_config_keys(f"layer {kwargs.get('name')!r} ({spec['class']})", layer_cls, kwargs)
             name = kwargs.pop("name")
             nodes[name] = layer_cls(name=name, **kwargs)(*[nodes[x] for x in spec["inputs"]])
         opt = dict(config["optimizer"])
-        optimizer = OPTIMIZERS[opt.pop("name")](**opt)
+        opt_cls = OPTIMIZERS[opt.pop("name")]
+        _check_config_keys(f"optimizer {opt_cls.name!r}", opt_cls, opt)
+        optimizer = opt_cls(**opt)
         loss = dict(config["loss"])
         return cls(inputs, nodes[config["output"]], loss=LOSSES[loss.pop("name")](**loss), optimizer=optimizer,
                    seed=config["seed"], build=build)

@@ -321,6 +321,28 @@ def test_a_layer_config_without_a_key_it_writes_is_the_files_error_naming_layer_
         sb.Model.load(bad)
 
 
+@pytest.mark.parametrize("key, got", [
+    ("beta1", r"one without \['beta1'\]"),  # had trained on at 0.9
+    ("amsgrad", r"one with \['amsgrad'\] too"),
+])
+def test_an_optimizer_config_without_a_key_it_writes_is_the_files_error(saved, tmp_path, key, got):
+    path, bad = saved[2], tmp_path / "bad.sbm"
+
+    def edit(manifest):
+        config = manifest["model"]["optimizer"]
+        if key in config:
+            del config[key]
+        else:
+            config[key] = True
+        return manifest
+
+    rewrite(path, bad, manifest_fn=edit)
+    with pytest.raises(ModelFileError, match=rf"bad.sbm: member 'manifest.json' has a model config that cannot be "
+                                             rf"built \(The config of optimizer 'adam' must have the keys \['beta1', "
+                                             rf"'beta2', 'eps'\]\. Got {got} instead\.\)"):
+        sb.Model.load(bad)
+
+
 def test_a_bugs_attribute_error_in_set_state_is_not_reported_as_a_damaged_file(saved, monkeypatch):
     # only a JSON value's (a list where a table belongs) is the file's fault
     monkeypatch.setattr(sb.Model, "set_state", lambda model, meta, arrays: model.misspelt)
