@@ -516,7 +516,8 @@ class UniversalDeepTransformer:
         ``validation`` given, and enough rows) or on ``validation`` (also with ``epochs``).
         The fit moves the second class's output bias by c / a and keeps (a, 0.0), so
         ``predict``, ``evaluate`` and serving decide by the calibrated probability. (1.0,
-        0.0) before, and after a ``train`` that validates on nothing.
+        0.0) before, after a ``train`` that validates on nothing, and after ``forget`` or
+        ``introduce_label``, which change the neurons it was fitted to.
     neighbors : ItemNeighbors or None
         For a next-item target (the target a tracked item column), what automatic training
         chose on its held-out rows (in memory or streamed): each item's most similar items by the
@@ -1601,7 +1602,7 @@ class UniversalDeepTransformer:
         unless ``n_classes`` was given): sigmoid(a (z1 - z0) + c) of the row's two logits,
         with Platt's (a, c) of ``self.calibration``, fitted by the last ``train`` on the rows
         it validated on (its held-out rows, or ``validation`` even with ``epochs`` given),
-        else (1.0, 0.0).
+        else (1.0, 0.0) (also after ``forget`` or ``introduce_label``).
 
         Parameters
         ----------
@@ -2420,7 +2421,8 @@ class UniversalDeepTransformer:
         those sparse inference probes next to them; the tables keep their other pins). Other
         classes' rows mostly keep their answers; rows like the training rows in the hidden
         representation take the new class less often (docs/automl.md). Later training
-        refines it.
+        refines it. A binary target's probabilities are the softmax's from then on
+        (``calibration`` (1.0, 0.0)): the calibration was fitted to the trained neurons.
 
         Parameters
         ----------
@@ -2467,6 +2469,10 @@ class UniversalDeepTransformer:
         h = self.embed(rows).astype(np.float64)
         if h.shape[0] == 0:
             raise ValueError("introduce_label needs at least one row.")
+        # a binary target's Platt (a, c) was fitted to the trained neurons' margins, which the
+        # neuron placed below changes (a file saved after forget by an earlier version still
+        # holds the trained pair's); kept, its slope made the probabilities overconfident
+        self.calibration = (1.0, 0.0)
         layer = self.model.output.layer
         named = self._named(layer.dim)
         k = labels.index.get(label)
@@ -2625,7 +2631,8 @@ class UniversalDeepTransformer:
         """Remove a class: it is never predicted again (its neuron scores nothing and its
         id is free for the next ``introduce_label``). Its kept training rows count from now
         on, at ``FORGOTTEN_ROW_WEIGHT``, as the classes that answer them, so that a class
-        introduced later does not take them all.
+        introduced later does not take them all. A binary target's ``calibration``, fitted to
+        the pair of classes, becomes (1.0, 0.0).
 
         Parameters
         ----------
@@ -2650,6 +2657,9 @@ class UniversalDeepTransformer:
             _fail("forget", "label", "a class of the model", label)
         label = category(label)
         k = labels.forget(label)
+        # a binary target's Platt (a, c) belongs to the pair it was fitted on; the other
+        # class's bias keeps its shift by c / a, which the next class's fitted bias absorbs
+        self.calibration = (1.0, 0.0)
         layer = self.model.output.layer
         layer.W.value[k] = 0.0
         layer.b.value[k] = _FORGOTTEN_BIAS

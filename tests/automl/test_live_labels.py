@@ -307,3 +307,81 @@ def test_forgetting_every_class_leaves_no_kept_rows_to_a_forgotten_id(model):
     model.forget("yes")
     assert model.reference[1].size == 0
     assert model.introduce_label(_rows(np.random.default_rng(2), GOOD, 5), "new") == 0
+
+
+def _coin_rows(rng, n, words=("hot", "cold")):
+    # the label a coin flip with probability 0.8 or 0.2 by the row's first word
+    return [{"text": f"{first} w{rng.integers(50)}", "y": "yes" if rng.random() < (0.8 if first == words[0]
+                                                                                     else 0.2) else "no"}
+            for first in rng.choice(words, n)]
+
+
+@pytest.fixture(scope="module")
+def calibrated(tmp_path_factory):
+    """A binary model file whose Platt slope is far from 1: early stopping on AUC keeps
+    timid outputs (about 0.55 / 0.47), which the calibration stretches."""
+    udt = sb.UniversalDeepTransformer({"text": sb.types.text(tokenizer="words"), "y": sb.types.categorical()},
+                                      target="y", **SMALL)
+    udt.train(_coin_rows(np.random.default_rng(5), 4000), max_epochs=6, batch_size=256, verbose=False)
+    assert udt.calibration[0] > 2
+    path = tmp_path_factory.mktemp("calibrated") / "binary.sbm"
+    udt.save(path)
+    return path
+
+
+def _log_loss(udt, rows):
+    return -udt.evaluate(rows, metrics=["neg_log_loss"])["neg_log_loss"]
+
+
+def _maybe_rows(rng, n):
+    return [{"text": f"{'warm' if rng.random() < 0.7 else 'hot'} w{rng.integers(50)}", "y": "maybe"} for _ in range(n)]
+
+
+@pytest.mark.parametrize("gone, most", [("no", 0.6), ("yes", 0.4)])
+def test_a_class_introduced_after_a_forgotten_one_drops_the_binary_calibration(calibrated, gone, most, tmp_path):
+    # Platt's (a, c) was fitted to the trained pair's margins; the new neuron is fitted on the
+    # softmax's own scale, and the trained slope (4.9) on top of it took the new pair's log
+    # loss 0.39 -> 1.04 ('no' forgotten), 0.24 -> 0.57 ('yes')
+    rng = np.random.default_rng(1)
+    udt = sb.UniversalDeepTransformer.load(calibrated)
+    udt.forget(gone)
+    assert udt.calibration == (1.0, 0.0)
+    assert udt.introduce_label([{"text": r["text"]} for r in _maybe_rows(rng, 30)], "maybe") == \
+        (0 if gone == "no" else 1)
+    assert udt.calibration == (1.0, 0.0)
+    kept = "yes" if gone == "no" else "no"
+    test = [r for r in _coin_rows(rng, 2000) if r["y"] == kept][:500] + _maybe_rows(rng, 500)
+    assert _log_loss(udt, test) < most
+    # the second class's probability is the softmax's
+    rows = [{"text": r["text"]} for r in test]
+    second = [s if label == udt.featurizer.labels.name(1) else 1 - s for ((label, s),) in udt.predict_batch(rows)]
+    np.testing.assert_allclose(udt.predict_proba(rows), second, atol=1e-6)
+    udt.save(tmp_path / "m.sbm")
+    loaded = sb.UniversalDeepTransformer.load(tmp_path / "m.sbm")
+    assert loaded.calibration == (1.0, 0.0)
+    np.testing.assert_array_equal(loaded.predict_proba(rows), udt.predict_proba(rows))
+
+
+@pytest.mark.parametrize("label", ["yes", "no"])
+def test_more_rows_of_a_known_class_drop_the_binary_calibration(calibrated, label):
+    # the class's neuron is fitted again on the softmax's own scale (its bias nearly free):
+    # the trained slope (4.9) on top took the log loss 0.51 -> 1.36-1.37 (0.54-0.55 without)
+    rng = np.random.default_rng(2)
+    udt = sb.UniversalDeepTransformer.load(calibrated)
+    test = _coin_rows(rng, 2000)
+    before = _log_loss(udt, test)
+    udt.introduce_label([{"text": r["text"]} for r in _coin_rows(rng, 400) if r["y"] == label][:20], label)
+    assert udt.calibration == (1.0, 0.0)
+    assert _log_loss(udt, test) < before + 0.1
+
+
+def test_a_file_saved_between_forget_and_introduce_drops_its_calibration_too(calibrated, tmp_path):
+    # files written before forget dropped the calibration keep the trained pair's
+    udt = sb.UniversalDeepTransformer.load(calibrated)
+    fitted = udt.calibration
+    udt.forget("no")
+    udt.calibration = fitted
+    udt.save(tmp_path / "forgot.sbm")
+    udt = sb.UniversalDeepTransformer.load(tmp_path / "forgot.sbm")
+    udt.introduce_label([{"text": r["text"]} for r in _maybe_rows(np.random.default_rng(3), 30)], "maybe")
+    assert udt.calibration == (1.0, 0.0)
