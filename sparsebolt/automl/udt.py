@@ -1696,7 +1696,7 @@ class UniversalDeepTransformer:
             named[name] = names
         strong, weak = named["strong_columns"], named["weak_columns"]
         if not strong and not weak:
-            raise ValueError("cold_start needs at least one strong or weak column.")
+            _fail("cold_start", "strong_columns", "at least one column when weak_columns is empty", strong_columns)
         if phrase_delimiter is not None and not (isinstance(phrase_delimiter, str) and phrase_delimiter):
             _fail("cold_start", "phrase_delimiter", "a non-empty string or None", phrase_delimiter)
         check_int("cold_start", "spans", spans, 0)

@@ -74,7 +74,9 @@ def test_cold_start_parameters_are_checked_by_name():
                        r"'phrase_delimiter' .* a non-empty string or None\. Got 5"),
                       ({"strong_columns": "name", "span_words": 3}, r"'span_words' .* Got 3"),
                       ({"strong_columns": "name", "span_words": (2, 1)}, r"'span_words' .* Got \(2, 1\)"),
-                      ({"strong_columns": "name", "seed": "x"}, r"'seed' parameter of cold_start must be an int >= 0")):
+                      ({"strong_columns": "name", "seed": "x"}, r"'seed' parameter of cold_start must be an int >= 0"),
+                      ({"strong_columns": []}, r"^The 'strong_columns' parameter of cold_start must be at least one "
+                                               r"column when weak_columns is empty\. Got \[\] instead\.$")):
         with pytest.raises(ValueError, match=match):
             one.cold_start(rows, epochs=1, verbose=False, **kw)
     assert one.model is None  # nothing trained
