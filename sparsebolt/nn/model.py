@@ -11,7 +11,7 @@ import numpy as np
 
 from .._state import prefixed, unprefixed
 from .._threads import SERIAL_WORK, pool_slow, step_threads
-from .._validation import check_choice, check_flag, check_float, check_int, check_type
+from .._validation import _fail, check_choice, check_flag, check_float, check_int, check_type
 from ..data.csr import entry_row
 from ..data.value import Value
 from ..io import ModelFileError, open_model_file, read_state, save_model_file, set_model_state, split_arrays
@@ -223,7 +223,7 @@ class Model:
             return
         layers = [node.layer for node in self.inputs] + self.layers
         if len(layers) != len(names):
-            raise ValueError(f"The model has {len(layers)} layers; {len(names)} names were given.")
+            _fail("rename_layers", "names", f"one name a layer (the model has {len(layers)} layers)", names)
         for layer, name in zip(layers, names):
             layer.name = name
             for p in layer.parameters():
@@ -783,7 +783,7 @@ class Model:
             if layer.name == name:
                 return layer
         names = ", ".join(repr(x.name) for x in self.layers)
-        raise ValueError(f"The model has no layer {name!r}. Its layers: {names}.")
+        _fail("Model.layer", "name", f"the name of one of the model's layers ({names})", name)
 
     def set_sparsity(self, layer: FullyConnected | str, sparsity: float, keep_tables: bool | None = None) -> None:
         """Change a trained FullyConnected layer's sparsity without retraining. Applies to
@@ -805,11 +805,11 @@ class Model:
         ValueError
             When ``layer`` is not a FullyConnected layer of the model, or for a bad value.
         """
-        if isinstance(layer, str):
-            layer = self.layer(layer)
+        if isinstance(layer, str):  # an unknown name is refused below, as this method's parameter
+            layer = next((x for x in self.layers if x.name == layer), layer)
         if not isinstance(layer, FullyConnected) or layer not in self.layers:
-            raise ValueError(f"The 'layer' parameter of set_sparsity must be a FullyConnected layer of "
-                             f"this model or its name. Got {layer!r} instead.")
+            names = ", ".join(repr(x.name) for x in self.layers if isinstance(x, FullyConnected))
+            _fail("set_sparsity", "layer", f"a FullyConnected layer of this model or its name ({names})", layer)
         layer.set_sparsity(sparsity, keep_tables)
 
     def evaluate(self, data: Any, metrics: Sequence[str] | str = ("precision@1",), sparse_inference: bool = False,

@@ -317,12 +317,19 @@ def test_set_sparsity_rejects_bad_values_and_unknown_layers():
     model = small_model()
     with pytest.raises(ValueError, match=r"The 'sparsity' parameter of set_sparsity must be a number in \(0.0, 1.0\]. Got 1.5 instead."):
         model.set_sparsity(model.output.layer, 1.5)
-    with pytest.raises(ValueError, match=r"The model has no layer 'nope'. Its layers: 'embedding_\d+', 'fullyconnected_\d+'"):
+    with pytest.raises(ValueError, match=r"^The 'layer' parameter of set_sparsity must be a FullyConnected layer of "
+                                         r"this model or its name \('fullyconnected_\d+'\)\. Got 'nope' instead\.$"):
         model.set_sparsity("nope", 0.1)
+    with pytest.raises(ValueError, match=r"^The 'name' parameter of Model.layer must be the name of one of the "
+                                         r"model's layers \('embedding_\d+', 'fullyconnected_\d+'\)\. Got 'nope' "
+                                         r"instead\.$"):
+        model.layer("nope")
     with pytest.raises(ValueError, match="The 'keep_tables' parameter of set_sparsity must be a bool or None"):
         model.set_sparsity(model.output.layer, 0.1, keep_tables="yes")
     with pytest.raises(ValueError, match="must be a FullyConnected layer"):
         model.set_sparsity(model.output.inputs[0].layer, 0.1)
+    with pytest.raises(ValueError, match="must be a FullyConnected layer"):
+        model.set_sparsity(model.output.inputs[0].layer.name, 0.1)
 
 
 @pytest.mark.parametrize("hidden_layer", ["embedding", "fully_connected"])
@@ -376,7 +383,8 @@ def test_rename_layers_renames_parameters_too():
     model = small_model()
     model.rename_layers(["in", "emb", "out"])
     assert [p.name for p in model.parameters()] == ["emb/E", "emb/b", "out/W", "out/b"]
-    with pytest.raises(ValueError, match="has 3 layers; 2 names"):
+    with pytest.raises(ValueError, match=r"^The 'names' parameter of rename_layers must be one name a layer \(the "
+                                         r"model has 3 layers\)\. Got \['a', 'b'\] instead\.$"):
         model.rename_layers(["a", "b"])
 
 

@@ -159,8 +159,8 @@ class FullyConnected(Layer):
         weights = np.asarray(weights, dtype=np.float32).reshape(-1, self.input_dims[0])
         biases = np.asarray(biases, dtype=np.float32).reshape(-1)
         if weights.shape[0] != biases.shape[0]:
-            raise ValueError(f"add_neurons takes one bias a weight row. Got {weights.shape[0]} rows and "
-                             f"{biases.shape[0]} biases.")
+            raise ValueError(f"The 'biases' parameter of add_neurons must hold one bias a row of 'weights' "
+                             f"({weights.shape[0]} rows). Got {biases.shape[0]} biases instead.")
         touched = np.zeros(self.dim + biases.shape[0], dtype=np.uint8)
         self.W = Parameter(self.W.name, np.concatenate([self.W.value, weights]), touched, self._lazy)
         self.b = Parameter(self.b.name, np.concatenate([self.b.value, biases]), touched, self._lazy)
