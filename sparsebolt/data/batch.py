@@ -293,7 +293,8 @@ class SparseDataset(Reshuffled):
         self.shuffle = check_flag("SparseDataset", "shuffle", shuffle)
         self._rng = np.random.default_rng(check_seed("SparseDataset", seed))
         if labels.batch_size != self.n_samples:
-            raise ValueError(f"SparseDataset has {self.n_samples} feature rows but {labels.batch_size} label rows.")
+            raise ValueError(f"The 'labels' parameter of SparseDataset must have one row a sample ({self.n_samples} "
+                             f"feature rows). Got {labels.batch_size} label rows instead.")
         # the gather kernels trust the offsets to frame the arrays
         for what, x in (("features", self.features), ("labels", labels)):
             if csr.csr_fault(x.offsets, x.ids, x.vals, np.iinfo(np.int32).max, False)[0] == csr.BAD_OFFSETS:

@@ -50,7 +50,8 @@ class Value:
         """
         vals = np.ascontiguousarray(vals, dtype=np.float32)
         if vals.ndim != 2:
-            raise ValueError(f"Dense values must be a 2-D array [batch, dim]. Got shape {vals.shape}.")
+            raise ValueError(f"The 'vals' parameter of Value.dense must be a 2-D array [batch, dim]. Got an array "
+                             f"of shape {vals.shape} instead.")
         return cls(vals.shape[1], vals)
 
     @classmethod

@@ -109,3 +109,10 @@ def test_a_batch_is_a_copy_of_its_rows(shuffle):
         b.labels.ids[:] = -1
     np.testing.assert_array_equal(data.features.vals, before[0])
     np.testing.assert_array_equal(data.labels.ids, before[1])
+
+
+def test_labels_of_another_number_of_rows_are_refused_by_name():
+    with pytest.raises(ValueError) as err:
+        sb.data.SparseDataset([0, 1, 2], np.arange(2, dtype=np.int32), None, sb.data.Labels.from_lists([[0]]), 100)
+    assert str(err.value) == ("The 'labels' parameter of SparseDataset must have one row a sample (2 feature rows). "
+                              "Got 1 label rows instead.")

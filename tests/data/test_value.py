@@ -12,7 +12,8 @@ def test_dense_rows_are_contiguous_float32_and_their_boundaries_every_dim():
     assert x.vals.dtype == np.float32 and x.vals.flags.c_contiguous
     assert x.row_offsets().tolist() == [0, 2, 4, 6] and x.flat().tolist() == [4, 5, 2, 3, 0, 1]
     assert x.to_dense() is x.vals
-    with pytest.raises(ValueError, match=r"must be a 2-D array \[batch, dim\]\. Got shape \(6,\)"):
+    with pytest.raises(ValueError, match=r"^The 'vals' parameter of Value.dense must be a 2-D array \[batch, "
+                                         r"dim\]\. Got an array of shape \(6,\) instead\.$"):
         Value.dense(np.zeros(6))
 
 
