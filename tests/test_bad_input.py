@@ -125,7 +125,8 @@ def test_training_parameters_are_checked():
         model.train(data, learning_rate=-1, verbose=False)
     with pytest.raises(ValueError, match="'epochs' parameter of train must be an int >= 1. Got 0"):
         model.train(data, epochs=0, verbose=False)
-    with pytest.raises(ValueError, match="'metrics' parameter of train needs a 'validation'"):
+    with pytest.raises(ValueError, match=r"^The 'metrics' parameter of train must be empty without a 'validation' "
+                                         r"data set to compute them on\. Got \['precision@1'\] instead\.$"):
         model.train(data, metrics=["precision@1"], verbose=False)
     with pytest.raises(ValueError, match="no batches"):
         model.train([], verbose=False)

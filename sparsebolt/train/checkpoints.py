@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm.auto import tqdm
 
-from .._validation import check_int
+from .._validation import _fail, check_int
 from ..io import ModelFileError, restore_model_file, save_model_file
 from ..io._model import open_model_file
 
@@ -58,7 +58,7 @@ class Checkpoints:
     def __init__(self, directory: str | os.PathLike | None, every: int | None = None, keep: int = 3,
                  resume: bool = False, verbose: bool = True, owner: str = "train") -> None:
         if directory is None:
-            raise ValueError(f"The 'resume' parameter of {owner} needs a 'checkpoint_dir' to resume from.")
+            _fail(owner, "resume", "False without a 'checkpoint_dir' to resume from", resume)
         self.directory = os.fspath(directory)
         self.every = None if every is None else check_int(owner, "checkpoint_every", every, 1)
         self.keep = check_int(owner, "keep", keep, 1)

@@ -7,7 +7,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .._threads import pool_slow
-from .._validation import check_flag, check_int
+from .._validation import _fail, check_flag, check_int
 from ..data.batch import Batch
 from ..kernels.topk import label_hits, shifted_label_hits, topk_rows, topk_rows_serial
 from ..nn.layers.base import Context
@@ -111,7 +111,7 @@ def evaluate(model: Model, data: Any, metrics: str | Iterable[Any], sparse_infer
         metrics = [metrics]
     accumulators = [make_metric(m, "evaluate", "metrics") for m in metrics]
     if not accumulators:
-        raise ValueError("The 'metrics' parameter of evaluate must name at least one metric.")
+        _fail("evaluate", "metrics", "at least one metric", metrics)
     check_output_metrics("evaluate", model, accumulators)
     k = max(m.k for m in accumulators)
     n_seen = 0

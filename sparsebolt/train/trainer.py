@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterable
 
-from .._validation import check_int
+from .._validation import _fail, check_int
 from .checkpoints import Checkpoints
 from .engine import Engine, LocalSteps, check_run
 
@@ -22,7 +22,7 @@ def fit(model: Model, data: Iterable[Any], epochs: int, learning_rate: float | S
     check_int("train", "augment_from_epoch", augment_from_epoch, 0)
     metrics = check_run("train", metrics, callbacks, model)
     if metrics and validation is None:
-        raise ValueError("The 'metrics' parameter of train needs a 'validation' data set to compute them on.")
+        _fail("train", "metrics", "empty without a 'validation' data set to compute them on", metrics)
     checkpoints = None
     if checkpoint_dir is not None or resume:
         checkpoints = Checkpoints(checkpoint_dir, checkpoint_every, keep, resume, verbose)

@@ -217,7 +217,8 @@ def test_checkpoint_parameters_are_checked(tmp_path):
         model.train(data, checkpoint_dir=tmp_path, checkpoint_every=0, verbose=False)
     with pytest.raises(ValueError, match="The 'keep' parameter of train must be an int >= 1. Got 0 instead."):
         model.train(data, checkpoint_dir=tmp_path, keep=0, verbose=False)
-    with pytest.raises(ValueError, match="The 'resume' parameter of train needs a 'checkpoint_dir'"):
+    with pytest.raises(ValueError, match=r"^The 'resume' parameter of train must be False without a 'checkpoint_dir' "
+                                         r"to resume from\. Got True instead\.$"):
         model.train(data, resume=True, verbose=False)
     model.train(data, epochs=2, checkpoint_dir=tmp_path, verbose=False)   # one at the end of each epoch
     assert names(tmp_path) == ["ckpt-0000000006.sbm", "ckpt-0000000003.sbm"]

@@ -1,5 +1,6 @@
 """Prediction paths agree: blocked top-k over a wide output, the full output, one sample."""
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 import sparsebolt as sb
@@ -111,3 +112,10 @@ def test_random_sampling_pads_each_row_with_its_own_set():
     model.train(X, y=rng.integers(0, 100, 200), epochs=1, batch_size=50, verbose=False)
     ids, _ = model.predict(X, top_k=10, sparse_inference=True)
     assert len({tuple(sorted(r)) for r in ids.tolist()}) > 50
+
+
+def test_evaluate_needs_a_metric():
+    model, data = small_model(), clustered(n=50)
+    with pytest.raises(ValueError) as err:
+        model.evaluate(data, metrics=[])
+    assert str(err.value) == "The 'metrics' parameter of evaluate must be at least one metric. Got [] instead."
