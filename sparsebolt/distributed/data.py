@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
+from .._validation import _fail
 from ..data.batch import Labels, SparseDataset
 from ..data.shards import svm_shard
 from ..data.text import check_label_vocab, read_text_csv
@@ -28,12 +29,12 @@ if TYPE_CHECKING:
     from ..data.text import HashedTextFeaturizer
 
 
-def _paths(paths):
+def _paths(paths, owner, name="paths"):
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     out = [os.fspath(p) for p in paths]
     if not out:
-        raise ValueError("The 'train_files' parameter of sb.distributed.train names no files.")
+        _fail(owner, name, "a file path or a non-empty list of them", paths)
     for p in out:
         if not os.path.isfile(p):
             raise FileNotFoundError(f"No training file at {p!r}.")
@@ -58,7 +59,7 @@ class SvmFiles:
     """
 
     def __init__(self, paths: str | os.PathLike | Sequence[str | os.PathLike]) -> None:
-        self.paths = _paths(paths)
+        self.paths = _paths(paths, "SvmFiles")
 
     def load(self, rank: int, num_workers: int, n_features: int, n_labels: int) -> SparseDataset:
         """One worker's shard (called on the worker).
@@ -109,7 +110,7 @@ class TextCsvFiles:
 
     def __init__(self, paths: str | os.PathLike | Sequence[str | os.PathLike], text_column: str, label_column: str,
                  featurizer: HashedTextFeaturizer, label_vocab: dict[str, int] | None = None) -> None:
-        self.paths = _paths(paths)
+        self.paths = _paths(paths, "TextCsvFiles")
         self.text_column, self.label_column = text_column, label_column
         self.featurizer = featurizer
         check_label_vocab("TextCsvFiles", label_vocab)
@@ -181,7 +182,7 @@ def as_spec(train_files: Any) -> Any:
     """A shard spec from what ``sb.distributed.train`` was given."""
     if isinstance(train_files, (SvmFiles, TextCsvFiles)) or callable(train_files):
         return train_files
-    return SvmFiles(train_files)
+    return SvmFiles(_paths(train_files, "sb.distributed.train", "train_files"))
 
 
 def load_shard(spec: Any, rank: int, num_workers: int, n_features: int, n_labels: int) -> SparseDataset:

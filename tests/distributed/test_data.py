@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import sparsebolt as sb
-from sparsebolt.distributed.data import (SvmFiles, batch_samples, epoch_batches, steps_per_epoch,
+from sparsebolt.distributed.data import (SvmFiles, as_spec, batch_samples, epoch_batches, steps_per_epoch,
                                          worker_batch_sizes)
 
 from ..synthetic import small_model
@@ -73,3 +73,15 @@ def test_out_of_range_ids_in_a_shard_name_the_file_and_line(tmp_path):
     path.write_text("0 1:1\n\n1 2:1\n2 30:1\n3 3:1\n")
     with pytest.raises(sb.data.DataFormatError, match=r"bad.svm, line 4: feature id 30 is out of range"):
         SvmFiles(path).load(1, 2, 10, 4)
+
+
+def test_no_training_files_are_refused_naming_the_parameter_given():
+    # SvmFiles and TextCsvFiles had named sb.distributed.train's 'train_files'
+    expected = "must be a file path or a non-empty list of them. Got [] instead."
+    for make, owner in ((lambda: as_spec([]), "The 'train_files' parameter of sb.distributed.train"),
+                        (lambda: SvmFiles([]), "The 'paths' parameter of SvmFiles"),
+                        (lambda: sb.distributed.TextCsvFiles([], "text", "label", sb.data.HashedTextFeaturizer(dim=64)),
+                         "The 'paths' parameter of TextCsvFiles")):
+        with pytest.raises(ValueError) as err:
+            make()
+        assert str(err.value) == f"{owner} {expected}"
