@@ -297,23 +297,29 @@ def test_a_state_entry_that_is_no_table_is_the_files_error(tmp_path, where):
         sb.Model.load(bad, verify=False)
 
 
-@pytest.mark.parametrize("layer, key, got", [
-    (0, "activation", r"one without \['activation'\]"),  # had loaded as 'linear': other scores
-    (1, "sampling", r"one without \['sampling'\]"),  # had loaded as None
-    (1, "bias", r"one with \['bias'\] too"),
-])
-def test_a_layer_config_without_a_key_it_writes_is_the_files_error_naming_layer_and_key(saved, tmp_path, layer, key, got):
-    path, bad = saved[2], tmp_path / "bad.sbm"
-
+def _key_toggled(path, tmp_path, config_of, key):
+    """A copy of the model file at ``path`` whose config ``config_of(manifest['model'])``
+    lacks ``key``, or holds it too when it had none."""
     def edit(manifest):
-        config = manifest["model"]["layers"][layer]["config"]
+        config = config_of(manifest["model"])
         if key in config:
             del config[key]
         else:
             config[key] = True
         return manifest
 
+    bad = tmp_path / "bad.sbm"
     rewrite(path, bad, manifest_fn=edit)
+    return bad
+
+
+@pytest.mark.parametrize("layer, key, got", [
+    (0, "activation", r"one without \['activation'\]"),  # had loaded as 'linear': other scores
+    (1, "sampling", r"one without \['sampling'\]"),  # had loaded as None
+    (1, "bias", r"one with \['bias'\] too"),
+])
+def test_a_layer_config_without_a_key_it_writes_is_the_files_error_naming_layer_and_key(saved, tmp_path, layer, key, got):
+    bad = _key_toggled(saved[2], tmp_path, lambda model: model["layers"][layer]["config"], key)
     name = saved[0].get_config()["layers"][layer]["config"]["name"]
     with pytest.raises(ModelFileError, match=rf"bad.sbm: member 'manifest.json' has a model config that cannot be "
                                              rf"built \(The config of layer '{name}' \(\w+\) must have the keys "
@@ -326,17 +332,7 @@ def test_a_layer_config_without_a_key_it_writes_is_the_files_error_naming_layer_
     ("amsgrad", r"one with \['amsgrad'\] too"),
 ])
 def test_an_optimizer_config_without_a_key_it_writes_is_the_files_error(saved, tmp_path, key, got):
-    path, bad = saved[2], tmp_path / "bad.sbm"
-
-    def edit(manifest):
-        config = manifest["model"]["optimizer"]
-        if key in config:
-            del config[key]
-        else:
-            config[key] = True
-        return manifest
-
-    rewrite(path, bad, manifest_fn=edit)
+    bad = _key_toggled(saved[2], tmp_path, lambda model: model["optimizer"], key)
     with pytest.raises(ModelFileError, match=rf"bad.sbm: member 'manifest.json' has a model config that cannot be "
                                              rf"built \(The config of optimizer 'adam' must have the keys \['beta1', "
                                              rf"'beta2', 'eps'\]\. Got {got} instead\.\)"):
