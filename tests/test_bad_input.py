@@ -60,6 +60,21 @@ def test_loss_and_output_activation_must_agree():
         sb.Model(inp, out)
 
 
+def test_a_models_graph_is_refused_in_the_parameter_template():
+    inp = sb.Input(dim=20)
+    hidden = sb.Embedding(8, name="twin")(inp)
+    with pytest.raises(ValueError, match=r"The 'inputs' parameter of Model must hold sb.Input nodes\. Got the output "
+                                         r"of 'twin' instead\.$"):
+        sb.Model(hidden, sb.FullyConnected(5, activation="softmax")(hidden))
+    with pytest.raises(ValueError, match=r"The 'outputs' parameter of Model must be the output of a FullyConnected "
+                                         r"layer\. Got the output of Embedding 'twin' instead\.$"):
+        sb.Model(inp, hidden)
+    out = sb.FullyConnected(5, activation="softmax", name="twin")(hidden)
+    with pytest.raises(ValueError, match=r"The layers of a Model must have unique names\. Got \['twin'\] more than "
+                                         r"once instead\.$"):
+        sb.Model(inp, out)
+
+
 def test_graph_misuse():
     inp = sb.Input(dim=20)
     layer = sb.FullyConnected(5, activation="softmax")

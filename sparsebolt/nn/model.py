@@ -134,14 +134,15 @@ class Model:
                                     f"or a layer call). Got {type(n).__name__} instead.")
         for i, n in enumerate(self.inputs):
             if not isinstance(n.layer, InputLayer):
-                raise ValueError(f"The 'inputs' parameter of Model must hold sb.Input nodes. Got the output of '{n.layer.name}'.")
+                raise ValueError(f"The 'inputs' parameter of Model must hold sb.Input nodes. Got the output of "
+                                 f"'{n.layer.name}' instead.")
             if any(n is m for m in self.inputs[:i]):  # a batch's Value for its first place was never read
                 raise ValueError(f"The 'inputs' parameter of Model must hold each input once. Got "
                                  f"'{n.layer.name}' twice instead.")
         self.output = outputs
         if not isinstance(outputs.layer, FullyConnected):
             raise ValueError(f"The 'outputs' parameter of Model must be the output of a FullyConnected layer. "
-                             f"Got the output of {type(outputs.layer).__name__} '{outputs.layer.name}'.")
+                             f"Got the output of {type(outputs.layer).__name__} '{outputs.layer.name}' instead.")
         self.loss = LOSSES[check_choice("Model", "loss", loss, tuple(LOSSES))]() if isinstance(loss, str) else loss
         if not isinstance(self.loss, Loss):
             raise TypeError(f"The 'loss' parameter of Model must be a loss name or instance. Got {loss!r} instead.")
@@ -165,7 +166,8 @@ class Model:
         names = [n.layer.name for n in self.nodes]
         dup = {x for x, n in collections.Counter(names).items() if n > 1}
         if dup:
-            raise ValueError(f"Layer names must be unique in a model. Repeated: {sorted(dup)}.")
+            raise ValueError(f"The layers of a Model must have unique names. Got {sorted(dup)} more than once "
+                             f"instead.")
         self.layers = [n.layer for n in self.nodes if not isinstance(n.layer, InputLayer)]
         out_layer.is_output = True
         if check_flag("Model", "build", build):
