@@ -587,8 +587,9 @@ class TorchSampled:
                 self.out_b.weight.detach().squeeze(1))
 
 
-def torch_evaluate(model, test, n_labels, k=5, row_chunk=1024, out_block=32768):
-    """Dense inference: top-k over all outputs, scored block by block (logits never whole)."""
+def torch_evaluate(model, test, n_labels, k=5, row_chunk=1024, out_block=32768, relu=True):
+    """Dense inference: top-k over all outputs, scored block by block (logits never whole);
+    ``relu=False`` for a linear hidden layer."""
     torch = _torch()
     t = time.perf_counter()
     E, hb, W, bias = model.weights()
@@ -602,7 +603,9 @@ def torch_evaluate(model, test, n_labels, k=5, row_chunk=1024, out_block=32768):
                                                   torch.from_numpy(off), mode="sum",
                                                   per_sample_weights=torch.from_numpy(vals),
                                                   include_last_offset=True)
-            h = torch.relu(h + hb)
+            h = h + hb
+            if relu:
+                h = torch.relu(h)
             best_z = best_i = None
             for blo in range(0, n_labels, out_block):
                 z = torch.addmm(bias[blo:blo + out_block], h, W[blo:blo + out_block].t())

@@ -155,7 +155,9 @@ def tfidf_nearest_class(texts, labels, test_texts, test_labels, analyzer, ngram_
 
 # --- PyTorch --------------------------------------------------------------------------------
 
-def torch_model(torch, weights):
+def torch_model(torch, weights, relu=False):
+    """EmbeddingBag(sum, per-sample weights) + bias (+ ReLU with ``relu``) + Linear, holding
+    copies of ``weights`` (``initial_weights``)."""
     nn = torch.nn
 
     class DenseNet(nn.Module):
@@ -173,7 +175,7 @@ def torch_model(torch, weights):
 
         def forward(self, ids, offsets, vals):
             h = self.emb(ids, offsets, per_sample_weights=vals) + self.emb_bias
-            return self.out(h)
+            return self.out(torch.relu(h) if relu else h)
 
     return DenseNet()
 
