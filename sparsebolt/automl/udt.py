@@ -24,7 +24,7 @@ from .._state import json_misfit, prefixed, take, take_vector, unprefixed
 from .._validation import _fail, check_choice, check_flag, check_float, check_int, check_type
 from ..data.batch import Batch, Labels, SparseDataset, csr_value, slice_rows
 from ..data.csr import concat_csr
-from ..data.csv import describe, is_missing_marker, read_chunks
+from ..data.csv import describe, is_dataframe, is_missing_marker, read_chunks
 from ..data.split import stratified_order
 from ..data.value import Value
 from ..io import ModelFileError, save_model_file
@@ -401,6 +401,14 @@ def _count_shifted_hits(found, z, shift, weights, labels):
     hits = shifted_hits(z, shift, weights, labels, k)
     for i, m in enumerate(found):  # a top-k metric reads its hits' count a row
         m.update(hits[:, i], np.arange(k) < hits[:, i, None], labels, None)
+
+
+def _check_source(rows, owner, name):
+    """Refuse ``rows``, the parameter ``name`` of ``owner``, when ``read_chunks`` reads no rows
+    from it (its own error names no method)."""
+    if not isinstance(rows, (str, os.PathLike, list, tuple, _ReadRows)) and not is_dataframe(rows):
+        raise TypeError(f"The '{name}' parameter of {owner} must be a CSV file path, a pandas DataFrame or a list of "
+                        f"row dicts. Got {type(rows).__name__} instead.")
 
 
 class _ReadRows:
@@ -1071,7 +1079,8 @@ class UniversalDeepTransformer:
         for name, flag in (("shuffle", shuffle), ("verbose", verbose), ("label_augmentation", label_augmentation)):
             check_flag("train", name, flag)
         self._check_row_columns(data, "train")
-        self._check_row_columns(validation, "train (validation)")
+        if validation is not None:
+            self._check_row_columns(validation, "train", name="validation")
         metrics = [metrics] if isinstance(metrics, str) else list(metrics)
         if self._cumulative:  # its outputs are no classes to rank or count
             if validation_metric is not None:
@@ -1698,6 +1707,7 @@ class UniversalDeepTransformer:
         strong, weak = named["strong_columns"], named["weak_columns"]
         if not strong and not weak:
             _fail("cold_start", "strong_columns", "at least one column when weak_columns is empty", strong_columns)
+        _check_source(catalogue, "cold_start", "catalogue")
         if phrase_delimiter is not None and not (isinstance(phrase_delimiter, str) and phrase_delimiter):
             _fail("cold_start", "phrase_delimiter", "a non-empty string or None", phrase_delimiter)
         check_int("cold_start", "spans", spans, 0)
@@ -2085,30 +2095,41 @@ class UniversalDeepTransformer:
             self.index_nodes(data)
         return _ChunkStream(self, data, "eval", batch_size, CHUNK_ROWS, False, self.seed)
 
-    def _rows_source(self, rows, what):
+    def _rows_source(self, rows, owner, name="rows"):
+        """``rows`` checked as ``_check_row_columns`` does, for its input columns; a row dict
+        (a list of one is asked for) is refused."""
         if isinstance(rows, dict):
-            raise TypeError(f"{what} takes a list of row dicts or a DataFrame; use predict for one row dict.")
-        self._check_row_columns(rows, what, self.featurizer.columns(False))
+            hint = "use predict for one row dict" if owner == "predict_batch" else "put one row dict in a list"
+            raise TypeError(f"The '{name}' parameter of {owner} must be a list of row dicts or a DataFrame ({hint}). "
+                            f"Got dict instead.")
+        self._check_row_columns(rows, owner, self.featurizer.columns(False), name)
         return rows
 
-    def _check_row_columns(self, rows, what, columns=None):
-        """Refuse a row dict of ``rows`` (when a list of them) that lacks one of ``columns``
-        (those ``what`` reads; None: every column, the target's too) while it holds a key
-        outside ``data_types``: a misspelt name, which would be read as a missing value. Its
-        other keys are left out, as a DataFrame's other columns and a CSV file's are, and a
-        column a row lacks without one is a missing value."""
+    def _check_row_columns(self, rows, owner, columns=None, name="data"):
+        """Refuse ``rows``, the parameter ``name`` of ``owner``, when it is no source of rows
+        (a CSV path, a DataFrame, a list of row dicts), and a row dict of it (when a list of
+        them) that lacks one of ``columns`` (those ``owner`` reads; None: every column, the
+        target's too) while it holds a key outside ``data_types``: a misspelt name, which
+        would be read as a missing value. Its other keys are left out, as a DataFrame's other
+        columns and a CSV file's are, and a column a row lacks without one is a missing value.
+        ``name`` 'row' is a list of the one row of a ``row`` parameter."""
+        _check_source(rows, owner, name)
         if isinstance(rows, (list, tuple)):
             known = set(self.data_types)
             columns = self.featurizer.columns(True) if columns is None else columns
             for i, row in enumerate(rows):
                 if not isinstance(row, dict):
-                    raise TypeError(f"{what}: row {i} must be a dict of column name -> value. Got {type(row).__name__}.")
+                    raise TypeError(f"The '{name}' parameter of {owner} must hold row dicts of column name -> value. "
+                                    f"Got {type(row).__name__} at row {i} instead.")
                 if not known.issuperset(row):
                     missing = [c for c in columns if c not in row]
                     if missing:
                         extra = [k for k in row if k not in known]
-                        raise ValueError(f"{what}: row {i} lacks column(s) {missing} and has {extra}, which are not in "
-                                         f"data_types {list(self.data_types)}: give None for a missing value.")
+                        which = "a row" if name == "row" else f"row {i}"
+                        hold = "have" if name == "row" else "hold rows with"
+                        raise ValueError(f"The '{name}' parameter of {owner} must {hold} the columns {columns} (None "
+                                         f"for a missing value). Got {which} without {missing} and with {extra}, not "
+                                         f"in data_types {list(self.data_types)}, instead.")
 
     @staticmethod
     def _no_rows(rows):
@@ -2150,12 +2171,13 @@ class UniversalDeepTransformer:
         """
         return self._predicted_rows(rows, top_k, sparse_inference, "predict_batch")
 
-    def _predicted_rows(self, rows, top_k, sparse_inference, owner):
-        """``predict_batch``'s result; errors name ``owner``, the method the user called."""
+    def _predicted_rows(self, rows, top_k, sparse_inference, owner, name="rows"):
+        """``predict_batch``'s result; errors name ``owner``, the method the user called, and
+        ``name``, its parameter."""
         self._require_model(owner)
         top_k = check_int(owner, "top_k", top_k, 1)
         check_flag(owner, "sparse_inference", sparse_inference)
-        rows = self._rows_source(rows, owner)
+        rows = self._rows_source(rows, owner, name)
         if self._no_rows(rows):
             return []
         return [r for part in self._predicted_chunks(rows, top_k, sparse_inference) for r in part]
@@ -2299,9 +2321,9 @@ class UniversalDeepTransformer:
         """
         self._require_model("predict")
         if not isinstance(row, dict):
-            raise TypeError(f"predict takes one row as a dict of column name -> value; use predict_batch for "
-                            f"several rows. Got {type(row).__name__}.")
-        return self._predicted_rows([row], top_k, sparse_inference, "predict")[0]
+            raise TypeError(f"The 'row' parameter of predict must be a dict of column name -> value (use predict_batch "
+                            f"for several rows). Got {type(row).__name__} instead.")
+        return self._predicted_rows([row], top_k, sparse_inference, "predict", "row")[0]
 
     def embed(self, rows: pd.DataFrame | Sequence[dict]) -> np.ndarray:
         """The hidden representation of each row: the embedding layer's output, for
@@ -2323,7 +2345,11 @@ class UniversalDeepTransformer:
             Before ``train``.
         """
         self._require_model("embed")
-        rows = self._rows_source(rows, "embed")
+        return self._embedded(rows, "embed")
+
+    def _embedded(self, rows, owner):
+        """``embed``'s result; errors name ``owner``, the method the user called."""
+        rows = self._rows_source(rows, owner)
         if self._no_rows(rows):
             return np.zeros((0, self.hidden_dim), dtype=np.float32)
         parts = []
@@ -2369,8 +2395,9 @@ class UniversalDeepTransformer:
         """
         self._require_model("explain")
         if not isinstance(row, dict):
-            raise TypeError(f"explain takes one row as a dict of column name -> value. Got {type(row).__name__}.")
-        self._rows_source([row], "explain")
+            raise TypeError(f"The 'row' parameter of explain must be a dict of column name -> value. Got "
+                            f"{type(row).__name__} instead.")
+        self._rows_source([row], "explain", "row")
         if self.regression and target is not None:
             _fail("explain", "target", "None for a numerical target (the predicted value is explained)", target)
         k = self._class_id(target) if target is not None else None
@@ -2463,7 +2490,8 @@ class UniversalDeepTransformer:
                 or (isinstance(label, (float, np.floating)) and not np.isfinite(label)):
             _fail("introduce_label", "label", "a label (a string or a finite number)", label)
         if isinstance(rows, dict):
-            raise TypeError("introduce_label takes a list of row dicts or a DataFrame; put one row dict in a list.")
+            raise TypeError("The 'rows' parameter of introduce_label must be a list of row dicts or a DataFrame (put "
+                            "one row dict in a list). Got dict instead.")
         label = category(label)  # as training reads a label: 1, 1.0 and '1' are one class
         if labels.delimiter and labels.delimiter in label:  # training splits it into several labels
             _fail("introduce_label", "label", f"one label, without the target's delimiter {labels.delimiter!r}",
@@ -2471,9 +2499,9 @@ class UniversalDeepTransformer:
         if labels.n_classes is not None and label not in labels.index and None not in labels.labels \
                 and len(labels.labels) >= labels.n_classes:
             _fail("introduce_label", "label", f"one of the {labels.n_classes} classes (n_classes is fixed)", label)
-        h = self.embed(rows).astype(np.float64)
+        h = self._embedded(rows, "introduce_label").astype(np.float64)
         if h.shape[0] == 0:
-            raise ValueError("introduce_label needs at least one row.")
+            raise ValueError("The 'rows' parameter of introduce_label must hold at least one row. Got none instead.")
         # a binary target's Platt (a, c) was fitted to the trained neurons' margins, which the
         # neuron placed below changes (a file saved after forget by an earlier version still
         # holds the trained pair's); kept, its slope made the probabilities overconfident

@@ -125,7 +125,7 @@ def is_missing_marker(v):
     return isinstance(v, str) and v.strip() in MISSING_MARKERS
 
 
-def _is_dataframe(obj):
+def is_dataframe(obj):
     pd = sys.modules.get("pandas")  # never imported here: a DataFrame exists only if pandas is loaded
     return pd is not None and isinstance(obj, pd.DataFrame)
 
@@ -134,7 +134,7 @@ def describe(source):
     """A short name of a source for messages."""
     if isinstance(source, (str, os.PathLike)):
         return os.fspath(source)
-    if _is_dataframe(source):
+    if is_dataframe(source):
         return "DataFrame"
     return "rows"
 
@@ -149,7 +149,7 @@ def read_chunks(source, columns, chunk_rows, delimiter=",", optional=()):
     columns = list(dict.fromkeys(columns))  # a column asked for twice is read once
     if isinstance(source, (str, os.PathLike)):
         yield from _csv_chunks(os.fspath(source), columns, chunk_rows, delimiter, optional)
-    elif _is_dataframe(source):
+    elif is_dataframe(source):
         yield from _frame_chunks(source, columns, chunk_rows, optional)
     elif isinstance(source, (list, tuple)):
         yield from _dict_chunks(source, columns, chunk_rows)

@@ -104,16 +104,22 @@ def test_use_before_training_and_unknown_row_columns(tmp_path):
     path = tmp_path / "d.csv"
     path.write_text("t,y\nred,a\nblue,b\n")
     model.train(str(path), verbose=False)
-    with pytest.raises(ValueError, match=r"row 0 lacks column\(s\) \['t'\] and has \['text'\], which are not in "
-                                         r"data_types \['t', 'y'\]"):
-        model.predict({"text": "red"})
-    with pytest.raises(TypeError, match="use predict_batch"):
+    with pytest.raises(TypeError, match=r"^The 'row' parameter of predict must be a dict of column name -> value "
+                                        r"\(use predict_batch for several rows\)\. Got list instead\.$"):
         model.predict([{"t": "red"}])
     # the errors name the method called, not predict_batch, which predict had handed the row to
     with pytest.raises(ValueError, match=r"'top_k' parameter of predict must be an int >= 1"):
         model.predict({"t": "red"}, top_k=0)
-    with pytest.raises(ValueError, match=r"^predict: row 0 lacks column\(s\) \['t'\]"):
+    with pytest.raises(ValueError, match=r"^The 'row' parameter of predict must have the columns \['t'\] \(None for a "
+                                         r"missing value\)\. Got a row without \['t'\] and with \['text'\], not in "
+                                         r"data_types \['t', 'y'\], instead\.$"):
         model.predict({"text": "red"})
+    with pytest.raises(ValueError, match=r"^The 'row' parameter of explain must have the columns \['t'\] .* Got a row "
+                                         r"without \['t'\] and with \['text'\]"):
+        model.explain({"text": "red"})
+    with pytest.raises(TypeError, match=r"^The 'row' parameter of explain must be a dict of column name -> value\. "
+                                        r"Got tuple instead\.$"):
+        model.explain(("red",))
     assert [lab for lab, _ in model.predict({"t": "red", "y": "ignored"}, top_k=5)] in (["a", "b"], ["b", "a"])
 
 
@@ -123,30 +129,69 @@ def test_row_dicts_with_a_misspelt_column_are_refused_everywhere():
     model = _udt()
     rows = [{"t": "red", "y": "a"}, {"t": "blue", "y": "b"}] * 5
     typo = [{"t": "red", "y": "a"}, {"text": "blue", "y": "b"}]
-    message = (r"^{}: row 1 lacks column\(s\) \['t'\] and has \['text'\], which are not in data_types \['t', 'y'\]: "
-               r"give None for a missing value\.$")
-    with pytest.raises(ValueError, match=message.format("train")):
+    message = (r"^The '{}' parameter of {} must hold rows with the columns {} \(None for a missing value\)\. Got row 1 "
+               r"without \['t'\] and with \['text'\], not in data_types \['t', 'y'\], instead\.$")
+    with_target, inputs_only = r"\['t', 'y'\]", r"\['t'\]"
+    with pytest.raises(ValueError, match=message.format("data", "train", with_target)):
         model.train(typo, verbose=False)
     assert model.model is not None and not model.trained  # refused before it read a row
-    with pytest.raises(ValueError, match=message.format(r"train \(validation\)")):
+    with pytest.raises(ValueError, match=message.format("validation", "train", with_target)):
         model.train(rows, epochs=1, validation=typo, verbose=False)
     model.train(rows, epochs=1, verbose=False)
     for method in ("evaluate", "pin_labels", "prepare_sparse_inference"):
-        with pytest.raises(ValueError, match=message.format(method)):
+        with pytest.raises(ValueError, match=message.format("data", method, with_target)):
             getattr(model, method)(typo)
     inputs = [{k: v for k, v in row.items() if k != "y"} for row in typo]
     for method in ("predict_batch", "embed"):
-        with pytest.raises(ValueError, match=message.format(method)):
+        with pytest.raises(ValueError, match=message.format("rows", method, inputs_only)):
             getattr(model, method)(inputs)
+    # introduce_label had named embed, which it hands its rows to
+    with pytest.raises(ValueError, match=message.format("rows", "introduce_label", inputs_only)):
+        model.introduce_label(inputs, "c")
     # a DataFrame's other columns are left out, as a CSV file's
     assert model.evaluate(pd.DataFrame(typo[:1]).assign(text="x")) == model.evaluate(typo[:1])
     temporal = _udt({"u": sb.types.categorical(), "i": sb.types.categorical(n_classes=5), "d": sb.types.date()},
                     target="i", temporal_tracking={"u": ["i"]})
-    with pytest.raises(ValueError, match=r"^update_history: row 0 lacks column\(s\) \['u'\] and has \['usr'\]"):
+    with pytest.raises(ValueError, match=r"^The 'data' parameter of update_history must hold rows with the columns "
+                                         r"\['d', 'u', 'i'\] \(None for a missing value\)\. Got row 0 without \['u'\] "
+                                         r"and with \['usr'\]"):
         temporal.update_history([{"usr": "u1", "i": "x", "d": "2020-01-01"}])
     graph = _udt({"n": sb.types.node_id(), "nb": sb.types.neighbors(), "y": sb.types.categorical(n_classes=3)})
-    with pytest.raises(ValueError, match=r"^index_nodes: row 0 lacks column\(s\) \['nb'\] and has \['neighbours'\]"):
+    with pytest.raises(ValueError, match=r"^The 'data' parameter of index_nodes must hold rows with the columns .* "
+                                         r"Got row 0 without \['nb'\] and with \['neighbours'\]"):
         graph.index_nodes([{"n": "1", "neighbours": "2 3"}])
+
+
+
+def test_sources_of_rows_are_refused_in_the_parameter_template():
+    model = _udt()
+    rows = [{"t": "red", "y": "a"}, {"t": "blue", "y": "b"}] * 5
+    # read_chunks' own error had named no method nor parameter
+    with pytest.raises(TypeError, match=r"^The 'data' parameter of train must be a CSV file path, a pandas DataFrame "
+                                        r"or a list of row dicts\. Got dict instead\.$"):
+        model.train(rows[0], verbose=False)
+    with pytest.raises(TypeError, match=r"^The 'validation' parameter of train must be a CSV file path, .* Got "
+                                        r"ndarray instead\.$"):
+        model.train(rows, validation=np.zeros(3), verbose=False)
+    with pytest.raises(TypeError, match=r"^The 'data' parameter of train must hold row dicts of column name -> "
+                                        r"value\. Got str at row 1 instead\.$"):
+        model.train([rows[0], "blue,b"], verbose=False)
+    model.train(rows, epochs=1, verbose=False)
+    with pytest.raises(TypeError, match=r"^The 'data' parameter of evaluate must be a CSV file path, .* Got int "
+                                        r"instead\.$"):
+        model.evaluate(3)
+    with pytest.raises(TypeError, match=r"^The 'rows' parameter of predict_batch must be a list of row dicts or a "
+                                        r"DataFrame \(use predict for one row dict\)\. Got dict instead\.$"):
+        model.predict_batch({"t": "red"})
+    with pytest.raises(TypeError, match=r"^The 'rows' parameter of embed must be a list of row dicts or a DataFrame "
+                                        r"\(put one row dict in a list\)\. Got dict instead\.$"):
+        model.embed({"t": "red"})
+    with pytest.raises(TypeError, match=r"^The 'rows' parameter of predict_batch must be a CSV file path, .* Got "
+                                        r"generator instead\.$"):
+        model.predict_batch(r for r in rows)
+    with pytest.raises(TypeError, match=r"^The 'catalogue' parameter of cold_start must be a CSV file path, .* Got "
+                                        r"dict instead\.$"):
+        model.cold_start({"y": "a", "name": "red"}, "name")
 
 
 @pytest.mark.parametrize("body, message", [
@@ -576,8 +621,12 @@ def test_introduce_label_takes_one_label_and_rows_naming_itself():
         with pytest.raises(ValueError, match=r"The 'label' parameter of introduce_label must be a label \(a string "
                                              r"or a finite number\)"):
             model.introduce_label([{"t": "green"}], label)
-    with pytest.raises(TypeError, match=r"introduce_label takes a list of row dicts or a DataFrame; put one row dict"):
+    with pytest.raises(TypeError, match=r"^The 'rows' parameter of introduce_label must be a list of row dicts or a "
+                                        r"DataFrame \(put one row dict in a list\)\. Got dict instead\.$"):
         model.introduce_label({"t": "green"}, "c")
+    with pytest.raises(ValueError, match=r"^The 'rows' parameter of introduce_label must hold at least one row\. Got "
+                                         r"none instead\.$"):
+        model.introduce_label([], "c")
     assert model.featurizer.labels.labels == ["a", "b"]
     assert model.introduce_label([{"t": "green"}], 7) == 2 and model.featurizer.labels.labels == ["a", "b", "7"]
     # a label holding a multi-label target's delimiter had made one class that training reads as two
