@@ -55,9 +55,18 @@ def small_model_with(**kw):
 
 def test_loss_and_output_activation_must_agree():
     inp = sb.Input(dim=20)
-    out = sb.FullyConnected(5, activation="relu")(inp)
-    with pytest.raises(ValueError, match="CategoricalCrossEntropy needs the output layer .* activation='softmax'"):
+    out = sb.FullyConnected(5, activation="relu", name="scores")(inp)
+    with pytest.raises(ValueError, match=r"^The 'loss' parameter of Model must be a loss for the activation 'relu' of "
+                                         r"the output layer 'scores' \(none: give the output layer "
+                                         r"activation='softmax' or 'sigmoid'\)\. Got CategoricalCrossEntropy, which "
+                                         r"needs activation='softmax', instead\.$"):
         sb.Model(inp, out)
+    out = sb.FullyConnected(5, activation="sigmoid", name="out")(inp)
+    with pytest.raises(ValueError, match=r"^The 'loss' parameter of Model must be a loss for the activation 'sigmoid' "
+                                         r"of the output layer 'out' \('binary_cross_entropy'\)\. Got "
+                                         r"CategoricalCrossEntropy, which needs activation='softmax', instead\.$"):
+        sb.Model(inp, out)
+    assert sb.Model(inp, out, loss="binary_cross_entropy").loss.activation == "sigmoid"
 
 
 def test_a_models_graph_is_refused_in_the_parameter_template():
@@ -81,11 +90,19 @@ def test_graph_misuse():
     layer(inp)
     with pytest.raises(ValueError, match="already part of a graph"):
         layer(inp)
-    with pytest.raises(TypeError, match="must be called on the output of sb.Input"):
-        sb.FullyConnected(3)(np.zeros((2, 20)))
-    other = sb.Input(dim=3)
+    with pytest.raises(TypeError, match=r"^The 'inputs' parameter of FullyConnected 'fc' must be outputs of sb.Input "
+                                        r"or of another layer\. Got ndarray instead\.$"):
+        sb.FullyConnected(3, name="fc")(np.zeros((2, 20)))
+    with pytest.raises(ValueError, match=r"^The 'inputs' parameter of FullyConnected 'fc' must be 1 node\(s\)\. Got 2 "
+                                         r"instead\.$"):
+        sb.FullyConnected(3, name="fc")(inp, sb.Input(dim=3))
+    with pytest.raises(ValueError, match=r"^The 'inputs' parameter of Concatenate 'cat' must be at least 2 nodes\. Got 1 "
+                                         r"instead\.$"):
+        sb.Concatenate(name="cat")(inp)
+    other = sb.Input(dim=3, name="extra")
     out = sb.FullyConnected(4, activation="softmax")(sb.Concatenate()(inp, other))
-    with pytest.raises(ValueError, match="depends on Input .* not in the model's inputs"):
+    with pytest.raises(ValueError, match=r"^The 'inputs' parameter of Model must hold every sb.Input the output depends "
+                                         r"on\. Got 1 input\(s\), without Input 'extra' of dim 3, instead\.$"):
         sb.Model(inp, out)
     with pytest.raises(ValueError, match="'dim' parameter of Input must be an int >= 1. Got 0"):
         sb.Input(dim=0)
@@ -108,6 +125,10 @@ def test_batches_that_do_not_fit_the_model():
     dense[1, 5] = np.nan
     with pytest.raises(ValueError, match="expects finite values. Sample 1 has nan"):
         model.predict(sb.Value.dense(dense))
+    for method, args in (("train_step", (1e-3,)), ("compute_gradients", ())):
+        with pytest.raises(ValueError, match=rf"^The 'batch' parameter of {method} must have labels\. Got a batch "
+                                             rf"without labels instead\.$"):
+            getattr(model, method)(sb.data.Batch(good.inputs), *args)
     bad_labels = data.batch(np.arange(4))
     bad_labels.labels.ids[1] = 777
     with pytest.raises(ValueError, match=r"Labels must be ids in \[0, 500\) .* Got 777"):

@@ -148,8 +148,11 @@ class Model:
             raise TypeError(f"The 'loss' parameter of Model must be a loss name or instance. Got {loss!r} instead.")
         out_layer = outputs.layer
         if out_layer.activation != self.loss.activation:
-            raise ValueError(f"{type(self.loss).__name__} needs the output layer '{out_layer.name}' to use "
-                             f"activation='{self.loss.activation}'. Got '{out_layer.activation}' instead.")
+            fits = [name for name, cls in LOSSES.items() if cls.activation == out_layer.activation]
+            fit = f"'{fits[0]}'" if fits else "none: give the output layer activation='softmax' or 'sigmoid'"
+            raise ValueError(f"The 'loss' parameter of Model must be a loss for the activation "
+                             f"'{out_layer.activation}' of the output layer '{out_layer.name}' ({fit}). Got "
+                             f"{type(self.loss).__name__}, which needs activation='{self.loss.activation}', instead.")
         if isinstance(optimizer, str):
             optimizer = OPTIMIZERS[check_choice("Model", "optimizer", optimizer, tuple(OPTIMIZERS))]()
         self.optimizer = check_type("Model", "optimizer", optimizer, tuple(OPTIMIZERS.values()),
@@ -161,7 +164,9 @@ class Model:
         self.nodes = _topological(outputs)
         for n in self.nodes:
             if isinstance(n.layer, InputLayer) and n not in self.inputs:
-                raise ValueError(f"The output depends on Input '{n.layer.name}', which is not in the model's inputs.")
+                raise ValueError(f"The 'inputs' parameter of Model must hold every sb.Input the output depends on. "
+                                 f"Got {len(self.inputs)} input(s), without Input '{n.layer.name}' of dim {n.dim}, "
+                                 f"instead.")
         self._number_layers()
         names = [n.layer.name for n in self.nodes]
         dup = {x for x, n in collections.Counter(names).items() if n > 1}
@@ -374,11 +379,11 @@ class Model:
                 if g is not None:
                     grads[x] = grads[x] + g if x in grads else g
 
-    def _check_labeled(self, batch):
-        """``check_batch``, and the batch must have labels."""
+    def _check_labeled(self, batch, owner):
+        """``check_batch``, and the batch, the parameter of ``owner``, must have labels."""
         self.check_batch(batch)
         if batch.labels is None:
-            raise ValueError("train_step needs batches with labels.")
+            raise ValueError(f"The 'batch' parameter of {owner} must have labels. Got a batch without labels instead.")
 
     def _gradients(self, batch, serial=False):
         """Run forward and backward on a checked labeled batch for the next step, leaving
@@ -412,7 +417,7 @@ class Model:
             For a batch without labels, or one ``check_batch`` rejects.
         """
         check_float("train_step", "learning_rate", learning_rate, 0.0)  # NaN made every weight NaN
-        self._check_labeled(batch)  # before step_cost reads it
+        self._check_labeled(batch, "train_step")  # before step_cost reads it
         serial = self.step_cost(batch) < SERIAL_WORK or pool_slow()
         with step_threads(serial):
             loss = self._gradients(batch, serial)
@@ -517,7 +522,7 @@ class Model:
         ValueError
             For a batch without labels, or one ``check_batch`` rejects.
         """
-        self._check_labeled(batch)
+        self._check_labeled(batch, "compute_gradients")
         with step_threads():
             loss = self._gradients(batch)
         return loss, take_gradients(self.parameters())

@@ -84,10 +84,11 @@ class Layer:
             inputs = tuple(inputs[0])
         for x in inputs:
             if not isinstance(x, Node):
-                raise TypeError(f"{owner} '{self.name}' must be called on the output of sb.Input or of "
+                raise TypeError(f"The 'inputs' parameter of {owner} '{self.name}' must be outputs of sb.Input or of "
                                 f"another layer. Got {type(x).__name__} instead.")
         if self.n_inputs is not None and len(inputs) != self.n_inputs:
-            raise ValueError(f"{owner} '{self.name}' takes {self.n_inputs} input(s). Got {len(inputs)}.")
+            raise ValueError(f"The 'inputs' parameter of {owner} '{self.name}' must be {self.n_inputs} node(s). Got "
+                             f"{len(inputs)} instead.")
         self.input_dims = [x.dim for x in inputs]
         self.node = Node(self, inputs, self.output_dim(self.input_dims))
         return self.node

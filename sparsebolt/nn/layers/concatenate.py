@@ -21,7 +21,8 @@ class Concatenate(Layer):
 
     def output_dim(self, input_dims: list[int]) -> int:
         if len(input_dims) < 2:
-            raise ValueError(f"Concatenate '{self.name}' takes at least 2 inputs. Got {len(input_dims)}.")
+            raise ValueError(f"The 'inputs' parameter of Concatenate '{self.name}' must be at least 2 nodes. Got "
+                             f"{len(input_dims)} instead.")
         return int(sum(input_dims))
 
     def cost(self, in_widths: list[float]) -> tuple[float, float]:
