@@ -163,8 +163,8 @@ class TextCsvFiles:
             When the widths do not fit, or a label is not in ``label_vocab``.
         """
         if self.featurizer.dim != n_features:
-            raise ValueError(f"The featurizer hashes into {self.featurizer.dim} features; the model's input "
-                             f"has {n_features}.")
+            raise ValueError(f"The 'featurizer' parameter of TextCsvFiles must hash into the model's {n_features} "
+                             f"input features. Got a featurizer of dim {self.featurizer.dim} instead.")
         texts, labels, vocab = self.read()
         texts, labels = texts[rank::num_workers], labels[rank::num_workers]
         missing = [lab for lab in labels if lab not in vocab]
@@ -191,8 +191,9 @@ def load_shard(spec: Any, rank: int, num_workers: int, n_features: int, n_labels
     else:
         data = spec(rank, num_workers)
         if not isinstance(data, SparseDataset):
-            raise TypeError(f"A 'train_files' callable must return a sb.data.SparseDataset for (rank, num_workers). "
-                            f"Got {type(data).__name__}.")
+            raise TypeError(f"The 'train_files' parameter of sb.distributed.train, a callable, must return a "
+                            f"sb.data.SparseDataset for (rank, num_workers). Got {type(data).__name__} for ({rank}, "
+                            f"{num_workers}) instead.")
     if data.n_samples == 0:
         raise ValueError(f"Worker {rank} of {num_workers} was given no training samples: use fewer workers "
                          f"or more data.")
@@ -203,8 +204,9 @@ def worker_batch_sizes(batch_size: int, num_workers: int) -> list[int]:
     """The global ``batch_size`` split across the workers: int per worker, the first
     ``batch_size % num_workers`` one larger."""
     if batch_size < num_workers:
-        raise ValueError(f"The 'batch_size' parameter of sb.distributed.train is the global batch, split across "
-                         f"the workers: it must be at least num_workers={num_workers}. Got {batch_size}.")
+        raise ValueError(f"The 'batch_size' parameter of sb.distributed.train must be at least num_workers="
+                         f"{num_workers} (it is the global batch, split across the workers). Got {batch_size} "
+                         f"instead.")
     return [batch_size // num_workers + (r < batch_size % num_workers) for r in range(num_workers)]
 
 

@@ -11,6 +11,14 @@ def check_distributable(model):
     model.check_savable(verb="train", holder="distributed replicas and checkpoints are model files, which hold")
 
 
+def check_one_input(model):
+    """A replica reads its shard into one input (``model``, built by ``sb.distributed.train``'s
+    ``model_or_config``)."""
+    if len(model.inputs) != 1:
+        raise ValueError(f"The 'model_or_config' parameter of sb.distributed.train must be (or build) a sb.Model of "
+                         f"one input. Got a model of {len(model.inputs)} inputs instead.")
+
+
 def replica_message(model):
     """What the driver sends to build a replica of ``model``: its config and its state,
     plain dicts and arrays as in a model file, so a worker never unpickles a model."""
@@ -35,5 +43,6 @@ def build_replica(replica):
         return model
     model = replica()
     if not isinstance(model, Model):
-        raise TypeError(f"The model factory must return a sb.Model. Got {type(model).__name__}.")
+        raise TypeError(f"The 'model_or_config' parameter of sb.distributed.train, a callable, must return a "
+                        f"sb.Model. Got {type(model).__name__} from it instead.")
     return model

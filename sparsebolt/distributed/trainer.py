@@ -19,7 +19,7 @@ from ..train.checkpoints import Checkpoints
 from ..train.engine import Engine, Steps, check_run
 from .data import as_spec, batch_samples, steps_per_epoch, worker_batch_sizes
 from .gradients import combine, dense_nbytes
-from .replica import check_distributable, load_replica_state, replica_message
+from .replica import check_distributable, check_one_input, load_replica_state, replica_message
 
 if TYPE_CHECKING:
     from ..data.batch import SparseDataset
@@ -78,18 +78,21 @@ class TrainResult:
 
 
 def _driver_model(model_or_factory):
+    # refused here, before any worker starts: a model of several inputs (each worker had
+    # refused it), and one the job's checkpoints, model files, cannot hold
     if isinstance(model_or_factory, Model):
+        check_one_input(model_or_factory)
         return model_or_factory, replica_message(model_or_factory)
     if callable(model_or_factory):
         model = model_or_factory()
         if not isinstance(model, Model):
-            raise TypeError(f"The model factory given to sb.distributed.train must return a sb.Model. "
-                            f"Got {type(model).__name__}.")
-        # the job's checkpoints are model files: refused here, before any worker starts
+            raise TypeError(f"The 'model_or_config' parameter of sb.distributed.train, a callable, must return a "
+                            f"sb.Model. Got {type(model).__name__} from it instead.")
+        check_one_input(model)
         check_distributable(model)
         return model, model_or_factory
     raise TypeError("The 'model_or_config' parameter of sb.distributed.train must be a sb.Model or a "
-                    f"zero-argument callable that builds one. Got {type(model_or_factory).__name__}.")
+                    f"zero-argument callable that builds one. Got {type(model_or_factory).__name__} instead.")
 
 
 class _Job:

@@ -10,7 +10,7 @@ import ray
 from .._threads import set_num_threads
 from .data import epoch_batches, load_shard
 from .gradients import combine, join, nbytes, scale, split
-from .replica import build_replica, load_replica_state
+from .replica import build_replica, check_one_input, load_replica_state
 
 
 class Worker:
@@ -31,8 +31,7 @@ class Worker:
         self.replica = None  # its arrays live on in the model, not twice
         self.model.rename_layers(self.layer_names)
         self.model.stream = self.rank
-        if len(self.model.inputs) != 1:
-            raise ValueError("sb.distributed.train supports models with one input.")
+        check_one_input(self.model)
         self.data = load_shard(self.data_spec, self.rank, self.num_workers, self.model.inputs[0].dim,
                                self.model.output.dim)
         self.data_spec = None  # what a callable spec holds is not kept beside its shard

@@ -68,7 +68,7 @@ class Checkpoints:
         if existing and not resume:
             raise ValueError(f"The 'checkpoint_dir' parameter of {owner} must be a directory without checkpoints "
                              f"unless resume=True. Got {self.directory!r}, which holds "
-                             f"{os.path.basename(existing[0])}; pass resume=True to continue that run.")
+                             f"{os.path.basename(existing[0])}, instead (pass resume=True to continue that run).")
         self._remove_partial_writes()
         self.resumed_from = None
         self.last_written = None

@@ -53,3 +53,26 @@ def test_more_worker_threads_than_a_local_clusters_cpus_are_refused(tmp_path):
         sb.distributed.train(small_model(), path, num_workers=2, batch_size=32, threads_per_worker=2, num_cpus=2,
                              verbose=False)
     assert not ray.is_initialized()
+
+
+def _two_inputs():
+    a, b = sb.Input(dim=5), sb.Input(dim=3)
+    return sb.Model([a, b], sb.FullyConnected(4, activation="softmax")(sb.Concatenate()(a, b)))
+
+
+@pytest.mark.parametrize("model, error, message", [
+    (3, TypeError, r"^The 'model_or_config' parameter of sb.distributed.train must be a sb.Model or a zero-argument "
+                   r"callable that builds one\. Got int instead\.$"),
+    (lambda: "model", TypeError, r"^The 'model_or_config' parameter of sb.distributed.train, a callable, must return "
+                                 r"a sb.Model\. Got str from it instead\.$"),
+    # each worker had refused it, after Ray started
+    (_two_inputs(), ValueError, r"^The 'model_or_config' parameter of sb.distributed.train must be \(or build\) a "
+                                r"sb.Model of one input\. Got a model of 2 inputs instead\.$"),
+    (_two_inputs, ValueError, r"^The 'model_or_config' parameter .* Got a model of 2 inputs instead\.$")])
+def test_bad_models_are_refused_before_ray_starts(tmp_path, model, error, message):
+    ray = pytest.importorskip("ray")
+    path = tmp_path / "train.svm"
+    path.write_text("0 1:1\n1 2:1\n")
+    with pytest.raises(error, match=message):
+        sb.distributed.train(model, path, batch_size=2)
+    assert not ray.is_initialized()

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import sparsebolt as sb
-from sparsebolt.distributed.data import (SvmFiles, as_spec, batch_samples, epoch_batches, steps_per_epoch,
-                                         worker_batch_sizes)
+from sparsebolt.distributed.data import (SvmFiles, as_spec, batch_samples, epoch_batches, load_shard,
+                                         steps_per_epoch, worker_batch_sizes)
 
 from ..synthetic import small_model
 from .helpers import _row_numbered
@@ -64,7 +64,9 @@ def test_more_workers_than_samples_is_refused_by_name(tmp_path):
     path.write_text("0 1:1\n1 2:1\n2 3:1\n")
     with pytest.raises(ValueError, match="hold 3 samples, fewer than the 5 workers"):
         SvmFiles(path).load(0, 5, 10, 3)
-    with pytest.raises(ValueError, match="at least num_workers=4. Got 3"):
+    with pytest.raises(ValueError, match=r"^The 'batch_size' parameter of sb.distributed.train must be at least "
+                                         r"num_workers=4 \(it is the global batch, split across the workers\)\. Got 3 "
+                                         r"instead\.$"):
         sb.distributed.train(small_model(), path, num_workers=4, batch_size=3)
 
 
@@ -85,3 +87,17 @@ def test_no_training_files_are_refused_naming_the_parameter_given():
         with pytest.raises(ValueError) as err:
             make()
         assert str(err.value) == f"{owner} {expected}"
+
+
+def test_a_train_files_callable_and_a_text_featurizer_that_do_not_fit_are_refused_in_the_template(tmp_path):
+    with pytest.raises(TypeError, match=r"^The 'train_files' parameter of sb.distributed.train, a callable, must return "
+                                        r"a sb.data.SparseDataset for \(rank, num_workers\)\. Got list for \(1, 2\) "
+                                        r"instead\.$"):
+        load_shard(lambda rank, num_workers: [], 1, 2, 10, 3)
+    path = tmp_path / "t.csv"
+    path.write_text("text,label\nred,a\nblue,b\n")
+    files = sb.distributed.TextCsvFiles(path, "text", "label", sb.data.HashedTextFeaturizer(dim=64))
+    with pytest.raises(ValueError, match=r"^The 'featurizer' parameter of TextCsvFiles must hash into the model's 128 "
+                                         r"input features\. Got a featurizer of dim 64 instead\.$"):
+        files.load(0, 1, 128, 2)
+    assert files.load(0, 1, 64, 2).n_samples == 2

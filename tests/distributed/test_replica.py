@@ -5,7 +5,7 @@ import os
 import pytest
 
 import sparsebolt as sb
-from sparsebolt.distributed.replica import load_replica_state, replica_message
+from sparsebolt.distributed.replica import build_replica, load_replica_state, replica_message
 from sparsebolt.io import restore_model_file, save_model_file
 
 from ..synthetic import small_model
@@ -47,3 +47,9 @@ def test_a_model_with_custom_classes_is_refused_before_any_worker_starts():
         replica_message(model)
     with pytest.raises(TypeError, match=message):   # a builder too, before Ray is asked for anything
         sb.distributed.train(lambda: model, "no-such-file.svm")
+
+
+def test_a_factory_of_no_model_is_refused_in_the_parameter_template_on_a_worker_too():
+    with pytest.raises(TypeError, match=r"^The 'model_or_config' parameter of sb.distributed.train, a callable, must "
+                                        r"return a sb.Model\. Got NoneType from it instead\.$"):
+        build_replica(lambda: None)

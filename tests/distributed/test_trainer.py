@@ -203,7 +203,8 @@ def test_resume_continues_a_stopped_job_from_its_checkpoint(ray_cluster, tmp_pat
     described = describe_file(list_checkpoints(tmp_path)[0])
     assert described["checkpoint"]["epoch"] == 2 and described["checkpoint"]["distributed"]["num_workers"] == 2
     assert "a Ray job of 2 workers" in described["text"]
-    with pytest.raises(ValueError, match="without checkpoints unless resume=True"):
+    with pytest.raises(ValueError, match=r"without checkpoints unless resume=True\. Got .*, which holds ckpt-\d+\.sbm, "
+                                         r"instead \(pass resume=True to continue that run\)\.$"):
         sb.distributed.train(small_model, _shards, epochs=3, **kw)
 
 

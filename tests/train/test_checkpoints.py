@@ -223,7 +223,8 @@ def test_checkpoint_parameters_are_checked(tmp_path):
     model.train(data, epochs=2, checkpoint_dir=tmp_path, verbose=False)   # one at the end of each epoch
     assert names(tmp_path) == ["ckpt-0000000006.sbm", "ckpt-0000000003.sbm"]
     with pytest.raises(ValueError, match=r"The 'checkpoint_dir' parameter of train must be a directory without "
-                                         r"checkpoints unless resume=True\. Got .* which holds ckpt-0000000006\.sbm"):
+                                         r"checkpoints unless resume=True\. Got .*, which holds ckpt-0000000006\.sbm, "
+                                         r"instead \(pass resume=True to continue that run\)\.$"):
         small_model().train(data, checkpoint_dir=tmp_path, verbose=False)
     other = small_model(hidden=16)
     with pytest.raises(ValueError, match=r"ckpt-0000000006\.sbm was written by a different model \(its layers differ\)"):
