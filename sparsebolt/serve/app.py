@@ -37,7 +37,9 @@ class Predictor:
 
     def __init__(self, model, sparse_inference=False):
         if len(model.inputs) != 1:
-            raise ValueError(f"The server takes models of one sparse input. This one has {len(model.inputs)}.")
+            raise ValueError(f"The 'model' parameter of create_app must be a sb.Model of one sparse input (feature ids "
+                             f"in) or a UniversalDeepTransformer. Got a sb.Model of {len(model.inputs)} inputs "
+                             f"instead.")
         self.model = model
         self.sparse_inference = sparse_inference
         self.n_features = model.inputs[0].dim

@@ -124,6 +124,16 @@ def test_create_app_checks_its_limits(kw, message):
     assert create_app(small_model(), default_top_k=np.int64(3), sparse_inference=np.bool_(True)) is not None
 
 
+def test_create_app_refuses_a_model_of_two_inputs_in_the_parameter_template():
+    from sparsebolt.serve import create_app
+    a, b = sb.Input(dim=5), sb.Input(dim=3)
+    model = sb.Model([a, b], sb.FullyConnected(4, activation="softmax")(sb.Concatenate()(a, b)))
+    with pytest.raises(ValueError, match=r"^The 'model' parameter of create_app must be a sb.Model of one sparse input "
+                                         r"\(feature ids in\) or a UniversalDeepTransformer\. Got a sb.Model of 2 inputs "
+                                         r"instead\.$"):
+        create_app(model)
+
+
 def test_an_unknown_log_level_is_refused_before_the_socket_is_bound(capsys):
     # uvicorn raised KeyError after "serving on" was printed
     from sparsebolt.serve import run
