@@ -495,7 +495,8 @@ class _UDTEstimator(BaseEstimator):
         """y as a 1-d array of at least one value."""
         y = column_or_1d(y, warn=True)
         if y.shape[0] == 0:
-            raise ValueError(f"{owner}.fit got no rows: y (and X) must hold at least one.")
+            raise ValueError(f"The 'y' parameter of {owner} must hold at least one value, one a row of X. Got none "
+                             f"instead.")
         return y
 
     def _fit_udt(self, X: Any, y: np.ndarray, target_type: Any, owner: str) -> None:
@@ -510,7 +511,8 @@ class _UDTEstimator(BaseEstimator):
         if self.target in self.data_types or self.target in X.columns:
             _fail(owner, "target", "a column name in neither data_types nor X (it names y's column)", self.target)
         if len(y) != len(X):
-            raise ValueError(f"{owner} got {len(X)} rows in X but {len(y)} values in y.")
+            raise ValueError(f"The 'y' parameter of {owner} must hold one value a row of X ({len(X)} rows). Got "
+                             f"{len(y)} values instead.")
         udt = UniversalDeepTransformer({**self.data_types, self.target: target_type}, self.target,
                                        input_dim=self.input_dim, embedding_dim=self.embedding_dim, seed=self.seed)
         history = udt.train(X.assign(**{self.target: y}), epochs=self.epochs, learning_rate=self.learning_rate,

@@ -164,7 +164,8 @@ def test_training_parameters_are_checked():
     with pytest.raises(ValueError, match=r"^The 'metrics' parameter of train must be empty without a 'validation' "
                                          r"data set to compute them on\. Got \['precision@1'\] instead\.$"):
         model.train(data, metrics=["precision@1"], verbose=False)
-    with pytest.raises(ValueError, match="no batches"):
+    with pytest.raises(ValueError, match=r"^The 'data' parameter of train must give at least one batch\. Got none "
+                                         r"instead\.$"):
         model.train([], verbose=False)
     with pytest.raises(ValueError, match="The 'n' parameter of set_num_threads"):
         sb.set_num_threads(0)
@@ -195,16 +196,21 @@ def test_label_weights_must_be_finite_and_not_negative(bad):
     assert all(np.isfinite(p.value).all() for p in model.parameters())
 
 
-@pytest.mark.parametrize("ids, what, shown", [(np.array([2**32 + 7, 3]), "Feature ids", "4294967303"),
-                                              (np.array([1.5, 2.0]), "Feature ids", "1.5"),
-                                              (np.array([2.0, np.nan]), "Feature ids", "nan")])
-def test_ids_that_int32_cannot_hold_are_refused_not_wrapped(ids, what, shown):
+@pytest.mark.parametrize("ids, shown", [(np.array([2**32 + 7, 3]), "4294967303"), (np.array([1.5, 2.0]), "1.5"),
+                                        (np.array([2.0, np.nan]), "nan")])
+def test_ids_that_int32_cannot_hold_are_refused_not_wrapped(ids, shown):
     # a plain cast had made 2**32 + 7 the id 7 and 1.5 the id 1, inside every range check
-    with pytest.raises(ValueError, match=rf"{what} must be whole numbers in \[-2147483648, 2147483647\] \(int32\)\. "
-                                         rf"Got {shown}"):
+    with pytest.raises(ValueError, match=rf"^The 'ids' parameter of csr_value must be whole numbers in \[-2147483648, "
+                                         rf"2147483647\] \(int32\)\. Got {shown} instead\.$"):
         sb.data.csr_value(10, [0, 2], ids)
-    with pytest.raises(ValueError, match=r"Label ids must be whole numbers"):
+    with pytest.raises(ValueError, match=r"^The 'ids' parameter of Labels must be whole numbers"):
         sb.data.Labels([0, 1, 2], ids)
+    with pytest.raises(ValueError, match=r"^The 'ids' parameter of SparseDataset must be whole numbers .* Got "
+                                         rf"{shown} instead\.$"):
+        sb.data.SparseDataset([0, 2], ids, None, sb.data.Labels([0, 1], [0]), 10)
+    with pytest.raises(ValueError, match=r"^The 'offsets' parameter of Labels must be integers\. Got an array of <U1 "
+                                         r"instead\.$"):
+        sb.data.Labels(["0", "1"], [0])
     assert sb.data.csr_value(10, [0, 2], np.array([7, 3], dtype=np.int64)).ids.tolist() == [7, 3]
     assert sb.data.Labels([0, 1, 2], [1.0, 2.0]).ids.tolist() == [1, 2]
 

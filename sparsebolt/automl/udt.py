@@ -2278,7 +2278,7 @@ class UniversalDeepTransformer:
                 n_seen += scores.batch_size
         warn_unknown_labels(describe(data), self.target, unknown)
         if n_seen == 0:
-            raise ValueError("evaluate was given no samples.")
+            raise ValueError("The 'data' parameter of evaluate must hold at least one sample. Got none instead.")
         return {m.name: m.result() for m in accumulators}
 
     def _named_top_k(self, offsets, ids, vals, k, named):

@@ -38,11 +38,11 @@ class Labels:
     __slots__ = ("offsets", "ids", "vals", "unknown")
 
     def __init__(self, offsets: Any, ids: Any, vals: Any = None, unknown: Any = None) -> None:
-        self.offsets = index_array("Label offsets", offsets, np.int64)
-        self.ids = index_array("Label ids", ids, np.int32)
+        self.offsets = index_array("Labels", "offsets", offsets, np.int64)
+        self.ids = index_array("Labels", "ids", ids, np.int32)
         self.vals = (np.ones(self.ids.shape[0], dtype=np.float32) if vals is None
                      else np.ascontiguousarray(vals, dtype=np.float32))
-        self.unknown = None if unknown is None else index_array("Unknown label counts", unknown, np.int32)
+        self.unknown = None if unknown is None else index_array("Labels", "unknown", unknown, np.int32)
         if self.unknown is not None and (self.unknown.shape != (self.batch_size,) or (self.unknown < 0).any()):
             _fail("Labels", "unknown", f"one count >= 0 a sample ({self.batch_size})",
                   self.unknown.shape if self.unknown.shape != (self.batch_size,) else int(self.unknown.min()))
@@ -170,12 +170,17 @@ def csr_value(dim: int, offsets: Any, ids: Any, vals: Any = None) -> Value:
     Value
         The sparse batch (arrays already of the right dtype are not copied).
     """
-    ids = index_array("Feature ids", ids, np.int32)
+    return _csr_value("csr_value", dim, offsets, ids, vals)
+
+
+def _csr_value(owner, dim, offsets, ids, vals):
+    """``csr_value``; errors name ``owner``, the function the arrays were given to."""
+    ids = index_array(owner, "ids", ids, np.int32)
     vals = np.ones(ids.shape[0], dtype=np.float32) if vals is None else np.ascontiguousarray(vals, dtype=np.float32)
-    return Value(dim, vals, ids, index_array("Feature offsets", offsets, np.int64))
+    return Value(dim, vals, ids, index_array(owner, "offsets", offsets, np.int64))
 
 
-def index_array(what: str, values: Any, dtype: type) -> np.ndarray:
+def index_array(owner: str, name: str, values: Any, dtype: type) -> np.ndarray:
     """``values`` as a contiguous array of ``dtype`` (int32 ids, int64 offsets), not copied
     when it is one already. Numbers the dtype cannot hold, or that are not whole, are
     refused: a plain cast had wrapped the id 2**32 + 7 to 7 and truncated 1.9 to 1, which
@@ -184,22 +189,22 @@ def index_array(what: str, values: Any, dtype: type) -> np.ndarray:
     Raises
     ------
     ValueError
-        Naming ``what`` and the first such number.
+        Naming the parameter ``name`` of ``owner`` and the first such number.
     """
     arr = np.asarray(values)
     if arr.dtype == dtype or arr.size == 0:
         return np.ascontiguousarray(arr, dtype=dtype)
     info = np.iinfo(dtype)
     if arr.dtype.kind not in "iuf":
-        raise ValueError(f"{what} must be integers. Got an array of {arr.dtype} instead.")
+        raise ValueError(f"The '{name}' parameter of {owner} must be integers. Got an array of {arr.dtype} instead.")
     # floats compared as float64: in float32 int32's max reads 2**31, which then wraps
     flat = arr.reshape(-1).astype(np.float64) if arr.dtype.kind == "f" else arr.reshape(-1)
     bad = (flat < info.min) | (flat > info.max)
     if arr.dtype.kind == "f":
         bad |= ~np.isfinite(flat) | (flat != np.trunc(flat))
     if bad.any():
-        raise ValueError(f"{what} must be whole numbers in [{info.min}, {info.max}] ({np.dtype(dtype).name}). "
-                         f"Got {flat[np.argmax(bad)].item()!r} instead.")
+        raise ValueError(f"The '{name}' parameter of {owner} must be whole numbers in [{info.min}, {info.max}] "
+                         f"({np.dtype(dtype).name}). Got {flat[np.argmax(bad)].item()!r} instead.")
     return np.ascontiguousarray(arr, dtype=dtype)
 
 
@@ -286,7 +291,7 @@ class SparseDataset(Reshuffled):
 
     def __init__(self, offsets: Any, ids: Any, vals: Any, labels: Labels, dim: int, batch_size: int = 256,
                  shuffle: bool = False, seed: Any = 0) -> None:
-        self.features = csr_value(dim, offsets, ids, vals)
+        self.features = _csr_value("SparseDataset", dim, offsets, ids, vals)
         self.labels = labels
         self.dim = dim
         self.batch_size = check_int("SparseDataset", "batch_size", batch_size, 1)
@@ -296,10 +301,12 @@ class SparseDataset(Reshuffled):
             raise ValueError(f"The 'labels' parameter of SparseDataset must have one row a sample ({self.n_samples} "
                              f"feature rows). Got {labels.batch_size} label rows instead.")
         # the gather kernels trust the offsets to frame the arrays
-        for what, x in (("features", self.features), ("labels", labels)):
+        for name, x, whose in (("offsets", self.features, ""), ("labels", labels, "have offsets that ")):
             if csr.csr_fault(x.offsets, x.ids, x.vals, np.iinfo(np.int32).max, False)[0] == csr.BAD_OFFSETS:
-                raise ValueError(f"SparseDataset's {what} have inconsistent CSR arrays: offsets must start at 0, "
-                                 f"never decrease and end at len(ids) == len(vals) ({x.ids.size}, {x.vals.size}).")
+                shown = str(x.offsets[:8].tolist())[:-1] + (", ...]" if x.offsets.size > 8 else "]")
+                raise ValueError(f"The '{name}' parameter of SparseDataset must {whose}start at 0, never decrease and "
+                                 f"end at len(ids) == len(vals) ({x.ids.size}, {x.vals.size}). Got offsets {shown} "
+                                 f"instead.")
 
     @property
     def n_samples(self) -> int:

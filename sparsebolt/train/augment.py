@@ -49,7 +49,8 @@ def pin_labels(model: Model, data: Any, n_tables: int | None = None, k: int | No
         for batch in data:
             model.check_batch(batch)
             if batch.labels is None:
-                raise ValueError("pin_labels needs batches with labels.")
+                raise ValueError("The 'data' parameter of pin_labels must give batches with labels. Got a batch "
+                                 "without labels instead.")
             if n_batches == 0:
                 if n_tables is not None or k is not None:
                     layer.rebuild_tables(n_tables, k)
@@ -60,7 +61,7 @@ def pin_labels(model: Model, data: Any, n_tables: int | None = None, k: int | No
             n_batches += 1
             bar.update(batch.batch_size)
     if n_batches == 0:
-        raise ValueError("pin_labels was given a data set with no batches.")
+        raise ValueError("The 'data' parameter of pin_labels must give at least one batch. Got none instead.")
     return pinned
 
 

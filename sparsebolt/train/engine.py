@@ -339,7 +339,7 @@ class Engine:
                     self._write(epoch, batch, loss_sum, n_batches, n_samples,
                                 seconds + time.perf_counter() - start, end_of_epoch=False)
         if n_batches == 0:
-            raise ValueError("train was given a data set with no batches.")
+            raise ValueError("The 'data' parameter of train must give at least one batch. Got none instead.")
         model.epochs += 1
         steps.sync(model)  # callbacks see the epoch's model
         logs = {"epoch": epoch + 1, "loss": loss_sum / n_batches, "samples": n_samples, "steps": batch,

@@ -119,10 +119,11 @@ def evaluate(model: Model, data: Any, metrics: str | Iterable[Any], sparse_infer
     with tqdm(total=total, unit="samples", disable=not verbose, desc="evaluate", leave=False) as bar:
         for part, ids, _, output in _predictions(model, data, k, sparse_inference):
             if part.labels is None:
-                raise ValueError("evaluate needs batches with labels.")
+                raise ValueError("The 'data' parameter of evaluate must give batches with labels. Got a batch without "
+                                 "labels instead.")
             update_metrics(accumulators, ids, part.labels, output)
             n_seen += part.batch_size
             bar.update(part.batch_size)
     if n_seen == 0:
-        raise ValueError("evaluate was given no samples.")
+        raise ValueError("The 'data' parameter of evaluate must hold at least one sample. Got none instead.")
     return {m.name: m.result() for m in accumulators}

@@ -72,11 +72,16 @@ def test_batch_of_given_rows_and_a_row_out_of_range():
 
 def test_offsets_that_do_not_frame_the_arrays_are_refused():
     labels = sb.data.Labels.from_lists([[0], [1]])
-    with pytest.raises(ValueError, match="SparseDataset's features have inconsistent CSR arrays"):
+    with pytest.raises(ValueError, match=r"^The 'offsets' parameter of SparseDataset must start at 0, never decrease and "
+                                         r"end at len\(ids\) == len\(vals\) \(4, 4\)\. Got offsets \[0, 2, 40\] "
+                                         r"instead\.$"):
         sb.data.SparseDataset([0, 2, 40], np.arange(4, dtype=np.int32), None, labels, 100)
-    with pytest.raises(ValueError, match="SparseDataset's features have inconsistent CSR arrays"):
+    with pytest.raises(ValueError, match=r"^The 'offsets' parameter of SparseDataset .* Got offsets \[0, 3, 2\] "
+                                         r"instead\.$"):
         sb.data.SparseDataset([0, 3, 2], np.arange(2, dtype=np.int32), None, labels, 100)
-    with pytest.raises(ValueError, match="SparseDataset's labels have inconsistent CSR arrays"):
+    with pytest.raises(ValueError, match=r"^The 'labels' parameter of SparseDataset must have offsets that start at 0, "
+                                         r"never decrease and end at len\(ids\) == len\(vals\) \(2, 2\)\. Got offsets "
+                                         r"\[0, 1, 5\] instead\.$"):
         sb.data.SparseDataset([0, 1, 2], np.arange(2, dtype=np.int32), None,
                               sb.data.Labels([0, 1, 5], np.array([0, 1], np.int32)), 100)
 

@@ -74,9 +74,11 @@ def test_pin_labels_needs_tables_and_labels():
     model = small_model(sparsity=0.05, sampling=CONFIG)
     batch = clustered(n=200).batch(np.arange(10))
     unlabeled = sb.data.Batch(batch.inputs)
-    with pytest.raises(ValueError, match="pin_labels needs batches with labels"):
+    with pytest.raises(ValueError, match=r"^The 'data' parameter of pin_labels must give batches with labels\. Got a "
+                                         r"batch without labels instead\.$"):
         model.pin_labels([unlabeled], verbose=False)
-    with pytest.raises(ValueError, match="pin_labels was given a data set with no batches"):
+    with pytest.raises(ValueError, match=r"^The 'data' parameter of pin_labels must give at least one batch\. Got none "
+                                         r"instead\.$"):
         model.pin_labels([], verbose=False)
     assert not model.output.layer.index.frozen
     assert model.pin_labels(batch, verbose=False) > 0     # a single Batch is a data set of one

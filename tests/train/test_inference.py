@@ -119,3 +119,18 @@ def test_evaluate_needs_a_metric():
     with pytest.raises(ValueError) as err:
         model.evaluate(data, metrics=[])
     assert str(err.value) == "The 'metrics' parameter of evaluate must be at least one metric. Got [] instead."
+
+
+
+def test_evaluate_and_train_refuse_data_without_labels_or_samples_in_the_parameter_template():
+    model, data = small_model(), clustered(n=50)
+    unlabeled = sb.data.Batch(data.batch(np.arange(10)).inputs)
+    with pytest.raises(ValueError, match=r"^The 'data' parameter of evaluate must give batches with labels\. Got a batch "
+                                         r"without labels instead\.$"):
+        model.evaluate([unlabeled])
+    with pytest.raises(ValueError, match=r"^The 'data' parameter of evaluate must hold at least one sample\. Got none "
+                                         r"instead\.$"):
+        model.evaluate([])
+    with pytest.raises(ValueError, match=r"^The 'data' parameter of train must give at least one batch\. Got none "
+                                         r"instead\.$"):
+        model.train([], verbose=False)
