@@ -403,12 +403,17 @@ def _count_shifted_hits(found, z, shift, weights, labels):
         m.update(hits[:, i], np.arange(k) < hits[:, i, None], labels, None)
 
 
-def _check_source(rows, owner, name):
+def _check_source(rows, owner, name, empty_ok=False):
     """Refuse ``rows``, the parameter ``name`` of ``owner``, when ``read_chunks`` reads no rows
-    from it (its own error names no method)."""
-    if not isinstance(rows, (str, os.PathLike, list, tuple, _ReadRows)) and not is_dataframe(rows):
+    from it, and an empty list or DataFrame unless ``empty_ok`` (its own errors name no method
+    nor parameter)."""
+    frame = is_dataframe(rows)
+    if not isinstance(rows, (str, os.PathLike, list, tuple, _ReadRows)) and not frame:
         raise TypeError(f"The '{name}' parameter of {owner} must be a CSV file path, a pandas DataFrame or a list of "
                         f"row dicts. Got {type(rows).__name__} instead.")
+    if not empty_ok and (frame or isinstance(rows, (list, tuple))) and len(rows) == 0:
+        raise ValueError(f"The '{name}' parameter of {owner} must hold at least one row. Got an empty "
+                         f"{type(rows).__name__} instead.")
 
 
 class _ReadRows:
@@ -2102,18 +2107,19 @@ class UniversalDeepTransformer:
             hint = "use predict for one row dict" if owner == "predict_batch" else "put one row dict in a list"
             raise TypeError(f"The '{name}' parameter of {owner} must be a list of row dicts or a DataFrame ({hint}). "
                             f"Got dict instead.")
-        self._check_row_columns(rows, owner, self.featurizer.columns(False), name)
+        self._check_row_columns(rows, owner, self.featurizer.columns(False), name, empty_ok=True)
         return rows
 
-    def _check_row_columns(self, rows, owner, columns=None, name="data"):
+    def _check_row_columns(self, rows, owner, columns=None, name="data", empty_ok=False):
         """Refuse ``rows``, the parameter ``name`` of ``owner``, when it is no source of rows
-        (a CSV path, a DataFrame, a list of row dicts), and a row dict of it (when a list of
-        them) that lacks one of ``columns`` (those ``owner`` reads; None: every column, the
-        target's too) while it holds a key outside ``data_types``: a misspelt name, which
-        would be read as a missing value. Its other keys are left out, as a DataFrame's other
-        columns and a CSV file's are, and a column a row lacks without one is a missing value.
-        ``name`` 'row' is a list of the one row of a ``row`` parameter."""
-        _check_source(rows, owner, name)
+        (a CSV path, a DataFrame, a list of row dicts) or an empty one (unless ``empty_ok``,
+        for the methods that give an empty result), and a row dict of it (when a list of them)
+        that lacks one of ``columns`` (those ``owner`` reads; None: every column, the target's
+        too) while it holds a key outside ``data_types``: a misspelt name, which would be read
+        as a missing value. Its other keys are left out, as a DataFrame's other columns and a
+        CSV file's are, and a column a row lacks without one is a missing value. ``name``
+        'row' is a list of the one row of a ``row`` parameter."""
+        _check_source(rows, owner, name, empty_ok)
         if isinstance(rows, (list, tuple)):
             known = set(self.data_types)
             columns = self.featurizer.columns(True) if columns is None else columns

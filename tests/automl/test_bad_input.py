@@ -176,10 +176,24 @@ def test_sources_of_rows_are_refused_in_the_parameter_template():
     with pytest.raises(TypeError, match=r"^The 'data' parameter of train must hold row dicts of column name -> "
                                         r"value\. Got str at row 1 instead\.$"):
         model.train([rows[0], "blue,b"], verbose=False)
+    # read_chunks' 'The list of rows is empty.' had not said whether data or validation was
+    with pytest.raises(ValueError, match=r"^The 'validation' parameter of train must hold at least one row\. Got an "
+                                         r"empty list instead\.$"):
+        model.train(rows, validation=[], verbose=False)
+    with pytest.raises(ValueError, match=r"^The 'data' parameter of train must hold at least one row\. Got an empty "
+                                         r"DataFrame instead\.$"):
+        model.train(pd.DataFrame({"t": [], "y": []}), verbose=False)
     model.train(rows, epochs=1, verbose=False)
     with pytest.raises(TypeError, match=r"^The 'data' parameter of evaluate must be a CSV file path, .* Got int "
                                         r"instead\.$"):
         model.evaluate(3)
+    with pytest.raises(ValueError, match=r"^The 'data' parameter of evaluate must hold at least one row\. Got an empty "
+                                         r"list instead\.$"):
+        model.evaluate([])
+    with pytest.raises(ValueError, match=r"^The 'catalogue' parameter of cold_start must hold at least one row\. Got an "
+                                         r"empty list instead\.$"):
+        model.cold_start([], "name")
+    assert model.predict_batch([]) == [] and model.embed(pd.DataFrame({"t": []})).shape == (0, 8)
     with pytest.raises(TypeError, match=r"^The 'rows' parameter of predict_batch must be a list of row dicts or a "
                                         r"DataFrame \(use predict for one row dict\)\. Got dict instead\.$"):
         model.predict_batch({"t": "red"})
