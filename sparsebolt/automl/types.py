@@ -575,16 +575,16 @@ def resolve(owner: str, column: str, value: ColumnType | str | dict[str, Any]) -
     listed = ", ".join(repr(k) for k in TYPES)
     if isinstance(value, str):
         if value not in TYPES:
-            raise ValueError(f"The type of column {column!r} given to {owner} must be a sb.types object or one of "
-                             f"{listed}. Got {value!r} instead.")
+            raise ValueError(f"The 'data_types' parameter of {owner} must give column {column!r} a sb.types object or "
+                             f"one of {listed}. Got {value!r} instead.")
         return TYPES[value]()
     if isinstance(value, dict) and value.get("type") in TYPES:
         kw = {k: v for k, v in value.items() if k != "type"}
         known = list(inspect.signature(TYPES[value["type"]]).parameters)
         unknown = [k for k in kw if k not in known]
         if unknown:
-            raise ValueError(f"The type of column {column!r} given to {owner} has setting(s) {unknown} that a "
-                             f"{value['type']!r} column does not take; its settings are {known}.")
+            raise ValueError(f"The 'data_types' parameter of {owner} must give column {column!r} settings a "
+                             f"{value['type']!r} column takes, of {known}. Got {unknown} instead.")
         return TYPES[value["type"]](**kw)
-    raise ValueError(f"The type of column {column!r} given to {owner} must be a sb.types object or one of "
+    raise ValueError(f"The 'data_types' parameter of {owner} must give column {column!r} a sb.types object or one of "
                      f"{listed}. Got {value!r} instead.")

@@ -228,9 +228,11 @@ class Engine:
     def run(self, resume=False):
         model, steps = self.model, self.steps
         if self.schedule.max_batch_growth > 1 and not steps.grows_batch:
-            raise ValueError(f"The schedule may grow the batch size (max_batch_growth="
-                             f"{self.schedule.max_batch_growth}), but the training data has no 'batch_size' to "
-                             f"set: give an sb.data.SparseDataset, or the schedule max_batch_growth=1.")
+            data = type(getattr(steps, "data", None)).__name__
+            raise ValueError(f"The 'data' parameter of train must have a 'batch_size' to set (an "
+                             f"sb.data.SparseDataset) when the schedule may grow the batch size (max_batch_growth="
+                             f"{self.schedule.max_batch_growth}). Got {data} instead (or give the schedule "
+                             f"max_batch_growth=1).")
         if not self.label_augmentation:
             model.unfreeze_tables()
         self.schedule.reset()

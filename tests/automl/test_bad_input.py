@@ -18,16 +18,16 @@ def _udt(data_types=None, target="y", **kw):
 
 
 def test_unknown_type_names_list_the_valid_ones():
-    with pytest.raises(ValueError, match=r"The type of column 't' given to UniversalDeepTransformer must be a "
-                                         r"sb.types object or one of 'text', 'categorical', 'numerical', 'date', "
-                                         r"'node_id', 'neighbors'\. Got 'txt' instead\."):
+    with pytest.raises(ValueError, match=r"^The 'data_types' parameter of UniversalDeepTransformer must give column "
+                                         r"'t' a sb.types object or one of 'text', 'categorical', 'numerical', 'date', "
+                                         r"'node_id', 'neighbors'\. Got 'txt' instead\.$"):
         _udt({"t": "txt", "y": sb.types.categorical(n_classes=2)})
     model = _udt({"t": "text", "y": sb.types.categorical(n_classes=2)})  # names work
     assert model.data_types["t"] == sb.types.text()
     # a type as a config dict (a TOML file's) names a setting it does not take, and its own
-    with pytest.raises(ValueError, match=r"The type of column 'c' given to UniversalDeepTransformer has "
-                                         r"setting\(s\) \['nclasses'\] that a 'categorical' column does not take; "
-                                         r"its settings are \['n_classes', 'delimiter'"):
+    with pytest.raises(ValueError, match=r"^The 'data_types' parameter of UniversalDeepTransformer must give column "
+                                         r"'c' settings a 'categorical' column takes, of \['n_classes', 'delimiter'.*\]\. "
+                                         r"Got \['nclasses'\] instead\.$"):
         _udt({"c": {"type": "categorical", "nclasses": 3}, "y": sb.types.categorical(n_classes=2)})
     assert _udt({"c": {"type": "numerical", "bins": 3}, "y": "categorical"}).data_types["c"].bins == 3
 

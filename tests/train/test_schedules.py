@@ -144,7 +144,8 @@ def test_train_takes_the_grown_batch_and_gives_the_data_its_own_back():
     history = small_model().train(data, epochs=3, learning_rate=_GrowsAfterFirstEpoch(1e-3), verbose=False)
     assert history["batches"] == [10, 5, 5] and history["samples"] == [640, 640, 640]
     assert data.batch_size == 64
-    with pytest.raises(ValueError, match="max_batch_growth=2.*no 'batch_size'"):
+    with pytest.raises(ValueError, match=r"^The 'data' parameter of train must have a 'batch_size' to set .* "
+                                         r"\(max_batch_growth=2\)\. Got list instead"):
         small_model().train(list(data), epochs=2, learning_rate=_GrowsAfterFirstEpoch(1e-3), verbose=False)
 
 
@@ -178,7 +179,10 @@ def test_train_checks_the_growth_a_schedule_asks_for():
         def __iter__(self):
             return iter(self.data)
 
-    with pytest.raises(ValueError, match="max_batch_growth=2.*no 'batch_size' to set"):
+    with pytest.raises(ValueError, match=r"^The 'data' parameter of train must have a 'batch_size' to set \(an "
+                                         r"sb.data.SparseDataset\) when the schedule may grow the batch size "
+                                         r"\(max_batch_growth=2\)\. Got ReadOnly instead \(or give the schedule "
+                                         r"max_batch_growth=1\)\.$"):
         small_model().train(ReadOnly(clustered(n=640)), epochs=2, learning_rate=_GrowsAfterFirstEpoch(1e-3),
                             verbose=False)
 
