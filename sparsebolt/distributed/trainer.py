@@ -19,7 +19,7 @@ from ..train.checkpoints import Checkpoints
 from ..train.engine import Engine, Steps, check_run
 from .data import as_spec, batch_samples, steps_per_epoch, worker_batch_sizes
 from .gradients import combine, dense_nbytes
-from .replica import check_distributable, check_one_input, load_replica_state, replica_message
+from .replica import build_replica, check_distributable, check_one_input, load_replica_state, replica_message
 
 if TYPE_CHECKING:
     from ..data.batch import SparseDataset
@@ -84,10 +84,7 @@ def _driver_model(model_or_factory):
         check_one_input(model_or_factory)
         return model_or_factory, replica_message(model_or_factory)
     if callable(model_or_factory):
-        model = model_or_factory()
-        if not isinstance(model, Model):
-            raise TypeError(f"The 'model_or_config' parameter of sb.distributed.train, a callable, must return a "
-                            f"sb.Model. Got {type(model).__name__} from it instead.")
+        model = build_replica(model_or_factory)  # the call and its check, as each worker makes them
         check_one_input(model)
         check_distributable(model)
         return model, model_or_factory
