@@ -416,6 +416,15 @@ def _check_source(rows, owner, name, empty_ok=False):
                          f"{type(rows).__name__} instead.")
 
 
+def _refuse_row_dict(rows, owner, name):
+    """Refuse one row dict given as ``rows``, the parameter ``name`` of ``owner``, which takes
+    several."""
+    if isinstance(rows, dict):
+        hint = "use predict for one row dict" if owner == "predict_batch" else "put one row dict in a list"
+        raise TypeError(f"The '{name}' parameter of {owner} must be a list of row dicts or a DataFrame ({hint}). "
+                        f"Got dict instead.")
+
+
 class _ReadRows:
     """The chunks of a training source, read once and kept while an in-memory ``train``
     passes over them (``UniversalDeepTransformer._read_once``)."""
@@ -2103,10 +2112,7 @@ class UniversalDeepTransformer:
     def _rows_source(self, rows, owner, name="rows"):
         """``rows`` checked as ``_check_row_columns`` does, for its input columns; a row dict
         (a list of one is asked for) is refused."""
-        if isinstance(rows, dict):
-            hint = "use predict for one row dict" if owner == "predict_batch" else "put one row dict in a list"
-            raise TypeError(f"The '{name}' parameter of {owner} must be a list of row dicts or a DataFrame ({hint}). "
-                            f"Got dict instead.")
+        _refuse_row_dict(rows, owner, name)
         self._check_row_columns(rows, owner, self.featurizer.columns(False), name, empty_ok=True)
         return rows
 
@@ -2495,9 +2501,7 @@ class UniversalDeepTransformer:
         if not isinstance(label, (str, int, float, np.integer, np.floating)) or category(label) == "" \
                 or (isinstance(label, (float, np.floating)) and not np.isfinite(label)):
             _fail("introduce_label", "label", "a label (a string or a finite number)", label)
-        if isinstance(rows, dict):
-            raise TypeError("The 'rows' parameter of introduce_label must be a list of row dicts or a DataFrame (put "
-                            "one row dict in a list). Got dict instead.")
+        _refuse_row_dict(rows, "introduce_label", "rows")  # before the label's checks, as it was
         label = category(label)  # as training reads a label: 1, 1.0 and '1' are one class
         if labels.delimiter and labels.delimiter in label:  # training splits it into several labels
             _fail("introduce_label", "label", f"one label, without the target's delimiter {labels.delimiter!r}",
