@@ -370,7 +370,7 @@ def main(argv=None):
         if name in PLANTED:
             ds = planted_setup(args, name)
         else:
-            ds = {"wordnet_search": wordnet_setup}.get(name, synthetic_setup)(args)
+            ds = wordnet_setup(args) if name == "wordnet_search" else synthetic_setup(args)
         results.append(run_dataset(ds, args))
         del ds
         release_memory()
