@@ -572,11 +572,7 @@ def resolve(owner: str, column: str, value: ColumnType | str | dict[str, Any]) -
         # a copy: the model decides a text column's 'auto' tokenizer inside its type, and the
         # object given may be reused for another model
         return copy.deepcopy(value)
-    listed = ", ".join(repr(k) for k in TYPES)
-    if isinstance(value, str):
-        if value not in TYPES:
-            raise ValueError(f"The 'data_types' parameter of {owner} must give column {column!r} a sb.types object or "
-                             f"one of {listed}. Got {value!r} instead.")
+    if isinstance(value, str) and value in TYPES:
         return TYPES[value]()
     if isinstance(value, dict) and value.get("type") in TYPES:
         kw = {k: v for k, v in value.items() if k != "type"}
@@ -586,5 +582,6 @@ def resolve(owner: str, column: str, value: ColumnType | str | dict[str, Any]) -
             raise ValueError(f"The 'data_types' parameter of {owner} must give column {column!r} settings a "
                              f"{value['type']!r} column takes, of {known}. Got {unknown} instead.")
         return TYPES[value["type"]](**kw)
+    listed = ", ".join(repr(k) for k in TYPES)
     raise ValueError(f"The 'data_types' parameter of {owner} must give column {column!r} a sb.types object or one of "
                      f"{listed}. Got {value!r} instead.")
