@@ -272,9 +272,12 @@ def _query_ranked(keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt
                 b = keys[s, t, p]
                 if p > 0 and b == keys[s, t, 0]:
                     continue
-                for r in range(min(counts[t, b], reservoir)):
+                # unsigned indexes (keys and ids are never negative) spare numba's
+                # negative-index wraparound on every entry: 0.8-0.9 of the time
+                bucket = rows[np.uint64(t * n_buckets + b)]
+                for r in range(min(counts[t, np.uint32(b)], reservoir)):
                     # branch-free: whether a neuron is new is a coin flip the CPU mispredicts
-                    j = buckets[t, b, r]
+                    j = np.uint32(bucket[r])
                     c = hits[j]
                     cand[n_found] = j
                     n_found += c == 0
@@ -282,7 +285,7 @@ def _query_ranked(keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt
         if n_found > width - n_labels:
             hist = np.zeros(256, dtype=np.int32)
             for i in range(n_found):
-                hist[hits[cand[i]]] += 1
+                hist[hits[np.uint32(cand[i])]] += 1
             # the cut count: every neuron above it is kept, and ties at it in table order
             above, cut = 0, 254
             while above + hist[cut] < width - n_labels:
@@ -291,8 +294,8 @@ def _query_ranked(keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt
             room = width - n_labels - above
             for i in range(n_found):
                 j = cand[i]
-                h = hits[j]
-                hits[j] = 0
+                h = hits[np.uint32(j)]
+                hits[np.uint32(j)] = 0
                 if h > cut or (h == cut and room > 0):
                     if h == cut:
                         room -= 1

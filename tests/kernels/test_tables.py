@@ -45,3 +45,54 @@ def test_an_overflowing_bucket_keeps_each_neuron_with_the_same_chance():
         kept[buckets[0, 0]] += 1
     # 500 builds: a standard error of 0.018 on each neuron's share
     assert np.abs(kept / 500 - 0.2).max() < 0.1
+
+
+def _reference_ranked(keys, buckets, counts, labels, width):
+    """A row's labels, then the neurons its probed buckets hold the most often (a probe equal
+    to the table's own bucket skipped), ties in the order first found (tables, probes, slots),
+    when they are more than the width leaves."""
+    hits, order = {}, []
+    for t in range(keys.shape[0]):
+        for p in range(keys.shape[1]):
+            b = keys[t, p]
+            if p > 0 and b == keys[t, 0]:
+                continue
+            for j in buckets[t, b, :min(counts[t, b], buckets.shape[2])]:
+                if j in labels:
+                    continue
+                if j not in hits:
+                    order.append(j)
+                hits[j] = hits.get(j, 0) + 1
+    room = width - len(labels)
+    assert len(order) > room
+    ranked = sorted(order, key=lambda j: -hits[j])  # stable: ties stay in the order found
+    cut = hits[ranked[room - 1]]
+    take = room - sum(hits[j] > cut for j in order)
+    kept = []
+    for j in order:
+        if hits[j] > cut or (hits[j] == cut and take > 0):
+            take -= hits[j] == cut
+            kept.append(j)
+    return list(labels) + kept
+
+
+def test_a_ranked_query_keeps_what_its_definition_keeps():
+    rng = np.random.default_rng(3)
+    n_tables, n_buckets, reservoir, dim = 5, 8, 6, 200
+    buckets, counts, pinned = _empty(n_tables, n_buckets, reservoir)
+    tables.build_tables(rng.integers(0, n_buckets, (dim, n_tables)).astype(np.int32), buckets, counts, pinned, 0)
+    keys = rng.integers(0, n_buckets, (40, n_tables, 3)).astype(np.int32)
+    keys[::4, :, 2] = keys[::4, :, 0]  # a probe that is the own bucket again
+    lab_offsets = np.concatenate([[0], np.cumsum(rng.integers(0, 3, 40))]).astype(np.int64)
+    lab_ids = rng.integers(0, dim, lab_offsets[-1]).astype(np.int32)
+    perm = rng.permutation(dim).astype(np.int32)
+    width = 12
+    for kernel in (tables.query_ranked, tables.query_ranked_serial):
+        mark = np.zeros((numba.config.NUMBA_NUM_THREADS, dim), np.uint8)
+        found = np.empty((numba.config.NUMBA_NUM_THREADS, n_tables * 3 * reservoir), np.int32)
+        out = np.empty(40 * width, np.int32)
+        kernel(keys, buckets, counts, lab_offsets, lab_ids, width, perm, 0, mark, found, out)
+        for s in range(40):
+            labels = list(dict.fromkeys(lab_ids[lab_offsets[s]:lab_offsets[s + 1]].tolist()))
+            assert out[s * width:(s + 1) * width].tolist() == _reference_ranked(keys[s], buckets, counts, labels, width)
+        assert not mark.any()

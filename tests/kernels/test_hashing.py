@@ -1,0 +1,60 @@
+"""The DWTA probe kernel against its definition in plain NumPy, on rows with ties and on bins
+that hold a coordinate twice (tests/lsh/test_retrieval.py checks the hash families through
+their classes)."""
+import numpy as np
+import pytest
+
+from sparsebolt.kernels import hashing
+from sparsebolt.lsh import DWTA
+
+
+def _reference_probes(x, bins, n_tables, k, bits, n_probes):
+    """Each hash's winner is the first largest slot of its bin; its runner-up the first largest
+    slot at another coordinate (none: the winner, an infinite lead); probe p swaps the winner
+    of the hash whose lead is the p-th smallest (the first hash of equal leads) for its
+    runner-up."""
+    n = x.shape[0]
+    keys = np.empty((n, n_tables, 1 + n_probes), dtype=np.int64)
+    mask = (1 << bits) - 1
+    for s in range(n):
+        for t in range(n_tables):
+            key, runner, gap = 0, [], []
+            for j in range(k):
+                coords = bins[t * k + j]
+                vals = x[s, coords]
+                arg = int(np.argmax(vals))
+                others = [i for i in range(len(coords)) if coords[i] != coords[arg]]
+                if others:
+                    second = max(vals[i] for i in others)
+                    runner.append(next(i for i in others if vals[i] == second))
+                    gap.append(np.float32(vals[arg] - second))
+                else:
+                    runner.append(arg)
+                    gap.append(np.float32(np.inf))
+                key = (key << bits) | arg
+            keys[s, t, 0] = key
+            for p in range(1, 1 + n_probes):
+                h = 0
+                for i in range(1, k):
+                    if gap[i] < gap[h]:
+                        h = i
+                gap[h] = np.inf
+                shift = (k - 1 - h) * bits
+                keys[s, t, p] = (key & ~(mask << shift)) | (runner[h] << shift)
+    return keys
+
+
+@pytest.mark.parametrize("d_in", [5, 12, 64])
+@pytest.mark.parametrize("kernel", [hashing.dwta_dense_probes, hashing.dwta_dense_probes_serial])
+def test_dense_probes_follow_the_definition_on_ties_and_repeated_coordinates(d_in, kernel):
+    # small integers tie often; at d_in 5 every 8-slot bin holds coordinates twice, and at 12
+    # the bins at a permutation's end do
+    rng = np.random.default_rng(d_in)
+    h = DWTA(d_in, n_tables=7, k=3, seed=1)
+    x = rng.integers(-2, 3, (60, d_in)).astype(np.float32)
+    x[:5] = 0
+    x[5:10] = rng.standard_normal((5, d_in))
+    for n_probes in (1, 2, 3):
+        got = np.empty((x.shape[0], 7, 1 + n_probes), dtype=np.int32)
+        kernel(x, h.bins, 7, 3, h.bits_per_hash, got)
+        np.testing.assert_array_equal(got, _reference_probes(x, h.bins, 7, 3, h.bits_per_hash, n_probes))
