@@ -1,4 +1,5 @@
 """Thread count for the kernels and for BLAS."""
+import os
 import threading
 import time
 from contextlib import contextmanager, nullcontext
@@ -64,7 +65,14 @@ SMALL_BLAS_WORK = 4e9
 # serial). A pool whose empty kernel took longer than SLOW_LAUNCH (the fastest of
 # PROBE_LAUNCHES), probed again PROBE_EVERY seconds later, runs training steps serially.
 SLOW_LAUNCH, PROBE_LAUNCHES, PROBE_EVERY = 2e-4, 3, 1.0
-_probe = {"at": -float("inf"), "slow": False}
+# A slow launch on idle cores is a sleeping core waking (an idle vCPU halts, and waking it took
+# 0.1-0.6 ms here): the probe called 25-50% of an idle 2-vCPU VM's probes slow in a UDT fit,
+# whose steps then ran serially, 1.3-1.6x slower. So where the kernel reports CPU time (Linux),
+# a slow probe counts only when other processes used more of the cores than our threads
+# leave free since the probe before, if that was at most OTHERS_WINDOW seconds ago.
+OTHERS_WINDOW = 10.0
+_probe = {"at": -float("inf"), "slow": False, "cpu": None}
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 # the probe's kernel input: one value a row, activated as it is (linear)
 _PROBE_ROWS = (np.zeros(64, dtype=np.float32), np.arange(65, dtype=np.int64))
 
@@ -84,9 +92,30 @@ def pool_slow() -> bool:
         start = time.perf_counter()
         activate(*_PROBE_ROWS, LINEAR)
         fastest = min(fastest, time.perf_counter() - start)
-    _probe["slow"] = fastest > SLOW_LAUNCH
+    slow = fastest > SLOW_LAUNCH
+    last, _probe["cpu"] = _probe["cpu"], _cpu_sample()
+    if slow and last is not None and _probe["cpu"] is not None and _probe["cpu"][0] - last[0] <= OTHERS_WINDOW:
+        (t0, busy0, own0), (t1, busy1, own1) = last, _probe["cpu"]
+        others = (busy1 - busy0 - (own1 - own0)) / max(t1 - t0, 1e-9)
+        slow = others > (os.cpu_count() or 1) - numba.get_num_threads() + 0.5
+    _probe["slow"] = slow
     _probe["at"] = time.perf_counter()
-    return _probe["slow"]
+    return slow
+
+
+def _cpu_sample():
+    """(now in seconds, CPU seconds every process used, CPU seconds this process used), or
+    None where ``/proc/stat`` cannot be read."""
+    try:
+        with open("/proc/stat", "rb") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    # user, nice, system, idle, iowait, irq, softirq, steal: all but idle and iowait kept a core
+    # (steal: the host ran something else on it)
+    busy = sum(int(fields[i]) for i in (1, 2, 3, 6, 7, 8))
+    own = os.times()
+    return time.perf_counter(), busy / _CLOCK_TICKS, own.user + own.system
 
 
 _blas = None

@@ -156,10 +156,39 @@ def test_pool_slow_probes_at_most_once_a_period(monkeypatch):
         sb.set_num_threads(2)
         monkeypatch.setattr(sb._threads, "SLOW_LAUNCH", -1.0)  # every launch counts as slow
         monkeypatch.setitem(sb._threads._probe, "at", -float("inf"))
+        monkeypatch.setitem(sb._threads._probe, "cpu", None)  # no CPU time from before to weigh it
         assert sb._threads.pool_slow() is True
         monkeypatch.setattr(sb._threads, "SLOW_LAUNCH", float("inf"))
         assert sb._threads.pool_slow() is True  # the last probe's answer until PROBE_EVERY has passed
         monkeypatch.setitem(sb._threads._probe, "at", -float("inf"))
         assert sb._threads.pool_slow() is False
+    finally:
+        sb.set_num_threads(before)
+
+
+@pytest.mark.skipif(sb._threads.numba.config.NUMBA_NUM_THREADS < 2, reason="needs numba started with 2+ threads")
+@pytest.mark.parametrize("others, seconds_ago, cpu, slow", [
+    (0.0, 1.0, 2, False),    # nothing else ran: a core waking, not a busy one
+    (1.0, 1.0, 2, True),     # another process held a core our second thread needs
+    (1.0, 1.0, 8, False),    # ... with six more cores free
+    (0.0, 30.0, 2, True),    # the CPU time from before is too old to tell
+    (None, 1.0, 2, True),    # no CPU time where /proc/stat is missing: the launches decide
+])
+def test_a_slow_launch_counts_only_while_other_processes_hold_the_cores(monkeypatch, others, seconds_ago, cpu, slow):
+    before = sb.get_num_threads()
+    try:
+        sb.set_num_threads(2)
+        monkeypatch.setattr(sb._threads, "SLOW_LAUNCH", -1.0)  # every launch is slow
+        monkeypatch.setattr(sb._threads.os, "cpu_count", lambda: cpu)
+        now = sb._threads.time.perf_counter()
+        # since the last probe: this process used 1.5 CPU seconds a second, others ``others``
+        used = 1.5 * seconds_ago
+        last = (now - seconds_ago, 100.0, 50.0)
+        sample = None if others is None else (now, 100.0 + used + others * seconds_ago, 50.0 + used)
+        monkeypatch.setattr(sb._threads, "_cpu_sample", lambda: sample)
+        monkeypatch.setitem(sb._threads._probe, "cpu", last)
+        monkeypatch.setitem(sb._threads._probe, "at", -float("inf"))
+        assert sb._threads.pool_slow() is slow
+        assert sb._threads._probe["cpu"] == sample
     finally:
         sb.set_num_threads(before)
