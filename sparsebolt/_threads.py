@@ -66,7 +66,7 @@ SMALL_BLAS_WORK = 4e9
 # PROBE_LAUNCHES), probed again PROBE_EVERY seconds later, runs training steps serially.
 SLOW_LAUNCH, PROBE_LAUNCHES, PROBE_EVERY = 2e-4, 3, 1.0
 # A slow launch on idle cores is a sleeping core waking (an idle vCPU halts, and waking it took
-# 0.1-0.6 ms here): the probe called 25-50% of an idle 2-vCPU VM's probes slow in a UDT fit,
+# 0.1-0.6 ms here): the probe called up to half of an idle 2-vCPU VM's probes slow in a UDT fit,
 # whose steps then ran serially, 1.3-1.6x slower. So where the kernel reports CPU time (Linux),
 # a slow probe counts only when other processes used more of the cores than our threads
 # leave free since the probe before, if that was at most OTHERS_WINDOW seconds ago.
