@@ -83,7 +83,8 @@ def _dwta_sparse(offsets, ids, vals, inv_offsets, inv_hash, inv_slot, n_tables, 
 @njit(inline="always")
 def _probe_keys(key, runner, gap, k_per_table, log2_binsize, keys, s, t):
     """keys[s, t, 0] = key, then the key with one hash's winner replaced by its runner-up,
-    for the P - 1 hashes whose winner leads by the least (``gap``; overwritten)."""
+    for the P - 1 hashes whose winner leads by the least (``gap``; overwritten). Once no hash
+    has a runner-up left (an infinite lead), a probe is the key itself, which queries skip."""
     mask = (1 << log2_binsize) - 1
     keys[s, t, 0] = key
     for p in range(1, keys.shape[2]):
@@ -91,6 +92,10 @@ def _probe_keys(key, runner, gap, k_per_table, log2_binsize, keys, s, t):
         for i in range(1, k_per_table):
             if gap[i] < gap[k]:
                 k = i
+        if gap[k] == np.inf:
+            # picking hash 0 again would repeat an earlier probe's bucket, counted twice
+            keys[s, t, p] = key
+            continue
         gap[k] = np.inf
         shift = (k_per_table - 1 - k) * log2_binsize
         keys[s, t, p] = (key & ~(mask << shift)) | (runner[k] << shift)

@@ -12,7 +12,7 @@ def _reference_probes(x, bins, n_tables, k, bits, n_probes):
     """Each hash's winner is the first largest slot of its bin; its runner-up the first largest
     slot at another coordinate (none: the winner, an infinite lead); probe p swaps the winner
     of the hash whose lead is the p-th smallest (the first hash of equal leads) for its
-    runner-up."""
+    runner-up; with no runner-up left, the probe is the key itself."""
     n = x.shape[0]
     keys = np.empty((n, n_tables, 1 + n_probes), dtype=np.int64)
     mask = (1 << bits) - 1
@@ -38,6 +38,9 @@ def _reference_probes(x, bins, n_tables, k, bits, n_probes):
                 for i in range(1, k):
                     if gap[i] < gap[h]:
                         h = i
+                if gap[h] == np.inf:
+                    keys[s, t, p] = key
+                    continue
                 gap[h] = np.inf
                 shift = (k - 1 - h) * bits
                 keys[s, t, p] = (key & ~(mask << shift)) | (runner[h] << shift)
@@ -58,3 +61,32 @@ def test_dense_probes_follow_the_definition_on_ties_and_repeated_coordinates(d_i
         got = np.empty((x.shape[0], 7, 1 + n_probes), dtype=np.int32)
         kernel(x, h.bins, 7, 3, h.bits_per_hash, got)
         np.testing.assert_array_equal(got, _reference_probes(x, h.bins, 7, 3, h.bits_per_hash, n_probes))
+
+
+def test_probes_past_the_hashes_with_a_runner_up_are_the_key():
+    # one hash of three has a runner-up: the second and third probes have no neighbour left
+    keys = np.zeros((1, 1, 4), dtype=np.int32)
+    key = 0b001_010_011
+    hashing._probe_keys(key, np.array([5, 2, 3], dtype=np.int32),
+                        np.array([0.1, np.inf, np.inf], dtype=np.float32), 3, 3, keys, 0, 0)
+    assert keys[0, 0].tolist() == [key, 0b101_010_011, key, key]
+
+
+def test_sparse_probes_never_repeat_a_neighbouring_bucket():
+    # a few nonzeros of 64: most bins hold one or none, so few hashes have a runner-up, and a
+    # repeated probe would count its bucket twice in a ranked query
+    rng = np.random.default_rng(0)
+    h = DWTA(64, n_tables=20, k=3, seed=2)
+    n, nnz = 200, 4
+    offsets = np.arange(n + 1, dtype=np.int64) * nnz
+    ids = np.concatenate([np.sort(rng.choice(64, nnz, replace=False)) for _ in range(n)]).astype(np.int32)
+    vals = rng.random(n * nnz).astype(np.float32) + 0.5
+    probes = h.probe_sparse(offsets, ids, vals, 3)
+    repeats = 0
+    for s in range(n):
+        for t in range(20):
+            neighbours = [b for b in probes[s, t, 1:] if b != probes[s, t, 0]]
+            repeats += len(neighbours) - len(set(neighbours))
+    assert repeats == 0
+    assert (probes[:, :, 1:] == probes[:, :, :1]).any()
+    assert (probes[:, :, 1:] != probes[:, :, :1]).any()
