@@ -1,6 +1,7 @@
 """FullyConnected: a dense layer whose neurons may be computed sparsely through LSH."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from dataclasses import fields, replace
@@ -16,7 +17,7 @@ from ...kernels import fully_connected as fc
 from ...kernels.grouping import group_by_id
 from ...kernels.topk import dense_topk_small, merge_chunks, topk_best_first, topk_merge_block
 from ...lsh.config import FAMILIES, LSHConfig, active_size, autotune, default_sparsity, most_hashes
-from ...lsh.index import NeuronIndex
+from ...lsh.index import INFERENCE_SHARE, NeuronIndex
 from ..parameter import GroupedGrad, Parameter, uniform_float32
 from .base import Context, Layer, activation_code
 
@@ -96,8 +97,16 @@ class FullyConnected(Layer):
 
     @property
     def n_active(self) -> int:
-        """How many neurons a sample computes in training and sparse inference."""
+        """How many neurons a sample computes in training and, in a hidden layer, in sparse
+        inference."""
         return active_size(self.dim, self.sparsity)
+
+    @property
+    def inference_width(self) -> int:
+        """How many neurons a sample computes in sparse inference: an output layer's
+        ``INFERENCE_SHARE`` of ``n_active``, those its input's buckets rank highest."""
+        n = self.n_active
+        return max(1, math.ceil(INFERENCE_SHARE * n)) if self.is_output else n
 
     def output_dim(self, input_dims: list[int]) -> int:
         return self.dim
@@ -244,7 +253,7 @@ class FullyConnected(Layer):
         W, b = self.W.value, self.b.value
         lab_offsets = lab_ids = None
         if self.is_sparse and (ctx.training or ctx.sparse_inference):
-            width = self.n_active
+            width = self.n_active if ctx.training else self.inference_width
             if self.is_output and ctx.training and ctx.labels is not None:
                 lab_offsets, lab_ids = ctx.labels.offsets, ctx.labels.ids
                 width = min(self.dim, max(width, ctx.labels.max_per_row()))

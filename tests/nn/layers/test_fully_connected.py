@@ -30,3 +30,22 @@ def test_add_neurons_takes_one_bias_a_weight_row():
     assert str(err.value) == ("The 'biases' parameter of add_neurons must hold one bias a row of 'weights' (2 rows). "
                               "Got 3 biases instead.")
     assert layer.dim == 4
+
+
+def test_sparse_inference_computes_the_output_layers_best_ranked_share():
+    from sparsebolt.data.batch import Batch
+    from sparsebolt.lsh.index import INFERENCE_SHARE
+
+    inp = sb.Input(dim=300)
+    hidden = sb.FullyConnected(dim=400, sparsity=0.1, activation="relu")(sb.Embedding(dim=16)(inp))
+    out = sb.FullyConnected(dim=1000, sparsity=0.05, activation="softmax")(hidden)
+    model = sb.Model(inputs=inp, outputs=out, seed=0)
+    rng = np.random.default_rng(0)
+    x = sb.data.csr_value(300, np.arange(9, dtype=np.int64) * 5, rng.integers(0, 300, 40).astype(np.int32),
+                          np.ones(40, dtype=np.float32))
+    values = model.forward(Batch((x,)), sb.nn.layers.base.Context(sparse_inference=True))
+    assert out.layer.n_active == 50 and out.layer.inference_width == int(np.ceil(INFERENCE_SHARE * 50)) < 50
+    assert values[out].row_offsets().tolist() == list(range(0, 9 * out.layer.inference_width, out.layer.inference_width))
+    # a hidden layer feeds the next one: it keeps its whole active set
+    assert hidden.layer.inference_width == hidden.layer.n_active == 40
+    assert np.diff(values[hidden].row_offsets()).tolist() == [40] * 8
