@@ -22,6 +22,11 @@ def _spread_coords(rng, d_in, n_hashes, width):
     return flat.reshape(n_hashes, width).astype(np.int32)
 
 
+def _coords_read(inv):
+    """bool[input_dim]: the coordinates an inverse map (``hashing.inverse_map``) lists."""
+    return inv[0][1:] > inv[0][:-1]
+
+
 class HashFunction:
     """Base class of the hash families: ``n_tables`` keys an input, each of ``k`` hashes
     packed into ``range_pow`` bits.
@@ -116,6 +121,34 @@ class HashFunction:
         keys = np.empty((offsets.shape[0] - 1, self.n_tables), dtype=np.int32)
         self._sparse(offsets, ids, vals, keys, serial)
         return keys
+
+    def rows_blind(self, offsets: np.ndarray, ids: np.ndarray) -> int:
+        """How many CSR rows hold none of the coordinates the hashes read: their keys are an
+        empty row's, nothing like the row.
+
+        Parameters
+        ----------
+        offsets : ndarray of int64, shape (n + 1,)
+            Row boundaries.
+        ids : ndarray of int32, shape (nnz,)
+            Column ids, below ``input_dim``.
+
+        Returns
+        -------
+        int
+        """
+        read = np.concatenate(([0], np.cumsum(self.coords_read()[ids])))
+        return int(np.count_nonzero(read[offsets[1:]] == read[offsets[:-1]]))
+
+    def coords_read(self) -> np.ndarray:
+        """Which input coordinates some hash reads (SRP: all; DWTA: ``n_hashes * binsize``
+        of them at most).
+
+        Returns
+        -------
+        ndarray of bool, shape (input_dim,)
+        """
+        return np.ones(self.input_dim, dtype=bool)
 
     def probe_dense(self, x: np.ndarray, n_probes: int, serial: bool = False) -> np.ndarray:
         """Each row's key and its ``n_probes`` nearest neighbouring keys, one hash changed in
@@ -241,6 +274,9 @@ class DWTA(HashFunction):
         fn = hashing.dwta_dense_serial if serial else hashing.dwta_dense
         fn(x, self.bins, self.n_tables, self.k, self.bits_per_hash, keys)
 
+    def coords_read(self) -> np.ndarray:
+        return _coords_read(self.inv)
+
     def _sparse(self, offsets, ids, vals, keys, serial):
         fn = hashing.dwta_sparse_serial if serial else hashing.dwta_sparse
         fn(offsets, ids, vals, *self.inv, self.n_tables, self.k, self.bits_per_hash, self.seed, keys)
@@ -353,6 +389,9 @@ class FastSRP(HashFunction):
     def _dense(self, x, keys, serial):
         fn = hashing.fast_srp_dense_serial if serial else hashing.fast_srp_dense
         fn(x, self.coords, self.signs, self.n_tables, self.k, keys)
+
+    def coords_read(self) -> np.ndarray:
+        return _coords_read(self.inv)
 
     def _sparse(self, offsets, ids, vals, keys, serial):
         fn = hashing.fast_srp_sparse_serial if serial else hashing.fast_srp_sparse

@@ -121,3 +121,17 @@ def test_dwta_probes_only_buckets_some_input_hashes_to(d_in):
         assert (probes[:, :, 1] != probes[:, :, 0]).all()
         for t in range(16):
             assert np.isin(probes[:, t, 1], reachable[:, t]).all()
+
+
+@pytest.mark.parametrize("cls", [DWTA, SRP, FastSRP])
+def test_rows_blind_counts_rows_without_a_coordinate_a_hash_reads(cls):
+    h = cls(5000, n_tables=4, k=2, seed=0)
+    read = h.coords_read()
+    if cls is DWTA:
+        assert read.sum() == np.unique(h.bins).size == 4 * 2 * h.binsize
+    rng = np.random.default_rng(0)
+    rows = [rng.choice(5000, n, replace=False).astype(np.int32) for n in rng.integers(0, 6, 300)]
+    offsets = np.concatenate(([0], np.cumsum([r.size for r in rows]))).astype(np.int64)
+    want = sum(not read[r].any() for r in rows)
+    assert h.rows_blind(offsets, np.concatenate(rows)) == want
+    assert want >= sum(r.size == 0 for r in rows) > 0

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 from dataclasses import fields, replace
@@ -89,6 +90,8 @@ class FullyConnected(Layer):
         self.sampling = sampling
         self.is_output = False
         self.index = None
+        # warned once that sparse inference met sparse rows its hashes cannot see
+        self.warned_blind = False
 
     @property
     def is_sparse(self) -> bool:
@@ -247,6 +250,21 @@ class FullyConnected(Layer):
         # in training (what the cost decides for): a sparse layer's active neurons
         return in_widths[0] * self.n_active, float(self.n_active)
 
+    def _warn_blind(self, x: Value) -> None:
+        """Warn when sparse inference gets sparse rows many of which hold no coordinate the
+        hashes read (DWTA compares ``n_hashes * binsize`` of them): those rows all query the
+        same buckets, and their sparse outputs are near random."""
+        fn = self.index.hash_fn
+        blind = fn.rows_blind(x.offsets, x.ids) if fn is not None else 0
+        if blind > 0.1 * x.batch_size:
+            self.warned_blind = True
+            read = int(np.count_nonzero(fn.coords_read()))
+            warnings.warn(f"Sparse inference of FullyConnected '{self.name}': {blind} of {x.batch_size} sparse "
+                          f"input rows hold none of the {read:,} of its {self.input_dims[0]:,} input coordinates "
+                          f"its {fn.name} hashes read, so they query the same buckets and get near-random "
+                          f"outputs. Put an Embedding before this layer, or predict with dense inference.",
+                          RuntimeWarning, stacklevel=2)
+
     def forward(self, inputs: list[Value], ctx: Context) -> Value:
         x = inputs[0]
         n = x.batch_size
@@ -254,6 +272,8 @@ class FullyConnected(Layer):
         lab_offsets = lab_ids = None
         if self.is_sparse and (ctx.training or ctx.sparse_inference):
             width = self.n_active if ctx.training else self.inference_width
+            if not ctx.training and not x.is_dense and not self.warned_blind:
+                self._warn_blind(x)
             if self.is_output and ctx.training and ctx.labels is not None:
                 lab_offsets, lab_ids = ctx.labels.offsets, ctx.labels.ids
                 width = min(self.dim, max(width, ctx.labels.max_per_row()))

@@ -1,5 +1,7 @@
 """FullyConnected's own settings (the shared forward and backward contract, sparse active
 sets included, is in tests/nn/test_layer_contract.py)."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -49,3 +51,19 @@ def test_sparse_inference_computes_the_output_layers_best_ranked_share():
     # a hidden layer feeds the next one: it keeps its whole active set
     assert hidden.layer.inference_width == hidden.layer.n_active == 40
     assert np.diff(values[hidden].row_offsets()).tolist() == [40] * 8
+
+
+def test_sparse_inference_warns_when_sparse_rows_miss_every_coordinate_its_hashes_read():
+    # DWTA's 39 x 3 hashes read 936 of 20,000 coordinates; most planted rows hold none of them
+    from ...synthetic import planted
+
+    _, test = planted(n_train=10, n_test=200, seed=0)
+    inp = sb.Input(dim=20000)
+    model = sb.Model(inputs=inp, outputs=sb.FullyConnected(dim=2000, sparsity=0.05, activation="softmax")(inp))
+    with pytest.warns(RuntimeWarning, match=r"of 200 sparse input rows hold none of the 936 of its 20,000"):
+        model.evaluate(test.batch(np.arange(200)), sparse_inference=True)
+    # an Embedding in front: the tables hash its dense activation
+    model = small_model(n_features=20000, n_classes=2000, sparsity=0.05)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.evaluate(test.batch(np.arange(200)), sparse_inference=True)
