@@ -73,6 +73,7 @@ SLOW_LAUNCH, PROBE_LAUNCHES, PROBE_EVERY = 2e-4, 3, 1.0
 OTHERS_WINDOW = 10.0
 _probe = {"at": -float("inf"), "slow": False, "cpu": None}
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+_PROC_STAT = "/proc/stat"
 # the probe's kernel input: one value a row, activated as it is (linear)
 _PROBE_ROWS = (np.zeros(64, dtype=np.float32), np.arange(65, dtype=np.int64))
 
@@ -95,27 +96,35 @@ def pool_slow() -> bool:
     slow = fastest > SLOW_LAUNCH
     last, _probe["cpu"] = _probe["cpu"], _cpu_sample()
     if slow and last is not None and _probe["cpu"] is not None and _probe["cpu"][0] - last[0] <= OTHERS_WINDOW:
-        (t0, busy0, own0), (t1, busy1, own1) = last, _probe["cpu"]
+        (t0, busy0, own0, _), (t1, busy1, own1, cores) = last, _probe["cpu"]
         others = (busy1 - busy0 - (own1 - own0)) / max(t1 - t0, 1e-9)
-        slow = others > (os.cpu_count() or 1) - numba.get_num_threads() + 0.5
+        slow = others > cores - numba.get_num_threads() + 0.5
     _probe["slow"] = slow
     _probe["at"] = time.perf_counter()
     return slow
 
 
 def _cpu_sample():
-    """(now in seconds, CPU seconds every process used, CPU seconds this process used), or
-    None where ``/proc/stat`` cannot be read."""
+    """(now in seconds, CPU seconds every process used on the cores this one may run on,
+    CPU seconds this process used, how many those cores are), or None where ``/proc/stat``
+    cannot be read."""
     try:
-        with open("/proc/stat", "rb") as f:
-            fields = f.readline().split()
+        with open(_PROC_STAT, "rb") as f:
+            lines = f.read().splitlines()
     except OSError:
         return None
+    # work on cores outside this process's affinity (a pinned container) takes none of ours
+    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    if cores is None:
+        rows, n = lines[:1], os.cpu_count() or 1
+    else:
+        names = {b"cpu%d" % c for c in cores}
+        rows, n = [line for line in lines if line.split(b" ", 1)[0] in names], len(cores)
     # user, nice, system, idle, iowait, irq, softirq, steal: all but idle and iowait kept a core
     # (steal: the host ran something else on it)
-    busy = sum(int(fields[i]) for i in (1, 2, 3, 6, 7, 8))
+    busy = sum(int(fields[i]) for fields in map(bytes.split, rows) for i in (1, 2, 3, 6, 7, 8))
     own = os.times()
-    return time.perf_counter(), busy / _CLOCK_TICKS, own.user + own.system
+    return time.perf_counter(), busy / _CLOCK_TICKS, own.user + own.system, n
 
 
 _blas = None

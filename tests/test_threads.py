@@ -179,12 +179,12 @@ def test_a_slow_launch_counts_only_while_other_processes_hold_the_cores(monkeypa
     try:
         sb.set_num_threads(2)
         monkeypatch.setattr(sb._threads, "SLOW_LAUNCH", -1.0)  # every launch is slow
-        monkeypatch.setattr(sb._threads.os, "cpu_count", lambda: cpu)
         now = sb._threads.time.perf_counter()
-        # since the last probe: this process used 1.5 CPU seconds a second, others ``others``
+        # since the last probe: this process used 1.5 CPU seconds a second, others ``others``,
+        # on the ``cpu`` cores it may run on
         used = 1.5 * seconds_ago
-        last = (now - seconds_ago, 100.0, 50.0)
-        sample = None if others is None else (now, 100.0 + used + others * seconds_ago, 50.0 + used)
+        last = (now - seconds_ago, 100.0, 50.0, cpu)
+        sample = None if others is None else (now, 100.0 + used + others * seconds_ago, 50.0 + used, cpu)
         monkeypatch.setattr(sb._threads, "_cpu_sample", lambda: sample)
         monkeypatch.setitem(sb._threads._probe, "cpu", last)
         monkeypatch.setitem(sb._threads._probe, "at", -float("inf"))
@@ -192,3 +192,25 @@ def test_a_slow_launch_counts_only_while_other_processes_hold_the_cores(monkeypa
         assert sb._threads._probe["cpu"] == sample
     finally:
         sb.set_num_threads(before)
+
+
+@pytest.mark.parametrize("affinity, busy, cores", [
+    ({1}, 10 + 20 + 30 + 6 + 7 + 8, 1),     # pinned to the second core: its line alone
+    ({0, 1}, (1 + 2 + 3 + 6 + 7 + 8) + (10 + 20 + 30 + 6 + 7 + 8), 2),
+    (None, 999 + 1 + 1 + 1 + 1 + 1, 4),   # no affinity reported: the total line, every core
+])
+def test_cpu_time_counts_the_cores_this_process_may_run_on(monkeypatch, tmp_path, affinity, busy, cores):
+    stat = tmp_path / "stat"
+    stat.write_text("cpu  999 1 1 5000 40 1 1 1 0 0\n"
+                    "cpu0 1 2 3 4000 50 6 7 8 0 0\n"
+                    "cpu1 10 20 30 4000 50 6 7 8 0 0\n"
+                    "intr 12345 0 0\n")
+    monkeypatch.setattr(sb._threads, "_PROC_STAT", str(stat))
+    if affinity is None:
+        monkeypatch.delattr(sb._threads.os, "sched_getaffinity", raising=False)
+        monkeypatch.setattr(sb._threads.os, "cpu_count", lambda: 4)
+    else:
+        monkeypatch.setattr(sb._threads.os, "sched_getaffinity", lambda pid: affinity)
+    _, seconds, _, n = sb._threads._cpu_sample()
+    assert n == cores
+    assert seconds == pytest.approx(busy / sb._threads._CLOCK_TICKS)
