@@ -123,7 +123,7 @@ class HashFunction:
         return keys
 
     def rows_blind(self, offsets: np.ndarray, ids: np.ndarray) -> int:
-        """How many CSR rows hold none of the coordinates the hashes read: their keys are an
+        """How many CSR rows hold none of the coordinates the hashes read. Their keys are an
         empty row's, nothing like the row.
 
         Parameters
@@ -141,8 +141,8 @@ class HashFunction:
         return int(np.count_nonzero(read[offsets[1:]] == read[offsets[:-1]]))
 
     def coords_read(self) -> np.ndarray:
-        """Which input coordinates some hash reads (SRP: all; DWTA: ``n_hashes * binsize``
-        of them at most).
+        """Which input coordinates some hash reads, all for SRP and at most
+        ``n_hashes * binsize`` for DWTA.
 
         Returns
         -------

@@ -106,7 +106,7 @@ class FullyConnected(Layer):
 
     @property
     def inference_width(self) -> int:
-        """How many neurons a sample computes in sparse inference: an output layer's
+        """How many neurons a sample computes in sparse inference. An output layer computes
         ``INFERENCE_SHARE`` of ``n_active``, those its input's buckets rank highest."""
         n = self.n_active
         return max(1, math.ceil(INFERENCE_SHARE * n)) if self.is_output else n
