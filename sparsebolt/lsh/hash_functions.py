@@ -122,9 +122,9 @@ class HashFunction:
         self._sparse(offsets, ids, vals, keys, serial)
         return keys
 
-    def rows_blind(self, offsets: np.ndarray, ids: np.ndarray) -> int:
-        """How many CSR rows hold none of the coordinates the hashes read. Their keys are an
-        empty row's, nothing like the row.
+    def rows_blind(self, offsets: np.ndarray, ids: np.ndarray, vals: np.ndarray | None = None) -> int:
+        """How many CSR rows hold no nonzero at a coordinate the hashes read. Their keys are
+        an empty row's, nothing like the row.
 
         Parameters
         ----------
@@ -132,12 +132,17 @@ class HashFunction:
             Row boundaries.
         ids : ndarray of int32, shape (nnz,)
             Column ids, below ``input_dim``.
+        vals : ndarray of float32, shape (nnz,), or None, default=None
+            Values; a stored zero is absent, as the hashes read it. None: all nonzero.
 
         Returns
         -------
         int
         """
-        read = np.concatenate(([0], np.cumsum(self.coords_read()[ids])))
+        seen = self.coords_read()[ids]
+        if vals is not None:
+            seen &= vals != 0
+        read = np.concatenate(([0], np.cumsum(seen)))
         return int(np.count_nonzero(read[offsets[1:]] == read[offsets[:-1]]))
 
     def coords_read(self) -> np.ndarray:

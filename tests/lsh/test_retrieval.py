@@ -135,3 +135,8 @@ def test_rows_blind_counts_rows_without_a_coordinate_a_hash_reads(cls):
     want = sum(not read[r].any() for r in rows)
     assert h.rows_blind(offsets, np.concatenate(rows)) == want
     assert want >= sum(r.size == 0 for r in rows) > 0
+    # a stored zero is absent, as the hashes read it
+    ids = np.concatenate(rows)
+    vals = np.ones(ids.size, dtype=np.float32)
+    vals[read[ids]] = 0
+    assert h.rows_blind(offsets, ids, vals) == len(rows)

@@ -255,7 +255,7 @@ class FullyConnected(Layer):
         hashes read (DWTA compares ``n_hashes * binsize`` of them): those rows all query the
         same buckets, and their sparse outputs are near random."""
         fn = self.index.hash_fn
-        blind = fn.rows_blind(x.offsets, x.ids) if fn is not None else 0
+        blind = fn.rows_blind(x.offsets, x.ids, x.vals) if fn is not None else 0
         if blind > 0.1 * x.batch_size:
             self.warned_blind = True
             read = int(np.count_nonzero(fn.coords_read()))
