@@ -22,9 +22,9 @@ def _spread_coords(rng, d_in, n_hashes, width):
     return flat.reshape(n_hashes, width).astype(np.int32)
 
 
-def _coords_read(inv):
-    """bool[input_dim]: the coordinates an inverse map (``hashing.inverse_map``) lists."""
-    return inv[0][1:] > inv[0][:-1]
+def _listed(inv, ids):
+    """bool[len(ids)]: whether an inverse map (``hashing.inverse_map``) lists each coordinate."""
+    return inv[0][ids + 1] > inv[0][ids]
 
 
 class HashFunction:
@@ -139,7 +139,7 @@ class HashFunction:
         -------
         int
         """
-        seen = self.coords_read()[ids]
+        seen = self._reads(ids)
         if vals is not None:
             seen &= vals != 0
         read = np.concatenate(([0], np.cumsum(seen)))
@@ -153,7 +153,11 @@ class HashFunction:
         -------
         ndarray of bool, shape (input_dim,)
         """
-        return np.ones(self.input_dim, dtype=bool)
+        return self._reads(np.arange(self.input_dim))
+
+    def _reads(self, ids):
+        """bool[len(ids)]: whether some hash reads each coordinate (SRP: every one)."""
+        return np.ones(ids.shape[0], dtype=bool)
 
     def probe_dense(self, x: np.ndarray, n_probes: int, serial: bool = False) -> np.ndarray:
         """Each row's key and its ``n_probes`` nearest neighbouring keys, one hash changed in
@@ -279,8 +283,8 @@ class DWTA(HashFunction):
         fn = hashing.dwta_dense_serial if serial else hashing.dwta_dense
         fn(x, self.bins, self.n_tables, self.k, self.bits_per_hash, keys)
 
-    def coords_read(self) -> np.ndarray:
-        return _coords_read(self.inv)
+    def _reads(self, ids):
+        return _listed(self.inv, ids)
 
     def _sparse(self, offsets, ids, vals, keys, serial):
         fn = hashing.dwta_sparse_serial if serial else hashing.dwta_sparse
@@ -395,8 +399,8 @@ class FastSRP(HashFunction):
         fn = hashing.fast_srp_dense_serial if serial else hashing.fast_srp_dense
         fn(x, self.coords, self.signs, self.n_tables, self.k, keys)
 
-    def coords_read(self) -> np.ndarray:
-        return _coords_read(self.inv)
+    def _reads(self, ids):
+        return _listed(self.inv, ids)
 
     def _sparse(self, offsets, ids, vals, keys, serial):
         fn = hashing.fast_srp_sparse_serial if serial else hashing.fast_srp_sparse
