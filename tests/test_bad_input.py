@@ -34,7 +34,7 @@ def test_unknown_names_list_the_valid_ones():
         sb.FullyConnected(10, activation="gelu")
     with pytest.raises(ValueError, match=r"'activation' parameter of Embedding"):
         sb.Embedding(10, activation="swish")
-    with pytest.raises(ValueError, match=r"'sampling' .* 'dwta', 'srp', 'fast_srp', 'random'"):
+    with pytest.raises(ValueError, match=r"'sampling' .* 'dwta', 'srp', 'fast_srp', 'sparse_wta', 'random'"):
         sb.FullyConnected(10, sparsity=0.5, sampling="minhashx")
     with pytest.raises(ValueError, match=r"The 'metrics' parameter of evaluate must be one of 'precision@k', "
                                          r"'recall@k'.*Got 'precision@0' instead\."):

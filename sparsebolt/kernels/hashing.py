@@ -208,6 +208,91 @@ def _dwta_sparse_probes(offsets, ids, vals, inv_offsets, inv_hash, inv_slot, n_t
             _probe_keys(key, runner, gap, k_per_table, log2_binsize, keys, s, t)
 
 
+def _wta_dense(x, bins, keys):
+    """Winner-take-all of dense rows over coordinate bins, one hash a table and no
+    densification: the key is the slot of the bin's largest nonzero (ties: the first slot).
+
+    x : float32[n, d_in]          bins : int32[L, binsize] coordinates per table, in [0, d_in)
+    keys : int32[n, L, P]         written: [s, t, 0] the winner's slot, [s, t, p] the slot of
+                                  the p-th runner-up at another coordinate; -1 where the bin
+                                  has no (further) nonzero
+    """
+    n_tables, binsize = bins.shape
+    n_keys = keys.shape[2]
+    for s in prange(x.shape[0]):
+        best = np.empty(n_keys, dtype=np.float32)
+        for t in range(n_tables):
+            if n_keys == 1:
+                # the index build hashes every weight row: a plain argmax, 0.5x the time of
+                # the general rule (a later slot of the winner's coordinate ties, never wins)
+                top = _NEG_INF
+                arg = -1
+                for i in range(binsize):
+                    v = x[s, np.uint32(bins[t, i])]
+                    if v > top and v != _ZERO:
+                        top = v
+                        arg = i
+                keys[s, t, 0] = arg
+                continue
+            for p in range(n_keys):
+                best[p] = _NEG_INF
+                keys[s, t, p] = -1
+            for i in range(binsize):
+                v = x[s, np.uint32(bins[t, i])]
+                if v != _ZERO:
+                    _wta_offer(best, keys, s, t, bins[t], v, i)
+
+
+def _wta_sparse(offsets, ids, vals, inv_offsets, inv_hash, inv_slot, bins, keys):
+    """``wta_dense`` of CSR rows through the coordinate inverse map: the same keys as the
+    dense rows (a stored zero is absent), at a cost of the nonzeros' fan-out.
+
+    offsets : int64[n + 1]   ids : int32[nnz]   vals : float32[nnz]
+    inv_offsets, inv_hash, inv_slot : ``inverse_map(bins, d_in)``   bins : int32[L, binsize]
+    keys : int32[n, L, P]    written, as in ``wta_dense``
+    """
+    n_tables = bins.shape[0]
+    n_keys = keys.shape[2]
+    for s in prange(offsets.shape[0] - 1):
+        best = np.full((n_tables, n_keys), _NEG_INF, dtype=np.float32)
+        for t in range(n_tables):
+            for p in range(n_keys):
+                keys[s, t, p] = -1
+        for k in range(offsets[s], offsets[s + 1]):
+            v = vals[k]
+            if v == _ZERO:
+                continue
+            c = ids[k]
+            for q in range(inv_offsets[c], inv_offsets[c + 1]):
+                t = inv_hash[q]
+                _wta_offer(best[t], keys, s, t, bins[t], v, inv_slot[q])
+
+
+@njit(inline="always")
+def _wta_offer(best, keys, s, t, bin_coords, v, i):
+    """Place slot i (value v) among the P best of bin t, in order of value then slot; a
+    slot of a coordinate already placed is the same input value again and is not taken."""
+    n_keys = best.shape[0]
+    last = keys[s, t, n_keys - 1]
+    # most offers lose to the P-th best: one comparison
+    if v < best[n_keys - 1] or (v == best[n_keys - 1] and i > last >= 0):
+        return
+    for p in range(n_keys):
+        j = keys[s, t, p]
+        if j >= 0 and bin_coords[j] == bin_coords[i]:
+            return
+    p = n_keys
+    while p > 0 and (v > best[p - 1] or (v == best[p - 1] and i < keys[s, t, p - 1])):
+        p -= 1
+    if p == n_keys:  # NaN
+        return
+    for q in range(n_keys - 1, p, -1):
+        best[q] = best[q - 1]
+        keys[s, t, q] = keys[s, t, q - 1]
+    best[p] = v
+    keys[s, t, p] = i
+
+
 def _pack_sign_bits(acc, n_tables, k_per_table, keys):
     """Pack the signs of projections into keys, K bits per table.
 
@@ -325,3 +410,7 @@ fast_srp_dense = njit(parallel=True, cache=True)(_fast_srp_dense)
 fast_srp_dense_serial = serial_twin(_fast_srp_dense)
 fast_srp_sparse = njit(parallel=True, cache=True)(_fast_srp_sparse)
 fast_srp_sparse_serial = serial_twin(_fast_srp_sparse)
+wta_dense = njit(parallel=True, cache=True)(_wta_dense)
+wta_dense_serial = serial_twin(_wta_dense)
+wta_sparse = njit(parallel=True, cache=True)(_wta_sparse)
+wta_sparse_serial = serial_twin(_wta_sparse)

@@ -1,7 +1,9 @@
 """Reservoir hash tables over neuron ids and the per-sample active-set query.
 
 A table set is ``buckets : int32[L, n_buckets, R]`` with ``counts : int32[L, n_buckets]``,
-the number of ids ever offered to a bucket; a bucket holds ``min(count, R)`` ids.
+the number of ids ever offered to a bucket; a bucket holds ``min(count, R)`` ids. A key
+of -1 is no bucket (a ``sparse_wta`` table whose bin a row leaves empty): every kernel
+skips it.
 """
 import numba
 import numpy as np
@@ -31,7 +33,8 @@ def build_tables(keys, buckets, counts, pinned, seed):
         counts[t, :] = 0
         pinned[t, :] = 0
         for i in range(dim):
-            _offer(buckets, counts, t, keys[i, t], i, seed, 0)
+            if keys[i, t] >= 0:
+                _offer(buckets, counts, t, keys[i, t], i, seed, 0)
 
 
 @njit(inline="always")
@@ -63,7 +66,8 @@ def insert_neurons(keys, first, buckets, counts, pinned, seed):
     for t in prange(n_tables):
         for i in range(n):
             b = keys[i, t]
-            _offer(buckets, counts, t, b, first + i, seed, pinned[t, b])
+            if b >= 0:
+                _offer(buckets, counts, t, b, first + i, seed, pinned[t, b])
 
 
 @njit(cache=True)
@@ -88,14 +92,15 @@ def insert_missed_labels(keys, buckets, counts, pinned, lab_offsets, lab_ids):
             j = lab_ids[k]
             found = False
             for t in range(n_tables):
-                if _holds(buckets, counts, t, keys[s, t], j):
+                if keys[s, t] >= 0 and _holds(buckets, counts, t, keys[s, t], j):
                     found = True
                     break
             if found:
                 continue
             took = False
             for t in range(n_tables):
-                took |= _pin(buckets, counts, pinned, t, keys[s, t], j, False)
+                if keys[s, t] >= 0:
+                    took |= _pin(buckets, counts, pinned, t, keys[s, t], j, False)
             if took:
                 inserted += 1
     return inserted
@@ -116,6 +121,8 @@ def insert_labels_every_bucket(keys, buckets, counts, pinned, lab_offsets, lab_i
     for t in prange(n_tables):
         mine = took[numba.get_thread_id()]
         for s in range(n_samples):
+            if keys[s, t] < 0:
+                continue
             for k in range(lab_offsets[s], lab_offsets[s + 1]):
                 if _pin(buckets, counts, pinned, t, keys[s, t], lab_ids[k], True):
                     mine[k] = 1
@@ -219,6 +226,8 @@ def _query_active(keys, buckets, counts, lab_offsets, lab_ids, width, n_negative
             if n == width:
                 break
             b = keys[s, t]
+            if b < 0:
+                continue
             c = min(counts[t, b], reservoir)
             for r in range(c):
                 j = buckets[t, b, r]
@@ -244,7 +253,8 @@ def _query_ranked(keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt
     the best ones.
 
     keys : int32[B, L, P]         the sample's bucket in each table ([s, t, 0]) and P - 1
-                                  neighbouring buckets; one equal to [s, t, 0] is skipped
+                                  neighbouring buckets; one equal to [s, t, 0] is skipped,
+                                  and so is -1
     buckets, counts, lab_offsets, lab_ids, width, perm : as in ``query_active``
     salt : int                    with the sample's own buckets, seeds the padding's offset
                                   (a sample's set does not depend on its place in the batch;
@@ -270,9 +280,9 @@ def _query_ranked(keys, buckets, counts, lab_offsets, lab_ids, width, perm, salt
                     prefetch_row(rows, (t + _BUCKETS_AHEAD) * n_buckets + keys[s, t + _BUCKETS_AHEAD, p])
             for p in range(n_probes):
                 b = keys[s, t, p]
-                if p > 0 and b == keys[s, t, 0]:
+                if b < 0 or (p > 0 and b == keys[s, t, 0]):
                     continue
-                # unsigned indexes (keys and ids are never negative) spare numba's
+                # unsigned indexes (keys here and ids are never negative) spare numba's
                 # negative-index wraparound on every entry: 0.8-0.9 of the time
                 bucket = rows[np.uint64(t * n_buckets + b)]
                 for r in range(min(counts[t, np.uint32(b)], reservoir)):

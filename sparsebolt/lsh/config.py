@@ -11,8 +11,9 @@ from typing import Any
 
 from .._validation import check_choice, check_float, check_int
 
-FAMILIES = ("dwta", "srp", "fast_srp", "random")
-_BITS_PER_HASH = {"dwta": 3, "srp": 1, "fast_srp": 1, "random": 0}
+FAMILIES = ("dwta", "srp", "fast_srp", "sparse_wta", "random")
+# sparse_wta's k is the key's bits itself (one hash a table over 2**k coordinates)
+_BITS_PER_HASH = {"dwta": 3, "srp": 1, "fast_srp": 1, "sparse_wta": 1, "random": 0}
 
 
 def most_hashes(family: str) -> int:
@@ -25,6 +26,9 @@ def most_hashes(family: str) -> int:
 _TARGET_TABLES = 24
 # union of the L buckets against the active size: slack for overlapping and skewed buckets
 _COVERAGE = 1.5
+# sparse_wta: a row reaches the buckets of its nonzeros only, so the load aims at filling the
+# active set from about this many of them
+_SPARSE_ROW_BUCKETS = 8
 _MAX_TABLES = 256
 _MAX_RESERVOIR = 1024
 # the most bytes a layer's tables may take (64 GiB): autotune gives about 300 a neuron, and
@@ -40,11 +44,12 @@ class LSHConfig:
 
     Parameters
     ----------
-    family : {'dwta', 'srp', 'fast_srp', 'random'}, default='dwta'
+    family : {'dwta', 'srp', 'fast_srp', 'sparse_wta', 'random'}, default='dwta'
         The hash family; 'random' uses no tables (active sets are labels and random
         neurons).
     k : int, default=4
-        Hashes a table key (at most 10 for 'dwta', 30 for the others).
+        Hashes a table key (at most 10 for 'dwta', 30 for the others); for 'sparse_wta',
+        the key's bits (a table compares ``2**k`` coordinates).
     n_tables : int, default=24
         Tables, in [1, 4096].
     reservoir : int, default=128
@@ -157,8 +162,9 @@ def autotune(dim: int, input_dim: int, sparsity: float, family: str = "dwta") ->
         The width of its input.
     sparsity : float in (0, 1]
         Fraction of the neurons a sample computes.
-    family : {'dwta', 'srp', 'fast_srp', 'random'}, default='dwta'
-        The hash family.
+    family : {'dwta', 'srp', 'fast_srp', 'sparse_wta', 'random'}, default='dwta'
+        The hash family. For 'sparse_wta' K is a key's bits, chosen so a bucket holds
+        about an eighth of the active size, and L tables cover the input once.
 
     Returns
     -------
@@ -177,6 +183,8 @@ def autotune(dim: int, input_dim: int, sparsity: float, family: str = "dwta") ->
     if family == "random":
         return LSHConfig(family="random", k=0, n_tables=0, reservoir=0)
     n_active = active_size(dim, sparsity)
+    if family == "sparse_wta":
+        return _autotune_sparse_wta(dim, input_dim, n_active)
     bits = _BITS_PER_HASH[family]
     target_load = max(n_active / _TARGET_TABLES, 1.0)
     max_k = max(1, min(30 // bits, int(math.log2(dim)) // bits))
@@ -186,6 +194,19 @@ def autotune(dim: int, input_dim: int, sparsity: float, family: str = "dwta") ->
     reservoir = int(min(_MAX_RESERVOIR, max(8, math.ceil(2 * load))))
     n_tables = int(min(_MAX_TABLES, max(4, math.ceil(_COVERAGE * n_active / min(load, reservoir)))))
     return LSHConfig(family=family, k=k, n_tables=n_tables, reservoir=reservoir)
+
+
+def _autotune_sparse_wta(dim, input_dim, n_active):
+    """sparse_wta: bins of ``2**k`` coordinates whose tables cover the input once, k chosen
+    so a bucket holds about ``n_active / 8`` neurons (a row's active set from about 8 of its
+    nonzeros' buckets), with at most 4,096 tables; R as for the other families."""
+    low = max(1, math.ceil(math.log2(input_dim / 4096)))
+    high = max(low, math.ceil(math.log2(max(input_dim, 2))))
+    target_load = max(n_active / _SPARSE_ROW_BUCKETS, 1.0)
+    k = min(range(low, high + 1), key=lambda kk: abs(math.log(dim / 2 ** kk) - math.log(target_load)))
+    load = max(dim / 2 ** k, 1.0)
+    reservoir = int(min(_MAX_RESERVOIR, max(8, math.ceil(2 * load))))
+    return LSHConfig(family="sparse_wta", k=k, n_tables=-(-input_dim // 2 ** k), reservoir=reservoir)
 
 
 # rebuilds may take at most this share of training time
@@ -201,7 +222,12 @@ def rebuild_cost(dim: int, input_dim: int, config: LSHConfig, n_active: int, bat
     n_hashes = config.n_tables * config.k
     # weights per operation calibrated on the 670K layer: a DWTA hash scans 8 random
     # coordinates, and an insert into tables far larger than cache is a miss
-    hashing = 16 * n_hashes if config.family == "dwta" else input_dim * n_hashes / 8
+    if config.family == "dwta":
+        hashing = 16 * n_hashes
+    elif config.family == "sparse_wta":  # a table compares 2**k coordinates of the row
+        hashing = 2 * config.n_tables * (1 << config.k)
+    else:
+        hashing = input_dim * n_hashes / 8
     per_row = hashing + 16 * config.n_tables
     touched = min(dim, batch_size * n_active)
     batch = batch_size * n_active * input_dim * 3 + touched * input_dim * 4

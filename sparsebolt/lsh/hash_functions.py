@@ -416,7 +416,100 @@ class FastSRP(HashFunction):
         self.inv = hashing.inverse_map(self.coords, self.input_dim)
 
 
-HASH_FAMILIES = {"dwta": DWTA, "srp": SRP, "fast_srp": FastSRP}
+class SparseWTA(HashFunction):
+    """Winner-take-all over a partition of the input, for sparse inputs: table t's key is
+    the slot of the row's largest nonzero among its bin of ``2**k`` coordinates, and a row
+    with no nonzero there has no key in that table (-1: its queries skip the table). The
+    bins of ``n_tables * 2**k >= input_dim`` cover every coordinate.
+
+    DWTA compares ``n_tables * k * binsize`` coordinates, a few hundred of a wide sparse
+    input, and a sparse row holding none of them gets an empty row's keys (densification
+    borrows what is not there). Here a row is looked up by each of its nonzeros: a neuron
+    shares the row's bucket where its largest weight in the bin is on the row's strongest
+    coordinate there.
+
+    Parameters
+    ----------
+    input_dim : int
+        Width of the hashed vectors.
+    n_tables : int
+        Keys an input.
+    k : int
+        Bits of a key: each table compares ``2**k`` coordinates (at most the input's width
+        rounded up to a power of two).
+    seed : int, default=0
+        Seeds the bins.
+    """
+
+    name = "sparse_wta"
+
+    def __init__(self, input_dim: int, n_tables: int, k: int, seed: int = 0) -> None:
+        check_int("SparseWTA", "k", k, 1, max(1, int(np.ceil(np.log2(max(input_dim, 2))))))
+        super().__init__(input_dim, n_tables, k, seed)
+
+    @property
+    def n_hashes(self) -> int:
+        """Hashes in all, one a table."""
+        return self.n_tables
+
+    @property
+    def binsize(self) -> int:
+        """Coordinates a table compares, ``2**k``."""
+        return 1 << self.k
+
+    def _draw(self, rng):
+        self.bins = _spread_coords(rng, self.input_dim, self.n_tables, self.binsize)
+        self.inv = hashing.inverse_map(self.bins, self.input_dim)
+
+    def _dense(self, x, keys, serial):
+        fn = hashing.wta_dense_serial if serial else hashing.wta_dense
+        fn(x, self.bins, keys.reshape(*keys.shape, 1))
+
+    def _sparse(self, offsets, ids, vals, keys, serial):
+        fn = hashing.wta_sparse_serial if serial else hashing.wta_sparse
+        fn(offsets, ids, vals, *self.inv, self.bins, keys.reshape(*keys.shape, 1))
+
+    def _reads(self, ids):
+        return _listed(self.inv, ids)
+
+    def probe_dense(self, x: np.ndarray, n_probes: int, serial: bool = False) -> np.ndarray:
+        """Keys with their neighbours: the slots of the bin's next ``n_probes`` largest
+        nonzeros (-1 where it has fewer).
+
+        Parameters
+        ----------
+        x : array-like of shape (n, input_dim)
+            Rows.
+        n_probes : int
+            Neighbouring keys a table.
+        serial : bool, default=False
+            Run single-threaded.
+
+        Returns
+        -------
+        ndarray of int32, shape (n, n_tables, 1 + n_probes)
+        """
+        keys = np.empty((x.shape[0], self.n_tables, 1 + n_probes), dtype=np.int32)
+        fn = hashing.wta_dense_serial if serial else hashing.wta_dense
+        fn(np.ascontiguousarray(x, dtype=np.float32), self.bins, keys)
+        return keys
+
+    def probe_sparse(self, offsets: np.ndarray, ids: np.ndarray, vals: np.ndarray, n_probes: int,
+                     serial: bool = False) -> np.ndarray:
+        keys = np.empty((offsets.shape[0] - 1, self.n_tables, 1 + n_probes), dtype=np.int32)
+        fn = hashing.wta_sparse_serial if serial else hashing.wta_sparse
+        fn(offsets, ids, vals, *self.inv, self.bins, keys)
+        return keys
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"bins": self.bins}
+
+    def _load(self, owner, arrays):
+        self.bins = take(owner, arrays, "bins", (self.n_tables, self.binsize), np.int32, 0, self.input_dim)
+        self.inv = hashing.inverse_map(self.bins, self.input_dim)
+
+
+HASH_FAMILIES = {"dwta": DWTA, "srp": SRP, "fast_srp": FastSRP, "sparse_wta": SparseWTA}
 
 
 def make_hash_function(family: str, input_dim: int, n_tables: int, k: int, seed: int = 0) -> HashFunction:
@@ -424,7 +517,7 @@ def make_hash_function(family: str, input_dim: int, n_tables: int, k: int, seed:
 
     Parameters
     ----------
-    family : {'dwta', 'srp', 'fast_srp'}
+    family : {'dwta', 'srp', 'fast_srp', 'sparse_wta'}
         The family (``HASH_FAMILIES``).
     input_dim, n_tables, k, seed
         As for ``HashFunction``.

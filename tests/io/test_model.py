@@ -36,7 +36,7 @@ def test_round_trip_predicts_identically_and_continues_training_identically(tmp_
     assert loaded.optimizer.step_count == model.optimizer.step_count
 
 
-@pytest.mark.parametrize("sampling", ["srp", "fast_srp", "random"])
+@pytest.mark.parametrize("sampling", ["srp", "fast_srp", "sparse_wta", "random"])
 def test_every_hash_family_round_trips(tmp_path, sampling):
     model, data = trained(epochs=1, sampling=sampling, n_classes=500)
     model.save(tmp_path / "m.sbm")

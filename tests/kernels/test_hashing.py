@@ -1,11 +1,11 @@
-"""The DWTA probe kernel against its definition in plain NumPy, on rows with ties and on bins
-that hold a coordinate twice (tests/lsh/test_retrieval.py checks the hash families through
-their classes)."""
+"""The DWTA probe and sparse_wta kernels against their definitions in plain NumPy, on rows
+with ties and on bins that hold a coordinate twice (tests/lsh/test_retrieval.py checks the
+hash families through their classes)."""
 import numpy as np
 import pytest
 
 from sparsebolt.kernels import hashing
-from sparsebolt.lsh import DWTA
+from sparsebolt.lsh import DWTA, SparseWTA
 
 
 def _reference_probes(x, bins, n_tables, k, bits, n_probes):
@@ -90,3 +90,40 @@ def test_sparse_probes_never_repeat_a_neighbouring_bucket():
     assert repeats == 0
     assert (probes[:, :, 1:] == probes[:, :, :1]).any()
     assert (probes[:, :, 1:] != probes[:, :, :1]).any()
+
+
+def _reference_wta(x, bins, n_keys):
+    """Each table's slots of nonzeros, the first slot of a coordinate the bin holds twice,
+    by value then slot; the first ``n_keys`` of them, -1 beyond."""
+    keys = np.full((x.shape[0], bins.shape[0], n_keys), -1, dtype=np.int64)
+    for s in range(x.shape[0]):
+        for t, coords in enumerate(bins):
+            slots = [i for i in range(len(coords)) if x[s, coords[i]] != 0 and coords[i] not in coords[:i]]
+            slots.sort(key=lambda i: (-x[s, coords[i]], i))
+            keys[s, t, :len(slots[:n_keys])] = slots[:n_keys]
+    return keys
+
+
+@pytest.mark.parametrize("d_in", [5, 40, 300])
+def test_sparse_wta_keys_follow_the_definition_dense_and_csr_alike(d_in):
+    # small integers tie often and hold zeros; at d_in 5 a bin of 8 holds coordinates twice,
+    # at 40 the bins past the first permutation do; CSR rows in shuffled order, stored zeros kept
+    rng = np.random.default_rng(d_in)
+    h = SparseWTA(d_in, n_tables=-(-d_in // 8) + 1, k=3, seed=1)
+    x = rng.integers(-2, 3, (60, d_in)).astype(np.float32)
+    x[:5] = 0
+    x[5:10] = rng.standard_normal((5, d_in))
+    x[10:20] *= rng.random((10, d_in)) < 0.05
+    rows = [rng.permutation(np.union1d(np.flatnonzero(x[s]), rng.choice(d_in, d_in // 4, replace=False)))
+            for s in range(60)]
+    offsets = np.concatenate(([0], np.cumsum([r.size for r in rows]))).astype(np.int64)
+    ids = np.concatenate(rows).astype(np.int32)
+    vals = np.concatenate([x[s, r] for s, r in enumerate(rows)]).astype(np.float32)
+    for n_probes in (0, 1, 2):
+        want = _reference_wta(x, h.bins, 1 + n_probes)
+        for serial in (False, True):
+            np.testing.assert_array_equal(h.probe_dense(x, n_probes, serial), want)
+            np.testing.assert_array_equal(h.probe_sparse(offsets, ids, vals, n_probes, serial), want)
+    np.testing.assert_array_equal(h.hash_dense(x), want[:, :, 0])
+    np.testing.assert_array_equal(h.hash_sparse(offsets, ids, vals), want[:, :, 0])
+    assert (want[:5] == -1).all() and (want[10:20, :, 0] == -1).any()

@@ -49,13 +49,13 @@ def test_an_overflowing_bucket_keeps_each_neuron_with_the_same_chance():
 
 def _reference_ranked(keys, buckets, counts, labels, width):
     """A row's labels, then the neurons its probed buckets hold the most often (a probe equal
-    to the table's own bucket skipped), ties in the order first found (tables, probes, slots),
+    to the table's own bucket skipped, and a key of -1), ties in the order first found (tables, probes, slots),
     when they are more than the width leaves."""
     hits, order = {}, []
     for t in range(keys.shape[0]):
         for p in range(keys.shape[1]):
             b = keys[t, p]
-            if p > 0 and b == keys[t, 0]:
+            if b < 0 or (p > 0 and b == keys[t, 0]):
                 continue
             for j in buckets[t, b, :min(counts[t, b], buckets.shape[2])]:
                 if j in labels:
@@ -83,6 +83,7 @@ def test_a_ranked_query_keeps_what_its_definition_keeps():
     tables.build_tables(rng.integers(0, n_buckets, (dim, n_tables)).astype(np.int32), buckets, counts, pinned, 0)
     keys = rng.integers(0, n_buckets, (40, n_tables, 3)).astype(np.int32)
     keys[::4, :, 2] = keys[::4, :, 0]  # a probe that is the own bucket again
+    keys[rng.random(keys.shape) < 0.2] = -1  # no bucket (sparse_wta's empty bin)
     lab_offsets = np.concatenate([[0], np.cumsum(rng.integers(0, 3, 40))]).astype(np.int64)
     lab_ids = rng.integers(0, dim, lab_offsets[-1]).astype(np.int32)
     perm = rng.permutation(dim).astype(np.int32)
@@ -96,3 +97,32 @@ def test_a_ranked_query_keeps_what_its_definition_keeps():
             labels = list(dict.fromkeys(lab_ids[lab_offsets[s]:lab_offsets[s + 1]].tolist()))
             assert out[s * width:(s + 1) * width].tolist() == _reference_ranked(keys[s], buckets, counts, labels, width)
         assert not mark.any()
+
+
+def test_a_key_of_minus_one_is_no_bucket():
+    # sparse_wta's key of a bin a row leaves empty: nothing is offered, pinned or read there
+    n_tables, n_buckets, reservoir, dim = 3, 4, 8, 10
+    keys = np.array([[t % n_buckets if (i + t) % 3 else -1 for t in range(n_tables)] for i in range(dim)], np.int32)
+    buckets, counts, pinned = _empty(n_tables, n_buckets, reservoir)
+    tables.build_tables(keys[:6], buckets, counts, pinned, 0)
+    tables.insert_neurons(keys[6:], 6, buckets, counts, pinned, 0)
+    for t in range(n_tables):
+        held = buckets[t, t % n_buckets, :counts[t, t % n_buckets]].tolist()
+        assert held == [i for i in range(dim) if keys[i, t] >= 0] and counts[t].sum() == len(held)
+    before = [a.copy() for a in (buckets, counts, pinned)]
+    blind = np.full((2, n_tables), -1, np.int32)
+    lab_offsets, lab_ids = np.array([0, 1, 2], np.int64), np.array([3, 4], np.int32)
+    assert tables.insert_missed_labels(blind, buckets, counts, pinned, lab_offsets, lab_ids) == 0
+    took = np.zeros((numba.config.NUMBA_NUM_THREADS, 2), np.uint8)
+    assert tables.insert_labels_every_bucket(blind, buckets, counts, pinned, lab_offsets, lab_ids, took) == 0
+    for a, b in zip((buckets, counts, pinned), before):
+        np.testing.assert_array_equal(a, b)
+    # a row with no bucket reads none: the same active set as from empty tables
+    perm = np.random.default_rng(0).permutation(dim).astype(np.int32)
+    mark = np.zeros((numba.config.NUMBA_NUM_THREADS, dim), np.uint8)
+    got, want = np.empty(2 * 4, np.int32), np.empty(2 * 4, np.int32)
+    tables.query_active(blind, buckets, counts, lab_offsets, lab_ids, 4, 0, perm, 0, mark, got)
+    tables.query_active(blind, *_empty(n_tables, n_buckets, reservoir)[:2], lab_offsets, lab_ids, 4, 0, perm, 0,
+                        mark, want)
+    np.testing.assert_array_equal(got, want)
+    assert got[0] == 3 and got[4] == 4

@@ -21,6 +21,19 @@ def test_autotune_fits_the_active_size_and_explicit_settings_are_kept():
     assert explicit.range_pow == 6
 
 
+@pytest.mark.parametrize("dim, d_in, sparsity", [(2_000, 20_000, 0.05), (2_000, 20_000, 0.02), (500, 8_192, 0.1),
+                                                (100_000, 1 << 18, 0.005), (1_000, 50_000_000, 0.01)])
+def test_sparse_wta_tables_cover_the_input_once_with_buckets_of_an_eighth_of_the_active_set(dim, d_in, sparsity):
+    c = autotune(dim, d_in, sparsity, "sparse_wta")
+    binsize = 1 << c.k
+    assert c.range_pow == c.k and c.n_tables <= 4096
+    assert c.n_tables * binsize >= d_in > (c.n_tables - 1) * binsize
+    load, target = dim / binsize, max(1.0, round(sparsity * dim) / 8)
+    if c.n_tables < 4096:  # the table cap can force wider bins
+        assert target / 2 ** 0.5 <= max(load, 1.0) * (1 + 1e-9) and load <= target * 2 ** 0.5 * (1 + 1e-9)
+    assert c.reservoir == min(1024, max(8, int(np.ceil(2 * max(load, 1.0)))))
+
+
 def test_tables_beyond_64_gib_are_refused_before_anything_is_allocated():
     big = r"k=10, n_tables=24, reservoir=128\) must take at most 68,719,476,736 bytes .* Got 13,297,218,748,416 bytes"
     with pytest.raises(ValueError, match=big):

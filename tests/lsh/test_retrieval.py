@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from sparsebolt.lsh import DWTA, SRP, FastSRP, NeuronIndex, autotune
+from sparsebolt.lsh import DWTA, SRP, FastSRP, NeuronIndex, SparseWTA, autotune
 from sparsebolt.lsh.config import active_size
+from sparsebolt.data.batch import csr_value
 from sparsebolt.data.value import Value
 
 DIM, D_IN, N_QUERIES = 20_000, 64, 400
@@ -42,11 +43,46 @@ def test_ranking_by_bucket_hits_retrieves_at_least_as_much_of_the_top1(family, b
     assert ranked >= bound and ranked >= _recall_at_1(family, 0.005, planted)
 
 
+@pytest.fixture(scope="module")
+def planted_sparse():
+    """Weight rows of small noise, each neuron strong on 12 input coordinates of 20,000; sparse
+    queries of 4-12 of a random neuron's coordinates and 4 others, value 1: each query's
+    exact top-1 inner product is its neuron."""
+    rng = np.random.default_rng(0)
+    dim, d_in = 2000, 20_000
+    W = rng.normal(0, 0.01, (dim, d_in)).astype(np.float32)
+    own = np.stack([rng.choice(d_in, 12, replace=False) for _ in range(dim)])
+    W[np.arange(dim)[:, None], own] = 1.0
+    targets = rng.integers(0, dim, N_QUERIES)
+    rows = [np.unique(np.concatenate([rng.choice(own[c], rng.integers(4, 13), replace=False),
+                                      rng.integers(0, d_in, 4)])).astype(np.int32) for c in targets]
+    offsets = np.concatenate(([0], np.cumsum([r.size for r in rows]))).astype(np.int64)
+    Q = csr_value(d_in, offsets, np.concatenate(rows), np.ones(offsets[-1], dtype=np.float32))
+    return W, Q, np.argmax(Q.to_dense() @ W.T, axis=1)
+
+
+@pytest.mark.parametrize("family, bound", [("sparse_wta", 0.97), ("dwta", None)])
+def test_sparse_queries_retrieve_the_exact_top1_with_sparse_wta(family, bound, planted_sparse):
+    # DWTA reads 936 of the 20,000 coordinates: most queries hold none, and get an empty row's buckets
+    W, Q, top1 = planted_sparse
+    dim, d_in = W.shape
+    index = NeuronIndex(dim, d_in, autotune(dim, d_in, 0.05, family), active_size(dim, 0.05), seed=1)
+    index.rebuild(W)
+    recall = {}
+    for ranked in (False, True):
+        active = index.active(Q, int(0.05 * dim), ranked=ranked)
+        recall[ranked] = np.mean([top1[i] in active[i] for i in range(N_QUERIES)])
+    if bound is None:
+        assert max(recall.values()) < 0.5
+    else:
+        assert min(recall.values()) >= bound
+
+
 def test_random_sampling_is_the_chance_baseline(planted):
     assert _recall_at_1("random", 0.01, planted) < 0.05
 
 
-@pytest.mark.parametrize("cls", [DWTA, SRP, FastSRP])
+@pytest.mark.parametrize("cls", [DWTA, SRP, FastSRP, SparseWTA])
 def test_sparse_and_dense_hashing_agree_on_a_fully_populated_vector(cls):
     rng = np.random.default_rng(0)
     h = cls(40, n_tables=6, k=2, seed=3)
@@ -123,7 +159,7 @@ def test_dwta_probes_only_buckets_some_input_hashes_to(d_in):
             assert np.isin(probes[:, t, 1], reachable[:, t]).all()
 
 
-@pytest.mark.parametrize("cls", [DWTA, SRP, FastSRP])
+@pytest.mark.parametrize("cls", [DWTA, SRP, FastSRP, SparseWTA])
 def test_rows_blind_counts_rows_without_a_coordinate_a_hash_reads(cls):
     h = cls(5000, n_tables=4, k=2, seed=0)
     read = h.coords_read()

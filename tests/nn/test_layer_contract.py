@@ -201,7 +201,7 @@ def test_backward_matches_finite_differences(case):
     _check_gradients(layer, inputs, ref, Context(training=True))
 
 
-@pytest.mark.parametrize("family", ["dwta", "srp", "fast_srp", "random"])
+@pytest.mark.parametrize("family", ["dwta", "srp", "fast_srp", "sparse_wta", "random"])
 @pytest.mark.parametrize("input_kind", ["dense", "sparse"])
 def test_sparse_layer_computes_dense_values_of_its_active_set(family, input_kind):
     rng = np.random.default_rng(0)

@@ -21,6 +21,7 @@ from ...lsh.config import FAMILIES, LSHConfig, active_size, autotune, default_sp
 from ...lsh.index import INFERENCE_SHARE, NeuronIndex
 from ..parameter import GroupedGrad, Parameter, uniform_float32
 from .base import Context, Layer, activation_code
+from .input import InputLayer
 
 
 # neurons scored per block by ``dense_top_k``: 8192 columns of a 2048-sample batch are 64 MB
@@ -28,6 +29,10 @@ TOP_K_BLOCK = 8192
 # up to this many samples ``dense_top_k`` scores in one fused pass over W, in this many chunks
 _FEW_SAMPLES = 8
 _FEW_CHUNKS = 32
+# a model Input this wide holds sparse ids: a sparse layer straight on it hashes with
+# 'sparse_wta', as DWTA reads a few hundred of its coordinates and a row holding none of them
+# gets an empty row's buckets (planted 2K on 20,000 features: sparse inference P@1 0.19)
+SPARSE_INPUT_DIM = 4096
 
 
 def _all_ids(batch_size, dim):
@@ -55,9 +60,10 @@ class FullyConnected(Layer):
     activation : {'linear', 'relu', 'tanh', 'sigmoid', 'softmax'}, default='linear'
         Applied to each output vector (softmax over a sample's computed neurons).
     sampling : LSHConfig, dict, str or None, default=None
-        How active neurons are found: None (autotuned DWTA), a family name ('dwta', 'srp',
-        'fast_srp', 'random') to autotune, or an ``LSHConfig`` (or a dict of its fields) of
-        explicit settings.
+        How active neurons are found: None (autotuned: 'sparse_wta' straight on a model
+        Input of 4,096 features or more, else DWTA), a family name ('dwta', 'srp',
+        'fast_srp', 'sparse_wta', 'random') to autotune, or an ``LSHConfig`` (or a dict of
+        its fields) of explicit settings.
     name : str or None, default=None
         The layer's name; None numbers it when it joins a Model.
 
@@ -124,7 +130,9 @@ class FullyConnected(Layer):
         """
         if isinstance(self.sampling, LSHConfig):
             return self.sampling
-        family = self.sampling or "dwta"
+        wide_input = (self.node is not None and isinstance(self.node.inputs[0].layer, InputLayer)
+                      and self.input_dims[0] >= SPARSE_INPUT_DIM)
+        family = self.sampling or ("sparse_wta" if wide_input else "dwta")
         return autotune(self.dim, self.input_dims[0], self.sparsity, family)
 
     @property
