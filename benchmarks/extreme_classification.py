@@ -589,7 +589,8 @@ class TorchSampled:
 
 def torch_evaluate(model, test, n_labels, k=5, row_chunk=1024, out_block=32768, relu=True):
     """Dense inference: top-k over all outputs, scored block by block (logits never whole);
-    ``relu=False`` for a linear hidden layer."""
+    ``relu=False`` for a linear hidden layer. A model whose ``weights`` give no output layer
+    (W None) is its EmbeddingBag + bias alone, the logits themselves."""
     torch = _torch()
     t = time.perf_counter()
     E, hb, W, bias = model.weights()
@@ -606,6 +607,9 @@ def torch_evaluate(model, test, n_labels, k=5, row_chunk=1024, out_block=32768, 
             h = h + hb
             if relu:
                 h = torch.relu(h)
+            if W is None:
+                preds.append(torch.topk(h, min(k, h.shape[1]), dim=1).indices.numpy())
+                continue
             best_z = best_i = None
             for blo in range(0, n_labels, out_block):
                 z = torch.addmm(bias[blo:blo + out_block], h, W[blo:blo + out_block].t())

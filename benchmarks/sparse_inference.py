@@ -1,7 +1,7 @@
 """Sparse inference: its accuracy against the same model's dense inference, its latency and
 throughput against dense inference and PyTorch dense, and the label-augmentation ablation.
 
-Four data sets, trained for 2 epochs (``--epochs``; the planted ones 3) with batch 256 on 2
+Five data sets, trained for 2 epochs (``--epochs``; the planted ones 3) with batch 256 on 2
 threads (2, as ``extreme_classification.py`` does, because label augmentation starts at the
 second epoch; ``wordnet_search.py`` trains 4, and wordnet P@1 is still low after 2):
 
@@ -17,6 +17,10 @@ second epoch; ``wordnet_search.py`` trains 4, and wordnet P@1 is still low after
                    labels for inputs whose buckets hold no pins
   planted-50k      the same generator, wider: 200,000 -> 64 ReLU -> 50,000 softmax at sparsity
                    0.01, 150,000 training samples (3 a class), 5,000 test samples
+  planted-2k-direct  planted-2k's data with the sparse layer straight on the sparse input
+                   (20,000 -> 2,000 softmax at sparsity 0.05; the layer's default hashing,
+                   'sparse_wta' on so wide an Input); PyTorch dense: EmbeddingBag over the
+                   layer's weights + bias
 
 On each, two models start from the same seed and see the same batches: one trained with label
 augmentation (the default: from epoch 2 the hash tables freeze and a training label a sample's
@@ -66,7 +70,7 @@ import wordnet_search  # noqa: E402
 
 import sparsebolt as sb  # noqa: E402  (wordnet_search put the repository first on sys.path)
 
-DATASETS = ("wordnet_search", "synthetic-670k", "planted-2k", "planted-50k")
+DATASETS = ("wordnet_search", "synthetic-670k", "planted-2k", "planted-50k", "planted-2k-direct")
 BATCH = 256
 
 
@@ -94,8 +98,16 @@ def wordnet_setup(args):
                          "lab_ids": lab.ids}}
 
 
-# planted tasks: (classes, input features, training samples, test samples, sparsity)
-PLANTED = {"planted-2k": (2_000, 20_000, 20_000, 2_000, 0.05), "planted-50k": (50_000, 200_000, 150_000, 5_000, 0.01)}
+# planted tasks: (classes, input features, training samples, test samples, sparsity, hidden
+# width; None: the sparse layer straight on the input)
+PLANTED = {"planted-2k": (2_000, 20_000, 20_000, 2_000, 0.05, 64),
+           "planted-50k": (50_000, 200_000, 150_000, 5_000, 0.01, 64),
+           "planted-2k-direct": (2_000, 20_000, 20_000, 2_000, 0.05, None)}
+
+
+def direct_model(n_features, n_classes, sparsity, seed):
+    inp = sb.Input(dim=n_features)
+    return sb.Model(inp, sb.FullyConnected(n_classes, sparsity=sparsity, activation="softmax")(inp), seed=seed)
 
 
 def planted_setup(args, name):
@@ -103,7 +115,7 @@ def planted_setup(args, name):
     draws of their class (never copies of training rows); 3 epochs."""
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     from tests.synthetic import planted, small_model
-    n_classes, n_features, n_train, n_test, sparsity = PLANTED[name]
+    n_classes, n_features, n_train, n_test, sparsity, hidden = PLANTED[name]
     t = time.perf_counter()
     train, test = planted(n_train=n_train, n_test=n_test, n_features=n_features, n_classes=n_classes,
                           batch_size=BATCH, seed=args.seed)
@@ -111,8 +123,9 @@ def planted_setup(args, name):
     return {"name": name, "epochs": 3, "outputs": n_classes, "sparsity": sparsity, "learning_rate": 1e-2,
             "train_samples": train.n_samples, "test_samples": test.n_samples,
             "load_seconds": time.perf_counter() - t,
-            "make_model": lambda: small_model(n_features=n_features, n_classes=n_classes, sparsity=sparsity,
-                                              hidden=64, seed=args.seed),
+            "make_model": lambda: (small_model(n_features=n_features, n_classes=n_classes, sparsity=sparsity,
+                                               hidden=hidden, seed=args.seed) if hidden
+                                   else direct_model(n_features, n_classes, sparsity, args.seed)),
             "train_data": lambda: wordnet_search.same_batches(train, args.seed),
             "test_batches": test_batches_of(test, args.eval_batch),
             "values": [test.batch([i]).inputs[0] for i in range(min(test.n_samples, args.latency_samples))],
@@ -150,23 +163,30 @@ def synthetic_setup(args):
 
 class TorchDenseInference:
     """A trained sparsebolt model's weights in ``wordnet_search.torch_model`` (EmbeddingBag(sum,
-    per-sample weights) + bias, + ReLU when the model's Embedding has it, + Linear).
+    per-sample weights) + bias, + ReLU when the model's Embedding has it, + Linear), or for a
+    model of one layer on its input, EmbeddingBag over that layer's weights + bias.
     ``weights`` and ``relu`` serve ``extreme_classification.torch_evaluate`` (batches) and
     ``predict`` serves ``serving.in_process_latency`` (one sample: every output scored, top k)."""
 
     def __init__(self, model):
         import torch
         self.torch = torch
-        emb = next(layer for layer in model.layers if isinstance(layer, sb.Embedding))
+        self.zero = torch.zeros(1, dtype=torch.int64)
+        emb = next((layer for layer in model.layers if isinstance(layer, sb.Embedding)), None)
+        if emb is None:
+            self.relu = False
+            self.net = torch_direct_model(torch, model.output.layer)
+            return
         if emb.activation not in ("relu", "linear"):
             raise ValueError(f"TorchDenseInference scores a relu or linear Embedding; got {emb.activation!r}.")
         self.relu = emb.activation == "relu"
         # wordnet_search.initial_weights copies the model's current (here trained) weights
         self.net = wordnet_search.torch_model(torch, wordnet_search.initial_weights(model), relu=self.relu)
-        self.zero = torch.zeros(1, dtype=torch.int64)
 
     def weights(self):
         n = self.net
+        if n.out is None:
+            return n.emb.weight.detach(), n.emb_bias.detach(), None, None
         return n.emb.weight.detach(), n.emb_bias.detach(), n.out.weight.detach(), n.out.bias.detach()
 
     def sample(self, value):
@@ -178,6 +198,24 @@ class TorchDenseInference:
         ids, vals = sample
         with self.torch.inference_mode():
             return self.torch.topk(self.net(ids, self.zero, vals), top_k, dim=1).indices
+
+
+def torch_direct_model(torch, fc):
+    """EmbeddingBag(sum, per-sample weights) over a FullyConnected layer's weights, transposed
+    (a row an input feature), + its bias: the layer on sparse input rows, in PyTorch."""
+
+    class DirectNet(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = torch.nn.EmbeddingBag.from_pretrained(torch.from_numpy(np.ascontiguousarray(fc.W.value.T)),
+                                                             freeze=True, mode="sum")
+            self.emb_bias = torch.nn.Parameter(torch.from_numpy(fc.b.value.copy()), requires_grad=False)
+            self.out = None
+
+        def forward(self, ids, offsets, vals):
+            return self.emb(ids, offsets, per_sample_weights=vals) + self.emb_bias
+
+    return DirectNet()
 
 
 def warm_up_torch(seed):
@@ -204,7 +242,7 @@ def train(ds, augmentation):
     history = model.train(data, epochs=ds["epochs"], learning_rate=ds["learning_rate"], verbose=False,
                           label_augmentation=augmentation)
     seconds = float(sum(history["seconds"]))
-    fc = next(layer for layer in model.layers if isinstance(layer, sb.FullyConnected))
+    fc = model.output.layer
     c = fc.index.config
     res = {"train_seconds": seconds, "epoch_seconds": [float(s) for s in history["seconds"]],
            "train_samples_per_s": ds["epochs"] * data.n_samples / seconds, "loss": [float(x) for x in history["loss"]],

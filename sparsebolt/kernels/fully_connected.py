@@ -151,6 +151,25 @@ def _forward_sparse_input(W, b, in_offsets, in_ids, in_vals, out_offsets, out_id
             z[i] = acc
 
 
+def _forward_sparse_input_all(W, b, in_offsets, in_ids, in_vals, z):
+    """Every neuron of CSR rows (a dense pass): z[s, j] as ``forward_sparse_input`` sums it.
+    Neuron-major, each thread a range of neurons walking the whole batch: a weight row is
+    then read from memory once a batch, where sample-major order fetches a cache line of a
+    row for each nonzero of each sample (planted 2K on 20,000 features: 1,158 samples/s).
+
+    W : float32[dim, d_in]        b : float32[dim]
+    in_offsets : int64[B + 1]     in_ids : int32[nnz_in]        in_vals : float32[nnz_in]
+    z : float32[B, dim]           written
+    """
+    n_samples = in_offsets.shape[0] - 1
+    for j in prange(W.shape[0]):
+        for s in range(n_samples):
+            acc = b[j]
+            for k in range(in_offsets[s], in_offsets[s + 1]):
+                acc += in_vals[k] * W[j, in_ids[k]]
+            z[s, j] = acc
+
+
 def _weight_grad_sparse_input(in_offsets, in_ids, in_vals, entry_row, order, group_offsets, group_ids,
                              dz, dW):
     """Weight gradient over a sparse input (over a dense one, see ``optim.grouped_grads``):
@@ -199,5 +218,7 @@ bias_grad = njit(parallel=True, cache=True)(_bias_grad)
 input_grad_dense_input = njit(parallel=True, cache=True, fastmath=_FAST)(_input_grad_dense_input)
 forward_sparse_input = njit(parallel=True, cache=True, fastmath=_FAST)(_forward_sparse_input)
 forward_sparse_input_serial = serial_twin(_forward_sparse_input, fastmath=_FAST)
+forward_sparse_input_all = njit(parallel=True, cache=True, fastmath=_FAST)(_forward_sparse_input_all)
+forward_sparse_input_all_serial = serial_twin(_forward_sparse_input_all, fastmath=_FAST)
 weight_grad_sparse_input = njit(parallel=True, cache=True, fastmath=_FAST)(_weight_grad_sparse_input)
 input_grad_sparse_input = njit(parallel=True, cache=True, fastmath=_FAST)(_input_grad_sparse_input)

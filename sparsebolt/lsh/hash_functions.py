@@ -435,17 +435,13 @@ class SparseWTA(HashFunction):
     n_tables : int
         Keys an input.
     k : int
-        Bits of a key: each table compares ``2**k`` coordinates (at most the input's width
-        rounded up to a power of two).
+        Bits of a key: each table compares ``2**k`` coordinates (wider than the input, a
+        bin holds coordinates more than once).
     seed : int, default=0
         Seeds the bins.
     """
 
     name = "sparse_wta"
-
-    def __init__(self, input_dim: int, n_tables: int, k: int, seed: int = 0) -> None:
-        check_int("SparseWTA", "k", k, 1, max(1, int(np.ceil(np.log2(max(input_dim, 2))))))
-        super().__init__(input_dim, n_tables, k, seed)
 
     @property
     def n_hashes(self) -> int:

@@ -80,3 +80,13 @@ def test_the_table_in_docs_autotune_md_is_what_autotune_chooses():
         dim, sparsity, active, k, range_pow, _, reservoir, n_tables = (c.strip().replace(",", "") for c in row[:8])
         c = autotune(int(dim), 128, float(sparsity))
         assert (c.k, c.range_pow, c.reservoir, c.n_tables) == (int(k), int(range_pow), int(reservoir), int(n_tables))
+
+
+def test_the_sparse_wta_table_in_docs_autotune_md_is_what_autotune_chooses():
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "autotune.md")
+    rows = [line.strip("|\n").split("|") for line in open(path) if re.match(r"\| [\d,]+ \| [\d,]+ \| 0\.", line)]
+    assert len(rows) >= 4
+    for row in rows:
+        dim, d_in, sparsity, _, k, _, reservoir, n_tables = (c.strip().replace(",", "") for c in row[:8])
+        c = autotune(int(dim), int(d_in), float(sparsity), "sparse_wta")
+        assert (c.k, c.reservoir, c.n_tables) == (int(k), int(reservoir), int(n_tables))

@@ -292,7 +292,10 @@ class FullyConnected(Layer):
             z += b
             out = Value.dense(z)
         else:
-            out = Value(self.dim, np.empty((n, self.dim), dtype=np.float32))
+            z = np.empty((n, self.dim), dtype=np.float32)
+            (fc.forward_sparse_input_all_serial if ctx.serial else fc.forward_sparse_input_all)(
+                W, b, x.offsets, x.ids, x.vals, z)
+            out = Value(self.dim, z)
         if (ctx.softmax_ce and lab_offsets is not None and x.is_dense and not out.is_dense
                 and self.activation == "softmax"):
             dx = np.empty_like(x.vals)
@@ -300,15 +303,14 @@ class FullyConnected(Layer):
                                               ctx.labels.vals, out.flat(), dx)
             ctx.output_input_grad = dx
             return out
-        if not (out.is_dense and x.is_dense):
-            offsets, ids = (out.offsets, out.ids) if not out.is_dense else _all_ids(n, self.dim)
+        if not out.is_dense:
             z = out.flat()
             if x.is_dense:
                 (fc.forward_dense_input_serial if ctx.serial else fc.forward_dense_input)(
-                    W, b, x.vals, offsets, ids, z)
+                    W, b, x.vals, out.offsets, out.ids, z)
             else:
                 (fc.forward_sparse_input_serial if ctx.serial else fc.forward_sparse_input)(
-                    W, b, x.offsets, x.ids, x.vals, offsets, ids, z)
+                    W, b, x.offsets, x.ids, x.vals, out.offsets, out.ids, z)
         activate = act_kernels.activate_serial if ctx.serial else act_kernels.activate
         activate(out.flat(), out.row_offsets(), self._code)
         return out
