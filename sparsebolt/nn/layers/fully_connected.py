@@ -267,11 +267,13 @@ class FullyConnected(Layer):
         if blind > 0.1 * x.batch_size:
             self.warned_blind = True
             read = int(np.count_nonzero(fn.coords_read()))
+            remedy = ("Hash with sampling='sparse_wta', which reads every coordinate, put an Embedding before this "
+                      "layer, or predict with dense inference." if read < self.input_dims[0]
+                      else "Predict such rows with dense inference.")
             warnings.warn(f"Sparse inference of FullyConnected '{self.name}': {blind} of {x.batch_size} sparse "
                           f"input rows hold none of the {read:,} of its {self.input_dims[0]:,} input coordinates "
                           f"its {fn.name} hashes read, so they query the same buckets and get near-random "
-                          f"outputs. Put an Embedding before this layer, or predict with dense inference.",
-                          RuntimeWarning, stacklevel=2)
+                          f"outputs. {remedy}", RuntimeWarning, stacklevel=2)
 
     def forward(self, inputs: list[Value], ctx: Context) -> Value:
         x = inputs[0]
