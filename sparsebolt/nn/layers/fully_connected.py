@@ -61,9 +61,9 @@ class FullyConnected(Layer):
         Applied to each output vector (softmax over a sample's computed neurons).
     sampling : LSHConfig, dict, str or None, default=None
         How active neurons are found: None (autotuned: 'sparse_wta' straight on a model
-        Input of 4,096 features or more, else DWTA), a family name ('dwta', 'srp',
-        'fast_srp', 'sparse_wta', 'random') to autotune, or an ``LSHConfig`` (or a dict of
-        its fields) of explicit settings.
+        Input of 4,096 features or more, which warns if it then gets dense rows, else DWTA),
+        a family name ('dwta', 'srp', 'fast_srp', 'sparse_wta', 'random') to autotune, or an
+        ``LSHConfig`` (or a dict of its fields) of explicit settings.
     name : str or None, default=None
         The layer's name; None numbers it when it joins a Model.
 
@@ -96,8 +96,10 @@ class FullyConnected(Layer):
         self.sampling = sampling
         self.is_output = False
         self.index = None
-        # warned once that sparse inference met sparse rows its hashes cannot see
+        # warned once that sparse inference met sparse rows its hashes cannot see, or that
+        # hashes chosen for sparse rows met dense ones
         self.warned_blind = False
+        self.warned_dense = False
 
     @property
     def is_sparse(self) -> bool:
@@ -275,6 +277,14 @@ class FullyConnected(Layer):
                           f"its {fn.name} hashes read, so they query the same buckets and get near-random "
                           f"outputs. {remedy}", RuntimeWarning, stacklevel=2)
 
+    def _warn_dense(self) -> None:
+        """Warn when the hashes autotuned for a wide Input's sparse rows get dense rows, for
+        which DWTA finds better active sets in training."""
+        self.warned_dense = True
+        warnings.warn(f"FullyConnected '{self.name}' hashes with 'sparse_wta', the default on a model Input of "
+                      f"{SPARSE_INPUT_DIM:,} features or more, which expects sparse rows; it got dense rows. Give "
+                      f"it sampling='dwta' for dense inputs.", RuntimeWarning, stacklevel=3)
+
     def forward(self, inputs: list[Value], ctx: Context) -> Value:
         x = inputs[0]
         n = x.batch_size
@@ -284,6 +294,9 @@ class FullyConnected(Layer):
             width = self.n_active if ctx.training else self.inference_width
             if not ctx.training and not x.is_dense and not self.warned_blind:
                 self._warn_blind(x)
+            if (x.is_dense and self.sampling is None and not self.warned_dense
+                    and self.index.config.family == "sparse_wta"):
+                self._warn_dense()
             if self.is_output and ctx.training and ctx.labels is not None:
                 lab_offsets, lab_ids = ctx.labels.offsets, ctx.labels.ids
                 width = min(self.dim, max(width, ctx.labels.max_per_row()))

@@ -79,6 +79,21 @@ def test_a_sparse_layer_on_a_wide_input_hashes_with_sparse_wta_by_default():
     assert [fc.lsh_config().family for fc in (hidden, after_narrow, after_embedding, chosen)] == ["dwta"] * 4
 
 
+def test_hashes_chosen_for_a_wide_inputs_sparse_rows_warn_once_on_dense_rows():
+    rng = np.random.default_rng(0)
+    dense = sb.data.Batch([sb.Value.dense(rng.random((8, 4096)))], sb.data.Labels.from_lists([[1]] * 8))
+    sparse = sb.data.Batch([sb.data.csr_value(4096, np.arange(9) * 3, rng.integers(0, 4096, 24))],
+                           sb.data.Labels.from_lists([[1]] * 8))
+    for sampling, batch, warns in ((None, dense, True), ("sparse_wta", dense, False), (None, sparse, False)):
+        inp = sb.Input(dim=4096)
+        model = sb.Model(inp, sb.FullyConnected(500, sparsity=0.1, activation="softmax", sampling=sampling)(inp))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.train([batch, batch], epochs=1, verbose=False)
+        said = [w for w in caught if "expects sparse rows" in str(w.message)]
+        assert len(said) == int(warns), (sampling, [str(w.message) for w in caught])
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_sparse_inference_of_a_sparse_layer_on_sparse_rows_matches_dense_on_unseen_rows(seed):
     # test rows are fresh draws of their class; with DWTA (the default before sparse_wta) this
