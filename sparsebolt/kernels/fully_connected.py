@@ -163,9 +163,11 @@ def _forward_sparse_input(W, b, in_offsets, in_ids, in_vals, out_offsets, out_id
 
 def _forward_sparse_input_all(W, b, in_offsets, in_ids, in_vals, z):
     """Every neuron of CSR rows (a dense pass): z[s, j] as ``forward_sparse_input`` sums it.
-    Neuron-major, each thread a range of neurons walking the whole batch: a weight row is
+    Neuron-major, each thread blocks of 4 neurons walking the whole batch: a weight row is
     then read from memory once a batch, where sample-major order fetches a cache line of a
-    row for each nonzero of each sample (planted 2K on 20,000 features: 1,158 samples/s).
+    row for each nonzero of each sample (planted 2K on 20,000 features: 1,158 samples/s),
+    and the 4 sums share each nonzero's loads (2,048 rows into 2,000 neurons: 66 against
+    118 ms one neuron at a time).
 
     W : float32[dim, d_in]        b : float32[dim]
     in_offsets : int64[B + 1]     in_ids : int32[nnz_in]        in_vals : float32[nnz_in]
@@ -173,19 +175,34 @@ def _forward_sparse_input_all(W, b, in_offsets, in_ids, in_vals, z):
     """
     n_samples = in_offsets.shape[0] - 1
     dim = W.shape[0]
-    for j in prange(dim):
+    for q in prange((dim + 3) // 4):
+        j = 4 * q
         # a single-sample request waits on a cache line of each row for each nonzero: ask for
-        # the first row's lines of the neuron a few ahead (1 row, 2,000 x 20,000: 0.25x the
-        # time); in a batch the row's lines are fetched once and reused
-        if j + _GATHER_AHEAD < dim and n_samples > 0:
-            row = W[j + _GATHER_AHEAD]
-            for k in range(in_offsets[0], in_offsets[1]):
-                prefetch_span(row, in_ids[k], 1)
+        # the first row's lines of the next block (1 row, 2,000 x 20,000: 0.25-0.4x the
+        # time); in a batch a row's lines are fetched once and reused
+        if n_samples > 0:
+            for ahead in range(j + 4, min(j + 8, dim)):
+                row = W[ahead]
+                for k in range(in_offsets[0], in_offsets[1]):
+                    prefetch_span(row, in_ids[k], 1)
+        if j + 4 > dim:
+            for jj in range(j, dim):
+                for s in range(n_samples):
+                    acc = b[jj]
+                    for k in range(in_offsets[s], in_offsets[s + 1]):
+                        acc += in_vals[k] * W[jj, in_ids[k]]
+                    z[s, jj] = acc
+            continue
         for s in range(n_samples):
-            acc = b[j]
+            a0, a1, a2, a3 = b[j], b[j + 1], b[j + 2], b[j + 3]
             for k in range(in_offsets[s], in_offsets[s + 1]):
-                acc += in_vals[k] * W[j, in_ids[k]]
-            z[s, j] = acc
+                c = in_ids[k]
+                v = in_vals[k]
+                a0 += v * W[j, c]
+                a1 += v * W[j + 1, c]
+                a2 += v * W[j + 2, c]
+                a3 += v * W[j + 3, c]
+            z[s, j], z[s, j + 1], z[s, j + 2], z[s, j + 3] = a0, a1, a2, a3
 
 
 def _weight_grad_sparse_input(in_offsets, in_ids, in_vals, entry_row, order, group_offsets, group_ids,
