@@ -165,9 +165,9 @@ def _forward_sparse_input_all(W, b, in_offsets, in_ids, in_vals, z):
     """Every neuron of CSR rows (a dense pass): z[s, j] as ``forward_sparse_input`` sums it.
     Neuron-major, each thread blocks of 4 neurons walking the whole batch: a weight row is
     then read from memory once a batch, where sample-major order fetches a cache line of a
-    row for each nonzero of each sample (planted 2K on 20,000 features: 1,158 samples/s),
-    and the 4 sums share each nonzero's loads (2,048 rows into 2,000 neurons: 66 against
-    118 ms one neuron at a time).
+    row for each nonzero of each sample, and the 4 sums share each nonzero's loads (2,048
+    rows of 12 nonzeros of 20,000 into 2,000 neurons: 46 ms, one neuron at a time 118,
+    sample-major 780).
 
     W : float32[dim, d_in]        b : float32[dim]
     in_offsets : int64[B + 1]     in_ids : int32[nnz_in]        in_vals : float32[nnz_in]
