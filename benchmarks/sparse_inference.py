@@ -43,7 +43,7 @@ at most 1 point below the same model's dense inference and its batches in at mos
 dense inference's time (the augmented model); at 670K outputs sparse batch throughput at
 least 10x PyTorch dense and sparse p99 latency at most 1 ms.
 
-A full default run takes about 21 minutes on 2 idle cores (training most of it). Run alone
+A full default run takes about 22 minutes on 2 idle cores (training most of it). Run alone
 on the machine:
 
     flock /tmp/sparsebolt-bench.lock .venv/bin/python benchmarks/sparse_inference.py --json results/sparse_inference.json
