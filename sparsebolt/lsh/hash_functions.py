@@ -249,7 +249,28 @@ class HashFunction:
         self._load(owner, arrays)
 
 
-class DWTA(HashFunction):
+class _Binned(HashFunction):
+    """The winner-take-all families' bins: ``bins : int32[n_hashes, binsize]`` coordinates a
+    hash compares, drawn to use every coordinate about equally often, and their inverse map."""
+
+    def _draw(self, rng):
+        self._set_bins(_spread_coords(rng, self.input_dim, self.n_hashes, self.binsize))
+
+    def _set_bins(self, bins):
+        self.bins = bins
+        self.inv = hashing.inverse_map(bins, self.input_dim)
+
+    def _reads(self, ids):
+        return _listed(self.inv, ids)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"bins": self.bins}
+
+    def _load(self, owner, arrays):
+        self._set_bins(take(owner, arrays, "bins", (self.n_hashes, self.binsize), np.int32, 0, self.input_dim))
+
+
+class DWTA(_Binned):
     """Densified winner-take-all hashing: each hash is the argmax position among ``binsize``
     input coordinates, so it depends on the rank order of the vector, not its scale.
 
@@ -275,16 +296,9 @@ class DWTA(HashFunction):
         self.bits_per_hash = int(np.log2(binsize))
         super().__init__(input_dim, n_tables, k, seed)
 
-    def _draw(self, rng):
-        self.bins = _spread_coords(rng, self.input_dim, self.n_hashes, self.binsize)
-        self.inv = hashing.inverse_map(self.bins, self.input_dim)
-
     def _dense(self, x, keys, serial):
         fn = hashing.dwta_dense_serial if serial else hashing.dwta_dense
         fn(x, self.bins, self.n_tables, self.k, self.bits_per_hash, keys)
-
-    def _reads(self, ids):
-        return _listed(self.inv, ids)
 
     def _sparse(self, offsets, ids, vals, keys, serial):
         fn = hashing.dwta_sparse_serial if serial else hashing.dwta_sparse
@@ -319,13 +333,6 @@ class DWTA(HashFunction):
         fn = hashing.dwta_sparse_probes_serial if serial else hashing.dwta_sparse_probes
         fn(offsets, ids, vals, *self.inv, self.n_tables, self.k, self.bits_per_hash, self.seed, keys)
         return keys
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {"bins": self.bins}
-
-    def _load(self, owner, arrays):
-        self.bins = take(owner, arrays, "bins", (self.n_hashes, self.binsize), np.int32, 0, self.input_dim)
-        self.inv = hashing.inverse_map(self.bins, self.input_dim)
 
 
 class SRP(HashFunction):
@@ -416,7 +423,7 @@ class FastSRP(HashFunction):
         self.inv = hashing.inverse_map(self.coords, self.input_dim)
 
 
-class SparseWTA(HashFunction):
+class SparseWTA(_Binned):
     """Winner-take-all over a partition of the input, for sparse inputs: table t's key is
     the slot of the row's largest nonzero among its bin of ``2**k`` coordinates, and a row
     with no nonzero there has no key in that table (-1: its queries skip the table). The
@@ -453,10 +460,6 @@ class SparseWTA(HashFunction):
         """Coordinates a table compares, ``2**k``."""
         return 1 << self.k
 
-    def _draw(self, rng):
-        self.bins = _spread_coords(rng, self.input_dim, self.n_tables, self.binsize)
-        self.inv = hashing.inverse_map(self.bins, self.input_dim)
-
     def _dense(self, x, keys, serial):
         fn = hashing.wta_dense_serial if serial else hashing.wta_dense
         fn(x, self.bins, keys.reshape(*keys.shape, 1))
@@ -464,9 +467,6 @@ class SparseWTA(HashFunction):
     def _sparse(self, offsets, ids, vals, keys, serial):
         fn = hashing.wta_sparse_serial if serial else hashing.wta_sparse
         fn(offsets, ids, vals, *self.inv, self.bins, keys.reshape(*keys.shape, 1))
-
-    def _reads(self, ids):
-        return _listed(self.inv, ids)
 
     def probe_dense(self, x: np.ndarray, n_probes: int, serial: bool = False) -> np.ndarray:
         """Keys with their neighbours: the slots of the bin's next ``n_probes`` largest
@@ -496,13 +496,6 @@ class SparseWTA(HashFunction):
         fn = hashing.wta_sparse_serial if serial else hashing.wta_sparse
         fn(offsets, ids, vals, *self.inv, self.bins, keys)
         return keys
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {"bins": self.bins}
-
-    def _load(self, owner, arrays):
-        self.bins = take(owner, arrays, "bins", (self.n_tables, self.binsize), np.int32, 0, self.input_dim)
-        self.inv = hashing.inverse_map(self.bins, self.input_dim)
 
 
 HASH_FAMILIES = {"dwta": DWTA, "srp": SRP, "fast_srp": FastSRP, "sparse_wta": SparseWTA}

@@ -72,21 +72,26 @@ def test_rebuild_cost_grows_with_width_and_shrinks_with_batch():
     assert rebuild_cost(670_091, 128, LSHConfig(family="random", k=0, n_tables=0, reservoir=0), 3350, 256) == 0
 
 
-def test_the_table_in_docs_autotune_md_is_what_autotune_chooses():
+def _autotune_md_rows(pattern):
+    """The cells of docs/autotune.md's table rows that match ``pattern``, commas dropped."""
     path = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "autotune.md")
-    rows = [line.strip("|\n").split("|") for line in open(path) if re.match(r"\| [\d,]+ \| 0\.", line)]
+    return [[c.strip().replace(",", "") for c in line.strip("|\n").split("|")] for line in open(path)
+            if re.match(pattern, line)]
+
+
+def test_the_table_in_docs_autotune_md_is_what_autotune_chooses():
+    rows = _autotune_md_rows(r"\| [\d,]+ \| 0\.")
     assert len(rows) >= 6
     for row in rows:
-        dim, sparsity, active, k, range_pow, _, reservoir, n_tables = (c.strip().replace(",", "") for c in row[:8])
+        dim, sparsity, active, k, range_pow, _, reservoir, n_tables = row[:8]
         c = autotune(int(dim), 128, float(sparsity))
         assert (c.k, c.range_pow, c.reservoir, c.n_tables) == (int(k), int(range_pow), int(reservoir), int(n_tables))
 
 
 def test_the_sparse_wta_table_in_docs_autotune_md_is_what_autotune_chooses():
-    path = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "autotune.md")
-    rows = [line.strip("|\n").split("|") for line in open(path) if re.match(r"\| [\d,]+ \| [\d,]+ \| 0\.", line)]
+    rows = _autotune_md_rows(r"\| [\d,]+ \| [\d,]+ \| 0\.")
     assert len(rows) >= 4
     for row in rows:
-        dim, d_in, sparsity, _, k, _, reservoir, n_tables = (c.strip().replace(",", "") for c in row[:8])
+        dim, d_in, sparsity, _, k, _, reservoir, n_tables = row[:8]
         c = autotune(int(dim), int(d_in), float(sparsity), "sparse_wta")
         assert (c.k, c.reservoir, c.n_tables) == (int(k), int(reservoir), int(n_tables))
