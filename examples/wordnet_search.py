@@ -10,8 +10,9 @@ sparse inference. For sparse inference the output layer's hash tables are rebuil
 trained weights with 4 times as many tables of one more hash each, each training label is
 pinned into every bucket of its query that misses it, and each query computes 0.3% of the
 outputs. The two TF-IDF nearest-class baselines' numbers are
-printed beside them (measured by benchmarks/wordnet_search.py). On 2 idle cores: about 2
-minutes of training (108.4 s measured at 2faf841 with this recipe), 145 s in all.
+printed beside them (measured by benchmarks/wordnet_search.py). On 2 idle cores of an AMD
+EPYC with AVX-512 (396d680): 173 s of training, 224 s in all, where the demo as it stood when
+issue 12 was filed trained in 205 s, 238 s in all (README, "make demo").
 
     .venv/bin/python examples/wordnet_search.py [--epochs 6] [--threads 2]
 
