@@ -66,6 +66,8 @@ class NeuronIndex:
         self.always = np.zeros(0, dtype=np.int32)
         self.rebuild_every = config.rebuild_every
         self.rehash_every = config.rehash_every
+        # what ``set_schedule`` was last given: an index made anew in training takes it over
+        self.scheduled_for = None
         rng = np.random.default_rng(self.seed)
         self.perm = rng.permutation(dim).astype(np.int32)
         if config.family == "random":
@@ -86,6 +88,7 @@ class NeuronIndex:
         batch_size : int
             Samples a batch.
         """
+        self.scheduled_for = (batches_per_epoch, batch_size)
         cost = rebuild_cost(self.dim, self.input_dim, self.config, self.n_active, batch_size)
         rebuild, rehash = schedule(batches_per_epoch, batch_size, cost)
         self.rebuild_every = self.config.rebuild_every or rebuild

@@ -61,7 +61,8 @@ class FullyConnected(Layer):
         Applied to each output vector (softmax over a sample's computed neurons).
     sampling : LSHConfig, dict, str or None, default=None
         How active neurons are found: None (autotuned: 'sparse_wta' straight on a model
-        Input of 4,096 features or more, which warns if it then gets dense rows, else DWTA),
+        Input of 4,096 features or more, which gives way to 'dwta' when it trains on dense
+        rows and warns when sparse inference gets them; else DWTA),
         a family name ('dwta', 'srp', 'fast_srp', 'sparse_wta', 'random') to autotune, or an
         ``LSHConfig`` (or a dict of its fields) of explicit settings.
     name : str or None, default=None
@@ -161,6 +162,10 @@ class FullyConnected(Layer):
             self.index.rebuild(self.W.value)
             if old is not None:  # new tables place them no better than the old ones did
                 self.index.always = old.always[old.always < self.dim]
+                # made in training: rebuilt as often as the data asks, pins deferred in a replica
+                if old.scheduled_for is not None:
+                    self.index.set_schedule(*old.scheduled_for)
+                self.index.defer_labels = old.defer_labels
 
     def add_neurons(self, weights: np.ndarray, biases: np.ndarray) -> None:
         """Append neurons (a class introduced after training). Their gradients and optimizer
@@ -277,13 +282,23 @@ class FullyConnected(Layer):
                           f"its {fn.name} hashes read, so they query the same buckets and get near-random "
                           f"outputs. {remedy}", RuntimeWarning, stacklevel=2)
 
+    def _hash_dense_rows(self) -> None:
+        """Training on dense rows: DWTA, whose active sets on dense rows are better, takes
+        over from the 'sparse_wta' autotuned for a wide Input's sparse rows, as if given in
+        ``sampling`` (so a saved model and further training keep it); the tables are built
+        from the current weights."""
+        self.sampling = "dwta"
+        self._make_index()
+
     def _warn_dense(self) -> None:
-        """Warn when the hashes autotuned for a wide Input's sparse rows get dense rows, for
-        which DWTA finds better active sets in training."""
+        """Warn when the tables of a layer whose hashes were autotuned for a wide Input's
+        sparse rows meet dense rows they cannot switch for (sparse inference, or training on
+        frozen tables), for which DWTA finds better active sets."""
         self.warned_dense = True
         warnings.warn(f"FullyConnected '{self.name}' hashes with 'sparse_wta', the default on a model Input of "
-                      f"{SPARSE_INPUT_DIM:,} features or more, which expects sparse rows; it got dense rows. Give "
-                      f"it sampling='dwta' for dense inputs.", RuntimeWarning, stacklevel=3)
+                      f"{SPARSE_INPUT_DIM:,} features or more, which expects sparse rows; its tables got dense rows "
+                      f"in sparse inference or frozen. Predict them with dense inference, or train it on dense rows, "
+                      f"which switches it to sampling='dwta'.", RuntimeWarning, stacklevel=3)
 
     def forward(self, inputs: list[Value], ctx: Context) -> Value:
         x = inputs[0]
@@ -294,9 +309,11 @@ class FullyConnected(Layer):
             width = self.n_active if ctx.training else self.inference_width
             if not ctx.training and not x.is_dense and not self.warned_blind:
                 self._warn_blind(x)
-            if (x.is_dense and self.sampling is None and not self.warned_dense
-                    and self.index.config.family == "sparse_wta"):
-                self._warn_dense()
+            if x.is_dense and self.sampling is None and self.index.config.family == "sparse_wta":
+                if ctx.training and not self.index.frozen:
+                    self._hash_dense_rows()
+                elif not self.warned_dense:
+                    self._warn_dense()
             if self.is_output and ctx.training and ctx.labels is not None:
                 lab_offsets, lab_ids = ctx.labels.offsets, ctx.labels.ids
                 width = min(self.dim, max(width, ctx.labels.max_per_row()))
@@ -481,3 +498,8 @@ class FullyConnected(Layer):
             self.index = NeuronIndex.from_state(saved, unprefixed("index", arrays))
             if (self.index.dim, self.index.input_dim) != shape or self.index.n_active != self.n_active:
                 raise ValueError(f"The saved LSH index of FullyConnected '{self.name}' does not fit the layer.")
+            family = self.index.config.family
+            if self.sampling is None and family != self.lsh_config().family:
+                # a replica switched by dense rows (``_hash_dense_rows``), or a file from before
+                # 'sparse_wta' was the default: keep hashing as the tables were built
+                self.sampling = family
