@@ -187,6 +187,28 @@ class Stopwatch:
         return self.cpu / self.elapsed if self.elapsed > 0 else float("nan")
 
 
+# numba's cache ------------------------------------------------------------------------
+
+@contextmanager
+def numba_compiles():
+    """Yields a list that holds, once the block ends, the functions numba compiled inside it
+    (a kernel loaded from numba's cache is no compilation): a figure timed over one measured
+    a cold cache, as in a fresh clone's first run, not the code."""
+    from numba.core import event
+    compiled = []
+    with event.install_recorder("numba:compile") as recorder:
+        yield compiled
+    compiled.extend(e.data["dispatcher"] for _, e in recorder.buffer if e.is_start)
+
+
+def without_compiles(measure):
+    """``measure()``, measured again where numba compiled a kernel inside it (``measure``
+    must leave what it measures as it found it)."""
+    with numba_compiles() as compiled:
+        out = measure()
+    return measure() if compiled else out
+
+
 # reporting ----------------------------------------------------------------------------
 
 def machine_info():

@@ -55,7 +55,6 @@ import tempfile
 import time
 
 import numpy as np
-from numba.core import event as numba_event
 from scipy import sparse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -65,7 +64,7 @@ if ROOT not in sys.path:
 import sparsebolt as sb  # noqa: E402
 from benchmarks._baselines import linear_scores, nearest_class, tfidf_linear, topk_hits  # noqa: E402
 from benchmarks._common import (chosen_tasks, format_table, git_revision, limit_threads, machine_info,  # noqa: E402
-                                plot_time_to_quality, write_json)
+                                numba_compiles, plot_time_to_quality, write_json)
 
 THREADS = 2
 # rows of the untimed warm-up fit before each timed UDT fit
@@ -179,9 +178,9 @@ def timed_fit(model, fit):
     fit took other paths), an untrained copy of ``model`` is fitted again and that second
     fit timed; ``model`` keeps the first fit."""
     fresh = copy.deepcopy(model)
-    with numba_event.install_recorder("numba:compile") as compiled, Timer() as t:
+    with numba_compiles() as compiled, Timer() as t:
         out = fit(model)
-    if any(e.is_start for _, e in compiled.buffer):
+    if compiled:
         with Timer() as t:
             fit(fresh)
     return t.seconds, out
