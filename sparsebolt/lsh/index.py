@@ -66,7 +66,7 @@ class NeuronIndex:
         self.always = np.zeros(0, dtype=np.int32)
         self.rebuild_every = config.rebuild_every
         self.rehash_every = config.rehash_every
-        # what ``set_schedule`` was last given: an index made anew in training takes it over
+        # what ``set_schedule`` was last given, for ``take_over``
         self.scheduled_for = None
         rng = np.random.default_rng(self.seed)
         self.perm = rng.permutation(dim).astype(np.int32)
@@ -77,6 +77,21 @@ class NeuronIndex:
             self.hash_fn = make_hash_function(config.family, input_dim, config.n_tables, config.k,
                                               seed=self.seed)
             self.tables = HashTables(config.n_tables, config.range_pow, config.reservoir)
+
+    def take_over(self, old: NeuronIndex) -> None:
+        """Keep what an index made anew for the same layer inherits from the one it replaces:
+        the neurons scored for every input (new tables place them no better than the old ones
+        did), and, in training, the rebuild schedule the data set and a replica's deferred pins.
+
+        Parameters
+        ----------
+        old : NeuronIndex
+            The index this one replaces.
+        """
+        self.always = old.always[old.always < self.dim]
+        if old.scheduled_for is not None:
+            self.set_schedule(*old.scheduled_for)
+        self.defer_labels = old.defer_labels
 
     def set_schedule(self, batches_per_epoch: int | None, batch_size: int) -> None:
         """Fill in the rebuild intervals the config leaves open.

@@ -160,12 +160,8 @@ class FullyConnected(Layer):
             self.index = NeuronIndex(self.dim, self.input_dims[0], self.lsh_config(), self.n_active,
                                      seed=self._index_seed)
             self.index.rebuild(self.W.value)
-            if old is not None:  # new tables place them no better than the old ones did
-                self.index.always = old.always[old.always < self.dim]
-                # made in training: rebuilt as often as the data asks, pins deferred in a replica
-                if old.scheduled_for is not None:
-                    self.index.set_schedule(*old.scheduled_for)
-                self.index.defer_labels = old.defer_labels
+            if old is not None:
+                self.index.take_over(old)
 
     def add_neurons(self, weights: np.ndarray, biases: np.ndarray) -> None:
         """Append neurons (a class introduced after training). Their gradients and optimizer
