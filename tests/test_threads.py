@@ -1,6 +1,6 @@
 """numba's OpenMP workers spin briefly, then sleep, unless the user chose otherwise; no
 other library's OpenMP runtime is told to; a training step runs BLAS on one thread; a busy
-thread pool is probed at most once a period."""
+thread pool is probed at most once a period; the threads follow a container's CPU quota."""
 import os
 import subprocess
 import sys
@@ -214,3 +214,25 @@ def test_cpu_time_counts_the_cores_this_process_may_run_on(monkeypatch, tmp_path
     _, seconds, _, n = sb._threads._cpu_sample()
     assert n == cores
     assert seconds == pytest.approx(busy / sb._threads._CLOCK_TICKS)
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 cores or more to show threads lowered")
+def test_threads_follow_a_cpu_quota_below_the_cores_unless_numba_num_threads_is_set(monkeypatch):
+    import joblib
+    from threadpoolctl import threadpool_info
+
+    before = sb.get_num_threads()
+    monkeypatch.setattr(joblib, "cpu_count", lambda: 1)  # a quota of one CPU, as joblib reads it
+    try:
+        monkeypatch.setenv("NUMBA_NUM_THREADS", str(before))
+        sb._threads.fit_to_usable_cpus()
+        assert sb.get_num_threads() == before
+        monkeypatch.delenv("NUMBA_NUM_THREADS")
+        sb._threads.fit_to_usable_cpus()
+        assert sb.get_num_threads() == 1
+        assert all(lib["num_threads"] == 1 for lib in threadpool_info() if lib["user_api"] == "blas")
+        monkeypatch.setattr(joblib, "cpu_count", lambda: before)
+        sb._threads.fit_to_usable_cpus()  # never raises the count (set_num_threads may)
+        assert sb.get_num_threads() == 1
+    finally:
+        sb.set_num_threads(before)
