@@ -8,6 +8,7 @@ sampling ``VmRSS`` from a background thread every few milliseconds (which can mi
 spike). Before a phase starts, garbage is collected and glibc is asked to return free heap
 pages to the system, so memory freed by an earlier phase is not counted twice or hidden.
 """
+import copy
 import ctypes
 import gc
 import json
@@ -214,7 +215,6 @@ def timed_fit(model, fit):
     the clock (its cache was cold, as in a fresh clone's first run, and an untimed warm-up
     fit took other paths), an untrained copy of ``model`` is fitted again and that second
     fit timed; ``model`` keeps the first fit."""
-    import copy
     fresh = copy.deepcopy(model)
     with numba_compiles() as compiled:
         start = time.perf_counter()

@@ -4,6 +4,7 @@ import threading
 import time
 from contextlib import contextmanager, nullcontext
 
+import joblib
 import numba
 import numpy as np
 from threadpoolctl import ThreadpoolController, threadpool_limits
@@ -37,14 +38,13 @@ def fit_to_usable_cpus() -> None:
     """Lower the kernels' and BLAS's threads to the CPUs this process may use where a
     container's CPU quota (a cgroup bandwidth limit, as Docker's ``--cpus`` and Kubernetes'
     CPU limits set) allows fewer than the cores numba counted: numba and OpenBLAS read the
-    cores and the affinity, not the quota, so a pod limited to 2 CPUs on a 64-core host ran
-    64 threads that the quota throttled in turn. joblib reads the quota. Left alone where
-    ``NUMBA_NUM_THREADS`` is set (the user's choice) and for ``set_num_threads`` later."""
+    cores and the affinity, not the quota, so a pod limited to 2 CPUs on a 64-core host
+    would run 64 threads that the quota throttles in turn. joblib reads the quota. Left
+    alone where ``NUMBA_NUM_THREADS`` is set (the user's choice) and for ``set_num_threads``
+    later."""
     if "NUMBA_NUM_THREADS" in os.environ:
         return
-    from joblib import cpu_count
-
-    usable = cpu_count()
+    usable = joblib.cpu_count()
     if usable < numba.get_num_threads():
         set_num_threads(usable)
 
