@@ -165,6 +165,17 @@ class MemoryPhase:
 
 # timing -------------------------------------------------------------------------------
 
+class Timer:
+    """Wall seconds of a ``with`` block (``seconds``)."""
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.start
+
+
 class Stopwatch:
     """Accumulates wall time (``elapsed``) and this process's CPU time (``cpu``) over
     ``with sw.running():`` blocks, so pauses (evaluation) are excluded. ``cpu / elapsed``
@@ -216,15 +227,12 @@ def timed_fit(model, fit):
     fit took other paths), an untrained copy of ``model`` is fitted again and that second
     fit timed; ``model`` keeps the first fit."""
     fresh = copy.deepcopy(model)
-    with numba_compiles() as compiled:
-        start = time.perf_counter()
+    with numba_compiles() as compiled, Timer() as t:
         out = fit(model)
-        seconds = time.perf_counter() - start
     if compiled:
-        start = time.perf_counter()
-        fit(fresh)
-        seconds = time.perf_counter() - start
-    return seconds, out
+        with Timer() as t:
+            fit(fresh)
+    return t.seconds, out
 
 
 # reporting ----------------------------------------------------------------------------
