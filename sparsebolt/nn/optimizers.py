@@ -15,16 +15,22 @@ if TYPE_CHECKING:
     from .parameter import Parameter
 
 
-def _rows_to_update(params):
+# what ``_rows_to_update`` gives a parameter whose every row has a gradient, when asked to
+EVERY_ROW = slice(None)
+
+
+def _rows_to_update(params, every_row=None):
     """Rows per parameter; flags shared between parameters are read (and cleared) once.
-    A parameter with a pending grouped gradient gets None: its rows are its groups."""
+    A parameter with a pending grouped gradient gets None: its rows are its groups. A
+    parameter without flags (every row has a gradient) gets ``every_row``, by default all
+    its row ids."""
     taken = {}
     out = []
     for p in params:
         if p.pending is not None:
             rows = None
         elif p.touched is None:
-            rows = np.arange(p.rows, dtype=np.int32)
+            rows = np.arange(p.rows, dtype=np.int32) if every_row is None else every_row
         else:
             key = id(p.touched)
             if key not in taken:
@@ -129,7 +135,8 @@ class Adam:
             The step's rate.
         """
         self.step_count += 1
-        for p, rows in zip(params, _rows_to_update(params)):
+        whole = []
+        for p, rows in zip(params, _rows_to_update(params, EVERY_ROW)):
             if p.name not in self.state:
                 self.state[p.name] = (row_zeros(p), row_zeros(p))
             m, v = self.state[p.name]
@@ -139,9 +146,16 @@ class Adam:
                                    g.dz, learning_rate, self.beta1, self.beta2, self.eps, self.step_count,
                                    get_num_threads())
                 p.pending = None
-                continue
-            optim.adam_rows(_as_2d(p.value), _as_2d(p.grad), _as_2d(m), _as_2d(v), rows,
-                            learning_rate, self.beta1, self.beta2, self.eps, self.step_count)
+            elif rows is EVERY_ROW:
+                whole.append((p.value, p.grad, m, v))
+            else:
+                optim.adam_rows(_as_2d(p.value), _as_2d(p.grad), _as_2d(m), _as_2d(v), rows,
+                                learning_rate, self.beta1, self.beta2, self.eps, self.step_count)
+        if whole:
+            # one call for them all: a small model's biases and dense weights, a call each, took
+            # 20 us of a typed table's 240 us step
+            flat = [tuple(a.reshape(-1) for a in arrays) for arrays in zip(*whole)]
+            optim.adam_every_row(*flat, learning_rate, self.beta1, self.beta2, self.eps, self.step_count)
 
     def resize(self, params: list[Parameter]) -> None:
         """Give parameters that gained rows (new output neurons) zero moments for them.

@@ -45,6 +45,38 @@ def test_sgd_rows_and_take_touched():
     assert g[[1, 3]].sum() == 0 and g[[0, 2]].sum() == 12
 
 
+def test_take_touched_finds_every_set_flag_in_order_and_clears_them():
+    rng = np.random.default_rng(3)
+    for n, k in ((0, 0), (5, 3), (8, 8), (13, 1), (100_003, 333), (4_099, 3_000)):
+        touched = np.zeros(n, dtype=np.uint8)
+        touched[rng.choice(n, k, replace=False)] = rng.integers(1, 256, k) if n else 0
+        expected = np.flatnonzero(touched)
+        rows = optim.take_touched(touched)
+        assert rows.dtype == np.int32 and rows.tolist() == expected.tolist(), (n, k)
+        assert not touched.any()
+
+
+def test_adam_on_every_row_of_several_parameters_equals_adam_rows_bit_for_bit():
+    rng = np.random.default_rng(4)
+    shapes = [(64,), (14, 16), (14, 32, 8), (3, 8, 64), (1,)]
+    arrays = [[rng.normal(0, s, shape).astype(np.float32) for s in (1.0, 1.0, 0.1, 0.1)] for shape in shapes]
+    for a in arrays:
+        a[3] = np.abs(a[3])
+    rows_way = [[x.copy() for x in a] for a in arrays]
+    for t in (1, 2, 7):
+        for p, g, m, v in rows_way:
+            two = [x.reshape(x.shape[0], -1) for x in (p, g.copy(), m, v)]
+            optim.adam_rows(*two, np.arange(p.shape[0], dtype=np.int32), 3e-3, 0.9, 0.999, 1e-7, t)
+        grads = [a[1].copy() for a in arrays]
+        optim.adam_every_row(tuple(a[0].reshape(-1) for a in arrays), tuple(g.reshape(-1) for g in grads),
+                             tuple(a[2].reshape(-1) for a in arrays), tuple(a[3].reshape(-1) for a in arrays),
+                             3e-3, 0.9, 0.999, 1e-7, t)
+        assert not any(g.any() for g in grads), "consumed gradients must be zeroed"
+        for a, b in zip(arrays, rows_way):
+            for i in (0, 2, 3):
+                assert np.array_equal(a[i], b[i])
+
+
 def test_fused_grouped_adam_equals_adam_on_the_summed_gradient():
     from sparsebolt.kernels.grouping import group_by_id
 
