@@ -9,6 +9,7 @@ import pytest
 
 import sparsebolt as sb
 import sparsebolt.automl.udt as udt_module
+from sparsebolt.automl.udt import REFIT_TABLE_BATCH_GROWTH
 from sparsebolt.train import AverageWeights, Replay, WarmupPlateau
 
 
@@ -221,7 +222,11 @@ def test_a_typed_table_trains_again_for_every_epoch_and_keeps_the_same_epochs_me
     assert 1 < history.averaged_epochs == len(history.epochs) - history.best_epoch + 1
     assert kwargs["epochs"] == history.refit_epochs == len(history.epochs)
     plateau, replay = first_kwargs["learning_rate"], kwargs["learning_rate"]
-    assert isinstance(replay, Replay) and replay.settings == plateau.settings[:len(history.epochs)]
+    settings = plateau.settings[:len(history.epochs)]
+    # a binary table's second training takes steps of twice the rows at 1.41 times the rate
+    k = REFIT_TABLE_BATCH_GROWTH if target == "binary" else 1
+    assert isinstance(replay, Replay) and replay.settings == [(scale, k * growth) for scale, growth in settings]
+    assert replay.peak == plateau.peak * k ** 0.5 and replay.warmup_steps == plateau.warmup_steps // k
     (mean,) = kwargs["callbacks"]
     assert isinstance(mean, AverageWeights) and mean.start == history.best_epoch
     assert mean.averaged_epochs == history.averaged_epochs
