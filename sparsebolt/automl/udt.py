@@ -350,17 +350,44 @@ def _batch_growth(batch_size, n_rows, chunk_rows=None):
     return growth
 
 
-def _copy_network(model):
-    """A copy of ``model``, its parameters that steps write a few rows at a time
-    (``Parameter.lazy``) copied into ``sparse_zeros`` memory, which refuses huge pages: where
-    the system makes them by default, a plain copy of a 51 MB table would fault them in,
-    0.12-0.17 s measured."""
-    memo = {}
+def _copy_network(model, rows=None):
+    """(a copy of ``model`` to train anew, its ``_SharedRows``). A parameter that steps write
+    a few rows at a time (``Parameter.lazy``) is shared with ``model`` where ``rows`` (the
+    ``Model.rows_trained_by`` of every row either network trains on) names the only rows
+    training can move: those rows are kept aside, not the whole table (a 100,000 x 64 table's
+    copy took 11 ms of a small table's 150-200 ms fit). Another is copied into
+    ``sparse_zeros`` memory, which refuses huge pages: where the system makes them by default,
+    a plain copy of a 51 MB table would fault them in, 0.12-0.17 s measured."""
+    memo, shared = {}, []
     for p in model.parameters():
-        if p.lazy:
+        if not p.lazy:
+            continue
+        take = rows.get(p.name) if rows else None
+        if take is None:
             memo[id(p.value)] = sparse_zeros(p.value.shape, p.value.dtype)
             np.copyto(memo[id(p.value)], p.value)
-    return copy.deepcopy(model, memo)
+        else:
+            memo[id(p.value)] = p.value
+            shared.append((p.value, take, p.value[take]))
+    return copy.deepcopy(model, memo), _SharedRows(shared)
+
+
+class _SharedRows:
+    """The table rows a network and its untrained copy share (``_copy_network``): ``start``
+    keeps the trained network's rows aside and puts the untrained values back, for the copy to
+    train; ``undo`` puts the trained network's back, where the copy's training is given up."""
+
+    def __init__(self, tables):
+        self.tables, self.trained = tables, []
+
+    def start(self):
+        self.trained = [values[take] for values, take, _ in self.tables]
+        for values, take, untrained in self.tables:
+            values[take] = untrained
+
+    def undo(self):
+        for (values, take, _), trained in zip(self.tables, self.trained):
+            values[take] = trained
 
 
 def _rows_digest(data):
@@ -1246,8 +1273,9 @@ class UniversalDeepTransformer:
         if not refit:  # not kept beside the rows trained on
             every_row = None
         # the network the second training starts from: this one as built (the same seed), copied
-        # before it trains rather than drawn again (13-25 ms of a small table's 130-250 ms fit)
-        untrained = _copy_network(self.model) if refit else None
+        # before it trains rather than drawn again (13-25 ms of a small table's 130-250 ms fit),
+        # its input table's rows that either training can move
+        untrained = _copy_network(self.model, self.model.rows_trained_by(every_row)) if refit else None
         callbacks = list(callbacks)
         tie_breaker = None
         watched = None
@@ -1325,7 +1353,8 @@ class UniversalDeepTransformer:
         return history
 
     def _refit(self, history, data, plateau, untrained, verbose, label_augmentation):
-        """Train ``untrained`` (a copy of the network as this train built it) on ``data``
+        """Train ``untrained`` (a copy of the network as this train built it, and the table
+        rows it shares with the trained one: ``_copy_network``) on ``data``
         (every row, the held-out ones too) for the epochs of the automatic training
         ``history`` kept, each at the rate and batch growth ``plateau`` (its
         ``WarmupPlateau``) gave it (``REFIT_HELD_OUT_SHARE``); where
@@ -1348,7 +1377,9 @@ class UniversalDeepTransformer:
         if self._typed and self._binary:
             k = REFIT_TABLE_BATCH_GROWTH
             peak, warmup, settings = peak * k ** 0.5, warmup // k, [(scale, k * growth) for scale, growth in settings]
+        untrained, shared = untrained
         try:
+            shared.start()
             self.model, self.prior_shift, self._refit_rows, self._untrained_build = untrained, None, None, False
             replay = Replay(peak, warmup, settings)
             self.model.train(data, epochs=epochs, learning_rate=replay, verbose=verbose,
@@ -1358,6 +1389,7 @@ class UniversalDeepTransformer:
         except Exception as e:  # out of memory with both networks, say: the first one stands
             failed = f"{type(e).__name__}: {e}"
         except BaseException as e:  # an interrupt: the first network, not a part-trained one
+            shared.undo()
             self.model, self.prior_shift, self._untrained_build = first, shift, False
             return e
         if failed is None:
@@ -1367,6 +1399,7 @@ class UniversalDeepTransformer:
             return None
         warnings.warn(f"{_OWNER}.train: training again on every row failed ({failed}); the network trained on "
                       f"the rows not held out is kept.", RuntimeWarning, stacklevel=4)
+        shared.undo()
         self.model, self.prior_shift, self._untrained_build = first, shift, False
         return None
 

@@ -131,6 +131,16 @@ def test_the_first_network_stays_when_the_second_training_is_interrupted_fails_o
 
     monkeypatch.setattr(sb.Model, "train_step", failing)
     monkeypatch.setattr(udt_module, "PRIOR_WEIGHTS", (0.5, 1.0))
+    # the input table the first network trained (as the prior weight is chosen, just before the
+    # second training), which its untrained copy shares: put back as it was
+    cls, trained_table = udt_module.UniversalDeepTransformer, []
+    prior_weight = cls._prior_weight
+
+    def keeping(self, *args):
+        trained_table.append(self.model.layer("embedding").E.value.copy())
+        return prior_weight(self, *args)
+
+    monkeypatch.setattr(cls, "_prior_weight", keeping)
     udt = _udt(sparsity=0.5)
     finished = []
     mean_embedding = udt_module.UniversalDeepTransformer._mean_embedding
@@ -146,6 +156,7 @@ def test_the_first_network_stays_when_the_second_training_is_interrupted_fails_o
         assert ("MemoryError: both networks" if failure == "error" else "not all finite") in str(warned[0].message)
         assert history.refit_epochs == 0
     assert np.isfinite(udt.model.output.layer.W.value).all() and finished == [2700]
+    np.testing.assert_array_equal(udt.model.layer("embedding").E.value, trained_table[0])
     assert udt._refit_rows is None  # nothing trained on the rows it held out
     # the weight chosen before (one of the two), once, for the rows the first network trained on
     counts = [np.expm1(udt.prior_shift.astype(np.float64) / w) for w in (0.5, 1.0)]
@@ -156,7 +167,8 @@ def test_the_first_network_stays_when_the_second_training_is_interrupted_fails_o
 @pytest.mark.parametrize("case", ["text_sparse", "table"])
 def test_the_second_training_starts_from_a_copy_equal_to_a_network_built_anew(case, monkeypatch):
     # the copy made before the first training, against the same seed's build drawn again:
-    # the same trained weights and hash tables, and nothing shared with the first network
+    # the same trained weights and hash tables, and nothing shared with the first network but
+    # the input table, whose rows the data can move it keeps aside
     cls, refit = udt_module.UniversalDeepTransformer, udt_module.UniversalDeepTransformer._refit
     copies = []
 
@@ -165,7 +177,8 @@ def test_the_second_training_starts_from_a_copy_equal_to_a_network_built_anew(ca
         copies.append((untrained, first))
         self._build(getattr(first.layer("embedding"), "sigma", udt_module.MAX_SIGMA))
         fresh, self.model = self.model, first
-        return refit(self, history, data, plateau, fresh, verbose, label_augmentation)
+        return refit(self, history, data, plateau, (fresh, udt_module._SharedRows([])), verbose,
+                     label_augmentation)
 
     def trained(anew):
         if anew:
@@ -183,9 +196,11 @@ def test_the_second_training_starts_from_a_copy_equal_to_a_network_built_anew(ca
     if case == "text_sparse":
         (a, b) = (u.model.output.layer.index.get_state()[1] for u in (copied, anew))
         assert all(np.array_equal(a[k], b[k]) for k in a)
-        copy, first = copies[0]  # the copy this path left untrained, and the first network
+        (copy, _), first = copies[0]  # the copy this path left untrained, and the first network
         assert copy.output.layer.index is not first.output.layer.index
-        assert not any(np.shares_memory(p.value, q.value) for p in copy.parameters() for q in first.parameters())
+        shared = {(p.name, q.name) for p in copy.parameters() for q in first.parameters()
+                  if np.shares_memory(p.value, q.value)}
+        assert shared == {("embedding/E", "embedding/E")}
 
 
 def _table(n=3000, numerical=False, seed=0, classes=False):
