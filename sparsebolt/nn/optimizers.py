@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 # what ``_rows_to_update`` gives a parameter whose every row has a gradient, when asked to
-EVERY_ROW = slice(None)
+_EVERY_ROW = slice(None)
 
 
 def _rows_to_update(params, every_row=None):
@@ -136,7 +136,7 @@ class Adam:
         """
         self.step_count += 1
         whole = []
-        for p, rows in zip(params, _rows_to_update(params, EVERY_ROW)):
+        for p, rows in zip(params, _rows_to_update(params, _EVERY_ROW)):
             if p.name not in self.state:
                 self.state[p.name] = (row_zeros(p), row_zeros(p))
             m, v = self.state[p.name]
@@ -146,7 +146,7 @@ class Adam:
                                    g.dz, learning_rate, self.beta1, self.beta2, self.eps, self.step_count,
                                    get_num_threads())
                 p.pending = None
-            elif rows is EVERY_ROW:
+            elif rows is _EVERY_ROW:
                 whole.append((p.value, p.grad, m, v))
             else:
                 optim.adam_rows(_as_2d(p.value), _as_2d(p.grad), _as_2d(m), _as_2d(v), rows,
