@@ -212,12 +212,15 @@ REFIT_MAX_ROWS = 50_000
 # and digits lower); adult income's 32,561 rows the same over seeds 0-3 at 1.8x the fit
 # (docs/automl.md, "Training again on every row")
 REFIT_MAX_TABLE_ROWS = 20_000
-# a typed table's binary target trains again in steps of this many times the rows, at the
-# square root of it times the rate, over the same rows of warm-up: half the steps, whose cost
-# is mostly fixed. The 52 binary tables of benchmarks/automl_tabular.py (3 splits): fit within
-# 2x of HistGradientBoosting's on 38 instead of 22, AUC -0.16 points (of the +0.36 training
-# again gains), at or above HistGradientBoosting's on 42 instead of 43; numerical targets and
-# tables of more classes gain nothing from it (docs/automl.md, "Training again on every row")
+# a typed table's binary target of under BATCH_SIZE * MIN_STEPS rows (whose steps hold fewer
+# than BATCH_SIZE rows) trains again in steps of this many times the rows, at the square root
+# of it times the rate, over the same rows of warm-up: half the steps, whose cost is mostly
+# fixed. The 52 binary tables of benchmarks/automl_tabular.py (3 splits): fit within 2x of
+# HistGradientBoosting's on 38 instead of 22, AUC -0.13 points (of the +0.36 training again
+# gains), at or above HistGradientBoosting's on 43 either way. Larger tables' steps cost by
+# their rows (doctor's fit 7.9x -> 6.9x HistGradientBoosting's) and lost more (budgetfood
+# -0.57, vietnami -0.77 points); numerical targets and tables of more classes gain nothing
+# from it (docs/automl.md, "Training again on every row")
 REFIT_TABLE_BATCH_GROWTH = 2
 # multiply-adds of dense evaluation per epoch that the held-out slice may cost
 VALIDATION_BUDGET = 2e11
@@ -1359,8 +1362,8 @@ class UniversalDeepTransformer:
         ``history`` kept, each at the rate and batch growth ``plateau`` (its
         ``WarmupPlateau``) gave it (``REFIT_HELD_OUT_SHARE``); where
         that training kept the mean of its best epoch and the later ones, for every epoch it
-        ran, keeping the same mean (``AverageWeights``); a typed table's binary target in steps
-        of ``REFIT_TABLE_BATCH_GROWTH`` times the rows. Sets ``history.refit_epochs`` (0
+        ran, keeping the same mean (``AverageWeights``); a small typed table's binary target in
+        steps of ``REFIT_TABLE_BATCH_GROWTH`` times the rows. Sets ``history.refit_epochs`` (0
         where the training fails or its weights are not all finite, which keeps the first
         network with a warning) and, averaged, ``history.averaged_epochs``. An interrupt keeps
         the first network too, and is returned for ``train`` to raise once the model is
@@ -1374,7 +1377,7 @@ class UniversalDeepTransformer:
             tqdm.write(f"training again on every row ({data.n_samples:,} rows, the held-out ones too) for {epochs} "
                        f"epochs" + (f", keeping the mean of epochs {history.best_epoch}-{epochs}" if averaged else ""))
         peak, warmup, settings = plateau.peak, plateau.warmup_steps, plateau.settings[:epochs]
-        if self._typed and self._binary:
+        if self._typed and self._binary and data.n_samples < BATCH_SIZE * MIN_STEPS:
             k = REFIT_TABLE_BATCH_GROWTH
             peak, warmup, settings = peak * k ** 0.5, warmup // k, [(scale, k * growth) for scale, growth in settings]
         untrained, shared = untrained
