@@ -75,3 +75,39 @@ def test_every_module_constant_is_used():
             if name.lstrip("_").isupper() and sum(len(re.findall(rf"\b{name}\b", s)) for s in sources.values()) == 1:
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {name}")
     assert found == []
+
+
+def _unpackings_before_a_prange(source):
+    """Lines of a function holding a prange that unpack four names or more from a tuple that
+    indexes something, outside the prange loops: numba 0.68 compiled ``p, g, m, v = A[i], B[i],
+    C[i], D[i]`` before ``for c in prange(...)`` writing into p into a kernel that changed
+    nothing, silently (three names, or one a statement, compiled right; scratch s58/bug.py)."""
+    def is_prange(node):
+        return isinstance(node, ast.For) and isinstance(node.iter, ast.Call) and \
+            getattr(node.iter.func, "id", None) == "prange"
+
+    def outside(node):
+        if is_prange(node):
+            return
+        yield node
+        for child in ast.iter_child_nodes(node):
+            yield from outside(child)
+
+    found = []
+    for fn in ast.walk(ast.parse(source)):
+        if not isinstance(fn, ast.FunctionDef) or not any(is_prange(n) for n in ast.walk(fn)):
+            continue
+        for node in outside(fn):
+            if (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple)
+                    and len(node.targets[0].elts) >= 4 and isinstance(node.value, ast.Tuple)
+                    and any(isinstance(v, ast.Subscript) for v in node.value.elts)):
+                found.append(node.lineno)
+    return found
+
+
+def test_no_kernel_unpacks_four_indexed_names_before_a_prange():
+    broken = "def k(A, B, C, D):\n    p, g, m, v = A[0], B[0], C[0], D[0]\n    for c in prange(4):\n        p[c] += 1\n"
+    assert _unpackings_before_a_prange(broken) == [2]
+    found = [f"{path.relative_to(ROOT)}:{line}" for path in sorted((ROOT / "sparsebolt").rglob("*.py"))
+             for line in _unpackings_before_a_prange(path.read_text(encoding="utf-8"))]
+    assert found == []
